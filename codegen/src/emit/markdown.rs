@@ -1,0 +1,210 @@
+//! Emits `API.md`: a Markdown reference of every endpoint, from the same spec as the code.
+
+use std::fmt::Write;
+
+use crate::emit::rust::{constraint_text, range_text};
+use crate::model::*;
+
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
+
+fn anchor(id: &str) -> String {
+    id.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect()
+}
+
+fn field_rows(out: &mut String, fields: &[Field]) {
+    if fields.is_empty() {
+        out.push_str("None beyond the envelope.\n\n");
+        return;
+    }
+    out.push_str("| name | type | required | constraints | description |\n| --- | --- | --- | --- | --- |\n");
+    for f in fields {
+        let mut constraints = Vec::new();
+        if let Some(r) = range_text(f.min_length, f.max_length, "characters") {
+            constraints.push(r);
+        }
+        if let Some(r) = range_text(f.min_items, f.max_items, "items") {
+            constraints.push(r);
+        }
+        match f.encoding {
+            Some(Encoding::String) => constraints.push("sent as a string".into()),
+            Some(Encoding::PipeSeparated) => constraints.push("`|`-separated string on the wire".into()),
+            None => {}
+        }
+        let mut description = f.description.clone();
+        if let Some(n) = &f.required_note {
+            let _ = write!(description, " *Required flag: {n}.*");
+        }
+        if let Some(n) = &f.note {
+            let _ = write!(description, " *Note: {n}*");
+        }
+        let _ = writeln!(
+            out,
+            "| `{}` | `{}` | {} | {} | {} |",
+            f.name,
+            cell(&f.ty.display()),
+            if f.required { "yes" } else { "no" },
+            cell(&constraints.join("; ")),
+            cell(&description)
+        );
+    }
+    out.push('\n');
+}
+
+fn rules(out: &mut String, constraints: &[Constraint]) {
+    for c in constraints {
+        let _ = writeln!(out, "- Rule: {}", constraint_text(c));
+    }
+    if !constraints.is_empty() {
+        out.push('\n');
+    }
+}
+
+fn named_type(out: &mut String, t: &NamedType) {
+    let _ = writeln!(out, "<a id=\"type-{}\"></a>\n#### Type `{}`\n\n{}\n", anchor(&t.name), t.name, t.description);
+    match &t.kind {
+        TypeKind::Object(schema) => {
+            field_rows(out, &schema.fields);
+            rules(out, &schema.constraints);
+        }
+        TypeKind::Enum { int_repr, values } => {
+            let _ = writeln!(out, "Enum of {} wire values:\n\n| wire value | variant | meaning |\n| --- | --- | --- |", if *int_repr { "integer" } else { "string" });
+            for v in values {
+                let _ = writeln!(out, "| `{}` | `{}` | {} |", v.value, v.name, cell(&v.description));
+            }
+            out.push('\n');
+        }
+        TypeKind::Union(variants) => {
+            out.push_str("One of, tried in order:\n\n");
+            for v in variants {
+                let _ = writeln!(out, "- `{}` (`{}`): {}", v.name, v.ty.display(), v.description);
+            }
+            out.push('\n');
+        }
+    }
+}
+
+fn endpoint(out: &mut String, e: &Endpoint) {
+    let _ = writeln!(out, "<a id=\"{}\"></a>\n### `{}`: {}\n\n{}\n", anchor(&e.id), e.name, e.id, e.summary);
+    let _ = writeln!(out, "- **Request:** `{} {}`{}", e.method, e.path, if e.auth { "" } else { " (no token: this endpoint issues them)" });
+    let _ = writeln!(out, "- **Documentation:** <{}> (updated {})", e.doc_url, e.updated);
+    if let Some(p) = &e.permissions {
+        let _ = writeln!(out, "- **Permissions:** {p}");
+    }
+    if let Some(r) = &e.rate_limit {
+        let _ = writeln!(out, "- **Rate limit:** {r}");
+    }
+    let _ = writeln!(
+        out,
+        "- **Safe to repeat:** {}{}",
+        if e.idempotent { "yes" } else { "no" },
+        e.idempotent_note.as_deref().map(|n| format!(" ({n})")).unwrap_or_default()
+    );
+    out.push('\n');
+    if let Some(d) = &e.description {
+        let _ = writeln!(out, "{d}\n");
+    }
+    if let Some(n) = &e.note {
+        let _ = writeln!(out, "*Note: {n}*\n");
+    }
+    match &e.request {
+        None => out.push_str("**Parameters:** none besides the token.\n\n"),
+        Some(r) => {
+            let _ = writeln!(out, "**Parameters** ({}):\n", if r.in_query { "query string" } else { "JSON body" });
+            field_rows(out, &r.schema.fields);
+            rules(out, &r.schema.constraints);
+        }
+    }
+    out.push_str("**Response** (payload, envelope removed):\n\n");
+    match &e.response {
+        Response::Fields(schema) => field_rows(out, &schema.fields),
+        Response::Type { ty, description, .. } => {
+            let _ = writeln!(out, "`{}`{}\n", ty.display(), description.as_deref().map(|d| format!(": {d}")).unwrap_or_default());
+        }
+    }
+    for x in &e.examples {
+        let what = if x.request { "Request".to_owned() } else { format!("Response ({})", x.outcome.as_deref().unwrap_or("?")) };
+        let title = x.title.as_deref().map(|t| format!(": {t}")).unwrap_or_default();
+        let _ = writeln!(out, "{what} example{title}:\n");
+        if let Some(url) = &x.url {
+            let _ = writeln!(out, "```text\n{url}\n```\n");
+        }
+        if let Some(body) = &x.body {
+            let pretty = serde_json::to_string_pretty(body).unwrap_or_default();
+            let _ = writeln!(out, "```json\n{pretty}\n```\n");
+        }
+    }
+}
+
+/// The whole reference.
+pub(crate) fn api_md(spec: &Spec) -> String {
+    let mut out = String::new();
+    let endpoints: usize = spec.groups.iter().map(|g| g.endpoints.len()).sum();
+    let _ = writeln!(
+        out,
+        "<!-- @generated by qywx-codegen from spec/. Do not edit: change the spec and run `cargo run -p qywx-codegen`. -->\n\n# qywx API reference\n\n{endpoints} endpoints in {} services, generated from `spec/`. Each endpoint is a method of its service's client (`qywx::wecom::WecomClient`, `qywx::tuzhan::TuzhanClient`).\n",
+        spec.services.len()
+    );
+    out.push_str("## Contents\n\n");
+    for s in &spec.services {
+        let _ = writeln!(out, "- [{}](#service-{})", s.title, anchor(&s.id));
+        for g in spec.groups.iter().filter(|g| g.service == s.id) {
+            let _ = writeln!(out, "  - {} (`qywx::{}::{}`)", g.title, s.id, g.module);
+            for e in &g.endpoints {
+                let _ = writeln!(out, "    - [`{}`](#{}): `{} {}`", e.name, anchor(&e.id), e.method, e.path);
+            }
+        }
+    }
+    out.push('\n');
+    for s in &spec.services {
+        let _ = writeln!(out, "<a id=\"service-{}\"></a>\n## {}\n\n{}\n", anchor(&s.id), s.title, s.description);
+        let _ = writeln!(out, "- **Base URL:** `{}` (environment variable `{}`){}", s.base_url, s.base_url_env, s.base_url_note.as_deref().map(|n| format!(". {n}")).unwrap_or_default());
+        let env = &s.envelope;
+        let _ = writeln!(
+            out,
+            "- **Envelope:** {}: `{}` = `{}` means success, message in `{}`{}{}",
+            if env.wrapped { "wrapped" } else { "flat" },
+            env.code_field,
+            env.success_code,
+            env.message_field,
+            env.data_field.as_deref().map(|d| format!(", payload in `{d}`")).unwrap_or_default(),
+            env.note.as_deref().map(|n| format!(". {n}")).unwrap_or_default()
+        );
+        let a = &s.auth;
+        let _ = writeln!(
+            out,
+            "- **Auth:** token from `{}` (`{}` + `{}`), sent as the `{}` {}; cached for `{}` seconds (default {}).{}\n",
+            a.token_endpoint,
+            a.app_id_param,
+            a.secret_param,
+            a.send_name,
+            if a.send_in_header { "header" } else { "query parameter" },
+            a.expires_in_field,
+            a.default_ttl_seconds,
+            a.note.as_deref().map(|n| format!(" {n}")).unwrap_or_default()
+        );
+        let _ = writeln!(out, "**Error codes** (`qywx::{}::error_codes`):\n\n| code | name | handling | meaning |\n| --- | --- | --- | --- |", s.id);
+        for e in &s.error_codes {
+            let _ = writeln!(out, "| {} | `{}` | {} | {} |", e.code, e.name, e.handling.replace('_', " "), cell(&e.description));
+        }
+        out.push('\n');
+        for g in spec.groups.iter().filter(|g| g.service == s.id) {
+            let _ = writeln!(out, "## {} (`qywx::{}::{}`)\n\n{}\n\nSource: `{}`.\n", g.title, s.id, g.module, g.description.as_deref().unwrap_or(""), g.source);
+            for e in &g.endpoints {
+                endpoint(&mut out, e);
+            }
+            if !g.types.is_empty() {
+                let _ = writeln!(out, "### Types of {}\n", g.title);
+                for t in &g.types {
+                    named_type(&mut out, t);
+                }
+            }
+        }
+    }
+    // One trailing newline, whatever the last section wrote.
+    while out.ends_with("\n\n") {
+        out.pop();
+    }
+    out
+}

@@ -1,0 +1,4 @@
+//! Emitters: Rust code and the Markdown reference.
+
+pub(crate) mod markdown;
+pub(crate) mod rust;

@@ -1,0 +1,859 @@
+//! Emits the `qywx` crate: one module per service, one per group, with types, validation and
+//! one client method per endpoint. Tokens are built with `quote` and printed by prettyplease.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+use serde_json::Value;
+
+use crate::check::TypeIndex;
+use crate::model::*;
+use crate::names::{field_ident_text, ident, pascal, upper};
+
+/// What the emitter needs to know about the group being written.
+pub(crate) struct Ctx<'a> {
+    pub index: &'a TypeIndex<'a>,
+    pub group: &'a Group,
+}
+
+fn doc(text: &str) -> TokenStream {
+    let lines: Vec<TokenStream> = text
+        .lines()
+        .map(|line| {
+            let line = if line.is_empty() { String::new() } else { format!(" {line}") };
+            quote!(#[doc = #line])
+        })
+        .collect();
+    quote!(#(#lines)*)
+}
+
+fn inner_doc(text: &str) -> TokenStream {
+    let lines: Vec<TokenStream> = text
+        .lines()
+        .map(|line| {
+            let line = if line.is_empty() { String::new() } else { format!(" {line}") };
+            quote!(#![doc = #line])
+        })
+        .collect();
+    quote!(#(#lines)*)
+}
+
+/// Escapes text for rustdoc Markdown where it could be read as markup or a broken link.
+pub(crate) fn md(text: &str) -> String {
+    text.replace('[', "\\[").replace(']', "\\]").replace('<', "&lt;").replace('>', "&gt;").replace('*', "\\*")
+}
+
+impl Ctx<'_> {
+    /// The Rust type of a type expression, as seen from this group's module.
+    fn rust_type(&self, ty: &TypeExpr) -> TokenStream {
+        match ty {
+            TypeExpr::Prim(p) => match p {
+                Prim::String => quote!(String),
+                Prim::Bool => quote!(bool),
+                Prim::I32 => quote!(i32),
+                Prim::I64 => quote!(i64),
+                Prim::U32 => quote!(u32),
+                Prim::U64 => quote!(u64),
+            },
+            TypeExpr::Array(inner) => {
+                let inner = self.rust_type(inner);
+                quote!(Vec<#inner>)
+            }
+            TypeExpr::Named(name) => {
+                let ty = format_ident!("{}", name);
+                match self.index.group_of(name) {
+                    Some(g) if std::ptr::eq(g, self.group) => quote!(#ty),
+                    Some(g) => {
+                        let service = ident(&g.service);
+                        let module = ident(&g.module);
+                        quote!(crate::#service::#module::#ty)
+                    }
+                    None => quote!(#ty),
+                }
+            }
+        }
+    }
+
+    fn named_kind(&self, ty: &TypeExpr) -> Option<&TypeKind> {
+        match ty {
+            TypeExpr::Named(n) => self.index.get(n).map(|t| &t.kind),
+            _ => None,
+        }
+    }
+
+    fn field_type(&self, f: &Field) -> TokenStream {
+        let ty = self.rust_type(&f.ty);
+        if f.required {
+            ty
+        } else {
+            quote!(Option<#ty>)
+        }
+    }
+
+    fn field_doc(&self, f: &Field) -> String {
+        let mut text = md(&f.description);
+        let mut facts = Vec::new();
+        facts.push(format!("Wire name `{}`, type `{}`, {}.", f.name, f.ty.display(), if f.required { "required" } else { "optional" }));
+        if let Some(range) = range_text(f.min_length, f.max_length, "characters") {
+            facts.push(format!("Length {range}."));
+        }
+        if let Some(range) = range_text(f.min_items, f.max_items, "items") {
+            facts.push(format!("{range}."));
+        }
+        match f.encoding {
+            Some(Encoding::String) => facts.push("Sent as a JSON string.".into()),
+            Some(Encoding::PipeSeparated) => facts.push("On the wire one `|`-separated string.".into()),
+            None => {}
+        }
+        match f.example_quirk {
+            Some(Quirk::String) => facts.push("The seed's example sends it as a string; both forms decode.".into()),
+            Some(Quirk::Omitted) => facts.push("The seed's example leaves it out; the documented rule is kept.".into()),
+            None => {}
+        }
+        if let Some(note) = &f.required_note {
+            facts.push(format!("Required flag: {}.", md(note)));
+        }
+        if let Some(note) = &f.note {
+            facts.push(format!("Note: {}", md(note)));
+        }
+        text.push_str("\n\n");
+        text.push_str(&facts.join("\n"));
+        text
+    }
+
+    fn field_serde(&self, f: &Field) -> TokenStream {
+        let wire = &f.name;
+        let mut parts = vec![quote!(rename = #wire)];
+        let is_array = matches!(f.ty, TypeExpr::Array(_));
+        if !f.required || is_array {
+            parts.push(quote!(default));
+        }
+        if !f.required {
+            parts.push(quote!(skip_serializing_if = "Option::is_none"));
+        }
+        match f.encoding {
+            Some(Encoding::PipeSeparated) => parts.push(quote!(with = "::qywx_runtime::lenient::pipe_separated")),
+            Some(Encoding::String) => {
+                parts.push(quote!(deserialize_with = "::qywx_runtime::lenient::deserialize"));
+                parts.push(quote!(serialize_with = "::qywx_runtime::lenient::serialize_as_string"));
+            }
+            None => parts.push(quote!(deserialize_with = "::qywx_runtime::lenient::deserialize")),
+        }
+        quote!(#[serde(#(#parts),*)])
+    }
+
+    /// A struct with its constructor, setters and (unless a response) validation.
+    fn object(&self, name: &str, doc_text: &str, schema: &ObjectSchema, keep_extra: bool, validate: bool) -> TokenStream {
+        let name_ident = format_ident!("{}", name);
+        let struct_doc = doc(doc_text);
+        let fields = schema.fields.iter().map(|f| {
+            let fdoc = doc(&self.field_doc(f));
+            let serde = self.field_serde(f);
+            let id = ident(&field_ident_text(f));
+            let ty = self.field_type(f);
+            quote! { #fdoc #serde pub #id: #ty, }
+        });
+        let extra_field = keep_extra.then(|| {
+            quote! {
+                /// Members the server sent that this version of the spec does not model, kept as sent.
+                #[serde(flatten)]
+                pub extra: ::serde_json::Map<String, ::serde_json::Value>,
+            }
+        });
+        let required: Vec<&Field> = schema.fields.iter().filter(|f| f.required).collect();
+        let params = required.iter().map(|f| {
+            let id = ident(&field_ident_text(f));
+            match f.ty {
+                TypeExpr::Prim(Prim::String) => quote!(#id: impl Into<String>),
+                _ => {
+                    let ty = self.rust_type(&f.ty);
+                    quote!(#id: #ty)
+                }
+            }
+        });
+        let inits = schema.fields.iter().map(|f| {
+            let id = ident(&field_ident_text(f));
+            match (f.required, &f.ty) {
+                (true, TypeExpr::Prim(Prim::String)) => quote!(#id: #id.into()),
+                (true, _) => quote!(#id),
+                (false, _) => quote!(#id: None),
+            }
+        });
+        let extra_init = keep_extra.then(|| quote!(extra: ::serde_json::Map::new(),));
+        let new_doc = if required.is_empty() {
+            format!("A `{name}` with every optional field unset.")
+        } else {
+            let names: Vec<String> = required.iter().map(|f| format!("`{}`", f.name)).collect();
+            format!("A `{name}` from its required fields ({}); optional fields start unset.", names.join(", "))
+        };
+        let new_doc = format!(" {new_doc}");
+        let setters = schema.fields.iter().filter(|f| !f.required).map(|f| {
+            let id = ident(&field_ident_text(f));
+            let ty = self.rust_type(&f.ty);
+            let sdoc = format!("Sets `{}`: {}", f.name, md(first_sentence(&f.description)));
+            let sdoc = format!(" {sdoc}");
+            quote! {
+                #[doc = #sdoc]
+                #[must_use]
+                pub fn #id(mut self, value: impl Into<#ty>) -> Self {
+                    self.#id = Some(value.into());
+                    self
+                }
+            }
+        });
+        let validate_impl = validate.then(|| self.validate_impl(&name_ident, schema));
+        let default = required.is_empty().then(|| quote!(Default,));
+        quote! {
+            #struct_doc
+            #[derive(Clone, Debug, #default PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+            pub struct #name_ident {
+                #(#fields)*
+                #extra_field
+            }
+
+            impl #name_ident {
+                #[doc = #new_doc]
+                #[allow(clippy::too_many_arguments)]
+                pub fn new(#(#params),*) -> Self {
+                    Self { #(#inits,)* #extra_init }
+                }
+                #(#setters)*
+            }
+
+            #validate_impl
+        }
+    }
+
+    fn validate_impl(&self, name: &proc_macro2::Ident, schema: &ObjectSchema) -> TokenStream {
+        let mut checks = Vec::new();
+        for f in &schema.fields {
+            let id = ident(&field_ident_text(f));
+            let wire = &f.name;
+            let access = if f.required { quote!(let value = &self.#id;) } else { quote!(let Some(value) = &self.#id else { break 'field; };) };
+            let mut inner = Vec::new();
+            if f.min_length.is_some() || f.max_length.is_some() {
+                let (min, max) = (opt_usize(f.min_length), opt_usize(f.max_length));
+                inner.push(quote!(v.length(#wire, value, #min, #max);));
+            }
+            if f.min_items.is_some() || f.max_items.is_some() {
+                let (min, max) = (opt_usize(f.min_items), opt_usize(f.max_items));
+                inner.push(quote!(v.items(#wire, value.len(), #min, #max);));
+            }
+            match &f.ty {
+                TypeExpr::Named(_) if matches!(self.named_kind(&f.ty), Some(TypeKind::Object(_))) => {
+                    inner.push(quote!(v.nested(#wire, value);));
+                }
+                TypeExpr::Array(item) if matches!(self.named_kind(item), Some(TypeKind::Object(_))) => {
+                    inner.push(quote!(v.each(#wire, value);));
+                }
+                _ => {}
+            }
+            if !inner.is_empty() {
+                checks.push(if f.required {
+                    quote! { { #access #(#inner)* } }
+                } else {
+                    quote! { 'field: { #access #(#inner)* } }
+                });
+            }
+        }
+        for c in &schema.constraints {
+            let suffix = c.description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default();
+            match &c.rule {
+                Rule::OneOf(names) => {
+                    let fields: Vec<&Field> = names.iter().filter_map(|n| schema.fields.iter().find(|f| &f.name == n)).collect();
+                    let ids = fields.iter().map(|f| ident(&field_ident_text(f)));
+                    let listed: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+                    let rule = format!("one of {} must be given{suffix}", listed.join(", "));
+                    let first = &names[0];
+                    checks.push(quote! {
+                        if !(#(::qywx_runtime::validate::Presence::is_present(&self.#ids))||*) {
+                            v.report(#first, #rule);
+                        }
+                    });
+                }
+                Rule::RequiredWhen { field, when_field, value, contains } => {
+                    let (Some(target), Some(when)) = (
+                        schema.fields.iter().find(|f| &f.name == field),
+                        schema.fields.iter().find(|f| &f.name == when_field),
+                    ) else {
+                        continue;
+                    };
+                    let target_id = ident(&field_ident_text(target));
+                    let cond = self.condition(when, value, *contains);
+                    let verb = if *contains { "contains" } else { "is" };
+                    let rule = format!("required when `{when_field}` {verb} {value}{suffix}");
+                    checks.push(quote! {
+                        if #cond && !::qywx_runtime::validate::Presence::is_present(&self.#target_id) {
+                            v.report(#field, #rule);
+                        }
+                    });
+                }
+            }
+        }
+        let v_name = if checks.is_empty() { quote!(_v) } else { quote!(v) };
+        quote! {
+            impl ::qywx_runtime::validate::Validate for #name {
+                fn validate(&self, #v_name: &mut ::qywx_runtime::validate::Validator) {
+                    #(#checks)*
+                }
+            }
+        }
+    }
+
+    /// A boolean expression: `when` equals (or, for arrays, contains) the wire value `value`.
+    fn condition(&self, when: &Field, value: &Value, contains: bool) -> TokenStream {
+        let id = ident(&field_ident_text(when));
+        let scalar_ty = match (&when.ty, contains) {
+            (TypeExpr::Array(inner), true) => (**inner).clone(),
+            (ty, _) => ty.clone(),
+        };
+        let pattern = match self.named_kind(&scalar_ty) {
+            Some(TypeKind::Enum { values, .. }) => {
+                let variant = values.iter().find(|v| &v.value == value).map(|v| format_ident!("{}", v.name));
+                let ty = self.rust_type(&scalar_ty);
+                quote!(#ty::#variant)
+            }
+            _ => match value {
+                Value::String(s) => quote!(#s),
+                Value::Bool(b) => quote!(#b),
+                other => {
+                    let n = proc_macro2::Literal::i64_unsuffixed(other.as_i64().unwrap_or_default());
+                    quote!(#n)
+                }
+            },
+        };
+        let is_string = scalar_ty == TypeExpr::Prim(Prim::String);
+        match (contains, when.required, is_string) {
+            (true, true, false) => quote!(self.#id.iter().any(|x| matches!(x, #pattern))),
+            (true, false, false) => quote!(self.#id.iter().flatten().any(|x| matches!(x, #pattern))),
+            (true, true, true) => quote!(self.#id.iter().any(|x| x == #pattern)),
+            (true, false, true) => quote!(self.#id.iter().flatten().any(|x| x == #pattern)),
+            (false, true, false) => quote!(matches!(self.#id, #pattern)),
+            (false, false, false) => quote!(matches!(self.#id, Some(#pattern))),
+            (false, true, true) => quote!(self.#id == #pattern),
+            (false, false, true) => quote!(self.#id.as_deref() == Some(#pattern)),
+        }
+    }
+
+    fn enum_type(&self, t: &NamedType, int_repr: bool, values: &[EnumValue]) -> TokenStream {
+        let name = format_ident!("{}", t.name);
+        let tdoc = doc(&format!("{}\n\nUnknown wire values decode to `Other`, keeping the value.", md(&t.description)));
+        let variants = values.iter().map(|v| {
+            let id = format_ident!("{}", v.name);
+            let vdoc = format!("{} (wire value `{}`)", md(&v.description), v.value);
+            let vdoc = format!(" {vdoc}");
+            quote!(#[doc = #vdoc] #id,)
+        });
+        let raw = if int_repr { quote!(i64) } else { quote!(String) };
+        let (from_arms, to_arms): (Vec<_>, Vec<_>) = values
+            .iter()
+            .map(|v| {
+                let id = format_ident!("{}", v.name);
+                if int_repr {
+                    let n = proc_macro2::Literal::i64_unsuffixed(v.value.as_i64().unwrap_or_default());
+                    (quote!(#n => Self::#id,), quote!(Self::#id => #n,))
+                } else {
+                    let s = v.value.as_str().unwrap_or_default();
+                    (quote!(#s => Self::#id,), quote!(Self::#id => #s,))
+                }
+            })
+            .unzip();
+        let (trait_name, from_body, to_sig, to_other, ser, de) = if int_repr {
+            (
+                quote!(IntEnum),
+                quote!(match value { #(#from_arms)* other => Self::Other(other) }),
+                quote!(fn to_wire(&self) -> i64),
+                quote!(Self::Other(other) => *other,),
+                quote!(serialize_int_enum),
+                quote!(deserialize_int_enum),
+            )
+        } else {
+            (
+                quote!(StrEnum),
+                quote!(match value.as_str() { #(#from_arms)* _ => Self::Other(value) }),
+                quote!(fn to_wire(&self) -> &str),
+                quote!(Self::Other(other) => other,),
+                quote!(serialize_str_enum),
+                quote!(deserialize_str_enum),
+            )
+        };
+        quote! {
+            #tdoc
+            #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+            #[non_exhaustive]
+            pub enum #name {
+                #(#variants)*
+                /// A wire value this version of the spec does not know, kept as sent.
+                Other(#raw),
+            }
+
+            impl ::qywx_runtime::lenient::#trait_name for #name {
+                fn from_wire(value: #raw) -> Self {
+                    #from_body
+                }
+                #to_sig {
+                    match self { #(#to_arms)* #to_other }
+                }
+            }
+
+            impl ::serde::Serialize for #name {
+                fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                    ::qywx_runtime::lenient::#ser(self, serializer)
+                }
+            }
+
+            impl<'de> ::serde::Deserialize<'de> for #name {
+                fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                    ::qywx_runtime::lenient::#de(deserializer)
+                }
+            }
+        }
+    }
+
+    fn union_type(&self, t: &NamedType, variants: &[UnionVariant]) -> TokenStream {
+        let name = format_ident!("{}", t.name);
+        let tdoc = doc(&format!("{}\n\nDecodes as the first variant that fits, in this order.", md(&t.description)));
+        let vs = variants.iter().map(|v| {
+            let id = format_ident!("{}", v.name);
+            let ty = self.rust_type(&v.ty);
+            let vdoc = doc(&md(&v.description));
+            quote!(#vdoc #id(#[serde(deserialize_with = "::qywx_runtime::lenient::deserialize")] #ty),)
+        });
+        quote! {
+            #tdoc
+            #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+            #[serde(untagged)]
+            pub enum #name {
+                #(#vs)*
+            }
+        }
+    }
+
+    /// `Lenient` and `Presence` for a named type, so it nests in lenient fields and rules.
+    fn named_plumbing(&self, name: &str) -> TokenStream {
+        let name = format_ident!("{}", name);
+        quote! {
+            impl ::qywx_runtime::lenient::Lenient for #name {
+                fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                    <Self as ::serde::Deserialize>::deserialize(deserializer)
+                }
+            }
+
+            impl ::qywx_runtime::validate::Presence for #name {
+                fn is_present(&self) -> bool {
+                    true
+                }
+            }
+        }
+    }
+
+    fn named_type(&self, t: &NamedType) -> TokenStream {
+        let body = match &t.kind {
+            TypeKind::Object(schema) => self.object(&t.name, &md(&t.description), schema, true, true),
+            TypeKind::Enum { int_repr, values } => self.enum_type(t, *int_repr, values),
+            TypeKind::Union(variants) => self.union_type(t, variants),
+        };
+        let plumbing = self.named_plumbing(&t.name);
+        quote!(#body #plumbing)
+    }
+
+    fn query_impl(&self, name: &proc_macro2::Ident, schema: &ObjectSchema) -> TokenStream {
+        let pushes = schema.fields.iter().map(|f| {
+            let id = ident(&field_ident_text(f));
+            let wire = &f.name;
+            let text = match self.named_kind(&f.ty) {
+                Some(TypeKind::Enum { int_repr: true, .. }) => quote!(::qywx_runtime::lenient::IntEnum::to_wire(value).to_string()),
+                Some(TypeKind::Enum { int_repr: false, .. }) => quote!(::qywx_runtime::lenient::StrEnum::to_wire(value).to_owned()),
+                _ => quote!(value.to_string()),
+            };
+            if f.required {
+                quote! { let value = &self.#id; pairs.push((#wire, #text)); }
+            } else {
+                quote! { if let Some(value) = &self.#id { pairs.push((#wire, #text)); } }
+            }
+        });
+        let count = schema.fields.len();
+        quote! {
+            impl ::qywx_runtime::QueryParams for #name {
+                fn query_pairs(&self) -> Vec<(&'static str, String)> {
+                    let mut pairs = Vec::with_capacity(#count);
+                    #(#pushes)*
+                    pairs
+                }
+            }
+        }
+    }
+
+    fn endpoint(&self, service: &Service, e: &Endpoint) -> (TokenStream, TokenStream) {
+        let pascal_name = pascal(&e.name);
+        let const_name = format_ident!("{}", upper(&e.name));
+        let method = format_ident!("{}", if e.method == "GET" { "Get" } else { "Post" });
+        let (id, path, auth, idempotent) = (&e.id, &e.path, e.auth, e.idempotent);
+        let const_doc = format!("Descriptor of `{}`: `{} {}`.", e.id, e.method, e.path);
+        let const_doc = format!(" {const_doc}");
+        let mut items = vec![quote! {
+            #[doc = #const_doc]
+            pub const #const_name: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
+                id: #id,
+                method: ::qywx_runtime::spec::HttpMethod::#method,
+                path: #path,
+                auth: #auth,
+                idempotent: #idempotent,
+            };
+        }];
+
+        let request_name = format_ident!("{}Request", pascal_name);
+        if let Some(r) = &e.request {
+            let rdoc = format!(
+                "Parameters of [`{}`](crate::{}::{}Client::{}) (`{} {}`), sent in the {}.",
+                e.name,
+                service.id,
+                pascal(&service.id),
+                e.name,
+                e.method,
+                e.path,
+                if r.in_query { "query string" } else { "JSON body" }
+            );
+            items.push(self.object(&request_name.to_string(), &rdoc, &r.schema, false, true));
+            if r.in_query {
+                items.push(self.query_impl(&request_name, &r.schema));
+            }
+        }
+        let response_ty = match &e.response {
+            Response::Fields(schema) => {
+                let name = format!("{pascal_name}Response");
+                let rdoc = format!("Answer of [`{}`](crate::{}::{}Client::{}) on success (envelope removed).", e.name, service.id, pascal(&service.id), e.name);
+                items.push(self.object(&name, &rdoc, schema, true, false));
+                let id = format_ident!("{}", name);
+                quote!(#id)
+            }
+            Response::Type { ty, .. } => self.rust_type(ty),
+        };
+
+        let method_doc = doc(&method_doc(service, e, self));
+        let method_name = format_ident!("{}", e.name);
+        let call = match &e.request {
+            None => quote!(self.inner.call(&#const_name).await),
+            Some(r) if r.in_query => quote!(self.inner.call_query(&#const_name, request).await),
+            Some(_) => quote!(self.inner.call_json(&#const_name, request).await),
+        };
+        let args = e.request.as_ref().map(|_| quote!(, request: &#request_name));
+        let method_tokens = quote! {
+            #method_doc
+            pub async fn #method_name(&self #args) -> ::qywx_runtime::Result<#response_ty> {
+                #call
+            }
+        };
+        (quote!(#(#items)*), method_tokens)
+    }
+}
+
+fn first_sentence(text: &str) -> &str {
+    text.split_inclusive(['.', '。']).next().unwrap_or(text).trim()
+}
+
+fn opt_usize(v: Option<usize>) -> TokenStream {
+    match v {
+        Some(n) => quote!(Some(#n)),
+        None => quote!(None),
+    }
+}
+
+pub(crate) fn range_text(min: Option<usize>, max: Option<usize>, unit: &str) -> Option<String> {
+    match (min, max) {
+        (Some(lo), Some(hi)) => Some(format!("{lo} to {hi} {unit}")),
+        (Some(lo), None) => Some(format!("at least {lo} {unit}")),
+        (None, Some(hi)) => Some(format!("at most {hi} {unit}")),
+        (None, None) => None,
+    }
+}
+
+fn method_doc(service: &Service, e: &Endpoint, ctx: &Ctx<'_>) -> String {
+    let mut out = vec![md(&e.summary), String::new(), format!("Sends `{} {}` (endpoint id `{}`).", e.method, e.path, e.id)];
+    if let Some(d) = &e.description {
+        out.push(String::new());
+        out.push(md(d));
+    }
+    out.push(String::new());
+    if let Some(p) = &e.permissions {
+        out.push(format!("**Permissions:** {}", md(p)));
+        out.push(String::new());
+    }
+    if let Some(r) = &e.rate_limit {
+        out.push(format!("**Rate limit:** {}", md(r)));
+        out.push(String::new());
+    }
+    let repeat = if e.idempotent { "yes" } else { "no; a failed attempt is not retried after the request may have reached the server" };
+    out.push(format!("**Safe to repeat:** {repeat}{}", e.idempotent_note.as_deref().map(|n| format!(". {}", md(n))).unwrap_or_default()));
+    if let Some(r) = &e.request {
+        out.push(String::new());
+        out.push(format!("# Parameters ({})", if r.in_query { "query string" } else { "JSON body" }));
+        out.push(String::new());
+        for f in &r.schema.fields {
+            let range = range_text(f.min_length, f.max_length, "characters")
+                .or_else(|| range_text(f.min_items, f.max_items, "items"))
+                .map(|r| format!(", {r}"))
+                .unwrap_or_default();
+            out.push(format!(
+                "- `{}` ({}, {}{range}): {}",
+                f.name,
+                f.ty.display(),
+                if f.required { "required" } else { "optional" },
+                md(&f.description)
+            ));
+        }
+        for c in &r.schema.constraints {
+            out.push(format!("- Rule: {}", constraint_text(c)));
+        }
+    }
+    out.push(String::new());
+    out.push("# Returns".into());
+    out.push(String::new());
+    match &e.response {
+        Response::Fields(schema) if schema.fields.is_empty() => out.push("Nothing beyond the envelope (unknown members are kept in `extra`).".into()),
+        Response::Fields(schema) => {
+            for f in &schema.fields {
+                out.push(format!("- `{}` ({}): {}", f.name, f.ty.display(), md(&f.description)));
+            }
+        }
+        Response::Type { ty, description, .. } => {
+            out.push(format!("`{}`{}", ty.display(), description.as_deref().map(|d| format!(": {}", md(d))).unwrap_or_default()));
+        }
+    }
+    out.push(String::new());
+    out.push("# Errors".into());
+    out.push(String::new());
+    if e.request.is_some() {
+        out.push("[`Error::InvalidInput`](qywx_runtime::Error::InvalidInput) before anything is sent when a parameter breaks a rule above; ".into());
+    }
+    out.push(format!(
+        "[`Error::Api`](qywx_runtime::Error::Api) when {} answers an error code (see [`error_codes`](crate::{}::error_codes)); transport, HTTP status and decoding errors otherwise.",
+        service.title, service.id
+    ));
+    if let Some(n) = &e.note {
+        out.push(String::new());
+        out.push(format!("Note: {}", md(n)));
+    }
+    out.push(String::new());
+    out.push(format!("See <{}> (documentation updated {}).", e.doc_url, e.updated));
+    let _ = ctx;
+    out.join("\n")
+}
+
+pub(crate) fn constraint_text(c: &Constraint) -> String {
+    let rule = match &c.rule {
+        Rule::OneOf(fields) => format!("one of {} must be given", fields.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", ")),
+        Rule::RequiredWhen { field, when_field, value, contains } => {
+            format!("`{field}` is required when `{when_field}` {} {value}", if *contains { "contains" } else { "is" })
+        }
+    };
+    match &c.description {
+        Some(d) => format!("{rule} ({})", md(d)),
+        None => rule,
+    }
+}
+
+fn header(source: &str) -> String {
+    format!("// @generated by qywx-codegen from {source}. Do not edit: change the spec and run `cargo run -p qywx-codegen`.\n")
+}
+
+fn render(tokens: TokenStream, source: &str) -> String {
+    let file: syn::File = match syn::parse2(tokens.clone()) {
+        Ok(file) => file,
+        // The emitter's own bug, not the spec's: show what did not parse.
+        Err(e) => panic!("qywx-codegen emitted invalid Rust for {source}: {e}\n{tokens}"),
+    };
+    format!("{}{}", header(source), prettyplease::unparse(&file))
+}
+
+/// One group's module file.
+pub(crate) fn group_module(ctx: &Ctx<'_>, service: &Service) -> String {
+    let g = ctx.group;
+    let module_doc = inner_doc(&format!(
+        "{}\n\n{}\n\nTranscribed from `{}`.",
+        md(&g.title),
+        g.description.as_deref().map(md).unwrap_or_default(),
+        g.source
+    ));
+    let types = g.types.iter().map(|t| ctx.named_type(t));
+    let (items, methods): (Vec<_>, Vec<_>) = g.endpoints.iter().map(|e| ctx.endpoint(service, e)).unzip();
+    let client = format_ident!("{}Client", pascal(&service.id));
+    let impl_block = (!methods.is_empty()).then(|| {
+        quote! {
+            impl super::#client {
+                #(#methods)*
+            }
+        }
+    });
+    let tokens = quote! {
+        #module_doc
+        #(#types)*
+        #(#items)*
+        #impl_block
+    };
+    render(tokens, &g.origin.file.display().to_string())
+}
+
+/// A service's `mod.rs`: the client type, the service descriptor, error codes, group modules.
+pub(crate) fn service_module(service: &Service, groups: &[&Group], token_endpoint: (&Group, &Endpoint)) -> String {
+    let s = service;
+    let client = format_ident!("{}Client", pascal(&s.id));
+    let mut module_doc = format!("{}\n\n{}\n\nDefault base URL `{}`, overridden by the `{}` environment variable or [`ClientOptions::base_url`](qywx_runtime::ClientOptions::base_url).", md(&s.title), md(&s.description), s.base_url, s.base_url_env);
+    if let Some(note) = &s.base_url_note {
+        module_doc.push_str(&format!(" {}", md(note)));
+    }
+    if let Some(note) = &s.envelope.note {
+        module_doc.push_str(&format!("\n\nEnvelope: {}", md(note)));
+    }
+    if let Some(note) = &s.auth.note {
+        module_doc.push_str(&format!("\n\nTokens: {}", md(note)));
+    }
+    let module_doc = inner_doc(&module_doc);
+    let mods = groups.iter().map(|g| {
+        let m = ident(&g.module);
+        let d = format!(" {}", md(&g.title));
+        quote!(#[doc = #d] pub mod #m;)
+    });
+    let codes = s.error_codes.iter().map(|e| {
+        let name = format_ident!("{}", e.name);
+        let code = proc_macro2::Literal::i64_unsuffixed(e.code);
+        let d = format!(" {} (handling: {}.)", md(&e.description), e.handling.replace('_', " "));
+        quote!(#[doc = #d] pub const #name: i64 = #code;)
+    });
+    let table = s.error_codes.iter().map(|e| {
+        let name_ident = format_ident!("{}", e.name);
+        let name = &e.name;
+        let description = &e.description;
+        let handling = format_ident!("{}", pascal(&e.handling));
+        quote! {
+            ::qywx_runtime::spec::ErrorCodeSpec {
+                code: error_codes::#name_ident,
+                name: #name,
+                description: #description,
+                handling: ::qywx_runtime::spec::ErrorHandling::#handling,
+            },
+        }
+    });
+    let env = &s.envelope;
+    let (code_field, success_code, message_field, wrapped) = (&env.code_field, &env.success_code, &env.message_field, env.wrapped);
+    let detail = opt_str(env.detail_code_field.as_deref());
+    let data = opt_str(env.data_field.as_deref());
+    let a = &s.auth;
+    let token_module = ident(&token_endpoint.0.module);
+    let token_const = format_ident!("{}", upper(&token_endpoint.1.name));
+    let (app_id_param, secret_param, token_field, expires_in_field, ttl) =
+        (&a.app_id_param, &a.secret_param, &a.token_field, &a.expires_in_field, a.default_ttl_seconds);
+    let send_name = &a.send_name;
+    let placement = if a.send_in_header { quote!(Header(#send_name)) } else { quote!(Query(#send_name)) };
+    let (id, base_url, base_url_env) = (&s.id, &s.base_url, &s.base_url_env);
+    let client_doc = format!(
+        "Client of {} for one app. Cheap to clone: clones share the token cache.\n\nEvery endpoint of the service is a method; the methods are documented in the group modules.",
+        md(&s.title)
+    );
+    let client_doc = doc(&client_doc);
+    let new_doc = format!(
+        "A client for the app with id `{app_id_param}` and secret `{secret_param}`, with default options. The base URL comes from `{base_url_env}` when set, else `{base_url}`."
+    );
+    let new_doc = format!(" {new_doc}");
+    let codes_doc = format!("Documented error codes of {}, as answered in `{}`.", md(&s.title), env.code_field);
+    let codes_doc = format!(" {codes_doc}");
+    let tokens = quote! {
+        #module_doc
+        #(#mods)*
+
+        #[doc = #codes_doc]
+        pub mod error_codes {
+            #(#codes)*
+        }
+
+        /// The service descriptor the runtime works from: base URL, envelope, auth, error codes.
+        pub static SERVICE: ::qywx_runtime::spec::ServiceSpec = ::qywx_runtime::spec::ServiceSpec {
+            id: #id,
+            base_url: #base_url,
+            base_url_env: #base_url_env,
+            envelope: ::qywx_runtime::spec::EnvelopeSpec {
+                wrapped: #wrapped,
+                code_field: #code_field,
+                success_code: #success_code,
+                message_field: #message_field,
+                detail_code_field: #detail,
+                data_field: #data,
+            },
+            auth: ::qywx_runtime::spec::AuthSpec {
+                token_endpoint: &#token_module::#token_const,
+                app_id_param: #app_id_param,
+                secret_param: #secret_param,
+                token_field: #token_field,
+                expires_in_field: #expires_in_field,
+                default_ttl_seconds: #ttl,
+                placement: ::qywx_runtime::spec::TokenPlacement::#placement,
+            },
+            error_codes: &[#(#table)*],
+        };
+
+        #client_doc
+        #[derive(Clone, Debug)]
+        pub struct #client {
+            pub(crate) inner: ::qywx_runtime::ServiceClient,
+        }
+
+        impl #client {
+            #[doc = #new_doc]
+            pub fn new(app_id: impl Into<String>, secret: impl Into<::qywx_runtime::Secret>) -> ::qywx_runtime::Result<Self> {
+                Self::with_options(::qywx_runtime::Credentials::new(app_id, secret), ::qywx_runtime::ClientOptions::default())
+            }
+
+            /// A client with explicit credentials and options (base URL, HTTP client, timeouts, retries, token store).
+            pub fn with_options(credentials: ::qywx_runtime::Credentials, options: ::qywx_runtime::ClientOptions) -> ::qywx_runtime::Result<Self> {
+                ::qywx_runtime::ServiceClient::new(&SERVICE, credentials, options).map(|inner| Self { inner })
+            }
+
+            /// The runtime client underneath: token access, base URL, token-store key.
+            pub fn runtime(&self) -> &::qywx_runtime::ServiceClient {
+                &self.inner
+            }
+        }
+    };
+    render(tokens, &s.origin.file.display().to_string())
+}
+
+fn opt_str(v: Option<&str>) -> TokenStream {
+    match v {
+        Some(s) => quote!(Some(#s)),
+        None => quote!(None),
+    }
+}
+
+/// The crate root.
+pub(crate) fn lib_rs(services: &[&Service]) -> String {
+    let mods = services.iter().map(|s| {
+        let m = ident(&s.id);
+        let feature = &s.id;
+        let d = format!(" {}", md(&s.title));
+        quote!(#[doc = #d] #[cfg(feature = #feature)] #[rustfmt::skip] pub mod #m;)
+    });
+    let list: Vec<String> = services.iter().map(|s| format!("- [`{}`]: {} (feature `{}`)", s.id, md(&s.title), s.id)).collect();
+    let root_doc = inner_doc(&format!(
+        "Typed async client for WeCom (企业微信) contacts and 上下游 corpgroup rules, and the Tuzhan (兔展) org-import API.\n\n\
+         Generated from the JSON spec in `spec/`; every endpoint is a method of its service's client and every\n\
+         parameter and field is documented from the spec. See `API.md` beside this crate for the full reference.\n\n\
+         {}\n\n\
+         ```no_run\n\
+         # async fn demo() -> qywx::Result<()> {{\n\
+         use qywx::wecom::{{department::CreateDepartmentRequest, WecomClient}};\n\
+         let wecom = WecomClient::new(\"corp-id\", \"corp-secret\")?;\n\
+         let created = wecom.create_department(&CreateDepartmentRequest::new(\"研发中心\", 1)).await?;\n\
+         println!(\"new department {{}}\", created.id);\n\
+         # Ok(()) }}\n\
+         ```",
+        list.join("\n")
+    ));
+    let tokens = quote! {
+        #root_doc
+        #![cfg_attr(rustfmt, rustfmt::skip)]
+        #![deny(missing_docs)]
+        #(#mods)*
+        pub use ::qywx_runtime::{ApiError, ClientOptions, Credentials, Error, Result, Secret, Violation};
+        pub use ::qywx_runtime as runtime;
+    };
+    render(tokens, "spec/")
+}

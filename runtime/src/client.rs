@@ -1,0 +1,396 @@
+//! The HTTP client every generated service client wraps.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::Url;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::envelope::{self, snippet};
+use crate::spec::{EndpointSpec, ErrorHandling, HttpMethod, ServiceSpec, TokenPlacement};
+use crate::token::{cache_key, now_ms, MemoryTokenStore, StoredToken, TokenCache, TokenStore};
+use crate::validate::Validate;
+use crate::{Credentials, Error, Result, Secret};
+
+/// A request type whose parameters go in the query string.
+pub trait QueryParams {
+    /// The parameters, in spec order, with their wire names.
+    fn query_pairs(&self) -> Vec<(&'static str, String)>;
+}
+
+/// Knobs of a [`ServiceClient`]. `Default` gives sensible production values.
+#[derive(Clone, Debug)]
+pub struct ClientOptions {
+    /// Base URL; when `None`, the service's environment variable, else the spec's URL.
+    pub base_url: Option<String>,
+    /// Your own `reqwest::Client` (proxies, TLS roots…); the timeouts below still apply per request.
+    pub http_client: Option<reqwest::Client>,
+    /// Connect timeout of the built-in HTTP client.
+    pub connect_timeout: Duration,
+    /// Timeout of one HTTP exchange.
+    pub request_timeout: Duration,
+    /// Retries after the first attempt for transient failures (busy, 502/503/504, and transport
+    /// errors of calls the spec marks safe to repeat).
+    pub max_retries: u32,
+    /// First backoff delay; doubled each retry, with jitter.
+    pub backoff_base: Duration,
+    /// Longest backoff delay.
+    pub backoff_max: Duration,
+    /// A token is refreshed when it has less than this left.
+    pub refresh_margin: Duration,
+    /// How long one process may hold the shared fetch lock of a token store.
+    pub token_lock_ttl: Duration,
+    /// Where tokens are kept; share one store (or use a Redis store) to share tokens.
+    pub token_store: Option<Arc<dyn TokenStore>>,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            base_url: None,
+            http_client: None,
+            connect_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(30),
+            max_retries: 3,
+            backoff_base: Duration::from_millis(100),
+            backoff_max: Duration::from_secs(2),
+            refresh_margin: Duration::from_secs(300),
+            token_lock_ttl: Duration::from_secs(10),
+            token_store: None,
+        }
+    }
+}
+
+/// The client of one service for one app: sends requests, manages the app's token, opens
+/// envelopes and retries what is safe to retry. Cheap to clone; clones share the token.
+#[derive(Clone, Debug)]
+pub struct ServiceClient {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    service: &'static ServiceSpec,
+    base_url: String,
+    http: reqwest::Client,
+    credentials: Credentials,
+    options: ClientOptions,
+    tokens: TokenCache,
+}
+
+/// What went on the wire besides the token.
+enum Payload<'a> {
+    Query(Vec<(&'static str, String)>),
+    Json(&'a [u8]),
+}
+
+impl ServiceClient {
+    /// A client of `service` for the app `credentials`.
+    pub fn new(service: &'static ServiceSpec, credentials: Credentials, options: ClientOptions) -> Result<Self> {
+        let base_url = options
+            .base_url
+            .clone()
+            .or_else(|| std::env::var(service.base_url_env).ok().filter(|s| !s.is_empty()))
+            .unwrap_or_else(|| service.base_url.to_owned());
+        let base_url = base_url.trim_end_matches('/').to_owned();
+        Url::parse(&base_url).map_err(|e| Error::Config(format!("base URL {base_url:?} of {}: {e}", service.id)))?;
+        let http = match &options.http_client {
+            Some(client) => client.clone(),
+            None => reqwest::Client::builder()
+                .connect_timeout(options.connect_timeout)
+                .timeout(options.request_timeout)
+                .build()
+                .map_err(|e| Error::Config(format!("building the HTTP client: {}", e.without_url())))?,
+        };
+        let store = options.token_store.clone().unwrap_or_else(|| Arc::new(MemoryTokenStore::default()));
+        let tokens = TokenCache::new(cache_key(service.id, &credentials.app_id, &credentials.secret), store);
+        Ok(ServiceClient { inner: Arc::new(Inner { service, base_url, http, credentials, options, tokens }) })
+    }
+
+    /// The service this client talks to.
+    pub fn service(&self) -> &'static ServiceSpec {
+        self.inner.service
+    }
+
+    /// The base URL in use.
+    pub fn base_url(&self) -> &str {
+        &self.inner.base_url
+    }
+
+    /// The token-store key of this app (service, app id and a digest of the secret).
+    pub fn token_key(&self) -> &str {
+        &self.inner.tokens.key
+    }
+
+    /// Calls an endpoint that takes no parameters.
+    pub async fn call<R: DeserializeOwned>(&self, endpoint: &'static EndpointSpec) -> Result<R> {
+        self.execute(endpoint, Payload::Query(Vec::new())).await
+    }
+
+    /// Calls an endpoint whose parameters go in the query string, after validating them.
+    pub async fn call_query<Q, R>(&self, endpoint: &'static EndpointSpec, request: &Q) -> Result<R>
+    where
+        Q: QueryParams + Validate,
+        R: DeserializeOwned,
+    {
+        check(endpoint, request)?;
+        self.execute(endpoint, Payload::Query(request.query_pairs())).await
+    }
+
+    /// Calls an endpoint with a JSON body, after validating it.
+    pub async fn call_json<B, R>(&self, endpoint: &'static EndpointSpec, request: &B) -> Result<R>
+    where
+        B: Serialize + Validate,
+        R: DeserializeOwned,
+    {
+        check(endpoint, request)?;
+        let body = serde_json::to_vec(request)
+            .map_err(|e| Error::InvalidInput { endpoint: endpoint.id, violations: vec![crate::Violation { path: String::new(), rule: format!("cannot be encoded as JSON: {e}") }] })?;
+        self.execute(endpoint, Payload::Json(&body)).await
+    }
+
+    /// The app's current token, fetching one if none is cached or it is about to expire.
+    pub async fn token(&self) -> Result<Secret> {
+        let inner = &*self.inner;
+        let margin = inner.options.refresh_margin;
+        if let Some(token) = inner.tokens.local(margin) {
+            return Ok(token);
+        }
+        // One fetch in flight per client (and its clones); the others wait here and then find it.
+        let _gate = inner.tokens.fetch_gate.lock().await;
+        if let Some(token) = inner.tokens.local(margin) {
+            return Ok(token);
+        }
+        let store = &inner.tokens.store;
+        let key = inner.tokens.key.as_str();
+        let owner = format!("{}-{}", std::process::id(), jitter_seed());
+        let deadline = now_ms() + 2 * inner.options.token_lock_ttl.as_millis() as u64;
+        loop {
+            if let Some(token) = store.get(key).await?.filter(|t| t.fresh(margin)) {
+                inner.tokens.set_local(token.clone());
+                return Ok(token.value);
+            }
+            // Past the deadline a stuck lock holder is ignored; its lock has expired by then anyway.
+            let locked = now_ms() > deadline || store.try_lock(key, &owner, inner.options.token_lock_ttl).await?;
+            if locked {
+                let fresh_meanwhile = store.get(key).await?.filter(|t| t.fresh(margin));
+                let fetched = match fresh_meanwhile {
+                    Some(token) => Ok(token),
+                    None => self.fetch_token().await,
+                };
+                if let Ok(token) = &fetched {
+                    store.put(key, token).await?;
+                }
+                store.unlock(key, &owner).await?;
+                let token = fetched?;
+                inner.tokens.set_local(token.clone());
+                return Ok(token.value);
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    /// Forgets `token` so the next call fetches a new one (here and in a shared store).
+    pub async fn invalidate_token(&self, token: &Secret) -> Result<()> {
+        self.inner.tokens.invalidate(token).await
+    }
+
+    async fn fetch_token(&self) -> Result<StoredToken> {
+        let inner = &*self.inner;
+        let auth = &inner.service.auth;
+        let endpoint = auth.token_endpoint;
+        tracing::debug!(service = inner.service.id, endpoint = endpoint.id, "fetching a token");
+        let pairs = vec![
+            (auth.app_id_param, inner.credentials.app_id.clone()),
+            (auth.secret_param, inner.credentials.secret.expose().to_owned()),
+        ];
+        // Boxed: the token endpoint goes through the same send path, which asks for tokens.
+        let (payload, _) = Box::pin(self.execute_value(endpoint, &Payload::Query(pairs))).await?;
+        let decode_error = |message: String| Error::Decode { endpoint: endpoint.id, message, snippet: "<withheld: token response>".into() };
+        let value = match payload.get(auth.token_field) {
+            Some(Value::String(s)) if !s.is_empty() => s.clone(),
+            _ => return Err(decode_error(format!("no `{}` string in the token response", auth.token_field))),
+        };
+        let expires = payload.get(auth.expires_in_field).and_then(|v| match v {
+            Value::Number(n) => n.as_u64(),
+            Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        });
+        Ok(StoredToken { value: Secret::new(value), expires_at_ms: expiry_ms(expires, auth.default_ttl_seconds) })
+    }
+
+    async fn execute<R: DeserializeOwned>(&self, endpoint: &'static EndpointSpec, payload: Payload<'_>) -> Result<R> {
+        let (value, body) = self.execute_value(endpoint, &payload).await?;
+        R::deserialize(value).map_err(|e| Error::Decode {
+            endpoint: endpoint.id,
+            message: e.to_string(),
+            snippet: snippet(&body, &self.hidden(None)),
+        })
+    }
+
+    /// Sends with the retry policy: refresh the token once on 40014-like codes, back off on busy
+    /// and gateway errors, and repeat after a transport failure only what is safe to repeat.
+    async fn execute_value(&self, endpoint: &'static EndpointSpec, payload: &Payload<'_>) -> Result<(Value, Vec<u8>)> {
+        let mut refreshed = false;
+        let mut retries = 0u32;
+        loop {
+            let token = if endpoint.auth { Some(self.token().await?) } else { None };
+            let error = match self.send_once(endpoint, payload, token.as_ref()).await {
+                Ok(answer) => return Ok(answer),
+                Err(error) => error,
+            };
+            let retry = match &error {
+                Error::Api(api) if api.handling == ErrorHandling::RefreshToken && endpoint.auth && !refreshed => {
+                    tracing::debug!(endpoint = endpoint.id, code = api.code, "token rejected; fetching a new one and retrying once");
+                    if let Some(token) = &token {
+                        self.invalidate_token(token).await?;
+                    }
+                    refreshed = true;
+                    continue;
+                }
+                Error::Api(api) => api.handling == ErrorHandling::Retry,
+                Error::HttpStatus { status, .. } => *status == 503 || (endpoint.idempotent && matches!(status, 502 | 504)),
+                Error::Transport { .. } => endpoint.idempotent,
+                _ => false,
+            };
+            if !retry || retries >= self.inner.options.max_retries {
+                return Err(error);
+            }
+            retries += 1;
+            let delay = self.backoff(retries);
+            tracing::debug!(endpoint = endpoint.id, retry = retries, delay_ms = delay.as_millis() as u64, error = %error, "retrying");
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    fn backoff(&self, retry: u32) -> Duration {
+        let options = &self.inner.options;
+        let exp = options.backoff_base.saturating_mul(1 << retry.min(16).saturating_sub(1));
+        let capped = exp.min(options.backoff_max);
+        // Full jitter in [capped/2, capped] so a fleet does not retry in lockstep.
+        let half = capped / 2;
+        half + Duration::from_nanos(jitter_seed() % (half.as_nanos() as u64 + 1))
+    }
+
+    /// Values that must never appear in an error: the secret and the cached token.
+    fn hidden<'a>(&'a self, token: Option<&'a Secret>) -> Vec<&'a str> {
+        let mut hidden = vec![self.inner.credentials.secret.expose()];
+        if let Some(token) = token {
+            hidden.push(token.expose());
+        }
+        hidden
+    }
+
+    async fn send_once(&self, endpoint: &'static EndpointSpec, payload: &Payload<'_>, token: Option<&Secret>) -> Result<(Value, Vec<u8>)> {
+        let inner = &*self.inner;
+        let mut url = Url::parse(&format!("{}{}", inner.base_url, endpoint.path))
+            .map_err(|e| Error::Config(format!("URL of {}: {e}", endpoint.id)))?;
+        let placement = inner.service.auth.placement;
+        {
+            let mut query = url.query_pairs_mut();
+            if let (Some(token), TokenPlacement::Query(name)) = (token, placement) {
+                query.append_pair(name, token.expose());
+            }
+            if let Payload::Query(pairs) = payload {
+                for (name, value) in pairs {
+                    query.append_pair(name, value);
+                }
+            }
+        }
+        if url.query() == Some("") {
+            url.set_query(None);
+        }
+        let method = match endpoint.method {
+            HttpMethod::Get => reqwest::Method::GET,
+            HttpMethod::Post => reqwest::Method::POST,
+        };
+        let mut request = inner.http.request(method, url).timeout(inner.options.request_timeout);
+        if let (Some(token), TokenPlacement::Header(name)) = (token, placement) {
+            request = request.header(name, token.expose());
+        }
+        if let Payload::Json(body) = payload {
+            request = request.header(reqwest::header::CONTENT_TYPE, "application/json").body(body.to_vec());
+        }
+        let transport = |e: reqwest::Error| Error::Transport { endpoint: endpoint.id, timeout: e.is_timeout(), message: error_chain(e) };
+        let response = request.send().await.map_err(transport)?;
+        let status = response.status();
+        let body = response.bytes().await.map_err(transport)?.to_vec();
+        let hidden = self.hidden(token);
+        if !status.is_success() {
+            return Err(Error::HttpStatus { endpoint: endpoint.id, status: status.as_u16(), snippet: snippet(&body, &hidden) });
+        }
+        let hidden = if endpoint.auth { hidden } else { Vec::new() };
+        match envelope::open(inner.service, endpoint, &body, &hidden) {
+            Ok(value) => Ok((value, body)),
+            // The token endpoint's body may hold a token we do not know yet: keep it out of errors.
+            Err(Error::Decode { endpoint, message, .. }) if !endpoint_auth(endpoint, inner.service) => {
+                Err(Error::Decode { endpoint, message, snippet: "<withheld: token response>".into() })
+            }
+            Err(error) => Err(error),
+        }
+    }
+}
+
+fn endpoint_auth(endpoint_id: &str, service: &ServiceSpec) -> bool {
+    endpoint_id != service.auth.token_endpoint.id
+}
+
+fn check<T: Validate + ?Sized>(endpoint: &'static EndpointSpec, request: &T) -> Result<()> {
+    let violations = request.violations();
+    if violations.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::InvalidInput { endpoint: endpoint.id, violations })
+    }
+}
+
+/// A reqwest error and its sources as one line, without the URL (WeCom URLs carry the token).
+fn error_chain(error: reqwest::Error) -> String {
+    let error = error.without_url();
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// Expiry in epoch milliseconds from an `expires_in`-like value. Values above 10^12 are epoch
+/// milliseconds, above 10^9 epoch seconds, anything else a lifetime in seconds (Tuzhan's unit is
+/// unconfirmed).
+fn expiry_ms(value: Option<u64>, default_ttl_seconds: u64) -> u64 {
+    match value {
+        Some(v) if v > 1_000_000_000_000 => v,
+        Some(v) if v > 1_000_000_000 => v * 1000,
+        Some(v) if v > 0 => now_ms() + v * 1000,
+        _ => now_ms() + default_ttl_seconds * 1000,
+    }
+}
+
+/// Cheap per-call randomness for jitter and lock owners: no cryptographic need here.
+fn jitter_seed() -> u64 {
+    static COUNTER: AtomicU64 = AtomicU64::new(0x9E37_79B9_7F4A_7C15);
+    let mut x = COUNTER.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed) ^ now_ms().wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x ^= x >> 31;
+    x = x.wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 29)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expiry_units() {
+        let now = now_ms();
+        assert!(expiry_ms(Some(7200), 0).abs_diff(now + 7_200_000) < 5_000);
+        assert_eq!(expiry_ms(Some(1_900_000_000), 0), 1_900_000_000_000);
+        assert_eq!(expiry_ms(Some(1_900_000_000_000), 0), 1_900_000_000_000);
+        assert!(expiry_ms(None, 60).abs_diff(now + 60_000) < 5_000);
+    }
+}

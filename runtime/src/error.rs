@@ -1,0 +1,145 @@
+use std::fmt;
+
+use crate::spec::ErrorHandling;
+
+/// Result of every client call.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything a call can fail with. No variant ever holds a token or a secret: transport errors
+/// are stripped of their URL (WeCom URLs carry the token) and body snippets are redacted.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The request never got an HTTP answer: connect failure, timeout, broken connection.
+    #[error("{endpoint}: transport error{}: {message}", if *.timeout { " (timeout)" } else { "" })]
+    Transport {
+        /// Endpoint id.
+        endpoint: &'static str,
+        /// What failed, without the URL.
+        message: String,
+        /// Whether it was a timeout.
+        timeout: bool,
+    },
+    /// The server answered with a non-success HTTP status.
+    #[error("{endpoint}: HTTP status {status}; body starts: {snippet:?}")]
+    HttpStatus {
+        /// Endpoint id.
+        endpoint: &'static str,
+        /// The status code.
+        status: u16,
+        /// The start of the body, redacted.
+        snippet: String,
+    },
+    /// The server answered with an API error code in the envelope.
+    #[error("{0}")]
+    Api(ApiError),
+    /// The body is not what the spec says.
+    #[error("{endpoint}: undecodable response: {message}; body starts: {snippet:?}")]
+    Decode {
+        /// Endpoint id.
+        endpoint: &'static str,
+        /// Why it could not be decoded.
+        message: String,
+        /// The start of the body, redacted.
+        snippet: String,
+    },
+    /// The request breaks a rule of the spec; nothing was sent.
+    #[error("{endpoint}: invalid input: {}", DisplayViolations(.violations))]
+    InvalidInput {
+        /// Endpoint id.
+        endpoint: &'static str,
+        /// Every rule broken, in field order.
+        violations: Vec<Violation>,
+    },
+    /// The client is misconfigured (for example an unparsable base URL).
+    #[error("invalid client configuration: {0}")]
+    Config(String),
+}
+
+impl Error {
+    /// The API error, when the server answered with one.
+    pub fn api(&self) -> Option<&ApiError> {
+        match self {
+            Error::Api(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The API error code, when the server answered with one.
+    pub fn api_code(&self) -> Option<i64> {
+        self.api().map(|e| e.code)
+    }
+
+    /// Whether the server refused the call for exceeding a rate or concurrency limit.
+    pub fn is_rate_limited(&self) -> bool {
+        self.api().is_some_and(|e| e.handling == ErrorHandling::RateLimited)
+    }
+
+    /// Whether the app id or secret is wrong (WeCom 40001, Tuzhan 100100).
+    pub fn is_invalid_credentials(&self) -> bool {
+        self.api().is_some_and(|e| e.handling == ErrorHandling::InvalidCredentials)
+    }
+
+    /// Whether it was a timeout.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Error::Transport { timeout: true, .. })
+    }
+}
+
+/// An error code answered in the response envelope.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiError {
+    /// Service id (`wecom`, `tuzhan`).
+    pub service: &'static str,
+    /// Endpoint id (`department.create`).
+    pub endpoint: &'static str,
+    /// The code (`errcode`, or Tuzhan's `code` parsed as a number; -1 when it is not numeric).
+    pub code: i64,
+    /// The code as sent.
+    pub code_text: String,
+    /// The message (`errmsg`, `msg`).
+    pub message: String,
+    /// The second code, when the service sends one (Tuzhan `errorCode`).
+    pub detail_code: Option<String>,
+    /// What the spec says to do about this code.
+    pub handling: ErrorHandling,
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: API error {} from {}: {}", self.endpoint, self.code_text, self.service, self.message)?;
+        if let Some(detail) = &self.detail_code {
+            write!(f, " (errorCode {detail})")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+/// One broken rule: where and which.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    /// Field path from the request root, e.g. `data[3].thirdDeptId`.
+    pub path: String,
+    /// The rule, in words.
+    pub rule: String,
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "`{}`: {}", self.path, self.rule)
+    }
+}
+
+struct DisplayViolations<'a>(&'a [Violation]);
+
+impl fmt::Display for DisplayViolations<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            [] => f.write_str("no violation recorded"),
+            [first] => write!(f, "{first}"),
+            [first, rest @ ..] => write!(f, "{first} (and {} more)", rest.len()),
+        }
+    }
+}

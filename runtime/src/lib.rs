@@ -1,0 +1,25 @@
+//! Hand-written runtime for the generated `qywx` client.
+//!
+//! The generated crate describes each service and endpoint with the static descriptors in
+//! [`spec`] and calls [`ServiceClient`]; this crate knows no endpoint by name. It owns HTTP,
+//! tokens, response envelopes, lenient decoding, request validation and the one [`Error`] type.
+
+#![deny(missing_docs)]
+
+mod client;
+mod envelope;
+mod error;
+pub mod lenient;
+mod secret;
+mod sha256;
+pub mod spec;
+mod token;
+pub mod validate;
+
+pub use client::{ClientOptions, QueryParams, ServiceClient};
+pub use error::{ApiError, Error, Result, Violation};
+pub use secret::{Credentials, Secret};
+pub use token::{MemoryTokenStore, StoredToken, TokenStore};
+
+/// Re-exported so generated code and users name the same `reqwest` the runtime uses.
+pub use reqwest;
