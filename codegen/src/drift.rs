@@ -53,7 +53,7 @@ pub(crate) fn list_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-/// A unified-style diff of two texts with two lines of context, at most `max_lines` long.
+/// A unified-style diff of two texts: hunks with two lines of context, at most `max_lines` long.
 pub fn diff(old: &str, new: &str, max_lines: usize) -> String {
     let a: Vec<&str> = old.lines().collect();
     let b: Vec<&str> = new.lines().collect();
@@ -61,30 +61,35 @@ pub fn diff(old: &str, new: &str, max_lines: usize) -> String {
     let head = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
     let tail = a[head..].iter().rev().zip(b[head..].iter().rev()).take_while(|(x, y)| x == y).count();
     let (am, bm) = (&a[head..a.len() - tail], &b[head..b.len() - tail]);
-    let ops = if am.len().saturating_mul(bm.len()) <= 4_000_000 {
+    let middle = if am.len().saturating_mul(bm.len()) <= 4_000_000 {
         lcs_ops(am, bm)
     } else {
         am.iter().map(|l| (b'-', *l)).chain(bm.iter().map(|l| (b'+', *l))).collect()
     };
+    let ops: Vec<(u8, &str)> = a[..head]
+        .iter()
+        .map(|l| (b' ', *l))
+        .chain(middle)
+        .chain(a[a.len() - tail..].iter().map(|l| (b' ', *l)))
+        .collect();
+    // Keep changed lines and up to two lines of context around each; number hunks by old line.
+    const CONTEXT: usize = 2;
+    let changed: Vec<usize> = ops.iter().enumerate().filter(|(_, (op, _))| *op != b' ').map(|(i, _)| i).collect();
+    let keep = |i: usize| changed.iter().any(|&c| c.abs_diff(i) <= CONTEXT);
     let mut out = Vec::new();
-    for line in &a[head.saturating_sub(2)..head] {
-        out.push(format!(" {line}"));
-    }
-    out.insert(0, format!("@@ line {} @@", head.saturating_sub(2) + 1));
-    let mut shown_equal = 0;
-    for (op, line) in ops {
-        if op == b' ' {
-            shown_equal += 1;
-            if shown_equal > 4 {
-                continue;
+    let mut old_line = 0;
+    let mut last_kept: Option<usize> = None;
+    for (i, (op, line)) in ops.iter().enumerate() {
+        if keep(i) {
+            if last_kept.is_none_or(|k| k + 1 != i) {
+                out.push(format!("@@ line {} @@", old_line + 1));
             }
-        } else {
-            shown_equal = 0;
+            out.push(format!("{}{line}", *op as char));
+            last_kept = Some(i);
         }
-        out.push(format!("{}{line}", op as char));
-    }
-    for line in a[a.len() - tail..].iter().take(2) {
-        out.push(format!(" {line}"));
+        if *op != b'+' {
+            old_line += 1;
+        }
     }
     if out.len() > max_lines {
         let more = out.len() - max_lines;
@@ -112,7 +117,7 @@ fn lcs_ops<'a>(a: &[&'a str], b: &[&'a str]) -> Vec<(u8, &'a str)> {
             ops.push((b' ', a[i]));
             i += 1;
             j += 1;
-        } else if j < m && (i == n || table[i * (m + 1) + j + 1] >= table[(i + 1) * (m + 1) + j]) {
+        } else if j < m && (i == n || table[i * (m + 1) + j + 1] > table[(i + 1) * (m + 1) + j]) {
             ops.push((b'+', b[j]));
             j += 1;
         } else {

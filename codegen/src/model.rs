@@ -314,7 +314,7 @@ pub(crate) fn display_path(spec_dir: &Path, file: &Path) -> PathBuf {
 fn read_dir_json(spec_dir: &Path, sub: &str) -> Result<Vec<(PathBuf, Value)>> {
     let dir = spec_dir.join(sub);
     let entries = std::fs::read_dir(&dir)
-        .map_err(|e| SpecError::new(display_path(spec_dir, &dir), "-", format!("cannot read the directory: {e}")))?;
+        .map_err(|e| SpecError::new(display_path(spec_dir, &dir), "(directory)", format!("cannot read the directory: {e}")))?;
     let mut files: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
@@ -324,7 +324,7 @@ fn read_dir_json(spec_dir: &Path, sub: &str) -> Result<Vec<(PathBuf, Value)>> {
         .into_iter()
         .map(|path| {
             let shown = display_path(spec_dir, &path);
-            let text = std::fs::read_to_string(&path).map_err(|e| SpecError::new(&shown, "-", format!("cannot read: {e}")))?;
+            let text = std::fs::read_to_string(&path).map_err(|e| SpecError::new(&shown, "(file)", format!("cannot read: {e}")))?;
             let value = serde_json::from_str(&text).map_err(|e| {
                 SpecError::new(&shown, format!("line {} column {}", e.line(), e.column()), format!("invalid JSON: {e}"))
             })?;

@@ -1,0 +1,56 @@
+//! The `--check` command line: exit codes, the files named, the fixing command.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &to.join(entry.file_name()));
+        } else {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
+}
+
+fn codegen(args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_qywx-codegen")).args(args).output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
+}
+
+#[test]
+fn check_passes_on_the_checked_in_tree() {
+    let (code, text) = codegen(&["--check"]);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("up to date"), "{text}");
+}
+
+#[test]
+fn check_fails_naming_the_file_and_the_fix() {
+    let tmp = std::env::temp_dir().join(format!("qywx-cli-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    copy_dir(&root().join("spec"), &tmp.join("spec"));
+    let tag = tmp.join("spec/groups/tag.json");
+    let text = std::fs::read_to_string(&tag).unwrap();
+    std::fs::write(&tag, text.replacen("\"idempotent\": false", "\"idempotent\": true", 1)).unwrap();
+    let spec = tmp.join("spec");
+    let (code, text) = codegen(&["--check", "--spec", spec.to_str().unwrap()]);
+    let _ = std::fs::remove_dir_all(&tmp);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("changed: generated/src/wecom/tag.rs"), "{text}");
+    assert!(text.contains("-    idempotent: false,") && text.contains("+    idempotent: true,"), "{text}");
+    assert!(text.contains("cargo run -p qywx-codegen"), "{text}");
+}
+
+#[test]
+fn a_broken_spec_exits_2_with_one_line() {
+    let (code, text) = codegen(&["--check", "--spec", "/nonexistent/spec"]);
+    assert_eq!(code, 2, "{text}");
+    assert_eq!(text.trim().lines().count(), 1, "{text}");
+}
