@@ -19,7 +19,10 @@ fn checked_in_generated_matches_spec() {
                     other => format!("{other:?}"),
                 })
                 .collect();
-            panic!("generated/ drifted from spec/; run `cargo run -p qywx-codegen`:\n{}", report.join("\n"));
+            panic!(
+                "generated/ drifted from spec/; run `cargo run -p qywx-codegen`:\n{}",
+                report.join("\n")
+            );
         }
         other => panic!("unexpected {other:?}"),
     }
@@ -32,25 +35,44 @@ fn generation_is_deterministic() {
     let (second, _) = generate(&spec).unwrap();
     assert_eq!(first, second);
     for f in &first {
-        assert!(f.contents.starts_with("// @generated") || f.contents.starts_with("# @generated") || f.contents.starts_with("<!-- @generated"), "{} lacks the generated header", f.path.display());
+        assert!(
+            f.contents.starts_with("// @generated")
+                || f.contents.starts_with("# @generated")
+                || f.contents.starts_with("<!-- @generated"),
+            "{} lacks the generated header",
+            f.path.display()
+        );
         let machine_path = workspace_root().display().to_string();
-        assert!(!f.contents.contains(&machine_path), "{} contains a machine path", f.path.display());
+        assert!(
+            !f.contents.contains(&machine_path),
+            "{} contains a machine path",
+            f.path.display()
+        );
     }
 }
 
 #[test]
 fn a_spec_edit_is_reported_with_file_and_diff() {
     let tmp = TempDir::with_spec_copy("drift-edit");
-    tmp.edit("groups/department.json", |s| s.replace("创建部门: create a department.", "创建部门: create one department."));
+    tmp.edit("groups/department.json", |s| {
+        s.replace("创建部门: create a department.", "创建部门: create one department.")
+    });
     let generated = workspace_root().join("generated");
-    let Outcome::Drifted(drifts) = run(&tmp.spec(), &generated, true).unwrap() else { panic!("edit not detected") };
+    let Outcome::Drifted(drifts) = run(&tmp.spec(), &generated, true).unwrap() else {
+        panic!("edit not detected")
+    };
     let changed: Vec<&Path> = drifts.iter().map(Drift::path).collect();
     assert!(changed.contains(&Path::new("src/wecom/department.rs")), "{changed:?}");
     assert!(changed.contains(&Path::new("API.md")), "{changed:?}");
-    let Some(Drift::Changed { diff, .. }) = drifts.iter().find(|d| d.path() == Path::new("src/wecom/department.rs")) else {
+    let Some(Drift::Changed { diff, .. }) = drifts.iter().find(|d| d.path() == Path::new("src/wecom/department.rs"))
+    else {
         panic!("no diff")
     };
-    assert!(diff.contains("-    /// 创建部门: create a department.") && diff.contains("+    /// 创建部门: create one department."), "{diff}");
+    assert!(
+        diff.contains("-    /// 创建部门: create a department.")
+            && diff.contains("+    /// 创建部门: create one department."),
+        "{diff}"
+    );
 }
 
 #[test]
@@ -61,9 +83,21 @@ fn missing_and_stale_files_are_reported_and_fixed_by_regenerating() {
     std::fs::remove_file(out.join("src/wecom/tag.rs")).unwrap();
     std::fs::write(out.join("src/hand_written.rs"), "// not generated\n").unwrap();
     let spec = workspace_root().join("spec");
-    let Outcome::Drifted(drifts) = run(&spec, &out, true).unwrap() else { panic!("not detected") };
-    assert!(drifts.contains(&Drift::Missing { path: "src/wecom/tag.rs".into() }), "{drifts:?}");
-    assert!(drifts.contains(&Drift::Stale { path: "src/hand_written.rs".into() }), "{drifts:?}");
+    let Outcome::Drifted(drifts) = run(&spec, &out, true).unwrap() else {
+        panic!("not detected")
+    };
+    assert!(
+        drifts.contains(&Drift::Missing {
+            path: "src/wecom/tag.rs".into()
+        }),
+        "{drifts:?}"
+    );
+    assert!(
+        drifts.contains(&Drift::Stale {
+            path: "src/hand_written.rs".into()
+        }),
+        "{drifts:?}"
+    );
     // Write mode repairs both; check mode then passes.
     run(&spec, &out, false).unwrap();
     assert!(matches!(run(&spec, &out, true).unwrap(), Outcome::UpToDate { .. }));
@@ -83,7 +117,12 @@ fn assert_spec_error(label: &str, file: &str, edit: impl FnOnce(String) -> Strin
 
 #[test]
 fn bad_json_names_file_and_line() {
-    assert_spec_error("bad-json", "groups/tag.json", |s| s.replacen('{', "{,", 2), &["line ", "invalid JSON"]);
+    assert_spec_error(
+        "bad-json",
+        "groups/tag.json",
+        |s| s.replacen('{', "{,", 2),
+        &["line ", "invalid JSON"],
+    );
 }
 
 #[test]
@@ -91,7 +130,13 @@ fn unknown_type_names_the_field() {
     assert_spec_error(
         "unknown-type",
         "groups/department.json",
-        |s| s.replacen(r#""name": "name", "type": "string""#, r#""name": "name", "type": "float""#, 1),
+        |s| {
+            s.replacen(
+                r#""name": "name", "type": "string""#,
+                r#""name": "name", "type": "float""#,
+                1,
+            )
+        },
         &["$.types.Department.fields[1].type", "`float` is not a type"],
     );
 }
@@ -102,7 +147,10 @@ fn dangling_type_reference_is_named() {
         "dangling",
         "groups/department.json",
         |s| s.replace(r#""type": "Department[]""#, r#""type": "Departmnet[]""#),
-        &["$.endpoints[3].response.fields[0].type", "dangling reference: unknown type `Departmnet`"],
+        &[
+            "$.endpoints[3].response.fields[0].type",
+            "dangling reference: unknown type `Departmnet`",
+        ],
     );
 }
 
@@ -141,7 +189,13 @@ fn constraint_on_missing_field_is_named() {
     assert_spec_error(
         "constraint",
         "groups/tuzhan_import.json",
-        |s| s.replacen(r#""field": "thirdDeptId", "when""#, r#""field": "thirdDepId", "when""#, 1),
+        |s| {
+            s.replacen(
+                r#""field": "thirdDeptId", "when""#,
+                r#""field": "thirdDepId", "when""#,
+                1,
+            )
+        },
         &["$.types.ImportDepartment.constraints[0].field", "no field `thirdDepId`"],
     );
 }
@@ -151,7 +205,12 @@ fn token_endpoint_reference_is_checked() {
     assert_spec_error(
         "token-ref",
         "services/wecom.json",
-        |s| s.replace(r#""token_endpoint": "wecom.gettoken""#, r#""token_endpoint": "wecom.get_token""#),
+        |s| {
+            s.replace(
+                r#""token_endpoint": "wecom.gettoken""#,
+                r#""token_endpoint": "wecom.get_token""#,
+            )
+        },
         &["$.service.auth.token_endpoint", "no endpoint has id `wecom.get_token`"],
     );
 }

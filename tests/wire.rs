@@ -9,7 +9,7 @@ use std::future::Future;
 use qywx::runtime::QueryParams;
 use qywx::{ClientOptions, Credentials};
 use qywx_codegen::model::{self, Endpoint, Field, Quirk, Spec, TypeExpr, TypeKind};
-use qywx_tests::{workspace_root, Captured, CaptureServer, TUZHAN_TOKEN, WECOM_TOKEN};
+use qywx_tests::{workspace_root, CaptureServer, Captured, TUZHAN_TOKEN, WECOM_TOKEN};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -25,10 +25,22 @@ impl Ctx {
     async fn new() -> Ctx {
         let spec = model::load(&workspace_root().join("spec")).expect("spec loads");
         let server = CaptureServer::start().await;
-        let options = || ClientOptions { base_url: Some(server.base_url.clone()), max_retries: 0, ..Default::default() };
-        let wecom = qywx::wecom::WecomClient::with_options(Credentials::new("corp-id", "corp-secret-value"), options()).unwrap();
-        let tuzhan = qywx::tuzhan::TuzhanClient::with_options(Credentials::new("app-id", "app-secret-value"), options()).unwrap();
-        Ctx { spec, server, wecom, tuzhan }
+        let options = || ClientOptions {
+            base_url: Some(server.base_url.clone()),
+            max_retries: 0,
+            ..Default::default()
+        };
+        let wecom = qywx::wecom::WecomClient::with_options(Credentials::new("corp-id", "corp-secret-value"), options())
+            .unwrap();
+        let tuzhan =
+            qywx::tuzhan::TuzhanClient::with_options(Credentials::new("app-id", "app-secret-value"), options())
+                .unwrap();
+        Ctx {
+            spec,
+            server,
+            wecom,
+            tuzhan,
+        }
     }
 
     fn endpoint(&self, id: &str) -> (&model::Service, &Endpoint) {
@@ -38,16 +50,26 @@ impl Ctx {
             .iter()
             .find_map(|g| g.endpoints.iter().find(|e| e.id == id).map(|e| (g, e)))
             .unwrap_or_else(|| panic!("no endpoint {id} in spec/"));
-        let service = self.spec.services.iter().find(|s| s.id == group.service).expect("service");
+        let service = self
+            .spec
+            .services
+            .iter()
+            .find(|s| s.id == group.service)
+            .expect("service");
         (service, endpoint)
     }
 
     fn object_fields(&self, ty: &TypeExpr) -> Option<&[Field]> {
         let TypeExpr::Named(name) = ty else { return None };
-        self.spec.groups.iter().flat_map(|g| &g.types).find(|t| &t.name == name).and_then(|t| match &t.kind {
-            TypeKind::Object(o) => Some(o.fields.as_slice()),
-            _ => None,
-        })
+        self.spec
+            .groups
+            .iter()
+            .flat_map(|g| &g.types)
+            .find(|t| &t.name == name)
+            .and_then(|t| match &t.kind {
+                TypeKind::Object(o) => Some(o.fields.as_slice()),
+                _ => None,
+            })
     }
 
     fn placeholder(&self, ty: &TypeExpr) -> Value {
@@ -57,7 +79,13 @@ impl Ctx {
             TypeExpr::Prim(_) => Value::from(0),
             TypeExpr::Array(_) => Value::Array(Vec::new()),
             TypeExpr::Named(name) => {
-                let t = self.spec.groups.iter().flat_map(|g| &g.types).find(|t| &t.name == name).expect("type");
+                let t = self
+                    .spec
+                    .groups
+                    .iter()
+                    .flat_map(|g| &g.types)
+                    .find(|t| &t.name == name)
+                    .expect("type");
                 match &t.kind {
                     TypeKind::Enum { values, .. } => values[0].value.clone(),
                     _ => Value::Object(Map::new()),
@@ -69,13 +97,17 @@ impl Ctx {
     /// Fills fields the seed's example omits (quirk `omitted`) in `input`, and writes into
     /// `expected` what the documented types send: numbers the seed sends as strings become numbers.
     fn normalize(&self, fields: &[Field], input: &mut Value, expected: &mut Value) {
-        let (Value::Object(input), Value::Object(expected)) = (input, expected) else { return };
+        let (Value::Object(input), Value::Object(expected)) = (input, expected) else {
+            return;
+        };
         for f in fields {
             if f.example_quirk == Some(Quirk::Omitted) && !input.contains_key(&f.name) {
                 input.insert(f.name.clone(), self.placeholder(&f.ty));
                 expected.insert(f.name.clone(), self.placeholder(&f.ty));
             }
-            let (Some(inp), Some(exp)) = (input.get_mut(&f.name), expected.get_mut(&f.name)) else { continue };
+            let (Some(inp), Some(exp)) = (input.get_mut(&f.name), expected.get_mut(&f.name)) else {
+                continue;
+            };
             if f.example_quirk == Some(Quirk::String) {
                 if let Some(n) = exp.as_str().and_then(|s| s.parse::<i64>().ok()) {
                     *exp = Value::from(n);
@@ -99,13 +131,19 @@ impl Ctx {
     }
 
     fn request_example<'a>(&self, e: &'a Endpoint) -> &'a model::Example {
-        e.examples.iter().find(|x| x.request).unwrap_or_else(|| panic!("{} has no request example", e.id))
+        e.examples
+            .iter()
+            .find(|x| x.request)
+            .unwrap_or_else(|| panic!("{} has no request example", e.id))
     }
 
     /// Checks the captured request's method, path and token placement; returns it.
     fn last_request(&self, service: &model::Service, e: &Endpoint) -> Captured {
         let sent = self.server.requests_to(&e.path);
-        let request = sent.last().unwrap_or_else(|| panic!("{}: nothing reached {}", e.id, e.path)).clone();
+        let request = sent
+            .last()
+            .unwrap_or_else(|| panic!("{}: nothing reached {}", e.id, e.path))
+            .clone();
         assert_eq!(request.method, e.method, "{}: method", e.id);
         let (token_param, token_header) = (request.query_value("access_token"), request.headers.get("x-token"));
         match (service.id.as_str(), e.auth) {
@@ -114,10 +152,23 @@ impl Ctx {
                 assert!(token_header.is_none());
             }
             ("tuzhan", true) => {
-                assert_eq!(token_header.map(String::as_str), Some(TUZHAN_TOKEN), "{}: X-Token header", e.id);
-                assert!(token_param.is_none() && request.query.is_empty(), "{}: Tuzhan sends nothing in the query", e.id);
+                assert_eq!(
+                    token_header.map(String::as_str),
+                    Some(TUZHAN_TOKEN),
+                    "{}: X-Token header",
+                    e.id
+                );
+                assert!(
+                    token_param.is_none() && request.query.is_empty(),
+                    "{}: Tuzhan sends nothing in the query",
+                    e.id
+                );
             }
-            (_, false) => assert!(token_param.is_none() && token_header.is_none(), "{}: the token endpoint carries no token", e.id),
+            (_, false) => assert!(
+                token_param.is_none() && token_header.is_none(),
+                "{}: the token endpoint carries no token",
+                e.id
+            ),
             (other, _) => panic!("unknown service {other}"),
         }
         request
@@ -166,14 +217,26 @@ where
     let (mut input, mut expected) = (example.clone(), example);
     let fields = &e.request.as_ref().expect("request").schema.fields;
     t.normalize(fields, &mut input, &mut expected);
-    let request: Req = serde_json::from_value(input).unwrap_or_else(|err| panic!("{id}: seed example does not build: {err}"));
-    assert_eq!(serde_json::to_value(&request).unwrap(), expected, "{id}: generated type serializes to the seed's JSON");
+    let request: Req =
+        serde_json::from_value(input).unwrap_or_else(|err| panic!("{id}: seed example does not build: {err}"));
+    assert_eq!(
+        serde_json::to_value(&request).unwrap(),
+        expected,
+        "{id}: generated type serializes to the seed's JSON"
+    );
 
     t.check_responses(service, e, || call(request.clone())).await;
     let sent = t.last_request(service, e);
-    assert_eq!(sent.headers.get("content-type").map(String::as_str), Some("application/json"), "{id}");
+    assert_eq!(
+        sent.headers.get("content-type").map(String::as_str),
+        Some("application/json"),
+        "{id}"
+    );
     assert_eq!(sent.json(), expected, "{id}: body on the wire");
-    assert!(!String::from_utf8_lossy(&sent.body).contains("access_token"), "{id}: the token never goes in the body");
+    assert!(
+        !String::from_utf8_lossy(&sent.body).contains("access_token"),
+        "{id}: the token never goes in the body"
+    );
 }
 
 /// A query endpoint: the seed's URL → generated type → same query parameters on the wire.
@@ -194,8 +257,13 @@ where
             params.insert(k.to_owned(), Value::from(v));
         }
     }
-    let request: Req = serde_json::from_value(Value::Object(params.clone())).unwrap_or_else(|err| panic!("{id}: {err}"));
-    let pairs: Map<String, Value> = request.query_pairs().into_iter().map(|(k, v)| (k.to_owned(), Value::from(v))).collect();
+    let request: Req =
+        serde_json::from_value(Value::Object(params.clone())).unwrap_or_else(|err| panic!("{id}: {err}"));
+    let pairs: Map<String, Value> = request
+        .query_pairs()
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), Value::from(v)))
+        .collect();
     assert_eq!(pairs, params, "{id}: query parameters match the seed's URL");
 
     t.check_responses(service, e, || call(request.clone())).await;
@@ -277,9 +345,17 @@ endpoint_tests! {
 #[test]
 fn every_spec_endpoint_has_a_wire_test() {
     let spec = model::load(&workspace_root().join("spec")).expect("spec loads");
-    let in_spec: BTreeSet<&str> = spec.groups.iter().flat_map(|g| &g.endpoints).map(|e| e.id.as_str()).collect();
+    let in_spec: BTreeSet<&str> = spec
+        .groups
+        .iter()
+        .flat_map(|g| &g.endpoints)
+        .map(|e| e.id.as_str())
+        .collect();
     let covered: BTreeSet<&str> = COVERED.iter().copied().collect();
-    assert_eq!(in_spec, covered, "add the new endpoint to endpoint_tests! in tests/wire.rs");
+    assert_eq!(
+        in_spec, covered,
+        "add the new endpoint to endpoint_tests! in tests/wire.rs"
+    );
     assert_eq!(in_spec.len(), 24, "22 seed endpoints and 2 token endpoints");
 }
 
@@ -287,9 +363,20 @@ fn every_spec_endpoint_has_a_wire_test() {
 #[tokio::test]
 async fn partial_results_are_kept() {
     let t = Ctx::new().await;
-    t.server.enqueue("/cgi-bin/tag/addtagusers", 200, r#"{"errcode":0,"errmsg":"invalid userlist failed","invalidlist":"usr1|usr2|usr","invalidparty":[3]}"#);
-    let answer = t.wecom.add_tag_users(&tag::AddTagUsersRequest::new(1, vec!["usr1".into(), "zhangsan".into()])).await.unwrap();
-    assert_eq!(answer.invalidlist, Some(vec!["usr1".to_owned(), "usr2".into(), "usr".into()]));
+    t.server.enqueue(
+        "/cgi-bin/tag/addtagusers",
+        200,
+        r#"{"errcode":0,"errmsg":"invalid userlist failed","invalidlist":"usr1|usr2|usr","invalidparty":[3]}"#,
+    );
+    let answer = t
+        .wecom
+        .add_tag_users(&tag::AddTagUsersRequest::new(1, vec!["usr1".into(), "zhangsan".into()]))
+        .await
+        .unwrap();
+    assert_eq!(
+        answer.invalidlist,
+        Some(vec!["usr1".to_owned(), "usr2".into(), "usr".into()])
+    );
     assert_eq!(answer.invalidparty, Some(vec![3]));
 
     let seed = r#"{"code":"200","errorCode":"SUCCESS","msg":"ok","data":{"status":2,"errorData":[{"deptId":null,"parentId":null,"deptType":"outchannel","deptName":"测试部门1","thirdDeptId":"D001","thirdParentId":"","deptStatus":1,"serialNum":0,"deleteFlag":null,"createUser":null,"createTime":null,"updateUser":null,"updateTime":null}],"errorMsg":["部门已存在"]}}"#;
@@ -304,8 +391,15 @@ async fn partial_results_are_kept() {
     assert_eq!(result.error_msg, Some(vec!["部门已存在".to_owned()]));
 
     // Newer Tuzhan docs answer a batch id instead: it is kept, not lost.
-    t.server.enqueue("/api/integrate/dept/batchAdd", 200, r#"{"code":"200","errorCode":"SUCCESS","msg":"ok","data":1234567890123}"#);
-    assert_eq!(t.tuzhan.import_departments(&request).await.unwrap(), import::DeptImportOutcome::BatchId(1234567890123));
+    t.server.enqueue(
+        "/api/integrate/dept/batchAdd",
+        200,
+        r#"{"code":"200","errorCode":"SUCCESS","msg":"ok","data":1234567890123}"#,
+    );
+    assert_eq!(
+        t.tuzhan.import_departments(&request).await.unwrap(),
+        import::DeptImportOutcome::BatchId(1234567890123)
+    );
 }
 
 /// Modern servers send more than the 2014 article lists, numbers as strings and unknown enum
@@ -319,11 +413,31 @@ async fn modern_server_answers_decode_and_keep_unknown_parts() {
     let u = t.wecom.get_user(&user::GetUserRequest::new("zhangsan")).await.unwrap();
     assert_eq!(u.department, vec![1, 2]);
     assert_eq!(u.gender, Some(user::Gender::Female), "2014 meaning of 1");
-    assert_eq!(u.status, user::MemberStatus::Other(5), "unknown status kept as its raw value");
+    assert_eq!(
+        u.status,
+        user::MemberStatus::Other(5),
+        "unknown status kept as its raw value"
+    );
     assert_eq!(u.extra["alias"], "jackzhang");
     assert_eq!(u.extra["is_leader_in_dept"], serde_json::json!([1, 0]));
-    assert_eq!(u.extra.len(), 5, "every unmodelled member kept: {:?}", u.extra.keys().collect::<Vec<_>>());
+    assert_eq!(
+        u.extra.len(),
+        5,
+        "every unmodelled member kept: {:?}",
+        u.extra.keys().collect::<Vec<_>>()
+    );
 
-    t.server.enqueue("/cgi-bin/tag/create", 200, r#"{"errcode":0,"errmsg":"created","tagid":"12"}"#);
-    assert_eq!(t.wecom.create_tag(&tag::CreateTagRequest::new("UI")).await.unwrap().tagid, 12);
+    t.server.enqueue(
+        "/cgi-bin/tag/create",
+        200,
+        r#"{"errcode":0,"errmsg":"created","tagid":"12"}"#,
+    );
+    assert_eq!(
+        t.wecom
+            .create_tag(&tag::CreateTagRequest::new("UI"))
+            .await
+            .unwrap()
+            .tagid,
+        12
+    );
 }

@@ -23,7 +23,8 @@ impl<'a> TypeIndex<'a> {
 
 fn is_snake(s: &str) -> bool {
     s.chars().next().is_some_and(|c| c.is_ascii_lowercase())
-        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
 fn is_pascal(s: &str) -> bool {
@@ -32,7 +33,8 @@ fn is_pascal(s: &str) -> bool {
 
 fn is_upper_snake(s: &str) -> bool {
     s.chars().next().is_some_and(|c| c.is_ascii_uppercase())
-        && s.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+        && s.chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
 }
 
 fn is_date(s: &str) -> bool {
@@ -40,7 +42,9 @@ fn is_date(s: &str) -> bool {
     b.len() == 10
         && b[4] == b'-'
         && b[7] == b'-'
-        && b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
 }
 
 /// Checks the whole spec; returns the type index the emitters use.
@@ -48,7 +52,10 @@ pub fn check(spec: &Spec) -> Result<TypeIndex<'_>> {
     let mut service_ids = BTreeSet::new();
     for s in &spec.services {
         if !is_snake(&s.id) {
-            return Err(s.origin.err_at(".id", format!("`{}` must be lower snake case (it is a Rust module name)", s.id)));
+            return Err(s.origin.err_at(
+                ".id",
+                format!("`{}` must be lower snake case (it is a Rust module name)", s.id),
+            ));
         }
         if !service_ids.insert(s.id.as_str()) {
             return Err(s.origin.err_at(".id", format!("duplicate service id `{}`", s.id)));
@@ -60,10 +67,14 @@ pub fn check(spec: &Spec) -> Result<TypeIndex<'_>> {
         let mut codes = BTreeSet::new();
         for e in &s.error_codes {
             if !is_upper_snake(&e.name) {
-                return Err(e.origin.err_at(".name", format!("`{}` must be UPPER_SNAKE_CASE", e.name)));
+                return Err(e
+                    .origin
+                    .err_at(".name", format!("`{}` must be UPPER_SNAKE_CASE", e.name)));
             }
             if !names.insert(e.name.as_str()) {
-                return Err(e.origin.err_at(".name", format!("duplicate error code name `{}`", e.name)));
+                return Err(e
+                    .origin
+                    .err_at(".name", format!("duplicate error code name `{}`", e.name)));
             }
             if !codes.insert(e.code) {
                 return Err(e.origin.err_at(".code", format!("duplicate error code {}", e.code)));
@@ -76,20 +87,32 @@ pub fn check(spec: &Spec) -> Result<TypeIndex<'_>> {
     let mut modules = BTreeSet::new();
     for g in &spec.groups {
         if !service_ids.contains(g.service.as_str()) {
-            return Err(g.origin.err_at(".group.service", format!("unknown service `{}` (no services/*.json defines it)", g.service)));
+            return Err(g.origin.err_at(
+                ".group.service",
+                format!("unknown service `{}` (no services/*.json defines it)", g.service),
+            ));
         }
         if !is_snake(&g.module) {
-            return Err(g.origin.err_at(".group.module", format!("`{}` must be lower snake case", g.module)));
+            return Err(g
+                .origin
+                .err_at(".group.module", format!("`{}` must be lower snake case", g.module)));
         }
         if !modules.insert((g.service.as_str(), g.module.as_str())) {
-            return Err(g.origin.err_at(".group.module", format!("duplicate module `{}` in service `{}`", g.module, g.service)));
+            return Err(g.origin.err_at(
+                ".group.module",
+                format!("duplicate module `{}` in service `{}`", g.module, g.service),
+            ));
         }
         for t in &g.types {
             if !is_pascal(&t.name) {
                 return Err(t.origin.err(format!("type name `{}` must be PascalCase", t.name)));
             }
             if let Some((other, _)) = index.types.insert(&t.name, (g, t)) {
-                return Err(t.origin.err(format!("duplicate type `{}` (also in {})", t.name, other.origin.file.display())));
+                return Err(t.origin.err(format!(
+                    "duplicate type `{}` (also in {})",
+                    t.name,
+                    other.origin.file.display()
+                )));
             }
         }
     }
@@ -102,31 +125,53 @@ pub fn check(spec: &Spec) -> Result<TypeIndex<'_>> {
         }
         for e in &g.endpoints {
             if let Some(other) = endpoint_ids.insert(e.id.as_str(), e) {
-                return Err(e.origin.err_at(".id", format!("duplicate endpoint id `{}` (also at {} {})", e.id, other.origin.file.display(), other.origin.path)));
+                return Err(e.origin.err_at(
+                    ".id",
+                    format!(
+                        "duplicate endpoint id `{}` (also at {} {})",
+                        e.id,
+                        other.origin.file.display(),
+                        other.origin.path
+                    ),
+                ));
             }
             if !is_snake(&e.name) {
-                return Err(e.origin.err_at(".name", format!("`{}` must be lower snake case (it is a Rust method name)", e.name)));
+                return Err(e.origin.err_at(
+                    ".name",
+                    format!("`{}` must be lower snake case (it is a Rust method name)", e.name),
+                ));
             }
             if !method_names.insert((g.service.as_str(), e.name.as_str())) {
-                return Err(e.origin.err_at(".name", format!("duplicate method name `{}` in service `{}`", e.name, g.service)));
+                return Err(e.origin.err_at(
+                    ".name",
+                    format!("duplicate method name `{}` in service `{}`", e.name, g.service),
+                ));
             }
             let pascal = crate::names::pascal(&e.name);
             for suffix in ["Request", "Response"] {
                 if index.types.contains_key(format!("{pascal}{suffix}").as_str()) {
-                    return Err(e.origin.err_at(".name", format!("type `{pascal}{suffix}` is generated for this endpoint and also declared in `types`")));
+                    return Err(e.origin.err_at(
+                        ".name",
+                        format!("type `{pascal}{suffix}` is generated for this endpoint and also declared in `types`"),
+                    ));
                 }
             }
             if !e.path.starts_with('/') {
                 return Err(e.origin.err_at(".path", "must start with `/`"));
             }
             if !is_date(&e.updated) {
-                return Err(e.origin.err_at(".updated", format!("`{}` is not a YYYY-MM-DD date", e.updated)));
+                return Err(e
+                    .origin
+                    .err_at(".updated", format!("`{}` is not a YYYY-MM-DD date", e.updated)));
             }
             if let Some(r) = &e.request {
                 check_schema(&index, &r.schema, &r.origin)?;
                 for f in &r.schema.fields {
                     if r.in_query && !is_scalar(&index, &f.ty) {
-                        return Err(f.origin.err_at(".type", "a query parameter must be a scalar (string, bool, integer or enum)"));
+                        return Err(f.origin.err_at(
+                            ".type",
+                            "a query parameter must be a scalar (string, bool, integer or enum)",
+                        ));
                     }
                 }
             }
@@ -154,14 +199,26 @@ fn is_scalar(index: &TypeIndex<'_>, ty: &TypeExpr) -> bool {
 fn check_auth(spec: &Spec, s: &Service, endpoints: &BTreeMap<&str, &Endpoint>) -> Result<()> {
     let a = &s.auth;
     let Some(e) = endpoints.get(a.token_endpoint.as_str()) else {
-        return Err(a.origin.err_at(".token_endpoint", format!("dangling reference: no endpoint has id `{}`", a.token_endpoint)));
+        return Err(a.origin.err_at(
+            ".token_endpoint",
+            format!("dangling reference: no endpoint has id `{}`", a.token_endpoint),
+        ));
     };
-    let owner = spec.groups.iter().find(|g| g.endpoints.iter().any(|x| std::ptr::eq(x, *e)));
+    let owner = spec
+        .groups
+        .iter()
+        .find(|g| g.endpoints.iter().any(|x| std::ptr::eq(x, *e)));
     if owner.is_none_or(|g| g.service != s.id) {
-        return Err(a.origin.err_at(".token_endpoint", format!("endpoint `{}` does not belong to service `{}`", e.id, s.id)));
+        return Err(a.origin.err_at(
+            ".token_endpoint",
+            format!("endpoint `{}` does not belong to service `{}`", e.id, s.id),
+        ));
     }
     if e.auth {
-        return Err(a.origin.err_at(".token_endpoint", format!("endpoint `{}` must have \"auth\": false", e.id)));
+        return Err(a.origin.err_at(
+            ".token_endpoint",
+            format!("endpoint `{}` must have \"auth\": false", e.id),
+        ));
     }
     let query: Vec<&str> = match &e.request {
         Some(r) if r.in_query => r.schema.fields.iter().map(|f| f.name.as_str()).collect(),
@@ -169,13 +226,22 @@ fn check_auth(spec: &Spec, s: &Service, endpoints: &BTreeMap<&str, &Endpoint>) -
     };
     for (key, param) in [("app_id_param", &a.app_id_param), ("secret_param", &a.secret_param)] {
         if !query.contains(&param.as_str()) {
-            return Err(a.origin.err_at(&format!(".{key}"), format!("`{param}` is not a query parameter of `{}`", e.id)));
+            return Err(a.origin.err_at(
+                &format!(".{key}"),
+                format!("`{param}` is not a query parameter of `{}`", e.id),
+            ));
         }
     }
     if let Response::Fields(schema) = &e.response {
-        for (key, field) in [("token_field", &a.token_field), ("expires_in_field", &a.expires_in_field)] {
+        for (key, field) in [
+            ("token_field", &a.token_field),
+            ("expires_in_field", &a.expires_in_field),
+        ] {
             if !schema.fields.iter().any(|f| &f.name == field) {
-                return Err(a.origin.err_at(&format!(".{key}"), format!("`{field}` is not a response field of `{}`", e.id)));
+                return Err(a.origin.err_at(
+                    &format!(".{key}"),
+                    format!("`{field}` is not a response field of `{}`", e.id),
+                ));
             }
         }
     }
@@ -190,7 +256,13 @@ fn check_type(index: &TypeIndex<'_>, t: &NamedType) -> Result<()> {
             let mut wire = BTreeSet::new();
             for v in values {
                 if !is_pascal(&v.name) || v.name == "Other" {
-                    return Err(v.origin.err_at(".name", format!("`{}` must be PascalCase and not `Other` (reserved for unknown values)", v.name)));
+                    return Err(v.origin.err_at(
+                        ".name",
+                        format!(
+                            "`{}` must be PascalCase and not `Other` (reserved for unknown values)",
+                            v.name
+                        ),
+                    ));
                 }
                 if !names.insert(v.name.as_str()) {
                     return Err(v.origin.err_at(".name", format!("duplicate enum variant `{}`", v.name)));
@@ -205,7 +277,10 @@ fn check_type(index: &TypeIndex<'_>, t: &NamedType) -> Result<()> {
             let mut names = BTreeSet::new();
             for v in variants {
                 if !is_pascal(&v.name) || !names.insert(v.name.as_str()) {
-                    return Err(v.origin.err_at(".name", format!("`{}` must be a unique PascalCase variant name", v.name)));
+                    return Err(v.origin.err_at(
+                        ".name",
+                        format!("`{}` must be a unique PascalCase variant name", v.name),
+                    ));
                 }
                 check_type_expr(index, &v.ty, &v.origin, ".type")?;
             }
@@ -237,18 +312,26 @@ fn check_schema(index: &TypeIndex<'_>, schema: &ObjectSchema, owner: &Origin) ->
         }
         let rust = crate::names::field_ident_text(f);
         if rust == "extra" || !rust_names.insert(rust.clone()) {
-            return Err(f.origin.err_at(".name", format!("Rust name `{rust}` collides with another field (or the reserved `extra`); set `rust_name`")));
+            return Err(f.origin.err_at(
+                ".name",
+                format!("Rust name `{rust}` collides with another field (or the reserved `extra`); set `rust_name`"),
+            ));
         }
         check_type_expr(index, &f.ty, &f.origin, ".type")?;
         let is_string = f.ty == TypeExpr::Prim(Prim::String);
         let is_array = matches!(f.ty, TypeExpr::Array(_));
         if (f.min_length.is_some() || f.max_length.is_some()) && !is_string {
-            return Err(f.origin.err_at(".min_length", "length ranges apply to `string` fields only"));
+            return Err(f
+                .origin
+                .err_at(".min_length", "length ranges apply to `string` fields only"));
         }
         if (f.min_items.is_some() || f.max_items.is_some()) && !is_array {
             return Err(f.origin.err_at(".min_items", "item ranges apply to array fields only"));
         }
-        for (lo, hi, what) in [(f.min_length, f.max_length, "length"), (f.min_items, f.max_items, "items")] {
+        for (lo, hi, what) in [
+            (f.min_length, f.max_length, "length"),
+            (f.min_items, f.max_items, "items"),
+        ] {
             if let (Some(lo), Some(hi)) = (lo, hi) {
                 if lo > hi {
                     return Err(f.origin.err(format!("min {what} {lo} is greater than max {what} {hi}")));
@@ -257,40 +340,57 @@ fn check_schema(index: &TypeIndex<'_>, schema: &ObjectSchema, owner: &Origin) ->
         }
         match f.encoding {
             Some(Encoding::String) if !matches!(f.ty, TypeExpr::Prim(p) if p != Prim::String) => {
-                return Err(f.origin.err_at(".encoding", "`string` encoding applies to bool and integer fields"));
+                return Err(f
+                    .origin
+                    .err_at(".encoding", "`string` encoding applies to bool and integer fields"));
             }
             Some(Encoding::PipeSeparated) if f.ty != TypeExpr::Array(Box::new(TypeExpr::Prim(Prim::String))) => {
-                return Err(f.origin.err_at(".encoding", "`pipe_separated` encoding applies to `string[]` fields"));
+                return Err(f
+                    .origin
+                    .err_at(".encoding", "`pipe_separated` encoding applies to `string[]` fields"));
             }
             _ => {}
         }
         match f.example_quirk {
-            Some(Quirk::String) if !matches!(f.ty, TypeExpr::Prim(p) if p.is_integer()) && !is_int_enum(index, &f.ty) => {
-                return Err(f.origin.err_at(".example_quirk", "the `string` quirk applies to integer fields"));
+            Some(Quirk::String)
+                if !matches!(f.ty, TypeExpr::Prim(p) if p.is_integer()) && !is_int_enum(index, &f.ty) =>
+            {
+                return Err(f
+                    .origin
+                    .err_at(".example_quirk", "the `string` quirk applies to integer fields"));
             }
             Some(Quirk::Omitted) if !f.required => {
-                return Err(f.origin.err_at(".example_quirk", "the `omitted` quirk applies to required fields"));
+                return Err(f
+                    .origin
+                    .err_at(".example_quirk", "the `omitted` quirk applies to required fields"));
             }
             _ => {}
         }
     }
     for c in &schema.constraints {
         let field = |name: &str, suffix: &str| {
-            schema
-                .fields
-                .iter()
-                .find(|f| f.name == name)
-                .ok_or_else(|| c.origin.err_at(suffix, format!("dangling reference: no field `{name}` here")))
+            schema.fields.iter().find(|f| f.name == name).ok_or_else(|| {
+                c.origin
+                    .err_at(suffix, format!("dangling reference: no field `{name}` here"))
+            })
         };
         match &c.rule {
             Rule::OneOf(names) => {
                 for (i, n) in names.iter().enumerate() {
                     if field(n, &format!(".fields[{i}]"))?.required {
-                        return Err(c.origin.err_at(&format!(".fields[{i}]"), format!("`{n}` is required, so a one_of over it always holds")));
+                        return Err(c.origin.err_at(
+                            &format!(".fields[{i}]"),
+                            format!("`{n}` is required, so a one_of over it always holds"),
+                        ));
                     }
                 }
             }
-            Rule::RequiredWhen { field: target, when_field, value, contains } => {
+            Rule::RequiredWhen {
+                field: target,
+                when_field,
+                value,
+                contains,
+            } => {
                 if field(target, ".field")?.required {
                     return Err(c.origin.err_at(".field", format!("`{target}` is already required")));
                 }
@@ -298,7 +398,11 @@ fn check_schema(index: &TypeIndex<'_>, schema: &ObjectSchema, owner: &Origin) ->
                 let (ty, suffix) = match (&when.ty, contains) {
                     (TypeExpr::Array(inner), true) => (&**inner, ".when.contains"),
                     (ty, false) => (ty, ".when.equals"),
-                    (_, true) => return Err(c.origin.err_at(".when.contains", format!("`{when_field}` is not an array"))),
+                    (_, true) => {
+                        return Err(c
+                            .origin
+                            .err_at(".when.contains", format!("`{when_field}` is not an array")))
+                    }
                 };
                 check_wire_value(index, ty, value).map_err(|m| c.origin.err_at(suffix, m))?;
             }
@@ -322,7 +426,11 @@ pub(crate) fn check_wire_value(index: &TypeIndex<'_>, ty: &TypeExpr, value: &Val
             Some(TypeKind::Enum { values, .. }) if values.iter().any(|v| &v.value == value) => Ok(()),
             Some(TypeKind::Enum { values, .. }) => Err(format!(
                 "{value} is not a value of enum `{n}` (values: {})",
-                values.iter().map(|v| v.value.to_string()).collect::<Vec<_>>().join(", ")
+                values
+                    .iter()
+                    .map(|v| v.value.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )),
             _ => Err(format!("conditions can only test scalars and enums, not `{n}`")),
         },

@@ -59,12 +59,20 @@ pub fn diff(old: &str, new: &str, max_lines: usize) -> String {
     let b: Vec<&str> = new.lines().collect();
     // Trim the common head and tail so the quadratic table covers only the changed middle.
     let head = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
-    let tail = a[head..].iter().rev().zip(b[head..].iter().rev()).take_while(|(x, y)| x == y).count();
+    let tail = a[head..]
+        .iter()
+        .rev()
+        .zip(b[head..].iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count();
     let (am, bm) = (&a[head..a.len() - tail], &b[head..b.len() - tail]);
     let middle = if am.len().saturating_mul(bm.len()) <= 4_000_000 {
         lcs_ops(am, bm)
     } else {
-        am.iter().map(|l| (b'-', *l)).chain(bm.iter().map(|l| (b'+', *l))).collect()
+        am.iter()
+            .map(|l| (b'-', *l))
+            .chain(bm.iter().map(|l| (b'+', *l)))
+            .collect()
     };
     let ops: Vec<(u8, &str)> = a[..head]
         .iter()
@@ -74,7 +82,12 @@ pub fn diff(old: &str, new: &str, max_lines: usize) -> String {
         .collect();
     // Keep changed lines and up to two lines of context around each; number hunks by old line.
     const CONTEXT: usize = 2;
-    let changed: Vec<usize> = ops.iter().enumerate().filter(|(_, (op, _))| *op != b' ').map(|(i, _)| i).collect();
+    let changed: Vec<usize> = ops
+        .iter()
+        .enumerate()
+        .filter(|(_, (op, _))| *op != b' ')
+        .map(|(i, _)| i)
+        .collect();
     let keep = |i: usize| changed.iter().any(|&c| c.abs_diff(i) <= CONTEXT);
     let mut out = Vec::new();
     let mut old_line = 0;

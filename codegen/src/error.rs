@@ -14,7 +14,11 @@ pub struct SpecError {
 
 impl SpecError {
     pub(crate) fn new(file: impl Into<PathBuf>, location: impl Into<String>, message: impl Into<String>) -> Self {
-        SpecError { file: file.into(), location: location.into(), message: message.into() }
+        SpecError {
+            file: file.into(),
+            location: location.into(),
+            message: message.into(),
+        }
     }
 }
 

@@ -45,15 +45,29 @@ pub fn generate(spec_dir: &Path) -> Result<(Vec<GeneratedFile>, Stats), SpecErro
     let mut files = Vec::new();
     let mut services: Vec<&model::Service> = spec.services.iter().collect();
     services.sort_by(|a, b| a.id.cmp(&b.id));
-    files.push(GeneratedFile { path: "Cargo.toml".into(), contents: cargo_toml(&services) });
-    files.push(GeneratedFile { path: "API.md".into(), contents: emit::markdown::api_md(&spec) });
-    files.push(GeneratedFile { path: "src/lib.rs".into(), contents: emit::rust::lib_rs(&services) });
+    files.push(GeneratedFile {
+        path: "Cargo.toml".into(),
+        contents: cargo_toml(&services),
+    });
+    files.push(GeneratedFile {
+        path: "API.md".into(),
+        contents: emit::markdown::api_md(&spec),
+    });
+    files.push(GeneratedFile {
+        path: "src/lib.rs".into(),
+        contents: emit::rust::lib_rs(&services),
+    });
     for service in &services {
         let mut groups: Vec<&model::Group> = spec.groups.iter().filter(|g| g.service == service.id).collect();
         groups.sort_by(|a, b| a.module.cmp(&b.module));
         let token = groups
             .iter()
-            .find_map(|g| g.endpoints.iter().find(|e| e.id == service.auth.token_endpoint).map(|e| (*g, e)))
+            .find_map(|g| {
+                g.endpoints
+                    .iter()
+                    .find(|e| e.id == service.auth.token_endpoint)
+                    .map(|e| (*g, e))
+            })
             .ok_or_else(|| service.auth.origin.err_at(".token_endpoint", "dangling reference"))?;
         files.push(GeneratedFile {
             path: PathBuf::from("src").join(&service.id).join("mod.rs"),
@@ -62,7 +76,9 @@ pub fn generate(spec_dir: &Path) -> Result<(Vec<GeneratedFile>, Stats), SpecErro
         for group in groups {
             let ctx = emit::rust::Ctx { index: &index, group };
             files.push(GeneratedFile {
-                path: PathBuf::from("src").join(&service.id).join(format!("{}.rs", group.module)),
+                path: PathBuf::from("src")
+                    .join(&service.id)
+                    .join(format!("{}.rs", group.module)),
                 contents: emit::rust::group_module(&ctx, service),
             });
         }
@@ -156,7 +172,11 @@ impl std::error::Error for RunError {}
 pub fn run(spec_dir: &Path, out_dir: &Path, check: bool) -> Result<Outcome, RunError> {
     let (files, _) = generate(spec_dir).map_err(RunError::Spec)?;
     let on_disk = drift::list_files(out_dir).map_err(|e| RunError::Io(out_dir.to_path_buf(), e))?;
-    let stale: Vec<PathBuf> = on_disk.iter().filter(|p| !files.iter().any(|f| &f.path == *p)).cloned().collect();
+    let stale: Vec<PathBuf> = on_disk
+        .iter()
+        .filter(|p| !files.iter().any(|f| &f.path == *p))
+        .cloned()
+        .collect();
     if check {
         let mut drifts = Vec::new();
         for f in &files {
@@ -165,15 +185,24 @@ pub fn run(spec_dir: &Path, out_dir: &Path, check: bool) -> Result<Outcome, RunE
                 Ok(existing) => {
                     let (existing, wanted) = (drift::normalize(&existing), drift::normalize(&f.contents));
                     if existing != wanted {
-                        drifts.push(Drift::Changed { path: f.path.clone(), diff: drift::diff(&existing, &wanted, 60) });
+                        drifts.push(Drift::Changed {
+                            path: f.path.clone(),
+                            diff: drift::diff(&existing, &wanted, 60),
+                        });
                     }
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => drifts.push(Drift::Missing { path: f.path.clone() }),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    drifts.push(Drift::Missing { path: f.path.clone() })
+                }
                 Err(e) => return Err(RunError::Io(full, e)),
             }
         }
         drifts.extend(stale.into_iter().map(|path| Drift::Stale { path }));
-        return Ok(if drifts.is_empty() { Outcome::UpToDate { files: files.len() } } else { Outcome::Drifted(drifts) });
+        return Ok(if drifts.is_empty() {
+            Outcome::UpToDate { files: files.len() }
+        } else {
+            Outcome::Drifted(drifts)
+        });
     }
     for f in &files {
         let full = out_dir.join(&f.path);
@@ -189,11 +218,17 @@ pub fn run(spec_dir: &Path, out_dir: &Path, check: bool) -> Result<Outcome, RunE
         let full = out_dir.join(path);
         std::fs::remove_file(&full).map_err(|e| RunError::Io(full, e))?;
     }
-    Ok(Outcome::Written { files: files.len(), stale_removed: stale })
+    Ok(Outcome::Written {
+        files: files.len(),
+        stale_removed: stale,
+    })
 }
 
 /// The workspace's `spec/` and `generated/`, from where this crate sits.
 pub fn default_dirs() -> (PathBuf, PathBuf) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
     (root.join("spec"), root.join("generated"))
 }

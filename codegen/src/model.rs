@@ -181,7 +181,8 @@ impl TypeExpr {
             "u64" => Prim::U64,
             _ => {
                 let mut chars = text.chars();
-                let ok = chars.next().is_some_and(|c| c.is_ascii_uppercase()) && chars.all(|c| c.is_ascii_alphanumeric());
+                let ok =
+                    chars.next().is_some_and(|c| c.is_ascii_uppercase()) && chars.all(|c| c.is_ascii_alphanumeric());
                 return ok.then(|| TypeExpr::Named(text.to_owned()));
             }
         };
@@ -244,7 +245,12 @@ pub struct Constraint {
 #[derive(Debug)]
 pub enum Rule {
     OneOf(Vec<String>),
-    RequiredWhen { field: String, when_field: String, value: Value, contains: bool },
+    RequiredWhen {
+        field: String,
+        when_field: String,
+        value: Value,
+        contains: bool,
+    },
 }
 
 #[derive(Debug)]
@@ -279,7 +285,11 @@ pub struct Request {
 #[derive(Debug)]
 pub enum Response {
     Fields(ObjectSchema),
-    Type { origin: Origin, ty: TypeExpr, description: Option<String> },
+    Type {
+        origin: Origin,
+        ty: TypeExpr,
+        description: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -307,14 +317,22 @@ pub fn load(spec_dir: &Path) -> Result<Spec> {
 
 /// The display name of a spec file: `spec/groups/user.json` whatever the absolute location.
 pub(crate) fn display_path(spec_dir: &Path, file: &Path) -> PathBuf {
-    let base = spec_dir.file_name().map(PathBuf::from).unwrap_or_else(|| PathBuf::from("spec"));
+    let base = spec_dir
+        .file_name()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("spec"));
     base.join(file.strip_prefix(spec_dir).unwrap_or(file))
 }
 
 fn read_dir_json(spec_dir: &Path, sub: &str) -> Result<Vec<(PathBuf, Value)>> {
     let dir = spec_dir.join(sub);
-    let entries = std::fs::read_dir(&dir)
-        .map_err(|e| SpecError::new(display_path(spec_dir, &dir), "(directory)", format!("cannot read the directory: {e}")))?;
+    let entries = std::fs::read_dir(&dir).map_err(|e| {
+        SpecError::new(
+            display_path(spec_dir, &dir),
+            "(directory)",
+            format!("cannot read the directory: {e}"),
+        )
+    })?;
     let mut files: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
@@ -324,9 +342,14 @@ fn read_dir_json(spec_dir: &Path, sub: &str) -> Result<Vec<(PathBuf, Value)>> {
         .into_iter()
         .map(|path| {
             let shown = display_path(spec_dir, &path);
-            let text = std::fs::read_to_string(&path).map_err(|e| SpecError::new(&shown, "(file)", format!("cannot read: {e}")))?;
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| SpecError::new(&shown, "(file)", format!("cannot read: {e}")))?;
             let value = serde_json::from_str(&text).map_err(|e| {
-                SpecError::new(&shown, format!("line {} column {}", e.line(), e.column()), format!("invalid JSON: {e}"))
+                SpecError::new(
+                    &shown,
+                    format!("line {} column {}", e.line(), e.column()),
+                    format!("invalid JSON: {e}"),
+                )
             })?;
             Ok((shown, value))
         })
@@ -334,18 +357,39 @@ fn read_dir_json(spec_dir: &Path, sub: &str) -> Result<Vec<(PathBuf, Value)>> {
 }
 
 fn origin(file: &Path, path: &str) -> Origin {
-    Origin { file: file.to_path_buf(), path: path.to_owned() }
+    Origin {
+        file: file.to_path_buf(),
+        path: path.to_owned(),
+    }
 }
 
 fn parse_service(file: &Path, root: &Value) -> Result<Service> {
     let top = Obj::new(file, "$".into(), root, &["service"])?;
     let s = top.obj(
         "service",
-        &["id", "title", "description", "base_url", "base_url_note", "base_url_env", "envelope", "auth", "error_codes"],
+        &[
+            "id",
+            "title",
+            "description",
+            "base_url",
+            "base_url_note",
+            "base_url_env",
+            "envelope",
+            "auth",
+            "error_codes",
+        ],
     )?;
     let env = s.obj(
         "envelope",
-        &["kind", "code_field", "success_code", "message_field", "detail_code_field", "data_field", "note"],
+        &[
+            "kind",
+            "code_field",
+            "success_code",
+            "message_field",
+            "detail_code_field",
+            "data_field",
+            "note",
+        ],
     )?;
     let wrapped = env.choice("kind", &["flat", "wrapped"])? == "wrapped";
     let data_field = env.opt_str("data_field")?;
@@ -393,13 +437,19 @@ fn parse_service(file: &Path, root: &Value) -> Result<Service> {
         .map(|(path, v)| {
             let e = Obj::new(file, path, v, &["code", "name", "description", "handling"])?;
             let code_text = e.str("code")?;
-            let code = code_text.trim().parse::<i64>().map_err(|_| e.err_at("code", format!("`{code_text}` is not an integer code")))?;
+            let code = code_text
+                .trim()
+                .parse::<i64>()
+                .map_err(|_| e.err_at("code", format!("`{code_text}` is not an integer code")))?;
             Ok(ErrorCode {
                 origin: origin(file, &e.path),
                 code,
                 name: e.str("name")?,
                 description: e.str("description")?,
-                handling: e.choice("handling", &["retry", "refresh_token", "invalid_credentials", "rate_limited", "fail"])?,
+                handling: e.choice(
+                    "handling",
+                    &["retry", "refresh_token", "invalid_credentials", "rate_limited", "fail"],
+                )?,
             })
         })
         .collect::<Result<Vec<_>>>()?;
@@ -443,8 +493,16 @@ fn parse_group(file: &Path, root: &Value) -> Result<Group> {
 }
 
 fn parse_named_type(file: &Path, name: String, path: String, value: &Value) -> Result<NamedType> {
-    let t = Obj::new(file, path, value, &["description", "fields", "constraints", "enum", "union"])?;
-    let shapes = ["fields", "enum", "union"].iter().filter(|k| t.get(k).is_some()).count();
+    let t = Obj::new(
+        file,
+        path,
+        value,
+        &["description", "fields", "constraints", "enum", "union"],
+    )?;
+    let shapes = ["fields", "enum", "union"]
+        .iter()
+        .filter(|k| t.get(k).is_some())
+        .count();
     if shapes != 1 {
         return Err(t.err("a type needs exactly one of `fields` (object), `enum` or `union`"));
     }
@@ -457,12 +515,24 @@ fn parse_named_type(file: &Path, name: String, path: String, value: &Value) -> R
             .map(|(path, v)| {
                 let ev = Obj::new(file, path, v, &["value", "name", "description"])?;
                 let value = ev.req("value")?.clone();
-                let ok = if int_repr { value.as_i64().is_some() } else { value.is_string() };
+                let ok = if int_repr {
+                    value.as_i64().is_some()
+                } else {
+                    value.is_string()
+                };
                 if !ok {
                     let want = if int_repr { "an integer" } else { "a string" };
-                    return Err(ev.err_at("value", format!("expected {want} (the enum's repr), found {}", kind(&value))));
+                    return Err(ev.err_at(
+                        "value",
+                        format!("expected {want} (the enum's repr), found {}", kind(&value)),
+                    ));
                 }
-                Ok(EnumValue { origin: origin(file, &ev.path), value, name: ev.str("name")?, description: ev.str("description")? })
+                Ok(EnumValue {
+                    origin: origin(file, &ev.path),
+                    value,
+                    name: ev.str("name")?,
+                    description: ev.str("description")?,
+                })
             })
             .collect::<Result<Vec<_>>>()?;
         if values.is_empty() {
@@ -487,18 +557,30 @@ fn parse_named_type(file: &Path, name: String, path: String, value: &Value) -> R
     } else {
         TypeKind::Object(parse_schema(&t)?)
     };
-    Ok(NamedType { origin: origin(file, &t.path), name, description: t.str("description")?, kind })
+    Ok(NamedType {
+        origin: origin(file, &t.path),
+        name,
+        description: t.str("description")?,
+        kind,
+    })
 }
 
 fn type_expr(o: &Obj<'_>, key: &str) -> Result<TypeExpr> {
     let text = o.str(key)?;
     TypeExpr::parse(&text).ok_or_else(|| {
-        o.err_at(key, format!("`{text}` is not a type (expected string, bool, i32, i64, u32, u64, a TypeName, or T[])"))
+        o.err_at(
+            key,
+            format!("`{text}` is not a type (expected string, bool, i32, i64, u32, u64, a TypeName, or T[])"),
+        )
     })
 }
 
 fn parse_schema(o: &Obj<'_>) -> Result<ObjectSchema> {
-    let fields = o.array("fields")?.into_iter().map(|(path, v)| parse_field(o.file, path, v)).collect::<Result<Vec<_>>>()?;
+    let fields = o
+        .array("fields")?
+        .into_iter()
+        .map(|(path, v)| parse_field(o.file, path, v))
+        .collect::<Result<Vec<_>>>()?;
     let constraints = o
         .array("constraints")?
         .into_iter()
@@ -577,10 +659,19 @@ fn parse_constraint(file: &Path, path: String, value: &Value) -> Result<Constrai
                 (None, Some(v)) => (v.clone(), true),
                 _ => return Err(when.err("`when` needs exactly one of `equals` or `contains`")),
             };
-            Rule::RequiredWhen { field: c.str("field")?, when_field: when.str("field")?, value, contains }
+            Rule::RequiredWhen {
+                field: c.str("field")?,
+                when_field: when.str("field")?,
+                value,
+                contains,
+            }
         }
     };
-    Ok(Constraint { origin: origin(file, &c.path), description: c.opt_str("description")?, rule })
+    Ok(Constraint {
+        origin: origin(file, &c.path),
+        description: c.opt_str("description")?,
+        rule,
+    })
 }
 
 fn parse_endpoint(file: &Path, path: String, value: &Value) -> Result<Endpoint> {

@@ -17,11 +17,26 @@ pub(crate) struct Obj<'a> {
 impl<'a> Obj<'a> {
     pub fn new(file: &'a Path, path: String, value: &'a Value, allowed: &'static [&'static str]) -> Result<Self> {
         let Value::Object(map) = value else {
-            return Err(SpecError::new(file, path, format!("expected an object, found {}", kind(value))));
+            return Err(SpecError::new(
+                file,
+                path,
+                format!("expected an object, found {}", kind(value)),
+            ));
         };
-        let obj = Obj { file, path, map, allowed };
-        if let Some(key) = map.keys().find(|k| !allowed.contains(&k.as_str()) && k.as_str() != "$schema") {
-            return Err(obj.err_at(key, format!("unknown key `{key}` (expected one of: {})", allowed.join(", "))));
+        let obj = Obj {
+            file,
+            path,
+            map,
+            allowed,
+        };
+        if let Some(key) = map
+            .keys()
+            .find(|k| !allowed.contains(&k.as_str()) && k.as_str() != "$schema")
+        {
+            return Err(obj.err_at(
+                key,
+                format!("unknown key `{key}` (expected one of: {})", allowed.join(", ")),
+            ));
         }
         Ok(obj)
     }
@@ -44,7 +59,8 @@ impl<'a> Obj<'a> {
     }
 
     pub fn req(&self, key: &str) -> Result<&'a Value> {
-        self.get(key).ok_or_else(|| self.err(format!("missing required key `{key}`")))
+        self.get(key)
+            .ok_or_else(|| self.err(format!("missing required key `{key}`")))
     }
 
     pub fn str(&self, key: &str) -> Result<String> {
@@ -109,9 +125,11 @@ impl<'a> Obj<'a> {
     pub fn array(&self, key: &str) -> Result<Vec<(String, &'a Value)>> {
         match self.get(key) {
             None => Ok(Vec::new()),
-            Some(Value::Array(items)) => {
-                Ok(items.iter().enumerate().map(|(i, v)| (format!("{}.{key}[{i}]", self.path), v)).collect())
-            }
+            Some(Value::Array(items)) => Ok(items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (format!("{}.{key}[{i}]", self.path), v))
+                .collect()),
             Some(other) => Err(self.err_at(key, format!("expected an array, found {}", kind(other)))),
         }
     }
@@ -120,9 +138,10 @@ impl<'a> Obj<'a> {
     pub fn entries(&self, key: &str) -> Result<Vec<(String, String, &'a Value)>> {
         match self.get(key) {
             None => Ok(Vec::new()),
-            Some(Value::Object(map)) => {
-                Ok(map.iter().map(|(k, v)| (k.clone(), format!("{}.{key}.{k}", self.path), v)).collect())
-            }
+            Some(Value::Object(map)) => Ok(map
+                .iter()
+                .map(|(k, v)| (k.clone(), format!("{}.{key}.{k}", self.path), v))
+                .collect()),
             Some(other) => Err(self.err_at(key, format!("expected an object, found {}", kind(other)))),
         }
     }
@@ -132,7 +151,11 @@ impl<'a> Obj<'a> {
             .into_iter()
             .map(|(path, v)| match v {
                 Value::String(s) => Ok(s.clone()),
-                other => Err(SpecError::new(self.file, path, format!("expected a string, found {}", kind(other)))),
+                other => Err(SpecError::new(
+                    self.file,
+                    path,
+                    format!("expected a string, found {}", kind(other)),
+                )),
             })
             .collect()
     }

@@ -20,8 +20,14 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 fn codegen(args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_qywx-codegen")).args(args).output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
+    let out = Command::new(env!("CARGO_BIN_EXE_qywx-codegen"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
 }
 
 #[test]
@@ -44,7 +50,10 @@ fn check_fails_naming_the_file_and_the_fix() {
     let _ = std::fs::remove_dir_all(&tmp);
     assert_eq!(code, 1, "{text}");
     assert!(text.contains("changed: generated/src/wecom/tag.rs"), "{text}");
-    assert!(text.contains("-    idempotent: false,") && text.contains("+    idempotent: true,"), "{text}");
+    assert!(
+        text.contains("-    idempotent: false,") && text.contains("+    idempotent: true,"),
+        "{text}"
+    );
     assert!(text.contains("cargo run -p qywx-codegen"), "{text}");
 }
 

@@ -105,9 +105,21 @@ impl ServiceClient {
                 .build()
                 .map_err(|e| Error::Config(format!("building the HTTP client: {}", e.without_url())))?,
         };
-        let store = options.token_store.clone().unwrap_or_else(|| Arc::new(MemoryTokenStore::default()));
+        let store = options
+            .token_store
+            .clone()
+            .unwrap_or_else(|| Arc::new(MemoryTokenStore::default()));
         let tokens = TokenCache::new(cache_key(service.id, &credentials.app_id, &credentials.secret), store);
-        Ok(ServiceClient { inner: Arc::new(Inner { service, base_url, http, credentials, options, tokens }) })
+        Ok(ServiceClient {
+            inner: Arc::new(Inner {
+                service,
+                base_url,
+                http,
+                credentials,
+                options,
+                tokens,
+            }),
+        })
     }
 
     /// The service this client talks to.
@@ -147,8 +159,13 @@ impl ServiceClient {
         R: DeserializeOwned,
     {
         check(endpoint, request)?;
-        let body = serde_json::to_vec(request)
-            .map_err(|e| Error::InvalidInput { endpoint: endpoint.id, violations: vec![crate::Violation { path: String::new(), rule: format!("cannot be encoded as JSON: {e}") }] })?;
+        let body = serde_json::to_vec(request).map_err(|e| Error::InvalidInput {
+            endpoint: endpoint.id,
+            violations: vec![crate::Violation {
+                path: String::new(),
+                rule: format!("cannot be encoded as JSON: {e}"),
+            }],
+        })?;
         self.execute(endpoint, Payload::Json(&body)).await
     }
 
@@ -209,17 +226,29 @@ impl ServiceClient {
         ];
         // Boxed: the token endpoint goes through the same send path, which asks for tokens.
         let (payload, _) = Box::pin(self.execute_value(endpoint, &Payload::Query(pairs))).await?;
-        let decode_error = |message: String| Error::Decode { endpoint: endpoint.id, message, snippet: "<withheld: token response>".into() };
+        let decode_error = |message: String| Error::Decode {
+            endpoint: endpoint.id,
+            message,
+            snippet: "<withheld: token response>".into(),
+        };
         let value = match payload.get(auth.token_field) {
             Some(Value::String(s)) if !s.is_empty() => s.clone(),
-            _ => return Err(decode_error(format!("no `{}` string in the token response", auth.token_field))),
+            _ => {
+                return Err(decode_error(format!(
+                    "no `{}` string in the token response",
+                    auth.token_field
+                )))
+            }
         };
         let expires = payload.get(auth.expires_in_field).and_then(|v| match v {
             Value::Number(n) => n.as_u64(),
             Value::String(s) => s.trim().parse().ok(),
             _ => None,
         });
-        Ok(StoredToken { value: Secret::new(value), expires_at_ms: expiry_ms(expires, auth.default_ttl_seconds) })
+        Ok(StoredToken {
+            value: Secret::new(value),
+            expires_at_ms: expiry_ms(expires, auth.default_ttl_seconds),
+        })
     }
 
     async fn execute<R: DeserializeOwned>(&self, endpoint: &'static EndpointSpec, payload: Payload<'_>) -> Result<R> {
@@ -244,7 +273,11 @@ impl ServiceClient {
             };
             let retry = match &error {
                 Error::Api(api) if api.handling == ErrorHandling::RefreshToken && endpoint.auth && !refreshed => {
-                    tracing::debug!(endpoint = endpoint.id, code = api.code, "token rejected; fetching a new one and retrying once");
+                    tracing::debug!(
+                        endpoint = endpoint.id,
+                        code = api.code,
+                        "token rejected; fetching a new one and retrying once"
+                    );
                     if let Some(token) = &token {
                         self.invalidate_token(token).await?;
                     }
@@ -252,7 +285,9 @@ impl ServiceClient {
                     continue;
                 }
                 Error::Api(api) => api.handling == ErrorHandling::Retry,
-                Error::HttpStatus { status, .. } => *status == 503 || (endpoint.idempotent && matches!(status, 502 | 504)),
+                Error::HttpStatus { status, .. } => {
+                    *status == 503 || (endpoint.idempotent && matches!(status, 502 | 504))
+                }
                 Error::Transport { .. } => endpoint.idempotent,
                 _ => false,
             };
@@ -268,7 +303,9 @@ impl ServiceClient {
 
     fn backoff(&self, retry: u32) -> Duration {
         let options = &self.inner.options;
-        let exp = options.backoff_base.saturating_mul(1 << retry.min(16).saturating_sub(1));
+        let exp = options
+            .backoff_base
+            .saturating_mul(1 << retry.min(16).saturating_sub(1));
         let capped = exp.min(options.backoff_max);
         // Full jitter in [capped/2, capped] so a fleet does not retry in lockstep.
         let half = capped / 2;
@@ -284,7 +321,12 @@ impl ServiceClient {
         hidden
     }
 
-    async fn send_once(&self, endpoint: &'static EndpointSpec, payload: &Payload<'_>, token: Option<&Secret>) -> Result<(Value, Vec<u8>)> {
+    async fn send_once(
+        &self,
+        endpoint: &'static EndpointSpec,
+        payload: &Payload<'_>,
+        token: Option<&Secret>,
+    ) -> Result<(Value, Vec<u8>)> {
         let inner = &*self.inner;
         let mut url = Url::parse(&format!("{}{}", inner.base_url, endpoint.path))
             .map_err(|e| Error::Config(format!("URL of {}: {e}", endpoint.id)))?;
@@ -312,22 +354,36 @@ impl ServiceClient {
             request = request.header(name, token.expose());
         }
         if let Payload::Json(body) = payload {
-            request = request.header(reqwest::header::CONTENT_TYPE, "application/json").body(body.to_vec());
+            request = request
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body.to_vec());
         }
-        let transport = |e: reqwest::Error| Error::Transport { endpoint: endpoint.id, timeout: e.is_timeout(), message: error_chain(e) };
+        let transport = |e: reqwest::Error| Error::Transport {
+            endpoint: endpoint.id,
+            timeout: e.is_timeout(),
+            message: error_chain(e),
+        };
         let response = request.send().await.map_err(transport)?;
         let status = response.status();
         let body = response.bytes().await.map_err(transport)?.to_vec();
         let hidden = self.hidden(token);
         if !status.is_success() {
-            return Err(Error::HttpStatus { endpoint: endpoint.id, status: status.as_u16(), snippet: snippet(&body, &hidden) });
+            return Err(Error::HttpStatus {
+                endpoint: endpoint.id,
+                status: status.as_u16(),
+                snippet: snippet(&body, &hidden),
+            });
         }
         let hidden = if endpoint.auth { hidden } else { Vec::new() };
         match envelope::open(inner.service, endpoint, &body, &hidden) {
             Ok(value) => Ok((value, body)),
             // The token endpoint's body may hold a token we do not know yet: keep it out of errors.
             Err(Error::Decode { endpoint, message, .. }) if !endpoint_auth(endpoint, inner.service) => {
-                Err(Error::Decode { endpoint, message, snippet: "<withheld: token response>".into() })
+                Err(Error::Decode {
+                    endpoint,
+                    message,
+                    snippet: "<withheld: token response>".into(),
+                })
             }
             Err(error) => Err(error),
         }
@@ -343,7 +399,10 @@ fn check<T: Validate + ?Sized>(endpoint: &'static EndpointSpec, request: &T) -> 
     if violations.is_empty() {
         Ok(())
     } else {
-        Err(Error::InvalidInput { endpoint: endpoint.id, violations })
+        Err(Error::InvalidInput {
+            endpoint: endpoint.id,
+            violations,
+        })
     }
 }
 
@@ -375,7 +434,8 @@ fn expiry_ms(value: Option<u64>, default_ttl_seconds: u64) -> u64 {
 /// Cheap per-call randomness for jitter and lock owners: no cryptographic need here.
 fn jitter_seed() -> u64 {
     static COUNTER: AtomicU64 = AtomicU64::new(0x9E37_79B9_7F4A_7C15);
-    let mut x = COUNTER.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed) ^ now_ms().wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    let mut x =
+        COUNTER.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed) ^ now_ms().wrapping_mul(0xBF58_476D_1CE4_E5B9);
     x ^= x >> 31;
     x = x.wrapping_mul(0x94D0_49BB_1331_11EB);
     x ^ (x >> 29)

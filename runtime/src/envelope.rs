@@ -15,7 +15,10 @@ pub(crate) fn snippet(body: &[u8], hidden: &[&str]) -> String {
     for secret in hidden.iter().filter(|s| s.len() >= 4) {
         cut = cut.replace(secret, "<redacted>");
         // A secret cut off at the end of the excerpt still leaks its prefix: drop the tail.
-        if let Some(pos) = (1..secret.len()).rev().find(|&n| secret.is_char_boundary(n) && cut.ends_with(&secret[..n])) {
+        if let Some(pos) = (1..secret.len())
+            .rev()
+            .find(|&n| secret.is_char_boundary(n) && cut.ends_with(&secret[..n]))
+        {
             cut.truncate(cut.len() - pos);
             cut.push_str("<redacted>");
         }
@@ -51,7 +54,11 @@ pub(crate) fn open(
     body: &[u8],
     hidden: &[&str],
 ) -> Result<Value, Error> {
-    let decode_error = |message: String| Error::Decode { endpoint: endpoint.id, message, snippet: snippet(body, hidden) };
+    let decode_error = |message: String| Error::Decode {
+        endpoint: endpoint.id,
+        message,
+        snippet: snippet(body, hidden),
+    };
     let mut map: Map<String, Value> = match serde_json::from_slice(body) {
         Ok(Value::Object(map)) => map,
         Ok(other) => return Err(decode_error(format!("expected a JSON object, got {}", kind_of(&other)))),

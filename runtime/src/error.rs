@@ -77,7 +77,8 @@ impl Error {
 
     /// Whether the app id or secret is wrong (WeCom 40001, Tuzhan 100100).
     pub fn is_invalid_credentials(&self) -> bool {
-        self.api().is_some_and(|e| e.handling == ErrorHandling::InvalidCredentials)
+        self.api()
+            .is_some_and(|e| e.handling == ErrorHandling::InvalidCredentials)
     }
 
     /// Whether it was a timeout.
@@ -107,7 +108,11 @@ pub struct ApiError {
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: API error {} from {}: {}", self.endpoint, self.code_text, self.service, self.message)?;
+        write!(
+            f,
+            "{}: API error {} from {}: {}",
+            self.endpoint, self.code_text, self.service, self.message
+        )?;
         if let Some(detail) = &self.detail_code {
             write!(f, " (errorCode {detail})")?;
         }

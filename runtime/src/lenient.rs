@@ -44,11 +44,21 @@ where
     }
 
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<T, E> {
-        T::try_from(v).map_err(|_| E::custom(format_args!("integer {v} out of range for {}", std::any::type_name::<T>())))
+        T::try_from(v).map_err(|_| {
+            E::custom(format_args!(
+                "integer {v} out of range for {}",
+                std::any::type_name::<T>()
+            ))
+        })
     }
 
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<T, E> {
-        T::try_from(v).map_err(|_| E::custom(format_args!("integer {v} out of range for {}", std::any::type_name::<T>())))
+        T::try_from(v).map_err(|_| {
+            E::custom(format_args!(
+                "integer {v} out of range for {}",
+                std::any::type_name::<T>()
+            ))
+        })
     }
 
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<T, E> {
@@ -60,7 +70,9 @@ where
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
-        v.trim().parse::<T>().map_err(|_| E::invalid_value(de::Unexpected::Str(v), &self))
+        v.trim()
+            .parse::<T>()
+            .map_err(|_| E::invalid_value(de::Unexpected::Str(v), &self))
     }
 }
 
@@ -288,7 +300,13 @@ pub mod pipe_separated {
         }
 
         fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-            Ok(Some(v.split('|').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()))
+            Ok(Some(
+                v.split('|')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+            ))
         }
 
         fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {

@@ -54,6 +54,9 @@ pub struct Credentials {
 impl Credentials {
     /// Credentials from an app id and its secret.
     pub fn new(app_id: impl Into<String>, secret: impl Into<Secret>) -> Self {
-        Credentials { app_id: app_id.into(), secret: secret.into() }
+        Credentials {
+            app_id: app_id.into(),
+            secret: secret.into(),
+        }
     }
 }

@@ -31,7 +31,9 @@ impl StoredToken {
 
 /// Milliseconds since the Unix epoch.
 pub(crate) fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// Where tokens live between calls. The default keeps them in memory; a shared store (Redis)
@@ -63,7 +65,10 @@ impl TokenStore for MemoryTokenStore {
     }
 
     fn put<'a>(&'a self, key: &'a str, token: &'a StoredToken) -> StoreFuture<'a, ()> {
-        self.tokens.lock().unwrap_or_else(|e| e.into_inner()).insert(key.to_owned(), token.clone());
+        self.tokens
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key.to_owned(), token.clone());
         Box::pin(async { Ok(()) })
     }
 
@@ -94,13 +99,20 @@ pub(crate) struct TokenCache {
 
 impl fmt::Debug for TokenCache {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TokenCache").field("key", &self.key).finish_non_exhaustive()
+        f.debug_struct("TokenCache")
+            .field("key", &self.key)
+            .finish_non_exhaustive()
     }
 }
 
 impl TokenCache {
     pub(crate) fn new(key: String, store: Arc<dyn TokenStore>) -> Self {
-        TokenCache { key, store, local: std::sync::RwLock::new(None), fetch_gate: tokio::sync::Mutex::new(()) }
+        TokenCache {
+            key,
+            store,
+            local: std::sync::RwLock::new(None),
+            fetch_gate: tokio::sync::Mutex::new(()),
+        }
     }
 
     pub(crate) fn local(&self, margin: Duration) -> Option<Secret> {

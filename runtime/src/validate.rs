@@ -24,7 +24,10 @@ impl Validator {
     /// Records a violation of `rule` at `field` below the current path.
     pub fn report(&mut self, field: &str, rule: impl Into<String>) {
         let path = self.path_to(field);
-        self.violations.push(Violation { path, rule: rule.into() });
+        self.violations.push(Violation {
+            path,
+            rule: rule.into(),
+        });
     }
 
     fn path_to(&self, field: &str) -> String {
@@ -64,14 +67,20 @@ impl Validator {
     pub fn length(&mut self, field: &str, value: &str, min: Option<usize>, max: Option<usize>) {
         let len = value.chars().count();
         if min.is_some_and(|m| len < m) || max.is_some_and(|m| len > m) {
-            self.report(field, format!("length {len} is outside {} characters", range_text(min, max)));
+            self.report(
+                field,
+                format!("length {len} is outside {} characters", range_text(min, max)),
+            );
         }
     }
 
     /// Checks an array's item count against `min..=max`.
     pub fn items(&mut self, field: &str, count: usize, min: Option<usize>, max: Option<usize>) {
         if min.is_some_and(|m| count < m) || max.is_some_and(|m| count > m) {
-            self.report(field, format!("{count} items is outside {} items", range_text(min, max)));
+            self.report(
+                field,
+                format!("{count} items is outside {} items", range_text(min, max)),
+            );
         }
     }
 }

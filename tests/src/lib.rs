@@ -38,7 +38,8 @@ impl Captured {
 
     /// The body parsed as JSON.
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("body is not JSON ({e}): {:?}", String::from_utf8_lossy(&self.body)))
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {:?}", String::from_utf8_lossy(&self.body)))
     }
 }
 
@@ -66,18 +67,27 @@ impl CaptureServer {
             let state = shared.clone();
             async move { answer(&state, method, uri, headers, body) }
         });
-        let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await.expect("bind loopback");
+        let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+            .await
+            .expect("bind loopback");
         let addr = listener.local_addr().expect("local addr");
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        CaptureServer { base_url: format!("http://{addr}"), state }
+        CaptureServer {
+            base_url: format!("http://{addr}"),
+            state,
+        }
     }
 
     /// Queues an answer for the next request to `path`.
     pub fn enqueue(&self, path: &str, status: u16, body: impl Into<String>) {
         let mut state = self.state.lock().unwrap();
-        state.queued.entry(path.to_owned()).or_default().push_back((status, body.into()));
+        state
+            .queued
+            .entry(path.to_owned())
+            .or_default()
+            .push_back((status, body.into()));
     }
 
     /// Every request so far, token fetches included.
@@ -115,20 +125,33 @@ fn answer(state: &Mutex<State>, method: Method, uri: Uri, headers: HeaderMap, bo
         .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("<binary>").to_owned()))
         .collect();
     let mut state = state.lock().unwrap();
-    state.requests.push(Captured { method: method.to_string(), path: path.clone(), query, headers, body: body.to_vec() });
+    state.requests.push(Captured {
+        method: method.to_string(),
+        path: path.clone(),
+        query,
+        headers,
+        body: body.to_vec(),
+    });
     let queued = state.queued.get_mut(&path).and_then(VecDeque::pop_front);
     let (status, body) = match (queued, path.as_str()) {
         (Some(answer), _) => answer,
-        (None, "/cgi-bin/gettoken") => {
-            (200, format!(r#"{{"errcode":0,"errmsg":"ok","access_token":"{WECOM_TOKEN}","expires_in":7200}}"#))
-        }
+        (None, "/cgi-bin/gettoken") => (
+            200,
+            format!(r#"{{"errcode":0,"errmsg":"ok","access_token":"{WECOM_TOKEN}","expires_in":7200}}"#),
+        ),
         (None, "/api/open/app/getOrgAccessToken") => (
             200,
-            format!(r#"{{"code":"200","errorCode":"0","msg":"success","data":{{"orgAccessToken":"{TUZHAN_TOKEN}","orgRefreshToken":"r","expire":7200}}}}"#),
+            format!(
+                r#"{{"code":"200","errorCode":"0","msg":"success","data":{{"orgAccessToken":"{TUZHAN_TOKEN}","orgRefreshToken":"r","expire":7200}}}}"#
+            ),
         ),
         (None, _) => (500, format!("nothing queued for {path}")),
     };
-    (StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), [("content-type", "application/json")], body)
+    (
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        [("content-type", "application/json")],
+        body,
+    )
 }
 
 fn decode(text: &str) -> String {
@@ -139,7 +162,9 @@ fn decode(text: &str) -> String {
         match bytes[i] {
             b'+' => out.push(b' '),
             b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
                 match hex {
                     Some(b) => {
                         out.push(b);
@@ -157,7 +182,10 @@ fn decode(text: &str) -> String {
 
 /// The workspace root.
 pub fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
 }
 
 /// A directory under the system temp dir, removed on drop.

@@ -10,7 +10,15 @@ fn cell(text: &str) -> String {
 }
 
 fn anchor(id: &str) -> String {
-    id.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect()
+    id.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect()
 }
 
 fn field_rows(out: &mut String, fields: &[Field]) {
@@ -62,14 +70,24 @@ fn rules(out: &mut String, constraints: &[Constraint]) {
 }
 
 fn named_type(out: &mut String, t: &NamedType) {
-    let _ = writeln!(out, "<a id=\"type-{}\"></a>\n#### Type `{}`\n\n{}\n", anchor(&t.name), t.name, t.description);
+    let _ = writeln!(
+        out,
+        "<a id=\"type-{}\"></a>\n#### Type `{}`\n\n{}\n",
+        anchor(&t.name),
+        t.name,
+        t.description
+    );
     match &t.kind {
         TypeKind::Object(schema) => {
             field_rows(out, &schema.fields);
             rules(out, &schema.constraints);
         }
         TypeKind::Enum { int_repr, values } => {
-            let _ = writeln!(out, "Enum of {} wire values:\n\n| wire value | variant | meaning |\n| --- | --- | --- |", if *int_repr { "integer" } else { "string" });
+            let _ = writeln!(
+                out,
+                "Enum of {} wire values:\n\n| wire value | variant | meaning |\n| --- | --- | --- |",
+                if *int_repr { "integer" } else { "string" }
+            );
             for v in values {
                 let _ = writeln!(out, "| `{}` | `{}` | {} |", v.value, v.name, cell(&v.description));
             }
@@ -86,8 +104,25 @@ fn named_type(out: &mut String, t: &NamedType) {
 }
 
 fn endpoint(out: &mut String, e: &Endpoint) {
-    let _ = writeln!(out, "<a id=\"{}\"></a>\n### `{}`: {}\n\n{}\n", anchor(&e.id), e.name, e.id, e.summary);
-    let _ = writeln!(out, "- **Request:** `{} {}`{}", e.method, e.path, if e.auth { "" } else { " (no token: this endpoint issues them)" });
+    let _ = writeln!(
+        out,
+        "<a id=\"{}\"></a>\n### `{}`: {}\n\n{}\n",
+        anchor(&e.id),
+        e.name,
+        e.id,
+        e.summary
+    );
+    let _ = writeln!(
+        out,
+        "- **Request:** `{} {}`{}",
+        e.method,
+        e.path,
+        if e.auth {
+            ""
+        } else {
+            " (no token: this endpoint issues them)"
+        }
+    );
     let _ = writeln!(out, "- **Documentation:** <{}> (updated {})", e.doc_url, e.updated);
     if let Some(p) = &e.permissions {
         let _ = writeln!(out, "- **Permissions:** {p}");
@@ -99,7 +134,10 @@ fn endpoint(out: &mut String, e: &Endpoint) {
         out,
         "- **Safe to repeat:** {}{}",
         if e.idempotent { "yes" } else { "no" },
-        e.idempotent_note.as_deref().map(|n| format!(" ({n})")).unwrap_or_default()
+        e.idempotent_note
+            .as_deref()
+            .map(|n| format!(" ({n})"))
+            .unwrap_or_default()
     );
     out.push('\n');
     if let Some(d) = &e.description {
@@ -111,7 +149,11 @@ fn endpoint(out: &mut String, e: &Endpoint) {
     match &e.request {
         None => out.push_str("**Parameters:** none besides the token.\n\n"),
         Some(r) => {
-            let _ = writeln!(out, "**Parameters** ({}):\n", if r.in_query { "query string" } else { "JSON body" });
+            let _ = writeln!(
+                out,
+                "**Parameters** ({}):\n",
+                if r.in_query { "query string" } else { "JSON body" }
+            );
             field_rows(out, &r.schema.fields);
             rules(out, &r.schema.constraints);
         }
@@ -120,11 +162,20 @@ fn endpoint(out: &mut String, e: &Endpoint) {
     match &e.response {
         Response::Fields(schema) => field_rows(out, &schema.fields),
         Response::Type { ty, description, .. } => {
-            let _ = writeln!(out, "`{}`{}\n", ty.display(), description.as_deref().map(|d| format!(": {d}")).unwrap_or_default());
+            let _ = writeln!(
+                out,
+                "`{}`{}\n",
+                ty.display(),
+                description.as_deref().map(|d| format!(": {d}")).unwrap_or_default()
+            );
         }
     }
     for x in &e.examples {
-        let what = if x.request { "Request".to_owned() } else { format!("Response ({})", x.outcome.as_deref().unwrap_or("?")) };
+        let what = if x.request {
+            "Request".to_owned()
+        } else {
+            format!("Response ({})", x.outcome.as_deref().unwrap_or("?"))
+        };
         let title = x.title.as_deref().map(|t| format!(": {t}")).unwrap_or_default();
         let _ = writeln!(out, "{what} example{title}:\n");
         if let Some(url) = &x.url {
@@ -152,14 +203,33 @@ pub(crate) fn api_md(spec: &Spec) -> String {
         for g in spec.groups.iter().filter(|g| g.service == s.id) {
             let _ = writeln!(out, "  - {} (`qywx::{}::{}`)", g.title, s.id, g.module);
             for e in &g.endpoints {
-                let _ = writeln!(out, "    - [`{}`](#{}): `{} {}`", e.name, anchor(&e.id), e.method, e.path);
+                let _ = writeln!(
+                    out,
+                    "    - [`{}`](#{}): `{} {}`",
+                    e.name,
+                    anchor(&e.id),
+                    e.method,
+                    e.path
+                );
             }
         }
     }
     out.push('\n');
     for s in &spec.services {
-        let _ = writeln!(out, "<a id=\"service-{}\"></a>\n## {}\n\n{}\n", anchor(&s.id), s.title, s.description);
-        let _ = writeln!(out, "- **Base URL:** `{}` (environment variable `{}`){}", s.base_url, s.base_url_env, s.base_url_note.as_deref().map(|n| format!(". {n}")).unwrap_or_default());
+        let _ = writeln!(
+            out,
+            "<a id=\"service-{}\"></a>\n## {}\n\n{}\n",
+            anchor(&s.id),
+            s.title,
+            s.description
+        );
+        let _ = writeln!(
+            out,
+            "- **Base URL:** `{}` (environment variable `{}`){}",
+            s.base_url,
+            s.base_url_env,
+            s.base_url_note.as_deref().map(|n| format!(". {n}")).unwrap_or_default()
+        );
         let env = &s.envelope;
         let _ = writeln!(
             out,
@@ -168,7 +238,10 @@ pub(crate) fn api_md(spec: &Spec) -> String {
             env.code_field,
             env.success_code,
             env.message_field,
-            env.data_field.as_deref().map(|d| format!(", payload in `{d}`")).unwrap_or_default(),
+            env.data_field
+                .as_deref()
+                .map(|d| format!(", payload in `{d}`"))
+                .unwrap_or_default(),
             env.note.as_deref().map(|n| format!(". {n}")).unwrap_or_default()
         );
         let a = &s.auth;
@@ -186,11 +259,26 @@ pub(crate) fn api_md(spec: &Spec) -> String {
         );
         let _ = writeln!(out, "**Error codes** (`qywx::{}::error_codes`):\n\n| code | name | handling | meaning |\n| --- | --- | --- | --- |", s.id);
         for e in &s.error_codes {
-            let _ = writeln!(out, "| {} | `{}` | {} | {} |", e.code, e.name, e.handling.replace('_', " "), cell(&e.description));
+            let _ = writeln!(
+                out,
+                "| {} | `{}` | {} | {} |",
+                e.code,
+                e.name,
+                e.handling.replace('_', " "),
+                cell(&e.description)
+            );
         }
         out.push('\n');
         for g in spec.groups.iter().filter(|g| g.service == s.id) {
-            let _ = writeln!(out, "## {} (`qywx::{}::{}`)\n\n{}\n\nSource: `{}`.\n", g.title, s.id, g.module, g.description.as_deref().unwrap_or(""), g.source);
+            let _ = writeln!(
+                out,
+                "## {} (`qywx::{}::{}`)\n\n{}\n\nSource: `{}`.\n",
+                g.title,
+                s.id,
+                g.module,
+                g.description.as_deref().unwrap_or(""),
+                g.source
+            );
             for e in &g.endpoints {
                 endpoint(&mut out, e);
             }

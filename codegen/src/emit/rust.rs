@@ -19,7 +19,11 @@ fn doc(text: &str) -> TokenStream {
     let lines: Vec<TokenStream> = text
         .lines()
         .map(|line| {
-            let line = if line.is_empty() { String::new() } else { format!(" {line}") };
+            let line = if line.is_empty() {
+                String::new()
+            } else {
+                format!(" {line}")
+            };
             quote!(#[doc = #line])
         })
         .collect();
@@ -30,7 +34,11 @@ fn inner_doc(text: &str) -> TokenStream {
     let lines: Vec<TokenStream> = text
         .lines()
         .map(|line| {
-            let line = if line.is_empty() { String::new() } else { format!(" {line}") };
+            let line = if line.is_empty() {
+                String::new()
+            } else {
+                format!(" {line}")
+            };
             quote!(#![doc = #line])
         })
         .collect();
@@ -39,7 +47,11 @@ fn inner_doc(text: &str) -> TokenStream {
 
 /// Escapes text for rustdoc Markdown where it could be read as markup or a broken link.
 pub(crate) fn md(text: &str) -> String {
-    text.replace('[', "\\[").replace(']', "\\]").replace('<', "&lt;").replace('>', "&gt;").replace('*', "\\*")
+    text.replace('[', "\\[")
+        .replace(']', "\\]")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('*', "\\*")
 }
 
 impl Ctx<'_> {
@@ -92,7 +104,12 @@ impl Ctx<'_> {
     fn field_doc(&self, f: &Field) -> String {
         let mut text = md(&f.description);
         let mut facts = Vec::new();
-        facts.push(format!("Wire name `{}`, type `{}`, {}.", f.name, f.ty.display(), if f.required { "required" } else { "optional" }));
+        facts.push(format!(
+            "Wire name `{}`, type `{}`, {}.",
+            f.name,
+            f.ty.display(),
+            if f.required { "required" } else { "optional" }
+        ));
         if let Some(range) = range_text(f.min_length, f.max_length, "characters") {
             facts.push(format!("Length {range}."));
         }
@@ -142,7 +159,14 @@ impl Ctx<'_> {
     }
 
     /// A struct with its constructor, setters and (unless a response) validation.
-    fn object(&self, name: &str, doc_text: &str, schema: &ObjectSchema, keep_extra: bool, validate: bool) -> TokenStream {
+    fn object(
+        &self,
+        name: &str,
+        doc_text: &str,
+        schema: &ObjectSchema,
+        keep_extra: bool,
+        validate: bool,
+    ) -> TokenStream {
         let name_ident = format_ident!("{}", name);
         let struct_doc = doc(doc_text);
         let fields = schema.fields.iter().map(|f| {
@@ -183,7 +207,10 @@ impl Ctx<'_> {
             format!("A `{name}` with every optional field unset.")
         } else {
             let names: Vec<String> = required.iter().map(|f| format!("`{}`", f.name)).collect();
-            format!("A `{name}` from its required fields ({}); optional fields start unset.", names.join(", "))
+            format!(
+                "A `{name}` from its required fields ({}); optional fields start unset.",
+                names.join(", ")
+            )
         };
         let new_doc = format!(" {new_doc}");
         let setters = schema.fields.iter().filter(|f| !f.required).map(|f| {
@@ -228,7 +255,11 @@ impl Ctx<'_> {
         for f in &schema.fields {
             let id = ident(&field_ident_text(f));
             let wire = &f.name;
-            let access = if f.required { quote!(let value = &self.#id;) } else { quote!(let Some(value) = &self.#id else { break 'field; };) };
+            let access = if f.required {
+                quote!(let value = &self.#id;)
+            } else {
+                quote!(let Some(value) = &self.#id else { break 'field; };)
+            };
             let mut inner = Vec::new();
             if f.min_length.is_some() || f.max_length.is_some() {
                 let (min, max) = (opt_usize(f.min_length), opt_usize(f.max_length));
@@ -259,7 +290,10 @@ impl Ctx<'_> {
             let suffix = c.description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default();
             match &c.rule {
                 Rule::OneOf(names) => {
-                    let fields: Vec<&Field> = names.iter().filter_map(|n| schema.fields.iter().find(|f| &f.name == n)).collect();
+                    let fields: Vec<&Field> = names
+                        .iter()
+                        .filter_map(|n| schema.fields.iter().find(|f| &f.name == n))
+                        .collect();
                     let ids = fields.iter().map(|f| ident(&field_ident_text(f)));
                     let listed: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
                     let rule = format!("one of {} must be given{suffix}", listed.join(", "));
@@ -270,7 +304,12 @@ impl Ctx<'_> {
                         }
                     });
                 }
-                Rule::RequiredWhen { field, when_field, value, contains } => {
+                Rule::RequiredWhen {
+                    field,
+                    when_field,
+                    value,
+                    contains,
+                } => {
                     let (Some(target), Some(when)) = (
                         schema.fields.iter().find(|f| &f.name == field),
                         schema.fields.iter().find(|f| &f.name == when_field),
@@ -308,7 +347,10 @@ impl Ctx<'_> {
         };
         let pattern = match self.named_kind(&scalar_ty) {
             Some(TypeKind::Enum { values, .. }) => {
-                let variant = values.iter().find(|v| &v.value == value).map(|v| format_ident!("{}", v.name));
+                let variant = values
+                    .iter()
+                    .find(|v| &v.value == value)
+                    .map(|v| format_ident!("{}", v.name));
                 let ty = self.rust_type(&scalar_ty);
                 quote!(#ty::#variant)
             }
@@ -336,7 +378,10 @@ impl Ctx<'_> {
 
     fn enum_type(&self, t: &NamedType, int_repr: bool, values: &[EnumValue]) -> TokenStream {
         let name = format_ident!("{}", t.name);
-        let tdoc = doc(&format!("{}\n\nUnknown wire values decode to `Other`, keeping the value.", md(&t.description)));
+        let tdoc = doc(&format!(
+            "{}\n\nUnknown wire values decode to `Other`, keeping the value.",
+            md(&t.description)
+        ));
         let variants = values.iter().map(|v| {
             let id = format_ident!("{}", v.name);
             let vdoc = format!("{} (wire value `{}`)", md(&v.description), v.value);
@@ -411,7 +456,10 @@ impl Ctx<'_> {
 
     fn union_type(&self, t: &NamedType, variants: &[UnionVariant]) -> TokenStream {
         let name = format_ident!("{}", t.name);
-        let tdoc = doc(&format!("{}\n\nDecodes as the first variant that fits, in this order.", md(&t.description)));
+        let tdoc = doc(&format!(
+            "{}\n\nDecodes as the first variant that fits, in this order.",
+            md(&t.description)
+        ));
         let vs = variants.iter().map(|v| {
             let id = format_ident!("{}", v.name);
             let ty = self.rust_type(&v.ty);
@@ -461,8 +509,12 @@ impl Ctx<'_> {
             let id = ident(&field_ident_text(f));
             let wire = &f.name;
             let text = match self.named_kind(&f.ty) {
-                Some(TypeKind::Enum { int_repr: true, .. }) => quote!(::qywx_runtime::lenient::IntEnum::to_wire(value).to_string()),
-                Some(TypeKind::Enum { int_repr: false, .. }) => quote!(::qywx_runtime::lenient::StrEnum::to_wire(value).to_owned()),
+                Some(TypeKind::Enum { int_repr: true, .. }) => {
+                    quote!(::qywx_runtime::lenient::IntEnum::to_wire(value).to_string())
+                }
+                Some(TypeKind::Enum { int_repr: false, .. }) => {
+                    quote!(::qywx_runtime::lenient::StrEnum::to_wire(value).to_owned())
+                }
                 _ => quote!(value.to_string()),
             };
             if f.required {
@@ -521,7 +573,13 @@ impl Ctx<'_> {
         let response_ty = match &e.response {
             Response::Fields(schema) => {
                 let name = format!("{pascal_name}Response");
-                let rdoc = format!("Answer of [`{}`](crate::{}::{}Client::{}) on success (envelope removed).", e.name, service.id, pascal(&service.id), e.name);
+                let rdoc = format!(
+                    "Answer of [`{}`](crate::{}::{}Client::{}) on success (envelope removed).",
+                    e.name,
+                    service.id,
+                    pascal(&service.id),
+                    e.name
+                );
                 items.push(self.object(&name, &rdoc, schema, true, false));
                 let id = format_ident!("{}", name);
                 quote!(#id)
@@ -568,7 +626,11 @@ pub(crate) fn range_text(min: Option<usize>, max: Option<usize>, unit: &str) -> 
 }
 
 fn method_doc(service: &Service, e: &Endpoint, ctx: &Ctx<'_>) -> String {
-    let mut out = vec![md(&e.summary), String::new(), format!("Sends `{} {}` (endpoint id `{}`).", e.method, e.path, e.id)];
+    let mut out = vec![
+        md(&e.summary),
+        String::new(),
+        format!("Sends `{} {}` (endpoint id `{}`).", e.method, e.path, e.id),
+    ];
     if let Some(d) = &e.description {
         out.push(String::new());
         out.push(md(d));
@@ -582,11 +644,24 @@ fn method_doc(service: &Service, e: &Endpoint, ctx: &Ctx<'_>) -> String {
         out.push(format!("**Rate limit:** {}", md(r)));
         out.push(String::new());
     }
-    let repeat = if e.idempotent { "yes" } else { "no; a failed attempt is not retried after the request may have reached the server" };
-    out.push(format!("**Safe to repeat:** {repeat}{}", e.idempotent_note.as_deref().map(|n| format!(". {}", md(n))).unwrap_or_default()));
+    let repeat = if e.idempotent {
+        "yes"
+    } else {
+        "no; a failed attempt is not retried after the request may have reached the server"
+    };
+    out.push(format!(
+        "**Safe to repeat:** {repeat}{}",
+        e.idempotent_note
+            .as_deref()
+            .map(|n| format!(". {}", md(n)))
+            .unwrap_or_default()
+    ));
     if let Some(r) = &e.request {
         out.push(String::new());
-        out.push(format!("# Parameters ({})", if r.in_query { "query string" } else { "JSON body" }));
+        out.push(format!(
+            "# Parameters ({})",
+            if r.in_query { "query string" } else { "JSON body" }
+        ));
         out.push(String::new());
         for f in &r.schema.fields {
             let range = range_text(f.min_length, f.max_length, "characters")
@@ -609,14 +684,23 @@ fn method_doc(service: &Service, e: &Endpoint, ctx: &Ctx<'_>) -> String {
     out.push("# Returns".into());
     out.push(String::new());
     match &e.response {
-        Response::Fields(schema) if schema.fields.is_empty() => out.push("Nothing beyond the envelope (unknown members are kept in `extra`).".into()),
+        Response::Fields(schema) if schema.fields.is_empty() => {
+            out.push("Nothing beyond the envelope (unknown members are kept in `extra`).".into())
+        }
         Response::Fields(schema) => {
             for f in &schema.fields {
                 out.push(format!("- `{}` ({}): {}", f.name, f.ty.display(), md(&f.description)));
             }
         }
         Response::Type { ty, description, .. } => {
-            out.push(format!("`{}`{}", ty.display(), description.as_deref().map(|d| format!(": {}", md(d))).unwrap_or_default()));
+            out.push(format!(
+                "`{}`{}",
+                ty.display(),
+                description
+                    .as_deref()
+                    .map(|d| format!(": {}", md(d)))
+                    .unwrap_or_default()
+            ));
         }
     }
     out.push(String::new());
@@ -641,9 +725,20 @@ fn method_doc(service: &Service, e: &Endpoint, ctx: &Ctx<'_>) -> String {
 
 pub(crate) fn constraint_text(c: &Constraint) -> String {
     let rule = match &c.rule {
-        Rule::OneOf(fields) => format!("one of {} must be given", fields.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", ")),
-        Rule::RequiredWhen { field, when_field, value, contains } => {
-            format!("`{field}` is required when `{when_field}` {} {value}", if *contains { "contains" } else { "is" })
+        Rule::OneOf(fields) => format!(
+            "one of {} must be given",
+            fields.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", ")
+        ),
+        Rule::RequiredWhen {
+            field,
+            when_field,
+            value,
+            contains,
+        } => {
+            format!(
+                "`{field}` is required when `{when_field}` {} {value}",
+                if *contains { "contains" } else { "is" }
+            )
         }
     };
     match &c.description {
@@ -734,16 +829,26 @@ pub(crate) fn service_module(service: &Service, groups: &[&Group], token_endpoin
         }
     });
     let env = &s.envelope;
-    let (code_field, success_code, message_field, wrapped) = (&env.code_field, &env.success_code, &env.message_field, env.wrapped);
+    let (code_field, success_code, message_field, wrapped) =
+        (&env.code_field, &env.success_code, &env.message_field, env.wrapped);
     let detail = opt_str(env.detail_code_field.as_deref());
     let data = opt_str(env.data_field.as_deref());
     let a = &s.auth;
     let token_module = ident(&token_endpoint.0.module);
     let token_const = format_ident!("{}", upper(&token_endpoint.1.name));
-    let (app_id_param, secret_param, token_field, expires_in_field, ttl) =
-        (&a.app_id_param, &a.secret_param, &a.token_field, &a.expires_in_field, a.default_ttl_seconds);
+    let (app_id_param, secret_param, token_field, expires_in_field, ttl) = (
+        &a.app_id_param,
+        &a.secret_param,
+        &a.token_field,
+        &a.expires_in_field,
+        a.default_ttl_seconds,
+    );
     let send_name = &a.send_name;
-    let placement = if a.send_in_header { quote!(Header(#send_name)) } else { quote!(Query(#send_name)) };
+    let placement = if a.send_in_header {
+        quote!(Header(#send_name))
+    } else {
+        quote!(Query(#send_name))
+    };
     let (id, base_url, base_url_env) = (&s.id, &s.base_url, &s.base_url_env);
     let client_doc = format!(
         "Client of {} for one app. Cheap to clone: clones share the token cache.\n\nEvery endpoint of the service is a method; the methods are documented in the group modules.",
@@ -754,7 +859,11 @@ pub(crate) fn service_module(service: &Service, groups: &[&Group], token_endpoin
         "A client for the app with id `{app_id_param}` and secret `{secret_param}`, with default options. The base URL comes from `{base_url_env}` when set, else `{base_url}`."
     );
     let new_doc = format!(" {new_doc}");
-    let codes_doc = format!("Documented error codes of {}, as answered in `{}`.", md(&s.title), env.code_field);
+    let codes_doc = format!(
+        "Documented error codes of {}, as answered in `{}`.",
+        md(&s.title),
+        env.code_field
+    );
     let codes_doc = format!(" {codes_doc}");
     let tokens = quote! {
         #module_doc
@@ -831,7 +940,10 @@ pub(crate) fn lib_rs(services: &[&Service]) -> String {
         let d = format!(" {}", md(&s.title));
         quote!(#[doc = #d] #[cfg(feature = #feature)] #[rustfmt::skip] pub mod #m;)
     });
-    let list: Vec<String> = services.iter().map(|s| format!("- [`{}`]: {} (feature `{}`)", s.id, md(&s.title), s.id)).collect();
+    let list: Vec<String> = services
+        .iter()
+        .map(|s| format!("- [`{}`]: {} (feature `{}`)", s.id, md(&s.title), s.id))
+        .collect();
     let root_doc = inner_doc(&format!(
         "Typed async client for WeCom (企业微信) contacts and 上下游 corpgroup rules, and the Tuzhan (兔展) org-import API.\n\n\
          Generated from the JSON spec in `spec/`; every endpoint is a method of its service's client and every\n\
