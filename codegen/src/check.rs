@@ -179,6 +179,9 @@ pub fn check(spec: &Spec) -> Result<TypeIndex<'_>> {
                 Response::Fields(schema) => check_schema(&index, schema, &e.origin)?,
                 Response::Type { origin, ty, .. } => check_type_expr(&index, ty, origin, ".type")?,
             }
+            if let Some(items) = &e.bulk_items {
+                check_bulk(&index, e, items)?;
+            }
         }
     }
 
@@ -283,6 +286,11 @@ fn check_type(index: &TypeIndex<'_>, t: &NamedType) -> Result<()> {
                     ));
                 }
                 check_type_expr(index, &v.ty, &v.origin, ".type")?;
+                if v.pending_reference && !matches!(v.ty, TypeExpr::Prim(_)) {
+                    return Err(v
+                        .origin
+                        .err_at(".pending_reference", "a pending reference is a string or integer"));
+                }
             }
             if variants.is_empty() {
                 return Err(t.origin.err_at(".union", "a union needs at least one variant"));
@@ -367,6 +375,39 @@ fn check_schema(index: &TypeIndex<'_>, schema: &ObjectSchema, owner: &Origin) ->
             _ => {}
         }
     }
+    for f in &schema.fields {
+        if f.rejects && !matches!(f.ty, TypeExpr::Array(_)) {
+            return Err(f.origin.err_at(".rejects", "`rejects` applies to array fields"));
+        }
+        if let Some(reasons) = &f.reasons {
+            let string_list = TypeExpr::Array(Box::new(TypeExpr::Prim(Prim::String)));
+            if !f.rejects {
+                return Err(f.origin.err_at(".reasons", "`reasons` needs `\"rejects\": true`"));
+            }
+            match schema.fields.iter().find(|g| &g.name == reasons) {
+                Some(g) if g.ty == string_list => {}
+                Some(_) => {
+                    return Err(f
+                        .origin
+                        .err_at(".reasons", format!("`{reasons}` must be a `string[]` field")))
+                }
+                None => {
+                    return Err(f
+                        .origin
+                        .err_at(".reasons", format!("dangling reference: no field `{reasons}` here")))
+                }
+            }
+        }
+        for (key, values) in [
+            ("complete_when", &f.complete_when),
+            ("pending_when", &f.pending_when),
+            ("failed_when", &f.failed_when),
+        ] {
+            for (i, value) in values.iter().enumerate() {
+                check_wire_value(index, &f.ty, value).map_err(|m| f.origin.err_at(&format!(".{key}[{i}]"), m))?;
+            }
+        }
+    }
     for c in &schema.constraints {
         let field = |name: &str, suffix: &str| {
             schema.fields.iter().find(|f| f.name == name).ok_or_else(|| {
@@ -435,5 +476,59 @@ pub(crate) fn check_wire_value(index: &TypeIndex<'_>, ty: &TypeExpr, value: &Val
             _ => Err(format!("conditions can only test scalars and enums, not `{n}`")),
         },
         other => Err(format!("{value} is not a `{}` value", other.display())),
+    }
+}
+
+/// The row type of a bulk endpoint's items field, if it qualifies.
+pub(crate) fn bulk_row<'a>(e: &'a Endpoint, items: &str) -> Option<&'a Field> {
+    let r = e.request.as_ref().filter(|r| !r.in_query)?;
+    r.schema
+        .fields
+        .iter()
+        .find(|f| f.name == items && f.required && f.max_items.is_some())
+}
+
+/// The one `rejects` field of an object whose items are `row`, when the object can report a
+/// bulk chunk's outcome.
+pub(crate) fn rejects_of<'a>(schema: &'a ObjectSchema, row: &TypeExpr) -> Option<&'a Field> {
+    schema
+        .fields
+        .iter()
+        .find(|f| f.rejects && matches!(&f.ty, TypeExpr::Array(inner) if **inner == *row))
+}
+
+/// Whether values of `ty` can report a bulk chunk's outcome for rows of type `row`.
+pub(crate) fn bulk_answerable(index: &TypeIndex<'_>, ty: &TypeExpr, row: &TypeExpr) -> bool {
+    let TypeExpr::Named(name) = ty else { return false };
+    match index.get(name).map(|t| &t.kind) {
+        Some(TypeKind::Object(schema)) => rejects_of(schema, row).is_some(),
+        Some(TypeKind::Union(variants)) => variants
+            .iter()
+            .all(|v| v.pending_reference || bulk_answerable(index, &v.ty, row)),
+        _ => false,
+    }
+}
+
+fn check_bulk(index: &TypeIndex<'_>, e: &Endpoint, items: &str) -> Result<()> {
+    let Some(field) = bulk_row(e, items) else {
+        return Err(e.origin.err_at(
+            ".bulk.items",
+            format!("`{items}` must be a required JSON-body array field with `max_items`"),
+        ));
+    };
+    let TypeExpr::Array(row) = &field.ty else {
+        return Err(e.origin.err_at(".bulk.items", format!("`{items}` is not an array")));
+    };
+    if !matches!(&**row, TypeExpr::Named(n) if matches!(index.get(n).map(|t| &t.kind), Some(TypeKind::Object(_)))) {
+        return Err(e
+            .origin
+            .err_at(".bulk.items", format!("the items of `{items}` must be an object type")));
+    }
+    match &e.response {
+        Response::Type { ty, .. } if bulk_answerable(index, ty, row) => Ok(()),
+        _ => Err(e.origin.err_at(
+            ".bulk",
+            format!("the response must say which `{}` rows were rejected (a `rejects` field of them, or a union of such objects and pending references)", row.display()),
+        )),
     }
 }

@@ -107,7 +107,11 @@ pub struct NamedType {
 #[derive(Debug)]
 pub enum TypeKind {
     Object(ObjectSchema),
-    Enum { int_repr: bool, values: Vec<EnumValue> },
+    Enum {
+        int_repr: bool,
+        open: bool,
+        values: Vec<EnumValue>,
+    },
     Union(Vec<UnionVariant>),
 }
 
@@ -131,6 +135,8 @@ pub struct UnionVariant {
     pub name: String,
     pub ty: TypeExpr,
     pub description: String,
+    /// The variant is a reference (batch id) to look the result up later.
+    pub pending_reference: bool,
 }
 
 /// A type expression: `string`, `i32`, `Name`, `T[]`.
@@ -233,6 +239,16 @@ pub struct Field {
     pub encoding: Option<Encoding>,
     pub example_quirk: Option<Quirk>,
     pub note: Option<String>,
+    /// A list of items the server did not apply (partial success).
+    pub rejects: bool,
+    /// Sibling list giving one reason per rejected item, by position.
+    pub reasons: Option<String>,
+    /// Wire values of this status field meaning everything was applied.
+    pub complete_when: Vec<Value>,
+    /// Wire values meaning the server is still processing.
+    pub pending_when: Vec<Value>,
+    /// Wire values meaning nothing was applied.
+    pub failed_when: Vec<Value>,
 }
 
 #[derive(Debug)]
@@ -273,6 +289,8 @@ pub struct Endpoint {
     pub response: Response,
     pub examples: Vec<Example>,
     pub note: Option<String>,
+    /// Request field holding the rows of a bulk endpoint (a `*_bulk` method is generated).
+    pub bulk_items: Option<String>,
 }
 
 #[derive(Debug)]
@@ -507,7 +525,8 @@ fn parse_named_type(file: &Path, name: String, path: String, value: &Value) -> R
         return Err(t.err("a type needs exactly one of `fields` (object), `enum` or `union`"));
     }
     let kind = if t.get("enum").is_some() {
-        let e = t.obj("enum", &["repr", "values"])?;
+        let e = t.obj("enum", &["repr", "values", "open"])?;
+        let open = e.opt_bool("open")?.unwrap_or(false);
         let int_repr = e.choice("repr", &["int", "string"])? == "int";
         let values = e
             .array("values")?
@@ -538,18 +557,19 @@ fn parse_named_type(file: &Path, name: String, path: String, value: &Value) -> R
         if values.is_empty() {
             return Err(e.err_at("values", "an enum needs at least one value"));
         }
-        TypeKind::Enum { int_repr, values }
+        TypeKind::Enum { int_repr, open, values }
     } else if t.get("union").is_some() {
         let variants = t
             .array("union")?
             .into_iter()
             .map(|(path, v)| {
-                let u = Obj::new(file, path, v, &["name", "type", "description"])?;
+                let u = Obj::new(file, path, v, &["name", "type", "description", "pending_reference"])?;
                 Ok(UnionVariant {
                     origin: origin(file, &u.path),
                     name: u.str("name")?,
                     ty: type_expr(&u, "type")?,
                     description: u.str("description")?,
+                    pending_reference: u.opt_bool("pending_reference")?.unwrap_or(false),
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -608,8 +628,17 @@ fn parse_field(file: &Path, path: String, value: &Value) -> Result<Field> {
             "encoding",
             "example_quirk",
             "note",
+            "rejects",
+            "reasons",
+            "complete_when",
+            "pending_when",
+            "failed_when",
         ],
     )?;
+    let values = |key: &str| {
+        f.array(key)
+            .map(|items| items.into_iter().map(|(_, v)| v.clone()).collect::<Vec<_>>())
+    };
     let encoding = match f.get("encoding") {
         None => None,
         Some(_) => Some(match f.choice("encoding", &["string", "pipe_separated"])?.as_str() {
@@ -639,6 +668,11 @@ fn parse_field(file: &Path, path: String, value: &Value) -> Result<Field> {
         encoding,
         example_quirk,
         note: f.opt_str("note")?,
+        rejects: f.opt_bool("rejects")?.unwrap_or(false),
+        reasons: f.opt_str("reasons")?,
+        complete_when: values("complete_when")?,
+        pending_when: values("pending_when")?,
+        failed_when: values("failed_when")?,
     })
 }
 
@@ -697,8 +731,13 @@ fn parse_endpoint(file: &Path, path: String, value: &Value) -> Result<Endpoint> 
             "response",
             "examples",
             "note",
+            "bulk",
         ],
     )?;
+    let bulk_items = match e.get("bulk") {
+        None => None,
+        Some(_) => Some(e.obj("bulk", &["items"])?.str("items")?),
+    };
     let request = match e.get("request") {
         None => None,
         Some(_) => {
@@ -764,5 +803,6 @@ fn parse_endpoint(file: &Path, path: String, value: &Value) -> Result<Endpoint> 
         response,
         examples,
         note: e.opt_str("note")?,
+        bulk_items,
     })
 }

@@ -6,6 +6,7 @@
 
 #![deny(missing_docs)]
 
+pub mod bulk;
 mod client;
 mod envelope;
 mod error;

@@ -83,7 +83,7 @@ mod tests {
         );
         assert_eq!(
             hex(b"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
-            "248d6a61d20638b8e5c07e2d954ca93eaf03aef3e81fd6f7e8db8be5d1e75ce5"
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"
         );
     }
 }

@@ -82,11 +82,16 @@ fn named_type(out: &mut String, t: &NamedType) {
             field_rows(out, &schema.fields);
             rules(out, &schema.constraints);
         }
-        TypeKind::Enum { int_repr, values } => {
+        TypeKind::Enum { int_repr, open, values } => {
             let _ = writeln!(
                 out,
-                "Enum of {} wire values:\n\n| wire value | variant | meaning |\n| --- | --- | --- |",
-                if *int_repr { "integer" } else { "string" }
+                "Enum of {} wire values{}:\n\n| wire value | variant | meaning |\n| --- | --- | --- |",
+                if *int_repr { "integer" } else { "string" },
+                if *open {
+                    " (open: other values are legal too)"
+                } else {
+                    ""
+                }
             );
             for v in values {
                 let _ = writeln!(out, "| `{}` | `{}` | {} |", v.value, v.name, cell(&v.description));

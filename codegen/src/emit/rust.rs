@@ -220,7 +220,7 @@ impl Ctx<'_> {
             let sdoc = format!(" {sdoc}");
             quote! {
                 #[doc = #sdoc]
-                #[must_use]
+                #[must_use = "a setter returns the updated value"]
                 pub fn #id(mut self, value: impl Into<#ty>) -> Self {
                     self.#id = Some(value.into());
                     self
@@ -229,8 +229,13 @@ impl Ctx<'_> {
         });
         let validate_impl = validate.then(|| self.validate_impl(&name_ident, schema));
         let default = required.is_empty().then(|| quote!(Default,));
+        let partial = self.partial_impl(&name_ident, schema);
+        let must_use = partial.as_ref().map(
+            |_| quote!(#[must_use = "the server may have applied only part of the request: check `is_complete()`"]),
+        );
         quote! {
             #struct_doc
+            #must_use
             #[derive(Clone, Debug, #default PartialEq, ::serde::Serialize, ::serde::Deserialize)]
             pub struct #name_ident {
                 #(#fields)*
@@ -247,7 +252,135 @@ impl Ctx<'_> {
             }
 
             #validate_impl
+            #partial
         }
+    }
+
+    /// The condition "field equals one of `values`", `None` when there are none.
+    fn any_value(&self, f: &Field, values: &[Value]) -> Option<TokenStream> {
+        let tests: Vec<TokenStream> = values.iter().map(|v| self.condition(f, v, false)).collect();
+        match tests.as_slice() {
+            [] => None,
+            [one] => Some(one.clone()),
+            many => Some(quote!((#(#many)||*))),
+        }
+    }
+
+    /// `is_complete()`, `<field>_with_reasons()` and, for bulk rows, `BulkAnswer`, on objects that
+    /// report partial success (`rejects` fields, status values).
+    fn partial_impl(&self, name: &proc_macro2::Ident, schema: &ObjectSchema) -> Option<TokenStream> {
+        let rejects: Vec<&Field> = schema.fields.iter().filter(|f| f.rejects).collect();
+        let status = schema.fields.iter().find(|f| !f.complete_when.is_empty());
+        if rejects.is_empty() && status.is_none() {
+            return None;
+        }
+        let mut complete = Vec::new();
+        let mut described = Vec::new();
+        if let Some(f) = status {
+            complete.extend(self.any_value(f, &f.complete_when));
+            let values: Vec<String> = f.complete_when.iter().map(Value::to_string).collect();
+            described.push(format!("`{}` is {}", f.name, values.join(" or ")));
+        }
+        let mut with_reasons = Vec::new();
+        for f in &rejects {
+            let id = ident(&field_ident_text(f));
+            complete.push(if f.required {
+                quote!(self.#id.is_empty())
+            } else {
+                quote!(self.#id.as_ref().is_none_or(Vec::is_empty))
+            });
+            described.push(format!("`{}` is empty", f.name));
+            let Some(reasons) = f
+                .reasons
+                .as_deref()
+                .and_then(|r| schema.fields.iter().find(|g| g.name == r))
+            else {
+                continue;
+            };
+            let reasons_id = ident(&field_ident_text(reasons));
+            let method = format_ident!("{}_with_reasons", field_ident_text(f));
+            let TypeExpr::Array(item) = &f.ty else { continue };
+            let item_ty = self.rust_type(item);
+            let rows = if f.required {
+                quote!(self.#id.iter())
+            } else {
+                quote!(self.#id.iter().flatten())
+            };
+            let reasons_slice = if reasons.required {
+                quote!(self.#reasons_id.as_slice())
+            } else {
+                quote!(self.#reasons_id.as_deref().unwrap_or_default())
+            };
+            let mdoc = format!(
+                " Each rejected `{}` item with its reason from `{}` (paired by position).",
+                f.name, reasons.name
+            );
+            with_reasons.push(quote! {
+                #[doc = #mdoc]
+                pub fn #method(&self) -> Vec<(&#item_ty, Option<&str>)> {
+                    let reasons = #reasons_slice;
+                    #rows.enumerate().map(|(i, item)| (item, reasons.get(i).map(String::as_str))).collect()
+                }
+            });
+        }
+        let complete_doc = format!(" Whether the server applied everything: {}.", described.join(" and "));
+        let bulk = self.bulk_answer_for_object(name, schema, status);
+        Some(quote! {
+            impl #name {
+                #[doc = #complete_doc]
+                pub fn is_complete(&self) -> bool {
+                    #(#complete)&&*
+                }
+                #(#with_reasons)*
+            }
+            #bulk
+        })
+    }
+
+    fn bulk_answer_for_object(
+        &self,
+        name: &proc_macro2::Ident,
+        schema: &ObjectSchema,
+        status: Option<&Field>,
+    ) -> Option<TokenStream> {
+        let rows = schema.fields.iter().find(|f| f.rejects && f.reasons.is_some())?;
+        let TypeExpr::Array(row) = &rows.ty else { return None };
+        if !matches!(self.named_kind(row), Some(TypeKind::Object(_))) {
+            return None;
+        }
+        let row_ty = self.rust_type(row);
+        let rows_id = ident(&field_ident_text(rows));
+        let reasons = schema.fields.iter().find(|g| Some(&g.name) == rows.reasons.as_ref())?;
+        let reasons_id = ident(&field_ident_text(reasons));
+        let pending = status
+            .and_then(|f| self.any_value(f, &f.pending_when))
+            .unwrap_or_else(|| quote!(false));
+        let failed = status
+            .and_then(|f| self.any_value(f, &f.failed_when))
+            .unwrap_or_else(|| quote!(false));
+        let take_rows = if rows.required {
+            quote!(self.#rows_id.into_iter())
+        } else {
+            quote!(self.#rows_id.into_iter().flatten())
+        };
+        let take_reasons = if reasons.required {
+            quote!(self.#reasons_id)
+        } else {
+            quote!(self.#reasons_id.unwrap_or_default())
+        };
+        Some(quote! {
+            impl ::qywx_runtime::bulk::BulkAnswer<#row_ty> for #name {
+                fn outcome(self) -> ::qywx_runtime::bulk::ChunkOutcome<#row_ty> {
+                    if #pending {
+                        return ::qywx_runtime::bulk::ChunkOutcome::Pending { reference: None };
+                    }
+                    let all_failed = #failed;
+                    let mut reasons = #take_reasons.into_iter();
+                    let rejected = #take_rows.map(|row| (row, reasons.next())).collect();
+                    ::qywx_runtime::bulk::ChunkOutcome::Applied { rejected, all_failed }
+                }
+            }
+        })
     }
 
     fn validate_impl(&self, name: &proc_macro2::Ident, schema: &ObjectSchema) -> TokenStream {
@@ -268,6 +401,22 @@ impl Ctx<'_> {
             if f.min_items.is_some() || f.max_items.is_some() {
                 let (min, max) = (opt_usize(f.min_items), opt_usize(f.max_items));
                 inner.push(quote!(v.items(#wire, value.len(), #min, #max);));
+            }
+            let item_ty = match &f.ty {
+                TypeExpr::Array(item) => &**item,
+                other => other,
+            };
+            if let Some(TypeKind::Enum {
+                open: false, values, ..
+            }) = self.named_kind(item_ty)
+            {
+                let listed: Vec<String> = values.iter().map(|v| v.value.to_string()).collect();
+                let rule = format!("not a documented value (expected one of: {})", listed.join(", "));
+                inner.push(if matches!(f.ty, TypeExpr::Array(_)) {
+                    quote!(if value.iter().any(|x| !x.is_known()) { v.report(#wire, #rule); })
+                } else {
+                    quote!(if !value.is_known() { v.report(#wire, #rule); })
+                });
             }
             match &f.ty {
                 TypeExpr::Named(_) if matches!(self.named_kind(&f.ty), Some(TypeKind::Object(_))) => {
@@ -376,10 +525,15 @@ impl Ctx<'_> {
         }
     }
 
-    fn enum_type(&self, t: &NamedType, int_repr: bool, values: &[EnumValue]) -> TokenStream {
+    fn enum_type(&self, t: &NamedType, int_repr: bool, open: bool, values: &[EnumValue]) -> TokenStream {
         let name = format_ident!("{}", t.name);
+        let open_note = if open {
+            "Values outside this list are legal on the wire: send them as `Other`."
+        } else {
+            "A request holding `Other` fails validation: only documented values are sent."
+        };
         let tdoc = doc(&format!(
-            "{}\n\nUnknown wire values decode to `Other`, keeping the value.",
+            "{}\n\nUnknown wire values decode to `Other`, keeping the value. {open_note}",
             md(&t.description)
         ));
         let variants = values.iter().map(|v| {
@@ -431,6 +585,13 @@ impl Ctx<'_> {
                 Other(#raw),
             }
 
+            impl #name {
+                /// Whether this is a value the spec documents (not `Other`).
+                pub fn is_known(&self) -> bool {
+                    !matches!(self, Self::Other(_))
+                }
+            }
+
             impl ::qywx_runtime::lenient::#trait_name for #name {
                 fn from_wire(value: #raw) -> Self {
                     #from_body
@@ -466,14 +627,77 @@ impl Ctx<'_> {
             let vdoc = doc(&md(&v.description));
             quote!(#vdoc #id(#[serde(deserialize_with = "::qywx_runtime::lenient::deserialize")] #ty),)
         });
+        let reports = |v: &UnionVariant| match self.named_kind(&v.ty) {
+            Some(TypeKind::Object(schema)) => schema.fields.iter().any(|f| f.rejects || !f.complete_when.is_empty()),
+            _ => false,
+        };
+        let partial = variants.iter().any(reports).then(|| {
+            let arms = variants.iter().map(|v| {
+                let id = format_ident!("{}", v.name);
+                if reports(v) {
+                    quote!(Self::#id(v) => Some(v.is_complete()),)
+                } else {
+                    quote!(Self::#id(_) => None,)
+                }
+            });
+            quote! {
+                impl #name {
+                    /// Whether the server applied everything; `None` when this answer cannot tell (a reference to look up later).
+                    pub fn is_complete(&self) -> Option<bool> {
+                        match self { #(#arms)* }
+                    }
+                }
+            }
+        });
+        let must_use = partial.as_ref().map(
+            |_| quote!(#[must_use = "the server may have applied only part of the request: check `is_complete()`"]),
+        );
+        let bulk = self.bulk_answer_for_union(&name, variants);
         quote! {
             #tdoc
+            #must_use
             #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
             #[serde(untagged)]
             pub enum #name {
                 #(#vs)*
             }
+            #partial
+            #bulk
         }
+    }
+
+    fn bulk_answer_for_union(&self, name: &proc_macro2::Ident, variants: &[UnionVariant]) -> Option<TokenStream> {
+        // The row type is the one the object variants report on.
+        let row = variants.iter().find_map(|v| match self.named_kind(&v.ty) {
+            Some(TypeKind::Object(schema)) => schema
+                .fields
+                .iter()
+                .find(|f| f.rejects && f.reasons.is_some())
+                .and_then(|f| match &f.ty {
+                    TypeExpr::Array(inner) => Some((**inner).clone()),
+                    _ => None,
+                }),
+            _ => None,
+        })?;
+        if !crate::check::bulk_answerable(self.index, &TypeExpr::Named(name.to_string()), &row) {
+            return None;
+        }
+        let row_ty = self.rust_type(&row);
+        let arms = variants.iter().map(|v| {
+            let id = format_ident!("{}", v.name);
+            if v.pending_reference {
+                quote!(Self::#id(reference) => ::qywx_runtime::bulk::ChunkOutcome::Pending { reference: Some(reference.to_string()) },)
+            } else {
+                quote!(Self::#id(answer) => ::qywx_runtime::bulk::BulkAnswer::outcome(answer),)
+            }
+        });
+        Some(quote! {
+            impl ::qywx_runtime::bulk::BulkAnswer<#row_ty> for #name {
+                fn outcome(self) -> ::qywx_runtime::bulk::ChunkOutcome<#row_ty> {
+                    match self { #(#arms)* }
+                }
+            }
+        })
     }
 
     /// `Lenient` and `Presence` for a named type, so it nests in lenient fields and rules.
@@ -497,7 +721,7 @@ impl Ctx<'_> {
     fn named_type(&self, t: &NamedType) -> TokenStream {
         let body = match &t.kind {
             TypeKind::Object(schema) => self.object(&t.name, &md(&t.description), schema, true, true),
-            TypeKind::Enum { int_repr, values } => self.enum_type(t, *int_repr, values),
+            TypeKind::Enum { int_repr, open, values } => self.enum_type(t, *int_repr, *open, values),
             TypeKind::Union(variants) => self.union_type(t, variants),
         };
         let plumbing = self.named_plumbing(&t.name);
@@ -595,13 +819,68 @@ impl Ctx<'_> {
             Some(_) => quote!(self.inner.call_json(&#const_name, request).await),
         };
         let args = e.request.as_ref().map(|_| quote!(, request: &#request_name));
+        let bulk = e
+            .bulk_items
+            .as_deref()
+            .and_then(|items| self.bulk_method(e, items, &request_name));
         let method_tokens = quote! {
             #method_doc
             pub async fn #method_name(&self #args) -> ::qywx_runtime::Result<#response_ty> {
                 #call
             }
+            #bulk
         };
         (quote!(#(#items)*), method_tokens)
+    }
+}
+
+impl Ctx<'_> {
+    /// `<name>_bulk`: any number of rows through a chunked endpoint.
+    fn bulk_method(&self, e: &Endpoint, items: &str, request_name: &proc_macro2::Ident) -> Option<TokenStream> {
+        let field = crate::check::bulk_row(e, items)?;
+        let TypeExpr::Array(row) = &field.ty else { return None };
+        let row_ty = self.rust_type(row);
+        let max = field.max_items?;
+        let items_id = ident(&field_ident_text(field));
+        let method = format_ident!("{}", e.name);
+        let bulk_name = format_ident!("{}_bulk", e.name);
+        let name = &e.name;
+        let text = [
+            format!("Sends any number of `{items}` rows through [`{name}`](Self::{name}), in chunks of at most {max} (the documented maximum)."),
+            String::new(),
+            "Each row is validated first: a row that breaks a rule is reported, not sent. Up to `options.concurrency` \
+             chunks are in flight at once, so memory stays bounded whatever the input size."
+                .to_owned(),
+            format!("`template` supplies the other parameters; its `{items}` is ignored. `progress` is called after each answered chunk."),
+            String::new(),
+            "The report holds every row that was not applied, with the server's reason: \
+             `accepted + rejected + invalid + failed + pending = total`. A chunk is not retried after a failure that \
+             may have reached the server (the endpoint is not safe to repeat); its rows are reported in `failed`."
+                .to_owned(),
+        ]
+        .join("\n");
+        let bulk_doc = doc(&text);
+        Some(quote! {
+            #bulk_doc
+            pub async fn #bulk_name(
+                &self,
+                template: &#request_name,
+                rows: impl ::qywx_runtime::bulk::RowSource<#row_ty>,
+                options: ::qywx_runtime::bulk::BulkOptions,
+                progress: impl FnMut(&::qywx_runtime::bulk::BulkProgress),
+            ) -> ::qywx_runtime::bulk::BulkReport<#row_ty> {
+                let client = self.clone();
+                let mut template = template.clone();
+                template.#items_id = Vec::new();
+                let send = move |chunk: Vec<#row_ty>| {
+                    let client = client.clone();
+                    let mut request = template.clone();
+                    request.#items_id = chunk;
+                    async move { client.#method(&request).await }
+                };
+                ::qywx_runtime::bulk::run(rows, #max, options, send, progress).await
+            }
+        })
     }
 }
 

@@ -107,13 +107,13 @@ impl GetOrgAccessTokenResponse {
         }
     }
     /// Sets `orgRefreshToken`: The refresh token.
-    #[must_use]
+    #[must_use = "a setter returns the updated value"]
     pub fn org_refresh_token(mut self, value: impl Into<String>) -> Self {
         self.org_refresh_token = Some(value.into());
         self
     }
     /// Sets `expire`: Expiry of the token.
-    #[must_use]
+    #[must_use = "a setter returns the updated value"]
     pub fn expire(mut self, value: impl Into<i64>) -> Self {
         self.expire = Some(value.into());
         self

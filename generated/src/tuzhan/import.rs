@@ -6,7 +6,7 @@
 //! Transcribed from `seeds/002_933f900c1028826d.txt`.
 /// 导入方式(add: 新增, update: 更新, delete: 删除). Import mode.
 ///
-/// Unknown wire values decode to `Other`, keeping the value.
+/// Unknown wire values decode to `Other`, keeping the value. A request holding `Other` fails validation: only documented values are sent.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum OptType {
@@ -18,6 +18,12 @@ pub enum OptType {
     Delete,
     /// A wire value this version of the spec does not know, kept as sent.
     Other(String),
+}
+impl OptType {
+    /// Whether this is a value the spec documents (not `Other`).
+    pub fn is_known(&self) -> bool {
+        !matches!(self, Self::Other(_))
+    }
 }
 impl ::qywx_runtime::lenient::StrEnum for OptType {
     fn from_wire(value: String) -> Self {
@@ -104,14 +110,24 @@ impl DeptImportParams {
         }
     }
     /// Sets `deleteSubDepartmentFlag`: 删除操作,是否删除子部门(true: 是, false: 否),为否时存在子部门无法删除,默认为否.
-    #[must_use]
+    #[must_use = "a setter returns the updated value"]
     pub fn delete_sub_department_flag(mut self, value: impl Into<bool>) -> Self {
         self.delete_sub_department_flag = Some(value.into());
         self
     }
 }
 impl ::qywx_runtime::validate::Validate for DeptImportParams {
-    fn validate(&self, _v: &mut ::qywx_runtime::validate::Validator) {}
+    fn validate(&self, v: &mut ::qywx_runtime::validate::Validator) {
+        {
+            let value = &self.opt_type;
+            if !value.is_known() {
+                v.report(
+                    "optType",
+                    "not a documented value (expected one of: \"add\", \"update\", \"delete\")",
+                );
+            }
+        }
+    }
 }
 impl ::qywx_runtime::lenient::Lenient for DeptImportParams {
     fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
@@ -151,7 +167,17 @@ impl EmployeeImportParams {
     }
 }
 impl ::qywx_runtime::validate::Validate for EmployeeImportParams {
-    fn validate(&self, _v: &mut ::qywx_runtime::validate::Validator) {}
+    fn validate(&self, v: &mut ::qywx_runtime::validate::Validator) {
+        {
+            let value = &self.opt_type;
+            if !value.is_known() {
+                v.report(
+                    "optType",
+                    "not a documented value (expected one of: \"add\", \"update\", \"delete\")",
+                );
+            }
+        }
+    }
 }
 impl ::qywx_runtime::lenient::Lenient for EmployeeImportParams {
     fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
@@ -167,7 +193,7 @@ impl ::qywx_runtime::validate::Presence for EmployeeImportParams {
 }
 /// 部门类型,类型互斥,只能存在一种类型的组织架构(qywx: 企业微信, outchannel: 外部渠道). Department type; the types are exclusive: an organisation holds departments of one type only.
 ///
-/// Unknown wire values decode to `Other`, keeping the value.
+/// Unknown wire values decode to `Other`, keeping the value. A request holding `Other` fails validation: only documented values are sent.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum DeptType {
@@ -177,6 +203,12 @@ pub enum DeptType {
     Outchannel,
     /// A wire value this version of the spec does not know, kept as sent.
     Other(String),
+}
+impl DeptType {
+    /// Whether this is a value the spec documents (not `Other`).
+    pub fn is_known(&self) -> bool {
+        !matches!(self, Self::Other(_))
+    }
 }
 impl ::qywx_runtime::lenient::StrEnum for DeptType {
     fn from_wire(value: String) -> Self {
@@ -223,7 +255,7 @@ impl ::qywx_runtime::validate::Presence for DeptType {
 }
 /// 部门状态(1: 有效, 2: 无效). Department status.
 ///
-/// Unknown wire values decode to `Other`, keeping the value.
+/// Unknown wire values decode to `Other`, keeping the value. A request holding `Other` fails validation: only documented values are sent.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum DeptStatus {
@@ -233,6 +265,12 @@ pub enum DeptStatus {
     Invalid,
     /// A wire value this version of the spec does not know, kept as sent.
     Other(i64),
+}
+impl DeptStatus {
+    /// Whether this is a value the spec documents (not `Other`).
+    pub fn is_known(&self) -> bool {
+        !matches!(self, Self::Other(_))
+    }
 }
 impl ::qywx_runtime::lenient::IntEnum for DeptStatus {
     fn from_wire(value: i64) -> Self {
@@ -472,79 +510,79 @@ impl ImportDepartment {
         }
     }
     /// Sets `deptId`: 部门ID.
-    #[must_use]
+    #[must_use = "a setter returns the updated value"]
     pub fn dept_id(mut self, value: impl Into<i64>) -> Self {
         self.dept_id = Some(value.into());
         self
     }
     /// Sets `parentId`: 父部门ID.
-    #[must_use]
+    #[must_use = "a setter returns the updated value"]
     pub fn parent_id(mut self, value: impl Into<i64>) -> Self {
         self.parent_id = Some(value.into());
         self
     }
     /// Sets `thirdDeptId`: 第三方部门ID,类型为外部渠道时必填.
-    #[must_use]
+    #[must_use = "a setter returns the updated value"]
     pub fn third_dept_id(mut self, value: impl Into<String>) -> Self {
         self.third_dept_id = Some(value.into());
         self
     }
     /// Sets `thirdParentId`: 第三方父部门ID,类型为外部渠道时选填.
-    #[must_use]
+    #[must_use = "a setter returns the updated value"]
     pub fn third_parent_id(mut self, value: impl Into<String>) -> Self {
         self.third_parent_id = Some(value.into());
         self
     }
     /// Sets `corpid`: 授权方企业微信ID,类型为企业微信时必填.
-    #[must_use]
+    #[must_use = "a setter returns the updated value"]
     pub fn corpid(mut self, value: impl Into<String>) -> Self {
         self.corpid = Some(value.into());
         self
     }
     /// Sets `wxDeptId`: 企业微信部门ID,类型为企业微信时必填.
-    #[must_use]
+    #[must_use = "a setter returns the updated value"]
     pub fn wx_dept_id(mut self, value: impl Into<i64>) -> Self {
         self.wx_dept_id = Some(value.into());
         self
     }
     /// Sets `wxParentId`: 企业微信父部门ID,类型为企业微信时选填.
-    #[must_use]
+    #[must_use = "a setter returns the updated value"]
     pub fn wx_parent_id(mut self, value: impl Into<i64>) -> Self {
         self.wx_parent_id = Some(value.into());
         self
     }
     /// Sets `deptStatus`: 部门状态(1: 有效, 2: 无效).
-    #[must_use]
+    #[must_use = "a setter returns the updated value"]
     pub fn dept_status(mut self, value: impl Into<DeptStatus>) -> Self {
         self.dept_status = Some(value.into());
         self
     }
     /// Sets `createUser`: 创建人.
-    #[must_use]
+    #[must_use = "a setter returns the updated value"]
     pub fn create_user(mut self, value: impl Into<String>) -> Self {
         self.create_user = Some(value.into());
         self
     }
     /// Sets `createTime`: 创建时间, 格式: yyyy-MM-dd HH:mm:ss.
-    #[must_use]
+    #[must_use = "a setter returns the updated value"]
     pub fn create_time(mut self, value: impl Into<String>) -> Self {
         self.create_time = Some(value.into());
         self
     }
     /// Sets `updateUser`: 修改人.
-    #[must_use]
+    #[must_use = "a setter returns the updated value"]
     pub fn update_user(mut self, value: impl Into<String>) -> Self {
         self.update_user = Some(value.into());
         self
     }
     /// Sets `updateTime`: 更新时间, 格式: yyyy-MM-dd HH:mm:ss.
-    #[must_use]
+    #[must_use = "a setter returns the updated value"]
     pub fn update_time(mut self, value: impl Into<String>) -> Self {
         self.update_time = Some(value.into());
         self
     }
     /// Sets `deleteFlag`: Deletion flag, as echoed in errorData rows (not in the seed's table).
-    #[must_use]
+    #[must_use = "a setter returns the updated value"]
     pub fn delete_flag(mut self, value: impl Into<i32>) -> Self {
         self.delete_flag = Some(value.into());
         self
@@ -552,6 +590,23 @@ impl ImportDepartment {
 }
 impl ::qywx_runtime::validate::Validate for ImportDepartment {
     fn validate(&self, v: &mut ::qywx_runtime::validate::Validator) {
+        {
+            let value = &self.dept_type;
+            if !value.is_known() {
+                v.report(
+                    "deptType",
+                    "not a documented value (expected one of: \"qywx\", \"outchannel\")",
+                );
+            }
+        }
+        'field: {
+            let Some(value) = &self.dept_status else {
+                break 'field;
+            };
+            if !value.is_known() {
+                v.report("deptStatus", "not a documented value (expected one of: 1, 2)");
+            }
+        }
         if matches!(self.dept_type, DeptType::Outchannel)
             && !::qywx_runtime::validate::Presence::is_present(&self.third_dept_id)
         {
@@ -601,7 +656,7 @@ impl ::qywx_runtime::validate::Presence for ImportDepartment {
 }
 /// 渠道用户类型(1:公众号用户, 2:企业微信用户). Kind of channel user.
 ///
-/// Unknown wire values decode to `Other`, keeping the value.
+/// Unknown wire values decode to `Other`, keeping the value. A request holding `Other` fails validation: only documented values are sent.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum UserType {
@@ -611,6 +666,12 @@ pub enum UserType {
     Wecom,
     /// A wire value this version of the spec does not know, kept as sent.
     Other(i64),
+}
+impl UserType {
+    /// Whether this is a value the spec documents (not `Other`).
+    pub fn is_known(&self) -> bool {
+        !matches!(self, Self::Other(_))
+    }
 }
 impl ::qywx_runtime::lenient::IntEnum for UserType {
     fn from_wire(value: i64) -> Self {
@@ -657,7 +718,7 @@ impl ::qywx_runtime::validate::Presence for UserType {
 }
 /// 角色类型(ADMIN: 企业超管, GENERAL_EMPLOYE: 普通员工); CUSTOM_ROLE: 自定义角色 comes from the roleId row. Role of an employee channel. GENERAL_EMPLOYE is spelled so on the wire (sic).
 ///
-/// Unknown wire values decode to `Other`, keeping the value.
+/// Unknown wire values decode to `Other`, keeping the value. A request holding `Other` fails validation: only documented values are sent.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum RoleKey {
@@ -669,6 +730,12 @@ pub enum RoleKey {
     CustomRole,
     /// A wire value this version of the spec does not know, kept as sent.
     Other(String),
+}
+impl RoleKey {
+    /// Whether this is a value the spec documents (not `Other`).
+    pub fn is_known(&self) -> bool {
+        !matches!(self, Self::Other(_))
+    }
 }
 impl ::qywx_runtime::lenient::StrEnum for RoleKey {
     fn from_wire(value: String) -> Self {
@@ -936,79 +1003,79 @@ impl ImportEmployee {
         }
     }
     /// Sets `channelId`: 员工渠道ID, 雪花算法生成.
-    #[must_use]
+    #[must_use = "a setter returns the updated value"]
     pub fn channel_id(mut self, value: impl Into<i64>) -> Self {
         self.channel_id = Some(value.into());
         self
     }
     /// Sets `appId`: 微信公众号应用ID,appId与openid填写后免激活.
-    #[must_use]
+    #[must_use = "a setter returns the updated value"]
     pub fn app_id(mut self, value: impl Into<String>) -> Self {
         self.app_id = Some(value.into());
         self
     }
     /// Sets `openid`: 微信公众号openid,appId与openid填写后免激活.
-    #[must_use]
+    #[must_use = "a setter returns the updated value"]
     pub fn openid(mut self, value: impl Into<String>) -> Self {
         self.openid = Some(value.into());
         self
     }
     /// Sets `wxUserid`: 企业微信用户ID,结合企业微信部门免激活,渠道用户类型为企业微信用户时必填.
-    #[must_use]
+    #[must_use = "a setter returns the updated value"]
     pub fn wx_userid(mut self, value: impl Into<String>) -> Self {
         self.wx_userid = Some(value.into());
         self
     }
     /// Sets `unionid`: 微信unionid.
-    #[must_use]
+    #[must_use = "a setter returns the updated value"]
     pub fn unionid(mut self, value: impl Into<String>) -> Self {
         self.unionid = Some(value.into());
         self
     }
     /// Sets `job`: 职位.
-    #[must_use]
+    #[must_use = "a setter returns the updated value"]
     pub fn job(mut self, value: impl Into<String>) -> Self {
         self.job = Some(value.into());
         self
     }
     /// Sets `deptId`: 部门ID.
-    #[must_use]
+    #[must_use = "a setter returns the updated value"]
     pub fn dept_id(mut self, value: impl Into<i64>) -> Self {
         self.dept_id = Some(value.into());
         self
     }
     /// Sets `thirdDeptId`: 第三方部门ID.
-    #[must_use]
+    #[must_use = "a setter returns the updated value"]
     pub fn third_dept_id(mut self, value: impl Into<String>) -> Self {
         self.third_dept_id = Some(value.into());
         self
     }
     /// Sets `wxDeptId`: 企业微信部门ID.
-    #[must_use]
+    #[must_use = "a setter returns the updated value"]
     pub fn wx_dept_id(mut self, value: impl Into<i64>) -> Self {
         self.wx_dept_id = Some(value.into());
         self
     }
     /// Sets `deptManagerFlag`: 是否为部门管理员,父部门管理员自动拥有子部门管理权限(true: 是, false: 否).
-    #[must_use]
+    #[must_use = "a setter returns the updated value"]
     pub fn dept_manager_flag(mut self, value: impl Into<bool>) -> Self {
         self.dept_manager_flag = Some(value.into());
         self
     }
     /// Sets `deputyDeptIds`: 副部门id 第三方应用副部门id 逗号分隔,全量覆盖.
-    #[must_use]
+    #[must_use = "a setter returns the updated value"]
     pub fn deputy_dept_ids(mut self, value: impl Into<String>) -> Self {
         self.deputy_dept_ids = Some(value.into());
         self
     }
     /// Sets `serialNum`: 排序.
-    #[must_use]
+    #[must_use = "a setter returns the updated value"]
     pub fn serial_num(mut self, value: impl Into<i32>) -> Self {
         self.serial_num = Some(value.into());
         self
     }
     /// Sets `roleId`: 角色类型 CUSTOM_ROLE: 自定义角色 当角色类型为自定义角色需要传roleId 目前只支持一个.
-    #[must_use]
+    #[must_use = "a setter returns the updated value"]
     pub fn role_id(mut self, value: impl Into<i64>) -> Self {
         self.role_id = Some(value.into());
         self
@@ -1016,6 +1083,21 @@ impl ImportEmployee {
 }
 impl ::qywx_runtime::validate::Validate for ImportEmployee {
     fn validate(&self, v: &mut ::qywx_runtime::validate::Validator) {
+        {
+            let value = &self.user_type;
+            if !value.is_known() {
+                v.report("userType", "not a documented value (expected one of: 1, 2)");
+            }
+        }
+        {
+            let value = &self.role_keys;
+            if value.iter().any(|x| !x.is_known()) {
+                v.report(
+                    "roleKeys",
+                    "not a documented value (expected one of: \"ADMIN\", \"GENERAL_EMPLOYE\", \"CUSTOM_ROLE\")",
+                );
+            }
+        }
         if !(::qywx_runtime::validate::Presence::is_present(&self.wx_dept_id)
             || ::qywx_runtime::validate::Presence::is_present(&self.third_dept_id)
             || ::qywx_runtime::validate::Presence::is_present(&self.dept_id))
@@ -1057,7 +1139,7 @@ impl ::qywx_runtime::validate::Presence for ImportEmployee {
 }
 /// 任务状态(-1: 失败, 0: 进行中, 1: 成功, 2: 部分导入成功). Status of an import task.
 ///
-/// Unknown wire values decode to `Other`, keeping the value.
+/// Unknown wire values decode to `Other`, keeping the value. A request holding `Other` fails validation: only documented values are sent.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ImportStatus {
@@ -1071,6 +1153,12 @@ pub enum ImportStatus {
     Partial,
     /// A wire value this version of the spec does not know, kept as sent.
     Other(i64),
+}
+impl ImportStatus {
+    /// Whether this is a value the spec documents (not `Other`).
+    pub fn is_known(&self) -> bool {
+        !matches!(self, Self::Other(_))
+    }
 }
 impl ::qywx_runtime::lenient::IntEnum for ImportStatus {
     fn from_wire(value: i64) -> Self {
@@ -1120,6 +1208,7 @@ impl ::qywx_runtime::validate::Presence for ImportStatus {
     }
 }
 /// 组织架构导入结果. Result of an import of departments.
+#[must_use = "the server may have applied only part of the request: check `is_complete()`"]
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DeptImportResult {
     /// 任务状态(-1: 失败, 0: 进行中, 1: 成功, 2: 部分导入成功). Task status.
@@ -1168,13 +1257,13 @@ impl DeptImportResult {
         }
     }
     /// Sets `errorData`: 导入失败数据.
-    #[must_use]
+    #[must_use = "a setter returns the updated value"]
     pub fn error_data(mut self, value: impl Into<Vec<ImportDepartment>>) -> Self {
         self.error_data = Some(value.into());
         self
     }
     /// Sets `errorMsg`: One reason per failed row, in errorData's order (not in the seed's table).
-    #[must_use]
+    #[must_use = "a setter returns the updated value"]
     pub fn error_msg(mut self, value: impl Into<Vec<String>>) -> Self {
         self.error_msg = Some(value.into());
         self
@@ -1182,11 +1271,58 @@ impl DeptImportResult {
 }
 impl ::qywx_runtime::validate::Validate for DeptImportResult {
     fn validate(&self, v: &mut ::qywx_runtime::validate::Validator) {
+        {
+            let value = &self.status;
+            if !value.is_known() {
+                v.report(
+                    "status",
+                    "not a documented value (expected one of: -1, 0, 1, 2)",
+                );
+            }
+        }
         'field: {
             let Some(value) = &self.error_data else {
                 break 'field;
             };
             v.each("errorData", value);
+        }
+    }
+}
+impl DeptImportResult {
+    /// Whether the server applied everything: `status` is 1 and `errorData` is empty.
+    pub fn is_complete(&self) -> bool {
+        matches!(self.status, ImportStatus::Success)
+            && self.error_data.as_ref().is_none_or(Vec::is_empty)
+    }
+    /// Each rejected `errorData` item with its reason from `errorMsg` (paired by position).
+    pub fn error_data_with_reasons(&self) -> Vec<(&ImportDepartment, Option<&str>)> {
+        let reasons = self.error_msg.as_deref().unwrap_or_default();
+        self.error_data
+            .iter()
+            .flatten()
+            .enumerate()
+            .map(|(i, item)| (item, reasons.get(i).map(String::as_str)))
+            .collect()
+    }
+}
+impl ::qywx_runtime::bulk::BulkAnswer<ImportDepartment> for DeptImportResult {
+    fn outcome(self) -> ::qywx_runtime::bulk::ChunkOutcome<ImportDepartment> {
+        if matches!(self.status, ImportStatus::InProgress) {
+            return ::qywx_runtime::bulk::ChunkOutcome::Pending {
+                reference: None,
+            };
+        }
+        let all_failed = matches!(self.status, ImportStatus::Failed);
+        let mut reasons = self.error_msg.unwrap_or_default().into_iter();
+        let rejected = self
+            .error_data
+            .into_iter()
+            .flatten()
+            .map(|row| (row, reasons.next()))
+            .collect();
+        ::qywx_runtime::bulk::ChunkOutcome::Applied {
+            rejected,
+            all_failed,
         }
     }
 }
@@ -1203,6 +1339,7 @@ impl ::qywx_runtime::validate::Presence for DeptImportResult {
     }
 }
 /// 员工渠道导入结果. Result of an import of employee channels.
+#[must_use = "the server may have applied only part of the request: check `is_complete()`"]
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct EmployeeImportResult {
     /// 任务状态(-1: 失败, 0: 进行中, 1: 成功, 2: 部分导入成功). Task status.
@@ -1251,13 +1388,13 @@ impl EmployeeImportResult {
         }
     }
     /// Sets `errorData`: 导入失败数据.
-    #[must_use]
+    #[must_use = "a setter returns the updated value"]
     pub fn error_data(mut self, value: impl Into<Vec<ImportEmployee>>) -> Self {
         self.error_data = Some(value.into());
         self
     }
     /// Sets `errorMsg`: One reason per failed row, in errorData's order (not in the seed's table).
-    #[must_use]
+    #[must_use = "a setter returns the updated value"]
     pub fn error_msg(mut self, value: impl Into<Vec<String>>) -> Self {
         self.error_msg = Some(value.into());
         self
@@ -1265,11 +1402,58 @@ impl EmployeeImportResult {
 }
 impl ::qywx_runtime::validate::Validate for EmployeeImportResult {
     fn validate(&self, v: &mut ::qywx_runtime::validate::Validator) {
+        {
+            let value = &self.status;
+            if !value.is_known() {
+                v.report(
+                    "status",
+                    "not a documented value (expected one of: -1, 0, 1, 2)",
+                );
+            }
+        }
         'field: {
             let Some(value) = &self.error_data else {
                 break 'field;
             };
             v.each("errorData", value);
+        }
+    }
+}
+impl EmployeeImportResult {
+    /// Whether the server applied everything: `status` is 1 and `errorData` is empty.
+    pub fn is_complete(&self) -> bool {
+        matches!(self.status, ImportStatus::Success)
+            && self.error_data.as_ref().is_none_or(Vec::is_empty)
+    }
+    /// Each rejected `errorData` item with its reason from `errorMsg` (paired by position).
+    pub fn error_data_with_reasons(&self) -> Vec<(&ImportEmployee, Option<&str>)> {
+        let reasons = self.error_msg.as_deref().unwrap_or_default();
+        self.error_data
+            .iter()
+            .flatten()
+            .enumerate()
+            .map(|(i, item)| (item, reasons.get(i).map(String::as_str)))
+            .collect()
+    }
+}
+impl ::qywx_runtime::bulk::BulkAnswer<ImportEmployee> for EmployeeImportResult {
+    fn outcome(self) -> ::qywx_runtime::bulk::ChunkOutcome<ImportEmployee> {
+        if matches!(self.status, ImportStatus::InProgress) {
+            return ::qywx_runtime::bulk::ChunkOutcome::Pending {
+                reference: None,
+            };
+        }
+        let all_failed = matches!(self.status, ImportStatus::Failed);
+        let mut reasons = self.error_msg.unwrap_or_default().into_iter();
+        let rejected = self
+            .error_data
+            .into_iter()
+            .flatten()
+            .map(|row| (row, reasons.next()))
+            .collect();
+        ::qywx_runtime::bulk::ChunkOutcome::Applied {
+            rejected,
+            all_failed,
         }
     }
 }
@@ -1288,6 +1472,7 @@ impl ::qywx_runtime::validate::Presence for EmployeeImportResult {
 /// The `data` of an import of departments: the seed's result object, or (newer doc versions) a batch id.
 ///
 /// Decodes as the first variant that fits, in this order.
+#[must_use = "the server may have applied only part of the request: check `is_complete()`"]
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(untagged)]
 pub enum DeptImportOutcome {
@@ -1298,6 +1483,27 @@ pub enum DeptImportOutcome {
     ),
     /// Newer doc versions answer with a batch id (a long) to look the result up later.
     BatchId(#[serde(deserialize_with = "::qywx_runtime::lenient::deserialize")] i64),
+}
+impl DeptImportOutcome {
+    /// Whether the server applied everything; `None` when this answer cannot tell (a reference to look up later).
+    pub fn is_complete(&self) -> Option<bool> {
+        match self {
+            Self::Result(v) => Some(v.is_complete()),
+            Self::BatchId(_) => None,
+        }
+    }
+}
+impl ::qywx_runtime::bulk::BulkAnswer<ImportDepartment> for DeptImportOutcome {
+    fn outcome(self) -> ::qywx_runtime::bulk::ChunkOutcome<ImportDepartment> {
+        match self {
+            Self::Result(answer) => ::qywx_runtime::bulk::BulkAnswer::outcome(answer),
+            Self::BatchId(reference) => {
+                ::qywx_runtime::bulk::ChunkOutcome::Pending {
+                    reference: Some(reference.to_string()),
+                }
+            }
+        }
+    }
 }
 impl ::qywx_runtime::lenient::Lenient for DeptImportOutcome {
     fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
@@ -1314,6 +1520,7 @@ impl ::qywx_runtime::validate::Presence for DeptImportOutcome {
 /// The `data` of an import of employee channels: the seed's result object, or (newer doc versions) a batch id.
 ///
 /// Decodes as the first variant that fits, in this order.
+#[must_use = "the server may have applied only part of the request: check `is_complete()`"]
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(untagged)]
 pub enum EmployeeImportOutcome {
@@ -1324,6 +1531,27 @@ pub enum EmployeeImportOutcome {
     ),
     /// Newer doc versions answer with a batch id (a long) to look the result up later.
     BatchId(#[serde(deserialize_with = "::qywx_runtime::lenient::deserialize")] i64),
+}
+impl EmployeeImportOutcome {
+    /// Whether the server applied everything; `None` when this answer cannot tell (a reference to look up later).
+    pub fn is_complete(&self) -> Option<bool> {
+        match self {
+            Self::Result(v) => Some(v.is_complete()),
+            Self::BatchId(_) => None,
+        }
+    }
+}
+impl ::qywx_runtime::bulk::BulkAnswer<ImportEmployee> for EmployeeImportOutcome {
+    fn outcome(self) -> ::qywx_runtime::bulk::ChunkOutcome<ImportEmployee> {
+        match self {
+            Self::Result(answer) => ::qywx_runtime::bulk::BulkAnswer::outcome(answer),
+            Self::BatchId(reference) => {
+                ::qywx_runtime::bulk::ChunkOutcome::Pending {
+                    reference: Some(reference.to_string()),
+                }
+            }
+        }
+    }
 }
 impl ::qywx_runtime::lenient::Lenient for EmployeeImportOutcome {
     fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
@@ -1473,6 +1701,30 @@ impl super::TuzhanClient {
     ) -> ::qywx_runtime::Result<DeptImportOutcome> {
         self.inner.call_json(&IMPORT_DEPARTMENTS, request).await
     }
+    /// Sends any number of `data` rows through [`import_departments`](Self::import_departments), in chunks of at most 500 (the documented maximum).
+    ///
+    /// Each row is validated first: a row that breaks a rule is reported, not sent. Up to `options.concurrency` chunks are in flight at once, so memory stays bounded whatever the input size.
+    /// `template` supplies the other parameters; its `data` is ignored. `progress` is called after each answered chunk.
+    ///
+    /// The report holds every row that was not applied, with the server's reason: `accepted + rejected + invalid + failed + pending = total`. A chunk is not retried after a failure that may have reached the server (the endpoint is not safe to repeat); its rows are reported in `failed`.
+    pub async fn import_departments_bulk(
+        &self,
+        template: &ImportDepartmentsRequest,
+        rows: impl ::qywx_runtime::bulk::RowSource<ImportDepartment>,
+        options: ::qywx_runtime::bulk::BulkOptions,
+        progress: impl FnMut(&::qywx_runtime::bulk::BulkProgress),
+    ) -> ::qywx_runtime::bulk::BulkReport<ImportDepartment> {
+        let client = self.clone();
+        let mut template = template.clone();
+        template.data = Vec::new();
+        let send = move |chunk: Vec<ImportDepartment>| {
+            let client = client.clone();
+            let mut request = template.clone();
+            request.data = chunk;
+            async move { client.import_departments(&request).await }
+        };
+        ::qywx_runtime::bulk::run(rows, 500usize, options, send, progress).await
+    }
     /// 员工渠道导入: import employees of the company's own system or of WeCom as employee channels, at most 500 rows a call.
     ///
     /// Sends `POST /api/integrate/channel/employee/batchAdd` (endpoint id `tuzhan.employee.batch_add`).
@@ -1507,5 +1759,29 @@ impl super::TuzhanClient {
         request: &ImportEmployeesRequest,
     ) -> ::qywx_runtime::Result<EmployeeImportOutcome> {
         self.inner.call_json(&IMPORT_EMPLOYEES, request).await
+    }
+    /// Sends any number of `data` rows through [`import_employees`](Self::import_employees), in chunks of at most 500 (the documented maximum).
+    ///
+    /// Each row is validated first: a row that breaks a rule is reported, not sent. Up to `options.concurrency` chunks are in flight at once, so memory stays bounded whatever the input size.
+    /// `template` supplies the other parameters; its `data` is ignored. `progress` is called after each answered chunk.
+    ///
+    /// The report holds every row that was not applied, with the server's reason: `accepted + rejected + invalid + failed + pending = total`. A chunk is not retried after a failure that may have reached the server (the endpoint is not safe to repeat); its rows are reported in `failed`.
+    pub async fn import_employees_bulk(
+        &self,
+        template: &ImportEmployeesRequest,
+        rows: impl ::qywx_runtime::bulk::RowSource<ImportEmployee>,
+        options: ::qywx_runtime::bulk::BulkOptions,
+        progress: impl FnMut(&::qywx_runtime::bulk::BulkProgress),
+    ) -> ::qywx_runtime::bulk::BulkReport<ImportEmployee> {
+        let client = self.clone();
+        let mut template = template.clone();
+        template.data = Vec::new();
+        let send = move |chunk: Vec<ImportEmployee>| {
+            let client = client.clone();
+            let mut request = template.clone();
+            request.data = chunk;
+            async move { client.import_employees(&request).await }
+        };
+        ::qywx_runtime::bulk::run(rows, 500usize, options, send, progress).await
     }
 }

@@ -104,13 +104,13 @@ impl OwnerCorpRange {
         }
     }
     /// Sets `departmentids`: 部门id,部门id和用户id两个必选填一个.
-    #[must_use]
+    #[must_use = "a setter returns the updated value"]
     pub fn departmentids(mut self, value: impl Into<Vec<String>>) -> Self {
         self.departmentids = Some(value.into());
         self
     }
     /// Sets `userids`: 用户id,部门id和用户id两个必选填一个.
-    #[must_use]
+    #[must_use = "a setter returns the updated value"]
     pub fn userids(mut self, value: impl Into<Vec<String>>) -> Self {
         self.userids = Some(value.into());
         self
@@ -178,13 +178,13 @@ impl MemberCorpRange {
         }
     }
     /// Sets `groupids`: 分组id,分组id和企业id两个必选填一个.
-    #[must_use]
+    #[must_use = "a setter returns the updated value"]
     pub fn groupids(mut self, value: impl Into<Vec<String>>) -> Self {
         self.groupids = Some(value.into());
         self
     }
     /// Sets `corpids`: 企业id,分组id和企业id两个必选填一个.
-    #[must_use]
+    #[must_use = "a setter returns the updated value"]
     pub fn corpids(mut self, value: impl Into<Vec<String>>) -> Self {
         self.corpids = Some(value.into());
         self

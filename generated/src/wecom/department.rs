@@ -163,7 +163,7 @@ impl UpdateDepartmentRequest {
         Self { id, name: None }
     }
     /// Sets `name`: 更新的部门名称。
-    #[must_use]
+    #[must_use = "a setter returns the updated value"]
     pub fn name(mut self, value: impl Into<String>) -> Self {
         self.name = Some(value.into());
         self

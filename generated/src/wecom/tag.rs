@@ -285,6 +285,7 @@ impl ::qywx_runtime::validate::Validate for AddTagUsersRequest {
     fn validate(&self, _v: &mut ::qywx_runtime::validate::Validator) {}
 }
 /// Answer of [`add_tag_users`](crate::wecom::WecomClient::add_tag_users) on success (envelope removed).
+#[must_use = "the server may have applied only part of the request: check `is_complete()`"]
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AddTagUsersResponse {
     /// 不在权限内的员工ID列表,以“|”分隔. UserIDs outside the administrator's scope, as one pipe-separated string ("usr1|usr2|usr"); present on partial success.
@@ -325,16 +326,23 @@ impl AddTagUsersResponse {
         }
     }
     /// Sets `invalidlist`: 不在权限内的员工ID列表,以“|”分隔.
-    #[must_use]
+    #[must_use = "a setter returns the updated value"]
     pub fn invalidlist(mut self, value: impl Into<Vec<String>>) -> Self {
         self.invalidlist = Some(value.into());
         self
     }
     /// Sets `invalidparty`: 非法的部门id列表.
-    #[must_use]
+    #[must_use = "a setter returns the updated value"]
     pub fn invalidparty(mut self, value: impl Into<Vec<i32>>) -> Self {
         self.invalidparty = Some(value.into());
         self
+    }
+}
+impl AddTagUsersResponse {
+    /// Whether the server applied everything: `invalidlist` is empty and `invalidparty` is empty.
+    pub fn is_complete(&self) -> bool {
+        self.invalidlist.as_ref().is_none_or(Vec::is_empty)
+            && self.invalidparty.as_ref().is_none_or(Vec::is_empty)
     }
 }
 /// Descriptor of `tag.deltagusers`: `POST /cgi-bin/tag/deltagusers`.
@@ -378,6 +386,7 @@ impl ::qywx_runtime::validate::Validate for DeleteTagUsersRequest {
     fn validate(&self, _v: &mut ::qywx_runtime::validate::Validator) {}
 }
 /// Answer of [`delete_tag_users`](crate::wecom::WecomClient::delete_tag_users) on success (envelope removed).
+#[must_use = "the server may have applied only part of the request: check `is_complete()`"]
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DeleteTagUsersResponse {
     /// 不在权限内的或者非法的员工ID列表,以“|”分隔. UserIDs outside the administrator's scope or invalid, as one pipe-separated string ("usr1|usr2|usr"); present on partial success.
@@ -418,16 +427,23 @@ impl DeleteTagUsersResponse {
         }
     }
     /// Sets `invalidlist`: 不在权限内的或者非法的员工ID列表,以“|”分隔.
-    #[must_use]
+    #[must_use = "a setter returns the updated value"]
     pub fn invalidlist(mut self, value: impl Into<Vec<String>>) -> Self {
         self.invalidlist = Some(value.into());
         self
     }
     /// Sets `invalidparty`: 非法的部门id列表.
-    #[must_use]
+    #[must_use = "a setter returns the updated value"]
     pub fn invalidparty(mut self, value: impl Into<Vec<i32>>) -> Self {
         self.invalidparty = Some(value.into());
         self
+    }
+}
+impl DeleteTagUsersResponse {
+    /// Whether the server applied everything: `invalidlist` is empty and `invalidparty` is empty.
+    pub fn is_complete(&self) -> bool {
+        self.invalidlist.as_ref().is_none_or(Vec::is_empty)
+            && self.invalidparty.as_ref().is_none_or(Vec::is_empty)
     }
 }
 impl super::WecomClient {

@@ -6,7 +6,7 @@
 //! Transcribed from `seeds/001_a12b374c837f59b4.txt`.
 /// 性别。gender=0表示男,=1表示女。默认gender=0. Gender as the 2014 article documents it: an integer, 0 male, 1 female, default 0. Modern docs use the strings "1" male, "2" female, "0" unset (so 1 means female here and male there); a modern server's string value is not what this enum describes.
 ///
-/// Unknown wire values decode to `Other`, keeping the value.
+/// Unknown wire values decode to `Other`, keeping the value. A request holding `Other` fails validation: only documented values are sent.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Gender {
@@ -16,6 +16,12 @@ pub enum Gender {
     Female,
     /// A wire value this version of the spec does not know, kept as sent.
     Other(i64),
+}
+impl Gender {
+    /// Whether this is a value the spec documents (not `Other`).
+    pub fn is_known(&self) -> bool {
+        !matches!(self, Self::Other(_))
+    }
 }
 impl ::qywx_runtime::lenient::IntEnum for Gender {
     fn from_wire(value: i64) -> Self {
@@ -62,7 +68,7 @@ impl ::qywx_runtime::validate::Presence for Gender {
 }
 /// 关注状态: 1=已关注,2=已冻结,4=未关注. Follow status as the 2014 article documents it. Modern docs give the same numbers new meanings: 1 active, 2 disabled, 4 not activated, and add 5 left (arrives as Other).
 ///
-/// Unknown wire values decode to `Other`, keeping the value.
+/// Unknown wire values decode to `Other`, keeping the value. A request holding `Other` fails validation: only documented values are sent.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum MemberStatus {
@@ -74,6 +80,12 @@ pub enum MemberStatus {
     Unfollowed,
     /// A wire value this version of the spec does not know, kept as sent.
     Other(i64),
+}
+impl MemberStatus {
+    /// Whether this is a value the spec documents (not `Other`).
+    pub fn is_known(&self) -> bool {
+        !matches!(self, Self::Other(_))
+    }
 }
 impl ::qywx_runtime::lenient::IntEnum for MemberStatus {
     fn from_wire(value: i64) -> Self {
@@ -122,7 +134,7 @@ impl ::qywx_runtime::validate::Presence for MemberStatus {
 }
 /// 0获取全部员工,1获取已关注成员列表,2获取禁用成员列表,4获取未关注成员列表。status可叠加. Which members user/simplelist returns. The values can be combined (可叠加, a bit set: 1|4 = 5); a combination is sent and received as Other.
 ///
-/// Unknown wire values decode to `Other`, keeping the value.
+/// Unknown wire values decode to `Other`, keeping the value. Values outside this list are legal on the wire: send them as `Other`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum SimpleListStatus {
@@ -136,6 +148,12 @@ pub enum SimpleListStatus {
     Unfollowed,
     /// A wire value this version of the spec does not know, kept as sent.
     Other(i64),
+}
+impl SimpleListStatus {
+    /// Whether this is a value the spec documents (not `Other`).
+    pub fn is_known(&self) -> bool {
+        !matches!(self, Self::Other(_))
+    }
 }
 impl ::qywx_runtime::lenient::IntEnum for SimpleListStatus {
     fn from_wire(value: i64) -> Self {
@@ -186,7 +204,7 @@ impl ::qywx_runtime::validate::Presence for SimpleListStatus {
 }
 /// 1/0:是否递归获取子部门下面的成员. Whether to include the members of sub-departments, recursively.
 ///
-/// Unknown wire values decode to `Other`, keeping the value.
+/// Unknown wire values decode to `Other`, keeping the value. A request holding `Other` fails validation: only documented values are sent.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum FetchChild {
@@ -196,6 +214,12 @@ pub enum FetchChild {
     DirectOnly,
     /// A wire value this version of the spec does not know, kept as sent.
     Other(i64),
+}
+impl FetchChild {
+    /// Whether this is a value the spec documents (not `Other`).
+    pub fn is_known(&self) -> bool {
+        !matches!(self, Self::Other(_))
+    }
 }
 impl ::qywx_runtime::lenient::IntEnum for FetchChild {
     fn from_wire(value: i64) -> Self {
@@ -242,7 +266,7 @@ impl ::qywx_runtime::validate::Presence for FetchChild {
 }
 /// 启用/禁用成员。1表示启用成员,0表示禁用成员. Enable or disable a member.
 ///
-/// Unknown wire values decode to `Other`, keeping the value.
+/// Unknown wire values decode to `Other`, keeping the value. A request holding `Other` fails validation: only documented values are sent.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum EnableFlag {
@@ -252,6 +276,12 @@ pub enum EnableFlag {
     Disabled,
     /// A wire value this version of the spec does not know, kept as sent.
     Other(i64),
+}
+impl EnableFlag {
+    /// Whether this is a value the spec documents (not `Other`).
+    pub fn is_known(&self) -> bool {
+        !matches!(self, Self::Other(_))
+    }
 }
 impl ::qywx_runtime::lenient::IntEnum for EnableFlag {
     fn from_wire(value: i64) -> Self {
@@ -468,43 +498,43 @@ impl CreateUserRequest {
         }
     }
     /// Sets `department`: 成员所属部门id列表。
-    #[must_use]
+    #[must_use = "a setter returns the updated value"]
     pub fn department(mut self, value: impl Into<Vec<i32>>) -> Self {
         self.department = Some(value.into());
         self
     }
     /// Sets `position`: 职位信息。
-    #[must_use]
+    #[must_use = "a setter returns the updated value"]
     pub fn position(mut self, value: impl Into<String>) -> Self {
         self.position = Some(value.into());
         self
     }
     /// Sets `mobile`: 手机号码。
-    #[must_use]
+    #[must_use = "a setter returns the updated value"]
     pub fn mobile(mut self, value: impl Into<String>) -> Self {
         self.mobile = Some(value.into());
         self
     }
     /// Sets `gender`: 性别。
-    #[must_use]
+    #[must_use = "a setter returns the updated value"]
     pub fn gender(mut self, value: impl Into<Gender>) -> Self {
         self.gender = Some(value.into());
         self
     }
     /// Sets `tel`: 办公电话。
-    #[must_use]
+    #[must_use = "a setter returns the updated value"]
     pub fn tel(mut self, value: impl Into<String>) -> Self {
         self.tel = Some(value.into());
         self
     }
     /// Sets `email`: 邮箱。
-    #[must_use]
+    #[must_use = "a setter returns the updated value"]
     pub fn email(mut self, value: impl Into<String>) -> Self {
         self.email = Some(value.into());
         self
     }
     /// Sets `weixinid`: 微信号。
-    #[must_use]
+    #[must_use = "a setter returns the updated value"]
     pub fn weixinid(mut self, value: impl Into<String>) -> Self {
         self.weixinid = Some(value.into());
         self
@@ -521,6 +551,14 @@ impl ::qywx_runtime::validate::Validate for CreateUserRequest {
                 break 'field;
             };
             v.length("position", value, None, Some(64usize));
+        }
+        'field: {
+            let Some(value) = &self.gender else {
+                break 'field;
+            };
+            if !value.is_known() {
+                v.report("gender", "not a documented value (expected one of: 0, 1)");
+            }
         }
         'field: {
             let Some(value) = &self.tel else {
@@ -703,55 +741,55 @@ impl UpdateUserRequest {
         }
     }
     /// Sets `name`: 成员名称。
-    #[must_use]
+    #[must_use = "a setter returns the updated value"]
     pub fn name(mut self, value: impl Into<String>) -> Self {
         self.name = Some(value.into());
         self
     }
     /// Sets `department`: 成员所属部门id列表。
-    #[must_use]
+    #[must_use = "a setter returns the updated value"]
     pub fn department(mut self, value: impl Into<Vec<i32>>) -> Self {
         self.department = Some(value.into());
         self
     }
     /// Sets `position`: 职位信息。
-    #[must_use]
+    #[must_use = "a setter returns the updated value"]
     pub fn position(mut self, value: impl Into<String>) -> Self {
         self.position = Some(value.into());
         self
     }
     /// Sets `mobile`: 手机号码。
-    #[must_use]
+    #[must_use = "a setter returns the updated value"]
     pub fn mobile(mut self, value: impl Into<String>) -> Self {
         self.mobile = Some(value.into());
         self
     }
     /// Sets `gender`: 性别。
-    #[must_use]
+    #[must_use = "a setter returns the updated value"]
     pub fn gender(mut self, value: impl Into<Gender>) -> Self {
         self.gender = Some(value.into());
         self
     }
     /// Sets `tel`: 办公电话。
-    #[must_use]
+    #[must_use = "a setter returns the updated value"]
     pub fn tel(mut self, value: impl Into<String>) -> Self {
         self.tel = Some(value.into());
         self
     }
     /// Sets `email`: 邮箱。
-    #[must_use]
+    #[must_use = "a setter returns the updated value"]
     pub fn email(mut self, value: impl Into<String>) -> Self {
         self.email = Some(value.into());
         self
     }
     /// Sets `weixinid`: 微信号。
-    #[must_use]
+    #[must_use = "a setter returns the updated value"]
     pub fn weixinid(mut self, value: impl Into<String>) -> Self {
         self.weixinid = Some(value.into());
         self
     }
     /// Sets `enable`: 启用/禁用成员。
-    #[must_use]
+    #[must_use = "a setter returns the updated value"]
     pub fn enable(mut self, value: impl Into<EnableFlag>) -> Self {
         self.enable = Some(value.into());
         self
@@ -772,6 +810,14 @@ impl ::qywx_runtime::validate::Validate for UpdateUserRequest {
             v.length("position", value, None, Some(64usize));
         }
         'field: {
+            let Some(value) = &self.gender else {
+                break 'field;
+            };
+            if !value.is_known() {
+                v.report("gender", "not a documented value (expected one of: 0, 1)");
+            }
+        }
+        'field: {
             let Some(value) = &self.tel else {
                 break 'field;
             };
@@ -782,6 +828,14 @@ impl ::qywx_runtime::validate::Validate for UpdateUserRequest {
                 break 'field;
             };
             v.length("email", value, None, Some(64usize));
+        }
+        'field: {
+            let Some(value) = &self.enable else {
+                break 'field;
+            };
+            if !value.is_known() {
+                v.report("enable", "not a documented value (expected one of: 1, 0)");
+            }
         }
     }
 }
@@ -1036,43 +1090,43 @@ impl GetUserResponse {
         }
     }
     /// Sets `position`: 职位信息.
-    #[must_use]
+    #[must_use = "a setter returns the updated value"]
     pub fn position(mut self, value: impl Into<String>) -> Self {
         self.position = Some(value.into());
         self
     }
     /// Sets `mobile`: 手机号码.
-    #[must_use]
+    #[must_use = "a setter returns the updated value"]
     pub fn mobile(mut self, value: impl Into<String>) -> Self {
         self.mobile = Some(value.into());
         self
     }
     /// Sets `gender`: 性别。
-    #[must_use]
+    #[must_use = "a setter returns the updated value"]
     pub fn gender(mut self, value: impl Into<Gender>) -> Self {
         self.gender = Some(value.into());
         self
     }
     /// Sets `tel`: 办公电话.
-    #[must_use]
+    #[must_use = "a setter returns the updated value"]
     pub fn tel(mut self, value: impl Into<String>) -> Self {
         self.tel = Some(value.into());
         self
     }
     /// Sets `email`: 邮箱.
-    #[must_use]
+    #[must_use = "a setter returns the updated value"]
     pub fn email(mut self, value: impl Into<String>) -> Self {
         self.email = Some(value.into());
         self
     }
     /// Sets `weixinid`: 微信号.
-    #[must_use]
+    #[must_use = "a setter returns the updated value"]
     pub fn weixinid(mut self, value: impl Into<String>) -> Self {
         self.weixinid = Some(value.into());
         self
     }
     /// Sets `avatar`: 头像url。
-    #[must_use]
+    #[must_use = "a setter returns the updated value"]
     pub fn avatar(mut self, value: impl Into<String>) -> Self {
         self.avatar = Some(value.into());
         self
@@ -1132,20 +1186,32 @@ impl ListDepartmentUsersRequest {
         }
     }
     /// Sets `fetch_child`: 1/0:是否递归获取子部门下面的成员.
-    #[must_use]
+    #[must_use = "a setter returns the updated value"]
     pub fn fetch_child(mut self, value: impl Into<FetchChild>) -> Self {
         self.fetch_child = Some(value.into());
         self
     }
     /// Sets `status`: 0获取全部员工,1获取已关注成员列表,2获取禁用成员列表,4获取未关注成员列表。
-    #[must_use]
+    #[must_use = "a setter returns the updated value"]
     pub fn status(mut self, value: impl Into<SimpleListStatus>) -> Self {
         self.status = Some(value.into());
         self
     }
 }
 impl ::qywx_runtime::validate::Validate for ListDepartmentUsersRequest {
-    fn validate(&self, _v: &mut ::qywx_runtime::validate::Validator) {}
+    fn validate(&self, v: &mut ::qywx_runtime::validate::Validator) {
+        'field: {
+            let Some(value) = &self.fetch_child else {
+                break 'field;
+            };
+            if !value.is_known() {
+                v.report(
+                    "fetch_child",
+                    "not a documented value (expected one of: 1, 0)",
+                );
+            }
+        }
+    }
 }
 impl ::qywx_runtime::QueryParams for ListDepartmentUsersRequest {
     fn query_pairs(&self) -> Vec<(&'static str, String)> {
