@@ -378,6 +378,9 @@ async fn partial_results_are_kept() {
         Some(vec!["usr1".to_owned(), "usr2".into(), "usr".into()])
     );
     assert_eq!(answer.invalidparty, Some(vec![3]));
+    assert!(!answer.is_complete(), "a partial success says so");
+    t.server.enqueue("/cgi-bin/tag/addtagusers", 200, r#"{"errcode":0,"errmsg":"ok"}"#);
+    assert!(t.wecom.add_tag_users(&tag::AddTagUsersRequest::new(1, vec!["zhangsan".into()])).await.unwrap().is_complete());
 
     let seed = r#"{"code":"200","errorCode":"SUCCESS","msg":"ok","data":{"status":2,"errorData":[{"deptId":null,"parentId":null,"deptType":"outchannel","deptName":"测试部门1","thirdDeptId":"D001","thirdParentId":"","deptStatus":1,"serialNum":0,"deleteFlag":null,"createUser":null,"createTime":null,"updateUser":null,"updateTime":null}],"errorMsg":["部门已存在"]}}"#;
     t.server.enqueue("/api/integrate/dept/batchAdd", 200, seed);
@@ -389,6 +392,8 @@ async fn partial_results_are_kept() {
     assert_eq!(result.status, import::ImportStatus::Partial);
     assert_eq!(result.error_data.as_ref().map(Vec::len), Some(1));
     assert_eq!(result.error_msg, Some(vec!["部门已存在".to_owned()]));
+    assert!(!result.is_complete());
+    assert_eq!(result.error_data_with_reasons()[0].1, Some("部门已存在"));
 
     // Newer Tuzhan docs answer a batch id instead: it is kept, not lost.
     t.server.enqueue(
