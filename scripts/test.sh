@@ -3,6 +3,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The token-sharing tests start their own redis-server processes; make sure it is installed.
+if ! command -v redis-server >/dev/null 2>&1; then
+  echo "installing redis-server (needed by tests/tokens.rs)"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq redis-server >/dev/null
+fi
+
 # generated/ must be exactly what spec/ produces (also asserted by tests/drift.rs).
 cargo run -q -p qywx-codegen -- --check
 

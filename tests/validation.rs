@@ -14,7 +14,10 @@ use qywx_tests::CaptureServer;
 
 async fn clients() -> (CaptureServer, qywx::wecom::WecomClient, qywx::tuzhan::TuzhanClient) {
     let server = CaptureServer::start().await;
-    let options = || ClientOptions { base_url: Some(server.base_url.clone()), ..Default::default() };
+    let options = || ClientOptions {
+        base_url: Some(server.base_url.clone()),
+        ..Default::default()
+    };
     let wecom = qywx::wecom::WecomClient::with_options(Credentials::new("corp", "secret"), options()).unwrap();
     let tuzhan = qywx::tuzhan::TuzhanClient::with_options(Credentials::new("app", "secret"), options()).unwrap();
     (server, wecom, tuzhan)
@@ -23,9 +26,16 @@ async fn clients() -> (CaptureServer, qywx::wecom::WecomClient, qywx::tuzhan::Tu
 /// The call failed as invalid input for `endpoint`, and nothing (not even a token fetch) was sent.
 fn invalid<T: std::fmt::Debug>(server: &CaptureServer, endpoint: &str, result: qywx::Result<T>) -> Vec<Violation> {
     match result {
-        Err(Error::InvalidInput { endpoint: e, violations }) => {
+        Err(Error::InvalidInput {
+            endpoint: e,
+            violations,
+        }) => {
             assert_eq!(e, endpoint);
-            assert!(server.requests().is_empty(), "nothing may be sent: {:?}", server.requests());
+            assert!(
+                server.requests().is_empty(),
+                "nothing may be sent: {:?}",
+                server.requests()
+            );
             violations
         }
         other => panic!("expected invalid input, got {other:?}"),
@@ -43,11 +53,28 @@ fn outchannel(name: &str, id: Option<&str>) -> ImportDepartment {
 #[tokio::test]
 async fn length_range() {
     let (server, wecom, _) = clients().await;
-    let v = invalid(&server, "department.create", wecom.create_department(&CreateDepartmentRequest::new("", 1)).await);
-    assert_eq!(v, vec![Violation { path: "name".into(), rule: "length 0 is outside 1..=64 characters".into() }]);
+    let v = invalid(
+        &server,
+        "department.create",
+        wecom.create_department(&CreateDepartmentRequest::new("", 1)).await,
+    );
+    assert_eq!(
+        v,
+        vec![Violation {
+            path: "name".into(),
+            rule: "length 0 is outside 1..=64 characters".into()
+        }]
+    );
     let long = "部".repeat(65);
-    let v = invalid(&server, "department.create", wecom.create_department(&CreateDepartmentRequest::new(long, 1)).await);
-    assert_eq!(v[0].rule, "length 65 is outside 1..=64 characters", "characters, not bytes");
+    let v = invalid(
+        &server,
+        "department.create",
+        wecom.create_department(&CreateDepartmentRequest::new(long, 1)).await,
+    );
+    assert_eq!(
+        v[0].rule, "length 65 is outside 1..=64 characters",
+        "characters, not bytes"
+    );
     assert!(CreateDepartmentRequest::new("部".repeat(64), 1).violations().is_empty());
 }
 
@@ -56,9 +83,27 @@ async fn max_and_min_items() {
     let (server, _, tuzhan) = clients().await;
     let params = DeptImportParams::new(OptType::Add);
     let rows: Vec<ImportDepartment> = (0..501).map(|i| outchannel("d", Some(&format!("D{i}")))).collect();
-    let v = invalid(&server, "tuzhan.dept.batch_add", tuzhan.import_departments(&ImportDepartmentsRequest::new(params.clone(), rows)).await);
-    assert_eq!(v, vec![Violation { path: "data".into(), rule: "501 items is outside 1..=500 items".into() }]);
-    let v = invalid(&server, "tuzhan.dept.batch_add", tuzhan.import_departments(&ImportDepartmentsRequest::new(params, vec![])).await);
+    let v = invalid(
+        &server,
+        "tuzhan.dept.batch_add",
+        tuzhan
+            .import_departments(&ImportDepartmentsRequest::new(params.clone(), rows))
+            .await,
+    );
+    assert_eq!(
+        v,
+        vec![Violation {
+            path: "data".into(),
+            rule: "501 items is outside 1..=500 items".into()
+        }]
+    );
+    let v = invalid(
+        &server,
+        "tuzhan.dept.batch_add",
+        tuzhan
+            .import_departments(&ImportDepartmentsRequest::new(params, vec![]))
+            .await,
+    );
     assert_eq!(v[0].path, "data");
 }
 
@@ -70,11 +115,25 @@ async fn one_of_group() {
     let v = invalid(&server, "user.create", err);
     assert_eq!(v.len(), 1);
     assert_eq!(v[0].path, "mobile");
-    assert!(v[0].rule.starts_with("one of `mobile`, `weixinid`, `email` must be given"), "{}", v[0].rule);
-    assert!(text.starts_with("user.create: invalid input: `mobile`: one of"), "{text}");
+    assert!(
+        v[0].rule
+            .starts_with("one of `mobile`, `weixinid`, `email` must be given"),
+        "{}",
+        v[0].rule
+    );
+    assert!(
+        text.starts_with("user.create: invalid input: `mobile`: one of"),
+        "{text}"
+    );
     // Any one of them is enough; an empty string does not count.
-    assert!(CreateUserRequest::new("zhangsan", "张三").email("z@example.com").violations().is_empty());
-    assert_eq!(CreateUserRequest::new("zhangsan", "张三").email("").violations().len(), 1);
+    assert!(CreateUserRequest::new("zhangsan", "张三")
+        .email("z@example.com")
+        .violations()
+        .is_empty());
+    assert_eq!(
+        CreateUserRequest::new("zhangsan", "张三").email("").violations().len(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -83,10 +142,18 @@ async fn required_when_equals_with_row_path() {
     let mut rows: Vec<ImportDepartment> = (0..5).map(|i| outchannel("d", Some(&format!("D{i}")))).collect();
     rows[3] = outchannel("no third id", None);
     let request = ImportDepartmentsRequest::new(DeptImportParams::new(OptType::Add), rows);
-    let v = invalid(&server, "tuzhan.dept.batch_add", tuzhan.import_departments(&request).await);
+    let v = invalid(
+        &server,
+        "tuzhan.dept.batch_add",
+        tuzhan.import_departments(&request).await,
+    );
     assert_eq!(v.len(), 1, "{v:?}");
     assert_eq!(v[0].path, "data[3].thirdDeptId");
-    assert!(v[0].rule.starts_with("required when `deptType` is \"outchannel\""), "{}", v[0].rule);
+    assert!(
+        v[0].rule.starts_with("required when `deptType` is \"outchannel\""),
+        "{}",
+        v[0].rule
+    );
 
     // qywx rows need corpid and wxDeptId.
     let qywx_row = ImportDepartment::new(DeptType::Qywx, "研发", 0).dept_id(5_i64);
@@ -97,26 +164,60 @@ async fn required_when_equals_with_row_path() {
 #[tokio::test]
 async fn required_when_contains_and_int_enum_condition() {
     let (server, _, tuzhan) = clients().await;
-    let custom = ImportEmployee::new("U1", UserType::OfficialAccount, "渠道", "15000000000", vec![RoleKey::CustomRole], "2020-10-23 12:00:00")
-        .third_dept_id("D001");
-    let wecom_user = ImportEmployee::new("U2", UserType::Wecom, "渠道", "15000000001", vec![RoleKey::GeneralEmploye], "2020-10-23 12:00:00")
-        .third_dept_id("D001");
+    let custom = ImportEmployee::new(
+        "U1",
+        UserType::OfficialAccount,
+        "渠道",
+        "15000000000",
+        vec![RoleKey::CustomRole],
+        "2020-10-23 12:00:00",
+    )
+    .third_dept_id("D001");
+    let wecom_user = ImportEmployee::new(
+        "U2",
+        UserType::Wecom,
+        "渠道",
+        "15000000001",
+        vec![RoleKey::GeneralEmploye],
+        "2020-10-23 12:00:00",
+    )
+    .third_dept_id("D001");
     let request = ImportEmployeesRequest::new(EmployeeImportParams::new(OptType::Add), vec![custom, wecom_user]);
-    let v = invalid(&server, "tuzhan.employee.batch_add", tuzhan.import_employees(&request).await);
+    let v = invalid(
+        &server,
+        "tuzhan.employee.batch_add",
+        tuzhan.import_employees(&request).await,
+    );
     let paths: Vec<&str> = v.iter().map(|v| v.path.as_str()).collect();
     assert_eq!(paths, ["data[0].roleId", "data[1].wxUserid"]);
-    assert!(v[0].rule.starts_with("required when `roleKeys` contains \"CUSTOM_ROLE\""), "{}", v[0].rule);
+    assert!(
+        v[0].rule
+            .starts_with("required when `roleKeys` contains \"CUSTOM_ROLE\""),
+        "{}",
+        v[0].rule
+    );
     assert!(v[1].rule.starts_with("required when `userType` is 2"), "{}", v[1].rule);
 }
 
 #[tokio::test]
 async fn nested_one_of_in_a_shared_type() {
     let (server, wecom, _) = clients().await;
-    let info = RuleInfo::new(OwnerCorpRange::new(), MemberCorpRange::new().corpids(vec!["wwcorp".to_owned()]));
-    let v = invalid(&server, "corpgroup.rule.add_rule", wecom.add_rule(&AddRuleRequest::new("Chxxxxxx", info)).await);
+    let info = RuleInfo::new(
+        OwnerCorpRange::new(),
+        MemberCorpRange::new().corpids(vec!["wwcorp".to_owned()]),
+    );
+    let v = invalid(
+        &server,
+        "corpgroup.rule.add_rule",
+        wecom.add_rule(&AddRuleRequest::new("Chxxxxxx", info)).await,
+    );
     assert_eq!(v.len(), 1);
     assert_eq!(v[0].path, "rule_info.owner_corp_range.departmentids");
-    assert!(v[0].rule.starts_with("one of `departmentids`, `userids` must be given"), "{}", v[0].rule);
+    assert!(
+        v[0].rule.starts_with("one of `departmentids`, `userids` must be given"),
+        "{}",
+        v[0].rule
+    );
 }
 
 #[tokio::test]
@@ -124,9 +225,16 @@ async fn undocumented_enum_values_are_not_sent_unless_the_enum_is_open() {
     let (server, _, tuzhan) = clients().await;
     let row = ImportDepartment::new(DeptType::Other("partner".into()), "d", 0).third_dept_id("D1");
     let request = ImportDepartmentsRequest::new(DeptImportParams::new(OptType::Add), vec![row]);
-    let v = invalid(&server, "tuzhan.dept.batch_add", tuzhan.import_departments(&request).await);
+    let v = invalid(
+        &server,
+        "tuzhan.dept.batch_add",
+        tuzhan.import_departments(&request).await,
+    );
     assert_eq!(v[0].path, "data[0].deptType");
-    assert_eq!(v[0].rule, "not a documented value (expected one of: \"qywx\", \"outchannel\")");
+    assert_eq!(
+        v[0].rule,
+        "not a documented value (expected one of: \"qywx\", \"outchannel\")"
+    );
 
     // user/simplelist's status is a combinable bit set: 1|4 = 5 goes on the wire as is.
     let combined = ListDepartmentUsersRequest::new(1).status(SimpleListStatus::Other(5));
@@ -139,7 +247,14 @@ async fn every_violation_is_reported() {
     let request = ImportDepartmentsRequest::new(DeptImportParams::new(OptType::Add), rows);
     let v = request.violations();
     let paths: Vec<&str> = v.iter().map(|v| v.path.as_str()).collect();
-    assert_eq!(paths, ["data[0].thirdDeptId"], "deptName has no documented length, so only the missing id counts");
-    let e = Error::InvalidInput { endpoint: "x", violations: vec![v[0].clone(), v[0].clone()] };
+    assert_eq!(
+        paths,
+        ["data[0].thirdDeptId"],
+        "deptName has no documented length, so only the missing id counts"
+    );
+    let e = Error::InvalidInput {
+        endpoint: "x",
+        violations: vec![v[0].clone(), v[0].clone()],
+    };
     assert!(e.to_string().ends_with("(and 1 more)"), "{e}");
 }

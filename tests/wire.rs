@@ -379,8 +379,14 @@ async fn partial_results_are_kept() {
     );
     assert_eq!(answer.invalidparty, Some(vec![3]));
     assert!(!answer.is_complete(), "a partial success says so");
-    t.server.enqueue("/cgi-bin/tag/addtagusers", 200, r#"{"errcode":0,"errmsg":"ok"}"#);
-    assert!(t.wecom.add_tag_users(&tag::AddTagUsersRequest::new(1, vec!["zhangsan".into()])).await.unwrap().is_complete());
+    t.server
+        .enqueue("/cgi-bin/tag/addtagusers", 200, r#"{"errcode":0,"errmsg":"ok"}"#);
+    assert!(t
+        .wecom
+        .add_tag_users(&tag::AddTagUsersRequest::new(1, vec!["zhangsan".into()]))
+        .await
+        .unwrap()
+        .is_complete());
 
     let seed = r#"{"code":"200","errorCode":"SUCCESS","msg":"ok","data":{"status":2,"errorData":[{"deptId":null,"parentId":null,"deptType":"outchannel","deptName":"测试部门1","thirdDeptId":"D001","thirdParentId":"","deptStatus":1,"serialNum":0,"deleteFlag":null,"createUser":null,"createTime":null,"updateUser":null,"updateTime":null}],"errorMsg":["部门已存在"]}}"#;
     t.server.enqueue("/api/integrate/dept/batchAdd", 200, seed);

@@ -51,6 +51,9 @@ pub enum Error {
         /// Every rule broken, in field order.
         violations: Vec<Violation>,
     },
+    /// The shared token store (Redis) failed.
+    #[error("token store: {0}")]
+    TokenStore(String),
     /// The client is misconfigured (for example an unparsable base URL).
     #[error("invalid client configuration: {0}")]
     Config(String),

@@ -11,6 +11,8 @@ mod client;
 mod envelope;
 mod error;
 pub mod lenient;
+#[cfg(feature = "redis")]
+mod redis_store;
 mod secret;
 mod sha256;
 pub mod spec;
@@ -19,8 +21,10 @@ pub mod validate;
 
 pub use client::{ClientOptions, QueryParams, ServiceClient};
 pub use error::{ApiError, Error, Result, Violation};
+#[cfg(feature = "redis")]
+pub use redis_store::RedisTokenStore;
 pub use secret::{Credentials, Secret};
-pub use token::{MemoryTokenStore, StoredToken, TokenStore};
+pub use token::{MemoryTokenStore, StoreFuture, StoredToken, TokenStore};
 
 /// Re-exported so generated code and users name the same `reqwest` the runtime uses.
 pub use reqwest;

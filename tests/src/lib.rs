@@ -46,6 +46,7 @@ impl Captured {
 #[derive(Default)]
 struct State {
     queued: HashMap<String, VecDeque<(u16, String)>>,
+    sticky: HashMap<String, (u16, String)>,
     requests: Vec<Captured>,
 }
 
@@ -90,6 +91,15 @@ impl CaptureServer {
             .push_back((status, body.into()));
     }
 
+    /// Answers every request to `path` with this, once the queue for it is empty.
+    pub fn answer_always(&self, path: &str, status: u16, body: impl Into<String>) {
+        self.state
+            .lock()
+            .unwrap()
+            .sticky
+            .insert(path.to_owned(), (status, body.into()));
+    }
+
     /// Every request so far, token fetches included.
     pub fn requests(&self) -> Vec<Captured> {
         self.state.lock().unwrap().requests.clone()
@@ -132,7 +142,11 @@ fn answer(state: &Mutex<State>, method: Method, uri: Uri, headers: HeaderMap, bo
         headers,
         body: body.to_vec(),
     });
-    let queued = state.queued.get_mut(&path).and_then(VecDeque::pop_front);
+    let queued = state
+        .queued
+        .get_mut(&path)
+        .and_then(VecDeque::pop_front)
+        .or_else(|| state.sticky.get(&path).cloned());
     let (status, body) = match (queued, path.as_str()) {
         (Some(answer), _) => answer,
         (None, "/cgi-bin/gettoken") => (
@@ -243,4 +257,109 @@ pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
             std::fs::copy(entry.path(), &target).expect("copy file");
         }
     }
+}
+
+/// A real `redis-server` on a free loopback port, stopped on drop.
+pub struct RedisServer {
+    child: std::process::Child,
+    /// `redis://127.0.0.1:PORT/`.
+    pub url: String,
+}
+
+impl RedisServer {
+    /// Starts one. `scripts/test.sh` makes sure `redis-server` is installed.
+    pub fn start() -> RedisServer {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let child = std::process::Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot start redis-server ({e}); run `bash scripts/test.sh`, which installs it")
+            });
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "redis-server did not start on port {port}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        RedisServer {
+            child,
+            url: format!("redis://127.0.0.1:{port}/"),
+        }
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A `tracing` subscriber that keeps every event and span field as text, at every level.
+#[derive(Clone, Default)]
+pub struct TraceCapture {
+    text: Arc<Mutex<String>>,
+    next_id: Arc<std::sync::atomic::AtomicU64>,
+}
+
+struct FieldText<'a>(&'a mut String);
+
+impl tracing::field::Visit for FieldText<'_> {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        use std::fmt::Write;
+        let _ = write!(self.0, " {}={:?}", field.name(), value);
+    }
+}
+
+impl TraceCapture {
+    /// Everything recorded so far.
+    pub fn text(&self) -> String {
+        self.text.lock().unwrap().clone()
+    }
+
+    fn append(&self, head: &str, record: impl FnOnce(&mut FieldText<'_>)) {
+        let mut line = head.to_owned();
+        record(&mut FieldText(&mut line));
+        let mut text = self.text.lock().unwrap();
+        text.push_str(&line);
+        text.push('\n');
+    }
+}
+
+impl tracing::Subscriber for TraceCapture {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, span: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        self.append(&format!("span {}", span.metadata().name()), |v| span.record(v));
+        tracing::span::Id::from_u64(self.next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1)
+    }
+    fn record(&self, _: &tracing::span::Id, values: &tracing::span::Record<'_>) {
+        self.append("record", |v| values.record(v));
+    }
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        self.append(
+            &format!("{} {}", event.metadata().level(), event.metadata().target()),
+            |v| event.record(v),
+        );
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
 }

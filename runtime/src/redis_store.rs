@@ -1,0 +1,129 @@
+//! [`RedisTokenStore`]: one token per app shared by every process that points at the same Redis,
+//! with a distributed fetch lock (`SET NX PX` with an owner, released only by its owner) so a
+//! fleet fetches once per expiry.
+
+use std::time::Duration;
+
+use redis::aio::MultiplexedConnection;
+
+use crate::token::{now_ms, StoreFuture, StoredToken, TokenStore};
+use crate::{Error, Secret};
+
+/// Removes the key only if it still holds the given token (another process may have refreshed it).
+const INVALIDATE: &str = r"
+local v = redis.call('GET', KEYS[1])
+if v and string.sub(v, 1, string.len(ARGV[1]) + 1) == ARGV[1] .. '\n' then
+  return redis.call('DEL', KEYS[1])
+end
+return 0";
+
+/// Releases the lock only if this owner still holds it (it may have expired and been retaken).
+const UNLOCK: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0";
+
+/// A [`TokenStore`] in Redis. Keys are the client's token keys (service, app id and a digest of
+/// the secret); values are `token\nexpiry-ms` with a matching Redis expiry.
+#[derive(Clone)]
+pub struct RedisTokenStore {
+    connection: MultiplexedConnection,
+}
+
+impl std::fmt::Debug for RedisTokenStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisTokenStore").finish_non_exhaustive()
+    }
+}
+
+fn store_error(e: redis::RedisError) -> Error {
+    Error::TokenStore(format!("redis: {e}"))
+}
+
+impl RedisTokenStore {
+    /// Connects to `url` (`redis://host:port/db`).
+    pub async fn connect(url: &str) -> Result<Self, Error> {
+        let client = redis::Client::open(url).map_err(store_error)?;
+        let connection = client.get_multiplexed_async_connection().await.map_err(store_error)?;
+        Ok(RedisTokenStore { connection })
+    }
+}
+
+impl TokenStore for RedisTokenStore {
+    fn get<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<StoredToken>> {
+        let mut connection = self.connection.clone();
+        Box::pin(async move {
+            let raw: Option<String> = redis::cmd("GET")
+                .arg(key)
+                .query_async(&mut connection)
+                .await
+                .map_err(store_error)?;
+            Ok(raw.and_then(|raw| {
+                let (value, expiry) = raw.rsplit_once('\n')?;
+                Some(StoredToken {
+                    value: Secret::new(value),
+                    expires_at_ms: expiry.parse().ok()?,
+                })
+            }))
+        })
+    }
+
+    fn put<'a>(&'a self, key: &'a str, token: &'a StoredToken) -> StoreFuture<'a, ()> {
+        let mut connection = self.connection.clone();
+        Box::pin(async move {
+            let ttl_ms = token.expires_at_ms.saturating_sub(now_ms()).max(1);
+            let value = format!("{}\n{}", token.value.expose(), token.expires_at_ms);
+            redis::cmd("SET")
+                .arg(key)
+                .arg(value)
+                .arg("PX")
+                .arg(ttl_ms)
+                .query_async::<()>(&mut connection)
+                .await
+                .map_err(store_error)
+        })
+    }
+
+    fn invalidate<'a>(&'a self, key: &'a str, value: &'a str) -> StoreFuture<'a, ()> {
+        let mut connection = self.connection.clone();
+        Box::pin(async move {
+            redis::Script::new(INVALIDATE)
+                .key(key)
+                .arg(value)
+                .invoke_async::<i64>(&mut connection)
+                .await
+                .map(drop)
+                .map_err(store_error)
+        })
+    }
+
+    fn try_lock<'a>(&'a self, key: &'a str, owner: &'a str, ttl: Duration) -> StoreFuture<'a, bool> {
+        let mut connection = self.connection.clone();
+        Box::pin(async move {
+            let taken: Option<String> = redis::cmd("SET")
+                .arg(format!("{key}:lock"))
+                .arg(owner)
+                .arg("NX")
+                .arg("PX")
+                .arg(ttl.as_millis().max(1) as u64)
+                .query_async(&mut connection)
+                .await
+                .map_err(store_error)?;
+            Ok(taken.is_some())
+        })
+    }
+
+    fn unlock<'a>(&'a self, key: &'a str, owner: &'a str) -> StoreFuture<'a, ()> {
+        let mut connection = self.connection.clone();
+        Box::pin(async move {
+            redis::Script::new(UNLOCK)
+                .key(format!("{key}:lock"))
+                .arg(owner)
+                .invoke_async::<i64>(&mut connection)
+                .await
+                .map(drop)
+                .map_err(store_error)
+        })
+    }
+}
