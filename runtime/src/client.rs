@@ -252,22 +252,38 @@ impl ServiceClient {
     }
 
     async fn execute<R: DeserializeOwned>(&self, endpoint: &'static EndpointSpec, payload: Payload<'_>) -> Result<R> {
-        let (value, body) = self.execute_value(endpoint, &payload).await?;
-        R::deserialize(value).map_err(|e| Error::Decode {
-            endpoint: endpoint.id,
-            message: e.to_string(),
-            snippet: snippet(&body, &self.hidden(None)),
-        })
+        let (answer, body) = self.execute_answer::<R>(endpoint, &payload).await?;
+        match answer {
+            Answer::Typed(value) => Ok(value),
+            Answer::Payload(value) => R::deserialize(value).map_err(|e| Error::Decode {
+                endpoint: endpoint.id,
+                message: e.to_string(),
+                snippet: snippet(&body, &self.hidden(None)),
+            }),
+        }
+    }
+
+    /// [`Self::execute_answer`] for callers that want the payload as JSON.
+    async fn execute_value(&self, endpoint: &'static EndpointSpec, payload: &Payload<'_>) -> Result<(Value, Vec<u8>)> {
+        let (answer, body) = self.execute_answer::<Value>(endpoint, payload).await?;
+        let value = match answer {
+            Answer::Typed(value) | Answer::Payload(value) => value,
+        };
+        Ok((value, body))
     }
 
     /// Sends with the retry policy: refresh the token once on 40014-like codes, back off on busy
     /// and gateway errors, and repeat after a transport failure only what is safe to repeat.
-    async fn execute_value(&self, endpoint: &'static EndpointSpec, payload: &Payload<'_>) -> Result<(Value, Vec<u8>)> {
+    async fn execute_answer<R: DeserializeOwned>(
+        &self,
+        endpoint: &'static EndpointSpec,
+        payload: &Payload<'_>,
+    ) -> Result<(Answer<R>, Vec<u8>)> {
         let mut refreshed = false;
         let mut retries = 0u32;
         loop {
             let token = if endpoint.auth { Some(self.token().await?) } else { None };
-            let error = match self.send_once(endpoint, payload, token.as_ref()).await {
+            let error = match self.send_once::<R>(endpoint, payload, token.as_ref()).await {
                 Ok(answer) => return Ok(answer),
                 Err(error) => error,
             };
@@ -321,35 +337,44 @@ impl ServiceClient {
         hidden
     }
 
-    async fn send_once(
+    async fn send_once<R: DeserializeOwned>(
         &self,
         endpoint: &'static EndpointSpec,
         payload: &Payload<'_>,
         token: Option<&Secret>,
-    ) -> Result<(Value, Vec<u8>)> {
+    ) -> Result<(Answer<R>, Vec<u8>)> {
         let inner = &*self.inner;
-        let mut url = Url::parse(&format!("{}{}", inner.base_url, endpoint.path))
-            .map_err(|e| Error::Config(format!("URL of {}: {e}", endpoint.id)))?;
         let placement = inner.service.auth.placement;
-        {
-            let mut query = url.query_pairs_mut();
-            if let (Some(token), TokenPlacement::Query(name)) = (token, placement) {
-                query.append_pair(name, token.expose());
-            }
-            if let Payload::Query(pairs) = payload {
-                for (name, value) in pairs {
-                    query.append_pair(name, value);
-                }
+        // One pass: base + path + encoded query, parsed once (as a hand-written call would).
+        let mut url = String::with_capacity(inner.base_url.len() + endpoint.path.len() + 64);
+        url.push_str(&inner.base_url);
+        url.push_str(endpoint.path);
+        let mut separator = '?';
+        let mut append = |name: &str, value: &str| {
+            url.push(separator);
+            separator = '&';
+            encode_query_part(&mut url, name);
+            url.push('=');
+            encode_query_part(&mut url, value);
+        };
+        if let (Some(token), TokenPlacement::Query(name)) = (token, placement) {
+            append(name, token.expose());
+        }
+        if let Payload::Query(pairs) = payload {
+            for (name, value) in pairs {
+                append(name, value);
             }
         }
-        if url.query() == Some("") {
-            url.set_query(None);
-        }
+        let url = Url::parse(&url).map_err(|e| Error::Config(format!("URL of {}: {e}", endpoint.id)))?;
         let method = match endpoint.method {
             HttpMethod::Get => reqwest::Method::GET,
             HttpMethod::Post => reqwest::Method::POST,
         };
-        let mut request = inner.http.request(method, url).timeout(inner.options.request_timeout);
+        let mut request = inner.http.request(method, url);
+        if inner.options.http_client.is_some() {
+            // The built-in client already has the timeouts; a caller's client gets them per request.
+            request = request.timeout(inner.options.request_timeout);
+        }
         if let (Some(token), TokenPlacement::Header(name)) = (token, placement) {
             request = request.header(name, token.expose());
         }
@@ -366,6 +391,11 @@ impl ServiceClient {
         let response = request.send().await.map_err(transport)?;
         let status = response.status();
         let body = response.bytes().await.map_err(transport)?.to_vec();
+        if status.is_success() {
+            if let Some(value) = envelope::decode_success::<R>(inner.service, &body) {
+                return Ok((Answer::Typed(value), body));
+            }
+        }
         let hidden = self.hidden(token);
         if !status.is_success() {
             return Err(Error::HttpStatus {
@@ -374,11 +404,10 @@ impl ServiceClient {
                 snippet: snippet(&body, &hidden),
             });
         }
-        let hidden = if endpoint.auth { hidden } else { Vec::new() };
         match envelope::open(inner.service, endpoint, &body, &hidden) {
-            Ok(value) => Ok((value, body)),
+            Ok(value) => Ok((Answer::Payload(value), body)),
             // The token endpoint's body may hold a token we do not know yet: keep it out of errors.
-            Err(Error::Decode { endpoint, message, .. }) if !endpoint_auth(endpoint, inner.service) => {
+            Err(Error::Decode { endpoint, message, .. }) if endpoint == inner.service.auth.token_endpoint.id => {
                 Err(Error::Decode {
                     endpoint,
                     message,
@@ -390,8 +419,26 @@ impl ServiceClient {
     }
 }
 
-fn endpoint_auth(endpoint_id: &str, service: &ServiceSpec) -> bool {
-    endpoint_id != service.auth.token_endpoint.id
+/// What a successful exchange produced: the typed payload (fast path) or its JSON, to be typed.
+enum Answer<R> {
+    Typed(R),
+    Payload(Value),
+}
+
+/// Appends `text` percent-encoded for a query string (`application/x-www-form-urlencoded` rules).
+fn encode_query_part(out: &mut String, text: &str) {
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => out.push(byte as char),
+            b' ' => out.push('+'),
+            other => {
+                const HEX: &[u8; 16] = b"0123456789ABCDEF";
+                out.push('%');
+                out.push(HEX[(other >> 4) as usize] as char);
+                out.push(HEX[(other & 15) as usize] as char);
+            }
+        }
+    }
 }
 
 fn check<T: Validate + ?Sized>(endpoint: &'static EndpointSpec, request: &T) -> Result<()> {

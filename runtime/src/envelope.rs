@@ -100,3 +100,171 @@ fn kind_of(value: &Value) -> &'static str {
         Value::Object(_) => "an object",
     }
 }
+
+/// The fast path for the common case: decode a successful answer straight from the bytes into
+/// `T`, capturing the envelope's code on the way (no intermediate `Value`). Returns `None`
+/// whenever the answer is not a plain success or does not decode; the caller then takes
+/// [`open`], which is the reference behaviour and produces the precise error.
+pub(crate) fn decode_success<T: serde::de::DeserializeOwned>(service: &'static ServiceSpec, body: &[u8]) -> Option<T> {
+    let envelope = &service.envelope;
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let mut code = None;
+    let value = if envelope.wrapped {
+        let data = envelope.data_field?;
+        serde::Deserializer::deserialize_map(
+            &mut deserializer,
+            fast::Wrapped {
+                code_field: envelope.code_field,
+                data_field: data,
+                code: &mut code,
+                _t: std::marker::PhantomData,
+            },
+        )
+        .ok()?
+    } else {
+        serde::Deserializer::deserialize_map(
+            &mut deserializer,
+            fast::Flat {
+                code_field: envelope.code_field,
+                message_field: envelope.message_field,
+                code: &mut code,
+                _t: std::marker::PhantomData,
+            },
+        )
+        .ok()?
+    };
+    deserializer.end().ok()?;
+    (code.as_deref() == Some(envelope.success_code)).then_some(value)
+}
+
+mod fast {
+    use std::fmt;
+    use std::marker::PhantomData;
+
+    use serde::de::value::StringDeserializer;
+    use serde::de::{self, DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+
+    /// Reads an envelope code (number or string) as text.
+    pub(super) struct CodeText;
+
+    impl<'de> Visitor<'de> for CodeText {
+        type Value = Option<String>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a result code")
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Some(v.trim().to_owned()))
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+        fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+    }
+
+    impl<'de> DeserializeSeed<'de> for CodeText {
+        type Value = Option<String>;
+        fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    /// A flat envelope: the payload's fields sit beside the code and message.
+    pub(super) struct Flat<'c, T> {
+        pub code_field: &'static str,
+        pub message_field: &'static str,
+        pub code: &'c mut Option<String>,
+        pub _t: PhantomData<T>,
+    }
+
+    impl<'de, T: DeserializeOwned> Visitor<'de> for Flat<'_, T> {
+        type Value = T;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a response envelope")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+            let filtered = WithoutEnvelope {
+                inner: map,
+                code_field: self.code_field,
+                message_field: self.message_field,
+                code: self.code,
+            };
+            T::deserialize(de::value::MapAccessDeserializer::new(filtered))
+        }
+    }
+
+    /// Hands the payload's entries to `T`, keeping the envelope's for itself.
+    struct WithoutEnvelope<'c, A> {
+        inner: A,
+        code_field: &'static str,
+        message_field: &'static str,
+        code: &'c mut Option<String>,
+    }
+
+    impl<'de, A: MapAccess<'de>> MapAccess<'de> for WithoutEnvelope<'_, A> {
+        type Error = A::Error;
+
+        fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, A::Error> {
+            while let Some(key) = self.inner.next_key::<String>()? {
+                if key == self.code_field {
+                    *self.code = self.inner.next_value_seed(CodeText)?;
+                } else if key == self.message_field {
+                    self.inner.next_value::<IgnoredAny>()?;
+                } else {
+                    return seed.deserialize(StringDeserializer::<A::Error>::new(key)).map(Some);
+                }
+            }
+            Ok(None)
+        }
+
+        fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, A::Error> {
+            self.inner.next_value_seed(seed)
+        }
+    }
+
+    /// A wrapped envelope: the payload is one member.
+    pub(super) struct Wrapped<'c, T> {
+        pub code_field: &'static str,
+        pub data_field: &'static str,
+        pub code: &'c mut Option<String>,
+        pub _t: PhantomData<T>,
+    }
+
+    impl<'de, T: DeserializeOwned> Visitor<'de> for Wrapped<'_, T> {
+        type Value = T;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a response envelope")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<T, A::Error> {
+            let mut data = None;
+            while let Some(key) = map.next_key::<String>()? {
+                if key == self.code_field {
+                    *self.code = map.next_value_seed(CodeText)?;
+                } else if key == self.data_field {
+                    data = Some(map.next_value::<T>()?);
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            data.ok_or_else(|| de::Error::missing_field(self.data_field))
+        }
+    }
+}
