@@ -1,1 +1,345 @@
-//! placeholder
+//! In-memory local emulator of the WeCom (企业微信) and Tuzhan (兔展) endpoints the `qywx` crate binds.
+//!
+//! One loopback HTTP server answers all 24 endpoints of `spec/` (22 seed endpoints and the two token
+//! endpoints) with the seeds' wire format, quirks included (`"tagid": "1"`, errmsg `"created"`,
+//! Tuzhan's `{"code":"200","errorCode":"SUCCESS",...}` envelope), keeps departments, members, tags,
+//! corpgroup rules and Tuzhan imports in memory, and enforces the documented rules with the
+//! documented error codes. Requests are parsed with the generated `qywx` types and routed by the
+//! generated endpoint descriptors, so the emulator and the client read the same spec.
+//!
+//! WeCom lives under `/wecom`, Tuzhan under `/tuzhan` ([`RunningEmulator::wecom_url`],
+//! [`RunningEmulator::tuzhan_url`]); the control endpoints under `/__emulator` (see [`faults`]).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use qywx::wecom::department::CreateDepartmentRequest;
+//! use qywx_emulator::{Emulator, Fault};
+//!
+//! let running = Emulator::builder().build().start().await?;
+//! let wecom = running.wecom_client()?;
+//! running.faults().inject(Fault::busy(2).on(qywx::wecom::department::CREATE_DEPARTMENT.path));
+//! let created = wecom.create_department(&CreateDepartmentRequest::new("研发中心", 1)).await?;
+//! assert_eq!(running.calls(qywx::wecom::department::CREATE_DEPARTMENT.path), 3);
+//! println!("department {}", created.id);
+//! running.shutdown().await;
+//! # Ok(()) }
+//! ```
+#![deny(missing_docs)]
+
+pub mod faults;
+mod server;
+mod state;
+pub mod story;
+mod tuzhan;
+mod wecom;
+
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use qywx::runtime::{ClientOptions, Credentials};
+use qywx::tuzhan::TuzhanClient;
+use qywx::wecom::WecomClient;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use faults::{Fault, FaultHandle, FaultKind};
+pub use tuzhan::{TuzhanDepartment, TuzhanEmployee};
+
+use state::Shared;
+
+/// Corp id the emulator accepts unless configured otherwise.
+pub const DEFAULT_WECOM_CORPID: &str = "ww-emulator-corp";
+/// WeCom secret the emulator accepts unless configured otherwise.
+pub const DEFAULT_WECOM_SECRET: &str = "emulator-wecom-secret";
+/// Tuzhan `instanceAppid` the emulator accepts unless configured otherwise.
+pub const DEFAULT_TUZHAN_APPID: &str = "emulator-tuzhan-app";
+/// Tuzhan `instanceSecrect` the emulator accepts unless configured otherwise.
+pub const DEFAULT_TUZHAN_SECRET: &str = "emulator-tuzhan-secret";
+/// A 上下游 chain id for examples; the emulator accepts any non-empty chain id.
+pub const DEFAULT_CHAIN_ID: &str = "Ch-emulator-chain";
+
+/// One of the two emulated services.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Service {
+    /// WeCom (企业微信), under `/wecom`.
+    Wecom,
+    /// Tuzhan (兔展), under `/tuzhan`.
+    Tuzhan,
+}
+
+impl Service {
+    /// The service id, as in the spec (`wecom`, `tuzhan`).
+    pub fn id(self) -> &'static str {
+        match self {
+            Service::Wecom => qywx::wecom::SERVICE.id,
+            Service::Tuzhan => qywx::tuzhan::SERVICE.id,
+        }
+    }
+
+    /// The path prefix the service is served under (`/wecom`, `/tuzhan`).
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Service::Wecom => "/wecom",
+            Service::Tuzhan => "/tuzhan",
+        }
+    }
+
+    fn index(self) -> usize {
+        match self {
+            Service::Wecom => 0,
+            Service::Tuzhan => 1,
+        }
+    }
+}
+
+/// Settings of an emulator; built with [`EmulatorBuilder`].
+#[derive(Clone, Debug)]
+pub(crate) struct Config {
+    pub wecom_corpid: String,
+    pub wecom_secret: String,
+    pub tuzhan_appid: String,
+    pub tuzhan_secret: String,
+    pub token_ttl: Duration,
+    pub port: u16,
+    pub root_department_name: String,
+    pub max_department_members: usize,
+    pub rule_write_quota: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            wecom_corpid: DEFAULT_WECOM_CORPID.into(),
+            wecom_secret: DEFAULT_WECOM_SECRET.into(),
+            tuzhan_appid: DEFAULT_TUZHAN_APPID.into(),
+            tuzhan_secret: DEFAULT_TUZHAN_SECRET.into(),
+            token_ttl: Duration::from_secs(7200),
+            port: 0,
+            root_department_name: "模拟企业".into(),
+            max_department_members: 1000,
+            rule_write_quota: 1000,
+        }
+    }
+}
+
+/// An emulator that is configured but not yet listening. Start it with [`Emulator::start`].
+#[derive(Clone, Debug, Default)]
+pub struct Emulator {
+    config: Config,
+}
+
+/// Builder of an [`Emulator`]; every setting has a default.
+#[derive(Clone, Debug, Default)]
+pub struct EmulatorBuilder {
+    config: Config,
+}
+
+impl EmulatorBuilder {
+    /// The one WeCom app the emulator knows (default [`DEFAULT_WECOM_CORPID`] / [`DEFAULT_WECOM_SECRET`]).
+    pub fn wecom_credentials(mut self, corpid: impl Into<String>, secret: impl Into<String>) -> Self {
+        self.config.wecom_corpid = corpid.into();
+        self.config.wecom_secret = secret.into();
+        self
+    }
+
+    /// The one Tuzhan app the emulator knows (default [`DEFAULT_TUZHAN_APPID`] / [`DEFAULT_TUZHAN_SECRET`]).
+    pub fn tuzhan_credentials(mut self, appid: impl Into<String>, secret: impl Into<String>) -> Self {
+        self.config.tuzhan_appid = appid.into();
+        self.config.tuzhan_secret = secret.into();
+        self
+    }
+
+    /// Lifetime of issued tokens (default 7200 s, answered in `expires_in` / `expire`, at least 1 s).
+    /// The runtime refreshes a token with less than `ClientOptions::refresh_margin` (300 s) left,
+    /// so a shorter lifetime makes the client fetch a token before every call.
+    pub fn token_ttl(mut self, ttl: Duration) -> Self {
+        self.config.token_ttl = ttl;
+        self
+    }
+
+    /// Loopback port to listen on (default 0: a free port chosen by the OS).
+    pub fn port(mut self, port: u16) -> Self {
+        self.config.port = port;
+        self
+    }
+
+    /// Name of the root department (id 1, parentid 0) the WeCom directory starts with.
+    pub fn root_department_name(mut self, name: impl Into<String>) -> Self {
+        self.config.root_department_name = name.into();
+        self
+    }
+
+    /// Most direct members a WeCom department holds (default 1000, as documented); lower it in tests.
+    pub fn max_department_members(mut self, max: usize) -> Self {
+        self.config.max_department_members = max;
+        self
+    }
+
+    /// Most `add_rule` + `modify_rule` calls accepted (default 1000: the documented daily quota,
+    /// counted over the emulator's lifetime); lower it in tests.
+    pub fn rule_write_quota(mut self, quota: usize) -> Self {
+        self.config.rule_write_quota = quota;
+        self
+    }
+
+    /// The configured emulator.
+    pub fn build(self) -> Emulator {
+        Emulator { config: self.config }
+    }
+}
+
+impl Emulator {
+    /// A builder with the default settings.
+    pub fn builder() -> EmulatorBuilder {
+        EmulatorBuilder::default()
+    }
+
+    /// Binds `127.0.0.1` (on the configured port, or a free one) and serves until
+    /// [`RunningEmulator::shutdown`] or until the handle is dropped.
+    pub async fn start(self) -> io::Result<RunningEmulator> {
+        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, self.config.port)).await?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared::new(self.config));
+        let app = server::router(Arc::clone(&shared));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async {
+                let _ = stopped.await;
+            });
+            if let Err(error) = serve.await {
+                eprintln!("qywx-emulator: server error: {error}");
+            }
+        });
+        Ok(RunningEmulator {
+            addr,
+            shared,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+}
+
+/// A listening emulator: its URLs, fault switches, counters and state. Dropping it stops the server.
+#[derive(Debug)]
+pub struct RunningEmulator {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl RunningEmulator {
+    /// The address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Base URL of the emulated WeCom, for `ClientOptions::base_url` or `QYWX_WECOM_BASE_URL`.
+    pub fn wecom_url(&self) -> String {
+        format!("http://{}{}", self.addr, Service::Wecom.prefix())
+    }
+
+    /// Base URL of the emulated Tuzhan, for `ClientOptions::base_url` or `QYWX_TUZHAN_BASE_URL`.
+    pub fn tuzhan_url(&self) -> String {
+        format!("http://{}{}", self.addr, Service::Tuzhan.prefix())
+    }
+
+    /// Base URL of the control endpoints (`/__emulator/faults`, `/__emulator/stats`).
+    pub fn control_url(&self) -> String {
+        format!("http://{}/__emulator", self.addr)
+    }
+
+    /// The base URL of `service`.
+    pub fn url(&self, service: Service) -> String {
+        match service {
+            Service::Wecom => self.wecom_url(),
+            Service::Tuzhan => self.tuzhan_url(),
+        }
+    }
+
+    /// The credentials the emulator accepts for `service`: (app id, secret).
+    pub fn credentials(&self, service: Service) -> Credentials {
+        let config = &self.shared.config;
+        match service {
+            Service::Wecom => Credentials::new(config.wecom_corpid.clone(), config.wecom_secret.clone()),
+            Service::Tuzhan => Credentials::new(config.tuzhan_appid.clone(), config.tuzhan_secret.clone()),
+        }
+    }
+
+    /// Client options pointing at `service`, with short backoffs so retries keep tests fast.
+    pub fn client_options(&self, service: Service) -> ClientOptions {
+        ClientOptions {
+            base_url: Some(self.url(service)),
+            backoff_base: Duration::from_millis(2),
+            backoff_max: Duration::from_millis(20),
+            ..ClientOptions::default()
+        }
+    }
+
+    /// A generated WeCom client for the configured app, with [`RunningEmulator::client_options`].
+    pub fn wecom_client(&self) -> qywx::Result<WecomClient> {
+        WecomClient::with_options(self.credentials(Service::Wecom), self.client_options(Service::Wecom))
+    }
+
+    /// A generated Tuzhan client for the configured app, with [`RunningEmulator::client_options`].
+    pub fn tuzhan_client(&self) -> qywx::Result<TuzhanClient> {
+        TuzhanClient::with_options(self.credentials(Service::Tuzhan), self.client_options(Service::Tuzhan))
+    }
+
+    /// Switches for injected faults and token invalidation.
+    pub fn faults(&self) -> FaultHandle {
+        FaultHandle::new(Arc::clone(&self.shared))
+    }
+
+    /// Tokens issued so far by `service`'s token endpoint (successful fetches only).
+    pub fn token_fetches(&self, service: Service) -> usize {
+        self.shared.lock().tokens.issued(service)
+    }
+
+    /// Requests received for `path` (an endpoint path such as
+    /// `qywx::wecom::department::CREATE_DEPARTMENT.path`, without the service prefix), whatever
+    /// their outcome, injected faults included.
+    pub fn calls(&self, path: &str) -> usize {
+        self.shared.lock().calls.get(path).copied().unwrap_or(0)
+    }
+
+    /// Requests received for any endpoint of either service.
+    pub fn total_calls(&self) -> usize {
+        self.shared.lock().calls.values().sum()
+    }
+
+    /// Sets the call and token-fetch counters back to zero (state and faults are kept).
+    pub fn reset_counters(&self) {
+        self.shared.lock().reset_counters();
+    }
+
+    /// The departments imported into the emulated Tuzhan, by Tuzhan department id.
+    pub fn tuzhan_departments(&self) -> Vec<TuzhanDepartment> {
+        self.shared.lock().tuzhan.departments()
+    }
+
+    /// The employee channels imported into the emulated Tuzhan, by channel id.
+    pub fn tuzhan_employees(&self) -> Vec<TuzhanEmployee> {
+        self.shared.lock().tuzhan.employees()
+    }
+
+    /// Stops the server and waits (at most a second) for it to finish.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(1), task).await;
+        }
+    }
+}
+
+impl Drop for RunningEmulator {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! `qywx-emulator`: runs the emulator on a loopback port until interrupted (Ctrl-C).
+//!
+//! ```text
+//! cargo run -p qywx-emulator -- [--port N] [--wecom-corpid ID --wecom-secret S]
+//!                               [--tuzhan-appid ID --tuzhan-secret S] [--token-ttl SECONDS]
+//! ```
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use qywx_emulator::{
+    Emulator, DEFAULT_CHAIN_ID, DEFAULT_TUZHAN_APPID, DEFAULT_TUZHAN_SECRET, DEFAULT_WECOM_CORPID, DEFAULT_WECOM_SECRET,
+};
+
+const USAGE: &str = "usage: qywx-emulator [--port N] [--wecom-corpid ID] [--wecom-secret S] [--tuzhan-appid ID] [--tuzhan-secret S] [--token-ttl SECONDS]";
+
+#[derive(Default)]
+struct Args {
+    port: u16,
+    wecom_corpid: Option<String>,
+    wecom_secret: Option<String>,
+    tuzhan_appid: Option<String>,
+    tuzhan_secret: Option<String>,
+    token_ttl: Option<u64>,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args::default();
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        if flag == "-h" || flag == "--help" {
+            return Err(USAGE.to_owned());
+        }
+        const FLAGS: [&str; 6] = [
+            "--port",
+            "--wecom-corpid",
+            "--wecom-secret",
+            "--tuzhan-appid",
+            "--tuzhan-secret",
+            "--token-ttl",
+        ];
+        if !FLAGS.contains(&flag.as_str()) {
+            return Err(format!("unknown argument {flag:?}\n{USAGE}"));
+        }
+        let value = it.next().ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))?;
+        match flag.as_str() {
+            "--port" => args.port = value.parse().map_err(|_| format!("--port: not a port: {value:?}"))?,
+            "--wecom-corpid" => args.wecom_corpid = Some(value),
+            "--wecom-secret" => args.wecom_secret = Some(value),
+            "--tuzhan-appid" => args.tuzhan_appid = Some(value),
+            "--tuzhan-secret" => args.tuzhan_secret = Some(value),
+            "--token-ttl" => {
+                args.token_ttl = Some(
+                    value
+                        .parse()
+                        .map_err(|_| format!("--token-ttl: not a number of seconds: {value:?}"))?,
+                )
+            }
+            other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
+        }
+    }
+    Ok(args)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(args) => args,
+        Err(message) => {
+            eprintln!("{message}");
+            return ExitCode::from(2);
+        }
+    };
+    let corpid = args.wecom_corpid.unwrap_or_else(|| DEFAULT_WECOM_CORPID.to_owned());
+    let wecom_secret = args.wecom_secret.unwrap_or_else(|| DEFAULT_WECOM_SECRET.to_owned());
+    let appid = args.tuzhan_appid.unwrap_or_else(|| DEFAULT_TUZHAN_APPID.to_owned());
+    let tuzhan_secret = args.tuzhan_secret.unwrap_or_else(|| DEFAULT_TUZHAN_SECRET.to_owned());
+    let mut builder = Emulator::builder()
+        .port(args.port)
+        .wecom_credentials(&corpid, &wecom_secret)
+        .tuzhan_credentials(&appid, &tuzhan_secret);
+    if let Some(ttl) = args.token_ttl {
+        builder = builder.token_ttl(Duration::from_secs(ttl));
+    }
+    let running = match builder.build().start().await {
+        Ok(running) => running,
+        Err(error) => {
+            eprintln!("qywx-emulator: cannot listen on 127.0.0.1:{}: {error}", args.port);
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("qywx-emulator listening on {}", running.addr());
+    println!();
+    println!(
+        "  WeCom   {}   corpid {corpid}   secret {wecom_secret}",
+        running.wecom_url()
+    );
+    println!(
+        "  Tuzhan  {}   appid {appid}   secret {tuzhan_secret}",
+        running.tuzhan_url()
+    );
+    println!(
+        "  control {}/faults   {}/stats",
+        running.control_url(),
+        running.control_url()
+    );
+    println!();
+    println!("For the quickstart's read-only mode against this emulator:");
+    println!(
+        "  export QYWX_WECOM_BASE_URL={} QYWX_TUZHAN_BASE_URL={}",
+        running.wecom_url(),
+        running.tuzhan_url()
+    );
+    println!("  export QYWX_WECOM_CORPID={corpid} QYWX_WECOM_SECRET={wecom_secret}");
+    println!(
+        "  export QYWX_TUZHAN_APPID={appid} QYWX_TUZHAN_SECRET={tuzhan_secret} QYWX_WECOM_CHAIN_ID={DEFAULT_CHAIN_ID}"
+    );
+    println!();
+    println!("State is in memory only. Ctrl-C to stop.");
+    // Ctrl-C (SIGINT) ends the process; nothing needs flushing.
+    std::future::pending::<()>().await;
+    ExitCode::SUCCESS
+}

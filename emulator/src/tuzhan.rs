@@ -1,0 +1,549 @@
+//! The emulated Tuzhan: org access token and the two batch imports.
+//!
+//! Rows are applied in order, each on its own: a failed row lands in `errorData` with its reason
+//! in `errorMsg`, and the others still apply. `status` is 1 when every row applied, 2 when some
+//! did, -1 when none did. Request-level faults (no rows, more than 500, unknown `optType`, a body
+//! that does not parse) answer code "400" and change nothing.
+
+use std::collections::BTreeMap;
+use std::fmt::Display;
+
+use qywx::runtime::lenient::IntEnum;
+use qywx::tuzhan::auth::{self, GetOrgAccessTokenRequest, GetOrgAccessTokenResponse};
+use qywx::tuzhan::import::{
+    self, DeptStatus, DeptType, ImportDepartment, ImportDepartmentsRequest, ImportEmployee, ImportEmployeesRequest,
+    ImportStatus, OptType, RoleKey, UserType,
+};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+pub(crate) use qywx::tuzhan::error_codes as codes;
+
+use crate::server::{Call, Reply, Route};
+use crate::state::Inner;
+use crate::Service;
+
+/// Code of a request the emulator cannot take (bad body, no rows, more than 500 rows, bad optType).
+pub(crate) const BAD_REQUEST: &str = "400";
+/// Most rows an import takes (每次最大500条).
+const MAX_ROWS: usize = 500;
+/// Most levels of departments (FACTS.md: at most 12).
+const MAX_DEPTH: usize = 12;
+const DEPT_ID_BASE: i64 = 100_000;
+const CHANNEL_ID_BASE: i64 = 1_300_000_000_000_000_000;
+
+/// Every Tuzhan endpoint of the spec, by its generated descriptor.
+pub(crate) const ROUTES: &[Route] = &[
+    Route {
+        endpoint: &auth::GET_ORG_ACCESS_TOKEN,
+        handler: get_org_access_token,
+    },
+    Route {
+        endpoint: &import::IMPORT_DEPARTMENTS,
+        handler: import_departments,
+    },
+    Route {
+        endpoint: &import::IMPORT_EMPLOYEES,
+        handler: import_employees,
+    },
+];
+
+/// A Tuzhan error answer: the code (a string on the wire) repeated in `errorCode`, `data` null.
+pub(crate) fn fail(code: &str, message: impl Display) -> Value {
+    json!({ "code": code, "errorCode": code, "msg": message.to_string(), "data": null })
+}
+
+fn ok(data: Value) -> Reply {
+    Ok(json!({ "code": "200", "errorCode": "SUCCESS", "msg": "ok", "data": data }))
+}
+
+/// A department imported into the emulated Tuzhan.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TuzhanDepartment {
+    /// Tuzhan department id (assigned by the emulator).
+    pub dept_id: i64,
+    /// Tuzhan id of the parent; `None` at the top level.
+    pub parent_id: Option<i64>,
+    /// `qywx` or `outchannel`.
+    pub dept_type: DeptType,
+    /// Department name.
+    pub dept_name: String,
+    /// Id in the company's own system.
+    pub third_dept_id: Option<String>,
+    /// WeCom department id.
+    pub wx_dept_id: Option<i64>,
+    /// WeCom corp id.
+    pub corpid: Option<String>,
+    /// 1 valid, 2 invalid.
+    pub dept_status: Option<DeptStatus>,
+    /// Sort order.
+    pub serial_num: i32,
+}
+
+/// An employee channel imported into the emulated Tuzhan.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TuzhanEmployee {
+    /// Channel id (assigned by the emulator, snowflake-sized).
+    pub channel_id: i64,
+    /// The user's id in the company's own system.
+    pub third_user_id: String,
+    /// 1 official-account user, 2 WeCom user.
+    pub user_type: UserType,
+    /// WeCom userid.
+    pub wx_userid: Option<String>,
+    /// Channel name.
+    pub channel_name: String,
+    /// Mobile number.
+    pub phone: String,
+    /// Job title.
+    pub job: Option<String>,
+    /// Tuzhan id of the employee's department.
+    pub dept_id: i64,
+    /// Whether the employee manages the department.
+    pub dept_manager: bool,
+    /// Roles.
+    pub role_keys: Vec<RoleKey>,
+    /// Custom role id.
+    pub role_id: Option<i64>,
+    /// Last update time as sent (`yyyy-MM-dd HH:mm:ss`).
+    pub update_time: String,
+}
+
+/// A matching id of a department, by precedence.
+#[derive(Clone, Debug, PartialEq)]
+enum DeptKey {
+    Wx(i64),
+    Third(String),
+    Id(i64),
+}
+
+/// Where a row puts its department.
+enum ParentRef {
+    /// No parent id sent: top level on add, unchanged on update.
+    Unset,
+    /// An explicit 0: the top level.
+    Top,
+    Key(DeptKey),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Op {
+    Add,
+    Update,
+    Delete,
+}
+
+fn text(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
+/// The department a row names: qywx wxDeptId > thirdDeptId > deptId; outchannel thirdDeptId > deptId.
+fn dept_key(row: &ImportDepartment) -> Result<DeptKey, String> {
+    let third = text(&row.third_dept_id).map(|t| DeptKey::Third(t.to_owned()));
+    let key = match row.dept_type {
+        DeptType::Qywx => row
+            .wx_dept_id
+            .map(DeptKey::Wx)
+            .or(third)
+            .or(row.dept_id.map(DeptKey::Id)),
+        DeptType::Outchannel => third.or(row.dept_id.map(DeptKey::Id)),
+        _ => None,
+    };
+    key.ok_or_else(|| "匹配标识必传一种: wxDeptId/thirdDeptId/deptId".to_owned())
+}
+
+/// The parent a row names: qywx wxParentId > thirdParentId > parentId; outchannel thirdParentId > parentId.
+fn parent_ref(row: &ImportDepartment) -> ParentRef {
+    let id = |v: i64, key: fn(i64) -> DeptKey| if v == 0 { ParentRef::Top } else { ParentRef::Key(key(v)) };
+    if let (DeptType::Qywx, Some(wx)) = (&row.dept_type, row.wx_parent_id) {
+        return id(wx, DeptKey::Wx);
+    }
+    if let Some(third) = text(&row.third_parent_id) {
+        return ParentRef::Key(DeptKey::Third(third.to_owned()));
+    }
+    match row.parent_id {
+        Some(parent) => id(parent, DeptKey::Id),
+        None => ParentRef::Unset,
+    }
+}
+
+/// The department an employee row names: wxDeptId > thirdDeptId > deptId.
+fn employee_dept_key(row: &ImportEmployee) -> Option<DeptKey> {
+    row.wx_dept_id
+        .map(DeptKey::Wx)
+        .or_else(|| text(&row.third_dept_id).map(|t| DeptKey::Third(t.to_owned())))
+        .or(row.dept_id.map(DeptKey::Id))
+}
+
+/// `yyyy-MM-dd HH:mm:ss`.
+fn valid_time(value: &str) -> bool {
+    let b = value.as_bytes();
+    let digits = |range: std::ops::Range<usize>| b.get(range.clone()).is_some_and(|s| s.iter().all(u8::is_ascii_digit));
+    let number = |range: std::ops::Range<usize>| value.get(range).and_then(|s| s.parse::<u32>().ok()).unwrap_or(99);
+    b.len() == 19
+        && digits(0..4)
+        && b[4] == b'-'
+        && digits(5..7)
+        && b[7] == b'-'
+        && digits(8..10)
+        && b[10] == b' '
+        && digits(11..13)
+        && b[13] == b':'
+        && digits(14..16)
+        && b[16] == b':'
+        && digits(17..19)
+        && (1..=12).contains(&number(5..7))
+        && (1..=31).contains(&number(8..10))
+        && number(11..13) < 24
+        && number(14..16) < 60
+        && number(17..19) < 60
+}
+
+/// The emulated Tuzhan organisation.
+#[derive(Debug, Default)]
+pub(crate) struct Org {
+    depts: BTreeMap<i64, TuzhanDepartment>,
+    employees: BTreeMap<i64, TuzhanEmployee>,
+    dept_seq: i64,
+    channel_seq: i64,
+}
+
+impl Org {
+    pub(crate) fn departments(&self) -> Vec<TuzhanDepartment> {
+        self.depts.values().cloned().collect()
+    }
+
+    pub(crate) fn employees(&self) -> Vec<TuzhanEmployee> {
+        self.employees.values().cloned().collect()
+    }
+
+    fn find(&self, key: &DeptKey) -> Option<i64> {
+        self.depts
+            .values()
+            .find(|d| match key {
+                DeptKey::Wx(id) => d.wx_dept_id == Some(*id),
+                DeptKey::Third(id) => d.third_dept_id.as_deref() == Some(id.as_str()),
+                DeptKey::Id(id) => d.dept_id == *id,
+            })
+            .map(|d| d.dept_id)
+    }
+
+    /// `None`: no parent sent; `Some(None)`: top level; `Some(Some(id))`: under `id`.
+    fn resolve_parent(&self, parent: ParentRef) -> Result<Option<Option<i64>>, String> {
+        match parent {
+            ParentRef::Unset => Ok(None),
+            ParentRef::Top => Ok(Some(None)),
+            ParentRef::Key(key) => self
+                .find(&key)
+                .map(|id| Some(Some(id)))
+                .ok_or_else(|| "父部门不存在".to_owned()),
+        }
+    }
+
+    /// Levels from the top (a top-level department is level 1; `None` is level 0).
+    fn depth(&self, id: Option<i64>) -> usize {
+        let mut depth = 0;
+        let mut current = id;
+        while let Some(dept) = current.and_then(|id| self.depts.get(&id)) {
+            depth += 1;
+            if depth > 64 {
+                break;
+            }
+            current = dept.parent_id;
+        }
+        depth
+    }
+
+    /// `id` and every department below it.
+    fn subtree(&self, id: i64) -> Vec<i64> {
+        let mut found = vec![id];
+        let mut i = 0;
+        while i < found.len() {
+            let parent = found[i];
+            found.extend(
+                self.depts
+                    .values()
+                    .filter(|d| d.parent_id == Some(parent))
+                    .map(|d| d.dept_id),
+            );
+            i += 1;
+        }
+        found
+    }
+
+    /// Levels of the subtree below and including `id`.
+    fn height(&self, id: i64) -> usize {
+        let base = self.depth(Some(id));
+        self.subtree(id)
+            .into_iter()
+            .map(|d| self.depth(Some(d)) + 1 - base)
+            .max()
+            .unwrap_or(1)
+    }
+
+    fn dept_row(&mut self, op: Op, delete_sub: bool, row: &ImportDepartment) -> Result<(), String> {
+        match row.dept_type {
+            DeptType::Qywx if text(&row.corpid).is_none() => return Err("企业微信类型部门corpid必填".into()),
+            DeptType::Qywx if row.wx_dept_id.is_none() => return Err("企业微信类型部门wxDeptId必填".into()),
+            DeptType::Outchannel if text(&row.third_dept_id).is_none() => {
+                return Err("外部渠道类型部门thirdDeptId必填".into())
+            }
+            DeptType::Qywx | DeptType::Outchannel => {}
+            _ => return Err("部门类型错误: qywx或outchannel".into()),
+        }
+        if self.depts.values().next().is_some_and(|d| d.dept_type != row.dept_type) {
+            return Err("部门类型互斥: 已存在另一种类型的组织架构".into());
+        }
+        let found = self.find(&dept_key(row)?);
+        if op != Op::Delete && row.dept_name.trim().is_empty() {
+            return Err("部门名称不能为空".into());
+        }
+        match op {
+            Op::Add => {
+                if found.is_some() {
+                    return Err("部门已存在".into());
+                }
+                let parent = self.resolve_parent(parent_ref(row))?.flatten();
+                if self.depth(parent) + 1 > MAX_DEPTH {
+                    return Err(format!("部门层级不能超过{MAX_DEPTH}级"));
+                }
+                self.dept_seq += 1;
+                let dept_id = DEPT_ID_BASE + self.dept_seq;
+                let dept = TuzhanDepartment {
+                    dept_id,
+                    parent_id: parent,
+                    dept_type: row.dept_type.clone(),
+                    dept_name: row.dept_name.clone(),
+                    third_dept_id: text(&row.third_dept_id).map(str::to_owned),
+                    wx_dept_id: row.wx_dept_id,
+                    corpid: text(&row.corpid).map(str::to_owned),
+                    dept_status: row.dept_status.clone(),
+                    serial_num: row.serial_num,
+                };
+                self.depts.insert(dept_id, dept);
+            }
+            Op::Update => {
+                let id = found.ok_or("部门不存在")?;
+                let parent = self.resolve_parent(parent_ref(row))?;
+                if let Some(parent) = parent {
+                    if parent.is_some_and(|p| self.subtree(id).contains(&p)) {
+                        return Err("父部门不能是部门自身或其子部门".into());
+                    }
+                    if self.depth(parent) + self.height(id) > MAX_DEPTH {
+                        return Err(format!("部门层级不能超过{MAX_DEPTH}级"));
+                    }
+                }
+                if let Some(dept) = self.depts.get_mut(&id) {
+                    dept.dept_name = row.dept_name.clone();
+                    dept.serial_num = row.serial_num;
+                    if let Some(parent) = parent {
+                        dept.parent_id = parent;
+                    }
+                    if row.dept_status.is_some() {
+                        dept.dept_status = row.dept_status.clone();
+                    }
+                    if let Some(third) = text(&row.third_dept_id) {
+                        dept.third_dept_id = Some(third.to_owned());
+                    }
+                }
+            }
+            Op::Delete => {
+                let id = found.ok_or("部门不存在")?;
+                let subtree = self.subtree(id);
+                if subtree.len() > 1 && !delete_sub {
+                    return Err("存在子部门,无法删除(deleteSubDepartmentFlag为false)".into());
+                }
+                if self.employees.values().any(|e| subtree.contains(&e.dept_id)) {
+                    return Err("部门下存在员工渠道,无法删除".into());
+                }
+                for dept in subtree {
+                    self.depts.remove(&dept);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn employee_row(&mut self, op: Op, row: &ImportEmployee) -> Result<(), String> {
+        let third = Some(row.third_user_id.trim()).filter(|t| !t.is_empty());
+        let found = match (text(&row.wx_userid), third, row.channel_id) {
+            (Some(wx), _, _) => self.employees.values().find(|e| e.wx_userid.as_deref() == Some(wx)),
+            (None, Some(third), _) => self.employees.values().find(|e| e.third_user_id == third),
+            (None, None, Some(channel)) => self.employees.get(&channel),
+            (None, None, None) => return Err("匹配标识必传一种: wxUserid/thirdUserId/channelId".into()),
+        }
+        .map(|e| e.channel_id);
+        if op == Op::Delete {
+            let id = found.ok_or("员工渠道不存在")?;
+            self.employees.remove(&id);
+            return Ok(());
+        }
+        match row.user_type.to_wire() {
+            1 => {}
+            2 if text(&row.wx_userid).is_none() => return Err("企业微信用户wxUserid必填".into()),
+            2 => {}
+            _ => return Err("渠道用户类型错误: 1或2".into()),
+        }
+        if row.channel_name.trim().is_empty() {
+            return Err("员工渠道名称不能为空".into());
+        }
+        if row.phone.trim().is_empty() {
+            return Err("手机号码不能为空".into());
+        }
+        if row.role_keys.is_empty() {
+            return Err("角色不能为空".into());
+        }
+        if let Some(RoleKey::Other(role)) = row.role_keys.iter().find(|r| matches!(r, RoleKey::Other(_))) {
+            return Err(format!("角色类型错误: {role}"));
+        }
+        if row.role_keys.contains(&RoleKey::CustomRole) && row.role_id.is_none() {
+            return Err("自定义角色需传roleId".into());
+        }
+        if !valid_time(&row.update_time) {
+            return Err("更新时间格式错误: yyyy-MM-dd HH:mm:ss".into());
+        }
+        let dept_key = employee_dept_key(row).ok_or("部门匹配标识必传一种: wxDeptId/thirdDeptId/deptId")?;
+        let dept_id = self.find(&dept_key).ok_or("部门不存在")?;
+        let channel_id = match (op, found) {
+            (Op::Add, Some(_)) => return Err("员工渠道已存在".into()),
+            (Op::Add, None) => {
+                self.channel_seq += 1;
+                CHANNEL_ID_BASE + self.channel_seq
+            }
+            (_, Some(id)) => id,
+            (_, None) => return Err("员工渠道不存在".into()),
+        };
+        let employee = TuzhanEmployee {
+            channel_id,
+            third_user_id: row.third_user_id.clone(),
+            user_type: row.user_type.clone(),
+            wx_userid: text(&row.wx_userid).map(str::to_owned),
+            channel_name: row.channel_name.clone(),
+            phone: row.phone.clone(),
+            job: row.job.clone(),
+            dept_id,
+            dept_manager: row.dept_manager_flag.unwrap_or(false),
+            role_keys: row.role_keys.clone(),
+            role_id: row.role_id,
+            update_time: row.update_time.clone(),
+        };
+        self.employees.insert(channel_id, employee);
+        Ok(())
+    }
+}
+
+fn op_of(opt_type: &OptType) -> Result<Op, Value> {
+    match opt_type {
+        OptType::Add => Ok(Op::Add),
+        OptType::Update => Ok(Op::Update),
+        OptType::Delete => Ok(Op::Delete),
+        other => Err(fail(
+            BAD_REQUEST,
+            format_args!("optType错误: {other:?} (add, update or delete)"),
+        )),
+    }
+}
+
+fn check_rows(count: usize) -> Result<(), Value> {
+    match count {
+        0 => Err(fail(BAD_REQUEST, "导入数据不能为空")),
+        n if n > MAX_ROWS => Err(fail(BAD_REQUEST, format_args!("导入数据每次最大{MAX_ROWS}条: got {n}"))),
+        _ => Ok(()),
+    }
+}
+
+/// The seed's result object: status, the failed rows as sent, one reason per failed row.
+fn import_result<T: Serialize>(total: usize, failed: &[&T], reasons: Vec<String>) -> Reply {
+    let status = match failed.len() {
+        0 => ImportStatus::Success,
+        n if n == total => ImportStatus::Failed,
+        _ => ImportStatus::Partial,
+    };
+    let (error_data, error_msg) = if failed.is_empty() {
+        (Value::Null, Value::Null)
+    } else {
+        let rows = serde_json::to_value(failed).map_err(|_| fail("500", "emulator could not encode its answer"))?;
+        (rows, json!(reasons))
+    };
+    ok(json!({ "status": status, "errorData": error_data, "errorMsg": error_msg }))
+}
+
+fn get_org_access_token(inner: &mut Inner, call: &Call<'_>) -> Reply {
+    let request: GetOrgAccessTokenRequest = call.query()?;
+    if request.instance_appid != call.config.tuzhan_appid || request.instance_secrect != call.config.tuzhan_secret {
+        return Err(fail(
+            &codes::INVALID_APP_CREDENTIALS.to_string(),
+            "instanceAppid or instanceSecrect error",
+        ));
+    }
+    let ttl = call.config.token_ttl.max(std::time::Duration::from_secs(1));
+    let token = inner.tokens.issue(Service::Tuzhan, ttl);
+    let data = GetOrgAccessTokenResponse::new(token.clone())
+        .org_refresh_token(format!("refresh-{token}"))
+        .expire(ttl.as_secs() as i64);
+    let data = serde_json::to_value(data).map_err(|_| fail("500", "emulator could not encode its answer"))?;
+    // The token endpoint answers errorCode "0", not "SUCCESS".
+    Ok(json!({ "code": "200", "errorCode": "0", "msg": "success", "data": data }))
+}
+
+fn import_departments(inner: &mut Inner, call: &Call<'_>) -> Reply {
+    let request: ImportDepartmentsRequest = call.json()?;
+    check_rows(request.data.len())?;
+    let op = op_of(&request.public_params.opt_type)?;
+    let delete_sub = request.public_params.delete_sub_department_flag.unwrap_or(false);
+    let (mut failed, mut reasons) = (Vec::new(), Vec::new());
+    for row in &request.data {
+        if let Err(reason) = inner.tuzhan.dept_row(op, delete_sub, row) {
+            failed.push(row);
+            reasons.push(reason);
+        }
+    }
+    import_result(request.data.len(), &failed, reasons)
+}
+
+fn import_employees(inner: &mut Inner, call: &Call<'_>) -> Reply {
+    let request: ImportEmployeesRequest = call.json()?;
+    check_rows(request.data.len())?;
+    let op = op_of(&request.public_params.opt_type)?;
+    let (mut failed, mut reasons) = (Vec::new(), Vec::new());
+    for row in &request.data {
+        if let Err(reason) = inner.tuzhan.employee_row(op, row) {
+            failed.push(row);
+            reasons.push(reason);
+        }
+    }
+    import_result(request.data.len(), &failed, reasons)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times() {
+        assert!(valid_time("2020-10-23 12:00:00"));
+        assert!(!valid_time("2020-10-23T12:00:00"));
+        assert!(!valid_time("2020-13-23 12:00:00"));
+        assert!(!valid_time("2020-10-23 12:00"));
+        assert!(!valid_time("２０２0-10-23 12:00:00"));
+    }
+
+    #[test]
+    fn precedence_of_keys() {
+        let row = ImportDepartment::new(DeptType::Qywx, "a", 0)
+            .wx_dept_id(5)
+            .third_dept_id("T")
+            .dept_id(9);
+        assert_eq!(dept_key(&row), Ok(DeptKey::Wx(5)));
+        let row = ImportDepartment::new(DeptType::Outchannel, "a", 0)
+            .wx_dept_id(5)
+            .third_dept_id("T")
+            .dept_id(9);
+        assert_eq!(dept_key(&row), Ok(DeptKey::Third("T".into())));
+        let row = ImportDepartment::new(DeptType::Outchannel, "a", 0)
+            .wx_dept_id(5)
+            .dept_id(9);
+        assert_eq!(dept_key(&row), Ok(DeptKey::Id(9)));
+        assert!(dept_key(&ImportDepartment::new(DeptType::Outchannel, "a", 0).wx_dept_id(5)).is_err());
+    }
+}
