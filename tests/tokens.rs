@@ -174,6 +174,7 @@ async fn redis_lock_is_exclusive_and_released_only_by_its_owner() {
 
     let token = qywx::runtime::StoredToken {
         value: "tok-1".into(),
+        obtained_at_ms: 0,
         expires_at_ms: u64::MAX / 2,
     };
     a.put("t", &token).await.unwrap();
@@ -185,4 +186,51 @@ async fn redis_lock_is_exclusive_and_released_only_by_its_owner() {
     );
     b.invalidate("t", "tok-1").await.unwrap();
     assert_eq!(a.get("t").await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn a_short_lived_token_is_reused_for_half_its_life() {
+    let server = CaptureServer::start().await;
+    server.answer_always(LIST, 200, LIST_OK);
+    // 60 s is shorter than the default 300 s refresh margin: still fetched once, not per call.
+    server.answer_always(
+        TOKEN,
+        200,
+        format!(r#"{{"errcode":0,"errmsg":"ok","access_token":"{WECOM_TOKEN}","expires_in":60}}"#),
+    );
+    let wecom = client(&server, "secret", None);
+    for _ in 0..5 {
+        wecom.list_departments().await.unwrap();
+    }
+    assert_eq!(server.requests_to(TOKEN).len(), 1);
+}
+
+#[tokio::test]
+async fn an_undocumented_non_numeric_code_is_not_retried() {
+    let server = CaptureServer::start().await;
+    server.enqueue(LIST, 200, r#"{"errcode":"E_WEIRD","errmsg":"something new"}"#);
+    let err = client(&server, "secret", None).list_departments().await.unwrap_err();
+    let api = err.api().expect("an API error");
+    assert_eq!((api.code, api.code_text.as_str()), (None, "E_WEIRD"));
+    assert_eq!(api.handling, qywx::runtime::spec::ErrorHandling::Fail);
+    assert_eq!(server.requests_to(LIST).len(), 1, "not mistaken for -1 (busy)");
+}
+
+#[test]
+fn credentials_and_tokens_never_show_in_debug() {
+    let request = qywx::wecom::auth::GetTokenRequest::new("corp-id", "the-corp-secret");
+    let answer = qywx::wecom::auth::GetTokenResponse::new("the-access-token", 7200);
+    let tuzhan =
+        qywx::tuzhan::auth::GetOrgAccessTokenResponse::new("the-org-token").org_refresh_token("the-refresh-token");
+    let credentials = Credentials::new("corp-id", "the-corp-secret");
+    let text = format!("{request:?} {answer:?} {tuzhan:?} {credentials:?}");
+    for secret in [
+        "the-corp-secret",
+        "the-access-token",
+        "the-org-token",
+        "the-refresh-token",
+    ] {
+        assert!(!text.contains(secret), "{secret} leaked: {text}");
+    }
+    assert!(text.contains("corp-id") && text.contains("<redacted>"), "{text}");
 }

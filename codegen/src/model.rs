@@ -239,6 +239,8 @@ pub struct Field {
     pub encoding: Option<Encoding>,
     pub example_quirk: Option<Quirk>,
     pub note: Option<String>,
+    /// A credential or token: never shown by `Debug`.
+    pub secret: bool,
     /// A list of items the server did not apply (partial success).
     pub rejects: bool,
     /// Sibling list giving one reason per rejected item, by position.
@@ -628,6 +630,7 @@ fn parse_field(file: &Path, path: String, value: &Value) -> Result<Field> {
             "encoding",
             "example_quirk",
             "note",
+            "secret",
             "rejects",
             "reasons",
             "complete_when",
@@ -668,6 +671,7 @@ fn parse_field(file: &Path, path: String, value: &Value) -> Result<Field> {
         encoding,
         example_quirk,
         note: f.opt_str("note")?,
+        secret: f.opt_bool("secret")?.unwrap_or(false),
         rejects: f.opt_bool("rejects")?.unwrap_or(false),
         reasons: f.opt_str("reasons")?,
         complete_when: values("complete_when")?,

@@ -132,6 +132,11 @@ impl ServiceClient {
         &self.inner.base_url
     }
 
+    /// The app (corp) id this client acts for.
+    pub fn app_id(&self) -> &str {
+        &self.inner.credentials.app_id
+    }
+
     /// The token-store key of this app (service, app id and a digest of the secret).
     pub fn token_key(&self) -> &str {
         &self.inner.tokens.key
@@ -247,6 +252,7 @@ impl ServiceClient {
         });
         Ok(StoredToken {
             value: Secret::new(value),
+            obtained_at_ms: now_ms(),
             expires_at_ms: expiry_ms(expires, auth.default_ttl_seconds),
         })
     }

@@ -69,16 +69,17 @@ pub(crate) fn open(
         return Err(decode_error(format!("the envelope has no `{}`", envelope.code_field)));
     };
     if code != envelope.success_code {
-        let numeric = code.parse::<i64>().unwrap_or(-1);
-        return Err(Error::Api(ApiError {
+        let numeric = code.parse::<i64>().ok();
+        return Err(Error::Api(Box::new(ApiError {
             service: service.id,
             endpoint: endpoint.id,
             code: numeric,
             message: text_of(map.get(envelope.message_field)).unwrap_or_default(),
             detail_code: envelope.detail_code_field.and_then(|f| text_of(map.get(f))),
-            handling: service.handling_of(numeric),
+            // An undocumented, non-numeric code is never mistaken for a retryable one.
+            handling: numeric.map_or(crate::spec::ErrorHandling::Fail, |n| service.handling_of(n)),
             code_text: code,
-        }));
+        })));
     }
     match envelope.data_field {
         Some(data) if envelope.wrapped => Ok(map.remove(data).unwrap_or(Value::Null)),

@@ -30,9 +30,9 @@ pub enum Error {
         /// The start of the body, redacted.
         snippet: String,
     },
-    /// The server answered with an API error code in the envelope.
+    /// The server answered with an API error code in the envelope (boxed: it is the largest variant).
     #[error("{0}")]
-    Api(ApiError),
+    Api(Box<ApiError>),
     /// The body is not what the spec says.
     #[error("{endpoint}: undecodable response: {message}; body starts: {snippet:?}")]
     Decode {
@@ -63,14 +63,14 @@ impl Error {
     /// The API error, when the server answered with one.
     pub fn api(&self) -> Option<&ApiError> {
         match self {
-            Error::Api(e) => Some(e),
+            Error::Api(e) => Some(&**e),
             _ => None,
         }
     }
 
-    /// The API error code, when the server answered with one.
+    /// The API error code, when the server answered with a numeric one.
     pub fn api_code(&self) -> Option<i64> {
-        self.api().map(|e| e.code)
+        self.api().and_then(|e| e.code)
     }
 
     /// Whether the server refused the call for exceeding a rate or concurrency limit.
@@ -97,8 +97,8 @@ pub struct ApiError {
     pub service: &'static str,
     /// Endpoint id (`department.create`).
     pub endpoint: &'static str,
-    /// The code (`errcode`, or Tuzhan's `code` parsed as a number; -1 when it is not numeric).
-    pub code: i64,
+    /// The code (`errcode`, or Tuzhan's `code` parsed as a number); `None` when it is not numeric.
+    pub code: Option<i64>,
     /// The code as sent.
     pub code_text: String,
     /// The message (`errmsg`, `msg`).

@@ -25,7 +25,7 @@ end
 return 0";
 
 /// A [`TokenStore`] in Redis. Keys are the client's token keys (service, app id and a digest of
-/// the secret); values are `token\nexpiry-ms` with a matching Redis expiry.
+/// the secret); values are `token\nobtained-ms\nexpiry-ms` with a matching Redis expiry.
 #[derive(Clone)]
 pub struct RedisTokenStore {
     connection: MultiplexedConnection,
@@ -60,10 +60,12 @@ impl TokenStore for RedisTokenStore {
                 .await
                 .map_err(store_error)?;
             Ok(raw.and_then(|raw| {
-                let (value, expiry) = raw.rsplit_once('\n')?;
+                let mut parts = raw.split('\n');
+                let (value, obtained, expires) = (parts.next()?, parts.next()?, parts.next()?);
                 Some(StoredToken {
                     value: Secret::new(value),
-                    expires_at_ms: expiry.parse().ok()?,
+                    obtained_at_ms: obtained.parse().ok()?,
+                    expires_at_ms: expires.parse().ok()?,
                 })
             }))
         })
@@ -73,7 +75,12 @@ impl TokenStore for RedisTokenStore {
         let mut connection = self.connection.clone();
         Box::pin(async move {
             let ttl_ms = token.expires_at_ms.saturating_sub(now_ms()).max(1);
-            let value = format!("{}\n{}", token.value.expose(), token.expires_at_ms);
+            let value = format!(
+                "{}\n{}\n{}",
+                token.value.expose(),
+                token.obtained_at_ms,
+                token.expires_at_ms
+            );
             redis::cmd("SET")
                 .arg(key)
                 .arg(value)

@@ -13,19 +13,25 @@ use crate::{Result, Secret};
 /// Boxed future returned by [`TokenStore`] methods (keeps the trait object-safe without macros).
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
 
-/// A token and when it expires.
+/// A token, when it was obtained and when it expires.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredToken {
     /// The token.
     pub value: Secret,
+    /// When it was obtained, in milliseconds since the Unix epoch.
+    pub obtained_at_ms: u64,
     /// Expiry, in milliseconds since the Unix epoch.
     pub expires_at_ms: u64,
 }
 
 impl StoredToken {
-    /// Whether the token is still good `margin` from now.
+    /// Whether the token is still good `margin` from now. The margin is capped at half the
+    /// token's lifetime, so a short-lived token is still used for its first half instead of
+    /// being fetched again on every call.
     pub fn fresh(&self, margin: Duration) -> bool {
-        now_ms().saturating_add(margin.as_millis() as u64) < self.expires_at_ms
+        let lifetime = self.expires_at_ms.saturating_sub(self.obtained_at_ms);
+        let margin = (margin.as_millis() as u64).min(lifetime / 2);
+        now_ms().saturating_add(margin) < self.expires_at_ms
     }
 }
 

@@ -132,6 +132,9 @@ impl Ctx<'_> {
         if let Some(note) = &f.note {
             facts.push(format!("Note: {}", md(note)));
         }
+        if f.secret {
+            facts.push("Secret: `Debug` prints it as `<redacted>`.".into());
+        }
         text.push_str("\n\n");
         text.push_str(&facts.join("\n"));
         text
@@ -233,10 +236,13 @@ impl Ctx<'_> {
         let must_use = partial.as_ref().map(
             |_| quote!(#[must_use = "the server may have applied only part of the request: check `is_complete()`"]),
         );
+        let has_secret = schema.fields.iter().any(|f| f.secret);
+        let debug_derive = (!has_secret).then(|| quote!(Debug,));
+        let debug_impl = has_secret.then(|| self.redacted_debug(&name_ident, schema, keep_extra));
         quote! {
             #struct_doc
             #must_use
-            #[derive(Clone, Debug, #default PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+            #[derive(Clone, #debug_derive #default PartialEq, ::serde::Serialize, ::serde::Deserialize)]
             pub struct #name_ident {
                 #(#fields)*
                 #extra_field
@@ -253,6 +259,29 @@ impl Ctx<'_> {
 
             #validate_impl
             #partial
+            #debug_impl
+        }
+    }
+
+    /// `Debug` that prints `<redacted>` for the fields the spec marks `secret`.
+    fn redacted_debug(&self, name: &proc_macro2::Ident, schema: &ObjectSchema, keep_extra: bool) -> TokenStream {
+        let name_text = name.to_string();
+        let fields = schema.fields.iter().map(|f| {
+            let id = ident(&field_ident_text(f));
+            let label = field_ident_text(f);
+            match (f.secret, f.required) {
+                (false, _) => quote!(.field(#label, &self.#id)),
+                (true, true) => quote!(.field(#label, &"<redacted>")),
+                (true, false) => quote!(.field(#label, &self.#id.as_ref().map(|_| "<redacted>"))),
+            }
+        });
+        let extra = keep_extra.then(|| quote!(.field("extra", &self.extra)));
+        quote! {
+            impl ::std::fmt::Debug for #name {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.debug_struct(#name_text) #(#fields)* #extra .finish()
+                }
+            }
         }
     }
 

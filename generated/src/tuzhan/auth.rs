@@ -13,7 +13,7 @@ pub const GET_ORG_ACCESS_TOKEN: ::qywx_runtime::spec::EndpointSpec = ::qywx_runt
     idempotent: true,
 };
 /// Parameters of [`get_org_access_token`](crate::tuzhan::TuzhanClient::get_org_access_token) (`GET /api/open/app/getOrgAccessToken`), sent in the query string.
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetOrgAccessTokenRequest {
     /// The app instance id.
     ///
@@ -27,6 +27,7 @@ pub struct GetOrgAccessTokenRequest {
     ///
     /// Wire name `instanceSecrect`, type `string`, required.
     /// Note: Spelled instanceSecrect (sic) on the wire; the Rust name is its snake case (instance_secrect).
+    /// Secret: `Debug` prints it as `<redacted>`.
     #[serde(
         rename = "instanceSecrect",
         deserialize_with = "::qywx_runtime::lenient::deserialize"
@@ -49,6 +50,14 @@ impl GetOrgAccessTokenRequest {
 impl ::qywx_runtime::validate::Validate for GetOrgAccessTokenRequest {
     fn validate(&self, _v: &mut ::qywx_runtime::validate::Validator) {}
 }
+impl ::std::fmt::Debug for GetOrgAccessTokenRequest {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.debug_struct("GetOrgAccessTokenRequest")
+            .field("instance_appid", &self.instance_appid)
+            .field("instance_secrect", &"<redacted>")
+            .finish()
+    }
+}
 impl ::qywx_runtime::QueryParams for GetOrgAccessTokenRequest {
     fn query_pairs(&self) -> Vec<(&'static str, String)> {
         let mut pairs = Vec::with_capacity(2usize);
@@ -60,11 +69,12 @@ impl ::qywx_runtime::QueryParams for GetOrgAccessTokenRequest {
     }
 }
 /// Answer of [`get_org_access_token`](crate::tuzhan::TuzhanClient::get_org_access_token) on success (envelope removed).
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetOrgAccessTokenResponse {
     /// The org access token (lasts 7200 s), sent as the X-Token header.
     ///
     /// Wire name `orgAccessToken`, type `string`, required.
+    /// Secret: `Debug` prints it as `<redacted>`.
     #[serde(
         rename = "orgAccessToken",
         deserialize_with = "::qywx_runtime::lenient::deserialize"
@@ -73,6 +83,7 @@ pub struct GetOrgAccessTokenResponse {
     /// The refresh token.
     ///
     /// Wire name `orgRefreshToken`, type `string`, optional.
+    /// Secret: `Debug` prints it as `<redacted>`.
     #[serde(
         rename = "orgRefreshToken",
         default,
@@ -117,6 +128,19 @@ impl GetOrgAccessTokenResponse {
     pub fn expire(mut self, value: impl Into<i64>) -> Self {
         self.expire = Some(value.into());
         self
+    }
+}
+impl ::std::fmt::Debug for GetOrgAccessTokenResponse {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.debug_struct("GetOrgAccessTokenResponse")
+            .field("org_access_token", &"<redacted>")
+            .field(
+                "org_refresh_token",
+                &self.org_refresh_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field("expire", &self.expire)
+            .field("extra", &self.extra)
+            .finish()
     }
 }
 impl super::TuzhanClient {

@@ -13,7 +13,7 @@ pub const GET_TOKEN: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::
     idempotent: true,
 };
 /// Parameters of [`get_token`](crate::wecom::WecomClient::get_token) (`GET /cgi-bin/gettoken`), sent in the query string.
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetTokenRequest {
     /// 企业ID. The corp id.
     ///
@@ -26,6 +26,7 @@ pub struct GetTokenRequest {
     /// 应用的凭证密钥. The app's secret; one token per corpid + secret.
     ///
     /// Wire name `corpsecret`, type `string`, required.
+    /// Secret: `Debug` prints it as `<redacted>`.
     #[serde(
         rename = "corpsecret",
         deserialize_with = "::qywx_runtime::lenient::deserialize"
@@ -45,6 +46,14 @@ impl GetTokenRequest {
 impl ::qywx_runtime::validate::Validate for GetTokenRequest {
     fn validate(&self, _v: &mut ::qywx_runtime::validate::Validator) {}
 }
+impl ::std::fmt::Debug for GetTokenRequest {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.debug_struct("GetTokenRequest")
+            .field("corpid", &self.corpid)
+            .field("corpsecret", &"<redacted>")
+            .finish()
+    }
+}
 impl ::qywx_runtime::QueryParams for GetTokenRequest {
     fn query_pairs(&self) -> Vec<(&'static str, String)> {
         let mut pairs = Vec::with_capacity(2usize);
@@ -56,11 +65,12 @@ impl ::qywx_runtime::QueryParams for GetTokenRequest {
     }
 }
 /// Answer of [`get_token`](crate::wecom::WecomClient::get_token) on success (envelope removed).
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetTokenResponse {
     /// 获取到的凭证,最长为512字节. The access token, at most 512 bytes.
     ///
     /// Wire name `access_token`, type `string`, required.
+    /// Secret: `Debug` prints it as `<redacted>`.
     #[serde(
         rename = "access_token",
         deserialize_with = "::qywx_runtime::lenient::deserialize"
@@ -87,6 +97,15 @@ impl GetTokenResponse {
             expires_in,
             extra: ::serde_json::Map::new(),
         }
+    }
+}
+impl ::std::fmt::Debug for GetTokenResponse {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.debug_struct("GetTokenResponse")
+            .field("access_token", &"<redacted>")
+            .field("expires_in", &self.expires_in)
+            .field("extra", &self.extra)
+            .finish()
     }
 }
 impl super::WecomClient {
