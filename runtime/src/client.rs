@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::envelope::{self, snippet};
+use crate::envelope::{self, Answer};
 use crate::spec::{EndpointSpec, ErrorHandling, HttpMethod, ServiceSpec, TokenPlacement};
 use crate::token::{cache_key, now_ms, MemoryTokenStore, StoredToken, TokenCache, TokenStore};
 use crate::validate::Validate;
@@ -259,14 +259,7 @@ impl ServiceClient {
 
     async fn execute<R: DeserializeOwned>(&self, endpoint: &'static EndpointSpec, payload: Payload<'_>) -> Result<R> {
         let (answer, body) = self.execute_answer::<R>(endpoint, &payload).await?;
-        match answer {
-            Answer::Typed(value) => Ok(value),
-            Answer::Payload(value) => R::deserialize(value).map_err(|e| Error::Decode {
-                endpoint: endpoint.id,
-                message: e.to_string(),
-                snippet: snippet(&body, &self.hidden(None)),
-            }),
-        }
+        envelope::into_typed(answer, endpoint, &body, &self.hidden(None))
     }
 
     /// [`Self::execute_answer`] for callers that want the payload as JSON.
@@ -397,38 +390,10 @@ impl ServiceClient {
         let response = request.send().await.map_err(transport)?;
         let status = response.status();
         let body = response.bytes().await.map_err(transport)?.to_vec();
-        if status.is_success() {
-            if let Some(value) = envelope::decode_success::<R>(inner.service, &body) {
-                return Ok((Answer::Typed(value), body));
-            }
-        }
         let hidden = self.hidden(token);
-        if !status.is_success() {
-            return Err(Error::HttpStatus {
-                endpoint: endpoint.id,
-                status: status.as_u16(),
-                snippet: snippet(&body, &hidden),
-            });
-        }
-        match envelope::open(inner.service, endpoint, &body, &hidden) {
-            Ok(value) => Ok((Answer::Payload(value), body)),
-            // The token endpoint's body may hold a token we do not know yet: keep it out of errors.
-            Err(Error::Decode { endpoint, message, .. }) if endpoint == inner.service.auth.token_endpoint.id => {
-                Err(Error::Decode {
-                    endpoint,
-                    message,
-                    snippet: "<withheld: token response>".into(),
-                })
-            }
-            Err(error) => Err(error),
-        }
+        let answer = envelope::decode_answer::<R>(inner.service, endpoint, status.as_u16(), &body, &hidden)?;
+        Ok((answer, body))
     }
-}
-
-/// What a successful exchange produced: the typed payload (fast path) or its JSON, to be typed.
-enum Answer<R> {
-    Typed(R),
-    Payload(Value),
 }
 
 /// Appends `text` percent-encoded for a query string (`application/x-www-form-urlencoded` rules).

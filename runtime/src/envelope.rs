@@ -102,6 +102,79 @@ fn kind_of(value: &Value) -> &'static str {
     }
 }
 
+/// What an HTTP answer held: the typed payload (fast path) or its JSON, still to be typed.
+pub(crate) enum Answer<R> {
+    Typed(R),
+    Payload(Value),
+}
+
+/// Decodes one HTTP answer of `endpoint`: the success payload, or the precise error.
+pub(crate) fn decode_answer<R: serde::de::DeserializeOwned>(
+    service: &'static ServiceSpec,
+    endpoint: &'static EndpointSpec,
+    status: u16,
+    body: &[u8],
+    hidden: &[&str],
+) -> Result<Answer<R>, Error> {
+    let success = (200..300).contains(&status);
+    if success {
+        if let Some(value) = decode_success::<R>(service, body) {
+            return Ok(Answer::Typed(value));
+        }
+    } else {
+        return Err(Error::HttpStatus {
+            endpoint: endpoint.id,
+            status,
+            snippet: snippet(body, hidden),
+        });
+    }
+    match open(service, endpoint, body, hidden) {
+        Ok(value) => Ok(Answer::Payload(value)),
+        // The token endpoint's body may hold a token we do not know yet: keep it out of errors.
+        Err(Error::Decode { endpoint, message, .. }) if endpoint == service.auth.token_endpoint.id => {
+            Err(Error::Decode {
+                endpoint,
+                message,
+                snippet: "<withheld: token response>".into(),
+            })
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// Types a decoded payload.
+pub(crate) fn into_typed<R: serde::de::DeserializeOwned>(
+    answer: Answer<R>,
+    endpoint: &'static EndpointSpec,
+    body: &[u8],
+    hidden: &[&str],
+) -> Result<R, Error> {
+    match answer {
+        Answer::Typed(value) => Ok(value),
+        Answer::Payload(value) => R::deserialize(value).map_err(|e| Error::Decode {
+            endpoint: endpoint.id,
+            message: e.to_string(),
+            snippet: if endpoint.auth {
+                snippet(body, hidden)
+            } else {
+                "<withheld: token response>".into()
+            },
+        }),
+    }
+}
+
+/// Decodes one answer of `endpoint` exactly as a client call would (status, envelope, lenient
+/// fields, typed errors) without sending anything: for replaying recorded answers and for tests.
+pub fn decode_response<R: serde::de::DeserializeOwned>(
+    service: &'static ServiceSpec,
+    endpoint: &'static EndpointSpec,
+    status: u16,
+    body: &[u8],
+) -> Result<R, Error> {
+    let answer = decode_answer::<R>(service, endpoint, status, body, &[])?;
+    into_typed(answer, endpoint, body, &[])
+}
+
 /// The fast path for the common case: decode a successful answer straight from the bytes into
 /// `T`, capturing the envelope's code on the way (no intermediate `Value`). Returns `None`
 /// whenever the answer is not a plain success or does not decode; the caller then takes

@@ -20,6 +20,7 @@ mod token;
 pub mod validate;
 
 pub use client::{ClientOptions, QueryParams, ServiceClient};
+pub use envelope::decode_response;
 pub use error::{ApiError, Error, Result, Violation};
 #[cfg(feature = "redis")]
 pub use redis_store::RedisTokenStore;

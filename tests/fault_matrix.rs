@@ -1,0 +1,339 @@
+//! The fault matrix: every fault the emulator injects, against a read, a create and an import,
+//! with the outcome a user relies on (success when it is safe, the right typed error when not,
+//! never a repeated create) and the number of calls made. All of it runs under a tracing capture;
+//! at the end no token and no secret may appear in any log line or error text.
+//!
+//! `cargo test -p qywx-tests --test fault_matrix -- --nocapture` prints the table.
+
+use std::fmt::Write;
+use std::time::Duration;
+
+use qywx::runtime::ClientOptions;
+use qywx::tuzhan::import::{
+    DeptImportParams, DeptType, ImportDepartment, ImportDepartmentsRequest, OptType, IMPORT_DEPARTMENTS,
+};
+use qywx::wecom::department::{CreateDepartmentRequest, CREATE_DEPARTMENT, LIST_DEPARTMENTS};
+use qywx::wecom::error_codes as wc;
+use qywx::{Credentials, Error};
+use qywx_emulator::{Emulator, Fault, RunningEmulator, Service, DEFAULT_TUZHAN_SECRET, DEFAULT_WECOM_SECRET};
+use qywx_tests::TraceCapture;
+
+#[derive(Clone, Copy, Debug)]
+enum Op {
+    /// `department/list`: a read, safe to repeat.
+    Read,
+    /// `department/create`: not safe to repeat.
+    Create,
+    /// Tuzhan `dept/batchAdd`: not safe to repeat.
+    Import,
+}
+
+impl Op {
+    fn path(self) -> &'static str {
+        match self {
+            Op::Read => LIST_DEPARTMENTS.path,
+            Op::Create => CREATE_DEPARTMENT.path,
+            Op::Import => IMPORT_DEPARTMENTS.path,
+        }
+    }
+}
+
+struct Matrix {
+    emu: RunningEmulator,
+    wecom: qywx::wecom::WecomClient,
+    tuzhan: qywx::tuzhan::TuzhanClient,
+    table: String,
+    texts: Vec<String>,
+    tokens: Vec<String>,
+    created: usize,
+}
+
+impl Matrix {
+    async fn new() -> Matrix {
+        let emu = Emulator::builder().build().start().await.unwrap();
+        let options = |service| ClientOptions {
+            request_timeout: Duration::from_millis(300),
+            ..emu.client_options(service)
+        };
+        let wecom =
+            qywx::wecom::WecomClient::with_options(emu.credentials(Service::Wecom), options(Service::Wecom)).unwrap();
+        let tuzhan =
+            qywx::tuzhan::TuzhanClient::with_options(emu.credentials(Service::Tuzhan), options(Service::Tuzhan))
+                .unwrap();
+        let mut m = Matrix {
+            emu,
+            wecom,
+            tuzhan,
+            table: String::new(),
+            texts: Vec::new(),
+            tokens: Vec::new(),
+            created: 0,
+        };
+        m.table
+            .push_str("| fault | call | calls made | outcome |\n| --- | --- | --- | --- |\n");
+        m.remember_tokens().await;
+        m
+    }
+
+    async fn remember_tokens(&mut self) {
+        for token in [
+            self.wecom.runtime().token().await.unwrap(),
+            self.tuzhan.runtime().token().await.unwrap(),
+        ] {
+            self.tokens.push(token.expose().to_owned());
+        }
+    }
+
+    async fn call(&mut self, op: Op) -> Result<(), Error> {
+        match op {
+            Op::Read => self.wecom.list_departments().await.map(drop),
+            Op::Create => {
+                self.created += 1;
+                let name = format!("部门{}", self.created);
+                self.wecom
+                    .create_department(&CreateDepartmentRequest::new(name, 1))
+                    .await
+                    .map(drop)
+            }
+            Op::Import => {
+                self.created += 1;
+                let row = ImportDepartment::new(DeptType::Outchannel, "渠道部", 0)
+                    .third_dept_id(format!("D{}", self.created));
+                let request = ImportDepartmentsRequest::new(DeptImportParams::new(OptType::Add), vec![row]);
+                self.tuzhan.import_departments(&request).await.map(drop)
+            }
+        }
+    }
+
+    /// Runs `op` once with `fault` armed; returns the outcome and the calls that reached the server.
+    async fn run(&mut self, fault: &str, op: Op, arm: impl FnOnce(&RunningEmulator)) -> (Result<(), Error>, usize) {
+        self.remember_tokens().await;
+        self.emu.reset_counters();
+        arm(&self.emu);
+        let outcome = self.call(op).await;
+        let calls = self.emu.calls(op.path());
+        self.emu.faults().clear();
+        let shown = match &outcome {
+            Ok(()) => "ok".to_owned(),
+            Err(e) => {
+                self.texts.push(format!("{e}\n{e:?}"));
+                format!("error: {e}")
+            }
+        };
+        let _ = writeln!(
+            self.table,
+            "| {fault} | {op:?} | {calls} | {} |",
+            shown.replace('|', "\\|")
+        );
+        self.remember_tokens().await;
+        (outcome, calls)
+    }
+}
+
+fn is_status(e: &Error, code: u16) -> bool {
+    matches!(e, Error::HttpStatus { status, .. } if *status == code)
+}
+
+#[tokio::test]
+async fn fault_matrix() {
+    let capture = TraceCapture::default();
+    let _guard = tracing::subscriber::set_default(capture.clone());
+    let mut m = Matrix::new().await;
+    let create = CREATE_DEPARTMENT.path;
+
+    // Tokens.
+    let (r, calls) = m
+        .run("token expired mid-run (42001)", Op::Read, |e| {
+            drop(e.faults().expire_all_tokens())
+        })
+        .await;
+    assert!(r.is_ok() && calls == 2, "{r:?} {calls}");
+    let token = m.wecom.runtime().token().await.unwrap();
+    let (r, calls) = m
+        .run("token revoked (40014)", Op::Read, |e| {
+            assert!(e.faults().revoke_token(token.expose()))
+        })
+        .await;
+    assert!(r.is_ok() && calls == 2, "{r:?} {calls}");
+    assert_eq!(
+        m.emu.token_fetches(Service::Wecom),
+        1,
+        "one new token during the row, not a loop"
+    );
+    let (r, calls) = m
+        .run("token expired (42001)", Op::Create, |e| {
+            drop(e.faults().expire_all_tokens())
+        })
+        .await;
+    assert!(
+        r.is_ok() && calls == 2,
+        "the rejected attempt executed nothing: {r:?} {calls}"
+    );
+
+    // System busy (-1): nothing was executed, so even a create is retried.
+    let (r, calls) = m
+        .run("busy (-1) x2", Op::Create, |e| {
+            drop(e.faults().inject(Fault::busy(2).on(create)))
+        })
+        .await;
+    assert!(r.is_ok() && calls == 3, "{r:?} {calls}");
+    let (r, calls) = m
+        .run("busy (-1) x10", Op::Read, |e| {
+            drop(e.faults().inject(Fault::busy(10).on(LIST_DEPARTMENTS.path)))
+        })
+        .await;
+    assert_eq!(r.unwrap_err().api_code(), Some(wc::SYSTEM_BUSY));
+    assert_eq!(calls, 4, "bounded: 1 + 3 retries");
+
+    // Gateway errors: retried for reads; for writes only 503 (the server did not process it).
+    let (r, calls) = m
+        .run("HTTP 502 x1", Op::Read, |e| {
+            drop(e.faults().inject(Fault::http_status(502, 1).on(LIST_DEPARTMENTS.path)))
+        })
+        .await;
+    assert!(r.is_ok() && calls == 2, "{r:?} {calls}");
+    let (r, calls) = m
+        .run("HTTP 502 x1", Op::Create, |e| {
+            drop(e.faults().inject(Fault::http_status(502, 1).on(create)))
+        })
+        .await;
+    assert!(
+        is_status(&r.unwrap_err(), 502) && calls == 1,
+        "a create is never repeated after a 502"
+    );
+    let (r, calls) = m
+        .run("HTTP 503 x1", Op::Create, |e| {
+            drop(e.faults().inject(Fault::http_status(503, 1).on(create)))
+        })
+        .await;
+    assert!(r.is_ok() && calls == 2, "{r:?} {calls}");
+    let (r, calls) = m
+        .run("HTTP 504 x1", Op::Import, |e| {
+            drop(
+                e.faults()
+                    .inject(Fault::http_status(504, 1).on(IMPORT_DEPARTMENTS.path)),
+            )
+        })
+        .await;
+    assert!(
+        is_status(&r.unwrap_err(), 504) && calls == 1,
+        "an import is never repeated after a 504"
+    );
+    let (r, calls) = m
+        .run("HTTP 500 x1", Op::Read, |e| {
+            drop(e.faults().inject(Fault::http_status(500, 1).on(LIST_DEPARTMENTS.path)))
+        })
+        .await;
+    assert!(is_status(&r.unwrap_err(), 500) && calls == 1);
+
+    // Delay past the 300 ms timeout.
+    let slow = |path: &'static str| {
+        move |e: &RunningEmulator| drop(e.faults().inject(Fault::delay(Duration::from_millis(600), 1).on(path)))
+    };
+    let (r, calls) = m
+        .run("delay 600 ms > timeout x1", Op::Read, slow(LIST_DEPARTMENTS.path))
+        .await;
+    assert!(
+        r.is_ok() && calls == 2,
+        "a read is retried after a timeout: {r:?} {calls}"
+    );
+    let (r, calls) = m.run("delay 600 ms > timeout x1", Op::Create, slow(create)).await;
+    let err = r.unwrap_err();
+    assert!(
+        err.is_timeout() && calls == 1,
+        "a create is not repeated after a timeout: {err} {calls}"
+    );
+
+    // Bodies that do not decode.
+    let (r, calls) = m
+        .run("malformed body x1", Op::Read, |e| {
+            drop(e.faults().inject(Fault::malformed(1).on(LIST_DEPARTMENTS.path)))
+        })
+        .await;
+    assert!(matches!(r, Err(Error::Decode { .. })) && calls == 1);
+    let before = m.wecom.list_departments().await.unwrap().department.len();
+    let (r, calls) = m
+        .run("truncated body x1", Op::Create, |e| {
+            drop(e.faults().inject(Fault::truncated(1).on(create)))
+        })
+        .await;
+    assert!(matches!(r, Err(Error::Decode { .. })) && calls == 1, "{r:?} {calls}");
+    assert_eq!(
+        m.wecom.list_departments().await.unwrap().department.len(),
+        before + 1,
+        "executed once, not repeated"
+    );
+
+    // Rate limits: surfaced, not hammered.
+    let (r, calls) = m
+        .run("rate limited (45009) x1", Op::Read, |e| {
+            drop(e.faults().inject(Fault::rate_limited(1).on(LIST_DEPARTMENTS.path)))
+        })
+        .await;
+    let err = r.unwrap_err();
+    assert!(
+        err.is_rate_limited() && err.api_code() == Some(wc::FREQUENCY_LIMITED) && calls == 1,
+        "{err}"
+    );
+    let (r, calls) = m
+        .run("rate limited x1 (Tuzhan)", Op::Import, |e| {
+            drop(e.faults().inject(Fault::rate_limited(1).on(IMPORT_DEPARTMENTS.path)))
+        })
+        .await;
+    assert!(r.is_err() && calls == 1);
+
+    // A wrong secret: one gettoken, no retry, a clear error.
+    let options = m.emu.client_options(Service::Wecom);
+    let wrong = qywx::wecom::WecomClient::with_options(
+        Credentials::new(qywx_emulator::DEFAULT_WECOM_CORPID, "wrong-secret-value"),
+        options,
+    )
+    .unwrap();
+    m.emu.reset_counters();
+    let err = wrong.list_departments().await.unwrap_err();
+    assert!(
+        err.is_invalid_credentials() && err.api_code() == Some(wc::INVALID_SECRET),
+        "{err}"
+    );
+    assert_eq!(
+        (
+            m.emu.calls(qywx::wecom::auth::GET_TOKEN.path),
+            m.emu.calls(LIST_DEPARTMENTS.path)
+        ),
+        (1, 0)
+    );
+    m.texts.push(format!("{err}\n{err:?}"));
+    let _ = writeln!(
+        m.table,
+        "| wrong secret (40001) | Read | 1 gettoken, 0 | error: {err} |"
+    );
+
+    // Retries and token refreshes are visible at debug level.
+    let trace = capture.text();
+    assert!(
+        trace.contains("DEBUG qywx_runtime::client") && trace.contains("retrying"),
+        "{trace}"
+    );
+    assert!(trace.contains("token rejected; fetching a new one and retrying once"));
+    assert!(
+        trace.contains("endpoint=\"department.create\""),
+        "retries name the endpoint"
+    );
+
+    // No token, no secret, anywhere.
+    let mut secrets = m.tokens.clone();
+    secrets.extend([
+        DEFAULT_WECOM_SECRET.to_owned(),
+        DEFAULT_TUZHAN_SECRET.to_owned(),
+        "wrong-secret-value".to_owned(),
+    ]);
+    let everything = format!("{trace}\n{}", m.texts.join("\n"));
+    for secret in &secrets {
+        assert!(!everything.contains(secret.as_str()), "leaked {secret:?}");
+    }
+    assert!(
+        m.tokens.len() >= 10 && everything.len() > 1000,
+        "the check looked at real output"
+    );
+    println!("{}", m.table);
+}
