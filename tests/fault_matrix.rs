@@ -144,7 +144,7 @@ async fn fault_matrix() {
     // Tokens.
     let (r, calls) = m
         .run("token expired mid-run (42001)", Op::Read, |e| {
-            drop(e.faults().expire_all_tokens())
+            e.faults().expire_all_tokens();
         })
         .await;
     assert!(r.is_ok() && calls == 2, "{r:?} {calls}");
@@ -162,7 +162,7 @@ async fn fault_matrix() {
     );
     let (r, calls) = m
         .run("token expired (42001)", Op::Create, |e| {
-            drop(e.faults().expire_all_tokens())
+            e.faults().expire_all_tokens();
         })
         .await;
     assert!(
@@ -173,13 +173,13 @@ async fn fault_matrix() {
     // System busy (-1): nothing was executed, so even a create is retried.
     let (r, calls) = m
         .run("busy (-1) x2", Op::Create, |e| {
-            drop(e.faults().inject(Fault::busy(2).on(create)))
+            e.faults().inject(Fault::busy(2).on(create));
         })
         .await;
     assert!(r.is_ok() && calls == 3, "{r:?} {calls}");
     let (r, calls) = m
         .run("busy (-1) x10", Op::Read, |e| {
-            drop(e.faults().inject(Fault::busy(10).on(LIST_DEPARTMENTS.path)))
+            e.faults().inject(Fault::busy(10).on(LIST_DEPARTMENTS.path));
         })
         .await;
     assert_eq!(r.unwrap_err().api_code(), Some(wc::SYSTEM_BUSY));
@@ -188,13 +188,13 @@ async fn fault_matrix() {
     // Gateway errors: retried for reads; for writes only 503 (the server did not process it).
     let (r, calls) = m
         .run("HTTP 502 x1", Op::Read, |e| {
-            drop(e.faults().inject(Fault::http_status(502, 1).on(LIST_DEPARTMENTS.path)))
+            e.faults().inject(Fault::http_status(502, 1).on(LIST_DEPARTMENTS.path));
         })
         .await;
     assert!(r.is_ok() && calls == 2, "{r:?} {calls}");
     let (r, calls) = m
         .run("HTTP 502 x1", Op::Create, |e| {
-            drop(e.faults().inject(Fault::http_status(502, 1).on(create)))
+            e.faults().inject(Fault::http_status(502, 1).on(create));
         })
         .await;
     assert!(
@@ -203,16 +203,14 @@ async fn fault_matrix() {
     );
     let (r, calls) = m
         .run("HTTP 503 x1", Op::Create, |e| {
-            drop(e.faults().inject(Fault::http_status(503, 1).on(create)))
+            e.faults().inject(Fault::http_status(503, 1).on(create));
         })
         .await;
     assert!(r.is_ok() && calls == 2, "{r:?} {calls}");
     let (r, calls) = m
         .run("HTTP 504 x1", Op::Import, |e| {
-            drop(
-                e.faults()
-                    .inject(Fault::http_status(504, 1).on(IMPORT_DEPARTMENTS.path)),
-            )
+            e.faults()
+                .inject(Fault::http_status(504, 1).on(IMPORT_DEPARTMENTS.path));
         })
         .await;
     assert!(
@@ -221,15 +219,13 @@ async fn fault_matrix() {
     );
     let (r, calls) = m
         .run("HTTP 500 x1", Op::Read, |e| {
-            drop(e.faults().inject(Fault::http_status(500, 1).on(LIST_DEPARTMENTS.path)))
+            e.faults().inject(Fault::http_status(500, 1).on(LIST_DEPARTMENTS.path));
         })
         .await;
     assert!(is_status(&r.unwrap_err(), 500) && calls == 1);
 
     // Delay past the 300 ms timeout.
-    let slow = |path: &'static str| {
-        move |e: &RunningEmulator| drop(e.faults().inject(Fault::delay(Duration::from_millis(600), 1).on(path)))
-    };
+    let slow = |path: &'static str| inject(Fault::delay(Duration::from_millis(600), 1).on(path));
     let (r, calls) = m
         .run("delay 600 ms > timeout x1", Op::Read, slow(LIST_DEPARTMENTS.path))
         .await;
@@ -247,14 +243,14 @@ async fn fault_matrix() {
     // Bodies that do not decode.
     let (r, calls) = m
         .run("malformed body x1", Op::Read, |e| {
-            drop(e.faults().inject(Fault::malformed(1).on(LIST_DEPARTMENTS.path)))
+            e.faults().inject(Fault::malformed(1).on(LIST_DEPARTMENTS.path));
         })
         .await;
     assert!(matches!(r, Err(Error::Decode { .. })) && calls == 1);
     let before = m.wecom.list_departments().await.unwrap().department.len();
     let (r, calls) = m
         .run("truncated body x1", Op::Create, |e| {
-            drop(e.faults().inject(Fault::truncated(1).on(create)))
+            e.faults().inject(Fault::truncated(1).on(create));
         })
         .await;
     assert!(matches!(r, Err(Error::Decode { .. })) && calls == 1, "{r:?} {calls}");
@@ -267,7 +263,7 @@ async fn fault_matrix() {
     // Rate limits: surfaced, not hammered.
     let (r, calls) = m
         .run("rate limited (45009) x1", Op::Read, |e| {
-            drop(e.faults().inject(Fault::rate_limited(1).on(LIST_DEPARTMENTS.path)))
+            e.faults().inject(Fault::rate_limited(1).on(LIST_DEPARTMENTS.path));
         })
         .await;
     let err = r.unwrap_err();
@@ -277,7 +273,7 @@ async fn fault_matrix() {
     );
     let (r, calls) = m
         .run("rate limited x1 (Tuzhan)", Op::Import, |e| {
-            drop(e.faults().inject(Fault::rate_limited(1).on(IMPORT_DEPARTMENTS.path)))
+            e.faults().inject(Fault::rate_limited(1).on(IMPORT_DEPARTMENTS.path));
         })
         .await;
     assert!(r.is_err() && calls == 1);
