@@ -225,7 +225,11 @@ async fn fault_matrix() {
     assert!(is_status(&r.unwrap_err(), 500) && calls == 1);
 
     // Delay past the 300 ms timeout.
-    let slow = |path: &'static str| inject(Fault::delay(Duration::from_millis(600), 1).on(path));
+    let slow = |path: &'static str| {
+        move |e: &RunningEmulator| {
+            e.faults().inject(Fault::delay(Duration::from_millis(600), 1).on(path));
+        }
+    };
     let (r, calls) = m
         .run("delay 600 ms > timeout x1", Op::Read, slow(LIST_DEPARTMENTS.path))
         .await;
