@@ -1,0 +1,195 @@
+//! Bulk import through the generated `*_bulk` helpers: every input row ends up in exactly one
+//! bucket (accepted + rejected + invalid + failed + pending = input), with the server's reasons.
+
+use std::sync::{Arc, Mutex};
+
+use qywx::runtime::bulk::{BulkOptions, BulkProgress, FromIter};
+use qywx::tuzhan::import::{
+    DeptImportParams, DeptType, EmployeeImportParams, ImportDepartment, ImportDepartmentsRequest, ImportEmployee,
+    ImportEmployeesRequest, OptType, RoleKey, UserType, IMPORT_DEPARTMENTS,
+};
+use qywx_emulator::{Emulator, Fault};
+use qywx_tests::CaptureServer;
+
+fn dept_row(i: usize) -> ImportDepartment {
+    let row = ImportDepartment::new(DeptType::Outchannel, format!("部门{i}"), 0);
+    match i {
+        // Every 1000th row breaks a rule (no thirdDeptId for an outchannel department).
+        _ if i % 1000 == 999 => row,
+        // Every 997th row repeats an id the server already has.
+        _ if i % 997 == 996 => row.third_dept_id("D0"),
+        _ => row.third_dept_id(format!("D{i}")),
+    }
+}
+
+fn template() -> ImportDepartmentsRequest {
+    ImportDepartmentsRequest::new(DeptImportParams::new(OptType::Add), Vec::new())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_100k_row_import_reports_every_row() {
+    const TOTAL: usize = 100_000;
+    let emu = Emulator::builder().build().start().await.unwrap();
+    let tuzhan = emu.tuzhan_client().unwrap();
+    let expected_invalid = (0..TOTAL).filter(|i| i % 1000 == 999).count();
+    let expected_duplicates = (0..TOTAL).filter(|i| i % 1000 != 999 && i % 997 == 996).count();
+
+    let options = BulkOptions {
+        chunk_size: 500,
+        concurrency: 8,
+    };
+    let seen: Arc<Mutex<Vec<BulkProgress>>> = Arc::default();
+    let record = seen.clone();
+    let report = tuzhan
+        .import_departments_bulk(&template(), FromIter((0..TOTAL).map(dept_row)), options, move |p| {
+            record.lock().unwrap().push(*p)
+        })
+        .await;
+
+    assert_eq!(report.total, TOTAL);
+    assert_eq!(report.accounted(), TOTAL, "no row disappears");
+    assert_eq!(report.invalid.len(), expected_invalid);
+    assert!(report
+        .invalid
+        .iter()
+        .all(|r| r.index % 1000 == 999 && r.violations[0].path == "thirdDeptId"));
+    assert_eq!(report.rejected.len(), expected_duplicates);
+    assert!(report
+        .rejected
+        .iter()
+        .all(|r| r.reason.as_deref() == Some("部门已存在") && r.row.third_dept_id.as_deref() == Some("D0")));
+    assert!(report.failed.is_empty() && report.pending.is_empty());
+    assert_eq!(report.accepted, TOTAL - expected_invalid - expected_duplicates);
+    assert_eq!(
+        emu.tuzhan_departments().len(),
+        report.accepted,
+        "the server holds exactly the accepted rows"
+    );
+    assert_eq!(emu.calls(IMPORT_DEPARTMENTS.path), 200, "chunks of 500, no retries");
+    assert!(!report.is_complete());
+
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 200, "one progress call per chunk");
+    for pair in seen.windows(2) {
+        assert!(pair[1].answered > pair[0].answered && pair[1].read >= pair[0].read);
+    }
+    for p in seen.iter() {
+        // Memory stays bounded: rows read but not yet answered never exceed the pipeline.
+        assert!(p.read - p.answered - p.invalid <= (8 + 1) * 500, "{p:?}");
+        assert_eq!(p.answered, p.accepted + p.rejected);
+    }
+    assert_eq!(seen.last().unwrap().accepted, report.accepted);
+}
+
+#[tokio::test]
+async fn a_failed_chunk_is_reported_not_retried() {
+    let emu = Emulator::builder().build().start().await.unwrap();
+    let tuzhan = emu.tuzhan_client().unwrap();
+    tuzhan.runtime().token().await.unwrap();
+    emu.faults()
+        .inject(Fault::http_status(502, 1).on(IMPORT_DEPARTMENTS.path));
+    let options = BulkOptions {
+        chunk_size: 100,
+        concurrency: 1,
+    };
+    let report = tuzhan
+        .import_departments_bulk(
+            &template(),
+            FromIter((0..250).map(|i| dept_row(i + 1_000_000))),
+            options,
+            |_| {},
+        )
+        .await;
+    assert_eq!(report.failed.len(), 1);
+    assert_eq!(report.failed[0].rows.len(), 100);
+    assert!(matches!(
+        report.failed[0].error,
+        qywx::Error::HttpStatus { status: 502, .. }
+    ));
+    assert_eq!((report.accepted, report.accounted()), (150, 250));
+    assert_eq!(emu.calls(IMPORT_DEPARTMENTS.path), 3, "the failed chunk was sent once");
+}
+
+#[tokio::test]
+async fn chunks_answered_with_a_batch_id_are_pending() {
+    let server = CaptureServer::start().await;
+    server.answer_always(
+        IMPORT_DEPARTMENTS.path,
+        200,
+        r#"{"code":"200","errorCode":"SUCCESS","msg":"ok","data":987654321}"#,
+    );
+    let options = qywx::ClientOptions {
+        base_url: Some(server.base_url.clone()),
+        ..Default::default()
+    };
+    let tuzhan = qywx::tuzhan::TuzhanClient::with_options(qywx::Credentials::new("app", "secret"), options).unwrap();
+    let report = tuzhan
+        .import_departments_bulk(
+            &template(),
+            FromIter((0..1200).map(|i| dept_row(i + 2_000_000))),
+            BulkOptions::default(),
+            |_| {},
+        )
+        .await;
+    assert_eq!(report.pending.len(), 3, "1200 rows in chunks of at most 500");
+    assert!(report
+        .pending
+        .iter()
+        .all(|c| c.reference.as_deref() == Some("987654321")));
+    assert_eq!(
+        report.pending.iter().map(|c| c.rows).sum::<usize>() + report.invalid.len(),
+        1200
+    );
+    assert_eq!(report.accounted(), 1200);
+    assert!(server
+        .requests_to(IMPORT_DEPARTMENTS.path)
+        .iter()
+        .all(|r| r.json()["data"].as_array().unwrap().len() <= 500));
+}
+
+#[tokio::test]
+async fn employees_stream_from_a_channel() {
+    let emu = Emulator::builder().build().start().await.unwrap();
+    let tuzhan = emu.tuzhan_client().unwrap();
+    let dept = ImportDepartmentsRequest::new(DeptImportParams::new(OptType::Add), vec![dept_row(5)]);
+    assert_eq!(
+        tuzhan.import_departments(&dept).await.unwrap().is_complete(),
+        Some(true)
+    );
+
+    let (tx, rx) = tokio::sync::mpsc::channel(64);
+    let producer = tokio::spawn(async move {
+        for i in 0..1500 {
+            let phone = if i == 7 { String::new() } else { format!("138{i:08}") };
+            let row = ImportEmployee::new(
+                format!("U{i}"),
+                UserType::OfficialAccount,
+                format!("员工{i}"),
+                phone,
+                vec![RoleKey::GeneralEmploye],
+                "2020-10-23 12:00:00",
+            )
+            .third_dept_id("D5");
+            tx.send(row).await.unwrap();
+        }
+    });
+    let template = ImportEmployeesRequest::new(EmployeeImportParams::new(OptType::Add), Vec::new());
+    let report = tuzhan
+        .import_employees_bulk(
+            &template,
+            rx,
+            BulkOptions {
+                chunk_size: 400,
+                concurrency: 2,
+            },
+            |_| {},
+        )
+        .await;
+    producer.await.unwrap();
+    assert_eq!(report.total, 1500);
+    assert_eq!(report.accepted, 1499);
+    assert_eq!(report.rejected.len(), 1);
+    assert_eq!(report.rejected[0].reason.as_deref(), Some("手机号码不能为空"));
+    assert_eq!(report.rejected[0].row.third_user_id, "U7");
+    assert_eq!(emu.tuzhan_employees().len(), 1499);
+}
