@@ -15,34 +15,30 @@ pub(crate) struct Ctx<'a> {
     pub group: &'a Group,
 }
 
-fn doc(text: &str) -> TokenStream {
-    let lines: Vec<TokenStream> = text
-        .lines()
-        .map(|line| {
-            let line = if line.is_empty() {
-                String::new()
-            } else {
-                format!(" {line}")
-            };
+/// `#[doc]` attributes, one per line (`inner`: `#![doc]`, for module docs).
+fn doc_attrs(text: &str, inner: bool) -> TokenStream {
+    let lines = text.lines().map(|line| {
+        // A leading space so prettyplease prints `/// text`, not `///text`.
+        let line = if line.is_empty() {
+            String::new()
+        } else {
+            format!(" {line}")
+        };
+        if inner {
+            quote!(#![doc = #line])
+        } else {
             quote!(#[doc = #line])
-        })
-        .collect();
+        }
+    });
     quote!(#(#lines)*)
 }
 
+fn doc(text: &str) -> TokenStream {
+    doc_attrs(text, false)
+}
+
 fn inner_doc(text: &str) -> TokenStream {
-    let lines: Vec<TokenStream> = text
-        .lines()
-        .map(|line| {
-            let line = if line.is_empty() {
-                String::new()
-            } else {
-                format!(" {line}")
-            };
-            quote!(#![doc = #line])
-        })
-        .collect();
-    quote!(#(#lines)*)
+    doc_attrs(text, true)
 }
 
 /// Escapes text for rustdoc Markdown where it could be read as markup or a broken link.
