@@ -215,7 +215,9 @@ mod fast {
     use std::fmt;
     use std::marker::PhantomData;
 
-    use serde::de::value::StringDeserializer;
+    use std::borrow::Cow;
+
+    use serde::de::value::{BorrowedStrDeserializer, StringDeserializer};
     use serde::de::{self, DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 
     /// Reads an envelope code (number or string) as text.
@@ -261,6 +263,32 @@ mod fast {
         }
     }
 
+    /// A member name, borrowed from the body when it has no escapes (no allocation per key).
+    struct KeyText;
+
+    impl<'de> Visitor<'de> for KeyText {
+        type Value = Cow<'de, str>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a member name")
+        }
+        fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+            Ok(Cow::Borrowed(v))
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Cow::Owned(v.to_owned()))
+        }
+        fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+            Ok(Cow::Owned(v))
+        }
+    }
+
+    impl<'de> DeserializeSeed<'de> for KeyText {
+        type Value = Cow<'de, str>;
+        fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_str(self)
+        }
+    }
+
     /// A flat envelope: the payload's fields sit beside the code and message.
     pub(super) struct Flat<'c, T> {
         pub code_field: &'static str,
@@ -297,13 +325,16 @@ mod fast {
         type Error = A::Error;
 
         fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, A::Error> {
-            while let Some(key) = self.inner.next_key::<String>()? {
+            while let Some(key) = self.inner.next_key_seed(KeyText)? {
                 if key == self.code_field {
                     *self.code = self.inner.next_value_seed(CodeText)?;
                 } else if key == self.message_field {
                     self.inner.next_value::<IgnoredAny>()?;
                 } else {
-                    return seed.deserialize(StringDeserializer::<A::Error>::new(key)).map(Some);
+                    return match key {
+                        Cow::Borrowed(k) => seed.deserialize(BorrowedStrDeserializer::<A::Error>::new(k)).map(Some),
+                        Cow::Owned(k) => seed.deserialize(StringDeserializer::<A::Error>::new(k)).map(Some),
+                    };
                 }
             }
             Ok(None)

@@ -105,11 +105,17 @@ fn main() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let http = reqwest::Client::new();
+        // The baseline gets the timeouts the generated client uses by default, as a careful
+        // hand-written call would have; the generated client builds its own HTTP client.
+        let defaults = ClientOptions::default();
+        let http = reqwest::Client::builder()
+            .connect_timeout(defaults.connect_timeout)
+            .timeout(defaults.request_timeout)
+            .build()
+            .unwrap();
         let options = ClientOptions {
             base_url: Some(base.clone()),
-            http_client: Some(http.clone()),
-            ..Default::default()
+            ..defaults
         };
         let wecom = WecomClient::with_options(Credentials::new("corp", "secret"), options).unwrap();
         let url = format!("{base}/cgi-bin/department/list?access_token={TOKEN}");
