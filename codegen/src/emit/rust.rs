@@ -232,6 +232,8 @@ impl Ctx<'_> {
         let must_use = partial.as_ref().map(
             |_| quote!(#[must_use = "the server may have applied only part of the request: check `is_complete()`"]),
         );
+        // The spec decides how many fields are required; the constructor takes them all.
+        let many_args = (required.len() > 7).then(|| quote!(#[allow(clippy::too_many_arguments)]));
         let has_secret = schema.fields.iter().any(|f| f.secret);
         let debug_derive = (!has_secret).then(|| quote!(Debug,));
         let debug_impl = has_secret.then(|| self.redacted_debug(&name_ident, schema, keep_extra));
@@ -246,7 +248,7 @@ impl Ctx<'_> {
 
             impl #name_ident {
                 #[doc = #new_doc]
-                #[allow(clippy::too_many_arguments)]
+                #many_args
                 pub fn new(#(#params),*) -> Self {
                     Self { #(#inits,)* #extra_init }
                 }

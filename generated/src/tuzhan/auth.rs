@@ -36,7 +36,6 @@ pub struct GetOrgAccessTokenRequest {
 }
 impl GetOrgAccessTokenRequest {
     /// A `GetOrgAccessTokenRequest` from its required fields (`instanceAppid`, `instanceSecrect`); optional fields start unset.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
         instance_appid: impl Into<String>,
         instance_secrect: impl Into<String>,
@@ -108,7 +107,6 @@ pub struct GetOrgAccessTokenResponse {
 }
 impl GetOrgAccessTokenResponse {
     /// A `GetOrgAccessTokenResponse` from its required fields (`orgAccessToken`); optional fields start unset.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(org_access_token: impl Into<String>) -> Self {
         Self {
             org_access_token: org_access_token.into(),

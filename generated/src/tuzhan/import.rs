@@ -101,7 +101,6 @@ pub struct DeptImportParams {
 }
 impl DeptImportParams {
     /// A `DeptImportParams` from its required fields (`optType`); optional fields start unset.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(opt_type: OptType) -> Self {
         Self {
             opt_type,
@@ -158,7 +157,6 @@ pub struct EmployeeImportParams {
 }
 impl EmployeeImportParams {
     /// A `EmployeeImportParams` from its required fields (`optType`); optional fields start unset.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(opt_type: OptType) -> Self {
         Self {
             opt_type,
@@ -483,7 +481,6 @@ pub struct ImportDepartment {
 }
 impl ImportDepartment {
     /// A `ImportDepartment` from its required fields (`deptType`, `deptName`, `serialNum`); optional fields start unset.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
         dept_type: DeptType,
         dept_name: impl Into<String>,
@@ -970,7 +967,6 @@ pub struct ImportEmployee {
 }
 impl ImportEmployee {
     /// A `ImportEmployee` from its required fields (`thirdUserId`, `userType`, `channelName`, `phone`, `roleKeys`, `updateTime`); optional fields start unset.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
         third_user_id: impl Into<String>,
         user_type: UserType,
@@ -1247,7 +1243,6 @@ pub struct DeptImportResult {
 }
 impl DeptImportResult {
     /// A `DeptImportResult` from its required fields (`status`); optional fields start unset.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(status: ImportStatus) -> Self {
         Self {
             status,
@@ -1378,7 +1373,6 @@ pub struct EmployeeImportResult {
 }
 impl EmployeeImportResult {
     /// A `EmployeeImportResult` from its required fields (`status`); optional fields start unset.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(status: ImportStatus) -> Self {
         Self {
             status,
@@ -1597,7 +1591,6 @@ pub struct ImportDepartmentsRequest {
 }
 impl ImportDepartmentsRequest {
     /// A `ImportDepartmentsRequest` from its required fields (`publicParams`, `data`); optional fields start unset.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(public_params: DeptImportParams, data: Vec<ImportDepartment>) -> Self {
         Self { public_params, data }
     }
@@ -1647,7 +1640,6 @@ pub struct ImportEmployeesRequest {
 }
 impl ImportEmployeesRequest {
     /// A `ImportEmployeesRequest` from its required fields (`publicParams`, `data`); optional fields start unset.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(public_params: EmployeeImportParams, data: Vec<ImportEmployee>) -> Self {
         Self { public_params, data }
     }

@@ -35,7 +35,6 @@ pub struct GetTokenRequest {
 }
 impl GetTokenRequest {
     /// A `GetTokenRequest` from its required fields (`corpid`, `corpsecret`); optional fields start unset.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(corpid: impl Into<String>, corpsecret: impl Into<String>) -> Self {
         Self {
             corpid: corpid.into(),
@@ -90,7 +89,6 @@ pub struct GetTokenResponse {
 }
 impl GetTokenResponse {
     /// A `GetTokenResponse` from its required fields (`access_token`, `expires_in`); optional fields start unset.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(access_token: impl Into<String>, expires_in: i64) -> Self {
         Self {
             access_token: access_token.into(),

@@ -29,7 +29,6 @@ pub struct RuleInfo {
 }
 impl RuleInfo {
     /// A `RuleInfo` from its required fields (`owner_corp_range`, `member_corp_range`); optional fields start unset.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
         owner_corp_range: OwnerCorpRange,
         member_corp_range: MemberCorpRange,
@@ -95,7 +94,6 @@ pub struct OwnerCorpRange {
 }
 impl OwnerCorpRange {
     /// A `OwnerCorpRange` with every optional field unset.
-    #[allow(clippy::too_many_arguments)]
     pub fn new() -> Self {
         Self {
             departmentids: None,
@@ -169,7 +167,6 @@ pub struct MemberCorpRange {
 }
 impl MemberCorpRange {
     /// A `MemberCorpRange` with every optional field unset.
-    #[allow(clippy::too_many_arguments)]
     pub fn new() -> Self {
         Self {
             groupids: None,
@@ -236,7 +233,6 @@ pub struct ListRuleIdsRequest {
 }
 impl ListRuleIdsRequest {
     /// A `ListRuleIdsRequest` from its required fields (`chain_id`); optional fields start unset.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(chain_id: impl Into<String>) -> Self {
         Self { chain_id: chain_id.into() }
     }
@@ -262,7 +258,6 @@ pub struct ListRuleIdsResponse {
 }
 impl ListRuleIdsResponse {
     /// A `ListRuleIdsResponse` from its required fields (`rule_ids`); optional fields start unset.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(rule_ids: Vec<i64>) -> Self {
         Self {
             rule_ids,
@@ -300,7 +295,6 @@ pub struct DeleteRuleRequest {
 }
 impl DeleteRuleRequest {
     /// A `DeleteRuleRequest` from its required fields (`chain_id`, `rule_id`); optional fields start unset.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(chain_id: impl Into<String>, rule_id: i64) -> Self {
         Self {
             chain_id: chain_id.into(),
@@ -320,7 +314,6 @@ pub struct DeleteRuleResponse {
 }
 impl DeleteRuleResponse {
     /// A `DeleteRuleResponse` with every optional field unset.
-    #[allow(clippy::too_many_arguments)]
     pub fn new() -> Self {
         Self {
             extra: ::serde_json::Map::new(),
@@ -357,7 +350,6 @@ pub struct GetRuleInfoRequest {
 }
 impl GetRuleInfoRequest {
     /// A `GetRuleInfoRequest` from its required fields (`chain_id`, `rule_id`); optional fields start unset.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(chain_id: impl Into<String>, rule_id: i64) -> Self {
         Self {
             chain_id: chain_id.into(),
@@ -385,7 +377,6 @@ pub struct GetRuleInfoResponse {
 }
 impl GetRuleInfoResponse {
     /// A `GetRuleInfoResponse` from its required fields (`rule_info`); optional fields start unset.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(rule_info: RuleInfo) -> Self {
         Self {
             rule_info,
@@ -423,7 +414,6 @@ pub struct AddRuleRequest {
 }
 impl AddRuleRequest {
     /// A `AddRuleRequest` from its required fields (`chain_id`, `rule_info`); optional fields start unset.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(chain_id: impl Into<String>, rule_info: RuleInfo) -> Self {
         Self {
             chain_id: chain_id.into(),
@@ -456,7 +446,6 @@ pub struct AddRuleResponse {
 }
 impl AddRuleResponse {
     /// A `AddRuleResponse` from its required fields (`rule_id`); optional fields start unset.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(rule_id: i64) -> Self {
         Self {
             rule_id,
@@ -502,7 +491,6 @@ pub struct ModifyRuleRequest {
 }
 impl ModifyRuleRequest {
     /// A `ModifyRuleRequest` from its required fields (`chain_id`, `rule_id`, `rule_info`); optional fields start unset.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(chain_id: impl Into<String>, rule_id: i64, rule_info: RuleInfo) -> Self {
         Self {
             chain_id: chain_id.into(),
@@ -528,7 +516,6 @@ pub struct ModifyRuleResponse {
 }
 impl ModifyRuleResponse {
     /// A `ModifyRuleResponse` with every optional field unset.
-    #[allow(clippy::too_many_arguments)]
     pub fn new() -> Self {
         Self {
             extra: ::serde_json::Map::new(),

@@ -31,7 +31,6 @@ pub struct Department {
 }
 impl Department {
     /// A `Department` from its required fields (`id`, `name`, `parentid`); optional fields start unset.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(id: i32, name: impl Into<String>, parentid: i32) -> Self {
         Self {
             id,
@@ -88,7 +87,6 @@ pub struct CreateDepartmentRequest {
 }
 impl CreateDepartmentRequest {
     /// A `CreateDepartmentRequest` from its required fields (`name`, `parentid`); optional fields start unset.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(name: impl Into<String>, parentid: i32) -> Self {
         Self {
             name: name.into(),
@@ -118,7 +116,6 @@ pub struct CreateDepartmentResponse {
 }
 impl CreateDepartmentResponse {
     /// A `CreateDepartmentResponse` from its required fields (`id`); optional fields start unset.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(id: i32) -> Self {
         Self {
             id,
@@ -158,7 +155,6 @@ pub struct UpdateDepartmentRequest {
 }
 impl UpdateDepartmentRequest {
     /// A `UpdateDepartmentRequest` from its required fields (`id`); optional fields start unset.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(id: i32) -> Self {
         Self { id, name: None }
     }
@@ -188,7 +184,6 @@ pub struct UpdateDepartmentResponse {
 }
 impl UpdateDepartmentResponse {
     /// A `UpdateDepartmentResponse` with every optional field unset.
-    #[allow(clippy::too_many_arguments)]
     pub fn new() -> Self {
         Self {
             extra: ::serde_json::Map::new(),
@@ -216,7 +211,6 @@ pub struct DeleteDepartmentRequest {
 }
 impl DeleteDepartmentRequest {
     /// A `DeleteDepartmentRequest` from its required fields (`id`); optional fields start unset.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(id: i32) -> Self {
         Self { id }
     }
@@ -241,7 +235,6 @@ pub struct DeleteDepartmentResponse {
 }
 impl DeleteDepartmentResponse {
     /// A `DeleteDepartmentResponse` with every optional field unset.
-    #[allow(clippy::too_many_arguments)]
     pub fn new() -> Self {
         Self {
             extra: ::serde_json::Map::new(),
@@ -274,7 +267,6 @@ pub struct ListDepartmentsResponse {
 }
 impl ListDepartmentsResponse {
     /// A `ListDepartmentsResponse` from its required fields (`department`); optional fields start unset.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(department: Vec<Department>) -> Self {
         Self {
             department,

@@ -28,7 +28,6 @@ pub struct CreateTagRequest {
 }
 impl CreateTagRequest {
     /// A `CreateTagRequest` from its required fields (`tagname`); optional fields start unset.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(tagname: impl Into<String>) -> Self {
         Self { tagname: tagname.into() }
     }
@@ -57,7 +56,6 @@ pub struct CreateTagResponse {
 }
 impl CreateTagResponse {
     /// A `CreateTagResponse` from its required fields (`tagid`); optional fields start unset.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(tagid: i32) -> Self {
         Self {
             tagid,
@@ -97,7 +95,6 @@ pub struct UpdateTagRequest {
 }
 impl UpdateTagRequest {
     /// A `UpdateTagRequest` from its required fields (`tagid`, `tagname`); optional fields start unset.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(tagid: i32, tagname: impl Into<String>) -> Self {
         Self {
             tagid,
@@ -122,7 +119,6 @@ pub struct UpdateTagResponse {
 }
 impl UpdateTagResponse {
     /// A `UpdateTagResponse` with every optional field unset.
-    #[allow(clippy::too_many_arguments)]
     pub fn new() -> Self {
         Self {
             extra: ::serde_json::Map::new(),
@@ -149,7 +145,6 @@ pub struct DeleteTagRequest {
 }
 impl DeleteTagRequest {
     /// A `DeleteTagRequest` from its required fields (`tagid`); optional fields start unset.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(tagid: i32) -> Self {
         Self { tagid }
     }
@@ -174,7 +169,6 @@ pub struct DeleteTagResponse {
 }
 impl DeleteTagResponse {
     /// A `DeleteTagResponse` with every optional field unset.
-    #[allow(clippy::too_many_arguments)]
     pub fn new() -> Self {
         Self {
             extra: ::serde_json::Map::new(),
@@ -201,7 +195,6 @@ pub struct GetTagUsersRequest {
 }
 impl GetTagUsersRequest {
     /// A `GetTagUsersRequest` from its required fields (`tagid`); optional fields start unset.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(tagid: i32) -> Self {
         Self { tagid }
     }
@@ -236,7 +229,6 @@ pub struct GetTagUsersResponse {
 }
 impl GetTagUsersResponse {
     /// A `GetTagUsersResponse` from its required fields (`userlist`); optional fields start unset.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(userlist: Vec<crate::wecom::user::UserBrief>) -> Self {
         Self {
             userlist,
@@ -276,7 +268,6 @@ pub struct AddTagUsersRequest {
 }
 impl AddTagUsersRequest {
     /// A `AddTagUsersRequest` from its required fields (`tagid`, `userlist`); optional fields start unset.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(tagid: i32, userlist: Vec<String>) -> Self {
         Self { tagid, userlist }
     }
@@ -317,7 +308,6 @@ pub struct AddTagUsersResponse {
 }
 impl AddTagUsersResponse {
     /// A `AddTagUsersResponse` with every optional field unset.
-    #[allow(clippy::too_many_arguments)]
     pub fn new() -> Self {
         Self {
             invalidlist: None,
@@ -377,7 +367,6 @@ pub struct DeleteTagUsersRequest {
 }
 impl DeleteTagUsersRequest {
     /// A `DeleteTagUsersRequest` from its required fields (`tagid`, `userlist`); optional fields start unset.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(tagid: i32, userlist: Vec<String>) -> Self {
         Self { tagid, userlist }
     }
@@ -418,7 +407,6 @@ pub struct DeleteTagUsersResponse {
 }
 impl DeleteTagUsersResponse {
     /// A `DeleteTagUsersResponse` with every optional field unset.
-    #[allow(clippy::too_many_arguments)]
     pub fn new() -> Self {
         Self {
             invalidlist: None,

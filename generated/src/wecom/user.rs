@@ -348,7 +348,6 @@ pub struct UserBrief {
 }
 impl UserBrief {
     /// A `UserBrief` from its required fields (`userid`, `name`); optional fields start unset.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(userid: impl Into<String>, name: impl Into<String>) -> Self {
         Self {
             userid: userid.into(),
@@ -483,7 +482,6 @@ pub struct CreateUserRequest {
 }
 impl CreateUserRequest {
     /// A `CreateUserRequest` from its required fields (`userid`, `name`); optional fields start unset.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(userid: impl Into<String>, name: impl Into<String>) -> Self {
         Self {
             userid: userid.into(),
@@ -592,7 +590,6 @@ pub struct CreateUserResponse {
 }
 impl CreateUserResponse {
     /// A `CreateUserResponse` with every optional field unset.
-    #[allow(clippy::too_many_arguments)]
     pub fn new() -> Self {
         Self {
             extra: ::serde_json::Map::new(),
@@ -725,7 +722,6 @@ pub struct UpdateUserRequest {
 }
 impl UpdateUserRequest {
     /// A `UpdateUserRequest` from its required fields (`userid`); optional fields start unset.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(userid: impl Into<String>) -> Self {
         Self {
             userid: userid.into(),
@@ -848,7 +844,6 @@ pub struct UpdateUserResponse {
 }
 impl UpdateUserResponse {
     /// A `UpdateUserResponse` with every optional field unset.
-    #[allow(clippy::too_many_arguments)]
     pub fn new() -> Self {
         Self {
             extra: ::serde_json::Map::new(),
@@ -878,7 +873,6 @@ pub struct DeleteUserRequest {
 }
 impl DeleteUserRequest {
     /// A `DeleteUserRequest` from its required fields (`userid`); optional fields start unset.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(userid: impl Into<String>) -> Self {
         Self { userid: userid.into() }
     }
@@ -903,7 +897,6 @@ pub struct DeleteUserResponse {
 }
 impl DeleteUserResponse {
     /// A `DeleteUserResponse` with every optional field unset.
-    #[allow(clippy::too_many_arguments)]
     pub fn new() -> Self {
         Self {
             extra: ::serde_json::Map::new(),
@@ -933,7 +926,6 @@ pub struct GetUserRequest {
 }
 impl GetUserRequest {
     /// A `GetUserRequest` from its required fields (`userid`); optional fields start unset.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(userid: impl Into<String>) -> Self {
         Self { userid: userid.into() }
     }
@@ -1067,7 +1059,6 @@ pub struct GetUserResponse {
 }
 impl GetUserResponse {
     /// A `GetUserResponse` from its required fields (`userid`, `name`, `department`, `status`); optional fields start unset.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
         userid: impl Into<String>,
         name: impl Into<String>,
@@ -1177,7 +1168,6 @@ pub struct ListDepartmentUsersRequest {
 }
 impl ListDepartmentUsersRequest {
     /// A `ListDepartmentUsersRequest` from its required fields (`department_id`); optional fields start unset.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(department_id: i32) -> Self {
         Self {
             department_id,
@@ -1253,7 +1243,6 @@ pub struct ListDepartmentUsersResponse {
 }
 impl ListDepartmentUsersResponse {
     /// A `ListDepartmentUsersResponse` from its required fields (`userlist`); optional fields start unset.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(userlist: Vec<UserBrief>) -> Self {
         Self {
             userlist,
