@@ -471,8 +471,7 @@ impl Ctx<'_> {
                         .filter_map(|n| schema.fields.iter().find(|f| &f.name == n))
                         .collect();
                     let ids = fields.iter().map(|f| ident(&field_ident_text(f)));
-                    let listed: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
-                    let rule = format!("one of {} must be given{suffix}", listed.join(", "));
+                    let rule = format!("{}{suffix}", rule_text(&c.rule));
                     let first = &names[0];
                     checks.push(quote! {
                         if !(#(::qywx_runtime::validate::Presence::is_present(&self.#ids))||*) {
@@ -494,8 +493,7 @@ impl Ctx<'_> {
                     };
                     let target_id = ident(&field_ident_text(target));
                     let cond = self.condition(when, value, *contains);
-                    let verb = if *contains { "contains" } else { "is" };
-                    let rule = format!("required when `{when_field}` {verb} {value}{suffix}");
+                    let rule = format!("{}{suffix}", rule_text(&c.rule));
                     checks.push(quote! {
                         if #cond && !::qywx_runtime::validate::Presence::is_present(&self.#target_id) {
                             v.report(#field, #rule);
@@ -1029,23 +1027,32 @@ fn method_doc(service: &Service, e: &Endpoint, ctx: &Ctx<'_>) -> String {
     out.join("\n")
 }
 
-pub(crate) fn constraint_text(c: &Constraint) -> String {
-    let rule = match &c.rule {
-        Rule::OneOf(fields) => format!(
-            "one of {} must be given",
-            fields.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", ")
-        ),
+/// A rule in words, as the runtime reports a violation of it.
+fn rule_text(rule: &Rule) -> String {
+    match rule {
+        Rule::OneOf(fields) => {
+            let listed: Vec<String> = fields.iter().map(|f| format!("`{f}`")).collect();
+            format!("one of {} must be given", listed.join(", "))
+        }
         Rule::RequiredWhen {
-            field,
             when_field,
             value,
             contains,
+            ..
         } => {
             format!(
-                "`{field}` is required when `{when_field}` {} {value}",
+                "required when `{when_field}` {} {value}",
                 if *contains { "contains" } else { "is" }
             )
         }
+    }
+}
+
+/// A constraint in words, for docs.
+pub(crate) fn constraint_text(c: &Constraint) -> String {
+    let rule = match &c.rule {
+        Rule::OneOf(_) => rule_text(&c.rule),
+        Rule::RequiredWhen { field, .. } => format!("`{field}` is {}", rule_text(&c.rule)),
     };
     match &c.description {
         Some(d) => format!("{rule} ({})", md(d)),
