@@ -234,3 +234,20 @@ fn credentials_and_tokens_never_show_in_debug() {
     }
     assert!(text.contains("corp-id") && text.contains("<redacted>"), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn separate_clients_sharing_a_memory_store_fetch_once() {
+    let server = CaptureServer::start().await;
+    server.answer_always(LIST, 200, LIST_OK);
+    let store: Arc<dyn TokenStore> = Arc::new(qywx::runtime::MemoryTokenStore::default());
+    let clients: Vec<WecomClient> = (0..4).map(|_| client(&server, "secret", Some(store.clone()))).collect();
+    let calls: Vec<_> = clients
+        .iter()
+        .flat_map(|c| (0..50).map(move |_| c.clone()))
+        .map(|c| tokio::spawn(async move { c.list_departments().await }))
+        .collect();
+    for call in calls {
+        call.await.unwrap().unwrap();
+    }
+    assert_eq!(server.requests_to(TOKEN).len(), 1);
+}

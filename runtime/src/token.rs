@@ -57,11 +57,12 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
     fn unlock<'a>(&'a self, key: &'a str, owner: &'a str) -> StoreFuture<'a, ()>;
 }
 
-/// The default [`TokenStore`]: a map in this process. Its lock is always free, because the
-/// client already allows one fetch at a time per app within a process.
+/// The default [`TokenStore`]: a map in this process. Share one (`Arc`) between clients of the
+/// same app to share the token; its lock, like Redis', has an owner and an expiry.
 #[derive(Debug, Default)]
 pub struct MemoryTokenStore {
     tokens: Mutex<HashMap<String, StoredToken>>,
+    locks: Mutex<HashMap<String, (String, u64)>>,
 }
 
 impl TokenStore for MemoryTokenStore {
@@ -86,11 +87,21 @@ impl TokenStore for MemoryTokenStore {
         Box::pin(async { Ok(()) })
     }
 
-    fn try_lock<'a>(&'a self, _key: &'a str, _owner: &'a str, _ttl: Duration) -> StoreFuture<'a, bool> {
-        Box::pin(async { Ok(true) })
+    fn try_lock<'a>(&'a self, key: &'a str, owner: &'a str, ttl: Duration) -> StoreFuture<'a, bool> {
+        let now = now_ms();
+        let mut locks = self.locks.lock().unwrap_or_else(|e| e.into_inner());
+        let free = locks.get(key).is_none_or(|(_, until)| *until <= now);
+        if free {
+            locks.insert(key.to_owned(), (owner.to_owned(), now + ttl.as_millis() as u64));
+        }
+        Box::pin(async move { Ok(free) })
     }
 
-    fn unlock<'a>(&'a self, _key: &'a str, _owner: &'a str) -> StoreFuture<'a, ()> {
+    fn unlock<'a>(&'a self, key: &'a str, owner: &'a str) -> StoreFuture<'a, ()> {
+        let mut locks = self.locks.lock().unwrap_or_else(|e| e.into_inner());
+        if locks.get(key).is_some_and(|(holder, _)| holder == owner) {
+            locks.remove(key);
+        }
         Box::pin(async { Ok(()) })
     }
 }
