@@ -34,12 +34,17 @@ fn peak_rss_mib() -> f64 {
     kib / 1024.0
 }
 
-fn run_emulator_child() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
+/// Emulator and importer each get one worker, so neither starves the other on a 2-core machine.
+fn one_worker_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
         .build()
-        .unwrap();
+        .unwrap()
+}
+
+fn run_emulator_child() {
+    let rt = one_worker_runtime();
     rt.block_on(async {
         let emu = qywx_emulator::Emulator::builder().build().start().await.unwrap();
         println!("READY {} {}", emu.tuzhan_url(), emu.control_url());
@@ -80,11 +85,7 @@ fn main() {
     let mut parts = line.split_whitespace().skip(1);
     let (tuzhan_url, control_url) = (parts.next().unwrap().to_owned(), parts.next().unwrap().to_owned());
 
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = one_worker_runtime();
     rt.block_on(async {
         let options = ClientOptions {
             base_url: Some(tuzhan_url),
