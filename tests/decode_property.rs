@@ -71,7 +71,7 @@ fn decode_all<R: DeserializeOwned + std::fmt::Debug>(
     service: &'static ServiceSpec,
     endpoint: &'static EndpointSpec,
 ) -> usize {
-    let spec = model::load(&workspace_root().join("spec")).unwrap();
+    let spec = model::load(&workspace_root().join("spec")).expect("spec loads");
     let e = spec
         .groups
         .iter()
@@ -94,7 +94,7 @@ fn decode_all<R: DeserializeOwned + std::fmt::Debug>(
             }
         }
     };
-    for example in e.examples.iter().filter(|x| !x.request) {
+    for example in e.examples.iter().filter(|x| !x.is_request()) {
         let original = example.body.clone().unwrap();
         let text = original.to_string().into_bytes();
         for cut in 0..=text.len() {

@@ -3,13 +3,12 @@
 
 use std::path::Path;
 
-use qywx_codegen::{generate, run, Drift, Outcome};
-use qywx_tests::{copy_dir, workspace_root, TempDir};
+use qywx_codegen::{generate, run, Drift, Outcome, Paths};
+use qywx_tests::{copy_dir, workspace_paths, workspace_root, TempDir};
 
 #[test]
 fn checked_in_generated_matches_spec() {
-    let root = workspace_root();
-    match run(&root.join("spec"), &root.join("generated"), true).expect("spec is valid") {
+    match run(&workspace_paths(), true).expect("spec is valid") {
         Outcome::UpToDate { files } => assert!(files >= 10),
         Outcome::Drifted(drifts) => {
             let report: Vec<String> = drifts
@@ -30,15 +29,15 @@ fn checked_in_generated_matches_spec() {
 
 #[test]
 fn generation_is_deterministic() {
-    let spec = workspace_root().join("spec");
-    let (first, _) = generate(&spec).unwrap();
-    let (second, _) = generate(&spec).unwrap();
+    let (first, _) = generate(&workspace_paths()).unwrap();
+    let (second, _) = generate(&workspace_paths()).unwrap();
     assert_eq!(first, second);
     for f in &first {
         assert!(
             f.contents.starts_with("// @generated")
                 || f.contents.starts_with("# @generated")
-                || f.contents.starts_with("<!-- @generated"),
+                || f.contents.starts_with("<!-- @generated")
+                || f.path == Path::new("schema.json"),
             "{} lacks the generated header",
             f.path.display()
         );
@@ -57,14 +56,19 @@ fn a_spec_edit_is_reported_with_file_and_diff() {
     tmp.edit("groups/department.json", |s| {
         s.replace("创建部门: create a department.", "创建部门: create one department.")
     });
-    let generated = workspace_root().join("generated");
-    let Outcome::Drifted(drifts) = run(&tmp.spec(), &generated, true).unwrap() else {
+    let paths = Paths {
+        out: workspace_root().join("generated"),
+        ..tmp.paths()
+    };
+    let Outcome::Drifted(drifts) = run(&paths, true).unwrap() else {
         panic!("edit not detected")
     };
     let changed: Vec<&Path> = drifts.iter().map(Drift::path).collect();
-    assert!(changed.contains(&Path::new("src/wecom/department.rs")), "{changed:?}");
-    assert!(changed.contains(&Path::new("API.md")), "{changed:?}");
-    let Some(Drift::Changed { diff, .. }) = drifts.iter().find(|d| d.path() == Path::new("src/wecom/department.rs"))
+    assert!(changed.contains(&Path::new("generated/src/wecom/department.rs")), "{changed:?}");
+    assert!(changed.contains(&Path::new("generated/API.md")), "{changed:?}");
+    let Some(Drift::Changed { diff, .. }) = drifts
+        .iter()
+        .find(|d| d.path() == Path::new("generated/src/wecom/department.rs"))
     else {
         panic!("no diff")
     };
@@ -77,38 +81,58 @@ fn a_spec_edit_is_reported_with_file_and_diff() {
 
 #[test]
 fn missing_and_stale_files_are_reported_and_fixed_by_regenerating() {
-    let tmp = TempDir::new("drift-files");
-    let out = tmp.0.join("generated");
-    copy_dir(&workspace_root().join("generated"), &out);
-    std::fs::remove_file(out.join("src/wecom/tag.rs")).unwrap();
-    std::fs::write(out.join("src/hand_written.rs"), "// not generated\n").unwrap();
-    let spec = workspace_root().join("spec");
-    let Outcome::Drifted(drifts) = run(&spec, &out, true).unwrap() else {
+    let tmp = TempDir::with_spec_copy("drift-files");
+    let paths = tmp.paths();
+    copy_dir(&workspace_root().join("generated"), &paths.out);
+    std::fs::remove_file(paths.out.join("src/wecom/tag.rs")).unwrap();
+    std::fs::write(paths.out.join("src/hand_written.rs"), "// not generated\n").unwrap();
+    std::fs::write(paths.spec.join("schema.json"), "{}\n").unwrap();
+    let Outcome::Drifted(drifts) = run(&paths, true).unwrap() else {
         panic!("not detected")
     };
     assert!(
         drifts.contains(&Drift::Missing {
-            path: "src/wecom/tag.rs".into()
+            path: "generated/src/wecom/tag.rs".into()
         }),
         "{drifts:?}"
     );
     assert!(
         drifts.contains(&Drift::Stale {
-            path: "src/hand_written.rs".into()
+            path: "generated/src/hand_written.rs".into()
         }),
         "{drifts:?}"
     );
-    // Write mode repairs both; check mode then passes.
-    run(&spec, &out, false).unwrap();
-    assert!(matches!(run(&spec, &out, true).unwrap(), Outcome::UpToDate { .. }));
+    assert!(
+        drifts
+            .iter()
+            .any(|d| matches!(d, Drift::Changed { path, .. } if path == Path::new("spec/schema.json"))),
+        "the schema is generated and drift-checked: {drifts:?}"
+    );
+    // Write mode repairs all three; check mode then passes.
+    run(&paths, false).unwrap();
+    assert!(matches!(run(&paths, true).unwrap(), Outcome::UpToDate { .. }));
 }
 
-/// A broken copy of the spec must fail with `file: JSON path: message`, on one line.
-fn assert_spec_error(label: &str, file: &str, edit: impl FnOnce(String) -> String, expected: &[&str]) {
+/// The faults a broken copy of the spec is reported with, one line each.
+fn spec_errors(label: &str, edits: &[(&str, &dyn Fn(String) -> String)]) -> Vec<String> {
     let tmp = TempDir::with_spec_copy(label);
-    tmp.edit(file, edit);
-    let err = generate(&tmp.spec()).expect_err("broken spec accepted").to_string();
-    assert!(!err.contains('\n'), "one line: {err}");
+    for (file, edit) in edits {
+        tmp.edit(file, edit);
+    }
+    let errors = generate(&tmp.paths()).expect_err("broken spec accepted");
+    let lines: Vec<String> = errors.lines().collect();
+    assert_eq!(lines.len(), errors.0.len());
+    for line in &lines {
+        assert!(!line.contains('\n'), "one line each: {line}");
+    }
+    lines
+}
+
+/// A broken copy of the spec must fail with exactly one fault, `file: JSON path: message`.
+fn assert_spec_error(label: &str, file: &str, edit: impl Fn(String) -> String, expected: &[&str]) {
+    let lines = spec_errors(label, &[(file, &edit)]);
+    assert_eq!(lines.len(), 1, "exactly the one fault: {lines:#?}");
+    let err = &lines[0];
     assert!(err.starts_with(&format!("spec/{file}: ")), "names the file: {err}");
     for part in expected {
         assert!(err.contains(part), "expected `{part}` in: {err}");
@@ -169,8 +193,8 @@ fn missing_required_key_is_named() {
     assert_spec_error(
         "missing-key",
         "groups/department.json",
-        |s| s.replace(r#""method": "GET","#, ""),
-        &["$.endpoints[2]", "missing required key `method`"],
+        |s| s.replacen(r#""method": "GET","#, "", 1),
+        &["$.endpoints[2]", "missing field `method`"],
     );
 }
 
@@ -180,7 +204,7 @@ fn misspelled_key_is_named() {
         "unknown-key",
         "groups/department.json",
         |s| s.replacen(r#""idempotent": false"#, r#""idempotant": false"#, 1),
-        &["$.endpoints[0].idempotant", "unknown key `idempotant`"],
+        &["$.endpoints[0]", "unknown field `idempotant`"],
     );
 }
 
@@ -212,5 +236,120 @@ fn token_endpoint_reference_is_checked() {
             )
         },
         &["$.service.auth.token_endpoint", "no endpoint has id `wecom.get_token`"],
+    );
+}
+
+#[test]
+fn every_fault_is_reported_not_just_the_first() {
+    // Faults of form: each endpoint and type is read on its own.
+    let lines = spec_errors(
+        "many-form-faults",
+        &[
+            ("groups/department.json", &|s: String| {
+                s.replacen(r#""idempotent": false"#, r#""idempotant": false"#, 1)
+                    .replacen(r#""type": "string""#, r#""type": "float""#, 1)
+            }),
+            ("groups/tag.json", &|s: String| s.replacen(r#""method": "POST","#, "", 1)),
+        ],
+    );
+    let expect = [
+        ("spec/groups/department.json: $.types.Department.fields[1].type", "`float` is not a type"),
+        ("spec/groups/department.json: $.endpoints[0].idempotant", "unknown field `idempotant`"),
+        ("spec/groups/tag.json: $.endpoints[0]", "missing field `method`"),
+    ];
+    for (at, what) in expect {
+        assert!(
+            lines.iter().any(|l| l.starts_with(at) && l.contains(what)),
+            "expected `{at}: …{what}` in {lines:#?}"
+        );
+    }
+    // Faults of meaning, once the form is right: every item is checked.
+    let lines = spec_errors(
+        "many-meaning-faults",
+        &[
+            ("groups/department.json", &|s: String| {
+                s.replace(r#""type": "Department[]""#, r#""type": "Departmnet[]""#)
+                    .replace(r#""id": "department.update""#, r#""id": "department.create""#)
+            }),
+            ("groups/tag.json", &|s: String| s.replacen(r#""max_length": 64"#, r#""max_length": 65"#, 1)),
+        ],
+    );
+    let expect = [
+        ("spec/groups/department.json: $.endpoints[3].response.fields[0].type", "unknown type `Departmnet`"),
+        ("spec/groups/department.json: $.endpoints[1].id", "duplicate endpoint id"),
+        ("spec/groups/tag.json: $.endpoints[0].request.fields[0].max_length", "65 does not appear"),
+    ];
+    for (at, what) in expect {
+        assert!(
+            lines.iter().any(|l| l.starts_with(at) && l.contains(what)),
+            "expected `{at}: …{what}` in {lines:#?}"
+        );
+    }
+}
+
+#[test]
+fn an_item_without_a_source_is_refused() {
+    assert_spec_error(
+        "no-source",
+        "groups/department.json",
+        |s| {
+            let start = s.find(r#""name": "parentid", "type": "i32""#).expect("a field to strip");
+            let key = s[start..].find(r#", "source": "#).expect("its source") + start;
+            let end = s[key..].find(" }").expect("end of the field") + key;
+            format!("{}{}", &s[..key], &s[end..])
+        },
+        &["$.types.Department.fields[2]", "missing field `source`"],
+    );
+}
+
+#[test]
+fn a_source_must_be_a_citation_url_or_inference() {
+    assert_spec_error(
+        "bad-source",
+        "groups/department.json",
+        |s| s.replacen(r#""source": "seeds/"#, r#""source": "the seed, somewhere: seeds/"#, 1),
+        &["is not a source"],
+    );
+    assert_spec_error(
+        "past-the-end",
+        "groups/department.json",
+        |s| {
+            let at = s.find(r#""source": "seeds/001_a12b374c837f59b4.txt:"#).expect("a seed citation");
+            let lines_at = at + r#""source": "seeds/001_a12b374c837f59b4.txt:"#.len();
+            let end = s[lines_at..].find('"').expect("end of citation") + lines_at;
+            format!("{}9000-9001{}", &s[..lines_at], &s[end..])
+        },
+        &["cites past the end of `seeds/001_a12b374c837f59b4.txt`"],
+    );
+}
+
+#[test]
+fn a_limit_the_cited_lines_do_not_state_is_refused() {
+    // department.create `name`: 1~64 is stated in its cited line; 65 is not.
+    assert_spec_error(
+        "invented-limit",
+        "groups/department.json",
+        |s| s.replacen(r#""max_length": 64"#, r#""max_length": 65"#, 1),
+        &["$.endpoints[0].request.fields[0].max_length", "65 does not appear in the lines"],
+    );
+    // Marked as inferred, with the reason, it is accepted.
+    let tmp = TempDir::with_spec_copy("inferred-limit");
+    tmp.edit("groups/department.json", |s| {
+        s.replacen(
+            r#""max_length": 64"#,
+            r#""max_length": 65, "limits_source": "inferred: a test of the provenance check""#,
+            1,
+        )
+    });
+    generate(&tmp.paths()).expect("an inferred limit with a reason is accepted");
+}
+
+#[test]
+fn a_doc_url_no_source_names_is_refused() {
+    assert_spec_error(
+        "invented-url",
+        "groups/department.json",
+        |s| s.replacen(r#""method": "POST","#, r#""doc_url": "https://example.com/made-up", "method": "POST","#, 1),
+        &["$.endpoints[0].doc_url", "neither in the lines the endpoint cites nor one of its URL sources"],
     );
 }

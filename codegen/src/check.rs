@@ -1,10 +1,13 @@
-//! Semantic checks the JSON Schema cannot express: references, uniqueness, constraint targets.
+//! Semantic checks serde cannot express: references, uniqueness, constraint targets, provenance.
+//!
+//! Every item is checked on its own and every fault is reported, not just the first.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::error::Result;
+use crate::error::{Result, SpecErrors};
 use crate::model::*;
 
 /// Where each named type lives.
@@ -37,48 +40,18 @@ fn is_upper_snake(s: &str) -> bool {
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
 }
 
-fn is_date(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 10
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && b.iter()
-            .enumerate()
-            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
-}
-
-/// Checks the whole spec; returns the type index the emitters use.
-pub fn check(spec: &Spec) -> Result<TypeIndex<'_>> {
+/// Checks the whole spec; returns the type index the emitters use, or every fault found.
+/// `sources_dir` is the directory the spec's file sources are relative to (`../shared`).
+pub fn check<'a>(spec: &'a Spec, sources_dir: &Path) -> Result<TypeIndex<'a>, SpecErrors> {
+    let mut errs = SpecErrors::default();
+    let mut provenance = Provenance::new(sources_dir);
     let mut service_ids = BTreeSet::new();
     for s in &spec.services {
-        if !is_snake(&s.id) {
-            return Err(s.origin.err_at(
-                ".id",
-                format!("`{}` must be lower snake case (it is a Rust module name)", s.id),
-            ));
-        }
-        if !service_ids.insert(s.id.as_str()) {
-            return Err(s.origin.err_at(".id", format!("duplicate service id `{}`", s.id)));
-        }
-        if !s.base_url.starts_with("http://") && !s.base_url.starts_with("https://") {
-            return Err(s.origin.err_at(".base_url", "must start with http:// or https://"));
-        }
-        let mut names = BTreeSet::new();
-        let mut codes = BTreeSet::new();
+        errs.record(check_service(s, &mut service_ids));
+        provenance.check_item(&s.source, &s.origin, &mut errs);
+        provenance.check_item(&s.auth.source, &s.auth.origin, &mut errs);
         for e in &s.error_codes {
-            if !is_upper_snake(&e.name) {
-                return Err(e
-                    .origin
-                    .err_at(".name", format!("`{}` must be UPPER_SNAKE_CASE", e.name)));
-            }
-            if !names.insert(e.name.as_str()) {
-                return Err(e
-                    .origin
-                    .err_at(".name", format!("duplicate error code name `{}`", e.name)));
-            }
-            if !codes.insert(e.code) {
-                return Err(e.origin.err_at(".code", format!("duplicate error code {}", e.code)));
-            }
+            provenance.check_item(&e.source, &e.origin, &mut errs);
         }
     }
 
@@ -86,29 +59,30 @@ pub fn check(spec: &Spec) -> Result<TypeIndex<'_>> {
     let mut index = TypeIndex { types: BTreeMap::new() };
     let mut modules = BTreeSet::new();
     for g in &spec.groups {
+        provenance.check_item(&g.source, &g.origin.child(".group"), &mut errs);
         if !service_ids.contains(g.service.as_str()) {
-            return Err(g.origin.err_at(
+            errs.push(g.origin.err_at(
                 ".group.service",
                 format!("unknown service `{}` (no services/*.json defines it)", g.service),
             ));
         }
         if !is_snake(&g.module) {
-            return Err(g
+            errs.push(g
                 .origin
                 .err_at(".group.module", format!("`{}` must be lower snake case", g.module)));
         }
         if !modules.insert((g.service.as_str(), g.module.as_str())) {
-            return Err(g.origin.err_at(
+            errs.push(g.origin.err_at(
                 ".group.module",
                 format!("duplicate module `{}` in service `{}`", g.module, g.service),
             ));
         }
         for t in &g.types {
             if !is_pascal(&t.name) {
-                return Err(t.origin.err(format!("type name `{}` must be PascalCase", t.name)));
+                errs.push(t.origin.err(format!("type name `{}` must be PascalCase", t.name)));
             }
             if let Some((other, _)) = index.types.insert(&t.name, (g, t)) {
-                return Err(t.origin.err(format!(
+                errs.push(t.origin.err(format!(
                     "duplicate type `{}` (also in {})",
                     t.name,
                     other.origin.file.display()
@@ -120,12 +94,27 @@ pub fn check(spec: &Spec) -> Result<TypeIndex<'_>> {
     let mut endpoint_ids = BTreeMap::new();
     let mut method_names = BTreeSet::new();
     for g in &spec.groups {
+        let service = spec.services.iter().find(|s| s.id == g.service);
         for t in &g.types {
-            check_type(&index, t)?;
+            errs.record(check_type(&index, t));
+            provenance.check_item(&t.source, &t.origin, &mut errs);
+            match &t.kind {
+                TypeKind::Object(schema) => provenance.check_schema(schema, service, &mut errs),
+                TypeKind::Enum { values, .. } => {
+                    for v in values {
+                        provenance.check_item(&v.source, &v.origin, &mut errs);
+                    }
+                }
+                TypeKind::Union(variants) => {
+                    for v in variants {
+                        provenance.check_item(&v.source, &v.origin, &mut errs);
+                    }
+                }
+            }
         }
         for e in &g.endpoints {
             if let Some(other) = endpoint_ids.insert(e.id.as_str(), e) {
-                return Err(e.origin.err_at(
+                errs.push(e.origin.err_at(
                     ".id",
                     format!(
                         "duplicate endpoint id `{}` (also at {} {})",
@@ -135,60 +124,311 @@ pub fn check(spec: &Spec) -> Result<TypeIndex<'_>> {
                     ),
                 ));
             }
-            if !is_snake(&e.name) {
-                return Err(e.origin.err_at(
-                    ".name",
-                    format!("`{}` must be lower snake case (it is a Rust method name)", e.name),
-                ));
-            }
             if !method_names.insert((g.service.as_str(), e.name.as_str())) {
-                return Err(e.origin.err_at(
+                errs.push(e.origin.err_at(
                     ".name",
                     format!("duplicate method name `{}` in service `{}`", e.name, g.service),
                 ));
             }
-            let pascal = crate::names::pascal(&e.name);
-            for suffix in ["Request", "Response"] {
-                if index.types.contains_key(format!("{pascal}{suffix}").as_str()) {
-                    return Err(e.origin.err_at(
-                        ".name",
-                        format!("type `{pascal}{suffix}` is generated for this endpoint and also declared in `types`"),
-                    ));
-                }
-            }
-            if !e.path.starts_with('/') {
-                return Err(e.origin.err_at(".path", "must start with `/`"));
-            }
-            if !is_date(&e.updated) {
-                return Err(e
-                    .origin
-                    .err_at(".updated", format!("`{}` is not a YYYY-MM-DD date", e.updated)));
-            }
-            if let Some(r) = &e.request {
-                check_schema(&index, &r.schema, &r.origin)?;
-                for f in &r.schema.fields {
-                    if r.in_query && !is_scalar(&index, &f.ty) {
-                        return Err(f.origin.err_at(
-                            ".type",
-                            "a query parameter must be a scalar (string, bool, integer or enum)",
-                        ));
-                    }
-                }
-            }
-            match &e.response {
-                Response::Fields(schema) => check_schema(&index, schema, &e.origin)?,
-                Response::Type { origin, ty, .. } => check_type_expr(&index, ty, origin, ".type")?,
-            }
-            if let Some(items) = &e.bulk_items {
-                check_bulk(&index, e, items)?;
-            }
+            errs.record(check_endpoint(&index, e));
+            provenance.check_endpoint(e, service, &mut errs);
         }
     }
 
     for s in &spec.services {
-        check_auth(spec, s, &endpoint_ids)?;
+        errs.record(check_auth(spec, s, &endpoint_ids));
     }
-    Ok(index)
+    errs.into_result(index)
+}
+
+fn check_service<'a>(s: &'a Service, service_ids: &mut BTreeSet<&'a str>) -> Result<()> {
+    if !is_snake(&s.id) {
+        return Err(s.origin.err_at(
+            ".id",
+            format!("`{}` must be lower snake case (it is a Rust module name)", s.id),
+        ));
+    }
+    if !service_ids.insert(s.id.as_str()) {
+        return Err(s.origin.err_at(".id", format!("duplicate service id `{}`", s.id)));
+    }
+    if !s.base_url.starts_with("http://") && !s.base_url.starts_with("https://") {
+        return Err(s.origin.err_at(".base_url", "must start with http:// or https://"));
+    }
+    if s.envelope.wrapped() && s.envelope.data_field.is_none() {
+        return Err(s.origin.err_at(
+            ".envelope",
+            "missing field `data_field` (required when kind is `wrapped`)",
+        ));
+    }
+    let mut names = BTreeSet::new();
+    let mut codes = BTreeSet::new();
+    for e in &s.error_codes {
+        if !is_upper_snake(&e.name) {
+            return Err(e
+                .origin
+                .err_at(".name", format!("`{}` must be UPPER_SNAKE_CASE", e.name)));
+        }
+        if !names.insert(e.name.as_str()) {
+            return Err(e
+                .origin
+                .err_at(".name", format!("duplicate error code name `{}`", e.name)));
+        }
+        if !codes.insert(e.code) {
+            return Err(e.origin.err_at(".code", format!("duplicate error code {}", e.code)));
+        }
+    }
+    for (key, name) in [
+        ("invalid_request", &s.request_errors.invalid_request),
+        ("malformed_body", &s.request_errors.malformed_body),
+    ] {
+        if !names.contains(name.as_str()) {
+            return Err(s.origin.err_at(
+                &format!(".request_errors.{key}"),
+                format!("dangling reference: `{name}` is not in `error_codes`"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_endpoint(index: &TypeIndex<'_>, e: &Endpoint) -> Result<()> {
+    if !is_snake(&e.name) {
+        return Err(e.origin.err_at(
+            ".name",
+            format!("`{}` must be lower snake case (it is a Rust method name)", e.name),
+        ));
+    }
+    let pascal = crate::names::pascal(&e.name);
+    for suffix in ["Request", "Response"] {
+        if index.types.contains_key(format!("{pascal}{suffix}").as_str()) {
+            return Err(e.origin.err_at(
+                ".name",
+                format!("type `{pascal}{suffix}` is generated for this endpoint and also declared in `types`"),
+            ));
+        }
+    }
+    if !e.path.starts_with('/') {
+        return Err(e.origin.err_at(".path", "must start with `/`"));
+    }
+    if let Some(updated) = &e.updated {
+        if !is_date(updated) {
+            return Err(e
+                .origin
+                .err_at(".updated", format!("`{updated}` is not a YYYY-MM-DD date")));
+        }
+    }
+    if let Some(r) = &e.request {
+        check_schema(index, &r.schema, &r.origin)?;
+        for f in &r.schema.fields {
+            if r.in_query && !is_scalar(index, &f.ty) {
+                return Err(f.origin.err_at(
+                    ".type",
+                    "a query parameter must be a scalar (string, bool, integer or enum)",
+                ));
+            }
+        }
+    }
+    match &e.response {
+        Response::Fields(schema) => check_schema(index, schema, &e.origin)?,
+        Response::Type { origin, ty, .. } => check_type_expr(index, ty, origin, ".type")?,
+    }
+    for x in &e.examples {
+        match (x.is_request(), &x.body, &x.url, &x.outcome) {
+            (_, None, None, _) => return Err(x.origin.err("an example needs `body` or `url`")),
+            (false, None, _, _) => return Err(x.origin.err("a response example needs `body`")),
+            (false, _, _, None) => return Err(x.origin.err("missing field `outcome`")),
+            _ => {}
+        }
+    }
+    if let Some(items) = e.bulk_items() {
+        check_bulk(index, e, items)?;
+    }
+    Ok(())
+}
+
+/// Checks that every item says where it comes from, and that what it cites is there.
+struct Provenance {
+    dir: PathBuf,
+    /// Lines of each cited file, read once (`None`: unreadable, already reported).
+    files: HashMap<String, Option<Vec<String>>>,
+}
+
+impl Provenance {
+    fn new(dir: &Path) -> Provenance {
+        Provenance {
+            dir: dir.to_path_buf(),
+            files: HashMap::new(),
+        }
+    }
+
+    fn lines(&mut self, path: &str) -> std::result::Result<&[String], String> {
+        let dir = &self.dir;
+        let entry = self.files.entry(path.to_owned()).or_insert_with(|| {
+            std::fs::read_to_string(dir.join(path))
+                .ok()
+                .map(|t| t.lines().map(str::to_owned).collect())
+        });
+        entry.as_deref().ok_or_else(|| {
+            format!(
+                "cited file `{path}` not found under {} (pass --sources DIR)",
+                dir.display()
+            )
+        })
+    }
+
+    /// The text an item's file sources cite (empty when it cites none), or why it cannot be read.
+    fn cited_text(&mut self, sources: &Sources) -> std::result::Result<String, String> {
+        let mut text = String::new();
+        for s in &sources.0 {
+            if let SourceRef::File { path, first, last } = s {
+                let lines = self.lines(path)?;
+                if *last > lines.len() {
+                    return Err(format!(
+                        "`{s}` cites past the end of `{path}` ({} lines)",
+                        lines.len()
+                    ));
+                }
+                for line in &lines[first - 1..*last] {
+                    text.push_str(line);
+                    text.push('\n');
+                }
+            }
+        }
+        Ok(text)
+    }
+
+    fn check_item(&mut self, sources: &Sources, origin: &Origin, errs: &mut SpecErrors) {
+        if let Err(m) = self.cited_text(sources) {
+            errs.push(origin.err_at(".source", m));
+        }
+    }
+
+    fn check_schema(&mut self, schema: &ObjectSchema, service: Option<&Service>, errs: &mut SpecErrors) {
+        for f in &schema.fields {
+            self.check_field(f, service, errs);
+        }
+        for c in &schema.constraints {
+            self.check_item(&c.source, &c.origin, errs);
+            if let Some(code) = &c.violation_code {
+                check_code_name(service, code, &c.origin, ".violation_code", errs);
+            }
+        }
+    }
+
+    /// A field's limits must be stated where it cites (or where `limits_source` cites).
+    fn check_field(&mut self, f: &Field, service: Option<&Service>, errs: &mut SpecErrors) {
+        let own = match self.cited_text(&f.source) {
+            Ok(text) => text,
+            Err(m) => return errs.push(f.origin.err_at(".source", m)),
+        };
+        if let Some(code) = &f.violation_code {
+            check_code_name(service, code, &f.origin, ".violation_code", errs);
+        }
+        let (text, sources, key) = match &f.limits_source {
+            Some(ls) => match self.cited_text(ls) {
+                Ok(text) => (text, ls, ".limits_source"),
+                Err(m) => return errs.push(f.origin.err_at(".limits_source", m)),
+            },
+            None => (own, &f.source, ".source"),
+        };
+        if !sources.0.iter().any(|s| matches!(s, SourceRef::File { .. })) {
+            return; // a page read or an inference: nothing here to compare with
+        }
+        let numbers = numbers_in(&text);
+        for (name, limit) in [
+            ("min_length", f.min_length),
+            ("max_length", f.max_length),
+            ("min_items", f.min_items),
+            ("max_items", f.max_items),
+        ] {
+            if let Some(n) = limit {
+                if !numbers.contains(&n) {
+                    errs.push(f.origin.err_at(
+                        &format!(".{name}"),
+                        format!(
+                            "{n} does not appear in the lines `{key}` cites ({}): cite where the limit is stated in `limits_source`, or mark it `inferred: <reason>`",
+                            sources.texts().join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+
+    /// `doc_url` and `updated` must be what the endpoint's sources say.
+    fn check_endpoint(&mut self, e: &Endpoint, service: Option<&Service>, errs: &mut SpecErrors) {
+        match self.cited_text(&e.source) {
+            Ok(text) => {
+                let urls: Vec<&str> = e
+                    .source
+                    .0
+                    .iter()
+                    .filter_map(|s| match s {
+                        SourceRef::Url { url, .. } => Some(url.as_str()),
+                        _ => None,
+                    })
+                    .collect();
+                if let Some(doc) = &e.doc_url {
+                    if !text.contains(doc.as_str()) && !urls.contains(&doc.as_str()) {
+                        errs.push(e.origin.err_at(
+                            ".doc_url",
+                            format!("`{doc}` is neither in the lines the endpoint cites nor one of its URL sources: remove it (unknown) or cite where it is named"),
+                        ));
+                    }
+                }
+                if let Some(date) = &e.updated {
+                    if urls.is_empty() && !date_forms(date).iter().any(|d| text.contains(d.as_str())) {
+                        errs.push(e.origin.err_at(
+                            ".updated",
+                            format!("{date} does not appear in the lines the endpoint cites: remove it (unknown) or cite where it is stated"),
+                        ));
+                    }
+                }
+            }
+            Err(m) => errs.push(e.origin.err_at(".source", m)),
+        }
+        if let Some(r) = &e.request {
+            self.check_schema(&r.schema, service, errs);
+        }
+        if let Response::Fields(schema) = &e.response {
+            self.check_schema(schema, service, errs);
+        }
+        for x in &e.examples {
+            self.check_item(&x.source, &x.origin, errs);
+        }
+    }
+}
+
+fn check_code_name(service: Option<&Service>, name: &str, origin: &Origin, key: &str, errs: &mut SpecErrors) {
+    if let Some(s) = service {
+        if !s.error_codes.iter().any(|c| c.name == name) {
+            errs.push(origin.err_at(
+                key,
+                format!("dangling reference: `{name}` is not an error code of service `{}`", s.id),
+            ));
+        }
+    }
+}
+
+/// Every run of digits in `text`, as numbers.
+fn numbers_in(text: &str) -> BTreeSet<usize> {
+    text.split(|c: char| !c.is_ascii_digit())
+        .filter_map(|run| run.parse().ok())
+        .collect()
+}
+
+/// `2023-11-30` as sources write it: `2023-11-30`, `2023/11/30`, `2023年11月30日` (and unpadded).
+fn date_forms(date: &str) -> Vec<String> {
+    let parts: Vec<&str> = date.split('-').collect();
+    let [y, m, d] = parts[..] else { return vec![date.to_owned()] };
+    let (mu, du) = (m.trim_start_matches('0'), d.trim_start_matches('0'));
+    vec![
+        date.to_owned(),
+        format!("{y}/{m}/{d}"),
+        format!("{y}/{mu}/{du}"),
+        format!("{y}年{m}月{d}日"),
+        format!("{y}年{mu}月{du}日"),
+    ]
 }
 
 fn is_scalar(index: &TypeIndex<'_>, ty: &TypeExpr) -> bool {
@@ -254,10 +494,21 @@ fn check_auth(spec: &Spec, s: &Service, endpoints: &BTreeMap<&str, &Endpoint>) -
 fn check_type(index: &TypeIndex<'_>, t: &NamedType) -> Result<()> {
     match &t.kind {
         TypeKind::Object(schema) => check_schema(index, schema, &t.origin),
-        TypeKind::Enum { values, .. } => {
+        TypeKind::Enum { values, int_repr, .. } => {
+            if values.is_empty() {
+                return Err(t.origin.err_at(".enum.values", "an enum needs at least one value"));
+            }
             let mut names = BTreeSet::new();
             let mut wire = BTreeSet::new();
             for v in values {
+                let ok = if *int_repr { v.value.as_i64().is_some() } else { v.value.is_string() };
+                if !ok {
+                    let want = if *int_repr { "an integer" } else { "a string" };
+                    return Err(v.origin.err_at(
+                        ".value",
+                        format!("expected {want} (the enum's repr), found {}", v.value),
+                    ));
+                }
                 if !is_pascal(&v.name) || v.name == "Other" {
                     return Err(v.origin.err_at(
                         ".name",

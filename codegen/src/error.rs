@@ -32,3 +32,50 @@ impl std::error::Error for SpecError {}
 
 /// Result of the generator's steps.
 pub type Result<T, E = SpecError> = std::result::Result<T, E>;
+
+/// Every fault found in a spec, in the order found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SpecErrors(pub Vec<SpecError>);
+
+impl SpecErrors {
+    pub(crate) fn push(&mut self, e: SpecError) {
+        self.0.push(e);
+    }
+    /// Keeps the fault of a failed step, if any.
+    pub(crate) fn record(&mut self, r: Result<()>) {
+        if let Err(e) = r {
+            self.0.push(e);
+        }
+    }
+    pub(crate) fn into_result<T>(self, value: T) -> std::result::Result<T, SpecErrors> {
+        if self.0.is_empty() {
+            Ok(value)
+        } else {
+            Err(self)
+        }
+    }
+    /// The faults, one per line.
+    pub fn lines(&self) -> impl Iterator<Item = String> + '_ {
+        self.0.iter().map(ToString::to_string)
+    }
+}
+
+impl fmt::Display for SpecErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for SpecErrors {}
+
+impl From<SpecError> for SpecErrors {
+    fn from(e: SpecError) -> Self {
+        SpecErrors(vec![e])
+    }
+}

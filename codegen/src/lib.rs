@@ -9,20 +9,85 @@ mod emit;
 pub mod error;
 pub mod model;
 mod names;
-mod reader;
 
 use std::path::{Path, PathBuf};
 
 pub use drift::Drift;
-pub use error::SpecError;
+pub use error::{SpecError, SpecErrors};
 
-/// One output file, relative to the output directory.
+/// Which directory an output file belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Base {
+    /// The generated crate (`generated/`).
+    Generated,
+    /// The spec directory: only `schema.json`, generated from the spec format's types.
+    Spec,
+}
+
+/// One output file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GeneratedFile {
-    /// Path relative to `generated/`.
+    /// Directory it belongs to.
+    pub base: Base,
+    /// Path relative to that directory.
     pub path: PathBuf,
     /// Contents.
     pub contents: String,
+}
+
+impl GeneratedFile {
+    fn generated(path: impl Into<PathBuf>, contents: String) -> Self {
+        GeneratedFile {
+            base: Base::Generated,
+            path: path.into(),
+            contents,
+        }
+    }
+    /// The path as reported: `generated/src/lib.rs`, `spec/schema.json`.
+    pub fn shown(&self) -> PathBuf {
+        let dir = match self.base {
+            Base::Generated => "generated",
+            Base::Spec => "spec",
+        };
+        Path::new(dir).join(&self.path)
+    }
+}
+
+/// The directories the generator works with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paths {
+    /// The spec (`spec/`).
+    pub spec: PathBuf,
+    /// The generated crate (`generated/`).
+    pub out: PathBuf,
+    /// What the spec's file sources are relative to (`../shared`: `seeds/…`, `FACTS.md`).
+    pub sources: PathBuf,
+}
+
+impl Paths {
+    /// The layout of a workspace rooted at `root`.
+    pub fn for_workspace(root: &Path) -> Paths {
+        Paths {
+            spec: root.join("spec"),
+            out: root.join("generated"),
+            sources: root.join("..").join("shared"),
+        }
+    }
+
+    /// The workspace holding `start`: the nearest directory, walking up, that has both a
+    /// `spec/` directory and a `Cargo.toml`.
+    pub fn discover(start: &Path) -> Result<Paths, String> {
+        start
+            .ancestors()
+            .find(|dir| dir.join("spec").is_dir() && dir.join("Cargo.toml").is_file())
+            .map(Paths::for_workspace)
+            .ok_or_else(|| {
+                format!(
+                    "no workspace with a spec/ directory at or above {} (run inside the qywx workspace, or pass --spec, --out and --sources)",
+                    start.display()
+                )
+            })
+    }
 }
 
 /// Figures about one generation, for reports.
@@ -38,25 +103,20 @@ pub struct Stats {
     pub fields: usize,
 }
 
-/// Loads and checks the spec in `spec_dir` and renders every output file, in a fixed order.
-pub fn generate(spec_dir: &Path) -> Result<(Vec<GeneratedFile>, Stats), SpecError> {
-    let spec = model::load(spec_dir)?;
-    let index = check::check(&spec)?;
-    let mut files = Vec::new();
+/// Loads and checks the spec in `paths.spec` and renders every output file, in a fixed order.
+pub fn generate(paths: &Paths) -> Result<(Vec<GeneratedFile>, Stats), SpecErrors> {
+    let spec = model::load(&paths.spec)?;
+    let index = check::check(&spec, &paths.sources)?;
+    let mut files = vec![GeneratedFile {
+        base: Base::Spec,
+        path: "schema.json".into(),
+        contents: model::json_schema(),
+    }];
     let mut services: Vec<&model::Service> = spec.services.iter().collect();
     services.sort_by(|a, b| a.id.cmp(&b.id));
-    files.push(GeneratedFile {
-        path: "Cargo.toml".into(),
-        contents: cargo_toml(&services),
-    });
-    files.push(GeneratedFile {
-        path: "API.md".into(),
-        contents: emit::markdown::api_md(&spec),
-    });
-    files.push(GeneratedFile {
-        path: "src/lib.rs".into(),
-        contents: emit::rust::lib_rs(&services),
-    });
+    files.push(GeneratedFile::generated("Cargo.toml", cargo_toml(&services)));
+    files.push(GeneratedFile::generated("API.md", emit::markdown::api_md(&spec)));
+    files.push(GeneratedFile::generated("src/lib.rs", emit::rust::lib_rs(&services)));
     for service in &services {
         let mut groups: Vec<&model::Group> = spec.groups.iter().filter(|g| g.service == service.id).collect();
         groups.sort_by(|a, b| a.module.cmp(&b.module));
@@ -69,18 +129,22 @@ pub fn generate(spec_dir: &Path) -> Result<(Vec<GeneratedFile>, Stats), SpecErro
                     .map(|e| (*g, e))
             })
             .ok_or_else(|| service.auth.origin.err_at(".token_endpoint", "dangling reference"))?;
-        files.push(GeneratedFile {
-            path: PathBuf::from("src").join(&service.id).join("mod.rs"),
-            contents: emit::rust::service_module(service, &groups, token),
-        });
+        files.push(GeneratedFile::generated(
+            PathBuf::from("src").join(&service.id).join("mod.rs"),
+            emit::rust::service_module(service, &groups, token),
+        ));
+        files.push(GeneratedFile::generated(
+            PathBuf::from("src").join(&service.id).join("server.rs"),
+            emit::server::server_module(&index, service, &groups),
+        ));
         for group in groups {
             let ctx = emit::rust::Ctx { index: &index, group };
-            files.push(GeneratedFile {
-                path: PathBuf::from("src")
+            files.push(GeneratedFile::generated(
+                PathBuf::from("src")
                     .join(&service.id)
                     .join(format!("{}.rs", group.module)),
-                contents: emit::rust::group_module(&ctx, service),
-            });
+                emit::rust::group_module(&ctx, service),
+            ));
         }
     }
     Ok((files, stats(&spec)))
@@ -127,6 +191,8 @@ fn cargo_toml(services: &[&model::Service]) -> String {
          default = [\"rustls\", {}]\n\
          # TLS through rustls, so a fresh machine needs no OpenSSL.\n\
          rustls = [\"qywx-runtime/rustls\"]\n\
+         # The server side of each service (handler traits, dispatch, envelopes), for emulators and tests.\n\
+         server = [\"qywx-runtime/server\"]\n\
          {}\n\n\
          [dependencies]\n\
          qywx-runtime = {{ path = \"../runtime\", version = \"0.1.0\", default-features = false }}\n\
@@ -151,8 +217,8 @@ pub enum Outcome {
 /// A failure of [`run`]: the spec, or the file system.
 #[derive(Debug)]
 pub enum RunError {
-    /// The spec is invalid.
-    Spec(SpecError),
+    /// The spec is invalid (every fault found).
+    Spec(SpecErrors),
     /// Reading or writing the output failed.
     Io(PathBuf, std::io::Error),
 }
@@ -168,36 +234,41 @@ impl std::fmt::Display for RunError {
 
 impl std::error::Error for RunError {}
 
-/// Generates from `spec_dir` and writes to `out_dir`, or with `check` compares instead.
-pub fn run(spec_dir: &Path, out_dir: &Path, check: bool) -> Result<Outcome, RunError> {
-    let (files, _) = generate(spec_dir).map_err(RunError::Spec)?;
-    let on_disk = drift::list_files(out_dir).map_err(|e| RunError::Io(out_dir.to_path_buf(), e))?;
+/// Generates from `paths.spec` and writes `paths.out` (and `spec/schema.json`), or with `check`
+/// compares instead. Drift paths are shown from the workspace root (`generated/…`, `spec/…`).
+pub fn run(paths: &Paths, check: bool) -> Result<Outcome, RunError> {
+    let (files, _) = generate(paths).map_err(RunError::Spec)?;
+    let dir_of = |base: Base| match base {
+        Base::Generated => &paths.out,
+        Base::Spec => &paths.spec,
+    };
+    let on_disk = drift::list_files(&paths.out).map_err(|e| RunError::Io(paths.out.clone(), e))?;
     let stale: Vec<PathBuf> = on_disk
         .iter()
-        .filter(|p| !files.iter().any(|f| &f.path == *p))
+        .filter(|p| !files.iter().any(|f| f.base == Base::Generated && &f.path == *p))
         .cloned()
         .collect();
     if check {
         let mut drifts = Vec::new();
         for f in &files {
-            let full = out_dir.join(&f.path);
+            let full = dir_of(f.base).join(&f.path);
             match std::fs::read_to_string(&full) {
                 Ok(existing) => {
                     let (existing, wanted) = (drift::normalize(&existing), drift::normalize(&f.contents));
                     if existing != wanted {
                         drifts.push(Drift::Changed {
-                            path: f.path.clone(),
+                            path: f.shown(),
                             diff: drift::diff(&existing, &wanted, 60),
                         });
                     }
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    drifts.push(Drift::Missing { path: f.path.clone() })
-                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => drifts.push(Drift::Missing { path: f.shown() }),
                 Err(e) => return Err(RunError::Io(full, e)),
             }
         }
-        drifts.extend(stale.into_iter().map(|path| Drift::Stale { path }));
+        drifts.extend(stale.into_iter().map(|path| Drift::Stale {
+            path: Path::new("generated").join(path),
+        }));
         return Ok(if drifts.is_empty() {
             Outcome::UpToDate { files: files.len() }
         } else {
@@ -205,7 +276,7 @@ pub fn run(spec_dir: &Path, out_dir: &Path, check: bool) -> Result<Outcome, RunE
         });
     }
     for f in &files {
-        let full = out_dir.join(&f.path);
+        let full = dir_of(f.base).join(&f.path);
         if let Some(parent) = full.parent() {
             std::fs::create_dir_all(parent).map_err(|e| RunError::Io(parent.to_path_buf(), e))?;
         }
@@ -215,20 +286,11 @@ pub fn run(spec_dir: &Path, out_dir: &Path, check: bool) -> Result<Outcome, RunE
         }
     }
     for path in &stale {
-        let full = out_dir.join(path);
+        let full = paths.out.join(path);
         std::fs::remove_file(&full).map_err(|e| RunError::Io(full, e))?;
     }
     Ok(Outcome::Written {
         files: files.len(),
         stale_removed: stale,
     })
-}
-
-/// The workspace's `spec/` and `generated/`, from where this crate sits.
-pub fn default_dirs() -> (PathBuf, PathBuf) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default();
-    (root.join("spec"), root.join("generated"))
 }

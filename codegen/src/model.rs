@@ -1,11 +1,19 @@
-//! The spec as the generator sees it, parsed from JSON with a path for every element.
+//! The spec format, as typed serde structs: the single definition of every key.
+//!
+//! Files are read with unknown keys denied and every fault reported with its JSON path
+//! (`serde_path_to_error`); `spec/schema.json` is generated from these same types (`schemars`), so
+//! the doc comments below are what an editor shows for each key. Each endpoint, named type and
+//! service is read on its own, so one file can report several faults.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
+use serde_json::{Map, Value};
 
-use crate::error::{Result, SpecError};
-use crate::reader::{kind, Obj};
+use crate::error::{Result, SpecError, SpecErrors};
 
 /// The whole spec: services and API groups, in file-name order.
 #[derive(Debug)]
@@ -17,7 +25,7 @@ pub struct Spec {
 }
 
 /// Where an element was read from, for error messages.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Origin {
     /// File as displayed (`spec/groups/user.json`).
     pub file: PathBuf,
@@ -26,64 +34,402 @@ pub struct Origin {
 }
 
 impl Origin {
+    pub(crate) fn at(file: &Path, path: impl Into<String>) -> Origin {
+        Origin {
+            file: file.to_path_buf(),
+            path: path.into(),
+        }
+    }
     pub(crate) fn err(&self, message: impl Into<String>) -> SpecError {
         SpecError::new(self.file.clone(), self.path.clone(), message)
     }
     pub(crate) fn err_at(&self, suffix: &str, message: impl Into<String>) -> SpecError {
         SpecError::new(self.file.clone(), format!("{}{suffix}", self.path), message)
     }
+    pub(crate) fn child(&self, suffix: impl std::fmt::Display) -> Origin {
+        Origin {
+            file: self.file.clone(),
+            path: format!("{}{suffix}", self.path),
+        }
+    }
 }
 
-/// One service file.
-#[derive(Debug)]
+// ---------------------------------------------------------------------------------------------
+// Provenance
+
+/// One place a fact comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceRef {
+    /// Lines of a file beside the project (`seeds/001_….txt:12-40`, `FACTS.md:20`), relative to
+    /// the shared directory (`../shared`).
+    File { path: String, first: usize, last: usize },
+    /// A documentation page and the date it was read.
+    Url { url: String, read: String },
+    /// No source states it; the reason it is believed.
+    Inferred(String),
+}
+
+impl SourceRef {
+    fn parse(text: &str) -> std::result::Result<SourceRef, String> {
+        let text = text.trim();
+        if let Some(reason) = text.strip_prefix("inferred:") {
+            let reason = reason.trim();
+            if reason.is_empty() {
+                return Err("`inferred:` needs a reason".into());
+            }
+            return Ok(SourceRef::Inferred(reason.to_owned()));
+        }
+        if text.starts_with("http://") || text.starts_with("https://") {
+            let bad = || format!("`{text}`: a URL source is `<url> (read YYYY-MM-DD)`");
+            let (url, rest) = text.split_once(" (read ").ok_or_else(bad)?;
+            let read = rest.strip_suffix(')').ok_or_else(bad)?;
+            if !is_date(read) {
+                return Err(bad());
+            }
+            return Ok(SourceRef::Url {
+                url: url.to_owned(),
+                read: read.to_owned(),
+            });
+        }
+        let bad = || {
+            format!(
+                "`{text}` is not a source: expected `seeds/<file>:<line>[-<line>]` (or `FACTS.md:…`), `<url> (read YYYY-MM-DD)` or `inferred: <reason>`"
+            )
+        };
+        let (path, lines) = text.rsplit_once(':').ok_or_else(bad)?;
+        let (first, last) = match lines.split_once('-') {
+            Some((a, b)) => (a.parse::<usize>(), b.parse::<usize>()),
+            None => (lines.parse::<usize>(), lines.parse::<usize>()),
+        };
+        match (first, last) {
+            (Ok(first), Ok(last))
+                if first >= 1
+                    && first <= last
+                    && !path.is_empty()
+                    && !path.starts_with('/')
+                    && !path.contains(char::is_whitespace) =>
+            {
+                Ok(SourceRef::File {
+                    path: path.to_owned(),
+                    first,
+                    last,
+                })
+            }
+            _ => Err(bad()),
+        }
+    }
+}
+
+impl std::fmt::Display for SourceRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SourceRef::File { path, first, last } if first == last => write!(f, "{path}:{first}"),
+            SourceRef::File { path, first, last } => write!(f, "{path}:{first}-{last}"),
+            SourceRef::Url { url, read } => write!(f, "{url} (read {read})"),
+            SourceRef::Inferred(reason) => write!(f, "inferred: {reason}"),
+        }
+    }
+}
+
+/// Where an item comes from: one source string or several.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Sources(pub Vec<SourceRef>);
+
+impl Sources {
+    /// Every source, as written.
+    pub fn texts(&self) -> Vec<String> {
+        self.0.iter().map(ToString::to_string).collect()
+    }
+    /// True when every source is an inference.
+    pub fn only_inferred(&self) -> bool {
+        self.0.iter().all(|s| matches!(s, SourceRef::Inferred(_)))
+    }
+}
+
+/// Provenance as written in a spec file (the schema of `source`).
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)] // only its schema is used
+enum SourcesFormat {
+    /// `seeds/<file>:<first>-<last>` (or `FACTS.md:…`), relative to the shared directory;
+    /// `<url> (read YYYY-MM-DD)`; or `inferred: <reason>`.
+    One(String),
+    /// Several of those.
+    Many(Vec<String>),
+}
+
+impl<'de> Deserialize<'de> for Sources {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        // Through `Value` first, so an absent key reports serde's "missing field `source`".
+        let texts = match Value::deserialize(d)? {
+            Value::String(t) => vec![t],
+            Value::Array(items) => items
+                .into_iter()
+                .map(|v| match v {
+                    Value::String(t) => Ok(t),
+                    _ => Err(serde::de::Error::custom("`source` is a string or an array of strings")),
+                })
+                .collect::<std::result::Result<Vec<_>, D::Error>>()?,
+            _ => return Err(serde::de::Error::custom("`source` is a string or an array of strings")),
+        };
+        if texts.is_empty() {
+            return Err(serde::de::Error::custom("`source` needs at least one entry"));
+        }
+        texts
+            .iter()
+            .map(|t| SourceRef::parse(t))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map(Sources)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+impl JsonSchema for Sources {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Sources".into()
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        SourcesFormat::json_schema(generator)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Service files
+
+/// `spec/services/<service>.json`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceFile {
+    /// Path of this schema, for editors (`../schema.json`).
+    #[serde(rename = "$schema", default)]
+    pub schema: Option<String>,
+    /// The service.
+    pub service: Service,
+}
+
+/// One service: base URL, envelope, auth, error codes.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Service {
+    #[serde(skip)]
+    #[schemars(skip)]
     pub origin: Origin,
+    /// Rust module name, lower snake case (`wecom`).
     pub id: String,
+    /// Display title.
     pub title: String,
+    /// What the service is.
     pub description: String,
+    /// Where the facts of this object (base URL, envelope) come from.
+    pub source: Sources,
+    /// Default base URL.
     pub base_url: String,
+    /// Why the base URL is unconfirmed, when it is.
+    #[serde(default)]
     pub base_url_note: Option<String>,
+    /// Environment variable overriding the base URL.
     pub base_url_env: String,
+    /// How every response of the service is wrapped.
     pub envelope: Envelope,
+    /// How a token is obtained and sent.
     pub auth: Auth,
+    /// Documented error codes.
+    #[serde(default)]
     pub error_codes: Vec<ErrorCode>,
+    /// Codes a server answers for requests it cannot take (names from `error_codes`). The
+    /// generated server side (emulator) uses them; a field's or constraint's `violation_code`
+    /// overrides `invalid_request` for its own violations.
+    pub request_errors: RequestErrors,
 }
 
-#[derive(Debug)]
+/// Error codes for requests a server rejects before any endpoint logic.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RequestErrors {
+    /// A missing, ill-typed or out-of-range parameter.
+    pub invalid_request: String,
+    /// A body that is not JSON.
+    pub malformed_body: String,
+}
+
+/// `flat`: payload fields sit beside the code (WeCom); `wrapped`: the payload is one member (Tuzhan).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EnvelopeKind {
+    Flat,
+    Wrapped,
+}
+
+/// How every response of the service is wrapped.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Envelope {
-    pub wrapped: bool,
+    /// `flat` or `wrapped`.
+    pub kind: EnvelopeKind,
+    /// Member holding the result code (`errcode`, `code`); number or string on the wire.
     pub code_field: String,
+    /// The code meaning success, as a string (`"0"`, `"200"`).
     pub success_code: String,
+    /// Member holding the message (`errmsg`, `msg`).
     pub message_field: String,
+    /// Optional second code (`errorCode`), kept in errors.
+    #[serde(default)]
     pub detail_code_field: Option<String>,
+    /// `wrapped` only: the member holding the payload (`data`).
+    #[serde(default)]
     pub data_field: Option<String>,
+    /// Maintainer note.
+    #[serde(default)]
     pub note: Option<String>,
 }
 
-#[derive(Debug)]
-pub struct Auth {
-    pub origin: Origin,
-    pub token_endpoint: String,
-    pub app_id_param: String,
-    pub secret_param: String,
-    pub token_field: String,
-    pub expires_in_field: String,
-    pub default_ttl_seconds: u64,
-    pub send_in_header: bool,
-    pub send_name: String,
-    pub note: Option<String>,
+impl Envelope {
+    pub fn wrapped(&self) -> bool {
+        self.kind == EnvelopeKind::Wrapped
+    }
 }
 
-#[derive(Debug)]
-pub struct ErrorCode {
-    pub origin: Origin,
-    pub code: i64,
+/// Where each authenticated call carries the token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenIn {
+    Query,
+    Header,
+}
+
+/// Where each authenticated call carries the token, and under which name.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SendToken {
+    /// `query` or `header`.
+    #[serde(rename = "in")]
+    pub location: TokenIn,
+    /// Parameter or header name.
     pub name: String,
-    pub description: String,
-    pub handling: String,
 }
 
-/// One group file: a Rust module of one service.
+/// How a token is obtained and sent.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Auth {
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub origin: Origin,
+    /// Id of the endpoint (with `"auth": false`) that issues tokens.
+    pub token_endpoint: String,
+    /// That endpoint's request field carrying the app id.
+    pub app_id_param: String,
+    /// That endpoint's request field carrying the secret.
+    pub secret_param: String,
+    /// Its response field carrying the token.
+    pub token_field: String,
+    /// Its response field carrying the token's lifetime.
+    pub expires_in_field: String,
+    /// Lifetime assumed when the response does not say.
+    pub default_ttl_seconds: u64,
+    /// Where each authenticated call carries the token.
+    pub send_token: SendToken,
+    /// Maintainer note.
+    #[serde(default)]
+    pub note: Option<String>,
+    /// Where these facts come from.
+    pub source: Sources,
+}
+
+/// What a client does with an error code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Handling {
+    /// Transient: retry with backoff.
+    Retry,
+    /// Drop the token, fetch a new one, retry once.
+    RefreshToken,
+    /// Wrong secret: fail at once.
+    InvalidCredentials,
+    /// Fail as rate-limited; do not hammer.
+    RateLimited,
+    /// Fail.
+    Fail,
+}
+
+impl Handling {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Handling::Retry => "retry",
+            Handling::RefreshToken => "refresh_token",
+            Handling::InvalidCredentials => "invalid_credentials",
+            Handling::RateLimited => "rate_limited",
+            Handling::Fail => "fail",
+        }
+    }
+}
+
+/// One documented error code.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorCode {
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub origin: Origin,
+    /// The code, as a string (Tuzhan's codes are strings on the wire).
+    #[serde(deserialize_with = "integer_text")]
+    #[schemars(with = "String")]
+    pub code: i64,
+    /// Upper-case Rust constant name.
+    pub name: String,
+    /// What it means.
+    pub description: String,
+    /// What a client does with it.
+    pub handling: Handling,
+    /// Where it is documented.
+    pub source: Sources,
+}
+
+fn integer_text<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<i64, D::Error> {
+    let text = String::deserialize(d)?;
+    text.trim()
+        .parse::<i64>()
+        .map_err(|_| serde::de::Error::custom(format!("`{text}` is not an integer code")))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Group files
+
+/// `spec/groups/<group>.json`: one API group, a Rust module of one service.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GroupFile {
+    /// Path of this schema, for editors (`../schema.json`).
+    #[serde(rename = "$schema", default)]
+    pub schema: Option<String>,
+    /// The group.
+    pub group: GroupHeader,
+    /// Named types, unique across the whole spec.
+    #[serde(default)]
+    pub types: BTreeMap<String, TypeDef>,
+    /// Endpoints.
+    #[serde(default)]
+    pub endpoints: Vec<Endpoint>,
+}
+
+/// The group's header.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GroupHeader {
+    /// Id of the service (a `services/*.json`).
+    pub service: String,
+    /// Rust module name (`qywx::wecom::department`).
+    pub module: String,
+    /// Display title.
+    pub title: String,
+    /// What the group covers.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The part of a source document the group transcribes.
+    pub source: Sources,
+}
+
+/// One group, as the generator works with it.
 #[derive(Debug)]
 pub struct Group {
     pub origin: Origin,
@@ -91,52 +437,115 @@ pub struct Group {
     pub module: String,
     pub title: String,
     pub description: Option<String>,
-    pub source: String,
+    pub source: Sources,
     pub types: Vec<NamedType>,
     pub endpoints: Vec<Endpoint>,
 }
 
+/// A named type as written: exactly one of `fields` (object), `enum` or `union`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TypeDef {
+    /// What it is.
+    pub description: String,
+    /// Where it is documented.
+    pub source: Sources,
+    /// Object: its fields.
+    #[serde(default)]
+    pub fields: Option<Vec<Field>>,
+    /// Object: rules across its fields.
+    #[serde(default)]
+    pub constraints: Vec<Constraint>,
+    /// Enum.
+    #[serde(default, rename = "enum")]
+    pub enumeration: Option<EnumDef>,
+    /// Union: the wire value is whichever variant decodes first, in order.
+    #[serde(default)]
+    pub union: Option<Vec<UnionVariant>>,
+}
+
+/// A named type.
 #[derive(Debug)]
 pub struct NamedType {
     pub origin: Origin,
     pub name: String,
     pub description: String,
+    pub source: Sources,
     pub kind: TypeKind,
 }
 
 #[derive(Debug)]
 pub enum TypeKind {
     Object(ObjectSchema),
-    Enum {
-        int_repr: bool,
-        open: bool,
-        values: Vec<EnumValue>,
-    },
+    Enum { int_repr: bool, open: bool, values: Vec<EnumValue> },
     Union(Vec<UnionVariant>),
 }
 
+/// Wire representation of an enum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EnumRepr {
+    Int,
+    String,
+}
+
+/// An enum.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnumDef {
+    /// `int` or `string`.
+    pub repr: EnumRepr,
+    /// Values outside the list are legal (e.g. combinable flags).
+    #[serde(default)]
+    pub open: bool,
+    /// The documented values.
+    pub values: Vec<EnumValue>,
+}
+
+/// One enum value.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnumValue {
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub origin: Origin,
+    /// The wire value: a number for `int`, a string for `string`.
+    pub value: Value,
+    /// The Rust variant name.
+    pub name: String,
+    /// What it means.
+    pub description: String,
+    /// Where it is documented.
+    pub source: Sources,
+}
+
+/// One variant of a union.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UnionVariant {
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub origin: Origin,
+    /// The Rust variant name.
+    pub name: String,
+    /// Its type expression.
+    #[serde(rename = "type")]
+    #[schemars(with = "String")]
+    pub ty: TypeExpr,
+    /// What it means.
+    pub description: String,
+    /// The variant is a reference (batch id) to look the result up later.
+    #[serde(default)]
+    pub pending_reference: bool,
+    /// Where it is documented.
+    pub source: Sources,
+}
+
+/// An object's fields and the rules across them.
 #[derive(Debug, Default)]
 pub struct ObjectSchema {
     pub fields: Vec<Field>,
     pub constraints: Vec<Constraint>,
-}
-
-#[derive(Debug)]
-pub struct EnumValue {
-    pub origin: Origin,
-    pub value: Value,
-    pub name: String,
-    pub description: String,
-}
-
-#[derive(Debug)]
-pub struct UnionVariant {
-    pub origin: Origin,
-    pub name: String,
-    pub ty: TypeExpr,
-    pub description: String,
-    /// The variant is a reference (batch id) to look the result up later.
-    pub pending_reference: bool,
 }
 
 /// A type expression: `string`, `i32`, `Name`, `T[]`.
@@ -205,8 +614,20 @@ impl TypeExpr {
     }
 }
 
+impl<'de> Deserialize<'de> for TypeExpr {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        TypeExpr::parse(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "`{text}` is not a type (expected string, bool, i32, i64, u32, u64, a TypeName, or T[])"
+            ))
+        })
+    }
+}
+
 /// How a seed's example departs from the documented field.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
 pub enum Quirk {
     /// The example sends this number as a string.
     String,
@@ -215,7 +636,8 @@ pub enum Quirk {
 }
 
 /// How a value is written on the wire when it differs from its type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
 pub enum Encoding {
     /// A number or boolean sent as a JSON string.
     String,
@@ -223,78 +645,321 @@ pub enum Encoding {
     PipeSeparated,
 }
 
-#[derive(Debug)]
+/// A field of a request, response or object type.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Field {
+    #[serde(skip)]
+    #[schemars(skip)]
     pub origin: Origin,
+    /// Wire name, exactly as documented.
     pub name: String,
+    /// Rust name when the snake case of the wire name will not do.
+    #[serde(default)]
     pub rust_name: Option<String>,
+    /// A type expression: `string`, `bool`, `i32`, `i64`, `u32`, `u64`, `T[]` or a type name.
+    #[serde(rename = "type")]
+    #[schemars(with = "String")]
     pub ty: TypeExpr,
+    /// Request: a required field is a constructor argument. Response: an optional one decodes to `Option`.
     pub required: bool,
+    /// Maintainer note: where the required flag comes from when the source lost it.
+    #[serde(default)]
     pub required_note: Option<String>,
+    /// The source's text (Chinese kept), plus an English gloss. Shown to users.
     pub description: String,
+    /// Shortest string, in characters.
+    #[serde(default)]
     pub min_length: Option<usize>,
+    /// Longest string, in characters.
+    #[serde(default)]
     pub max_length: Option<usize>,
+    /// Fewest array items.
+    #[serde(default)]
     pub min_items: Option<usize>,
+    /// Most array items.
+    #[serde(default)]
     pub max_items: Option<usize>,
+    /// Where the limits come from when the field's own source does not state them.
+    #[serde(default)]
+    pub limits_source: Option<Sources>,
+    /// Error code (a name from the service's `error_codes`) a server answers when this field
+    /// breaks its limits; default: the service's `request_errors.invalid_request`.
+    #[serde(default)]
+    pub violation_code: Option<String>,
+    /// `string`: sent as a JSON string; `pipe_separated`: a `string[]` sent as one `|`-separated string.
+    #[serde(default)]
     pub encoding: Option<Encoding>,
+    /// Maintainer note: how the source's example departs from the documented field.
+    #[serde(default)]
     pub example_quirk: Option<Quirk>,
+    /// Maintainer note: contradictions in the source and how they were resolved.
+    #[serde(default)]
     pub note: Option<String>,
     /// A credential or token: never shown by `Debug`.
+    #[serde(default)]
     pub secret: bool,
-    /// A list of items the server did not apply (partial success).
+    /// A response list of items the server did not apply (partial success).
+    #[serde(default)]
     pub rejects: bool,
-    /// Sibling list giving one reason per rejected item, by position.
+    /// On a `rejects` field: the sibling `string[]` giving one reason per item, by position.
+    #[serde(default)]
     pub reasons: Option<String>,
-    /// Wire values of this status field meaning everything was applied.
+    /// Status field: wire values meaning everything was applied.
+    #[serde(default)]
     pub complete_when: Vec<Value>,
-    /// Wire values meaning the server is still processing.
+    /// Status field: wire values meaning the server is still processing.
+    #[serde(default)]
     pub pending_when: Vec<Value>,
-    /// Wire values meaning nothing was applied.
+    /// Status field: wire values meaning nothing was applied.
+    #[serde(default)]
     pub failed_when: Vec<Value>,
+    /// Where the field is documented.
+    pub source: Sources,
 }
 
+/// The condition of a `required_when` constraint: exactly one of `equals` or `contains`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct When {
+    /// The field (wire name) tested.
+    pub field: String,
+    /// Applies when the field equals this wire value.
+    #[serde(default)]
+    pub equals: Option<Value>,
+    /// Applies when the array field contains this wire value.
+    #[serde(default)]
+    pub contains: Option<Value>,
+}
+
+/// The kind of a constraint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ConstraintKind {
+    /// At least one of `fields` is set and non-empty.
+    OneOf,
+    /// `field` must be set when `when` holds.
+    RequiredWhen,
+}
+
+/// A rule across the fields of a request or object type (wire names).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConstraintDef {
+    /// `one_of` or `required_when`.
+    pub kind: ConstraintKind,
+    /// `one_of`: the fields, at least two.
+    #[serde(default)]
+    pub fields: Option<Vec<String>>,
+    /// `required_when`: the field that becomes required.
+    #[serde(default)]
+    pub field: Option<String>,
+    /// `required_when`: the condition.
+    #[serde(default)]
+    pub when: Option<When>,
+    /// What the rule says, shown to users.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Error code name a server answers when the rule is broken (default: `invalid_request`).
+    #[serde(default)]
+    pub violation_code: Option<String>,
+    /// Where the rule is stated.
+    pub source: Sources,
+}
+
+/// A checked constraint.
 #[derive(Debug)]
 pub struct Constraint {
     pub origin: Origin,
     pub description: Option<String>,
+    pub violation_code: Option<String>,
+    pub source: Sources,
     pub rule: Rule,
 }
 
 #[derive(Debug)]
 pub enum Rule {
     OneOf(Vec<String>),
-    RequiredWhen {
-        field: String,
-        when_field: String,
-        value: Value,
-        contains: bool,
-    },
+    RequiredWhen { field: String, when_field: String, value: Value, contains: bool },
 }
 
-#[derive(Debug)]
+impl TryFrom<ConstraintDef> for Constraint {
+    type Error = String;
+    fn try_from(c: ConstraintDef) -> std::result::Result<Self, String> {
+        let rule = match c.kind {
+            ConstraintKind::OneOf => {
+                if c.field.is_some() || c.when.is_some() {
+                    return Err("`one_of` takes `fields`, not `field`/`when`".into());
+                }
+                let fields = c.fields.ok_or("missing field `fields`")?;
+                if fields.len() < 2 {
+                    return Err("one_of needs at least two fields".into());
+                }
+                Rule::OneOf(fields)
+            }
+            ConstraintKind::RequiredWhen => {
+                if c.fields.is_some() {
+                    return Err("`required_when` takes `field` and `when`, not `fields`".into());
+                }
+                let field = c.field.ok_or("missing field `field`")?;
+                let when = c.when.ok_or("missing field `when`")?;
+                let (value, contains) = match (when.equals, when.contains) {
+                    (Some(v), None) => (v, false),
+                    (None, Some(v)) => (v, true),
+                    _ => return Err("`when` needs exactly one of `equals` or `contains`".into()),
+                };
+                Rule::RequiredWhen {
+                    field,
+                    when_field: when.field,
+                    value,
+                    contains,
+                }
+            }
+        };
+        Ok(Constraint {
+            origin: Origin::default(),
+            description: c.description,
+            violation_code: c.violation_code,
+            source: c.source,
+            rule,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for Constraint {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        Constraint::try_from(ConstraintDef::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+impl JsonSchema for Constraint {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Constraint".into()
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        ConstraintDef::json_schema(generator)
+    }
+}
+
+/// An HTTP method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+pub enum Method {
+    #[serde(rename = "GET")]
+    Get,
+    #[serde(rename = "POST")]
+    Post,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+        }
+    }
+}
+
+/// A bulk endpoint: `<name>_bulk` sends any number of rows of a required array field in chunks.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Bulk {
+    /// The request field holding the rows.
+    pub items: String,
+}
+
+/// One endpoint.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Endpoint {
+    #[serde(skip)]
+    #[schemars(skip)]
     pub origin: Origin,
+    /// Stable id, unique across the spec (`department.create`).
     pub id: String,
+    /// Rust method name, lower snake case; request/response types are named after it.
     pub name: String,
+    /// One line.
     pub summary: String,
+    /// More text.
+    #[serde(default)]
     pub description: Option<String>,
-    pub doc_url: String,
-    pub updated: String,
-    pub method: String,
+    /// The official documentation page, when a source names it (absent: unknown).
+    #[serde(default)]
+    pub doc_url: Option<String>,
+    /// Last-updated date of that documentation, `YYYY-MM-DD`, when a source states it (absent: unknown).
+    #[serde(default)]
+    pub updated: Option<String>,
+    /// `GET` or `POST`.
+    pub method: Method,
+    /// Path below the service's base URL.
     pub path: String,
+    /// `false` for the token endpoint itself.
+    #[serde(default = "yes")]
     pub auth: bool,
+    /// Who may call it (权限说明).
+    #[serde(default)]
     pub permissions: Option<String>,
+    /// Documented limits, free text.
+    #[serde(default)]
     pub rate_limit: Option<String>,
+    /// Repeating the call is safe: a transport failure is retried only then.
     pub idempotent: bool,
+    /// Why.
+    #[serde(default)]
     pub idempotent_note: Option<String>,
+    /// Absent when the call takes no parameters.
+    #[serde(default)]
     pub request: Option<Request>,
+    /// The payload of a successful answer.
     pub response: Response,
+    /// The source's examples, verbatim.
+    #[serde(default)]
     pub examples: Vec<Example>,
+    /// Maintainer note: contradictions in the source and how they were resolved.
+    #[serde(default)]
     pub note: Option<String>,
-    /// Request field holding the rows of a bulk endpoint (a `*_bulk` method is generated).
-    pub bulk_items: Option<String>,
+    /// Generate `<name>_bulk` for this request array field.
+    #[serde(default)]
+    pub bulk: Option<Bulk>,
+    /// Where the endpoint is documented.
+    pub source: Sources,
 }
 
+fn yes() -> bool {
+    true
+}
+
+impl Endpoint {
+    /// Request field holding the rows of a bulk endpoint.
+    pub fn bulk_items(&self) -> Option<&str> {
+        self.bulk.as_ref().map(|b| b.items.as_str())
+    }
+}
+
+/// Where request parameters travel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ParamIn {
+    Query,
+    Body,
+}
+
+/// The request as written.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RequestDef {
+    /// `query` or `body` (JSON).
+    #[serde(rename = "in")]
+    pub location: ParamIn,
+    /// Parameters.
+    #[serde(default)]
+    pub fields: Vec<Field>,
+    /// Rules across the parameters.
+    #[serde(default)]
+    pub constraints: Vec<Constraint>,
+}
+
+/// An endpoint's parameters.
 #[derive(Debug)]
 pub struct Request {
     pub origin: Origin,
@@ -302,37 +967,160 @@ pub struct Request {
     pub schema: ObjectSchema,
 }
 
+impl<'de> Deserialize<'de> for Request {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let r = RequestDef::deserialize(d)?;
+        Ok(Request {
+            origin: Origin::default(),
+            in_query: r.location == ParamIn::Query,
+            schema: ObjectSchema {
+                fields: r.fields,
+                constraints: r.constraints,
+            },
+        })
+    }
+}
+
+impl JsonSchema for Request {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Request".into()
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        RequestDef::json_schema(generator)
+    }
+}
+
+/// The response as written: `fields` (the payload's members), or `type` (a named or primitive payload).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResponseDef {
+    /// The payload's fields (for a `wrapped` envelope, the fields of `data`).
+    #[serde(default)]
+    pub fields: Option<Vec<Field>>,
+    /// Rules across them.
+    #[serde(default)]
+    pub constraints: Vec<Constraint>,
+    /// The payload's type, instead of `fields`.
+    #[serde(default, rename = "type")]
+    #[schemars(with = "Option<String>")]
+    pub ty: Option<TypeExpr>,
+    /// With `type`: what the payload is.
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// An endpoint's payload on success.
 #[derive(Debug)]
 pub enum Response {
     Fields(ObjectSchema),
-    Type {
-        origin: Origin,
-        ty: TypeExpr,
-        description: Option<String>,
-    },
+    Type { origin: Origin, ty: TypeExpr, description: Option<String> },
 }
 
-#[derive(Debug, Clone)]
+impl<'de> Deserialize<'de> for Response {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let r = ResponseDef::deserialize(d)?;
+        match (r.fields, r.ty) {
+            (Some(_), Some(_)) => Err(serde::de::Error::custom("a response has `fields` or `type`, not both")),
+            (fields, None) => Ok(Response::Fields(ObjectSchema {
+                fields: fields.unwrap_or_default(),
+                constraints: r.constraints,
+            })),
+            (None, Some(ty)) => Ok(Response::Type {
+                origin: Origin::default(),
+                ty,
+                description: r.description,
+            }),
+        }
+    }
+}
+
+impl JsonSchema for Response {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Response".into()
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        ResponseDef::json_schema(generator)
+    }
+}
+
+/// `request` or `response`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ExampleKind {
+    Request,
+    Response,
+}
+
+/// What a response example shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Success,
+    Partial,
+    Error,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Partial => "partial",
+            Outcome::Error => "error",
+        }
+    }
+}
+
+/// An example from the source, verbatim: a request body or URL, or a whole response body.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Example {
+    #[serde(skip)]
+    #[schemars(skip)]
     pub origin: Origin,
-    pub request: bool,
+    /// `request` or `response`.
+    pub kind: ExampleKind,
+    /// A short title.
+    #[serde(default)]
     pub title: Option<String>,
+    /// A JSON body, verbatim (responses include the envelope).
+    #[serde(default)]
     pub body: Option<Value>,
+    /// A GET URL, verbatim.
+    #[serde(default)]
     pub url: Option<String>,
-    pub outcome: Option<String>,
+    /// Response examples: `success`, `partial` or `error`.
+    #[serde(default)]
+    pub outcome: Option<Outcome>,
+    /// Where the example is printed.
+    pub source: Sources,
 }
 
-/// Loads and parses every file of `spec_dir` (`services/*.json`, `groups/*.json`).
-pub fn load(spec_dir: &Path) -> Result<Spec> {
-    let services = read_dir_json(spec_dir, "services")?
-        .into_iter()
-        .map(|(file, value)| parse_service(&file, &value))
-        .collect::<Result<Vec<_>>>()?;
-    let groups = read_dir_json(spec_dir, "groups")?
-        .into_iter()
-        .map(|(file, value)| parse_group(&file, &value))
-        .collect::<Result<Vec<_>>>()?;
-    Ok(Spec { services, groups })
+impl Example {
+    pub fn is_request(&self) -> bool {
+        self.kind == ExampleKind::Request
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Loading
+
+/// Loads and parses every file of `spec_dir` (`services/*.json`, `groups/*.json`), reporting
+/// every fault found (each service, named type and endpoint is read on its own).
+pub fn load(spec_dir: &Path) -> Result<Spec, SpecErrors> {
+    let mut errors = SpecErrors::default();
+    let mut services = Vec::new();
+    for (file, value) in read_dir_json(spec_dir, "services", &mut errors) {
+        if let Some(s) = parse_service(&file, value, &mut errors) {
+            services.push(s);
+        }
+    }
+    let mut groups = Vec::new();
+    for (file, value) in read_dir_json(spec_dir, "groups", &mut errors) {
+        if let Some(g) = parse_group(&file, value, &mut errors) {
+            groups.push(g);
+        }
+    }
+    errors.into_result(Spec { services, groups })
 }
 
 /// The display name of a spec file: `spec/groups/user.json` whatever the absolute location.
@@ -344,469 +1132,217 @@ pub(crate) fn display_path(spec_dir: &Path, file: &Path) -> PathBuf {
     base.join(file.strip_prefix(spec_dir).unwrap_or(file))
 }
 
-fn read_dir_json(spec_dir: &Path, sub: &str) -> Result<Vec<(PathBuf, Value)>> {
+fn read_dir_json(spec_dir: &Path, sub: &str, errors: &mut SpecErrors) -> Vec<(PathBuf, Value)> {
     let dir = spec_dir.join(sub);
-    let entries = std::fs::read_dir(&dir).map_err(|e| {
-        SpecError::new(
-            display_path(spec_dir, &dir),
-            "(directory)",
-            format!("cannot read the directory: {e}"),
-        )
-    })?;
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(e) => {
+            errors.push(SpecError::new(
+                display_path(spec_dir, &dir),
+                "(directory)",
+                format!("cannot read the directory: {e}"),
+            ));
+            return Vec::new();
+        }
+    };
     let mut files: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
         .collect();
     files.sort();
-    files
-        .into_iter()
-        .map(|path| {
-            let shown = display_path(spec_dir, &path);
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| SpecError::new(&shown, "(file)", format!("cannot read: {e}")))?;
-            let value = serde_json::from_str(&text).map_err(|e| {
-                SpecError::new(
-                    &shown,
-                    format!("line {} column {}", e.line(), e.column()),
-                    format!("invalid JSON: {e}"),
-                )
-            })?;
-            Ok((shown, value))
-        })
-        .collect()
+    let mut out = Vec::new();
+    for path in files {
+        let shown = display_path(spec_dir, &path);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) => {
+                errors.push(SpecError::new(&shown, "(file)", format!("cannot read: {e}")));
+                continue;
+            }
+        };
+        match serde_json::from_str(&text) {
+            Ok(value) => out.push((shown, value)),
+            Err(e) => errors.push(SpecError::new(
+                &shown,
+                format!("line {} column {}", e.line(), e.column()),
+                format!("invalid JSON: {e}"),
+            )),
+        }
+    }
+    out
 }
 
-fn origin(file: &Path, path: &str) -> Origin {
-    Origin {
-        file: file.to_path_buf(),
-        path: path.to_owned(),
+/// Deserializes one item, reporting a fault as `file: $.path.to.key: message`.
+fn typed<T: DeserializeOwned>(file: &Path, path: &str, value: Value, errors: &mut SpecErrors) -> Option<T> {
+    match serde_path_to_error::deserialize::<_, T>(value) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            let inner = e.path().to_string();
+            let at = if inner == "." || inner.is_empty() {
+                path.to_owned()
+            } else if inner.starts_with('[') {
+                format!("{path}{inner}")
+            } else {
+                format!("{path}.{inner}")
+            };
+            errors.push(SpecError::new(file, at, e.into_inner().to_string()));
+            None
+        }
     }
 }
 
-fn parse_service(file: &Path, root: &Value) -> Result<Service> {
-    let top = Obj::new(file, "$".into(), root, &["service"])?;
-    let s = top.obj(
-        "service",
-        &[
-            "id",
-            "title",
-            "description",
-            "base_url",
-            "base_url_note",
-            "base_url_env",
-            "envelope",
-            "auth",
-            "error_codes",
-        ],
-    )?;
-    let env = s.obj(
-        "envelope",
-        &[
-            "kind",
-            "code_field",
-            "success_code",
-            "message_field",
-            "detail_code_field",
-            "data_field",
-            "note",
-        ],
-    )?;
-    let wrapped = env.choice("kind", &["flat", "wrapped"])? == "wrapped";
-    let data_field = env.opt_str("data_field")?;
-    if wrapped && data_field.is_none() {
-        return Err(env.err("missing required key `data_field` (required when kind is `wrapped`)"));
+fn parse_service(file: &Path, value: Value, errors: &mut SpecErrors) -> Option<Service> {
+    let mut s = typed::<ServiceFile>(file, "$", value, errors)?.service;
+    s.origin = Origin::at(file, "$.service");
+    s.auth.origin = s.origin.child(".auth");
+    for (i, e) in s.error_codes.iter_mut().enumerate() {
+        e.origin = s.origin.child(format_args!(".error_codes[{i}]"));
     }
-    let envelope = Envelope {
-        wrapped,
-        code_field: env.str("code_field")?,
-        success_code: env.str("success_code")?,
-        message_field: env.str("message_field")?,
-        detail_code_field: env.opt_str("detail_code_field")?,
-        data_field,
-        note: env.opt_str("note")?,
-    };
-    let a = s.obj(
-        "auth",
-        &[
-            "token_endpoint",
-            "app_id_param",
-            "secret_param",
-            "token_field",
-            "expires_in_field",
-            "default_ttl_seconds",
-            "send_token",
-            "note",
-        ],
-    )?;
-    let send = a.obj("send_token", &["in", "name"])?;
-    let auth = Auth {
-        origin: origin(file, &a.path),
-        token_endpoint: a.str("token_endpoint")?,
-        app_id_param: a.str("app_id_param")?,
-        secret_param: a.str("secret_param")?,
-        token_field: a.str("token_field")?,
-        expires_in_field: a.str("expires_in_field")?,
-        default_ttl_seconds: a.u64("default_ttl_seconds")?,
-        send_in_header: send.choice("in", &["query", "header"])? == "header",
-        send_name: send.str("name")?,
-        note: a.opt_str("note")?,
-    };
-    let error_codes = s
-        .array("error_codes")?
-        .into_iter()
-        .map(|(path, v)| {
-            let e = Obj::new(file, path, v, &["code", "name", "description", "handling"])?;
-            let code_text = e.str("code")?;
-            let code = code_text
-                .trim()
-                .parse::<i64>()
-                .map_err(|_| e.err_at("code", format!("`{code_text}` is not an integer code")))?;
-            Ok(ErrorCode {
-                origin: origin(file, &e.path),
-                code,
-                name: e.str("name")?,
-                description: e.str("description")?,
-                handling: e.choice(
-                    "handling",
-                    &["retry", "refresh_token", "invalid_credentials", "rate_limited", "fail"],
-                )?,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    Ok(Service {
-        origin: origin(file, &s.path),
-        id: s.str("id")?,
-        title: s.str("title")?,
-        description: s.str("description")?,
-        base_url: s.str("base_url")?,
-        base_url_note: s.opt_str("base_url_note")?,
-        base_url_env: s.str("base_url_env")?,
-        envelope,
-        auth,
-        error_codes,
-    })
+    Some(s)
 }
 
-fn parse_group(file: &Path, root: &Value) -> Result<Group> {
-    let top = Obj::new(file, "$".into(), root, &["group", "types", "endpoints"])?;
-    let g = top.obj("group", &["service", "module", "title", "description", "source"])?;
-    let types = top
-        .entries("types")?
-        .into_iter()
-        .map(|(name, path, v)| parse_named_type(file, name, path, v))
-        .collect::<Result<Vec<_>>>()?;
-    let endpoints = top
-        .array("endpoints")?
-        .into_iter()
-        .map(|(path, v)| parse_endpoint(file, path, v))
-        .collect::<Result<Vec<_>>>()?;
-    Ok(Group {
-        origin: origin(file, "$"),
-        service: g.str("service")?,
-        module: g.str("module")?,
-        title: g.str("title")?,
-        description: g.opt_str("description")?,
-        source: g.str("source")?,
+fn parse_group(file: &Path, value: Value, errors: &mut SpecErrors) -> Option<Group> {
+    /// The top level, with each item still raw so each is read (and faulted) on its own.
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Loose {
+        #[serde(rename = "$schema", default)]
+        _schema: Option<String>,
+        group: Value,
+        #[serde(default)]
+        types: Map<String, Value>,
+        #[serde(default)]
+        endpoints: Vec<Value>,
+    }
+    let top = typed::<Loose>(file, "$", value, errors)?;
+    let header = typed::<GroupHeader>(file, "$.group", top.group, errors);
+    let mut types = Vec::new();
+    for (name, value) in top.types {
+        let path = format!("$.types.{name}");
+        if let Some(def) = typed::<TypeDef>(file, &path, value, errors) {
+            match named_type(Origin::at(file, path), name, def) {
+                Ok(t) => types.push(t),
+                Err(e) => errors.push(e),
+            }
+        }
+    }
+    let mut endpoints = Vec::new();
+    for (i, value) in top.endpoints.into_iter().enumerate() {
+        let path = format!("$.endpoints[{i}]");
+        if let Some(mut e) = typed::<Endpoint>(file, &path, value, errors) {
+            locate_endpoint(&mut e, Origin::at(file, path));
+            endpoints.push(e);
+        }
+    }
+    let header = header?;
+    Some(Group {
+        origin: Origin::at(file, "$"),
+        service: header.service,
+        module: header.module,
+        title: header.title,
+        description: header.description,
+        source: header.source,
         types,
         endpoints,
     })
 }
 
-fn parse_named_type(file: &Path, name: String, path: String, value: &Value) -> Result<NamedType> {
-    let t = Obj::new(
-        file,
-        path,
-        value,
-        &["description", "fields", "constraints", "enum", "union"],
-    )?;
-    let shapes = ["fields", "enum", "union"]
-        .iter()
-        .filter(|k| t.get(k).is_some())
-        .count();
-    if shapes != 1 {
-        return Err(t.err("a type needs exactly one of `fields` (object), `enum` or `union`"));
+fn named_type(origin: Origin, name: String, def: TypeDef) -> Result<NamedType> {
+    let shapes = [def.fields.is_some(), def.enumeration.is_some(), def.union.is_some()];
+    if shapes.iter().filter(|s| **s).count() != 1 {
+        return Err(origin.err("a type needs exactly one of `fields` (object), `enum` or `union`"));
     }
-    let kind = if t.get("enum").is_some() {
-        let e = t.obj("enum", &["repr", "values", "open"])?;
-        let open = e.opt_bool("open")?.unwrap_or(false);
-        let int_repr = e.choice("repr", &["int", "string"])? == "int";
-        let values = e
-            .array("values")?
-            .into_iter()
-            .map(|(path, v)| {
-                let ev = Obj::new(file, path, v, &["value", "name", "description"])?;
-                let value = ev.req("value")?.clone();
-                let ok = if int_repr {
-                    value.as_i64().is_some()
-                } else {
-                    value.is_string()
-                };
-                if !ok {
-                    let want = if int_repr { "an integer" } else { "a string" };
-                    return Err(ev.err_at(
-                        "value",
-                        format!("expected {want} (the enum's repr), found {}", kind(&value)),
-                    ));
-                }
-                Ok(EnumValue {
-                    origin: origin(file, &ev.path),
-                    value,
-                    name: ev.str("name")?,
-                    description: ev.str("description")?,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        if values.is_empty() {
-            return Err(e.err_at("values", "an enum needs at least one value"));
+    if !def.constraints.is_empty() && def.fields.is_none() {
+        return Err(origin.err_at(".constraints", "only object types (`fields`) take constraints"));
+    }
+    let kind = if let Some(fields) = def.fields {
+        let mut schema = ObjectSchema {
+            fields,
+            constraints: def.constraints,
+        };
+        locate_schema(&mut schema, &origin);
+        TypeKind::Object(schema)
+    } else if let Some(mut e) = def.enumeration {
+        for (i, v) in e.values.iter_mut().enumerate() {
+            v.origin = origin.child(format_args!(".enum.values[{i}]"));
         }
-        TypeKind::Enum { int_repr, open, values }
-    } else if t.get("union").is_some() {
-        let variants = t
-            .array("union")?
-            .into_iter()
-            .map(|(path, v)| {
-                let u = Obj::new(file, path, v, &["name", "type", "description", "pending_reference"])?;
-                Ok(UnionVariant {
-                    origin: origin(file, &u.path),
-                    name: u.str("name")?,
-                    ty: type_expr(&u, "type")?,
-                    description: u.str("description")?,
-                    pending_reference: u.opt_bool("pending_reference")?.unwrap_or(false),
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        TypeKind::Union(variants)
+        TypeKind::Enum {
+            int_repr: e.repr == EnumRepr::Int,
+            open: e.open,
+            values: e.values,
+        }
     } else {
-        TypeKind::Object(parse_schema(&t)?)
+        let mut variants = def.union.unwrap_or_default();
+        for (i, v) in variants.iter_mut().enumerate() {
+            v.origin = origin.child(format_args!(".union[{i}]"));
+        }
+        TypeKind::Union(variants)
     };
     Ok(NamedType {
-        origin: origin(file, &t.path),
+        origin,
         name,
-        description: t.str("description")?,
+        description: def.description,
+        source: def.source,
         kind,
     })
 }
 
-fn type_expr(o: &Obj<'_>, key: &str) -> Result<TypeExpr> {
-    let text = o.str(key)?;
-    TypeExpr::parse(&text).ok_or_else(|| {
-        o.err_at(
-            key,
-            format!("`{text}` is not a type (expected string, bool, i32, i64, u32, u64, a TypeName, or T[])"),
-        )
-    })
+/// Fields sit at `<fields_at>.fields[i]`, constraints at `<fields_at>.constraints[i]`.
+fn locate_schema(schema: &mut ObjectSchema, fields_at: &Origin) {
+    for (i, f) in schema.fields.iter_mut().enumerate() {
+        f.origin = fields_at.child(format_args!(".fields[{i}]"));
+    }
+    for (i, c) in schema.constraints.iter_mut().enumerate() {
+        c.origin = fields_at.child(format_args!(".constraints[{i}]"));
+    }
 }
 
-fn parse_schema(o: &Obj<'_>) -> Result<ObjectSchema> {
-    let fields = o
-        .array("fields")?
-        .into_iter()
-        .map(|(path, v)| parse_field(o.file, path, v))
-        .collect::<Result<Vec<_>>>()?;
-    let constraints = o
-        .array("constraints")?
-        .into_iter()
-        .map(|(path, v)| parse_constraint(o.file, path, v))
-        .collect::<Result<Vec<_>>>()?;
-    Ok(ObjectSchema { fields, constraints })
+fn locate_endpoint(e: &mut Endpoint, origin: Origin) {
+    if let Some(r) = &mut e.request {
+        r.origin = origin.child(".request");
+        let at = r.origin.clone();
+        locate_schema(&mut r.schema, &at);
+    }
+    let response_at = origin.child(".response");
+    match &mut e.response {
+        Response::Fields(schema) => locate_schema(schema, &response_at),
+        Response::Type { origin: o, .. } => *o = response_at,
+    }
+    for (i, x) in e.examples.iter_mut().enumerate() {
+        x.origin = origin.child(format_args!(".examples[{i}]"));
+    }
+    e.origin = origin;
 }
 
-fn parse_field(file: &Path, path: String, value: &Value) -> Result<Field> {
-    let f = Obj::new(
-        file,
-        path,
-        value,
-        &[
-            "name",
-            "rust_name",
-            "type",
-            "required",
-            "required_note",
-            "description",
-            "min_length",
-            "max_length",
-            "min_items",
-            "max_items",
-            "encoding",
-            "example_quirk",
-            "note",
-            "secret",
-            "rejects",
-            "reasons",
-            "complete_when",
-            "pending_when",
-            "failed_when",
-        ],
-    )?;
-    let values = |key: &str| {
-        f.array(key)
-            .map(|items| items.into_iter().map(|(_, v)| v.clone()).collect::<Vec<_>>())
-    };
-    let encoding = match f.get("encoding") {
-        None => None,
-        Some(_) => Some(match f.choice("encoding", &["string", "pipe_separated"])?.as_str() {
-            "string" => Encoding::String,
-            _ => Encoding::PipeSeparated,
-        }),
-    };
-    let example_quirk = match f.get("example_quirk") {
-        None => None,
-        Some(_) => Some(match f.choice("example_quirk", &["string", "omitted"])?.as_str() {
-            "string" => Quirk::String,
-            _ => Quirk::Omitted,
-        }),
-    };
-    Ok(Field {
-        origin: origin(file, &f.path),
-        name: f.str("name")?,
-        rust_name: f.opt_str("rust_name")?,
-        ty: type_expr(&f, "type")?,
-        required: f.bool("required")?,
-        required_note: f.opt_str("required_note")?,
-        description: f.str("description")?,
-        min_length: f.opt_usize("min_length")?,
-        max_length: f.opt_usize("max_length")?,
-        min_items: f.opt_usize("min_items")?,
-        max_items: f.opt_usize("max_items")?,
-        encoding,
-        example_quirk,
-        note: f.opt_str("note")?,
-        secret: f.opt_bool("secret")?.unwrap_or(false),
-        rejects: f.opt_bool("rejects")?.unwrap_or(false),
-        reasons: f.opt_str("reasons")?,
-        complete_when: values("complete_when")?,
-        pending_when: values("pending_when")?,
-        failed_when: values("failed_when")?,
-    })
+/// `YYYY-MM-DD`.
+pub(crate) fn is_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
 }
 
-fn parse_constraint(file: &Path, path: String, value: &Value) -> Result<Constraint> {
-    let c = Obj::new(file, path, value, &["kind", "fields", "field", "when", "description"])?;
-    let rule = match c.choice("kind", &["one_of", "required_when"])?.as_str() {
-        "one_of" => {
-            let fields = c.string_list("fields")?;
-            if fields.len() < 2 {
-                return Err(c.err_at("fields", "one_of needs at least two fields"));
-            }
-            Rule::OneOf(fields)
-        }
-        _ => {
-            let when = c.obj("when", &["field", "equals", "contains"])?;
-            let (value, contains) = match (when.get("equals"), when.get("contains")) {
-                (Some(v), None) => (v.clone(), false),
-                (None, Some(v)) => (v.clone(), true),
-                _ => return Err(when.err("`when` needs exactly one of `equals` or `contains`")),
-            };
-            Rule::RequiredWhen {
-                field: c.str("field")?,
-                when_field: when.str("field")?,
-                value,
-                contains,
-            }
-        }
-    };
-    Ok(Constraint {
-        origin: origin(file, &c.path),
-        description: c.opt_str("description")?,
-        rule,
-    })
+/// The JSON Schema of both kinds of spec file, generated from the types above.
+pub fn json_schema() -> String {
+    #[derive(JsonSchema)]
+    #[serde(untagged)]
+    #[allow(dead_code)] // only its schema is used
+    /// A qywx spec file: a service (`spec/services/*.json`) or an API group (`spec/groups/*.json`).
+    enum SpecFile {
+        Service(ServiceFile),
+        Group(GroupFile),
+    }
+    let schema = schemars::schema_for!(SpecFile);
+    let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    text.push('\n');
+    text
 }
 
-fn parse_endpoint(file: &Path, path: String, value: &Value) -> Result<Endpoint> {
-    let e = Obj::new(
-        file,
-        path,
-        value,
-        &[
-            "id",
-            "name",
-            "summary",
-            "description",
-            "doc_url",
-            "updated",
-            "method",
-            "path",
-            "auth",
-            "permissions",
-            "rate_limit",
-            "idempotent",
-            "idempotent_note",
-            "request",
-            "response",
-            "examples",
-            "note",
-            "bulk",
-        ],
-    )?;
-    let bulk_items = match e.get("bulk") {
-        None => None,
-        Some(_) => Some(e.obj("bulk", &["items"])?.str("items")?),
-    };
-    let request = match e.get("request") {
-        None => None,
-        Some(_) => {
-            let r = e.obj("request", &["in", "fields", "constraints"])?;
-            Some(Request {
-                origin: origin(file, &r.path),
-                in_query: r.choice("in", &["query", "body"])? == "query",
-                schema: parse_schema(&r)?,
-            })
-        }
-    };
-    let r = e.obj("response", &["fields", "constraints", "type", "description"])?;
-    let response = match (r.get("fields"), r.get("type")) {
-        (_, None) => Response::Fields(parse_schema(&r)?),
-        (None, Some(_)) => Response::Type {
-            origin: origin(file, &r.path),
-            ty: type_expr(&r, "type")?,
-            description: r.opt_str("description")?,
-        },
-        (Some(_), Some(_)) => return Err(r.err("a response has `fields` or `type`, not both")),
-    };
-    let examples = e
-        .array("examples")?
-        .into_iter()
-        .map(|(path, v)| {
-            let x = Obj::new(file, path, v, &["kind", "title", "body", "url", "outcome"])?;
-            let request = x.choice("kind", &["request", "response"])? == "request";
-            let example = Example {
-                origin: origin(file, &x.path),
-                request,
-                title: x.opt_str("title")?,
-                body: x.get("body").cloned(),
-                url: x.opt_str("url")?,
-                outcome: match x.get("outcome") {
-                    None => None,
-                    Some(_) => Some(x.choice("outcome", &["success", "partial", "error"])?),
-                },
-            };
-            match (request, &example.body, &example.url, &example.outcome) {
-                (_, None, None, _) => Err(x.err("an example needs `body` or `url`")),
-                (false, None, _, _) => Err(x.err("a response example needs `body`")),
-                (false, _, _, None) => Err(x.err("missing required key `outcome`")),
-                _ => Ok(example),
-            }
-        })
-        .collect::<Result<Vec<_>>>()?;
-    Ok(Endpoint {
-        origin: origin(file, &e.path),
-        id: e.str("id")?,
-        name: e.str("name")?,
-        summary: e.str("summary")?,
-        description: e.opt_str("description")?,
-        doc_url: e.str("doc_url")?,
-        updated: e.str("updated")?,
-        method: e.choice("method", &["GET", "POST"])?,
-        path: e.str("path")?,
-        auth: e.opt_bool("auth")?.unwrap_or(true),
-        permissions: e.opt_str("permissions")?,
-        rate_limit: e.opt_str("rate_limit")?,
-        idempotent: e.bool("idempotent")?,
-        idempotent_note: e.opt_str("idempotent_note")?,
-        request,
-        response,
-        examples,
-        note: e.opt_str("note")?,
-        bulk_items,
-    })
+impl std::fmt::Display for Method {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }

@@ -20,8 +20,14 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 fn codegen(args: &[&str]) -> (i32, String) {
+    codegen_in(&root(), args)
+}
+
+/// Runs the generator with `dir` as the current directory.
+fn codegen_in(dir: &Path, args: &[&str]) -> (i32, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_qywx-codegen"))
         .args(args)
+        .current_dir(dir)
         .output()
         .unwrap();
     (
@@ -58,8 +64,42 @@ fn check_fails_naming_the_file_and_the_fix() {
 }
 
 #[test]
-fn a_broken_spec_exits_2_with_one_line() {
+fn a_broken_spec_exits_2_with_one_line_per_fault() {
     let (code, text) = codegen(&["--check", "--spec", "/nonexistent/spec"]);
     assert_eq!(code, 2, "{text}");
-    assert_eq!(text.trim().lines().count(), 1, "{text}");
+    let lines: Vec<&str> = text.trim().lines().collect();
+    // Neither services/ nor groups/ can be read: two faults, then the count.
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(lines[..2].iter().all(|l| l.starts_with("error: spec/")), "{text}");
+    assert_eq!(lines[2], "2 fault(s) in the spec", "{text}");
+}
+
+#[test]
+fn the_workspace_is_found_from_the_current_directory() {
+    // From a subdirectory of this workspace: this workspace's tree.
+    let (code, text) = codegen_in(&root().join("emulator/src"), &["--check"]);
+    assert_eq!(code, 0, "{text}");
+    // From another checkout (here: a copy with one spec edit and its own generated/): that
+    // checkout's tree, never the one the binary was built in.
+    let tmp = std::env::temp_dir().join(format!("qywx-cli-other-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    copy_dir(&root().join("spec"), &tmp.join("spec"));
+    copy_dir(&root().join("generated"), &tmp.join("generated"));
+    std::fs::write(tmp.join("Cargo.toml"), "[workspace]\n").unwrap();
+    let sources = root().join("../shared");
+    let sources = sources.to_str().unwrap();
+    let (code, text) = codegen_in(&tmp, &["--check", "--sources", sources]);
+    assert_eq!(code, 0, "an identical copy is up to date: {text}");
+    let tag = tmp.join("spec/groups/tag.json");
+    let edited = std::fs::read_to_string(&tag).unwrap().replacen("\"idempotent\": false", "\"idempotent\": true", 1);
+    std::fs::write(&tag, edited).unwrap();
+    let (code, text) = codegen_in(&tmp, &["--check", "--sources", sources]);
+    assert_eq!(code, 1, "the copy's edit is seen: {text}");
+    let (code, text) = codegen_in(&tmp, &["--sources", sources]);
+    assert_eq!(code, 0, "{text}");
+    let (code, text) = codegen_in(&tmp, &["--check", "--sources", sources]);
+    let _ = std::fs::remove_dir_all(&tmp);
+    assert_eq!(code, 0, "regenerated in the copy: {text}");
+    let (code, text) = codegen(&["--check"]);
+    assert_eq!(code, 0, "this workspace untouched: {text}");
 }

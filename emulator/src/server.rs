@@ -1,106 +1,75 @@
-//! The HTTP side: routing by the generated endpoint descriptors, the fault and auth pipeline,
-//! request parsing with the generated types, envelopes, and the control endpoints.
+//! The HTTP side: the fault pipeline and the control endpoints. Routing, request parsing,
+//! validation and envelopes are generated from the spec (`qywx::<service>::server`); this file
+//! hands each call to the generated `dispatch` with the emulator as the handler.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt::Display;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use qywx::runtime::spec::{EndpointSpec, ServiceSpec, TokenPlacement};
-use serde::de::DeserializeOwned;
+use qywx::runtime::server::{error_body, Authenticate, Incoming, Refusal, ServerSpec};
+use qywx::runtime::spec::{EndpointSpec, ServiceSpec};
 use serde_json::{json, Value};
 
 use crate::faults::{Command, FaultKind};
 use crate::state::{Inner, Shared, TokenCheck};
-use crate::{tuzhan, wecom, Config, Service};
+use crate::{Config, Service};
 
-/// A handler's answer: the whole JSON body, success or error (both are HTTP 200, as the real
-/// services answer API errors).
-pub(crate) type Reply = Result<Value, Value>;
-
-/// Handles one endpoint with the state locked.
-pub(crate) type Handler = fn(&mut Inner, &Call<'_>) -> Reply;
-
-/// An endpoint the emulator serves: the generated descriptor and its handler.
-pub(crate) struct Route {
-    pub endpoint: &'static EndpointSpec,
-    pub handler: Handler,
-}
-
-/// One request, as handlers see it.
-pub(crate) struct Call<'a> {
-    pub service: Service,
-    pub uri: &'a Uri,
-    pub body: &'a [u8],
+/// The emulator as the generated handler traits see it: the state, locked, and the settings.
+pub(crate) struct Emu<'a> {
+    pub inner: &'a mut Inner,
     pub config: &'a Config,
 }
 
-impl Call<'_> {
-    /// The query string as the generated request type `T` (lenient: numbers may be strings).
-    pub(crate) fn query<T: DeserializeOwned>(&self) -> Result<T, Value> {
-        Query::<T>::try_from_uri(self.uri)
-            .map(|Query(value)| value)
-            .map_err(|e| {
-                self.service
-                    .invalid_parameter(format_args!("invalid query string: {}", e.body_text()))
-            })
+impl Service {
+    pub(crate) fn server(self) -> &'static ServerSpec {
+        match self {
+            Service::Wecom => &qywx::wecom::server::SERVER,
+            Service::Tuzhan => &qywx::tuzhan::server::SERVER,
+        }
     }
 
-    /// The JSON body as the generated request type `T`.
-    pub(crate) fn json<T: DeserializeOwned>(&self) -> Result<T, Value> {
-        serde_json::from_slice(self.body).map_err(|e| match e.classify() {
-            serde_json::error::Category::Data => self
-                .service
-                .invalid_parameter(format_args!("invalid request body: {e}")),
-            _ => self
-                .service
-                .malformed_body(format_args!("request body is not valid JSON: {e}")),
-        })
+    fn of(spec: &ServiceSpec) -> Service {
+        if std::ptr::eq(spec, &qywx::tuzhan::SERVICE) {
+            Service::Tuzhan
+        } else {
+            Service::Wecom
+        }
+    }
+
+    /// An error answer in the service's envelope.
+    pub(crate) fn error(self, code: i64, message: impl Display) -> Value {
+        error_body(self.server(), code, &message.to_string())
     }
 }
 
-impl Service {
-    fn spec(self) -> &'static ServiceSpec {
-        match self {
-            Service::Wecom => &qywx::wecom::SERVICE,
-            Service::Tuzhan => &qywx::tuzhan::SERVICE,
-        }
-    }
-
-    fn routes(self) -> &'static [Route] {
-        match self {
-            Service::Wecom => wecom::ROUTES,
-            Service::Tuzhan => tuzhan::ROUTES,
-        }
-    }
-
-    /// An error answer in the service's envelope. Tuzhan's code goes out as a string.
-    pub(crate) fn error(self, code: i64, message: impl Display) -> Value {
-        match self {
-            Service::Wecom => wecom::fail(code, message),
-            Service::Tuzhan => tuzhan::fail(&code.to_string(), message),
-        }
-    }
-
-    /// A body that is not JSON: WeCom 47001 (data format error), Tuzhan code "400".
-    fn malformed_body(self, message: impl Display) -> Value {
-        match self {
-            Service::Wecom => wecom::fail(wecom::DATA_FORMAT_ERROR, message),
-            Service::Tuzhan => tuzhan::fail(tuzhan::BAD_REQUEST, message),
-        }
-    }
-
-    /// A missing or ill-typed parameter: WeCom 40058 (invalid parameter), Tuzhan code "400".
-    pub(crate) fn invalid_parameter(self, message: impl Display) -> Value {
-        match self {
-            Service::Wecom => wecom::fail(wecom::INVALID_PARAMETER, message),
-            Service::Tuzhan => tuzhan::fail(tuzhan::BAD_REQUEST, message),
-        }
+/// Token checks: where the token travels is the spec's (the generated dispatcher reads it); what
+/// a missing, unknown or expired token answers is the emulator's.
+impl Authenticate for Emu<'_> {
+    fn authenticate(
+        &mut self,
+        service: &'static ServiceSpec,
+        _endpoint: &'static EndpointSpec,
+        token: Option<&str>,
+    ) -> Result<(), Refusal> {
+        use qywx::tuzhan::error_codes as tc;
+        use qywx::wecom::error_codes as wc;
+        let service = Service::of(service);
+        let (code, message) = match (service, self.inner.tokens.check(service, token)) {
+            (_, TokenCheck::Valid) => return Ok(()),
+            (Service::Wecom, TokenCheck::Missing) => (wc::ACCESS_TOKEN_MISSING, "access_token missing"),
+            (Service::Wecom, TokenCheck::Unknown) => (wc::INVALID_ACCESS_TOKEN, "invalid access_token"),
+            (Service::Wecom, TokenCheck::Expired) => (wc::ACCESS_TOKEN_EXPIRED, "access_token expired"),
+            (Service::Tuzhan, TokenCheck::Missing) => (tc::INVALID_TOKEN, "X-Token header missing"),
+            (Service::Tuzhan, TokenCheck::Expired) => (tc::INVALID_TOKEN, "org access token expired"),
+            (Service::Tuzhan, _) => (tc::INVALID_TOKEN, "invalid org access token"),
+        };
+        Err(Refusal::api(code, message))
     }
 }
 
@@ -143,28 +112,30 @@ async fn serve_api(
         Some(kind) => return fault_response(service, &kind),
         None => false,
     };
-    let Some(route) = service.routes().iter().find(|r| r.endpoint.path == path) else {
-        let answer = service.error(404, format_args!("no such endpoint in the emulator: {path}"));
-        return json_response(StatusCode::NOT_FOUND, &answer, false);
-    };
-    if method.as_str() != route.endpoint.method.as_str() {
-        let answer = service.error(
-            405,
-            format_args!("{path} takes {}, not {method}", route.endpoint.method.as_str()),
-        );
-        return json_response(StatusCode::METHOD_NOT_ALLOWED, &answer, false);
-    }
-    let call = Call {
-        service,
-        uri: &uri,
+    let header_pairs: Vec<(&str, &str)> = headers
+        .iter()
+        .filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?)))
+        .collect();
+    let incoming = Incoming {
+        method: method.as_str(),
+        path,
+        query: uri.query().unwrap_or_default(),
+        headers: &header_pairs,
         body: &body,
-        config: &shared.config,
     };
-    let answer = {
+    let reply = {
         let mut inner = shared.lock();
-        authenticate(&inner, &call, &headers, route.endpoint).and_then(|()| (route.handler)(&mut inner, &call))
+        let mut emu = Emu {
+            inner: &mut inner,
+            config: &shared.config,
+        };
+        match service {
+            Service::Wecom => qywx::wecom::server::dispatch(&mut emu, &incoming),
+            Service::Tuzhan => qywx::tuzhan::server::dispatch(&mut emu, &incoming),
+        }
     };
-    json_response(StatusCode::OK, &answer.unwrap_or_else(|error| error), truncate)
+    let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    json_response(status, &reply.body, truncate)
 }
 
 fn split_service(path: &str) -> Option<(Service, &str)> {
@@ -172,39 +143,6 @@ fn split_service(path: &str) -> Option<(Service, &str)> {
         let rest = path.strip_prefix(service.prefix())?;
         rest.starts_with('/').then_some((service, rest))
     })
-}
-
-/// Checks the token where the service's spec says it goes (WeCom query, Tuzhan header).
-fn authenticate(inner: &Inner, call: &Call<'_>, headers: &HeaderMap, endpoint: &EndpointSpec) -> Result<(), Value> {
-    if !endpoint.auth {
-        return Ok(());
-    }
-    let token = match call.service.spec().auth.placement {
-        TokenPlacement::Query(name) => Query::<HashMap<String, String>>::try_from_uri(call.uri)
-            .ok()
-            .and_then(|Query(mut params)| params.remove(name)),
-        TokenPlacement::Header(name) => headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned),
-    };
-    match (call.service, inner.tokens.check(call.service, token.as_deref())) {
-        (_, TokenCheck::Valid) => Ok(()),
-        (Service::Wecom, TokenCheck::Missing) => {
-            Err(wecom::fail(wecom::codes::ACCESS_TOKEN_MISSING, "access_token missing"))
-        }
-        (Service::Wecom, TokenCheck::Unknown) => {
-            Err(wecom::fail(wecom::codes::INVALID_ACCESS_TOKEN, "invalid access_token"))
-        }
-        (Service::Wecom, TokenCheck::Expired) => {
-            Err(wecom::fail(wecom::codes::ACCESS_TOKEN_EXPIRED, "access_token expired"))
-        }
-        (Service::Tuzhan, check) => {
-            let message = match check {
-                TokenCheck::Missing => "X-Token header missing",
-                TokenCheck::Expired => "org access token expired",
-                _ => "invalid org access token",
-            };
-            Err(tuzhan::fail(&tuzhan::codes::INVALID_TOKEN.to_string(), message))
-        }
-    }
 }
 
 /// A JSON answer, optionally cut in half (on a UTF-8 boundary) for the `truncated` fault.
@@ -234,15 +172,17 @@ fn fault_response(service: Service, kind: &FaultKind) -> Response {
     match kind {
         FaultKind::Busy => {
             let answer = match service {
-                Service::Wecom => wecom::fail(wecom::codes::SYSTEM_BUSY, "system busy"),
-                Service::Tuzhan => tuzhan::fail("-1", "system busy"),
+                Service::Wecom => service.error(qywx::wecom::error_codes::SYSTEM_BUSY, "system busy"),
+                // Tuzhan documents no busy code; the emulator answers WeCom's -1.
+                Service::Tuzhan => service.error(-1, "system busy"),
             };
             json_response(StatusCode::OK, &answer, false)
         }
         FaultKind::RateLimited => {
             let answer = match service {
-                Service::Wecom => wecom::fail(wecom::codes::FREQUENCY_LIMITED, "api freq out of limit"),
-                Service::Tuzhan => tuzhan::fail("429", "too many requests"),
+                Service::Wecom => service.error(qywx::wecom::error_codes::FREQUENCY_LIMITED, "api freq out of limit"),
+                // Tuzhan documents no rate-limit code; the emulator answers the HTTP status's number.
+                Service::Tuzhan => service.error(429, "too many requests"),
             };
             json_response(StatusCode::OK, &answer, false)
         }
@@ -330,27 +270,6 @@ async fn reset_stats(State(shared): State<Arc<Shared>>) -> Json<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn every_generated_endpoint_is_routed_once() {
-        for service in [Service::Wecom, Service::Tuzhan] {
-            let routes = service.routes();
-            let token = service.spec().auth.token_endpoint;
-            assert!(routes
-                .iter()
-                .any(|r| std::ptr::eq(r.endpoint, token) || r.endpoint.id == token.id));
-            for (i, route) in routes.iter().enumerate() {
-                assert!(
-                    routes[i + 1..]
-                        .iter()
-                        .all(|other| other.endpoint.path != route.endpoint.path),
-                    "{} twice",
-                    route.endpoint.id
-                );
-            }
-        }
-        assert_eq!(wecom::ROUTES.len() + tuzhan::ROUTES.len(), 24);
-    }
 
     #[test]
     fn splits_prefixes() {

@@ -2,59 +2,34 @@
 //!
 //! Rows are applied in order, each on its own: a failed row lands in `errorData` with its reason
 //! in `errorMsg`, and the others still apply. `status` is 1 when every row applied, 2 when some
-//! did, -1 when none did. Request-level faults (no rows, more than 500, unknown `optType`, a body
-//! that does not parse) answer code "400" and change nothing.
+//! did, -1 when none did. Requests that break the spec's rules (row counts, `optType`, a body that
+//! does not parse) are refused by the generated server side and change nothing.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Display;
 
 use qywx::runtime::lenient::IntEnum;
-use qywx::tuzhan::auth::{self, GetOrgAccessTokenRequest, GetOrgAccessTokenResponse};
+use qywx::tuzhan::auth::{GetOrgAccessTokenRequest, GetOrgAccessTokenResponse};
 use qywx::tuzhan::import::{
-    self, DeptStatus, DeptType, ImportDepartment, ImportDepartmentsRequest, ImportEmployee, ImportEmployeesRequest,
+    DeptImportOutcome, DeptImportResult, EmployeeImportOutcome, EmployeeImportResult, DeptStatus, DeptType, ImportDepartment, ImportDepartmentsRequest, ImportEmployee, ImportEmployeesRequest,
     ImportStatus, OptType, RoleKey, UserType,
 };
-use serde::Serialize;
-use serde_json::{json, Value};
+use qywx::runtime::server::{Call, Refusal};
+use qywx::tuzhan::server::TuzhanHandler;
 
 pub(crate) use qywx::tuzhan::error_codes as codes;
 
-use crate::server::{Call, Reply, Route};
-use crate::state::Inner;
+use crate::server::Emu;
 use crate::Service;
 
-/// Code of a request the emulator cannot take (bad body, no rows, more than 500 rows, bad optType).
-pub(crate) const BAD_REQUEST: &str = "400";
-/// Most rows an import takes (每次最大500条).
-const MAX_ROWS: usize = 500;
 /// Most levels of departments (FACTS.md: at most 12).
 const MAX_DEPTH: usize = 12;
 const DEPT_ID_BASE: i64 = 100_000;
 const CHANNEL_ID_BASE: i64 = 1_300_000_000_000_000_000;
 
-/// Every Tuzhan endpoint of the spec, by its generated descriptor.
-pub(crate) const ROUTES: &[Route] = &[
-    Route {
-        endpoint: &auth::GET_ORG_ACCESS_TOKEN,
-        handler: get_org_access_token,
-    },
-    Route {
-        endpoint: &import::IMPORT_DEPARTMENTS,
-        handler: import_departments,
-    },
-    Route {
-        endpoint: &import::IMPORT_EMPLOYEES,
-        handler: import_employees,
-    },
-];
-
-/// A Tuzhan error answer: the code (a string on the wire) repeated in `errorCode`, `data` null.
-pub(crate) fn fail(code: &str, message: impl Display) -> Value {
-    json!({ "code": code, "errorCode": code, "msg": message.to_string(), "data": null })
-}
-
-fn ok(data: Value) -> Reply {
-    Ok(json!({ "code": "200", "errorCode": "SUCCESS", "msg": "ok", "data": data }))
+/// A Tuzhan error answer (the envelope is written by the generated server side).
+fn fail(code: i64, message: impl Display) -> Refusal {
+    Refusal::api(code, message)
 }
 
 /// A department imported into the emulated Tuzhan.
@@ -475,87 +450,81 @@ impl Org {
     }
 }
 
-fn op_of(opt_type: &OptType) -> Result<Op, Value> {
+/// The import mode; the generated validation has refused values outside the spec's list.
+fn op_of(opt_type: &OptType) -> Op {
     match opt_type {
-        OptType::Add => Ok(Op::Add),
-        OptType::Update => Ok(Op::Update),
-        OptType::Delete => Ok(Op::Delete),
-        other => Err(fail(
-            BAD_REQUEST,
-            format_args!("optType错误: {other:?} (add, update or delete)"),
-        )),
-    }
-}
-
-fn check_rows(count: usize) -> Result<(), Value> {
-    match count {
-        0 => Err(fail(BAD_REQUEST, "导入数据不能为空")),
-        n if n > MAX_ROWS => Err(fail(BAD_REQUEST, format_args!("导入数据每次最大{MAX_ROWS}条: got {n}"))),
-        _ => Ok(()),
+        OptType::Update => Op::Update,
+        OptType::Delete => Op::Delete,
+        _ => Op::Add,
     }
 }
 
 /// The seed's result object: status, the failed rows as sent, one reason per failed row.
-fn import_result<T: Serialize>(total: usize, failed: &[&T], reasons: Vec<String>) -> Reply {
+fn import_result<T: Clone>(total: usize, failed: Vec<T>, reasons: Vec<String>) -> ImportResultParts<T> {
     let status = match failed.len() {
         0 => ImportStatus::Success,
         n if n == total => ImportStatus::Failed,
         _ => ImportStatus::Partial,
     };
-    let (error_data, error_msg) = if failed.is_empty() {
-        (Value::Null, Value::Null)
+    if failed.is_empty() {
+        (status, None, None)
     } else {
-        let rows = serde_json::to_value(failed).map_err(|_| fail("500", "emulator could not encode its answer"))?;
-        (rows, json!(reasons))
-    };
-    ok(json!({ "status": status, "errorData": error_data, "errorMsg": error_msg }))
-}
-
-fn get_org_access_token(inner: &mut Inner, call: &Call<'_>) -> Reply {
-    let request: GetOrgAccessTokenRequest = call.query()?;
-    if request.instance_appid != call.config.tuzhan_appid || request.instance_secrect != call.config.tuzhan_secret {
-        return Err(fail(
-            &codes::INVALID_APP_CREDENTIALS.to_string(),
-            "instanceAppid or instanceSecrect error",
-        ));
+        (status, Some(failed), Some(reasons))
     }
-    let ttl = call.config.token_ttl.max(std::time::Duration::from_secs(1));
-    let token = inner.tokens.issue(Service::Tuzhan, ttl);
-    let data = GetOrgAccessTokenResponse::new(token.clone())
-        .org_refresh_token(format!("refresh-{token}"))
-        .expire(ttl.as_secs() as i64);
-    let data = serde_json::to_value(data).map_err(|_| fail("500", "emulator could not encode its answer"))?;
-    // The token endpoint answers errorCode "0", not "SUCCESS".
-    Ok(json!({ "code": "200", "errorCode": "0", "msg": "success", "data": data }))
 }
 
-fn import_departments(inner: &mut Inner, call: &Call<'_>) -> Reply {
-    let request: ImportDepartmentsRequest = call.json()?;
-    check_rows(request.data.len())?;
-    let op = op_of(&request.public_params.opt_type)?;
-    let delete_sub = request.public_params.delete_sub_department_flag.unwrap_or(false);
-    let (mut failed, mut reasons) = (Vec::new(), Vec::new());
-    for row in &request.data {
-        if let Err(reason) = inner.tuzhan.dept_row(op, delete_sub, row) {
-            failed.push(row);
-            reasons.push(reason);
+type ImportResultParts<T> = (ImportStatus, Option<Vec<T>>, Option<Vec<String>>);
+
+impl TuzhanHandler for Emu<'_> {
+    fn get_org_access_token(
+        &mut self,
+        call: Call<'_, GetOrgAccessTokenRequest>,
+    ) -> Result<GetOrgAccessTokenResponse, Refusal> {
+        let request = call.request()?;
+        if request.instance_appid != self.config.tuzhan_appid || request.instance_secrect != self.config.tuzhan_secret {
+            return Err(fail(codes::INVALID_APP_CREDENTIALS, "instanceAppid or instanceSecrect error"));
         }
+        let ttl = self.config.token_ttl.max(std::time::Duration::from_secs(1));
+        let token = self.inner.tokens.issue(Service::Tuzhan, ttl);
+        Ok(GetOrgAccessTokenResponse::new(token.clone())
+            .org_refresh_token(format!("refresh-{token}"))
+            .expire(ttl.as_secs() as i64))
     }
-    import_result(request.data.len(), &failed, reasons)
-}
 
-fn import_employees(inner: &mut Inner, call: &Call<'_>) -> Reply {
-    let request: ImportEmployeesRequest = call.json()?;
-    check_rows(request.data.len())?;
-    let op = op_of(&request.public_params.opt_type)?;
-    let (mut failed, mut reasons) = (Vec::new(), Vec::new());
-    for row in &request.data {
-        if let Err(reason) = inner.tuzhan.employee_row(op, row) {
-            failed.push(row);
-            reasons.push(reason);
+    fn import_departments(&mut self, call: Call<'_, ImportDepartmentsRequest>) -> Result<DeptImportOutcome, Refusal> {
+        let request = call.request()?;
+        let op = op_of(&request.public_params.opt_type);
+        let delete_sub = request.public_params.delete_sub_department_flag.unwrap_or(false);
+        let (mut failed, mut reasons) = (Vec::new(), Vec::new());
+        for row in &request.data {
+            if let Err(reason) = self.inner.tuzhan.dept_row(op, delete_sub, row) {
+                failed.push(row.clone());
+                reasons.push(reason);
+            }
         }
+        let (status, rows, reasons) = import_result(request.data.len(), failed, reasons);
+        let mut result = DeptImportResult::new(status);
+        result.error_data = rows;
+        result.error_msg = reasons;
+        Ok(DeptImportOutcome::Result(result))
     }
-    import_result(request.data.len(), &failed, reasons)
+
+    fn import_employees(&mut self, call: Call<'_, ImportEmployeesRequest>) -> Result<EmployeeImportOutcome, Refusal> {
+        let request = call.request()?;
+        let op = op_of(&request.public_params.opt_type);
+        let (mut failed, mut reasons) = (Vec::new(), Vec::new());
+        for row in &request.data {
+            if let Err(reason) = self.inner.tuzhan.employee_row(op, row) {
+                failed.push(row.clone());
+                reasons.push(reason);
+            }
+        }
+        let (status, rows, reasons) = import_result(request.data.len(), failed, reasons);
+        let mut result = EmployeeImportResult::new(status);
+        result.error_data = rows;
+        result.error_msg = reasons;
+        Ok(EmployeeImportOutcome::Result(result))
+    }
 }
 
 #[cfg(test)]

@@ -14,6 +14,8 @@ pub mod lenient;
 #[cfg(feature = "redis")]
 mod redis_store;
 mod secret;
+#[cfg(feature = "server")]
+pub mod server;
 mod sha256;
 pub mod spec;
 mod token;

@@ -202,6 +202,11 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// The workspace's generator paths: `spec/`, `generated/` and `../shared` for sources.
+pub fn workspace_paths() -> qywx_codegen::Paths {
+    qywx_codegen::Paths::for_workspace(&workspace_root())
+}
+
 /// A directory under the system temp dir, removed on drop.
 pub struct TempDir(pub PathBuf);
 
@@ -227,6 +232,16 @@ impl TempDir {
     /// The copied spec directory.
     pub fn spec(&self) -> PathBuf {
         self.0.join("spec")
+    }
+
+    /// Generator paths for the copied spec, writing to `<tmp>/generated`, sources from the
+    /// workspace's `../shared`.
+    pub fn paths(&self) -> qywx_codegen::Paths {
+        qywx_codegen::Paths {
+            spec: self.spec(),
+            out: self.0.join("generated"),
+            sources: workspace_paths().sources,
+        }
     }
 
     /// Rewrites `relative` (under the copied spec) with `edit`.

@@ -47,6 +47,15 @@ fn field_rows(out: &mut String, fields: &[Field]) {
         if let Some(n) = &f.note {
             let _ = write!(description, " *Note: {n}*");
         }
+        match f.example_quirk {
+            Some(Quirk::String) => description.push_str(" *The source's example sends it as a string.*"),
+            Some(Quirk::Omitted) => description.push_str(" *The source's example leaves it out.*"),
+            None => {}
+        }
+        let _ = write!(description, " *Source: {}.*", f.source.texts().join("; "));
+        if let Some(ls) = &f.limits_source {
+            let _ = write!(description, " *Limits: {}.*", ls.texts().join("; "));
+        }
         let _ = writeln!(
             out,
             "| `{}` | `{}` | {} | {} | {} |",
@@ -62,7 +71,7 @@ fn field_rows(out: &mut String, fields: &[Field]) {
 
 fn rules(out: &mut String, constraints: &[Constraint]) {
     for c in constraints {
-        let _ = writeln!(out, "- Rule: {}", constraint_text(c));
+        let _ = writeln!(out, "- Rule: {} *(source: {})*", constraint_text(c), c.source.texts().join("; "));
     }
     if !constraints.is_empty() {
         out.push('\n');
@@ -128,7 +137,21 @@ fn endpoint(out: &mut String, e: &Endpoint) {
             " (no token: this endpoint issues them)"
         }
     );
-    let _ = writeln!(out, "- **Documentation:** <{}> (updated {})", e.doc_url, e.updated);
+    match (&e.doc_url, &e.updated) {
+        (Some(url), Some(date)) => {
+            let _ = writeln!(out, "- **Documentation:** <{url}> (updated {date})");
+        }
+        (Some(url), None) => {
+            let _ = writeln!(out, "- **Documentation:** <{url}> (last update unknown)");
+        }
+        (None, Some(date)) => {
+            let _ = writeln!(out, "- **Documentation:** page unknown (source dated {date})");
+        }
+        (None, None) => {
+            let _ = writeln!(out, "- **Documentation:** page unknown");
+        }
+    }
+    let _ = writeln!(out, "- **Source:** {}", e.source.texts().join("; "));
     if let Some(p) = &e.permissions {
         let _ = writeln!(out, "- **Permissions:** {p}");
     }
@@ -176,10 +199,10 @@ fn endpoint(out: &mut String, e: &Endpoint) {
         }
     }
     for x in &e.examples {
-        let what = if x.request {
+        let what = if x.is_request() {
             "Request".to_owned()
         } else {
-            format!("Response ({})", x.outcome.as_deref().unwrap_or("?"))
+            format!("Response ({})", x.outcome.map_or("?", |o| o.as_str()))
         };
         let title = x.title.as_deref().map(|t| format!(": {t}")).unwrap_or_default();
         let _ = writeln!(out, "{what} example{title}:\n");
@@ -239,7 +262,7 @@ pub(crate) fn api_md(spec: &Spec) -> String {
         let _ = writeln!(
             out,
             "- **Envelope:** {}: `{}` = `{}` means success, message in `{}`{}{}",
-            if env.wrapped { "wrapped" } else { "flat" },
+            if env.wrapped() { "wrapped" } else { "flat" },
             env.code_field,
             env.success_code,
             env.message_field,
@@ -256,8 +279,8 @@ pub(crate) fn api_md(spec: &Spec) -> String {
             a.token_endpoint,
             a.app_id_param,
             a.secret_param,
-            a.send_name,
-            if a.send_in_header { "header" } else { "query parameter" },
+            a.send_token.name,
+            if a.send_token.location == TokenIn::Header { "header" } else { "query parameter" },
             a.expires_in_field,
             a.default_ttl_seconds,
             a.note.as_deref().map(|n| format!(" {n}")).unwrap_or_default()
@@ -269,7 +292,7 @@ pub(crate) fn api_md(spec: &Spec) -> String {
                 "| {} | `{}` | {} | {} |",
                 e.code,
                 e.name,
-                e.handling.replace('_', " "),
+                e.handling.as_str().replace('_', " "),
                 cell(&e.description)
             );
         }
@@ -282,7 +305,7 @@ pub(crate) fn api_md(spec: &Spec) -> String {
                 s.id,
                 g.module,
                 g.description.as_deref().unwrap_or(""),
-                g.source
+                g.source.texts().join("`, `")
             );
             for e in &g.endpoints {
                 endpoint(&mut out, e);

@@ -33,11 +33,11 @@ fn doc_attrs(text: &str, inner: bool) -> TokenStream {
     quote!(#(#lines)*)
 }
 
-fn doc(text: &str) -> TokenStream {
+pub(crate) fn doc(text: &str) -> TokenStream {
     doc_attrs(text, false)
 }
 
-fn inner_doc(text: &str) -> TokenStream {
+pub(crate) fn inner_doc(text: &str) -> TokenStream {
     doc_attrs(text, true)
 }
 
@@ -52,7 +52,7 @@ pub(crate) fn md(text: &str) -> String {
 
 impl Ctx<'_> {
     /// The Rust type of a type expression, as seen from this group's module.
-    fn rust_type(&self, ty: &TypeExpr) -> TokenStream {
+    pub(crate) fn rust_type(&self, ty: &TypeExpr) -> TokenStream {
         match ty {
             TypeExpr::Prim(p) => match p {
                 Prim::String => quote!(String),
@@ -117,17 +117,8 @@ impl Ctx<'_> {
             Some(Encoding::PipeSeparated) => facts.push("On the wire one `|`-separated string.".into()),
             None => {}
         }
-        match f.example_quirk {
-            Some(Quirk::String) => facts.push("The seed's example sends it as a string; both forms decode.".into()),
-            Some(Quirk::Omitted) => facts.push("The seed's example leaves it out; the documented rule is kept.".into()),
-            None => {}
-        }
-        if let Some(note) = &f.required_note {
-            facts.push(format!("Required flag: {}.", md(note)));
-        }
-        if let Some(note) = &f.note {
-            facts.push(format!("Note: {}", md(note)));
-        }
+        // Maintainer notes (required_note, example_quirk, note) and sources go to API.md only:
+        // users of the crate cannot act on them.
         if f.secret {
             facts.push("Secret: `Debug` prints it as `<redacted>`.".into());
         }
@@ -136,7 +127,9 @@ impl Ctx<'_> {
         text
     }
 
-    fn field_serde(&self, f: &Field) -> TokenStream {
+    /// `answer`: a field of an endpoint's response, which a server writes as the source's
+    /// example shows it (a number the example answers as a string goes out as a string).
+    fn field_serde(&self, f: &Field, answer: bool) -> TokenStream {
         let wire = &f.name;
         let mut parts = vec![quote!(rename = #wire)];
         let is_array = matches!(f.ty, TypeExpr::Array(_));
@@ -152,7 +145,12 @@ impl Ctx<'_> {
                 parts.push(quote!(deserialize_with = "::qywx_runtime::lenient::deserialize"));
                 parts.push(quote!(serialize_with = "::qywx_runtime::lenient::serialize_as_string"));
             }
-            None => parts.push(quote!(deserialize_with = "::qywx_runtime::lenient::deserialize")),
+            None => {
+                parts.push(quote!(deserialize_with = "::qywx_runtime::lenient::deserialize"));
+                if answer && f.example_quirk == Some(Quirk::String) {
+                    parts.push(quote!(serialize_with = "::qywx_runtime::lenient::serialize_as_string"));
+                }
+            }
         }
         quote!(#[serde(#(#parts),*)])
     }
@@ -170,7 +168,7 @@ impl Ctx<'_> {
         let struct_doc = doc(doc_text);
         let fields = schema.fields.iter().map(|f| {
             let fdoc = doc(&self.field_doc(f));
-            let serde = self.field_serde(f);
+            let serde = self.field_serde(f, !validate);
             let id = ident(&field_ident_text(f));
             let ty = self.field_type(f);
             quote! { #fdoc #serde pub #id: #ty, }
@@ -787,7 +785,7 @@ impl Ctx<'_> {
     fn endpoint(&self, service: &Service, e: &Endpoint) -> (TokenStream, TokenStream) {
         let pascal_name = pascal(&e.name);
         let const_name = format_ident!("{}", upper(&e.name));
-        let method = format_ident!("{}", if e.method == "GET" { "Get" } else { "Post" });
+        let method = format_ident!("{}", if e.method == Method::Get { "Get" } else { "Post" });
         let (id, path, auth, idempotent) = (&e.id, &e.path, e.auth, e.idempotent);
         let const_doc = format!("Descriptor of `{}`: `{} {}`.", e.id, e.method, e.path);
         let const_doc = format!(" {const_doc}");
@@ -845,8 +843,7 @@ impl Ctx<'_> {
         };
         let args = e.request.as_ref().map(|_| quote!(, request: &#request_name));
         let bulk = e
-            .bulk_items
-            .as_deref()
+            .bulk_items()
             .and_then(|items| self.bulk_method(e, items, &request_name));
         let method_tokens = quote! {
             #method_doc
@@ -1017,12 +1014,11 @@ fn method_doc(service: &Service, e: &Endpoint, ctx: &Ctx<'_>) -> String {
         "[`Error::Api`](qywx_runtime::Error::Api) when {} answers an error code (see [`error_codes`](crate::{}::error_codes)); transport, HTTP status and decoding errors otherwise.",
         service.title, service.id
     ));
-    if let Some(n) = &e.note {
-        out.push(String::new());
-        out.push(format!("Note: {}", md(n)));
+    match (&e.doc_url, &e.updated) {
+        (Some(url), Some(date)) => out.extend([String::new(), format!("See <{url}> (documentation updated {date}).")]),
+        (Some(url), None) => out.extend([String::new(), format!("See <{url}>.")]),
+        _ => {}
     }
-    out.push(String::new());
-    out.push(format!("See <{}> (documentation updated {}).", e.doc_url, e.updated));
     let _ = ctx;
     out.join("\n")
 }
@@ -1064,7 +1060,7 @@ fn header(source: &str) -> String {
     format!("// @generated by qywx-codegen from {source}. Do not edit: change the spec and run `cargo run -p qywx-codegen`.\n")
 }
 
-fn render(tokens: TokenStream, source: &str) -> String {
+pub(crate) fn render(tokens: TokenStream, source: &str) -> String {
     let file: syn::File = match syn::parse2(tokens.clone()) {
         Ok(file) => file,
         // The emitter's own bug, not the spec's: show what did not parse.
@@ -1077,10 +1073,9 @@ fn render(tokens: TokenStream, source: &str) -> String {
 pub(crate) fn group_module(ctx: &Ctx<'_>, service: &Service) -> String {
     let g = ctx.group;
     let module_doc = inner_doc(&format!(
-        "{}\n\n{}\n\nTranscribed from `{}`.",
+        "{}\n\n{}",
         md(&g.title),
         g.description.as_deref().map(md).unwrap_or_default(),
-        g.source
     ));
     let types = g.types.iter().map(|t| ctx.named_type(t));
     let (items, methods): (Vec<_>, Vec<_>) = g.endpoints.iter().map(|e| ctx.endpoint(service, e)).unzip();
@@ -1121,17 +1116,25 @@ pub(crate) fn service_module(service: &Service, groups: &[&Group], token_endpoin
         let d = format!(" {}", md(&g.title));
         quote!(#[doc = #d] pub mod #m;)
     });
+    let endpoints = groups.iter().flat_map(|g| {
+        let m = ident(&g.module);
+        g.endpoints.iter().map(move |e| {
+            let c = format_ident!("{}", upper(&e.name));
+            quote!(&#m::#c,)
+        })
+    });
+    let endpoints_doc = format!(" Every endpoint of {}, in spec order (groups by module name).", md(&s.title));
     let codes = s.error_codes.iter().map(|e| {
         let name = format_ident!("{}", e.name);
         let code = proc_macro2::Literal::i64_unsuffixed(e.code);
-        let d = format!(" {} (handling: {}.)", md(&e.description), e.handling.replace('_', " "));
+        let d = format!(" {} (handling: {}.)", md(&e.description), e.handling.as_str().replace('_', " "));
         quote!(#[doc = #d] pub const #name: i64 = #code;)
     });
     let table = s.error_codes.iter().map(|e| {
         let name_ident = format_ident!("{}", e.name);
         let name = &e.name;
         let description = &e.description;
-        let handling = format_ident!("{}", pascal(&e.handling));
+        let handling = format_ident!("{}", pascal(e.handling.as_str()));
         quote! {
             ::qywx_runtime::spec::ErrorCodeSpec {
                 code: error_codes::#name_ident,
@@ -1143,7 +1146,7 @@ pub(crate) fn service_module(service: &Service, groups: &[&Group], token_endpoin
     });
     let env = &s.envelope;
     let (code_field, success_code, message_field, wrapped) =
-        (&env.code_field, &env.success_code, &env.message_field, env.wrapped);
+        (&env.code_field, &env.success_code, &env.message_field, env.wrapped());
     let detail = opt_str(env.detail_code_field.as_deref());
     let data = opt_str(env.data_field.as_deref());
     let a = &s.auth;
@@ -1156,8 +1159,8 @@ pub(crate) fn service_module(service: &Service, groups: &[&Group], token_endpoin
         &a.expires_in_field,
         a.default_ttl_seconds,
     );
-    let send_name = &a.send_name;
-    let placement = if a.send_in_header {
+    let send_name = &a.send_token.name;
+    let placement = if a.send_token.location == TokenIn::Header {
         quote!(Header(#send_name))
     } else {
         quote!(Query(#send_name))
@@ -1181,6 +1184,11 @@ pub(crate) fn service_module(service: &Service, groups: &[&Group], token_endpoin
     let tokens = quote! {
         #module_doc
         #(#mods)*
+        #[cfg(feature = "server")]
+        pub mod server;
+
+        #[doc = #endpoints_doc]
+        pub static ENDPOINTS: &[&::qywx_runtime::spec::EndpointSpec] = &[#(#endpoints)*];
 
         #[doc = #codes_doc]
         pub mod error_codes {

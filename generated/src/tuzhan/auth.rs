@@ -2,8 +2,6 @@
 //! Org access token (getOrgAccessToken)
 //!
 //! The Tuzhan token endpoint. The org access token it issues is sent as the `X-Token` header on the integration endpoints and lasts 7200 s.
-//!
-//! Transcribed from `FACTS.md`.
 /// Descriptor of `tuzhan.get_org_access_token`: `GET /api/open/app/getOrgAccessToken`.
 pub const GET_ORG_ACCESS_TOKEN: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
     id: "tuzhan.get_org_access_token",
@@ -26,7 +24,6 @@ pub struct GetOrgAccessTokenRequest {
     /// The app instance secret.
     ///
     /// Wire name `instanceSecrect`, type `string`, required.
-    /// Note: Spelled instanceSecrect (sic) on the wire; the Rust name is its snake case (instance_secrect).
     /// Secret: `Debug` prints it as `<redacted>`.
     #[serde(
         rename = "instanceSecrect",
@@ -93,7 +90,6 @@ pub struct GetOrgAccessTokenResponse {
     /// Expiry of the token.
     ///
     /// Wire name `expire`, type `i64`, optional.
-    /// Note: Unit unconfirmed (lifetime in seconds, or an expiry instant in epoch seconds or milliseconds): see the service's auth note.
     #[serde(
         rename = "expire",
         default,
@@ -166,9 +162,7 @@ impl super::TuzhanClient {
     /// [`Error::InvalidInput`](qywx_runtime::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
     /// [`Error::Api`](qywx_runtime::Error::Api) when Tuzhan (兔展) answers an error code (see [`error_codes`](crate::tuzhan::error_codes)); transport, HTTP status and decoding errors otherwise.
     ///
-    /// Note: No seed documents this endpoint: it comes from FACTS.md. doc_url is the endpoint's own URL on the unconfirmed host, not a confirmed documentation page. updated is not documented anywhere: 2020-10-23 is the date of the seed's Tuzhan import examples.
-    ///
-    /// See <https://integrate.rabbitpre.com/api/open/app/getOrgAccessToken> (documentation updated 2020-10-23).
+    /// See <https://docs.tuzhanai.com/plugins/viewsource/viewpagesrc.action?pageId=986242>.
     pub async fn get_org_access_token(
         &self,
         request: &GetOrgAccessTokenRequest,

@@ -2,8 +2,6 @@
 //! Organisation import (组织架构 / 员工渠道导入)
 //!
 //! Batch import of departments (组织架构) and employee channels (员工渠道) into Tuzhan, at most 500 rows a call. The result reports per-row failures; newer doc versions answer a batch id instead.
-//!
-//! Transcribed from `seeds/002_933f900c1028826d.txt`.
 /// 导入方式(add: 新增, update: 更新, delete: 删除). Import mode.
 ///
 /// Unknown wire values decode to `Other`, keeping the value. A request holding `Other` fails validation: only documented values are sent.
@@ -85,8 +83,6 @@ pub struct DeptImportParams {
     ///
     /// Wire name `deleteSubDepartmentFlag`, type `bool`, optional.
     /// Sent as a JSON string.
-    /// Required flag: The table marks it 是否必须 true, but the seed's example (optType add) omits it, the text gives a default (默认为否) and it only matters for delete: optional, so an unset flag means the server's default (false)..
-    /// Note: The table's 数据类型 is String: the flag goes on the wire as the string "true" or "false".
     #[serde(
         rename = "deleteSubDepartmentFlag",
         default,
@@ -405,8 +401,6 @@ pub struct ImportDepartment {
     /// 部门状态(1: 有效, 2: 无效). Department status: 1 valid, 2 invalid.
     ///
     /// Wire name `deptStatus`, type `DeptStatus`, optional.
-    /// The seed's example sends it as a string; both forms decode.
-    /// Note: The seed's request example sends "deptStatus": "1" (a string); its response example answers 1 (a number). The documented type (Integer) is what is sent.
     #[serde(
         rename = "deptStatus",
         default,
@@ -417,8 +411,6 @@ pub struct ImportDepartment {
     /// 排序. Sort order.
     ///
     /// Wire name `serialNum`, type `i32`, required.
-    /// The seed's example sends it as a string; both forms decode.
-    /// Note: The seed's request example sends "serialNum": "0" (a string); its response example answers 0 (a number). The documented type (Integer) is what is sent.
     #[serde(
         rename = "serialNum",
         deserialize_with = "::qywx_runtime::lenient::deserialize"
@@ -467,7 +459,6 @@ pub struct ImportDepartment {
     /// Deletion flag, as echoed in errorData rows (not in the seed's table).
     ///
     /// Wire name `deleteFlag`, type `i32`, optional.
-    /// Note: Not in the seed's table: it appears (null) in the response example's errorData rows. Its type is unknown (i32 assumed); leave it unset in requests.
     #[serde(
         rename = "deleteFlag",
         default,
@@ -795,7 +786,6 @@ pub struct ImportEmployee {
     /// 第三方用户ID. The user's id in the company's own system.
     ///
     /// Wire name `thirdUserId`, type `string`, required.
-    /// Note: The table marks it required, although the matching rule (wxUserid &gt; thirdUserId &gt; channelId,匹配标识必传一种) only asks for one of three ids. The table's flag is kept; since a required thirdUserId always meets that rule, it is not written as a one_of constraint (the generator rejects a one_of over a required field) and lives in the type's description.
     #[serde(
         rename = "thirdUserId",
         deserialize_with = "::qywx_runtime::lenient::deserialize"
@@ -804,8 +794,6 @@ pub struct ImportEmployee {
     /// 渠道用户类型(1:公众号用户, 2:企业微信用户). Channel user kind: 1 official-account user, 2 WeCom user.
     ///
     /// Wire name `userType`, type `UserType`, required.
-    /// The seed's example leaves it out; the documented rule is kept.
-    /// Note: The table marks it required, but neither row of the seed's request example sends it. The table's flag is kept: the generated constructor asks for it.
     #[serde(
         rename = "userType",
         deserialize_with = "::qywx_runtime::lenient::deserialize"
@@ -1218,7 +1206,6 @@ pub struct DeptImportResult {
     /// 导入失败数据. The rows that failed.
     ///
     /// Wire name `errorData`, type `ImportDepartment[]`, optional.
-    /// Required flag: The table marks it required, but the seed's success example answers "errorData": null: optional, so a null decodes..
     #[serde(
         rename = "errorData",
         default,
@@ -1229,7 +1216,6 @@ pub struct DeptImportResult {
     /// One reason per failed row, in errorData's order (not in the seed's table).
     ///
     /// Wire name `errorMsg`, type `string[]`, optional.
-    /// Note: Not in the seed's table: it appears in both response examples ("部门已存在"; null on success).
     #[serde(
         rename = "errorMsg",
         default,
@@ -1348,7 +1334,6 @@ pub struct EmployeeImportResult {
     /// 导入失败数据. The rows that failed.
     ///
     /// Wire name `errorData`, type `ImportEmployee[]`, optional.
-    /// Required flag: The table marks it required, but the seed's success example answers "errorData": null: optional, so a null decodes..
     #[serde(
         rename = "errorData",
         default,
@@ -1359,7 +1344,6 @@ pub struct EmployeeImportResult {
     /// One reason per failed row, in errorData's order (not in the seed's table).
     ///
     /// Wire name `errorMsg`, type `string[]`, optional.
-    /// Note: Not in the seed's table: it appears in both response examples ("部门已存在"; null on success).
     #[serde(
         rename = "errorMsg",
         default,
@@ -1684,9 +1668,7 @@ impl super::TuzhanClient {
     /// [`Error::InvalidInput`](qywx_runtime::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
     /// [`Error::Api`](qywx_runtime::Error::Api) when Tuzhan (兔展) answers an error code (see [`error_codes`](crate::tuzhan::error_codes)); transport, HTTP status and decoding errors otherwise.
     ///
-    /// Note: The seed gives no documentation URL: doc_url is the endpoint's own URL on the unconfirmed host (see the service's base_url_note). The seed carries no documentation date: updated is 2020-10-23, the date in its examples' updateTime. The seed's HTTP status table (200 OK, 201 Created, 401 Unauthorized, 403 Forbidden, 404 Not Found) is not expressible in the format and is left to the runtime's HTTP handling. The X-Token header row (自建应用访问token, header, true) is the service's auth, not a request field. deleteSubDepartmentFlag: the table marks it required, the example omits it; see its required_note.
-    ///
-    /// See <https://integrate.rabbitpre.com/api/integrate/dept/batchAdd> (documentation updated 2020-10-23).
+    /// See <https://docs.tuzhanai.com/plugins/viewsource/viewpagesrc.action?pageId=990547>.
     pub async fn import_departments(
         &self,
         request: &ImportDepartmentsRequest,
@@ -1742,10 +1724,6 @@ impl super::TuzhanClient {
     ///
     /// [`Error::InvalidInput`](qywx_runtime::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
     /// [`Error::Api`](qywx_runtime::Error::Api) when Tuzhan (兔展) answers an error code (see [`error_codes`](crate::tuzhan::error_codes)); transport, HTTP status and decoding errors otherwise.
-    ///
-    /// Note: The seed gives no documentation URL: doc_url is the endpoint's own URL on the unconfirmed host (see the service's base_url_note). The seed carries no documentation date: updated is 2020-10-23, the date in its examples' updateTime. The seed's HTTP status table (200 OK, 201 Created, 401 Unauthorized, 403 Forbidden, 404 Not Found) is not expressible in the format and is left to the runtime's HTTP handling. The X-Token header row (自建应用访问token, header, true) is the service's auth, not a request field. userType: the table marks it required but both rows of the seed's request example omit it. The table's flag is kept, so a request built with the generated types always sends userType and cannot reproduce this example exactly: the request example is the seed's, verbatim.
-    ///
-    /// See <https://integrate.rabbitpre.com/api/integrate/channel/employee/batchAdd> (documentation updated 2020-10-23).
     pub async fn import_employees(
         &self,
         request: &ImportEmployeesRequest,

@@ -12,12 +12,22 @@
 pub mod auth;
 /// Organisation import (组织架构 / 员工渠道导入)
 pub mod import;
+#[cfg(feature = "server")]
+pub mod server;
+/// Every endpoint of Tuzhan (兔展), in spec order (groups by module name).
+pub static ENDPOINTS: &[&::qywx_runtime::spec::EndpointSpec] = &[
+    &auth::GET_ORG_ACCESS_TOKEN,
+    &import::IMPORT_DEPARTMENTS,
+    &import::IMPORT_EMPLOYEES,
+];
 /// Documented error codes of Tuzhan (兔展), as answered in `code`.
 pub mod error_codes {
     /// Wrong instanceAppid or instanceSecrect. (handling: invalid credentials.)
     pub const INVALID_APP_CREDENTIALS: i64 = 100100;
     /// Wrong or expired org access token: fetch a new one and retry once. (handling: refresh token.)
     pub const INVALID_TOKEN: i64 = 100200;
+    /// The request cannot be taken (a body that is not JSON, a missing or invalid parameter, too many rows). (handling: fail.)
+    pub const BAD_REQUEST: i64 = 400;
 }
 /// The service descriptor the runtime works from: base URL, envelope, auth, error codes.
 pub static SERVICE: ::qywx_runtime::spec::ServiceSpec = ::qywx_runtime::spec::ServiceSpec {
@@ -53,6 +63,12 @@ pub static SERVICE: ::qywx_runtime::spec::ServiceSpec = ::qywx_runtime::spec::Se
             name: "INVALID_TOKEN",
             description: "Wrong or expired org access token: fetch a new one and retry once.",
             handling: ::qywx_runtime::spec::ErrorHandling::RefreshToken,
+        },
+        ::qywx_runtime::spec::ErrorCodeSpec {
+            code: error_codes::BAD_REQUEST,
+            name: "BAD_REQUEST",
+            description: "The request cannot be taken (a body that is not JSON, a missing or invalid parameter, too many rows).",
+            handling: ::qywx_runtime::spec::ErrorHandling::Fail,
         },
     ],
 };

@@ -2,8 +2,6 @@
 //! Access token (获取access_token)
 //!
 //! The WeCom token endpoint. Every other WeCom call carries the token it issues as the `access_token` query parameter. One token per app (corpid + secret); cache it and expect the server to invalidate it early.
-//!
-//! Transcribed from `FACTS.md`.
 /// Descriptor of `wecom.gettoken`: `GET /cgi-bin/gettoken`.
 pub const GET_TOKEN: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
     id: "wecom.gettoken",
@@ -132,7 +130,7 @@ impl super::WecomClient {
     /// [`Error::InvalidInput`](qywx_runtime::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
     /// [`Error::Api`](qywx_runtime::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
     ///
-    /// See <https://developer.work.weixin.qq.com/document/path/91039> (documentation updated 2023-11-30).
+    /// See <https://developer.work.weixin.qq.com/document/path/91039>.
     pub async fn get_token(
         &self,
         request: &GetTokenRequest,

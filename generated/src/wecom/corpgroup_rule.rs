@@ -2,8 +2,6 @@
 //! 上下游规则 (corpgroup rules)
 //!
 //! 对接规则 of a WeCom 上下游 chain: which of the main corp's members or departments (owner_corp_range) the downstream corps or groups (member_corp_range) can see and contact. List, read, add, modify and delete rules.
-//!
-//! Transcribed from `seeds/000_b9c00998d8add45b.txt`.
 /// 上下游关系规则的详情. One rule: the upstream contacts and the downstream range they serve.
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct RuleInfo {
@@ -70,7 +68,6 @@ pub struct OwnerCorpRange {
     /// 部门id,部门id和用户id两个必选填一个. Department ids; departmentids or userids must be set.
     ///
     /// Wire name `departmentids`, type `string[]`, optional.
-    /// Note: Department ids are integers elsewhere in WeCom, but this doc's samples give them as strings ("departmentid1"), so strings are sent.
     #[serde(
         rename = "departmentids",
         default,

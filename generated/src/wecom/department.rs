@@ -2,8 +2,6 @@
 //! Departments (部门管理)
 //!
 //! Create, update, delete and list departments of the WeCom contact directory. Each department holds at most 1000 direct members.
-//!
-//! Transcribed from `seeds/001_a12b374c837f59b4.txt`.
 /// One department as returned by `department/list`.
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct Department {
@@ -70,15 +68,11 @@ pub struct CreateDepartmentRequest {
     ///
     /// Wire name `name`, type `string`, required.
     /// Length 1 to 64 characters.
-    /// Required flag: inferred: length range 1~64.
     #[serde(rename = "name", deserialize_with = "::qywx_runtime::lenient::deserialize")]
     pub name: String,
     /// 父亲部门id。根部门id为1. Parent department id; the root department is 1.
     ///
     /// Wire name `parentid`, type `i32`, required.
-    /// The seed's example sends it as a string; both forms decode.
-    /// Required flag: inferred: a new department must hang under a parent.
-    /// Note: The seed's example sends "parentid": "1" (a string); the documented type is an id (integer), which is what is sent.
     #[serde(
         rename = "parentid",
         deserialize_with = "::qywx_runtime::lenient::deserialize"
@@ -137,14 +131,12 @@ pub struct UpdateDepartmentRequest {
     /// 部门id. Department id.
     ///
     /// Wire name `id`, type `i32`, required.
-    /// Required flag: inferred: the id names the resource.
     #[serde(rename = "id", deserialize_with = "::qywx_runtime::lenient::deserialize")]
     pub id: i32,
     /// 更新的部门名称。长度限制为0~64个字符。修改部门名称时指定该参数. New department name, 0 to 64 characters; set it to rename.
     ///
     /// Wire name `name`, type `string`, optional.
     /// Length at most 64 characters.
-    /// Required flag: inferred: unset fields are not updated.
     #[serde(
         rename = "name",
         default,
@@ -204,8 +196,6 @@ pub struct DeleteDepartmentRequest {
     /// 部门id。(注:不能删除根部门;不能删除含有子部门、成员的部门) Department id (not the root, not one with sub-departments or members).
     ///
     /// Wire name `id`, type `i32`, required.
-    /// Required flag: inferred: the id names the resource.
-    /// Note: The seed's example URL repeats the parameter (id=1&id=2); the parameter table documents a single department id, which is what is sent.
     #[serde(rename = "id", deserialize_with = "::qywx_runtime::lenient::deserialize")]
     pub id: i32,
 }
@@ -296,8 +286,6 @@ impl super::WecomClient {
     ///
     /// [`Error::InvalidInput`](qywx_runtime::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
     /// [`Error::Api`](qywx_runtime::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
-    ///
-    /// See <https://developer.work.weixin.qq.com/document/path/90205> (documentation updated 2014-12-02).
     pub async fn create_department(
         &self,
         request: &CreateDepartmentRequest,
@@ -327,8 +315,6 @@ impl super::WecomClient {
     ///
     /// [`Error::InvalidInput`](qywx_runtime::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
     /// [`Error::Api`](qywx_runtime::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
-    ///
-    /// See <https://developer.work.weixin.qq.com/document/path/90206> (documentation updated 2014-12-02).
     pub async fn update_department(
         &self,
         request: &UpdateDepartmentRequest,
@@ -357,8 +343,6 @@ impl super::WecomClient {
     ///
     /// [`Error::InvalidInput`](qywx_runtime::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
     /// [`Error::Api`](qywx_runtime::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
-    ///
-    /// See <https://developer.work.weixin.qq.com/document/path/90207> (documentation updated 2014-12-02).
     pub async fn delete_department(
         &self,
         request: &DeleteDepartmentRequest,
@@ -380,8 +364,6 @@ impl super::WecomClient {
     /// # Errors
     ///
     /// [`Error::Api`](qywx_runtime::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
-    ///
-    /// See <https://developer.work.weixin.qq.com/document/path/90208> (documentation updated 2014-12-02).
     pub async fn list_departments(
         &self,
     ) -> ::qywx_runtime::Result<ListDepartmentsResponse> {

@@ -18,6 +18,32 @@ pub mod department;
 pub mod tag;
 /// Members (管理成员)
 pub mod user;
+#[cfg(feature = "server")]
+pub mod server;
+/// Every endpoint of WeCom (企业微信), in spec order (groups by module name).
+pub static ENDPOINTS: &[&::qywx_runtime::spec::EndpointSpec] = &[
+    &auth::GET_TOKEN,
+    &corpgroup_rule::LIST_RULE_IDS,
+    &corpgroup_rule::DELETE_RULE,
+    &corpgroup_rule::GET_RULE_INFO,
+    &corpgroup_rule::ADD_RULE,
+    &corpgroup_rule::MODIFY_RULE,
+    &department::CREATE_DEPARTMENT,
+    &department::UPDATE_DEPARTMENT,
+    &department::DELETE_DEPARTMENT,
+    &department::LIST_DEPARTMENTS,
+    &tag::CREATE_TAG,
+    &tag::UPDATE_TAG,
+    &tag::DELETE_TAG,
+    &tag::GET_TAG_USERS,
+    &tag::ADD_TAG_USERS,
+    &tag::DELETE_TAG_USERS,
+    &user::CREATE_USER,
+    &user::UPDATE_USER,
+    &user::DELETE_USER,
+    &user::GET_USER,
+    &user::LIST_DEPARTMENT_USERS,
+];
 /// Documented error codes of WeCom (企业微信), as answered in `errcode`.
 pub mod error_codes {
     /// System busy. (handling: retry.)
@@ -76,6 +102,34 @@ pub mod error_codes {
     pub const ALL_ENTRIES_INVALID: i64 = 40070;
     /// Tag name already exists. (handling: fail.)
     pub const TAG_NAME_EXISTS: i64 = 40071;
+    /// 无效的UserID. Invalid UserID (a valid one is 1 to 64 characters of letters, digits, '-', '_' and '.'; except on create it must exist in the directory). (handling: fail.)
+    pub const INVALID_USERID: i64 = 40003;
+    /// 不合法的CorpID. Invalid corp id. (handling: fail.)
+    pub const INVALID_CORPID: i64 = 40013;
+    /// 不合法的UserID列表长度. Too many UserIDs in one list. (handling: fail.)
+    pub const USERID_LIST_TOO_LONG: i64 = 40032;
+    /// 不合法的参数. Invalid parameter: the body is not valid JSON, a value is too long or a list has too many entries, or a required parameter is empty. (handling: fail.)
+    pub const INVALID_PARAMETER: i64 = 40058;
+    /// 不合法的标签名字长度. Invalid tag name length: it must not be empty and is at most 32 characters (汉字或英文字母) in today's docs. (handling: fail.)
+    pub const TAG_NAME_LENGTH_INVALID: i64 = 40072;
+    /// 缺少corpid参数. corpid missing. (handling: fail.)
+    pub const CORPID_MISSING: i64 = 41002;
+    /// 缺少secret参数. Secret missing. (handling: fail.)
+    pub const SECRET_MISSING: i64 = 41004;
+    /// 用户所属部门数量超过限制. A member belongs to too many departments (at most 20). (handling: fail.)
+    pub const TOO_MANY_DEPARTMENTS: i64 = 60110;
+    /// 成员name参数不合法. Invalid member name: it must not be empty and is at most 64 characters. (handling: fail.)
+    pub const MEMBER_NAME_INVALID: i64 = 60112;
+    /// 成员手机和邮箱都为空. The member's mobile and email are both empty: at least one must be set. (handling: fail.)
+    pub const CONTACT_MISSING: i64 = 60129;
+    /// 记录不存在. Record does not exist. (handling: fail.)
+    pub const RECORD_NOT_FOUND: i64 = 60136;
+    /// 部门下的节点数超过限制（3W）. Too many nodes under the department (30,000). (handling: fail.)
+    pub const DEPARTMENT_FULL: i64 = 81001;
+    /// 部门最多15层. Departments nest at most 15 levels. (handling: fail.)
+    pub const DEPARTMENT_TOO_DEEP: i64 = 81002;
+    /// 微信号已存在. The weixinid is already used by another member. (handling: fail.)
+    pub const WEIXINID_EXISTS: i64 = 60108;
 }
 /// The service descriptor the runtime works from: base URL, envelope, auth, error codes.
 pub static SERVICE: ::qywx_runtime::spec::ServiceSpec = ::qywx_runtime::spec::ServiceSpec {
@@ -266,6 +320,90 @@ pub static SERVICE: ::qywx_runtime::spec::ServiceSpec = ::qywx_runtime::spec::Se
             code: error_codes::TAG_NAME_EXISTS,
             name: "TAG_NAME_EXISTS",
             description: "Tag name already exists.",
+            handling: ::qywx_runtime::spec::ErrorHandling::Fail,
+        },
+        ::qywx_runtime::spec::ErrorCodeSpec {
+            code: error_codes::INVALID_USERID,
+            name: "INVALID_USERID",
+            description: "无效的UserID. Invalid UserID (a valid one is 1 to 64 characters of letters, digits, '-', '_' and '.'; except on create it must exist in the directory).",
+            handling: ::qywx_runtime::spec::ErrorHandling::Fail,
+        },
+        ::qywx_runtime::spec::ErrorCodeSpec {
+            code: error_codes::INVALID_CORPID,
+            name: "INVALID_CORPID",
+            description: "不合法的CorpID. Invalid corp id.",
+            handling: ::qywx_runtime::spec::ErrorHandling::Fail,
+        },
+        ::qywx_runtime::spec::ErrorCodeSpec {
+            code: error_codes::USERID_LIST_TOO_LONG,
+            name: "USERID_LIST_TOO_LONG",
+            description: "不合法的UserID列表长度. Too many UserIDs in one list.",
+            handling: ::qywx_runtime::spec::ErrorHandling::Fail,
+        },
+        ::qywx_runtime::spec::ErrorCodeSpec {
+            code: error_codes::INVALID_PARAMETER,
+            name: "INVALID_PARAMETER",
+            description: "不合法的参数. Invalid parameter: the body is not valid JSON, a value is too long or a list has too many entries, or a required parameter is empty.",
+            handling: ::qywx_runtime::spec::ErrorHandling::Fail,
+        },
+        ::qywx_runtime::spec::ErrorCodeSpec {
+            code: error_codes::TAG_NAME_LENGTH_INVALID,
+            name: "TAG_NAME_LENGTH_INVALID",
+            description: "不合法的标签名字长度. Invalid tag name length: it must not be empty and is at most 32 characters (汉字或英文字母) in today's docs.",
+            handling: ::qywx_runtime::spec::ErrorHandling::Fail,
+        },
+        ::qywx_runtime::spec::ErrorCodeSpec {
+            code: error_codes::CORPID_MISSING,
+            name: "CORPID_MISSING",
+            description: "缺少corpid参数. corpid missing.",
+            handling: ::qywx_runtime::spec::ErrorHandling::Fail,
+        },
+        ::qywx_runtime::spec::ErrorCodeSpec {
+            code: error_codes::SECRET_MISSING,
+            name: "SECRET_MISSING",
+            description: "缺少secret参数. Secret missing.",
+            handling: ::qywx_runtime::spec::ErrorHandling::Fail,
+        },
+        ::qywx_runtime::spec::ErrorCodeSpec {
+            code: error_codes::TOO_MANY_DEPARTMENTS,
+            name: "TOO_MANY_DEPARTMENTS",
+            description: "用户所属部门数量超过限制. A member belongs to too many departments (at most 20).",
+            handling: ::qywx_runtime::spec::ErrorHandling::Fail,
+        },
+        ::qywx_runtime::spec::ErrorCodeSpec {
+            code: error_codes::MEMBER_NAME_INVALID,
+            name: "MEMBER_NAME_INVALID",
+            description: "成员name参数不合法. Invalid member name: it must not be empty and is at most 64 characters.",
+            handling: ::qywx_runtime::spec::ErrorHandling::Fail,
+        },
+        ::qywx_runtime::spec::ErrorCodeSpec {
+            code: error_codes::CONTACT_MISSING,
+            name: "CONTACT_MISSING",
+            description: "成员手机和邮箱都为空. The member's mobile and email are both empty: at least one must be set.",
+            handling: ::qywx_runtime::spec::ErrorHandling::Fail,
+        },
+        ::qywx_runtime::spec::ErrorCodeSpec {
+            code: error_codes::RECORD_NOT_FOUND,
+            name: "RECORD_NOT_FOUND",
+            description: "记录不存在. Record does not exist.",
+            handling: ::qywx_runtime::spec::ErrorHandling::Fail,
+        },
+        ::qywx_runtime::spec::ErrorCodeSpec {
+            code: error_codes::DEPARTMENT_FULL,
+            name: "DEPARTMENT_FULL",
+            description: "部门下的节点数超过限制（3W）. Too many nodes under the department (30,000).",
+            handling: ::qywx_runtime::spec::ErrorHandling::Fail,
+        },
+        ::qywx_runtime::spec::ErrorCodeSpec {
+            code: error_codes::DEPARTMENT_TOO_DEEP,
+            name: "DEPARTMENT_TOO_DEEP",
+            description: "部门最多15层. Departments nest at most 15 levels.",
+            handling: ::qywx_runtime::spec::ErrorHandling::Fail,
+        },
+        ::qywx_runtime::spec::ErrorCodeSpec {
+            code: error_codes::WEIXINID_EXISTS,
+            name: "WEIXINID_EXISTS",
+            description: "微信号已存在. The weixinid is already used by another member.",
             handling: ::qywx_runtime::spec::ErrorHandling::Fail,
         },
     ],

@@ -2,8 +2,6 @@
 //! Tags (管理标签)
 //!
 //! Create, rename and delete tags, list a tag's members, and add or remove members. Adding and removing members can partly succeed: errcode 0 with the rejected user ids in `invalidlist`.
-//!
-//! Transcribed from `seeds/001_a12b374c837f59b4.txt`.
 /// Descriptor of `tag.create`: `POST /cgi-bin/tag/create`.
 pub const CREATE_TAG: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
     id: "tag.create",
@@ -19,7 +17,6 @@ pub struct CreateTagRequest {
     ///
     /// Wire name `tagname`, type `string`, required.
     /// Length 1 to 64 characters.
-    /// Required flag: inferred: length range 1~64.
     #[serde(
         rename = "tagname",
         deserialize_with = "::qywx_runtime::lenient::deserialize"
@@ -46,9 +43,11 @@ pub struct CreateTagResponse {
     /// 标签ID. Id of the created tag.
     ///
     /// Wire name `tagid`, type `i32`, required.
-    /// The seed's example sends it as a string; both forms decode.
-    /// Note: The seed's example answers "tagid": "1" (a string); the id is an integer everywhere else (the GET URLs send tagid=1), so i32 is documented and decoding accepts both.
-    #[serde(rename = "tagid", deserialize_with = "::qywx_runtime::lenient::deserialize")]
+    #[serde(
+        rename = "tagid",
+        deserialize_with = "::qywx_runtime::lenient::deserialize",
+        serialize_with = "::qywx_runtime::lenient::serialize_as_string"
+    )]
     pub tagid: i32,
     /// Members the server sent that this version of the spec does not model, kept as sent.
     #[serde(flatten)]
@@ -77,16 +76,12 @@ pub struct UpdateTagRequest {
     /// 标签ID. Tag id.
     ///
     /// Wire name `tagid`, type `i32`, required.
-    /// The seed's example sends it as a string; both forms decode.
-    /// Required flag: inferred: the id that names the resource.
-    /// Note: The seed's example sends "tagid": "1" (a string); the documented type is an id (integer), which is what is sent.
     #[serde(rename = "tagid", deserialize_with = "::qywx_runtime::lenient::deserialize")]
     pub tagid: i32,
     /// 标签名称。最长64个字符. Tag name, at most 64 characters.
     ///
     /// Wire name `tagname`, type `string`, required.
     /// Length at most 64 characters.
-    /// Required flag: inferred: the name is the only thing this endpoint changes (更新标签名字), and the article does not say unset fields are kept.
     #[serde(
         rename = "tagname",
         deserialize_with = "::qywx_runtime::lenient::deserialize"
@@ -139,7 +134,6 @@ pub struct DeleteTagRequest {
     /// 标签ID. Tag id.
     ///
     /// Wire name `tagid`, type `i32`, required.
-    /// Required flag: inferred: the id that names the resource.
     #[serde(rename = "tagid", deserialize_with = "::qywx_runtime::lenient::deserialize")]
     pub tagid: i32,
 }
@@ -189,7 +183,6 @@ pub struct GetTagUsersRequest {
     /// 标签ID. Tag id.
     ///
     /// Wire name `tagid`, type `i32`, required.
-    /// Required flag: inferred: the id that names the resource.
     #[serde(rename = "tagid", deserialize_with = "::qywx_runtime::lenient::deserialize")]
     pub tagid: i32,
 }
@@ -216,7 +209,6 @@ pub struct GetTagUsersResponse {
     /// 成员列表. The tag's members within the administrator's scope.
     ///
     /// Wire name `userlist`, type `UserBrief[]`, required.
-    /// Note: The seed's table lists only userid (员工UserID) under userlist; its example also carries name, so the shared UserBrief {userid, name} from the user group is used.
     #[serde(
         rename = "userlist",
         default,
@@ -250,15 +242,11 @@ pub struct AddTagUsersRequest {
     /// 标签ID. Tag id.
     ///
     /// Wire name `tagid`, type `i32`, required.
-    /// The seed's example sends it as a string; both forms decode.
-    /// Required flag: inferred: the id that names the resource.
-    /// Note: The seed's example sends "tagid": "1" (a string); the documented type is an id (integer), which is what is sent.
     #[serde(rename = "tagid", deserialize_with = "::qywx_runtime::lenient::deserialize")]
     pub tagid: i32,
     /// 企业员工ID列表. UserIDs of the members to add.
     ///
     /// Wire name `userlist`, type `string[]`, required.
-    /// Required flag: inferred: the users to add are what the call is about.
     #[serde(
         rename = "userlist",
         default,
@@ -283,7 +271,6 @@ pub struct AddTagUsersResponse {
     ///
     /// Wire name `invalidlist`, type `string[]`, optional.
     /// On the wire one `|`-separated string.
-    /// Note: Modern docs also answer invalidparty (rejected department ids) beside it.
     #[serde(
         rename = "invalidlist",
         default,
@@ -294,7 +281,6 @@ pub struct AddTagUsersResponse {
     /// 非法的部门id列表. Rejected department ids (modern docs).
     ///
     /// Wire name `invalidparty`, type `i32[]`, optional.
-    /// Note: Not in the seed: from FACTS.md (modern docs, which also accept a partylist of departments in the request).
     #[serde(
         rename = "invalidparty",
         default,
@@ -349,15 +335,11 @@ pub struct DeleteTagUsersRequest {
     /// 标签ID. Tag id.
     ///
     /// Wire name `tagid`, type `i32`, required.
-    /// The seed's example sends it as a string; both forms decode.
-    /// Required flag: inferred: the id that names the resource.
-    /// Note: The seed's example sends "tagid": "1" (a string); the documented type is an id (integer), which is what is sent.
     #[serde(rename = "tagid", deserialize_with = "::qywx_runtime::lenient::deserialize")]
     pub tagid: i32,
     /// 企业员工ID列表. UserIDs of the members to remove.
     ///
     /// Wire name `userlist`, type `string[]`, required.
-    /// Required flag: inferred: the users to remove are what the call is about.
     #[serde(
         rename = "userlist",
         default,
@@ -382,7 +364,6 @@ pub struct DeleteTagUsersResponse {
     ///
     /// Wire name `invalidlist`, type `string[]`, optional.
     /// On the wire one `|`-separated string.
-    /// Note: Modern docs also answer invalidparty (rejected department ids) beside it.
     #[serde(
         rename = "invalidlist",
         default,
@@ -393,7 +374,6 @@ pub struct DeleteTagUsersResponse {
     /// 非法的部门id列表. Rejected department ids (modern docs).
     ///
     /// Wire name `invalidparty`, type `i32[]`, optional.
-    /// Note: Not in the seed: from FACTS.md (modern docs, which also accept a partylist of departments in the request).
     #[serde(
         rename = "invalidparty",
         default,
@@ -457,10 +437,6 @@ impl super::WecomClient {
     ///
     /// [`Error::InvalidInput`](qywx_runtime::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
     /// [`Error::Api`](qywx_runtime::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
-    ///
-    /// Note: The seed's response has no parameter table; tagid's meaning is taken from the other tag endpoints (标签ID).
-    ///
-    /// See <https://developer.work.weixin.qq.com/document/path/90210> (documentation updated 2014-12-02).
     pub async fn create_tag(
         &self,
         request: &CreateTagRequest,
@@ -488,10 +464,6 @@ impl super::WecomClient {
     ///
     /// [`Error::InvalidInput`](qywx_runtime::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
     /// [`Error::Api`](qywx_runtime::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
-    ///
-    /// Note: The seed's example strings carry non-breaking spaces (U+00A0, an HTML rendering artifact); the examples use ordinary spaces. ("UI design")
-    ///
-    /// See <https://developer.work.weixin.qq.com/document/path/90211> (documentation updated 2014-12-02).
     pub async fn update_tag(
         &self,
         request: &UpdateTagRequest,
@@ -518,8 +490,6 @@ impl super::WecomClient {
     ///
     /// [`Error::InvalidInput`](qywx_runtime::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
     /// [`Error::Api`](qywx_runtime::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
-    ///
-    /// See <https://developer.work.weixin.qq.com/document/path/90212> (documentation updated 2014-12-02).
     pub async fn delete_tag(
         &self,
         request: &DeleteTagRequest,
@@ -546,8 +516,6 @@ impl super::WecomClient {
     ///
     /// [`Error::InvalidInput`](qywx_runtime::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
     /// [`Error::Api`](qywx_runtime::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
-    ///
-    /// See <https://developer.work.weixin.qq.com/document/path/90213> (documentation updated 2014-12-02).
     pub async fn get_tag_users(
         &self,
         request: &GetTagUsersRequest,
@@ -579,9 +547,7 @@ impl super::WecomClient {
     /// [`Error::InvalidInput`](qywx_runtime::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
     /// [`Error::Api`](qywx_runtime::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
     ///
-    /// Note: The seed's example strings carry non-breaking spaces (U+00A0, an HTML rendering artifact); the examples use ordinary spaces. The trailing space in addtagusers' "all list invalid " is the seed's (deltagusers' has none).
-    ///
-    /// See <https://developer.work.weixin.qq.com/document/path/90214> (documentation updated 2014-12-02).
+    /// See <https://developer.work.weixin.qq.com/document/90000/90135/90214>.
     pub async fn add_tag_users(
         &self,
         request: &AddTagUsersRequest,
@@ -613,9 +579,7 @@ impl super::WecomClient {
     /// [`Error::InvalidInput`](qywx_runtime::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
     /// [`Error::Api`](qywx_runtime::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
     ///
-    /// Note: The seed's example strings carry non-breaking spaces (U+00A0, an HTML rendering artifact); the examples use ordinary spaces.
-    ///
-    /// See <https://developer.work.weixin.qq.com/document/path/90215> (documentation updated 2014-12-02).
+    /// See <https://developer.work.weixin.qq.com/document/path/90215>.
     pub async fn delete_tag_users(
         &self,
         request: &DeleteTagUsersRequest,

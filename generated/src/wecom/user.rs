@@ -2,8 +2,6 @@
 //! Members (管理成员)
 //!
 //! Create, update, delete and read members of the WeCom contact directory, and list a department's members. Each department holds at most 1000 direct members.
-//!
-//! Transcribed from `seeds/001_a12b374c837f59b4.txt`.
 /// 性别。gender=0表示男,=1表示女。默认gender=0. Gender as the 2014 article documents it: an integer, 0 male, 1 female, default 0. Modern docs use the strings "1" male, "2" female, "0" unset (so 1 means female here and male there); a modern server's string value is not what this enum describes.
 ///
 /// Unknown wire values decode to `Other`, keeping the value. A request holding `Other` fails validation: only documented values are sent.
@@ -385,7 +383,6 @@ pub struct CreateUserRequest {
     /// 员工UserID。对应管理端的帐号,企业内必须唯一. Member UserID: the account in the admin console, unique in the corp.
     ///
     /// Wire name `userid`, type `string`, required.
-    /// Required flag: inferred: the id that names the resource.
     #[serde(
         rename = "userid",
         deserialize_with = "::qywx_runtime::lenient::deserialize"
@@ -395,14 +392,11 @@ pub struct CreateUserRequest {
     ///
     /// Wire name `name`, type `string`, required.
     /// Length 1 to 64 characters.
-    /// Required flag: inferred: length range 1~64.
     #[serde(rename = "name", deserialize_with = "::qywx_runtime::lenient::deserialize")]
     pub name: String,
     /// 成员所属部门id列表。注意,每个部门的直属员工上限为1000个. Ids of the member's departments; a department holds at most 1000 direct members.
     ///
     /// Wire name `department`, type `i32[]`, optional.
-    /// Required flag: inferred: no length range starting at 1 and not the resource id, so optional by FACTS.md's rules.
-    /// Note: The seed's rendering of the example shows "department": \[12\] (it lost the comma); the original article's example is \[1, 2\], which the example here uses.
     #[serde(
         rename = "department",
         default,
@@ -414,7 +408,6 @@ pub struct CreateUserRequest {
     ///
     /// Wire name `position`, type `string`, optional.
     /// Length at most 64 characters.
-    /// Required flag: inferred: length range 0~64.
     #[serde(
         rename = "position",
         default,
@@ -425,7 +418,6 @@ pub struct CreateUserRequest {
     /// 手机号码。企业内必须唯一,mobile/weixinid/email三者不能同时为空. Mobile number, unique in the corp; mobile, weixinid and email cannot all be empty.
     ///
     /// Wire name `mobile`, type `string`, optional.
-    /// Required flag: inferred: one of mobile/weixinid/email (see constraints).
     #[serde(
         rename = "mobile",
         default,
@@ -436,7 +428,6 @@ pub struct CreateUserRequest {
     /// 性别。gender=0表示男,=1表示女。默认gender=0. Gender: 0 male, 1 female; default 0.
     ///
     /// Wire name `gender`, type `Gender`, optional.
-    /// Required flag: inferred: has a default (默认gender=0).
     #[serde(
         rename = "gender",
         default,
@@ -448,7 +439,6 @@ pub struct CreateUserRequest {
     ///
     /// Wire name `tel`, type `string`, optional.
     /// Length at most 64 characters.
-    /// Required flag: inferred: length range 0~64.
     #[serde(
         rename = "tel",
         default,
@@ -460,7 +450,6 @@ pub struct CreateUserRequest {
     ///
     /// Wire name `email`, type `string`, optional.
     /// Length at most 64 characters.
-    /// Required flag: inferred: length range 0~64; one of mobile/weixinid/email (see constraints).
     #[serde(
         rename = "email",
         default,
@@ -471,7 +460,6 @@ pub struct CreateUserRequest {
     /// 微信号。企业内必须唯一. WeChat id, unique in the corp.
     ///
     /// Wire name `weixinid`, type `string`, optional.
-    /// Required flag: inferred: one of mobile/weixinid/email (see constraints).
     #[serde(
         rename = "weixinid",
         default,
@@ -610,7 +598,6 @@ pub struct UpdateUserRequest {
     /// 员工UserID。对应管理端的帐号,企业内必须唯一. Member UserID: the account in the admin console, unique in the corp.
     ///
     /// Wire name `userid`, type `string`, required.
-    /// Required flag: inferred: the id that names the resource.
     #[serde(
         rename = "userid",
         deserialize_with = "::qywx_runtime::lenient::deserialize"
@@ -620,7 +607,6 @@ pub struct UpdateUserRequest {
     ///
     /// Wire name `name`, type `string`, optional.
     /// Length at most 64 characters.
-    /// Required flag: inferred: length range 0~64; unset fields are not updated.
     #[serde(
         rename = "name",
         default,
@@ -631,7 +617,6 @@ pub struct UpdateUserRequest {
     /// 成员所属部门id列表。注意,每个部门的直属员工上限为1000个. Ids of the member's departments; a department holds at most 1000 direct members.
     ///
     /// Wire name `department`, type `i32[]`, optional.
-    /// Required flag: inferred: unset fields are not updated.
     #[serde(
         rename = "department",
         default,
@@ -643,7 +628,6 @@ pub struct UpdateUserRequest {
     ///
     /// Wire name `position`, type `string`, optional.
     /// Length at most 64 characters.
-    /// Required flag: inferred: unset fields are not updated.
     #[serde(
         rename = "position",
         default,
@@ -654,7 +638,6 @@ pub struct UpdateUserRequest {
     /// 手机号码。企业内必须唯一,更新后的成员mobile/weixinid/email三者不能同时为空. Mobile number, unique in the corp; after the update the member's mobile, weixinid and email cannot all be empty.
     ///
     /// Wire name `mobile`, type `string`, optional.
-    /// Required flag: inferred: unset fields are not updated.
     #[serde(
         rename = "mobile",
         default,
@@ -665,7 +648,6 @@ pub struct UpdateUserRequest {
     /// 性别。gender=0表示男,=1表示女。默认gender=0. Gender: 0 male, 1 female; default 0.
     ///
     /// Wire name `gender`, type `Gender`, optional.
-    /// Required flag: inferred: unset fields are not updated.
     #[serde(
         rename = "gender",
         default,
@@ -677,7 +659,6 @@ pub struct UpdateUserRequest {
     ///
     /// Wire name `tel`, type `string`, optional.
     /// Length at most 64 characters.
-    /// Required flag: inferred: unset fields are not updated.
     #[serde(
         rename = "tel",
         default,
@@ -689,7 +670,6 @@ pub struct UpdateUserRequest {
     ///
     /// Wire name `email`, type `string`, optional.
     /// Length at most 64 characters.
-    /// Required flag: inferred: unset fields are not updated.
     #[serde(
         rename = "email",
         default,
@@ -700,7 +680,6 @@ pub struct UpdateUserRequest {
     /// 微信号。企业内必须唯一. WeChat id, unique in the corp.
     ///
     /// Wire name `weixinid`, type `string`, optional.
-    /// Required flag: inferred: unset fields are not updated.
     #[serde(
         rename = "weixinid",
         default,
@@ -711,7 +690,6 @@ pub struct UpdateUserRequest {
     /// 启用/禁用成员。1表示启用成员,0表示禁用成员. 1 enables the member, 0 disables it.
     ///
     /// Wire name `enable`, type `EnableFlag`, optional.
-    /// Required flag: inferred: unset fields are not updated.
     #[serde(
         rename = "enable",
         default,
@@ -864,7 +842,6 @@ pub struct DeleteUserRequest {
     /// 员工UserID。对应管理端的帐号. Member UserID: the account in the admin console.
     ///
     /// Wire name `userid`, type `string`, required.
-    /// Required flag: inferred: the id that names the resource.
     #[serde(
         rename = "userid",
         deserialize_with = "::qywx_runtime::lenient::deserialize"
@@ -917,7 +894,6 @@ pub struct GetUserRequest {
     /// 员工UserID. Member UserID.
     ///
     /// Wire name `userid`, type `string`, required.
-    /// Required flag: inferred: the id that names the resource.
     #[serde(
         rename = "userid",
         deserialize_with = "::qywx_runtime::lenient::deserialize"
@@ -960,7 +936,6 @@ pub struct GetUserResponse {
     /// 成员所属部门id列表. Ids of the member's departments.
     ///
     /// Wire name `department`, type `i32[]`, required.
-    /// Note: The seed's rendering of the example shows "department": \[12\] (it lost the comma); the original article's example is \[1, 2\], which the example here uses.
     #[serde(
         rename = "department",
         default,
@@ -970,7 +945,6 @@ pub struct GetUserResponse {
     /// 职位信息. Job title.
     ///
     /// Wire name `position`, type `string`, optional.
-    /// Required flag: response field optional: servers omit empty profile fields.
     #[serde(
         rename = "position",
         default,
@@ -981,7 +955,6 @@ pub struct GetUserResponse {
     /// 手机号码. Mobile number.
     ///
     /// Wire name `mobile`, type `string`, optional.
-    /// Required flag: response field optional: only one of mobile/weixinid/email need be set, and modern servers withhold it from apps without the sensitive-field permission.
     #[serde(
         rename = "mobile",
         default,
@@ -992,8 +965,6 @@ pub struct GetUserResponse {
     /// 性别。gender=0表示男,=1表示女. Gender: 0 male, 1 female.
     ///
     /// Wire name `gender`, type `Gender`, optional.
-    /// Required flag: response field optional: modern servers withhold it from apps without the sensitive-field permission.
-    /// Note: Modern servers send gender as a string ("1" male, "2" female, "0" unset), with different meanings from the 2014 integers; the format cannot describe a second encoding with other meanings, so this field follows the seed.
     #[serde(
         rename = "gender",
         default,
@@ -1004,7 +975,6 @@ pub struct GetUserResponse {
     /// 办公电话. Office phone.
     ///
     /// Wire name `tel`, type `string`, optional.
-    /// Required flag: response field optional: servers omit empty profile fields.
     #[serde(
         rename = "tel",
         default,
@@ -1015,7 +985,6 @@ pub struct GetUserResponse {
     /// 邮箱. Email.
     ///
     /// Wire name `email`, type `string`, optional.
-    /// Required flag: response field optional: only one of mobile/weixinid/email need be set, and modern servers withhold it from apps without the sensitive-field permission.
     #[serde(
         rename = "email",
         default,
@@ -1026,7 +995,6 @@ pub struct GetUserResponse {
     /// 微信号. WeChat id.
     ///
     /// Wire name `weixinid`, type `string`, optional.
-    /// Required flag: response field optional: only one of mobile/weixinid/email need be set; modern servers no longer send it.
     #[serde(
         rename = "weixinid",
         default,
@@ -1037,7 +1005,6 @@ pub struct GetUserResponse {
     /// 头像url。注:如果要获取小图将url最后的"/0"改成"/64"即可. Avatar URL; replace the trailing "/0" with "/64" for a thumbnail.
     ///
     /// Wire name `avatar`, type `string`, optional.
-    /// Required flag: response field optional: members without an avatar, and modern servers withhold it from apps without the sensitive-field permission.
     #[serde(
         rename = "avatar",
         default,
@@ -1137,7 +1104,6 @@ pub struct ListDepartmentUsersRequest {
     /// 获取的部门id. Id of the department to list.
     ///
     /// Wire name `department_id`, type `i32`, required.
-    /// Required flag: inferred: the id that names the resource.
     #[serde(
         rename = "department_id",
         deserialize_with = "::qywx_runtime::lenient::deserialize"
@@ -1146,7 +1112,6 @@ pub struct ListDepartmentUsersRequest {
     /// 1/0:是否递归获取子部门下面的成员. 1: include sub-departments recursively; 0: direct members only.
     ///
     /// Wire name `fetch_child`, type `FetchChild`, optional.
-    /// Required flag: inferred: an option the article does not require; unset leaves it to the server.
     #[serde(
         rename = "fetch_child",
         default,
@@ -1157,7 +1122,6 @@ pub struct ListDepartmentUsersRequest {
     /// 0获取全部员工,1获取已关注成员列表,2获取禁用成员列表,4获取未关注成员列表。status可叠加. 0 all, 1 followed, 2 disabled, 4 not followed; the values can be combined (a combination is sent as Other).
     ///
     /// Wire name `status`, type `SimpleListStatus`, optional.
-    /// Required flag: inferred: a filter the article does not require; unset leaves it to the server.
     #[serde(
         rename = "status",
         default,
@@ -1280,8 +1244,6 @@ impl super::WecomClient {
     ///
     /// [`Error::InvalidInput`](qywx_runtime::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
     /// [`Error::Api`](qywx_runtime::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
-    ///
-    /// See <https://developer.work.weixin.qq.com/document/path/90195> (documentation updated 2014-12-02).
     pub async fn create_user(
         &self,
         request: &CreateUserRequest,
@@ -1319,10 +1281,6 @@ impl super::WecomClient {
     ///
     /// [`Error::InvalidInput`](qywx_runtime::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
     /// [`Error::Api`](qywx_runtime::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
-    ///
-    /// Note: 更新后的成员mobile/weixinid/email三者不能同时为空 is a rule about the member after the update (fields left unset keep their stored values), not about the request: a request that sets none of the three is valid. It is therefore not a one_of constraint here; the server enforces it. Only this endpoint's tel row adds 必须企业内唯一; it is kept in the description.
-    ///
-    /// See <https://developer.work.weixin.qq.com/document/path/90197> (documentation updated 2014-12-02).
     pub async fn update_user(
         &self,
         request: &UpdateUserRequest,
@@ -1349,8 +1307,6 @@ impl super::WecomClient {
     ///
     /// [`Error::InvalidInput`](qywx_runtime::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
     /// [`Error::Api`](qywx_runtime::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
-    ///
-    /// See <https://developer.work.weixin.qq.com/document/path/90198> (documentation updated 2014-12-02).
     pub async fn delete_user(
         &self,
         request: &DeleteUserRequest,
@@ -1389,10 +1345,6 @@ impl super::WecomClient {
     ///
     /// [`Error::InvalidInput`](qywx_runtime::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
     /// [`Error::Api`](qywx_runtime::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
-    ///
-    /// Note: The article has no required column for responses: userid, name, department and status (the member record's core, present in every doc version) are required; the contact and profile fields are optional because servers omit them.
-    ///
-    /// See <https://developer.work.weixin.qq.com/document/path/90196> (documentation updated 2014-12-02).
     pub async fn get_user(
         &self,
         request: &GetUserRequest,
@@ -1421,8 +1373,6 @@ impl super::WecomClient {
     ///
     /// [`Error::InvalidInput`](qywx_runtime::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
     /// [`Error::Api`](qywx_runtime::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
-    ///
-    /// See <https://developer.work.weixin.qq.com/document/path/90200> (documentation updated 2014-12-02).
     pub async fn list_department_users(
         &self,
         request: &ListDepartmentUsersRequest,

@@ -1,0 +1,260 @@
+//! The server side of a service (`qywx::<service>::server`, feature `server`): a handler trait
+//! with one method per endpoint, the route table and `dispatch`, all from the spec. Emulators
+//! and tests implement the trait; nothing per endpoint is kept by hand outside `spec/`.
+
+use quote::{format_ident, quote};
+use serde_json::{Map, Value};
+
+use crate::check::TypeIndex;
+use crate::emit::rust::{inner_doc, md, render, Ctx};
+use crate::model::*;
+use crate::names::{ident, pascal, upper};
+
+/// The envelope members of the first response example with `outcome`, as JSON text.
+fn envelope_of(service: &Service, e: &Endpoint, outcome: Outcome) -> Option<String> {
+    let env = &service.envelope;
+    let body = e
+        .examples
+        .iter()
+        .find(|x| !x.is_request() && x.outcome == Some(outcome))?
+        .body
+        .as_ref()?
+        .as_object()?;
+    let keys = [
+        Some(env.code_field.as_str()),
+        env.detail_code_field.as_deref(),
+        Some(env.message_field.as_str()),
+    ];
+    let members: Map<String, Value> = keys
+        .into_iter()
+        .flatten()
+        .filter_map(|k| body.get(k).map(|v| (k.to_owned(), v.clone())))
+        .collect();
+    Some(Value::Object(members).to_string())
+}
+
+/// Whether the service's codes travel as JSON strings: what its examples show.
+fn code_is_string(service: &Service, groups: &[&Group]) -> bool {
+    groups
+        .iter()
+        .flat_map(|g| &g.endpoints)
+        .flat_map(|e| &e.examples)
+        .filter(|x| !x.is_request())
+        .find_map(|x| x.body.as_ref()?.get(&service.envelope.code_field))
+        .is_some_and(Value::is_string)
+}
+
+fn code_of(service: &Service, name: &str) -> i64 {
+    // The checker has made sure every name is one of the service's codes.
+    service.error_codes.iter().find(|c| c.name == name).map_or(0, |c| c.code)
+}
+
+/// `(field, code)` for each top-level request field or constraint target with a violation code.
+fn violation_codes(service: &Service, e: &Endpoint) -> Vec<(String, i64)> {
+    let Some(r) = &e.request else { return Vec::new() };
+    let mut out: Vec<(String, i64)> = r
+        .schema
+        .fields
+        .iter()
+        .filter_map(|f| Some((f.name.clone(), code_of(service, f.violation_code.as_deref()?))))
+        .collect();
+    for c in &r.schema.constraints {
+        let Some(name) = &c.violation_code else { continue };
+        let target = match &c.rule {
+            Rule::OneOf(fields) => fields.first().cloned(),
+            Rule::RequiredWhen { field, .. } => Some(field.clone()),
+        };
+        if let Some(t) = target.filter(|t| !out.iter().any(|(f, _)| f == t)) {
+            out.push((t, code_of(service, name)));
+        }
+    }
+    out
+}
+
+/// `src/<service>/server.rs`.
+pub(crate) fn server_module(index: &TypeIndex<'_>, service: &Service, groups: &[&Group]) -> String {
+    let title = md(&service.title);
+    let trait_name = format_ident!("{}Handler", pascal(&service.id));
+    let module_doc = inner_doc(&format!(
+        "Server side of {title}, for emulators and tests (feature `server`).\n\n\
+         Implement [`{trait_name}`] (one method per endpoint; each defaults to answering \
+         \"not emulated: <endpoint id>\") and [`Authenticate`](qywx_runtime::server::Authenticate), \
+         then hand each request to [`dispatch`]. Requests are parsed with the generated types and \
+         validated by the generated rules; answers are written in the service's envelope."
+    ));
+    let invalid = proc_macro2::Literal::i64_unsuffixed(code_of(service, &service.request_errors.invalid_request));
+    let malformed = proc_macro2::Literal::i64_unsuffixed(code_of(service, &service.request_errors.malformed_body));
+    let as_string = code_is_string(service, groups);
+
+    let mut methods = Vec::new();
+    let mut routes = Vec::new();
+    let mut arms = Vec::new();
+    let mut probes = Vec::new();
+    let mut call_fns = Vec::new();
+    let mut calls = Vec::new();
+    let client = format_ident!("{}Client", pascal(&service.id));
+    for g in groups {
+        let ctx = Ctx { index, group: g };
+        let module = ident(&g.module);
+        for e in &g.endpoints {
+            let name = format_ident!("{}", e.name);
+            let endpoint_const = format_ident!("{}", upper(&e.name));
+            let route_const = format_ident!("{}_ROUTE", upper(&e.name));
+            let request_ty = match &e.request {
+                Some(_) => {
+                    let t = format_ident!("{}Request", pascal(&e.name));
+                    quote!(super::#module::#t)
+                }
+                None => quote!(()),
+            };
+            let (response_ty, complete) = match &e.response {
+                Response::Fields(schema) => {
+                    let t = format_ident!("{}Response", pascal(&e.name));
+                    let complete = if schema.fields.iter().any(|f| f.rejects) {
+                        quote!(super::#module::#t::is_complete)
+                    } else {
+                        quote!(|_| true)
+                    };
+                    (quote!(super::#module::#t), complete)
+                }
+                Response::Type { ty, .. } => {
+                    let inner = ctx.rust_type(ty);
+                    // Types from the group's own module are named bare by `rust_type`.
+                    let t = match ty {
+                        TypeExpr::Named(n) if index.group_of(n).is_some_and(|tg| std::ptr::eq(tg, *g)) => {
+                            quote!(super::#module::#inner)
+                        }
+                        _ => inner,
+                    };
+                    (t, quote!(|_| true))
+                }
+            };
+            let doc = format!(
+                " `{} {}` ({}): {}",
+                e.method,
+                e.path,
+                e.id,
+                md(&e.summary)
+            );
+            methods.push(quote! {
+                #[doc = #doc]
+                fn #name(&mut self, call: Call<'_, #request_ty>) -> Result<#response_ty, Refusal> {
+                    Err(call.not_emulated())
+                }
+            });
+            let in_query = e.request.as_ref().is_some_and(|r| r.in_query);
+            let codes = violation_codes(service, e).into_iter().map(|(f, c)| {
+                let c = proc_macro2::Literal::i64_unsuffixed(c);
+                quote!((#f, #c))
+            });
+            let partial = envelope_of(service, e, Outcome::Partial);
+            let success = envelope_of(service, e, Outcome::Success)
+                .or_else(|| partial.clone())
+                .unwrap_or_default();
+            let partial = match partial {
+                Some(p) => quote!(Some(#p)),
+                None => quote!(None),
+            };
+            let rows = match e.bulk_items() {
+                Some(items) => quote!(Some(#items)),
+                None => quote!(None),
+            };
+            let route_doc = format!(" How the server takes `{}`.", e.id);
+            routes.push(quote! {
+                #[doc = #route_doc]
+                pub static #route_const: Route = Route {
+                    endpoint: &super::#module::#endpoint_const,
+                    in_query: #in_query,
+                    violation_codes: &[#(#codes),*],
+                    success_envelope: #success,
+                    partial_envelope: #partial,
+                    rows_field: #rows,
+                };
+            });
+            let path = &e.path;
+            arms.push(quote! {
+                #path => serve(&SERVER, &#route_const, incoming, handler, H::#name, #complete),
+            });
+            let call_fn = format_ident!("call_{}", e.name);
+            let (wire, typed_call) = match &e.request {
+                Some(r) => {
+                    let wire_fn = if r.in_query { quote!(wire_query) } else { quote!(wire_body) };
+                    (
+                        quote!(Some(#wire_fn::<#request_ty>)),
+                        quote! {
+                            let request: #request_ty = erased_request(request)?;
+                            erased_response(client.#name(&request).await)
+                        },
+                    )
+                }
+                None => (
+                    quote!(None),
+                    quote! {
+                        drop(request);
+                        erased_response(client.#name().await)
+                    },
+                ),
+            };
+            call_fns.push(quote! {
+                fn #call_fn(client: &super::#client, request: ::serde_json::Value) -> ErasedFuture<'_> {
+                    Box::pin(async move { #typed_call })
+                }
+            });
+            calls.push(quote! {
+                ErasedCall { endpoint: &super::#module::#endpoint_const, wire: #wire, call: #call_fn },
+            });
+            let id = &e.id;
+            probes.push(quote! {
+                (#id, is_emulated(&SERVER, &#route_const, handler, H::#name)),
+            });
+        }
+    }
+    let trait_doc = format!(
+        " The endpoints of {title}, one method each. A method reads its request with \
+         [`Call::request`] before changing anything; the defaults answer \"not emulated\"."
+    );
+    let tokens = quote! {
+        #module_doc
+        use qywx_runtime::server::{
+            erased_request, erased_response, is_emulated, no_such_path, serve, wire_body, wire_query, Authenticate, Call,
+            ErasedCall, ErasedFuture, Incoming, Refusal, Route, ServerReply, ServerSpec,
+        };
+
+        /// What the server answers for requests it cannot take, from the spec.
+        pub static SERVER: ServerSpec = ServerSpec {
+            service: &super::SERVICE,
+            invalid_request: #invalid,
+            malformed_body: #malformed,
+            code_is_string: #as_string,
+        };
+
+        #[doc = #trait_doc]
+        pub trait #trait_name: Authenticate {
+            #(#methods)*
+        }
+
+        #(#routes)*
+
+        /// Serves one request: routes method + path to the handler method, checks the token where
+        /// the spec says it travels, and writes the answer in the service's envelope. An unknown
+        /// path answers 404 in the envelope.
+        pub fn dispatch<H: #trait_name + ?Sized>(handler: &mut H, incoming: &Incoming<'_>) -> ServerReply {
+            match incoming.path {
+                #(#arms)*
+                _ => no_such_path(&SERVER, incoming),
+            }
+        }
+
+        /// Every endpoint's request type and client method with JSON in and out, in the order of
+        /// [`ENDPOINTS`](super::ENDPOINTS): for tests that go over every endpoint.
+        pub static CALLS: &[ErasedCall<super::#client>] = &[#(#calls)*];
+
+        #(#call_fns)*
+
+        /// Every endpoint id of the service, with whether `handler` implements it.
+        pub fn emulated<H: #trait_name + ?Sized>(handler: &mut H) -> Vec<(&'static str, bool)> {
+            vec![#(#probes)*]
+        }
+    };
+    render(tokens, &service.origin.file.display().to_string())
+}
