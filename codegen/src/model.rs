@@ -1329,7 +1329,7 @@ pub(crate) fn is_date(s: &str) -> bool {
 pub fn json_schema() -> String {
     #[derive(JsonSchema)]
     #[serde(untagged)]
-    #[allow(dead_code)] // only its schema is used
+    #[allow(dead_code, clippy::large_enum_variant)] // only its schema is used
     /// A qywx spec file: a service (`spec/services/*.json`) or an API group (`spec/groups/*.json`).
     enum SpecFile {
         Service(ServiceFile),

@@ -1,11 +1,13 @@
 //! In-memory local emulator of the WeCom (企业微信) and Tuzhan (兔展) endpoints the `qywx` crate binds.
 //!
-//! One loopback HTTP server answers all 24 endpoints of `spec/` (22 seed endpoints and the two token
-//! endpoints) with the seeds' wire format, quirks included (`"tagid": "1"`, errmsg `"created"`,
-//! Tuzhan's `{"code":"200","errorCode":"SUCCESS",...}` envelope), keeps departments, members, tags,
-//! corpgroup rules and Tuzhan imports in memory, and enforces the documented rules with the
-//! documented error codes. Requests are parsed with the generated `qywx` types and routed by the
-//! generated endpoint descriptors, so the emulator and the client read the same spec.
+//! One loopback HTTP server answers every endpoint of `spec/` with the seeds' wire format, quirks
+//! included (`"tagid": "1"`, errmsg `"created"`, Tuzhan's `{"code":"200","errorCode":"SUCCESS",...}`
+//! envelope), keeps departments, members, tags, corpgroup rules and Tuzhan imports in memory, and
+//! enforces the documented rules with the documented error codes. Routing, request parsing,
+//! validation (with the error code the spec names for each rule) and envelopes are generated from
+//! the spec (`qywx::<service>::server`); this crate implements the generated handler traits, so
+//! the emulator and the client read the same spec. [`not_emulated`] names any spec endpoint that
+//! has no behaviour yet.
 //!
 //! WeCom lives under `/wecom`, Tuzhan under `/tuzhan` ([`RunningEmulator::wecom_url`],
 //! [`RunningEmulator::tuzhan_url`]); the control endpoints under `/__emulator` (see [`faults`]).
@@ -188,6 +190,21 @@ impl EmulatorBuilder {
     pub fn build(self) -> Emulator {
         Emulator { config: self.config }
     }
+}
+
+/// Every endpoint of the spec the emulator has no behaviour for yet (`service.endpoint` ids, in
+/// spec order). Such an endpoint answers HTTP 501 "not emulated: <endpoint id>"; after a spec
+/// edit adds an endpoint, this names the one thing left to write: its handler method.
+pub fn not_emulated() -> Vec<&'static str> {
+    let shared = Shared::new(Config::default());
+    let mut inner = shared.lock();
+    let mut emu = server::Emu {
+        inner: &mut inner,
+        config: &shared.config,
+    };
+    let mut all = qywx::wecom::server::emulated(&mut emu);
+    all.extend(qywx::tuzhan::server::emulated(&mut emu));
+    all.into_iter().filter(|(_, emulated)| !emulated).map(|(id, _)| id).collect()
 }
 
 impl Emulator {

@@ -3,6 +3,7 @@
 //! ```text
 //! cargo run -p qywx-emulator -- [--port N] [--wecom-corpid ID --wecom-secret S]
 //!                               [--tuzhan-appid ID --tuzhan-secret S] [--token-ttl SECONDS]
+//! cargo run -p qywx-emulator -- --not-emulated   # lists spec endpoints with no behaviour yet
 //! ```
 
 use std::process::ExitCode;
@@ -12,7 +13,7 @@ use qywx_emulator::{
     Emulator, DEFAULT_CHAIN_ID, DEFAULT_TUZHAN_APPID, DEFAULT_TUZHAN_SECRET, DEFAULT_WECOM_CORPID, DEFAULT_WECOM_SECRET,
 };
 
-const USAGE: &str = "usage: qywx-emulator [--port N] [--wecom-corpid ID] [--wecom-secret S] [--tuzhan-appid ID] [--tuzhan-secret S] [--token-ttl SECONDS]";
+const USAGE: &str = "usage: qywx-emulator [--port N] [--wecom-corpid ID] [--wecom-secret S] [--tuzhan-appid ID] [--tuzhan-secret S] [--token-ttl SECONDS]\n       qywx-emulator --not-emulated   (lists the spec endpoints with no emulator behaviour yet; exit 1 if any)";
 
 #[derive(Default)]
 struct Args {
@@ -64,6 +65,13 @@ fn parse_args() -> Result<Args, String> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    if std::env::args().nth(1).as_deref() == Some("--not-emulated") {
+        let missing = qywx_emulator::not_emulated();
+        for id in &missing {
+            println!("{id}");
+        }
+        return if missing.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) };
+    }
     let args = match parse_args() {
         Ok(args) => args,
         Err(message) => {

@@ -78,7 +78,7 @@ pub(crate) fn server_module(index: &TypeIndex<'_>, service: &Service, groups: &[
     let module_doc = inner_doc(&format!(
         "Server side of {title}, for emulators and tests (feature `server`).\n\n\
          Implement [`{trait_name}`] (one method per endpoint; each defaults to answering \
-         \"not emulated: <endpoint id>\") and [`Authenticate`](qywx_runtime::server::Authenticate), \
+         \"not emulated: `<endpoint id>`\") and [`Authenticate`], \
          then hand each request to [`dispatch`]. Requests are parsed with the generated types and \
          validated by the generated rules; answers are written in the service's envelope."
     ));

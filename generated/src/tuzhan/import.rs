@@ -309,7 +309,7 @@ impl ::qywx_runtime::validate::Presence for DeptStatus {
         true
     }
 }
-/// 组织架构: one department row of an import, and of errorData in its result. 外部渠道类型:thirdDeptId &gt; deptId,企业微信类型:wxDeptId &gt; thirdDeptId &gt; deptId,匹配标识必传一种. 外部渠道类型:thirdParentId &gt; parentId,企业微信类型:wxParentId &gt; thirdParentId &gt; parentId. The row is matched by the first id set in that order of precedence (external channel: thirdDeptId, then deptId; WeCom: wxDeptId, then thirdDeptId, then deptId), and at least one must be sent; the parent likewise (external channel: thirdParentId, then parentId; WeCom: wxParentId, then thirdParentId, then parentId). Departments nest at most 12 levels deep (FACTS.md).
+/// 组织架构: one department row of an import, and of errorData in its result. 外部渠道类型:thirdDeptId &gt; deptId,企业微信类型:wxDeptId &gt; thirdDeptId &gt; deptId,匹配标识必传一种. 外部渠道类型:thirdParentId &gt; parentId,企业微信类型:wxParentId &gt; thirdParentId &gt; parentId. The row is matched by the first id set in that order of precedence (external channel: thirdDeptId, then deptId; WeCom: wxDeptId, then thirdDeptId, then deptId), and at least one must be sent; the parent likewise (external channel: thirdParentId, then parentId; WeCom: wxParentId, then thirdParentId, then parentId). Departments nest at most 12 levels deep.
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ImportDepartment {
     /// 部门ID. Tuzhan department id.
@@ -456,7 +456,7 @@ pub struct ImportDepartment {
         deserialize_with = "::qywx_runtime::lenient::deserialize"
     )]
     pub update_time: Option<String>,
-    /// Deletion flag, as echoed in errorData rows (not in the seed's table).
+    /// Deletion flag, as echoed in errorData rows (not in the documented parameter table).
     ///
     /// Wire name `deleteFlag`, type `i32`, optional.
     #[serde(
@@ -569,7 +569,7 @@ impl ImportDepartment {
         self.update_time = Some(value.into());
         self
     }
-    /// Sets `deleteFlag`: Deletion flag, as echoed in errorData rows (not in the seed's table).
+    /// Sets `deleteFlag`: Deletion flag, as echoed in errorData rows (not in the documented parameter table).
     #[must_use = "a setter returns the updated value"]
     pub fn delete_flag(mut self, value: impl Into<i32>) -> Self {
         self.delete_flag = Some(value.into());
@@ -1213,7 +1213,7 @@ pub struct DeptImportResult {
         deserialize_with = "::qywx_runtime::lenient::deserialize"
     )]
     pub error_data: Option<Vec<ImportDepartment>>,
-    /// One reason per failed row, in errorData's order (not in the seed's table).
+    /// One reason per failed row, in errorData's order (not in the documented parameter table).
     ///
     /// Wire name `errorMsg`, type `string[]`, optional.
     #[serde(
@@ -1243,7 +1243,7 @@ impl DeptImportResult {
         self.error_data = Some(value.into());
         self
     }
-    /// Sets `errorMsg`: One reason per failed row, in errorData's order (not in the seed's table).
+    /// Sets `errorMsg`: One reason per failed row, in errorData's order (not in the documented parameter table).
     #[must_use = "a setter returns the updated value"]
     pub fn error_msg(mut self, value: impl Into<Vec<String>>) -> Self {
         self.error_msg = Some(value.into());
@@ -1341,7 +1341,7 @@ pub struct EmployeeImportResult {
         deserialize_with = "::qywx_runtime::lenient::deserialize"
     )]
     pub error_data: Option<Vec<ImportEmployee>>,
-    /// One reason per failed row, in errorData's order (not in the seed's table).
+    /// One reason per failed row, in errorData's order (not in the documented parameter table).
     ///
     /// Wire name `errorMsg`, type `string[]`, optional.
     #[serde(
@@ -1371,7 +1371,7 @@ impl EmployeeImportResult {
         self.error_data = Some(value.into());
         self
     }
-    /// Sets `errorMsg`: One reason per failed row, in errorData's order (not in the seed's table).
+    /// Sets `errorMsg`: One reason per failed row, in errorData's order (not in the documented parameter table).
     #[must_use = "a setter returns the updated value"]
     pub fn error_msg(mut self, value: impl Into<Vec<String>>) -> Self {
         self.error_msg = Some(value.into());
@@ -1447,14 +1447,14 @@ impl ::qywx_runtime::validate::Presence for EmployeeImportResult {
         true
     }
 }
-/// The `data` of an import of departments: the seed's result object, or (newer doc versions) a batch id.
+/// The `data` of an import of departments: the documented result object, or (newer doc versions) a batch id.
 ///
 /// Decodes as the first variant that fits, in this order.
 #[must_use = "the server may have applied only part of the request: check `is_complete()`"]
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(untagged)]
 pub enum DeptImportOutcome {
-    /// The seed's shape: status, errorData, errorMsg.
+    /// The documented shape: status, errorData, errorMsg.
     Result(
         #[serde(deserialize_with = "::qywx_runtime::lenient::deserialize")]
         DeptImportResult,
@@ -1495,14 +1495,14 @@ impl ::qywx_runtime::validate::Presence for DeptImportOutcome {
         true
     }
 }
-/// The `data` of an import of employee channels: the seed's result object, or (newer doc versions) a batch id.
+/// The `data` of an import of employee channels: the documented result object, or (newer doc versions) a batch id.
 ///
 /// Decodes as the first variant that fits, in this order.
 #[must_use = "the server may have applied only part of the request: check `is_complete()`"]
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(untagged)]
 pub enum EmployeeImportOutcome {
-    /// The seed's shape: status, errorData, errorMsg.
+    /// The documented shape: status, errorData, errorMsg.
     Result(
         #[serde(deserialize_with = "::qywx_runtime::lenient::deserialize")]
         EmployeeImportResult,

@@ -3,9 +3,9 @@
 //!
 //! Tuzhan integration API: organisation import (departments and employee channels). Calls carry the org access token in the `X-Token` header.
 //!
-//! Default base URL `https://integrate.rabbitpre.com`, overridden by the `QYWX_TUZHAN_BASE_URL` environment variable or [`ClientOptions::base_url`](qywx_runtime::ClientOptions::base_url). Unconfirmed: newer Tuzhan pages use this host for /api/open/... paths; the seed gives only paths. Always configurable.
+//! Default base URL `https://integrate.rabbitpre.com`, overridden by the `QYWX_TUZHAN_BASE_URL` environment variable or [`ClientOptions::base_url`](qywx_runtime::ClientOptions::base_url). Unconfirmed: newer Tuzhan pages use this host for /api/open/... paths; the import documentation gives only paths. Always configurable.
 //!
-//! Envelope: code is a string ("200" = ok). errorCode is "SUCCESS" in the seed's examples and "0" on the token endpoint.
+//! Envelope: code is a string ("200" = ok). errorCode is "SUCCESS" in the documented examples and "0" on the token endpoint.
 //!
 //! Tokens: The secret parameter is spelled instanceSecrect on the wire (sic). The unit of `expire` is unconfirmed: the runtime reads values above 10^12 as epoch milliseconds, above 10^9 as epoch seconds, otherwise as a lifetime in seconds.
 /// Org access token (getOrgAccessToken)

@@ -15,7 +15,7 @@ pub struct Department {
     /// Wire name `name`, type `string`, required.
     #[serde(rename = "name", deserialize_with = "::qywx_runtime::lenient::deserialize")]
     pub name: String,
-    /// 父亲部门id。根部门为1. Parent department id (the root department's parent is 0 in the seed's example).
+    /// 父亲部门id。根部门为1. Parent department id (the root department's parent is 0 in the documented example).
     ///
     /// Wire name `parentid`, type `i32`, required.
     #[serde(
