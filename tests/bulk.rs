@@ -34,10 +34,7 @@ async fn a_100k_row_import_reports_every_row() {
     let expected_invalid = (0..TOTAL).filter(|i| i % 1000 == 999).count();
     let expected_duplicates = (0..TOTAL).filter(|i| i % 1000 != 999 && i % 997 == 996).count();
 
-    let options = BulkOptions {
-        chunk_size: 500,
-        concurrency: 8,
-    };
+    let options = BulkOptions::default().chunk_size(500).concurrency(8);
     let seen: Arc<Mutex<Vec<BulkProgress>>> = Arc::default();
     let record = seen.clone();
     let report = tuzhan
@@ -88,10 +85,7 @@ async fn a_failed_chunk_is_reported_not_retried() {
     tuzhan.runtime().token().await.unwrap();
     emu.faults()
         .inject(Fault::http_status(502, 1).on(IMPORT_DEPARTMENTS.path));
-    let options = BulkOptions {
-        chunk_size: 100,
-        concurrency: 1,
-    };
+    let options = BulkOptions::default().chunk_size(100).concurrency(1);
     let report = tuzhan
         .import_departments_bulk(
             &template(),
@@ -118,10 +112,7 @@ async fn chunks_answered_with_a_batch_id_are_pending() {
         200,
         r#"{"code":"200","errorCode":"SUCCESS","msg":"ok","data":987654321}"#,
     );
-    let options = qywx::ClientOptions {
-        base_url: Some(server.base_url.clone()),
-        ..Default::default()
-    };
+    let options = qywx::ClientOptions::default().base_url(server.base_url.clone());
     let tuzhan = qywx::tuzhan::TuzhanClient::with_options(qywx::Credentials::new("app", "secret"), options).unwrap();
     let report = tuzhan
         .import_departments_bulk(
@@ -178,10 +169,7 @@ async fn employees_stream_from_a_channel() {
         .import_employees_bulk(
             &template,
             rx,
-            BulkOptions {
-                chunk_size: 400,
-                concurrency: 2,
-            },
+            BulkOptions::default().chunk_size(400).concurrency(2),
             |_| {},
         )
         .await;

@@ -8,7 +8,6 @@
 use std::fmt::Write;
 use std::time::Duration;
 
-use qywx::runtime::ClientOptions;
 use qywx::tuzhan::import::{
     DeptImportParams, DeptType, ImportDepartment, ImportDepartmentsRequest, OptType, IMPORT_DEPARTMENTS,
 };
@@ -51,10 +50,7 @@ struct Matrix {
 impl Matrix {
     async fn new() -> Matrix {
         let emu = Emulator::builder().build().start().await.unwrap();
-        let options = |service| ClientOptions {
-            request_timeout: Duration::from_millis(300),
-            ..emu.client_options(service)
-        };
+        let options = |service| emu.client_options(service).request_timeout(Duration::from_millis(300));
         let wecom =
             qywx::wecom::WecomClient::with_options(emu.credentials(Service::Wecom), options(Service::Wecom)).unwrap();
         let tuzhan =

@@ -14,12 +14,10 @@ const TOKEN: &str = "/cgi-bin/gettoken";
 const LIST_OK: &str = r#"{"errcode":0,"errmsg":"ok","department":[]}"#;
 
 fn client(server: &CaptureServer, secret: &str, store: Option<Arc<dyn TokenStore>>) -> WecomClient {
-    let options = ClientOptions {
-        base_url: Some(server.base_url.clone()),
-        token_store: store,
-        backoff_base: Duration::from_millis(1),
-        ..Default::default()
-    };
+    let mut options = ClientOptions::default()
+        .base_url(server.base_url.clone())
+        .backoff(Duration::from_millis(1), ClientOptions::default().backoff_max);
+    options.token_store = store;
     WecomClient::with_options(Credentials::new("corp-id", secret), options).unwrap()
 }
 
@@ -87,10 +85,7 @@ async fn a_wrong_secret_fails_at_once() {
 fn token_keys_are_per_app_and_never_hold_the_secret() {
     let server_url = "http://127.0.0.1:9";
     let key = |app: &str, secret: &str| {
-        let options = ClientOptions {
-            base_url: Some(server_url.into()),
-            ..Default::default()
-        };
+        let options = ClientOptions::default().base_url(server_url);
         WecomClient::with_options(Credentials::new(app, secret), options)
             .unwrap()
             .runtime()
@@ -125,12 +120,7 @@ async fn clients_sharing_redis_fetch_once_per_expiry() {
         // Independent clients, each with its own Redis connection, as separate processes would be.
         let store: Arc<dyn TokenStore> = Arc::new(RedisTokenStore::connect(&redis.url).await.unwrap());
         let options_client = {
-            let options = ClientOptions {
-                base_url: Some(server.base_url.clone()),
-                token_store: Some(store),
-                refresh_margin: Duration::from_millis(200),
-                ..Default::default()
-            };
+            let options = ClientOptions::default().base_url(server.base_url.clone()).token_store(store).refresh_margin(Duration::from_millis(200));
             WecomClient::with_options(Credentials::new("corp-id", "secret"), options).unwrap()
         };
         fleet.push(options_client);

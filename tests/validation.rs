@@ -14,10 +14,7 @@ use qywx_tests::CaptureServer;
 
 async fn clients() -> (CaptureServer, qywx::wecom::WecomClient, qywx::tuzhan::TuzhanClient) {
     let server = CaptureServer::start().await;
-    let options = || ClientOptions {
-        base_url: Some(server.base_url.clone()),
-        ..Default::default()
-    };
+    let options = || ClientOptions::default().base_url(server.base_url.clone());
     let wecom = qywx::wecom::WecomClient::with_options(Credentials::new("corp", "secret"), options()).unwrap();
     let tuzhan = qywx::tuzhan::TuzhanClient::with_options(Credentials::new("app", "secret"), options()).unwrap();
     (server, wecom, tuzhan)
@@ -60,10 +57,7 @@ async fn length_range() {
     );
     assert_eq!(
         v,
-        vec![Violation {
-            path: "name".into(),
-            rule: "length 0 is outside 1..=64 characters".into()
-        }]
+        vec![Violation::new("name", "length 0 is outside 1..=64 characters")]
     );
     let long = "部".repeat(65);
     let v = invalid(
@@ -92,10 +86,7 @@ async fn max_and_min_items() {
     );
     assert_eq!(
         v,
-        vec![Violation {
-            path: "data".into(),
-            rule: "501 items is outside 1..=500 items".into()
-        }]
+        vec![Violation::new("data", "501 items is outside 1..=500 items")]
     );
     let v = invalid(
         &server,

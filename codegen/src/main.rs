@@ -16,7 +16,87 @@ The workspace is the nearest directory at or above the current one holding spec/
 --spec, --out and --sources (what the spec's `seeds/…` and `FACTS.md` sources are relative to,
 default ../shared beside the workspace) override its parts.";
 
+const DIFF_USAGE: &str = "usage: qywx-codegen diff OLD [NEW] [--changelog]
+
+Lists every change from the spec OLD to NEW (default: the workspace's spec/), each classified
+breaking, additive or docs-only for users of the generated crate, as a Markdown changelog section
+grouped by service and endpoint, and ends with `bump: major|minor|patch`. OLD and NEW are spec
+directories (a workspace spec/ or a released copy such as release/spec) or git revisions of the
+workspace (read with `git show`). --changelog also writes the section for the crate's version
+(spec/crate.json) at the top of generated/CHANGELOG.md.";
+
+fn diff_command(args: &[String]) -> ExitCode {
+    let mut positional = Vec::new();
+    let mut write = false;
+    for arg in args {
+        match arg.as_str() {
+            "--changelog" => write = true,
+            "-h" | "--help" => {
+                println!("{DIFF_USAGE}");
+                return ExitCode::SUCCESS;
+            }
+            flag if flag.starts_with("--") => {
+                eprintln!("error: unknown argument `{flag}` (try diff --help)");
+                return ExitCode::from(2);
+            }
+            _ => positional.push(arg.as_str()),
+        }
+    }
+    let (old, new) = match positional[..] {
+        [old] => (old, None),
+        [old, new] => (old, Some(new)),
+        _ => {
+            eprintln!("error: diff takes OLD and optionally NEW (try diff --help)");
+            return ExitCode::from(2);
+        }
+    };
+    let paths = match std::env::current_dir()
+        .map_err(|e| format!("cannot read the current directory: {e}"))
+        .and_then(|cwd| Paths::discover(&cwd))
+    {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let root = paths.spec.parent().map(PathBuf::from).unwrap_or_default();
+    let new_label = new.unwrap_or("spec/");
+    let loaded = qywx_codegen::load_spec_at(old, &root).and_then(|o| {
+        let n = qywx_codegen::load_spec_at(new.unwrap_or(&paths.spec.display().to_string()), &root)?;
+        Ok((o, n))
+    });
+    let (old_spec, new_spec) = match loaded {
+        Ok(specs) => specs,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let (report, _) = qywx_codegen::diff_report(&old_spec, &new_spec, old);
+    print!("{report}");
+    if write {
+        if new.is_some() {
+            eprintln!("error: --changelog writes the workspace's changelog: leave NEW out (it is {new_label})");
+            return ExitCode::from(2);
+        }
+        let changes = qywx_codegen::diff::diff(&old_spec, &new_spec);
+        match qywx_codegen::write_changelog(&paths.out, &new_spec.krate.version, &changes, old) {
+            Ok(path) => eprintln!("wrote the section for qywx {} to {}", new_spec.krate.version, path.display()),
+            Err(e) => {
+                eprintln!("error: {}: {e}", paths.out.join(qywx_codegen::CHANGELOG).display());
+                return ExitCode::from(2);
+            }
+        }
+    }
+    ExitCode::SUCCESS
+}
+
 fn main() -> ExitCode {
+    let all: Vec<String> = std::env::args().skip(1).collect();
+    if all.first().map(String::as_str) == Some("diff") {
+        return diff_command(&all[1..]);
+    }
     let (mut check, mut stats) = (false, false);
     let (mut spec, mut out, mut sources) = (None, None, None);
     let mut args = std::env::args().skip(1);

@@ -15,9 +15,11 @@ use serde_json::{Map, Value};
 
 use crate::error::{Result, SpecError, SpecErrors};
 
-/// The whole spec: services and API groups, in file-name order.
+/// The whole spec: the crate's versions, services and API groups (in file-name order).
 #[derive(Debug)]
 pub struct Spec {
+    /// `crate.json`.
+    pub krate: Crate,
     /// Service files.
     pub services: Vec<Service>,
     /// Group files.
@@ -191,6 +193,42 @@ impl JsonSchema for Sources {
     fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
         SourcesFormat::json_schema(generator)
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The crate file
+
+/// `spec/crate.json`: the generated crate's version and the last release.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CrateFile {
+    /// Path of this schema, for editors (`schema.json`).
+    #[serde(rename = "$schema", default)]
+    pub schema: Option<String>,
+    /// The crate.
+    #[serde(rename = "crate")]
+    pub krate: Crate,
+}
+
+/// The generated crate's version, and what was last released.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Crate {
+    /// The version `generated/Cargo.toml` gets (`MAJOR.MINOR.PATCH`). It must be at least what
+    /// `qywx-codegen diff` asks for against the released spec.
+    pub version: String,
+    /// The last release.
+    pub released: Release,
+}
+
+/// A released version and a copy of its spec.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Release {
+    /// Its version.
+    pub version: String,
+    /// Its spec (`services/` and `groups/`), relative to the spec directory (`../release/spec`).
+    pub spec: String,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1108,6 +1146,7 @@ impl Example {
 /// every fault found (each service, named type and endpoint is read on its own).
 pub fn load(spec_dir: &Path) -> Result<Spec, SpecErrors> {
     let mut errors = SpecErrors::default();
+    let krate = read_crate(spec_dir, &mut errors);
     let mut services = Vec::new();
     for (file, value) in read_dir_json(spec_dir, "services", &mut errors) {
         if let Some(s) = parse_service(&file, value, &mut errors) {
@@ -1120,7 +1159,57 @@ pub fn load(spec_dir: &Path) -> Result<Spec, SpecErrors> {
             groups.push(g);
         }
     }
-    errors.into_result(Spec { services, groups })
+    match krate {
+        Some(krate) => errors.into_result(Spec { krate, services, groups }),
+        None => Err(errors),
+    }
+}
+
+/// Loads the services and groups of a released copy of the spec (no `crate.json`).
+pub fn load_released(dir: &Path) -> Result<Spec, SpecErrors> {
+    let mut errors = SpecErrors::default();
+    let services = read_dir_json(dir, "services", &mut errors)
+        .into_iter()
+        .filter_map(|(file, value)| parse_service(&file, value, &mut errors))
+        .collect();
+    let groups = read_dir_json(dir, "groups", &mut errors)
+        .into_iter()
+        .filter_map(|(file, value)| parse_group(&file, value, &mut errors))
+        .collect();
+    let krate = Crate {
+        version: String::new(),
+        released: Release {
+            version: String::new(),
+            spec: String::new(),
+        },
+    };
+    errors.into_result(Spec { krate, services, groups })
+}
+
+fn read_crate(spec_dir: &Path, errors: &mut SpecErrors) -> Option<Crate> {
+    let path = spec_dir.join("crate.json");
+    let shown = display_path(spec_dir, &path);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) => {
+            errors.push(SpecError::new(&shown, "(file)", format!("cannot read: {e}")));
+            return None;
+        }
+    };
+    let value: Value = match serde_json::from_str(&text) {
+        Ok(v) => v,
+        Err(e) => {
+            errors.push(SpecError::new(&shown, format!("line {} column {}", e.line(), e.column()), format!("invalid JSON: {e}")));
+            return None;
+        }
+    };
+    let krate = typed::<CrateFile>(&shown, "$", value, errors)?.krate;
+    for (key, v) in [("version", &krate.version), ("released.version", &krate.released.version)] {
+        if crate::diff::parse_version(v).is_none() {
+            errors.push(SpecError::new(&shown, format!("$.crate.{key}"), format!("`{v}` is not MAJOR.MINOR.PATCH")));
+        }
+    }
+    Some(krate)
 }
 
 /// The display name of a spec file: `spec/groups/user.json` whatever the absolute location.
@@ -1330,10 +1419,12 @@ pub fn json_schema() -> String {
     #[derive(JsonSchema)]
     #[serde(untagged)]
     #[allow(dead_code, clippy::large_enum_variant)] // only its schema is used
-    /// A qywx spec file: a service (`spec/services/*.json`) or an API group (`spec/groups/*.json`).
+    /// A qywx spec file: a service (`spec/services/*.json`), an API group (`spec/groups/*.json`)
+    /// or the crate's versions (`spec/crate.json`).
     enum SpecFile {
         Service(ServiceFile),
         Group(GroupFile),
+        Crate(CrateFile),
     }
     let schema = schemars::schema_for!(SpecFile);
     let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();

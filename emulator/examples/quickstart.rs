@@ -74,18 +74,12 @@ async fn emulated() -> Result<(), String> {
     println!();
     let wecom = WecomClient::with_options(
         running.credentials(Service::Wecom),
-        ClientOptions {
-            base_url: Some(running.wecom_url()),
-            ..Default::default()
-        },
+        ClientOptions::default().base_url(running.wecom_url()),
     )
     .map_err(|e| e.to_string())?;
     let tuzhan = TuzhanClient::with_options(
         running.credentials(Service::Tuzhan),
-        ClientOptions {
-            base_url: Some(running.tuzhan_url()),
-            ..Default::default()
-        },
+        ClientOptions::default().base_url(running.tuzhan_url()),
     )
     .map_err(|e| e.to_string())?;
     let config = StoryConfig {

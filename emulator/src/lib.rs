@@ -287,12 +287,9 @@ impl RunningEmulator {
 
     /// Client options pointing at `service`, with short backoffs so retries keep tests fast.
     pub fn client_options(&self, service: Service) -> ClientOptions {
-        ClientOptions {
-            base_url: Some(self.url(service)),
-            backoff_base: Duration::from_millis(2),
-            backoff_max: Duration::from_millis(20),
-            ..ClientOptions::default()
-        }
+        ClientOptions::default()
+            .base_url(self.url(service))
+            .backoff(Duration::from_millis(2), Duration::from_millis(20))
     }
 
     /// A generated WeCom client for the configured app, with [`RunningEmulator::client_options`].

@@ -278,6 +278,8 @@ pub async fn run(wecom: &WecomClient, tuzhan: &TuzhanClient, config: &StoryConfi
             result.error_msg,
         ),
         DeptImportOutcome::BatchId(id) => report(rows.len(), None, Some(id), std::iter::empty(), None),
+        // An answer shape newer than this spec: nothing to report row by row.
+        _ => report(rows.len(), None, None, std::iter::empty(), None),
     };
 
     // Mirror the members as WeCom-user employee channels.
@@ -330,6 +332,7 @@ pub async fn run(wecom: &WecomClient, tuzhan: &TuzhanClient, config: &StoryConfi
             result.error_msg,
         ),
         EmployeeImportOutcome::BatchId(id) => report(rows.len(), None, Some(id), std::iter::empty(), None),
+        _ => report(rows.len(), None, None, std::iter::empty(), None),
     };
 
     Ok(Summary {

@@ -6,7 +6,6 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use qywx::runtime::ClientOptions;
 use qywx::tuzhan::import::{
     DeptImportParams, DeptType, ImportDepartment, ImportDepartmentsRequest, OptType, IMPORT_DEPARTMENTS,
 };
@@ -132,10 +131,7 @@ async fn delay_slows_calls_down_and_can_time_them_out() {
         started.elapsed()
     );
     // A client with a short timeout gives up.
-    let options = ClientOptions {
-        request_timeout: Duration::from_millis(40),
-        ..env.emu.client_options(Service::Wecom)
-    };
+    let options = env.emu.client_options(Service::Wecom).request_timeout(Duration::from_millis(40));
     let impatient = WecomClient::with_options(env.emu.credentials(Service::Wecom), options).unwrap();
     impatient
         .list_departments()

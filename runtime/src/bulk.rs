@@ -33,7 +33,8 @@ impl<Row: Send> RowSource<Row> for tokio::sync::mpsc::Receiver<Row> {
     }
 }
 
-/// What one chunk's answer says, in terms of rows.
+/// What one chunk's answer says, in terms of rows (generated code implements [`BulkAnswer`]).
+#[doc(hidden)]
 #[derive(Debug)]
 pub enum ChunkOutcome<Row> {
     /// The server processed the chunk; `rejected` are the rows it did not apply, with reasons.
@@ -51,6 +52,7 @@ pub enum ChunkOutcome<Row> {
 }
 
 /// A response type that tells, for bulk imports, what happened to a chunk's rows.
+#[doc(hidden)]
 pub trait BulkAnswer<Row> {
     /// The chunk's outcome.
     fn outcome(self) -> ChunkOutcome<Row>;
@@ -58,11 +60,28 @@ pub trait BulkAnswer<Row> {
 
 /// Knobs of a bulk import.
 #[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
 pub struct BulkOptions {
     /// Rows per request; capped at the endpoint's documented maximum.
     pub chunk_size: usize,
     /// Requests in flight at once.
     pub concurrency: usize,
+}
+
+impl BulkOptions {
+    /// Rows per request (capped at the endpoint's documented maximum).
+    #[must_use]
+    pub fn chunk_size(mut self, rows: usize) -> Self {
+        self.chunk_size = rows;
+        self
+    }
+
+    /// Requests in flight at once.
+    #[must_use]
+    pub fn concurrency(mut self, requests: usize) -> Self {
+        self.concurrency = requests;
+        self
+    }
 }
 
 impl Default for BulkOptions {
@@ -76,6 +95,7 @@ impl Default for BulkOptions {
 
 /// A row the server did not apply.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct RejectedRow<Row> {
     /// The row as the server sent it back.
     pub row: Row,
@@ -85,6 +105,7 @@ pub struct RejectedRow<Row> {
 
 /// A row that broke a spec rule and was never sent.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct InvalidRow<Row> {
     /// Position in the input, from 0.
     pub index: usize,
@@ -97,6 +118,7 @@ pub struct InvalidRow<Row> {
 /// A chunk whose request failed outright (transport, HTTP, API error): its rows were not applied,
 /// as far as the client can tell.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct FailedChunk<Row> {
     /// The rows of the chunk.
     pub rows: Vec<Row>,
@@ -106,6 +128,7 @@ pub struct FailedChunk<Row> {
 
 /// A chunk the server took for later processing.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PendingChunk {
     /// Rows in the chunk.
     pub rows: usize,
@@ -115,6 +138,7 @@ pub struct PendingChunk {
 
 /// Counts so far, passed to the progress callback after each chunk.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct BulkProgress {
     /// Rows read from the source.
     pub read: usize,
@@ -134,6 +158,7 @@ pub struct BulkProgress {
 
 /// The result of a bulk import: every input row is in exactly one bucket.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct BulkReport<Row> {
     /// Rows read.
     pub total: usize,
@@ -165,8 +190,9 @@ impl<Row> BulkReport<Row> {
     }
 }
 
-/// Runs a bulk import. `send` sends one chunk and answers; it must own what it needs (the
+/// Runs a bulk import (what the generated `*_bulk` methods call). `send` sends one chunk and answers; it must own what it needs (the
 /// generated methods pass a cloned client) so chunks can be in flight together.
+#[doc(hidden)]
 pub async fn run<Row, Src, Send, Fut, Answer>(
     mut rows: Src,
     max_chunk: usize,

@@ -15,14 +15,17 @@ use crate::token::{cache_key, now_ms, MemoryTokenStore, StoredToken, TokenCache,
 use crate::validate::Validate;
 use crate::{Credentials, Error, Result, Secret};
 
-/// A request type whose parameters go in the query string.
+/// A request type whose parameters go in the query string (implemented by generated code).
+#[doc(hidden)]
 pub trait QueryParams {
     /// The parameters, in spec order, with their wire names.
     fn query_pairs(&self) -> Vec<(&'static str, String)>;
 }
 
-/// Knobs of a [`ServiceClient`]. `Default` gives sensible production values.
+/// Knobs of a client. `Default` gives sensible production values; change them with the
+/// builder methods (`ClientOptions::default().base_url("http://127.0.0.1:8080").max_retries(0)`).
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct ClientOptions {
     /// Base URL; when `None`, the service's environment variable, else the spec's URL.
     pub base_url: Option<String>,
@@ -45,6 +48,72 @@ pub struct ClientOptions {
     pub token_lock_ttl: Duration,
     /// Where tokens are kept; share one store (or use a Redis store) to share tokens.
     pub token_store: Option<Arc<dyn TokenStore>>,
+}
+
+impl ClientOptions {
+    /// Base URL (else the service's environment variable, else the spec's URL).
+    #[must_use]
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+
+    /// Your own `reqwest::Client`.
+    #[must_use]
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http_client = Some(client);
+        self
+    }
+
+    /// Connect timeout of the built-in HTTP client.
+    #[must_use]
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Timeout of one HTTP exchange.
+    #[must_use]
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// Retries after the first attempt for transient failures.
+    #[must_use]
+    pub fn max_retries(mut self, retries: u32) -> Self {
+        self.max_retries = retries;
+        self
+    }
+
+    /// First backoff delay (doubled each retry, with jitter) and the longest one.
+    #[must_use]
+    pub fn backoff(mut self, base: Duration, max: Duration) -> Self {
+        self.backoff_base = base;
+        self.backoff_max = max;
+        self
+    }
+
+    /// A token is refreshed when it has less than this left.
+    #[must_use]
+    pub fn refresh_margin(mut self, margin: Duration) -> Self {
+        self.refresh_margin = margin;
+        self
+    }
+
+    /// How long one process may hold the shared fetch lock of a token store.
+    #[must_use]
+    pub fn token_lock_ttl(mut self, ttl: Duration) -> Self {
+        self.token_lock_ttl = ttl;
+        self
+    }
+
+    /// Where tokens are kept; share one store (or a Redis store) to share tokens.
+    #[must_use]
+    pub fn token_store(mut self, store: Arc<dyn TokenStore>) -> Self {
+        self.token_store = Some(store);
+        self
+    }
 }
 
 impl Default for ClientOptions {
@@ -88,7 +157,8 @@ enum Payload<'a> {
 }
 
 impl ServiceClient {
-    /// A client of `service` for the app `credentials`.
+    /// A client of `service` for the app `credentials` (the generated clients' constructor).
+    #[doc(hidden)]
     pub fn new(service: &'static ServiceSpec, credentials: Credentials, options: ClientOptions) -> Result<Self> {
         let base_url = options
             .base_url
@@ -123,6 +193,7 @@ impl ServiceClient {
     }
 
     /// The service this client talks to.
+    #[doc(hidden)]
     pub fn service(&self) -> &'static ServiceSpec {
         self.inner.service
     }
@@ -143,11 +214,13 @@ impl ServiceClient {
     }
 
     /// Calls an endpoint that takes no parameters.
+    #[doc(hidden)]
     pub async fn call<R: DeserializeOwned>(&self, endpoint: &'static EndpointSpec) -> Result<R> {
         self.execute(endpoint, Payload::Query(Vec::new())).await
     }
 
     /// Calls an endpoint whose parameters go in the query string, after validating them.
+    #[doc(hidden)]
     pub async fn call_query<Q, R>(&self, endpoint: &'static EndpointSpec, request: &Q) -> Result<R>
     where
         Q: QueryParams + Validate,
@@ -158,6 +231,7 @@ impl ServiceClient {
     }
 
     /// Calls an endpoint with a JSON body, after validating it.
+    #[doc(hidden)]
     pub async fn call_json<B, R>(&self, endpoint: &'static EndpointSpec, request: &B) -> Result<R>
     where
         B: Serialize + Validate,
@@ -385,7 +459,7 @@ impl ServiceClient {
         let transport = |e: reqwest::Error| Error::Transport {
             endpoint: endpoint.id,
             timeout: e.is_timeout(),
-            message: error_chain(e),
+            source: e.without_url(),
         };
         let response = request.send().await.map_err(transport)?;
         let status = response.status();
@@ -425,18 +499,6 @@ fn check<T: Validate + ?Sized>(endpoint: &'static EndpointSpec, request: &T) -> 
 }
 
 /// A reqwest error and its sources as one line, without the URL (WeCom URLs carry the token).
-fn error_chain(error: reqwest::Error) -> String {
-    let error = error.without_url();
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(&error);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
 /// Expiry in epoch milliseconds from an `expires_in`-like value. Values above 10^12 are epoch
 /// milliseconds, above 10^9 epoch seconds, anything else a lifetime in seconds (Tuzhan's unit is
 /// unconfirmed).

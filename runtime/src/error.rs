@@ -10,15 +10,17 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The request never got an HTTP answer: connect failure, timeout, broken connection.
-    #[error("{endpoint}: transport error{}: {message}", if *.timeout { " (timeout)" } else { "" })]
+    /// The request never got an HTTP answer: connect failure, timeout, broken connection. The
+    /// cause is the HTTP client's error, stripped of its URL, with its whole source chain.
+    #[error("{endpoint}: transport error{}", if *.timeout { " (timeout)" } else { "" })]
     Transport {
         /// Endpoint id.
         endpoint: &'static str,
-        /// What failed, without the URL.
-        message: String,
         /// Whether it was a timeout.
         timeout: bool,
+        /// The HTTP client's error (no URL: WeCom URLs carry the token).
+        #[source]
+        source: reqwest::Error,
     },
     /// The server answered with a non-success HTTP status.
     #[error("{endpoint}: HTTP status {status}; body starts: {snippet:?}")]
@@ -92,6 +94,7 @@ impl Error {
 
 /// An error code answered in the response envelope.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ApiError {
     /// Service id (`wecom`, `tuzhan`).
     pub service: &'static str,
@@ -127,11 +130,22 @@ impl std::error::Error for ApiError {}
 
 /// One broken rule: where and which.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Violation {
     /// Field path from the request root, e.g. `data[3].thirdDeptId`.
     pub path: String,
     /// The rule, in words.
     pub rule: String,
+}
+
+impl Violation {
+    /// A violation of `rule` at `path`.
+    pub fn new(path: impl Into<String>, rule: impl Into<String>) -> Self {
+        Violation {
+            path: path.into(),
+            rule: rule.into(),
+        }
+    }
 }
 
 impl fmt::Display for Violation {

@@ -10,6 +10,7 @@ pub mod bulk;
 mod client;
 mod envelope;
 mod error;
+#[doc(hidden)]
 pub mod lenient;
 #[cfg(feature = "redis")]
 mod redis_store;
@@ -17,6 +18,7 @@ mod secret;
 #[cfg(feature = "server")]
 pub mod server;
 mod sha256;
+#[doc(hidden)]
 pub mod spec;
 mod token;
 pub mod validate;
@@ -24,6 +26,7 @@ pub mod validate;
 pub use client::{ClientOptions, QueryParams, ServiceClient};
 pub use envelope::decode_response;
 pub use error::{ApiError, Error, Result, Violation};
+pub use spec::ErrorHandling;
 #[cfg(feature = "redis")]
 pub use redis_store::RedisTokenStore;
 pub use secret::{Credentials, Secret};

@@ -108,7 +108,8 @@ pub trait Validate {
 }
 
 /// Whether a field counts as given for one-of and required-when rules: set, and not an empty
-/// string or empty list.
+/// string or empty list (implemented by generated code).
+#[doc(hidden)]
 pub trait Presence {
     /// `true` when set and non-empty.
     fn is_present(&self) -> bool;

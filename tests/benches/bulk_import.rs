@@ -87,10 +87,7 @@ fn main() {
 
     let rt = one_worker_runtime();
     rt.block_on(async {
-        let options = ClientOptions {
-            base_url: Some(tuzhan_url),
-            ..Default::default()
-        };
+        let options = ClientOptions::default().base_url(tuzhan_url);
         let credentials = Credentials::new(
             qywx_emulator::DEFAULT_TUZHAN_APPID,
             qywx_emulator::DEFAULT_TUZHAN_SECRET,
@@ -128,10 +125,7 @@ fn main() {
                 .import_employees_bulk(
                     &template,
                     source,
-                    BulkOptions {
-                        chunk_size: 500,
-                        concurrency,
-                    },
+                    BulkOptions::default().chunk_size(500).concurrency(concurrency),
                     |_| {},
                 )
                 .await;

@@ -113,10 +113,7 @@ fn main() {
             .timeout(defaults.request_timeout)
             .build()
             .unwrap();
-        let options = ClientOptions {
-            base_url: Some(base.clone()),
-            ..defaults
-        };
+        let options = defaults.base_url(base.clone());
         let wecom = WecomClient::with_options(Credentials::new("corp", "secret"), options).unwrap();
         let url = format!("{base}/cgi-bin/department/list?access_token={TOKEN}");
         // Warm both paths (connections, token) before measuring.

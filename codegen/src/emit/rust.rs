@@ -239,6 +239,7 @@ impl Ctx<'_> {
             #struct_doc
             #must_use
             #[derive(Clone, #debug_derive #default PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+            #[non_exhaustive]
             pub struct #name_ident {
                 #(#fields)*
                 #extra_field
@@ -681,6 +682,7 @@ impl Ctx<'_> {
             #must_use
             #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
             #[serde(untagged)]
+            #[non_exhaustive]
             pub enum #name {
                 #(#vs)*
             }
@@ -791,6 +793,7 @@ impl Ctx<'_> {
         let const_doc = format!(" {const_doc}");
         let mut items = vec![quote! {
             #[doc = #const_doc]
+            #[doc(hidden)]
             pub const #const_name: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
                 id: #id,
                 method: ::qywx_runtime::spec::HttpMethod::#method,
@@ -1188,6 +1191,7 @@ pub(crate) fn service_module(service: &Service, groups: &[&Group], token_endpoin
         pub mod server;
 
         #[doc = #endpoints_doc]
+        #[doc(hidden)]
         pub static ENDPOINTS: &[&::qywx_runtime::spec::EndpointSpec] = &[#(#endpoints)*];
 
         #[doc = #codes_doc]
@@ -1196,6 +1200,7 @@ pub(crate) fn service_module(service: &Service, groups: &[&Group], token_endpoin
         }
 
         /// The service descriptor the runtime works from: base URL, envelope, auth, error codes.
+        #[doc(hidden)]
         pub static SERVICE: ::qywx_runtime::spec::ServiceSpec = ::qywx_runtime::spec::ServiceSpec {
             id: #id,
             base_url: #base_url,

@@ -3,6 +3,7 @@
 //!
 //! The Tuzhan token endpoint. The org access token it issues is sent as the `X-Token` header on the integration endpoints and lasts 7200 s.
 /// Descriptor of `tuzhan.get_org_access_token`: `GET /api/open/app/getOrgAccessToken`.
+#[doc(hidden)]
 pub const GET_ORG_ACCESS_TOKEN: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
     id: "tuzhan.get_org_access_token",
     method: ::qywx_runtime::spec::HttpMethod::Get,
@@ -12,6 +13,7 @@ pub const GET_ORG_ACCESS_TOKEN: ::qywx_runtime::spec::EndpointSpec = ::qywx_runt
 };
 /// Parameters of [`get_org_access_token`](crate::tuzhan::TuzhanClient::get_org_access_token) (`GET /api/open/app/getOrgAccessToken`), sent in the query string.
 #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
 pub struct GetOrgAccessTokenRequest {
     /// The app instance id.
     ///
@@ -66,6 +68,7 @@ impl ::qywx_runtime::QueryParams for GetOrgAccessTokenRequest {
 }
 /// Answer of [`get_org_access_token`](crate::tuzhan::TuzhanClient::get_org_access_token) on success (envelope removed).
 #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
 pub struct GetOrgAccessTokenResponse {
     /// The org access token (lasts 7200 s), sent as the X-Token header.
     ///

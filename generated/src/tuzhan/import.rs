@@ -70,6 +70,7 @@ impl ::qywx_runtime::validate::Presence for OptType {
 }
 /// 组织架构导入配置. Settings of a department import (publicParams).
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
 pub struct DeptImportParams {
     /// 导入方式(add: 新增, update: 更新, delete: 删除),部门下存在员工渠道时无法删除. Import mode; a department that still has employee channels cannot be deleted.
     ///
@@ -138,6 +139,7 @@ impl ::qywx_runtime::validate::Presence for DeptImportParams {
 }
 /// 员工渠道导入配置. Settings of an employee-channel import (publicParams).
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
 pub struct EmployeeImportParams {
     /// 导入方式(add: 新增, update: 更新, delete: 删除). Import mode.
     ///
@@ -311,6 +313,7 @@ impl ::qywx_runtime::validate::Presence for DeptStatus {
 }
 /// 组织架构: one department row of an import, and of errorData in its result. 外部渠道类型:thirdDeptId &gt; deptId,企业微信类型:wxDeptId &gt; thirdDeptId &gt; deptId,匹配标识必传一种. 外部渠道类型:thirdParentId &gt; parentId,企业微信类型:wxParentId &gt; thirdParentId &gt; parentId. The row is matched by the first id set in that order of precedence (external channel: thirdDeptId, then deptId; WeCom: wxDeptId, then thirdDeptId, then deptId), and at least one must be sent; the parent likewise (external channel: thirdParentId, then parentId; WeCom: wxParentId, then thirdParentId, then parentId). Departments nest at most 12 levels deep.
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
 pub struct ImportDepartment {
     /// 部门ID. Tuzhan department id.
     ///
@@ -772,6 +775,7 @@ impl ::qywx_runtime::validate::Presence for RoleKey {
 }
 /// 员工渠道: one employee-channel row of an import, and of errorData in its result. wxUserid &gt; thirdUserId &gt; channelId,匹配标识必传一种. wxDeptId &gt; thirdDeptId &gt; deptId,匹配标识必传一种. The employee is matched by the first id set in the order wxUserid, thirdUserId, channelId, and its department by the first of wxDeptId, thirdDeptId, deptId; at least one of each must be sent.
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
 pub struct ImportEmployee {
     /// 员工渠道ID, 雪花算法生成. Employee-channel id (a snowflake id).
     ///
@@ -1194,6 +1198,7 @@ impl ::qywx_runtime::validate::Presence for ImportStatus {
 /// 组织架构导入结果. Result of an import of departments.
 #[must_use = "the server may have applied only part of the request: check `is_complete()`"]
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
 pub struct DeptImportResult {
     /// 任务状态(-1: 失败, 0: 进行中, 1: 成功, 2: 部分导入成功). Task status.
     ///
@@ -1322,6 +1327,7 @@ impl ::qywx_runtime::validate::Presence for DeptImportResult {
 /// 员工渠道导入结果. Result of an import of employee channels.
 #[must_use = "the server may have applied only part of the request: check `is_complete()`"]
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
 pub struct EmployeeImportResult {
     /// 任务状态(-1: 失败, 0: 进行中, 1: 成功, 2: 部分导入成功). Task status.
     ///
@@ -1453,6 +1459,7 @@ impl ::qywx_runtime::validate::Presence for EmployeeImportResult {
 #[must_use = "the server may have applied only part of the request: check `is_complete()`"]
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum DeptImportOutcome {
     /// The documented shape: status, errorData, errorMsg.
     Result(
@@ -1501,6 +1508,7 @@ impl ::qywx_runtime::validate::Presence for DeptImportOutcome {
 #[must_use = "the server may have applied only part of the request: check `is_complete()`"]
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum EmployeeImportOutcome {
     /// The documented shape: status, errorData, errorMsg.
     Result(
@@ -1544,6 +1552,7 @@ impl ::qywx_runtime::validate::Presence for EmployeeImportOutcome {
     }
 }
 /// Descriptor of `tuzhan.dept.batch_add`: `POST /api/integrate/dept/batchAdd`.
+#[doc(hidden)]
 pub const IMPORT_DEPARTMENTS: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
     id: "tuzhan.dept.batch_add",
     method: ::qywx_runtime::spec::HttpMethod::Post,
@@ -1553,6 +1562,7 @@ pub const IMPORT_DEPARTMENTS: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtim
 };
 /// Parameters of [`import_departments`](crate::tuzhan::TuzhanClient::import_departments) (`POST /api/integrate/dept/batchAdd`), sent in the JSON body.
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
 pub struct ImportDepartmentsRequest {
     /// 导入配置. Import settings (组织架构导入配置).
     ///
@@ -1593,6 +1603,7 @@ impl ::qywx_runtime::validate::Validate for ImportDepartmentsRequest {
     }
 }
 /// Descriptor of `tuzhan.employee.batch_add`: `POST /api/integrate/channel/employee/batchAdd`.
+#[doc(hidden)]
 pub const IMPORT_EMPLOYEES: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
     id: "tuzhan.employee.batch_add",
     method: ::qywx_runtime::spec::HttpMethod::Post,
@@ -1602,6 +1613,7 @@ pub const IMPORT_EMPLOYEES: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime:
 };
 /// Parameters of [`import_employees`](crate::tuzhan::TuzhanClient::import_employees) (`POST /api/integrate/channel/employee/batchAdd`), sent in the JSON body.
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
 pub struct ImportEmployeesRequest {
     /// 导入配置. Import settings (员工渠道导入配置).
     ///

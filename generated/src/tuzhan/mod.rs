@@ -15,6 +15,7 @@ pub mod import;
 #[cfg(feature = "server")]
 pub mod server;
 /// Every endpoint of Tuzhan (兔展), in spec order (groups by module name).
+#[doc(hidden)]
 pub static ENDPOINTS: &[&::qywx_runtime::spec::EndpointSpec] = &[
     &auth::GET_ORG_ACCESS_TOKEN,
     &import::IMPORT_DEPARTMENTS,
@@ -30,6 +31,7 @@ pub mod error_codes {
     pub const BAD_REQUEST: i64 = 400;
 }
 /// The service descriptor the runtime works from: base URL, envelope, auth, error codes.
+#[doc(hidden)]
 pub static SERVICE: ::qywx_runtime::spec::ServiceSpec = ::qywx_runtime::spec::ServiceSpec {
     id: "tuzhan",
     base_url: "https://integrate.rabbitpre.com",

@@ -3,6 +3,7 @@
 //!
 //! The WeCom token endpoint. Every other WeCom call carries the token it issues as the `access_token` query parameter. One token per app (corpid + secret); cache it and expect the server to invalidate it early.
 /// Descriptor of `wecom.gettoken`: `GET /cgi-bin/gettoken`.
+#[doc(hidden)]
 pub const GET_TOKEN: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
     id: "wecom.gettoken",
     method: ::qywx_runtime::spec::HttpMethod::Get,
@@ -12,6 +13,7 @@ pub const GET_TOKEN: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::
 };
 /// Parameters of [`get_token`](crate::wecom::WecomClient::get_token) (`GET /cgi-bin/gettoken`), sent in the query string.
 #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
 pub struct GetTokenRequest {
     /// 企业ID. The corp id.
     ///
@@ -63,6 +65,7 @@ impl ::qywx_runtime::QueryParams for GetTokenRequest {
 }
 /// Answer of [`get_token`](crate::wecom::WecomClient::get_token) on success (envelope removed).
 #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
 pub struct GetTokenResponse {
     /// 获取到的凭证,最长为512字节. The access token, at most 512 bytes.
     ///

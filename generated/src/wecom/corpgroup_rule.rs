@@ -4,6 +4,7 @@
 //! 对接规则 of a WeCom 上下游 chain: which of the main corp's members or departments (owner_corp_range) the downstream corps or groups (member_corp_range) can see and contact. List, read, add, modify and delete rules.
 /// 上下游关系规则的详情. One rule: the upstream contacts and the downstream range they serve.
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
 pub struct RuleInfo {
     /// 上游企业的对接人规则(下游企业可以看到并联系的成员或部门). The upstream corp's contacts: the members or departments the downstream corps can see and contact.
     ///
@@ -64,6 +65,7 @@ impl ::qywx_runtime::validate::Presence for RuleInfo {
 }
 /// 上游企业的对接人规则(下游企业可以看到并联系的成员或部门). The upstream corp's contacts, by department or by member.
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
 pub struct OwnerCorpRange {
     /// 部门id,部门id和用户id两个必选填一个. Department ids; departmentids or userids must be set.
     ///
@@ -137,6 +139,7 @@ impl ::qywx_runtime::validate::Presence for OwnerCorpRange {
 }
 /// 下游企业规则范围. The downstream corps covered, by group or by corp.
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
 pub struct MemberCorpRange {
     /// 分组id,分组id和企业id两个必选填一个. Group ids; groupids or corpids must be set.
     ///
@@ -209,6 +212,7 @@ impl ::qywx_runtime::validate::Presence for MemberCorpRange {
     }
 }
 /// Descriptor of `corpgroup.rule.list_ids`: `POST /cgi-bin/corpgroup/rule/list_ids`.
+#[doc(hidden)]
 pub const LIST_RULE_IDS: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
     id: "corpgroup.rule.list_ids",
     method: ::qywx_runtime::spec::HttpMethod::Post,
@@ -218,6 +222,7 @@ pub const LIST_RULE_IDS: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::sp
 };
 /// Parameters of [`list_rule_ids`](crate::wecom::WecomClient::list_rule_ids) (`POST /cgi-bin/corpgroup/rule/list_ids`), sent in the JSON body.
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
 pub struct ListRuleIdsRequest {
     /// 上下游id. Id of the 上下游 chain.
     ///
@@ -239,6 +244,7 @@ impl ::qywx_runtime::validate::Validate for ListRuleIdsRequest {
 }
 /// Answer of [`list_rule_ids`](crate::wecom::WecomClient::list_rule_ids) on success (envelope removed).
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
 pub struct ListRuleIdsResponse {
     /// 上下游关系规则的id. The rule ids.
     ///
@@ -263,6 +269,7 @@ impl ListRuleIdsResponse {
     }
 }
 /// Descriptor of `corpgroup.rule.delete_rule`: `POST /cgi-bin/corpgroup/rule/delete_rule`.
+#[doc(hidden)]
 pub const DELETE_RULE: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
     id: "corpgroup.rule.delete_rule",
     method: ::qywx_runtime::spec::HttpMethod::Post,
@@ -272,6 +279,7 @@ pub const DELETE_RULE: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec
 };
 /// Parameters of [`delete_rule`](crate::wecom::WecomClient::delete_rule) (`POST /cgi-bin/corpgroup/rule/delete_rule`), sent in the JSON body.
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
 pub struct DeleteRuleRequest {
     /// 上下游id. Id of the 上下游 chain.
     ///
@@ -304,6 +312,7 @@ impl ::qywx_runtime::validate::Validate for DeleteRuleRequest {
 }
 /// Answer of [`delete_rule`](crate::wecom::WecomClient::delete_rule) on success (envelope removed).
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
 pub struct DeleteRuleResponse {
     /// Members the server sent that this version of the spec does not model, kept as sent.
     #[serde(flatten)]
@@ -318,6 +327,7 @@ impl DeleteRuleResponse {
     }
 }
 /// Descriptor of `corpgroup.rule.get_rule_info`: `POST /cgi-bin/corpgroup/rule/get_rule_info`.
+#[doc(hidden)]
 pub const GET_RULE_INFO: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
     id: "corpgroup.rule.get_rule_info",
     method: ::qywx_runtime::spec::HttpMethod::Post,
@@ -327,6 +337,7 @@ pub const GET_RULE_INFO: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::sp
 };
 /// Parameters of [`get_rule_info`](crate::wecom::WecomClient::get_rule_info) (`POST /cgi-bin/corpgroup/rule/get_rule_info`), sent in the JSON body.
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
 pub struct GetRuleInfoRequest {
     /// 上下游id. Id of the 上下游 chain.
     ///
@@ -359,6 +370,7 @@ impl ::qywx_runtime::validate::Validate for GetRuleInfoRequest {
 }
 /// Answer of [`get_rule_info`](crate::wecom::WecomClient::get_rule_info) on success (envelope removed).
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
 pub struct GetRuleInfoResponse {
     /// 上下游关系规则的详情. The rule.
     ///
@@ -382,6 +394,7 @@ impl GetRuleInfoResponse {
     }
 }
 /// Descriptor of `corpgroup.rule.add_rule`: `POST /cgi-bin/corpgroup/rule/add_rule`.
+#[doc(hidden)]
 pub const ADD_RULE: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
     id: "corpgroup.rule.add_rule",
     method: ::qywx_runtime::spec::HttpMethod::Post,
@@ -391,6 +404,7 @@ pub const ADD_RULE: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::E
 };
 /// Parameters of [`add_rule`](crate::wecom::WecomClient::add_rule) (`POST /cgi-bin/corpgroup/rule/add_rule`), sent in the JSON body.
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
 pub struct AddRuleRequest {
     /// 上下游id. Id of the 上下游 chain.
     ///
@@ -428,6 +442,7 @@ impl ::qywx_runtime::validate::Validate for AddRuleRequest {
 }
 /// Answer of [`add_rule`](crate::wecom::WecomClient::add_rule) on success (envelope removed).
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
 pub struct AddRuleResponse {
     /// 上下游规则id. Id of the new rule.
     ///
@@ -451,6 +466,7 @@ impl AddRuleResponse {
     }
 }
 /// Descriptor of `corpgroup.rule.modify_rule`: `POST /cgi-bin/corpgroup/rule/modify_rule`.
+#[doc(hidden)]
 pub const MODIFY_RULE: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
     id: "corpgroup.rule.modify_rule",
     method: ::qywx_runtime::spec::HttpMethod::Post,
@@ -460,6 +476,7 @@ pub const MODIFY_RULE: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec
 };
 /// Parameters of [`modify_rule`](crate::wecom::WecomClient::modify_rule) (`POST /cgi-bin/corpgroup/rule/modify_rule`), sent in the JSON body.
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
 pub struct ModifyRuleRequest {
     /// 上下游id. Id of the 上下游 chain.
     ///
@@ -506,6 +523,7 @@ impl ::qywx_runtime::validate::Validate for ModifyRuleRequest {
 }
 /// Answer of [`modify_rule`](crate::wecom::WecomClient::modify_rule) on success (envelope removed).
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
 pub struct ModifyRuleResponse {
     /// Members the server sent that this version of the spec does not model, kept as sent.
     #[serde(flatten)]

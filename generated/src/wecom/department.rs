@@ -4,6 +4,7 @@
 //! Create, update, delete and list departments of the WeCom contact directory. Each department holds at most 1000 direct members.
 /// One department as returned by `department/list`.
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
 pub struct Department {
     /// 部门id. Department id.
     ///
@@ -54,6 +55,7 @@ impl ::qywx_runtime::validate::Presence for Department {
     }
 }
 /// Descriptor of `department.create`: `POST /cgi-bin/department/create`.
+#[doc(hidden)]
 pub const CREATE_DEPARTMENT: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
     id: "department.create",
     method: ::qywx_runtime::spec::HttpMethod::Post,
@@ -63,6 +65,7 @@ pub const CREATE_DEPARTMENT: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime
 };
 /// Parameters of [`create_department`](crate::wecom::WecomClient::create_department) (`POST /cgi-bin/department/create`), sent in the JSON body.
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
 pub struct CreateDepartmentRequest {
     /// 部门名称。长度限制为1~64个字符. Department name, 1 to 64 characters.
     ///
@@ -98,6 +101,7 @@ impl ::qywx_runtime::validate::Validate for CreateDepartmentRequest {
 }
 /// Answer of [`create_department`](crate::wecom::WecomClient::create_department) on success (envelope removed).
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
 pub struct CreateDepartmentResponse {
     /// 创建的部门id. Id of the created department.
     ///
@@ -118,6 +122,7 @@ impl CreateDepartmentResponse {
     }
 }
 /// Descriptor of `department.update`: `POST /cgi-bin/department/update`.
+#[doc(hidden)]
 pub const UPDATE_DEPARTMENT: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
     id: "department.update",
     method: ::qywx_runtime::spec::HttpMethod::Post,
@@ -127,6 +132,7 @@ pub const UPDATE_DEPARTMENT: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime
 };
 /// Parameters of [`update_department`](crate::wecom::WecomClient::update_department) (`POST /cgi-bin/department/update`), sent in the JSON body.
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
 pub struct UpdateDepartmentRequest {
     /// 部门id. Department id.
     ///
@@ -169,6 +175,7 @@ impl ::qywx_runtime::validate::Validate for UpdateDepartmentRequest {
 }
 /// Answer of [`update_department`](crate::wecom::WecomClient::update_department) on success (envelope removed).
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
 pub struct UpdateDepartmentResponse {
     /// Members the server sent that this version of the spec does not model, kept as sent.
     #[serde(flatten)]
@@ -183,6 +190,7 @@ impl UpdateDepartmentResponse {
     }
 }
 /// Descriptor of `department.delete`: `GET /cgi-bin/department/delete`.
+#[doc(hidden)]
 pub const DELETE_DEPARTMENT: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
     id: "department.delete",
     method: ::qywx_runtime::spec::HttpMethod::Get,
@@ -192,6 +200,7 @@ pub const DELETE_DEPARTMENT: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime
 };
 /// Parameters of [`delete_department`](crate::wecom::WecomClient::delete_department) (`GET /cgi-bin/department/delete`), sent in the query string.
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
 pub struct DeleteDepartmentRequest {
     /// 部门id。(注:不能删除根部门;不能删除含有子部门、成员的部门) Department id (not the root, not one with sub-departments or members).
     ///
@@ -218,6 +227,7 @@ impl ::qywx_runtime::QueryParams for DeleteDepartmentRequest {
 }
 /// Answer of [`delete_department`](crate::wecom::WecomClient::delete_department) on success (envelope removed).
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
 pub struct DeleteDepartmentResponse {
     /// Members the server sent that this version of the spec does not model, kept as sent.
     #[serde(flatten)]
@@ -232,6 +242,7 @@ impl DeleteDepartmentResponse {
     }
 }
 /// Descriptor of `department.list`: `GET /cgi-bin/department/list`.
+#[doc(hidden)]
 pub const LIST_DEPARTMENTS: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
     id: "department.list",
     method: ::qywx_runtime::spec::HttpMethod::Get,
@@ -241,6 +252,7 @@ pub const LIST_DEPARTMENTS: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime:
 };
 /// Answer of [`list_departments`](crate::wecom::WecomClient::list_departments) on success (envelope removed).
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
 pub struct ListDepartmentsResponse {
     /// 部门列表数据. The departments.
     ///

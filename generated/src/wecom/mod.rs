@@ -21,6 +21,7 @@ pub mod user;
 #[cfg(feature = "server")]
 pub mod server;
 /// Every endpoint of WeCom (企业微信), in spec order (groups by module name).
+#[doc(hidden)]
 pub static ENDPOINTS: &[&::qywx_runtime::spec::EndpointSpec] = &[
     &auth::GET_TOKEN,
     &corpgroup_rule::LIST_RULE_IDS,
@@ -132,6 +133,7 @@ pub mod error_codes {
     pub const WEIXINID_EXISTS: i64 = 60108;
 }
 /// The service descriptor the runtime works from: base URL, envelope, auth, error codes.
+#[doc(hidden)]
 pub static SERVICE: ::qywx_runtime::spec::ServiceSpec = ::qywx_runtime::spec::ServiceSpec {
     id: "wecom",
     base_url: "https://qyapi.weixin.qq.com",

@@ -3,6 +3,7 @@
 //!
 //! Create, rename and delete tags, list a tag's members, and add or remove members. Adding and removing members can partly succeed: errcode 0 with the rejected user ids in `invalidlist`.
 /// Descriptor of `tag.create`: `POST /cgi-bin/tag/create`.
+#[doc(hidden)]
 pub const CREATE_TAG: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
     id: "tag.create",
     method: ::qywx_runtime::spec::HttpMethod::Post,
@@ -12,6 +13,7 @@ pub const CREATE_TAG: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec:
 };
 /// Parameters of [`create_tag`](crate::wecom::WecomClient::create_tag) (`POST /cgi-bin/tag/create`), sent in the JSON body.
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
 pub struct CreateTagRequest {
     /// 标签名称。长度为1~64个字符,标签不可与其他同组的标签重名,也不可与全局标签重名. Tag name, 1 to 64 characters; must not clash with another tag of the same group or with a global tag.
     ///
@@ -39,6 +41,7 @@ impl ::qywx_runtime::validate::Validate for CreateTagRequest {
 }
 /// Answer of [`create_tag`](crate::wecom::WecomClient::create_tag) on success (envelope removed).
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
 pub struct CreateTagResponse {
     /// 标签ID. Id of the created tag.
     ///
@@ -63,6 +66,7 @@ impl CreateTagResponse {
     }
 }
 /// Descriptor of `tag.update`: `POST /cgi-bin/tag/update`.
+#[doc(hidden)]
 pub const UPDATE_TAG: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
     id: "tag.update",
     method: ::qywx_runtime::spec::HttpMethod::Post,
@@ -72,6 +76,7 @@ pub const UPDATE_TAG: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec:
 };
 /// Parameters of [`update_tag`](crate::wecom::WecomClient::update_tag) (`POST /cgi-bin/tag/update`), sent in the JSON body.
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
 pub struct UpdateTagRequest {
     /// 标签ID. Tag id.
     ///
@@ -107,6 +112,7 @@ impl ::qywx_runtime::validate::Validate for UpdateTagRequest {
 }
 /// Answer of [`update_tag`](crate::wecom::WecomClient::update_tag) on success (envelope removed).
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
 pub struct UpdateTagResponse {
     /// Members the server sent that this version of the spec does not model, kept as sent.
     #[serde(flatten)]
@@ -121,6 +127,7 @@ impl UpdateTagResponse {
     }
 }
 /// Descriptor of `tag.delete`: `GET /cgi-bin/tag/delete`.
+#[doc(hidden)]
 pub const DELETE_TAG: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
     id: "tag.delete",
     method: ::qywx_runtime::spec::HttpMethod::Get,
@@ -130,6 +137,7 @@ pub const DELETE_TAG: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec:
 };
 /// Parameters of [`delete_tag`](crate::wecom::WecomClient::delete_tag) (`GET /cgi-bin/tag/delete`), sent in the query string.
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
 pub struct DeleteTagRequest {
     /// 标签ID. Tag id.
     ///
@@ -156,6 +164,7 @@ impl ::qywx_runtime::QueryParams for DeleteTagRequest {
 }
 /// Answer of [`delete_tag`](crate::wecom::WecomClient::delete_tag) on success (envelope removed).
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
 pub struct DeleteTagResponse {
     /// Members the server sent that this version of the spec does not model, kept as sent.
     #[serde(flatten)]
@@ -170,6 +179,7 @@ impl DeleteTagResponse {
     }
 }
 /// Descriptor of `tag.get`: `GET /cgi-bin/tag/get`.
+#[doc(hidden)]
 pub const GET_TAG_USERS: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
     id: "tag.get",
     method: ::qywx_runtime::spec::HttpMethod::Get,
@@ -179,6 +189,7 @@ pub const GET_TAG_USERS: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::sp
 };
 /// Parameters of [`get_tag_users`](crate::wecom::WecomClient::get_tag_users) (`GET /cgi-bin/tag/get`), sent in the query string.
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
 pub struct GetTagUsersRequest {
     /// 标签ID. Tag id.
     ///
@@ -205,6 +216,7 @@ impl ::qywx_runtime::QueryParams for GetTagUsersRequest {
 }
 /// Answer of [`get_tag_users`](crate::wecom::WecomClient::get_tag_users) on success (envelope removed).
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
 pub struct GetTagUsersResponse {
     /// 成员列表. The tag's members within the administrator's scope.
     ///
@@ -229,6 +241,7 @@ impl GetTagUsersResponse {
     }
 }
 /// Descriptor of `tag.addtagusers`: `POST /cgi-bin/tag/addtagusers`.
+#[doc(hidden)]
 pub const ADD_TAG_USERS: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
     id: "tag.addtagusers",
     method: ::qywx_runtime::spec::HttpMethod::Post,
@@ -238,6 +251,7 @@ pub const ADD_TAG_USERS: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::sp
 };
 /// Parameters of [`add_tag_users`](crate::wecom::WecomClient::add_tag_users) (`POST /cgi-bin/tag/addtagusers`), sent in the JSON body.
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
 pub struct AddTagUsersRequest {
     /// 标签ID. Tag id.
     ///
@@ -266,6 +280,7 @@ impl ::qywx_runtime::validate::Validate for AddTagUsersRequest {
 /// Answer of [`add_tag_users`](crate::wecom::WecomClient::add_tag_users) on success (envelope removed).
 #[must_use = "the server may have applied only part of the request: check `is_complete()`"]
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
 pub struct AddTagUsersResponse {
     /// 不在权限内的员工ID列表,以“|”分隔. UserIDs outside the administrator's scope, as one pipe-separated string ("usr1|usr2|usr"); present on partial success.
     ///
@@ -322,6 +337,7 @@ impl AddTagUsersResponse {
     }
 }
 /// Descriptor of `tag.deltagusers`: `POST /cgi-bin/tag/deltagusers`.
+#[doc(hidden)]
 pub const DELETE_TAG_USERS: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
     id: "tag.deltagusers",
     method: ::qywx_runtime::spec::HttpMethod::Post,
@@ -331,6 +347,7 @@ pub const DELETE_TAG_USERS: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime:
 };
 /// Parameters of [`delete_tag_users`](crate::wecom::WecomClient::delete_tag_users) (`POST /cgi-bin/tag/deltagusers`), sent in the JSON body.
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
 pub struct DeleteTagUsersRequest {
     /// 标签ID. Tag id.
     ///
@@ -359,6 +376,7 @@ impl ::qywx_runtime::validate::Validate for DeleteTagUsersRequest {
 /// Answer of [`delete_tag_users`](crate::wecom::WecomClient::delete_tag_users) on success (envelope removed).
 #[must_use = "the server may have applied only part of the request: check `is_complete()`"]
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
 pub struct DeleteTagUsersResponse {
     /// 不在权限内的或者非法的员工ID列表,以“|”分隔. UserIDs outside the administrator's scope or invalid, as one pipe-separated string ("usr1|usr2|usr"); present on partial success.
     ///

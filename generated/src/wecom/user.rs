@@ -326,6 +326,7 @@ impl ::qywx_runtime::validate::Presence for EnableFlag {
 }
 /// 成员列表中的一项. One entry of a member list (user/simplelist, tag/get): the member's UserID and name.
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
 pub struct UserBrief {
     /// 员工UserID. Member UserID.
     ///
@@ -370,6 +371,7 @@ impl ::qywx_runtime::validate::Presence for UserBrief {
     }
 }
 /// Descriptor of `user.create`: `POST /cgi-bin/user/create`.
+#[doc(hidden)]
 pub const CREATE_USER: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
     id: "user.create",
     method: ::qywx_runtime::spec::HttpMethod::Post,
@@ -379,6 +381,7 @@ pub const CREATE_USER: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec
 };
 /// Parameters of [`create_user`](crate::wecom::WecomClient::create_user) (`POST /cgi-bin/user/create`), sent in the JSON body.
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
 pub struct CreateUserRequest {
     /// 员工UserID。对应管理端的帐号,企业内必须唯一. Member UserID: the account in the admin console, unique in the corp.
     ///
@@ -571,6 +574,7 @@ impl ::qywx_runtime::validate::Validate for CreateUserRequest {
 }
 /// Answer of [`create_user`](crate::wecom::WecomClient::create_user) on success (envelope removed).
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
 pub struct CreateUserResponse {
     /// Members the server sent that this version of the spec does not model, kept as sent.
     #[serde(flatten)]
@@ -585,6 +589,7 @@ impl CreateUserResponse {
     }
 }
 /// Descriptor of `user.update`: `POST /cgi-bin/user/update`.
+#[doc(hidden)]
 pub const UPDATE_USER: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
     id: "user.update",
     method: ::qywx_runtime::spec::HttpMethod::Post,
@@ -594,6 +599,7 @@ pub const UPDATE_USER: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec
 };
 /// Parameters of [`update_user`](crate::wecom::WecomClient::update_user) (`POST /cgi-bin/user/update`), sent in the JSON body.
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
 pub struct UpdateUserRequest {
     /// 员工UserID。对应管理端的帐号,企业内必须唯一. Member UserID: the account in the admin console, unique in the corp.
     ///
@@ -815,6 +821,7 @@ impl ::qywx_runtime::validate::Validate for UpdateUserRequest {
 }
 /// Answer of [`update_user`](crate::wecom::WecomClient::update_user) on success (envelope removed).
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
 pub struct UpdateUserResponse {
     /// Members the server sent that this version of the spec does not model, kept as sent.
     #[serde(flatten)]
@@ -829,6 +836,7 @@ impl UpdateUserResponse {
     }
 }
 /// Descriptor of `user.delete`: `GET /cgi-bin/user/delete`.
+#[doc(hidden)]
 pub const DELETE_USER: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
     id: "user.delete",
     method: ::qywx_runtime::spec::HttpMethod::Get,
@@ -838,6 +846,7 @@ pub const DELETE_USER: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec
 };
 /// Parameters of [`delete_user`](crate::wecom::WecomClient::delete_user) (`GET /cgi-bin/user/delete`), sent in the query string.
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
 pub struct DeleteUserRequest {
     /// 员工UserID。对应管理端的帐号. Member UserID: the account in the admin console.
     ///
@@ -867,6 +876,7 @@ impl ::qywx_runtime::QueryParams for DeleteUserRequest {
 }
 /// Answer of [`delete_user`](crate::wecom::WecomClient::delete_user) on success (envelope removed).
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
 pub struct DeleteUserResponse {
     /// Members the server sent that this version of the spec does not model, kept as sent.
     #[serde(flatten)]
@@ -881,6 +891,7 @@ impl DeleteUserResponse {
     }
 }
 /// Descriptor of `user.get`: `GET /cgi-bin/user/get`.
+#[doc(hidden)]
 pub const GET_USER: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
     id: "user.get",
     method: ::qywx_runtime::spec::HttpMethod::Get,
@@ -890,6 +901,7 @@ pub const GET_USER: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::E
 };
 /// Parameters of [`get_user`](crate::wecom::WecomClient::get_user) (`GET /cgi-bin/user/get`), sent in the query string.
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
 pub struct GetUserRequest {
     /// 员工UserID. Member UserID.
     ///
@@ -919,6 +931,7 @@ impl ::qywx_runtime::QueryParams for GetUserRequest {
 }
 /// Answer of [`get_user`](crate::wecom::WecomClient::get_user) on success (envelope removed).
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
 pub struct GetUserResponse {
     /// 员工UserID. Member UserID.
     ///
@@ -1091,6 +1104,7 @@ impl GetUserResponse {
     }
 }
 /// Descriptor of `user.simplelist`: `GET /cgi-bin/user/simplelist`.
+#[doc(hidden)]
 pub const LIST_DEPARTMENT_USERS: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
     id: "user.simplelist",
     method: ::qywx_runtime::spec::HttpMethod::Get,
@@ -1100,6 +1114,7 @@ pub const LIST_DEPARTMENT_USERS: ::qywx_runtime::spec::EndpointSpec = ::qywx_run
 };
 /// Parameters of [`list_department_users`](crate::wecom::WecomClient::list_department_users) (`GET /cgi-bin/user/simplelist`), sent in the query string.
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
 pub struct ListDepartmentUsersRequest {
     /// 获取的部门id. Id of the department to list.
     ///
@@ -1191,6 +1206,7 @@ impl ::qywx_runtime::QueryParams for ListDepartmentUsersRequest {
 }
 /// Answer of [`list_department_users`](crate::wecom::WecomClient::list_department_users) on success (envelope removed).
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[non_exhaustive]
 pub struct ListDepartmentUsersResponse {
     /// 成员列表. The members (userid 员工UserID, name 成员名称).
     ///
