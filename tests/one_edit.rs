@@ -115,7 +115,7 @@ fn one_spec_edit_one_command_and_the_suite_names_what_is_left() {
     let build = Command::new(&cargo)
         .args(["build", "--offline", "-q", "-p", "qywx-emulator", "--bin", "qywx-emulator"])
         .current_dir(&ws)
-        .env("CARGO_TARGET_DIR", workspace_root().join("target/one-edit"))
+        .env("CARGO_TARGET_DIR", workspace_root().join("target/scratch"))
         .output()
         .unwrap();
     assert!(
@@ -123,7 +123,7 @@ fn one_spec_edit_one_command_and_the_suite_names_what_is_left() {
         "the workspace does not build after the spec edit:\n{}",
         String::from_utf8_lossy(&build.stderr)
     );
-    let list = Command::new(workspace_root().join("target/one-edit/debug/qywx-emulator"))
+    let list = Command::new(workspace_root().join("target/scratch/debug/qywx-emulator"))
         .arg("--not-emulated")
         .output()
         .unwrap();

@@ -436,13 +436,12 @@ fn object(out: &mut Out<'_>, what: &str, o: &ObjectSchema, n: &ObjectSchema, sid
         }
     }
     for f in added.iter().filter(|f| !renamed.contains(f.name.as_str())) {
-        let class = match (side, f.required) {
-            (Side::Response, _) => Class::Additive,
-            (_, true) => Class::Breaking,
-            (_, false) => Class::Additive,
+        let (class, extra) = match (side, f.required) {
+            (_, false) => (Class::Additive, ""),
+            (Side::Response, true) => (Class::Breaking, " (answers without it no longer decode)"),
+            (_, true) => (Class::Breaking, " (the constructor gains an argument)"),
         };
         let how = if f.required { "required" } else { "optional" };
-        let extra = if class == Class::Breaking { " (the constructor gains an argument)" } else { "" };
         out.push(class, format!("{what}field `{}` added, {how}{extra}", f.name));
     }
     for f in removed.iter().filter(|f| !renamed.contains(f.name.as_str())) {

@@ -390,3 +390,29 @@ pub fn write_changelog(out_dir: &Path, version: &str, changes: &[diff::Change], 
     std::fs::write(&path, format!("{head}{section}{rest}"))?;
     Ok(path)
 }
+
+/// Checks that the crate's version (spec/crate.json) is at least what the changes since the
+/// released spec need; answers the needed version, or why it is too low.
+pub fn version_check(spec_dir: &Path) -> Result<String, String> {
+    let new = model::load(spec_dir).map_err(|e| e.to_string())?;
+    let released_dir = spec_dir.join(&new.krate.released.spec);
+    let old = model::load_released(&released_dir)
+        .map_err(|e| format!("the released spec {}: {}", released_dir.display(), e.lines().next().unwrap_or_default()))?;
+    let changes = diff::diff(&old, &new);
+    let released = diff::parse_version(&new.krate.released.version).ok_or("spec/crate.json: bad released.version")?;
+    let current = diff::parse_version(&new.krate.version).ok_or("spec/crate.json: bad version")?;
+    let needed = diff::bump(&changes).map_or(released, |b| b.next(released));
+    let text = |(a, b, c): (u64, u64, u64)| format!("{a}.{b}.{c}");
+    if current < needed {
+        return Err(format!(
+            "spec/crate.json: version {} is lower than {} (the released {} plus a {} bump for {} change(s) since: see `cargo run -p qywx-codegen -- diff {}`)",
+            text(current),
+            text(needed),
+            text(released),
+            diff::bump_text(diff::bump(&changes)),
+            changes.len(),
+            new.krate.released.spec.trim_start_matches("../"),
+        ));
+    }
+    Ok(text(needed))
+}

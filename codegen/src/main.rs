@@ -156,6 +156,12 @@ fn main() -> ExitCode {
             }
         }
     }
+    if check {
+        if let Err(e) = qywx_codegen::version_check(&paths.spec) {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    }
     match run(&paths, check) {
         Ok(Outcome::Written { files, stale_removed }) => {
             println!("wrote {files} files to {}", paths.out.display());
