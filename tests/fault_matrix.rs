@@ -333,3 +333,31 @@ async fn fault_matrix() {
     );
     println!("{}", m.table);
 }
+
+/// A transport failure keeps its whole cause chain (`std::error::Error::source`), stripped of the
+/// URL: the gettoken URL carries the secret, every WeCom URL the token.
+#[tokio::test]
+async fn a_transport_error_keeps_its_cause_chain_without_the_url() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let options = qywx::ClientOptions::default()
+        .base_url(format!("http://127.0.0.1:{port}"))
+        .max_retries(0);
+    let client = qywx::wecom::WecomClient::with_options(Credentials::new("corp-id", "the-secret-value"), options).unwrap();
+    let err = client.list_departments().await.expect_err("nobody listens");
+    assert!(matches!(err, Error::Transport { timeout: false, .. }), "{err:?}");
+    let mut chain = Vec::new();
+    let mut cause: Option<&dyn std::error::Error> = Some(&err);
+    while let Some(e) = cause {
+        chain.push(e.to_string());
+        cause = e.source();
+    }
+    assert!(chain.len() >= 3, "our error, the HTTP client's, and what it met: {chain:?}");
+    let everything = format!("{}\n{err:?}", chain.join("\n"));
+    // The socket address may show (the connector names it); the URL, its path and query may not.
+    for leak in ["the-secret-value", "corpsecret", "/cgi-bin/", "http://"] {
+        assert!(!everything.contains(leak), "{leak:?} in {everything}");
+    }
+}

@@ -150,6 +150,19 @@ struct Inner {
     tokens: TokenCache,
 }
 
+/// Refreshes of the token within one call. One covers an expiry; a second covers a shared store
+/// that still held another token from before a mass expiry (after a Redis outage the fleet's
+/// processes may briefly hold different tokens). Each refresh must bring a token not rejected yet.
+const MAX_TOKEN_REFRESHES: usize = 2;
+
+/// Why a token could not come through the shared store.
+enum Shared {
+    /// The store failed (with the token fetched before it did, if any).
+    Store(Error, Option<StoredToken>),
+    /// The token endpoint failed.
+    Fetch(Error),
+}
+
 /// What went on the wire besides the token.
 enum Payload<'a> {
     Query(Vec<(&'static str, String)>),
@@ -249,43 +262,135 @@ impl ServiceClient {
     }
 
     /// The app's current token, fetching one if none is cached or it is about to expire.
+    ///
+    /// With a shared store, the fleet fetches once per expiry (the store's lock). When the store
+    /// cannot be reached, this client fetches its own token (once, under its in-process gate),
+    /// warns (at most every 30 s), and goes back to the store when it answers again, adopting the
+    /// store's token if the fleet has one. A token a server rejected is never handed out again.
     pub async fn token(&self) -> Result<Secret> {
-        let inner = &*self.inner;
-        let margin = inner.options.refresh_margin;
-        if let Some(token) = inner.tokens.local(margin) {
-            return Ok(token);
+        let tokens = &self.inner.tokens;
+        let margin = self.inner.options.refresh_margin;
+        let rejoin_due = || tokens.degraded() && tokens.store_usable();
+        if let Some(token) = tokens.local(margin) {
+            if !rejoin_due() {
+                return Ok(token.value);
+            }
         }
         // One fetch in flight per client (and its clones); the others wait here and then find it.
-        let _gate = inner.tokens.fetch_gate.lock().await;
-        if let Some(token) = inner.tokens.local(margin) {
-            return Ok(token);
+        let _gate = tokens.fetch_gate.lock().await;
+        if let Some(token) = tokens.local(margin) {
+            return Ok(if rejoin_due() { self.rejoin_store(token).await } else { token.value });
         }
-        let store = &inner.tokens.store;
-        let key = inner.tokens.key.as_str();
+        if !tokens.store_usable() {
+            return self.fetch_own_token().await;
+        }
+        match self.shared_token(margin).await {
+            Ok(token) => {
+                tokens.store_answered();
+                tokens.set_local(token.clone());
+                Ok(token.value)
+            }
+            Err(Shared::Store(error, fetched)) => {
+                tokens.store_failed(&error);
+                match fetched {
+                    Some(token) => {
+                        tokens.set_local(token.clone());
+                        Ok(token.value)
+                    }
+                    None => self.fetch_own_token().await,
+                }
+            }
+            Err(Shared::Fetch(error)) => Err(error),
+        }
+    }
+
+    /// A token from the shared store, or fetched under the store's lock and put there.
+    async fn shared_token(&self, margin: Duration) -> std::result::Result<StoredToken, Shared> {
+        let inner = &*self.inner;
+        let tokens = &inner.tokens;
+        let (store, key) = (&tokens.store, tokens.key.as_str());
+        let stored = |t: Option<StoredToken>| t.filter(|t| tokens.usable(t, margin));
         let owner = format!("{}-{}", std::process::id(), jitter_seed());
         let deadline = now_ms() + 2 * inner.options.token_lock_ttl.as_millis() as u64;
         loop {
-            if let Some(token) = store.get(key).await?.filter(|t| t.fresh(margin)) {
-                inner.tokens.set_local(token.clone());
-                return Ok(token.value);
+            if let Some(token) = stored(store.get(key).await.map_err(|e| Shared::Store(e, None))?) {
+                return Ok(token);
             }
             // Past the deadline a stuck lock holder is ignored; its lock has expired by then anyway.
-            let locked = now_ms() > deadline || store.try_lock(key, &owner, inner.options.token_lock_ttl).await?;
+            let locked = now_ms() > deadline
+                || store
+                    .try_lock(key, &owner, inner.options.token_lock_ttl)
+                    .await
+                    .map_err(|e| Shared::Store(e, None))?;
             if locked {
-                let fresh_meanwhile = store.get(key).await?.filter(|t| t.fresh(margin));
-                let fetched = match fresh_meanwhile {
-                    Some(token) => Ok(token),
-                    None => self.fetch_token().await,
-                };
-                if let Ok(token) = &fetched {
-                    store.put(key, token).await?;
+                let outcome = self.fetch_under_lock(key, margin).await;
+                if let Err(e) = store.unlock(key, &owner).await {
+                    tokens.store_failed(&e);
                 }
-                store.unlock(key, &owner).await?;
-                let token = fetched?;
-                inner.tokens.set_local(token.clone());
-                return Ok(token.value);
+                return outcome;
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    /// Holding the store's lock: the token another process stored meanwhile, or a new one.
+    async fn fetch_under_lock(&self, key: &str, margin: Duration) -> std::result::Result<StoredToken, Shared> {
+        let tokens = &self.inner.tokens;
+        let meanwhile = tokens.store.get(key).await.map_err(|e| Shared::Store(e, None))?;
+        if let Some(token) = meanwhile.filter(|t| tokens.usable(t, margin)) {
+            return Ok(token);
+        }
+        let token = self.fetch_token().await.map_err(Shared::Fetch)?;
+        tokens.accept_issued(&token.value);
+        match tokens.store.put(key, &token).await {
+            Ok(()) => Ok(token),
+            Err(e) => Err(Shared::Store(e, Some(token))),
+        }
+    }
+
+    /// Without the store: this client's own token.
+    async fn fetch_own_token(&self) -> Result<Secret> {
+        let tokens = &self.inner.tokens;
+        let token = self.fetch_token().await?;
+        tokens.accept_issued(&token.value);
+        tokens.set_local(token.clone());
+        Ok(token.value)
+    }
+
+    /// Degraded with a good token of its own: if the store answers again, use the fleet's token
+    /// when it has one (so every process holds the one the store hands out), else share ours,
+    /// under the store's lock so the fleet converges on one token.
+    async fn rejoin_store(&self, own: StoredToken) -> Secret {
+        let tokens = &self.inner.tokens;
+        let margin = self.inner.options.refresh_margin;
+        let (store, key) = (&tokens.store, tokens.key.as_str());
+        let owner = format!("{}-{}", std::process::id(), jitter_seed());
+        let attempt = async {
+            if let Some(shared) = store.get(key).await?.filter(|t| tokens.usable(t, margin)) {
+                return Ok(Some(shared));
+            }
+            if !store.try_lock(key, &owner, self.inner.options.token_lock_ttl).await? {
+                return Ok(None); // another process is rejoining or fetching: look again later
+            }
+            let outcome = match store.get(key).await {
+                Ok(Some(shared)) if tokens.usable(&shared, margin) => Ok(Some(shared)),
+                Ok(_) => store.put(key, &own).await.map(|()| Some(own.clone())),
+                Err(e) => Err(e),
+            };
+            store.unlock(key, &owner).await?;
+            outcome
+        };
+        match attempt.await {
+            Ok(Some(shared)) => {
+                tokens.store_answered();
+                tokens.set_local(shared.clone());
+                shared.value
+            }
+            Ok(None) => own.value,
+            Err(e) => {
+                tokens.store_failed(&e);
+                own.value
+            }
         }
     }
 
@@ -352,7 +457,8 @@ impl ServiceClient {
         endpoint: &'static EndpointSpec,
         payload: &Payload<'_>,
     ) -> Result<(Answer<R>, Vec<u8>)> {
-        let mut refreshed = false;
+        // Tokens the server rejected during this call: each refresh must bring a different one.
+        let mut rejected_here: Vec<Secret> = Vec::new();
         let mut retries = 0u32;
         loop {
             let token = if endpoint.auth { Some(self.token().await?) } else { None };
@@ -361,16 +467,21 @@ impl ServiceClient {
                 Err(error) => error,
             };
             let retry = match &error {
-                Error::Api(api) if api.handling == ErrorHandling::RefreshToken && endpoint.auth && !refreshed => {
+                Error::Api(api)
+                    if api.handling == ErrorHandling::RefreshToken
+                        && endpoint.auth
+                        && rejected_here.len() < MAX_TOKEN_REFRESHES
+                        && token.as_ref().is_some_and(|t| !rejected_here.contains(t)) =>
+                {
                     tracing::debug!(
                         endpoint = endpoint.id,
                         code = api.code,
                         "token rejected; fetching a new one and retrying once"
                     );
-                    if let Some(token) = &token {
-                        self.invalidate_token(token).await?;
+                    if let Some(token) = token {
+                        self.invalidate_token(&token).await?;
+                        rejected_here.push(token);
                     }
-                    refreshed = true;
                     continue;
                 }
                 Error::Api(api) => api.handling == ErrorHandling::Retry,

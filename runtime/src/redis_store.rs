@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use redis::aio::MultiplexedConnection;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use crate::token::{now_ms, StoreFuture, StoredToken, TokenStore};
 use crate::{Error, Secret};
@@ -26,9 +26,14 @@ return 0";
 
 /// A [`TokenStore`] in Redis. Keys are the client's token keys (service, app id and a digest of
 /// the secret); values are `token\nobtained-ms\nexpiry-ms` with a matching Redis expiry.
+///
+/// The connection reconnects by itself (`redis::aio::ConnectionManager`): after a Redis restart
+/// the next commands reconnect, and scripts are loaded again when Redis has forgotten them. While
+/// Redis cannot be reached, each command fails within about a second and the client falls back
+/// to fetching its own token (see `ClientOptions`).
 #[derive(Clone)]
 pub struct RedisTokenStore {
-    connection: MultiplexedConnection,
+    connection: ConnectionManager,
 }
 
 impl std::fmt::Debug for RedisTokenStore {
@@ -45,7 +50,17 @@ impl RedisTokenStore {
     /// Connects to `url` (`redis://host:port/db`).
     pub async fn connect(url: &str) -> Result<Self, Error> {
         let client = redis::Client::open(url).map_err(store_error)?;
-        let connection = client.get_multiplexed_async_connection().await.map_err(store_error)?;
+        // Short timeouts and one reconnect attempt per command: a token store that is down must
+        // cost a call milliseconds, not the HTTP timeout.
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_millis(500)))
+            .set_response_timeout(Some(Duration::from_secs(1)))
+            .set_number_of_retries(1)
+            .set_min_delay(Duration::from_millis(50))
+            .set_max_delay(Duration::from_millis(500));
+        let connection = ConnectionManager::new_with_config(client, config)
+            .await
+            .map_err(store_error)?;
         Ok(RedisTokenStore { connection })
     }
 }
@@ -74,7 +89,8 @@ impl TokenStore for RedisTokenStore {
     fn put<'a>(&'a self, key: &'a str, token: &'a StoredToken) -> StoreFuture<'a, ()> {
         let mut connection = self.connection.clone();
         Box::pin(async move {
-            let ttl_ms = token.expires_at_ms.saturating_sub(now_ms()).max(1);
+            // Capped: Redis refuses expiries past its clock range, and no token lives a month.
+            let ttl_ms = token.expires_at_ms.saturating_sub(now_ms()).clamp(1, 30 * 24 * 3_600_000);
             let value = format!(
                 "{}\n{}\n{}",
                 token.value.expose(),

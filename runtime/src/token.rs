@@ -106,12 +106,24 @@ impl TokenStore for MemoryTokenStore {
     }
 }
 
-/// Per-client token state: a local copy of the current token and the in-process fetch gate.
+/// How many rejected token values a client remembers (a token is rejected once per expiry, so a
+/// handful covers every token that can still be around).
+const REJECTED_KEPT: usize = 8;
+
+/// Per-client token state: a local copy of the current token, the in-process fetch gate, the
+/// tokens a server has rejected, and whether the shared store is unreachable.
 pub(crate) struct TokenCache {
     pub(crate) key: String,
     pub(crate) store: Arc<dyn TokenStore>,
     local: std::sync::RwLock<Option<StoredToken>>,
     pub(crate) fetch_gate: tokio::sync::Mutex<()>,
+    /// Token values a server answered "invalid/expired" for: never handed out again, whichever
+    /// layer (local copy, shared store) still holds them.
+    rejected: Mutex<std::collections::VecDeque<String>>,
+    /// While the store is unreachable: when to try it again (epoch ms); 0 when it is fine.
+    store_retry_at_ms: std::sync::atomic::AtomicU64,
+    /// When the last "store unreachable" warning was logged (epoch ms), to rate-limit it.
+    last_warning_ms: std::sync::atomic::AtomicU64,
 }
 
 impl fmt::Debug for TokenCache {
@@ -129,29 +141,107 @@ impl TokenCache {
             store,
             local: std::sync::RwLock::new(None),
             fetch_gate: tokio::sync::Mutex::new(()),
+            rejected: Mutex::new(std::collections::VecDeque::new()),
+            store_retry_at_ms: std::sync::atomic::AtomicU64::new(0),
+            last_warning_ms: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
-    pub(crate) fn local(&self, margin: Duration) -> Option<Secret> {
+    /// The local copy, when it is fresh and was never rejected.
+    pub(crate) fn local(&self, margin: Duration) -> Option<StoredToken> {
         let guard = self.local.read().unwrap_or_else(|e| e.into_inner());
-        guard.as_ref().filter(|t| t.fresh(margin)).map(|t| t.value.clone())
+        guard.as_ref().filter(|t| self.usable(t, margin)).cloned()
     }
 
     pub(crate) fn set_local(&self, token: StoredToken) {
         *self.local.write().unwrap_or_else(|e| e.into_inner()) = Some(token);
     }
 
-    /// Forgets `value` locally (when it is still the current token) and in the store.
+    /// Fresh and not rejected: what any layer may hand out.
+    pub(crate) fn usable(&self, token: &StoredToken, margin: Duration) -> bool {
+        token.fresh(margin) && !self.is_rejected(&token.value)
+    }
+
+    pub(crate) fn is_rejected(&self, value: &Secret) -> bool {
+        let rejected = self.rejected.lock().unwrap_or_else(|e| e.into_inner());
+        rejected.iter().any(|r| r == value.expose())
+    }
+
+    /// A token the token endpoint itself just issued is good again, even if it was rejected.
+    pub(crate) fn accept_issued(&self, value: &Secret) {
+        let mut rejected = self.rejected.lock().unwrap_or_else(|e| e.into_inner());
+        rejected.retain(|r| r != value.expose());
+    }
+
+    /// A server rejected `value`: remember that first (so no concurrent task can pick it up again
+    /// from any layer), then remove it from the store (only if the store still holds it: another
+    /// process may have stored a newer one), then from the local copy.
     pub(crate) async fn invalidate(&self, value: &Secret) -> Result<()> {
+        {
+            let mut rejected = self.rejected.lock().unwrap_or_else(|e| e.into_inner());
+            if !rejected.iter().any(|r| r == value.expose()) {
+                if rejected.len() == REJECTED_KEPT {
+                    rejected.pop_front();
+                }
+                rejected.push_back(value.expose().to_owned());
+            }
+        }
+        let stored = self.store.invalidate(&self.key, value.expose()).await;
         {
             let mut guard = self.local.write().unwrap_or_else(|e| e.into_inner());
             if guard.as_ref().is_some_and(|t| &t.value == value) {
                 *guard = None;
             }
         }
-        self.store.invalidate(&self.key, value.expose()).await
+        if let Err(e) = stored {
+            self.store_failed(&e);
+        }
+        Ok(())
+    }
+
+    /// Whether the store is to be used now: it is fine, or its retry time has come.
+    pub(crate) fn store_usable(&self) -> bool {
+        self.store_retry_at_ms.load(std::sync::atomic::Ordering::Relaxed) <= now_ms()
+    }
+
+    /// Whether the client is working without the store (it failed and has not answered since).
+    pub(crate) fn degraded(&self) -> bool {
+        self.store_retry_at_ms.load(std::sync::atomic::Ordering::Relaxed) != 0
+    }
+
+    /// The store failed: work without it for a second, and say so (at most every 30 s).
+    pub(crate) fn store_failed(&self, error: &crate::Error) {
+        use std::sync::atomic::Ordering;
+        let now = now_ms();
+        self.store_retry_at_ms.store(now + STORE_RETRY_MS, Ordering::Relaxed);
+        let last = self.last_warning_ms.load(Ordering::Relaxed);
+        if now.saturating_sub(last) >= WARNING_EVERY_MS
+            && self
+                .last_warning_ms
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            tracing::warn!(
+                key = %self.key,
+                error = %error,
+                "token store unreachable: fetching this process's own token until it answers again"
+            );
+        }
+    }
+
+    /// The store answered: leave degraded mode.
+    pub(crate) fn store_answered(&self) {
+        use std::sync::atomic::Ordering;
+        if self.store_retry_at_ms.swap(0, Ordering::Relaxed) != 0 {
+            tracing::info!(key = %self.key, "token store reachable again: sharing tokens through it");
+        }
     }
 }
+
+/// While the store is unreachable, how long until it is tried again.
+const STORE_RETRY_MS: u64 = 1_000;
+/// At most one "store unreachable" warning per client this often.
+const WARNING_EVERY_MS: u64 = 30_000;
 
 /// Cache key for one app of one service: the app id and a digest of the secret, never the
 /// secret itself.

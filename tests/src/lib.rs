@@ -274,9 +274,11 @@ pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
     }
 }
 
-/// A real `redis-server` on a free loopback port, stopped on drop.
+/// A real `redis-server` on a free loopback port, stopped on drop; it can be stopped and
+/// started again on the same port, as an operator's restart would.
 pub struct RedisServer {
-    child: std::process::Child,
+    child: Option<std::process::Child>,
+    port: u16,
     /// `redis://127.0.0.1:PORT/`.
     pub url: String,
 }
@@ -288,6 +290,27 @@ impl RedisServer {
             .and_then(|l| l.local_addr())
             .expect("free port")
             .port();
+        let mut server = RedisServer {
+            child: None,
+            port,
+            url: format!("redis://127.0.0.1:{port}/"),
+        };
+        server.restart();
+        server
+    }
+
+    /// Kills the server (its data is gone: no persistence).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server on its port (after [`RedisServer::stop`]) and waits until it answers.
+    pub fn restart(&mut self) {
+        self.stop();
+        let port = self.port;
         let child = std::process::Command::new("redis-server")
             .args([
                 "--port",
@@ -304,6 +327,7 @@ impl RedisServer {
             .unwrap_or_else(|e| {
                 panic!("cannot start redis-server ({e}); run `bash scripts/test.sh`, which installs it")
             });
+        self.child = Some(child);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(
@@ -312,17 +336,12 @@ impl RedisServer {
             );
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
-        RedisServer {
-            child,
-            url: format!("redis://127.0.0.1:{port}/"),
-        }
     }
 }
 
 impl Drop for RedisServer {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.stop();
     }
 }
 
