@@ -350,9 +350,26 @@ fn the_catalogue_is_classified_as_documented_and_the_compiler_agrees() {
     let pristine = SpecJson::load(&bench.paths.spec);
     let base = model::load(&bench.paths.spec).unwrap();
     bench.verdict(&pristine).expect("the user program works against today's crate");
+    // `scripts/semver_checks.sh` sets this to compare cargo-semver-checks with the catalogue.
+    let snapshots = std::env::var_os("QYWX_CATALOGUE_SNAPSHOTS").map(PathBuf::from);
+    let snapshot = |name: &str, class: &str| {
+        if let Some(dir) = &snapshots {
+            // A workspace of its own: the generated crate and the runtime it depends on.
+            let to = dir.join(name);
+            let _ = std::fs::remove_dir_all(&to);
+            copy_dir(&bench.paths.out, &to.join("generated"));
+            copy_dir(&bench.ws.join("runtime"), &to.join("runtime"));
+            std::fs::copy(bench.ws.join("Cargo.lock"), to.join("Cargo.lock")).unwrap();
+            let manifest = std::fs::read_to_string(bench.ws.join("Cargo.toml")).unwrap();
+            let manifest = manifest.replace(r#"["generated", "runtime", "user"]"#, r#"["generated", "runtime"]"#);
+            std::fs::write(to.join("Cargo.toml"), manifest).unwrap();
+            std::fs::write(to.join("class"), class).unwrap();
+        }
+    };
+    snapshot("00-baseline", "baseline");
     let mut report = Vec::new();
     let mut wrong = Vec::new();
-    for (what, expected, edit) in catalogue() {
+    for (n, (what, expected, edit)) in catalogue().into_iter().enumerate() {
         // Each edit starts from today's spec.
         let mut spec = SpecJson(pristine.0.clone());
         edit(&mut spec);
@@ -361,6 +378,8 @@ fn the_catalogue_is_classified_as_documented_and_the_compiler_agrees() {
         let changes = diff::diff(&base, &edited);
         let class = changes.iter().map(|c| c.class).max();
         let verdict = bench.verdict(&spec);
+        let slug: String = what.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+        snapshot(&format!("{:02}-{slug}", n + 1), expected.as_str());
         let line = format!(
             "{what}: diff says {} ({}); the user program {}",
             class.map_or("nothing", Class::as_str),
