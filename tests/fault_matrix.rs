@@ -198,11 +198,33 @@ async fn fault_matrix() {
         "a create is never repeated after a 502"
     );
     let (r, calls) = m
+        .run("HTTP 503 x1", Op::Read, |e| {
+            e.faults().inject(Fault::http_status(503, 1).on(LIST_DEPARTMENTS.path));
+        })
+        .await;
+    assert!(r.is_ok() && calls == 2, "{r:?} {calls}");
+    let (r, calls) = m
         .run("HTTP 503 x1", Op::Create, |e| {
             e.faults().inject(Fault::http_status(503, 1).on(create));
         })
         .await;
-    assert!(r.is_ok() && calls == 2, "{r:?} {calls}");
+    assert!(
+        is_status(&r.unwrap_err(), 503) && calls == 1,
+        "by default a create is not repeated after a 503 (it may have been applied)"
+    );
+    let default_client = m.wecom.clone();
+    m.wecom = qywx::wecom::WecomClient::with_options(
+        m.emu.credentials(Service::Wecom),
+        m.emu.client_options(Service::Wecom).retry_unsafe_on_503(true),
+    )
+    .unwrap();
+    let (r, calls) = m
+        .run("HTTP 503 x1 (retry_unsafe_on_503)", Op::Create, |e| {
+            e.faults().inject(Fault::http_status(503, 1).on(create));
+        })
+        .await;
+    assert!(r.is_ok() && calls == 2, "the option repeats it: {r:?} {calls}");
+    m.wecom = default_client;
     let (r, calls) = m
         .run("HTTP 504 x1", Op::Import, |e| {
             e.faults()
@@ -277,6 +299,24 @@ async fn fault_matrix() {
         })
         .await;
     assert!(r.is_err() && calls == 1);
+
+    // Tuzhan's 401: the token is bad. Refreshed once (an import is safe to resend: nothing was
+    // applied), and bounded when the new token is refused too.
+    let token_fetches = |e: &RunningEmulator| e.token_fetches(Service::Tuzhan);
+    let (r, calls) = m
+        .run("Tuzhan 401 (token revoked)", Op::Import, |e| {
+            assert!(e.faults().revoke_all_tokens(Service::Tuzhan) > 0);
+        })
+        .await;
+    assert!(r.is_ok() && calls == 2, "ok after one refresh: {r:?} {calls}");
+    assert_eq!(token_fetches(&m.emu), 1, "one new token");
+    let (r, calls) = m
+        .run("Tuzhan 401 twice", Op::Import, |e| {
+            e.faults().inject(Fault::http_status(401, 2).on(IMPORT_DEPARTMENTS.path));
+        })
+        .await;
+    assert!(is_status(&r.unwrap_err(), 401) && calls == 2, "bounded: {calls} calls");
+    assert_eq!(token_fetches(&m.emu), 1, "one refresh, then the error");
 
     // A wrong secret: one gettoken, no retry, a clear error.
     let options = m.emu.client_options(Service::Wecom);
@@ -360,4 +400,35 @@ async fn a_transport_error_keeps_its_cause_chain_without_the_url() {
     for leak in ["the-secret-value", "corpsecret", "/cgi-bin/", "http://"] {
         assert!(!everything.contains(leak), "{leak:?} in {everything}");
     }
+}
+
+/// A connect failure means nothing was sent, so even a create is retried: the server comes up
+/// while the client backs off, and the department is created exactly once.
+#[tokio::test]
+async fn a_create_is_retried_after_a_connect_failure_and_applied_once() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let late = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        Emulator::builder().port(port).build().start().await.unwrap()
+    });
+    let options = qywx::ClientOptions::default()
+        .base_url(format!("http://127.0.0.1:{port}/wecom"))
+        .backoff(Duration::from_millis(100), Duration::from_millis(400))
+        .max_retries(5);
+    let client = qywx::wecom::WecomClient::with_options(
+        Credentials::new(qywx_emulator::DEFAULT_WECOM_CORPID, DEFAULT_WECOM_SECRET),
+        options,
+    )
+    .unwrap();
+    let created = client
+        .create_department(&CreateDepartmentRequest::new("稍后", 1))
+        .await
+        .expect("retried until the server was up");
+    let emu = late.await.unwrap();
+    assert_eq!(emu.calls(CREATE_DEPARTMENT.path), 1, "applied once");
+    let listed = client.list_departments().await.unwrap();
+    assert_eq!(listed.department.iter().filter(|d| d.id == created.id).count(), 1);
 }

@@ -1,18 +1,25 @@
-//! Pins the wire format to the seeds: every request example, built with the generated types,
-//! serializes to the seed's JSON; every client method, pointed at a loopback server, sends the
-//! right method, path, query, headers and body; every response example decodes to the outcome
-//! the seed documents.
+//! Pins the wire format to the spec, endpoint by endpoint, over the generated `CALLS` (no list of
+//! endpoints is kept here): the generated crate and `spec/` name the same endpoints; every request
+//! example of the seeds, built with the generated types, sends the seed's JSON or query string;
+//! every response example decodes to the outcome the seed documents; and every endpoint, with or
+//! without examples, takes a request and an answer built from the spec's own types. Each call goes
+//! to a loopback server that records what the client put on the wire: method, path, token
+//! placement, query, headers and body.
 
-use std::collections::BTreeSet;
-use std::future::Future;
+use std::collections::{BTreeMap, BTreeSet};
 
-use qywx::runtime::QueryParams;
+use qywx::runtime::server::{ErasedCall, ErasedError};
+use qywx::runtime::spec::{EndpointSpec, ServiceSpec, TokenPlacement};
 use qywx::{ClientOptions, Credentials};
-use qywx_codegen::model::{self, Endpoint, Field, Quirk, Spec, TypeExpr, TypeKind};
+use qywx_codegen::model::{
+    self, Encoding, Endpoint, Example, Field, Handling, Outcome, Prim, Quirk, Response, Spec, TokenIn, TypeExpr,
+    TypeKind,
+};
 use qywx_tests::{workspace_root, CaptureServer, Captured, TUZHAN_TOKEN, WECOM_TOKEN};
-use serde::de::DeserializeOwned;
-use serde::Serialize;
 use serde_json::{Map, Value};
+
+use qywx::tuzhan::import;
+use qywx::wecom::{tag, user};
 
 struct Ctx {
     spec: Spec,
@@ -25,10 +32,10 @@ impl Ctx {
     async fn new() -> Ctx {
         let spec = model::load(&workspace_root().join("spec")).expect("spec loads");
         let server = CaptureServer::start().await;
-        let options = || ClientOptions {
-            base_url: Some(server.base_url.clone()),
-            max_retries: 0,
-            ..Default::default()
+        let options = || {
+            ClientOptions::default()
+                .base_url(server.base_url.clone())
+                .max_retries(0)
         };
         let wecom = qywx::wecom::WecomClient::with_options(Credentials::new("corp-id", "corp-secret-value"), options())
             .unwrap();
@@ -42,321 +49,791 @@ impl Ctx {
             tuzhan,
         }
     }
+}
 
-    fn endpoint(&self, id: &str) -> (&model::Service, &Endpoint) {
-        let (group, endpoint) = self
-            .spec
-            .groups
-            .iter()
-            .find_map(|g| g.endpoints.iter().find(|e| e.id == id).map(|e| (g, e)))
-            .unwrap_or_else(|| panic!("no endpoint {id} in spec/"));
-        let service = self
-            .spec
-            .services
-            .iter()
-            .find(|s| s.id == group.service)
-            .expect("service");
-        (service, endpoint)
+// ---------------------------------------------------------------------------------------------
+// The spec, as the checks read it
+
+/// The spec's entry for an endpoint the generated crate has, with its group.
+fn spec_endpoint<'s>(spec: &'s Spec, id: &str) -> (&'s model::Group, &'s Endpoint) {
+    spec.groups
+        .iter()
+        .find_map(|g| g.endpoints.iter().find(|e| e.id == id).map(|e| (g, e)))
+        .unwrap_or_else(|| {
+            panic!("the generated crate has endpoint `{id}` but spec/ does not: run `cargo run -p qywx-codegen`")
+        })
+}
+
+fn spec_service<'s>(spec: &'s Spec, id: &str) -> &'s model::Service {
+    spec.services.iter().find(|s| s.id == id).unwrap_or_else(|| {
+        panic!("the generated crate has service `{id}` but spec/services/ does not: run `cargo run -p qywx-codegen`")
+    })
+}
+
+fn named<'s>(spec: &'s Spec, name: &str) -> &'s model::NamedType {
+    spec.groups
+        .iter()
+        .flat_map(|g| &g.types)
+        .find(|t| t.name == name)
+        .unwrap_or_else(|| panic!("spec/ uses type `{name}` but defines no such type"))
+}
+
+fn object_fields<'s>(spec: &'s Spec, ty: &TypeExpr) -> Option<&'s [Field]> {
+    let TypeExpr::Named(name) = ty else { return None };
+    match &named(spec, name).kind {
+        TypeKind::Object(o) => Some(o.fields.as_slice()),
+        _ => None,
     }
+}
 
-    fn object_fields(&self, ty: &TypeExpr) -> Option<&[Field]> {
-        let TypeExpr::Named(name) = ty else { return None };
-        self.spec
-            .groups
-            .iter()
-            .flat_map(|g| &g.types)
-            .find(|t| &t.name == name)
-            .and_then(|t| match &t.kind {
-                TypeKind::Object(o) => Some(o.fields.as_slice()),
-                _ => None,
-            })
+/// What a seed's example leaves out of a required field is filled with.
+fn quirk_placeholder(spec: &Spec, ty: &TypeExpr) -> Value {
+    match ty {
+        TypeExpr::Prim(Prim::String) => Value::from("placeholder"),
+        TypeExpr::Prim(Prim::Bool) => Value::from(false),
+        TypeExpr::Prim(_) => Value::from(0),
+        TypeExpr::Array(_) => Value::Array(Vec::new()),
+        TypeExpr::Named(name) => match &named(spec, name).kind {
+            TypeKind::Enum { values, .. } => values[0].value.clone(),
+            _ => Value::Object(Map::new()),
+        },
     }
+}
 
-    fn placeholder(&self, ty: &TypeExpr) -> Value {
-        match ty {
-            TypeExpr::Prim(model::Prim::String) => Value::from("placeholder"),
-            TypeExpr::Prim(model::Prim::Bool) => Value::from(false),
-            TypeExpr::Prim(_) => Value::from(0),
-            TypeExpr::Array(_) => Value::Array(Vec::new()),
-            TypeExpr::Named(name) => {
-                let t = self
-                    .spec
-                    .groups
-                    .iter()
-                    .flat_map(|g| &g.types)
-                    .find(|t| &t.name == name)
-                    .expect("type");
-                match &t.kind {
-                    TypeKind::Enum { values, .. } => values[0].value.clone(),
-                    _ => Value::Object(Map::new()),
-                }
-            }
+/// Fills fields the seed's example omits (quirk `omitted`) in `input`, and writes into
+/// `expected` what the documented types send: numbers the seed sends as strings become numbers.
+fn normalize(spec: &Spec, fields: &[Field], input: &mut Value, expected: &mut Value) {
+    let (Value::Object(input), Value::Object(expected)) = (input, expected) else {
+        return;
+    };
+    for f in fields {
+        if f.example_quirk == Some(Quirk::Omitted) && !input.contains_key(&f.name) {
+            input.insert(f.name.clone(), quirk_placeholder(spec, &f.ty));
+            expected.insert(f.name.clone(), quirk_placeholder(spec, &f.ty));
         }
-    }
-
-    /// Fills fields the seed's example omits (quirk `omitted`) in `input`, and writes into
-    /// `expected` what the documented types send: numbers the seed sends as strings become numbers.
-    fn normalize(&self, fields: &[Field], input: &mut Value, expected: &mut Value) {
-        let (Value::Object(input), Value::Object(expected)) = (input, expected) else {
-            return;
+        let (Some(inp), Some(exp)) = (input.get_mut(&f.name), expected.get_mut(&f.name)) else {
+            continue;
         };
-        for f in fields {
-            if f.example_quirk == Some(Quirk::Omitted) && !input.contains_key(&f.name) {
-                input.insert(f.name.clone(), self.placeholder(&f.ty));
-                expected.insert(f.name.clone(), self.placeholder(&f.ty));
+        if f.example_quirk == Some(Quirk::String) {
+            if let Some(n) = exp.as_str().and_then(|s| s.parse::<i64>().ok()) {
+                *exp = Value::from(n);
             }
-            let (Some(inp), Some(exp)) = (input.get_mut(&f.name), expected.get_mut(&f.name)) else {
-                continue;
-            };
-            if f.example_quirk == Some(Quirk::String) {
-                if let Some(n) = exp.as_str().and_then(|s| s.parse::<i64>().ok()) {
-                    *exp = Value::from(n);
-                }
-            }
-            let item_ty = match &f.ty {
-                TypeExpr::Array(inner) => &**inner,
-                other => other,
-            };
-            if let Some(nested) = self.object_fields(item_ty) {
-                match (inp, exp) {
-                    (Value::Array(ins), Value::Array(exps)) => {
-                        for (i, e) in ins.iter_mut().zip(exps.iter_mut()) {
-                            self.normalize(nested, i, e);
-                        }
+        }
+        let item_ty = match &f.ty {
+            TypeExpr::Array(inner) => &**inner,
+            other => other,
+        };
+        if let Some(nested) = object_fields(spec, item_ty) {
+            match (inp, exp) {
+                (Value::Array(ins), Value::Array(exps)) => {
+                    for (i, e) in ins.iter_mut().zip(exps.iter_mut()) {
+                        normalize(spec, nested, i, e);
                     }
-                    (i, e) => self.normalize(nested, i, e),
                 }
+                (i, e) => normalize(spec, nested, i, e),
             }
         }
     }
+}
 
-    fn request_example<'a>(&self, e: &'a Endpoint) -> &'a model::Example {
-        e.examples
-            .iter()
-            .find(|x| x.is_request())
-            .unwrap_or_else(|| panic!("{} has no request example", e.id))
-    }
+// ---------------------------------------------------------------------------------------------
+// Values built from the spec
 
-    /// Checks the captured request's method, path and token placement; returns it.
-    fn last_request(&self, service: &model::Service, e: &Endpoint) -> Captured {
-        let sent = self.server.requests_to(&e.path);
-        let request = sent
-            .last()
-            .unwrap_or_else(|| panic!("{}: nothing reached {}", e.id, e.path))
-            .clone();
-        assert_eq!(request.method, e.method.as_str(), "{}: method", e.id);
-        let (token_param, token_header) = (request.query_value("access_token"), request.headers.get("x-token"));
-        match (service.id.as_str(), e.auth) {
-            ("wecom", true) => {
-                assert_eq!(token_param, Some(WECOM_TOKEN), "{}: access_token query parameter", e.id);
-                assert!(token_header.is_none());
-            }
-            ("tuzhan", true) => {
-                assert_eq!(
-                    token_header.map(String::as_str),
-                    Some(TUZHAN_TOKEN),
-                    "{}: X-Token header",
-                    e.id
-                );
-                assert!(
-                    token_param.is_none() && request.query.is_empty(),
-                    "{}: Tuzhan sends nothing in the query",
-                    e.id
-                );
-            }
-            (_, false) => assert!(
-                token_param.is_none() && token_header.is_none(),
-                "{}: the token endpoint carries no token",
-                e.id
+/// A value of every field of an object (optional ones too, so `one_of` and `required_when`
+/// rules hold), in wire form.
+fn build_object(spec: &Spec, fields: &[Field]) -> Value {
+    Value::Object(fields.iter().map(|f| (f.name.clone(), build_field(spec, f))).collect())
+}
+
+/// A valid value of a field, in its wire encoding.
+fn build_field(spec: &Spec, f: &Field) -> Value {
+    let value = build(spec, &f.ty, Some(f));
+    match f.encoding {
+        None => value,
+        Some(Encoding::String) => as_strings(value),
+        Some(Encoding::PipeSeparated) => match value {
+            Value::Array(items) => Value::from(
+                items
+                    .iter()
+                    .map(|item| {
+                        item.as_str()
+                            .unwrap_or_else(|| panic!("field `{}`: a pipe-separated item is a string", f.name))
+                    })
+                    .collect::<Vec<_>>()
+                    .join("|"),
             ),
-            (other, _) => panic!("unknown service {other}"),
+            other => panic!("field `{}`: pipe_separated on a {} that is not a list", f.name, other),
+        },
+    }
+}
+
+/// Numbers and booleans as the JSON strings that carry them.
+fn as_strings(value: Value) -> Value {
+    match value {
+        Value::Bool(b) => Value::from(b.to_string()),
+        Value::Number(n) => Value::from(n.to_string()),
+        Value::Array(items) => Value::Array(items.into_iter().map(as_strings).collect()),
+        other => other,
+    }
+}
+
+/// "placeholder", cut or padded to the field's length limits.
+fn placeholder_text(field: Option<&Field>) -> String {
+    let mut text = String::from("placeholder");
+    if let Some(min) = field.and_then(|f| f.min_length) {
+        while text.chars().count() < min {
+            text.push('x');
         }
-        request
+    }
+    if let Some(max) = field.and_then(|f| f.max_length) {
+        text = text.chars().take(max).collect();
+    }
+    text
+}
+
+/// A valid value of `ty`: strings "placeholder" within the field's length limits, integers 1,
+/// booleans false, enums their first value, lists of max(1, min_items) items (at most
+/// max_items), objects with every field, unions their first variant.
+fn build(spec: &Spec, ty: &TypeExpr, field: Option<&Field>) -> Value {
+    match ty {
+        TypeExpr::Prim(Prim::String) => Value::from(placeholder_text(field)),
+        TypeExpr::Prim(Prim::Bool) => Value::from(false),
+        TypeExpr::Prim(p) => {
+            assert!(p.is_integer(), "no value for primitive `{}`", p.name());
+            Value::from(1)
+        }
+        TypeExpr::Array(inner) => {
+            let wanted = field.and_then(|f| f.min_items).unwrap_or(0).max(1);
+            let count = field.and_then(|f| f.max_items).map_or(wanted, |max| wanted.min(max));
+            Value::Array((0..count).map(|_| build(spec, inner, field)).collect())
+        }
+        TypeExpr::Named(name) => match &named(spec, name).kind {
+            TypeKind::Object(o) => build_object(spec, &o.fields),
+            TypeKind::Enum { values, .. } => values
+                .first()
+                .unwrap_or_else(|| panic!("enum `{name}` has no values"))
+                .value
+                .clone(),
+            TypeKind::Union(variants) => {
+                let first = variants
+                    .first()
+                    .unwrap_or_else(|| panic!("union `{name}` has no variants"));
+                build(spec, &first.ty, None)
+            }
+        },
+    }
+}
+
+/// A query parameter's text, as a request JSON value gives it.
+fn query_text(id: &str, name: &str, value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        Value::Bool(b) => b.to_string(),
+        other => panic!("{id}: query parameter `{name}` is {other}: the wire tests know no query form for it"),
+    }
+}
+
+/// Where `got` departs from `expected`, if anywhere. Scalars compare by their text, so a number
+/// the generated type writes as a JSON string (a documented quirk) is the same value.
+fn diff(expected: &Value, got: &Value, at: &str) -> Option<String> {
+    fn text(v: &Value) -> Option<String> {
+        match v {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            _ => None,
+        }
+    }
+    match (expected, got) {
+        (a, b) if a == b => None,
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, v) in a {
+                let Some(w) = b.get(k) else {
+                    return Some(format!("{at}.{k}: served, missing from the decoded answer"));
+                };
+                if let Some(d) = diff(v, w, &format!("{at}.{k}")) {
+                    return Some(d);
+                }
+            }
+            b.keys()
+                .find(|k| !a.contains_key(*k))
+                .map(|k| format!("{at}.{k}: in the decoded answer, never served"))
+        }
+        (Value::Array(a), Value::Array(b)) if a.len() == b.len() => a
+            .iter()
+            .zip(b)
+            .enumerate()
+            .find_map(|(i, (v, w))| diff(v, w, &format!("{at}[{i}]"))),
+        (a, b) if text(a).is_some() && text(a) == text(b) => None,
+        (a, b) => Some(format!("{at}: served {a}, decoded {b}")),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// One service, every endpoint
+
+/// What the client must put on the wire for one request.
+#[derive(Debug, Clone, PartialEq)]
+enum Wire {
+    /// A JSON body.
+    Body(Value),
+    /// Query parameters (besides the token), as JSON strings.
+    Query(Map<String, Value>),
+    /// No parameters.
+    Nothing,
+}
+
+/// One service as the checks see it, read from the spec.
+struct Svc<'a> {
+    model: &'a model::Service,
+    /// The token the capture server issues for it.
+    token: &'static str,
+    /// The path of its token endpoint.
+    token_path: &'a str,
+    /// Whether its examples send the result code as a JSON string (Tuzhan's `"200"`).
+    code_is_string: bool,
+}
+
+#[derive(Default)]
+struct Tally {
+    endpoints: usize,
+    from_examples: usize,
+    request_examples: usize,
+    response_examples: usize,
+    constructed: usize,
+}
+
+struct Checker<'a, C: 'static> {
+    t: &'a Ctx,
+    svc: Svc<'a>,
+    client: &'a C,
+}
+
+impl<C: 'static> Checker<'_, C> {
+    /// Checks what reached the capture server since it was cleared: `attempts` requests to the
+    /// endpoint (and at most token fetches besides), each exactly `expected`.
+    fn check_sent(&self, e: &Endpoint, expected: &Wire, attempts: usize) {
+        let all = self.t.server.requests();
+        for r in &all {
+            assert!(
+                r.path == e.path || r.path == self.svc.token_path,
+                "{}: unexpected request to {}",
+                e.id,
+                r.path
+            );
+        }
+        let sent: Vec<&Captured> = all.iter().filter(|r| r.path == e.path).collect();
+        assert_eq!(sent.len(), attempts, "{}: requests that reached {}", e.id, e.path);
+        for request in sent {
+            self.check_one(e, expected, request);
+        }
     }
 
-    /// Serves each response example of `e` and checks the outcome the seed documents.
-    async fn check_responses<R, Fut>(&self, service: &model::Service, e: &Endpoint, call: impl Fn() -> Fut)
-    where
-        Fut: Future<Output = qywx::Result<R>>,
-        R: std::fmt::Debug,
-    {
-        let responses: Vec<&model::Example> = e.examples.iter().filter(|x| !x.is_request()).collect();
-        assert!(!responses.is_empty(), "{} has no response example", e.id);
-        for x in responses {
-            let body = x.body.as_ref().expect("response body");
-            self.server.enqueue(&e.path, 200, body.to_string());
-            let outcome = call().await;
-            match x.outcome.map(|o| o.as_str()) {
-                Some("success" | "partial") => {
-                    outcome.unwrap_or_else(|err| panic!("{}: seed example {body} should decode, got {err}", e.id));
+    fn check_one(&self, e: &Endpoint, expected: &Wire, sent: &Captured) {
+        let id = &e.id;
+        let send_token = &self.svc.model.auth.send_token;
+        let token = self.svc.token;
+        assert_eq!(sent.method, e.method.as_str(), "{id}: HTTP method");
+
+        // The query: the token where the service carries it there, and the parameters.
+        let mut query = BTreeMap::new();
+        for (k, v) in &sent.query {
+            assert!(
+                query.insert(k.as_str(), v.as_str()).is_none(),
+                "{id}: query parameter `{k}` sent twice"
+            );
+        }
+        let mut expected_query = BTreeMap::new();
+        if e.auth && send_token.location == TokenIn::Query {
+            expected_query.insert(send_token.name.as_str(), token);
+        }
+        if let Wire::Query(params) = expected {
+            for (k, v) in params {
+                let v = v
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{id}: query parameter `{k}` is {v}, not a string"));
+                assert!(
+                    expected_query.insert(k.as_str(), v).is_none(),
+                    "{id}: a parameter is named like the token"
+                );
+            }
+        }
+        assert_eq!(query, expected_query, "{id}: the query string (token and parameters)");
+
+        // The token header, where the service carries it there; nowhere else.
+        let header_name = send_token.name.to_ascii_lowercase();
+        let header = sent.headers.get(&header_name).map(String::as_str);
+        if e.auth && send_token.location == TokenIn::Header {
+            assert_eq!(header, Some(token), "{id}: {} header", send_token.name);
+        } else {
+            assert_eq!(header, None, "{id}: no {} header", send_token.name);
+        }
+        for (name, value) in &sent.headers {
+            assert!(
+                !value.contains(token) || (*name == header_name && header == Some(token) && e.auth),
+                "{id}: the token leaks into header {name}"
+            );
+        }
+        let body_text = String::from_utf8_lossy(&sent.body);
+        assert!(!body_text.contains(token), "{id}: the token never goes in the body");
+        if send_token.location == TokenIn::Query {
+            assert!(
+                !body_text.contains(send_token.name.as_str()),
+                "{id}: the token parameter `{}` never goes in the body",
+                send_token.name
+            );
+        }
+
+        match expected {
+            Wire::Body(body) => {
+                assert_eq!(
+                    sent.headers.get("content-type").map(String::as_str),
+                    Some("application/json"),
+                    "{id}: content-type"
+                );
+                assert_eq!(&sent.json(), body, "{id}: the body on the wire");
+            }
+            Wire::Query(_) | Wire::Nothing => {
+                assert!(sent.body.is_empty(), "{id}: a call with no JSON body sends no body");
+            }
+        }
+    }
+
+    /// The request a seed's request example gives (as JSON for the generated type), and what
+    /// the client must send for it.
+    fn example_request(&self, e: &Endpoint, x: &Example) -> (Value, Wire) {
+        let id = &e.id;
+        match &e.request {
+            None => {
+                let url = x
+                    .url
+                    .as_ref()
+                    .unwrap_or_else(|| panic!("{id}: takes no parameters, so its request example is a URL"));
+                assert!(url.contains(&e.path), "{id}: the seed's URL {url} is not {}", e.path);
+                (Value::Null, Wire::Nothing)
+            }
+            Some(r) if r.in_query => {
+                let url = x
+                    .url
+                    .as_ref()
+                    .unwrap_or_else(|| panic!("{id}: a query endpoint's request example is a URL"));
+                let (path, query) = url.split_once('?').unwrap_or((url, ""));
+                assert!(path.ends_with(&e.path), "{id}: the seed's URL {url} is not {}", e.path);
+                let send_token = &self.svc.model.auth.send_token;
+                let token_param = (send_token.location == TokenIn::Query).then_some(send_token.name.as_str());
+                // First value of each parameter (department/delete's example repeats `id`; the table documents one).
+                let mut params = Map::new();
+                for (k, v) in query.split('&').filter_map(|p| p.split_once('=')) {
+                    if Some(k) != token_param && !params.contains_key(k) {
+                        params.insert(k.to_owned(), Value::from(v));
+                    }
                 }
-                Some("error") => {
-                    let code = match &body[service.envelope.code_field.as_str()] {
-                        Value::Number(n) => n.as_i64(),
-                        Value::String(s) => s.parse().ok(),
-                        _ => None,
+                (Value::Object(params.clone()), Wire::Query(params))
+            }
+            Some(r) => {
+                let example = x
+                    .body
+                    .clone()
+                    .unwrap_or_else(|| panic!("{id}: a body endpoint's request example is a body"));
+                let (mut input, mut expected) = (example.clone(), example);
+                normalize(&self.t.spec, &r.schema.fields, &mut input, &mut expected);
+                (input, Wire::Body(expected))
+            }
+        }
+    }
+
+    /// A valid request built from the spec, and what the client must send for it.
+    fn constructed_request(&self, e: &Endpoint) -> (Value, Wire) {
+        let Some(r) = &e.request else {
+            return (Value::Null, Wire::Nothing);
+        };
+        let request = build_object(&self.t.spec, &r.schema.fields);
+        if r.in_query {
+            let params = request
+                .as_object()
+                .expect("an object")
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::from(query_text(&e.id, k, v))))
+                .collect();
+            (request, Wire::Query(params))
+        } else {
+            (request.clone(), Wire::Body(request))
+        }
+    }
+
+    /// A successful answer carrying `payload`, in the service's envelope.
+    fn success_body(&self, e: &Endpoint, payload: Value) -> Value {
+        let env = &self.svc.model.envelope;
+        let code = if self.svc.code_is_string {
+            Value::from(env.success_code.clone())
+        } else {
+            Value::from(env.success_code.parse::<i64>().unwrap_or_else(|_| {
+                panic!(
+                    "{}: success code `{}` is not an integer",
+                    self.svc.model.id, env.success_code
+                )
+            }))
+        };
+        let mut body = Map::new();
+        body.insert(env.code_field.clone(), code);
+        body.insert(env.message_field.clone(), Value::from("ok"));
+        if env.wrapped() {
+            let data = env
+                .data_field
+                .as_ref()
+                .unwrap_or_else(|| panic!("{}: a wrapped envelope needs data_field", self.svc.model.id));
+            body.insert(data.clone(), payload);
+        } else {
+            match payload {
+                Value::Object(fields) => body.extend(fields),
+                other => panic!(
+                    "{}: a flat envelope's payload is an object; the spec's response builds {other}",
+                    e.id
+                ),
+            }
+        }
+        Value::Object(body)
+    }
+
+    /// `wire(input)` is `expected`.
+    fn check_wire(&self, call: &ErasedCall<C>, e: &Endpoint, input: &Value, expected: &Wire, what: &str) {
+        let id = &e.id;
+        let (wire, expected) = match (call.wire, expected) {
+            (None, Wire::Nothing) => return,
+            (Some(wire), Wire::Body(v)) => (wire, v.clone()),
+            (Some(wire), Wire::Query(params)) => (wire, Value::Object(params.clone())),
+            (wire, expected) => panic!(
+                "{id}: the generated crate {} a request type; the spec says {expected:?}",
+                if wire.is_some() { "has" } else { "has no" }
+            ),
+        };
+        let got = wire(input.clone())
+            .unwrap_or_else(|err| panic!("{id}: {what} {input} does not build the generated request type: {err}"));
+        assert_eq!(
+            got, expected,
+            "{id}: the generated request type sends {what} as expected"
+        );
+    }
+
+    /// Sends `input` once per response example and checks each documented outcome and what was
+    /// sent. Returns how many examples were served.
+    async fn check_response_examples(&self, call: &ErasedCall<C>, e: &Endpoint, input: &Value, wire: &Wire) -> usize {
+        let id = &e.id;
+        let env = &self.svc.model.envelope;
+        let responses: Vec<&Example> = e.examples.iter().filter(|x| !x.is_request()).collect();
+        for x in &responses {
+            let body = x
+                .body
+                .as_ref()
+                .unwrap_or_else(|| panic!("{id}: a response example without a body"));
+            let outcome = x
+                .outcome
+                .unwrap_or_else(|| panic!("{id}: a response example without an outcome"));
+            let code = match &body[env.code_field.as_str()] {
+                Value::Number(n) => n.as_i64(),
+                Value::String(s) => s.parse().ok(),
+                _ => None,
+            };
+            // A code that makes the client fetch a new token and try once more is served twice.
+            let handling = code
+                .and_then(|c| self.svc.model.error_codes.iter().find(|ec| ec.code == c))
+                .map(|ec| ec.handling);
+            let attempts = if outcome == Outcome::Error && e.auth && handling == Some(Handling::RefreshToken) {
+                2
+            } else {
+                1
+            };
+            self.t.server.clear();
+            for _ in 0..attempts {
+                self.t.server.enqueue(&e.path, 200, body.to_string());
+            }
+            let answer = (call.call)(self.client, input.clone()).await;
+            match outcome {
+                Outcome::Success | Outcome::Partial => {
+                    answer.unwrap_or_else(|err| {
+                        panic!(
+                            "{id}: the seed's {} example {body} should decode, got {err:?}",
+                            outcome.as_str()
+                        )
+                    });
+                }
+                Outcome::Error => {
+                    let code = code
+                        .unwrap_or_else(|| panic!("{id}: error example {body} has no integer `{}`", env.code_field));
+                    let err = match answer {
+                        Err(ErasedError::Client(err)) => err,
+                        other => panic!("{id}: error example {body} must fail with an API error, got {other:?}"),
                     };
-                    let err = outcome.expect_err("error example must fail");
-                    assert_eq!(err.api_code(), code, "{}: {err}", e.id);
+                    assert_eq!(err.api_code(), Some(code), "{id}: {err}");
                 }
-                other => panic!("unknown outcome {other:?}"),
             }
+            self.check_sent(e, wire, attempts);
+        }
+        responses.len()
+    }
+
+    async fn check_endpoint(&self, call: &ErasedCall<C>, tally: &mut Tally) {
+        let generated: &EndpointSpec = call.endpoint;
+        let (group, e) = spec_endpoint(&self.t.spec, generated.id);
+        let id = &e.id;
+        assert_eq!(
+            group.service, self.svc.model.id,
+            "{id}: service in spec/ and in the generated crate"
+        );
+        assert_eq!(
+            generated.method.as_str(),
+            e.method.as_str(),
+            "{id}: method in spec/ and in the generated crate"
+        );
+        assert_eq!(generated.path, e.path, "{id}: path in spec/ and in the generated crate");
+        assert_eq!(generated.auth, e.auth, "{id}: auth in spec/ and in the generated crate");
+        assert_eq!(
+            generated.idempotent, e.idempotent,
+            "{id}: idempotent in spec/ and in the generated crate"
+        );
+        assert_eq!(
+            call.wire.is_some(),
+            e.request.is_some(),
+            "{id}: parameters in spec/ and in the generated crate"
+        );
+        tally.endpoints += 1;
+
+        // From the seed's examples.
+        let request_example = e.examples.iter().find(|x| x.is_request());
+        let constructed = self.constructed_request(e);
+        if let Some(x) = request_example {
+            let (input, wire) = self.example_request(e, x);
+            self.check_wire(call, e, &input, &wire, "the seed's request example");
+            tally.request_examples += 1;
+            let served = self.check_response_examples(call, e, &input, &wire).await;
+            if served == 0 {
+                // No answer documented: the example request still goes out as it should.
+                self.call_constructed_answer(call, e, &input, &wire).await;
+            }
+            tally.response_examples += served;
+            tally.from_examples += 1;
+        } else {
+            let served = self
+                .check_response_examples(call, e, &constructed.0, &constructed.1)
+                .await;
+            tally.response_examples += served;
+            if served > 0 {
+                tally.from_examples += 1;
+            }
+        }
+
+        // From values built from the spec.
+        let (input, wire) = constructed;
+        self.check_wire(call, e, &input, &wire, "the constructed request");
+        self.call_constructed_answer(call, e, &input, &wire).await;
+        tally.constructed += 1;
+    }
+
+    /// Sends `input` against a success answer built from the spec: the call succeeds, sends
+    /// `wire`, and decodes everything that was served.
+    async fn call_constructed_answer(&self, call: &ErasedCall<C>, e: &Endpoint, input: &Value, wire: &Wire) {
+        let id = &e.id;
+        let payload = match &e.response {
+            Response::Fields(schema) => build_object(&self.t.spec, &schema.fields),
+            Response::Type { ty, .. } => build(&self.t.spec, ty, None),
+        };
+        let body = self.success_body(e, payload.clone());
+        self.t.server.clear();
+        self.t.server.enqueue(&e.path, 200, body.to_string());
+        let answer = (call.call)(self.client, input.clone()).await.unwrap_or_else(|err| match err {
+            ErasedError::Request(message) => {
+                panic!("{id}: request {input} does not build the generated request type: {message}")
+            }
+            ErasedError::Client(err @ qywx::Error::InvalidInput { .. }) => panic!(
+                "{id}: the client refuses request {input} ({err}): make the constructor in tests/wire.rs build a valid one"
+            ),
+            ErasedError::Client(err) => panic!("{id}: the success answer {body} built from the spec does not decode: {err}"),
+            ErasedError::Response(message) => panic!("{id}: the decoded answer cannot be written as JSON: {message}"),
+        });
+        self.check_sent(e, wire, 1);
+
+        // Every field served (each required one, and the optional ones sent too) comes back, and
+        // nothing of the envelope does.
+        if let Response::Fields(schema) = &e.response {
+            let decoded = answer
+                .as_object()
+                .unwrap_or_else(|| panic!("{id}: the decoded answer {answer} is not an object"));
+            for f in &schema.fields {
+                assert!(
+                    decoded.contains_key(&f.name),
+                    "{id}: the decoded answer {answer} lacks {} field `{}`",
+                    if f.required { "required" } else { "optional" },
+                    f.name
+                );
+            }
+            let env = &self.svc.model.envelope;
+            for member in [
+                Some(&env.code_field),
+                Some(&env.message_field),
+                env.detail_code_field.as_ref(),
+                env.data_field.as_ref(),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                if !schema.fields.iter().any(|f| &f.name == member) {
+                    assert!(
+                        !decoded.contains_key(member),
+                        "{id}: envelope member `{member}` in the decoded answer {answer}"
+                    );
+                }
+            }
+        }
+        if let Some(d) = diff(&payload, &answer, "$") {
+            panic!("{id}: the answer decodes to something else than was served: {d}\nserved:  {payload}\ndecoded: {answer}");
         }
     }
 }
 
-/// A JSON-body endpoint: seed example → generated type → same JSON; sent as that body.
-async fn body_endpoint<Req, R, Fut>(t: &Ctx, id: &str, call: impl Fn(Req) -> Fut)
-where
-    Req: DeserializeOwned + Serialize + Clone,
-    Fut: Future<Output = qywx::Result<R>>,
-    R: std::fmt::Debug,
-{
-    let (service, e) = t.endpoint(id);
-    let example = t.request_example(e).body.clone().expect("body example");
-    let (mut input, mut expected) = (example.clone(), example);
-    let fields = &e.request.as_ref().expect("request").schema.fields;
-    t.normalize(fields, &mut input, &mut expected);
-    let request: Req =
-        serde_json::from_value(input).unwrap_or_else(|err| panic!("{id}: seed example does not build: {err}"));
-    assert_eq!(
-        serde_json::to_value(&request).unwrap(),
-        expected,
-        "{id}: generated type serializes to the seed's JSON"
-    );
+/// Checks every endpoint of one service, from the generated `CALLS`.
+async fn check_every_endpoint<C: 'static>(
+    t: &Ctx,
+    generated: &'static ServiceSpec,
+    endpoints: &[&'static EndpointSpec],
+    calls: &'static [ErasedCall<C>],
+    client: &C,
+    token: &'static str,
+) {
+    let model = spec_service(&t.spec, generated.id);
+    let name = model.id.as_str();
+    let call_ids: Vec<&str> = calls.iter().map(|c| c.endpoint.id).collect();
+    let endpoint_ids: Vec<&str> = endpoints.iter().map(|e| e.id).collect();
+    assert_eq!(call_ids, endpoint_ids, "{name}: CALLS follow ENDPOINTS");
 
-    t.check_responses(service, e, || call(request.clone())).await;
-    let sent = t.last_request(service, e);
-    assert_eq!(
-        sent.headers.get("content-type").map(String::as_str),
-        Some("application/json"),
-        "{id}"
-    );
-    assert_eq!(sent.json(), expected, "{id}: body on the wire");
+    // The generated service agrees with the spec on what the checks rely on.
+    let send_token = &model.auth.send_token;
+    let placement_agrees = match (generated.auth.placement, send_token.location) {
+        (TokenPlacement::Query(n), TokenIn::Query) | (TokenPlacement::Header(n), TokenIn::Header) => {
+            n == send_token.name
+        }
+        _ => false,
+    };
     assert!(
-        !String::from_utf8_lossy(&sent.body).contains("access_token"),
-        "{id}: the token never goes in the body"
+        placement_agrees,
+        "{name}: token placement in spec/ and in the generated crate"
     );
-}
+    assert_eq!(
+        generated.auth.token_endpoint.id, model.auth.token_endpoint,
+        "{name}: token endpoint"
+    );
+    let env = &model.envelope;
+    assert_eq!(generated.envelope.wrapped, env.wrapped(), "{name}: envelope kind");
+    assert_eq!(generated.envelope.code_field, env.code_field, "{name}: code field");
+    assert_eq!(
+        generated.envelope.success_code, env.success_code,
+        "{name}: success code"
+    );
+    assert_eq!(
+        generated.envelope.message_field, env.message_field,
+        "{name}: message field"
+    );
+    assert_eq!(
+        generated.envelope.data_field,
+        env.data_field.as_deref(),
+        "{name}: data field"
+    );
 
-/// A query endpoint: the seed's URL → generated type → same query parameters on the wire.
-async fn query_endpoint<Req, R, Fut>(t: &Ctx, id: &str, call: impl Fn(Req) -> Fut)
-where
-    Req: DeserializeOwned + QueryParams + Clone,
-    Fut: Future<Output = qywx::Result<R>>,
-    R: std::fmt::Debug,
-{
-    let (service, e) = t.endpoint(id);
-    let url = t.request_example(e).url.clone().expect("url example");
-    let (path, query) = url.split_once('?').unwrap_or((&url, ""));
-    assert!(path.ends_with(&e.path), "{id}: the seed's URL {url} is not {}", e.path);
-    // First value of each parameter (department/delete's example repeats `id`; the table documents one).
-    let mut params = Map::new();
-    for (k, v) in query.split('&').filter_map(|p| p.split_once('=')) {
-        if k != "access_token" && !params.contains_key(k) {
-            params.insert(k.to_owned(), Value::from(v));
-        }
-    }
-    let request: Req =
-        serde_json::from_value(Value::Object(params.clone())).unwrap_or_else(|err| panic!("{id}: {err}"));
-    let pairs: Map<String, Value> = request
-        .query_pairs()
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), Value::from(v)))
-        .collect();
-    assert_eq!(pairs, params, "{id}: query parameters match the seed's URL");
-
-    t.check_responses(service, e, || call(request.clone())).await;
-    let sent = t.last_request(service, e);
-    for (k, v) in &params {
-        assert_eq!(sent.query_value(k), v.as_str(), "{id}: query parameter {k} on the wire");
-    }
-    assert!(sent.body.is_empty(), "{id}: a GET carries no body");
-}
-
-/// An endpoint without parameters.
-async fn bare_endpoint<R, Fut>(t: &Ctx, id: &str, call: impl Fn() -> Fut)
-where
-    Fut: Future<Output = qywx::Result<R>>,
-    R: std::fmt::Debug,
-{
-    let (service, e) = t.endpoint(id);
-    assert!(e.request.is_none());
-    let url = t.request_example(e).url.clone().expect("url example");
-    assert!(url.contains(&e.path));
-    t.check_responses(service, e, &call).await;
-    let sent = t.last_request(service, e);
-    assert_eq!(sent.query.len(), 1, "{id}: only the token in the query");
-}
-
-macro_rules! endpoint_tests {
-    ($($test:ident: $id:literal => $kind:ident $client:ident.$method:ident $(($req:ty))?;)*) => {
-        const COVERED: &[&str] = &[$($id),*];
-        $(
-            #[tokio::test]
-            async fn $test() {
-                let t = Ctx::new().await;
-                let client = t.$client.clone();
-                endpoint_tests!(@call $kind, t, $id, client, $method $(, $req)?);
-            }
-        )*
-    };
-    (@call body, $t:ident, $id:literal, $client:ident, $method:ident, $req:ty) => {
-        body_endpoint(&$t, $id, |r: $req| { let c = $client.clone(); async move { c.$method(&r).await } }).await
-    };
-    (@call query, $t:ident, $id:literal, $client:ident, $method:ident, $req:ty) => {
-        query_endpoint(&$t, $id, |r: $req| { let c = $client.clone(); async move { c.$method(&r).await } }).await
-    };
-    (@call bare, $t:ident, $id:literal, $client:ident, $method:ident) => {
-        bare_endpoint(&$t, $id, || { let c = $client.clone(); async move { c.$method().await } }).await
-    };
-}
-
-use qywx::tuzhan::{auth as tz_auth, import};
-use qywx::wecom::{auth as wc_auth, corpgroup_rule as rule, department, tag, user};
-
-endpoint_tests! {
-    wecom_gettoken: "wecom.gettoken" => query wecom.get_token(wc_auth::GetTokenRequest);
-    tuzhan_get_org_access_token: "tuzhan.get_org_access_token" => query tuzhan.get_org_access_token(tz_auth::GetOrgAccessTokenRequest);
-    department_create: "department.create" => body wecom.create_department(department::CreateDepartmentRequest);
-    department_update: "department.update" => body wecom.update_department(department::UpdateDepartmentRequest);
-    department_delete: "department.delete" => query wecom.delete_department(department::DeleteDepartmentRequest);
-    department_list: "department.list" => bare wecom.list_departments;
-    user_create: "user.create" => body wecom.create_user(user::CreateUserRequest);
-    user_update: "user.update" => body wecom.update_user(user::UpdateUserRequest);
-    user_delete: "user.delete" => query wecom.delete_user(user::DeleteUserRequest);
-    user_get: "user.get" => query wecom.get_user(user::GetUserRequest);
-    user_simplelist: "user.simplelist" => query wecom.list_department_users(user::ListDepartmentUsersRequest);
-    tag_create: "tag.create" => body wecom.create_tag(tag::CreateTagRequest);
-    tag_update: "tag.update" => body wecom.update_tag(tag::UpdateTagRequest);
-    tag_delete: "tag.delete" => query wecom.delete_tag(tag::DeleteTagRequest);
-    tag_get: "tag.get" => query wecom.get_tag_users(tag::GetTagUsersRequest);
-    tag_addtagusers: "tag.addtagusers" => body wecom.add_tag_users(tag::AddTagUsersRequest);
-    tag_deltagusers: "tag.deltagusers" => body wecom.delete_tag_users(tag::DeleteTagUsersRequest);
-    rule_list_ids: "corpgroup.rule.list_ids" => body wecom.list_rule_ids(rule::ListRuleIdsRequest);
-    rule_delete: "corpgroup.rule.delete_rule" => body wecom.delete_rule(rule::DeleteRuleRequest);
-    rule_get_info: "corpgroup.rule.get_rule_info" => body wecom.get_rule_info(rule::GetRuleInfoRequest);
-    rule_add: "corpgroup.rule.add_rule" => body wecom.add_rule(rule::AddRuleRequest);
-    rule_modify: "corpgroup.rule.modify_rule" => body wecom.modify_rule(rule::ModifyRuleRequest);
-    tuzhan_dept_batch_add: "tuzhan.dept.batch_add" => body tuzhan.import_departments(import::ImportDepartmentsRequest);
-    tuzhan_employee_batch_add: "tuzhan.employee.batch_add" => body tuzhan.import_employees(import::ImportEmployeesRequest);
-}
-
-#[test]
-fn every_spec_endpoint_has_a_wire_test() {
-    let spec = model::load(&workspace_root().join("spec")).expect("spec loads");
-    let in_spec: BTreeSet<&str> = spec
+    let (_, token_endpoint) = spec_endpoint(&t.spec, &model.auth.token_endpoint);
+    let code_is_string = t
+        .spec
         .groups
         .iter()
+        .filter(|g| g.service == model.id)
         .flat_map(|g| &g.endpoints)
-        .map(|e| e.id.as_str())
-        .collect();
-    let covered: BTreeSet<&str> = COVERED.iter().copied().collect();
-    assert_eq!(
-        in_spec, covered,
-        "add the new endpoint to endpoint_tests! in tests/wire.rs"
+        .flat_map(|e| &e.examples)
+        .filter(|x| !x.is_request())
+        .filter_map(|x| x.body.as_ref()?.get(env.code_field.as_str()))
+        .any(Value::is_string);
+    let checker = Checker {
+        t,
+        svc: Svc {
+            model,
+            token,
+            token_path: &token_endpoint.path,
+            code_is_string,
+        },
+        client,
+    };
+    let mut tally = Tally::default();
+    for call in calls {
+        checker.check_endpoint(call, &mut tally).await;
+    }
+    eprintln!(
+        "{name}: {} endpoints; from the seeds' examples: {} ({} request examples, {} response examples); from constructed values: {}",
+        tally.endpoints, tally.from_examples, tally.request_examples, tally.response_examples, tally.constructed
     );
-    assert_eq!(in_spec.len(), 24, "22 seed endpoints and 2 token endpoints");
+}
+
+#[tokio::test]
+async fn every_wecom_endpoint_on_the_wire() {
+    let t = Ctx::new().await;
+    check_every_endpoint(
+        &t,
+        &qywx::wecom::SERVICE,
+        qywx::wecom::ENDPOINTS,
+        qywx::wecom::server::CALLS,
+        &t.wecom,
+        WECOM_TOKEN,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn every_tuzhan_endpoint_on_the_wire() {
+    let t = Ctx::new().await;
+    check_every_endpoint(
+        &t,
+        &qywx::tuzhan::SERVICE,
+        qywx::tuzhan::ENDPOINTS,
+        qywx::tuzhan::server::CALLS,
+        &t.tuzhan,
+        TUZHAN_TOKEN,
+    )
+    .await;
+}
+
+/// spec/ and the generated crate name the same services and endpoints, each once.
+#[test]
+fn the_generated_endpoints_are_the_spec_endpoints() {
+    let spec = model::load(&workspace_root().join("spec")).expect("spec loads");
+    let generated: [(&ServiceSpec, &[&EndpointSpec]); 2] = [
+        (&qywx::wecom::SERVICE, qywx::wecom::ENDPOINTS),
+        (&qywx::tuzhan::SERVICE, qywx::tuzhan::ENDPOINTS),
+    ];
+    let spec_services: BTreeSet<&str> = spec.services.iter().map(|s| s.id.as_str()).collect();
+    let generated_services: BTreeSet<&str> = generated.iter().map(|(s, _)| s.id).collect();
+    assert_eq!(
+        spec_services, generated_services,
+        "services of spec/ and of the generated crate (a new service needs its test in tests/wire.rs)"
+    );
+
+    let in_spec: Vec<(&str, &str)> = spec
+        .groups
+        .iter()
+        .flat_map(|g| g.endpoints.iter().map(move |e| (g.service.as_str(), e.id.as_str())))
+        .collect();
+    let in_crate: Vec<(&str, &str)> = generated
+        .iter()
+        .flat_map(|(s, endpoints)| endpoints.iter().map(move |e| (s.id, e.id)))
+        .collect();
+    let spec_set: BTreeSet<_> = in_spec.iter().copied().collect();
+    let crate_set: BTreeSet<_> = in_crate.iter().copied().collect();
+    assert_eq!(spec_set.len(), in_spec.len(), "an endpoint id repeats in spec/");
+    assert_eq!(
+        crate_set.len(),
+        in_crate.len(),
+        "an endpoint repeats in the generated ENDPOINTS"
+    );
+    assert_eq!(
+        spec_set, crate_set,
+        "(service, endpoint) of spec/ and of the generated ENDPOINTS: run `cargo run -p qywx-codegen`"
+    );
 }
 
 /// The seed's partial answers decode into data the caller can act on.

@@ -53,6 +53,12 @@ pub fn check<'a>(spec: &'a Spec, sources_dir: &Path) -> Result<TypeIndex<'a>, Sp
         for e in &s.error_codes {
             provenance.check_item(&e.source, &e.origin, &mut errs);
         }
+        for h in &s.http_statuses {
+            provenance.check_item(&h.source, &h.origin, &mut errs);
+            if !(400..600).contains(&h.status) {
+                errs.push(h.origin.err_at(".status", format!("{} is not an error status (400-599)", h.status)));
+            }
+        }
     }
 
     // Types: unique names across the spec.

@@ -275,6 +275,21 @@ fn service(out: &mut Out<'_>, o: &Service, n: &Service) {
     {
         out.push(Class::Additive, "server side: request error codes changed (feature `server`)");
     }
+    let statuses = |s: &Service| -> BTreeMap<u16, (Handling, String)> {
+        s.http_statuses.iter().map(|h| (h.status, (h.handling, h.description.clone()))).collect()
+    };
+    let (os, ns) = (statuses(o), statuses(n));
+    for status in os.keys().chain(ns.keys()).collect::<BTreeSet<_>>() {
+        match (os.get(status), ns.get(status)) {
+            (None, Some((h, _))) => out.push(Class::Additive, format!("HTTP {status} now handled: `{}`", h.as_str())),
+            (Some(_), None) => out.push(Class::Additive, format!("HTTP {status} no longer handled specially")),
+            (Some((a, _)), Some((b, _))) if a != b => {
+                out.push(Class::Additive, format!("HTTP {status} handling `{}` → `{}`", a.as_str(), b.as_str()))
+            }
+            (Some((_, a)), Some((_, b))) if a != b => out.push(Class::DocsOnly, format!("HTTP {status}: description changed")),
+            _ => {}
+        }
+    }
     let (oc, nc) = (codes_of(o), codes_of(n));
     for code in oc.keys().chain(nc.keys()).collect::<BTreeSet<_>>() {
         match (oc.get(code), nc.get(code)) {

@@ -274,6 +274,9 @@ pub struct Service {
     /// Documented error codes.
     #[serde(default)]
     pub error_codes: Vec<ErrorCode>,
+    /// What a client does with documented HTTP statuses (Tuzhan 401: the token is bad).
+    #[serde(default)]
+    pub http_statuses: Vec<HttpStatus>,
     /// Codes a server answers for requests it cannot take (names from `error_codes`). The
     /// generated server side (emulator) uses them; a field's or constraint's `violation_code`
     /// overrides `invalid_request` for its own violations.
@@ -418,6 +421,23 @@ pub struct ErrorCode {
     /// What it means.
     pub description: String,
     /// What a client does with it.
+    pub handling: Handling,
+    /// Where it is documented.
+    pub source: Sources,
+}
+
+/// One documented HTTP status and what a client does with it.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HttpStatus {
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub origin: Origin,
+    /// The status (`401`).
+    pub status: u16,
+    /// What it means.
+    pub description: String,
+    /// What a client does with it (`refresh_token`: drop the token, fetch one, retry once).
     pub handling: Handling,
     /// Where it is documented.
     pub source: Sources,
@@ -1286,6 +1306,9 @@ fn parse_service(file: &Path, value: Value, errors: &mut SpecErrors) -> Option<S
     s.auth.origin = s.origin.child(".auth");
     for (i, e) in s.error_codes.iter_mut().enumerate() {
         e.origin = s.origin.child(format_args!(".error_codes[{i}]"));
+    }
+    for (i, h) in s.http_statuses.iter_mut().enumerate() {
+        h.origin = s.origin.child(format_args!(".http_statuses[{i}]"));
     }
     Some(s)
 }

@@ -48,6 +48,7 @@ fn check_fails_naming_the_file_and_the_fix() {
     let tmp = std::env::temp_dir().join(format!("qywx-cli-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
     copy_dir(&root().join("spec"), &tmp.join("spec"));
+    copy_dir(&root().join("release"), &tmp.join("release"));
     let tag = tmp.join("spec/groups/tag.json");
     let text = std::fs::read_to_string(&tag).unwrap();
     std::fs::write(&tag, text.replacen("\"idempotent\": false", "\"idempotent\": true", 1)).unwrap();
@@ -86,21 +87,34 @@ fn the_workspace_is_found_from_the_current_directory() {
     let _ = std::fs::remove_dir_all(&tmp);
     copy_dir(&root().join("spec"), &tmp.join("spec"));
     copy_dir(&root().join("generated"), &tmp.join("generated"));
+    copy_dir(&root().join("release"), &tmp.join("release"));
     std::fs::write(tmp.join("Cargo.toml"), "[workspace]\n").unwrap();
     let sources = root().join("../shared");
     let sources = sources.to_str().unwrap();
     let (code, text) = codegen_in(&tmp, &["--check", "--sources", sources]);
     assert_eq!(code, 0, "an identical copy is up to date: {text}");
-    let tag = tmp.join("spec/groups/tag.json");
-    let edited = std::fs::read_to_string(&tag).unwrap().replacen("\"idempotent\": false", "\"idempotent\": true", 1);
-    std::fs::write(&tag, edited).unwrap();
+    // A breaking edit (a method renamed) against a release of 0.1.0 still at 0.1.0.
+    let krate = tmp.join("spec/crate.json");
+    let at = |version: &str| {
+        format!(r#"{{ "crate": {{ "version": "{version}", "released": {{ "version": "0.1.0", "spec": "../release/spec" }} }} }}"#)
+    };
+    std::fs::write(&krate, at("0.1.0")).unwrap();
+    let group = tmp.join("spec/groups/tag.json");
+    let edited = std::fs::read_to_string(&group).unwrap().replacen("\"name\": \"create_tag\"", "\"name\": \"add_tag\"", 1);
+    std::fs::write(&group, edited).unwrap();
     let (code, text) = codegen_in(&tmp, &["--check", "--sources", sources]);
     assert_eq!(code, 1, "the copy's edit is seen: {text}");
     let (code, text) = codegen_in(&tmp, &["--sources", sources]);
     assert_eq!(code, 0, "{text}");
     let (code, text) = codegen_in(&tmp, &["--check", "--sources", sources]);
+    assert_eq!(code, 1, "up to date, but the version does not cover the change: {text}");
+    assert!(text.contains("lower than 0.2.0"), "{text}");
+    std::fs::write(&krate, at("0.2.0")).unwrap();
+    let (code, text) = codegen_in(&tmp, &["--sources", sources]);
+    assert_eq!(code, 0, "{text}");
+    let (code, text) = codegen_in(&tmp, &["--check", "--sources", sources]);
     let _ = std::fs::remove_dir_all(&tmp);
-    assert_eq!(code, 0, "regenerated in the copy: {text}");
+    assert_eq!(code, 0, "regenerated and bumped in the copy: {text}");
     let (code, text) = codegen(&["--check"]);
     assert_eq!(code, 0, "this workspace untouched: {text}");
 }

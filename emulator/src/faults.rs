@@ -258,15 +258,21 @@ impl FaultHandle {
         self
     }
 
-    /// Every token issued so far expires now: WeCom answers 42001, Tuzhan 100200.
+    /// Every token issued so far expires now: WeCom answers 42001, Tuzhan HTTP 401 with 100200.
     pub fn expire_all_tokens(&self) -> &Self {
         self.shared.lock().tokens.expire_all();
         self
     }
 
-    /// Forgets `token`: WeCom answers 40014, Tuzhan 100200. `false` when it was not issued here.
+    /// Forgets `token`: WeCom answers 40014, Tuzhan HTTP 401 with 100200. `false` when it was
+    /// not issued here.
     pub fn revoke_token(&self, token: &str) -> bool {
         self.shared.lock().tokens.revoke(token)
+    }
+
+    /// Forgets every token issued for `service`; answers how many.
+    pub fn revoke_all_tokens(&self, service: crate::Service) -> usize {
+        self.shared.lock().tokens.revoke_all(service)
     }
 
     /// Drops every pending fault.

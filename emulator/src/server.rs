@@ -60,16 +60,18 @@ impl Authenticate for Emu<'_> {
         use qywx::tuzhan::error_codes as tc;
         use qywx::wecom::error_codes as wc;
         let service = Service::of(service);
-        let (code, message) = match (service, self.inner.tokens.check(service, token)) {
+        // WeCom answers HTTP 200 with the code; Tuzhan answers HTTP 401 (its seed's status table)
+        // with its token code in the envelope.
+        let (code, message, status) = match (service, self.inner.tokens.check(service, token)) {
             (_, TokenCheck::Valid) => return Ok(()),
-            (Service::Wecom, TokenCheck::Missing) => (wc::ACCESS_TOKEN_MISSING, "access_token missing"),
-            (Service::Wecom, TokenCheck::Unknown) => (wc::INVALID_ACCESS_TOKEN, "invalid access_token"),
-            (Service::Wecom, TokenCheck::Expired) => (wc::ACCESS_TOKEN_EXPIRED, "access_token expired"),
-            (Service::Tuzhan, TokenCheck::Missing) => (tc::INVALID_TOKEN, "X-Token header missing"),
-            (Service::Tuzhan, TokenCheck::Expired) => (tc::INVALID_TOKEN, "org access token expired"),
-            (Service::Tuzhan, _) => (tc::INVALID_TOKEN, "invalid org access token"),
+            (Service::Wecom, TokenCheck::Missing) => (wc::ACCESS_TOKEN_MISSING, "access_token missing", 200),
+            (Service::Wecom, TokenCheck::Unknown) => (wc::INVALID_ACCESS_TOKEN, "invalid access_token", 200),
+            (Service::Wecom, TokenCheck::Expired) => (wc::ACCESS_TOKEN_EXPIRED, "access_token expired", 200),
+            (Service::Tuzhan, TokenCheck::Missing) => (tc::INVALID_TOKEN, "X-Token header missing", 401),
+            (Service::Tuzhan, TokenCheck::Expired) => (tc::INVALID_TOKEN, "org access token expired", 401),
+            (Service::Tuzhan, _) => (tc::INVALID_TOKEN, "invalid org access token", 401),
         };
-        Err(Refusal::api(code, message))
+        Err(Refusal::api(code, message).with_status(status))
     }
 }
 

@@ -123,6 +123,12 @@ impl Tokens {
         self.records.remove(token).is_some()
     }
 
+    pub(crate) fn revoke_all(&mut self, service: Service) -> usize {
+        let before = self.records.len();
+        self.records.retain(|_, r| r.service != service);
+        before - self.records.len()
+    }
+
     pub(crate) fn issued(&self, service: Service) -> usize {
         self.issued[service.index()]
     }

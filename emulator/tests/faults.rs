@@ -71,16 +71,29 @@ async fn faults_without_a_path_hit_the_token_endpoint_too() {
 }
 
 #[tokio::test]
-async fn http_503_is_retried_even_for_a_create() {
+async fn http_503_is_not_retried_for_a_create_unless_the_option_says_so() {
     let env = warmed().await;
     env.emu
         .faults()
         .inject(Fault::http_status(503, 2).on(CREATE_DEPARTMENT.path));
-    env.wecom
+    let error = env
+        .wecom
+        .create_department(&CreateDepartmentRequest::new("研发", 1))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, qywx::Error::HttpStatus { status: 503, .. }), "{error}");
+    assert_eq!(env.emu.calls(CREATE_DEPARTMENT.path), 1, "the safe default: no repeat");
+    let retrying = qywx::wecom::WecomClient::with_options(
+        env.emu.credentials(Service::Wecom),
+        env.emu.client_options(Service::Wecom).retry_unsafe_on_503(true),
+    )
+    .unwrap();
+    env.emu.reset_counters();
+    retrying
         .create_department(&CreateDepartmentRequest::new("研发", 1))
         .await
         .unwrap();
-    assert_eq!(env.emu.calls(CREATE_DEPARTMENT.path), 3);
+    assert_eq!(env.emu.calls(CREATE_DEPARTMENT.path), 2, "the one 503 left, then the create");
     assert_eq!(departments(&env).await, 2);
 }
 

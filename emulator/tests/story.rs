@@ -146,7 +146,12 @@ async fn the_story_builds_tags_rules_and_mirrors_with_partial_failures() {
 
 #[tokio::test]
 async fn the_story_survives_a_flaky_network() {
-    let env = start().await;
+    let mut env = start().await;
+    // This network's gateway answers 503 before forwarding, so its operator lets creates and
+    // imports repeat on 503 too (off by default: a 503 can come after the request was applied).
+    let options = |service| env.emu.client_options(service).retry_unsafe_on_503(true);
+    env.wecom = qywx::wecom::WecomClient::with_options(env.emu.credentials(Service::Wecom), options(Service::Wecom)).unwrap();
+    env.tuzhan = qywx::tuzhan::TuzhanClient::with_options(env.emu.credentials(Service::Tuzhan), options(Service::Tuzhan)).unwrap();
     let faults = env.emu.faults();
     faults
         .inject(Fault::busy(2))

@@ -48,6 +48,11 @@ pub struct ClientOptions {
     pub token_lock_ttl: Duration,
     /// Where tokens are kept; share one store (or use a Redis store) to share tokens.
     pub token_store: Option<Arc<dyn TokenStore>>,
+    /// Retry calls the spec does not mark safe to repeat (creates, imports) on HTTP 503 too.
+    /// Off by default: a 503 can come from a proxy that gave up after the server applied the
+    /// request, and repeating a create then creates twice. A connect failure (nothing sent) is
+    /// retried for every call either way.
+    pub retry_unsafe_on_503: bool,
 }
 
 impl ClientOptions {
@@ -114,6 +119,13 @@ impl ClientOptions {
         self.token_store = Some(store);
         self
     }
+
+    /// Also retry creates and imports on HTTP 503 (see the field's docs for why it is off).
+    #[must_use]
+    pub fn retry_unsafe_on_503(mut self, retry: bool) -> Self {
+        self.retry_unsafe_on_503 = retry;
+        self
+    }
 }
 
 impl Default for ClientOptions {
@@ -129,6 +141,7 @@ impl Default for ClientOptions {
             refresh_margin: Duration::from_secs(300),
             token_lock_ttl: Duration::from_secs(10),
             token_store: None,
+            retry_unsafe_on_503: false,
         }
     }
 }
@@ -149,11 +162,6 @@ struct Inner {
     options: ClientOptions,
     tokens: TokenCache,
 }
-
-/// Refreshes of the token within one call. One covers an expiry; a second covers a shared store
-/// that still held another token from before a mass expiry (after a Redis outage the fleet's
-/// processes may briefly hold different tokens). Each refresh must bring a token not rejected yet.
-const MAX_TOKEN_REFRESHES: usize = 2;
 
 /// Why a token could not come through the shared store.
 enum Shared {
@@ -457,7 +465,7 @@ impl ServiceClient {
         endpoint: &'static EndpointSpec,
         payload: &Payload<'_>,
     ) -> Result<(Answer<R>, Vec<u8>)> {
-        // Tokens the server rejected during this call: each refresh must bring a different one.
+        // Tokens the server rejected during this call (see `may_refresh`).
         let mut rejected_here: Vec<Secret> = Vec::new();
         let mut retries = 0u32;
         loop {
@@ -466,29 +474,35 @@ impl ServiceClient {
                 Ok(answer) => return Ok(answer),
                 Err(error) => error,
             };
-            let retry = match &error {
-                Error::Api(api)
-                    if api.handling == ErrorHandling::RefreshToken
-                        && endpoint.auth
-                        && rejected_here.len() < MAX_TOKEN_REFRESHES
-                        && token.as_ref().is_some_and(|t| !rejected_here.contains(t)) =>
-                {
+            let service = self.inner.service;
+            let refresh = match &error {
+                Error::Api(api) => api.handling == ErrorHandling::RefreshToken,
+                Error::HttpStatus { status, .. } => service.handling_of_status(*status) == Some(ErrorHandling::RefreshToken),
+                _ => false,
+            };
+            if refresh && endpoint.auth {
+                if let Some(token) = token.filter(|t| self.may_refresh(&rejected_here, t)) {
                     tracing::debug!(
                         endpoint = endpoint.id,
-                        code = api.code,
+                        error = %error,
                         "token rejected; fetching a new one and retrying once"
                     );
-                    if let Some(token) = token {
-                        self.invalidate_token(&token).await?;
-                        rejected_here.push(token);
-                    }
+                    self.invalidate_token(&token).await?;
+                    rejected_here.push(token);
                     continue;
                 }
+            }
+            let retry = match &error {
                 Error::Api(api) => api.handling == ErrorHandling::Retry,
-                Error::HttpStatus { status, .. } => {
-                    *status == 503 || (endpoint.idempotent && matches!(status, 502 | 504))
-                }
-                Error::Transport { .. } => endpoint.idempotent,
+                Error::HttpStatus { status, .. } => match service.handling_of_status(*status) {
+                    Some(handling) => handling == ErrorHandling::Retry,
+                    // A 503 may come after the request was applied (a proxy giving up on an
+                    // answer): unsafe calls repeat it only when the options say so.
+                    None if *status == 503 => endpoint.idempotent || self.inner.options.retry_unsafe_on_503,
+                    None => endpoint.idempotent && matches!(status, 502 | 504),
+                },
+                // Nothing was sent when the connection could not be made: safe for every call.
+                Error::Transport { source, .. } => endpoint.idempotent || source.is_connect(),
                 _ => false,
             };
             if !retry || retries >= self.inner.options.max_retries {
@@ -498,6 +512,18 @@ impl ServiceClient {
             let delay = self.backoff(retries);
             tracing::debug!(endpoint = endpoint.id, retry = retries, delay_ms = delay.as_millis() as u64, error = %error, "retrying");
             tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// Whether a call whose `token` was just rejected may get a new one: the first time, and a
+    /// second time only when the token just rejected came from the shared store rather than
+    /// from this client's own fetch (a store can still hold a token from before a mass expiry;
+    /// a token the server issued a moment ago and refuses means something else is wrong).
+    fn may_refresh(&self, rejected_here: &[Secret], token: &Secret) -> bool {
+        match rejected_here {
+            [] => true,
+            [first] => first != token && !self.inner.tokens.fetched_here(token),
+            _ => false,
         }
     }
 

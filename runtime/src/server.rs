@@ -385,6 +385,8 @@ pub enum ErasedError {
     Request(String),
     /// The client method failed.
     Client(crate::Error),
+    /// The typed answer could not be written as JSON.
+    Response(String),
 }
 
 /// One endpoint's generated request type and client method, with JSON in and out.
@@ -424,5 +426,5 @@ pub fn erased_request<T: DeserializeOwned>(request: Value) -> Result<T, ErasedEr
 /// The answer of an erased call, as JSON.
 pub fn erased_response<R: Serialize>(answer: crate::Result<R>) -> Result<Value, ErasedError> {
     let answer = answer.map_err(ErasedError::Client)?;
-    serde_json::to_value(&answer).map_err(|e| ErasedError::Request(format!("cannot encode the answer: {e}")))
+    serde_json::to_value(&answer).map_err(|e| ErasedError::Response(e.to_string()))
 }

@@ -122,9 +122,16 @@ pub struct ServiceSpec {
     pub auth: AuthSpec,
     /// Documented error codes.
     pub error_codes: &'static [ErrorCodeSpec],
+    /// Documented HTTP statuses with a handling of their own (Tuzhan 401: refresh the token).
+    pub http_statuses: &'static [(u16, ErrorHandling)],
 }
 
 impl ServiceSpec {
+    /// The documented handling of HTTP `status`, if the spec gives one.
+    pub fn handling_of_status(&self, status: u16) -> Option<ErrorHandling> {
+        self.http_statuses.iter().find(|(s, _)| *s == status).map(|(_, h)| *h)
+    }
+
     /// The documented handling of `code`, [`ErrorHandling::Fail`] when it is not documented.
     pub fn handling_of(&self, code: i64) -> ErrorHandling {
         self.error_codes

@@ -124,6 +124,8 @@ pub(crate) struct TokenCache {
     store_retry_at_ms: std::sync::atomic::AtomicU64,
     /// When the last "store unreachable" warning was logged (epoch ms), to rate-limit it.
     last_warning_ms: std::sync::atomic::AtomicU64,
+    /// The last token this client got from the token endpoint itself (not from the store).
+    fetched_here: Mutex<Option<String>>,
 }
 
 impl fmt::Debug for TokenCache {
@@ -144,7 +146,14 @@ impl TokenCache {
             rejected: Mutex::new(std::collections::VecDeque::new()),
             store_retry_at_ms: std::sync::atomic::AtomicU64::new(0),
             last_warning_ms: std::sync::atomic::AtomicU64::new(0),
+            fetched_here: Mutex::new(None),
         }
+    }
+
+    /// Whether `value` is the token this client last fetched from the token endpoint itself.
+    pub(crate) fn fetched_here(&self, value: &Secret) -> bool {
+        let last = self.fetched_here.lock().unwrap_or_else(|e| e.into_inner());
+        last.as_deref() == Some(value.expose())
     }
 
     /// The local copy, when it is fresh and was never rejected.
@@ -167,10 +176,12 @@ impl TokenCache {
         rejected.iter().any(|r| r == value.expose())
     }
 
-    /// A token the token endpoint itself just issued is good again, even if it was rejected.
+    /// A token the token endpoint itself just issued to this client: good again even if it was
+    /// rejected before, and remembered as fetched here.
     pub(crate) fn accept_issued(&self, value: &Secret) {
         let mut rejected = self.rejected.lock().unwrap_or_else(|e| e.into_inner());
         rejected.retain(|r| r != value.expose());
+        *self.fetched_here.lock().unwrap_or_else(|e| e.into_inner()) = Some(value.expose().to_owned());
     }
 
     /// A server rejected `value`: remember that first (so no concurrent task can pick it up again

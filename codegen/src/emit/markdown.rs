@@ -297,6 +297,13 @@ pub(crate) fn api_md(spec: &Spec) -> String {
             );
         }
         out.push('\n');
+        if !s.http_statuses.is_empty() {
+            out.push_str("**HTTP statuses:**\n\n| status | handling | meaning |\n| --- | --- | --- |\n");
+            for h in &s.http_statuses {
+                let _ = writeln!(out, "| {} | {} | {} |", h.status, h.handling.as_str().replace('_', " "), cell(&h.description));
+            }
+            out.push('\n');
+        }
         for g in spec.groups.iter().filter(|g| g.service == s.id) {
             let _ = writeln!(
                 out,

@@ -1147,6 +1147,11 @@ pub(crate) fn service_module(service: &Service, groups: &[&Group], token_endpoin
             },
         }
     });
+    let statuses = s.http_statuses.iter().map(|h| {
+        let status = proc_macro2::Literal::u16_unsuffixed(h.status);
+        let handling = format_ident!("{}", pascal(h.handling.as_str()));
+        quote!((#status, ::qywx_runtime::spec::ErrorHandling::#handling),)
+    });
     let env = &s.envelope;
     let (code_field, success_code, message_field, wrapped) =
         (&env.code_field, &env.success_code, &env.message_field, env.wrapped());
@@ -1223,6 +1228,7 @@ pub(crate) fn service_module(service: &Service, groups: &[&Group], token_endpoin
                 placement: ::qywx_runtime::spec::TokenPlacement::#placement,
             },
             error_codes: &[#(#table)*],
+            http_statuses: &[#(#statuses)*],
         };
 
         #client_doc

@@ -73,6 +73,10 @@ pub static SERVICE: ::qywx_runtime::spec::ServiceSpec = ::qywx_runtime::spec::Se
             handling: ::qywx_runtime::spec::ErrorHandling::Fail,
         },
     ],
+    http_statuses: &[
+        (401, ::qywx_runtime::spec::ErrorHandling::RefreshToken),
+        (403, ::qywx_runtime::spec::ErrorHandling::Fail),
+    ],
 };
 /// Client of Tuzhan (兔展) for one app. Cheap to clone: clones share the token cache.
 ///

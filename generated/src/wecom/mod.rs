@@ -409,6 +409,7 @@ pub static SERVICE: ::qywx_runtime::spec::ServiceSpec = ::qywx_runtime::spec::Se
             handling: ::qywx_runtime::spec::ErrorHandling::Fail,
         },
     ],
+    http_statuses: &[],
 };
 /// Client of WeCom (企业微信) for one app. Cheap to clone: clones share the token cache.
 ///
