@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use qywx::runtime::bulk::{BulkOptions, BulkProgress, FromIter};
 use qywx::tuzhan::import::{
     DeptImportParams, DeptType, EmployeeImportParams, ImportDepartment, ImportDepartmentsRequest, ImportEmployee,
-    ImportEmployeesRequest, OptType, RoleKey, UserType, IMPORT_DEPARTMENTS,
+    OptType, RoleKey, UserType, IMPORT_DEPARTMENTS,
 };
 use qywx_emulator::{Emulator, Fault};
 use qywx_tests::CaptureServer;
@@ -22,8 +22,8 @@ fn dept_row(i: usize) -> ImportDepartment {
     }
 }
 
-fn template() -> ImportDepartmentsRequest {
-    ImportDepartmentsRequest::new(DeptImportParams::new(OptType::Add), Vec::new())
+fn adding() -> DeptImportParams {
+    DeptImportParams::new(OptType::Add)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -38,7 +38,7 @@ async fn a_100k_row_import_reports_every_row() {
     let seen: Arc<Mutex<Vec<BulkProgress>>> = Arc::default();
     let record = seen.clone();
     let report = tuzhan
-        .import_departments_bulk(&template(), FromIter((0..TOTAL).map(dept_row)), options, move |p| {
+        .import_departments_bulk(adding(), FromIter((0..TOTAL).map(dept_row)), options, move |p| {
             record.lock().unwrap().push(*p)
         })
         .await;
@@ -88,7 +88,7 @@ async fn a_failed_chunk_is_reported_not_retried() {
     let options = BulkOptions::default().chunk_size(100).concurrency(1);
     let report = tuzhan
         .import_departments_bulk(
-            &template(),
+            adding(),
             FromIter((0..250).map(|i| dept_row(i + 1_000_000))),
             options,
             |_| {},
@@ -116,7 +116,7 @@ async fn chunks_answered_with_a_batch_id_are_pending() {
     let tuzhan = qywx::tuzhan::TuzhanClient::with_options(qywx::Credentials::new("app", "secret"), options).unwrap();
     let report = tuzhan
         .import_departments_bulk(
-            &template(),
+            adding(),
             FromIter((0..1200).map(|i| dept_row(i + 2_000_000))),
             BulkOptions::default(),
             |_| {},
@@ -152,22 +152,14 @@ async fn employees_stream_from_a_channel() {
     let producer = tokio::spawn(async move {
         for i in 0..1500 {
             let phone = if i == 7 { String::new() } else { format!("138{i:08}") };
-            let row = ImportEmployee::new(
-                format!("U{i}"),
-                UserType::OfficialAccount,
-                format!("员工{i}"),
-                phone,
-                vec![RoleKey::GeneralEmploye],
-                "2020-10-23 12:00:00",
-            )
+            let row = ImportEmployee::new().third_user_id(format!("U{i}")).user_type(UserType::OfficialAccount).channel_name(format!("员工{i}")).phone(phone).role_keys(vec![RoleKey::GeneralEmploye]).update_time(qywx::runtime::LocalDateTime::parse("2020-10-23 12:00:00").expect("a yyyy-MM-dd HH:mm:ss time"))
             .third_dept_id("D5");
             tx.send(row).await.unwrap();
         }
     });
-    let template = ImportEmployeesRequest::new(EmployeeImportParams::new(OptType::Add), Vec::new());
     let report = tuzhan
         .import_employees_bulk(
-            &template,
+            EmployeeImportParams::new(OptType::Add),
             rx,
             BulkOptions::default().chunk_size(400).concurrency(2),
             |_| {},
@@ -176,8 +168,52 @@ async fn employees_stream_from_a_channel() {
     producer.await.unwrap();
     assert_eq!(report.total, 1500);
     assert_eq!(report.accepted, 1499);
-    assert_eq!(report.rejected.len(), 1);
-    assert_eq!(report.rejected[0].reason.as_deref(), Some("手机号码不能为空"));
-    assert_eq!(report.rejected[0].row.third_user_id, "U7");
+    // The row without a phone breaks the add rule: reported, never sent.
+    assert_eq!(report.invalid.len(), 1);
+    assert_eq!(report.invalid[0].index, 7);
+    assert_eq!(report.invalid[0].violations[0].path, "phone");
     assert_eq!(emu.tuzhan_employees().len(), 1499);
+}
+
+/// Update and delete rows go through the bulk method too: an update row carries the channel,
+/// a delete row only the id that names the employee (the add-and-update rules do not apply).
+#[tokio::test]
+async fn bulk_updates_and_deletes_name_rows_as_the_docs_say() {
+    let emu = Emulator::builder().build().start().await.unwrap();
+    let tuzhan = emu.tuzhan_client().unwrap();
+    let dept = ImportDepartmentsRequest::new(adding(), vec![dept_row(5)]);
+    let imported = tuzhan.import_departments(&dept).await.unwrap();
+    assert_eq!(imported.is_complete(), Some(true));
+    let time = qywx::LocalDateTime::parse("2020-10-23 12:00:00").unwrap();
+    let employee = |i: usize, name: &str| {
+        ImportEmployee::new()
+            .third_user_id(format!("U{i}"))
+            .user_type(UserType::OfficialAccount)
+            .channel_name(name)
+            .phone(format!("138{i:08}"))
+            .role_keys([RoleKey::GeneralEmploye])
+            .update_time(time)
+            .third_dept_id("D5")
+    };
+    let run = |opt: OptType, rows: Vec<ImportEmployee>| {
+        let tuzhan = tuzhan.clone();
+        async move {
+            tuzhan
+                .import_employees_bulk(EmployeeImportParams::new(opt), FromIter(rows.into_iter()), BulkOptions::default(), |_| {})
+                .await
+        }
+    };
+    let added = run(OptType::Add, (0..20).map(|i| employee(i, "员工")).collect()).await;
+    assert_eq!((added.accepted, added.total), (20, 20));
+    let updated = run(OptType::Update, (0..20).map(|i| employee(i, "改名")).collect()).await;
+    assert_eq!((updated.accepted, updated.invalid.len()), (20, 0));
+    assert!(emu.tuzhan_employees().iter().all(|e| e.channel_name == "改名"));
+    // A delete row names the employee by its channel id alone; an add row like that is invalid.
+    let ids: Vec<i64> = emu.tuzhan_employees().iter().map(|e| e.channel_id).collect();
+    let bare = |id: &i64| ImportEmployee::new().channel_id(*id);
+    let refused = run(OptType::Add, ids.iter().take(1).map(bare).collect()).await;
+    assert_eq!(refused.invalid.len(), 1, "an add row needs the channel's data");
+    let deleted = run(OptType::Delete, ids.iter().map(bare).collect()).await;
+    assert_eq!((deleted.accepted, deleted.invalid.len(), deleted.total), (20, 0, 20));
+    assert!(emu.tuzhan_employees().is_empty());
 }

@@ -155,23 +155,9 @@ async fn required_when_equals_with_row_path() {
 #[tokio::test]
 async fn required_when_contains_and_int_enum_condition() {
     let (server, _, tuzhan) = clients().await;
-    let custom = ImportEmployee::new(
-        "U1",
-        UserType::OfficialAccount,
-        "渠道",
-        "15000000000",
-        vec![RoleKey::CustomRole],
-        "2020-10-23 12:00:00",
-    )
+    let custom = ImportEmployee::new().third_user_id("U1").user_type(UserType::OfficialAccount).channel_name("渠道").phone("15000000000").role_keys(vec![RoleKey::CustomRole]).update_time(qywx::runtime::LocalDateTime::parse("2020-10-23 12:00:00").expect("a yyyy-MM-dd HH:mm:ss time"))
     .third_dept_id("D001");
-    let wecom_user = ImportEmployee::new(
-        "U2",
-        UserType::Wecom,
-        "渠道",
-        "15000000001",
-        vec![RoleKey::GeneralEmploye],
-        "2020-10-23 12:00:00",
-    )
+    let wecom_user = ImportEmployee::new().third_user_id("U2").user_type(UserType::Wecom).channel_name("渠道").phone("15000000001").role_keys(vec![RoleKey::GeneralEmploye]).update_time(qywx::runtime::LocalDateTime::parse("2020-10-23 12:00:00").expect("a yyyy-MM-dd HH:mm:ss time"))
     .third_dept_id("D001");
     let request = ImportEmployeesRequest::new(EmployeeImportParams::new(OptType::Add), vec![custom, wecom_user]);
     let v = invalid(

@@ -12,7 +12,7 @@ use qywx::runtime::server::{ErasedCall, ErasedError};
 use qywx::runtime::spec::{EndpointSpec, ServiceSpec, TokenPlacement};
 use qywx::{ClientOptions, Credentials};
 use qywx_codegen::model::{
-    self, Encoding, Endpoint, Example, Field, Handling, Outcome, Prim, Quirk, Response, Spec, TokenIn, TypeExpr,
+    self, Encoding, Endpoint, Format, Example, Field, Handling, Outcome, Prim, Quirk, Response, Spec, TokenIn, TypeExpr,
     TypeKind,
 };
 use qywx_tests::{workspace_root, CaptureServer, Captured, TUZHAN_TOKEN, WECOM_TOKEN};
@@ -147,23 +147,28 @@ fn build_object(spec: &Spec, fields: &[Field]) -> Value {
 
 /// A valid value of a field, in its wire encoding.
 fn build_field(spec: &Spec, f: &Field) -> Value {
+    if f.format == Some(Format::DateTime) {
+        return Value::from("2020-10-23 12:00:00");
+    }
     let value = build(spec, &f.ty, Some(f));
-    match f.encoding {
-        None => value,
-        Some(Encoding::String) => as_strings(value),
-        Some(Encoding::PipeSeparated) => match value {
-            Value::Array(items) => Value::from(
-                items
-                    .iter()
-                    .map(|item| {
-                        item.as_str()
-                            .unwrap_or_else(|| panic!("field `{}`: a pipe-separated item is a string", f.name))
-                    })
-                    .collect::<Vec<_>>()
-                    .join("|"),
-            ),
-            other => panic!("field `{}`: pipe_separated on a {} that is not a list", f.name, other),
-        },
+    let separator = match f.encoding {
+        None => return value,
+        Some(Encoding::String) => return as_strings(value),
+        Some(Encoding::PipeSeparated) => "|",
+        Some(Encoding::CommaSeparated) => ",",
+    };
+    match value {
+        Value::Array(items) => Value::from(
+            items
+                .iter()
+                .map(|item| {
+                    item.as_str()
+                        .unwrap_or_else(|| panic!("field `{}`: a separated item is a string", f.name))
+                })
+                .collect::<Vec<_>>()
+                .join(separator),
+        ),
+        other => panic!("field `{}`: a separated encoding on a {} that is not a list", f.name, other),
     }
 }
 
@@ -209,6 +214,13 @@ fn build(spec: &Spec, ty: &TypeExpr, field: Option<&Field>) -> Value {
         }
         TypeExpr::Named(name) => match &named(spec, name).kind {
             TypeKind::Object(o) => build_object(spec, &o.fields),
+            TypeKind::View { of, extra } => {
+                let mut row = build(spec, &TypeExpr::Named(of.clone()), None);
+                if let (Value::Object(row), Value::Object(more)) = (&mut row, build_object(spec, &extra.fields)) {
+                    row.extend(more);
+                }
+                row
+            }
             TypeKind::Enum { values, .. } => values
                 .first()
                 .unwrap_or_else(|| panic!("enum `{name}` has no values"))

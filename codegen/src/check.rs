@@ -105,7 +105,9 @@ pub fn check<'a>(spec: &'a Spec, sources_dir: &Path) -> Result<TypeIndex<'a>, Sp
             errs.record(check_type(&index, t));
             provenance.check_item(&t.source, &t.origin, &mut errs);
             match &t.kind {
-                TypeKind::Object(schema) => provenance.check_schema(schema, service, &mut errs),
+                TypeKind::Object(schema) | TypeKind::View { extra: schema, .. } => {
+                    provenance.check_schema(schema, service, &mut errs)
+                }
                 TypeKind::Enum { values, .. } => {
                     for v in values {
                         provenance.check_item(&v.source, &v.origin, &mut errs);
@@ -500,6 +502,15 @@ fn check_auth(spec: &Spec, s: &Service, endpoints: &BTreeMap<&str, &Endpoint>) -
 fn check_type(index: &TypeIndex<'_>, t: &NamedType) -> Result<()> {
     match &t.kind {
         TypeKind::Object(schema) => check_schema(index, schema, &t.origin),
+        TypeKind::View { of, extra } => {
+            let Some(TypeKind::Object(viewed)) = index.get(of).map(|v| &v.kind) else {
+                return Err(t.origin.err_at(".view_of", format!("`{of}` is not an object type of the spec")));
+            };
+            if let Some(f) = extra.fields.iter().find(|f| viewed.fields.iter().any(|g| g.name == f.name)) {
+                return Err(f.origin.err_at(".name", format!("`{}` is already a member of `{of}`", f.name)));
+            }
+            check_schema(index, extra, &t.origin)
+        }
         TypeKind::Enum { values, int_repr, .. } => {
             if values.is_empty() {
                 return Err(t.origin.err_at(".enum.values", "an enum needs at least one value"));
@@ -609,12 +620,17 @@ fn check_schema(index: &TypeIndex<'_>, schema: &ObjectSchema, owner: &Origin) ->
                     .origin
                     .err_at(".encoding", "`string` encoding applies to bool and integer fields"));
             }
-            Some(Encoding::PipeSeparated) if f.ty != TypeExpr::Array(Box::new(TypeExpr::Prim(Prim::String))) => {
+            Some(Encoding::PipeSeparated | Encoding::CommaSeparated)
+                if f.ty != TypeExpr::Array(Box::new(TypeExpr::Prim(Prim::String))) =>
+            {
                 return Err(f
                     .origin
-                    .err_at(".encoding", "`pipe_separated` encoding applies to `string[]` fields"));
+                    .err_at(".encoding", "separated encodings apply to `string[]` fields"));
             }
             _ => {}
+        }
+        if f.format.is_some() && (!is_string || f.encoding.is_some()) {
+            return Err(f.origin.err_at(".format", "a format applies to plain `string` fields"));
         }
         match f.example_quirk {
             Some(Quirk::String)
@@ -624,10 +640,16 @@ fn check_schema(index: &TypeIndex<'_>, schema: &ObjectSchema, owner: &Origin) ->
                     .origin
                     .err_at(".example_quirk", "the `string` quirk applies to integer fields"));
             }
-            Some(Quirk::Omitted) if !f.required => {
+            Some(Quirk::Omitted)
+                if !f.required
+                    && !schema
+                        .constraints
+                        .iter()
+                        .any(|c| matches!(&c.rule, Rule::RequiredWhen { field, .. } if *field == f.name)) =>
+            {
                 return Err(f
                     .origin
-                    .err_at(".example_quirk", "the `omitted` quirk applies to required fields"));
+                    .err_at(".example_quirk", "the `omitted` quirk applies to required fields (or fields a rule requires)"));
             }
             _ => {}
         }
@@ -687,16 +709,24 @@ fn check_schema(index: &TypeIndex<'_>, schema: &ObjectSchema, owner: &Origin) ->
                 field: target,
                 when_field,
                 value,
-                contains,
+                test,
             } => {
                 if field(target, ".field")?.required {
                     return Err(c.origin.err_at(".field", format!("`{target}` is already required")));
                 }
+                if when_field.starts_with('^') {
+                    // A member of the enclosing request: checked where the object is a row (check_request_rules).
+                    if *test == Test::Contains {
+                        return Err(c.origin.err_at(".when.contains", "request members are tested with equals or not_equals"));
+                    }
+                    continue;
+                }
                 let when = field(when_field, ".when.field")?;
-                let (ty, suffix) = match (&when.ty, contains) {
-                    (TypeExpr::Array(inner), true) => (&**inner, ".when.contains"),
-                    (ty, false) => (ty, ".when.equals"),
-                    (_, true) => {
+                let (ty, suffix) = match (&when.ty, test) {
+                    (TypeExpr::Array(inner), Test::Contains) => (&**inner, ".when.contains"),
+                    (ty, Test::Equals) => (ty, ".when.equals"),
+                    (ty, Test::NotEquals) => (ty, ".when.not_equals"),
+                    (_, Test::Contains) => {
                         return Err(c
                             .origin
                             .err_at(".when.contains", format!("`{when_field}` is not an array")))
@@ -747,18 +777,30 @@ pub(crate) fn bulk_row<'a>(e: &'a Endpoint, items: &str) -> Option<&'a Field> {
 
 /// The one `rejects` field of an object whose items are `row`, when the object can report a
 /// bulk chunk's outcome.
-pub(crate) fn rejects_of<'a>(schema: &'a ObjectSchema, row: &TypeExpr) -> Option<&'a Field> {
+pub(crate) fn rejects_of<'a>(index: &TypeIndex<'_>, schema: &'a ObjectSchema, row: &TypeExpr) -> Option<&'a Field> {
     schema
         .fields
         .iter()
-        .find(|f| f.rejects && matches!(&f.ty, TypeExpr::Array(inner) if **inner == *row))
+        .find(|f| f.rejects && matches!(&f.ty, TypeExpr::Array(inner) if echo_row(index, inner).0 == *row))
+}
+
+/// For an item type of a `rejects` list: the request row type it echoes, and the echo type
+/// itself (a view of the row, or the row type).
+pub(crate) fn echo_row(index: &TypeIndex<'_>, item: &TypeExpr) -> (TypeExpr, TypeExpr) {
+    match item {
+        TypeExpr::Named(n) => match index.get(n).map(|t| &t.kind) {
+            Some(TypeKind::View { of, .. }) => (TypeExpr::Named(of.clone()), item.clone()),
+            _ => (item.clone(), item.clone()),
+        },
+        _ => (item.clone(), item.clone()),
+    }
 }
 
 /// Whether values of `ty` can report a bulk chunk's outcome for rows of type `row`.
 pub(crate) fn bulk_answerable(index: &TypeIndex<'_>, ty: &TypeExpr, row: &TypeExpr) -> bool {
     let TypeExpr::Named(name) = ty else { return false };
     match index.get(name).map(|t| &t.kind) {
-        Some(TypeKind::Object(schema)) => rejects_of(schema, row).is_some(),
+        Some(TypeKind::Object(schema)) => rejects_of(index, schema, row).is_some(),
         Some(TypeKind::Union(variants)) => variants
             .iter()
             .all(|v| v.pending_reference || bulk_answerable(index, &v.ty, row)),

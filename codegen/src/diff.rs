@@ -218,6 +218,10 @@ fn type_sides<'a>(spec: &'a Spec, service: &str) -> BTreeMap<&'a str, Side> {
                 sides.insert(name, merged);
                 match &t.kind {
                     TypeKind::Object(o) => o.fields.iter().for_each(|f| mark(&f.ty, side, types, sides)),
+                    TypeKind::View { of, extra } => {
+                        mark(&TypeExpr::Named(of.clone()), side, types, sides);
+                        extra.fields.iter().for_each(|f| mark(&f.ty, side, types, sides));
+                    }
                     TypeKind::Union(vs) => vs.iter().for_each(|v| mark(&v.ty, side, types, sides)),
                     TypeKind::Enum { .. } => {}
                 }
@@ -375,6 +379,12 @@ fn named_type(out: &mut Out<'_>, o: &NamedType, n: &NamedType, side: Side) {
     docs_if_changed(out, "sources", &o.source, &n.source);
     match (&o.kind, &n.kind) {
         (TypeKind::Object(a), TypeKind::Object(b)) => object(out, "", a, b, side),
+        (TypeKind::View { of: a_of, extra: a }, TypeKind::View { of: b_of, extra: b }) => {
+            if a_of != b_of {
+                out.push(Class::Breaking, format!("now a view of `{b_of}` (was `{a_of}`)"));
+            }
+            object(out, "", a, b, Side::Response);
+        }
         (TypeKind::Enum { values: a, open: oa, int_repr: ia }, TypeKind::Enum { values: b, open: ob, int_repr: ib }) => {
             if ia != ib {
                 out.push(Class::Breaking, "enum representation changed (int ↔ string)");
@@ -395,7 +405,7 @@ fn named_type(out: &mut Out<'_>, o: &NamedType, n: &NamedType, side: Side) {
                         Class::Breaking,
                         format!("enum value {wire} now means `{}` (was `{}`)", y.name, x.name),
                     ),
-                    (Some(x), Some(y)) if (&x.description, &x.source) != (&y.description, &y.source) => {
+                    (Some(x), Some(y)) if (&x.description, &x.source, &x.formerly) != (&y.description, &y.source, &y.formerly) => {
                         out.push(Class::DocsOnly, format!("enum value {wire} `{}`: description or sources changed", y.name))
                     }
                     _ => {}
@@ -485,6 +495,9 @@ fn field(out: &mut Out<'_>, what: &str, a: &Field, b: &Field, side: Side) {
         };
         out.push(Class::Breaking, format!("{what}field `{name}` is now {now}: {why}"));
     }
+    if a.format != b.format {
+        out.push(Class::Breaking, format!("{what}field `{name}`: format changed (its Rust type changes)"));
+    }
     if a.encoding != b.encoding {
         out.push(Class::Additive, format!("{what}field `{name}`: wire encoding changed (same Rust type)"));
     }
@@ -522,8 +535,13 @@ fn field(out: &mut Out<'_>, what: &str, a: &Field, b: &Field, side: Side) {
 fn rule_key(c: &Constraint) -> String {
     match &c.rule {
         Rule::OneOf(fields) => format!("one_of {}", fields.join(", ")),
-        Rule::RequiredWhen { field, when_field, value, contains } => {
-            format!("{field} required when {when_field} {} {value}", if *contains { "contains" } else { "=" })
+        Rule::RequiredWhen { field, when_field, value, test } => {
+            let op = match test {
+                Test::Equals => "=",
+                Test::NotEquals => "≠",
+                Test::Contains => "contains",
+            };
+            format!("{field} required when {when_field} {op} {value}")
         }
     }
 }

@@ -520,6 +520,12 @@ pub struct TypeDef {
     /// Union: the wire value is whichever variant decodes first, in order.
     #[serde(default)]
     pub union: Option<Vec<UnionVariant>>,
+    /// View: how the server echoes an object of the named type back (import answers' failed
+    /// rows): every member of that type plus this type's own `fields` (members only answers
+    /// carry), each optional, a member that is null or odd never failing the row, and the row
+    /// kept as sent.
+    #[serde(default)]
+    pub view_of: Option<String>,
 }
 
 /// A named type.
@@ -535,6 +541,8 @@ pub struct NamedType {
 #[derive(Debug)]
 pub enum TypeKind {
     Object(ObjectSchema),
+    /// A response view of the object type `of`, with `extra` members of its own.
+    View { of: String, extra: ObjectSchema },
     Enum { int_repr: bool, open: bool, values: Vec<EnumValue> },
     Union(Vec<UnionVariant>),
 }
@@ -573,6 +581,10 @@ pub struct EnumValue {
     pub name: String,
     /// What it means.
     pub description: String,
+    /// What the same wire value meant in an older version of the docs, when it meant something
+    /// else (`"1 meant female in the 2014 article"`): shown to users beside today's meaning.
+    #[serde(default)]
+    pub formerly: Option<String>,
     /// Where it is documented.
     pub source: Sources,
 }
@@ -701,6 +713,16 @@ pub enum Encoding {
     String,
     /// A list of strings sent as one `|`-separated string.
     PipeSeparated,
+    /// A list of strings sent as one `,`-separated string.
+    CommaSeparated,
+}
+
+/// A documented text format of a `string` field, checked before sending.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    /// `yyyy-MM-dd HH:mm:ss`, no zone: a typed `qywx::runtime::LocalDateTime` in Rust.
+    DateTime,
 }
 
 /// A field of a request, response or object type.
@@ -745,9 +767,14 @@ pub struct Field {
     /// breaks its limits; default: the service's `request_errors.invalid_request`.
     #[serde(default)]
     pub violation_code: Option<String>,
-    /// `string`: sent as a JSON string; `pipe_separated`: a `string[]` sent as one `|`-separated string.
+    /// `string`: sent as a JSON string; `pipe_separated` / `comma_separated`: a `string[]` sent as
+    /// one `|`- or `,`-separated string.
     #[serde(default)]
     pub encoding: Option<Encoding>,
+    /// The documented text format of a `string` field (`date_time`): typed in Rust, so a
+    /// malformed value is refused where it is made.
+    #[serde(default)]
+    pub format: Option<Format>,
     /// Maintainer note: how the source's example departs from the documented field.
     #[serde(default)]
     pub example_quirk: Option<Quirk>,
@@ -776,15 +803,20 @@ pub struct Field {
     pub source: Sources,
 }
 
-/// The condition of a `required_when` constraint: exactly one of `equals` or `contains`.
+/// The condition of a `required_when` constraint: exactly one of `equals`, `not_equals` or
+/// `contains`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct When {
-    /// The field (wire name) tested.
+    /// The field (wire name) tested. `^publicParams.optType` tests a member of the request the
+    /// object is a row of (rules across objects: a delete row needs only its id).
     pub field: String,
     /// Applies when the field equals this wire value.
     #[serde(default)]
     pub equals: Option<Value>,
+    /// Applies when the field is unset or differs from this wire value.
+    #[serde(default)]
+    pub not_equals: Option<Value>,
     /// Applies when the array field contains this wire value.
     #[serde(default)]
     pub contains: Option<Value>,
@@ -833,21 +865,49 @@ pub struct Constraint {
     pub violation_code: Option<String>,
     pub source: Sources,
     pub rule: Rule,
+    /// `one_of` only: the rule applies only when the request's member at this path (`^…`)
+    /// compares so with the value (a delete row needs no department).
+    pub guard: Option<(String, Value, Test)>,
 }
 
 #[derive(Debug)]
 pub enum Rule {
     OneOf(Vec<String>),
-    RequiredWhen { field: String, when_field: String, value: Value, contains: bool },
+    RequiredWhen { field: String, when_field: String, value: Value, test: Test },
+}
+
+/// How a `required_when` condition compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Test {
+    Equals,
+    NotEquals,
+    Contains,
+}
+
+impl Constraint {
+    /// For a condition on the enclosing request (`^publicParams.optType`): that path.
+    pub fn request_path(&self) -> Option<&str> {
+        match (&self.rule, &self.guard) {
+            (Rule::RequiredWhen { when_field, .. }, _) => when_field.strip_prefix('^'),
+            (Rule::OneOf(_), Some((path, _, _))) => path.strip_prefix('^'),
+            (Rule::OneOf(_), None) => None,
+        }
+    }
 }
 
 impl TryFrom<ConstraintDef> for Constraint {
     type Error = String;
-    fn try_from(c: ConstraintDef) -> std::result::Result<Self, String> {
+    fn try_from(mut c: ConstraintDef) -> std::result::Result<Self, String> {
+        let one_of_when = if c.kind == ConstraintKind::OneOf { c.when.take() } else { None };
+        if let Some(when) = &one_of_when {
+            if !when.field.starts_with('^') || when.contains.is_some() {
+                return Err("a one_of's `when` tests a request member (`^path`) with equals or not_equals".into());
+            }
+        }
         let rule = match c.kind {
             ConstraintKind::OneOf => {
-                if c.field.is_some() || c.when.is_some() {
-                    return Err("`one_of` takes `fields`, not `field`/`when`".into());
+                if c.field.is_some() {
+                    return Err("`one_of` takes `fields` (and optionally `when`), not `field`".into());
                 }
                 let fields = c.fields.ok_or("missing field `fields`")?;
                 if fields.len() < 2 {
@@ -861,18 +921,27 @@ impl TryFrom<ConstraintDef> for Constraint {
                 }
                 let field = c.field.ok_or("missing field `field`")?;
                 let when = c.when.ok_or("missing field `when`")?;
-                let (value, contains) = match (when.equals, when.contains) {
-                    (Some(v), None) => (v, false),
-                    (None, Some(v)) => (v, true),
-                    _ => return Err("`when` needs exactly one of `equals` or `contains`".into()),
+                let (value, test) = match (when.equals, when.not_equals, when.contains) {
+                    (Some(v), None, None) => (v, Test::Equals),
+                    (None, Some(v), None) => (v, Test::NotEquals),
+                    (None, None, Some(v)) => (v, Test::Contains),
+                    _ => return Err("`when` needs exactly one of `equals`, `not_equals` or `contains`".into()),
                 };
                 Rule::RequiredWhen {
                     field,
                     when_field: when.field,
                     value,
-                    contains,
+                    test,
                 }
             }
+        };
+        let guard = match one_of_when {
+            Some(when) => match (when.equals, when.not_equals) {
+                (Some(v), None) => Some((when.field, v, Test::Equals)),
+                (None, Some(v)) => Some((when.field, v, Test::NotEquals)),
+                _ => return Err("`when` needs exactly one of `equals` or `not_equals`".into()),
+            },
+            None => None,
         };
         Ok(Constraint {
             origin: Origin::default(),
@@ -880,6 +949,7 @@ impl TryFrom<ConstraintDef> for Constraint {
             violation_code: c.violation_code,
             source: c.source,
             rule,
+            guard,
         })
     }
 }
@@ -922,6 +992,19 @@ impl Method {
 #[serde(deny_unknown_fields)]
 pub struct Bulk {
     /// The request field holding the rows.
+    pub items: String,
+}
+
+/// How a cursor-paginated endpoint pages: the request field carrying the cursor, the response
+/// field answering the next one (empty or absent on the last page), the response list of items.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Pagination {
+    /// Request field (optional, string) carrying the cursor; unset for the first page.
+    pub cursor: String,
+    /// Response field (optional, string) with the cursor of the next page.
+    pub next_cursor: String,
+    /// Response array field holding the page's items.
     pub items: String,
 }
 
@@ -979,6 +1062,9 @@ pub struct Endpoint {
     /// Generate `<name>_bulk` for this request array field.
     #[serde(default)]
     pub bulk: Option<Bulk>,
+    /// A cursor-paginated endpoint: generate `<name>_stream`, which fetches pages lazily.
+    #[serde(default)]
+    pub pagination: Option<Pagination>,
     /// Where the endpoint is documented.
     pub source: Sources,
 }
@@ -1360,14 +1446,26 @@ fn parse_group(file: &Path, value: Value, errors: &mut SpecErrors) -> Option<Gro
 }
 
 fn named_type(origin: Origin, name: String, def: TypeDef) -> Result<NamedType> {
-    let shapes = [def.fields.is_some(), def.enumeration.is_some(), def.union.is_some()];
+    let shapes = [
+        def.fields.is_some() && def.view_of.is_none(),
+        def.enumeration.is_some(),
+        def.union.is_some(),
+        def.view_of.is_some(),
+    ];
     if shapes.iter().filter(|s| **s).count() != 1 {
-        return Err(origin.err("a type needs exactly one of `fields` (object), `enum` or `union`"));
+        return Err(origin.err("a type needs exactly one of `fields` (object), `enum`, `union` or `view_of`"));
     }
-    if !def.constraints.is_empty() && def.fields.is_none() {
+    if !def.constraints.is_empty() && (def.fields.is_none() || def.view_of.is_some()) {
         return Err(origin.err_at(".constraints", "only object types (`fields`) take constraints"));
     }
-    let kind = if let Some(fields) = def.fields {
+    let kind = if let Some(of) = def.view_of {
+        let mut extra = ObjectSchema {
+            fields: def.fields.unwrap_or_default(),
+            constraints: Vec::new(),
+        };
+        locate_schema(&mut extra, &origin);
+        TypeKind::View { of, extra }
+    } else if let Some(fields) = def.fields {
         let mut schema = ObjectSchema {
             fields,
             constraints: def.constraints,

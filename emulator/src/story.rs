@@ -7,14 +7,15 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use qywx::runtime::lenient::IntEnum;
 use qywx::tuzhan::import::{
-    DeptImportOutcome, DeptImportParams, DeptStatus, DeptType, EmployeeImportOutcome, EmployeeImportParams,
-    ImportDepartment, ImportDepartmentsRequest, ImportEmployee, ImportEmployeesRequest, ImportStatus, OptType, RoleKey,
+    DeptImportOutcome, DeptImportParams, DeptStatus, DeptType, EmployeeImportParams,
+    ImportDepartment, ImportDepartmentsRequest, ImportEmployee, ImportStatus, OptType, RoleKey,
     UserType,
 };
+use qywx::runtime::LocalDateTime;
+use qywx::{BulkOptions, FromIter};
 use qywx::tuzhan::TuzhanClient;
 use qywx::wecom::corpgroup_rule::{
     AddRuleRequest, GetRuleInfoRequest, ListRuleIdsRequest, MemberCorpRange, OwnerCorpRange, RuleInfo,
@@ -274,7 +275,7 @@ pub async fn run(wecom: &WecomClient, tuzhan: &TuzhanClient, config: &StoryConfi
                 .error_data
                 .unwrap_or_default()
                 .iter()
-                .map(|r| r.dept_name.clone()),
+                .map(|r| r.dept_name.clone().unwrap_or_default()),
             result.error_msg,
         ),
         DeptImportOutcome::BatchId(id) => report(rows.len(), None, Some(id), std::iter::empty(), None),
@@ -296,15 +297,17 @@ pub async fn run(wecom: &WecomClient, tuzhan: &TuzhanClient, config: &StoryConfi
         } else {
             vec![RoleKey::GeneralEmploye]
         };
-        let mut row = ImportEmployee::new(
-            user.userid.clone(),
-            UserType::Wecom,
-            user.name.clone(),
-            user.mobile.clone().unwrap_or_default(),
-            roles,
-            now.clone(),
-        )
-        .wx_userid(user.userid.clone());
+        let mut row = ImportEmployee::new()
+            .third_user_id(user.userid.clone())
+            .user_type(UserType::Wecom)
+            .channel_name(user.name.clone())
+            .role_keys(roles)
+            .update_time(now)
+            .wx_userid(user.userid.clone());
+        // A member without a mobile has no phone: the client refuses that row before sending.
+        if let Some(mobile) = user.mobile.clone().filter(|m| !m.is_empty()) {
+            row = row.phone(mobile);
+        }
         if let Some(&dept) = user.department.first() {
             row = row.wx_dept_id(dept);
         }
@@ -313,26 +316,43 @@ pub async fn run(wecom: &WecomClient, tuzhan: &TuzhanClient, config: &StoryConfi
         }
         rows.push(row);
     }
-    let outcome = tuzhan
-        .import_employees(&ImportEmployeesRequest::new(
+    // Through the bulk method: each row is validated (a row breaking a rule is reported, not
+    // sent), the rest go in chunks of at most 500, and every row ends in the report.
+    let total = rows.len();
+    let bulk = tuzhan
+        .import_employees_bulk(
             EmployeeImportParams::new(OptType::Add),
-            rows.clone(),
-        ))
-        .await?;
-    let employee_import = match outcome {
-        EmployeeImportOutcome::Result(result) => report(
-            rows.len(),
-            Some(result.status),
-            None,
-            result
-                .error_data
-                .unwrap_or_default()
-                .iter()
-                .map(|r| r.wx_userid.clone().unwrap_or_else(|| r.third_user_id.clone())),
-            result.error_msg,
-        ),
-        EmployeeImportOutcome::BatchId(id) => report(rows.len(), None, Some(id), std::iter::empty(), None),
-        _ => report(rows.len(), None, None, std::iter::empty(), None),
+            FromIter(rows.into_iter()),
+            BulkOptions::default(),
+            |_| {},
+        )
+        .await;
+    let qywx::runtime::bulk::BulkReport { accepted, rejected, invalid, failed, pending, .. } = bulk;
+    if let Some(chunk) = failed.into_iter().next() {
+        return Err(chunk.error);
+    }
+    let name_of = |wx: &Option<String>, third: &Option<String>| wx.clone().or_else(|| third.clone()).unwrap_or_default();
+    let failures: Vec<RowFailure> = invalid
+        .iter()
+        .map(|row| RowFailure {
+            row: name_of(&row.row.wx_userid, &row.row.third_user_id),
+            reason: row.violations.iter().map(|v| v.to_string()).collect::<Vec<_>>().join("; "),
+        })
+        .chain(rejected.iter().map(|row| RowFailure {
+            row: name_of(&row.row.wx_userid, &row.row.third_user_id),
+            reason: row.reason.clone().unwrap_or_else(|| "(no reason given)".to_owned()),
+        }))
+        .collect();
+    let status = match accepted {
+        n if n == total => ImportStatus::Success,
+        0 => ImportStatus::Failed,
+        _ => ImportStatus::Partial,
+    };
+    let employee_import = ImportReport {
+        rows: total,
+        status: Some(status),
+        batch_id: pending.iter().find_map(|p| p.reference.as_deref()?.parse().ok()),
+        failures,
     };
 
     Ok(Summary {
@@ -425,29 +445,12 @@ fn parents_first(mut departments: Vec<Department>) -> Vec<Department> {
     ordered
 }
 
-/// Now as `yyyy-MM-dd HH:mm:ss` in China Standard Time (UTC+8), Tuzhan's time format.
-pub fn beijing_time_now() -> String {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-        + 8 * 3600;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+/// Now in China Standard Time (UTC+8), to the second: Tuzhan's times carry no zone.
+pub fn beijing_time_now() -> LocalDateTime {
+    use qywx::runtime::time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
+    let offset = UtcOffset::from_hms(8, 0, 0).unwrap_or(UtcOffset::UTC);
+    let now = OffsetDateTime::now_utc().to_offset(offset);
+    LocalDateTime(PrimitiveDateTime::new(now.date(), now.time().replace_nanosecond(0).unwrap_or(now.time())))
 }
 
 fn status_text(report: &ImportReport) -> String {
@@ -599,9 +602,10 @@ mod tests {
 
     #[test]
     fn time_format() {
-        let now = beijing_time_now();
+        let now = beijing_time_now().to_string();
         assert_eq!(now.len(), 19, "{now}");
         assert_eq!(&now[4..5], "-");
         assert_eq!(&now[10..11], " ");
+        assert_eq!(LocalDateTime::parse(&now).map(|t| t.to_string()), Ok(now));
     }
 }

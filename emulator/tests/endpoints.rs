@@ -657,14 +657,7 @@ async fn import_employees() {
         .await;
     assert_eq!(dept_result(imported.unwrap()).status, ImportStatus::Success);
     let row = |id: &str| {
-        ImportEmployee::new(
-            id,
-            UserType::OfficialAccount,
-            format!("渠道{id}"),
-            "15000000000",
-            vec![RoleKey::GeneralEmploye],
-            "2020-10-23 12:00:00",
-        )
+        ImportEmployee::new().third_user_id(id).user_type(UserType::OfficialAccount).channel_name(format!("渠道{id}")).phone("15000000000").role_keys(vec![RoleKey::GeneralEmploye]).update_time(qywx::runtime::LocalDateTime::parse("2020-10-23 12:00:00").expect("a yyyy-MM-dd HH:mm:ss time"))
         .third_dept_id("D001")
         .job("经理")
     };

@@ -651,14 +651,7 @@ fn out_dept(name: &str, third: &str) -> ImportDepartment {
 }
 
 fn wx_employee(userid: &str, dept: i64) -> ImportEmployee {
-    ImportEmployee::new(
-        userid,
-        UserType::Wecom,
-        userid,
-        "13800000000",
-        vec![RoleKey::GeneralEmploye],
-        "2020-10-23 12:00:00",
-    )
+    ImportEmployee::new().third_user_id(userid).user_type(UserType::Wecom).channel_name(userid).phone("13800000000").role_keys(vec![RoleKey::GeneralEmploye]).update_time(qywx::runtime::LocalDateTime::parse("2020-10-23 12:00:00").expect("a yyyy-MM-dd HH:mm:ss time"))
     .wx_userid(userid)
     .wx_dept_id(dept)
 }
@@ -869,7 +862,7 @@ async fn employee_rows_match_by_documented_precedence() {
     assert_eq!(again.error_msg, Some(vec!["员工渠道已存在".to_owned()]));
     // wxUserid wins over thirdUserId; the department's wxDeptId wins over thirdDeptId.
     let mut moved = wx_employee("u1", 2).third_dept_id("TA");
-    moved.third_user_id = "someone-else".into();
+    moved.third_user_id = Some("someone-else".into());
     let result = employee_result(
         env.tuzhan
             .import_employees(&employees(OptType::Update, vec![moved]))
@@ -884,14 +877,7 @@ async fn employee_rows_match_by_documented_precedence() {
         (1, b, "someone-else")
     );
     // Without wxUserid, thirdUserId matches; then channelId.
-    let by_third = ImportEmployee::new(
-        "someone-else",
-        UserType::OfficialAccount,
-        "改名",
-        "13800000000",
-        vec![RoleKey::Admin],
-        "2020-10-24 08:00:00",
-    )
+    let by_third = ImportEmployee::new().third_user_id("someone-else").user_type(UserType::OfficialAccount).channel_name("改名").phone("13800000000").role_keys(vec![RoleKey::Admin]).update_time(qywx::runtime::LocalDateTime::parse("2020-10-24 08:00:00").expect("a yyyy-MM-dd HH:mm:ss time"))
     .dept_id(b);
     let result = employee_result(
         env.tuzhan
@@ -902,16 +888,8 @@ async fn employee_rows_match_by_documented_precedence() {
     assert_eq!(result.status, ImportStatus::Success);
     let channel = env.emu.tuzhan_employees()[0].channel_id;
     assert_eq!(env.emu.tuzhan_employees()[0].channel_name, "改名");
-    let by_channel = ImportEmployee::new(
-        "",
-        UserType::OfficialAccount,
-        "x",
-        "1",
-        vec![RoleKey::Admin],
-        "2020-10-24 08:00:00",
-    )
-    .channel_id(channel)
-    .dept_id(b);
+    // A delete row names the employee by its channel id alone (rules that hold for add and update).
+    let by_channel = ImportEmployee::new().channel_id(channel);
     let result = employee_result(
         env.tuzhan
             .import_employees(&employees(OptType::Delete, vec![by_channel]))
@@ -929,24 +907,14 @@ async fn employee_rows_are_checked() {
     let mut no_wx_userid = wx_employee("u1", 1);
     no_wx_userid.wx_userid = None;
     let mut custom_role = wx_employee("u2", 1);
-    custom_role.role_keys = vec![RoleKey::CustomRole];
+    custom_role.role_keys = Some(vec![RoleKey::CustomRole]);
     let rows = vec![
         wx_employee("u0", 1),
         no_wx_userid,
         custom_role,
-        ImportEmployee::new(
-            "u3",
-            UserType::Wecom,
-            "n",
-            "",
-            vec![RoleKey::Admin],
-            "2020-10-23 12:00:00",
-        )
+        ImportEmployee::new().third_user_id("u3").user_type(UserType::Wecom).channel_name("n").phone("").role_keys(vec![RoleKey::Admin]).update_time(qywx::runtime::LocalDateTime::parse("2020-10-23 12:00:00").expect("a yyyy-MM-dd HH:mm:ss time"))
         .wx_userid("u3")
         .wx_dept_id(1),
-        ImportEmployee::new("u4", UserType::Wecom, "n", "1", vec![RoleKey::Admin], "2020/10/23")
-            .wx_userid("u4")
-            .wx_dept_id(1),
         wx_employee("u5", 9),
     ];
     // Sent raw: the client would refuse the second and third rows itself.
@@ -961,11 +929,20 @@ async fn employee_rows_are_checked() {
             "企业微信用户wxUserid必填",
             "自定义角色需传roleId",
             "手机号码不能为空",
-            "更新时间格式错误: yyyy-MM-dd HH:mm:ss",
             "部门不存在"
         ])
     );
-    assert_eq!(answer["errorData"].as_array().map(Vec::len), Some(5));
+    assert_eq!(answer["errorData"].as_array().map(Vec::len), Some(4));
+    // A malformed time cannot be built in Rust (typed); sent raw, it is refused as a request
+    // that does not parse, naming the member.
+    let mut bad_time = serde_json::to_value(wx_employee("u4", 1)).unwrap();
+    bad_time["updateTime"] = json!("2020/10/23");
+    let token = tuzhan_token(&env).await;
+    let url = format!("{}{}", env.emu.tuzhan_url(), qywx::tuzhan::import::IMPORT_EMPLOYEES.path);
+    let body = json!({"publicParams": {"optType": "add"}, "data": [bad_time]}).to_string();
+    let (_, answer) = http("POST", &url, &[("X-Token", &token)], Some(&body)).await;
+    assert_eq!(answer["code"], json!("400"), "{answer}");
+    assert!(answer["msg"].as_str().is_some_and(|m| m.contains("2020/10/23")), "{answer}");
 }
 
 // ---- bad input never panics ----

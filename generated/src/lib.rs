@@ -26,6 +26,7 @@ pub mod tuzhan;
 #[rustfmt::skip]
 pub mod wecom;
 pub use ::qywx_runtime::{
-    ApiError, ClientOptions, Credentials, Error, Result, Secret, Violation,
+    ApiError, ClientOptions, Credentials, Error, LocalDateTime, Result, Secret, Violation,
 };
+pub use ::qywx_runtime::bulk::{BulkOptions, BulkProgress, BulkReport, FromIter};
 pub use ::qywx_runtime as runtime;

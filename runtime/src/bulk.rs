@@ -8,7 +8,6 @@ use std::future::Future;
 
 use tokio::task::JoinSet;
 
-use crate::validate::Validate;
 use crate::{Error, Violation};
 
 /// Where rows come from: an iterator ([`FromIter`]) or a channel (`tokio::sync::mpsc::Receiver`).
@@ -54,8 +53,10 @@ pub enum ChunkOutcome<Row> {
 /// A response type that tells, for bulk imports, what happened to a chunk's rows.
 #[doc(hidden)]
 pub trait BulkAnswer<Row> {
+    /// How the server echoes a row it did not apply (a response view of the row).
+    type Echo: From<Row>;
     /// The chunk's outcome.
-    fn outcome(self) -> ChunkOutcome<Row>;
+    fn outcome(self) -> ChunkOutcome<Self::Echo>;
 }
 
 /// Knobs of a bulk import.
@@ -96,9 +97,10 @@ impl Default for BulkOptions {
 /// A row the server did not apply.
 #[derive(Debug)]
 #[non_exhaustive]
-pub struct RejectedRow<Row> {
-    /// The row as the server sent it back.
-    pub row: Row,
+pub struct RejectedRow<Echo> {
+    /// The row as the server sent it back (a view in which any member may be missing), or the
+    /// row as sent when the server named none.
+    pub row: Echo,
     /// The server's reason, when it gave one.
     pub reason: Option<String>,
 }
@@ -156,16 +158,17 @@ pub struct BulkProgress {
     pub pending: usize,
 }
 
-/// The result of a bulk import: every input row is in exactly one bucket.
+/// The result of a bulk import: every input row is in exactly one bucket. `Echo` is how the
+/// server echoes the rows it rejected.
 #[derive(Debug)]
 #[non_exhaustive]
-pub struct BulkReport<Row> {
+pub struct BulkReport<Row, Echo = Row> {
     /// Rows read.
     pub total: usize,
     /// Rows applied.
     pub accepted: usize,
     /// Rows the server rejected, with reasons.
-    pub rejected: Vec<RejectedRow<Row>>,
+    pub rejected: Vec<RejectedRow<Echo>>,
     /// Rows that broke a rule and were not sent.
     pub invalid: Vec<InvalidRow<Row>>,
     /// Chunks that failed outright.
@@ -174,7 +177,7 @@ pub struct BulkReport<Row> {
     pub pending: Vec<PendingChunk>,
 }
 
-impl<Row> BulkReport<Row> {
+impl<Row, Echo> BulkReport<Row, Echo> {
     /// Whether every row was applied.
     pub fn is_complete(&self) -> bool {
         self.accepted == self.total
@@ -197,11 +200,12 @@ pub async fn run<Row, Src, Send, Fut, Answer>(
     mut rows: Src,
     max_chunk: usize,
     options: BulkOptions,
+    validate: impl Fn(&Row) -> Vec<Violation>,
     send: Send,
     mut progress: impl FnMut(&BulkProgress),
-) -> BulkReport<Row>
+) -> BulkReport<Row, Answer::Echo>
 where
-    Row: Validate + Clone + std::marker::Send + 'static,
+    Row: Clone + std::marker::Send + 'static,
     Src: RowSource<Row>,
     Send: Fn(Vec<Row>) -> Fut,
     Fut: Future<Output = Result<Answer, Error>> + std::marker::Send + 'static,
@@ -238,7 +242,7 @@ where
                 Some(row) => {
                     let index = counts.read;
                     counts.read += 1;
-                    let violations = row.violations();
+                    let violations = validate(&row);
                     if violations.is_empty() {
                         chunk.push(row);
                     } else {
@@ -261,11 +265,11 @@ where
         counts.answered += sent;
         match answer.map(BulkAnswer::outcome) {
             Ok(ChunkOutcome::Applied { rejected, all_failed }) => {
-                let rejected: Vec<RejectedRow<Row>> = if all_failed && rejected.is_empty() {
+                let rejected: Vec<RejectedRow<Answer::Echo>> = if all_failed && rejected.is_empty() {
                     let reason = Some("the server reported the whole chunk as failed".to_owned());
                     rows.into_iter()
                         .map(|row| RejectedRow {
-                            row,
+                            row: row.into(),
                             reason: reason.clone(),
                         })
                         .collect()

@@ -247,20 +247,20 @@ pub fn serialize_as_string<S: Serializer, T: AsWireString>(value: &T, serializer
     }
 }
 
-/// A list the spec says goes on the wire as one `|`-separated string
-/// (`"encoding": "pipe_separated"`, WeCom's `invalidlist`: `"usr1|usr2|usr"`).
-pub mod pipe_separated {
+/// Lists the spec says go on the wire as one separated string: shared by [`pipe_separated`]
+/// and [`comma_separated`].
+pub mod separated {
     use super::*;
 
     /// A `Vec<String>` or `Option<Vec<String>>` field.
-    pub trait PipeList: Sized {
+    pub trait SeparatedList: Sized {
         /// From the decoded items (`None` when the member was absent or null).
         fn from_items(items: Option<Vec<String>>) -> Self;
         /// The items to send.
         fn items(&self) -> Option<&[String]>;
     }
 
-    impl PipeList for Vec<String> {
+    impl SeparatedList for Vec<String> {
         fn from_items(items: Option<Vec<String>>) -> Self {
             items.unwrap_or_default()
         }
@@ -269,7 +269,7 @@ pub mod pipe_separated {
         }
     }
 
-    impl PipeList for Option<Vec<String>> {
+    impl SeparatedList for Option<Vec<String>> {
         fn from_items(items: Option<Vec<String>>) -> Self {
             items
         }
@@ -278,13 +278,13 @@ pub mod pipe_separated {
         }
     }
 
-    struct PipeVisitor;
+    struct SeparatedVisitor(char);
 
-    impl<'de> Visitor<'de> for PipeVisitor {
+    impl<'de> Visitor<'de> for SeparatedVisitor {
         type Value = Option<Vec<String>>;
 
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a `|`-separated string or an array of strings")
+            write!(f, "a `{}`-separated string or an array of strings", self.0)
         }
 
         fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
@@ -301,7 +301,7 @@ pub mod pipe_separated {
 
         fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
             Ok(Some(
-                v.split('|')
+                v.split(self.0)
                     .map(str::trim)
                     .filter(|s| !s.is_empty())
                     .map(str::to_owned)
@@ -318,18 +318,60 @@ pub mod pipe_separated {
         }
     }
 
-    /// Decodes `"a|b|c"` (or an array) into a list.
-    pub fn deserialize<'de, D: Deserializer<'de>, T: PipeList>(d: D) -> Result<T, D::Error> {
-        d.deserialize_option(PipeVisitor).map(T::from_items)
+    /// Decodes `"a<sep>b<sep>c"` (or an array) into a list.
+    pub fn deserialize<'de, D: Deserializer<'de>, T: SeparatedList>(d: D, separator: char) -> Result<T, D::Error> {
+        d.deserialize_option(SeparatedVisitor(separator)).map(T::from_items)
     }
 
-    /// Encodes a list as `"a|b|c"`.
-    pub fn serialize<S: Serializer, T: PipeList>(value: &T, s: S) -> Result<S::Ok, S::Error> {
+    /// Encodes a list as `"a<sep>b<sep>c"`.
+    pub fn serialize<S: Serializer, T: SeparatedList>(value: &T, s: S, separator: char) -> Result<S::Ok, S::Error> {
         match value.items() {
-            Some(items) => s.serialize_str(&items.join("|")),
+            Some(items) => s.serialize_str(&items.join(&separator.to_string())),
             None => s.serialize_none(),
         }
     }
+}
+
+/// A list sent as one `|`-separated string (`"encoding": "pipe_separated"`, WeCom's
+/// `invalidlist`: `"usr1|usr2|usr"`).
+pub mod pipe_separated {
+    use super::separated::{self, SeparatedList};
+    use serde::{Deserializer, Serializer};
+
+    /// Decodes `"a|b|c"` (or an array) into a list.
+    pub fn deserialize<'de, D: Deserializer<'de>, T: SeparatedList>(d: D) -> Result<T, D::Error> {
+        separated::deserialize(d, '|')
+    }
+
+    /// Encodes a list as `"a|b|c"`.
+    pub fn serialize<S: Serializer, T: SeparatedList>(value: &T, s: S) -> Result<S::Ok, S::Error> {
+        separated::serialize(value, s, '|')
+    }
+}
+
+/// A list sent as one `,`-separated string (`"encoding": "comma_separated"`, Tuzhan's
+/// `deputyDeptIds`: `"D1,D2"`).
+pub mod comma_separated {
+    use super::separated::{self, SeparatedList};
+    use serde::{Deserializer, Serializer};
+
+    /// Decodes `"a,b,c"` (or an array) into a list.
+    pub fn deserialize<'de, D: Deserializer<'de>, T: SeparatedList>(d: D) -> Result<T, D::Error> {
+        separated::deserialize(d, ',')
+    }
+
+    /// Encodes a list as `"a,b,c"`.
+    pub fn serialize<S: Serializer, T: SeparatedList>(value: &T, s: S) -> Result<S::Ok, S::Error> {
+        separated::serialize(value, s, ',')
+    }
+}
+
+/// A member of a response view (an echoed row): `None` when absent, null, or not decodable as
+/// `T`, so one odd member never fails the row, let alone the whole answer.
+pub fn view_field<T: Lenient>(row: &serde_json::Map<String, serde_json::Value>, name: &str) -> Option<T> {
+    row.get(name)
+        .filter(|v| !v.is_null())
+        .and_then(|v| T::deserialize_lenient(v).ok())
 }
 
 /// Enums the spec gives integer wire values (`gender`, `status`).

@@ -8,6 +8,7 @@
 
 pub mod bulk;
 mod client;
+mod datetime;
 mod envelope;
 mod error;
 #[doc(hidden)]
@@ -24,7 +25,10 @@ mod token;
 pub mod validate;
 
 pub use client::{ClientOptions, QueryParams, ServiceClient};
+pub use datetime::{DateTimeError, LocalDateTime};
 pub use envelope::decode_response;
+/// The date-time crate behind [`LocalDateTime`].
+pub use time;
 pub use error::{ApiError, Error, Result, Violation};
 pub use spec::ErrorHandling;
 #[cfg(feature = "redis")]

@@ -3,11 +3,13 @@
 
 use crate::Violation;
 
-/// Collects violations while walking a request; keeps the current field path.
+/// Collects violations while walking a request; keeps the current field path, and the values
+/// of the request's own members that rules of nested rows refer to (`publicParams.optType`).
 #[derive(Debug, Default)]
 pub struct Validator {
     path: String,
     violations: Vec<Violation>,
+    context: Vec<(&'static str, String)>,
 }
 
 impl Validator {
@@ -19,6 +21,27 @@ impl Validator {
     /// The violations found, in field order.
     pub fn into_violations(self) -> Vec<Violation> {
         self.violations
+    }
+
+    /// A validator for rows of a request whose members `context` holds (name, wire value).
+    pub fn with_context(context: Vec<(&'static str, String)>) -> Self {
+        Validator {
+            context,
+            ..Self::default()
+        }
+    }
+
+    /// Records the wire value of a request member that nested rules refer to (`None`: unset).
+    pub fn set_context(&mut self, name: &'static str, value: Option<String>) {
+        self.context.retain(|(n, _)| *n != name);
+        if let Some(value) = value {
+            self.context.push((name, value));
+        }
+    }
+
+    /// The wire value of request member `name`, when the request gave it.
+    pub fn context(&self, name: &str) -> Option<&str> {
+        self.context.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str())
     }
 
     /// Records a violation of `rule` at `field` below the current path.
@@ -152,3 +175,20 @@ impl<T: Validate> Validate for Option<T> {
         }
     }
 }
+
+/// A value as its wire text, for rules of rows that test members of their request.
+pub trait WireText {
+    /// The text the value goes on the wire as.
+    fn wire_text(&self) -> String;
+}
+
+macro_rules! wire_text {
+    ($($t:ty),*) => {$(
+        impl WireText for $t {
+            fn wire_text(&self) -> String {
+                self.to_string()
+            }
+        }
+    )*};
+}
+wire_text!(String, bool, i32, i64, u32, u64, crate::LocalDateTime);

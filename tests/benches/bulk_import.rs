@@ -13,7 +13,7 @@ use std::time::Instant;
 use qywx::runtime::bulk::{BulkOptions, FromIter};
 use qywx::tuzhan::import::{
     DeptImportParams, DeptType, EmployeeImportParams, ImportDepartment, ImportDepartmentsRequest, ImportEmployee,
-    ImportEmployeesRequest, OptType, RoleKey, UserType, IMPORT_EMPLOYEES,
+    OptType, RoleKey, UserType, IMPORT_EMPLOYEES,
 };
 use qywx::{ClientOptions, Credentials};
 
@@ -54,14 +54,7 @@ fn run_emulator_child() {
 }
 
 fn employee(run: usize, i: usize) -> ImportEmployee {
-    ImportEmployee::new(
-        format!("R{run}U{i}"),
-        UserType::OfficialAccount,
-        format!("员工{i}"),
-        format!("1{run}{i:09}"),
-        vec![RoleKey::GeneralEmploye],
-        "2020-10-23 12:00:00",
-    )
+    ImportEmployee::new().third_user_id(format!("R{run}U{i}")).user_type(UserType::OfficialAccount).channel_name(format!("员工{i}")).phone(format!("1{run}{i:09}")).role_keys(vec![RoleKey::GeneralEmploye]).update_time(qywx::runtime::LocalDateTime::parse("2020-10-23 12:00:00").expect("a yyyy-MM-dd HH:mm:ss time"))
     .third_dept_id("BENCH")
     .job("工程师")
 }
@@ -117,13 +110,12 @@ fn main() {
         );
         println!("| concurrency | seconds | rows/s | accepted | rejected | invalid | peak RSS so far |");
         println!("| --- | --- | --- | --- | --- | --- | --- |");
-        let template = ImportEmployeesRequest::new(EmployeeImportParams::new(OptType::Add), Vec::new());
         for (run, concurrency) in [1usize, 8].into_iter().enumerate() {
             let source = FromIter((0..rows).map(move |i| employee(run + 1, i)));
             let start = Instant::now();
             let report = tuzhan
                 .import_employees_bulk(
-                    &template,
+                    EmployeeImportParams::new(OptType::Add),
                     source,
                     BulkOptions::default().chunk_size(500).concurrency(concurrency),
                     |_| {},

@@ -38,7 +38,11 @@ fn field_rows(out: &mut String, fields: &[Field]) {
         match f.encoding {
             Some(Encoding::String) => constraints.push("sent as a string".into()),
             Some(Encoding::PipeSeparated) => constraints.push("`|`-separated string on the wire".into()),
+            Some(Encoding::CommaSeparated) => constraints.push("`,`-separated string on the wire".into()),
             None => {}
+        }
+        if f.format == Some(Format::DateTime) {
+            constraints.push("`yyyy-MM-dd HH:mm:ss` (typed)".into());
         }
         let mut description = f.description.clone();
         if let Some(n) = &f.required_note {
@@ -91,6 +95,14 @@ fn named_type(out: &mut String, t: &NamedType) {
             field_rows(out, &schema.fields);
             rules(out, &schema.constraints);
         }
+        TypeKind::View { of, extra } => {
+            let _ = writeln!(
+                out,
+                "A response view of [`{of}`](#type-{}): every member of it, plus those below, each optional; a member that is null or odd does not fail the row, and the row is kept as sent (`raw`).\n",
+                anchor(of)
+            );
+            field_rows(out, &extra.fields);
+        }
         TypeKind::Enum { int_repr, open, values } => {
             let _ = writeln!(
                 out,
@@ -103,7 +115,8 @@ fn named_type(out: &mut String, t: &NamedType) {
                 }
             );
             for v in values {
-                let _ = writeln!(out, "| `{}` | `{}` | {} |", v.value, v.name, cell(&v.description));
+                let formerly = v.formerly.as_deref().map(|f| format!(" *Formerly: {f}*")).unwrap_or_default();
+                let _ = writeln!(out, "| `{}` | `{}` | {}{formerly} |", v.value, v.name, cell(&v.description));
             }
             out.push('\n');
         }
@@ -152,6 +165,19 @@ fn endpoint(out: &mut String, e: &Endpoint) {
         }
     }
     let _ = writeln!(out, "- **Source:** {}", e.source.texts().join("; "));
+    if let Some(items) = e.bulk_items() {
+        let max = e
+            .request
+            .as_ref()
+            .and_then(|r| r.schema.fields.iter().find(|f| f.name == items))
+            .and_then(|f| f.max_items)
+            .map_or_else(String::new, |m| format!(" in chunks of at most {m}"));
+        let _ = writeln!(
+            out,
+            "- **Bulk:** `{}_bulk(<other parameters>, rows, BulkOptions, progress)` sends any number of `{items}` rows{max}: each row is validated first (invalid rows are reported, not sent), chunks go with bounded concurrency, and the report accounts for every row (accepted, rejected with the server's reason and its echo of the row, invalid, failed, pending).",
+            e.name
+        );
+    }
     if let Some(p) = &e.permissions {
         let _ = writeln!(out, "- **Permissions:** {p}");
     }

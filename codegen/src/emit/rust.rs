@@ -88,8 +88,21 @@ impl Ctx<'_> {
         }
     }
 
+    /// The Rust type of a field's value (before `Option`): its type, or the typed format.
+    fn value_type(&self, f: &Field) -> TokenStream {
+        match f.format {
+            Some(Format::DateTime) => quote!(::qywx_runtime::LocalDateTime),
+            None => self.rust_type(&f.ty),
+        }
+    }
+
+    /// Whether a field's value is a plain `String` (constructors and setters take `impl Into<String>`).
+    fn is_text(f: &Field) -> bool {
+        f.ty == TypeExpr::Prim(Prim::String) && f.format.is_none()
+    }
+
     fn field_type(&self, f: &Field) -> TokenStream {
-        let ty = self.rust_type(&f.ty);
+        let ty = self.value_type(f);
         if f.required {
             ty
         } else {
@@ -115,7 +128,11 @@ impl Ctx<'_> {
         match f.encoding {
             Some(Encoding::String) => facts.push("Sent as a JSON string.".into()),
             Some(Encoding::PipeSeparated) => facts.push("On the wire one `|`-separated string.".into()),
+            Some(Encoding::CommaSeparated) => facts.push("On the wire one `,`-separated string.".into()),
             None => {}
+        }
+        if f.format == Some(Format::DateTime) {
+            facts.push("On the wire `yyyy-MM-dd HH:mm:ss`; typed, so a malformed time cannot be sent.".into());
         }
         // Maintainer notes (required_note, example_quirk, note) and sources go to API.md only:
         // users of the crate cannot act on them.
@@ -141,6 +158,7 @@ impl Ctx<'_> {
         }
         match f.encoding {
             Some(Encoding::PipeSeparated) => parts.push(quote!(with = "::qywx_runtime::lenient::pipe_separated")),
+            Some(Encoding::CommaSeparated) => parts.push(quote!(with = "::qywx_runtime::lenient::comma_separated")),
             Some(Encoding::String) => {
                 parts.push(quote!(deserialize_with = "::qywx_runtime::lenient::deserialize"));
                 parts.push(quote!(serialize_with = "::qywx_runtime::lenient::serialize_as_string"));
@@ -183,19 +201,18 @@ impl Ctx<'_> {
         let required: Vec<&Field> = schema.fields.iter().filter(|f| f.required).collect();
         let params = required.iter().map(|f| {
             let id = ident(&field_ident_text(f));
-            match f.ty {
-                TypeExpr::Prim(Prim::String) => quote!(#id: impl Into<String>),
-                _ => {
-                    let ty = self.rust_type(&f.ty);
-                    quote!(#id: #ty)
-                }
+            if Self::is_text(f) {
+                quote!(#id: impl Into<String>)
+            } else {
+                let ty = self.value_type(f);
+                quote!(#id: #ty)
             }
         });
         let inits = schema.fields.iter().map(|f| {
             let id = ident(&field_ident_text(f));
-            match (f.required, &f.ty) {
-                (true, TypeExpr::Prim(Prim::String)) => quote!(#id: #id.into()),
-                (true, _) => quote!(#id),
+            match (f.required, Self::is_text(f)) {
+                (true, true) => quote!(#id: #id.into()),
+                (true, false) => quote!(#id),
                 (false, _) => quote!(#id: None),
             }
         });
@@ -212,9 +229,20 @@ impl Ctx<'_> {
         let new_doc = format!(" {new_doc}");
         let setters = schema.fields.iter().filter(|f| !f.required).map(|f| {
             let id = ident(&field_ident_text(f));
-            let ty = self.rust_type(&f.ty);
+            let ty = self.value_type(f);
             let sdoc = format!("Sets `{}`: {}", f.name, md(first_sentence(&f.description)));
             let sdoc = format!(" {sdoc}");
+            // Lists of text take any items that become strings (`["a", "b"]` works).
+            if f.ty == TypeExpr::Array(Box::new(TypeExpr::Prim(Prim::String))) {
+                return quote! {
+                    #[doc = #sdoc]
+                    #[must_use = "a setter returns the updated value"]
+                    pub fn #id(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+                        self.#id = Some(value.into_iter().map(Into::into).collect());
+                        self
+                    }
+                };
+            }
             quote! {
                 #[doc = #sdoc]
                 #[must_use = "a setter returns the updated value"]
@@ -370,11 +398,12 @@ impl Ctx<'_> {
         status: Option<&Field>,
     ) -> Option<TokenStream> {
         let rows = schema.fields.iter().find(|f| f.rejects && f.reasons.is_some())?;
-        let TypeExpr::Array(row) = &rows.ty else { return None };
-        if !matches!(self.named_kind(row), Some(TypeKind::Object(_))) {
+        let TypeExpr::Array(item) = &rows.ty else { return None };
+        let (row, echo) = crate::check::echo_row(self.index, item);
+        if !matches!(self.named_kind(&row), Some(TypeKind::Object(_))) {
             return None;
         }
-        let row_ty = self.rust_type(row);
+        let (row_ty, echo_ty) = (self.rust_type(&row), self.rust_type(&echo));
         let rows_id = ident(&field_ident_text(rows));
         let reasons = schema.fields.iter().find(|g| Some(&g.name) == rows.reasons.as_ref())?;
         let reasons_id = ident(&field_ident_text(reasons));
@@ -396,7 +425,8 @@ impl Ctx<'_> {
         };
         Some(quote! {
             impl ::qywx_runtime::bulk::BulkAnswer<#row_ty> for #name {
-                fn outcome(self) -> ::qywx_runtime::bulk::ChunkOutcome<#row_ty> {
+                type Echo = #echo_ty;
+                fn outcome(self) -> ::qywx_runtime::bulk::ChunkOutcome<#echo_ty> {
                     if #pending {
                         return ::qywx_runtime::bulk::ChunkOutcome::Pending { reference: None };
                     }
@@ -472,8 +502,21 @@ impl Ctx<'_> {
                     let ids = fields.iter().map(|f| ident(&field_ident_text(f)));
                     let rule = format!("{}{suffix}", rule_text(&c.rule));
                     let first = &names[0];
+                    let guard = match (&c.guard, c.request_path()) {
+                        (Some((_, value, test)), Some(path)) => {
+                            let text = match value {
+                                Value::String(s) => s.clone(),
+                                other => other.to_string(),
+                            };
+                            match test {
+                                Test::NotEquals => quote!(v.context(#path) != Some(#text) &&),
+                                _ => quote!(v.context(#path) == Some(#text) &&),
+                            }
+                        }
+                        _ => quote!(),
+                    };
                     checks.push(quote! {
-                        if !(#(::qywx_runtime::validate::Presence::is_present(&self.#ids))||*) {
+                        if #guard !(#(::qywx_runtime::validate::Presence::is_present(&self.#ids))||*) {
                             v.report(#first, #rule);
                         }
                     });
@@ -482,16 +525,33 @@ impl Ctx<'_> {
                     field,
                     when_field,
                     value,
-                    contains,
+                    test,
                 } => {
-                    let (Some(target), Some(when)) = (
-                        schema.fields.iter().find(|f| &f.name == field),
-                        schema.fields.iter().find(|f| &f.name == when_field),
-                    ) else {
+                    let Some(target) = schema.fields.iter().find(|f| &f.name == field) else {
                         continue;
                     };
+                    let cond = if let Some(path) = c.request_path() {
+                        // A member of the request this object is a row of (set by the request).
+                        let text = match value {
+                            Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        };
+                        match test {
+                            Test::NotEquals => quote!(v.context(#path) != Some(#text)),
+                            _ => quote!(v.context(#path) == Some(#text)),
+                        }
+                    } else {
+                        let Some(when) = schema.fields.iter().find(|f| &f.name == when_field) else {
+                            continue;
+                        };
+                        let positive = self.condition(when, value, *test == Test::Contains);
+                        if *test == Test::NotEquals {
+                            quote!(!(#positive))
+                        } else {
+                            positive
+                        }
+                    };
                     let target_id = ident(&field_ident_text(target));
-                    let cond = self.condition(when, value, *contains);
                     let rule = format!("{}{suffix}", rule_text(&c.rule));
                     checks.push(quote! {
                         if #cond && !::qywx_runtime::validate::Presence::is_present(&self.#target_id) {
@@ -501,14 +561,86 @@ impl Ctx<'_> {
                 }
             }
         }
-        let v_name = if checks.is_empty() { quote!(_v) } else { quote!(v) };
+        // Rows whose rules test members of this object (`^publicParams.optType`) read them here.
+        let paths = self.row_context_paths(schema);
+        let row_context = (!paths.is_empty()).then(|| {
+            let exprs = paths.iter().map(|p| {
+                let expr = self.path_text(schema, p);
+                quote!((#p, #expr))
+            });
+            quote! {
+                impl #name {
+                    /// The members of this request that its rows' rules test, as wire text.
+                    #[doc(hidden)]
+                    pub fn row_context(&self) -> Vec<(&'static str, String)> {
+                        [#(#exprs),*].into_iter().filter_map(|(k, v): (&'static str, Option<String>)| Some((k, v?))).collect()
+                    }
+                }
+            }
+        });
+        let set_context = (!paths.is_empty()).then(|| {
+            quote! {
+                for (key, value) in self.row_context() {
+                    v.set_context(key, Some(value));
+                }
+            }
+        });
+        let v_name = if checks.is_empty() && set_context.is_none() { quote!(_v) } else { quote!(v) };
         quote! {
             impl ::qywx_runtime::validate::Validate for #name {
                 fn validate(&self, #v_name: &mut ::qywx_runtime::validate::Validator) {
+                    #set_context
                     #(#checks)*
                 }
             }
+            #row_context
         }
+    }
+
+    /// The request paths (`publicParams.optType`) that rules of this schema's row types test.
+    fn row_context_paths(&self, schema: &ObjectSchema) -> Vec<String> {
+        let mut paths = Vec::new();
+        for f in &schema.fields {
+            let item = match &f.ty {
+                TypeExpr::Array(inner) => &**inner,
+                other => other,
+            };
+            if let Some(TypeKind::Object(row)) = self.named_kind(item) {
+                for c in &row.constraints {
+                    if let Some(p) = c.request_path() {
+                        if !paths.iter().any(|x| x == p) {
+                            paths.push(p.to_owned());
+                        }
+                    }
+                }
+            }
+        }
+        paths
+    }
+
+    /// An `Option<String>` expression: the wire text of the member at `path` of `self`.
+    fn path_text(&self, schema: &ObjectSchema, path: &str) -> TokenStream {
+        let mut fields = schema.fields.as_slice();
+        let mut expr = quote!(Some(self));
+        let mut segments = path.split('.').peekable();
+        while let Some(seg) = segments.next() {
+            let Some(f) = fields.iter().find(|f| f.name == seg) else {
+                return quote!(None::<String>);
+            };
+            let id = ident(&field_ident_text(f));
+            expr = if f.required {
+                quote!(#expr.map(|x| &x.#id))
+            } else {
+                quote!(#expr.and_then(|x| x.#id.as_ref()))
+            };
+            if segments.peek().is_some() {
+                match self.named_kind(&f.ty) {
+                    Some(TypeKind::Object(o)) => fields = o.fields.as_slice(),
+                    _ => return quote!(None::<String>),
+                }
+            }
+        }
+        quote!(#expr.map(::qywx_runtime::validate::WireText::wire_text))
     }
 
     /// A boolean expression: `when` equals (or, for arrays, contains) the wire value `value`.
@@ -625,6 +757,12 @@ impl Ctx<'_> {
                 }
             }
 
+            impl ::qywx_runtime::validate::WireText for #name {
+                fn wire_text(&self) -> String {
+                    ::qywx_runtime::lenient::#trait_name::to_wire(self).to_string()
+                }
+            }
+
             impl ::serde::Serialize for #name {
                 fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
                     ::qywx_runtime::lenient::#ser(self, serializer)
@@ -693,7 +831,7 @@ impl Ctx<'_> {
 
     fn bulk_answer_for_union(&self, name: &proc_macro2::Ident, variants: &[UnionVariant]) -> Option<TokenStream> {
         // The row type is the one the object variants report on.
-        let row = variants.iter().find_map(|v| match self.named_kind(&v.ty) {
+        let item = variants.iter().find_map(|v| match self.named_kind(&v.ty) {
             Some(TypeKind::Object(schema)) => schema
                 .fields
                 .iter()
@@ -704,10 +842,11 @@ impl Ctx<'_> {
                 }),
             _ => None,
         })?;
+        let (row, echo) = crate::check::echo_row(self.index, &item);
         if !crate::check::bulk_answerable(self.index, &TypeExpr::Named(name.to_string()), &row) {
             return None;
         }
-        let row_ty = self.rust_type(&row);
+        let (row_ty, echo_ty) = (self.rust_type(&row), self.rust_type(&echo));
         let arms = variants.iter().map(|v| {
             let id = format_ident!("{}", v.name);
             if v.pending_reference {
@@ -718,11 +857,87 @@ impl Ctx<'_> {
         });
         Some(quote! {
             impl ::qywx_runtime::bulk::BulkAnswer<#row_ty> for #name {
-                fn outcome(self) -> ::qywx_runtime::bulk::ChunkOutcome<#row_ty> {
+                type Echo = #echo_ty;
+                fn outcome(self) -> ::qywx_runtime::bulk::ChunkOutcome<#echo_ty> {
                     match self { #(#arms)* }
                 }
             }
         })
+    }
+
+    /// A response view of object type `of`: every member optional and decoded on its own, the
+    /// row kept as sent.
+    fn view_type(&self, t: &NamedType, of: &str, extra: &ObjectSchema) -> TokenStream {
+        let name = format_ident!("{}", t.name);
+        let of_ty = self.rust_type(&TypeExpr::Named(of.to_owned()));
+        let viewed: &[Field] = match self.named_kind(&TypeExpr::Named(of.to_owned())) {
+            Some(TypeKind::Object(o)) => &o.fields,
+            _ => &[],
+        };
+        let all: Vec<&Field> = viewed.iter().chain(&extra.fields).collect();
+        let fields = all.iter().map(|f| {
+            let id = ident(&field_ident_text(f));
+            let ty = self.value_type(f);
+            let fdoc = doc(&format!(
+                "{}\n\nWire name `{}`; `None` when the server left it out, sent null, or sent something that is not a `{}`.",
+                md(&f.description),
+                f.name,
+                f.ty.display()
+            ));
+            quote! { #fdoc pub #id: Option<#ty>, }
+        });
+        let reads = all.iter().map(|f| {
+            let id = ident(&field_ident_text(f));
+            let wire = &f.name;
+            quote!(#id: ::qywx_runtime::lenient::view_field(row, #wire),)
+        });
+        let tdoc = doc(&format!(
+            "{}\n\nA view of [`{of}`] as the server echoes it: any member may be missing, and `raw` keeps the row as sent.",
+            md(&t.description)
+        ));
+        quote! {
+            #tdoc
+            #[derive(Clone, Debug, PartialEq)]
+            #[non_exhaustive]
+            pub struct #name {
+                #(#fields)*
+                /// The row exactly as the server sent it.
+                pub raw: ::serde_json::Value,
+            }
+
+            impl #name {
+                /// Reads a row as the server sent it; never fails.
+                pub fn from_raw(raw: ::serde_json::Value) -> Self {
+                    let empty = ::serde_json::Map::new();
+                    let row = raw.as_object().unwrap_or(&empty);
+                    Self { #(#reads)* raw: raw.clone() }
+                }
+            }
+
+            impl From<#of_ty> for #name {
+                fn from(row: #of_ty) -> Self {
+                    Self::from_raw(::serde_json::to_value(&row).unwrap_or_default())
+                }
+            }
+
+            impl ::serde::Serialize for #name {
+                fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                    ::serde::Serialize::serialize(&self.raw, serializer)
+                }
+            }
+
+            impl<'de> ::serde::Deserialize<'de> for #name {
+                fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                    <::serde_json::Value as ::serde::Deserialize>::deserialize(deserializer).map(Self::from_raw)
+                }
+            }
+
+            impl ::qywx_runtime::lenient::Lenient for #name {
+                fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                    <Self as ::serde::Deserialize>::deserialize(deserializer)
+                }
+            }
+        }
     }
 
     /// `Lenient` and `Presence` for a named type, so it nests in lenient fields and rules.
@@ -748,6 +963,7 @@ impl Ctx<'_> {
             TypeKind::Object(schema) => self.object(&t.name, &md(&t.description), schema, true, true),
             TypeKind::Enum { int_repr, open, values } => self.enum_type(t, *int_repr, *open, values),
             TypeKind::Union(variants) => self.union_type(t, variants),
+            TypeKind::View { of, extra } => return self.view_type(t, of, extra),
         };
         let plumbing = self.named_plumbing(&t.name);
         quote!(#body #plumbing)
@@ -866,19 +1082,48 @@ impl Ctx<'_> {
         let TypeExpr::Array(row) = &field.ty else { return None };
         let row_ty = self.rust_type(row);
         let max = field.max_items?;
+        let request = e.request.as_ref()?;
+        let response_ty = match &e.response {
+            Response::Type { ty, .. } => self.rust_type(ty),
+            Response::Fields(_) => {
+                let t = format_ident!("{}Response", pascal(&e.name));
+                quote!(#t)
+            }
+        };
+        let echo_ty = quote!(<#response_ty as ::qywx_runtime::bulk::BulkAnswer<#row_ty>>::Echo);
+        // The request's other required fields are the method's arguments (no template with an
+        // empty row list to fill in).
+        let others: Vec<&Field> = request.schema.fields.iter().filter(|f| f.name != items && f.required).collect();
+        let params = others.iter().map(|f| {
+            let id = ident(&field_ident_text(f));
+            let ty = self.value_type(f);
+            quote!(#id: #ty,)
+        });
+        let ctor_args = request.schema.fields.iter().filter(|f| f.required).map(|f| {
+            if f.name == items {
+                quote!(Vec::new())
+            } else {
+                let id = ident(&field_ident_text(f));
+                quote!(#id)
+            }
+        });
+        let arg_names: Vec<String> = others.iter().map(|f| format!("`{}`", field_ident_text(f))).collect();
         let items_id = ident(&field_ident_text(field));
         let method = format_ident!("{}", e.name);
         let bulk_name = format_ident!("{}_bulk", e.name);
         let name = &e.name;
+        let has_context = !self.row_context_paths(&request.schema).is_empty();
+        let context = if has_context { quote!(template.row_context()) } else { quote!(Vec::new()) };
         let text = [
             format!("Sends any number of `{items}` rows through [`{name}`](Self::{name}), in chunks of at most {max} (the documented maximum)."),
             String::new(),
-            "Each row is validated first: a row that breaks a rule is reported, not sent. Up to `options.concurrency` \
-             chunks are in flight at once, so memory stays bounded whatever the input size."
+            "Each row is validated first (with the rules that depend on the other parameters, such as what a delete row needs): \
+             a row that breaks a rule is reported, not sent. Up to `options.concurrency` chunks are in flight at once, so memory \
+             stays bounded whatever the input size."
                 .to_owned(),
-            format!("`template` supplies the other parameters; its `{items}` is ignored. `progress` is called after each answered chunk."),
+            format!("{} give the request's other parameters. `progress` is called after each answered chunk.", arg_names.join(", ")),
             String::new(),
-            "The report holds every row that was not applied, with the server's reason: \
+            "The report holds every row that was not applied, with the server's reason and the row as the server echoed it: \
              `accepted + rejected + invalid + failed + pending = total`. A chunk is not retried after a failure that \
              may have reached the server (the endpoint is not safe to repeat); its rows are reported in `failed`."
                 .to_owned(),
@@ -889,21 +1134,26 @@ impl Ctx<'_> {
             #bulk_doc
             pub async fn #bulk_name(
                 &self,
-                template: &#request_name,
+                #(#params)*
                 rows: impl ::qywx_runtime::bulk::RowSource<#row_ty>,
                 options: ::qywx_runtime::bulk::BulkOptions,
                 progress: impl FnMut(&::qywx_runtime::bulk::BulkProgress),
-            ) -> ::qywx_runtime::bulk::BulkReport<#row_ty> {
+            ) -> ::qywx_runtime::bulk::BulkReport<#row_ty, #echo_ty> {
                 let client = self.clone();
-                let mut template = template.clone();
-                template.#items_id = Vec::new();
+                let template = #request_name::new(#(#ctor_args),*);
+                let context = #context;
+                let validate = move |row: &#row_ty| {
+                    let mut v = ::qywx_runtime::validate::Validator::with_context(context.clone());
+                    ::qywx_runtime::validate::Validate::validate(row, &mut v);
+                    v.into_violations()
+                };
                 let send = move |chunk: Vec<#row_ty>| {
                     let client = client.clone();
                     let mut request = template.clone();
                     request.#items_id = chunk;
                     async move { client.#method(&request).await }
                 };
-                ::qywx_runtime::bulk::run(rows, #max, options, send, progress).await
+                ::qywx_runtime::bulk::run(rows, #max, options, validate, send, progress).await
             }
         })
     }
@@ -1036,13 +1286,17 @@ fn rule_text(rule: &Rule) -> String {
         Rule::RequiredWhen {
             when_field,
             value,
-            contains,
+            test,
             ..
         } => {
-            format!(
-                "required when `{when_field}` {} {value}",
-                if *contains { "contains" } else { "is" }
-            )
+            let (field, op) = match (when_field.strip_prefix('^'), test) {
+                (Some(path), Test::NotEquals) => (format!("the request's `{path}`"), "is not"),
+                (Some(path), _) => (format!("the request's `{path}`"), "is"),
+                (None, Test::NotEquals) => (format!("`{when_field}`"), "is not"),
+                (None, Test::Equals) => (format!("`{when_field}`"), "is"),
+                (None, Test::Contains) => (format!("`{when_field}`"), "contains"),
+            };
+            format!("required when {field} {op} {value}")
         }
     }
 }
@@ -1296,7 +1550,8 @@ pub(crate) fn lib_rs(services: &[&Service]) -> String {
         #![cfg_attr(rustfmt, rustfmt::skip)]
         #![deny(missing_docs)]
         #(#mods)*
-        pub use ::qywx_runtime::{ApiError, ClientOptions, Credentials, Error, Result, Secret, Violation};
+        pub use ::qywx_runtime::{ApiError, ClientOptions, Credentials, Error, LocalDateTime, Result, Secret, Violation};
+        pub use ::qywx_runtime::bulk::{BulkOptions, BulkProgress, BulkReport, FromIter};
         pub use ::qywx_runtime as runtime;
     };
     render(tokens, "spec/")

@@ -41,6 +41,11 @@ impl ::qywx_runtime::lenient::StrEnum for OptType {
         }
     }
 }
+impl ::qywx_runtime::validate::WireText for OptType {
+    fn wire_text(&self) -> String {
+        ::qywx_runtime::lenient::StrEnum::to_wire(self).to_string()
+    }
+}
 impl ::serde::Serialize for OptType {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -222,6 +227,11 @@ impl ::qywx_runtime::lenient::StrEnum for DeptType {
         }
     }
 }
+impl ::qywx_runtime::validate::WireText for DeptType {
+    fn wire_text(&self) -> String {
+        ::qywx_runtime::lenient::StrEnum::to_wire(self).to_string()
+    }
+}
 impl ::serde::Serialize for DeptType {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -282,6 +292,11 @@ impl ::qywx_runtime::lenient::IntEnum for DeptStatus {
             Self::Invalid => 2,
             Self::Other(other) => *other,
         }
+    }
+}
+impl ::qywx_runtime::validate::WireText for DeptStatus {
+    fn wire_text(&self) -> String {
+        ::qywx_runtime::lenient::IntEnum::to_wire(self).to_string()
     }
 }
 impl ::serde::Serialize for DeptStatus {
@@ -432,13 +447,14 @@ pub struct ImportDepartment {
     /// 创建时间, 格式: yyyy-MM-dd HH:mm:ss. Creation time, formatted yyyy-MM-dd HH:mm:ss.
     ///
     /// Wire name `createTime`, type `string`, optional.
+    /// On the wire `yyyy-MM-dd HH:mm:ss`; typed, so a malformed time cannot be sent.
     #[serde(
         rename = "createTime",
         default,
         skip_serializing_if = "Option::is_none",
         deserialize_with = "::qywx_runtime::lenient::deserialize"
     )]
-    pub create_time: Option<String>,
+    pub create_time: Option<::qywx_runtime::LocalDateTime>,
     /// 修改人. Last modified by.
     ///
     /// Wire name `updateUser`, type `string`, optional.
@@ -452,23 +468,14 @@ pub struct ImportDepartment {
     /// 更新时间, 格式: yyyy-MM-dd HH:mm:ss. Last update time, formatted yyyy-MM-dd HH:mm:ss.
     ///
     /// Wire name `updateTime`, type `string`, optional.
+    /// On the wire `yyyy-MM-dd HH:mm:ss`; typed, so a malformed time cannot be sent.
     #[serde(
         rename = "updateTime",
         default,
         skip_serializing_if = "Option::is_none",
         deserialize_with = "::qywx_runtime::lenient::deserialize"
     )]
-    pub update_time: Option<String>,
-    /// Deletion flag, as echoed in errorData rows (not in the documented parameter table).
-    ///
-    /// Wire name `deleteFlag`, type `i32`, optional.
-    #[serde(
-        rename = "deleteFlag",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
-    pub delete_flag: Option<i32>,
+    pub update_time: Option<::qywx_runtime::LocalDateTime>,
     /// Members the server sent that this version of the spec does not model, kept as sent.
     #[serde(flatten)]
     pub extra: ::serde_json::Map<String, ::serde_json::Value>,
@@ -496,7 +503,6 @@ impl ImportDepartment {
             create_time: None,
             update_user: None,
             update_time: None,
-            delete_flag: None,
             extra: ::serde_json::Map::new(),
         }
     }
@@ -556,7 +562,10 @@ impl ImportDepartment {
     }
     /// Sets `createTime`: 创建时间, 格式: yyyy-MM-dd HH:mm:ss.
     #[must_use = "a setter returns the updated value"]
-    pub fn create_time(mut self, value: impl Into<String>) -> Self {
+    pub fn create_time(
+        mut self,
+        value: impl Into<::qywx_runtime::LocalDateTime>,
+    ) -> Self {
         self.create_time = Some(value.into());
         self
     }
@@ -568,14 +577,11 @@ impl ImportDepartment {
     }
     /// Sets `updateTime`: 更新时间, 格式: yyyy-MM-dd HH:mm:ss.
     #[must_use = "a setter returns the updated value"]
-    pub fn update_time(mut self, value: impl Into<String>) -> Self {
+    pub fn update_time(
+        mut self,
+        value: impl Into<::qywx_runtime::LocalDateTime>,
+    ) -> Self {
         self.update_time = Some(value.into());
-        self
-    }
-    /// Sets `deleteFlag`: Deletion flag, as echoed in errorData rows (not in the documented parameter table).
-    #[must_use = "a setter returns the updated value"]
-    pub fn delete_flag(mut self, value: impl Into<i32>) -> Self {
-        self.delete_flag = Some(value.into());
         self
     }
 }
@@ -680,6 +686,11 @@ impl ::qywx_runtime::lenient::IntEnum for UserType {
         }
     }
 }
+impl ::qywx_runtime::validate::WireText for UserType {
+    fn wire_text(&self) -> String {
+        ::qywx_runtime::lenient::IntEnum::to_wire(self).to_string()
+    }
+}
 impl ::serde::Serialize for UserType {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -746,6 +757,11 @@ impl ::qywx_runtime::lenient::StrEnum for RoleKey {
         }
     }
 }
+impl ::qywx_runtime::validate::WireText for RoleKey {
+    fn wire_text(&self) -> String {
+        ::qywx_runtime::lenient::StrEnum::to_wire(self).to_string()
+    }
+}
 impl ::serde::Serialize for RoleKey {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -774,7 +790,7 @@ impl ::qywx_runtime::validate::Presence for RoleKey {
     }
 }
 /// 员工渠道: one employee-channel row of an import, and of errorData in its result. wxUserid &gt; thirdUserId &gt; channelId,匹配标识必传一种. wxDeptId &gt; thirdDeptId &gt; deptId,匹配标识必传一种. The employee is matched by the first id set in the order wxUserid, thirdUserId, channelId, and its department by the first of wxDeptId, thirdDeptId, deptId; at least one of each must be sent.
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
 pub struct ImportEmployee {
     /// 员工渠道ID, 雪花算法生成. Employee-channel id (a snowflake id).
@@ -789,20 +805,24 @@ pub struct ImportEmployee {
     pub channel_id: Option<i64>,
     /// 第三方用户ID. The user's id in the company's own system.
     ///
-    /// Wire name `thirdUserId`, type `string`, required.
+    /// Wire name `thirdUserId`, type `string`, optional.
     #[serde(
         rename = "thirdUserId",
+        default,
+        skip_serializing_if = "Option::is_none",
         deserialize_with = "::qywx_runtime::lenient::deserialize"
     )]
-    pub third_user_id: String,
+    pub third_user_id: Option<String>,
     /// 渠道用户类型(1:公众号用户, 2:企业微信用户). Channel user kind: 1 official-account user, 2 WeCom user.
     ///
-    /// Wire name `userType`, type `UserType`, required.
+    /// Wire name `userType`, type `UserType`, optional.
     #[serde(
         rename = "userType",
+        default,
+        skip_serializing_if = "Option::is_none",
         deserialize_with = "::qywx_runtime::lenient::deserialize"
     )]
-    pub user_type: UserType,
+    pub user_type: Option<UserType>,
     /// 微信公众号应用ID,appId与openid填写后免激活. WeChat official-account app id; with openid, the channel needs no activation.
     ///
     /// Wire name `appId`, type `string`, optional.
@@ -845,17 +865,24 @@ pub struct ImportEmployee {
     pub unionid: Option<String>,
     /// 员工渠道名称. Employee-channel name.
     ///
-    /// Wire name `channelName`, type `string`, required.
+    /// Wire name `channelName`, type `string`, optional.
     #[serde(
         rename = "channelName",
+        default,
+        skip_serializing_if = "Option::is_none",
         deserialize_with = "::qywx_runtime::lenient::deserialize"
     )]
-    pub channel_name: String,
+    pub channel_name: Option<String>,
     /// 手机号码. Mobile number.
     ///
-    /// Wire name `phone`, type `string`, required.
-    #[serde(rename = "phone", deserialize_with = "::qywx_runtime::lenient::deserialize")]
-    pub phone: String,
+    /// Wire name `phone`, type `string`, optional.
+    #[serde(
+        rename = "phone",
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "::qywx_runtime::lenient::deserialize"
+    )]
+    pub phone: Option<String>,
     /// 职位. Job title.
     ///
     /// Wire name `job`, type `string`, optional.
@@ -908,31 +935,36 @@ pub struct ImportEmployee {
     pub dept_manager_flag: Option<bool>,
     /// 角色类型(ADMIN: 企业超管, GENERAL_EMPLOYE: 普通员工). Roles: ADMIN super administrator, GENERAL_EMPLOYE ordinary employee (sic); CUSTOM_ROLE with roleId.
     ///
-    /// Wire name `roleKeys`, type `RoleKey[]`, required.
+    /// Wire name `roleKeys`, type `RoleKey[]`, optional.
     #[serde(
         rename = "roleKeys",
-        default,
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
-    pub role_keys: Vec<RoleKey>,
-    /// 更新时间, 格式: yyyy-MM-dd HH:mm:ss. Update time, formatted yyyy-MM-dd HH:mm:ss.
-    ///
-    /// Wire name `updateTime`, type `string`, required.
-    #[serde(
-        rename = "updateTime",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
-    pub update_time: String,
-    /// 副部门id 第三方应用副部门id 逗号分隔,全量覆盖. Secondary department ids (the company system's ids), comma-separated; replaces the whole set.
-    ///
-    /// Wire name `deputyDeptIds`, type `string`, optional.
-    #[serde(
-        rename = "deputyDeptIds",
         default,
         skip_serializing_if = "Option::is_none",
         deserialize_with = "::qywx_runtime::lenient::deserialize"
     )]
-    pub deputy_dept_ids: Option<String>,
+    pub role_keys: Option<Vec<RoleKey>>,
+    /// 更新时间, 格式: yyyy-MM-dd HH:mm:ss. Update time, formatted yyyy-MM-dd HH:mm:ss.
+    ///
+    /// Wire name `updateTime`, type `string`, optional.
+    /// On the wire `yyyy-MM-dd HH:mm:ss`; typed, so a malformed time cannot be sent.
+    #[serde(
+        rename = "updateTime",
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "::qywx_runtime::lenient::deserialize"
+    )]
+    pub update_time: Option<::qywx_runtime::LocalDateTime>,
+    /// 副部门id 第三方应用副部门id 逗号分隔,全量覆盖. Secondary department ids (the company system's ids), comma-separated; replaces the whole set.
+    ///
+    /// Wire name `deputyDeptIds`, type `string[]`, optional.
+    /// On the wire one `,`-separated string.
+    #[serde(
+        rename = "deputyDeptIds",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "::qywx_runtime::lenient::comma_separated"
+    )]
+    pub deputy_dept_ids: Option<Vec<String>>,
     /// 排序. Sort order.
     ///
     /// Wire name `serialNum`, type `i32`, optional.
@@ -958,32 +990,25 @@ pub struct ImportEmployee {
     pub extra: ::serde_json::Map<String, ::serde_json::Value>,
 }
 impl ImportEmployee {
-    /// A `ImportEmployee` from its required fields (`thirdUserId`, `userType`, `channelName`, `phone`, `roleKeys`, `updateTime`); optional fields start unset.
-    pub fn new(
-        third_user_id: impl Into<String>,
-        user_type: UserType,
-        channel_name: impl Into<String>,
-        phone: impl Into<String>,
-        role_keys: Vec<RoleKey>,
-        update_time: impl Into<String>,
-    ) -> Self {
+    /// A `ImportEmployee` with every optional field unset.
+    pub fn new() -> Self {
         Self {
             channel_id: None,
-            third_user_id: third_user_id.into(),
-            user_type,
+            third_user_id: None,
+            user_type: None,
             app_id: None,
             openid: None,
             wx_userid: None,
             unionid: None,
-            channel_name: channel_name.into(),
-            phone: phone.into(),
+            channel_name: None,
+            phone: None,
             job: None,
             dept_id: None,
             third_dept_id: None,
             wx_dept_id: None,
             dept_manager_flag: None,
-            role_keys,
-            update_time: update_time.into(),
+            role_keys: None,
+            update_time: None,
             deputy_dept_ids: None,
             serial_num: None,
             role_id: None,
@@ -994,6 +1019,18 @@ impl ImportEmployee {
     #[must_use = "a setter returns the updated value"]
     pub fn channel_id(mut self, value: impl Into<i64>) -> Self {
         self.channel_id = Some(value.into());
+        self
+    }
+    /// Sets `thirdUserId`: 第三方用户ID.
+    #[must_use = "a setter returns the updated value"]
+    pub fn third_user_id(mut self, value: impl Into<String>) -> Self {
+        self.third_user_id = Some(value.into());
+        self
+    }
+    /// Sets `userType`: 渠道用户类型(1:公众号用户, 2:企业微信用户).
+    #[must_use = "a setter returns the updated value"]
+    pub fn user_type(mut self, value: impl Into<UserType>) -> Self {
+        self.user_type = Some(value.into());
         self
     }
     /// Sets `appId`: 微信公众号应用ID,appId与openid填写后免激活.
@@ -1018,6 +1055,18 @@ impl ImportEmployee {
     #[must_use = "a setter returns the updated value"]
     pub fn unionid(mut self, value: impl Into<String>) -> Self {
         self.unionid = Some(value.into());
+        self
+    }
+    /// Sets `channelName`: 员工渠道名称.
+    #[must_use = "a setter returns the updated value"]
+    pub fn channel_name(mut self, value: impl Into<String>) -> Self {
+        self.channel_name = Some(value.into());
+        self
+    }
+    /// Sets `phone`: 手机号码.
+    #[must_use = "a setter returns the updated value"]
+    pub fn phone(mut self, value: impl Into<String>) -> Self {
+        self.phone = Some(value.into());
         self
     }
     /// Sets `job`: 职位.
@@ -1050,10 +1099,28 @@ impl ImportEmployee {
         self.dept_manager_flag = Some(value.into());
         self
     }
+    /// Sets `roleKeys`: 角色类型(ADMIN: 企业超管, GENERAL_EMPLOYE: 普通员工).
+    #[must_use = "a setter returns the updated value"]
+    pub fn role_keys(mut self, value: impl Into<Vec<RoleKey>>) -> Self {
+        self.role_keys = Some(value.into());
+        self
+    }
+    /// Sets `updateTime`: 更新时间, 格式: yyyy-MM-dd HH:mm:ss.
+    #[must_use = "a setter returns the updated value"]
+    pub fn update_time(
+        mut self,
+        value: impl Into<::qywx_runtime::LocalDateTime>,
+    ) -> Self {
+        self.update_time = Some(value.into());
+        self
+    }
     /// Sets `deputyDeptIds`: 副部门id 第三方应用副部门id 逗号分隔,全量覆盖.
     #[must_use = "a setter returns the updated value"]
-    pub fn deputy_dept_ids(mut self, value: impl Into<String>) -> Self {
-        self.deputy_dept_ids = Some(value.into());
+    pub fn deputy_dept_ids(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.deputy_dept_ids = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets `serialNum`: 排序.
@@ -1071,14 +1138,18 @@ impl ImportEmployee {
 }
 impl ::qywx_runtime::validate::Validate for ImportEmployee {
     fn validate(&self, v: &mut ::qywx_runtime::validate::Validator) {
-        {
-            let value = &self.user_type;
+        'field: {
+            let Some(value) = &self.user_type else {
+                break 'field;
+            };
             if !value.is_known() {
                 v.report("userType", "not a documented value (expected one of: 1, 2)");
             }
         }
-        {
-            let value = &self.role_keys;
+        'field: {
+            let Some(value) = &self.role_keys else {
+                break 'field;
+            };
             if value.iter().any(|x| !x.is_known()) {
                 v.report(
                     "roleKeys",
@@ -1086,16 +1157,74 @@ impl ::qywx_runtime::validate::Validate for ImportEmployee {
                 );
             }
         }
-        if !(::qywx_runtime::validate::Presence::is_present(&self.wx_dept_id)
-            || ::qywx_runtime::validate::Presence::is_present(&self.third_dept_id)
-            || ::qywx_runtime::validate::Presence::is_present(&self.dept_id))
+        if v.context("publicParams.optType") != Some("delete")
+            && !::qywx_runtime::validate::Presence::is_present(&self.third_user_id)
+        {
+            v.report(
+                "thirdUserId",
+                "required when the request's `publicParams.optType` is not \"delete\" (必传 for add and update rows; a delete row names the employee by a matching id only. Required unless the import deletes.)",
+            );
+        }
+        if v.context("publicParams.optType") != Some("delete")
+            && !::qywx_runtime::validate::Presence::is_present(&self.user_type)
+        {
+            v.report(
+                "userType",
+                "required when the request's `publicParams.optType` is not \"delete\" (必传 for add and update rows; a delete row names the employee by a matching id only. Required unless the import deletes.)",
+            );
+        }
+        if v.context("publicParams.optType") != Some("delete")
+            && !::qywx_runtime::validate::Presence::is_present(&self.channel_name)
+        {
+            v.report(
+                "channelName",
+                "required when the request's `publicParams.optType` is not \"delete\" (必传 for add and update rows; a delete row names the employee by a matching id only. Required unless the import deletes.)",
+            );
+        }
+        if v.context("publicParams.optType") != Some("delete")
+            && !::qywx_runtime::validate::Presence::is_present(&self.phone)
+        {
+            v.report(
+                "phone",
+                "required when the request's `publicParams.optType` is not \"delete\" (必传 for add and update rows; a delete row names the employee by a matching id only. Required unless the import deletes.)",
+            );
+        }
+        if v.context("publicParams.optType") != Some("delete")
+            && !::qywx_runtime::validate::Presence::is_present(&self.role_keys)
+        {
+            v.report(
+                "roleKeys",
+                "required when the request's `publicParams.optType` is not \"delete\" (必传 for add and update rows; a delete row names the employee by a matching id only. Required unless the import deletes.)",
+            );
+        }
+        if v.context("publicParams.optType") != Some("delete")
+            && !::qywx_runtime::validate::Presence::is_present(&self.update_time)
+        {
+            v.report(
+                "updateTime",
+                "required when the request's `publicParams.optType` is not \"delete\" (必传 for add and update rows; a delete row names the employee by a matching id only. Required unless the import deletes.)",
+            );
+        }
+        if !(::qywx_runtime::validate::Presence::is_present(&self.wx_userid)
+            || ::qywx_runtime::validate::Presence::is_present(&self.third_user_id)
+            || ::qywx_runtime::validate::Presence::is_present(&self.channel_id))
+        {
+            v.report(
+                "wxUserid",
+                "one of `wxUserid`, `thirdUserId`, `channelId` must be given (wxUserid > thirdUserId > channelId,匹配标识必传一种. At least one employee matching id must be sent.)",
+            );
+        }
+        if v.context("publicParams.optType") != Some("delete")
+            && !(::qywx_runtime::validate::Presence::is_present(&self.wx_dept_id)
+                || ::qywx_runtime::validate::Presence::is_present(&self.third_dept_id)
+                || ::qywx_runtime::validate::Presence::is_present(&self.dept_id))
         {
             v.report(
                 "wxDeptId",
                 "one of `wxDeptId`, `thirdDeptId`, `deptId` must be given (wxDeptId > thirdDeptId > deptId,匹配标识必传一种. At least one department matching id must be sent.)",
             );
         }
-        if matches!(self.user_type, UserType::Wecom)
+        if matches!(self.user_type, Some(UserType::Wecom))
             && !::qywx_runtime::validate::Presence::is_present(&self.wx_userid)
         {
             v.report(
@@ -1103,7 +1232,7 @@ impl ::qywx_runtime::validate::Validate for ImportEmployee {
                 "required when `userType` is 2 (渠道用户类型为企业微信用户时必填. wxUserid is required for WeCom users.)",
             );
         }
-        if self.role_keys.iter().any(|x| matches!(x, RoleKey::CustomRole))
+        if self.role_keys.iter().flatten().any(|x| matches!(x, RoleKey::CustomRole))
             && !::qywx_runtime::validate::Presence::is_present(&self.role_id)
         {
             v.report(
@@ -1123,6 +1252,278 @@ impl ::qywx_runtime::lenient::Lenient for ImportEmployee {
 impl ::qywx_runtime::validate::Presence for ImportEmployee {
     fn is_present(&self) -> bool {
         true
+    }
+}
+/// A department row as an import answer echoes it in errorData: the server's entity, with null for whatever it did not get (the seed's example).
+///
+/// A view of [`ImportDepartment`] as the server echoes it: any member may be missing, and `raw` keeps the row as sent.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct ImportDepartmentEcho {
+    /// 部门ID. Tuzhan department id.
+    ///
+    /// Wire name `deptId`; `None` when the server left it out, sent null, or sent something that is not a `i64`.
+    pub dept_id: Option<i64>,
+    /// 父部门ID. Tuzhan parent department id.
+    ///
+    /// Wire name `parentId`; `None` when the server left it out, sent null, or sent something that is not a `i64`.
+    pub parent_id: Option<i64>,
+    /// 部门类型,类型互斥,只能存在一种类型的组织架构(qywx: 企业微信, outchannel: 外部渠道). Department type; an organisation holds one type only.
+    ///
+    /// Wire name `deptType`; `None` when the server left it out, sent null, or sent something that is not a `DeptType`.
+    pub dept_type: Option<DeptType>,
+    /// 部门名称. Department name.
+    ///
+    /// Wire name `deptName`; `None` when the server left it out, sent null, or sent something that is not a `string`.
+    pub dept_name: Option<String>,
+    /// 第三方部门ID,类型为外部渠道时必填. The department's id in the company's own system; required for outchannel.
+    ///
+    /// Wire name `thirdDeptId`; `None` when the server left it out, sent null, or sent something that is not a `string`.
+    pub third_dept_id: Option<String>,
+    /// 第三方父部门ID,类型为外部渠道时选填. The parent's id in the company's own system; optional for outchannel.
+    ///
+    /// Wire name `thirdParentId`; `None` when the server left it out, sent null, or sent something that is not a `string`.
+    pub third_parent_id: Option<String>,
+    /// 授权方企业微信ID,类型为企业微信时必填. WeCom corp id of the authorising corp; required for qywx.
+    ///
+    /// Wire name `corpid`; `None` when the server left it out, sent null, or sent something that is not a `string`.
+    pub corpid: Option<String>,
+    /// 企业微信部门ID,类型为企业微信时必填. WeCom department id; required for qywx.
+    ///
+    /// Wire name `wxDeptId`; `None` when the server left it out, sent null, or sent something that is not a `i64`.
+    pub wx_dept_id: Option<i64>,
+    /// 企业微信父部门ID,类型为企业微信时选填. WeCom parent department id; optional for qywx.
+    ///
+    /// Wire name `wxParentId`; `None` when the server left it out, sent null, or sent something that is not a `i64`.
+    pub wx_parent_id: Option<i64>,
+    /// 部门状态(1: 有效, 2: 无效). Department status: 1 valid, 2 invalid.
+    ///
+    /// Wire name `deptStatus`; `None` when the server left it out, sent null, or sent something that is not a `DeptStatus`.
+    pub dept_status: Option<DeptStatus>,
+    /// 排序. Sort order.
+    ///
+    /// Wire name `serialNum`; `None` when the server left it out, sent null, or sent something that is not a `i32`.
+    pub serial_num: Option<i32>,
+    /// 创建人. Created by.
+    ///
+    /// Wire name `createUser`; `None` when the server left it out, sent null, or sent something that is not a `string`.
+    pub create_user: Option<String>,
+    /// 创建时间, 格式: yyyy-MM-dd HH:mm:ss. Creation time, formatted yyyy-MM-dd HH:mm:ss.
+    ///
+    /// Wire name `createTime`; `None` when the server left it out, sent null, or sent something that is not a `string`.
+    pub create_time: Option<::qywx_runtime::LocalDateTime>,
+    /// 修改人. Last modified by.
+    ///
+    /// Wire name `updateUser`; `None` when the server left it out, sent null, or sent something that is not a `string`.
+    pub update_user: Option<String>,
+    /// 更新时间, 格式: yyyy-MM-dd HH:mm:ss. Last update time, formatted yyyy-MM-dd HH:mm:ss.
+    ///
+    /// Wire name `updateTime`; `None` when the server left it out, sent null, or sent something that is not a `string`.
+    pub update_time: Option<::qywx_runtime::LocalDateTime>,
+    /// Deletion flag, as echoed in errorData rows (not in the documented parameter table).
+    ///
+    /// Wire name `deleteFlag`; `None` when the server left it out, sent null, or sent something that is not a `i32`.
+    pub delete_flag: Option<i32>,
+    /// The row exactly as the server sent it.
+    pub raw: ::serde_json::Value,
+}
+impl ImportDepartmentEcho {
+    /// Reads a row as the server sent it; never fails.
+    pub fn from_raw(raw: ::serde_json::Value) -> Self {
+        let empty = ::serde_json::Map::new();
+        let row = raw.as_object().unwrap_or(&empty);
+        Self {
+            dept_id: ::qywx_runtime::lenient::view_field(row, "deptId"),
+            parent_id: ::qywx_runtime::lenient::view_field(row, "parentId"),
+            dept_type: ::qywx_runtime::lenient::view_field(row, "deptType"),
+            dept_name: ::qywx_runtime::lenient::view_field(row, "deptName"),
+            third_dept_id: ::qywx_runtime::lenient::view_field(row, "thirdDeptId"),
+            third_parent_id: ::qywx_runtime::lenient::view_field(row, "thirdParentId"),
+            corpid: ::qywx_runtime::lenient::view_field(row, "corpid"),
+            wx_dept_id: ::qywx_runtime::lenient::view_field(row, "wxDeptId"),
+            wx_parent_id: ::qywx_runtime::lenient::view_field(row, "wxParentId"),
+            dept_status: ::qywx_runtime::lenient::view_field(row, "deptStatus"),
+            serial_num: ::qywx_runtime::lenient::view_field(row, "serialNum"),
+            create_user: ::qywx_runtime::lenient::view_field(row, "createUser"),
+            create_time: ::qywx_runtime::lenient::view_field(row, "createTime"),
+            update_user: ::qywx_runtime::lenient::view_field(row, "updateUser"),
+            update_time: ::qywx_runtime::lenient::view_field(row, "updateTime"),
+            delete_flag: ::qywx_runtime::lenient::view_field(row, "deleteFlag"),
+            raw: raw.clone(),
+        }
+    }
+}
+impl From<ImportDepartment> for ImportDepartmentEcho {
+    fn from(row: ImportDepartment) -> Self {
+        Self::from_raw(::serde_json::to_value(&row).unwrap_or_default())
+    }
+}
+impl ::serde::Serialize for ImportDepartmentEcho {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        ::serde::Serialize::serialize(&self.raw, serializer)
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ImportDepartmentEcho {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        <::serde_json::Value as ::serde::Deserialize>::deserialize(deserializer)
+            .map(Self::from_raw)
+    }
+}
+impl ::qywx_runtime::lenient::Lenient for ImportDepartmentEcho {
+    fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        <Self as ::serde::Deserialize>::deserialize(deserializer)
+    }
+}
+/// An employee-channel row as an import answer echoes it in errorData.
+///
+/// A view of [`ImportEmployee`] as the server echoes it: any member may be missing, and `raw` keeps the row as sent.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct ImportEmployeeEcho {
+    /// 员工渠道ID, 雪花算法生成. Employee-channel id (a snowflake id).
+    ///
+    /// Wire name `channelId`; `None` when the server left it out, sent null, or sent something that is not a `i64`.
+    pub channel_id: Option<i64>,
+    /// 第三方用户ID. The user's id in the company's own system.
+    ///
+    /// Wire name `thirdUserId`; `None` when the server left it out, sent null, or sent something that is not a `string`.
+    pub third_user_id: Option<String>,
+    /// 渠道用户类型(1:公众号用户, 2:企业微信用户). Channel user kind: 1 official-account user, 2 WeCom user.
+    ///
+    /// Wire name `userType`; `None` when the server left it out, sent null, or sent something that is not a `UserType`.
+    pub user_type: Option<UserType>,
+    /// 微信公众号应用ID,appId与openid填写后免激活. WeChat official-account app id; with openid, the channel needs no activation.
+    ///
+    /// Wire name `appId`; `None` when the server left it out, sent null, or sent something that is not a `string`.
+    pub app_id: Option<String>,
+    /// 微信公众号openid,appId与openid填写后免激活. WeChat official-account openid; with appId, the channel needs no activation.
+    ///
+    /// Wire name `openid`; `None` when the server left it out, sent null, or sent something that is not a `string`.
+    pub openid: Option<String>,
+    /// 企业微信用户ID,结合企业微信部门免激活,渠道用户类型为企业微信用户时必填. WeCom userid; with a WeCom department the channel needs no activation. Required when userType is 2 (WeCom user).
+    ///
+    /// Wire name `wxUserid`; `None` when the server left it out, sent null, or sent something that is not a `string`.
+    pub wx_userid: Option<String>,
+    /// 微信unionid. WeChat unionid.
+    ///
+    /// Wire name `unionid`; `None` when the server left it out, sent null, or sent something that is not a `string`.
+    pub unionid: Option<String>,
+    /// 员工渠道名称. Employee-channel name.
+    ///
+    /// Wire name `channelName`; `None` when the server left it out, sent null, or sent something that is not a `string`.
+    pub channel_name: Option<String>,
+    /// 手机号码. Mobile number.
+    ///
+    /// Wire name `phone`; `None` when the server left it out, sent null, or sent something that is not a `string`.
+    pub phone: Option<String>,
+    /// 职位. Job title.
+    ///
+    /// Wire name `job`; `None` when the server left it out, sent null, or sent something that is not a `string`.
+    pub job: Option<String>,
+    /// 部门ID. Tuzhan department id.
+    ///
+    /// Wire name `deptId`; `None` when the server left it out, sent null, or sent something that is not a `i64`.
+    pub dept_id: Option<i64>,
+    /// 第三方部门ID. The department's id in the company's own system.
+    ///
+    /// Wire name `thirdDeptId`; `None` when the server left it out, sent null, or sent something that is not a `string`.
+    pub third_dept_id: Option<String>,
+    /// 企业微信部门ID. WeCom department id.
+    ///
+    /// Wire name `wxDeptId`; `None` when the server left it out, sent null, or sent something that is not a `i64`.
+    pub wx_dept_id: Option<i64>,
+    /// 是否为部门管理员,父部门管理员自动拥有子部门管理权限(true: 是, false: 否). Whether the employee manages the department; a parent department's managers also manage its sub-departments.
+    ///
+    /// Wire name `deptManagerFlag`; `None` when the server left it out, sent null, or sent something that is not a `bool`.
+    pub dept_manager_flag: Option<bool>,
+    /// 角色类型(ADMIN: 企业超管, GENERAL_EMPLOYE: 普通员工). Roles: ADMIN super administrator, GENERAL_EMPLOYE ordinary employee (sic); CUSTOM_ROLE with roleId.
+    ///
+    /// Wire name `roleKeys`; `None` when the server left it out, sent null, or sent something that is not a `RoleKey[]`.
+    pub role_keys: Option<Vec<RoleKey>>,
+    /// 更新时间, 格式: yyyy-MM-dd HH:mm:ss. Update time, formatted yyyy-MM-dd HH:mm:ss.
+    ///
+    /// Wire name `updateTime`; `None` when the server left it out, sent null, or sent something that is not a `string`.
+    pub update_time: Option<::qywx_runtime::LocalDateTime>,
+    /// 副部门id 第三方应用副部门id 逗号分隔,全量覆盖. Secondary department ids (the company system's ids), comma-separated; replaces the whole set.
+    ///
+    /// Wire name `deputyDeptIds`; `None` when the server left it out, sent null, or sent something that is not a `string[]`.
+    pub deputy_dept_ids: Option<Vec<String>>,
+    /// 排序. Sort order.
+    ///
+    /// Wire name `serialNum`; `None` when the server left it out, sent null, or sent something that is not a `i32`.
+    pub serial_num: Option<i32>,
+    /// 角色类型 CUSTOM_ROLE: 自定义角色 当角色类型为自定义角色需要传roleId 目前只支持一个. Custom role id: required when roleKeys holds CUSTOM_ROLE; only one is supported.
+    ///
+    /// Wire name `roleId`; `None` when the server left it out, sent null, or sent something that is not a `i64`.
+    pub role_id: Option<i64>,
+    /// The row exactly as the server sent it.
+    pub raw: ::serde_json::Value,
+}
+impl ImportEmployeeEcho {
+    /// Reads a row as the server sent it; never fails.
+    pub fn from_raw(raw: ::serde_json::Value) -> Self {
+        let empty = ::serde_json::Map::new();
+        let row = raw.as_object().unwrap_or(&empty);
+        Self {
+            channel_id: ::qywx_runtime::lenient::view_field(row, "channelId"),
+            third_user_id: ::qywx_runtime::lenient::view_field(row, "thirdUserId"),
+            user_type: ::qywx_runtime::lenient::view_field(row, "userType"),
+            app_id: ::qywx_runtime::lenient::view_field(row, "appId"),
+            openid: ::qywx_runtime::lenient::view_field(row, "openid"),
+            wx_userid: ::qywx_runtime::lenient::view_field(row, "wxUserid"),
+            unionid: ::qywx_runtime::lenient::view_field(row, "unionid"),
+            channel_name: ::qywx_runtime::lenient::view_field(row, "channelName"),
+            phone: ::qywx_runtime::lenient::view_field(row, "phone"),
+            job: ::qywx_runtime::lenient::view_field(row, "job"),
+            dept_id: ::qywx_runtime::lenient::view_field(row, "deptId"),
+            third_dept_id: ::qywx_runtime::lenient::view_field(row, "thirdDeptId"),
+            wx_dept_id: ::qywx_runtime::lenient::view_field(row, "wxDeptId"),
+            dept_manager_flag: ::qywx_runtime::lenient::view_field(
+                row,
+                "deptManagerFlag",
+            ),
+            role_keys: ::qywx_runtime::lenient::view_field(row, "roleKeys"),
+            update_time: ::qywx_runtime::lenient::view_field(row, "updateTime"),
+            deputy_dept_ids: ::qywx_runtime::lenient::view_field(row, "deputyDeptIds"),
+            serial_num: ::qywx_runtime::lenient::view_field(row, "serialNum"),
+            role_id: ::qywx_runtime::lenient::view_field(row, "roleId"),
+            raw: raw.clone(),
+        }
+    }
+}
+impl From<ImportEmployee> for ImportEmployeeEcho {
+    fn from(row: ImportEmployee) -> Self {
+        Self::from_raw(::serde_json::to_value(&row).unwrap_or_default())
+    }
+}
+impl ::serde::Serialize for ImportEmployeeEcho {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        ::serde::Serialize::serialize(&self.raw, serializer)
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ImportEmployeeEcho {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        <::serde_json::Value as ::serde::Deserialize>::deserialize(deserializer)
+            .map(Self::from_raw)
+    }
+}
+impl ::qywx_runtime::lenient::Lenient for ImportEmployeeEcho {
+    fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        <Self as ::serde::Deserialize>::deserialize(deserializer)
     }
 }
 /// 任务状态(-1: 失败, 0: 进行中, 1: 成功, 2: 部分导入成功). Status of an import task.
@@ -1168,6 +1569,11 @@ impl ::qywx_runtime::lenient::IntEnum for ImportStatus {
         }
     }
 }
+impl ::qywx_runtime::validate::WireText for ImportStatus {
+    fn wire_text(&self) -> String {
+        ::qywx_runtime::lenient::IntEnum::to_wire(self).to_string()
+    }
+}
 impl ::serde::Serialize for ImportStatus {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -1210,14 +1616,14 @@ pub struct DeptImportResult {
     pub status: ImportStatus,
     /// 导入失败数据. The rows that failed.
     ///
-    /// Wire name `errorData`, type `ImportDepartment[]`, optional.
+    /// Wire name `errorData`, type `ImportDepartmentEcho[]`, optional.
     #[serde(
         rename = "errorData",
         default,
         skip_serializing_if = "Option::is_none",
         deserialize_with = "::qywx_runtime::lenient::deserialize"
     )]
-    pub error_data: Option<Vec<ImportDepartment>>,
+    pub error_data: Option<Vec<ImportDepartmentEcho>>,
     /// One reason per failed row, in errorData's order (not in the documented parameter table).
     ///
     /// Wire name `errorMsg`, type `string[]`, optional.
@@ -1244,14 +1650,17 @@ impl DeptImportResult {
     }
     /// Sets `errorData`: 导入失败数据.
     #[must_use = "a setter returns the updated value"]
-    pub fn error_data(mut self, value: impl Into<Vec<ImportDepartment>>) -> Self {
+    pub fn error_data(mut self, value: impl Into<Vec<ImportDepartmentEcho>>) -> Self {
         self.error_data = Some(value.into());
         self
     }
     /// Sets `errorMsg`: One reason per failed row, in errorData's order (not in the documented parameter table).
     #[must_use = "a setter returns the updated value"]
-    pub fn error_msg(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.error_msg = Some(value.into());
+    pub fn error_msg(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.error_msg = Some(value.into_iter().map(Into::into).collect());
         self
     }
 }
@@ -1266,12 +1675,6 @@ impl ::qywx_runtime::validate::Validate for DeptImportResult {
                 );
             }
         }
-        'field: {
-            let Some(value) = &self.error_data else {
-                break 'field;
-            };
-            v.each("errorData", value);
-        }
     }
 }
 impl DeptImportResult {
@@ -1281,7 +1684,7 @@ impl DeptImportResult {
             && self.error_data.as_ref().is_none_or(Vec::is_empty)
     }
     /// Each rejected `errorData` item with its reason from `errorMsg` (paired by position).
-    pub fn error_data_with_reasons(&self) -> Vec<(&ImportDepartment, Option<&str>)> {
+    pub fn error_data_with_reasons(&self) -> Vec<(&ImportDepartmentEcho, Option<&str>)> {
         let reasons = self.error_msg.as_deref().unwrap_or_default();
         self.error_data
             .iter()
@@ -1292,7 +1695,8 @@ impl DeptImportResult {
     }
 }
 impl ::qywx_runtime::bulk::BulkAnswer<ImportDepartment> for DeptImportResult {
-    fn outcome(self) -> ::qywx_runtime::bulk::ChunkOutcome<ImportDepartment> {
+    type Echo = ImportDepartmentEcho;
+    fn outcome(self) -> ::qywx_runtime::bulk::ChunkOutcome<ImportDepartmentEcho> {
         if matches!(self.status, ImportStatus::InProgress) {
             return ::qywx_runtime::bulk::ChunkOutcome::Pending {
                 reference: None,
@@ -1339,14 +1743,14 @@ pub struct EmployeeImportResult {
     pub status: ImportStatus,
     /// 导入失败数据. The rows that failed.
     ///
-    /// Wire name `errorData`, type `ImportEmployee[]`, optional.
+    /// Wire name `errorData`, type `ImportEmployeeEcho[]`, optional.
     #[serde(
         rename = "errorData",
         default,
         skip_serializing_if = "Option::is_none",
         deserialize_with = "::qywx_runtime::lenient::deserialize"
     )]
-    pub error_data: Option<Vec<ImportEmployee>>,
+    pub error_data: Option<Vec<ImportEmployeeEcho>>,
     /// One reason per failed row, in errorData's order (not in the documented parameter table).
     ///
     /// Wire name `errorMsg`, type `string[]`, optional.
@@ -1373,14 +1777,17 @@ impl EmployeeImportResult {
     }
     /// Sets `errorData`: 导入失败数据.
     #[must_use = "a setter returns the updated value"]
-    pub fn error_data(mut self, value: impl Into<Vec<ImportEmployee>>) -> Self {
+    pub fn error_data(mut self, value: impl Into<Vec<ImportEmployeeEcho>>) -> Self {
         self.error_data = Some(value.into());
         self
     }
     /// Sets `errorMsg`: One reason per failed row, in errorData's order (not in the documented parameter table).
     #[must_use = "a setter returns the updated value"]
-    pub fn error_msg(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.error_msg = Some(value.into());
+    pub fn error_msg(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.error_msg = Some(value.into_iter().map(Into::into).collect());
         self
     }
 }
@@ -1395,12 +1802,6 @@ impl ::qywx_runtime::validate::Validate for EmployeeImportResult {
                 );
             }
         }
-        'field: {
-            let Some(value) = &self.error_data else {
-                break 'field;
-            };
-            v.each("errorData", value);
-        }
     }
 }
 impl EmployeeImportResult {
@@ -1410,7 +1811,7 @@ impl EmployeeImportResult {
             && self.error_data.as_ref().is_none_or(Vec::is_empty)
     }
     /// Each rejected `errorData` item with its reason from `errorMsg` (paired by position).
-    pub fn error_data_with_reasons(&self) -> Vec<(&ImportEmployee, Option<&str>)> {
+    pub fn error_data_with_reasons(&self) -> Vec<(&ImportEmployeeEcho, Option<&str>)> {
         let reasons = self.error_msg.as_deref().unwrap_or_default();
         self.error_data
             .iter()
@@ -1421,7 +1822,8 @@ impl EmployeeImportResult {
     }
 }
 impl ::qywx_runtime::bulk::BulkAnswer<ImportEmployee> for EmployeeImportResult {
-    fn outcome(self) -> ::qywx_runtime::bulk::ChunkOutcome<ImportEmployee> {
+    type Echo = ImportEmployeeEcho;
+    fn outcome(self) -> ::qywx_runtime::bulk::ChunkOutcome<ImportEmployeeEcho> {
         if matches!(self.status, ImportStatus::InProgress) {
             return ::qywx_runtime::bulk::ChunkOutcome::Pending {
                 reference: None,
@@ -1479,7 +1881,8 @@ impl DeptImportOutcome {
     }
 }
 impl ::qywx_runtime::bulk::BulkAnswer<ImportDepartment> for DeptImportOutcome {
-    fn outcome(self) -> ::qywx_runtime::bulk::ChunkOutcome<ImportDepartment> {
+    type Echo = ImportDepartmentEcho;
+    fn outcome(self) -> ::qywx_runtime::bulk::ChunkOutcome<ImportDepartmentEcho> {
         match self {
             Self::Result(answer) => ::qywx_runtime::bulk::BulkAnswer::outcome(answer),
             Self::BatchId(reference) => {
@@ -1528,7 +1931,8 @@ impl EmployeeImportOutcome {
     }
 }
 impl ::qywx_runtime::bulk::BulkAnswer<ImportEmployee> for EmployeeImportOutcome {
-    fn outcome(self) -> ::qywx_runtime::bulk::ChunkOutcome<ImportEmployee> {
+    type Echo = ImportEmployeeEcho;
+    fn outcome(self) -> ::qywx_runtime::bulk::ChunkOutcome<ImportEmployeeEcho> {
         match self {
             Self::Result(answer) => ::qywx_runtime::bulk::BulkAnswer::outcome(answer),
             Self::BatchId(reference) => {
@@ -1642,6 +2046,9 @@ impl ImportEmployeesRequest {
 }
 impl ::qywx_runtime::validate::Validate for ImportEmployeesRequest {
     fn validate(&self, v: &mut ::qywx_runtime::validate::Validator) {
+        for (key, value) in self.row_context() {
+            v.set_context(key, Some(value));
+        }
         {
             let value = &self.public_params;
             v.nested("publicParams", value);
@@ -1651,6 +2058,24 @@ impl ::qywx_runtime::validate::Validate for ImportEmployeesRequest {
             v.items("data", value.len(), Some(1usize), Some(500usize));
             v.each("data", value);
         }
+    }
+}
+impl ImportEmployeesRequest {
+    /// The members of this request that its rows' rules test, as wire text.
+    #[doc(hidden)]
+    pub fn row_context(&self) -> Vec<(&'static str, String)> {
+        [
+            (
+                "publicParams.optType",
+                Some(self)
+                    .map(|x| &x.public_params)
+                    .map(|x| &x.opt_type)
+                    .map(::qywx_runtime::validate::WireText::wire_text),
+            ),
+        ]
+            .into_iter()
+            .filter_map(|(k, v): (&'static str, Option<String>)| Some((k, v?)))
+            .collect()
     }
 }
 impl super::TuzhanClient {
@@ -1689,27 +2114,38 @@ impl super::TuzhanClient {
     }
     /// Sends any number of `data` rows through [`import_departments`](Self::import_departments), in chunks of at most 500 (the documented maximum).
     ///
-    /// Each row is validated first: a row that breaks a rule is reported, not sent. Up to `options.concurrency` chunks are in flight at once, so memory stays bounded whatever the input size.
-    /// `template` supplies the other parameters; its `data` is ignored. `progress` is called after each answered chunk.
+    /// Each row is validated first (with the rules that depend on the other parameters, such as what a delete row needs): a row that breaks a rule is reported, not sent. Up to `options.concurrency` chunks are in flight at once, so memory stays bounded whatever the input size.
+    /// `public_params` give the request's other parameters. `progress` is called after each answered chunk.
     ///
-    /// The report holds every row that was not applied, with the server's reason: `accepted + rejected + invalid + failed + pending = total`. A chunk is not retried after a failure that may have reached the server (the endpoint is not safe to repeat); its rows are reported in `failed`.
+    /// The report holds every row that was not applied, with the server's reason and the row as the server echoed it: `accepted + rejected + invalid + failed + pending = total`. A chunk is not retried after a failure that may have reached the server (the endpoint is not safe to repeat); its rows are reported in `failed`.
     pub async fn import_departments_bulk(
         &self,
-        template: &ImportDepartmentsRequest,
+        public_params: DeptImportParams,
         rows: impl ::qywx_runtime::bulk::RowSource<ImportDepartment>,
         options: ::qywx_runtime::bulk::BulkOptions,
         progress: impl FnMut(&::qywx_runtime::bulk::BulkProgress),
-    ) -> ::qywx_runtime::bulk::BulkReport<ImportDepartment> {
+    ) -> ::qywx_runtime::bulk::BulkReport<
+        ImportDepartment,
+        <DeptImportOutcome as ::qywx_runtime::bulk::BulkAnswer<ImportDepartment>>::Echo,
+    > {
         let client = self.clone();
-        let mut template = template.clone();
-        template.data = Vec::new();
+        let template = ImportDepartmentsRequest::new(public_params, Vec::new());
+        let context = Vec::new();
+        let validate = move |row: &ImportDepartment| {
+            let mut v = ::qywx_runtime::validate::Validator::with_context(
+                context.clone(),
+            );
+            ::qywx_runtime::validate::Validate::validate(row, &mut v);
+            v.into_violations()
+        };
         let send = move |chunk: Vec<ImportDepartment>| {
             let client = client.clone();
             let mut request = template.clone();
             request.data = chunk;
             async move { client.import_departments(&request).await }
         };
-        ::qywx_runtime::bulk::run(rows, 500usize, options, send, progress).await
+        ::qywx_runtime::bulk::run(rows, 500usize, options, validate, send, progress)
+            .await
     }
     /// 员工渠道导入: import employees of the company's own system or of WeCom as employee channels, at most 500 rows a call.
     ///
@@ -1744,26 +2180,37 @@ impl super::TuzhanClient {
     }
     /// Sends any number of `data` rows through [`import_employees`](Self::import_employees), in chunks of at most 500 (the documented maximum).
     ///
-    /// Each row is validated first: a row that breaks a rule is reported, not sent. Up to `options.concurrency` chunks are in flight at once, so memory stays bounded whatever the input size.
-    /// `template` supplies the other parameters; its `data` is ignored. `progress` is called after each answered chunk.
+    /// Each row is validated first (with the rules that depend on the other parameters, such as what a delete row needs): a row that breaks a rule is reported, not sent. Up to `options.concurrency` chunks are in flight at once, so memory stays bounded whatever the input size.
+    /// `public_params` give the request's other parameters. `progress` is called after each answered chunk.
     ///
-    /// The report holds every row that was not applied, with the server's reason: `accepted + rejected + invalid + failed + pending = total`. A chunk is not retried after a failure that may have reached the server (the endpoint is not safe to repeat); its rows are reported in `failed`.
+    /// The report holds every row that was not applied, with the server's reason and the row as the server echoed it: `accepted + rejected + invalid + failed + pending = total`. A chunk is not retried after a failure that may have reached the server (the endpoint is not safe to repeat); its rows are reported in `failed`.
     pub async fn import_employees_bulk(
         &self,
-        template: &ImportEmployeesRequest,
+        public_params: EmployeeImportParams,
         rows: impl ::qywx_runtime::bulk::RowSource<ImportEmployee>,
         options: ::qywx_runtime::bulk::BulkOptions,
         progress: impl FnMut(&::qywx_runtime::bulk::BulkProgress),
-    ) -> ::qywx_runtime::bulk::BulkReport<ImportEmployee> {
+    ) -> ::qywx_runtime::bulk::BulkReport<
+        ImportEmployee,
+        <EmployeeImportOutcome as ::qywx_runtime::bulk::BulkAnswer<ImportEmployee>>::Echo,
+    > {
         let client = self.clone();
-        let mut template = template.clone();
-        template.data = Vec::new();
+        let template = ImportEmployeesRequest::new(public_params, Vec::new());
+        let context = template.row_context();
+        let validate = move |row: &ImportEmployee| {
+            let mut v = ::qywx_runtime::validate::Validator::with_context(
+                context.clone(),
+            );
+            ::qywx_runtime::validate::Validate::validate(row, &mut v);
+            v.into_violations()
+        };
         let send = move |chunk: Vec<ImportEmployee>| {
             let client = client.clone();
             let mut request = template.clone();
             request.data = chunk;
             async move { client.import_employees(&request).await }
         };
-        ::qywx_runtime::bulk::run(rows, 500usize, options, send, progress).await
+        ::qywx_runtime::bulk::run(rows, 500usize, options, validate, send, progress)
+            .await
     }
 }

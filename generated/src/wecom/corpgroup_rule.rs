@@ -102,14 +102,20 @@ impl OwnerCorpRange {
     }
     /// Sets `departmentids`: 部门id,部门id和用户id两个必选填一个.
     #[must_use = "a setter returns the updated value"]
-    pub fn departmentids(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.departmentids = Some(value.into());
+    pub fn departmentids(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.departmentids = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets `userids`: 用户id,部门id和用户id两个必选填一个.
     #[must_use = "a setter returns the updated value"]
-    pub fn userids(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.userids = Some(value.into());
+    pub fn userids(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.userids = Some(value.into_iter().map(Into::into).collect());
         self
     }
 }
@@ -176,14 +182,20 @@ impl MemberCorpRange {
     }
     /// Sets `groupids`: 分组id,分组id和企业id两个必选填一个.
     #[must_use = "a setter returns the updated value"]
-    pub fn groupids(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.groupids = Some(value.into());
+    pub fn groupids(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.groupids = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets `corpids`: 企业id,分组id和企业id两个必选填一个.
     #[must_use = "a setter returns the updated value"]
-    pub fn corpids(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.corpids = Some(value.into());
+    pub fn corpids(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.corpids = Some(value.into_iter().map(Into::into).collect());
         self
     }
 }

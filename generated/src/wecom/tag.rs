@@ -318,8 +318,11 @@ impl AddTagUsersResponse {
     }
     /// Sets `invalidlist`: 不在权限内的员工ID列表,以“|”分隔.
     #[must_use = "a setter returns the updated value"]
-    pub fn invalidlist(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.invalidlist = Some(value.into());
+    pub fn invalidlist(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.invalidlist = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets `invalidparty`: 非法的部门id列表.
@@ -414,8 +417,11 @@ impl DeleteTagUsersResponse {
     }
     /// Sets `invalidlist`: 不在权限内的或者非法的员工ID列表,以“|”分隔.
     #[must_use = "a setter returns the updated value"]
-    pub fn invalidlist(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.invalidlist = Some(value.into());
+    pub fn invalidlist(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.invalidlist = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets `invalidparty`: 非法的部门id列表.

@@ -37,6 +37,11 @@ impl ::qywx_runtime::lenient::IntEnum for Gender {
         }
     }
 }
+impl ::qywx_runtime::validate::WireText for Gender {
+    fn wire_text(&self) -> String {
+        ::qywx_runtime::lenient::IntEnum::to_wire(self).to_string()
+    }
+}
 impl ::serde::Serialize for Gender {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -101,6 +106,11 @@ impl ::qywx_runtime::lenient::IntEnum for MemberStatus {
             Self::Unfollowed => 4,
             Self::Other(other) => *other,
         }
+    }
+}
+impl ::qywx_runtime::validate::WireText for MemberStatus {
+    fn wire_text(&self) -> String {
+        ::qywx_runtime::lenient::IntEnum::to_wire(self).to_string()
     }
 }
 impl ::serde::Serialize for MemberStatus {
@@ -173,6 +183,11 @@ impl ::qywx_runtime::lenient::IntEnum for SimpleListStatus {
         }
     }
 }
+impl ::qywx_runtime::validate::WireText for SimpleListStatus {
+    fn wire_text(&self) -> String {
+        ::qywx_runtime::lenient::IntEnum::to_wire(self).to_string()
+    }
+}
 impl ::serde::Serialize for SimpleListStatus {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -235,6 +250,11 @@ impl ::qywx_runtime::lenient::IntEnum for FetchChild {
         }
     }
 }
+impl ::qywx_runtime::validate::WireText for FetchChild {
+    fn wire_text(&self) -> String {
+        ::qywx_runtime::lenient::IntEnum::to_wire(self).to_string()
+    }
+}
 impl ::serde::Serialize for FetchChild {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -295,6 +315,11 @@ impl ::qywx_runtime::lenient::IntEnum for EnableFlag {
             Self::Disabled => 0,
             Self::Other(other) => *other,
         }
+    }
+}
+impl ::qywx_runtime::validate::WireText for EnableFlag {
+    fn wire_text(&self) -> String {
+        ::qywx_runtime::lenient::IntEnum::to_wire(self).to_string()
     }
 }
 impl ::serde::Serialize for EnableFlag {
