@@ -11,13 +11,13 @@ use qywx_codegen::{run, Outcome, Paths};
 use qywx_tests::{copy_dir, workspace_paths, workspace_root, TempDir};
 use serde_json::{json, Value};
 
-const NEW_ID: &str = "department.get";
+const NEW_ID: &str = "department.get_detail";
 
 /// The edit a maintainer makes: one endpoint and one shared type, in one group file.
 fn add_endpoint(spec: &Path) {
     let file = spec.join("groups/department.json");
     let mut group: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
-    group["types"]["DepartmentDetail"] = json!({
+    group["types"]["DepartmentSheet"] = json!({
         "description": "One department with its leaders, as `department/get` answers it.",
         "source": "inferred: the one-edit test's endpoint",
         "fields": [
@@ -28,10 +28,10 @@ fn add_endpoint(spec: &Path) {
     });
     group["endpoints"].as_array_mut().unwrap().push(json!({
         "id": NEW_ID,
-        "name": "get_department",
+        "name": "get_department_detail",
         "summary": "获取单个部门详情: read one department.",
         "method": "GET",
-        "path": "/cgi-bin/department/get",
+        "path": "/cgi-bin/department/get_detail",
         "idempotent": true,
         "source": "inferred: the one-edit test's endpoint",
         "request": {
@@ -42,7 +42,7 @@ fn add_endpoint(spec: &Path) {
         },
         "response": {
             "fields": [
-                { "name": "department", "type": "DepartmentDetail", "required": true, "description": "部门详情. The department.", "source": "inferred: the one-edit test's endpoint" }
+                { "name": "department", "type": "DepartmentSheet", "required": true, "description": "部门详情. The department.", "source": "inferred: the one-edit test's endpoint" }
             ]
         }
     }));
@@ -86,12 +86,12 @@ fn one_spec_edit_one_command_and_the_suite_names_what_is_left() {
             _ => false,
         })
     };
-    for item in ["GetDepartmentRequest", "GetDepartmentResponse", "DepartmentDetail", "GET_DEPARTMENT"] {
+    for item in ["GetDepartmentDetailRequest", "GetDepartmentDetailResponse", "DepartmentSheet", "GET_DEPARTMENT_DETAIL"] {
         assert!(has_item(item), "generated department.rs lacks `{item}`");
     }
-    assert!(text.contains("pub async fn get_department("), "no client method");
+    assert!(text.contains("pub async fn get_department_detail("), "no client method");
     assert!(text.contains("获取单个部门详情: read one department."), "the method's docs come from the spec");
-    assert!(text.contains("id: \"department.get\""), "the descriptor names the endpoint");
+    assert!(text.contains("id: \"department.get_detail\""), "the descriptor names the endpoint");
     let server = parse(&ws.join("generated/src/wecom/server.rs"));
     let trait_methods: Vec<String> = server
         .items
@@ -106,9 +106,9 @@ fn one_spec_edit_one_command_and_the_suite_names_what_is_left() {
             _ => None,
         })
         .collect();
-    assert!(trait_methods.contains(&"get_department".to_owned()), "{trait_methods:?}");
+    assert!(trait_methods.contains(&"get_department_detail".to_owned()), "{trait_methods:?}");
     let service = std::fs::read_to_string(ws.join("generated/src/wecom/mod.rs")).unwrap();
-    assert!(service.contains("&department::GET_DEPARTMENT"), "ENDPOINTS lists it");
+    assert!(service.contains("&department::GET_DEPARTMENT_DETAIL,"), "ENDPOINTS lists it");
 
     // The copied workspace builds with no other edit, and the emulator names the one thing left.
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());

@@ -110,8 +110,8 @@ fn catalogue() -> Vec<(&'static str, Class, Edit)> {
         ("endpoint added", Class::Additive, |s| {
             let group = s.file("groups/department.json");
             group["endpoints"].as_array_mut().unwrap().push(json!({
-                "id": "department.get", "name": "get_department", "summary": "Read one department.",
-                "method": "GET", "path": "/cgi-bin/department/get", "idempotent": true, "source": INFERRED,
+                "id": "department.get_detail", "name": "get_department_detail", "summary": "Read one department.",
+                "method": "GET", "path": "/cgi-bin/department/get_detail", "idempotent": true, "source": INFERRED,
                 "request": { "in": "query", "fields": [new_field("id", "i32", true)] },
                 "response": { "fields": [new_field("department", "Department", true)] }
             }));
@@ -133,11 +133,11 @@ fn catalogue() -> Vec<(&'static str, Class, Edit)> {
         }),
         ("request field added, required", Class::Breaking, |s| {
             let fields = &mut s.endpoint("department", "department.create")["request"]["fields"];
-            fields.as_array_mut().unwrap().push(new_field("order", "u32", true));
+            fields.as_array_mut().unwrap().push(new_field("rank", "u32", true));
         }),
         ("request field added, optional", Class::Additive, |s| {
             let fields = &mut s.endpoint("department", "department.create")["request"]["fields"];
-            fields.as_array_mut().unwrap().push(new_field("order", "u32", false));
+            fields.as_array_mut().unwrap().push(new_field("rank", "u32", false));
         }),
         ("request field removed", Class::Breaking, |s| {
             s.endpoint("department", "department.update")["request"]["fields"]
@@ -164,11 +164,11 @@ fn catalogue() -> Vec<(&'static str, Class, Edit)> {
         }),
         ("response field added, optional", Class::Additive, |s| {
             let fields = &mut s.endpoint("department", "department.create")["response"]["fields"];
-            fields.as_array_mut().unwrap().push(new_field("order", "u32", false));
+            fields.as_array_mut().unwrap().push(new_field("rank", "u32", false));
         }),
         ("response field added, required", Class::Breaking, |s| {
             let fields = &mut s.endpoint("department", "department.create")["response"]["fields"];
-            fields.as_array_mut().unwrap().push(new_field("order", "u32", true));
+            fields.as_array_mut().unwrap().push(new_field("rank", "u32", true));
         }),
         ("response field removed", Class::Breaking, |s| {
             s.endpoint("department", "department.create")["response"]["fields"] = json!([]);
@@ -179,7 +179,7 @@ fn catalogue() -> Vec<(&'static str, Class, Edit)> {
         }),
         ("enum value added", Class::Additive, |s| {
             let values = &mut s.file("groups/user.json")["types"]["Gender"]["enum"]["values"];
-            values.as_array_mut().unwrap().push(json!({ "value": 2, "name": "Unknown", "description": "Unknown.", "source": INFERRED }));
+            values.as_array_mut().unwrap().push(json!({ "value": "9", "name": "Unknown", "description": "Unknown.", "source": INFERRED }));
         }),
         ("enum value removed", Class::Breaking, |s| {
             s.file("groups/user.json")["types"]["Gender"]["enum"]["values"]
@@ -189,7 +189,8 @@ fn catalogue() -> Vec<(&'static str, Class, Edit)> {
         }),
         ("enum value's meaning changed", Class::Breaking, |s| {
             let values = &mut s.file("groups/user.json")["types"]["Gender"]["enum"]["values"];
-            values[0]["name"] = json!("Undefined");
+            let male = values.as_array_mut().unwrap().iter_mut().find(|v| v["name"] == "Male").unwrap();
+            male["name"] = json!("Man");
         }),
         ("constraint tightened", Class::Breaking, |s| {
             let f = s.request_field("department", "department.create", "name");

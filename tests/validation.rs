@@ -108,7 +108,7 @@ async fn one_of_group() {
     assert_eq!(v[0].path, "mobile");
     assert!(
         v[0].rule
-            .starts_with("one of `mobile`, `weixinid`, `email` must be given"),
+            .starts_with("one of `mobile`, `email` must be given"),
         "{}",
         v[0].rule
     );
@@ -121,10 +121,11 @@ async fn one_of_group() {
         .email("z@example.com")
         .violations()
         .is_empty());
-    assert_eq!(
-        CreateUserRequest::new("zhangsan", "张三").email("").violations().len(),
-        1
-    );
+    assert!(CreateUserRequest::new("zhangsan", "张三")
+        .email("")
+        .violations()
+        .iter()
+        .any(|v| v.rule.starts_with("one of `mobile`, `email`")));
 }
 
 #[tokio::test]

@@ -251,6 +251,27 @@ fn check_endpoint(index: &TypeIndex<'_>, e: &Endpoint) -> Result<()> {
     if let Some(items) = e.bulk_items() {
         check_bulk(index, e, items)?;
     }
+    if let Some(p) = &e.pagination {
+        check_pagination(e, p)?;
+    }
+    Ok(())
+}
+
+fn check_pagination(e: &Endpoint, p: &Pagination) -> Result<()> {
+    let string = TypeExpr::Prim(Prim::String);
+    let cursor = e.request.as_ref().and_then(|r| r.schema.fields.iter().find(|f| f.name == p.cursor));
+    if !cursor.is_some_and(|f| f.ty == string && !f.required) {
+        return Err(e.origin.err_at(".pagination.cursor", format!("`{}` must be an optional `string` request field", p.cursor)));
+    }
+    let Response::Fields(response) = &e.response else {
+        return Err(e.origin.err_at(".pagination", "a paginated endpoint's response has `fields`"));
+    };
+    if !response.fields.iter().any(|f| f.name == p.next_cursor && f.ty == string) {
+        return Err(e.origin.err_at(".pagination.next_cursor", format!("`{}` must be a `string` response field", p.next_cursor)));
+    }
+    if !response.fields.iter().any(|f| f.name == p.items && matches!(f.ty, TypeExpr::Array(_))) {
+        return Err(e.origin.err_at(".pagination.items", format!("`{}` must be an array response field", p.items)));
+    }
     Ok(())
 }
 

@@ -106,6 +106,7 @@ pub(crate) struct Config {
     pub token_ttl: Duration,
     pub port: u16,
     pub root_department_name: String,
+    pub seeded_members: usize,
     pub max_department_members: usize,
     pub rule_write_quota: usize,
 }
@@ -120,6 +121,7 @@ impl Default for Config {
             token_ttl: Duration::from_secs(7200),
             port: 0,
             root_department_name: "模拟企业".into(),
+            seeded_members: 0,
             max_department_members: 1000,
             rule_write_quota: 1000,
         }
@@ -170,6 +172,14 @@ impl EmulatorBuilder {
     /// Name of the root department (id 1, parentid 0) the WeCom directory starts with.
     pub fn root_department_name(mut self, name: impl Into<String>) -> Self {
         self.config.root_department_name = name.into();
+        self
+    }
+
+    /// Starts the WeCom directory with `count` members (`member000001`, ...), each with a mobile,
+    /// in departments of at most 1000 direct members under the root: for tests of large
+    /// directories (pagination) without creating them one call at a time.
+    pub fn members(mut self, count: usize) -> Self {
+        self.config.seeded_members = count;
         self
     }
 

@@ -17,7 +17,7 @@ pub(crate) struct Shared {
 impl Shared {
     pub(crate) fn new(config: Config) -> Self {
         let inner = Inner {
-            wecom: wecom::Directory::new(&config.root_department_name),
+            wecom: wecom::Directory::seeded(&config.root_department_name, config.seeded_members, config.max_department_members),
             tuzhan: tuzhan::Org::default(),
             tokens: Tokens::default(),
             faults: FaultQueue::default(),

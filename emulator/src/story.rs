@@ -204,7 +204,8 @@ pub async fn run(wecom: &WecomClient, tuzhan: &TuzhanClient, config: &StoryConfi
         let user = wecom.get_user(&GetUserRequest::new(seed.userid)).await?;
         members.push(Member {
             userid: user.userid,
-            name: user.name,
+            // Apps created after 2022-06-20 may not read names; the story's emulator gives them.
+            name: user.name.unwrap_or_default(),
             department: user.department,
             mobile: user.mobile,
         });
@@ -249,7 +250,7 @@ pub async fn run(wecom: &WecomClient, tuzhan: &TuzhanClient, config: &StoryConfi
         .iter()
         .enumerate()
         .map(|(i, d)| {
-            let row = ImportDepartment::new(DeptType::Qywx, d.name.clone(), i as i32)
+            let row = ImportDepartment::new(DeptType::Qywx, d.name.clone().unwrap_or_default(), i as i32)
                 .corpid(config.corpid.clone())
                 .wx_dept_id(d.id)
                 .dept_status(DeptStatus::Valid);
@@ -300,7 +301,7 @@ pub async fn run(wecom: &WecomClient, tuzhan: &TuzhanClient, config: &StoryConfi
         let mut row = ImportEmployee::new()
             .third_user_id(user.userid.clone())
             .user_type(UserType::Wecom)
-            .channel_name(user.name.clone())
+            .channel_name(user.name.clone().unwrap_or_else(|| user.userid.clone()))
             .role_keys(roles)
             .update_time(now)
             .wx_userid(user.userid.clone());
@@ -389,7 +390,7 @@ pub async fn run_read_only(
         .await?
         .userlist
         .into_iter()
-        .map(|u| (u.userid, u.name))
+        .map(|u| (u.userid, u.name.unwrap_or_default()))
         .collect();
     let rule_ids = match chain_id {
         Some(chain) => Some(wecom.list_rule_ids(&ListRuleIdsRequest::new(chain)).await?.rule_ids),
@@ -491,15 +492,15 @@ fn write_departments(
 ) -> fmt::Result {
     for d in departments {
         match names.get(&d.parentid) {
-            Some(parent) => writeln!(f, "    {:>3} {} (under {parent})", d.id, d.name)?,
-            None => writeln!(f, "    {:>3} {} (root)", d.id, d.name)?,
+            Some(parent) => writeln!(f, "    {:>3} {} (under {parent})", d.id, d.name.as_deref().unwrap_or("?"))?,
+            None => writeln!(f, "    {:>3} {} (root)", d.id, d.name.as_deref().unwrap_or("?"))?,
         }
     }
     Ok(())
 }
 
 fn names(departments: &[Department]) -> BTreeMap<i32, &str> {
-    departments.iter().map(|d| (d.id, d.name.as_str())).collect()
+    departments.iter().map(|d| (d.id, d.name.as_deref().unwrap_or("?"))).collect()
 }
 
 impl fmt::Display for Summary {
@@ -592,9 +593,9 @@ mod tests {
     #[test]
     fn orders_parents_first() {
         let input = vec![
-            Department::new(5, "c", 3),
-            Department::new(3, "b", 1),
-            Department::new(1, "root", 0),
+            Department::new(5, 3),
+            Department::new(3, 1),
+            Department::new(1, 0),
         ];
         let ids: Vec<i32> = parents_first(input).iter().map(|d| d.id).collect();
         assert_eq!(ids, vec![1, 3, 5]);

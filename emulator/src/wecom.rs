@@ -14,20 +14,22 @@ use qywx::wecom::corpgroup_rule::{
 };
 use qywx::wecom::department::{
     CreateDepartmentRequest, CreateDepartmentResponse, DeleteDepartmentRequest, DeleteDepartmentResponse, Department,
+    DepartmentBrief, GetDepartmentRequest, GetDepartmentResponse, ListDepartmentIdsRequest, ListDepartmentIdsResponse,
     ListDepartmentsResponse, UpdateDepartmentRequest, UpdateDepartmentResponse,
 };
 use qywx::wecom::server::WecomHandler;
 use qywx::wecom::tag::{
     AddTagUsersRequest, AddTagUsersResponse, CreateTagRequest, CreateTagResponse, DeleteTagRequest,
     DeleteTagResponse, DeleteTagUsersRequest, DeleteTagUsersResponse, GetTagUsersRequest, GetTagUsersResponse,
-    UpdateTagRequest, UpdateTagResponse,
+    ListTagsResponse, Tag as TagBrief, UpdateTagRequest, UpdateTagResponse,
 };
 use qywx::wecom::user::{
-    CreateUserRequest, CreateUserResponse, DeleteUserRequest, DeleteUserResponse, FetchChild, Gender,
-    GetUserRequest, GetUserResponse, ListDepartmentUsersRequest, ListDepartmentUsersResponse, MemberStatus,
-    UpdateUserRequest, UpdateUserResponse, UserBrief,
+    ConvertToOpenidRequest, ConvertToOpenidResponse, ConvertToUseridRequest, ConvertToUseridResponse,
+    CreateUserRequest, CreateUserResponse, DeleteUserRequest, DeleteUserResponse, DeptUser, FetchChild, Gender,
+    GetUserRequest, GetUserResponse, ListDepartmentUsersRequest, ListDepartmentUsersResponse, ListUserIdsRequest,
+    ListUserIdsResponse, ListUsersRequest, ListUsersResponse, Member, MemberStatus, UpdateUserRequest,
+    UpdateUserResponse, UserBrief,
 };
-use serde_json::json;
 
 pub(crate) use qywx::wecom::error_codes as codes;
 
@@ -64,14 +66,32 @@ struct User {
 }
 
 impl User {
-    /// 1 followed / 2 disabled / 4 not followed: a member created by API has not followed yet.
+    /// Today's meaning: 1 active, 2 disabled, 4 not activated (a member created by API has not
+    /// activated yet), 5 left.
     fn status(&self) -> MemberStatus {
         if self.enabled {
-            MemberStatus::Unfollowed
+            MemberStatus::Inactive
         } else {
-            MemberStatus::Frozen
+            MemberStatus::Disabled
         }
     }
+
+    /// The member as `user/list` answers it.
+    fn member(&self, userid: &str) -> Member {
+        let mut m = Member::new(userid, self.department.clone(), self.status());
+        m.name = Some(self.name.clone());
+        m.position = self.position.clone();
+        m.mobile = self.mobile.clone();
+        m.gender = Some(self.gender.clone().unwrap_or(Gender::Unspecified));
+        m.email = self.email.clone();
+        m.main_department = self.department.first().copied();
+        m
+    }
+}
+
+/// The openid the emulator gives a member (stable, so converting back finds the member).
+fn openid_of(userid: &str) -> String {
+    format!("o-emu-{userid}")
 }
 
 #[derive(Clone, Debug)]
@@ -113,6 +133,40 @@ impl Directory {
             next_rule: 1,
             rule_writes: 0,
         }
+    }
+
+    /// A directory with `count` members, `per_department` to a department under the root.
+    pub(crate) fn seeded(root_name: &str, count: usize, per_department: usize) -> Self {
+        let mut d = Directory::new(root_name);
+        for i in 0..count {
+            if i % per_department.max(1) == 0 {
+                let id = d.next_dept;
+                d.next_dept += 1;
+                d.depts.insert(
+                    id,
+                    Dept {
+                        name: format!("部门{id}"),
+                        parentid: 1,
+                    },
+                );
+            }
+            let dept = d.next_dept - 1;
+            d.users.insert(
+                format!("member{:06}", i + 1),
+                User {
+                    name: format!("成员{}", i + 1),
+                    department: vec![dept],
+                    position: None,
+                    mobile: Some(format!("139{:08}", i + 1)),
+                    gender: None,
+                    tel: None,
+                    email: None,
+                    weixinid: None,
+                    enabled: true,
+                },
+            );
+        }
+        d
     }
 
     /// Levels from the root (the root is level 1).
@@ -197,8 +251,9 @@ impl Directory {
                 .filter(|(id, _)| Some(id.as_str()) != except)
                 .map(|(_, u)| u)
         };
-        if user.mobile.is_none() && user.email.is_none() && user.weixinid.is_none() {
-            return Err(fail(codes::CONTACT_MISSING, "mobile, weixinid and email cannot all be empty"));
+        // Today's rule (the 2014 article also counted weixinid).
+        if user.mobile.is_none() && user.email.is_none() {
+            return Err(fail(codes::CONTACT_MISSING, "mobile and email cannot both be empty"));
         }
         if let Some(mobile) = &user.mobile {
             if !valid_mobile(mobile) {
@@ -440,7 +495,7 @@ impl WecomHandler for Emu<'_> {
             .wecom
             .depts
             .iter()
-            .map(|(&id, d)| Department::new(id, d.name.clone(), d.parentid))
+            .map(|(&id, d)| department_of(id, d))
             .collect();
         Ok(ListDepartmentsResponse::new(departments))
     }
@@ -544,15 +599,13 @@ impl WecomHandler for Emu<'_> {
                 format_args!("userid not found: {}", request.userid),
             ));
         };
-        let mut answer = GetUserResponse::new(
-            request.userid.clone(),
-            user.name.clone(),
-            user.department.clone(),
-            user.status(),
-        );
+        let mut answer = GetUserResponse::new(request.userid.clone(), user.department.clone(), user.status());
+        answer.name = Some(user.name.clone());
         answer.position = user.position.clone();
         answer.mobile = user.mobile.clone();
-        answer.gender = Some(user.gender.clone().unwrap_or(Gender::Male));
+        // Today's encoding: "0" unspecified, "1" male, "2" female.
+        answer.gender = Some(user.gender.clone().unwrap_or(Gender::Unspecified));
+        answer.main_department = user.department.first().copied();
         answer.tel = user.tel.clone();
         answer.email = user.email.clone();
         answer.weixinid = user.weixinid.clone();
@@ -579,9 +632,107 @@ impl WecomHandler for Emu<'_> {
             .iter()
             .filter(|(_, u)| u.department.iter().any(|id| scope.contains(id)))
             .filter(|(_, u)| mask == 0 || mask & u.status().to_wire() != 0)
-            .map(|(id, u)| UserBrief::new(id.clone(), u.name.clone()))
+            .map(|(id, u)| brief(id, u))
             .collect();
         Ok(ListDepartmentUsersResponse::new(userlist))
+    }
+
+    fn get_department(&mut self, call: Call<'_, GetDepartmentRequest>) -> Result<GetDepartmentResponse, Refusal> {
+        let request = call.request()?;
+        let d = &self.inner.wecom;
+        let dept = d.depts.get(&request.id).ok_or_else(|| {
+            fail(codes::DEPARTMENT_NOT_FOUND, format_args!("department not found: {}", request.id))
+        })?;
+        Ok(GetDepartmentResponse::new(department_of(request.id, dept)))
+    }
+
+    fn list_department_ids(
+        &mut self,
+        call: Call<'_, ListDepartmentIdsRequest>,
+    ) -> Result<ListDepartmentIdsResponse, Refusal> {
+        let request = call.request()?;
+        let d = &self.inner.wecom;
+        let scope = match request.id {
+            Some(id) => members_in(d, id, Some(&FetchChild::Recursive))?,
+            None => d.depts.keys().copied().collect(),
+        };
+        let ids = d
+            .depts
+            .iter()
+            .filter(|(id, _)| scope.contains(id))
+            .map(|(&id, dept)| DepartmentBrief::new(id, dept.parentid, 0))
+            .collect();
+        Ok(ListDepartmentIdsResponse::new(ids))
+    }
+
+    fn list_users(&mut self, call: Call<'_, ListUsersRequest>) -> Result<ListUsersResponse, Refusal> {
+        let request = call.request()?;
+        let d = &self.inner.wecom;
+        let scope = members_in(d, request.department_id, request.fetch_child.as_ref())?;
+        let userlist = d
+            .users
+            .iter()
+            .filter(|(_, u)| u.department.iter().any(|id| scope.contains(id)))
+            .map(|(id, u)| u.member(id))
+            .collect();
+        Ok(ListUsersResponse::new(userlist))
+    }
+
+    fn list_user_ids(&mut self, call: Call<'_, ListUserIdsRequest>) -> Result<ListUserIdsResponse, Refusal> {
+        let request = call.request()?;
+        let start = cursor_at(request.cursor.as_deref())?;
+        let limit = request.limit.map_or(LIST_ID_DEFAULT_LIMIT, |l| l as usize).max(1);
+        let pairs = self
+            .inner
+            .wecom
+            .users
+            .iter()
+            .flat_map(|(id, u)| u.department.iter().map(move |&dept| (id, dept)));
+        let mut page: Vec<DeptUser> = pairs
+            .skip(start)
+            .take(limit + 1)
+            .map(|(id, dept)| DeptUser::new(id.clone(), dept))
+            .collect();
+        let more = page.len() > limit;
+        page.truncate(limit);
+        let mut answer = ListUserIdsResponse::new(page);
+        answer.next_cursor = more.then(|| format!("emu-{}", start + limit));
+        Ok(answer)
+    }
+
+    fn convert_to_openid(
+        &mut self,
+        call: Call<'_, ConvertToOpenidRequest>,
+    ) -> Result<ConvertToOpenidResponse, Refusal> {
+        let request = call.request()?;
+        if !self.inner.wecom.users.contains_key(&request.userid) {
+            return Err(fail(codes::USERID_NOT_FOUND, format_args!("userid not found: {}", request.userid)));
+        }
+        Ok(ConvertToOpenidResponse::new(openid_of(&request.userid)))
+    }
+
+    fn convert_to_userid(
+        &mut self,
+        call: Call<'_, ConvertToUseridRequest>,
+    ) -> Result<ConvertToUseridResponse, Refusal> {
+        let request = call.request()?;
+        let userid = request
+            .openid
+            .strip_prefix("o-emu-")
+            .filter(|id| self.inner.wecom.users.contains_key(*id))
+            .ok_or_else(|| fail(codes::INVALID_PARAMETER, format_args!("unknown openid {:?}", request.openid)))?;
+        Ok(ConvertToUseridResponse::new(userid))
+    }
+
+    fn list_tags(&mut self, _call: Call<'_, ()>) -> Result<ListTagsResponse, Refusal> {
+        let tags = self
+            .inner
+            .wecom
+            .tags
+            .iter()
+            .map(|(&id, t)| TagBrief::new(id, t.name.clone()))
+            .collect();
+        Ok(ListTagsResponse::new(tags))
     }
 
     fn create_tag(&mut self, call: Call<'_, CreateTagRequest>) -> Result<CreateTagResponse, Refusal> {
@@ -650,11 +801,10 @@ impl WecomHandler for Emu<'_> {
         let userlist = tag
             .users
             .iter()
-            .filter_map(|id| d.users.get(id).map(|u| UserBrief::new(id.clone(), u.name.clone())))
+            .filter_map(|id| d.users.get(id).map(|u| brief(id, u)))
             .collect();
         let mut answer = GetTagUsersResponse::new(userlist);
-        // Modern servers also answer the tag's name.
-        answer.extra.insert("tagname".into(), json!(tag.name));
+        answer.tagname = Some(tag.name.clone());
         Ok(answer)
     }
 
@@ -763,6 +913,48 @@ impl WecomHandler for Emu<'_> {
         Ok(DeleteRuleResponse::new())
     }
 }
+
+fn department_of(id: i32, d: &Dept) -> Department {
+    let mut department = Department::new(id, d.parentid);
+    department.name = Some(d.name.clone());
+    department.order = Some(0);
+    department
+}
+
+fn brief(userid: &str, user: &User) -> UserBrief {
+    let mut b = UserBrief::new(userid);
+    b.name = Some(user.name.clone());
+    b.department = Some(user.department.clone());
+    b
+}
+
+/// The members of a department (and, with `fetch_child`, of its sub-departments).
+fn members_in(d: &Directory, department_id: i32, fetch_child: Option<&FetchChild>) -> Result<BTreeSet<i32>, Refusal> {
+    if !d.depts.contains_key(&department_id) {
+        return Err(fail(
+            codes::DEPARTMENT_NOT_FOUND,
+            format_args!("department not found: {department_id}"),
+        ));
+    }
+    Ok(match fetch_child {
+        Some(FetchChild::Recursive) => d.subtree(department_id),
+        _ => BTreeSet::from([department_id]),
+    })
+}
+
+/// A `user/list_id` cursor: where the next page starts in the (member, department) pairs.
+fn cursor_at(cursor: Option<&str>) -> Result<usize, Refusal> {
+    match cursor.filter(|c| !c.is_empty()) {
+        None => Ok(0),
+        Some(c) => c
+            .strip_prefix("emu-")
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| fail(codes::INVALID_PARAMETER, format_args!("invalid cursor {c:?}"))),
+    }
+}
+
+/// Rows a `user/list_id` page holds when `limit` is not given (the documented maximum).
+const LIST_ID_DEFAULT_LIMIT: usize = 10_000;
 
 fn tag_not_found(tagid: i32) -> Refusal {
     fail(codes::INVALID_TAG_ID, format_args!("invalid tagid {tagid}"))

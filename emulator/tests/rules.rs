@@ -312,7 +312,7 @@ async fn duplicate_userid_mobile_email_weixinid() {
     assert_eq!(code(env.wecom.create_user(&same_mobile).await), wc::MOBILE_EXISTS);
     let same_email = CreateUserRequest::new("lisi", "李四").email("zs@example.com");
     assert_eq!(code(env.wecom.create_user(&same_email).await), wc::EMAIL_EXISTS);
-    let same_weixinid = CreateUserRequest::new("lisi", "李四").weixinid("zswx");
+    let same_weixinid = CreateUserRequest::new("lisi", "李四").email("lisi@example.com").weixinid("zswx");
     assert_eq!(code(env.wecom.create_user(&same_weixinid).await), 60108);
     env.wecom
         .create_user(&CreateUserRequest::new("lisi", "李四").mobile("13800000002"))

@@ -25,7 +25,7 @@ async fn the_story_builds_tags_rules_and_mirrors_with_partial_failures() {
     let tree: Vec<(i32, &str, i32)> = summary
         .departments
         .iter()
-        .map(|d| (d.id, d.name.as_str(), d.parentid))
+        .map(|d| (d.id, d.name.as_deref().unwrap_or_default(), d.parentid))
         .collect();
     assert_eq!(
         tree,

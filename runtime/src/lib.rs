@@ -12,6 +12,8 @@ mod datetime;
 mod envelope;
 mod error;
 #[doc(hidden)]
+pub mod pager;
+#[doc(hidden)]
 pub mod lenient;
 #[cfg(feature = "redis")]
 mod redis_store;
@@ -29,6 +31,8 @@ pub use datetime::{DateTimeError, LocalDateTime};
 pub use envelope::decode_response;
 /// The date-time crate behind [`LocalDateTime`].
 pub use time;
+/// What the `*_stream` methods return, and the extension trait to consume it (`next().await`).
+pub use futures_util::stream::{Stream, StreamExt};
 pub use error::{ApiError, Error, Result, Violation};
 pub use spec::ErrorHandling;
 #[cfg(feature = "redis")]

@@ -1064,18 +1064,69 @@ impl Ctx<'_> {
         let bulk = e
             .bulk_items()
             .and_then(|items| self.bulk_method(e, items, &request_name));
+        let stream = e.pagination.as_ref().and_then(|p| self.stream_method(e, p, &request_name));
         let method_tokens = quote! {
             #method_doc
             pub async fn #method_name(&self #args) -> ::qywx_runtime::Result<#response_ty> {
                 #call
             }
             #bulk
+            #stream
         };
         (quote!(#(#items)*), method_tokens)
     }
 }
 
 impl Ctx<'_> {
+    /// `<name>_stream`: every item of a cursor-paginated endpoint, pages fetched lazily.
+    fn stream_method(&self, e: &Endpoint, p: &Pagination, request_name: &proc_macro2::Ident) -> Option<TokenStream> {
+        let request = e.request.as_ref()?;
+        let Response::Fields(response) = &e.response else { return None };
+        let cursor = request.schema.fields.iter().find(|f| f.name == p.cursor)?;
+        let next = response.fields.iter().find(|f| f.name == p.next_cursor)?;
+        let items = response.fields.iter().find(|f| f.name == p.items)?;
+        let TypeExpr::Array(item) = &items.ty else { return None };
+        let item_ty = self.rust_type(item);
+        let (cursor_id, next_id, items_id) = (
+            ident(&field_ident_text(cursor)),
+            ident(&field_ident_text(next)),
+            ident(&field_ident_text(items)),
+        );
+        let take_items = if items.required { quote!(page.#items_id) } else { quote!(page.#items_id.unwrap_or_default()) };
+        let take_next = if next.required { quote!(Some(page.#next_id)) } else { quote!(page.#next_id) };
+        let method = format_ident!("{}", e.name);
+        let stream_name = format_ident!("{}_stream", e.name);
+        let name = &e.name;
+        let text = format!(
+            "Every `{}` item of [`{name}`](Self::{name}), as a stream that fetches the next page only when the items of the \
+             previous one have been consumed (`use qywx::runtime::StreamExt; while let Some(item) = stream.next().await {{ .. }}`).\n\n\
+             The stream starts at `request`'s `{}` (unset: the first page), follows `{}` and ends after the last page. \
+             A failed page is yielded as one `Err` after every item before it, and ends the stream.",
+            p.items, p.cursor, p.next_cursor
+        );
+        let stream_doc = doc(&text);
+        Some(quote! {
+            #stream_doc
+            pub fn #stream_name(
+                &self,
+                request: &#request_name,
+            ) -> impl ::qywx_runtime::Stream<Item = ::qywx_runtime::Result<#item_ty>> + Send + 'static {
+                let client = self.clone();
+                let template = request.clone();
+                let mut first = Some(template.#cursor_id.clone());
+                ::qywx_runtime::pager::items(move |cursor: Option<String>| {
+                    let client = client.clone();
+                    let mut request = template.clone();
+                    request.#cursor_id = first.take().unwrap_or(cursor);
+                    async move {
+                        let page = client.#method(&request).await?;
+                        Ok(::qywx_runtime::pager::Page { next_cursor: #take_next, items: #take_items })
+                    }
+                })
+            }
+        })
+    }
+
     /// `<name>_bulk`: any number of rows through a chunked endpoint.
     fn bulk_method(&self, e: &Endpoint, items: &str, request_name: &proc_macro2::Ident) -> Option<TokenStream> {
         let field = crate::check::bulk_row(e, items)?;

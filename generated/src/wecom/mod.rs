@@ -33,17 +33,24 @@ pub static ENDPOINTS: &[&::qywx_runtime::spec::EndpointSpec] = &[
     &department::UPDATE_DEPARTMENT,
     &department::DELETE_DEPARTMENT,
     &department::LIST_DEPARTMENTS,
+    &department::GET_DEPARTMENT,
+    &department::LIST_DEPARTMENT_IDS,
     &tag::CREATE_TAG,
     &tag::UPDATE_TAG,
     &tag::DELETE_TAG,
     &tag::GET_TAG_USERS,
     &tag::ADD_TAG_USERS,
     &tag::DELETE_TAG_USERS,
+    &tag::LIST_TAGS,
     &user::CREATE_USER,
     &user::UPDATE_USER,
     &user::DELETE_USER,
     &user::GET_USER,
     &user::LIST_DEPARTMENT_USERS,
+    &user::LIST_USERS,
+    &user::LIST_USER_IDS,
+    &user::CONVERT_TO_OPENID,
+    &user::CONVERT_TO_USERID,
 ];
 /// Documented error codes of WeCom (企业微信), as answered in `errcode`.
 pub mod error_codes {
@@ -131,6 +138,14 @@ pub mod error_codes {
     pub const DEPARTMENT_TOO_DEEP: i64 = 81002;
     /// 微信号已存在. The weixinid is already used by another member. (handling: fail.)
     pub const WEIXINID_EXISTS: i64 = 60108;
+    /// 不合法的openid. Invalid openid: it does not exist (user/convert_to_userid). (handling: fail.)
+    pub const INVALID_OPENID: i64 = 40073;
+    /// 指定的userid未绑定微信或未关注微信插件（原企业号）. The member has not logged in to WeCom with WeChat nor follows the WeChat plugin, so it has no openid (user/convert_to_openid). (handling: fail.)
+    pub const USERID_NOT_BOUND_TO_WECHAT: i64 = 43004;
+    /// API接口无权限调用，为保障企业数据安全，不再允许通讯录同步助手从新增IP读取通讯录详情. Since 2022-08-15 the contacts-sync assistant may not read directory details (user/get, user/list, user/simplelist, department/list, department/get) from a newly added IP: use user/list_id and department/simplelist. (handling: fail.)
+    pub const CONTACT_SYNC_IP_FORBIDDEN: i64 = 48009;
+    /// 分页查询的游标无效. Invalid pagination cursor (user/list_id). (handling: fail.)
+    pub const INVALID_CURSOR: i64 = 50100;
 }
 /// The service descriptor the runtime works from: base URL, envelope, auth, error codes.
 #[doc(hidden)]
@@ -406,6 +421,30 @@ pub static SERVICE: ::qywx_runtime::spec::ServiceSpec = ::qywx_runtime::spec::Se
             code: error_codes::WEIXINID_EXISTS,
             name: "WEIXINID_EXISTS",
             description: "微信号已存在. The weixinid is already used by another member.",
+            handling: ::qywx_runtime::spec::ErrorHandling::Fail,
+        },
+        ::qywx_runtime::spec::ErrorCodeSpec {
+            code: error_codes::INVALID_OPENID,
+            name: "INVALID_OPENID",
+            description: "不合法的openid. Invalid openid: it does not exist (user/convert_to_userid).",
+            handling: ::qywx_runtime::spec::ErrorHandling::Fail,
+        },
+        ::qywx_runtime::spec::ErrorCodeSpec {
+            code: error_codes::USERID_NOT_BOUND_TO_WECHAT,
+            name: "USERID_NOT_BOUND_TO_WECHAT",
+            description: "指定的userid未绑定微信或未关注微信插件（原企业号）. The member has not logged in to WeCom with WeChat nor follows the WeChat plugin, so it has no openid (user/convert_to_openid).",
+            handling: ::qywx_runtime::spec::ErrorHandling::Fail,
+        },
+        ::qywx_runtime::spec::ErrorCodeSpec {
+            code: error_codes::CONTACT_SYNC_IP_FORBIDDEN,
+            name: "CONTACT_SYNC_IP_FORBIDDEN",
+            description: "API接口无权限调用，为保障企业数据安全，不再允许通讯录同步助手从新增IP读取通讯录详情. Since 2022-08-15 the contacts-sync assistant may not read directory details (user/get, user/list, user/simplelist, department/list, department/get) from a newly added IP: use user/list_id and department/simplelist.",
+            handling: ::qywx_runtime::spec::ErrorHandling::Fail,
+        },
+        ::qywx_runtime::spec::ErrorCodeSpec {
+            code: error_codes::INVALID_CURSOR,
+            name: "INVALID_CURSOR",
+            description: "分页查询的游标无效. Invalid pagination cursor (user/list_id).",
             handling: ::qywx_runtime::spec::ErrorHandling::Fail,
         },
     ],

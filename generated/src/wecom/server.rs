@@ -86,6 +86,20 @@ pub trait WecomHandler: Authenticate {
     ) -> Result<super::department::ListDepartmentsResponse, Refusal> {
         Err(call.not_emulated())
     }
+    /// `GET /cgi-bin/department/get` (department.get): 获取单个部门详情: read one department.
+    fn get_department(
+        &mut self,
+        call: Call<'_, super::department::GetDepartmentRequest>,
+    ) -> Result<super::department::GetDepartmentResponse, Refusal> {
+        Err(call.not_emulated())
+    }
+    /// `GET /cgi-bin/department/simplelist` (department.simplelist): 获取子部门ID列表: list the ids of a department and its sub-departments.
+    fn list_department_ids(
+        &mut self,
+        call: Call<'_, super::department::ListDepartmentIdsRequest>,
+    ) -> Result<super::department::ListDepartmentIdsResponse, Refusal> {
+        Err(call.not_emulated())
+    }
     /// `POST /cgi-bin/tag/create` (tag.create): 创建标签: create a tag.
     fn create_tag(
         &mut self,
@@ -128,6 +142,13 @@ pub trait WecomHandler: Authenticate {
     ) -> Result<super::tag::DeleteTagUsersResponse, Refusal> {
         Err(call.not_emulated())
     }
+    /// `GET /cgi-bin/tag/list` (tag.list): 获取标签列表: list the tags.
+    fn list_tags(
+        &mut self,
+        call: Call<'_, ()>,
+    ) -> Result<super::tag::ListTagsResponse, Refusal> {
+        Err(call.not_emulated())
+    }
     /// `POST /cgi-bin/user/create` (user.create): 创建成员: create a member.
     fn create_user(
         &mut self,
@@ -161,6 +182,34 @@ pub trait WecomHandler: Authenticate {
         &mut self,
         call: Call<'_, super::user::ListDepartmentUsersRequest>,
     ) -> Result<super::user::ListDepartmentUsersResponse, Refusal> {
+        Err(call.not_emulated())
+    }
+    /// `GET /cgi-bin/user/list` (user.list): 获取部门成员详情: list a department's members with their details.
+    fn list_users(
+        &mut self,
+        call: Call<'_, super::user::ListUsersRequest>,
+    ) -> Result<super::user::ListUsersResponse, Refusal> {
+        Err(call.not_emulated())
+    }
+    /// `POST /cgi-bin/user/list_id` (user.list_id): 获取成员ID列表: page through the corp's members (userid and department pairs).
+    fn list_user_ids(
+        &mut self,
+        call: Call<'_, super::user::ListUserIdsRequest>,
+    ) -> Result<super::user::ListUserIdsResponse, Refusal> {
+        Err(call.not_emulated())
+    }
+    /// `POST /cgi-bin/user/convert_to_openid` (user.convert_to_openid): userid转openid: convert a member's UserID to their WeChat openid.
+    fn convert_to_openid(
+        &mut self,
+        call: Call<'_, super::user::ConvertToOpenidRequest>,
+    ) -> Result<super::user::ConvertToOpenidResponse, Refusal> {
+        Err(call.not_emulated())
+    }
+    /// `POST /cgi-bin/user/convert_to_userid` (user.convert_to_userid): openid转userid: convert a WeChat openid to the member's UserID.
+    fn convert_to_userid(
+        &mut self,
+        call: Call<'_, super::user::ConvertToUseridRequest>,
+    ) -> Result<super::user::ConvertToUseridResponse, Refusal> {
         Err(call.not_emulated())
     }
 }
@@ -254,6 +303,24 @@ pub static LIST_DEPARTMENTS_ROUTE: Route = Route {
     partial_envelope: None,
     rows_field: None,
 };
+/// How the server takes `department.get`.
+pub static GET_DEPARTMENT_ROUTE: Route = Route {
+    endpoint: &super::department::GET_DEPARTMENT,
+    in_query: true,
+    violation_codes: &[],
+    success_envelope: "{\"errcode\":0,\"errmsg\":\"ok\"}",
+    partial_envelope: None,
+    rows_field: None,
+};
+/// How the server takes `department.simplelist`.
+pub static LIST_DEPARTMENT_IDS_ROUTE: Route = Route {
+    endpoint: &super::department::LIST_DEPARTMENT_IDS,
+    in_query: true,
+    violation_codes: &[],
+    success_envelope: "{\"errcode\":0,\"errmsg\":\"ok\"}",
+    partial_envelope: None,
+    rows_field: None,
+};
 /// How the server takes `tag.create`.
 pub static CREATE_TAG_ROUTE: Route = Route {
     endpoint: &super::tag::CREATE_TAG,
@@ -308,6 +375,15 @@ pub static DELETE_TAG_USERS_ROUTE: Route = Route {
     partial_envelope: Some("{\"errcode\":0,\"errmsg\":\"invalid userlist failed\"}"),
     rows_field: None,
 };
+/// How the server takes `tag.list`.
+pub static LIST_TAGS_ROUTE: Route = Route {
+    endpoint: &super::tag::LIST_TAGS,
+    in_query: false,
+    violation_codes: &[],
+    success_envelope: "{\"errcode\":0,\"errmsg\":\"ok\"}",
+    partial_envelope: None,
+    rows_field: None,
+};
 /// How the server takes `user.create`.
 pub static CREATE_USER_ROUTE: Route = Route {
     endpoint: &super::user::CREATE_USER,
@@ -348,6 +424,42 @@ pub static GET_USER_ROUTE: Route = Route {
 pub static LIST_DEPARTMENT_USERS_ROUTE: Route = Route {
     endpoint: &super::user::LIST_DEPARTMENT_USERS,
     in_query: true,
+    violation_codes: &[],
+    success_envelope: "{\"errcode\":0,\"errmsg\":\"ok\"}",
+    partial_envelope: None,
+    rows_field: None,
+};
+/// How the server takes `user.list`.
+pub static LIST_USERS_ROUTE: Route = Route {
+    endpoint: &super::user::LIST_USERS,
+    in_query: true,
+    violation_codes: &[],
+    success_envelope: "{\"errcode\":0,\"errmsg\":\"ok\"}",
+    partial_envelope: None,
+    rows_field: None,
+};
+/// How the server takes `user.list_id`.
+pub static LIST_USER_IDS_ROUTE: Route = Route {
+    endpoint: &super::user::LIST_USER_IDS,
+    in_query: false,
+    violation_codes: &[],
+    success_envelope: "{\"errcode\":0,\"errmsg\":\"ok\"}",
+    partial_envelope: None,
+    rows_field: None,
+};
+/// How the server takes `user.convert_to_openid`.
+pub static CONVERT_TO_OPENID_ROUTE: Route = Route {
+    endpoint: &super::user::CONVERT_TO_OPENID,
+    in_query: false,
+    violation_codes: &[],
+    success_envelope: "{\"errcode\":0,\"errmsg\":\"ok\"}",
+    partial_envelope: None,
+    rows_field: None,
+};
+/// How the server takes `user.convert_to_userid`.
+pub static CONVERT_TO_USERID_ROUTE: Route = Route {
+    endpoint: &super::user::CONVERT_TO_USERID,
+    in_query: false,
     violation_codes: &[],
     success_envelope: "{\"errcode\":0,\"errmsg\":\"ok\"}",
     partial_envelope: None,
@@ -447,6 +559,26 @@ pub fn dispatch<H: WecomHandler + ?Sized>(
                 |_| true,
             )
         }
+        "/cgi-bin/department/get" => {
+            serve(
+                &SERVER,
+                &GET_DEPARTMENT_ROUTE,
+                incoming,
+                handler,
+                H::get_department,
+                |_| true,
+            )
+        }
+        "/cgi-bin/department/simplelist" => {
+            serve(
+                &SERVER,
+                &LIST_DEPARTMENT_IDS_ROUTE,
+                incoming,
+                handler,
+                H::list_department_ids,
+                |_| true,
+            )
+        }
         "/cgi-bin/tag/create" => {
             serve(&SERVER, &CREATE_TAG_ROUTE, incoming, handler, H::create_tag, |_| true)
         }
@@ -485,6 +617,9 @@ pub fn dispatch<H: WecomHandler + ?Sized>(
                 H::delete_tag_users,
                 super::tag::DeleteTagUsersResponse::is_complete,
             )
+        }
+        "/cgi-bin/tag/list" => {
+            serve(&SERVER, &LIST_TAGS_ROUTE, incoming, handler, H::list_tags, |_| true)
         }
         "/cgi-bin/user/create" => {
             serve(
@@ -526,6 +661,39 @@ pub fn dispatch<H: WecomHandler + ?Sized>(
                 incoming,
                 handler,
                 H::list_department_users,
+                |_| true,
+            )
+        }
+        "/cgi-bin/user/list" => {
+            serve(&SERVER, &LIST_USERS_ROUTE, incoming, handler, H::list_users, |_| true)
+        }
+        "/cgi-bin/user/list_id" => {
+            serve(
+                &SERVER,
+                &LIST_USER_IDS_ROUTE,
+                incoming,
+                handler,
+                H::list_user_ids,
+                |_| true,
+            )
+        }
+        "/cgi-bin/user/convert_to_openid" => {
+            serve(
+                &SERVER,
+                &CONVERT_TO_OPENID_ROUTE,
+                incoming,
+                handler,
+                H::convert_to_openid,
+                |_| true,
+            )
+        }
+        "/cgi-bin/user/convert_to_userid" => {
+            serve(
+                &SERVER,
+                &CONVERT_TO_USERID_ROUTE,
+                incoming,
+                handler,
+                H::convert_to_userid,
                 |_| true,
             )
         }
@@ -586,6 +754,16 @@ pub static CALLS: &[ErasedCall<super::WecomClient>] = &[
         call: call_list_departments,
     },
     ErasedCall {
+        endpoint: &super::department::GET_DEPARTMENT,
+        wire: Some(wire_query::<super::department::GetDepartmentRequest>),
+        call: call_get_department,
+    },
+    ErasedCall {
+        endpoint: &super::department::LIST_DEPARTMENT_IDS,
+        wire: Some(wire_query::<super::department::ListDepartmentIdsRequest>),
+        call: call_list_department_ids,
+    },
+    ErasedCall {
         endpoint: &super::tag::CREATE_TAG,
         wire: Some(wire_body::<super::tag::CreateTagRequest>),
         call: call_create_tag,
@@ -616,6 +794,11 @@ pub static CALLS: &[ErasedCall<super::WecomClient>] = &[
         call: call_delete_tag_users,
     },
     ErasedCall {
+        endpoint: &super::tag::LIST_TAGS,
+        wire: None,
+        call: call_list_tags,
+    },
+    ErasedCall {
         endpoint: &super::user::CREATE_USER,
         wire: Some(wire_body::<super::user::CreateUserRequest>),
         call: call_create_user,
@@ -639,6 +822,26 @@ pub static CALLS: &[ErasedCall<super::WecomClient>] = &[
         endpoint: &super::user::LIST_DEPARTMENT_USERS,
         wire: Some(wire_query::<super::user::ListDepartmentUsersRequest>),
         call: call_list_department_users,
+    },
+    ErasedCall {
+        endpoint: &super::user::LIST_USERS,
+        wire: Some(wire_query::<super::user::ListUsersRequest>),
+        call: call_list_users,
+    },
+    ErasedCall {
+        endpoint: &super::user::LIST_USER_IDS,
+        wire: Some(wire_body::<super::user::ListUserIdsRequest>),
+        call: call_list_user_ids,
+    },
+    ErasedCall {
+        endpoint: &super::user::CONVERT_TO_OPENID,
+        wire: Some(wire_body::<super::user::ConvertToOpenidRequest>),
+        call: call_convert_to_openid,
+    },
+    ErasedCall {
+        endpoint: &super::user::CONVERT_TO_USERID,
+        wire: Some(wire_body::<super::user::ConvertToUseridRequest>),
+        call: call_convert_to_userid,
     },
 ];
 fn call_get_token(
@@ -741,6 +944,26 @@ fn call_list_departments(
         erased_response(client.list_departments().await)
     })
 }
+fn call_get_department(
+    client: &super::WecomClient,
+    request: ::serde_json::Value,
+) -> ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: super::department::GetDepartmentRequest = erased_request(request)?;
+        erased_response(client.get_department(&request).await)
+    })
+}
+fn call_list_department_ids(
+    client: &super::WecomClient,
+    request: ::serde_json::Value,
+) -> ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: super::department::ListDepartmentIdsRequest = erased_request(
+            request,
+        )?;
+        erased_response(client.list_department_ids(&request).await)
+    })
+}
 fn call_create_tag(
     client: &super::WecomClient,
     request: ::serde_json::Value,
@@ -795,6 +1018,15 @@ fn call_delete_tag_users(
         erased_response(client.delete_tag_users(&request).await)
     })
 }
+fn call_list_tags(
+    client: &super::WecomClient,
+    request: ::serde_json::Value,
+) -> ErasedFuture<'_> {
+    Box::pin(async move {
+        drop(request);
+        erased_response(client.list_tags().await)
+    })
+}
 fn call_create_user(
     client: &super::WecomClient,
     request: ::serde_json::Value,
@@ -840,6 +1072,42 @@ fn call_list_department_users(
         erased_response(client.list_department_users(&request).await)
     })
 }
+fn call_list_users(
+    client: &super::WecomClient,
+    request: ::serde_json::Value,
+) -> ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: super::user::ListUsersRequest = erased_request(request)?;
+        erased_response(client.list_users(&request).await)
+    })
+}
+fn call_list_user_ids(
+    client: &super::WecomClient,
+    request: ::serde_json::Value,
+) -> ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: super::user::ListUserIdsRequest = erased_request(request)?;
+        erased_response(client.list_user_ids(&request).await)
+    })
+}
+fn call_convert_to_openid(
+    client: &super::WecomClient,
+    request: ::serde_json::Value,
+) -> ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: super::user::ConvertToOpenidRequest = erased_request(request)?;
+        erased_response(client.convert_to_openid(&request).await)
+    })
+}
+fn call_convert_to_userid(
+    client: &super::WecomClient,
+    request: ::serde_json::Value,
+) -> ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: super::user::ConvertToUseridRequest = erased_request(request)?;
+        erased_response(client.convert_to_userid(&request).await)
+    })
+}
 /// Every endpoint id of the service, with whether `handler` implements it.
 pub fn emulated<H: WecomHandler + ?Sized>(handler: &mut H) -> Vec<(&'static str, bool)> {
     vec![
@@ -856,19 +1124,28 @@ pub fn emulated<H: WecomHandler + ?Sized>(handler: &mut H) -> Vec<(&'static str,
         UPDATE_DEPARTMENT_ROUTE, handler, H::update_department)), ("department.delete",
         is_emulated(& SERVER, & DELETE_DEPARTMENT_ROUTE, handler, H::delete_department)),
         ("department.list", is_emulated(& SERVER, & LIST_DEPARTMENTS_ROUTE, handler,
-        H::list_departments)), ("tag.create", is_emulated(& SERVER, & CREATE_TAG_ROUTE,
-        handler, H::create_tag)), ("tag.update", is_emulated(& SERVER, &
-        UPDATE_TAG_ROUTE, handler, H::update_tag)), ("tag.delete", is_emulated(& SERVER,
-        & DELETE_TAG_ROUTE, handler, H::delete_tag)), ("tag.get", is_emulated(& SERVER, &
-        GET_TAG_USERS_ROUTE, handler, H::get_tag_users)), ("tag.addtagusers",
+        H::list_departments)), ("department.get", is_emulated(& SERVER, &
+        GET_DEPARTMENT_ROUTE, handler, H::get_department)), ("department.simplelist",
+        is_emulated(& SERVER, & LIST_DEPARTMENT_IDS_ROUTE, handler,
+        H::list_department_ids)), ("tag.create", is_emulated(& SERVER, &
+        CREATE_TAG_ROUTE, handler, H::create_tag)), ("tag.update", is_emulated(& SERVER,
+        & UPDATE_TAG_ROUTE, handler, H::update_tag)), ("tag.delete", is_emulated(&
+        SERVER, & DELETE_TAG_ROUTE, handler, H::delete_tag)), ("tag.get", is_emulated(&
+        SERVER, & GET_TAG_USERS_ROUTE, handler, H::get_tag_users)), ("tag.addtagusers",
         is_emulated(& SERVER, & ADD_TAG_USERS_ROUTE, handler, H::add_tag_users)),
         ("tag.deltagusers", is_emulated(& SERVER, & DELETE_TAG_USERS_ROUTE, handler,
-        H::delete_tag_users)), ("user.create", is_emulated(& SERVER, & CREATE_USER_ROUTE,
-        handler, H::create_user)), ("user.update", is_emulated(& SERVER, &
-        UPDATE_USER_ROUTE, handler, H::update_user)), ("user.delete", is_emulated(&
-        SERVER, & DELETE_USER_ROUTE, handler, H::delete_user)), ("user.get",
-        is_emulated(& SERVER, & GET_USER_ROUTE, handler, H::get_user)),
+        H::delete_tag_users)), ("tag.list", is_emulated(& SERVER, & LIST_TAGS_ROUTE,
+        handler, H::list_tags)), ("user.create", is_emulated(& SERVER, &
+        CREATE_USER_ROUTE, handler, H::create_user)), ("user.update", is_emulated(&
+        SERVER, & UPDATE_USER_ROUTE, handler, H::update_user)), ("user.delete",
+        is_emulated(& SERVER, & DELETE_USER_ROUTE, handler, H::delete_user)),
+        ("user.get", is_emulated(& SERVER, & GET_USER_ROUTE, handler, H::get_user)),
         ("user.simplelist", is_emulated(& SERVER, & LIST_DEPARTMENT_USERS_ROUTE, handler,
-        H::list_department_users)),
+        H::list_department_users)), ("user.list", is_emulated(& SERVER, &
+        LIST_USERS_ROUTE, handler, H::list_users)), ("user.list_id", is_emulated(&
+        SERVER, & LIST_USER_IDS_ROUTE, handler, H::list_user_ids)),
+        ("user.convert_to_openid", is_emulated(& SERVER, & CONVERT_TO_OPENID_ROUTE,
+        handler, H::convert_to_openid)), ("user.convert_to_userid", is_emulated(& SERVER,
+        & CONVERT_TO_USERID_ROUTE, handler, H::convert_to_userid)),
     ]
 }
