@@ -52,8 +52,10 @@ pub struct Member {
 pub struct RowFailure {
     /// Which row (department name or userid).
     pub row: String,
-    /// Tuzhan's reason (`errorMsg`).
+    /// Tuzhan's reason (`errorMsg`), or the rule the row broke.
     pub reason: String,
+    /// Whether the row reached Tuzhan (`false`: the client refused it before sending).
+    pub sent: bool,
 }
 
 /// What one Tuzhan import answered.
@@ -338,10 +340,12 @@ pub async fn run(wecom: &WecomClient, tuzhan: &TuzhanClient, config: &StoryConfi
         .map(|row| RowFailure {
             row: name_of(&row.row.wx_userid, &row.row.third_user_id),
             reason: row.violations.iter().map(|v| v.to_string()).collect::<Vec<_>>().join("; "),
+            sent: false,
         })
         .chain(rejected.iter().map(|row| RowFailure {
             row: name_of(&row.row.wx_userid, &row.row.third_user_id),
             reason: row.reason.clone().unwrap_or_else(|| "(no reason given)".to_owned()),
+            sent: true,
         }))
         .collect();
     let status = match accepted {
@@ -421,6 +425,7 @@ fn report(
                 .get(i)
                 .cloned()
                 .unwrap_or_else(|| "(no reason given)".to_owned()),
+            sent: true,
         })
         .collect();
     ImportReport {
@@ -475,12 +480,13 @@ fn write_import(f: &mut fmt::Formatter<'_>, what: &str, report: &ImportReport) -
     let imported = report.rows - report.failures.len().min(report.rows);
     writeln!(
         f,
-        "  {what}: {} rows sent, {imported} imported, {}",
+        "  {what}: {} rows, {imported} imported, {}",
         report.rows,
         status_text(report)
     )?;
     for failure in &report.failures {
-        writeln!(f, "    ! {} rejected: {}", failure.row, failure.reason)?;
+        let what = if failure.sent { "rejected" } else { "not sent" };
+        writeln!(f, "    ! {} {what}: {}", failure.row, failure.reason)?;
     }
     Ok(())
 }

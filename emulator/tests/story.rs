@@ -71,7 +71,7 @@ async fn the_story_builds_tags_rules_and_mirrors_with_partial_failures() {
     let failures = &summary.employee_import.failures;
     assert_eq!(failures.len(), 1, "{failures:?}");
     assert_eq!(failures[0].row, "zhaoliu");
-    assert!(failures[0].reason.starts_with("`phone`: required"), "{failures:?}");
+    assert!(failures[0].reason.starts_with("`phone`: required") && !failures[0].sent, "{failures:?}");
 
     // What Tuzhan now holds mirrors WeCom: same tree (by wxDeptId/wxParentId), members as WeCom users.
     let depts = env.emu.tuzhan_departments();
@@ -121,7 +121,7 @@ async fn the_story_builds_tags_rules_and_mirrors_with_partial_failures() {
     let text = summary.to_string();
     for expected in [
         "partial success: WeCom rejected ghost (invalidlist)",
-        "zhaoliu rejected: `phone`: required",
+        "zhaoliu not sent: `phone`: required",
         "status 2 (partly imported)",
         "read back identical",
     ] {
