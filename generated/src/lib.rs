@@ -15,18 +15,23 @@
 //! println!("new department {}", created.id);
 //! # Ok(()) }
 //! ```
+
 #![cfg_attr(rustfmt, rustfmt::skip)]
 #![deny(missing_docs)]
 /// Tuzhan (兔展)
 #[cfg(feature = "tuzhan")]
 #[rustfmt::skip]
 pub mod tuzhan;
+
 /// WeCom (企业微信)
 #[cfg(feature = "wecom")]
 #[rustfmt::skip]
 pub mod wecom;
+
 pub use ::qywx_runtime::{
     ApiError, ClientOptions, Credentials, Error, LocalDateTime, Result, Secret, Violation,
 };
+
 pub use ::qywx_runtime::bulk::{BulkOptions, BulkProgress, BulkReport, FromIter};
+
 pub use ::qywx_runtime as runtime;

@@ -217,12 +217,13 @@ impl Ctx<'_> {
             }
         });
         let extra_init = keep_extra.then(|| quote!(extra: ::serde_json::Map::new(),));
+        let article = a_or_an(name);
         let new_doc = if required.is_empty() {
-            format!("A `{name}` with every optional field unset.")
+            format!("{article} `{name}` with every optional field unset.")
         } else {
             let names: Vec<String> = required.iter().map(|f| format!("`{}`", f.name)).collect();
             format!(
-                "A `{name}` from its required fields ({}); optional fields start unset.",
+                "{article} `{name}` from its required fields ({}); optional fields start unset.",
                 names.join(", ")
             )
         };
@@ -879,9 +880,10 @@ impl Ctx<'_> {
             let id = ident(&field_ident_text(f));
             let ty = self.value_type(f);
             let fdoc = doc(&format!(
-                "{}\n\nWire name `{}`; `None` when the server left it out, sent null, or sent something that is not a `{}`.",
+                "{}\n\nWire name `{}`; `None` when the server left it out, sent null, or sent something that is not {} `{}`.",
                 md(&f.description),
                 f.name,
+                a_or_an(&f.ty.display()).to_lowercase(),
                 f.ty.display()
             ));
             quote! { #fdoc pub #id: Option<#ty>, }
@@ -1210,6 +1212,19 @@ impl Ctx<'_> {
     }
 }
 
+/// "A" or "An" before a type name as it is read aloud (`An UpdateDepartmentRequest`,
+/// `A User`, `An i32`).
+fn a_or_an(word: &str) -> &'static str {
+    let lower = word.to_ascii_lowercase();
+    let vowel_sound = lower.starts_with(['a', 'e', 'i', 'o'])
+        || (lower.starts_with('u') && !lower.starts_with("user") && !lower.starts_with("union") && !lower.starts_with("u3") && !lower.starts_with("u6"));
+    if vowel_sound {
+        "An"
+    } else {
+        "A"
+    }
+}
+
 fn first_sentence(text: &str) -> &str {
     text.split_inclusive(['.', '。']).next().unwrap_or(text).trim()
 }
@@ -1374,7 +1389,39 @@ pub(crate) fn render(tokens: TokenStream, source: &str) -> String {
         // The emitter's own bug, not the spec's: show what did not parse.
         Err(e) => panic!("qywx-codegen emitted invalid Rust for {source}: {e}\n{tokens}"),
     };
-    format!("{}{}", header(source), prettyplease::unparse(&file))
+    format!("{}{}", header(source), space_items(&prettyplease::unparse(&file)))
+}
+
+/// A blank line between items, as hand-written Rust has: before an item (or its docs and
+/// attributes) that follows the end of another item at the same indentation.
+fn space_items(code: &str) -> String {
+    const STARTS: [&str; 14] = [
+        "///", "#[", "pub ", "pub(", "impl", "fn ", "const ", "static ", "mod ", "enum ", "struct ", "trait ", "type ",
+        "use ",
+    ];
+    let mut out = String::with_capacity(code.len() + code.len() / 16);
+    let mut previous: Option<&str> = None;
+    for line in code.lines() {
+        if let Some(prev) = previous {
+            let indent = |l: &str| l.len() - l.trim_start().len();
+            let (p, l) = (prev.trim(), line.trim_start());
+            let ends_item = p == "}"
+                || p == "};"
+                || (p.ends_with(';') && !p.starts_with("//") && !p.starts_with("#[") && STARTS.iter().any(|s| p.starts_with(s)));
+            // Consecutive `use`/`mod` lines stay together.
+            let same_kind = ["use ", "pub mod ", "mod "].iter().any(|k| p.starts_with(k) && l.starts_with(k));
+            let after_module_docs = p.starts_with("//!") && !l.starts_with("//!");
+            if after_module_docs
+                || (ends_item && !same_kind && indent(prev) == indent(line) && STARTS.iter().any(|s| l.starts_with(s)))
+            {
+                out.push('\n');
+            }
+        }
+        out.push_str(line);
+        out.push('\n');
+        previous = Some(line);
+    }
+    out
 }
 
 /// One group's module file.

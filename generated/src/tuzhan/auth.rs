@@ -2,6 +2,7 @@
 //! Org access token (getOrgAccessToken)
 //!
 //! The Tuzhan token endpoint. The org access token it issues is sent as the `X-Token` header on the integration endpoints and lasts 7200 s.
+
 /// Descriptor of `tuzhan.get_org_access_token`: `GET /api/open/app/getOrgAccessToken`.
 #[doc(hidden)]
 pub const GET_ORG_ACCESS_TOKEN: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
@@ -11,6 +12,7 @@ pub const GET_ORG_ACCESS_TOKEN: ::qywx_runtime::spec::EndpointSpec = ::qywx_runt
     auth: false,
     idempotent: true,
 };
+
 /// Parameters of [`get_org_access_token`](crate::tuzhan::TuzhanClient::get_org_access_token) (`GET /api/open/app/getOrgAccessToken`), sent in the query string.
 #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -33,6 +35,7 @@ pub struct GetOrgAccessTokenRequest {
     )]
     pub instance_secrect: String,
 }
+
 impl GetOrgAccessTokenRequest {
     /// A `GetOrgAccessTokenRequest` from its required fields (`instanceAppid`, `instanceSecrect`); optional fields start unset.
     pub fn new(
@@ -45,9 +48,11 @@ impl GetOrgAccessTokenRequest {
         }
     }
 }
+
 impl ::qywx_runtime::validate::Validate for GetOrgAccessTokenRequest {
     fn validate(&self, _v: &mut ::qywx_runtime::validate::Validator) {}
 }
+
 impl ::std::fmt::Debug for GetOrgAccessTokenRequest {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOrgAccessTokenRequest")
@@ -56,6 +61,7 @@ impl ::std::fmt::Debug for GetOrgAccessTokenRequest {
             .finish()
     }
 }
+
 impl ::qywx_runtime::QueryParams for GetOrgAccessTokenRequest {
     fn query_pairs(&self) -> Vec<(&'static str, String)> {
         let mut pairs = Vec::with_capacity(2usize);
@@ -66,6 +72,7 @@ impl ::qywx_runtime::QueryParams for GetOrgAccessTokenRequest {
         pairs
     }
 }
+
 /// Answer of [`get_org_access_token`](crate::tuzhan::TuzhanClient::get_org_access_token) on success (envelope removed).
 #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -104,6 +111,7 @@ pub struct GetOrgAccessTokenResponse {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<String, ::serde_json::Value>,
 }
+
 impl GetOrgAccessTokenResponse {
     /// A `GetOrgAccessTokenResponse` from its required fields (`orgAccessToken`); optional fields start unset.
     pub fn new(org_access_token: impl Into<String>) -> Self {
@@ -114,12 +122,14 @@ impl GetOrgAccessTokenResponse {
             extra: ::serde_json::Map::new(),
         }
     }
+
     /// Sets `orgRefreshToken`: The refresh token.
     #[must_use = "a setter returns the updated value"]
     pub fn org_refresh_token(mut self, value: impl Into<String>) -> Self {
         self.org_refresh_token = Some(value.into());
         self
     }
+
     /// Sets `expire`: Expiry of the token.
     #[must_use = "a setter returns the updated value"]
     pub fn expire(mut self, value: impl Into<i64>) -> Self {
@@ -127,6 +137,7 @@ impl GetOrgAccessTokenResponse {
         self
     }
 }
+
 impl ::std::fmt::Debug for GetOrgAccessTokenResponse {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetOrgAccessTokenResponse")
@@ -140,6 +151,7 @@ impl ::std::fmt::Debug for GetOrgAccessTokenResponse {
             .finish()
     }
 }
+
 impl super::TuzhanClient {
     /// Fetch an org access token for one app instance.
     ///

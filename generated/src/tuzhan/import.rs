@@ -2,6 +2,7 @@
 //! Organisation import (组织架构 / 员工渠道导入)
 //!
 //! Batch import of departments (组织架构) and employee channels (员工渠道) into Tuzhan, at most 500 rows a call. The result reports per-row failures; newer doc versions answer a batch id instead.
+
 /// 导入方式(add: 新增, update: 更新, delete: 删除). Import mode.
 ///
 /// Unknown wire values decode to `Other`, keeping the value. A request holding `Other` fails validation: only documented values are sent.
@@ -17,12 +18,14 @@ pub enum OptType {
     /// A wire value this version of the spec does not know, kept as sent.
     Other(String),
 }
+
 impl OptType {
     /// Whether this is a value the spec documents (not `Other`).
     pub fn is_known(&self) -> bool {
         !matches!(self, Self::Other(_))
     }
 }
+
 impl ::qywx_runtime::lenient::StrEnum for OptType {
     fn from_wire(value: String) -> Self {
         match value.as_str() {
@@ -32,6 +35,7 @@ impl ::qywx_runtime::lenient::StrEnum for OptType {
             _ => Self::Other(value),
         }
     }
+
     fn to_wire(&self) -> &str {
         match self {
             Self::Add => "add",
@@ -41,11 +45,13 @@ impl ::qywx_runtime::lenient::StrEnum for OptType {
         }
     }
 }
+
 impl ::qywx_runtime::validate::WireText for OptType {
     fn wire_text(&self) -> String {
         ::qywx_runtime::lenient::StrEnum::to_wire(self).to_string()
     }
 }
+
 impl ::serde::Serialize for OptType {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -54,6 +60,7 @@ impl ::serde::Serialize for OptType {
         ::qywx_runtime::lenient::serialize_str_enum(self, serializer)
     }
 }
+
 impl<'de> ::serde::Deserialize<'de> for OptType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -61,6 +68,7 @@ impl<'de> ::serde::Deserialize<'de> for OptType {
         ::qywx_runtime::lenient::deserialize_str_enum(deserializer)
     }
 }
+
 impl ::qywx_runtime::lenient::Lenient for OptType {
     fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -68,11 +76,13 @@ impl ::qywx_runtime::lenient::Lenient for OptType {
         <Self as ::serde::Deserialize>::deserialize(deserializer)
     }
 }
+
 impl ::qywx_runtime::validate::Presence for OptType {
     fn is_present(&self) -> bool {
         true
     }
 }
+
 /// 组织架构导入配置. Settings of a department import (publicParams).
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -101,6 +111,7 @@ pub struct DeptImportParams {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<String, ::serde_json::Value>,
 }
+
 impl DeptImportParams {
     /// A `DeptImportParams` from its required fields (`optType`); optional fields start unset.
     pub fn new(opt_type: OptType) -> Self {
@@ -110,6 +121,7 @@ impl DeptImportParams {
             extra: ::serde_json::Map::new(),
         }
     }
+
     /// Sets `deleteSubDepartmentFlag`: 删除操作,是否删除子部门(true: 是, false: 否),为否时存在子部门无法删除,默认为否.
     #[must_use = "a setter returns the updated value"]
     pub fn delete_sub_department_flag(mut self, value: impl Into<bool>) -> Self {
@@ -117,6 +129,7 @@ impl DeptImportParams {
         self
     }
 }
+
 impl ::qywx_runtime::validate::Validate for DeptImportParams {
     fn validate(&self, v: &mut ::qywx_runtime::validate::Validator) {
         {
@@ -130,6 +143,7 @@ impl ::qywx_runtime::validate::Validate for DeptImportParams {
         }
     }
 }
+
 impl ::qywx_runtime::lenient::Lenient for DeptImportParams {
     fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -137,11 +151,13 @@ impl ::qywx_runtime::lenient::Lenient for DeptImportParams {
         <Self as ::serde::Deserialize>::deserialize(deserializer)
     }
 }
+
 impl ::qywx_runtime::validate::Presence for DeptImportParams {
     fn is_present(&self) -> bool {
         true
     }
 }
+
 /// 员工渠道导入配置. Settings of an employee-channel import (publicParams).
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -158,8 +174,9 @@ pub struct EmployeeImportParams {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<String, ::serde_json::Value>,
 }
+
 impl EmployeeImportParams {
-    /// A `EmployeeImportParams` from its required fields (`optType`); optional fields start unset.
+    /// An `EmployeeImportParams` from its required fields (`optType`); optional fields start unset.
     pub fn new(opt_type: OptType) -> Self {
         Self {
             opt_type,
@@ -167,6 +184,7 @@ impl EmployeeImportParams {
         }
     }
 }
+
 impl ::qywx_runtime::validate::Validate for EmployeeImportParams {
     fn validate(&self, v: &mut ::qywx_runtime::validate::Validator) {
         {
@@ -180,6 +198,7 @@ impl ::qywx_runtime::validate::Validate for EmployeeImportParams {
         }
     }
 }
+
 impl ::qywx_runtime::lenient::Lenient for EmployeeImportParams {
     fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -187,11 +206,13 @@ impl ::qywx_runtime::lenient::Lenient for EmployeeImportParams {
         <Self as ::serde::Deserialize>::deserialize(deserializer)
     }
 }
+
 impl ::qywx_runtime::validate::Presence for EmployeeImportParams {
     fn is_present(&self) -> bool {
         true
     }
 }
+
 /// 部门类型,类型互斥,只能存在一种类型的组织架构(qywx: 企业微信, outchannel: 外部渠道). Department type; the types are exclusive: an organisation holds departments of one type only.
 ///
 /// Unknown wire values decode to `Other`, keeping the value. A request holding `Other` fails validation: only documented values are sent.
@@ -205,12 +226,14 @@ pub enum DeptType {
     /// A wire value this version of the spec does not know, kept as sent.
     Other(String),
 }
+
 impl DeptType {
     /// Whether this is a value the spec documents (not `Other`).
     pub fn is_known(&self) -> bool {
         !matches!(self, Self::Other(_))
     }
 }
+
 impl ::qywx_runtime::lenient::StrEnum for DeptType {
     fn from_wire(value: String) -> Self {
         match value.as_str() {
@@ -219,6 +242,7 @@ impl ::qywx_runtime::lenient::StrEnum for DeptType {
             _ => Self::Other(value),
         }
     }
+
     fn to_wire(&self) -> &str {
         match self {
             Self::Qywx => "qywx",
@@ -227,11 +251,13 @@ impl ::qywx_runtime::lenient::StrEnum for DeptType {
         }
     }
 }
+
 impl ::qywx_runtime::validate::WireText for DeptType {
     fn wire_text(&self) -> String {
         ::qywx_runtime::lenient::StrEnum::to_wire(self).to_string()
     }
 }
+
 impl ::serde::Serialize for DeptType {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -240,6 +266,7 @@ impl ::serde::Serialize for DeptType {
         ::qywx_runtime::lenient::serialize_str_enum(self, serializer)
     }
 }
+
 impl<'de> ::serde::Deserialize<'de> for DeptType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -247,6 +274,7 @@ impl<'de> ::serde::Deserialize<'de> for DeptType {
         ::qywx_runtime::lenient::deserialize_str_enum(deserializer)
     }
 }
+
 impl ::qywx_runtime::lenient::Lenient for DeptType {
     fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -254,11 +282,13 @@ impl ::qywx_runtime::lenient::Lenient for DeptType {
         <Self as ::serde::Deserialize>::deserialize(deserializer)
     }
 }
+
 impl ::qywx_runtime::validate::Presence for DeptType {
     fn is_present(&self) -> bool {
         true
     }
 }
+
 /// 部门状态(1: 有效, 2: 无效). Department status.
 ///
 /// Unknown wire values decode to `Other`, keeping the value. A request holding `Other` fails validation: only documented values are sent.
@@ -272,12 +302,14 @@ pub enum DeptStatus {
     /// A wire value this version of the spec does not know, kept as sent.
     Other(i64),
 }
+
 impl DeptStatus {
     /// Whether this is a value the spec documents (not `Other`).
     pub fn is_known(&self) -> bool {
         !matches!(self, Self::Other(_))
     }
 }
+
 impl ::qywx_runtime::lenient::IntEnum for DeptStatus {
     fn from_wire(value: i64) -> Self {
         match value {
@@ -286,6 +318,7 @@ impl ::qywx_runtime::lenient::IntEnum for DeptStatus {
             other => Self::Other(other),
         }
     }
+
     fn to_wire(&self) -> i64 {
         match self {
             Self::Valid => 1,
@@ -294,11 +327,13 @@ impl ::qywx_runtime::lenient::IntEnum for DeptStatus {
         }
     }
 }
+
 impl ::qywx_runtime::validate::WireText for DeptStatus {
     fn wire_text(&self) -> String {
         ::qywx_runtime::lenient::IntEnum::to_wire(self).to_string()
     }
 }
+
 impl ::serde::Serialize for DeptStatus {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -307,6 +342,7 @@ impl ::serde::Serialize for DeptStatus {
         ::qywx_runtime::lenient::serialize_int_enum(self, serializer)
     }
 }
+
 impl<'de> ::serde::Deserialize<'de> for DeptStatus {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -314,6 +350,7 @@ impl<'de> ::serde::Deserialize<'de> for DeptStatus {
         ::qywx_runtime::lenient::deserialize_int_enum(deserializer)
     }
 }
+
 impl ::qywx_runtime::lenient::Lenient for DeptStatus {
     fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -321,11 +358,13 @@ impl ::qywx_runtime::lenient::Lenient for DeptStatus {
         <Self as ::serde::Deserialize>::deserialize(deserializer)
     }
 }
+
 impl ::qywx_runtime::validate::Presence for DeptStatus {
     fn is_present(&self) -> bool {
         true
     }
 }
+
 /// 组织架构: one department row of an import, and of errorData in its result. 外部渠道类型:thirdDeptId &gt; deptId,企业微信类型:wxDeptId &gt; thirdDeptId &gt; deptId,匹配标识必传一种. 外部渠道类型:thirdParentId &gt; parentId,企业微信类型:wxParentId &gt; thirdParentId &gt; parentId. The row is matched by the first id set in that order of precedence (external channel: thirdDeptId, then deptId; WeCom: wxDeptId, then thirdDeptId, then deptId), and at least one must be sent; the parent likewise (external channel: thirdParentId, then parentId; WeCom: wxParentId, then thirdParentId, then parentId). Departments nest at most 12 levels deep.
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -480,8 +519,9 @@ pub struct ImportDepartment {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<String, ::serde_json::Value>,
 }
+
 impl ImportDepartment {
-    /// A `ImportDepartment` from its required fields (`deptType`, `deptName`, `serialNum`); optional fields start unset.
+    /// An `ImportDepartment` from its required fields (`deptType`, `deptName`, `serialNum`); optional fields start unset.
     pub fn new(
         dept_type: DeptType,
         dept_name: impl Into<String>,
@@ -506,60 +546,70 @@ impl ImportDepartment {
             extra: ::serde_json::Map::new(),
         }
     }
+
     /// Sets `deptId`: 部门ID.
     #[must_use = "a setter returns the updated value"]
     pub fn dept_id(mut self, value: impl Into<i64>) -> Self {
         self.dept_id = Some(value.into());
         self
     }
+
     /// Sets `parentId`: 父部门ID.
     #[must_use = "a setter returns the updated value"]
     pub fn parent_id(mut self, value: impl Into<i64>) -> Self {
         self.parent_id = Some(value.into());
         self
     }
+
     /// Sets `thirdDeptId`: 第三方部门ID,类型为外部渠道时必填.
     #[must_use = "a setter returns the updated value"]
     pub fn third_dept_id(mut self, value: impl Into<String>) -> Self {
         self.third_dept_id = Some(value.into());
         self
     }
+
     /// Sets `thirdParentId`: 第三方父部门ID,类型为外部渠道时选填.
     #[must_use = "a setter returns the updated value"]
     pub fn third_parent_id(mut self, value: impl Into<String>) -> Self {
         self.third_parent_id = Some(value.into());
         self
     }
+
     /// Sets `corpid`: 授权方企业微信ID,类型为企业微信时必填.
     #[must_use = "a setter returns the updated value"]
     pub fn corpid(mut self, value: impl Into<String>) -> Self {
         self.corpid = Some(value.into());
         self
     }
+
     /// Sets `wxDeptId`: 企业微信部门ID,类型为企业微信时必填.
     #[must_use = "a setter returns the updated value"]
     pub fn wx_dept_id(mut self, value: impl Into<i64>) -> Self {
         self.wx_dept_id = Some(value.into());
         self
     }
+
     /// Sets `wxParentId`: 企业微信父部门ID,类型为企业微信时选填.
     #[must_use = "a setter returns the updated value"]
     pub fn wx_parent_id(mut self, value: impl Into<i64>) -> Self {
         self.wx_parent_id = Some(value.into());
         self
     }
+
     /// Sets `deptStatus`: 部门状态(1: 有效, 2: 无效).
     #[must_use = "a setter returns the updated value"]
     pub fn dept_status(mut self, value: impl Into<DeptStatus>) -> Self {
         self.dept_status = Some(value.into());
         self
     }
+
     /// Sets `createUser`: 创建人.
     #[must_use = "a setter returns the updated value"]
     pub fn create_user(mut self, value: impl Into<String>) -> Self {
         self.create_user = Some(value.into());
         self
     }
+
     /// Sets `createTime`: 创建时间, 格式: yyyy-MM-dd HH:mm:ss.
     #[must_use = "a setter returns the updated value"]
     pub fn create_time(
@@ -569,12 +619,14 @@ impl ImportDepartment {
         self.create_time = Some(value.into());
         self
     }
+
     /// Sets `updateUser`: 修改人.
     #[must_use = "a setter returns the updated value"]
     pub fn update_user(mut self, value: impl Into<String>) -> Self {
         self.update_user = Some(value.into());
         self
     }
+
     /// Sets `updateTime`: 更新时间, 格式: yyyy-MM-dd HH:mm:ss.
     #[must_use = "a setter returns the updated value"]
     pub fn update_time(
@@ -585,6 +637,7 @@ impl ImportDepartment {
         self
     }
 }
+
 impl ::qywx_runtime::validate::Validate for ImportDepartment {
     fn validate(&self, v: &mut ::qywx_runtime::validate::Validator) {
         {
@@ -639,6 +692,7 @@ impl ::qywx_runtime::validate::Validate for ImportDepartment {
         }
     }
 }
+
 impl ::qywx_runtime::lenient::Lenient for ImportDepartment {
     fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -646,11 +700,13 @@ impl ::qywx_runtime::lenient::Lenient for ImportDepartment {
         <Self as ::serde::Deserialize>::deserialize(deserializer)
     }
 }
+
 impl ::qywx_runtime::validate::Presence for ImportDepartment {
     fn is_present(&self) -> bool {
         true
     }
 }
+
 /// 渠道用户类型(1:公众号用户, 2:企业微信用户). Kind of channel user.
 ///
 /// Unknown wire values decode to `Other`, keeping the value. A request holding `Other` fails validation: only documented values are sent.
@@ -664,12 +720,14 @@ pub enum UserType {
     /// A wire value this version of the spec does not know, kept as sent.
     Other(i64),
 }
+
 impl UserType {
     /// Whether this is a value the spec documents (not `Other`).
     pub fn is_known(&self) -> bool {
         !matches!(self, Self::Other(_))
     }
 }
+
 impl ::qywx_runtime::lenient::IntEnum for UserType {
     fn from_wire(value: i64) -> Self {
         match value {
@@ -678,6 +736,7 @@ impl ::qywx_runtime::lenient::IntEnum for UserType {
             other => Self::Other(other),
         }
     }
+
     fn to_wire(&self) -> i64 {
         match self {
             Self::OfficialAccount => 1,
@@ -686,11 +745,13 @@ impl ::qywx_runtime::lenient::IntEnum for UserType {
         }
     }
 }
+
 impl ::qywx_runtime::validate::WireText for UserType {
     fn wire_text(&self) -> String {
         ::qywx_runtime::lenient::IntEnum::to_wire(self).to_string()
     }
 }
+
 impl ::serde::Serialize for UserType {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -699,6 +760,7 @@ impl ::serde::Serialize for UserType {
         ::qywx_runtime::lenient::serialize_int_enum(self, serializer)
     }
 }
+
 impl<'de> ::serde::Deserialize<'de> for UserType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -706,6 +768,7 @@ impl<'de> ::serde::Deserialize<'de> for UserType {
         ::qywx_runtime::lenient::deserialize_int_enum(deserializer)
     }
 }
+
 impl ::qywx_runtime::lenient::Lenient for UserType {
     fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -713,11 +776,13 @@ impl ::qywx_runtime::lenient::Lenient for UserType {
         <Self as ::serde::Deserialize>::deserialize(deserializer)
     }
 }
+
 impl ::qywx_runtime::validate::Presence for UserType {
     fn is_present(&self) -> bool {
         true
     }
 }
+
 /// 角色类型(ADMIN: 企业超管, GENERAL_EMPLOYE: 普通员工); CUSTOM_ROLE: 自定义角色 comes from the roleId row. Role of an employee channel. GENERAL_EMPLOYE is spelled so on the wire (sic).
 ///
 /// Unknown wire values decode to `Other`, keeping the value. A request holding `Other` fails validation: only documented values are sent.
@@ -733,12 +798,14 @@ pub enum RoleKey {
     /// A wire value this version of the spec does not know, kept as sent.
     Other(String),
 }
+
 impl RoleKey {
     /// Whether this is a value the spec documents (not `Other`).
     pub fn is_known(&self) -> bool {
         !matches!(self, Self::Other(_))
     }
 }
+
 impl ::qywx_runtime::lenient::StrEnum for RoleKey {
     fn from_wire(value: String) -> Self {
         match value.as_str() {
@@ -748,6 +815,7 @@ impl ::qywx_runtime::lenient::StrEnum for RoleKey {
             _ => Self::Other(value),
         }
     }
+
     fn to_wire(&self) -> &str {
         match self {
             Self::Admin => "ADMIN",
@@ -757,11 +825,13 @@ impl ::qywx_runtime::lenient::StrEnum for RoleKey {
         }
     }
 }
+
 impl ::qywx_runtime::validate::WireText for RoleKey {
     fn wire_text(&self) -> String {
         ::qywx_runtime::lenient::StrEnum::to_wire(self).to_string()
     }
 }
+
 impl ::serde::Serialize for RoleKey {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -770,6 +840,7 @@ impl ::serde::Serialize for RoleKey {
         ::qywx_runtime::lenient::serialize_str_enum(self, serializer)
     }
 }
+
 impl<'de> ::serde::Deserialize<'de> for RoleKey {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -777,6 +848,7 @@ impl<'de> ::serde::Deserialize<'de> for RoleKey {
         ::qywx_runtime::lenient::deserialize_str_enum(deserializer)
     }
 }
+
 impl ::qywx_runtime::lenient::Lenient for RoleKey {
     fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -784,11 +856,13 @@ impl ::qywx_runtime::lenient::Lenient for RoleKey {
         <Self as ::serde::Deserialize>::deserialize(deserializer)
     }
 }
+
 impl ::qywx_runtime::validate::Presence for RoleKey {
     fn is_present(&self) -> bool {
         true
     }
 }
+
 /// 员工渠道: one employee-channel row of an import, and of errorData in its result. wxUserid &gt; thirdUserId &gt; channelId,匹配标识必传一种. wxDeptId &gt; thirdDeptId &gt; deptId,匹配标识必传一种. The employee is matched by the first id set in the order wxUserid, thirdUserId, channelId, and its department by the first of wxDeptId, thirdDeptId, deptId; at least one of each must be sent.
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -989,8 +1063,9 @@ pub struct ImportEmployee {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<String, ::serde_json::Value>,
 }
+
 impl ImportEmployee {
-    /// A `ImportEmployee` with every optional field unset.
+    /// An `ImportEmployee` with every optional field unset.
     pub fn new() -> Self {
         Self {
             channel_id: None,
@@ -1015,96 +1090,112 @@ impl ImportEmployee {
             extra: ::serde_json::Map::new(),
         }
     }
+
     /// Sets `channelId`: 员工渠道ID, 雪花算法生成.
     #[must_use = "a setter returns the updated value"]
     pub fn channel_id(mut self, value: impl Into<i64>) -> Self {
         self.channel_id = Some(value.into());
         self
     }
+
     /// Sets `thirdUserId`: 第三方用户ID.
     #[must_use = "a setter returns the updated value"]
     pub fn third_user_id(mut self, value: impl Into<String>) -> Self {
         self.third_user_id = Some(value.into());
         self
     }
+
     /// Sets `userType`: 渠道用户类型(1:公众号用户, 2:企业微信用户).
     #[must_use = "a setter returns the updated value"]
     pub fn user_type(mut self, value: impl Into<UserType>) -> Self {
         self.user_type = Some(value.into());
         self
     }
+
     /// Sets `appId`: 微信公众号应用ID,appId与openid填写后免激活.
     #[must_use = "a setter returns the updated value"]
     pub fn app_id(mut self, value: impl Into<String>) -> Self {
         self.app_id = Some(value.into());
         self
     }
+
     /// Sets `openid`: 微信公众号openid,appId与openid填写后免激活.
     #[must_use = "a setter returns the updated value"]
     pub fn openid(mut self, value: impl Into<String>) -> Self {
         self.openid = Some(value.into());
         self
     }
+
     /// Sets `wxUserid`: 企业微信用户ID,结合企业微信部门免激活,渠道用户类型为企业微信用户时必填.
     #[must_use = "a setter returns the updated value"]
     pub fn wx_userid(mut self, value: impl Into<String>) -> Self {
         self.wx_userid = Some(value.into());
         self
     }
+
     /// Sets `unionid`: 微信unionid.
     #[must_use = "a setter returns the updated value"]
     pub fn unionid(mut self, value: impl Into<String>) -> Self {
         self.unionid = Some(value.into());
         self
     }
+
     /// Sets `channelName`: 员工渠道名称.
     #[must_use = "a setter returns the updated value"]
     pub fn channel_name(mut self, value: impl Into<String>) -> Self {
         self.channel_name = Some(value.into());
         self
     }
+
     /// Sets `phone`: 手机号码.
     #[must_use = "a setter returns the updated value"]
     pub fn phone(mut self, value: impl Into<String>) -> Self {
         self.phone = Some(value.into());
         self
     }
+
     /// Sets `job`: 职位.
     #[must_use = "a setter returns the updated value"]
     pub fn job(mut self, value: impl Into<String>) -> Self {
         self.job = Some(value.into());
         self
     }
+
     /// Sets `deptId`: 部门ID.
     #[must_use = "a setter returns the updated value"]
     pub fn dept_id(mut self, value: impl Into<i64>) -> Self {
         self.dept_id = Some(value.into());
         self
     }
+
     /// Sets `thirdDeptId`: 第三方部门ID.
     #[must_use = "a setter returns the updated value"]
     pub fn third_dept_id(mut self, value: impl Into<String>) -> Self {
         self.third_dept_id = Some(value.into());
         self
     }
+
     /// Sets `wxDeptId`: 企业微信部门ID.
     #[must_use = "a setter returns the updated value"]
     pub fn wx_dept_id(mut self, value: impl Into<i64>) -> Self {
         self.wx_dept_id = Some(value.into());
         self
     }
+
     /// Sets `deptManagerFlag`: 是否为部门管理员,父部门管理员自动拥有子部门管理权限(true: 是, false: 否).
     #[must_use = "a setter returns the updated value"]
     pub fn dept_manager_flag(mut self, value: impl Into<bool>) -> Self {
         self.dept_manager_flag = Some(value.into());
         self
     }
+
     /// Sets `roleKeys`: 角色类型(ADMIN: 企业超管, GENERAL_EMPLOYE: 普通员工).
     #[must_use = "a setter returns the updated value"]
     pub fn role_keys(mut self, value: impl Into<Vec<RoleKey>>) -> Self {
         self.role_keys = Some(value.into());
         self
     }
+
     /// Sets `updateTime`: 更新时间, 格式: yyyy-MM-dd HH:mm:ss.
     #[must_use = "a setter returns the updated value"]
     pub fn update_time(
@@ -1114,6 +1205,7 @@ impl ImportEmployee {
         self.update_time = Some(value.into());
         self
     }
+
     /// Sets `deputyDeptIds`: 副部门id 第三方应用副部门id 逗号分隔,全量覆盖.
     #[must_use = "a setter returns the updated value"]
     pub fn deputy_dept_ids(
@@ -1123,12 +1215,14 @@ impl ImportEmployee {
         self.deputy_dept_ids = Some(value.into_iter().map(Into::into).collect());
         self
     }
+
     /// Sets `serialNum`: 排序.
     #[must_use = "a setter returns the updated value"]
     pub fn serial_num(mut self, value: impl Into<i32>) -> Self {
         self.serial_num = Some(value.into());
         self
     }
+
     /// Sets `roleId`: 角色类型 CUSTOM_ROLE: 自定义角色 当角色类型为自定义角色需要传roleId 目前只支持一个.
     #[must_use = "a setter returns the updated value"]
     pub fn role_id(mut self, value: impl Into<i64>) -> Self {
@@ -1136,6 +1230,7 @@ impl ImportEmployee {
         self
     }
 }
+
 impl ::qywx_runtime::validate::Validate for ImportEmployee {
     fn validate(&self, v: &mut ::qywx_runtime::validate::Validator) {
         'field: {
@@ -1242,6 +1337,7 @@ impl ::qywx_runtime::validate::Validate for ImportEmployee {
         }
     }
 }
+
 impl ::qywx_runtime::lenient::Lenient for ImportEmployee {
     fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -1249,11 +1345,13 @@ impl ::qywx_runtime::lenient::Lenient for ImportEmployee {
         <Self as ::serde::Deserialize>::deserialize(deserializer)
     }
 }
+
 impl ::qywx_runtime::validate::Presence for ImportEmployee {
     fn is_present(&self) -> bool {
         true
     }
 }
+
 /// A department row as an import answer echoes it in errorData: the server's entity, with null for whatever it did not get (the seed's example).
 ///
 /// A view of [`ImportDepartment`] as the server echoes it: any member may be missing, and `raw` keeps the row as sent.
@@ -1262,11 +1360,11 @@ impl ::qywx_runtime::validate::Presence for ImportEmployee {
 pub struct ImportDepartmentEcho {
     /// 部门ID. Tuzhan department id.
     ///
-    /// Wire name `deptId`; `None` when the server left it out, sent null, or sent something that is not a `i64`.
+    /// Wire name `deptId`; `None` when the server left it out, sent null, or sent something that is not an `i64`.
     pub dept_id: Option<i64>,
     /// 父部门ID. Tuzhan parent department id.
     ///
-    /// Wire name `parentId`; `None` when the server left it out, sent null, or sent something that is not a `i64`.
+    /// Wire name `parentId`; `None` when the server left it out, sent null, or sent something that is not an `i64`.
     pub parent_id: Option<i64>,
     /// 部门类型,类型互斥,只能存在一种类型的组织架构(qywx: 企业微信, outchannel: 外部渠道). Department type; an organisation holds one type only.
     ///
@@ -1290,11 +1388,11 @@ pub struct ImportDepartmentEcho {
     pub corpid: Option<String>,
     /// 企业微信部门ID,类型为企业微信时必填. WeCom department id; required for qywx.
     ///
-    /// Wire name `wxDeptId`; `None` when the server left it out, sent null, or sent something that is not a `i64`.
+    /// Wire name `wxDeptId`; `None` when the server left it out, sent null, or sent something that is not an `i64`.
     pub wx_dept_id: Option<i64>,
     /// 企业微信父部门ID,类型为企业微信时选填. WeCom parent department id; optional for qywx.
     ///
-    /// Wire name `wxParentId`; `None` when the server left it out, sent null, or sent something that is not a `i64`.
+    /// Wire name `wxParentId`; `None` when the server left it out, sent null, or sent something that is not an `i64`.
     pub wx_parent_id: Option<i64>,
     /// 部门状态(1: 有效, 2: 无效). Department status: 1 valid, 2 invalid.
     ///
@@ -1302,7 +1400,7 @@ pub struct ImportDepartmentEcho {
     pub dept_status: Option<DeptStatus>,
     /// 排序. Sort order.
     ///
-    /// Wire name `serialNum`; `None` when the server left it out, sent null, or sent something that is not a `i32`.
+    /// Wire name `serialNum`; `None` when the server left it out, sent null, or sent something that is not an `i32`.
     pub serial_num: Option<i32>,
     /// 创建人. Created by.
     ///
@@ -1322,11 +1420,12 @@ pub struct ImportDepartmentEcho {
     pub update_time: Option<::qywx_runtime::LocalDateTime>,
     /// Deletion flag, as echoed in errorData rows (not in the documented parameter table).
     ///
-    /// Wire name `deleteFlag`; `None` when the server left it out, sent null, or sent something that is not a `i32`.
+    /// Wire name `deleteFlag`; `None` when the server left it out, sent null, or sent something that is not an `i32`.
     pub delete_flag: Option<i32>,
     /// The row exactly as the server sent it.
     pub raw: ::serde_json::Value,
 }
+
 impl ImportDepartmentEcho {
     /// Reads a row as the server sent it; never fails.
     pub fn from_raw(raw: ::serde_json::Value) -> Self {
@@ -1353,11 +1452,13 @@ impl ImportDepartmentEcho {
         }
     }
 }
+
 impl From<ImportDepartment> for ImportDepartmentEcho {
     fn from(row: ImportDepartment) -> Self {
         Self::from_raw(::serde_json::to_value(&row).unwrap_or_default())
     }
 }
+
 impl ::serde::Serialize for ImportDepartmentEcho {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -1366,6 +1467,7 @@ impl ::serde::Serialize for ImportDepartmentEcho {
         ::serde::Serialize::serialize(&self.raw, serializer)
     }
 }
+
 impl<'de> ::serde::Deserialize<'de> for ImportDepartmentEcho {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -1374,6 +1476,7 @@ impl<'de> ::serde::Deserialize<'de> for ImportDepartmentEcho {
             .map(Self::from_raw)
     }
 }
+
 impl ::qywx_runtime::lenient::Lenient for ImportDepartmentEcho {
     fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -1381,6 +1484,7 @@ impl ::qywx_runtime::lenient::Lenient for ImportDepartmentEcho {
         <Self as ::serde::Deserialize>::deserialize(deserializer)
     }
 }
+
 /// An employee-channel row as an import answer echoes it in errorData.
 ///
 /// A view of [`ImportEmployee`] as the server echoes it: any member may be missing, and `raw` keeps the row as sent.
@@ -1389,7 +1493,7 @@ impl ::qywx_runtime::lenient::Lenient for ImportDepartmentEcho {
 pub struct ImportEmployeeEcho {
     /// 员工渠道ID, 雪花算法生成. Employee-channel id (a snowflake id).
     ///
-    /// Wire name `channelId`; `None` when the server left it out, sent null, or sent something that is not a `i64`.
+    /// Wire name `channelId`; `None` when the server left it out, sent null, or sent something that is not an `i64`.
     pub channel_id: Option<i64>,
     /// 第三方用户ID. The user's id in the company's own system.
     ///
@@ -1429,7 +1533,7 @@ pub struct ImportEmployeeEcho {
     pub job: Option<String>,
     /// 部门ID. Tuzhan department id.
     ///
-    /// Wire name `deptId`; `None` when the server left it out, sent null, or sent something that is not a `i64`.
+    /// Wire name `deptId`; `None` when the server left it out, sent null, or sent something that is not an `i64`.
     pub dept_id: Option<i64>,
     /// 第三方部门ID. The department's id in the company's own system.
     ///
@@ -1437,7 +1541,7 @@ pub struct ImportEmployeeEcho {
     pub third_dept_id: Option<String>,
     /// 企业微信部门ID. WeCom department id.
     ///
-    /// Wire name `wxDeptId`; `None` when the server left it out, sent null, or sent something that is not a `i64`.
+    /// Wire name `wxDeptId`; `None` when the server left it out, sent null, or sent something that is not an `i64`.
     pub wx_dept_id: Option<i64>,
     /// 是否为部门管理员,父部门管理员自动拥有子部门管理权限(true: 是, false: 否). Whether the employee manages the department; a parent department's managers also manage its sub-departments.
     ///
@@ -1457,15 +1561,16 @@ pub struct ImportEmployeeEcho {
     pub deputy_dept_ids: Option<Vec<String>>,
     /// 排序. Sort order.
     ///
-    /// Wire name `serialNum`; `None` when the server left it out, sent null, or sent something that is not a `i32`.
+    /// Wire name `serialNum`; `None` when the server left it out, sent null, or sent something that is not an `i32`.
     pub serial_num: Option<i32>,
     /// 角色类型 CUSTOM_ROLE: 自定义角色 当角色类型为自定义角色需要传roleId 目前只支持一个. Custom role id: required when roleKeys holds CUSTOM_ROLE; only one is supported.
     ///
-    /// Wire name `roleId`; `None` when the server left it out, sent null, or sent something that is not a `i64`.
+    /// Wire name `roleId`; `None` when the server left it out, sent null, or sent something that is not an `i64`.
     pub role_id: Option<i64>,
     /// The row exactly as the server sent it.
     pub raw: ::serde_json::Value,
 }
+
 impl ImportEmployeeEcho {
     /// Reads a row as the server sent it; never fails.
     pub fn from_raw(raw: ::serde_json::Value) -> Self {
@@ -1498,11 +1603,13 @@ impl ImportEmployeeEcho {
         }
     }
 }
+
 impl From<ImportEmployee> for ImportEmployeeEcho {
     fn from(row: ImportEmployee) -> Self {
         Self::from_raw(::serde_json::to_value(&row).unwrap_or_default())
     }
 }
+
 impl ::serde::Serialize for ImportEmployeeEcho {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -1511,6 +1618,7 @@ impl ::serde::Serialize for ImportEmployeeEcho {
         ::serde::Serialize::serialize(&self.raw, serializer)
     }
 }
+
 impl<'de> ::serde::Deserialize<'de> for ImportEmployeeEcho {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -1519,6 +1627,7 @@ impl<'de> ::serde::Deserialize<'de> for ImportEmployeeEcho {
             .map(Self::from_raw)
     }
 }
+
 impl ::qywx_runtime::lenient::Lenient for ImportEmployeeEcho {
     fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -1526,6 +1635,7 @@ impl ::qywx_runtime::lenient::Lenient for ImportEmployeeEcho {
         <Self as ::serde::Deserialize>::deserialize(deserializer)
     }
 }
+
 /// 任务状态(-1: 失败, 0: 进行中, 1: 成功, 2: 部分导入成功). Status of an import task.
 ///
 /// Unknown wire values decode to `Other`, keeping the value. A request holding `Other` fails validation: only documented values are sent.
@@ -1543,12 +1653,14 @@ pub enum ImportStatus {
     /// A wire value this version of the spec does not know, kept as sent.
     Other(i64),
 }
+
 impl ImportStatus {
     /// Whether this is a value the spec documents (not `Other`).
     pub fn is_known(&self) -> bool {
         !matches!(self, Self::Other(_))
     }
 }
+
 impl ::qywx_runtime::lenient::IntEnum for ImportStatus {
     fn from_wire(value: i64) -> Self {
         match value {
@@ -1559,6 +1671,7 @@ impl ::qywx_runtime::lenient::IntEnum for ImportStatus {
             other => Self::Other(other),
         }
     }
+
     fn to_wire(&self) -> i64 {
         match self {
             Self::Failed => -1,
@@ -1569,11 +1682,13 @@ impl ::qywx_runtime::lenient::IntEnum for ImportStatus {
         }
     }
 }
+
 impl ::qywx_runtime::validate::WireText for ImportStatus {
     fn wire_text(&self) -> String {
         ::qywx_runtime::lenient::IntEnum::to_wire(self).to_string()
     }
 }
+
 impl ::serde::Serialize for ImportStatus {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -1582,6 +1697,7 @@ impl ::serde::Serialize for ImportStatus {
         ::qywx_runtime::lenient::serialize_int_enum(self, serializer)
     }
 }
+
 impl<'de> ::serde::Deserialize<'de> for ImportStatus {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -1589,6 +1705,7 @@ impl<'de> ::serde::Deserialize<'de> for ImportStatus {
         ::qywx_runtime::lenient::deserialize_int_enum(deserializer)
     }
 }
+
 impl ::qywx_runtime::lenient::Lenient for ImportStatus {
     fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -1596,11 +1713,13 @@ impl ::qywx_runtime::lenient::Lenient for ImportStatus {
         <Self as ::serde::Deserialize>::deserialize(deserializer)
     }
 }
+
 impl ::qywx_runtime::validate::Presence for ImportStatus {
     fn is_present(&self) -> bool {
         true
     }
 }
+
 /// 组织架构导入结果. Result of an import of departments.
 #[must_use = "the server may have applied only part of the request: check `is_complete()`"]
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
@@ -1638,6 +1757,7 @@ pub struct DeptImportResult {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<String, ::serde_json::Value>,
 }
+
 impl DeptImportResult {
     /// A `DeptImportResult` from its required fields (`status`); optional fields start unset.
     pub fn new(status: ImportStatus) -> Self {
@@ -1648,12 +1768,14 @@ impl DeptImportResult {
             extra: ::serde_json::Map::new(),
         }
     }
+
     /// Sets `errorData`: 导入失败数据.
     #[must_use = "a setter returns the updated value"]
     pub fn error_data(mut self, value: impl Into<Vec<ImportDepartmentEcho>>) -> Self {
         self.error_data = Some(value.into());
         self
     }
+
     /// Sets `errorMsg`: One reason per failed row, in errorData's order (not in the documented parameter table).
     #[must_use = "a setter returns the updated value"]
     pub fn error_msg(
@@ -1664,6 +1786,7 @@ impl DeptImportResult {
         self
     }
 }
+
 impl ::qywx_runtime::validate::Validate for DeptImportResult {
     fn validate(&self, v: &mut ::qywx_runtime::validate::Validator) {
         {
@@ -1677,12 +1800,14 @@ impl ::qywx_runtime::validate::Validate for DeptImportResult {
         }
     }
 }
+
 impl DeptImportResult {
     /// Whether the server applied everything: `status` is 1 and `errorData` is empty.
     pub fn is_complete(&self) -> bool {
         matches!(self.status, ImportStatus::Success)
             && self.error_data.as_ref().is_none_or(Vec::is_empty)
     }
+
     /// Each rejected `errorData` item with its reason from `errorMsg` (paired by position).
     pub fn error_data_with_reasons(&self) -> Vec<(&ImportDepartmentEcho, Option<&str>)> {
         let reasons = self.error_msg.as_deref().unwrap_or_default();
@@ -1694,8 +1819,10 @@ impl DeptImportResult {
             .collect()
     }
 }
+
 impl ::qywx_runtime::bulk::BulkAnswer<ImportDepartment> for DeptImportResult {
     type Echo = ImportDepartmentEcho;
+
     fn outcome(self) -> ::qywx_runtime::bulk::ChunkOutcome<ImportDepartmentEcho> {
         if matches!(self.status, ImportStatus::InProgress) {
             return ::qywx_runtime::bulk::ChunkOutcome::Pending {
@@ -1716,6 +1843,7 @@ impl ::qywx_runtime::bulk::BulkAnswer<ImportDepartment> for DeptImportResult {
         }
     }
 }
+
 impl ::qywx_runtime::lenient::Lenient for DeptImportResult {
     fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -1723,11 +1851,13 @@ impl ::qywx_runtime::lenient::Lenient for DeptImportResult {
         <Self as ::serde::Deserialize>::deserialize(deserializer)
     }
 }
+
 impl ::qywx_runtime::validate::Presence for DeptImportResult {
     fn is_present(&self) -> bool {
         true
     }
 }
+
 /// 员工渠道导入结果. Result of an import of employee channels.
 #[must_use = "the server may have applied only part of the request: check `is_complete()`"]
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
@@ -1765,8 +1895,9 @@ pub struct EmployeeImportResult {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<String, ::serde_json::Value>,
 }
+
 impl EmployeeImportResult {
-    /// A `EmployeeImportResult` from its required fields (`status`); optional fields start unset.
+    /// An `EmployeeImportResult` from its required fields (`status`); optional fields start unset.
     pub fn new(status: ImportStatus) -> Self {
         Self {
             status,
@@ -1775,12 +1906,14 @@ impl EmployeeImportResult {
             extra: ::serde_json::Map::new(),
         }
     }
+
     /// Sets `errorData`: 导入失败数据.
     #[must_use = "a setter returns the updated value"]
     pub fn error_data(mut self, value: impl Into<Vec<ImportEmployeeEcho>>) -> Self {
         self.error_data = Some(value.into());
         self
     }
+
     /// Sets `errorMsg`: One reason per failed row, in errorData's order (not in the documented parameter table).
     #[must_use = "a setter returns the updated value"]
     pub fn error_msg(
@@ -1791,6 +1924,7 @@ impl EmployeeImportResult {
         self
     }
 }
+
 impl ::qywx_runtime::validate::Validate for EmployeeImportResult {
     fn validate(&self, v: &mut ::qywx_runtime::validate::Validator) {
         {
@@ -1804,12 +1938,14 @@ impl ::qywx_runtime::validate::Validate for EmployeeImportResult {
         }
     }
 }
+
 impl EmployeeImportResult {
     /// Whether the server applied everything: `status` is 1 and `errorData` is empty.
     pub fn is_complete(&self) -> bool {
         matches!(self.status, ImportStatus::Success)
             && self.error_data.as_ref().is_none_or(Vec::is_empty)
     }
+
     /// Each rejected `errorData` item with its reason from `errorMsg` (paired by position).
     pub fn error_data_with_reasons(&self) -> Vec<(&ImportEmployeeEcho, Option<&str>)> {
         let reasons = self.error_msg.as_deref().unwrap_or_default();
@@ -1821,8 +1957,10 @@ impl EmployeeImportResult {
             .collect()
     }
 }
+
 impl ::qywx_runtime::bulk::BulkAnswer<ImportEmployee> for EmployeeImportResult {
     type Echo = ImportEmployeeEcho;
+
     fn outcome(self) -> ::qywx_runtime::bulk::ChunkOutcome<ImportEmployeeEcho> {
         if matches!(self.status, ImportStatus::InProgress) {
             return ::qywx_runtime::bulk::ChunkOutcome::Pending {
@@ -1843,6 +1981,7 @@ impl ::qywx_runtime::bulk::BulkAnswer<ImportEmployee> for EmployeeImportResult {
         }
     }
 }
+
 impl ::qywx_runtime::lenient::Lenient for EmployeeImportResult {
     fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -1850,11 +1989,13 @@ impl ::qywx_runtime::lenient::Lenient for EmployeeImportResult {
         <Self as ::serde::Deserialize>::deserialize(deserializer)
     }
 }
+
 impl ::qywx_runtime::validate::Presence for EmployeeImportResult {
     fn is_present(&self) -> bool {
         true
     }
 }
+
 /// The `data` of an import of departments: the documented result object, or (newer doc versions) a batch id.
 ///
 /// Decodes as the first variant that fits, in this order.
@@ -1871,6 +2012,7 @@ pub enum DeptImportOutcome {
     /// Newer doc versions answer with a batch id (a long) to look the result up later.
     BatchId(#[serde(deserialize_with = "::qywx_runtime::lenient::deserialize")] i64),
 }
+
 impl DeptImportOutcome {
     /// Whether the server applied everything; `None` when this answer cannot tell (a reference to look up later).
     pub fn is_complete(&self) -> Option<bool> {
@@ -1880,8 +2022,10 @@ impl DeptImportOutcome {
         }
     }
 }
+
 impl ::qywx_runtime::bulk::BulkAnswer<ImportDepartment> for DeptImportOutcome {
     type Echo = ImportDepartmentEcho;
+
     fn outcome(self) -> ::qywx_runtime::bulk::ChunkOutcome<ImportDepartmentEcho> {
         match self {
             Self::Result(answer) => ::qywx_runtime::bulk::BulkAnswer::outcome(answer),
@@ -1893,6 +2037,7 @@ impl ::qywx_runtime::bulk::BulkAnswer<ImportDepartment> for DeptImportOutcome {
         }
     }
 }
+
 impl ::qywx_runtime::lenient::Lenient for DeptImportOutcome {
     fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -1900,11 +2045,13 @@ impl ::qywx_runtime::lenient::Lenient for DeptImportOutcome {
         <Self as ::serde::Deserialize>::deserialize(deserializer)
     }
 }
+
 impl ::qywx_runtime::validate::Presence for DeptImportOutcome {
     fn is_present(&self) -> bool {
         true
     }
 }
+
 /// The `data` of an import of employee channels: the documented result object, or (newer doc versions) a batch id.
 ///
 /// Decodes as the first variant that fits, in this order.
@@ -1921,6 +2068,7 @@ pub enum EmployeeImportOutcome {
     /// Newer doc versions answer with a batch id (a long) to look the result up later.
     BatchId(#[serde(deserialize_with = "::qywx_runtime::lenient::deserialize")] i64),
 }
+
 impl EmployeeImportOutcome {
     /// Whether the server applied everything; `None` when this answer cannot tell (a reference to look up later).
     pub fn is_complete(&self) -> Option<bool> {
@@ -1930,8 +2078,10 @@ impl EmployeeImportOutcome {
         }
     }
 }
+
 impl ::qywx_runtime::bulk::BulkAnswer<ImportEmployee> for EmployeeImportOutcome {
     type Echo = ImportEmployeeEcho;
+
     fn outcome(self) -> ::qywx_runtime::bulk::ChunkOutcome<ImportEmployeeEcho> {
         match self {
             Self::Result(answer) => ::qywx_runtime::bulk::BulkAnswer::outcome(answer),
@@ -1943,6 +2093,7 @@ impl ::qywx_runtime::bulk::BulkAnswer<ImportEmployee> for EmployeeImportOutcome 
         }
     }
 }
+
 impl ::qywx_runtime::lenient::Lenient for EmployeeImportOutcome {
     fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -1950,11 +2101,13 @@ impl ::qywx_runtime::lenient::Lenient for EmployeeImportOutcome {
         <Self as ::serde::Deserialize>::deserialize(deserializer)
     }
 }
+
 impl ::qywx_runtime::validate::Presence for EmployeeImportOutcome {
     fn is_present(&self) -> bool {
         true
     }
 }
+
 /// Descriptor of `tuzhan.dept.batch_add`: `POST /api/integrate/dept/batchAdd`.
 #[doc(hidden)]
 pub const IMPORT_DEPARTMENTS: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
@@ -1964,6 +2117,7 @@ pub const IMPORT_DEPARTMENTS: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtim
     auth: true,
     idempotent: false,
 };
+
 /// Parameters of [`import_departments`](crate::tuzhan::TuzhanClient::import_departments) (`POST /api/integrate/dept/batchAdd`), sent in the JSON body.
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1987,12 +2141,14 @@ pub struct ImportDepartmentsRequest {
     )]
     pub data: Vec<ImportDepartment>,
 }
+
 impl ImportDepartmentsRequest {
-    /// A `ImportDepartmentsRequest` from its required fields (`publicParams`, `data`); optional fields start unset.
+    /// An `ImportDepartmentsRequest` from its required fields (`publicParams`, `data`); optional fields start unset.
     pub fn new(public_params: DeptImportParams, data: Vec<ImportDepartment>) -> Self {
         Self { public_params, data }
     }
 }
+
 impl ::qywx_runtime::validate::Validate for ImportDepartmentsRequest {
     fn validate(&self, v: &mut ::qywx_runtime::validate::Validator) {
         {
@@ -2006,6 +2162,7 @@ impl ::qywx_runtime::validate::Validate for ImportDepartmentsRequest {
         }
     }
 }
+
 /// Descriptor of `tuzhan.employee.batch_add`: `POST /api/integrate/channel/employee/batchAdd`.
 #[doc(hidden)]
 pub const IMPORT_EMPLOYEES: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
@@ -2015,6 +2172,7 @@ pub const IMPORT_EMPLOYEES: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime:
     auth: true,
     idempotent: false,
 };
+
 /// Parameters of [`import_employees`](crate::tuzhan::TuzhanClient::import_employees) (`POST /api/integrate/channel/employee/batchAdd`), sent in the JSON body.
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -2038,12 +2196,14 @@ pub struct ImportEmployeesRequest {
     )]
     pub data: Vec<ImportEmployee>,
 }
+
 impl ImportEmployeesRequest {
-    /// A `ImportEmployeesRequest` from its required fields (`publicParams`, `data`); optional fields start unset.
+    /// An `ImportEmployeesRequest` from its required fields (`publicParams`, `data`); optional fields start unset.
     pub fn new(public_params: EmployeeImportParams, data: Vec<ImportEmployee>) -> Self {
         Self { public_params, data }
     }
 }
+
 impl ::qywx_runtime::validate::Validate for ImportEmployeesRequest {
     fn validate(&self, v: &mut ::qywx_runtime::validate::Validator) {
         for (key, value) in self.row_context() {
@@ -2060,6 +2220,7 @@ impl ::qywx_runtime::validate::Validate for ImportEmployeesRequest {
         }
     }
 }
+
 impl ImportEmployeesRequest {
     /// The members of this request that its rows' rules test, as wire text.
     #[doc(hidden)]
@@ -2078,6 +2239,7 @@ impl ImportEmployeesRequest {
             .collect()
     }
 }
+
 impl super::TuzhanClient {
     /// 组织架构导入: import departments (add, update or delete), at most 500 rows a call.
     ///
@@ -2112,6 +2274,7 @@ impl super::TuzhanClient {
     ) -> ::qywx_runtime::Result<DeptImportOutcome> {
         self.inner.call_json(&IMPORT_DEPARTMENTS, request).await
     }
+
     /// Sends any number of `data` rows through [`import_departments`](Self::import_departments), in chunks of at most 500 (the documented maximum).
     ///
     /// Each row is validated first (with the rules that depend on the other parameters, such as what a delete row needs): a row that breaks a rule is reported, not sent. Up to `options.concurrency` chunks are in flight at once, so memory stays bounded whatever the input size.
@@ -2147,6 +2310,7 @@ impl super::TuzhanClient {
         ::qywx_runtime::bulk::run(rows, 500usize, options, validate, send, progress)
             .await
     }
+
     /// 员工渠道导入: import employees of the company's own system or of WeCom as employee channels, at most 500 rows a call.
     ///
     /// Sends `POST /api/integrate/channel/employee/batchAdd` (endpoint id `tuzhan.employee.batch_add`).
@@ -2178,6 +2342,7 @@ impl super::TuzhanClient {
     ) -> ::qywx_runtime::Result<EmployeeImportOutcome> {
         self.inner.call_json(&IMPORT_EMPLOYEES, request).await
     }
+
     /// Sends any number of `data` rows through [`import_employees`](Self::import_employees), in chunks of at most 500 (the documented maximum).
     ///
     /// Each row is validated first (with the rules that depend on the other parameters, such as what a delete row needs): a row that breaks a rule is reported, not sent. Up to `options.concurrency` chunks are in flight at once, so memory stays bounded whatever the input size.

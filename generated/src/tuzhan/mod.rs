@@ -8,12 +8,16 @@
 //! Envelope: code is a string ("200" = ok). errorCode is "SUCCESS" in the documented examples and "0" on the token endpoint.
 //!
 //! Tokens: The secret parameter is spelled instanceSecrect on the wire (sic). The unit of `expire` is unconfirmed: the runtime reads values above 10^12 as epoch milliseconds, above 10^9 as epoch seconds, otherwise as a lifetime in seconds.
+
 /// Org access token (getOrgAccessToken)
 pub mod auth;
+
 /// Organisation import (组织架构 / 员工渠道导入)
 pub mod import;
+
 #[cfg(feature = "server")]
 pub mod server;
+
 /// Every endpoint of Tuzhan (兔展), in spec order (groups by module name).
 #[doc(hidden)]
 pub static ENDPOINTS: &[&::qywx_runtime::spec::EndpointSpec] = &[
@@ -25,11 +29,14 @@ pub static ENDPOINTS: &[&::qywx_runtime::spec::EndpointSpec] = &[
 pub mod error_codes {
     /// Wrong instanceAppid or instanceSecrect. (handling: invalid credentials.)
     pub const INVALID_APP_CREDENTIALS: i64 = 100100;
+
     /// Wrong or expired org access token: fetch a new one and retry once. (handling: refresh token.)
     pub const INVALID_TOKEN: i64 = 100200;
+
     /// The request cannot be taken (a body that is not JSON, a missing or invalid parameter, too many rows). (handling: fail.)
     pub const BAD_REQUEST: i64 = 400;
 }
+
 /// The service descriptor the runtime works from: base URL, envelope, auth, error codes.
 #[doc(hidden)]
 pub static SERVICE: ::qywx_runtime::spec::ServiceSpec = ::qywx_runtime::spec::ServiceSpec {
@@ -78,6 +85,7 @@ pub static SERVICE: ::qywx_runtime::spec::ServiceSpec = ::qywx_runtime::spec::Se
         (403, ::qywx_runtime::spec::ErrorHandling::Fail),
     ],
 };
+
 /// Client of Tuzhan (兔展) for one app. Cheap to clone: clones share the token cache.
 ///
 /// Every endpoint of the service is a method; the methods are documented in the group modules.
@@ -85,6 +93,7 @@ pub static SERVICE: ::qywx_runtime::spec::ServiceSpec = ::qywx_runtime::spec::Se
 pub struct TuzhanClient {
     pub(crate) inner: ::qywx_runtime::ServiceClient,
 }
+
 impl TuzhanClient {
     /// A client for the app with id `instanceAppid` and secret `instanceSecrect`, with default options. The base URL comes from `QYWX_TUZHAN_BASE_URL` when set, else `https://integrate.rabbitpre.com`.
     pub fn new(
@@ -96,6 +105,7 @@ impl TuzhanClient {
             ::qywx_runtime::ClientOptions::default(),
         )
     }
+
     /// A client with explicit credentials and options (base URL, HTTP client, timeouts, retries, token store).
     pub fn with_options(
         credentials: ::qywx_runtime::Credentials,
@@ -104,6 +114,7 @@ impl TuzhanClient {
         ::qywx_runtime::ServiceClient::new(&SERVICE, credentials, options)
             .map(|inner| Self { inner })
     }
+
     /// The runtime client underneath: token access, base URL, token-store key.
     pub fn runtime(&self) -> &::qywx_runtime::ServiceClient {
         &self.inner

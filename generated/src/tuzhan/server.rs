@@ -2,11 +2,13 @@
 //! Server side of Tuzhan (兔展), for emulators and tests (feature `server`).
 //!
 //! Implement [`TuzhanHandler`] (one method per endpoint; each defaults to answering "not emulated: `<endpoint id>`") and [`Authenticate`], then hand each request to [`dispatch`]. Requests are parsed with the generated types and validated by the generated rules; answers are written in the service's envelope.
+
 use qywx_runtime::server::{
     erased_request, erased_response, is_emulated, no_such_path, serve, wire_body,
     wire_query, Authenticate, Call, ErasedCall, ErasedFuture, Incoming, Refusal, Route,
     ServerReply, ServerSpec,
 };
+
 /// What the server answers for requests it cannot take, from the spec.
 pub static SERVER: ServerSpec = ServerSpec {
     service: &super::SERVICE,
@@ -14,6 +16,7 @@ pub static SERVER: ServerSpec = ServerSpec {
     malformed_body: 400,
     code_is_string: true,
 };
+
 /// The endpoints of Tuzhan (兔展), one method each. A method reads its request with [`Call::request`] before changing anything; the defaults answer "not emulated".
 pub trait TuzhanHandler: Authenticate {
     /// `GET /api/open/app/getOrgAccessToken` (tuzhan.get_org_access_token): Fetch an org access token for one app instance.
@@ -23,6 +26,7 @@ pub trait TuzhanHandler: Authenticate {
     ) -> Result<super::auth::GetOrgAccessTokenResponse, Refusal> {
         Err(call.not_emulated())
     }
+
     /// `POST /api/integrate/dept/batchAdd` (tuzhan.dept.batch_add): 组织架构导入: import departments (add, update or delete), at most 500 rows a call.
     fn import_departments(
         &mut self,
@@ -30,6 +34,7 @@ pub trait TuzhanHandler: Authenticate {
     ) -> Result<super::import::DeptImportOutcome, Refusal> {
         Err(call.not_emulated())
     }
+
     /// `POST /api/integrate/channel/employee/batchAdd` (tuzhan.employee.batch_add): 员工渠道导入: import employees of the company's own system or of WeCom as employee channels, at most 500 rows a call.
     fn import_employees(
         &mut self,
@@ -38,6 +43,7 @@ pub trait TuzhanHandler: Authenticate {
         Err(call.not_emulated())
     }
 }
+
 /// How the server takes `tuzhan.get_org_access_token`.
 pub static GET_ORG_ACCESS_TOKEN_ROUTE: Route = Route {
     endpoint: &super::auth::GET_ORG_ACCESS_TOKEN,
@@ -47,6 +53,7 @@ pub static GET_ORG_ACCESS_TOKEN_ROUTE: Route = Route {
     partial_envelope: None,
     rows_field: None,
 };
+
 /// How the server takes `tuzhan.dept.batch_add`.
 pub static IMPORT_DEPARTMENTS_ROUTE: Route = Route {
     endpoint: &super::import::IMPORT_DEPARTMENTS,
@@ -58,6 +65,7 @@ pub static IMPORT_DEPARTMENTS_ROUTE: Route = Route {
     ),
     rows_field: Some("data"),
 };
+
 /// How the server takes `tuzhan.employee.batch_add`.
 pub static IMPORT_EMPLOYEES_ROUTE: Route = Route {
     endpoint: &super::import::IMPORT_EMPLOYEES,
@@ -67,6 +75,7 @@ pub static IMPORT_EMPLOYEES_ROUTE: Route = Route {
     partial_envelope: None,
     rows_field: Some("data"),
 };
+
 /// Serves one request: routes method + path to the handler method, checks the token where
 /// the spec says it travels, and writes the answer in the service's envelope. An unknown
 /// path answers 404 in the envelope.
@@ -108,6 +117,7 @@ pub fn dispatch<H: TuzhanHandler + ?Sized>(
         _ => no_such_path(&SERVER, incoming),
     }
 }
+
 /// Every endpoint's request type and client method with JSON in and out, in the order of
 /// [`ENDPOINTS`](super::ENDPOINTS): for tests that go over every endpoint.
 pub static CALLS: &[ErasedCall<super::TuzhanClient>] = &[
@@ -136,6 +146,7 @@ fn call_get_org_access_token(
         erased_response(client.get_org_access_token(&request).await)
     })
 }
+
 fn call_import_departments(
     client: &super::TuzhanClient,
     request: ::serde_json::Value,
@@ -145,6 +156,7 @@ fn call_import_departments(
         erased_response(client.import_departments(&request).await)
     })
 }
+
 fn call_import_employees(
     client: &super::TuzhanClient,
     request: ::serde_json::Value,
@@ -154,6 +166,7 @@ fn call_import_employees(
         erased_response(client.import_employees(&request).await)
     })
 }
+
 /// Every endpoint id of the service, with whether `handler` implements it.
 pub fn emulated<H: TuzhanHandler + ?Sized>(
     handler: &mut H,

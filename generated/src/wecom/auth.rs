@@ -2,6 +2,7 @@
 //! Access token (获取access_token)
 //!
 //! The WeCom token endpoint. Every other WeCom call carries the token it issues as the `access_token` query parameter. One token per app (corpid + secret); cache it and expect the server to invalidate it early.
+
 /// Descriptor of `wecom.gettoken`: `GET /cgi-bin/gettoken`.
 #[doc(hidden)]
 pub const GET_TOKEN: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
@@ -11,6 +12,7 @@ pub const GET_TOKEN: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::
     auth: false,
     idempotent: true,
 };
+
 /// Parameters of [`get_token`](crate::wecom::WecomClient::get_token) (`GET /cgi-bin/gettoken`), sent in the query string.
 #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -33,6 +35,7 @@ pub struct GetTokenRequest {
     )]
     pub corpsecret: String,
 }
+
 impl GetTokenRequest {
     /// A `GetTokenRequest` from its required fields (`corpid`, `corpsecret`); optional fields start unset.
     pub fn new(corpid: impl Into<String>, corpsecret: impl Into<String>) -> Self {
@@ -42,9 +45,11 @@ impl GetTokenRequest {
         }
     }
 }
+
 impl ::qywx_runtime::validate::Validate for GetTokenRequest {
     fn validate(&self, _v: &mut ::qywx_runtime::validate::Validator) {}
 }
+
 impl ::std::fmt::Debug for GetTokenRequest {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTokenRequest")
@@ -53,6 +58,7 @@ impl ::std::fmt::Debug for GetTokenRequest {
             .finish()
     }
 }
+
 impl ::qywx_runtime::QueryParams for GetTokenRequest {
     fn query_pairs(&self) -> Vec<(&'static str, String)> {
         let mut pairs = Vec::with_capacity(2usize);
@@ -63,6 +69,7 @@ impl ::qywx_runtime::QueryParams for GetTokenRequest {
         pairs
     }
 }
+
 /// Answer of [`get_token`](crate::wecom::WecomClient::get_token) on success (envelope removed).
 #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -88,6 +95,7 @@ pub struct GetTokenResponse {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<String, ::serde_json::Value>,
 }
+
 impl GetTokenResponse {
     /// A `GetTokenResponse` from its required fields (`access_token`, `expires_in`); optional fields start unset.
     pub fn new(access_token: impl Into<String>, expires_in: i64) -> Self {
@@ -98,6 +106,7 @@ impl GetTokenResponse {
         }
     }
 }
+
 impl ::std::fmt::Debug for GetTokenResponse {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("GetTokenResponse")
@@ -107,6 +116,7 @@ impl ::std::fmt::Debug for GetTokenResponse {
             .finish()
     }
 }
+
 impl super::WecomClient {
     /// 获取access_token: fetch an access token for one app (corpid + secret).
     ///

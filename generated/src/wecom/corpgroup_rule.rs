@@ -2,6 +2,7 @@
 //! 上下游规则 (corpgroup rules)
 //!
 //! 对接规则 of a WeCom 上下游 chain: which of the main corp's members or departments (owner_corp_range) the downstream corps or groups (member_corp_range) can see and contact. List, read, add, modify and delete rules.
+
 /// 上下游关系规则的详情. One rule: the upstream contacts and the downstream range they serve.
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -26,6 +27,7 @@ pub struct RuleInfo {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<String, ::serde_json::Value>,
 }
+
 impl RuleInfo {
     /// A `RuleInfo` from its required fields (`owner_corp_range`, `member_corp_range`); optional fields start unset.
     pub fn new(
@@ -39,6 +41,7 @@ impl RuleInfo {
         }
     }
 }
+
 impl ::qywx_runtime::validate::Validate for RuleInfo {
     fn validate(&self, v: &mut ::qywx_runtime::validate::Validator) {
         {
@@ -51,6 +54,7 @@ impl ::qywx_runtime::validate::Validate for RuleInfo {
         }
     }
 }
+
 impl ::qywx_runtime::lenient::Lenient for RuleInfo {
     fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -58,11 +62,13 @@ impl ::qywx_runtime::lenient::Lenient for RuleInfo {
         <Self as ::serde::Deserialize>::deserialize(deserializer)
     }
 }
+
 impl ::qywx_runtime::validate::Presence for RuleInfo {
     fn is_present(&self) -> bool {
         true
     }
 }
+
 /// 上游企业的对接人规则(下游企业可以看到并联系的成员或部门). The upstream corp's contacts, by department or by member.
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -91,8 +97,9 @@ pub struct OwnerCorpRange {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<String, ::serde_json::Value>,
 }
+
 impl OwnerCorpRange {
-    /// A `OwnerCorpRange` with every optional field unset.
+    /// An `OwnerCorpRange` with every optional field unset.
     pub fn new() -> Self {
         Self {
             departmentids: None,
@@ -100,6 +107,7 @@ impl OwnerCorpRange {
             extra: ::serde_json::Map::new(),
         }
     }
+
     /// Sets `departmentids`: 部门id,部门id和用户id两个必选填一个.
     #[must_use = "a setter returns the updated value"]
     pub fn departmentids(
@@ -109,6 +117,7 @@ impl OwnerCorpRange {
         self.departmentids = Some(value.into_iter().map(Into::into).collect());
         self
     }
+
     /// Sets `userids`: 用户id,部门id和用户id两个必选填一个.
     #[must_use = "a setter returns the updated value"]
     pub fn userids(
@@ -119,6 +128,7 @@ impl OwnerCorpRange {
         self
     }
 }
+
 impl ::qywx_runtime::validate::Validate for OwnerCorpRange {
     fn validate(&self, v: &mut ::qywx_runtime::validate::Validator) {
         if !(::qywx_runtime::validate::Presence::is_present(&self.departmentids)
@@ -131,6 +141,7 @@ impl ::qywx_runtime::validate::Validate for OwnerCorpRange {
         }
     }
 }
+
 impl ::qywx_runtime::lenient::Lenient for OwnerCorpRange {
     fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -138,11 +149,13 @@ impl ::qywx_runtime::lenient::Lenient for OwnerCorpRange {
         <Self as ::serde::Deserialize>::deserialize(deserializer)
     }
 }
+
 impl ::qywx_runtime::validate::Presence for OwnerCorpRange {
     fn is_present(&self) -> bool {
         true
     }
 }
+
 /// 下游企业规则范围. The downstream corps covered, by group or by corp.
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -171,6 +184,7 @@ pub struct MemberCorpRange {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<String, ::serde_json::Value>,
 }
+
 impl MemberCorpRange {
     /// A `MemberCorpRange` with every optional field unset.
     pub fn new() -> Self {
@@ -180,6 +194,7 @@ impl MemberCorpRange {
             extra: ::serde_json::Map::new(),
         }
     }
+
     /// Sets `groupids`: 分组id,分组id和企业id两个必选填一个.
     #[must_use = "a setter returns the updated value"]
     pub fn groupids(
@@ -189,6 +204,7 @@ impl MemberCorpRange {
         self.groupids = Some(value.into_iter().map(Into::into).collect());
         self
     }
+
     /// Sets `corpids`: 企业id,分组id和企业id两个必选填一个.
     #[must_use = "a setter returns the updated value"]
     pub fn corpids(
@@ -199,6 +215,7 @@ impl MemberCorpRange {
         self
     }
 }
+
 impl ::qywx_runtime::validate::Validate for MemberCorpRange {
     fn validate(&self, v: &mut ::qywx_runtime::validate::Validator) {
         if !(::qywx_runtime::validate::Presence::is_present(&self.groupids)
@@ -211,6 +228,7 @@ impl ::qywx_runtime::validate::Validate for MemberCorpRange {
         }
     }
 }
+
 impl ::qywx_runtime::lenient::Lenient for MemberCorpRange {
     fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -218,11 +236,13 @@ impl ::qywx_runtime::lenient::Lenient for MemberCorpRange {
         <Self as ::serde::Deserialize>::deserialize(deserializer)
     }
 }
+
 impl ::qywx_runtime::validate::Presence for MemberCorpRange {
     fn is_present(&self) -> bool {
         true
     }
 }
+
 /// Descriptor of `corpgroup.rule.list_ids`: `POST /cgi-bin/corpgroup/rule/list_ids`.
 #[doc(hidden)]
 pub const LIST_RULE_IDS: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
@@ -232,6 +252,7 @@ pub const LIST_RULE_IDS: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::sp
     auth: true,
     idempotent: true,
 };
+
 /// Parameters of [`list_rule_ids`](crate::wecom::WecomClient::list_rule_ids) (`POST /cgi-bin/corpgroup/rule/list_ids`), sent in the JSON body.
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -245,15 +266,18 @@ pub struct ListRuleIdsRequest {
     )]
     pub chain_id: String,
 }
+
 impl ListRuleIdsRequest {
     /// A `ListRuleIdsRequest` from its required fields (`chain_id`); optional fields start unset.
     pub fn new(chain_id: impl Into<String>) -> Self {
         Self { chain_id: chain_id.into() }
     }
 }
+
 impl ::qywx_runtime::validate::Validate for ListRuleIdsRequest {
     fn validate(&self, _v: &mut ::qywx_runtime::validate::Validator) {}
 }
+
 /// Answer of [`list_rule_ids`](crate::wecom::WecomClient::list_rule_ids) on success (envelope removed).
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -271,6 +295,7 @@ pub struct ListRuleIdsResponse {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<String, ::serde_json::Value>,
 }
+
 impl ListRuleIdsResponse {
     /// A `ListRuleIdsResponse` from its required fields (`rule_ids`); optional fields start unset.
     pub fn new(rule_ids: Vec<i64>) -> Self {
@@ -280,6 +305,7 @@ impl ListRuleIdsResponse {
         }
     }
 }
+
 /// Descriptor of `corpgroup.rule.delete_rule`: `POST /cgi-bin/corpgroup/rule/delete_rule`.
 #[doc(hidden)]
 pub const DELETE_RULE: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
@@ -289,6 +315,7 @@ pub const DELETE_RULE: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec
     auth: true,
     idempotent: true,
 };
+
 /// Parameters of [`delete_rule`](crate::wecom::WecomClient::delete_rule) (`POST /cgi-bin/corpgroup/rule/delete_rule`), sent in the JSON body.
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -310,6 +337,7 @@ pub struct DeleteRuleRequest {
     )]
     pub rule_id: i64,
 }
+
 impl DeleteRuleRequest {
     /// A `DeleteRuleRequest` from its required fields (`chain_id`, `rule_id`); optional fields start unset.
     pub fn new(chain_id: impl Into<String>, rule_id: i64) -> Self {
@@ -319,9 +347,11 @@ impl DeleteRuleRequest {
         }
     }
 }
+
 impl ::qywx_runtime::validate::Validate for DeleteRuleRequest {
     fn validate(&self, _v: &mut ::qywx_runtime::validate::Validator) {}
 }
+
 /// Answer of [`delete_rule`](crate::wecom::WecomClient::delete_rule) on success (envelope removed).
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -330,6 +360,7 @@ pub struct DeleteRuleResponse {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<String, ::serde_json::Value>,
 }
+
 impl DeleteRuleResponse {
     /// A `DeleteRuleResponse` with every optional field unset.
     pub fn new() -> Self {
@@ -338,6 +369,7 @@ impl DeleteRuleResponse {
         }
     }
 }
+
 /// Descriptor of `corpgroup.rule.get_rule_info`: `POST /cgi-bin/corpgroup/rule/get_rule_info`.
 #[doc(hidden)]
 pub const GET_RULE_INFO: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
@@ -347,6 +379,7 @@ pub const GET_RULE_INFO: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::sp
     auth: true,
     idempotent: true,
 };
+
 /// Parameters of [`get_rule_info`](crate::wecom::WecomClient::get_rule_info) (`POST /cgi-bin/corpgroup/rule/get_rule_info`), sent in the JSON body.
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -368,6 +401,7 @@ pub struct GetRuleInfoRequest {
     )]
     pub rule_id: i64,
 }
+
 impl GetRuleInfoRequest {
     /// A `GetRuleInfoRequest` from its required fields (`chain_id`, `rule_id`); optional fields start unset.
     pub fn new(chain_id: impl Into<String>, rule_id: i64) -> Self {
@@ -377,9 +411,11 @@ impl GetRuleInfoRequest {
         }
     }
 }
+
 impl ::qywx_runtime::validate::Validate for GetRuleInfoRequest {
     fn validate(&self, _v: &mut ::qywx_runtime::validate::Validator) {}
 }
+
 /// Answer of [`get_rule_info`](crate::wecom::WecomClient::get_rule_info) on success (envelope removed).
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -396,6 +432,7 @@ pub struct GetRuleInfoResponse {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<String, ::serde_json::Value>,
 }
+
 impl GetRuleInfoResponse {
     /// A `GetRuleInfoResponse` from its required fields (`rule_info`); optional fields start unset.
     pub fn new(rule_info: RuleInfo) -> Self {
@@ -405,6 +442,7 @@ impl GetRuleInfoResponse {
         }
     }
 }
+
 /// Descriptor of `corpgroup.rule.add_rule`: `POST /cgi-bin/corpgroup/rule/add_rule`.
 #[doc(hidden)]
 pub const ADD_RULE: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
@@ -414,6 +452,7 @@ pub const ADD_RULE: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::E
     auth: true,
     idempotent: false,
 };
+
 /// Parameters of [`add_rule`](crate::wecom::WecomClient::add_rule) (`POST /cgi-bin/corpgroup/rule/add_rule`), sent in the JSON body.
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -435,8 +474,9 @@ pub struct AddRuleRequest {
     )]
     pub rule_info: RuleInfo,
 }
+
 impl AddRuleRequest {
-    /// A `AddRuleRequest` from its required fields (`chain_id`, `rule_info`); optional fields start unset.
+    /// An `AddRuleRequest` from its required fields (`chain_id`, `rule_info`); optional fields start unset.
     pub fn new(chain_id: impl Into<String>, rule_info: RuleInfo) -> Self {
         Self {
             chain_id: chain_id.into(),
@@ -444,6 +484,7 @@ impl AddRuleRequest {
         }
     }
 }
+
 impl ::qywx_runtime::validate::Validate for AddRuleRequest {
     fn validate(&self, v: &mut ::qywx_runtime::validate::Validator) {
         {
@@ -452,6 +493,7 @@ impl ::qywx_runtime::validate::Validate for AddRuleRequest {
         }
     }
 }
+
 /// Answer of [`add_rule`](crate::wecom::WecomClient::add_rule) on success (envelope removed).
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -468,8 +510,9 @@ pub struct AddRuleResponse {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<String, ::serde_json::Value>,
 }
+
 impl AddRuleResponse {
-    /// A `AddRuleResponse` from its required fields (`rule_id`); optional fields start unset.
+    /// An `AddRuleResponse` from its required fields (`rule_id`); optional fields start unset.
     pub fn new(rule_id: i64) -> Self {
         Self {
             rule_id,
@@ -477,6 +520,7 @@ impl AddRuleResponse {
         }
     }
 }
+
 /// Descriptor of `corpgroup.rule.modify_rule`: `POST /cgi-bin/corpgroup/rule/modify_rule`.
 #[doc(hidden)]
 pub const MODIFY_RULE: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
@@ -486,6 +530,7 @@ pub const MODIFY_RULE: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec
     auth: true,
     idempotent: true,
 };
+
 /// Parameters of [`modify_rule`](crate::wecom::WecomClient::modify_rule) (`POST /cgi-bin/corpgroup/rule/modify_rule`), sent in the JSON body.
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -515,6 +560,7 @@ pub struct ModifyRuleRequest {
     )]
     pub rule_info: RuleInfo,
 }
+
 impl ModifyRuleRequest {
     /// A `ModifyRuleRequest` from its required fields (`chain_id`, `rule_id`, `rule_info`); optional fields start unset.
     pub fn new(chain_id: impl Into<String>, rule_id: i64, rule_info: RuleInfo) -> Self {
@@ -525,6 +571,7 @@ impl ModifyRuleRequest {
         }
     }
 }
+
 impl ::qywx_runtime::validate::Validate for ModifyRuleRequest {
     fn validate(&self, v: &mut ::qywx_runtime::validate::Validator) {
         {
@@ -533,6 +580,7 @@ impl ::qywx_runtime::validate::Validate for ModifyRuleRequest {
         }
     }
 }
+
 /// Answer of [`modify_rule`](crate::wecom::WecomClient::modify_rule) on success (envelope removed).
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -541,6 +589,7 @@ pub struct ModifyRuleResponse {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<String, ::serde_json::Value>,
 }
+
 impl ModifyRuleResponse {
     /// A `ModifyRuleResponse` with every optional field unset.
     pub fn new() -> Self {
@@ -549,6 +598,7 @@ impl ModifyRuleResponse {
         }
     }
 }
+
 impl super::WecomClient {
     /// 获取对接规则id列表: list the ids of the chain's rules.
     ///
@@ -580,6 +630,7 @@ impl super::WecomClient {
     ) -> ::qywx_runtime::Result<ListRuleIdsResponse> {
         self.inner.call_json(&LIST_RULE_IDS, request).await
     }
+
     /// 删除对接规则: delete a rule.
     ///
     /// Sends `POST /cgi-bin/corpgroup/rule/delete_rule` (endpoint id `corpgroup.rule.delete_rule`).
@@ -611,6 +662,7 @@ impl super::WecomClient {
     ) -> ::qywx_runtime::Result<DeleteRuleResponse> {
         self.inner.call_json(&DELETE_RULE, request).await
     }
+
     /// 获取对接规则详情: read a rule.
     ///
     /// Sends `POST /cgi-bin/corpgroup/rule/get_rule_info` (endpoint id `corpgroup.rule.get_rule_info`).
@@ -642,6 +694,7 @@ impl super::WecomClient {
     ) -> ::qywx_runtime::Result<GetRuleInfoResponse> {
         self.inner.call_json(&GET_RULE_INFO, request).await
     }
+
     /// 新增对接规则: add a rule.
     ///
     /// Sends `POST /cgi-bin/corpgroup/rule/add_rule` (endpoint id `corpgroup.rule.add_rule`).
@@ -675,6 +728,7 @@ impl super::WecomClient {
     ) -> ::qywx_runtime::Result<AddRuleResponse> {
         self.inner.call_json(&ADD_RULE, request).await
     }
+
     /// 更新对接规则: modify a rule.
     ///
     /// Sends `POST /cgi-bin/corpgroup/rule/modify_rule` (endpoint id `corpgroup.rule.modify_rule`).

@@ -2,6 +2,7 @@
 //! Departments (部门管理)
 //!
 //! Create, update, delete, read and list departments of the WeCom contact directory. The 2014 article said each department holds at most 1000 direct members; today's pages say departments nest at most 15 levels, a corp has at most 30,000 departments and a department at most 30,000 nodes. department/list is documented as slow today: department/simplelist (ids only) and department/get (one department) are the recommended replacements.
+
 /// One department as returned by `department/list` and `department/get`.
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -63,6 +64,7 @@ pub struct Department {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<String, ::serde_json::Value>,
 }
+
 impl Department {
     /// A `Department` from its required fields (`id`, `parentid`); optional fields start unset.
     pub fn new(id: i32, parentid: i32) -> Self {
@@ -76,18 +78,21 @@ impl Department {
             extra: ::serde_json::Map::new(),
         }
     }
+
     /// Sets `name`: 部门名称.
     #[must_use = "a setter returns the updated value"]
     pub fn name(mut self, value: impl Into<String>) -> Self {
         self.name = Some(value.into());
         self
     }
+
     /// Sets `name_en`: 英文名称.
     #[must_use = "a setter returns the updated value"]
     pub fn name_en(mut self, value: impl Into<String>) -> Self {
         self.name_en = Some(value.into());
         self
     }
+
     /// Sets `department_leader`: 部门负责人的UserID，返回在应用可见范围内的部门负责人列表.
     #[must_use = "a setter returns the updated value"]
     pub fn department_leader(
@@ -97,6 +102,7 @@ impl Department {
         self.department_leader = Some(value.into_iter().map(Into::into).collect());
         self
     }
+
     /// Sets `order`: 在父部门中的次序值。
     #[must_use = "a setter returns the updated value"]
     pub fn order(mut self, value: impl Into<u32>) -> Self {
@@ -104,9 +110,11 @@ impl Department {
         self
     }
 }
+
 impl ::qywx_runtime::validate::Validate for Department {
     fn validate(&self, _v: &mut ::qywx_runtime::validate::Validator) {}
 }
+
 impl ::qywx_runtime::lenient::Lenient for Department {
     fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -114,11 +122,13 @@ impl ::qywx_runtime::lenient::Lenient for Department {
         <Self as ::serde::Deserialize>::deserialize(deserializer)
     }
 }
+
 impl ::qywx_runtime::validate::Presence for Department {
     fn is_present(&self) -> bool {
         true
     }
 }
+
 /// One entry of `department/simplelist`: a department's id, its parent's id and its order, nothing else.
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -145,6 +155,7 @@ pub struct DepartmentBrief {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<String, ::serde_json::Value>,
 }
+
 impl DepartmentBrief {
     /// A `DepartmentBrief` from its required fields (`id`, `parentid`, `order`); optional fields start unset.
     pub fn new(id: i32, parentid: i32, order: u32) -> Self {
@@ -156,9 +167,11 @@ impl DepartmentBrief {
         }
     }
 }
+
 impl ::qywx_runtime::validate::Validate for DepartmentBrief {
     fn validate(&self, _v: &mut ::qywx_runtime::validate::Validator) {}
 }
+
 impl ::qywx_runtime::lenient::Lenient for DepartmentBrief {
     fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -166,11 +179,13 @@ impl ::qywx_runtime::lenient::Lenient for DepartmentBrief {
         <Self as ::serde::Deserialize>::deserialize(deserializer)
     }
 }
+
 impl ::qywx_runtime::validate::Presence for DepartmentBrief {
     fn is_present(&self) -> bool {
         true
     }
 }
+
 /// Descriptor of `department.create`: `POST /cgi-bin/department/create`.
 #[doc(hidden)]
 pub const CREATE_DEPARTMENT: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
@@ -180,6 +195,7 @@ pub const CREATE_DEPARTMENT: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime
     auth: true,
     idempotent: false,
 };
+
 /// Parameters of [`create_department`](crate::wecom::WecomClient::create_department) (`POST /cgi-bin/department/create`), sent in the JSON body.
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -230,6 +246,7 @@ pub struct CreateDepartmentRequest {
     )]
     pub id: Option<i32>,
 }
+
 impl CreateDepartmentRequest {
     /// A `CreateDepartmentRequest` from its required fields (`name`, `parentid`); optional fields start unset.
     pub fn new(name: impl Into<String>, parentid: i32) -> Self {
@@ -241,18 +258,21 @@ impl CreateDepartmentRequest {
             id: None,
         }
     }
+
     /// Sets `name_en`: 英文名称。
     #[must_use = "a setter returns the updated value"]
     pub fn name_en(mut self, value: impl Into<String>) -> Self {
         self.name_en = Some(value.into());
         self
     }
+
     /// Sets `order`: 在父部门中的次序值。
     #[must_use = "a setter returns the updated value"]
     pub fn order(mut self, value: impl Into<u32>) -> Self {
         self.order = Some(value.into());
         self
     }
+
     /// Sets `id`: 部门id，32位整型，指定时必须大于1。
     #[must_use = "a setter returns the updated value"]
     pub fn id(mut self, value: impl Into<i32>) -> Self {
@@ -260,6 +280,7 @@ impl CreateDepartmentRequest {
         self
     }
 }
+
 impl ::qywx_runtime::validate::Validate for CreateDepartmentRequest {
     fn validate(&self, v: &mut ::qywx_runtime::validate::Validator) {
         {
@@ -274,6 +295,7 @@ impl ::qywx_runtime::validate::Validate for CreateDepartmentRequest {
         }
     }
 }
+
 /// Answer of [`create_department`](crate::wecom::WecomClient::create_department) on success (envelope removed).
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -287,6 +309,7 @@ pub struct CreateDepartmentResponse {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<String, ::serde_json::Value>,
 }
+
 impl CreateDepartmentResponse {
     /// A `CreateDepartmentResponse` from its required fields (`id`); optional fields start unset.
     pub fn new(id: i32) -> Self {
@@ -296,6 +319,7 @@ impl CreateDepartmentResponse {
         }
     }
 }
+
 /// Descriptor of `department.update`: `POST /cgi-bin/department/update`.
 #[doc(hidden)]
 pub const UPDATE_DEPARTMENT: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
@@ -305,6 +329,7 @@ pub const UPDATE_DEPARTMENT: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime
     auth: true,
     idempotent: true,
 };
+
 /// Parameters of [`update_department`](crate::wecom::WecomClient::update_department) (`POST /cgi-bin/department/update`), sent in the JSON body.
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -357,8 +382,9 @@ pub struct UpdateDepartmentRequest {
     )]
     pub order: Option<u32>,
 }
+
 impl UpdateDepartmentRequest {
-    /// A `UpdateDepartmentRequest` from its required fields (`id`); optional fields start unset.
+    /// An `UpdateDepartmentRequest` from its required fields (`id`); optional fields start unset.
     pub fn new(id: i32) -> Self {
         Self {
             id,
@@ -368,24 +394,28 @@ impl UpdateDepartmentRequest {
             order: None,
         }
     }
+
     /// Sets `name`: 部门名称。
     #[must_use = "a setter returns the updated value"]
     pub fn name(mut self, value: impl Into<String>) -> Self {
         self.name = Some(value.into());
         self
     }
+
     /// Sets `name_en`: 英文名称，需要在管理后台开启多语言支持才能生效。
     #[must_use = "a setter returns the updated value"]
     pub fn name_en(mut self, value: impl Into<String>) -> Self {
         self.name_en = Some(value.into());
         self
     }
+
     /// Sets `parentid`: 父部门id.
     #[must_use = "a setter returns the updated value"]
     pub fn parentid(mut self, value: impl Into<i32>) -> Self {
         self.parentid = Some(value.into());
         self
     }
+
     /// Sets `order`: 在父部门中的次序值。
     #[must_use = "a setter returns the updated value"]
     pub fn order(mut self, value: impl Into<u32>) -> Self {
@@ -393,6 +423,7 @@ impl UpdateDepartmentRequest {
         self
     }
 }
+
 impl ::qywx_runtime::validate::Validate for UpdateDepartmentRequest {
     fn validate(&self, v: &mut ::qywx_runtime::validate::Validator) {
         'field: {
@@ -409,6 +440,7 @@ impl ::qywx_runtime::validate::Validate for UpdateDepartmentRequest {
         }
     }
 }
+
 /// Answer of [`update_department`](crate::wecom::WecomClient::update_department) on success (envelope removed).
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -417,14 +449,16 @@ pub struct UpdateDepartmentResponse {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<String, ::serde_json::Value>,
 }
+
 impl UpdateDepartmentResponse {
-    /// A `UpdateDepartmentResponse` with every optional field unset.
+    /// An `UpdateDepartmentResponse` with every optional field unset.
     pub fn new() -> Self {
         Self {
             extra: ::serde_json::Map::new(),
         }
     }
 }
+
 /// Descriptor of `department.delete`: `GET /cgi-bin/department/delete`.
 #[doc(hidden)]
 pub const DELETE_DEPARTMENT: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
@@ -434,6 +468,7 @@ pub const DELETE_DEPARTMENT: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime
     auth: true,
     idempotent: true,
 };
+
 /// Parameters of [`delete_department`](crate::wecom::WecomClient::delete_department) (`GET /cgi-bin/department/delete`), sent in the query string.
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -444,15 +479,18 @@ pub struct DeleteDepartmentRequest {
     #[serde(rename = "id", deserialize_with = "::qywx_runtime::lenient::deserialize")]
     pub id: i32,
 }
+
 impl DeleteDepartmentRequest {
     /// A `DeleteDepartmentRequest` from its required fields (`id`); optional fields start unset.
     pub fn new(id: i32) -> Self {
         Self { id }
     }
 }
+
 impl ::qywx_runtime::validate::Validate for DeleteDepartmentRequest {
     fn validate(&self, _v: &mut ::qywx_runtime::validate::Validator) {}
 }
+
 impl ::qywx_runtime::QueryParams for DeleteDepartmentRequest {
     fn query_pairs(&self) -> Vec<(&'static str, String)> {
         let mut pairs = Vec::with_capacity(1usize);
@@ -461,6 +499,7 @@ impl ::qywx_runtime::QueryParams for DeleteDepartmentRequest {
         pairs
     }
 }
+
 /// Answer of [`delete_department`](crate::wecom::WecomClient::delete_department) on success (envelope removed).
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -469,6 +508,7 @@ pub struct DeleteDepartmentResponse {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<String, ::serde_json::Value>,
 }
+
 impl DeleteDepartmentResponse {
     /// A `DeleteDepartmentResponse` with every optional field unset.
     pub fn new() -> Self {
@@ -477,6 +517,7 @@ impl DeleteDepartmentResponse {
         }
     }
 }
+
 /// Descriptor of `department.list`: `GET /cgi-bin/department/list`.
 #[doc(hidden)]
 pub const LIST_DEPARTMENTS: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
@@ -486,6 +527,7 @@ pub const LIST_DEPARTMENTS: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime:
     auth: true,
     idempotent: true,
 };
+
 /// Answer of [`list_departments`](crate::wecom::WecomClient::list_departments) on success (envelope removed).
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -503,6 +545,7 @@ pub struct ListDepartmentsResponse {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<String, ::serde_json::Value>,
 }
+
 impl ListDepartmentsResponse {
     /// A `ListDepartmentsResponse` from its required fields (`department`); optional fields start unset.
     pub fn new(department: Vec<Department>) -> Self {
@@ -512,6 +555,7 @@ impl ListDepartmentsResponse {
         }
     }
 }
+
 /// Descriptor of `department.get`: `GET /cgi-bin/department/get`.
 #[doc(hidden)]
 pub const GET_DEPARTMENT: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
@@ -521,6 +565,7 @@ pub const GET_DEPARTMENT: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::s
     auth: true,
     idempotent: true,
 };
+
 /// Parameters of [`get_department`](crate::wecom::WecomClient::get_department) (`GET /cgi-bin/department/get`), sent in the query string.
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -531,15 +576,18 @@ pub struct GetDepartmentRequest {
     #[serde(rename = "id", deserialize_with = "::qywx_runtime::lenient::deserialize")]
     pub id: i32,
 }
+
 impl GetDepartmentRequest {
     /// A `GetDepartmentRequest` from its required fields (`id`); optional fields start unset.
     pub fn new(id: i32) -> Self {
         Self { id }
     }
 }
+
 impl ::qywx_runtime::validate::Validate for GetDepartmentRequest {
     fn validate(&self, _v: &mut ::qywx_runtime::validate::Validator) {}
 }
+
 impl ::qywx_runtime::QueryParams for GetDepartmentRequest {
     fn query_pairs(&self) -> Vec<(&'static str, String)> {
         let mut pairs = Vec::with_capacity(1usize);
@@ -548,6 +596,7 @@ impl ::qywx_runtime::QueryParams for GetDepartmentRequest {
         pairs
     }
 }
+
 /// Answer of [`get_department`](crate::wecom::WecomClient::get_department) on success (envelope removed).
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -564,6 +613,7 @@ pub struct GetDepartmentResponse {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<String, ::serde_json::Value>,
 }
+
 impl GetDepartmentResponse {
     /// A `GetDepartmentResponse` from its required fields (`department`); optional fields start unset.
     pub fn new(department: Department) -> Self {
@@ -573,6 +623,7 @@ impl GetDepartmentResponse {
         }
     }
 }
+
 /// Descriptor of `department.simplelist`: `GET /cgi-bin/department/simplelist`.
 #[doc(hidden)]
 pub const LIST_DEPARTMENT_IDS: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
@@ -582,6 +633,7 @@ pub const LIST_DEPARTMENT_IDS: ::qywx_runtime::spec::EndpointSpec = ::qywx_runti
     auth: true,
     idempotent: true,
 };
+
 /// Parameters of [`list_department_ids`](crate::wecom::WecomClient::list_department_ids) (`GET /cgi-bin/department/simplelist`), sent in the query string.
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -597,11 +649,13 @@ pub struct ListDepartmentIdsRequest {
     )]
     pub id: Option<i32>,
 }
+
 impl ListDepartmentIdsRequest {
     /// A `ListDepartmentIdsRequest` with every optional field unset.
     pub fn new() -> Self {
         Self { id: None }
     }
+
     /// Sets `id`: 部门id。
     #[must_use = "a setter returns the updated value"]
     pub fn id(mut self, value: impl Into<i32>) -> Self {
@@ -609,9 +663,11 @@ impl ListDepartmentIdsRequest {
         self
     }
 }
+
 impl ::qywx_runtime::validate::Validate for ListDepartmentIdsRequest {
     fn validate(&self, _v: &mut ::qywx_runtime::validate::Validator) {}
 }
+
 impl ::qywx_runtime::QueryParams for ListDepartmentIdsRequest {
     fn query_pairs(&self) -> Vec<(&'static str, String)> {
         let mut pairs = Vec::with_capacity(1usize);
@@ -621,6 +677,7 @@ impl ::qywx_runtime::QueryParams for ListDepartmentIdsRequest {
         pairs
     }
 }
+
 /// Answer of [`list_department_ids`](crate::wecom::WecomClient::list_department_ids) on success (envelope removed).
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -638,6 +695,7 @@ pub struct ListDepartmentIdsResponse {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<String, ::serde_json::Value>,
 }
+
 impl ListDepartmentIdsResponse {
     /// A `ListDepartmentIdsResponse` from its required fields (`department_id`); optional fields start unset.
     pub fn new(department_id: Vec<DepartmentBrief>) -> Self {
@@ -647,6 +705,7 @@ impl ListDepartmentIdsResponse {
         }
     }
 }
+
 impl super::WecomClient {
     /// 创建部门: create a department.
     ///
@@ -682,6 +741,7 @@ impl super::WecomClient {
     ) -> ::qywx_runtime::Result<CreateDepartmentResponse> {
         self.inner.call_json(&CREATE_DEPARTMENT, request).await
     }
+
     /// 更新部门: update a department.
     ///
     /// Sends `POST /cgi-bin/department/update` (endpoint id `department.update`).
@@ -716,6 +776,7 @@ impl super::WecomClient {
     ) -> ::qywx_runtime::Result<UpdateDepartmentResponse> {
         self.inner.call_json(&UPDATE_DEPARTMENT, request).await
     }
+
     /// 删除部门: delete a department.
     ///
     /// Sends `GET /cgi-bin/department/delete` (endpoint id `department.delete`).
@@ -746,6 +807,7 @@ impl super::WecomClient {
     ) -> ::qywx_runtime::Result<DeleteDepartmentResponse> {
         self.inner.call_query(&DELETE_DEPARTMENT, request).await
     }
+
     /// 获取部门列表: list departments.
     ///
     /// Sends `GET /cgi-bin/department/list` (endpoint id `department.list`).
@@ -770,6 +832,7 @@ impl super::WecomClient {
     ) -> ::qywx_runtime::Result<ListDepartmentsResponse> {
         self.inner.call(&LIST_DEPARTMENTS).await
     }
+
     /// 获取单个部门详情: read one department.
     ///
     /// Sends `GET /cgi-bin/department/get` (endpoint id `department.get`).
@@ -800,6 +863,7 @@ impl super::WecomClient {
     ) -> ::qywx_runtime::Result<GetDepartmentResponse> {
         self.inner.call_query(&GET_DEPARTMENT, request).await
     }
+
     /// 获取子部门ID列表: list the ids of a department and its sub-departments.
     ///
     /// Sends `GET /cgi-bin/department/simplelist` (endpoint id `department.simplelist`).

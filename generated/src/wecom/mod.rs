@@ -8,18 +8,25 @@
 //! Envelope: errmsg varies ("ok", "created", "updated", "deleted"): success is decided on errcode only.
 //!
 //! Tokens: One token per app (corpid + secret). gettoken is rate limited and a wrong secret used repeatedly blocks the calling IP for an hour: cache the token and expect the server to invalidate it early.
+
 /// Access token (获取access_token)
 pub mod auth;
+
 /// 上下游规则 (corpgroup rules)
 pub mod corpgroup_rule;
+
 /// Departments (部门管理)
 pub mod department;
+
 /// Tags (管理标签)
 pub mod tag;
+
 /// Members (管理成员)
 pub mod user;
+
 #[cfg(feature = "server")]
 pub mod server;
+
 /// Every endpoint of WeCom (企业微信), in spec order (groups by module name).
 #[doc(hidden)]
 pub static ENDPOINTS: &[&::qywx_runtime::spec::EndpointSpec] = &[
@@ -56,97 +63,143 @@ pub static ENDPOINTS: &[&::qywx_runtime::spec::EndpointSpec] = &[
 pub mod error_codes {
     /// System busy. (handling: retry.)
     pub const SYSTEM_BUSY: i64 = -1;
+
     /// Invalid secret (not a token problem): retrying cannot help. (handling: invalid credentials.)
     pub const INVALID_SECRET: i64 = 40001;
+
     /// Invalid access_token: drop the cached token, fetch a new one and retry once. (handling: refresh token.)
     pub const INVALID_ACCESS_TOKEN: i64 = 40014;
+
     /// access_token expired: drop the cached token, fetch a new one and retry once. (handling: refresh token.)
     pub const ACCESS_TOKEN_EXPIRED: i64 = 42001;
+
     /// access_token missing: a bug in the client. (handling: fail.)
     pub const ACCESS_TOKEN_MISSING: i64 = 41001;
+
     /// Call frequency over the limit: fail as rate-limited, do not hammer. (handling: rate limited.)
     pub const FREQUENCY_LIMITED: i64 = 45009;
+
     /// Concurrency over the limit: fail as rate-limited. (handling: rate limited.)
     pub const CONCURRENCY_LIMITED: i64 = 45033;
+
     /// API not permitted for this secret. (handling: fail.)
     pub const API_FORBIDDEN: i64 = 48002;
+
     /// Department name length invalid. (handling: fail.)
     pub const DEPARTMENT_NAME_INVALID: i64 = 60001;
+
     /// Department id does not exist. (handling: fail.)
     pub const DEPARTMENT_NOT_FOUND: i64 = 60003;
+
     /// Parent department does not exist. (handling: fail.)
     pub const PARENT_DEPARTMENT_NOT_FOUND: i64 = 60004;
+
     /// Department still has members (cannot delete). (handling: fail.)
     pub const DEPARTMENT_HAS_MEMBERS: i64 = 60005;
+
     /// Department has sub-departments (cannot delete). (handling: fail.)
     pub const DEPARTMENT_HAS_CHILDREN: i64 = 60006;
+
     /// The root department cannot be deleted. (handling: fail.)
     pub const ROOT_DEPARTMENT_UNDELETABLE: i64 = 60007;
+
     /// Department already exists. (handling: fail.)
     pub const DEPARTMENT_EXISTS: i64 = 60008;
+
     /// No permission on the member/department/tag. (handling: fail.)
     pub const NO_PERMISSION: i64 = 60011;
+
     /// Calling IP not trusted. (handling: fail.)
     pub const IP_NOT_TRUSTED: i64 = 60020;
+
     /// userid already exists. (handling: fail.)
     pub const USERID_EXISTS: i64 = 60102;
+
     /// Mobile invalid. (handling: fail.)
     pub const MOBILE_INVALID: i64 = 60103;
+
     /// Mobile already exists. (handling: fail.)
     pub const MOBILE_EXISTS: i64 = 60104;
+
     /// Email invalid. (handling: fail.)
     pub const EMAIL_INVALID: i64 = 60105;
+
     /// Email already exists. (handling: fail.)
     pub const EMAIL_EXISTS: i64 = 60106;
+
     /// userid does not exist. (handling: fail.)
     pub const USERID_NOT_FOUND: i64 = 60111;
+
     /// Invalid department id. (handling: fail.)
     pub const INVALID_DEPARTMENT_ID: i64 = 60123;
+
     /// Invalid userid list (deltagusers: all entries invalid). (handling: fail.)
     pub const INVALID_USERID_LIST: i64 = 40031;
+
     /// Invalid tag id. (handling: fail.)
     pub const INVALID_TAG_ID: i64 = 40068;
+
     /// All entries invalid (addtagusers). (handling: fail.)
     pub const ALL_ENTRIES_INVALID: i64 = 40070;
+
     /// Tag name already exists. (handling: fail.)
     pub const TAG_NAME_EXISTS: i64 = 40071;
+
     /// 无效的UserID. Invalid UserID (a valid one is 1 to 64 characters of letters, digits, '-', '_' and '.'; except on create it must exist in the directory). (handling: fail.)
     pub const INVALID_USERID: i64 = 40003;
+
     /// 不合法的CorpID. Invalid corp id. (handling: fail.)
     pub const INVALID_CORPID: i64 = 40013;
+
     /// 不合法的UserID列表长度. Too many UserIDs in one list. (handling: fail.)
     pub const USERID_LIST_TOO_LONG: i64 = 40032;
+
     /// 不合法的参数. Invalid parameter: the body is not valid JSON, a value is too long or a list has too many entries, or a required parameter is empty. (handling: fail.)
     pub const INVALID_PARAMETER: i64 = 40058;
+
     /// 不合法的标签名字长度. Invalid tag name length: it must not be empty and is at most 32 characters (汉字或英文字母) in today's docs. (handling: fail.)
     pub const TAG_NAME_LENGTH_INVALID: i64 = 40072;
+
     /// 缺少corpid参数. corpid missing. (handling: fail.)
     pub const CORPID_MISSING: i64 = 41002;
+
     /// 缺少secret参数. Secret missing. (handling: fail.)
     pub const SECRET_MISSING: i64 = 41004;
+
     /// 用户所属部门数量超过限制. A member belongs to too many departments (at most 20). (handling: fail.)
     pub const TOO_MANY_DEPARTMENTS: i64 = 60110;
+
     /// 成员name参数不合法. Invalid member name: it must not be empty and is at most 64 characters. (handling: fail.)
     pub const MEMBER_NAME_INVALID: i64 = 60112;
+
     /// 成员手机和邮箱都为空. The member's mobile and email are both empty: at least one must be set. (handling: fail.)
     pub const CONTACT_MISSING: i64 = 60129;
+
     /// 记录不存在. Record does not exist. (handling: fail.)
     pub const RECORD_NOT_FOUND: i64 = 60136;
+
     /// 部门下的节点数超过限制（3W）. Too many nodes under the department (30,000). (handling: fail.)
     pub const DEPARTMENT_FULL: i64 = 81001;
+
     /// 部门最多15层. Departments nest at most 15 levels. (handling: fail.)
     pub const DEPARTMENT_TOO_DEEP: i64 = 81002;
+
     /// 微信号已存在. The weixinid is already used by another member. (handling: fail.)
     pub const WEIXINID_EXISTS: i64 = 60108;
+
     /// 不合法的openid. Invalid openid: it does not exist (user/convert_to_userid). (handling: fail.)
     pub const INVALID_OPENID: i64 = 40073;
+
     /// 指定的userid未绑定微信或未关注微信插件（原企业号）. The member has not logged in to WeCom with WeChat nor follows the WeChat plugin, so it has no openid (user/convert_to_openid). (handling: fail.)
     pub const USERID_NOT_BOUND_TO_WECHAT: i64 = 43004;
+
     /// API接口无权限调用，为保障企业数据安全，不再允许通讯录同步助手从新增IP读取通讯录详情. Since 2022-08-15 the contacts-sync assistant may not read directory details (user/get, user/list, user/simplelist, department/list, department/get) from a newly added IP: use user/list_id and department/simplelist. (handling: fail.)
     pub const CONTACT_SYNC_IP_FORBIDDEN: i64 = 48009;
+
     /// 分页查询的游标无效. Invalid pagination cursor (user/list_id). (handling: fail.)
     pub const INVALID_CURSOR: i64 = 50100;
 }
+
 /// The service descriptor the runtime works from: base URL, envelope, auth, error codes.
 #[doc(hidden)]
 pub static SERVICE: ::qywx_runtime::spec::ServiceSpec = ::qywx_runtime::spec::ServiceSpec {
@@ -450,6 +503,7 @@ pub static SERVICE: ::qywx_runtime::spec::ServiceSpec = ::qywx_runtime::spec::Se
     ],
     http_statuses: &[],
 };
+
 /// Client of WeCom (企业微信) for one app. Cheap to clone: clones share the token cache.
 ///
 /// Every endpoint of the service is a method; the methods are documented in the group modules.
@@ -457,6 +511,7 @@ pub static SERVICE: ::qywx_runtime::spec::ServiceSpec = ::qywx_runtime::spec::Se
 pub struct WecomClient {
     pub(crate) inner: ::qywx_runtime::ServiceClient,
 }
+
 impl WecomClient {
     /// A client for the app with id `corpid` and secret `corpsecret`, with default options. The base URL comes from `QYWX_WECOM_BASE_URL` when set, else `https://qyapi.weixin.qq.com`.
     pub fn new(
@@ -468,6 +523,7 @@ impl WecomClient {
             ::qywx_runtime::ClientOptions::default(),
         )
     }
+
     /// A client with explicit credentials and options (base URL, HTTP client, timeouts, retries, token store).
     pub fn with_options(
         credentials: ::qywx_runtime::Credentials,
@@ -476,6 +532,7 @@ impl WecomClient {
         ::qywx_runtime::ServiceClient::new(&SERVICE, credentials, options)
             .map(|inner| Self { inner })
     }
+
     /// The runtime client underneath: token access, base URL, token-store key.
     pub fn runtime(&self) -> &::qywx_runtime::ServiceClient {
         &self.inner

@@ -2,11 +2,13 @@
 //! Server side of WeCom (企业微信), for emulators and tests (feature `server`).
 //!
 //! Implement [`WecomHandler`] (one method per endpoint; each defaults to answering "not emulated: `<endpoint id>`") and [`Authenticate`], then hand each request to [`dispatch`]. Requests are parsed with the generated types and validated by the generated rules; answers are written in the service's envelope.
+
 use qywx_runtime::server::{
     erased_request, erased_response, is_emulated, no_such_path, serve, wire_body,
     wire_query, Authenticate, Call, ErasedCall, ErasedFuture, Incoming, Refusal, Route,
     ServerReply, ServerSpec,
 };
+
 /// What the server answers for requests it cannot take, from the spec.
 pub static SERVER: ServerSpec = ServerSpec {
     service: &super::SERVICE,
@@ -14,6 +16,7 @@ pub static SERVER: ServerSpec = ServerSpec {
     malformed_body: 40058,
     code_is_string: false,
 };
+
 /// The endpoints of WeCom (企业微信), one method each. A method reads its request with [`Call::request`] before changing anything; the defaults answer "not emulated".
 pub trait WecomHandler: Authenticate {
     /// `GET /cgi-bin/gettoken` (wecom.gettoken): 获取access_token: fetch an access token for one app (corpid + secret).
@@ -23,6 +26,7 @@ pub trait WecomHandler: Authenticate {
     ) -> Result<super::auth::GetTokenResponse, Refusal> {
         Err(call.not_emulated())
     }
+
     /// `POST /cgi-bin/corpgroup/rule/list_ids` (corpgroup.rule.list_ids): 获取对接规则id列表: list the ids of the chain's rules.
     fn list_rule_ids(
         &mut self,
@@ -30,6 +34,7 @@ pub trait WecomHandler: Authenticate {
     ) -> Result<super::corpgroup_rule::ListRuleIdsResponse, Refusal> {
         Err(call.not_emulated())
     }
+
     /// `POST /cgi-bin/corpgroup/rule/delete_rule` (corpgroup.rule.delete_rule): 删除对接规则: delete a rule.
     fn delete_rule(
         &mut self,
@@ -37,6 +42,7 @@ pub trait WecomHandler: Authenticate {
     ) -> Result<super::corpgroup_rule::DeleteRuleResponse, Refusal> {
         Err(call.not_emulated())
     }
+
     /// `POST /cgi-bin/corpgroup/rule/get_rule_info` (corpgroup.rule.get_rule_info): 获取对接规则详情: read a rule.
     fn get_rule_info(
         &mut self,
@@ -44,6 +50,7 @@ pub trait WecomHandler: Authenticate {
     ) -> Result<super::corpgroup_rule::GetRuleInfoResponse, Refusal> {
         Err(call.not_emulated())
     }
+
     /// `POST /cgi-bin/corpgroup/rule/add_rule` (corpgroup.rule.add_rule): 新增对接规则: add a rule.
     fn add_rule(
         &mut self,
@@ -51,6 +58,7 @@ pub trait WecomHandler: Authenticate {
     ) -> Result<super::corpgroup_rule::AddRuleResponse, Refusal> {
         Err(call.not_emulated())
     }
+
     /// `POST /cgi-bin/corpgroup/rule/modify_rule` (corpgroup.rule.modify_rule): 更新对接规则: modify a rule.
     fn modify_rule(
         &mut self,
@@ -58,6 +66,7 @@ pub trait WecomHandler: Authenticate {
     ) -> Result<super::corpgroup_rule::ModifyRuleResponse, Refusal> {
         Err(call.not_emulated())
     }
+
     /// `POST /cgi-bin/department/create` (department.create): 创建部门: create a department.
     fn create_department(
         &mut self,
@@ -65,6 +74,7 @@ pub trait WecomHandler: Authenticate {
     ) -> Result<super::department::CreateDepartmentResponse, Refusal> {
         Err(call.not_emulated())
     }
+
     /// `POST /cgi-bin/department/update` (department.update): 更新部门: update a department.
     fn update_department(
         &mut self,
@@ -72,6 +82,7 @@ pub trait WecomHandler: Authenticate {
     ) -> Result<super::department::UpdateDepartmentResponse, Refusal> {
         Err(call.not_emulated())
     }
+
     /// `GET /cgi-bin/department/delete` (department.delete): 删除部门: delete a department.
     fn delete_department(
         &mut self,
@@ -79,6 +90,7 @@ pub trait WecomHandler: Authenticate {
     ) -> Result<super::department::DeleteDepartmentResponse, Refusal> {
         Err(call.not_emulated())
     }
+
     /// `GET /cgi-bin/department/list` (department.list): 获取部门列表: list departments.
     fn list_departments(
         &mut self,
@@ -86,6 +98,7 @@ pub trait WecomHandler: Authenticate {
     ) -> Result<super::department::ListDepartmentsResponse, Refusal> {
         Err(call.not_emulated())
     }
+
     /// `GET /cgi-bin/department/get` (department.get): 获取单个部门详情: read one department.
     fn get_department(
         &mut self,
@@ -93,6 +106,7 @@ pub trait WecomHandler: Authenticate {
     ) -> Result<super::department::GetDepartmentResponse, Refusal> {
         Err(call.not_emulated())
     }
+
     /// `GET /cgi-bin/department/simplelist` (department.simplelist): 获取子部门ID列表: list the ids of a department and its sub-departments.
     fn list_department_ids(
         &mut self,
@@ -100,6 +114,7 @@ pub trait WecomHandler: Authenticate {
     ) -> Result<super::department::ListDepartmentIdsResponse, Refusal> {
         Err(call.not_emulated())
     }
+
     /// `POST /cgi-bin/tag/create` (tag.create): 创建标签: create a tag.
     fn create_tag(
         &mut self,
@@ -107,6 +122,7 @@ pub trait WecomHandler: Authenticate {
     ) -> Result<super::tag::CreateTagResponse, Refusal> {
         Err(call.not_emulated())
     }
+
     /// `POST /cgi-bin/tag/update` (tag.update): 更新标签名字: rename a tag.
     fn update_tag(
         &mut self,
@@ -114,6 +130,7 @@ pub trait WecomHandler: Authenticate {
     ) -> Result<super::tag::UpdateTagResponse, Refusal> {
         Err(call.not_emulated())
     }
+
     /// `GET /cgi-bin/tag/delete` (tag.delete): 删除标签: delete a tag.
     fn delete_tag(
         &mut self,
@@ -121,6 +138,7 @@ pub trait WecomHandler: Authenticate {
     ) -> Result<super::tag::DeleteTagResponse, Refusal> {
         Err(call.not_emulated())
     }
+
     /// `GET /cgi-bin/tag/get` (tag.get): 获取标签成员: list a tag's members.
     fn get_tag_users(
         &mut self,
@@ -128,6 +146,7 @@ pub trait WecomHandler: Authenticate {
     ) -> Result<super::tag::GetTagUsersResponse, Refusal> {
         Err(call.not_emulated())
     }
+
     /// `POST /cgi-bin/tag/addtagusers` (tag.addtagusers): 增加标签成员: add members to a tag.
     fn add_tag_users(
         &mut self,
@@ -135,6 +154,7 @@ pub trait WecomHandler: Authenticate {
     ) -> Result<super::tag::AddTagUsersResponse, Refusal> {
         Err(call.not_emulated())
     }
+
     /// `POST /cgi-bin/tag/deltagusers` (tag.deltagusers): 删除标签成员: remove members from a tag.
     fn delete_tag_users(
         &mut self,
@@ -142,6 +162,7 @@ pub trait WecomHandler: Authenticate {
     ) -> Result<super::tag::DeleteTagUsersResponse, Refusal> {
         Err(call.not_emulated())
     }
+
     /// `GET /cgi-bin/tag/list` (tag.list): 获取标签列表: list the tags.
     fn list_tags(
         &mut self,
@@ -149,6 +170,7 @@ pub trait WecomHandler: Authenticate {
     ) -> Result<super::tag::ListTagsResponse, Refusal> {
         Err(call.not_emulated())
     }
+
     /// `POST /cgi-bin/user/create` (user.create): 创建成员: create a member.
     fn create_user(
         &mut self,
@@ -156,6 +178,7 @@ pub trait WecomHandler: Authenticate {
     ) -> Result<super::user::CreateUserResponse, Refusal> {
         Err(call.not_emulated())
     }
+
     /// `POST /cgi-bin/user/update` (user.update): 更新成员: update a member.
     fn update_user(
         &mut self,
@@ -163,6 +186,7 @@ pub trait WecomHandler: Authenticate {
     ) -> Result<super::user::UpdateUserResponse, Refusal> {
         Err(call.not_emulated())
     }
+
     /// `GET /cgi-bin/user/delete` (user.delete): 删除成员: delete a member.
     fn delete_user(
         &mut self,
@@ -170,6 +194,7 @@ pub trait WecomHandler: Authenticate {
     ) -> Result<super::user::DeleteUserResponse, Refusal> {
         Err(call.not_emulated())
     }
+
     /// `GET /cgi-bin/user/get` (user.get): 获取成员: read a member.
     fn get_user(
         &mut self,
@@ -177,6 +202,7 @@ pub trait WecomHandler: Authenticate {
     ) -> Result<super::user::GetUserResponse, Refusal> {
         Err(call.not_emulated())
     }
+
     /// `GET /cgi-bin/user/simplelist` (user.simplelist): 获取部门成员: list a department's members.
     fn list_department_users(
         &mut self,
@@ -184,6 +210,7 @@ pub trait WecomHandler: Authenticate {
     ) -> Result<super::user::ListDepartmentUsersResponse, Refusal> {
         Err(call.not_emulated())
     }
+
     /// `GET /cgi-bin/user/list` (user.list): 获取部门成员详情: list a department's members with their details.
     fn list_users(
         &mut self,
@@ -191,6 +218,7 @@ pub trait WecomHandler: Authenticate {
     ) -> Result<super::user::ListUsersResponse, Refusal> {
         Err(call.not_emulated())
     }
+
     /// `POST /cgi-bin/user/list_id` (user.list_id): 获取成员ID列表: page through the corp's members (userid and department pairs).
     fn list_user_ids(
         &mut self,
@@ -198,6 +226,7 @@ pub trait WecomHandler: Authenticate {
     ) -> Result<super::user::ListUserIdsResponse, Refusal> {
         Err(call.not_emulated())
     }
+
     /// `POST /cgi-bin/user/convert_to_openid` (user.convert_to_openid): userid转openid: convert a member's UserID to their WeChat openid.
     fn convert_to_openid(
         &mut self,
@@ -205,6 +234,7 @@ pub trait WecomHandler: Authenticate {
     ) -> Result<super::user::ConvertToOpenidResponse, Refusal> {
         Err(call.not_emulated())
     }
+
     /// `POST /cgi-bin/user/convert_to_userid` (user.convert_to_userid): openid转userid: convert a WeChat openid to the member's UserID.
     fn convert_to_userid(
         &mut self,
@@ -213,6 +243,7 @@ pub trait WecomHandler: Authenticate {
         Err(call.not_emulated())
     }
 }
+
 /// How the server takes `wecom.gettoken`.
 pub static GET_TOKEN_ROUTE: Route = Route {
     endpoint: &super::auth::GET_TOKEN,
@@ -222,6 +253,7 @@ pub static GET_TOKEN_ROUTE: Route = Route {
     partial_envelope: None,
     rows_field: None,
 };
+
 /// How the server takes `corpgroup.rule.list_ids`.
 pub static LIST_RULE_IDS_ROUTE: Route = Route {
     endpoint: &super::corpgroup_rule::LIST_RULE_IDS,
@@ -231,6 +263,7 @@ pub static LIST_RULE_IDS_ROUTE: Route = Route {
     partial_envelope: None,
     rows_field: None,
 };
+
 /// How the server takes `corpgroup.rule.delete_rule`.
 pub static DELETE_RULE_ROUTE: Route = Route {
     endpoint: &super::corpgroup_rule::DELETE_RULE,
@@ -240,6 +273,7 @@ pub static DELETE_RULE_ROUTE: Route = Route {
     partial_envelope: None,
     rows_field: None,
 };
+
 /// How the server takes `corpgroup.rule.get_rule_info`.
 pub static GET_RULE_INFO_ROUTE: Route = Route {
     endpoint: &super::corpgroup_rule::GET_RULE_INFO,
@@ -249,6 +283,7 @@ pub static GET_RULE_INFO_ROUTE: Route = Route {
     partial_envelope: None,
     rows_field: None,
 };
+
 /// How the server takes `corpgroup.rule.add_rule`.
 pub static ADD_RULE_ROUTE: Route = Route {
     endpoint: &super::corpgroup_rule::ADD_RULE,
@@ -258,6 +293,7 @@ pub static ADD_RULE_ROUTE: Route = Route {
     partial_envelope: None,
     rows_field: None,
 };
+
 /// How the server takes `corpgroup.rule.modify_rule`.
 pub static MODIFY_RULE_ROUTE: Route = Route {
     endpoint: &super::corpgroup_rule::MODIFY_RULE,
@@ -267,6 +303,7 @@ pub static MODIFY_RULE_ROUTE: Route = Route {
     partial_envelope: None,
     rows_field: None,
 };
+
 /// How the server takes `department.create`.
 pub static CREATE_DEPARTMENT_ROUTE: Route = Route {
     endpoint: &super::department::CREATE_DEPARTMENT,
@@ -276,6 +313,7 @@ pub static CREATE_DEPARTMENT_ROUTE: Route = Route {
     partial_envelope: None,
     rows_field: None,
 };
+
 /// How the server takes `department.update`.
 pub static UPDATE_DEPARTMENT_ROUTE: Route = Route {
     endpoint: &super::department::UPDATE_DEPARTMENT,
@@ -285,6 +323,7 @@ pub static UPDATE_DEPARTMENT_ROUTE: Route = Route {
     partial_envelope: None,
     rows_field: None,
 };
+
 /// How the server takes `department.delete`.
 pub static DELETE_DEPARTMENT_ROUTE: Route = Route {
     endpoint: &super::department::DELETE_DEPARTMENT,
@@ -294,6 +333,7 @@ pub static DELETE_DEPARTMENT_ROUTE: Route = Route {
     partial_envelope: None,
     rows_field: None,
 };
+
 /// How the server takes `department.list`.
 pub static LIST_DEPARTMENTS_ROUTE: Route = Route {
     endpoint: &super::department::LIST_DEPARTMENTS,
@@ -303,6 +343,7 @@ pub static LIST_DEPARTMENTS_ROUTE: Route = Route {
     partial_envelope: None,
     rows_field: None,
 };
+
 /// How the server takes `department.get`.
 pub static GET_DEPARTMENT_ROUTE: Route = Route {
     endpoint: &super::department::GET_DEPARTMENT,
@@ -312,6 +353,7 @@ pub static GET_DEPARTMENT_ROUTE: Route = Route {
     partial_envelope: None,
     rows_field: None,
 };
+
 /// How the server takes `department.simplelist`.
 pub static LIST_DEPARTMENT_IDS_ROUTE: Route = Route {
     endpoint: &super::department::LIST_DEPARTMENT_IDS,
@@ -321,6 +363,7 @@ pub static LIST_DEPARTMENT_IDS_ROUTE: Route = Route {
     partial_envelope: None,
     rows_field: None,
 };
+
 /// How the server takes `tag.create`.
 pub static CREATE_TAG_ROUTE: Route = Route {
     endpoint: &super::tag::CREATE_TAG,
@@ -330,6 +373,7 @@ pub static CREATE_TAG_ROUTE: Route = Route {
     partial_envelope: None,
     rows_field: None,
 };
+
 /// How the server takes `tag.update`.
 pub static UPDATE_TAG_ROUTE: Route = Route {
     endpoint: &super::tag::UPDATE_TAG,
@@ -339,6 +383,7 @@ pub static UPDATE_TAG_ROUTE: Route = Route {
     partial_envelope: None,
     rows_field: None,
 };
+
 /// How the server takes `tag.delete`.
 pub static DELETE_TAG_ROUTE: Route = Route {
     endpoint: &super::tag::DELETE_TAG,
@@ -348,6 +393,7 @@ pub static DELETE_TAG_ROUTE: Route = Route {
     partial_envelope: None,
     rows_field: None,
 };
+
 /// How the server takes `tag.get`.
 pub static GET_TAG_USERS_ROUTE: Route = Route {
     endpoint: &super::tag::GET_TAG_USERS,
@@ -357,6 +403,7 @@ pub static GET_TAG_USERS_ROUTE: Route = Route {
     partial_envelope: None,
     rows_field: None,
 };
+
 /// How the server takes `tag.addtagusers`.
 pub static ADD_TAG_USERS_ROUTE: Route = Route {
     endpoint: &super::tag::ADD_TAG_USERS,
@@ -366,6 +413,7 @@ pub static ADD_TAG_USERS_ROUTE: Route = Route {
     partial_envelope: Some("{\"errcode\":0,\"errmsg\":\"invalid userlist failed\"}"),
     rows_field: None,
 };
+
 /// How the server takes `tag.deltagusers`.
 pub static DELETE_TAG_USERS_ROUTE: Route = Route {
     endpoint: &super::tag::DELETE_TAG_USERS,
@@ -375,6 +423,7 @@ pub static DELETE_TAG_USERS_ROUTE: Route = Route {
     partial_envelope: Some("{\"errcode\":0,\"errmsg\":\"invalid userlist failed\"}"),
     rows_field: None,
 };
+
 /// How the server takes `tag.list`.
 pub static LIST_TAGS_ROUTE: Route = Route {
     endpoint: &super::tag::LIST_TAGS,
@@ -384,6 +433,7 @@ pub static LIST_TAGS_ROUTE: Route = Route {
     partial_envelope: None,
     rows_field: None,
 };
+
 /// How the server takes `user.create`.
 pub static CREATE_USER_ROUTE: Route = Route {
     endpoint: &super::user::CREATE_USER,
@@ -393,6 +443,7 @@ pub static CREATE_USER_ROUTE: Route = Route {
     partial_envelope: None,
     rows_field: None,
 };
+
 /// How the server takes `user.update`.
 pub static UPDATE_USER_ROUTE: Route = Route {
     endpoint: &super::user::UPDATE_USER,
@@ -402,6 +453,7 @@ pub static UPDATE_USER_ROUTE: Route = Route {
     partial_envelope: None,
     rows_field: None,
 };
+
 /// How the server takes `user.delete`.
 pub static DELETE_USER_ROUTE: Route = Route {
     endpoint: &super::user::DELETE_USER,
@@ -411,6 +463,7 @@ pub static DELETE_USER_ROUTE: Route = Route {
     partial_envelope: None,
     rows_field: None,
 };
+
 /// How the server takes `user.get`.
 pub static GET_USER_ROUTE: Route = Route {
     endpoint: &super::user::GET_USER,
@@ -420,6 +473,7 @@ pub static GET_USER_ROUTE: Route = Route {
     partial_envelope: None,
     rows_field: None,
 };
+
 /// How the server takes `user.simplelist`.
 pub static LIST_DEPARTMENT_USERS_ROUTE: Route = Route {
     endpoint: &super::user::LIST_DEPARTMENT_USERS,
@@ -429,6 +483,7 @@ pub static LIST_DEPARTMENT_USERS_ROUTE: Route = Route {
     partial_envelope: None,
     rows_field: None,
 };
+
 /// How the server takes `user.list`.
 pub static LIST_USERS_ROUTE: Route = Route {
     endpoint: &super::user::LIST_USERS,
@@ -438,6 +493,7 @@ pub static LIST_USERS_ROUTE: Route = Route {
     partial_envelope: None,
     rows_field: None,
 };
+
 /// How the server takes `user.list_id`.
 pub static LIST_USER_IDS_ROUTE: Route = Route {
     endpoint: &super::user::LIST_USER_IDS,
@@ -447,6 +503,7 @@ pub static LIST_USER_IDS_ROUTE: Route = Route {
     partial_envelope: None,
     rows_field: None,
 };
+
 /// How the server takes `user.convert_to_openid`.
 pub static CONVERT_TO_OPENID_ROUTE: Route = Route {
     endpoint: &super::user::CONVERT_TO_OPENID,
@@ -456,6 +513,7 @@ pub static CONVERT_TO_OPENID_ROUTE: Route = Route {
     partial_envelope: None,
     rows_field: None,
 };
+
 /// How the server takes `user.convert_to_userid`.
 pub static CONVERT_TO_USERID_ROUTE: Route = Route {
     endpoint: &super::user::CONVERT_TO_USERID,
@@ -465,6 +523,7 @@ pub static CONVERT_TO_USERID_ROUTE: Route = Route {
     partial_envelope: None,
     rows_field: None,
 };
+
 /// Serves one request: routes method + path to the handler method, checks the token where
 /// the spec says it travels, and writes the answer in the service's envelope. An unknown
 /// path answers 404 in the envelope.
@@ -700,6 +759,7 @@ pub fn dispatch<H: WecomHandler + ?Sized>(
         _ => no_such_path(&SERVER, incoming),
     }
 }
+
 /// Every endpoint's request type and client method with JSON in and out, in the order of
 /// [`ENDPOINTS`](super::ENDPOINTS): for tests that go over every endpoint.
 pub static CALLS: &[ErasedCall<super::WecomClient>] = &[
@@ -853,6 +913,7 @@ fn call_get_token(
         erased_response(client.get_token(&request).await)
     })
 }
+
 fn call_list_rule_ids(
     client: &super::WecomClient,
     request: ::serde_json::Value,
@@ -864,6 +925,7 @@ fn call_list_rule_ids(
         erased_response(client.list_rule_ids(&request).await)
     })
 }
+
 fn call_delete_rule(
     client: &super::WecomClient,
     request: ::serde_json::Value,
@@ -873,6 +935,7 @@ fn call_delete_rule(
         erased_response(client.delete_rule(&request).await)
     })
 }
+
 fn call_get_rule_info(
     client: &super::WecomClient,
     request: ::serde_json::Value,
@@ -884,6 +947,7 @@ fn call_get_rule_info(
         erased_response(client.get_rule_info(&request).await)
     })
 }
+
 fn call_add_rule(
     client: &super::WecomClient,
     request: ::serde_json::Value,
@@ -893,6 +957,7 @@ fn call_add_rule(
         erased_response(client.add_rule(&request).await)
     })
 }
+
 fn call_modify_rule(
     client: &super::WecomClient,
     request: ::serde_json::Value,
@@ -902,6 +967,7 @@ fn call_modify_rule(
         erased_response(client.modify_rule(&request).await)
     })
 }
+
 fn call_create_department(
     client: &super::WecomClient,
     request: ::serde_json::Value,
@@ -913,6 +979,7 @@ fn call_create_department(
         erased_response(client.create_department(&request).await)
     })
 }
+
 fn call_update_department(
     client: &super::WecomClient,
     request: ::serde_json::Value,
@@ -924,6 +991,7 @@ fn call_update_department(
         erased_response(client.update_department(&request).await)
     })
 }
+
 fn call_delete_department(
     client: &super::WecomClient,
     request: ::serde_json::Value,
@@ -935,6 +1003,7 @@ fn call_delete_department(
         erased_response(client.delete_department(&request).await)
     })
 }
+
 fn call_list_departments(
     client: &super::WecomClient,
     request: ::serde_json::Value,
@@ -944,6 +1013,7 @@ fn call_list_departments(
         erased_response(client.list_departments().await)
     })
 }
+
 fn call_get_department(
     client: &super::WecomClient,
     request: ::serde_json::Value,
@@ -953,6 +1023,7 @@ fn call_get_department(
         erased_response(client.get_department(&request).await)
     })
 }
+
 fn call_list_department_ids(
     client: &super::WecomClient,
     request: ::serde_json::Value,
@@ -964,6 +1035,7 @@ fn call_list_department_ids(
         erased_response(client.list_department_ids(&request).await)
     })
 }
+
 fn call_create_tag(
     client: &super::WecomClient,
     request: ::serde_json::Value,
@@ -973,6 +1045,7 @@ fn call_create_tag(
         erased_response(client.create_tag(&request).await)
     })
 }
+
 fn call_update_tag(
     client: &super::WecomClient,
     request: ::serde_json::Value,
@@ -982,6 +1055,7 @@ fn call_update_tag(
         erased_response(client.update_tag(&request).await)
     })
 }
+
 fn call_delete_tag(
     client: &super::WecomClient,
     request: ::serde_json::Value,
@@ -991,6 +1065,7 @@ fn call_delete_tag(
         erased_response(client.delete_tag(&request).await)
     })
 }
+
 fn call_get_tag_users(
     client: &super::WecomClient,
     request: ::serde_json::Value,
@@ -1000,6 +1075,7 @@ fn call_get_tag_users(
         erased_response(client.get_tag_users(&request).await)
     })
 }
+
 fn call_add_tag_users(
     client: &super::WecomClient,
     request: ::serde_json::Value,
@@ -1009,6 +1085,7 @@ fn call_add_tag_users(
         erased_response(client.add_tag_users(&request).await)
     })
 }
+
 fn call_delete_tag_users(
     client: &super::WecomClient,
     request: ::serde_json::Value,
@@ -1018,6 +1095,7 @@ fn call_delete_tag_users(
         erased_response(client.delete_tag_users(&request).await)
     })
 }
+
 fn call_list_tags(
     client: &super::WecomClient,
     request: ::serde_json::Value,
@@ -1027,6 +1105,7 @@ fn call_list_tags(
         erased_response(client.list_tags().await)
     })
 }
+
 fn call_create_user(
     client: &super::WecomClient,
     request: ::serde_json::Value,
@@ -1036,6 +1115,7 @@ fn call_create_user(
         erased_response(client.create_user(&request).await)
     })
 }
+
 fn call_update_user(
     client: &super::WecomClient,
     request: ::serde_json::Value,
@@ -1045,6 +1125,7 @@ fn call_update_user(
         erased_response(client.update_user(&request).await)
     })
 }
+
 fn call_delete_user(
     client: &super::WecomClient,
     request: ::serde_json::Value,
@@ -1054,6 +1135,7 @@ fn call_delete_user(
         erased_response(client.delete_user(&request).await)
     })
 }
+
 fn call_get_user(
     client: &super::WecomClient,
     request: ::serde_json::Value,
@@ -1063,6 +1145,7 @@ fn call_get_user(
         erased_response(client.get_user(&request).await)
     })
 }
+
 fn call_list_department_users(
     client: &super::WecomClient,
     request: ::serde_json::Value,
@@ -1072,6 +1155,7 @@ fn call_list_department_users(
         erased_response(client.list_department_users(&request).await)
     })
 }
+
 fn call_list_users(
     client: &super::WecomClient,
     request: ::serde_json::Value,
@@ -1081,6 +1165,7 @@ fn call_list_users(
         erased_response(client.list_users(&request).await)
     })
 }
+
 fn call_list_user_ids(
     client: &super::WecomClient,
     request: ::serde_json::Value,
@@ -1090,6 +1175,7 @@ fn call_list_user_ids(
         erased_response(client.list_user_ids(&request).await)
     })
 }
+
 fn call_convert_to_openid(
     client: &super::WecomClient,
     request: ::serde_json::Value,
@@ -1099,6 +1185,7 @@ fn call_convert_to_openid(
         erased_response(client.convert_to_openid(&request).await)
     })
 }
+
 fn call_convert_to_userid(
     client: &super::WecomClient,
     request: ::serde_json::Value,
@@ -1108,6 +1195,7 @@ fn call_convert_to_userid(
         erased_response(client.convert_to_userid(&request).await)
     })
 }
+
 /// Every endpoint id of the service, with whether `handler` implements it.
 pub fn emulated<H: WecomHandler + ?Sized>(handler: &mut H) -> Vec<(&'static str, bool)> {
     vec![

@@ -2,6 +2,7 @@
 //! Tags (管理标签)
 //!
 //! Create, rename, delete and list tags, list a tag's members, and add or remove members and departments. Adding and removing can partly succeed: errcode 0 with the rejected user ids in `invalidlist` and (today) the rejected department ids in `invalidparty`. Today tag names are at most 32 characters and a corp has at most 3000 tags.
+
 /// One tag of tag/list: its id and name.
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -23,6 +24,7 @@ pub struct Tag {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<String, ::serde_json::Value>,
 }
+
 impl Tag {
     /// A `Tag` from its required fields (`tagid`, `tagname`); optional fields start unset.
     pub fn new(tagid: i32, tagname: impl Into<String>) -> Self {
@@ -33,9 +35,11 @@ impl Tag {
         }
     }
 }
+
 impl ::qywx_runtime::validate::Validate for Tag {
     fn validate(&self, _v: &mut ::qywx_runtime::validate::Validator) {}
 }
+
 impl ::qywx_runtime::lenient::Lenient for Tag {
     fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -43,11 +47,13 @@ impl ::qywx_runtime::lenient::Lenient for Tag {
         <Self as ::serde::Deserialize>::deserialize(deserializer)
     }
 }
+
 impl ::qywx_runtime::validate::Presence for Tag {
     fn is_present(&self) -> bool {
         true
     }
 }
+
 /// Descriptor of `tag.create`: `POST /cgi-bin/tag/create`.
 #[doc(hidden)]
 pub const CREATE_TAG: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
@@ -57,6 +63,7 @@ pub const CREATE_TAG: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec:
     auth: true,
     idempotent: false,
 };
+
 /// Parameters of [`create_tag`](crate::wecom::WecomClient::create_tag) (`POST /cgi-bin/tag/create`), sent in the JSON body.
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -81,6 +88,7 @@ pub struct CreateTagRequest {
     )]
     pub tagid: Option<i32>,
 }
+
 impl CreateTagRequest {
     /// A `CreateTagRequest` from its required fields (`tagname`); optional fields start unset.
     pub fn new(tagname: impl Into<String>) -> Self {
@@ -89,6 +97,7 @@ impl CreateTagRequest {
             tagid: None,
         }
     }
+
     /// Sets `tagid`: 标签id，非负整型，指定此参数时新增的标签会生成对应的标签id，不指定时则以目前最大的id自增.
     #[must_use = "a setter returns the updated value"]
     pub fn tagid(mut self, value: impl Into<i32>) -> Self {
@@ -96,6 +105,7 @@ impl CreateTagRequest {
         self
     }
 }
+
 impl ::qywx_runtime::validate::Validate for CreateTagRequest {
     fn validate(&self, v: &mut ::qywx_runtime::validate::Validator) {
         {
@@ -104,6 +114,7 @@ impl ::qywx_runtime::validate::Validate for CreateTagRequest {
         }
     }
 }
+
 /// Answer of [`create_tag`](crate::wecom::WecomClient::create_tag) on success (envelope removed).
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -121,6 +132,7 @@ pub struct CreateTagResponse {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<String, ::serde_json::Value>,
 }
+
 impl CreateTagResponse {
     /// A `CreateTagResponse` from its required fields (`tagid`); optional fields start unset.
     pub fn new(tagid: i32) -> Self {
@@ -130,6 +142,7 @@ impl CreateTagResponse {
         }
     }
 }
+
 /// Descriptor of `tag.update`: `POST /cgi-bin/tag/update`.
 #[doc(hidden)]
 pub const UPDATE_TAG: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
@@ -139,6 +152,7 @@ pub const UPDATE_TAG: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec:
     auth: true,
     idempotent: true,
 };
+
 /// Parameters of [`update_tag`](crate::wecom::WecomClient::update_tag) (`POST /cgi-bin/tag/update`), sent in the JSON body.
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -158,8 +172,9 @@ pub struct UpdateTagRequest {
     )]
     pub tagname: String,
 }
+
 impl UpdateTagRequest {
-    /// A `UpdateTagRequest` from its required fields (`tagid`, `tagname`); optional fields start unset.
+    /// An `UpdateTagRequest` from its required fields (`tagid`, `tagname`); optional fields start unset.
     pub fn new(tagid: i32, tagname: impl Into<String>) -> Self {
         Self {
             tagid,
@@ -167,6 +182,7 @@ impl UpdateTagRequest {
         }
     }
 }
+
 impl ::qywx_runtime::validate::Validate for UpdateTagRequest {
     fn validate(&self, v: &mut ::qywx_runtime::validate::Validator) {
         {
@@ -175,6 +191,7 @@ impl ::qywx_runtime::validate::Validate for UpdateTagRequest {
         }
     }
 }
+
 /// Answer of [`update_tag`](crate::wecom::WecomClient::update_tag) on success (envelope removed).
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -183,14 +200,16 @@ pub struct UpdateTagResponse {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<String, ::serde_json::Value>,
 }
+
 impl UpdateTagResponse {
-    /// A `UpdateTagResponse` with every optional field unset.
+    /// An `UpdateTagResponse` with every optional field unset.
     pub fn new() -> Self {
         Self {
             extra: ::serde_json::Map::new(),
         }
     }
 }
+
 /// Descriptor of `tag.delete`: `GET /cgi-bin/tag/delete`.
 #[doc(hidden)]
 pub const DELETE_TAG: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
@@ -200,6 +219,7 @@ pub const DELETE_TAG: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec:
     auth: true,
     idempotent: true,
 };
+
 /// Parameters of [`delete_tag`](crate::wecom::WecomClient::delete_tag) (`GET /cgi-bin/tag/delete`), sent in the query string.
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -210,15 +230,18 @@ pub struct DeleteTagRequest {
     #[serde(rename = "tagid", deserialize_with = "::qywx_runtime::lenient::deserialize")]
     pub tagid: i32,
 }
+
 impl DeleteTagRequest {
     /// A `DeleteTagRequest` from its required fields (`tagid`); optional fields start unset.
     pub fn new(tagid: i32) -> Self {
         Self { tagid }
     }
 }
+
 impl ::qywx_runtime::validate::Validate for DeleteTagRequest {
     fn validate(&self, _v: &mut ::qywx_runtime::validate::Validator) {}
 }
+
 impl ::qywx_runtime::QueryParams for DeleteTagRequest {
     fn query_pairs(&self) -> Vec<(&'static str, String)> {
         let mut pairs = Vec::with_capacity(1usize);
@@ -227,6 +250,7 @@ impl ::qywx_runtime::QueryParams for DeleteTagRequest {
         pairs
     }
 }
+
 /// Answer of [`delete_tag`](crate::wecom::WecomClient::delete_tag) on success (envelope removed).
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -235,6 +259,7 @@ pub struct DeleteTagResponse {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<String, ::serde_json::Value>,
 }
+
 impl DeleteTagResponse {
     /// A `DeleteTagResponse` with every optional field unset.
     pub fn new() -> Self {
@@ -243,6 +268,7 @@ impl DeleteTagResponse {
         }
     }
 }
+
 /// Descriptor of `tag.get`: `GET /cgi-bin/tag/get`.
 #[doc(hidden)]
 pub const GET_TAG_USERS: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
@@ -252,6 +278,7 @@ pub const GET_TAG_USERS: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::sp
     auth: true,
     idempotent: true,
 };
+
 /// Parameters of [`get_tag_users`](crate::wecom::WecomClient::get_tag_users) (`GET /cgi-bin/tag/get`), sent in the query string.
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -262,15 +289,18 @@ pub struct GetTagUsersRequest {
     #[serde(rename = "tagid", deserialize_with = "::qywx_runtime::lenient::deserialize")]
     pub tagid: i32,
 }
+
 impl GetTagUsersRequest {
     /// A `GetTagUsersRequest` from its required fields (`tagid`); optional fields start unset.
     pub fn new(tagid: i32) -> Self {
         Self { tagid }
     }
 }
+
 impl ::qywx_runtime::validate::Validate for GetTagUsersRequest {
     fn validate(&self, _v: &mut ::qywx_runtime::validate::Validator) {}
 }
+
 impl ::qywx_runtime::QueryParams for GetTagUsersRequest {
     fn query_pairs(&self) -> Vec<(&'static str, String)> {
         let mut pairs = Vec::with_capacity(1usize);
@@ -279,6 +309,7 @@ impl ::qywx_runtime::QueryParams for GetTagUsersRequest {
         pairs
     }
 }
+
 /// Answer of [`get_tag_users`](crate::wecom::WecomClient::get_tag_users) on success (envelope removed).
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -316,6 +347,7 @@ pub struct GetTagUsersResponse {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<String, ::serde_json::Value>,
 }
+
 impl GetTagUsersResponse {
     /// A `GetTagUsersResponse` from its required fields (`userlist`); optional fields start unset.
     pub fn new(userlist: Vec<crate::wecom::user::UserBrief>) -> Self {
@@ -326,12 +358,14 @@ impl GetTagUsersResponse {
             extra: ::serde_json::Map::new(),
         }
     }
+
     /// Sets `tagname`: 标签名.
     #[must_use = "a setter returns the updated value"]
     pub fn tagname(mut self, value: impl Into<String>) -> Self {
         self.tagname = Some(value.into());
         self
     }
+
     /// Sets `partylist`: 标签中包含的部门id列表.
     #[must_use = "a setter returns the updated value"]
     pub fn partylist(mut self, value: impl Into<Vec<i32>>) -> Self {
@@ -339,6 +373,7 @@ impl GetTagUsersResponse {
         self
     }
 }
+
 /// Descriptor of `tag.addtagusers`: `POST /cgi-bin/tag/addtagusers`.
 #[doc(hidden)]
 pub const ADD_TAG_USERS: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
@@ -348,6 +383,7 @@ pub const ADD_TAG_USERS: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::sp
     auth: true,
     idempotent: true,
 };
+
 /// Parameters of [`add_tag_users`](crate::wecom::WecomClient::add_tag_users) (`POST /cgi-bin/tag/addtagusers`), sent in the JSON body.
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -379,8 +415,9 @@ pub struct AddTagUsersRequest {
     )]
     pub partylist: Option<Vec<i32>>,
 }
+
 impl AddTagUsersRequest {
-    /// A `AddTagUsersRequest` from its required fields (`tagid`, `userlist`); optional fields start unset.
+    /// An `AddTagUsersRequest` from its required fields (`tagid`, `userlist`); optional fields start unset.
     pub fn new(tagid: i32, userlist: Vec<String>) -> Self {
         Self {
             tagid,
@@ -388,6 +425,7 @@ impl AddTagUsersRequest {
             partylist: None,
         }
     }
+
     /// Sets `partylist`: 企业部门ID列表，注意：userlist、partylist不能同时为空，单次请求个数不超过100.
     #[must_use = "a setter returns the updated value"]
     pub fn partylist(mut self, value: impl Into<Vec<i32>>) -> Self {
@@ -395,6 +433,7 @@ impl AddTagUsersRequest {
         self
     }
 }
+
 impl ::qywx_runtime::validate::Validate for AddTagUsersRequest {
     fn validate(&self, v: &mut ::qywx_runtime::validate::Validator) {
         {
@@ -409,6 +448,7 @@ impl ::qywx_runtime::validate::Validate for AddTagUsersRequest {
         }
     }
 }
+
 /// Answer of [`add_tag_users`](crate::wecom::WecomClient::add_tag_users) on success (envelope removed).
 #[must_use = "the server may have applied only part of the request: check `is_complete()`"]
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
@@ -439,8 +479,9 @@ pub struct AddTagUsersResponse {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<String, ::serde_json::Value>,
 }
+
 impl AddTagUsersResponse {
-    /// A `AddTagUsersResponse` with every optional field unset.
+    /// An `AddTagUsersResponse` with every optional field unset.
     pub fn new() -> Self {
         Self {
             invalidlist: None,
@@ -448,6 +489,7 @@ impl AddTagUsersResponse {
             extra: ::serde_json::Map::new(),
         }
     }
+
     /// Sets `invalidlist`: 不在权限内的员工ID列表,以“|”分隔.
     #[must_use = "a setter returns the updated value"]
     pub fn invalidlist(
@@ -457,6 +499,7 @@ impl AddTagUsersResponse {
         self.invalidlist = Some(value.into_iter().map(Into::into).collect());
         self
     }
+
     /// Sets `invalidparty`: 非法的部门id列表.
     #[must_use = "a setter returns the updated value"]
     pub fn invalidparty(mut self, value: impl Into<Vec<i32>>) -> Self {
@@ -464,6 +507,7 @@ impl AddTagUsersResponse {
         self
     }
 }
+
 impl AddTagUsersResponse {
     /// Whether the server applied everything: `invalidlist` is empty and `invalidparty` is empty.
     pub fn is_complete(&self) -> bool {
@@ -471,6 +515,7 @@ impl AddTagUsersResponse {
             && self.invalidparty.as_ref().is_none_or(Vec::is_empty)
     }
 }
+
 /// Descriptor of `tag.deltagusers`: `POST /cgi-bin/tag/deltagusers`.
 #[doc(hidden)]
 pub const DELETE_TAG_USERS: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
@@ -480,6 +525,7 @@ pub const DELETE_TAG_USERS: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime:
     auth: true,
     idempotent: true,
 };
+
 /// Parameters of [`delete_tag_users`](crate::wecom::WecomClient::delete_tag_users) (`POST /cgi-bin/tag/deltagusers`), sent in the JSON body.
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -511,6 +557,7 @@ pub struct DeleteTagUsersRequest {
     )]
     pub partylist: Option<Vec<i32>>,
 }
+
 impl DeleteTagUsersRequest {
     /// A `DeleteTagUsersRequest` from its required fields (`tagid`, `userlist`); optional fields start unset.
     pub fn new(tagid: i32, userlist: Vec<String>) -> Self {
@@ -520,6 +567,7 @@ impl DeleteTagUsersRequest {
             partylist: None,
         }
     }
+
     /// Sets `partylist`: 企业部门ID列表，注意：userlist、partylist不能同时为空，单次请求长度不超过100.
     #[must_use = "a setter returns the updated value"]
     pub fn partylist(mut self, value: impl Into<Vec<i32>>) -> Self {
@@ -527,6 +575,7 @@ impl DeleteTagUsersRequest {
         self
     }
 }
+
 impl ::qywx_runtime::validate::Validate for DeleteTagUsersRequest {
     fn validate(&self, v: &mut ::qywx_runtime::validate::Validator) {
         {
@@ -541,6 +590,7 @@ impl ::qywx_runtime::validate::Validate for DeleteTagUsersRequest {
         }
     }
 }
+
 /// Answer of [`delete_tag_users`](crate::wecom::WecomClient::delete_tag_users) on success (envelope removed).
 #[must_use = "the server may have applied only part of the request: check `is_complete()`"]
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
@@ -571,6 +621,7 @@ pub struct DeleteTagUsersResponse {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<String, ::serde_json::Value>,
 }
+
 impl DeleteTagUsersResponse {
     /// A `DeleteTagUsersResponse` with every optional field unset.
     pub fn new() -> Self {
@@ -580,6 +631,7 @@ impl DeleteTagUsersResponse {
             extra: ::serde_json::Map::new(),
         }
     }
+
     /// Sets `invalidlist`: 不在权限内的或者非法的员工ID列表,以“|”分隔.
     #[must_use = "a setter returns the updated value"]
     pub fn invalidlist(
@@ -589,6 +641,7 @@ impl DeleteTagUsersResponse {
         self.invalidlist = Some(value.into_iter().map(Into::into).collect());
         self
     }
+
     /// Sets `invalidparty`: 非法的部门id列表.
     #[must_use = "a setter returns the updated value"]
     pub fn invalidparty(mut self, value: impl Into<Vec<i32>>) -> Self {
@@ -596,6 +649,7 @@ impl DeleteTagUsersResponse {
         self
     }
 }
+
 impl DeleteTagUsersResponse {
     /// Whether the server applied everything: `invalidlist` is empty and `invalidparty` is empty.
     pub fn is_complete(&self) -> bool {
@@ -603,6 +657,7 @@ impl DeleteTagUsersResponse {
             && self.invalidparty.as_ref().is_none_or(Vec::is_empty)
     }
 }
+
 /// Descriptor of `tag.list`: `GET /cgi-bin/tag/list`.
 #[doc(hidden)]
 pub const LIST_TAGS: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
@@ -612,6 +667,7 @@ pub const LIST_TAGS: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::
     auth: true,
     idempotent: true,
 };
+
 /// Answer of [`list_tags`](crate::wecom::WecomClient::list_tags) on success (envelope removed).
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -629,6 +685,7 @@ pub struct ListTagsResponse {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<String, ::serde_json::Value>,
 }
+
 impl ListTagsResponse {
     /// A `ListTagsResponse` from its required fields (`taglist`); optional fields start unset.
     pub fn new(taglist: Vec<Tag>) -> Self {
@@ -638,6 +695,7 @@ impl ListTagsResponse {
         }
     }
 }
+
 impl super::WecomClient {
     /// 创建标签: create a tag.
     ///
@@ -670,6 +728,7 @@ impl super::WecomClient {
     ) -> ::qywx_runtime::Result<CreateTagResponse> {
         self.inner.call_json(&CREATE_TAG, request).await
     }
+
     /// 更新标签名字: rename a tag.
     ///
     /// Sends `POST /cgi-bin/tag/update` (endpoint id `tag.update`).
@@ -699,6 +758,7 @@ impl super::WecomClient {
     ) -> ::qywx_runtime::Result<UpdateTagResponse> {
         self.inner.call_json(&UPDATE_TAG, request).await
     }
+
     /// 删除标签: delete a tag.
     ///
     /// Sends `GET /cgi-bin/tag/delete` (endpoint id `tag.delete`).
@@ -727,6 +787,7 @@ impl super::WecomClient {
     ) -> ::qywx_runtime::Result<DeleteTagResponse> {
         self.inner.call_query(&DELETE_TAG, request).await
     }
+
     /// 获取标签成员: list a tag's members.
     ///
     /// Sends `GET /cgi-bin/tag/get` (endpoint id `tag.get`).
@@ -757,6 +818,7 @@ impl super::WecomClient {
     ) -> ::qywx_runtime::Result<GetTagUsersResponse> {
         self.inner.call_query(&GET_TAG_USERS, request).await
     }
+
     /// 增加标签成员: add members to a tag.
     ///
     /// Sends `POST /cgi-bin/tag/addtagusers` (endpoint id `tag.addtagusers`).
@@ -790,6 +852,7 @@ impl super::WecomClient {
     ) -> ::qywx_runtime::Result<AddTagUsersResponse> {
         self.inner.call_json(&ADD_TAG_USERS, request).await
     }
+
     /// 删除标签成员: remove members from a tag.
     ///
     /// Sends `POST /cgi-bin/tag/deltagusers` (endpoint id `tag.deltagusers`).
@@ -823,6 +886,7 @@ impl super::WecomClient {
     ) -> ::qywx_runtime::Result<DeleteTagUsersResponse> {
         self.inner.call_json(&DELETE_TAG_USERS, request).await
     }
+
     /// 获取标签列表: list the tags.
     ///
     /// Sends `GET /cgi-bin/tag/list` (endpoint id `tag.list`).

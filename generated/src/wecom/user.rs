@@ -2,6 +2,7 @@
 //! Members (管理成员)
 //!
 //! Create, update, delete and read members of the WeCom contact directory, list a department's members (briefly or with details), page through all members' ids, and convert between UserID and openid. The 2014 article said each department holds at most 1000 direct members. Today's servers withhold sensitive member fields (avatar, gender, mobile, email, biz_mail, qr_code, address) from apps created after 2022-06-20 without the member's authorization, and refuse new contacts-sync IPs on the detail reads since 2022-08-15.
+
 /// 性别。0表示未定义，1表示男性，2表示女性. Gender as today's pages document it: a string, "0" undefined (also what an app that may not read the field gets), "1" male, "2" female. The 2014 article documented an integer with other meanings (gender=0表示男,=1表示女, default 0): each value's `formerly` says what it meant then. An integer on the wire is read as the same string.
 ///
 /// Unknown wire values decode to `Other`, keeping the value. A request holding `Other` fails validation: only documented values are sent.
@@ -17,12 +18,14 @@ pub enum Gender {
     /// A wire value this version of the spec does not know, kept as sent.
     Other(String),
 }
+
 impl Gender {
     /// Whether this is a value the spec documents (not `Other`).
     pub fn is_known(&self) -> bool {
         !matches!(self, Self::Other(_))
     }
 }
+
 impl ::qywx_runtime::lenient::StrEnum for Gender {
     fn from_wire(value: String) -> Self {
         match value.as_str() {
@@ -32,6 +35,7 @@ impl ::qywx_runtime::lenient::StrEnum for Gender {
             _ => Self::Other(value),
         }
     }
+
     fn to_wire(&self) -> &str {
         match self {
             Self::Unspecified => "0",
@@ -41,11 +45,13 @@ impl ::qywx_runtime::lenient::StrEnum for Gender {
         }
     }
 }
+
 impl ::qywx_runtime::validate::WireText for Gender {
     fn wire_text(&self) -> String {
         ::qywx_runtime::lenient::StrEnum::to_wire(self).to_string()
     }
 }
+
 impl ::serde::Serialize for Gender {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -54,6 +60,7 @@ impl ::serde::Serialize for Gender {
         ::qywx_runtime::lenient::serialize_str_enum(self, serializer)
     }
 }
+
 impl<'de> ::serde::Deserialize<'de> for Gender {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -61,6 +68,7 @@ impl<'de> ::serde::Deserialize<'de> for Gender {
         ::qywx_runtime::lenient::deserialize_str_enum(deserializer)
     }
 }
+
 impl ::qywx_runtime::lenient::Lenient for Gender {
     fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -68,11 +76,13 @@ impl ::qywx_runtime::lenient::Lenient for Gender {
         <Self as ::serde::Deserialize>::deserialize(deserializer)
     }
 }
+
 impl ::qywx_runtime::validate::Presence for Gender {
     fn is_present(&self) -> bool {
         true
     }
 }
+
 /// 激活状态: 1=已激活，2=已禁用，4=未激活，5=退出企业. Activation status as today's pages document it. 已激活代表已激活企业微信或已关注微信插件（原企业号）。未激活代表既未激活企业微信又未关注微信插件（原企业号）. The 2014 article called the same numbers a follow status (关注状态: 1=已关注,2=已冻结,4=未关注): each value's `formerly` says what it meant then.
 ///
 /// Unknown wire values decode to `Other`, keeping the value. A request holding `Other` fails validation: only documented values are sent.
@@ -90,12 +100,14 @@ pub enum MemberStatus {
     /// A wire value this version of the spec does not know, kept as sent.
     Other(i64),
 }
+
 impl MemberStatus {
     /// Whether this is a value the spec documents (not `Other`).
     pub fn is_known(&self) -> bool {
         !matches!(self, Self::Other(_))
     }
 }
+
 impl ::qywx_runtime::lenient::IntEnum for MemberStatus {
     fn from_wire(value: i64) -> Self {
         match value {
@@ -106,6 +118,7 @@ impl ::qywx_runtime::lenient::IntEnum for MemberStatus {
             other => Self::Other(other),
         }
     }
+
     fn to_wire(&self) -> i64 {
         match self {
             Self::Active => 1,
@@ -116,11 +129,13 @@ impl ::qywx_runtime::lenient::IntEnum for MemberStatus {
         }
     }
 }
+
 impl ::qywx_runtime::validate::WireText for MemberStatus {
     fn wire_text(&self) -> String {
         ::qywx_runtime::lenient::IntEnum::to_wire(self).to_string()
     }
 }
+
 impl ::serde::Serialize for MemberStatus {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -129,6 +144,7 @@ impl ::serde::Serialize for MemberStatus {
         ::qywx_runtime::lenient::serialize_int_enum(self, serializer)
     }
 }
+
 impl<'de> ::serde::Deserialize<'de> for MemberStatus {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -136,6 +152,7 @@ impl<'de> ::serde::Deserialize<'de> for MemberStatus {
         ::qywx_runtime::lenient::deserialize_int_enum(deserializer)
     }
 }
+
 impl ::qywx_runtime::lenient::Lenient for MemberStatus {
     fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -143,11 +160,13 @@ impl ::qywx_runtime::lenient::Lenient for MemberStatus {
         <Self as ::serde::Deserialize>::deserialize(deserializer)
     }
 }
+
 impl ::qywx_runtime::validate::Presence for MemberStatus {
     fn is_present(&self) -> bool {
         true
     }
 }
+
 /// 0获取全部员工,1获取已关注成员列表,2获取禁用成员列表,4获取未关注成员列表。status可叠加. Which members user/simplelist returns. The values can be combined (可叠加, a bit set: 1|4 = 5); a combination is sent and received as Other. Today's user/simplelist page documents no status parameter (only department_id); servers may ignore it.
 ///
 /// Unknown wire values decode to `Other`, keeping the value. Values outside this list are legal on the wire: send them as `Other`.
@@ -165,12 +184,14 @@ pub enum SimpleListStatus {
     /// A wire value this version of the spec does not know, kept as sent.
     Other(i64),
 }
+
 impl SimpleListStatus {
     /// Whether this is a value the spec documents (not `Other`).
     pub fn is_known(&self) -> bool {
         !matches!(self, Self::Other(_))
     }
 }
+
 impl ::qywx_runtime::lenient::IntEnum for SimpleListStatus {
     fn from_wire(value: i64) -> Self {
         match value {
@@ -181,6 +202,7 @@ impl ::qywx_runtime::lenient::IntEnum for SimpleListStatus {
             other => Self::Other(other),
         }
     }
+
     fn to_wire(&self) -> i64 {
         match self {
             Self::All => 0,
@@ -191,11 +213,13 @@ impl ::qywx_runtime::lenient::IntEnum for SimpleListStatus {
         }
     }
 }
+
 impl ::qywx_runtime::validate::WireText for SimpleListStatus {
     fn wire_text(&self) -> String {
         ::qywx_runtime::lenient::IntEnum::to_wire(self).to_string()
     }
 }
+
 impl ::serde::Serialize for SimpleListStatus {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -204,6 +228,7 @@ impl ::serde::Serialize for SimpleListStatus {
         ::qywx_runtime::lenient::serialize_int_enum(self, serializer)
     }
 }
+
 impl<'de> ::serde::Deserialize<'de> for SimpleListStatus {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -211,6 +236,7 @@ impl<'de> ::serde::Deserialize<'de> for SimpleListStatus {
         ::qywx_runtime::lenient::deserialize_int_enum(deserializer)
     }
 }
+
 impl ::qywx_runtime::lenient::Lenient for SimpleListStatus {
     fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -218,11 +244,13 @@ impl ::qywx_runtime::lenient::Lenient for SimpleListStatus {
         <Self as ::serde::Deserialize>::deserialize(deserializer)
     }
 }
+
 impl ::qywx_runtime::validate::Presence for SimpleListStatus {
     fn is_present(&self) -> bool {
         true
     }
 }
+
 /// 1/0:是否递归获取子部门下面的成员. Whether to include the members of sub-departments, recursively. Today's user/simplelist and user/list pages no longer document fetch_child (如需获取该部门及其子部门的所有成员，需先获取该部门下的子部门，然后再获取子部门下的部门成员，逐层递归获取: recurse yourself); servers may ignore it.
 ///
 /// Unknown wire values decode to `Other`, keeping the value. A request holding `Other` fails validation: only documented values are sent.
@@ -236,12 +264,14 @@ pub enum FetchChild {
     /// A wire value this version of the spec does not know, kept as sent.
     Other(i64),
 }
+
 impl FetchChild {
     /// Whether this is a value the spec documents (not `Other`).
     pub fn is_known(&self) -> bool {
         !matches!(self, Self::Other(_))
     }
 }
+
 impl ::qywx_runtime::lenient::IntEnum for FetchChild {
     fn from_wire(value: i64) -> Self {
         match value {
@@ -250,6 +280,7 @@ impl ::qywx_runtime::lenient::IntEnum for FetchChild {
             other => Self::Other(other),
         }
     }
+
     fn to_wire(&self) -> i64 {
         match self {
             Self::Recursive => 1,
@@ -258,11 +289,13 @@ impl ::qywx_runtime::lenient::IntEnum for FetchChild {
         }
     }
 }
+
 impl ::qywx_runtime::validate::WireText for FetchChild {
     fn wire_text(&self) -> String {
         ::qywx_runtime::lenient::IntEnum::to_wire(self).to_string()
     }
 }
+
 impl ::serde::Serialize for FetchChild {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -271,6 +304,7 @@ impl ::serde::Serialize for FetchChild {
         ::qywx_runtime::lenient::serialize_int_enum(self, serializer)
     }
 }
+
 impl<'de> ::serde::Deserialize<'de> for FetchChild {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -278,6 +312,7 @@ impl<'de> ::serde::Deserialize<'de> for FetchChild {
         ::qywx_runtime::lenient::deserialize_int_enum(deserializer)
     }
 }
+
 impl ::qywx_runtime::lenient::Lenient for FetchChild {
     fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -285,11 +320,13 @@ impl ::qywx_runtime::lenient::Lenient for FetchChild {
         <Self as ::serde::Deserialize>::deserialize(deserializer)
     }
 }
+
 impl ::qywx_runtime::validate::Presence for FetchChild {
     fn is_present(&self) -> bool {
         true
     }
 }
+
 /// 启用/禁用成员。1表示启用成员,0表示禁用成员. Enable or disable a member.
 ///
 /// Unknown wire values decode to `Other`, keeping the value. A request holding `Other` fails validation: only documented values are sent.
@@ -303,12 +340,14 @@ pub enum EnableFlag {
     /// A wire value this version of the spec does not know, kept as sent.
     Other(i64),
 }
+
 impl EnableFlag {
     /// Whether this is a value the spec documents (not `Other`).
     pub fn is_known(&self) -> bool {
         !matches!(self, Self::Other(_))
     }
 }
+
 impl ::qywx_runtime::lenient::IntEnum for EnableFlag {
     fn from_wire(value: i64) -> Self {
         match value {
@@ -317,6 +356,7 @@ impl ::qywx_runtime::lenient::IntEnum for EnableFlag {
             other => Self::Other(other),
         }
     }
+
     fn to_wire(&self) -> i64 {
         match self {
             Self::Enabled => 1,
@@ -325,11 +365,13 @@ impl ::qywx_runtime::lenient::IntEnum for EnableFlag {
         }
     }
 }
+
 impl ::qywx_runtime::validate::WireText for EnableFlag {
     fn wire_text(&self) -> String {
         ::qywx_runtime::lenient::IntEnum::to_wire(self).to_string()
     }
 }
+
 impl ::serde::Serialize for EnableFlag {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -338,6 +380,7 @@ impl ::serde::Serialize for EnableFlag {
         ::qywx_runtime::lenient::serialize_int_enum(self, serializer)
     }
 }
+
 impl<'de> ::serde::Deserialize<'de> for EnableFlag {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -345,6 +388,7 @@ impl<'de> ::serde::Deserialize<'de> for EnableFlag {
         ::qywx_runtime::lenient::deserialize_int_enum(deserializer)
     }
 }
+
 impl ::qywx_runtime::lenient::Lenient for EnableFlag {
     fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -352,11 +396,13 @@ impl ::qywx_runtime::lenient::Lenient for EnableFlag {
         <Self as ::serde::Deserialize>::deserialize(deserializer)
     }
 }
+
 impl ::qywx_runtime::validate::Presence for EnableFlag {
     fn is_present(&self) -> bool {
         true
     }
 }
+
 /// 成员列表中的一项. One entry of a member list (user/simplelist, tag/get): the member's UserID and name; today's user/simplelist also answers department and open_userid.
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -403,6 +449,7 @@ pub struct UserBrief {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<String, ::serde_json::Value>,
 }
+
 impl UserBrief {
     /// A `UserBrief` from its required fields (`userid`); optional fields start unset.
     pub fn new(userid: impl Into<String>) -> Self {
@@ -414,18 +461,21 @@ impl UserBrief {
             extra: ::serde_json::Map::new(),
         }
     }
+
     /// Sets `name`: 成员名称.
     #[must_use = "a setter returns the updated value"]
     pub fn name(mut self, value: impl Into<String>) -> Self {
         self.name = Some(value.into());
         self
     }
+
     /// Sets `department`: 成员所属部门列表。
     #[must_use = "a setter returns the updated value"]
     pub fn department(mut self, value: impl Into<Vec<i32>>) -> Self {
         self.department = Some(value.into());
         self
     }
+
     /// Sets `open_userid`: 全局唯一。
     #[must_use = "a setter returns the updated value"]
     pub fn open_userid(mut self, value: impl Into<String>) -> Self {
@@ -433,9 +483,11 @@ impl UserBrief {
         self
     }
 }
+
 impl ::qywx_runtime::validate::Validate for UserBrief {
     fn validate(&self, _v: &mut ::qywx_runtime::validate::Validator) {}
 }
+
 impl ::qywx_runtime::lenient::Lenient for UserBrief {
     fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -443,11 +495,13 @@ impl ::qywx_runtime::lenient::Lenient for UserBrief {
         <Self as ::serde::Deserialize>::deserialize(deserializer)
     }
 }
+
 impl ::qywx_runtime::validate::Presence for UserBrief {
     fn is_present(&self) -> bool {
         true
     }
 }
+
 /// 属性类型: 0-文本 1-网页 2-小程序. Kind of a custom attribute (extattr).
 ///
 /// Unknown wire values decode to `Other`, keeping the value. A request holding `Other` fails validation: only documented values are sent.
@@ -463,12 +517,14 @@ pub enum ExtAttrType {
     /// A wire value this version of the spec does not know, kept as sent.
     Other(i64),
 }
+
 impl ExtAttrType {
     /// Whether this is a value the spec documents (not `Other`).
     pub fn is_known(&self) -> bool {
         !matches!(self, Self::Other(_))
     }
 }
+
 impl ::qywx_runtime::lenient::IntEnum for ExtAttrType {
     fn from_wire(value: i64) -> Self {
         match value {
@@ -478,6 +534,7 @@ impl ::qywx_runtime::lenient::IntEnum for ExtAttrType {
             other => Self::Other(other),
         }
     }
+
     fn to_wire(&self) -> i64 {
         match self {
             Self::Text => 0,
@@ -487,11 +544,13 @@ impl ::qywx_runtime::lenient::IntEnum for ExtAttrType {
         }
     }
 }
+
 impl ::qywx_runtime::validate::WireText for ExtAttrType {
     fn wire_text(&self) -> String {
         ::qywx_runtime::lenient::IntEnum::to_wire(self).to_string()
     }
 }
+
 impl ::serde::Serialize for ExtAttrType {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -500,6 +559,7 @@ impl ::serde::Serialize for ExtAttrType {
         ::qywx_runtime::lenient::serialize_int_enum(self, serializer)
     }
 }
+
 impl<'de> ::serde::Deserialize<'de> for ExtAttrType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -507,6 +567,7 @@ impl<'de> ::serde::Deserialize<'de> for ExtAttrType {
         ::qywx_runtime::lenient::deserialize_int_enum(deserializer)
     }
 }
+
 impl ::qywx_runtime::lenient::Lenient for ExtAttrType {
     fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -514,11 +575,13 @@ impl ::qywx_runtime::lenient::Lenient for ExtAttrType {
         <Self as ::serde::Deserialize>::deserialize(deserializer)
     }
 }
+
 impl ::qywx_runtime::validate::Presence for ExtAttrType {
     fn is_present(&self) -> bool {
         true
     }
 }
+
 /// 文本类型的属性. Value of a text attribute.
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -533,8 +596,9 @@ pub struct ExtAttrText {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<String, ::serde_json::Value>,
 }
+
 impl ExtAttrText {
-    /// A `ExtAttrText` from its required fields (`value`); optional fields start unset.
+    /// An `ExtAttrText` from its required fields (`value`); optional fields start unset.
     pub fn new(value: impl Into<String>) -> Self {
         Self {
             value: value.into(),
@@ -542,6 +606,7 @@ impl ExtAttrText {
         }
     }
 }
+
 impl ::qywx_runtime::validate::Validate for ExtAttrText {
     fn validate(&self, v: &mut ::qywx_runtime::validate::Validator) {
         {
@@ -550,6 +615,7 @@ impl ::qywx_runtime::validate::Validate for ExtAttrText {
         }
     }
 }
+
 impl ::qywx_runtime::lenient::Lenient for ExtAttrText {
     fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -557,11 +623,13 @@ impl ::qywx_runtime::lenient::Lenient for ExtAttrText {
         <Self as ::serde::Deserialize>::deserialize(deserializer)
     }
 }
+
 impl ::qywx_runtime::validate::Presence for ExtAttrText {
     fn is_present(&self) -> bool {
         true
     }
 }
+
 /// 网页类型的属性，url和title字段要么同时为空表示清除该属性，要么同时不为空. Value of a web attribute: url and title are both empty (clears it) or both set.
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -581,8 +649,9 @@ pub struct ExtAttrWeb {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<String, ::serde_json::Value>,
 }
+
 impl ExtAttrWeb {
-    /// A `ExtAttrWeb` from its required fields (`url`, `title`); optional fields start unset.
+    /// An `ExtAttrWeb` from its required fields (`url`, `title`); optional fields start unset.
     pub fn new(url: impl Into<String>, title: impl Into<String>) -> Self {
         Self {
             url: url.into(),
@@ -591,6 +660,7 @@ impl ExtAttrWeb {
         }
     }
 }
+
 impl ::qywx_runtime::validate::Validate for ExtAttrWeb {
     fn validate(&self, v: &mut ::qywx_runtime::validate::Validator) {
         {
@@ -599,6 +669,7 @@ impl ::qywx_runtime::validate::Validate for ExtAttrWeb {
         }
     }
 }
+
 impl ::qywx_runtime::lenient::Lenient for ExtAttrWeb {
     fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -606,11 +677,13 @@ impl ::qywx_runtime::lenient::Lenient for ExtAttrWeb {
         <Self as ::serde::Deserialize>::deserialize(deserializer)
     }
 }
+
 impl ::qywx_runtime::validate::Presence for ExtAttrWeb {
     fn is_present(&self) -> bool {
         true
     }
 }
+
 /// 小程序类型的属性. Value of a mini-program attribute (type 2).
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -637,8 +710,9 @@ pub struct ExtAttrMiniprogram {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<String, ::serde_json::Value>,
 }
+
 impl ExtAttrMiniprogram {
-    /// A `ExtAttrMiniprogram` from its required fields (`appid`, `pagepath`, `title`); optional fields start unset.
+    /// An `ExtAttrMiniprogram` from its required fields (`appid`, `pagepath`, `title`); optional fields start unset.
     pub fn new(
         appid: impl Into<String>,
         pagepath: impl Into<String>,
@@ -652,9 +726,11 @@ impl ExtAttrMiniprogram {
         }
     }
 }
+
 impl ::qywx_runtime::validate::Validate for ExtAttrMiniprogram {
     fn validate(&self, _v: &mut ::qywx_runtime::validate::Validator) {}
 }
+
 impl ::qywx_runtime::lenient::Lenient for ExtAttrMiniprogram {
     fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -662,11 +738,13 @@ impl ::qywx_runtime::lenient::Lenient for ExtAttrMiniprogram {
         <Self as ::serde::Deserialize>::deserialize(deserializer)
     }
 }
+
 impl ::qywx_runtime::validate::Presence for ExtAttrMiniprogram {
     fn is_present(&self) -> bool {
         true
     }
 }
+
 /// One custom attribute of a member (自定义字段; 扩展属性). Only attributes created in the admin console are kept (否则忽略未知属性的赋值).
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -715,8 +793,9 @@ pub struct ExtAttrItem {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<String, ::serde_json::Value>,
 }
+
 impl ExtAttrItem {
-    /// A `ExtAttrItem` from its required fields (`type`, `name`); optional fields start unset.
+    /// An `ExtAttrItem` from its required fields (`type`, `name`); optional fields start unset.
     pub fn new(r#type: ExtAttrType, name: impl Into<String>) -> Self {
         Self {
             r#type,
@@ -727,18 +806,21 @@ impl ExtAttrItem {
             extra: ::serde_json::Map::new(),
         }
     }
+
     /// Sets `text`: 文本类型的属性.
     #[must_use = "a setter returns the updated value"]
     pub fn text(mut self, value: impl Into<ExtAttrText>) -> Self {
         self.text = Some(value.into());
         self
     }
+
     /// Sets `web`: 网页类型的属性.
     #[must_use = "a setter returns the updated value"]
     pub fn web(mut self, value: impl Into<ExtAttrWeb>) -> Self {
         self.web = Some(value.into());
         self
     }
+
     /// Sets `miniprogram`: 小程序类型的属性.
     #[must_use = "a setter returns the updated value"]
     pub fn miniprogram(mut self, value: impl Into<ExtAttrMiniprogram>) -> Self {
@@ -746,6 +828,7 @@ impl ExtAttrItem {
         self
     }
 }
+
 impl ::qywx_runtime::validate::Validate for ExtAttrItem {
     fn validate(&self, v: &mut ::qywx_runtime::validate::Validator) {
         {
@@ -774,6 +857,7 @@ impl ::qywx_runtime::validate::Validate for ExtAttrItem {
         }
     }
 }
+
 impl ::qywx_runtime::lenient::Lenient for ExtAttrItem {
     fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -781,11 +865,13 @@ impl ::qywx_runtime::lenient::Lenient for ExtAttrItem {
         <Self as ::serde::Deserialize>::deserialize(deserializer)
     }
 }
+
 impl ::qywx_runtime::validate::Presence for ExtAttrItem {
     fn is_present(&self) -> bool {
         true
     }
 }
+
 /// 自定义字段 (extattr). A member's custom attributes.
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -803,8 +889,9 @@ pub struct ExtAttr {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<String, ::serde_json::Value>,
 }
+
 impl ExtAttr {
-    /// A `ExtAttr` from its required fields (`attrs`); optional fields start unset.
+    /// An `ExtAttr` from its required fields (`attrs`); optional fields start unset.
     pub fn new(attrs: Vec<ExtAttrItem>) -> Self {
         Self {
             attrs,
@@ -812,6 +899,7 @@ impl ExtAttr {
         }
     }
 }
+
 impl ::qywx_runtime::validate::Validate for ExtAttr {
     fn validate(&self, v: &mut ::qywx_runtime::validate::Validator) {
         {
@@ -820,6 +908,7 @@ impl ::qywx_runtime::validate::Validate for ExtAttr {
         }
     }
 }
+
 impl ::qywx_runtime::lenient::Lenient for ExtAttr {
     fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -827,11 +916,13 @@ impl ::qywx_runtime::lenient::Lenient for ExtAttr {
         <Self as ::serde::Deserialize>::deserialize(deserializer)
     }
 }
+
 impl ::qywx_runtime::validate::Presence for ExtAttr {
     fn is_present(&self) -> bool {
         true
     }
 }
+
 /// 用户-部门关系. One member-department pair of user/list_id: a member in several departments appears once per department.
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -866,6 +957,7 @@ pub struct DeptUser {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<String, ::serde_json::Value>,
 }
+
 impl DeptUser {
     /// A `DeptUser` from its required fields (`userid`, `department`); optional fields start unset.
     pub fn new(userid: impl Into<String>, department: i32) -> Self {
@@ -876,6 +968,7 @@ impl DeptUser {
             extra: ::serde_json::Map::new(),
         }
     }
+
     /// Sets `open_userid`: 用户open_userid (third-party apps, 96021).
     #[must_use = "a setter returns the updated value"]
     pub fn open_userid(mut self, value: impl Into<String>) -> Self {
@@ -883,9 +976,11 @@ impl DeptUser {
         self
     }
 }
+
 impl ::qywx_runtime::validate::Validate for DeptUser {
     fn validate(&self, _v: &mut ::qywx_runtime::validate::Validator) {}
 }
+
 impl ::qywx_runtime::lenient::Lenient for DeptUser {
     fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -893,11 +988,13 @@ impl ::qywx_runtime::lenient::Lenient for DeptUser {
         <Self as ::serde::Deserialize>::deserialize(deserializer)
     }
 }
+
 impl ::qywx_runtime::validate::Presence for DeptUser {
     fn is_present(&self) -> bool {
         true
     }
 }
+
 /// One member with today's details, as user/list answers it (the same fields as user/get). external_profile (成员对外属性) is not modelled: it is kept with the other unknown members.
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1121,6 +1218,7 @@ pub struct Member {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<String, ::serde_json::Value>,
 }
+
 impl Member {
     /// A `Member` from its required fields (`userid`, `department`, `status`); optional fields start unset.
     pub fn new(
@@ -1154,54 +1252,63 @@ impl Member {
             extra: ::serde_json::Map::new(),
         }
     }
+
     /// Sets `name`: 成员名称；第三方不可获取，调用时返回userid以代替name；代开发自建应用需要管理员授权才返回.
     #[must_use = "a setter returns the updated value"]
     pub fn name(mut self, value: impl Into<String>) -> Self {
         self.name = Some(value.into());
         self
     }
+
     /// Sets `order`: 部门内的排序值，默认为0。
     #[must_use = "a setter returns the updated value"]
     pub fn order(mut self, value: impl Into<Vec<u32>>) -> Self {
         self.order = Some(value.into());
         self
     }
+
     /// Sets `position`: 职务信息.
     #[must_use = "a setter returns the updated value"]
     pub fn position(mut self, value: impl Into<String>) -> Self {
         self.position = Some(value.into());
         self
     }
+
     /// Sets `mobile`: 手机号码.
     #[must_use = "a setter returns the updated value"]
     pub fn mobile(mut self, value: impl Into<String>) -> Self {
         self.mobile = Some(value.into());
         self
     }
+
     /// Sets `gender`: 性别。
     #[must_use = "a setter returns the updated value"]
     pub fn gender(mut self, value: impl Into<Gender>) -> Self {
         self.gender = Some(value.into());
         self
     }
+
     /// Sets `email`: 邮箱.
     #[must_use = "a setter returns the updated value"]
     pub fn email(mut self, value: impl Into<String>) -> Self {
         self.email = Some(value.into());
         self
     }
+
     /// Sets `biz_mail`: 企业邮箱.
     #[must_use = "a setter returns the updated value"]
     pub fn biz_mail(mut self, value: impl Into<String>) -> Self {
         self.biz_mail = Some(value.into());
         self
     }
+
     /// Sets `is_leader_in_dept`: 表示在所在的部门内是否为部门负责人，数量与department一致.
     #[must_use = "a setter returns the updated value"]
     pub fn is_leader_in_dept(mut self, value: impl Into<Vec<i32>>) -> Self {
         self.is_leader_in_dept = Some(value.into());
         self
     }
+
     /// Sets `direct_leader`: 直属上级UserID，返回在应用可见范围内的直属上级列表，最多有五个直属上级.
     #[must_use = "a setter returns the updated value"]
     pub fn direct_leader(
@@ -1211,60 +1318,70 @@ impl Member {
         self.direct_leader = Some(value.into_iter().map(Into::into).collect());
         self
     }
+
     /// Sets `avatar`: 头像url.
     #[must_use = "a setter returns the updated value"]
     pub fn avatar(mut self, value: impl Into<String>) -> Self {
         self.avatar = Some(value.into());
         self
     }
+
     /// Sets `thumb_avatar`: 头像缩略图url.
     #[must_use = "a setter returns the updated value"]
     pub fn thumb_avatar(mut self, value: impl Into<String>) -> Self {
         self.thumb_avatar = Some(value.into());
         self
     }
+
     /// Sets `telephone`: 座机.
     #[must_use = "a setter returns the updated value"]
     pub fn telephone(mut self, value: impl Into<String>) -> Self {
         self.telephone = Some(value.into());
         self
     }
+
     /// Sets `alias`: 别名.
     #[must_use = "a setter returns the updated value"]
     pub fn alias(mut self, value: impl Into<String>) -> Self {
         self.alias = Some(value.into());
         self
     }
+
     /// Sets `address`: 地址.
     #[must_use = "a setter returns the updated value"]
     pub fn address(mut self, value: impl Into<String>) -> Self {
         self.address = Some(value.into());
         self
     }
+
     /// Sets `open_userid`: 全局唯一。
     #[must_use = "a setter returns the updated value"]
     pub fn open_userid(mut self, value: impl Into<String>) -> Self {
         self.open_userid = Some(value.into());
         self
     }
+
     /// Sets `main_department`: 主部门，仅当应用对主部门有查看权限时返回.
     #[must_use = "a setter returns the updated value"]
     pub fn main_department(mut self, value: impl Into<i32>) -> Self {
         self.main_department = Some(value.into());
         self
     }
+
     /// Sets `extattr`: 扩展属性.
     #[must_use = "a setter returns the updated value"]
     pub fn extattr(mut self, value: impl Into<ExtAttr>) -> Self {
         self.extattr = Some(value.into());
         self
     }
+
     /// Sets `qr_code`: 员工个人二维码，扫描可添加为外部联系人(注意返回的是一个url，可在浏览器上打开该url以展示二维码).
     #[must_use = "a setter returns the updated value"]
     pub fn qr_code(mut self, value: impl Into<String>) -> Self {
         self.qr_code = Some(value.into());
         self
     }
+
     /// Sets `external_position`: 对外职务，如果设置了该值，则以此作为对外展示的职务，否则以position来展示.
     #[must_use = "a setter returns the updated value"]
     pub fn external_position(mut self, value: impl Into<String>) -> Self {
@@ -1272,6 +1389,7 @@ impl Member {
         self
     }
 }
+
 impl ::qywx_runtime::validate::Validate for Member {
     fn validate(&self, v: &mut ::qywx_runtime::validate::Validator) {
         'field: {
@@ -1302,6 +1420,7 @@ impl ::qywx_runtime::validate::Validate for Member {
         }
     }
 }
+
 impl ::qywx_runtime::lenient::Lenient for Member {
     fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -1309,11 +1428,13 @@ impl ::qywx_runtime::lenient::Lenient for Member {
         <Self as ::serde::Deserialize>::deserialize(deserializer)
     }
 }
+
 impl ::qywx_runtime::validate::Presence for Member {
     fn is_present(&self) -> bool {
         true
     }
 }
+
 /// Descriptor of `user.create`: `POST /cgi-bin/user/create`.
 #[doc(hidden)]
 pub const CREATE_USER: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
@@ -1323,6 +1444,7 @@ pub const CREATE_USER: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec
     auth: true,
     idempotent: false,
 };
+
 /// Parameters of [`create_user`](crate::wecom::WecomClient::create_user) (`POST /cgi-bin/user/create`), sent in the JSON body.
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1551,6 +1673,7 @@ pub struct CreateUserRequest {
     )]
     pub weixinid: Option<String>,
 }
+
 impl CreateUserRequest {
     /// A `CreateUserRequest` from its required fields (`userid`, `name`); optional fields start unset.
     pub fn new(userid: impl Into<String>, name: impl Into<String>) -> Self {
@@ -1579,60 +1702,70 @@ impl CreateUserRequest {
             weixinid: None,
         }
     }
+
     /// Sets `alias`: 成员别名。
     #[must_use = "a setter returns the updated value"]
     pub fn alias(mut self, value: impl Into<String>) -> Self {
         self.alias = Some(value.into());
         self
     }
+
     /// Sets `mobile`: 手机号码。
     #[must_use = "a setter returns the updated value"]
     pub fn mobile(mut self, value: impl Into<String>) -> Self {
         self.mobile = Some(value.into());
         self
     }
+
     /// Sets `department`: 成员所属部门id列表，不超过100个 (2014: 注意,每个部门的直属员工上限为1000个).
     #[must_use = "a setter returns the updated value"]
     pub fn department(mut self, value: impl Into<Vec<i32>>) -> Self {
         self.department = Some(value.into());
         self
     }
+
     /// Sets `order`: 部门内的排序值，默认为0，成员次序以创建时间从小到大排列。
     #[must_use = "a setter returns the updated value"]
     pub fn order(mut self, value: impl Into<Vec<u32>>) -> Self {
         self.order = Some(value.into());
         self
     }
+
     /// Sets `position`: 职务信息。
     #[must_use = "a setter returns the updated value"]
     pub fn position(mut self, value: impl Into<String>) -> Self {
         self.position = Some(value.into());
         self
     }
+
     /// Sets `gender`: 性别。
     #[must_use = "a setter returns the updated value"]
     pub fn gender(mut self, value: impl Into<Gender>) -> Self {
         self.gender = Some(value.into());
         self
     }
+
     /// Sets `email`: 邮箱。
     #[must_use = "a setter returns the updated value"]
     pub fn email(mut self, value: impl Into<String>) -> Self {
         self.email = Some(value.into());
         self
     }
+
     /// Sets `biz_mail`: 企业邮箱。
     #[must_use = "a setter returns the updated value"]
     pub fn biz_mail(mut self, value: impl Into<String>) -> Self {
         self.biz_mail = Some(value.into());
         self
     }
+
     /// Sets `is_leader_in_dept`: 个数必须和参数department的个数一致，表示在所在的部门内是否为部门负责人。
     #[must_use = "a setter returns the updated value"]
     pub fn is_leader_in_dept(mut self, value: impl Into<Vec<i32>>) -> Self {
         self.is_leader_in_dept = Some(value.into());
         self
     }
+
     /// Sets `direct_leader`: 直属上级UserID，设置范围为企业内成员.
     #[must_use = "a setter returns the updated value"]
     pub fn direct_leader(
@@ -1642,60 +1775,70 @@ impl CreateUserRequest {
         self.direct_leader = Some(value.into_iter().map(Into::into).collect());
         self
     }
+
     /// Sets `enable`: 启用/禁用成员。
     #[must_use = "a setter returns the updated value"]
     pub fn enable(mut self, value: impl Into<EnableFlag>) -> Self {
         self.enable = Some(value.into());
         self
     }
+
     /// Sets `avatar_mediaid`: 成员头像的mediaid，通过素材管理接口上传图片获得的mediaid.
     #[must_use = "a setter returns the updated value"]
     pub fn avatar_mediaid(mut self, value: impl Into<String>) -> Self {
         self.avatar_mediaid = Some(value.into());
         self
     }
+
     /// Sets `telephone`: 座机。
     #[must_use = "a setter returns the updated value"]
     pub fn telephone(mut self, value: impl Into<String>) -> Self {
         self.telephone = Some(value.into());
         self
     }
+
     /// Sets `address`: 地址。
     #[must_use = "a setter returns the updated value"]
     pub fn address(mut self, value: impl Into<String>) -> Self {
         self.address = Some(value.into());
         self
     }
+
     /// Sets `main_department`: 主部门.
     #[must_use = "a setter returns the updated value"]
     pub fn main_department(mut self, value: impl Into<i32>) -> Self {
         self.main_department = Some(value.into());
         self
     }
+
     /// Sets `extattr`: 自定义字段。
     #[must_use = "a setter returns the updated value"]
     pub fn extattr(mut self, value: impl Into<ExtAttr>) -> Self {
         self.extattr = Some(value.into());
         self
     }
+
     /// Sets `to_invite`: 是否邀请该成员使用企业微信（将通过微信服务通知或短信或邮件下发邀请，每天自动下发一次，最多持续3个工作日），默认值为true.
     #[must_use = "a setter returns the updated value"]
     pub fn to_invite(mut self, value: impl Into<bool>) -> Self {
         self.to_invite = Some(value.into());
         self
     }
+
     /// Sets `external_position`: 对外职务，如果设置了该值，则以此作为对外展示的职务，否则以position来展示.
     #[must_use = "a setter returns the updated value"]
     pub fn external_position(mut self, value: impl Into<String>) -> Self {
         self.external_position = Some(value.into());
         self
     }
+
     /// Sets `tel`: 办公电话。
     #[must_use = "a setter returns the updated value"]
     pub fn tel(mut self, value: impl Into<String>) -> Self {
         self.tel = Some(value.into());
         self
     }
+
     /// Sets `weixinid`: 微信号。
     #[must_use = "a setter returns the updated value"]
     pub fn weixinid(mut self, value: impl Into<String>) -> Self {
@@ -1703,6 +1846,7 @@ impl CreateUserRequest {
         self
     }
 }
+
 impl ::qywx_runtime::validate::Validate for CreateUserRequest {
     fn validate(&self, v: &mut ::qywx_runtime::validate::Validator) {
         {
@@ -1796,6 +1940,7 @@ impl ::qywx_runtime::validate::Validate for CreateUserRequest {
         }
     }
 }
+
 /// Answer of [`create_user`](crate::wecom::WecomClient::create_user) on success (envelope removed).
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -1804,6 +1949,7 @@ pub struct CreateUserResponse {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<String, ::serde_json::Value>,
 }
+
 impl CreateUserResponse {
     /// A `CreateUserResponse` with every optional field unset.
     pub fn new() -> Self {
@@ -1812,6 +1958,7 @@ impl CreateUserResponse {
         }
     }
 }
+
 /// Descriptor of `user.update`: `POST /cgi-bin/user/update`.
 #[doc(hidden)]
 pub const UPDATE_USER: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
@@ -1821,6 +1968,7 @@ pub const UPDATE_USER: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec
     auth: true,
     idempotent: true,
 };
+
 /// Parameters of [`update_user`](crate::wecom::WecomClient::update_user) (`POST /cgi-bin/user/update`), sent in the JSON body.
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -2054,8 +2202,9 @@ pub struct UpdateUserRequest {
     )]
     pub weixinid: Option<String>,
 }
+
 impl UpdateUserRequest {
-    /// A `UpdateUserRequest` from its required fields (`userid`); optional fields start unset.
+    /// An `UpdateUserRequest` from its required fields (`userid`); optional fields start unset.
     pub fn new(userid: impl Into<String>) -> Self {
         Self {
             userid: userid.into(),
@@ -2082,78 +2231,91 @@ impl UpdateUserRequest {
             weixinid: None,
         }
     }
+
     /// Sets `new_userid`: 特别地，如果userid由系统自动生成，则仅允许修改一次。
     #[must_use = "a setter returns the updated value"]
     pub fn new_userid(mut self, value: impl Into<String>) -> Self {
         self.new_userid = Some(value.into());
         self
     }
+
     /// Sets `name`: 成员名称。
     #[must_use = "a setter returns the updated value"]
     pub fn name(mut self, value: impl Into<String>) -> Self {
         self.name = Some(value.into());
         self
     }
+
     /// Sets `alias`: 别名。
     #[must_use = "a setter returns the updated value"]
     pub fn alias(mut self, value: impl Into<String>) -> Self {
         self.alias = Some(value.into());
         self
     }
+
     /// Sets `mobile`: 手机号码。
     #[must_use = "a setter returns the updated value"]
     pub fn mobile(mut self, value: impl Into<String>) -> Self {
         self.mobile = Some(value.into());
         self
     }
+
     /// Sets `department`: 成员所属部门id列表，不超过100个.
     #[must_use = "a setter returns the updated value"]
     pub fn department(mut self, value: impl Into<Vec<i32>>) -> Self {
         self.department = Some(value.into());
         self
     }
+
     /// Sets `order`: 部门内的排序值，默认为0。
     #[must_use = "a setter returns the updated value"]
     pub fn order(mut self, value: impl Into<Vec<u32>>) -> Self {
         self.order = Some(value.into());
         self
     }
+
     /// Sets `position`: 职务信息。
     #[must_use = "a setter returns the updated value"]
     pub fn position(mut self, value: impl Into<String>) -> Self {
         self.position = Some(value.into());
         self
     }
+
     /// Sets `gender`: 性别。
     #[must_use = "a setter returns the updated value"]
     pub fn gender(mut self, value: impl Into<Gender>) -> Self {
         self.gender = Some(value.into());
         self
     }
+
     /// Sets `email`: 邮箱。
     #[must_use = "a setter returns the updated value"]
     pub fn email(mut self, value: impl Into<String>) -> Self {
         self.email = Some(value.into());
         self
     }
+
     /// Sets `biz_mail`: 企业邮箱。
     #[must_use = "a setter returns the updated value"]
     pub fn biz_mail(mut self, value: impl Into<String>) -> Self {
         self.biz_mail = Some(value.into());
         self
     }
+
     /// Sets `telephone`: 座机。
     #[must_use = "a setter returns the updated value"]
     pub fn telephone(mut self, value: impl Into<String>) -> Self {
         self.telephone = Some(value.into());
         self
     }
+
     /// Sets `is_leader_in_dept`: 部门负责人字段，个数必须和department一致，表示在所在的部门内是否为负责人.
     #[must_use = "a setter returns the updated value"]
     pub fn is_leader_in_dept(mut self, value: impl Into<Vec<i32>>) -> Self {
         self.is_leader_in_dept = Some(value.into());
         self
     }
+
     /// Sets `direct_leader`: 直属上级，可以设置企业范围内成员为直属上级，最多设置5个.
     #[must_use = "a setter returns the updated value"]
     pub fn direct_leader(
@@ -2163,48 +2325,56 @@ impl UpdateUserRequest {
         self.direct_leader = Some(value.into_iter().map(Into::into).collect());
         self
     }
+
     /// Sets `enable`: 启用/禁用成员。
     #[must_use = "a setter returns the updated value"]
     pub fn enable(mut self, value: impl Into<EnableFlag>) -> Self {
         self.enable = Some(value.into());
         self
     }
+
     /// Sets `avatar_mediaid`: 成员头像的mediaid，通过素材管理接口上传图片获得的mediaid.
     #[must_use = "a setter returns the updated value"]
     pub fn avatar_mediaid(mut self, value: impl Into<String>) -> Self {
         self.avatar_mediaid = Some(value.into());
         self
     }
+
     /// Sets `address`: 地址。
     #[must_use = "a setter returns the updated value"]
     pub fn address(mut self, value: impl Into<String>) -> Self {
         self.address = Some(value.into());
         self
     }
+
     /// Sets `main_department`: 主部门.
     #[must_use = "a setter returns the updated value"]
     pub fn main_department(mut self, value: impl Into<i32>) -> Self {
         self.main_department = Some(value.into());
         self
     }
+
     /// Sets `extattr`: 自定义字段。
     #[must_use = "a setter returns the updated value"]
     pub fn extattr(mut self, value: impl Into<ExtAttr>) -> Self {
         self.extattr = Some(value.into());
         self
     }
+
     /// Sets `external_position`: 对外职务，如果设置了该值，则以此作为对外展示的职务，否则以position来展示.
     #[must_use = "a setter returns the updated value"]
     pub fn external_position(mut self, value: impl Into<String>) -> Self {
         self.external_position = Some(value.into());
         self
     }
+
     /// Sets `tel`: 办公电话。
     #[must_use = "a setter returns the updated value"]
     pub fn tel(mut self, value: impl Into<String>) -> Self {
         self.tel = Some(value.into());
         self
     }
+
     /// Sets `weixinid`: 微信号。
     #[must_use = "a setter returns the updated value"]
     pub fn weixinid(mut self, value: impl Into<String>) -> Self {
@@ -2212,6 +2382,7 @@ impl UpdateUserRequest {
         self
     }
 }
+
 impl ::qywx_runtime::validate::Validate for UpdateUserRequest {
     fn validate(&self, v: &mut ::qywx_runtime::validate::Validator) {
         'field: {
@@ -2301,6 +2472,7 @@ impl ::qywx_runtime::validate::Validate for UpdateUserRequest {
         }
     }
 }
+
 /// Answer of [`update_user`](crate::wecom::WecomClient::update_user) on success (envelope removed).
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -2309,14 +2481,16 @@ pub struct UpdateUserResponse {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<String, ::serde_json::Value>,
 }
+
 impl UpdateUserResponse {
-    /// A `UpdateUserResponse` with every optional field unset.
+    /// An `UpdateUserResponse` with every optional field unset.
     pub fn new() -> Self {
         Self {
             extra: ::serde_json::Map::new(),
         }
     }
 }
+
 /// Descriptor of `user.delete`: `GET /cgi-bin/user/delete`.
 #[doc(hidden)]
 pub const DELETE_USER: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
@@ -2326,6 +2500,7 @@ pub const DELETE_USER: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec
     auth: true,
     idempotent: true,
 };
+
 /// Parameters of [`delete_user`](crate::wecom::WecomClient::delete_user) (`GET /cgi-bin/user/delete`), sent in the query string.
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -2339,15 +2514,18 @@ pub struct DeleteUserRequest {
     )]
     pub userid: String,
 }
+
 impl DeleteUserRequest {
     /// A `DeleteUserRequest` from its required fields (`userid`); optional fields start unset.
     pub fn new(userid: impl Into<String>) -> Self {
         Self { userid: userid.into() }
     }
 }
+
 impl ::qywx_runtime::validate::Validate for DeleteUserRequest {
     fn validate(&self, _v: &mut ::qywx_runtime::validate::Validator) {}
 }
+
 impl ::qywx_runtime::QueryParams for DeleteUserRequest {
     fn query_pairs(&self) -> Vec<(&'static str, String)> {
         let mut pairs = Vec::with_capacity(1usize);
@@ -2356,6 +2534,7 @@ impl ::qywx_runtime::QueryParams for DeleteUserRequest {
         pairs
     }
 }
+
 /// Answer of [`delete_user`](crate::wecom::WecomClient::delete_user) on success (envelope removed).
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -2364,6 +2543,7 @@ pub struct DeleteUserResponse {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<String, ::serde_json::Value>,
 }
+
 impl DeleteUserResponse {
     /// A `DeleteUserResponse` with every optional field unset.
     pub fn new() -> Self {
@@ -2372,6 +2552,7 @@ impl DeleteUserResponse {
         }
     }
 }
+
 /// Descriptor of `user.get`: `GET /cgi-bin/user/get`.
 #[doc(hidden)]
 pub const GET_USER: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
@@ -2381,6 +2562,7 @@ pub const GET_USER: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::E
     auth: true,
     idempotent: true,
 };
+
 /// Parameters of [`get_user`](crate::wecom::WecomClient::get_user) (`GET /cgi-bin/user/get`), sent in the query string.
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -2394,15 +2576,18 @@ pub struct GetUserRequest {
     )]
     pub userid: String,
 }
+
 impl GetUserRequest {
     /// A `GetUserRequest` from its required fields (`userid`); optional fields start unset.
     pub fn new(userid: impl Into<String>) -> Self {
         Self { userid: userid.into() }
     }
 }
+
 impl ::qywx_runtime::validate::Validate for GetUserRequest {
     fn validate(&self, _v: &mut ::qywx_runtime::validate::Validator) {}
 }
+
 impl ::qywx_runtime::QueryParams for GetUserRequest {
     fn query_pairs(&self) -> Vec<(&'static str, String)> {
         let mut pairs = Vec::with_capacity(1usize);
@@ -2411,6 +2596,7 @@ impl ::qywx_runtime::QueryParams for GetUserRequest {
         pairs
     }
 }
+
 /// Answer of [`get_user`](crate::wecom::WecomClient::get_user) on success (envelope removed).
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -2664,6 +2850,7 @@ pub struct GetUserResponse {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<String, ::serde_json::Value>,
 }
+
 impl GetUserResponse {
     /// A `GetUserResponse` from its required fields (`userid`, `department`, `status`); optional fields start unset.
     pub fn new(
@@ -2700,54 +2887,63 @@ impl GetUserResponse {
             extra: ::serde_json::Map::new(),
         }
     }
+
     /// Sets `name`: 成员名称；第三方不可获取，调用时返回userid以代替name；代开发自建应用需要管理员授权才返回.
     #[must_use = "a setter returns the updated value"]
     pub fn name(mut self, value: impl Into<String>) -> Self {
         self.name = Some(value.into());
         self
     }
+
     /// Sets `order`: 部门内的排序值，默认为0。
     #[must_use = "a setter returns the updated value"]
     pub fn order(mut self, value: impl Into<Vec<u32>>) -> Self {
         self.order = Some(value.into());
         self
     }
+
     /// Sets `position`: 职务信息.
     #[must_use = "a setter returns the updated value"]
     pub fn position(mut self, value: impl Into<String>) -> Self {
         self.position = Some(value.into());
         self
     }
+
     /// Sets `mobile`: 手机号码.
     #[must_use = "a setter returns the updated value"]
     pub fn mobile(mut self, value: impl Into<String>) -> Self {
         self.mobile = Some(value.into());
         self
     }
+
     /// Sets `gender`: 性别。
     #[must_use = "a setter returns the updated value"]
     pub fn gender(mut self, value: impl Into<Gender>) -> Self {
         self.gender = Some(value.into());
         self
     }
+
     /// Sets `email`: 邮箱.
     #[must_use = "a setter returns the updated value"]
     pub fn email(mut self, value: impl Into<String>) -> Self {
         self.email = Some(value.into());
         self
     }
+
     /// Sets `biz_mail`: 企业邮箱.
     #[must_use = "a setter returns the updated value"]
     pub fn biz_mail(mut self, value: impl Into<String>) -> Self {
         self.biz_mail = Some(value.into());
         self
     }
+
     /// Sets `is_leader_in_dept`: 表示在所在的部门内是否为部门负责人，数量与department一致.
     #[must_use = "a setter returns the updated value"]
     pub fn is_leader_in_dept(mut self, value: impl Into<Vec<i32>>) -> Self {
         self.is_leader_in_dept = Some(value.into());
         self
     }
+
     /// Sets `direct_leader`: 直属上级UserID，返回在应用可见范围内的直属上级列表，最多有五个直属上级.
     #[must_use = "a setter returns the updated value"]
     pub fn direct_leader(
@@ -2757,78 +2953,91 @@ impl GetUserResponse {
         self.direct_leader = Some(value.into_iter().map(Into::into).collect());
         self
     }
+
     /// Sets `avatar`: 头像url.
     #[must_use = "a setter returns the updated value"]
     pub fn avatar(mut self, value: impl Into<String>) -> Self {
         self.avatar = Some(value.into());
         self
     }
+
     /// Sets `thumb_avatar`: 头像缩略图url.
     #[must_use = "a setter returns the updated value"]
     pub fn thumb_avatar(mut self, value: impl Into<String>) -> Self {
         self.thumb_avatar = Some(value.into());
         self
     }
+
     /// Sets `telephone`: 座机.
     #[must_use = "a setter returns the updated value"]
     pub fn telephone(mut self, value: impl Into<String>) -> Self {
         self.telephone = Some(value.into());
         self
     }
+
     /// Sets `alias`: 别名.
     #[must_use = "a setter returns the updated value"]
     pub fn alias(mut self, value: impl Into<String>) -> Self {
         self.alias = Some(value.into());
         self
     }
+
     /// Sets `address`: 地址.
     #[must_use = "a setter returns the updated value"]
     pub fn address(mut self, value: impl Into<String>) -> Self {
         self.address = Some(value.into());
         self
     }
+
     /// Sets `open_userid`: 全局唯一。
     #[must_use = "a setter returns the updated value"]
     pub fn open_userid(mut self, value: impl Into<String>) -> Self {
         self.open_userid = Some(value.into());
         self
     }
+
     /// Sets `main_department`: 主部门，仅当应用对主部门有查看权限时返回.
     #[must_use = "a setter returns the updated value"]
     pub fn main_department(mut self, value: impl Into<i32>) -> Self {
         self.main_department = Some(value.into());
         self
     }
+
     /// Sets `extattr`: 扩展属性.
     #[must_use = "a setter returns the updated value"]
     pub fn extattr(mut self, value: impl Into<ExtAttr>) -> Self {
         self.extattr = Some(value.into());
         self
     }
+
     /// Sets `qr_code`: 员工个人二维码，扫描可添加为外部联系人(注意返回的是一个url，可在浏览器上打开该url以展示二维码).
     #[must_use = "a setter returns the updated value"]
     pub fn qr_code(mut self, value: impl Into<String>) -> Self {
         self.qr_code = Some(value.into());
         self
     }
+
     /// Sets `external_position`: 对外职务，如果设置了该值，则以此作为对外展示的职务，否则以position来展示.
     #[must_use = "a setter returns the updated value"]
     pub fn external_position(mut self, value: impl Into<String>) -> Self {
         self.external_position = Some(value.into());
         self
     }
+
     /// Sets `tel`: 办公电话 (deprecated: today telephone).
     #[must_use = "a setter returns the updated value"]
     pub fn tel(mut self, value: impl Into<String>) -> Self {
         self.tel = Some(value.into());
         self
     }
+
     /// Sets `weixinid`: 微信号 (deprecated: not in today's pages).
     #[must_use = "a setter returns the updated value"]
     pub fn weixinid(mut self, value: impl Into<String>) -> Self {
         self.weixinid = Some(value.into());
         self
     }
+
     /// Sets `enable`: 成员启用状态。
     #[must_use = "a setter returns the updated value"]
     pub fn enable(mut self, value: impl Into<EnableFlag>) -> Self {
@@ -2836,6 +3045,7 @@ impl GetUserResponse {
         self
     }
 }
+
 /// Descriptor of `user.simplelist`: `GET /cgi-bin/user/simplelist`.
 #[doc(hidden)]
 pub const LIST_DEPARTMENT_USERS: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
@@ -2845,6 +3055,7 @@ pub const LIST_DEPARTMENT_USERS: ::qywx_runtime::spec::EndpointSpec = ::qywx_run
     auth: true,
     idempotent: true,
 };
+
 /// Parameters of [`list_department_users`](crate::wecom::WecomClient::list_department_users) (`GET /cgi-bin/user/simplelist`), sent in the query string.
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -2878,6 +3089,7 @@ pub struct ListDepartmentUsersRequest {
     )]
     pub status: Option<SimpleListStatus>,
 }
+
 impl ListDepartmentUsersRequest {
     /// A `ListDepartmentUsersRequest` from its required fields (`department_id`); optional fields start unset.
     pub fn new(department_id: i32) -> Self {
@@ -2887,12 +3099,14 @@ impl ListDepartmentUsersRequest {
             status: None,
         }
     }
+
     /// Sets `fetch_child`: 1/0:是否递归获取子部门下面的成员.
     #[must_use = "a setter returns the updated value"]
     pub fn fetch_child(mut self, value: impl Into<FetchChild>) -> Self {
         self.fetch_child = Some(value.into());
         self
     }
+
     /// Sets `status`: 0获取全部员工,1获取已关注成员列表,2获取禁用成员列表,4获取未关注成员列表。
     #[must_use = "a setter returns the updated value"]
     pub fn status(mut self, value: impl Into<SimpleListStatus>) -> Self {
@@ -2900,6 +3114,7 @@ impl ListDepartmentUsersRequest {
         self
     }
 }
+
 impl ::qywx_runtime::validate::Validate for ListDepartmentUsersRequest {
     fn validate(&self, v: &mut ::qywx_runtime::validate::Validator) {
         'field: {
@@ -2915,6 +3130,7 @@ impl ::qywx_runtime::validate::Validate for ListDepartmentUsersRequest {
         }
     }
 }
+
 impl ::qywx_runtime::QueryParams for ListDepartmentUsersRequest {
     fn query_pairs(&self) -> Vec<(&'static str, String)> {
         let mut pairs = Vec::with_capacity(3usize);
@@ -2937,6 +3153,7 @@ impl ::qywx_runtime::QueryParams for ListDepartmentUsersRequest {
         pairs
     }
 }
+
 /// Answer of [`list_department_users`](crate::wecom::WecomClient::list_department_users) on success (envelope removed).
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -2954,6 +3171,7 @@ pub struct ListDepartmentUsersResponse {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<String, ::serde_json::Value>,
 }
+
 impl ListDepartmentUsersResponse {
     /// A `ListDepartmentUsersResponse` from its required fields (`userlist`); optional fields start unset.
     pub fn new(userlist: Vec<UserBrief>) -> Self {
@@ -2963,6 +3181,7 @@ impl ListDepartmentUsersResponse {
         }
     }
 }
+
 /// Descriptor of `user.list`: `GET /cgi-bin/user/list`.
 #[doc(hidden)]
 pub const LIST_USERS: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
@@ -2972,6 +3191,7 @@ pub const LIST_USERS: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec:
     auth: true,
     idempotent: true,
 };
+
 /// Parameters of [`list_users`](crate::wecom::WecomClient::list_users) (`GET /cgi-bin/user/list`), sent in the query string.
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -2995,6 +3215,7 @@ pub struct ListUsersRequest {
     )]
     pub fetch_child: Option<FetchChild>,
 }
+
 impl ListUsersRequest {
     /// A `ListUsersRequest` from its required fields (`department_id`); optional fields start unset.
     pub fn new(department_id: i32) -> Self {
@@ -3003,6 +3224,7 @@ impl ListUsersRequest {
             fetch_child: None,
         }
     }
+
     /// Sets `fetch_child`: 1/0：是否递归获取子部门下面的成员 (not in today's page).
     #[must_use = "a setter returns the updated value"]
     pub fn fetch_child(mut self, value: impl Into<FetchChild>) -> Self {
@@ -3010,6 +3232,7 @@ impl ListUsersRequest {
         self
     }
 }
+
 impl ::qywx_runtime::validate::Validate for ListUsersRequest {
     fn validate(&self, v: &mut ::qywx_runtime::validate::Validator) {
         'field: {
@@ -3025,6 +3248,7 @@ impl ::qywx_runtime::validate::Validate for ListUsersRequest {
         }
     }
 }
+
 impl ::qywx_runtime::QueryParams for ListUsersRequest {
     fn query_pairs(&self) -> Vec<(&'static str, String)> {
         let mut pairs = Vec::with_capacity(2usize);
@@ -3040,6 +3264,7 @@ impl ::qywx_runtime::QueryParams for ListUsersRequest {
         pairs
     }
 }
+
 /// Answer of [`list_users`](crate::wecom::WecomClient::list_users) on success (envelope removed).
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -3057,6 +3282,7 @@ pub struct ListUsersResponse {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<String, ::serde_json::Value>,
 }
+
 impl ListUsersResponse {
     /// A `ListUsersResponse` from its required fields (`userlist`); optional fields start unset.
     pub fn new(userlist: Vec<Member>) -> Self {
@@ -3066,6 +3292,7 @@ impl ListUsersResponse {
         }
     }
 }
+
 /// Descriptor of `user.list_id`: `POST /cgi-bin/user/list_id`.
 #[doc(hidden)]
 pub const LIST_USER_IDS: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
@@ -3075,6 +3302,7 @@ pub const LIST_USER_IDS: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::sp
     auth: true,
     idempotent: true,
 };
+
 /// Parameters of [`list_user_ids`](crate::wecom::WecomClient::list_user_ids) (`POST /cgi-bin/user/list_id`), sent in the JSON body.
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -3100,17 +3328,20 @@ pub struct ListUserIdsRequest {
     )]
     pub limit: Option<u32>,
 }
+
 impl ListUserIdsRequest {
     /// A `ListUserIdsRequest` with every optional field unset.
     pub fn new() -> Self {
         Self { cursor: None, limit: None }
     }
+
     /// Sets `cursor`: 用于分页查询的游标，字符串类型，由上一次调用返回，首次调用不填.
     #[must_use = "a setter returns the updated value"]
     pub fn cursor(mut self, value: impl Into<String>) -> Self {
         self.cursor = Some(value.into());
         self
     }
+
     /// Sets `limit`: 分页，预期请求的数据量，取值范围 1 ~ 10000.
     #[must_use = "a setter returns the updated value"]
     pub fn limit(mut self, value: impl Into<u32>) -> Self {
@@ -3118,9 +3349,11 @@ impl ListUserIdsRequest {
         self
     }
 }
+
 impl ::qywx_runtime::validate::Validate for ListUserIdsRequest {
     fn validate(&self, _v: &mut ::qywx_runtime::validate::Validator) {}
 }
+
 /// Answer of [`list_user_ids`](crate::wecom::WecomClient::list_user_ids) on success (envelope removed).
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -3148,6 +3381,7 @@ pub struct ListUserIdsResponse {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<String, ::serde_json::Value>,
 }
+
 impl ListUserIdsResponse {
     /// A `ListUserIdsResponse` from its required fields (`dept_user`); optional fields start unset.
     pub fn new(dept_user: Vec<DeptUser>) -> Self {
@@ -3157,6 +3391,7 @@ impl ListUserIdsResponse {
             extra: ::serde_json::Map::new(),
         }
     }
+
     /// Sets `next_cursor`: 分页游标，下次请求时填写以获取之后分页的记录。
     #[must_use = "a setter returns the updated value"]
     pub fn next_cursor(mut self, value: impl Into<String>) -> Self {
@@ -3164,6 +3399,7 @@ impl ListUserIdsResponse {
         self
     }
 }
+
 /// Descriptor of `user.convert_to_openid`: `POST /cgi-bin/user/convert_to_openid`.
 #[doc(hidden)]
 pub const CONVERT_TO_OPENID: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
@@ -3173,6 +3409,7 @@ pub const CONVERT_TO_OPENID: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime
     auth: true,
     idempotent: true,
 };
+
 /// Parameters of [`convert_to_openid`](crate::wecom::WecomClient::convert_to_openid) (`POST /cgi-bin/user/convert_to_openid`), sent in the JSON body.
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -3186,15 +3423,18 @@ pub struct ConvertToOpenidRequest {
     )]
     pub userid: String,
 }
+
 impl ConvertToOpenidRequest {
     /// A `ConvertToOpenidRequest` from its required fields (`userid`); optional fields start unset.
     pub fn new(userid: impl Into<String>) -> Self {
         Self { userid: userid.into() }
     }
 }
+
 impl ::qywx_runtime::validate::Validate for ConvertToOpenidRequest {
     fn validate(&self, _v: &mut ::qywx_runtime::validate::Validator) {}
 }
+
 /// Answer of [`convert_to_openid`](crate::wecom::WecomClient::convert_to_openid) on success (envelope removed).
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -3211,6 +3451,7 @@ pub struct ConvertToOpenidResponse {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<String, ::serde_json::Value>,
 }
+
 impl ConvertToOpenidResponse {
     /// A `ConvertToOpenidResponse` from its required fields (`openid`); optional fields start unset.
     pub fn new(openid: impl Into<String>) -> Self {
@@ -3220,6 +3461,7 @@ impl ConvertToOpenidResponse {
         }
     }
 }
+
 /// Descriptor of `user.convert_to_userid`: `POST /cgi-bin/user/convert_to_userid`.
 #[doc(hidden)]
 pub const CONVERT_TO_USERID: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
@@ -3229,6 +3471,7 @@ pub const CONVERT_TO_USERID: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime
     auth: true,
     idempotent: true,
 };
+
 /// Parameters of [`convert_to_userid`](crate::wecom::WecomClient::convert_to_userid) (`POST /cgi-bin/user/convert_to_userid`), sent in the JSON body.
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -3242,15 +3485,18 @@ pub struct ConvertToUseridRequest {
     )]
     pub openid: String,
 }
+
 impl ConvertToUseridRequest {
     /// A `ConvertToUseridRequest` from its required fields (`openid`); optional fields start unset.
     pub fn new(openid: impl Into<String>) -> Self {
         Self { openid: openid.into() }
     }
 }
+
 impl ::qywx_runtime::validate::Validate for ConvertToUseridRequest {
     fn validate(&self, _v: &mut ::qywx_runtime::validate::Validator) {}
 }
+
 /// Answer of [`convert_to_userid`](crate::wecom::WecomClient::convert_to_userid) on success (envelope removed).
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[non_exhaustive]
@@ -3267,6 +3513,7 @@ pub struct ConvertToUseridResponse {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<String, ::serde_json::Value>,
 }
+
 impl ConvertToUseridResponse {
     /// A `ConvertToUseridResponse` from its required fields (`userid`); optional fields start unset.
     pub fn new(userid: impl Into<String>) -> Self {
@@ -3276,6 +3523,7 @@ impl ConvertToUseridResponse {
         }
     }
 }
+
 impl super::WecomClient {
     /// 创建成员: create a member.
     ///
@@ -3329,6 +3577,7 @@ impl super::WecomClient {
     ) -> ::qywx_runtime::Result<CreateUserResponse> {
         self.inner.call_json(&CREATE_USER, request).await
     }
+
     /// 更新成员: update a member.
     ///
     /// Sends `POST /cgi-bin/user/update` (endpoint id `user.update`).
@@ -3378,6 +3627,7 @@ impl super::WecomClient {
     ) -> ::qywx_runtime::Result<UpdateUserResponse> {
         self.inner.call_json(&UPDATE_USER, request).await
     }
+
     /// 删除成员: delete a member.
     ///
     /// Sends `GET /cgi-bin/user/delete` (endpoint id `user.delete`).
@@ -3406,6 +3656,7 @@ impl super::WecomClient {
     ) -> ::qywx_runtime::Result<DeleteUserResponse> {
         self.inner.call_query(&DELETE_USER, request).await
     }
+
     /// 获取成员: read a member.
     ///
     /// Sends `GET /cgi-bin/user/get` (endpoint id `user.get`).
@@ -3460,6 +3711,7 @@ impl super::WecomClient {
     ) -> ::qywx_runtime::Result<GetUserResponse> {
         self.inner.call_query(&GET_USER, request).await
     }
+
     /// 获取部门成员: list a department's members.
     ///
     /// Sends `GET /cgi-bin/user/simplelist` (endpoint id `user.simplelist`).
@@ -3492,6 +3744,7 @@ impl super::WecomClient {
     ) -> ::qywx_runtime::Result<ListDepartmentUsersResponse> {
         self.inner.call_query(&LIST_DEPARTMENT_USERS, request).await
     }
+
     /// 获取部门成员详情: list a department's members with their details.
     ///
     /// Sends `GET /cgi-bin/user/list` (endpoint id `user.list`).
@@ -3523,6 +3776,7 @@ impl super::WecomClient {
     ) -> ::qywx_runtime::Result<ListUsersResponse> {
         self.inner.call_query(&LIST_USERS, request).await
     }
+
     /// 获取成员ID列表: page through the corp's members (userid and department pairs).
     ///
     /// Sends `POST /cgi-bin/user/list_id` (endpoint id `user.list_id`).
@@ -3555,6 +3809,7 @@ impl super::WecomClient {
     ) -> ::qywx_runtime::Result<ListUserIdsResponse> {
         self.inner.call_json(&LIST_USER_IDS, request).await
     }
+
     /// Every `dept_user` item of [`list_user_ids`](Self::list_user_ids), as a stream that fetches the next page only when the items of the previous one have been consumed (`use qywx::runtime::StreamExt; while let Some(item) = stream.next().await { .. }`).
     ///
     /// The stream starts at `request`'s `cursor` (unset: the first page), follows `next_cursor` and ends after the last page. A failed page is yielded as one `Err` after every item before it, and ends the stream.
@@ -3580,6 +3835,7 @@ impl super::WecomClient {
             }
         })
     }
+
     /// userid转openid: convert a member's UserID to their WeChat openid.
     ///
     /// Sends `POST /cgi-bin/user/convert_to_openid` (endpoint id `user.convert_to_openid`).
@@ -3608,6 +3864,7 @@ impl super::WecomClient {
     ) -> ::qywx_runtime::Result<ConvertToOpenidResponse> {
         self.inner.call_json(&CONVERT_TO_OPENID, request).await
     }
+
     /// openid转userid: convert a WeChat openid to the member's UserID.
     ///
     /// Sends `POST /cgi-bin/user/convert_to_userid` (endpoint id `user.convert_to_userid`).
