@@ -359,3 +359,22 @@ fn a_doc_url_no_source_names_is_refused() {
         &["$.endpoints[0].doc_url", "neither in the lines the endpoint cites nor one of its URL sources"],
     );
 }
+
+/// `qywx-codegen synth N` (the scale benchmark's input): N copies of the groups make a valid
+/// spec, with one token endpoint per service.
+#[test]
+fn a_synthetic_spec_of_copies_generates() {
+    let tmp = TempDir::new("synth");
+    let real = generate(&workspace_paths()).unwrap().1.endpoints;
+    let written = qywx_codegen::synth::synth(&workspace_paths().spec, 3, &tmp.0.join("spec")).unwrap();
+    let paths = Paths {
+        spec: tmp.0.join("spec"),
+        out: tmp.0.join("generated"),
+        sources: workspace_paths().sources,
+    };
+    let (files, stats) = generate(&paths).unwrap_or_else(|e| panic!("{e}"));
+    let token_endpoints = 2;
+    assert_eq!(stats.endpoints, written);
+    assert_eq!(written, 3 * (real - token_endpoints) + token_endpoints);
+    assert!(files.iter().any(|f| f.path == Path::new("src/wecom/department_k2.rs")));
+}

@@ -10,6 +10,7 @@ mod emit;
 pub mod error;
 pub mod model;
 mod names;
+pub mod synth;
 
 use std::path::{Path, PathBuf};
 

@@ -92,10 +92,50 @@ fn diff_command(args: &[String]) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// `synth N --out DIR`: a synthetic spec of N copies of the workspace's groups.
+fn synth_command(args: &[String]) -> ExitCode {
+    let (copies, out) = match args {
+        [n, flag, dir] if flag == "--out" => match n.parse::<usize>() {
+            Ok(n) if n > 0 => (n, PathBuf::from(dir)),
+            _ => {
+                eprintln!("error: synth N --out DIR: N must be a positive number, not `{n}`");
+                return ExitCode::from(2);
+            }
+        },
+        _ => {
+            eprintln!("usage: qywx-codegen synth N --out DIR   (N copies of spec/groups, for scale measurements)");
+            return ExitCode::from(2);
+        }
+    };
+    let spec = match std::env::current_dir()
+        .map_err(|e| e.to_string())
+        .and_then(|cwd| Paths::discover(&cwd))
+    {
+        Ok(p) => p.spec,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match qywx_codegen::synth::synth(&spec, copies, &out) {
+        Ok(endpoints) => {
+            println!("wrote a spec of {endpoints} endpoints ({copies} copies) to {}", out.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let all: Vec<String> = std::env::args().skip(1).collect();
     if all.first().map(String::as_str) == Some("diff") {
         return diff_command(&all[1..]);
+    }
+    if all.first().map(String::as_str) == Some("synth") {
+        return synth_command(&all[1..]);
     }
     let (mut check, mut stats) = (false, false);
     let (mut spec, mut out, mut sources) = (None, None, None);

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The scale benchmark of issue 12: a synthetic spec of N copies of the real groups
+# (`qywx-codegen synth`), generated and built as a crate. Per N it reports the regeneration time,
+# generated lines per endpoint, and the debug build time and peak memory of the `qywx` crate alone
+# (its dependencies built beforehand). Usage: bash scripts/scale_bench.sh [N ...]   (default 1 10 50)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root="$PWD"
+[ $# -gt 0 ] || set -- 1 10 50
+cargo build -q --release -p qywx-codegen
+codegen="$root/target/release/qywx-codegen"
+printf '| N | endpoints | regeneration | lines | lines/endpoint | debug build of qywx | peak memory |\n| --- | --- | --- | --- | --- | --- | --- |\n'
+for n in "$@"; do
+  ws="$root/target/scale/ws-$n"
+  rm -rf "$ws" && mkdir -p "$ws"
+  "$codegen" synth "$n" --out "$ws/spec" >/dev/null
+  cp -r runtime "$ws/runtime"
+  cp Cargo.lock "$ws/Cargo.lock"
+  deps=$(sed -n '/^\[workspace.dependencies\]/,/^\[profile/p' Cargo.toml | sed '/^\[profile/d')
+  printf '[workspace]\nresolver = "2"\nmembers = ["generated", "runtime"]\n\n[workspace.package]\nedition = "2021"\nlicense = "MIT OR Apache-2.0"\nrust-version = "1.85"\n\n%s\n\n[profile.dev]\ndebug = "line-tables-only"\n\n[profile.dev.package."*"]\ndebug = false\n' "$deps" > "$ws/Cargo.toml"
+  regen=$( { /usr/bin/time -f '%e' "$codegen" --spec "$ws/spec" --out "$ws/generated" --sources "$root/../shared" >/dev/null; } 2>&1 )
+  endpoints=$(grep -ho '"id": "[^"]*"' "$ws"/spec/groups/*.json | wc -l)
+  lines=$(cat "$ws"/generated/src/*.rs "$ws"/generated/src/*/*.rs | wc -l)
+  export CARGO_TARGET_DIR="$root/target/scale/target"
+  (cd "$ws" && cargo build -q --offline -p qywx-runtime && cargo clean -q --offline -p qywx)
+  build=$( { cd "$ws" && /usr/bin/time -f '%e %M' cargo build -q --offline -p qywx >/dev/null; } 2>&1 | tail -1 )
+  unset CARGO_TARGET_DIR
+  secs=${build% *}; kb=${build#* }
+  printf '| %s | %s | %s s | %s | %s | %s s | %s MiB |\n' "$n" "$endpoints" "$regen" "$lines" "$((lines / endpoints))" "$secs" "$((kb / 1024))"
+done
