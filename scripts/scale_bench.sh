@@ -7,6 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
 [ $# -gt 0 ] || set -- 1 10 50
+# The synthetic workspaces build offline from the same Cargo.lock: fetch its crates first.
+cargo fetch -q
 cargo build -q --release -p qywx-codegen
 codegen="$root/target/release/qywx-codegen"
 printf '| N | endpoints | regeneration | lines | lines/endpoint | debug build of qywx | peak memory |\n| --- | --- | --- | --- | --- | --- | --- |\n'

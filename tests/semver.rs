@@ -28,8 +28,14 @@ fn the_crate_version_covers_every_change_since_the_release() {
 fn a_breaking_edit_without_a_version_bump_fails_the_check() {
     let tmp = TempDir::with_spec_copy("version");
     copy_dir(&workspace_root().join("release"), &tmp.0.join("release"));
+    // The crate at `version` against a release of 0.1.0, its other keys kept.
+    let crate_json = tmp.spec().join("crate.json");
+    let original: Value = serde_json::from_str(&std::fs::read_to_string(&crate_json).unwrap()).unwrap();
     let at = |version: &str| {
-        format!(r#"{{ "crate": {{ "version": "{version}", "released": {{ "version": "0.1.0", "spec": "../release/spec" }} }} }}"#)
+        let mut edited = original.clone();
+        edited["crate"]["version"] = version.into();
+        edited["crate"]["released"]["version"] = "0.1.0".into();
+        edited.to_string()
     };
     std::fs::write(tmp.spec().join("crate.json"), at("0.1.0")).unwrap();
     tmp.edit("groups/department.json", |s| {

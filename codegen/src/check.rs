@@ -40,9 +40,14 @@ fn is_upper_snake(s: &str) -> bool {
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
 }
 
-/// Checks the whole spec; returns the type index the emitters use, or every fault found.
+/// Checks the whole spec; returns the resolved model the emitters use, or every fault found.
 /// `sources_dir` is the directory the spec's file sources are relative to (`../shared`).
-pub fn check<'a>(spec: &'a Spec, sources_dir: &Path) -> Result<TypeIndex<'a>, SpecErrors> {
+pub fn check<'a>(spec: &'a Spec, sources_dir: &Path) -> Result<crate::ir::Api<'a>, SpecErrors> {
+    let index = check_items(spec, sources_dir)?;
+    crate::ir::build(spec, &index)
+}
+
+fn check_items<'a>(spec: &'a Spec, sources_dir: &Path) -> Result<TypeIndex<'a>, SpecErrors> {
     let mut errs = SpecErrors::default();
     let mut provenance = Provenance::new(sources_dir);
     let mut service_ids = BTreeSet::new();

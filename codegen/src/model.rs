@@ -219,6 +219,14 @@ pub struct Crate {
     pub version: String,
     /// The last release.
     pub released: Release,
+    /// One line: the crate's `description` in `Cargo.toml`.
+    pub description: String,
+    /// The crate's root documentation (Markdown), one entry per line; the list of services
+    /// follows it.
+    pub documentation: Vec<String>,
+    /// A usage example for the crate's root documentation (Rust, compiled as a `no_run`
+    /// doctest), one entry per line.
+    pub example: Vec<String>,
 }
 
 /// A released version and a copy of its spec.
@@ -1288,6 +1296,9 @@ pub fn load_released(dir: &Path) -> Result<Spec, SpecErrors> {
             version: String::new(),
             spec: String::new(),
         },
+        description: String::new(),
+        documentation: Vec::new(),
+        example: Vec::new(),
     };
     errors.into_result(Spec { krate, services, groups })
 }

@@ -55,6 +55,15 @@ pub fn field_ident_text(f: &Field) -> String {
     f.rust_name.clone().unwrap_or_else(|| snake(&f.name))
 }
 
+/// Escapes spec text for rustdoc Markdown where it could be read as markup or a broken link.
+pub fn md(text: &str) -> String {
+    text.replace('[', "\\[")
+        .replace(']', "\\]")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('*', "\\*")
+}
+
 /// An identifier, raw when it is a keyword.
 pub fn ident(text: &str) -> proc_macro2::Ident {
     if KEYWORDS.contains(&text) {

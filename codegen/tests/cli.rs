@@ -95,8 +95,13 @@ fn the_workspace_is_found_from_the_current_directory() {
     assert_eq!(code, 0, "an identical copy is up to date: {text}");
     // A breaking edit (a method renamed) against a release of 0.1.0 still at 0.1.0.
     let krate = tmp.join("spec/crate.json");
+    // The crate at `version` against a release of 0.1.0, its other keys kept.
+    let original: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&krate).unwrap()).unwrap();
     let at = |version: &str| {
-        format!(r#"{{ "crate": {{ "version": "{version}", "released": {{ "version": "0.1.0", "spec": "../release/spec" }} }} }}"#)
+        let mut edited = original.clone();
+        edited["crate"]["version"] = version.into();
+        edited["crate"]["released"]["version"] = "0.1.0".into();
+        edited.to_string()
     };
     std::fs::write(&krate, at("0.1.0")).unwrap();
     let group = tmp.join("spec/groups/tag.json");

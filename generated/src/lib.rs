@@ -4,6 +4,10 @@
 //! Generated from the JSON spec in `spec/`; every endpoint is a method of its service's client and every
 //! parameter and field is documented from the spec. See `API.md` beside this crate for the full reference.
 //!
+//! Each service is a cargo feature (`wecom`, `tuzhan`, both on by default) made of one feature per group
+//! (`wecom-department`, ...): `default-features = false, features = ["rustls", "wecom-department"]` compiles
+//! only the department endpoints (and the groups whose types they use).
+//!
 //! - [`tuzhan`]: Tuzhan (兔展) (feature `tuzhan`)
 //! - [`wecom`]: WeCom (企业微信) (feature `wecom`)
 //!
@@ -19,19 +23,27 @@
 #![cfg_attr(rustfmt, rustfmt::skip)]
 #![deny(missing_docs)]
 /// Tuzhan (兔展)
-#[cfg(feature = "tuzhan")]
+#[cfg(any(feature = "tuzhan", feature = "tuzhan-import"))]
 #[rustfmt::skip]
 pub mod tuzhan;
 
 /// WeCom (企业微信)
-#[cfg(feature = "wecom")]
+#[cfg(
+    any(
+        feature = "wecom",
+        feature = "wecom-corpgroup-rule",
+        feature = "wecom-department",
+        feature = "wecom-tag",
+        feature = "wecom-user"
+    )
+)]
 #[rustfmt::skip]
 pub mod wecom;
 
-pub use ::qywx_runtime::{
+pub use qywx_runtime::{
     ApiError, ClientOptions, Credentials, Error, LocalDateTime, Result, Secret, Violation,
 };
 
-pub use ::qywx_runtime::bulk::{BulkOptions, BulkProgress, BulkReport, FromIter};
+pub use qywx_runtime::bulk::{BulkOptions, BulkProgress, BulkReport, FromIter};
 
-pub use ::qywx_runtime as runtime;
+pub use qywx_runtime as runtime;

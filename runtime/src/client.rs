@@ -5,11 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::Url;
-use serde::de::DeserializeOwned;
-use serde::Serialize;
 use serde_json::Value;
 
-use crate::envelope::{self, Answer};
+use crate::codec::{FromJson, ToJson};
+use crate::envelope;
 use crate::spec::{EndpointSpec, ErrorHandling, HttpMethod, ServiceSpec, TokenPlacement};
 use crate::token::{cache_key, now_ms, MemoryTokenStore, StoredToken, TokenCache, TokenStore};
 use crate::validate::Validate;
@@ -236,7 +235,7 @@ impl ServiceClient {
 
     /// Calls an endpoint that takes no parameters.
     #[doc(hidden)]
-    pub async fn call<R: DeserializeOwned>(&self, endpoint: &'static EndpointSpec) -> Result<R> {
+    pub async fn call<R: FromJson>(&self, endpoint: &'static EndpointSpec) -> Result<R> {
         self.execute(endpoint, Payload::Query(Vec::new())).await
     }
 
@@ -245,7 +244,7 @@ impl ServiceClient {
     pub async fn call_query<Q, R>(&self, endpoint: &'static EndpointSpec, request: &Q) -> Result<R>
     where
         Q: QueryParams + Validate,
-        R: DeserializeOwned,
+        R: FromJson,
     {
         check(endpoint, request)?;
         self.execute(endpoint, Payload::Query(request.query_pairs())).await
@@ -255,17 +254,12 @@ impl ServiceClient {
     #[doc(hidden)]
     pub async fn call_json<B, R>(&self, endpoint: &'static EndpointSpec, request: &B) -> Result<R>
     where
-        B: Serialize + Validate,
-        R: DeserializeOwned,
+        B: ToJson + Validate,
+        R: FromJson,
     {
         check(endpoint, request)?;
-        let body = serde_json::to_vec(request).map_err(|e| Error::InvalidInput {
-            endpoint: endpoint.id,
-            violations: vec![crate::Violation {
-                path: String::new(),
-                rule: format!("cannot be encoded as JSON: {e}"),
-            }],
-        })?;
+        // Writing a `Value` cannot fail (its keys are strings).
+        let body = request.to_json().to_string().into_bytes();
         self.execute(endpoint, Payload::Json(&body)).await
     }
 
@@ -444,33 +438,22 @@ impl ServiceClient {
         })
     }
 
-    async fn execute<R: DeserializeOwned>(&self, endpoint: &'static EndpointSpec, payload: Payload<'_>) -> Result<R> {
-        let (answer, body) = self.execute_answer::<R>(endpoint, &payload).await?;
-        envelope::into_typed(answer, endpoint, &body, &self.hidden(None))
-    }
-
-    /// [`Self::execute_answer`] for callers that want the payload as JSON.
-    async fn execute_value(&self, endpoint: &'static EndpointSpec, payload: &Payload<'_>) -> Result<(Value, Vec<u8>)> {
-        let (answer, body) = self.execute_answer::<Value>(endpoint, payload).await?;
-        let value = match answer {
-            Answer::Typed(value) | Answer::Payload(value) => value,
-        };
-        Ok((value, body))
+    /// The typed answer of `endpoint`: the only generic step is typing the payload.
+    async fn execute<R: FromJson>(&self, endpoint: &'static EndpointSpec, payload: Payload<'_>) -> Result<R> {
+        let (value, body) = self.execute_value(endpoint, &payload).await?;
+        envelope::typed(value, endpoint, &body, &self.hidden(None))
     }
 
     /// Sends with the retry policy: refresh the token once on 40014-like codes, back off on busy
     /// and gateway errors, and repeat after a transport failure only what is safe to repeat.
-    async fn execute_answer<R: DeserializeOwned>(
-        &self,
-        endpoint: &'static EndpointSpec,
-        payload: &Payload<'_>,
-    ) -> Result<(Answer<R>, Vec<u8>)> {
+    /// Not generic over the answer's type, so it is compiled once for all endpoints.
+    async fn execute_value(&self, endpoint: &'static EndpointSpec, payload: &Payload<'_>) -> Result<(Value, Vec<u8>)> {
         // Tokens the server rejected during this call (see `may_refresh`).
         let mut rejected_here: Vec<Secret> = Vec::new();
         let mut retries = 0u32;
         loop {
             let token = if endpoint.auth { Some(self.token().await?) } else { None };
-            let error = match self.send_once::<R>(endpoint, payload, token.as_ref()).await {
+            let error = match self.send_once(endpoint, payload, token.as_ref()).await {
                 Ok(answer) => return Ok(answer),
                 Err(error) => error,
             };
@@ -547,12 +530,12 @@ impl ServiceClient {
         hidden
     }
 
-    async fn send_once<R: DeserializeOwned>(
+    async fn send_once(
         &self,
         endpoint: &'static EndpointSpec,
         payload: &Payload<'_>,
         token: Option<&Secret>,
-    ) -> Result<(Answer<R>, Vec<u8>)> {
+    ) -> Result<(Value, Vec<u8>)> {
         let inner = &*self.inner;
         let placement = inner.service.auth.placement;
         // One pass: base + path + encoded query, parsed once (as a hand-written call would).
@@ -602,8 +585,8 @@ impl ServiceClient {
         let status = response.status();
         let body = response.bytes().await.map_err(transport)?.to_vec();
         let hidden = self.hidden(token);
-        let answer = envelope::decode_answer::<R>(inner.service, endpoint, status.as_u16(), &body, &hidden)?;
-        Ok((answer, body))
+        let payload = envelope::open_answer(inner.service, endpoint, status.as_u16(), &body, &hidden)?;
+        Ok((payload, body))
     }
 }
 

@@ -2,6 +2,8 @@
 
 use serde_json::{Map, Value};
 
+use crate::codec::FromJson;
+
 use crate::spec::{EndpointSpec, ServiceSpec};
 use crate::{ApiError, Error};
 
@@ -102,26 +104,17 @@ fn kind_of(value: &Value) -> &'static str {
     }
 }
 
-/// What an HTTP answer held: the typed payload (fast path) or its JSON, still to be typed.
-pub(crate) enum Answer<R> {
-    Typed(R),
-    Payload(Value),
-}
-
-/// Decodes one HTTP answer of `endpoint`: the success payload, or the precise error.
-pub(crate) fn decode_answer<R: serde::de::DeserializeOwned>(
+/// Opens one HTTP answer of `endpoint`: the success payload as JSON, or the precise error (HTTP
+/// status, API error code, or a body that is not an envelope). Not generic over the answer's
+/// type, so the call path is compiled once for every endpoint.
+pub(crate) fn open_answer(
     service: &'static ServiceSpec,
     endpoint: &'static EndpointSpec,
     status: u16,
     body: &[u8],
     hidden: &[&str],
-) -> Result<Answer<R>, Error> {
-    let success = (200..300).contains(&status);
-    if success {
-        if let Some(value) = decode_success::<R>(service, body) {
-            return Ok(Answer::Typed(value));
-        }
-    } else {
+) -> Result<Value, Error> {
+    if !(200..300).contains(&status) {
         return Err(Error::HttpStatus {
             endpoint: endpoint.id,
             status,
@@ -129,7 +122,6 @@ pub(crate) fn decode_answer<R: serde::de::DeserializeOwned>(
         });
     }
     match open(service, endpoint, body, hidden) {
-        Ok(value) => Ok(Answer::Payload(value)),
         // The token endpoint's body may hold a token we do not know yet: keep it out of errors.
         Err(Error::Decode { endpoint, message, .. }) if endpoint == service.auth.token_endpoint.id => {
             Err(Error::Decode {
@@ -138,28 +130,25 @@ pub(crate) fn decode_answer<R: serde::de::DeserializeOwned>(
                 snippet: "<withheld: token response>".into(),
             })
         }
-        Err(error) => Err(error),
+        other => other,
     }
 }
 
-/// Types a decoded payload.
-pub(crate) fn into_typed<R: serde::de::DeserializeOwned>(
-    answer: Answer<R>,
-    endpoint: &'static EndpointSpec,
-    body: &[u8],
-    hidden: &[&str],
-) -> Result<R, Error> {
-    match answer {
-        Answer::Typed(value) => Ok(value),
-        Answer::Payload(value) => R::deserialize(value).map_err(|e| Error::Decode {
-            endpoint: endpoint.id,
-            message: e.to_string(),
-            snippet: if endpoint.auth {
-                snippet(body, hidden)
-            } else {
-                "<withheld: token response>".into()
-            },
-        }),
+/// Types a success payload; a payload that does not fit is [`Error::Decode`] with the member
+/// path that failed.
+pub(crate) fn typed<R: FromJson>(value: Value, endpoint: &'static EndpointSpec, body: &[u8], hidden: &[&str]) -> Result<R, Error> {
+    R::from_json(value).map_err(|e| decode_error(endpoint, e.to_string(), body, hidden))
+}
+
+fn decode_error(endpoint: &'static EndpointSpec, message: String, body: &[u8], hidden: &[&str]) -> Error {
+    Error::Decode {
+        endpoint: endpoint.id,
+        message,
+        snippet: if endpoint.auth {
+            snippet(body, hidden)
+        } else {
+            "<withheld: token response>".into()
+        },
     }
 }
 
@@ -171,205 +160,6 @@ pub fn decode_response<R: serde::de::DeserializeOwned>(
     status: u16,
     body: &[u8],
 ) -> Result<R, Error> {
-    let answer = decode_answer::<R>(service, endpoint, status, body, &[])?;
-    into_typed(answer, endpoint, body, &[])
-}
-
-/// The fast path for the common case: decode a successful answer straight from the bytes into
-/// `T`, capturing the envelope's code on the way (no intermediate `Value`). Returns `None`
-/// whenever the answer is not a plain success or does not decode; the caller then takes
-/// [`open`], which is the reference behaviour and produces the precise error.
-pub(crate) fn decode_success<T: serde::de::DeserializeOwned>(service: &'static ServiceSpec, body: &[u8]) -> Option<T> {
-    let envelope = &service.envelope;
-    let mut deserializer = serde_json::Deserializer::from_slice(body);
-    let mut code = None;
-    let value = if envelope.wrapped {
-        let data = envelope.data_field?;
-        serde::Deserializer::deserialize_map(
-            &mut deserializer,
-            fast::Wrapped {
-                code_field: envelope.code_field,
-                data_field: data,
-                code: &mut code,
-                _t: std::marker::PhantomData,
-            },
-        )
-        .ok()?
-    } else {
-        serde::Deserializer::deserialize_map(
-            &mut deserializer,
-            fast::Flat {
-                code_field: envelope.code_field,
-                message_field: envelope.message_field,
-                code: &mut code,
-                _t: std::marker::PhantomData,
-            },
-        )
-        .ok()?
-    };
-    deserializer.end().ok()?;
-    (code.as_deref() == Some(envelope.success_code)).then_some(value)
-}
-
-mod fast {
-    use std::fmt;
-    use std::marker::PhantomData;
-
-    use std::borrow::Cow;
-
-    use serde::de::value::{BorrowedStrDeserializer, StringDeserializer};
-    use serde::de::{self, DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
-
-    /// Reads an envelope code (number or string) as text.
-    pub(super) struct CodeText;
-
-    impl<'de> Visitor<'de> for CodeText {
-        type Value = Option<String>;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a result code")
-        }
-        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-            Ok(Some(v.to_string()))
-        }
-        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-            Ok(Some(v.to_string()))
-        }
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-            Ok(Some(v.trim().to_owned()))
-        }
-        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-            Ok(None)
-        }
-        fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-            while seq.next_element::<IgnoredAny>()?.is_some() {}
-            Ok(None)
-        }
-    }
-
-    impl<'de> DeserializeSeed<'de> for CodeText {
-        type Value = Option<String>;
-        fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-            d.deserialize_any(self)
-        }
-    }
-
-    /// A member name, borrowed from the body when it has no escapes (no allocation per key).
-    struct KeyText;
-
-    impl<'de> Visitor<'de> for KeyText {
-        type Value = Cow<'de, str>;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a member name")
-        }
-        fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-            Ok(Cow::Borrowed(v))
-        }
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-            Ok(Cow::Owned(v.to_owned()))
-        }
-        fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-            Ok(Cow::Owned(v))
-        }
-    }
-
-    impl<'de> DeserializeSeed<'de> for KeyText {
-        type Value = Cow<'de, str>;
-        fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-            d.deserialize_str(self)
-        }
-    }
-
-    /// A flat envelope: the payload's fields sit beside the code and message.
-    pub(super) struct Flat<'c, T> {
-        pub code_field: &'static str,
-        pub message_field: &'static str,
-        pub code: &'c mut Option<String>,
-        pub _t: PhantomData<T>,
-    }
-
-    impl<'de, T: DeserializeOwned> Visitor<'de> for Flat<'_, T> {
-        type Value = T;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a response envelope")
-        }
-        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
-            let filtered = WithoutEnvelope {
-                inner: map,
-                code_field: self.code_field,
-                message_field: self.message_field,
-                code: self.code,
-            };
-            T::deserialize(de::value::MapAccessDeserializer::new(filtered))
-        }
-    }
-
-    /// Hands the payload's entries to `T`, keeping the envelope's for itself.
-    struct WithoutEnvelope<'c, A> {
-        inner: A,
-        code_field: &'static str,
-        message_field: &'static str,
-        code: &'c mut Option<String>,
-    }
-
-    impl<'de, A: MapAccess<'de>> MapAccess<'de> for WithoutEnvelope<'_, A> {
-        type Error = A::Error;
-
-        fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, A::Error> {
-            while let Some(key) = self.inner.next_key_seed(KeyText)? {
-                if key == self.code_field {
-                    *self.code = self.inner.next_value_seed(CodeText)?;
-                } else if key == self.message_field {
-                    self.inner.next_value::<IgnoredAny>()?;
-                } else {
-                    return match key {
-                        Cow::Borrowed(k) => seed.deserialize(BorrowedStrDeserializer::<A::Error>::new(k)).map(Some),
-                        Cow::Owned(k) => seed.deserialize(StringDeserializer::<A::Error>::new(k)).map(Some),
-                    };
-                }
-            }
-            Ok(None)
-        }
-
-        fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, A::Error> {
-            self.inner.next_value_seed(seed)
-        }
-    }
-
-    /// A wrapped envelope: the payload is one member.
-    pub(super) struct Wrapped<'c, T> {
-        pub code_field: &'static str,
-        pub data_field: &'static str,
-        pub code: &'c mut Option<String>,
-        pub _t: PhantomData<T>,
-    }
-
-    impl<'de, T: DeserializeOwned> Visitor<'de> for Wrapped<'_, T> {
-        type Value = T;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a response envelope")
-        }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<T, A::Error> {
-            let mut data = None;
-            while let Some(key) = map.next_key::<String>()? {
-                if key == self.code_field {
-                    *self.code = map.next_value_seed(CodeText)?;
-                } else if key == self.data_field {
-                    data = Some(map.next_value::<T>()?);
-                } else {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
-            data.ok_or_else(|| de::Error::missing_field(self.data_field))
-        }
-    }
+    let value = open_answer(service, endpoint, status, body, &[])?;
+    R::deserialize(value).map_err(|e| decode_error(endpoint, e.to_string(), body, &[]))
 }

@@ -8,6 +8,8 @@
 
 pub mod bulk;
 mod client;
+#[doc(hidden)]
+pub mod codec;
 mod datetime;
 mod envelope;
 mod error;

@@ -5,8 +5,8 @@
 use quote::{format_ident, quote};
 use serde_json::{Map, Value};
 
-use crate::check::TypeIndex;
-use crate::emit::rust::{inner_doc, md, render, Ctx};
+use crate::emit::rust::{inner_doc, md, render, Scope};
+use crate::ir::{ResponseIr, ServiceIr};
 use crate::model::*;
 use crate::names::{ident, pascal, upper};
 
@@ -72,7 +72,10 @@ fn violation_codes(service: &Service, e: &Endpoint) -> Vec<(String, i64)> {
 }
 
 /// `src/<service>/server.rs`.
-pub(crate) fn server_module(index: &TypeIndex<'_>, service: &Service, groups: &[&Group]) -> String {
+pub(crate) fn server_module(ir: &ServiceIr<'_>) -> String {
+    let service = ir.spec;
+    let groups: Vec<&Group> = ir.groups.iter().map(|g| g.spec).collect();
+    let groups = groups.as_slice();
     let title = md(&service.title);
     let trait_name = format_ident!("{}Handler", pascal(&service.id));
     let module_doc = inner_doc(&format!(
@@ -93,10 +96,15 @@ pub(crate) fn server_module(index: &TypeIndex<'_>, service: &Service, groups: &[
     let mut call_fns = Vec::new();
     let mut calls = Vec::new();
     let client = format_ident!("{}Client", pascal(&service.id));
-    for g in groups {
-        let ctx = Ctx { index, group: g };
-        let module = ident(&g.module);
-        for e in &g.endpoints {
+    // Types are named from this module: `super::<group>::<Type>`.
+    let scope = Scope {
+        service: &service.id,
+        module: "server",
+    };
+    for g in &ir.groups {
+        let module = ident(&g.spec.module);
+        for endpoint in &g.endpoints {
+            let e = endpoint.spec;
             let name = format_ident!("{}", e.name);
             let endpoint_const = format_ident!("{}", upper(&e.name));
             let route_const = format_ident!("{}_ROUTE", upper(&e.name));
@@ -117,16 +125,11 @@ pub(crate) fn server_module(index: &TypeIndex<'_>, service: &Service, groups: &[
                     };
                     (quote!(super::#module::#t), complete)
                 }
-                Response::Type { ty, .. } => {
-                    let inner = ctx.rust_type(ty);
-                    // Types from the group's own module are named bare by `rust_type`.
-                    let t = match ty {
-                        TypeExpr::Named(n) if index.group_of(n).is_some_and(|tg| std::ptr::eq(tg, *g)) => {
-                            quote!(super::#module::#inner)
-                        }
-                        _ => inner,
+                Response::Type { .. } => {
+                    let ResponseIr::Type(ty) = &endpoint.response else {
+                        unreachable!("the model keeps the spec's response shape")
                     };
-                    (t, quote!(|_| true))
+                    (scope.ty(ty), quote!(|_| true))
                 }
             };
             let doc = format!(
@@ -196,7 +199,7 @@ pub(crate) fn server_module(index: &TypeIndex<'_>, service: &Service, groups: &[
                 ),
             };
             call_fns.push(quote! {
-                fn #call_fn(client: &super::#client, request: ::serde_json::Value) -> ErasedFuture<'_> {
+                fn #call_fn(client: &super::#client, request: Value) -> ErasedFuture<'_> {
                     Box::pin(async move { #typed_call })
                 }
             });
@@ -214,7 +217,6 @@ pub(crate) fn server_module(index: &TypeIndex<'_>, service: &Service, groups: &[
          [`Call::request`] before changing anything; the defaults answer \"not emulated\"."
     );
     let tokens = quote! {
-        #module_doc
         use qywx_runtime::server::{
             erased_request, erased_response, is_emulated, no_such_path, serve, wire_body, wire_query, Authenticate, Call,
             ErasedCall, ErasedFuture, Incoming, Refusal, Route, ServerReply, ServerSpec,
@@ -256,5 +258,5 @@ pub(crate) fn server_module(index: &TypeIndex<'_>, service: &Service, groups: &[
             vec![#(#probes)*]
         }
     };
-    render(tokens, &service.origin.file.display().to_string())
+    render(module_doc, tokens, &service.origin.file.display().to_string())
 }

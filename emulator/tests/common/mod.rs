@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use qywx::runtime::reqwest;
+use qywx::runtime::codec::{FromJson, ToJson};
 use qywx::runtime::spec::EndpointSpec;
 use qywx::runtime::validate::{Validate, Validator};
 use qywx::tuzhan::TuzhanClient;
@@ -10,8 +11,6 @@ use qywx::wecom::department::CreateDepartmentRequest;
 use qywx::wecom::user::CreateUserRequest;
 use qywx::wecom::WecomClient;
 use qywx_emulator::{Emulator, EmulatorBuilder, RunningEmulator};
-use serde::de::DeserializeOwned;
-use serde::Serialize;
 use serde_json::Value;
 
 /// A running emulator and a client of each service pointing at it.
@@ -35,15 +34,19 @@ pub async fn start_with(builder: EmulatorBuilder) -> Env {
 /// A JSON body sent as is through the generated client's runtime, skipping the client-side
 /// validation: for server rules the generated client already refuses to send (name length,
 /// 500 rows, one-of fields). The answer is still opened and typed by the runtime.
-#[derive(Serialize)]
-#[serde(transparent)]
 pub struct Raw(pub Value);
+
+impl ToJson for Raw {
+    fn to_json(&self) -> Value {
+        self.0.clone()
+    }
+}
 
 impl Validate for Raw {
     fn validate(&self, _v: &mut Validator) {}
 }
 
-pub async fn raw_wecom<R: DeserializeOwned>(
+pub async fn raw_wecom<R: FromJson>(
     env: &Env,
     endpoint: &'static EndpointSpec,
     body: Value,
@@ -51,7 +54,7 @@ pub async fn raw_wecom<R: DeserializeOwned>(
     env.wecom.runtime().call_json(endpoint, &Raw(body)).await
 }
 
-pub async fn raw_tuzhan<R: DeserializeOwned>(
+pub async fn raw_tuzhan<R: FromJson>(
     env: &Env,
     endpoint: &'static EndpointSpec,
     body: Value,

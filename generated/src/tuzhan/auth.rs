@@ -3,37 +3,38 @@
 //!
 //! The Tuzhan token endpoint. The org access token it issues is sent as the `X-Token` header on the integration endpoints and lasts 7200 s.
 
+use qywx_runtime::{json_object, QueryParams, Result};
+use qywx_runtime::codec::{Decoded, FromJson, Members, MembersOut, ToJson};
+use qywx_runtime::spec::{EndpointSpec, HttpMethod};
+use qywx_runtime::validate::{Validate, Validator};
+use serde_json::{Map, Value};
+use std::fmt;
+
 /// Descriptor of `tuzhan.get_org_access_token`: `GET /api/open/app/getOrgAccessToken`.
 #[doc(hidden)]
-pub const GET_ORG_ACCESS_TOKEN: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
+pub const GET_ORG_ACCESS_TOKEN: EndpointSpec = EndpointSpec {
     id: "tuzhan.get_org_access_token",
-    method: ::qywx_runtime::spec::HttpMethod::Get,
+    method: HttpMethod::Get,
     path: "/api/open/app/getOrgAccessToken",
     auth: false,
     idempotent: true,
 };
 
 /// Parameters of [`get_org_access_token`](crate::tuzhan::TuzhanClient::get_org_access_token) (`GET /api/open/app/getOrgAccessToken`), sent in the query string.
-#[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetOrgAccessTokenRequest {
     /// The app instance id.
     ///
     /// Wire name `instanceAppid`, type `string`, required.
-    #[serde(
-        rename = "instanceAppid",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub instance_appid: String,
     /// The app instance secret.
     ///
     /// Wire name `instanceSecrect`, type `string`, required.
     /// Secret: `Debug` prints it as `<redacted>`.
-    #[serde(
-        rename = "instanceSecrect",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub instance_secrect: String,
+    /// Members the server sent that this version of the spec does not model, kept as sent.
+    pub extra: Map<String, Value>,
 }
 
 impl GetOrgAccessTokenRequest {
@@ -45,26 +46,41 @@ impl GetOrgAccessTokenRequest {
         Self {
             instance_appid: instance_appid.into(),
             instance_secrect: instance_secrect.into(),
+            extra: Map::new(),
         }
     }
 }
 
-impl ::qywx_runtime::validate::Validate for GetOrgAccessTokenRequest {
-    fn validate(&self, _v: &mut ::qywx_runtime::validate::Validator) {}
-}
-
-impl ::std::fmt::Debug for GetOrgAccessTokenRequest {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("GetOrgAccessTokenRequest")
-            .field("instance_appid", &self.instance_appid)
-            .field("instance_secrect", &"<redacted>")
-            .finish()
+impl FromJson for GetOrgAccessTokenRequest {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "GetOrgAccessTokenRequest")?;
+        Ok(Self {
+            instance_appid: members.required("instanceAppid")?,
+            instance_secrect: members.required("instanceSecrect")?,
+            extra: members.rest(),
+        })
     }
 }
 
-impl ::qywx_runtime::QueryParams for GetOrgAccessTokenRequest {
+impl ToJson for GetOrgAccessTokenRequest {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put("instanceAppid", &self.instance_appid);
+        out.put("instanceSecrect", &self.instance_secrect);
+        out.put_extra(&self.extra);
+        out.finish()
+    }
+}
+
+json_object!(GetOrgAccessTokenRequest);
+
+impl Validate for GetOrgAccessTokenRequest {
+    fn validate(&self, _v: &mut Validator) {}
+}
+
+impl QueryParams for GetOrgAccessTokenRequest {
     fn query_pairs(&self) -> Vec<(&'static str, String)> {
-        let mut pairs = Vec::with_capacity(2usize);
+        let mut pairs = Vec::with_capacity(2);
         let value = &self.instance_appid;
         pairs.push(("instanceAppid", value.to_string()));
         let value = &self.instance_secrect;
@@ -73,43 +89,36 @@ impl ::qywx_runtime::QueryParams for GetOrgAccessTokenRequest {
     }
 }
 
+impl fmt::Debug for GetOrgAccessTokenRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GetOrgAccessTokenRequest")
+            .field("instance_appid", &self.instance_appid)
+            .field("instance_secrect", &"<redacted>")
+            .field("extra", &self.extra)
+            .finish()
+    }
+}
+
 /// Answer of [`get_org_access_token`](crate::tuzhan::TuzhanClient::get_org_access_token) on success (envelope removed).
-#[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetOrgAccessTokenResponse {
     /// The org access token (lasts 7200 s), sent as the X-Token header.
     ///
     /// Wire name `orgAccessToken`, type `string`, required.
     /// Secret: `Debug` prints it as `<redacted>`.
-    #[serde(
-        rename = "orgAccessToken",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub org_access_token: String,
     /// The refresh token.
     ///
     /// Wire name `orgRefreshToken`, type `string`, optional.
     /// Secret: `Debug` prints it as `<redacted>`.
-    #[serde(
-        rename = "orgRefreshToken",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub org_refresh_token: Option<String>,
     /// Expiry of the token.
     ///
     /// Wire name `expire`, type `i64`, optional.
-    #[serde(
-        rename = "expire",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub expire: Option<i64>,
     /// Members the server sent that this version of the spec does not model, kept as sent.
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<String, ::serde_json::Value>,
+    pub extra: Map<String, Value>,
 }
 
 impl GetOrgAccessTokenResponse {
@@ -119,7 +128,7 @@ impl GetOrgAccessTokenResponse {
             org_access_token: org_access_token.into(),
             org_refresh_token: None,
             expire: None,
-            extra: ::serde_json::Map::new(),
+            extra: Map::new(),
         }
     }
 
@@ -138,8 +147,33 @@ impl GetOrgAccessTokenResponse {
     }
 }
 
-impl ::std::fmt::Debug for GetOrgAccessTokenResponse {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+impl FromJson for GetOrgAccessTokenResponse {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "GetOrgAccessTokenResponse")?;
+        Ok(Self {
+            org_access_token: members.required("orgAccessToken")?,
+            org_refresh_token: members.optional("orgRefreshToken")?,
+            expire: members.optional("expire")?,
+            extra: members.rest(),
+        })
+    }
+}
+
+impl ToJson for GetOrgAccessTokenResponse {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put("orgAccessToken", &self.org_access_token);
+        out.put_some("orgRefreshToken", &self.org_refresh_token);
+        out.put_some("expire", &self.expire);
+        out.put_extra(&self.extra);
+        out.finish()
+    }
+}
+
+json_object!(GetOrgAccessTokenResponse);
+
+impl fmt::Debug for GetOrgAccessTokenResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("GetOrgAccessTokenResponse")
             .field("org_access_token", &"<redacted>")
             .field(
@@ -174,14 +208,14 @@ impl super::TuzhanClient {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidInput`](qywx_runtime::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](qywx_runtime::Error::Api) when Tuzhan (兔展) answers an error code (see [`error_codes`](crate::tuzhan::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
+    /// [`Error::Api`](crate::Error::Api) when Tuzhan (兔展) answers an error code (see [`error_codes`](crate::tuzhan::error_codes)); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://docs.tuzhanai.com/plugins/viewsource/viewpagesrc.action?pageId=986242>.
     pub async fn get_org_access_token(
         &self,
         request: &GetOrgAccessTokenRequest,
-    ) -> ::qywx_runtime::Result<GetOrgAccessTokenResponse> {
+    ) -> Result<GetOrgAccessTokenResponse> {
         self.inner.call_query(&GET_ORG_ACCESS_TOKEN, request).await
     }
 }

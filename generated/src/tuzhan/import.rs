@@ -3,6 +3,14 @@
 //!
 //! Batch import of departments (组织架构) and employee channels (员工渠道) into Tuzhan, at most 500 rows a call. The result reports per-row failures; newer doc versions answer a batch id instead.
 
+use qywx_runtime::{bulk, json_object, wire_enum, LocalDateTime, Result};
+use qywx_runtime::bulk::{BulkAnswer, BulkOptions, BulkProgress, BulkReport, ChunkOutcome, RowSource};
+use qywx_runtime::codec::{first_fit, Decoded, FromJson, Members, MembersOut, ToJson};
+use qywx_runtime::lenient::{view_field, IntEnum, StrEnum};
+use qywx_runtime::spec::{EndpointSpec, HttpMethod};
+use qywx_runtime::validate::{Presence, Validate, Validator, WireText};
+use serde_json::{Map, Value};
+
 /// 导入方式(add: 新增, update: 更新, delete: 删除). Import mode.
 ///
 /// Unknown wire values decode to `Other`, keeping the value. A request holding `Other` fails validation: only documented values are sent.
@@ -26,7 +34,7 @@ impl OptType {
     }
 }
 
-impl ::qywx_runtime::lenient::StrEnum for OptType {
+impl StrEnum for OptType {
     fn from_wire(value: String) -> Self {
         match value.as_str() {
             "add" => Self::Add,
@@ -46,70 +54,23 @@ impl ::qywx_runtime::lenient::StrEnum for OptType {
     }
 }
 
-impl ::qywx_runtime::validate::WireText for OptType {
-    fn wire_text(&self) -> String {
-        ::qywx_runtime::lenient::StrEnum::to_wire(self).to_string()
-    }
-}
-
-impl ::serde::Serialize for OptType {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        ::qywx_runtime::lenient::serialize_str_enum(self, serializer)
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for OptType {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::qywx_runtime::lenient::deserialize_str_enum(deserializer)
-    }
-}
-
-impl ::qywx_runtime::lenient::Lenient for OptType {
-    fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as ::serde::Deserialize>::deserialize(deserializer)
-    }
-}
-
-impl ::qywx_runtime::validate::Presence for OptType {
-    fn is_present(&self) -> bool {
-        true
-    }
-}
+wire_enum!(str OptType);
 
 /// 组织架构导入配置. Settings of a department import (publicParams).
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct DeptImportParams {
     /// 导入方式(add: 新增, update: 更新, delete: 删除),部门下存在员工渠道时无法删除. Import mode; a department that still has employee channels cannot be deleted.
     ///
     /// Wire name `optType`, type `OptType`, required.
-    #[serde(
-        rename = "optType",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub opt_type: OptType,
     /// 删除操作,是否删除子部门(true: 是, false: 否),为否时存在子部门无法删除,默认为否. For delete: whether to delete sub-departments too; when false a department with sub-departments cannot be deleted. Default false.
     ///
     /// Wire name `deleteSubDepartmentFlag`, type `bool`, optional.
     /// Sent as a JSON string.
-    #[serde(
-        rename = "deleteSubDepartmentFlag",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize",
-        serialize_with = "::qywx_runtime::lenient::serialize_as_string"
-    )]
     pub delete_sub_department_flag: Option<bool>,
     /// Members the server sent that this version of the spec does not model, kept as sent.
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<String, ::serde_json::Value>,
+    pub extra: Map<String, Value>,
 }
 
 impl DeptImportParams {
@@ -118,7 +79,7 @@ impl DeptImportParams {
         Self {
             opt_type,
             delete_sub_department_flag: None,
-            extra: ::serde_json::Map::new(),
+            extra: Map::new(),
         }
     }
 
@@ -130,8 +91,31 @@ impl DeptImportParams {
     }
 }
 
-impl ::qywx_runtime::validate::Validate for DeptImportParams {
-    fn validate(&self, v: &mut ::qywx_runtime::validate::Validator) {
+impl FromJson for DeptImportParams {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "DeptImportParams")?;
+        Ok(Self {
+            opt_type: members.required("optType")?,
+            delete_sub_department_flag: members.optional("deleteSubDepartmentFlag")?,
+            extra: members.rest(),
+        })
+    }
+}
+
+impl ToJson for DeptImportParams {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put("optType", &self.opt_type);
+        out.put_text("deleteSubDepartmentFlag", &self.delete_sub_department_flag);
+        out.put_extra(&self.extra);
+        out.finish()
+    }
+}
+
+json_object!(DeptImportParams);
+
+impl Validate for DeptImportParams {
+    fn validate(&self, v: &mut Validator) {
         {
             let value = &self.opt_type;
             if !value.is_known() {
@@ -144,35 +128,16 @@ impl ::qywx_runtime::validate::Validate for DeptImportParams {
     }
 }
 
-impl ::qywx_runtime::lenient::Lenient for DeptImportParams {
-    fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as ::serde::Deserialize>::deserialize(deserializer)
-    }
-}
-
-impl ::qywx_runtime::validate::Presence for DeptImportParams {
-    fn is_present(&self) -> bool {
-        true
-    }
-}
-
 /// 员工渠道导入配置. Settings of an employee-channel import (publicParams).
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct EmployeeImportParams {
     /// 导入方式(add: 新增, update: 更新, delete: 删除). Import mode.
     ///
     /// Wire name `optType`, type `OptType`, required.
-    #[serde(
-        rename = "optType",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub opt_type: OptType,
     /// Members the server sent that this version of the spec does not model, kept as sent.
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<String, ::serde_json::Value>,
+    pub extra: Map<String, Value>,
 }
 
 impl EmployeeImportParams {
@@ -180,13 +145,34 @@ impl EmployeeImportParams {
     pub fn new(opt_type: OptType) -> Self {
         Self {
             opt_type,
-            extra: ::serde_json::Map::new(),
+            extra: Map::new(),
         }
     }
 }
 
-impl ::qywx_runtime::validate::Validate for EmployeeImportParams {
-    fn validate(&self, v: &mut ::qywx_runtime::validate::Validator) {
+impl FromJson for EmployeeImportParams {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "EmployeeImportParams")?;
+        Ok(Self {
+            opt_type: members.required("optType")?,
+            extra: members.rest(),
+        })
+    }
+}
+
+impl ToJson for EmployeeImportParams {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put("optType", &self.opt_type);
+        out.put_extra(&self.extra);
+        out.finish()
+    }
+}
+
+json_object!(EmployeeImportParams);
+
+impl Validate for EmployeeImportParams {
+    fn validate(&self, v: &mut Validator) {
         {
             let value = &self.opt_type;
             if !value.is_known() {
@@ -196,20 +182,6 @@ impl ::qywx_runtime::validate::Validate for EmployeeImportParams {
                 );
             }
         }
-    }
-}
-
-impl ::qywx_runtime::lenient::Lenient for EmployeeImportParams {
-    fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as ::serde::Deserialize>::deserialize(deserializer)
-    }
-}
-
-impl ::qywx_runtime::validate::Presence for EmployeeImportParams {
-    fn is_present(&self) -> bool {
-        true
     }
 }
 
@@ -234,7 +206,7 @@ impl DeptType {
     }
 }
 
-impl ::qywx_runtime::lenient::StrEnum for DeptType {
+impl StrEnum for DeptType {
     fn from_wire(value: String) -> Self {
         match value.as_str() {
             "qywx" => Self::Qywx,
@@ -252,42 +224,7 @@ impl ::qywx_runtime::lenient::StrEnum for DeptType {
     }
 }
 
-impl ::qywx_runtime::validate::WireText for DeptType {
-    fn wire_text(&self) -> String {
-        ::qywx_runtime::lenient::StrEnum::to_wire(self).to_string()
-    }
-}
-
-impl ::serde::Serialize for DeptType {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        ::qywx_runtime::lenient::serialize_str_enum(self, serializer)
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for DeptType {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::qywx_runtime::lenient::deserialize_str_enum(deserializer)
-    }
-}
-
-impl ::qywx_runtime::lenient::Lenient for DeptType {
-    fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as ::serde::Deserialize>::deserialize(deserializer)
-    }
-}
-
-impl ::qywx_runtime::validate::Presence for DeptType {
-    fn is_present(&self) -> bool {
-        true
-    }
-}
+wire_enum!(str DeptType);
 
 /// 部门状态(1: 有效, 2: 无效). Department status.
 ///
@@ -310,7 +247,7 @@ impl DeptStatus {
     }
 }
 
-impl ::qywx_runtime::lenient::IntEnum for DeptStatus {
+impl IntEnum for DeptStatus {
     fn from_wire(value: i64) -> Self {
         match value {
             1 => Self::Valid,
@@ -328,196 +265,76 @@ impl ::qywx_runtime::lenient::IntEnum for DeptStatus {
     }
 }
 
-impl ::qywx_runtime::validate::WireText for DeptStatus {
-    fn wire_text(&self) -> String {
-        ::qywx_runtime::lenient::IntEnum::to_wire(self).to_string()
-    }
-}
-
-impl ::serde::Serialize for DeptStatus {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        ::qywx_runtime::lenient::serialize_int_enum(self, serializer)
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for DeptStatus {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::qywx_runtime::lenient::deserialize_int_enum(deserializer)
-    }
-}
-
-impl ::qywx_runtime::lenient::Lenient for DeptStatus {
-    fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as ::serde::Deserialize>::deserialize(deserializer)
-    }
-}
-
-impl ::qywx_runtime::validate::Presence for DeptStatus {
-    fn is_present(&self) -> bool {
-        true
-    }
-}
+wire_enum!(int DeptStatus);
 
 /// 组织架构: one department row of an import, and of errorData in its result. 外部渠道类型:thirdDeptId &gt; deptId,企业微信类型:wxDeptId &gt; thirdDeptId &gt; deptId,匹配标识必传一种. 外部渠道类型:thirdParentId &gt; parentId,企业微信类型:wxParentId &gt; thirdParentId &gt; parentId. The row is matched by the first id set in that order of precedence (external channel: thirdDeptId, then deptId; WeCom: wxDeptId, then thirdDeptId, then deptId), and at least one must be sent; the parent likewise (external channel: thirdParentId, then parentId; WeCom: wxParentId, then thirdParentId, then parentId). Departments nest at most 12 levels deep.
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct ImportDepartment {
     /// 部门ID. Tuzhan department id.
     ///
     /// Wire name `deptId`, type `i64`, optional.
-    #[serde(
-        rename = "deptId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub dept_id: Option<i64>,
     /// 父部门ID. Tuzhan parent department id.
     ///
     /// Wire name `parentId`, type `i64`, optional.
-    #[serde(
-        rename = "parentId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub parent_id: Option<i64>,
     /// 部门类型,类型互斥,只能存在一种类型的组织架构(qywx: 企业微信, outchannel: 外部渠道). Department type; an organisation holds one type only.
     ///
     /// Wire name `deptType`, type `DeptType`, required.
-    #[serde(
-        rename = "deptType",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub dept_type: DeptType,
     /// 部门名称. Department name.
     ///
     /// Wire name `deptName`, type `string`, required.
-    #[serde(
-        rename = "deptName",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub dept_name: String,
     /// 第三方部门ID,类型为外部渠道时必填. The department's id in the company's own system; required for outchannel.
     ///
     /// Wire name `thirdDeptId`, type `string`, optional.
-    #[serde(
-        rename = "thirdDeptId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub third_dept_id: Option<String>,
     /// 第三方父部门ID,类型为外部渠道时选填. The parent's id in the company's own system; optional for outchannel.
     ///
     /// Wire name `thirdParentId`, type `string`, optional.
-    #[serde(
-        rename = "thirdParentId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub third_parent_id: Option<String>,
     /// 授权方企业微信ID,类型为企业微信时必填. WeCom corp id of the authorising corp; required for qywx.
     ///
     /// Wire name `corpid`, type `string`, optional.
-    #[serde(
-        rename = "corpid",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub corpid: Option<String>,
     /// 企业微信部门ID,类型为企业微信时必填. WeCom department id; required for qywx.
     ///
     /// Wire name `wxDeptId`, type `i64`, optional.
-    #[serde(
-        rename = "wxDeptId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub wx_dept_id: Option<i64>,
     /// 企业微信父部门ID,类型为企业微信时选填. WeCom parent department id; optional for qywx.
     ///
     /// Wire name `wxParentId`, type `i64`, optional.
-    #[serde(
-        rename = "wxParentId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub wx_parent_id: Option<i64>,
     /// 部门状态(1: 有效, 2: 无效). Department status: 1 valid, 2 invalid.
     ///
     /// Wire name `deptStatus`, type `DeptStatus`, optional.
-    #[serde(
-        rename = "deptStatus",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub dept_status: Option<DeptStatus>,
     /// 排序. Sort order.
     ///
     /// Wire name `serialNum`, type `i32`, required.
-    #[serde(
-        rename = "serialNum",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub serial_num: i32,
     /// 创建人. Created by.
     ///
     /// Wire name `createUser`, type `string`, optional.
-    #[serde(
-        rename = "createUser",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub create_user: Option<String>,
     /// 创建时间, 格式: yyyy-MM-dd HH:mm:ss. Creation time, formatted yyyy-MM-dd HH:mm:ss.
     ///
     /// Wire name `createTime`, type `string`, optional.
     /// On the wire `yyyy-MM-dd HH:mm:ss`; typed, so a malformed time cannot be sent.
-    #[serde(
-        rename = "createTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
-    pub create_time: Option<::qywx_runtime::LocalDateTime>,
+    pub create_time: Option<LocalDateTime>,
     /// 修改人. Last modified by.
     ///
     /// Wire name `updateUser`, type `string`, optional.
-    #[serde(
-        rename = "updateUser",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub update_user: Option<String>,
     /// 更新时间, 格式: yyyy-MM-dd HH:mm:ss. Last update time, formatted yyyy-MM-dd HH:mm:ss.
     ///
     /// Wire name `updateTime`, type `string`, optional.
     /// On the wire `yyyy-MM-dd HH:mm:ss`; typed, so a malformed time cannot be sent.
-    #[serde(
-        rename = "updateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
-    pub update_time: Option<::qywx_runtime::LocalDateTime>,
+    pub update_time: Option<LocalDateTime>,
     /// Members the server sent that this version of the spec does not model, kept as sent.
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<String, ::serde_json::Value>,
+    pub extra: Map<String, Value>,
 }
 
 impl ImportDepartment {
@@ -543,7 +360,7 @@ impl ImportDepartment {
             create_time: None,
             update_user: None,
             update_time: None,
-            extra: ::serde_json::Map::new(),
+            extra: Map::new(),
         }
     }
 
@@ -612,10 +429,7 @@ impl ImportDepartment {
 
     /// Sets `createTime`: 创建时间, 格式: yyyy-MM-dd HH:mm:ss.
     #[must_use = "a setter returns the updated value"]
-    pub fn create_time(
-        mut self,
-        value: impl Into<::qywx_runtime::LocalDateTime>,
-    ) -> Self {
+    pub fn create_time(mut self, value: impl Into<LocalDateTime>) -> Self {
         self.create_time = Some(value.into());
         self
     }
@@ -629,17 +443,63 @@ impl ImportDepartment {
 
     /// Sets `updateTime`: 更新时间, 格式: yyyy-MM-dd HH:mm:ss.
     #[must_use = "a setter returns the updated value"]
-    pub fn update_time(
-        mut self,
-        value: impl Into<::qywx_runtime::LocalDateTime>,
-    ) -> Self {
+    pub fn update_time(mut self, value: impl Into<LocalDateTime>) -> Self {
         self.update_time = Some(value.into());
         self
     }
 }
 
-impl ::qywx_runtime::validate::Validate for ImportDepartment {
-    fn validate(&self, v: &mut ::qywx_runtime::validate::Validator) {
+impl FromJson for ImportDepartment {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "ImportDepartment")?;
+        Ok(Self {
+            dept_id: members.optional("deptId")?,
+            parent_id: members.optional("parentId")?,
+            dept_type: members.required("deptType")?,
+            dept_name: members.required("deptName")?,
+            third_dept_id: members.optional("thirdDeptId")?,
+            third_parent_id: members.optional("thirdParentId")?,
+            corpid: members.optional("corpid")?,
+            wx_dept_id: members.optional("wxDeptId")?,
+            wx_parent_id: members.optional("wxParentId")?,
+            dept_status: members.optional("deptStatus")?,
+            serial_num: members.required("serialNum")?,
+            create_user: members.optional("createUser")?,
+            create_time: members.optional("createTime")?,
+            update_user: members.optional("updateUser")?,
+            update_time: members.optional("updateTime")?,
+            extra: members.rest(),
+        })
+    }
+}
+
+impl ToJson for ImportDepartment {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put_some("deptId", &self.dept_id);
+        out.put_some("parentId", &self.parent_id);
+        out.put("deptType", &self.dept_type);
+        out.put("deptName", &self.dept_name);
+        out.put_some("thirdDeptId", &self.third_dept_id);
+        out.put_some("thirdParentId", &self.third_parent_id);
+        out.put_some("corpid", &self.corpid);
+        out.put_some("wxDeptId", &self.wx_dept_id);
+        out.put_some("wxParentId", &self.wx_parent_id);
+        out.put_some("deptStatus", &self.dept_status);
+        out.put("serialNum", &self.serial_num);
+        out.put_some("createUser", &self.create_user);
+        out.put_some("createTime", &self.create_time);
+        out.put_some("updateUser", &self.update_user);
+        out.put_some("updateTime", &self.update_time);
+        out.put_extra(&self.extra);
+        out.finish()
+    }
+}
+
+json_object!(ImportDepartment);
+
+impl Validate for ImportDepartment {
+    fn validate(&self, v: &mut Validator) {
         {
             let value = &self.dept_type;
             if !value.is_known() {
@@ -649,16 +509,13 @@ impl ::qywx_runtime::validate::Validate for ImportDepartment {
                 );
             }
         }
-        'field: {
-            let Some(value) = &self.dept_status else {
-                break 'field;
-            };
+        if let Some(value) = &self.dept_status {
             if !value.is_known() {
                 v.report("deptStatus", "not a documented value (expected one of: 1, 2)");
             }
         }
         if matches!(self.dept_type, DeptType::Outchannel)
-            && !::qywx_runtime::validate::Presence::is_present(&self.third_dept_id)
+            && !Presence::is_present(&self.third_dept_id)
         {
             v.report(
                 "thirdDeptId",
@@ -666,7 +523,7 @@ impl ::qywx_runtime::validate::Validate for ImportDepartment {
             );
         }
         if matches!(self.dept_type, DeptType::Qywx)
-            && !::qywx_runtime::validate::Presence::is_present(&self.corpid)
+            && !Presence::is_present(&self.corpid)
         {
             v.report(
                 "corpid",
@@ -674,36 +531,22 @@ impl ::qywx_runtime::validate::Validate for ImportDepartment {
             );
         }
         if matches!(self.dept_type, DeptType::Qywx)
-            && !::qywx_runtime::validate::Presence::is_present(&self.wx_dept_id)
+            && !Presence::is_present(&self.wx_dept_id)
         {
             v.report(
                 "wxDeptId",
                 "required when `deptType` is \"qywx\" (企业微信部门ID,类型为企业微信时必填. wxDeptId is required for WeCom departments.)",
             );
         }
-        if !(::qywx_runtime::validate::Presence::is_present(&self.wx_dept_id)
-            || ::qywx_runtime::validate::Presence::is_present(&self.third_dept_id)
-            || ::qywx_runtime::validate::Presence::is_present(&self.dept_id))
+        if !(Presence::is_present(&self.wx_dept_id)
+            || Presence::is_present(&self.third_dept_id)
+            || Presence::is_present(&self.dept_id))
         {
             v.report(
                 "wxDeptId",
                 "one of `wxDeptId`, `thirdDeptId`, `deptId` must be given (匹配标识必传一种. At least one matching id must be sent.)",
             );
         }
-    }
-}
-
-impl ::qywx_runtime::lenient::Lenient for ImportDepartment {
-    fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as ::serde::Deserialize>::deserialize(deserializer)
-    }
-}
-
-impl ::qywx_runtime::validate::Presence for ImportDepartment {
-    fn is_present(&self) -> bool {
-        true
     }
 }
 
@@ -728,7 +571,7 @@ impl UserType {
     }
 }
 
-impl ::qywx_runtime::lenient::IntEnum for UserType {
+impl IntEnum for UserType {
     fn from_wire(value: i64) -> Self {
         match value {
             1 => Self::OfficialAccount,
@@ -746,42 +589,7 @@ impl ::qywx_runtime::lenient::IntEnum for UserType {
     }
 }
 
-impl ::qywx_runtime::validate::WireText for UserType {
-    fn wire_text(&self) -> String {
-        ::qywx_runtime::lenient::IntEnum::to_wire(self).to_string()
-    }
-}
-
-impl ::serde::Serialize for UserType {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        ::qywx_runtime::lenient::serialize_int_enum(self, serializer)
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for UserType {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::qywx_runtime::lenient::deserialize_int_enum(deserializer)
-    }
-}
-
-impl ::qywx_runtime::lenient::Lenient for UserType {
-    fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as ::serde::Deserialize>::deserialize(deserializer)
-    }
-}
-
-impl ::qywx_runtime::validate::Presence for UserType {
-    fn is_present(&self) -> bool {
-        true
-    }
-}
+wire_enum!(int UserType);
 
 /// 角色类型(ADMIN: 企业超管, GENERAL_EMPLOYE: 普通员工); CUSTOM_ROLE: 自定义角色 comes from the roleId row. Role of an employee channel. GENERAL_EMPLOYE is spelled so on the wire (sic).
 ///
@@ -806,7 +614,7 @@ impl RoleKey {
     }
 }
 
-impl ::qywx_runtime::lenient::StrEnum for RoleKey {
+impl StrEnum for RoleKey {
     fn from_wire(value: String) -> Self {
         match value.as_str() {
             "ADMIN" => Self::Admin,
@@ -826,242 +634,92 @@ impl ::qywx_runtime::lenient::StrEnum for RoleKey {
     }
 }
 
-impl ::qywx_runtime::validate::WireText for RoleKey {
-    fn wire_text(&self) -> String {
-        ::qywx_runtime::lenient::StrEnum::to_wire(self).to_string()
-    }
-}
-
-impl ::serde::Serialize for RoleKey {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        ::qywx_runtime::lenient::serialize_str_enum(self, serializer)
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for RoleKey {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::qywx_runtime::lenient::deserialize_str_enum(deserializer)
-    }
-}
-
-impl ::qywx_runtime::lenient::Lenient for RoleKey {
-    fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as ::serde::Deserialize>::deserialize(deserializer)
-    }
-}
-
-impl ::qywx_runtime::validate::Presence for RoleKey {
-    fn is_present(&self) -> bool {
-        true
-    }
-}
+wire_enum!(str RoleKey);
 
 /// 员工渠道: one employee-channel row of an import, and of errorData in its result. wxUserid &gt; thirdUserId &gt; channelId,匹配标识必传一种. wxDeptId &gt; thirdDeptId &gt; deptId,匹配标识必传一种. The employee is matched by the first id set in the order wxUserid, thirdUserId, channelId, and its department by the first of wxDeptId, thirdDeptId, deptId; at least one of each must be sent.
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ImportEmployee {
     /// 员工渠道ID, 雪花算法生成. Employee-channel id (a snowflake id).
     ///
     /// Wire name `channelId`, type `i64`, optional.
-    #[serde(
-        rename = "channelId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub channel_id: Option<i64>,
     /// 第三方用户ID. The user's id in the company's own system.
     ///
     /// Wire name `thirdUserId`, type `string`, optional.
-    #[serde(
-        rename = "thirdUserId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub third_user_id: Option<String>,
     /// 渠道用户类型(1:公众号用户, 2:企业微信用户). Channel user kind: 1 official-account user, 2 WeCom user.
     ///
     /// Wire name `userType`, type `UserType`, optional.
-    #[serde(
-        rename = "userType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub user_type: Option<UserType>,
     /// 微信公众号应用ID,appId与openid填写后免激活. WeChat official-account app id; with openid, the channel needs no activation.
     ///
     /// Wire name `appId`, type `string`, optional.
-    #[serde(
-        rename = "appId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub app_id: Option<String>,
     /// 微信公众号openid,appId与openid填写后免激活. WeChat official-account openid; with appId, the channel needs no activation.
     ///
     /// Wire name `openid`, type `string`, optional.
-    #[serde(
-        rename = "openid",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub openid: Option<String>,
     /// 企业微信用户ID,结合企业微信部门免激活,渠道用户类型为企业微信用户时必填. WeCom userid; with a WeCom department the channel needs no activation. Required when userType is 2 (WeCom user).
     ///
     /// Wire name `wxUserid`, type `string`, optional.
-    #[serde(
-        rename = "wxUserid",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub wx_userid: Option<String>,
     /// 微信unionid. WeChat unionid.
     ///
     /// Wire name `unionid`, type `string`, optional.
-    #[serde(
-        rename = "unionid",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub unionid: Option<String>,
     /// 员工渠道名称. Employee-channel name.
     ///
     /// Wire name `channelName`, type `string`, optional.
-    #[serde(
-        rename = "channelName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub channel_name: Option<String>,
     /// 手机号码. Mobile number.
     ///
     /// Wire name `phone`, type `string`, optional.
-    #[serde(
-        rename = "phone",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub phone: Option<String>,
     /// 职位. Job title.
     ///
     /// Wire name `job`, type `string`, optional.
-    #[serde(
-        rename = "job",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub job: Option<String>,
     /// 部门ID. Tuzhan department id.
     ///
     /// Wire name `deptId`, type `i64`, optional.
-    #[serde(
-        rename = "deptId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub dept_id: Option<i64>,
     /// 第三方部门ID. The department's id in the company's own system.
     ///
     /// Wire name `thirdDeptId`, type `string`, optional.
-    #[serde(
-        rename = "thirdDeptId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub third_dept_id: Option<String>,
     /// 企业微信部门ID. WeCom department id.
     ///
     /// Wire name `wxDeptId`, type `i64`, optional.
-    #[serde(
-        rename = "wxDeptId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub wx_dept_id: Option<i64>,
     /// 是否为部门管理员,父部门管理员自动拥有子部门管理权限(true: 是, false: 否). Whether the employee manages the department; a parent department's managers also manage its sub-departments.
     ///
     /// Wire name `deptManagerFlag`, type `bool`, optional.
-    #[serde(
-        rename = "deptManagerFlag",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub dept_manager_flag: Option<bool>,
     /// 角色类型(ADMIN: 企业超管, GENERAL_EMPLOYE: 普通员工). Roles: ADMIN super administrator, GENERAL_EMPLOYE ordinary employee (sic); CUSTOM_ROLE with roleId.
     ///
     /// Wire name `roleKeys`, type `RoleKey[]`, optional.
-    #[serde(
-        rename = "roleKeys",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub role_keys: Option<Vec<RoleKey>>,
     /// 更新时间, 格式: yyyy-MM-dd HH:mm:ss. Update time, formatted yyyy-MM-dd HH:mm:ss.
     ///
     /// Wire name `updateTime`, type `string`, optional.
     /// On the wire `yyyy-MM-dd HH:mm:ss`; typed, so a malformed time cannot be sent.
-    #[serde(
-        rename = "updateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
-    pub update_time: Option<::qywx_runtime::LocalDateTime>,
+    pub update_time: Option<LocalDateTime>,
     /// 副部门id 第三方应用副部门id 逗号分隔,全量覆盖. Secondary department ids (the company system's ids), comma-separated; replaces the whole set.
     ///
     /// Wire name `deputyDeptIds`, type `string[]`, optional.
     /// On the wire one `,`-separated string.
-    #[serde(
-        rename = "deputyDeptIds",
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "::qywx_runtime::lenient::comma_separated"
-    )]
     pub deputy_dept_ids: Option<Vec<String>>,
     /// 排序. Sort order.
     ///
     /// Wire name `serialNum`, type `i32`, optional.
-    #[serde(
-        rename = "serialNum",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub serial_num: Option<i32>,
     /// 角色类型 CUSTOM_ROLE: 自定义角色 当角色类型为自定义角色需要传roleId 目前只支持一个. Custom role id: required when roleKeys holds CUSTOM_ROLE; only one is supported.
     ///
     /// Wire name `roleId`, type `i64`, optional.
-    #[serde(
-        rename = "roleId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub role_id: Option<i64>,
     /// Members the server sent that this version of the spec does not model, kept as sent.
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<String, ::serde_json::Value>,
+    pub extra: Map<String, Value>,
 }
 
 impl ImportEmployee {
@@ -1087,7 +745,7 @@ impl ImportEmployee {
             deputy_dept_ids: None,
             serial_num: None,
             role_id: None,
-            extra: ::serde_json::Map::new(),
+            extra: Map::new(),
         }
     }
 
@@ -1198,10 +856,7 @@ impl ImportEmployee {
 
     /// Sets `updateTime`: 更新时间, 格式: yyyy-MM-dd HH:mm:ss.
     #[must_use = "a setter returns the updated value"]
-    pub fn update_time(
-        mut self,
-        value: impl Into<::qywx_runtime::LocalDateTime>,
-    ) -> Self {
+    pub fn update_time(mut self, value: impl Into<LocalDateTime>) -> Self {
         self.update_time = Some(value.into());
         self
     }
@@ -1231,20 +886,71 @@ impl ImportEmployee {
     }
 }
 
-impl ::qywx_runtime::validate::Validate for ImportEmployee {
-    fn validate(&self, v: &mut ::qywx_runtime::validate::Validator) {
-        'field: {
-            let Some(value) = &self.user_type else {
-                break 'field;
-            };
+impl FromJson for ImportEmployee {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "ImportEmployee")?;
+        Ok(Self {
+            channel_id: members.optional("channelId")?,
+            third_user_id: members.optional("thirdUserId")?,
+            user_type: members.optional("userType")?,
+            app_id: members.optional("appId")?,
+            openid: members.optional("openid")?,
+            wx_userid: members.optional("wxUserid")?,
+            unionid: members.optional("unionid")?,
+            channel_name: members.optional("channelName")?,
+            phone: members.optional("phone")?,
+            job: members.optional("job")?,
+            dept_id: members.optional("deptId")?,
+            third_dept_id: members.optional("thirdDeptId")?,
+            wx_dept_id: members.optional("wxDeptId")?,
+            dept_manager_flag: members.optional("deptManagerFlag")?,
+            role_keys: members.optional("roleKeys")?,
+            update_time: members.optional("updateTime")?,
+            deputy_dept_ids: members.separated("deputyDeptIds", ',')?,
+            serial_num: members.optional("serialNum")?,
+            role_id: members.optional("roleId")?,
+            extra: members.rest(),
+        })
+    }
+}
+
+impl ToJson for ImportEmployee {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put_some("channelId", &self.channel_id);
+        out.put_some("thirdUserId", &self.third_user_id);
+        out.put_some("userType", &self.user_type);
+        out.put_some("appId", &self.app_id);
+        out.put_some("openid", &self.openid);
+        out.put_some("wxUserid", &self.wx_userid);
+        out.put_some("unionid", &self.unionid);
+        out.put_some("channelName", &self.channel_name);
+        out.put_some("phone", &self.phone);
+        out.put_some("job", &self.job);
+        out.put_some("deptId", &self.dept_id);
+        out.put_some("thirdDeptId", &self.third_dept_id);
+        out.put_some("wxDeptId", &self.wx_dept_id);
+        out.put_some("deptManagerFlag", &self.dept_manager_flag);
+        out.put_some("roleKeys", &self.role_keys);
+        out.put_some("updateTime", &self.update_time);
+        out.put_separated("deputyDeptIds", &self.deputy_dept_ids, ',');
+        out.put_some("serialNum", &self.serial_num);
+        out.put_some("roleId", &self.role_id);
+        out.put_extra(&self.extra);
+        out.finish()
+    }
+}
+
+json_object!(ImportEmployee);
+
+impl Validate for ImportEmployee {
+    fn validate(&self, v: &mut Validator) {
+        if let Some(value) = &self.user_type {
             if !value.is_known() {
                 v.report("userType", "not a documented value (expected one of: 1, 2)");
             }
         }
-        'field: {
-            let Some(value) = &self.role_keys else {
-                break 'field;
-            };
+        if let Some(value) = &self.role_keys {
             if value.iter().any(|x| !x.is_known()) {
                 v.report(
                     "roleKeys",
@@ -1253,7 +959,7 @@ impl ::qywx_runtime::validate::Validate for ImportEmployee {
             }
         }
         if v.context("publicParams.optType") != Some("delete")
-            && !::qywx_runtime::validate::Presence::is_present(&self.third_user_id)
+            && !Presence::is_present(&self.third_user_id)
         {
             v.report(
                 "thirdUserId",
@@ -1261,7 +967,7 @@ impl ::qywx_runtime::validate::Validate for ImportEmployee {
             );
         }
         if v.context("publicParams.optType") != Some("delete")
-            && !::qywx_runtime::validate::Presence::is_present(&self.user_type)
+            && !Presence::is_present(&self.user_type)
         {
             v.report(
                 "userType",
@@ -1269,7 +975,7 @@ impl ::qywx_runtime::validate::Validate for ImportEmployee {
             );
         }
         if v.context("publicParams.optType") != Some("delete")
-            && !::qywx_runtime::validate::Presence::is_present(&self.channel_name)
+            && !Presence::is_present(&self.channel_name)
         {
             v.report(
                 "channelName",
@@ -1277,7 +983,7 @@ impl ::qywx_runtime::validate::Validate for ImportEmployee {
             );
         }
         if v.context("publicParams.optType") != Some("delete")
-            && !::qywx_runtime::validate::Presence::is_present(&self.phone)
+            && !Presence::is_present(&self.phone)
         {
             v.report(
                 "phone",
@@ -1285,7 +991,7 @@ impl ::qywx_runtime::validate::Validate for ImportEmployee {
             );
         }
         if v.context("publicParams.optType") != Some("delete")
-            && !::qywx_runtime::validate::Presence::is_present(&self.role_keys)
+            && !Presence::is_present(&self.role_keys)
         {
             v.report(
                 "roleKeys",
@@ -1293,16 +999,16 @@ impl ::qywx_runtime::validate::Validate for ImportEmployee {
             );
         }
         if v.context("publicParams.optType") != Some("delete")
-            && !::qywx_runtime::validate::Presence::is_present(&self.update_time)
+            && !Presence::is_present(&self.update_time)
         {
             v.report(
                 "updateTime",
                 "required when the request's `publicParams.optType` is not \"delete\" (必传 for add and update rows; a delete row names the employee by a matching id only. Required unless the import deletes.)",
             );
         }
-        if !(::qywx_runtime::validate::Presence::is_present(&self.wx_userid)
-            || ::qywx_runtime::validate::Presence::is_present(&self.third_user_id)
-            || ::qywx_runtime::validate::Presence::is_present(&self.channel_id))
+        if !(Presence::is_present(&self.wx_userid)
+            || Presence::is_present(&self.third_user_id)
+            || Presence::is_present(&self.channel_id))
         {
             v.report(
                 "wxUserid",
@@ -1310,9 +1016,9 @@ impl ::qywx_runtime::validate::Validate for ImportEmployee {
             );
         }
         if v.context("publicParams.optType") != Some("delete")
-            && !(::qywx_runtime::validate::Presence::is_present(&self.wx_dept_id)
-                || ::qywx_runtime::validate::Presence::is_present(&self.third_dept_id)
-                || ::qywx_runtime::validate::Presence::is_present(&self.dept_id))
+            && !(Presence::is_present(&self.wx_dept_id)
+                || Presence::is_present(&self.third_dept_id)
+                || Presence::is_present(&self.dept_id))
         {
             v.report(
                 "wxDeptId",
@@ -1320,7 +1026,7 @@ impl ::qywx_runtime::validate::Validate for ImportEmployee {
             );
         }
         if matches!(self.user_type, Some(UserType::Wecom))
-            && !::qywx_runtime::validate::Presence::is_present(&self.wx_userid)
+            && !Presence::is_present(&self.wx_userid)
         {
             v.report(
                 "wxUserid",
@@ -1328,27 +1034,13 @@ impl ::qywx_runtime::validate::Validate for ImportEmployee {
             );
         }
         if self.role_keys.iter().flatten().any(|x| matches!(x, RoleKey::CustomRole))
-            && !::qywx_runtime::validate::Presence::is_present(&self.role_id)
+            && !Presence::is_present(&self.role_id)
         {
             v.report(
                 "roleId",
                 "required when `roleKeys` contains \"CUSTOM_ROLE\" (当角色类型为自定义角色需要传roleId. roleId is required when roleKeys holds CUSTOM_ROLE.)",
             );
         }
-    }
-}
-
-impl ::qywx_runtime::lenient::Lenient for ImportEmployee {
-    fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as ::serde::Deserialize>::deserialize(deserializer)
-    }
-}
-
-impl ::qywx_runtime::validate::Presence for ImportEmployee {
-    fn is_present(&self) -> bool {
-        true
     }
 }
 
@@ -1409,7 +1101,7 @@ pub struct ImportDepartmentEcho {
     /// 创建时间, 格式: yyyy-MM-dd HH:mm:ss. Creation time, formatted yyyy-MM-dd HH:mm:ss.
     ///
     /// Wire name `createTime`; `None` when the server left it out, sent null, or sent something that is not a `string`.
-    pub create_time: Option<::qywx_runtime::LocalDateTime>,
+    pub create_time: Option<LocalDateTime>,
     /// 修改人. Last modified by.
     ///
     /// Wire name `updateUser`; `None` when the server left it out, sent null, or sent something that is not a `string`.
@@ -1417,37 +1109,37 @@ pub struct ImportDepartmentEcho {
     /// 更新时间, 格式: yyyy-MM-dd HH:mm:ss. Last update time, formatted yyyy-MM-dd HH:mm:ss.
     ///
     /// Wire name `updateTime`; `None` when the server left it out, sent null, or sent something that is not a `string`.
-    pub update_time: Option<::qywx_runtime::LocalDateTime>,
+    pub update_time: Option<LocalDateTime>,
     /// Deletion flag, as echoed in errorData rows (not in the documented parameter table).
     ///
     /// Wire name `deleteFlag`; `None` when the server left it out, sent null, or sent something that is not an `i32`.
     pub delete_flag: Option<i32>,
     /// The row exactly as the server sent it.
-    pub raw: ::serde_json::Value,
+    pub raw: Value,
 }
 
 impl ImportDepartmentEcho {
     /// Reads a row as the server sent it; never fails.
-    pub fn from_raw(raw: ::serde_json::Value) -> Self {
-        let empty = ::serde_json::Map::new();
+    pub fn from_raw(raw: Value) -> Self {
+        let empty = Map::new();
         let row = raw.as_object().unwrap_or(&empty);
         Self {
-            dept_id: ::qywx_runtime::lenient::view_field(row, "deptId"),
-            parent_id: ::qywx_runtime::lenient::view_field(row, "parentId"),
-            dept_type: ::qywx_runtime::lenient::view_field(row, "deptType"),
-            dept_name: ::qywx_runtime::lenient::view_field(row, "deptName"),
-            third_dept_id: ::qywx_runtime::lenient::view_field(row, "thirdDeptId"),
-            third_parent_id: ::qywx_runtime::lenient::view_field(row, "thirdParentId"),
-            corpid: ::qywx_runtime::lenient::view_field(row, "corpid"),
-            wx_dept_id: ::qywx_runtime::lenient::view_field(row, "wxDeptId"),
-            wx_parent_id: ::qywx_runtime::lenient::view_field(row, "wxParentId"),
-            dept_status: ::qywx_runtime::lenient::view_field(row, "deptStatus"),
-            serial_num: ::qywx_runtime::lenient::view_field(row, "serialNum"),
-            create_user: ::qywx_runtime::lenient::view_field(row, "createUser"),
-            create_time: ::qywx_runtime::lenient::view_field(row, "createTime"),
-            update_user: ::qywx_runtime::lenient::view_field(row, "updateUser"),
-            update_time: ::qywx_runtime::lenient::view_field(row, "updateTime"),
-            delete_flag: ::qywx_runtime::lenient::view_field(row, "deleteFlag"),
+            dept_id: view_field(row, "deptId"),
+            parent_id: view_field(row, "parentId"),
+            dept_type: view_field(row, "deptType"),
+            dept_name: view_field(row, "deptName"),
+            third_dept_id: view_field(row, "thirdDeptId"),
+            third_parent_id: view_field(row, "thirdParentId"),
+            corpid: view_field(row, "corpid"),
+            wx_dept_id: view_field(row, "wxDeptId"),
+            wx_parent_id: view_field(row, "wxParentId"),
+            dept_status: view_field(row, "deptStatus"),
+            serial_num: view_field(row, "serialNum"),
+            create_user: view_field(row, "createUser"),
+            create_time: view_field(row, "createTime"),
+            update_user: view_field(row, "updateUser"),
+            update_time: view_field(row, "updateTime"),
+            delete_flag: view_field(row, "deleteFlag"),
             raw: raw.clone(),
         }
     }
@@ -1455,35 +1147,23 @@ impl ImportDepartmentEcho {
 
 impl From<ImportDepartment> for ImportDepartmentEcho {
     fn from(row: ImportDepartment) -> Self {
-        Self::from_raw(::serde_json::to_value(&row).unwrap_or_default())
+        Self::from_raw(row.to_json())
     }
 }
 
-impl ::serde::Serialize for ImportDepartmentEcho {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        ::serde::Serialize::serialize(&self.raw, serializer)
+impl FromJson for ImportDepartmentEcho {
+    fn from_json(value: Value) -> Decoded<Self> {
+        Ok(Self::from_raw(value))
     }
 }
 
-impl<'de> ::serde::Deserialize<'de> for ImportDepartmentEcho {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <::serde_json::Value as ::serde::Deserialize>::deserialize(deserializer)
-            .map(Self::from_raw)
+impl ToJson for ImportDepartmentEcho {
+    fn to_json(&self) -> Value {
+        self.raw.clone()
     }
 }
 
-impl ::qywx_runtime::lenient::Lenient for ImportDepartmentEcho {
-    fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as ::serde::Deserialize>::deserialize(deserializer)
-    }
-}
+json_object!(ImportDepartmentEcho);
 
 /// An employee-channel row as an import answer echoes it in errorData.
 ///
@@ -1554,7 +1234,7 @@ pub struct ImportEmployeeEcho {
     /// 更新时间, 格式: yyyy-MM-dd HH:mm:ss. Update time, formatted yyyy-MM-dd HH:mm:ss.
     ///
     /// Wire name `updateTime`; `None` when the server left it out, sent null, or sent something that is not a `string`.
-    pub update_time: Option<::qywx_runtime::LocalDateTime>,
+    pub update_time: Option<LocalDateTime>,
     /// 副部门id 第三方应用副部门id 逗号分隔,全量覆盖. Secondary department ids (the company system's ids), comma-separated; replaces the whole set.
     ///
     /// Wire name `deputyDeptIds`; `None` when the server left it out, sent null, or sent something that is not a `string[]`.
@@ -1568,37 +1248,34 @@ pub struct ImportEmployeeEcho {
     /// Wire name `roleId`; `None` when the server left it out, sent null, or sent something that is not an `i64`.
     pub role_id: Option<i64>,
     /// The row exactly as the server sent it.
-    pub raw: ::serde_json::Value,
+    pub raw: Value,
 }
 
 impl ImportEmployeeEcho {
     /// Reads a row as the server sent it; never fails.
-    pub fn from_raw(raw: ::serde_json::Value) -> Self {
-        let empty = ::serde_json::Map::new();
+    pub fn from_raw(raw: Value) -> Self {
+        let empty = Map::new();
         let row = raw.as_object().unwrap_or(&empty);
         Self {
-            channel_id: ::qywx_runtime::lenient::view_field(row, "channelId"),
-            third_user_id: ::qywx_runtime::lenient::view_field(row, "thirdUserId"),
-            user_type: ::qywx_runtime::lenient::view_field(row, "userType"),
-            app_id: ::qywx_runtime::lenient::view_field(row, "appId"),
-            openid: ::qywx_runtime::lenient::view_field(row, "openid"),
-            wx_userid: ::qywx_runtime::lenient::view_field(row, "wxUserid"),
-            unionid: ::qywx_runtime::lenient::view_field(row, "unionid"),
-            channel_name: ::qywx_runtime::lenient::view_field(row, "channelName"),
-            phone: ::qywx_runtime::lenient::view_field(row, "phone"),
-            job: ::qywx_runtime::lenient::view_field(row, "job"),
-            dept_id: ::qywx_runtime::lenient::view_field(row, "deptId"),
-            third_dept_id: ::qywx_runtime::lenient::view_field(row, "thirdDeptId"),
-            wx_dept_id: ::qywx_runtime::lenient::view_field(row, "wxDeptId"),
-            dept_manager_flag: ::qywx_runtime::lenient::view_field(
-                row,
-                "deptManagerFlag",
-            ),
-            role_keys: ::qywx_runtime::lenient::view_field(row, "roleKeys"),
-            update_time: ::qywx_runtime::lenient::view_field(row, "updateTime"),
-            deputy_dept_ids: ::qywx_runtime::lenient::view_field(row, "deputyDeptIds"),
-            serial_num: ::qywx_runtime::lenient::view_field(row, "serialNum"),
-            role_id: ::qywx_runtime::lenient::view_field(row, "roleId"),
+            channel_id: view_field(row, "channelId"),
+            third_user_id: view_field(row, "thirdUserId"),
+            user_type: view_field(row, "userType"),
+            app_id: view_field(row, "appId"),
+            openid: view_field(row, "openid"),
+            wx_userid: view_field(row, "wxUserid"),
+            unionid: view_field(row, "unionid"),
+            channel_name: view_field(row, "channelName"),
+            phone: view_field(row, "phone"),
+            job: view_field(row, "job"),
+            dept_id: view_field(row, "deptId"),
+            third_dept_id: view_field(row, "thirdDeptId"),
+            wx_dept_id: view_field(row, "wxDeptId"),
+            dept_manager_flag: view_field(row, "deptManagerFlag"),
+            role_keys: view_field(row, "roleKeys"),
+            update_time: view_field(row, "updateTime"),
+            deputy_dept_ids: view_field(row, "deputyDeptIds"),
+            serial_num: view_field(row, "serialNum"),
+            role_id: view_field(row, "roleId"),
             raw: raw.clone(),
         }
     }
@@ -1606,35 +1283,23 @@ impl ImportEmployeeEcho {
 
 impl From<ImportEmployee> for ImportEmployeeEcho {
     fn from(row: ImportEmployee) -> Self {
-        Self::from_raw(::serde_json::to_value(&row).unwrap_or_default())
+        Self::from_raw(row.to_json())
     }
 }
 
-impl ::serde::Serialize for ImportEmployeeEcho {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        ::serde::Serialize::serialize(&self.raw, serializer)
+impl FromJson for ImportEmployeeEcho {
+    fn from_json(value: Value) -> Decoded<Self> {
+        Ok(Self::from_raw(value))
     }
 }
 
-impl<'de> ::serde::Deserialize<'de> for ImportEmployeeEcho {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <::serde_json::Value as ::serde::Deserialize>::deserialize(deserializer)
-            .map(Self::from_raw)
+impl ToJson for ImportEmployeeEcho {
+    fn to_json(&self) -> Value {
+        self.raw.clone()
     }
 }
 
-impl ::qywx_runtime::lenient::Lenient for ImportEmployeeEcho {
-    fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as ::serde::Deserialize>::deserialize(deserializer)
-    }
-}
+json_object!(ImportEmployeeEcho);
 
 /// 任务状态(-1: 失败, 0: 进行中, 1: 成功, 2: 部分导入成功). Status of an import task.
 ///
@@ -1661,7 +1326,7 @@ impl ImportStatus {
     }
 }
 
-impl ::qywx_runtime::lenient::IntEnum for ImportStatus {
+impl IntEnum for ImportStatus {
     fn from_wire(value: i64) -> Self {
         match value {
             -1 => Self::Failed,
@@ -1683,79 +1348,27 @@ impl ::qywx_runtime::lenient::IntEnum for ImportStatus {
     }
 }
 
-impl ::qywx_runtime::validate::WireText for ImportStatus {
-    fn wire_text(&self) -> String {
-        ::qywx_runtime::lenient::IntEnum::to_wire(self).to_string()
-    }
-}
-
-impl ::serde::Serialize for ImportStatus {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        ::qywx_runtime::lenient::serialize_int_enum(self, serializer)
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for ImportStatus {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::qywx_runtime::lenient::deserialize_int_enum(deserializer)
-    }
-}
-
-impl ::qywx_runtime::lenient::Lenient for ImportStatus {
-    fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as ::serde::Deserialize>::deserialize(deserializer)
-    }
-}
-
-impl ::qywx_runtime::validate::Presence for ImportStatus {
-    fn is_present(&self) -> bool {
-        true
-    }
-}
+wire_enum!(int ImportStatus);
 
 /// 组织架构导入结果. Result of an import of departments.
 #[must_use = "the server may have applied only part of the request: check `is_complete()`"]
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct DeptImportResult {
     /// 任务状态(-1: 失败, 0: 进行中, 1: 成功, 2: 部分导入成功). Task status.
     ///
     /// Wire name `status`, type `ImportStatus`, required.
-    #[serde(
-        rename = "status",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub status: ImportStatus,
     /// 导入失败数据. The rows that failed.
     ///
     /// Wire name `errorData`, type `ImportDepartmentEcho[]`, optional.
-    #[serde(
-        rename = "errorData",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub error_data: Option<Vec<ImportDepartmentEcho>>,
     /// One reason per failed row, in errorData's order (not in the documented parameter table).
     ///
     /// Wire name `errorMsg`, type `string[]`, optional.
-    #[serde(
-        rename = "errorMsg",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub error_msg: Option<Vec<String>>,
     /// Members the server sent that this version of the spec does not model, kept as sent.
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<String, ::serde_json::Value>,
+    pub extra: Map<String, Value>,
 }
 
 impl DeptImportResult {
@@ -1765,7 +1378,7 @@ impl DeptImportResult {
             status,
             error_data: None,
             error_msg: None,
-            extra: ::serde_json::Map::new(),
+            extra: Map::new(),
         }
     }
 
@@ -1787,8 +1400,33 @@ impl DeptImportResult {
     }
 }
 
-impl ::qywx_runtime::validate::Validate for DeptImportResult {
-    fn validate(&self, v: &mut ::qywx_runtime::validate::Validator) {
+impl FromJson for DeptImportResult {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "DeptImportResult")?;
+        Ok(Self {
+            status: members.required("status")?,
+            error_data: members.optional("errorData")?,
+            error_msg: members.optional("errorMsg")?,
+            extra: members.rest(),
+        })
+    }
+}
+
+impl ToJson for DeptImportResult {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put("status", &self.status);
+        out.put_some("errorData", &self.error_data);
+        out.put_some("errorMsg", &self.error_msg);
+        out.put_extra(&self.extra);
+        out.finish()
+    }
+}
+
+json_object!(DeptImportResult);
+
+impl Validate for DeptImportResult {
+    fn validate(&self, v: &mut Validator) {
         {
             let value = &self.status;
             if !value.is_known() {
@@ -1820,12 +1458,12 @@ impl DeptImportResult {
     }
 }
 
-impl ::qywx_runtime::bulk::BulkAnswer<ImportDepartment> for DeptImportResult {
+impl BulkAnswer<ImportDepartment> for DeptImportResult {
     type Echo = ImportDepartmentEcho;
 
-    fn outcome(self) -> ::qywx_runtime::bulk::ChunkOutcome<ImportDepartmentEcho> {
+    fn outcome(self) -> ChunkOutcome<ImportDepartmentEcho> {
         if matches!(self.status, ImportStatus::InProgress) {
-            return ::qywx_runtime::bulk::ChunkOutcome::Pending {
+            return ChunkOutcome::Pending {
                 reference: None,
             };
         }
@@ -1837,63 +1475,32 @@ impl ::qywx_runtime::bulk::BulkAnswer<ImportDepartment> for DeptImportResult {
             .flatten()
             .map(|row| (row, reasons.next()))
             .collect();
-        ::qywx_runtime::bulk::ChunkOutcome::Applied {
+        ChunkOutcome::Applied {
             rejected,
             all_failed,
         }
     }
 }
 
-impl ::qywx_runtime::lenient::Lenient for DeptImportResult {
-    fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as ::serde::Deserialize>::deserialize(deserializer)
-    }
-}
-
-impl ::qywx_runtime::validate::Presence for DeptImportResult {
-    fn is_present(&self) -> bool {
-        true
-    }
-}
-
 /// 员工渠道导入结果. Result of an import of employee channels.
 #[must_use = "the server may have applied only part of the request: check `is_complete()`"]
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct EmployeeImportResult {
     /// 任务状态(-1: 失败, 0: 进行中, 1: 成功, 2: 部分导入成功). Task status.
     ///
     /// Wire name `status`, type `ImportStatus`, required.
-    #[serde(
-        rename = "status",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub status: ImportStatus,
     /// 导入失败数据. The rows that failed.
     ///
     /// Wire name `errorData`, type `ImportEmployeeEcho[]`, optional.
-    #[serde(
-        rename = "errorData",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub error_data: Option<Vec<ImportEmployeeEcho>>,
     /// One reason per failed row, in errorData's order (not in the documented parameter table).
     ///
     /// Wire name `errorMsg`, type `string[]`, optional.
-    #[serde(
-        rename = "errorMsg",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub error_msg: Option<Vec<String>>,
     /// Members the server sent that this version of the spec does not model, kept as sent.
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<String, ::serde_json::Value>,
+    pub extra: Map<String, Value>,
 }
 
 impl EmployeeImportResult {
@@ -1903,7 +1510,7 @@ impl EmployeeImportResult {
             status,
             error_data: None,
             error_msg: None,
-            extra: ::serde_json::Map::new(),
+            extra: Map::new(),
         }
     }
 
@@ -1925,8 +1532,33 @@ impl EmployeeImportResult {
     }
 }
 
-impl ::qywx_runtime::validate::Validate for EmployeeImportResult {
-    fn validate(&self, v: &mut ::qywx_runtime::validate::Validator) {
+impl FromJson for EmployeeImportResult {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "EmployeeImportResult")?;
+        Ok(Self {
+            status: members.required("status")?,
+            error_data: members.optional("errorData")?,
+            error_msg: members.optional("errorMsg")?,
+            extra: members.rest(),
+        })
+    }
+}
+
+impl ToJson for EmployeeImportResult {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put("status", &self.status);
+        out.put_some("errorData", &self.error_data);
+        out.put_some("errorMsg", &self.error_msg);
+        out.put_extra(&self.extra);
+        out.finish()
+    }
+}
+
+json_object!(EmployeeImportResult);
+
+impl Validate for EmployeeImportResult {
+    fn validate(&self, v: &mut Validator) {
         {
             let value = &self.status;
             if !value.is_known() {
@@ -1958,12 +1590,12 @@ impl EmployeeImportResult {
     }
 }
 
-impl ::qywx_runtime::bulk::BulkAnswer<ImportEmployee> for EmployeeImportResult {
+impl BulkAnswer<ImportEmployee> for EmployeeImportResult {
     type Echo = ImportEmployeeEcho;
 
-    fn outcome(self) -> ::qywx_runtime::bulk::ChunkOutcome<ImportEmployeeEcho> {
+    fn outcome(self) -> ChunkOutcome<ImportEmployeeEcho> {
         if matches!(self.status, ImportStatus::InProgress) {
-            return ::qywx_runtime::bulk::ChunkOutcome::Pending {
+            return ChunkOutcome::Pending {
                 reference: None,
             };
         }
@@ -1975,24 +1607,10 @@ impl ::qywx_runtime::bulk::BulkAnswer<ImportEmployee> for EmployeeImportResult {
             .flatten()
             .map(|row| (row, reasons.next()))
             .collect();
-        ::qywx_runtime::bulk::ChunkOutcome::Applied {
+        ChunkOutcome::Applied {
             rejected,
             all_failed,
         }
-    }
-}
-
-impl ::qywx_runtime::lenient::Lenient for EmployeeImportResult {
-    fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as ::serde::Deserialize>::deserialize(deserializer)
-    }
-}
-
-impl ::qywx_runtime::validate::Presence for EmployeeImportResult {
-    fn is_present(&self) -> bool {
-        true
     }
 }
 
@@ -2000,18 +1618,38 @@ impl ::qywx_runtime::validate::Presence for EmployeeImportResult {
 ///
 /// Decodes as the first variant that fits, in this order.
 #[must_use = "the server may have applied only part of the request: check `is_complete()`"]
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(untagged)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum DeptImportOutcome {
     /// The documented shape: status, errorData, errorMsg.
-    Result(
-        #[serde(deserialize_with = "::qywx_runtime::lenient::deserialize")]
-        DeptImportResult,
-    ),
+    Result(DeptImportResult),
     /// Newer doc versions answer with a batch id (a long) to look the result up later.
-    BatchId(#[serde(deserialize_with = "::qywx_runtime::lenient::deserialize")] i64),
+    BatchId(i64),
 }
+
+impl FromJson for DeptImportOutcome {
+    fn from_json(value: Value) -> Decoded<Self> {
+        first_fit(
+            value,
+            "DeptImportOutcome",
+            &[
+                |value| <DeptImportResult>::from_json(value).map(Self::Result),
+                |value| <i64>::from_json(value).map(Self::BatchId),
+            ],
+        )
+    }
+}
+
+impl ToJson for DeptImportOutcome {
+    fn to_json(&self) -> Value {
+        match self {
+            Self::Result(value) => value.to_json(),
+            Self::BatchId(value) => value.to_json(),
+        }
+    }
+}
+
+json_object!(DeptImportOutcome);
 
 impl DeptImportOutcome {
     /// Whether the server applied everything; `None` when this answer cannot tell (a reference to look up later).
@@ -2023,14 +1661,14 @@ impl DeptImportOutcome {
     }
 }
 
-impl ::qywx_runtime::bulk::BulkAnswer<ImportDepartment> for DeptImportOutcome {
+impl BulkAnswer<ImportDepartment> for DeptImportOutcome {
     type Echo = ImportDepartmentEcho;
 
-    fn outcome(self) -> ::qywx_runtime::bulk::ChunkOutcome<ImportDepartmentEcho> {
+    fn outcome(self) -> ChunkOutcome<ImportDepartmentEcho> {
         match self {
-            Self::Result(answer) => ::qywx_runtime::bulk::BulkAnswer::outcome(answer),
+            Self::Result(answer) => BulkAnswer::outcome(answer),
             Self::BatchId(reference) => {
-                ::qywx_runtime::bulk::ChunkOutcome::Pending {
+                ChunkOutcome::Pending {
                     reference: Some(reference.to_string()),
                 }
             }
@@ -2038,36 +1676,42 @@ impl ::qywx_runtime::bulk::BulkAnswer<ImportDepartment> for DeptImportOutcome {
     }
 }
 
-impl ::qywx_runtime::lenient::Lenient for DeptImportOutcome {
-    fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as ::serde::Deserialize>::deserialize(deserializer)
-    }
-}
-
-impl ::qywx_runtime::validate::Presence for DeptImportOutcome {
-    fn is_present(&self) -> bool {
-        true
-    }
-}
-
 /// The `data` of an import of employee channels: the documented result object, or (newer doc versions) a batch id.
 ///
 /// Decodes as the first variant that fits, in this order.
 #[must_use = "the server may have applied only part of the request: check `is_complete()`"]
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(untagged)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum EmployeeImportOutcome {
     /// The documented shape: status, errorData, errorMsg.
-    Result(
-        #[serde(deserialize_with = "::qywx_runtime::lenient::deserialize")]
-        EmployeeImportResult,
-    ),
+    Result(EmployeeImportResult),
     /// Newer doc versions answer with a batch id (a long) to look the result up later.
-    BatchId(#[serde(deserialize_with = "::qywx_runtime::lenient::deserialize")] i64),
+    BatchId(i64),
 }
+
+impl FromJson for EmployeeImportOutcome {
+    fn from_json(value: Value) -> Decoded<Self> {
+        first_fit(
+            value,
+            "EmployeeImportOutcome",
+            &[
+                |value| <EmployeeImportResult>::from_json(value).map(Self::Result),
+                |value| <i64>::from_json(value).map(Self::BatchId),
+            ],
+        )
+    }
+}
+
+impl ToJson for EmployeeImportOutcome {
+    fn to_json(&self) -> Value {
+        match self {
+            Self::Result(value) => value.to_json(),
+            Self::BatchId(value) => value.to_json(),
+        }
+    }
+}
+
+json_object!(EmployeeImportOutcome);
 
 impl EmployeeImportOutcome {
     /// Whether the server applied everything; `None` when this answer cannot tell (a reference to look up later).
@@ -2079,14 +1723,14 @@ impl EmployeeImportOutcome {
     }
 }
 
-impl ::qywx_runtime::bulk::BulkAnswer<ImportEmployee> for EmployeeImportOutcome {
+impl BulkAnswer<ImportEmployee> for EmployeeImportOutcome {
     type Echo = ImportEmployeeEcho;
 
-    fn outcome(self) -> ::qywx_runtime::bulk::ChunkOutcome<ImportEmployeeEcho> {
+    fn outcome(self) -> ChunkOutcome<ImportEmployeeEcho> {
         match self {
-            Self::Result(answer) => ::qywx_runtime::bulk::BulkAnswer::outcome(answer),
+            Self::Result(answer) => BulkAnswer::outcome(answer),
             Self::BatchId(reference) => {
-                ::qywx_runtime::bulk::ChunkOutcome::Pending {
+                ChunkOutcome::Pending {
                     reference: Some(reference.to_string()),
                 }
             }
@@ -2094,51 +1738,28 @@ impl ::qywx_runtime::bulk::BulkAnswer<ImportEmployee> for EmployeeImportOutcome 
     }
 }
 
-impl ::qywx_runtime::lenient::Lenient for EmployeeImportOutcome {
-    fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as ::serde::Deserialize>::deserialize(deserializer)
-    }
-}
-
-impl ::qywx_runtime::validate::Presence for EmployeeImportOutcome {
-    fn is_present(&self) -> bool {
-        true
-    }
-}
-
 /// Descriptor of `tuzhan.dept.batch_add`: `POST /api/integrate/dept/batchAdd`.
 #[doc(hidden)]
-pub const IMPORT_DEPARTMENTS: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
+pub const IMPORT_DEPARTMENTS: EndpointSpec = EndpointSpec {
     id: "tuzhan.dept.batch_add",
-    method: ::qywx_runtime::spec::HttpMethod::Post,
+    method: HttpMethod::Post,
     path: "/api/integrate/dept/batchAdd",
     auth: true,
     idempotent: false,
 };
 
 /// Parameters of [`import_departments`](crate::tuzhan::TuzhanClient::import_departments) (`POST /api/integrate/dept/batchAdd`), sent in the JSON body.
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct ImportDepartmentsRequest {
     /// 导入配置. Import settings (组织架构导入配置).
     ///
     /// Wire name `publicParams`, type `DeptImportParams`, required.
-    #[serde(
-        rename = "publicParams",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub public_params: DeptImportParams,
     /// 导入数据,每次最大500条. The department rows, at most 500 a call.
     ///
     /// Wire name `data`, type `ImportDepartment[]`, required.
     /// 1 to 500 items.
-    #[serde(
-        rename = "data",
-        default,
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub data: Vec<ImportDepartment>,
 }
 
@@ -2149,15 +1770,36 @@ impl ImportDepartmentsRequest {
     }
 }
 
-impl ::qywx_runtime::validate::Validate for ImportDepartmentsRequest {
-    fn validate(&self, v: &mut ::qywx_runtime::validate::Validator) {
+impl FromJson for ImportDepartmentsRequest {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "ImportDepartmentsRequest")?;
+        Ok(Self {
+            public_params: members.required("publicParams")?,
+            data: members.list("data")?,
+        })
+    }
+}
+
+impl ToJson for ImportDepartmentsRequest {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put("publicParams", &self.public_params);
+        out.put("data", &self.data);
+        out.finish()
+    }
+}
+
+json_object!(ImportDepartmentsRequest);
+
+impl Validate for ImportDepartmentsRequest {
+    fn validate(&self, v: &mut Validator) {
         {
             let value = &self.public_params;
             v.nested("publicParams", value);
         }
         {
             let value = &self.data;
-            v.items("data", value.len(), Some(1usize), Some(500usize));
+            v.items("data", value.len(), Some(1), Some(500));
             v.each("data", value);
         }
     }
@@ -2165,35 +1807,26 @@ impl ::qywx_runtime::validate::Validate for ImportDepartmentsRequest {
 
 /// Descriptor of `tuzhan.employee.batch_add`: `POST /api/integrate/channel/employee/batchAdd`.
 #[doc(hidden)]
-pub const IMPORT_EMPLOYEES: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
+pub const IMPORT_EMPLOYEES: EndpointSpec = EndpointSpec {
     id: "tuzhan.employee.batch_add",
-    method: ::qywx_runtime::spec::HttpMethod::Post,
+    method: HttpMethod::Post,
     path: "/api/integrate/channel/employee/batchAdd",
     auth: true,
     idempotent: false,
 };
 
 /// Parameters of [`import_employees`](crate::tuzhan::TuzhanClient::import_employees) (`POST /api/integrate/channel/employee/batchAdd`), sent in the JSON body.
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct ImportEmployeesRequest {
     /// 导入配置. Import settings (员工渠道导入配置).
     ///
     /// Wire name `publicParams`, type `EmployeeImportParams`, required.
-    #[serde(
-        rename = "publicParams",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub public_params: EmployeeImportParams,
     /// 导入数据,每次最大500条. The employee-channel rows, at most 500 a call.
     ///
     /// Wire name `data`, type `ImportEmployee[]`, required.
     /// 1 to 500 items.
-    #[serde(
-        rename = "data",
-        default,
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub data: Vec<ImportEmployee>,
 }
 
@@ -2204,8 +1837,29 @@ impl ImportEmployeesRequest {
     }
 }
 
-impl ::qywx_runtime::validate::Validate for ImportEmployeesRequest {
-    fn validate(&self, v: &mut ::qywx_runtime::validate::Validator) {
+impl FromJson for ImportEmployeesRequest {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "ImportEmployeesRequest")?;
+        Ok(Self {
+            public_params: members.required("publicParams")?,
+            data: members.list("data")?,
+        })
+    }
+}
+
+impl ToJson for ImportEmployeesRequest {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put("publicParams", &self.public_params);
+        out.put("data", &self.data);
+        out.finish()
+    }
+}
+
+json_object!(ImportEmployeesRequest);
+
+impl Validate for ImportEmployeesRequest {
+    fn validate(&self, v: &mut Validator) {
         for (key, value) in self.row_context() {
             v.set_context(key, Some(value));
         }
@@ -2215,7 +1869,7 @@ impl ::qywx_runtime::validate::Validate for ImportEmployeesRequest {
         }
         {
             let value = &self.data;
-            v.items("data", value.len(), Some(1usize), Some(500usize));
+            v.items("data", value.len(), Some(1), Some(500));
             v.each("data", value);
         }
     }
@@ -2231,7 +1885,7 @@ impl ImportEmployeesRequest {
                 Some(self)
                     .map(|x| &x.public_params)
                     .map(|x| &x.opt_type)
-                    .map(::qywx_runtime::validate::WireText::wire_text),
+                    .map(WireText::wire_text),
             ),
         ]
             .into_iter()
@@ -2264,14 +1918,14 @@ impl super::TuzhanClient {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidInput`](qywx_runtime::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](qywx_runtime::Error::Api) when Tuzhan (兔展) answers an error code (see [`error_codes`](crate::tuzhan::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
+    /// [`Error::Api`](crate::Error::Api) when Tuzhan (兔展) answers an error code (see [`error_codes`](crate::tuzhan::error_codes)); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://docs.tuzhanai.com/plugins/viewsource/viewpagesrc.action?pageId=990547>.
     pub async fn import_departments(
         &self,
         request: &ImportDepartmentsRequest,
-    ) -> ::qywx_runtime::Result<DeptImportOutcome> {
+    ) -> Result<DeptImportOutcome> {
         self.inner.call_json(&IMPORT_DEPARTMENTS, request).await
     }
 
@@ -2284,21 +1938,19 @@ impl super::TuzhanClient {
     pub async fn import_departments_bulk(
         &self,
         public_params: DeptImportParams,
-        rows: impl ::qywx_runtime::bulk::RowSource<ImportDepartment>,
-        options: ::qywx_runtime::bulk::BulkOptions,
-        progress: impl FnMut(&::qywx_runtime::bulk::BulkProgress),
-    ) -> ::qywx_runtime::bulk::BulkReport<
+        rows: impl RowSource<ImportDepartment>,
+        options: BulkOptions,
+        progress: impl FnMut(&BulkProgress),
+    ) -> BulkReport<
         ImportDepartment,
-        <DeptImportOutcome as ::qywx_runtime::bulk::BulkAnswer<ImportDepartment>>::Echo,
+        <DeptImportOutcome as BulkAnswer<ImportDepartment>>::Echo,
     > {
         let client = self.clone();
         let template = ImportDepartmentsRequest::new(public_params, Vec::new());
         let context = Vec::new();
         let validate = move |row: &ImportDepartment| {
-            let mut v = ::qywx_runtime::validate::Validator::with_context(
-                context.clone(),
-            );
-            ::qywx_runtime::validate::Validate::validate(row, &mut v);
+            let mut v = Validator::with_context(context.clone());
+            Validate::validate(row, &mut v);
             v.into_violations()
         };
         let send = move |chunk: Vec<ImportDepartment>| {
@@ -2307,8 +1959,7 @@ impl super::TuzhanClient {
             request.data = chunk;
             async move { client.import_departments(&request).await }
         };
-        ::qywx_runtime::bulk::run(rows, 500usize, options, validate, send, progress)
-            .await
+        bulk::run(rows, 500, options, validate, send, progress).await
     }
 
     /// 员工渠道导入: import employees of the company's own system or of WeCom as employee channels, at most 500 rows a call.
@@ -2334,12 +1985,12 @@ impl super::TuzhanClient {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidInput`](qywx_runtime::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](qywx_runtime::Error::Api) when Tuzhan (兔展) answers an error code (see [`error_codes`](crate::tuzhan::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
+    /// [`Error::Api`](crate::Error::Api) when Tuzhan (兔展) answers an error code (see [`error_codes`](crate::tuzhan::error_codes)); transport, HTTP status and decoding errors otherwise.
     pub async fn import_employees(
         &self,
         request: &ImportEmployeesRequest,
-    ) -> ::qywx_runtime::Result<EmployeeImportOutcome> {
+    ) -> Result<EmployeeImportOutcome> {
         self.inner.call_json(&IMPORT_EMPLOYEES, request).await
     }
 
@@ -2352,21 +2003,19 @@ impl super::TuzhanClient {
     pub async fn import_employees_bulk(
         &self,
         public_params: EmployeeImportParams,
-        rows: impl ::qywx_runtime::bulk::RowSource<ImportEmployee>,
-        options: ::qywx_runtime::bulk::BulkOptions,
-        progress: impl FnMut(&::qywx_runtime::bulk::BulkProgress),
-    ) -> ::qywx_runtime::bulk::BulkReport<
+        rows: impl RowSource<ImportEmployee>,
+        options: BulkOptions,
+        progress: impl FnMut(&BulkProgress),
+    ) -> BulkReport<
         ImportEmployee,
-        <EmployeeImportOutcome as ::qywx_runtime::bulk::BulkAnswer<ImportEmployee>>::Echo,
+        <EmployeeImportOutcome as BulkAnswer<ImportEmployee>>::Echo,
     > {
         let client = self.clone();
         let template = ImportEmployeesRequest::new(public_params, Vec::new());
         let context = template.row_context();
         let validate = move |row: &ImportEmployee| {
-            let mut v = ::qywx_runtime::validate::Validator::with_context(
-                context.clone(),
-            );
-            ::qywx_runtime::validate::Validate::validate(row, &mut v);
+            let mut v = Validator::with_context(context.clone());
+            Validate::validate(row, &mut v);
             v.into_violations()
         };
         let send = move |chunk: Vec<ImportEmployee>| {
@@ -2375,7 +2024,6 @@ impl super::TuzhanClient {
             request.data = chunk;
             async move { client.import_employees(&request).await }
         };
-        ::qywx_runtime::bulk::run(rows, 500usize, options, validate, send, progress)
-            .await
+        bulk::run(rows, 500, options, validate, send, progress).await
     }
 }

@@ -3,24 +3,29 @@
 //!
 //! Tuzhan integration API: organisation import (departments and employee channels). Calls carry the org access token in the `X-Token` header.
 //!
-//! Default base URL `https://integrate.rabbitpre.com`, overridden by the `QYWX_TUZHAN_BASE_URL` environment variable or [`ClientOptions::base_url`](qywx_runtime::ClientOptions::base_url). Unconfirmed: newer Tuzhan pages use this host for /api/open/... paths; the import documentation gives only paths. Always configurable.
+//! Default base URL `https://integrate.rabbitpre.com`, overridden by the `QYWX_TUZHAN_BASE_URL` environment variable or [`ClientOptions::base_url`](crate::ClientOptions::base_url). Unconfirmed: newer Tuzhan pages use this host for /api/open/... paths; the import documentation gives only paths. Always configurable.
 //!
 //! Envelope: code is a string ("200" = ok). errorCode is "SUCCESS" in the documented examples and "0" on the token endpoint.
 //!
 //! Tokens: The secret parameter is spelled instanceSecrect on the wire (sic). The unit of `expire` is unconfirmed: the runtime reads values above 10^12 as epoch milliseconds, above 10^9 as epoch seconds, otherwise as a lifetime in seconds.
 
+use qywx_runtime::{ClientOptions, Credentials, Result, Secret, ServiceClient};
+use qywx_runtime::spec::{AuthSpec, EnvelopeSpec, ErrorCodeSpec, ErrorHandling, ServiceSpec, TokenPlacement};
+
 /// Org access token (getOrgAccessToken)
 pub mod auth;
 
 /// Organisation import (组织架构 / 员工渠道导入)
+#[cfg(feature = "tuzhan-import")]
 pub mod import;
 
 #[cfg(feature = "server")]
 pub mod server;
 
-/// Every endpoint of Tuzhan (兔展), in spec order (groups by module name).
+/// Every endpoint of Tuzhan (兔展), in spec order (groups by module name); with every group's feature on.
 #[doc(hidden)]
-pub static ENDPOINTS: &[&::qywx_runtime::spec::EndpointSpec] = &[
+#[cfg(feature = "tuzhan-import")]
+pub static ENDPOINTS: &[&qywx_runtime::spec::EndpointSpec] = &[
     &auth::GET_ORG_ACCESS_TOKEN,
     &import::IMPORT_DEPARTMENTS,
     &import::IMPORT_EMPLOYEES,
@@ -39,11 +44,11 @@ pub mod error_codes {
 
 /// The service descriptor the runtime works from: base URL, envelope, auth, error codes.
 #[doc(hidden)]
-pub static SERVICE: ::qywx_runtime::spec::ServiceSpec = ::qywx_runtime::spec::ServiceSpec {
+pub static SERVICE: ServiceSpec = ServiceSpec {
     id: "tuzhan",
     base_url: "https://integrate.rabbitpre.com",
     base_url_env: "QYWX_TUZHAN_BASE_URL",
-    envelope: ::qywx_runtime::spec::EnvelopeSpec {
+    envelope: EnvelopeSpec {
         wrapped: true,
         code_field: "code",
         success_code: "200",
@@ -51,39 +56,36 @@ pub static SERVICE: ::qywx_runtime::spec::ServiceSpec = ::qywx_runtime::spec::Se
         detail_code_field: Some("errorCode"),
         data_field: Some("data"),
     },
-    auth: ::qywx_runtime::spec::AuthSpec {
+    auth: AuthSpec {
         token_endpoint: &auth::GET_ORG_ACCESS_TOKEN,
         app_id_param: "instanceAppid",
         secret_param: "instanceSecrect",
         token_field: "orgAccessToken",
         expires_in_field: "expire",
-        default_ttl_seconds: 7200u64,
-        placement: ::qywx_runtime::spec::TokenPlacement::Header("X-Token"),
+        default_ttl_seconds: 7200,
+        placement: TokenPlacement::Header("X-Token"),
     },
     error_codes: &[
-        ::qywx_runtime::spec::ErrorCodeSpec {
+        ErrorCodeSpec {
             code: error_codes::INVALID_APP_CREDENTIALS,
             name: "INVALID_APP_CREDENTIALS",
             description: "Wrong instanceAppid or instanceSecrect.",
-            handling: ::qywx_runtime::spec::ErrorHandling::InvalidCredentials,
+            handling: ErrorHandling::InvalidCredentials,
         },
-        ::qywx_runtime::spec::ErrorCodeSpec {
+        ErrorCodeSpec {
             code: error_codes::INVALID_TOKEN,
             name: "INVALID_TOKEN",
             description: "Wrong or expired org access token: fetch a new one and retry once.",
-            handling: ::qywx_runtime::spec::ErrorHandling::RefreshToken,
+            handling: ErrorHandling::RefreshToken,
         },
-        ::qywx_runtime::spec::ErrorCodeSpec {
+        ErrorCodeSpec {
             code: error_codes::BAD_REQUEST,
             name: "BAD_REQUEST",
             description: "The request cannot be taken (a body that is not JSON, a missing or invalid parameter, too many rows).",
-            handling: ::qywx_runtime::spec::ErrorHandling::Fail,
+            handling: ErrorHandling::Fail,
         },
     ],
-    http_statuses: &[
-        (401, ::qywx_runtime::spec::ErrorHandling::RefreshToken),
-        (403, ::qywx_runtime::spec::ErrorHandling::Fail),
-    ],
+    http_statuses: &[(401, ErrorHandling::RefreshToken), (403, ErrorHandling::Fail)],
 };
 
 /// Client of Tuzhan (兔展) for one app. Cheap to clone: clones share the token cache.
@@ -91,32 +93,25 @@ pub static SERVICE: ::qywx_runtime::spec::ServiceSpec = ::qywx_runtime::spec::Se
 /// Every endpoint of the service is a method; the methods are documented in the group modules.
 #[derive(Clone, Debug)]
 pub struct TuzhanClient {
-    pub(crate) inner: ::qywx_runtime::ServiceClient,
+    pub(crate) inner: ServiceClient,
 }
 
 impl TuzhanClient {
     /// A client for the app with id `instanceAppid` and secret `instanceSecrect`, with default options. The base URL comes from `QYWX_TUZHAN_BASE_URL` when set, else `https://integrate.rabbitpre.com`.
-    pub fn new(
-        app_id: impl Into<String>,
-        secret: impl Into<::qywx_runtime::Secret>,
-    ) -> ::qywx_runtime::Result<Self> {
-        Self::with_options(
-            ::qywx_runtime::Credentials::new(app_id, secret),
-            ::qywx_runtime::ClientOptions::default(),
-        )
+    pub fn new(app_id: impl Into<String>, secret: impl Into<Secret>) -> Result<Self> {
+        Self::with_options(Credentials::new(app_id, secret), ClientOptions::default())
     }
 
     /// A client with explicit credentials and options (base URL, HTTP client, timeouts, retries, token store).
     pub fn with_options(
-        credentials: ::qywx_runtime::Credentials,
-        options: ::qywx_runtime::ClientOptions,
-    ) -> ::qywx_runtime::Result<Self> {
-        ::qywx_runtime::ServiceClient::new(&SERVICE, credentials, options)
-            .map(|inner| Self { inner })
+        credentials: Credentials,
+        options: ClientOptions,
+    ) -> Result<Self> {
+        ServiceClient::new(&SERVICE, credentials, options).map(|inner| Self { inner })
     }
 
     /// The runtime client underneath: token access, base URL, token-store key.
-    pub fn runtime(&self) -> &::qywx_runtime::ServiceClient {
+    pub fn runtime(&self) -> &ServiceClient {
         &self.inner
     }
 }

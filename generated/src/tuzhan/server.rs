@@ -3,6 +3,8 @@
 //!
 //! Implement [`TuzhanHandler`] (one method per endpoint; each defaults to answering "not emulated: `<endpoint id>`") and [`Authenticate`], then hand each request to [`dispatch`]. Requests are parsed with the generated types and validated by the generated rules; answers are written in the service's envelope.
 
+use qywx_runtime::Result;
+use serde_json::Value;
 use qywx_runtime::server::{
     erased_request, erased_response, is_emulated, no_such_path, serve, wire_body,
     wire_query, Authenticate, Call, ErasedCall, ErasedFuture, Incoming, Refusal, Route,
@@ -139,7 +141,7 @@ pub static CALLS: &[ErasedCall<super::TuzhanClient>] = &[
 ];
 fn call_get_org_access_token(
     client: &super::TuzhanClient,
-    request: ::serde_json::Value,
+    request: Value,
 ) -> ErasedFuture<'_> {
     Box::pin(async move {
         let request: super::auth::GetOrgAccessTokenRequest = erased_request(request)?;
@@ -149,7 +151,7 @@ fn call_get_org_access_token(
 
 fn call_import_departments(
     client: &super::TuzhanClient,
-    request: ::serde_json::Value,
+    request: Value,
 ) -> ErasedFuture<'_> {
     Box::pin(async move {
         let request: super::import::ImportDepartmentsRequest = erased_request(request)?;
@@ -159,7 +161,7 @@ fn call_import_departments(
 
 fn call_import_employees(
     client: &super::TuzhanClient,
-    request: ::serde_json::Value,
+    request: Value,
 ) -> ErasedFuture<'_> {
     Box::pin(async move {
         let request: super::import::ImportEmployeesRequest = erased_request(request)?;

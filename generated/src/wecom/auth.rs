@@ -3,37 +3,38 @@
 //!
 //! The WeCom token endpoint. Every other WeCom call carries the token it issues as the `access_token` query parameter. One token per app (corpid + secret); cache it and expect the server to invalidate it early.
 
+use qywx_runtime::{json_object, QueryParams, Result};
+use qywx_runtime::codec::{Decoded, FromJson, Members, MembersOut, ToJson};
+use qywx_runtime::spec::{EndpointSpec, HttpMethod};
+use qywx_runtime::validate::{Validate, Validator};
+use serde_json::{Map, Value};
+use std::fmt;
+
 /// Descriptor of `wecom.gettoken`: `GET /cgi-bin/gettoken`.
 #[doc(hidden)]
-pub const GET_TOKEN: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
+pub const GET_TOKEN: EndpointSpec = EndpointSpec {
     id: "wecom.gettoken",
-    method: ::qywx_runtime::spec::HttpMethod::Get,
+    method: HttpMethod::Get,
     path: "/cgi-bin/gettoken",
     auth: false,
     idempotent: true,
 };
 
 /// Parameters of [`get_token`](crate::wecom::WecomClient::get_token) (`GET /cgi-bin/gettoken`), sent in the query string.
-#[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetTokenRequest {
     /// 企业ID. The corp id.
     ///
     /// Wire name `corpid`, type `string`, required.
-    #[serde(
-        rename = "corpid",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub corpid: String,
     /// 应用的凭证密钥. The app's secret; one token per corpid + secret.
     ///
     /// Wire name `corpsecret`, type `string`, required.
     /// Secret: `Debug` prints it as `<redacted>`.
-    #[serde(
-        rename = "corpsecret",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub corpsecret: String,
+    /// Members the server sent that this version of the spec does not model, kept as sent.
+    pub extra: Map<String, Value>,
 }
 
 impl GetTokenRequest {
@@ -42,26 +43,41 @@ impl GetTokenRequest {
         Self {
             corpid: corpid.into(),
             corpsecret: corpsecret.into(),
+            extra: Map::new(),
         }
     }
 }
 
-impl ::qywx_runtime::validate::Validate for GetTokenRequest {
-    fn validate(&self, _v: &mut ::qywx_runtime::validate::Validator) {}
-}
-
-impl ::std::fmt::Debug for GetTokenRequest {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("GetTokenRequest")
-            .field("corpid", &self.corpid)
-            .field("corpsecret", &"<redacted>")
-            .finish()
+impl FromJson for GetTokenRequest {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "GetTokenRequest")?;
+        Ok(Self {
+            corpid: members.required("corpid")?,
+            corpsecret: members.required("corpsecret")?,
+            extra: members.rest(),
+        })
     }
 }
 
-impl ::qywx_runtime::QueryParams for GetTokenRequest {
+impl ToJson for GetTokenRequest {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put("corpid", &self.corpid);
+        out.put("corpsecret", &self.corpsecret);
+        out.put_extra(&self.extra);
+        out.finish()
+    }
+}
+
+json_object!(GetTokenRequest);
+
+impl Validate for GetTokenRequest {
+    fn validate(&self, _v: &mut Validator) {}
+}
+
+impl QueryParams for GetTokenRequest {
     fn query_pairs(&self) -> Vec<(&'static str, String)> {
-        let mut pairs = Vec::with_capacity(2usize);
+        let mut pairs = Vec::with_capacity(2);
         let value = &self.corpid;
         pairs.push(("corpid", value.to_string()));
         let value = &self.corpsecret;
@@ -70,30 +86,31 @@ impl ::qywx_runtime::QueryParams for GetTokenRequest {
     }
 }
 
+impl fmt::Debug for GetTokenRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GetTokenRequest")
+            .field("corpid", &self.corpid)
+            .field("corpsecret", &"<redacted>")
+            .field("extra", &self.extra)
+            .finish()
+    }
+}
+
 /// Answer of [`get_token`](crate::wecom::WecomClient::get_token) on success (envelope removed).
-#[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, PartialEq)]
 #[non_exhaustive]
 pub struct GetTokenResponse {
     /// 获取到的凭证,最长为512字节. The access token, at most 512 bytes.
     ///
     /// Wire name `access_token`, type `string`, required.
     /// Secret: `Debug` prints it as `<redacted>`.
-    #[serde(
-        rename = "access_token",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub access_token: String,
     /// 凭证的有效时间(秒). Lifetime of the token in seconds (7200).
     ///
     /// Wire name `expires_in`, type `i64`, required.
-    #[serde(
-        rename = "expires_in",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub expires_in: i64,
     /// Members the server sent that this version of the spec does not model, kept as sent.
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<String, ::serde_json::Value>,
+    pub extra: Map<String, Value>,
 }
 
 impl GetTokenResponse {
@@ -102,13 +119,36 @@ impl GetTokenResponse {
         Self {
             access_token: access_token.into(),
             expires_in,
-            extra: ::serde_json::Map::new(),
+            extra: Map::new(),
         }
     }
 }
 
-impl ::std::fmt::Debug for GetTokenResponse {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+impl FromJson for GetTokenResponse {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "GetTokenResponse")?;
+        Ok(Self {
+            access_token: members.required("access_token")?,
+            expires_in: members.required("expires_in")?,
+            extra: members.rest(),
+        })
+    }
+}
+
+impl ToJson for GetTokenResponse {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put("access_token", &self.access_token);
+        out.put("expires_in", &self.expires_in);
+        out.put_extra(&self.extra);
+        out.finish()
+    }
+}
+
+json_object!(GetTokenResponse);
+
+impl fmt::Debug for GetTokenResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("GetTokenResponse")
             .field("access_token", &"<redacted>")
             .field("expires_in", &self.expires_in)
@@ -140,14 +180,14 @@ impl super::WecomClient {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidInput`](qywx_runtime::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](qywx_runtime::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://developer.work.weixin.qq.com/document/path/91039>.
     pub async fn get_token(
         &self,
         request: &GetTokenRequest,
-    ) -> ::qywx_runtime::Result<GetTokenResponse> {
+    ) -> Result<GetTokenResponse> {
         self.inner.call_query(&GET_TOKEN, request).await
     }
 }

@@ -3,29 +3,26 @@
 //!
 //! 对接规则 of a WeCom 上下游 chain: which of the main corp's members or departments (owner_corp_range) the downstream corps or groups (member_corp_range) can see and contact. List, read, add, modify and delete rules.
 
+use qywx_runtime::{json_object, Result};
+use qywx_runtime::codec::{Decoded, FromJson, Members, MembersOut, ToJson};
+use qywx_runtime::spec::{EndpointSpec, HttpMethod};
+use qywx_runtime::validate::{Presence, Validate, Validator};
+use serde_json::{Map, Value};
+
 /// 上下游关系规则的详情. One rule: the upstream contacts and the downstream range they serve.
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct RuleInfo {
     /// 上游企业的对接人规则(下游企业可以看到并联系的成员或部门). The upstream corp's contacts: the members or departments the downstream corps can see and contact.
     ///
     /// Wire name `owner_corp_range`, type `OwnerCorpRange`, required.
-    #[serde(
-        rename = "owner_corp_range",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub owner_corp_range: OwnerCorpRange,
     /// 下游企业规则范围. The downstream corps the rule covers.
     ///
     /// Wire name `member_corp_range`, type `MemberCorpRange`, required.
-    #[serde(
-        rename = "member_corp_range",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub member_corp_range: MemberCorpRange,
     /// Members the server sent that this version of the spec does not model, kept as sent.
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<String, ::serde_json::Value>,
+    pub extra: Map<String, Value>,
 }
 
 impl RuleInfo {
@@ -37,13 +34,36 @@ impl RuleInfo {
         Self {
             owner_corp_range,
             member_corp_range,
-            extra: ::serde_json::Map::new(),
+            extra: Map::new(),
         }
     }
 }
 
-impl ::qywx_runtime::validate::Validate for RuleInfo {
-    fn validate(&self, v: &mut ::qywx_runtime::validate::Validator) {
+impl FromJson for RuleInfo {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "RuleInfo")?;
+        Ok(Self {
+            owner_corp_range: members.required("owner_corp_range")?,
+            member_corp_range: members.required("member_corp_range")?,
+            extra: members.rest(),
+        })
+    }
+}
+
+impl ToJson for RuleInfo {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put("owner_corp_range", &self.owner_corp_range);
+        out.put("member_corp_range", &self.member_corp_range);
+        out.put_extra(&self.extra);
+        out.finish()
+    }
+}
+
+json_object!(RuleInfo);
+
+impl Validate for RuleInfo {
+    fn validate(&self, v: &mut Validator) {
         {
             let value = &self.owner_corp_range;
             v.nested("owner_corp_range", value);
@@ -55,47 +75,20 @@ impl ::qywx_runtime::validate::Validate for RuleInfo {
     }
 }
 
-impl ::qywx_runtime::lenient::Lenient for RuleInfo {
-    fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as ::serde::Deserialize>::deserialize(deserializer)
-    }
-}
-
-impl ::qywx_runtime::validate::Presence for RuleInfo {
-    fn is_present(&self) -> bool {
-        true
-    }
-}
-
 /// 上游企业的对接人规则(下游企业可以看到并联系的成员或部门). The upstream corp's contacts, by department or by member.
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OwnerCorpRange {
     /// 部门id,部门id和用户id两个必选填一个. Department ids; departmentids or userids must be set.
     ///
     /// Wire name `departmentids`, type `string[]`, optional.
-    #[serde(
-        rename = "departmentids",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub departmentids: Option<Vec<String>>,
     /// 用户id,部门id和用户id两个必选填一个. UserIDs; departmentids or userids must be set.
     ///
     /// Wire name `userids`, type `string[]`, optional.
-    #[serde(
-        rename = "userids",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub userids: Option<Vec<String>>,
     /// Members the server sent that this version of the spec does not model, kept as sent.
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<String, ::serde_json::Value>,
+    pub extra: Map<String, Value>,
 }
 
 impl OwnerCorpRange {
@@ -104,7 +97,7 @@ impl OwnerCorpRange {
         Self {
             departmentids: None,
             userids: None,
-            extra: ::serde_json::Map::new(),
+            extra: Map::new(),
         }
     }
 
@@ -129,10 +122,33 @@ impl OwnerCorpRange {
     }
 }
 
-impl ::qywx_runtime::validate::Validate for OwnerCorpRange {
-    fn validate(&self, v: &mut ::qywx_runtime::validate::Validator) {
-        if !(::qywx_runtime::validate::Presence::is_present(&self.departmentids)
-            || ::qywx_runtime::validate::Presence::is_present(&self.userids))
+impl FromJson for OwnerCorpRange {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "OwnerCorpRange")?;
+        Ok(Self {
+            departmentids: members.optional("departmentids")?,
+            userids: members.optional("userids")?,
+            extra: members.rest(),
+        })
+    }
+}
+
+impl ToJson for OwnerCorpRange {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put_some("departmentids", &self.departmentids);
+        out.put_some("userids", &self.userids);
+        out.put_extra(&self.extra);
+        out.finish()
+    }
+}
+
+json_object!(OwnerCorpRange);
+
+impl Validate for OwnerCorpRange {
+    fn validate(&self, v: &mut Validator) {
+        if !(Presence::is_present(&self.departmentids)
+            || Presence::is_present(&self.userids))
         {
             v.report(
                 "departmentids",
@@ -142,47 +158,20 @@ impl ::qywx_runtime::validate::Validate for OwnerCorpRange {
     }
 }
 
-impl ::qywx_runtime::lenient::Lenient for OwnerCorpRange {
-    fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as ::serde::Deserialize>::deserialize(deserializer)
-    }
-}
-
-impl ::qywx_runtime::validate::Presence for OwnerCorpRange {
-    fn is_present(&self) -> bool {
-        true
-    }
-}
-
 /// 下游企业规则范围. The downstream corps covered, by group or by corp.
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MemberCorpRange {
     /// 分组id,分组id和企业id两个必选填一个. Group ids; groupids or corpids must be set.
     ///
     /// Wire name `groupids`, type `string[]`, optional.
-    #[serde(
-        rename = "groupids",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub groupids: Option<Vec<String>>,
     /// 企业id,分组id和企业id两个必选填一个. Corp ids; groupids or corpids must be set.
     ///
     /// Wire name `corpids`, type `string[]`, optional.
-    #[serde(
-        rename = "corpids",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub corpids: Option<Vec<String>>,
     /// Members the server sent that this version of the spec does not model, kept as sent.
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<String, ::serde_json::Value>,
+    pub extra: Map<String, Value>,
 }
 
 impl MemberCorpRange {
@@ -191,7 +180,7 @@ impl MemberCorpRange {
         Self {
             groupids: None,
             corpids: None,
-            extra: ::serde_json::Map::new(),
+            extra: Map::new(),
         }
     }
 
@@ -216,10 +205,32 @@ impl MemberCorpRange {
     }
 }
 
-impl ::qywx_runtime::validate::Validate for MemberCorpRange {
-    fn validate(&self, v: &mut ::qywx_runtime::validate::Validator) {
-        if !(::qywx_runtime::validate::Presence::is_present(&self.groupids)
-            || ::qywx_runtime::validate::Presence::is_present(&self.corpids))
+impl FromJson for MemberCorpRange {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "MemberCorpRange")?;
+        Ok(Self {
+            groupids: members.optional("groupids")?,
+            corpids: members.optional("corpids")?,
+            extra: members.rest(),
+        })
+    }
+}
+
+impl ToJson for MemberCorpRange {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put_some("groupids", &self.groupids);
+        out.put_some("corpids", &self.corpids);
+        out.put_extra(&self.extra);
+        out.finish()
+    }
+}
+
+json_object!(MemberCorpRange);
+
+impl Validate for MemberCorpRange {
+    fn validate(&self, v: &mut Validator) {
+        if !(Presence::is_present(&self.groupids) || Presence::is_present(&self.corpids))
         {
             v.report(
                 "groupids",
@@ -229,41 +240,23 @@ impl ::qywx_runtime::validate::Validate for MemberCorpRange {
     }
 }
 
-impl ::qywx_runtime::lenient::Lenient for MemberCorpRange {
-    fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as ::serde::Deserialize>::deserialize(deserializer)
-    }
-}
-
-impl ::qywx_runtime::validate::Presence for MemberCorpRange {
-    fn is_present(&self) -> bool {
-        true
-    }
-}
-
 /// Descriptor of `corpgroup.rule.list_ids`: `POST /cgi-bin/corpgroup/rule/list_ids`.
 #[doc(hidden)]
-pub const LIST_RULE_IDS: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
+pub const LIST_RULE_IDS: EndpointSpec = EndpointSpec {
     id: "corpgroup.rule.list_ids",
-    method: ::qywx_runtime::spec::HttpMethod::Post,
+    method: HttpMethod::Post,
     path: "/cgi-bin/corpgroup/rule/list_ids",
     auth: true,
     idempotent: true,
 };
 
 /// Parameters of [`list_rule_ids`](crate::wecom::WecomClient::list_rule_ids) (`POST /cgi-bin/corpgroup/rule/list_ids`), sent in the JSON body.
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct ListRuleIdsRequest {
     /// 上下游id. Id of the 上下游 chain.
     ///
     /// Wire name `chain_id`, type `string`, required.
-    #[serde(
-        rename = "chain_id",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub chain_id: String,
 }
 
@@ -274,26 +267,39 @@ impl ListRuleIdsRequest {
     }
 }
 
-impl ::qywx_runtime::validate::Validate for ListRuleIdsRequest {
-    fn validate(&self, _v: &mut ::qywx_runtime::validate::Validator) {}
+impl FromJson for ListRuleIdsRequest {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "ListRuleIdsRequest")?;
+        Ok(Self {
+            chain_id: members.required("chain_id")?,
+        })
+    }
+}
+
+impl ToJson for ListRuleIdsRequest {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put("chain_id", &self.chain_id);
+        out.finish()
+    }
+}
+
+json_object!(ListRuleIdsRequest);
+
+impl Validate for ListRuleIdsRequest {
+    fn validate(&self, _v: &mut Validator) {}
 }
 
 /// Answer of [`list_rule_ids`](crate::wecom::WecomClient::list_rule_ids) on success (envelope removed).
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct ListRuleIdsResponse {
     /// 上下游关系规则的id. The rule ids.
     ///
     /// Wire name `rule_ids`, type `i64[]`, required.
-    #[serde(
-        rename = "rule_ids",
-        default,
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub rule_ids: Vec<i64>,
     /// Members the server sent that this version of the spec does not model, kept as sent.
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<String, ::serde_json::Value>,
+    pub extra: Map<String, Value>,
 }
 
 impl ListRuleIdsResponse {
@@ -301,40 +307,53 @@ impl ListRuleIdsResponse {
     pub fn new(rule_ids: Vec<i64>) -> Self {
         Self {
             rule_ids,
-            extra: ::serde_json::Map::new(),
+            extra: Map::new(),
         }
     }
 }
 
+impl FromJson for ListRuleIdsResponse {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "ListRuleIdsResponse")?;
+        Ok(Self {
+            rule_ids: members.list("rule_ids")?,
+            extra: members.rest(),
+        })
+    }
+}
+
+impl ToJson for ListRuleIdsResponse {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put("rule_ids", &self.rule_ids);
+        out.put_extra(&self.extra);
+        out.finish()
+    }
+}
+
+json_object!(ListRuleIdsResponse);
+
 /// Descriptor of `corpgroup.rule.delete_rule`: `POST /cgi-bin/corpgroup/rule/delete_rule`.
 #[doc(hidden)]
-pub const DELETE_RULE: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
+pub const DELETE_RULE: EndpointSpec = EndpointSpec {
     id: "corpgroup.rule.delete_rule",
-    method: ::qywx_runtime::spec::HttpMethod::Post,
+    method: HttpMethod::Post,
     path: "/cgi-bin/corpgroup/rule/delete_rule",
     auth: true,
     idempotent: true,
 };
 
 /// Parameters of [`delete_rule`](crate::wecom::WecomClient::delete_rule) (`POST /cgi-bin/corpgroup/rule/delete_rule`), sent in the JSON body.
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct DeleteRuleRequest {
     /// 上下游id. Id of the 上下游 chain.
     ///
     /// Wire name `chain_id`, type `string`, required.
-    #[serde(
-        rename = "chain_id",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub chain_id: String,
     /// 上下游规则id. Rule id.
     ///
     /// Wire name `rule_id`, type `i64`, required.
-    #[serde(
-        rename = "rule_id",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub rule_id: i64,
 }
 
@@ -348,57 +367,84 @@ impl DeleteRuleRequest {
     }
 }
 
-impl ::qywx_runtime::validate::Validate for DeleteRuleRequest {
-    fn validate(&self, _v: &mut ::qywx_runtime::validate::Validator) {}
+impl FromJson for DeleteRuleRequest {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "DeleteRuleRequest")?;
+        Ok(Self {
+            chain_id: members.required("chain_id")?,
+            rule_id: members.required("rule_id")?,
+        })
+    }
+}
+
+impl ToJson for DeleteRuleRequest {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put("chain_id", &self.chain_id);
+        out.put("rule_id", &self.rule_id);
+        out.finish()
+    }
+}
+
+json_object!(DeleteRuleRequest);
+
+impl Validate for DeleteRuleRequest {
+    fn validate(&self, _v: &mut Validator) {}
 }
 
 /// Answer of [`delete_rule`](crate::wecom::WecomClient::delete_rule) on success (envelope removed).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DeleteRuleResponse {
     /// Members the server sent that this version of the spec does not model, kept as sent.
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<String, ::serde_json::Value>,
+    pub extra: Map<String, Value>,
 }
 
 impl DeleteRuleResponse {
     /// A `DeleteRuleResponse` with every optional field unset.
     pub fn new() -> Self {
-        Self {
-            extra: ::serde_json::Map::new(),
-        }
+        Self { extra: Map::new() }
     }
 }
 
+impl FromJson for DeleteRuleResponse {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let members = Members::of(value, "DeleteRuleResponse")?;
+        Ok(Self { extra: members.rest() })
+    }
+}
+
+impl ToJson for DeleteRuleResponse {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put_extra(&self.extra);
+        out.finish()
+    }
+}
+
+json_object!(DeleteRuleResponse);
+
 /// Descriptor of `corpgroup.rule.get_rule_info`: `POST /cgi-bin/corpgroup/rule/get_rule_info`.
 #[doc(hidden)]
-pub const GET_RULE_INFO: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
+pub const GET_RULE_INFO: EndpointSpec = EndpointSpec {
     id: "corpgroup.rule.get_rule_info",
-    method: ::qywx_runtime::spec::HttpMethod::Post,
+    method: HttpMethod::Post,
     path: "/cgi-bin/corpgroup/rule/get_rule_info",
     auth: true,
     idempotent: true,
 };
 
 /// Parameters of [`get_rule_info`](crate::wecom::WecomClient::get_rule_info) (`POST /cgi-bin/corpgroup/rule/get_rule_info`), sent in the JSON body.
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct GetRuleInfoRequest {
     /// 上下游id. Id of the 上下游 chain.
     ///
     /// Wire name `chain_id`, type `string`, required.
-    #[serde(
-        rename = "chain_id",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub chain_id: String,
     /// 上下游规则id. Rule id.
     ///
     /// Wire name `rule_id`, type `i64`, required.
-    #[serde(
-        rename = "rule_id",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub rule_id: i64,
 }
 
@@ -412,25 +458,41 @@ impl GetRuleInfoRequest {
     }
 }
 
-impl ::qywx_runtime::validate::Validate for GetRuleInfoRequest {
-    fn validate(&self, _v: &mut ::qywx_runtime::validate::Validator) {}
+impl FromJson for GetRuleInfoRequest {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "GetRuleInfoRequest")?;
+        Ok(Self {
+            chain_id: members.required("chain_id")?,
+            rule_id: members.required("rule_id")?,
+        })
+    }
+}
+
+impl ToJson for GetRuleInfoRequest {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put("chain_id", &self.chain_id);
+        out.put("rule_id", &self.rule_id);
+        out.finish()
+    }
+}
+
+json_object!(GetRuleInfoRequest);
+
+impl Validate for GetRuleInfoRequest {
+    fn validate(&self, _v: &mut Validator) {}
 }
 
 /// Answer of [`get_rule_info`](crate::wecom::WecomClient::get_rule_info) on success (envelope removed).
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct GetRuleInfoResponse {
     /// 上下游关系规则的详情. The rule.
     ///
     /// Wire name `rule_info`, type `RuleInfo`, required.
-    #[serde(
-        rename = "rule_info",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub rule_info: RuleInfo,
     /// Members the server sent that this version of the spec does not model, kept as sent.
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<String, ::serde_json::Value>,
+    pub extra: Map<String, Value>,
 }
 
 impl GetRuleInfoResponse {
@@ -438,40 +500,53 @@ impl GetRuleInfoResponse {
     pub fn new(rule_info: RuleInfo) -> Self {
         Self {
             rule_info,
-            extra: ::serde_json::Map::new(),
+            extra: Map::new(),
         }
     }
 }
 
+impl FromJson for GetRuleInfoResponse {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "GetRuleInfoResponse")?;
+        Ok(Self {
+            rule_info: members.required("rule_info")?,
+            extra: members.rest(),
+        })
+    }
+}
+
+impl ToJson for GetRuleInfoResponse {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put("rule_info", &self.rule_info);
+        out.put_extra(&self.extra);
+        out.finish()
+    }
+}
+
+json_object!(GetRuleInfoResponse);
+
 /// Descriptor of `corpgroup.rule.add_rule`: `POST /cgi-bin/corpgroup/rule/add_rule`.
 #[doc(hidden)]
-pub const ADD_RULE: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
+pub const ADD_RULE: EndpointSpec = EndpointSpec {
     id: "corpgroup.rule.add_rule",
-    method: ::qywx_runtime::spec::HttpMethod::Post,
+    method: HttpMethod::Post,
     path: "/cgi-bin/corpgroup/rule/add_rule",
     auth: true,
     idempotent: false,
 };
 
 /// Parameters of [`add_rule`](crate::wecom::WecomClient::add_rule) (`POST /cgi-bin/corpgroup/rule/add_rule`), sent in the JSON body.
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct AddRuleRequest {
     /// 上下游id. Id of the 上下游 chain.
     ///
     /// Wire name `chain_id`, type `string`, required.
-    #[serde(
-        rename = "chain_id",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub chain_id: String,
     /// 上下游关系规则的详情. The rule.
     ///
     /// Wire name `rule_info`, type `RuleInfo`, required.
-    #[serde(
-        rename = "rule_info",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub rule_info: RuleInfo,
 }
 
@@ -485,8 +560,29 @@ impl AddRuleRequest {
     }
 }
 
-impl ::qywx_runtime::validate::Validate for AddRuleRequest {
-    fn validate(&self, v: &mut ::qywx_runtime::validate::Validator) {
+impl FromJson for AddRuleRequest {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "AddRuleRequest")?;
+        Ok(Self {
+            chain_id: members.required("chain_id")?,
+            rule_info: members.required("rule_info")?,
+        })
+    }
+}
+
+impl ToJson for AddRuleRequest {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put("chain_id", &self.chain_id);
+        out.put("rule_info", &self.rule_info);
+        out.finish()
+    }
+}
+
+json_object!(AddRuleRequest);
+
+impl Validate for AddRuleRequest {
+    fn validate(&self, v: &mut Validator) {
         {
             let value = &self.rule_info;
             v.nested("rule_info", value);
@@ -495,69 +591,70 @@ impl ::qywx_runtime::validate::Validate for AddRuleRequest {
 }
 
 /// Answer of [`add_rule`](crate::wecom::WecomClient::add_rule) on success (envelope removed).
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct AddRuleResponse {
     /// 上下游规则id. Id of the new rule.
     ///
     /// Wire name `rule_id`, type `i64`, required.
-    #[serde(
-        rename = "rule_id",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub rule_id: i64,
     /// Members the server sent that this version of the spec does not model, kept as sent.
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<String, ::serde_json::Value>,
+    pub extra: Map<String, Value>,
 }
 
 impl AddRuleResponse {
     /// An `AddRuleResponse` from its required fields (`rule_id`); optional fields start unset.
     pub fn new(rule_id: i64) -> Self {
-        Self {
-            rule_id,
-            extra: ::serde_json::Map::new(),
-        }
+        Self { rule_id, extra: Map::new() }
     }
 }
 
+impl FromJson for AddRuleResponse {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "AddRuleResponse")?;
+        Ok(Self {
+            rule_id: members.required("rule_id")?,
+            extra: members.rest(),
+        })
+    }
+}
+
+impl ToJson for AddRuleResponse {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put("rule_id", &self.rule_id);
+        out.put_extra(&self.extra);
+        out.finish()
+    }
+}
+
+json_object!(AddRuleResponse);
+
 /// Descriptor of `corpgroup.rule.modify_rule`: `POST /cgi-bin/corpgroup/rule/modify_rule`.
 #[doc(hidden)]
-pub const MODIFY_RULE: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
+pub const MODIFY_RULE: EndpointSpec = EndpointSpec {
     id: "corpgroup.rule.modify_rule",
-    method: ::qywx_runtime::spec::HttpMethod::Post,
+    method: HttpMethod::Post,
     path: "/cgi-bin/corpgroup/rule/modify_rule",
     auth: true,
     idempotent: true,
 };
 
 /// Parameters of [`modify_rule`](crate::wecom::WecomClient::modify_rule) (`POST /cgi-bin/corpgroup/rule/modify_rule`), sent in the JSON body.
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct ModifyRuleRequest {
     /// 上下游id. Id of the 上下游 chain.
     ///
     /// Wire name `chain_id`, type `string`, required.
-    #[serde(
-        rename = "chain_id",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub chain_id: String,
     /// 上下游规则id. Rule id.
     ///
     /// Wire name `rule_id`, type `i64`, required.
-    #[serde(
-        rename = "rule_id",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub rule_id: i64,
     /// 上下游关系规则的详情. The rule.
     ///
     /// Wire name `rule_info`, type `RuleInfo`, required.
-    #[serde(
-        rename = "rule_info",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub rule_info: RuleInfo,
 }
 
@@ -572,8 +669,31 @@ impl ModifyRuleRequest {
     }
 }
 
-impl ::qywx_runtime::validate::Validate for ModifyRuleRequest {
-    fn validate(&self, v: &mut ::qywx_runtime::validate::Validator) {
+impl FromJson for ModifyRuleRequest {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "ModifyRuleRequest")?;
+        Ok(Self {
+            chain_id: members.required("chain_id")?,
+            rule_id: members.required("rule_id")?,
+            rule_info: members.required("rule_info")?,
+        })
+    }
+}
+
+impl ToJson for ModifyRuleRequest {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put("chain_id", &self.chain_id);
+        out.put("rule_id", &self.rule_id);
+        out.put("rule_info", &self.rule_info);
+        out.finish()
+    }
+}
+
+json_object!(ModifyRuleRequest);
+
+impl Validate for ModifyRuleRequest {
+    fn validate(&self, v: &mut Validator) {
         {
             let value = &self.rule_info;
             v.nested("rule_info", value);
@@ -582,22 +702,36 @@ impl ::qywx_runtime::validate::Validate for ModifyRuleRequest {
 }
 
 /// Answer of [`modify_rule`](crate::wecom::WecomClient::modify_rule) on success (envelope removed).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ModifyRuleResponse {
     /// Members the server sent that this version of the spec does not model, kept as sent.
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<String, ::serde_json::Value>,
+    pub extra: Map<String, Value>,
 }
 
 impl ModifyRuleResponse {
     /// A `ModifyRuleResponse` with every optional field unset.
     pub fn new() -> Self {
-        Self {
-            extra: ::serde_json::Map::new(),
-        }
+        Self { extra: Map::new() }
     }
 }
+
+impl FromJson for ModifyRuleResponse {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let members = Members::of(value, "ModifyRuleResponse")?;
+        Ok(Self { extra: members.rest() })
+    }
+}
+
+impl ToJson for ModifyRuleResponse {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put_extra(&self.extra);
+        out.finish()
+    }
+}
+
+json_object!(ModifyRuleResponse);
 
 impl super::WecomClient {
     /// 获取对接规则id列表: list the ids of the chain's rules.
@@ -620,14 +754,14 @@ impl super::WecomClient {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidInput`](qywx_runtime::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](qywx_runtime::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://developer.work.weixin.qq.com/document/path/95631> (documentation updated 2023-11-30).
     pub async fn list_rule_ids(
         &self,
         request: &ListRuleIdsRequest,
-    ) -> ::qywx_runtime::Result<ListRuleIdsResponse> {
+    ) -> Result<ListRuleIdsResponse> {
         self.inner.call_json(&LIST_RULE_IDS, request).await
     }
 
@@ -652,14 +786,14 @@ impl super::WecomClient {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidInput`](qywx_runtime::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](qywx_runtime::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://developer.work.weixin.qq.com/document/path/95632> (documentation updated 2023-11-30).
     pub async fn delete_rule(
         &self,
         request: &DeleteRuleRequest,
-    ) -> ::qywx_runtime::Result<DeleteRuleResponse> {
+    ) -> Result<DeleteRuleResponse> {
         self.inner.call_json(&DELETE_RULE, request).await
     }
 
@@ -684,14 +818,14 @@ impl super::WecomClient {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidInput`](qywx_runtime::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](qywx_runtime::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://developer.work.weixin.qq.com/document/path/95633> (documentation updated 2023-11-30).
     pub async fn get_rule_info(
         &self,
         request: &GetRuleInfoRequest,
-    ) -> ::qywx_runtime::Result<GetRuleInfoResponse> {
+    ) -> Result<GetRuleInfoResponse> {
         self.inner.call_json(&GET_RULE_INFO, request).await
     }
 
@@ -718,14 +852,11 @@ impl super::WecomClient {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidInput`](qywx_runtime::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](qywx_runtime::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://developer.work.weixin.qq.com/document/path/95634> (documentation updated 2023-12-07).
-    pub async fn add_rule(
-        &self,
-        request: &AddRuleRequest,
-    ) -> ::qywx_runtime::Result<AddRuleResponse> {
+    pub async fn add_rule(&self, request: &AddRuleRequest) -> Result<AddRuleResponse> {
         self.inner.call_json(&ADD_RULE, request).await
     }
 
@@ -753,14 +884,14 @@ impl super::WecomClient {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidInput`](qywx_runtime::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](qywx_runtime::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://developer.work.weixin.qq.com/document/path/95635> (documentation updated 2023-12-07).
     pub async fn modify_rule(
         &self,
         request: &ModifyRuleRequest,
-    ) -> ::qywx_runtime::Result<ModifyRuleResponse> {
+    ) -> Result<ModifyRuleResponse> {
         self.inner.call_json(&MODIFY_RULE, request).await
     }
 }

@@ -3,66 +3,42 @@
 //!
 //! Create, update, delete, read and list departments of the WeCom contact directory. The 2014 article said each department holds at most 1000 direct members; today's pages say departments nest at most 15 levels, a corp has at most 30,000 departments and a department at most 30,000 nodes. department/list is documented as slow today: department/simplelist (ids only) and department/get (one department) are the recommended replacements.
 
+use qywx_runtime::{json_object, QueryParams, Result};
+use qywx_runtime::codec::{Decoded, FromJson, Members, MembersOut, ToJson};
+use qywx_runtime::spec::{EndpointSpec, HttpMethod};
+use qywx_runtime::validate::{Validate, Validator};
+use serde_json::{Map, Value};
+
 /// One department as returned by `department/list` and `department/get`.
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct Department {
     /// 部门id. Department id.
     ///
     /// Wire name `id`, type `i32`, required.
-    #[serde(rename = "id", deserialize_with = "::qywx_runtime::lenient::deserialize")]
     pub id: i32,
     /// 部门名称. Department name; 代开发自建应用需要管理员授权才返回 (withheld from service-provider-built apps without the admin's authorization).
     ///
     /// Wire name `name`, type `string`, optional.
-    #[serde(
-        rename = "name",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub name: Option<String>,
     /// 英文名称. English name of the department.
     ///
     /// Wire name `name_en`, type `string`, optional.
-    #[serde(
-        rename = "name_en",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub name_en: Option<String>,
     /// 部门负责人的UserID，返回在应用可见范围内的部门负责人列表. UserIDs of the department's leaders visible to the app.
     ///
     /// Wire name `department_leader`, type `string[]`, optional.
-    #[serde(
-        rename = "department_leader",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub department_leader: Option<Vec<String>>,
     /// 父亲部门id。根部门为1. Parent department id (the root department's parent is 0 in the documented example).
     ///
     /// Wire name `parentid`, type `i32`, required.
-    #[serde(
-        rename = "parentid",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub parentid: i32,
     /// 在父部门中的次序值。order值大的排序靠前。值范围是\[0, 2^32). Position among the parent's children; larger values sort first.
     ///
     /// Wire name `order`, type `u32`, optional.
-    #[serde(
-        rename = "order",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub order: Option<u32>,
     /// Members the server sent that this version of the spec does not model, kept as sent.
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<String, ::serde_json::Value>,
+    pub extra: Map<String, Value>,
 }
 
 impl Department {
@@ -75,7 +51,7 @@ impl Department {
             department_leader: None,
             parentid,
             order: None,
-            extra: ::serde_json::Map::new(),
+            extra: Map::new(),
         }
     }
 
@@ -111,49 +87,59 @@ impl Department {
     }
 }
 
-impl ::qywx_runtime::validate::Validate for Department {
-    fn validate(&self, _v: &mut ::qywx_runtime::validate::Validator) {}
-}
-
-impl ::qywx_runtime::lenient::Lenient for Department {
-    fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as ::serde::Deserialize>::deserialize(deserializer)
+impl FromJson for Department {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "Department")?;
+        Ok(Self {
+            id: members.required("id")?,
+            name: members.optional("name")?,
+            name_en: members.optional("name_en")?,
+            department_leader: members.optional("department_leader")?,
+            parentid: members.required("parentid")?,
+            order: members.optional("order")?,
+            extra: members.rest(),
+        })
     }
 }
 
-impl ::qywx_runtime::validate::Presence for Department {
-    fn is_present(&self) -> bool {
-        true
+impl ToJson for Department {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put("id", &self.id);
+        out.put_some("name", &self.name);
+        out.put_some("name_en", &self.name_en);
+        out.put_some("department_leader", &self.department_leader);
+        out.put("parentid", &self.parentid);
+        out.put_some("order", &self.order);
+        out.put_extra(&self.extra);
+        out.finish()
     }
+}
+
+json_object!(Department);
+
+impl Validate for Department {
+    fn validate(&self, _v: &mut Validator) {}
 }
 
 /// One entry of `department/simplelist`: a department's id, its parent's id and its order, nothing else.
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct DepartmentBrief {
     /// 创建的部门id. Department id.
     ///
     /// Wire name `id`, type `i32`, required.
-    #[serde(rename = "id", deserialize_with = "::qywx_runtime::lenient::deserialize")]
     pub id: i32,
     /// 父部门id。根部门为1. Parent department id.
     ///
     /// Wire name `parentid`, type `i32`, required.
-    #[serde(
-        rename = "parentid",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub parentid: i32,
     /// 在父部门中的次序值。order值大的排序靠前。值范围是\[0, 2^32). Position among the parent's children; larger values sort first.
     ///
     /// Wire name `order`, type `u32`, required.
-    #[serde(rename = "order", deserialize_with = "::qywx_runtime::lenient::deserialize")]
     pub order: u32,
     /// Members the server sent that this version of the spec does not model, kept as sent.
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<String, ::serde_json::Value>,
+    pub extra: Map<String, Value>,
 }
 
 impl DepartmentBrief {
@@ -163,87 +149,75 @@ impl DepartmentBrief {
             id,
             parentid,
             order,
-            extra: ::serde_json::Map::new(),
+            extra: Map::new(),
         }
     }
 }
 
-impl ::qywx_runtime::validate::Validate for DepartmentBrief {
-    fn validate(&self, _v: &mut ::qywx_runtime::validate::Validator) {}
-}
-
-impl ::qywx_runtime::lenient::Lenient for DepartmentBrief {
-    fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as ::serde::Deserialize>::deserialize(deserializer)
+impl FromJson for DepartmentBrief {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "DepartmentBrief")?;
+        Ok(Self {
+            id: members.required("id")?,
+            parentid: members.required("parentid")?,
+            order: members.required("order")?,
+            extra: members.rest(),
+        })
     }
 }
 
-impl ::qywx_runtime::validate::Presence for DepartmentBrief {
-    fn is_present(&self) -> bool {
-        true
+impl ToJson for DepartmentBrief {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put("id", &self.id);
+        out.put("parentid", &self.parentid);
+        out.put("order", &self.order);
+        out.put_extra(&self.extra);
+        out.finish()
     }
+}
+
+json_object!(DepartmentBrief);
+
+impl Validate for DepartmentBrief {
+    fn validate(&self, _v: &mut Validator) {}
 }
 
 /// Descriptor of `department.create`: `POST /cgi-bin/department/create`.
 #[doc(hidden)]
-pub const CREATE_DEPARTMENT: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
+pub const CREATE_DEPARTMENT: EndpointSpec = EndpointSpec {
     id: "department.create",
-    method: ::qywx_runtime::spec::HttpMethod::Post,
+    method: HttpMethod::Post,
     path: "/cgi-bin/department/create",
     auth: true,
     idempotent: false,
 };
 
 /// Parameters of [`create_department`](crate::wecom::WecomClient::create_department) (`POST /cgi-bin/department/create`), sent in the JSON body.
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct CreateDepartmentRequest {
     /// 部门名称。同一个层级的部门名称不能重复。长度限制为1~64个UTF-8字符，字符不能包括\:\*?"&lt;&gt;|. Department name, 1 to 64 characters, unique among its siblings; must not contain \:\*?"&lt;&gt;|.
     ///
     /// Wire name `name`, type `string`, required.
     /// Length 1 to 64 characters.
-    #[serde(rename = "name", deserialize_with = "::qywx_runtime::lenient::deserialize")]
     pub name: String,
     /// 英文名称。同一个层级的部门名称不能重复。需要在管理后台开启多语言支持才能生效。长度限制为1~64个字符，字符不能包括\:\*?"&lt;&gt;|. English name; takes effect only when multi-language support is enabled in the admin console.
     ///
     /// Wire name `name_en`, type `string`, optional.
     /// Length 1 to 64 characters.
-    #[serde(
-        rename = "name_en",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub name_en: Option<String>,
     /// 父亲部门id。根部门id为1 (today: 父部门id，32位整型). Parent department id; the root department is 1.
     ///
     /// Wire name `parentid`, type `i32`, required.
-    #[serde(
-        rename = "parentid",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub parentid: i32,
     /// 在父部门中的次序值。order值大的排序靠前。有效的值范围是\[0, 2^32). Position among the parent's children; larger values sort first.
     ///
     /// Wire name `order`, type `u32`, optional.
-    #[serde(
-        rename = "order",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub order: Option<u32>,
     /// 部门id，32位整型，指定时必须大于1。若不填该参数，将自动生成id. Id for the new department (greater than 1); generated when unset.
     ///
     /// Wire name `id`, type `i32`, optional.
-    #[serde(
-        rename = "id",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub id: Option<i32>,
 }
 
@@ -281,105 +255,120 @@ impl CreateDepartmentRequest {
     }
 }
 
-impl ::qywx_runtime::validate::Validate for CreateDepartmentRequest {
-    fn validate(&self, v: &mut ::qywx_runtime::validate::Validator) {
+impl FromJson for CreateDepartmentRequest {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "CreateDepartmentRequest")?;
+        Ok(Self {
+            name: members.required("name")?,
+            name_en: members.optional("name_en")?,
+            parentid: members.required("parentid")?,
+            order: members.optional("order")?,
+            id: members.optional("id")?,
+        })
+    }
+}
+
+impl ToJson for CreateDepartmentRequest {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put("name", &self.name);
+        out.put_some("name_en", &self.name_en);
+        out.put("parentid", &self.parentid);
+        out.put_some("order", &self.order);
+        out.put_some("id", &self.id);
+        out.finish()
+    }
+}
+
+json_object!(CreateDepartmentRequest);
+
+impl Validate for CreateDepartmentRequest {
+    fn validate(&self, v: &mut Validator) {
         {
             let value = &self.name;
-            v.length("name", value, Some(1usize), Some(64usize));
+            v.length("name", value, Some(1), Some(64));
         }
-        'field: {
-            let Some(value) = &self.name_en else {
-                break 'field;
-            };
-            v.length("name_en", value, Some(1usize), Some(64usize));
+        if let Some(value) = &self.name_en {
+            v.length("name_en", value, Some(1), Some(64));
         }
     }
 }
 
 /// Answer of [`create_department`](crate::wecom::WecomClient::create_department) on success (envelope removed).
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct CreateDepartmentResponse {
     /// 创建的部门id. Id of the created department.
     ///
     /// Wire name `id`, type `i32`, required.
-    #[serde(rename = "id", deserialize_with = "::qywx_runtime::lenient::deserialize")]
     pub id: i32,
     /// Members the server sent that this version of the spec does not model, kept as sent.
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<String, ::serde_json::Value>,
+    pub extra: Map<String, Value>,
 }
 
 impl CreateDepartmentResponse {
     /// A `CreateDepartmentResponse` from its required fields (`id`); optional fields start unset.
     pub fn new(id: i32) -> Self {
-        Self {
-            id,
-            extra: ::serde_json::Map::new(),
-        }
+        Self { id, extra: Map::new() }
     }
 }
 
+impl FromJson for CreateDepartmentResponse {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "CreateDepartmentResponse")?;
+        Ok(Self {
+            id: members.required("id")?,
+            extra: members.rest(),
+        })
+    }
+}
+
+impl ToJson for CreateDepartmentResponse {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put("id", &self.id);
+        out.put_extra(&self.extra);
+        out.finish()
+    }
+}
+
+json_object!(CreateDepartmentResponse);
+
 /// Descriptor of `department.update`: `POST /cgi-bin/department/update`.
 #[doc(hidden)]
-pub const UPDATE_DEPARTMENT: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
+pub const UPDATE_DEPARTMENT: EndpointSpec = EndpointSpec {
     id: "department.update",
-    method: ::qywx_runtime::spec::HttpMethod::Post,
+    method: HttpMethod::Post,
     path: "/cgi-bin/department/update",
     auth: true,
     idempotent: true,
 };
 
 /// Parameters of [`update_department`](crate::wecom::WecomClient::update_department) (`POST /cgi-bin/department/update`), sent in the JSON body.
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateDepartmentRequest {
     /// 部门id. Department id.
     ///
     /// Wire name `id`, type `i32`, required.
-    #[serde(rename = "id", deserialize_with = "::qywx_runtime::lenient::deserialize")]
     pub id: i32,
     /// 部门名称。长度限制为1~64个UTF-8字符，字符不能包括\:\*?"&lt;&gt;| (2014: 长度限制为0~64个字符。修改部门名称时指定该参数). New department name, 1 to 64 characters; set it to rename.
     ///
     /// Wire name `name`, type `string`, optional.
     /// Length 1 to 64 characters.
-    #[serde(
-        rename = "name",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub name: Option<String>,
     /// 英文名称，需要在管理后台开启多语言支持才能生效。长度限制为1~64个字符，字符不能包括\:\*?"&lt;&gt;|. English name; takes effect only when multi-language support is enabled.
     ///
     /// Wire name `name_en`, type `string`, optional.
     /// Length 1 to 64 characters.
-    #[serde(
-        rename = "name_en",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub name_en: Option<String>,
     /// 父部门id. New parent department id (moves the department).
     ///
     /// Wire name `parentid`, type `i32`, optional.
-    #[serde(
-        rename = "parentid",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub parentid: Option<i32>,
     /// 在父部门中的次序值。order值大的排序靠前。有效的值范围是\[0, 2^32). Position among the parent's children; larger values sort first.
     ///
     /// Wire name `order`, type `u32`, optional.
-    #[serde(
-        rename = "order",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub order: Option<u32>,
 }
 
@@ -424,76 +413,133 @@ impl UpdateDepartmentRequest {
     }
 }
 
-impl ::qywx_runtime::validate::Validate for UpdateDepartmentRequest {
-    fn validate(&self, v: &mut ::qywx_runtime::validate::Validator) {
-        'field: {
-            let Some(value) = &self.name else {
-                break 'field;
-            };
-            v.length("name", value, Some(1usize), Some(64usize));
+impl FromJson for UpdateDepartmentRequest {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "UpdateDepartmentRequest")?;
+        Ok(Self {
+            id: members.required("id")?,
+            name: members.optional("name")?,
+            name_en: members.optional("name_en")?,
+            parentid: members.optional("parentid")?,
+            order: members.optional("order")?,
+        })
+    }
+}
+
+impl ToJson for UpdateDepartmentRequest {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put("id", &self.id);
+        out.put_some("name", &self.name);
+        out.put_some("name_en", &self.name_en);
+        out.put_some("parentid", &self.parentid);
+        out.put_some("order", &self.order);
+        out.finish()
+    }
+}
+
+json_object!(UpdateDepartmentRequest);
+
+impl Validate for UpdateDepartmentRequest {
+    fn validate(&self, v: &mut Validator) {
+        if let Some(value) = &self.name {
+            v.length("name", value, Some(1), Some(64));
         }
-        'field: {
-            let Some(value) = &self.name_en else {
-                break 'field;
-            };
-            v.length("name_en", value, Some(1usize), Some(64usize));
+        if let Some(value) = &self.name_en {
+            v.length("name_en", value, Some(1), Some(64));
         }
     }
 }
 
 /// Answer of [`update_department`](crate::wecom::WecomClient::update_department) on success (envelope removed).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateDepartmentResponse {
     /// Members the server sent that this version of the spec does not model, kept as sent.
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<String, ::serde_json::Value>,
+    pub extra: Map<String, Value>,
 }
 
 impl UpdateDepartmentResponse {
     /// An `UpdateDepartmentResponse` with every optional field unset.
     pub fn new() -> Self {
-        Self {
-            extra: ::serde_json::Map::new(),
-        }
+        Self { extra: Map::new() }
     }
 }
 
+impl FromJson for UpdateDepartmentResponse {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let members = Members::of(value, "UpdateDepartmentResponse")?;
+        Ok(Self { extra: members.rest() })
+    }
+}
+
+impl ToJson for UpdateDepartmentResponse {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put_extra(&self.extra);
+        out.finish()
+    }
+}
+
+json_object!(UpdateDepartmentResponse);
+
 /// Descriptor of `department.delete`: `GET /cgi-bin/department/delete`.
 #[doc(hidden)]
-pub const DELETE_DEPARTMENT: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
+pub const DELETE_DEPARTMENT: EndpointSpec = EndpointSpec {
     id: "department.delete",
-    method: ::qywx_runtime::spec::HttpMethod::Get,
+    method: HttpMethod::Get,
     path: "/cgi-bin/department/delete",
     auth: true,
     idempotent: true,
 };
 
 /// Parameters of [`delete_department`](crate::wecom::WecomClient::delete_department) (`GET /cgi-bin/department/delete`), sent in the query string.
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct DeleteDepartmentRequest {
     /// 部门id。(注:不能删除根部门;不能删除含有子部门、成员的部门) Department id (not the root, not one with sub-departments or members).
     ///
     /// Wire name `id`, type `i32`, required.
-    #[serde(rename = "id", deserialize_with = "::qywx_runtime::lenient::deserialize")]
     pub id: i32,
+    /// Members the server sent that this version of the spec does not model, kept as sent.
+    pub extra: Map<String, Value>,
 }
 
 impl DeleteDepartmentRequest {
     /// A `DeleteDepartmentRequest` from its required fields (`id`); optional fields start unset.
     pub fn new(id: i32) -> Self {
-        Self { id }
+        Self { id, extra: Map::new() }
     }
 }
 
-impl ::qywx_runtime::validate::Validate for DeleteDepartmentRequest {
-    fn validate(&self, _v: &mut ::qywx_runtime::validate::Validator) {}
+impl FromJson for DeleteDepartmentRequest {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "DeleteDepartmentRequest")?;
+        Ok(Self {
+            id: members.required("id")?,
+            extra: members.rest(),
+        })
+    }
 }
 
-impl ::qywx_runtime::QueryParams for DeleteDepartmentRequest {
+impl ToJson for DeleteDepartmentRequest {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put("id", &self.id);
+        out.put_extra(&self.extra);
+        out.finish()
+    }
+}
+
+json_object!(DeleteDepartmentRequest);
+
+impl Validate for DeleteDepartmentRequest {
+    fn validate(&self, _v: &mut Validator) {}
+}
+
+impl QueryParams for DeleteDepartmentRequest {
     fn query_pairs(&self) -> Vec<(&'static str, String)> {
-        let mut pairs = Vec::with_capacity(1usize);
+        let mut pairs = Vec::with_capacity(1);
         let value = &self.id;
         pairs.push(("id", value.to_string()));
         pairs
@@ -501,49 +547,57 @@ impl ::qywx_runtime::QueryParams for DeleteDepartmentRequest {
 }
 
 /// Answer of [`delete_department`](crate::wecom::WecomClient::delete_department) on success (envelope removed).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DeleteDepartmentResponse {
     /// Members the server sent that this version of the spec does not model, kept as sent.
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<String, ::serde_json::Value>,
+    pub extra: Map<String, Value>,
 }
 
 impl DeleteDepartmentResponse {
     /// A `DeleteDepartmentResponse` with every optional field unset.
     pub fn new() -> Self {
-        Self {
-            extra: ::serde_json::Map::new(),
-        }
+        Self { extra: Map::new() }
     }
 }
 
+impl FromJson for DeleteDepartmentResponse {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let members = Members::of(value, "DeleteDepartmentResponse")?;
+        Ok(Self { extra: members.rest() })
+    }
+}
+
+impl ToJson for DeleteDepartmentResponse {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put_extra(&self.extra);
+        out.finish()
+    }
+}
+
+json_object!(DeleteDepartmentResponse);
+
 /// Descriptor of `department.list`: `GET /cgi-bin/department/list`.
 #[doc(hidden)]
-pub const LIST_DEPARTMENTS: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
+pub const LIST_DEPARTMENTS: EndpointSpec = EndpointSpec {
     id: "department.list",
-    method: ::qywx_runtime::spec::HttpMethod::Get,
+    method: HttpMethod::Get,
     path: "/cgi-bin/department/list",
     auth: true,
     idempotent: true,
 };
 
 /// Answer of [`list_departments`](crate::wecom::WecomClient::list_departments) on success (envelope removed).
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct ListDepartmentsResponse {
     /// 部门列表数据. The departments.
     ///
     /// Wire name `department`, type `Department[]`, required.
-    #[serde(
-        rename = "department",
-        default,
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub department: Vec<Department>,
     /// Members the server sent that this version of the spec does not model, kept as sent.
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<String, ::serde_json::Value>,
+    pub extra: Map<String, Value>,
 }
 
 impl ListDepartmentsResponse {
@@ -551,46 +605,89 @@ impl ListDepartmentsResponse {
     pub fn new(department: Vec<Department>) -> Self {
         Self {
             department,
-            extra: ::serde_json::Map::new(),
+            extra: Map::new(),
         }
     }
 }
 
+impl FromJson for ListDepartmentsResponse {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "ListDepartmentsResponse")?;
+        Ok(Self {
+            department: members.list("department")?,
+            extra: members.rest(),
+        })
+    }
+}
+
+impl ToJson for ListDepartmentsResponse {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put("department", &self.department);
+        out.put_extra(&self.extra);
+        out.finish()
+    }
+}
+
+json_object!(ListDepartmentsResponse);
+
 /// Descriptor of `department.get`: `GET /cgi-bin/department/get`.
 #[doc(hidden)]
-pub const GET_DEPARTMENT: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
+pub const GET_DEPARTMENT: EndpointSpec = EndpointSpec {
     id: "department.get",
-    method: ::qywx_runtime::spec::HttpMethod::Get,
+    method: HttpMethod::Get,
     path: "/cgi-bin/department/get",
     auth: true,
     idempotent: true,
 };
 
 /// Parameters of [`get_department`](crate::wecom::WecomClient::get_department) (`GET /cgi-bin/department/get`), sent in the query string.
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct GetDepartmentRequest {
     /// 部门id. Department id.
     ///
     /// Wire name `id`, type `i32`, required.
-    #[serde(rename = "id", deserialize_with = "::qywx_runtime::lenient::deserialize")]
     pub id: i32,
+    /// Members the server sent that this version of the spec does not model, kept as sent.
+    pub extra: Map<String, Value>,
 }
 
 impl GetDepartmentRequest {
     /// A `GetDepartmentRequest` from its required fields (`id`); optional fields start unset.
     pub fn new(id: i32) -> Self {
-        Self { id }
+        Self { id, extra: Map::new() }
     }
 }
 
-impl ::qywx_runtime::validate::Validate for GetDepartmentRequest {
-    fn validate(&self, _v: &mut ::qywx_runtime::validate::Validator) {}
+impl FromJson for GetDepartmentRequest {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "GetDepartmentRequest")?;
+        Ok(Self {
+            id: members.required("id")?,
+            extra: members.rest(),
+        })
+    }
 }
 
-impl ::qywx_runtime::QueryParams for GetDepartmentRequest {
+impl ToJson for GetDepartmentRequest {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put("id", &self.id);
+        out.put_extra(&self.extra);
+        out.finish()
+    }
+}
+
+json_object!(GetDepartmentRequest);
+
+impl Validate for GetDepartmentRequest {
+    fn validate(&self, _v: &mut Validator) {}
+}
+
+impl QueryParams for GetDepartmentRequest {
     fn query_pairs(&self) -> Vec<(&'static str, String)> {
-        let mut pairs = Vec::with_capacity(1usize);
+        let mut pairs = Vec::with_capacity(1);
         let value = &self.id;
         pairs.push(("id", value.to_string()));
         pairs
@@ -598,20 +695,15 @@ impl ::qywx_runtime::QueryParams for GetDepartmentRequest {
 }
 
 /// Answer of [`get_department`](crate::wecom::WecomClient::get_department) on success (envelope removed).
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct GetDepartmentResponse {
     /// 部门详情. The department.
     ///
     /// Wire name `department`, type `Department`, required.
-    #[serde(
-        rename = "department",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub department: Department,
     /// Members the server sent that this version of the spec does not model, kept as sent.
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<String, ::serde_json::Value>,
+    pub extra: Map<String, Value>,
 }
 
 impl GetDepartmentResponse {
@@ -619,41 +711,61 @@ impl GetDepartmentResponse {
     pub fn new(department: Department) -> Self {
         Self {
             department,
-            extra: ::serde_json::Map::new(),
+            extra: Map::new(),
         }
     }
 }
 
+impl FromJson for GetDepartmentResponse {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "GetDepartmentResponse")?;
+        Ok(Self {
+            department: members.required("department")?,
+            extra: members.rest(),
+        })
+    }
+}
+
+impl ToJson for GetDepartmentResponse {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put("department", &self.department);
+        out.put_extra(&self.extra);
+        out.finish()
+    }
+}
+
+json_object!(GetDepartmentResponse);
+
 /// Descriptor of `department.simplelist`: `GET /cgi-bin/department/simplelist`.
 #[doc(hidden)]
-pub const LIST_DEPARTMENT_IDS: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
+pub const LIST_DEPARTMENT_IDS: EndpointSpec = EndpointSpec {
     id: "department.simplelist",
-    method: ::qywx_runtime::spec::HttpMethod::Get,
+    method: HttpMethod::Get,
     path: "/cgi-bin/department/simplelist",
     auth: true,
     idempotent: true,
 };
 
 /// Parameters of [`list_department_ids`](crate::wecom::WecomClient::list_department_ids) (`GET /cgi-bin/department/simplelist`), sent in the query string.
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ListDepartmentIdsRequest {
     /// 部门id。获取指定部门及其下的子部门（以及子部门的子部门等等，递归）。如果不填，默认获取全量组织架构. Department id: that department and all below it, recursively; unset: the whole directory.
     ///
     /// Wire name `id`, type `i32`, optional.
-    #[serde(
-        rename = "id",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub id: Option<i32>,
+    /// Members the server sent that this version of the spec does not model, kept as sent.
+    pub extra: Map<String, Value>,
 }
 
 impl ListDepartmentIdsRequest {
     /// A `ListDepartmentIdsRequest` with every optional field unset.
     pub fn new() -> Self {
-        Self { id: None }
+        Self {
+            id: None,
+            extra: Map::new(),
+        }
     }
 
     /// Sets `id`: 部门id。
@@ -664,13 +776,34 @@ impl ListDepartmentIdsRequest {
     }
 }
 
-impl ::qywx_runtime::validate::Validate for ListDepartmentIdsRequest {
-    fn validate(&self, _v: &mut ::qywx_runtime::validate::Validator) {}
+impl FromJson for ListDepartmentIdsRequest {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "ListDepartmentIdsRequest")?;
+        Ok(Self {
+            id: members.optional("id")?,
+            extra: members.rest(),
+        })
+    }
 }
 
-impl ::qywx_runtime::QueryParams for ListDepartmentIdsRequest {
+impl ToJson for ListDepartmentIdsRequest {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put_some("id", &self.id);
+        out.put_extra(&self.extra);
+        out.finish()
+    }
+}
+
+json_object!(ListDepartmentIdsRequest);
+
+impl Validate for ListDepartmentIdsRequest {
+    fn validate(&self, _v: &mut Validator) {}
+}
+
+impl QueryParams for ListDepartmentIdsRequest {
     fn query_pairs(&self) -> Vec<(&'static str, String)> {
-        let mut pairs = Vec::with_capacity(1usize);
+        let mut pairs = Vec::with_capacity(1);
         if let Some(value) = &self.id {
             pairs.push(("id", value.to_string()));
         }
@@ -679,21 +812,15 @@ impl ::qywx_runtime::QueryParams for ListDepartmentIdsRequest {
 }
 
 /// Answer of [`list_department_ids`](crate::wecom::WecomClient::list_department_ids) on success (envelope removed).
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct ListDepartmentIdsResponse {
     /// 部门列表数据. The departments (id, parentid, order).
     ///
     /// Wire name `department_id`, type `DepartmentBrief[]`, required.
-    #[serde(
-        rename = "department_id",
-        default,
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub department_id: Vec<DepartmentBrief>,
     /// Members the server sent that this version of the spec does not model, kept as sent.
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<String, ::serde_json::Value>,
+    pub extra: Map<String, Value>,
 }
 
 impl ListDepartmentIdsResponse {
@@ -701,10 +828,31 @@ impl ListDepartmentIdsResponse {
     pub fn new(department_id: Vec<DepartmentBrief>) -> Self {
         Self {
             department_id,
-            extra: ::serde_json::Map::new(),
+            extra: Map::new(),
         }
     }
 }
+
+impl FromJson for ListDepartmentIdsResponse {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "ListDepartmentIdsResponse")?;
+        Ok(Self {
+            department_id: members.list("department_id")?,
+            extra: members.rest(),
+        })
+    }
+}
+
+impl ToJson for ListDepartmentIdsResponse {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put("department_id", &self.department_id);
+        out.put_extra(&self.extra);
+        out.finish()
+    }
+}
+
+json_object!(ListDepartmentIdsResponse);
 
 impl super::WecomClient {
     /// 创建部门: create a department.
@@ -731,14 +879,14 @@ impl super::WecomClient {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidInput`](qywx_runtime::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](qywx_runtime::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://developer.work.weixin.qq.com/document/path/90341> (documentation updated 2023-08-15).
     pub async fn create_department(
         &self,
         request: &CreateDepartmentRequest,
-    ) -> ::qywx_runtime::Result<CreateDepartmentResponse> {
+    ) -> Result<CreateDepartmentResponse> {
         self.inner.call_json(&CREATE_DEPARTMENT, request).await
     }
 
@@ -766,14 +914,14 @@ impl super::WecomClient {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidInput`](qywx_runtime::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](qywx_runtime::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://developer.work.weixin.qq.com/document/90000/90135/90206> (documentation updated 2023-08-15).
     pub async fn update_department(
         &self,
         request: &UpdateDepartmentRequest,
-    ) -> ::qywx_runtime::Result<UpdateDepartmentResponse> {
+    ) -> Result<UpdateDepartmentResponse> {
         self.inner.call_json(&UPDATE_DEPARTMENT, request).await
     }
 
@@ -797,14 +945,14 @@ impl super::WecomClient {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidInput`](qywx_runtime::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](qywx_runtime::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://developer.work.weixin.qq.com/document/path/90207> (documentation updated 2020-03-30).
     pub async fn delete_department(
         &self,
         request: &DeleteDepartmentRequest,
-    ) -> ::qywx_runtime::Result<DeleteDepartmentResponse> {
+    ) -> Result<DeleteDepartmentResponse> {
         self.inner.call_query(&DELETE_DEPARTMENT, request).await
     }
 
@@ -824,12 +972,10 @@ impl super::WecomClient {
     ///
     /// # Errors
     ///
-    /// [`Error::Api`](qywx_runtime::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://developer.work.weixin.qq.com/document/path/90344> (documentation updated 2022-08-05).
-    pub async fn list_departments(
-        &self,
-    ) -> ::qywx_runtime::Result<ListDepartmentsResponse> {
+    pub async fn list_departments(&self) -> Result<ListDepartmentsResponse> {
         self.inner.call(&LIST_DEPARTMENTS).await
     }
 
@@ -853,14 +999,14 @@ impl super::WecomClient {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidInput`](qywx_runtime::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](qywx_runtime::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://developer.work.weixin.qq.com/document/36260>.
     pub async fn get_department(
         &self,
         request: &GetDepartmentRequest,
-    ) -> ::qywx_runtime::Result<GetDepartmentResponse> {
+    ) -> Result<GetDepartmentResponse> {
         self.inner.call_query(&GET_DEPARTMENT, request).await
     }
 
@@ -884,14 +1030,14 @@ impl super::WecomClient {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidInput`](qywx_runtime::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](qywx_runtime::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://developer.work.weixin.qq.com/document/36259>.
     pub async fn list_department_ids(
         &self,
         request: &ListDepartmentIdsRequest,
-    ) -> ::qywx_runtime::Result<ListDepartmentIdsResponse> {
+    ) -> Result<ListDepartmentIdsResponse> {
         self.inner.call_query(&LIST_DEPARTMENT_IDS, request).await
     }
 }

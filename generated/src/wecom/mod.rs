@@ -3,33 +3,48 @@
 //!
 //! WeCom server API: contacts (departments, members, tags) and 上下游 corpgroup rules. Every call carries the access token as the `access_token` query parameter.
 //!
-//! Default base URL `https://qyapi.weixin.qq.com`, overridden by the `QYWX_WECOM_BASE_URL` environment variable or [`ClientOptions::base_url`](qywx_runtime::ClientOptions::base_url).
+//! Default base URL `https://qyapi.weixin.qq.com`, overridden by the `QYWX_WECOM_BASE_URL` environment variable or [`ClientOptions::base_url`](crate::ClientOptions::base_url).
 //!
 //! Envelope: errmsg varies ("ok", "created", "updated", "deleted"): success is decided on errcode only.
 //!
 //! Tokens: One token per app (corpid + secret). gettoken is rate limited and a wrong secret used repeatedly blocks the calling IP for an hour: cache the token and expect the server to invalidate it early.
 
+use qywx_runtime::{ClientOptions, Credentials, Result, Secret, ServiceClient};
+use qywx_runtime::spec::{AuthSpec, EnvelopeSpec, ErrorCodeSpec, ErrorHandling, ServiceSpec, TokenPlacement};
+
 /// Access token (获取access_token)
 pub mod auth;
 
 /// 上下游规则 (corpgroup rules)
+#[cfg(feature = "wecom-corpgroup-rule")]
 pub mod corpgroup_rule;
 
 /// Departments (部门管理)
+#[cfg(feature = "wecom-department")]
 pub mod department;
 
 /// Tags (管理标签)
+#[cfg(feature = "wecom-tag")]
 pub mod tag;
 
 /// Members (管理成员)
+#[cfg(feature = "wecom-user")]
 pub mod user;
 
 #[cfg(feature = "server")]
 pub mod server;
 
-/// Every endpoint of WeCom (企业微信), in spec order (groups by module name).
+/// Every endpoint of WeCom (企业微信), in spec order (groups by module name); with every group's feature on.
 #[doc(hidden)]
-pub static ENDPOINTS: &[&::qywx_runtime::spec::EndpointSpec] = &[
+#[cfg(
+    all(
+        feature = "wecom-corpgroup-rule",
+        feature = "wecom-department",
+        feature = "wecom-tag",
+        feature = "wecom-user"
+    )
+)]
+pub static ENDPOINTS: &[&qywx_runtime::spec::EndpointSpec] = &[
     &auth::GET_TOKEN,
     &corpgroup_rule::LIST_RULE_IDS,
     &corpgroup_rule::DELETE_RULE,
@@ -202,11 +217,11 @@ pub mod error_codes {
 
 /// The service descriptor the runtime works from: base URL, envelope, auth, error codes.
 #[doc(hidden)]
-pub static SERVICE: ::qywx_runtime::spec::ServiceSpec = ::qywx_runtime::spec::ServiceSpec {
+pub static SERVICE: ServiceSpec = ServiceSpec {
     id: "wecom",
     base_url: "https://qyapi.weixin.qq.com",
     base_url_env: "QYWX_WECOM_BASE_URL",
-    envelope: ::qywx_runtime::spec::EnvelopeSpec {
+    envelope: EnvelopeSpec {
         wrapped: false,
         code_field: "errcode",
         success_code: "0",
@@ -214,291 +229,291 @@ pub static SERVICE: ::qywx_runtime::spec::ServiceSpec = ::qywx_runtime::spec::Se
         detail_code_field: None,
         data_field: None,
     },
-    auth: ::qywx_runtime::spec::AuthSpec {
+    auth: AuthSpec {
         token_endpoint: &auth::GET_TOKEN,
         app_id_param: "corpid",
         secret_param: "corpsecret",
         token_field: "access_token",
         expires_in_field: "expires_in",
-        default_ttl_seconds: 7200u64,
-        placement: ::qywx_runtime::spec::TokenPlacement::Query("access_token"),
+        default_ttl_seconds: 7200,
+        placement: TokenPlacement::Query("access_token"),
     },
     error_codes: &[
-        ::qywx_runtime::spec::ErrorCodeSpec {
+        ErrorCodeSpec {
             code: error_codes::SYSTEM_BUSY,
             name: "SYSTEM_BUSY",
             description: "System busy.",
-            handling: ::qywx_runtime::spec::ErrorHandling::Retry,
+            handling: ErrorHandling::Retry,
         },
-        ::qywx_runtime::spec::ErrorCodeSpec {
+        ErrorCodeSpec {
             code: error_codes::INVALID_SECRET,
             name: "INVALID_SECRET",
             description: "Invalid secret (not a token problem): retrying cannot help.",
-            handling: ::qywx_runtime::spec::ErrorHandling::InvalidCredentials,
+            handling: ErrorHandling::InvalidCredentials,
         },
-        ::qywx_runtime::spec::ErrorCodeSpec {
+        ErrorCodeSpec {
             code: error_codes::INVALID_ACCESS_TOKEN,
             name: "INVALID_ACCESS_TOKEN",
             description: "Invalid access_token: drop the cached token, fetch a new one and retry once.",
-            handling: ::qywx_runtime::spec::ErrorHandling::RefreshToken,
+            handling: ErrorHandling::RefreshToken,
         },
-        ::qywx_runtime::spec::ErrorCodeSpec {
+        ErrorCodeSpec {
             code: error_codes::ACCESS_TOKEN_EXPIRED,
             name: "ACCESS_TOKEN_EXPIRED",
             description: "access_token expired: drop the cached token, fetch a new one and retry once.",
-            handling: ::qywx_runtime::spec::ErrorHandling::RefreshToken,
+            handling: ErrorHandling::RefreshToken,
         },
-        ::qywx_runtime::spec::ErrorCodeSpec {
+        ErrorCodeSpec {
             code: error_codes::ACCESS_TOKEN_MISSING,
             name: "ACCESS_TOKEN_MISSING",
             description: "access_token missing: a bug in the client.",
-            handling: ::qywx_runtime::spec::ErrorHandling::Fail,
+            handling: ErrorHandling::Fail,
         },
-        ::qywx_runtime::spec::ErrorCodeSpec {
+        ErrorCodeSpec {
             code: error_codes::FREQUENCY_LIMITED,
             name: "FREQUENCY_LIMITED",
             description: "Call frequency over the limit: fail as rate-limited, do not hammer.",
-            handling: ::qywx_runtime::spec::ErrorHandling::RateLimited,
+            handling: ErrorHandling::RateLimited,
         },
-        ::qywx_runtime::spec::ErrorCodeSpec {
+        ErrorCodeSpec {
             code: error_codes::CONCURRENCY_LIMITED,
             name: "CONCURRENCY_LIMITED",
             description: "Concurrency over the limit: fail as rate-limited.",
-            handling: ::qywx_runtime::spec::ErrorHandling::RateLimited,
+            handling: ErrorHandling::RateLimited,
         },
-        ::qywx_runtime::spec::ErrorCodeSpec {
+        ErrorCodeSpec {
             code: error_codes::API_FORBIDDEN,
             name: "API_FORBIDDEN",
             description: "API not permitted for this secret.",
-            handling: ::qywx_runtime::spec::ErrorHandling::Fail,
+            handling: ErrorHandling::Fail,
         },
-        ::qywx_runtime::spec::ErrorCodeSpec {
+        ErrorCodeSpec {
             code: error_codes::DEPARTMENT_NAME_INVALID,
             name: "DEPARTMENT_NAME_INVALID",
             description: "Department name length invalid.",
-            handling: ::qywx_runtime::spec::ErrorHandling::Fail,
+            handling: ErrorHandling::Fail,
         },
-        ::qywx_runtime::spec::ErrorCodeSpec {
+        ErrorCodeSpec {
             code: error_codes::DEPARTMENT_NOT_FOUND,
             name: "DEPARTMENT_NOT_FOUND",
             description: "Department id does not exist.",
-            handling: ::qywx_runtime::spec::ErrorHandling::Fail,
+            handling: ErrorHandling::Fail,
         },
-        ::qywx_runtime::spec::ErrorCodeSpec {
+        ErrorCodeSpec {
             code: error_codes::PARENT_DEPARTMENT_NOT_FOUND,
             name: "PARENT_DEPARTMENT_NOT_FOUND",
             description: "Parent department does not exist.",
-            handling: ::qywx_runtime::spec::ErrorHandling::Fail,
+            handling: ErrorHandling::Fail,
         },
-        ::qywx_runtime::spec::ErrorCodeSpec {
+        ErrorCodeSpec {
             code: error_codes::DEPARTMENT_HAS_MEMBERS,
             name: "DEPARTMENT_HAS_MEMBERS",
             description: "Department still has members (cannot delete).",
-            handling: ::qywx_runtime::spec::ErrorHandling::Fail,
+            handling: ErrorHandling::Fail,
         },
-        ::qywx_runtime::spec::ErrorCodeSpec {
+        ErrorCodeSpec {
             code: error_codes::DEPARTMENT_HAS_CHILDREN,
             name: "DEPARTMENT_HAS_CHILDREN",
             description: "Department has sub-departments (cannot delete).",
-            handling: ::qywx_runtime::spec::ErrorHandling::Fail,
+            handling: ErrorHandling::Fail,
         },
-        ::qywx_runtime::spec::ErrorCodeSpec {
+        ErrorCodeSpec {
             code: error_codes::ROOT_DEPARTMENT_UNDELETABLE,
             name: "ROOT_DEPARTMENT_UNDELETABLE",
             description: "The root department cannot be deleted.",
-            handling: ::qywx_runtime::spec::ErrorHandling::Fail,
+            handling: ErrorHandling::Fail,
         },
-        ::qywx_runtime::spec::ErrorCodeSpec {
+        ErrorCodeSpec {
             code: error_codes::DEPARTMENT_EXISTS,
             name: "DEPARTMENT_EXISTS",
             description: "Department already exists.",
-            handling: ::qywx_runtime::spec::ErrorHandling::Fail,
+            handling: ErrorHandling::Fail,
         },
-        ::qywx_runtime::spec::ErrorCodeSpec {
+        ErrorCodeSpec {
             code: error_codes::NO_PERMISSION,
             name: "NO_PERMISSION",
             description: "No permission on the member/department/tag.",
-            handling: ::qywx_runtime::spec::ErrorHandling::Fail,
+            handling: ErrorHandling::Fail,
         },
-        ::qywx_runtime::spec::ErrorCodeSpec {
+        ErrorCodeSpec {
             code: error_codes::IP_NOT_TRUSTED,
             name: "IP_NOT_TRUSTED",
             description: "Calling IP not trusted.",
-            handling: ::qywx_runtime::spec::ErrorHandling::Fail,
+            handling: ErrorHandling::Fail,
         },
-        ::qywx_runtime::spec::ErrorCodeSpec {
+        ErrorCodeSpec {
             code: error_codes::USERID_EXISTS,
             name: "USERID_EXISTS",
             description: "userid already exists.",
-            handling: ::qywx_runtime::spec::ErrorHandling::Fail,
+            handling: ErrorHandling::Fail,
         },
-        ::qywx_runtime::spec::ErrorCodeSpec {
+        ErrorCodeSpec {
             code: error_codes::MOBILE_INVALID,
             name: "MOBILE_INVALID",
             description: "Mobile invalid.",
-            handling: ::qywx_runtime::spec::ErrorHandling::Fail,
+            handling: ErrorHandling::Fail,
         },
-        ::qywx_runtime::spec::ErrorCodeSpec {
+        ErrorCodeSpec {
             code: error_codes::MOBILE_EXISTS,
             name: "MOBILE_EXISTS",
             description: "Mobile already exists.",
-            handling: ::qywx_runtime::spec::ErrorHandling::Fail,
+            handling: ErrorHandling::Fail,
         },
-        ::qywx_runtime::spec::ErrorCodeSpec {
+        ErrorCodeSpec {
             code: error_codes::EMAIL_INVALID,
             name: "EMAIL_INVALID",
             description: "Email invalid.",
-            handling: ::qywx_runtime::spec::ErrorHandling::Fail,
+            handling: ErrorHandling::Fail,
         },
-        ::qywx_runtime::spec::ErrorCodeSpec {
+        ErrorCodeSpec {
             code: error_codes::EMAIL_EXISTS,
             name: "EMAIL_EXISTS",
             description: "Email already exists.",
-            handling: ::qywx_runtime::spec::ErrorHandling::Fail,
+            handling: ErrorHandling::Fail,
         },
-        ::qywx_runtime::spec::ErrorCodeSpec {
+        ErrorCodeSpec {
             code: error_codes::USERID_NOT_FOUND,
             name: "USERID_NOT_FOUND",
             description: "userid does not exist.",
-            handling: ::qywx_runtime::spec::ErrorHandling::Fail,
+            handling: ErrorHandling::Fail,
         },
-        ::qywx_runtime::spec::ErrorCodeSpec {
+        ErrorCodeSpec {
             code: error_codes::INVALID_DEPARTMENT_ID,
             name: "INVALID_DEPARTMENT_ID",
             description: "Invalid department id.",
-            handling: ::qywx_runtime::spec::ErrorHandling::Fail,
+            handling: ErrorHandling::Fail,
         },
-        ::qywx_runtime::spec::ErrorCodeSpec {
+        ErrorCodeSpec {
             code: error_codes::INVALID_USERID_LIST,
             name: "INVALID_USERID_LIST",
             description: "Invalid userid list (deltagusers: all entries invalid).",
-            handling: ::qywx_runtime::spec::ErrorHandling::Fail,
+            handling: ErrorHandling::Fail,
         },
-        ::qywx_runtime::spec::ErrorCodeSpec {
+        ErrorCodeSpec {
             code: error_codes::INVALID_TAG_ID,
             name: "INVALID_TAG_ID",
             description: "Invalid tag id.",
-            handling: ::qywx_runtime::spec::ErrorHandling::Fail,
+            handling: ErrorHandling::Fail,
         },
-        ::qywx_runtime::spec::ErrorCodeSpec {
+        ErrorCodeSpec {
             code: error_codes::ALL_ENTRIES_INVALID,
             name: "ALL_ENTRIES_INVALID",
             description: "All entries invalid (addtagusers).",
-            handling: ::qywx_runtime::spec::ErrorHandling::Fail,
+            handling: ErrorHandling::Fail,
         },
-        ::qywx_runtime::spec::ErrorCodeSpec {
+        ErrorCodeSpec {
             code: error_codes::TAG_NAME_EXISTS,
             name: "TAG_NAME_EXISTS",
             description: "Tag name already exists.",
-            handling: ::qywx_runtime::spec::ErrorHandling::Fail,
+            handling: ErrorHandling::Fail,
         },
-        ::qywx_runtime::spec::ErrorCodeSpec {
+        ErrorCodeSpec {
             code: error_codes::INVALID_USERID,
             name: "INVALID_USERID",
             description: "无效的UserID. Invalid UserID (a valid one is 1 to 64 characters of letters, digits, '-', '_' and '.'; except on create it must exist in the directory).",
-            handling: ::qywx_runtime::spec::ErrorHandling::Fail,
+            handling: ErrorHandling::Fail,
         },
-        ::qywx_runtime::spec::ErrorCodeSpec {
+        ErrorCodeSpec {
             code: error_codes::INVALID_CORPID,
             name: "INVALID_CORPID",
             description: "不合法的CorpID. Invalid corp id.",
-            handling: ::qywx_runtime::spec::ErrorHandling::Fail,
+            handling: ErrorHandling::Fail,
         },
-        ::qywx_runtime::spec::ErrorCodeSpec {
+        ErrorCodeSpec {
             code: error_codes::USERID_LIST_TOO_LONG,
             name: "USERID_LIST_TOO_LONG",
             description: "不合法的UserID列表长度. Too many UserIDs in one list.",
-            handling: ::qywx_runtime::spec::ErrorHandling::Fail,
+            handling: ErrorHandling::Fail,
         },
-        ::qywx_runtime::spec::ErrorCodeSpec {
+        ErrorCodeSpec {
             code: error_codes::INVALID_PARAMETER,
             name: "INVALID_PARAMETER",
             description: "不合法的参数. Invalid parameter: the body is not valid JSON, a value is too long or a list has too many entries, or a required parameter is empty.",
-            handling: ::qywx_runtime::spec::ErrorHandling::Fail,
+            handling: ErrorHandling::Fail,
         },
-        ::qywx_runtime::spec::ErrorCodeSpec {
+        ErrorCodeSpec {
             code: error_codes::TAG_NAME_LENGTH_INVALID,
             name: "TAG_NAME_LENGTH_INVALID",
             description: "不合法的标签名字长度. Invalid tag name length: it must not be empty and is at most 32 characters (汉字或英文字母) in today's docs.",
-            handling: ::qywx_runtime::spec::ErrorHandling::Fail,
+            handling: ErrorHandling::Fail,
         },
-        ::qywx_runtime::spec::ErrorCodeSpec {
+        ErrorCodeSpec {
             code: error_codes::CORPID_MISSING,
             name: "CORPID_MISSING",
             description: "缺少corpid参数. corpid missing.",
-            handling: ::qywx_runtime::spec::ErrorHandling::Fail,
+            handling: ErrorHandling::Fail,
         },
-        ::qywx_runtime::spec::ErrorCodeSpec {
+        ErrorCodeSpec {
             code: error_codes::SECRET_MISSING,
             name: "SECRET_MISSING",
             description: "缺少secret参数. Secret missing.",
-            handling: ::qywx_runtime::spec::ErrorHandling::Fail,
+            handling: ErrorHandling::Fail,
         },
-        ::qywx_runtime::spec::ErrorCodeSpec {
+        ErrorCodeSpec {
             code: error_codes::TOO_MANY_DEPARTMENTS,
             name: "TOO_MANY_DEPARTMENTS",
             description: "用户所属部门数量超过限制. A member belongs to too many departments (at most 20).",
-            handling: ::qywx_runtime::spec::ErrorHandling::Fail,
+            handling: ErrorHandling::Fail,
         },
-        ::qywx_runtime::spec::ErrorCodeSpec {
+        ErrorCodeSpec {
             code: error_codes::MEMBER_NAME_INVALID,
             name: "MEMBER_NAME_INVALID",
             description: "成员name参数不合法. Invalid member name: it must not be empty and is at most 64 characters.",
-            handling: ::qywx_runtime::spec::ErrorHandling::Fail,
+            handling: ErrorHandling::Fail,
         },
-        ::qywx_runtime::spec::ErrorCodeSpec {
+        ErrorCodeSpec {
             code: error_codes::CONTACT_MISSING,
             name: "CONTACT_MISSING",
             description: "成员手机和邮箱都为空. The member's mobile and email are both empty: at least one must be set.",
-            handling: ::qywx_runtime::spec::ErrorHandling::Fail,
+            handling: ErrorHandling::Fail,
         },
-        ::qywx_runtime::spec::ErrorCodeSpec {
+        ErrorCodeSpec {
             code: error_codes::RECORD_NOT_FOUND,
             name: "RECORD_NOT_FOUND",
             description: "记录不存在. Record does not exist.",
-            handling: ::qywx_runtime::spec::ErrorHandling::Fail,
+            handling: ErrorHandling::Fail,
         },
-        ::qywx_runtime::spec::ErrorCodeSpec {
+        ErrorCodeSpec {
             code: error_codes::DEPARTMENT_FULL,
             name: "DEPARTMENT_FULL",
             description: "部门下的节点数超过限制（3W）. Too many nodes under the department (30,000).",
-            handling: ::qywx_runtime::spec::ErrorHandling::Fail,
+            handling: ErrorHandling::Fail,
         },
-        ::qywx_runtime::spec::ErrorCodeSpec {
+        ErrorCodeSpec {
             code: error_codes::DEPARTMENT_TOO_DEEP,
             name: "DEPARTMENT_TOO_DEEP",
             description: "部门最多15层. Departments nest at most 15 levels.",
-            handling: ::qywx_runtime::spec::ErrorHandling::Fail,
+            handling: ErrorHandling::Fail,
         },
-        ::qywx_runtime::spec::ErrorCodeSpec {
+        ErrorCodeSpec {
             code: error_codes::WEIXINID_EXISTS,
             name: "WEIXINID_EXISTS",
             description: "微信号已存在. The weixinid is already used by another member.",
-            handling: ::qywx_runtime::spec::ErrorHandling::Fail,
+            handling: ErrorHandling::Fail,
         },
-        ::qywx_runtime::spec::ErrorCodeSpec {
+        ErrorCodeSpec {
             code: error_codes::INVALID_OPENID,
             name: "INVALID_OPENID",
             description: "不合法的openid. Invalid openid: it does not exist (user/convert_to_userid).",
-            handling: ::qywx_runtime::spec::ErrorHandling::Fail,
+            handling: ErrorHandling::Fail,
         },
-        ::qywx_runtime::spec::ErrorCodeSpec {
+        ErrorCodeSpec {
             code: error_codes::USERID_NOT_BOUND_TO_WECHAT,
             name: "USERID_NOT_BOUND_TO_WECHAT",
             description: "指定的userid未绑定微信或未关注微信插件（原企业号）. The member has not logged in to WeCom with WeChat nor follows the WeChat plugin, so it has no openid (user/convert_to_openid).",
-            handling: ::qywx_runtime::spec::ErrorHandling::Fail,
+            handling: ErrorHandling::Fail,
         },
-        ::qywx_runtime::spec::ErrorCodeSpec {
+        ErrorCodeSpec {
             code: error_codes::CONTACT_SYNC_IP_FORBIDDEN,
             name: "CONTACT_SYNC_IP_FORBIDDEN",
             description: "API接口无权限调用，为保障企业数据安全，不再允许通讯录同步助手从新增IP读取通讯录详情. Since 2022-08-15 the contacts-sync assistant may not read directory details (user/get, user/list, user/simplelist, department/list, department/get) from a newly added IP: use user/list_id and department/simplelist.",
-            handling: ::qywx_runtime::spec::ErrorHandling::Fail,
+            handling: ErrorHandling::Fail,
         },
-        ::qywx_runtime::spec::ErrorCodeSpec {
+        ErrorCodeSpec {
             code: error_codes::INVALID_CURSOR,
             name: "INVALID_CURSOR",
             description: "分页查询的游标无效. Invalid pagination cursor (user/list_id).",
-            handling: ::qywx_runtime::spec::ErrorHandling::Fail,
+            handling: ErrorHandling::Fail,
         },
     ],
     http_statuses: &[],
@@ -509,32 +524,25 @@ pub static SERVICE: ::qywx_runtime::spec::ServiceSpec = ::qywx_runtime::spec::Se
 /// Every endpoint of the service is a method; the methods are documented in the group modules.
 #[derive(Clone, Debug)]
 pub struct WecomClient {
-    pub(crate) inner: ::qywx_runtime::ServiceClient,
+    pub(crate) inner: ServiceClient,
 }
 
 impl WecomClient {
     /// A client for the app with id `corpid` and secret `corpsecret`, with default options. The base URL comes from `QYWX_WECOM_BASE_URL` when set, else `https://qyapi.weixin.qq.com`.
-    pub fn new(
-        app_id: impl Into<String>,
-        secret: impl Into<::qywx_runtime::Secret>,
-    ) -> ::qywx_runtime::Result<Self> {
-        Self::with_options(
-            ::qywx_runtime::Credentials::new(app_id, secret),
-            ::qywx_runtime::ClientOptions::default(),
-        )
+    pub fn new(app_id: impl Into<String>, secret: impl Into<Secret>) -> Result<Self> {
+        Self::with_options(Credentials::new(app_id, secret), ClientOptions::default())
     }
 
     /// A client with explicit credentials and options (base URL, HTTP client, timeouts, retries, token store).
     pub fn with_options(
-        credentials: ::qywx_runtime::Credentials,
-        options: ::qywx_runtime::ClientOptions,
-    ) -> ::qywx_runtime::Result<Self> {
-        ::qywx_runtime::ServiceClient::new(&SERVICE, credentials, options)
-            .map(|inner| Self { inner })
+        credentials: Credentials,
+        options: ClientOptions,
+    ) -> Result<Self> {
+        ServiceClient::new(&SERVICE, credentials, options).map(|inner| Self { inner })
     }
 
     /// The runtime client underneath: token access, base URL, token-store key.
-    pub fn runtime(&self) -> &::qywx_runtime::ServiceClient {
+    pub fn runtime(&self) -> &ServiceClient {
         &self.inner
     }
 }

@@ -3,6 +3,8 @@
 //!
 //! Implement [`WecomHandler`] (one method per endpoint; each defaults to answering "not emulated: `<endpoint id>`") and [`Authenticate`], then hand each request to [`dispatch`]. Requests are parsed with the generated types and validated by the generated rules; answers are written in the service's envelope.
 
+use qywx_runtime::Result;
+use serde_json::Value;
 use qywx_runtime::server::{
     erased_request, erased_response, is_emulated, no_such_path, serve, wire_body,
     wire_query, Authenticate, Call, ErasedCall, ErasedFuture, Incoming, Refusal, Route,
@@ -904,20 +906,14 @@ pub static CALLS: &[ErasedCall<super::WecomClient>] = &[
         call: call_convert_to_userid,
     },
 ];
-fn call_get_token(
-    client: &super::WecomClient,
-    request: ::serde_json::Value,
-) -> ErasedFuture<'_> {
+fn call_get_token(client: &super::WecomClient, request: Value) -> ErasedFuture<'_> {
     Box::pin(async move {
         let request: super::auth::GetTokenRequest = erased_request(request)?;
         erased_response(client.get_token(&request).await)
     })
 }
 
-fn call_list_rule_ids(
-    client: &super::WecomClient,
-    request: ::serde_json::Value,
-) -> ErasedFuture<'_> {
+fn call_list_rule_ids(client: &super::WecomClient, request: Value) -> ErasedFuture<'_> {
     Box::pin(async move {
         let request: super::corpgroup_rule::ListRuleIdsRequest = erased_request(
             request,
@@ -926,20 +922,14 @@ fn call_list_rule_ids(
     })
 }
 
-fn call_delete_rule(
-    client: &super::WecomClient,
-    request: ::serde_json::Value,
-) -> ErasedFuture<'_> {
+fn call_delete_rule(client: &super::WecomClient, request: Value) -> ErasedFuture<'_> {
     Box::pin(async move {
         let request: super::corpgroup_rule::DeleteRuleRequest = erased_request(request)?;
         erased_response(client.delete_rule(&request).await)
     })
 }
 
-fn call_get_rule_info(
-    client: &super::WecomClient,
-    request: ::serde_json::Value,
-) -> ErasedFuture<'_> {
+fn call_get_rule_info(client: &super::WecomClient, request: Value) -> ErasedFuture<'_> {
     Box::pin(async move {
         let request: super::corpgroup_rule::GetRuleInfoRequest = erased_request(
             request,
@@ -948,20 +938,14 @@ fn call_get_rule_info(
     })
 }
 
-fn call_add_rule(
-    client: &super::WecomClient,
-    request: ::serde_json::Value,
-) -> ErasedFuture<'_> {
+fn call_add_rule(client: &super::WecomClient, request: Value) -> ErasedFuture<'_> {
     Box::pin(async move {
         let request: super::corpgroup_rule::AddRuleRequest = erased_request(request)?;
         erased_response(client.add_rule(&request).await)
     })
 }
 
-fn call_modify_rule(
-    client: &super::WecomClient,
-    request: ::serde_json::Value,
-) -> ErasedFuture<'_> {
+fn call_modify_rule(client: &super::WecomClient, request: Value) -> ErasedFuture<'_> {
     Box::pin(async move {
         let request: super::corpgroup_rule::ModifyRuleRequest = erased_request(request)?;
         erased_response(client.modify_rule(&request).await)
@@ -970,7 +954,7 @@ fn call_modify_rule(
 
 fn call_create_department(
     client: &super::WecomClient,
-    request: ::serde_json::Value,
+    request: Value,
 ) -> ErasedFuture<'_> {
     Box::pin(async move {
         let request: super::department::CreateDepartmentRequest = erased_request(
@@ -982,7 +966,7 @@ fn call_create_department(
 
 fn call_update_department(
     client: &super::WecomClient,
-    request: ::serde_json::Value,
+    request: Value,
 ) -> ErasedFuture<'_> {
     Box::pin(async move {
         let request: super::department::UpdateDepartmentRequest = erased_request(
@@ -994,7 +978,7 @@ fn call_update_department(
 
 fn call_delete_department(
     client: &super::WecomClient,
-    request: ::serde_json::Value,
+    request: Value,
 ) -> ErasedFuture<'_> {
     Box::pin(async move {
         let request: super::department::DeleteDepartmentRequest = erased_request(
@@ -1006,7 +990,7 @@ fn call_delete_department(
 
 fn call_list_departments(
     client: &super::WecomClient,
-    request: ::serde_json::Value,
+    request: Value,
 ) -> ErasedFuture<'_> {
     Box::pin(async move {
         drop(request);
@@ -1014,10 +998,7 @@ fn call_list_departments(
     })
 }
 
-fn call_get_department(
-    client: &super::WecomClient,
-    request: ::serde_json::Value,
-) -> ErasedFuture<'_> {
+fn call_get_department(client: &super::WecomClient, request: Value) -> ErasedFuture<'_> {
     Box::pin(async move {
         let request: super::department::GetDepartmentRequest = erased_request(request)?;
         erased_response(client.get_department(&request).await)
@@ -1026,7 +1007,7 @@ fn call_get_department(
 
 fn call_list_department_ids(
     client: &super::WecomClient,
-    request: ::serde_json::Value,
+    request: Value,
 ) -> ErasedFuture<'_> {
     Box::pin(async move {
         let request: super::department::ListDepartmentIdsRequest = erased_request(
@@ -1036,50 +1017,35 @@ fn call_list_department_ids(
     })
 }
 
-fn call_create_tag(
-    client: &super::WecomClient,
-    request: ::serde_json::Value,
-) -> ErasedFuture<'_> {
+fn call_create_tag(client: &super::WecomClient, request: Value) -> ErasedFuture<'_> {
     Box::pin(async move {
         let request: super::tag::CreateTagRequest = erased_request(request)?;
         erased_response(client.create_tag(&request).await)
     })
 }
 
-fn call_update_tag(
-    client: &super::WecomClient,
-    request: ::serde_json::Value,
-) -> ErasedFuture<'_> {
+fn call_update_tag(client: &super::WecomClient, request: Value) -> ErasedFuture<'_> {
     Box::pin(async move {
         let request: super::tag::UpdateTagRequest = erased_request(request)?;
         erased_response(client.update_tag(&request).await)
     })
 }
 
-fn call_delete_tag(
-    client: &super::WecomClient,
-    request: ::serde_json::Value,
-) -> ErasedFuture<'_> {
+fn call_delete_tag(client: &super::WecomClient, request: Value) -> ErasedFuture<'_> {
     Box::pin(async move {
         let request: super::tag::DeleteTagRequest = erased_request(request)?;
         erased_response(client.delete_tag(&request).await)
     })
 }
 
-fn call_get_tag_users(
-    client: &super::WecomClient,
-    request: ::serde_json::Value,
-) -> ErasedFuture<'_> {
+fn call_get_tag_users(client: &super::WecomClient, request: Value) -> ErasedFuture<'_> {
     Box::pin(async move {
         let request: super::tag::GetTagUsersRequest = erased_request(request)?;
         erased_response(client.get_tag_users(&request).await)
     })
 }
 
-fn call_add_tag_users(
-    client: &super::WecomClient,
-    request: ::serde_json::Value,
-) -> ErasedFuture<'_> {
+fn call_add_tag_users(client: &super::WecomClient, request: Value) -> ErasedFuture<'_> {
     Box::pin(async move {
         let request: super::tag::AddTagUsersRequest = erased_request(request)?;
         erased_response(client.add_tag_users(&request).await)
@@ -1088,7 +1054,7 @@ fn call_add_tag_users(
 
 fn call_delete_tag_users(
     client: &super::WecomClient,
-    request: ::serde_json::Value,
+    request: Value,
 ) -> ErasedFuture<'_> {
     Box::pin(async move {
         let request: super::tag::DeleteTagUsersRequest = erased_request(request)?;
@@ -1096,50 +1062,35 @@ fn call_delete_tag_users(
     })
 }
 
-fn call_list_tags(
-    client: &super::WecomClient,
-    request: ::serde_json::Value,
-) -> ErasedFuture<'_> {
+fn call_list_tags(client: &super::WecomClient, request: Value) -> ErasedFuture<'_> {
     Box::pin(async move {
         drop(request);
         erased_response(client.list_tags().await)
     })
 }
 
-fn call_create_user(
-    client: &super::WecomClient,
-    request: ::serde_json::Value,
-) -> ErasedFuture<'_> {
+fn call_create_user(client: &super::WecomClient, request: Value) -> ErasedFuture<'_> {
     Box::pin(async move {
         let request: super::user::CreateUserRequest = erased_request(request)?;
         erased_response(client.create_user(&request).await)
     })
 }
 
-fn call_update_user(
-    client: &super::WecomClient,
-    request: ::serde_json::Value,
-) -> ErasedFuture<'_> {
+fn call_update_user(client: &super::WecomClient, request: Value) -> ErasedFuture<'_> {
     Box::pin(async move {
         let request: super::user::UpdateUserRequest = erased_request(request)?;
         erased_response(client.update_user(&request).await)
     })
 }
 
-fn call_delete_user(
-    client: &super::WecomClient,
-    request: ::serde_json::Value,
-) -> ErasedFuture<'_> {
+fn call_delete_user(client: &super::WecomClient, request: Value) -> ErasedFuture<'_> {
     Box::pin(async move {
         let request: super::user::DeleteUserRequest = erased_request(request)?;
         erased_response(client.delete_user(&request).await)
     })
 }
 
-fn call_get_user(
-    client: &super::WecomClient,
-    request: ::serde_json::Value,
-) -> ErasedFuture<'_> {
+fn call_get_user(client: &super::WecomClient, request: Value) -> ErasedFuture<'_> {
     Box::pin(async move {
         let request: super::user::GetUserRequest = erased_request(request)?;
         erased_response(client.get_user(&request).await)
@@ -1148,7 +1099,7 @@ fn call_get_user(
 
 fn call_list_department_users(
     client: &super::WecomClient,
-    request: ::serde_json::Value,
+    request: Value,
 ) -> ErasedFuture<'_> {
     Box::pin(async move {
         let request: super::user::ListDepartmentUsersRequest = erased_request(request)?;
@@ -1156,20 +1107,14 @@ fn call_list_department_users(
     })
 }
 
-fn call_list_users(
-    client: &super::WecomClient,
-    request: ::serde_json::Value,
-) -> ErasedFuture<'_> {
+fn call_list_users(client: &super::WecomClient, request: Value) -> ErasedFuture<'_> {
     Box::pin(async move {
         let request: super::user::ListUsersRequest = erased_request(request)?;
         erased_response(client.list_users(&request).await)
     })
 }
 
-fn call_list_user_ids(
-    client: &super::WecomClient,
-    request: ::serde_json::Value,
-) -> ErasedFuture<'_> {
+fn call_list_user_ids(client: &super::WecomClient, request: Value) -> ErasedFuture<'_> {
     Box::pin(async move {
         let request: super::user::ListUserIdsRequest = erased_request(request)?;
         erased_response(client.list_user_ids(&request).await)
@@ -1178,7 +1123,7 @@ fn call_list_user_ids(
 
 fn call_convert_to_openid(
     client: &super::WecomClient,
-    request: ::serde_json::Value,
+    request: Value,
 ) -> ErasedFuture<'_> {
     Box::pin(async move {
         let request: super::user::ConvertToOpenidRequest = erased_request(request)?;
@@ -1188,7 +1133,7 @@ fn call_convert_to_openid(
 
 fn call_convert_to_userid(
     client: &super::WecomClient,
-    request: ::serde_json::Value,
+    request: Value,
 ) -> ErasedFuture<'_> {
     Box::pin(async move {
         let request: super::user::ConvertToUseridRequest = erased_request(request)?;

@@ -3,26 +3,26 @@
 //!
 //! Create, rename, delete and list tags, list a tag's members, and add or remove members and departments. Adding and removing can partly succeed: errcode 0 with the rejected user ids in `invalidlist` and (today) the rejected department ids in `invalidparty`. Today tag names are at most 32 characters and a corp has at most 3000 tags.
 
+use qywx_runtime::{json_object, QueryParams, Result};
+use qywx_runtime::codec::{Decoded, FromJson, Members, MembersOut, ToJson};
+use qywx_runtime::spec::{EndpointSpec, HttpMethod};
+use qywx_runtime::validate::{Validate, Validator};
+use serde_json::{Map, Value};
+
 /// One tag of tag/list: its id and name.
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct Tag {
     /// 标签id. Tag id.
     ///
     /// Wire name `tagid`, type `i32`, required.
-    #[serde(rename = "tagid", deserialize_with = "::qywx_runtime::lenient::deserialize")]
     pub tagid: i32,
     /// 标签名. Tag name.
     ///
     /// Wire name `tagname`, type `string`, required.
-    #[serde(
-        rename = "tagname",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub tagname: String,
     /// Members the server sent that this version of the spec does not model, kept as sent.
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<String, ::serde_json::Value>,
+    pub extra: Map<String, Value>,
 }
 
 impl Tag {
@@ -31,61 +31,60 @@ impl Tag {
         Self {
             tagid,
             tagname: tagname.into(),
-            extra: ::serde_json::Map::new(),
+            extra: Map::new(),
         }
     }
 }
 
-impl ::qywx_runtime::validate::Validate for Tag {
-    fn validate(&self, _v: &mut ::qywx_runtime::validate::Validator) {}
-}
-
-impl ::qywx_runtime::lenient::Lenient for Tag {
-    fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as ::serde::Deserialize>::deserialize(deserializer)
+impl FromJson for Tag {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "Tag")?;
+        Ok(Self {
+            tagid: members.required("tagid")?,
+            tagname: members.required("tagname")?,
+            extra: members.rest(),
+        })
     }
 }
 
-impl ::qywx_runtime::validate::Presence for Tag {
-    fn is_present(&self) -> bool {
-        true
+impl ToJson for Tag {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put("tagid", &self.tagid);
+        out.put("tagname", &self.tagname);
+        out.put_extra(&self.extra);
+        out.finish()
     }
+}
+
+json_object!(Tag);
+
+impl Validate for Tag {
+    fn validate(&self, _v: &mut Validator) {}
 }
 
 /// Descriptor of `tag.create`: `POST /cgi-bin/tag/create`.
 #[doc(hidden)]
-pub const CREATE_TAG: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
+pub const CREATE_TAG: EndpointSpec = EndpointSpec {
     id: "tag.create",
-    method: ::qywx_runtime::spec::HttpMethod::Post,
+    method: HttpMethod::Post,
     path: "/cgi-bin/tag/create",
     auth: true,
     idempotent: false,
 };
 
 /// Parameters of [`create_tag`](crate::wecom::WecomClient::create_tag) (`POST /cgi-bin/tag/create`), sent in the JSON body.
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct CreateTagRequest {
     /// 标签名称，长度限制为32个字以内（汉字或英文字母），标签名不可与其他标签重名 (2014: 长度为1~64个字符,标签不可与其他同组的标签重名,也不可与全局标签重名). Tag name, at most 32 characters, unique.
     ///
     /// Wire name `tagname`, type `string`, required.
     /// Length 1 to 32 characters.
-    #[serde(
-        rename = "tagname",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub tagname: String,
     /// 标签id，非负整型，指定此参数时新增的标签会生成对应的标签id，不指定时则以目前最大的id自增. Id for the new tag; unset: the largest id plus one.
     ///
     /// Wire name `tagid`, type `i32`, optional.
-    #[serde(
-        rename = "tagid",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub tagid: Option<i32>,
 }
 
@@ -106,70 +105,98 @@ impl CreateTagRequest {
     }
 }
 
-impl ::qywx_runtime::validate::Validate for CreateTagRequest {
-    fn validate(&self, v: &mut ::qywx_runtime::validate::Validator) {
+impl FromJson for CreateTagRequest {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "CreateTagRequest")?;
+        Ok(Self {
+            tagname: members.required("tagname")?,
+            tagid: members.optional("tagid")?,
+        })
+    }
+}
+
+impl ToJson for CreateTagRequest {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put("tagname", &self.tagname);
+        out.put_some("tagid", &self.tagid);
+        out.finish()
+    }
+}
+
+json_object!(CreateTagRequest);
+
+impl Validate for CreateTagRequest {
+    fn validate(&self, v: &mut Validator) {
         {
             let value = &self.tagname;
-            v.length("tagname", value, Some(1usize), Some(32usize));
+            v.length("tagname", value, Some(1), Some(32));
         }
     }
 }
 
 /// Answer of [`create_tag`](crate::wecom::WecomClient::create_tag) on success (envelope removed).
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct CreateTagResponse {
     /// 标签ID. Id of the created tag.
     ///
     /// Wire name `tagid`, type `i32`, required.
-    #[serde(
-        rename = "tagid",
-        deserialize_with = "::qywx_runtime::lenient::deserialize",
-        serialize_with = "::qywx_runtime::lenient::serialize_as_string"
-    )]
     pub tagid: i32,
     /// Members the server sent that this version of the spec does not model, kept as sent.
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<String, ::serde_json::Value>,
+    pub extra: Map<String, Value>,
 }
 
 impl CreateTagResponse {
     /// A `CreateTagResponse` from its required fields (`tagid`); optional fields start unset.
     pub fn new(tagid: i32) -> Self {
-        Self {
-            tagid,
-            extra: ::serde_json::Map::new(),
-        }
+        Self { tagid, extra: Map::new() }
     }
 }
 
+impl FromJson for CreateTagResponse {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "CreateTagResponse")?;
+        Ok(Self {
+            tagid: members.required("tagid")?,
+            extra: members.rest(),
+        })
+    }
+}
+
+impl ToJson for CreateTagResponse {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put_text("tagid", &self.tagid);
+        out.put_extra(&self.extra);
+        out.finish()
+    }
+}
+
+json_object!(CreateTagResponse);
+
 /// Descriptor of `tag.update`: `POST /cgi-bin/tag/update`.
 #[doc(hidden)]
-pub const UPDATE_TAG: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
+pub const UPDATE_TAG: EndpointSpec = EndpointSpec {
     id: "tag.update",
-    method: ::qywx_runtime::spec::HttpMethod::Post,
+    method: HttpMethod::Post,
     path: "/cgi-bin/tag/update",
     auth: true,
     idempotent: true,
 };
 
 /// Parameters of [`update_tag`](crate::wecom::WecomClient::update_tag) (`POST /cgi-bin/tag/update`), sent in the JSON body.
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateTagRequest {
     /// 标签ID. Tag id.
     ///
     /// Wire name `tagid`, type `i32`, required.
-    #[serde(rename = "tagid", deserialize_with = "::qywx_runtime::lenient::deserialize")]
     pub tagid: i32,
     /// 标签名称，长度限制为32个字（汉字或英文字母），标签不可与其他标签重名 (2014: 最长64个字符). Tag name, at most 32 characters, unique.
     ///
     /// Wire name `tagname`, type `string`, required.
     /// Length at most 32 characters.
-    #[serde(
-        rename = "tagname",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub tagname: String,
 }
 
@@ -183,68 +210,125 @@ impl UpdateTagRequest {
     }
 }
 
-impl ::qywx_runtime::validate::Validate for UpdateTagRequest {
-    fn validate(&self, v: &mut ::qywx_runtime::validate::Validator) {
+impl FromJson for UpdateTagRequest {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "UpdateTagRequest")?;
+        Ok(Self {
+            tagid: members.required("tagid")?,
+            tagname: members.required("tagname")?,
+        })
+    }
+}
+
+impl ToJson for UpdateTagRequest {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put("tagid", &self.tagid);
+        out.put("tagname", &self.tagname);
+        out.finish()
+    }
+}
+
+json_object!(UpdateTagRequest);
+
+impl Validate for UpdateTagRequest {
+    fn validate(&self, v: &mut Validator) {
         {
             let value = &self.tagname;
-            v.length("tagname", value, None, Some(32usize));
+            v.length("tagname", value, None, Some(32));
         }
     }
 }
 
 /// Answer of [`update_tag`](crate::wecom::WecomClient::update_tag) on success (envelope removed).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateTagResponse {
     /// Members the server sent that this version of the spec does not model, kept as sent.
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<String, ::serde_json::Value>,
+    pub extra: Map<String, Value>,
 }
 
 impl UpdateTagResponse {
     /// An `UpdateTagResponse` with every optional field unset.
     pub fn new() -> Self {
-        Self {
-            extra: ::serde_json::Map::new(),
-        }
+        Self { extra: Map::new() }
     }
 }
 
+impl FromJson for UpdateTagResponse {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let members = Members::of(value, "UpdateTagResponse")?;
+        Ok(Self { extra: members.rest() })
+    }
+}
+
+impl ToJson for UpdateTagResponse {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put_extra(&self.extra);
+        out.finish()
+    }
+}
+
+json_object!(UpdateTagResponse);
+
 /// Descriptor of `tag.delete`: `GET /cgi-bin/tag/delete`.
 #[doc(hidden)]
-pub const DELETE_TAG: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
+pub const DELETE_TAG: EndpointSpec = EndpointSpec {
     id: "tag.delete",
-    method: ::qywx_runtime::spec::HttpMethod::Get,
+    method: HttpMethod::Get,
     path: "/cgi-bin/tag/delete",
     auth: true,
     idempotent: true,
 };
 
 /// Parameters of [`delete_tag`](crate::wecom::WecomClient::delete_tag) (`GET /cgi-bin/tag/delete`), sent in the query string.
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct DeleteTagRequest {
     /// 标签ID. Tag id.
     ///
     /// Wire name `tagid`, type `i32`, required.
-    #[serde(rename = "tagid", deserialize_with = "::qywx_runtime::lenient::deserialize")]
     pub tagid: i32,
+    /// Members the server sent that this version of the spec does not model, kept as sent.
+    pub extra: Map<String, Value>,
 }
 
 impl DeleteTagRequest {
     /// A `DeleteTagRequest` from its required fields (`tagid`); optional fields start unset.
     pub fn new(tagid: i32) -> Self {
-        Self { tagid }
+        Self { tagid, extra: Map::new() }
     }
 }
 
-impl ::qywx_runtime::validate::Validate for DeleteTagRequest {
-    fn validate(&self, _v: &mut ::qywx_runtime::validate::Validator) {}
+impl FromJson for DeleteTagRequest {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "DeleteTagRequest")?;
+        Ok(Self {
+            tagid: members.required("tagid")?,
+            extra: members.rest(),
+        })
+    }
 }
 
-impl ::qywx_runtime::QueryParams for DeleteTagRequest {
+impl ToJson for DeleteTagRequest {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put("tagid", &self.tagid);
+        out.put_extra(&self.extra);
+        out.finish()
+    }
+}
+
+json_object!(DeleteTagRequest);
+
+impl Validate for DeleteTagRequest {
+    fn validate(&self, _v: &mut Validator) {}
+}
+
+impl QueryParams for DeleteTagRequest {
     fn query_pairs(&self) -> Vec<(&'static str, String)> {
-        let mut pairs = Vec::with_capacity(1usize);
+        let mut pairs = Vec::with_capacity(1);
         let value = &self.tagid;
         pairs.push(("tagid", value.to_string()));
         pairs
@@ -252,58 +336,94 @@ impl ::qywx_runtime::QueryParams for DeleteTagRequest {
 }
 
 /// Answer of [`delete_tag`](crate::wecom::WecomClient::delete_tag) on success (envelope removed).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DeleteTagResponse {
     /// Members the server sent that this version of the spec does not model, kept as sent.
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<String, ::serde_json::Value>,
+    pub extra: Map<String, Value>,
 }
 
 impl DeleteTagResponse {
     /// A `DeleteTagResponse` with every optional field unset.
     pub fn new() -> Self {
-        Self {
-            extra: ::serde_json::Map::new(),
-        }
+        Self { extra: Map::new() }
     }
 }
 
+impl FromJson for DeleteTagResponse {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let members = Members::of(value, "DeleteTagResponse")?;
+        Ok(Self { extra: members.rest() })
+    }
+}
+
+impl ToJson for DeleteTagResponse {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put_extra(&self.extra);
+        out.finish()
+    }
+}
+
+json_object!(DeleteTagResponse);
+
 /// Descriptor of `tag.get`: `GET /cgi-bin/tag/get`.
 #[doc(hidden)]
-pub const GET_TAG_USERS: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
+pub const GET_TAG_USERS: EndpointSpec = EndpointSpec {
     id: "tag.get",
-    method: ::qywx_runtime::spec::HttpMethod::Get,
+    method: HttpMethod::Get,
     path: "/cgi-bin/tag/get",
     auth: true,
     idempotent: true,
 };
 
 /// Parameters of [`get_tag_users`](crate::wecom::WecomClient::get_tag_users) (`GET /cgi-bin/tag/get`), sent in the query string.
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct GetTagUsersRequest {
     /// 标签ID. Tag id.
     ///
     /// Wire name `tagid`, type `i32`, required.
-    #[serde(rename = "tagid", deserialize_with = "::qywx_runtime::lenient::deserialize")]
     pub tagid: i32,
+    /// Members the server sent that this version of the spec does not model, kept as sent.
+    pub extra: Map<String, Value>,
 }
 
 impl GetTagUsersRequest {
     /// A `GetTagUsersRequest` from its required fields (`tagid`); optional fields start unset.
     pub fn new(tagid: i32) -> Self {
-        Self { tagid }
+        Self { tagid, extra: Map::new() }
     }
 }
 
-impl ::qywx_runtime::validate::Validate for GetTagUsersRequest {
-    fn validate(&self, _v: &mut ::qywx_runtime::validate::Validator) {}
+impl FromJson for GetTagUsersRequest {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "GetTagUsersRequest")?;
+        Ok(Self {
+            tagid: members.required("tagid")?,
+            extra: members.rest(),
+        })
+    }
 }
 
-impl ::qywx_runtime::QueryParams for GetTagUsersRequest {
+impl ToJson for GetTagUsersRequest {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put("tagid", &self.tagid);
+        out.put_extra(&self.extra);
+        out.finish()
+    }
+}
+
+json_object!(GetTagUsersRequest);
+
+impl Validate for GetTagUsersRequest {
+    fn validate(&self, _v: &mut Validator) {}
+}
+
+impl QueryParams for GetTagUsersRequest {
     fn query_pairs(&self) -> Vec<(&'static str, String)> {
-        let mut pairs = Vec::with_capacity(1usize);
+        let mut pairs = Vec::with_capacity(1);
         let value = &self.tagid;
         pairs.push(("tagid", value.to_string()));
         pairs
@@ -311,51 +431,33 @@ impl ::qywx_runtime::QueryParams for GetTagUsersRequest {
 }
 
 /// Answer of [`get_tag_users`](crate::wecom::WecomClient::get_tag_users) on success (envelope removed).
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct GetTagUsersResponse {
     /// 标签名. Tag name.
     ///
     /// Wire name `tagname`, type `string`, optional.
-    #[serde(
-        rename = "tagname",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub tagname: Option<String>,
     /// 成员列表. The tag's members within the administrator's scope.
     ///
     /// Wire name `userlist`, type `UserBrief[]`, required.
-    #[serde(
-        rename = "userlist",
-        default,
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
-    pub userlist: Vec<crate::wecom::user::UserBrief>,
+    pub userlist: Vec<super::user::UserBrief>,
     /// 标签中包含的部门id列表. Ids of the departments in the tag.
     ///
     /// Wire name `partylist`, type `i32[]`, optional.
-    #[serde(
-        rename = "partylist",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub partylist: Option<Vec<i32>>,
     /// Members the server sent that this version of the spec does not model, kept as sent.
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<String, ::serde_json::Value>,
+    pub extra: Map<String, Value>,
 }
 
 impl GetTagUsersResponse {
     /// A `GetTagUsersResponse` from its required fields (`userlist`); optional fields start unset.
-    pub fn new(userlist: Vec<crate::wecom::user::UserBrief>) -> Self {
+    pub fn new(userlist: Vec<super::user::UserBrief>) -> Self {
         Self {
             tagname: None,
             userlist,
             partylist: None,
-            extra: ::serde_json::Map::new(),
+            extra: Map::new(),
         }
     }
 
@@ -374,45 +476,58 @@ impl GetTagUsersResponse {
     }
 }
 
+impl FromJson for GetTagUsersResponse {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "GetTagUsersResponse")?;
+        Ok(Self {
+            tagname: members.optional("tagname")?,
+            userlist: members.list("userlist")?,
+            partylist: members.optional("partylist")?,
+            extra: members.rest(),
+        })
+    }
+}
+
+impl ToJson for GetTagUsersResponse {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put_some("tagname", &self.tagname);
+        out.put("userlist", &self.userlist);
+        out.put_some("partylist", &self.partylist);
+        out.put_extra(&self.extra);
+        out.finish()
+    }
+}
+
+json_object!(GetTagUsersResponse);
+
 /// Descriptor of `tag.addtagusers`: `POST /cgi-bin/tag/addtagusers`.
 #[doc(hidden)]
-pub const ADD_TAG_USERS: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
+pub const ADD_TAG_USERS: EndpointSpec = EndpointSpec {
     id: "tag.addtagusers",
-    method: ::qywx_runtime::spec::HttpMethod::Post,
+    method: HttpMethod::Post,
     path: "/cgi-bin/tag/addtagusers",
     auth: true,
     idempotent: true,
 };
 
 /// Parameters of [`add_tag_users`](crate::wecom::WecomClient::add_tag_users) (`POST /cgi-bin/tag/addtagusers`), sent in the JSON body.
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct AddTagUsersRequest {
     /// 标签ID. Tag id.
     ///
     /// Wire name `tagid`, type `i32`, required.
-    #[serde(rename = "tagid", deserialize_with = "::qywx_runtime::lenient::deserialize")]
     pub tagid: i32,
     /// 企业成员ID列表，注意：userlist、partylist不能同时为空，单次请求个数不超过1000. UserIDs, at most 1000 per call; userlist and partylist cannot both be empty.
     ///
     /// Wire name `userlist`, type `string[]`, required.
     /// at most 1000 items.
-    #[serde(
-        rename = "userlist",
-        default,
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub userlist: Vec<String>,
     /// 企业部门ID列表，注意：userlist、partylist不能同时为空，单次请求个数不超过100. Department ids, at most 100 per call.
     ///
     /// Wire name `partylist`, type `i32[]`, optional.
     /// at most 100 items.
-    #[serde(
-        rename = "partylist",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub partylist: Option<Vec<i32>>,
 }
 
@@ -434,50 +549,57 @@ impl AddTagUsersRequest {
     }
 }
 
-impl ::qywx_runtime::validate::Validate for AddTagUsersRequest {
-    fn validate(&self, v: &mut ::qywx_runtime::validate::Validator) {
+impl FromJson for AddTagUsersRequest {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "AddTagUsersRequest")?;
+        Ok(Self {
+            tagid: members.required("tagid")?,
+            userlist: members.list("userlist")?,
+            partylist: members.optional("partylist")?,
+        })
+    }
+}
+
+impl ToJson for AddTagUsersRequest {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put("tagid", &self.tagid);
+        out.put("userlist", &self.userlist);
+        out.put_some("partylist", &self.partylist);
+        out.finish()
+    }
+}
+
+json_object!(AddTagUsersRequest);
+
+impl Validate for AddTagUsersRequest {
+    fn validate(&self, v: &mut Validator) {
         {
             let value = &self.userlist;
-            v.items("userlist", value.len(), None, Some(1000usize));
+            v.items("userlist", value.len(), None, Some(1000));
         }
-        'field: {
-            let Some(value) = &self.partylist else {
-                break 'field;
-            };
-            v.items("partylist", value.len(), None, Some(100usize));
+        if let Some(value) = &self.partylist {
+            v.items("partylist", value.len(), None, Some(100));
         }
     }
 }
 
 /// Answer of [`add_tag_users`](crate::wecom::WecomClient::add_tag_users) on success (envelope removed).
 #[must_use = "the server may have applied only part of the request: check `is_complete()`"]
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AddTagUsersResponse {
     /// 不在权限内的员工ID列表,以“|”分隔. UserIDs outside the administrator's scope, as one pipe-separated string ("usr1|usr2|usr"); present on partial success.
     ///
     /// Wire name `invalidlist`, type `string[]`, optional.
     /// On the wire one `|`-separated string.
-    #[serde(
-        rename = "invalidlist",
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "::qywx_runtime::lenient::pipe_separated"
-    )]
     pub invalidlist: Option<Vec<String>>,
     /// 非法的部门id列表. Rejected department ids (modern docs).
     ///
     /// Wire name `invalidparty`, type `i32[]`, optional.
-    #[serde(
-        rename = "invalidparty",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub invalidparty: Option<Vec<i32>>,
     /// Members the server sent that this version of the spec does not model, kept as sent.
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<String, ::serde_json::Value>,
+    pub extra: Map<String, Value>,
 }
 
 impl AddTagUsersResponse {
@@ -486,7 +608,7 @@ impl AddTagUsersResponse {
         Self {
             invalidlist: None,
             invalidparty: None,
-            extra: ::serde_json::Map::new(),
+            extra: Map::new(),
         }
     }
 
@@ -508,6 +630,29 @@ impl AddTagUsersResponse {
     }
 }
 
+impl FromJson for AddTagUsersResponse {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "AddTagUsersResponse")?;
+        Ok(Self {
+            invalidlist: members.separated("invalidlist", '|')?,
+            invalidparty: members.optional("invalidparty")?,
+            extra: members.rest(),
+        })
+    }
+}
+
+impl ToJson for AddTagUsersResponse {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put_separated("invalidlist", &self.invalidlist, '|');
+        out.put_some("invalidparty", &self.invalidparty);
+        out.put_extra(&self.extra);
+        out.finish()
+    }
+}
+
+json_object!(AddTagUsersResponse);
+
 impl AddTagUsersResponse {
     /// Whether the server applied everything: `invalidlist` is empty and `invalidparty` is empty.
     pub fn is_complete(&self) -> bool {
@@ -518,43 +663,31 @@ impl AddTagUsersResponse {
 
 /// Descriptor of `tag.deltagusers`: `POST /cgi-bin/tag/deltagusers`.
 #[doc(hidden)]
-pub const DELETE_TAG_USERS: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
+pub const DELETE_TAG_USERS: EndpointSpec = EndpointSpec {
     id: "tag.deltagusers",
-    method: ::qywx_runtime::spec::HttpMethod::Post,
+    method: HttpMethod::Post,
     path: "/cgi-bin/tag/deltagusers",
     auth: true,
     idempotent: true,
 };
 
 /// Parameters of [`delete_tag_users`](crate::wecom::WecomClient::delete_tag_users) (`POST /cgi-bin/tag/deltagusers`), sent in the JSON body.
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct DeleteTagUsersRequest {
     /// 标签ID. Tag id.
     ///
     /// Wire name `tagid`, type `i32`, required.
-    #[serde(rename = "tagid", deserialize_with = "::qywx_runtime::lenient::deserialize")]
     pub tagid: i32,
     /// 企业成员ID列表，注意：userlist、partylist不能同时为空，单次请求长度不超过1000. UserIDs, at most 1000 per call; userlist and partylist cannot both be empty.
     ///
     /// Wire name `userlist`, type `string[]`, required.
     /// at most 1000 items.
-    #[serde(
-        rename = "userlist",
-        default,
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub userlist: Vec<String>,
     /// 企业部门ID列表，注意：userlist、partylist不能同时为空，单次请求长度不超过100. Department ids, at most 100 per call.
     ///
     /// Wire name `partylist`, type `i32[]`, optional.
     /// at most 100 items.
-    #[serde(
-        rename = "partylist",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub partylist: Option<Vec<i32>>,
 }
 
@@ -576,50 +709,57 @@ impl DeleteTagUsersRequest {
     }
 }
 
-impl ::qywx_runtime::validate::Validate for DeleteTagUsersRequest {
-    fn validate(&self, v: &mut ::qywx_runtime::validate::Validator) {
+impl FromJson for DeleteTagUsersRequest {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "DeleteTagUsersRequest")?;
+        Ok(Self {
+            tagid: members.required("tagid")?,
+            userlist: members.list("userlist")?,
+            partylist: members.optional("partylist")?,
+        })
+    }
+}
+
+impl ToJson for DeleteTagUsersRequest {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put("tagid", &self.tagid);
+        out.put("userlist", &self.userlist);
+        out.put_some("partylist", &self.partylist);
+        out.finish()
+    }
+}
+
+json_object!(DeleteTagUsersRequest);
+
+impl Validate for DeleteTagUsersRequest {
+    fn validate(&self, v: &mut Validator) {
         {
             let value = &self.userlist;
-            v.items("userlist", value.len(), None, Some(1000usize));
+            v.items("userlist", value.len(), None, Some(1000));
         }
-        'field: {
-            let Some(value) = &self.partylist else {
-                break 'field;
-            };
-            v.items("partylist", value.len(), None, Some(100usize));
+        if let Some(value) = &self.partylist {
+            v.items("partylist", value.len(), None, Some(100));
         }
     }
 }
 
 /// Answer of [`delete_tag_users`](crate::wecom::WecomClient::delete_tag_users) on success (envelope removed).
 #[must_use = "the server may have applied only part of the request: check `is_complete()`"]
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DeleteTagUsersResponse {
     /// 不在权限内的或者非法的员工ID列表,以“|”分隔. UserIDs outside the administrator's scope or invalid, as one pipe-separated string ("usr1|usr2|usr"); present on partial success.
     ///
     /// Wire name `invalidlist`, type `string[]`, optional.
     /// On the wire one `|`-separated string.
-    #[serde(
-        rename = "invalidlist",
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "::qywx_runtime::lenient::pipe_separated"
-    )]
     pub invalidlist: Option<Vec<String>>,
     /// 非法的部门id列表. Rejected department ids (modern docs).
     ///
     /// Wire name `invalidparty`, type `i32[]`, optional.
-    #[serde(
-        rename = "invalidparty",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub invalidparty: Option<Vec<i32>>,
     /// Members the server sent that this version of the spec does not model, kept as sent.
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<String, ::serde_json::Value>,
+    pub extra: Map<String, Value>,
 }
 
 impl DeleteTagUsersResponse {
@@ -628,7 +768,7 @@ impl DeleteTagUsersResponse {
         Self {
             invalidlist: None,
             invalidparty: None,
-            extra: ::serde_json::Map::new(),
+            extra: Map::new(),
         }
     }
 
@@ -650,6 +790,29 @@ impl DeleteTagUsersResponse {
     }
 }
 
+impl FromJson for DeleteTagUsersResponse {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "DeleteTagUsersResponse")?;
+        Ok(Self {
+            invalidlist: members.separated("invalidlist", '|')?,
+            invalidparty: members.optional("invalidparty")?,
+            extra: members.rest(),
+        })
+    }
+}
+
+impl ToJson for DeleteTagUsersResponse {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put_separated("invalidlist", &self.invalidlist, '|');
+        out.put_some("invalidparty", &self.invalidparty);
+        out.put_extra(&self.extra);
+        out.finish()
+    }
+}
+
+json_object!(DeleteTagUsersResponse);
+
 impl DeleteTagUsersResponse {
     /// Whether the server applied everything: `invalidlist` is empty and `invalidparty` is empty.
     pub fn is_complete(&self) -> bool {
@@ -660,41 +823,53 @@ impl DeleteTagUsersResponse {
 
 /// Descriptor of `tag.list`: `GET /cgi-bin/tag/list`.
 #[doc(hidden)]
-pub const LIST_TAGS: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
+pub const LIST_TAGS: EndpointSpec = EndpointSpec {
     id: "tag.list",
-    method: ::qywx_runtime::spec::HttpMethod::Get,
+    method: HttpMethod::Get,
     path: "/cgi-bin/tag/list",
     auth: true,
     idempotent: true,
 };
 
 /// Answer of [`list_tags`](crate::wecom::WecomClient::list_tags) on success (envelope removed).
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct ListTagsResponse {
     /// 标签列表. The tags.
     ///
     /// Wire name `taglist`, type `Tag[]`, required.
-    #[serde(
-        rename = "taglist",
-        default,
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub taglist: Vec<Tag>,
     /// Members the server sent that this version of the spec does not model, kept as sent.
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<String, ::serde_json::Value>,
+    pub extra: Map<String, Value>,
 }
 
 impl ListTagsResponse {
     /// A `ListTagsResponse` from its required fields (`taglist`); optional fields start unset.
     pub fn new(taglist: Vec<Tag>) -> Self {
-        Self {
-            taglist,
-            extra: ::serde_json::Map::new(),
-        }
+        Self { taglist, extra: Map::new() }
     }
 }
+
+impl FromJson for ListTagsResponse {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "ListTagsResponse")?;
+        Ok(Self {
+            taglist: members.list("taglist")?,
+            extra: members.rest(),
+        })
+    }
+}
+
+impl ToJson for ListTagsResponse {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put("taglist", &self.taglist);
+        out.put_extra(&self.extra);
+        out.finish()
+    }
+}
+
+json_object!(ListTagsResponse);
 
 impl super::WecomClient {
     /// 创建标签: create a tag.
@@ -718,14 +893,14 @@ impl super::WecomClient {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidInput`](qywx_runtime::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](qywx_runtime::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://developer.work.weixin.qq.com/document/90000/90135/90210> (documentation updated 2020-06-08).
     pub async fn create_tag(
         &self,
         request: &CreateTagRequest,
-    ) -> ::qywx_runtime::Result<CreateTagResponse> {
+    ) -> Result<CreateTagResponse> {
         self.inner.call_json(&CREATE_TAG, request).await
     }
 
@@ -748,14 +923,14 @@ impl super::WecomClient {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidInput`](qywx_runtime::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](qywx_runtime::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://developer.work.weixin.qq.com/document/path/90347> (documentation updated 2020-04-02).
     pub async fn update_tag(
         &self,
         request: &UpdateTagRequest,
-    ) -> ::qywx_runtime::Result<UpdateTagResponse> {
+    ) -> Result<UpdateTagResponse> {
         self.inner.call_json(&UPDATE_TAG, request).await
     }
 
@@ -777,14 +952,14 @@ impl super::WecomClient {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidInput`](qywx_runtime::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](qywx_runtime::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://developer.work.weixin.qq.com/document/path/90212> (documentation updated 2020-04-02).
     pub async fn delete_tag(
         &self,
         request: &DeleteTagRequest,
-    ) -> ::qywx_runtime::Result<DeleteTagResponse> {
+    ) -> Result<DeleteTagResponse> {
         self.inner.call_query(&DELETE_TAG, request).await
     }
 
@@ -808,14 +983,14 @@ impl super::WecomClient {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidInput`](qywx_runtime::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](qywx_runtime::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://developer.work.weixin.qq.com/document/path/90349> (documentation updated 2021-08-11).
     pub async fn get_tag_users(
         &self,
         request: &GetTagUsersRequest,
-    ) -> ::qywx_runtime::Result<GetTagUsersResponse> {
+    ) -> Result<GetTagUsersResponse> {
         self.inner.call_query(&GET_TAG_USERS, request).await
     }
 
@@ -842,14 +1017,14 @@ impl super::WecomClient {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidInput`](qywx_runtime::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](qywx_runtime::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://developer.work.weixin.qq.com/document/90000/90135/90214> (documentation updated 2020-12-07).
     pub async fn add_tag_users(
         &self,
         request: &AddTagUsersRequest,
-    ) -> ::qywx_runtime::Result<AddTagUsersResponse> {
+    ) -> Result<AddTagUsersResponse> {
         self.inner.call_json(&ADD_TAG_USERS, request).await
     }
 
@@ -876,14 +1051,14 @@ impl super::WecomClient {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidInput`](qywx_runtime::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](qywx_runtime::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://developer.work.weixin.qq.com/document/path/90215> (documentation updated 2020-04-02).
     pub async fn delete_tag_users(
         &self,
         request: &DeleteTagUsersRequest,
-    ) -> ::qywx_runtime::Result<DeleteTagUsersResponse> {
+    ) -> Result<DeleteTagUsersResponse> {
         self.inner.call_json(&DELETE_TAG_USERS, request).await
     }
 
@@ -901,10 +1076,10 @@ impl super::WecomClient {
     ///
     /// # Errors
     ///
-    /// [`Error::Api`](qywx_runtime::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://developer.work.weixin.qq.com/document/path/90352> (documentation updated 2018-03-13).
-    pub async fn list_tags(&self) -> ::qywx_runtime::Result<ListTagsResponse> {
+    pub async fn list_tags(&self) -> Result<ListTagsResponse> {
         self.inner.call(&LIST_TAGS).await
     }
 }

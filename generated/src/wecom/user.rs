@@ -3,6 +3,13 @@
 //!
 //! Create, update, delete and read members of the WeCom contact directory, list a department's members (briefly or with details), page through all members' ids, and convert between UserID and openid. The 2014 article said each department holds at most 1000 direct members. Today's servers withhold sensitive member fields (avatar, gender, mobile, email, biz_mail, qr_code, address) from apps created after 2022-06-20 without the member's authorization, and refuse new contacts-sync IPs on the detail reads since 2022-08-15.
 
+use qywx_runtime::{json_object, pager, wire_enum, QueryParams, Result, Stream};
+use qywx_runtime::codec::{Decoded, FromJson, Members, MembersOut, ToJson};
+use qywx_runtime::lenient::{IntEnum, StrEnum};
+use qywx_runtime::spec::{EndpointSpec, HttpMethod};
+use qywx_runtime::validate::{Presence, Validate, Validator};
+use serde_json::{Map, Value};
+
 /// 性别。0表示未定义，1表示男性，2表示女性. Gender as today's pages document it: a string, "0" undefined (also what an app that may not read the field gets), "1" male, "2" female. The 2014 article documented an integer with other meanings (gender=0表示男,=1表示女, default 0): each value's `formerly` says what it meant then. An integer on the wire is read as the same string.
 ///
 /// Unknown wire values decode to `Other`, keeping the value. A request holding `Other` fails validation: only documented values are sent.
@@ -26,7 +33,7 @@ impl Gender {
     }
 }
 
-impl ::qywx_runtime::lenient::StrEnum for Gender {
+impl StrEnum for Gender {
     fn from_wire(value: String) -> Self {
         match value.as_str() {
             "0" => Self::Unspecified,
@@ -46,42 +53,7 @@ impl ::qywx_runtime::lenient::StrEnum for Gender {
     }
 }
 
-impl ::qywx_runtime::validate::WireText for Gender {
-    fn wire_text(&self) -> String {
-        ::qywx_runtime::lenient::StrEnum::to_wire(self).to_string()
-    }
-}
-
-impl ::serde::Serialize for Gender {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        ::qywx_runtime::lenient::serialize_str_enum(self, serializer)
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for Gender {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::qywx_runtime::lenient::deserialize_str_enum(deserializer)
-    }
-}
-
-impl ::qywx_runtime::lenient::Lenient for Gender {
-    fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as ::serde::Deserialize>::deserialize(deserializer)
-    }
-}
-
-impl ::qywx_runtime::validate::Presence for Gender {
-    fn is_present(&self) -> bool {
-        true
-    }
-}
+wire_enum!(str Gender);
 
 /// 激活状态: 1=已激活，2=已禁用，4=未激活，5=退出企业. Activation status as today's pages document it. 已激活代表已激活企业微信或已关注微信插件（原企业号）。未激活代表既未激活企业微信又未关注微信插件（原企业号）. The 2014 article called the same numbers a follow status (关注状态: 1=已关注,2=已冻结,4=未关注): each value's `formerly` says what it meant then.
 ///
@@ -108,7 +80,7 @@ impl MemberStatus {
     }
 }
 
-impl ::qywx_runtime::lenient::IntEnum for MemberStatus {
+impl IntEnum for MemberStatus {
     fn from_wire(value: i64) -> Self {
         match value {
             1 => Self::Active,
@@ -130,42 +102,7 @@ impl ::qywx_runtime::lenient::IntEnum for MemberStatus {
     }
 }
 
-impl ::qywx_runtime::validate::WireText for MemberStatus {
-    fn wire_text(&self) -> String {
-        ::qywx_runtime::lenient::IntEnum::to_wire(self).to_string()
-    }
-}
-
-impl ::serde::Serialize for MemberStatus {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        ::qywx_runtime::lenient::serialize_int_enum(self, serializer)
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for MemberStatus {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::qywx_runtime::lenient::deserialize_int_enum(deserializer)
-    }
-}
-
-impl ::qywx_runtime::lenient::Lenient for MemberStatus {
-    fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as ::serde::Deserialize>::deserialize(deserializer)
-    }
-}
-
-impl ::qywx_runtime::validate::Presence for MemberStatus {
-    fn is_present(&self) -> bool {
-        true
-    }
-}
+wire_enum!(int MemberStatus);
 
 /// 0获取全部员工,1获取已关注成员列表,2获取禁用成员列表,4获取未关注成员列表。status可叠加. Which members user/simplelist returns. The values can be combined (可叠加, a bit set: 1|4 = 5); a combination is sent and received as Other. Today's user/simplelist page documents no status parameter (only department_id); servers may ignore it.
 ///
@@ -192,7 +129,7 @@ impl SimpleListStatus {
     }
 }
 
-impl ::qywx_runtime::lenient::IntEnum for SimpleListStatus {
+impl IntEnum for SimpleListStatus {
     fn from_wire(value: i64) -> Self {
         match value {
             0 => Self::All,
@@ -214,42 +151,7 @@ impl ::qywx_runtime::lenient::IntEnum for SimpleListStatus {
     }
 }
 
-impl ::qywx_runtime::validate::WireText for SimpleListStatus {
-    fn wire_text(&self) -> String {
-        ::qywx_runtime::lenient::IntEnum::to_wire(self).to_string()
-    }
-}
-
-impl ::serde::Serialize for SimpleListStatus {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        ::qywx_runtime::lenient::serialize_int_enum(self, serializer)
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for SimpleListStatus {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::qywx_runtime::lenient::deserialize_int_enum(deserializer)
-    }
-}
-
-impl ::qywx_runtime::lenient::Lenient for SimpleListStatus {
-    fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as ::serde::Deserialize>::deserialize(deserializer)
-    }
-}
-
-impl ::qywx_runtime::validate::Presence for SimpleListStatus {
-    fn is_present(&self) -> bool {
-        true
-    }
-}
+wire_enum!(int SimpleListStatus);
 
 /// 1/0:是否递归获取子部门下面的成员. Whether to include the members of sub-departments, recursively. Today's user/simplelist and user/list pages no longer document fetch_child (如需获取该部门及其子部门的所有成员，需先获取该部门下的子部门，然后再获取子部门下的部门成员，逐层递归获取: recurse yourself); servers may ignore it.
 ///
@@ -272,7 +174,7 @@ impl FetchChild {
     }
 }
 
-impl ::qywx_runtime::lenient::IntEnum for FetchChild {
+impl IntEnum for FetchChild {
     fn from_wire(value: i64) -> Self {
         match value {
             1 => Self::Recursive,
@@ -290,42 +192,7 @@ impl ::qywx_runtime::lenient::IntEnum for FetchChild {
     }
 }
 
-impl ::qywx_runtime::validate::WireText for FetchChild {
-    fn wire_text(&self) -> String {
-        ::qywx_runtime::lenient::IntEnum::to_wire(self).to_string()
-    }
-}
-
-impl ::serde::Serialize for FetchChild {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        ::qywx_runtime::lenient::serialize_int_enum(self, serializer)
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for FetchChild {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::qywx_runtime::lenient::deserialize_int_enum(deserializer)
-    }
-}
-
-impl ::qywx_runtime::lenient::Lenient for FetchChild {
-    fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as ::serde::Deserialize>::deserialize(deserializer)
-    }
-}
-
-impl ::qywx_runtime::validate::Presence for FetchChild {
-    fn is_present(&self) -> bool {
-        true
-    }
-}
+wire_enum!(int FetchChild);
 
 /// 启用/禁用成员。1表示启用成员,0表示禁用成员. Enable or disable a member.
 ///
@@ -348,7 +215,7 @@ impl EnableFlag {
     }
 }
 
-impl ::qywx_runtime::lenient::IntEnum for EnableFlag {
+impl IntEnum for EnableFlag {
     fn from_wire(value: i64) -> Self {
         match value {
             1 => Self::Enabled,
@@ -366,88 +233,30 @@ impl ::qywx_runtime::lenient::IntEnum for EnableFlag {
     }
 }
 
-impl ::qywx_runtime::validate::WireText for EnableFlag {
-    fn wire_text(&self) -> String {
-        ::qywx_runtime::lenient::IntEnum::to_wire(self).to_string()
-    }
-}
-
-impl ::serde::Serialize for EnableFlag {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        ::qywx_runtime::lenient::serialize_int_enum(self, serializer)
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for EnableFlag {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::qywx_runtime::lenient::deserialize_int_enum(deserializer)
-    }
-}
-
-impl ::qywx_runtime::lenient::Lenient for EnableFlag {
-    fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as ::serde::Deserialize>::deserialize(deserializer)
-    }
-}
-
-impl ::qywx_runtime::validate::Presence for EnableFlag {
-    fn is_present(&self) -> bool {
-        true
-    }
-}
+wire_enum!(int EnableFlag);
 
 /// 成员列表中的一项. One entry of a member list (user/simplelist, tag/get): the member's UserID and name; today's user/simplelist also answers department and open_userid.
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct UserBrief {
     /// 员工UserID. Member UserID.
     ///
     /// Wire name `userid`, type `string`, required.
-    #[serde(
-        rename = "userid",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub userid: String,
     /// 成员名称. Member name; 代开发自建应用需要管理员授权才返回 (withheld from service-provider-built apps without the admin's authorization).
     ///
     /// Wire name `name`, type `string`, optional.
-    #[serde(
-        rename = "name",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub name: Option<String>,
     /// 成员所属部门列表。列表项为部门ID，32位整型. Ids of the member's departments (user/simplelist).
     ///
     /// Wire name `department`, type `i32[]`, optional.
-    #[serde(
-        rename = "department",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub department: Option<Vec<i32>>,
     /// 全局唯一。对于同一个服务商，不同应用获取到企业内同一个成员的open_userid是相同的，最多64个字节。仅第三方应用可获取. The member's id for a service provider (third-party apps only).
     ///
     /// Wire name `open_userid`, type `string`, optional.
-    #[serde(
-        rename = "open_userid",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub open_userid: Option<String>,
     /// Members the server sent that this version of the spec does not model, kept as sent.
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<String, ::serde_json::Value>,
+    pub extra: Map<String, Value>,
 }
 
 impl UserBrief {
@@ -458,7 +267,7 @@ impl UserBrief {
             name: None,
             department: None,
             open_userid: None,
-            extra: ::serde_json::Map::new(),
+            extra: Map::new(),
         }
     }
 
@@ -484,22 +293,35 @@ impl UserBrief {
     }
 }
 
-impl ::qywx_runtime::validate::Validate for UserBrief {
-    fn validate(&self, _v: &mut ::qywx_runtime::validate::Validator) {}
-}
-
-impl ::qywx_runtime::lenient::Lenient for UserBrief {
-    fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as ::serde::Deserialize>::deserialize(deserializer)
+impl FromJson for UserBrief {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "UserBrief")?;
+        Ok(Self {
+            userid: members.required("userid")?,
+            name: members.optional("name")?,
+            department: members.optional("department")?,
+            open_userid: members.optional("open_userid")?,
+            extra: members.rest(),
+        })
     }
 }
 
-impl ::qywx_runtime::validate::Presence for UserBrief {
-    fn is_present(&self) -> bool {
-        true
+impl ToJson for UserBrief {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put("userid", &self.userid);
+        out.put_some("name", &self.name);
+        out.put_some("department", &self.department);
+        out.put_some("open_userid", &self.open_userid);
+        out.put_extra(&self.extra);
+        out.finish()
     }
+}
+
+json_object!(UserBrief);
+
+impl Validate for UserBrief {
+    fn validate(&self, _v: &mut Validator) {}
 }
 
 /// 属性类型: 0-文本 1-网页 2-小程序. Kind of a custom attribute (extattr).
@@ -525,7 +347,7 @@ impl ExtAttrType {
     }
 }
 
-impl ::qywx_runtime::lenient::IntEnum for ExtAttrType {
+impl IntEnum for ExtAttrType {
     fn from_wire(value: i64) -> Self {
         match value {
             0 => Self::Text,
@@ -545,56 +367,19 @@ impl ::qywx_runtime::lenient::IntEnum for ExtAttrType {
     }
 }
 
-impl ::qywx_runtime::validate::WireText for ExtAttrType {
-    fn wire_text(&self) -> String {
-        ::qywx_runtime::lenient::IntEnum::to_wire(self).to_string()
-    }
-}
-
-impl ::serde::Serialize for ExtAttrType {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        ::qywx_runtime::lenient::serialize_int_enum(self, serializer)
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for ExtAttrType {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::qywx_runtime::lenient::deserialize_int_enum(deserializer)
-    }
-}
-
-impl ::qywx_runtime::lenient::Lenient for ExtAttrType {
-    fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as ::serde::Deserialize>::deserialize(deserializer)
-    }
-}
-
-impl ::qywx_runtime::validate::Presence for ExtAttrType {
-    fn is_present(&self) -> bool {
-        true
-    }
-}
+wire_enum!(int ExtAttrType);
 
 /// 文本类型的属性. Value of a text attribute.
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct ExtAttrText {
     /// 文本属性内容，长度限制64个UTF8字符. The text, at most 64 characters.
     ///
     /// Wire name `value`, type `string`, required.
     /// Length at most 64 characters.
-    #[serde(rename = "value", deserialize_with = "::qywx_runtime::lenient::deserialize")]
     pub value: String,
     /// Members the server sent that this version of the spec does not model, kept as sent.
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<String, ::serde_json::Value>,
+    pub extra: Map<String, Value>,
 }
 
 impl ExtAttrText {
@@ -602,52 +387,56 @@ impl ExtAttrText {
     pub fn new(value: impl Into<String>) -> Self {
         Self {
             value: value.into(),
-            extra: ::serde_json::Map::new(),
+            extra: Map::new(),
         }
     }
 }
 
-impl ::qywx_runtime::validate::Validate for ExtAttrText {
-    fn validate(&self, v: &mut ::qywx_runtime::validate::Validator) {
+impl FromJson for ExtAttrText {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "ExtAttrText")?;
+        Ok(Self {
+            value: members.required("value")?,
+            extra: members.rest(),
+        })
+    }
+}
+
+impl ToJson for ExtAttrText {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put("value", &self.value);
+        out.put_extra(&self.extra);
+        out.finish()
+    }
+}
+
+json_object!(ExtAttrText);
+
+impl Validate for ExtAttrText {
+    fn validate(&self, v: &mut Validator) {
         {
             let value = &self.value;
-            v.length("value", value, None, Some(64usize));
+            v.length("value", value, None, Some(64));
         }
-    }
-}
-
-impl ::qywx_runtime::lenient::Lenient for ExtAttrText {
-    fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as ::serde::Deserialize>::deserialize(deserializer)
-    }
-}
-
-impl ::qywx_runtime::validate::Presence for ExtAttrText {
-    fn is_present(&self) -> bool {
-        true
     }
 }
 
 /// 网页类型的属性，url和title字段要么同时为空表示清除该属性，要么同时不为空. Value of a web attribute: url and title are both empty (clears it) or both set.
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct ExtAttrWeb {
     /// 网页的url,必须包含http或者https头. The URL, with an http or https scheme.
     ///
     /// Wire name `url`, type `string`, required.
-    #[serde(rename = "url", deserialize_with = "::qywx_runtime::lenient::deserialize")]
     pub url: String,
     /// 网页的展示标题,长度限制12个UTF8字符. Displayed title, at most 12 characters.
     ///
     /// Wire name `title`, type `string`, required.
     /// Length at most 12 characters.
-    #[serde(rename = "title", deserialize_with = "::qywx_runtime::lenient::deserialize")]
     pub title: String,
     /// Members the server sent that this version of the spec does not model, kept as sent.
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<String, ::serde_json::Value>,
+    pub extra: Map<String, Value>,
 }
 
 impl ExtAttrWeb {
@@ -656,59 +445,61 @@ impl ExtAttrWeb {
         Self {
             url: url.into(),
             title: title.into(),
-            extra: ::serde_json::Map::new(),
+            extra: Map::new(),
         }
     }
 }
 
-impl ::qywx_runtime::validate::Validate for ExtAttrWeb {
-    fn validate(&self, v: &mut ::qywx_runtime::validate::Validator) {
+impl FromJson for ExtAttrWeb {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "ExtAttrWeb")?;
+        Ok(Self {
+            url: members.required("url")?,
+            title: members.required("title")?,
+            extra: members.rest(),
+        })
+    }
+}
+
+impl ToJson for ExtAttrWeb {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put("url", &self.url);
+        out.put("title", &self.title);
+        out.put_extra(&self.extra);
+        out.finish()
+    }
+}
+
+json_object!(ExtAttrWeb);
+
+impl Validate for ExtAttrWeb {
+    fn validate(&self, v: &mut Validator) {
         {
             let value = &self.title;
-            v.length("title", value, None, Some(12usize));
+            v.length("title", value, None, Some(12));
         }
-    }
-}
-
-impl ::qywx_runtime::lenient::Lenient for ExtAttrWeb {
-    fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as ::serde::Deserialize>::deserialize(deserializer)
-    }
-}
-
-impl ::qywx_runtime::validate::Presence for ExtAttrWeb {
-    fn is_present(&self) -> bool {
-        true
     }
 }
 
 /// 小程序类型的属性. Value of a mini-program attribute (type 2).
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct ExtAttrMiniprogram {
     /// 小程序appid，必须是有在本企业安装授权的小程序，否则会被忽略. The mini program's appid.
     ///
     /// Wire name `appid`, type `string`, required.
-    #[serde(rename = "appid", deserialize_with = "::qywx_runtime::lenient::deserialize")]
     pub appid: String,
     /// 小程序的页面路径. Page path.
     ///
     /// Wire name `pagepath`, type `string`, required.
-    #[serde(
-        rename = "pagepath",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub pagepath: String,
     /// 小程序的展示标题. Displayed title.
     ///
     /// Wire name `title`, type `string`, required.
-    #[serde(rename = "title", deserialize_with = "::qywx_runtime::lenient::deserialize")]
     pub title: String,
     /// Members the server sent that this version of the spec does not model, kept as sent.
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<String, ::serde_json::Value>,
+    pub extra: Map<String, Value>,
 }
 
 impl ExtAttrMiniprogram {
@@ -722,76 +513,66 @@ impl ExtAttrMiniprogram {
             appid: appid.into(),
             pagepath: pagepath.into(),
             title: title.into(),
-            extra: ::serde_json::Map::new(),
+            extra: Map::new(),
         }
     }
 }
 
-impl ::qywx_runtime::validate::Validate for ExtAttrMiniprogram {
-    fn validate(&self, _v: &mut ::qywx_runtime::validate::Validator) {}
-}
-
-impl ::qywx_runtime::lenient::Lenient for ExtAttrMiniprogram {
-    fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as ::serde::Deserialize>::deserialize(deserializer)
+impl FromJson for ExtAttrMiniprogram {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "ExtAttrMiniprogram")?;
+        Ok(Self {
+            appid: members.required("appid")?,
+            pagepath: members.required("pagepath")?,
+            title: members.required("title")?,
+            extra: members.rest(),
+        })
     }
 }
 
-impl ::qywx_runtime::validate::Presence for ExtAttrMiniprogram {
-    fn is_present(&self) -> bool {
-        true
+impl ToJson for ExtAttrMiniprogram {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put("appid", &self.appid);
+        out.put("pagepath", &self.pagepath);
+        out.put("title", &self.title);
+        out.put_extra(&self.extra);
+        out.finish()
     }
+}
+
+json_object!(ExtAttrMiniprogram);
+
+impl Validate for ExtAttrMiniprogram {
+    fn validate(&self, _v: &mut Validator) {}
 }
 
 /// One custom attribute of a member (自定义字段; 扩展属性). Only attributes created in the admin console are kept (否则忽略未知属性的赋值).
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct ExtAttrItem {
     /// 属性类型: 0-文本 1-网页 2-小程序. Kind of attribute.
     ///
     /// Wire name `type`, type `ExtAttrType`, required.
-    #[serde(rename = "type", deserialize_with = "::qywx_runtime::lenient::deserialize")]
     pub r#type: ExtAttrType,
     /// 属性名称： 需要先确保在管理端有创建该属性，否则会忽略. Attribute name; it must exist in the admin console.
     ///
     /// Wire name `name`, type `string`, required.
-    #[serde(rename = "name", deserialize_with = "::qywx_runtime::lenient::deserialize")]
     pub name: String,
     /// 文本类型的属性. Set for type 0.
     ///
     /// Wire name `text`, type `ExtAttrText`, optional.
-    #[serde(
-        rename = "text",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub text: Option<ExtAttrText>,
     /// 网页类型的属性. Set for type 1.
     ///
     /// Wire name `web`, type `ExtAttrWeb`, optional.
-    #[serde(
-        rename = "web",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub web: Option<ExtAttrWeb>,
     /// 小程序类型的属性. Set for type 2.
     ///
     /// Wire name `miniprogram`, type `ExtAttrMiniprogram`, optional.
-    #[serde(
-        rename = "miniprogram",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub miniprogram: Option<ExtAttrMiniprogram>,
     /// Members the server sent that this version of the spec does not model, kept as sent.
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<String, ::serde_json::Value>,
+    pub extra: Map<String, Value>,
 }
 
 impl ExtAttrItem {
@@ -803,7 +584,7 @@ impl ExtAttrItem {
             text: None,
             web: None,
             miniprogram: None,
-            extra: ::serde_json::Map::new(),
+            extra: Map::new(),
         }
     }
 
@@ -829,79 +610,97 @@ impl ExtAttrItem {
     }
 }
 
-impl ::qywx_runtime::validate::Validate for ExtAttrItem {
-    fn validate(&self, v: &mut ::qywx_runtime::validate::Validator) {
+impl FromJson for ExtAttrItem {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "ExtAttrItem")?;
+        Ok(Self {
+            r#type: members.required("type")?,
+            name: members.required("name")?,
+            text: members.optional("text")?,
+            web: members.optional("web")?,
+            miniprogram: members.optional("miniprogram")?,
+            extra: members.rest(),
+        })
+    }
+}
+
+impl ToJson for ExtAttrItem {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put("type", &self.r#type);
+        out.put("name", &self.name);
+        out.put_some("text", &self.text);
+        out.put_some("web", &self.web);
+        out.put_some("miniprogram", &self.miniprogram);
+        out.put_extra(&self.extra);
+        out.finish()
+    }
+}
+
+json_object!(ExtAttrItem);
+
+impl Validate for ExtAttrItem {
+    fn validate(&self, v: &mut Validator) {
         {
             let value = &self.r#type;
             if !value.is_known() {
                 v.report("type", "not a documented value (expected one of: 0, 1, 2)");
             }
         }
-        'field: {
-            let Some(value) = &self.text else {
-                break 'field;
-            };
+        if let Some(value) = &self.text {
             v.nested("text", value);
         }
-        'field: {
-            let Some(value) = &self.web else {
-                break 'field;
-            };
+        if let Some(value) = &self.web {
             v.nested("web", value);
         }
-        'field: {
-            let Some(value) = &self.miniprogram else {
-                break 'field;
-            };
+        if let Some(value) = &self.miniprogram {
             v.nested("miniprogram", value);
         }
     }
 }
 
-impl ::qywx_runtime::lenient::Lenient for ExtAttrItem {
-    fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as ::serde::Deserialize>::deserialize(deserializer)
-    }
-}
-
-impl ::qywx_runtime::validate::Presence for ExtAttrItem {
-    fn is_present(&self) -> bool {
-        true
-    }
-}
-
 /// 自定义字段 (extattr). A member's custom attributes.
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct ExtAttr {
     /// The attributes.
     ///
     /// Wire name `attrs`, type `ExtAttrItem[]`, required.
-    #[serde(
-        rename = "attrs",
-        default,
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub attrs: Vec<ExtAttrItem>,
     /// Members the server sent that this version of the spec does not model, kept as sent.
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<String, ::serde_json::Value>,
+    pub extra: Map<String, Value>,
 }
 
 impl ExtAttr {
     /// An `ExtAttr` from its required fields (`attrs`); optional fields start unset.
     pub fn new(attrs: Vec<ExtAttrItem>) -> Self {
-        Self {
-            attrs,
-            extra: ::serde_json::Map::new(),
-        }
+        Self { attrs, extra: Map::new() }
     }
 }
 
-impl ::qywx_runtime::validate::Validate for ExtAttr {
-    fn validate(&self, v: &mut ::qywx_runtime::validate::Validator) {
+impl FromJson for ExtAttr {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "ExtAttr")?;
+        Ok(Self {
+            attrs: members.list("attrs")?,
+            extra: members.rest(),
+        })
+    }
+}
+
+impl ToJson for ExtAttr {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put("attrs", &self.attrs);
+        out.put_extra(&self.extra);
+        out.finish()
+    }
+}
+
+json_object!(ExtAttr);
+
+impl Validate for ExtAttr {
+    fn validate(&self, v: &mut Validator) {
         {
             let value = &self.attrs;
             v.each("attrs", value);
@@ -909,53 +708,24 @@ impl ::qywx_runtime::validate::Validate for ExtAttr {
     }
 }
 
-impl ::qywx_runtime::lenient::Lenient for ExtAttr {
-    fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as ::serde::Deserialize>::deserialize(deserializer)
-    }
-}
-
-impl ::qywx_runtime::validate::Presence for ExtAttr {
-    fn is_present(&self) -> bool {
-        true
-    }
-}
-
 /// 用户-部门关系. One member-department pair of user/list_id: a member in several departments appears once per department.
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct DeptUser {
     /// 用户userid，当用户在多个部门下时会有多条记录. Member UserID; one row per department.
     ///
     /// Wire name `userid`, type `string`, required.
-    #[serde(
-        rename = "userid",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub userid: String,
     /// 用户open_userid (third-party apps, 96021).
     ///
     /// Wire name `open_userid`, type `string`, optional.
-    #[serde(
-        rename = "open_userid",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub open_userid: Option<String>,
     /// 用户所属部门. Department id.
     ///
     /// Wire name `department`, type `i32`, required.
-    #[serde(
-        rename = "department",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub department: i32,
     /// Members the server sent that this version of the spec does not model, kept as sent.
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<String, ::serde_json::Value>,
+    pub extra: Map<String, Value>,
 }
 
 impl DeptUser {
@@ -965,7 +735,7 @@ impl DeptUser {
             userid: userid.into(),
             open_userid: None,
             department,
-            extra: ::serde_json::Map::new(),
+            extra: Map::new(),
         }
     }
 
@@ -977,246 +747,129 @@ impl DeptUser {
     }
 }
 
-impl ::qywx_runtime::validate::Validate for DeptUser {
-    fn validate(&self, _v: &mut ::qywx_runtime::validate::Validator) {}
-}
-
-impl ::qywx_runtime::lenient::Lenient for DeptUser {
-    fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as ::serde::Deserialize>::deserialize(deserializer)
+impl FromJson for DeptUser {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "DeptUser")?;
+        Ok(Self {
+            userid: members.required("userid")?,
+            open_userid: members.optional("open_userid")?,
+            department: members.required("department")?,
+            extra: members.rest(),
+        })
     }
 }
 
-impl ::qywx_runtime::validate::Presence for DeptUser {
-    fn is_present(&self) -> bool {
-        true
+impl ToJson for DeptUser {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put("userid", &self.userid);
+        out.put_some("open_userid", &self.open_userid);
+        out.put("department", &self.department);
+        out.put_extra(&self.extra);
+        out.finish()
     }
+}
+
+json_object!(DeptUser);
+
+impl Validate for DeptUser {
+    fn validate(&self, _v: &mut Validator) {}
 }
 
 /// One member with today's details, as user/list answers it (the same fields as user/get). external_profile (成员对外属性) is not modelled: it is kept with the other unknown members.
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct Member {
     /// 成员UserID。对应管理端的账号，企业内必须唯一。不区分大小写，长度为1~64个字节. Member UserID.
     ///
     /// Wire name `userid`, type `string`, required.
-    #[serde(
-        rename = "userid",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub userid: String,
     /// 成员名称；第三方不可获取，调用时返回userid以代替name；代开发自建应用需要管理员授权才返回. Member name; service-provider-built apps need the admin's authorization.
     ///
     /// Wire name `name`, type `string`, optional.
-    #[serde(
-        rename = "name",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub name: Option<String>,
     /// 成员所属部门id列表，仅返回该应用有查看权限的部门id. Ids of the member's departments the app may see.
     ///
     /// Wire name `department`, type `i32[]`, required.
-    #[serde(
-        rename = "department",
-        default,
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub department: Vec<i32>,
     /// 部门内的排序值，默认为0。数量必须和department一致，数值越大排序越前面。值范围是\[0, 2^32). Order in each department, aligned with department; larger sorts first.
     ///
     /// Wire name `order`, type `u32[]`, optional.
-    #[serde(
-        rename = "order",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub order: Option<Vec<u32>>,
     /// 职务信息. Job title.
     ///
     /// Wire name `position`, type `string`, optional.
-    #[serde(
-        rename = "position",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub position: Option<String>,
     /// 手机号码. Mobile number.
     ///
     /// Wire name `mobile`, type `string`, optional.
-    #[serde(
-        rename = "mobile",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub mobile: Option<String>,
     /// 性别。0表示未定义，1表示男性，2表示女性. Gender.
     ///
     /// Wire name `gender`, type `Gender`, optional.
-    #[serde(
-        rename = "gender",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub gender: Option<Gender>,
     /// 邮箱. Email.
     ///
     /// Wire name `email`, type `string`, optional.
-    #[serde(
-        rename = "email",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub email: Option<String>,
     /// 企业邮箱. Corporate email.
     ///
     /// Wire name `biz_mail`, type `string`, optional.
-    #[serde(
-        rename = "biz_mail",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub biz_mail: Option<String>,
     /// 表示在所在的部门内是否为部门负责人，数量与department一致. 1 where the member leads the department, 0 otherwise; aligned with department.
     ///
     /// Wire name `is_leader_in_dept`, type `i32[]`, optional.
-    #[serde(
-        rename = "is_leader_in_dept",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub is_leader_in_dept: Option<Vec<i32>>,
     /// 直属上级UserID，返回在应用可见范围内的直属上级列表，最多有五个直属上级. UserIDs of the member's direct leaders visible to the app (at most five).
     ///
     /// Wire name `direct_leader`, type `string[]`, optional.
-    #[serde(
-        rename = "direct_leader",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub direct_leader: Option<Vec<String>>,
     /// 头像url. Avatar URL.
     ///
     /// Wire name `avatar`, type `string`, optional.
-    #[serde(
-        rename = "avatar",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub avatar: Option<String>,
     /// 头像缩略图url. Avatar thumbnail URL.
     ///
     /// Wire name `thumb_avatar`, type `string`, optional.
-    #[serde(
-        rename = "thumb_avatar",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub thumb_avatar: Option<String>,
     /// 座机. Landline.
     ///
     /// Wire name `telephone`, type `string`, optional.
-    #[serde(
-        rename = "telephone",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub telephone: Option<String>,
     /// 别名. Alias.
     ///
     /// Wire name `alias`, type `string`, optional.
-    #[serde(
-        rename = "alias",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub alias: Option<String>,
     /// 地址. Address.
     ///
     /// Wire name `address`, type `string`, optional.
-    #[serde(
-        rename = "address",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub address: Option<String>,
     /// 全局唯一。对于同一个服务商，不同应用获取到企业内同一个成员的open_userid是相同的，最多64个字节。仅第三方应用可获取. The member's id for a service provider (third-party apps only).
     ///
     /// Wire name `open_userid`, type `string`, optional.
-    #[serde(
-        rename = "open_userid",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub open_userid: Option<String>,
     /// 主部门，仅当应用对主部门有查看权限时返回. Main department.
     ///
     /// Wire name `main_department`, type `i32`, optional.
-    #[serde(
-        rename = "main_department",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub main_department: Option<i32>,
     /// 扩展属性. Custom attributes.
     ///
     /// Wire name `extattr`, type `ExtAttr`, optional.
-    #[serde(
-        rename = "extattr",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub extattr: Option<ExtAttr>,
     /// 激活状态: 1=已激活，2=已禁用，4=未激活，5=退出企业. Activation status (2014: 关注状态 1 followed, 2 frozen, 4 not followed).
     ///
     /// Wire name `status`, type `MemberStatus`, required.
-    #[serde(
-        rename = "status",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub status: MemberStatus,
     /// 员工个人二维码，扫描可添加为外部联系人(注意返回的是一个url，可在浏览器上打开该url以展示二维码). URL of the member's QR code (adds them as an external contact).
     ///
     /// Wire name `qr_code`, type `string`, optional.
-    #[serde(
-        rename = "qr_code",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub qr_code: Option<String>,
     /// 对外职务，如果设置了该值，则以此作为对外展示的职务，否则以position来展示. Job title shown to external contacts (position when unset).
     ///
     /// Wire name `external_position`, type `string`, optional.
-    #[serde(
-        rename = "external_position",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub external_position: Option<String>,
     /// Members the server sent that this version of the spec does not model, kept as sent.
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<String, ::serde_json::Value>,
+    pub extra: Map<String, Value>,
 }
 
 impl Member {
@@ -1249,7 +902,7 @@ impl Member {
             status,
             qr_code: None,
             external_position: None,
-            extra: ::serde_json::Map::new(),
+            extra: Map::new(),
         }
     }
 
@@ -1390,12 +1043,72 @@ impl Member {
     }
 }
 
-impl ::qywx_runtime::validate::Validate for Member {
-    fn validate(&self, v: &mut ::qywx_runtime::validate::Validator) {
-        'field: {
-            let Some(value) = &self.gender else {
-                break 'field;
-            };
+impl FromJson for Member {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "Member")?;
+        Ok(Self {
+            userid: members.required("userid")?,
+            name: members.optional("name")?,
+            department: members.list("department")?,
+            order: members.optional("order")?,
+            position: members.optional("position")?,
+            mobile: members.optional("mobile")?,
+            gender: members.optional("gender")?,
+            email: members.optional("email")?,
+            biz_mail: members.optional("biz_mail")?,
+            is_leader_in_dept: members.optional("is_leader_in_dept")?,
+            direct_leader: members.optional("direct_leader")?,
+            avatar: members.optional("avatar")?,
+            thumb_avatar: members.optional("thumb_avatar")?,
+            telephone: members.optional("telephone")?,
+            alias: members.optional("alias")?,
+            address: members.optional("address")?,
+            open_userid: members.optional("open_userid")?,
+            main_department: members.optional("main_department")?,
+            extattr: members.optional("extattr")?,
+            status: members.required("status")?,
+            qr_code: members.optional("qr_code")?,
+            external_position: members.optional("external_position")?,
+            extra: members.rest(),
+        })
+    }
+}
+
+impl ToJson for Member {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put("userid", &self.userid);
+        out.put_some("name", &self.name);
+        out.put("department", &self.department);
+        out.put_some("order", &self.order);
+        out.put_some("position", &self.position);
+        out.put_some("mobile", &self.mobile);
+        out.put_some("gender", &self.gender);
+        out.put_some("email", &self.email);
+        out.put_some("biz_mail", &self.biz_mail);
+        out.put_some("is_leader_in_dept", &self.is_leader_in_dept);
+        out.put_some("direct_leader", &self.direct_leader);
+        out.put_some("avatar", &self.avatar);
+        out.put_some("thumb_avatar", &self.thumb_avatar);
+        out.put_some("telephone", &self.telephone);
+        out.put_some("alias", &self.alias);
+        out.put_some("address", &self.address);
+        out.put_some("open_userid", &self.open_userid);
+        out.put_some("main_department", &self.main_department);
+        out.put_some("extattr", &self.extattr);
+        out.put("status", &self.status);
+        out.put_some("qr_code", &self.qr_code);
+        out.put_some("external_position", &self.external_position);
+        out.put_extra(&self.extra);
+        out.finish()
+    }
+}
+
+json_object!(Member);
+
+impl Validate for Member {
+    fn validate(&self, v: &mut Validator) {
+        if let Some(value) = &self.gender {
             if !value.is_known() {
                 v.report(
                     "gender",
@@ -1403,10 +1116,7 @@ impl ::qywx_runtime::validate::Validate for Member {
                 );
             }
         }
-        'field: {
-            let Some(value) = &self.extattr else {
-                break 'field;
-            };
+        if let Some(value) = &self.extattr {
             v.nested("extattr", value);
         }
         {
@@ -1421,256 +1131,117 @@ impl ::qywx_runtime::validate::Validate for Member {
     }
 }
 
-impl ::qywx_runtime::lenient::Lenient for Member {
-    fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <Self as ::serde::Deserialize>::deserialize(deserializer)
-    }
-}
-
-impl ::qywx_runtime::validate::Presence for Member {
-    fn is_present(&self) -> bool {
-        true
-    }
-}
-
 /// Descriptor of `user.create`: `POST /cgi-bin/user/create`.
 #[doc(hidden)]
-pub const CREATE_USER: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
+pub const CREATE_USER: EndpointSpec = EndpointSpec {
     id: "user.create",
-    method: ::qywx_runtime::spec::HttpMethod::Post,
+    method: HttpMethod::Post,
     path: "/cgi-bin/user/create",
     auth: true,
     idempotent: false,
 };
 
 /// Parameters of [`create_user`](crate::wecom::WecomClient::create_user) (`POST /cgi-bin/user/create`), sent in the JSON body.
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct CreateUserRequest {
     /// 成员UserID。对应管理端的账号，企业内必须唯一。长度为1~64个字节。只能由数字、字母和“_-@.”四种字符组成，且第一个字符必须是数字或字母. Member UserID: 1 to 64 of letters, digits and _-@., starting with a letter or digit; unique in the corp (case-insensitive).
     ///
     /// Wire name `userid`, type `string`, required.
     /// Length 1 to 64 characters.
-    #[serde(
-        rename = "userid",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub userid: String,
     /// 成员名称。长度为1~64个utf8字符. Member name, 1 to 64 characters.
     ///
     /// Wire name `name`, type `string`, required.
     /// Length 1 to 64 characters.
-    #[serde(rename = "name", deserialize_with = "::qywx_runtime::lenient::deserialize")]
     pub name: String,
     /// 成员别名。长度1~64个utf8字符. Alias, 1 to 64 characters.
     ///
     /// Wire name `alias`, type `string`, optional.
     /// Length 1 to 64 characters.
-    #[serde(
-        rename = "alias",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub alias: Option<String>,
     /// 手机号码。企业内必须唯一，mobile/email二者不能同时为空 (2014: mobile/weixinid/email三者不能同时为空). Mobile number, unique in the corp; mobile and email cannot both be empty.
     ///
     /// Wire name `mobile`, type `string`, optional.
-    #[serde(
-        rename = "mobile",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub mobile: Option<String>,
     /// 成员所属部门id列表，不超过100个 (2014: 注意,每个部门的直属员工上限为1000个). Ids of the member's departments, at most 100.
     ///
     /// Wire name `department`, type `i32[]`, optional.
     /// at most 100 items.
-    #[serde(
-        rename = "department",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub department: Option<Vec<i32>>,
     /// 部门内的排序值，默认为0，成员次序以创建时间从小到大排列。个数必须和参数department的个数一致，数值越大排序越前面。有效的值范围是\[0, 2^32). Order in each department, aligned with department; larger sorts first.
     ///
     /// Wire name `order`, type `u32[]`, optional.
-    #[serde(
-        rename = "order",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub order: Option<Vec<u32>>,
     /// 职务信息。长度为0~128个字符. Job title, at most 128 characters.
     ///
     /// Wire name `position`, type `string`, optional.
     /// Length at most 128 characters.
-    #[serde(
-        rename = "position",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub position: Option<String>,
     /// 性别。1表示男性，2表示女性 (2014: gender=0表示男,=1表示女). Gender: "1" male, "2" female.
     ///
     /// Wire name `gender`, type `Gender`, optional.
-    #[serde(
-        rename = "gender",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub gender: Option<Gender>,
     /// 邮箱。长度6~64个字节，且为有效的email格式。企业内必须唯一，mobile/email二者不能同时为空. Email, 6 to 64 bytes, unique in the corp.
     ///
     /// Wire name `email`, type `string`, optional.
     /// Length 6 to 64 characters.
-    #[serde(
-        rename = "email",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub email: Option<String>,
     /// 企业邮箱。仅对开通企业邮箱的企业有效。长度6~64个字节，且为有效的企业邮箱格式。企业内必须唯一。未填写则系统会为用户生成默认企业邮箱. Corporate email (corps with WeCom mail), 6 to 64 bytes; generated when unset.
     ///
     /// Wire name `biz_mail`, type `string`, optional.
     /// Length 6 to 64 characters.
-    #[serde(
-        rename = "biz_mail",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub biz_mail: Option<String>,
     /// 个数必须和参数department的个数一致，表示在所在的部门内是否为部门负责人。1表示为部门负责人，0表示非部门负责人. 1 where the member leads the department, 0 otherwise; aligned with department.
     ///
     /// Wire name `is_leader_in_dept`, type `i32[]`, optional.
-    #[serde(
-        rename = "is_leader_in_dept",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub is_leader_in_dept: Option<Vec<i32>>,
     /// 直属上级UserID，设置范围为企业内成员. UserIDs of the member's direct leaders.
     ///
     /// Wire name `direct_leader`, type `string[]`, optional.
-    #[serde(
-        rename = "direct_leader",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub direct_leader: Option<Vec<String>>,
     /// 启用/禁用成员。1表示启用成员，0表示禁用成员. 1 enables the member, 0 disables it.
     ///
     /// Wire name `enable`, type `EnableFlag`, optional.
-    #[serde(
-        rename = "enable",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub enable: Option<EnableFlag>,
     /// 成员头像的mediaid，通过素材管理接口上传图片获得的mediaid. media_id of the avatar uploaded through the media API.
     ///
     /// Wire name `avatar_mediaid`, type `string`, optional.
-    #[serde(
-        rename = "avatar_mediaid",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub avatar_mediaid: Option<String>,
     /// 座机。32字节以内，由纯数字、“-”、“+”或“,”组成. Landline, at most 32 bytes of digits, '-', '+' and ','.
     ///
     /// Wire name `telephone`, type `string`, optional.
     /// Length at most 32 characters.
-    #[serde(
-        rename = "telephone",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub telephone: Option<String>,
     /// 地址。长度最大128个字符. Address, at most 128 characters.
     ///
     /// Wire name `address`, type `string`, optional.
     /// Length at most 128 characters.
-    #[serde(
-        rename = "address",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub address: Option<String>,
     /// 主部门. Main department.
     ///
     /// Wire name `main_department`, type `i32`, optional.
-    #[serde(
-        rename = "main_department",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub main_department: Option<i32>,
     /// 自定义字段。自定义字段需要先在WEB管理端添加，见扩展属性添加方法，否则忽略未知属性的赋值. Custom attributes; they must exist in the admin console.
     ///
     /// Wire name `extattr`, type `ExtAttr`, optional.
-    #[serde(
-        rename = "extattr",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub extattr: Option<ExtAttr>,
     /// 是否邀请该成员使用企业微信（将通过微信服务通知或短信或邮件下发邀请，每天自动下发一次，最多持续3个工作日），默认值为true. Whether to invite the member to WeCom (default true).
     ///
     /// Wire name `to_invite`, type `bool`, optional.
-    #[serde(
-        rename = "to_invite",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub to_invite: Option<bool>,
     /// 对外职务，如果设置了该值，则以此作为对外展示的职务，否则以position来展示. Job title shown to external contacts.
     ///
     /// Wire name `external_position`, type `string`, optional.
-    #[serde(
-        rename = "external_position",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub external_position: Option<String>,
     /// 办公电话。长度为0~64个字符 (deprecated: today telephone). Office phone, 0 to 64 characters.
     ///
     /// Wire name `tel`, type `string`, optional.
     /// Length at most 64 characters.
-    #[serde(
-        rename = "tel",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub tel: Option<String>,
     /// 微信号。企业内必须唯一 (deprecated: not in today's pages). WeChat id, unique in the corp.
     ///
     /// Wire name `weixinid`, type `string`, optional.
-    #[serde(
-        rename = "weixinid",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub weixinid: Option<String>,
 }
 
@@ -1847,38 +1418,87 @@ impl CreateUserRequest {
     }
 }
 
-impl ::qywx_runtime::validate::Validate for CreateUserRequest {
-    fn validate(&self, v: &mut ::qywx_runtime::validate::Validator) {
+impl FromJson for CreateUserRequest {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "CreateUserRequest")?;
+        Ok(Self {
+            userid: members.required("userid")?,
+            name: members.required("name")?,
+            alias: members.optional("alias")?,
+            mobile: members.optional("mobile")?,
+            department: members.optional("department")?,
+            order: members.optional("order")?,
+            position: members.optional("position")?,
+            gender: members.optional("gender")?,
+            email: members.optional("email")?,
+            biz_mail: members.optional("biz_mail")?,
+            is_leader_in_dept: members.optional("is_leader_in_dept")?,
+            direct_leader: members.optional("direct_leader")?,
+            enable: members.optional("enable")?,
+            avatar_mediaid: members.optional("avatar_mediaid")?,
+            telephone: members.optional("telephone")?,
+            address: members.optional("address")?,
+            main_department: members.optional("main_department")?,
+            extattr: members.optional("extattr")?,
+            to_invite: members.optional("to_invite")?,
+            external_position: members.optional("external_position")?,
+            tel: members.optional("tel")?,
+            weixinid: members.optional("weixinid")?,
+        })
+    }
+}
+
+impl ToJson for CreateUserRequest {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put("userid", &self.userid);
+        out.put("name", &self.name);
+        out.put_some("alias", &self.alias);
+        out.put_some("mobile", &self.mobile);
+        out.put_some("department", &self.department);
+        out.put_some("order", &self.order);
+        out.put_some("position", &self.position);
+        out.put_some("gender", &self.gender);
+        out.put_some("email", &self.email);
+        out.put_some("biz_mail", &self.biz_mail);
+        out.put_some("is_leader_in_dept", &self.is_leader_in_dept);
+        out.put_some("direct_leader", &self.direct_leader);
+        out.put_some("enable", &self.enable);
+        out.put_some("avatar_mediaid", &self.avatar_mediaid);
+        out.put_some("telephone", &self.telephone);
+        out.put_some("address", &self.address);
+        out.put_some("main_department", &self.main_department);
+        out.put_some("extattr", &self.extattr);
+        out.put_some("to_invite", &self.to_invite);
+        out.put_some("external_position", &self.external_position);
+        out.put_some("tel", &self.tel);
+        out.put_some("weixinid", &self.weixinid);
+        out.finish()
+    }
+}
+
+json_object!(CreateUserRequest);
+
+impl Validate for CreateUserRequest {
+    fn validate(&self, v: &mut Validator) {
         {
             let value = &self.userid;
-            v.length("userid", value, Some(1usize), Some(64usize));
+            v.length("userid", value, Some(1), Some(64));
         }
         {
             let value = &self.name;
-            v.length("name", value, Some(1usize), Some(64usize));
+            v.length("name", value, Some(1), Some(64));
         }
-        'field: {
-            let Some(value) = &self.alias else {
-                break 'field;
-            };
-            v.length("alias", value, Some(1usize), Some(64usize));
+        if let Some(value) = &self.alias {
+            v.length("alias", value, Some(1), Some(64));
         }
-        'field: {
-            let Some(value) = &self.department else {
-                break 'field;
-            };
-            v.items("department", value.len(), None, Some(100usize));
+        if let Some(value) = &self.department {
+            v.items("department", value.len(), None, Some(100));
         }
-        'field: {
-            let Some(value) = &self.position else {
-                break 'field;
-            };
-            v.length("position", value, None, Some(128usize));
+        if let Some(value) = &self.position {
+            v.length("position", value, None, Some(128));
         }
-        'field: {
-            let Some(value) = &self.gender else {
-                break 'field;
-            };
+        if let Some(value) = &self.gender {
             if !value.is_known() {
                 v.report(
                     "gender",
@@ -1886,53 +1506,30 @@ impl ::qywx_runtime::validate::Validate for CreateUserRequest {
                 );
             }
         }
-        'field: {
-            let Some(value) = &self.email else {
-                break 'field;
-            };
-            v.length("email", value, Some(6usize), Some(64usize));
+        if let Some(value) = &self.email {
+            v.length("email", value, Some(6), Some(64));
         }
-        'field: {
-            let Some(value) = &self.biz_mail else {
-                break 'field;
-            };
-            v.length("biz_mail", value, Some(6usize), Some(64usize));
+        if let Some(value) = &self.biz_mail {
+            v.length("biz_mail", value, Some(6), Some(64));
         }
-        'field: {
-            let Some(value) = &self.enable else {
-                break 'field;
-            };
+        if let Some(value) = &self.enable {
             if !value.is_known() {
                 v.report("enable", "not a documented value (expected one of: 1, 0)");
             }
         }
-        'field: {
-            let Some(value) = &self.telephone else {
-                break 'field;
-            };
-            v.length("telephone", value, None, Some(32usize));
+        if let Some(value) = &self.telephone {
+            v.length("telephone", value, None, Some(32));
         }
-        'field: {
-            let Some(value) = &self.address else {
-                break 'field;
-            };
-            v.length("address", value, None, Some(128usize));
+        if let Some(value) = &self.address {
+            v.length("address", value, None, Some(128));
         }
-        'field: {
-            let Some(value) = &self.extattr else {
-                break 'field;
-            };
+        if let Some(value) = &self.extattr {
             v.nested("extattr", value);
         }
-        'field: {
-            let Some(value) = &self.tel else {
-                break 'field;
-            };
-            v.length("tel", value, None, Some(64usize));
+        if let Some(value) = &self.tel {
+            v.length("tel", value, None, Some(64));
         }
-        if !(::qywx_runtime::validate::Presence::is_present(&self.mobile)
-            || ::qywx_runtime::validate::Presence::is_present(&self.email))
-        {
+        if !(Presence::is_present(&self.mobile) || Presence::is_present(&self.email)) {
             v.report(
                 "mobile",
                 "one of `mobile`, `email` must be given (mobile/email二者不能同时为空 (2014: mobile/weixinid/email三者不能同时为空). Mobile and email cannot both be empty.)",
@@ -1942,264 +1539,148 @@ impl ::qywx_runtime::validate::Validate for CreateUserRequest {
 }
 
 /// Answer of [`create_user`](crate::wecom::WecomClient::create_user) on success (envelope removed).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateUserResponse {
     /// Members the server sent that this version of the spec does not model, kept as sent.
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<String, ::serde_json::Value>,
+    pub extra: Map<String, Value>,
 }
 
 impl CreateUserResponse {
     /// A `CreateUserResponse` with every optional field unset.
     pub fn new() -> Self {
-        Self {
-            extra: ::serde_json::Map::new(),
-        }
+        Self { extra: Map::new() }
     }
 }
 
+impl FromJson for CreateUserResponse {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let members = Members::of(value, "CreateUserResponse")?;
+        Ok(Self { extra: members.rest() })
+    }
+}
+
+impl ToJson for CreateUserResponse {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put_extra(&self.extra);
+        out.finish()
+    }
+}
+
+json_object!(CreateUserResponse);
+
 /// Descriptor of `user.update`: `POST /cgi-bin/user/update`.
 #[doc(hidden)]
-pub const UPDATE_USER: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
+pub const UPDATE_USER: EndpointSpec = EndpointSpec {
     id: "user.update",
-    method: ::qywx_runtime::spec::HttpMethod::Post,
+    method: HttpMethod::Post,
     path: "/cgi-bin/user/update",
     auth: true,
     idempotent: true,
 };
 
 /// Parameters of [`update_user`](crate::wecom::WecomClient::update_user) (`POST /cgi-bin/user/update`), sent in the JSON body.
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateUserRequest {
     /// 成员UserID。对应管理端的账号，企业内必须唯一。不区分大小写，长度为1~64个字节. Member UserID.
     ///
     /// Wire name `userid`, type `string`, required.
-    #[serde(
-        rename = "userid",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub userid: String,
     /// 特别地，如果userid由系统自动生成，则仅允许修改一次。新值可由new_userid字段指定. New UserID for a system-generated one (allowed once).
     ///
     /// Wire name `new_userid`, type `string`, optional.
-    #[serde(
-        rename = "new_userid",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub new_userid: Option<String>,
     /// 成员名称。长度为1~64个utf8字符 (2014: 0~64). Member name, 1 to 64 characters.
     ///
     /// Wire name `name`, type `string`, optional.
     /// Length 1 to 64 characters.
-    #[serde(
-        rename = "name",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub name: Option<String>,
     /// 别名。长度为1-64个utf8字符. Alias, 1 to 64 characters.
     ///
     /// Wire name `alias`, type `string`, optional.
     /// Length 1 to 64 characters.
-    #[serde(
-        rename = "alias",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub alias: Option<String>,
     /// 手机号码。企业内必须唯一。若成员已激活企业微信，则需成员自行修改（此情况下该参数被忽略，但不会报错） (2014: 更新后的成员mobile/weixinid/email三者不能同时为空). Mobile number, unique in the corp; ignored for members who activated WeCom (they change it themselves).
     ///
     /// Wire name `mobile`, type `string`, optional.
-    #[serde(
-        rename = "mobile",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub mobile: Option<String>,
     /// 成员所属部门id列表，不超过100个. Ids of the member's departments, at most 100.
     ///
     /// Wire name `department`, type `i32[]`, optional.
     /// at most 100 items.
-    #[serde(
-        rename = "department",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub department: Option<Vec<i32>>,
     /// 部门内的排序值，默认为0。当有传入department时有效。数量必须和department一致，数值越大排序越前面。有效的值范围是\[0, 2^32). Order in each department (with department only), aligned with department.
     ///
     /// Wire name `order`, type `u32[]`, optional.
-    #[serde(
-        rename = "order",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub order: Option<Vec<u32>>,
     /// 职务信息。长度为0~128个字符. Job title, at most 128 characters.
     ///
     /// Wire name `position`, type `string`, optional.
     /// Length at most 128 characters.
-    #[serde(
-        rename = "position",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub position: Option<String>,
     /// 性别。1表示男性，2表示女性 (2014: gender=0表示男,=1表示女). Gender: "1" male, "2" female.
     ///
     /// Wire name `gender`, type `Gender`, optional.
-    #[serde(
-        rename = "gender",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub gender: Option<Gender>,
     /// 邮箱。长度不超过64个字节，且为有效的email格式。企业内必须唯一. Email, at most 64 bytes, unique in the corp.
     ///
     /// Wire name `email`, type `string`, optional.
     /// Length at most 64 characters.
-    #[serde(
-        rename = "email",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub email: Option<String>,
     /// 企业邮箱。仅对开通企业邮箱的企业有效。长度6~64个字节，且为有效的企业邮箱格式。企业内必须唯一. Corporate email, 6 to 64 bytes; a system-assigned one may be changed once.
     ///
     /// Wire name `biz_mail`, type `string`, optional.
     /// Length 6 to 64 characters.
-    #[serde(
-        rename = "biz_mail",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub biz_mail: Option<String>,
     /// 座机。由1-32位的纯数字、“-”、“+”或“,”组成. Landline, 1 to 32 of digits, '-', '+' and ','.
     ///
     /// Wire name `telephone`, type `string`, optional.
     /// Length 1 to 32 characters.
-    #[serde(
-        rename = "telephone",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub telephone: Option<String>,
     /// 部门负责人字段，个数必须和department一致，表示在所在的部门内是否为负责人. 1 where the member leads the department, 0 otherwise; aligned with department.
     ///
     /// Wire name `is_leader_in_dept`, type `i32[]`, optional.
-    #[serde(
-        rename = "is_leader_in_dept",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub is_leader_in_dept: Option<Vec<i32>>,
     /// 直属上级，可以设置企业范围内成员为直属上级，最多设置5个. UserIDs of the member's direct leaders, at most 5.
     ///
     /// Wire name `direct_leader`, type `string[]`, optional.
     /// at most 5 items.
-    #[serde(
-        rename = "direct_leader",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub direct_leader: Option<Vec<String>>,
     /// 启用/禁用成员。1表示启用成员,0表示禁用成员. 1 enables the member, 0 disables it.
     ///
     /// Wire name `enable`, type `EnableFlag`, optional.
-    #[serde(
-        rename = "enable",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub enable: Option<EnableFlag>,
     /// 成员头像的mediaid，通过素材管理接口上传图片获得的mediaid. media_id of the avatar uploaded through the media API.
     ///
     /// Wire name `avatar_mediaid`, type `string`, optional.
-    #[serde(
-        rename = "avatar_mediaid",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub avatar_mediaid: Option<String>,
     /// 地址。长度最大128个字符. Address, at most 128 characters.
     ///
     /// Wire name `address`, type `string`, optional.
     /// Length at most 128 characters.
-    #[serde(
-        rename = "address",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub address: Option<String>,
     /// 主部门. Main department.
     ///
     /// Wire name `main_department`, type `i32`, optional.
-    #[serde(
-        rename = "main_department",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub main_department: Option<i32>,
     /// 自定义字段。自定义字段需要先在WEB管理端添加，见扩展属性添加方法，否则忽略未知属性的赋值. Custom attributes; they must exist in the admin console.
     ///
     /// Wire name `extattr`, type `ExtAttr`, optional.
-    #[serde(
-        rename = "extattr",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub extattr: Option<ExtAttr>,
     /// 对外职务，如果设置了该值，则以此作为对外展示的职务，否则以position来展示. Job title shown to external contacts.
     ///
     /// Wire name `external_position`, type `string`, optional.
-    #[serde(
-        rename = "external_position",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub external_position: Option<String>,
     /// 办公电话。长度为0~64个字符。必须企业内唯一 (deprecated: today telephone). Office phone, 0 to 64 characters, unique in the corp.
     ///
     /// Wire name `tel`, type `string`, optional.
     /// Length at most 64 characters.
-    #[serde(
-        rename = "tel",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub tel: Option<String>,
     /// 微信号。企业内必须唯一 (deprecated: not in today's pages). WeChat id, unique in the corp.
     ///
     /// Wire name `weixinid`, type `string`, optional.
-    #[serde(
-        rename = "weixinid",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub weixinid: Option<String>,
 }
 
@@ -2383,36 +1864,82 @@ impl UpdateUserRequest {
     }
 }
 
-impl ::qywx_runtime::validate::Validate for UpdateUserRequest {
-    fn validate(&self, v: &mut ::qywx_runtime::validate::Validator) {
-        'field: {
-            let Some(value) = &self.name else {
-                break 'field;
-            };
-            v.length("name", value, Some(1usize), Some(64usize));
+impl FromJson for UpdateUserRequest {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "UpdateUserRequest")?;
+        Ok(Self {
+            userid: members.required("userid")?,
+            new_userid: members.optional("new_userid")?,
+            name: members.optional("name")?,
+            alias: members.optional("alias")?,
+            mobile: members.optional("mobile")?,
+            department: members.optional("department")?,
+            order: members.optional("order")?,
+            position: members.optional("position")?,
+            gender: members.optional("gender")?,
+            email: members.optional("email")?,
+            biz_mail: members.optional("biz_mail")?,
+            telephone: members.optional("telephone")?,
+            is_leader_in_dept: members.optional("is_leader_in_dept")?,
+            direct_leader: members.optional("direct_leader")?,
+            enable: members.optional("enable")?,
+            avatar_mediaid: members.optional("avatar_mediaid")?,
+            address: members.optional("address")?,
+            main_department: members.optional("main_department")?,
+            extattr: members.optional("extattr")?,
+            external_position: members.optional("external_position")?,
+            tel: members.optional("tel")?,
+            weixinid: members.optional("weixinid")?,
+        })
+    }
+}
+
+impl ToJson for UpdateUserRequest {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put("userid", &self.userid);
+        out.put_some("new_userid", &self.new_userid);
+        out.put_some("name", &self.name);
+        out.put_some("alias", &self.alias);
+        out.put_some("mobile", &self.mobile);
+        out.put_some("department", &self.department);
+        out.put_some("order", &self.order);
+        out.put_some("position", &self.position);
+        out.put_some("gender", &self.gender);
+        out.put_some("email", &self.email);
+        out.put_some("biz_mail", &self.biz_mail);
+        out.put_some("telephone", &self.telephone);
+        out.put_some("is_leader_in_dept", &self.is_leader_in_dept);
+        out.put_some("direct_leader", &self.direct_leader);
+        out.put_some("enable", &self.enable);
+        out.put_some("avatar_mediaid", &self.avatar_mediaid);
+        out.put_some("address", &self.address);
+        out.put_some("main_department", &self.main_department);
+        out.put_some("extattr", &self.extattr);
+        out.put_some("external_position", &self.external_position);
+        out.put_some("tel", &self.tel);
+        out.put_some("weixinid", &self.weixinid);
+        out.finish()
+    }
+}
+
+json_object!(UpdateUserRequest);
+
+impl Validate for UpdateUserRequest {
+    fn validate(&self, v: &mut Validator) {
+        if let Some(value) = &self.name {
+            v.length("name", value, Some(1), Some(64));
         }
-        'field: {
-            let Some(value) = &self.alias else {
-                break 'field;
-            };
-            v.length("alias", value, Some(1usize), Some(64usize));
+        if let Some(value) = &self.alias {
+            v.length("alias", value, Some(1), Some(64));
         }
-        'field: {
-            let Some(value) = &self.department else {
-                break 'field;
-            };
-            v.items("department", value.len(), None, Some(100usize));
+        if let Some(value) = &self.department {
+            v.items("department", value.len(), None, Some(100));
         }
-        'field: {
-            let Some(value) = &self.position else {
-                break 'field;
-            };
-            v.length("position", value, None, Some(128usize));
+        if let Some(value) = &self.position {
+            v.length("position", value, None, Some(128));
         }
-        'field: {
-            let Some(value) = &self.gender else {
-                break 'field;
-            };
+        if let Some(value) = &self.gender {
             if !value.is_known() {
                 v.report(
                     "gender",
@@ -2420,115 +1947,127 @@ impl ::qywx_runtime::validate::Validate for UpdateUserRequest {
                 );
             }
         }
-        'field: {
-            let Some(value) = &self.email else {
-                break 'field;
-            };
-            v.length("email", value, None, Some(64usize));
+        if let Some(value) = &self.email {
+            v.length("email", value, None, Some(64));
         }
-        'field: {
-            let Some(value) = &self.biz_mail else {
-                break 'field;
-            };
-            v.length("biz_mail", value, Some(6usize), Some(64usize));
+        if let Some(value) = &self.biz_mail {
+            v.length("biz_mail", value, Some(6), Some(64));
         }
-        'field: {
-            let Some(value) = &self.telephone else {
-                break 'field;
-            };
-            v.length("telephone", value, Some(1usize), Some(32usize));
+        if let Some(value) = &self.telephone {
+            v.length("telephone", value, Some(1), Some(32));
         }
-        'field: {
-            let Some(value) = &self.direct_leader else {
-                break 'field;
-            };
-            v.items("direct_leader", value.len(), None, Some(5usize));
+        if let Some(value) = &self.direct_leader {
+            v.items("direct_leader", value.len(), None, Some(5));
         }
-        'field: {
-            let Some(value) = &self.enable else {
-                break 'field;
-            };
+        if let Some(value) = &self.enable {
             if !value.is_known() {
                 v.report("enable", "not a documented value (expected one of: 1, 0)");
             }
         }
-        'field: {
-            let Some(value) = &self.address else {
-                break 'field;
-            };
-            v.length("address", value, None, Some(128usize));
+        if let Some(value) = &self.address {
+            v.length("address", value, None, Some(128));
         }
-        'field: {
-            let Some(value) = &self.extattr else {
-                break 'field;
-            };
+        if let Some(value) = &self.extattr {
             v.nested("extattr", value);
         }
-        'field: {
-            let Some(value) = &self.tel else {
-                break 'field;
-            };
-            v.length("tel", value, None, Some(64usize));
+        if let Some(value) = &self.tel {
+            v.length("tel", value, None, Some(64));
         }
     }
 }
 
 /// Answer of [`update_user`](crate::wecom::WecomClient::update_user) on success (envelope removed).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateUserResponse {
     /// Members the server sent that this version of the spec does not model, kept as sent.
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<String, ::serde_json::Value>,
+    pub extra: Map<String, Value>,
 }
 
 impl UpdateUserResponse {
     /// An `UpdateUserResponse` with every optional field unset.
     pub fn new() -> Self {
-        Self {
-            extra: ::serde_json::Map::new(),
-        }
+        Self { extra: Map::new() }
     }
 }
 
+impl FromJson for UpdateUserResponse {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let members = Members::of(value, "UpdateUserResponse")?;
+        Ok(Self { extra: members.rest() })
+    }
+}
+
+impl ToJson for UpdateUserResponse {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put_extra(&self.extra);
+        out.finish()
+    }
+}
+
+json_object!(UpdateUserResponse);
+
 /// Descriptor of `user.delete`: `GET /cgi-bin/user/delete`.
 #[doc(hidden)]
-pub const DELETE_USER: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
+pub const DELETE_USER: EndpointSpec = EndpointSpec {
     id: "user.delete",
-    method: ::qywx_runtime::spec::HttpMethod::Get,
+    method: HttpMethod::Get,
     path: "/cgi-bin/user/delete",
     auth: true,
     idempotent: true,
 };
 
 /// Parameters of [`delete_user`](crate::wecom::WecomClient::delete_user) (`GET /cgi-bin/user/delete`), sent in the query string.
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct DeleteUserRequest {
     /// 员工UserID。对应管理端的帐号. Member UserID: the account in the admin console.
     ///
     /// Wire name `userid`, type `string`, required.
-    #[serde(
-        rename = "userid",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub userid: String,
+    /// Members the server sent that this version of the spec does not model, kept as sent.
+    pub extra: Map<String, Value>,
 }
 
 impl DeleteUserRequest {
     /// A `DeleteUserRequest` from its required fields (`userid`); optional fields start unset.
     pub fn new(userid: impl Into<String>) -> Self {
-        Self { userid: userid.into() }
+        Self {
+            userid: userid.into(),
+            extra: Map::new(),
+        }
     }
 }
 
-impl ::qywx_runtime::validate::Validate for DeleteUserRequest {
-    fn validate(&self, _v: &mut ::qywx_runtime::validate::Validator) {}
+impl FromJson for DeleteUserRequest {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "DeleteUserRequest")?;
+        Ok(Self {
+            userid: members.required("userid")?,
+            extra: members.rest(),
+        })
+    }
 }
 
-impl ::qywx_runtime::QueryParams for DeleteUserRequest {
+impl ToJson for DeleteUserRequest {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put("userid", &self.userid);
+        out.put_extra(&self.extra);
+        out.finish()
+    }
+}
+
+json_object!(DeleteUserRequest);
+
+impl Validate for DeleteUserRequest {
+    fn validate(&self, _v: &mut Validator) {}
+}
+
+impl QueryParams for DeleteUserRequest {
     fn query_pairs(&self) -> Vec<(&'static str, String)> {
-        let mut pairs = Vec::with_capacity(1usize);
+        let mut pairs = Vec::with_capacity(1);
         let value = &self.userid;
         pairs.push(("userid", value.to_string()));
         pairs
@@ -2536,61 +2075,97 @@ impl ::qywx_runtime::QueryParams for DeleteUserRequest {
 }
 
 /// Answer of [`delete_user`](crate::wecom::WecomClient::delete_user) on success (envelope removed).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DeleteUserResponse {
     /// Members the server sent that this version of the spec does not model, kept as sent.
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<String, ::serde_json::Value>,
+    pub extra: Map<String, Value>,
 }
 
 impl DeleteUserResponse {
     /// A `DeleteUserResponse` with every optional field unset.
     pub fn new() -> Self {
-        Self {
-            extra: ::serde_json::Map::new(),
-        }
+        Self { extra: Map::new() }
     }
 }
 
+impl FromJson for DeleteUserResponse {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let members = Members::of(value, "DeleteUserResponse")?;
+        Ok(Self { extra: members.rest() })
+    }
+}
+
+impl ToJson for DeleteUserResponse {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put_extra(&self.extra);
+        out.finish()
+    }
+}
+
+json_object!(DeleteUserResponse);
+
 /// Descriptor of `user.get`: `GET /cgi-bin/user/get`.
 #[doc(hidden)]
-pub const GET_USER: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
+pub const GET_USER: EndpointSpec = EndpointSpec {
     id: "user.get",
-    method: ::qywx_runtime::spec::HttpMethod::Get,
+    method: HttpMethod::Get,
     path: "/cgi-bin/user/get",
     auth: true,
     idempotent: true,
 };
 
 /// Parameters of [`get_user`](crate::wecom::WecomClient::get_user) (`GET /cgi-bin/user/get`), sent in the query string.
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct GetUserRequest {
     /// 成员UserID。对应管理端的账号，企业内必须唯一。不区分大小写，长度为1~64个字节. Member UserID.
     ///
     /// Wire name `userid`, type `string`, required.
-    #[serde(
-        rename = "userid",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub userid: String,
+    /// Members the server sent that this version of the spec does not model, kept as sent.
+    pub extra: Map<String, Value>,
 }
 
 impl GetUserRequest {
     /// A `GetUserRequest` from its required fields (`userid`); optional fields start unset.
     pub fn new(userid: impl Into<String>) -> Self {
-        Self { userid: userid.into() }
+        Self {
+            userid: userid.into(),
+            extra: Map::new(),
+        }
     }
 }
 
-impl ::qywx_runtime::validate::Validate for GetUserRequest {
-    fn validate(&self, _v: &mut ::qywx_runtime::validate::Validator) {}
+impl FromJson for GetUserRequest {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "GetUserRequest")?;
+        Ok(Self {
+            userid: members.required("userid")?,
+            extra: members.rest(),
+        })
+    }
 }
 
-impl ::qywx_runtime::QueryParams for GetUserRequest {
+impl ToJson for GetUserRequest {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put("userid", &self.userid);
+        out.put_extra(&self.extra);
+        out.finish()
+    }
+}
+
+json_object!(GetUserRequest);
+
+impl Validate for GetUserRequest {
+    fn validate(&self, _v: &mut Validator) {}
+}
+
+impl QueryParams for GetUserRequest {
     fn query_pairs(&self) -> Vec<(&'static str, String)> {
-        let mut pairs = Vec::with_capacity(1usize);
+        let mut pairs = Vec::with_capacity(1);
         let value = &self.userid;
         pairs.push(("userid", value.to_string()));
         pairs
@@ -2598,257 +2173,111 @@ impl ::qywx_runtime::QueryParams for GetUserRequest {
 }
 
 /// Answer of [`get_user`](crate::wecom::WecomClient::get_user) on success (envelope removed).
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct GetUserResponse {
     /// 成员UserID。对应管理端的账号，企业内必须唯一。不区分大小写，长度为1~64个字节. Member UserID.
     ///
     /// Wire name `userid`, type `string`, required.
-    #[serde(
-        rename = "userid",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub userid: String,
     /// 成员名称；第三方不可获取，调用时返回userid以代替name；代开发自建应用需要管理员授权才返回. Member name; service-provider-built apps need the admin's authorization.
     ///
     /// Wire name `name`, type `string`, optional.
-    #[serde(
-        rename = "name",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub name: Option<String>,
     /// 成员所属部门id列表，仅返回该应用有查看权限的部门id. Ids of the member's departments the app may see.
     ///
     /// Wire name `department`, type `i32[]`, required.
-    #[serde(
-        rename = "department",
-        default,
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub department: Vec<i32>,
     /// 部门内的排序值，默认为0。数量必须和department一致，数值越大排序越前面。值范围是\[0, 2^32). Order in each department, aligned with department; larger sorts first.
     ///
     /// Wire name `order`, type `u32[]`, optional.
-    #[serde(
-        rename = "order",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub order: Option<Vec<u32>>,
     /// 职务信息. Job title.
     ///
     /// Wire name `position`, type `string`, optional.
-    #[serde(
-        rename = "position",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub position: Option<String>,
     /// 手机号码. Mobile number.
     ///
     /// Wire name `mobile`, type `string`, optional.
-    #[serde(
-        rename = "mobile",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub mobile: Option<String>,
     /// 性别。0表示未定义，1表示男性，2表示女性. Gender.
     ///
     /// Wire name `gender`, type `Gender`, optional.
-    #[serde(
-        rename = "gender",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub gender: Option<Gender>,
     /// 邮箱. Email.
     ///
     /// Wire name `email`, type `string`, optional.
-    #[serde(
-        rename = "email",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub email: Option<String>,
     /// 企业邮箱. Corporate email.
     ///
     /// Wire name `biz_mail`, type `string`, optional.
-    #[serde(
-        rename = "biz_mail",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub biz_mail: Option<String>,
     /// 表示在所在的部门内是否为部门负责人，数量与department一致. 1 where the member leads the department, 0 otherwise; aligned with department.
     ///
     /// Wire name `is_leader_in_dept`, type `i32[]`, optional.
-    #[serde(
-        rename = "is_leader_in_dept",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub is_leader_in_dept: Option<Vec<i32>>,
     /// 直属上级UserID，返回在应用可见范围内的直属上级列表，最多有五个直属上级. UserIDs of the member's direct leaders visible to the app (at most five).
     ///
     /// Wire name `direct_leader`, type `string[]`, optional.
-    #[serde(
-        rename = "direct_leader",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub direct_leader: Option<Vec<String>>,
     /// 头像url. Avatar URL.
     ///
     /// Wire name `avatar`, type `string`, optional.
-    #[serde(
-        rename = "avatar",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub avatar: Option<String>,
     /// 头像缩略图url. Avatar thumbnail URL.
     ///
     /// Wire name `thumb_avatar`, type `string`, optional.
-    #[serde(
-        rename = "thumb_avatar",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub thumb_avatar: Option<String>,
     /// 座机. Landline.
     ///
     /// Wire name `telephone`, type `string`, optional.
-    #[serde(
-        rename = "telephone",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub telephone: Option<String>,
     /// 别名. Alias.
     ///
     /// Wire name `alias`, type `string`, optional.
-    #[serde(
-        rename = "alias",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub alias: Option<String>,
     /// 地址. Address.
     ///
     /// Wire name `address`, type `string`, optional.
-    #[serde(
-        rename = "address",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub address: Option<String>,
     /// 全局唯一。对于同一个服务商，不同应用获取到企业内同一个成员的open_userid是相同的，最多64个字节。仅第三方应用可获取. The member's id for a service provider (third-party apps only).
     ///
     /// Wire name `open_userid`, type `string`, optional.
-    #[serde(
-        rename = "open_userid",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub open_userid: Option<String>,
     /// 主部门，仅当应用对主部门有查看权限时返回. Main department.
     ///
     /// Wire name `main_department`, type `i32`, optional.
-    #[serde(
-        rename = "main_department",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub main_department: Option<i32>,
     /// 扩展属性. Custom attributes.
     ///
     /// Wire name `extattr`, type `ExtAttr`, optional.
-    #[serde(
-        rename = "extattr",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub extattr: Option<ExtAttr>,
     /// 激活状态: 1=已激活，2=已禁用，4=未激活，5=退出企业. Activation status (2014: 关注状态 1 followed, 2 frozen, 4 not followed).
     ///
     /// Wire name `status`, type `MemberStatus`, required.
-    #[serde(
-        rename = "status",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub status: MemberStatus,
     /// 员工个人二维码，扫描可添加为外部联系人(注意返回的是一个url，可在浏览器上打开该url以展示二维码). URL of the member's QR code (adds them as an external contact).
     ///
     /// Wire name `qr_code`, type `string`, optional.
-    #[serde(
-        rename = "qr_code",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub qr_code: Option<String>,
     /// 对外职务，如果设置了该值，则以此作为对外展示的职务，否则以position来展示. Job title shown to external contacts (position when unset).
     ///
     /// Wire name `external_position`, type `string`, optional.
-    #[serde(
-        rename = "external_position",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub external_position: Option<String>,
     /// 办公电话 (deprecated: today telephone). Office phone.
     ///
     /// Wire name `tel`, type `string`, optional.
-    #[serde(
-        rename = "tel",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub tel: Option<String>,
     /// 微信号 (deprecated: not in today's pages). WeChat id.
     ///
     /// Wire name `weixinid`, type `string`, optional.
-    #[serde(
-        rename = "weixinid",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub weixinid: Option<String>,
     /// 成员启用状态。1表示启用的成员，0表示被禁用. 1 enabled, 0 disabled.
     ///
     /// Wire name `enable`, type `EnableFlag`, optional.
-    #[serde(
-        rename = "enable",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub enable: Option<EnableFlag>,
     /// Members the server sent that this version of the spec does not model, kept as sent.
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<String, ::serde_json::Value>,
+    pub extra: Map<String, Value>,
 }
 
 impl GetUserResponse {
@@ -2884,7 +2313,7 @@ impl GetUserResponse {
             tel: None,
             weixinid: None,
             enable: None,
-            extra: ::serde_json::Map::new(),
+            extra: Map::new(),
         }
     }
 
@@ -3046,48 +2475,103 @@ impl GetUserResponse {
     }
 }
 
+impl FromJson for GetUserResponse {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "GetUserResponse")?;
+        Ok(Self {
+            userid: members.required("userid")?,
+            name: members.optional("name")?,
+            department: members.list("department")?,
+            order: members.optional("order")?,
+            position: members.optional("position")?,
+            mobile: members.optional("mobile")?,
+            gender: members.optional("gender")?,
+            email: members.optional("email")?,
+            biz_mail: members.optional("biz_mail")?,
+            is_leader_in_dept: members.optional("is_leader_in_dept")?,
+            direct_leader: members.optional("direct_leader")?,
+            avatar: members.optional("avatar")?,
+            thumb_avatar: members.optional("thumb_avatar")?,
+            telephone: members.optional("telephone")?,
+            alias: members.optional("alias")?,
+            address: members.optional("address")?,
+            open_userid: members.optional("open_userid")?,
+            main_department: members.optional("main_department")?,
+            extattr: members.optional("extattr")?,
+            status: members.required("status")?,
+            qr_code: members.optional("qr_code")?,
+            external_position: members.optional("external_position")?,
+            tel: members.optional("tel")?,
+            weixinid: members.optional("weixinid")?,
+            enable: members.optional("enable")?,
+            extra: members.rest(),
+        })
+    }
+}
+
+impl ToJson for GetUserResponse {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put("userid", &self.userid);
+        out.put_some("name", &self.name);
+        out.put("department", &self.department);
+        out.put_some("order", &self.order);
+        out.put_some("position", &self.position);
+        out.put_some("mobile", &self.mobile);
+        out.put_some("gender", &self.gender);
+        out.put_some("email", &self.email);
+        out.put_some("biz_mail", &self.biz_mail);
+        out.put_some("is_leader_in_dept", &self.is_leader_in_dept);
+        out.put_some("direct_leader", &self.direct_leader);
+        out.put_some("avatar", &self.avatar);
+        out.put_some("thumb_avatar", &self.thumb_avatar);
+        out.put_some("telephone", &self.telephone);
+        out.put_some("alias", &self.alias);
+        out.put_some("address", &self.address);
+        out.put_some("open_userid", &self.open_userid);
+        out.put_some("main_department", &self.main_department);
+        out.put_some("extattr", &self.extattr);
+        out.put("status", &self.status);
+        out.put_some("qr_code", &self.qr_code);
+        out.put_some("external_position", &self.external_position);
+        out.put_some("tel", &self.tel);
+        out.put_some("weixinid", &self.weixinid);
+        out.put_some("enable", &self.enable);
+        out.put_extra(&self.extra);
+        out.finish()
+    }
+}
+
+json_object!(GetUserResponse);
+
 /// Descriptor of `user.simplelist`: `GET /cgi-bin/user/simplelist`.
 #[doc(hidden)]
-pub const LIST_DEPARTMENT_USERS: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
+pub const LIST_DEPARTMENT_USERS: EndpointSpec = EndpointSpec {
     id: "user.simplelist",
-    method: ::qywx_runtime::spec::HttpMethod::Get,
+    method: HttpMethod::Get,
     path: "/cgi-bin/user/simplelist",
     auth: true,
     idempotent: true,
 };
 
 /// Parameters of [`list_department_users`](crate::wecom::WecomClient::list_department_users) (`GET /cgi-bin/user/simplelist`), sent in the query string.
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct ListDepartmentUsersRequest {
     /// 获取的部门id. Id of the department to list.
     ///
     /// Wire name `department_id`, type `i32`, required.
-    #[serde(
-        rename = "department_id",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub department_id: i32,
     /// 1/0:是否递归获取子部门下面的成员. 1: include sub-departments recursively; 0: direct members only.
     ///
     /// Wire name `fetch_child`, type `FetchChild`, optional.
-    #[serde(
-        rename = "fetch_child",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub fetch_child: Option<FetchChild>,
     /// 0获取全部员工,1获取已关注成员列表,2获取禁用成员列表,4获取未关注成员列表。status可叠加. 0 all, 1 followed, 2 disabled, 4 not followed; the values can be combined (a combination is sent as Other).
     ///
     /// Wire name `status`, type `SimpleListStatus`, optional.
-    #[serde(
-        rename = "status",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub status: Option<SimpleListStatus>,
+    /// Members the server sent that this version of the spec does not model, kept as sent.
+    pub extra: Map<String, Value>,
 }
 
 impl ListDepartmentUsersRequest {
@@ -3097,6 +2581,7 @@ impl ListDepartmentUsersRequest {
             department_id,
             fetch_child: None,
             status: None,
+            extra: Map::new(),
         }
     }
 
@@ -3115,12 +2600,34 @@ impl ListDepartmentUsersRequest {
     }
 }
 
-impl ::qywx_runtime::validate::Validate for ListDepartmentUsersRequest {
-    fn validate(&self, v: &mut ::qywx_runtime::validate::Validator) {
-        'field: {
-            let Some(value) = &self.fetch_child else {
-                break 'field;
-            };
+impl FromJson for ListDepartmentUsersRequest {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "ListDepartmentUsersRequest")?;
+        Ok(Self {
+            department_id: members.required("department_id")?,
+            fetch_child: members.optional("fetch_child")?,
+            status: members.optional("status")?,
+            extra: members.rest(),
+        })
+    }
+}
+
+impl ToJson for ListDepartmentUsersRequest {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put("department_id", &self.department_id);
+        out.put_some("fetch_child", &self.fetch_child);
+        out.put_some("status", &self.status);
+        out.put_extra(&self.extra);
+        out.finish()
+    }
+}
+
+json_object!(ListDepartmentUsersRequest);
+
+impl Validate for ListDepartmentUsersRequest {
+    fn validate(&self, v: &mut Validator) {
+        if let Some(value) = &self.fetch_child {
             if !value.is_known() {
                 v.report(
                     "fetch_child",
@@ -3131,45 +2638,31 @@ impl ::qywx_runtime::validate::Validate for ListDepartmentUsersRequest {
     }
 }
 
-impl ::qywx_runtime::QueryParams for ListDepartmentUsersRequest {
+impl QueryParams for ListDepartmentUsersRequest {
     fn query_pairs(&self) -> Vec<(&'static str, String)> {
-        let mut pairs = Vec::with_capacity(3usize);
+        let mut pairs = Vec::with_capacity(3);
         let value = &self.department_id;
         pairs.push(("department_id", value.to_string()));
         if let Some(value) = &self.fetch_child {
-            pairs
-                .push((
-                    "fetch_child",
-                    ::qywx_runtime::lenient::IntEnum::to_wire(value).to_string(),
-                ));
+            pairs.push(("fetch_child", IntEnum::to_wire(value).to_string()));
         }
         if let Some(value) = &self.status {
-            pairs
-                .push((
-                    "status",
-                    ::qywx_runtime::lenient::IntEnum::to_wire(value).to_string(),
-                ));
+            pairs.push(("status", IntEnum::to_wire(value).to_string()));
         }
         pairs
     }
 }
 
 /// Answer of [`list_department_users`](crate::wecom::WecomClient::list_department_users) on success (envelope removed).
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct ListDepartmentUsersResponse {
     /// 成员列表. The members (userid 员工UserID, name 成员名称).
     ///
     /// Wire name `userlist`, type `UserBrief[]`, required.
-    #[serde(
-        rename = "userlist",
-        default,
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub userlist: Vec<UserBrief>,
     /// Members the server sent that this version of the spec does not model, kept as sent.
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<String, ::serde_json::Value>,
+    pub extra: Map<String, Value>,
 }
 
 impl ListDepartmentUsersResponse {
@@ -3177,43 +2670,56 @@ impl ListDepartmentUsersResponse {
     pub fn new(userlist: Vec<UserBrief>) -> Self {
         Self {
             userlist,
-            extra: ::serde_json::Map::new(),
+            extra: Map::new(),
         }
     }
 }
 
+impl FromJson for ListDepartmentUsersResponse {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "ListDepartmentUsersResponse")?;
+        Ok(Self {
+            userlist: members.list("userlist")?,
+            extra: members.rest(),
+        })
+    }
+}
+
+impl ToJson for ListDepartmentUsersResponse {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put("userlist", &self.userlist);
+        out.put_extra(&self.extra);
+        out.finish()
+    }
+}
+
+json_object!(ListDepartmentUsersResponse);
+
 /// Descriptor of `user.list`: `GET /cgi-bin/user/list`.
 #[doc(hidden)]
-pub const LIST_USERS: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
+pub const LIST_USERS: EndpointSpec = EndpointSpec {
     id: "user.list",
-    method: ::qywx_runtime::spec::HttpMethod::Get,
+    method: HttpMethod::Get,
     path: "/cgi-bin/user/list",
     auth: true,
     idempotent: true,
 };
 
 /// Parameters of [`list_users`](crate::wecom::WecomClient::list_users) (`GET /cgi-bin/user/list`), sent in the query string.
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct ListUsersRequest {
     /// 获取的部门id. Id of the department to list.
     ///
     /// Wire name `department_id`, type `i32`, required.
-    #[serde(
-        rename = "department_id",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub department_id: i32,
     /// 1/0：是否递归获取子部门下面的成员 (not in today's page). 1: include sub-departments recursively; 0: direct members only.
     ///
     /// Wire name `fetch_child`, type `FetchChild`, optional.
-    #[serde(
-        rename = "fetch_child",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub fetch_child: Option<FetchChild>,
+    /// Members the server sent that this version of the spec does not model, kept as sent.
+    pub extra: Map<String, Value>,
 }
 
 impl ListUsersRequest {
@@ -3222,6 +2728,7 @@ impl ListUsersRequest {
         Self {
             department_id,
             fetch_child: None,
+            extra: Map::new(),
         }
     }
 
@@ -3233,12 +2740,32 @@ impl ListUsersRequest {
     }
 }
 
-impl ::qywx_runtime::validate::Validate for ListUsersRequest {
-    fn validate(&self, v: &mut ::qywx_runtime::validate::Validator) {
-        'field: {
-            let Some(value) = &self.fetch_child else {
-                break 'field;
-            };
+impl FromJson for ListUsersRequest {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "ListUsersRequest")?;
+        Ok(Self {
+            department_id: members.required("department_id")?,
+            fetch_child: members.optional("fetch_child")?,
+            extra: members.rest(),
+        })
+    }
+}
+
+impl ToJson for ListUsersRequest {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put("department_id", &self.department_id);
+        out.put_some("fetch_child", &self.fetch_child);
+        out.put_extra(&self.extra);
+        out.finish()
+    }
+}
+
+json_object!(ListUsersRequest);
+
+impl Validate for ListUsersRequest {
+    fn validate(&self, v: &mut Validator) {
+        if let Some(value) = &self.fetch_child {
             if !value.is_known() {
                 v.report(
                     "fetch_child",
@@ -3249,38 +2776,28 @@ impl ::qywx_runtime::validate::Validate for ListUsersRequest {
     }
 }
 
-impl ::qywx_runtime::QueryParams for ListUsersRequest {
+impl QueryParams for ListUsersRequest {
     fn query_pairs(&self) -> Vec<(&'static str, String)> {
-        let mut pairs = Vec::with_capacity(2usize);
+        let mut pairs = Vec::with_capacity(2);
         let value = &self.department_id;
         pairs.push(("department_id", value.to_string()));
         if let Some(value) = &self.fetch_child {
-            pairs
-                .push((
-                    "fetch_child",
-                    ::qywx_runtime::lenient::IntEnum::to_wire(value).to_string(),
-                ));
+            pairs.push(("fetch_child", IntEnum::to_wire(value).to_string()));
         }
         pairs
     }
 }
 
 /// Answer of [`list_users`](crate::wecom::WecomClient::list_users) on success (envelope removed).
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct ListUsersResponse {
     /// 成员列表. The members, with their details.
     ///
     /// Wire name `userlist`, type `Member[]`, required.
-    #[serde(
-        rename = "userlist",
-        default,
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub userlist: Vec<Member>,
     /// Members the server sent that this version of the spec does not model, kept as sent.
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<String, ::serde_json::Value>,
+    pub extra: Map<String, Value>,
 }
 
 impl ListUsersResponse {
@@ -3288,44 +2805,53 @@ impl ListUsersResponse {
     pub fn new(userlist: Vec<Member>) -> Self {
         Self {
             userlist,
-            extra: ::serde_json::Map::new(),
+            extra: Map::new(),
         }
     }
 }
 
+impl FromJson for ListUsersResponse {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "ListUsersResponse")?;
+        Ok(Self {
+            userlist: members.list("userlist")?,
+            extra: members.rest(),
+        })
+    }
+}
+
+impl ToJson for ListUsersResponse {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put("userlist", &self.userlist);
+        out.put_extra(&self.extra);
+        out.finish()
+    }
+}
+
+json_object!(ListUsersResponse);
+
 /// Descriptor of `user.list_id`: `POST /cgi-bin/user/list_id`.
 #[doc(hidden)]
-pub const LIST_USER_IDS: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
+pub const LIST_USER_IDS: EndpointSpec = EndpointSpec {
     id: "user.list_id",
-    method: ::qywx_runtime::spec::HttpMethod::Post,
+    method: HttpMethod::Post,
     path: "/cgi-bin/user/list_id",
     auth: true,
     idempotent: true,
 };
 
 /// Parameters of [`list_user_ids`](crate::wecom::WecomClient::list_user_ids) (`POST /cgi-bin/user/list_id`), sent in the JSON body.
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ListUserIdsRequest {
     /// 用于分页查询的游标，字符串类型，由上一次调用返回，首次调用不填. Cursor from the previous page's next_cursor; unset for the first page.
     ///
     /// Wire name `cursor`, type `string`, optional.
-    #[serde(
-        rename = "cursor",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub cursor: Option<String>,
     /// 分页，预期请求的数据量，取值范围 1 ~ 10000. Rows wanted in this page, 1 to 10000.
     ///
     /// Wire name `limit`, type `u32`, optional.
-    #[serde(
-        rename = "limit",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub limit: Option<u32>,
 }
 
@@ -3350,36 +2876,45 @@ impl ListUserIdsRequest {
     }
 }
 
-impl ::qywx_runtime::validate::Validate for ListUserIdsRequest {
-    fn validate(&self, _v: &mut ::qywx_runtime::validate::Validator) {}
+impl FromJson for ListUserIdsRequest {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "ListUserIdsRequest")?;
+        Ok(Self {
+            cursor: members.optional("cursor")?,
+            limit: members.optional("limit")?,
+        })
+    }
+}
+
+impl ToJson for ListUserIdsRequest {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put_some("cursor", &self.cursor);
+        out.put_some("limit", &self.limit);
+        out.finish()
+    }
+}
+
+json_object!(ListUserIdsRequest);
+
+impl Validate for ListUserIdsRequest {
+    fn validate(&self, _v: &mut Validator) {}
 }
 
 /// Answer of [`list_user_ids`](crate::wecom::WecomClient::list_user_ids) on success (envelope removed).
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct ListUserIdsResponse {
     /// 分页游标，下次请求时填写以获取之后分页的记录。如果该字段返回空则表示已没有更多数据. Cursor of the next page; empty when there is no more.
     ///
     /// Wire name `next_cursor`, type `string`, optional.
-    #[serde(
-        rename = "next_cursor",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub next_cursor: Option<String>,
     /// 用户-部门关系列表. The member-department pairs of this page.
     ///
     /// Wire name `dept_user`, type `DeptUser[]`, required.
-    #[serde(
-        rename = "dept_user",
-        default,
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub dept_user: Vec<DeptUser>,
     /// Members the server sent that this version of the spec does not model, kept as sent.
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<String, ::serde_json::Value>,
+    pub extra: Map<String, Value>,
 }
 
 impl ListUserIdsResponse {
@@ -3388,7 +2923,7 @@ impl ListUserIdsResponse {
         Self {
             next_cursor: None,
             dept_user,
-            extra: ::serde_json::Map::new(),
+            extra: Map::new(),
         }
     }
 
@@ -3400,27 +2935,46 @@ impl ListUserIdsResponse {
     }
 }
 
+impl FromJson for ListUserIdsResponse {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "ListUserIdsResponse")?;
+        Ok(Self {
+            next_cursor: members.optional("next_cursor")?,
+            dept_user: members.list("dept_user")?,
+            extra: members.rest(),
+        })
+    }
+}
+
+impl ToJson for ListUserIdsResponse {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put_some("next_cursor", &self.next_cursor);
+        out.put("dept_user", &self.dept_user);
+        out.put_extra(&self.extra);
+        out.finish()
+    }
+}
+
+json_object!(ListUserIdsResponse);
+
 /// Descriptor of `user.convert_to_openid`: `POST /cgi-bin/user/convert_to_openid`.
 #[doc(hidden)]
-pub const CONVERT_TO_OPENID: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
+pub const CONVERT_TO_OPENID: EndpointSpec = EndpointSpec {
     id: "user.convert_to_openid",
-    method: ::qywx_runtime::spec::HttpMethod::Post,
+    method: HttpMethod::Post,
     path: "/cgi-bin/user/convert_to_openid",
     auth: true,
     idempotent: true,
 };
 
 /// Parameters of [`convert_to_openid`](crate::wecom::WecomClient::convert_to_openid) (`POST /cgi-bin/user/convert_to_openid`), sent in the JSON body.
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct ConvertToOpenidRequest {
     /// 企业内的成员id. Member UserID.
     ///
     /// Wire name `userid`, type `string`, required.
-    #[serde(
-        rename = "userid",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub userid: String,
 }
 
@@ -3431,25 +2985,39 @@ impl ConvertToOpenidRequest {
     }
 }
 
-impl ::qywx_runtime::validate::Validate for ConvertToOpenidRequest {
-    fn validate(&self, _v: &mut ::qywx_runtime::validate::Validator) {}
+impl FromJson for ConvertToOpenidRequest {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "ConvertToOpenidRequest")?;
+        Ok(Self {
+            userid: members.required("userid")?,
+        })
+    }
+}
+
+impl ToJson for ConvertToOpenidRequest {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put("userid", &self.userid);
+        out.finish()
+    }
+}
+
+json_object!(ConvertToOpenidRequest);
+
+impl Validate for ConvertToOpenidRequest {
+    fn validate(&self, _v: &mut Validator) {}
 }
 
 /// Answer of [`convert_to_openid`](crate::wecom::WecomClient::convert_to_openid) on success (envelope removed).
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct ConvertToOpenidResponse {
     /// 企业微信成员userid对应的openid. The member's openid.
     ///
     /// Wire name `openid`, type `string`, required.
-    #[serde(
-        rename = "openid",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub openid: String,
     /// Members the server sent that this version of the spec does not model, kept as sent.
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<String, ::serde_json::Value>,
+    pub extra: Map<String, Value>,
 }
 
 impl ConvertToOpenidResponse {
@@ -3457,32 +3025,49 @@ impl ConvertToOpenidResponse {
     pub fn new(openid: impl Into<String>) -> Self {
         Self {
             openid: openid.into(),
-            extra: ::serde_json::Map::new(),
+            extra: Map::new(),
         }
     }
 }
 
+impl FromJson for ConvertToOpenidResponse {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "ConvertToOpenidResponse")?;
+        Ok(Self {
+            openid: members.required("openid")?,
+            extra: members.rest(),
+        })
+    }
+}
+
+impl ToJson for ConvertToOpenidResponse {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put("openid", &self.openid);
+        out.put_extra(&self.extra);
+        out.finish()
+    }
+}
+
+json_object!(ConvertToOpenidResponse);
+
 /// Descriptor of `user.convert_to_userid`: `POST /cgi-bin/user/convert_to_userid`.
 #[doc(hidden)]
-pub const CONVERT_TO_USERID: ::qywx_runtime::spec::EndpointSpec = ::qywx_runtime::spec::EndpointSpec {
+pub const CONVERT_TO_USERID: EndpointSpec = EndpointSpec {
     id: "user.convert_to_userid",
-    method: ::qywx_runtime::spec::HttpMethod::Post,
+    method: HttpMethod::Post,
     path: "/cgi-bin/user/convert_to_userid",
     auth: true,
     idempotent: true,
 };
 
 /// Parameters of [`convert_to_userid`](crate::wecom::WecomClient::convert_to_userid) (`POST /cgi-bin/user/convert_to_userid`), sent in the JSON body.
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct ConvertToUseridRequest {
     /// 在使用企业支付之后，返回结果的openid. The openid from a corp-payment result.
     ///
     /// Wire name `openid`, type `string`, required.
-    #[serde(
-        rename = "openid",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub openid: String,
 }
 
@@ -3493,25 +3078,39 @@ impl ConvertToUseridRequest {
     }
 }
 
-impl ::qywx_runtime::validate::Validate for ConvertToUseridRequest {
-    fn validate(&self, _v: &mut ::qywx_runtime::validate::Validator) {}
+impl FromJson for ConvertToUseridRequest {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "ConvertToUseridRequest")?;
+        Ok(Self {
+            openid: members.required("openid")?,
+        })
+    }
+}
+
+impl ToJson for ConvertToUseridRequest {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put("openid", &self.openid);
+        out.finish()
+    }
+}
+
+json_object!(ConvertToUseridRequest);
+
+impl Validate for ConvertToUseridRequest {
+    fn validate(&self, _v: &mut Validator) {}
 }
 
 /// Answer of [`convert_to_userid`](crate::wecom::WecomClient::convert_to_userid) on success (envelope removed).
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct ConvertToUseridResponse {
     /// 该openid在企业微信对应的成员userid. The member's UserID.
     ///
     /// Wire name `userid`, type `string`, required.
-    #[serde(
-        rename = "userid",
-        deserialize_with = "::qywx_runtime::lenient::deserialize"
-    )]
     pub userid: String,
     /// Members the server sent that this version of the spec does not model, kept as sent.
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<String, ::serde_json::Value>,
+    pub extra: Map<String, Value>,
 }
 
 impl ConvertToUseridResponse {
@@ -3519,10 +3118,31 @@ impl ConvertToUseridResponse {
     pub fn new(userid: impl Into<String>) -> Self {
         Self {
             userid: userid.into(),
-            extra: ::serde_json::Map::new(),
+            extra: Map::new(),
         }
     }
 }
+
+impl FromJson for ConvertToUseridResponse {
+    fn from_json(value: Value) -> Decoded<Self> {
+        let mut members = Members::of(value, "ConvertToUseridResponse")?;
+        Ok(Self {
+            userid: members.required("userid")?,
+            extra: members.rest(),
+        })
+    }
+}
+
+impl ToJson for ConvertToUseridResponse {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put("userid", &self.userid);
+        out.put_extra(&self.extra);
+        out.finish()
+    }
+}
+
+json_object!(ConvertToUseridResponse);
 
 impl super::WecomClient {
     /// 创建成员: create a member.
@@ -3567,14 +3187,14 @@ impl super::WecomClient {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidInput`](qywx_runtime::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](qywx_runtime::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://developer.work.weixin.qq.com/document/path/90331> (documentation updated 2025-07-25).
     pub async fn create_user(
         &self,
         request: &CreateUserRequest,
-    ) -> ::qywx_runtime::Result<CreateUserResponse> {
+    ) -> Result<CreateUserResponse> {
         self.inner.call_json(&CREATE_USER, request).await
     }
 
@@ -3619,12 +3239,12 @@ impl super::WecomClient {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidInput`](qywx_runtime::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](qywx_runtime::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
     pub async fn update_user(
         &self,
         request: &UpdateUserRequest,
-    ) -> ::qywx_runtime::Result<UpdateUserResponse> {
+    ) -> Result<UpdateUserResponse> {
         self.inner.call_json(&UPDATE_USER, request).await
     }
 
@@ -3646,14 +3266,14 @@ impl super::WecomClient {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidInput`](qywx_runtime::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](qywx_runtime::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://developer.work.weixin.qq.com/document/path/90198> (documentation updated 2021-08-09).
     pub async fn delete_user(
         &self,
         request: &DeleteUserRequest,
-    ) -> ::qywx_runtime::Result<DeleteUserResponse> {
+    ) -> Result<DeleteUserResponse> {
         self.inner.call_query(&DELETE_USER, request).await
     }
 
@@ -3701,14 +3321,11 @@ impl super::WecomClient {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidInput`](qywx_runtime::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](qywx_runtime::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://developer.work.weixin.qq.com/document/path/96255> (documentation updated 2025-03-06).
-    pub async fn get_user(
-        &self,
-        request: &GetUserRequest,
-    ) -> ::qywx_runtime::Result<GetUserResponse> {
+    pub async fn get_user(&self, request: &GetUserRequest) -> Result<GetUserResponse> {
         self.inner.call_query(&GET_USER, request).await
     }
 
@@ -3734,14 +3351,14 @@ impl super::WecomClient {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidInput`](qywx_runtime::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](qywx_runtime::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://developer.work.weixin.qq.com/document/path/96259> (documentation updated 2022-08-22).
     pub async fn list_department_users(
         &self,
         request: &ListDepartmentUsersRequest,
-    ) -> ::qywx_runtime::Result<ListDepartmentUsersResponse> {
+    ) -> Result<ListDepartmentUsersResponse> {
         self.inner.call_query(&LIST_DEPARTMENT_USERS, request).await
     }
 
@@ -3766,14 +3383,14 @@ impl super::WecomClient {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidInput`](qywx_runtime::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](qywx_runtime::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://developer.work.weixin.qq.com/document/path/96260> (documentation updated 2024-07-24).
     pub async fn list_users(
         &self,
         request: &ListUsersRequest,
-    ) -> ::qywx_runtime::Result<ListUsersResponse> {
+    ) -> Result<ListUsersResponse> {
         self.inner.call_query(&LIST_USERS, request).await
     }
 
@@ -3799,14 +3416,14 @@ impl super::WecomClient {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidInput`](qywx_runtime::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](qywx_runtime::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://developer.work.weixin.qq.com/document/path/96067> (documentation updated 2024-07-23).
     pub async fn list_user_ids(
         &self,
         request: &ListUserIdsRequest,
-    ) -> ::qywx_runtime::Result<ListUserIdsResponse> {
+    ) -> Result<ListUserIdsResponse> {
         self.inner.call_json(&LIST_USER_IDS, request).await
     }
 
@@ -3816,19 +3433,17 @@ impl super::WecomClient {
     pub fn list_user_ids_stream(
         &self,
         request: &ListUserIdsRequest,
-    ) -> impl ::qywx_runtime::Stream<
-        Item = ::qywx_runtime::Result<DeptUser>,
-    > + Send + 'static {
+    ) -> impl Stream<Item = Result<DeptUser>> + Send + 'static {
         let client = self.clone();
         let template = request.clone();
         let mut first = Some(template.cursor.clone());
-        ::qywx_runtime::pager::items(move |cursor: Option<String>| {
+        pager::items(move |cursor: Option<String>| {
             let client = client.clone();
             let mut request = template.clone();
             request.cursor = first.take().unwrap_or(cursor);
             async move {
                 let page = client.list_user_ids(&request).await?;
-                Ok(::qywx_runtime::pager::Page {
+                Ok(pager::Page {
                     next_cursor: page.next_cursor,
                     items: page.dept_user,
                 })
@@ -3856,12 +3471,12 @@ impl super::WecomClient {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidInput`](qywx_runtime::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](qywx_runtime::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
     pub async fn convert_to_openid(
         &self,
         request: &ConvertToOpenidRequest,
-    ) -> ::qywx_runtime::Result<ConvertToOpenidResponse> {
+    ) -> Result<ConvertToOpenidResponse> {
         self.inner.call_json(&CONVERT_TO_OPENID, request).await
     }
 
@@ -3885,12 +3500,12 @@ impl super::WecomClient {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidInput`](qywx_runtime::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](qywx_runtime::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
     pub async fn convert_to_userid(
         &self,
         request: &ConvertToUseridRequest,
-    ) -> ::qywx_runtime::Result<ConvertToUseridResponse> {
+    ) -> Result<ConvertToUseridResponse> {
         self.inner.call_json(&CONVERT_TO_USERID, request).await
     }
 }

@@ -1,0 +1,190 @@
+//! Endpoints: the descriptor, the request and response types, and the client methods (the
+//! plain call, `<name>_stream` for cursor pages, `<name>_bulk` for chunked rows).
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+use super::docs::{doc, method_doc};
+use super::Scope;
+use crate::ir::*;
+use crate::model::Method;
+use crate::names::ident;
+
+impl Scope<'_> {
+    /// The items of one endpoint (descriptor and types) and its client methods.
+    pub(crate) fn endpoint(&self, service: &ServiceIr<'_>, e: &EndpointIr<'_>) -> (TokenStream, TokenStream) {
+        let s = e.spec;
+        let const_name = format_ident!("{}", e.const_name);
+        let method = format_ident!("{}", if s.method == Method::Get { "Get" } else { "Post" });
+        let (id, path, auth, idempotent) = (&s.id, &s.path, s.auth, s.idempotent);
+        let const_doc = doc(&format!("Descriptor of `{}`: `{} {}`.", s.id, s.method, s.path));
+        let mut items = vec![quote! {
+            #const_doc
+            #[doc(hidden)]
+            pub const #const_name: EndpointSpec = EndpointSpec {
+                id: #id,
+                method: HttpMethod::#method,
+                path: #path,
+                auth: #auth,
+                idempotent: #idempotent,
+            };
+        }];
+        if let Some(request) = &e.request {
+            items.push(self.object(request));
+        }
+        let response_ty = match &e.response {
+            ResponseIr::Object(o) => {
+                items.push(self.object(o));
+                let name = format_ident!("{}", o.name);
+                quote!(#name)
+            }
+            ResponseIr::Type(ty) => self.ty(ty),
+        };
+        let method_doc = doc(&method_doc(service, e));
+        let method_name = format_ident!("{}", s.name);
+        let request_name = format_ident!("{}", e.request_name());
+        let call = match e.call {
+            Call::NoParams => quote!(self.inner.call(&#const_name).await),
+            Call::Query => quote!(self.inner.call_query(&#const_name, request).await),
+            Call::Json => quote!(self.inner.call_json(&#const_name, request).await),
+        };
+        let args = e.request.as_ref().map(|_| quote!(, request: &#request_name));
+        let stream = e.stream.as_ref().map(|p| self.stream_method(e, p));
+        let bulk = e.bulk.as_ref().map(|b| self.bulk_method(e, b, &response_ty));
+        let methods = quote! {
+            #method_doc
+            pub async fn #method_name(&self #args) -> Result<#response_ty> {
+                #call
+            }
+
+            #stream
+            #bulk
+        };
+        (quote!(#(#items)*), methods)
+    }
+
+    /// `<name>_stream`: every item of a cursor-paginated endpoint, pages fetched lazily.
+    fn stream_method(&self, e: &EndpointIr<'_>, p: &StreamIr) -> TokenStream {
+        let (Some(request), ResponseIr::Object(response)) = (&e.request, &e.response) else {
+            unreachable!("the model gives a paginated endpoint a request and response fields")
+        };
+        let (cursor, next, items) = (&request.fields[p.cursor], &response.fields[p.next], &response.fields[p.items]);
+        let item_ty = self.ty(&p.item);
+        let (cursor_id, next_id, items_id) = (ident(&cursor.ident), ident(&next.ident), ident(&items.ident));
+        let take_items = if items.spec.required {
+            quote!(page.#items_id)
+        } else {
+            quote!(page.#items_id.unwrap_or_default())
+        };
+        let take_next = if next.spec.required {
+            quote!(Some(page.#next_id))
+        } else {
+            quote!(page.#next_id)
+        };
+        let method = format_ident!("{}", e.spec.name);
+        let stream_name = format_ident!("{}_stream", e.spec.name);
+        let request_name = format_ident!("{}", e.request_name());
+        let name = &e.spec.name;
+        let stream_doc = doc(&format!(
+            "Every `{}` item of [`{name}`](Self::{name}), as a stream that fetches the next page only when the items of the \
+             previous one have been consumed (`use qywx::runtime::StreamExt; while let Some(item) = stream.next().await {{ .. }}`).\n\n\
+             The stream starts at `request`'s `{}` (unset: the first page), follows `{}` and ends after the last page. \
+             A failed page is yielded as one `Err` after every item before it, and ends the stream.",
+            items.spec.name, cursor.spec.name, next.spec.name
+        ));
+        quote! {
+            #stream_doc
+            pub fn #stream_name(&self, request: &#request_name) -> impl Stream<Item = Result<#item_ty>> + Send + 'static {
+                let client = self.clone();
+                let template = request.clone();
+                let mut first = Some(template.#cursor_id.clone());
+                pager::items(move |cursor: Option<String>| {
+                    let client = client.clone();
+                    let mut request = template.clone();
+                    request.#cursor_id = first.take().unwrap_or(cursor);
+                    async move {
+                        let page = client.#method(&request).await?;
+                        Ok(pager::Page { next_cursor: #take_next, items: #take_items })
+                    }
+                })
+            }
+        }
+    }
+
+    /// `<name>_bulk`: any number of rows through a chunked endpoint.
+    fn bulk_method(&self, e: &EndpointIr<'_>, b: &BulkIr, response_ty: &TokenStream) -> TokenStream {
+        let Some(request) = &e.request else {
+            unreachable!("the model gives a bulk endpoint a request")
+        };
+        let row_ty = self.ty(&b.row);
+        let echo_ty = quote!(<#response_ty as BulkAnswer<#row_ty>>::Echo);
+        let others: Vec<&FieldIr<'_>> = b.others.iter().map(|&i| &request.fields[i]).collect();
+        let params = others.iter().map(|f| {
+            let id = ident(&f.ident);
+            let ty = self.ty(&f.ty);
+            quote!(#id: #ty,)
+        });
+        let ctor_args = request.required().map(|f| {
+            if std::ptr::eq(f, &request.fields[b.items]) {
+                quote!(Vec::new())
+            } else {
+                let id = ident(&f.ident);
+                quote!(#id)
+            }
+        });
+        let arg_names: Vec<String> = others.iter().map(|f| format!("`{}`", f.ident)).collect();
+        let items = &request.fields[b.items];
+        let items_id = ident(&items.ident);
+        let method = format_ident!("{}", e.spec.name);
+        let bulk_name = format_ident!("{}_bulk", e.spec.name);
+        let request_name = format_ident!("{}", e.request_name());
+        let (name, rows, max) = (&e.spec.name, &items.spec.name, b.max);
+        let context = if b.has_context {
+            quote!(template.row_context())
+        } else {
+            quote!(Vec::new())
+        };
+        let bulk_doc = doc(&[
+            format!("Sends any number of `{rows}` rows through [`{name}`](Self::{name}), in chunks of at most {max} (the documented maximum)."),
+            String::new(),
+            "Each row is validated first (with the rules that depend on the other parameters, such as what a delete row needs): \
+             a row that breaks a rule is reported, not sent. Up to `options.concurrency` chunks are in flight at once, so memory \
+             stays bounded whatever the input size."
+                .to_owned(),
+            format!("{} give the request's other parameters. `progress` is called after each answered chunk.", arg_names.join(", ")),
+            String::new(),
+            "The report holds every row that was not applied, with the server's reason and the row as the server echoed it: \
+             `accepted + rejected + invalid + failed + pending = total`. A chunk is not retried after a failure that \
+             may have reached the server (the endpoint is not safe to repeat); its rows are reported in `failed`."
+                .to_owned(),
+        ]
+        .join("\n"));
+        let max = proc_macro2::Literal::usize_unsuffixed(max);
+        quote! {
+            #bulk_doc
+            pub async fn #bulk_name(
+                &self,
+                #(#params)*
+                rows: impl RowSource<#row_ty>,
+                options: BulkOptions,
+                progress: impl FnMut(&BulkProgress),
+            ) -> BulkReport<#row_ty, #echo_ty> {
+                let client = self.clone();
+                let template = #request_name::new(#(#ctor_args),*);
+                let context = #context;
+                let validate = move |row: &#row_ty| {
+                    let mut v = Validator::with_context(context.clone());
+                    Validate::validate(row, &mut v);
+                    v.into_violations()
+                };
+                let send = move |chunk: Vec<#row_ty>| {
+                    let client = client.clone();
+                    let mut request = template.clone();
+                    request.#items_id = chunk;
+                    async move { client.#method(&request).await }
+                };
+                bulk::run(rows, #max, options, validate, send, progress).await
+            }
+        }
+    }
+}

@@ -1,0 +1,181 @@
+//! Printing: `use` declarations for the names a file uses, prettyplease, and the blank lines
+//! between items that hand-written Rust has.
+
+use std::collections::BTreeSet;
+
+use proc_macro2::{TokenStream, TokenTree};
+
+/// Short names the emitters write, and what each one imports. A name is imported only when a
+/// file uses it (as the start of a path, not after `::` or `.`), so no import goes unused.
+pub(crate) const IMPORTS: &[(&str, &str)] = &[
+    ("fmt", "std::fmt"),
+    ("Map", "serde_json::Map"),
+    ("Value", "serde_json::Value"),
+    ("FromJson", "qywx_runtime::codec::FromJson"),
+    ("ToJson", "qywx_runtime::codec::ToJson"),
+    ("Members", "qywx_runtime::codec::Members"),
+    ("MembersOut", "qywx_runtime::codec::MembersOut"),
+    ("Decoded", "qywx_runtime::codec::Decoded"),
+    ("first_fit", "qywx_runtime::codec::first_fit"),
+    ("Validate", "qywx_runtime::validate::Validate"),
+    ("Validator", "qywx_runtime::validate::Validator"),
+    ("Presence", "qywx_runtime::validate::Presence"),
+    ("WireText", "qywx_runtime::validate::WireText"),
+    ("EndpointSpec", "qywx_runtime::spec::EndpointSpec"),
+    ("HttpMethod", "qywx_runtime::spec::HttpMethod"),
+    ("IntEnum", "qywx_runtime::lenient::IntEnum"),
+    ("StrEnum", "qywx_runtime::lenient::StrEnum"),
+    ("view_field", "qywx_runtime::lenient::view_field"),
+    ("LocalDateTime", "qywx_runtime::LocalDateTime"),
+    ("QueryParams", "qywx_runtime::QueryParams"),
+    ("BulkAnswer", "qywx_runtime::bulk::BulkAnswer"),
+    ("ChunkOutcome", "qywx_runtime::bulk::ChunkOutcome"),
+    ("BulkOptions", "qywx_runtime::bulk::BulkOptions"),
+    ("BulkProgress", "qywx_runtime::bulk::BulkProgress"),
+    ("BulkReport", "qywx_runtime::bulk::BulkReport"),
+    ("RowSource", "qywx_runtime::bulk::RowSource"),
+    ("Stream", "qywx_runtime::Stream"),
+    ("Result", "qywx_runtime::Result"),
+    ("bulk", "qywx_runtime::bulk"),
+    ("pager", "qywx_runtime::pager"),
+    ("ServiceSpec", "qywx_runtime::spec::ServiceSpec"),
+    ("EnvelopeSpec", "qywx_runtime::spec::EnvelopeSpec"),
+    ("AuthSpec", "qywx_runtime::spec::AuthSpec"),
+    ("ErrorCodeSpec", "qywx_runtime::spec::ErrorCodeSpec"),
+    ("ErrorHandling", "qywx_runtime::spec::ErrorHandling"),
+    ("TokenPlacement", "qywx_runtime::spec::TokenPlacement"),
+    ("Secret", "qywx_runtime::Secret"),
+    ("Credentials", "qywx_runtime::Credentials"),
+    ("ClientOptions", "qywx_runtime::ClientOptions"),
+    ("ServiceClient", "qywx_runtime::ServiceClient"),
+    ("json_object", "qywx_runtime::json_object"),
+    ("wire_enum", "qywx_runtime::wire_enum"),
+];
+
+/// The names of [`IMPORTS`] that `tokens` uses as the start of a path: not after `::`, `.` or
+/// a declaring keyword, and not as a field name (`name:` but not `name::`).
+fn used_names(tokens: TokenStream, used: &mut BTreeSet<&'static str>) {
+    let trees: Vec<TokenTree> = tokens.into_iter().collect();
+    let punct = |i: usize| match trees.get(i) {
+        Some(TokenTree::Punct(p)) => Some(p.as_char()),
+        _ => None,
+    };
+    let mut in_use = false;
+    for (i, tree) in trees.iter().enumerate() {
+        // `use` declarations the emitter wrote itself (re-exports) import nothing more.
+        match tree {
+            TokenTree::Ident(id) if id == "use" => in_use = true,
+            TokenTree::Punct(p) if p.as_char() == ';' => in_use = false,
+            _ => {}
+        }
+        if in_use {
+            continue;
+        }
+        match tree {
+            TokenTree::Group(g) => used_names(g.stream(), used),
+            TokenTree::Ident(id) => {
+                let text = id.to_string();
+                let Some((name, _)) = IMPORTS.iter().find(|(name, _)| *name == text) else { continue };
+                let after_path = i >= 2 && punct(i - 1) == Some(':') && punct(i - 2) == Some(':');
+                let after_dot = i >= 1 && punct(i - 1) == Some('.');
+                let declared = i >= 1
+                    && matches!(&trees[i - 1], TokenTree::Ident(k) if ["fn", "struct", "enum", "mod", "let", "const", "static", "type", "trait"].contains(&k.to_string().as_str()));
+                let field_name = punct(i + 1) == Some(':') && punct(i + 2) != Some(':');
+                if !after_path && !after_dot && !declared && !field_name {
+                    used.insert(name);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// `use` declarations for what `tokens` uses, grouped by crate as rustfmt would.
+fn use_declarations(tokens: &TokenStream) -> String {
+    let mut used = BTreeSet::new();
+    used_names(tokens.clone(), &mut used);
+    let mut by_module: Vec<(String, Vec<&str>)> = Vec::new();
+    for (name, path) in IMPORTS.iter().filter(|(name, _)| used.contains(name)) {
+        let module = path.rsplit_once("::").map_or("", |(m, _)| m).to_owned();
+        match by_module.iter_mut().find(|(m, _)| *m == module) {
+            Some((_, names)) => names.push(name),
+            None => by_module.push((module, vec![name])),
+        }
+    }
+    // std first, then a blank line and the other crates, as rustfmt groups them.
+    by_module.sort_by_key(|(m, _)| (!m.starts_with("std::"), m.clone()));
+    let mut out = String::new();
+    let mut previous_std = None;
+    for (module, names) in &mut by_module {
+        let is_std = module.starts_with("std::");
+        if previous_std == Some(true) && !is_std {
+            out.push('\n');
+        }
+        previous_std = Some(is_std);
+        // Modules (`fmt`) before types, as rustfmt sorts them.
+        names.sort_by_key(|n| (!n.starts_with(char::is_lowercase), n.to_string()));
+        match names.as_slice() {
+            [one] => out.push_str(&format!("use {module}::{one};\n")),
+            many => out.push_str(&format!("use {module}::{{{}}};\n", many.join(", "))),
+        }
+    }
+    out
+}
+
+fn header(source: &str) -> String {
+    format!("// @generated by qywx-codegen from {source}. Do not edit: change the spec and run `cargo run -p qywx-codegen`.\n")
+}
+
+/// A whole file: the header, inner docs, `use` declarations, then the items.
+pub(crate) fn render(inner_docs: TokenStream, items: TokenStream, source: &str) -> String {
+    let uses = use_declarations(&items);
+    let print = |tokens: TokenStream, what: &str| -> String {
+        match syn::parse2::<syn::File>(tokens.clone()) {
+            Ok(file) => prettyplease::unparse(&file),
+            // The emitter's own bug, not the spec's: show what did not parse.
+            Err(e) => panic!("qywx-codegen emitted invalid Rust ({what}) for {source}: {e}\n{tokens}"),
+        }
+    };
+    let docs = print(inner_docs, "module docs");
+    let body = print(items, "items");
+    // `space_items` puts the blank lines between the parts.
+    let out = format!("{}{docs}{uses}{body}", header(source));
+    space_items(&out)
+}
+
+/// A blank line between items, as hand-written Rust has: before an item (or its docs and
+/// attributes) that follows the end of another item at the same indentation.
+fn space_items(code: &str) -> String {
+    const STARTS: [&str; 14] = [
+        "///", "#[", "pub ", "pub(", "impl", "fn ", "const ", "static ", "mod ", "enum ", "struct ", "trait ", "type ",
+        "use ",
+    ];
+    let mut out = String::with_capacity(code.len() + code.len() / 16);
+    let mut previous: Option<&str> = None;
+    for line in code.lines() {
+        if let Some(prev) = previous {
+            let indent = |l: &str| l.len() - l.trim_start().len();
+            let (p, l) = (prev.trim(), line.trim_start());
+            let ends_item = p == "}"
+                || p == "};"
+                || (p.ends_with(';')
+                    && !p.starts_with("//")
+                    && !p.starts_with("#[")
+                    && STARTS.iter().any(|s| p.starts_with(s)))
+                || (p.ends_with(");") && indent(prev) == 0 && !p.starts_with("//"));
+            // Consecutive `use`/`mod` lines, and macro calls, stay together.
+            let same_kind = ["use ", "pub mod ", "mod "].iter().any(|k| p.starts_with(k) && l.starts_with(k));
+            let after_module_docs = p.starts_with("//!") && !l.starts_with("//!");
+            let starts_item = STARTS.iter().any(|s| l.starts_with(s)) || (indent(line) == 0 && l.contains("!("));
+            if !p.is_empty()
+                && (after_module_docs || (ends_item && !same_kind && indent(prev) == indent(line) && starts_item))
+            {
+                out.push('\n');
+            }
+        }
+        out.push_str(line);
+        out.push('\n');
+        previous = Some(line);
+    }
+    out
+}

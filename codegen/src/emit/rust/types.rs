@@ -1,0 +1,376 @@
+//! Types: structs with their constructors and setters, enums, unions and response views.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+use super::docs::{a_or_an, doc, field_doc, first_sentence, md, view_field_doc};
+use super::Scope;
+use crate::ir::*;
+use crate::names::ident;
+
+impl Scope<'_> {
+    /// A struct with its constructor, setters, JSON, validation and partial-result helpers.
+    pub(crate) fn object(&self, o: &ObjectIr<'_>) -> TokenStream {
+        let name = format_ident!("{}", o.name);
+        let struct_doc = doc(&o.doc);
+        let fields = o.fields.iter().map(|f| {
+            let fdoc = doc(&field_doc(f));
+            let id = ident(&f.ident);
+            let ty = self.field_type(f);
+            quote! { #fdoc pub #id: #ty, }
+        });
+        let extra_field = o.keep_extra.then(|| {
+            quote! {
+                /// Members the server sent that this version of the spec does not model, kept as sent.
+                pub extra: Map<String, Value>,
+            }
+        });
+        let constructor = self.constructor(o);
+        let setters = o.fields.iter().filter(|f| !f.spec.required).map(|f| self.setter(f));
+        let partial = o.partial.as_ref().map(|p| self.partial_impl(o, p));
+        let must_use = o.partial.as_ref().map(
+            |_| quote!(#[must_use = "the server may have applied only part of the request: check `is_complete()`"]),
+        );
+        let default = o.required().next().is_none().then(|| quote!(Default,));
+        let debug = (!o.has_secret()).then(|| quote!(Debug,));
+        let redacted_debug = o.has_secret().then(|| self.redacted_debug(o));
+        let json = self.object_json(o);
+        let validate = o.validated.then(|| self.validate_impl(o));
+        let query = o.query.then(|| self.query_impl(o));
+        quote! {
+            #struct_doc
+            #must_use
+            #[derive(Clone, #debug #default PartialEq)]
+            #[non_exhaustive]
+            pub struct #name {
+                #(#fields)*
+                #extra_field
+            }
+
+            impl #name {
+                #constructor
+                #(#setters)*
+            }
+
+            #json
+            #validate
+            #query
+            #partial
+            #redacted_debug
+        }
+    }
+
+    fn constructor(&self, o: &ObjectIr<'_>) -> TokenStream {
+        let required: Vec<&FieldIr<'_>> = o.required().collect();
+        let params = required.iter().map(|f| {
+            let id = ident(&f.ident);
+            if f.takes_text() {
+                quote!(#id: impl Into<String>)
+            } else {
+                let ty = self.ty(&f.ty);
+                quote!(#id: #ty)
+            }
+        });
+        let inits = o.fields.iter().map(|f| {
+            let id = ident(&f.ident);
+            match (f.spec.required, f.takes_text()) {
+                (true, true) => quote!(#id: #id.into()),
+                (true, false) => quote!(#id),
+                (false, _) => quote!(#id: None),
+            }
+        });
+        let extra_init = o.keep_extra.then(|| quote!(extra: Map::new(),));
+        let article = a_or_an(&o.name);
+        let name = &o.name;
+        let new_doc = if required.is_empty() {
+            format!("{article} `{name}` with every optional field unset.")
+        } else {
+            let names: Vec<String> = required.iter().map(|f| format!("`{}`", f.spec.name)).collect();
+            format!("{article} `{name}` from its required fields ({}); optional fields start unset.", names.join(", "))
+        };
+        let new_doc = doc(&new_doc);
+        // The spec decides how many fields are required; the constructor takes them all.
+        let many_args = (required.len() > 7).then(|| quote!(#[allow(clippy::too_many_arguments)]));
+        quote! {
+            #new_doc
+            #many_args
+            pub fn new(#(#params),*) -> Self {
+                Self { #(#inits,)* #extra_init }
+            }
+        }
+    }
+
+    fn setter(&self, f: &FieldIr<'_>) -> TokenStream {
+        let id = ident(&f.ident);
+        let sdoc = doc(&format!("Sets `{}`: {}", f.spec.name, md(first_sentence(&f.spec.description))));
+        // Lists of text take any items that become strings (`["a", "b"]` works).
+        if f.is_text_list() {
+            return quote! {
+                #sdoc
+                #[must_use = "a setter returns the updated value"]
+                pub fn #id(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+                    self.#id = Some(value.into_iter().map(Into::into).collect());
+                    self
+                }
+            };
+        }
+        let ty = self.ty(&f.ty);
+        quote! {
+            #sdoc
+            #[must_use = "a setter returns the updated value"]
+            pub fn #id(mut self, value: impl Into<#ty>) -> Self {
+                self.#id = Some(value.into());
+                self
+            }
+        }
+    }
+
+    /// `Debug` that prints `<redacted>` for the fields the spec marks `secret`.
+    fn redacted_debug(&self, o: &ObjectIr<'_>) -> TokenStream {
+        let name = format_ident!("{}", o.name);
+        let name_text = &o.name;
+        let fields = o.fields.iter().map(|f| {
+            let id = ident(&f.ident);
+            let label = &f.ident;
+            match (f.spec.secret, f.spec.required) {
+                (false, _) => quote!(.field(#label, &self.#id)),
+                (true, true) => quote!(.field(#label, &"<redacted>")),
+                (true, false) => quote!(.field(#label, &self.#id.as_ref().map(|_| "<redacted>"))),
+            }
+        });
+        let extra = o.keep_extra.then(|| quote!(.field("extra", &self.extra)));
+        quote! {
+            impl fmt::Debug for #name {
+                fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.debug_struct(#name_text) #(#fields)* #extra .finish()
+                }
+            }
+        }
+    }
+
+    /// `QueryParams`: the request's fields as query-string pairs.
+    fn query_impl(&self, o: &ObjectIr<'_>) -> TokenStream {
+        let name = format_ident!("{}", o.name);
+        let pushes = o.fields.iter().map(|f| {
+            let id = ident(&f.ident);
+            let wire = &f.spec.name;
+            let text = match &f.ty {
+                Ty::Named(NamedRef {
+                    kind: NamedKind::Enum { int_repr: true, .. },
+                    ..
+                }) => quote!(IntEnum::to_wire(value).to_string()),
+                Ty::Named(NamedRef {
+                    kind: NamedKind::Enum { int_repr: false, .. },
+                    ..
+                }) => quote!(StrEnum::to_wire(value).to_owned()),
+                _ => quote!(value.to_string()),
+            };
+            if f.spec.required {
+                quote! { let value = &self.#id; pairs.push((#wire, #text)); }
+            } else {
+                quote! { if let Some(value) = &self.#id { pairs.push((#wire, #text)); } }
+            }
+        });
+        let count = proc_macro2::Literal::usize_unsuffixed(o.fields.len());
+        quote! {
+            impl QueryParams for #name {
+                fn query_pairs(&self) -> Vec<(&'static str, String)> {
+                    let mut pairs = Vec::with_capacity(#count);
+                    #(#pushes)*
+                    pairs
+                }
+            }
+        }
+    }
+
+    pub(crate) fn enum_type(&self, e: &EnumIr<'_>) -> TokenStream {
+        let t = e.spec;
+        let name = format_ident!("{}", t.name);
+        let open_note = if e.open {
+            "Values outside this list are legal on the wire: send them as `Other`."
+        } else {
+            "A request holding `Other` fails validation: only documented values are sent."
+        };
+        let tdoc = doc(&format!(
+            "{}\n\nUnknown wire values decode to `Other`, keeping the value. {open_note}",
+            md(&t.description)
+        ));
+        let variants = e.values.iter().map(|v| {
+            let id = format_ident!("{}", v.name);
+            let vdoc = doc(&format!("{} (wire value `{}`)", md(&v.description), v.value));
+            quote!(#vdoc #id,)
+        });
+        let raw = if e.int_repr { quote!(i64) } else { quote!(String) };
+        let (from_arms, to_arms): (Vec<_>, Vec<_>) = e
+            .values
+            .iter()
+            .map(|v| {
+                let id = format_ident!("{}", v.name);
+                if e.int_repr {
+                    let n = proc_macro2::Literal::i64_unsuffixed(v.value.as_i64().unwrap_or_default());
+                    (quote!(#n => Self::#id,), quote!(Self::#id => #n,))
+                } else {
+                    let s = v.value.as_str().unwrap_or_default();
+                    (quote!(#s => Self::#id,), quote!(Self::#id => #s,))
+                }
+            })
+            .unzip();
+        let (trait_name, from_body, to_sig, to_other, repr) = if e.int_repr {
+            (
+                quote!(IntEnum),
+                quote!(match value { #(#from_arms)* other => Self::Other(other) }),
+                quote!(fn to_wire(&self) -> i64),
+                quote!(Self::Other(other) => *other,),
+                quote!(int),
+            )
+        } else {
+            (
+                quote!(StrEnum),
+                quote!(match value.as_str() { #(#from_arms)* _ => Self::Other(value) }),
+                quote!(fn to_wire(&self) -> &str),
+                quote!(Self::Other(other) => other,),
+                quote!(str),
+            )
+        };
+        quote! {
+            #tdoc
+            #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+            #[non_exhaustive]
+            pub enum #name {
+                #(#variants)*
+                /// A wire value this version of the spec does not know, kept as sent.
+                Other(#raw),
+            }
+
+            impl #name {
+                /// Whether this is a value the spec documents (not `Other`).
+                pub fn is_known(&self) -> bool {
+                    !matches!(self, Self::Other(_))
+                }
+            }
+
+            impl #trait_name for #name {
+                fn from_wire(value: #raw) -> Self {
+                    #from_body
+                }
+
+                #to_sig {
+                    match self { #(#to_arms)* #to_other }
+                }
+            }
+
+            wire_enum!(#repr #name);
+        }
+    }
+
+    pub(crate) fn union_type(&self, u: &UnionIr<'_>) -> TokenStream {
+        let t = u.spec;
+        let name = format_ident!("{}", t.name);
+        let tdoc = doc(&format!("{}\n\nDecodes as the first variant that fits, in this order.", md(&t.description)));
+        let variants = u.variants.iter().map(|v| {
+            let id = format_ident!("{}", v.spec.name);
+            let ty = self.ty(&v.ty);
+            let vdoc = doc(&md(&v.spec.description));
+            quote!(#vdoc #id(#ty),)
+        });
+        let partial = u.partial.then(|| {
+            let arms = u.variants.iter().map(|v| {
+                let id = format_ident!("{}", v.spec.name);
+                if v.reports {
+                    quote!(Self::#id(v) => Some(v.is_complete()),)
+                } else {
+                    quote!(Self::#id(_) => None,)
+                }
+            });
+            quote! {
+                impl #name {
+                    /// Whether the server applied everything; `None` when this answer cannot tell (a reference to look up later).
+                    pub fn is_complete(&self) -> Option<bool> {
+                        match self { #(#arms)* }
+                    }
+                }
+            }
+        });
+        let must_use = u.partial.then(
+            || quote!(#[must_use = "the server may have applied only part of the request: check `is_complete()`"]),
+        );
+        let json = self.union_json(u);
+        let bulk = u.bulk.as_ref().map(|(row, echo)| self.union_bulk_answer(u, row, echo));
+        quote! {
+            #tdoc
+            #must_use
+            #[derive(Clone, Debug, PartialEq)]
+            #[non_exhaustive]
+            pub enum #name {
+                #(#variants)*
+            }
+
+            #json
+            #partial
+            #bulk
+        }
+    }
+
+    /// A response view of an object type: every member optional and decoded on its own, the
+    /// row kept as sent.
+    pub(crate) fn view_type(&self, v: &ViewIr<'_>) -> TokenStream {
+        let t = v.spec;
+        let name = format_ident!("{}", t.name);
+        let of_ty = self.ty(&v.of);
+        let of_name = v.of.named_item().map(|n| n.name.clone()).unwrap_or_default();
+        let fields = v.fields.iter().map(|f| {
+            let id = ident(&f.ident);
+            let ty = self.ty(&f.ty);
+            let fdoc = doc(&view_field_doc(f));
+            quote! { #fdoc pub #id: Option<#ty>, }
+        });
+        let reads = v.fields.iter().map(|f| {
+            let id = ident(&f.ident);
+            let wire = &f.spec.name;
+            quote!(#id: view_field(row, #wire),)
+        });
+        let tdoc = doc(&format!(
+            "{}\n\nA view of [`{of_name}`] as the server echoes it: any member may be missing, and `raw` keeps the row as sent.",
+            md(&t.description)
+        ));
+        quote! {
+            #tdoc
+            #[derive(Clone, Debug, PartialEq)]
+            #[non_exhaustive]
+            pub struct #name {
+                #(#fields)*
+                /// The row exactly as the server sent it.
+                pub raw: Value,
+            }
+
+            impl #name {
+                /// Reads a row as the server sent it; never fails.
+                pub fn from_raw(raw: Value) -> Self {
+                    let empty = Map::new();
+                    let row = raw.as_object().unwrap_or(&empty);
+                    Self { #(#reads)* raw: raw.clone() }
+                }
+            }
+
+            impl From<#of_ty> for #name {
+                fn from(row: #of_ty) -> Self {
+                    Self::from_raw(row.to_json())
+                }
+            }
+
+            impl FromJson for #name {
+                fn from_json(value: Value) -> Decoded<Self> {
+                    Ok(Self::from_raw(value))
+                }
+            }
+
+            impl ToJson for #name {
+                fn to_json(&self) -> Value {
+                    self.raw.clone()
+                }
+            }
+
+            json_object!(#name);
+        }
+    }
+}

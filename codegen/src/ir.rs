@@ -1,0 +1,1030 @@
+//! The checked model the emitters work from: every reference resolved (types by name with their
+//! kind and home module, fields by position), every choice made (how a field is read and
+//! written, how a call sends its parameters, where the token goes), and the bulk, pagination
+//! and partial-result plans precomputed. [`build`] is the only place that can find the spec
+//! wanting; emitters are total functions of this model.
+
+use serde_json::Value;
+
+use crate::check::{echo_row, TypeIndex};
+use crate::error::{Result, SpecErrors};
+use crate::model::*;
+use crate::names::{field_ident_text, md, pascal, upper};
+
+/// Names a spec type may not take: what the generated modules import (`use` declarations at
+/// the top of each file) and the prelude names they use.
+fn is_reserved_type_name(name: &str) -> bool {
+    const PRELUDE: &[&str] = &["Option", "Vec", "String", "Some", "None", "Ok", "Err", "Box", "Self", "Default", "From"];
+    PRELUDE.contains(&name) || crate::emit::rust::imported_names().any(|n| n == name)
+}
+
+/// The whole API.
+pub struct Api<'s> {
+    pub krate: &'s Crate,
+    /// Sorted by id.
+    pub services: Vec<ServiceIr<'s>>,
+}
+
+pub struct ServiceIr<'s> {
+    pub spec: &'s Service,
+    /// `WecomClient`.
+    pub client: String,
+    /// Sorted by module name.
+    pub groups: Vec<GroupIr<'s>>,
+    /// Module and descriptor constant of the token endpoint.
+    pub token_module: String,
+    pub token_const: String,
+    pub placement: Placement,
+    /// The cargo feature that enables every group (`wecom`).
+    pub feature: String,
+}
+
+impl ServiceIr<'_> {
+    /// The features of the groups that can be switched off.
+    pub fn group_features(&self) -> Vec<&str> {
+        self.groups.iter().filter_map(|g| g.feature.as_deref()).collect()
+    }
+}
+
+/// Where authenticated calls carry the token.
+pub enum Placement {
+    Query(String),
+    Header(String),
+}
+
+pub struct GroupIr<'s> {
+    pub spec: &'s Group,
+    /// Its cargo feature (`wecom-department`); `None` for the group of the token endpoint, which
+    /// every client needs.
+    pub feature: Option<String>,
+    /// Features of the other groups whose types this one uses.
+    pub needs: Vec<String>,
+    pub types: Vec<TypeIr<'s>>,
+    pub endpoints: Vec<EndpointIr<'s>>,
+}
+
+/// A resolved type (the value type of a field, before `Option`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Ty {
+    Prim(Prim),
+    /// A `format: date_time` string: `LocalDateTime`.
+    DateTime,
+    Array(Box<Ty>),
+    Named(NamedRef),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NamedRef {
+    pub name: String,
+    /// `(service, module)` of the group declaring it.
+    pub home: (String, String),
+    pub kind: NamedKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NamedKind {
+    Object,
+    Enum { int_repr: bool, open: bool },
+    Union,
+    View,
+}
+
+impl Ty {
+    /// The named type, or for a list the named type of its items.
+    pub fn named_item(&self) -> Option<&NamedRef> {
+        match self {
+            Ty::Named(n) => Some(n),
+            Ty::Array(inner) => inner.named_item(),
+            _ => None,
+        }
+    }
+    pub fn is_array(&self) -> bool {
+        matches!(self, Ty::Array(_))
+    }
+    pub fn is_string(&self) -> bool {
+        *self == Ty::Prim(Prim::String)
+    }
+}
+
+pub enum TypeIr<'s> {
+    Object(Box<ObjectIr<'s>>),
+    Enum(EnumIr<'s>),
+    Union(UnionIr<'s>),
+    View(ViewIr<'s>),
+}
+
+pub struct EnumIr<'s> {
+    pub spec: &'s NamedType,
+    pub int_repr: bool,
+    pub open: bool,
+    pub values: &'s [EnumValue],
+}
+
+pub struct UnionIr<'s> {
+    pub spec: &'s NamedType,
+    pub variants: Vec<VariantIr<'s>>,
+    /// Some variant reports partial success, so the union has `is_complete()`.
+    pub partial: bool,
+    /// `(row, echo)` when the union answers bulk chunks.
+    pub bulk: Option<(Ty, Ty)>,
+}
+
+pub struct VariantIr<'s> {
+    pub spec: &'s UnionVariant,
+    pub ty: Ty,
+    /// Its type reports partial success (`is_complete()`).
+    pub reports: bool,
+}
+
+pub struct ViewIr<'s> {
+    pub spec: &'s NamedType,
+    pub of: Ty,
+    pub fields: Vec<FieldIr<'s>>,
+}
+
+/// A struct: a named object type, a request or a response.
+pub struct ObjectIr<'s> {
+    pub name: String,
+    pub doc: String,
+    pub fields: Vec<FieldIr<'s>>,
+    /// Responses and named objects keep unmodelled members in `extra`.
+    pub keep_extra: bool,
+    /// Requests and named objects are validated before sending; responses are not.
+    pub validated: bool,
+    /// A request sent in the query string.
+    pub query: bool,
+    pub rules: Vec<RuleIr>,
+    /// Members of this request that rules of its rows test (`publicParams.optType`).
+    pub row_context: Vec<ContextPath>,
+    pub partial: Option<PartialIr>,
+}
+
+impl ObjectIr<'_> {
+    pub fn required(&self) -> impl Iterator<Item = &FieldIr<'_>> {
+        self.fields.iter().filter(|f| f.spec.required)
+    }
+    pub fn has_secret(&self) -> bool {
+        self.fields.iter().any(|f| f.spec.secret)
+    }
+}
+
+pub struct FieldIr<'s> {
+    pub spec: &'s Field,
+    /// Rust name, as text (`r#` added by the emitter for keywords).
+    pub ident: String,
+    pub ty: Ty,
+    pub read: Read,
+    pub write: Write,
+    pub checks: Vec<Check>,
+}
+
+impl FieldIr<'_> {
+    /// Constructors and setters take `impl Into<String>`.
+    pub fn takes_text(&self) -> bool {
+        self.ty.is_string()
+    }
+    pub fn is_text_list(&self) -> bool {
+        self.ty == Ty::Array(Box::new(Ty::Prim(Prim::String)))
+    }
+}
+
+/// How a member is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Read {
+    Required,
+    Optional,
+    /// A required list: absent or `null` is empty.
+    List,
+    Separated(char),
+}
+
+/// How a member is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Write {
+    Plain,
+    /// As a JSON string (`encoding: string`, or an answer the source shows as a string).
+    Text,
+    Separated(char),
+}
+
+/// A check on one field's value, before sending.
+pub enum Check {
+    Length { min: Option<usize>, max: Option<usize> },
+    Items { min: Option<usize>, max: Option<usize> },
+    /// A closed enum: `Other` values are refused (`each`: a list of them).
+    Known { rule: String, each: bool },
+    /// A nested object (`each`: a list of them).
+    Nested { each: bool },
+}
+
+/// A wire value a rule compares with, as Rust sees it.
+#[derive(Debug, Clone)]
+pub enum Literal {
+    Variant { ty: Ty, variant: String },
+    Str(String),
+    Bool(bool),
+    Int(i64),
+}
+
+/// "Field `field` equals (or, `contains`, holds) `literal`".
+pub struct Condition {
+    pub field: usize,
+    pub literal: Literal,
+    pub contains: bool,
+}
+
+/// A test of a member of the enclosing request, by its wire text (`^publicParams.optType`).
+pub struct ContextTest {
+    pub path: String,
+    pub text: String,
+    pub negate: bool,
+}
+
+pub enum RuleIr {
+    OneOf {
+        fields: Vec<usize>,
+        report_at: String,
+        text: String,
+        guard: Option<ContextTest>,
+    },
+    RequiredWhen {
+        target: usize,
+        report_at: String,
+        text: String,
+        when: When,
+    },
+}
+
+pub enum When {
+    Field { condition: Condition, negate: bool },
+    Request(ContextTest),
+}
+
+/// A member of a request that its rows' rules read: the path and the fields along it.
+pub struct ContextPath {
+    pub path: String,
+    /// `(rust ident, required)` of each step.
+    pub steps: Vec<(String, bool)>,
+}
+
+/// "Field equals one of these": status values that mean complete, pending or failed.
+pub struct AnyOf {
+    pub field: usize,
+    pub literals: Vec<Literal>,
+}
+
+/// Partial success of an answer: `is_complete()`, `<rows>_with_reasons()`, bulk outcome.
+pub struct PartialIr {
+    pub complete_status: Option<AnyOf>,
+    /// Fields listing what was rejected (each must be empty for a complete answer).
+    pub rejects: Vec<usize>,
+    /// What `is_complete()` means, for its docs.
+    pub described: String,
+    pub with_reasons: Vec<WithReasons>,
+    pub bulk: Option<ObjectBulkAnswer>,
+}
+
+pub struct WithReasons {
+    pub rows: usize,
+    pub reasons: usize,
+    pub item: Ty,
+}
+
+pub struct ObjectBulkAnswer {
+    pub row: Ty,
+    pub echo: Ty,
+    pub rows: usize,
+    pub reasons: usize,
+    pub pending: Option<AnyOf>,
+    pub failed: Option<AnyOf>,
+}
+
+pub struct EndpointIr<'s> {
+    pub spec: &'s Endpoint,
+    /// Descriptor constant (`CREATE_DEPARTMENT`).
+    pub const_name: String,
+    pub call: Call,
+    pub request: Option<ObjectIr<'s>>,
+    pub response: ResponseIr<'s>,
+    pub bulk: Option<BulkIr>,
+    pub stream: Option<StreamIr>,
+}
+
+impl EndpointIr<'_> {
+    pub fn request_name(&self) -> String {
+        format!("{}Request", pascal(&self.spec.name))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Call {
+    NoParams,
+    Query,
+    Json,
+}
+
+pub enum ResponseIr<'s> {
+    Object(Box<ObjectIr<'s>>),
+    Type(Ty),
+}
+
+/// `<name>_bulk`.
+pub struct BulkIr {
+    /// The request field holding the rows.
+    pub items: usize,
+    pub row: Ty,
+    pub max: usize,
+    /// The request's other required fields: the method's arguments.
+    pub others: Vec<usize>,
+    pub has_context: bool,
+}
+
+/// `<name>_stream`.
+pub struct StreamIr {
+    /// Request field with the cursor.
+    pub cursor: usize,
+    /// Response fields with the next cursor and the items.
+    pub next: usize,
+    pub items: usize,
+    pub item: Ty,
+}
+
+/// The cargo feature of a group (`wecom-corpgroup-rule`).
+pub fn group_feature(service: &str, module: &str) -> String {
+    format!("{service}-{}", module.replace('_', "-"))
+}
+
+/// Builds the model of a checked spec; faults the checks cannot see are reported here.
+pub fn build<'s>(spec: &'s Spec, index: &TypeIndex<'s>) -> std::result::Result<Api<'s>, SpecErrors> {
+    let mut errs = SpecErrors::default();
+    let mut services: Vec<&Service> = spec.services.iter().collect();
+    services.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut out = Vec::new();
+    for s in services {
+        match service(spec, index, s) {
+            Ok(ir) => out.push(ir),
+            Err(e) => errs.0.extend(e.0),
+        }
+    }
+    for g in &spec.groups {
+        for t in &g.types {
+            if is_reserved_type_name(&t.name) {
+                errs.push(t.origin.err(format!(
+                    "type name `{}` is taken by a name the generated code imports; choose another",
+                    t.name
+                )));
+            }
+        }
+    }
+    errs.into_result(Api {
+        krate: &spec.krate,
+        services: out,
+    })
+}
+
+fn service<'s>(spec: &'s Spec, index: &TypeIndex<'s>, s: &'s Service) -> std::result::Result<ServiceIr<'s>, SpecErrors> {
+    let mut errs = SpecErrors::default();
+    let mut groups: Vec<&Group> = spec.groups.iter().filter(|g| g.service == s.id).collect();
+    groups.sort_by(|a, b| a.module.cmp(&b.module));
+    let token = groups.iter().find_map(|g| {
+        g.endpoints
+            .iter()
+            .find(|e| e.id == s.auth.token_endpoint)
+            .map(|e| (g.module.clone(), upper(&e.name)))
+    });
+    let Some((token_module, token_const)) = token else {
+        errs.push(s.auth.origin.err_at(".token_endpoint", "no endpoint of this service has this id"));
+        return Err(errs);
+    };
+    let mut out = Vec::new();
+    for g in groups {
+        let b = Builder { index, service: s };
+        let mut types = Vec::new();
+        for t in &g.types {
+            match b.named_type(t) {
+                Ok(ir) => types.push(ir),
+                Err(e) => errs.push(e),
+            }
+        }
+        let mut endpoints = Vec::new();
+        for e in &g.endpoints {
+            match b.endpoint(e) {
+                Ok(ir) => endpoints.push(ir),
+                Err(e) => errs.push(e),
+            }
+        }
+        let feature = (g.module != token_module).then(|| group_feature(&s.id, &g.module));
+        let mut ir = GroupIr {
+            spec: g,
+            feature,
+            needs: Vec::new(),
+            types,
+            endpoints,
+        };
+        ir.needs = needs(&ir, &token_module);
+        out.push(ir);
+    }
+    let placement = match s.auth.send_token.location {
+        TokenIn::Query => Placement::Query(s.auth.send_token.name.clone()),
+        TokenIn::Header => Placement::Header(s.auth.send_token.name.clone()),
+    };
+    errs.into_result(ServiceIr {
+        spec: s,
+        client: format!("{}Client", pascal(&s.id)),
+        groups: out,
+        token_module,
+        token_const,
+        placement,
+        feature: s.id.clone(),
+    })
+}
+
+/// The features of the other groups whose types `g` uses (the token group is always there).
+fn needs(g: &GroupIr<'_>, token_module: &str) -> Vec<String> {
+    let mut used: Vec<(String, String)> = Vec::new();
+    let mut note = |ty: &Ty| {
+        if let Some(n) = ty.named_item() {
+            used.push(n.home.clone());
+        }
+    };
+    let object_types = |o: &ObjectIr<'_>, note: &mut dyn FnMut(&Ty)| {
+        for f in &o.fields {
+            note(&f.ty);
+        }
+    };
+    for t in &g.types {
+        match t {
+            TypeIr::Object(o) => object_types(o, &mut note),
+            TypeIr::View(v) => {
+                note(&v.of);
+                v.fields.iter().for_each(|f| note(&f.ty));
+            }
+            TypeIr::Union(u) => u.variants.iter().for_each(|v| note(&v.ty)),
+            TypeIr::Enum(_) => {}
+        }
+    }
+    for e in &g.endpoints {
+        if let Some(r) = &e.request {
+            object_types(r, &mut note);
+        }
+        match &e.response {
+            ResponseIr::Object(o) => object_types(o, &mut note),
+            ResponseIr::Type(ty) => note(ty),
+        }
+    }
+    let mut out: Vec<String> = used
+        .into_iter()
+        .filter(|(service, module)| *service != g.spec.service || (*module != g.spec.module && module != token_module))
+        .map(|(service, module)| group_feature(&service, &module))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+struct Builder<'a, 's> {
+    index: &'a TypeIndex<'s>,
+    service: &'s Service,
+}
+
+impl<'s> Builder<'_, 's> {
+    fn ty(&self, ty: &TypeExpr, origin: &Origin) -> Result<Ty> {
+        Ok(match ty {
+            TypeExpr::Prim(p) => Ty::Prim(*p),
+            TypeExpr::Array(inner) => Ty::Array(Box::new(self.ty(inner, origin)?)),
+            TypeExpr::Named(name) => {
+                let (Some(g), Some(t)) = (self.index.group_of(name), self.index.get(name)) else {
+                    return Err(origin.err(format!("unknown type `{name}`")));
+                };
+                let kind = match &t.kind {
+                    TypeKind::Object(_) => NamedKind::Object,
+                    TypeKind::View { .. } => NamedKind::View,
+                    TypeKind::Union(_) => NamedKind::Union,
+                    TypeKind::Enum { int_repr, open, .. } => NamedKind::Enum {
+                        int_repr: *int_repr,
+                        open: *open,
+                    },
+                };
+                Ty::Named(NamedRef {
+                    name: name.clone(),
+                    home: (g.service.clone(), g.module.clone()),
+                    kind,
+                })
+            }
+        })
+    }
+
+    fn kind_of(&self, ty: &TypeExpr) -> Option<&'s TypeKind> {
+        match ty {
+            TypeExpr::Named(n) => self.index.get(n).map(|t| &t.kind),
+            _ => None,
+        }
+    }
+
+    fn field(&self, f: &'s Field, answer: bool) -> Result<FieldIr<'s>> {
+        let ty = match f.format {
+            Some(Format::DateTime) => Ty::DateTime,
+            None => self.ty(&f.ty, &f.origin)?,
+        };
+        let read = match f.encoding {
+            Some(Encoding::PipeSeparated) => Read::Separated('|'),
+            Some(Encoding::CommaSeparated) => Read::Separated(','),
+            _ if !f.required => Read::Optional,
+            _ if ty.is_array() => Read::List,
+            _ => Read::Required,
+        };
+        let write = match f.encoding {
+            Some(Encoding::PipeSeparated) => Write::Separated('|'),
+            Some(Encoding::CommaSeparated) => Write::Separated(','),
+            Some(Encoding::String) => Write::Text,
+            None if answer && f.example_quirk == Some(Quirk::String) => Write::Text,
+            None => Write::Plain,
+        };
+        let mut checks = Vec::new();
+        if f.min_length.is_some() || f.max_length.is_some() {
+            checks.push(Check::Length {
+                min: f.min_length,
+                max: f.max_length,
+            });
+        }
+        if f.min_items.is_some() || f.max_items.is_some() {
+            checks.push(Check::Items {
+                min: f.min_items,
+                max: f.max_items,
+            });
+        }
+        let item = match &f.ty {
+            TypeExpr::Array(inner) => &**inner,
+            other => other,
+        };
+        let each = matches!(f.ty, TypeExpr::Array(_));
+        match self.kind_of(item) {
+            Some(TypeKind::Enum { open: false, values, .. }) => {
+                let listed: Vec<String> = values.iter().map(|v| v.value.to_string()).collect();
+                checks.push(Check::Known {
+                    rule: format!("not a documented value (expected one of: {})", listed.join(", ")),
+                    each,
+                });
+            }
+            Some(TypeKind::Object(_)) => checks.push(Check::Nested { each }),
+            _ => {}
+        }
+        Ok(FieldIr {
+            spec: f,
+            ident: field_ident_text(f),
+            ty,
+            read,
+            write,
+            checks,
+        })
+    }
+
+    fn fields(&self, schema: &'s ObjectSchema, answer: bool) -> Result<Vec<FieldIr<'s>>> {
+        schema.fields.iter().map(|f| self.field(f, answer)).collect()
+    }
+
+    fn object(&self, name: String, doc: String, schema: &'s ObjectSchema, role: Role, origin: &Origin) -> Result<ObjectIr<'s>> {
+        let answer = role == Role::Response;
+        let fields = self.fields(schema, answer)?;
+        let rules = schema
+            .constraints
+            .iter()
+            .map(|c| self.rule(schema, c))
+            .collect::<Result<Vec<_>>>()?;
+        let row_context = self.row_context(schema, origin)?;
+        let partial = self.partial(schema, origin)?;
+        Ok(ObjectIr {
+            name,
+            doc,
+            fields,
+            keep_extra: role != Role::Request,
+            validated: role != Role::Response,
+            query: role == Role::QueryRequest,
+            rules,
+            row_context,
+            partial,
+        })
+    }
+
+    fn position(&self, schema: &ObjectSchema, name: &str, origin: &Origin) -> Result<usize> {
+        schema
+            .fields
+            .iter()
+            .position(|f| f.name == name)
+            .ok_or_else(|| origin.err(format!("no field `{name}` here")))
+    }
+
+    fn literal(&self, ty: &TypeExpr, value: &Value, origin: &Origin) -> Result<Literal> {
+        if let Some(TypeKind::Enum { values, .. }) = self.kind_of(ty) {
+            let Some(v) = values.iter().find(|v| &v.value == value) else {
+                return Err(origin.err(format!("{value} is not a value of `{}`", ty.display())));
+            };
+            return Ok(Literal::Variant {
+                ty: self.ty(ty, origin)?,
+                variant: v.name.clone(),
+            });
+        }
+        match value {
+            Value::String(s) => Ok(Literal::Str(s.clone())),
+            Value::Bool(b) => Ok(Literal::Bool(*b)),
+            Value::Number(n) if n.is_i64() => Ok(Literal::Int(n.as_i64().unwrap_or_default())),
+            other => Err(origin.err(format!("{other} cannot be compared with `{}`", ty.display()))),
+        }
+    }
+
+    fn any_of(&self, schema: &ObjectSchema, field: usize, values: &[Value], origin: &Origin) -> Result<Option<AnyOf>> {
+        if values.is_empty() {
+            return Ok(None);
+        }
+        let f = &schema.fields[field];
+        let literals = values
+            .iter()
+            .map(|v| self.literal(&f.ty, v, &f.origin))
+            .collect::<Result<Vec<_>>>()?;
+        let _ = origin;
+        Ok(Some(AnyOf { field, literals }))
+    }
+
+    fn context_test(&self, path: &str, value: &Value, negate: bool) -> ContextTest {
+        ContextTest {
+            path: path.to_owned(),
+            text: match value {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            },
+            negate,
+        }
+    }
+
+    fn rule(&self, schema: &'s ObjectSchema, c: &Constraint) -> Result<RuleIr> {
+        let suffix = c.description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default();
+        let text = format!("{}{suffix}", rule_text(&c.rule));
+        match &c.rule {
+            Rule::OneOf(names) => {
+                let fields = names
+                    .iter()
+                    .map(|n| self.position(schema, n, &c.origin))
+                    .collect::<Result<Vec<_>>>()?;
+                let guard = match (&c.guard, c.request_path()) {
+                    (Some((_, value, test)), Some(path)) => Some(self.context_test(path, value, *test == Test::NotEquals)),
+                    _ => None,
+                };
+                Ok(RuleIr::OneOf {
+                    fields,
+                    report_at: names[0].clone(),
+                    text,
+                    guard,
+                })
+            }
+            Rule::RequiredWhen {
+                field,
+                when_field,
+                value,
+                test,
+            } => {
+                let target = self.position(schema, field, &c.origin)?;
+                let when = match c.request_path() {
+                    Some(path) => When::Request(self.context_test(path, value, *test == Test::NotEquals)),
+                    None => {
+                        let at = self.position(schema, when_field, &c.origin)?;
+                        let when_ty = &schema.fields[at].ty;
+                        let contains = *test == Test::Contains;
+                        let scalar = match (when_ty, contains) {
+                            (TypeExpr::Array(inner), true) => &**inner,
+                            (ty, _) => ty,
+                        };
+                        When::Field {
+                            condition: Condition {
+                                field: at,
+                                literal: self.literal(scalar, value, &c.origin)?,
+                                contains,
+                            },
+                            negate: *test == Test::NotEquals,
+                        }
+                    }
+                };
+                Ok(RuleIr::RequiredWhen {
+                    target,
+                    report_at: field.clone(),
+                    text,
+                    when,
+                })
+            }
+        }
+    }
+
+    /// The request paths (`publicParams.optType`) that rules of this schema's row types test.
+    fn row_context(&self, schema: &ObjectSchema, origin: &Origin) -> Result<Vec<ContextPath>> {
+        let mut paths: Vec<&str> = Vec::new();
+        for f in &schema.fields {
+            let item = match &f.ty {
+                TypeExpr::Array(inner) => &**inner,
+                other => other,
+            };
+            if let Some(TypeKind::Object(row)) = self.kind_of(item) {
+                for c in &row.constraints {
+                    if let Some(p) = c.request_path() {
+                        if !paths.contains(&p) {
+                            paths.push(p);
+                        }
+                    }
+                }
+            }
+        }
+        paths.into_iter().map(|p| self.context_path(schema, p, origin)).collect()
+    }
+
+    fn context_path(&self, schema: &ObjectSchema, path: &str, origin: &Origin) -> Result<ContextPath> {
+        let mut fields = schema.fields.as_slice();
+        let mut steps = Vec::new();
+        let mut segments = path.split('.').peekable();
+        while let Some(seg) = segments.next() {
+            let Some(f) = fields.iter().find(|f| f.name == seg) else {
+                return Err(origin.err(format!("rows test `^{path}`, but the request has no `{seg}` there")));
+            };
+            steps.push((field_ident_text(f), f.required));
+            if segments.peek().is_some() {
+                match self.kind_of(&f.ty) {
+                    Some(TypeKind::Object(o)) => fields = o.fields.as_slice(),
+                    _ => return Err(origin.err(format!("rows test `^{path}`, but `{seg}` is not an object"))),
+                }
+            }
+        }
+        Ok(ContextPath {
+            path: path.to_owned(),
+            steps,
+        })
+    }
+
+    fn partial(&self, schema: &'s ObjectSchema, origin: &Origin) -> Result<Option<PartialIr>> {
+        let rejects: Vec<usize> = (0..schema.fields.len()).filter(|&i| schema.fields[i].rejects).collect();
+        let status = schema.fields.iter().position(|f| !f.complete_when.is_empty());
+        if rejects.is_empty() && status.is_none() {
+            return Ok(None);
+        }
+        let mut described = Vec::new();
+        let complete_status = match status {
+            Some(at) => {
+                let f = &schema.fields[at];
+                let values: Vec<String> = f.complete_when.iter().map(Value::to_string).collect();
+                described.push(format!("`{}` is {}", f.name, values.join(" or ")));
+                self.any_of(schema, at, &f.complete_when, origin)?
+            }
+            None => None,
+        };
+        let mut with_reasons = Vec::new();
+        for &at in &rejects {
+            let f = &schema.fields[at];
+            described.push(format!("`{}` is empty", f.name));
+            let Some(reasons) = &f.reasons else { continue };
+            let reasons = self.position(schema, reasons, &f.origin)?;
+            let TypeExpr::Array(item) = &f.ty else {
+                return Err(f.origin.err("a `rejects` field must be a list"));
+            };
+            with_reasons.push(WithReasons {
+                rows: at,
+                reasons,
+                item: self.ty(item, &f.origin)?,
+            });
+        }
+        let bulk = match with_reasons.first() {
+            Some(w) => {
+                let TypeExpr::Array(item) = &schema.fields[w.rows].ty else { unreachable!("checked above") };
+                let (row, echo) = echo_row(self.index, item);
+                match self.kind_of(&row) {
+                    Some(TypeKind::Object(_)) => Some(ObjectBulkAnswer {
+                        row: self.ty(&row, origin)?,
+                        echo: self.ty(&echo, origin)?,
+                        rows: w.rows,
+                        reasons: w.reasons,
+                        pending: match status {
+                            Some(at) => self.any_of(schema, at, &schema.fields[at].pending_when, origin)?,
+                            None => None,
+                        },
+                        failed: match status {
+                            Some(at) => self.any_of(schema, at, &schema.fields[at].failed_when, origin)?,
+                            None => None,
+                        },
+                    }),
+                    _ => None,
+                }
+            }
+            None => None,
+        };
+        Ok(Some(PartialIr {
+            complete_status,
+            rejects,
+            described: described.join(" and "),
+            with_reasons,
+            bulk,
+        }))
+    }
+
+    fn named_type(&self, t: &'s NamedType) -> Result<TypeIr<'s>> {
+        Ok(match &t.kind {
+            TypeKind::Object(schema) => TypeIr::Object(Box::new(self.object(
+                t.name.clone(),
+                md(&t.description),
+                schema,
+                Role::Named,
+                &t.origin,
+            )?)),
+            TypeKind::Enum { int_repr, open, values } => TypeIr::Enum(EnumIr {
+                spec: t,
+                int_repr: *int_repr,
+                open: *open,
+                values,
+            }),
+            TypeKind::Union(variants) => {
+                let variants = variants
+                    .iter()
+                    .map(|v| {
+                        let reports = matches!(self.kind_of(&v.ty), Some(TypeKind::Object(o))
+                            if o.fields.iter().any(|f| f.rejects || !f.complete_when.is_empty()));
+                        Ok(VariantIr {
+                            spec: v,
+                            ty: self.ty(&v.ty, &v.origin)?,
+                            reports,
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                let partial = variants.iter().any(|v| v.reports);
+                let bulk = self.union_bulk(t)?;
+                TypeIr::Union(UnionIr {
+                    spec: t,
+                    variants,
+                    partial,
+                    bulk,
+                })
+            }
+            TypeKind::View { of, extra } => {
+                let of_expr = TypeExpr::Named(of.clone());
+                let Some(TypeKind::Object(viewed)) = self.kind_of(&of_expr) else {
+                    return Err(t.origin.err_at(".view_of", format!("`{of}` is not an object type")));
+                };
+                let mut fields = self.fields(viewed, true)?;
+                fields.extend(self.fields(extra, true)?);
+                TypeIr::View(ViewIr {
+                    spec: t,
+                    of: self.ty(&of_expr, &t.origin)?,
+                    fields,
+                })
+            }
+        })
+    }
+
+    /// `(row, echo)` of a union that answers bulk chunks: the row type its object variants
+    /// report on, when every variant can report (or is a pending reference).
+    fn union_bulk(&self, t: &NamedType) -> Result<Option<(Ty, Ty)>> {
+        let TypeKind::Union(variants) = &t.kind else { return Ok(None) };
+        let item = variants.iter().find_map(|v| match self.kind_of(&v.ty) {
+            Some(TypeKind::Object(schema)) => schema
+                .fields
+                .iter()
+                .find(|f| f.rejects && f.reasons.is_some())
+                .and_then(|f| match &f.ty {
+                    TypeExpr::Array(inner) => Some((**inner).clone()),
+                    _ => None,
+                }),
+            _ => None,
+        });
+        let Some(item) = item else { return Ok(None) };
+        let (row, echo) = echo_row(self.index, &item);
+        if !crate::check::bulk_answerable(self.index, &TypeExpr::Named(t.name.clone()), &row) {
+            return Ok(None);
+        }
+        Ok(Some((self.ty(&row, &t.origin)?, self.ty(&echo, &t.origin)?)))
+    }
+
+    fn endpoint(&self, e: &'s Endpoint) -> Result<EndpointIr<'s>> {
+        let pascal_name = pascal(&e.name);
+        let method = format!("[`{}`](crate::{}::{}Client::{})", e.name, self.service.id, pascal(&self.service.id), e.name);
+        let request = match &e.request {
+            Some(r) => {
+                let (role, place) = if r.in_query {
+                    (Role::QueryRequest, "query string")
+                } else {
+                    (Role::Request, "JSON body")
+                };
+                let doc = format!("Parameters of {method} (`{} {}`), sent in the {place}.", e.method, e.path);
+                Some(self.object(format!("{pascal_name}Request"), doc, &r.schema, role, &r.origin)?)
+            }
+            None => None,
+        };
+        let call = match &e.request {
+            None => Call::NoParams,
+            Some(r) if r.in_query => Call::Query,
+            Some(_) => Call::Json,
+        };
+        let response = match &e.response {
+            Response::Fields(schema) => ResponseIr::Object(Box::new(self.object(
+                format!("{pascal_name}Response"),
+                format!("Answer of {method} on success (envelope removed)."),
+                schema,
+                Role::Response,
+                &e.origin,
+            )?)),
+            Response::Type { ty, origin, .. } => ResponseIr::Type(self.ty(ty, origin)?),
+        };
+        let bulk = match (e.bulk_items(), &request) {
+            (Some(items), Some(r)) => Some(self.bulk(e, items, r)?),
+            (Some(_), None) => return Err(e.origin.err_at(".bulk", "a bulk endpoint needs a request")),
+            (None, _) => None,
+        };
+        let stream = match &e.pagination {
+            Some(p) => Some(self.stream(e, p)?),
+            None => None,
+        };
+        Ok(EndpointIr {
+            spec: e,
+            const_name: upper(&e.name),
+            call,
+            request,
+            response,
+            bulk,
+            stream,
+        })
+    }
+
+    fn bulk(&self, e: &Endpoint, items: &str, request: &ObjectIr<'_>) -> Result<BulkIr> {
+        let err = |m: &str| e.origin.err_at(".bulk.items", m.to_owned());
+        let at = request
+            .fields
+            .iter()
+            .position(|f| f.spec.name == items)
+            .ok_or_else(|| err("no such request field"))?;
+        let field = &request.fields[at];
+        let Ty::Array(row) = &field.ty else { return Err(err("not a list")) };
+        let max = field.spec.max_items.ok_or_else(|| err("a bulk list needs `max_items`"))?;
+        let others = (0..request.fields.len())
+            .filter(|&i| i != at && request.fields[i].spec.required)
+            .collect();
+        Ok(BulkIr {
+            items: at,
+            row: (**row).clone(),
+            max,
+            others,
+            has_context: !request.row_context.is_empty(),
+        })
+    }
+
+    fn stream(&self, e: &Endpoint, p: &Pagination) -> Result<StreamIr> {
+        let err = |m: String| e.origin.err_at(".pagination", m);
+        let (Some(r), Response::Fields(response)) = (&e.request, &e.response) else {
+            return Err(err("a paginated endpoint needs a request and response fields".into()));
+        };
+        let find = |schema: &ObjectSchema, name: &str| {
+            schema
+                .fields
+                .iter()
+                .position(|f| f.name == name)
+                .ok_or_else(|| err(format!("no field `{name}`")))
+        };
+        let cursor = find(&r.schema, &p.cursor)?;
+        let next = find(response, &p.next_cursor)?;
+        let items = find(response, &p.items)?;
+        let items_field = &response.fields[items];
+        let TypeExpr::Array(item) = &items_field.ty else {
+            return Err(err(format!("`{}` is not a list", p.items)));
+        };
+        Ok(StreamIr {
+            cursor,
+            next,
+            items,
+            item: self.ty(item, &items_field.origin)?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Named,
+    Request,
+    QueryRequest,
+    Response,
+}
+
+/// A rule in words, as the runtime reports a violation of it.
+pub fn rule_text(rule: &Rule) -> String {
+    match rule {
+        Rule::OneOf(fields) => {
+            let listed: Vec<String> = fields.iter().map(|f| format!("`{f}`")).collect();
+            format!("one of {} must be given", listed.join(", "))
+        }
+        Rule::RequiredWhen {
+            when_field,
+            value,
+            test,
+            ..
+        } => {
+            let (field, op) = match (when_field.strip_prefix('^'), test) {
+                (Some(path), Test::NotEquals) => (format!("the request's `{path}`"), "is not"),
+                (Some(path), _) => (format!("the request's `{path}`"), "is"),
+                (None, Test::NotEquals) => (format!("`{when_field}`"), "is not"),
+                (None, Test::Equals) => (format!("`{when_field}`"), "is"),
+                (None, Test::Contains) => (format!("`{when_field}`"), "contains"),
+            };
+            format!("required when {field} {op} {value}")
+        }
+    }
+}
