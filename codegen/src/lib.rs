@@ -139,6 +139,10 @@ pub fn generate(paths: &Paths) -> Result<(Vec<GeneratedFile>, Stats), SpecErrors
             emit::rust::service_module(service, &groups, token),
         ));
         files.push(GeneratedFile::generated(
+            PathBuf::from("openapi").join(format!("{}.json", service.id)),
+            emit::openapi::openapi_json(&spec, service)?,
+        ));
+        files.push(GeneratedFile::generated(
             PathBuf::from("src").join(&service.id).join("server.rs"),
             emit::server::server_module(&index, service, &groups),
         ));
