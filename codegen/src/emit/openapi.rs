@@ -22,6 +22,9 @@ pub(crate) const GENERATED_MARKER: &str =
 /// The component name of the service's error envelope (a spec type of that name is refused).
 const ERROR_ENVELOPE: &str = "ErrorEnvelope";
 
+/// The tag of the error-code section (Redoc's `x-traitTag`: a section with no operations).
+const ERROR_CODES_TAG: &str = "Error codes";
+
 /// The date-time text format of a `date_time` field, as a pattern.
 const DATE_TIME_PATTERN: &str = "^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$";
 
@@ -107,22 +110,24 @@ pub(crate) fn openapi_json(spec: &Spec, service: &Service) -> Result<String> {
         json!([{ "url": service.base_url, "description": server_text }]),
     );
     doc.insert("security".into(), json!([{ scheme.clone(): [] }]));
-    doc.insert(
-        "tags".into(),
-        Value::Array(
-            groups
-                .iter()
-                .map(|g| {
-                    let mut tag = Map::new();
-                    tag.insert("name".into(), json!(g.title));
-                    if let Some(d) = &g.description {
-                        tag.insert("description".into(), json!(d));
-                    }
-                    Value::Object(tag)
-                })
-                .collect(),
-        ),
-    );
+    let mut tags: Vec<Value> = groups
+        .iter()
+        .map(|g| {
+            let mut tag = Map::new();
+            tag.insert("name".into(), json!(g.title));
+            if let Some(d) = &g.description {
+                tag.insert("description".into(), json!(d));
+            }
+            Value::Object(tag)
+        })
+        .collect();
+    if groups.iter().any(|g| g.title == ERROR_CODES_TAG) {
+        return Err(service.origin.err(format!(
+            "a group of this service is titled `{ERROR_CODES_TAG}`, the OpenAPI export's error-code section: retitle it"
+        )));
+    }
+    tags.push(json!({ "name": ERROR_CODES_TAG, "description": error_codes_text(service), "x-traitTag": true }));
+    doc.insert("tags".into(), Value::Array(tags));
     doc.insert("paths".into(), Value::Object(paths));
     doc.insert(
         "components".into(),
@@ -219,8 +224,18 @@ fn info_description(cx: &Cx) -> String {
     }
     let _ = writeln!(
         out,
-        "**Error codes** (`{}`; also the root extension `x-error-codes`):\n\n| code | name | handling | meaning |\n| --- | --- | --- | --- |",
+        "**Error codes:** {} documented values of `{}`, in the section *{ERROR_CODES_TAG}* and the root extension `x-error-codes`.",
+        s.error_codes.len(),
         s.envelope.code_field
+    );
+    out
+}
+
+/// The error-code table, the text of the trait tag (a section with no operations) that lists it.
+fn error_codes_text(s: &Service) -> String {
+    let mut out = format!(
+        "Every answer whose `{}` is not `{}` is an error (`ErrorEnvelope`). The documented codes, and what the generated client does with each:\n\n| code | name | handling | meaning |\n| --- | --- | --- | --- |\n",
+        s.envelope.code_field, s.envelope.success_code
     );
     for c in &s.error_codes {
         let _ = writeln!(out, "| {} | `{}` | {} | {} |", c.code, c.name, c.handling.as_str(), cell(&c.description));
@@ -266,7 +281,7 @@ fn code_schema(env: &Envelope, success: bool) -> Value {
         json!({
             "type": ["integer", "string"],
             "not": { "enum": success_values },
-            "description": "An error code (a number or a string on the wire): see the error codes in the API description (`x-error-codes`).",
+            "description": format!("An error code (a number or a string on the wire): see the section *{ERROR_CODES_TAG}* (and `x-error-codes`)."),
         })
     }
 }
@@ -611,7 +626,10 @@ fn responses(cx: &Cx, e: &Endpoint) -> Result<Value> {
         "The answer, success or error alike, with its envelope: {}",
         envelope_text(env)
     );
-    text.push_str(" Any other code is an error answer (`ErrorEnvelope`), one of the error codes in the API description.");
+    let _ = write!(
+        text,
+        " Any other code is an error answer (`ErrorEnvelope`): see the section *{ERROR_CODES_TAG}* (and `x-error-codes`)."
+    );
     let mut out = Map::new();
     out.insert(
         "200".into(),
