@@ -20,6 +20,8 @@ if ! python3 -c 'import importlib.metadata as m; assert m.version("openapi-spec-
   python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore 'openapi-spec-validator==0.9.0'
 fi
 python3 -m openapi_spec_validator --schema 3.1 generated/openapi/*.json
+# ...and every example in them valid against its own schema (verbatim departures are marked).
+python3 scripts/openapi_examples.py generated/openapi/*.json
 
 # The API page (scripts/api_page.sh): rendered in headless Chromium, every endpoint must show.
 if ! command -v chromium >/dev/null 2>&1 || ! fc-list :lang=zh 2>/dev/null | grep -q .; then

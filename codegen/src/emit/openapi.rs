@@ -32,6 +32,8 @@ const DATE_TIME_PATTERN: &str = "^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[
 struct Cx<'s> {
     spec: &'s Spec,
     service: &'s Service,
+    /// Named types only responses use: only the client decodes them.
+    decoded_only: BTreeSet<String>,
 }
 
 impl<'s> Cx<'s> {
@@ -47,9 +49,26 @@ impl<'s> Cx<'s> {
 
 /// The OpenAPI document of `service`, pretty-printed JSON.
 pub(crate) fn openapi_json(spec: &Spec, service: &Service) -> Result<String> {
-    let cx = Cx { spec, service };
+    let mut cx = Cx {
+        spec,
+        service,
+        decoded_only: BTreeSet::new(),
+    };
     let mut groups: Vec<&Group> = spec.groups.iter().filter(|g| g.service == service.id).collect();
     groups.sort_by(|a, b| a.module.cmp(&b.module));
+
+    let (types, decoded_only) = referenced_types(&cx, &groups)?;
+    cx.decoded_only = decoded_only;
+    let mut schemas = Map::new();
+    for t in types {
+        if t.name == ERROR_ENVELOPE {
+            return Err(t.origin.err(format!(
+                "the type name `{ERROR_ENVELOPE}` is taken by the OpenAPI export's error envelope: rename the type"
+            )));
+        }
+        schemas.insert(t.name.clone(), named_schema(&cx, t)?);
+    }
+    schemas.insert(ERROR_ENVELOPE.into(), error_envelope(service));
 
     let mut paths: Map<String, Value> = Map::new();
     let mut items: Vec<(String, Map<String, Value>)> = Vec::new();
@@ -76,17 +95,6 @@ pub(crate) fn openapi_json(spec: &Spec, service: &Service) -> Result<String> {
     for (path, item) in items {
         paths.insert(path, Value::Object(item));
     }
-
-    let mut schemas = Map::new();
-    for t in referenced_types(&cx, &groups)? {
-        if t.name == ERROR_ENVELOPE {
-            return Err(t.origin.err(format!(
-                "the type name `{ERROR_ENVELOPE}` is taken by the OpenAPI export's error envelope: rename the type"
-            )));
-        }
-        schemas.insert(t.name.clone(), named_schema(&cx, t)?);
-    }
-    schemas.insert(ERROR_ENVELOPE.into(), error_envelope(service));
 
     let scheme = security_scheme_name(service);
     let mut doc = Map::new();
@@ -382,7 +390,7 @@ fn operation(cx: &Cx, g: &Group, e: &Endpoint) -> Result<Value> {
             op.insert("parameters".into(), Value::Array(query_parameters(cx, e, r)?));
         } else {
             let mut media = Map::new();
-            media.insert("schema".into(), object_schema(cx, None, &r.schema)?);
+            media.insert("schema".into(), object_schema(cx, None, &r.schema, false)?);
             let examples = request_examples(cx, &r.schema.fields, e)?;
             if !examples.is_empty() {
                 media.insert("examples".into(), Value::Object(examples));
@@ -528,60 +536,90 @@ fn request_examples(cx: &Cx, fields: &[Field], e: &Endpoint) -> Result<Map<Strin
     let mut out = Map::new();
     for (i, x) in e.examples.iter().filter(|x| x.is_request()).enumerate() {
         let Some(body) = &x.body else { continue };
-        let mut example = Map::new();
-        if let Some(t) = &x.title {
-            example.insert("summary".into(), json!(t));
-        }
-        let mut notes = Vec::new();
-        quirk_notes(cx, fields, body, "", &mut notes)?;
-        if !notes.is_empty() {
-            example.insert(
-                "description".into(),
-                json!(format!("Verbatim from the source, which departs from the documented types: {}.", notes.join("; "))),
-            );
-        }
-        example.insert("value".into(), body.clone());
-        out.insert(format!("request{}", i + 1), Value::Object(example));
+        let mut found = Vec::new();
+        departures(cx, fields, body, "", false, &mut found)?;
+        out.insert(format!("request{}", i + 1), example_object(x.title.clone(), body, &found));
     }
     Ok(out)
 }
 
-/// Where a verbatim example departs from the documented fields (`example_quirk`), for its description.
-fn quirk_notes(cx: &Cx, fields: &[Field], value: &Value, at: &str, notes: &mut Vec<String>) -> Result<()> {
+/// Where a verbatim example departs from the documented types: `(path, note)` per member. A
+/// number for a string enum (the 2014 `gender: 1`) is read as the string; a number the example
+/// sends as a string (`example_quirk`) is sent as a number by the client, and is accepted in
+/// answers (`decoded`), so it is a departure of requests only.
+fn departures(
+    cx: &Cx,
+    fields: &[Field],
+    value: &Value,
+    at: &str,
+    decoded: bool,
+    out: &mut Vec<(String, String)>,
+) -> Result<()> {
     let Value::Object(members) = value else { return Ok(()) };
     for f in fields {
         let path = if at.is_empty() { f.name.clone() } else { format!("{at}.{}", f.name) };
-        match (f.example_quirk, members.get(&f.name)) {
-            (Some(Quirk::String), Some(Value::String(_))) => {
-                let note = format!("`{path}` is a string here; the client sends the documented type");
-                if !notes.contains(&note) {
-                    notes.push(note);
-                }
+        let mut note = |text: String| {
+            if !out.iter().any(|(p, _)| p == &path) {
+                out.push((path.clone(), text));
             }
-            (Some(Quirk::Omitted), None) => notes.push(format!("required `{path}` is left out")),
+        };
+        let member = members.get(&f.name);
+        match (f.example_quirk, member) {
+            (Some(Quirk::String), Some(Value::String(_))) if !decoded => {
+                note(format!("`{path}` is a string here; the client sends the documented type"));
+            }
+            (Some(Quirk::Omitted), None) if !decoded => note(format!("required `{path}` is left out")),
             _ => {}
         }
-        let (inner, items): (&TypeExpr, Vec<&Value>) = match (&f.ty, members.get(&f.name)) {
+        let (inner, items): (&TypeExpr, Vec<&Value>) = match (&f.ty, member) {
             (TypeExpr::Array(inner), Some(Value::Array(items))) => (inner, items.iter().collect()),
             (ty, Some(v)) => (ty, vec![v]),
             (_, None) => continue,
         };
-        if let TypeExpr::Named(name) = inner {
-            if let TypeKind::Object(o) = &cx.named(name, &f.origin)?.kind {
+        let TypeExpr::Named(name) = inner else { continue };
+        match &cx.named(name, &f.origin)?.kind {
+            TypeKind::Enum { int_repr: false, .. } if items.iter().any(|v| v.is_number()) => note(format!(
+                "`{path}` is a number here; its documented values are strings, and the client {} the number as the same string",
+                if decoded { "reads" } else { "sends" }
+            )),
+            TypeKind::Object(o) => {
                 let row_path = if matches!(f.ty, TypeExpr::Array(_)) { format!("{path}[]") } else { path.clone() };
                 for item in items {
-                    quirk_notes(cx, &o.fields, item, &row_path, notes)?;
+                    departures(cx, &o.fields, item, &row_path, decoded, out)?;
                 }
             }
+            _ => {}
         }
     }
     Ok(())
 }
 
+/// An example object: the verbatim value, with its departures from the documented types said in
+/// its description and listed in `x-verbatim-departures` (so a check can tell them from faults).
+fn example_object(summary: Option<String>, value: &Value, departures: &[(String, String)]) -> Value {
+    let mut example = Map::new();
+    if let Some(s) = summary {
+        example.insert("summary".into(), json!(s));
+    }
+    if !departures.is_empty() {
+        let notes: Vec<&str> = departures.iter().map(|(_, n)| n.as_str()).collect();
+        example.insert(
+            "description".into(),
+            json!(format!("Verbatim from the source, which departs from the documented types: {}.", notes.join("; "))),
+        );
+        example.insert(
+            "x-verbatim-departures".into(),
+            Value::Array(departures.iter().map(|(p, _)| json!(p)).collect()),
+        );
+    }
+    example.insert("value".into(), value.clone());
+    Value::Object(example)
+}
+
 fn responses(cx: &Cx, e: &Endpoint) -> Result<Value> {
     let env = &cx.service.envelope;
     let payload = match &e.response {
-        Response::Fields(schema) => object_schema(cx, None, schema)?,
+        Response::Fields(schema) => object_schema(cx, None, schema, true)?,
         Response::Type { ty, description, origin } => {
             let mut s = type_schema(cx, ty, origin)?;
             if let (Some(d), Value::Object(m)) = (description, &mut s) {
@@ -598,6 +636,15 @@ fn responses(cx: &Cx, e: &Endpoint) -> Result<Value> {
     });
     let mut media = Map::new();
     media.insert("schema".into(), schema);
+    // The payload's members, to find where the verbatim examples depart from them.
+    let payload_fields: Option<&[Field]> = match &e.response {
+        Response::Fields(o) => Some(&o.fields),
+        Response::Type { ty: TypeExpr::Named(name), origin, .. } => match &cx.named(name, origin)?.kind {
+            TypeKind::Object(o) => Some(&o.fields),
+            _ => None,
+        },
+        Response::Type { .. } => None,
+    };
     let mut examples = Map::new();
     for x in e.examples.iter().filter(|x| !x.is_request()) {
         let Some(body) = &x.body else { continue };
@@ -608,16 +655,20 @@ fn responses(cx: &Cx, e: &Endpoint) -> Result<Value> {
             n += 1;
             key = format!("{outcome}{n}");
         }
-        let mut example = Map::new();
-        example.insert(
-            "summary".into(),
-            json!(match &x.title {
-                Some(t) => format!("{outcome}: {t}"),
-                None => outcome.to_owned(),
-            }),
-        );
-        example.insert("value".into(), body.clone());
-        examples.insert(key, Value::Object(example));
+        let summary = match &x.title {
+            Some(t) => format!("{outcome}: {t}"),
+            None => outcome.to_owned(),
+        };
+        let mut found = Vec::new();
+        if let Some(fields) = payload_fields {
+            let payload = match &env.data_field {
+                Some(data) if env.wrapped() => body.get(data).unwrap_or(&Value::Null),
+                _ => body,
+            };
+            let at = if env.wrapped() { env.data_field.clone().unwrap_or_default() } else { String::new() };
+            departures(cx, fields, payload, &at, true, &mut found)?;
+        }
+        examples.insert(key, example_object(Some(summary), body, &found));
     }
     if !examples.is_empty() {
         media.insert("examples".into(), Value::Object(examples));
@@ -649,8 +700,8 @@ fn responses(cx: &Cx, e: &Endpoint) -> Result<Value> {
 // ---------------------------------------------------------------------------------------------
 // Schemas
 
-/// Named types reachable from the service's endpoints, in the order first met.
-fn referenced_types<'s>(cx: &Cx<'s>, groups: &[&'s Group]) -> Result<Vec<&'s NamedType>> {
+/// Named types reachable from `roots`, in the order first met.
+fn reachable<'s>(cx: &Cx<'s>, roots: &[(&TypeExpr, &Origin)]) -> Result<Vec<&'s NamedType>> {
     fn visit<'s>(
         cx: &Cx<'s>,
         ty: &TypeExpr,
@@ -697,21 +748,42 @@ fn referenced_types<'s>(cx: &Cx<'s>, groups: &[&'s Group]) -> Result<Vec<&'s Nam
     }
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
-    for e in groups.iter().flat_map(|g| &g.endpoints) {
-        if let Some(r) = &e.request {
-            fields(cx, &r.schema.fields, &mut seen, &mut out)?;
-        }
-        match &e.response {
-            Response::Fields(o) => fields(cx, &o.fields, &mut seen, &mut out)?,
-            Response::Type { ty, origin, .. } => visit(cx, ty, origin, &mut seen, &mut out)?,
-        }
+    for (ty, origin) in roots {
+        visit(cx, ty, origin, &mut seen, &mut out)?;
     }
     Ok(out)
 }
 
+/// The named types of the service's endpoints (in the order first met), and the names of those
+/// only responses use.
+fn referenced_types<'s>(cx: &Cx<'s>, groups: &[&'s Group]) -> Result<(Vec<&'s NamedType>, BTreeSet<String>)> {
+    let mut request_roots = Vec::new();
+    let mut all_roots = Vec::new();
+    for e in groups.iter().flat_map(|g| &g.endpoints) {
+        if let Some(r) = &e.request {
+            for f in &r.schema.fields {
+                request_roots.push((&f.ty, &f.origin));
+                all_roots.push((&f.ty, &f.origin));
+            }
+        }
+        match &e.response {
+            Response::Fields(o) => all_roots.extend(o.fields.iter().map(|f| (&f.ty, &f.origin))),
+            Response::Type { ty, origin, .. } => all_roots.push((ty, origin)),
+        }
+    }
+    let sent: BTreeSet<&str> = reachable(cx, &request_roots)?.iter().map(|t| t.name.as_str()).collect();
+    let all = reachable(cx, &all_roots)?;
+    let decoded_only = all
+        .iter()
+        .filter(|t| !sent.contains(t.name.as_str()))
+        .map(|t| t.name.clone())
+        .collect();
+    Ok((all, decoded_only))
+}
+
 fn named_schema(cx: &Cx, t: &NamedType) -> Result<Value> {
     Ok(match &t.kind {
-        TypeKind::Object(o) => object_schema(cx, Some(&t.description), o)?,
+        TypeKind::Object(o) => object_schema(cx, Some(&t.description), o, cx.decoded_only.contains(&t.name))?,
         TypeKind::View { of, extra } => {
             let viewed = cx.named(of, &t.origin)?;
             let TypeKind::Object(base) = &viewed.kind else {
@@ -786,7 +858,8 @@ fn named_schema(cx: &Cx, t: &NamedType) -> Result<Value> {
     })
 }
 
-fn object_schema(cx: &Cx, description: Option<&str>, o: &ObjectSchema) -> Result<Value> {
+/// `decoded`: only the client reads this object (a response), so an optional member may be null.
+fn object_schema(cx: &Cx, description: Option<&str>, o: &ObjectSchema, decoded: bool) -> Result<Value> {
     let mut s = Map::new();
     s.insert("type".into(), json!("object"));
     let mut text = description.unwrap_or_default().to_owned();
@@ -805,7 +878,7 @@ fn object_schema(cx: &Cx, description: Option<&str>, o: &ObjectSchema) -> Result
     }
     let mut props = Map::new();
     for f in &o.fields {
-        props.insert(f.name.clone(), field_schema(cx, f)?);
+        props.insert(f.name.clone(), field_schema(cx, f, decoded)?);
     }
     s.insert("properties".into(), Value::Object(props));
     let required: Vec<Value> = o.fields.iter().filter(|f| f.required).map(|f| json!(f.name)).collect();
@@ -930,13 +1003,31 @@ fn range_text(min: Option<usize>, max: Option<usize>) -> Option<String> {
     }
 }
 
-/// A field's property: its wire schema with its description.
-fn field_schema(cx: &Cx, f: &Field) -> Result<Value> {
-    let mut s = match wire_schema(cx, f)? {
-        Value::Object(m) => m,
-        _ => Map::new(),
+/// A field's property: its wire schema with its description. In an object only the client
+/// decodes, an optional member may be null (it decodes as absent), and a number the source's
+/// example answers as a string may be one (the generated server side answers it so).
+fn field_schema(cx: &Cx, f: &Field, decoded: bool) -> Result<Value> {
+    let mut forms = vec![wire_schema(cx, f)?];
+    let integer = matches!(&f.ty, TypeExpr::Prim(p) if p.is_integer());
+    let mut text = field_description(f);
+    if decoded && f.example_quirk == Some(Quirk::String) && integer && f.encoding.is_none() {
+        forms.push(json!({ "type": "string", "pattern": "^-?[0-9]+$" }));
+        text.push_str(" The source's example answers it as a string.");
+    }
+    if decoded && !f.required {
+        forms.push(json!({ "type": "null" }));
+    }
+    let mut s = if forms.len() == 1 {
+        match forms.remove(0) {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        }
+    } else {
+        let mut m = Map::new();
+        m.insert("anyOf".into(), Value::Array(forms));
+        m
     };
-    s.insert("description".into(), json!(field_description(f)));
+    s.insert("description".into(), json!(text));
     Ok(Value::Object(s))
 }
 
