@@ -44,7 +44,9 @@ struct DocumentRequest {
 
 impl Document {
     fn load(service: &str) -> Document {
-        let path = workspace_root().join("generated/openapi").join(format!("{service}.json"));
+        let path = workspace_root()
+            .join("generated/openapi")
+            .join(format!("{service}.json"));
         let text = std::fs::read_to_string(&path)
             .unwrap_or_else(|e| panic!("{}: {e} (run `cargo run -p qywx-codegen`)", path.display()));
         Document(serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: not JSON: {e}", path.display())))
@@ -184,7 +186,10 @@ fn matches_member_types(schema: &Value, value: &Value) -> bool {
 fn sent(captured: &Captured, token_header_name: Option<&str>) -> DocumentRequest {
     let mut query = BTreeMap::new();
     for (k, v) in &captured.query {
-        assert!(query.insert(k.clone(), v.clone()).is_none(), "query parameter `{k}` sent twice");
+        assert!(
+            query.insert(k.clone(), v.clone()).is_none(),
+            "query parameter `{k}` sent twice"
+        );
     }
     DocumentRequest {
         method: captured.method.clone(),
@@ -199,7 +204,9 @@ fn sent(captured: &Captured, token_header_name: Option<&str>) -> DocumentRequest
 async fn wecom_client(server: &CaptureServer) -> qywx::wecom::WecomClient {
     qywx::wecom::WecomClient::with_options(
         Credentials::new("corp-id", "corp-secret-value"),
-        ClientOptions::default().base_url(server.base_url.clone()).max_retries(0),
+        ClientOptions::default()
+            .base_url(server.base_url.clone())
+            .max_retries(0),
     )
     .expect("a client")
 }
@@ -248,7 +255,11 @@ async fn a_query_request_built_from_the_document_is_what_the_client_sends() {
     let op = doc.operation("user.simplelist");
     let expected = doc.request(&op, WECOM_TOKEN);
     assert!(expected.body.is_none(), "user.simplelist takes query parameters");
-    assert!(expected.query.len() > 1, "the example sets parameters: {:?}", expected.query);
+    assert!(
+        expected.query.len() > 1,
+        "the example sets parameters: {:?}",
+        expected.query
+    );
 
     let server = CaptureServer::start().await;
     server.enqueue(&op.path, 200, doc.success_example(&op));
@@ -282,7 +293,9 @@ async fn the_token_goes_where_the_security_scheme_says() {
     let server = CaptureServer::start().await;
     let client = qywx::wecom::WecomClient::with_options(
         Credentials::new(expected.query["corpid"].as_str(), expected.query["corpsecret"].as_str()),
-        ClientOptions::default().base_url(server.base_url.clone()).max_retries(0),
+        ClientOptions::default()
+            .base_url(server.base_url.clone())
+            .max_retries(0),
     )
     .expect("a client");
     client.runtime().token().await.expect("a token");
@@ -299,7 +312,12 @@ async fn the_token_goes_where_the_security_scheme_says() {
             TokenIn::Query => TokenPlacement::Query(send.name.clone()),
             TokenIn::Header => TokenPlacement::Header(send.name.clone()),
         };
-        for e in spec.groups.iter().filter(|g| g.service == service.id).flat_map(|g| &g.endpoints) {
+        for e in spec
+            .groups
+            .iter()
+            .filter(|g| g.service == service.id)
+            .flat_map(|g| &g.endpoints)
+        {
             let wanted = if e.auth { &documented } else { &TokenPlacement::None };
             assert_eq!(&doc.token_placement(&doc.operation(&e.id)), wanted, "{}", e.id);
         }

@@ -108,8 +108,14 @@ pub(crate) fn openapi_json(spec: &Spec, service: &Service) -> Result<String> {
             "description": info_description(&cx),
         }),
     );
-    doc.insert("jsonSchemaDialect".into(), json!("https://json-schema.org/draft/2020-12/schema"));
-    let mut server_text = format!("Default base URL (overridden by the environment variable `{}`).", service.base_url_env);
+    doc.insert(
+        "jsonSchemaDialect".into(),
+        json!("https://json-schema.org/draft/2020-12/schema"),
+    );
+    let mut server_text = format!(
+        "Default base URL (overridden by the environment variable `{}`).",
+        service.base_url_env
+    );
     if let Some(n) = &service.base_url_note {
         let _ = write!(server_text, " {n}");
     }
@@ -177,7 +183,13 @@ fn security_scheme_name(service: &Service) -> String {
         .send_token
         .name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
@@ -226,7 +238,13 @@ fn info_description(cx: &Cx) -> String {
     if !s.http_statuses.is_empty() {
         out.push_str("**HTTP statuses:**\n\n| status | handling | meaning |\n| --- | --- | --- |\n");
         for h in &s.http_statuses {
-            let _ = writeln!(out, "| {} | {} | {} |", h.status, h.handling.as_str(), cell(&h.description));
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} |",
+                h.status,
+                h.handling.as_str(),
+                cell(&h.description)
+            );
         }
         out.push('\n');
     }
@@ -246,7 +264,14 @@ fn error_codes_text(s: &Service) -> String {
         s.envelope.code_field, s.envelope.success_code
     );
     for c in &s.error_codes {
-        let _ = writeln!(out, "| {} | `{}` | {} | {} |", c.code, c.name, c.handling.as_str(), cell(&c.description));
+        let _ = writeln!(
+            out,
+            "| {} | `{}` | {} | {} |",
+            c.code,
+            c.name,
+            c.handling.as_str(),
+            cell(&c.description)
+        );
     }
     out
 }
@@ -457,12 +482,17 @@ fn query_parameters(cx: &Cx, e: &Endpoint, r: &Request) -> Result<Vec<Value>> {
         let mut examples = Map::new();
         for (i, (x, pairs)) in url_examples.iter().enumerate() {
             // The first value of a repeated parameter (department/delete's URL repeats `id`).
-            let Some((_, text)) = pairs.iter().find(|(k, _)| k == &f.name) else { continue };
+            let Some((_, text)) = pairs.iter().find(|(k, _)| k == &f.name) else {
+                continue;
+            };
             let mut example = Map::new();
             if let Some(t) = &x.title {
                 example.insert("summary".into(), json!(t));
             }
-            example.insert("description".into(), json!(format!("From the example URL `{}`.", x.url.as_deref().unwrap_or(""))));
+            example.insert(
+                "description".into(),
+                json!(format!("From the example URL `{}`.", x.url.as_deref().unwrap_or(""))),
+            );
             example.insert("value".into(), typed_query_value(cx, &f.ty, text, &f.origin)?);
             examples.insert(format!("url{}", i + 1), Value::Object(example));
         }
@@ -538,7 +568,10 @@ fn request_examples(cx: &Cx, fields: &[Field], e: &Endpoint) -> Result<Map<Strin
         let Some(body) = &x.body else { continue };
         let mut found = Vec::new();
         departures(cx, fields, body, "", false, &mut found)?;
-        out.insert(format!("request{}", i + 1), example_object(x.title.clone(), body, &found));
+        out.insert(
+            format!("request{}", i + 1),
+            example_object(x.title.clone(), body, &found),
+        );
     }
     Ok(out)
 }
@@ -557,7 +590,11 @@ fn departures(
 ) -> Result<()> {
     let Value::Object(members) = value else { return Ok(()) };
     for f in fields {
-        let path = if at.is_empty() { f.name.clone() } else { format!("{at}.{}", f.name) };
+        let path = if at.is_empty() {
+            f.name.clone()
+        } else {
+            format!("{at}.{}", f.name)
+        };
         let mut note = |text: String| {
             if !out.iter().any(|(p, _)| p == &path) {
                 out.push((path.clone(), text));
@@ -566,7 +603,9 @@ fn departures(
         let member = members.get(&f.name);
         match (f.example_quirk, member) {
             (Some(Quirk::String), Some(Value::String(_))) if !decoded => {
-                note(format!("`{path}` is a string here; the client sends the documented type"));
+                note(format!(
+                    "`{path}` is a string here; the client sends the documented type"
+                ));
             }
             (Some(Quirk::Omitted), None) if !decoded => note(format!("required `{path}` is left out")),
             _ => {}
@@ -605,7 +644,10 @@ fn example_object(summary: Option<String>, value: &Value, departures: &[(String,
         let notes: Vec<&str> = departures.iter().map(|(_, n)| n.as_str()).collect();
         example.insert(
             "description".into(),
-            json!(format!("Verbatim from the source, which departs from the documented types: {}.", notes.join("; "))),
+            json!(format!(
+                "Verbatim from the source, which departs from the documented types: {}.",
+                notes.join("; ")
+            )),
         );
         example.insert(
             "x-verbatim-departures".into(),
@@ -620,7 +662,11 @@ fn responses(cx: &Cx, e: &Endpoint) -> Result<Value> {
     let env = &cx.service.envelope;
     let payload = match &e.response {
         Response::Fields(schema) => object_schema(cx, None, schema, true)?,
-        Response::Type { ty, description, origin } => {
+        Response::Type {
+            ty,
+            description,
+            origin,
+        } => {
             let mut s = type_schema(cx, ty, origin)?;
             if let (Some(d), Value::Object(m)) = (description, &mut s) {
                 m.insert("description".into(), json!(d));
@@ -639,7 +685,11 @@ fn responses(cx: &Cx, e: &Endpoint) -> Result<Value> {
     // The payload's members, to find where the verbatim examples depart from them.
     let payload_fields: Option<&[Field]> = match &e.response {
         Response::Fields(o) => Some(&o.fields),
-        Response::Type { ty: TypeExpr::Named(name), origin, .. } => match &cx.named(name, origin)?.kind {
+        Response::Type {
+            ty: TypeExpr::Named(name),
+            origin,
+            ..
+        } => match &cx.named(name, origin)?.kind {
             TypeKind::Object(o) => Some(&o.fields),
             _ => None,
         },
@@ -665,7 +715,11 @@ fn responses(cx: &Cx, e: &Endpoint) -> Result<Value> {
                 Some(data) if env.wrapped() => body.get(data).unwrap_or(&Value::Null),
                 _ => body,
             };
-            let at = if env.wrapped() { env.data_field.clone().unwrap_or_default() } else { String::new() };
+            let at = if env.wrapped() {
+                env.data_field.clone().unwrap_or_default()
+            } else {
+                String::new()
+            };
             departures(cx, fields, payload, &at, true, &mut found)?;
         }
         examples.insert(key, example_object(Some(summary), body, &found));
@@ -726,7 +780,9 @@ fn reachable<'s>(cx: &Cx<'s>, roots: &[(&TypeExpr, &Origin)]) -> Result<Vec<&'s 
                         match &viewed.kind {
                             // The view repeats the members' schemas, so their types are needed, not the viewed type itself.
                             TypeKind::Object(o) => fields(cx, &o.fields, seen, out),
-                            _ => Err(t.origin.err(format!("`view_of` names `{of}`, which is not an object type"))),
+                            _ => Err(t
+                                .origin
+                                .err(format!("`view_of` names `{of}`, which is not an object type"))),
                         }
                     }
                     TypeKind::Enum { .. } => Ok(()),
@@ -740,7 +796,12 @@ fn reachable<'s>(cx: &Cx<'s>, roots: &[(&TypeExpr, &Origin)]) -> Result<Vec<&'s 
             }
         }
     }
-    fn fields<'s>(cx: &Cx<'s>, fields: &[Field], seen: &mut BTreeSet<String>, out: &mut Vec<&'s NamedType>) -> Result<()> {
+    fn fields<'s>(
+        cx: &Cx<'s>,
+        fields: &[Field],
+        seen: &mut BTreeSet<String>,
+        out: &mut Vec<&'s NamedType>,
+    ) -> Result<()> {
         for f in fields {
             visit(cx, &f.ty, &f.origin, seen, out)?;
         }
@@ -787,7 +848,9 @@ fn named_schema(cx: &Cx, t: &NamedType) -> Result<Value> {
         TypeKind::View { of, extra } => {
             let viewed = cx.named(of, &t.origin)?;
             let TypeKind::Object(base) = &viewed.kind else {
-                return Err(t.origin.err(format!("`view_of` names `{of}`, which is not an object type")));
+                return Err(t
+                    .origin
+                    .err(format!("`view_of` names `{of}`, which is not an object type")));
             };
             let mut props = Map::new();
             for f in base.fields.iter().chain(&extra.fields) {
@@ -829,9 +892,15 @@ fn named_schema(cx: &Cx, t: &NamedType) -> Result<Value> {
             }
             s.insert("description".into(), json!(text));
             if !*open {
-                s.insert("enum".into(), Value::Array(values.iter().map(|v| v.value.clone()).collect()));
+                s.insert(
+                    "enum".into(),
+                    Value::Array(values.iter().map(|v| v.value.clone()).collect()),
+                );
             }
-            s.insert("x-enum-varnames".into(), Value::Array(values.iter().map(|v| json!(v.name)).collect()));
+            s.insert(
+                "x-enum-varnames".into(),
+                Value::Array(values.iter().map(|v| json!(v.name)).collect()),
+            );
             s.insert("x-enumDescriptions".into(), Value::Object(descriptions));
             Value::Object(s)
         }
@@ -914,7 +983,12 @@ fn rule_text(c: &Constraint) -> String {
             }
             t
         }
-        Rule::RequiredWhen { field, when_field, value, test } => {
+        Rule::RequiredWhen {
+            field,
+            when_field,
+            value,
+            test,
+        } => {
             let subject = match when_field.strip_prefix('^') {
                 Some(path) => format!("the request's `{path}`"),
                 None => format!("`{when_field}`"),
@@ -943,8 +1017,14 @@ fn rule_schema(c: &Constraint) -> Option<Value> {
         })),
         Rule::OneOf(_) => None,
         Rule::RequiredWhen { when_field, .. } if when_field.starts_with('^') => None,
-        Rule::RequiredWhen { field, when_field, value, test } => {
-            let holds = |member: Value| json!({ "properties": { when_field.clone(): member }, "required": [when_field] });
+        Rule::RequiredWhen {
+            field,
+            when_field,
+            value,
+            test,
+        } => {
+            let holds =
+                |member: Value| json!({ "properties": { when_field.clone(): member }, "required": [when_field] });
             let condition = match test {
                 Test::Equals => holds(json!({ "const": value })),
                 Test::NotEquals => json!({ "not": holds(json!({ "const": value })) }),
@@ -979,7 +1059,11 @@ fn field_description(f: &Field) -> String {
             let _ = write!(text, " `{r}` gives one reason per item, by position.");
         }
     }
-    let status = [("complete", &f.complete_when), ("pending", &f.pending_when), ("failed", &f.failed_when)];
+    let status = [
+        ("complete", &f.complete_when),
+        ("pending", &f.pending_when),
+        ("failed", &f.failed_when),
+    ];
     let states: Vec<String> = status
         .iter()
         .filter(|(_, values)| !values.is_empty())
