@@ -323,3 +323,20 @@ async fn the_token_goes_where_the_security_scheme_says() {
         }
     }
 }
+
+#[test]
+fn a_type_named_like_the_error_envelope_is_a_clear_error() {
+    let tmp = qywx_tests::TempDir::with_spec_copy("openapi-clash");
+    tmp.edit("groups/department.json", |s| {
+        s.replace("DepartmentBrief", "ErrorEnvelope")
+    });
+    let errors = qywx_codegen::generate(&tmp.paths()).expect_err("the clash is refused");
+    let lines: Vec<String> = errors.lines().collect();
+    assert!(
+        lines.iter().any(
+            |l| l.starts_with("spec/groups/department.json: $.types.ErrorEnvelope: ")
+                && l.contains("taken by the OpenAPI export's error envelope")
+        ),
+        "{lines:?}"
+    );
+}

@@ -4,8 +4,10 @@
 //! Everything comes from the spec. The wire is described as it is: a `pipe_separated` list is a
 //! string, a bool with `encoding: string` is the string "true"/"false", a `date_time` is a string
 //! with its pattern. Responses are the whole envelope (the code beside or around the payload), as
-//! a `oneOf` of the success shape and the service's error envelope; error codes are listed in the
-//! API description and in the root extension `x-error-codes`.
+//! a `oneOf` of the success shape and the service's error envelope, and accept what the client
+//! decodes (null for an optional member); error codes are listed in a section of their own (a
+//! Redoc trait tag) and in the root extension `x-error-codes`. Verbatim examples that depart from
+//! the documented types say so (`x-verbatim-departures`).
 
 use std::collections::BTreeSet;
 use std::fmt::Write;
