@@ -37,6 +37,8 @@ fn generation_is_deterministic() {
             f.contents.starts_with("// @generated")
                 || f.contents.starts_with("# @generated")
                 || f.contents.starts_with("<!-- @generated")
+                // JSON has no comments: the OpenAPI documents carry the marker as a root extension.
+                || f.contents.starts_with("{\n  \"openapi\": \"3.1.0\",\n  \"x-generated\": \"@generated")
                 || f.path == Path::new("schema.json"),
             "{} lacks the generated header",
             f.path.display()
@@ -109,6 +111,35 @@ fn missing_and_stale_files_are_reported_and_fixed_by_regenerating() {
         "the schema is generated and drift-checked: {drifts:?}"
     );
     // Write mode repairs all three; check mode then passes.
+    run(&paths, false).unwrap();
+    assert!(matches!(run(&paths, true).unwrap(), Outcome::UpToDate { .. }));
+}
+
+#[test]
+fn a_hand_edit_of_an_openapi_document_is_reported() {
+    let tmp = TempDir::with_spec_copy("drift-openapi");
+    let paths = tmp.paths();
+    copy_dir(&workspace_root().join("generated"), &paths.out);
+    let document = paths.out.join("openapi/wecom.json");
+    let text = std::fs::read_to_string(&document).expect("generated/openapi/wecom.json is checked in");
+    let edited = text.replacen("\"operationId\": \"department.create\"", "\"operationId\": \"createDepartment\"", 1);
+    assert_ne!(edited, text, "the document names department.create");
+    std::fs::write(&document, edited).unwrap();
+    let Outcome::Drifted(drifts) = run(&paths, true).unwrap() else {
+        panic!("a hand edit of generated/openapi/wecom.json was not detected")
+    };
+    let Some(Drift::Changed { diff, .. }) = drifts
+        .iter()
+        .find(|d| d.path() == Path::new("generated/openapi/wecom.json"))
+    else {
+        panic!("generated/openapi/wecom.json not reported: {drifts:?}")
+    };
+    assert!(
+        diff.contains("createDepartment") && diff.contains("department.create"),
+        "{diff}"
+    );
+    assert_eq!(drifts.len(), 1, "only the edited file drifted: {drifts:?}");
+    // Regenerating restores it.
     run(&paths, false).unwrap();
     assert!(matches!(run(&paths, true).unwrap(), Outcome::UpToDate { .. }));
 }

@@ -124,6 +124,10 @@ pub fn generate(paths: &Paths) -> Result<(Vec<GeneratedFile>, Stats), SpecErrors
     for service in &api.services {
         let dir = PathBuf::from("src").join(&service.spec.id);
         files.push(GeneratedFile::generated(dir.join("mod.rs"), emit::rust::service_module(service)));
+        files.push(GeneratedFile::generated(
+            PathBuf::from("openapi").join(format!("{}.json", service.spec.id)),
+            emit::openapi::openapi_json(&spec, service.spec)?,
+        ));
         files.push(GeneratedFile::generated(dir.join("server.rs"), emit::server::server_module(service)));
         for group in &service.groups {
             files.push(GeneratedFile::generated(
