@@ -27,6 +27,8 @@ pub enum Base {
     Generated,
     /// The spec directory: only `schema.json`, generated from the spec format's types.
     Spec,
+    /// The CLI crate (`cli/`): only its generated `src/commands.rs`; the rest is hand-written.
+    Cli,
 }
 
 /// One output file.
@@ -53,6 +55,7 @@ impl GeneratedFile {
         let dir = match self.base {
             Base::Generated => "generated",
             Base::Spec => "spec",
+            Base::Cli => "cli",
         };
         Path::new(dir).join(&self.path)
     }
@@ -65,6 +68,8 @@ pub struct Paths {
     pub spec: PathBuf,
     /// The generated crate (`generated/`).
     pub out: PathBuf,
+    /// The CLI crate (`cli/`), which gets the generated `src/commands.rs`.
+    pub cli: PathBuf,
     /// What the spec's file sources are relative to (`../shared`: `seeds/…`, `FACTS.md`).
     pub sources: PathBuf,
 }
@@ -75,6 +80,7 @@ impl Paths {
         Paths {
             spec: root.join("spec"),
             out: root.join("generated"),
+            cli: root.join("cli"),
             sources: root.join("..").join("shared"),
         }
     }
@@ -152,6 +158,11 @@ pub fn generate(paths: &Paths) -> Result<(Vec<GeneratedFile>, Stats), SpecErrors
             ));
         }
     }
+    files.push(GeneratedFile {
+        base: Base::Cli,
+        path: "src/commands.rs".into(),
+        contents: emit::cli::commands_rs(&spec)?,
+    });
     Ok((files, stats(&spec)))
 }
 
@@ -249,6 +260,7 @@ pub fn run(paths: &Paths, check: bool) -> Result<Outcome, RunError> {
     let dir_of = |base: Base| match base {
         Base::Generated => &paths.out,
         Base::Spec => &paths.spec,
+        Base::Cli => &paths.cli,
     };
     let on_disk = drift::list_files(&paths.out).map_err(|e| RunError::Io(paths.out.clone(), e))?;
     let stale: Vec<PathBuf> = on_disk
