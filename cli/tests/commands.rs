@@ -30,7 +30,14 @@ fn wecom_department_list_works() {
     assert!(header.split_whitespace().eq(["id", "name", "parentid", "order"]), "{table:?}");
     assert!(table.stdout.lines().any(|l| l.contains("研发中心")), "{table:?}");
 
-    // --json from stdin is exercised elsewhere; from a file, with a flag overriding a member.
+    // --json from stdin; --base-url over the environment's (here: a port nobody listens on).
+    let run = h.qywx_with(
+        &["wecom", "department", "create", "--json", "-", "--base-url", &h.emulator.wecom_url()],
+        Some(r#"{"name": "标准输入部", "parentid": 1}"#),
+        &[("QYWX_WECOM_BASE_URL", "http://127.0.0.1:9/wecom")],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    // --json from a file, with a flag over one of its members.
     let body = h.path("body.json");
     std::fs::write(&body, r#"{"name": "ignored", "parentid": 1}"#).unwrap();
     let run = h.qywx(&["wecom", "department", "create", "--json", body.to_str().unwrap(), "--name", "测试部"]);

@@ -56,9 +56,15 @@ impl Harness {
 
     /// `qywx args…` with the emulator's credentials and base URLs in the environment.
     pub fn qywx(&self, args: &[&str]) -> Run {
+        self.qywx_with(args, None, &[])
+    }
+
+    /// `qywx args…` with `stdin` as its input and `env` over the emulator's environment.
+    pub fn qywx_with(&self, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Run {
+        use std::io::Write;
         let wecom = self.emulator.credentials(Service::Wecom);
         let tuzhan = self.emulator.credentials(Service::Tuzhan);
-        let output = Command::new(env!("CARGO_BIN_EXE_qywx"))
+        let mut child = Command::new(env!("CARGO_BIN_EXE_qywx"))
             .args(args)
             .current_dir(&self.dir)
             .env("QYWX_WECOM_CORPID", &wecom.app_id)
@@ -67,9 +73,16 @@ impl Harness {
             .env("QYWX_TUZHAN_SECRET", tuzhan.secret.expose())
             .env("QYWX_WECOM_BASE_URL", self.emulator.wecom_url())
             .env("QYWX_TUZHAN_BASE_URL", self.emulator.tuzhan_url())
-            .stdin(Stdio::null())
-            .output()
+            .envs(env.iter().copied())
+            .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
             .expect("the qywx binary runs");
+        if let (Some(text), Some(mut input)) = (stdin, child.stdin.take()) {
+            input.write_all(text.as_bytes()).expect("write stdin");
+        }
+        let output = child.wait_with_output().expect("the qywx binary ends");
         Run {
             code: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
