@@ -344,7 +344,8 @@ struct Numbered<Row> {
     row: Row,
 }
 
-/// How the runtime's report names a rejected row: by its number.
+/// How the runtime's report names a rejected row: by its number. (The report itself is only
+/// counted: the outcomes table, filled as chunks are answered, is what the report file shows.)
 #[derive(Debug)]
 struct RowNumber(#[allow(dead_code)] usize);
 
@@ -583,8 +584,7 @@ fn sort_chunk<Echo: Serialize>(outcome: ChunkOutcome<Echo>, numbers: &[usize], s
                 rejected_numbers.push((RowNumber(numbers[i]), Some(reason)));
             }
             let none_rejected = rejected_numbers.is_empty();
-            for (i, &n) in numbers.iter().enumerate().filter(|(i, _)| !taken[*i]) {
-                let _ = i;
+            for (_, &n) in numbers.iter().enumerate().filter(|(i, _)| !taken[*i]) {
                 if all_failed && none_rejected {
                     record(log, n, Outcome::Rejected("the server reported the whole chunk as failed".into()));
                 } else {

@@ -17,7 +17,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use serde_json::Value;
 
-use crate::error::SpecErrors;
+use crate::error::{SpecError, SpecErrors};
 use crate::model::*;
 use crate::names::{field_ident_text, ident, pascal, snake};
 
@@ -203,6 +203,24 @@ fn command_names(group: &Group) -> Vec<(&Endpoint, String)> {
         .collect()
 }
 
+/// A command name that another command of the group (or the CLI itself) already has.
+fn name_faults(group: &Group, names: &[(&Endpoint, String)]) -> Vec<SpecError> {
+    names
+        .iter()
+        .enumerate()
+        .filter(|(i, (_, name))| names[..*i].iter().any(|(_, n)| n == name) || RESERVED_COMMANDS.contains(&name.as_str()))
+        .map(|(_, (e, name))| {
+            e.origin.err_at(
+                ".id",
+                format!(
+                    "the CLI command name `{name}` (the id's last segment, or the method name without the group's noun) is not unique in group `{}`",
+                    group.module
+                ),
+            )
+        })
+        .collect()
+}
+
 fn long_about(e: &Endpoint) -> String {
     let mut text = e.summary.clone();
     if let Some(d) = &e.description {
@@ -242,13 +260,10 @@ pub(crate) fn commands_rs(spec: &Spec) -> Result<String, SpecErrors> {
         for group in groups {
             let names = command_names(group);
             let mut command_tokens = Vec::new();
-            for (i, (e, name)) in names.iter().enumerate() {
-                if names[..i].iter().any(|(_, n)| n == name) || RESERVED_COMMANDS.contains(&name.as_str()) {
-                    errors.push(e.origin.err_at(
-                        ".id",
-                        format!("the CLI command name `{name}` (from the id and method name) is not unique in group `{}`", group.module),
-                    ));
-                }
+            for fault in name_faults(group, &names) {
+                errors.push(fault);
+            }
+            for (e, name) in &names {
                 let fields: &[Field] = e.request.as_ref().map_or(&[], |r| &r.schema.fields);
                 let plans = flags(&types, fields, e.bulk_items());
                 let reserved = if e.bulk.is_some() { RESERVED_BULK_FLAGS } else { RESERVED_FLAGS };
@@ -425,6 +440,18 @@ mod tests {
         );
         let names: Vec<String> = command_names(&g).into_iter().map(|(_, n)| n).collect();
         assert_eq!(names, ["departments", "employees"]);
+    }
+
+    #[test]
+    fn a_command_name_two_endpoints_share_is_a_spec_fault() {
+        // Both ids end in `get`, and without the group's noun both methods are `get`.
+        let g = group("tag", vec![endpoint("tag.a.get", "get_tag"), endpoint("tag.b.get", "get_tags")]);
+        let names = command_names(&g);
+        let faults = name_faults(&g, &names);
+        assert_eq!(faults.len(), 1, "{faults:?}");
+        assert!(faults[0].message.contains("`get`") && faults[0].location.ends_with(".id"), "{faults:?}");
+        let g = group("tag", vec![endpoint("tag.help", "help_tag")]);
+        assert_eq!(name_faults(&g, &command_names(&g)).len(), 1, "`help` is the CLI's");
     }
 
     #[test]
