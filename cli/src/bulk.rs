@@ -685,6 +685,39 @@ mod tests {
         assert!(!agrees(&serde_json::json!({"thirdUserId": "u2"}), &row));
     }
 
+    fn log(rows: usize) -> Outcomes {
+        Arc::new(Mutex::new(vec![None; rows]))
+    }
+
+    #[test]
+    fn rejected_echoes_find_their_rows_in_any_order() {
+        let sent: Vec<Value> = (1..=4).map(|i| serde_json::json!({"thirdUserId": format!("u{i}"), "phone": "1"})).collect();
+        let numbers = [7, 8, 9, 10];
+        let outcomes = log(10);
+        // The server echoes rows 10 and 8, in that order, one member each, with reasons.
+        let echoes = vec![
+            (serde_json::json!({"thirdUserId": "u4"}), Some("dup".to_owned())),
+            (serde_json::json!({"thirdUserId": "u2"}), None),
+        ];
+        let sorted = sort_chunk(ChunkOutcome::Applied { rejected: echoes, all_failed: false }, &numbers, &sent, &outcomes);
+        let ChunkOutcome::Applied { rejected, .. } = sorted else { panic!("applied") };
+        assert_eq!(rejected.iter().map(|(n, _)| n.0).collect::<Vec<_>>(), [10, 8]);
+        let names: Vec<Option<&str>> = take(outcomes).iter().map(|o| Some(o.name())).collect();
+        assert_eq!(names[6..], [Some("accepted"), Some("rejected"), Some("accepted"), Some("rejected")]);
+    }
+
+    #[test]
+    fn a_pending_or_wholly_failed_chunk_covers_all_its_rows() {
+        let sent = vec![serde_json::json!({}); 2];
+        let outcomes = log(2);
+        sort_chunk::<Value>(ChunkOutcome::Pending { reference: Some("42".into()) }, &[1, 2], &sent, &outcomes);
+        let all = take(outcomes);
+        assert!(all.iter().all(|o| o.name() == "pending" && o.reason().contains("42")), "{all:?}");
+        let outcomes = log(2);
+        sort_chunk::<Value>(ChunkOutcome::Applied { rejected: Vec::new(), all_failed: true }, &[1, 2], &sent, &outcomes);
+        assert!(take(outcomes).iter().all(|o| o.name() == "rejected"));
+    }
+
     #[test]
     fn row_paths() {
         assert!(is_row_path("data", "data"));

@@ -217,3 +217,36 @@ fn bad_files_say_what_and_where_and_send_nothing() {
     assert!(run.stderr.contains("--report report.txt"), "{run:?}");
     assert_eq!(h.emulator.total_calls(), 0, "nothing was sent");
 }
+
+#[test]
+fn a_chunk_that_fails_is_reported_row_by_row_as_failed() {
+    let h = Harness::start("failed-chunk");
+    import_departments(&h);
+    let mut csv = format!("{HEADER}\n");
+    for i in 1..=35 {
+        let _ = writeln!(csv, "f{i},1,员工{i},138,GENERAL_EMPLOYE,2025-01-01 09:00:00,D1");
+    }
+    std::fs::write(h.path("rows.csv"), csv).unwrap();
+    // The first chunk's request answers HTTP 500; an import is not safe to repeat, so it is not retried.
+    h.emulator.faults().inject(qywx_emulator::Fault::http_status(500, 1).on(EMPLOYEE_IMPORT));
+    let args = ["tuzhan", "import", "employees", "rows.csv", "--opt-type", "add", "--chunk-size", "10", "--concurrency", "1"];
+    let run = h.qywx(&[&args[..], &["--report", "report.jsonl"]].concat());
+    assert_eq!(run.code, 1, "{run:?}");
+    let report = read_report(&h.path("report.jsonl"));
+    assert_every_row_once(&report, 35);
+    for (row, outcome, reason) in &report {
+        if *row <= 10 {
+            assert_eq!(outcome, "failed", "row {row}");
+            assert!(reason.contains("500"), "row {row}: {reason}");
+        } else {
+            assert_eq!(outcome, "accepted", "row {row}: {reason}");
+        }
+    }
+    assert_eq!(h.emulator.calls(EMPLOYEE_IMPORT), 4);
+    // Without --report, the rows that need attention are printed.
+    h.emulator.faults().inject(qywx_emulator::Fault::http_status(500, 1).on(EMPLOYEE_IMPORT));
+    let run = h.qywx(&["tuzhan", "import", "employees", "rows.csv", "--opt-type", "update", "--chunk-size", "10", "--concurrency", "1"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(run.stdout.lines().count(), 10, "{run:?}");
+    assert!(run.stdout.starts_with("row 1: failed: "), "{run:?}");
+}
