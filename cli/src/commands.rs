@@ -1792,28 +1792,6 @@ pub async fn call(
     body: Value,
 ) -> Result<Value, CliError> {
     match endpoint {
-        "tuzhan.dept.batch_add" => {
-            let request: qywx::tuzhan::import::ImportDepartmentsRequest = run::request_from(
-                "tuzhan.dept.batch_add",
-                body,
-            )?;
-            let client = qywx::tuzhan::TuzhanClient::with_options(
-                setup.credentials("tuzhan")?,
-                setup.options(),
-            )?;
-            run::answer(client.import_departments(&request).await)
-        }
-        "tuzhan.employee.batch_add" => {
-            let request: qywx::tuzhan::import::ImportEmployeesRequest = run::request_from(
-                "tuzhan.employee.batch_add",
-                body,
-            )?;
-            let client = qywx::tuzhan::TuzhanClient::with_options(
-                setup.credentials("tuzhan")?,
-                setup.options(),
-            )?;
-            run::answer(client.import_employees(&request).await)
-        }
         "corpgroup.rule.list_ids" => {
             let request: qywx::wecom::corpgroup_rule::ListRuleIdsRequest = run::request_from(
                 "corpgroup.rule.list_ids",

@@ -328,6 +328,9 @@ pub(crate) fn commands_rs(spec: &Spec) -> Result<String, SpecErrors> {
                 command_tokens.push(quote! {
                     Command { name: #name, endpoint: #id, about: #about, long_about: #long, takes_request: #takes_request, flags: &[#(#flag_tokens),*], bulk: #bulk }
                 });
+                if e.bulk.is_some() {
+                    continue; // a bulk command imports a file (`import` below), it makes no single call
+                }
                 let call = if takes_request {
                     let module = ident(&group.module);
                     let request = ident(&format!("{}Request", pascal(&e.name)));
