@@ -173,17 +173,23 @@ impl Output {
     }
 }
 
-/// The list a response is about: the response itself when it is an array, or its one array
-/// member (`department`, `userlist`); `None` when there is no single list.
+/// The list a response is about: the response itself when it is an array, else its one array
+/// member of objects (`department`, `userlist` beside `partylist`), else its one array member;
+/// `None` when there is no single list.
 fn the_list(value: &Value) -> Option<&Vec<Value>> {
+    fn only(lists: Vec<&Vec<Value>>) -> Option<&Vec<Value>> {
+        match lists[..] {
+            [one] => Some(one),
+            _ => None,
+        }
+    }
     match value {
         Value::Array(items) => Some(items),
         Value::Object(map) => {
-            let mut lists = map.values().filter_map(Value::as_array);
-            match (lists.next(), lists.next()) {
-                (Some(only), None) => Some(only),
-                _ => None,
-            }
+            let lists: Vec<&Vec<Value>> = map.values().filter_map(Value::as_array).collect();
+            let of_objects: Vec<&Vec<Value>> =
+                lists.iter().copied().filter(|l| !l.is_empty() && l.iter().all(Value::is_object)).collect();
+            only(of_objects).or_else(|| only(lists))
         }
         _ => None,
     }
@@ -268,6 +274,15 @@ mod tests {
         let v = json!({"department": [{"id": 1, "name": "研发"}, {"id": 2, "name": "a", "parentid": 1}]});
         assert_eq!(render(&v, Output::Jsonl), "{\"id\":1,\"name\":\"研发\"}\n{\"id\":2,\"name\":\"a\",\"parentid\":1}\n");
         assert_eq!(render(&v, Output::Table), "id  name  parentid\n1   研发\n2   a     1\n");
+    }
+
+    #[test]
+    fn the_list_of_objects_is_preferred() {
+        let v = json!({"tagname": "t", "userlist": [{"userid": "a"}], "partylist": [1, 2]});
+        assert_eq!(render(&v, Output::Jsonl), "{\"userid\":\"a\"}\n");
+        let v = json!({"rule_ids": [1, 2]});
+        assert_eq!(render(&v, Output::Jsonl), "1\n2\n");
+        assert_eq!(render(&v, Output::Table), "{\n  \"rule_ids\": [\n    1,\n    2\n  ]\n}\n");
     }
 
     #[test]
