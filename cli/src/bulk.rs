@@ -497,7 +497,11 @@ where
         send_numbered,
         |p| {
             bar.set_position(p.answered as u64);
-            bar.set_message(format!("rejected {} failed {} pending {}", p.rejected, p.failed, p.pending));
+            let rate = p.answered as f64 / started.elapsed().as_secs_f64().max(1e-3);
+            bar.set_message(format!(
+                "{rate:.0} rows/s, rejected {}, failed {}, pending {}",
+                p.rejected, p.failed, p.pending
+            ));
         },
     )
     .await;
@@ -617,7 +621,7 @@ fn progress_bar(rows: u64) -> indicatif::ProgressBar {
     }
     let bar = indicatif::ProgressBar::with_draw_target(Some(rows), indicatif::ProgressDrawTarget::stderr());
     if let Ok(style) =
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} rows, {per_sec}, {elapsed}: {msg}")
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} rows, {elapsed}, {msg}")
     {
         bar.set_style(style);
     }
