@@ -1,4 +1,5 @@
-//! qywx-codegen: reads `spec/`, checks it, and writes the `qywx` crate and `API.md`.
+//! qywx-codegen: reads `spec/`, checks it, and writes the `qywx` crate, `API.md` and the `qywx`
+//! CLI's command tree (`cli/src/commands.rs`).
 //!
 //! [`generate`] is pure: spec directory in, files out. [`run`] writes them or, in check mode,
 //! compares them with what is on disk and reports drift.
