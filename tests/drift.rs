@@ -401,6 +401,7 @@ fn a_synthetic_spec_of_copies_generates() {
     let paths = Paths {
         spec: tmp.0.join("spec"),
         out: tmp.0.join("generated"),
+        cli: tmp.0.join("cli"),
         sources: workspace_paths().sources,
     };
     let (files, stats) = generate(&paths).unwrap_or_else(|e| panic!("{e}"));

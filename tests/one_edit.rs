@@ -62,7 +62,7 @@ fn one_spec_edit_one_command_and_the_suite_names_what_is_left() {
         std::fs::create_dir_all(&ws).unwrap();
         std::fs::copy(workspace_root().join(part), ws.join(part)).unwrap();
     }
-    for dir in ["spec", "generated", "codegen", "runtime", "emulator", "tests"] {
+    for dir in ["spec", "generated", "codegen", "runtime", "emulator", "tests", "cli"] {
         copy_dir(&workspace_root().join(dir), &ws.join(dir));
     }
     add_endpoint(&ws.join("spec"));

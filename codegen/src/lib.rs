@@ -1,4 +1,5 @@
-//! qywx-codegen: reads `spec/`, checks it, and writes the `qywx` crate and `API.md`.
+//! qywx-codegen: reads `spec/`, checks it, and writes the `qywx` crate, `API.md` and the `qywx`
+//! CLI's command tree (`cli/src/commands.rs`).
 //!
 //! [`generate`] is pure: spec directory in, files out. [`run`] writes them or, in check mode,
 //! compares them with what is on disk and reports drift.
@@ -28,6 +29,8 @@ pub enum Base {
     Generated,
     /// The spec directory: only `schema.json`, generated from the spec format's types.
     Spec,
+    /// The CLI crate (`cli/`): only its generated `src/commands.rs`; the rest is hand-written.
+    Cli,
 }
 
 /// One output file.
@@ -54,6 +57,7 @@ impl GeneratedFile {
         let dir = match self.base {
             Base::Generated => "generated",
             Base::Spec => "spec",
+            Base::Cli => "cli",
         };
         Path::new(dir).join(&self.path)
     }
@@ -66,6 +70,8 @@ pub struct Paths {
     pub spec: PathBuf,
     /// The generated crate (`generated/`).
     pub out: PathBuf,
+    /// The CLI crate (`cli/`), which gets the generated `src/commands.rs`.
+    pub cli: PathBuf,
     /// What the spec's file sources are relative to (`../shared`: `seeds/…`, `FACTS.md`).
     pub sources: PathBuf,
 }
@@ -76,6 +82,7 @@ impl Paths {
         Paths {
             spec: root.join("spec"),
             out: root.join("generated"),
+            cli: root.join("cli"),
             sources: root.join("..").join("shared"),
         }
     }
@@ -136,6 +143,11 @@ pub fn generate(paths: &Paths) -> Result<(Vec<GeneratedFile>, Stats), SpecErrors
             ));
         }
     }
+    files.push(GeneratedFile {
+        base: Base::Cli,
+        path: "src/commands.rs".into(),
+        contents: emit::cli::commands_rs(&spec)?,
+    });
     Ok((files, stats(&spec)))
 }
 
@@ -201,6 +213,7 @@ pub fn run(paths: &Paths, check: bool) -> Result<Outcome, RunError> {
     let dir_of = |base: Base| match base {
         Base::Generated => &paths.out,
         Base::Spec => &paths.spec,
+        Base::Cli => &paths.cli,
     };
     let on_disk = drift::list_files(&paths.out).map_err(|e| RunError::Io(paths.out.clone(), e))?;
     let stale: Vec<PathBuf> = on_disk

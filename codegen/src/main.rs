@@ -11,7 +11,7 @@ use qywx_codegen::{run, Drift, Outcome, Paths};
 const FIX: &str = "cargo run -p qywx-codegen";
 const USAGE: &str = "usage: qywx-codegen [--check] [--stats] [--spec DIR] [--out DIR] [--sources DIR]
 
-Writes generated/ (and spec/schema.json) from spec/; with --check, only reports drift (exit 1).
+Writes generated/ (and spec/schema.json, cli/src/commands.rs) from spec/; with --check, only reports drift (exit 1).
 The workspace is the nearest directory at or above the current one holding spec/ and Cargo.toml;
 --spec, --out and --sources (what the spec's `seeds/…` and `FACTS.md` sources are relative to,
 default ../shared beside the workspace) override its parts.";
@@ -170,9 +170,15 @@ fn main() -> ExitCode {
         .map_err(|e| format!("cannot read the current directory: {e}"))
         .and_then(|cwd| Paths::discover(&cwd));
     let paths = match (discovered, spec, out, sources) {
-        (_, Some(spec), Some(out), Some(sources)) => Paths { spec, out, sources },
+        (_, Some(spec), Some(out), Some(sources)) => Paths {
+            cli: out.with_file_name("cli"),
+            spec,
+            out,
+            sources,
+        },
         (Ok(found), spec, out, sources) => Paths {
             spec: spec.unwrap_or(found.spec),
+            cli: out.as_ref().map_or(found.cli, |o| o.with_file_name("cli")),
             out: out.unwrap_or(found.out),
             sources: sources.unwrap_or(found.sources),
         },

@@ -49,6 +49,7 @@ fn check_fails_naming_the_file_and_the_fix() {
     let _ = std::fs::remove_dir_all(&tmp);
     copy_dir(&root().join("spec"), &tmp.join("spec"));
     copy_dir(&root().join("release"), &tmp.join("release"));
+    copy_dir(&root().join("cli"), &tmp.join("cli"));
     let tag = tmp.join("spec/groups/tag.json");
     let text = std::fs::read_to_string(&tag).unwrap();
     std::fs::write(&tag, text.replacen("\"idempotent\": false", "\"idempotent\": true", 1)).unwrap();
@@ -88,6 +89,7 @@ fn the_workspace_is_found_from_the_current_directory() {
     copy_dir(&root().join("spec"), &tmp.join("spec"));
     copy_dir(&root().join("generated"), &tmp.join("generated"));
     copy_dir(&root().join("release"), &tmp.join("release"));
+    copy_dir(&root().join("cli"), &tmp.join("cli"));
     std::fs::write(tmp.join("Cargo.toml"), "[workspace]\n").unwrap();
     let sources = root().join("../shared");
     let sources = sources.to_str().unwrap();

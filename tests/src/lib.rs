@@ -240,6 +240,7 @@ impl TempDir {
         qywx_codegen::Paths {
             spec: self.spec(),
             out: self.0.join("generated"),
+            cli: self.0.join("cli"),
             sources: workspace_paths().sources,
         }
     }

@@ -1,0 +1,731 @@
+//! Bulk imports from files: `qywx tuzhan import employees rows.csv|rows.jsonl|rows.xlsx`.
+//!
+//! Every row is read and validated first (a file that cannot be read, or has an unknown column,
+//! stops everything before anything is sent); the valid rows then go through the runtime's bulk
+//! machinery (`qywx::runtime::bulk::run`: chunks, bounded concurrency). Each row carries its row
+//! number through it, so the report gives every input row exactly one outcome: accepted,
+//! rejected (with the server's reason), invalid (with the broken rule), failed (with the error)
+//! or pending (the server is still processing it). Row N is the N-th data row of the file (a
+//! header is not a row).
+
+use std::future::Future;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use qywx::runtime::bulk::{BulkAnswer, BulkOptions, ChunkOutcome, FromIter};
+use qywx::runtime::validate::Validate;
+use qywx::Violation;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::run::{error_chain, CliError};
+use crate::tree::{json_value, Bulk, Column, Command};
+
+/// The command line of an import.
+pub struct ImportArgs {
+    pub file: PathBuf,
+    pub report: Option<PathBuf>,
+    pub dry_run: bool,
+    pub concurrency: usize,
+    pub chunk_size: Option<usize>,
+}
+
+/// Rows per outcome, for the exit code.
+#[derive(Debug, Default)]
+pub struct ImportSummary {
+    pub total: usize,
+    pub accepted: usize,
+    pub rejected: usize,
+    pub invalid: usize,
+    pub failed: usize,
+    pub pending: usize,
+}
+
+impl ImportSummary {
+    /// 1 when the service refused or lost rows, 2 when only invalid rows were left out, else 0.
+    pub fn exit_code(&self) -> std::process::ExitCode {
+        if self.rejected + self.failed > 0 {
+            std::process::ExitCode::from(1)
+        } else if self.invalid > 0 {
+            std::process::ExitCode::from(2)
+        } else {
+            std::process::ExitCode::SUCCESS
+        }
+    }
+}
+
+/// What happened to one row.
+#[derive(Clone, Debug)]
+enum Outcome {
+    Accepted,
+    Rejected(String),
+    Invalid(String),
+    Failed(String),
+    Pending(String),
+    /// Dry run: the row passed every rule.
+    Valid,
+}
+
+impl Outcome {
+    fn name(&self) -> &'static str {
+        match self {
+            Outcome::Accepted => "accepted",
+            Outcome::Rejected(_) => "rejected",
+            Outcome::Invalid(_) => "invalid",
+            Outcome::Failed(_) => "failed",
+            Outcome::Pending(_) => "pending",
+            Outcome::Valid => "valid",
+        }
+    }
+    fn reason(&self) -> &str {
+        match self {
+            Outcome::Accepted | Outcome::Valid => "",
+            Outcome::Rejected(r) | Outcome::Invalid(r) | Outcome::Failed(r) | Outcome::Pending(r) => r,
+        }
+    }
+}
+
+fn violations_text(violations: &[Violation]) -> String {
+    violations
+        .iter()
+        .map(|v| if v.path.is_empty() { v.rule.clone() } else { format!("{}: {}", v.path, v.rule) })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The request of a bulk endpoint without its rows, from the other members (flags); its own
+/// members are checked here, once.
+pub fn template<T: DeserializeOwned + Validate>(endpoint: &str, items: &str, mut body: Value) -> Result<T, CliError> {
+    if let Value::Object(map) = &mut body {
+        map.insert(items.to_owned(), Value::Array(Vec::new()));
+    }
+    let request: T =
+        serde_json::from_value(body).map_err(|e| CliError::Usage(format!("{endpoint}: bad parameters: {e}")))?;
+    let violations: Vec<Violation> = request.violations().into_iter().filter(|v| !is_row_path(&v.path, items)).collect();
+    if violations.is_empty() {
+        Ok(request)
+    } else {
+        Err(CliError::Invalid {
+            endpoint: endpoint.to_owned(),
+            violations,
+        })
+    }
+}
+
+fn is_row_path(path: &str, items: &str) -> bool {
+    path.strip_prefix(items)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('[') || rest.starts_with('.'))
+}
+
+/// The violations of a request holding one row, as paths within that row (rules that depend on
+/// the request's other members, such as what a delete row needs, apply).
+pub fn row_violations<T: Validate>(request: &T, items: &str) -> Vec<Violation> {
+    let prefix = format!("{items}[0]");
+    request
+        .violations()
+        .into_iter()
+        .filter_map(|mut v| {
+            let rest = v.path.strip_prefix(&prefix)?;
+            v.path = rest.trim_start_matches('.').to_owned();
+            Some(v)
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading rows
+
+/// One data row of the file: its members (wire names), or why they could not be read.
+struct RawRow {
+    number: usize,
+    members: Result<Map<String, Value>, String>,
+}
+
+fn unreadable(path: &Path, e: impl std::fmt::Display) -> CliError {
+    CliError::Usage(format!("{}: {e}", path.display()))
+}
+
+fn read_rows(path: &Path, bulk: &Bulk) -> Result<Vec<RawRow>, CliError> {
+    let extension = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    match extension.as_str() {
+        "csv" => read_csv(path, bulk),
+        "jsonl" | "ndjson" => read_jsonl(path, bulk),
+        "xlsx" | "xlsm" => read_xlsx(path, bulk),
+        _ => Err(unreadable(path, "unknown file type: give a .csv, .jsonl or .xlsx file")),
+    }
+}
+
+/// The columns of a header row, each known to the row type.
+fn header_columns<'a>(path: &Path, bulk: &'a Bulk, headers: &[String], at: &str) -> Result<Vec<&'a Column>, CliError> {
+    let mut columns: Vec<&Column> = Vec::new();
+    for (i, name) in headers.iter().enumerate() {
+        let name = name.trim().trim_start_matches('\u{feff}');
+        let column = bulk.column(name).ok_or_else(|| {
+            let known: Vec<&str> = bulk.columns.iter().map(|c| c.name).collect();
+            unreadable(
+                path,
+                format!("{at}, column {}: unknown column `{name}` (the columns are the wire names: {})", i + 1, known.join(", ")),
+            )
+        })?;
+        if columns.iter().any(|c| c.name == column.name) {
+            return Err(unreadable(path, format!("{at}, column {}: column `{name}` appears twice", i + 1)));
+        }
+        columns.push(column);
+    }
+    Ok(columns)
+}
+
+/// A row's members from its cells (text): empty cells are left out; lists are comma-separated.
+fn members_from_cells(columns: &[&Column], cells: &[String]) -> Result<Map<String, Value>, String> {
+    let mut members = Map::new();
+    let mut problems = Vec::new();
+    for (column, text) in columns.iter().zip(cells) {
+        let text = text.trim();
+        if text.is_empty() {
+            continue;
+        }
+        let value = if column.list {
+            text.split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(|t| json_value(column.kind, t))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Value::Array)
+        } else {
+            json_value(column.kind, text)
+        };
+        match value {
+            Ok(v) => {
+                members.insert(column.name.to_owned(), v);
+            }
+            Err(e) => problems.push(format!("{}: {e}", column.name)),
+        }
+    }
+    if problems.is_empty() {
+        Ok(members)
+    } else {
+        Err(problems.join("; "))
+    }
+}
+
+fn read_csv(path: &Path, bulk: &Bulk) -> Result<Vec<RawRow>, CliError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .from_path(path)
+        .map_err(|e| unreadable(path, csv_error(&e)))?;
+    let headers: Vec<String> = reader
+        .headers()
+        .map_err(|e| unreadable(path, csv_error(&e)))?
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    let columns = header_columns(path, bulk, &headers, "line 1")?;
+    let mut rows = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        let record = record.map_err(|e| unreadable(path, csv_error(&e)))?;
+        let cells: Vec<String> = record.iter().map(str::to_owned).collect();
+        rows.push(RawRow {
+            number: i + 1,
+            members: members_from_cells(&columns, &cells),
+        });
+    }
+    Ok(rows)
+}
+
+/// A CSV error with its line (the `csv` crate's text says "record N", which is not the line).
+fn csv_error(e: &csv::Error) -> String {
+    match (e.position(), e.kind()) {
+        (Some(pos), csv::ErrorKind::UnequalLengths { expected_len, len, .. }) => {
+            format!("line {}: {len} fields where the header has {expected_len}", pos.line())
+        }
+        (Some(pos), csv::ErrorKind::Utf8 { .. }) => format!("line {}: not UTF-8 text", pos.line()),
+        (Some(pos), _) => format!("line {}: {e}", pos.line()),
+        (None, _) => e.to_string(),
+    }
+}
+
+fn read_jsonl(path: &Path, bulk: &Bulk) -> Result<Vec<RawRow>, CliError> {
+    let file = std::fs::File::open(path).map_err(|e| unreadable(path, e))?;
+    let mut rows = Vec::new();
+    for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
+        let line = line.map_err(|e| unreadable(path, format!("line {}: {e}", i + 1)))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let members = match serde_json::from_str::<Value>(&line) {
+            Ok(Value::Object(map)) => match map.keys().find(|k| bulk.column(k).is_none()) {
+                Some(unknown) => Err(format!("line {}: unknown member `{unknown}`", i + 1)),
+                None => Ok(map),
+            },
+            Ok(_) => Err(format!("line {}: not a JSON object", i + 1)),
+            Err(e) => Err(format!("line {}: not JSON: {e}", i + 1)),
+        };
+        rows.push(RawRow {
+            number: rows.len() + 1,
+            members,
+        });
+    }
+    Ok(rows)
+}
+
+fn read_xlsx(path: &Path, bulk: &Bulk) -> Result<Vec<RawRow>, CliError> {
+    use calamine::Reader;
+    let mut workbook: calamine::Xlsx<_> = calamine::open_workbook(path).map_err(|e| unreadable(path, e))?;
+    let sheet = workbook.sheet_names().first().cloned().ok_or_else(|| unreadable(path, "the workbook has no sheet"))?;
+    let range = workbook.worksheet_range(&sheet).map_err(|e| unreadable(path, format!("sheet `{sheet}`: {e}")))?;
+    let mut lines = range.rows();
+    let Some(header) = lines.next() else { return Ok(Vec::new()) };
+    let headers: Vec<String> = header.iter().map(cell_text).collect::<Result<_, _>>().map_err(|e| unreadable(path, e))?;
+    // Trailing empty header cells are formatting, not columns.
+    let used = headers.iter().rposition(|h| !h.trim().is_empty()).map_or(0, |i| i + 1);
+    let columns = header_columns(path, bulk, &headers[..used], &format!("sheet `{sheet}` row 1"))?;
+    let mut rows = Vec::new();
+    for line in lines {
+        let cells: Result<Vec<String>, String> = line.iter().take(used).map(cell_text).collect();
+        if cells.as_ref().is_ok_and(|c| c.iter().all(|t| t.trim().is_empty())) {
+            continue; // a blank line of the sheet
+        }
+        rows.push(RawRow {
+            number: rows.len() + 1,
+            members: cells.and_then(|c| members_from_cells(&columns, &c)),
+        });
+    }
+    Ok(rows)
+}
+
+/// A cell as the text a CSV cell would hold (whole numbers without `.0`, dates as
+/// `yyyy-MM-dd HH:mm:ss`).
+fn cell_text(cell: &calamine::Data) -> Result<String, String> {
+    use calamine::Data;
+    Ok(match cell {
+        Data::Empty => String::new(),
+        Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
+        Data::Int(i) => i.to_string(),
+        Data::Float(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => format!("{}", *f as i64),
+        Data::Float(f) => f.to_string(),
+        Data::Bool(b) => b.to_string(),
+        Data::DateTime(d) => excel_date_time(d.as_f64()),
+        Data::Error(e) => return Err(format!("cell error {e:?}")),
+    })
+}
+
+/// An Excel serial date (days since 1899-12-30, fraction = time of day) as `yyyy-MM-dd HH:mm:ss`.
+fn excel_date_time(serial: f64) -> String {
+    let seconds = (serial * 86_400.0).round() as i64;
+    let (days, secs) = (seconds.div_euclid(86_400) - 25_569, seconds.rem_euclid(86_400)); // days since 1970-01-01
+    // Civil date from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validating, sending, reporting
+
+/// A row with its row number, as it goes through the runtime's bulk machinery.
+#[derive(Clone)]
+struct Numbered<Row> {
+    number: usize,
+    row: Row,
+}
+
+/// How the runtime's report names a rejected row: by its number. (The report itself is only
+/// counted: the outcomes table, filled as chunks are answered, is what the report file shows.)
+#[derive(Debug)]
+struct RowNumber(#[allow(dead_code)] usize);
+
+impl<Row> From<Numbered<Row>> for RowNumber {
+    fn from(n: Numbered<Row>) -> Self {
+        RowNumber(n.number)
+    }
+}
+
+/// A chunk's answer with its rows already told apart (see `send_numbered`).
+struct Sorted(ChunkOutcome<RowNumber>);
+
+impl<Row> BulkAnswer<Numbered<Row>> for Sorted {
+    type Echo = RowNumber;
+    fn outcome(self) -> ChunkOutcome<RowNumber> {
+        self.0
+    }
+}
+
+/// Every row's outcome, by row number (index = number - 1).
+type Outcomes = Arc<Mutex<Vec<Option<Outcome>>>>;
+
+fn record(outcomes: &Outcomes, number: usize, outcome: Outcome) {
+    let mut all = outcomes.lock().unwrap_or_else(|e| e.into_inner());
+    all[number - 1] = Some(outcome);
+}
+
+/// Parses and validates every row; answers the valid ones and records the others as invalid.
+fn check_rows<Row: DeserializeOwned>(
+    args: &ImportArgs,
+    command: &Command,
+    validate: &impl Fn(&Row) -> Vec<Violation>,
+) -> Result<(Vec<Numbered<Row>>, Outcomes), CliError> {
+    let bulk = command.bulk.as_ref().ok_or_else(|| CliError::Usage(format!("`{}` has no rows", command.endpoint)))?;
+    let raw = read_rows(&args.file, bulk)?;
+    let outcomes: Outcomes = Arc::new(Mutex::new(vec![None; raw.len()]));
+    let mut valid = Vec::with_capacity(raw.len());
+    for RawRow { number, members } in raw {
+        let row = members.and_then(|m| {
+            serde_path_to_error::deserialize::<_, Row>(Value::Object(m)).map_err(|e| match e.path().to_string() {
+                path if path == "." => e.into_inner().to_string(),
+                path => format!("{path}: {}", e.into_inner()),
+            })
+        });
+        match row {
+            Err(reason) => record(&outcomes, number, Outcome::Invalid(reason)),
+            Ok(row) => {
+                let violations = validate(&row);
+                if violations.is_empty() {
+                    valid.push(Numbered { number, row });
+                } else {
+                    record(&outcomes, number, Outcome::Invalid(violations_text(&violations)));
+                }
+            }
+        }
+    }
+    Ok((valid, outcomes))
+}
+
+/// `--dry-run`: reads and validates every row, prints the invalid ones, sends nothing.
+pub fn dry_run<Row: DeserializeOwned>(
+    args: &ImportArgs,
+    command: &Command,
+    validate: impl Fn(&Row) -> Vec<Violation>,
+) -> Result<ImportSummary, CliError> {
+    let report_format = args.report.as_deref().map(ReportFormat::of).transpose()?;
+    let (valid, outcomes) = check_rows(args, command, &validate)?;
+    for n in &valid {
+        record(&outcomes, n.number, Outcome::Valid);
+    }
+    let outcomes = take(outcomes);
+    let mut stdout = std::io::stdout().lock();
+    for (i, o) in outcomes.iter().enumerate() {
+        if let Outcome::Invalid(reason) = o {
+            let _ = writeln!(stdout, "row {}: invalid: {reason}", i + 1);
+        }
+    }
+    let summary = ImportSummary {
+        total: outcomes.len(),
+        invalid: outcomes.len() - valid.len(),
+        ..ImportSummary::default()
+    };
+    eprintln!(
+        "dry run: {} rows, {} valid, {} invalid; nothing was sent",
+        summary.total,
+        valid.len(),
+        summary.invalid
+    );
+    if let (Some(path), Some(format)) = (&args.report, report_format) {
+        write_report(path, format, &outcomes)?;
+    }
+    Ok(summary)
+}
+
+fn take(outcomes: Outcomes) -> Vec<Outcome> {
+    let all = std::mem::take(&mut *outcomes.lock().unwrap_or_else(|e| e.into_inner()));
+    all.into_iter()
+        .map(|o| o.unwrap_or_else(|| Outcome::Pending("no answer was recorded for this row".into())))
+        .collect()
+}
+
+/// Reads, validates and imports every row of `args.file`: `send` sends one chunk of rows.
+pub async fn import<Row, Answer, Fut>(
+    args: &ImportArgs,
+    command: &Command,
+    validate: impl Fn(&Row) -> Vec<Violation>,
+    send: impl Fn(Vec<Row>) -> Fut,
+) -> Result<ImportSummary, CliError>
+where
+    Row: DeserializeOwned + Serialize + Clone + Send + 'static,
+    Answer: BulkAnswer<Row> + Send + 'static,
+    Answer::Echo: Serialize,
+    Fut: Future<Output = qywx::Result<Answer>> + Send + 'static,
+{
+    // A bad report path should fail before anything is sent, not after.
+    let report_format = args.report.as_deref().map(ReportFormat::of).transpose()?;
+    let max_chunk = command.bulk.as_ref().map_or(usize::MAX, |b| b.max_chunk);
+    let (valid, outcomes) = check_rows(args, command, &validate)?;
+    let total = outcomes.lock().map(|o| o.len()).unwrap_or_default();
+    let to_send = valid.len();
+    let started = Instant::now();
+    let bar = progress_bar(to_send as u64);
+    let options = BulkOptions::default()
+        .chunk_size(args.chunk_size.unwrap_or(max_chunk))
+        .concurrency(args.concurrency);
+    let log = outcomes.clone();
+    let send_numbered = move |chunk: Vec<Numbered<Row>>| {
+        let numbers: Vec<usize> = chunk.iter().map(|n| n.number).collect();
+        let sent: Vec<Value> = chunk.iter().map(|n| serde_json::to_value(&n.row).unwrap_or_default()).collect();
+        let answer = send(chunk.into_iter().map(|n| n.row).collect());
+        let log = log.clone();
+        async move {
+            let answer = answer.await;
+            if let Err(e) = &answer {
+                let reason = error_chain(e);
+                for &n in &numbers {
+                    record(&log, n, Outcome::Failed(reason.clone()));
+                }
+            }
+            answer.map(|a| Sorted(sort_chunk(a.outcome(), &numbers, &sent, &log)))
+        }
+    };
+    let validate_numbered = |n: &Numbered<Row>| validate(&n.row);
+    let report = qywx::runtime::bulk::run(
+        FromIter(valid.into_iter()),
+        max_chunk,
+        options,
+        validate_numbered,
+        send_numbered,
+        |p| {
+            bar.set_position(p.answered as u64);
+            let rate = p.answered as f64 / started.elapsed().as_secs_f64().max(1e-3);
+            bar.set_message(format!(
+                "{rate:.0} rows/s, rejected {}, failed {}, pending {}",
+                p.rejected, p.failed, p.pending
+            ));
+        },
+    )
+    .await;
+    bar.finish_and_clear();
+    // Rows the runtime itself found invalid (none: they were checked above with the same rules).
+    for invalid in &report.invalid {
+        record(&outcomes, invalid.row.number, Outcome::Invalid(violations_text(&invalid.violations)));
+    }
+    let outcomes = take(outcomes);
+    let count = |name: &str| outcomes.iter().filter(|o| o.name() == name).count();
+    let summary = ImportSummary {
+        total,
+        accepted: count("accepted"),
+        rejected: count("rejected"),
+        invalid: count("invalid"),
+        failed: count("failed"),
+        pending: count("pending"),
+    };
+    if report.accounted() != to_send || summary.accepted != report.accepted {
+        return Err(CliError::Failed(format!(
+            "internal error: the bulk report accounts for {} of {to_send} rows sent ({} accepted, {} recorded)",
+            report.accounted(),
+            report.accepted,
+            summary.accepted
+        )));
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    match (&args.report, report_format) {
+        (Some(path), Some(format)) => write_report(path, format, &outcomes)?,
+        _ => {
+            // No report file: the rows that need attention go to stdout.
+            let mut stdout = std::io::stdout().lock();
+            for (i, o) in outcomes.iter().enumerate().filter(|(_, o)| !matches!(o, Outcome::Accepted)) {
+                let _ = writeln!(stdout, "row {}: {}: {}", i + 1, o.name(), o.reason());
+            }
+        }
+    }
+    eprintln!(
+        "{} rows: {} accepted, {} rejected, {} invalid, {} failed, {} pending ({seconds:.1} s, {:.0} rows/s){}",
+        summary.total,
+        summary.accepted,
+        summary.rejected,
+        summary.invalid,
+        summary.failed,
+        summary.pending,
+        to_send as f64 / seconds.max(1e-9),
+        args.report.as_ref().map(|p| format!("; report: {}", p.display())).unwrap_or_default()
+    );
+    Ok(summary)
+}
+
+/// Tells a chunk's rows apart by number: a rejected row is matched to the sent row its echo
+/// agrees with (the server may leave members out), trying rows in order from the last match, so
+/// an in-order echo costs one comparison; an echo that matches none takes the first row not yet
+/// matched. The rest of the chunk was accepted (or is pending).
+fn sort_chunk<Echo: Serialize>(outcome: ChunkOutcome<Echo>, numbers: &[usize], sent: &[Value], log: &Outcomes) -> ChunkOutcome<RowNumber> {
+    match outcome {
+        ChunkOutcome::Pending { reference } => {
+            let reason = match &reference {
+                Some(r) => format!("the server is still processing the chunk (batch id {r})"),
+                None => "the server is still processing the chunk".to_owned(),
+            };
+            for &n in numbers {
+                record(log, n, Outcome::Pending(reason.clone()));
+            }
+            ChunkOutcome::Pending { reference }
+        }
+        ChunkOutcome::Applied { rejected, all_failed } => {
+            let mut taken = vec![false; numbers.len()];
+            let mut next = 0;
+            let mut rejected_numbers = Vec::new();
+            for (echo, reason) in rejected.into_iter().take(numbers.len()) {
+                let echo = serde_json::to_value(&echo).unwrap_or_default();
+                let order = (next..numbers.len()).chain(0..next);
+                let found = order
+                    .clone()
+                    .find(|&i| !taken[i] && agrees(&echo, &sent[i]))
+                    .or_else(|| (0..numbers.len()).find(|&i| !taken[i]));
+                let Some(i) = found else { break };
+                taken[i] = true;
+                next = i + 1;
+                let reason = reason.unwrap_or_else(|| "rejected by the server (no reason given)".to_owned());
+                record(log, numbers[i], Outcome::Rejected(reason.clone()));
+                rejected_numbers.push((RowNumber(numbers[i]), Some(reason)));
+            }
+            let none_rejected = rejected_numbers.is_empty();
+            for (_, &n) in numbers.iter().enumerate().filter(|(i, _)| !taken[*i]) {
+                if all_failed && none_rejected {
+                    record(log, n, Outcome::Rejected("the server reported the whole chunk as failed".into()));
+                } else {
+                    record(log, n, Outcome::Accepted);
+                }
+            }
+            ChunkOutcome::Applied {
+                rejected: rejected_numbers,
+                all_failed,
+            }
+        }
+    }
+}
+
+/// Whether every member the echo gives (and the row has) has the row's value; `"1"` and `1` agree.
+fn agrees(echo: &Value, row: &Value) -> bool {
+    let (Some(echo), Some(row)) = (echo.as_object(), row.as_object()) else { return false };
+    let text = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    echo.iter()
+        .filter(|(_, v)| !v.is_null())
+        .all(|(k, v)| row.get(k).is_none_or(|r| r.is_null() || text(r) == text(v)))
+}
+
+fn progress_bar(rows: u64) -> indicatif::ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(Some(rows), indicatif::ProgressDrawTarget::stderr());
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} rows, {elapsed}, {msg}")
+    {
+        bar.set_style(style);
+    }
+    bar
+}
+
+#[derive(Clone, Copy)]
+enum ReportFormat {
+    Csv,
+    Jsonl,
+}
+
+impl ReportFormat {
+    fn of(path: &Path) -> Result<ReportFormat, CliError> {
+        match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+            Some("csv") => Ok(ReportFormat::Csv),
+            Some("jsonl" | "ndjson") => Ok(ReportFormat::Jsonl),
+            _ => Err(CliError::Usage(format!(
+                "--report {}: the report is CSV or JSONL, by extension (.csv, .jsonl)",
+                path.display()
+            ))),
+        }
+    }
+}
+
+/// One line per input row, in row order: `row,outcome,reason`.
+fn write_report(path: &Path, format: ReportFormat, outcomes: &[Outcome]) -> Result<(), CliError> {
+    let failed = |e: &dyn std::fmt::Display| CliError::Failed(format!("writing the report {}: {e}", path.display()));
+    let file = std::fs::File::create(path).map_err(|e| failed(&e))?;
+    let mut out = std::io::BufWriter::new(file);
+    match format {
+        ReportFormat::Csv => {
+            let mut w = csv::Writer::from_writer(out);
+            w.write_record(["row", "outcome", "reason"]).map_err(|e| failed(&e))?;
+            for (i, o) in outcomes.iter().enumerate() {
+                w.write_record([(i + 1).to_string().as_str(), o.name(), o.reason()]).map_err(|e| failed(&e))?;
+            }
+            w.flush().map_err(|e| failed(&e))?;
+        }
+        ReportFormat::Jsonl => {
+            for (i, o) in outcomes.iter().enumerate() {
+                let line = serde_json::json!({"row": i + 1, "outcome": o.name(), "reason": o.reason()});
+                writeln!(out, "{line}").map_err(|e| failed(&e))?;
+            }
+            out.flush().map_err(|e| failed(&e))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn excel_serial_dates() {
+        assert_eq!(excel_date_time(45_658.5), "2025-01-01 12:00:00");
+        assert_eq!(excel_date_time(25_569.0), "1970-01-01 00:00:00");
+    }
+
+    #[test]
+    fn an_echo_agrees_with_the_row_it_leaves_members_of() {
+        let row = serde_json::json!({"thirdUserId": "u1", "userType": 1, "phone": "1"});
+        assert!(agrees(&serde_json::json!({"thirdUserId": "u1", "userType": "1", "deleteFlag": 0}), &row));
+        assert!(!agrees(&serde_json::json!({"thirdUserId": "u2"}), &row));
+    }
+
+    fn log(rows: usize) -> Outcomes {
+        Arc::new(Mutex::new(vec![None; rows]))
+    }
+
+    #[test]
+    fn rejected_echoes_find_their_rows_in_any_order() {
+        let sent: Vec<Value> = (1..=4).map(|i| serde_json::json!({"thirdUserId": format!("u{i}"), "phone": "1"})).collect();
+        let numbers = [7, 8, 9, 10];
+        let outcomes = log(10);
+        // The server echoes rows 10 and 8, in that order, one member each, with reasons.
+        let echoes = vec![
+            (serde_json::json!({"thirdUserId": "u4"}), Some("dup".to_owned())),
+            (serde_json::json!({"thirdUserId": "u2"}), None),
+        ];
+        let sorted = sort_chunk(ChunkOutcome::Applied { rejected: echoes, all_failed: false }, &numbers, &sent, &outcomes);
+        let ChunkOutcome::Applied { rejected, .. } = sorted else { panic!("applied") };
+        assert_eq!(rejected.iter().map(|(n, _)| n.0).collect::<Vec<_>>(), [10, 8]);
+        let names: Vec<Option<&str>> = take(outcomes).iter().map(|o| Some(o.name())).collect();
+        assert_eq!(names[6..], [Some("accepted"), Some("rejected"), Some("accepted"), Some("rejected")]);
+    }
+
+    #[test]
+    fn a_pending_or_wholly_failed_chunk_covers_all_its_rows() {
+        let sent = vec![serde_json::json!({}); 2];
+        let outcomes = log(2);
+        sort_chunk::<Value>(ChunkOutcome::Pending { reference: Some("42".into()) }, &[1, 2], &sent, &outcomes);
+        let all = take(outcomes);
+        assert!(all.iter().all(|o| o.name() == "pending" && o.reason().contains("42")), "{all:?}");
+        let outcomes = log(2);
+        sort_chunk::<Value>(ChunkOutcome::Applied { rejected: Vec::new(), all_failed: true }, &[1, 2], &sent, &outcomes);
+        assert!(take(outcomes).iter().all(|o| o.name() == "rejected"));
+    }
+
+    #[test]
+    fn row_paths() {
+        assert!(is_row_path("data", "data"));
+        assert!(is_row_path("data[3].x", "data"));
+        assert!(!is_row_path("dataset", "data"));
+    }
+}

@@ -1,0 +1,249 @@
+//! `qywx`: every endpoint of the spec as `qywx <service> <group> <command> [--flag value …]`,
+//! bulk imports from CSV, JSONL and xlsx files, and shell completions.
+//!
+//! The command tree and the dispatch are generated from the spec (`commands.rs`); this file and
+//! the other modules hold what is not per endpoint. Exit codes: 0 success, 1 the service
+//! answered an error (or a row was rejected or lost), 2 bad input (nothing was sent).
+
+mod bulk;
+mod commands;
+mod run;
+mod tree;
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{value_parser, Arg, ArgAction, ArgMatches};
+use serde_json::{Map, Value};
+
+use crate::bulk::ImportArgs;
+use crate::commands::SERVICES;
+use crate::run::{render, CliError, Output, Setup};
+use crate::tree::{apply_flags, flag_arg, Command};
+
+const ABOUT: &str = "WeCom (企业微信) contacts and Tuzhan (兔展) org import from the command line";
+const LONG_ABOUT: &str = "WeCom (企业微信) contacts and Tuzhan (兔展) org import from the command line.
+
+Every endpoint of the spec is a command: qywx <service> <group> <command> [--flag value ...].
+Flags are the request's wire names in kebab case; --json FILE (or - for stdin) gives a whole
+request body instead (flags given too override its members).
+
+Credentials come from QYWX_WECOM_CORPID / QYWX_WECOM_SECRET and QYWX_TUZHAN_APPID /
+QYWX_TUZHAN_SECRET; base URLs from QYWX_WECOM_BASE_URL / QYWX_TUZHAN_BASE_URL, or --base-url.
+
+Exit codes: 0 success; 1 the service answered an error, or rows were rejected or lost;
+2 bad input: a usage error, a request breaking the spec's rules (nothing is sent), invalid rows.";
+
+const IMPORT_HELP: &str = "Imports every row of FILE (.csv or .xlsx with the wire names as headers, or .jsonl with one
+object per line). Every row is validated first; a file that cannot be read or has an unknown
+column stops the import before anything is sent. Valid rows are sent in chunks, several at once
+(--concurrency). Every row gets one outcome in the report (--report FILE.csv|FILE.jsonl; without
+it the rows that were not accepted are printed): accepted, rejected (with the server's reason),
+invalid (with the broken rule), failed (with the error) or pending (still being processed).
+Row N is the N-th data row (a header is not a row). List cells are comma-separated.";
+
+fn command_tree() -> clap::Command {
+    let mut root = clap::Command::new("qywx")
+        .about(ABOUT)
+        .long_about(LONG_ABOUT)
+        .version(env!("CARGO_PKG_VERSION"))
+        .subcommand_required(true)
+        .arg_required_else_help(true)
+        .arg(
+            Arg::new("base-url")
+                .long("base-url")
+                .global(true)
+                .value_name("URL")
+                .help("Base URL of the service called (default: QYWX_<SERVICE>_BASE_URL, else the spec's)"),
+        )
+        .arg(
+            Arg::new("output")
+                .long("output")
+                .short('o')
+                .global(true)
+                .value_name("FORMAT")
+                .value_parser(Output::NAMES)
+                .default_value("json")
+                .help("json: pretty JSON; jsonl: one line per item of a list; table: a list of objects as aligned columns"),
+        )
+        .subcommand(
+            clap::Command::new("completions")
+                .about("Prints a shell completion script")
+                .long_about("Prints a shell completion script: qywx completions bash > /etc/bash_completion.d/qywx")
+                .arg(
+                    Arg::new("shell")
+                        .required(true)
+                        .value_parser(value_parser!(clap_complete::Shell)),
+                ),
+        );
+    for service in SERVICES {
+        let mut s = clap::Command::new(service.name)
+            .about(service.about)
+            .long_about(service.long_about)
+            .subcommand_required(true)
+            .arg_required_else_help(true);
+        for group in service.groups {
+            let mut g = clap::Command::new(group.name)
+                .about(group.about)
+                .long_about(group.long_about)
+                .subcommand_required(true)
+                .arg_required_else_help(true);
+            for command in group.commands {
+                g = g.subcommand(endpoint_command(command));
+            }
+            s = s.subcommand(g);
+        }
+        root = root.subcommand(s);
+    }
+    root
+}
+
+fn endpoint_command(command: &Command) -> clap::Command {
+    let mut c = clap::Command::new(command.name)
+        .about(command.about)
+        .long_about(command.long_about);
+    if command.bulk.is_some() {
+        c = c
+            .after_long_help(IMPORT_HELP)
+            .arg(
+                Arg::new("file")
+                    .required(true)
+                    .value_name("FILE")
+                    .value_parser(value_parser!(PathBuf))
+                    .help("The rows: .csv, .jsonl or .xlsx"),
+            )
+            .arg(
+                Arg::new("report")
+                    .long("report")
+                    .value_name("FILE")
+                    .value_parser(value_parser!(PathBuf))
+                    .help("Writes one line per input row (row, outcome, reason) to FILE, CSV or JSONL by extension"),
+            )
+            .arg(
+                Arg::new("dry-run")
+                    .long("dry-run")
+                    .action(ArgAction::SetTrue)
+                    .help("Only reads and validates the rows, and prints the invalid ones; sends nothing"),
+            )
+            .arg(
+                Arg::new("concurrency")
+                    .long("concurrency")
+                    .value_name("N")
+                    .value_parser(value_parser!(u16).range(1..))
+                    .default_value("4")
+                    .help("Requests in flight at once"),
+            )
+            .arg(
+                Arg::new("chunk-size")
+                    .long("chunk-size")
+                    .value_name("ROWS")
+                    .value_parser(value_parser!(u32).range(1..))
+                    .help("Rows per request (at most, and by default, the endpoint's maximum)"),
+            );
+        for flag in command.flags {
+            c = c.arg(flag_arg(flag, None));
+        }
+        return c;
+    }
+    if command.takes_request {
+        c = c.arg(
+            Arg::new("json")
+                .long("json")
+                .value_name("FILE")
+                .help("The whole request body as JSON (wire names), from FILE or - for stdin"),
+        );
+    }
+    for flag in command.flags {
+        c = c.arg(flag_arg(flag, Some("json")));
+    }
+    c
+}
+
+/// The request body: `--json`'s object, with the flags given set over it.
+fn request_body(command: &Command, matches: &ArgMatches) -> Result<Value, CliError> {
+    let mut body = Map::new();
+    if let Some(source) = matches.try_get_one::<String>("json").ok().flatten() {
+        let text = if source == "-" {
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .map_err(|e| CliError::Usage(format!("--json -: cannot read stdin: {e}")))?;
+            text
+        } else {
+            std::fs::read_to_string(source).map_err(|e| CliError::Usage(format!("--json {source}: {e}")))?
+        };
+        match serde_json::from_str(&text) {
+            Ok(Value::Object(map)) => body = map,
+            Ok(_) => return Err(CliError::Usage(format!("--json {source}: the request body is a JSON object"))),
+            Err(e) => return Err(CliError::Usage(format!("--json {source}: not JSON: {e}"))),
+        }
+    }
+    apply_flags(command.flags, matches, &mut body)?;
+    Ok(Value::Object(body))
+}
+
+/// Finds the endpoint command `qywx <service> <group> <command>` names.
+fn chosen(matches: &ArgMatches) -> Option<(&'static Command, &ArgMatches)> {
+    let (service_name, service_matches) = matches.subcommand()?;
+    let (group_name, group_matches) = service_matches.subcommand()?;
+    let (command_name, command_matches) = group_matches.subcommand()?;
+    let service = SERVICES.iter().find(|s| s.name == service_name)?;
+    let group = service.groups.iter().find(|g| g.name == group_name)?;
+    let command = group.commands.iter().find(|c| c.name == command_name)?;
+    Some((command, command_matches))
+}
+
+async fn execute(matches: &ArgMatches) -> Result<ExitCode, CliError> {
+    let setup = Setup {
+        base_url: matches.get_one::<String>("base-url").cloned(),
+    };
+    let output = Output::parse(matches.get_one::<String>("output").map_or("json", String::as_str));
+    let (command, args) = chosen(matches).ok_or_else(|| CliError::Usage("no such command (try qywx --help)".into()))?;
+    let body = request_body(command, args)?;
+    if command.bulk.is_some() {
+        let import = ImportArgs {
+            file: args.get_one::<PathBuf>("file").cloned().unwrap_or_default(),
+            report: args.get_one::<PathBuf>("report").cloned(),
+            dry_run: args.get_flag("dry-run"),
+            concurrency: args.get_one::<u16>("concurrency").map_or(4, |n| usize::from(*n)),
+            chunk_size: args.get_one::<u32>("chunk-size").map(|n| *n as usize),
+        };
+        let summary = commands::import(&setup, command, body, &import).await?;
+        return Ok(summary.exit_code());
+    }
+    let response = commands::call(&setup, command.endpoint, body).await?;
+    print!("{}", render(&response, output));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn main() -> ExitCode {
+    let matches = match command_tree().try_get_matches() {
+        Ok(m) => m,
+        Err(e) => {
+            // Help and version go to stdout with 0; usage errors to stderr with 2.
+            let _ = e.print();
+            return ExitCode::from(e.exit_code().clamp(0, 255) as u8);
+        }
+    };
+    if let Some(("completions", args)) = matches.subcommand() {
+        if let Some(shell) = args.get_one::<clap_complete::Shell>("shell") {
+            clap_complete::generate(*shell, &mut command_tree(), "qywx", &mut std::io::stdout());
+        }
+        return ExitCode::SUCCESS;
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(execute(&matches)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            e.exit_code()
+        }
+    }
+}
