@@ -163,6 +163,10 @@ impl ObjectIr<'_> {
     pub fn required(&self) -> impl Iterator<Item = &FieldIr<'_>> {
         self.fields.iter().filter(|f| f.spec.required)
     }
+    /// Whether validation can refuse a value: a field has a check or the object a rule.
+    pub fn can_refuse(&self) -> bool {
+        !self.rules.is_empty() || self.fields.iter().any(|f| !f.checks.is_empty())
+    }
     pub fn has_secret(&self) -> bool {
         self.fields.iter().any(|f| f.spec.secret)
     }
@@ -522,6 +526,14 @@ impl<'s> Builder<'_, 's> {
     }
 
     fn field(&self, f: &'s Field, answer: bool) -> Result<FieldIr<'s>> {
+        let rust_name = field_ident_text(f);
+        if crate::names::NOT_RAW.contains(&rust_name.as_str()) || rust_name.is_empty() {
+            let key = if f.rust_name.is_some() { ".rust_name" } else { ".name" };
+            return Err(f.origin.err_at(
+                key,
+                format!("`{rust_name}` cannot be a Rust field name, not even as r#{rust_name}: give the field a `rust_name`"),
+            ));
+        }
         let ty = match f.format {
             Some(Format::DateTime) => Ty::DateTime,
             None => self.ty(&f.ty, &f.origin)?,
@@ -571,7 +583,7 @@ impl<'s> Builder<'_, 's> {
         }
         Ok(FieldIr {
             spec: f,
-            ident: field_ident_text(f),
+            ident: rust_name,
             ty,
             read,
             write,
@@ -597,7 +609,7 @@ impl<'s> Builder<'_, 's> {
             name,
             doc,
             fields,
-            keep_extra: role != Role::Request,
+            keep_extra: matches!(role, Role::Named | Role::Response),
             validated: role != Role::Response,
             query: role == Role::QueryRequest,
             rules,

@@ -64,6 +64,9 @@ pub fn md(text: &str) -> String {
         .replace('*', "\\*")
 }
 
+/// Keywords that cannot be raw identifiers either (`r#self` is not an identifier).
+pub const NOT_RAW: &[&str] = &["self", "Self", "super", "crate", "_"];
+
 /// An identifier, raw when it is a keyword.
 pub fn ident(text: &str) -> proc_macro2::Ident {
     if KEYWORDS.contains(&text) {

@@ -22,6 +22,7 @@
 
 #![cfg_attr(rustfmt, rustfmt::skip)]
 #![deny(missing_docs)]
+
 /// Tuzhan (兔展)
 #[cfg(any(feature = "tuzhan", feature = "tuzhan-import"))]
 #[rustfmt::skip]

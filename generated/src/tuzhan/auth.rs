@@ -33,8 +33,6 @@ pub struct GetOrgAccessTokenRequest {
     /// Wire name `instanceSecrect`, type `string`, required.
     /// Secret: `Debug` prints it as `<redacted>`.
     pub instance_secrect: String,
-    /// Members the server sent that this version of the spec does not model, kept as sent.
-    pub extra: Map<String, Value>,
 }
 
 impl GetOrgAccessTokenRequest {
@@ -46,7 +44,6 @@ impl GetOrgAccessTokenRequest {
         Self {
             instance_appid: instance_appid.into(),
             instance_secrect: instance_secrect.into(),
-            extra: Map::new(),
         }
     }
 }
@@ -57,7 +54,6 @@ impl FromJson for GetOrgAccessTokenRequest {
         Ok(Self {
             instance_appid: members.required("instanceAppid")?,
             instance_secrect: members.required("instanceSecrect")?,
-            extra: members.rest(),
         })
     }
 }
@@ -67,7 +63,6 @@ impl ToJson for GetOrgAccessTokenRequest {
         let mut out = MembersOut::new();
         out.put("instanceAppid", &self.instance_appid);
         out.put("instanceSecrect", &self.instance_secrect);
-        out.put_extra(&self.extra);
         out.finish()
     }
 }
@@ -94,7 +89,6 @@ impl fmt::Debug for GetOrgAccessTokenRequest {
         f.debug_struct("GetOrgAccessTokenRequest")
             .field("instance_appid", &self.instance_appid)
             .field("instance_secrect", &"<redacted>")
-            .field("extra", &self.extra)
             .finish()
     }
 }
@@ -208,7 +202,6 @@ impl super::TuzhanClient {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
     /// [`Error::Api`](crate::Error::Api) when Tuzhan (兔展) answers an error code (see [`error_codes`](crate::tuzhan::error_codes)); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://docs.tuzhanai.com/plugins/viewsource/viewpagesrc.action?pageId=986242>.

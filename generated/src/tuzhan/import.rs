@@ -1932,7 +1932,7 @@ impl super::TuzhanClient {
     /// Sends any number of `data` rows through [`import_departments`](Self::import_departments), in chunks of at most 500 (the documented maximum).
     ///
     /// Each row is validated first (with the rules that depend on the other parameters, such as what a delete row needs): a row that breaks a rule is reported, not sent. Up to `options.concurrency` chunks are in flight at once, so memory stays bounded whatever the input size.
-    /// `public_params` give the request's other parameters. `progress` is called after each answered chunk.
+    /// `public_params` gives the request's other parameter. `progress` is called after each answered chunk.
     ///
     /// The report holds every row that was not applied, with the server's reason and the row as the server echoed it: `accepted + rejected + invalid + failed + pending = total`. A chunk is not retried after a failure that may have reached the server (the endpoint is not safe to repeat); its rows are reported in `failed`.
     pub async fn import_departments_bulk(
@@ -1997,7 +1997,7 @@ impl super::TuzhanClient {
     /// Sends any number of `data` rows through [`import_employees`](Self::import_employees), in chunks of at most 500 (the documented maximum).
     ///
     /// Each row is validated first (with the rules that depend on the other parameters, such as what a delete row needs): a row that breaks a rule is reported, not sent. Up to `options.concurrency` chunks are in flight at once, so memory stays bounded whatever the input size.
-    /// `public_params` give the request's other parameters. `progress` is called after each answered chunk.
+    /// `public_params` gives the request's other parameter. `progress` is called after each answered chunk.
     ///
     /// The report holds every row that was not applied, with the server's reason and the row as the server echoed it: `accepted + rejected + invalid + failed + pending = total`. A chunk is not retried after a failure that may have reached the server (the endpoint is not safe to repeat); its rows are reported in `failed`.
     pub async fn import_employees_bulk(

@@ -30,6 +30,7 @@ pub static ENDPOINTS: &[&qywx_runtime::spec::EndpointSpec] = &[
     &import::IMPORT_DEPARTMENTS,
     &import::IMPORT_EMPLOYEES,
 ];
+
 /// Documented error codes of Tuzhan (兔展), as answered in `code`.
 pub mod error_codes {
     /// Wrong instanceAppid or instanceSecrect. (handling: invalid credentials.)

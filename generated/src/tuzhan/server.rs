@@ -139,6 +139,7 @@ pub static CALLS: &[ErasedCall<super::TuzhanClient>] = &[
         call: call_import_employees,
     },
 ];
+
 fn call_get_org_access_token(
     client: &super::TuzhanClient,
     request: Value,

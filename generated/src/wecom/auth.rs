@@ -33,8 +33,6 @@ pub struct GetTokenRequest {
     /// Wire name `corpsecret`, type `string`, required.
     /// Secret: `Debug` prints it as `<redacted>`.
     pub corpsecret: String,
-    /// Members the server sent that this version of the spec does not model, kept as sent.
-    pub extra: Map<String, Value>,
 }
 
 impl GetTokenRequest {
@@ -43,7 +41,6 @@ impl GetTokenRequest {
         Self {
             corpid: corpid.into(),
             corpsecret: corpsecret.into(),
-            extra: Map::new(),
         }
     }
 }
@@ -54,7 +51,6 @@ impl FromJson for GetTokenRequest {
         Ok(Self {
             corpid: members.required("corpid")?,
             corpsecret: members.required("corpsecret")?,
-            extra: members.rest(),
         })
     }
 }
@@ -64,7 +60,6 @@ impl ToJson for GetTokenRequest {
         let mut out = MembersOut::new();
         out.put("corpid", &self.corpid);
         out.put("corpsecret", &self.corpsecret);
-        out.put_extra(&self.extra);
         out.finish()
     }
 }
@@ -91,7 +86,6 @@ impl fmt::Debug for GetTokenRequest {
         f.debug_struct("GetTokenRequest")
             .field("corpid", &self.corpid)
             .field("corpsecret", &"<redacted>")
-            .field("extra", &self.extra)
             .finish()
     }
 }
@@ -180,7 +174,6 @@ impl super::WecomClient {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
     /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://developer.work.weixin.qq.com/document/path/91039>.

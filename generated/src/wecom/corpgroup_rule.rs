@@ -754,7 +754,6 @@ impl super::WecomClient {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
     /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://developer.work.weixin.qq.com/document/path/95631> (documentation updated 2023-11-30).
@@ -786,7 +785,6 @@ impl super::WecomClient {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
     /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://developer.work.weixin.qq.com/document/path/95632> (documentation updated 2023-11-30).
@@ -818,7 +816,6 @@ impl super::WecomClient {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
     /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://developer.work.weixin.qq.com/document/path/95633> (documentation updated 2023-11-30).

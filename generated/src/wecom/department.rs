@@ -501,14 +501,12 @@ pub struct DeleteDepartmentRequest {
     ///
     /// Wire name `id`, type `i32`, required.
     pub id: i32,
-    /// Members the server sent that this version of the spec does not model, kept as sent.
-    pub extra: Map<String, Value>,
 }
 
 impl DeleteDepartmentRequest {
     /// A `DeleteDepartmentRequest` from its required fields (`id`); optional fields start unset.
     pub fn new(id: i32) -> Self {
-        Self { id, extra: Map::new() }
+        Self { id }
     }
 }
 
@@ -517,7 +515,6 @@ impl FromJson for DeleteDepartmentRequest {
         let mut members = Members::of(value, "DeleteDepartmentRequest")?;
         Ok(Self {
             id: members.required("id")?,
-            extra: members.rest(),
         })
     }
 }
@@ -526,7 +523,6 @@ impl ToJson for DeleteDepartmentRequest {
     fn to_json(&self) -> Value {
         let mut out = MembersOut::new();
         out.put("id", &self.id);
-        out.put_extra(&self.extra);
         out.finish()
     }
 }
@@ -649,14 +645,12 @@ pub struct GetDepartmentRequest {
     ///
     /// Wire name `id`, type `i32`, required.
     pub id: i32,
-    /// Members the server sent that this version of the spec does not model, kept as sent.
-    pub extra: Map<String, Value>,
 }
 
 impl GetDepartmentRequest {
     /// A `GetDepartmentRequest` from its required fields (`id`); optional fields start unset.
     pub fn new(id: i32) -> Self {
-        Self { id, extra: Map::new() }
+        Self { id }
     }
 }
 
@@ -665,7 +659,6 @@ impl FromJson for GetDepartmentRequest {
         let mut members = Members::of(value, "GetDepartmentRequest")?;
         Ok(Self {
             id: members.required("id")?,
-            extra: members.rest(),
         })
     }
 }
@@ -674,7 +667,6 @@ impl ToJson for GetDepartmentRequest {
     fn to_json(&self) -> Value {
         let mut out = MembersOut::new();
         out.put("id", &self.id);
-        out.put_extra(&self.extra);
         out.finish()
     }
 }
@@ -755,17 +747,12 @@ pub struct ListDepartmentIdsRequest {
     ///
     /// Wire name `id`, type `i32`, optional.
     pub id: Option<i32>,
-    /// Members the server sent that this version of the spec does not model, kept as sent.
-    pub extra: Map<String, Value>,
 }
 
 impl ListDepartmentIdsRequest {
     /// A `ListDepartmentIdsRequest` with every optional field unset.
     pub fn new() -> Self {
-        Self {
-            id: None,
-            extra: Map::new(),
-        }
+        Self { id: None }
     }
 
     /// Sets `id`: 部门id。
@@ -781,7 +768,6 @@ impl FromJson for ListDepartmentIdsRequest {
         let mut members = Members::of(value, "ListDepartmentIdsRequest")?;
         Ok(Self {
             id: members.optional("id")?,
-            extra: members.rest(),
         })
     }
 }
@@ -790,7 +776,6 @@ impl ToJson for ListDepartmentIdsRequest {
     fn to_json(&self) -> Value {
         let mut out = MembersOut::new();
         out.put_some("id", &self.id);
-        out.put_extra(&self.extra);
         out.finish()
     }
 }
@@ -945,7 +930,6 @@ impl super::WecomClient {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
     /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://developer.work.weixin.qq.com/document/path/90207> (documentation updated 2020-03-30).
@@ -999,7 +983,6 @@ impl super::WecomClient {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
     /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://developer.work.weixin.qq.com/document/36260>.
@@ -1030,7 +1013,6 @@ impl super::WecomClient {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
     /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://developer.work.weixin.qq.com/document/36259>.

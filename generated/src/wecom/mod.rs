@@ -74,6 +74,7 @@ pub static ENDPOINTS: &[&qywx_runtime::spec::EndpointSpec] = &[
     &user::CONVERT_TO_OPENID,
     &user::CONVERT_TO_USERID,
 ];
+
 /// Documented error codes of WeCom (企业微信), as answered in `errcode`.
 pub mod error_codes {
     /// System busy. (handling: retry.)

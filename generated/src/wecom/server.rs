@@ -906,6 +906,7 @@ pub static CALLS: &[ErasedCall<super::WecomClient>] = &[
         call: call_convert_to_userid,
     },
 ];
+
 fn call_get_token(client: &super::WecomClient, request: Value) -> ErasedFuture<'_> {
     Box::pin(async move {
         let request: super::auth::GetTokenRequest = erased_request(request)?;

@@ -290,14 +290,12 @@ pub struct DeleteTagRequest {
     ///
     /// Wire name `tagid`, type `i32`, required.
     pub tagid: i32,
-    /// Members the server sent that this version of the spec does not model, kept as sent.
-    pub extra: Map<String, Value>,
 }
 
 impl DeleteTagRequest {
     /// A `DeleteTagRequest` from its required fields (`tagid`); optional fields start unset.
     pub fn new(tagid: i32) -> Self {
-        Self { tagid, extra: Map::new() }
+        Self { tagid }
     }
 }
 
@@ -306,7 +304,6 @@ impl FromJson for DeleteTagRequest {
         let mut members = Members::of(value, "DeleteTagRequest")?;
         Ok(Self {
             tagid: members.required("tagid")?,
-            extra: members.rest(),
         })
     }
 }
@@ -315,7 +312,6 @@ impl ToJson for DeleteTagRequest {
     fn to_json(&self) -> Value {
         let mut out = MembersOut::new();
         out.put("tagid", &self.tagid);
-        out.put_extra(&self.extra);
         out.finish()
     }
 }
@@ -385,14 +381,12 @@ pub struct GetTagUsersRequest {
     ///
     /// Wire name `tagid`, type `i32`, required.
     pub tagid: i32,
-    /// Members the server sent that this version of the spec does not model, kept as sent.
-    pub extra: Map<String, Value>,
 }
 
 impl GetTagUsersRequest {
     /// A `GetTagUsersRequest` from its required fields (`tagid`); optional fields start unset.
     pub fn new(tagid: i32) -> Self {
-        Self { tagid, extra: Map::new() }
+        Self { tagid }
     }
 }
 
@@ -401,7 +395,6 @@ impl FromJson for GetTagUsersRequest {
         let mut members = Members::of(value, "GetTagUsersRequest")?;
         Ok(Self {
             tagid: members.required("tagid")?,
-            extra: members.rest(),
         })
     }
 }
@@ -410,7 +403,6 @@ impl ToJson for GetTagUsersRequest {
     fn to_json(&self) -> Value {
         let mut out = MembersOut::new();
         out.put("tagid", &self.tagid);
-        out.put_extra(&self.extra);
         out.finish()
     }
 }
@@ -952,7 +944,6 @@ impl super::WecomClient {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
     /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://developer.work.weixin.qq.com/document/path/90212> (documentation updated 2020-04-02).
@@ -983,7 +974,6 @@ impl super::WecomClient {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
     /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://developer.work.weixin.qq.com/document/path/90349> (documentation updated 2021-08-11).

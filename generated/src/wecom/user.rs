@@ -17,8 +17,12 @@ use serde_json::{Map, Value};
 #[non_exhaustive]
 pub enum Gender {
     /// 未定义. Undefined; read endpoints also answer 0 when the app may not read the member's gender (注：不可获取指返回值0). (wire value `"0"`)
+    ///
+    /// Formerly: In the 2014 article 0 meant male (gender=0表示男), and was the default.
     Unspecified,
     /// 男性. Male. (wire value `"1"`)
+    ///
+    /// Formerly: In the 2014 article 1 meant female (=1表示女).
     Male,
     /// 女性. Female. (wire value `"2"`)
     Female,
@@ -62,10 +66,16 @@ wire_enum!(str Gender);
 #[non_exhaustive]
 pub enum MemberStatus {
     /// 已激活. Active: has activated WeCom or follows the WeChat plugin. (wire value `1`)
+    ///
+    /// Formerly: In the 2014 article 1 meant 已关注 (followed the enterprise account).
     Active,
     /// 已禁用. Disabled. (wire value `2`)
+    ///
+    /// Formerly: In the 2014 article 2 meant 已冻结 (frozen).
     Disabled,
     /// 未激活. Not activated: neither activated WeCom nor follows the WeChat plugin. (wire value `4`)
+    ///
+    /// Formerly: In the 2014 article 4 meant 未关注 (not followed).
     Inactive,
     /// 退出企业. Left the corp. (wire value `5`)
     Left,
@@ -2026,17 +2036,12 @@ pub struct DeleteUserRequest {
     ///
     /// Wire name `userid`, type `string`, required.
     pub userid: String,
-    /// Members the server sent that this version of the spec does not model, kept as sent.
-    pub extra: Map<String, Value>,
 }
 
 impl DeleteUserRequest {
     /// A `DeleteUserRequest` from its required fields (`userid`); optional fields start unset.
     pub fn new(userid: impl Into<String>) -> Self {
-        Self {
-            userid: userid.into(),
-            extra: Map::new(),
-        }
+        Self { userid: userid.into() }
     }
 }
 
@@ -2045,7 +2050,6 @@ impl FromJson for DeleteUserRequest {
         let mut members = Members::of(value, "DeleteUserRequest")?;
         Ok(Self {
             userid: members.required("userid")?,
-            extra: members.rest(),
         })
     }
 }
@@ -2054,7 +2058,6 @@ impl ToJson for DeleteUserRequest {
     fn to_json(&self) -> Value {
         let mut out = MembersOut::new();
         out.put("userid", &self.userid);
-        out.put_extra(&self.extra);
         out.finish()
     }
 }
@@ -2124,17 +2127,12 @@ pub struct GetUserRequest {
     ///
     /// Wire name `userid`, type `string`, required.
     pub userid: String,
-    /// Members the server sent that this version of the spec does not model, kept as sent.
-    pub extra: Map<String, Value>,
 }
 
 impl GetUserRequest {
     /// A `GetUserRequest` from its required fields (`userid`); optional fields start unset.
     pub fn new(userid: impl Into<String>) -> Self {
-        Self {
-            userid: userid.into(),
-            extra: Map::new(),
-        }
+        Self { userid: userid.into() }
     }
 }
 
@@ -2143,7 +2141,6 @@ impl FromJson for GetUserRequest {
         let mut members = Members::of(value, "GetUserRequest")?;
         Ok(Self {
             userid: members.required("userid")?,
-            extra: members.rest(),
         })
     }
 }
@@ -2152,7 +2149,6 @@ impl ToJson for GetUserRequest {
     fn to_json(&self) -> Value {
         let mut out = MembersOut::new();
         out.put("userid", &self.userid);
-        out.put_extra(&self.extra);
         out.finish()
     }
 }
@@ -2570,8 +2566,6 @@ pub struct ListDepartmentUsersRequest {
     ///
     /// Wire name `status`, type `SimpleListStatus`, optional.
     pub status: Option<SimpleListStatus>,
-    /// Members the server sent that this version of the spec does not model, kept as sent.
-    pub extra: Map<String, Value>,
 }
 
 impl ListDepartmentUsersRequest {
@@ -2581,7 +2575,6 @@ impl ListDepartmentUsersRequest {
             department_id,
             fetch_child: None,
             status: None,
-            extra: Map::new(),
         }
     }
 
@@ -2607,7 +2600,6 @@ impl FromJson for ListDepartmentUsersRequest {
             department_id: members.required("department_id")?,
             fetch_child: members.optional("fetch_child")?,
             status: members.optional("status")?,
-            extra: members.rest(),
         })
     }
 }
@@ -2618,7 +2610,6 @@ impl ToJson for ListDepartmentUsersRequest {
         out.put("department_id", &self.department_id);
         out.put_some("fetch_child", &self.fetch_child);
         out.put_some("status", &self.status);
-        out.put_extra(&self.extra);
         out.finish()
     }
 }
@@ -2718,8 +2709,6 @@ pub struct ListUsersRequest {
     ///
     /// Wire name `fetch_child`, type `FetchChild`, optional.
     pub fetch_child: Option<FetchChild>,
-    /// Members the server sent that this version of the spec does not model, kept as sent.
-    pub extra: Map<String, Value>,
 }
 
 impl ListUsersRequest {
@@ -2728,7 +2717,6 @@ impl ListUsersRequest {
         Self {
             department_id,
             fetch_child: None,
-            extra: Map::new(),
         }
     }
 
@@ -2746,7 +2734,6 @@ impl FromJson for ListUsersRequest {
         Ok(Self {
             department_id: members.required("department_id")?,
             fetch_child: members.optional("fetch_child")?,
-            extra: members.rest(),
         })
     }
 }
@@ -2756,7 +2743,6 @@ impl ToJson for ListUsersRequest {
         let mut out = MembersOut::new();
         out.put("department_id", &self.department_id);
         out.put_some("fetch_child", &self.fetch_child);
-        out.put_extra(&self.extra);
         out.finish()
     }
 }
@@ -3266,7 +3252,6 @@ impl super::WecomClient {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
     /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://developer.work.weixin.qq.com/document/path/90198> (documentation updated 2021-08-09).
@@ -3321,7 +3306,6 @@ impl super::WecomClient {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
     /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://developer.work.weixin.qq.com/document/path/96255> (documentation updated 2025-03-06).
@@ -3416,7 +3400,6 @@ impl super::WecomClient {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
     /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://developer.work.weixin.qq.com/document/path/96067> (documentation updated 2024-07-23).
@@ -3471,7 +3454,6 @@ impl super::WecomClient {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
     /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
     pub async fn convert_to_openid(
         &self,
@@ -3500,7 +3482,6 @@ impl super::WecomClient {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
     /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
     pub async fn convert_to_userid(
         &self,

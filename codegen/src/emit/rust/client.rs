@@ -151,7 +151,11 @@ impl Scope<'_> {
              a row that breaks a rule is reported, not sent. Up to `options.concurrency` chunks are in flight at once, so memory \
              stays bounded whatever the input size."
                 .to_owned(),
-            format!("{} give the request's other parameters. `progress` is called after each answered chunk.", arg_names.join(", ")),
+            match arg_names.as_slice() {
+                [] => "`progress` is called after each answered chunk.".to_owned(),
+                [one] => format!("{one} gives the request's other parameter. `progress` is called after each answered chunk."),
+                many => format!("{} give the request's other parameters. `progress` is called after each answered chunk.", many.join(", ")),
+            },
             String::new(),
             "The report holds every row that was not applied, with the server's reason and the row as the server echoed it: \
              `accepted + rejected + invalid + failed + pending = total`. A chunk is not retried after a failure that \

@@ -173,7 +173,7 @@ pub(crate) fn method_doc(service: &ServiceIr<'_>, endpoint: &EndpointIr<'_>) -> 
         }
     }
     out.extend([String::new(), "# Errors".into(), String::new()]);
-    if e.request.is_some() {
+    if endpoint.request.as_ref().is_some_and(|r| r.can_refuse()) {
         out.push("[`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above; ".into());
     }
     out.push(format!(

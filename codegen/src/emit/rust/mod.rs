@@ -349,11 +349,11 @@ pub(crate) fn group_module(service: &ServiceIr<'_>, g: &GroupIr<'_>) -> String {
         service: &service.spec.id,
         module: &g.spec.module,
     };
-    let module_doc = inner_doc(&format!(
-        "{}\n\n{}",
-        md(&g.spec.title),
-        g.spec.description.as_deref().map(md).unwrap_or_default(),
-    ));
+    let module_doc = match &g.spec.description {
+        Some(description) => format!("{}\n\n{}", md(&g.spec.title), md(description)),
+        None => md(&g.spec.title),
+    };
+    let module_doc = inner_doc(&module_doc);
     let types = g.types.iter().map(|t| match t {
         TypeIr::Object(o) => scope.object(o),
         TypeIr::Enum(e) => scope.enum_type(e),

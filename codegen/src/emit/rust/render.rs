@@ -158,6 +158,7 @@ fn space_items(code: &str) -> String {
             let (p, l) = (prev.trim(), line.trim_start());
             let ends_item = p == "}"
                 || p == "};"
+                || (indent(prev) == 0 && (p == "];" || p == ");"))
                 || (p.ends_with(';')
                     && !p.starts_with("//")
                     && !p.starts_with("#[")
@@ -165,7 +166,8 @@ fn space_items(code: &str) -> String {
                 || (p.ends_with(");") && indent(prev) == 0 && !p.starts_with("//"));
             // Consecutive `use`/`mod` lines, and macro calls, stay together.
             let same_kind = ["use ", "pub mod ", "mod "].iter().any(|k| p.starts_with(k) && l.starts_with(k));
-            let after_module_docs = p.starts_with("//!") && !l.starts_with("//!");
+            let after_module_docs = (p.starts_with("//!") && !l.starts_with("//!"))
+                || (p.starts_with("#![") && !l.starts_with("#!["));
             let starts_item = STARTS.iter().any(|s| l.starts_with(s)) || (indent(line) == 0 && l.contains("!("));
             if !p.is_empty()
                 && (after_module_docs || (ends_item && !same_kind && indent(prev) == indent(line) && starts_item))

@@ -197,7 +197,8 @@ impl Scope<'_> {
         ));
         let variants = e.values.iter().map(|v| {
             let id = format_ident!("{}", v.name);
-            let vdoc = doc(&format!("{} (wire value `{}`)", md(&v.description), v.value));
+            let formerly = v.formerly.as_deref().map(|f| format!("\n\nFormerly: {}", md(f))).unwrap_or_default();
+            let vdoc = doc(&format!("{} (wire value `{}`){formerly}", md(&v.description), v.value));
             quote!(#vdoc #id,)
         });
         let raw = if e.int_repr { quote!(i64) } else { quote!(String) };

@@ -9,6 +9,7 @@
 
 #![cfg_attr(rustfmt, rustfmt::skip)]
 #![deny(missing_docs)]
+
 /// Constraints
 #[cfg(any(feature = "cs", feature = "cs-form"))]
 #[rustfmt::skip]

@@ -11,6 +11,7 @@
 
 #![cfg_attr(rustfmt, rustfmt::skip)]
 #![deny(missing_docs)]
+
 /// Alpha
 #[cfg(any(feature = "alpha", feature = "alpha-common", feature = "alpha-people"))]
 #[rustfmt::skip]

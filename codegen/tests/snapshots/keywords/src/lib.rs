@@ -9,6 +9,7 @@
 
 #![cfg_attr(rustfmt, rustfmt::skip)]
 #![deny(missing_docs)]
+
 /// Keywords service
 #[cfg(any(feature = "kw", feature = "kw-item"))]
 #[rustfmt::skip]

@@ -9,6 +9,7 @@
 
 #![cfg_attr(rustfmt, rustfmt::skip)]
 #![deny(missing_docs)]
+
 /// Uploads
 #[cfg(any(feature = "up", feature = "up-import"))]
 #[rustfmt::skip]

@@ -792,18 +792,12 @@ pub struct ListEntriesRequest {
     ///
     /// Wire name `limit`, type `u32`, optional.
     pub limit: Option<u32>,
-    /// Members the server sent that this version of the spec does not model, kept as sent.
-    pub extra: Map<String, Value>,
 }
 
 impl ListEntriesRequest {
     /// A `ListEntriesRequest` with every optional field unset.
     pub fn new() -> Self {
-        Self {
-            cursor: None,
-            limit: None,
-            extra: Map::new(),
-        }
+        Self { cursor: None, limit: None }
     }
 
     /// Sets `cursor`: Cursor from the previous page; unset for the first.
@@ -827,7 +821,6 @@ impl FromJson for ListEntriesRequest {
         Ok(Self {
             cursor: members.optional("cursor")?,
             limit: members.optional("limit")?,
-            extra: members.rest(),
         })
     }
 }
@@ -837,7 +830,6 @@ impl ToJson for ListEntriesRequest {
         let mut out = MembersOut::new();
         out.put_some("cursor", &self.cursor);
         out.put_some("limit", &self.limit);
-        out.put_extra(&self.extra);
         out.finish()
     }
 }
@@ -976,7 +968,6 @@ impl super::CsClient {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
     /// [`Error::Api`](crate::Error::Api) when Constraints answers an error code (see [`error_codes`](crate::cs::error_codes)); transport, HTTP status and decoding errors otherwise.
     pub async fn list_entries(
         &self,

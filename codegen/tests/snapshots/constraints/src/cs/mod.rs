@@ -26,6 +26,7 @@ pub static ENDPOINTS: &[&qywx_runtime::spec::EndpointSpec] = &[
     &form::SUBMIT_FORM,
     &form::LIST_ENTRIES,
 ];
+
 /// Documented error codes of Constraints, as answered in `errcode`.
 pub mod error_codes {
     /// Wrong secret. (handling: invalid credentials.)

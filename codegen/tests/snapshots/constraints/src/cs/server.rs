@@ -130,6 +130,7 @@ pub static CALLS: &[ErasedCall<super::CsClient>] = &[
         call: call_list_entries,
     },
 ];
+
 fn call_get_token(client: &super::CsClient, request: Value) -> ErasedFuture<'_> {
     Box::pin(async move {
         let request: super::auth::GetTokenRequest = erased_request(request)?;

@@ -31,6 +31,7 @@ pub static ENDPOINTS: &[&qywx_runtime::spec::EndpointSpec] = &[
     &people::CREATE_PERSON,
     &people::LIST_ADDRESSES,
 ];
+
 /// Documented error codes of Alpha, as answered in `errcode`.
 pub mod error_codes {
     /// Wrong secret. (handling: invalid credentials.)

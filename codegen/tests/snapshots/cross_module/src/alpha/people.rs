@@ -205,14 +205,12 @@ pub struct ListAddressesRequest {
     ///
     /// Wire name `id`, type `u64`, required.
     pub id: u64,
-    /// Members the server sent that this version of the spec does not model, kept as sent.
-    pub extra: Map<String, Value>,
 }
 
 impl ListAddressesRequest {
     /// A `ListAddressesRequest` from its required fields (`id`); optional fields start unset.
     pub fn new(id: u64) -> Self {
-        Self { id, extra: Map::new() }
+        Self { id }
     }
 }
 
@@ -221,7 +219,6 @@ impl FromJson for ListAddressesRequest {
         let mut members = Members::of(value, "ListAddressesRequest")?;
         Ok(Self {
             id: members.required("id")?,
-            extra: members.rest(),
         })
     }
 }
@@ -230,7 +227,6 @@ impl ToJson for ListAddressesRequest {
     fn to_json(&self) -> Value {
         let mut out = MembersOut::new();
         out.put("id", &self.id);
-        out.put_extra(&self.extra);
         out.finish()
     }
 }
@@ -293,7 +289,6 @@ impl super::AlphaClient {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
     /// [`Error::Api`](crate::Error::Api) when Alpha answers an error code (see [`error_codes`](crate::alpha::error_codes)); transport, HTTP status and decoding errors otherwise.
     pub async fn list_addresses(
         &self,

@@ -163,6 +163,7 @@ pub static CALLS: &[ErasedCall<super::AlphaClient>] = &[
         call: call_list_addresses,
     },
 ];
+
 fn call_get_token(client: &super::AlphaClient, request: Value) -> ErasedFuture<'_> {
     Box::pin(async move {
         let request: super::auth::GetTokenRequest = erased_request(request)?;

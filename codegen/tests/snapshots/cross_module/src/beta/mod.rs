@@ -25,6 +25,7 @@ pub static ENDPOINTS: &[&qywx_runtime::spec::EndpointSpec] = &[
     &auth::GET_TOKEN,
     &org::GET_ORG,
 ];
+
 /// Documented error codes of Beta, as answered in `code`.
 pub mod error_codes {
     /// Wrong appKey or appSecret. (handling: invalid credentials.)

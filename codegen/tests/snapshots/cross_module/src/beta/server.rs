@@ -90,6 +90,7 @@ pub static CALLS: &[ErasedCall<super::BetaClient>] = &[
         call: call_get_org,
     },
 ];
+
 fn call_get_token(client: &super::BetaClient, request: Value) -> ErasedFuture<'_> {
     Box::pin(async move {
         let request: super::auth::GetTokenRequest = erased_request(request)?;

@@ -33,8 +33,6 @@ pub struct GetTokenRequest {
     /// Wire name `client_secret`, type `string`, required.
     /// Secret: `Debug` prints it as `<redacted>`.
     pub client_secret: String,
-    /// Members the server sent that this version of the spec does not model, kept as sent.
-    pub extra: Map<String, Value>,
 }
 
 impl GetTokenRequest {
@@ -43,7 +41,6 @@ impl GetTokenRequest {
         Self {
             client_id: client_id.into(),
             client_secret: client_secret.into(),
-            extra: Map::new(),
         }
     }
 }
@@ -54,7 +51,6 @@ impl FromJson for GetTokenRequest {
         Ok(Self {
             client_id: members.required("client_id")?,
             client_secret: members.required("client_secret")?,
-            extra: members.rest(),
         })
     }
 }
@@ -64,7 +60,6 @@ impl ToJson for GetTokenRequest {
         let mut out = MembersOut::new();
         out.put("client_id", &self.client_id);
         out.put("client_secret", &self.client_secret);
-        out.put_extra(&self.extra);
         out.finish()
     }
 }
@@ -91,7 +86,6 @@ impl fmt::Debug for GetTokenRequest {
         f.debug_struct("GetTokenRequest")
             .field("client_id", &self.client_id)
             .field("client_secret", &"<redacted>")
-            .field("extra", &self.extra)
             .finish()
     }
 }
@@ -183,7 +177,6 @@ impl super::GammaClient {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
     /// [`Error::Api`](crate::Error::Api) when Gamma answers an error code (see [`error_codes`](crate::gamma::error_codes)); transport, HTTP status and decoding errors otherwise.
     pub async fn get_token(
         &self,

@@ -26,6 +26,7 @@ pub static ENDPOINTS: &[&qywx_runtime::spec::EndpointSpec] = &[
     &ping::PING,
     &ping::ECHO,
 ];
+
 /// Documented error codes of Gamma, as answered in `status`.
 pub mod error_codes {
     /// Invalid request. (handling: fail.)

@@ -112,6 +112,7 @@ pub static CALLS: &[ErasedCall<super::GammaClient>] = &[
         call: call_echo,
     },
 ];
+
 fn call_get_token(client: &super::GammaClient, request: Value) -> ErasedFuture<'_> {
     Box::pin(async move {
         let request: super::auth::GetTokenRequest = erased_request(request)?;

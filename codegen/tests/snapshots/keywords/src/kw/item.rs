@@ -19,6 +19,8 @@ pub enum Level {
     /// Low. (wire value `1`)
     Low,
     /// High. (wire value `2`)
+    ///
+    /// Formerly: 2 meant medium in an older version
     High,
     /// A wire value this version of the spec does not know, kept as sent.
     Other(i64),
@@ -348,8 +350,6 @@ pub struct GetItemRequest {
     ///
     /// Wire name `level`, type `Level`, optional.
     pub level: Option<Level>,
-    /// Members the server sent that this version of the spec does not model, kept as sent.
-    pub extra: Map<String, Value>,
 }
 
 impl GetItemRequest {
@@ -359,7 +359,6 @@ impl GetItemRequest {
             r#type,
             x_trace: None,
             level: None,
-            extra: Map::new(),
         }
     }
 
@@ -385,7 +384,6 @@ impl FromJson for GetItemRequest {
             r#type: members.required("type")?,
             x_trace: members.optional("X-Trace")?,
             level: members.optional("level")?,
-            extra: members.rest(),
         })
     }
 }
@@ -396,7 +394,6 @@ impl ToJson for GetItemRequest {
         out.put("type", &self.r#type);
         out.put_some("X-Trace", &self.x_trace);
         out.put_some("level", &self.level);
-        out.put_extra(&self.extra);
         out.finish()
     }
 }

@@ -26,6 +26,7 @@ pub static ENDPOINTS: &[&qywx_runtime::spec::EndpointSpec] = &[
     &item::GET_ITEM,
     &item::PUT_ITEM,
 ];
+
 /// Documented error codes of Keywords service, as answered in `errcode`.
 pub mod error_codes {
     /// Busy: retry. (handling: retry.)

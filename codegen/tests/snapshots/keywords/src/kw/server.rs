@@ -116,6 +116,7 @@ pub static CALLS: &[ErasedCall<super::KwClient>] = &[
         call: call_put_item,
     },
 ];
+
 fn call_get_token(client: &super::KwClient, request: Value) -> ErasedFuture<'_> {
     Box::pin(async move {
         let request: super::auth::GetTokenRequest = erased_request(request)?;

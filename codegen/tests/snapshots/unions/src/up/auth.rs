@@ -33,8 +33,6 @@ pub struct GetTokenRequest {
     /// Wire name `secret`, type `string`, required.
     /// Secret: `Debug` prints it as `<redacted>`.
     pub secret: String,
-    /// Members the server sent that this version of the spec does not model, kept as sent.
-    pub extra: Map<String, Value>,
 }
 
 impl GetTokenRequest {
@@ -43,7 +41,6 @@ impl GetTokenRequest {
         Self {
             appid: appid.into(),
             secret: secret.into(),
-            extra: Map::new(),
         }
     }
 }
@@ -54,7 +51,6 @@ impl FromJson for GetTokenRequest {
         Ok(Self {
             appid: members.required("appid")?,
             secret: members.required("secret")?,
-            extra: members.rest(),
         })
     }
 }
@@ -64,7 +60,6 @@ impl ToJson for GetTokenRequest {
         let mut out = MembersOut::new();
         out.put("appid", &self.appid);
         out.put("secret", &self.secret);
-        out.put_extra(&self.extra);
         out.finish()
     }
 }
@@ -91,7 +86,6 @@ impl fmt::Debug for GetTokenRequest {
         f.debug_struct("GetTokenRequest")
             .field("appid", &self.appid)
             .field("secret", &"<redacted>")
-            .field("extra", &self.extra)
             .finish()
     }
 }
@@ -183,7 +177,6 @@ impl super::UpClient {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
     /// [`Error::Api`](crate::Error::Api) when Uploads answers an error code (see [`error_codes`](crate::up::error_codes)); transport, HTTP status and decoding errors otherwise.
     pub async fn get_token(
         &self,

@@ -458,17 +458,12 @@ pub struct GetImportRequest {
     ///
     /// Wire name `batchId`, type `string`, required.
     pub batch_id: String,
-    /// Members the server sent that this version of the spec does not model, kept as sent.
-    pub extra: Map<String, Value>,
 }
 
 impl GetImportRequest {
     /// A `GetImportRequest` from its required fields (`batchId`); optional fields start unset.
     pub fn new(batch_id: impl Into<String>) -> Self {
-        Self {
-            batch_id: batch_id.into(),
-            extra: Map::new(),
-        }
+        Self { batch_id: batch_id.into() }
     }
 }
 
@@ -477,7 +472,6 @@ impl FromJson for GetImportRequest {
         let mut members = Members::of(value, "GetImportRequest")?;
         Ok(Self {
             batch_id: members.required("batchId")?,
-            extra: members.rest(),
         })
     }
 }
@@ -486,7 +480,6 @@ impl ToJson for GetImportRequest {
     fn to_json(&self) -> Value {
         let mut out = MembersOut::new();
         out.put("batchId", &self.batch_id);
-        out.put_extra(&self.extra);
         out.finish()
     }
 }
@@ -535,7 +528,7 @@ impl super::UpClient {
     /// Sends any number of `rows` rows through [`import_rows`](Self::import_rows), in chunks of at most 100 (the documented maximum).
     ///
     /// Each row is validated first (with the rules that depend on the other parameters, such as what a delete row needs): a row that breaks a rule is reported, not sent. Up to `options.concurrency` chunks are in flight at once, so memory stays bounded whatever the input size.
-    ///  give the request's other parameters. `progress` is called after each answered chunk.
+    /// `progress` is called after each answered chunk.
     ///
     /// The report holds every row that was not applied, with the server's reason and the row as the server echoed it: `accepted + rejected + invalid + failed + pending = total`. A chunk is not retried after a failure that may have reached the server (the endpoint is not safe to repeat); its rows are reported in `failed`.
     pub async fn import_rows_bulk(
@@ -577,7 +570,6 @@ impl super::UpClient {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
     /// [`Error::Api`](crate::Error::Api) when Uploads answers an error code (see [`error_codes`](crate::up::error_codes)); transport, HTTP status and decoding errors otherwise.
     pub async fn get_import(&self, request: &GetImportRequest) -> Result<ImportResult> {
         self.inner.call_query(&GET_IMPORT, request).await

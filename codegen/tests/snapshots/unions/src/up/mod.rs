@@ -26,6 +26,7 @@ pub static ENDPOINTS: &[&qywx_runtime::spec::EndpointSpec] = &[
     &import::IMPORT_ROWS,
     &import::GET_IMPORT,
 ];
+
 /// Documented error codes of Uploads, as answered in `code`.
 pub mod error_codes {
     /// Wrong appid or secret. (handling: invalid credentials.)

@@ -123,6 +123,7 @@ pub static CALLS: &[ErasedCall<super::UpClient>] = &[
         call: call_get_import,
     },
 ];
+
 fn call_get_token(client: &super::UpClient, request: Value) -> ErasedFuture<'_> {
     Box::pin(async move {
         let request: super::auth::GetTokenRequest = erased_request(request)?;
