@@ -5,6 +5,7 @@ use serde_json::Value;
 use crate::bulk::{self, ImportArgs, ImportSummary};
 use crate::run::{self, CliError, Setup};
 use crate::tree::*;
+
 /// Every service, group and endpoint command, from the spec.
 pub static SERVICES: &[Service] = &[
     Service {
@@ -52,7 +53,7 @@ pub static SERVICES: &[Service] = &[
                             },
                         ],
                         bulk: Some(Bulk {
-                            max_chunk: 500usize,
+                            max_chunk: 500,
                             columns: &[
                                 Column {
                                     name: "deptId",
@@ -195,7 +196,7 @@ pub static SERVICES: &[Service] = &[
                             },
                         ],
                         bulk: Some(Bulk {
-                            max_chunk: 500usize,
+                            max_chunk: 500,
                             columns: &[
                                 Column {
                                     name: "channelId",
@@ -1785,6 +1786,7 @@ pub static SERVICES: &[Service] = &[
         ],
     },
 ];
+
 /// Calls `endpoint` with the request `body` (wire names) and answers the response as JSON.
 pub async fn call(
     setup: &Setup,
@@ -2084,6 +2086,7 @@ pub async fn call(
         other => Err(CliError::Usage(format!("no endpoint `{other}`"))),
     }
 }
+
 /// Imports the rows of `args.file` through the bulk endpoint `command.endpoint`; `body`
 /// holds the request's other members (from flags).
 pub async fn import(

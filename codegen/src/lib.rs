@@ -146,7 +146,7 @@ pub fn generate(paths: &Paths) -> Result<(Vec<GeneratedFile>, Stats), SpecErrors
     files.push(GeneratedFile {
         base: Base::Cli,
         path: "src/commands.rs".into(),
-        contents: emit::cli::commands_rs(&spec)?,
+        contents: emit::cli::commands_rs(&api)?,
     });
     Ok((files, stats(&spec)))
 }

@@ -17,9 +17,11 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use serde_json::Value;
 
+use crate::emit::rust::{inner_doc, render_plain};
 use crate::error::{SpecError, SpecErrors};
+use crate::ir::{Api, FieldIr, Ty, TypeIr};
 use crate::model::*;
-use crate::names::{field_ident_text, ident, pascal, snake};
+use crate::names::{ident, snake};
 
 /// Flags every endpoint command has (hand-written in `cli/src/tree.rs`).
 const RESERVED_FLAGS: &[&str] = &["json", "output", "base-url", "help"];
@@ -32,41 +34,51 @@ fn kebab(text: &str) -> String {
     snake(text).replace('_', "-")
 }
 
-/// Every named type of the spec, with the group declaring it.
-struct Types<'a>(BTreeMap<&'a str, (&'a Group, &'a NamedType)>);
+/// Every named type of the model, by name.
+struct Types<'a, 's>(BTreeMap<&'a str, &'a TypeIr<'s>>);
 
-impl<'a> Types<'a> {
-    fn new(spec: &'a Spec) -> Self {
+impl<'a, 's> Types<'a, 's> {
+    fn new(api: &'a Api<'s>) -> Self {
+        let name = |t: &'a TypeIr<'s>| -> &'a str {
+            match t {
+                TypeIr::Object(o) => &o.name,
+                TypeIr::Enum(e) => &e.spec.name,
+                TypeIr::Union(u) => &u.spec.name,
+                TypeIr::View(v) => &v.spec.name,
+            }
+        };
         Types(
-            spec.groups
+            api.services
                 .iter()
-                .flat_map(|g| g.types.iter().map(move |t| (t.name.as_str(), (g, t))))
+                .flat_map(|s| &s.groups)
+                .flat_map(|g| &g.types)
+                .map(|t| (name(t), t))
                 .collect(),
         )
     }
 
-    fn get(&self, name: &str) -> Option<&'a NamedType> {
-        self.0.get(name).map(|(_, t)| *t)
-    }
-
-    /// `qywx::<service>::<module>::<Name>`.
-    fn path(&self, name: &str) -> TokenStream {
-        let (g, _) = self.0[name];
-        let (service, module, ty) = (ident(&g.service), ident(&g.module), ident(name));
-        quote!(qywx::#service::#module::#ty)
+    /// The fields of an object type.
+    fn object_fields(&self, ty: &Ty) -> Option<&'a [FieldIr<'s>]> {
+        let Ty::Named(n) = ty else { return None };
+        match self.0.get(n.name.as_str())? {
+            TypeIr::Object(o) => Some(&o.fields),
+            _ => None,
+        }
     }
 
     /// The `Kind` of a value a flag or cell can give as text, and whether it is a list.
-    fn kind(&self, ty: &TypeExpr) -> Option<(TokenStream, bool)> {
+    fn kind(&self, ty: &Ty) -> Option<(TokenStream, bool)> {
         match ty {
-            TypeExpr::Array(inner) => match self.kind(inner) {
+            Ty::Array(inner) => match self.kind(inner) {
                 Some((kind, false)) => Some((kind, true)),
                 _ => None,
             },
-            TypeExpr::Prim(p) => Some((prim_kind(*p), false)),
-            TypeExpr::Named(name) => match &self.get(name)?.kind {
-                TypeKind::Enum { int_repr, open, values } => {
-                    let values = values.iter().map(|v| {
+            Ty::Prim(p) => Some((prim_kind(*p), false)),
+            // `yyyy-MM-dd HH:mm:ss`, checked when the request is built.
+            Ty::DateTime => Some((quote!(Kind::String), false)),
+            Ty::Named(n) => match self.0.get(n.name.as_str())? {
+                TypeIr::Enum(e) => {
+                    let values = e.values.iter().map(|v| {
                         let wire = match &v.value {
                             Value::String(s) => s.clone(),
                             other => other.to_string(),
@@ -74,6 +86,7 @@ impl<'a> Types<'a> {
                         let help = &v.description;
                         quote!((#wire, #help))
                     });
+                    let (int_repr, open) = (e.int_repr, e.open);
                     Some((
                         quote!(Kind::Enum(&EnumDoc { int: #int_repr, open: #open, values: &[#(#values),*] })),
                         false,
@@ -84,13 +97,24 @@ impl<'a> Types<'a> {
         }
     }
 
-    /// The fields of an object type all of whose members are plain (flags of their own).
-    fn flat_object(&self, ty: &TypeExpr) -> Option<&'a [Field]> {
-        let TypeExpr::Named(name) = ty else { return None };
-        match &self.get(name)?.kind {
-            TypeKind::Object(o) if o.fields.iter().all(|f| self.kind(&f.ty).is_some()) => Some(&o.fields),
-            _ => None,
+    /// The members of an object type all of whose members are plain (flags of their own), with
+    /// their kinds.
+    fn flat_object(&self, ty: &Ty) -> Option<Vec<(&'a FieldIr<'s>, TokenStream, bool)>> {
+        self.object_fields(ty)?
+            .iter()
+            .map(|f| self.kind(&f.ty).map(|(kind, list)| (f, kind, list)))
+            .collect()
+    }
+}
+
+/// `qywx::<service>::<module>::<Name>`.
+fn type_path(ty: &Ty) -> TokenStream {
+    match ty {
+        Ty::Named(n) => {
+            let (service, module, name) = (ident(&n.home.0), ident(&n.home.1), ident(&n.name));
+            quote!(qywx::#service::#module::#name)
         }
+        _ => unreachable!("bulk rows are of an object type (checked)"),
     }
 }
 
@@ -116,10 +140,11 @@ struct FlagPlan<'a> {
 }
 
 /// The flags of a request's fields (all but `skip`, the rows of a bulk endpoint).
-fn flags<'a>(types: &Types<'a>, fields: &'a [Field], skip: Option<&str>) -> Vec<FlagPlan<'a>> {
+fn flags<'a>(types: &Types<'a, '_>, fields: &'a [FieldIr<'_>], skip: Option<usize>) -> Vec<FlagPlan<'a>> {
     let mut out = Vec::new();
-    for f in fields.iter().filter(|f| Some(f.name.as_str()) != skip) {
-        if let Some((kind, list)) = types.kind(&f.ty) {
+    for (_, field) in fields.iter().enumerate().filter(|(i, _)| Some(*i) != skip) {
+        let f = field.spec;
+        if let Some((kind, list)) = types.kind(&field.ty) {
             out.push(FlagPlan {
                 long: kebab(&f.name),
                 path: vec![&f.name],
@@ -128,9 +153,9 @@ fn flags<'a>(types: &Types<'a>, fields: &'a [Field], skip: Option<&str>) -> Vec<
                 list,
                 required: f.required,
             });
-        } else if let Some(members) = types.flat_object(&f.ty) {
-            for m in members {
-                let (kind, list) = types.kind(&m.ty).unwrap_or_default();
+        } else if let Some(members) = types.flat_object(&field.ty) {
+            for (member, kind, list) in members {
+                let m = member.spec;
                 out.push(FlagPlan {
                     long: kebab(&m.name),
                     path: vec![&f.name, &m.name],
@@ -241,31 +266,31 @@ fn long_about(e: &Endpoint) -> String {
 }
 
 /// Checks the names the CLI derives and renders `cli/src/commands.rs`.
-pub(crate) fn commands_rs(spec: &Spec) -> Result<String, SpecErrors> {
-    let types = Types::new(spec);
+pub(crate) fn commands_rs(api: &Api<'_>) -> Result<String, SpecErrors> {
+    let types = Types::new(api);
     let mut errors = SpecErrors::default();
-    let mut services: Vec<&Service> = spec.services.iter().collect();
-    services.sort_by(|a, b| a.id.cmp(&b.id));
     let mut tree = Vec::new();
     let mut calls = Vec::new();
     let mut imports = Vec::new();
-    for service in services {
-        let mut groups: Vec<&Group> = spec.groups.iter().filter(|g| g.service == service.id).collect();
-        groups.sort_by(|a, b| a.module.cmp(&b.module));
-        let client = ident(&format!("{}Client", pascal(&service.id)));
+    for service_ir in &api.services {
+        let service = service_ir.spec;
+        let client = ident(&service_ir.client);
         let service_mod = ident(&service.id);
         let service_id = &service.id;
         let connect = quote!(qywx::#service_mod::#client::with_options(setup.credentials(#service_id)?, setup.options())?);
         let mut group_tokens = Vec::new();
-        for group in groups {
+        for group_ir in &service_ir.groups {
+            let group = group_ir.spec;
             let names = command_names(group);
             let mut command_tokens = Vec::new();
             for fault in name_faults(group, &names) {
                 errors.push(fault);
             }
-            for (e, name) in &names {
-                let fields: &[Field] = e.request.as_ref().map_or(&[], |r| &r.schema.fields);
-                let plans = flags(&types, fields, e.bulk_items());
+            // `command_names` keeps the endpoints that carry a token, in order.
+            let commands = group_ir.endpoints.iter().filter(|e| e.spec.auth).zip(&names);
+            for (endpoint, (e, name)) in commands {
+                let fields: &[FieldIr<'_>] = endpoint.request.as_ref().map_or(&[], |r| &r.fields);
+                let plans = flags(&types, fields, endpoint.bulk.as_ref().map(|b| b.items));
                 let reserved = if e.bulk.is_some() { RESERVED_BULK_FLAGS } else { RESERVED_FLAGS };
                 for (j, p) in plans.iter().enumerate() {
                     if plans[..j].iter().any(|o| o.long == p.long) || reserved.contains(&p.long.as_str()) {
@@ -279,27 +304,24 @@ pub(crate) fn commands_rs(spec: &Spec) -> Result<String, SpecErrors> {
                 let (about, long, id) = (&e.summary, long_about(e), &e.id);
                 let takes_request = e.request.is_some();
                 let method = ident(&e.name);
-                let bulk = match e.bulk_items() {
-                    None => quote!(None),
-                    Some(items) => {
-                        let Some(items_field) = fields.iter().find(|f| f.name == items) else {
-                            continue; // check.rs reports the dangling reference
+                let request = ident(&endpoint.request_name());
+                let module = ident(&group.module);
+                let bulk = match (&endpoint.bulk, &endpoint.request) {
+                    (Some(b), Some(request_ir)) => {
+                        let items_field = &request_ir.fields[b.items];
+                        let Some(row_fields) = types.object_fields(&b.row) else {
+                            unreachable!("the checker requires bulk rows of an object type")
                         };
-                        let TypeExpr::Array(row_ty) = &items_field.ty else { continue };
-                        let TypeExpr::Named(row_name) = &**row_ty else { continue };
-                        let Some(TypeKind::Object(row)) = types.get(row_name).map(|t| &t.kind) else {
-                            continue;
-                        };
-                        let columns = row.fields.iter().map(|c| {
+                        let columns = row_fields.iter().map(|c| {
+                            // A column that is not plain text, a number or an enum is JSON in its cell.
                             let (kind, list) = types.kind(&c.ty).unwrap_or_else(|| (quote!(Kind::Json), false));
-                            let column = &c.name;
+                            let column = &c.spec.name;
                             quote!(Column { name: #column, kind: #kind, list: #list })
                         });
-                        let max_chunk = items_field.max_items.unwrap_or(usize::MAX);
-                        let row_path = types.path(row_name);
-                        let request = ident(&format!("{}Request", pascal(&e.name)));
-                        let module = ident(&group.module);
-                        let items_ident = ident(&field_ident_text(items_field));
+                        let max_chunk = proc_macro2::Literal::usize_unsuffixed(b.max);
+                        let row_path = type_path(&b.row);
+                        let items = &items_field.spec.name;
+                        let items_ident = ident(&items_field.ident);
                         imports.push(quote! {
                             #id => {
                                 let template: qywx::#service_mod::#module::#request = bulk::template(#id, #items, body)?;
@@ -324,16 +346,15 @@ pub(crate) fn commands_rs(spec: &Spec) -> Result<String, SpecErrors> {
                         });
                         quote!(Some(Bulk { max_chunk: #max_chunk, columns: &[#(#columns),*] }))
                     }
+                    _ => quote!(None),
                 };
                 command_tokens.push(quote! {
                     Command { name: #name, endpoint: #id, about: #about, long_about: #long, takes_request: #takes_request, flags: &[#(#flag_tokens),*], bulk: #bulk }
                 });
-                if e.bulk.is_some() {
+                if endpoint.bulk.is_some() {
                     continue; // a bulk command imports a file (`import` below), it makes no single call
                 }
                 let call = if takes_request {
-                    let module = ident(&group.module);
-                    let request = ident(&format!("{}Request", pascal(&e.name)));
                     quote! {
                         let request: qywx::#service_mod::#module::#request = run::request_from(#id, body)?;
                         let client = #connect;
@@ -394,15 +415,8 @@ pub(crate) fn commands_rs(spec: &Spec) -> Result<String, SpecErrors> {
             }
         }
     };
-    let file: syn::File = match syn::parse2(tokens.clone()) {
-        Ok(file) => file,
-        Err(e) => panic!("qywx-codegen emitted invalid Rust for cli/src/commands.rs: {e}\n{tokens}"),
-    };
-    Ok(format!(
-        "// @generated by qywx-codegen from spec/. Do not edit: change the spec and run `cargo run -p qywx-codegen`.\n\
-         //! The command tree and the dispatch to the typed client methods, one entry per endpoint.\n\n{}",
-        prettyplease::unparse(&file)
-    ))
+    let docs = inner_doc("The command tree and the dispatch to the typed client methods, one entry per endpoint.");
+    Ok(render_plain(docs, tokens, "spec/"))
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
 pub(crate) use docs::{constraint_text, doc, inner_doc, md, range_text};
-pub(crate) use render::render;
+pub(crate) use render::{render, render_plain};
 
 use crate::ir::*;
 use crate::model::Prim;
