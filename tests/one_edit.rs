@@ -89,9 +89,15 @@ fn one_spec_edit_one_command_and_the_suite_names_what_is_left() {
     for item in ["GetDepartmentDetailRequest", "GetDepartmentDetailResponse", "DepartmentSheet", "GET_DEPARTMENT_DETAIL"] {
         assert!(has_item(item), "generated department.rs lacks `{item}`");
     }
-    assert!(text.contains("pub async fn get_department_detail("), "no client method");
-    assert!(text.contains("获取单个部门详情: read one department."), "the method's docs come from the spec");
     assert!(text.contains("id: \"department.get_detail\""), "the descriptor names the endpoint");
+    // The client's methods are in the service module (one `impl` block per client).
+    let service = std::fs::read_to_string(ws.join("generated/src/wecom/mod.rs")).unwrap();
+    assert!(service.contains("pub async fn get_department_detail("), "no client method");
+    assert!(service.contains("获取单个部门详情: read one department."), "the method's docs come from the spec");
+    assert!(
+        service.contains("#[cfg(feature = \"wecom-department\")]\n    pub async fn get_department_detail("),
+        "the method is behind its group's feature"
+    );
     let server = parse(&ws.join("generated/src/wecom/server.rs"));
     let trait_methods: Vec<String> = server
         .items
@@ -107,7 +113,6 @@ fn one_spec_edit_one_command_and_the_suite_names_what_is_left() {
         })
         .collect();
     assert!(trait_methods.contains(&"get_department_detail".to_owned()), "{trait_methods:?}");
-    let service = std::fs::read_to_string(ws.join("generated/src/wecom/mod.rs")).unwrap();
     assert!(service.contains("&department::GET_DEPARTMENT_DETAIL,"), "ENDPOINTS lists it");
 
     // The copied workspace builds with no other edit, and the emulator names the one thing left.

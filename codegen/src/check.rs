@@ -61,7 +61,10 @@ fn check_items<'a>(spec: &'a Spec, sources_dir: &Path) -> Result<TypeIndex<'a>, 
         for h in &s.http_statuses {
             provenance.check_item(&h.source, &h.origin, &mut errs);
             if !(400..600).contains(&h.status) {
-                errs.push(h.origin.err_at(".status", format!("{} is not an error status (400-599)", h.status)));
+                errs.push(
+                    h.origin
+                        .err_at(".status", format!("{} is not an error status (400-599)", h.status)),
+                );
             }
         }
     }
@@ -78,9 +81,10 @@ fn check_items<'a>(spec: &'a Spec, sources_dir: &Path) -> Result<TypeIndex<'a>, 
             ));
         }
         if !is_snake(&g.module) {
-            errs.push(g
-                .origin
-                .err_at(".group.module", format!("`{}` must be lower snake case", g.module)));
+            errs.push(
+                g.origin
+                    .err_at(".group.module", format!("`{}` must be lower snake case", g.module)),
+            );
         }
         if !modules.insert((g.service.as_str(), g.module.as_str())) {
             errs.push(g.origin.err_at(
@@ -264,18 +268,40 @@ fn check_endpoint(index: &TypeIndex<'_>, e: &Endpoint) -> Result<()> {
 
 fn check_pagination(e: &Endpoint, p: &Pagination) -> Result<()> {
     let string = TypeExpr::Prim(Prim::String);
-    let cursor = e.request.as_ref().and_then(|r| r.schema.fields.iter().find(|f| f.name == p.cursor));
+    let cursor = e
+        .request
+        .as_ref()
+        .and_then(|r| r.schema.fields.iter().find(|f| f.name == p.cursor));
     if !cursor.is_some_and(|f| f.ty == string && !f.required) {
-        return Err(e.origin.err_at(".pagination.cursor", format!("`{}` must be an optional `string` request field", p.cursor)));
+        return Err(e.origin.err_at(
+            ".pagination.cursor",
+            format!("`{}` must be an optional `string` request field", p.cursor),
+        ));
     }
     let Response::Fields(response) = &e.response else {
-        return Err(e.origin.err_at(".pagination", "a paginated endpoint's response has `fields`"));
+        return Err(e
+            .origin
+            .err_at(".pagination", "a paginated endpoint's response has `fields`"));
     };
-    if !response.fields.iter().any(|f| f.name == p.next_cursor && f.ty == string) {
-        return Err(e.origin.err_at(".pagination.next_cursor", format!("`{}` must be a `string` response field", p.next_cursor)));
+    if !response
+        .fields
+        .iter()
+        .any(|f| f.name == p.next_cursor && f.ty == string)
+    {
+        return Err(e.origin.err_at(
+            ".pagination.next_cursor",
+            format!("`{}` must be a `string` response field", p.next_cursor),
+        ));
     }
-    if !response.fields.iter().any(|f| f.name == p.items && matches!(f.ty, TypeExpr::Array(_))) {
-        return Err(e.origin.err_at(".pagination.items", format!("`{}` must be an array response field", p.items)));
+    if !response
+        .fields
+        .iter()
+        .any(|f| f.name == p.items && matches!(f.ty, TypeExpr::Array(_)))
+    {
+        return Err(e.origin.err_at(
+            ".pagination.items",
+            format!("`{}` must be an array response field", p.items),
+        ));
     }
     Ok(())
 }
@@ -317,10 +343,7 @@ impl Provenance {
             if let SourceRef::File { path, first, last } = s {
                 let lines = self.lines(path)?;
                 if *last > lines.len() {
-                    return Err(format!(
-                        "`{s}` cites past the end of `{path}` ({} lines)",
-                        lines.len()
-                    ));
+                    return Err(format!("`{s}` cites past the end of `{path}` ({} lines)", lines.len()));
                 }
                 for line in &lines[first - 1..*last] {
                     text.push_str(line);
@@ -438,7 +461,10 @@ fn check_code_name(service: Option<&Service>, name: &str, origin: &Origin, key: 
         if !s.error_codes.iter().any(|c| c.name == name) {
             errs.push(origin.err_at(
                 key,
-                format!("dangling reference: `{name}` is not an error code of service `{}`", s.id),
+                format!(
+                    "dangling reference: `{name}` is not an error code of service `{}`",
+                    s.id
+                ),
             ));
         }
     }
@@ -454,7 +480,9 @@ fn numbers_in(text: &str) -> BTreeSet<usize> {
 /// `2023-11-30` as sources write it: `2023-11-30`, `2023/11/30`, `2023年11月30日` (and unpadded).
 fn date_forms(date: &str) -> Vec<String> {
     let parts: Vec<&str> = date.split('-').collect();
-    let [y, m, d] = parts[..] else { return vec![date.to_owned()] };
+    let [y, m, d] = parts[..] else {
+        return vec![date.to_owned()];
+    };
     let (mu, du) = (m.trim_start_matches('0'), d.trim_start_matches('0'));
     vec![
         date.to_owned(),
@@ -530,10 +558,18 @@ fn check_type(index: &TypeIndex<'_>, t: &NamedType) -> Result<()> {
         TypeKind::Object(schema) => check_schema(index, schema, &t.origin),
         TypeKind::View { of, extra } => {
             let Some(TypeKind::Object(viewed)) = index.get(of).map(|v| &v.kind) else {
-                return Err(t.origin.err_at(".view_of", format!("`{of}` is not an object type of the spec")));
+                return Err(t
+                    .origin
+                    .err_at(".view_of", format!("`{of}` is not an object type of the spec")));
             };
-            if let Some(f) = extra.fields.iter().find(|f| viewed.fields.iter().any(|g| g.name == f.name)) {
-                return Err(f.origin.err_at(".name", format!("`{}` is already a member of `{of}`", f.name)));
+            if let Some(f) = extra
+                .fields
+                .iter()
+                .find(|f| viewed.fields.iter().any(|g| g.name == f.name))
+            {
+                return Err(f
+                    .origin
+                    .err_at(".name", format!("`{}` is already a member of `{of}`", f.name)));
             }
             check_schema(index, extra, &t.origin)
         }
@@ -544,7 +580,11 @@ fn check_type(index: &TypeIndex<'_>, t: &NamedType) -> Result<()> {
             let mut names = BTreeSet::new();
             let mut wire = BTreeSet::new();
             for v in values {
-                let ok = if *int_repr { v.value.as_i64().is_some() } else { v.value.is_string() };
+                let ok = if *int_repr {
+                    v.value.as_i64().is_some()
+                } else {
+                    v.value.is_string()
+                };
                 if !ok {
                     let want = if *int_repr { "an integer" } else { "a string" };
                     return Err(v.origin.err_at(
@@ -673,9 +713,10 @@ fn check_schema(index: &TypeIndex<'_>, schema: &ObjectSchema, owner: &Origin) ->
                         .iter()
                         .any(|c| matches!(&c.rule, Rule::RequiredWhen { field, .. } if *field == f.name)) =>
             {
-                return Err(f
-                    .origin
-                    .err_at(".example_quirk", "the `omitted` quirk applies to required fields (or fields a rule requires)"));
+                return Err(f.origin.err_at(
+                    ".example_quirk",
+                    "the `omitted` quirk applies to required fields (or fields a rule requires)",
+                ));
             }
             _ => {}
         }
@@ -743,7 +784,9 @@ fn check_schema(index: &TypeIndex<'_>, schema: &ObjectSchema, owner: &Origin) ->
                 if when_field.starts_with('^') {
                     // A member of the enclosing request: checked where the object is a row (check_request_rules).
                     if *test == Test::Contains {
-                        return Err(c.origin.err_at(".when.contains", "request members are tested with equals or not_equals"));
+                        return Err(c
+                            .origin
+                            .err_at(".when.contains", "request members are tested with equals or not_equals"));
                     }
                     continue;
                 }

@@ -129,7 +129,12 @@ enum Side {
 /// Every difference between `old` and `new`, in a stable order.
 pub fn diff(old: &Spec, new: &Spec) -> Vec<Change> {
     let mut all = Vec::new();
-    let ids: BTreeSet<&str> = old.services.iter().chain(&new.services).map(|s| s.id.as_str()).collect();
+    let ids: BTreeSet<&str> = old
+        .services
+        .iter()
+        .chain(&new.services)
+        .map(|s| s.id.as_str())
+        .collect();
     for id in ids {
         let (o, n) = (
             old.services.iter().find(|s| s.id == id),
@@ -202,14 +207,26 @@ fn codes_of(s: &Service) -> BTreeMap<i64, &ErrorCode> {
 
 /// Which side each named type of `service` is used on (requests, responses or both).
 fn type_sides<'a>(spec: &'a Spec, service: &str) -> BTreeMap<&'a str, Side> {
-    let types: BTreeMap<&str, &NamedType> = spec.groups.iter().flat_map(|g| &g.types).map(|t| (t.name.as_str(), t)).collect();
+    let types: BTreeMap<&str, &NamedType> = spec
+        .groups
+        .iter()
+        .flat_map(|g| &g.types)
+        .map(|t| (t.name.as_str(), t))
+        .collect();
     let mut sides: BTreeMap<&str, Side> = BTreeMap::new();
-    fn mark<'a>(ty: &TypeExpr, side: Side, types: &BTreeMap<&'a str, &'a NamedType>, sides: &mut BTreeMap<&'a str, Side>) {
+    fn mark<'a>(
+        ty: &TypeExpr,
+        side: Side,
+        types: &BTreeMap<&'a str, &'a NamedType>,
+        sides: &mut BTreeMap<&'a str, Side>,
+    ) {
         match ty {
             TypeExpr::Prim(_) => {}
             TypeExpr::Array(inner) => mark(inner, side, types, sides),
             TypeExpr::Named(n) => {
-                let Some((&name, t)) = types.get_key_value(n.as_str()) else { return };
+                let Some((&name, t)) = types.get_key_value(n.as_str()) else {
+                    return;
+                };
                 let merged = match sides.get(name) {
                     None => side,
                     Some(s) if *s == side => return,
@@ -228,12 +245,23 @@ fn type_sides<'a>(spec: &'a Spec, service: &str) -> BTreeMap<&'a str, Side> {
             }
         }
     }
-    for e in spec.groups.iter().filter(|g| g.service == service).flat_map(|g| &g.endpoints) {
+    for e in spec
+        .groups
+        .iter()
+        .filter(|g| g.service == service)
+        .flat_map(|g| &g.endpoints)
+    {
         if let Some(r) = &e.request {
-            r.schema.fields.iter().for_each(|f| mark(&f.ty, Side::Request, &types, &mut sides));
+            r.schema
+                .fields
+                .iter()
+                .for_each(|f| mark(&f.ty, Side::Request, &types, &mut sides));
         }
         match &e.response {
-            Response::Fields(o) => o.fields.iter().for_each(|f| mark(&f.ty, Side::Response, &types, &mut sides)),
+            Response::Fields(o) => o
+                .fields
+                .iter()
+                .for_each(|f| mark(&f.ty, Side::Response, &types, &mut sides)),
             Response::Type { ty, .. } => mark(ty, Side::Response, &types, &mut sides),
         }
     }
@@ -252,45 +280,96 @@ fn service(out: &mut Out<'_>, o: &Service, n: &Service) {
     docs_if_changed(out, "sources", &o.source, &n.source);
     docs_if_changed(out, "base URL note", &o.base_url_note, &n.base_url_note);
     if o.base_url != n.base_url {
-        out.push(Class::Additive, format!("default base URL `{}` → `{}`", o.base_url, n.base_url));
+        out.push(
+            Class::Additive,
+            format!("default base URL `{}` → `{}`", o.base_url, n.base_url),
+        );
     }
     if o.base_url_env != n.base_url_env {
         out.push(
             Class::Breaking,
-            format!("base URL variable `{}` → `{}`: the old one is no longer read", o.base_url_env, n.base_url_env),
+            format!(
+                "base URL variable `{}` → `{}`: the old one is no longer read",
+                o.base_url_env, n.base_url_env
+            ),
         );
     }
     let (oe, ne) = (&o.envelope, &n.envelope);
-    if (oe.kind, &oe.code_field, &oe.success_code, &oe.message_field, &oe.detail_code_field, &oe.data_field)
-        != (ne.kind, &ne.code_field, &ne.success_code, &ne.message_field, &ne.detail_code_field, &ne.data_field)
-    {
-        out.push(Class::Additive, "response envelope changed (decoded by the runtime; no API change)");
+    if (
+        oe.kind,
+        &oe.code_field,
+        &oe.success_code,
+        &oe.message_field,
+        &oe.detail_code_field,
+        &oe.data_field,
+    ) != (
+        ne.kind,
+        &ne.code_field,
+        &ne.success_code,
+        &ne.message_field,
+        &ne.detail_code_field,
+        &ne.data_field,
+    ) {
+        out.push(
+            Class::Additive,
+            "response envelope changed (decoded by the runtime; no API change)",
+        );
     }
     docs_if_changed(out, "envelope note", &oe.note, &ne.note);
     let (oa, na) = (&o.auth, &n.auth);
-    if (&oa.token_endpoint, &oa.app_id_param, &oa.secret_param, &oa.token_field, &oa.expires_in_field, oa.default_ttl_seconds, oa.send_token.location, &oa.send_token.name)
-        != (&na.token_endpoint, &na.app_id_param, &na.secret_param, &na.token_field, &na.expires_in_field, na.default_ttl_seconds, na.send_token.location, &na.send_token.name)
-    {
+    if (
+        &oa.token_endpoint,
+        &oa.app_id_param,
+        &oa.secret_param,
+        &oa.token_field,
+        &oa.expires_in_field,
+        oa.default_ttl_seconds,
+        oa.send_token.location,
+        &oa.send_token.name,
+    ) != (
+        &na.token_endpoint,
+        &na.app_id_param,
+        &na.secret_param,
+        &na.token_field,
+        &na.expires_in_field,
+        na.default_ttl_seconds,
+        na.send_token.location,
+        &na.send_token.name,
+    ) {
         out.push(Class::Additive, "token handling changed (the runtime's; no API change)");
     }
-    docs_if_changed(out, "auth note or sources", &(&oa.note, &oa.source), &(&na.note, &na.source));
+    docs_if_changed(
+        out,
+        "auth note or sources",
+        &(&oa.note, &oa.source),
+        &(&na.note, &na.source),
+    );
     if (&o.request_errors.invalid_request, &o.request_errors.malformed_body)
         != (&n.request_errors.invalid_request, &n.request_errors.malformed_body)
     {
-        out.push(Class::Additive, "server side: request error codes changed (feature `server`)");
+        out.push(
+            Class::Additive,
+            "server side: request error codes changed (feature `server`)",
+        );
     }
     let statuses = |s: &Service| -> BTreeMap<u16, (Handling, String)> {
-        s.http_statuses.iter().map(|h| (h.status, (h.handling, h.description.clone()))).collect()
+        s.http_statuses
+            .iter()
+            .map(|h| (h.status, (h.handling, h.description.clone())))
+            .collect()
     };
     let (os, ns) = (statuses(o), statuses(n));
     for status in os.keys().chain(ns.keys()).collect::<BTreeSet<_>>() {
         match (os.get(status), ns.get(status)) {
             (None, Some((h, _))) => out.push(Class::Additive, format!("HTTP {status} now handled: `{}`", h.as_str())),
             (Some(_), None) => out.push(Class::Additive, format!("HTTP {status} no longer handled specially")),
-            (Some((a, _)), Some((b, _))) if a != b => {
-                out.push(Class::Additive, format!("HTTP {status} handling `{}` → `{}`", a.as_str(), b.as_str()))
+            (Some((a, _)), Some((b, _))) if a != b => out.push(
+                Class::Additive,
+                format!("HTTP {status} handling `{}` → `{}`", a.as_str(), b.as_str()),
+            ),
+            (Some((_, a)), Some((_, b))) if a != b => {
+                out.push(Class::DocsOnly, format!("HTTP {status}: description changed"))
             }
-            (Some((_, a)), Some((_, b))) if a != b => out.push(Class::DocsOnly, format!("HTTP {status}: description changed")),
             _ => {}
         }
     }
@@ -298,19 +377,32 @@ fn service(out: &mut Out<'_>, o: &Service, n: &Service) {
     for code in oc.keys().chain(nc.keys()).collect::<BTreeSet<_>>() {
         match (oc.get(code), nc.get(code)) {
             (None, Some(c)) => out.push(Class::Additive, format!("error code {code} `{}` added", c.name)),
-            (Some(c), None) => out.push(Class::Breaking, format!("error code {code} `{}` removed (its constant is gone)", c.name)),
+            (Some(c), None) => out.push(
+                Class::Breaking,
+                format!("error code {code} `{}` removed (its constant is gone)", c.name),
+            ),
             (Some(a), Some(b)) => {
                 if a.name != b.name {
-                    out.push(Class::Breaking, format!("error code {code} renamed `{}` → `{}`", a.name, b.name));
+                    out.push(
+                        Class::Breaking,
+                        format!("error code {code} renamed `{}` → `{}`", a.name, b.name),
+                    );
                 }
                 if a.handling != b.handling {
                     out.push(
                         Class::Additive,
-                        format!("error code {code} handling `{}` → `{}` (what the runtime does about it)", a.handling.as_str(), b.handling.as_str()),
+                        format!(
+                            "error code {code} handling `{}` → `{}` (what the runtime does about it)",
+                            a.handling.as_str(),
+                            b.handling.as_str()
+                        ),
                     );
                 }
                 if (&a.description, &a.source) != (&b.description, &b.source) {
-                    out.push(Class::DocsOnly, format!("error code {code}: description or sources changed"));
+                    out.push(
+                        Class::DocsOnly,
+                        format!("error code {code}: description or sources changed"),
+                    );
                 }
             }
             (None, None) => {}
@@ -325,7 +417,10 @@ fn endpoint(out: &mut Out<'_>, o: &Endpoint, n: &Endpoint) {
     if (o.method, &o.path) != (n.method, &n.path) {
         out.push(
             Class::Additive,
-            format!("now `{} {}` (was `{} {}`): same Rust API, new wire", n.method, n.path, o.method, o.path),
+            format!(
+                "now `{} {}` (was `{} {}`): same Rust API, new wire",
+                n.method, n.path, o.method, o.path
+            ),
         );
     }
     if o.auth != n.auth {
@@ -334,39 +429,85 @@ fn endpoint(out: &mut Out<'_>, o: &Endpoint, n: &Endpoint) {
     if o.idempotent != n.idempotent {
         out.push(
             Class::Additive,
-            format!("safe to repeat: {} → {} (transport failures are retried only when safe)", o.idempotent, n.idempotent),
+            format!(
+                "safe to repeat: {} → {} (transport failures are retried only when safe)",
+                o.idempotent, n.idempotent
+            ),
         );
     }
     if o.bulk_items() != n.bulk_items() {
-        let class = if o.bulk_items().is_some() { Class::Breaking } else { Class::Additive };
-        out.push(class, format!("bulk method: {:?} → {:?}", o.bulk_items(), n.bulk_items()));
+        let class = if o.bulk_items().is_some() {
+            Class::Breaking
+        } else {
+            Class::Additive
+        };
+        out.push(
+            class,
+            format!("bulk method: {:?} → {:?}", o.bulk_items(), n.bulk_items()),
+        );
     }
     docs_if_changed(out, "summary", &o.summary, &n.summary);
     docs_if_changed(out, "description", &o.description, &n.description);
-    docs_if_changed(out, "documentation link or date", &(&o.doc_url, &o.updated), &(&n.doc_url, &n.updated));
-    docs_if_changed(out, "permissions or rate limit", &(&o.permissions, &o.rate_limit), &(&n.permissions, &n.rate_limit));
-    docs_if_changed(out, "notes", &(&o.note, &o.idempotent_note), &(&n.note, &n.idempotent_note));
+    docs_if_changed(
+        out,
+        "documentation link or date",
+        &(&o.doc_url, &o.updated),
+        &(&n.doc_url, &n.updated),
+    );
+    docs_if_changed(
+        out,
+        "permissions or rate limit",
+        &(&o.permissions, &o.rate_limit),
+        &(&n.permissions, &n.rate_limit),
+    );
+    docs_if_changed(
+        out,
+        "notes",
+        &(&o.note, &o.idempotent_note),
+        &(&n.note, &n.idempotent_note),
+    );
     docs_if_changed(out, "sources", &o.source, &n.source);
-    let examples = |e: &Endpoint| e.examples.iter().map(|x| (x.body.clone(), x.url.clone(), x.outcome)).collect::<Vec<_>>();
+    let examples = |e: &Endpoint| {
+        e.examples
+            .iter()
+            .map(|x| (x.body.clone(), x.url.clone(), x.outcome))
+            .collect::<Vec<_>>()
+    };
     if examples(o) != examples(n) {
         out.push(Class::DocsOnly, "examples changed");
     }
     match (&o.request, &n.request) {
         (None, None) => {}
         (None, Some(_)) => out.push(Class::Breaking, "now takes a request (the method gains an argument)"),
-        (Some(_), None) => out.push(Class::Breaking, "no longer takes a request (the method loses its argument)"),
+        (Some(_), None) => out.push(
+            Class::Breaking,
+            "no longer takes a request (the method loses its argument)",
+        ),
         (Some(a), Some(b)) => {
             if a.in_query != b.in_query {
-                out.push(Class::Additive, "parameters move between query and body: same Rust API, new wire");
+                out.push(
+                    Class::Additive,
+                    "parameters move between query and body: same Rust API, new wire",
+                );
             }
             object(out, "request ", &a.schema, &b.schema, Side::Request);
         }
     }
     match (&o.response, &n.response) {
         (Response::Fields(a), Response::Fields(b)) => object(out, "response ", a, b, Side::Response),
-        (Response::Type { ty: a, description: da, .. }, Response::Type { ty: b, description: db, .. }) => {
+        (
+            Response::Type {
+                ty: a, description: da, ..
+            },
+            Response::Type {
+                ty: b, description: db, ..
+            },
+        ) => {
             if a != b {
-                out.push(Class::Breaking, format!("response type `{}` → `{}`", a.display(), b.display()));
+                out.push(
+                    Class::Breaking,
+                    format!("response type `{}` → `{}`", a.display(), b.display()),
+                );
             }
             docs_if_changed(out, "response description", da, db);
         }
@@ -385,18 +526,37 @@ fn named_type(out: &mut Out<'_>, o: &NamedType, n: &NamedType, side: Side) {
             }
             object(out, "", a, b, Side::Response);
         }
-        (TypeKind::Enum { values: a, open: oa, int_repr: ia }, TypeKind::Enum { values: b, open: ob, int_repr: ib }) => {
+        (
+            TypeKind::Enum {
+                values: a,
+                open: oa,
+                int_repr: ia,
+            },
+            TypeKind::Enum {
+                values: b,
+                open: ob,
+                int_repr: ib,
+            },
+        ) => {
             if ia != ib {
                 out.push(Class::Breaking, "enum representation changed (int ↔ string)");
             }
             match (oa, ob) {
-                (false, true) => out.push(Class::Additive, "enum is now open: values outside the list pass validation"),
-                (true, false) => out.push(Class::Breaking, "enum is now closed: values outside the list are refused"),
+                (false, true) => out.push(
+                    Class::Additive,
+                    "enum is now open: values outside the list pass validation",
+                ),
+                (true, false) => out.push(
+                    Class::Breaking,
+                    "enum is now closed: values outside the list are refused",
+                ),
                 _ => {}
             }
             let key = |v: &EnumValue| v.value.to_string();
-            let (av, bv): (BTreeMap<String, &EnumValue>, BTreeMap<String, &EnumValue>) =
-                (a.iter().map(|v| (key(v), v)).collect(), b.iter().map(|v| (key(v), v)).collect());
+            let (av, bv): (BTreeMap<String, &EnumValue>, BTreeMap<String, &EnumValue>) = (
+                a.iter().map(|v| (key(v), v)).collect(),
+                b.iter().map(|v| (key(v), v)).collect(),
+            );
             for wire in av.keys().chain(bv.keys()).collect::<BTreeSet<_>>() {
                 match (av.get(wire), bv.get(wire)) {
                     (None, Some(v)) => out.push(Class::Additive, format!("enum value {wire} `{}` added", v.name)),
@@ -405,16 +565,23 @@ fn named_type(out: &mut Out<'_>, o: &NamedType, n: &NamedType, side: Side) {
                         Class::Breaking,
                         format!("enum value {wire} now means `{}` (was `{}`)", y.name, x.name),
                     ),
-                    (Some(x), Some(y)) if (&x.description, &x.source, &x.formerly) != (&y.description, &y.source, &y.formerly) => {
-                        out.push(Class::DocsOnly, format!("enum value {wire} `{}`: description or sources changed", y.name))
+                    (Some(x), Some(y))
+                        if (&x.description, &x.source, &x.formerly) != (&y.description, &y.source, &y.formerly) =>
+                    {
+                        out.push(
+                            Class::DocsOnly,
+                            format!("enum value {wire} `{}`: description or sources changed", y.name),
+                        )
                     }
                     _ => {}
                 }
             }
         }
         (TypeKind::Union(a), TypeKind::Union(b)) => {
-            let (an, bn): (BTreeMap<&str, &UnionVariant>, BTreeMap<&str, &UnionVariant>) =
-                (a.iter().map(|v| (v.name.as_str(), v)).collect(), b.iter().map(|v| (v.name.as_str(), v)).collect());
+            let (an, bn): (BTreeMap<&str, &UnionVariant>, BTreeMap<&str, &UnionVariant>) = (
+                a.iter().map(|v| (v.name.as_str(), v)).collect(),
+                b.iter().map(|v| (v.name.as_str(), v)).collect(),
+            );
             for name in an.keys().chain(bn.keys()).collect::<BTreeSet<_>>() {
                 match (an.get(name), bn.get(name)) {
                     (None, Some(_)) => out.push(Class::Additive, format!("union variant `{name}` added")),
@@ -445,7 +612,10 @@ fn object(out: &mut Out<'_>, what: &str, o: &ObjectSchema, n: &ObjectSchema, sid
     let mut renamed = BTreeSet::new();
     // A wire name that went away and one that came with the same type and flag: a rename.
     for r in &removed {
-        if let Some(a) = added.iter().find(|a| a.ty == r.ty && a.required == r.required && !renamed.contains(a.name.as_str())) {
+        if let Some(a) = added
+            .iter()
+            .find(|a| a.ty == r.ty && a.required == r.required && !renamed.contains(a.name.as_str()))
+        {
             renamed.insert(a.name.as_str());
             renamed.insert(r.name.as_str());
             let same_rust = field_ident_text(r) == field_ident_text(a);
@@ -482,10 +652,20 @@ fn object(out: &mut Out<'_>, what: &str, o: &ObjectSchema, n: &ObjectSchema, sid
 fn field(out: &mut Out<'_>, what: &str, a: &Field, b: &Field, side: Side) {
     let name = &a.name;
     if a.ty != b.ty {
-        out.push(Class::Breaking, format!("{what}field `{name}`: type `{}` → `{}`", a.ty.display(), b.ty.display()));
+        out.push(
+            Class::Breaking,
+            format!("{what}field `{name}`: type `{}` → `{}`", a.ty.display(), b.ty.display()),
+        );
     }
     if field_ident_text(a) != field_ident_text(b) {
-        out.push(Class::Breaking, format!("{what}field `{name}`: Rust name `{}` → `{}`", field_ident_text(a), field_ident_text(b)));
+        out.push(
+            Class::Breaking,
+            format!(
+                "{what}field `{name}`: Rust name `{}` → `{}`",
+                field_ident_text(a),
+                field_ident_text(b)
+            ),
+        );
     }
     if a.required != b.required {
         let now = if b.required { "required" } else { "optional" };
@@ -496,18 +676,26 @@ fn field(out: &mut Out<'_>, what: &str, a: &Field, b: &Field, side: Side) {
         out.push(Class::Breaking, format!("{what}field `{name}` is now {now}: {why}"));
     }
     if a.format != b.format {
-        out.push(Class::Breaking, format!("{what}field `{name}`: format changed (its Rust type changes)"));
+        out.push(
+            Class::Breaking,
+            format!("{what}field `{name}`: format changed (its Rust type changes)"),
+        );
     }
     if a.encoding != b.encoding {
-        out.push(Class::Additive, format!("{what}field `{name}`: wire encoding changed (same Rust type)"));
+        out.push(
+            Class::Additive,
+            format!("{what}field `{name}`: wire encoding changed (same Rust type)"),
+        );
     }
     if side != Side::Response {
         for (label, lo_a, lo_b, hi_a, hi_b) in [
             ("length", a.min_length, b.min_length, a.max_length, b.max_length),
             ("items", a.min_items, b.min_items, a.max_items, b.max_items),
         ] {
-            let tighter = lo_b.unwrap_or(0) > lo_a.unwrap_or(0) || hi_b.unwrap_or(usize::MAX) < hi_a.unwrap_or(usize::MAX);
-            let looser = lo_b.unwrap_or(0) < lo_a.unwrap_or(0) || hi_b.unwrap_or(usize::MAX) > hi_a.unwrap_or(usize::MAX);
+            let tighter =
+                lo_b.unwrap_or(0) > lo_a.unwrap_or(0) || hi_b.unwrap_or(usize::MAX) < hi_a.unwrap_or(usize::MAX);
+            let looser =
+                lo_b.unwrap_or(0) < lo_a.unwrap_or(0) || hi_b.unwrap_or(usize::MAX) > hi_a.unwrap_or(usize::MAX);
             let range = |lo: Option<usize>, hi: Option<usize>| match (lo, hi) {
                 (None, None) => "any".to_owned(),
                 (lo, hi) => format!("{}..={}", lo.unwrap_or(0), hi.map_or("∞".to_owned(), |h| h.to_string())),
@@ -515,27 +703,63 @@ fn field(out: &mut Out<'_>, what: &str, a: &Field, b: &Field, side: Side) {
             if tighter {
                 out.push(
                     Class::Breaking,
-                    format!("{what}field `{name}`: {label} {} → {}: requests that passed may now be refused before sending", range(lo_a, hi_a), range(lo_b, hi_b)),
+                    format!(
+                        "{what}field `{name}`: {label} {} → {}: requests that passed may now be refused before sending",
+                        range(lo_a, hi_a),
+                        range(lo_b, hi_b)
+                    ),
                 );
             } else if looser {
-                out.push(Class::Additive, format!("{what}field `{name}`: {label} {} → {} (loosened)", range(lo_a, hi_a), range(lo_b, hi_b)));
+                out.push(
+                    Class::Additive,
+                    format!(
+                        "{what}field `{name}`: {label} {} → {} (loosened)",
+                        range(lo_a, hi_a),
+                        range(lo_b, hi_b)
+                    ),
+                );
             }
         }
     }
-    if (&a.description, &a.source, &a.limits_source, &a.note, &a.required_note, a.example_quirk)
-        != (&b.description, &b.source, &b.limits_source, &b.note, &b.required_note, b.example_quirk)
-    {
-        out.push(Class::DocsOnly, format!("{what}field `{name}`: description, notes or sources changed"));
+    if (
+        &a.description,
+        &a.source,
+        &a.limits_source,
+        &a.note,
+        &a.required_note,
+        a.example_quirk,
+    ) != (
+        &b.description,
+        &b.source,
+        &b.limits_source,
+        &b.note,
+        &b.required_note,
+        b.example_quirk,
+    ) {
+        out.push(
+            Class::DocsOnly,
+            format!("{what}field `{name}`: description, notes or sources changed"),
+        );
     }
-    if (a.rejects, &a.reasons, &a.complete_when, &a.pending_when, &a.failed_when) != (b.rejects, &b.reasons, &b.complete_when, &b.pending_when, &b.failed_when) {
-        out.push(Class::Breaking, format!("{what}field `{name}`: partial-result reading changed"));
+    if (a.rejects, &a.reasons, &a.complete_when, &a.pending_when, &a.failed_when)
+        != (b.rejects, &b.reasons, &b.complete_when, &b.pending_when, &b.failed_when)
+    {
+        out.push(
+            Class::Breaking,
+            format!("{what}field `{name}`: partial-result reading changed"),
+        );
     }
 }
 
 fn rule_key(c: &Constraint) -> String {
     match &c.rule {
         Rule::OneOf(fields) => format!("one_of {}", fields.join(", ")),
-        Rule::RequiredWhen { field, when_field, value, test } => {
+        Rule::RequiredWhen {
+            field,
+            when_field,
+            value,
+            test,
+        } => {
             let op = match test {
                 Test::Equals => "=",
                 Test::NotEquals => "≠",
@@ -547,11 +771,16 @@ fn rule_key(c: &Constraint) -> String {
 }
 
 fn constraints(out: &mut Out<'_>, o: &[Constraint], n: &[Constraint]) {
-    let (a, b): (BTreeMap<String, &Constraint>, BTreeMap<String, &Constraint>) =
-        (o.iter().map(|c| (rule_key(c), c)).collect(), n.iter().map(|c| (rule_key(c), c)).collect());
+    let (a, b): (BTreeMap<String, &Constraint>, BTreeMap<String, &Constraint>) = (
+        o.iter().map(|c| (rule_key(c), c)).collect(),
+        n.iter().map(|c| (rule_key(c), c)).collect(),
+    );
     for key in a.keys().chain(b.keys()).collect::<BTreeSet<_>>() {
         match (a.get(key), b.get(key)) {
-            (None, Some(_)) => out.push(Class::Breaking, format!("rule added: {key}: requests that passed may now be refused before sending")),
+            (None, Some(_)) => out.push(
+                Class::Breaking,
+                format!("rule added: {key}: requests that passed may now be refused before sending"),
+            ),
             (Some(_), None) => out.push(Class::Additive, format!("rule removed: {key} (loosened)")),
             (Some(x), Some(y)) if (&x.description, &x.source) != (&y.description, &y.source) => {
                 out.push(Class::DocsOnly, format!("rule {key}: description or sources changed"))
@@ -570,7 +799,12 @@ pub fn changelog(changes: &[Change], title: &str) -> String {
     }
     let mut by_service: BTreeMap<&str, BTreeMap<&str, Vec<&Change>>> = BTreeMap::new();
     for c in changes {
-        by_service.entry(&c.service).or_default().entry(&c.scope).or_default().push(c);
+        by_service
+            .entry(&c.service)
+            .or_default()
+            .entry(&c.scope)
+            .or_default()
+            .push(c);
     }
     for (service, scopes) in by_service {
         let _ = writeln!(out, "### `{service}`\n");

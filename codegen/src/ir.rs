@@ -14,7 +14,9 @@ use crate::names::{field_ident_text, md, pascal, upper};
 /// Names a spec type may not take: what the generated modules import (`use` declarations at
 /// the top of each file) and the prelude names they use.
 fn is_reserved_type_name(name: &str) -> bool {
-    const PRELUDE: &[&str] = &["Option", "Vec", "String", "Some", "None", "Ok", "Err", "Box", "Self", "Default", "From"];
+    const PRELUDE: &[&str] = &[
+        "Option", "Vec", "String", "Some", "None", "Ok", "Err", "Box", "Self", "Default", "From",
+    ];
     PRELUDE.contains(&name) || crate::emit::rust::imported_names().any(|n| n == name)
 }
 
@@ -163,6 +165,10 @@ impl ObjectIr<'_> {
     pub fn required(&self) -> impl Iterator<Item = &FieldIr<'_>> {
         self.fields.iter().filter(|f| f.spec.required)
     }
+    /// Fields read as required members (`None` until checked).
+    pub fn required_reads(&self) -> impl Iterator<Item = &FieldIr<'_>> {
+        self.fields.iter().filter(|f| f.read == Read::Required)
+    }
     /// Whether validation can refuse a value: a field has a check or the object a rule.
     pub fn can_refuse(&self) -> bool {
         !self.rules.is_empty() || self.fields.iter().any(|f| !f.checks.is_empty())
@@ -213,12 +219,23 @@ pub enum Write {
 
 /// A check on one field's value, before sending.
 pub enum Check {
-    Length { min: Option<usize>, max: Option<usize> },
-    Items { min: Option<usize>, max: Option<usize> },
+    Length {
+        min: Option<usize>,
+        max: Option<usize>,
+    },
+    Items {
+        min: Option<usize>,
+        max: Option<usize>,
+    },
     /// A closed enum: `Other` values are refused (`each`: a list of them).
-    Known { rule: String, each: bool },
+    Known {
+        rule: String,
+        each: bool,
+    },
     /// A nested object (`each`: a list of them).
-    Nested { each: bool },
+    Nested {
+        each: bool,
+    },
 }
 
 /// A wire value a rule compares with, as Rust sees it.
@@ -386,7 +403,11 @@ pub fn build<'s>(spec: &'s Spec, index: &TypeIndex<'s>) -> std::result::Result<A
     })
 }
 
-fn service<'s>(spec: &'s Spec, index: &TypeIndex<'s>, s: &'s Service) -> std::result::Result<ServiceIr<'s>, SpecErrors> {
+fn service<'s>(
+    spec: &'s Spec,
+    index: &TypeIndex<'s>,
+    s: &'s Service,
+) -> std::result::Result<ServiceIr<'s>, SpecErrors> {
     let mut errs = SpecErrors::default();
     let mut groups: Vec<&Group> = spec.groups.iter().filter(|g| g.service == s.id).collect();
     groups.sort_by(|a, b| a.module.cmp(&b.module));
@@ -397,7 +418,11 @@ fn service<'s>(spec: &'s Spec, index: &TypeIndex<'s>, s: &'s Service) -> std::re
             .map(|e| (g.module.clone(), upper(&e.name)))
     });
     let Some((token_module, token_const)) = token else {
-        errs.push(s.auth.origin.err_at(".token_endpoint", "no endpoint of this service has this id"));
+        errs.push(
+            s.auth
+                .origin
+                .err_at(".token_endpoint", "no endpoint of this service has this id"),
+        );
         return Err(errs);
     };
     let mut out = Vec::new();
@@ -571,7 +596,9 @@ impl<'s> Builder<'_, 's> {
         };
         let each = matches!(f.ty, TypeExpr::Array(_));
         match self.kind_of(item) {
-            Some(TypeKind::Enum { open: false, values, .. }) => {
+            Some(TypeKind::Enum {
+                open: false, values, ..
+            }) => {
                 let listed: Vec<String> = values.iter().map(|v| v.value.to_string()).collect();
                 checks.push(Check::Known {
                     rule: format!("not a documented value (expected one of: {})", listed.join(", ")),
@@ -595,7 +622,14 @@ impl<'s> Builder<'_, 's> {
         schema.fields.iter().map(|f| self.field(f, answer)).collect()
     }
 
-    fn object(&self, name: String, doc: String, schema: &'s ObjectSchema, role: Role, origin: &Origin) -> Result<ObjectIr<'s>> {
+    fn object(
+        &self,
+        name: String,
+        doc: String,
+        schema: &'s ObjectSchema,
+        role: Role,
+        origin: &Origin,
+    ) -> Result<ObjectIr<'s>> {
         let answer = role == Role::Response;
         let fields = self.fields(schema, answer)?;
         let rules = schema
@@ -678,7 +712,9 @@ impl<'s> Builder<'_, 's> {
                     .map(|n| self.position(schema, n, &c.origin))
                     .collect::<Result<Vec<_>>>()?;
                 let guard = match (&c.guard, c.request_path()) {
-                    (Some((_, value, test)), Some(path)) => Some(self.context_test(path, value, *test == Test::NotEquals)),
+                    (Some((_, value, test)), Some(path)) => {
+                        Some(self.context_test(path, value, *test == Test::NotEquals))
+                    }
                     _ => None,
                 };
                 Ok(RuleIr::OneOf {
@@ -743,7 +779,10 @@ impl<'s> Builder<'_, 's> {
                 }
             }
         }
-        paths.into_iter().map(|p| self.context_path(schema, p, origin)).collect()
+        paths
+            .into_iter()
+            .map(|p| self.context_path(schema, p, origin))
+            .collect()
     }
 
     fn context_path(&self, schema: &ObjectSchema, path: &str, origin: &Origin) -> Result<ContextPath> {
@@ -801,7 +840,9 @@ impl<'s> Builder<'_, 's> {
         }
         let bulk = match with_reasons.first() {
             Some(w) => {
-                let TypeExpr::Array(item) = &schema.fields[w.rows].ty else { unreachable!("checked above") };
+                let TypeExpr::Array(item) = &schema.fields[w.rows].ty else {
+                    unreachable!("checked above")
+                };
                 let (row, echo) = echo_row(self.index, item);
                 match self.kind_of(&row) {
                     Some(TypeKind::Object(_)) => Some(ObjectBulkAnswer {
@@ -888,7 +929,9 @@ impl<'s> Builder<'_, 's> {
     /// `(row, echo)` of a union that answers bulk chunks: the row type its object variants
     /// report on, when every variant can report (or is a pending reference).
     fn union_bulk(&self, t: &NamedType) -> Result<Option<(Ty, Ty)>> {
-        let TypeKind::Union(variants) = &t.kind else { return Ok(None) };
+        let TypeKind::Union(variants) = &t.kind else {
+            return Ok(None);
+        };
         let item = variants.iter().find_map(|v| match self.kind_of(&v.ty) {
             Some(TypeKind::Object(schema)) => schema
                 .fields
@@ -910,7 +953,13 @@ impl<'s> Builder<'_, 's> {
 
     fn endpoint(&self, e: &'s Endpoint) -> Result<EndpointIr<'s>> {
         let pascal_name = pascal(&e.name);
-        let method = format!("[`{}`](crate::{}::{}Client::{})", e.name, self.service.id, pascal(&self.service.id), e.name);
+        let method = format!(
+            "[`{}`](crate::{}::{}Client::{})",
+            e.name,
+            self.service.id,
+            pascal(&self.service.id),
+            e.name
+        );
         let request = match &e.request {
             Some(r) => {
                 let (role, place) = if r.in_query {
@@ -918,7 +967,10 @@ impl<'s> Builder<'_, 's> {
                 } else {
                     (Role::Request, "JSON body")
                 };
-                let doc = format!("Parameters of {method} (`{} {}`), sent in the {place}.", e.method, e.path);
+                let doc = format!(
+                    "Parameters of {method} (`{} {}`), sent in the {place}.",
+                    e.method, e.path
+                );
                 Some(self.object(format!("{pascal_name}Request"), doc, &r.schema, role, &r.origin)?)
             }
             None => None,
@@ -966,8 +1018,13 @@ impl<'s> Builder<'_, 's> {
             .position(|f| f.spec.name == items)
             .ok_or_else(|| err("no such request field"))?;
         let field = &request.fields[at];
-        let Ty::Array(row) = &field.ty else { return Err(err("not a list")) };
-        let max = field.spec.max_items.ok_or_else(|| err("a bulk list needs `max_items`"))?;
+        let Ty::Array(row) = &field.ty else {
+            return Err(err("not a list"));
+        };
+        let max = field
+            .spec
+            .max_items
+            .ok_or_else(|| err("a bulk list needs `max_items`"))?;
         let others = (0..request.fields.len())
             .filter(|&i| i != at && request.fields[i].spec.required)
             .collect();

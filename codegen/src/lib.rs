@@ -8,8 +8,8 @@ mod check;
 pub mod diff;
 pub mod drift;
 mod emit;
-mod ir;
 pub mod error;
+mod ir;
 pub mod model;
 mod names;
 pub mod synth;
@@ -114,41 +114,135 @@ pub struct Stats {
     pub endpoint_types: usize,
     /// Fields across every object, request and response.
     pub fields: usize,
+    /// Where the time went.
+    pub timings: Timings,
 }
+
+/// Wall-clock time of each phase of [`generate`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Timings {
+    /// Reading and parsing the spec files.
+    pub load: std::time::Duration,
+    /// Semantic checks, provenance and the resolved model.
+    pub check: std::time::Duration,
+    /// Rendering every output file (on worker threads).
+    pub emit: std::time::Duration,
+    /// The five slowest files to render, slowest first.
+    pub slowest: Vec<(PathBuf, std::time::Duration)>,
+}
+
+/// How long each file took to render.
+type FileTimes = Vec<(PathBuf, std::time::Duration)>;
+
+/// One output file to render: independent of the others, so files render on worker threads.
+type Job<'a> = Box<dyn Fn() -> Result<GeneratedFile, SpecErrors> + Send + Sync + 'a>;
 
 /// Loads and checks the spec in `paths.spec` and renders every output file, in a fixed order.
 pub fn generate(paths: &Paths) -> Result<(Vec<GeneratedFile>, Stats), SpecErrors> {
+    let started = std::time::Instant::now();
     let spec = model::load(&paths.spec)?;
+    let loaded = started.elapsed();
     let api = check::check(&spec, &paths.sources)?;
-    let mut files = vec![GeneratedFile {
-        base: Base::Spec,
-        path: "schema.json".into(),
-        contents: model::json_schema(),
-    }];
-    files.push(GeneratedFile::generated("Cargo.toml", emit::rust::cargo_toml(&api)));
-    files.push(GeneratedFile::generated("API.md", emit::markdown::api_md(&spec)));
-    files.push(GeneratedFile::generated("src/lib.rs", emit::rust::lib_rs(&api)));
+    let checked = started.elapsed();
+    let (spec, api) = (&spec, &api);
+    let mut jobs: Vec<Job<'_>> = vec![
+        Box::new(|| {
+            Ok(GeneratedFile {
+                base: Base::Spec,
+                path: "schema.json".into(),
+                contents: model::json_schema(),
+            })
+        }),
+        generated("Cargo.toml".into(), || emit::rust::cargo_toml(api)),
+        generated("API.md".into(), || emit::markdown::api_md(spec)),
+        generated("src/lib.rs".into(), || emit::rust::lib_rs(api)),
+    ];
     for service in &api.services {
         let dir = PathBuf::from("src").join(&service.spec.id);
-        files.push(GeneratedFile::generated(dir.join("mod.rs"), emit::rust::service_module(service)));
-        files.push(GeneratedFile::generated(
-            PathBuf::from("openapi").join(format!("{}.json", service.spec.id)),
-            emit::openapi::openapi_json(&spec, service.spec)?,
-        ));
-        files.push(GeneratedFile::generated(dir.join("server.rs"), emit::server::server_module(service)));
+        jobs.push(generated(dir.join("mod.rs"), || emit::rust::service_module(service)));
+        jobs.push(Box::new(move || {
+            Ok(GeneratedFile::generated(
+                PathBuf::from("openapi").join(format!("{}.json", service.spec.id)),
+                emit::openapi::openapi_json(spec, service.spec)?,
+            ))
+        }));
+        jobs.push(generated(dir.join("server.rs"), || {
+            emit::server::server_module(service)
+        }));
         for group in &service.groups {
-            files.push(GeneratedFile::generated(
-                dir.join(format!("{}.rs", group.spec.module)),
-                emit::rust::group_module(service, group),
-            ));
+            jobs.push(generated(dir.join(format!("{}.rs", group.spec.module)), || {
+                emit::rust::group_module(service, group)
+            }));
         }
     }
-    files.push(GeneratedFile {
-        base: Base::Cli,
-        path: "src/commands.rs".into(),
-        contents: emit::cli::commands_rs(&api)?,
-    });
-    Ok((files, stats(&spec)))
+    jobs.push(Box::new(|| {
+        Ok(GeneratedFile {
+            base: Base::Cli,
+            path: "src/commands.rs".into(),
+            contents: emit::cli::commands_rs(api)?,
+        })
+    }));
+    let (files, slowest) = run_jobs(&jobs)?;
+    let mut stats = stats(spec);
+    stats.timings = Timings {
+        load: loaded,
+        check: checked - loaded,
+        emit: started.elapsed() - checked,
+        slowest,
+    };
+    Ok((files, stats))
+}
+
+/// A job writing a file of the generated crate that cannot fail.
+fn generated<'a>(path: PathBuf, render: impl Fn() -> String + Send + Sync + 'a) -> Job<'a> {
+    Box::new(move || Ok(GeneratedFile::generated(path.clone(), render())))
+}
+
+/// Runs the jobs on one worker thread per core, answering the files in job order.
+/// Also answers the five slowest files with their times.
+fn run_jobs(jobs: &[Job<'_>]) -> Result<(Vec<GeneratedFile>, FileTimes), SpecErrors> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(jobs.len().max(1));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut results: Vec<(usize, Result<GeneratedFile, SpecErrors>, std::time::Duration)> =
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..workers)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut done = Vec::new();
+                        loop {
+                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let Some(job) = jobs.get(i) else { break done };
+                            let started = std::time::Instant::now();
+                            let result = job();
+                            done.push((i, result, started.elapsed()));
+                        }
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                // A worker panics only on an emitter bug (invalid Rust); show it as it was.
+                .flat_map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+                .collect()
+        });
+    results.sort_by_key(|(i, ..)| *i);
+    let mut errors = SpecErrors::default();
+    let mut files = Vec::with_capacity(results.len());
+    let mut times = Vec::with_capacity(results.len());
+    for (_, result, took) in results {
+        match result {
+            Ok(file) => {
+                times.push((file.shown(), took));
+                files.push(file);
+            }
+            Err(e) => errors.0.extend(e.0),
+        }
+    }
+    times.sort_by_key(|(_, took)| std::cmp::Reverse(*took));
+    times.truncate(5);
+    errors.into_result((files, times))
 }
 
 fn stats(spec: &model::Spec) -> Stats {
@@ -289,11 +383,26 @@ pub fn load_spec_at(what: &str, root: &Path) -> Result<model::Spec, String> {
             .output()
             .map_err(|e| format!("cannot run git: {e}"))
     };
-    let listing = git(&["ls-tree", "-r", "--name-only", what, "--", "spec/services", "spec/groups"])?;
+    let listing = git(&[
+        "ls-tree",
+        "-r",
+        "--name-only",
+        what,
+        "--",
+        "spec/services",
+        "spec/groups",
+    ])?;
     if !listing.status.success() {
-        return Err(format!("`{what}` is neither a spec directory nor a git revision of {}", root.display()));
+        return Err(format!(
+            "`{what}` is neither a spec directory nor a git revision of {}",
+            root.display()
+        ));
     }
-    let tmp = std::env::temp_dir().join(format!("qywx-diff-{}-{}", std::process::id(), what.replace(['/', ':'], "_")));
+    let tmp = std::env::temp_dir().join(format!(
+        "qywx-diff-{}-{}",
+        std::process::id(),
+        what.replace(['/', ':'], "_")
+    ));
     let _ = std::fs::remove_dir_all(&tmp);
     for file in String::from_utf8_lossy(&listing.stdout).lines() {
         let shown = git(&["show", &format!("{what}:{file}")])?;
@@ -317,8 +426,13 @@ pub fn diff_report(old: &model::Spec, new: &model::Spec, old_label: &str) -> (St
     let changes = diff::diff(old, new);
     let bump = diff::bump(&changes);
     let mut out = diff::changelog(&changes, &format!("Spec changes since {old_label}"));
-    let counts = [diff::Class::Breaking, diff::Class::Additive, diff::Class::DocsOnly]
-        .map(|class| format!("{} {}", changes.iter().filter(|c| c.class == class).count(), class.as_str()));
+    let counts = [diff::Class::Breaking, diff::Class::Additive, diff::Class::DocsOnly].map(|class| {
+        format!(
+            "{} {}",
+            changes.iter().filter(|c| c.class == class).count(),
+            class.as_str()
+        )
+    });
     out.push_str(&format!("{} changes: {}.\n", changes.len(), counts.join(", ")));
     if let (Some(current), Some(bump)) = (diff::parse_version(&new.krate.released.version), bump) {
         let (a, b, c) = bump.next(current);
@@ -333,7 +447,12 @@ pub fn diff_report(old: &model::Spec, new: &model::Spec, old_label: &str) -> (St
 
 /// Puts the changelog section of `changes` for the crate's `version` at the top of
 /// `generated/CHANGELOG.md`, replacing an earlier section for the same version.
-pub fn write_changelog(out_dir: &Path, version: &str, changes: &[diff::Change], old_label: &str) -> std::io::Result<PathBuf> {
+pub fn write_changelog(
+    out_dir: &Path,
+    version: &str,
+    changes: &[diff::Change],
+    old_label: &str,
+) -> std::io::Result<PathBuf> {
     let path = out_dir.join(CHANGELOG);
     let existing = std::fs::read_to_string(&path).unwrap_or_default();
     let head = "# Changelog of the generated `qywx` crate\n\nEach section: `cargo run -p qywx-codegen -- diff <released spec> --changelog`.\n\n";
@@ -362,8 +481,13 @@ pub fn write_changelog(out_dir: &Path, version: &str, changes: &[diff::Change], 
 pub fn version_check(spec_dir: &Path) -> Result<String, String> {
     let new = model::load(spec_dir).map_err(|e| e.to_string())?;
     let released_dir = spec_dir.join(&new.krate.released.spec);
-    let old = model::load_released(&released_dir)
-        .map_err(|e| format!("the released spec {}: {}", released_dir.display(), e.lines().next().unwrap_or_default()))?;
+    let old = model::load_released(&released_dir).map_err(|e| {
+        format!(
+            "the released spec {}: {}",
+            released_dir.display(),
+            e.lines().next().unwrap_or_default()
+        )
+    })?;
     let changes = diff::diff(&old, &new);
     let released = diff::parse_version(&new.krate.released.version).ok_or("spec/crate.json: bad released.version")?;
     let current = diff::parse_version(&new.krate.version).ok_or("spec/crate.json: bad version")?;

@@ -82,7 +82,11 @@ fn diff_command(args: &[String]) -> ExitCode {
         }
         let changes = qywx_codegen::diff::diff(&old_spec, &new_spec);
         match qywx_codegen::write_changelog(&paths.out, &new_spec.krate.version, &changes, old) {
-            Ok(path) => eprintln!("wrote the section for qywx {} to {}", new_spec.krate.version, path.display()),
+            Ok(path) => eprintln!(
+                "wrote the section for qywx {} to {}",
+                new_spec.krate.version,
+                path.display()
+            ),
             Err(e) => {
                 eprintln!("error: {}: {e}", paths.out.join(qywx_codegen::CHANGELOG).display());
                 return ExitCode::from(2);
@@ -119,7 +123,10 @@ fn synth_command(args: &[String]) -> ExitCode {
     };
     match qywx_codegen::synth::synth(&spec, copies, &out) {
         Ok(endpoints) => {
-            println!("wrote a spec of {endpoints} endpoints ({copies} copies) to {}", out.display());
+            println!(
+                "wrote a spec of {endpoints} endpoints ({copies} copies) to {}",
+                out.display()
+            );
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -194,6 +201,19 @@ fn main() -> ExitCode {
                 println!(
                     "endpoints {} | named types {} | endpoint request/response types {} | fields {} | files {} | lines {}",
                     s.endpoints, s.named_types, s.endpoint_types, s.fields, files.len(), lines
+                );
+                let t = &s.timings;
+                let slowest: Vec<String> = t
+                    .slowest
+                    .iter()
+                    .map(|(path, took)| format!("{} {:.3} s", path.display(), took.as_secs_f64()))
+                    .collect();
+                println!(
+                    "load {:.3} s | check {:.3} s | emit {:.3} s | slowest: {}",
+                    t.load.as_secs_f64(),
+                    t.check.as_secs_f64(),
+                    t.emit.as_secs_f64(),
+                    slowest.join(", ")
                 );
             }
             Err(e) => {

@@ -550,8 +550,15 @@ pub struct NamedType {
 pub enum TypeKind {
     Object(ObjectSchema),
     /// A response view of the object type `of`, with `extra` members of its own.
-    View { of: String, extra: ObjectSchema },
-    Enum { int_repr: bool, open: bool, values: Vec<EnumValue> },
+    View {
+        of: String,
+        extra: ObjectSchema,
+    },
+    Enum {
+        int_repr: bool,
+        open: bool,
+        values: Vec<EnumValue>,
+    },
     Union(Vec<UnionVariant>),
 }
 
@@ -881,7 +888,12 @@ pub struct Constraint {
 #[derive(Debug)]
 pub enum Rule {
     OneOf(Vec<String>),
-    RequiredWhen { field: String, when_field: String, value: Value, test: Test },
+    RequiredWhen {
+        field: String,
+        when_field: String,
+        value: Value,
+        test: Test,
+    },
 }
 
 /// How a `required_when` condition compares.
@@ -906,7 +918,11 @@ impl Constraint {
 impl TryFrom<ConstraintDef> for Constraint {
     type Error = String;
     fn try_from(mut c: ConstraintDef) -> std::result::Result<Self, String> {
-        let one_of_when = if c.kind == ConstraintKind::OneOf { c.when.take() } else { None };
+        let one_of_when = if c.kind == ConstraintKind::OneOf {
+            c.when.take()
+        } else {
+            None
+        };
         if let Some(when) = &one_of_when {
             if !when.field.starts_with('^') || when.contains.is_some() {
                 return Err("a one_of's `when` tests a request member (`^path`) with equals or not_equals".into());
@@ -1165,7 +1181,11 @@ pub struct ResponseDef {
 #[derive(Debug)]
 pub enum Response {
     Fields(ObjectSchema),
-    Type { origin: Origin, ty: TypeExpr, description: Option<String> },
+    Type {
+        origin: Origin,
+        ty: TypeExpr,
+        description: Option<String>,
+    },
 }
 
 impl<'de> Deserialize<'de> for Response {
@@ -1274,7 +1294,11 @@ pub fn load(spec_dir: &Path) -> Result<Spec, SpecErrors> {
         }
     }
     match krate {
-        Some(krate) => errors.into_result(Spec { krate, services, groups }),
+        Some(krate) => errors.into_result(Spec {
+            krate,
+            services,
+            groups,
+        }),
         None => Err(errors),
     }
 }
@@ -1300,7 +1324,11 @@ pub fn load_released(dir: &Path) -> Result<Spec, SpecErrors> {
         documentation: Vec::new(),
         example: Vec::new(),
     };
-    errors.into_result(Spec { krate, services, groups })
+    errors.into_result(Spec {
+        krate,
+        services,
+        groups,
+    })
 }
 
 fn read_crate(spec_dir: &Path, errors: &mut SpecErrors) -> Option<Crate> {
@@ -1316,14 +1344,25 @@ fn read_crate(spec_dir: &Path, errors: &mut SpecErrors) -> Option<Crate> {
     let value: Value = match serde_json::from_str(&text) {
         Ok(v) => v,
         Err(e) => {
-            errors.push(SpecError::new(&shown, format!("line {} column {}", e.line(), e.column()), format!("invalid JSON: {e}")));
+            errors.push(SpecError::new(
+                &shown,
+                format!("line {} column {}", e.line(), e.column()),
+                format!("invalid JSON: {e}"),
+            ));
             return None;
         }
     };
     let krate = typed::<CrateFile>(&shown, "$", value, errors)?.krate;
-    for (key, v) in [("version", &krate.version), ("released.version", &krate.released.version)] {
+    for (key, v) in [
+        ("version", &krate.version),
+        ("released.version", &krate.released.version),
+    ] {
         if crate::diff::parse_version(v).is_none() {
-            errors.push(SpecError::new(&shown, format!("$.crate.{key}"), format!("`{v}` is not MAJOR.MINOR.PATCH")));
+            errors.push(SpecError::new(
+                &shown,
+                format!("$.crate.{key}"),
+                format!("`{v}` is not MAJOR.MINOR.PATCH"),
+            ));
         }
     }
     Some(krate)

@@ -35,7 +35,10 @@ pub fn synth(spec_dir: &Path, copies: usize, out: &Path) -> Result<usize, String
     let mut groups = Vec::new();
     for entry in std::fs::read_dir(spec_dir.join("groups")).map_err(|e| io(spec_dir, e))? {
         let path = entry.map_err(|e| io(spec_dir, e))?.path();
-        groups.push((path.file_stem().unwrap_or_default().to_string_lossy().into_owned(), read(&path)?));
+        groups.push((
+            path.file_stem().unwrap_or_default().to_string_lossy().into_owned(),
+            read(&path)?,
+        ));
     }
     // Every named type of the spec (type names are unique across it).
     let types: BTreeSet<String> = groups
@@ -45,9 +48,10 @@ pub fn synth(spec_dir: &Path, copies: usize, out: &Path) -> Result<usize, String
         .collect();
     let mut endpoints = 0;
     for (stem, group) in &groups {
-        let has_token = group["endpoints"]
-            .as_array()
-            .is_some_and(|es| es.iter().any(|e| e["id"].as_str().is_some_and(|id| services_token.contains(id))));
+        let has_token = group["endpoints"].as_array().is_some_and(|es| {
+            es.iter()
+                .any(|e| e["id"].as_str().is_some_and(|id| services_token.contains(id)))
+        });
         for k in 0..copies {
             if k > 0 && has_token {
                 continue;
@@ -81,8 +85,10 @@ fn rename(g: &mut Value, k: usize, types: &BTreeSet<String>) {
         g["group"]["module"] = Value::from(format!("{m}_k{k}"));
     }
     if let Some(map) = g["types"].as_object_mut() {
-        let renamed: serde_json::Map<String, Value> =
-            std::mem::take(map).into_iter().map(|(n, v)| (format!("{n}K{k}"), v)).collect();
+        let renamed: serde_json::Map<String, Value> = std::mem::take(map)
+            .into_iter()
+            .map(|(n, v)| (format!("{n}K{k}"), v))
+            .collect();
         *map = renamed;
     }
     if let Some(es) = g["endpoints"].as_array_mut() {

@@ -107,7 +107,10 @@ fn the_workspace_is_found_from_the_current_directory() {
     };
     std::fs::write(&krate, at("0.1.0")).unwrap();
     let group = tmp.join("spec/groups/tag.json");
-    let edited = std::fs::read_to_string(&group).unwrap().replacen("\"name\": \"create_tag\"", "\"name\": \"add_tag\"", 1);
+    let edited =
+        std::fs::read_to_string(&group)
+            .unwrap()
+            .replacen("\"name\": \"create_tag\"", "\"name\": \"add_tag\"", 1);
     std::fs::write(&group, edited).unwrap();
     let (code, text) = codegen_in(&tmp, &["--check", "--sources", sources]);
     assert_eq!(code, 1, "the copy's edit is seen: {text}");

@@ -230,3 +230,22 @@ fn a_type_named_like_an_import_is_a_spec_error() {
     assert_eq!(e.location, "$.types.Value", "{text}");
     assert!(e.message.contains("`Value`"), "{text}");
 }
+
+#[test]
+fn a_field_named_self_without_a_rust_name_is_a_spec_error() {
+    let tmp = std::env::temp_dir().join(format!("qywx-snapshots-self-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    copy_dir(&tests_dir().join("fixtures/keywords"), &tmp);
+    let group = tmp.join("groups/item.json");
+    let text = std::fs::read_to_string(&group).unwrap();
+    let edited = text.replacen(r#""name": "self", "rust_name": "is_self","#, r#""name": "self","#, 1);
+    assert_ne!(edited, text, "the fixture has the `self` field");
+    std::fs::write(&group, edited).unwrap();
+    let result = generate_dir(&tmp);
+    let _ = std::fs::remove_dir_all(&tmp);
+    let errors = result.expect_err("`self` cannot be a field name");
+    let text = errors.to_string();
+    assert_eq!(errors.0.len(), 1, "{text}");
+    assert!(errors.0[0].location.ends_with(".name"), "{text}");
+    assert!(errors.0[0].message.contains("rust_name"), "{text}");
+}

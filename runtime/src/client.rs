@@ -281,7 +281,11 @@ impl ServiceClient {
         // One fetch in flight per client (and its clones); the others wait here and then find it.
         let _gate = tokens.fetch_gate.lock().await;
         if let Some(token) = tokens.local(margin) {
-            return Ok(if rejoin_due() { self.rejoin_store(token).await } else { token.value });
+            return Ok(if rejoin_due() {
+                self.rejoin_store(token).await
+            } else {
+                token.value
+            });
         }
         if !tokens.store_usable() {
             return self.fetch_own_token().await;
@@ -460,7 +464,9 @@ impl ServiceClient {
             let service = self.inner.service;
             let refresh = match &error {
                 Error::Api(api) => api.handling == ErrorHandling::RefreshToken,
-                Error::HttpStatus { status, .. } => service.handling_of_status(*status) == Some(ErrorHandling::RefreshToken),
+                Error::HttpStatus { status, .. } => {
+                    service.handling_of_status(*status) == Some(ErrorHandling::RefreshToken)
+                }
                 _ => false,
             };
             if refresh && endpoint.auth {

@@ -33,6 +33,10 @@ impl DecodeError {
         }
     }
 
+    fn at_index(self, index: usize) -> Self {
+        self.within(format!("[{index}]"))
+    }
+
     fn within(mut self, segment: String) -> Self {
         self.path.push(segment);
         self
@@ -140,11 +144,17 @@ impl<T: FromJson> FromJson for Vec<T> {
     fn from_json(value: Value) -> Result<Self, DecodeError> {
         match value {
             Value::Null => Ok(Vec::new()),
-            Value::Array(items) => items
-                .into_iter()
-                .enumerate()
-                .map(|(i, item)| T::from_json(item).map_err(|e| e.within(format!("[{i}]"))))
-                .collect(),
+            Value::Array(items) => {
+                // A plain loop: iterator adapters would be instantiated again for every `T`.
+                let mut out = Vec::with_capacity(items.len());
+                for (i, item) in items.into_iter().enumerate() {
+                    match T::from_json(item) {
+                        Ok(decoded) => out.push(decoded),
+                        Err(e) => return Err(e.at_index(i)),
+                    }
+                }
+                Ok(out)
+            }
             other => Err(DecodeError::new(format!("expected an array, got {}", kind_of(&other)))),
         }
     }
@@ -152,7 +162,11 @@ impl<T: FromJson> FromJson for Vec<T> {
 
 impl<T: ToJson> ToJson for Vec<T> {
     fn to_json(&self) -> Value {
-        Value::Array(self.iter().map(ToJson::to_json).collect())
+        let mut items = Vec::with_capacity(self.len());
+        for item in self {
+            items.push(item.to_json());
+        }
+        Value::Array(items)
     }
 }
 
@@ -170,15 +184,20 @@ pub fn kind_of(value: &Value) -> &'static str {
 
 /// The members of a JSON object being read into a generated struct; what no field takes is
 /// left for the struct's `extra`.
+///
+/// Reads do not fail one by one: the first error is kept and [`finish`](Self::finish) answers
+/// it. A generated `from_json` is then a straight line of reads and one check, instead of an
+/// early return (and its drops) per field, which is most of what it costs to compile.
 pub struct Members {
     map: Map<String, Value>,
+    error: Option<DecodeError>,
 }
 
 impl Members {
     /// The members of `value`, which must be an object (`type_name` is for the message).
-    pub fn of(value: Value, type_name: &str) -> Result<Self, DecodeError> {
+    pub fn of(value: Value, type_name: &str) -> Decoded<Self> {
         match value {
-            Value::Object(map) => Ok(Members { map }),
+            Value::Object(map) => Ok(Members { map, error: None }),
             other => Err(DecodeError::new(format!(
                 "expected an object ({type_name}), got {}",
                 kind_of(&other)
@@ -190,33 +209,57 @@ impl Members {
         self.map.shift_remove(wire)
     }
 
-    /// A member that must be present.
-    pub fn required<T: FromJson>(&mut self, wire: &str) -> Result<T, DecodeError> {
+    fn keep<T>(&mut self, wire: &str, decoded: Decoded<T>) -> Option<T> {
+        match decoded {
+            Ok(value) => Some(value),
+            Err(e) => {
+                self.record(e.within(wire.to_owned()));
+                None
+            }
+        }
+    }
+
+    /// Keeps the first error (not generic, so written once).
+    fn record(&mut self, e: DecodeError) {
+        if self.error.is_none() {
+            self.error = Some(e);
+        }
+    }
+
+    /// A member that must be present; `None` when it is absent or does not decode (the error
+    /// is kept for [`finish`](Self::finish)).
+    pub fn required<T: FromJson>(&mut self, wire: &str) -> Option<T> {
         match self.take(wire) {
-            Some(value) => T::from_json(value).map_err(|e| e.within(wire.to_owned())),
-            None => Err(DecodeError::new(format!("missing member `{wire}`"))),
+            Some(value) => {
+                let decoded = T::from_json(value);
+                self.keep(wire, decoded)
+            }
+            None => {
+                self.record(DecodeError::new(format!("missing member `{wire}`")));
+                None
+            }
         }
     }
 
     /// A member that may be absent or `null` (`None`).
-    pub fn optional<T: FromJson>(&mut self, wire: &str) -> Result<Option<T>, DecodeError> {
-        match self.take(wire) {
-            Some(value) => Option::<T>::from_json(value).map_err(|e| e.within(wire.to_owned())),
-            None => Ok(None),
-        }
+    pub fn optional<T: FromJson>(&mut self, wire: &str) -> Option<T> {
+        let value = self.take(wire)?;
+        let decoded = Option::<T>::from_json(value);
+        self.keep(wire, decoded).flatten()
     }
 
     /// A list member: absent or `null` is the empty list.
-    pub fn list<T: FromJson>(&mut self, wire: &str) -> Result<Vec<T>, DecodeError> {
-        match self.take(wire) {
-            Some(value) => Vec::<T>::from_json(value).map_err(|e| e.within(wire.to_owned())),
-            None => Ok(Vec::new()),
-        }
+    pub fn list<T: FromJson>(&mut self, wire: &str) -> Vec<T> {
+        let Some(value) = self.take(wire) else {
+            return Vec::new();
+        };
+        let decoded = Vec::<T>::from_json(value);
+        self.keep(wire, decoded).unwrap_or_default()
     }
 
     /// A list sent as one `separator`-separated string (or an array); absent or `null` is
     /// unset (`None`, or the empty list for a required list).
-    pub fn separated<T: SeparatedList>(&mut self, wire: &str, separator: char) -> Result<T, DecodeError> {
+    pub fn separated<T: SeparatedList>(&mut self, wire: &str, separator: char) -> T {
         let items = match self.take(wire) {
             None | Some(Value::Null) => None,
             Some(Value::String(text)) => Some(
@@ -227,22 +270,32 @@ impl Members {
                     .collect(),
             ),
             Some(other @ Value::Array(_)) => {
-                Some(Vec::<String>::from_json(other).map_err(|e| e.within(wire.to_owned()))?)
+                let decoded = Vec::<String>::from_json(other);
+                self.keep(wire, decoded)
             }
             Some(other) => {
-                return Err(DecodeError::new(format!(
+                let message = format!(
                     "expected a `{separator}`-separated string or an array of strings, got {}",
                     kind_of(&other)
-                ))
-                .within(wire.to_owned()))
+                );
+                self.keep(wire, Err::<Vec<String>, _>(DecodeError::new(message)))
             }
         };
-        Ok(T::from_items(items))
+        T::from_items(items)
     }
 
-    /// The members no field took, in the order sent.
-    pub fn rest(self) -> Map<String, Value> {
-        self.map
+    /// The members no field took, in the order sent; or the first member that did not decode.
+    pub fn finish(self) -> Decoded<Map<String, Value>> {
+        match self.error {
+            Some(e) => Err(e),
+            None => Ok(self.map),
+        }
+    }
+
+    /// What to answer if a required member is missing after [`finish`](Self::finish) said all
+    /// is well (it cannot happen: a missing member is an error).
+    pub fn incomplete(type_name: &str) -> DecodeError {
+        DecodeError::new(format!("{type_name}: a required member did not decode"))
     }
 }
 
@@ -281,7 +334,8 @@ impl MembersOut {
     /// Writes a list as one `separator`-separated string; skipped when unset.
     pub fn put_separated<T: SeparatedList>(&mut self, wire: &str, value: &T, separator: char) {
         if let Some(items) = value.items() {
-            self.map.insert(wire.to_owned(), Value::String(items.join(&separator.to_string())));
+            self.map
+                .insert(wire.to_owned(), Value::String(items.join(&separator.to_string())));
         }
     }
 

@@ -124,7 +124,12 @@ mod tests {
         assert_eq!(t.to_string(), "2020-10-23 12:00:00");
         assert_eq!(Some(t), LocalDateTime::from_parts(2020, 10, 23, 12, 0, 0));
         assert_eq!(serde_json::to_string(&t).unwrap(), "\"2020-10-23 12:00:00\"");
-        for bad in ["2020/10/23 12:00:00", "2020-10-23T12:00:00", "2020-13-01 00:00:00", "2020-10-23"] {
+        for bad in [
+            "2020/10/23 12:00:00",
+            "2020-10-23T12:00:00",
+            "2020-13-01 00:00:00",
+            "2020-10-23",
+        ] {
             let err = LocalDateTime::parse(bad).unwrap_err().to_string();
             assert!(err.contains(bad), "{err}");
         }

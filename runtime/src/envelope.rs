@@ -136,7 +136,12 @@ pub(crate) fn open_answer(
 
 /// Types a success payload; a payload that does not fit is [`Error::Decode`] with the member
 /// path that failed.
-pub(crate) fn typed<R: FromJson>(value: Value, endpoint: &'static EndpointSpec, body: &[u8], hidden: &[&str]) -> Result<R, Error> {
+pub(crate) fn typed<R: FromJson>(
+    value: Value,
+    endpoint: &'static EndpointSpec,
+    body: &[u8],
+    hidden: &[&str],
+) -> Result<R, Error> {
     R::from_json(value).map_err(|e| decode_error(endpoint, e.to_string(), body, hidden))
 }
 

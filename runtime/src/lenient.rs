@@ -368,7 +368,10 @@ pub mod comma_separated {
 
 /// A member of a response view (an echoed row): `None` when absent, null, or not decodable as
 /// `T`, so one odd member never fails the row, let alone the whole answer.
-pub fn view_field<T: crate::codec::FromJson>(row: &serde_json::Map<String, serde_json::Value>, name: &str) -> Option<T> {
+pub fn view_field<T: crate::codec::FromJson>(
+    row: &serde_json::Map<String, serde_json::Value>,
+    name: &str,
+) -> Option<T> {
     row.get(name)
         .filter(|v| !v.is_null())
         .and_then(|v| T::from_json(v.clone()).ok())

@@ -14,9 +14,9 @@ mod datetime;
 mod envelope;
 mod error;
 #[doc(hidden)]
-pub mod pager;
-#[doc(hidden)]
 pub mod lenient;
+#[doc(hidden)]
+pub mod pager;
 #[cfg(feature = "redis")]
 mod redis_store;
 mod secret;
@@ -31,15 +31,15 @@ pub mod validate;
 pub use client::{ClientOptions, QueryParams, ServiceClient};
 pub use datetime::{DateTimeError, LocalDateTime};
 pub use envelope::decode_response;
-/// The date-time crate behind [`LocalDateTime`].
-pub use time;
+pub use error::{ApiError, Error, Result, Violation};
 /// What the `*_stream` methods return, and the extension trait to consume it (`next().await`).
 pub use futures_util::stream::{Stream, StreamExt};
-pub use error::{ApiError, Error, Result, Violation};
-pub use spec::ErrorHandling;
 #[cfg(feature = "redis")]
 pub use redis_store::RedisTokenStore;
 pub use secret::{Credentials, Secret};
+pub use spec::ErrorHandling;
+/// The date-time crate behind [`LocalDateTime`].
+pub use time;
 pub use token::{MemoryTokenStore, StoreFuture, StoredToken, TokenStore};
 
 /// Re-exported so generated code and users name the same `reqwest` the runtime uses.

@@ -90,7 +90,10 @@ impl TokenStore for RedisTokenStore {
         let mut connection = self.connection.clone();
         Box::pin(async move {
             // Capped: Redis refuses expiries past its clock range, and no token lives a month.
-            let ttl_ms = token.expires_at_ms.saturating_sub(now_ms()).clamp(1, 30 * 24 * 3_600_000);
+            let ttl_ms = token
+                .expires_at_ms
+                .saturating_sub(now_ms())
+                .clamp(1, 30 * 24 * 3_600_000);
             let value = format!(
                 "{}\n{}\n{}",
                 token.value.expose(),

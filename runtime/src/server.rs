@@ -172,7 +172,8 @@ impl<T: DeserializeOwned + Validate> Call<'_, T> {
                     return Err(self.invalid(format_args!("query parameter `{k}` given more than once")));
                 }
             }
-            serde_json::from_value(Value::Object(params)).map_err(|e| self.invalid(format_args!("invalid query string: {e}")))?
+            serde_json::from_value(Value::Object(params))
+                .map_err(|e| self.invalid(format_args!("invalid query string: {e}")))?
         } else {
             serde_json::from_slice(self.incoming.body).map_err(|e| match e.classify() {
                 serde_json::error::Category::Data => self.invalid(format_args!("invalid request body: {e}")),
@@ -237,7 +238,12 @@ pub fn serve<H: Authenticate + ?Sized, T, R: Serialize>(
 ) -> ServerReply {
     let endpoint = route.endpoint;
     if !incoming.method.eq_ignore_ascii_case(endpoint.method.as_str()) {
-        let message = format!("{} takes {}, not {}", endpoint.path, endpoint.method.as_str(), incoming.method);
+        let message = format!(
+            "{} takes {}, not {}",
+            endpoint.path,
+            endpoint.method.as_str(),
+            incoming.method
+        );
         return reply_refusal(server, Refusal::api(server.invalid_request, message).with_status(405));
     }
     if endpoint.auth {
@@ -267,7 +273,11 @@ pub fn serve<H: Authenticate + ?Sized, T, R: Serialize>(
                     status: 200,
                     body: success_body(server, envelope, payload),
                 },
-                Err(e) => reply_refusal(server, Refusal::api(server.invalid_request, format_args!("cannot encode the answer: {e}")).with_status(500)),
+                Err(e) => reply_refusal(
+                    server,
+                    Refusal::api(server.invalid_request, format_args!("cannot encode the answer: {e}"))
+                        .with_status(500),
+                ),
             }
         }
         Err(refusal) => reply_refusal(server, refusal),

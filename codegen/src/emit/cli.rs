@@ -122,8 +122,14 @@ fn prim_kind(p: Prim) -> TokenStream {
     match p {
         Prim::String => quote!(Kind::String),
         Prim::Bool => quote!(Kind::Bool),
-        Prim::I32 => quote!(Kind::Integer { min: i32::MIN as i64, max: i32::MAX as i64 }),
-        Prim::I64 => quote!(Kind::Integer { min: i64::MIN, max: i64::MAX }),
+        Prim::I32 => quote!(Kind::Integer {
+            min: i32::MIN as i64,
+            max: i32::MAX as i64
+        }),
+        Prim::I64 => quote!(Kind::Integer {
+            min: i64::MIN,
+            max: i64::MAX
+        }),
         Prim::U32 => quote!(Kind::Unsigned { max: u32::MAX as u64 }),
         Prim::U64 => quote!(Kind::Unsigned { max: u64::MAX }),
     }
@@ -277,7 +283,8 @@ pub(crate) fn commands_rs(api: &Api<'_>) -> Result<String, SpecErrors> {
         let client = ident(&service_ir.client);
         let service_mod = ident(&service.id);
         let service_id = &service.id;
-        let connect = quote!(qywx::#service_mod::#client::with_options(setup.credentials(#service_id)?, setup.options())?);
+        let connect =
+            quote!(qywx::#service_mod::#client::with_options(setup.credentials(#service_id)?, setup.options())?);
         let mut group_tokens = Vec::new();
         for group_ir in &service_ir.groups {
             let group = group_ir.spec;
@@ -291,12 +298,19 @@ pub(crate) fn commands_rs(api: &Api<'_>) -> Result<String, SpecErrors> {
             for (endpoint, (e, name)) in commands {
                 let fields: &[FieldIr<'_>] = endpoint.request.as_ref().map_or(&[], |r| &r.fields);
                 let plans = flags(&types, fields, endpoint.bulk.as_ref().map(|b| b.items));
-                let reserved = if e.bulk.is_some() { RESERVED_BULK_FLAGS } else { RESERVED_FLAGS };
+                let reserved = if e.bulk.is_some() {
+                    RESERVED_BULK_FLAGS
+                } else {
+                    RESERVED_FLAGS
+                };
                 for (j, p) in plans.iter().enumerate() {
                     if plans[..j].iter().any(|o| o.long == p.long) || reserved.contains(&p.long.as_str()) {
                         errors.push(p.field.origin.err_at(
                             ".name",
-                            format!("the CLI flag `--{}` of `{}` is not unique (or is one the CLI reserves)", p.long, e.id),
+                            format!(
+                                "the CLI flag `--{}` of `{}` is not unique (or is one the CLI reserves)",
+                                p.long, e.id
+                            ),
                         ));
                     }
                 }
@@ -373,8 +387,13 @@ pub(crate) fn commands_rs(api: &Api<'_>) -> Result<String, SpecErrors> {
             }
             let name = kebab(&group.module);
             let about = &group.title;
-            let long = group.description.clone().map_or_else(|| group.title.clone(), |d| format!("{}\n\n{d}", group.title));
-            group_tokens.push(quote!(Group { name: #name, about: #about, long_about: #long, commands: &[#(#command_tokens),*] }));
+            let long = group
+                .description
+                .clone()
+                .map_or_else(|| group.title.clone(), |d| format!("{}\n\n{d}", group.title));
+            group_tokens.push(
+                quote!(Group { name: #name, about: #about, long_about: #long, commands: &[#(#command_tokens),*] }),
+            );
         }
         let codes = service.error_codes.iter().map(|c| {
             let (code, name, meaning) = (c.code, &c.name, &c.description);
@@ -447,13 +466,19 @@ mod tests {
     fn command_names_are_the_id_tail_unless_shared() {
         let g = group(
             "department",
-            vec![endpoint("department.list", "list_departments"), endpoint("department.simplelist", "list_department_ids")],
+            vec![
+                endpoint("department.list", "list_departments"),
+                endpoint("department.simplelist", "list_department_ids"),
+            ],
         );
         let names: Vec<String> = command_names(&g).into_iter().map(|(_, n)| n).collect();
         assert_eq!(names, ["list", "simplelist"]);
         let g = group(
             "import",
-            vec![endpoint("tuzhan.dept.batch_add", "import_departments"), endpoint("tuzhan.employee.batch_add", "import_employees")],
+            vec![
+                endpoint("tuzhan.dept.batch_add", "import_departments"),
+                endpoint("tuzhan.employee.batch_add", "import_employees"),
+            ],
         );
         let names: Vec<String> = command_names(&g).into_iter().map(|(_, n)| n).collect();
         assert_eq!(names, ["departments", "employees"]);
@@ -462,11 +487,17 @@ mod tests {
     #[test]
     fn a_command_name_two_endpoints_share_is_a_spec_fault() {
         // Both ids end in `get`, and without the group's noun both methods are `get`.
-        let g = group("tag", vec![endpoint("tag.a.get", "get_tag"), endpoint("tag.b.get", "get_tags")]);
+        let g = group(
+            "tag",
+            vec![endpoint("tag.a.get", "get_tag"), endpoint("tag.b.get", "get_tags")],
+        );
         let names = command_names(&g);
         let faults = name_faults(&g, &names);
         assert_eq!(faults.len(), 1, "{faults:?}");
-        assert!(faults[0].message.contains("`get`") && faults[0].location.ends_with(".id"), "{faults:?}");
+        assert!(
+            faults[0].message.contains("`get`") && faults[0].location.ends_with(".id"),
+            "{faults:?}"
+        );
         let g = group("tag", vec![endpoint("tag.help", "help_tag")]);
         assert_eq!(name_faults(&g, &command_names(&g)).len(), 1, "`help` is the CLI's");
     }

@@ -75,7 +75,12 @@ fn field_rows(out: &mut String, fields: &[Field]) {
 
 fn rules(out: &mut String, constraints: &[Constraint]) {
     for c in constraints {
-        let _ = writeln!(out, "- Rule: {} *(source: {})*", constraint_text(c), c.source.texts().join("; "));
+        let _ = writeln!(
+            out,
+            "- Rule: {} *(source: {})*",
+            constraint_text(c),
+            c.source.texts().join("; ")
+        );
     }
     if !constraints.is_empty() {
         out.push('\n');
@@ -115,8 +120,18 @@ fn named_type(out: &mut String, t: &NamedType) {
                 }
             );
             for v in values {
-                let formerly = v.formerly.as_deref().map(|f| format!(" *Formerly: {f}*")).unwrap_or_default();
-                let _ = writeln!(out, "| `{}` | `{}` | {}{formerly} |", v.value, v.name, cell(&v.description));
+                let formerly = v
+                    .formerly
+                    .as_deref()
+                    .map(|f| format!(" *Formerly: {f}*"))
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    out,
+                    "| `{}` | `{}` | {}{formerly} |",
+                    v.value,
+                    v.name,
+                    cell(&v.description)
+                );
             }
             out.push('\n');
         }
@@ -308,7 +323,8 @@ pub(crate) fn api_md(spec: &Spec) -> String {
             env.note.as_deref().map(|n| format!(". {n}")).unwrap_or_default()
         );
         let a = &s.auth;
-        let _ = writeln!(
+        let _ =
+            writeln!(
             out,
             "- **Auth:** token from `{}` (`{}` + `{}`), sent as the `{}` {}; cached for `{}` seconds (default {}).{}\n",
             a.token_endpoint,
@@ -335,7 +351,13 @@ pub(crate) fn api_md(spec: &Spec) -> String {
         if !s.http_statuses.is_empty() {
             out.push_str("**HTTP statuses:**\n\n| status | handling | meaning |\n| --- | --- | --- |\n");
             for h in &s.http_statuses {
-                let _ = writeln!(out, "| {} | {} | {} |", h.status, h.handling.as_str().replace('_', " "), cell(&h.description));
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} |",
+                    h.status,
+                    h.handling.as_str().replace('_', " "),
+                    cell(&h.description)
+                );
             }
             out.push('\n');
         }

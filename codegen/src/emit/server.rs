@@ -46,7 +46,11 @@ fn code_is_string(service: &Service, groups: &[&Group]) -> bool {
 
 fn code_of(service: &Service, name: &str) -> i64 {
     // The checker has made sure every name is one of the service's codes.
-    service.error_codes.iter().find(|c| c.name == name).map_or(0, |c| c.code)
+    service
+        .error_codes
+        .iter()
+        .find(|c| c.name == name)
+        .map_or(0, |c| c.code)
 }
 
 /// `(field, code)` for each top-level request field or constraint target with a violation code.
@@ -132,13 +136,7 @@ pub(crate) fn server_module(ir: &ServiceIr<'_>) -> String {
                     (scope.ty(ty), quote!(|_| true))
                 }
             };
-            let doc = format!(
-                " `{} {}` ({}): {}",
-                e.method,
-                e.path,
-                e.id,
-                md(&e.summary)
-            );
+            let doc = format!(" `{} {}` ({}): {}", e.method, e.path, e.id, md(&e.summary));
             methods.push(quote! {
                 #[doc = #doc]
                 fn #name(&mut self, call: Call<'_, #request_ty>) -> Result<#response_ty, Refusal> {
@@ -181,7 +179,11 @@ pub(crate) fn server_module(ir: &ServiceIr<'_>) -> String {
             let call_fn = format_ident!("call_{}", e.name);
             let (wire, typed_call) = match &e.request {
                 Some(r) => {
-                    let wire_fn = if r.in_query { quote!(wire_query) } else { quote!(wire_body) };
+                    let wire_fn = if r.in_query {
+                        quote!(wire_query)
+                    } else {
+                        quote!(wire_body)
+                    };
                     (
                         quote!(Some(#wire_fn::<#request_ty>)),
                         quote! {

@@ -3,7 +3,7 @@
 //!
 //! The Tuzhan token endpoint. The org access token it issues is sent as the `X-Token` header on the integration endpoints and lasts 7200 s.
 
-use qywx_runtime::{json_object, QueryParams, Result};
+use qywx_runtime::{json_object, QueryParams};
 use qywx_runtime::codec::{Decoded, FromJson, Members, MembersOut, ToJson};
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Validate, Validator};
@@ -51,10 +51,18 @@ impl GetOrgAccessTokenRequest {
 impl FromJson for GetOrgAccessTokenRequest {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "GetOrgAccessTokenRequest")?;
-        Ok(Self {
-            instance_appid: members.required("instanceAppid")?,
-            instance_secrect: members.required("instanceSecrect")?,
-        })
+        let instance_appid = members.required("instanceAppid");
+        let instance_secrect = members.required("instanceSecrect");
+        members.finish()?;
+        match (instance_appid, instance_secrect) {
+            (Some(instance_appid), Some(instance_secrect)) => {
+                Ok(Self {
+                    instance_appid,
+                    instance_secrect,
+                })
+            }
+            _ => Err(Members::incomplete("GetOrgAccessTokenRequest")),
+        }
     }
 }
 
@@ -144,11 +152,18 @@ impl GetOrgAccessTokenResponse {
 impl FromJson for GetOrgAccessTokenResponse {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "GetOrgAccessTokenResponse")?;
+        let org_access_token = members.required("orgAccessToken");
+        let org_refresh_token = members.optional("orgRefreshToken");
+        let expire = members.optional("expire");
+        let extra = members.finish()?;
+        let Some(org_access_token) = org_access_token else {
+            return Err(Members::incomplete("GetOrgAccessTokenResponse"));
+        };
         Ok(Self {
-            org_access_token: members.required("orgAccessToken")?,
-            org_refresh_token: members.optional("orgRefreshToken")?,
-            expire: members.optional("expire")?,
-            extra: members.rest(),
+            org_access_token,
+            org_refresh_token,
+            expire,
+            extra,
         })
     }
 }
@@ -177,38 +192,5 @@ impl fmt::Debug for GetOrgAccessTokenResponse {
             .field("expire", &self.expire)
             .field("extra", &self.extra)
             .finish()
-    }
-}
-
-impl super::TuzhanClient {
-    /// Fetch an org access token for one app instance.
-    ///
-    /// Sends `GET /api/open/app/getOrgAccessToken` (endpoint id `tuzhan.get_org_access_token`).
-    ///
-    /// Answers code "200" with the token in `data`; code "100100" means a wrong instanceAppid/instanceSecrect, "100200" a wrong token.
-    ///
-    /// **Safe to repeat:** yes. A read: fetching a token again returns a valid token and changes nothing else.
-    ///
-    /// # Parameters (query string)
-    ///
-    /// - `instanceAppid` (string, required): The app instance id.
-    /// - `instanceSecrect` (string, required): The app instance secret.
-    ///
-    /// # Returns
-    ///
-    /// - `orgAccessToken` (string): The org access token (lasts 7200 s), sent as the X-Token header.
-    /// - `orgRefreshToken` (string): The refresh token.
-    /// - `expire` (i64): Expiry of the token.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Api`](crate::Error::Api) when Tuzhan (兔展) answers an error code (see [`error_codes`](crate::tuzhan::error_codes)); transport, HTTP status and decoding errors otherwise.
-    ///
-    /// See <https://docs.tuzhanai.com/plugins/viewsource/viewpagesrc.action?pageId=986242>.
-    pub async fn get_org_access_token(
-        &self,
-        request: &GetOrgAccessTokenRequest,
-    ) -> Result<GetOrgAccessTokenResponse> {
-        self.inner.call_query(&GET_ORG_ACCESS_TOKEN, request).await
     }
 }

@@ -3,8 +3,8 @@
 //!
 //! Batch import of departments (组织架构) and employee channels (员工渠道) into Tuzhan, at most 500 rows a call. The result reports per-row failures; newer doc versions answer a batch id instead.
 
-use qywx_runtime::{bulk, json_object, wire_enum, LocalDateTime, Result};
-use qywx_runtime::bulk::{BulkAnswer, BulkOptions, BulkProgress, BulkReport, ChunkOutcome, RowSource};
+use qywx_runtime::{json_object, wire_enum, LocalDateTime};
+use qywx_runtime::bulk::{BulkAnswer, ChunkOutcome};
 use qywx_runtime::codec::{first_fit, Decoded, FromJson, Members, MembersOut, ToJson};
 use qywx_runtime::lenient::{view_field, IntEnum, StrEnum};
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
@@ -94,10 +94,16 @@ impl DeptImportParams {
 impl FromJson for DeptImportParams {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "DeptImportParams")?;
+        let opt_type = members.required("optType");
+        let delete_sub_department_flag = members.optional("deleteSubDepartmentFlag");
+        let extra = members.finish()?;
+        let Some(opt_type) = opt_type else {
+            return Err(Members::incomplete("DeptImportParams"));
+        };
         Ok(Self {
-            opt_type: members.required("optType")?,
-            delete_sub_department_flag: members.optional("deleteSubDepartmentFlag")?,
-            extra: members.rest(),
+            opt_type,
+            delete_sub_department_flag,
+            extra,
         })
     }
 }
@@ -153,10 +159,12 @@ impl EmployeeImportParams {
 impl FromJson for EmployeeImportParams {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "EmployeeImportParams")?;
-        Ok(Self {
-            opt_type: members.required("optType")?,
-            extra: members.rest(),
-        })
+        let opt_type = members.required("optType");
+        let extra = members.finish()?;
+        let Some(opt_type) = opt_type else {
+            return Err(Members::incomplete("EmployeeImportParams"));
+        };
+        Ok(Self { opt_type, extra })
     }
 }
 
@@ -452,24 +460,45 @@ impl ImportDepartment {
 impl FromJson for ImportDepartment {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "ImportDepartment")?;
-        Ok(Self {
-            dept_id: members.optional("deptId")?,
-            parent_id: members.optional("parentId")?,
-            dept_type: members.required("deptType")?,
-            dept_name: members.required("deptName")?,
-            third_dept_id: members.optional("thirdDeptId")?,
-            third_parent_id: members.optional("thirdParentId")?,
-            corpid: members.optional("corpid")?,
-            wx_dept_id: members.optional("wxDeptId")?,
-            wx_parent_id: members.optional("wxParentId")?,
-            dept_status: members.optional("deptStatus")?,
-            serial_num: members.required("serialNum")?,
-            create_user: members.optional("createUser")?,
-            create_time: members.optional("createTime")?,
-            update_user: members.optional("updateUser")?,
-            update_time: members.optional("updateTime")?,
-            extra: members.rest(),
-        })
+        let dept_id = members.optional("deptId");
+        let parent_id = members.optional("parentId");
+        let dept_type = members.required("deptType");
+        let dept_name = members.required("deptName");
+        let third_dept_id = members.optional("thirdDeptId");
+        let third_parent_id = members.optional("thirdParentId");
+        let corpid = members.optional("corpid");
+        let wx_dept_id = members.optional("wxDeptId");
+        let wx_parent_id = members.optional("wxParentId");
+        let dept_status = members.optional("deptStatus");
+        let serial_num = members.required("serialNum");
+        let create_user = members.optional("createUser");
+        let create_time = members.optional("createTime");
+        let update_user = members.optional("updateUser");
+        let update_time = members.optional("updateTime");
+        let extra = members.finish()?;
+        match (dept_type, dept_name, serial_num) {
+            (Some(dept_type), Some(dept_name), Some(serial_num)) => {
+                Ok(Self {
+                    dept_id,
+                    parent_id,
+                    dept_type,
+                    dept_name,
+                    third_dept_id,
+                    third_parent_id,
+                    corpid,
+                    wx_dept_id,
+                    wx_parent_id,
+                    dept_status,
+                    serial_num,
+                    create_user,
+                    create_time,
+                    update_user,
+                    update_time,
+                    extra,
+                })
+            }
+            _ => Err(Members::incomplete("ImportDepartment")),
+        }
     }
 }
 
@@ -889,27 +918,47 @@ impl ImportEmployee {
 impl FromJson for ImportEmployee {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "ImportEmployee")?;
+        let channel_id = members.optional("channelId");
+        let third_user_id = members.optional("thirdUserId");
+        let user_type = members.optional("userType");
+        let app_id = members.optional("appId");
+        let openid = members.optional("openid");
+        let wx_userid = members.optional("wxUserid");
+        let unionid = members.optional("unionid");
+        let channel_name = members.optional("channelName");
+        let phone = members.optional("phone");
+        let job = members.optional("job");
+        let dept_id = members.optional("deptId");
+        let third_dept_id = members.optional("thirdDeptId");
+        let wx_dept_id = members.optional("wxDeptId");
+        let dept_manager_flag = members.optional("deptManagerFlag");
+        let role_keys = members.optional("roleKeys");
+        let update_time = members.optional("updateTime");
+        let deputy_dept_ids = members.separated("deputyDeptIds", ',');
+        let serial_num = members.optional("serialNum");
+        let role_id = members.optional("roleId");
+        let extra = members.finish()?;
         Ok(Self {
-            channel_id: members.optional("channelId")?,
-            third_user_id: members.optional("thirdUserId")?,
-            user_type: members.optional("userType")?,
-            app_id: members.optional("appId")?,
-            openid: members.optional("openid")?,
-            wx_userid: members.optional("wxUserid")?,
-            unionid: members.optional("unionid")?,
-            channel_name: members.optional("channelName")?,
-            phone: members.optional("phone")?,
-            job: members.optional("job")?,
-            dept_id: members.optional("deptId")?,
-            third_dept_id: members.optional("thirdDeptId")?,
-            wx_dept_id: members.optional("wxDeptId")?,
-            dept_manager_flag: members.optional("deptManagerFlag")?,
-            role_keys: members.optional("roleKeys")?,
-            update_time: members.optional("updateTime")?,
-            deputy_dept_ids: members.separated("deputyDeptIds", ',')?,
-            serial_num: members.optional("serialNum")?,
-            role_id: members.optional("roleId")?,
-            extra: members.rest(),
+            channel_id,
+            third_user_id,
+            user_type,
+            app_id,
+            openid,
+            wx_userid,
+            unionid,
+            channel_name,
+            phone,
+            job,
+            dept_id,
+            third_dept_id,
+            wx_dept_id,
+            dept_manager_flag,
+            role_keys,
+            update_time,
+            deputy_dept_ids,
+            serial_num,
+            role_id,
+            extra,
         })
     }
 }
@@ -1403,11 +1452,18 @@ impl DeptImportResult {
 impl FromJson for DeptImportResult {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "DeptImportResult")?;
+        let status = members.required("status");
+        let error_data = members.optional("errorData");
+        let error_msg = members.optional("errorMsg");
+        let extra = members.finish()?;
+        let Some(status) = status else {
+            return Err(Members::incomplete("DeptImportResult"));
+        };
         Ok(Self {
-            status: members.required("status")?,
-            error_data: members.optional("errorData")?,
-            error_msg: members.optional("errorMsg")?,
-            extra: members.rest(),
+            status,
+            error_data,
+            error_msg,
+            extra,
         })
     }
 }
@@ -1535,11 +1591,18 @@ impl EmployeeImportResult {
 impl FromJson for EmployeeImportResult {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "EmployeeImportResult")?;
+        let status = members.required("status");
+        let error_data = members.optional("errorData");
+        let error_msg = members.optional("errorMsg");
+        let extra = members.finish()?;
+        let Some(status) = status else {
+            return Err(Members::incomplete("EmployeeImportResult"));
+        };
         Ok(Self {
-            status: members.required("status")?,
-            error_data: members.optional("errorData")?,
-            error_msg: members.optional("errorMsg")?,
-            extra: members.rest(),
+            status,
+            error_data,
+            error_msg,
+            extra,
         })
     }
 }
@@ -1773,10 +1836,13 @@ impl ImportDepartmentsRequest {
 impl FromJson for ImportDepartmentsRequest {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "ImportDepartmentsRequest")?;
-        Ok(Self {
-            public_params: members.required("publicParams")?,
-            data: members.list("data")?,
-        })
+        let public_params = members.required("publicParams");
+        let data = members.list("data");
+        members.finish()?;
+        let Some(public_params) = public_params else {
+            return Err(Members::incomplete("ImportDepartmentsRequest"));
+        };
+        Ok(Self { public_params, data })
     }
 }
 
@@ -1840,10 +1906,13 @@ impl ImportEmployeesRequest {
 impl FromJson for ImportEmployeesRequest {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "ImportEmployeesRequest")?;
-        Ok(Self {
-            public_params: members.required("publicParams")?,
-            data: members.list("data")?,
-        })
+        let public_params = members.required("publicParams");
+        let data = members.list("data");
+        members.finish()?;
+        let Some(public_params) = public_params else {
+            return Err(Members::incomplete("ImportEmployeesRequest"));
+        };
+        Ok(Self { public_params, data })
     }
 }
 
@@ -1891,139 +1960,5 @@ impl ImportEmployeesRequest {
             .into_iter()
             .filter_map(|(k, v): (&'static str, Option<String>)| Some((k, v?)))
             .collect()
-    }
-}
-
-impl super::TuzhanClient {
-    /// 组织架构导入: import departments (add, update or delete), at most 500 rows a call.
-    ///
-    /// Sends `POST /api/integrate/dept/batchAdd` (endpoint id `tuzhan.dept.batch_add`).
-    ///
-    /// 企业级接口,hearer必须携带X-Token (sic: header). An enterprise-level call: the X-Token header is required. consumes/produces application/json. A partly failed import answers code "200" with data.status 2 and the failed rows in errorData.
-    ///
-    /// **Permissions:** 应用权限: 组织架构-&gt;组织架构。企业级接口,hearer必须携带X-Token. App permission Organisation &gt; Organisation; an enterprise-level call, the X-Token header is required.
-    ///
-    /// **Rate limit:** 每次最大500条: at most 500 rows a call.
-    ///
-    /// **Safe to repeat:** no; a failed attempt is not retried after the request may have reached the server. optType add creates departments; a repeat answers partial success with 部门已存在 rows.
-    ///
-    /// # Parameters (JSON body)
-    ///
-    /// - `publicParams` (DeptImportParams, required): 导入配置. Import settings (组织架构导入配置).
-    /// - `data` (ImportDepartment[], required, 1 to 500 items): 导入数据,每次最大500条. The department rows, at most 500 a call.
-    ///
-    /// # Returns
-    ///
-    /// `DeptImportOutcome`: 响应数据 (组织架构导入结果). The import result, or a batch id in newer doc versions.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](crate::Error::Api) when Tuzhan (兔展) answers an error code (see [`error_codes`](crate::tuzhan::error_codes)); transport, HTTP status and decoding errors otherwise.
-    ///
-    /// See <https://docs.tuzhanai.com/plugins/viewsource/viewpagesrc.action?pageId=990547>.
-    pub async fn import_departments(
-        &self,
-        request: &ImportDepartmentsRequest,
-    ) -> Result<DeptImportOutcome> {
-        self.inner.call_json(&IMPORT_DEPARTMENTS, request).await
-    }
-
-    /// Sends any number of `data` rows through [`import_departments`](Self::import_departments), in chunks of at most 500 (the documented maximum).
-    ///
-    /// Each row is validated first (with the rules that depend on the other parameters, such as what a delete row needs): a row that breaks a rule is reported, not sent. Up to `options.concurrency` chunks are in flight at once, so memory stays bounded whatever the input size.
-    /// `public_params` gives the request's other parameter. `progress` is called after each answered chunk.
-    ///
-    /// The report holds every row that was not applied, with the server's reason and the row as the server echoed it: `accepted + rejected + invalid + failed + pending = total`. A chunk is not retried after a failure that may have reached the server (the endpoint is not safe to repeat); its rows are reported in `failed`.
-    pub async fn import_departments_bulk(
-        &self,
-        public_params: DeptImportParams,
-        rows: impl RowSource<ImportDepartment>,
-        options: BulkOptions,
-        progress: impl FnMut(&BulkProgress),
-    ) -> BulkReport<
-        ImportDepartment,
-        <DeptImportOutcome as BulkAnswer<ImportDepartment>>::Echo,
-    > {
-        let client = self.clone();
-        let template = ImportDepartmentsRequest::new(public_params, Vec::new());
-        let context = Vec::new();
-        let validate = move |row: &ImportDepartment| {
-            let mut v = Validator::with_context(context.clone());
-            Validate::validate(row, &mut v);
-            v.into_violations()
-        };
-        let send = move |chunk: Vec<ImportDepartment>| {
-            let client = client.clone();
-            let mut request = template.clone();
-            request.data = chunk;
-            async move { client.import_departments(&request).await }
-        };
-        bulk::run(rows, 500, options, validate, send, progress).await
-    }
-
-    /// 员工渠道导入: import employees of the company's own system or of WeCom as employee channels, at most 500 rows a call.
-    ///
-    /// Sends `POST /api/integrate/channel/employee/batchAdd` (endpoint id `tuzhan.employee.batch_add`).
-    ///
-    /// 企业将自有系统的员工或企业微信的员工导入兔展平台. 企业级接口,hearer必须携带X-Token (sic: header). Imports the company's own employees or its WeCom employees into Tuzhan; an enterprise-level call, the X-Token header is required. consumes/produces application/json.
-    ///
-    /// **Permissions:** 应用权限: 渠道-&gt;员工渠道。企业级接口,hearer必须携带X-Token. App permission Channels &gt; Employee channels; an enterprise-level call, the X-Token header is required.
-    ///
-    /// **Rate limit:** 每次最大500条: at most 500 rows a call.
-    ///
-    /// **Safe to repeat:** no; a failed attempt is not retried after the request may have reached the server. optType add creates employee channels; a repeat does not leave the same state.
-    ///
-    /// # Parameters (JSON body)
-    ///
-    /// - `publicParams` (EmployeeImportParams, required): 导入配置. Import settings (员工渠道导入配置).
-    /// - `data` (ImportEmployee[], required, 1 to 500 items): 导入数据,每次最大500条. The employee-channel rows, at most 500 a call.
-    ///
-    /// # Returns
-    ///
-    /// `EmployeeImportOutcome`: 响应数据 (员工渠道导入结果). The import result, or a batch id in newer doc versions.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](crate::Error::Api) when Tuzhan (兔展) answers an error code (see [`error_codes`](crate::tuzhan::error_codes)); transport, HTTP status and decoding errors otherwise.
-    pub async fn import_employees(
-        &self,
-        request: &ImportEmployeesRequest,
-    ) -> Result<EmployeeImportOutcome> {
-        self.inner.call_json(&IMPORT_EMPLOYEES, request).await
-    }
-
-    /// Sends any number of `data` rows through [`import_employees`](Self::import_employees), in chunks of at most 500 (the documented maximum).
-    ///
-    /// Each row is validated first (with the rules that depend on the other parameters, such as what a delete row needs): a row that breaks a rule is reported, not sent. Up to `options.concurrency` chunks are in flight at once, so memory stays bounded whatever the input size.
-    /// `public_params` gives the request's other parameter. `progress` is called after each answered chunk.
-    ///
-    /// The report holds every row that was not applied, with the server's reason and the row as the server echoed it: `accepted + rejected + invalid + failed + pending = total`. A chunk is not retried after a failure that may have reached the server (the endpoint is not safe to repeat); its rows are reported in `failed`.
-    pub async fn import_employees_bulk(
-        &self,
-        public_params: EmployeeImportParams,
-        rows: impl RowSource<ImportEmployee>,
-        options: BulkOptions,
-        progress: impl FnMut(&BulkProgress),
-    ) -> BulkReport<
-        ImportEmployee,
-        <EmployeeImportOutcome as BulkAnswer<ImportEmployee>>::Echo,
-    > {
-        let client = self.clone();
-        let template = ImportEmployeesRequest::new(public_params, Vec::new());
-        let context = template.row_context();
-        let validate = move |row: &ImportEmployee| {
-            let mut v = Validator::with_context(context.clone());
-            Validate::validate(row, &mut v);
-            v.into_violations()
-        };
-        let send = move |chunk: Vec<ImportEmployee>| {
-            let client = client.clone();
-            let mut request = template.clone();
-            request.data = chunk;
-            async move { client.import_employees(&request).await }
-        };
-        bulk::run(rows, 500, options, validate, send, progress).await
     }
 }

@@ -12,6 +12,15 @@
 use qywx_runtime::{ClientOptions, Credentials, Result, Secret, ServiceClient};
 use qywx_runtime::spec::{AuthSpec, EnvelopeSpec, ErrorCodeSpec, ErrorHandling, ServiceSpec, TokenPlacement};
 
+#[cfg(any(feature = "tuzhan-import", feature = "tuzhan-import"))]
+use qywx_runtime::bulk;
+
+#[cfg(any(feature = "tuzhan-import", feature = "tuzhan-import"))]
+use qywx_runtime::bulk::{BulkAnswer, BulkOptions, BulkProgress, BulkReport, RowSource};
+
+#[cfg(any(feature = "tuzhan-import", feature = "tuzhan-import"))]
+use qywx_runtime::validate::{Validate, Validator};
+
 /// Org access token (getOrgAccessToken)
 pub mod auth;
 
@@ -91,7 +100,7 @@ pub static SERVICE: ServiceSpec = ServiceSpec {
 
 /// Client of Tuzhan (兔展) for one app. Cheap to clone: clones share the token cache.
 ///
-/// Every endpoint of the service is a method; the methods are documented in the group modules.
+/// Every endpoint of the service is a method; its parameters and answer are types of the endpoint's group module.
 #[derive(Clone, Debug)]
 pub struct TuzhanClient {
     pub(crate) inner: ServiceClient,
@@ -114,5 +123,172 @@ impl TuzhanClient {
     /// The runtime client underneath: token access, base URL, token-store key.
     pub fn runtime(&self) -> &ServiceClient {
         &self.inner
+    }
+
+    /// Fetch an org access token for one app instance.
+    ///
+    /// Sends `GET /api/open/app/getOrgAccessToken` (endpoint id `tuzhan.get_org_access_token`).
+    ///
+    /// Answers code "200" with the token in `data`; code "100100" means a wrong instanceAppid/instanceSecrect, "100200" a wrong token.
+    ///
+    /// **Safe to repeat:** yes. A read: fetching a token again returns a valid token and changes nothing else.
+    ///
+    /// # Parameters (query string)
+    ///
+    /// - `instanceAppid` (string, required): The app instance id.
+    /// - `instanceSecrect` (string, required): The app instance secret.
+    ///
+    /// # Returns
+    ///
+    /// - `orgAccessToken` (string): The org access token (lasts 7200 s), sent as the X-Token header.
+    /// - `orgRefreshToken` (string): The refresh token.
+    /// - `expire` (i64): Expiry of the token.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`](crate::Error::Api) when Tuzhan (兔展) answers an error code (see [`error_codes`](crate::tuzhan::error_codes)); transport, HTTP status and decoding errors otherwise.
+    ///
+    /// See <https://docs.tuzhanai.com/plugins/viewsource/viewpagesrc.action?pageId=986242>.
+    pub async fn get_org_access_token(
+        &self,
+        request: &auth::GetOrgAccessTokenRequest,
+    ) -> Result<auth::GetOrgAccessTokenResponse> {
+        self.inner.call_query(&auth::GET_ORG_ACCESS_TOKEN, request).await
+    }
+
+    /// 组织架构导入: import departments (add, update or delete), at most 500 rows a call.
+    ///
+    /// Sends `POST /api/integrate/dept/batchAdd` (endpoint id `tuzhan.dept.batch_add`).
+    ///
+    /// 企业级接口,hearer必须携带X-Token (sic: header). An enterprise-level call: the X-Token header is required. consumes/produces application/json. A partly failed import answers code "200" with data.status 2 and the failed rows in errorData.
+    ///
+    /// **Permissions:** 应用权限: 组织架构-&gt;组织架构。企业级接口,hearer必须携带X-Token. App permission Organisation &gt; Organisation; an enterprise-level call, the X-Token header is required.
+    ///
+    /// **Rate limit:** 每次最大500条: at most 500 rows a call.
+    ///
+    /// **Safe to repeat:** no; a failed attempt is not retried after the request may have reached the server. optType add creates departments; a repeat answers partial success with 部门已存在 rows.
+    ///
+    /// # Parameters (JSON body)
+    ///
+    /// - `publicParams` (DeptImportParams, required): 导入配置. Import settings (组织架构导入配置).
+    /// - `data` (ImportDepartment[], required, 1 to 500 items): 导入数据,每次最大500条. The department rows, at most 500 a call.
+    ///
+    /// # Returns
+    ///
+    /// `DeptImportOutcome`: 响应数据 (组织架构导入结果). The import result, or a batch id in newer doc versions.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
+    /// [`Error::Api`](crate::Error::Api) when Tuzhan (兔展) answers an error code (see [`error_codes`](crate::tuzhan::error_codes)); transport, HTTP status and decoding errors otherwise.
+    ///
+    /// See <https://docs.tuzhanai.com/plugins/viewsource/viewpagesrc.action?pageId=990547>.
+    #[cfg(feature = "tuzhan-import")]
+    pub async fn import_departments(
+        &self,
+        request: &import::ImportDepartmentsRequest,
+    ) -> Result<import::DeptImportOutcome> {
+        self.inner.call_json(&import::IMPORT_DEPARTMENTS, request).await
+    }
+
+    #[cfg(feature = "tuzhan-import")]
+    /// Sends any number of `data` rows through [`import_departments`](Self::import_departments), in chunks of at most 500 (the documented maximum).
+    ///
+    /// Each row is validated first (with the rules that depend on the other parameters, such as what a delete row needs): a row that breaks a rule is reported, not sent. Up to `options.concurrency` chunks are in flight at once, so memory stays bounded whatever the input size.
+    /// `public_params` gives the request's other parameter. `progress` is called after each answered chunk.
+    ///
+    /// The report holds every row that was not applied, with the server's reason and the row as the server echoed it: `accepted + rejected + invalid + failed + pending = total`. A chunk is not retried after a failure that may have reached the server (the endpoint is not safe to repeat); its rows are reported in `failed`.
+    pub async fn import_departments_bulk(
+        &self,
+        public_params: import::DeptImportParams,
+        rows: impl RowSource<import::ImportDepartment>,
+        options: BulkOptions,
+        progress: impl FnMut(&BulkProgress),
+    ) -> BulkReport<
+        import::ImportDepartment,
+        <import::DeptImportOutcome as BulkAnswer<import::ImportDepartment>>::Echo,
+    > {
+        let client = self.clone();
+        let template = import::ImportDepartmentsRequest::new(public_params, Vec::new());
+        let context = Vec::new();
+        let validate = move |row: &import::ImportDepartment| {
+            let mut v = Validator::with_context(context.clone());
+            Validate::validate(row, &mut v);
+            v.into_violations()
+        };
+        let send = move |chunk: Vec<import::ImportDepartment>| {
+            let client = client.clone();
+            let mut request = template.clone();
+            request.data = chunk;
+            async move { client.import_departments(&request).await }
+        };
+        bulk::run(rows, 500, options, validate, send, progress).await
+    }
+
+    /// 员工渠道导入: import employees of the company's own system or of WeCom as employee channels, at most 500 rows a call.
+    ///
+    /// Sends `POST /api/integrate/channel/employee/batchAdd` (endpoint id `tuzhan.employee.batch_add`).
+    ///
+    /// 企业将自有系统的员工或企业微信的员工导入兔展平台. 企业级接口,hearer必须携带X-Token (sic: header). Imports the company's own employees or its WeCom employees into Tuzhan; an enterprise-level call, the X-Token header is required. consumes/produces application/json.
+    ///
+    /// **Permissions:** 应用权限: 渠道-&gt;员工渠道。企业级接口,hearer必须携带X-Token. App permission Channels &gt; Employee channels; an enterprise-level call, the X-Token header is required.
+    ///
+    /// **Rate limit:** 每次最大500条: at most 500 rows a call.
+    ///
+    /// **Safe to repeat:** no; a failed attempt is not retried after the request may have reached the server. optType add creates employee channels; a repeat does not leave the same state.
+    ///
+    /// # Parameters (JSON body)
+    ///
+    /// - `publicParams` (EmployeeImportParams, required): 导入配置. Import settings (员工渠道导入配置).
+    /// - `data` (ImportEmployee[], required, 1 to 500 items): 导入数据,每次最大500条. The employee-channel rows, at most 500 a call.
+    ///
+    /// # Returns
+    ///
+    /// `EmployeeImportOutcome`: 响应数据 (员工渠道导入结果). The import result, or a batch id in newer doc versions.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
+    /// [`Error::Api`](crate::Error::Api) when Tuzhan (兔展) answers an error code (see [`error_codes`](crate::tuzhan::error_codes)); transport, HTTP status and decoding errors otherwise.
+    #[cfg(feature = "tuzhan-import")]
+    pub async fn import_employees(
+        &self,
+        request: &import::ImportEmployeesRequest,
+    ) -> Result<import::EmployeeImportOutcome> {
+        self.inner.call_json(&import::IMPORT_EMPLOYEES, request).await
+    }
+
+    #[cfg(feature = "tuzhan-import")]
+    /// Sends any number of `data` rows through [`import_employees`](Self::import_employees), in chunks of at most 500 (the documented maximum).
+    ///
+    /// Each row is validated first (with the rules that depend on the other parameters, such as what a delete row needs): a row that breaks a rule is reported, not sent. Up to `options.concurrency` chunks are in flight at once, so memory stays bounded whatever the input size.
+    /// `public_params` gives the request's other parameter. `progress` is called after each answered chunk.
+    ///
+    /// The report holds every row that was not applied, with the server's reason and the row as the server echoed it: `accepted + rejected + invalid + failed + pending = total`. A chunk is not retried after a failure that may have reached the server (the endpoint is not safe to repeat); its rows are reported in `failed`.
+    pub async fn import_employees_bulk(
+        &self,
+        public_params: import::EmployeeImportParams,
+        rows: impl RowSource<import::ImportEmployee>,
+        options: BulkOptions,
+        progress: impl FnMut(&BulkProgress),
+    ) -> BulkReport<
+        import::ImportEmployee,
+        <import::EmployeeImportOutcome as BulkAnswer<import::ImportEmployee>>::Echo,
+    > {
+        let client = self.clone();
+        let template = import::ImportEmployeesRequest::new(public_params, Vec::new());
+        let context = template.row_context();
+        let validate = move |row: &import::ImportEmployee| {
+            let mut v = Validator::with_context(context.clone());
+            Validate::validate(row, &mut v);
+            v.into_violations()
+        };
+        let send = move |chunk: Vec<import::ImportEmployee>| {
+            let client = client.clone();
+            let mut request = template.clone();
+            request.data = chunk;
+            async move { client.import_employees(&request).await }
+        };
+        bulk::run(rows, 500, options, validate, send, progress).await
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! The WeCom token endpoint. Every other WeCom call carries the token it issues as the `access_token` query parameter. One token per app (corpid + secret); cache it and expect the server to invalidate it early.
 
-use qywx_runtime::{json_object, QueryParams, Result};
+use qywx_runtime::{json_object, QueryParams};
 use qywx_runtime::codec::{Decoded, FromJson, Members, MembersOut, ToJson};
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Validate, Validator};
@@ -48,10 +48,13 @@ impl GetTokenRequest {
 impl FromJson for GetTokenRequest {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "GetTokenRequest")?;
-        Ok(Self {
-            corpid: members.required("corpid")?,
-            corpsecret: members.required("corpsecret")?,
-        })
+        let corpid = members.required("corpid");
+        let corpsecret = members.required("corpsecret");
+        members.finish()?;
+        match (corpid, corpsecret) {
+            (Some(corpid), Some(corpsecret)) => Ok(Self { corpid, corpsecret }),
+            _ => Err(Members::incomplete("GetTokenRequest")),
+        }
     }
 }
 
@@ -121,11 +124,19 @@ impl GetTokenResponse {
 impl FromJson for GetTokenResponse {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "GetTokenResponse")?;
-        Ok(Self {
-            access_token: members.required("access_token")?,
-            expires_in: members.required("expires_in")?,
-            extra: members.rest(),
-        })
+        let access_token = members.required("access_token");
+        let expires_in = members.required("expires_in");
+        let extra = members.finish()?;
+        match (access_token, expires_in) {
+            (Some(access_token), Some(expires_in)) => {
+                Ok(Self {
+                    access_token,
+                    expires_in,
+                    extra,
+                })
+            }
+            _ => Err(Members::incomplete("GetTokenResponse")),
+        }
     }
 }
 
@@ -148,39 +159,5 @@ impl fmt::Debug for GetTokenResponse {
             .field("expires_in", &self.expires_in)
             .field("extra", &self.extra)
             .finish()
-    }
-}
-
-impl super::WecomClient {
-    /// 获取access_token: fetch an access token for one app (corpid + secret).
-    ///
-    /// Sends `GET /cgi-bin/gettoken` (endpoint id `wecom.gettoken`).
-    ///
-    /// The token lasts expires_in seconds (7200) and is up to 512 bytes. Cache it per app and do not call gettoken often: the server may invalidate a token before it expires, in which case calls answer 40014/42001 and a new token must be fetched.
-    ///
-    /// **Rate limit:** gettoken is rate limited: cache the token instead of fetching one per call. A wrong secret used repeatedly gets the calling IP blocked for an hour.
-    ///
-    /// **Safe to repeat:** yes. A read: fetching a token again returns a valid token and changes nothing else (mind the rate limit).
-    ///
-    /// # Parameters (query string)
-    ///
-    /// - `corpid` (string, required): 企业ID. The corp id.
-    /// - `corpsecret` (string, required): 应用的凭证密钥. The app's secret; one token per corpid + secret.
-    ///
-    /// # Returns
-    ///
-    /// - `access_token` (string): 获取到的凭证,最长为512字节. The access token, at most 512 bytes.
-    /// - `expires_in` (i64): 凭证的有效时间(秒). Lifetime of the token in seconds (7200).
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
-    ///
-    /// See <https://developer.work.weixin.qq.com/document/path/91039>.
-    pub async fn get_token(
-        &self,
-        request: &GetTokenRequest,
-    ) -> Result<GetTokenResponse> {
-        self.inner.call_query(&GET_TOKEN, request).await
     }
 }

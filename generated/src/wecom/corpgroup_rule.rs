@@ -3,7 +3,7 @@
 //!
 //! 对接规则 of a WeCom 上下游 chain: which of the main corp's members or departments (owner_corp_range) the downstream corps or groups (member_corp_range) can see and contact. List, read, add, modify and delete rules.
 
-use qywx_runtime::{json_object, Result};
+use qywx_runtime::json_object;
 use qywx_runtime::codec::{Decoded, FromJson, Members, MembersOut, ToJson};
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Presence, Validate, Validator};
@@ -42,11 +42,19 @@ impl RuleInfo {
 impl FromJson for RuleInfo {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "RuleInfo")?;
-        Ok(Self {
-            owner_corp_range: members.required("owner_corp_range")?,
-            member_corp_range: members.required("member_corp_range")?,
-            extra: members.rest(),
-        })
+        let owner_corp_range = members.required("owner_corp_range");
+        let member_corp_range = members.required("member_corp_range");
+        let extra = members.finish()?;
+        match (owner_corp_range, member_corp_range) {
+            (Some(owner_corp_range), Some(member_corp_range)) => {
+                Ok(Self {
+                    owner_corp_range,
+                    member_corp_range,
+                    extra,
+                })
+            }
+            _ => Err(Members::incomplete("RuleInfo")),
+        }
     }
 }
 
@@ -125,10 +133,13 @@ impl OwnerCorpRange {
 impl FromJson for OwnerCorpRange {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "OwnerCorpRange")?;
+        let departmentids = members.optional("departmentids");
+        let userids = members.optional("userids");
+        let extra = members.finish()?;
         Ok(Self {
-            departmentids: members.optional("departmentids")?,
-            userids: members.optional("userids")?,
-            extra: members.rest(),
+            departmentids,
+            userids,
+            extra,
         })
     }
 }
@@ -208,11 +219,10 @@ impl MemberCorpRange {
 impl FromJson for MemberCorpRange {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "MemberCorpRange")?;
-        Ok(Self {
-            groupids: members.optional("groupids")?,
-            corpids: members.optional("corpids")?,
-            extra: members.rest(),
-        })
+        let groupids = members.optional("groupids");
+        let corpids = members.optional("corpids");
+        let extra = members.finish()?;
+        Ok(Self { groupids, corpids, extra })
     }
 }
 
@@ -270,9 +280,12 @@ impl ListRuleIdsRequest {
 impl FromJson for ListRuleIdsRequest {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "ListRuleIdsRequest")?;
-        Ok(Self {
-            chain_id: members.required("chain_id")?,
-        })
+        let chain_id = members.required("chain_id");
+        members.finish()?;
+        let Some(chain_id) = chain_id else {
+            return Err(Members::incomplete("ListRuleIdsRequest"));
+        };
+        Ok(Self { chain_id })
     }
 }
 
@@ -315,10 +328,9 @@ impl ListRuleIdsResponse {
 impl FromJson for ListRuleIdsResponse {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "ListRuleIdsResponse")?;
-        Ok(Self {
-            rule_ids: members.list("rule_ids")?,
-            extra: members.rest(),
-        })
+        let rule_ids = members.list("rule_ids");
+        let extra = members.finish()?;
+        Ok(Self { rule_ids, extra })
     }
 }
 
@@ -370,10 +382,13 @@ impl DeleteRuleRequest {
 impl FromJson for DeleteRuleRequest {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "DeleteRuleRequest")?;
-        Ok(Self {
-            chain_id: members.required("chain_id")?,
-            rule_id: members.required("rule_id")?,
-        })
+        let chain_id = members.required("chain_id");
+        let rule_id = members.required("rule_id");
+        members.finish()?;
+        match (chain_id, rule_id) {
+            (Some(chain_id), Some(rule_id)) => Ok(Self { chain_id, rule_id }),
+            _ => Err(Members::incomplete("DeleteRuleRequest")),
+        }
     }
 }
 
@@ -410,7 +425,8 @@ impl DeleteRuleResponse {
 impl FromJson for DeleteRuleResponse {
     fn from_json(value: Value) -> Decoded<Self> {
         let members = Members::of(value, "DeleteRuleResponse")?;
-        Ok(Self { extra: members.rest() })
+        let extra = members.finish()?;
+        Ok(Self { extra })
     }
 }
 
@@ -461,10 +477,13 @@ impl GetRuleInfoRequest {
 impl FromJson for GetRuleInfoRequest {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "GetRuleInfoRequest")?;
-        Ok(Self {
-            chain_id: members.required("chain_id")?,
-            rule_id: members.required("rule_id")?,
-        })
+        let chain_id = members.required("chain_id");
+        let rule_id = members.required("rule_id");
+        members.finish()?;
+        match (chain_id, rule_id) {
+            (Some(chain_id), Some(rule_id)) => Ok(Self { chain_id, rule_id }),
+            _ => Err(Members::incomplete("GetRuleInfoRequest")),
+        }
     }
 }
 
@@ -508,10 +527,12 @@ impl GetRuleInfoResponse {
 impl FromJson for GetRuleInfoResponse {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "GetRuleInfoResponse")?;
-        Ok(Self {
-            rule_info: members.required("rule_info")?,
-            extra: members.rest(),
-        })
+        let rule_info = members.required("rule_info");
+        let extra = members.finish()?;
+        let Some(rule_info) = rule_info else {
+            return Err(Members::incomplete("GetRuleInfoResponse"));
+        };
+        Ok(Self { rule_info, extra })
     }
 }
 
@@ -563,10 +584,13 @@ impl AddRuleRequest {
 impl FromJson for AddRuleRequest {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "AddRuleRequest")?;
-        Ok(Self {
-            chain_id: members.required("chain_id")?,
-            rule_info: members.required("rule_info")?,
-        })
+        let chain_id = members.required("chain_id");
+        let rule_info = members.required("rule_info");
+        members.finish()?;
+        match (chain_id, rule_info) {
+            (Some(chain_id), Some(rule_info)) => Ok(Self { chain_id, rule_info }),
+            _ => Err(Members::incomplete("AddRuleRequest")),
+        }
     }
 }
 
@@ -612,10 +636,12 @@ impl AddRuleResponse {
 impl FromJson for AddRuleResponse {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "AddRuleResponse")?;
-        Ok(Self {
-            rule_id: members.required("rule_id")?,
-            extra: members.rest(),
-        })
+        let rule_id = members.required("rule_id");
+        let extra = members.finish()?;
+        let Some(rule_id) = rule_id else {
+            return Err(Members::incomplete("AddRuleResponse"));
+        };
+        Ok(Self { rule_id, extra })
     }
 }
 
@@ -672,11 +698,20 @@ impl ModifyRuleRequest {
 impl FromJson for ModifyRuleRequest {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "ModifyRuleRequest")?;
-        Ok(Self {
-            chain_id: members.required("chain_id")?,
-            rule_id: members.required("rule_id")?,
-            rule_info: members.required("rule_info")?,
-        })
+        let chain_id = members.required("chain_id");
+        let rule_id = members.required("rule_id");
+        let rule_info = members.required("rule_info");
+        members.finish()?;
+        match (chain_id, rule_id, rule_info) {
+            (Some(chain_id), Some(rule_id), Some(rule_info)) => {
+                Ok(Self {
+                    chain_id,
+                    rule_id,
+                    rule_info,
+                })
+            }
+            _ => Err(Members::incomplete("ModifyRuleRequest")),
+        }
     }
 }
 
@@ -719,7 +754,8 @@ impl ModifyRuleResponse {
 impl FromJson for ModifyRuleResponse {
     fn from_json(value: Value) -> Decoded<Self> {
         let members = Members::of(value, "ModifyRuleResponse")?;
-        Ok(Self { extra: members.rest() })
+        let extra = members.finish()?;
+        Ok(Self { extra })
     }
 }
 
@@ -732,163 +768,3 @@ impl ToJson for ModifyRuleResponse {
 }
 
 json_object!(ModifyRuleResponse);
-
-impl super::WecomClient {
-    /// 获取对接规则id列表: list the ids of the chain's rules.
-    ///
-    /// Sends `POST /cgi-bin/corpgroup/rule/list_ids` (endpoint id `corpgroup.rule.list_ids`).
-    ///
-    /// 上下游系统应用可通过该接口获取企业上下游规则id列表. A 上下游 system app lists the chain's rule ids.
-    ///
-    /// **Permissions:** 调用的应用需要满足如下的权限,仅适用于上下游中创建空间的主企业调用。 应用类型 权限要求 自建应用 配置到「上下游- 可调用接口的应用」中 注: 从2023年12月1日0点起,不再支持通过系统应用secret调用接口,存量企业暂不受影响 查看详情 Only the chain's main corp (the one that created the 上下游 space) may call it, from a self-built app configured under 上下游 &gt; 可调用接口的应用; since 2023-12-01 calls with a system app's secret are no longer accepted (existing corps unaffected for now).
-    ///
-    /// **Safe to repeat:** yes. A read, although sent as POST.
-    ///
-    /// # Parameters (JSON body)
-    ///
-    /// - `chain_id` (string, required): 上下游id. Id of the 上下游 chain.
-    ///
-    /// # Returns
-    ///
-    /// - `rule_ids` (i64[]): 上下游关系规则的id. The rule ids.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
-    ///
-    /// See <https://developer.work.weixin.qq.com/document/path/95631> (documentation updated 2023-11-30).
-    pub async fn list_rule_ids(
-        &self,
-        request: &ListRuleIdsRequest,
-    ) -> Result<ListRuleIdsResponse> {
-        self.inner.call_json(&LIST_RULE_IDS, request).await
-    }
-
-    /// 删除对接规则: delete a rule.
-    ///
-    /// Sends `POST /cgi-bin/corpgroup/rule/delete_rule` (endpoint id `corpgroup.rule.delete_rule`).
-    ///
-    /// 上下游系统应用可通过该接口删除企业上下游规则. A 上下游 system app deletes a rule.
-    ///
-    /// **Permissions:** 调用的应用需要满足如下的权限,仅适用于上下游中创建空间的主企业调用。操作的规则对应的企业成员和部门都需要在应用的可见范围内。 应用类型 权限要求 自建应用 配置到「上下游- 可调用接口的应用」中 注: 从2023年12月1日0点起,不再支持通过系统应用secret调用接口,存量企业暂不受影响 查看详情 Only the chain's main corp (the one that created the 上下游 space) may call it, from a self-built app configured under 上下游 &gt; 可调用接口的应用; since 2023-12-01 calls with a system app's secret are no longer accepted (existing corps unaffected for now). The rule's members and departments must be within the app's visibility.
-    ///
-    /// **Safe to repeat:** yes. Deleting twice leaves the same state; the second call answers an error.
-    ///
-    /// # Parameters (JSON body)
-    ///
-    /// - `chain_id` (string, required): 上下游id. Id of the 上下游 chain.
-    /// - `rule_id` (i64, required): 上下游规则id. Rule id.
-    ///
-    /// # Returns
-    ///
-    /// Nothing beyond the envelope (unknown members are kept in `extra`).
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
-    ///
-    /// See <https://developer.work.weixin.qq.com/document/path/95632> (documentation updated 2023-11-30).
-    pub async fn delete_rule(
-        &self,
-        request: &DeleteRuleRequest,
-    ) -> Result<DeleteRuleResponse> {
-        self.inner.call_json(&DELETE_RULE, request).await
-    }
-
-    /// 获取对接规则详情: read a rule.
-    ///
-    /// Sends `POST /cgi-bin/corpgroup/rule/get_rule_info` (endpoint id `corpgroup.rule.get_rule_info`).
-    ///
-    /// 上下游系统应用可通过该接口获取企业上下游规则详情. A 上下游 system app reads a rule.
-    ///
-    /// **Permissions:** 调用的应用需要满足如下的权限,仅适用于上下游中创建空间的主企业调用。操作的规则对应的企业用户和部门都需要在应用的可见范围内。 应用类型 权限要求 自建应用 配置到「上下游- 可调用接口的应用」中 注: 从2023年12月1日0点起,不再支持通过系统应用secret调用接口,存量企业暂不受影响 查看详情 Only the chain's main corp (the one that created the 上下游 space) may call it, from a self-built app configured under 上下游 &gt; 可调用接口的应用; since 2023-12-01 calls with a system app's secret are no longer accepted (existing corps unaffected for now). The rule's users and departments must be within the app's visibility.
-    ///
-    /// **Safe to repeat:** yes. A read, although sent as POST.
-    ///
-    /// # Parameters (JSON body)
-    ///
-    /// - `chain_id` (string, required): 上下游id. Id of the 上下游 chain.
-    /// - `rule_id` (i64, required): 上下游规则id. Rule id.
-    ///
-    /// # Returns
-    ///
-    /// - `rule_info` (RuleInfo): 上下游关系规则的详情. The rule.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
-    ///
-    /// See <https://developer.work.weixin.qq.com/document/path/95633> (documentation updated 2023-11-30).
-    pub async fn get_rule_info(
-        &self,
-        request: &GetRuleInfoRequest,
-    ) -> Result<GetRuleInfoResponse> {
-        self.inner.call_json(&GET_RULE_INFO, request).await
-    }
-
-    /// 新增对接规则: add a rule.
-    ///
-    /// Sends `POST /cgi-bin/corpgroup/rule/add_rule` (endpoint id `corpgroup.rule.add_rule`).
-    ///
-    /// 上下游系统应用可通过该接口新增一条对接规则。 注意:新增和更新上下游对接规则的接口每天最多调用1000次. A 上下游 system app adds one rule; add_rule and modify_rule together at most 1000 calls a day.
-    ///
-    /// **Permissions:** 调用的应用需要满足如下的权限,仅适用于上下游中创建空间的主企业调用。操作的规则对应的企业用户和部门都需要在应用的可见范围内。 应用类型 权限要求 自建应用 配置到「上下游- 可调用接口的应用」中 注: 从2023年12月1日0点起,不再支持通过系统应用secret调用接口,存量企业暂不受影响 查看详情 Only the chain's main corp (the one that created the 上下游 space) may call it, from a self-built app configured under 上下游 &gt; 可调用接口的应用; since 2023-12-01 calls with a system app's secret are no longer accepted (existing corps unaffected for now). The rule's users and departments must be within the app's visibility.
-    ///
-    /// **Rate limit:** 新增和更新上下游对接规则的接口每天最多调用1000次: add_rule and modify_rule together at most 1000 calls a day.
-    ///
-    /// **Safe to repeat:** no; a failed attempt is not retried after the request may have reached the server. Each call adds a new rule.
-    ///
-    /// # Parameters (JSON body)
-    ///
-    /// - `chain_id` (string, required): 上下游id. Id of the 上下游 chain.
-    /// - `rule_info` (RuleInfo, required): 上下游关系规则的详情. The rule.
-    ///
-    /// # Returns
-    ///
-    /// - `rule_id` (i64): 上下游规则id. Id of the new rule.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
-    ///
-    /// See <https://developer.work.weixin.qq.com/document/path/95634> (documentation updated 2023-12-07).
-    pub async fn add_rule(&self, request: &AddRuleRequest) -> Result<AddRuleResponse> {
-        self.inner.call_json(&ADD_RULE, request).await
-    }
-
-    /// 更新对接规则: modify a rule.
-    ///
-    /// Sends `POST /cgi-bin/corpgroup/rule/modify_rule` (endpoint id `corpgroup.rule.modify_rule`).
-    ///
-    /// 上下游系统应用可通过该接口修改一条对接规则。 注意:新增和更新上下游对接规则的接口每天最多调用1000次. A 上下游 system app modifies one rule; add_rule and modify_rule together at most 1000 calls a day.
-    ///
-    /// **Permissions:** 调用的应用需要满足如下的权限,仅适用于上下游中创建空间的主企业调用。操作的规则对应的企业成员和部门都需要在应用的可见范围内。 应用类型 权限要求 自建应用 配置到「上下游- 可调用接口的应用」中 注: 从2023年12月1日0点起,不再支持通过系统应用secret调用接口,存量企业暂不受影响 查看详情 Only the chain's main corp (the one that created the 上下游 space) may call it, from a self-built app configured under 上下游 &gt; 可调用接口的应用; since 2023-12-01 calls with a system app's secret are no longer accepted (existing corps unaffected for now). The rule's members and departments must be within the app's visibility.
-    ///
-    /// **Rate limit:** 新增和更新上下游对接规则的接口每天最多调用1000次: add_rule and modify_rule together at most 1000 calls a day.
-    ///
-    /// **Safe to repeat:** yes. Setting the same rule twice leaves the same state (each call still counts against the 1000 a day).
-    ///
-    /// # Parameters (JSON body)
-    ///
-    /// - `chain_id` (string, required): 上下游id. Id of the 上下游 chain.
-    /// - `rule_id` (i64, required): 上下游规则id. Rule id.
-    /// - `rule_info` (RuleInfo, required): 上下游关系规则的详情. The rule.
-    ///
-    /// # Returns
-    ///
-    /// Nothing beyond the envelope (unknown members are kept in `extra`).
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
-    ///
-    /// See <https://developer.work.weixin.qq.com/document/path/95635> (documentation updated 2023-12-07).
-    pub async fn modify_rule(
-        &self,
-        request: &ModifyRuleRequest,
-    ) -> Result<ModifyRuleResponse> {
-        self.inner.call_json(&MODIFY_RULE, request).await
-    }
-}

@@ -3,7 +3,7 @@
 //!
 //! Create, update, delete, read and list departments of the WeCom contact directory. The 2014 article said each department holds at most 1000 direct members; today's pages say departments nest at most 15 levels, a corp has at most 30,000 departments and a department at most 30,000 nodes. department/list is documented as slow today: department/simplelist (ids only) and department/get (one department) are the recommended replacements.
 
-use qywx_runtime::{json_object, QueryParams, Result};
+use qywx_runtime::{json_object, QueryParams};
 use qywx_runtime::codec::{Decoded, FromJson, Members, MembersOut, ToJson};
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Validate, Validator};
@@ -90,15 +90,27 @@ impl Department {
 impl FromJson for Department {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "Department")?;
-        Ok(Self {
-            id: members.required("id")?,
-            name: members.optional("name")?,
-            name_en: members.optional("name_en")?,
-            department_leader: members.optional("department_leader")?,
-            parentid: members.required("parentid")?,
-            order: members.optional("order")?,
-            extra: members.rest(),
-        })
+        let id = members.required("id");
+        let name = members.optional("name");
+        let name_en = members.optional("name_en");
+        let department_leader = members.optional("department_leader");
+        let parentid = members.required("parentid");
+        let order = members.optional("order");
+        let extra = members.finish()?;
+        match (id, parentid) {
+            (Some(id), Some(parentid)) => {
+                Ok(Self {
+                    id,
+                    name,
+                    name_en,
+                    department_leader,
+                    parentid,
+                    order,
+                    extra,
+                })
+            }
+            _ => Err(Members::incomplete("Department")),
+        }
     }
 }
 
@@ -157,12 +169,16 @@ impl DepartmentBrief {
 impl FromJson for DepartmentBrief {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "DepartmentBrief")?;
-        Ok(Self {
-            id: members.required("id")?,
-            parentid: members.required("parentid")?,
-            order: members.required("order")?,
-            extra: members.rest(),
-        })
+        let id = members.required("id");
+        let parentid = members.required("parentid");
+        let order = members.required("order");
+        let extra = members.finish()?;
+        match (id, parentid, order) {
+            (Some(id), Some(parentid), Some(order)) => {
+                Ok(Self { id, parentid, order, extra })
+            }
+            _ => Err(Members::incomplete("DepartmentBrief")),
+        }
     }
 }
 
@@ -258,13 +274,24 @@ impl CreateDepartmentRequest {
 impl FromJson for CreateDepartmentRequest {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "CreateDepartmentRequest")?;
-        Ok(Self {
-            name: members.required("name")?,
-            name_en: members.optional("name_en")?,
-            parentid: members.required("parentid")?,
-            order: members.optional("order")?,
-            id: members.optional("id")?,
-        })
+        let name = members.required("name");
+        let name_en = members.optional("name_en");
+        let parentid = members.required("parentid");
+        let order = members.optional("order");
+        let id = members.optional("id");
+        members.finish()?;
+        match (name, parentid) {
+            (Some(name), Some(parentid)) => {
+                Ok(Self {
+                    name,
+                    name_en,
+                    parentid,
+                    order,
+                    id,
+                })
+            }
+            _ => Err(Members::incomplete("CreateDepartmentRequest")),
+        }
     }
 }
 
@@ -316,10 +343,12 @@ impl CreateDepartmentResponse {
 impl FromJson for CreateDepartmentResponse {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "CreateDepartmentResponse")?;
-        Ok(Self {
-            id: members.required("id")?,
-            extra: members.rest(),
-        })
+        let id = members.required("id");
+        let extra = members.finish()?;
+        let Some(id) = id else {
+            return Err(Members::incomplete("CreateDepartmentResponse"));
+        };
+        Ok(Self { id, extra })
     }
 }
 
@@ -416,12 +445,21 @@ impl UpdateDepartmentRequest {
 impl FromJson for UpdateDepartmentRequest {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "UpdateDepartmentRequest")?;
+        let id = members.required("id");
+        let name = members.optional("name");
+        let name_en = members.optional("name_en");
+        let parentid = members.optional("parentid");
+        let order = members.optional("order");
+        members.finish()?;
+        let Some(id) = id else {
+            return Err(Members::incomplete("UpdateDepartmentRequest"));
+        };
         Ok(Self {
-            id: members.required("id")?,
-            name: members.optional("name")?,
-            name_en: members.optional("name_en")?,
-            parentid: members.optional("parentid")?,
-            order: members.optional("order")?,
+            id,
+            name,
+            name_en,
+            parentid,
+            order,
         })
     }
 }
@@ -469,7 +507,8 @@ impl UpdateDepartmentResponse {
 impl FromJson for UpdateDepartmentResponse {
     fn from_json(value: Value) -> Decoded<Self> {
         let members = Members::of(value, "UpdateDepartmentResponse")?;
-        Ok(Self { extra: members.rest() })
+        let extra = members.finish()?;
+        Ok(Self { extra })
     }
 }
 
@@ -513,9 +552,12 @@ impl DeleteDepartmentRequest {
 impl FromJson for DeleteDepartmentRequest {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "DeleteDepartmentRequest")?;
-        Ok(Self {
-            id: members.required("id")?,
-        })
+        let id = members.required("id");
+        members.finish()?;
+        let Some(id) = id else {
+            return Err(Members::incomplete("DeleteDepartmentRequest"));
+        };
+        Ok(Self { id })
     }
 }
 
@@ -560,7 +602,8 @@ impl DeleteDepartmentResponse {
 impl FromJson for DeleteDepartmentResponse {
     fn from_json(value: Value) -> Decoded<Self> {
         let members = Members::of(value, "DeleteDepartmentResponse")?;
-        Ok(Self { extra: members.rest() })
+        let extra = members.finish()?;
+        Ok(Self { extra })
     }
 }
 
@@ -609,10 +652,9 @@ impl ListDepartmentsResponse {
 impl FromJson for ListDepartmentsResponse {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "ListDepartmentsResponse")?;
-        Ok(Self {
-            department: members.list("department")?,
-            extra: members.rest(),
-        })
+        let department = members.list("department");
+        let extra = members.finish()?;
+        Ok(Self { department, extra })
     }
 }
 
@@ -657,9 +699,12 @@ impl GetDepartmentRequest {
 impl FromJson for GetDepartmentRequest {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "GetDepartmentRequest")?;
-        Ok(Self {
-            id: members.required("id")?,
-        })
+        let id = members.required("id");
+        members.finish()?;
+        let Some(id) = id else {
+            return Err(Members::incomplete("GetDepartmentRequest"));
+        };
+        Ok(Self { id })
     }
 }
 
@@ -711,10 +756,12 @@ impl GetDepartmentResponse {
 impl FromJson for GetDepartmentResponse {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "GetDepartmentResponse")?;
-        Ok(Self {
-            department: members.required("department")?,
-            extra: members.rest(),
-        })
+        let department = members.required("department");
+        let extra = members.finish()?;
+        let Some(department) = department else {
+            return Err(Members::incomplete("GetDepartmentResponse"));
+        };
+        Ok(Self { department, extra })
     }
 }
 
@@ -766,9 +813,9 @@ impl ListDepartmentIdsRequest {
 impl FromJson for ListDepartmentIdsRequest {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "ListDepartmentIdsRequest")?;
-        Ok(Self {
-            id: members.optional("id")?,
-        })
+        let id = members.optional("id");
+        members.finish()?;
+        Ok(Self { id })
     }
 }
 
@@ -821,10 +868,9 @@ impl ListDepartmentIdsResponse {
 impl FromJson for ListDepartmentIdsResponse {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "ListDepartmentIdsResponse")?;
-        Ok(Self {
-            department_id: members.list("department_id")?,
-            extra: members.rest(),
-        })
+        let department_id = members.list("department_id");
+        let extra = members.finish()?;
+        Ok(Self { department_id, extra })
     }
 }
 
@@ -838,188 +884,3 @@ impl ToJson for ListDepartmentIdsResponse {
 }
 
 json_object!(ListDepartmentIdsResponse);
-
-impl super::WecomClient {
-    /// 创建部门: create a department.
-    ///
-    /// Sends `POST /cgi-bin/department/create` (endpoint id `department.create`).
-    ///
-    /// 注意，部门的最大层级为15层；部门总数不能超过3万个；每个部门下的节点不能超过3万个。建议保证创建的部门和对应部门成员是串行化处理. Departments nest at most 15 levels; at most 30,000 departments, and at most 30,000 nodes under one department; create a department before its members, not concurrently.
-    ///
-    /// **Permissions:** 2014: 管理员须拥有“操作通讯录”的接口权限,以及父部门的管理权限。Today: 第三方仅通讯录应用可以调用 (of third-party apps only the contacts app may call it).
-    ///
-    /// **Safe to repeat:** no; a failed attempt is not retried after the request may have reached the server
-    ///
-    /// # Parameters (JSON body)
-    ///
-    /// - `name` (string, required, 1 to 64 characters): 部门名称。同一个层级的部门名称不能重复。长度限制为1~64个UTF-8字符，字符不能包括\:\*?"&lt;&gt;|. Department name, 1 to 64 characters, unique among its siblings; must not contain \:\*?"&lt;&gt;|.
-    /// - `name_en` (string, optional, 1 to 64 characters): 英文名称。同一个层级的部门名称不能重复。需要在管理后台开启多语言支持才能生效。长度限制为1~64个字符，字符不能包括\:\*?"&lt;&gt;|. English name; takes effect only when multi-language support is enabled in the admin console.
-    /// - `parentid` (i32, required): 父亲部门id。根部门id为1 (today: 父部门id，32位整型). Parent department id; the root department is 1.
-    /// - `order` (u32, optional): 在父部门中的次序值。order值大的排序靠前。有效的值范围是\[0, 2^32). Position among the parent's children; larger values sort first.
-    /// - `id` (i32, optional): 部门id，32位整型，指定时必须大于1。若不填该参数，将自动生成id. Id for the new department (greater than 1); generated when unset.
-    ///
-    /// # Returns
-    ///
-    /// - `id` (i32): 创建的部门id. Id of the created department.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
-    ///
-    /// See <https://developer.work.weixin.qq.com/document/path/90341> (documentation updated 2023-08-15).
-    pub async fn create_department(
-        &self,
-        request: &CreateDepartmentRequest,
-    ) -> Result<CreateDepartmentResponse> {
-        self.inner.call_json(&CREATE_DEPARTMENT, request).await
-    }
-
-    /// 更新部门: update a department.
-    ///
-    /// Sends `POST /cgi-bin/department/update` (endpoint id `department.update`).
-    ///
-    /// 如果非必须的字段未指定,则不更新该字段之前的设置值. Fields left unset are not changed. 注意，部门的最大层级为15层；部门总数不能超过3万个；每个部门下的节点不能超过3万个. Departments nest at most 15 levels; at most 30,000 departments and 30,000 nodes under one department.
-    ///
-    /// **Permissions:** 2014: 管理员须拥有“操作通讯录”的接口权限,以及该部门的管理权限。Today: 应用须拥有指定部门的管理权限。如若要移动部门，需要有新父部门的管理权限。第三方仅通讯录应用可以调用。Management rights on the department (and on the new parent to move it).
-    ///
-    /// **Safe to repeat:** yes. Setting the same values twice leaves the same state.
-    ///
-    /// # Parameters (JSON body)
-    ///
-    /// - `id` (i32, required): 部门id. Department id.
-    /// - `name` (string, optional, 1 to 64 characters): 部门名称。长度限制为1~64个UTF-8字符，字符不能包括\:\*?"&lt;&gt;| (2014: 长度限制为0~64个字符。修改部门名称时指定该参数). New department name, 1 to 64 characters; set it to rename.
-    /// - `name_en` (string, optional, 1 to 64 characters): 英文名称，需要在管理后台开启多语言支持才能生效。长度限制为1~64个字符，字符不能包括\:\*?"&lt;&gt;|. English name; takes effect only when multi-language support is enabled.
-    /// - `parentid` (i32, optional): 父部门id. New parent department id (moves the department).
-    /// - `order` (u32, optional): 在父部门中的次序值。order值大的排序靠前。有效的值范围是\[0, 2^32). Position among the parent's children; larger values sort first.
-    ///
-    /// # Returns
-    ///
-    /// Nothing beyond the envelope (unknown members are kept in `extra`).
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
-    ///
-    /// See <https://developer.work.weixin.qq.com/document/90000/90135/90206> (documentation updated 2023-08-15).
-    pub async fn update_department(
-        &self,
-        request: &UpdateDepartmentRequest,
-    ) -> Result<UpdateDepartmentResponse> {
-        self.inner.call_json(&UPDATE_DEPARTMENT, request).await
-    }
-
-    /// 删除部门: delete a department.
-    ///
-    /// Sends `GET /cgi-bin/department/delete` (endpoint id `department.delete`).
-    ///
-    /// 不能删除根部门;不能删除含有子部门、成员的部门. The root department, and departments that still have sub-departments or members, cannot be deleted.
-    ///
-    /// **Permissions:** 2014: 管理员须拥有“操作通讯录”的接口权限,以及该部门的管理权限。Today: 应用须拥有指定部门的管理权限。第三方仅通讯录应用可以调用。Management rights on the department.
-    ///
-    /// **Safe to repeat:** yes. Deleting twice leaves the same state; the second call answers 60003.
-    ///
-    /// # Parameters (query string)
-    ///
-    /// - `id` (i32, required): 部门id。(注:不能删除根部门;不能删除含有子部门、成员的部门) Department id (not the root, not one with sub-departments or members).
-    ///
-    /// # Returns
-    ///
-    /// Nothing beyond the envelope (unknown members are kept in `extra`).
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
-    ///
-    /// See <https://developer.work.weixin.qq.com/document/path/90207> (documentation updated 2020-03-30).
-    pub async fn delete_department(
-        &self,
-        request: &DeleteDepartmentRequest,
-    ) -> Result<DeleteDepartmentResponse> {
-        self.inner.call_query(&DELETE_DEPARTMENT, request).await
-    }
-
-    /// 获取部门列表: list departments.
-    ///
-    /// Sends `GET /cgi-bin/department/list` (endpoint id `department.list`).
-    ///
-    /// 注：该接口性能较低，建议换用获取子部门ID列表与获取单个部门详情 (today's page: this call is slow; prefer department/simplelist and department/get). 从2022年8月15日10点开始，“企业管理后台 - 管理工具 - 通讯录同步”的新增IP将不能再调用此接口 (since 2022-08-15 new IPs of the contacts-sync assistant may no longer call it: 48009).
-    ///
-    /// **Permissions:** 2014: 管理员须拥有’获取部门列表’的接口权限,以及对部门的查看权限。Today: 只能拉取token对应的应用的权限范围内的部门列表 (only the departments within the app's scope).
-    ///
-    /// **Safe to repeat:** yes
-    ///
-    /// # Returns
-    ///
-    /// - `department` (Department[]): 部门列表数据. The departments.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
-    ///
-    /// See <https://developer.work.weixin.qq.com/document/path/90344> (documentation updated 2022-08-05).
-    pub async fn list_departments(&self) -> Result<ListDepartmentsResponse> {
-        self.inner.call(&LIST_DEPARTMENTS).await
-    }
-
-    /// 获取单个部门详情: read one department.
-    ///
-    /// Sends `GET /cgi-bin/department/get` (endpoint id `department.get`).
-    ///
-    /// 从2022年8月15日10点开始，“企业管理后台 - 管理工具 - 通讯录同步”的新增IP将不能再调用此接口 (since 2022-08-15 new IPs of the contacts-sync assistant may no longer call it: 48009).
-    ///
-    /// **Permissions:** 普通自建应用只能拉取token对应的应用的权限范围内的部门详情；通讯录同步助手可获取企业所有部门详情；代开发自建应用 and third-party apps: see the page's table. A self-built app reads the departments within its scope; the contacts-sync assistant reads all.
-    ///
-    /// **Safe to repeat:** yes
-    ///
-    /// # Parameters (query string)
-    ///
-    /// - `id` (i32, required): 部门id. Department id.
-    ///
-    /// # Returns
-    ///
-    /// - `department` (Department): 部门详情. The department.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
-    ///
-    /// See <https://developer.work.weixin.qq.com/document/36260>.
-    pub async fn get_department(
-        &self,
-        request: &GetDepartmentRequest,
-    ) -> Result<GetDepartmentResponse> {
-        self.inner.call_query(&GET_DEPARTMENT, request).await
-    }
-
-    /// 获取子部门ID列表: list the ids of a department and its sub-departments.
-    ///
-    /// Sends `GET /cgi-bin/department/simplelist` (endpoint id `department.simplelist`).
-    ///
-    /// Answers only id, parentid and order for each department, recursively below the given one (or the whole directory when id is unset). The recommended replacement of department/list.
-    ///
-    /// **Permissions:** 普通自建应用只能拉取token对应的应用的权限范围内的部门列表；通讯录同步助手可获取企业所有部门id. A self-built app lists the departments within its scope; the contacts-sync assistant lists all.
-    ///
-    /// **Safe to repeat:** yes
-    ///
-    /// # Parameters (query string)
-    ///
-    /// - `id` (i32, optional): 部门id。获取指定部门及其下的子部门（以及子部门的子部门等等，递归）。如果不填，默认获取全量组织架构. Department id: that department and all below it, recursively; unset: the whole directory.
-    ///
-    /// # Returns
-    ///
-    /// - `department_id` (DepartmentBrief[]): 部门列表数据. The departments (id, parentid, order).
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
-    ///
-    /// See <https://developer.work.weixin.qq.com/document/36259>.
-    pub async fn list_department_ids(
-        &self,
-        request: &ListDepartmentIdsRequest,
-    ) -> Result<ListDepartmentIdsResponse> {
-        self.inner.call_query(&LIST_DEPARTMENT_IDS, request).await
-    }
-}

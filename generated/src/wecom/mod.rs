@@ -12,6 +12,9 @@
 use qywx_runtime::{ClientOptions, Credentials, Result, Secret, ServiceClient};
 use qywx_runtime::spec::{AuthSpec, EnvelopeSpec, ErrorCodeSpec, ErrorHandling, ServiceSpec, TokenPlacement};
 
+#[cfg(feature = "wecom-user")]
+use qywx_runtime::{pager, Stream};
+
 /// Access token (获取access_token)
 pub mod auth;
 
@@ -522,7 +525,7 @@ pub static SERVICE: ServiceSpec = ServiceSpec {
 
 /// Client of WeCom (企业微信) for one app. Cheap to clone: clones share the token cache.
 ///
-/// Every endpoint of the service is a method; the methods are documented in the group modules.
+/// Every endpoint of the service is a method; its parameters and answer are types of the endpoint's group module.
 #[derive(Clone, Debug)]
 pub struct WecomClient {
     pub(crate) inner: ServiceClient,
@@ -545,5 +548,980 @@ impl WecomClient {
     /// The runtime client underneath: token access, base URL, token-store key.
     pub fn runtime(&self) -> &ServiceClient {
         &self.inner
+    }
+
+    /// 获取access_token: fetch an access token for one app (corpid + secret).
+    ///
+    /// Sends `GET /cgi-bin/gettoken` (endpoint id `wecom.gettoken`).
+    ///
+    /// The token lasts expires_in seconds (7200) and is up to 512 bytes. Cache it per app and do not call gettoken often: the server may invalidate a token before it expires, in which case calls answer 40014/42001 and a new token must be fetched.
+    ///
+    /// **Rate limit:** gettoken is rate limited: cache the token instead of fetching one per call. A wrong secret used repeatedly gets the calling IP blocked for an hour.
+    ///
+    /// **Safe to repeat:** yes. A read: fetching a token again returns a valid token and changes nothing else (mind the rate limit).
+    ///
+    /// # Parameters (query string)
+    ///
+    /// - `corpid` (string, required): 企业ID. The corp id.
+    /// - `corpsecret` (string, required): 应用的凭证密钥. The app's secret; one token per corpid + secret.
+    ///
+    /// # Returns
+    ///
+    /// - `access_token` (string): 获取到的凭证,最长为512字节. The access token, at most 512 bytes.
+    /// - `expires_in` (i64): 凭证的有效时间(秒). Lifetime of the token in seconds (7200).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    ///
+    /// See <https://developer.work.weixin.qq.com/document/path/91039>.
+    pub async fn get_token(
+        &self,
+        request: &auth::GetTokenRequest,
+    ) -> Result<auth::GetTokenResponse> {
+        self.inner.call_query(&auth::GET_TOKEN, request).await
+    }
+
+    /// 获取对接规则id列表: list the ids of the chain's rules.
+    ///
+    /// Sends `POST /cgi-bin/corpgroup/rule/list_ids` (endpoint id `corpgroup.rule.list_ids`).
+    ///
+    /// 上下游系统应用可通过该接口获取企业上下游规则id列表. A 上下游 system app lists the chain's rule ids.
+    ///
+    /// **Permissions:** 调用的应用需要满足如下的权限,仅适用于上下游中创建空间的主企业调用。 应用类型 权限要求 自建应用 配置到「上下游- 可调用接口的应用」中 注: 从2023年12月1日0点起,不再支持通过系统应用secret调用接口,存量企业暂不受影响 查看详情 Only the chain's main corp (the one that created the 上下游 space) may call it, from a self-built app configured under 上下游 &gt; 可调用接口的应用; since 2023-12-01 calls with a system app's secret are no longer accepted (existing corps unaffected for now).
+    ///
+    /// **Safe to repeat:** yes. A read, although sent as POST.
+    ///
+    /// # Parameters (JSON body)
+    ///
+    /// - `chain_id` (string, required): 上下游id. Id of the 上下游 chain.
+    ///
+    /// # Returns
+    ///
+    /// - `rule_ids` (i64[]): 上下游关系规则的id. The rule ids.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    ///
+    /// See <https://developer.work.weixin.qq.com/document/path/95631> (documentation updated 2023-11-30).
+    #[cfg(feature = "wecom-corpgroup-rule")]
+    pub async fn list_rule_ids(
+        &self,
+        request: &corpgroup_rule::ListRuleIdsRequest,
+    ) -> Result<corpgroup_rule::ListRuleIdsResponse> {
+        self.inner.call_json(&corpgroup_rule::LIST_RULE_IDS, request).await
+    }
+
+    /// 删除对接规则: delete a rule.
+    ///
+    /// Sends `POST /cgi-bin/corpgroup/rule/delete_rule` (endpoint id `corpgroup.rule.delete_rule`).
+    ///
+    /// 上下游系统应用可通过该接口删除企业上下游规则. A 上下游 system app deletes a rule.
+    ///
+    /// **Permissions:** 调用的应用需要满足如下的权限,仅适用于上下游中创建空间的主企业调用。操作的规则对应的企业成员和部门都需要在应用的可见范围内。 应用类型 权限要求 自建应用 配置到「上下游- 可调用接口的应用」中 注: 从2023年12月1日0点起,不再支持通过系统应用secret调用接口,存量企业暂不受影响 查看详情 Only the chain's main corp (the one that created the 上下游 space) may call it, from a self-built app configured under 上下游 &gt; 可调用接口的应用; since 2023-12-01 calls with a system app's secret are no longer accepted (existing corps unaffected for now). The rule's members and departments must be within the app's visibility.
+    ///
+    /// **Safe to repeat:** yes. Deleting twice leaves the same state; the second call answers an error.
+    ///
+    /// # Parameters (JSON body)
+    ///
+    /// - `chain_id` (string, required): 上下游id. Id of the 上下游 chain.
+    /// - `rule_id` (i64, required): 上下游规则id. Rule id.
+    ///
+    /// # Returns
+    ///
+    /// Nothing beyond the envelope (unknown members are kept in `extra`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    ///
+    /// See <https://developer.work.weixin.qq.com/document/path/95632> (documentation updated 2023-11-30).
+    #[cfg(feature = "wecom-corpgroup-rule")]
+    pub async fn delete_rule(
+        &self,
+        request: &corpgroup_rule::DeleteRuleRequest,
+    ) -> Result<corpgroup_rule::DeleteRuleResponse> {
+        self.inner.call_json(&corpgroup_rule::DELETE_RULE, request).await
+    }
+
+    /// 获取对接规则详情: read a rule.
+    ///
+    /// Sends `POST /cgi-bin/corpgroup/rule/get_rule_info` (endpoint id `corpgroup.rule.get_rule_info`).
+    ///
+    /// 上下游系统应用可通过该接口获取企业上下游规则详情. A 上下游 system app reads a rule.
+    ///
+    /// **Permissions:** 调用的应用需要满足如下的权限,仅适用于上下游中创建空间的主企业调用。操作的规则对应的企业用户和部门都需要在应用的可见范围内。 应用类型 权限要求 自建应用 配置到「上下游- 可调用接口的应用」中 注: 从2023年12月1日0点起,不再支持通过系统应用secret调用接口,存量企业暂不受影响 查看详情 Only the chain's main corp (the one that created the 上下游 space) may call it, from a self-built app configured under 上下游 &gt; 可调用接口的应用; since 2023-12-01 calls with a system app's secret are no longer accepted (existing corps unaffected for now). The rule's users and departments must be within the app's visibility.
+    ///
+    /// **Safe to repeat:** yes. A read, although sent as POST.
+    ///
+    /// # Parameters (JSON body)
+    ///
+    /// - `chain_id` (string, required): 上下游id. Id of the 上下游 chain.
+    /// - `rule_id` (i64, required): 上下游规则id. Rule id.
+    ///
+    /// # Returns
+    ///
+    /// - `rule_info` (RuleInfo): 上下游关系规则的详情. The rule.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    ///
+    /// See <https://developer.work.weixin.qq.com/document/path/95633> (documentation updated 2023-11-30).
+    #[cfg(feature = "wecom-corpgroup-rule")]
+    pub async fn get_rule_info(
+        &self,
+        request: &corpgroup_rule::GetRuleInfoRequest,
+    ) -> Result<corpgroup_rule::GetRuleInfoResponse> {
+        self.inner.call_json(&corpgroup_rule::GET_RULE_INFO, request).await
+    }
+
+    /// 新增对接规则: add a rule.
+    ///
+    /// Sends `POST /cgi-bin/corpgroup/rule/add_rule` (endpoint id `corpgroup.rule.add_rule`).
+    ///
+    /// 上下游系统应用可通过该接口新增一条对接规则。 注意:新增和更新上下游对接规则的接口每天最多调用1000次. A 上下游 system app adds one rule; add_rule and modify_rule together at most 1000 calls a day.
+    ///
+    /// **Permissions:** 调用的应用需要满足如下的权限,仅适用于上下游中创建空间的主企业调用。操作的规则对应的企业用户和部门都需要在应用的可见范围内。 应用类型 权限要求 自建应用 配置到「上下游- 可调用接口的应用」中 注: 从2023年12月1日0点起,不再支持通过系统应用secret调用接口,存量企业暂不受影响 查看详情 Only the chain's main corp (the one that created the 上下游 space) may call it, from a self-built app configured under 上下游 &gt; 可调用接口的应用; since 2023-12-01 calls with a system app's secret are no longer accepted (existing corps unaffected for now). The rule's users and departments must be within the app's visibility.
+    ///
+    /// **Rate limit:** 新增和更新上下游对接规则的接口每天最多调用1000次: add_rule and modify_rule together at most 1000 calls a day.
+    ///
+    /// **Safe to repeat:** no; a failed attempt is not retried after the request may have reached the server. Each call adds a new rule.
+    ///
+    /// # Parameters (JSON body)
+    ///
+    /// - `chain_id` (string, required): 上下游id. Id of the 上下游 chain.
+    /// - `rule_info` (RuleInfo, required): 上下游关系规则的详情. The rule.
+    ///
+    /// # Returns
+    ///
+    /// - `rule_id` (i64): 上下游规则id. Id of the new rule.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    ///
+    /// See <https://developer.work.weixin.qq.com/document/path/95634> (documentation updated 2023-12-07).
+    #[cfg(feature = "wecom-corpgroup-rule")]
+    pub async fn add_rule(
+        &self,
+        request: &corpgroup_rule::AddRuleRequest,
+    ) -> Result<corpgroup_rule::AddRuleResponse> {
+        self.inner.call_json(&corpgroup_rule::ADD_RULE, request).await
+    }
+
+    /// 更新对接规则: modify a rule.
+    ///
+    /// Sends `POST /cgi-bin/corpgroup/rule/modify_rule` (endpoint id `corpgroup.rule.modify_rule`).
+    ///
+    /// 上下游系统应用可通过该接口修改一条对接规则。 注意:新增和更新上下游对接规则的接口每天最多调用1000次. A 上下游 system app modifies one rule; add_rule and modify_rule together at most 1000 calls a day.
+    ///
+    /// **Permissions:** 调用的应用需要满足如下的权限,仅适用于上下游中创建空间的主企业调用。操作的规则对应的企业成员和部门都需要在应用的可见范围内。 应用类型 权限要求 自建应用 配置到「上下游- 可调用接口的应用」中 注: 从2023年12月1日0点起,不再支持通过系统应用secret调用接口,存量企业暂不受影响 查看详情 Only the chain's main corp (the one that created the 上下游 space) may call it, from a self-built app configured under 上下游 &gt; 可调用接口的应用; since 2023-12-01 calls with a system app's secret are no longer accepted (existing corps unaffected for now). The rule's members and departments must be within the app's visibility.
+    ///
+    /// **Rate limit:** 新增和更新上下游对接规则的接口每天最多调用1000次: add_rule and modify_rule together at most 1000 calls a day.
+    ///
+    /// **Safe to repeat:** yes. Setting the same rule twice leaves the same state (each call still counts against the 1000 a day).
+    ///
+    /// # Parameters (JSON body)
+    ///
+    /// - `chain_id` (string, required): 上下游id. Id of the 上下游 chain.
+    /// - `rule_id` (i64, required): 上下游规则id. Rule id.
+    /// - `rule_info` (RuleInfo, required): 上下游关系规则的详情. The rule.
+    ///
+    /// # Returns
+    ///
+    /// Nothing beyond the envelope (unknown members are kept in `extra`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    ///
+    /// See <https://developer.work.weixin.qq.com/document/path/95635> (documentation updated 2023-12-07).
+    #[cfg(feature = "wecom-corpgroup-rule")]
+    pub async fn modify_rule(
+        &self,
+        request: &corpgroup_rule::ModifyRuleRequest,
+    ) -> Result<corpgroup_rule::ModifyRuleResponse> {
+        self.inner.call_json(&corpgroup_rule::MODIFY_RULE, request).await
+    }
+
+    /// 创建部门: create a department.
+    ///
+    /// Sends `POST /cgi-bin/department/create` (endpoint id `department.create`).
+    ///
+    /// 注意，部门的最大层级为15层；部门总数不能超过3万个；每个部门下的节点不能超过3万个。建议保证创建的部门和对应部门成员是串行化处理. Departments nest at most 15 levels; at most 30,000 departments, and at most 30,000 nodes under one department; create a department before its members, not concurrently.
+    ///
+    /// **Permissions:** 2014: 管理员须拥有“操作通讯录”的接口权限,以及父部门的管理权限。Today: 第三方仅通讯录应用可以调用 (of third-party apps only the contacts app may call it).
+    ///
+    /// **Safe to repeat:** no; a failed attempt is not retried after the request may have reached the server
+    ///
+    /// # Parameters (JSON body)
+    ///
+    /// - `name` (string, required, 1 to 64 characters): 部门名称。同一个层级的部门名称不能重复。长度限制为1~64个UTF-8字符，字符不能包括\:\*?"&lt;&gt;|. Department name, 1 to 64 characters, unique among its siblings; must not contain \:\*?"&lt;&gt;|.
+    /// - `name_en` (string, optional, 1 to 64 characters): 英文名称。同一个层级的部门名称不能重复。需要在管理后台开启多语言支持才能生效。长度限制为1~64个字符，字符不能包括\:\*?"&lt;&gt;|. English name; takes effect only when multi-language support is enabled in the admin console.
+    /// - `parentid` (i32, required): 父亲部门id。根部门id为1 (today: 父部门id，32位整型). Parent department id; the root department is 1.
+    /// - `order` (u32, optional): 在父部门中的次序值。order值大的排序靠前。有效的值范围是\[0, 2^32). Position among the parent's children; larger values sort first.
+    /// - `id` (i32, optional): 部门id，32位整型，指定时必须大于1。若不填该参数，将自动生成id. Id for the new department (greater than 1); generated when unset.
+    ///
+    /// # Returns
+    ///
+    /// - `id` (i32): 创建的部门id. Id of the created department.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    ///
+    /// See <https://developer.work.weixin.qq.com/document/path/90341> (documentation updated 2023-08-15).
+    #[cfg(feature = "wecom-department")]
+    pub async fn create_department(
+        &self,
+        request: &department::CreateDepartmentRequest,
+    ) -> Result<department::CreateDepartmentResponse> {
+        self.inner.call_json(&department::CREATE_DEPARTMENT, request).await
+    }
+
+    /// 更新部门: update a department.
+    ///
+    /// Sends `POST /cgi-bin/department/update` (endpoint id `department.update`).
+    ///
+    /// 如果非必须的字段未指定,则不更新该字段之前的设置值. Fields left unset are not changed. 注意，部门的最大层级为15层；部门总数不能超过3万个；每个部门下的节点不能超过3万个. Departments nest at most 15 levels; at most 30,000 departments and 30,000 nodes under one department.
+    ///
+    /// **Permissions:** 2014: 管理员须拥有“操作通讯录”的接口权限,以及该部门的管理权限。Today: 应用须拥有指定部门的管理权限。如若要移动部门，需要有新父部门的管理权限。第三方仅通讯录应用可以调用。Management rights on the department (and on the new parent to move it).
+    ///
+    /// **Safe to repeat:** yes. Setting the same values twice leaves the same state.
+    ///
+    /// # Parameters (JSON body)
+    ///
+    /// - `id` (i32, required): 部门id. Department id.
+    /// - `name` (string, optional, 1 to 64 characters): 部门名称。长度限制为1~64个UTF-8字符，字符不能包括\:\*?"&lt;&gt;| (2014: 长度限制为0~64个字符。修改部门名称时指定该参数). New department name, 1 to 64 characters; set it to rename.
+    /// - `name_en` (string, optional, 1 to 64 characters): 英文名称，需要在管理后台开启多语言支持才能生效。长度限制为1~64个字符，字符不能包括\:\*?"&lt;&gt;|. English name; takes effect only when multi-language support is enabled.
+    /// - `parentid` (i32, optional): 父部门id. New parent department id (moves the department).
+    /// - `order` (u32, optional): 在父部门中的次序值。order值大的排序靠前。有效的值范围是\[0, 2^32). Position among the parent's children; larger values sort first.
+    ///
+    /// # Returns
+    ///
+    /// Nothing beyond the envelope (unknown members are kept in `extra`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    ///
+    /// See <https://developer.work.weixin.qq.com/document/90000/90135/90206> (documentation updated 2023-08-15).
+    #[cfg(feature = "wecom-department")]
+    pub async fn update_department(
+        &self,
+        request: &department::UpdateDepartmentRequest,
+    ) -> Result<department::UpdateDepartmentResponse> {
+        self.inner.call_json(&department::UPDATE_DEPARTMENT, request).await
+    }
+
+    /// 删除部门: delete a department.
+    ///
+    /// Sends `GET /cgi-bin/department/delete` (endpoint id `department.delete`).
+    ///
+    /// 不能删除根部门;不能删除含有子部门、成员的部门. The root department, and departments that still have sub-departments or members, cannot be deleted.
+    ///
+    /// **Permissions:** 2014: 管理员须拥有“操作通讯录”的接口权限,以及该部门的管理权限。Today: 应用须拥有指定部门的管理权限。第三方仅通讯录应用可以调用。Management rights on the department.
+    ///
+    /// **Safe to repeat:** yes. Deleting twice leaves the same state; the second call answers 60003.
+    ///
+    /// # Parameters (query string)
+    ///
+    /// - `id` (i32, required): 部门id。(注:不能删除根部门;不能删除含有子部门、成员的部门) Department id (not the root, not one with sub-departments or members).
+    ///
+    /// # Returns
+    ///
+    /// Nothing beyond the envelope (unknown members are kept in `extra`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    ///
+    /// See <https://developer.work.weixin.qq.com/document/path/90207> (documentation updated 2020-03-30).
+    #[cfg(feature = "wecom-department")]
+    pub async fn delete_department(
+        &self,
+        request: &department::DeleteDepartmentRequest,
+    ) -> Result<department::DeleteDepartmentResponse> {
+        self.inner.call_query(&department::DELETE_DEPARTMENT, request).await
+    }
+
+    /// 获取部门列表: list departments.
+    ///
+    /// Sends `GET /cgi-bin/department/list` (endpoint id `department.list`).
+    ///
+    /// 注：该接口性能较低，建议换用获取子部门ID列表与获取单个部门详情 (today's page: this call is slow; prefer department/simplelist and department/get). 从2022年8月15日10点开始，“企业管理后台 - 管理工具 - 通讯录同步”的新增IP将不能再调用此接口 (since 2022-08-15 new IPs of the contacts-sync assistant may no longer call it: 48009).
+    ///
+    /// **Permissions:** 2014: 管理员须拥有’获取部门列表’的接口权限,以及对部门的查看权限。Today: 只能拉取token对应的应用的权限范围内的部门列表 (only the departments within the app's scope).
+    ///
+    /// **Safe to repeat:** yes
+    ///
+    /// # Returns
+    ///
+    /// - `department` (Department[]): 部门列表数据. The departments.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    ///
+    /// See <https://developer.work.weixin.qq.com/document/path/90344> (documentation updated 2022-08-05).
+    #[cfg(feature = "wecom-department")]
+    pub async fn list_departments(&self) -> Result<department::ListDepartmentsResponse> {
+        self.inner.call(&department::LIST_DEPARTMENTS).await
+    }
+
+    /// 获取单个部门详情: read one department.
+    ///
+    /// Sends `GET /cgi-bin/department/get` (endpoint id `department.get`).
+    ///
+    /// 从2022年8月15日10点开始，“企业管理后台 - 管理工具 - 通讯录同步”的新增IP将不能再调用此接口 (since 2022-08-15 new IPs of the contacts-sync assistant may no longer call it: 48009).
+    ///
+    /// **Permissions:** 普通自建应用只能拉取token对应的应用的权限范围内的部门详情；通讯录同步助手可获取企业所有部门详情；代开发自建应用 and third-party apps: see the page's table. A self-built app reads the departments within its scope; the contacts-sync assistant reads all.
+    ///
+    /// **Safe to repeat:** yes
+    ///
+    /// # Parameters (query string)
+    ///
+    /// - `id` (i32, required): 部门id. Department id.
+    ///
+    /// # Returns
+    ///
+    /// - `department` (Department): 部门详情. The department.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    ///
+    /// See <https://developer.work.weixin.qq.com/document/36260>.
+    #[cfg(feature = "wecom-department")]
+    pub async fn get_department(
+        &self,
+        request: &department::GetDepartmentRequest,
+    ) -> Result<department::GetDepartmentResponse> {
+        self.inner.call_query(&department::GET_DEPARTMENT, request).await
+    }
+
+    /// 获取子部门ID列表: list the ids of a department and its sub-departments.
+    ///
+    /// Sends `GET /cgi-bin/department/simplelist` (endpoint id `department.simplelist`).
+    ///
+    /// Answers only id, parentid and order for each department, recursively below the given one (or the whole directory when id is unset). The recommended replacement of department/list.
+    ///
+    /// **Permissions:** 普通自建应用只能拉取token对应的应用的权限范围内的部门列表；通讯录同步助手可获取企业所有部门id. A self-built app lists the departments within its scope; the contacts-sync assistant lists all.
+    ///
+    /// **Safe to repeat:** yes
+    ///
+    /// # Parameters (query string)
+    ///
+    /// - `id` (i32, optional): 部门id。获取指定部门及其下的子部门（以及子部门的子部门等等，递归）。如果不填，默认获取全量组织架构. Department id: that department and all below it, recursively; unset: the whole directory.
+    ///
+    /// # Returns
+    ///
+    /// - `department_id` (DepartmentBrief[]): 部门列表数据. The departments (id, parentid, order).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    ///
+    /// See <https://developer.work.weixin.qq.com/document/36259>.
+    #[cfg(feature = "wecom-department")]
+    pub async fn list_department_ids(
+        &self,
+        request: &department::ListDepartmentIdsRequest,
+    ) -> Result<department::ListDepartmentIdsResponse> {
+        self.inner.call_query(&department::LIST_DEPARTMENT_IDS, request).await
+    }
+
+    /// 创建标签: create a tag.
+    ///
+    /// Sends `POST /cgi-bin/tag/create` (endpoint id `tag.create`).
+    ///
+    /// 注:标签锁默认为未加锁状态 (2014: a new tag is unlocked). 注意，标签总数不能超过3000个 (today: at most 3000 tags).
+    ///
+    /// **Permissions:** 2014: 无限定。Today: 创建的标签属于该应用，只有该应用的secret才可以增删成员 (the tag belongs to the app that created it; only that app's secret adds or removes its members).
+    ///
+    /// **Safe to repeat:** no; a failed attempt is not retried after the request may have reached the server. Creates a tag; a repeat answers 40071 (tag name exists).
+    ///
+    /// # Parameters (JSON body)
+    ///
+    /// - `tagname` (string, required, 1 to 32 characters): 标签名称，长度限制为32个字以内（汉字或英文字母），标签名不可与其他标签重名 (2014: 长度为1~64个字符,标签不可与其他同组的标签重名,也不可与全局标签重名). Tag name, at most 32 characters, unique.
+    /// - `tagid` (i32, optional): 标签id，非负整型，指定此参数时新增的标签会生成对应的标签id，不指定时则以目前最大的id自增. Id for the new tag; unset: the largest id plus one.
+    ///
+    /// # Returns
+    ///
+    /// - `tagid` (i32): 标签ID. Id of the created tag.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    ///
+    /// See <https://developer.work.weixin.qq.com/document/90000/90135/90210> (documentation updated 2020-06-08).
+    #[cfg(feature = "wecom-tag")]
+    pub async fn create_tag(
+        &self,
+        request: &tag::CreateTagRequest,
+    ) -> Result<tag::CreateTagResponse> {
+        self.inner.call_json(&tag::CREATE_TAG, request).await
+    }
+
+    /// 更新标签名字: rename a tag.
+    ///
+    /// Sends `POST /cgi-bin/tag/update` (endpoint id `tag.update`).
+    ///
+    /// **Permissions:** 2014: 管理员必须是指定标签的创建者。Today: 调用的应用必须是指定标签的创建者 (the calling app must have created the tag).
+    ///
+    /// **Safe to repeat:** yes. Setting the same name twice leaves the same state.
+    ///
+    /// # Parameters (JSON body)
+    ///
+    /// - `tagid` (i32, required): 标签ID. Tag id.
+    /// - `tagname` (string, required, at most 32 characters): 标签名称，长度限制为32个字（汉字或英文字母），标签不可与其他标签重名 (2014: 最长64个字符). Tag name, at most 32 characters, unique.
+    ///
+    /// # Returns
+    ///
+    /// Nothing beyond the envelope (unknown members are kept in `extra`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    ///
+    /// See <https://developer.work.weixin.qq.com/document/path/90347> (documentation updated 2020-04-02).
+    #[cfg(feature = "wecom-tag")]
+    pub async fn update_tag(
+        &self,
+        request: &tag::UpdateTagRequest,
+    ) -> Result<tag::UpdateTagResponse> {
+        self.inner.call_json(&tag::UPDATE_TAG, request).await
+    }
+
+    /// 删除标签: delete a tag.
+    ///
+    /// Sends `GET /cgi-bin/tag/delete` (endpoint id `tag.delete`).
+    ///
+    /// **Permissions:** 2014: 管理员必须是指定标签的创建者,并且标签的成员列表为空。Today: 调用的应用必须是指定标签的创建者 (the calling app must have created the tag; today's page no longer says the tag must be empty).
+    ///
+    /// **Safe to repeat:** yes. Deleting twice leaves the same state; the second call answers 40068.
+    ///
+    /// # Parameters (query string)
+    ///
+    /// - `tagid` (i32, required): 标签ID. Tag id.
+    ///
+    /// # Returns
+    ///
+    /// Nothing beyond the envelope (unknown members are kept in `extra`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    ///
+    /// See <https://developer.work.weixin.qq.com/document/path/90212> (documentation updated 2020-04-02).
+    #[cfg(feature = "wecom-tag")]
+    pub async fn delete_tag(
+        &self,
+        request: &tag::DeleteTagRequest,
+    ) -> Result<tag::DeleteTagResponse> {
+        self.inner.call_query(&tag::DELETE_TAG, request).await
+    }
+
+    /// 获取标签成员: list a tag's members.
+    ///
+    /// Sends `GET /cgi-bin/tag/get` (endpoint id `tag.get`).
+    ///
+    /// **Permissions:** 2014: 管理员须拥有“获取标签成员”的接口权限,标签须对管理员可见;返回列表仅包含管理员管辖范围的成员。Today: 无限制，但返回列表仅包含应用可见范围的成员；第三方可获取自己创建的标签及应用可见范围内的标签详情 (no restriction, but only members within the app's visible scope are listed).
+    ///
+    /// **Safe to repeat:** yes
+    ///
+    /// # Parameters (query string)
+    ///
+    /// - `tagid` (i32, required): 标签ID. Tag id.
+    ///
+    /// # Returns
+    ///
+    /// - `tagname` (string): 标签名. Tag name.
+    /// - `userlist` (UserBrief[]): 成员列表. The tag's members within the administrator's scope.
+    /// - `partylist` (i32[]): 标签中包含的部门id列表. Ids of the departments in the tag.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    ///
+    /// See <https://developer.work.weixin.qq.com/document/path/90349> (documentation updated 2021-08-11).
+    #[cfg(feature = "wecom-tag")]
+    pub async fn get_tag_users(
+        &self,
+        request: &tag::GetTagUsersRequest,
+    ) -> Result<tag::GetTagUsersResponse> {
+        self.inner.call_query(&tag::GET_TAG_USERS, request).await
+    }
+
+    /// 增加标签成员: add members to a tag.
+    ///
+    /// Sends `POST /cgi-bin/tag/addtagusers` (endpoint id `tag.addtagusers`).
+    ///
+    /// Partial success: errcode 0 with the rejected user ids in invalidlist (and, today, the rejected department ids in invalidparty). All invalid: errcode 40070.
+    ///
+    /// **Permissions:** 2014: 标签对管理员可见且未加锁,成员属于管理员管辖范围。Today: 调用的应用必须是指定标签的创建者；成员属于应用的可见范围。注意，每个标签下部门数和人员数总和不能超过3万个 (at most 30,000 departments and members per tag). The calling app must have created the tag; the members are within its visible scope.
+    ///
+    /// **Safe to repeat:** yes. Adding the same users twice leaves the same state (they are members of the tag).
+    ///
+    /// # Parameters (JSON body)
+    ///
+    /// - `tagid` (i32, required): 标签ID. Tag id.
+    /// - `userlist` (string[], required, at most 1000 items): 企业成员ID列表，注意：userlist、partylist不能同时为空，单次请求个数不超过1000. UserIDs, at most 1000 per call; userlist and partylist cannot both be empty.
+    /// - `partylist` (i32[], optional, at most 100 items): 企业部门ID列表，注意：userlist、partylist不能同时为空，单次请求个数不超过100. Department ids, at most 100 per call.
+    ///
+    /// # Returns
+    ///
+    /// - `invalidlist` (string[]): 不在权限内的员工ID列表,以“|”分隔. UserIDs outside the administrator's scope, as one pipe-separated string ("usr1|usr2|usr"); present on partial success.
+    /// - `invalidparty` (i32[]): 非法的部门id列表. Rejected department ids (modern docs).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    ///
+    /// See <https://developer.work.weixin.qq.com/document/90000/90135/90214> (documentation updated 2020-12-07).
+    #[cfg(feature = "wecom-tag")]
+    pub async fn add_tag_users(
+        &self,
+        request: &tag::AddTagUsersRequest,
+    ) -> Result<tag::AddTagUsersResponse> {
+        self.inner.call_json(&tag::ADD_TAG_USERS, request).await
+    }
+
+    /// 删除标签成员: remove members from a tag.
+    ///
+    /// Sends `POST /cgi-bin/tag/deltagusers` (endpoint id `tag.deltagusers`).
+    ///
+    /// Partial success: errcode 0 with the rejected user ids in invalidlist (and, today, the rejected department ids in invalidparty). All invalid: errcode 40031.
+    ///
+    /// **Permissions:** 2014: 标签对管理员可见且未加锁,成员属于管理员管辖范围。Today: 调用的应用必须是指定标签的创建者；成员属于应用的可见范围。 The calling app must have created the tag; the members are within its visible scope.
+    ///
+    /// **Safe to repeat:** yes. Removing the same users twice leaves the same state (they are not members of the tag).
+    ///
+    /// # Parameters (JSON body)
+    ///
+    /// - `tagid` (i32, required): 标签ID. Tag id.
+    /// - `userlist` (string[], required, at most 1000 items): 企业成员ID列表，注意：userlist、partylist不能同时为空，单次请求长度不超过1000. UserIDs, at most 1000 per call; userlist and partylist cannot both be empty.
+    /// - `partylist` (i32[], optional, at most 100 items): 企业部门ID列表，注意：userlist、partylist不能同时为空，单次请求长度不超过100. Department ids, at most 100 per call.
+    ///
+    /// # Returns
+    ///
+    /// - `invalidlist` (string[]): 不在权限内的或者非法的员工ID列表,以“|”分隔. UserIDs outside the administrator's scope or invalid, as one pipe-separated string ("usr1|usr2|usr"); present on partial success.
+    /// - `invalidparty` (i32[]): 非法的部门id列表. Rejected department ids (modern docs).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    ///
+    /// See <https://developer.work.weixin.qq.com/document/path/90215> (documentation updated 2020-04-02).
+    #[cfg(feature = "wecom-tag")]
+    pub async fn delete_tag_users(
+        &self,
+        request: &tag::DeleteTagUsersRequest,
+    ) -> Result<tag::DeleteTagUsersResponse> {
+        self.inner.call_json(&tag::DELETE_TAG_USERS, request).await
+    }
+
+    /// 获取标签列表: list the tags.
+    ///
+    /// Sends `GET /cgi-bin/tag/list` (endpoint id `tag.list`).
+    ///
+    /// **Permissions:** 自建应用或通讯同步助手可以获取所有标签列表；第三方应用仅可获取自己创建的标签。Self-built apps and the contacts-sync assistant list all tags; third-party apps only their own.
+    ///
+    /// **Safe to repeat:** yes
+    ///
+    /// # Returns
+    ///
+    /// - `taglist` (Tag[]): 标签列表. The tags.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    ///
+    /// See <https://developer.work.weixin.qq.com/document/path/90352> (documentation updated 2018-03-13).
+    #[cfg(feature = "wecom-tag")]
+    pub async fn list_tags(&self) -> Result<tag::ListTagsResponse> {
+        self.inner.call(&tag::LIST_TAGS).await
+    }
+
+    /// 创建成员: create a member.
+    ///
+    /// Sends `POST /cgi-bin/user/create` (endpoint id `user.create`).
+    ///
+    /// 注意，每个部门下的部门、成员总数不能超过3万个。建议保证创建department对应的部门和创建成员是串行化处理. At most 30,000 departments and members under one department; create the departments before their members, not concurrently.
+    ///
+    /// **Permissions:** 2014: 管理员须拥有“操作通讯录”的接口权限,以及指定部门的管理权限。Today: 仅通讯录同步助手或第三方通讯录应用可调用 (only the contacts-sync assistant or a third-party contacts app).
+    ///
+    /// **Safe to repeat:** no; a failed attempt is not retried after the request may have reached the server. Creates a member; a repeat answers 60102 (userid exists).
+    ///
+    /// # Parameters (JSON body)
+    ///
+    /// - `userid` (string, required, 1 to 64 characters): 成员UserID。对应管理端的账号，企业内必须唯一。长度为1~64个字节。只能由数字、字母和“_-@.”四种字符组成，且第一个字符必须是数字或字母. Member UserID: 1 to 64 of letters, digits and _-@., starting with a letter or digit; unique in the corp (case-insensitive).
+    /// - `name` (string, required, 1 to 64 characters): 成员名称。长度为1~64个utf8字符. Member name, 1 to 64 characters.
+    /// - `alias` (string, optional, 1 to 64 characters): 成员别名。长度1~64个utf8字符. Alias, 1 to 64 characters.
+    /// - `mobile` (string, optional): 手机号码。企业内必须唯一，mobile/email二者不能同时为空 (2014: mobile/weixinid/email三者不能同时为空). Mobile number, unique in the corp; mobile and email cannot both be empty.
+    /// - `department` (i32[], optional, at most 100 items): 成员所属部门id列表，不超过100个 (2014: 注意,每个部门的直属员工上限为1000个). Ids of the member's departments, at most 100.
+    /// - `order` (u32[], optional): 部门内的排序值，默认为0，成员次序以创建时间从小到大排列。个数必须和参数department的个数一致，数值越大排序越前面。有效的值范围是\[0, 2^32). Order in each department, aligned with department; larger sorts first.
+    /// - `position` (string, optional, at most 128 characters): 职务信息。长度为0~128个字符. Job title, at most 128 characters.
+    /// - `gender` (Gender, optional): 性别。1表示男性，2表示女性 (2014: gender=0表示男,=1表示女). Gender: "1" male, "2" female.
+    /// - `email` (string, optional, 6 to 64 characters): 邮箱。长度6~64个字节，且为有效的email格式。企业内必须唯一，mobile/email二者不能同时为空. Email, 6 to 64 bytes, unique in the corp.
+    /// - `biz_mail` (string, optional, 6 to 64 characters): 企业邮箱。仅对开通企业邮箱的企业有效。长度6~64个字节，且为有效的企业邮箱格式。企业内必须唯一。未填写则系统会为用户生成默认企业邮箱. Corporate email (corps with WeCom mail), 6 to 64 bytes; generated when unset.
+    /// - `is_leader_in_dept` (i32[], optional): 个数必须和参数department的个数一致，表示在所在的部门内是否为部门负责人。1表示为部门负责人，0表示非部门负责人. 1 where the member leads the department, 0 otherwise; aligned with department.
+    /// - `direct_leader` (string[], optional): 直属上级UserID，设置范围为企业内成员. UserIDs of the member's direct leaders.
+    /// - `enable` (EnableFlag, optional): 启用/禁用成员。1表示启用成员，0表示禁用成员. 1 enables the member, 0 disables it.
+    /// - `avatar_mediaid` (string, optional): 成员头像的mediaid，通过素材管理接口上传图片获得的mediaid. media_id of the avatar uploaded through the media API.
+    /// - `telephone` (string, optional, at most 32 characters): 座机。32字节以内，由纯数字、“-”、“+”或“,”组成. Landline, at most 32 bytes of digits, '-', '+' and ','.
+    /// - `address` (string, optional, at most 128 characters): 地址。长度最大128个字符. Address, at most 128 characters.
+    /// - `main_department` (i32, optional): 主部门. Main department.
+    /// - `extattr` (ExtAttr, optional): 自定义字段。自定义字段需要先在WEB管理端添加，见扩展属性添加方法，否则忽略未知属性的赋值. Custom attributes; they must exist in the admin console.
+    /// - `to_invite` (bool, optional): 是否邀请该成员使用企业微信（将通过微信服务通知或短信或邮件下发邀请，每天自动下发一次，最多持续3个工作日），默认值为true. Whether to invite the member to WeCom (default true).
+    /// - `external_position` (string, optional): 对外职务，如果设置了该值，则以此作为对外展示的职务，否则以position来展示. Job title shown to external contacts.
+    /// - `tel` (string, optional, at most 64 characters): 办公电话。长度为0~64个字符 (deprecated: today telephone). Office phone, 0 to 64 characters.
+    /// - `weixinid` (string, optional): 微信号。企业内必须唯一 (deprecated: not in today's pages). WeChat id, unique in the corp.
+    /// - Rule: one of `mobile`, `email` must be given (mobile/email二者不能同时为空 (2014: mobile/weixinid/email三者不能同时为空). Mobile and email cannot both be empty.)
+    ///
+    /// # Returns
+    ///
+    /// Nothing beyond the envelope (unknown members are kept in `extra`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    ///
+    /// See <https://developer.work.weixin.qq.com/document/path/90331> (documentation updated 2025-07-25).
+    #[cfg(feature = "wecom-user")]
+    pub async fn create_user(
+        &self,
+        request: &user::CreateUserRequest,
+    ) -> Result<user::CreateUserResponse> {
+        self.inner.call_json(&user::CREATE_USER, request).await
+    }
+
+    /// 更新成员: update a member.
+    ///
+    /// Sends `POST /cgi-bin/user/update` (endpoint id `user.update`).
+    ///
+    /// 如果非必须的字段未指定,则不更新该字段之前的设置值. Fields left unset are not changed. 特别地，如果userid由系统自动生成，则仅允许修改一次。新值可由new_userid字段指定 (a system-generated userid may be changed once, through new_userid).
+    ///
+    /// **Permissions:** 2014: 管理员须拥有“操作通讯录”的接口权限,以及指定部门、成员的管理权限。Today: 仅通讯录同步助手或第三方通讯录应用可调用。注意，每个部门下的部门、成员总数不能超过3万个。
+    ///
+    /// **Safe to repeat:** yes. Setting the same values twice leaves the same state.
+    ///
+    /// # Parameters (JSON body)
+    ///
+    /// - `userid` (string, required): 成员UserID。对应管理端的账号，企业内必须唯一。不区分大小写，长度为1~64个字节. Member UserID.
+    /// - `new_userid` (string, optional): 特别地，如果userid由系统自动生成，则仅允许修改一次。新值可由new_userid字段指定. New UserID for a system-generated one (allowed once).
+    /// - `name` (string, optional, 1 to 64 characters): 成员名称。长度为1~64个utf8字符 (2014: 0~64). Member name, 1 to 64 characters.
+    /// - `alias` (string, optional, 1 to 64 characters): 别名。长度为1-64个utf8字符. Alias, 1 to 64 characters.
+    /// - `mobile` (string, optional): 手机号码。企业内必须唯一。若成员已激活企业微信，则需成员自行修改（此情况下该参数被忽略，但不会报错） (2014: 更新后的成员mobile/weixinid/email三者不能同时为空). Mobile number, unique in the corp; ignored for members who activated WeCom (they change it themselves).
+    /// - `department` (i32[], optional, at most 100 items): 成员所属部门id列表，不超过100个. Ids of the member's departments, at most 100.
+    /// - `order` (u32[], optional): 部门内的排序值，默认为0。当有传入department时有效。数量必须和department一致，数值越大排序越前面。有效的值范围是\[0, 2^32). Order in each department (with department only), aligned with department.
+    /// - `position` (string, optional, at most 128 characters): 职务信息。长度为0~128个字符. Job title, at most 128 characters.
+    /// - `gender` (Gender, optional): 性别。1表示男性，2表示女性 (2014: gender=0表示男,=1表示女). Gender: "1" male, "2" female.
+    /// - `email` (string, optional, at most 64 characters): 邮箱。长度不超过64个字节，且为有效的email格式。企业内必须唯一. Email, at most 64 bytes, unique in the corp.
+    /// - `biz_mail` (string, optional, 6 to 64 characters): 企业邮箱。仅对开通企业邮箱的企业有效。长度6~64个字节，且为有效的企业邮箱格式。企业内必须唯一. Corporate email, 6 to 64 bytes; a system-assigned one may be changed once.
+    /// - `telephone` (string, optional, 1 to 32 characters): 座机。由1-32位的纯数字、“-”、“+”或“,”组成. Landline, 1 to 32 of digits, '-', '+' and ','.
+    /// - `is_leader_in_dept` (i32[], optional): 部门负责人字段，个数必须和department一致，表示在所在的部门内是否为负责人. 1 where the member leads the department, 0 otherwise; aligned with department.
+    /// - `direct_leader` (string[], optional, at most 5 items): 直属上级，可以设置企业范围内成员为直属上级，最多设置5个. UserIDs of the member's direct leaders, at most 5.
+    /// - `enable` (EnableFlag, optional): 启用/禁用成员。1表示启用成员,0表示禁用成员. 1 enables the member, 0 disables it.
+    /// - `avatar_mediaid` (string, optional): 成员头像的mediaid，通过素材管理接口上传图片获得的mediaid. media_id of the avatar uploaded through the media API.
+    /// - `address` (string, optional, at most 128 characters): 地址。长度最大128个字符. Address, at most 128 characters.
+    /// - `main_department` (i32, optional): 主部门. Main department.
+    /// - `extattr` (ExtAttr, optional): 自定义字段。自定义字段需要先在WEB管理端添加，见扩展属性添加方法，否则忽略未知属性的赋值. Custom attributes; they must exist in the admin console.
+    /// - `external_position` (string, optional): 对外职务，如果设置了该值，则以此作为对外展示的职务，否则以position来展示. Job title shown to external contacts.
+    /// - `tel` (string, optional, at most 64 characters): 办公电话。长度为0~64个字符。必须企业内唯一 (deprecated: today telephone). Office phone, 0 to 64 characters, unique in the corp.
+    /// - `weixinid` (string, optional): 微信号。企业内必须唯一 (deprecated: not in today's pages). WeChat id, unique in the corp.
+    ///
+    /// # Returns
+    ///
+    /// Nothing beyond the envelope (unknown members are kept in `extra`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    #[cfg(feature = "wecom-user")]
+    pub async fn update_user(
+        &self,
+        request: &user::UpdateUserRequest,
+    ) -> Result<user::UpdateUserResponse> {
+        self.inner.call_json(&user::UPDATE_USER, request).await
+    }
+
+    /// 删除成员: delete a member.
+    ///
+    /// Sends `GET /cgi-bin/user/delete` (endpoint id `user.delete`).
+    ///
+    /// **Permissions:** 2014: 管理员须拥有“操作通讯录”的接口权限,以及指定部门、成员的管理权限。Today: 仅通讯录同步助手或第三方通讯录应用可调用。若是绑定了腾讯企业邮，则会同时删除邮箱账号 (a linked Tencent Exmail account is deleted too).
+    ///
+    /// **Safe to repeat:** yes. Deleting twice leaves the same state; the second call answers 60111.
+    ///
+    /// # Parameters (query string)
+    ///
+    /// - `userid` (string, required): 员工UserID。对应管理端的帐号. Member UserID: the account in the admin console.
+    ///
+    /// # Returns
+    ///
+    /// Nothing beyond the envelope (unknown members are kept in `extra`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    ///
+    /// See <https://developer.work.weixin.qq.com/document/path/90198> (documentation updated 2021-08-09).
+    #[cfg(feature = "wecom-user")]
+    pub async fn delete_user(
+        &self,
+        request: &user::DeleteUserRequest,
+    ) -> Result<user::DeleteUserResponse> {
+        self.inner.call_query(&user::DELETE_USER, request).await
+    }
+
+    /// 获取成员: read a member.
+    ///
+    /// Sends `GET /cgi-bin/user/get` (endpoint id `user.get`).
+    ///
+    /// 应用只能获取可见范围内的成员信息，且每种应用获取的字段有所不同. Apps read only members within their visible scope, and which fields they get depends on the kind of app. Since 2022-06-20 20:00 (从2022年6月20号20点开始), basic apps other than the contacts-sync assistant (客户联系、微信客服、会话存档、日程 …) and newly created self-built and 代开发 apps no longer receive 头像、性别、手机、邮箱、企业邮箱、员工个人二维码、地址 (avatar, gender, mobile, email, biz_mail, qr_code, address) from this call; they must obtain them through oauth2 manual authorization by the admin and the member (96255; auth/getuserdetail 96443). 从2022年8月15日10点开始，“企业管理后台 - 管理工具 - 通讯录同步”的新增IP将不能再调用此接口 (new IPs of the contacts-sync assistant may no longer call it: 48009; use user/list_id and department/simplelist).
+    ///
+    /// **Permissions:** 2014: 管理员须拥有’获取成员’的接口权限,以及成员的查看权限。Today: 应用须拥有指定成员的查看权限。View rights on the member.
+    ///
+    /// **Safe to repeat:** yes
+    ///
+    /// # Parameters (query string)
+    ///
+    /// - `userid` (string, required): 成员UserID。对应管理端的账号，企业内必须唯一。不区分大小写，长度为1~64个字节. Member UserID.
+    ///
+    /// # Returns
+    ///
+    /// - `userid` (string): 成员UserID。对应管理端的账号，企业内必须唯一。不区分大小写，长度为1~64个字节. Member UserID.
+    /// - `name` (string): 成员名称；第三方不可获取，调用时返回userid以代替name；代开发自建应用需要管理员授权才返回. Member name; service-provider-built apps need the admin's authorization.
+    /// - `department` (i32[]): 成员所属部门id列表，仅返回该应用有查看权限的部门id. Ids of the member's departments the app may see.
+    /// - `order` (u32[]): 部门内的排序值，默认为0。数量必须和department一致，数值越大排序越前面。值范围是\[0, 2^32). Order in each department, aligned with department; larger sorts first.
+    /// - `position` (string): 职务信息. Job title.
+    /// - `mobile` (string): 手机号码. Mobile number.
+    /// - `gender` (Gender): 性别。0表示未定义，1表示男性，2表示女性. Gender.
+    /// - `email` (string): 邮箱. Email.
+    /// - `biz_mail` (string): 企业邮箱. Corporate email.
+    /// - `is_leader_in_dept` (i32[]): 表示在所在的部门内是否为部门负责人，数量与department一致. 1 where the member leads the department, 0 otherwise; aligned with department.
+    /// - `direct_leader` (string[]): 直属上级UserID，返回在应用可见范围内的直属上级列表，最多有五个直属上级. UserIDs of the member's direct leaders visible to the app (at most five).
+    /// - `avatar` (string): 头像url. Avatar URL.
+    /// - `thumb_avatar` (string): 头像缩略图url. Avatar thumbnail URL.
+    /// - `telephone` (string): 座机. Landline.
+    /// - `alias` (string): 别名. Alias.
+    /// - `address` (string): 地址. Address.
+    /// - `open_userid` (string): 全局唯一。对于同一个服务商，不同应用获取到企业内同一个成员的open_userid是相同的，最多64个字节。仅第三方应用可获取. The member's id for a service provider (third-party apps only).
+    /// - `main_department` (i32): 主部门，仅当应用对主部门有查看权限时返回. Main department.
+    /// - `extattr` (ExtAttr): 扩展属性. Custom attributes.
+    /// - `status` (MemberStatus): 激活状态: 1=已激活，2=已禁用，4=未激活，5=退出企业. Activation status (2014: 关注状态 1 followed, 2 frozen, 4 not followed).
+    /// - `qr_code` (string): 员工个人二维码，扫描可添加为外部联系人(注意返回的是一个url，可在浏览器上打开该url以展示二维码). URL of the member's QR code (adds them as an external contact).
+    /// - `external_position` (string): 对外职务，如果设置了该值，则以此作为对外展示的职务，否则以position来展示. Job title shown to external contacts (position when unset).
+    /// - `tel` (string): 办公电话 (deprecated: today telephone). Office phone.
+    /// - `weixinid` (string): 微信号 (deprecated: not in today's pages). WeChat id.
+    /// - `enable` (EnableFlag): 成员启用状态。1表示启用的成员，0表示被禁用. 1 enabled, 0 disabled.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    ///
+    /// See <https://developer.work.weixin.qq.com/document/path/96255> (documentation updated 2025-03-06).
+    #[cfg(feature = "wecom-user")]
+    pub async fn get_user(
+        &self,
+        request: &user::GetUserRequest,
+    ) -> Result<user::GetUserResponse> {
+        self.inner.call_query(&user::GET_USER, request).await
+    }
+
+    /// 获取部门成员: list a department's members.
+    ///
+    /// Sends `GET /cgi-bin/user/simplelist` (endpoint id `user.simplelist`).
+    ///
+    /// 从2022年8月15日10点开始，“企业管理后台 - 管理工具 - 通讯录同步”的新增IP将不能再调用此接口 (new IPs of the contacts-sync assistant may no longer call it: 48009); use user/list_id. 如需获取该部门及其子部门的所有成员，需先获取该部门下的子部门，然后再获取子部门下的部门成员，逐层递归获取 (today: recurse through the sub-departments yourself).
+    ///
+    /// **Permissions:** 2014: 管理员须拥有’获取部门成员’的接口权限,以及指定部门的查看权限。Today: 应用须拥有指定部门的查看权限。View rights on the department.
+    ///
+    /// **Safe to repeat:** yes
+    ///
+    /// # Parameters (query string)
+    ///
+    /// - `department_id` (i32, required): 获取的部门id. Id of the department to list.
+    /// - `fetch_child` (FetchChild, optional): 1/0:是否递归获取子部门下面的成员. 1: include sub-departments recursively; 0: direct members only.
+    /// - `status` (SimpleListStatus, optional): 0获取全部员工,1获取已关注成员列表,2获取禁用成员列表,4获取未关注成员列表。status可叠加. 0 all, 1 followed, 2 disabled, 4 not followed; the values can be combined (a combination is sent as Other).
+    ///
+    /// # Returns
+    ///
+    /// - `userlist` (UserBrief[]): 成员列表. The members (userid 员工UserID, name 成员名称).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    ///
+    /// See <https://developer.work.weixin.qq.com/document/path/96259> (documentation updated 2022-08-22).
+    #[cfg(feature = "wecom-user")]
+    pub async fn list_department_users(
+        &self,
+        request: &user::ListDepartmentUsersRequest,
+    ) -> Result<user::ListDepartmentUsersResponse> {
+        self.inner.call_query(&user::LIST_DEPARTMENT_USERS, request).await
+    }
+
+    /// 获取部门成员详情: list a department's members with their details.
+    ///
+    /// Sends `GET /cgi-bin/user/list` (endpoint id `user.list`).
+    ///
+    /// 应用只能获取可见范围内的成员信息，且每种应用获取的字段有所不同. Since 2022-06-20 20:00 (从2022年6月20号20点开始), basic apps other than the contacts-sync assistant (客户联系、微信客服、会话存档、日程 …) and newly created self-built and 代开发 apps no longer receive 头像、性别、手机、邮箱、企业邮箱、员工个人二维码、地址 (avatar, gender, mobile, email, biz_mail, qr_code, address) from this call; they must obtain them through oauth2 manual authorization by the admin and the member (96260; auth/getuserdetail 96443). 从2022年8月15日10点开始，“企业管理后台 - 管理工具 - 通讯录同步”的新增IP将不能再调用此接口 (48009; use user/list_id). 如需获取该部门及其子部门的所有成员，需先获取该部门下的子部门，然后再获取子部门下的部门成员，逐层递归获取.
+    ///
+    /// **Permissions:** 应用须拥有指定部门的查看权限。View rights on the department.
+    ///
+    /// **Safe to repeat:** yes
+    ///
+    /// # Parameters (query string)
+    ///
+    /// - `department_id` (i32, required): 获取的部门id. Id of the department to list.
+    /// - `fetch_child` (FetchChild, optional): 1/0：是否递归获取子部门下面的成员 (not in today's page). 1: include sub-departments recursively; 0: direct members only.
+    ///
+    /// # Returns
+    ///
+    /// - `userlist` (Member[]): 成员列表. The members, with their details.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    ///
+    /// See <https://developer.work.weixin.qq.com/document/path/96260> (documentation updated 2024-07-24).
+    #[cfg(feature = "wecom-user")]
+    pub async fn list_users(
+        &self,
+        request: &user::ListUsersRequest,
+    ) -> Result<user::ListUsersResponse> {
+        self.inner.call_query(&user::LIST_USERS, request).await
+    }
+
+    /// 获取成员ID列表: page through the corp's members (userid and department pairs).
+    ///
+    /// Sends `POST /cgi-bin/user/list_id` (endpoint id `user.list_id`).
+    ///
+    /// 获取企业成员的userid与对应的部门ID列表. One row per member and department; the documented way to enumerate all members since 2022-08 (sensitive fields are not part of it). Page with cursor: send next_cursor back until it comes back empty (如果该字段返回空则表示已没有更多数据).
+    ///
+    /// **Permissions:** 仅支持通过“通讯录同步secret”调用。Only with the contacts-sync secret.
+    ///
+    /// **Safe to repeat:** yes. A read; repeating a page request returns the same page.
+    ///
+    /// # Parameters (JSON body)
+    ///
+    /// - `cursor` (string, optional): 用于分页查询的游标，字符串类型，由上一次调用返回，首次调用不填. Cursor from the previous page's next_cursor; unset for the first page.
+    /// - `limit` (u32, optional): 分页，预期请求的数据量，取值范围 1 ~ 10000. Rows wanted in this page, 1 to 10000.
+    ///
+    /// # Returns
+    ///
+    /// - `next_cursor` (string): 分页游标，下次请求时填写以获取之后分页的记录。如果该字段返回空则表示已没有更多数据. Cursor of the next page; empty when there is no more.
+    /// - `dept_user` (DeptUser[]): 用户-部门关系列表. The member-department pairs of this page.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    ///
+    /// See <https://developer.work.weixin.qq.com/document/path/96067> (documentation updated 2024-07-23).
+    #[cfg(feature = "wecom-user")]
+    pub async fn list_user_ids(
+        &self,
+        request: &user::ListUserIdsRequest,
+    ) -> Result<user::ListUserIdsResponse> {
+        self.inner.call_json(&user::LIST_USER_IDS, request).await
+    }
+
+    #[cfg(feature = "wecom-user")]
+    /// Every `dept_user` item of [`list_user_ids`](Self::list_user_ids), as a stream that fetches the next page only when the items of the previous one have been consumed (`use qywx::runtime::StreamExt; while let Some(item) = stream.next().await { .. }`).
+    ///
+    /// The stream starts at `request`'s `cursor` (unset: the first page), follows `next_cursor` and ends after the last page. A failed page is yielded as one `Err` after every item before it, and ends the stream.
+    pub fn list_user_ids_stream(
+        &self,
+        request: &user::ListUserIdsRequest,
+    ) -> impl Stream<Item = Result<user::DeptUser>> + Send + 'static {
+        let client = self.clone();
+        let template = request.clone();
+        let mut first = Some(template.cursor.clone());
+        pager::items(move |cursor: Option<String>| {
+            let client = client.clone();
+            let mut request = template.clone();
+            request.cursor = first.take().unwrap_or(cursor);
+            async move {
+                let page = client.list_user_ids(&request).await?;
+                Ok(pager::Page {
+                    next_cursor: page.next_cursor,
+                    items: page.dept_user,
+                })
+            }
+        })
+    }
+
+    /// userid转openid: convert a member's UserID to their WeChat openid.
+    ///
+    /// Sends `POST /cgi-bin/user/convert_to_openid` (endpoint id `user.convert_to_openid`).
+    ///
+    /// 该接口使用场景为企业支付，在使用企业红包和向员工付款时，需要自行将企业微信的userid转成openid。注：需要成员使用微信登录企业微信或者关注微信插件（原企业号）才能转成openid (for corp payments; the member must have logged in to WeCom with WeChat or follow the WeChat plugin, otherwise 43004). 如果是外部联系人，请使用外部联系人openid转换转换openid (external contacts use externalcontact/convert_to_openid).
+    ///
+    /// **Permissions:** 成员必须处于应用的可见范围内. The member must be within the app's visible scope.
+    ///
+    /// **Safe to repeat:** yes. A lookup; it changes nothing.
+    ///
+    /// # Parameters (JSON body)
+    ///
+    /// - `userid` (string, required): 企业内的成员id. Member UserID.
+    ///
+    /// # Returns
+    ///
+    /// - `openid` (string): 企业微信成员userid对应的openid. The member's openid.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    #[cfg(feature = "wecom-user")]
+    pub async fn convert_to_openid(
+        &self,
+        request: &user::ConvertToOpenidRequest,
+    ) -> Result<user::ConvertToOpenidResponse> {
+        self.inner.call_json(&user::CONVERT_TO_OPENID, request).await
+    }
+
+    /// openid转userid: convert a WeChat openid to the member's UserID.
+    ///
+    /// Sends `POST /cgi-bin/user/convert_to_userid` (endpoint id `user.convert_to_userid`).
+    ///
+    /// 该接口主要应用于使用企业支付之后的结果查询。开发者需要知道某个结果事件的openid对应企业微信内成员的信息时，可以通过调用该接口进行转换查询 (for looking up the member behind a corp-payment result).
+    ///
+    /// **Permissions:** 管理组需对openid对应的企业微信成员有查看权限。View rights on the member behind the openid.
+    ///
+    /// **Safe to repeat:** yes. A lookup; it changes nothing.
+    ///
+    /// # Parameters (JSON body)
+    ///
+    /// - `openid` (string, required): 在使用企业支付之后，返回结果的openid. The openid from a corp-payment result.
+    ///
+    /// # Returns
+    ///
+    /// - `userid` (string): 该openid在企业微信对应的成员userid. The member's UserID.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    #[cfg(feature = "wecom-user")]
+    pub async fn convert_to_userid(
+        &self,
+        request: &user::ConvertToUseridRequest,
+    ) -> Result<user::ConvertToUseridResponse> {
+        self.inner.call_json(&user::CONVERT_TO_USERID, request).await
     }
 }

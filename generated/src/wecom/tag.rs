@@ -3,7 +3,7 @@
 //!
 //! Create, rename, delete and list tags, list a tag's members, and add or remove members and departments. Adding and removing can partly succeed: errcode 0 with the rejected user ids in `invalidlist` and (today) the rejected department ids in `invalidparty`. Today tag names are at most 32 characters and a corp has at most 3000 tags.
 
-use qywx_runtime::{json_object, QueryParams, Result};
+use qywx_runtime::{json_object, QueryParams};
 use qywx_runtime::codec::{Decoded, FromJson, Members, MembersOut, ToJson};
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Validate, Validator};
@@ -39,11 +39,13 @@ impl Tag {
 impl FromJson for Tag {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "Tag")?;
-        Ok(Self {
-            tagid: members.required("tagid")?,
-            tagname: members.required("tagname")?,
-            extra: members.rest(),
-        })
+        let tagid = members.required("tagid");
+        let tagname = members.required("tagname");
+        let extra = members.finish()?;
+        match (tagid, tagname) {
+            (Some(tagid), Some(tagname)) => Ok(Self { tagid, tagname, extra }),
+            _ => Err(Members::incomplete("Tag")),
+        }
     }
 }
 
@@ -108,10 +110,13 @@ impl CreateTagRequest {
 impl FromJson for CreateTagRequest {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "CreateTagRequest")?;
-        Ok(Self {
-            tagname: members.required("tagname")?,
-            tagid: members.optional("tagid")?,
-        })
+        let tagname = members.required("tagname");
+        let tagid = members.optional("tagid");
+        members.finish()?;
+        let Some(tagname) = tagname else {
+            return Err(Members::incomplete("CreateTagRequest"));
+        };
+        Ok(Self { tagname, tagid })
     }
 }
 
@@ -157,10 +162,12 @@ impl CreateTagResponse {
 impl FromJson for CreateTagResponse {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "CreateTagResponse")?;
-        Ok(Self {
-            tagid: members.required("tagid")?,
-            extra: members.rest(),
-        })
+        let tagid = members.required("tagid");
+        let extra = members.finish()?;
+        let Some(tagid) = tagid else {
+            return Err(Members::incomplete("CreateTagResponse"));
+        };
+        Ok(Self { tagid, extra })
     }
 }
 
@@ -213,10 +220,13 @@ impl UpdateTagRequest {
 impl FromJson for UpdateTagRequest {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "UpdateTagRequest")?;
-        Ok(Self {
-            tagid: members.required("tagid")?,
-            tagname: members.required("tagname")?,
-        })
+        let tagid = members.required("tagid");
+        let tagname = members.required("tagname");
+        members.finish()?;
+        match (tagid, tagname) {
+            (Some(tagid), Some(tagname)) => Ok(Self { tagid, tagname }),
+            _ => Err(Members::incomplete("UpdateTagRequest")),
+        }
     }
 }
 
@@ -258,7 +268,8 @@ impl UpdateTagResponse {
 impl FromJson for UpdateTagResponse {
     fn from_json(value: Value) -> Decoded<Self> {
         let members = Members::of(value, "UpdateTagResponse")?;
-        Ok(Self { extra: members.rest() })
+        let extra = members.finish()?;
+        Ok(Self { extra })
     }
 }
 
@@ -302,9 +313,12 @@ impl DeleteTagRequest {
 impl FromJson for DeleteTagRequest {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "DeleteTagRequest")?;
-        Ok(Self {
-            tagid: members.required("tagid")?,
-        })
+        let tagid = members.required("tagid");
+        members.finish()?;
+        let Some(tagid) = tagid else {
+            return Err(Members::incomplete("DeleteTagRequest"));
+        };
+        Ok(Self { tagid })
     }
 }
 
@@ -349,7 +363,8 @@ impl DeleteTagResponse {
 impl FromJson for DeleteTagResponse {
     fn from_json(value: Value) -> Decoded<Self> {
         let members = Members::of(value, "DeleteTagResponse")?;
-        Ok(Self { extra: members.rest() })
+        let extra = members.finish()?;
+        Ok(Self { extra })
     }
 }
 
@@ -393,9 +408,12 @@ impl GetTagUsersRequest {
 impl FromJson for GetTagUsersRequest {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "GetTagUsersRequest")?;
-        Ok(Self {
-            tagid: members.required("tagid")?,
-        })
+        let tagid = members.required("tagid");
+        members.finish()?;
+        let Some(tagid) = tagid else {
+            return Err(Members::incomplete("GetTagUsersRequest"));
+        };
+        Ok(Self { tagid })
     }
 }
 
@@ -471,11 +489,15 @@ impl GetTagUsersResponse {
 impl FromJson for GetTagUsersResponse {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "GetTagUsersResponse")?;
+        let tagname = members.optional("tagname");
+        let userlist = members.list("userlist");
+        let partylist = members.optional("partylist");
+        let extra = members.finish()?;
         Ok(Self {
-            tagname: members.optional("tagname")?,
-            userlist: members.list("userlist")?,
-            partylist: members.optional("partylist")?,
-            extra: members.rest(),
+            tagname,
+            userlist,
+            partylist,
+            extra,
         })
     }
 }
@@ -544,11 +566,14 @@ impl AddTagUsersRequest {
 impl FromJson for AddTagUsersRequest {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "AddTagUsersRequest")?;
-        Ok(Self {
-            tagid: members.required("tagid")?,
-            userlist: members.list("userlist")?,
-            partylist: members.optional("partylist")?,
-        })
+        let tagid = members.required("tagid");
+        let userlist = members.list("userlist");
+        let partylist = members.optional("partylist");
+        members.finish()?;
+        let Some(tagid) = tagid else {
+            return Err(Members::incomplete("AddTagUsersRequest"));
+        };
+        Ok(Self { tagid, userlist, partylist })
     }
 }
 
@@ -625,10 +650,13 @@ impl AddTagUsersResponse {
 impl FromJson for AddTagUsersResponse {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "AddTagUsersResponse")?;
+        let invalidlist = members.separated("invalidlist", '|');
+        let invalidparty = members.optional("invalidparty");
+        let extra = members.finish()?;
         Ok(Self {
-            invalidlist: members.separated("invalidlist", '|')?,
-            invalidparty: members.optional("invalidparty")?,
-            extra: members.rest(),
+            invalidlist,
+            invalidparty,
+            extra,
         })
     }
 }
@@ -704,11 +732,14 @@ impl DeleteTagUsersRequest {
 impl FromJson for DeleteTagUsersRequest {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "DeleteTagUsersRequest")?;
-        Ok(Self {
-            tagid: members.required("tagid")?,
-            userlist: members.list("userlist")?,
-            partylist: members.optional("partylist")?,
-        })
+        let tagid = members.required("tagid");
+        let userlist = members.list("userlist");
+        let partylist = members.optional("partylist");
+        members.finish()?;
+        let Some(tagid) = tagid else {
+            return Err(Members::incomplete("DeleteTagUsersRequest"));
+        };
+        Ok(Self { tagid, userlist, partylist })
     }
 }
 
@@ -785,10 +816,13 @@ impl DeleteTagUsersResponse {
 impl FromJson for DeleteTagUsersResponse {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "DeleteTagUsersResponse")?;
+        let invalidlist = members.separated("invalidlist", '|');
+        let invalidparty = members.optional("invalidparty");
+        let extra = members.finish()?;
         Ok(Self {
-            invalidlist: members.separated("invalidlist", '|')?,
-            invalidparty: members.optional("invalidparty")?,
-            extra: members.rest(),
+            invalidlist,
+            invalidparty,
+            extra,
         })
     }
 }
@@ -845,10 +879,9 @@ impl ListTagsResponse {
 impl FromJson for ListTagsResponse {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "ListTagsResponse")?;
-        Ok(Self {
-            taglist: members.list("taglist")?,
-            extra: members.rest(),
-        })
+        let taglist = members.list("taglist");
+        let extra = members.finish()?;
+        Ok(Self { taglist, extra })
     }
 }
 
@@ -862,214 +895,3 @@ impl ToJson for ListTagsResponse {
 }
 
 json_object!(ListTagsResponse);
-
-impl super::WecomClient {
-    /// 创建标签: create a tag.
-    ///
-    /// Sends `POST /cgi-bin/tag/create` (endpoint id `tag.create`).
-    ///
-    /// 注:标签锁默认为未加锁状态 (2014: a new tag is unlocked). 注意，标签总数不能超过3000个 (today: at most 3000 tags).
-    ///
-    /// **Permissions:** 2014: 无限定。Today: 创建的标签属于该应用，只有该应用的secret才可以增删成员 (the tag belongs to the app that created it; only that app's secret adds or removes its members).
-    ///
-    /// **Safe to repeat:** no; a failed attempt is not retried after the request may have reached the server. Creates a tag; a repeat answers 40071 (tag name exists).
-    ///
-    /// # Parameters (JSON body)
-    ///
-    /// - `tagname` (string, required, 1 to 32 characters): 标签名称，长度限制为32个字以内（汉字或英文字母），标签名不可与其他标签重名 (2014: 长度为1~64个字符,标签不可与其他同组的标签重名,也不可与全局标签重名). Tag name, at most 32 characters, unique.
-    /// - `tagid` (i32, optional): 标签id，非负整型，指定此参数时新增的标签会生成对应的标签id，不指定时则以目前最大的id自增. Id for the new tag; unset: the largest id plus one.
-    ///
-    /// # Returns
-    ///
-    /// - `tagid` (i32): 标签ID. Id of the created tag.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
-    ///
-    /// See <https://developer.work.weixin.qq.com/document/90000/90135/90210> (documentation updated 2020-06-08).
-    pub async fn create_tag(
-        &self,
-        request: &CreateTagRequest,
-    ) -> Result<CreateTagResponse> {
-        self.inner.call_json(&CREATE_TAG, request).await
-    }
-
-    /// 更新标签名字: rename a tag.
-    ///
-    /// Sends `POST /cgi-bin/tag/update` (endpoint id `tag.update`).
-    ///
-    /// **Permissions:** 2014: 管理员必须是指定标签的创建者。Today: 调用的应用必须是指定标签的创建者 (the calling app must have created the tag).
-    ///
-    /// **Safe to repeat:** yes. Setting the same name twice leaves the same state.
-    ///
-    /// # Parameters (JSON body)
-    ///
-    /// - `tagid` (i32, required): 标签ID. Tag id.
-    /// - `tagname` (string, required, at most 32 characters): 标签名称，长度限制为32个字（汉字或英文字母），标签不可与其他标签重名 (2014: 最长64个字符). Tag name, at most 32 characters, unique.
-    ///
-    /// # Returns
-    ///
-    /// Nothing beyond the envelope (unknown members are kept in `extra`).
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
-    ///
-    /// See <https://developer.work.weixin.qq.com/document/path/90347> (documentation updated 2020-04-02).
-    pub async fn update_tag(
-        &self,
-        request: &UpdateTagRequest,
-    ) -> Result<UpdateTagResponse> {
-        self.inner.call_json(&UPDATE_TAG, request).await
-    }
-
-    /// 删除标签: delete a tag.
-    ///
-    /// Sends `GET /cgi-bin/tag/delete` (endpoint id `tag.delete`).
-    ///
-    /// **Permissions:** 2014: 管理员必须是指定标签的创建者,并且标签的成员列表为空。Today: 调用的应用必须是指定标签的创建者 (the calling app must have created the tag; today's page no longer says the tag must be empty).
-    ///
-    /// **Safe to repeat:** yes. Deleting twice leaves the same state; the second call answers 40068.
-    ///
-    /// # Parameters (query string)
-    ///
-    /// - `tagid` (i32, required): 标签ID. Tag id.
-    ///
-    /// # Returns
-    ///
-    /// Nothing beyond the envelope (unknown members are kept in `extra`).
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
-    ///
-    /// See <https://developer.work.weixin.qq.com/document/path/90212> (documentation updated 2020-04-02).
-    pub async fn delete_tag(
-        &self,
-        request: &DeleteTagRequest,
-    ) -> Result<DeleteTagResponse> {
-        self.inner.call_query(&DELETE_TAG, request).await
-    }
-
-    /// 获取标签成员: list a tag's members.
-    ///
-    /// Sends `GET /cgi-bin/tag/get` (endpoint id `tag.get`).
-    ///
-    /// **Permissions:** 2014: 管理员须拥有“获取标签成员”的接口权限,标签须对管理员可见;返回列表仅包含管理员管辖范围的成员。Today: 无限制，但返回列表仅包含应用可见范围的成员；第三方可获取自己创建的标签及应用可见范围内的标签详情 (no restriction, but only members within the app's visible scope are listed).
-    ///
-    /// **Safe to repeat:** yes
-    ///
-    /// # Parameters (query string)
-    ///
-    /// - `tagid` (i32, required): 标签ID. Tag id.
-    ///
-    /// # Returns
-    ///
-    /// - `tagname` (string): 标签名. Tag name.
-    /// - `userlist` (UserBrief[]): 成员列表. The tag's members within the administrator's scope.
-    /// - `partylist` (i32[]): 标签中包含的部门id列表. Ids of the departments in the tag.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
-    ///
-    /// See <https://developer.work.weixin.qq.com/document/path/90349> (documentation updated 2021-08-11).
-    pub async fn get_tag_users(
-        &self,
-        request: &GetTagUsersRequest,
-    ) -> Result<GetTagUsersResponse> {
-        self.inner.call_query(&GET_TAG_USERS, request).await
-    }
-
-    /// 增加标签成员: add members to a tag.
-    ///
-    /// Sends `POST /cgi-bin/tag/addtagusers` (endpoint id `tag.addtagusers`).
-    ///
-    /// Partial success: errcode 0 with the rejected user ids in invalidlist (and, today, the rejected department ids in invalidparty). All invalid: errcode 40070.
-    ///
-    /// **Permissions:** 2014: 标签对管理员可见且未加锁,成员属于管理员管辖范围。Today: 调用的应用必须是指定标签的创建者；成员属于应用的可见范围。注意，每个标签下部门数和人员数总和不能超过3万个 (at most 30,000 departments and members per tag). The calling app must have created the tag; the members are within its visible scope.
-    ///
-    /// **Safe to repeat:** yes. Adding the same users twice leaves the same state (they are members of the tag).
-    ///
-    /// # Parameters (JSON body)
-    ///
-    /// - `tagid` (i32, required): 标签ID. Tag id.
-    /// - `userlist` (string[], required, at most 1000 items): 企业成员ID列表，注意：userlist、partylist不能同时为空，单次请求个数不超过1000. UserIDs, at most 1000 per call; userlist and partylist cannot both be empty.
-    /// - `partylist` (i32[], optional, at most 100 items): 企业部门ID列表，注意：userlist、partylist不能同时为空，单次请求个数不超过100. Department ids, at most 100 per call.
-    ///
-    /// # Returns
-    ///
-    /// - `invalidlist` (string[]): 不在权限内的员工ID列表,以“|”分隔. UserIDs outside the administrator's scope, as one pipe-separated string ("usr1|usr2|usr"); present on partial success.
-    /// - `invalidparty` (i32[]): 非法的部门id列表. Rejected department ids (modern docs).
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
-    ///
-    /// See <https://developer.work.weixin.qq.com/document/90000/90135/90214> (documentation updated 2020-12-07).
-    pub async fn add_tag_users(
-        &self,
-        request: &AddTagUsersRequest,
-    ) -> Result<AddTagUsersResponse> {
-        self.inner.call_json(&ADD_TAG_USERS, request).await
-    }
-
-    /// 删除标签成员: remove members from a tag.
-    ///
-    /// Sends `POST /cgi-bin/tag/deltagusers` (endpoint id `tag.deltagusers`).
-    ///
-    /// Partial success: errcode 0 with the rejected user ids in invalidlist (and, today, the rejected department ids in invalidparty). All invalid: errcode 40031.
-    ///
-    /// **Permissions:** 2014: 标签对管理员可见且未加锁,成员属于管理员管辖范围。Today: 调用的应用必须是指定标签的创建者；成员属于应用的可见范围。 The calling app must have created the tag; the members are within its visible scope.
-    ///
-    /// **Safe to repeat:** yes. Removing the same users twice leaves the same state (they are not members of the tag).
-    ///
-    /// # Parameters (JSON body)
-    ///
-    /// - `tagid` (i32, required): 标签ID. Tag id.
-    /// - `userlist` (string[], required, at most 1000 items): 企业成员ID列表，注意：userlist、partylist不能同时为空，单次请求长度不超过1000. UserIDs, at most 1000 per call; userlist and partylist cannot both be empty.
-    /// - `partylist` (i32[], optional, at most 100 items): 企业部门ID列表，注意：userlist、partylist不能同时为空，单次请求长度不超过100. Department ids, at most 100 per call.
-    ///
-    /// # Returns
-    ///
-    /// - `invalidlist` (string[]): 不在权限内的或者非法的员工ID列表,以“|”分隔. UserIDs outside the administrator's scope or invalid, as one pipe-separated string ("usr1|usr2|usr"); present on partial success.
-    /// - `invalidparty` (i32[]): 非法的部门id列表. Rejected department ids (modern docs).
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
-    ///
-    /// See <https://developer.work.weixin.qq.com/document/path/90215> (documentation updated 2020-04-02).
-    pub async fn delete_tag_users(
-        &self,
-        request: &DeleteTagUsersRequest,
-    ) -> Result<DeleteTagUsersResponse> {
-        self.inner.call_json(&DELETE_TAG_USERS, request).await
-    }
-
-    /// 获取标签列表: list the tags.
-    ///
-    /// Sends `GET /cgi-bin/tag/list` (endpoint id `tag.list`).
-    ///
-    /// **Permissions:** 自建应用或通讯同步助手可以获取所有标签列表；第三方应用仅可获取自己创建的标签。Self-built apps and the contacts-sync assistant list all tags; third-party apps only their own.
-    ///
-    /// **Safe to repeat:** yes
-    ///
-    /// # Returns
-    ///
-    /// - `taglist` (Tag[]): 标签列表. The tags.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
-    ///
-    /// See <https://developer.work.weixin.qq.com/document/path/90352> (documentation updated 2018-03-13).
-    pub async fn list_tags(&self) -> Result<ListTagsResponse> {
-        self.inner.call(&LIST_TAGS).await
-    }
-}

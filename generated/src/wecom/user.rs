@@ -3,7 +3,7 @@
 //!
 //! Create, update, delete and read members of the WeCom contact directory, list a department's members (briefly or with details), page through all members' ids, and convert between UserID and openid. The 2014 article said each department holds at most 1000 direct members. Today's servers withhold sensitive member fields (avatar, gender, mobile, email, biz_mail, qr_code, address) from apps created after 2022-06-20 without the member's authorization, and refuse new contacts-sync IPs on the detail reads since 2022-08-15.
 
-use qywx_runtime::{json_object, pager, wire_enum, QueryParams, Result, Stream};
+use qywx_runtime::{json_object, wire_enum, QueryParams};
 use qywx_runtime::codec::{Decoded, FromJson, Members, MembersOut, ToJson};
 use qywx_runtime::lenient::{IntEnum, StrEnum};
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
@@ -306,12 +306,20 @@ impl UserBrief {
 impl FromJson for UserBrief {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "UserBrief")?;
+        let userid = members.required("userid");
+        let name = members.optional("name");
+        let department = members.optional("department");
+        let open_userid = members.optional("open_userid");
+        let extra = members.finish()?;
+        let Some(userid) = userid else {
+            return Err(Members::incomplete("UserBrief"));
+        };
         Ok(Self {
-            userid: members.required("userid")?,
-            name: members.optional("name")?,
-            department: members.optional("department")?,
-            open_userid: members.optional("open_userid")?,
-            extra: members.rest(),
+            userid,
+            name,
+            department,
+            open_userid,
+            extra,
         })
     }
 }
@@ -405,10 +413,12 @@ impl ExtAttrText {
 impl FromJson for ExtAttrText {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "ExtAttrText")?;
-        Ok(Self {
-            value: members.required("value")?,
-            extra: members.rest(),
-        })
+        let value = members.required("value");
+        let extra = members.finish()?;
+        let Some(value) = value else {
+            return Err(Members::incomplete("ExtAttrText"));
+        };
+        Ok(Self { value, extra })
     }
 }
 
@@ -463,11 +473,13 @@ impl ExtAttrWeb {
 impl FromJson for ExtAttrWeb {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "ExtAttrWeb")?;
-        Ok(Self {
-            url: members.required("url")?,
-            title: members.required("title")?,
-            extra: members.rest(),
-        })
+        let url = members.required("url");
+        let title = members.required("title");
+        let extra = members.finish()?;
+        match (url, title) {
+            (Some(url), Some(title)) => Ok(Self { url, title, extra }),
+            _ => Err(Members::incomplete("ExtAttrWeb")),
+        }
     }
 }
 
@@ -531,12 +543,21 @@ impl ExtAttrMiniprogram {
 impl FromJson for ExtAttrMiniprogram {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "ExtAttrMiniprogram")?;
-        Ok(Self {
-            appid: members.required("appid")?,
-            pagepath: members.required("pagepath")?,
-            title: members.required("title")?,
-            extra: members.rest(),
-        })
+        let appid = members.required("appid");
+        let pagepath = members.required("pagepath");
+        let title = members.required("title");
+        let extra = members.finish()?;
+        match (appid, pagepath, title) {
+            (Some(appid), Some(pagepath), Some(title)) => {
+                Ok(Self {
+                    appid,
+                    pagepath,
+                    title,
+                    extra,
+                })
+            }
+            _ => Err(Members::incomplete("ExtAttrMiniprogram")),
+        }
     }
 }
 
@@ -623,14 +644,25 @@ impl ExtAttrItem {
 impl FromJson for ExtAttrItem {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "ExtAttrItem")?;
-        Ok(Self {
-            r#type: members.required("type")?,
-            name: members.required("name")?,
-            text: members.optional("text")?,
-            web: members.optional("web")?,
-            miniprogram: members.optional("miniprogram")?,
-            extra: members.rest(),
-        })
+        let r#type = members.required("type");
+        let name = members.required("name");
+        let text = members.optional("text");
+        let web = members.optional("web");
+        let miniprogram = members.optional("miniprogram");
+        let extra = members.finish()?;
+        match (r#type, name) {
+            (Some(r#type), Some(name)) => {
+                Ok(Self {
+                    r#type,
+                    name,
+                    text,
+                    web,
+                    miniprogram,
+                    extra,
+                })
+            }
+            _ => Err(Members::incomplete("ExtAttrItem")),
+        }
     }
 }
 
@@ -691,10 +723,9 @@ impl ExtAttr {
 impl FromJson for ExtAttr {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "ExtAttr")?;
-        Ok(Self {
-            attrs: members.list("attrs")?,
-            extra: members.rest(),
-        })
+        let attrs = members.list("attrs");
+        let extra = members.finish()?;
+        Ok(Self { attrs, extra })
     }
 }
 
@@ -760,12 +791,21 @@ impl DeptUser {
 impl FromJson for DeptUser {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "DeptUser")?;
-        Ok(Self {
-            userid: members.required("userid")?,
-            open_userid: members.optional("open_userid")?,
-            department: members.required("department")?,
-            extra: members.rest(),
-        })
+        let userid = members.required("userid");
+        let open_userid = members.optional("open_userid");
+        let department = members.required("department");
+        let extra = members.finish()?;
+        match (userid, department) {
+            (Some(userid), Some(department)) => {
+                Ok(Self {
+                    userid,
+                    open_userid,
+                    department,
+                    extra,
+                })
+            }
+            _ => Err(Members::incomplete("DeptUser")),
+        }
     }
 }
 
@@ -1056,31 +1096,59 @@ impl Member {
 impl FromJson for Member {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "Member")?;
-        Ok(Self {
-            userid: members.required("userid")?,
-            name: members.optional("name")?,
-            department: members.list("department")?,
-            order: members.optional("order")?,
-            position: members.optional("position")?,
-            mobile: members.optional("mobile")?,
-            gender: members.optional("gender")?,
-            email: members.optional("email")?,
-            biz_mail: members.optional("biz_mail")?,
-            is_leader_in_dept: members.optional("is_leader_in_dept")?,
-            direct_leader: members.optional("direct_leader")?,
-            avatar: members.optional("avatar")?,
-            thumb_avatar: members.optional("thumb_avatar")?,
-            telephone: members.optional("telephone")?,
-            alias: members.optional("alias")?,
-            address: members.optional("address")?,
-            open_userid: members.optional("open_userid")?,
-            main_department: members.optional("main_department")?,
-            extattr: members.optional("extattr")?,
-            status: members.required("status")?,
-            qr_code: members.optional("qr_code")?,
-            external_position: members.optional("external_position")?,
-            extra: members.rest(),
-        })
+        let userid = members.required("userid");
+        let name = members.optional("name");
+        let department = members.list("department");
+        let order = members.optional("order");
+        let position = members.optional("position");
+        let mobile = members.optional("mobile");
+        let gender = members.optional("gender");
+        let email = members.optional("email");
+        let biz_mail = members.optional("biz_mail");
+        let is_leader_in_dept = members.optional("is_leader_in_dept");
+        let direct_leader = members.optional("direct_leader");
+        let avatar = members.optional("avatar");
+        let thumb_avatar = members.optional("thumb_avatar");
+        let telephone = members.optional("telephone");
+        let alias = members.optional("alias");
+        let address = members.optional("address");
+        let open_userid = members.optional("open_userid");
+        let main_department = members.optional("main_department");
+        let extattr = members.optional("extattr");
+        let status = members.required("status");
+        let qr_code = members.optional("qr_code");
+        let external_position = members.optional("external_position");
+        let extra = members.finish()?;
+        match (userid, status) {
+            (Some(userid), Some(status)) => {
+                Ok(Self {
+                    userid,
+                    name,
+                    department,
+                    order,
+                    position,
+                    mobile,
+                    gender,
+                    email,
+                    biz_mail,
+                    is_leader_in_dept,
+                    direct_leader,
+                    avatar,
+                    thumb_avatar,
+                    telephone,
+                    alias,
+                    address,
+                    open_userid,
+                    main_department,
+                    extattr,
+                    status,
+                    qr_code,
+                    external_position,
+                    extra,
+                })
+            }
+            _ => Err(Members::incomplete("Member")),
+        }
     }
 }
 
@@ -1431,30 +1499,58 @@ impl CreateUserRequest {
 impl FromJson for CreateUserRequest {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "CreateUserRequest")?;
-        Ok(Self {
-            userid: members.required("userid")?,
-            name: members.required("name")?,
-            alias: members.optional("alias")?,
-            mobile: members.optional("mobile")?,
-            department: members.optional("department")?,
-            order: members.optional("order")?,
-            position: members.optional("position")?,
-            gender: members.optional("gender")?,
-            email: members.optional("email")?,
-            biz_mail: members.optional("biz_mail")?,
-            is_leader_in_dept: members.optional("is_leader_in_dept")?,
-            direct_leader: members.optional("direct_leader")?,
-            enable: members.optional("enable")?,
-            avatar_mediaid: members.optional("avatar_mediaid")?,
-            telephone: members.optional("telephone")?,
-            address: members.optional("address")?,
-            main_department: members.optional("main_department")?,
-            extattr: members.optional("extattr")?,
-            to_invite: members.optional("to_invite")?,
-            external_position: members.optional("external_position")?,
-            tel: members.optional("tel")?,
-            weixinid: members.optional("weixinid")?,
-        })
+        let userid = members.required("userid");
+        let name = members.required("name");
+        let alias = members.optional("alias");
+        let mobile = members.optional("mobile");
+        let department = members.optional("department");
+        let order = members.optional("order");
+        let position = members.optional("position");
+        let gender = members.optional("gender");
+        let email = members.optional("email");
+        let biz_mail = members.optional("biz_mail");
+        let is_leader_in_dept = members.optional("is_leader_in_dept");
+        let direct_leader = members.optional("direct_leader");
+        let enable = members.optional("enable");
+        let avatar_mediaid = members.optional("avatar_mediaid");
+        let telephone = members.optional("telephone");
+        let address = members.optional("address");
+        let main_department = members.optional("main_department");
+        let extattr = members.optional("extattr");
+        let to_invite = members.optional("to_invite");
+        let external_position = members.optional("external_position");
+        let tel = members.optional("tel");
+        let weixinid = members.optional("weixinid");
+        members.finish()?;
+        match (userid, name) {
+            (Some(userid), Some(name)) => {
+                Ok(Self {
+                    userid,
+                    name,
+                    alias,
+                    mobile,
+                    department,
+                    order,
+                    position,
+                    gender,
+                    email,
+                    biz_mail,
+                    is_leader_in_dept,
+                    direct_leader,
+                    enable,
+                    avatar_mediaid,
+                    telephone,
+                    address,
+                    main_department,
+                    extattr,
+                    to_invite,
+                    external_position,
+                    tel,
+                    weixinid,
+                })
+            }
+            _ => Err(Members::incomplete("CreateUserRequest")),
+        }
     }
 }
 
@@ -1566,7 +1662,8 @@ impl CreateUserResponse {
 impl FromJson for CreateUserResponse {
     fn from_json(value: Value) -> Decoded<Self> {
         let members = Members::of(value, "CreateUserResponse")?;
-        Ok(Self { extra: members.rest() })
+        let extra = members.finish()?;
+        Ok(Self { extra })
     }
 }
 
@@ -1877,29 +1974,55 @@ impl UpdateUserRequest {
 impl FromJson for UpdateUserRequest {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "UpdateUserRequest")?;
+        let userid = members.required("userid");
+        let new_userid = members.optional("new_userid");
+        let name = members.optional("name");
+        let alias = members.optional("alias");
+        let mobile = members.optional("mobile");
+        let department = members.optional("department");
+        let order = members.optional("order");
+        let position = members.optional("position");
+        let gender = members.optional("gender");
+        let email = members.optional("email");
+        let biz_mail = members.optional("biz_mail");
+        let telephone = members.optional("telephone");
+        let is_leader_in_dept = members.optional("is_leader_in_dept");
+        let direct_leader = members.optional("direct_leader");
+        let enable = members.optional("enable");
+        let avatar_mediaid = members.optional("avatar_mediaid");
+        let address = members.optional("address");
+        let main_department = members.optional("main_department");
+        let extattr = members.optional("extattr");
+        let external_position = members.optional("external_position");
+        let tel = members.optional("tel");
+        let weixinid = members.optional("weixinid");
+        members.finish()?;
+        let Some(userid) = userid else {
+            return Err(Members::incomplete("UpdateUserRequest"));
+        };
         Ok(Self {
-            userid: members.required("userid")?,
-            new_userid: members.optional("new_userid")?,
-            name: members.optional("name")?,
-            alias: members.optional("alias")?,
-            mobile: members.optional("mobile")?,
-            department: members.optional("department")?,
-            order: members.optional("order")?,
-            position: members.optional("position")?,
-            gender: members.optional("gender")?,
-            email: members.optional("email")?,
-            biz_mail: members.optional("biz_mail")?,
-            telephone: members.optional("telephone")?,
-            is_leader_in_dept: members.optional("is_leader_in_dept")?,
-            direct_leader: members.optional("direct_leader")?,
-            enable: members.optional("enable")?,
-            avatar_mediaid: members.optional("avatar_mediaid")?,
-            address: members.optional("address")?,
-            main_department: members.optional("main_department")?,
-            extattr: members.optional("extattr")?,
-            external_position: members.optional("external_position")?,
-            tel: members.optional("tel")?,
-            weixinid: members.optional("weixinid")?,
+            userid,
+            new_userid,
+            name,
+            alias,
+            mobile,
+            department,
+            order,
+            position,
+            gender,
+            email,
+            biz_mail,
+            telephone,
+            is_leader_in_dept,
+            direct_leader,
+            enable,
+            avatar_mediaid,
+            address,
+            main_department,
+            extattr,
+            external_position,
+            tel,
+            weixinid,
         })
     }
 }
@@ -2004,7 +2127,8 @@ impl UpdateUserResponse {
 impl FromJson for UpdateUserResponse {
     fn from_json(value: Value) -> Decoded<Self> {
         let members = Members::of(value, "UpdateUserResponse")?;
-        Ok(Self { extra: members.rest() })
+        let extra = members.finish()?;
+        Ok(Self { extra })
     }
 }
 
@@ -2048,9 +2172,12 @@ impl DeleteUserRequest {
 impl FromJson for DeleteUserRequest {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "DeleteUserRequest")?;
-        Ok(Self {
-            userid: members.required("userid")?,
-        })
+        let userid = members.required("userid");
+        members.finish()?;
+        let Some(userid) = userid else {
+            return Err(Members::incomplete("DeleteUserRequest"));
+        };
+        Ok(Self { userid })
     }
 }
 
@@ -2095,7 +2222,8 @@ impl DeleteUserResponse {
 impl FromJson for DeleteUserResponse {
     fn from_json(value: Value) -> Decoded<Self> {
         let members = Members::of(value, "DeleteUserResponse")?;
-        Ok(Self { extra: members.rest() })
+        let extra = members.finish()?;
+        Ok(Self { extra })
     }
 }
 
@@ -2139,9 +2267,12 @@ impl GetUserRequest {
 impl FromJson for GetUserRequest {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "GetUserRequest")?;
-        Ok(Self {
-            userid: members.required("userid")?,
-        })
+        let userid = members.required("userid");
+        members.finish()?;
+        let Some(userid) = userid else {
+            return Err(Members::incomplete("GetUserRequest"));
+        };
+        Ok(Self { userid })
     }
 }
 
@@ -2474,34 +2605,65 @@ impl GetUserResponse {
 impl FromJson for GetUserResponse {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "GetUserResponse")?;
-        Ok(Self {
-            userid: members.required("userid")?,
-            name: members.optional("name")?,
-            department: members.list("department")?,
-            order: members.optional("order")?,
-            position: members.optional("position")?,
-            mobile: members.optional("mobile")?,
-            gender: members.optional("gender")?,
-            email: members.optional("email")?,
-            biz_mail: members.optional("biz_mail")?,
-            is_leader_in_dept: members.optional("is_leader_in_dept")?,
-            direct_leader: members.optional("direct_leader")?,
-            avatar: members.optional("avatar")?,
-            thumb_avatar: members.optional("thumb_avatar")?,
-            telephone: members.optional("telephone")?,
-            alias: members.optional("alias")?,
-            address: members.optional("address")?,
-            open_userid: members.optional("open_userid")?,
-            main_department: members.optional("main_department")?,
-            extattr: members.optional("extattr")?,
-            status: members.required("status")?,
-            qr_code: members.optional("qr_code")?,
-            external_position: members.optional("external_position")?,
-            tel: members.optional("tel")?,
-            weixinid: members.optional("weixinid")?,
-            enable: members.optional("enable")?,
-            extra: members.rest(),
-        })
+        let userid = members.required("userid");
+        let name = members.optional("name");
+        let department = members.list("department");
+        let order = members.optional("order");
+        let position = members.optional("position");
+        let mobile = members.optional("mobile");
+        let gender = members.optional("gender");
+        let email = members.optional("email");
+        let biz_mail = members.optional("biz_mail");
+        let is_leader_in_dept = members.optional("is_leader_in_dept");
+        let direct_leader = members.optional("direct_leader");
+        let avatar = members.optional("avatar");
+        let thumb_avatar = members.optional("thumb_avatar");
+        let telephone = members.optional("telephone");
+        let alias = members.optional("alias");
+        let address = members.optional("address");
+        let open_userid = members.optional("open_userid");
+        let main_department = members.optional("main_department");
+        let extattr = members.optional("extattr");
+        let status = members.required("status");
+        let qr_code = members.optional("qr_code");
+        let external_position = members.optional("external_position");
+        let tel = members.optional("tel");
+        let weixinid = members.optional("weixinid");
+        let enable = members.optional("enable");
+        let extra = members.finish()?;
+        match (userid, status) {
+            (Some(userid), Some(status)) => {
+                Ok(Self {
+                    userid,
+                    name,
+                    department,
+                    order,
+                    position,
+                    mobile,
+                    gender,
+                    email,
+                    biz_mail,
+                    is_leader_in_dept,
+                    direct_leader,
+                    avatar,
+                    thumb_avatar,
+                    telephone,
+                    alias,
+                    address,
+                    open_userid,
+                    main_department,
+                    extattr,
+                    status,
+                    qr_code,
+                    external_position,
+                    tel,
+                    weixinid,
+                    enable,
+                    extra,
+                })
+            }
+            _ => Err(Members::incomplete("GetUserResponse")),
+        }
     }
 }
 
@@ -2596,10 +2758,17 @@ impl ListDepartmentUsersRequest {
 impl FromJson for ListDepartmentUsersRequest {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "ListDepartmentUsersRequest")?;
+        let department_id = members.required("department_id");
+        let fetch_child = members.optional("fetch_child");
+        let status = members.optional("status");
+        members.finish()?;
+        let Some(department_id) = department_id else {
+            return Err(Members::incomplete("ListDepartmentUsersRequest"));
+        };
         Ok(Self {
-            department_id: members.required("department_id")?,
-            fetch_child: members.optional("fetch_child")?,
-            status: members.optional("status")?,
+            department_id,
+            fetch_child,
+            status,
         })
     }
 }
@@ -2669,10 +2838,9 @@ impl ListDepartmentUsersResponse {
 impl FromJson for ListDepartmentUsersResponse {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "ListDepartmentUsersResponse")?;
-        Ok(Self {
-            userlist: members.list("userlist")?,
-            extra: members.rest(),
-        })
+        let userlist = members.list("userlist");
+        let extra = members.finish()?;
+        Ok(Self { userlist, extra })
     }
 }
 
@@ -2731,10 +2899,13 @@ impl ListUsersRequest {
 impl FromJson for ListUsersRequest {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "ListUsersRequest")?;
-        Ok(Self {
-            department_id: members.required("department_id")?,
-            fetch_child: members.optional("fetch_child")?,
-        })
+        let department_id = members.required("department_id");
+        let fetch_child = members.optional("fetch_child");
+        members.finish()?;
+        let Some(department_id) = department_id else {
+            return Err(Members::incomplete("ListUsersRequest"));
+        };
+        Ok(Self { department_id, fetch_child })
     }
 }
 
@@ -2799,10 +2970,9 @@ impl ListUsersResponse {
 impl FromJson for ListUsersResponse {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "ListUsersResponse")?;
-        Ok(Self {
-            userlist: members.list("userlist")?,
-            extra: members.rest(),
-        })
+        let userlist = members.list("userlist");
+        let extra = members.finish()?;
+        Ok(Self { userlist, extra })
     }
 }
 
@@ -2865,10 +3035,10 @@ impl ListUserIdsRequest {
 impl FromJson for ListUserIdsRequest {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "ListUserIdsRequest")?;
-        Ok(Self {
-            cursor: members.optional("cursor")?,
-            limit: members.optional("limit")?,
-        })
+        let cursor = members.optional("cursor");
+        let limit = members.optional("limit");
+        members.finish()?;
+        Ok(Self { cursor, limit })
     }
 }
 
@@ -2924,10 +3094,13 @@ impl ListUserIdsResponse {
 impl FromJson for ListUserIdsResponse {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "ListUserIdsResponse")?;
+        let next_cursor = members.optional("next_cursor");
+        let dept_user = members.list("dept_user");
+        let extra = members.finish()?;
         Ok(Self {
-            next_cursor: members.optional("next_cursor")?,
-            dept_user: members.list("dept_user")?,
-            extra: members.rest(),
+            next_cursor,
+            dept_user,
+            extra,
         })
     }
 }
@@ -2974,9 +3147,12 @@ impl ConvertToOpenidRequest {
 impl FromJson for ConvertToOpenidRequest {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "ConvertToOpenidRequest")?;
-        Ok(Self {
-            userid: members.required("userid")?,
-        })
+        let userid = members.required("userid");
+        members.finish()?;
+        let Some(userid) = userid else {
+            return Err(Members::incomplete("ConvertToOpenidRequest"));
+        };
+        Ok(Self { userid })
     }
 }
 
@@ -3019,10 +3195,12 @@ impl ConvertToOpenidResponse {
 impl FromJson for ConvertToOpenidResponse {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "ConvertToOpenidResponse")?;
-        Ok(Self {
-            openid: members.required("openid")?,
-            extra: members.rest(),
-        })
+        let openid = members.required("openid");
+        let extra = members.finish()?;
+        let Some(openid) = openid else {
+            return Err(Members::incomplete("ConvertToOpenidResponse"));
+        };
+        Ok(Self { openid, extra })
     }
 }
 
@@ -3067,9 +3245,12 @@ impl ConvertToUseridRequest {
 impl FromJson for ConvertToUseridRequest {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "ConvertToUseridRequest")?;
-        Ok(Self {
-            openid: members.required("openid")?,
-        })
+        let openid = members.required("openid");
+        members.finish()?;
+        let Some(openid) = openid else {
+            return Err(Members::incomplete("ConvertToUseridRequest"));
+        };
+        Ok(Self { openid })
     }
 }
 
@@ -3112,10 +3293,12 @@ impl ConvertToUseridResponse {
 impl FromJson for ConvertToUseridResponse {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "ConvertToUseridResponse")?;
-        Ok(Self {
-            userid: members.required("userid")?,
-            extra: members.rest(),
-        })
+        let userid = members.required("userid");
+        let extra = members.finish()?;
+        let Some(userid) = userid else {
+            return Err(Members::incomplete("ConvertToUseridResponse"));
+        };
+        Ok(Self { userid, extra })
     }
 }
 
@@ -3129,364 +3312,3 @@ impl ToJson for ConvertToUseridResponse {
 }
 
 json_object!(ConvertToUseridResponse);
-
-impl super::WecomClient {
-    /// 创建成员: create a member.
-    ///
-    /// Sends `POST /cgi-bin/user/create` (endpoint id `user.create`).
-    ///
-    /// 注意，每个部门下的部门、成员总数不能超过3万个。建议保证创建department对应的部门和创建成员是串行化处理. At most 30,000 departments and members under one department; create the departments before their members, not concurrently.
-    ///
-    /// **Permissions:** 2014: 管理员须拥有“操作通讯录”的接口权限,以及指定部门的管理权限。Today: 仅通讯录同步助手或第三方通讯录应用可调用 (only the contacts-sync assistant or a third-party contacts app).
-    ///
-    /// **Safe to repeat:** no; a failed attempt is not retried after the request may have reached the server. Creates a member; a repeat answers 60102 (userid exists).
-    ///
-    /// # Parameters (JSON body)
-    ///
-    /// - `userid` (string, required, 1 to 64 characters): 成员UserID。对应管理端的账号，企业内必须唯一。长度为1~64个字节。只能由数字、字母和“_-@.”四种字符组成，且第一个字符必须是数字或字母. Member UserID: 1 to 64 of letters, digits and _-@., starting with a letter or digit; unique in the corp (case-insensitive).
-    /// - `name` (string, required, 1 to 64 characters): 成员名称。长度为1~64个utf8字符. Member name, 1 to 64 characters.
-    /// - `alias` (string, optional, 1 to 64 characters): 成员别名。长度1~64个utf8字符. Alias, 1 to 64 characters.
-    /// - `mobile` (string, optional): 手机号码。企业内必须唯一，mobile/email二者不能同时为空 (2014: mobile/weixinid/email三者不能同时为空). Mobile number, unique in the corp; mobile and email cannot both be empty.
-    /// - `department` (i32[], optional, at most 100 items): 成员所属部门id列表，不超过100个 (2014: 注意,每个部门的直属员工上限为1000个). Ids of the member's departments, at most 100.
-    /// - `order` (u32[], optional): 部门内的排序值，默认为0，成员次序以创建时间从小到大排列。个数必须和参数department的个数一致，数值越大排序越前面。有效的值范围是\[0, 2^32). Order in each department, aligned with department; larger sorts first.
-    /// - `position` (string, optional, at most 128 characters): 职务信息。长度为0~128个字符. Job title, at most 128 characters.
-    /// - `gender` (Gender, optional): 性别。1表示男性，2表示女性 (2014: gender=0表示男,=1表示女). Gender: "1" male, "2" female.
-    /// - `email` (string, optional, 6 to 64 characters): 邮箱。长度6~64个字节，且为有效的email格式。企业内必须唯一，mobile/email二者不能同时为空. Email, 6 to 64 bytes, unique in the corp.
-    /// - `biz_mail` (string, optional, 6 to 64 characters): 企业邮箱。仅对开通企业邮箱的企业有效。长度6~64个字节，且为有效的企业邮箱格式。企业内必须唯一。未填写则系统会为用户生成默认企业邮箱. Corporate email (corps with WeCom mail), 6 to 64 bytes; generated when unset.
-    /// - `is_leader_in_dept` (i32[], optional): 个数必须和参数department的个数一致，表示在所在的部门内是否为部门负责人。1表示为部门负责人，0表示非部门负责人. 1 where the member leads the department, 0 otherwise; aligned with department.
-    /// - `direct_leader` (string[], optional): 直属上级UserID，设置范围为企业内成员. UserIDs of the member's direct leaders.
-    /// - `enable` (EnableFlag, optional): 启用/禁用成员。1表示启用成员，0表示禁用成员. 1 enables the member, 0 disables it.
-    /// - `avatar_mediaid` (string, optional): 成员头像的mediaid，通过素材管理接口上传图片获得的mediaid. media_id of the avatar uploaded through the media API.
-    /// - `telephone` (string, optional, at most 32 characters): 座机。32字节以内，由纯数字、“-”、“+”或“,”组成. Landline, at most 32 bytes of digits, '-', '+' and ','.
-    /// - `address` (string, optional, at most 128 characters): 地址。长度最大128个字符. Address, at most 128 characters.
-    /// - `main_department` (i32, optional): 主部门. Main department.
-    /// - `extattr` (ExtAttr, optional): 自定义字段。自定义字段需要先在WEB管理端添加，见扩展属性添加方法，否则忽略未知属性的赋值. Custom attributes; they must exist in the admin console.
-    /// - `to_invite` (bool, optional): 是否邀请该成员使用企业微信（将通过微信服务通知或短信或邮件下发邀请，每天自动下发一次，最多持续3个工作日），默认值为true. Whether to invite the member to WeCom (default true).
-    /// - `external_position` (string, optional): 对外职务，如果设置了该值，则以此作为对外展示的职务，否则以position来展示. Job title shown to external contacts.
-    /// - `tel` (string, optional, at most 64 characters): 办公电话。长度为0~64个字符 (deprecated: today telephone). Office phone, 0 to 64 characters.
-    /// - `weixinid` (string, optional): 微信号。企业内必须唯一 (deprecated: not in today's pages). WeChat id, unique in the corp.
-    /// - Rule: one of `mobile`, `email` must be given (mobile/email二者不能同时为空 (2014: mobile/weixinid/email三者不能同时为空). Mobile and email cannot both be empty.)
-    ///
-    /// # Returns
-    ///
-    /// Nothing beyond the envelope (unknown members are kept in `extra`).
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
-    ///
-    /// See <https://developer.work.weixin.qq.com/document/path/90331> (documentation updated 2025-07-25).
-    pub async fn create_user(
-        &self,
-        request: &CreateUserRequest,
-    ) -> Result<CreateUserResponse> {
-        self.inner.call_json(&CREATE_USER, request).await
-    }
-
-    /// 更新成员: update a member.
-    ///
-    /// Sends `POST /cgi-bin/user/update` (endpoint id `user.update`).
-    ///
-    /// 如果非必须的字段未指定,则不更新该字段之前的设置值. Fields left unset are not changed. 特别地，如果userid由系统自动生成，则仅允许修改一次。新值可由new_userid字段指定 (a system-generated userid may be changed once, through new_userid).
-    ///
-    /// **Permissions:** 2014: 管理员须拥有“操作通讯录”的接口权限,以及指定部门、成员的管理权限。Today: 仅通讯录同步助手或第三方通讯录应用可调用。注意，每个部门下的部门、成员总数不能超过3万个。
-    ///
-    /// **Safe to repeat:** yes. Setting the same values twice leaves the same state.
-    ///
-    /// # Parameters (JSON body)
-    ///
-    /// - `userid` (string, required): 成员UserID。对应管理端的账号，企业内必须唯一。不区分大小写，长度为1~64个字节. Member UserID.
-    /// - `new_userid` (string, optional): 特别地，如果userid由系统自动生成，则仅允许修改一次。新值可由new_userid字段指定. New UserID for a system-generated one (allowed once).
-    /// - `name` (string, optional, 1 to 64 characters): 成员名称。长度为1~64个utf8字符 (2014: 0~64). Member name, 1 to 64 characters.
-    /// - `alias` (string, optional, 1 to 64 characters): 别名。长度为1-64个utf8字符. Alias, 1 to 64 characters.
-    /// - `mobile` (string, optional): 手机号码。企业内必须唯一。若成员已激活企业微信，则需成员自行修改（此情况下该参数被忽略，但不会报错） (2014: 更新后的成员mobile/weixinid/email三者不能同时为空). Mobile number, unique in the corp; ignored for members who activated WeCom (they change it themselves).
-    /// - `department` (i32[], optional, at most 100 items): 成员所属部门id列表，不超过100个. Ids of the member's departments, at most 100.
-    /// - `order` (u32[], optional): 部门内的排序值，默认为0。当有传入department时有效。数量必须和department一致，数值越大排序越前面。有效的值范围是\[0, 2^32). Order in each department (with department only), aligned with department.
-    /// - `position` (string, optional, at most 128 characters): 职务信息。长度为0~128个字符. Job title, at most 128 characters.
-    /// - `gender` (Gender, optional): 性别。1表示男性，2表示女性 (2014: gender=0表示男,=1表示女). Gender: "1" male, "2" female.
-    /// - `email` (string, optional, at most 64 characters): 邮箱。长度不超过64个字节，且为有效的email格式。企业内必须唯一. Email, at most 64 bytes, unique in the corp.
-    /// - `biz_mail` (string, optional, 6 to 64 characters): 企业邮箱。仅对开通企业邮箱的企业有效。长度6~64个字节，且为有效的企业邮箱格式。企业内必须唯一. Corporate email, 6 to 64 bytes; a system-assigned one may be changed once.
-    /// - `telephone` (string, optional, 1 to 32 characters): 座机。由1-32位的纯数字、“-”、“+”或“,”组成. Landline, 1 to 32 of digits, '-', '+' and ','.
-    /// - `is_leader_in_dept` (i32[], optional): 部门负责人字段，个数必须和department一致，表示在所在的部门内是否为负责人. 1 where the member leads the department, 0 otherwise; aligned with department.
-    /// - `direct_leader` (string[], optional, at most 5 items): 直属上级，可以设置企业范围内成员为直属上级，最多设置5个. UserIDs of the member's direct leaders, at most 5.
-    /// - `enable` (EnableFlag, optional): 启用/禁用成员。1表示启用成员,0表示禁用成员. 1 enables the member, 0 disables it.
-    /// - `avatar_mediaid` (string, optional): 成员头像的mediaid，通过素材管理接口上传图片获得的mediaid. media_id of the avatar uploaded through the media API.
-    /// - `address` (string, optional, at most 128 characters): 地址。长度最大128个字符. Address, at most 128 characters.
-    /// - `main_department` (i32, optional): 主部门. Main department.
-    /// - `extattr` (ExtAttr, optional): 自定义字段。自定义字段需要先在WEB管理端添加，见扩展属性添加方法，否则忽略未知属性的赋值. Custom attributes; they must exist in the admin console.
-    /// - `external_position` (string, optional): 对外职务，如果设置了该值，则以此作为对外展示的职务，否则以position来展示. Job title shown to external contacts.
-    /// - `tel` (string, optional, at most 64 characters): 办公电话。长度为0~64个字符。必须企业内唯一 (deprecated: today telephone). Office phone, 0 to 64 characters, unique in the corp.
-    /// - `weixinid` (string, optional): 微信号。企业内必须唯一 (deprecated: not in today's pages). WeChat id, unique in the corp.
-    ///
-    /// # Returns
-    ///
-    /// Nothing beyond the envelope (unknown members are kept in `extra`).
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
-    pub async fn update_user(
-        &self,
-        request: &UpdateUserRequest,
-    ) -> Result<UpdateUserResponse> {
-        self.inner.call_json(&UPDATE_USER, request).await
-    }
-
-    /// 删除成员: delete a member.
-    ///
-    /// Sends `GET /cgi-bin/user/delete` (endpoint id `user.delete`).
-    ///
-    /// **Permissions:** 2014: 管理员须拥有“操作通讯录”的接口权限,以及指定部门、成员的管理权限。Today: 仅通讯录同步助手或第三方通讯录应用可调用。若是绑定了腾讯企业邮，则会同时删除邮箱账号 (a linked Tencent Exmail account is deleted too).
-    ///
-    /// **Safe to repeat:** yes. Deleting twice leaves the same state; the second call answers 60111.
-    ///
-    /// # Parameters (query string)
-    ///
-    /// - `userid` (string, required): 员工UserID。对应管理端的帐号. Member UserID: the account in the admin console.
-    ///
-    /// # Returns
-    ///
-    /// Nothing beyond the envelope (unknown members are kept in `extra`).
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
-    ///
-    /// See <https://developer.work.weixin.qq.com/document/path/90198> (documentation updated 2021-08-09).
-    pub async fn delete_user(
-        &self,
-        request: &DeleteUserRequest,
-    ) -> Result<DeleteUserResponse> {
-        self.inner.call_query(&DELETE_USER, request).await
-    }
-
-    /// 获取成员: read a member.
-    ///
-    /// Sends `GET /cgi-bin/user/get` (endpoint id `user.get`).
-    ///
-    /// 应用只能获取可见范围内的成员信息，且每种应用获取的字段有所不同. Apps read only members within their visible scope, and which fields they get depends on the kind of app. Since 2022-06-20 20:00 (从2022年6月20号20点开始), basic apps other than the contacts-sync assistant (客户联系、微信客服、会话存档、日程 …) and newly created self-built and 代开发 apps no longer receive 头像、性别、手机、邮箱、企业邮箱、员工个人二维码、地址 (avatar, gender, mobile, email, biz_mail, qr_code, address) from this call; they must obtain them through oauth2 manual authorization by the admin and the member (96255; auth/getuserdetail 96443). 从2022年8月15日10点开始，“企业管理后台 - 管理工具 - 通讯录同步”的新增IP将不能再调用此接口 (new IPs of the contacts-sync assistant may no longer call it: 48009; use user/list_id and department/simplelist).
-    ///
-    /// **Permissions:** 2014: 管理员须拥有’获取成员’的接口权限,以及成员的查看权限。Today: 应用须拥有指定成员的查看权限。View rights on the member.
-    ///
-    /// **Safe to repeat:** yes
-    ///
-    /// # Parameters (query string)
-    ///
-    /// - `userid` (string, required): 成员UserID。对应管理端的账号，企业内必须唯一。不区分大小写，长度为1~64个字节. Member UserID.
-    ///
-    /// # Returns
-    ///
-    /// - `userid` (string): 成员UserID。对应管理端的账号，企业内必须唯一。不区分大小写，长度为1~64个字节. Member UserID.
-    /// - `name` (string): 成员名称；第三方不可获取，调用时返回userid以代替name；代开发自建应用需要管理员授权才返回. Member name; service-provider-built apps need the admin's authorization.
-    /// - `department` (i32[]): 成员所属部门id列表，仅返回该应用有查看权限的部门id. Ids of the member's departments the app may see.
-    /// - `order` (u32[]): 部门内的排序值，默认为0。数量必须和department一致，数值越大排序越前面。值范围是\[0, 2^32). Order in each department, aligned with department; larger sorts first.
-    /// - `position` (string): 职务信息. Job title.
-    /// - `mobile` (string): 手机号码. Mobile number.
-    /// - `gender` (Gender): 性别。0表示未定义，1表示男性，2表示女性. Gender.
-    /// - `email` (string): 邮箱. Email.
-    /// - `biz_mail` (string): 企业邮箱. Corporate email.
-    /// - `is_leader_in_dept` (i32[]): 表示在所在的部门内是否为部门负责人，数量与department一致. 1 where the member leads the department, 0 otherwise; aligned with department.
-    /// - `direct_leader` (string[]): 直属上级UserID，返回在应用可见范围内的直属上级列表，最多有五个直属上级. UserIDs of the member's direct leaders visible to the app (at most five).
-    /// - `avatar` (string): 头像url. Avatar URL.
-    /// - `thumb_avatar` (string): 头像缩略图url. Avatar thumbnail URL.
-    /// - `telephone` (string): 座机. Landline.
-    /// - `alias` (string): 别名. Alias.
-    /// - `address` (string): 地址. Address.
-    /// - `open_userid` (string): 全局唯一。对于同一个服务商，不同应用获取到企业内同一个成员的open_userid是相同的，最多64个字节。仅第三方应用可获取. The member's id for a service provider (third-party apps only).
-    /// - `main_department` (i32): 主部门，仅当应用对主部门有查看权限时返回. Main department.
-    /// - `extattr` (ExtAttr): 扩展属性. Custom attributes.
-    /// - `status` (MemberStatus): 激活状态: 1=已激活，2=已禁用，4=未激活，5=退出企业. Activation status (2014: 关注状态 1 followed, 2 frozen, 4 not followed).
-    /// - `qr_code` (string): 员工个人二维码，扫描可添加为外部联系人(注意返回的是一个url，可在浏览器上打开该url以展示二维码). URL of the member's QR code (adds them as an external contact).
-    /// - `external_position` (string): 对外职务，如果设置了该值，则以此作为对外展示的职务，否则以position来展示. Job title shown to external contacts (position when unset).
-    /// - `tel` (string): 办公电话 (deprecated: today telephone). Office phone.
-    /// - `weixinid` (string): 微信号 (deprecated: not in today's pages). WeChat id.
-    /// - `enable` (EnableFlag): 成员启用状态。1表示启用的成员，0表示被禁用. 1 enabled, 0 disabled.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
-    ///
-    /// See <https://developer.work.weixin.qq.com/document/path/96255> (documentation updated 2025-03-06).
-    pub async fn get_user(&self, request: &GetUserRequest) -> Result<GetUserResponse> {
-        self.inner.call_query(&GET_USER, request).await
-    }
-
-    /// 获取部门成员: list a department's members.
-    ///
-    /// Sends `GET /cgi-bin/user/simplelist` (endpoint id `user.simplelist`).
-    ///
-    /// 从2022年8月15日10点开始，“企业管理后台 - 管理工具 - 通讯录同步”的新增IP将不能再调用此接口 (new IPs of the contacts-sync assistant may no longer call it: 48009); use user/list_id. 如需获取该部门及其子部门的所有成员，需先获取该部门下的子部门，然后再获取子部门下的部门成员，逐层递归获取 (today: recurse through the sub-departments yourself).
-    ///
-    /// **Permissions:** 2014: 管理员须拥有’获取部门成员’的接口权限,以及指定部门的查看权限。Today: 应用须拥有指定部门的查看权限。View rights on the department.
-    ///
-    /// **Safe to repeat:** yes
-    ///
-    /// # Parameters (query string)
-    ///
-    /// - `department_id` (i32, required): 获取的部门id. Id of the department to list.
-    /// - `fetch_child` (FetchChild, optional): 1/0:是否递归获取子部门下面的成员. 1: include sub-departments recursively; 0: direct members only.
-    /// - `status` (SimpleListStatus, optional): 0获取全部员工,1获取已关注成员列表,2获取禁用成员列表,4获取未关注成员列表。status可叠加. 0 all, 1 followed, 2 disabled, 4 not followed; the values can be combined (a combination is sent as Other).
-    ///
-    /// # Returns
-    ///
-    /// - `userlist` (UserBrief[]): 成员列表. The members (userid 员工UserID, name 成员名称).
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
-    ///
-    /// See <https://developer.work.weixin.qq.com/document/path/96259> (documentation updated 2022-08-22).
-    pub async fn list_department_users(
-        &self,
-        request: &ListDepartmentUsersRequest,
-    ) -> Result<ListDepartmentUsersResponse> {
-        self.inner.call_query(&LIST_DEPARTMENT_USERS, request).await
-    }
-
-    /// 获取部门成员详情: list a department's members with their details.
-    ///
-    /// Sends `GET /cgi-bin/user/list` (endpoint id `user.list`).
-    ///
-    /// 应用只能获取可见范围内的成员信息，且每种应用获取的字段有所不同. Since 2022-06-20 20:00 (从2022年6月20号20点开始), basic apps other than the contacts-sync assistant (客户联系、微信客服、会话存档、日程 …) and newly created self-built and 代开发 apps no longer receive 头像、性别、手机、邮箱、企业邮箱、员工个人二维码、地址 (avatar, gender, mobile, email, biz_mail, qr_code, address) from this call; they must obtain them through oauth2 manual authorization by the admin and the member (96260; auth/getuserdetail 96443). 从2022年8月15日10点开始，“企业管理后台 - 管理工具 - 通讯录同步”的新增IP将不能再调用此接口 (48009; use user/list_id). 如需获取该部门及其子部门的所有成员，需先获取该部门下的子部门，然后再获取子部门下的部门成员，逐层递归获取.
-    ///
-    /// **Permissions:** 应用须拥有指定部门的查看权限。View rights on the department.
-    ///
-    /// **Safe to repeat:** yes
-    ///
-    /// # Parameters (query string)
-    ///
-    /// - `department_id` (i32, required): 获取的部门id. Id of the department to list.
-    /// - `fetch_child` (FetchChild, optional): 1/0：是否递归获取子部门下面的成员 (not in today's page). 1: include sub-departments recursively; 0: direct members only.
-    ///
-    /// # Returns
-    ///
-    /// - `userlist` (Member[]): 成员列表. The members, with their details.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
-    ///
-    /// See <https://developer.work.weixin.qq.com/document/path/96260> (documentation updated 2024-07-24).
-    pub async fn list_users(
-        &self,
-        request: &ListUsersRequest,
-    ) -> Result<ListUsersResponse> {
-        self.inner.call_query(&LIST_USERS, request).await
-    }
-
-    /// 获取成员ID列表: page through the corp's members (userid and department pairs).
-    ///
-    /// Sends `POST /cgi-bin/user/list_id` (endpoint id `user.list_id`).
-    ///
-    /// 获取企业成员的userid与对应的部门ID列表. One row per member and department; the documented way to enumerate all members since 2022-08 (sensitive fields are not part of it). Page with cursor: send next_cursor back until it comes back empty (如果该字段返回空则表示已没有更多数据).
-    ///
-    /// **Permissions:** 仅支持通过“通讯录同步secret”调用。Only with the contacts-sync secret.
-    ///
-    /// **Safe to repeat:** yes. A read; repeating a page request returns the same page.
-    ///
-    /// # Parameters (JSON body)
-    ///
-    /// - `cursor` (string, optional): 用于分页查询的游标，字符串类型，由上一次调用返回，首次调用不填. Cursor from the previous page's next_cursor; unset for the first page.
-    /// - `limit` (u32, optional): 分页，预期请求的数据量，取值范围 1 ~ 10000. Rows wanted in this page, 1 to 10000.
-    ///
-    /// # Returns
-    ///
-    /// - `next_cursor` (string): 分页游标，下次请求时填写以获取之后分页的记录。如果该字段返回空则表示已没有更多数据. Cursor of the next page; empty when there is no more.
-    /// - `dept_user` (DeptUser[]): 用户-部门关系列表. The member-department pairs of this page.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
-    ///
-    /// See <https://developer.work.weixin.qq.com/document/path/96067> (documentation updated 2024-07-23).
-    pub async fn list_user_ids(
-        &self,
-        request: &ListUserIdsRequest,
-    ) -> Result<ListUserIdsResponse> {
-        self.inner.call_json(&LIST_USER_IDS, request).await
-    }
-
-    /// Every `dept_user` item of [`list_user_ids`](Self::list_user_ids), as a stream that fetches the next page only when the items of the previous one have been consumed (`use qywx::runtime::StreamExt; while let Some(item) = stream.next().await { .. }`).
-    ///
-    /// The stream starts at `request`'s `cursor` (unset: the first page), follows `next_cursor` and ends after the last page. A failed page is yielded as one `Err` after every item before it, and ends the stream.
-    pub fn list_user_ids_stream(
-        &self,
-        request: &ListUserIdsRequest,
-    ) -> impl Stream<Item = Result<DeptUser>> + Send + 'static {
-        let client = self.clone();
-        let template = request.clone();
-        let mut first = Some(template.cursor.clone());
-        pager::items(move |cursor: Option<String>| {
-            let client = client.clone();
-            let mut request = template.clone();
-            request.cursor = first.take().unwrap_or(cursor);
-            async move {
-                let page = client.list_user_ids(&request).await?;
-                Ok(pager::Page {
-                    next_cursor: page.next_cursor,
-                    items: page.dept_user,
-                })
-            }
-        })
-    }
-
-    /// userid转openid: convert a member's UserID to their WeChat openid.
-    ///
-    /// Sends `POST /cgi-bin/user/convert_to_openid` (endpoint id `user.convert_to_openid`).
-    ///
-    /// 该接口使用场景为企业支付，在使用企业红包和向员工付款时，需要自行将企业微信的userid转成openid。注：需要成员使用微信登录企业微信或者关注微信插件（原企业号）才能转成openid (for corp payments; the member must have logged in to WeCom with WeChat or follow the WeChat plugin, otherwise 43004). 如果是外部联系人，请使用外部联系人openid转换转换openid (external contacts use externalcontact/convert_to_openid).
-    ///
-    /// **Permissions:** 成员必须处于应用的可见范围内. The member must be within the app's visible scope.
-    ///
-    /// **Safe to repeat:** yes. A lookup; it changes nothing.
-    ///
-    /// # Parameters (JSON body)
-    ///
-    /// - `userid` (string, required): 企业内的成员id. Member UserID.
-    ///
-    /// # Returns
-    ///
-    /// - `openid` (string): 企业微信成员userid对应的openid. The member's openid.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
-    pub async fn convert_to_openid(
-        &self,
-        request: &ConvertToOpenidRequest,
-    ) -> Result<ConvertToOpenidResponse> {
-        self.inner.call_json(&CONVERT_TO_OPENID, request).await
-    }
-
-    /// openid转userid: convert a WeChat openid to the member's UserID.
-    ///
-    /// Sends `POST /cgi-bin/user/convert_to_userid` (endpoint id `user.convert_to_userid`).
-    ///
-    /// 该接口主要应用于使用企业支付之后的结果查询。开发者需要知道某个结果事件的openid对应企业微信内成员的信息时，可以通过调用该接口进行转换查询 (for looking up the member behind a corp-payment result).
-    ///
-    /// **Permissions:** 管理组需对openid对应的企业微信成员有查看权限。View rights on the member behind the openid.
-    ///
-    /// **Safe to repeat:** yes. A lookup; it changes nothing.
-    ///
-    /// # Parameters (JSON body)
-    ///
-    /// - `openid` (string, required): 在使用企业支付之后，返回结果的openid. The openid from a corp-payment result.
-    ///
-    /// # Returns
-    ///
-    /// - `userid` (string): 该openid在企业微信对应的成员userid. The member's UserID.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
-    pub async fn convert_to_userid(
-        &self,
-        request: &ConvertToUseridRequest,
-    ) -> Result<ConvertToUseridResponse> {
-        self.inner.call_json(&CONVERT_TO_USERID, request).await
-    }
-}

@@ -11,14 +11,20 @@ use crate::model::Method;
 use crate::names::ident;
 
 impl Scope<'_> {
-    /// The items of one endpoint (descriptor and types) and its client methods.
-    pub(crate) fn endpoint(&self, service: &ServiceIr<'_>, e: &EndpointIr<'_>) -> (TokenStream, TokenStream) {
+    /// The items of one endpoint in its group's module: the descriptor and the request and
+    /// response types.
+    pub(crate) fn endpoint_items(&self, e: &EndpointIr<'_>) -> TokenStream {
         let s = e.spec;
         let const_name = format_ident!("{}", e.const_name);
         let method = format_ident!("{}", if s.method == Method::Get { "Get" } else { "Post" });
         let (id, path, auth, idempotent) = (&s.id, &s.path, s.auth, s.idempotent);
         let const_doc = doc(&format!("Descriptor of `{}`: `{} {}`.", s.id, s.method, s.path));
-        let mut items = vec![quote! {
+        let request = e.request.as_ref().map(|r| self.object(r));
+        let response = match &e.response {
+            ResponseIr::Object(o) => Some(self.object(o)),
+            ResponseIr::Type(_) => None,
+        };
+        quote! {
             #const_doc
             #[doc(hidden)]
             pub const #const_name: EndpointSpec = EndpointSpec {
@@ -28,47 +34,67 @@ impl Scope<'_> {
                 auth: #auth,
                 idempotent: #idempotent,
             };
-        }];
-        if let Some(request) = &e.request {
-            items.push(self.object(request));
+
+            #request
+            #response
         }
+    }
+
+    /// The client methods of one endpoint of group `module`, for the client's one `impl` block
+    /// (one block per service: rustc checks every pair of a type's inherent impl blocks for
+    /// overlap, which grows with the square of the number of groups). `cfg` is the group's
+    /// feature gate, put on each method.
+    pub(crate) fn endpoint_methods(
+        &self,
+        service: &ServiceIr<'_>,
+        module: &str,
+        e: &EndpointIr<'_>,
+        cfg: &Option<TokenStream>,
+    ) -> TokenStream {
+        let s = e.spec;
+        let const_path = self.local(module, &e.const_name);
         let response_ty = match &e.response {
-            ResponseIr::Object(o) => {
-                items.push(self.object(o));
-                let name = format_ident!("{}", o.name);
-                quote!(#name)
-            }
+            ResponseIr::Object(o) => self.local(module, &o.name),
             ResponseIr::Type(ty) => self.ty(ty),
         };
         let method_doc = doc(&method_doc(service, e));
         let method_name = format_ident!("{}", s.name);
-        let request_name = format_ident!("{}", e.request_name());
+        let request_ty = self.local(module, &e.request_name());
         let call = match e.call {
-            Call::NoParams => quote!(self.inner.call(&#const_name).await),
-            Call::Query => quote!(self.inner.call_query(&#const_name, request).await),
-            Call::Json => quote!(self.inner.call_json(&#const_name, request).await),
+            Call::NoParams => quote!(self.inner.call(&#const_path).await),
+            Call::Query => quote!(self.inner.call_query(&#const_path, request).await),
+            Call::Json => quote!(self.inner.call_json(&#const_path, request).await),
         };
-        let args = e.request.as_ref().map(|_| quote!(, request: &#request_name));
-        let stream = e.stream.as_ref().map(|p| self.stream_method(e, p));
-        let bulk = e.bulk.as_ref().map(|b| self.bulk_method(e, b, &response_ty));
-        let methods = quote! {
+        let args = e.request.as_ref().map(|_| quote!(, request: &#request_ty));
+        let stream = e.stream.as_ref().map(|p| self.stream_method(e, p, &request_ty));
+        let bulk = e
+            .bulk
+            .as_ref()
+            .map(|b| self.bulk_method(e, b, &request_ty, &response_ty));
+        let stream = stream.map(|m| quote!(#cfg #m));
+        let bulk = bulk.map(|m| quote!(#cfg #m));
+        quote! {
             #method_doc
+            #cfg
             pub async fn #method_name(&self #args) -> Result<#response_ty> {
                 #call
             }
 
             #stream
             #bulk
-        };
-        (quote!(#(#items)*), methods)
+        }
     }
 
     /// `<name>_stream`: every item of a cursor-paginated endpoint, pages fetched lazily.
-    fn stream_method(&self, e: &EndpointIr<'_>, p: &StreamIr) -> TokenStream {
+    fn stream_method(&self, e: &EndpointIr<'_>, p: &StreamIr, request_name: &TokenStream) -> TokenStream {
         let (Some(request), ResponseIr::Object(response)) = (&e.request, &e.response) else {
             unreachable!("the model gives a paginated endpoint a request and response fields")
         };
-        let (cursor, next, items) = (&request.fields[p.cursor], &response.fields[p.next], &response.fields[p.items]);
+        let (cursor, next, items) = (
+            &request.fields[p.cursor],
+            &response.fields[p.next],
+            &response.fields[p.items],
+        );
         let item_ty = self.ty(&p.item);
         let (cursor_id, next_id, items_id) = (ident(&cursor.ident), ident(&next.ident), ident(&items.ident));
         let take_items = if items.spec.required {
@@ -83,7 +109,6 @@ impl Scope<'_> {
         };
         let method = format_ident!("{}", e.spec.name);
         let stream_name = format_ident!("{}_stream", e.spec.name);
-        let request_name = format_ident!("{}", e.request_name());
         let name = &e.spec.name;
         let stream_doc = doc(&format!(
             "Every `{}` item of [`{name}`](Self::{name}), as a stream that fetches the next page only when the items of the \
@@ -112,7 +137,13 @@ impl Scope<'_> {
     }
 
     /// `<name>_bulk`: any number of rows through a chunked endpoint.
-    fn bulk_method(&self, e: &EndpointIr<'_>, b: &BulkIr, response_ty: &TokenStream) -> TokenStream {
+    fn bulk_method(
+        &self,
+        e: &EndpointIr<'_>,
+        b: &BulkIr,
+        request_name: &TokenStream,
+        response_ty: &TokenStream,
+    ) -> TokenStream {
         let Some(request) = &e.request else {
             unreachable!("the model gives a bulk endpoint a request")
         };
@@ -137,7 +168,6 @@ impl Scope<'_> {
         let items_id = ident(&items.ident);
         let method = format_ident!("{}", e.spec.name);
         let bulk_name = format_ident!("{}_bulk", e.spec.name);
-        let request_name = format_ident!("{}", e.request_name());
         let (name, rows, max) = (&e.spec.name, &items.spec.name, b.max);
         let context = if b.has_context {
             quote!(template.row_context())

@@ -11,7 +11,11 @@ pub(crate) use crate::names::md;
 fn doc_attrs(text: &str, inner: bool) -> TokenStream {
     let lines = text.lines().map(|line| {
         // A leading space so prettyplease prints `/// text`, not `///text`.
-        let line = if line.is_empty() { String::new() } else { format!(" {line}") };
+        let line = if line.is_empty() {
+            String::new()
+        } else {
+            format!(" {line}")
+        };
         if inner {
             quote!(#![doc = #line])
         } else {
@@ -40,7 +44,9 @@ pub(crate) fn a_or_an(word: &str) -> &'static str {
     } else {
         lower.starts_with(['a', 'e', 'i', 'o'])
             || (lower.starts_with('u')
-                && !["user", "union", "uni", "usa", "use", "usu", "uti"].iter().any(|p| lower.starts_with(p)))
+                && !["user", "union", "uni", "usa", "use", "usu", "uti"]
+                    .iter()
+                    .any(|p| lower.starts_with(p)))
     };
     if vowel_sound {
         "An"
@@ -140,7 +146,11 @@ pub(crate) fn method_doc(service: &ServiceIr<'_>, endpoint: &EndpointIr<'_>) -> 
     } else {
         "no; a failed attempt is not retried after the request may have reached the server"
     };
-    let note = e.idempotent_note.as_deref().map(|n| format!(". {}", md(n))).unwrap_or_default();
+    let note = e
+        .idempotent_note
+        .as_deref()
+        .map(|n| format!(". {}", md(n)))
+        .unwrap_or_default();
     out.push(format!("**Safe to repeat:** {repeat}{note}"));
     if let Some(r) = &e.request {
         let place = if r.in_query { "query string" } else { "JSON body" };
@@ -151,7 +161,12 @@ pub(crate) fn method_doc(service: &ServiceIr<'_>, endpoint: &EndpointIr<'_>) -> 
                 .map(|r| format!(", {r}"))
                 .unwrap_or_default();
             let required = if f.required { "required" } else { "optional" };
-            out.push(format!("- `{}` ({}, {required}{range}): {}", f.name, f.ty.display(), md(&f.description)));
+            out.push(format!(
+                "- `{}` ({}, {required}{range}): {}",
+                f.name,
+                f.ty.display(),
+                md(&f.description)
+            ));
         }
         for c in &r.schema.constraints {
             out.push(format!("- Rule: {}", constraint_text(c)));
@@ -168,7 +183,10 @@ pub(crate) fn method_doc(service: &ServiceIr<'_>, endpoint: &EndpointIr<'_>) -> 
             }
         }
         Response::Type { ty, description, .. } => {
-            let described = description.as_deref().map(|d| format!(": {}", md(d))).unwrap_or_default();
+            let described = description
+                .as_deref()
+                .map(|d| format!(": {}", md(d)))
+                .unwrap_or_default();
             out.push(format!("`{}`{described}", ty.display()));
         }
     }

@@ -13,22 +13,46 @@ impl Scope<'_> {
     pub(crate) fn object_json(&self, o: &ObjectIr<'_>) -> TokenStream {
         let name = format_ident!("{}", o.name);
         let name_text = &o.name;
+        // Every member is read first (the first failure is kept), then checked once.
         let reads = o.fields.iter().map(|f| {
             let id = ident(&f.ident);
             let wire = &f.spec.name;
             let read = match f.read {
-                Read::Required => quote!(members.required(#wire)?),
-                Read::Optional => quote!(members.optional(#wire)?),
-                Read::List => quote!(members.list(#wire)?),
-                Read::Separated(c) => quote!(members.separated(#wire, #c)?),
+                Read::Required => quote!(members.required(#wire)),
+                Read::Optional => quote!(members.optional(#wire)),
+                Read::List => quote!(members.list(#wire)),
+                Read::Separated(c) => quote!(members.separated(#wire, #c)),
             };
-            quote!(#id: #read,)
+            quote!(let #id = #read;)
         });
-        let extra_read = o.keep_extra.then(|| quote!(extra: members.rest(),));
-        let members_binding = match (o.fields.is_empty(), o.keep_extra) {
-            (false, _) => quote!(mut members),
-            (true, true) => quote!(members),
-            (true, false) => quote!(_members),
+        let finish = if o.keep_extra {
+            quote!(let extra = members.finish()?;)
+        } else {
+            quote!(members.finish()?;)
+        };
+        let members_binding = if o.fields.is_empty() {
+            quote!(members)
+        } else {
+            quote!(mut members)
+        };
+        let ids = o.fields.iter().map(|f| ident(&f.ident));
+        let extra = o.keep_extra.then(|| quote!(extra));
+        let build = quote!(Self { #(#ids,)* #extra });
+        let required: Vec<_> = o.required_reads().map(|f| ident(&f.ident)).collect();
+        let body = match required.as_slice() {
+            [] => quote!(Ok(#build)),
+            [one] => quote! {
+                let Some(#one) = #one else {
+                    return Err(Members::incomplete(#name_text));
+                };
+                Ok(#build)
+            },
+            many => quote! {
+                match (#(#many),*) {
+                    (#(Some(#many)),*) => Ok(#build),
+                    _ => Err(Members::incomplete(#name_text)),
+                }
+            },
         };
         let writes = o.fields.iter().map(|f| {
             let id = ident(&f.ident);
@@ -50,7 +74,9 @@ impl Scope<'_> {
             impl FromJson for #name {
                 fn from_json(value: Value) -> Decoded<Self> {
                     let #members_binding = Members::of(value, #name_text)?;
-                    Ok(Self { #(#reads)* #extra_read })
+                    #(#reads)*
+                    #finish
+                    #body
                 }
             }
 

@@ -14,7 +14,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
 pub(crate) use docs::{constraint_text, doc, inner_doc, md, range_text};
-pub(crate) use render::{render, render_plain};
+pub(crate) use render::{render, render_gated, render_plain};
 
 use crate::ir::*;
 use crate::model::Prim;
@@ -25,7 +25,8 @@ pub(crate) fn imported_names() -> impl Iterator<Item = &'static str> {
     render::IMPORTS.iter().map(|(name, _)| *name)
 }
 
-/// The module being written, which decides how other modules' types are named.
+/// The module being written, which decides how other modules' types are named: a group's
+/// module, or the service's own (`module` empty).
 pub(crate) struct Scope<'a> {
     pub service: &'a str,
     pub module: &'a str,
@@ -49,18 +50,28 @@ impl Scope<'_> {
                 quote!(Vec<#inner>)
             }
             Ty::Named(n) => {
-                let name = format_ident!("{}", n.name);
                 let (service, module) = (&n.home.0, &n.home.1);
-                if service == self.service && module == self.module {
-                    quote!(#name)
-                } else if service == self.service {
-                    let module = ident(module);
-                    quote!(super::#module::#name)
+                if service == self.service {
+                    self.local(module, &n.name)
                 } else {
-                    let (service, module) = (ident(service), ident(module));
+                    let (service, module, name) = (ident(service), ident(module), format_ident!("{}", n.name));
                     quote!(crate::#service::#module::#name)
                 }
             }
+        }
+    }
+
+    /// The path to item `name` of group `module` of this service, from this module.
+    pub(crate) fn local(&self, module: &str, name: &str) -> TokenStream {
+        let name = format_ident!("{}", name);
+        if module == self.module {
+            quote!(#name)
+        } else if self.module.is_empty() {
+            let module = ident(module);
+            quote!(#module::#name)
+        } else {
+            let module = ident(module);
+            quote!(super::#module::#name)
         }
     }
 
@@ -85,7 +96,12 @@ pub(crate) fn cargo_toml(api: &Api<'_>) -> String {
         defaults.push(format!("\"{}\"", s.feature));
         services.push(format!("\"{}\"", s.feature));
         let groups: Vec<String> = s.group_features().iter().map(|f| format!("\"{f}\"")).collect();
-        features.push(format!("# Every group of {}.\n{} = [{}]", s.spec.title, s.feature, groups.join(", ")));
+        features.push(format!(
+            "# Every group of {}.\n{} = [{}]",
+            s.spec.title,
+            s.feature,
+            groups.join(", ")
+        ));
         for g in &s.groups {
             if let Some(feature) = &g.feature {
                 let needs: Vec<String> = g.needs.iter().map(|f| format!("\"{f}\"")).collect();
@@ -196,48 +212,72 @@ pub(crate) fn service_module(s: &ServiceIr<'_>) -> String {
         module_doc.push_str(&format!("\n\nTokens: {}", md(note)));
     }
     let module_doc = inner_doc(&module_doc);
-    let mods = s.groups.iter().map(|g| {
-        let m = ident(&g.spec.module);
-        let d = doc(&md(&g.spec.title));
-        let cfg = g.feature.as_ref().map(|f| quote!(#[cfg(feature = #f)]));
-        quote!(#d #cfg pub mod #m;)
-    });
-    let every_group = cfg_features(&s.group_features(), true);
-    let endpoints = s.groups.iter().flat_map(|g| {
-        let m = ident(&g.spec.module);
-        g.endpoints.iter().map(move |e| {
-            let c = format_ident!("{}", e.const_name);
-            quote!(&#m::#c,)
+    let mods: Vec<TokenStream> = s
+        .groups
+        .iter()
+        .map(|g| {
+            let m = ident(&g.spec.module);
+            let d = doc(&md(&g.spec.title));
+            let cfg = g.feature.as_ref().map(|f| quote!(#[cfg(feature = #f)]));
+            quote!(#d #cfg pub mod #m;)
         })
-    });
+        .collect();
+    let every_group = cfg_features(&s.group_features(), true);
+    let endpoints: Vec<TokenStream> = s
+        .groups
+        .iter()
+        .flat_map(|g| {
+            let m = ident(&g.spec.module);
+            g.endpoints.iter().map(move |e| {
+                let c = format_ident!("{}", e.const_name);
+                quote!(&#m::#c,)
+            })
+        })
+        .collect();
     let endpoints_doc = doc(&format!(
         "Every endpoint of {}, in spec order (groups by module name); with every group's feature on.",
         md(&spec.title)
     ));
-    let codes = spec.error_codes.iter().map(|e| {
-        let name = format_ident!("{}", e.name);
-        let code = proc_macro2::Literal::i64_unsuffixed(e.code);
-        let d = doc(&format!("{} (handling: {}.)", md(&e.description), e.handling.as_str().replace('_', " ")));
-        quote!(#d pub const #name: i64 = #code;)
-    });
-    let table = spec.error_codes.iter().map(|e| {
-        let name_ident = format_ident!("{}", e.name);
-        let (name, description) = (&e.name, &e.description);
-        let handling = format_ident!("{}", crate::names::pascal(e.handling.as_str()));
-        quote! {
-            ErrorCodeSpec {
-                code: error_codes::#name_ident,
-                name: #name,
-                description: #description,
-                handling: ErrorHandling::#handling,
-            },
-        }
-    });
-    let statuses = spec.http_statuses.iter().map(|h| {
-        let status = proc_macro2::Literal::u16_unsuffixed(h.status);
-        let handling = format_ident!("{}", crate::names::pascal(h.handling.as_str()));
-        quote!((#status, ErrorHandling::#handling),)
-    });
+    let codes: Vec<TokenStream> = spec
+        .error_codes
+        .iter()
+        .map(|e| {
+            let name = format_ident!("{}", e.name);
+            let code = proc_macro2::Literal::i64_unsuffixed(e.code);
+            let d = doc(&format!(
+                "{} (handling: {}.)",
+                md(&e.description),
+                e.handling.as_str().replace('_', " ")
+            ));
+            quote!(#d pub const #name: i64 = #code;)
+        })
+        .collect();
+    let table: Vec<TokenStream> = spec
+        .error_codes
+        .iter()
+        .map(|e| {
+            let name_ident = format_ident!("{}", e.name);
+            let (name, description) = (&e.name, &e.description);
+            let handling = format_ident!("{}", crate::names::pascal(e.handling.as_str()));
+            quote! {
+                ErrorCodeSpec {
+                    code: error_codes::#name_ident,
+                    name: #name,
+                    description: #description,
+                    handling: ErrorHandling::#handling,
+                },
+            }
+        })
+        .collect();
+    let statuses: Vec<TokenStream> = spec
+        .http_statuses
+        .iter()
+        .map(|h| {
+            let status = proc_macro2::Literal::u16_unsuffixed(h.status);
+            let handling = format_ident!("{}", crate::names::pascal(h.handling.as_str()));
+            quote!((#status, ErrorHandling::#handling),)
+        })
+        .collect();
     let env = &spec.envelope;
     let (code_field, success_code, message_field, wrapped) =
         (&env.code_field, &env.success_code, &env.message_field, env.wrapped());
@@ -255,85 +295,114 @@ pub(crate) fn service_module(s: &ServiceIr<'_>) -> String {
     };
     let (id, base_url, base_url_env) = (&spec.id, &spec.base_url, &spec.base_url_env);
     let client_doc = doc(&format!(
-        "Client of {} for one app. Cheap to clone: clones share the token cache.\n\nEvery endpoint of the service is a method; the methods are documented in the group modules.",
+        "Client of {} for one app. Cheap to clone: clones share the token cache.\n\nEvery endpoint of the service is a method; its parameters and answer are types of the endpoint's group module.",
         md(&spec.title)
     ));
     let new_doc = doc(&format!(
         "A client for the app with id `{app_id_param}` and secret `{secret_param}`, with default options. The base URL comes from `{base_url_env}` when set, else `{base_url}`."
     ));
+    let root = Scope {
+        service: &spec.id,
+        module: "",
+    };
+    // Methods of every group in the client's one `impl` block, each behind its group's feature.
+    let mut methods = Vec::new();
+    let mut ungated_methods = Vec::new();
+    let mut gated = Vec::new();
+    for g in &s.groups {
+        let cfg = g.feature.as_ref().map(|f| quote!(#[cfg(feature = #f)]));
+        for e in &g.endpoints {
+            let tokens = root.endpoint_methods(s, &g.spec.module, e, &cfg);
+            match &g.feature {
+                Some(feature) => gated.push((feature.clone(), tokens.clone())),
+                None => ungated_methods.push(tokens.clone()),
+            }
+            methods.push(tokens);
+        }
+    }
     let codes_doc = doc(&format!(
         "Documented error codes of {}, as answered in `{}`.",
         md(&spec.title),
         env.code_field
     ));
-    let items = quote! {
-        #(#mods)*
+    let items = |methods: &[TokenStream]| {
+        quote! {
+            #(#mods)*
 
-        #[cfg(feature = "server")]
-        pub mod server;
+            #[cfg(feature = "server")]
+            pub mod server;
 
-        // A full path: an import would go unused when a group is switched off.
-        #endpoints_doc
-        #[doc(hidden)]
-        #every_group
-        pub static ENDPOINTS: &[&qywx_runtime::spec::EndpointSpec] = &[#(#endpoints)*];
+            // A full path: an import would go unused when a group is switched off.
+            #endpoints_doc
+            #[doc(hidden)]
+            #every_group
+            pub static ENDPOINTS: &[&qywx_runtime::spec::EndpointSpec] = &[#(#endpoints)*];
 
-        #codes_doc
-        pub mod error_codes {
-            #(#codes)*
-        }
-
-        /// The service descriptor the runtime works from: base URL, envelope, auth, error codes.
-        #[doc(hidden)]
-        pub static SERVICE: ServiceSpec = ServiceSpec {
-            id: #id,
-            base_url: #base_url,
-            base_url_env: #base_url_env,
-            envelope: EnvelopeSpec {
-                wrapped: #wrapped,
-                code_field: #code_field,
-                success_code: #success_code,
-                message_field: #message_field,
-                detail_code_field: #detail,
-                data_field: #data,
-            },
-            auth: AuthSpec {
-                token_endpoint: &#token_module::#token_const,
-                app_id_param: #app_id_param,
-                secret_param: #secret_param,
-                token_field: #token_field,
-                expires_in_field: #expires_in_field,
-                default_ttl_seconds: #ttl,
-                placement: TokenPlacement::#placement,
-            },
-            error_codes: &[#(#table)*],
-            http_statuses: &[#(#statuses)*],
-        };
-
-        #client_doc
-        #[derive(Clone, Debug)]
-        pub struct #client {
-            pub(crate) inner: ServiceClient,
-        }
-
-        impl #client {
-            #new_doc
-            pub fn new(app_id: impl Into<String>, secret: impl Into<Secret>) -> Result<Self> {
-                Self::with_options(Credentials::new(app_id, secret), ClientOptions::default())
+            #codes_doc
+            pub mod error_codes {
+                #(#codes)*
             }
 
-            /// A client with explicit credentials and options (base URL, HTTP client, timeouts, retries, token store).
-            pub fn with_options(credentials: Credentials, options: ClientOptions) -> Result<Self> {
-                ServiceClient::new(&SERVICE, credentials, options).map(|inner| Self { inner })
+            /// The service descriptor the runtime works from: base URL, envelope, auth, error codes.
+            #[doc(hidden)]
+            pub static SERVICE: ServiceSpec = ServiceSpec {
+                id: #id,
+                base_url: #base_url,
+                base_url_env: #base_url_env,
+                envelope: EnvelopeSpec {
+                    wrapped: #wrapped,
+                    code_field: #code_field,
+                    success_code: #success_code,
+                    message_field: #message_field,
+                    detail_code_field: #detail,
+                    data_field: #data,
+                },
+                auth: AuthSpec {
+                    token_endpoint: &#token_module::#token_const,
+                    app_id_param: #app_id_param,
+                    secret_param: #secret_param,
+                    token_field: #token_field,
+                    expires_in_field: #expires_in_field,
+                    default_ttl_seconds: #ttl,
+                    placement: TokenPlacement::#placement,
+                },
+                error_codes: &[#(#table)*],
+                http_statuses: &[#(#statuses)*],
+            };
+
+            #client_doc
+            #[derive(Clone, Debug)]
+            pub struct #client {
+                pub(crate) inner: ServiceClient,
             }
 
-            /// The runtime client underneath: token access, base URL, token-store key.
-            pub fn runtime(&self) -> &ServiceClient {
-                &self.inner
+            impl #client {
+                #new_doc
+                pub fn new(app_id: impl Into<String>, secret: impl Into<Secret>) -> Result<Self> {
+                    Self::with_options(Credentials::new(app_id, secret), ClientOptions::default())
+                }
+
+                /// A client with explicit credentials and options (base URL, HTTP client, timeouts, retries, token store).
+                pub fn with_options(credentials: Credentials, options: ClientOptions) -> Result<Self> {
+                    ServiceClient::new(&SERVICE, credentials, options).map(|inner| Self { inner })
+                }
+
+                /// The runtime client underneath: token access, base URL, token-store key.
+                pub fn runtime(&self) -> &ServiceClient {
+                    &self.inner
+                }
+
+                #(#methods)*
             }
         }
     };
-    render(module_doc, items, &spec.origin.file.display().to_string())
+    render_gated(
+        module_doc,
+        items(&methods),
+        items(&ungated_methods),
+        &gated,
+        &spec.origin.file.display().to_string(),
+    )
 }
 
 fn opt_str(v: Option<&str>) -> TokenStream {
@@ -360,19 +429,10 @@ pub(crate) fn group_module(service: &ServiceIr<'_>, g: &GroupIr<'_>) -> String {
         TypeIr::Union(u) => scope.union_type(u),
         TypeIr::View(v) => scope.view_type(v),
     });
-    let (items, methods): (Vec<_>, Vec<_>) = g.endpoints.iter().map(|e| scope.endpoint(service, e)).unzip();
-    let client = format_ident!("{}", service.client);
-    let impl_block = (!methods.is_empty()).then(|| {
-        quote! {
-            impl super::#client {
-                #(#methods)*
-            }
-        }
-    });
+    let items = g.endpoints.iter().map(|e| scope.endpoint_items(e));
     let tokens = quote! {
         #(#types)*
         #(#items)*
-        #impl_block
     };
     render(module_doc, tokens, &g.spec.origin.file.display().to_string())
 }

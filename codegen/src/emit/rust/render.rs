@@ -53,7 +53,7 @@ pub(crate) const IMPORTS: &[(&str, &str)] = &[
 ];
 
 /// The names of [`IMPORTS`] that `tokens` uses as the start of a path: not after `::`, `.` or
-/// a declaring keyword, and not as a field name (`name:` but not `name::`).
+/// a declaring keyword, and not as a field or variant name (`name:` but not `name::`; `Name(..)`).
 fn used_names(tokens: TokenStream, used: &mut BTreeSet<&'static str>) {
     let trees: Vec<TokenTree> = tokens.into_iter().collect();
     let punct = |i: usize| match trees.get(i) {
@@ -75,13 +75,18 @@ fn used_names(tokens: TokenStream, used: &mut BTreeSet<&'static str>) {
             TokenTree::Group(g) => used_names(g.stream(), used),
             TokenTree::Ident(id) => {
                 let text = id.to_string();
-                let Some((name, _)) = IMPORTS.iter().find(|(name, _)| *name == text) else { continue };
+                let Some((name, _)) = IMPORTS.iter().find(|(name, _)| *name == text) else {
+                    continue;
+                };
                 let after_path = i >= 2 && punct(i - 1) == Some(':') && punct(i - 2) == Some(':');
                 let after_dot = i >= 1 && punct(i - 1) == Some('.');
                 let declared = i >= 1
                     && matches!(&trees[i - 1], TokenTree::Ident(k) if ["fn", "struct", "enum", "mod", "let", "const", "static", "type", "trait"].contains(&k.to_string().as_str()));
                 let field_name = punct(i + 1) == Some(':') && punct(i + 2) != Some(':');
-                if !after_path && !after_dot && !declared && !field_name {
+                // `Result(..)` in an enum is a variant of that name; imported types are never called.
+                let variant = text.starts_with(char::is_uppercase)
+                    && matches!(trees.get(i + 1), Some(TokenTree::Group(g)) if g.delimiter() == proc_macro2::Delimiter::Parenthesis);
+                if !after_path && !after_dot && !declared && !field_name && !variant {
                     used.insert(name);
                 }
             }
@@ -94,6 +99,11 @@ fn used_names(tokens: TokenStream, used: &mut BTreeSet<&'static str>) {
 fn use_declarations(tokens: &TokenStream) -> String {
     let mut used = BTreeSet::new();
     used_names(tokens.clone(), &mut used);
+    use_lines(&used, "")
+}
+
+/// The `use` lines for `used`, each preceded by `attr` (a `#[cfg]`, or nothing).
+fn use_lines(used: &BTreeSet<&'static str>, attr: &str) -> String {
     let mut by_module: Vec<(String, Vec<&str>)> = Vec::new();
     for (name, path) in IMPORTS.iter().filter(|(name, _)| used.contains(name)) {
         let module = path.rsplit_once("::").map_or("", |(m, _)| m).to_owned();
@@ -114,12 +124,66 @@ fn use_declarations(tokens: &TokenStream) -> String {
         previous_std = Some(is_std);
         // Modules (`fmt`) before types, as rustfmt sorts them.
         names.sort_by_key(|n| (!n.starts_with(char::is_lowercase), n.to_string()));
+        out.push_str(attr);
         match names.as_slice() {
             [one] => out.push_str(&format!("use {module}::{one};\n")),
             many => out.push_str(&format!("use {module}::{{{}}};\n", many.join(", "))),
         }
     }
     out
+}
+
+/// A file whose `items` include code behind cargo features (`gated`: each feature and its
+/// code; `ungated`: the items without it): what only gated code uses is imported behind the
+/// same features, so no import goes unused when a feature is off.
+pub(crate) fn render_gated(
+    inner_docs: TokenStream,
+    items: TokenStream,
+    ungated: TokenStream,
+    gated: &[(String, TokenStream)],
+    source: &str,
+) -> String {
+    let mut all = BTreeSet::new();
+    used_names(items.clone(), &mut all);
+    let mut by_feature: Vec<(&str, BTreeSet<&'static str>)> = Vec::new();
+    for (feature, tokens) in gated {
+        let mut used = BTreeSet::new();
+        used_names(tokens.clone(), &mut used);
+        by_feature.push((feature, used));
+    }
+    // A name is plain when code outside every gate uses it.
+    let ungated_items = ungated;
+    let mut ungated = BTreeSet::new();
+    used_names(ungated_items, &mut ungated);
+    let mut uses = use_lines(&ungated, "");
+    let mut gated_names: Vec<(&'static str, Vec<&str>)> = Vec::new();
+    for name in all.iter().filter(|n| !ungated.contains(*n)) {
+        let features: Vec<&str> = by_feature
+            .iter()
+            .filter(|(_, used)| used.contains(name))
+            .map(|(f, _)| *f)
+            .collect();
+        gated_names.push((name, features));
+    }
+    // One `use` group per set of features.
+    let mut sets: Vec<Vec<&str>> = gated_names.iter().map(|(_, f)| f.clone()).collect();
+    sets.sort();
+    sets.dedup();
+    for set in sets {
+        let names: BTreeSet<&'static str> = gated_names.iter().filter(|(_, f)| *f == set).map(|(n, _)| *n).collect();
+        let cfg = match set.as_slice() {
+            [one] => format!("#[cfg(feature = \"{one}\")]\n"),
+            many => format!(
+                "#[cfg(any({}))]\n",
+                many.iter()
+                    .map(|f| format!("feature = \"{f}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        uses.push_str(&use_lines(&names, &cfg));
+    }
+    render_file(inner_docs, uses, items, source)
 }
 
 fn header(source: &str) -> String {
@@ -175,9 +239,11 @@ fn space_items(code: &str) -> String {
                     && STARTS.iter().any(|s| p.starts_with(s)))
                 || (p.ends_with(");") && indent(prev) == 0 && !p.starts_with("//"));
             // Consecutive `use`/`mod` lines, and macro calls, stay together.
-            let same_kind = ["use ", "pub mod ", "mod "].iter().any(|k| p.starts_with(k) && l.starts_with(k));
-            let after_module_docs = (p.starts_with("//!") && !l.starts_with("//!"))
-                || (p.starts_with("#![") && !l.starts_with("#!["));
+            let same_kind = ["use ", "pub mod ", "mod "]
+                .iter()
+                .any(|k| p.starts_with(k) && l.starts_with(k));
+            let after_module_docs =
+                (p.starts_with("//!") && !l.starts_with("//!")) || (p.starts_with("#![") && !l.starts_with("#!["));
             let starts_item = STARTS.iter().any(|s| l.starts_with(s)) || (indent(line) == 0 && l.contains("!("));
             if !p.is_empty()
                 && (after_module_docs || (ends_item && !same_kind && indent(prev) == indent(line) && starts_item))

@@ -86,7 +86,10 @@ impl Scope<'_> {
             format!("{article} `{name}` with every optional field unset.")
         } else {
             let names: Vec<String> = required.iter().map(|f| format!("`{}`", f.spec.name)).collect();
-            format!("{article} `{name}` from its required fields ({}); optional fields start unset.", names.join(", "))
+            format!(
+                "{article} `{name}` from its required fields ({}); optional fields start unset.",
+                names.join(", ")
+            )
         };
         let new_doc = doc(&new_doc);
         // The spec decides how many fields are required; the constructor takes them all.
@@ -102,7 +105,11 @@ impl Scope<'_> {
 
     fn setter(&self, f: &FieldIr<'_>) -> TokenStream {
         let id = ident(&f.ident);
-        let sdoc = doc(&format!("Sets `{}`: {}", f.spec.name, md(first_sentence(&f.spec.description))));
+        let sdoc = doc(&format!(
+            "Sets `{}`: {}",
+            f.spec.name,
+            md(first_sentence(&f.spec.description))
+        ));
         // Lists of text take any items that become strings (`["a", "b"]` works).
         if f.is_text_list() {
             return quote! {
@@ -197,7 +204,11 @@ impl Scope<'_> {
         ));
         let variants = e.values.iter().map(|v| {
             let id = format_ident!("{}", v.name);
-            let formerly = v.formerly.as_deref().map(|f| format!("\n\nFormerly: {}", md(f))).unwrap_or_default();
+            let formerly = v
+                .formerly
+                .as_deref()
+                .map(|f| format!("\n\nFormerly: {}", md(f)))
+                .unwrap_or_default();
             let vdoc = doc(&format!("{} (wire value `{}`){formerly}", md(&v.description), v.value));
             quote!(#vdoc #id,)
         });
@@ -267,7 +278,10 @@ impl Scope<'_> {
     pub(crate) fn union_type(&self, u: &UnionIr<'_>) -> TokenStream {
         let t = u.spec;
         let name = format_ident!("{}", t.name);
-        let tdoc = doc(&format!("{}\n\nDecodes as the first variant that fits, in this order.", md(&t.description)));
+        let tdoc = doc(&format!(
+            "{}\n\nDecodes as the first variant that fits, in this order.",
+            md(&t.description)
+        ));
         let variants = u.variants.iter().map(|v| {
             let id = format_ident!("{}", v.spec.name);
             let ty = self.ty(&v.ty);

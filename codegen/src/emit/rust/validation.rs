@@ -36,7 +36,11 @@ impl Scope<'_> {
                 }
             }
         });
-        let v = if checks.is_empty() && set_context.is_none() { quote!(_v) } else { quote!(v) };
+        let v = if checks.is_empty() && set_context.is_none() {
+            quote!(_v)
+        } else {
+            quote!(v)
+        };
         quote! {
             impl Validate for #name {
                 fn validate(&self, #v: &mut Validator) {
@@ -131,16 +135,20 @@ impl Scope<'_> {
 
     /// "The status field equals one of these values".
     pub(crate) fn any_of(&self, o: &ObjectIr<'_>, any: &AnyOf) -> TokenStream {
-        let tests: Vec<TokenStream> = any.literals.iter().map(|literal| {
-            self.condition(
-                o,
-                &Condition {
-                    field: any.field,
-                    literal: literal.clone(),
-                    contains: false,
-                },
-            )
-        }).collect();
+        let tests: Vec<TokenStream> = any
+            .literals
+            .iter()
+            .map(|literal| {
+                self.condition(
+                    o,
+                    &Condition {
+                        field: any.field,
+                        literal: literal.clone(),
+                        contains: false,
+                    },
+                )
+            })
+            .collect();
         match tests.as_slice() {
             [one] => one.clone(),
             many => quote!((#(#many)||*)),

@@ -3,7 +3,7 @@
 //!
 //! Every limit (`min_length`/`max_length`, `min_items`/`max_items`), every rule (`one_of`, `one_of` with `when` on a request member, `required_when` with `equals`, `not_equals` and `contains`), every encoding, `format`, `secret` and cursor pagination.
 
-use qywx_runtime::{json_object, pager, wire_enum, LocalDateTime, QueryParams, Result, Stream};
+use qywx_runtime::{json_object, wire_enum, LocalDateTime, QueryParams};
 use qywx_runtime::codec::{Decoded, FromJson, Members, MembersOut, ToJson};
 use qywx_runtime::lenient::StrEnum;
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
@@ -156,10 +156,12 @@ impl FormParams {
 impl FromJson for FormParams {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "FormParams")?;
-        Ok(Self {
-            op: members.required("op")?,
-            extra: members.rest(),
-        })
+        let op = members.required("op");
+        let extra = members.finish()?;
+        let Some(op) = op else {
+            return Err(Members::incomplete("FormParams"));
+        };
+        Ok(Self { op, extra })
     }
 }
 
@@ -288,15 +290,26 @@ impl Member {
 impl FromJson for Member {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "Member")?;
+        let id = members.required("id");
+        let email = members.optional("email");
+        let phone = members.optional("phone");
+        let dept_id = members.optional("dept_id");
+        let dept_name = members.optional("dept_name");
+        let roles = members.optional("roles");
+        let admin_pin = members.optional("admin_pin");
+        let extra = members.finish()?;
+        let Some(id) = id else {
+            return Err(Members::incomplete("Member"));
+        };
         Ok(Self {
-            id: members.required("id")?,
-            email: members.optional("email")?,
-            phone: members.optional("phone")?,
-            dept_id: members.optional("dept_id")?,
-            dept_name: members.optional("dept_name")?,
-            roles: members.optional("roles")?,
-            admin_pin: members.optional("admin_pin")?,
-            extra: members.rest(),
+            id,
+            email,
+            phone,
+            dept_id,
+            dept_name,
+            roles,
+            admin_pin,
+            extra,
         })
     }
 }
@@ -418,11 +431,13 @@ impl Entry {
 impl FromJson for Entry {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "Entry")?;
-        Ok(Self {
-            title: members.required("title")?,
-            submitted: members.optional("submitted")?,
-            extra: members.rest(),
-        })
+        let title = members.required("title");
+        let submitted = members.optional("submitted");
+        let extra = members.finish()?;
+        let Some(title) = title else {
+            return Err(Members::incomplete("Entry"));
+        };
+        Ok(Self { title, submitted, extra })
     }
 }
 
@@ -594,19 +609,36 @@ impl SubmitFormRequest {
 impl FromJson for SubmitFormRequest {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "SubmitFormRequest")?;
-        Ok(Self {
-            params: members.required("params")?,
-            title: members.required("title")?,
-            members: members.list("members")?,
-            color: members.optional("color")?,
-            reason: members.optional("reason")?,
-            urgent: members.optional("urgent")?,
-            priority: members.optional("priority")?,
-            due: members.optional("due")?,
-            tags: members.separated("tags", '|')?,
-            cc: members.separated("cc", ',')?,
-            password: members.optional("password")?,
-        })
+        let params = members.required("params");
+        let title = members.required("title");
+        let members = members.list("members");
+        let color = members.optional("color");
+        let reason = members.optional("reason");
+        let urgent = members.optional("urgent");
+        let priority = members.optional("priority");
+        let due = members.optional("due");
+        let tags = members.separated("tags", '|');
+        let cc = members.separated("cc", ',');
+        let password = members.optional("password");
+        members.finish()?;
+        match (params, title) {
+            (Some(params), Some(title)) => {
+                Ok(Self {
+                    params,
+                    title,
+                    members,
+                    color,
+                    reason,
+                    urgent,
+                    priority,
+                    due,
+                    tags,
+                    cc,
+                    password,
+                })
+            }
+            _ => Err(Members::incomplete("SubmitFormRequest")),
+        }
     }
 }
 
@@ -752,10 +784,12 @@ impl SubmitFormResponse {
 impl FromJson for SubmitFormResponse {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "SubmitFormResponse")?;
-        Ok(Self {
-            entry_id: members.required("entry_id")?,
-            extra: members.rest(),
-        })
+        let entry_id = members.required("entry_id");
+        let extra = members.finish()?;
+        let Some(entry_id) = entry_id else {
+            return Err(Members::incomplete("SubmitFormResponse"));
+        };
+        Ok(Self { entry_id, extra })
     }
 }
 
@@ -818,10 +852,10 @@ impl ListEntriesRequest {
 impl FromJson for ListEntriesRequest {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "ListEntriesRequest")?;
-        Ok(Self {
-            cursor: members.optional("cursor")?,
-            limit: members.optional("limit")?,
-        })
+        let cursor = members.optional("cursor");
+        let limit = members.optional("limit");
+        members.finish()?;
+        Ok(Self { cursor, limit })
     }
 }
 
@@ -890,10 +924,13 @@ impl ListEntriesResponse {
 impl FromJson for ListEntriesResponse {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "ListEntriesResponse")?;
+        let next_cursor = members.optional("next_cursor");
+        let entries = members.list("entries");
+        let extra = members.finish()?;
         Ok(Self {
-            next_cursor: members.optional("next_cursor")?,
-            entries: members.list("entries")?,
-            extra: members.rest(),
+            next_cursor,
+            entries,
+            extra,
         })
     }
 }
@@ -909,94 +946,3 @@ impl ToJson for ListEntriesResponse {
 }
 
 json_object!(ListEntriesResponse);
-
-impl super::CsClient {
-    /// Submit a form.
-    ///
-    /// Sends `POST /form/submit` (endpoint id `cs.form.submit`).
-    ///
-    /// **Safe to repeat:** no; a failed attempt is not retried after the request may have reached the server
-    ///
-    /// # Parameters (JSON body)
-    ///
-    /// - `params` (FormParams, required): What the submission does.
-    /// - `title` (string, required, 1 to 64 characters): Title, 1 to 64 characters.
-    /// - `members` (Member[], required, 1 to 50 items): Member rows, 1 to 50.
-    /// - `color` (Color, optional): A closed enum field.
-    /// - `reason` (string, optional, at most 200 characters): Why the color is not red.
-    /// - `urgent` (bool, optional): Sent as "true"/"false".
-    /// - `priority` (i32, optional): Sent as a JSON string.
-    /// - `due` (string, optional): Deadline, `yyyy-MM-dd HH:mm:ss`.
-    /// - `tags` (string[], optional, 1 to 5 items): Tags, sent as `a|b`.
-    /// - `cc` (string[], optional): Copies, sent as `a,b`.
-    /// - `password` (string, optional): A secret: never shown by Debug.
-    /// - Rule: `due` is required when `urgent` is true (An urgent form has a deadline.)
-    /// - Rule: `reason` is required when `color` is not "red" (A form that is not red says why.)
-    /// - Rule: `password` is required when `tags` contains "private" (A private form has a password.)
-    /// - Rule: one of `tags`, `cc` must be given (A form is tagged or copied to someone.)
-    ///
-    /// # Returns
-    ///
-    /// - `entry_id` (string): The new entry.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](crate::Error::Api) when Constraints answers an error code (see [`error_codes`](crate::cs::error_codes)); transport, HTTP status and decoding errors otherwise.
-    pub async fn submit_form(
-        &self,
-        request: &SubmitFormRequest,
-    ) -> Result<SubmitFormResponse> {
-        self.inner.call_json(&SUBMIT_FORM, request).await
-    }
-
-    /// List submitted forms, a page at a time.
-    ///
-    /// Sends `GET /form/list` (endpoint id `cs.form.list`).
-    ///
-    /// **Safe to repeat:** yes
-    ///
-    /// # Parameters (query string)
-    ///
-    /// - `cursor` (string, optional): Cursor from the previous page; unset for the first.
-    /// - `limit` (u32, optional): Entries per page.
-    ///
-    /// # Returns
-    ///
-    /// - `next_cursor` (string): Cursor of the next page; empty on the last.
-    /// - `entries` (Entry[]): This page's entries.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Api`](crate::Error::Api) when Constraints answers an error code (see [`error_codes`](crate::cs::error_codes)); transport, HTTP status and decoding errors otherwise.
-    pub async fn list_entries(
-        &self,
-        request: &ListEntriesRequest,
-    ) -> Result<ListEntriesResponse> {
-        self.inner.call_query(&LIST_ENTRIES, request).await
-    }
-
-    /// Every `entries` item of [`list_entries`](Self::list_entries), as a stream that fetches the next page only when the items of the previous one have been consumed (`use qywx::runtime::StreamExt; while let Some(item) = stream.next().await { .. }`).
-    ///
-    /// The stream starts at `request`'s `cursor` (unset: the first page), follows `next_cursor` and ends after the last page. A failed page is yielded as one `Err` after every item before it, and ends the stream.
-    pub fn list_entries_stream(
-        &self,
-        request: &ListEntriesRequest,
-    ) -> impl Stream<Item = Result<Entry>> + Send + 'static {
-        let client = self.clone();
-        let template = request.clone();
-        let mut first = Some(template.cursor.clone());
-        pager::items(move |cursor: Option<String>| {
-            let client = client.clone();
-            let mut request = template.clone();
-            request.cursor = first.take().unwrap_or(cursor);
-            async move {
-                let page = client.list_entries(&request).await?;
-                Ok(pager::Page {
-                    next_cursor: page.next_cursor,
-                    items: page.entries,
-                })
-            }
-        })
-    }
-}

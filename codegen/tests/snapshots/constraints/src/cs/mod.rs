@@ -8,6 +8,9 @@
 use qywx_runtime::{ClientOptions, Credentials, Result, Secret, ServiceClient};
 use qywx_runtime::spec::{AuthSpec, EnvelopeSpec, ErrorCodeSpec, ErrorHandling, ServiceSpec, TokenPlacement};
 
+#[cfg(feature = "cs-form")]
+use qywx_runtime::{pager, Stream};
+
 /// Token
 pub mod auth;
 
@@ -114,7 +117,7 @@ pub static SERVICE: ServiceSpec = ServiceSpec {
 
 /// Client of Constraints for one app. Cheap to clone: clones share the token cache.
 ///
-/// Every endpoint of the service is a method; the methods are documented in the group modules.
+/// Every endpoint of the service is a method; its parameters and answer are types of the endpoint's group module.
 #[derive(Clone, Debug)]
 pub struct CsClient {
     pub(crate) inner: ServiceClient,
@@ -137,5 +140,123 @@ impl CsClient {
     /// The runtime client underneath: token access, base URL, token-store key.
     pub fn runtime(&self) -> &ServiceClient {
         &self.inner
+    }
+
+    /// Fetch an access token.
+    ///
+    /// Sends `GET /token` (endpoint id `cs.token`).
+    ///
+    /// **Safe to repeat:** yes
+    ///
+    /// # Parameters (query string)
+    ///
+    /// - `appid` (string, required): The app id.
+    /// - `secret` (string, required): The app secret.
+    ///
+    /// # Returns
+    ///
+    /// - `access_token` (string): The token.
+    /// - `expires_in` (i64): Lifetime in seconds.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`](crate::Error::Api) when Constraints answers an error code (see [`error_codes`](crate::cs::error_codes)); transport, HTTP status and decoding errors otherwise.
+    pub async fn get_token(
+        &self,
+        request: &auth::GetTokenRequest,
+    ) -> Result<auth::GetTokenResponse> {
+        self.inner.call_query(&auth::GET_TOKEN, request).await
+    }
+
+    /// Submit a form.
+    ///
+    /// Sends `POST /form/submit` (endpoint id `cs.form.submit`).
+    ///
+    /// **Safe to repeat:** no; a failed attempt is not retried after the request may have reached the server
+    ///
+    /// # Parameters (JSON body)
+    ///
+    /// - `params` (FormParams, required): What the submission does.
+    /// - `title` (string, required, 1 to 64 characters): Title, 1 to 64 characters.
+    /// - `members` (Member[], required, 1 to 50 items): Member rows, 1 to 50.
+    /// - `color` (Color, optional): A closed enum field.
+    /// - `reason` (string, optional, at most 200 characters): Why the color is not red.
+    /// - `urgent` (bool, optional): Sent as "true"/"false".
+    /// - `priority` (i32, optional): Sent as a JSON string.
+    /// - `due` (string, optional): Deadline, `yyyy-MM-dd HH:mm:ss`.
+    /// - `tags` (string[], optional, 1 to 5 items): Tags, sent as `a|b`.
+    /// - `cc` (string[], optional): Copies, sent as `a,b`.
+    /// - `password` (string, optional): A secret: never shown by Debug.
+    /// - Rule: `due` is required when `urgent` is true (An urgent form has a deadline.)
+    /// - Rule: `reason` is required when `color` is not "red" (A form that is not red says why.)
+    /// - Rule: `password` is required when `tags` contains "private" (A private form has a password.)
+    /// - Rule: one of `tags`, `cc` must be given (A form is tagged or copied to someone.)
+    ///
+    /// # Returns
+    ///
+    /// - `entry_id` (string): The new entry.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
+    /// [`Error::Api`](crate::Error::Api) when Constraints answers an error code (see [`error_codes`](crate::cs::error_codes)); transport, HTTP status and decoding errors otherwise.
+    #[cfg(feature = "cs-form")]
+    pub async fn submit_form(
+        &self,
+        request: &form::SubmitFormRequest,
+    ) -> Result<form::SubmitFormResponse> {
+        self.inner.call_json(&form::SUBMIT_FORM, request).await
+    }
+
+    /// List submitted forms, a page at a time.
+    ///
+    /// Sends `GET /form/list` (endpoint id `cs.form.list`).
+    ///
+    /// **Safe to repeat:** yes
+    ///
+    /// # Parameters (query string)
+    ///
+    /// - `cursor` (string, optional): Cursor from the previous page; unset for the first.
+    /// - `limit` (u32, optional): Entries per page.
+    ///
+    /// # Returns
+    ///
+    /// - `next_cursor` (string): Cursor of the next page; empty on the last.
+    /// - `entries` (Entry[]): This page's entries.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`](crate::Error::Api) when Constraints answers an error code (see [`error_codes`](crate::cs::error_codes)); transport, HTTP status and decoding errors otherwise.
+    #[cfg(feature = "cs-form")]
+    pub async fn list_entries(
+        &self,
+        request: &form::ListEntriesRequest,
+    ) -> Result<form::ListEntriesResponse> {
+        self.inner.call_query(&form::LIST_ENTRIES, request).await
+    }
+
+    #[cfg(feature = "cs-form")]
+    /// Every `entries` item of [`list_entries`](Self::list_entries), as a stream that fetches the next page only when the items of the previous one have been consumed (`use qywx::runtime::StreamExt; while let Some(item) = stream.next().await { .. }`).
+    ///
+    /// The stream starts at `request`'s `cursor` (unset: the first page), follows `next_cursor` and ends after the last page. A failed page is yielded as one `Err` after every item before it, and ends the stream.
+    pub fn list_entries_stream(
+        &self,
+        request: &form::ListEntriesRequest,
+    ) -> impl Stream<Item = Result<form::Entry>> + Send + 'static {
+        let client = self.clone();
+        let template = request.clone();
+        let mut first = Some(template.cursor.clone());
+        pager::items(move |cursor: Option<String>| {
+            let client = client.clone();
+            let mut request = template.clone();
+            request.cursor = first.take().unwrap_or(cursor);
+            async move {
+                let page = client.list_entries(&request).await?;
+                Ok(pager::Page {
+                    next_cursor: page.next_cursor,
+                    items: page.entries,
+                })
+            }
+        })
     }
 }

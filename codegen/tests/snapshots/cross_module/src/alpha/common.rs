@@ -3,7 +3,7 @@
 //!
 //! Types the `people` group uses too.
 
-use qywx_runtime::{json_object, wire_enum, Result};
+use qywx_runtime::{json_object, wire_enum};
 use qywx_runtime::codec::{Decoded, FromJson, Members, MembersOut, ToJson};
 use qywx_runtime::lenient::IntEnum;
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
@@ -47,11 +47,13 @@ impl Address {
 impl FromJson for Address {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "Address")?;
-        Ok(Self {
-            city: members.required("city")?,
-            zip: members.optional("zip")?,
-            extra: members.rest(),
-        })
+        let city = members.required("city");
+        let zip = members.optional("zip");
+        let extra = members.finish()?;
+        let Some(city) = city else {
+            return Err(Members::incomplete("Address"));
+        };
+        Ok(Self { city, zip, extra })
     }
 }
 
@@ -142,9 +144,12 @@ impl CheckAddressRequest {
 impl FromJson for CheckAddressRequest {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "CheckAddressRequest")?;
-        Ok(Self {
-            address: members.required("address")?,
-        })
+        let address = members.required("address");
+        members.finish()?;
+        let Some(address) = address else {
+            return Err(Members::incomplete("CheckAddressRequest"));
+        };
+        Ok(Self { address })
     }
 }
 
@@ -189,10 +194,12 @@ impl CheckAddressResponse {
 impl FromJson for CheckAddressResponse {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "CheckAddressResponse")?;
-        Ok(Self {
-            region: members.required("region")?,
-            extra: members.rest(),
-        })
+        let region = members.required("region");
+        let extra = members.finish()?;
+        let Some(region) = region else {
+            return Err(Members::incomplete("CheckAddressResponse"));
+        };
+        Ok(Self { region, extra })
     }
 }
 
@@ -206,30 +213,3 @@ impl ToJson for CheckAddressResponse {
 }
 
 json_object!(CheckAddressResponse);
-
-impl super::AlphaClient {
-    /// Check an address.
-    ///
-    /// Sends `POST /address/check` (endpoint id `alpha.address.check`).
-    ///
-    /// **Safe to repeat:** yes
-    ///
-    /// # Parameters (JSON body)
-    ///
-    /// - `address` (Address, required): The address.
-    ///
-    /// # Returns
-    ///
-    /// - `region` (Region): Its region.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](crate::Error::Api) when Alpha answers an error code (see [`error_codes`](crate::alpha::error_codes)); transport, HTTP status and decoding errors otherwise.
-    pub async fn check_address(
-        &self,
-        request: &CheckAddressRequest,
-    ) -> Result<CheckAddressResponse> {
-        self.inner.call_json(&CHECK_ADDRESS, request).await
-    }
-}

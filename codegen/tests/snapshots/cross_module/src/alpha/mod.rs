@@ -92,7 +92,7 @@ pub static SERVICE: ServiceSpec = ServiceSpec {
 
 /// Client of Alpha for one app. Cheap to clone: clones share the token cache.
 ///
-/// Every endpoint of the service is a method; the methods are documented in the group modules.
+/// Every endpoint of the service is a method; its parameters and answer are types of the endpoint's group module.
 #[derive(Clone, Debug)]
 pub struct AlphaClient {
     pub(crate) inner: ServiceClient,
@@ -115,5 +115,109 @@ impl AlphaClient {
     /// The runtime client underneath: token access, base URL, token-store key.
     pub fn runtime(&self) -> &ServiceClient {
         &self.inner
+    }
+
+    /// Fetch a token.
+    ///
+    /// Sends `GET /alpha/token` (endpoint id `alpha.token`).
+    ///
+    /// **Safe to repeat:** yes
+    ///
+    /// # Parameters (query string)
+    ///
+    /// - `appid` (string, required): The app id.
+    /// - `secret` (string, required): The app secret.
+    ///
+    /// # Returns
+    ///
+    /// - `access_token` (string): The token.
+    /// - `expires_in` (i64): Lifetime in seconds.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`](crate::Error::Api) when Alpha answers an error code (see [`error_codes`](crate::alpha::error_codes)); transport, HTTP status and decoding errors otherwise.
+    pub async fn get_token(
+        &self,
+        request: &auth::GetTokenRequest,
+    ) -> Result<auth::GetTokenResponse> {
+        self.inner.call_query(&auth::GET_TOKEN, request).await
+    }
+
+    /// Check an address.
+    ///
+    /// Sends `POST /address/check` (endpoint id `alpha.address.check`).
+    ///
+    /// **Safe to repeat:** yes
+    ///
+    /// # Parameters (JSON body)
+    ///
+    /// - `address` (Address, required): The address.
+    ///
+    /// # Returns
+    ///
+    /// - `region` (Region): Its region.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
+    /// [`Error::Api`](crate::Error::Api) when Alpha answers an error code (see [`error_codes`](crate::alpha::error_codes)); transport, HTTP status and decoding errors otherwise.
+    #[cfg(feature = "alpha-common")]
+    pub async fn check_address(
+        &self,
+        request: &common::CheckAddressRequest,
+    ) -> Result<common::CheckAddressResponse> {
+        self.inner.call_json(&common::CHECK_ADDRESS, request).await
+    }
+
+    /// Create a person.
+    ///
+    /// Sends `POST /person/create` (endpoint id `alpha.person.create`).
+    ///
+    /// **Safe to repeat:** no; a failed attempt is not retried after the request may have reached the server
+    ///
+    /// # Parameters (JSON body)
+    ///
+    /// - `person` (Person, required): The person.
+    /// - `region` (Region, optional): A region (a type of another group).
+    ///
+    /// # Returns
+    ///
+    /// - `id` (u64): The new id.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
+    /// [`Error::Api`](crate::Error::Api) when Alpha answers an error code (see [`error_codes`](crate::alpha::error_codes)); transport, HTTP status and decoding errors otherwise.
+    #[cfg(feature = "alpha-people")]
+    pub async fn create_person(
+        &self,
+        request: &people::CreatePersonRequest,
+    ) -> Result<people::CreatePersonResponse> {
+        self.inner.call_json(&people::CREATE_PERSON, request).await
+    }
+
+    /// A person's addresses.
+    ///
+    /// Sends `GET /person/addresses` (endpoint id `alpha.person.addresses`).
+    ///
+    /// **Safe to repeat:** yes
+    ///
+    /// # Parameters (query string)
+    ///
+    /// - `id` (u64, required): The person.
+    ///
+    /// # Returns
+    ///
+    /// `Address[]`: The addresses, a list of another group's type.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`](crate::Error::Api) when Alpha answers an error code (see [`error_codes`](crate::alpha::error_codes)); transport, HTTP status and decoding errors otherwise.
+    #[cfg(feature = "alpha-people")]
+    pub async fn list_addresses(
+        &self,
+        request: &people::ListAddressesRequest,
+    ) -> Result<Vec<common::Address>> {
+        self.inner.call_query(&people::LIST_ADDRESSES, request).await
     }
 }

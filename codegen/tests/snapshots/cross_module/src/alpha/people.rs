@@ -3,7 +3,7 @@
 //!
 //! Uses `Address` and `Region` from the `common` group: its feature needs `alpha-common`.
 
-use qywx_runtime::{json_object, QueryParams, Result};
+use qywx_runtime::{json_object, QueryParams};
 use qywx_runtime::codec::{Decoded, FromJson, Members, MembersOut, ToJson};
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Validate, Validator};
@@ -46,11 +46,13 @@ impl Person {
 impl FromJson for Person {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "Person")?;
-        Ok(Self {
-            name: members.required("name")?,
-            home: members.optional("home")?,
-            extra: members.rest(),
-        })
+        let name = members.required("name");
+        let home = members.optional("home");
+        let extra = members.finish()?;
+        let Some(name) = name else {
+            return Err(Members::incomplete("Person"));
+        };
+        Ok(Self { name, home, extra })
     }
 }
 
@@ -115,10 +117,13 @@ impl CreatePersonRequest {
 impl FromJson for CreatePersonRequest {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "CreatePersonRequest")?;
-        Ok(Self {
-            person: members.required("person")?,
-            region: members.optional("region")?,
-        })
+        let person = members.required("person");
+        let region = members.optional("region");
+        members.finish()?;
+        let Some(person) = person else {
+            return Err(Members::incomplete("CreatePersonRequest"));
+        };
+        Ok(Self { person, region })
     }
 }
 
@@ -169,10 +174,12 @@ impl CreatePersonResponse {
 impl FromJson for CreatePersonResponse {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "CreatePersonResponse")?;
-        Ok(Self {
-            id: members.required("id")?,
-            extra: members.rest(),
-        })
+        let id = members.required("id");
+        let extra = members.finish()?;
+        let Some(id) = id else {
+            return Err(Members::incomplete("CreatePersonResponse"));
+        };
+        Ok(Self { id, extra })
     }
 }
 
@@ -217,9 +224,12 @@ impl ListAddressesRequest {
 impl FromJson for ListAddressesRequest {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "ListAddressesRequest")?;
-        Ok(Self {
-            id: members.required("id")?,
-        })
+        let id = members.required("id");
+        members.finish()?;
+        let Some(id) = id else {
+            return Err(Members::incomplete("ListAddressesRequest"));
+        };
+        Ok(Self { id })
     }
 }
 
@@ -243,57 +253,5 @@ impl QueryParams for ListAddressesRequest {
         let value = &self.id;
         pairs.push(("id", value.to_string()));
         pairs
-    }
-}
-
-impl super::AlphaClient {
-    /// Create a person.
-    ///
-    /// Sends `POST /person/create` (endpoint id `alpha.person.create`).
-    ///
-    /// **Safe to repeat:** no; a failed attempt is not retried after the request may have reached the server
-    ///
-    /// # Parameters (JSON body)
-    ///
-    /// - `person` (Person, required): The person.
-    /// - `region` (Region, optional): A region (a type of another group).
-    ///
-    /// # Returns
-    ///
-    /// - `id` (u64): The new id.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](crate::Error::Api) when Alpha answers an error code (see [`error_codes`](crate::alpha::error_codes)); transport, HTTP status and decoding errors otherwise.
-    pub async fn create_person(
-        &self,
-        request: &CreatePersonRequest,
-    ) -> Result<CreatePersonResponse> {
-        self.inner.call_json(&CREATE_PERSON, request).await
-    }
-
-    /// A person's addresses.
-    ///
-    /// Sends `GET /person/addresses` (endpoint id `alpha.person.addresses`).
-    ///
-    /// **Safe to repeat:** yes
-    ///
-    /// # Parameters (query string)
-    ///
-    /// - `id` (u64, required): The person.
-    ///
-    /// # Returns
-    ///
-    /// `Address[]`: The addresses, a list of another group's type.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Api`](crate::Error::Api) when Alpha answers an error code (see [`error_codes`](crate::alpha::error_codes)); transport, HTTP status and decoding errors otherwise.
-    pub async fn list_addresses(
-        &self,
-        request: &ListAddressesRequest,
-    ) -> Result<Vec<super::common::Address>> {
-        self.inner.call_query(&LIST_ADDRESSES, request).await
     }
 }

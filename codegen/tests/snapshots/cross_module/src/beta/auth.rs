@@ -3,7 +3,7 @@
 //!
 //! The token endpoint of `beta`.
 
-use qywx_runtime::{json_object, QueryParams, Result};
+use qywx_runtime::{json_object, QueryParams};
 use qywx_runtime::codec::{Decoded, FromJson, Members, MembersOut, ToJson};
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Validate, Validator};
@@ -48,10 +48,13 @@ impl GetTokenRequest {
 impl FromJson for GetTokenRequest {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "GetTokenRequest")?;
-        Ok(Self {
-            app_key: members.required("appKey")?,
-            app_secret: members.required("appSecret")?,
-        })
+        let app_key = members.required("appKey");
+        let app_secret = members.required("appSecret");
+        members.finish()?;
+        match (app_key, app_secret) {
+            (Some(app_key), Some(app_secret)) => Ok(Self { app_key, app_secret }),
+            _ => Err(Members::incomplete("GetTokenRequest")),
+        }
     }
 }
 
@@ -128,11 +131,13 @@ impl GetTokenResponse {
 impl FromJson for GetTokenResponse {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "GetTokenResponse")?;
-        Ok(Self {
-            token: members.required("token")?,
-            expire: members.optional("expire")?,
-            extra: members.rest(),
-        })
+        let token = members.required("token");
+        let expire = members.optional("expire");
+        let extra = members.finish()?;
+        let Some(token) = token else {
+            return Err(Members::incomplete("GetTokenResponse"));
+        };
+        Ok(Self { token, expire, extra })
     }
 }
 
@@ -155,33 +160,5 @@ impl fmt::Debug for GetTokenResponse {
             .field("expire", &self.expire)
             .field("extra", &self.extra)
             .finish()
-    }
-}
-
-impl super::BetaClient {
-    /// Fetch a token.
-    ///
-    /// Sends `GET /beta/token` (endpoint id `beta.token`).
-    ///
-    /// **Safe to repeat:** yes
-    ///
-    /// # Parameters (query string)
-    ///
-    /// - `appKey` (string, required): The app id.
-    /// - `appSecret` (string, required): The app secret.
-    ///
-    /// # Returns
-    ///
-    /// - `token` (string): The token.
-    /// - `expire` (i64): Lifetime in seconds.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Api`](crate::Error::Api) when Beta answers an error code (see [`error_codes`](crate::beta::error_codes)); transport, HTTP status and decoding errors otherwise.
-    pub async fn get_token(
-        &self,
-        request: &GetTokenRequest,
-    ) -> Result<GetTokenResponse> {
-        self.inner.call_query(&GET_TOKEN, request).await
     }
 }

@@ -95,7 +95,7 @@ pub static SERVICE: ServiceSpec = ServiceSpec {
 
 /// Client of Beta for one app. Cheap to clone: clones share the token cache.
 ///
-/// Every endpoint of the service is a method; the methods are documented in the group modules.
+/// Every endpoint of the service is a method; its parameters and answer are types of the endpoint's group module.
 #[derive(Clone, Debug)]
 pub struct BetaClient {
     pub(crate) inner: ServiceClient,
@@ -118,5 +118,53 @@ impl BetaClient {
     /// The runtime client underneath: token access, base URL, token-store key.
     pub fn runtime(&self) -> &ServiceClient {
         &self.inner
+    }
+
+    /// Fetch a token.
+    ///
+    /// Sends `GET /beta/token` (endpoint id `beta.token`).
+    ///
+    /// **Safe to repeat:** yes
+    ///
+    /// # Parameters (query string)
+    ///
+    /// - `appKey` (string, required): The app id.
+    /// - `appSecret` (string, required): The app secret.
+    ///
+    /// # Returns
+    ///
+    /// - `token` (string): The token.
+    /// - `expire` (i64): Lifetime in seconds.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`](crate::Error::Api) when Beta answers an error code (see [`error_codes`](crate::beta::error_codes)); transport, HTTP status and decoding errors otherwise.
+    pub async fn get_token(
+        &self,
+        request: &auth::GetTokenRequest,
+    ) -> Result<auth::GetTokenResponse> {
+        self.inner.call_query(&auth::GET_TOKEN, request).await
+    }
+
+    /// Read an organisation.
+    ///
+    /// Sends `GET /api/org/get` (endpoint id `beta.org.get`).
+    ///
+    /// **Safe to repeat:** yes
+    ///
+    /// # Parameters (query string)
+    ///
+    /// - `orgId` (string, required): Which one.
+    ///
+    /// # Returns
+    ///
+    /// `Org`: The organisation (the whole `data` member).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`](crate::Error::Api) when Beta answers an error code (see [`error_codes`](crate::beta::error_codes)); transport, HTTP status and decoding errors otherwise.
+    #[cfg(feature = "beta-org")]
+    pub async fn get_org(&self, request: &org::GetOrgRequest) -> Result<org::Org> {
+        self.inner.call_query(&org::GET_ORG, request).await
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! The token endpoint of `gamma`.
 
-use qywx_runtime::{json_object, QueryParams, Result};
+use qywx_runtime::{json_object, QueryParams};
 use qywx_runtime::codec::{Decoded, FromJson, Members, MembersOut, ToJson};
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Validate, Validator};
@@ -48,10 +48,15 @@ impl GetTokenRequest {
 impl FromJson for GetTokenRequest {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "GetTokenRequest")?;
-        Ok(Self {
-            client_id: members.required("client_id")?,
-            client_secret: members.required("client_secret")?,
-        })
+        let client_id = members.required("client_id");
+        let client_secret = members.required("client_secret");
+        members.finish()?;
+        match (client_id, client_secret) {
+            (Some(client_id), Some(client_secret)) => {
+                Ok(Self { client_id, client_secret })
+            }
+            _ => Err(Members::incomplete("GetTokenRequest")),
+        }
     }
 }
 
@@ -128,11 +133,13 @@ impl GetTokenResponse {
 impl FromJson for GetTokenResponse {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "GetTokenResponse")?;
-        Ok(Self {
-            token: members.required("token")?,
-            ttl: members.optional("ttl")?,
-            extra: members.rest(),
-        })
+        let token = members.required("token");
+        let ttl = members.optional("ttl");
+        let extra = members.finish()?;
+        let Some(token) = token else {
+            return Err(Members::incomplete("GetTokenResponse"));
+        };
+        Ok(Self { token, ttl, extra })
     }
 }
 
@@ -155,33 +162,5 @@ impl fmt::Debug for GetTokenResponse {
             .field("ttl", &self.ttl)
             .field("extra", &self.extra)
             .finish()
-    }
-}
-
-impl super::GammaClient {
-    /// Fetch a token.
-    ///
-    /// Sends `GET /gamma/token` (endpoint id `gamma.token`).
-    ///
-    /// **Safe to repeat:** yes
-    ///
-    /// # Parameters (query string)
-    ///
-    /// - `client_id` (string, required): The app id.
-    /// - `client_secret` (string, required): The app secret.
-    ///
-    /// # Returns
-    ///
-    /// - `token` (string): The token.
-    /// - `ttl` (i64): Lifetime in seconds.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Api`](crate::Error::Api) when Gamma answers an error code (see [`error_codes`](crate::gamma::error_codes)); transport, HTTP status and decoding errors otherwise.
-    pub async fn get_token(
-        &self,
-        request: &GetTokenRequest,
-    ) -> Result<GetTokenResponse> {
-        self.inner.call_query(&GET_TOKEN, request).await
     }
 }

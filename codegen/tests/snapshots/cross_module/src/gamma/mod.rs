@@ -78,7 +78,7 @@ pub static SERVICE: ServiceSpec = ServiceSpec {
 
 /// Client of Gamma for one app. Cheap to clone: clones share the token cache.
 ///
-/// Every endpoint of the service is a method; the methods are documented in the group modules.
+/// Every endpoint of the service is a method; its parameters and answer are types of the endpoint's group module.
 #[derive(Clone, Debug)]
 pub struct GammaClient {
     pub(crate) inner: ServiceClient,
@@ -101,5 +101,71 @@ impl GammaClient {
     /// The runtime client underneath: token access, base URL, token-store key.
     pub fn runtime(&self) -> &ServiceClient {
         &self.inner
+    }
+
+    /// Fetch a token.
+    ///
+    /// Sends `GET /gamma/token` (endpoint id `gamma.token`).
+    ///
+    /// **Safe to repeat:** yes
+    ///
+    /// # Parameters (query string)
+    ///
+    /// - `client_id` (string, required): The app id.
+    /// - `client_secret` (string, required): The app secret.
+    ///
+    /// # Returns
+    ///
+    /// - `token` (string): The token.
+    /// - `ttl` (i64): Lifetime in seconds.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`](crate::Error::Api) when Gamma answers an error code (see [`error_codes`](crate::gamma::error_codes)); transport, HTTP status and decoding errors otherwise.
+    pub async fn get_token(
+        &self,
+        request: &auth::GetTokenRequest,
+    ) -> Result<auth::GetTokenResponse> {
+        self.inner.call_query(&auth::GET_TOKEN, request).await
+    }
+
+    /// Check the service answers.
+    ///
+    /// Sends `GET /ping` (endpoint id `gamma.ping`).
+    ///
+    /// **Safe to repeat:** yes
+    ///
+    /// # Returns
+    ///
+    /// Nothing beyond the envelope (unknown members are kept in `extra`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`](crate::Error::Api) when Gamma answers an error code (see [`error_codes`](crate::gamma::error_codes)); transport, HTTP status and decoding errors otherwise.
+    #[cfg(feature = "gamma-ping")]
+    pub async fn ping(&self) -> Result<ping::PingResponse> {
+        self.inner.call(&ping::PING).await
+    }
+
+    /// Echo a text.
+    ///
+    /// Sends `POST /echo` (endpoint id `gamma.echo`).
+    ///
+    /// **Safe to repeat:** yes
+    ///
+    /// # Parameters (JSON body)
+    ///
+    /// - `text` (string, required): The text.
+    ///
+    /// # Returns
+    ///
+    /// `string`: The same text.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`](crate::Error::Api) when Gamma answers an error code (see [`error_codes`](crate::gamma::error_codes)); transport, HTTP status and decoding errors otherwise.
+    #[cfg(feature = "gamma-ping")]
+    pub async fn echo(&self, request: &ping::EchoRequest) -> Result<String> {
+        self.inner.call_json(&ping::ECHO, request).await
     }
 }

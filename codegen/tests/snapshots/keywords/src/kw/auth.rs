@@ -3,7 +3,7 @@
 //!
 //! The token endpoint.
 
-use qywx_runtime::{json_object, QueryParams, Result};
+use qywx_runtime::{json_object, QueryParams};
 use qywx_runtime::codec::{Decoded, FromJson, Members, MembersOut, ToJson};
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Validate, Validator};
@@ -48,10 +48,13 @@ impl GetTokenRequest {
 impl FromJson for GetTokenRequest {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "GetTokenRequest")?;
-        Ok(Self {
-            appid: members.required("appid")?,
-            secret: members.required("secret")?,
-        })
+        let appid = members.required("appid");
+        let secret = members.required("secret");
+        members.finish()?;
+        match (appid, secret) {
+            (Some(appid), Some(secret)) => Ok(Self { appid, secret }),
+            _ => Err(Members::incomplete("GetTokenRequest")),
+        }
     }
 }
 
@@ -121,11 +124,19 @@ impl GetTokenResponse {
 impl FromJson for GetTokenResponse {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "GetTokenResponse")?;
-        Ok(Self {
-            access_token: members.required("access_token")?,
-            expires_in: members.required("expires_in")?,
-            extra: members.rest(),
-        })
+        let access_token = members.required("access_token");
+        let expires_in = members.required("expires_in");
+        let extra = members.finish()?;
+        match (access_token, expires_in) {
+            (Some(access_token), Some(expires_in)) => {
+                Ok(Self {
+                    access_token,
+                    expires_in,
+                    extra,
+                })
+            }
+            _ => Err(Members::incomplete("GetTokenResponse")),
+        }
     }
 }
 
@@ -148,33 +159,5 @@ impl fmt::Debug for GetTokenResponse {
             .field("expires_in", &self.expires_in)
             .field("extra", &self.extra)
             .finish()
-    }
-}
-
-impl super::KwClient {
-    /// Fetch an access token.
-    ///
-    /// Sends `GET /token` (endpoint id `kw.token`).
-    ///
-    /// **Safe to repeat:** yes
-    ///
-    /// # Parameters (query string)
-    ///
-    /// - `appid` (string, required): The app id.
-    /// - `secret` (string, required): The app secret.
-    ///
-    /// # Returns
-    ///
-    /// - `access_token` (string): The token.
-    /// - `expires_in` (i64): Lifetime in seconds.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Api`](crate::Error::Api) when Keywords service answers an error code (see [`error_codes`](crate::kw::error_codes)); transport, HTTP status and decoding errors otherwise.
-    pub async fn get_token(
-        &self,
-        request: &GetTokenRequest,
-    ) -> Result<GetTokenResponse> {
-        self.inner.call_query(&GET_TOKEN, request).await
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! Wire names that are Rust keywords (`type`, `match`, `self`, `async`), camelCase and hyphenated; int and string enums, open and closed.
 
-use qywx_runtime::{json_object, wire_enum, QueryParams, Result};
+use qywx_runtime::{json_object, wire_enum, QueryParams};
 use qywx_runtime::codec::{Decoded, FromJson, Members, MembersOut, ToJson};
 use qywx_runtime::lenient::{IntEnum, StrEnum};
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
@@ -278,17 +278,31 @@ impl Item {
 impl FromJson for Item {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "Item")?;
-        Ok(Self {
-            r#type: members.required("type")?,
-            r#match: members.optional("match")?,
-            is_self: members.optional("self")?,
-            r#async: members.optional("async")?,
-            third_dept_id: members.optional("thirdDeptId")?,
-            x_trace: members.optional("X-Trace")?,
-            user_id: members.required("uid")?,
-            channels: members.optional("channels")?,
-            extra: members.rest(),
-        })
+        let r#type = members.required("type");
+        let r#match = members.optional("match");
+        let is_self = members.optional("self");
+        let r#async = members.optional("async");
+        let third_dept_id = members.optional("thirdDeptId");
+        let x_trace = members.optional("X-Trace");
+        let user_id = members.required("uid");
+        let channels = members.optional("channels");
+        let extra = members.finish()?;
+        match (r#type, user_id) {
+            (Some(r#type), Some(user_id)) => {
+                Ok(Self {
+                    r#type,
+                    r#match,
+                    is_self,
+                    r#async,
+                    third_dept_id,
+                    x_trace,
+                    user_id,
+                    channels,
+                    extra,
+                })
+            }
+            _ => Err(Members::incomplete("Item")),
+        }
     }
 }
 
@@ -380,11 +394,14 @@ impl GetItemRequest {
 impl FromJson for GetItemRequest {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "GetItemRequest")?;
-        Ok(Self {
-            r#type: members.required("type")?,
-            x_trace: members.optional("X-Trace")?,
-            level: members.optional("level")?,
-        })
+        let r#type = members.required("type");
+        let x_trace = members.optional("X-Trace");
+        let level = members.optional("level");
+        members.finish()?;
+        let Some(r#type) = r#type else {
+            return Err(Members::incomplete("GetItemRequest"));
+        };
+        Ok(Self { r#type, x_trace, level })
     }
 }
 
@@ -483,12 +500,14 @@ impl GetItemResponse {
 impl FromJson for GetItemResponse {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "GetItemResponse")?;
-        Ok(Self {
-            item: members.required("item")?,
-            level: members.optional("level")?,
-            flags: members.optional("flags")?,
-            extra: members.rest(),
-        })
+        let item = members.required("item");
+        let level = members.optional("level");
+        let flags = members.optional("flags");
+        let extra = members.finish()?;
+        let Some(item) = item else {
+            return Err(Members::incomplete("GetItemResponse"));
+        };
+        Ok(Self { item, level, flags, extra })
     }
 }
 
@@ -573,11 +592,19 @@ impl PutItemRequest {
 impl FromJson for PutItemRequest {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "PutItemRequest")?;
+        let item = members.required("item");
+        let r#async = members.optional("async");
+        let flags = members.optional("flags");
+        let channel = members.optional("channel");
+        members.finish()?;
+        let Some(item) = item else {
+            return Err(Members::incomplete("PutItemRequest"));
+        };
         Ok(Self {
-            item: members.required("item")?,
-            r#async: members.optional("async")?,
-            flags: members.optional("flags")?,
-            channel: members.optional("channel")?,
+            item,
+            r#async,
+            flags,
+            channel,
         })
     }
 }
@@ -636,10 +663,9 @@ impl PutItemResponse {
 impl FromJson for PutItemResponse {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "PutItemResponse")?;
-        Ok(Self {
-            third_dept_id: members.optional("thirdDeptId")?,
-            extra: members.rest(),
-        })
+        let third_dept_id = members.optional("thirdDeptId");
+        let extra = members.finish()?;
+        Ok(Self { third_dept_id, extra })
     }
 }
 
@@ -653,56 +679,3 @@ impl ToJson for PutItemResponse {
 }
 
 json_object!(PutItemResponse);
-
-impl super::KwClient {
-    /// Read an item.
-    ///
-    /// Sends `GET /item/get` (endpoint id `kw.item.get`).
-    ///
-    /// **Safe to repeat:** yes
-    ///
-    /// # Parameters (query string)
-    ///
-    /// - `type` (Mode, required): Which kind.
-    /// - `X-Trace` (string, optional): A hyphenated query parameter.
-    /// - `level` (Level, optional): A closed int enum parameter.
-    ///
-    /// # Returns
-    ///
-    /// - `item` (Item): The item.
-    /// - `level` (Level): Its level.
-    /// - `flags` (Flags): Its flags.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](crate::Error::Api) when Keywords service answers an error code (see [`error_codes`](crate::kw::error_codes)); transport, HTTP status and decoding errors otherwise.
-    pub async fn get_item(&self, request: &GetItemRequest) -> Result<GetItemResponse> {
-        self.inner.call_query(&GET_ITEM, request).await
-    }
-
-    /// Write an item.
-    ///
-    /// Sends `POST /item/put` (endpoint id `kw.item.put`).
-    ///
-    /// **Safe to repeat:** no; a failed attempt is not retried after the request may have reached the server
-    ///
-    /// # Parameters (JSON body)
-    ///
-    /// - `item` (Item, required): The item.
-    /// - `async` (bool, optional): Apply later.
-    /// - `flags` (Flags, optional): An open int enum member.
-    /// - `channel` (Channel, optional): An open string enum member.
-    ///
-    /// # Returns
-    ///
-    /// - `thirdDeptId` (string): camelCase in a response.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](crate::Error::Api) when Keywords service answers an error code (see [`error_codes`](crate::kw::error_codes)); transport, HTTP status and decoding errors otherwise.
-    pub async fn put_item(&self, request: &PutItemRequest) -> Result<PutItemResponse> {
-        self.inner.call_json(&PUT_ITEM, request).await
-    }
-}

@@ -96,7 +96,7 @@ pub static SERVICE: ServiceSpec = ServiceSpec {
 
 /// Client of Keywords service for one app. Cheap to clone: clones share the token cache.
 ///
-/// Every endpoint of the service is a method; the methods are documented in the group modules.
+/// Every endpoint of the service is a method; its parameters and answer are types of the endpoint's group module.
 #[derive(Clone, Debug)]
 pub struct KwClient {
     pub(crate) inner: ServiceClient,
@@ -119,5 +119,90 @@ impl KwClient {
     /// The runtime client underneath: token access, base URL, token-store key.
     pub fn runtime(&self) -> &ServiceClient {
         &self.inner
+    }
+
+    /// Fetch an access token.
+    ///
+    /// Sends `GET /token` (endpoint id `kw.token`).
+    ///
+    /// **Safe to repeat:** yes
+    ///
+    /// # Parameters (query string)
+    ///
+    /// - `appid` (string, required): The app id.
+    /// - `secret` (string, required): The app secret.
+    ///
+    /// # Returns
+    ///
+    /// - `access_token` (string): The token.
+    /// - `expires_in` (i64): Lifetime in seconds.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`](crate::Error::Api) when Keywords service answers an error code (see [`error_codes`](crate::kw::error_codes)); transport, HTTP status and decoding errors otherwise.
+    pub async fn get_token(
+        &self,
+        request: &auth::GetTokenRequest,
+    ) -> Result<auth::GetTokenResponse> {
+        self.inner.call_query(&auth::GET_TOKEN, request).await
+    }
+
+    /// Read an item.
+    ///
+    /// Sends `GET /item/get` (endpoint id `kw.item.get`).
+    ///
+    /// **Safe to repeat:** yes
+    ///
+    /// # Parameters (query string)
+    ///
+    /// - `type` (Mode, required): Which kind.
+    /// - `X-Trace` (string, optional): A hyphenated query parameter.
+    /// - `level` (Level, optional): A closed int enum parameter.
+    ///
+    /// # Returns
+    ///
+    /// - `item` (Item): The item.
+    /// - `level` (Level): Its level.
+    /// - `flags` (Flags): Its flags.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
+    /// [`Error::Api`](crate::Error::Api) when Keywords service answers an error code (see [`error_codes`](crate::kw::error_codes)); transport, HTTP status and decoding errors otherwise.
+    #[cfg(feature = "kw-item")]
+    pub async fn get_item(
+        &self,
+        request: &item::GetItemRequest,
+    ) -> Result<item::GetItemResponse> {
+        self.inner.call_query(&item::GET_ITEM, request).await
+    }
+
+    /// Write an item.
+    ///
+    /// Sends `POST /item/put` (endpoint id `kw.item.put`).
+    ///
+    /// **Safe to repeat:** no; a failed attempt is not retried after the request may have reached the server
+    ///
+    /// # Parameters (JSON body)
+    ///
+    /// - `item` (Item, required): The item.
+    /// - `async` (bool, optional): Apply later.
+    /// - `flags` (Flags, optional): An open int enum member.
+    /// - `channel` (Channel, optional): An open string enum member.
+    ///
+    /// # Returns
+    ///
+    /// - `thirdDeptId` (string): camelCase in a response.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
+    /// [`Error::Api`](crate::Error::Api) when Keywords service answers an error code (see [`error_codes`](crate::kw::error_codes)); transport, HTTP status and decoding errors otherwise.
+    #[cfg(feature = "kw-item")]
+    pub async fn put_item(
+        &self,
+        request: &item::PutItemRequest,
+    ) -> Result<item::PutItemResponse> {
+        self.inner.call_json(&item::PUT_ITEM, request).await
     }
 }

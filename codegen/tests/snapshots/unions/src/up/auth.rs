@@ -3,7 +3,7 @@
 //!
 //! The token endpoint.
 
-use qywx_runtime::{json_object, QueryParams, Result};
+use qywx_runtime::{json_object, QueryParams};
 use qywx_runtime::codec::{Decoded, FromJson, Members, MembersOut, ToJson};
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Validate, Validator};
@@ -48,10 +48,13 @@ impl GetTokenRequest {
 impl FromJson for GetTokenRequest {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "GetTokenRequest")?;
-        Ok(Self {
-            appid: members.required("appid")?,
-            secret: members.required("secret")?,
-        })
+        let appid = members.required("appid");
+        let secret = members.required("secret");
+        members.finish()?;
+        match (appid, secret) {
+            (Some(appid), Some(secret)) => Ok(Self { appid, secret }),
+            _ => Err(Members::incomplete("GetTokenRequest")),
+        }
     }
 }
 
@@ -128,11 +131,13 @@ impl GetTokenResponse {
 impl FromJson for GetTokenResponse {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "GetTokenResponse")?;
-        Ok(Self {
-            token: members.required("token")?,
-            expire: members.optional("expire")?,
-            extra: members.rest(),
-        })
+        let token = members.required("token");
+        let expire = members.optional("expire");
+        let extra = members.finish()?;
+        let Some(token) = token else {
+            return Err(Members::incomplete("GetTokenResponse"));
+        };
+        Ok(Self { token, expire, extra })
     }
 }
 
@@ -155,33 +160,5 @@ impl fmt::Debug for GetTokenResponse {
             .field("expire", &self.expire)
             .field("extra", &self.extra)
             .finish()
-    }
-}
-
-impl super::UpClient {
-    /// Fetch a token.
-    ///
-    /// Sends `GET /token` (endpoint id `up.token`).
-    ///
-    /// **Safe to repeat:** yes
-    ///
-    /// # Parameters (query string)
-    ///
-    /// - `appid` (string, required): The app id.
-    /// - `secret` (string, required): The app secret.
-    ///
-    /// # Returns
-    ///
-    /// - `token` (string): The token.
-    /// - `expire` (i64): Lifetime in seconds.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Api`](crate::Error::Api) when Uploads answers an error code (see [`error_codes`](crate::up::error_codes)); transport, HTTP status and decoding errors otherwise.
-    pub async fn get_token(
-        &self,
-        request: &GetTokenRequest,
-    ) -> Result<GetTokenResponse> {
-        self.inner.call_query(&GET_TOKEN, request).await
     }
 }

@@ -3,8 +3,8 @@
 //!
 //! A bulk endpoint whose answer is a union: a result listing the rejected rows (echoed as a view of the row type), or a batch id while the server is still working.
 
-use qywx_runtime::{bulk, json_object, wire_enum, QueryParams, Result};
-use qywx_runtime::bulk::{BulkAnswer, BulkOptions, BulkProgress, BulkReport, ChunkOutcome, RowSource};
+use qywx_runtime::{json_object, wire_enum, QueryParams};
+use qywx_runtime::bulk::{BulkAnswer, ChunkOutcome};
 use qywx_runtime::codec::{first_fit, Decoded, FromJson, Members, MembersOut, ToJson};
 use qywx_runtime::lenient::{view_field, IntEnum};
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
@@ -53,12 +53,21 @@ impl Row {
 impl FromJson for Row {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "Row")?;
-        Ok(Self {
-            row_id: members.required("rowId")?,
-            name: members.required("name")?,
-            weight: members.optional("weight")?,
-            extra: members.rest(),
-        })
+        let row_id = members.required("rowId");
+        let name = members.required("name");
+        let weight = members.optional("weight");
+        let extra = members.finish()?;
+        match (row_id, name) {
+            (Some(row_id), Some(name)) => {
+                Ok(Self {
+                    row_id,
+                    name,
+                    weight,
+                    extra,
+                })
+            }
+            _ => Err(Members::incomplete("Row")),
+        }
     }
 }
 
@@ -242,11 +251,18 @@ impl ImportResult {
 impl FromJson for ImportResult {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "ImportResult")?;
+        let status = members.required("status");
+        let rejected = members.optional("rejected");
+        let reasons = members.optional("reasons");
+        let extra = members.finish()?;
+        let Some(status) = status else {
+            return Err(Members::incomplete("ImportResult"));
+        };
         Ok(Self {
-            status: members.required("status")?,
-            rejected: members.optional("rejected")?,
-            reasons: members.optional("reasons")?,
-            extra: members.rest(),
+            status,
+            rejected,
+            reasons,
+            extra,
         })
     }
 }
@@ -414,9 +430,9 @@ impl ImportRowsRequest {
 impl FromJson for ImportRowsRequest {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "ImportRowsRequest")?;
-        Ok(Self {
-            rows: members.list("rows")?,
-        })
+        let rows = members.list("rows");
+        members.finish()?;
+        Ok(Self { rows })
     }
 }
 
@@ -470,9 +486,12 @@ impl GetImportRequest {
 impl FromJson for GetImportRequest {
     fn from_json(value: Value) -> Decoded<Self> {
         let mut members = Members::of(value, "GetImportRequest")?;
-        Ok(Self {
-            batch_id: members.required("batchId")?,
-        })
+        let batch_id = members.required("batchId");
+        members.finish()?;
+        let Some(batch_id) = batch_id else {
+            return Err(Members::incomplete("GetImportRequest"));
+        };
+        Ok(Self { batch_id })
     }
 }
 
@@ -496,82 +515,5 @@ impl QueryParams for GetImportRequest {
         let value = &self.batch_id;
         pairs.push(("batchId", value.to_string()));
         pairs
-    }
-}
-
-impl super::UpClient {
-    /// Import rows, at most 100 a call.
-    ///
-    /// Sends `POST /import` (endpoint id `up.import`).
-    ///
-    /// **Safe to repeat:** no; a failed attempt is not retried after the request may have reached the server
-    ///
-    /// # Parameters (JSON body)
-    ///
-    /// - `rows` (Row[], required, 1 to 100 items): The rows.
-    ///
-    /// # Returns
-    ///
-    /// `ImportOutcome`
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](crate::Error::Api) when Uploads answers an error code (see [`error_codes`](crate::up::error_codes)); transport, HTTP status and decoding errors otherwise.
-    pub async fn import_rows(
-        &self,
-        request: &ImportRowsRequest,
-    ) -> Result<ImportOutcome> {
-        self.inner.call_json(&IMPORT_ROWS, request).await
-    }
-
-    /// Sends any number of `rows` rows through [`import_rows`](Self::import_rows), in chunks of at most 100 (the documented maximum).
-    ///
-    /// Each row is validated first (with the rules that depend on the other parameters, such as what a delete row needs): a row that breaks a rule is reported, not sent. Up to `options.concurrency` chunks are in flight at once, so memory stays bounded whatever the input size.
-    /// `progress` is called after each answered chunk.
-    ///
-    /// The report holds every row that was not applied, with the server's reason and the row as the server echoed it: `accepted + rejected + invalid + failed + pending = total`. A chunk is not retried after a failure that may have reached the server (the endpoint is not safe to repeat); its rows are reported in `failed`.
-    pub async fn import_rows_bulk(
-        &self,
-        rows: impl RowSource<Row>,
-        options: BulkOptions,
-        progress: impl FnMut(&BulkProgress),
-    ) -> BulkReport<Row, <ImportOutcome as BulkAnswer<Row>>::Echo> {
-        let client = self.clone();
-        let template = ImportRowsRequest::new(Vec::new());
-        let context = Vec::new();
-        let validate = move |row: &Row| {
-            let mut v = Validator::with_context(context.clone());
-            Validate::validate(row, &mut v);
-            v.into_violations()
-        };
-        let send = move |chunk: Vec<Row>| {
-            let client = client.clone();
-            let mut request = template.clone();
-            request.rows = chunk;
-            async move { client.import_rows(&request).await }
-        };
-        bulk::run(rows, 100, options, validate, send, progress).await
-    }
-
-    /// Look up an import by its batch id.
-    ///
-    /// Sends `GET /import/get` (endpoint id `up.import.get`).
-    ///
-    /// **Safe to repeat:** yes
-    ///
-    /// # Parameters (query string)
-    ///
-    /// - `batchId` (string, required): The batch id an import answered.
-    ///
-    /// # Returns
-    ///
-    /// `ImportResult`
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Api`](crate::Error::Api) when Uploads answers an error code (see [`error_codes`](crate::up::error_codes)); transport, HTTP status and decoding errors otherwise.
-    pub async fn get_import(&self, request: &GetImportRequest) -> Result<ImportResult> {
-        self.inner.call_query(&GET_IMPORT, request).await
     }
 }

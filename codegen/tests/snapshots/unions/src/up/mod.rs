@@ -8,6 +8,15 @@
 use qywx_runtime::{ClientOptions, Credentials, Result, Secret, ServiceClient};
 use qywx_runtime::spec::{AuthSpec, EnvelopeSpec, ErrorCodeSpec, ErrorHandling, ServiceSpec, TokenPlacement};
 
+#[cfg(feature = "up-import")]
+use qywx_runtime::bulk;
+
+#[cfg(feature = "up-import")]
+use qywx_runtime::bulk::{BulkAnswer, BulkOptions, BulkProgress, BulkReport, RowSource};
+
+#[cfg(feature = "up-import")]
+use qywx_runtime::validate::{Validate, Validator};
+
 /// Token
 pub mod auth;
 
@@ -96,7 +105,7 @@ pub static SERVICE: ServiceSpec = ServiceSpec {
 
 /// Client of Uploads for one app. Cheap to clone: clones share the token cache.
 ///
-/// Every endpoint of the service is a method; the methods are documented in the group modules.
+/// Every endpoint of the service is a method; its parameters and answer are types of the endpoint's group module.
 #[derive(Clone, Debug)]
 pub struct UpClient {
     pub(crate) inner: ServiceClient,
@@ -119,5 +128,115 @@ impl UpClient {
     /// The runtime client underneath: token access, base URL, token-store key.
     pub fn runtime(&self) -> &ServiceClient {
         &self.inner
+    }
+
+    /// Fetch a token.
+    ///
+    /// Sends `GET /token` (endpoint id `up.token`).
+    ///
+    /// **Safe to repeat:** yes
+    ///
+    /// # Parameters (query string)
+    ///
+    /// - `appid` (string, required): The app id.
+    /// - `secret` (string, required): The app secret.
+    ///
+    /// # Returns
+    ///
+    /// - `token` (string): The token.
+    /// - `expire` (i64): Lifetime in seconds.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`](crate::Error::Api) when Uploads answers an error code (see [`error_codes`](crate::up::error_codes)); transport, HTTP status and decoding errors otherwise.
+    pub async fn get_token(
+        &self,
+        request: &auth::GetTokenRequest,
+    ) -> Result<auth::GetTokenResponse> {
+        self.inner.call_query(&auth::GET_TOKEN, request).await
+    }
+
+    /// Import rows, at most 100 a call.
+    ///
+    /// Sends `POST /import` (endpoint id `up.import`).
+    ///
+    /// **Safe to repeat:** no; a failed attempt is not retried after the request may have reached the server
+    ///
+    /// # Parameters (JSON body)
+    ///
+    /// - `rows` (Row[], required, 1 to 100 items): The rows.
+    ///
+    /// # Returns
+    ///
+    /// `ImportOutcome`
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
+    /// [`Error::Api`](crate::Error::Api) when Uploads answers an error code (see [`error_codes`](crate::up::error_codes)); transport, HTTP status and decoding errors otherwise.
+    #[cfg(feature = "up-import")]
+    pub async fn import_rows(
+        &self,
+        request: &import::ImportRowsRequest,
+    ) -> Result<import::ImportOutcome> {
+        self.inner.call_json(&import::IMPORT_ROWS, request).await
+    }
+
+    #[cfg(feature = "up-import")]
+    /// Sends any number of `rows` rows through [`import_rows`](Self::import_rows), in chunks of at most 100 (the documented maximum).
+    ///
+    /// Each row is validated first (with the rules that depend on the other parameters, such as what a delete row needs): a row that breaks a rule is reported, not sent. Up to `options.concurrency` chunks are in flight at once, so memory stays bounded whatever the input size.
+    /// `progress` is called after each answered chunk.
+    ///
+    /// The report holds every row that was not applied, with the server's reason and the row as the server echoed it: `accepted + rejected + invalid + failed + pending = total`. A chunk is not retried after a failure that may have reached the server (the endpoint is not safe to repeat); its rows are reported in `failed`.
+    pub async fn import_rows_bulk(
+        &self,
+        rows: impl RowSource<import::Row>,
+        options: BulkOptions,
+        progress: impl FnMut(&BulkProgress),
+    ) -> BulkReport<
+        import::Row,
+        <import::ImportOutcome as BulkAnswer<import::Row>>::Echo,
+    > {
+        let client = self.clone();
+        let template = import::ImportRowsRequest::new(Vec::new());
+        let context = Vec::new();
+        let validate = move |row: &import::Row| {
+            let mut v = Validator::with_context(context.clone());
+            Validate::validate(row, &mut v);
+            v.into_violations()
+        };
+        let send = move |chunk: Vec<import::Row>| {
+            let client = client.clone();
+            let mut request = template.clone();
+            request.rows = chunk;
+            async move { client.import_rows(&request).await }
+        };
+        bulk::run(rows, 100, options, validate, send, progress).await
+    }
+
+    /// Look up an import by its batch id.
+    ///
+    /// Sends `GET /import/get` (endpoint id `up.import.get`).
+    ///
+    /// **Safe to repeat:** yes
+    ///
+    /// # Parameters (query string)
+    ///
+    /// - `batchId` (string, required): The batch id an import answered.
+    ///
+    /// # Returns
+    ///
+    /// `ImportResult`
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`](crate::Error::Api) when Uploads answers an error code (see [`error_codes`](crate::up::error_codes)); transport, HTTP status and decoding errors otherwise.
+    #[cfg(feature = "up-import")]
+    pub async fn get_import(
+        &self,
+        request: &import::GetImportRequest,
+    ) -> Result<import::ImportResult> {
+        self.inner.call_query(&import::GET_IMPORT, request).await
     }
 }
