@@ -120,6 +120,15 @@ pub struct EnumIr<'s> {
     pub int_repr: bool,
     pub open: bool,
     pub values: &'s [EnumValue],
+    /// Each value's wire form, in the enum's representation.
+    pub wire: Vec<WireValue>,
+}
+
+/// An enum value as it goes on the wire.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WireValue {
+    Int(i64),
+    Str(String),
 }
 
 pub struct UnionIr<'s> {
@@ -140,7 +149,8 @@ pub struct VariantIr<'s> {
 
 pub struct ViewIr<'s> {
     pub spec: &'s NamedType,
-    pub of: Ty,
+    /// The object type it views.
+    pub of: NamedRef,
     pub fields: Vec<FieldIr<'s>>,
 }
 
@@ -485,7 +495,7 @@ fn needs(g: &GroupIr<'_>, token_module: &str) -> Vec<String> {
         match t {
             TypeIr::Object(o) => object_types(o, &mut note),
             TypeIr::View(v) => {
-                note(&v.of);
+                note(&Ty::Named(v.of.clone()));
                 v.fields.iter().for_each(|f| note(&f.ty));
             }
             TypeIr::Union(u) => u.variants.iter().for_each(|v| note(&v.ty)),
@@ -882,12 +892,26 @@ impl<'s> Builder<'_, 's> {
                 Role::Named,
                 &t.origin,
             )?)),
-            TypeKind::Enum { int_repr, open, values } => TypeIr::Enum(EnumIr {
-                spec: t,
-                int_repr: *int_repr,
-                open: *open,
-                values,
-            }),
+            TypeKind::Enum { int_repr, open, values } => {
+                let wire = values
+                    .iter()
+                    .map(|v| match (&v.value, *int_repr) {
+                        (Value::Number(n), true) if n.is_i64() => Ok(WireValue::Int(n.as_i64().unwrap_or_default())),
+                        (Value::String(s), false) => Ok(WireValue::Str(s.clone())),
+                        (other, int) => Err(v.origin.err_at(
+                            ".value",
+                            format!("{other} is not a {} value", if int { "`int`" } else { "`string`" }),
+                        )),
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                TypeIr::Enum(EnumIr {
+                    spec: t,
+                    int_repr: *int_repr,
+                    open: *open,
+                    values,
+                    wire,
+                })
+            }
             TypeKind::Union(variants) => {
                 let variants = variants
                     .iter()
@@ -917,11 +941,10 @@ impl<'s> Builder<'_, 's> {
                 };
                 let mut fields = self.fields(viewed, true)?;
                 fields.extend(self.fields(extra, true)?);
-                TypeIr::View(ViewIr {
-                    spec: t,
-                    of: self.ty(&of_expr, &t.origin)?,
-                    fields,
-                })
+                let Ty::Named(of) = self.ty(&of_expr, &t.origin)? else {
+                    unreachable!("a named type expression resolves to a named type")
+                };
+                TypeIr::View(ViewIr { spec: t, of, fields })
             }
         })
     }

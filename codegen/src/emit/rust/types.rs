@@ -216,15 +216,14 @@ impl Scope<'_> {
         let (from_arms, to_arms): (Vec<_>, Vec<_>) = e
             .values
             .iter()
-            .map(|v| {
+            .zip(&e.wire)
+            .map(|(v, wire)| {
                 let id = format_ident!("{}", v.name);
-                if e.int_repr {
-                    let n = proc_macro2::Literal::i64_unsuffixed(v.value.as_i64().unwrap_or_default());
-                    (quote!(#n => Self::#id,), quote!(Self::#id => #n,))
-                } else {
-                    let s = v.value.as_str().unwrap_or_default();
-                    (quote!(#s => Self::#id,), quote!(Self::#id => #s,))
-                }
+                let literal = match wire {
+                    WireValue::Int(n) => proc_macro2::Literal::i64_unsuffixed(*n),
+                    WireValue::Str(s) => proc_macro2::Literal::string(s),
+                };
+                (quote!(#literal => Self::#id,), quote!(Self::#id => #literal,))
             })
             .unzip();
         let (trait_name, from_body, to_sig, to_other, repr) = if e.int_repr {
@@ -331,8 +330,8 @@ impl Scope<'_> {
     pub(crate) fn view_type(&self, v: &ViewIr<'_>) -> TokenStream {
         let t = v.spec;
         let name = format_ident!("{}", t.name);
-        let of_ty = self.ty(&v.of);
-        let of_name = v.of.named_item().map(|n| n.name.clone()).unwrap_or_default();
+        let of_ty = self.ty(&Ty::Named(v.of.clone()));
+        let of_name = &v.of.name;
         let fields = v.fields.iter().map(|f| {
             let id = ident(&f.ident);
             let ty = self.ty(&f.ty);
