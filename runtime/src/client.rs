@@ -235,7 +235,7 @@ impl ServiceClient {
 
     /// Calls an endpoint that takes no parameters.
     #[doc(hidden)]
-    pub async fn call<R: FromJson>(&self, endpoint: &'static EndpointSpec) -> Result<R> {
+    pub async fn call<R: FromJson + Send>(&self, endpoint: &'static EndpointSpec) -> Result<R> {
         self.execute(endpoint, Payload::Query(Vec::new())).await
     }
 
@@ -244,7 +244,7 @@ impl ServiceClient {
     pub async fn call_query<Q, R>(&self, endpoint: &'static EndpointSpec, request: &Q) -> Result<R>
     where
         Q: QueryParams + Validate,
-        R: FromJson,
+        R: FromJson + Send,
     {
         check(endpoint, request)?;
         self.execute(endpoint, Payload::Query(request.query_pairs())).await
@@ -255,7 +255,7 @@ impl ServiceClient {
     pub async fn call_json<B, R>(&self, endpoint: &'static EndpointSpec, request: &B) -> Result<R>
     where
         B: ToJson + Validate,
-        R: FromJson,
+        R: FromJson + Send,
     {
         check(endpoint, request)?;
         // Writing a `Value` cannot fail (its keys are strings).
@@ -415,7 +415,13 @@ impl ServiceClient {
             (auth.secret_param, inner.credentials.secret.expose().to_owned()),
         ];
         // Boxed: the token endpoint goes through the same send path, which asks for tokens.
-        let (payload, _) = Box::pin(self.execute_value(endpoint, &Payload::Query(pairs))).await?;
+        let mut payload: Option<Value> = None;
+        let mut keep = |answer: envelope::Payload<'_>, body: &[u8], hidden: &[&str]| {
+            payload = Some(envelope::typed(answer, endpoint, body, hidden)?);
+            Ok(())
+        };
+        Box::pin(self.execute_answer(endpoint, &Payload::Query(pairs), &mut keep)).await?;
+        let payload = payload.unwrap_or_default();
         let decode_error = |message: String| Error::Decode {
             endpoint: endpoint.id,
             message,
@@ -442,23 +448,36 @@ impl ServiceClient {
         })
     }
 
-    /// The typed answer of `endpoint`: the only generic step is typing the payload.
-    async fn execute<R: FromJson>(&self, endpoint: &'static EndpointSpec, payload: Payload<'_>) -> Result<R> {
-        let (value, body) = self.execute_value(endpoint, &payload).await?;
-        envelope::typed(value, endpoint, &body, &self.hidden(None))
+    /// The typed answer of `endpoint`: the only generic step is typing the payload, which the
+    /// send path hands to `keep` as soon as the answer is known to be a success.
+    async fn execute<R: FromJson + Send>(&self, endpoint: &'static EndpointSpec, payload: Payload<'_>) -> Result<R> {
+        let mut typed: Option<R> = None;
+        let mut keep = |answer: envelope::Payload<'_>, body: &[u8], hidden: &[&str]| {
+            typed = Some(envelope::typed(answer, endpoint, body, hidden)?);
+            Ok(())
+        };
+        self.execute_answer(endpoint, &payload, &mut keep).await?;
+        typed.ok_or_else(|| Error::Config(format!("{}: no answer was kept", endpoint.id)))
     }
 
     /// Sends with the retry policy: refresh the token once on 40014-like codes, back off on busy
     /// and gateway errors, and repeat after a transport failure only what is safe to repeat.
     /// Not generic over the answer's type, so it is compiled once for all endpoints.
-    async fn execute_value(&self, endpoint: &'static EndpointSpec, payload: &Payload<'_>) -> Result<(Value, Vec<u8>)> {
+    /// Not generic over the answer's type, so it is compiled once for all endpoints: `keep`
+    /// types the success payload (a decoding failure is an error of the call, not retried).
+    async fn execute_answer(
+        &self,
+        endpoint: &'static EndpointSpec,
+        payload: &Payload<'_>,
+        keep: &mut Keep<'_>,
+    ) -> Result<()> {
         // Tokens the server rejected during this call (see `may_refresh`).
         let mut rejected_here: Vec<Secret> = Vec::new();
         let mut retries = 0u32;
         loop {
             let token = if endpoint.auth { Some(self.token().await?) } else { None };
-            let error = match self.send_once(endpoint, payload, token.as_ref()).await {
-                Ok(answer) => return Ok(answer),
+            let error = match self.send_once(endpoint, payload, token.as_ref(), keep).await {
+                Ok(()) => return Ok(()),
                 Err(error) => error,
             };
             let service = self.inner.service;
@@ -541,7 +560,8 @@ impl ServiceClient {
         endpoint: &'static EndpointSpec,
         payload: &Payload<'_>,
         token: Option<&Secret>,
-    ) -> Result<(Value, Vec<u8>)> {
+        keep: &mut Keep<'_>,
+    ) -> Result<()> {
         let inner = &*self.inner;
         let placement = inner.service.auth.placement;
         // One pass: base + path + encoded query, parsed once (as a hand-written call would).
@@ -591,10 +611,13 @@ impl ServiceClient {
         let status = response.status();
         let body = response.bytes().await.map_err(transport)?.to_vec();
         let hidden = self.hidden(token);
-        let payload = envelope::open_answer(inner.service, endpoint, status.as_u16(), &body, &hidden)?;
-        Ok((payload, body))
+        let answer = envelope::open_answer(inner.service, endpoint, status.as_u16(), &body, &hidden)?;
+        keep(answer, &body, &hidden)
     }
 }
+
+/// What the send path hands a success payload to (the caller types it).
+type Keep<'a> = dyn FnMut(envelope::Payload<'_>, &[u8], &[&str]) -> Result<()> + Send + 'a;
 
 /// Appends `text` percent-encoded for a query string (`application/x-www-form-urlencoded` rules).
 fn encode_query_part(out: &mut String, text: &str) {

@@ -7,10 +7,18 @@
 //! *type* (`i32`, `Option<String>`, …) for the whole crate rather than once per field: this is
 //! what keeps the generated crate's build time flat as the spec grows. Decoding is lenient in
 //! the same way as [`crate::lenient`] (numbers sent as strings, `null` lists).
+//!
+//! Decoding reads borrowed JSON text ([`RawValue`]): an object is split into its members without
+//! copying them, and each member is parsed straight into its field, so an answer is parsed once
+//! into the typed result with no `Value` tree in between (only members the spec does not model
+//! become `Value`s, in `extra`).
 
 use std::fmt;
 
-use serde::de::DeserializeOwned;
+use std::borrow::Cow;
+
+use serde::de::{DeserializeOwned, MapAccess, Visitor};
+pub use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::lenient::separated::SeparatedList;
@@ -69,10 +77,37 @@ impl std::error::Error for DecodeError {}
 /// What decoding answers.
 pub type Decoded<T> = Result<T, DecodeError>;
 
-/// A type read from a JSON value (owned, so strings move instead of being copied).
+/// A type read from JSON text.
 pub trait FromJson: Sized {
-    /// Decodes `value`, accepting the lenient forms.
-    fn from_json(value: Value) -> Result<Self, DecodeError>;
+    /// Decodes `raw`, accepting the lenient forms.
+    fn from_json(raw: &RawValue) -> Decoded<Self>;
+
+    /// Decodes the members of an object (a flat envelope's payload sits beside the envelope's
+    /// own members, which `members` no longer holds). Objects read them directly; other types
+    /// are read from the members put back together.
+    fn from_members(members: Members<'_>) -> Decoded<Self> {
+        let raw = members.into_raw()?;
+        Self::from_json(&raw)
+    }
+}
+
+fn parse_error(e: serde_json::Error) -> DecodeError {
+    DecodeError::new(e.to_string())
+}
+
+/// Parses all of `raw` with `decode` (one instantiation per decoded type).
+fn parse_with<T>(
+    raw: &RawValue,
+    decode: impl FnOnce(&mut serde_json::Deserializer<serde_json::de::StrRead<'_>>) -> Result<T, serde_json::Error>,
+) -> Decoded<T> {
+    let mut de = serde_json::Deserializer::from_str(raw.get());
+    let value = decode(&mut de).map_err(parse_error)?;
+    de.end().map_err(parse_error)?;
+    Ok(value)
+}
+
+fn is_null(raw: &RawValue) -> bool {
+    raw.get().trim() == "null"
 }
 
 /// A type written as a JSON value.
@@ -85,8 +120,8 @@ pub trait ToJson {
 macro_rules! primitive {
     ($($t:ty),*) => {$(
         impl FromJson for $t {
-            fn from_json(value: Value) -> Result<Self, DecodeError> {
-                <$t as Lenient>::deserialize_lenient(value).map_err(|e| DecodeError::new(e.to_string()))
+            fn from_json(raw: &RawValue) -> Decoded<Self> {
+                parse_with(raw, |de| <$t as Lenient>::deserialize_lenient(de))
             }
         }
 
@@ -100,8 +135,8 @@ macro_rules! primitive {
 primitive!(bool, i32, i64, u32, u64, String);
 
 impl FromJson for Value {
-    fn from_json(value: Value) -> Result<Self, DecodeError> {
-        Ok(value)
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        serde_json::from_str(raw.get()).map_err(parse_error)
     }
 }
 
@@ -112,8 +147,8 @@ impl ToJson for Value {
 }
 
 impl FromJson for crate::LocalDateTime {
-    fn from_json(value: Value) -> Result<Self, DecodeError> {
-        <Self as serde::Deserialize>::deserialize(value).map_err(|e| DecodeError::new(e.to_string()))
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        serde_json::from_str(raw.get()).map_err(parse_error)
     }
 }
 
@@ -125,10 +160,11 @@ impl ToJson for crate::LocalDateTime {
 
 /// `null` decodes as `None`.
 impl<T: FromJson> FromJson for Option<T> {
-    fn from_json(value: Value) -> Result<Self, DecodeError> {
-        match value {
-            Value::Null => Ok(None),
-            other => T::from_json(other).map(Some),
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        if is_null(raw) {
+            Ok(None)
+        } else {
+            T::from_json(raw).map(Some)
         }
     }
 }
@@ -141,22 +177,38 @@ impl<T: ToJson> ToJson for Option<T> {
 
 /// `null` decodes as an empty list (the seeds answer `"errorData": null`).
 impl<T: FromJson> FromJson for Vec<T> {
-    fn from_json(value: Value) -> Result<Self, DecodeError> {
-        match value {
-            Value::Null => Ok(Vec::new()),
-            Value::Array(items) => {
-                // A plain loop: iterator adapters would be instantiated again for every `T`.
-                let mut out = Vec::with_capacity(items.len());
-                for (i, item) in items.into_iter().enumerate() {
-                    match T::from_json(item) {
-                        Ok(decoded) => out.push(decoded),
-                        Err(e) => return Err(e.at_index(i)),
-                    }
-                }
-                Ok(out)
-            }
-            other => Err(DecodeError::new(format!("expected an array, got {}", kind_of(&other)))),
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        if is_null(raw) {
+            return Ok(Vec::new());
         }
+        let items = split_array(raw)?;
+        // A plain loop: iterator adapters would be instantiated again for every `T`.
+        let mut out = Vec::with_capacity(items.len());
+        for (i, item) in items.into_iter().enumerate() {
+            match T::from_json(item) {
+                Ok(decoded) => out.push(decoded),
+                Err(e) => return Err(e.at_index(i)),
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The items of a JSON array, unparsed.
+fn split_array(raw: &RawValue) -> Decoded<Vec<&RawValue>> {
+    serde_json::from_str::<Vec<&RawValue>>(raw.get())
+        .map_err(|_| DecodeError::new(format!("expected an array, got {}", kind_of_text(raw.get()))))
+}
+
+/// What kind of JSON value `text` is, from its first character, for messages.
+pub(crate) fn kind_of_text(text: &str) -> &'static str {
+    match text.trim_start().chars().next() {
+        Some('{') => "an object",
+        Some('[') => "an array",
+        Some('"') => "a string",
+        Some('t' | 'f') => "a boolean",
+        Some('n') => "null",
+        _ => "a number",
     }
 }
 
@@ -182,31 +234,97 @@ pub fn kind_of(value: &Value) -> &'static str {
     }
 }
 
-/// The members of a JSON object being read into a generated struct; what no field takes is
-/// left for the struct's `extra`.
+/// The members of a JSON object being read into a generated struct, unparsed and in the order
+/// sent; what no field takes is left for the struct's `extra`.
 ///
 /// Reads do not fail one by one: the first error is kept and [`finish`](Self::finish) answers
 /// it. A generated `from_json` is then a straight line of reads and one check, instead of an
 /// early return (and its drops) per field, which is most of what it costs to compile.
-pub struct Members {
-    map: Map<String, Value>,
+pub struct Members<'a> {
+    /// `None` once a field took it.
+    members: Vec<Option<(Cow<'a, str>, &'a RawValue)>>,
     error: Option<DecodeError>,
 }
 
-impl Members {
-    /// The members of `value`, which must be an object (`type_name` is for the message).
-    pub fn of(value: Value, type_name: &str) -> Decoded<Self> {
-        match value {
-            Value::Object(map) => Ok(Members { map, error: None }),
-            other => Err(DecodeError::new(format!(
-                "expected an object ({type_name}), got {}",
-                kind_of(&other)
-            ))),
-        }
+/// Collects an object's members without parsing their values.
+struct MemberList;
+
+impl<'de> Visitor<'de> for MemberList {
+    type Value = Vec<Option<(Cow<'de, str>, &'de RawValue)>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object")
     }
 
-    fn take(&mut self, wire: &str) -> Option<Value> {
-        self.map.shift_remove(wire)
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::with_capacity(map.size_hint().unwrap_or(8));
+        while let Some(key) = map.next_key::<Key<'de>>()? {
+            out.push(Some((key.0, map.next_value::<&'de RawValue>()?)));
+        }
+        Ok(out)
+    }
+}
+
+/// A member name, borrowed from the text unless it has escapes.
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de> serde::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a member name")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(KeyVisitor)
+    }
+}
+
+impl<'a> Members<'a> {
+    /// The members of `raw`, which must be an object (`type_name` is for the message).
+    pub fn of(raw: &'a RawValue, type_name: &str) -> Decoded<Self> {
+        Self::of_text(raw.get()).ok_or_else(|| {
+            DecodeError::new(format!(
+                "expected an object ({type_name}), got {}",
+                kind_of_text(raw.get())
+            ))
+        })
+    }
+
+    /// The members of the JSON object `text`; `None` when it is not one.
+    pub(crate) fn of_text(text: &'a str) -> Option<Self> {
+        let mut de = serde_json::Deserializer::from_str(text);
+        let members = serde::Deserializer::deserialize_map(&mut de, MemberList).ok()?;
+        de.end().ok()?;
+        Some(Members { members, error: None })
+    }
+
+    /// Drops member `wire` (an envelope's own member beside a flat payload).
+    pub(crate) fn skip(&mut self, wire: &str) {
+        let _ = self.take(wire);
+    }
+
+    /// The value of member `wire` without taking it.
+    pub(crate) fn peek(&self, wire: &str) -> Option<&'a RawValue> {
+        self.members.iter().flatten().find(|(k, _)| k == wire).map(|(_, v)| *v)
+    }
+
+    pub(crate) fn take(&mut self, wire: &str) -> Option<&'a RawValue> {
+        let slot = self
+            .members
+            .iter_mut()
+            .find(|m| m.as_ref().is_some_and(|(k, _)| k == wire))?;
+        slot.take().map(|(_, v)| v)
     }
 
     fn keep<T>(&mut self, wire: &str, decoded: Decoded<T>) -> Option<T> {
@@ -230,8 +348,8 @@ impl Members {
     /// is kept for [`finish`](Self::finish)).
     pub fn required<T: FromJson>(&mut self, wire: &str) -> Option<T> {
         match self.take(wire) {
-            Some(value) => {
-                let decoded = T::from_json(value);
+            Some(raw) => {
+                let decoded = T::from_json(raw);
                 self.keep(wire, decoded)
             }
             None => {
@@ -243,17 +361,15 @@ impl Members {
 
     /// A member that may be absent or `null` (`None`).
     pub fn optional<T: FromJson>(&mut self, wire: &str) -> Option<T> {
-        let value = self.take(wire)?;
-        let decoded = Option::<T>::from_json(value);
+        let raw = self.take(wire)?;
+        let decoded = Option::<T>::from_json(raw);
         self.keep(wire, decoded).flatten()
     }
 
     /// A list member: absent or `null` is the empty list.
     pub fn list<T: FromJson>(&mut self, wire: &str) -> Vec<T> {
-        let Some(value) = self.take(wire) else {
-            return Vec::new();
-        };
-        let decoded = Vec::<T>::from_json(value);
+        let Some(raw) = self.take(wire) else { return Vec::new() };
+        let decoded = Vec::<T>::from_json(raw);
         self.keep(wire, decoded).unwrap_or_default()
     }
 
@@ -261,41 +377,67 @@ impl Members {
     /// unset (`None`, or the empty list for a required list).
     pub fn separated<T: SeparatedList>(&mut self, wire: &str, separator: char) -> T {
         let items = match self.take(wire) {
-            None | Some(Value::Null) => None,
-            Some(Value::String(text)) => Some(
-                text.split(separator)
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_owned)
-                    .collect(),
-            ),
-            Some(other @ Value::Array(_)) => {
-                let decoded = Vec::<String>::from_json(other);
-                self.keep(wire, decoded)
-            }
-            Some(other) => {
-                let message = format!(
-                    "expected a `{separator}`-separated string or an array of strings, got {}",
-                    kind_of(&other)
-                );
-                self.keep(wire, Err::<Vec<String>, _>(DecodeError::new(message)))
-            }
+            None => None,
+            Some(raw) if is_null(raw) => None,
+            Some(raw) => match raw.get().trim_start().chars().next() {
+                Some('"') => {
+                    let text = String::from_json(raw);
+                    self.keep(wire, text).map(|text| {
+                        text.split(separator)
+                            .map(str::trim)
+                            .filter(|s| !s.is_empty())
+                            .map(str::to_owned)
+                            .collect()
+                    })
+                }
+                Some('[') => {
+                    let decoded = Vec::<String>::from_json(raw);
+                    self.keep(wire, decoded)
+                }
+                _ => {
+                    let message = format!(
+                        "expected a `{separator}`-separated string or an array of strings, got {}",
+                        kind_of_text(raw.get())
+                    );
+                    self.keep(wire, Err::<Vec<String>, _>(DecodeError::new(message)))
+                }
+            },
         };
         T::from_items(items)
     }
 
     /// The members no field took, in the order sent; or the first member that did not decode.
     pub fn finish(self) -> Decoded<Map<String, Value>> {
-        match self.error {
-            Some(e) => Err(e),
-            None => Ok(self.map),
+        if let Some(e) = self.error {
+            return Err(e);
         }
+        let mut rest = Map::new();
+        for (key, raw) in self.members.into_iter().flatten() {
+            let value = Value::from_json(raw).map_err(|e| e.within(key.to_string()))?;
+            rest.insert(key.into_owned(), value);
+        }
+        Ok(rest)
     }
 
     /// What to answer if a required member is missing after [`finish`](Self::finish) said all
     /// is well (it cannot happen: a missing member is an error).
     pub fn incomplete(type_name: &str) -> DecodeError {
         DecodeError::new(format!("{type_name}: a required member did not decode"))
+    }
+
+    /// The members left, as one JSON object again.
+    fn into_raw(self) -> Decoded<Box<RawValue>> {
+        let mut text = String::from("{");
+        for (i, (key, raw)) in self.members.into_iter().flatten().enumerate() {
+            if i > 0 {
+                text.push(',');
+            }
+            text.push_str(&Value::String(key.into_owned()).to_string());
+            text.push(':');
+            text.push_str(raw.get());
+        }
+        text.push('}');
+        RawValue::from_string(text).map_err(parse_error)
     }
 }
 
@@ -352,10 +494,17 @@ impl MembersOut {
     }
 }
 
-/// `Deserialize` through [`FromJson`]: the value is read once, then typed by shared code.
+/// `Deserialize` through [`FromJson`], for any deserializer: the value is read, written back as
+/// JSON text and typed (the client's own path reads the answer's text directly).
 pub fn deserialize<'de, D: serde::Deserializer<'de>, T: FromJson>(deserializer: D) -> Result<T, D::Error> {
     let value = <Value as serde::Deserialize>::deserialize(deserializer)?;
-    T::from_json(value).map_err(serde::de::Error::custom)
+    from_value(&value).map_err(serde::de::Error::custom)
+}
+
+/// Types a JSON value.
+pub fn from_value<T: FromJson>(value: &Value) -> Decoded<T> {
+    let raw = serde_json::value::to_raw_value(value).map_err(parse_error)?;
+    T::from_json(&raw)
 }
 
 /// `Serialize` through [`ToJson`].
@@ -364,31 +513,31 @@ pub fn serialize<S: serde::Serializer, T: ToJson>(value: &T, serializer: S) -> R
 }
 
 /// One way to decode a union: a variant's type, wrapped in the variant.
-pub type VariantDecoder<T> = fn(Value) -> Decoded<T>;
+pub type VariantDecoder<T> = fn(&RawValue) -> Decoded<T>;
 
 /// Decodes a union: the first variant that fits, in the spec's order.
-pub fn first_fit<T>(value: Value, type_name: &str, variants: &[VariantDecoder<T>]) -> Decoded<T> {
+pub fn first_fit<T>(raw: &RawValue, type_name: &str, variants: &[VariantDecoder<T>]) -> Decoded<T> {
     for variant in variants {
-        if let Ok(decoded) = variant(value.clone()) {
+        if let Ok(decoded) = variant(raw) {
             return Ok(decoded);
         }
     }
     Err(DecodeError::new(format!("matches no variant of {type_name}")))
 }
 
-/// Any `serde` type as a member, for what the runtime defines with plain serde.
-pub fn from_serde<T: DeserializeOwned>(value: Value) -> Result<T, DecodeError> {
-    T::deserialize(value).map_err(|e| DecodeError::new(e.to_string()))
+/// Any `serde` type, for what the runtime defines with plain serde.
+pub fn from_serde<T: DeserializeOwned>(raw: &RawValue) -> Decoded<T> {
+    serde_json::from_str(raw.get()).map_err(parse_error)
 }
 
 /// An integer enum read from a number or a numeric string.
-pub fn int_enum<T: IntEnum>(value: Value) -> Result<T, DecodeError> {
-    i64::from_json(value).map(T::from_wire)
+pub fn int_enum<T: IntEnum>(raw: &RawValue) -> Decoded<T> {
+    i64::from_json(raw).map(T::from_wire)
 }
 
 /// A string enum read from a string (or a number, kept as text).
-pub fn str_enum<T: StrEnum>(value: Value) -> Result<T, DecodeError> {
-    String::from_json(value).map(T::from_wire)
+pub fn str_enum<T: StrEnum>(raw: &RawValue) -> Decoded<T> {
+    String::from_json(raw).map(T::from_wire)
 }
 
 /// `Serialize`, `Deserialize` (through [`FromJson`]/[`ToJson`]) and `Presence` for generated
@@ -450,8 +599,8 @@ macro_rules! wire_enum {
     };
     (@common $name:ident, $decode:path, $raw:ty) => {
         impl $crate::codec::FromJson for $name {
-            fn from_json(value: ::serde_json::Value) -> ::std::result::Result<Self, $crate::codec::DecodeError> {
-                $decode(value)
+            fn from_json(raw: &$crate::codec::RawValue) -> ::std::result::Result<Self, $crate::codec::DecodeError> {
+                $decode(raw)
             }
         }
         impl $crate::lenient::Lenient for $name {

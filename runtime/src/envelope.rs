@@ -1,8 +1,9 @@
 //! Opening a service's response envelope: success yields the payload, anything else a typed error.
 
-use serde_json::{Map, Value};
+use serde_json::value::RawValue;
+use serde_json::Value;
 
-use crate::codec::FromJson;
+use crate::codec::{kind_of_text, DecodeError, Decoded, FromJson, Members};
 
 use crate::spec::{EndpointSpec, ServiceSpec};
 use crate::{ApiError, Error};
@@ -31,43 +32,78 @@ pub(crate) fn snippet(body: &[u8], hidden: &[&str]) -> String {
     cut
 }
 
+/// A member as text: a string's contents, a number or boolean as written; `None` for null or
+/// absent.
+fn text_of(raw: Option<&RawValue>) -> Option<String> {
+    let raw = raw?;
+    let text = raw.get().trim();
+    if text.starts_with('"') {
+        String::from_json(raw).ok()
+    } else if text == "null" {
+        None
+    } else {
+        Some(text.to_owned())
+    }
+}
+
 /// The envelope's code as text, whether sent as a number or a string.
-fn code_text(value: &Value) -> Option<String> {
-    match value {
-        Value::String(s) => Some(s.trim().to_owned()),
-        Value::Number(n) => Some(n.to_string()),
+fn code_text(raw: Option<&RawValue>) -> Option<String> {
+    let raw = raw?;
+    match raw.get().trim().chars().next()? {
+        '"' => String::from_json(raw).ok().map(|s| s.trim().to_owned()),
+        '-' | '0'..='9' => Some(raw.get().trim().to_owned()),
         _ => None,
     }
 }
 
-fn text_of(value: Option<&Value>) -> Option<String> {
-    match value? {
-        Value::String(s) => Some(s.clone()),
-        Value::Null => None,
-        other => Some(other.to_string()),
+/// A success payload, still unparsed: the data member of a wrapped envelope, or the members
+/// beside a flat envelope's code and message.
+pub(crate) enum Payload<'a> {
+    Raw(&'a RawValue),
+    /// A wrapped envelope without its data member.
+    Absent,
+    Members(Members<'a>),
+}
+
+impl Payload<'_> {
+    /// The payload as `R`.
+    pub(crate) fn typed<R: FromJson>(self) -> Decoded<R> {
+        match self {
+            Payload::Raw(raw) => R::from_json(raw),
+            Payload::Absent => {
+                let null = RawValue::from_string("null".to_owned()).map_err(|e| DecodeError::new(e.to_string()))?;
+                R::from_json(&null)
+            }
+            Payload::Members(members) => R::from_members(members),
+        }
     }
 }
 
 /// Opens the envelope of a successful HTTP answer: the payload on success, [`Error::Api`] for an
-/// error code, [`Error::Decode`] when the body is not an envelope at all.
-pub(crate) fn open(
+/// error code, [`Error::Decode`] when the body is not an envelope at all. Only the envelope's
+/// own members are parsed here; the payload is typed later, straight from the body's text.
+pub(crate) fn open<'a>(
     service: &'static ServiceSpec,
     endpoint: &'static EndpointSpec,
-    body: &[u8],
+    body: &'a [u8],
     hidden: &[&str],
-) -> Result<Value, Error> {
+) -> Result<Payload<'a>, Error> {
     let decode_error = |message: String| Error::Decode {
         endpoint: endpoint.id,
         message,
         snippet: snippet(body, hidden),
     };
-    let mut map: Map<String, Value> = match serde_json::from_slice(body) {
-        Ok(Value::Object(map)) => map,
-        Ok(other) => return Err(decode_error(format!("expected a JSON object, got {}", kind_of(&other)))),
-        Err(e) => return Err(decode_error(format!("invalid JSON: {e}"))),
+    let text = std::str::from_utf8(body).map_err(|e| decode_error(format!("invalid JSON: not UTF-8 ({e})")))?;
+    let Some(mut members) = Members::of_text(text) else {
+        return Err(decode_error(
+            match serde_json::from_str::<serde::de::IgnoredAny>(text) {
+                Ok(_) => format!("expected a JSON object, got {}", kind_of_text(text)),
+                Err(e) => format!("invalid JSON: {e}"),
+            },
+        ));
     };
     let envelope = &service.envelope;
-    let Some(code) = map.get(envelope.code_field).and_then(code_text) else {
+    let Some(code) = code_text(members.peek(envelope.code_field)) else {
         return Err(decode_error(format!("the envelope has no `{}`", envelope.code_field)));
     };
     if code != envelope.success_code {
@@ -76,44 +112,33 @@ pub(crate) fn open(
             service: service.id,
             endpoint: endpoint.id,
             code: numeric,
-            message: text_of(map.get(envelope.message_field)).unwrap_or_default(),
-            detail_code: envelope.detail_code_field.and_then(|f| text_of(map.get(f))),
+            message: text_of(members.peek(envelope.message_field)).unwrap_or_default(),
+            detail_code: envelope.detail_code_field.and_then(|f| text_of(members.peek(f))),
             // An undocumented, non-numeric code is never mistaken for a retryable one.
             handling: numeric.map_or(crate::spec::ErrorHandling::Fail, |n| service.handling_of(n)),
             code_text: code,
         })));
     }
     match envelope.data_field {
-        Some(data) if envelope.wrapped => Ok(map.remove(data).unwrap_or(Value::Null)),
+        Some(data) if envelope.wrapped => Ok(members.take(data).map_or(Payload::Absent, Payload::Raw)),
         _ => {
-            map.remove(envelope.code_field);
-            map.remove(envelope.message_field);
-            Ok(Value::Object(map))
+            members.skip(envelope.code_field);
+            members.skip(envelope.message_field);
+            Ok(Payload::Members(members))
         }
     }
 }
 
-fn kind_of(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
-/// Opens one HTTP answer of `endpoint`: the success payload as JSON, or the precise error (HTTP
+/// Opens one HTTP answer of `endpoint`: the success payload, or the precise error (HTTP
 /// status, API error code, or a body that is not an envelope). Not generic over the answer's
 /// type, so the call path is compiled once for every endpoint.
-pub(crate) fn open_answer(
+pub(crate) fn open_answer<'a>(
     service: &'static ServiceSpec,
     endpoint: &'static EndpointSpec,
     status: u16,
-    body: &[u8],
+    body: &'a [u8],
     hidden: &[&str],
-) -> Result<Value, Error> {
+) -> Result<Payload<'a>, Error> {
     if !(200..300).contains(&status) {
         return Err(Error::HttpStatus {
             endpoint: endpoint.id,
@@ -137,12 +162,14 @@ pub(crate) fn open_answer(
 /// Types a success payload; a payload that does not fit is [`Error::Decode`] with the member
 /// path that failed.
 pub(crate) fn typed<R: FromJson>(
-    value: Value,
+    payload: Payload<'_>,
     endpoint: &'static EndpointSpec,
     body: &[u8],
     hidden: &[&str],
 ) -> Result<R, Error> {
-    R::from_json(value).map_err(|e| decode_error(endpoint, e.to_string(), body, hidden))
+    payload
+        .typed()
+        .map_err(|e| decode_error(endpoint, e.to_string(), body, hidden))
 }
 
 fn decode_error(endpoint: &'static EndpointSpec, message: String, body: &[u8], hidden: &[&str]) -> Error {
@@ -165,6 +192,7 @@ pub fn decode_response<R: serde::de::DeserializeOwned>(
     status: u16,
     body: &[u8],
 ) -> Result<R, Error> {
-    let value = open_answer(service, endpoint, status, body, &[])?;
+    let payload = open_answer(service, endpoint, status, body, &[])?;
+    let value: Value = typed(payload, endpoint, body, &[])?;
     R::deserialize(value).map_err(|e| decode_error(endpoint, e.to_string(), body, &[]))
 }

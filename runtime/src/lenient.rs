@@ -374,7 +374,7 @@ pub fn view_field<T: crate::codec::FromJson>(
 ) -> Option<T> {
     row.get(name)
         .filter(|v| !v.is_null())
-        .and_then(|v| T::from_json(v.clone()).ok())
+        .and_then(|v| crate::codec::from_value(v).ok())
 }
 
 /// Enums the spec gives integer wire values (`gender`, `status`).

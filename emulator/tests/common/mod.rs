@@ -46,7 +46,7 @@ impl Validate for Raw {
     fn validate(&self, _v: &mut Validator) {}
 }
 
-pub async fn raw_wecom<R: FromJson>(
+pub async fn raw_wecom<R: FromJson + Send>(
     env: &Env,
     endpoint: &'static EndpointSpec,
     body: Value,
@@ -54,7 +54,7 @@ pub async fn raw_wecom<R: FromJson>(
     env.wecom.runtime().call_json(endpoint, &Raw(body)).await
 }
 
-pub async fn raw_tuzhan<R: FromJson>(
+pub async fn raw_tuzhan<R: FromJson + Send>(
     env: &Env,
     endpoint: &'static EndpointSpec,
     body: Value,

@@ -4,7 +4,7 @@
 //! The Tuzhan token endpoint. The org access token it issues is sent as the `X-Token` header on the integration endpoints and lasts 7200 s.
 
 use qywx_runtime::{json_object, QueryParams};
-use qywx_runtime::codec::{Decoded, FromJson, Members, MembersOut, ToJson};
+use qywx_runtime::codec::{Decoded, FromJson, Members, MembersOut, RawValue, ToJson};
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Validate, Validator};
 use serde_json::{Map, Value};
@@ -49,8 +49,11 @@ impl GetOrgAccessTokenRequest {
 }
 
 impl FromJson for GetOrgAccessTokenRequest {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "GetOrgAccessTokenRequest")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "GetOrgAccessTokenRequest")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let instance_appid = members.required("instanceAppid");
         let instance_secrect = members.required("instanceSecrect");
         members.finish()?;
@@ -150,8 +153,11 @@ impl GetOrgAccessTokenResponse {
 }
 
 impl FromJson for GetOrgAccessTokenResponse {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "GetOrgAccessTokenResponse")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "GetOrgAccessTokenResponse")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let org_access_token = members.required("orgAccessToken");
         let org_refresh_token = members.optional("orgRefreshToken");
         let expire = members.optional("expire");

@@ -5,7 +5,7 @@
 
 use qywx_runtime::{json_object, wire_enum, LocalDateTime};
 use qywx_runtime::bulk::{BulkAnswer, ChunkOutcome};
-use qywx_runtime::codec::{first_fit, Decoded, FromJson, Members, MembersOut, ToJson};
+use qywx_runtime::codec::{first_fit, Decoded, FromJson, Members, MembersOut, RawValue, ToJson};
 use qywx_runtime::lenient::{view_field, IntEnum, StrEnum};
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Presence, Validate, Validator, WireText};
@@ -92,8 +92,11 @@ impl DeptImportParams {
 }
 
 impl FromJson for DeptImportParams {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "DeptImportParams")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "DeptImportParams")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let opt_type = members.required("optType");
         let delete_sub_department_flag = members.optional("deleteSubDepartmentFlag");
         let extra = members.finish()?;
@@ -157,8 +160,11 @@ impl EmployeeImportParams {
 }
 
 impl FromJson for EmployeeImportParams {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "EmployeeImportParams")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "EmployeeImportParams")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let opt_type = members.required("optType");
         let extra = members.finish()?;
         let Some(opt_type) = opt_type else {
@@ -458,8 +464,11 @@ impl ImportDepartment {
 }
 
 impl FromJson for ImportDepartment {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "ImportDepartment")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "ImportDepartment")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let dept_id = members.optional("deptId");
         let parent_id = members.optional("parentId");
         let dept_type = members.required("deptType");
@@ -916,8 +925,11 @@ impl ImportEmployee {
 }
 
 impl FromJson for ImportEmployee {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "ImportEmployee")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "ImportEmployee")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let channel_id = members.optional("channelId");
         let third_user_id = members.optional("thirdUserId");
         let user_type = members.optional("userType");
@@ -1201,8 +1213,8 @@ impl From<ImportDepartment> for ImportDepartmentEcho {
 }
 
 impl FromJson for ImportDepartmentEcho {
-    fn from_json(value: Value) -> Decoded<Self> {
-        Ok(Self::from_raw(value))
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Value::from_json(raw).map(Self::from_raw)
     }
 }
 
@@ -1337,8 +1349,8 @@ impl From<ImportEmployee> for ImportEmployeeEcho {
 }
 
 impl FromJson for ImportEmployeeEcho {
-    fn from_json(value: Value) -> Decoded<Self> {
-        Ok(Self::from_raw(value))
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Value::from_json(raw).map(Self::from_raw)
     }
 }
 
@@ -1450,8 +1462,11 @@ impl DeptImportResult {
 }
 
 impl FromJson for DeptImportResult {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "DeptImportResult")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "DeptImportResult")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let status = members.required("status");
         let error_data = members.optional("errorData");
         let error_msg = members.optional("errorMsg");
@@ -1589,8 +1604,11 @@ impl EmployeeImportResult {
 }
 
 impl FromJson for EmployeeImportResult {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "EmployeeImportResult")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "EmployeeImportResult")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let status = members.required("status");
         let error_data = members.optional("errorData");
         let error_msg = members.optional("errorMsg");
@@ -1691,13 +1709,13 @@ pub enum DeptImportOutcome {
 }
 
 impl FromJson for DeptImportOutcome {
-    fn from_json(value: Value) -> Decoded<Self> {
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
         first_fit(
-            value,
+            raw,
             "DeptImportOutcome",
             &[
-                |value| <DeptImportResult>::from_json(value).map(Self::Result),
-                |value| <i64>::from_json(value).map(Self::BatchId),
+                |raw| <DeptImportResult>::from_json(raw).map(Self::Result),
+                |raw| <i64>::from_json(raw).map(Self::BatchId),
             ],
         )
     }
@@ -1753,13 +1771,13 @@ pub enum EmployeeImportOutcome {
 }
 
 impl FromJson for EmployeeImportOutcome {
-    fn from_json(value: Value) -> Decoded<Self> {
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
         first_fit(
-            value,
+            raw,
             "EmployeeImportOutcome",
             &[
-                |value| <EmployeeImportResult>::from_json(value).map(Self::Result),
-                |value| <i64>::from_json(value).map(Self::BatchId),
+                |raw| <EmployeeImportResult>::from_json(raw).map(Self::Result),
+                |raw| <i64>::from_json(raw).map(Self::BatchId),
             ],
         )
     }
@@ -1834,8 +1852,11 @@ impl ImportDepartmentsRequest {
 }
 
 impl FromJson for ImportDepartmentsRequest {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "ImportDepartmentsRequest")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "ImportDepartmentsRequest")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let public_params = members.required("publicParams");
         let data = members.list("data");
         members.finish()?;
@@ -1904,8 +1925,11 @@ impl ImportEmployeesRequest {
 }
 
 impl FromJson for ImportEmployeesRequest {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "ImportEmployeesRequest")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "ImportEmployeesRequest")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let public_params = members.required("publicParams");
         let data = members.list("data");
         members.finish()?;

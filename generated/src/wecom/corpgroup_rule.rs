@@ -4,7 +4,7 @@
 //! 对接规则 of a WeCom 上下游 chain: which of the main corp's members or departments (owner_corp_range) the downstream corps or groups (member_corp_range) can see and contact. List, read, add, modify and delete rules.
 
 use qywx_runtime::json_object;
-use qywx_runtime::codec::{Decoded, FromJson, Members, MembersOut, ToJson};
+use qywx_runtime::codec::{Decoded, FromJson, Members, MembersOut, RawValue, ToJson};
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Presence, Validate, Validator};
 use serde_json::{Map, Value};
@@ -40,8 +40,11 @@ impl RuleInfo {
 }
 
 impl FromJson for RuleInfo {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "RuleInfo")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "RuleInfo")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let owner_corp_range = members.required("owner_corp_range");
         let member_corp_range = members.required("member_corp_range");
         let extra = members.finish()?;
@@ -131,8 +134,11 @@ impl OwnerCorpRange {
 }
 
 impl FromJson for OwnerCorpRange {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "OwnerCorpRange")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "OwnerCorpRange")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let departmentids = members.optional("departmentids");
         let userids = members.optional("userids");
         let extra = members.finish()?;
@@ -217,8 +223,11 @@ impl MemberCorpRange {
 }
 
 impl FromJson for MemberCorpRange {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "MemberCorpRange")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "MemberCorpRange")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let groupids = members.optional("groupids");
         let corpids = members.optional("corpids");
         let extra = members.finish()?;
@@ -278,8 +287,11 @@ impl ListRuleIdsRequest {
 }
 
 impl FromJson for ListRuleIdsRequest {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "ListRuleIdsRequest")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "ListRuleIdsRequest")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let chain_id = members.required("chain_id");
         members.finish()?;
         let Some(chain_id) = chain_id else {
@@ -326,8 +338,11 @@ impl ListRuleIdsResponse {
 }
 
 impl FromJson for ListRuleIdsResponse {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "ListRuleIdsResponse")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "ListRuleIdsResponse")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let rule_ids = members.list("rule_ids");
         let extra = members.finish()?;
         Ok(Self { rule_ids, extra })
@@ -380,8 +395,11 @@ impl DeleteRuleRequest {
 }
 
 impl FromJson for DeleteRuleRequest {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "DeleteRuleRequest")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "DeleteRuleRequest")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let chain_id = members.required("chain_id");
         let rule_id = members.required("rule_id");
         members.finish()?;
@@ -423,8 +441,11 @@ impl DeleteRuleResponse {
 }
 
 impl FromJson for DeleteRuleResponse {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let members = Members::of(value, "DeleteRuleResponse")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "DeleteRuleResponse")?)
+    }
+
+    fn from_members(members: Members<'_>) -> Decoded<Self> {
         let extra = members.finish()?;
         Ok(Self { extra })
     }
@@ -475,8 +496,11 @@ impl GetRuleInfoRequest {
 }
 
 impl FromJson for GetRuleInfoRequest {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "GetRuleInfoRequest")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "GetRuleInfoRequest")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let chain_id = members.required("chain_id");
         let rule_id = members.required("rule_id");
         members.finish()?;
@@ -525,8 +549,11 @@ impl GetRuleInfoResponse {
 }
 
 impl FromJson for GetRuleInfoResponse {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "GetRuleInfoResponse")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "GetRuleInfoResponse")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let rule_info = members.required("rule_info");
         let extra = members.finish()?;
         let Some(rule_info) = rule_info else {
@@ -582,8 +609,11 @@ impl AddRuleRequest {
 }
 
 impl FromJson for AddRuleRequest {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "AddRuleRequest")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "AddRuleRequest")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let chain_id = members.required("chain_id");
         let rule_info = members.required("rule_info");
         members.finish()?;
@@ -634,8 +664,11 @@ impl AddRuleResponse {
 }
 
 impl FromJson for AddRuleResponse {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "AddRuleResponse")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "AddRuleResponse")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let rule_id = members.required("rule_id");
         let extra = members.finish()?;
         let Some(rule_id) = rule_id else {
@@ -696,8 +729,11 @@ impl ModifyRuleRequest {
 }
 
 impl FromJson for ModifyRuleRequest {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "ModifyRuleRequest")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "ModifyRuleRequest")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let chain_id = members.required("chain_id");
         let rule_id = members.required("rule_id");
         let rule_info = members.required("rule_info");
@@ -752,8 +788,11 @@ impl ModifyRuleResponse {
 }
 
 impl FromJson for ModifyRuleResponse {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let members = Members::of(value, "ModifyRuleResponse")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "ModifyRuleResponse")?)
+    }
+
+    fn from_members(members: Members<'_>) -> Decoded<Self> {
         let extra = members.finish()?;
         Ok(Self { extra })
     }

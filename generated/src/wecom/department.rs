@@ -4,7 +4,7 @@
 //! Create, update, delete, read and list departments of the WeCom contact directory. The 2014 article said each department holds at most 1000 direct members; today's pages say departments nest at most 15 levels, a corp has at most 30,000 departments and a department at most 30,000 nodes. department/list is documented as slow today: department/simplelist (ids only) and department/get (one department) are the recommended replacements.
 
 use qywx_runtime::{json_object, QueryParams};
-use qywx_runtime::codec::{Decoded, FromJson, Members, MembersOut, ToJson};
+use qywx_runtime::codec::{Decoded, FromJson, Members, MembersOut, RawValue, ToJson};
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Validate, Validator};
 use serde_json::{Map, Value};
@@ -88,8 +88,11 @@ impl Department {
 }
 
 impl FromJson for Department {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "Department")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "Department")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let id = members.required("id");
         let name = members.optional("name");
         let name_en = members.optional("name_en");
@@ -167,8 +170,11 @@ impl DepartmentBrief {
 }
 
 impl FromJson for DepartmentBrief {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "DepartmentBrief")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "DepartmentBrief")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let id = members.required("id");
         let parentid = members.required("parentid");
         let order = members.required("order");
@@ -272,8 +278,11 @@ impl CreateDepartmentRequest {
 }
 
 impl FromJson for CreateDepartmentRequest {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "CreateDepartmentRequest")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "CreateDepartmentRequest")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let name = members.required("name");
         let name_en = members.optional("name_en");
         let parentid = members.required("parentid");
@@ -341,8 +350,11 @@ impl CreateDepartmentResponse {
 }
 
 impl FromJson for CreateDepartmentResponse {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "CreateDepartmentResponse")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "CreateDepartmentResponse")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let id = members.required("id");
         let extra = members.finish()?;
         let Some(id) = id else {
@@ -443,8 +455,11 @@ impl UpdateDepartmentRequest {
 }
 
 impl FromJson for UpdateDepartmentRequest {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "UpdateDepartmentRequest")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "UpdateDepartmentRequest")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let id = members.required("id");
         let name = members.optional("name");
         let name_en = members.optional("name_en");
@@ -505,8 +520,11 @@ impl UpdateDepartmentResponse {
 }
 
 impl FromJson for UpdateDepartmentResponse {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let members = Members::of(value, "UpdateDepartmentResponse")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "UpdateDepartmentResponse")?)
+    }
+
+    fn from_members(members: Members<'_>) -> Decoded<Self> {
         let extra = members.finish()?;
         Ok(Self { extra })
     }
@@ -550,8 +568,11 @@ impl DeleteDepartmentRequest {
 }
 
 impl FromJson for DeleteDepartmentRequest {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "DeleteDepartmentRequest")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "DeleteDepartmentRequest")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let id = members.required("id");
         members.finish()?;
         let Some(id) = id else {
@@ -600,8 +621,11 @@ impl DeleteDepartmentResponse {
 }
 
 impl FromJson for DeleteDepartmentResponse {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let members = Members::of(value, "DeleteDepartmentResponse")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "DeleteDepartmentResponse")?)
+    }
+
+    fn from_members(members: Members<'_>) -> Decoded<Self> {
         let extra = members.finish()?;
         Ok(Self { extra })
     }
@@ -650,8 +674,11 @@ impl ListDepartmentsResponse {
 }
 
 impl FromJson for ListDepartmentsResponse {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "ListDepartmentsResponse")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "ListDepartmentsResponse")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let department = members.list("department");
         let extra = members.finish()?;
         Ok(Self { department, extra })
@@ -697,8 +724,11 @@ impl GetDepartmentRequest {
 }
 
 impl FromJson for GetDepartmentRequest {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "GetDepartmentRequest")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "GetDepartmentRequest")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let id = members.required("id");
         members.finish()?;
         let Some(id) = id else {
@@ -754,8 +784,11 @@ impl GetDepartmentResponse {
 }
 
 impl FromJson for GetDepartmentResponse {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "GetDepartmentResponse")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "GetDepartmentResponse")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let department = members.required("department");
         let extra = members.finish()?;
         let Some(department) = department else {
@@ -811,8 +844,11 @@ impl ListDepartmentIdsRequest {
 }
 
 impl FromJson for ListDepartmentIdsRequest {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "ListDepartmentIdsRequest")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "ListDepartmentIdsRequest")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let id = members.optional("id");
         members.finish()?;
         Ok(Self { id })
@@ -866,8 +902,11 @@ impl ListDepartmentIdsResponse {
 }
 
 impl FromJson for ListDepartmentIdsResponse {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "ListDepartmentIdsResponse")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "ListDepartmentIdsResponse")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let department_id = members.list("department_id");
         let extra = members.finish()?;
         Ok(Self { department_id, extra })

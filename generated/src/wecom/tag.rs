@@ -4,7 +4,7 @@
 //! Create, rename, delete and list tags, list a tag's members, and add or remove members and departments. Adding and removing can partly succeed: errcode 0 with the rejected user ids in `invalidlist` and (today) the rejected department ids in `invalidparty`. Today tag names are at most 32 characters and a corp has at most 3000 tags.
 
 use qywx_runtime::{json_object, QueryParams};
-use qywx_runtime::codec::{Decoded, FromJson, Members, MembersOut, ToJson};
+use qywx_runtime::codec::{Decoded, FromJson, Members, MembersOut, RawValue, ToJson};
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Validate, Validator};
 use serde_json::{Map, Value};
@@ -37,8 +37,11 @@ impl Tag {
 }
 
 impl FromJson for Tag {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "Tag")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "Tag")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let tagid = members.required("tagid");
         let tagname = members.required("tagname");
         let extra = members.finish()?;
@@ -108,8 +111,11 @@ impl CreateTagRequest {
 }
 
 impl FromJson for CreateTagRequest {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "CreateTagRequest")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "CreateTagRequest")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let tagname = members.required("tagname");
         let tagid = members.optional("tagid");
         members.finish()?;
@@ -160,8 +166,11 @@ impl CreateTagResponse {
 }
 
 impl FromJson for CreateTagResponse {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "CreateTagResponse")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "CreateTagResponse")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let tagid = members.required("tagid");
         let extra = members.finish()?;
         let Some(tagid) = tagid else {
@@ -218,8 +227,11 @@ impl UpdateTagRequest {
 }
 
 impl FromJson for UpdateTagRequest {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "UpdateTagRequest")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "UpdateTagRequest")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let tagid = members.required("tagid");
         let tagname = members.required("tagname");
         members.finish()?;
@@ -266,8 +278,11 @@ impl UpdateTagResponse {
 }
 
 impl FromJson for UpdateTagResponse {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let members = Members::of(value, "UpdateTagResponse")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "UpdateTagResponse")?)
+    }
+
+    fn from_members(members: Members<'_>) -> Decoded<Self> {
         let extra = members.finish()?;
         Ok(Self { extra })
     }
@@ -311,8 +326,11 @@ impl DeleteTagRequest {
 }
 
 impl FromJson for DeleteTagRequest {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "DeleteTagRequest")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "DeleteTagRequest")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let tagid = members.required("tagid");
         members.finish()?;
         let Some(tagid) = tagid else {
@@ -361,8 +379,11 @@ impl DeleteTagResponse {
 }
 
 impl FromJson for DeleteTagResponse {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let members = Members::of(value, "DeleteTagResponse")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "DeleteTagResponse")?)
+    }
+
+    fn from_members(members: Members<'_>) -> Decoded<Self> {
         let extra = members.finish()?;
         Ok(Self { extra })
     }
@@ -406,8 +427,11 @@ impl GetTagUsersRequest {
 }
 
 impl FromJson for GetTagUsersRequest {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "GetTagUsersRequest")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "GetTagUsersRequest")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let tagid = members.required("tagid");
         members.finish()?;
         let Some(tagid) = tagid else {
@@ -487,8 +511,11 @@ impl GetTagUsersResponse {
 }
 
 impl FromJson for GetTagUsersResponse {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "GetTagUsersResponse")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "GetTagUsersResponse")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let tagname = members.optional("tagname");
         let userlist = members.list("userlist");
         let partylist = members.optional("partylist");
@@ -564,8 +591,11 @@ impl AddTagUsersRequest {
 }
 
 impl FromJson for AddTagUsersRequest {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "AddTagUsersRequest")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "AddTagUsersRequest")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let tagid = members.required("tagid");
         let userlist = members.list("userlist");
         let partylist = members.optional("partylist");
@@ -648,8 +678,11 @@ impl AddTagUsersResponse {
 }
 
 impl FromJson for AddTagUsersResponse {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "AddTagUsersResponse")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "AddTagUsersResponse")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let invalidlist = members.separated("invalidlist", '|');
         let invalidparty = members.optional("invalidparty");
         let extra = members.finish()?;
@@ -730,8 +763,11 @@ impl DeleteTagUsersRequest {
 }
 
 impl FromJson for DeleteTagUsersRequest {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "DeleteTagUsersRequest")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "DeleteTagUsersRequest")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let tagid = members.required("tagid");
         let userlist = members.list("userlist");
         let partylist = members.optional("partylist");
@@ -814,8 +850,11 @@ impl DeleteTagUsersResponse {
 }
 
 impl FromJson for DeleteTagUsersResponse {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "DeleteTagUsersResponse")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "DeleteTagUsersResponse")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let invalidlist = members.separated("invalidlist", '|');
         let invalidparty = members.optional("invalidparty");
         let extra = members.finish()?;
@@ -877,8 +916,11 @@ impl ListTagsResponse {
 }
 
 impl FromJson for ListTagsResponse {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "ListTagsResponse")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "ListTagsResponse")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let taglist = members.list("taglist");
         let extra = members.finish()?;
         Ok(Self { taglist, extra })

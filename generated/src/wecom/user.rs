@@ -4,7 +4,7 @@
 //! Create, update, delete and read members of the WeCom contact directory, list a department's members (briefly or with details), page through all members' ids, and convert between UserID and openid. The 2014 article said each department holds at most 1000 direct members. Today's servers withhold sensitive member fields (avatar, gender, mobile, email, biz_mail, qr_code, address) from apps created after 2022-06-20 without the member's authorization, and refuse new contacts-sync IPs on the detail reads since 2022-08-15.
 
 use qywx_runtime::{json_object, wire_enum, QueryParams};
-use qywx_runtime::codec::{Decoded, FromJson, Members, MembersOut, ToJson};
+use qywx_runtime::codec::{Decoded, FromJson, Members, MembersOut, RawValue, ToJson};
 use qywx_runtime::lenient::{IntEnum, StrEnum};
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Presence, Validate, Validator};
@@ -304,8 +304,11 @@ impl UserBrief {
 }
 
 impl FromJson for UserBrief {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "UserBrief")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "UserBrief")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let userid = members.required("userid");
         let name = members.optional("name");
         let department = members.optional("department");
@@ -411,8 +414,11 @@ impl ExtAttrText {
 }
 
 impl FromJson for ExtAttrText {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "ExtAttrText")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "ExtAttrText")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let value = members.required("value");
         let extra = members.finish()?;
         let Some(value) = value else {
@@ -471,8 +477,11 @@ impl ExtAttrWeb {
 }
 
 impl FromJson for ExtAttrWeb {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "ExtAttrWeb")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "ExtAttrWeb")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let url = members.required("url");
         let title = members.required("title");
         let extra = members.finish()?;
@@ -541,8 +550,11 @@ impl ExtAttrMiniprogram {
 }
 
 impl FromJson for ExtAttrMiniprogram {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "ExtAttrMiniprogram")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "ExtAttrMiniprogram")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let appid = members.required("appid");
         let pagepath = members.required("pagepath");
         let title = members.required("title");
@@ -642,8 +654,11 @@ impl ExtAttrItem {
 }
 
 impl FromJson for ExtAttrItem {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "ExtAttrItem")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "ExtAttrItem")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let r#type = members.required("type");
         let name = members.required("name");
         let text = members.optional("text");
@@ -721,8 +736,11 @@ impl ExtAttr {
 }
 
 impl FromJson for ExtAttr {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "ExtAttr")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "ExtAttr")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let attrs = members.list("attrs");
         let extra = members.finish()?;
         Ok(Self { attrs, extra })
@@ -789,8 +807,11 @@ impl DeptUser {
 }
 
 impl FromJson for DeptUser {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "DeptUser")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "DeptUser")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let userid = members.required("userid");
         let open_userid = members.optional("open_userid");
         let department = members.required("department");
@@ -1094,8 +1115,11 @@ impl Member {
 }
 
 impl FromJson for Member {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "Member")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "Member")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let userid = members.required("userid");
         let name = members.optional("name");
         let department = members.list("department");
@@ -1497,8 +1521,11 @@ impl CreateUserRequest {
 }
 
 impl FromJson for CreateUserRequest {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "CreateUserRequest")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "CreateUserRequest")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let userid = members.required("userid");
         let name = members.required("name");
         let alias = members.optional("alias");
@@ -1660,8 +1687,11 @@ impl CreateUserResponse {
 }
 
 impl FromJson for CreateUserResponse {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let members = Members::of(value, "CreateUserResponse")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "CreateUserResponse")?)
+    }
+
+    fn from_members(members: Members<'_>) -> Decoded<Self> {
         let extra = members.finish()?;
         Ok(Self { extra })
     }
@@ -1972,8 +2002,11 @@ impl UpdateUserRequest {
 }
 
 impl FromJson for UpdateUserRequest {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "UpdateUserRequest")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "UpdateUserRequest")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let userid = members.required("userid");
         let new_userid = members.optional("new_userid");
         let name = members.optional("name");
@@ -2125,8 +2158,11 @@ impl UpdateUserResponse {
 }
 
 impl FromJson for UpdateUserResponse {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let members = Members::of(value, "UpdateUserResponse")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "UpdateUserResponse")?)
+    }
+
+    fn from_members(members: Members<'_>) -> Decoded<Self> {
         let extra = members.finish()?;
         Ok(Self { extra })
     }
@@ -2170,8 +2206,11 @@ impl DeleteUserRequest {
 }
 
 impl FromJson for DeleteUserRequest {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "DeleteUserRequest")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "DeleteUserRequest")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let userid = members.required("userid");
         members.finish()?;
         let Some(userid) = userid else {
@@ -2220,8 +2259,11 @@ impl DeleteUserResponse {
 }
 
 impl FromJson for DeleteUserResponse {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let members = Members::of(value, "DeleteUserResponse")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "DeleteUserResponse")?)
+    }
+
+    fn from_members(members: Members<'_>) -> Decoded<Self> {
         let extra = members.finish()?;
         Ok(Self { extra })
     }
@@ -2265,8 +2307,11 @@ impl GetUserRequest {
 }
 
 impl FromJson for GetUserRequest {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "GetUserRequest")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "GetUserRequest")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let userid = members.required("userid");
         members.finish()?;
         let Some(userid) = userid else {
@@ -2603,8 +2648,11 @@ impl GetUserResponse {
 }
 
 impl FromJson for GetUserResponse {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "GetUserResponse")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "GetUserResponse")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let userid = members.required("userid");
         let name = members.optional("name");
         let department = members.list("department");
@@ -2756,8 +2804,11 @@ impl ListDepartmentUsersRequest {
 }
 
 impl FromJson for ListDepartmentUsersRequest {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "ListDepartmentUsersRequest")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "ListDepartmentUsersRequest")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let department_id = members.required("department_id");
         let fetch_child = members.optional("fetch_child");
         let status = members.optional("status");
@@ -2836,8 +2887,11 @@ impl ListDepartmentUsersResponse {
 }
 
 impl FromJson for ListDepartmentUsersResponse {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "ListDepartmentUsersResponse")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "ListDepartmentUsersResponse")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let userlist = members.list("userlist");
         let extra = members.finish()?;
         Ok(Self { userlist, extra })
@@ -2897,8 +2951,11 @@ impl ListUsersRequest {
 }
 
 impl FromJson for ListUsersRequest {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "ListUsersRequest")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "ListUsersRequest")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let department_id = members.required("department_id");
         let fetch_child = members.optional("fetch_child");
         members.finish()?;
@@ -2968,8 +3025,11 @@ impl ListUsersResponse {
 }
 
 impl FromJson for ListUsersResponse {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "ListUsersResponse")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "ListUsersResponse")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let userlist = members.list("userlist");
         let extra = members.finish()?;
         Ok(Self { userlist, extra })
@@ -3033,8 +3093,11 @@ impl ListUserIdsRequest {
 }
 
 impl FromJson for ListUserIdsRequest {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "ListUserIdsRequest")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "ListUserIdsRequest")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let cursor = members.optional("cursor");
         let limit = members.optional("limit");
         members.finish()?;
@@ -3092,8 +3155,11 @@ impl ListUserIdsResponse {
 }
 
 impl FromJson for ListUserIdsResponse {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "ListUserIdsResponse")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "ListUserIdsResponse")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let next_cursor = members.optional("next_cursor");
         let dept_user = members.list("dept_user");
         let extra = members.finish()?;
@@ -3145,8 +3211,11 @@ impl ConvertToOpenidRequest {
 }
 
 impl FromJson for ConvertToOpenidRequest {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "ConvertToOpenidRequest")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "ConvertToOpenidRequest")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let userid = members.required("userid");
         members.finish()?;
         let Some(userid) = userid else {
@@ -3193,8 +3262,11 @@ impl ConvertToOpenidResponse {
 }
 
 impl FromJson for ConvertToOpenidResponse {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "ConvertToOpenidResponse")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "ConvertToOpenidResponse")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let openid = members.required("openid");
         let extra = members.finish()?;
         let Some(openid) = openid else {
@@ -3243,8 +3315,11 @@ impl ConvertToUseridRequest {
 }
 
 impl FromJson for ConvertToUseridRequest {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "ConvertToUseridRequest")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "ConvertToUseridRequest")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let openid = members.required("openid");
         members.finish()?;
         let Some(openid) = openid else {
@@ -3291,8 +3366,11 @@ impl ConvertToUseridResponse {
 }
 
 impl FromJson for ConvertToUseridResponse {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "ConvertToUseridResponse")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "ConvertToUseridResponse")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let userid = members.required("userid");
         let extra = members.finish()?;
         let Some(userid) = userid else {

@@ -72,8 +72,11 @@ impl Scope<'_> {
         };
         quote! {
             impl FromJson for #name {
-                fn from_json(value: Value) -> Decoded<Self> {
-                    let #members_binding = Members::of(value, #name_text)?;
+                fn from_json(raw: &RawValue) -> Decoded<Self> {
+                    Self::from_members(Members::of(raw, #name_text)?)
+                }
+
+                fn from_members(#members_binding: Members<'_>) -> Decoded<Self> {
                     #(#reads)*
                     #finish
                     #body
@@ -99,7 +102,7 @@ impl Scope<'_> {
         let tries = u.variants.iter().map(|v| {
             let id = format_ident!("{}", v.spec.name);
             let ty = self.ty(&v.ty);
-            quote!(|value| <#ty>::from_json(value).map(Self::#id),)
+            quote!(|raw| <#ty>::from_json(raw).map(Self::#id),)
         });
         let writes = u.variants.iter().map(|v| {
             let id = format_ident!("{}", v.spec.name);
@@ -107,8 +110,8 @@ impl Scope<'_> {
         });
         quote! {
             impl FromJson for #name {
-                fn from_json(value: Value) -> Decoded<Self> {
-                    first_fit(value, #name_text, &[#(#tries)*])
+                fn from_json(raw: &RawValue) -> Decoded<Self> {
+                    first_fit(raw, #name_text, &[#(#tries)*])
                 }
             }
 

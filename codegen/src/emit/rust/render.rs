@@ -17,6 +17,7 @@ pub(crate) const IMPORTS: &[(&str, &str)] = &[
     ("MembersOut", "qywx_runtime::codec::MembersOut"),
     ("Decoded", "qywx_runtime::codec::Decoded"),
     ("first_fit", "qywx_runtime::codec::first_fit"),
+    ("RawValue", "qywx_runtime::codec::RawValue"),
     ("Validate", "qywx_runtime::validate::Validate"),
     ("Validator", "qywx_runtime::validate::Validator"),
     ("Presence", "qywx_runtime::validate::Presence"),

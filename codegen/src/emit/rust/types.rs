@@ -373,8 +373,8 @@ impl Scope<'_> {
             }
 
             impl FromJson for #name {
-                fn from_json(value: Value) -> Decoded<Self> {
-                    Ok(Self::from_raw(value))
+                fn from_json(raw: &RawValue) -> Decoded<Self> {
+                    Value::from_json(raw).map(Self::from_raw)
                 }
             }
 

@@ -4,7 +4,7 @@
 //! Every limit (`min_length`/`max_length`, `min_items`/`max_items`), every rule (`one_of`, `one_of` with `when` on a request member, `required_when` with `equals`, `not_equals` and `contains`), every encoding, `format`, `secret` and cursor pagination.
 
 use qywx_runtime::{json_object, wire_enum, LocalDateTime, QueryParams};
-use qywx_runtime::codec::{Decoded, FromJson, Members, MembersOut, ToJson};
+use qywx_runtime::codec::{Decoded, FromJson, Members, MembersOut, RawValue, ToJson};
 use qywx_runtime::lenient::StrEnum;
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Presence, Validate, Validator, WireText};
@@ -154,8 +154,11 @@ impl FormParams {
 }
 
 impl FromJson for FormParams {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "FormParams")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "FormParams")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let op = members.required("op");
         let extra = members.finish()?;
         let Some(op) = op else {
@@ -288,8 +291,11 @@ impl Member {
 }
 
 impl FromJson for Member {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "Member")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "Member")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let id = members.required("id");
         let email = members.optional("email");
         let phone = members.optional("phone");
@@ -429,8 +435,11 @@ impl Entry {
 }
 
 impl FromJson for Entry {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "Entry")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "Entry")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let title = members.required("title");
         let submitted = members.optional("submitted");
         let extra = members.finish()?;
@@ -607,8 +616,11 @@ impl SubmitFormRequest {
 }
 
 impl FromJson for SubmitFormRequest {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "SubmitFormRequest")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "SubmitFormRequest")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let params = members.required("params");
         let title = members.required("title");
         let members = members.list("members");
@@ -782,8 +794,11 @@ impl SubmitFormResponse {
 }
 
 impl FromJson for SubmitFormResponse {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "SubmitFormResponse")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "SubmitFormResponse")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let entry_id = members.required("entry_id");
         let extra = members.finish()?;
         let Some(entry_id) = entry_id else {
@@ -850,8 +865,11 @@ impl ListEntriesRequest {
 }
 
 impl FromJson for ListEntriesRequest {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "ListEntriesRequest")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "ListEntriesRequest")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let cursor = members.optional("cursor");
         let limit = members.optional("limit");
         members.finish()?;
@@ -922,8 +940,11 @@ impl ListEntriesResponse {
 }
 
 impl FromJson for ListEntriesResponse {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "ListEntriesResponse")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "ListEntriesResponse")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let next_cursor = members.optional("next_cursor");
         let entries = members.list("entries");
         let extra = members.finish()?;

@@ -4,7 +4,7 @@
 //! Types the `people` group uses too.
 
 use qywx_runtime::{json_object, wire_enum};
-use qywx_runtime::codec::{Decoded, FromJson, Members, MembersOut, ToJson};
+use qywx_runtime::codec::{Decoded, FromJson, Members, MembersOut, RawValue, ToJson};
 use qywx_runtime::lenient::IntEnum;
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Validate, Validator};
@@ -45,8 +45,11 @@ impl Address {
 }
 
 impl FromJson for Address {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "Address")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "Address")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let city = members.required("city");
         let zip = members.optional("zip");
         let extra = members.finish()?;
@@ -142,8 +145,11 @@ impl CheckAddressRequest {
 }
 
 impl FromJson for CheckAddressRequest {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "CheckAddressRequest")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "CheckAddressRequest")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let address = members.required("address");
         members.finish()?;
         let Some(address) = address else {
@@ -192,8 +198,11 @@ impl CheckAddressResponse {
 }
 
 impl FromJson for CheckAddressResponse {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "CheckAddressResponse")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "CheckAddressResponse")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let region = members.required("region");
         let extra = members.finish()?;
         let Some(region) = region else {

@@ -4,7 +4,7 @@
 //! Uses `Address` and `Region` from the `common` group: its feature needs `alpha-common`.
 
 use qywx_runtime::{json_object, QueryParams};
-use qywx_runtime::codec::{Decoded, FromJson, Members, MembersOut, ToJson};
+use qywx_runtime::codec::{Decoded, FromJson, Members, MembersOut, RawValue, ToJson};
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Validate, Validator};
 use serde_json::{Map, Value};
@@ -44,8 +44,11 @@ impl Person {
 }
 
 impl FromJson for Person {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "Person")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "Person")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let name = members.required("name");
         let home = members.optional("home");
         let extra = members.finish()?;
@@ -115,8 +118,11 @@ impl CreatePersonRequest {
 }
 
 impl FromJson for CreatePersonRequest {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "CreatePersonRequest")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "CreatePersonRequest")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let person = members.required("person");
         let region = members.optional("region");
         members.finish()?;
@@ -172,8 +178,11 @@ impl CreatePersonResponse {
 }
 
 impl FromJson for CreatePersonResponse {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "CreatePersonResponse")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "CreatePersonResponse")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let id = members.required("id");
         let extra = members.finish()?;
         let Some(id) = id else {
@@ -222,8 +231,11 @@ impl ListAddressesRequest {
 }
 
 impl FromJson for ListAddressesRequest {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "ListAddressesRequest")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "ListAddressesRequest")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let id = members.required("id");
         members.finish()?;
         let Some(id) = id else {

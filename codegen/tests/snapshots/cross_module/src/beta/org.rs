@@ -2,7 +2,7 @@
 //! Organisations
 
 use qywx_runtime::{json_object, QueryParams};
-use qywx_runtime::codec::{Decoded, FromJson, Members, MembersOut, ToJson};
+use qywx_runtime::codec::{Decoded, FromJson, Members, MembersOut, RawValue, ToJson};
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Validate, Validator};
 use serde_json::{Map, Value};
@@ -42,8 +42,11 @@ impl Org {
 }
 
 impl FromJson for Org {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "Org")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "Org")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let org_id = members.required("orgId");
         let org_name = members.optional("orgName");
         let extra = members.finish()?;
@@ -98,8 +101,11 @@ impl GetOrgRequest {
 }
 
 impl FromJson for GetOrgRequest {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "GetOrgRequest")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "GetOrgRequest")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let org_id = members.required("orgId");
         members.finish()?;
         let Some(org_id) = org_id else {

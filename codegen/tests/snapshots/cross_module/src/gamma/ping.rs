@@ -2,7 +2,7 @@
 //! Ping
 
 use qywx_runtime::json_object;
-use qywx_runtime::codec::{Decoded, FromJson, Members, MembersOut, ToJson};
+use qywx_runtime::codec::{Decoded, FromJson, Members, MembersOut, RawValue, ToJson};
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Validate, Validator};
 use serde_json::{Map, Value};
@@ -33,8 +33,11 @@ impl PingResponse {
 }
 
 impl FromJson for PingResponse {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let members = Members::of(value, "PingResponse")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "PingResponse")?)
+    }
+
+    fn from_members(members: Members<'_>) -> Decoded<Self> {
         let extra = members.finish()?;
         Ok(Self { extra })
     }
@@ -78,8 +81,11 @@ impl EchoRequest {
 }
 
 impl FromJson for EchoRequest {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "EchoRequest")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "EchoRequest")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let text = members.required("text");
         members.finish()?;
         let Some(text) = text else {

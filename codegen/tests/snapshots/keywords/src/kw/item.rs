@@ -4,7 +4,7 @@
 //! Wire names that are Rust keywords (`type`, `match`, `self`, `async`), camelCase and hyphenated; int and string enums, open and closed.
 
 use qywx_runtime::{json_object, wire_enum, QueryParams};
-use qywx_runtime::codec::{Decoded, FromJson, Members, MembersOut, ToJson};
+use qywx_runtime::codec::{Decoded, FromJson, Members, MembersOut, RawValue, ToJson};
 use qywx_runtime::lenient::{IntEnum, StrEnum};
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Validate, Validator};
@@ -276,8 +276,11 @@ impl Item {
 }
 
 impl FromJson for Item {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "Item")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "Item")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let r#type = members.required("type");
         let r#match = members.optional("match");
         let is_self = members.optional("self");
@@ -392,8 +395,11 @@ impl GetItemRequest {
 }
 
 impl FromJson for GetItemRequest {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "GetItemRequest")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "GetItemRequest")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let r#type = members.required("type");
         let x_trace = members.optional("X-Trace");
         let level = members.optional("level");
@@ -498,8 +504,11 @@ impl GetItemResponse {
 }
 
 impl FromJson for GetItemResponse {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "GetItemResponse")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "GetItemResponse")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let item = members.required("item");
         let level = members.optional("level");
         let flags = members.optional("flags");
@@ -590,8 +599,11 @@ impl PutItemRequest {
 }
 
 impl FromJson for PutItemRequest {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "PutItemRequest")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "PutItemRequest")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let item = members.required("item");
         let r#async = members.optional("async");
         let flags = members.optional("flags");
@@ -661,8 +673,11 @@ impl PutItemResponse {
 }
 
 impl FromJson for PutItemResponse {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "PutItemResponse")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "PutItemResponse")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let third_dept_id = members.optional("thirdDeptId");
         let extra = members.finish()?;
         Ok(Self { third_dept_id, extra })

@@ -4,7 +4,7 @@
 //! The token endpoint.
 
 use qywx_runtime::{json_object, QueryParams};
-use qywx_runtime::codec::{Decoded, FromJson, Members, MembersOut, ToJson};
+use qywx_runtime::codec::{Decoded, FromJson, Members, MembersOut, RawValue, ToJson};
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Validate, Validator};
 use serde_json::{Map, Value};
@@ -46,8 +46,11 @@ impl GetTokenRequest {
 }
 
 impl FromJson for GetTokenRequest {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "GetTokenRequest")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "GetTokenRequest")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let appid = members.required("appid");
         let secret = members.required("secret");
         members.finish()?;
@@ -129,8 +132,11 @@ impl GetTokenResponse {
 }
 
 impl FromJson for GetTokenResponse {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "GetTokenResponse")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "GetTokenResponse")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let token = members.required("token");
         let expire = members.optional("expire");
         let extra = members.finish()?;

@@ -5,7 +5,7 @@
 
 use qywx_runtime::{json_object, wire_enum, QueryParams};
 use qywx_runtime::bulk::{BulkAnswer, ChunkOutcome};
-use qywx_runtime::codec::{first_fit, Decoded, FromJson, Members, MembersOut, ToJson};
+use qywx_runtime::codec::{first_fit, Decoded, FromJson, Members, MembersOut, RawValue, ToJson};
 use qywx_runtime::lenient::{view_field, IntEnum};
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Validate, Validator};
@@ -51,8 +51,11 @@ impl Row {
 }
 
 impl FromJson for Row {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "Row")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "Row")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let row_id = members.required("rowId");
         let name = members.required("name");
         let weight = members.optional("weight");
@@ -136,8 +139,8 @@ impl From<Row> for RowEcho {
 }
 
 impl FromJson for RowEcho {
-    fn from_json(value: Value) -> Decoded<Self> {
-        Ok(Self::from_raw(value))
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Value::from_json(raw).map(Self::from_raw)
     }
 }
 
@@ -249,8 +252,11 @@ impl ImportResult {
 }
 
 impl FromJson for ImportResult {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "ImportResult")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "ImportResult")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let status = members.required("status");
         let rejected = members.optional("rejected");
         let reasons = members.optional("reasons");
@@ -351,13 +357,13 @@ pub enum ImportOutcome {
 }
 
 impl FromJson for ImportOutcome {
-    fn from_json(value: Value) -> Decoded<Self> {
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
         first_fit(
-            value,
+            raw,
             "ImportOutcome",
             &[
-                |value| <ImportResult>::from_json(value).map(Self::Result),
-                |value| <String>::from_json(value).map(Self::BatchId),
+                |raw| <ImportResult>::from_json(raw).map(Self::Result),
+                |raw| <String>::from_json(raw).map(Self::BatchId),
             ],
         )
     }
@@ -428,8 +434,11 @@ impl ImportRowsRequest {
 }
 
 impl FromJson for ImportRowsRequest {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "ImportRowsRequest")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "ImportRowsRequest")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let rows = members.list("rows");
         members.finish()?;
         Ok(Self { rows })
@@ -484,8 +493,11 @@ impl GetImportRequest {
 }
 
 impl FromJson for GetImportRequest {
-    fn from_json(value: Value) -> Decoded<Self> {
-        let mut members = Members::of(value, "GetImportRequest")?;
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::from_members(Members::of(raw, "GetImportRequest")?)
+    }
+
+    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
         let batch_id = members.required("batchId");
         members.finish()?;
         let Some(batch_id) = batch_id else {
