@@ -79,6 +79,10 @@ pub type Decoded<T> = Result<T, DecodeError>;
 
 /// A type read from JSON text.
 pub trait FromJson: Sized {
+    /// Whether values are JSON objects read through [`from_members`](Self::from_members), so a
+    /// list of them is split into members in one pass over its text.
+    const OBJECT: bool = false;
+
     /// Decodes `raw`, accepting the lenient forms.
     fn from_json(raw: &RawValue) -> Decoded<Self>;
 
@@ -181,8 +185,20 @@ impl<T: FromJson> FromJson for Vec<T> {
         if is_null(raw) {
             return Ok(Vec::new());
         }
-        let items = split_array(raw)?;
         // A plain loop: iterator adapters would be instantiated again for every `T`.
+        // A list that is not all objects takes the item-by-item path, for the precise error.
+        if let Some(objects) = T::OBJECT.then(|| split_objects(raw).ok()).flatten() {
+            let mut out = Vec::with_capacity(objects.len());
+            for (i, members) in objects.into_iter().enumerate() {
+                let members = Members { members, error: None };
+                match T::from_members(members) {
+                    Ok(decoded) => out.push(decoded),
+                    Err(e) => return Err(e.at_index(i)),
+                }
+            }
+            return Ok(out);
+        }
+        let items = split_array(raw)?;
         let mut out = Vec::with_capacity(items.len());
         for (i, item) in items.into_iter().enumerate() {
             match T::from_json(item) {
@@ -198,6 +214,34 @@ impl<T: FromJson> FromJson for Vec<T> {
 fn split_array(raw: &RawValue) -> Decoded<Vec<&RawValue>> {
     serde_json::from_str::<Vec<&RawValue>>(raw.get())
         .map_err(|_| DecodeError::new(format!("expected an array, got {}", kind_of_text(raw.get()))))
+}
+
+/// The members of each object of a JSON array, in one pass over its text.
+fn split_objects(raw: &RawValue) -> Result<Vec<MemberSlots<'_>>, serde_json::Error> {
+    struct Objects;
+    impl<'de> Visitor<'de> for Objects {
+        type Value = Vec<MemberSlots<'de>>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an array of objects")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(8));
+            while let Some(ObjectMembers(members)) = seq.next_element()? {
+                out.push(members);
+            }
+            Ok(out)
+        }
+    }
+    struct ObjectMembers<'a>(MemberSlots<'a>);
+    impl<'de> serde::Deserialize<'de> for ObjectMembers<'de> {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_map(MemberList).map(ObjectMembers)
+        }
+    }
+    let mut de = serde_json::Deserializer::from_str(raw.get());
+    let objects = serde::Deserializer::deserialize_seq(&mut de, Objects)?;
+    de.end()?;
+    Ok(objects)
 }
 
 /// What kind of JSON value `text` is, from its first character, for messages.
@@ -242,15 +286,18 @@ pub fn kind_of(value: &Value) -> &'static str {
 /// early return (and its drops) per field, which is most of what it costs to compile.
 pub struct Members<'a> {
     /// `None` once a field took it.
-    members: Vec<Option<(Cow<'a, str>, &'a RawValue)>>,
+    members: MemberSlots<'a>,
     error: Option<DecodeError>,
 }
+
+/// An object's members in the order sent, each `None` once taken.
+type MemberSlots<'a> = Vec<Option<(Cow<'a, str>, &'a RawValue)>>;
 
 /// Collects an object's members without parsing their values.
 struct MemberList;
 
 impl<'de> Visitor<'de> for MemberList {
-    type Value = Vec<Option<(Cow<'de, str>, &'de RawValue)>>;
+    type Value = MemberSlots<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("an object")

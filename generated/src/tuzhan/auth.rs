@@ -49,6 +49,8 @@ impl GetOrgAccessTokenRequest {
 }
 
 impl FromJson for GetOrgAccessTokenRequest {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "GetOrgAccessTokenRequest")?)
     }
@@ -153,6 +155,8 @@ impl GetOrgAccessTokenResponse {
 }
 
 impl FromJson for GetOrgAccessTokenResponse {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "GetOrgAccessTokenResponse")?)
     }

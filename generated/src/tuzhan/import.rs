@@ -92,6 +92,8 @@ impl DeptImportParams {
 }
 
 impl FromJson for DeptImportParams {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "DeptImportParams")?)
     }
@@ -160,6 +162,8 @@ impl EmployeeImportParams {
 }
 
 impl FromJson for EmployeeImportParams {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "EmployeeImportParams")?)
     }
@@ -464,6 +468,8 @@ impl ImportDepartment {
 }
 
 impl FromJson for ImportDepartment {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "ImportDepartment")?)
     }
@@ -925,6 +931,8 @@ impl ImportEmployee {
 }
 
 impl FromJson for ImportEmployee {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "ImportEmployee")?)
     }
@@ -1462,6 +1470,8 @@ impl DeptImportResult {
 }
 
 impl FromJson for DeptImportResult {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "DeptImportResult")?)
     }
@@ -1604,6 +1614,8 @@ impl EmployeeImportResult {
 }
 
 impl FromJson for EmployeeImportResult {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "EmployeeImportResult")?)
     }
@@ -1852,6 +1864,8 @@ impl ImportDepartmentsRequest {
 }
 
 impl FromJson for ImportDepartmentsRequest {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "ImportDepartmentsRequest")?)
     }
@@ -1925,6 +1939,8 @@ impl ImportEmployeesRequest {
 }
 
 impl FromJson for ImportEmployeesRequest {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "ImportEmployeesRequest")?)
     }

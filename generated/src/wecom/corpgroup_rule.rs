@@ -40,6 +40,8 @@ impl RuleInfo {
 }
 
 impl FromJson for RuleInfo {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "RuleInfo")?)
     }
@@ -134,6 +136,8 @@ impl OwnerCorpRange {
 }
 
 impl FromJson for OwnerCorpRange {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "OwnerCorpRange")?)
     }
@@ -223,6 +227,8 @@ impl MemberCorpRange {
 }
 
 impl FromJson for MemberCorpRange {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "MemberCorpRange")?)
     }
@@ -287,6 +293,8 @@ impl ListRuleIdsRequest {
 }
 
 impl FromJson for ListRuleIdsRequest {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "ListRuleIdsRequest")?)
     }
@@ -338,6 +346,8 @@ impl ListRuleIdsResponse {
 }
 
 impl FromJson for ListRuleIdsResponse {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "ListRuleIdsResponse")?)
     }
@@ -395,6 +405,8 @@ impl DeleteRuleRequest {
 }
 
 impl FromJson for DeleteRuleRequest {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "DeleteRuleRequest")?)
     }
@@ -441,6 +453,8 @@ impl DeleteRuleResponse {
 }
 
 impl FromJson for DeleteRuleResponse {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "DeleteRuleResponse")?)
     }
@@ -496,6 +510,8 @@ impl GetRuleInfoRequest {
 }
 
 impl FromJson for GetRuleInfoRequest {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "GetRuleInfoRequest")?)
     }
@@ -549,6 +565,8 @@ impl GetRuleInfoResponse {
 }
 
 impl FromJson for GetRuleInfoResponse {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "GetRuleInfoResponse")?)
     }
@@ -609,6 +627,8 @@ impl AddRuleRequest {
 }
 
 impl FromJson for AddRuleRequest {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "AddRuleRequest")?)
     }
@@ -664,6 +684,8 @@ impl AddRuleResponse {
 }
 
 impl FromJson for AddRuleResponse {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "AddRuleResponse")?)
     }
@@ -729,6 +751,8 @@ impl ModifyRuleRequest {
 }
 
 impl FromJson for ModifyRuleRequest {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "ModifyRuleRequest")?)
     }
@@ -788,6 +812,8 @@ impl ModifyRuleResponse {
 }
 
 impl FromJson for ModifyRuleResponse {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "ModifyRuleResponse")?)
     }

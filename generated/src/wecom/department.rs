@@ -88,6 +88,8 @@ impl Department {
 }
 
 impl FromJson for Department {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "Department")?)
     }
@@ -170,6 +172,8 @@ impl DepartmentBrief {
 }
 
 impl FromJson for DepartmentBrief {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "DepartmentBrief")?)
     }
@@ -278,6 +282,8 @@ impl CreateDepartmentRequest {
 }
 
 impl FromJson for CreateDepartmentRequest {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "CreateDepartmentRequest")?)
     }
@@ -350,6 +356,8 @@ impl CreateDepartmentResponse {
 }
 
 impl FromJson for CreateDepartmentResponse {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "CreateDepartmentResponse")?)
     }
@@ -455,6 +463,8 @@ impl UpdateDepartmentRequest {
 }
 
 impl FromJson for UpdateDepartmentRequest {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "UpdateDepartmentRequest")?)
     }
@@ -520,6 +530,8 @@ impl UpdateDepartmentResponse {
 }
 
 impl FromJson for UpdateDepartmentResponse {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "UpdateDepartmentResponse")?)
     }
@@ -568,6 +580,8 @@ impl DeleteDepartmentRequest {
 }
 
 impl FromJson for DeleteDepartmentRequest {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "DeleteDepartmentRequest")?)
     }
@@ -621,6 +635,8 @@ impl DeleteDepartmentResponse {
 }
 
 impl FromJson for DeleteDepartmentResponse {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "DeleteDepartmentResponse")?)
     }
@@ -674,6 +690,8 @@ impl ListDepartmentsResponse {
 }
 
 impl FromJson for ListDepartmentsResponse {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "ListDepartmentsResponse")?)
     }
@@ -724,6 +742,8 @@ impl GetDepartmentRequest {
 }
 
 impl FromJson for GetDepartmentRequest {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "GetDepartmentRequest")?)
     }
@@ -784,6 +804,8 @@ impl GetDepartmentResponse {
 }
 
 impl FromJson for GetDepartmentResponse {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "GetDepartmentResponse")?)
     }
@@ -844,6 +866,8 @@ impl ListDepartmentIdsRequest {
 }
 
 impl FromJson for ListDepartmentIdsRequest {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "ListDepartmentIdsRequest")?)
     }
@@ -902,6 +926,8 @@ impl ListDepartmentIdsResponse {
 }
 
 impl FromJson for ListDepartmentIdsResponse {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "ListDepartmentIdsResponse")?)
     }

@@ -37,6 +37,8 @@ impl Tag {
 }
 
 impl FromJson for Tag {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "Tag")?)
     }
@@ -111,6 +113,8 @@ impl CreateTagRequest {
 }
 
 impl FromJson for CreateTagRequest {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "CreateTagRequest")?)
     }
@@ -166,6 +170,8 @@ impl CreateTagResponse {
 }
 
 impl FromJson for CreateTagResponse {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "CreateTagResponse")?)
     }
@@ -227,6 +233,8 @@ impl UpdateTagRequest {
 }
 
 impl FromJson for UpdateTagRequest {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "UpdateTagRequest")?)
     }
@@ -278,6 +286,8 @@ impl UpdateTagResponse {
 }
 
 impl FromJson for UpdateTagResponse {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "UpdateTagResponse")?)
     }
@@ -326,6 +336,8 @@ impl DeleteTagRequest {
 }
 
 impl FromJson for DeleteTagRequest {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "DeleteTagRequest")?)
     }
@@ -379,6 +391,8 @@ impl DeleteTagResponse {
 }
 
 impl FromJson for DeleteTagResponse {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "DeleteTagResponse")?)
     }
@@ -427,6 +441,8 @@ impl GetTagUsersRequest {
 }
 
 impl FromJson for GetTagUsersRequest {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "GetTagUsersRequest")?)
     }
@@ -511,6 +527,8 @@ impl GetTagUsersResponse {
 }
 
 impl FromJson for GetTagUsersResponse {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "GetTagUsersResponse")?)
     }
@@ -591,6 +609,8 @@ impl AddTagUsersRequest {
 }
 
 impl FromJson for AddTagUsersRequest {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "AddTagUsersRequest")?)
     }
@@ -678,6 +698,8 @@ impl AddTagUsersResponse {
 }
 
 impl FromJson for AddTagUsersResponse {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "AddTagUsersResponse")?)
     }
@@ -763,6 +785,8 @@ impl DeleteTagUsersRequest {
 }
 
 impl FromJson for DeleteTagUsersRequest {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "DeleteTagUsersRequest")?)
     }
@@ -850,6 +874,8 @@ impl DeleteTagUsersResponse {
 }
 
 impl FromJson for DeleteTagUsersResponse {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "DeleteTagUsersResponse")?)
     }
@@ -916,6 +942,8 @@ impl ListTagsResponse {
 }
 
 impl FromJson for ListTagsResponse {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "ListTagsResponse")?)
     }

@@ -304,6 +304,8 @@ impl UserBrief {
 }
 
 impl FromJson for UserBrief {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "UserBrief")?)
     }
@@ -414,6 +416,8 @@ impl ExtAttrText {
 }
 
 impl FromJson for ExtAttrText {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "ExtAttrText")?)
     }
@@ -477,6 +481,8 @@ impl ExtAttrWeb {
 }
 
 impl FromJson for ExtAttrWeb {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "ExtAttrWeb")?)
     }
@@ -550,6 +556,8 @@ impl ExtAttrMiniprogram {
 }
 
 impl FromJson for ExtAttrMiniprogram {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "ExtAttrMiniprogram")?)
     }
@@ -654,6 +662,8 @@ impl ExtAttrItem {
 }
 
 impl FromJson for ExtAttrItem {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "ExtAttrItem")?)
     }
@@ -736,6 +746,8 @@ impl ExtAttr {
 }
 
 impl FromJson for ExtAttr {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "ExtAttr")?)
     }
@@ -807,6 +819,8 @@ impl DeptUser {
 }
 
 impl FromJson for DeptUser {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "DeptUser")?)
     }
@@ -1115,6 +1129,8 @@ impl Member {
 }
 
 impl FromJson for Member {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "Member")?)
     }
@@ -1521,6 +1537,8 @@ impl CreateUserRequest {
 }
 
 impl FromJson for CreateUserRequest {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "CreateUserRequest")?)
     }
@@ -1687,6 +1705,8 @@ impl CreateUserResponse {
 }
 
 impl FromJson for CreateUserResponse {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "CreateUserResponse")?)
     }
@@ -2002,6 +2022,8 @@ impl UpdateUserRequest {
 }
 
 impl FromJson for UpdateUserRequest {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "UpdateUserRequest")?)
     }
@@ -2158,6 +2180,8 @@ impl UpdateUserResponse {
 }
 
 impl FromJson for UpdateUserResponse {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "UpdateUserResponse")?)
     }
@@ -2206,6 +2230,8 @@ impl DeleteUserRequest {
 }
 
 impl FromJson for DeleteUserRequest {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "DeleteUserRequest")?)
     }
@@ -2259,6 +2285,8 @@ impl DeleteUserResponse {
 }
 
 impl FromJson for DeleteUserResponse {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "DeleteUserResponse")?)
     }
@@ -2307,6 +2335,8 @@ impl GetUserRequest {
 }
 
 impl FromJson for GetUserRequest {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "GetUserRequest")?)
     }
@@ -2648,6 +2678,8 @@ impl GetUserResponse {
 }
 
 impl FromJson for GetUserResponse {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "GetUserResponse")?)
     }
@@ -2804,6 +2836,8 @@ impl ListDepartmentUsersRequest {
 }
 
 impl FromJson for ListDepartmentUsersRequest {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "ListDepartmentUsersRequest")?)
     }
@@ -2887,6 +2921,8 @@ impl ListDepartmentUsersResponse {
 }
 
 impl FromJson for ListDepartmentUsersResponse {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "ListDepartmentUsersResponse")?)
     }
@@ -2951,6 +2987,8 @@ impl ListUsersRequest {
 }
 
 impl FromJson for ListUsersRequest {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "ListUsersRequest")?)
     }
@@ -3025,6 +3063,8 @@ impl ListUsersResponse {
 }
 
 impl FromJson for ListUsersResponse {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "ListUsersResponse")?)
     }
@@ -3093,6 +3133,8 @@ impl ListUserIdsRequest {
 }
 
 impl FromJson for ListUserIdsRequest {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "ListUserIdsRequest")?)
     }
@@ -3155,6 +3197,8 @@ impl ListUserIdsResponse {
 }
 
 impl FromJson for ListUserIdsResponse {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "ListUserIdsResponse")?)
     }
@@ -3211,6 +3255,8 @@ impl ConvertToOpenidRequest {
 }
 
 impl FromJson for ConvertToOpenidRequest {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "ConvertToOpenidRequest")?)
     }
@@ -3262,6 +3308,8 @@ impl ConvertToOpenidResponse {
 }
 
 impl FromJson for ConvertToOpenidResponse {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "ConvertToOpenidResponse")?)
     }
@@ -3315,6 +3363,8 @@ impl ConvertToUseridRequest {
 }
 
 impl FromJson for ConvertToUseridRequest {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "ConvertToUseridRequest")?)
     }
@@ -3366,6 +3416,8 @@ impl ConvertToUseridResponse {
 }
 
 impl FromJson for ConvertToUseridResponse {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "ConvertToUseridResponse")?)
     }

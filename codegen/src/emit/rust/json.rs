@@ -72,6 +72,8 @@ impl Scope<'_> {
         };
         quote! {
             impl FromJson for #name {
+                const OBJECT: bool = true;
+
                 fn from_json(raw: &RawValue) -> Decoded<Self> {
                     Self::from_members(Members::of(raw, #name_text)?)
                 }

@@ -154,6 +154,8 @@ impl FormParams {
 }
 
 impl FromJson for FormParams {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "FormParams")?)
     }
@@ -291,6 +293,8 @@ impl Member {
 }
 
 impl FromJson for Member {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "Member")?)
     }
@@ -435,6 +439,8 @@ impl Entry {
 }
 
 impl FromJson for Entry {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "Entry")?)
     }
@@ -616,6 +622,8 @@ impl SubmitFormRequest {
 }
 
 impl FromJson for SubmitFormRequest {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "SubmitFormRequest")?)
     }
@@ -794,6 +802,8 @@ impl SubmitFormResponse {
 }
 
 impl FromJson for SubmitFormResponse {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "SubmitFormResponse")?)
     }
@@ -865,6 +875,8 @@ impl ListEntriesRequest {
 }
 
 impl FromJson for ListEntriesRequest {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "ListEntriesRequest")?)
     }
@@ -940,6 +952,8 @@ impl ListEntriesResponse {
 }
 
 impl FromJson for ListEntriesResponse {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "ListEntriesResponse")?)
     }

@@ -45,6 +45,8 @@ impl Address {
 }
 
 impl FromJson for Address {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "Address")?)
     }
@@ -145,6 +147,8 @@ impl CheckAddressRequest {
 }
 
 impl FromJson for CheckAddressRequest {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "CheckAddressRequest")?)
     }
@@ -198,6 +202,8 @@ impl CheckAddressResponse {
 }
 
 impl FromJson for CheckAddressResponse {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "CheckAddressResponse")?)
     }

@@ -44,6 +44,8 @@ impl Person {
 }
 
 impl FromJson for Person {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "Person")?)
     }
@@ -118,6 +120,8 @@ impl CreatePersonRequest {
 }
 
 impl FromJson for CreatePersonRequest {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "CreatePersonRequest")?)
     }
@@ -178,6 +182,8 @@ impl CreatePersonResponse {
 }
 
 impl FromJson for CreatePersonResponse {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "CreatePersonResponse")?)
     }
@@ -231,6 +237,8 @@ impl ListAddressesRequest {
 }
 
 impl FromJson for ListAddressesRequest {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "ListAddressesRequest")?)
     }

@@ -46,6 +46,8 @@ impl GetTokenRequest {
 }
 
 impl FromJson for GetTokenRequest {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "GetTokenRequest")?)
     }
@@ -132,6 +134,8 @@ impl GetTokenResponse {
 }
 
 impl FromJson for GetTokenResponse {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "GetTokenResponse")?)
     }

@@ -42,6 +42,8 @@ impl Org {
 }
 
 impl FromJson for Org {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "Org")?)
     }
@@ -101,6 +103,8 @@ impl GetOrgRequest {
 }
 
 impl FromJson for GetOrgRequest {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "GetOrgRequest")?)
     }

@@ -33,6 +33,8 @@ impl PingResponse {
 }
 
 impl FromJson for PingResponse {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "PingResponse")?)
     }
@@ -81,6 +83,8 @@ impl EchoRequest {
 }
 
 impl FromJson for EchoRequest {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "EchoRequest")?)
     }

@@ -276,6 +276,8 @@ impl Item {
 }
 
 impl FromJson for Item {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "Item")?)
     }
@@ -395,6 +397,8 @@ impl GetItemRequest {
 }
 
 impl FromJson for GetItemRequest {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "GetItemRequest")?)
     }
@@ -504,6 +508,8 @@ impl GetItemResponse {
 }
 
 impl FromJson for GetItemResponse {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "GetItemResponse")?)
     }
@@ -599,6 +605,8 @@ impl PutItemRequest {
 }
 
 impl FromJson for PutItemRequest {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "PutItemRequest")?)
     }
@@ -673,6 +681,8 @@ impl PutItemResponse {
 }
 
 impl FromJson for PutItemResponse {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "PutItemResponse")?)
     }

@@ -51,6 +51,8 @@ impl Row {
 }
 
 impl FromJson for Row {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "Row")?)
     }
@@ -252,6 +254,8 @@ impl ImportResult {
 }
 
 impl FromJson for ImportResult {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "ImportResult")?)
     }
@@ -434,6 +438,8 @@ impl ImportRowsRequest {
 }
 
 impl FromJson for ImportRowsRequest {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "ImportRowsRequest")?)
     }
@@ -493,6 +499,8 @@ impl GetImportRequest {
 }
 
 impl FromJson for GetImportRequest {
+    const OBJECT: bool = true;
+
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::from_members(Members::of(raw, "GetImportRequest")?)
     }
