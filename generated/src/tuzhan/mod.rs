@@ -146,7 +146,7 @@ impl TuzhanClient {
     ///
     /// # Errors
     ///
-    /// [`Error::Api`](crate::Error::Api) when Tuzhan (兔展) answers an error code (see [`error_codes`](crate::tuzhan::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::Api`](crate::Error::Api) when Tuzhan (兔展) answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://docs.tuzhanai.com/plugins/viewsource/viewpagesrc.action?pageId=986242>.
     pub async fn get_org_access_token(
@@ -180,7 +180,7 @@ impl TuzhanClient {
     /// # Errors
     ///
     /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](crate::Error::Api) when Tuzhan (兔展) answers an error code (see [`error_codes`](crate::tuzhan::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::Api`](crate::Error::Api) when Tuzhan (兔展) answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://docs.tuzhanai.com/plugins/viewsource/viewpagesrc.action?pageId=990547>.
     #[cfg(feature = "tuzhan-import")]
@@ -249,7 +249,7 @@ impl TuzhanClient {
     /// # Errors
     ///
     /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](crate::Error::Api) when Tuzhan (兔展) answers an error code (see [`error_codes`](crate::tuzhan::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::Api`](crate::Error::Api) when Tuzhan (兔展) answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
     #[cfg(feature = "tuzhan-import")]
     pub async fn import_employees(
         &self,

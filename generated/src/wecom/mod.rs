@@ -572,7 +572,7 @@ impl WecomClient {
     ///
     /// # Errors
     ///
-    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://developer.work.weixin.qq.com/document/path/91039>.
     pub async fn get_token(
@@ -602,7 +602,7 @@ impl WecomClient {
     ///
     /// # Errors
     ///
-    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://developer.work.weixin.qq.com/document/path/95631> (documentation updated 2023-11-30).
     #[cfg(feature = "wecom-corpgroup-rule")]
@@ -634,7 +634,7 @@ impl WecomClient {
     ///
     /// # Errors
     ///
-    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://developer.work.weixin.qq.com/document/path/95632> (documentation updated 2023-11-30).
     #[cfg(feature = "wecom-corpgroup-rule")]
@@ -666,7 +666,7 @@ impl WecomClient {
     ///
     /// # Errors
     ///
-    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://developer.work.weixin.qq.com/document/path/95633> (documentation updated 2023-11-30).
     #[cfg(feature = "wecom-corpgroup-rule")]
@@ -701,7 +701,7 @@ impl WecomClient {
     /// # Errors
     ///
     /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://developer.work.weixin.qq.com/document/path/95634> (documentation updated 2023-12-07).
     #[cfg(feature = "wecom-corpgroup-rule")]
@@ -737,7 +737,7 @@ impl WecomClient {
     /// # Errors
     ///
     /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://developer.work.weixin.qq.com/document/path/95635> (documentation updated 2023-12-07).
     #[cfg(feature = "wecom-corpgroup-rule")]
@@ -773,7 +773,7 @@ impl WecomClient {
     /// # Errors
     ///
     /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://developer.work.weixin.qq.com/document/path/90341> (documentation updated 2023-08-15).
     #[cfg(feature = "wecom-department")]
@@ -809,7 +809,7 @@ impl WecomClient {
     /// # Errors
     ///
     /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://developer.work.weixin.qq.com/document/90000/90135/90206> (documentation updated 2023-08-15).
     #[cfg(feature = "wecom-department")]
@@ -840,7 +840,7 @@ impl WecomClient {
     ///
     /// # Errors
     ///
-    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://developer.work.weixin.qq.com/document/path/90207> (documentation updated 2020-03-30).
     #[cfg(feature = "wecom-department")]
@@ -867,7 +867,7 @@ impl WecomClient {
     ///
     /// # Errors
     ///
-    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://developer.work.weixin.qq.com/document/path/90344> (documentation updated 2022-08-05).
     #[cfg(feature = "wecom-department")]
@@ -895,7 +895,7 @@ impl WecomClient {
     ///
     /// # Errors
     ///
-    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://developer.work.weixin.qq.com/document/36260>.
     #[cfg(feature = "wecom-department")]
@@ -926,7 +926,7 @@ impl WecomClient {
     ///
     /// # Errors
     ///
-    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://developer.work.weixin.qq.com/document/36259>.
     #[cfg(feature = "wecom-department")]
@@ -959,7 +959,7 @@ impl WecomClient {
     /// # Errors
     ///
     /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://developer.work.weixin.qq.com/document/90000/90135/90210> (documentation updated 2020-06-08).
     #[cfg(feature = "wecom-tag")]
@@ -990,7 +990,7 @@ impl WecomClient {
     /// # Errors
     ///
     /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://developer.work.weixin.qq.com/document/path/90347> (documentation updated 2020-04-02).
     #[cfg(feature = "wecom-tag")]
@@ -1019,7 +1019,7 @@ impl WecomClient {
     ///
     /// # Errors
     ///
-    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://developer.work.weixin.qq.com/document/path/90212> (documentation updated 2020-04-02).
     #[cfg(feature = "wecom-tag")]
@@ -1050,7 +1050,7 @@ impl WecomClient {
     ///
     /// # Errors
     ///
-    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://developer.work.weixin.qq.com/document/path/90349> (documentation updated 2021-08-11).
     #[cfg(feature = "wecom-tag")]
@@ -1085,7 +1085,7 @@ impl WecomClient {
     /// # Errors
     ///
     /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://developer.work.weixin.qq.com/document/90000/90135/90214> (documentation updated 2020-12-07).
     #[cfg(feature = "wecom-tag")]
@@ -1120,7 +1120,7 @@ impl WecomClient {
     /// # Errors
     ///
     /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://developer.work.weixin.qq.com/document/path/90215> (documentation updated 2020-04-02).
     #[cfg(feature = "wecom-tag")]
@@ -1145,7 +1145,7 @@ impl WecomClient {
     ///
     /// # Errors
     ///
-    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://developer.work.weixin.qq.com/document/path/90352> (documentation updated 2018-03-13).
     #[cfg(feature = "wecom-tag")]
@@ -1196,7 +1196,7 @@ impl WecomClient {
     /// # Errors
     ///
     /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://developer.work.weixin.qq.com/document/path/90331> (documentation updated 2025-07-25).
     #[cfg(feature = "wecom-user")]
@@ -1249,7 +1249,7 @@ impl WecomClient {
     /// # Errors
     ///
     /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
     #[cfg(feature = "wecom-user")]
     pub async fn update_user(
         &self,
@@ -1276,7 +1276,7 @@ impl WecomClient {
     ///
     /// # Errors
     ///
-    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://developer.work.weixin.qq.com/document/path/90198> (documentation updated 2021-08-09).
     #[cfg(feature = "wecom-user")]
@@ -1331,7 +1331,7 @@ impl WecomClient {
     ///
     /// # Errors
     ///
-    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://developer.work.weixin.qq.com/document/path/96255> (documentation updated 2025-03-06).
     #[cfg(feature = "wecom-user")]
@@ -1365,7 +1365,7 @@ impl WecomClient {
     /// # Errors
     ///
     /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://developer.work.weixin.qq.com/document/path/96259> (documentation updated 2022-08-22).
     #[cfg(feature = "wecom-user")]
@@ -1398,7 +1398,7 @@ impl WecomClient {
     /// # Errors
     ///
     /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://developer.work.weixin.qq.com/document/path/96260> (documentation updated 2024-07-24).
     #[cfg(feature = "wecom-user")]
@@ -1431,7 +1431,7 @@ impl WecomClient {
     ///
     /// # Errors
     ///
-    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://developer.work.weixin.qq.com/document/path/96067> (documentation updated 2024-07-23).
     #[cfg(feature = "wecom-user")]
@@ -1487,7 +1487,7 @@ impl WecomClient {
     ///
     /// # Errors
     ///
-    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
     #[cfg(feature = "wecom-user")]
     pub async fn convert_to_openid(
         &self,
@@ -1516,7 +1516,7 @@ impl WecomClient {
     ///
     /// # Errors
     ///
-    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`](crate::wecom::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
     #[cfg(feature = "wecom-user")]
     pub async fn convert_to_userid(
         &self,

@@ -195,8 +195,9 @@ pub(crate) fn method_doc(service: &ServiceIr<'_>, endpoint: &EndpointIr<'_>) -> 
         out.push("[`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above; ".into());
     }
     out.push(format!(
-        "[`Error::Api`](crate::Error::Api) when {} answers an error code (see [`error_codes`](crate::{}::error_codes)); transport, HTTP status and decoding errors otherwise.",
-        service.spec.title, service.spec.id
+        // The methods live in the service module, where `error_codes` is in scope.
+        "[`Error::Api`](crate::Error::Api) when {} answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.",
+        service.spec.title
     ));
     match (&e.doc_url, &e.updated) {
         (Some(url), Some(date)) => out.extend([String::new(), format!("See <{url}> (documentation updated {date}).")]),

@@ -160,7 +160,7 @@ impl CsClient {
     ///
     /// # Errors
     ///
-    /// [`Error::Api`](crate::Error::Api) when Constraints answers an error code (see [`error_codes`](crate::cs::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::Api`](crate::Error::Api) when Constraints answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
     pub async fn get_token(
         &self,
         request: &auth::GetTokenRequest,
@@ -199,7 +199,7 @@ impl CsClient {
     /// # Errors
     ///
     /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](crate::Error::Api) when Constraints answers an error code (see [`error_codes`](crate::cs::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::Api`](crate::Error::Api) when Constraints answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
     #[cfg(feature = "cs-form")]
     pub async fn submit_form(
         &self,
@@ -226,7 +226,7 @@ impl CsClient {
     ///
     /// # Errors
     ///
-    /// [`Error::Api`](crate::Error::Api) when Constraints answers an error code (see [`error_codes`](crate::cs::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::Api`](crate::Error::Api) when Constraints answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
     #[cfg(feature = "cs-form")]
     pub async fn list_entries(
         &self,

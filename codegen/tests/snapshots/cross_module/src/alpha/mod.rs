@@ -135,7 +135,7 @@ impl AlphaClient {
     ///
     /// # Errors
     ///
-    /// [`Error::Api`](crate::Error::Api) when Alpha answers an error code (see [`error_codes`](crate::alpha::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::Api`](crate::Error::Api) when Alpha answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
     pub async fn get_token(
         &self,
         request: &auth::GetTokenRequest,
@@ -160,7 +160,7 @@ impl AlphaClient {
     /// # Errors
     ///
     /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](crate::Error::Api) when Alpha answers an error code (see [`error_codes`](crate::alpha::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::Api`](crate::Error::Api) when Alpha answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
     #[cfg(feature = "alpha-common")]
     pub async fn check_address(
         &self,
@@ -187,7 +187,7 @@ impl AlphaClient {
     /// # Errors
     ///
     /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](crate::Error::Api) when Alpha answers an error code (see [`error_codes`](crate::alpha::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::Api`](crate::Error::Api) when Alpha answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
     #[cfg(feature = "alpha-people")]
     pub async fn create_person(
         &self,
@@ -212,7 +212,7 @@ impl AlphaClient {
     ///
     /// # Errors
     ///
-    /// [`Error::Api`](crate::Error::Api) when Alpha answers an error code (see [`error_codes`](crate::alpha::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::Api`](crate::Error::Api) when Alpha answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
     #[cfg(feature = "alpha-people")]
     pub async fn list_addresses(
         &self,

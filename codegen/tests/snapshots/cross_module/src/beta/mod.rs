@@ -138,7 +138,7 @@ impl BetaClient {
     ///
     /// # Errors
     ///
-    /// [`Error::Api`](crate::Error::Api) when Beta answers an error code (see [`error_codes`](crate::beta::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::Api`](crate::Error::Api) when Beta answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
     pub async fn get_token(
         &self,
         request: &auth::GetTokenRequest,
@@ -162,7 +162,7 @@ impl BetaClient {
     ///
     /// # Errors
     ///
-    /// [`Error::Api`](crate::Error::Api) when Beta answers an error code (see [`error_codes`](crate::beta::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::Api`](crate::Error::Api) when Beta answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
     #[cfg(feature = "beta-org")]
     pub async fn get_org(&self, request: &org::GetOrgRequest) -> Result<org::Org> {
         self.inner.call_query(&org::GET_ORG, request).await

@@ -121,7 +121,7 @@ impl GammaClient {
     ///
     /// # Errors
     ///
-    /// [`Error::Api`](crate::Error::Api) when Gamma answers an error code (see [`error_codes`](crate::gamma::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::Api`](crate::Error::Api) when Gamma answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
     pub async fn get_token(
         &self,
         request: &auth::GetTokenRequest,
@@ -141,7 +141,7 @@ impl GammaClient {
     ///
     /// # Errors
     ///
-    /// [`Error::Api`](crate::Error::Api) when Gamma answers an error code (see [`error_codes`](crate::gamma::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::Api`](crate::Error::Api) when Gamma answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
     #[cfg(feature = "gamma-ping")]
     pub async fn ping(&self) -> Result<ping::PingResponse> {
         self.inner.call(&ping::PING).await
@@ -163,7 +163,7 @@ impl GammaClient {
     ///
     /// # Errors
     ///
-    /// [`Error::Api`](crate::Error::Api) when Gamma answers an error code (see [`error_codes`](crate::gamma::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::Api`](crate::Error::Api) when Gamma answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
     #[cfg(feature = "gamma-ping")]
     pub async fn echo(&self, request: &ping::EchoRequest) -> Result<String> {
         self.inner.call_json(&ping::ECHO, request).await

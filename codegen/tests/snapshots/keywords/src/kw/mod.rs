@@ -139,7 +139,7 @@ impl KwClient {
     ///
     /// # Errors
     ///
-    /// [`Error::Api`](crate::Error::Api) when Keywords service answers an error code (see [`error_codes`](crate::kw::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::Api`](crate::Error::Api) when Keywords service answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
     pub async fn get_token(
         &self,
         request: &auth::GetTokenRequest,
@@ -168,7 +168,7 @@ impl KwClient {
     /// # Errors
     ///
     /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](crate::Error::Api) when Keywords service answers an error code (see [`error_codes`](crate::kw::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::Api`](crate::Error::Api) when Keywords service answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
     #[cfg(feature = "kw-item")]
     pub async fn get_item(
         &self,
@@ -197,7 +197,7 @@ impl KwClient {
     /// # Errors
     ///
     /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](crate::Error::Api) when Keywords service answers an error code (see [`error_codes`](crate::kw::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::Api`](crate::Error::Api) when Keywords service answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
     #[cfg(feature = "kw-item")]
     pub async fn put_item(
         &self,

@@ -148,7 +148,7 @@ impl UpClient {
     ///
     /// # Errors
     ///
-    /// [`Error::Api`](crate::Error::Api) when Uploads answers an error code (see [`error_codes`](crate::up::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::Api`](crate::Error::Api) when Uploads answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
     pub async fn get_token(
         &self,
         request: &auth::GetTokenRequest,
@@ -173,7 +173,7 @@ impl UpClient {
     /// # Errors
     ///
     /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
-    /// [`Error::Api`](crate::Error::Api) when Uploads answers an error code (see [`error_codes`](crate::up::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::Api`](crate::Error::Api) when Uploads answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
     #[cfg(feature = "up-import")]
     pub async fn import_rows(
         &self,
@@ -231,7 +231,7 @@ impl UpClient {
     ///
     /// # Errors
     ///
-    /// [`Error::Api`](crate::Error::Api) when Uploads answers an error code (see [`error_codes`](crate::up::error_codes)); transport, HTTP status and decoding errors otherwise.
+    /// [`Error::Api`](crate::Error::Api) when Uploads answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
     #[cfg(feature = "up-import")]
     pub async fn get_import(
         &self,
