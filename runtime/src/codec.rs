@@ -17,7 +17,7 @@ use std::fmt;
 
 use std::borrow::Cow;
 
-use serde::de::{DeserializeOwned, MapAccess, Visitor};
+use serde::de::{MapAccess, Visitor};
 pub use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
@@ -263,18 +263,6 @@ impl<T: ToJson> ToJson for Vec<T> {
             items.push(item.to_json());
         }
         Value::Array(items)
-    }
-}
-
-/// What kind of JSON value this is, for messages.
-pub fn kind_of(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 
@@ -572,11 +560,6 @@ pub fn first_fit<T>(raw: &RawValue, type_name: &str, variants: &[VariantDecoder<
     Err(DecodeError::new(format!("matches no variant of {type_name}")))
 }
 
-/// Any `serde` type, for what the runtime defines with plain serde.
-pub fn from_serde<T: DeserializeOwned>(raw: &RawValue) -> Decoded<T> {
-    serde_json::from_str(raw.get()).map_err(parse_error)
-}
-
 /// An integer enum read from a number or a numeric string.
 pub fn int_enum<T: IntEnum>(raw: &RawValue) -> Decoded<T> {
     i64::from_json(raw).map(T::from_wire)
@@ -648,11 +631,6 @@ macro_rules! wire_enum {
         impl $crate::codec::FromJson for $name {
             fn from_json(raw: &$crate::codec::RawValue) -> ::std::result::Result<Self, $crate::codec::DecodeError> {
                 $decode(raw)
-            }
-        }
-        impl $crate::lenient::Lenient for $name {
-            fn deserialize_lenient<'de, D: ::serde::Deserializer<'de>>(deserializer: D) -> ::std::result::Result<Self, D::Error> {
-                $crate::codec::deserialize(deserializer)
             }
         }
         $crate::json_object!($name);

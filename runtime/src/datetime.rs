@@ -8,7 +8,6 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 use time::macros::format_description;
 
-use crate::lenient::Lenient;
 use crate::validate::Presence;
 
 /// The wire form: `2020-10-23 12:00:00`.
@@ -98,12 +97,6 @@ impl Visitor<'_> for TextVisitor {
 
 impl<'de> Deserialize<'de> for LocalDateTime {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_str(TextVisitor)
-    }
-}
-
-impl Lenient for LocalDateTime {
-    fn deserialize_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_str(TextVisitor)
     }
 }

@@ -1,34 +1,20 @@
 //! Lenient decoding for what real servers send, and wire encodings the spec asks for.
 //!
 //! WeCom and Tuzhan send numbers as strings in places (`"tagid": "1"`, `"serialNum": "0"`), and
-//! booleans as `"true"`/`"false"`. Every generated field decodes through [`deserialize`], which
-//! accepts either form; requests are still sent in the documented types.
+//! booleans as `"true"`/`"false"`. Every primitive member decodes through [`Lenient`] (from
+//! [`crate::codec`]), which accepts either form; requests are still sent in the documented types.
 
 use std::fmt;
 use std::marker::PhantomData;
 
-use serde::de::{self, Deserializer, SeqAccess, Visitor};
-use serde::{Deserialize, Serializer};
+use serde::de::{self, Deserializer, Visitor};
+use serde::Deserialize;
 
-/// A type that decodes leniently. Generated object, enum and union types implement it by
-/// plain `Deserialize`; the runtime implements it for the primitives, `Option` and `Vec`.
+/// A primitive that decodes leniently (the runtime implements it for the primitives and
+/// `Value`; generated types decode through [`crate::codec::FromJson`]).
 pub trait Lenient: Sized {
     /// Decodes `Self`, accepting the sloppy forms.
     fn deserialize_lenient<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error>;
-}
-
-/// `#[serde(deserialize_with = "…::lenient::deserialize")]` for any [`Lenient`] field.
-pub fn deserialize<'de, D: Deserializer<'de>, T: Lenient>(deserializer: D) -> Result<T, D::Error> {
-    T::deserialize_lenient(deserializer)
-}
-
-/// Wrapper that gives any [`Lenient`] type a `Deserialize` impl, for nesting.
-struct Wrap<T>(T);
-
-impl<'de, T: Lenient> Deserialize<'de> for Wrap<T> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        T::deserialize_lenient(deserializer).map(Wrap)
-    }
 }
 
 struct IntVisitor<T>(PhantomData<T>);
@@ -173,49 +159,6 @@ impl Lenient for serde_json::Value {
     }
 }
 
-impl<T: Lenient> Lenient for Option<T> {
-    fn deserialize_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(Option::<Wrap<T>>::deserialize(d)?.map(|w| w.0))
-    }
-}
-
-struct VecVisitor<T>(PhantomData<T>);
-
-impl<'de, T: Lenient> Visitor<'de> for VecVisitor<T> {
-    type Value = Vec<T>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an array or null")
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Vec<T>, E> {
-        Ok(Vec::new())
-    }
-
-    fn visit_none<E: de::Error>(self) -> Result<Vec<T>, E> {
-        Ok(Vec::new())
-    }
-
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Vec<T>, D::Error> {
-        d.deserialize_seq(self)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
-        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
-        while let Some(Wrap(item)) = seq.next_element::<Wrap<T>>()? {
-            out.push(item);
-        }
-        Ok(out)
-    }
-}
-
-/// Arrays decode from `null` as empty: the seed answers `"errorData": null`.
-impl<T: Lenient> Lenient for Vec<T> {
-    fn deserialize_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_option(VecVisitor(PhantomData))
-    }
-}
-
 /// A value the spec says goes on the wire as a JSON string (`"encoding": "string"`).
 pub trait AsWireString {
     /// The text sent, `None` to send `null`.
@@ -239,19 +182,10 @@ impl<T: AsWireString> AsWireString for Option<T> {
     }
 }
 
-/// `#[serde(serialize_with = "…::lenient::serialize_as_string")]` for `"encoding": "string"`.
-pub fn serialize_as_string<S: Serializer, T: AsWireString>(value: &T, serializer: S) -> Result<S::Ok, S::Error> {
-    match value.wire_string() {
-        Some(text) => serializer.serialize_str(&text),
-        None => serializer.serialize_none(),
-    }
-}
-
-/// Lists the spec says go on the wire as one separated string: shared by [`pipe_separated`]
-/// and [`comma_separated`].
+/// Lists the spec says go on the wire as one separated string (`pipe_separated`: WeCom's
+/// `invalidlist`, `"usr1|usr2"`; `comma_separated`: Tuzhan's `deputyDeptIds`, `"D1,D2"`); the
+/// codec reads and writes them.
 pub mod separated {
-    use super::*;
-
     /// A `Vec<String>` or `Option<Vec<String>>` field.
     pub trait SeparatedList: Sized {
         /// From the decoded items (`None` when the member was absent or null).
@@ -276,93 +210,6 @@ pub mod separated {
         fn items(&self) -> Option<&[String]> {
             self.as_deref()
         }
-    }
-
-    struct SeparatedVisitor(char);
-
-    impl<'de> Visitor<'de> for SeparatedVisitor {
-        type Value = Option<Vec<String>>;
-
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            write!(f, "a `{}`-separated string or an array of strings", self.0)
-        }
-
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-
-        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-
-        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-            d.deserialize_any(self)
-        }
-
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-            Ok(Some(
-                v.split(self.0)
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_owned)
-                    .collect(),
-            ))
-        }
-
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-            let mut out = Vec::new();
-            while let Some(Wrap(item)) = seq.next_element::<Wrap<String>>()? {
-                out.push(item);
-            }
-            Ok(Some(out))
-        }
-    }
-
-    /// Decodes `"a<sep>b<sep>c"` (or an array) into a list.
-    pub fn deserialize<'de, D: Deserializer<'de>, T: SeparatedList>(d: D, separator: char) -> Result<T, D::Error> {
-        d.deserialize_option(SeparatedVisitor(separator)).map(T::from_items)
-    }
-
-    /// Encodes a list as `"a<sep>b<sep>c"`.
-    pub fn serialize<S: Serializer, T: SeparatedList>(value: &T, s: S, separator: char) -> Result<S::Ok, S::Error> {
-        match value.items() {
-            Some(items) => s.serialize_str(&items.join(&separator.to_string())),
-            None => s.serialize_none(),
-        }
-    }
-}
-
-/// A list sent as one `|`-separated string (`"encoding": "pipe_separated"`, WeCom's
-/// `invalidlist`: `"usr1|usr2|usr"`).
-pub mod pipe_separated {
-    use super::separated::{self, SeparatedList};
-    use serde::{Deserializer, Serializer};
-
-    /// Decodes `"a|b|c"` (or an array) into a list.
-    pub fn deserialize<'de, D: Deserializer<'de>, T: SeparatedList>(d: D) -> Result<T, D::Error> {
-        separated::deserialize(d, '|')
-    }
-
-    /// Encodes a list as `"a|b|c"`.
-    pub fn serialize<S: Serializer, T: SeparatedList>(value: &T, s: S) -> Result<S::Ok, S::Error> {
-        separated::serialize(value, s, '|')
-    }
-}
-
-/// A list sent as one `,`-separated string (`"encoding": "comma_separated"`, Tuzhan's
-/// `deputyDeptIds`: `"D1,D2"`).
-pub mod comma_separated {
-    use super::separated::{self, SeparatedList};
-    use serde::{Deserializer, Serializer};
-
-    /// Decodes `"a,b,c"` (or an array) into a list.
-    pub fn deserialize<'de, D: Deserializer<'de>, T: SeparatedList>(d: D) -> Result<T, D::Error> {
-        separated::deserialize(d, ',')
-    }
-
-    /// Encodes a list as `"a,b,c"`.
-    pub fn serialize<S: Serializer, T: SeparatedList>(value: &T, s: S) -> Result<S::Ok, S::Error> {
-        separated::serialize(value, s, ',')
     }
 }
 
@@ -391,24 +238,4 @@ pub trait StrEnum: Sized {
     fn from_wire(value: String) -> Self;
     /// The wire value.
     fn to_wire(&self) -> &str;
-}
-
-/// Decodes an [`IntEnum`] from a number or a numeric string.
-pub fn deserialize_int_enum<'de, D: Deserializer<'de>, T: IntEnum>(d: D) -> Result<T, D::Error> {
-    i64::deserialize_lenient(d).map(T::from_wire)
-}
-
-/// Encodes an [`IntEnum`] as a number.
-pub fn serialize_int_enum<S: Serializer, T: IntEnum>(value: &T, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_i64(value.to_wire())
-}
-
-/// Decodes a [`StrEnum`] from a string (or a number, kept as text).
-pub fn deserialize_str_enum<'de, D: Deserializer<'de>, T: StrEnum>(d: D) -> Result<T, D::Error> {
-    String::deserialize_lenient(d).map(T::from_wire)
-}
-
-/// Encodes a [`StrEnum`] as a string.
-pub fn serialize_str_enum<S: Serializer, T: StrEnum>(value: &T, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(value.to_wire())
 }
