@@ -152,8 +152,16 @@ async fn employees_stream_from_a_channel() {
     let producer = tokio::spawn(async move {
         for i in 0..1500 {
             let phone = if i == 7 { String::new() } else { format!("138{i:08}") };
-            let row = ImportEmployee::new().third_user_id(format!("U{i}")).user_type(UserType::OfficialAccount).channel_name(format!("员工{i}")).phone(phone).role_keys(vec![RoleKey::GeneralEmploye]).update_time(qywx::runtime::LocalDateTime::parse("2020-10-23 12:00:00").expect("a yyyy-MM-dd HH:mm:ss time"))
-            .third_dept_id("D5");
+            let row = ImportEmployee::new()
+                .third_user_id(format!("U{i}"))
+                .user_type(UserType::OfficialAccount)
+                .channel_name(format!("员工{i}"))
+                .phone(phone)
+                .role_keys(vec![RoleKey::GeneralEmploye])
+                .update_time(
+                    qywx::runtime::LocalDateTime::parse("2020-10-23 12:00:00").expect("a yyyy-MM-dd HH:mm:ss time"),
+                )
+                .third_dept_id("D5");
             tx.send(row).await.unwrap();
         }
     });
@@ -199,7 +207,12 @@ async fn bulk_updates_and_deletes_name_rows_as_the_docs_say() {
         let tuzhan = tuzhan.clone();
         async move {
             tuzhan
-                .import_employees_bulk(EmployeeImportParams::new(opt), FromIter(rows.into_iter()), BulkOptions::default(), |_| {})
+                .import_employees_bulk(
+                    EmployeeImportParams::new(opt),
+                    FromIter(rows.into_iter()),
+                    BulkOptions::default(),
+                    |_| {},
+                )
                 .await
         }
     };

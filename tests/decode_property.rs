@@ -1,9 +1,12 @@
 //! Decoding never panics, whatever the body: every seed response example, truncated at every
 //! byte, mutated byte by byte, and with every member swapped for values of other types, goes
-//! through the same decode path as a real call. Errors stay short (a bounded snippet).
+//! through the same decode path as a real call. Errors stay short (a bounded snippet). The
+//! client's one-pass read and the member-by-member read it falls back to agree on every body:
+//! the same value, or the same error.
 
-use qywx::runtime::decode_response;
+use qywx::runtime::codec::FromJson;
 use qywx::runtime::spec::{EndpointSpec, ServiceSpec};
+use qywx::runtime::{decode_answer, decode_answer_by_member, decode_response};
 use qywx_codegen::model;
 use qywx_tests::workspace_root;
 use serde::de::DeserializeOwned;
@@ -67,7 +70,7 @@ fn count_nodes(value: &Value) -> usize {
     }
 }
 
-fn decode_all<R: DeserializeOwned + std::fmt::Debug>(
+fn decode_all<R: DeserializeOwned + FromJson + PartialEq + std::fmt::Debug>(
     service: &'static ServiceSpec,
     endpoint: &'static EndpointSpec,
 ) -> usize {
@@ -92,6 +95,15 @@ fn decode_all<R: DeserializeOwned + std::fmt::Debug>(
                     text.len()
                 );
             }
+            let one_pass = decode_answer::<R>(service, endpoint, status, body).map_err(|e| e.to_string());
+            let by_member = decode_answer_by_member::<R>(service, endpoint, status, body).map_err(|e| e.to_string());
+            assert_eq!(
+                one_pass,
+                by_member,
+                "{}: the two reads disagree on {:?}",
+                endpoint.id,
+                String::from_utf8_lossy(body)
+            );
         }
     };
     for example in e.examples.iter().filter(|x| !x.is_request()) {
@@ -174,4 +186,19 @@ fn seed_examples_decode_unmutated() {
     let r: department::ListDepartmentsResponse =
         decode_response(&qywx::wecom::SERVICE, &department::LIST_DEPARTMENTS, 200, body).unwrap();
     assert_eq!(r.department.len(), 1);
+}
+
+#[test]
+fn member_order_and_repeats_read_alike() {
+    // Members in any order; a repeated member: the first counts and the repeat is kept in
+    // `extra`, as with the member-by-member read.
+    let body = br#"{"department":[{"parentid":0,"x":[1],"name":"a","id":1,"id":9}],"errmsg":"ok","errcode":0}"#;
+    let service = &qywx::wecom::SERVICE;
+    let endpoint = &department::LIST_DEPARTMENTS;
+    let one_pass: department::ListDepartmentsResponse = decode_answer(service, endpoint, 200, body).unwrap();
+    let by_member: department::ListDepartmentsResponse = decode_answer_by_member(service, endpoint, 200, body).unwrap();
+    assert_eq!(one_pass, by_member);
+    let dept = &one_pass.department[0];
+    assert_eq!((dept.id, dept.parentid, dept.name.as_deref()), (1, 0, Some("a")));
+    assert_eq!(Value::Object(dept.extra.clone()), json!({"x": [1], "id": 9}));
 }

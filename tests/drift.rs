@@ -67,7 +67,10 @@ fn a_spec_edit_is_reported_with_file_and_diff() {
     };
     let changed: Vec<&Path> = drifts.iter().map(Drift::path).collect();
     // The summary is the client method's first doc line: the methods live in the service module.
-    assert!(changed.contains(&Path::new("generated/src/wecom/mod.rs")), "{changed:?}");
+    assert!(
+        changed.contains(&Path::new("generated/src/wecom/mod.rs")),
+        "{changed:?}"
+    );
     assert!(changed.contains(&Path::new("generated/API.md")), "{changed:?}");
     let Some(Drift::Changed { diff, .. }) = drifts
         .iter()
@@ -124,7 +127,11 @@ fn a_hand_edit_of_an_openapi_document_is_reported() {
     copy_dir(&workspace_root().join("cli"), &paths.cli);
     let document = paths.out.join("openapi/wecom.json");
     let text = std::fs::read_to_string(&document).expect("generated/openapi/wecom.json is checked in");
-    let edited = text.replacen("\"operationId\": \"department.create\"", "\"operationId\": \"createDepartment\"", 1);
+    let edited = text.replacen(
+        "\"operationId\": \"department.create\"",
+        "\"operationId\": \"createDepartment\"",
+        1,
+    );
     assert_ne!(edited, text, "the document names department.create");
     std::fs::write(&document, edited).unwrap();
     let Outcome::Drifted(drifts) = run(&paths, true).unwrap() else {
@@ -282,12 +289,20 @@ fn every_fault_is_reported_not_just_the_first() {
                 s.replacen(r#""idempotent": false"#, r#""idempotant": false"#, 1)
                     .replacen(r#""type": "string""#, r#""type": "float""#, 1)
             }),
-            ("groups/tag.json", &|s: String| s.replacen(r#""method": "POST","#, "", 1)),
+            ("groups/tag.json", &|s: String| {
+                s.replacen(r#""method": "POST","#, "", 1)
+            }),
         ],
     );
     let expect = [
-        ("spec/groups/department.json: $.types.Department.fields[1].type", "`float` is not a type"),
-        ("spec/groups/department.json: $.endpoints[0].idempotant", "unknown field `idempotant`"),
+        (
+            "spec/groups/department.json: $.types.Department.fields[1].type",
+            "`float` is not a type",
+        ),
+        (
+            "spec/groups/department.json: $.endpoints[0].idempotant",
+            "unknown field `idempotant`",
+        ),
         ("spec/groups/tag.json: $.endpoints[0]", "missing field `method`"),
     ];
     for (at, what) in expect {
@@ -314,8 +329,14 @@ fn every_fault_is_reported_not_just_the_first() {
         ],
     );
     let expect = [
-        ("spec/groups/department.json: $.endpoints[3].response.fields[0].type", "unknown type `Departmnet`"),
-        ("spec/groups/department.json: $.endpoints[1].id", "duplicate endpoint id"),
+        (
+            "spec/groups/department.json: $.endpoints[3].response.fields[0].type",
+            "unknown type `Departmnet`",
+        ),
+        (
+            "spec/groups/department.json: $.endpoints[1].id",
+            "duplicate endpoint id",
+        ),
         ("spec/groups/user.json: $.endpoints[", "65 does not appear"),
     ];
     for (at, what) in expect {
@@ -332,7 +353,9 @@ fn an_item_without_a_source_is_refused() {
         "no-source",
         "groups/department.json",
         |s| {
-            let start = s.find(r#""name": "parentid", "type": "i32""#).expect("a field to strip");
+            let start = s
+                .find(r#""name": "parentid", "type": "i32""#)
+                .expect("a field to strip");
             let key = s[start..].find(r#", "source": "#).expect("its source") + start;
             let end = s[key..].find(" }").expect("end of the field") + key;
             format!("{}{}", &s[..key], &s[end..])
@@ -353,7 +376,9 @@ fn a_source_must_be_a_citation_url_or_inference() {
         "past-the-end",
         "groups/department.json",
         |s| {
-            let at = s.find(r#""source": "seeds/001_a12b374c837f59b4.txt:"#).expect("a seed citation");
+            let at = s
+                .find(r#""source": "seeds/001_a12b374c837f59b4.txt:"#)
+                .expect("a seed citation");
             let lines_at = at + r#""source": "seeds/001_a12b374c837f59b4.txt:"#.len();
             let end = s[lines_at..].find('"').expect("end of citation") + lines_at;
             format!("{}9000-9001{}", &s[..lines_at], &s[end..])
@@ -369,7 +394,10 @@ fn a_limit_the_cited_lines_do_not_state_is_refused() {
         "invented-limit",
         "groups/department.json",
         |s| s.replacen(r#""max_length": 64"#, r#""max_length": 65"#, 1),
-        &["$.endpoints[0].request.fields[0].max_length", "65 does not appear in the lines"],
+        &[
+            "$.endpoints[0].request.fields[0].max_length",
+            "65 does not appear in the lines",
+        ],
     );
     // Marked as inferred, with the reason, it is accepted.
     let tmp = TempDir::with_spec_copy("inferred-limit");
@@ -388,8 +416,17 @@ fn a_doc_url_no_source_names_is_refused() {
     assert_spec_error(
         "invented-url",
         "groups/department.json",
-        |s| s.replacen(r#""method": "POST","#, r#""doc_url": "https://example.com/made-up", "method": "POST","#, 1),
-        &["$.endpoints[0].doc_url", "neither in the lines the endpoint cites nor one of its URL sources"],
+        |s| {
+            s.replacen(
+                r#""method": "POST","#,
+                r#""doc_url": "https://example.com/made-up", "method": "POST","#,
+                1,
+            )
+        },
+        &[
+            "$.endpoints[0].doc_url",
+            "neither in the lines the endpoint cites nor one of its URL sources",
+        ],
     );
 }
 

@@ -312,7 +312,8 @@ async fn fault_matrix() {
     assert_eq!(token_fetches(&m.emu), 1, "one new token");
     let (r, calls) = m
         .run("Tuzhan 401 twice", Op::Import, |e| {
-            e.faults().inject(Fault::http_status(401, 2).on(IMPORT_DEPARTMENTS.path));
+            e.faults()
+                .inject(Fault::http_status(401, 2).on(IMPORT_DEPARTMENTS.path));
         })
         .await;
     assert!(is_status(&r.unwrap_err(), 401) && calls == 2, "bounded: {calls} calls");
@@ -385,7 +386,8 @@ async fn a_transport_error_keeps_its_cause_chain_without_the_url() {
     let options = qywx::ClientOptions::default()
         .base_url(format!("http://127.0.0.1:{port}"))
         .max_retries(0);
-    let client = qywx::wecom::WecomClient::with_options(Credentials::new("corp-id", "the-secret-value"), options).unwrap();
+    let client =
+        qywx::wecom::WecomClient::with_options(Credentials::new("corp-id", "the-secret-value"), options).unwrap();
     let err = client.list_departments().await.expect_err("nobody listens");
     assert!(matches!(err, Error::Transport { timeout: false, .. }), "{err:?}");
     let mut chain = Vec::new();
@@ -394,7 +396,10 @@ async fn a_transport_error_keeps_its_cause_chain_without_the_url() {
         chain.push(e.to_string());
         cause = e.source();
     }
-    assert!(chain.len() >= 3, "our error, the HTTP client's, and what it met: {chain:?}");
+    assert!(
+        chain.len() >= 3,
+        "our error, the HTTP client's, and what it met: {chain:?}"
+    );
     let everything = format!("{}\n{err:?}", chain.join("\n"));
     // The socket address may show (the connector names it); the URL, its path and query may not.
     for leak in ["the-secret-value", "corpsecret", "/cgi-bin/", "http://"] {

@@ -56,7 +56,9 @@ impl Fleet {
     /// Every process makes its calls at once; the sums of their reports.
     fn round(&mut self) -> Round {
         for w in &mut self.workers {
-            writeln!(w.stdin, "go").and_then(|()| w.stdin.flush()).expect("worker alive");
+            writeln!(w.stdin, "go")
+                .and_then(|()| w.stdin.flush())
+                .expect("worker alive");
         }
         let mut round = Round::default();
         for w in &mut self.workers {
@@ -101,7 +103,11 @@ async fn expiry_under_load_loses_no_call_and_costs_one_fetch_per_round() {
     let mut fleet = Fleet::start(&emu, &redis, PROCESSES);
     let rounds = 20;
     let first = tokio::task::block_in_place(|| fleet.round());
-    assert_eq!((first.ok, first.token_errors, first.other), (PROCESSES * CALLS, 0, 0), "{first:?}");
+    assert_eq!(
+        (first.ok, first.token_errors, first.other),
+        (PROCESSES * CALLS, 0, 0),
+        "{first:?}"
+    );
     assert_eq!(fetches(&emu), 1, "{PROCESSES} processes share one token");
     let mut per_round = Vec::new();
     for _ in 0..rounds {
@@ -139,7 +145,11 @@ async fn redis_down_then_back_costs_no_call_and_no_restart() {
     let mut down_rounds = Vec::new();
     for _ in 0..3 {
         let round = tokio::task::block_in_place(|| fleet.round());
-        assert_eq!((round.ok, round.other), (all, 0), "calls fail while Redis is down: {round:?}");
+        assert_eq!(
+            (round.ok, round.other),
+            (all, 0),
+            "calls fail while Redis is down: {round:?}"
+        );
         down_rounds.push(round.ok);
     }
     let while_down = fetches(&emu) - before;
@@ -163,7 +173,10 @@ async fn redis_down_then_back_costs_no_call_and_no_restart() {
         if fetches(&emu) - before == 1 {
             break back.elapsed();
         }
-        assert!(back.elapsed() < Duration::from_secs(20), "the fleet never went back to the store");
+        assert!(
+            back.elapsed() < Duration::from_secs(20),
+            "the fleet never went back to the store"
+        );
     };
     println!(
         "redis outage: {processes} processes x {CALLS} calls, {} rounds while down, 0 failed; gettoken while down: {while_down} ({processes} processes); back on the shared store {:.1} s after the restart",

@@ -86,14 +86,28 @@ fn one_spec_edit_one_command_and_the_suite_names_what_is_left() {
             _ => false,
         })
     };
-    for item in ["GetDepartmentDetailRequest", "GetDepartmentDetailResponse", "DepartmentSheet", "GET_DEPARTMENT_DETAIL"] {
+    for item in [
+        "GetDepartmentDetailRequest",
+        "GetDepartmentDetailResponse",
+        "DepartmentSheet",
+        "GET_DEPARTMENT_DETAIL",
+    ] {
         assert!(has_item(item), "generated department.rs lacks `{item}`");
     }
-    assert!(text.contains("id: \"department.get_detail\""), "the descriptor names the endpoint");
+    assert!(
+        text.contains("id: \"department.get_detail\""),
+        "the descriptor names the endpoint"
+    );
     // The client's methods are in the service module (one `impl` block per client).
     let service = std::fs::read_to_string(ws.join("generated/src/wecom/mod.rs")).unwrap();
-    assert!(service.contains("pub async fn get_department_detail("), "no client method");
-    assert!(service.contains("获取单个部门详情: read one department."), "the method's docs come from the spec");
+    assert!(
+        service.contains("pub async fn get_department_detail("),
+        "no client method"
+    );
+    assert!(
+        service.contains("获取单个部门详情: read one department."),
+        "the method's docs come from the spec"
+    );
     assert!(
         service.contains("#[cfg(feature = \"wecom-department\")]\n    pub async fn get_department_detail("),
         "the method is behind its group's feature"
@@ -112,13 +126,27 @@ fn one_spec_edit_one_command_and_the_suite_names_what_is_left() {
             _ => None,
         })
         .collect();
-    assert!(trait_methods.contains(&"get_department_detail".to_owned()), "{trait_methods:?}");
-    assert!(service.contains("&department::GET_DEPARTMENT_DETAIL,"), "ENDPOINTS lists it");
+    assert!(
+        trait_methods.contains(&"get_department_detail".to_owned()),
+        "{trait_methods:?}"
+    );
+    assert!(
+        service.contains("&department::GET_DEPARTMENT_DETAIL,"),
+        "ENDPOINTS lists it"
+    );
 
     // The copied workspace builds with no other edit, and the emulator names the one thing left.
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let build = Command::new(&cargo)
-        .args(["build", "--offline", "-q", "-p", "qywx-emulator", "--bin", "qywx-emulator"])
+        .args([
+            "build",
+            "--offline",
+            "-q",
+            "-p",
+            "qywx-emulator",
+            "--bin",
+            "qywx-emulator",
+        ])
         .current_dir(&ws)
         .env("CARGO_TARGET_DIR", workspace_root().join("target/scratch"))
         .output()

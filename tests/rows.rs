@@ -17,7 +17,9 @@ const SEED_DEPARTMENT_ANSWER: &str = r#"{"status":2,"errorData":[{"deptId":null,
 #[test]
 fn the_seed_department_answer_keeps_the_row_and_its_reason() {
     let outcome: DeptImportOutcome = serde_json::from_str(SEED_DEPARTMENT_ANSWER).unwrap();
-    let DeptImportOutcome::Result(result) = outcome else { panic!("{outcome:?}") };
+    let DeptImportOutcome::Result(result) = outcome else {
+        panic!("{outcome:?}")
+    };
     assert_eq!(result.status, ImportStatus::Partial);
     let rows = result.error_data_with_reasons();
     assert_eq!(rows.len(), 1);
@@ -48,7 +50,9 @@ fn an_employee_answer_with_any_member_null_or_odd_still_decodes() {
             let answer = json!({"status": 2, "errorData": [row], "errorMsg": ["手机号码不能为空"]});
             let outcome: EmployeeImportOutcome = serde_json::from_value(answer)
                 .unwrap_or_else(|e| panic!("`{member}` = {odd}: the whole answer was lost: {e}"));
-            let EmployeeImportOutcome::Result(result) = outcome else { panic!("{member}") };
+            let EmployeeImportOutcome::Result(result) = outcome else {
+                panic!("{member}")
+            };
             let rows = result.error_data_with_reasons();
             assert_eq!(rows[0].1, Some("手机号码不能为空"), "{member}");
             assert_eq!(rows[0].0.raw[&member], odd, "the raw row keeps `{member}` as sent");
@@ -62,7 +66,10 @@ fn an_employee_answer_with_any_member_null_or_odd_still_decodes() {
 #[test]
 fn times_are_typed_and_lists_are_joined_on_the_wire() {
     let time = LocalDateTime::parse("2020-10-23 12:00:00").unwrap();
-    assert!(LocalDateTime::parse("2020/10/23 12:00:00").is_err(), "checked where it is made");
+    assert!(
+        LocalDateTime::parse("2020/10/23 12:00:00").is_err(),
+        "checked where it is made"
+    );
     let row = ImportEmployee::new()
         .third_user_id("U1")
         .user_type(UserType::OfficialAccount)
@@ -87,10 +94,22 @@ fn times_are_typed_and_lists_are_joined_on_the_wire() {
 fn a_delete_row_needs_only_its_id_and_an_add_row_needs_the_channel() {
     let bare = ImportEmployee::new().channel_id(42_i64);
     let delete = ImportEmployeesRequest::new(EmployeeImportParams::new(OptType::Delete), vec![bare.clone()]);
-    assert_eq!(delete.violations(), vec![], "a delete row naming its channel id is valid");
+    assert_eq!(
+        delete.violations(),
+        vec![],
+        "a delete row naming its channel id is valid"
+    );
     let add = ImportEmployeesRequest::new(EmployeeImportParams::new(OptType::Add), vec![bare]);
     let paths: Vec<String> = add.violations().into_iter().map(|v| v.path).collect();
-    for member in ["thirdUserId", "userType", "channelName", "phone", "roleKeys", "updateTime", "wxDeptId"] {
+    for member in [
+        "thirdUserId",
+        "userType",
+        "channelName",
+        "phone",
+        "roleKeys",
+        "updateTime",
+        "wxDeptId",
+    ] {
         assert!(
             paths.contains(&format!("data[0].{member}")),
             "an add row needs `{member}`: {paths:?}"

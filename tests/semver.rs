@@ -154,11 +154,15 @@ fn catalogue() -> Vec<(&'static str, Class, Edit)> {
         ("request field renamed", Class::Breaking, |s| {
             s.request_field("tag", "tag.create", "tagname")["name"] = json!("tag_name");
         }),
-        ("request field renamed on the wire only (rust_name kept)", Class::Additive, |s| {
-            let f = s.request_field("tag", "tag.create", "tagname");
-            f["name"] = json!("tag_name");
-            f["rust_name"] = json!("tagname");
-        }),
+        (
+            "request field renamed on the wire only (rust_name kept)",
+            Class::Additive,
+            |s| {
+                let f = s.request_field("tag", "tag.create", "tagname");
+                f["name"] = json!("tag_name");
+                f["rust_name"] = json!("tagname");
+            },
+        ),
         ("request field type widened", Class::Breaking, |s| {
             s.request_field("department", "department.create", "parentid")["type"] = json!("i64");
         }),
@@ -185,7 +189,10 @@ fn catalogue() -> Vec<(&'static str, Class, Edit)> {
         }),
         ("enum value added", Class::Additive, |s| {
             let values = &mut s.file("groups/user.json")["types"]["Gender"]["enum"]["values"];
-            values.as_array_mut().unwrap().push(json!({ "value": "9", "name": "Unknown", "description": "Unknown.", "source": INFERRED }));
+            values
+                .as_array_mut()
+                .unwrap()
+                .push(json!({ "value": "9", "name": "Unknown", "description": "Unknown.", "source": INFERRED }));
         }),
         ("enum value removed", Class::Breaking, |s| {
             s.file("groups/user.json")["types"]["Gender"]["enum"]["values"]
@@ -195,7 +202,12 @@ fn catalogue() -> Vec<(&'static str, Class, Edit)> {
         }),
         ("enum value's meaning changed", Class::Breaking, |s| {
             let values = &mut s.file("groups/user.json")["types"]["Gender"]["enum"]["values"];
-            let male = values.as_array_mut().unwrap().iter_mut().find(|v| v["name"] == "Male").unwrap();
+            let male = values
+                .as_array_mut()
+                .unwrap()
+                .iter_mut()
+                .find(|v| v["name"] == "Male")
+                .unwrap();
             male["name"] = json!("Man");
         }),
         ("constraint tightened", Class::Breaking, |s| {
@@ -210,7 +222,10 @@ fn catalogue() -> Vec<(&'static str, Class, Edit)> {
         }),
         ("rule added", Class::Breaking, |s| {
             let constraints = &mut s.endpoint("user", "user.create")["request"]["constraints"];
-            constraints.as_array_mut().unwrap().push(json!({ "kind": "one_of", "fields": ["position", "tel"], "source": INFERRED }));
+            constraints
+                .as_array_mut()
+                .unwrap()
+                .push(json!({ "kind": "one_of", "fields": ["position", "tel"], "source": INFERRED }));
         }),
         ("error code added", Class::Additive, |s| {
             let codes = &mut s.file("services/wecom.json")["service"]["error_codes"];
@@ -218,12 +233,22 @@ fn catalogue() -> Vec<(&'static str, Class, Edit)> {
         }),
         ("error code renamed", Class::Breaking, |s| {
             let codes = &mut s.file("services/wecom.json")["service"]["error_codes"];
-            let code = codes.as_array_mut().unwrap().iter_mut().find(|c| c["name"] == "DEPARTMENT_NOT_FOUND").unwrap();
+            let code = codes
+                .as_array_mut()
+                .unwrap()
+                .iter_mut()
+                .find(|c| c["name"] == "DEPARTMENT_NOT_FOUND")
+                .unwrap();
             code["name"] = json!("DEPT_NOT_FOUND");
         }),
         ("error code handling changed", Class::Additive, |s| {
             let codes = &mut s.file("services/wecom.json")["service"]["error_codes"];
-            let code = codes.as_array_mut().unwrap().iter_mut().find(|c| c["name"] == "API_FORBIDDEN").unwrap();
+            let code = codes
+                .as_array_mut()
+                .unwrap()
+                .iter_mut()
+                .find(|c| c["name"] == "API_FORBIDDEN")
+                .unwrap();
             code["handling"] = json!("retry");
         }),
         ("docs-only: summary and description", Class::DocsOnly, |s| {
@@ -349,7 +374,10 @@ impl Bench {
         }
         let out = Command::new(self.target.join("debug/user")).output().unwrap();
         if !out.status.success() {
-            return Err(format!("runs differently: {}", String::from_utf8_lossy(&out.stderr).trim()));
+            return Err(format!(
+                "runs differently: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
         }
         Ok(())
     }
@@ -360,7 +388,9 @@ fn the_catalogue_is_classified_as_documented_and_the_compiler_agrees() {
     let bench = Bench::new();
     let pristine = SpecJson::load(&bench.paths.spec);
     let base = model::load(&bench.paths.spec).unwrap();
-    bench.verdict(&pristine).expect("the user program works against today's crate");
+    bench
+        .verdict(&pristine)
+        .expect("the user program works against today's crate");
     // `scripts/semver_checks.sh` sets this to compare cargo-semver-checks with the catalogue.
     let snapshots = std::env::var_os("QYWX_CATALOGUE_SNAPSHOTS").map(PathBuf::from);
     let snapshot = |name: &str, class: &str| {
@@ -389,7 +419,10 @@ fn the_catalogue_is_classified_as_documented_and_the_compiler_agrees() {
         let changes = diff::diff(&base, &edited);
         let class = changes.iter().map(|c| c.class).max();
         let verdict = bench.verdict(&spec);
-        let slug: String = what.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+        let slug: String = what
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect();
         snapshot(&format!("{:02}-{slug}", n + 1), expected.as_str());
         let line = format!(
             "{what}: diff says {} ({}); the user program {}",
@@ -405,8 +438,12 @@ fn the_catalogue_is_classified_as_documented_and_the_compiler_agrees() {
             wrong.push(format!("{what}: expected {}, {line}", expected.as_str()));
         }
         match (expected, &verdict) {
-            (Class::Breaking, Ok(())) => wrong.push(format!("{what}: classified breaking but the program is unaffected")),
-            (Class::Additive | Class::DocsOnly, Err(why)) => wrong.push(format!("{what}: classified {} but {why}", expected.as_str())),
+            (Class::Breaking, Ok(())) => {
+                wrong.push(format!("{what}: classified breaking but the program is unaffected"))
+            }
+            (Class::Additive | Class::DocsOnly, Err(why)) => {
+                wrong.push(format!("{what}: classified {} but {why}", expected.as_str()))
+            }
             _ => {}
         }
         report.push(line);
@@ -414,5 +451,10 @@ fn the_catalogue_is_classified_as_documented_and_the_compiler_agrees() {
     // Leave the bench at today's spec, so the next run starts from a built crate.
     pristine.save(&bench.paths.spec);
     let _ = run(&bench.paths, false);
-    assert!(wrong.is_empty(), "disagreements:\n{}\n\nall:\n{}", wrong.join("\n"), report.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "disagreements:\n{}\n\nall:\n{}",
+        wrong.join("\n"),
+        report.join("\n")
+    );
 }

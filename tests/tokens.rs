@@ -120,7 +120,10 @@ async fn clients_sharing_redis_fetch_once_per_expiry() {
         // Independent clients, each with its own Redis connection, as separate processes would be.
         let store: Arc<dyn TokenStore> = Arc::new(RedisTokenStore::connect(&redis.url).await.unwrap());
         let options_client = {
-            let options = ClientOptions::default().base_url(server.base_url.clone()).token_store(store).refresh_margin(Duration::from_millis(200));
+            let options = ClientOptions::default()
+                .base_url(server.base_url.clone())
+                .token_store(store)
+                .refresh_margin(Duration::from_millis(200));
             WecomClient::with_options(Credentials::new("corp-id", "secret"), options).unwrap()
         };
         fleet.push(options_client);

@@ -55,10 +55,7 @@ async fn length_range() {
         "department.create",
         wecom.create_department(&CreateDepartmentRequest::new("", 1)).await,
     );
-    assert_eq!(
-        v,
-        vec![Violation::new("name", "length 0 is outside 1..=64 characters")]
-    );
+    assert_eq!(v, vec![Violation::new("name", "length 0 is outside 1..=64 characters")]);
     let long = "部".repeat(65);
     let v = invalid(
         &server,
@@ -84,10 +81,7 @@ async fn max_and_min_items() {
             .import_departments(&ImportDepartmentsRequest::new(params.clone(), rows))
             .await,
     );
-    assert_eq!(
-        v,
-        vec![Violation::new("data", "501 items is outside 1..=500 items")]
-    );
+    assert_eq!(v, vec![Violation::new("data", "501 items is outside 1..=500 items")]);
     let v = invalid(
         &server,
         "tuzhan.dept.batch_add",
@@ -107,8 +101,7 @@ async fn one_of_group() {
     assert_eq!(v.len(), 1);
     assert_eq!(v[0].path, "mobile");
     assert!(
-        v[0].rule
-            .starts_with("one of `mobile`, `email` must be given"),
+        v[0].rule.starts_with("one of `mobile`, `email` must be given"),
         "{}",
         v[0].rule
     );
@@ -156,10 +149,22 @@ async fn required_when_equals_with_row_path() {
 #[tokio::test]
 async fn required_when_contains_and_int_enum_condition() {
     let (server, _, tuzhan) = clients().await;
-    let custom = ImportEmployee::new().third_user_id("U1").user_type(UserType::OfficialAccount).channel_name("渠道").phone("15000000000").role_keys(vec![RoleKey::CustomRole]).update_time(qywx::runtime::LocalDateTime::parse("2020-10-23 12:00:00").expect("a yyyy-MM-dd HH:mm:ss time"))
-    .third_dept_id("D001");
-    let wecom_user = ImportEmployee::new().third_user_id("U2").user_type(UserType::Wecom).channel_name("渠道").phone("15000000001").role_keys(vec![RoleKey::GeneralEmploye]).update_time(qywx::runtime::LocalDateTime::parse("2020-10-23 12:00:00").expect("a yyyy-MM-dd HH:mm:ss time"))
-    .third_dept_id("D001");
+    let custom = ImportEmployee::new()
+        .third_user_id("U1")
+        .user_type(UserType::OfficialAccount)
+        .channel_name("渠道")
+        .phone("15000000000")
+        .role_keys(vec![RoleKey::CustomRole])
+        .update_time(qywx::runtime::LocalDateTime::parse("2020-10-23 12:00:00").expect("a yyyy-MM-dd HH:mm:ss time"))
+        .third_dept_id("D001");
+    let wecom_user = ImportEmployee::new()
+        .third_user_id("U2")
+        .user_type(UserType::Wecom)
+        .channel_name("渠道")
+        .phone("15000000001")
+        .role_keys(vec![RoleKey::GeneralEmploye])
+        .update_time(qywx::runtime::LocalDateTime::parse("2020-10-23 12:00:00").expect("a yyyy-MM-dd HH:mm:ss time"))
+        .third_dept_id("D001");
     let request = ImportEmployeesRequest::new(EmployeeImportParams::new(OptType::Add), vec![custom, wecom_user]);
     let v = invalid(
         &server,

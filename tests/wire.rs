@@ -12,8 +12,8 @@ use qywx::runtime::server::{ErasedCall, ErasedError};
 use qywx::runtime::spec::{EndpointSpec, ServiceSpec, TokenPlacement};
 use qywx::{ClientOptions, Credentials};
 use qywx_codegen::model::{
-    self, Encoding, Endpoint, Format, Example, Field, Handling, Outcome, Prim, Quirk, Response, Spec, TokenIn, TypeExpr,
-    TypeKind,
+    self, Encoding, Endpoint, Example, Field, Format, Handling, Outcome, Prim, Quirk, Response, Spec, TokenIn,
+    TypeExpr, TypeKind,
 };
 use qywx_tests::{workspace_root, CaptureServer, Captured, TUZHAN_TOKEN, WECOM_TOKEN};
 use serde_json::{Map, Value};
@@ -175,7 +175,10 @@ fn build_field(spec: &Spec, f: &Field) -> Value {
                 .collect::<Vec<_>>()
                 .join(separator),
         ),
-        other => panic!("field `{}`: a separated encoding on a {} that is not a list", f.name, other),
+        other => panic!(
+            "field `{}`: a separated encoding on a {} that is not a list",
+            f.name, other
+        ),
     }
 }
 
@@ -920,7 +923,11 @@ async fn modern_server_answers_decode_and_keep_unknown_parts() {
     t.server.enqueue("/cgi-bin/user/get", 200, modern);
     let u = t.wecom.get_user(&user::GetUserRequest::new("zhangsan")).await.unwrap();
     assert_eq!(u.department, vec![1, 2]);
-    assert_eq!(u.gender, Some(user::Gender::Male), "today's meaning of \"1\" (in 2014, 1 meant female)");
+    assert_eq!(
+        u.gender,
+        Some(user::Gender::Male),
+        "today's meaning of \"1\" (in 2014, 1 meant female)"
+    );
     assert_eq!(
         u.status,
         user::MemberStatus::Other(9),

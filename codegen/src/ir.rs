@@ -175,10 +175,6 @@ impl ObjectIr<'_> {
     pub fn required(&self) -> impl Iterator<Item = &FieldIr<'_>> {
         self.fields.iter().filter(|f| f.spec.required)
     }
-    /// Fields read as required members (`None` until checked).
-    pub fn required_reads(&self) -> impl Iterator<Item = &FieldIr<'_>> {
-        self.fields.iter().filter(|f| f.read == Read::Required)
-    }
     /// Whether validation can refuse a value: a field has a check or the object a rule.
     pub fn can_refuse(&self) -> bool {
         !self.rules.is_empty() || self.fields.iter().any(|f| !f.checks.is_empty())

@@ -7,7 +7,7 @@ use std::time::Duration;
 use reqwest::Url;
 use serde_json::Value;
 
-use crate::codec::{FromJson, ToJson};
+use crate::codec::{Decoded, FromJson, ToJson, ValueReader};
 use crate::envelope;
 use crate::spec::{EndpointSpec, ErrorHandling, HttpMethod, ServiceSpec, TokenPlacement};
 use crate::token::{cache_key, now_ms, MemoryTokenStore, StoredToken, TokenCache, TokenStore};
@@ -416,8 +416,8 @@ impl ServiceClient {
         ];
         // Boxed: the token endpoint goes through the same send path, which asks for tokens.
         let mut payload: Option<Value> = None;
-        let mut keep = |answer: envelope::Payload<'_>, body: &[u8], hidden: &[&str]| {
-            payload = Some(envelope::typed(answer, endpoint, body, hidden)?);
+        let mut keep = |answer: &mut dyn ValueReader| {
+            payload = Some(Value::read(answer)?);
             Ok(())
         };
         Box::pin(self.execute_answer(endpoint, &Payload::Query(pairs), &mut keep)).await?;
@@ -452,8 +452,8 @@ impl ServiceClient {
     /// send path hands to `keep` as soon as the answer is known to be a success.
     async fn execute<R: FromJson + Send>(&self, endpoint: &'static EndpointSpec, payload: Payload<'_>) -> Result<R> {
         let mut typed: Option<R> = None;
-        let mut keep = |answer: envelope::Payload<'_>, body: &[u8], hidden: &[&str]| {
-            typed = Some(envelope::typed(answer, endpoint, body, hidden)?);
+        let mut keep = |answer: &mut dyn ValueReader| {
+            typed = Some(R::read(answer)?);
             Ok(())
         };
         self.execute_answer(endpoint, &payload, &mut keep).await?;
@@ -469,7 +469,7 @@ impl ServiceClient {
         &self,
         endpoint: &'static EndpointSpec,
         payload: &Payload<'_>,
-        keep: &mut Keep<'_>,
+        keep: &mut (dyn FnMut(&mut dyn ValueReader) -> Decoded<()> + Send),
     ) -> Result<()> {
         // Tokens the server rejected during this call (see `may_refresh`).
         let mut rejected_here: Vec<Secret> = Vec::new();
@@ -546,13 +546,10 @@ impl ServiceClient {
         half + Duration::from_nanos(jitter_seed() % (half.as_nanos() as u64 + 1))
     }
 
-    /// Values that must never appear in an error: the secret and the cached token.
-    fn hidden<'a>(&'a self, token: Option<&'a Secret>) -> Vec<&'a str> {
-        let mut hidden = vec![self.inner.credentials.secret.expose()];
-        if let Some(token) = token {
-            hidden.push(token.expose());
-        }
-        hidden
+    /// Values that must never appear in an error: the secret and the cached token (`""`, which
+    /// hides nothing, when there is none).
+    fn hidden<'a>(&'a self, token: Option<&'a Secret>) -> [&'a str; 2] {
+        [self.inner.credentials.secret.expose(), token.map_or("", Secret::expose)]
     }
 
     async fn send_once(
@@ -560,7 +557,7 @@ impl ServiceClient {
         endpoint: &'static EndpointSpec,
         payload: &Payload<'_>,
         token: Option<&Secret>,
-        keep: &mut Keep<'_>,
+        keep: &mut (dyn FnMut(&mut dyn ValueReader) -> Decoded<()> + Send),
     ) -> Result<()> {
         let inner = &*self.inner;
         let placement = inner.service.auth.placement;
@@ -609,15 +606,11 @@ impl ServiceClient {
         };
         let response = request.send().await.map_err(transport)?;
         let status = response.status();
-        let body = response.bytes().await.map_err(transport)?.to_vec();
+        let body = response.bytes().await.map_err(transport)?;
         let hidden = self.hidden(token);
-        let answer = envelope::open_answer(inner.service, endpoint, status.as_u16(), &body, &hidden)?;
-        keep(answer, &body, &hidden)
+        envelope::read_answer(inner.service, endpoint, status.as_u16(), &body, &hidden, keep)
     }
 }
-
-/// What the send path hands a success payload to (the caller types it).
-type Keep<'a> = dyn FnMut(envelope::Payload<'_>, &[u8], &[&str]) -> Result<()> + Send + 'a;
 
 /// Appends `text` percent-encoded for a query string (`application/x-www-form-urlencoded` rules).
 fn encode_query_part(out: &mut String, text: &str) {

@@ -3,7 +3,9 @@
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use crate::codec::{kind_of_text, DecodeError, Decoded, FromJson, Members};
+use crate::codec::{
+    kind_of_text, read_flat, read_wrapped, DecodeError, Decoded, Exact, FromJson, Members, ValueReader,
+};
 
 use crate::spec::{EndpointSpec, ServiceSpec};
 use crate::{ApiError, Error};
@@ -56,33 +58,30 @@ fn code_text(raw: Option<&RawValue>) -> Option<String> {
     }
 }
 
-/// A success payload, still unparsed: the data member of a wrapped envelope, or the members
-/// beside a flat envelope's code and message.
-pub(crate) enum Payload<'a> {
-    Raw(&'a RawValue),
-    /// A wrapped envelope without its data member.
-    Absent,
+/// A success payload, still unparsed: the data member of a wrapped envelope (`None` when
+/// absent), or the members beside a flat envelope's code and message.
+enum Payload<'a> {
+    Member(Option<&'a RawValue>),
     Members(Members<'a>),
 }
 
-impl Payload<'_> {
-    /// The payload as `R`.
-    pub(crate) fn typed<R: FromJson>(self) -> Decoded<R> {
-        match self {
-            Payload::Raw(raw) => R::from_json(raw),
-            Payload::Absent => {
-                let null = RawValue::from_string("null".to_owned()).map_err(|e| DecodeError::new(e.to_string()))?;
-                R::from_json(&null)
+impl<'a> Payload<'a> {
+    /// The payload to read member by member.
+    fn reader(self) -> Result<Exact<'a>, DecodeError> {
+        Ok(match self {
+            Payload::Member(Some(raw)) => Exact::Raw(raw),
+            Payload::Member(None) => {
+                Exact::Joined(RawValue::from_string("null".to_owned()).map_err(|e| DecodeError::new(e.to_string()))?)
             }
-            Payload::Members(members) => R::from_members(members),
-        }
+            Payload::Members(members) => Exact::Members(members),
+        })
     }
 }
 
 /// Opens the envelope of a successful HTTP answer: the payload on success, [`Error::Api`] for an
 /// error code, [`Error::Decode`] when the body is not an envelope at all. Only the envelope's
 /// own members are parsed here; the payload is typed later, straight from the body's text.
-pub(crate) fn open<'a>(
+fn open<'a>(
     service: &'static ServiceSpec,
     endpoint: &'static EndpointSpec,
     body: &'a [u8],
@@ -94,7 +93,7 @@ pub(crate) fn open<'a>(
         snippet: snippet(body, hidden),
     };
     let text = std::str::from_utf8(body).map_err(|e| decode_error(format!("invalid JSON: not UTF-8 ({e})")))?;
-    let Some(mut members) = Members::of_text(text) else {
+    let Some(members) = Members::of_text(text) else {
         return Err(decode_error(
             match serde_json::from_str::<serde::de::IgnoredAny>(text) {
                 Ok(_) => format!("expected a JSON object, got {}", kind_of_text(text)),
@@ -102,13 +101,27 @@ pub(crate) fn open<'a>(
             },
         ));
     };
+    open_members(service, endpoint, members).map_err(|e| e.unwrap_or_else(|| decode_error(missing_code(service))))
+}
+
+fn missing_code(service: &ServiceSpec) -> String {
+    format!("the envelope has no `{}`", service.envelope.code_field)
+}
+
+/// The envelope step on the body's members: the payload, or `Err(Some(Error::Api))` for an
+/// error code, `Err(None)` when there is no code at all.
+fn open_members<'a>(
+    service: &'static ServiceSpec,
+    endpoint: &'static EndpointSpec,
+    mut members: Members<'a>,
+) -> Result<Payload<'a>, Option<Error>> {
     let envelope = &service.envelope;
     let Some(code) = code_text(members.peek(envelope.code_field)) else {
-        return Err(decode_error(format!("the envelope has no `{}`", envelope.code_field)));
+        return Err(None);
     };
     if code != envelope.success_code {
         let numeric = code.parse::<i64>().ok();
-        return Err(Error::Api(Box::new(ApiError {
+        return Err(Some(Error::Api(Box::new(ApiError {
             service: service.id,
             endpoint: endpoint.id,
             code: numeric,
@@ -117,10 +130,10 @@ pub(crate) fn open<'a>(
             // An undocumented, non-numeric code is never mistaken for a retryable one.
             handling: numeric.map_or(crate::spec::ErrorHandling::Fail, |n| service.handling_of(n)),
             code_text: code,
-        })));
+        }))));
     }
     match envelope.data_field {
-        Some(data) if envelope.wrapped => Ok(members.take(data).map_or(Payload::Absent, Payload::Raw)),
+        Some(data) if envelope.wrapped => Ok(Payload::Member(members.take(data))),
         _ => {
             members.skip(envelope.code_field);
             members.skip(envelope.message_field);
@@ -129,10 +142,52 @@ pub(crate) fn open<'a>(
     }
 }
 
+/// What types a success payload: it reads the payload from the reader it is handed.
+pub(crate) type Keep<'k> = dyn FnMut(&mut dyn ValueReader) -> Decoded<()> + 'k;
+
+/// Opens and types one HTTP answer of `endpoint`: `keep` types the success payload; otherwise
+/// the precise error (HTTP status, API error code, a body that is not an envelope, or the
+/// member that did not decode).
+///
+/// The answer is read in one pass over its text first. If that fails for any reason (an
+/// error code included) it is read again member by member, which finds the precise error: a
+/// failed first pass never shows, and both reads run the same typing code.
+pub(crate) fn read_answer(
+    service: &'static ServiceSpec,
+    endpoint: &'static EndpointSpec,
+    status: u16,
+    body: &[u8],
+    hidden: &[&str],
+    keep: &mut Keep<'_>,
+) -> Result<(), Error> {
+    // Checking UTF-8 once up front is cheaper than string by string while reading.
+    if let (true, Ok(text)) = ((200..300).contains(&status), std::str::from_utf8(body)) {
+        if read_in_one_pass(service, text, keep) {
+            return Ok(());
+        }
+    }
+    let payload = open_answer(service, endpoint, status, body, hidden)?;
+    let mut reader = payload
+        .reader()
+        .map_err(|e| decode_error(endpoint, e.to_string(), body, hidden))?;
+    keep(&mut reader).map_err(|e| decode_error(endpoint, e.to_string(), body, hidden))
+}
+
+/// Whether `body` is a success whose payload `keep` read, in one pass over the text.
+fn read_in_one_pass(service: &ServiceSpec, body: &str, keep: &mut Keep<'_>) -> bool {
+    let envelope = &service.envelope;
+    let mut capture = [(envelope.code_field, None), (envelope.message_field, None)];
+    let read = match envelope.data_field {
+        Some(data) if envelope.wrapped => read_wrapped(body, data, &mut capture[..1], keep),
+        _ => read_flat(body, &mut capture, keep),
+    };
+    read && code_text(capture[0].1).is_some_and(|code| code == envelope.success_code)
+}
+
 /// Opens one HTTP answer of `endpoint`: the success payload, or the precise error (HTTP
 /// status, API error code, or a body that is not an envelope). Not generic over the answer's
 /// type, so the call path is compiled once for every endpoint.
-pub(crate) fn open_answer<'a>(
+fn open_answer<'a>(
     service: &'static ServiceSpec,
     endpoint: &'static EndpointSpec,
     status: u16,
@@ -159,19 +214,6 @@ pub(crate) fn open_answer<'a>(
     }
 }
 
-/// Types a success payload; a payload that does not fit is [`Error::Decode`] with the member
-/// path that failed.
-pub(crate) fn typed<R: FromJson>(
-    payload: Payload<'_>,
-    endpoint: &'static EndpointSpec,
-    body: &[u8],
-    hidden: &[&str],
-) -> Result<R, Error> {
-    payload
-        .typed()
-        .map_err(|e| decode_error(endpoint, e.to_string(), body, hidden))
-}
-
 fn decode_error(endpoint: &'static EndpointSpec, message: String, body: &[u8], hidden: &[&str]) -> Error {
     Error::Decode {
         endpoint: endpoint.id,
@@ -192,7 +234,44 @@ pub fn decode_response<R: serde::de::DeserializeOwned>(
     status: u16,
     body: &[u8],
 ) -> Result<R, Error> {
-    let payload = open_answer(service, endpoint, status, body, &[])?;
-    let value: Value = typed(payload, endpoint, body, &[])?;
+    let mut value: Option<Value> = None;
+    read_answer(service, endpoint, status, body, &[], &mut |payload| {
+        value = Some(Value::read(payload)?);
+        Ok(())
+    })?;
+    let value = value.unwrap_or_default();
     R::deserialize(value).map_err(|e| decode_error(endpoint, e.to_string(), body, &[]))
+}
+
+/// Decodes one answer of `endpoint` into its typed answer `R` exactly as a client call does
+/// (one pass over the text, the member-by-member read on failure), without sending anything.
+#[doc(hidden)]
+pub fn decode_answer<R: FromJson>(
+    service: &'static ServiceSpec,
+    endpoint: &'static EndpointSpec,
+    status: u16,
+    body: &[u8],
+) -> Result<R, Error> {
+    let mut answer = None;
+    read_answer(service, endpoint, status, body, &[], &mut |payload| {
+        answer = Some(R::read(payload)?);
+        Ok(())
+    })?;
+    answer.ok_or_else(|| Error::Config(format!("{}: no answer was kept", endpoint.id)))
+}
+
+/// [`decode_answer`] member by member only (no first pass): what a failed first pass falls
+/// back to, for checking that both reads agree.
+#[doc(hidden)]
+pub fn decode_answer_by_member<R: FromJson>(
+    service: &'static ServiceSpec,
+    endpoint: &'static EndpointSpec,
+    status: u16,
+    body: &[u8],
+) -> Result<R, Error> {
+    let payload = open_answer(service, endpoint, status, body, &[])?;
+    let mut reader = payload
+        .reader()
+        .map_err(|e| decode_error(endpoint, e.to_string(), body, &[]))?;
+    R::read(&mut reader).map_err(|e| decode_error(endpoint, e.to_string(), body, &[]))
 }

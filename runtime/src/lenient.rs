@@ -192,6 +192,11 @@ pub mod separated {
         fn from_items(items: Option<Vec<String>>) -> Self;
         /// The items to send.
         fn items(&self) -> Option<&[String]>;
+
+        /// Reads the list from one `separator`-separated string or an array of strings.
+        fn read(value: &mut dyn crate::codec::ValueReader, separator: char) -> crate::codec::Decoded<Self> {
+            value.separated(separator).map(Self::from_items)
+        }
     }
 
     impl SeparatedList for Vec<String> {

@@ -54,9 +54,15 @@ fn run_emulator_child() {
 }
 
 fn employee(run: usize, i: usize) -> ImportEmployee {
-    ImportEmployee::new().third_user_id(format!("R{run}U{i}")).user_type(UserType::OfficialAccount).channel_name(format!("员工{i}")).phone(format!("1{run}{i:09}")).role_keys(vec![RoleKey::GeneralEmploye]).update_time(qywx::runtime::LocalDateTime::parse("2020-10-23 12:00:00").expect("a yyyy-MM-dd HH:mm:ss time"))
-    .third_dept_id("BENCH")
-    .job("工程师")
+    ImportEmployee::new()
+        .third_user_id(format!("R{run}U{i}"))
+        .user_type(UserType::OfficialAccount)
+        .channel_name(format!("员工{i}"))
+        .phone(format!("1{run}{i:09}"))
+        .role_keys(vec![RoleKey::GeneralEmploye])
+        .update_time(qywx::runtime::LocalDateTime::parse("2020-10-23 12:00:00").expect("a yyyy-MM-dd HH:mm:ss time"))
+        .third_dept_id("BENCH")
+        .job("工程师")
 }
 
 fn main() {

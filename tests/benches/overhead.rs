@@ -121,6 +121,25 @@ fn main() {
         hand_written(&http, &url).await;
 
         let (mut generated, mut baseline) = (Vec::new(), Vec::new());
+        let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+        if !only.is_empty() {
+            let (c, h, u) = (wecom.clone(), http.clone(), url.clone());
+            let t = if only == "generated" {
+                run(calls, concurrency, move || {
+                    let c = c.clone();
+                    async move { c.list_departments().await.unwrap().department.len() }
+                })
+                .await
+            } else {
+                run(calls, concurrency, move || {
+                    let (h, u) = (h.clone(), u.clone());
+                    async move { hand_written(&h, &u).await }
+                })
+                .await
+            };
+            println!("{only}: {:.0} calls/s", calls as f64 / t.as_secs_f64());
+            return;
+        }
         for _ in 0..rounds {
             // Alternate so drift in machine load hits both sides alike.
             let c = wecom.clone();

@@ -4,7 +4,7 @@
 //! The Tuzhan token endpoint. The org access token it issues is sent as the `X-Token` header on the integration endpoints and lasts 7200 s.
 
 use qywx_runtime::{json_object, QueryParams};
-use qywx_runtime::codec::{Decoded, FromJson, Members, MembersOut, RawValue, ToJson};
+use qywx_runtime::codec::{DecodeError, Decoded, FromJson, MembersOut, ToJson, ValueReader};
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Validate, Validator};
 use serde_json::{Map, Value};
@@ -49,25 +49,27 @@ impl GetOrgAccessTokenRequest {
 }
 
 impl FromJson for GetOrgAccessTokenRequest {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "GetOrgAccessTokenRequest")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let instance_appid = members.required("instanceAppid");
-        let instance_secrect = members.required("instanceSecrect");
-        members.finish()?;
-        match (instance_appid, instance_secrect) {
-            (Some(instance_appid), Some(instance_secrect)) => {
-                Ok(Self {
-                    instance_appid,
-                    instance_secrect,
-                })
-            }
-            _ => Err(Members::incomplete("GetOrgAccessTokenRequest")),
-        }
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut instance_appid = None;
+        let mut instance_secrect = None;
+        json.object(
+            "GetOrgAccessTokenRequest",
+            &["instanceAppid", "instanceSecrect"],
+            &mut |at, member| {
+                match at {
+                    0 => instance_appid = Some(FromJson::read(member)?),
+                    1 => instance_secrect = Some(FromJson::read(member)?),
+                    _ => {}
+                }
+                Ok(())
+            },
+        )?;
+        Ok(Self {
+            instance_appid: instance_appid
+                .ok_or_else(|| DecodeError::missing("instanceAppid"))?,
+            instance_secrect: instance_secrect
+                .ok_or_else(|| DecodeError::missing("instanceSecrect"))?,
+        })
     }
 }
 
@@ -155,22 +157,27 @@ impl GetOrgAccessTokenResponse {
 }
 
 impl FromJson for GetOrgAccessTokenResponse {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "GetOrgAccessTokenResponse")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let org_access_token = members.required("orgAccessToken");
-        let org_refresh_token = members.optional("orgRefreshToken");
-        let expire = members.optional("expire");
-        let extra = members.finish()?;
-        let Some(org_access_token) = org_access_token else {
-            return Err(Members::incomplete("GetOrgAccessTokenResponse"));
-        };
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut org_access_token = None;
+        let mut org_refresh_token = None;
+        let mut expire = None;
+        let extra = json
+            .object(
+                "GetOrgAccessTokenResponse",
+                &["orgAccessToken", "orgRefreshToken", "expire"],
+                &mut |at, member| {
+                    match at {
+                        0 => org_access_token = Some(FromJson::read(member)?),
+                        1 => org_refresh_token = FromJson::read(member)?,
+                        2 => expire = FromJson::read(member)?,
+                        _ => {}
+                    }
+                    Ok(())
+                },
+            )?;
         Ok(Self {
-            org_access_token,
+            org_access_token: org_access_token
+                .ok_or_else(|| DecodeError::missing("orgAccessToken"))?,
             org_refresh_token,
             expire,
             extra,

@@ -5,8 +5,9 @@
 
 use qywx_runtime::{json_object, wire_enum, LocalDateTime};
 use qywx_runtime::bulk::{BulkAnswer, ChunkOutcome};
-use qywx_runtime::codec::{first_fit, Decoded, FromJson, Members, MembersOut, RawValue, ToJson};
+use qywx_runtime::codec::{first_fit, DecodeError, Decoded, FromJson, MembersOut, ToJson, ValueReader};
 use qywx_runtime::lenient::{view_field, IntEnum, StrEnum};
+use qywx_runtime::lenient::separated::SeparatedList;
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Presence, Validate, Validator, WireText};
 use serde_json::{Map, Value};
@@ -92,21 +93,24 @@ impl DeptImportParams {
 }
 
 impl FromJson for DeptImportParams {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "DeptImportParams")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let opt_type = members.required("optType");
-        let delete_sub_department_flag = members.optional("deleteSubDepartmentFlag");
-        let extra = members.finish()?;
-        let Some(opt_type) = opt_type else {
-            return Err(Members::incomplete("DeptImportParams"));
-        };
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut opt_type = None;
+        let mut delete_sub_department_flag = None;
+        let extra = json
+            .object(
+                "DeptImportParams",
+                &["optType", "deleteSubDepartmentFlag"],
+                &mut |at, member| {
+                    match at {
+                        0 => opt_type = Some(FromJson::read(member)?),
+                        1 => delete_sub_department_flag = FromJson::read(member)?,
+                        _ => {}
+                    }
+                    Ok(())
+                },
+            )?;
         Ok(Self {
-            opt_type,
+            opt_type: opt_type.ok_or_else(|| DecodeError::missing("optType"))?,
             delete_sub_department_flag,
             extra,
         })
@@ -162,19 +166,21 @@ impl EmployeeImportParams {
 }
 
 impl FromJson for EmployeeImportParams {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "EmployeeImportParams")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let opt_type = members.required("optType");
-        let extra = members.finish()?;
-        let Some(opt_type) = opt_type else {
-            return Err(Members::incomplete("EmployeeImportParams"));
-        };
-        Ok(Self { opt_type, extra })
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut opt_type = None;
+        let extra = json
+            .object(
+                "EmployeeImportParams",
+                &["optType"],
+                &mut |_, member| {
+                    opt_type = Some(FromJson::read(member)?);
+                    Ok(())
+                },
+            )?;
+        Ok(Self {
+            opt_type: opt_type.ok_or_else(|| DecodeError::missing("optType"))?,
+            extra,
+        })
     }
 }
 
@@ -468,52 +474,82 @@ impl ImportDepartment {
 }
 
 impl FromJson for ImportDepartment {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "ImportDepartment")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let dept_id = members.optional("deptId");
-        let parent_id = members.optional("parentId");
-        let dept_type = members.required("deptType");
-        let dept_name = members.required("deptName");
-        let third_dept_id = members.optional("thirdDeptId");
-        let third_parent_id = members.optional("thirdParentId");
-        let corpid = members.optional("corpid");
-        let wx_dept_id = members.optional("wxDeptId");
-        let wx_parent_id = members.optional("wxParentId");
-        let dept_status = members.optional("deptStatus");
-        let serial_num = members.required("serialNum");
-        let create_user = members.optional("createUser");
-        let create_time = members.optional("createTime");
-        let update_user = members.optional("updateUser");
-        let update_time = members.optional("updateTime");
-        let extra = members.finish()?;
-        match (dept_type, dept_name, serial_num) {
-            (Some(dept_type), Some(dept_name), Some(serial_num)) => {
-                Ok(Self {
-                    dept_id,
-                    parent_id,
-                    dept_type,
-                    dept_name,
-                    third_dept_id,
-                    third_parent_id,
-                    corpid,
-                    wx_dept_id,
-                    wx_parent_id,
-                    dept_status,
-                    serial_num,
-                    create_user,
-                    create_time,
-                    update_user,
-                    update_time,
-                    extra,
-                })
-            }
-            _ => Err(Members::incomplete("ImportDepartment")),
-        }
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut dept_id = None;
+        let mut parent_id = None;
+        let mut dept_type = None;
+        let mut dept_name = None;
+        let mut third_dept_id = None;
+        let mut third_parent_id = None;
+        let mut corpid = None;
+        let mut wx_dept_id = None;
+        let mut wx_parent_id = None;
+        let mut dept_status = None;
+        let mut serial_num = None;
+        let mut create_user = None;
+        let mut create_time = None;
+        let mut update_user = None;
+        let mut update_time = None;
+        let extra = json
+            .object(
+                "ImportDepartment",
+                &[
+                    "deptId",
+                    "parentId",
+                    "deptType",
+                    "deptName",
+                    "thirdDeptId",
+                    "thirdParentId",
+                    "corpid",
+                    "wxDeptId",
+                    "wxParentId",
+                    "deptStatus",
+                    "serialNum",
+                    "createUser",
+                    "createTime",
+                    "updateUser",
+                    "updateTime",
+                ],
+                &mut |at, member| {
+                    match at {
+                        0 => dept_id = FromJson::read(member)?,
+                        1 => parent_id = FromJson::read(member)?,
+                        2 => dept_type = Some(FromJson::read(member)?),
+                        3 => dept_name = Some(FromJson::read(member)?),
+                        4 => third_dept_id = FromJson::read(member)?,
+                        5 => third_parent_id = FromJson::read(member)?,
+                        6 => corpid = FromJson::read(member)?,
+                        7 => wx_dept_id = FromJson::read(member)?,
+                        8 => wx_parent_id = FromJson::read(member)?,
+                        9 => dept_status = FromJson::read(member)?,
+                        10 => serial_num = Some(FromJson::read(member)?),
+                        11 => create_user = FromJson::read(member)?,
+                        12 => create_time = FromJson::read(member)?,
+                        13 => update_user = FromJson::read(member)?,
+                        14 => update_time = FromJson::read(member)?,
+                        _ => {}
+                    }
+                    Ok(())
+                },
+            )?;
+        Ok(Self {
+            dept_id,
+            parent_id,
+            dept_type: dept_type.ok_or_else(|| DecodeError::missing("deptType"))?,
+            dept_name: dept_name.ok_or_else(|| DecodeError::missing("deptName"))?,
+            third_dept_id,
+            third_parent_id,
+            corpid,
+            wx_dept_id,
+            wx_parent_id,
+            dept_status,
+            serial_num: serial_num.ok_or_else(|| DecodeError::missing("serialNum"))?,
+            create_user,
+            create_time,
+            update_user,
+            update_time,
+            extra,
+        })
     }
 }
 
@@ -931,33 +967,76 @@ impl ImportEmployee {
 }
 
 impl FromJson for ImportEmployee {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "ImportEmployee")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let channel_id = members.optional("channelId");
-        let third_user_id = members.optional("thirdUserId");
-        let user_type = members.optional("userType");
-        let app_id = members.optional("appId");
-        let openid = members.optional("openid");
-        let wx_userid = members.optional("wxUserid");
-        let unionid = members.optional("unionid");
-        let channel_name = members.optional("channelName");
-        let phone = members.optional("phone");
-        let job = members.optional("job");
-        let dept_id = members.optional("deptId");
-        let third_dept_id = members.optional("thirdDeptId");
-        let wx_dept_id = members.optional("wxDeptId");
-        let dept_manager_flag = members.optional("deptManagerFlag");
-        let role_keys = members.optional("roleKeys");
-        let update_time = members.optional("updateTime");
-        let deputy_dept_ids = members.separated("deputyDeptIds", ',');
-        let serial_num = members.optional("serialNum");
-        let role_id = members.optional("roleId");
-        let extra = members.finish()?;
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut channel_id = None;
+        let mut third_user_id = None;
+        let mut user_type = None;
+        let mut app_id = None;
+        let mut openid = None;
+        let mut wx_userid = None;
+        let mut unionid = None;
+        let mut channel_name = None;
+        let mut phone = None;
+        let mut job = None;
+        let mut dept_id = None;
+        let mut third_dept_id = None;
+        let mut wx_dept_id = None;
+        let mut dept_manager_flag = None;
+        let mut role_keys = None;
+        let mut update_time = None;
+        let mut deputy_dept_ids = SeparatedList::from_items(None);
+        let mut serial_num = None;
+        let mut role_id = None;
+        let extra = json
+            .object(
+                "ImportEmployee",
+                &[
+                    "channelId",
+                    "thirdUserId",
+                    "userType",
+                    "appId",
+                    "openid",
+                    "wxUserid",
+                    "unionid",
+                    "channelName",
+                    "phone",
+                    "job",
+                    "deptId",
+                    "thirdDeptId",
+                    "wxDeptId",
+                    "deptManagerFlag",
+                    "roleKeys",
+                    "updateTime",
+                    "deputyDeptIds",
+                    "serialNum",
+                    "roleId",
+                ],
+                &mut |at, member| {
+                    match at {
+                        0 => channel_id = FromJson::read(member)?,
+                        1 => third_user_id = FromJson::read(member)?,
+                        2 => user_type = FromJson::read(member)?,
+                        3 => app_id = FromJson::read(member)?,
+                        4 => openid = FromJson::read(member)?,
+                        5 => wx_userid = FromJson::read(member)?,
+                        6 => unionid = FromJson::read(member)?,
+                        7 => channel_name = FromJson::read(member)?,
+                        8 => phone = FromJson::read(member)?,
+                        9 => job = FromJson::read(member)?,
+                        10 => dept_id = FromJson::read(member)?,
+                        11 => third_dept_id = FromJson::read(member)?,
+                        12 => wx_dept_id = FromJson::read(member)?,
+                        13 => dept_manager_flag = FromJson::read(member)?,
+                        14 => role_keys = FromJson::read(member)?,
+                        15 => update_time = FromJson::read(member)?,
+                        16 => deputy_dept_ids = SeparatedList::read(member, ',')?,
+                        17 => serial_num = FromJson::read(member)?,
+                        18 => role_id = FromJson::read(member)?,
+                        _ => {}
+                    }
+                    Ok(())
+                },
+            )?;
         Ok(Self {
             channel_id,
             third_user_id,
@@ -1221,8 +1300,8 @@ impl From<ImportDepartment> for ImportDepartmentEcho {
 }
 
 impl FromJson for ImportDepartmentEcho {
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Value::from_json(raw).map(Self::from_raw)
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        json.value().map(Self::from_raw)
     }
 }
 
@@ -1357,8 +1436,8 @@ impl From<ImportEmployee> for ImportEmployeeEcho {
 }
 
 impl FromJson for ImportEmployeeEcho {
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Value::from_json(raw).map(Self::from_raw)
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        json.value().map(Self::from_raw)
     }
 }
 
@@ -1470,22 +1549,26 @@ impl DeptImportResult {
 }
 
 impl FromJson for DeptImportResult {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "DeptImportResult")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let status = members.required("status");
-        let error_data = members.optional("errorData");
-        let error_msg = members.optional("errorMsg");
-        let extra = members.finish()?;
-        let Some(status) = status else {
-            return Err(Members::incomplete("DeptImportResult"));
-        };
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut status = None;
+        let mut error_data = None;
+        let mut error_msg = None;
+        let extra = json
+            .object(
+                "DeptImportResult",
+                &["status", "errorData", "errorMsg"],
+                &mut |at, member| {
+                    match at {
+                        0 => status = Some(FromJson::read(member)?),
+                        1 => error_data = FromJson::read(member)?,
+                        2 => error_msg = FromJson::read(member)?,
+                        _ => {}
+                    }
+                    Ok(())
+                },
+            )?;
         Ok(Self {
-            status,
+            status: status.ok_or_else(|| DecodeError::missing("status"))?,
             error_data,
             error_msg,
             extra,
@@ -1614,22 +1697,26 @@ impl EmployeeImportResult {
 }
 
 impl FromJson for EmployeeImportResult {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "EmployeeImportResult")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let status = members.required("status");
-        let error_data = members.optional("errorData");
-        let error_msg = members.optional("errorMsg");
-        let extra = members.finish()?;
-        let Some(status) = status else {
-            return Err(Members::incomplete("EmployeeImportResult"));
-        };
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut status = None;
+        let mut error_data = None;
+        let mut error_msg = None;
+        let extra = json
+            .object(
+                "EmployeeImportResult",
+                &["status", "errorData", "errorMsg"],
+                &mut |at, member| {
+                    match at {
+                        0 => status = Some(FromJson::read(member)?),
+                        1 => error_data = FromJson::read(member)?,
+                        2 => error_msg = FromJson::read(member)?,
+                        _ => {}
+                    }
+                    Ok(())
+                },
+            )?;
         Ok(Self {
-            status,
+            status: status.ok_or_else(|| DecodeError::missing("status"))?,
             error_data,
             error_msg,
             extra,
@@ -1721,9 +1808,9 @@ pub enum DeptImportOutcome {
 }
 
 impl FromJson for DeptImportOutcome {
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
         first_fit(
-            raw,
+            json.raw()?,
             "DeptImportOutcome",
             &[
                 |raw| <DeptImportResult>::from_json(raw).map(Self::Result),
@@ -1783,9 +1870,9 @@ pub enum EmployeeImportOutcome {
 }
 
 impl FromJson for EmployeeImportOutcome {
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
         first_fit(
-            raw,
+            json.raw()?,
             "EmployeeImportOutcome",
             &[
                 |raw| <EmployeeImportResult>::from_json(raw).map(Self::Result),
@@ -1864,20 +1951,26 @@ impl ImportDepartmentsRequest {
 }
 
 impl FromJson for ImportDepartmentsRequest {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "ImportDepartmentsRequest")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let public_params = members.required("publicParams");
-        let data = members.list("data");
-        members.finish()?;
-        let Some(public_params) = public_params else {
-            return Err(Members::incomplete("ImportDepartmentsRequest"));
-        };
-        Ok(Self { public_params, data })
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut public_params = None;
+        let mut data = Vec::new();
+        json.object(
+            "ImportDepartmentsRequest",
+            &["publicParams", "data"],
+            &mut |at, member| {
+                match at {
+                    0 => public_params = Some(FromJson::read(member)?),
+                    1 => data = FromJson::read(member)?,
+                    _ => {}
+                }
+                Ok(())
+            },
+        )?;
+        Ok(Self {
+            public_params: public_params
+                .ok_or_else(|| DecodeError::missing("publicParams"))?,
+            data,
+        })
     }
 }
 
@@ -1939,20 +2032,26 @@ impl ImportEmployeesRequest {
 }
 
 impl FromJson for ImportEmployeesRequest {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "ImportEmployeesRequest")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let public_params = members.required("publicParams");
-        let data = members.list("data");
-        members.finish()?;
-        let Some(public_params) = public_params else {
-            return Err(Members::incomplete("ImportEmployeesRequest"));
-        };
-        Ok(Self { public_params, data })
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut public_params = None;
+        let mut data = Vec::new();
+        json.object(
+            "ImportEmployeesRequest",
+            &["publicParams", "data"],
+            &mut |at, member| {
+                match at {
+                    0 => public_params = Some(FromJson::read(member)?),
+                    1 => data = FromJson::read(member)?,
+                    _ => {}
+                }
+                Ok(())
+            },
+        )?;
+        Ok(Self {
+            public_params: public_params
+                .ok_or_else(|| DecodeError::missing("publicParams"))?,
+            data,
+        })
     }
 }
 

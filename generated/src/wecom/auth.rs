@@ -4,7 +4,7 @@
 //! The WeCom token endpoint. Every other WeCom call carries the token it issues as the `access_token` query parameter. One token per app (corpid + secret); cache it and expect the server to invalidate it early.
 
 use qywx_runtime::{json_object, QueryParams};
-use qywx_runtime::codec::{Decoded, FromJson, Members, MembersOut, RawValue, ToJson};
+use qywx_runtime::codec::{DecodeError, Decoded, FromJson, MembersOut, ToJson, ValueReader};
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Validate, Validator};
 use serde_json::{Map, Value};
@@ -46,20 +46,25 @@ impl GetTokenRequest {
 }
 
 impl FromJson for GetTokenRequest {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "GetTokenRequest")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let corpid = members.required("corpid");
-        let corpsecret = members.required("corpsecret");
-        members.finish()?;
-        match (corpid, corpsecret) {
-            (Some(corpid), Some(corpsecret)) => Ok(Self { corpid, corpsecret }),
-            _ => Err(Members::incomplete("GetTokenRequest")),
-        }
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut corpid = None;
+        let mut corpsecret = None;
+        json.object(
+            "GetTokenRequest",
+            &["corpid", "corpsecret"],
+            &mut |at, member| {
+                match at {
+                    0 => corpid = Some(FromJson::read(member)?),
+                    1 => corpsecret = Some(FromJson::read(member)?),
+                    _ => {}
+                }
+                Ok(())
+            },
+        )?;
+        Ok(Self {
+            corpid: corpid.ok_or_else(|| DecodeError::missing("corpid"))?,
+            corpsecret: corpsecret.ok_or_else(|| DecodeError::missing("corpsecret"))?,
+        })
     }
 }
 
@@ -127,26 +132,28 @@ impl GetTokenResponse {
 }
 
 impl FromJson for GetTokenResponse {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "GetTokenResponse")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let access_token = members.required("access_token");
-        let expires_in = members.required("expires_in");
-        let extra = members.finish()?;
-        match (access_token, expires_in) {
-            (Some(access_token), Some(expires_in)) => {
-                Ok(Self {
-                    access_token,
-                    expires_in,
-                    extra,
-                })
-            }
-            _ => Err(Members::incomplete("GetTokenResponse")),
-        }
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut access_token = None;
+        let mut expires_in = None;
+        let extra = json
+            .object(
+                "GetTokenResponse",
+                &["access_token", "expires_in"],
+                &mut |at, member| {
+                    match at {
+                        0 => access_token = Some(FromJson::read(member)?),
+                        1 => expires_in = Some(FromJson::read(member)?),
+                        _ => {}
+                    }
+                    Ok(())
+                },
+            )?;
+        Ok(Self {
+            access_token: access_token
+                .ok_or_else(|| DecodeError::missing("access_token"))?,
+            expires_in: expires_in.ok_or_else(|| DecodeError::missing("expires_in"))?,
+            extra,
+        })
     }
 }
 

@@ -4,7 +4,7 @@
 //! 对接规则 of a WeCom 上下游 chain: which of the main corp's members or departments (owner_corp_range) the downstream corps or groups (member_corp_range) can see and contact. List, read, add, modify and delete rules.
 
 use qywx_runtime::json_object;
-use qywx_runtime::codec::{Decoded, FromJson, Members, MembersOut, RawValue, ToJson};
+use qywx_runtime::codec::{DecodeError, Decoded, FromJson, MembersOut, ToJson, ValueReader};
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Presence, Validate, Validator};
 use serde_json::{Map, Value};
@@ -40,26 +40,29 @@ impl RuleInfo {
 }
 
 impl FromJson for RuleInfo {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "RuleInfo")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let owner_corp_range = members.required("owner_corp_range");
-        let member_corp_range = members.required("member_corp_range");
-        let extra = members.finish()?;
-        match (owner_corp_range, member_corp_range) {
-            (Some(owner_corp_range), Some(member_corp_range)) => {
-                Ok(Self {
-                    owner_corp_range,
-                    member_corp_range,
-                    extra,
-                })
-            }
-            _ => Err(Members::incomplete("RuleInfo")),
-        }
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut owner_corp_range = None;
+        let mut member_corp_range = None;
+        let extra = json
+            .object(
+                "RuleInfo",
+                &["owner_corp_range", "member_corp_range"],
+                &mut |at, member| {
+                    match at {
+                        0 => owner_corp_range = Some(FromJson::read(member)?),
+                        1 => member_corp_range = Some(FromJson::read(member)?),
+                        _ => {}
+                    }
+                    Ok(())
+                },
+            )?;
+        Ok(Self {
+            owner_corp_range: owner_corp_range
+                .ok_or_else(|| DecodeError::missing("owner_corp_range"))?,
+            member_corp_range: member_corp_range
+                .ok_or_else(|| DecodeError::missing("member_corp_range"))?,
+            extra,
+        })
     }
 }
 
@@ -136,16 +139,22 @@ impl OwnerCorpRange {
 }
 
 impl FromJson for OwnerCorpRange {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "OwnerCorpRange")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let departmentids = members.optional("departmentids");
-        let userids = members.optional("userids");
-        let extra = members.finish()?;
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut departmentids = None;
+        let mut userids = None;
+        let extra = json
+            .object(
+                "OwnerCorpRange",
+                &["departmentids", "userids"],
+                &mut |at, member| {
+                    match at {
+                        0 => departmentids = FromJson::read(member)?,
+                        1 => userids = FromJson::read(member)?,
+                        _ => {}
+                    }
+                    Ok(())
+                },
+            )?;
         Ok(Self {
             departmentids,
             userids,
@@ -227,16 +236,22 @@ impl MemberCorpRange {
 }
 
 impl FromJson for MemberCorpRange {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "MemberCorpRange")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let groupids = members.optional("groupids");
-        let corpids = members.optional("corpids");
-        let extra = members.finish()?;
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut groupids = None;
+        let mut corpids = None;
+        let extra = json
+            .object(
+                "MemberCorpRange",
+                &["groupids", "corpids"],
+                &mut |at, member| {
+                    match at {
+                        0 => groupids = FromJson::read(member)?,
+                        1 => corpids = FromJson::read(member)?,
+                        _ => {}
+                    }
+                    Ok(())
+                },
+            )?;
         Ok(Self { groupids, corpids, extra })
     }
 }
@@ -293,19 +308,19 @@ impl ListRuleIdsRequest {
 }
 
 impl FromJson for ListRuleIdsRequest {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "ListRuleIdsRequest")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let chain_id = members.required("chain_id");
-        members.finish()?;
-        let Some(chain_id) = chain_id else {
-            return Err(Members::incomplete("ListRuleIdsRequest"));
-        };
-        Ok(Self { chain_id })
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut chain_id = None;
+        json.object(
+            "ListRuleIdsRequest",
+            &["chain_id"],
+            &mut |_, member| {
+                chain_id = Some(FromJson::read(member)?);
+                Ok(())
+            },
+        )?;
+        Ok(Self {
+            chain_id: chain_id.ok_or_else(|| DecodeError::missing("chain_id"))?,
+        })
     }
 }
 
@@ -346,15 +361,17 @@ impl ListRuleIdsResponse {
 }
 
 impl FromJson for ListRuleIdsResponse {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "ListRuleIdsResponse")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let rule_ids = members.list("rule_ids");
-        let extra = members.finish()?;
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut rule_ids = Vec::new();
+        let extra = json
+            .object(
+                "ListRuleIdsResponse",
+                &["rule_ids"],
+                &mut |_, member| {
+                    rule_ids = FromJson::read(member)?;
+                    Ok(())
+                },
+            )?;
         Ok(Self { rule_ids, extra })
     }
 }
@@ -405,20 +422,25 @@ impl DeleteRuleRequest {
 }
 
 impl FromJson for DeleteRuleRequest {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "DeleteRuleRequest")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let chain_id = members.required("chain_id");
-        let rule_id = members.required("rule_id");
-        members.finish()?;
-        match (chain_id, rule_id) {
-            (Some(chain_id), Some(rule_id)) => Ok(Self { chain_id, rule_id }),
-            _ => Err(Members::incomplete("DeleteRuleRequest")),
-        }
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut chain_id = None;
+        let mut rule_id = None;
+        json.object(
+            "DeleteRuleRequest",
+            &["chain_id", "rule_id"],
+            &mut |at, member| {
+                match at {
+                    0 => chain_id = Some(FromJson::read(member)?),
+                    1 => rule_id = Some(FromJson::read(member)?),
+                    _ => {}
+                }
+                Ok(())
+            },
+        )?;
+        Ok(Self {
+            chain_id: chain_id.ok_or_else(|| DecodeError::missing("chain_id"))?,
+            rule_id: rule_id.ok_or_else(|| DecodeError::missing("rule_id"))?,
+        })
     }
 }
 
@@ -453,14 +475,8 @@ impl DeleteRuleResponse {
 }
 
 impl FromJson for DeleteRuleResponse {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "DeleteRuleResponse")?)
-    }
-
-    fn from_members(members: Members<'_>) -> Decoded<Self> {
-        let extra = members.finish()?;
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let extra = json.object("DeleteRuleResponse", &[], &mut |_, _| Ok(()))?;
         Ok(Self { extra })
     }
 }
@@ -510,20 +526,25 @@ impl GetRuleInfoRequest {
 }
 
 impl FromJson for GetRuleInfoRequest {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "GetRuleInfoRequest")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let chain_id = members.required("chain_id");
-        let rule_id = members.required("rule_id");
-        members.finish()?;
-        match (chain_id, rule_id) {
-            (Some(chain_id), Some(rule_id)) => Ok(Self { chain_id, rule_id }),
-            _ => Err(Members::incomplete("GetRuleInfoRequest")),
-        }
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut chain_id = None;
+        let mut rule_id = None;
+        json.object(
+            "GetRuleInfoRequest",
+            &["chain_id", "rule_id"],
+            &mut |at, member| {
+                match at {
+                    0 => chain_id = Some(FromJson::read(member)?),
+                    1 => rule_id = Some(FromJson::read(member)?),
+                    _ => {}
+                }
+                Ok(())
+            },
+        )?;
+        Ok(Self {
+            chain_id: chain_id.ok_or_else(|| DecodeError::missing("chain_id"))?,
+            rule_id: rule_id.ok_or_else(|| DecodeError::missing("rule_id"))?,
+        })
     }
 }
 
@@ -565,19 +586,21 @@ impl GetRuleInfoResponse {
 }
 
 impl FromJson for GetRuleInfoResponse {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "GetRuleInfoResponse")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let rule_info = members.required("rule_info");
-        let extra = members.finish()?;
-        let Some(rule_info) = rule_info else {
-            return Err(Members::incomplete("GetRuleInfoResponse"));
-        };
-        Ok(Self { rule_info, extra })
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut rule_info = None;
+        let extra = json
+            .object(
+                "GetRuleInfoResponse",
+                &["rule_info"],
+                &mut |_, member| {
+                    rule_info = Some(FromJson::read(member)?);
+                    Ok(())
+                },
+            )?;
+        Ok(Self {
+            rule_info: rule_info.ok_or_else(|| DecodeError::missing("rule_info"))?,
+            extra,
+        })
     }
 }
 
@@ -627,20 +650,25 @@ impl AddRuleRequest {
 }
 
 impl FromJson for AddRuleRequest {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "AddRuleRequest")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let chain_id = members.required("chain_id");
-        let rule_info = members.required("rule_info");
-        members.finish()?;
-        match (chain_id, rule_info) {
-            (Some(chain_id), Some(rule_info)) => Ok(Self { chain_id, rule_info }),
-            _ => Err(Members::incomplete("AddRuleRequest")),
-        }
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut chain_id = None;
+        let mut rule_info = None;
+        json.object(
+            "AddRuleRequest",
+            &["chain_id", "rule_info"],
+            &mut |at, member| {
+                match at {
+                    0 => chain_id = Some(FromJson::read(member)?),
+                    1 => rule_info = Some(FromJson::read(member)?),
+                    _ => {}
+                }
+                Ok(())
+            },
+        )?;
+        Ok(Self {
+            chain_id: chain_id.ok_or_else(|| DecodeError::missing("chain_id"))?,
+            rule_info: rule_info.ok_or_else(|| DecodeError::missing("rule_info"))?,
+        })
     }
 }
 
@@ -684,19 +712,21 @@ impl AddRuleResponse {
 }
 
 impl FromJson for AddRuleResponse {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "AddRuleResponse")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let rule_id = members.required("rule_id");
-        let extra = members.finish()?;
-        let Some(rule_id) = rule_id else {
-            return Err(Members::incomplete("AddRuleResponse"));
-        };
-        Ok(Self { rule_id, extra })
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut rule_id = None;
+        let extra = json
+            .object(
+                "AddRuleResponse",
+                &["rule_id"],
+                &mut |_, member| {
+                    rule_id = Some(FromJson::read(member)?);
+                    Ok(())
+                },
+            )?;
+        Ok(Self {
+            rule_id: rule_id.ok_or_else(|| DecodeError::missing("rule_id"))?,
+            extra,
+        })
     }
 }
 
@@ -751,27 +781,28 @@ impl ModifyRuleRequest {
 }
 
 impl FromJson for ModifyRuleRequest {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "ModifyRuleRequest")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let chain_id = members.required("chain_id");
-        let rule_id = members.required("rule_id");
-        let rule_info = members.required("rule_info");
-        members.finish()?;
-        match (chain_id, rule_id, rule_info) {
-            (Some(chain_id), Some(rule_id), Some(rule_info)) => {
-                Ok(Self {
-                    chain_id,
-                    rule_id,
-                    rule_info,
-                })
-            }
-            _ => Err(Members::incomplete("ModifyRuleRequest")),
-        }
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut chain_id = None;
+        let mut rule_id = None;
+        let mut rule_info = None;
+        json.object(
+            "ModifyRuleRequest",
+            &["chain_id", "rule_id", "rule_info"],
+            &mut |at, member| {
+                match at {
+                    0 => chain_id = Some(FromJson::read(member)?),
+                    1 => rule_id = Some(FromJson::read(member)?),
+                    2 => rule_info = Some(FromJson::read(member)?),
+                    _ => {}
+                }
+                Ok(())
+            },
+        )?;
+        Ok(Self {
+            chain_id: chain_id.ok_or_else(|| DecodeError::missing("chain_id"))?,
+            rule_id: rule_id.ok_or_else(|| DecodeError::missing("rule_id"))?,
+            rule_info: rule_info.ok_or_else(|| DecodeError::missing("rule_info"))?,
+        })
     }
 }
 
@@ -812,14 +843,8 @@ impl ModifyRuleResponse {
 }
 
 impl FromJson for ModifyRuleResponse {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "ModifyRuleResponse")?)
-    }
-
-    fn from_members(members: Members<'_>) -> Decoded<Self> {
-        let extra = members.finish()?;
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let extra = json.object("ModifyRuleResponse", &[], &mut |_, _| Ok(()))?;
         Ok(Self { extra })
     }
 }

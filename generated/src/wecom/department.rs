@@ -4,7 +4,7 @@
 //! Create, update, delete, read and list departments of the WeCom contact directory. The 2014 article said each department holds at most 1000 direct members; today's pages say departments nest at most 15 levels, a corp has at most 30,000 departments and a department at most 30,000 nodes. department/list is documented as slow today: department/simplelist (ids only) and department/get (one department) are the recommended replacements.
 
 use qywx_runtime::{json_object, QueryParams};
-use qywx_runtime::codec::{Decoded, FromJson, Members, MembersOut, RawValue, ToJson};
+use qywx_runtime::codec::{DecodeError, Decoded, FromJson, MembersOut, ToJson, ValueReader};
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Validate, Validator};
 use serde_json::{Map, Value};
@@ -88,34 +88,39 @@ impl Department {
 }
 
 impl FromJson for Department {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "Department")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let id = members.required("id");
-        let name = members.optional("name");
-        let name_en = members.optional("name_en");
-        let department_leader = members.optional("department_leader");
-        let parentid = members.required("parentid");
-        let order = members.optional("order");
-        let extra = members.finish()?;
-        match (id, parentid) {
-            (Some(id), Some(parentid)) => {
-                Ok(Self {
-                    id,
-                    name,
-                    name_en,
-                    department_leader,
-                    parentid,
-                    order,
-                    extra,
-                })
-            }
-            _ => Err(Members::incomplete("Department")),
-        }
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut id = None;
+        let mut name = None;
+        let mut name_en = None;
+        let mut department_leader = None;
+        let mut parentid = None;
+        let mut order = None;
+        let extra = json
+            .object(
+                "Department",
+                &["id", "name", "name_en", "department_leader", "parentid", "order"],
+                &mut |at, member| {
+                    match at {
+                        0 => id = Some(FromJson::read(member)?),
+                        1 => name = FromJson::read(member)?,
+                        2 => name_en = FromJson::read(member)?,
+                        3 => department_leader = FromJson::read(member)?,
+                        4 => parentid = Some(FromJson::read(member)?),
+                        5 => order = FromJson::read(member)?,
+                        _ => {}
+                    }
+                    Ok(())
+                },
+            )?;
+        Ok(Self {
+            id: id.ok_or_else(|| DecodeError::missing("id"))?,
+            name,
+            name_en,
+            department_leader,
+            parentid: parentid.ok_or_else(|| DecodeError::missing("parentid"))?,
+            order,
+            extra,
+        })
     }
 }
 
@@ -172,23 +177,30 @@ impl DepartmentBrief {
 }
 
 impl FromJson for DepartmentBrief {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "DepartmentBrief")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let id = members.required("id");
-        let parentid = members.required("parentid");
-        let order = members.required("order");
-        let extra = members.finish()?;
-        match (id, parentid, order) {
-            (Some(id), Some(parentid), Some(order)) => {
-                Ok(Self { id, parentid, order, extra })
-            }
-            _ => Err(Members::incomplete("DepartmentBrief")),
-        }
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut id = None;
+        let mut parentid = None;
+        let mut order = None;
+        let extra = json
+            .object(
+                "DepartmentBrief",
+                &["id", "parentid", "order"],
+                &mut |at, member| {
+                    match at {
+                        0 => id = Some(FromJson::read(member)?),
+                        1 => parentid = Some(FromJson::read(member)?),
+                        2 => order = Some(FromJson::read(member)?),
+                        _ => {}
+                    }
+                    Ok(())
+                },
+            )?;
+        Ok(Self {
+            id: id.ok_or_else(|| DecodeError::missing("id"))?,
+            parentid: parentid.ok_or_else(|| DecodeError::missing("parentid"))?,
+            order: order.ok_or_else(|| DecodeError::missing("order"))?,
+            extra,
+        })
     }
 }
 
@@ -282,31 +294,34 @@ impl CreateDepartmentRequest {
 }
 
 impl FromJson for CreateDepartmentRequest {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "CreateDepartmentRequest")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let name = members.required("name");
-        let name_en = members.optional("name_en");
-        let parentid = members.required("parentid");
-        let order = members.optional("order");
-        let id = members.optional("id");
-        members.finish()?;
-        match (name, parentid) {
-            (Some(name), Some(parentid)) => {
-                Ok(Self {
-                    name,
-                    name_en,
-                    parentid,
-                    order,
-                    id,
-                })
-            }
-            _ => Err(Members::incomplete("CreateDepartmentRequest")),
-        }
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut name = None;
+        let mut name_en = None;
+        let mut parentid = None;
+        let mut order = None;
+        let mut id = None;
+        json.object(
+            "CreateDepartmentRequest",
+            &["name", "name_en", "parentid", "order", "id"],
+            &mut |at, member| {
+                match at {
+                    0 => name = Some(FromJson::read(member)?),
+                    1 => name_en = FromJson::read(member)?,
+                    2 => parentid = Some(FromJson::read(member)?),
+                    3 => order = FromJson::read(member)?,
+                    4 => id = FromJson::read(member)?,
+                    _ => {}
+                }
+                Ok(())
+            },
+        )?;
+        Ok(Self {
+            name: name.ok_or_else(|| DecodeError::missing("name"))?,
+            name_en,
+            parentid: parentid.ok_or_else(|| DecodeError::missing("parentid"))?,
+            order,
+            id,
+        })
     }
 }
 
@@ -356,19 +371,21 @@ impl CreateDepartmentResponse {
 }
 
 impl FromJson for CreateDepartmentResponse {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "CreateDepartmentResponse")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let id = members.required("id");
-        let extra = members.finish()?;
-        let Some(id) = id else {
-            return Err(Members::incomplete("CreateDepartmentResponse"));
-        };
-        Ok(Self { id, extra })
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut id = None;
+        let extra = json
+            .object(
+                "CreateDepartmentResponse",
+                &["id"],
+                &mut |_, member| {
+                    id = Some(FromJson::read(member)?);
+                    Ok(())
+                },
+            )?;
+        Ok(Self {
+            id: id.ok_or_else(|| DecodeError::missing("id"))?,
+            extra,
+        })
     }
 }
 
@@ -463,24 +480,29 @@ impl UpdateDepartmentRequest {
 }
 
 impl FromJson for UpdateDepartmentRequest {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "UpdateDepartmentRequest")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let id = members.required("id");
-        let name = members.optional("name");
-        let name_en = members.optional("name_en");
-        let parentid = members.optional("parentid");
-        let order = members.optional("order");
-        members.finish()?;
-        let Some(id) = id else {
-            return Err(Members::incomplete("UpdateDepartmentRequest"));
-        };
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut id = None;
+        let mut name = None;
+        let mut name_en = None;
+        let mut parentid = None;
+        let mut order = None;
+        json.object(
+            "UpdateDepartmentRequest",
+            &["id", "name", "name_en", "parentid", "order"],
+            &mut |at, member| {
+                match at {
+                    0 => id = Some(FromJson::read(member)?),
+                    1 => name = FromJson::read(member)?,
+                    2 => name_en = FromJson::read(member)?,
+                    3 => parentid = FromJson::read(member)?,
+                    4 => order = FromJson::read(member)?,
+                    _ => {}
+                }
+                Ok(())
+            },
+        )?;
         Ok(Self {
-            id,
+            id: id.ok_or_else(|| DecodeError::missing("id"))?,
             name,
             name_en,
             parentid,
@@ -530,14 +552,8 @@ impl UpdateDepartmentResponse {
 }
 
 impl FromJson for UpdateDepartmentResponse {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "UpdateDepartmentResponse")?)
-    }
-
-    fn from_members(members: Members<'_>) -> Decoded<Self> {
-        let extra = members.finish()?;
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let extra = json.object("UpdateDepartmentResponse", &[], &mut |_, _| Ok(()))?;
         Ok(Self { extra })
     }
 }
@@ -580,19 +596,19 @@ impl DeleteDepartmentRequest {
 }
 
 impl FromJson for DeleteDepartmentRequest {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "DeleteDepartmentRequest")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let id = members.required("id");
-        members.finish()?;
-        let Some(id) = id else {
-            return Err(Members::incomplete("DeleteDepartmentRequest"));
-        };
-        Ok(Self { id })
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut id = None;
+        json.object(
+            "DeleteDepartmentRequest",
+            &["id"],
+            &mut |_, member| {
+                id = Some(FromJson::read(member)?);
+                Ok(())
+            },
+        )?;
+        Ok(Self {
+            id: id.ok_or_else(|| DecodeError::missing("id"))?,
+        })
     }
 }
 
@@ -635,14 +651,8 @@ impl DeleteDepartmentResponse {
 }
 
 impl FromJson for DeleteDepartmentResponse {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "DeleteDepartmentResponse")?)
-    }
-
-    fn from_members(members: Members<'_>) -> Decoded<Self> {
-        let extra = members.finish()?;
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let extra = json.object("DeleteDepartmentResponse", &[], &mut |_, _| Ok(()))?;
         Ok(Self { extra })
     }
 }
@@ -690,15 +700,17 @@ impl ListDepartmentsResponse {
 }
 
 impl FromJson for ListDepartmentsResponse {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "ListDepartmentsResponse")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let department = members.list("department");
-        let extra = members.finish()?;
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut department = Vec::new();
+        let extra = json
+            .object(
+                "ListDepartmentsResponse",
+                &["department"],
+                &mut |_, member| {
+                    department = FromJson::read(member)?;
+                    Ok(())
+                },
+            )?;
         Ok(Self { department, extra })
     }
 }
@@ -742,19 +754,19 @@ impl GetDepartmentRequest {
 }
 
 impl FromJson for GetDepartmentRequest {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "GetDepartmentRequest")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let id = members.required("id");
-        members.finish()?;
-        let Some(id) = id else {
-            return Err(Members::incomplete("GetDepartmentRequest"));
-        };
-        Ok(Self { id })
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut id = None;
+        json.object(
+            "GetDepartmentRequest",
+            &["id"],
+            &mut |_, member| {
+                id = Some(FromJson::read(member)?);
+                Ok(())
+            },
+        )?;
+        Ok(Self {
+            id: id.ok_or_else(|| DecodeError::missing("id"))?,
+        })
     }
 }
 
@@ -804,19 +816,21 @@ impl GetDepartmentResponse {
 }
 
 impl FromJson for GetDepartmentResponse {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "GetDepartmentResponse")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let department = members.required("department");
-        let extra = members.finish()?;
-        let Some(department) = department else {
-            return Err(Members::incomplete("GetDepartmentResponse"));
-        };
-        Ok(Self { department, extra })
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut department = None;
+        let extra = json
+            .object(
+                "GetDepartmentResponse",
+                &["department"],
+                &mut |_, member| {
+                    department = Some(FromJson::read(member)?);
+                    Ok(())
+                },
+            )?;
+        Ok(Self {
+            department: department.ok_or_else(|| DecodeError::missing("department"))?,
+            extra,
+        })
     }
 }
 
@@ -866,15 +880,16 @@ impl ListDepartmentIdsRequest {
 }
 
 impl FromJson for ListDepartmentIdsRequest {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "ListDepartmentIdsRequest")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let id = members.optional("id");
-        members.finish()?;
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut id = None;
+        json.object(
+            "ListDepartmentIdsRequest",
+            &["id"],
+            &mut |_, member| {
+                id = FromJson::read(member)?;
+                Ok(())
+            },
+        )?;
         Ok(Self { id })
     }
 }
@@ -926,15 +941,17 @@ impl ListDepartmentIdsResponse {
 }
 
 impl FromJson for ListDepartmentIdsResponse {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "ListDepartmentIdsResponse")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let department_id = members.list("department_id");
-        let extra = members.finish()?;
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut department_id = Vec::new();
+        let extra = json
+            .object(
+                "ListDepartmentIdsResponse",
+                &["department_id"],
+                &mut |_, member| {
+                    department_id = FromJson::read(member)?;
+                    Ok(())
+                },
+            )?;
         Ok(Self { department_id, extra })
     }
 }

@@ -4,7 +4,8 @@
 //! Create, rename, delete and list tags, list a tag's members, and add or remove members and departments. Adding and removing can partly succeed: errcode 0 with the rejected user ids in `invalidlist` and (today) the rejected department ids in `invalidparty`. Today tag names are at most 32 characters and a corp has at most 3000 tags.
 
 use qywx_runtime::{json_object, QueryParams};
-use qywx_runtime::codec::{Decoded, FromJson, Members, MembersOut, RawValue, ToJson};
+use qywx_runtime::codec::{DecodeError, Decoded, FromJson, MembersOut, ToJson, ValueReader};
+use qywx_runtime::lenient::separated::SeparatedList;
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Validate, Validator};
 use serde_json::{Map, Value};
@@ -37,20 +38,27 @@ impl Tag {
 }
 
 impl FromJson for Tag {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "Tag")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let tagid = members.required("tagid");
-        let tagname = members.required("tagname");
-        let extra = members.finish()?;
-        match (tagid, tagname) {
-            (Some(tagid), Some(tagname)) => Ok(Self { tagid, tagname, extra }),
-            _ => Err(Members::incomplete("Tag")),
-        }
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut tagid = None;
+        let mut tagname = None;
+        let extra = json
+            .object(
+                "Tag",
+                &["tagid", "tagname"],
+                &mut |at, member| {
+                    match at {
+                        0 => tagid = Some(FromJson::read(member)?),
+                        1 => tagname = Some(FromJson::read(member)?),
+                        _ => {}
+                    }
+                    Ok(())
+                },
+            )?;
+        Ok(Self {
+            tagid: tagid.ok_or_else(|| DecodeError::missing("tagid"))?,
+            tagname: tagname.ok_or_else(|| DecodeError::missing("tagname"))?,
+            extra,
+        })
     }
 }
 
@@ -113,20 +121,25 @@ impl CreateTagRequest {
 }
 
 impl FromJson for CreateTagRequest {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "CreateTagRequest")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let tagname = members.required("tagname");
-        let tagid = members.optional("tagid");
-        members.finish()?;
-        let Some(tagname) = tagname else {
-            return Err(Members::incomplete("CreateTagRequest"));
-        };
-        Ok(Self { tagname, tagid })
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut tagname = None;
+        let mut tagid = None;
+        json.object(
+            "CreateTagRequest",
+            &["tagname", "tagid"],
+            &mut |at, member| {
+                match at {
+                    0 => tagname = Some(FromJson::read(member)?),
+                    1 => tagid = FromJson::read(member)?,
+                    _ => {}
+                }
+                Ok(())
+            },
+        )?;
+        Ok(Self {
+            tagname: tagname.ok_or_else(|| DecodeError::missing("tagname"))?,
+            tagid,
+        })
     }
 }
 
@@ -170,19 +183,21 @@ impl CreateTagResponse {
 }
 
 impl FromJson for CreateTagResponse {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "CreateTagResponse")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let tagid = members.required("tagid");
-        let extra = members.finish()?;
-        let Some(tagid) = tagid else {
-            return Err(Members::incomplete("CreateTagResponse"));
-        };
-        Ok(Self { tagid, extra })
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut tagid = None;
+        let extra = json
+            .object(
+                "CreateTagResponse",
+                &["tagid"],
+                &mut |_, member| {
+                    tagid = Some(FromJson::read(member)?);
+                    Ok(())
+                },
+            )?;
+        Ok(Self {
+            tagid: tagid.ok_or_else(|| DecodeError::missing("tagid"))?,
+            extra,
+        })
     }
 }
 
@@ -233,20 +248,25 @@ impl UpdateTagRequest {
 }
 
 impl FromJson for UpdateTagRequest {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "UpdateTagRequest")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let tagid = members.required("tagid");
-        let tagname = members.required("tagname");
-        members.finish()?;
-        match (tagid, tagname) {
-            (Some(tagid), Some(tagname)) => Ok(Self { tagid, tagname }),
-            _ => Err(Members::incomplete("UpdateTagRequest")),
-        }
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut tagid = None;
+        let mut tagname = None;
+        json.object(
+            "UpdateTagRequest",
+            &["tagid", "tagname"],
+            &mut |at, member| {
+                match at {
+                    0 => tagid = Some(FromJson::read(member)?),
+                    1 => tagname = Some(FromJson::read(member)?),
+                    _ => {}
+                }
+                Ok(())
+            },
+        )?;
+        Ok(Self {
+            tagid: tagid.ok_or_else(|| DecodeError::missing("tagid"))?,
+            tagname: tagname.ok_or_else(|| DecodeError::missing("tagname"))?,
+        })
     }
 }
 
@@ -286,14 +306,8 @@ impl UpdateTagResponse {
 }
 
 impl FromJson for UpdateTagResponse {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "UpdateTagResponse")?)
-    }
-
-    fn from_members(members: Members<'_>) -> Decoded<Self> {
-        let extra = members.finish()?;
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let extra = json.object("UpdateTagResponse", &[], &mut |_, _| Ok(()))?;
         Ok(Self { extra })
     }
 }
@@ -336,19 +350,19 @@ impl DeleteTagRequest {
 }
 
 impl FromJson for DeleteTagRequest {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "DeleteTagRequest")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let tagid = members.required("tagid");
-        members.finish()?;
-        let Some(tagid) = tagid else {
-            return Err(Members::incomplete("DeleteTagRequest"));
-        };
-        Ok(Self { tagid })
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut tagid = None;
+        json.object(
+            "DeleteTagRequest",
+            &["tagid"],
+            &mut |_, member| {
+                tagid = Some(FromJson::read(member)?);
+                Ok(())
+            },
+        )?;
+        Ok(Self {
+            tagid: tagid.ok_or_else(|| DecodeError::missing("tagid"))?,
+        })
     }
 }
 
@@ -391,14 +405,8 @@ impl DeleteTagResponse {
 }
 
 impl FromJson for DeleteTagResponse {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "DeleteTagResponse")?)
-    }
-
-    fn from_members(members: Members<'_>) -> Decoded<Self> {
-        let extra = members.finish()?;
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let extra = json.object("DeleteTagResponse", &[], &mut |_, _| Ok(()))?;
         Ok(Self { extra })
     }
 }
@@ -441,19 +449,19 @@ impl GetTagUsersRequest {
 }
 
 impl FromJson for GetTagUsersRequest {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "GetTagUsersRequest")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let tagid = members.required("tagid");
-        members.finish()?;
-        let Some(tagid) = tagid else {
-            return Err(Members::incomplete("GetTagUsersRequest"));
-        };
-        Ok(Self { tagid })
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut tagid = None;
+        json.object(
+            "GetTagUsersRequest",
+            &["tagid"],
+            &mut |_, member| {
+                tagid = Some(FromJson::read(member)?);
+                Ok(())
+            },
+        )?;
+        Ok(Self {
+            tagid: tagid.ok_or_else(|| DecodeError::missing("tagid"))?,
+        })
     }
 }
 
@@ -527,17 +535,24 @@ impl GetTagUsersResponse {
 }
 
 impl FromJson for GetTagUsersResponse {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "GetTagUsersResponse")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let tagname = members.optional("tagname");
-        let userlist = members.list("userlist");
-        let partylist = members.optional("partylist");
-        let extra = members.finish()?;
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut tagname = None;
+        let mut userlist = Vec::new();
+        let mut partylist = None;
+        let extra = json
+            .object(
+                "GetTagUsersResponse",
+                &["tagname", "userlist", "partylist"],
+                &mut |at, member| {
+                    match at {
+                        0 => tagname = FromJson::read(member)?,
+                        1 => userlist = FromJson::read(member)?,
+                        2 => partylist = FromJson::read(member)?,
+                        _ => {}
+                    }
+                    Ok(())
+                },
+            )?;
         Ok(Self {
             tagname,
             userlist,
@@ -609,21 +624,28 @@ impl AddTagUsersRequest {
 }
 
 impl FromJson for AddTagUsersRequest {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "AddTagUsersRequest")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let tagid = members.required("tagid");
-        let userlist = members.list("userlist");
-        let partylist = members.optional("partylist");
-        members.finish()?;
-        let Some(tagid) = tagid else {
-            return Err(Members::incomplete("AddTagUsersRequest"));
-        };
-        Ok(Self { tagid, userlist, partylist })
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut tagid = None;
+        let mut userlist = Vec::new();
+        let mut partylist = None;
+        json.object(
+            "AddTagUsersRequest",
+            &["tagid", "userlist", "partylist"],
+            &mut |at, member| {
+                match at {
+                    0 => tagid = Some(FromJson::read(member)?),
+                    1 => userlist = FromJson::read(member)?,
+                    2 => partylist = FromJson::read(member)?,
+                    _ => {}
+                }
+                Ok(())
+            },
+        )?;
+        Ok(Self {
+            tagid: tagid.ok_or_else(|| DecodeError::missing("tagid"))?,
+            userlist,
+            partylist,
+        })
     }
 }
 
@@ -698,16 +720,22 @@ impl AddTagUsersResponse {
 }
 
 impl FromJson for AddTagUsersResponse {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "AddTagUsersResponse")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let invalidlist = members.separated("invalidlist", '|');
-        let invalidparty = members.optional("invalidparty");
-        let extra = members.finish()?;
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut invalidlist = SeparatedList::from_items(None);
+        let mut invalidparty = None;
+        let extra = json
+            .object(
+                "AddTagUsersResponse",
+                &["invalidlist", "invalidparty"],
+                &mut |at, member| {
+                    match at {
+                        0 => invalidlist = SeparatedList::read(member, '|')?,
+                        1 => invalidparty = FromJson::read(member)?,
+                        _ => {}
+                    }
+                    Ok(())
+                },
+            )?;
         Ok(Self {
             invalidlist,
             invalidparty,
@@ -785,21 +813,28 @@ impl DeleteTagUsersRequest {
 }
 
 impl FromJson for DeleteTagUsersRequest {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "DeleteTagUsersRequest")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let tagid = members.required("tagid");
-        let userlist = members.list("userlist");
-        let partylist = members.optional("partylist");
-        members.finish()?;
-        let Some(tagid) = tagid else {
-            return Err(Members::incomplete("DeleteTagUsersRequest"));
-        };
-        Ok(Self { tagid, userlist, partylist })
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut tagid = None;
+        let mut userlist = Vec::new();
+        let mut partylist = None;
+        json.object(
+            "DeleteTagUsersRequest",
+            &["tagid", "userlist", "partylist"],
+            &mut |at, member| {
+                match at {
+                    0 => tagid = Some(FromJson::read(member)?),
+                    1 => userlist = FromJson::read(member)?,
+                    2 => partylist = FromJson::read(member)?,
+                    _ => {}
+                }
+                Ok(())
+            },
+        )?;
+        Ok(Self {
+            tagid: tagid.ok_or_else(|| DecodeError::missing("tagid"))?,
+            userlist,
+            partylist,
+        })
     }
 }
 
@@ -874,16 +909,22 @@ impl DeleteTagUsersResponse {
 }
 
 impl FromJson for DeleteTagUsersResponse {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "DeleteTagUsersResponse")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let invalidlist = members.separated("invalidlist", '|');
-        let invalidparty = members.optional("invalidparty");
-        let extra = members.finish()?;
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut invalidlist = SeparatedList::from_items(None);
+        let mut invalidparty = None;
+        let extra = json
+            .object(
+                "DeleteTagUsersResponse",
+                &["invalidlist", "invalidparty"],
+                &mut |at, member| {
+                    match at {
+                        0 => invalidlist = SeparatedList::read(member, '|')?,
+                        1 => invalidparty = FromJson::read(member)?,
+                        _ => {}
+                    }
+                    Ok(())
+                },
+            )?;
         Ok(Self {
             invalidlist,
             invalidparty,
@@ -942,15 +983,17 @@ impl ListTagsResponse {
 }
 
 impl FromJson for ListTagsResponse {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "ListTagsResponse")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let taglist = members.list("taglist");
-        let extra = members.finish()?;
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut taglist = Vec::new();
+        let extra = json
+            .object(
+                "ListTagsResponse",
+                &["taglist"],
+                &mut |_, member| {
+                    taglist = FromJson::read(member)?;
+                    Ok(())
+                },
+            )?;
         Ok(Self { taglist, extra })
     }
 }

@@ -4,7 +4,7 @@
 //! Create, update, delete and read members of the WeCom contact directory, list a department's members (briefly or with details), page through all members' ids, and convert between UserID and openid. The 2014 article said each department holds at most 1000 direct members. Today's servers withhold sensitive member fields (avatar, gender, mobile, email, biz_mail, qr_code, address) from apps created after 2022-06-20 without the member's authorization, and refuse new contacts-sync IPs on the detail reads since 2022-08-15.
 
 use qywx_runtime::{json_object, wire_enum, QueryParams};
-use qywx_runtime::codec::{Decoded, FromJson, Members, MembersOut, RawValue, ToJson};
+use qywx_runtime::codec::{DecodeError, Decoded, FromJson, MembersOut, ToJson, ValueReader};
 use qywx_runtime::lenient::{IntEnum, StrEnum};
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Presence, Validate, Validator};
@@ -304,23 +304,28 @@ impl UserBrief {
 }
 
 impl FromJson for UserBrief {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "UserBrief")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let userid = members.required("userid");
-        let name = members.optional("name");
-        let department = members.optional("department");
-        let open_userid = members.optional("open_userid");
-        let extra = members.finish()?;
-        let Some(userid) = userid else {
-            return Err(Members::incomplete("UserBrief"));
-        };
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut userid = None;
+        let mut name = None;
+        let mut department = None;
+        let mut open_userid = None;
+        let extra = json
+            .object(
+                "UserBrief",
+                &["userid", "name", "department", "open_userid"],
+                &mut |at, member| {
+                    match at {
+                        0 => userid = Some(FromJson::read(member)?),
+                        1 => name = FromJson::read(member)?,
+                        2 => department = FromJson::read(member)?,
+                        3 => open_userid = FromJson::read(member)?,
+                        _ => {}
+                    }
+                    Ok(())
+                },
+            )?;
         Ok(Self {
-            userid,
+            userid: userid.ok_or_else(|| DecodeError::missing("userid"))?,
             name,
             department,
             open_userid,
@@ -416,19 +421,21 @@ impl ExtAttrText {
 }
 
 impl FromJson for ExtAttrText {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "ExtAttrText")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let value = members.required("value");
-        let extra = members.finish()?;
-        let Some(value) = value else {
-            return Err(Members::incomplete("ExtAttrText"));
-        };
-        Ok(Self { value, extra })
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut value = None;
+        let extra = json
+            .object(
+                "ExtAttrText",
+                &["value"],
+                &mut |_, member| {
+                    value = Some(FromJson::read(member)?);
+                    Ok(())
+                },
+            )?;
+        Ok(Self {
+            value: value.ok_or_else(|| DecodeError::missing("value"))?,
+            extra,
+        })
     }
 }
 
@@ -481,20 +488,27 @@ impl ExtAttrWeb {
 }
 
 impl FromJson for ExtAttrWeb {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "ExtAttrWeb")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let url = members.required("url");
-        let title = members.required("title");
-        let extra = members.finish()?;
-        match (url, title) {
-            (Some(url), Some(title)) => Ok(Self { url, title, extra }),
-            _ => Err(Members::incomplete("ExtAttrWeb")),
-        }
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut url = None;
+        let mut title = None;
+        let extra = json
+            .object(
+                "ExtAttrWeb",
+                &["url", "title"],
+                &mut |at, member| {
+                    match at {
+                        0 => url = Some(FromJson::read(member)?),
+                        1 => title = Some(FromJson::read(member)?),
+                        _ => {}
+                    }
+                    Ok(())
+                },
+            )?;
+        Ok(Self {
+            url: url.ok_or_else(|| DecodeError::missing("url"))?,
+            title: title.ok_or_else(|| DecodeError::missing("title"))?,
+            extra,
+        })
     }
 }
 
@@ -556,28 +570,30 @@ impl ExtAttrMiniprogram {
 }
 
 impl FromJson for ExtAttrMiniprogram {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "ExtAttrMiniprogram")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let appid = members.required("appid");
-        let pagepath = members.required("pagepath");
-        let title = members.required("title");
-        let extra = members.finish()?;
-        match (appid, pagepath, title) {
-            (Some(appid), Some(pagepath), Some(title)) => {
-                Ok(Self {
-                    appid,
-                    pagepath,
-                    title,
-                    extra,
-                })
-            }
-            _ => Err(Members::incomplete("ExtAttrMiniprogram")),
-        }
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut appid = None;
+        let mut pagepath = None;
+        let mut title = None;
+        let extra = json
+            .object(
+                "ExtAttrMiniprogram",
+                &["appid", "pagepath", "title"],
+                &mut |at, member| {
+                    match at {
+                        0 => appid = Some(FromJson::read(member)?),
+                        1 => pagepath = Some(FromJson::read(member)?),
+                        2 => title = Some(FromJson::read(member)?),
+                        _ => {}
+                    }
+                    Ok(())
+                },
+            )?;
+        Ok(Self {
+            appid: appid.ok_or_else(|| DecodeError::missing("appid"))?,
+            pagepath: pagepath.ok_or_else(|| DecodeError::missing("pagepath"))?,
+            title: title.ok_or_else(|| DecodeError::missing("title"))?,
+            extra,
+        })
     }
 }
 
@@ -662,32 +678,36 @@ impl ExtAttrItem {
 }
 
 impl FromJson for ExtAttrItem {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "ExtAttrItem")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let r#type = members.required("type");
-        let name = members.required("name");
-        let text = members.optional("text");
-        let web = members.optional("web");
-        let miniprogram = members.optional("miniprogram");
-        let extra = members.finish()?;
-        match (r#type, name) {
-            (Some(r#type), Some(name)) => {
-                Ok(Self {
-                    r#type,
-                    name,
-                    text,
-                    web,
-                    miniprogram,
-                    extra,
-                })
-            }
-            _ => Err(Members::incomplete("ExtAttrItem")),
-        }
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut r#type = None;
+        let mut name = None;
+        let mut text = None;
+        let mut web = None;
+        let mut miniprogram = None;
+        let extra = json
+            .object(
+                "ExtAttrItem",
+                &["type", "name", "text", "web", "miniprogram"],
+                &mut |at, member| {
+                    match at {
+                        0 => r#type = Some(FromJson::read(member)?),
+                        1 => name = Some(FromJson::read(member)?),
+                        2 => text = FromJson::read(member)?,
+                        3 => web = FromJson::read(member)?,
+                        4 => miniprogram = FromJson::read(member)?,
+                        _ => {}
+                    }
+                    Ok(())
+                },
+            )?;
+        Ok(Self {
+            r#type: r#type.ok_or_else(|| DecodeError::missing("type"))?,
+            name: name.ok_or_else(|| DecodeError::missing("name"))?,
+            text,
+            web,
+            miniprogram,
+            extra,
+        })
     }
 }
 
@@ -746,15 +766,17 @@ impl ExtAttr {
 }
 
 impl FromJson for ExtAttr {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "ExtAttr")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let attrs = members.list("attrs");
-        let extra = members.finish()?;
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut attrs = Vec::new();
+        let extra = json
+            .object(
+                "ExtAttr",
+                &["attrs"],
+                &mut |_, member| {
+                    attrs = FromJson::read(member)?;
+                    Ok(())
+                },
+            )?;
         Ok(Self { attrs, extra })
     }
 }
@@ -819,28 +841,30 @@ impl DeptUser {
 }
 
 impl FromJson for DeptUser {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "DeptUser")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let userid = members.required("userid");
-        let open_userid = members.optional("open_userid");
-        let department = members.required("department");
-        let extra = members.finish()?;
-        match (userid, department) {
-            (Some(userid), Some(department)) => {
-                Ok(Self {
-                    userid,
-                    open_userid,
-                    department,
-                    extra,
-                })
-            }
-            _ => Err(Members::incomplete("DeptUser")),
-        }
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut userid = None;
+        let mut open_userid = None;
+        let mut department = None;
+        let extra = json
+            .object(
+                "DeptUser",
+                &["userid", "open_userid", "department"],
+                &mut |at, member| {
+                    match at {
+                        0 => userid = Some(FromJson::read(member)?),
+                        1 => open_userid = FromJson::read(member)?,
+                        2 => department = Some(FromJson::read(member)?),
+                        _ => {}
+                    }
+                    Ok(())
+                },
+            )?;
+        Ok(Self {
+            userid: userid.ok_or_else(|| DecodeError::missing("userid"))?,
+            open_userid,
+            department: department.ok_or_else(|| DecodeError::missing("department"))?,
+            extra,
+        })
     }
 }
 
@@ -1129,66 +1153,110 @@ impl Member {
 }
 
 impl FromJson for Member {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "Member")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let userid = members.required("userid");
-        let name = members.optional("name");
-        let department = members.list("department");
-        let order = members.optional("order");
-        let position = members.optional("position");
-        let mobile = members.optional("mobile");
-        let gender = members.optional("gender");
-        let email = members.optional("email");
-        let biz_mail = members.optional("biz_mail");
-        let is_leader_in_dept = members.optional("is_leader_in_dept");
-        let direct_leader = members.optional("direct_leader");
-        let avatar = members.optional("avatar");
-        let thumb_avatar = members.optional("thumb_avatar");
-        let telephone = members.optional("telephone");
-        let alias = members.optional("alias");
-        let address = members.optional("address");
-        let open_userid = members.optional("open_userid");
-        let main_department = members.optional("main_department");
-        let extattr = members.optional("extattr");
-        let status = members.required("status");
-        let qr_code = members.optional("qr_code");
-        let external_position = members.optional("external_position");
-        let extra = members.finish()?;
-        match (userid, status) {
-            (Some(userid), Some(status)) => {
-                Ok(Self {
-                    userid,
-                    name,
-                    department,
-                    order,
-                    position,
-                    mobile,
-                    gender,
-                    email,
-                    biz_mail,
-                    is_leader_in_dept,
-                    direct_leader,
-                    avatar,
-                    thumb_avatar,
-                    telephone,
-                    alias,
-                    address,
-                    open_userid,
-                    main_department,
-                    extattr,
-                    status,
-                    qr_code,
-                    external_position,
-                    extra,
-                })
-            }
-            _ => Err(Members::incomplete("Member")),
-        }
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut userid = None;
+        let mut name = None;
+        let mut department = Vec::new();
+        let mut order = None;
+        let mut position = None;
+        let mut mobile = None;
+        let mut gender = None;
+        let mut email = None;
+        let mut biz_mail = None;
+        let mut is_leader_in_dept = None;
+        let mut direct_leader = None;
+        let mut avatar = None;
+        let mut thumb_avatar = None;
+        let mut telephone = None;
+        let mut alias = None;
+        let mut address = None;
+        let mut open_userid = None;
+        let mut main_department = None;
+        let mut extattr = None;
+        let mut status = None;
+        let mut qr_code = None;
+        let mut external_position = None;
+        let extra = json
+            .object(
+                "Member",
+                &[
+                    "userid",
+                    "name",
+                    "department",
+                    "order",
+                    "position",
+                    "mobile",
+                    "gender",
+                    "email",
+                    "biz_mail",
+                    "is_leader_in_dept",
+                    "direct_leader",
+                    "avatar",
+                    "thumb_avatar",
+                    "telephone",
+                    "alias",
+                    "address",
+                    "open_userid",
+                    "main_department",
+                    "extattr",
+                    "status",
+                    "qr_code",
+                    "external_position",
+                ],
+                &mut |at, member| {
+                    match at {
+                        0 => userid = Some(FromJson::read(member)?),
+                        1 => name = FromJson::read(member)?,
+                        2 => department = FromJson::read(member)?,
+                        3 => order = FromJson::read(member)?,
+                        4 => position = FromJson::read(member)?,
+                        5 => mobile = FromJson::read(member)?,
+                        6 => gender = FromJson::read(member)?,
+                        7 => email = FromJson::read(member)?,
+                        8 => biz_mail = FromJson::read(member)?,
+                        9 => is_leader_in_dept = FromJson::read(member)?,
+                        10 => direct_leader = FromJson::read(member)?,
+                        11 => avatar = FromJson::read(member)?,
+                        12 => thumb_avatar = FromJson::read(member)?,
+                        13 => telephone = FromJson::read(member)?,
+                        14 => alias = FromJson::read(member)?,
+                        15 => address = FromJson::read(member)?,
+                        16 => open_userid = FromJson::read(member)?,
+                        17 => main_department = FromJson::read(member)?,
+                        18 => extattr = FromJson::read(member)?,
+                        19 => status = Some(FromJson::read(member)?),
+                        20 => qr_code = FromJson::read(member)?,
+                        21 => external_position = FromJson::read(member)?,
+                        _ => {}
+                    }
+                    Ok(())
+                },
+            )?;
+        Ok(Self {
+            userid: userid.ok_or_else(|| DecodeError::missing("userid"))?,
+            name,
+            department,
+            order,
+            position,
+            mobile,
+            gender,
+            email,
+            biz_mail,
+            is_leader_in_dept,
+            direct_leader,
+            avatar,
+            thumb_avatar,
+            telephone,
+            alias,
+            address,
+            open_userid,
+            main_department,
+            extattr,
+            status: status.ok_or_else(|| DecodeError::missing("status"))?,
+            qr_code,
+            external_position,
+            extra,
+        })
     }
 }
 
@@ -1537,65 +1605,108 @@ impl CreateUserRequest {
 }
 
 impl FromJson for CreateUserRequest {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "CreateUserRequest")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let userid = members.required("userid");
-        let name = members.required("name");
-        let alias = members.optional("alias");
-        let mobile = members.optional("mobile");
-        let department = members.optional("department");
-        let order = members.optional("order");
-        let position = members.optional("position");
-        let gender = members.optional("gender");
-        let email = members.optional("email");
-        let biz_mail = members.optional("biz_mail");
-        let is_leader_in_dept = members.optional("is_leader_in_dept");
-        let direct_leader = members.optional("direct_leader");
-        let enable = members.optional("enable");
-        let avatar_mediaid = members.optional("avatar_mediaid");
-        let telephone = members.optional("telephone");
-        let address = members.optional("address");
-        let main_department = members.optional("main_department");
-        let extattr = members.optional("extattr");
-        let to_invite = members.optional("to_invite");
-        let external_position = members.optional("external_position");
-        let tel = members.optional("tel");
-        let weixinid = members.optional("weixinid");
-        members.finish()?;
-        match (userid, name) {
-            (Some(userid), Some(name)) => {
-                Ok(Self {
-                    userid,
-                    name,
-                    alias,
-                    mobile,
-                    department,
-                    order,
-                    position,
-                    gender,
-                    email,
-                    biz_mail,
-                    is_leader_in_dept,
-                    direct_leader,
-                    enable,
-                    avatar_mediaid,
-                    telephone,
-                    address,
-                    main_department,
-                    extattr,
-                    to_invite,
-                    external_position,
-                    tel,
-                    weixinid,
-                })
-            }
-            _ => Err(Members::incomplete("CreateUserRequest")),
-        }
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut userid = None;
+        let mut name = None;
+        let mut alias = None;
+        let mut mobile = None;
+        let mut department = None;
+        let mut order = None;
+        let mut position = None;
+        let mut gender = None;
+        let mut email = None;
+        let mut biz_mail = None;
+        let mut is_leader_in_dept = None;
+        let mut direct_leader = None;
+        let mut enable = None;
+        let mut avatar_mediaid = None;
+        let mut telephone = None;
+        let mut address = None;
+        let mut main_department = None;
+        let mut extattr = None;
+        let mut to_invite = None;
+        let mut external_position = None;
+        let mut tel = None;
+        let mut weixinid = None;
+        json.object(
+            "CreateUserRequest",
+            &[
+                "userid",
+                "name",
+                "alias",
+                "mobile",
+                "department",
+                "order",
+                "position",
+                "gender",
+                "email",
+                "biz_mail",
+                "is_leader_in_dept",
+                "direct_leader",
+                "enable",
+                "avatar_mediaid",
+                "telephone",
+                "address",
+                "main_department",
+                "extattr",
+                "to_invite",
+                "external_position",
+                "tel",
+                "weixinid",
+            ],
+            &mut |at, member| {
+                match at {
+                    0 => userid = Some(FromJson::read(member)?),
+                    1 => name = Some(FromJson::read(member)?),
+                    2 => alias = FromJson::read(member)?,
+                    3 => mobile = FromJson::read(member)?,
+                    4 => department = FromJson::read(member)?,
+                    5 => order = FromJson::read(member)?,
+                    6 => position = FromJson::read(member)?,
+                    7 => gender = FromJson::read(member)?,
+                    8 => email = FromJson::read(member)?,
+                    9 => biz_mail = FromJson::read(member)?,
+                    10 => is_leader_in_dept = FromJson::read(member)?,
+                    11 => direct_leader = FromJson::read(member)?,
+                    12 => enable = FromJson::read(member)?,
+                    13 => avatar_mediaid = FromJson::read(member)?,
+                    14 => telephone = FromJson::read(member)?,
+                    15 => address = FromJson::read(member)?,
+                    16 => main_department = FromJson::read(member)?,
+                    17 => extattr = FromJson::read(member)?,
+                    18 => to_invite = FromJson::read(member)?,
+                    19 => external_position = FromJson::read(member)?,
+                    20 => tel = FromJson::read(member)?,
+                    21 => weixinid = FromJson::read(member)?,
+                    _ => {}
+                }
+                Ok(())
+            },
+        )?;
+        Ok(Self {
+            userid: userid.ok_or_else(|| DecodeError::missing("userid"))?,
+            name: name.ok_or_else(|| DecodeError::missing("name"))?,
+            alias,
+            mobile,
+            department,
+            order,
+            position,
+            gender,
+            email,
+            biz_mail,
+            is_leader_in_dept,
+            direct_leader,
+            enable,
+            avatar_mediaid,
+            telephone,
+            address,
+            main_department,
+            extattr,
+            to_invite,
+            external_position,
+            tel,
+            weixinid,
+        })
     }
 }
 
@@ -1705,14 +1816,8 @@ impl CreateUserResponse {
 }
 
 impl FromJson for CreateUserResponse {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "CreateUserResponse")?)
-    }
-
-    fn from_members(members: Members<'_>) -> Decoded<Self> {
-        let extra = members.finish()?;
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let extra = json.object("CreateUserResponse", &[], &mut |_, _| Ok(()))?;
         Ok(Self { extra })
     }
 }
@@ -2022,41 +2127,86 @@ impl UpdateUserRequest {
 }
 
 impl FromJson for UpdateUserRequest {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "UpdateUserRequest")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let userid = members.required("userid");
-        let new_userid = members.optional("new_userid");
-        let name = members.optional("name");
-        let alias = members.optional("alias");
-        let mobile = members.optional("mobile");
-        let department = members.optional("department");
-        let order = members.optional("order");
-        let position = members.optional("position");
-        let gender = members.optional("gender");
-        let email = members.optional("email");
-        let biz_mail = members.optional("biz_mail");
-        let telephone = members.optional("telephone");
-        let is_leader_in_dept = members.optional("is_leader_in_dept");
-        let direct_leader = members.optional("direct_leader");
-        let enable = members.optional("enable");
-        let avatar_mediaid = members.optional("avatar_mediaid");
-        let address = members.optional("address");
-        let main_department = members.optional("main_department");
-        let extattr = members.optional("extattr");
-        let external_position = members.optional("external_position");
-        let tel = members.optional("tel");
-        let weixinid = members.optional("weixinid");
-        members.finish()?;
-        let Some(userid) = userid else {
-            return Err(Members::incomplete("UpdateUserRequest"));
-        };
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut userid = None;
+        let mut new_userid = None;
+        let mut name = None;
+        let mut alias = None;
+        let mut mobile = None;
+        let mut department = None;
+        let mut order = None;
+        let mut position = None;
+        let mut gender = None;
+        let mut email = None;
+        let mut biz_mail = None;
+        let mut telephone = None;
+        let mut is_leader_in_dept = None;
+        let mut direct_leader = None;
+        let mut enable = None;
+        let mut avatar_mediaid = None;
+        let mut address = None;
+        let mut main_department = None;
+        let mut extattr = None;
+        let mut external_position = None;
+        let mut tel = None;
+        let mut weixinid = None;
+        json.object(
+            "UpdateUserRequest",
+            &[
+                "userid",
+                "new_userid",
+                "name",
+                "alias",
+                "mobile",
+                "department",
+                "order",
+                "position",
+                "gender",
+                "email",
+                "biz_mail",
+                "telephone",
+                "is_leader_in_dept",
+                "direct_leader",
+                "enable",
+                "avatar_mediaid",
+                "address",
+                "main_department",
+                "extattr",
+                "external_position",
+                "tel",
+                "weixinid",
+            ],
+            &mut |at, member| {
+                match at {
+                    0 => userid = Some(FromJson::read(member)?),
+                    1 => new_userid = FromJson::read(member)?,
+                    2 => name = FromJson::read(member)?,
+                    3 => alias = FromJson::read(member)?,
+                    4 => mobile = FromJson::read(member)?,
+                    5 => department = FromJson::read(member)?,
+                    6 => order = FromJson::read(member)?,
+                    7 => position = FromJson::read(member)?,
+                    8 => gender = FromJson::read(member)?,
+                    9 => email = FromJson::read(member)?,
+                    10 => biz_mail = FromJson::read(member)?,
+                    11 => telephone = FromJson::read(member)?,
+                    12 => is_leader_in_dept = FromJson::read(member)?,
+                    13 => direct_leader = FromJson::read(member)?,
+                    14 => enable = FromJson::read(member)?,
+                    15 => avatar_mediaid = FromJson::read(member)?,
+                    16 => address = FromJson::read(member)?,
+                    17 => main_department = FromJson::read(member)?,
+                    18 => extattr = FromJson::read(member)?,
+                    19 => external_position = FromJson::read(member)?,
+                    20 => tel = FromJson::read(member)?,
+                    21 => weixinid = FromJson::read(member)?,
+                    _ => {}
+                }
+                Ok(())
+            },
+        )?;
         Ok(Self {
-            userid,
+            userid: userid.ok_or_else(|| DecodeError::missing("userid"))?,
             new_userid,
             name,
             alias,
@@ -2180,14 +2330,8 @@ impl UpdateUserResponse {
 }
 
 impl FromJson for UpdateUserResponse {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "UpdateUserResponse")?)
-    }
-
-    fn from_members(members: Members<'_>) -> Decoded<Self> {
-        let extra = members.finish()?;
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let extra = json.object("UpdateUserResponse", &[], &mut |_, _| Ok(()))?;
         Ok(Self { extra })
     }
 }
@@ -2230,19 +2374,19 @@ impl DeleteUserRequest {
 }
 
 impl FromJson for DeleteUserRequest {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "DeleteUserRequest")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let userid = members.required("userid");
-        members.finish()?;
-        let Some(userid) = userid else {
-            return Err(Members::incomplete("DeleteUserRequest"));
-        };
-        Ok(Self { userid })
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut userid = None;
+        json.object(
+            "DeleteUserRequest",
+            &["userid"],
+            &mut |_, member| {
+                userid = Some(FromJson::read(member)?);
+                Ok(())
+            },
+        )?;
+        Ok(Self {
+            userid: userid.ok_or_else(|| DecodeError::missing("userid"))?,
+        })
     }
 }
 
@@ -2285,14 +2429,8 @@ impl DeleteUserResponse {
 }
 
 impl FromJson for DeleteUserResponse {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "DeleteUserResponse")?)
-    }
-
-    fn from_members(members: Members<'_>) -> Decoded<Self> {
-        let extra = members.finish()?;
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let extra = json.object("DeleteUserResponse", &[], &mut |_, _| Ok(()))?;
         Ok(Self { extra })
     }
 }
@@ -2335,19 +2473,19 @@ impl GetUserRequest {
 }
 
 impl FromJson for GetUserRequest {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "GetUserRequest")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let userid = members.required("userid");
-        members.finish()?;
-        let Some(userid) = userid else {
-            return Err(Members::incomplete("GetUserRequest"));
-        };
-        Ok(Self { userid })
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut userid = None;
+        json.object(
+            "GetUserRequest",
+            &["userid"],
+            &mut |_, member| {
+                userid = Some(FromJson::read(member)?);
+                Ok(())
+            },
+        )?;
+        Ok(Self {
+            userid: userid.ok_or_else(|| DecodeError::missing("userid"))?,
+        })
     }
 }
 
@@ -2678,72 +2816,122 @@ impl GetUserResponse {
 }
 
 impl FromJson for GetUserResponse {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "GetUserResponse")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let userid = members.required("userid");
-        let name = members.optional("name");
-        let department = members.list("department");
-        let order = members.optional("order");
-        let position = members.optional("position");
-        let mobile = members.optional("mobile");
-        let gender = members.optional("gender");
-        let email = members.optional("email");
-        let biz_mail = members.optional("biz_mail");
-        let is_leader_in_dept = members.optional("is_leader_in_dept");
-        let direct_leader = members.optional("direct_leader");
-        let avatar = members.optional("avatar");
-        let thumb_avatar = members.optional("thumb_avatar");
-        let telephone = members.optional("telephone");
-        let alias = members.optional("alias");
-        let address = members.optional("address");
-        let open_userid = members.optional("open_userid");
-        let main_department = members.optional("main_department");
-        let extattr = members.optional("extattr");
-        let status = members.required("status");
-        let qr_code = members.optional("qr_code");
-        let external_position = members.optional("external_position");
-        let tel = members.optional("tel");
-        let weixinid = members.optional("weixinid");
-        let enable = members.optional("enable");
-        let extra = members.finish()?;
-        match (userid, status) {
-            (Some(userid), Some(status)) => {
-                Ok(Self {
-                    userid,
-                    name,
-                    department,
-                    order,
-                    position,
-                    mobile,
-                    gender,
-                    email,
-                    biz_mail,
-                    is_leader_in_dept,
-                    direct_leader,
-                    avatar,
-                    thumb_avatar,
-                    telephone,
-                    alias,
-                    address,
-                    open_userid,
-                    main_department,
-                    extattr,
-                    status,
-                    qr_code,
-                    external_position,
-                    tel,
-                    weixinid,
-                    enable,
-                    extra,
-                })
-            }
-            _ => Err(Members::incomplete("GetUserResponse")),
-        }
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut userid = None;
+        let mut name = None;
+        let mut department = Vec::new();
+        let mut order = None;
+        let mut position = None;
+        let mut mobile = None;
+        let mut gender = None;
+        let mut email = None;
+        let mut biz_mail = None;
+        let mut is_leader_in_dept = None;
+        let mut direct_leader = None;
+        let mut avatar = None;
+        let mut thumb_avatar = None;
+        let mut telephone = None;
+        let mut alias = None;
+        let mut address = None;
+        let mut open_userid = None;
+        let mut main_department = None;
+        let mut extattr = None;
+        let mut status = None;
+        let mut qr_code = None;
+        let mut external_position = None;
+        let mut tel = None;
+        let mut weixinid = None;
+        let mut enable = None;
+        let extra = json
+            .object(
+                "GetUserResponse",
+                &[
+                    "userid",
+                    "name",
+                    "department",
+                    "order",
+                    "position",
+                    "mobile",
+                    "gender",
+                    "email",
+                    "biz_mail",
+                    "is_leader_in_dept",
+                    "direct_leader",
+                    "avatar",
+                    "thumb_avatar",
+                    "telephone",
+                    "alias",
+                    "address",
+                    "open_userid",
+                    "main_department",
+                    "extattr",
+                    "status",
+                    "qr_code",
+                    "external_position",
+                    "tel",
+                    "weixinid",
+                    "enable",
+                ],
+                &mut |at, member| {
+                    match at {
+                        0 => userid = Some(FromJson::read(member)?),
+                        1 => name = FromJson::read(member)?,
+                        2 => department = FromJson::read(member)?,
+                        3 => order = FromJson::read(member)?,
+                        4 => position = FromJson::read(member)?,
+                        5 => mobile = FromJson::read(member)?,
+                        6 => gender = FromJson::read(member)?,
+                        7 => email = FromJson::read(member)?,
+                        8 => biz_mail = FromJson::read(member)?,
+                        9 => is_leader_in_dept = FromJson::read(member)?,
+                        10 => direct_leader = FromJson::read(member)?,
+                        11 => avatar = FromJson::read(member)?,
+                        12 => thumb_avatar = FromJson::read(member)?,
+                        13 => telephone = FromJson::read(member)?,
+                        14 => alias = FromJson::read(member)?,
+                        15 => address = FromJson::read(member)?,
+                        16 => open_userid = FromJson::read(member)?,
+                        17 => main_department = FromJson::read(member)?,
+                        18 => extattr = FromJson::read(member)?,
+                        19 => status = Some(FromJson::read(member)?),
+                        20 => qr_code = FromJson::read(member)?,
+                        21 => external_position = FromJson::read(member)?,
+                        22 => tel = FromJson::read(member)?,
+                        23 => weixinid = FromJson::read(member)?,
+                        24 => enable = FromJson::read(member)?,
+                        _ => {}
+                    }
+                    Ok(())
+                },
+            )?;
+        Ok(Self {
+            userid: userid.ok_or_else(|| DecodeError::missing("userid"))?,
+            name,
+            department,
+            order,
+            position,
+            mobile,
+            gender,
+            email,
+            biz_mail,
+            is_leader_in_dept,
+            direct_leader,
+            avatar,
+            thumb_avatar,
+            telephone,
+            alias,
+            address,
+            open_userid,
+            main_department,
+            extattr,
+            status: status.ok_or_else(|| DecodeError::missing("status"))?,
+            qr_code,
+            external_position,
+            tel,
+            weixinid,
+            enable,
+            extra,
+        })
     }
 }
 
@@ -2836,22 +3024,26 @@ impl ListDepartmentUsersRequest {
 }
 
 impl FromJson for ListDepartmentUsersRequest {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "ListDepartmentUsersRequest")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let department_id = members.required("department_id");
-        let fetch_child = members.optional("fetch_child");
-        let status = members.optional("status");
-        members.finish()?;
-        let Some(department_id) = department_id else {
-            return Err(Members::incomplete("ListDepartmentUsersRequest"));
-        };
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut department_id = None;
+        let mut fetch_child = None;
+        let mut status = None;
+        json.object(
+            "ListDepartmentUsersRequest",
+            &["department_id", "fetch_child", "status"],
+            &mut |at, member| {
+                match at {
+                    0 => department_id = Some(FromJson::read(member)?),
+                    1 => fetch_child = FromJson::read(member)?,
+                    2 => status = FromJson::read(member)?,
+                    _ => {}
+                }
+                Ok(())
+            },
+        )?;
         Ok(Self {
-            department_id,
+            department_id: department_id
+                .ok_or_else(|| DecodeError::missing("department_id"))?,
             fetch_child,
             status,
         })
@@ -2921,15 +3113,17 @@ impl ListDepartmentUsersResponse {
 }
 
 impl FromJson for ListDepartmentUsersResponse {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "ListDepartmentUsersResponse")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let userlist = members.list("userlist");
-        let extra = members.finish()?;
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut userlist = Vec::new();
+        let extra = json
+            .object(
+                "ListDepartmentUsersResponse",
+                &["userlist"],
+                &mut |_, member| {
+                    userlist = FromJson::read(member)?;
+                    Ok(())
+                },
+            )?;
         Ok(Self { userlist, extra })
     }
 }
@@ -2987,20 +3181,26 @@ impl ListUsersRequest {
 }
 
 impl FromJson for ListUsersRequest {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "ListUsersRequest")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let department_id = members.required("department_id");
-        let fetch_child = members.optional("fetch_child");
-        members.finish()?;
-        let Some(department_id) = department_id else {
-            return Err(Members::incomplete("ListUsersRequest"));
-        };
-        Ok(Self { department_id, fetch_child })
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut department_id = None;
+        let mut fetch_child = None;
+        json.object(
+            "ListUsersRequest",
+            &["department_id", "fetch_child"],
+            &mut |at, member| {
+                match at {
+                    0 => department_id = Some(FromJson::read(member)?),
+                    1 => fetch_child = FromJson::read(member)?,
+                    _ => {}
+                }
+                Ok(())
+            },
+        )?;
+        Ok(Self {
+            department_id: department_id
+                .ok_or_else(|| DecodeError::missing("department_id"))?,
+            fetch_child,
+        })
     }
 }
 
@@ -3063,15 +3263,17 @@ impl ListUsersResponse {
 }
 
 impl FromJson for ListUsersResponse {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "ListUsersResponse")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let userlist = members.list("userlist");
-        let extra = members.finish()?;
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut userlist = Vec::new();
+        let extra = json
+            .object(
+                "ListUsersResponse",
+                &["userlist"],
+                &mut |_, member| {
+                    userlist = FromJson::read(member)?;
+                    Ok(())
+                },
+            )?;
         Ok(Self { userlist, extra })
     }
 }
@@ -3133,16 +3335,21 @@ impl ListUserIdsRequest {
 }
 
 impl FromJson for ListUserIdsRequest {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "ListUserIdsRequest")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let cursor = members.optional("cursor");
-        let limit = members.optional("limit");
-        members.finish()?;
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut cursor = None;
+        let mut limit = None;
+        json.object(
+            "ListUserIdsRequest",
+            &["cursor", "limit"],
+            &mut |at, member| {
+                match at {
+                    0 => cursor = FromJson::read(member)?,
+                    1 => limit = FromJson::read(member)?,
+                    _ => {}
+                }
+                Ok(())
+            },
+        )?;
         Ok(Self { cursor, limit })
     }
 }
@@ -3197,16 +3404,22 @@ impl ListUserIdsResponse {
 }
 
 impl FromJson for ListUserIdsResponse {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "ListUserIdsResponse")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let next_cursor = members.optional("next_cursor");
-        let dept_user = members.list("dept_user");
-        let extra = members.finish()?;
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut next_cursor = None;
+        let mut dept_user = Vec::new();
+        let extra = json
+            .object(
+                "ListUserIdsResponse",
+                &["next_cursor", "dept_user"],
+                &mut |at, member| {
+                    match at {
+                        0 => next_cursor = FromJson::read(member)?,
+                        1 => dept_user = FromJson::read(member)?,
+                        _ => {}
+                    }
+                    Ok(())
+                },
+            )?;
         Ok(Self {
             next_cursor,
             dept_user,
@@ -3255,19 +3468,19 @@ impl ConvertToOpenidRequest {
 }
 
 impl FromJson for ConvertToOpenidRequest {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "ConvertToOpenidRequest")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let userid = members.required("userid");
-        members.finish()?;
-        let Some(userid) = userid else {
-            return Err(Members::incomplete("ConvertToOpenidRequest"));
-        };
-        Ok(Self { userid })
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut userid = None;
+        json.object(
+            "ConvertToOpenidRequest",
+            &["userid"],
+            &mut |_, member| {
+                userid = Some(FromJson::read(member)?);
+                Ok(())
+            },
+        )?;
+        Ok(Self {
+            userid: userid.ok_or_else(|| DecodeError::missing("userid"))?,
+        })
     }
 }
 
@@ -3308,19 +3521,21 @@ impl ConvertToOpenidResponse {
 }
 
 impl FromJson for ConvertToOpenidResponse {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "ConvertToOpenidResponse")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let openid = members.required("openid");
-        let extra = members.finish()?;
-        let Some(openid) = openid else {
-            return Err(Members::incomplete("ConvertToOpenidResponse"));
-        };
-        Ok(Self { openid, extra })
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut openid = None;
+        let extra = json
+            .object(
+                "ConvertToOpenidResponse",
+                &["openid"],
+                &mut |_, member| {
+                    openid = Some(FromJson::read(member)?);
+                    Ok(())
+                },
+            )?;
+        Ok(Self {
+            openid: openid.ok_or_else(|| DecodeError::missing("openid"))?,
+            extra,
+        })
     }
 }
 
@@ -3363,19 +3578,19 @@ impl ConvertToUseridRequest {
 }
 
 impl FromJson for ConvertToUseridRequest {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "ConvertToUseridRequest")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let openid = members.required("openid");
-        members.finish()?;
-        let Some(openid) = openid else {
-            return Err(Members::incomplete("ConvertToUseridRequest"));
-        };
-        Ok(Self { openid })
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut openid = None;
+        json.object(
+            "ConvertToUseridRequest",
+            &["openid"],
+            &mut |_, member| {
+                openid = Some(FromJson::read(member)?);
+                Ok(())
+            },
+        )?;
+        Ok(Self {
+            openid: openid.ok_or_else(|| DecodeError::missing("openid"))?,
+        })
     }
 }
 
@@ -3416,19 +3631,21 @@ impl ConvertToUseridResponse {
 }
 
 impl FromJson for ConvertToUseridResponse {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "ConvertToUseridResponse")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let userid = members.required("userid");
-        let extra = members.finish()?;
-        let Some(userid) = userid else {
-            return Err(Members::incomplete("ConvertToUseridResponse"));
-        };
-        Ok(Self { userid, extra })
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut userid = None;
+        let extra = json
+            .object(
+                "ConvertToUseridResponse",
+                &["userid"],
+                &mut |_, member| {
+                    userid = Some(FromJson::read(member)?);
+                    Ok(())
+                },
+            )?;
+        Ok(Self {
+            userid: userid.ok_or_else(|| DecodeError::missing("userid"))?,
+            extra,
+        })
     }
 }
 

@@ -23,7 +23,10 @@ async fn main() {
     let options = ClientOptions::default()
         .base_url(base.clone())
         .token_store(store)
-        .backoff(std::time::Duration::from_millis(2), std::time::Duration::from_millis(20));
+        .backoff(
+            std::time::Duration::from_millis(2),
+            std::time::Duration::from_millis(20),
+        );
     let client = WecomClient::with_options(
         Credentials::new(qywx_emulator::DEFAULT_WECOM_CORPID, qywx_emulator::DEFAULT_WECOM_SECRET),
         options,

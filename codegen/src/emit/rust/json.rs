@@ -13,47 +13,64 @@ impl Scope<'_> {
     pub(crate) fn object_json(&self, o: &ObjectIr<'_>) -> TokenStream {
         let name = format_ident!("{}", o.name);
         let name_text = &o.name;
-        // Every member is read first (the first failure is kept), then checked once.
-        let reads = o.fields.iter().map(|f| {
+        // One local per field, filled as the reader meets its member (in any order), then
+        // checked once. The reader is the same for the one-pass and the exact read.
+        let locals = o.fields.iter().map(|f| {
+            let id = ident(&f.ident);
+            match f.read {
+                Read::Required | Read::Optional => quote!(let mut #id = None;),
+                Read::List => quote!(let mut #id = Vec::new();),
+                Read::Separated(_) => quote!(let mut #id = SeparatedList::from_items(None);),
+            }
+        });
+        let mut arms = o.fields.iter().enumerate().map(|(i, f)| {
+            let id = ident(&f.ident);
+            let read = match f.read {
+                Read::Required => quote!(Some(FromJson::read(member)?)),
+                Read::Optional | Read::List => quote!(FromJson::read(member)?),
+                Read::Separated(c) => quote!(SeparatedList::read(member, #c)?),
+            };
+            (proc_macro2::Literal::usize_unsuffixed(i), quote!(#id = #read))
+        });
+        let wires = o.fields.iter().map(|f| &f.spec.name);
+        let each = if o.fields.is_empty() {
+            quote!(|_, _| Ok(()))
+        } else if o.fields.len() == 1 {
+            // The reader only hands out indices of `members`: here always 0.
+            let read = arms.next().map(|(_, read)| read);
+            quote! {
+                |_, member| {
+                    #read;
+                    Ok(())
+                }
+            }
+        } else {
+            let arms = arms.map(|(at, read)| quote!(#at => #read,));
+            quote! {
+                |at, member| {
+                    match at {
+                        #(#arms)*
+                        _ => {}
+                    }
+                    Ok(())
+                }
+            }
+        };
+        let object = quote!(json.object(#name_text, &[#(#wires),*], &mut #each)?;);
+        let object = if o.keep_extra {
+            quote!(let extra = #object)
+        } else {
+            object
+        };
+        let fields = o.fields.iter().map(|f| {
             let id = ident(&f.ident);
             let wire = &f.spec.name;
-            let read = match f.read {
-                Read::Required => quote!(members.required(#wire)),
-                Read::Optional => quote!(members.optional(#wire)),
-                Read::List => quote!(members.list(#wire)),
-                Read::Separated(c) => quote!(members.separated(#wire, #c)),
-            };
-            quote!(let #id = #read;)
+            match f.read {
+                Read::Required => quote!(#id: #id.ok_or_else(|| DecodeError::missing(#wire))?,),
+                _ => quote!(#id,),
+            }
         });
-        let finish = if o.keep_extra {
-            quote!(let extra = members.finish()?;)
-        } else {
-            quote!(members.finish()?;)
-        };
-        let members_binding = if o.fields.is_empty() {
-            quote!(members)
-        } else {
-            quote!(mut members)
-        };
-        let ids = o.fields.iter().map(|f| ident(&f.ident));
         let extra = o.keep_extra.then(|| quote!(extra));
-        let build = quote!(Self { #(#ids,)* #extra });
-        let required: Vec<_> = o.required_reads().map(|f| ident(&f.ident)).collect();
-        let body = match required.as_slice() {
-            [] => quote!(Ok(#build)),
-            [one] => quote! {
-                let Some(#one) = #one else {
-                    return Err(Members::incomplete(#name_text));
-                };
-                Ok(#build)
-            },
-            many => quote! {
-                match (#(#many),*) {
-                    (#(Some(#many)),*) => Ok(#build),
-                    _ => Err(Members::incomplete(#name_text)),
-                }
-            },
-        };
         let writes = o.fields.iter().map(|f| {
             let id = ident(&f.ident);
             let wire = &f.spec.name;
@@ -72,16 +89,10 @@ impl Scope<'_> {
         };
         quote! {
             impl FromJson for #name {
-                const OBJECT: bool = true;
-
-                fn from_json(raw: &RawValue) -> Decoded<Self> {
-                    Self::from_members(Members::of(raw, #name_text)?)
-                }
-
-                fn from_members(#members_binding: Members<'_>) -> Decoded<Self> {
-                    #(#reads)*
-                    #finish
-                    #body
+                fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+                    #(#locals)*
+                    #object
+                    Ok(Self { #(#fields)* #extra })
                 }
             }
 
@@ -112,8 +123,8 @@ impl Scope<'_> {
         });
         quote! {
             impl FromJson for #name {
-                fn from_json(raw: &RawValue) -> Decoded<Self> {
-                    first_fit(raw, #name_text, &[#(#tries)*])
+                fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+                    first_fit(json.raw()?, #name_text, &[#(#tries)*])
                 }
             }
 

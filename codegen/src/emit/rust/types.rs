@@ -373,8 +373,8 @@ impl Scope<'_> {
             }
 
             impl FromJson for #name {
-                fn from_json(raw: &RawValue) -> Decoded<Self> {
-                    Value::from_json(raw).map(Self::from_raw)
+                fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+                    json.value().map(Self::from_raw)
                 }
             }
 

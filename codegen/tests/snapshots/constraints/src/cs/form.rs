@@ -4,8 +4,9 @@
 //! Every limit (`min_length`/`max_length`, `min_items`/`max_items`), every rule (`one_of`, `one_of` with `when` on a request member, `required_when` with `equals`, `not_equals` and `contains`), every encoding, `format`, `secret` and cursor pagination.
 
 use qywx_runtime::{json_object, wire_enum, LocalDateTime, QueryParams};
-use qywx_runtime::codec::{Decoded, FromJson, Members, MembersOut, RawValue, ToJson};
+use qywx_runtime::codec::{DecodeError, Decoded, FromJson, MembersOut, ToJson, ValueReader};
 use qywx_runtime::lenient::StrEnum;
+use qywx_runtime::lenient::separated::SeparatedList;
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Presence, Validate, Validator, WireText};
 use serde_json::{Map, Value};
@@ -154,19 +155,21 @@ impl FormParams {
 }
 
 impl FromJson for FormParams {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "FormParams")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let op = members.required("op");
-        let extra = members.finish()?;
-        let Some(op) = op else {
-            return Err(Members::incomplete("FormParams"));
-        };
-        Ok(Self { op, extra })
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut op = None;
+        let extra = json
+            .object(
+                "FormParams",
+                &["op"],
+                &mut |_, member| {
+                    op = Some(FromJson::read(member)?);
+                    Ok(())
+                },
+            )?;
+        Ok(Self {
+            op: op.ok_or_else(|| DecodeError::missing("op"))?,
+            extra,
+        })
     }
 }
 
@@ -293,26 +296,34 @@ impl Member {
 }
 
 impl FromJson for Member {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "Member")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let id = members.required("id");
-        let email = members.optional("email");
-        let phone = members.optional("phone");
-        let dept_id = members.optional("dept_id");
-        let dept_name = members.optional("dept_name");
-        let roles = members.optional("roles");
-        let admin_pin = members.optional("admin_pin");
-        let extra = members.finish()?;
-        let Some(id) = id else {
-            return Err(Members::incomplete("Member"));
-        };
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut id = None;
+        let mut email = None;
+        let mut phone = None;
+        let mut dept_id = None;
+        let mut dept_name = None;
+        let mut roles = None;
+        let mut admin_pin = None;
+        let extra = json
+            .object(
+                "Member",
+                &["id", "email", "phone", "dept_id", "dept_name", "roles", "admin_pin"],
+                &mut |at, member| {
+                    match at {
+                        0 => id = Some(FromJson::read(member)?),
+                        1 => email = FromJson::read(member)?,
+                        2 => phone = FromJson::read(member)?,
+                        3 => dept_id = FromJson::read(member)?,
+                        4 => dept_name = FromJson::read(member)?,
+                        5 => roles = FromJson::read(member)?,
+                        6 => admin_pin = FromJson::read(member)?,
+                        _ => {}
+                    }
+                    Ok(())
+                },
+            )?;
         Ok(Self {
-            id,
+            id: id.ok_or_else(|| DecodeError::missing("id"))?,
             email,
             phone,
             dept_id,
@@ -439,20 +450,27 @@ impl Entry {
 }
 
 impl FromJson for Entry {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "Entry")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let title = members.required("title");
-        let submitted = members.optional("submitted");
-        let extra = members.finish()?;
-        let Some(title) = title else {
-            return Err(Members::incomplete("Entry"));
-        };
-        Ok(Self { title, submitted, extra })
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut title = None;
+        let mut submitted = None;
+        let extra = json
+            .object(
+                "Entry",
+                &["title", "submitted"],
+                &mut |at, member| {
+                    match at {
+                        0 => title = Some(FromJson::read(member)?),
+                        1 => submitted = FromJson::read(member)?,
+                        _ => {}
+                    }
+                    Ok(())
+                },
+            )?;
+        Ok(Self {
+            title: title.ok_or_else(|| DecodeError::missing("title"))?,
+            submitted,
+            extra,
+        })
     }
 }
 
@@ -622,43 +640,64 @@ impl SubmitFormRequest {
 }
 
 impl FromJson for SubmitFormRequest {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "SubmitFormRequest")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let params = members.required("params");
-        let title = members.required("title");
-        let members = members.list("members");
-        let color = members.optional("color");
-        let reason = members.optional("reason");
-        let urgent = members.optional("urgent");
-        let priority = members.optional("priority");
-        let due = members.optional("due");
-        let tags = members.separated("tags", '|');
-        let cc = members.separated("cc", ',');
-        let password = members.optional("password");
-        members.finish()?;
-        match (params, title) {
-            (Some(params), Some(title)) => {
-                Ok(Self {
-                    params,
-                    title,
-                    members,
-                    color,
-                    reason,
-                    urgent,
-                    priority,
-                    due,
-                    tags,
-                    cc,
-                    password,
-                })
-            }
-            _ => Err(Members::incomplete("SubmitFormRequest")),
-        }
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut params = None;
+        let mut title = None;
+        let mut members = Vec::new();
+        let mut color = None;
+        let mut reason = None;
+        let mut urgent = None;
+        let mut priority = None;
+        let mut due = None;
+        let mut tags = SeparatedList::from_items(None);
+        let mut cc = SeparatedList::from_items(None);
+        let mut password = None;
+        json.object(
+            "SubmitFormRequest",
+            &[
+                "params",
+                "title",
+                "members",
+                "color",
+                "reason",
+                "urgent",
+                "priority",
+                "due",
+                "tags",
+                "cc",
+                "password",
+            ],
+            &mut |at, member| {
+                match at {
+                    0 => params = Some(FromJson::read(member)?),
+                    1 => title = Some(FromJson::read(member)?),
+                    2 => members = FromJson::read(member)?,
+                    3 => color = FromJson::read(member)?,
+                    4 => reason = FromJson::read(member)?,
+                    5 => urgent = FromJson::read(member)?,
+                    6 => priority = FromJson::read(member)?,
+                    7 => due = FromJson::read(member)?,
+                    8 => tags = SeparatedList::read(member, '|')?,
+                    9 => cc = SeparatedList::read(member, ',')?,
+                    10 => password = FromJson::read(member)?,
+                    _ => {}
+                }
+                Ok(())
+            },
+        )?;
+        Ok(Self {
+            params: params.ok_or_else(|| DecodeError::missing("params"))?,
+            title: title.ok_or_else(|| DecodeError::missing("title"))?,
+            members,
+            color,
+            reason,
+            urgent,
+            priority,
+            due,
+            tags,
+            cc,
+            password,
+        })
     }
 }
 
@@ -802,19 +841,21 @@ impl SubmitFormResponse {
 }
 
 impl FromJson for SubmitFormResponse {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "SubmitFormResponse")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let entry_id = members.required("entry_id");
-        let extra = members.finish()?;
-        let Some(entry_id) = entry_id else {
-            return Err(Members::incomplete("SubmitFormResponse"));
-        };
-        Ok(Self { entry_id, extra })
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut entry_id = None;
+        let extra = json
+            .object(
+                "SubmitFormResponse",
+                &["entry_id"],
+                &mut |_, member| {
+                    entry_id = Some(FromJson::read(member)?);
+                    Ok(())
+                },
+            )?;
+        Ok(Self {
+            entry_id: entry_id.ok_or_else(|| DecodeError::missing("entry_id"))?,
+            extra,
+        })
     }
 }
 
@@ -875,16 +916,21 @@ impl ListEntriesRequest {
 }
 
 impl FromJson for ListEntriesRequest {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "ListEntriesRequest")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let cursor = members.optional("cursor");
-        let limit = members.optional("limit");
-        members.finish()?;
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut cursor = None;
+        let mut limit = None;
+        json.object(
+            "ListEntriesRequest",
+            &["cursor", "limit"],
+            &mut |at, member| {
+                match at {
+                    0 => cursor = FromJson::read(member)?,
+                    1 => limit = FromJson::read(member)?,
+                    _ => {}
+                }
+                Ok(())
+            },
+        )?;
         Ok(Self { cursor, limit })
     }
 }
@@ -952,16 +998,22 @@ impl ListEntriesResponse {
 }
 
 impl FromJson for ListEntriesResponse {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "ListEntriesResponse")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let next_cursor = members.optional("next_cursor");
-        let entries = members.list("entries");
-        let extra = members.finish()?;
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut next_cursor = None;
+        let mut entries = Vec::new();
+        let extra = json
+            .object(
+                "ListEntriesResponse",
+                &["next_cursor", "entries"],
+                &mut |at, member| {
+                    match at {
+                        0 => next_cursor = FromJson::read(member)?,
+                        1 => entries = FromJson::read(member)?,
+                        _ => {}
+                    }
+                    Ok(())
+                },
+            )?;
         Ok(Self {
             next_cursor,
             entries,

@@ -4,7 +4,7 @@
 //! Types the `people` group uses too.
 
 use qywx_runtime::{json_object, wire_enum};
-use qywx_runtime::codec::{Decoded, FromJson, Members, MembersOut, RawValue, ToJson};
+use qywx_runtime::codec::{DecodeError, Decoded, FromJson, MembersOut, ToJson, ValueReader};
 use qywx_runtime::lenient::IntEnum;
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Validate, Validator};
@@ -45,20 +45,27 @@ impl Address {
 }
 
 impl FromJson for Address {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "Address")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let city = members.required("city");
-        let zip = members.optional("zip");
-        let extra = members.finish()?;
-        let Some(city) = city else {
-            return Err(Members::incomplete("Address"));
-        };
-        Ok(Self { city, zip, extra })
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut city = None;
+        let mut zip = None;
+        let extra = json
+            .object(
+                "Address",
+                &["city", "zip"],
+                &mut |at, member| {
+                    match at {
+                        0 => city = Some(FromJson::read(member)?),
+                        1 => zip = FromJson::read(member)?,
+                        _ => {}
+                    }
+                    Ok(())
+                },
+            )?;
+        Ok(Self {
+            city: city.ok_or_else(|| DecodeError::missing("city"))?,
+            zip,
+            extra,
+        })
     }
 }
 
@@ -147,19 +154,19 @@ impl CheckAddressRequest {
 }
 
 impl FromJson for CheckAddressRequest {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "CheckAddressRequest")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let address = members.required("address");
-        members.finish()?;
-        let Some(address) = address else {
-            return Err(Members::incomplete("CheckAddressRequest"));
-        };
-        Ok(Self { address })
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut address = None;
+        json.object(
+            "CheckAddressRequest",
+            &["address"],
+            &mut |_, member| {
+                address = Some(FromJson::read(member)?);
+                Ok(())
+            },
+        )?;
+        Ok(Self {
+            address: address.ok_or_else(|| DecodeError::missing("address"))?,
+        })
     }
 }
 
@@ -202,19 +209,21 @@ impl CheckAddressResponse {
 }
 
 impl FromJson for CheckAddressResponse {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "CheckAddressResponse")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let region = members.required("region");
-        let extra = members.finish()?;
-        let Some(region) = region else {
-            return Err(Members::incomplete("CheckAddressResponse"));
-        };
-        Ok(Self { region, extra })
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut region = None;
+        let extra = json
+            .object(
+                "CheckAddressResponse",
+                &["region"],
+                &mut |_, member| {
+                    region = Some(FromJson::read(member)?);
+                    Ok(())
+                },
+            )?;
+        Ok(Self {
+            region: region.ok_or_else(|| DecodeError::missing("region"))?,
+            extra,
+        })
     }
 }
 

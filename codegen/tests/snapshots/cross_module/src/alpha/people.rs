@@ -4,7 +4,7 @@
 //! Uses `Address` and `Region` from the `common` group: its feature needs `alpha-common`.
 
 use qywx_runtime::{json_object, QueryParams};
-use qywx_runtime::codec::{Decoded, FromJson, Members, MembersOut, RawValue, ToJson};
+use qywx_runtime::codec::{DecodeError, Decoded, FromJson, MembersOut, ToJson, ValueReader};
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Validate, Validator};
 use serde_json::{Map, Value};
@@ -44,20 +44,27 @@ impl Person {
 }
 
 impl FromJson for Person {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "Person")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let name = members.required("name");
-        let home = members.optional("home");
-        let extra = members.finish()?;
-        let Some(name) = name else {
-            return Err(Members::incomplete("Person"));
-        };
-        Ok(Self { name, home, extra })
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut name = None;
+        let mut home = None;
+        let extra = json
+            .object(
+                "Person",
+                &["name", "home"],
+                &mut |at, member| {
+                    match at {
+                        0 => name = Some(FromJson::read(member)?),
+                        1 => home = FromJson::read(member)?,
+                        _ => {}
+                    }
+                    Ok(())
+                },
+            )?;
+        Ok(Self {
+            name: name.ok_or_else(|| DecodeError::missing("name"))?,
+            home,
+            extra,
+        })
     }
 }
 
@@ -120,20 +127,25 @@ impl CreatePersonRequest {
 }
 
 impl FromJson for CreatePersonRequest {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "CreatePersonRequest")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let person = members.required("person");
-        let region = members.optional("region");
-        members.finish()?;
-        let Some(person) = person else {
-            return Err(Members::incomplete("CreatePersonRequest"));
-        };
-        Ok(Self { person, region })
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut person = None;
+        let mut region = None;
+        json.object(
+            "CreatePersonRequest",
+            &["person", "region"],
+            &mut |at, member| {
+                match at {
+                    0 => person = Some(FromJson::read(member)?),
+                    1 => region = FromJson::read(member)?,
+                    _ => {}
+                }
+                Ok(())
+            },
+        )?;
+        Ok(Self {
+            person: person.ok_or_else(|| DecodeError::missing("person"))?,
+            region,
+        })
     }
 }
 
@@ -182,19 +194,21 @@ impl CreatePersonResponse {
 }
 
 impl FromJson for CreatePersonResponse {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "CreatePersonResponse")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let id = members.required("id");
-        let extra = members.finish()?;
-        let Some(id) = id else {
-            return Err(Members::incomplete("CreatePersonResponse"));
-        };
-        Ok(Self { id, extra })
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut id = None;
+        let extra = json
+            .object(
+                "CreatePersonResponse",
+                &["id"],
+                &mut |_, member| {
+                    id = Some(FromJson::read(member)?);
+                    Ok(())
+                },
+            )?;
+        Ok(Self {
+            id: id.ok_or_else(|| DecodeError::missing("id"))?,
+            extra,
+        })
     }
 }
 
@@ -237,19 +251,19 @@ impl ListAddressesRequest {
 }
 
 impl FromJson for ListAddressesRequest {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "ListAddressesRequest")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let id = members.required("id");
-        members.finish()?;
-        let Some(id) = id else {
-            return Err(Members::incomplete("ListAddressesRequest"));
-        };
-        Ok(Self { id })
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut id = None;
+        json.object(
+            "ListAddressesRequest",
+            &["id"],
+            &mut |_, member| {
+                id = Some(FromJson::read(member)?);
+                Ok(())
+            },
+        )?;
+        Ok(Self {
+            id: id.ok_or_else(|| DecodeError::missing("id"))?,
+        })
     }
 }
 

@@ -4,7 +4,7 @@
 //! The token endpoint of `beta`.
 
 use qywx_runtime::{json_object, QueryParams};
-use qywx_runtime::codec::{Decoded, FromJson, Members, MembersOut, RawValue, ToJson};
+use qywx_runtime::codec::{DecodeError, Decoded, FromJson, MembersOut, ToJson, ValueReader};
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Validate, Validator};
 use serde_json::{Map, Value};
@@ -46,20 +46,25 @@ impl GetTokenRequest {
 }
 
 impl FromJson for GetTokenRequest {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "GetTokenRequest")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let app_key = members.required("appKey");
-        let app_secret = members.required("appSecret");
-        members.finish()?;
-        match (app_key, app_secret) {
-            (Some(app_key), Some(app_secret)) => Ok(Self { app_key, app_secret }),
-            _ => Err(Members::incomplete("GetTokenRequest")),
-        }
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut app_key = None;
+        let mut app_secret = None;
+        json.object(
+            "GetTokenRequest",
+            &["appKey", "appSecret"],
+            &mut |at, member| {
+                match at {
+                    0 => app_key = Some(FromJson::read(member)?),
+                    1 => app_secret = Some(FromJson::read(member)?),
+                    _ => {}
+                }
+                Ok(())
+            },
+        )?;
+        Ok(Self {
+            app_key: app_key.ok_or_else(|| DecodeError::missing("appKey"))?,
+            app_secret: app_secret.ok_or_else(|| DecodeError::missing("appSecret"))?,
+        })
     }
 }
 
@@ -134,20 +139,27 @@ impl GetTokenResponse {
 }
 
 impl FromJson for GetTokenResponse {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "GetTokenResponse")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let token = members.required("token");
-        let expire = members.optional("expire");
-        let extra = members.finish()?;
-        let Some(token) = token else {
-            return Err(Members::incomplete("GetTokenResponse"));
-        };
-        Ok(Self { token, expire, extra })
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut token = None;
+        let mut expire = None;
+        let extra = json
+            .object(
+                "GetTokenResponse",
+                &["token", "expire"],
+                &mut |at, member| {
+                    match at {
+                        0 => token = Some(FromJson::read(member)?),
+                        1 => expire = FromJson::read(member)?,
+                        _ => {}
+                    }
+                    Ok(())
+                },
+            )?;
+        Ok(Self {
+            token: token.ok_or_else(|| DecodeError::missing("token"))?,
+            expire,
+            extra,
+        })
     }
 }
 

@@ -2,7 +2,7 @@
 //! Organisations
 
 use qywx_runtime::{json_object, QueryParams};
-use qywx_runtime::codec::{Decoded, FromJson, Members, MembersOut, RawValue, ToJson};
+use qywx_runtime::codec::{DecodeError, Decoded, FromJson, MembersOut, ToJson, ValueReader};
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Validate, Validator};
 use serde_json::{Map, Value};
@@ -42,20 +42,27 @@ impl Org {
 }
 
 impl FromJson for Org {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "Org")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let org_id = members.required("orgId");
-        let org_name = members.optional("orgName");
-        let extra = members.finish()?;
-        let Some(org_id) = org_id else {
-            return Err(Members::incomplete("Org"));
-        };
-        Ok(Self { org_id, org_name, extra })
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut org_id = None;
+        let mut org_name = None;
+        let extra = json
+            .object(
+                "Org",
+                &["orgId", "orgName"],
+                &mut |at, member| {
+                    match at {
+                        0 => org_id = Some(FromJson::read(member)?),
+                        1 => org_name = FromJson::read(member)?,
+                        _ => {}
+                    }
+                    Ok(())
+                },
+            )?;
+        Ok(Self {
+            org_id: org_id.ok_or_else(|| DecodeError::missing("orgId"))?,
+            org_name,
+            extra,
+        })
     }
 }
 
@@ -103,19 +110,19 @@ impl GetOrgRequest {
 }
 
 impl FromJson for GetOrgRequest {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "GetOrgRequest")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let org_id = members.required("orgId");
-        members.finish()?;
-        let Some(org_id) = org_id else {
-            return Err(Members::incomplete("GetOrgRequest"));
-        };
-        Ok(Self { org_id })
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut org_id = None;
+        json.object(
+            "GetOrgRequest",
+            &["orgId"],
+            &mut |_, member| {
+                org_id = Some(FromJson::read(member)?);
+                Ok(())
+            },
+        )?;
+        Ok(Self {
+            org_id: org_id.ok_or_else(|| DecodeError::missing("orgId"))?,
+        })
     }
 }
 

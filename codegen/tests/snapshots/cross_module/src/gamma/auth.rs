@@ -4,7 +4,7 @@
 //! The token endpoint of `gamma`.
 
 use qywx_runtime::{json_object, QueryParams};
-use qywx_runtime::codec::{Decoded, FromJson, Members, MembersOut, RawValue, ToJson};
+use qywx_runtime::codec::{DecodeError, Decoded, FromJson, MembersOut, ToJson, ValueReader};
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Validate, Validator};
 use serde_json::{Map, Value};
@@ -46,22 +46,26 @@ impl GetTokenRequest {
 }
 
 impl FromJson for GetTokenRequest {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "GetTokenRequest")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let client_id = members.required("client_id");
-        let client_secret = members.required("client_secret");
-        members.finish()?;
-        match (client_id, client_secret) {
-            (Some(client_id), Some(client_secret)) => {
-                Ok(Self { client_id, client_secret })
-            }
-            _ => Err(Members::incomplete("GetTokenRequest")),
-        }
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut client_id = None;
+        let mut client_secret = None;
+        json.object(
+            "GetTokenRequest",
+            &["client_id", "client_secret"],
+            &mut |at, member| {
+                match at {
+                    0 => client_id = Some(FromJson::read(member)?),
+                    1 => client_secret = Some(FromJson::read(member)?),
+                    _ => {}
+                }
+                Ok(())
+            },
+        )?;
+        Ok(Self {
+            client_id: client_id.ok_or_else(|| DecodeError::missing("client_id"))?,
+            client_secret: client_secret
+                .ok_or_else(|| DecodeError::missing("client_secret"))?,
+        })
     }
 }
 
@@ -136,20 +140,27 @@ impl GetTokenResponse {
 }
 
 impl FromJson for GetTokenResponse {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "GetTokenResponse")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let token = members.required("token");
-        let ttl = members.optional("ttl");
-        let extra = members.finish()?;
-        let Some(token) = token else {
-            return Err(Members::incomplete("GetTokenResponse"));
-        };
-        Ok(Self { token, ttl, extra })
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut token = None;
+        let mut ttl = None;
+        let extra = json
+            .object(
+                "GetTokenResponse",
+                &["token", "ttl"],
+                &mut |at, member| {
+                    match at {
+                        0 => token = Some(FromJson::read(member)?),
+                        1 => ttl = FromJson::read(member)?,
+                        _ => {}
+                    }
+                    Ok(())
+                },
+            )?;
+        Ok(Self {
+            token: token.ok_or_else(|| DecodeError::missing("token"))?,
+            ttl,
+            extra,
+        })
     }
 }
 

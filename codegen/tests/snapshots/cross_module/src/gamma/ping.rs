@@ -2,7 +2,7 @@
 //! Ping
 
 use qywx_runtime::json_object;
-use qywx_runtime::codec::{Decoded, FromJson, Members, MembersOut, RawValue, ToJson};
+use qywx_runtime::codec::{DecodeError, Decoded, FromJson, MembersOut, ToJson, ValueReader};
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Validate, Validator};
 use serde_json::{Map, Value};
@@ -33,14 +33,8 @@ impl PingResponse {
 }
 
 impl FromJson for PingResponse {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "PingResponse")?)
-    }
-
-    fn from_members(members: Members<'_>) -> Decoded<Self> {
-        let extra = members.finish()?;
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let extra = json.object("PingResponse", &[], &mut |_, _| Ok(()))?;
         Ok(Self { extra })
     }
 }
@@ -83,19 +77,19 @@ impl EchoRequest {
 }
 
 impl FromJson for EchoRequest {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "EchoRequest")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let text = members.required("text");
-        members.finish()?;
-        let Some(text) = text else {
-            return Err(Members::incomplete("EchoRequest"));
-        };
-        Ok(Self { text })
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut text = None;
+        json.object(
+            "EchoRequest",
+            &["text"],
+            &mut |_, member| {
+                text = Some(FromJson::read(member)?);
+                Ok(())
+            },
+        )?;
+        Ok(Self {
+            text: text.ok_or_else(|| DecodeError::missing("text"))?,
+        })
     }
 }
 

@@ -4,7 +4,7 @@
 //! The token endpoint.
 
 use qywx_runtime::{json_object, QueryParams};
-use qywx_runtime::codec::{Decoded, FromJson, Members, MembersOut, RawValue, ToJson};
+use qywx_runtime::codec::{DecodeError, Decoded, FromJson, MembersOut, ToJson, ValueReader};
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Validate, Validator};
 use serde_json::{Map, Value};
@@ -46,20 +46,25 @@ impl GetTokenRequest {
 }
 
 impl FromJson for GetTokenRequest {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "GetTokenRequest")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let appid = members.required("appid");
-        let secret = members.required("secret");
-        members.finish()?;
-        match (appid, secret) {
-            (Some(appid), Some(secret)) => Ok(Self { appid, secret }),
-            _ => Err(Members::incomplete("GetTokenRequest")),
-        }
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut appid = None;
+        let mut secret = None;
+        json.object(
+            "GetTokenRequest",
+            &["appid", "secret"],
+            &mut |at, member| {
+                match at {
+                    0 => appid = Some(FromJson::read(member)?),
+                    1 => secret = Some(FromJson::read(member)?),
+                    _ => {}
+                }
+                Ok(())
+            },
+        )?;
+        Ok(Self {
+            appid: appid.ok_or_else(|| DecodeError::missing("appid"))?,
+            secret: secret.ok_or_else(|| DecodeError::missing("secret"))?,
+        })
     }
 }
 
@@ -127,26 +132,28 @@ impl GetTokenResponse {
 }
 
 impl FromJson for GetTokenResponse {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "GetTokenResponse")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let access_token = members.required("access_token");
-        let expires_in = members.required("expires_in");
-        let extra = members.finish()?;
-        match (access_token, expires_in) {
-            (Some(access_token), Some(expires_in)) => {
-                Ok(Self {
-                    access_token,
-                    expires_in,
-                    extra,
-                })
-            }
-            _ => Err(Members::incomplete("GetTokenResponse")),
-        }
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut access_token = None;
+        let mut expires_in = None;
+        let extra = json
+            .object(
+                "GetTokenResponse",
+                &["access_token", "expires_in"],
+                &mut |at, member| {
+                    match at {
+                        0 => access_token = Some(FromJson::read(member)?),
+                        1 => expires_in = Some(FromJson::read(member)?),
+                        _ => {}
+                    }
+                    Ok(())
+                },
+            )?;
+        Ok(Self {
+            access_token: access_token
+                .ok_or_else(|| DecodeError::missing("access_token"))?,
+            expires_in: expires_in.ok_or_else(|| DecodeError::missing("expires_in"))?,
+            extra,
+        })
     }
 }
 

@@ -4,7 +4,7 @@
 //! Wire names that are Rust keywords (`type`, `match`, `self`, `async`), camelCase and hyphenated; int and string enums, open and closed.
 
 use qywx_runtime::{json_object, wire_enum, QueryParams};
-use qywx_runtime::codec::{Decoded, FromJson, Members, MembersOut, RawValue, ToJson};
+use qywx_runtime::codec::{DecodeError, Decoded, FromJson, MembersOut, ToJson, ValueReader};
 use qywx_runtime::lenient::{IntEnum, StrEnum};
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Validate, Validator};
@@ -276,38 +276,54 @@ impl Item {
 }
 
 impl FromJson for Item {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "Item")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let r#type = members.required("type");
-        let r#match = members.optional("match");
-        let is_self = members.optional("self");
-        let r#async = members.optional("async");
-        let third_dept_id = members.optional("thirdDeptId");
-        let x_trace = members.optional("X-Trace");
-        let user_id = members.required("uid");
-        let channels = members.optional("channels");
-        let extra = members.finish()?;
-        match (r#type, user_id) {
-            (Some(r#type), Some(user_id)) => {
-                Ok(Self {
-                    r#type,
-                    r#match,
-                    is_self,
-                    r#async,
-                    third_dept_id,
-                    x_trace,
-                    user_id,
-                    channels,
-                    extra,
-                })
-            }
-            _ => Err(Members::incomplete("Item")),
-        }
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut r#type = None;
+        let mut r#match = None;
+        let mut is_self = None;
+        let mut r#async = None;
+        let mut third_dept_id = None;
+        let mut x_trace = None;
+        let mut user_id = None;
+        let mut channels = None;
+        let extra = json
+            .object(
+                "Item",
+                &[
+                    "type",
+                    "match",
+                    "self",
+                    "async",
+                    "thirdDeptId",
+                    "X-Trace",
+                    "uid",
+                    "channels",
+                ],
+                &mut |at, member| {
+                    match at {
+                        0 => r#type = Some(FromJson::read(member)?),
+                        1 => r#match = FromJson::read(member)?,
+                        2 => is_self = FromJson::read(member)?,
+                        3 => r#async = FromJson::read(member)?,
+                        4 => third_dept_id = FromJson::read(member)?,
+                        5 => x_trace = FromJson::read(member)?,
+                        6 => user_id = Some(FromJson::read(member)?),
+                        7 => channels = FromJson::read(member)?,
+                        _ => {}
+                    }
+                    Ok(())
+                },
+            )?;
+        Ok(Self {
+            r#type: r#type.ok_or_else(|| DecodeError::missing("type"))?,
+            r#match,
+            is_self,
+            r#async,
+            third_dept_id,
+            x_trace,
+            user_id: user_id.ok_or_else(|| DecodeError::missing("uid"))?,
+            channels,
+            extra,
+        })
     }
 }
 
@@ -397,21 +413,28 @@ impl GetItemRequest {
 }
 
 impl FromJson for GetItemRequest {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "GetItemRequest")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let r#type = members.required("type");
-        let x_trace = members.optional("X-Trace");
-        let level = members.optional("level");
-        members.finish()?;
-        let Some(r#type) = r#type else {
-            return Err(Members::incomplete("GetItemRequest"));
-        };
-        Ok(Self { r#type, x_trace, level })
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut r#type = None;
+        let mut x_trace = None;
+        let mut level = None;
+        json.object(
+            "GetItemRequest",
+            &["type", "X-Trace", "level"],
+            &mut |at, member| {
+                match at {
+                    0 => r#type = Some(FromJson::read(member)?),
+                    1 => x_trace = FromJson::read(member)?,
+                    2 => level = FromJson::read(member)?,
+                    _ => {}
+                }
+                Ok(())
+            },
+        )?;
+        Ok(Self {
+            r#type: r#type.ok_or_else(|| DecodeError::missing("type"))?,
+            x_trace,
+            level,
+        })
     }
 }
 
@@ -508,21 +531,30 @@ impl GetItemResponse {
 }
 
 impl FromJson for GetItemResponse {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "GetItemResponse")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let item = members.required("item");
-        let level = members.optional("level");
-        let flags = members.optional("flags");
-        let extra = members.finish()?;
-        let Some(item) = item else {
-            return Err(Members::incomplete("GetItemResponse"));
-        };
-        Ok(Self { item, level, flags, extra })
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut item = None;
+        let mut level = None;
+        let mut flags = None;
+        let extra = json
+            .object(
+                "GetItemResponse",
+                &["item", "level", "flags"],
+                &mut |at, member| {
+                    match at {
+                        0 => item = Some(FromJson::read(member)?),
+                        1 => level = FromJson::read(member)?,
+                        2 => flags = FromJson::read(member)?,
+                        _ => {}
+                    }
+                    Ok(())
+                },
+            )?;
+        Ok(Self {
+            item: item.ok_or_else(|| DecodeError::missing("item"))?,
+            level,
+            flags,
+            extra,
+        })
     }
 }
 
@@ -605,23 +637,27 @@ impl PutItemRequest {
 }
 
 impl FromJson for PutItemRequest {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "PutItemRequest")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let item = members.required("item");
-        let r#async = members.optional("async");
-        let flags = members.optional("flags");
-        let channel = members.optional("channel");
-        members.finish()?;
-        let Some(item) = item else {
-            return Err(Members::incomplete("PutItemRequest"));
-        };
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut item = None;
+        let mut r#async = None;
+        let mut flags = None;
+        let mut channel = None;
+        json.object(
+            "PutItemRequest",
+            &["item", "async", "flags", "channel"],
+            &mut |at, member| {
+                match at {
+                    0 => item = Some(FromJson::read(member)?),
+                    1 => r#async = FromJson::read(member)?,
+                    2 => flags = FromJson::read(member)?,
+                    3 => channel = FromJson::read(member)?,
+                    _ => {}
+                }
+                Ok(())
+            },
+        )?;
         Ok(Self {
-            item,
+            item: item.ok_or_else(|| DecodeError::missing("item"))?,
             r#async,
             flags,
             channel,
@@ -681,15 +717,17 @@ impl PutItemResponse {
 }
 
 impl FromJson for PutItemResponse {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "PutItemResponse")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let third_dept_id = members.optional("thirdDeptId");
-        let extra = members.finish()?;
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut third_dept_id = None;
+        let extra = json
+            .object(
+                "PutItemResponse",
+                &["thirdDeptId"],
+                &mut |_, member| {
+                    third_dept_id = FromJson::read(member)?;
+                    Ok(())
+                },
+            )?;
         Ok(Self { third_dept_id, extra })
     }
 }

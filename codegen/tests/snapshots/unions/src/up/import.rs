@@ -5,7 +5,7 @@
 
 use qywx_runtime::{json_object, wire_enum, QueryParams};
 use qywx_runtime::bulk::{BulkAnswer, ChunkOutcome};
-use qywx_runtime::codec::{first_fit, Decoded, FromJson, Members, MembersOut, RawValue, ToJson};
+use qywx_runtime::codec::{first_fit, DecodeError, Decoded, FromJson, MembersOut, ToJson, ValueReader};
 use qywx_runtime::lenient::{view_field, IntEnum};
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Validate, Validator};
@@ -51,28 +51,30 @@ impl Row {
 }
 
 impl FromJson for Row {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "Row")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let row_id = members.required("rowId");
-        let name = members.required("name");
-        let weight = members.optional("weight");
-        let extra = members.finish()?;
-        match (row_id, name) {
-            (Some(row_id), Some(name)) => {
-                Ok(Self {
-                    row_id,
-                    name,
-                    weight,
-                    extra,
-                })
-            }
-            _ => Err(Members::incomplete("Row")),
-        }
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut row_id = None;
+        let mut name = None;
+        let mut weight = None;
+        let extra = json
+            .object(
+                "Row",
+                &["rowId", "name", "weight"],
+                &mut |at, member| {
+                    match at {
+                        0 => row_id = Some(FromJson::read(member)?),
+                        1 => name = Some(FromJson::read(member)?),
+                        2 => weight = FromJson::read(member)?,
+                        _ => {}
+                    }
+                    Ok(())
+                },
+            )?;
+        Ok(Self {
+            row_id: row_id.ok_or_else(|| DecodeError::missing("rowId"))?,
+            name: name.ok_or_else(|| DecodeError::missing("name"))?,
+            weight,
+            extra,
+        })
     }
 }
 
@@ -141,8 +143,8 @@ impl From<Row> for RowEcho {
 }
 
 impl FromJson for RowEcho {
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Value::from_json(raw).map(Self::from_raw)
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        json.value().map(Self::from_raw)
     }
 }
 
@@ -254,22 +256,26 @@ impl ImportResult {
 }
 
 impl FromJson for ImportResult {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "ImportResult")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let status = members.required("status");
-        let rejected = members.optional("rejected");
-        let reasons = members.optional("reasons");
-        let extra = members.finish()?;
-        let Some(status) = status else {
-            return Err(Members::incomplete("ImportResult"));
-        };
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut status = None;
+        let mut rejected = None;
+        let mut reasons = None;
+        let extra = json
+            .object(
+                "ImportResult",
+                &["status", "rejected", "reasons"],
+                &mut |at, member| {
+                    match at {
+                        0 => status = Some(FromJson::read(member)?),
+                        1 => rejected = FromJson::read(member)?,
+                        2 => reasons = FromJson::read(member)?,
+                        _ => {}
+                    }
+                    Ok(())
+                },
+            )?;
         Ok(Self {
-            status,
+            status: status.ok_or_else(|| DecodeError::missing("status"))?,
             rejected,
             reasons,
             extra,
@@ -361,9 +367,9 @@ pub enum ImportOutcome {
 }
 
 impl FromJson for ImportOutcome {
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
         first_fit(
-            raw,
+            json.raw()?,
             "ImportOutcome",
             &[
                 |raw| <ImportResult>::from_json(raw).map(Self::Result),
@@ -438,15 +444,16 @@ impl ImportRowsRequest {
 }
 
 impl FromJson for ImportRowsRequest {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "ImportRowsRequest")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let rows = members.list("rows");
-        members.finish()?;
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut rows = Vec::new();
+        json.object(
+            "ImportRowsRequest",
+            &["rows"],
+            &mut |_, member| {
+                rows = FromJson::read(member)?;
+                Ok(())
+            },
+        )?;
         Ok(Self { rows })
     }
 }
@@ -499,19 +506,19 @@ impl GetImportRequest {
 }
 
 impl FromJson for GetImportRequest {
-    const OBJECT: bool = true;
-
-    fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::from_members(Members::of(raw, "GetImportRequest")?)
-    }
-
-    fn from_members(mut members: Members<'_>) -> Decoded<Self> {
-        let batch_id = members.required("batchId");
-        members.finish()?;
-        let Some(batch_id) = batch_id else {
-            return Err(Members::incomplete("GetImportRequest"));
-        };
-        Ok(Self { batch_id })
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut batch_id = None;
+        json.object(
+            "GetImportRequest",
+            &["batchId"],
+            &mut |_, member| {
+                batch_id = Some(FromJson::read(member)?);
+                Ok(())
+            },
+        )?;
+        Ok(Self {
+            batch_id: batch_id.ok_or_else(|| DecodeError::missing("batchId"))?,
+        })
     }
 }
 

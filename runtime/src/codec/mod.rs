@@ -1,0 +1,432 @@
+//! JSON encoding and decoding of the generated types through shared code.
+//!
+//! A generated object reads its members through a [`ValueReader`] and writes them into a
+//! [`MembersOut`]; its `Serialize`/`Deserialize` impls are one line each
+//! ([`json_object!`](crate::json_object)). The per-type code is therefore not generic over serde's
+//! serializers and deserializers, and nothing here is instantiated per field: this is what keeps
+//! the generated crate's build time flat as the spec grows. Decoding is lenient in the same way
+//! as [`crate::lenient`] (numbers sent as strings, `null` lists).
+//!
+//! There are two readers. The client reads an answer in one pass over its text
+//! ([`stream`]), each member parsed straight into its field as it comes, with no `Value` tree
+//! and no member split off and parsed again. When that fails for any reason the answer is read
+//! again member by member ([`exact`]), which finds the precise error and its path
+//! (`department[1].id`); both readers run the same generated code, so they accept the same
+//! answers. Only members the spec does not model become `Value`s, in `extra`.
+
+use std::fmt;
+
+pub use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+
+use crate::lenient::separated::SeparatedList;
+use crate::lenient::{AsWireString, IntEnum, StrEnum};
+
+/// A reader's primitive reads, each through its `lenient` method.
+macro_rules! lenient_primitives {
+    () => {
+        lenient_primitives!(bool: bool, i32: i32, i64: i64, u32: u32, u64: u64, string: String);
+    };
+    ($($read:ident: $t:ty),*) => {$(
+        fn $read(&mut self) -> Decoded<$t> {
+            self.lenient()
+        }
+    )*};
+}
+
+mod exact;
+mod stream;
+
+pub(crate) use exact::{kind_of_text, Exact, Members};
+pub(crate) use stream::{read_flat, read_wrapped};
+
+/// Why a JSON value did not decode, with the member path where it happened (`department[1].id`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeError {
+    /// Path segments, innermost first (reversed on display).
+    path: Vec<String>,
+    message: String,
+}
+
+impl DecodeError {
+    /// An error at the current value.
+    pub fn new(message: impl Into<String>) -> Self {
+        DecodeError {
+            path: Vec::new(),
+            message: message.into(),
+        }
+    }
+
+    /// A required member `wire` is missing.
+    pub fn missing(wire: &str) -> Self {
+        DecodeError::new(format!("missing member `{wire}`"))
+    }
+
+    fn at_index(self, index: usize) -> Self {
+        self.within(format!("[{index}]"))
+    }
+
+    fn within(mut self, segment: String) -> Self {
+        self.path.push(segment);
+        self
+    }
+
+    /// The path of the member that failed (`""` for the value itself).
+    pub fn path(&self) -> String {
+        let mut out = String::new();
+        for segment in self.path.iter().rev() {
+            if !segment.starts_with('[') && !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(segment);
+        }
+        out
+    }
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.path() {
+            path if path.is_empty() => f.write_str(&self.message),
+            path => write!(f, "`{path}`: {}", self.message),
+        }
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+/// What decoding answers.
+pub type Decoded<T> = Result<T, DecodeError>;
+
+/// One JSON value being read. Each method reads it, once; a type's [`FromJson::read`] picks
+/// the method that fits the type.
+pub trait ValueReader {
+    /// A boolean (or `"true"`/`"false"`).
+    fn bool(&mut self) -> Decoded<bool>;
+    /// An `i32` (or a string holding one).
+    fn i32(&mut self) -> Decoded<i32>;
+    /// An `i64` (or a string holding one).
+    fn i64(&mut self) -> Decoded<i64>;
+    /// A `u32` (or a string holding one).
+    fn u32(&mut self) -> Decoded<u32>;
+    /// A `u64` (or a string holding one).
+    fn u64(&mut self) -> Decoded<u64>;
+    /// A string (a number or boolean is kept as its text).
+    fn string(&mut self) -> Decoded<String>;
+    /// Any value, as a `Value`.
+    fn value(&mut self) -> Decoded<Value>;
+    /// The value's text, unparsed.
+    fn raw(&mut self) -> Decoded<&RawValue>;
+    /// An object of type `type_name` whose modelled members are `members`: `each` reads
+    /// member `members[i]` (its first occurrence) as `(i, value)`; the others are answered, in
+    /// the order sent.
+    fn object(
+        &mut self,
+        type_name: &str,
+        members: &[&str],
+        each: &mut dyn FnMut(usize, &mut dyn ValueReader) -> Decoded<()>,
+    ) -> Decoded<Map<String, Value>>;
+    /// An array (`null` has no items): `each` reads each item.
+    fn list(&mut self, each: &mut dyn FnMut(&mut dyn ValueReader) -> Decoded<()>) -> Decoded<()>;
+    /// A value that may be `null`: `each` reads it unless it is.
+    fn option(&mut self, each: &mut dyn FnMut(&mut dyn ValueReader) -> Decoded<()>) -> Decoded<()>;
+    /// A list sent as one `separator`-separated string or as an array of strings; `None` for
+    /// `null`.
+    fn separated(&mut self, separator: char) -> Decoded<Option<Vec<String>>>;
+}
+
+/// A type read from JSON.
+pub trait FromJson: Sized {
+    /// Reads `value`, accepting the lenient forms.
+    fn read(value: &mut dyn ValueReader) -> Decoded<Self>;
+
+    /// Decodes `raw`, with the precise member path of what does not fit.
+    fn from_json(raw: &RawValue) -> Decoded<Self> {
+        Self::read(&mut Exact::Raw(raw))
+    }
+}
+
+/// A type written as a JSON value.
+pub trait ToJson {
+    /// The value sent on the wire.
+    fn to_json(&self) -> Value;
+}
+
+/// Primitives decode through their lenient visitors (`"1"` for 1, `"true"` for true).
+macro_rules! primitive {
+    ($($t:ident: $read:ident),*) => {$(
+        impl FromJson for $t {
+            fn read(value: &mut dyn ValueReader) -> Decoded<Self> {
+                value.$read()
+            }
+        }
+
+        impl ToJson for $t {
+            fn to_json(&self) -> Value {
+                Value::from(self.clone())
+            }
+        }
+    )*};
+}
+primitive!(bool: bool, i32: i32, i64: i64, u32: u32, u64: u64, String: string);
+
+impl FromJson for Value {
+    fn read(value: &mut dyn ValueReader) -> Decoded<Self> {
+        value.value()
+    }
+}
+
+impl ToJson for Value {
+    fn to_json(&self) -> Value {
+        self.clone()
+    }
+}
+
+impl FromJson for crate::LocalDateTime {
+    fn read(value: &mut dyn ValueReader) -> Decoded<Self> {
+        serde_json::from_str(value.raw()?.get()).map_err(|e| DecodeError::new(e.to_string()))
+    }
+}
+
+impl ToJson for crate::LocalDateTime {
+    fn to_json(&self) -> Value {
+        Value::String(self.to_string())
+    }
+}
+
+/// `null` decodes as `None`.
+impl<T: FromJson> FromJson for Option<T> {
+    fn read(value: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut out = None;
+        value.option(&mut |value| {
+            out = Some(T::read(value)?);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+}
+
+impl<T: ToJson> ToJson for Option<T> {
+    fn to_json(&self) -> Value {
+        self.as_ref().map_or(Value::Null, ToJson::to_json)
+    }
+}
+
+/// `null` decodes as an empty list (the seeds answer `"errorData": null`).
+impl<T: FromJson> FromJson for Vec<T> {
+    fn read(value: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut out = Vec::new();
+        value.list(&mut |item| {
+            out.push(T::read(item)?);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+}
+
+impl<T: ToJson> ToJson for Vec<T> {
+    fn to_json(&self) -> Value {
+        let mut items = Vec::with_capacity(self.len());
+        for item in self {
+            items.push(item.to_json());
+        }
+        Value::Array(items)
+    }
+}
+
+/// Which of an object's modelled members were read already (only the first occurrence of a
+/// member name counts; a repeat is kept with the unmodelled members).
+struct Seen {
+    small: u128,
+    large: Vec<bool>,
+}
+
+impl Seen {
+    fn new(members: usize) -> Self {
+        Seen {
+            small: 0,
+            large: if members > 128 {
+                vec![false; members]
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
+    /// The index of `key` in `members` when it is not read yet (and marks it read).
+    fn first(&mut self, members: &[&str], key: &str) -> Option<usize> {
+        let index = members.iter().position(|m| *m == key)?;
+        let read = if self.large.is_empty() {
+            let bit = 1u128 << index;
+            let read = self.small & bit != 0;
+            self.small |= bit;
+            read
+        } else {
+            std::mem::replace(&mut self.large[index], true)
+        };
+        (!read).then_some(index)
+    }
+}
+
+/// A JSON object being written from a generated struct, in field order.
+#[derive(Default)]
+pub struct MembersOut {
+    map: Map<String, Value>,
+}
+
+impl MembersOut {
+    /// An empty object.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Writes a member.
+    pub fn put<T: ToJson>(&mut self, wire: &str, value: &T) {
+        self.map.insert(wire.to_owned(), value.to_json());
+    }
+
+    /// Writes a member when it is set.
+    pub fn put_some<T: ToJson>(&mut self, wire: &str, value: &Option<T>) {
+        if let Some(value) = value {
+            self.put(wire, value);
+        }
+    }
+
+    /// Writes a member as a JSON string (`"encoding": "string"`, or an answer the source shows
+    /// with a string); skipped when unset.
+    pub fn put_text<T: AsWireString>(&mut self, wire: &str, value: &T) {
+        if let Some(text) = value.wire_string() {
+            self.map.insert(wire.to_owned(), Value::String(text));
+        }
+    }
+
+    /// Writes a list as one `separator`-separated string; skipped when unset.
+    pub fn put_separated<T: SeparatedList>(&mut self, wire: &str, value: &T, separator: char) {
+        if let Some(items) = value.items() {
+            self.map
+                .insert(wire.to_owned(), Value::String(items.join(&separator.to_string())));
+        }
+    }
+
+    /// Writes the members a struct kept without modelling them.
+    pub fn put_extra(&mut self, extra: &Map<String, Value>) {
+        for (key, value) in extra {
+            self.map.insert(key.clone(), value.clone());
+        }
+    }
+
+    /// The object.
+    pub fn finish(self) -> Value {
+        Value::Object(self.map)
+    }
+}
+
+/// `Deserialize` through [`FromJson`], for any deserializer: the value is read, written back as
+/// JSON text and typed (the client's own path reads the answer's text directly).
+pub fn deserialize<'de, D: serde::Deserializer<'de>, T: FromJson>(deserializer: D) -> Result<T, D::Error> {
+    let value = <Value as serde::Deserialize>::deserialize(deserializer)?;
+    from_value(&value).map_err(serde::de::Error::custom)
+}
+
+/// Types a JSON value.
+pub fn from_value<T: FromJson>(value: &Value) -> Decoded<T> {
+    let raw = serde_json::value::to_raw_value(value).map_err(|e| DecodeError::new(e.to_string()))?;
+    T::from_json(&raw)
+}
+
+/// `Serialize` through [`ToJson`].
+pub fn serialize<S: serde::Serializer, T: ToJson>(value: &T, serializer: S) -> Result<S::Ok, S::Error> {
+    serde::Serialize::serialize(&value.to_json(), serializer)
+}
+
+/// One way to decode a union: a variant's type, wrapped in the variant.
+pub type VariantDecoder<T> = fn(&RawValue) -> Decoded<T>;
+
+/// Decodes a union: the first variant that fits, in the spec's order.
+pub fn first_fit<T>(raw: &RawValue, type_name: &str, variants: &[VariantDecoder<T>]) -> Decoded<T> {
+    for variant in variants {
+        if let Ok(decoded) = variant(raw) {
+            return Ok(decoded);
+        }
+    }
+    Err(DecodeError::new(format!("matches no variant of {type_name}")))
+}
+
+/// An integer enum read from a number or a numeric string.
+pub fn int_enum<T: IntEnum>(value: &mut dyn ValueReader) -> Decoded<T> {
+    value.i64().map(T::from_wire)
+}
+
+/// A string enum read from a string (or a number, kept as text).
+pub fn str_enum<T: StrEnum>(value: &mut dyn ValueReader) -> Decoded<T> {
+    value.string().map(T::from_wire)
+}
+
+/// `Serialize`, `Deserialize` (through [`FromJson`]/[`ToJson`]) and `Presence` for generated
+/// object, union and view types.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! json_object {
+    ($($name:ident),* $(,)?) => {$(
+        impl ::serde::Serialize for $name {
+            fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error> {
+                $crate::codec::serialize(self, serializer)
+            }
+        }
+
+        impl<'de> ::serde::Deserialize<'de> for $name {
+            fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> ::std::result::Result<Self, D::Error> {
+                $crate::codec::deserialize(deserializer)
+            }
+        }
+
+        impl $crate::validate::Presence for $name {
+            fn is_present(&self) -> bool {
+                true
+            }
+        }
+    )*};
+}
+
+/// Everything a generated enum needs beyond its variants and wire values: JSON, validation
+/// text, presence. `int` enums have [`IntEnum`] wire values, `str` enums [`StrEnum`] ones.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! wire_enum {
+    (int $name:ident) => {
+        $crate::wire_enum!(@common $name, $crate::codec::int_enum);
+        impl $crate::codec::ToJson for $name {
+            fn to_json(&self) -> ::serde_json::Value {
+                ::serde_json::Value::from($crate::lenient::IntEnum::to_wire(self))
+            }
+        }
+        impl $crate::validate::WireText for $name {
+            fn wire_text(&self) -> String {
+                $crate::lenient::IntEnum::to_wire(self).to_string()
+            }
+        }
+    };
+    (str $name:ident) => {
+        $crate::wire_enum!(@common $name, $crate::codec::str_enum);
+        impl $crate::codec::ToJson for $name {
+            fn to_json(&self) -> ::serde_json::Value {
+                ::serde_json::Value::from($crate::lenient::StrEnum::to_wire(self))
+            }
+        }
+        impl $crate::validate::WireText for $name {
+            fn wire_text(&self) -> String {
+                $crate::lenient::StrEnum::to_wire(self).to_owned()
+            }
+        }
+    };
+    (@common $name:ident, $decode:path) => {
+        impl $crate::codec::FromJson for $name {
+            fn read(
+                value: &mut dyn $crate::codec::ValueReader,
+            ) -> ::std::result::Result<Self, $crate::codec::DecodeError> {
+                $decode(value)
+            }
+        }
+        $crate::json_object!($name);
+    };
+}
