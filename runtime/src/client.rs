@@ -1,5 +1,6 @@
 //! The HTTP client every generated service client wraps.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -156,10 +157,31 @@ pub struct ServiceClient {
 struct Inner {
     service: &'static ServiceSpec,
     base_url: String,
+    /// `base_url` parsed once: each endpoint's URL is this one with its path set, made on
+    /// first use and kept, so a call only sets its query (the host is not parsed per call).
+    base: Url,
+    endpoint_urls: std::sync::RwLock<HashMap<&'static str, EndpointUrl>>,
     http: reqwest::Client,
     credentials: Credentials,
     options: ClientOptions,
     tokens: TokenCache,
+}
+
+/// An endpoint's URL as a client keeps it: without a query, and the URL of a call with no
+/// parameters of its own, which changes only with the token in its query.
+#[derive(Clone)]
+struct EndpointUrl {
+    plain: Url,
+    token_only: Option<(Secret, Url)>,
+}
+
+/// Without the token-carrying URL: `Debug` output must not show the token.
+impl std::fmt::Debug for EndpointUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EndpointUrl")
+            .field("plain", &self.plain.as_str())
+            .finish_non_exhaustive()
+    }
 }
 
 /// Why a token could not come through the shared store.
@@ -186,7 +208,14 @@ impl ServiceClient {
             .or_else(|| std::env::var(service.base_url_env).ok().filter(|s| !s.is_empty()))
             .unwrap_or_else(|| service.base_url.to_owned());
         let base_url = base_url.trim_end_matches('/').to_owned();
-        Url::parse(&base_url).map_err(|e| Error::Config(format!("base URL {base_url:?} of {}: {e}", service.id)))?;
+        let base = Url::parse(&base_url)
+            .map_err(|e| Error::Config(format!("base URL {base_url:?} of {}: {e}", service.id)))?;
+        if base.cannot_be_a_base() || base.query().is_some() || base.fragment().is_some() {
+            return Err(Error::Config(format!(
+                "base URL {base_url:?} of {}: must be an http(s) URL without a query or fragment",
+                service.id
+            )));
+        }
         let http = match &options.http_client {
             Some(client) => client.clone(),
             None => reqwest::Client::builder()
@@ -204,6 +233,8 @@ impl ServiceClient {
             inner: Arc::new(Inner {
                 service,
                 base_url,
+                base,
+                endpoint_urls: Default::default(),
                 http,
                 credentials,
                 options,
@@ -552,6 +583,74 @@ impl ServiceClient {
         [self.inner.credentials.secret.expose(), token.map_or("", Secret::expose)]
     }
 
+    /// The URL of a call of `endpoint` with `token` (when the service sends it in the query)
+    /// and the query parameters `pairs`.
+    fn call_url(
+        &self,
+        endpoint: &'static EndpointSpec,
+        token: Option<&Secret>,
+        pairs: &[(&'static str, String)],
+    ) -> Url {
+        let inner = &*self.inner;
+        let token = match inner.service.auth.placement {
+            TokenPlacement::Query(name) => token.map(|token| (name, token)),
+            TokenPlacement::Header(_) => None,
+        };
+        let plain = {
+            let urls = inner.endpoint_urls.read().unwrap_or_else(|e| e.into_inner());
+            match urls.get(endpoint.id) {
+                Some(known) => match (&known.token_only, token) {
+                    (Some((kept, url)), Some((_, token))) if pairs.is_empty() && kept == token => return url.clone(),
+                    _ if pairs.is_empty() && token.is_none() => return known.plain.clone(),
+                    _ => Some(known.plain.clone()),
+                },
+                None => None,
+            }
+        };
+        let known = plain.is_some();
+        let plain = plain.unwrap_or_else(|| {
+            let mut url = inner.base.clone();
+            let base_path = inner.base.path().trim_end_matches('/');
+            url.set_path(&format!("{base_path}{}", endpoint.path));
+            url
+        });
+        let mut query = String::new();
+        let mut append = |name: &str, value: &str| {
+            if !query.is_empty() {
+                query.push('&');
+            }
+            encode_query_part(&mut query, name);
+            query.push('=');
+            encode_query_part(&mut query, value);
+        };
+        if let Some((name, token)) = token {
+            append(name, token.expose());
+        }
+        for (name, value) in pairs {
+            append(name, value);
+        }
+        let mut url = plain.clone();
+        if !query.is_empty() {
+            url.set_query(Some(&query));
+        }
+        let token_only = match token {
+            Some((_, token)) if pairs.is_empty() => Some((token.clone(), url.clone())),
+            _ => None,
+        };
+        // The write lock only when there is something new to keep.
+        if !known || token_only.is_some() {
+            let mut urls = inner.endpoint_urls.write().unwrap_or_else(|e| e.into_inner());
+            let kept = urls.entry(endpoint.id).or_insert(EndpointUrl {
+                plain,
+                token_only: None,
+            });
+            if token_only.is_some() {
+                kept.token_only = token_only;
+            }
+        }
+        url
+    }
+
     async fn send_once(
         &self,
         endpoint: &'static EndpointSpec,
@@ -561,27 +660,11 @@ impl ServiceClient {
     ) -> Result<()> {
         let inner = &*self.inner;
         let placement = inner.service.auth.placement;
-        // One pass: base + path + encoded query, parsed once (as a hand-written call would).
-        let mut url = String::with_capacity(inner.base_url.len() + endpoint.path.len() + 64);
-        url.push_str(&inner.base_url);
-        url.push_str(endpoint.path);
-        let mut separator = '?';
-        let mut append = |name: &str, value: &str| {
-            url.push(separator);
-            separator = '&';
-            encode_query_part(&mut url, name);
-            url.push('=');
-            encode_query_part(&mut url, value);
+        let pairs = match payload {
+            Payload::Query(pairs) => pairs.as_slice(),
+            Payload::Json(_) => &[],
         };
-        if let (Some(token), TokenPlacement::Query(name)) = (token, placement) {
-            append(name, token.expose());
-        }
-        if let Payload::Query(pairs) = payload {
-            for (name, value) in pairs {
-                append(name, value);
-            }
-        }
-        let url = Url::parse(&url).map_err(|e| Error::Config(format!("URL of {}: {e}", endpoint.id)))?;
+        let url = self.call_url(endpoint, token, pairs);
         let method = match endpoint.method {
             HttpMethod::Get => reqwest::Method::GET,
             HttpMethod::Post => reqwest::Method::POST,
@@ -614,6 +697,11 @@ impl ServiceClient {
 
 /// Appends `text` percent-encoded for a query string (`application/x-www-form-urlencoded` rules).
 fn encode_query_part(out: &mut String, text: &str) {
+    let unreserved = |byte: u8| byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'*');
+    if text.bytes().all(unreserved) {
+        out.push_str(text);
+        return;
+    }
     for byte in text.bytes() {
         match byte {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => out.push(byte as char),

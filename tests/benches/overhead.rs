@@ -66,6 +66,15 @@ async fn hand_written(http: &reqwest::Client, url: &str) -> usize {
     answer.department.len()
 }
 
+/// CPU time this thread has run, in ns (Linux `schedstat`; 0 elsewhere). The client runs on
+/// this thread and the server on its own, so this is the client side's cost alone.
+fn thread_cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
 async fn run<F, Fut>(calls: usize, concurrency: usize, call: F) -> Duration
 where
     F: Fn() -> Fut + Send + Sync + 'static,
@@ -90,15 +99,57 @@ where
     start.elapsed()
 }
 
+/// Which client a round runs.
+#[derive(Clone, Copy)]
+enum Side {
+    Generated,
+    HandWritten,
+}
+
+/// What one round measured.
+struct Round {
+    calls_per_s: f64,
+    /// CPU time of the client's thread per call.
+    client_cpu_ns: f64,
+}
+
+async fn round(
+    side: Side,
+    wecom: &WecomClient,
+    http: &reqwest::Client,
+    url: &str,
+    calls: usize,
+    concurrency: usize,
+) -> Round {
+    let (c, h, u) = (wecom.clone(), http.clone(), url.to_owned());
+    let cpu_before = thread_cpu_ns();
+    let t = run(calls, concurrency, move || {
+        let (c, h, u) = (c.clone(), h.clone(), u.clone());
+        async move {
+            match side {
+                Side::Generated => c.list_departments().await.unwrap().department.len(),
+                Side::HandWritten => hand_written(&h, &u).await,
+            }
+        }
+    })
+    .await;
+    Round {
+        calls_per_s: calls as f64 / t.as_secs_f64(),
+        client_cpu_ns: (thread_cpu_ns() - cpu_before) as f64 / calls as f64,
+    }
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v[v.len() / 2]
 }
 
 fn main() {
-    let calls = env_or("BENCH_CALLS", 20_000);
+    // Many short rounds: load on a shared machine comes in bursts, and a short round is less
+    // likely to straddle one.
+    let calls = env_or("BENCH_CALLS", 4_000);
     let concurrency = env_or("BENCH_CONCURRENCY", 16);
-    let rounds = env_or("BENCH_ROUNDS", 7);
+    let rounds = env_or("BENCH_ROUNDS", 41);
     let base = start_server();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -121,55 +172,53 @@ fn main() {
         hand_written(&http, &url).await;
 
         let (mut generated, mut baseline) = (Vec::new(), Vec::new());
-        let only = std::env::var("BENCH_ONLY").unwrap_or_default();
-        if !only.is_empty() {
-            let (c, h, u) = (wecom.clone(), http.clone(), url.clone());
-            let t = if only == "generated" {
-                run(calls, concurrency, move || {
-                    let c = c.clone();
-                    async move { c.list_departments().await.unwrap().department.len() }
-                })
-                .await
+        for i in 0..rounds {
+            // Both run in every round, so drift in machine load hits both sides alike; which
+            // goes first alternates, so neither is always the one that runs after the other.
+            let order = if i % 2 == 0 {
+                [Side::Generated, Side::HandWritten]
             } else {
-                run(calls, concurrency, move || {
-                    let (h, u) = (h.clone(), u.clone());
-                    async move { hand_written(&h, &u).await }
-                })
-                .await
+                [Side::HandWritten, Side::Generated]
             };
-            println!("{only}: {:.0} calls/s", calls as f64 / t.as_secs_f64());
-            return;
+            for side in order {
+                let measured = round(side, &wecom, &http, &url, calls, concurrency).await;
+                match side {
+                    Side::Generated => generated.push(measured),
+                    Side::HandWritten => baseline.push(measured),
+                }
+            }
         }
-        for _ in 0..rounds {
-            // Alternate so drift in machine load hits both sides alike.
-            let c = wecom.clone();
-            let t = run(calls, concurrency, move || {
-                let c = c.clone();
-                async move { c.list_departments().await.unwrap().department.len() }
-            })
-            .await;
-            generated.push(calls as f64 / t.as_secs_f64());
-            let (h, u) = (http.clone(), url.clone());
-            let t = run(calls, concurrency, move || {
-                let (h, u) = (h.clone(), u.clone());
-                async move { hand_written(&h, &u).await }
-            })
-            .await;
-            baseline.push(calls as f64 / t.as_secs_f64());
-        }
-        let (g, b) = (median(generated.clone()), median(baseline.clone()));
+        let rates = |rounds: &[Round]| rounds.iter().map(|r| r.calls_per_s).collect::<Vec<_>>();
+        let (g, b) = (median(rates(&generated)), median(rates(&baseline)));
         // Each round runs both back to back, so the per-round ratio cancels machine-load drift.
-        let paired = median(generated.iter().zip(&baseline).map(|(g, b)| g / b).collect());
+        let paired = median(
+            generated
+                .iter()
+                .zip(&baseline)
+                .map(|(g, b)| g.calls_per_s / b.calls_per_s)
+                .collect(),
+        );
+        let cpu = |rounds: &[Round]| median(rounds.iter().map(|r| r.client_cpu_ns).collect());
+        let cpu_ratio = median(
+            generated
+                .iter()
+                .zip(&baseline)
+                .map(|(g, b)| b.client_cpu_ns / g.client_cpu_ns)
+                .collect(),
+        );
         println!("calls per round {calls}, concurrency {concurrency}, rounds {rounds}");
         println!(
-            "generated client : median {g:>9.0} calls/s  (rounds: {:?})",
-            generated.iter().map(|x| *x as u64).collect::<Vec<_>>()
+            "generated client : median {g:>9.0} calls/s, client CPU {:>6.0} ns/call  (rounds: {:?})",
+            cpu(&generated),
+            rates(&generated).iter().map(|x| *x as u64).collect::<Vec<_>>()
         );
         println!(
-            "hand-written     : median {b:>9.0} calls/s  (rounds: {:?})",
-            baseline.iter().map(|x| *x as u64).collect::<Vec<_>>()
+            "hand-written     : median {b:>9.0} calls/s, client CPU {:>6.0} ns/call  (rounds: {:?})",
+            cpu(&baseline),
+            rates(&baseline).iter().map(|x| *x as u64).collect::<Vec<_>>()
         );
         println!("ratio of medians generated/hand-written: {:.3}", g / b);
+        println!("client CPU per call, hand-written/generated (median of rounds): {cpu_ratio:.3}");
         println!("median of per-round ratios:              {paired:.3}");
     });
 }

@@ -70,10 +70,19 @@ impl Exact<'_> {
     fn lenient<T: Lenient>(&mut self) -> Decoded<T> {
         parse_with(self.text()?, |de| T::deserialize_lenient(de))
     }
+
+    fn lenient_or_null<T: Lenient>(&mut self) -> Decoded<Option<T>> {
+        if is_null(self.text()?) {
+            Ok(None)
+        } else {
+            self.lenient().map(Some)
+        }
+    }
 }
 
 impl ValueReader for Exact<'_> {
     lenient_primitives!();
+    lenient_or_null_primitives!();
 
     fn value(&mut self) -> Decoded<Value> {
         serde_json::from_str(self.text()?.get()).map_err(parse_error)

@@ -22,6 +22,25 @@ use serde_json::{Map, Value};
 use crate::lenient::separated::SeparatedList;
 use crate::lenient::{AsWireString, IntEnum, StrEnum};
 
+/// A reader's reads of primitives or `null`, each through its `lenient_or_null` method.
+macro_rules! lenient_or_null_primitives {
+    () => {
+        lenient_or_null_primitives!(
+            bool_or_null: bool,
+            i32_or_null: i32,
+            i64_or_null: i64,
+            u32_or_null: u32,
+            u64_or_null: u64,
+            string_or_null: String
+        );
+    };
+    ($($read:ident: $t:ty),*) => {$(
+        fn $read(&mut self) -> Decoded<Option<$t>> {
+            self.lenient_or_null()
+        }
+    )*};
+}
+
 /// A reader's primitive reads, each through its `lenient` method.
 macro_rules! lenient_primitives {
     () => {
@@ -113,6 +132,18 @@ pub trait ValueReader {
     fn u64(&mut self) -> Decoded<u64>;
     /// A string (a number or boolean is kept as its text).
     fn string(&mut self) -> Decoded<String>;
+    /// [`bool`](Self::bool) or `null`.
+    fn bool_or_null(&mut self) -> Decoded<Option<bool>>;
+    /// [`i32`](Self::i32) or `null`.
+    fn i32_or_null(&mut self) -> Decoded<Option<i32>>;
+    /// [`i64`](Self::i64) or `null`.
+    fn i64_or_null(&mut self) -> Decoded<Option<i64>>;
+    /// [`u32`](Self::u32) or `null`.
+    fn u32_or_null(&mut self) -> Decoded<Option<u32>>;
+    /// [`u64`](Self::u64) or `null`.
+    fn u64_or_null(&mut self) -> Decoded<Option<u64>>;
+    /// [`string`](Self::string) or `null`.
+    fn string_or_null(&mut self) -> Decoded<Option<String>>;
     /// Any value, as a `Value`.
     fn value(&mut self) -> Decoded<Value>;
     /// The value's text, unparsed.
@@ -140,6 +171,16 @@ pub trait FromJson: Sized {
     /// Reads `value`, accepting the lenient forms.
     fn read(value: &mut dyn ValueReader) -> Decoded<Self>;
 
+    /// Reads `value` or `null` (`None`): what `Option<Self>` reads.
+    fn read_or_null(value: &mut dyn ValueReader) -> Decoded<Option<Self>> {
+        let mut out = None;
+        value.option(&mut |value| {
+            out = Some(Self::read(value)?);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
     /// Decodes `raw`, with the precise member path of what does not fit.
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::read(&mut Exact::Raw(raw))
@@ -154,10 +195,14 @@ pub trait ToJson {
 
 /// Primitives decode through their lenient visitors (`"1"` for 1, `"true"` for true).
 macro_rules! primitive {
-    ($($t:ident: $read:ident),*) => {$(
+    ($($t:ident: $read:ident, $read_or_null:ident),*) => {$(
         impl FromJson for $t {
             fn read(value: &mut dyn ValueReader) -> Decoded<Self> {
                 value.$read()
+            }
+
+            fn read_or_null(value: &mut dyn ValueReader) -> Decoded<Option<Self>> {
+                value.$read_or_null()
             }
         }
 
@@ -168,7 +213,14 @@ macro_rules! primitive {
         }
     )*};
 }
-primitive!(bool: bool, i32: i32, i64: i64, u32: u32, u64: u64, String: string);
+primitive!(
+    bool: bool, bool_or_null,
+    i32: i32, i32_or_null,
+    i64: i64, i64_or_null,
+    u32: u32, u32_or_null,
+    u64: u64, u64_or_null,
+    String: string, string_or_null
+);
 
 impl FromJson for Value {
     fn read(value: &mut dyn ValueReader) -> Decoded<Self> {
@@ -197,12 +249,7 @@ impl ToJson for crate::LocalDateTime {
 /// `null` decodes as `None`.
 impl<T: FromJson> FromJson for Option<T> {
     fn read(value: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut out = None;
-        value.option(&mut |value| {
-            out = Some(T::read(value)?);
-            Ok(())
-        })?;
-        Ok(out)
+        T::read_or_null(value)
     }
 }
 
@@ -239,6 +286,9 @@ impl<T: ToJson> ToJson for Vec<T> {
 struct Seen {
     small: u128,
     large: Vec<bool>,
+    /// Where the next member is looked for first: servers mostly send members in the order
+    /// the spec lists them.
+    next: usize,
 }
 
 impl Seen {
@@ -250,12 +300,18 @@ impl Seen {
             } else {
                 Vec::new()
             },
+            next: 0,
         }
     }
 
     /// The index of `key` in `members` when it is not read yet (and marks it read).
+    #[inline]
     fn first(&mut self, members: &[&str], key: &str) -> Option<usize> {
-        let index = members.iter().position(|m| *m == key)?;
+        let index = match members.get(self.next) {
+            Some(expected) if *expected == key => self.next,
+            _ => members.iter().position(|m| *m == key)?,
+        };
+        self.next = index + 1;
         let read = if self.large.is_empty() {
             let bit = 1u128 << index;
             let read = self.small & bit != 0;

@@ -87,25 +87,22 @@ fn not_an_object() -> DecodeError {
     DecodeError::new("the payload beside a flat envelope is not an object")
 }
 
+/// A flat envelope's payload is an object: any other read of it fails (and the answer is
+/// read member by member).
+impl Body<'_, '_, '_, '_> {
+    fn lenient<T>(&mut self) -> Decoded<T> {
+        Err(not_an_object())
+    }
+
+    fn lenient_or_null<T>(&mut self) -> Decoded<Option<T>> {
+        Err(not_an_object())
+    }
+}
+
 impl ValueReader for Body<'_, '_, '_, '_> {
-    fn bool(&mut self) -> Decoded<bool> {
-        Err(not_an_object())
-    }
-    fn i32(&mut self) -> Decoded<i32> {
-        Err(not_an_object())
-    }
-    fn i64(&mut self) -> Decoded<i64> {
-        Err(not_an_object())
-    }
-    fn u32(&mut self) -> Decoded<u32> {
-        Err(not_an_object())
-    }
-    fn u64(&mut self) -> Decoded<u64> {
-        Err(not_an_object())
-    }
-    fn string(&mut self) -> Decoded<String> {
-        Err(not_an_object())
-    }
+    lenient_primitives!();
+    lenient_or_null_primitives!();
+
     fn value(&mut self) -> Decoded<Value> {
         Err(not_an_object())
     }
@@ -162,10 +159,30 @@ impl<'de, D: Deserializer<'de>> OneValue<'de, D> {
     fn lenient<T: Lenient>(&mut self) -> Decoded<T> {
         T::deserialize_lenient(self.take()?).map_err(serde_error)
     }
+
+    fn lenient_or_null<T: Lenient>(&mut self) -> Decoded<Option<T>> {
+        struct OrNull<T>(PhantomData<T>);
+        impl<'de, T: Lenient> Visitor<'de> for OrNull<T> {
+            type Value = Option<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a value or null")
+            }
+            fn visit_none<E: serde::de::Error>(self) -> Result<Option<T>, E> {
+                Ok(None)
+            }
+            fn visit_some<D: Deserializer<'de>>(self, de: D) -> Result<Option<T>, D::Error> {
+                T::deserialize_lenient(de).map(Some)
+            }
+        }
+        self.take()?
+            .deserialize_option(OrNull(PhantomData))
+            .map_err(serde_error)
+    }
 }
 
 impl<'de, D: Deserializer<'de>> ValueReader for OneValue<'de, D> {
     lenient_primitives!();
+    lenient_or_null_primitives!();
 
     fn value(&mut self) -> Decoded<Value> {
         serde::Deserialize::deserialize(self.take()?).map_err(serde_error)
@@ -240,11 +257,10 @@ impl<'de: 'b, 'b> Visitor<'de> for ObjectVisitor<'_, '_, 'b> {
                 continue;
             }
             match seen.first(self.members, &key) {
-                Some(index) => {
-                    let each = &mut *self.each;
-                    let mut read = |value: &mut dyn ValueReader| each(index, value);
-                    map.next_value_seed(ValueSeed { each: &mut read })?;
-                }
+                Some(index) => map.next_value_seed(MemberSeed {
+                    each: &mut *self.each,
+                    index,
+                })?,
                 None => {
                     let value = map.next_value::<Value>()?;
                     self.rest.insert(key.into_owned(), value);
@@ -252,6 +268,24 @@ impl<'de: 'b, 'b> Visitor<'de> for ObjectVisitor<'_, '_, 'b> {
             }
         }
         Ok(())
+    }
+}
+
+/// Hands the value of member `index` to the object's reader.
+struct MemberSeed<'r> {
+    each: &'r mut dyn FnMut(usize, &mut dyn ValueReader) -> Decoded<()>,
+    index: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for MemberSeed<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<(), D::Error> {
+        let mut value = OneValue {
+            de: Some(de),
+            text: PhantomData,
+        };
+        (self.each)(self.index, &mut value).map_err(D::Error::custom)
     }
 }
 
