@@ -194,7 +194,7 @@ pub mod separated {
         fn items(&self) -> Option<&[String]>;
 
         /// Reads the list from one `separator`-separated string or an array of strings.
-        fn read(value: &mut dyn crate::codec::ValueReader, separator: char) -> crate::codec::Decoded<Self> {
+        fn read_separated(value: &mut dyn crate::codec::ValueReader, separator: char) -> crate::codec::Decoded<Self> {
             value.separated(separator).map(Self::from_items)
         }
     }

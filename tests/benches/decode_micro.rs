@@ -1,7 +1,18 @@
-use qywx::wecom::department;
-use serde::Deserialize;
+//! Decoding alone, no network: one `department/list` answer typed by serde derive (what a
+//! hand-written client does), by the client's one-pass read, and by the member-by-member read
+//! the client falls back to when the first pass fails.
+//!
+//! `cargo bench -p qywx-tests --bench decode_micro` (env: BENCH_ANSWERS, answers per round)
+
+use std::hint::black_box;
 use std::time::Instant;
+
+use qywx::runtime::{decode_answer, decode_answer_by_member};
+use qywx::wecom::{department, SERVICE};
+use serde::Deserialize;
+
 const DEPARTMENTS: &str = r#"{"errcode":0,"errmsg":"ok","department":[{"id":1,"name":"广州研发中心","parentid":0},{"id":2,"name":"邮箱产品部","parentid":1},{"id":3,"name":"测试部","parentid":1}]}"#;
+
 #[derive(Deserialize)]
 #[allow(dead_code)]
 struct Dept {
@@ -9,6 +20,7 @@ struct Dept {
     name: String,
     parentid: i32,
 }
+
 #[derive(Deserialize)]
 #[allow(dead_code)]
 struct ListAnswer {
@@ -16,52 +28,36 @@ struct ListAnswer {
     errmsg: String,
     department: Vec<Dept>,
 }
-fn main() {
-    let n = 1_000_000;
-    if std::env::var("ONLY").is_ok() {
-        for _ in 0..3 * n {
-            let a: department::ListDepartmentsResponse = qywx::runtime::decode_answer(
-                &qywx::wecom::SERVICE,
-                &department::LIST_DEPARTMENTS,
-                200,
-                std::hint::black_box(DEPARTMENTS.as_bytes()),
-            )
-            .unwrap();
-            assert_eq!(a.department.len(), 3);
-        }
-        return;
+
+/// Nanoseconds per answer of `decode` over `answers` answers.
+fn time(answers: usize, decode: impl Fn(&[u8]) -> usize) -> f64 {
+    let start = Instant::now();
+    for _ in 0..answers {
+        assert_eq!(decode(black_box(DEPARTMENTS.as_bytes())), 3);
     }
+    start.elapsed().as_nanos() as f64 / answers as f64
+}
+
+fn main() {
+    let answers = std::env::var("BENCH_ANSWERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let endpoint = &department::LIST_DEPARTMENTS;
     for _ in 0..3 {
-        let t = Instant::now();
-        for _ in 0..n {
-            let a: ListAnswer = serde_json::from_slice(std::hint::black_box(DEPARTMENTS.as_bytes())).unwrap();
-            assert_eq!(a.department.len(), 3);
-        }
-        let hand = t.elapsed().as_nanos() as f64 / n as f64;
-        let t = Instant::now();
-        for _ in 0..n {
-            let a: department::ListDepartmentsResponse = qywx::runtime::decode_answer(
-                &qywx::wecom::SERVICE,
-                &department::LIST_DEPARTMENTS,
-                200,
-                std::hint::black_box(DEPARTMENTS.as_bytes()),
-            )
-            .unwrap();
-            assert_eq!(a.department.len(), 3);
-        }
-        let one = t.elapsed().as_nanos() as f64 / n as f64;
-        let t = Instant::now();
-        for _ in 0..n {
-            let a: department::ListDepartmentsResponse = qywx::runtime::decode_answer_by_member(
-                &qywx::wecom::SERVICE,
-                &department::LIST_DEPARTMENTS,
-                200,
-                std::hint::black_box(DEPARTMENTS.as_bytes()),
-            )
-            .unwrap();
-            assert_eq!(a.department.len(), 3);
-        }
-        let slow = t.elapsed().as_nanos() as f64 / n as f64;
-        println!("ns/answer: serde derive {hand:.0}, one pass {one:.0}, by member {slow:.0}");
+        let derive = time(answers, |body| {
+            let answer: ListAnswer = serde_json::from_slice(body).unwrap();
+            answer.department.len()
+        });
+        let one_pass = time(answers, |body| {
+            let answer: department::ListDepartmentsResponse = decode_answer(&SERVICE, endpoint, 200, body).unwrap();
+            answer.department.len()
+        });
+        let by_member = time(answers, |body| {
+            let answer: department::ListDepartmentsResponse =
+                decode_answer_by_member(&SERVICE, endpoint, 200, body).unwrap();
+            answer.department.len()
+        });
+        println!("ns per answer: serde derive {derive:.0}, one pass {one_pass:.0}, member by member {by_member:.0}");
     }
 }

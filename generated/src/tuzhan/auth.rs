@@ -4,7 +4,7 @@
 //! The Tuzhan token endpoint. The org access token it issues is sent as the `X-Token` header on the integration endpoints and lasts 7200 s.
 
 use qywx_runtime::{json_object, QueryParams};
-use qywx_runtime::codec::{DecodeError, Decoded, FromJson, MembersOut, ToJson, ValueReader};
+use qywx_runtime::codec::{Decoded, FromJson, MembersOut, Required, ToJson, ValueReader};
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Validate, Validator};
 use serde_json::{Map, Value};
@@ -50,25 +50,19 @@ impl GetOrgAccessTokenRequest {
 
 impl FromJson for GetOrgAccessTokenRequest {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut instance_appid = None;
-        let mut instance_secrect = None;
+        let mut instance_appid: Option<String> = None;
+        let mut instance_secrect: Option<String> = None;
         json.object(
             "GetOrgAccessTokenRequest",
             &["instanceAppid", "instanceSecrect"],
-            &mut |at, member| {
-                match at {
-                    0 => instance_appid = Some(FromJson::read(member)?),
-                    1 => instance_secrect = Some(FromJson::read(member)?),
-                    _ => {}
-                }
-                Ok(())
-            },
+            &mut [
+                &mut Required(&mut instance_appid),
+                &mut Required(&mut instance_secrect),
+            ],
         )?;
         Ok(Self {
-            instance_appid: instance_appid
-                .ok_or_else(|| DecodeError::missing("instanceAppid"))?,
-            instance_secrect: instance_secrect
-                .ok_or_else(|| DecodeError::missing("instanceSecrect"))?,
+            instance_appid: Required::check(instance_appid, "instanceAppid")?,
+            instance_secrect: Required::check(instance_secrect, "instanceSecrect")?,
         })
     }
 }
@@ -158,26 +152,21 @@ impl GetOrgAccessTokenResponse {
 
 impl FromJson for GetOrgAccessTokenResponse {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut org_access_token = None;
-        let mut org_refresh_token = None;
-        let mut expire = None;
+        let mut org_access_token: Option<String> = None;
+        let mut org_refresh_token: Option<String> = None;
+        let mut expire: Option<i64> = None;
         let extra = json
             .object(
                 "GetOrgAccessTokenResponse",
                 &["orgAccessToken", "orgRefreshToken", "expire"],
-                &mut |at, member| {
-                    match at {
-                        0 => org_access_token = Some(FromJson::read(member)?),
-                        1 => org_refresh_token = FromJson::read(member)?,
-                        2 => expire = FromJson::read(member)?,
-                        _ => {}
-                    }
-                    Ok(())
-                },
+                &mut [
+                    &mut Required(&mut org_access_token),
+                    &mut org_refresh_token,
+                    &mut expire,
+                ],
             )?;
         Ok(Self {
-            org_access_token: org_access_token
-                .ok_or_else(|| DecodeError::missing("orgAccessToken"))?,
+            org_access_token: Required::check(org_access_token, "orgAccessToken")?,
             org_refresh_token,
             expire,
             extra,

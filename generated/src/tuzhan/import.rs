@@ -5,7 +5,7 @@
 
 use qywx_runtime::{json_object, wire_enum, LocalDateTime};
 use qywx_runtime::bulk::{BulkAnswer, ChunkOutcome};
-use qywx_runtime::codec::{first_fit, DecodeError, Decoded, FromJson, MembersOut, ToJson, ValueReader};
+use qywx_runtime::codec::{first_fit, Decoded, FromJson, MembersOut, Required, Separated, ToJson, ValueReader};
 use qywx_runtime::lenient::{view_field, IntEnum, StrEnum};
 use qywx_runtime::lenient::separated::SeparatedList;
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
@@ -94,23 +94,16 @@ impl DeptImportParams {
 
 impl FromJson for DeptImportParams {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut opt_type = None;
-        let mut delete_sub_department_flag = None;
+        let mut opt_type: Option<OptType> = None;
+        let mut delete_sub_department_flag: Option<bool> = None;
         let extra = json
             .object(
                 "DeptImportParams",
                 &["optType", "deleteSubDepartmentFlag"],
-                &mut |at, member| {
-                    match at {
-                        0 => opt_type = Some(FromJson::read(member)?),
-                        1 => delete_sub_department_flag = FromJson::read(member)?,
-                        _ => {}
-                    }
-                    Ok(())
-                },
+                &mut [&mut Required(&mut opt_type), &mut delete_sub_department_flag],
             )?;
         Ok(Self {
-            opt_type: opt_type.ok_or_else(|| DecodeError::missing("optType"))?,
+            opt_type: Required::check(opt_type, "optType")?,
             delete_sub_department_flag,
             extra,
         })
@@ -167,18 +160,15 @@ impl EmployeeImportParams {
 
 impl FromJson for EmployeeImportParams {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut opt_type = None;
+        let mut opt_type: Option<OptType> = None;
         let extra = json
             .object(
                 "EmployeeImportParams",
                 &["optType"],
-                &mut |_, member| {
-                    opt_type = Some(FromJson::read(member)?);
-                    Ok(())
-                },
+                &mut [&mut Required(&mut opt_type)],
             )?;
         Ok(Self {
-            opt_type: opt_type.ok_or_else(|| DecodeError::missing("optType"))?,
+            opt_type: Required::check(opt_type, "optType")?,
             extra,
         })
     }
@@ -475,21 +465,21 @@ impl ImportDepartment {
 
 impl FromJson for ImportDepartment {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut dept_id = None;
-        let mut parent_id = None;
-        let mut dept_type = None;
-        let mut dept_name = None;
-        let mut third_dept_id = None;
-        let mut third_parent_id = None;
-        let mut corpid = None;
-        let mut wx_dept_id = None;
-        let mut wx_parent_id = None;
-        let mut dept_status = None;
-        let mut serial_num = None;
-        let mut create_user = None;
-        let mut create_time = None;
-        let mut update_user = None;
-        let mut update_time = None;
+        let mut dept_id: Option<i64> = None;
+        let mut parent_id: Option<i64> = None;
+        let mut dept_type: Option<DeptType> = None;
+        let mut dept_name: Option<String> = None;
+        let mut third_dept_id: Option<String> = None;
+        let mut third_parent_id: Option<String> = None;
+        let mut corpid: Option<String> = None;
+        let mut wx_dept_id: Option<i64> = None;
+        let mut wx_parent_id: Option<i64> = None;
+        let mut dept_status: Option<DeptStatus> = None;
+        let mut serial_num: Option<i32> = None;
+        let mut create_user: Option<String> = None;
+        let mut create_time: Option<LocalDateTime> = None;
+        let mut update_user: Option<String> = None;
+        let mut update_time: Option<LocalDateTime> = None;
         let extra = json
             .object(
                 "ImportDepartment",
@@ -510,40 +500,36 @@ impl FromJson for ImportDepartment {
                     "updateUser",
                     "updateTime",
                 ],
-                &mut |at, member| {
-                    match at {
-                        0 => dept_id = FromJson::read(member)?,
-                        1 => parent_id = FromJson::read(member)?,
-                        2 => dept_type = Some(FromJson::read(member)?),
-                        3 => dept_name = Some(FromJson::read(member)?),
-                        4 => third_dept_id = FromJson::read(member)?,
-                        5 => third_parent_id = FromJson::read(member)?,
-                        6 => corpid = FromJson::read(member)?,
-                        7 => wx_dept_id = FromJson::read(member)?,
-                        8 => wx_parent_id = FromJson::read(member)?,
-                        9 => dept_status = FromJson::read(member)?,
-                        10 => serial_num = Some(FromJson::read(member)?),
-                        11 => create_user = FromJson::read(member)?,
-                        12 => create_time = FromJson::read(member)?,
-                        13 => update_user = FromJson::read(member)?,
-                        14 => update_time = FromJson::read(member)?,
-                        _ => {}
-                    }
-                    Ok(())
-                },
+                &mut [
+                    &mut dept_id,
+                    &mut parent_id,
+                    &mut Required(&mut dept_type),
+                    &mut Required(&mut dept_name),
+                    &mut third_dept_id,
+                    &mut third_parent_id,
+                    &mut corpid,
+                    &mut wx_dept_id,
+                    &mut wx_parent_id,
+                    &mut dept_status,
+                    &mut Required(&mut serial_num),
+                    &mut create_user,
+                    &mut create_time,
+                    &mut update_user,
+                    &mut update_time,
+                ],
             )?;
         Ok(Self {
             dept_id,
             parent_id,
-            dept_type: dept_type.ok_or_else(|| DecodeError::missing("deptType"))?,
-            dept_name: dept_name.ok_or_else(|| DecodeError::missing("deptName"))?,
+            dept_type: Required::check(dept_type, "deptType")?,
+            dept_name: Required::check(dept_name, "deptName")?,
             third_dept_id,
             third_parent_id,
             corpid,
             wx_dept_id,
             wx_parent_id,
             dept_status,
-            serial_num: serial_num.ok_or_else(|| DecodeError::missing("serialNum"))?,
+            serial_num: Required::check(serial_num, "serialNum")?,
             create_user,
             create_time,
             update_user,
@@ -968,25 +954,25 @@ impl ImportEmployee {
 
 impl FromJson for ImportEmployee {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut channel_id = None;
-        let mut third_user_id = None;
-        let mut user_type = None;
-        let mut app_id = None;
-        let mut openid = None;
-        let mut wx_userid = None;
-        let mut unionid = None;
-        let mut channel_name = None;
-        let mut phone = None;
-        let mut job = None;
-        let mut dept_id = None;
-        let mut third_dept_id = None;
-        let mut wx_dept_id = None;
-        let mut dept_manager_flag = None;
-        let mut role_keys = None;
-        let mut update_time = None;
-        let mut deputy_dept_ids = SeparatedList::from_items(None);
-        let mut serial_num = None;
-        let mut role_id = None;
+        let mut channel_id: Option<i64> = None;
+        let mut third_user_id: Option<String> = None;
+        let mut user_type: Option<UserType> = None;
+        let mut app_id: Option<String> = None;
+        let mut openid: Option<String> = None;
+        let mut wx_userid: Option<String> = None;
+        let mut unionid: Option<String> = None;
+        let mut channel_name: Option<String> = None;
+        let mut phone: Option<String> = None;
+        let mut job: Option<String> = None;
+        let mut dept_id: Option<i64> = None;
+        let mut third_dept_id: Option<String> = None;
+        let mut wx_dept_id: Option<i64> = None;
+        let mut dept_manager_flag: Option<bool> = None;
+        let mut role_keys: Option<Vec<RoleKey>> = None;
+        let mut update_time: Option<LocalDateTime> = None;
+        let mut deputy_dept_ids: Option<Vec<String>> = SeparatedList::from_items(None);
+        let mut serial_num: Option<i32> = None;
+        let mut role_id: Option<i64> = None;
         let extra = json
             .object(
                 "ImportEmployee",
@@ -1011,31 +997,27 @@ impl FromJson for ImportEmployee {
                     "serialNum",
                     "roleId",
                 ],
-                &mut |at, member| {
-                    match at {
-                        0 => channel_id = FromJson::read(member)?,
-                        1 => third_user_id = FromJson::read(member)?,
-                        2 => user_type = FromJson::read(member)?,
-                        3 => app_id = FromJson::read(member)?,
-                        4 => openid = FromJson::read(member)?,
-                        5 => wx_userid = FromJson::read(member)?,
-                        6 => unionid = FromJson::read(member)?,
-                        7 => channel_name = FromJson::read(member)?,
-                        8 => phone = FromJson::read(member)?,
-                        9 => job = FromJson::read(member)?,
-                        10 => dept_id = FromJson::read(member)?,
-                        11 => third_dept_id = FromJson::read(member)?,
-                        12 => wx_dept_id = FromJson::read(member)?,
-                        13 => dept_manager_flag = FromJson::read(member)?,
-                        14 => role_keys = FromJson::read(member)?,
-                        15 => update_time = FromJson::read(member)?,
-                        16 => deputy_dept_ids = SeparatedList::read(member, ',')?,
-                        17 => serial_num = FromJson::read(member)?,
-                        18 => role_id = FromJson::read(member)?,
-                        _ => {}
-                    }
-                    Ok(())
-                },
+                &mut [
+                    &mut channel_id,
+                    &mut third_user_id,
+                    &mut user_type,
+                    &mut app_id,
+                    &mut openid,
+                    &mut wx_userid,
+                    &mut unionid,
+                    &mut channel_name,
+                    &mut phone,
+                    &mut job,
+                    &mut dept_id,
+                    &mut third_dept_id,
+                    &mut wx_dept_id,
+                    &mut dept_manager_flag,
+                    &mut role_keys,
+                    &mut update_time,
+                    &mut Separated(&mut deputy_dept_ids, ','),
+                    &mut serial_num,
+                    &mut role_id,
+                ],
             )?;
         Ok(Self {
             channel_id,
@@ -1550,25 +1532,17 @@ impl DeptImportResult {
 
 impl FromJson for DeptImportResult {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut status = None;
-        let mut error_data = None;
-        let mut error_msg = None;
+        let mut status: Option<ImportStatus> = None;
+        let mut error_data: Option<Vec<ImportDepartmentEcho>> = None;
+        let mut error_msg: Option<Vec<String>> = None;
         let extra = json
             .object(
                 "DeptImportResult",
                 &["status", "errorData", "errorMsg"],
-                &mut |at, member| {
-                    match at {
-                        0 => status = Some(FromJson::read(member)?),
-                        1 => error_data = FromJson::read(member)?,
-                        2 => error_msg = FromJson::read(member)?,
-                        _ => {}
-                    }
-                    Ok(())
-                },
+                &mut [&mut Required(&mut status), &mut error_data, &mut error_msg],
             )?;
         Ok(Self {
-            status: status.ok_or_else(|| DecodeError::missing("status"))?,
+            status: Required::check(status, "status")?,
             error_data,
             error_msg,
             extra,
@@ -1698,25 +1672,17 @@ impl EmployeeImportResult {
 
 impl FromJson for EmployeeImportResult {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut status = None;
-        let mut error_data = None;
-        let mut error_msg = None;
+        let mut status: Option<ImportStatus> = None;
+        let mut error_data: Option<Vec<ImportEmployeeEcho>> = None;
+        let mut error_msg: Option<Vec<String>> = None;
         let extra = json
             .object(
                 "EmployeeImportResult",
                 &["status", "errorData", "errorMsg"],
-                &mut |at, member| {
-                    match at {
-                        0 => status = Some(FromJson::read(member)?),
-                        1 => error_data = FromJson::read(member)?,
-                        2 => error_msg = FromJson::read(member)?,
-                        _ => {}
-                    }
-                    Ok(())
-                },
+                &mut [&mut Required(&mut status), &mut error_data, &mut error_msg],
             )?;
         Ok(Self {
-            status: status.ok_or_else(|| DecodeError::missing("status"))?,
+            status: Required::check(status, "status")?,
             error_data,
             error_msg,
             extra,
@@ -1952,23 +1918,15 @@ impl ImportDepartmentsRequest {
 
 impl FromJson for ImportDepartmentsRequest {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut public_params = None;
-        let mut data = Vec::new();
+        let mut public_params: Option<DeptImportParams> = None;
+        let mut data: Vec<ImportDepartment> = Vec::new();
         json.object(
             "ImportDepartmentsRequest",
             &["publicParams", "data"],
-            &mut |at, member| {
-                match at {
-                    0 => public_params = Some(FromJson::read(member)?),
-                    1 => data = FromJson::read(member)?,
-                    _ => {}
-                }
-                Ok(())
-            },
+            &mut [&mut Required(&mut public_params), &mut data],
         )?;
         Ok(Self {
-            public_params: public_params
-                .ok_or_else(|| DecodeError::missing("publicParams"))?,
+            public_params: Required::check(public_params, "publicParams")?,
             data,
         })
     }
@@ -2033,23 +1991,15 @@ impl ImportEmployeesRequest {
 
 impl FromJson for ImportEmployeesRequest {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut public_params = None;
-        let mut data = Vec::new();
+        let mut public_params: Option<EmployeeImportParams> = None;
+        let mut data: Vec<ImportEmployee> = Vec::new();
         json.object(
             "ImportEmployeesRequest",
             &["publicParams", "data"],
-            &mut |at, member| {
-                match at {
-                    0 => public_params = Some(FromJson::read(member)?),
-                    1 => data = FromJson::read(member)?,
-                    _ => {}
-                }
-                Ok(())
-            },
+            &mut [&mut Required(&mut public_params), &mut data],
         )?;
         Ok(Self {
-            public_params: public_params
-                .ok_or_else(|| DecodeError::missing("publicParams"))?,
+            public_params: Required::check(public_params, "publicParams")?,
             data,
         })
     }

@@ -4,7 +4,7 @@
 //! The WeCom token endpoint. Every other WeCom call carries the token it issues as the `access_token` query parameter. One token per app (corpid + secret); cache it and expect the server to invalidate it early.
 
 use qywx_runtime::{json_object, QueryParams};
-use qywx_runtime::codec::{DecodeError, Decoded, FromJson, MembersOut, ToJson, ValueReader};
+use qywx_runtime::codec::{Decoded, FromJson, MembersOut, Required, ToJson, ValueReader};
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Validate, Validator};
 use serde_json::{Map, Value};
@@ -47,23 +47,16 @@ impl GetTokenRequest {
 
 impl FromJson for GetTokenRequest {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut corpid = None;
-        let mut corpsecret = None;
+        let mut corpid: Option<String> = None;
+        let mut corpsecret: Option<String> = None;
         json.object(
             "GetTokenRequest",
             &["corpid", "corpsecret"],
-            &mut |at, member| {
-                match at {
-                    0 => corpid = Some(FromJson::read(member)?),
-                    1 => corpsecret = Some(FromJson::read(member)?),
-                    _ => {}
-                }
-                Ok(())
-            },
+            &mut [&mut Required(&mut corpid), &mut Required(&mut corpsecret)],
         )?;
         Ok(Self {
-            corpid: corpid.ok_or_else(|| DecodeError::missing("corpid"))?,
-            corpsecret: corpsecret.ok_or_else(|| DecodeError::missing("corpsecret"))?,
+            corpid: Required::check(corpid, "corpid")?,
+            corpsecret: Required::check(corpsecret, "corpsecret")?,
         })
     }
 }
@@ -133,25 +126,17 @@ impl GetTokenResponse {
 
 impl FromJson for GetTokenResponse {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut access_token = None;
-        let mut expires_in = None;
+        let mut access_token: Option<String> = None;
+        let mut expires_in: Option<i64> = None;
         let extra = json
             .object(
                 "GetTokenResponse",
                 &["access_token", "expires_in"],
-                &mut |at, member| {
-                    match at {
-                        0 => access_token = Some(FromJson::read(member)?),
-                        1 => expires_in = Some(FromJson::read(member)?),
-                        _ => {}
-                    }
-                    Ok(())
-                },
+                &mut [&mut Required(&mut access_token), &mut Required(&mut expires_in)],
             )?;
         Ok(Self {
-            access_token: access_token
-                .ok_or_else(|| DecodeError::missing("access_token"))?,
-            expires_in: expires_in.ok_or_else(|| DecodeError::missing("expires_in"))?,
+            access_token: Required::check(access_token, "access_token")?,
+            expires_in: Required::check(expires_in, "expires_in")?,
             extra,
         })
     }

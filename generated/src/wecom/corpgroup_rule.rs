@@ -4,7 +4,7 @@
 //! 对接规则 of a WeCom 上下游 chain: which of the main corp's members or departments (owner_corp_range) the downstream corps or groups (member_corp_range) can see and contact. List, read, add, modify and delete rules.
 
 use qywx_runtime::json_object;
-use qywx_runtime::codec::{DecodeError, Decoded, FromJson, MembersOut, ToJson, ValueReader};
+use qywx_runtime::codec::{Decoded, FromJson, MembersOut, Required, ToJson, ValueReader};
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Presence, Validate, Validator};
 use serde_json::{Map, Value};
@@ -41,26 +41,20 @@ impl RuleInfo {
 
 impl FromJson for RuleInfo {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut owner_corp_range = None;
-        let mut member_corp_range = None;
+        let mut owner_corp_range: Option<OwnerCorpRange> = None;
+        let mut member_corp_range: Option<MemberCorpRange> = None;
         let extra = json
             .object(
                 "RuleInfo",
                 &["owner_corp_range", "member_corp_range"],
-                &mut |at, member| {
-                    match at {
-                        0 => owner_corp_range = Some(FromJson::read(member)?),
-                        1 => member_corp_range = Some(FromJson::read(member)?),
-                        _ => {}
-                    }
-                    Ok(())
-                },
+                &mut [
+                    &mut Required(&mut owner_corp_range),
+                    &mut Required(&mut member_corp_range),
+                ],
             )?;
         Ok(Self {
-            owner_corp_range: owner_corp_range
-                .ok_or_else(|| DecodeError::missing("owner_corp_range"))?,
-            member_corp_range: member_corp_range
-                .ok_or_else(|| DecodeError::missing("member_corp_range"))?,
+            owner_corp_range: Required::check(owner_corp_range, "owner_corp_range")?,
+            member_corp_range: Required::check(member_corp_range, "member_corp_range")?,
             extra,
         })
     }
@@ -140,20 +134,13 @@ impl OwnerCorpRange {
 
 impl FromJson for OwnerCorpRange {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut departmentids = None;
-        let mut userids = None;
+        let mut departmentids: Option<Vec<String>> = None;
+        let mut userids: Option<Vec<String>> = None;
         let extra = json
             .object(
                 "OwnerCorpRange",
                 &["departmentids", "userids"],
-                &mut |at, member| {
-                    match at {
-                        0 => departmentids = FromJson::read(member)?,
-                        1 => userids = FromJson::read(member)?,
-                        _ => {}
-                    }
-                    Ok(())
-                },
+                &mut [&mut departmentids, &mut userids],
             )?;
         Ok(Self {
             departmentids,
@@ -237,20 +224,13 @@ impl MemberCorpRange {
 
 impl FromJson for MemberCorpRange {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut groupids = None;
-        let mut corpids = None;
+        let mut groupids: Option<Vec<String>> = None;
+        let mut corpids: Option<Vec<String>> = None;
         let extra = json
             .object(
                 "MemberCorpRange",
                 &["groupids", "corpids"],
-                &mut |at, member| {
-                    match at {
-                        0 => groupids = FromJson::read(member)?,
-                        1 => corpids = FromJson::read(member)?,
-                        _ => {}
-                    }
-                    Ok(())
-                },
+                &mut [&mut groupids, &mut corpids],
             )?;
         Ok(Self { groupids, corpids, extra })
     }
@@ -309,17 +289,14 @@ impl ListRuleIdsRequest {
 
 impl FromJson for ListRuleIdsRequest {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut chain_id = None;
+        let mut chain_id: Option<String> = None;
         json.object(
             "ListRuleIdsRequest",
             &["chain_id"],
-            &mut |_, member| {
-                chain_id = Some(FromJson::read(member)?);
-                Ok(())
-            },
+            &mut [&mut Required(&mut chain_id)],
         )?;
         Ok(Self {
-            chain_id: chain_id.ok_or_else(|| DecodeError::missing("chain_id"))?,
+            chain_id: Required::check(chain_id, "chain_id")?,
         })
     }
 }
@@ -362,16 +339,9 @@ impl ListRuleIdsResponse {
 
 impl FromJson for ListRuleIdsResponse {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut rule_ids = Vec::new();
+        let mut rule_ids: Vec<i64> = Vec::new();
         let extra = json
-            .object(
-                "ListRuleIdsResponse",
-                &["rule_ids"],
-                &mut |_, member| {
-                    rule_ids = FromJson::read(member)?;
-                    Ok(())
-                },
-            )?;
+            .object("ListRuleIdsResponse", &["rule_ids"], &mut [&mut rule_ids])?;
         Ok(Self { rule_ids, extra })
     }
 }
@@ -423,23 +393,16 @@ impl DeleteRuleRequest {
 
 impl FromJson for DeleteRuleRequest {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut chain_id = None;
-        let mut rule_id = None;
+        let mut chain_id: Option<String> = None;
+        let mut rule_id: Option<i64> = None;
         json.object(
             "DeleteRuleRequest",
             &["chain_id", "rule_id"],
-            &mut |at, member| {
-                match at {
-                    0 => chain_id = Some(FromJson::read(member)?),
-                    1 => rule_id = Some(FromJson::read(member)?),
-                    _ => {}
-                }
-                Ok(())
-            },
+            &mut [&mut Required(&mut chain_id), &mut Required(&mut rule_id)],
         )?;
         Ok(Self {
-            chain_id: chain_id.ok_or_else(|| DecodeError::missing("chain_id"))?,
-            rule_id: rule_id.ok_or_else(|| DecodeError::missing("rule_id"))?,
+            chain_id: Required::check(chain_id, "chain_id")?,
+            rule_id: Required::check(rule_id, "rule_id")?,
         })
     }
 }
@@ -476,7 +439,7 @@ impl DeleteRuleResponse {
 
 impl FromJson for DeleteRuleResponse {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let extra = json.object("DeleteRuleResponse", &[], &mut |_, _| Ok(()))?;
+        let extra = json.object("DeleteRuleResponse", &[], &mut [])?;
         Ok(Self { extra })
     }
 }
@@ -527,23 +490,16 @@ impl GetRuleInfoRequest {
 
 impl FromJson for GetRuleInfoRequest {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut chain_id = None;
-        let mut rule_id = None;
+        let mut chain_id: Option<String> = None;
+        let mut rule_id: Option<i64> = None;
         json.object(
             "GetRuleInfoRequest",
             &["chain_id", "rule_id"],
-            &mut |at, member| {
-                match at {
-                    0 => chain_id = Some(FromJson::read(member)?),
-                    1 => rule_id = Some(FromJson::read(member)?),
-                    _ => {}
-                }
-                Ok(())
-            },
+            &mut [&mut Required(&mut chain_id), &mut Required(&mut rule_id)],
         )?;
         Ok(Self {
-            chain_id: chain_id.ok_or_else(|| DecodeError::missing("chain_id"))?,
-            rule_id: rule_id.ok_or_else(|| DecodeError::missing("rule_id"))?,
+            chain_id: Required::check(chain_id, "chain_id")?,
+            rule_id: Required::check(rule_id, "rule_id")?,
         })
     }
 }
@@ -587,18 +543,15 @@ impl GetRuleInfoResponse {
 
 impl FromJson for GetRuleInfoResponse {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut rule_info = None;
+        let mut rule_info: Option<RuleInfo> = None;
         let extra = json
             .object(
                 "GetRuleInfoResponse",
                 &["rule_info"],
-                &mut |_, member| {
-                    rule_info = Some(FromJson::read(member)?);
-                    Ok(())
-                },
+                &mut [&mut Required(&mut rule_info)],
             )?;
         Ok(Self {
-            rule_info: rule_info.ok_or_else(|| DecodeError::missing("rule_info"))?,
+            rule_info: Required::check(rule_info, "rule_info")?,
             extra,
         })
     }
@@ -651,23 +604,16 @@ impl AddRuleRequest {
 
 impl FromJson for AddRuleRequest {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut chain_id = None;
-        let mut rule_info = None;
+        let mut chain_id: Option<String> = None;
+        let mut rule_info: Option<RuleInfo> = None;
         json.object(
             "AddRuleRequest",
             &["chain_id", "rule_info"],
-            &mut |at, member| {
-                match at {
-                    0 => chain_id = Some(FromJson::read(member)?),
-                    1 => rule_info = Some(FromJson::read(member)?),
-                    _ => {}
-                }
-                Ok(())
-            },
+            &mut [&mut Required(&mut chain_id), &mut Required(&mut rule_info)],
         )?;
         Ok(Self {
-            chain_id: chain_id.ok_or_else(|| DecodeError::missing("chain_id"))?,
-            rule_info: rule_info.ok_or_else(|| DecodeError::missing("rule_info"))?,
+            chain_id: Required::check(chain_id, "chain_id")?,
+            rule_info: Required::check(rule_info, "rule_info")?,
         })
     }
 }
@@ -713,18 +659,15 @@ impl AddRuleResponse {
 
 impl FromJson for AddRuleResponse {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut rule_id = None;
+        let mut rule_id: Option<i64> = None;
         let extra = json
             .object(
                 "AddRuleResponse",
                 &["rule_id"],
-                &mut |_, member| {
-                    rule_id = Some(FromJson::read(member)?);
-                    Ok(())
-                },
+                &mut [&mut Required(&mut rule_id)],
             )?;
         Ok(Self {
-            rule_id: rule_id.ok_or_else(|| DecodeError::missing("rule_id"))?,
+            rule_id: Required::check(rule_id, "rule_id")?,
             extra,
         })
     }
@@ -782,26 +725,22 @@ impl ModifyRuleRequest {
 
 impl FromJson for ModifyRuleRequest {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut chain_id = None;
-        let mut rule_id = None;
-        let mut rule_info = None;
+        let mut chain_id: Option<String> = None;
+        let mut rule_id: Option<i64> = None;
+        let mut rule_info: Option<RuleInfo> = None;
         json.object(
             "ModifyRuleRequest",
             &["chain_id", "rule_id", "rule_info"],
-            &mut |at, member| {
-                match at {
-                    0 => chain_id = Some(FromJson::read(member)?),
-                    1 => rule_id = Some(FromJson::read(member)?),
-                    2 => rule_info = Some(FromJson::read(member)?),
-                    _ => {}
-                }
-                Ok(())
-            },
+            &mut [
+                &mut Required(&mut chain_id),
+                &mut Required(&mut rule_id),
+                &mut Required(&mut rule_info),
+            ],
         )?;
         Ok(Self {
-            chain_id: chain_id.ok_or_else(|| DecodeError::missing("chain_id"))?,
-            rule_id: rule_id.ok_or_else(|| DecodeError::missing("rule_id"))?,
-            rule_info: rule_info.ok_or_else(|| DecodeError::missing("rule_info"))?,
+            chain_id: Required::check(chain_id, "chain_id")?,
+            rule_id: Required::check(rule_id, "rule_id")?,
+            rule_info: Required::check(rule_info, "rule_info")?,
         })
     }
 }
@@ -844,7 +783,7 @@ impl ModifyRuleResponse {
 
 impl FromJson for ModifyRuleResponse {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let extra = json.object("ModifyRuleResponse", &[], &mut |_, _| Ok(()))?;
+        let extra = json.object("ModifyRuleResponse", &[], &mut [])?;
         Ok(Self { extra })
     }
 }

@@ -4,7 +4,7 @@
 //! Create, update, delete, read and list departments of the WeCom contact directory. The 2014 article said each department holds at most 1000 direct members; today's pages say departments nest at most 15 levels, a corp has at most 30,000 departments and a department at most 30,000 nodes. department/list is documented as slow today: department/simplelist (ids only) and department/get (one department) are the recommended replacements.
 
 use qywx_runtime::{json_object, QueryParams};
-use qywx_runtime::codec::{DecodeError, Decoded, FromJson, MembersOut, ToJson, ValueReader};
+use qywx_runtime::codec::{Decoded, FromJson, MembersOut, Required, ToJson, ValueReader};
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Validate, Validator};
 use serde_json::{Map, Value};
@@ -89,35 +89,31 @@ impl Department {
 
 impl FromJson for Department {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut id = None;
-        let mut name = None;
-        let mut name_en = None;
-        let mut department_leader = None;
-        let mut parentid = None;
-        let mut order = None;
+        let mut id: Option<i32> = None;
+        let mut name: Option<String> = None;
+        let mut name_en: Option<String> = None;
+        let mut department_leader: Option<Vec<String>> = None;
+        let mut parentid: Option<i32> = None;
+        let mut order: Option<u32> = None;
         let extra = json
             .object(
                 "Department",
                 &["id", "name", "name_en", "department_leader", "parentid", "order"],
-                &mut |at, member| {
-                    match at {
-                        0 => id = Some(FromJson::read(member)?),
-                        1 => name = FromJson::read(member)?,
-                        2 => name_en = FromJson::read(member)?,
-                        3 => department_leader = FromJson::read(member)?,
-                        4 => parentid = Some(FromJson::read(member)?),
-                        5 => order = FromJson::read(member)?,
-                        _ => {}
-                    }
-                    Ok(())
-                },
+                &mut [
+                    &mut Required(&mut id),
+                    &mut name,
+                    &mut name_en,
+                    &mut department_leader,
+                    &mut Required(&mut parentid),
+                    &mut order,
+                ],
             )?;
         Ok(Self {
-            id: id.ok_or_else(|| DecodeError::missing("id"))?,
+            id: Required::check(id, "id")?,
             name,
             name_en,
             department_leader,
-            parentid: parentid.ok_or_else(|| DecodeError::missing("parentid"))?,
+            parentid: Required::check(parentid, "parentid")?,
             order,
             extra,
         })
@@ -178,27 +174,23 @@ impl DepartmentBrief {
 
 impl FromJson for DepartmentBrief {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut id = None;
-        let mut parentid = None;
-        let mut order = None;
+        let mut id: Option<i32> = None;
+        let mut parentid: Option<i32> = None;
+        let mut order: Option<u32> = None;
         let extra = json
             .object(
                 "DepartmentBrief",
                 &["id", "parentid", "order"],
-                &mut |at, member| {
-                    match at {
-                        0 => id = Some(FromJson::read(member)?),
-                        1 => parentid = Some(FromJson::read(member)?),
-                        2 => order = Some(FromJson::read(member)?),
-                        _ => {}
-                    }
-                    Ok(())
-                },
+                &mut [
+                    &mut Required(&mut id),
+                    &mut Required(&mut parentid),
+                    &mut Required(&mut order),
+                ],
             )?;
         Ok(Self {
-            id: id.ok_or_else(|| DecodeError::missing("id"))?,
-            parentid: parentid.ok_or_else(|| DecodeError::missing("parentid"))?,
-            order: order.ok_or_else(|| DecodeError::missing("order"))?,
+            id: Required::check(id, "id")?,
+            parentid: Required::check(parentid, "parentid")?,
+            order: Required::check(order, "order")?,
             extra,
         })
     }
@@ -295,30 +287,26 @@ impl CreateDepartmentRequest {
 
 impl FromJson for CreateDepartmentRequest {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut name = None;
-        let mut name_en = None;
-        let mut parentid = None;
-        let mut order = None;
-        let mut id = None;
+        let mut name: Option<String> = None;
+        let mut name_en: Option<String> = None;
+        let mut parentid: Option<i32> = None;
+        let mut order: Option<u32> = None;
+        let mut id: Option<i32> = None;
         json.object(
             "CreateDepartmentRequest",
             &["name", "name_en", "parentid", "order", "id"],
-            &mut |at, member| {
-                match at {
-                    0 => name = Some(FromJson::read(member)?),
-                    1 => name_en = FromJson::read(member)?,
-                    2 => parentid = Some(FromJson::read(member)?),
-                    3 => order = FromJson::read(member)?,
-                    4 => id = FromJson::read(member)?,
-                    _ => {}
-                }
-                Ok(())
-            },
+            &mut [
+                &mut Required(&mut name),
+                &mut name_en,
+                &mut Required(&mut parentid),
+                &mut order,
+                &mut id,
+            ],
         )?;
         Ok(Self {
-            name: name.ok_or_else(|| DecodeError::missing("name"))?,
+            name: Required::check(name, "name")?,
             name_en,
-            parentid: parentid.ok_or_else(|| DecodeError::missing("parentid"))?,
+            parentid: Required::check(parentid, "parentid")?,
             order,
             id,
         })
@@ -372,18 +360,11 @@ impl CreateDepartmentResponse {
 
 impl FromJson for CreateDepartmentResponse {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut id = None;
+        let mut id: Option<i32> = None;
         let extra = json
-            .object(
-                "CreateDepartmentResponse",
-                &["id"],
-                &mut |_, member| {
-                    id = Some(FromJson::read(member)?);
-                    Ok(())
-                },
-            )?;
+            .object("CreateDepartmentResponse", &["id"], &mut [&mut Required(&mut id)])?;
         Ok(Self {
-            id: id.ok_or_else(|| DecodeError::missing("id"))?,
+            id: Required::check(id, "id")?,
             extra,
         })
     }
@@ -481,28 +462,24 @@ impl UpdateDepartmentRequest {
 
 impl FromJson for UpdateDepartmentRequest {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut id = None;
-        let mut name = None;
-        let mut name_en = None;
-        let mut parentid = None;
-        let mut order = None;
+        let mut id: Option<i32> = None;
+        let mut name: Option<String> = None;
+        let mut name_en: Option<String> = None;
+        let mut parentid: Option<i32> = None;
+        let mut order: Option<u32> = None;
         json.object(
             "UpdateDepartmentRequest",
             &["id", "name", "name_en", "parentid", "order"],
-            &mut |at, member| {
-                match at {
-                    0 => id = Some(FromJson::read(member)?),
-                    1 => name = FromJson::read(member)?,
-                    2 => name_en = FromJson::read(member)?,
-                    3 => parentid = FromJson::read(member)?,
-                    4 => order = FromJson::read(member)?,
-                    _ => {}
-                }
-                Ok(())
-            },
+            &mut [
+                &mut Required(&mut id),
+                &mut name,
+                &mut name_en,
+                &mut parentid,
+                &mut order,
+            ],
         )?;
         Ok(Self {
-            id: id.ok_or_else(|| DecodeError::missing("id"))?,
+            id: Required::check(id, "id")?,
             name,
             name_en,
             parentid,
@@ -553,7 +530,7 @@ impl UpdateDepartmentResponse {
 
 impl FromJson for UpdateDepartmentResponse {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let extra = json.object("UpdateDepartmentResponse", &[], &mut |_, _| Ok(()))?;
+        let extra = json.object("UpdateDepartmentResponse", &[], &mut [])?;
         Ok(Self { extra })
     }
 }
@@ -597,17 +574,10 @@ impl DeleteDepartmentRequest {
 
 impl FromJson for DeleteDepartmentRequest {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut id = None;
-        json.object(
-            "DeleteDepartmentRequest",
-            &["id"],
-            &mut |_, member| {
-                id = Some(FromJson::read(member)?);
-                Ok(())
-            },
-        )?;
+        let mut id: Option<i32> = None;
+        json.object("DeleteDepartmentRequest", &["id"], &mut [&mut Required(&mut id)])?;
         Ok(Self {
-            id: id.ok_or_else(|| DecodeError::missing("id"))?,
+            id: Required::check(id, "id")?,
         })
     }
 }
@@ -652,7 +622,7 @@ impl DeleteDepartmentResponse {
 
 impl FromJson for DeleteDepartmentResponse {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let extra = json.object("DeleteDepartmentResponse", &[], &mut |_, _| Ok(()))?;
+        let extra = json.object("DeleteDepartmentResponse", &[], &mut [])?;
         Ok(Self { extra })
     }
 }
@@ -701,16 +671,9 @@ impl ListDepartmentsResponse {
 
 impl FromJson for ListDepartmentsResponse {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut department = Vec::new();
+        let mut department: Vec<Department> = Vec::new();
         let extra = json
-            .object(
-                "ListDepartmentsResponse",
-                &["department"],
-                &mut |_, member| {
-                    department = FromJson::read(member)?;
-                    Ok(())
-                },
-            )?;
+            .object("ListDepartmentsResponse", &["department"], &mut [&mut department])?;
         Ok(Self { department, extra })
     }
 }
@@ -755,17 +718,10 @@ impl GetDepartmentRequest {
 
 impl FromJson for GetDepartmentRequest {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut id = None;
-        json.object(
-            "GetDepartmentRequest",
-            &["id"],
-            &mut |_, member| {
-                id = Some(FromJson::read(member)?);
-                Ok(())
-            },
-        )?;
+        let mut id: Option<i32> = None;
+        json.object("GetDepartmentRequest", &["id"], &mut [&mut Required(&mut id)])?;
         Ok(Self {
-            id: id.ok_or_else(|| DecodeError::missing("id"))?,
+            id: Required::check(id, "id")?,
         })
     }
 }
@@ -817,18 +773,15 @@ impl GetDepartmentResponse {
 
 impl FromJson for GetDepartmentResponse {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut department = None;
+        let mut department: Option<Department> = None;
         let extra = json
             .object(
                 "GetDepartmentResponse",
                 &["department"],
-                &mut |_, member| {
-                    department = Some(FromJson::read(member)?);
-                    Ok(())
-                },
+                &mut [&mut Required(&mut department)],
             )?;
         Ok(Self {
-            department: department.ok_or_else(|| DecodeError::missing("department"))?,
+            department: Required::check(department, "department")?,
             extra,
         })
     }
@@ -881,15 +834,8 @@ impl ListDepartmentIdsRequest {
 
 impl FromJson for ListDepartmentIdsRequest {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut id = None;
-        json.object(
-            "ListDepartmentIdsRequest",
-            &["id"],
-            &mut |_, member| {
-                id = FromJson::read(member)?;
-                Ok(())
-            },
-        )?;
+        let mut id: Option<i32> = None;
+        json.object("ListDepartmentIdsRequest", &["id"], &mut [&mut id])?;
         Ok(Self { id })
     }
 }
@@ -942,15 +888,12 @@ impl ListDepartmentIdsResponse {
 
 impl FromJson for ListDepartmentIdsResponse {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut department_id = Vec::new();
+        let mut department_id: Vec<DepartmentBrief> = Vec::new();
         let extra = json
             .object(
                 "ListDepartmentIdsResponse",
                 &["department_id"],
-                &mut |_, member| {
-                    department_id = FromJson::read(member)?;
-                    Ok(())
-                },
+                &mut [&mut department_id],
             )?;
         Ok(Self { department_id, extra })
     }

@@ -4,7 +4,7 @@
 //! Create, rename, delete and list tags, list a tag's members, and add or remove members and departments. Adding and removing can partly succeed: errcode 0 with the rejected user ids in `invalidlist` and (today) the rejected department ids in `invalidparty`. Today tag names are at most 32 characters and a corp has at most 3000 tags.
 
 use qywx_runtime::{json_object, QueryParams};
-use qywx_runtime::codec::{DecodeError, Decoded, FromJson, MembersOut, ToJson, ValueReader};
+use qywx_runtime::codec::{Decoded, FromJson, MembersOut, Required, Separated, ToJson, ValueReader};
 use qywx_runtime::lenient::separated::SeparatedList;
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Validate, Validator};
@@ -39,24 +39,17 @@ impl Tag {
 
 impl FromJson for Tag {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut tagid = None;
-        let mut tagname = None;
+        let mut tagid: Option<i32> = None;
+        let mut tagname: Option<String> = None;
         let extra = json
             .object(
                 "Tag",
                 &["tagid", "tagname"],
-                &mut |at, member| {
-                    match at {
-                        0 => tagid = Some(FromJson::read(member)?),
-                        1 => tagname = Some(FromJson::read(member)?),
-                        _ => {}
-                    }
-                    Ok(())
-                },
+                &mut [&mut Required(&mut tagid), &mut Required(&mut tagname)],
             )?;
         Ok(Self {
-            tagid: tagid.ok_or_else(|| DecodeError::missing("tagid"))?,
-            tagname: tagname.ok_or_else(|| DecodeError::missing("tagname"))?,
+            tagid: Required::check(tagid, "tagid")?,
+            tagname: Required::check(tagname, "tagname")?,
             extra,
         })
     }
@@ -122,22 +115,15 @@ impl CreateTagRequest {
 
 impl FromJson for CreateTagRequest {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut tagname = None;
-        let mut tagid = None;
+        let mut tagname: Option<String> = None;
+        let mut tagid: Option<i32> = None;
         json.object(
             "CreateTagRequest",
             &["tagname", "tagid"],
-            &mut |at, member| {
-                match at {
-                    0 => tagname = Some(FromJson::read(member)?),
-                    1 => tagid = FromJson::read(member)?,
-                    _ => {}
-                }
-                Ok(())
-            },
+            &mut [&mut Required(&mut tagname), &mut tagid],
         )?;
         Ok(Self {
-            tagname: tagname.ok_or_else(|| DecodeError::missing("tagname"))?,
+            tagname: Required::check(tagname, "tagname")?,
             tagid,
         })
     }
@@ -184,18 +170,11 @@ impl CreateTagResponse {
 
 impl FromJson for CreateTagResponse {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut tagid = None;
+        let mut tagid: Option<i32> = None;
         let extra = json
-            .object(
-                "CreateTagResponse",
-                &["tagid"],
-                &mut |_, member| {
-                    tagid = Some(FromJson::read(member)?);
-                    Ok(())
-                },
-            )?;
+            .object("CreateTagResponse", &["tagid"], &mut [&mut Required(&mut tagid)])?;
         Ok(Self {
-            tagid: tagid.ok_or_else(|| DecodeError::missing("tagid"))?,
+            tagid: Required::check(tagid, "tagid")?,
             extra,
         })
     }
@@ -249,23 +228,16 @@ impl UpdateTagRequest {
 
 impl FromJson for UpdateTagRequest {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut tagid = None;
-        let mut tagname = None;
+        let mut tagid: Option<i32> = None;
+        let mut tagname: Option<String> = None;
         json.object(
             "UpdateTagRequest",
             &["tagid", "tagname"],
-            &mut |at, member| {
-                match at {
-                    0 => tagid = Some(FromJson::read(member)?),
-                    1 => tagname = Some(FromJson::read(member)?),
-                    _ => {}
-                }
-                Ok(())
-            },
+            &mut [&mut Required(&mut tagid), &mut Required(&mut tagname)],
         )?;
         Ok(Self {
-            tagid: tagid.ok_or_else(|| DecodeError::missing("tagid"))?,
-            tagname: tagname.ok_or_else(|| DecodeError::missing("tagname"))?,
+            tagid: Required::check(tagid, "tagid")?,
+            tagname: Required::check(tagname, "tagname")?,
         })
     }
 }
@@ -307,7 +279,7 @@ impl UpdateTagResponse {
 
 impl FromJson for UpdateTagResponse {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let extra = json.object("UpdateTagResponse", &[], &mut |_, _| Ok(()))?;
+        let extra = json.object("UpdateTagResponse", &[], &mut [])?;
         Ok(Self { extra })
     }
 }
@@ -351,17 +323,10 @@ impl DeleteTagRequest {
 
 impl FromJson for DeleteTagRequest {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut tagid = None;
-        json.object(
-            "DeleteTagRequest",
-            &["tagid"],
-            &mut |_, member| {
-                tagid = Some(FromJson::read(member)?);
-                Ok(())
-            },
-        )?;
+        let mut tagid: Option<i32> = None;
+        json.object("DeleteTagRequest", &["tagid"], &mut [&mut Required(&mut tagid)])?;
         Ok(Self {
-            tagid: tagid.ok_or_else(|| DecodeError::missing("tagid"))?,
+            tagid: Required::check(tagid, "tagid")?,
         })
     }
 }
@@ -406,7 +371,7 @@ impl DeleteTagResponse {
 
 impl FromJson for DeleteTagResponse {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let extra = json.object("DeleteTagResponse", &[], &mut |_, _| Ok(()))?;
+        let extra = json.object("DeleteTagResponse", &[], &mut [])?;
         Ok(Self { extra })
     }
 }
@@ -450,17 +415,10 @@ impl GetTagUsersRequest {
 
 impl FromJson for GetTagUsersRequest {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut tagid = None;
-        json.object(
-            "GetTagUsersRequest",
-            &["tagid"],
-            &mut |_, member| {
-                tagid = Some(FromJson::read(member)?);
-                Ok(())
-            },
-        )?;
+        let mut tagid: Option<i32> = None;
+        json.object("GetTagUsersRequest", &["tagid"], &mut [&mut Required(&mut tagid)])?;
         Ok(Self {
-            tagid: tagid.ok_or_else(|| DecodeError::missing("tagid"))?,
+            tagid: Required::check(tagid, "tagid")?,
         })
     }
 }
@@ -536,22 +494,14 @@ impl GetTagUsersResponse {
 
 impl FromJson for GetTagUsersResponse {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut tagname = None;
-        let mut userlist = Vec::new();
-        let mut partylist = None;
+        let mut tagname: Option<String> = None;
+        let mut userlist: Vec<super::user::UserBrief> = Vec::new();
+        let mut partylist: Option<Vec<i32>> = None;
         let extra = json
             .object(
                 "GetTagUsersResponse",
                 &["tagname", "userlist", "partylist"],
-                &mut |at, member| {
-                    match at {
-                        0 => tagname = FromJson::read(member)?,
-                        1 => userlist = FromJson::read(member)?,
-                        2 => partylist = FromJson::read(member)?,
-                        _ => {}
-                    }
-                    Ok(())
-                },
+                &mut [&mut tagname, &mut userlist, &mut partylist],
             )?;
         Ok(Self {
             tagname,
@@ -625,24 +575,16 @@ impl AddTagUsersRequest {
 
 impl FromJson for AddTagUsersRequest {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut tagid = None;
-        let mut userlist = Vec::new();
-        let mut partylist = None;
+        let mut tagid: Option<i32> = None;
+        let mut userlist: Vec<String> = Vec::new();
+        let mut partylist: Option<Vec<i32>> = None;
         json.object(
             "AddTagUsersRequest",
             &["tagid", "userlist", "partylist"],
-            &mut |at, member| {
-                match at {
-                    0 => tagid = Some(FromJson::read(member)?),
-                    1 => userlist = FromJson::read(member)?,
-                    2 => partylist = FromJson::read(member)?,
-                    _ => {}
-                }
-                Ok(())
-            },
+            &mut [&mut Required(&mut tagid), &mut userlist, &mut partylist],
         )?;
         Ok(Self {
-            tagid: tagid.ok_or_else(|| DecodeError::missing("tagid"))?,
+            tagid: Required::check(tagid, "tagid")?,
             userlist,
             partylist,
         })
@@ -721,20 +663,13 @@ impl AddTagUsersResponse {
 
 impl FromJson for AddTagUsersResponse {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut invalidlist = SeparatedList::from_items(None);
-        let mut invalidparty = None;
+        let mut invalidlist: Option<Vec<String>> = SeparatedList::from_items(None);
+        let mut invalidparty: Option<Vec<i32>> = None;
         let extra = json
             .object(
                 "AddTagUsersResponse",
                 &["invalidlist", "invalidparty"],
-                &mut |at, member| {
-                    match at {
-                        0 => invalidlist = SeparatedList::read(member, '|')?,
-                        1 => invalidparty = FromJson::read(member)?,
-                        _ => {}
-                    }
-                    Ok(())
-                },
+                &mut [&mut Separated(&mut invalidlist, '|'), &mut invalidparty],
             )?;
         Ok(Self {
             invalidlist,
@@ -814,24 +749,16 @@ impl DeleteTagUsersRequest {
 
 impl FromJson for DeleteTagUsersRequest {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut tagid = None;
-        let mut userlist = Vec::new();
-        let mut partylist = None;
+        let mut tagid: Option<i32> = None;
+        let mut userlist: Vec<String> = Vec::new();
+        let mut partylist: Option<Vec<i32>> = None;
         json.object(
             "DeleteTagUsersRequest",
             &["tagid", "userlist", "partylist"],
-            &mut |at, member| {
-                match at {
-                    0 => tagid = Some(FromJson::read(member)?),
-                    1 => userlist = FromJson::read(member)?,
-                    2 => partylist = FromJson::read(member)?,
-                    _ => {}
-                }
-                Ok(())
-            },
+            &mut [&mut Required(&mut tagid), &mut userlist, &mut partylist],
         )?;
         Ok(Self {
-            tagid: tagid.ok_or_else(|| DecodeError::missing("tagid"))?,
+            tagid: Required::check(tagid, "tagid")?,
             userlist,
             partylist,
         })
@@ -910,20 +837,13 @@ impl DeleteTagUsersResponse {
 
 impl FromJson for DeleteTagUsersResponse {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut invalidlist = SeparatedList::from_items(None);
-        let mut invalidparty = None;
+        let mut invalidlist: Option<Vec<String>> = SeparatedList::from_items(None);
+        let mut invalidparty: Option<Vec<i32>> = None;
         let extra = json
             .object(
                 "DeleteTagUsersResponse",
                 &["invalidlist", "invalidparty"],
-                &mut |at, member| {
-                    match at {
-                        0 => invalidlist = SeparatedList::read(member, '|')?,
-                        1 => invalidparty = FromJson::read(member)?,
-                        _ => {}
-                    }
-                    Ok(())
-                },
+                &mut [&mut Separated(&mut invalidlist, '|'), &mut invalidparty],
             )?;
         Ok(Self {
             invalidlist,
@@ -984,16 +904,8 @@ impl ListTagsResponse {
 
 impl FromJson for ListTagsResponse {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut taglist = Vec::new();
-        let extra = json
-            .object(
-                "ListTagsResponse",
-                &["taglist"],
-                &mut |_, member| {
-                    taglist = FromJson::read(member)?;
-                    Ok(())
-                },
-            )?;
+        let mut taglist: Vec<Tag> = Vec::new();
+        let extra = json.object("ListTagsResponse", &["taglist"], &mut [&mut taglist])?;
         Ok(Self { taglist, extra })
     }
 }

@@ -4,7 +4,7 @@
 //! Create, update, delete and read members of the WeCom contact directory, list a department's members (briefly or with details), page through all members' ids, and convert between UserID and openid. The 2014 article said each department holds at most 1000 direct members. Today's servers withhold sensitive member fields (avatar, gender, mobile, email, biz_mail, qr_code, address) from apps created after 2022-06-20 without the member's authorization, and refuse new contacts-sync IPs on the detail reads since 2022-08-15.
 
 use qywx_runtime::{json_object, wire_enum, QueryParams};
-use qywx_runtime::codec::{DecodeError, Decoded, FromJson, MembersOut, ToJson, ValueReader};
+use qywx_runtime::codec::{Decoded, FromJson, MembersOut, Required, ToJson, ValueReader};
 use qywx_runtime::lenient::{IntEnum, StrEnum};
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Presence, Validate, Validator};
@@ -305,27 +305,23 @@ impl UserBrief {
 
 impl FromJson for UserBrief {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut userid = None;
-        let mut name = None;
-        let mut department = None;
-        let mut open_userid = None;
+        let mut userid: Option<String> = None;
+        let mut name: Option<String> = None;
+        let mut department: Option<Vec<i32>> = None;
+        let mut open_userid: Option<String> = None;
         let extra = json
             .object(
                 "UserBrief",
                 &["userid", "name", "department", "open_userid"],
-                &mut |at, member| {
-                    match at {
-                        0 => userid = Some(FromJson::read(member)?),
-                        1 => name = FromJson::read(member)?,
-                        2 => department = FromJson::read(member)?,
-                        3 => open_userid = FromJson::read(member)?,
-                        _ => {}
-                    }
-                    Ok(())
-                },
+                &mut [
+                    &mut Required(&mut userid),
+                    &mut name,
+                    &mut department,
+                    &mut open_userid,
+                ],
             )?;
         Ok(Self {
-            userid: userid.ok_or_else(|| DecodeError::missing("userid"))?,
+            userid: Required::check(userid, "userid")?,
             name,
             department,
             open_userid,
@@ -422,18 +418,11 @@ impl ExtAttrText {
 
 impl FromJson for ExtAttrText {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut value = None;
+        let mut value: Option<String> = None;
         let extra = json
-            .object(
-                "ExtAttrText",
-                &["value"],
-                &mut |_, member| {
-                    value = Some(FromJson::read(member)?);
-                    Ok(())
-                },
-            )?;
+            .object("ExtAttrText", &["value"], &mut [&mut Required(&mut value)])?;
         Ok(Self {
-            value: value.ok_or_else(|| DecodeError::missing("value"))?,
+            value: Required::check(value, "value")?,
             extra,
         })
     }
@@ -489,24 +478,17 @@ impl ExtAttrWeb {
 
 impl FromJson for ExtAttrWeb {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut url = None;
-        let mut title = None;
+        let mut url: Option<String> = None;
+        let mut title: Option<String> = None;
         let extra = json
             .object(
                 "ExtAttrWeb",
                 &["url", "title"],
-                &mut |at, member| {
-                    match at {
-                        0 => url = Some(FromJson::read(member)?),
-                        1 => title = Some(FromJson::read(member)?),
-                        _ => {}
-                    }
-                    Ok(())
-                },
+                &mut [&mut Required(&mut url), &mut Required(&mut title)],
             )?;
         Ok(Self {
-            url: url.ok_or_else(|| DecodeError::missing("url"))?,
-            title: title.ok_or_else(|| DecodeError::missing("title"))?,
+            url: Required::check(url, "url")?,
+            title: Required::check(title, "title")?,
             extra,
         })
     }
@@ -571,27 +553,23 @@ impl ExtAttrMiniprogram {
 
 impl FromJson for ExtAttrMiniprogram {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut appid = None;
-        let mut pagepath = None;
-        let mut title = None;
+        let mut appid: Option<String> = None;
+        let mut pagepath: Option<String> = None;
+        let mut title: Option<String> = None;
         let extra = json
             .object(
                 "ExtAttrMiniprogram",
                 &["appid", "pagepath", "title"],
-                &mut |at, member| {
-                    match at {
-                        0 => appid = Some(FromJson::read(member)?),
-                        1 => pagepath = Some(FromJson::read(member)?),
-                        2 => title = Some(FromJson::read(member)?),
-                        _ => {}
-                    }
-                    Ok(())
-                },
+                &mut [
+                    &mut Required(&mut appid),
+                    &mut Required(&mut pagepath),
+                    &mut Required(&mut title),
+                ],
             )?;
         Ok(Self {
-            appid: appid.ok_or_else(|| DecodeError::missing("appid"))?,
-            pagepath: pagepath.ok_or_else(|| DecodeError::missing("pagepath"))?,
-            title: title.ok_or_else(|| DecodeError::missing("title"))?,
+            appid: Required::check(appid, "appid")?,
+            pagepath: Required::check(pagepath, "pagepath")?,
+            title: Required::check(title, "title")?,
             extra,
         })
     }
@@ -679,30 +657,26 @@ impl ExtAttrItem {
 
 impl FromJson for ExtAttrItem {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut r#type = None;
-        let mut name = None;
-        let mut text = None;
-        let mut web = None;
-        let mut miniprogram = None;
+        let mut r#type: Option<ExtAttrType> = None;
+        let mut name: Option<String> = None;
+        let mut text: Option<ExtAttrText> = None;
+        let mut web: Option<ExtAttrWeb> = None;
+        let mut miniprogram: Option<ExtAttrMiniprogram> = None;
         let extra = json
             .object(
                 "ExtAttrItem",
                 &["type", "name", "text", "web", "miniprogram"],
-                &mut |at, member| {
-                    match at {
-                        0 => r#type = Some(FromJson::read(member)?),
-                        1 => name = Some(FromJson::read(member)?),
-                        2 => text = FromJson::read(member)?,
-                        3 => web = FromJson::read(member)?,
-                        4 => miniprogram = FromJson::read(member)?,
-                        _ => {}
-                    }
-                    Ok(())
-                },
+                &mut [
+                    &mut Required(&mut r#type),
+                    &mut Required(&mut name),
+                    &mut text,
+                    &mut web,
+                    &mut miniprogram,
+                ],
             )?;
         Ok(Self {
-            r#type: r#type.ok_or_else(|| DecodeError::missing("type"))?,
-            name: name.ok_or_else(|| DecodeError::missing("name"))?,
+            r#type: Required::check(r#type, "type")?,
+            name: Required::check(name, "name")?,
             text,
             web,
             miniprogram,
@@ -767,16 +741,8 @@ impl ExtAttr {
 
 impl FromJson for ExtAttr {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut attrs = Vec::new();
-        let extra = json
-            .object(
-                "ExtAttr",
-                &["attrs"],
-                &mut |_, member| {
-                    attrs = FromJson::read(member)?;
-                    Ok(())
-                },
-            )?;
+        let mut attrs: Vec<ExtAttrItem> = Vec::new();
+        let extra = json.object("ExtAttr", &["attrs"], &mut [&mut attrs])?;
         Ok(Self { attrs, extra })
     }
 }
@@ -842,27 +808,23 @@ impl DeptUser {
 
 impl FromJson for DeptUser {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut userid = None;
-        let mut open_userid = None;
-        let mut department = None;
+        let mut userid: Option<String> = None;
+        let mut open_userid: Option<String> = None;
+        let mut department: Option<i32> = None;
         let extra = json
             .object(
                 "DeptUser",
                 &["userid", "open_userid", "department"],
-                &mut |at, member| {
-                    match at {
-                        0 => userid = Some(FromJson::read(member)?),
-                        1 => open_userid = FromJson::read(member)?,
-                        2 => department = Some(FromJson::read(member)?),
-                        _ => {}
-                    }
-                    Ok(())
-                },
+                &mut [
+                    &mut Required(&mut userid),
+                    &mut open_userid,
+                    &mut Required(&mut department),
+                ],
             )?;
         Ok(Self {
-            userid: userid.ok_or_else(|| DecodeError::missing("userid"))?,
+            userid: Required::check(userid, "userid")?,
             open_userid,
-            department: department.ok_or_else(|| DecodeError::missing("department"))?,
+            department: Required::check(department, "department")?,
             extra,
         })
     }
@@ -1154,28 +1116,28 @@ impl Member {
 
 impl FromJson for Member {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut userid = None;
-        let mut name = None;
-        let mut department = Vec::new();
-        let mut order = None;
-        let mut position = None;
-        let mut mobile = None;
-        let mut gender = None;
-        let mut email = None;
-        let mut biz_mail = None;
-        let mut is_leader_in_dept = None;
-        let mut direct_leader = None;
-        let mut avatar = None;
-        let mut thumb_avatar = None;
-        let mut telephone = None;
-        let mut alias = None;
-        let mut address = None;
-        let mut open_userid = None;
-        let mut main_department = None;
-        let mut extattr = None;
-        let mut status = None;
-        let mut qr_code = None;
-        let mut external_position = None;
+        let mut userid: Option<String> = None;
+        let mut name: Option<String> = None;
+        let mut department: Vec<i32> = Vec::new();
+        let mut order: Option<Vec<u32>> = None;
+        let mut position: Option<String> = None;
+        let mut mobile: Option<String> = None;
+        let mut gender: Option<Gender> = None;
+        let mut email: Option<String> = None;
+        let mut biz_mail: Option<String> = None;
+        let mut is_leader_in_dept: Option<Vec<i32>> = None;
+        let mut direct_leader: Option<Vec<String>> = None;
+        let mut avatar: Option<String> = None;
+        let mut thumb_avatar: Option<String> = None;
+        let mut telephone: Option<String> = None;
+        let mut alias: Option<String> = None;
+        let mut address: Option<String> = None;
+        let mut open_userid: Option<String> = None;
+        let mut main_department: Option<i32> = None;
+        let mut extattr: Option<ExtAttr> = None;
+        let mut status: Option<MemberStatus> = None;
+        let mut qr_code: Option<String> = None;
+        let mut external_position: Option<String> = None;
         let extra = json
             .object(
                 "Member",
@@ -1203,37 +1165,33 @@ impl FromJson for Member {
                     "qr_code",
                     "external_position",
                 ],
-                &mut |at, member| {
-                    match at {
-                        0 => userid = Some(FromJson::read(member)?),
-                        1 => name = FromJson::read(member)?,
-                        2 => department = FromJson::read(member)?,
-                        3 => order = FromJson::read(member)?,
-                        4 => position = FromJson::read(member)?,
-                        5 => mobile = FromJson::read(member)?,
-                        6 => gender = FromJson::read(member)?,
-                        7 => email = FromJson::read(member)?,
-                        8 => biz_mail = FromJson::read(member)?,
-                        9 => is_leader_in_dept = FromJson::read(member)?,
-                        10 => direct_leader = FromJson::read(member)?,
-                        11 => avatar = FromJson::read(member)?,
-                        12 => thumb_avatar = FromJson::read(member)?,
-                        13 => telephone = FromJson::read(member)?,
-                        14 => alias = FromJson::read(member)?,
-                        15 => address = FromJson::read(member)?,
-                        16 => open_userid = FromJson::read(member)?,
-                        17 => main_department = FromJson::read(member)?,
-                        18 => extattr = FromJson::read(member)?,
-                        19 => status = Some(FromJson::read(member)?),
-                        20 => qr_code = FromJson::read(member)?,
-                        21 => external_position = FromJson::read(member)?,
-                        _ => {}
-                    }
-                    Ok(())
-                },
+                &mut [
+                    &mut Required(&mut userid),
+                    &mut name,
+                    &mut department,
+                    &mut order,
+                    &mut position,
+                    &mut mobile,
+                    &mut gender,
+                    &mut email,
+                    &mut biz_mail,
+                    &mut is_leader_in_dept,
+                    &mut direct_leader,
+                    &mut avatar,
+                    &mut thumb_avatar,
+                    &mut telephone,
+                    &mut alias,
+                    &mut address,
+                    &mut open_userid,
+                    &mut main_department,
+                    &mut extattr,
+                    &mut Required(&mut status),
+                    &mut qr_code,
+                    &mut external_position,
+                ],
             )?;
         Ok(Self {
-            userid: userid.ok_or_else(|| DecodeError::missing("userid"))?,
+            userid: Required::check(userid, "userid")?,
             name,
             department,
             order,
@@ -1252,7 +1210,7 @@ impl FromJson for Member {
             open_userid,
             main_department,
             extattr,
-            status: status.ok_or_else(|| DecodeError::missing("status"))?,
+            status: Required::check(status, "status")?,
             qr_code,
             external_position,
             extra,
@@ -1606,28 +1564,28 @@ impl CreateUserRequest {
 
 impl FromJson for CreateUserRequest {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut userid = None;
-        let mut name = None;
-        let mut alias = None;
-        let mut mobile = None;
-        let mut department = None;
-        let mut order = None;
-        let mut position = None;
-        let mut gender = None;
-        let mut email = None;
-        let mut biz_mail = None;
-        let mut is_leader_in_dept = None;
-        let mut direct_leader = None;
-        let mut enable = None;
-        let mut avatar_mediaid = None;
-        let mut telephone = None;
-        let mut address = None;
-        let mut main_department = None;
-        let mut extattr = None;
-        let mut to_invite = None;
-        let mut external_position = None;
-        let mut tel = None;
-        let mut weixinid = None;
+        let mut userid: Option<String> = None;
+        let mut name: Option<String> = None;
+        let mut alias: Option<String> = None;
+        let mut mobile: Option<String> = None;
+        let mut department: Option<Vec<i32>> = None;
+        let mut order: Option<Vec<u32>> = None;
+        let mut position: Option<String> = None;
+        let mut gender: Option<Gender> = None;
+        let mut email: Option<String> = None;
+        let mut biz_mail: Option<String> = None;
+        let mut is_leader_in_dept: Option<Vec<i32>> = None;
+        let mut direct_leader: Option<Vec<String>> = None;
+        let mut enable: Option<EnableFlag> = None;
+        let mut avatar_mediaid: Option<String> = None;
+        let mut telephone: Option<String> = None;
+        let mut address: Option<String> = None;
+        let mut main_department: Option<i32> = None;
+        let mut extattr: Option<ExtAttr> = None;
+        let mut to_invite: Option<bool> = None;
+        let mut external_position: Option<String> = None;
+        let mut tel: Option<String> = None;
+        let mut weixinid: Option<String> = None;
         json.object(
             "CreateUserRequest",
             &[
@@ -1654,38 +1612,34 @@ impl FromJson for CreateUserRequest {
                 "tel",
                 "weixinid",
             ],
-            &mut |at, member| {
-                match at {
-                    0 => userid = Some(FromJson::read(member)?),
-                    1 => name = Some(FromJson::read(member)?),
-                    2 => alias = FromJson::read(member)?,
-                    3 => mobile = FromJson::read(member)?,
-                    4 => department = FromJson::read(member)?,
-                    5 => order = FromJson::read(member)?,
-                    6 => position = FromJson::read(member)?,
-                    7 => gender = FromJson::read(member)?,
-                    8 => email = FromJson::read(member)?,
-                    9 => biz_mail = FromJson::read(member)?,
-                    10 => is_leader_in_dept = FromJson::read(member)?,
-                    11 => direct_leader = FromJson::read(member)?,
-                    12 => enable = FromJson::read(member)?,
-                    13 => avatar_mediaid = FromJson::read(member)?,
-                    14 => telephone = FromJson::read(member)?,
-                    15 => address = FromJson::read(member)?,
-                    16 => main_department = FromJson::read(member)?,
-                    17 => extattr = FromJson::read(member)?,
-                    18 => to_invite = FromJson::read(member)?,
-                    19 => external_position = FromJson::read(member)?,
-                    20 => tel = FromJson::read(member)?,
-                    21 => weixinid = FromJson::read(member)?,
-                    _ => {}
-                }
-                Ok(())
-            },
+            &mut [
+                &mut Required(&mut userid),
+                &mut Required(&mut name),
+                &mut alias,
+                &mut mobile,
+                &mut department,
+                &mut order,
+                &mut position,
+                &mut gender,
+                &mut email,
+                &mut biz_mail,
+                &mut is_leader_in_dept,
+                &mut direct_leader,
+                &mut enable,
+                &mut avatar_mediaid,
+                &mut telephone,
+                &mut address,
+                &mut main_department,
+                &mut extattr,
+                &mut to_invite,
+                &mut external_position,
+                &mut tel,
+                &mut weixinid,
+            ],
         )?;
         Ok(Self {
-            userid: userid.ok_or_else(|| DecodeError::missing("userid"))?,
-            name: name.ok_or_else(|| DecodeError::missing("name"))?,
+            userid: Required::check(userid, "userid")?,
+            name: Required::check(name, "name")?,
             alias,
             mobile,
             department,
@@ -1817,7 +1771,7 @@ impl CreateUserResponse {
 
 impl FromJson for CreateUserResponse {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let extra = json.object("CreateUserResponse", &[], &mut |_, _| Ok(()))?;
+        let extra = json.object("CreateUserResponse", &[], &mut [])?;
         Ok(Self { extra })
     }
 }
@@ -2128,28 +2082,28 @@ impl UpdateUserRequest {
 
 impl FromJson for UpdateUserRequest {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut userid = None;
-        let mut new_userid = None;
-        let mut name = None;
-        let mut alias = None;
-        let mut mobile = None;
-        let mut department = None;
-        let mut order = None;
-        let mut position = None;
-        let mut gender = None;
-        let mut email = None;
-        let mut biz_mail = None;
-        let mut telephone = None;
-        let mut is_leader_in_dept = None;
-        let mut direct_leader = None;
-        let mut enable = None;
-        let mut avatar_mediaid = None;
-        let mut address = None;
-        let mut main_department = None;
-        let mut extattr = None;
-        let mut external_position = None;
-        let mut tel = None;
-        let mut weixinid = None;
+        let mut userid: Option<String> = None;
+        let mut new_userid: Option<String> = None;
+        let mut name: Option<String> = None;
+        let mut alias: Option<String> = None;
+        let mut mobile: Option<String> = None;
+        let mut department: Option<Vec<i32>> = None;
+        let mut order: Option<Vec<u32>> = None;
+        let mut position: Option<String> = None;
+        let mut gender: Option<Gender> = None;
+        let mut email: Option<String> = None;
+        let mut biz_mail: Option<String> = None;
+        let mut telephone: Option<String> = None;
+        let mut is_leader_in_dept: Option<Vec<i32>> = None;
+        let mut direct_leader: Option<Vec<String>> = None;
+        let mut enable: Option<EnableFlag> = None;
+        let mut avatar_mediaid: Option<String> = None;
+        let mut address: Option<String> = None;
+        let mut main_department: Option<i32> = None;
+        let mut extattr: Option<ExtAttr> = None;
+        let mut external_position: Option<String> = None;
+        let mut tel: Option<String> = None;
+        let mut weixinid: Option<String> = None;
         json.object(
             "UpdateUserRequest",
             &[
@@ -2176,37 +2130,33 @@ impl FromJson for UpdateUserRequest {
                 "tel",
                 "weixinid",
             ],
-            &mut |at, member| {
-                match at {
-                    0 => userid = Some(FromJson::read(member)?),
-                    1 => new_userid = FromJson::read(member)?,
-                    2 => name = FromJson::read(member)?,
-                    3 => alias = FromJson::read(member)?,
-                    4 => mobile = FromJson::read(member)?,
-                    5 => department = FromJson::read(member)?,
-                    6 => order = FromJson::read(member)?,
-                    7 => position = FromJson::read(member)?,
-                    8 => gender = FromJson::read(member)?,
-                    9 => email = FromJson::read(member)?,
-                    10 => biz_mail = FromJson::read(member)?,
-                    11 => telephone = FromJson::read(member)?,
-                    12 => is_leader_in_dept = FromJson::read(member)?,
-                    13 => direct_leader = FromJson::read(member)?,
-                    14 => enable = FromJson::read(member)?,
-                    15 => avatar_mediaid = FromJson::read(member)?,
-                    16 => address = FromJson::read(member)?,
-                    17 => main_department = FromJson::read(member)?,
-                    18 => extattr = FromJson::read(member)?,
-                    19 => external_position = FromJson::read(member)?,
-                    20 => tel = FromJson::read(member)?,
-                    21 => weixinid = FromJson::read(member)?,
-                    _ => {}
-                }
-                Ok(())
-            },
+            &mut [
+                &mut Required(&mut userid),
+                &mut new_userid,
+                &mut name,
+                &mut alias,
+                &mut mobile,
+                &mut department,
+                &mut order,
+                &mut position,
+                &mut gender,
+                &mut email,
+                &mut biz_mail,
+                &mut telephone,
+                &mut is_leader_in_dept,
+                &mut direct_leader,
+                &mut enable,
+                &mut avatar_mediaid,
+                &mut address,
+                &mut main_department,
+                &mut extattr,
+                &mut external_position,
+                &mut tel,
+                &mut weixinid,
+            ],
         )?;
         Ok(Self {
-            userid: userid.ok_or_else(|| DecodeError::missing("userid"))?,
+            userid: Required::check(userid, "userid")?,
             new_userid,
             name,
             alias,
@@ -2331,7 +2281,7 @@ impl UpdateUserResponse {
 
 impl FromJson for UpdateUserResponse {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let extra = json.object("UpdateUserResponse", &[], &mut |_, _| Ok(()))?;
+        let extra = json.object("UpdateUserResponse", &[], &mut [])?;
         Ok(Self { extra })
     }
 }
@@ -2375,17 +2325,14 @@ impl DeleteUserRequest {
 
 impl FromJson for DeleteUserRequest {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut userid = None;
+        let mut userid: Option<String> = None;
         json.object(
             "DeleteUserRequest",
             &["userid"],
-            &mut |_, member| {
-                userid = Some(FromJson::read(member)?);
-                Ok(())
-            },
+            &mut [&mut Required(&mut userid)],
         )?;
         Ok(Self {
-            userid: userid.ok_or_else(|| DecodeError::missing("userid"))?,
+            userid: Required::check(userid, "userid")?,
         })
     }
 }
@@ -2430,7 +2377,7 @@ impl DeleteUserResponse {
 
 impl FromJson for DeleteUserResponse {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let extra = json.object("DeleteUserResponse", &[], &mut |_, _| Ok(()))?;
+        let extra = json.object("DeleteUserResponse", &[], &mut [])?;
         Ok(Self { extra })
     }
 }
@@ -2474,17 +2421,10 @@ impl GetUserRequest {
 
 impl FromJson for GetUserRequest {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut userid = None;
-        json.object(
-            "GetUserRequest",
-            &["userid"],
-            &mut |_, member| {
-                userid = Some(FromJson::read(member)?);
-                Ok(())
-            },
-        )?;
+        let mut userid: Option<String> = None;
+        json.object("GetUserRequest", &["userid"], &mut [&mut Required(&mut userid)])?;
         Ok(Self {
-            userid: userid.ok_or_else(|| DecodeError::missing("userid"))?,
+            userid: Required::check(userid, "userid")?,
         })
     }
 }
@@ -2817,31 +2757,31 @@ impl GetUserResponse {
 
 impl FromJson for GetUserResponse {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut userid = None;
-        let mut name = None;
-        let mut department = Vec::new();
-        let mut order = None;
-        let mut position = None;
-        let mut mobile = None;
-        let mut gender = None;
-        let mut email = None;
-        let mut biz_mail = None;
-        let mut is_leader_in_dept = None;
-        let mut direct_leader = None;
-        let mut avatar = None;
-        let mut thumb_avatar = None;
-        let mut telephone = None;
-        let mut alias = None;
-        let mut address = None;
-        let mut open_userid = None;
-        let mut main_department = None;
-        let mut extattr = None;
-        let mut status = None;
-        let mut qr_code = None;
-        let mut external_position = None;
-        let mut tel = None;
-        let mut weixinid = None;
-        let mut enable = None;
+        let mut userid: Option<String> = None;
+        let mut name: Option<String> = None;
+        let mut department: Vec<i32> = Vec::new();
+        let mut order: Option<Vec<u32>> = None;
+        let mut position: Option<String> = None;
+        let mut mobile: Option<String> = None;
+        let mut gender: Option<Gender> = None;
+        let mut email: Option<String> = None;
+        let mut biz_mail: Option<String> = None;
+        let mut is_leader_in_dept: Option<Vec<i32>> = None;
+        let mut direct_leader: Option<Vec<String>> = None;
+        let mut avatar: Option<String> = None;
+        let mut thumb_avatar: Option<String> = None;
+        let mut telephone: Option<String> = None;
+        let mut alias: Option<String> = None;
+        let mut address: Option<String> = None;
+        let mut open_userid: Option<String> = None;
+        let mut main_department: Option<i32> = None;
+        let mut extattr: Option<ExtAttr> = None;
+        let mut status: Option<MemberStatus> = None;
+        let mut qr_code: Option<String> = None;
+        let mut external_position: Option<String> = None;
+        let mut tel: Option<String> = None;
+        let mut weixinid: Option<String> = None;
+        let mut enable: Option<EnableFlag> = None;
         let extra = json
             .object(
                 "GetUserResponse",
@@ -2872,40 +2812,36 @@ impl FromJson for GetUserResponse {
                     "weixinid",
                     "enable",
                 ],
-                &mut |at, member| {
-                    match at {
-                        0 => userid = Some(FromJson::read(member)?),
-                        1 => name = FromJson::read(member)?,
-                        2 => department = FromJson::read(member)?,
-                        3 => order = FromJson::read(member)?,
-                        4 => position = FromJson::read(member)?,
-                        5 => mobile = FromJson::read(member)?,
-                        6 => gender = FromJson::read(member)?,
-                        7 => email = FromJson::read(member)?,
-                        8 => biz_mail = FromJson::read(member)?,
-                        9 => is_leader_in_dept = FromJson::read(member)?,
-                        10 => direct_leader = FromJson::read(member)?,
-                        11 => avatar = FromJson::read(member)?,
-                        12 => thumb_avatar = FromJson::read(member)?,
-                        13 => telephone = FromJson::read(member)?,
-                        14 => alias = FromJson::read(member)?,
-                        15 => address = FromJson::read(member)?,
-                        16 => open_userid = FromJson::read(member)?,
-                        17 => main_department = FromJson::read(member)?,
-                        18 => extattr = FromJson::read(member)?,
-                        19 => status = Some(FromJson::read(member)?),
-                        20 => qr_code = FromJson::read(member)?,
-                        21 => external_position = FromJson::read(member)?,
-                        22 => tel = FromJson::read(member)?,
-                        23 => weixinid = FromJson::read(member)?,
-                        24 => enable = FromJson::read(member)?,
-                        _ => {}
-                    }
-                    Ok(())
-                },
+                &mut [
+                    &mut Required(&mut userid),
+                    &mut name,
+                    &mut department,
+                    &mut order,
+                    &mut position,
+                    &mut mobile,
+                    &mut gender,
+                    &mut email,
+                    &mut biz_mail,
+                    &mut is_leader_in_dept,
+                    &mut direct_leader,
+                    &mut avatar,
+                    &mut thumb_avatar,
+                    &mut telephone,
+                    &mut alias,
+                    &mut address,
+                    &mut open_userid,
+                    &mut main_department,
+                    &mut extattr,
+                    &mut Required(&mut status),
+                    &mut qr_code,
+                    &mut external_position,
+                    &mut tel,
+                    &mut weixinid,
+                    &mut enable,
+                ],
             )?;
         Ok(Self {
-            userid: userid.ok_or_else(|| DecodeError::missing("userid"))?,
+            userid: Required::check(userid, "userid")?,
             name,
             department,
             order,
@@ -2924,7 +2860,7 @@ impl FromJson for GetUserResponse {
             open_userid,
             main_department,
             extattr,
-            status: status.ok_or_else(|| DecodeError::missing("status"))?,
+            status: Required::check(status, "status")?,
             qr_code,
             external_position,
             tel,
@@ -3025,25 +2961,16 @@ impl ListDepartmentUsersRequest {
 
 impl FromJson for ListDepartmentUsersRequest {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut department_id = None;
-        let mut fetch_child = None;
-        let mut status = None;
+        let mut department_id: Option<i32> = None;
+        let mut fetch_child: Option<FetchChild> = None;
+        let mut status: Option<SimpleListStatus> = None;
         json.object(
             "ListDepartmentUsersRequest",
             &["department_id", "fetch_child", "status"],
-            &mut |at, member| {
-                match at {
-                    0 => department_id = Some(FromJson::read(member)?),
-                    1 => fetch_child = FromJson::read(member)?,
-                    2 => status = FromJson::read(member)?,
-                    _ => {}
-                }
-                Ok(())
-            },
+            &mut [&mut Required(&mut department_id), &mut fetch_child, &mut status],
         )?;
         Ok(Self {
-            department_id: department_id
-                .ok_or_else(|| DecodeError::missing("department_id"))?,
+            department_id: Required::check(department_id, "department_id")?,
             fetch_child,
             status,
         })
@@ -3114,16 +3041,9 @@ impl ListDepartmentUsersResponse {
 
 impl FromJson for ListDepartmentUsersResponse {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut userlist = Vec::new();
+        let mut userlist: Vec<UserBrief> = Vec::new();
         let extra = json
-            .object(
-                "ListDepartmentUsersResponse",
-                &["userlist"],
-                &mut |_, member| {
-                    userlist = FromJson::read(member)?;
-                    Ok(())
-                },
-            )?;
+            .object("ListDepartmentUsersResponse", &["userlist"], &mut [&mut userlist])?;
         Ok(Self { userlist, extra })
     }
 }
@@ -3182,23 +3102,15 @@ impl ListUsersRequest {
 
 impl FromJson for ListUsersRequest {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut department_id = None;
-        let mut fetch_child = None;
+        let mut department_id: Option<i32> = None;
+        let mut fetch_child: Option<FetchChild> = None;
         json.object(
             "ListUsersRequest",
             &["department_id", "fetch_child"],
-            &mut |at, member| {
-                match at {
-                    0 => department_id = Some(FromJson::read(member)?),
-                    1 => fetch_child = FromJson::read(member)?,
-                    _ => {}
-                }
-                Ok(())
-            },
+            &mut [&mut Required(&mut department_id), &mut fetch_child],
         )?;
         Ok(Self {
-            department_id: department_id
-                .ok_or_else(|| DecodeError::missing("department_id"))?,
+            department_id: Required::check(department_id, "department_id")?,
             fetch_child,
         })
     }
@@ -3264,16 +3176,9 @@ impl ListUsersResponse {
 
 impl FromJson for ListUsersResponse {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut userlist = Vec::new();
+        let mut userlist: Vec<Member> = Vec::new();
         let extra = json
-            .object(
-                "ListUsersResponse",
-                &["userlist"],
-                &mut |_, member| {
-                    userlist = FromJson::read(member)?;
-                    Ok(())
-                },
-            )?;
+            .object("ListUsersResponse", &["userlist"], &mut [&mut userlist])?;
         Ok(Self { userlist, extra })
     }
 }
@@ -3336,19 +3241,12 @@ impl ListUserIdsRequest {
 
 impl FromJson for ListUserIdsRequest {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut cursor = None;
-        let mut limit = None;
+        let mut cursor: Option<String> = None;
+        let mut limit: Option<u32> = None;
         json.object(
             "ListUserIdsRequest",
             &["cursor", "limit"],
-            &mut |at, member| {
-                match at {
-                    0 => cursor = FromJson::read(member)?,
-                    1 => limit = FromJson::read(member)?,
-                    _ => {}
-                }
-                Ok(())
-            },
+            &mut [&mut cursor, &mut limit],
         )?;
         Ok(Self { cursor, limit })
     }
@@ -3405,20 +3303,13 @@ impl ListUserIdsResponse {
 
 impl FromJson for ListUserIdsResponse {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut next_cursor = None;
-        let mut dept_user = Vec::new();
+        let mut next_cursor: Option<String> = None;
+        let mut dept_user: Vec<DeptUser> = Vec::new();
         let extra = json
             .object(
                 "ListUserIdsResponse",
                 &["next_cursor", "dept_user"],
-                &mut |at, member| {
-                    match at {
-                        0 => next_cursor = FromJson::read(member)?,
-                        1 => dept_user = FromJson::read(member)?,
-                        _ => {}
-                    }
-                    Ok(())
-                },
+                &mut [&mut next_cursor, &mut dept_user],
             )?;
         Ok(Self {
             next_cursor,
@@ -3469,17 +3360,14 @@ impl ConvertToOpenidRequest {
 
 impl FromJson for ConvertToOpenidRequest {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut userid = None;
+        let mut userid: Option<String> = None;
         json.object(
             "ConvertToOpenidRequest",
             &["userid"],
-            &mut |_, member| {
-                userid = Some(FromJson::read(member)?);
-                Ok(())
-            },
+            &mut [&mut Required(&mut userid)],
         )?;
         Ok(Self {
-            userid: userid.ok_or_else(|| DecodeError::missing("userid"))?,
+            userid: Required::check(userid, "userid")?,
         })
     }
 }
@@ -3522,18 +3410,15 @@ impl ConvertToOpenidResponse {
 
 impl FromJson for ConvertToOpenidResponse {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut openid = None;
+        let mut openid: Option<String> = None;
         let extra = json
             .object(
                 "ConvertToOpenidResponse",
                 &["openid"],
-                &mut |_, member| {
-                    openid = Some(FromJson::read(member)?);
-                    Ok(())
-                },
+                &mut [&mut Required(&mut openid)],
             )?;
         Ok(Self {
-            openid: openid.ok_or_else(|| DecodeError::missing("openid"))?,
+            openid: Required::check(openid, "openid")?,
             extra,
         })
     }
@@ -3579,17 +3464,14 @@ impl ConvertToUseridRequest {
 
 impl FromJson for ConvertToUseridRequest {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut openid = None;
+        let mut openid: Option<String> = None;
         json.object(
             "ConvertToUseridRequest",
             &["openid"],
-            &mut |_, member| {
-                openid = Some(FromJson::read(member)?);
-                Ok(())
-            },
+            &mut [&mut Required(&mut openid)],
         )?;
         Ok(Self {
-            openid: openid.ok_or_else(|| DecodeError::missing("openid"))?,
+            openid: Required::check(openid, "openid")?,
         })
     }
 }
@@ -3632,18 +3514,15 @@ impl ConvertToUseridResponse {
 
 impl FromJson for ConvertToUseridResponse {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut userid = None;
+        let mut userid: Option<String> = None;
         let extra = json
             .object(
                 "ConvertToUseridResponse",
                 &["userid"],
-                &mut |_, member| {
-                    userid = Some(FromJson::read(member)?);
-                    Ok(())
-                },
+                &mut [&mut Required(&mut userid)],
             )?;
         Ok(Self {
-            userid: userid.ok_or_else(|| DecodeError::missing("userid"))?,
+            userid: Required::check(userid, "userid")?,
             extra,
         })
     }

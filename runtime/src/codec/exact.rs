@@ -10,7 +10,7 @@ use std::fmt;
 use serde::de::{MapAccess, Visitor};
 use serde_json::{Map, Value};
 
-use super::{DecodeError, Decoded, FromJson, RawValue, Seen, ValueReader};
+use super::{DecodeError, Decoded, FromJson, RawValue, Seen, Slot, ValueReader};
 use crate::lenient::Lenient;
 
 /// A value read member by member: JSON text, or an object already split into members (the
@@ -96,7 +96,7 @@ impl ValueReader for Exact<'_> {
         &mut self,
         type_name: &str,
         members: &[&str],
-        each: &mut dyn FnMut(usize, &mut dyn ValueReader) -> Decoded<()>,
+        slots: &mut [&mut dyn Slot],
     ) -> Decoded<Map<String, Value>> {
         let split = match self {
             Exact::Members(split) => std::mem::take(split),
@@ -106,7 +106,9 @@ impl ValueReader for Exact<'_> {
         let mut rest = Map::new();
         for (key, raw) in split.members.into_iter().flatten() {
             match seen.first(members, &key) {
-                Some(index) => each(index, &mut Exact::Raw(raw)).map_err(|e| e.within(key.into_owned()))?,
+                Some(index) => slots[index]
+                    .read(&mut Exact::Raw(raw))
+                    .map_err(|e| e.within(key.into_owned()))?,
                 None => {
                     let value = serde_json::from_str(raw.get()).map_err(|e| parse_error(e).within(key.to_string()))?;
                     rest.insert(key.into_owned(), value);

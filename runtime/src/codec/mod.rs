@@ -148,15 +148,11 @@ pub trait ValueReader {
     fn value(&mut self) -> Decoded<Value>;
     /// The value's text, unparsed.
     fn raw(&mut self) -> Decoded<&RawValue>;
-    /// An object of type `type_name` whose modelled members are `members`: `each` reads
-    /// member `members[i]` (its first occurrence) as `(i, value)`; the others are answered, in
-    /// the order sent.
-    fn object(
-        &mut self,
-        type_name: &str,
-        members: &[&str],
-        each: &mut dyn FnMut(usize, &mut dyn ValueReader) -> Decoded<()>,
-    ) -> Decoded<Map<String, Value>>;
+    /// An object of type `type_name` whose modelled members are `members`: member
+    /// `members[i]` (its first occurrence) is read into `slots[i]`; the others are answered,
+    /// in the order sent.
+    fn object(&mut self, type_name: &str, members: &[&str], slots: &mut [&mut dyn Slot])
+        -> Decoded<Map<String, Value>>;
     /// An array (`null` has no items): `each` reads each item.
     fn list(&mut self, each: &mut dyn FnMut(&mut dyn ValueReader) -> Decoded<()>) -> Decoded<()>;
     /// A value that may be `null`: `each` reads it unless it is.
@@ -184,6 +180,56 @@ pub trait FromJson: Sized {
     /// Decodes `raw`, with the precise member path of what does not fit.
     fn from_json(raw: &RawValue) -> Decoded<Self> {
         Self::read(&mut Exact::Raw(raw))
+    }
+}
+
+/// Where a generated object's reader puts one member: its field's local, read as the field
+/// reads (see [`Required`], [`Separated`]; an `Option` is an optional member, a `Vec` a list).
+pub trait Slot {
+    /// Reads `value` into the slot.
+    fn read(&mut self, value: &mut dyn ValueReader) -> Decoded<()>;
+}
+
+/// An optional member: `null` is `None`.
+impl<T: FromJson> Slot for Option<T> {
+    fn read(&mut self, value: &mut dyn ValueReader) -> Decoded<()> {
+        *self = T::read_or_null(value)?;
+        Ok(())
+    }
+}
+
+/// A list member: `null` is the empty list.
+impl<T: FromJson> Slot for Vec<T> {
+    fn read(&mut self, value: &mut dyn ValueReader) -> Decoded<()> {
+        *self = <Vec<T> as FromJson>::read(value)?;
+        Ok(())
+    }
+}
+
+/// A required member (`null` does not do).
+pub struct Required<'a, T>(pub &'a mut Option<T>);
+
+impl<T> Required<'_, T> {
+    /// The value read for required member `wire`; missing is an error.
+    pub fn check(member: Option<T>, wire: &str) -> Decoded<T> {
+        member.ok_or_else(|| DecodeError::missing(wire))
+    }
+}
+
+impl<T: FromJson> Slot for Required<'_, T> {
+    fn read(&mut self, value: &mut dyn ValueReader) -> Decoded<()> {
+        *self.0 = Some(T::read(value)?);
+        Ok(())
+    }
+}
+
+/// A list member sent as one `separator`-separated string (or an array of strings).
+pub struct Separated<'a, T>(pub &'a mut T, pub char);
+
+impl<T: SeparatedList> Slot for Separated<'_, T> {
+    fn read(&mut self, value: &mut dyn ValueReader) -> Decoded<()> {
+        *self.0 = T::read_separated(value, self.1)?;
+        Ok(())
     }
 }
 

@@ -14,7 +14,7 @@ use serde::de::{DeserializeSeed, Deserializer, Error as _, IgnoredAny, MapAccess
 use serde_json::{Map, Value};
 
 use super::exact::Key;
-use super::{DecodeError, Decoded, RawValue, Seen, ValueReader};
+use super::{DecodeError, Decoded, RawValue, Seen, Slot, ValueReader};
 use crate::lenient::Lenient;
 
 /// A read that hands its value to a reader.
@@ -123,7 +123,7 @@ impl ValueReader for Body<'_, '_, '_, '_> {
         &mut self,
         _type_name: &str,
         members: &[&str],
-        each: &mut dyn FnMut(usize, &mut dyn ValueReader) -> Decoded<()>,
+        slots: &mut [&mut dyn Slot],
     ) -> Decoded<Map<String, Value>> {
         let de = self
             .de
@@ -132,7 +132,7 @@ impl ValueReader for Body<'_, '_, '_, '_> {
         let mut rest = Map::new();
         de.deserialize_map(ObjectVisitor {
             members,
-            each,
+            slots,
             rest: &mut rest,
             capture: &mut *self.capture,
         })
@@ -196,13 +196,13 @@ impl<'de, D: Deserializer<'de>> ValueReader for OneValue<'de, D> {
         &mut self,
         _type_name: &str,
         members: &[&str],
-        each: &mut dyn FnMut(usize, &mut dyn ValueReader) -> Decoded<()>,
+        slots: &mut [&mut dyn Slot],
     ) -> Decoded<Map<String, Value>> {
         let mut rest = Map::new();
         self.take()?
             .deserialize_map(ObjectVisitor {
                 members,
-                each,
+                slots,
                 rest: &mut rest,
                 capture: &mut [],
             })
@@ -230,15 +230,15 @@ impl<'de, D: Deserializer<'de>> ValueReader for OneValue<'de, D> {
 }
 
 /// Reads an object's modelled members into their fields and keeps the others.
-struct ObjectVisitor<'r, 'n, 'b> {
+struct ObjectVisitor<'r, 's, 'n, 'b> {
     members: &'r [&'r str],
-    each: &'r mut dyn FnMut(usize, &mut dyn ValueReader) -> Decoded<()>,
+    slots: &'r mut [&'s mut dyn Slot],
     rest: &'r mut Map<String, Value>,
     /// Envelope members kept aside unparsed (a flat envelope's code and message).
     capture: &'r mut [(&'n str, Option<&'b RawValue>)],
 }
 
-impl<'de: 'b, 'b> Visitor<'de> for ObjectVisitor<'_, '_, 'b> {
+impl<'de: 'b, 'b> Visitor<'de> for ObjectVisitor<'_, '_, '_, 'b> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -258,8 +258,7 @@ impl<'de: 'b, 'b> Visitor<'de> for ObjectVisitor<'_, '_, 'b> {
             }
             match seen.first(self.members, &key) {
                 Some(index) => map.next_value_seed(MemberSeed {
-                    each: &mut *self.each,
-                    index,
+                    slot: &mut *self.slots[index],
                 })?,
                 None => {
                     let value = map.next_value::<Value>()?;
@@ -271,10 +270,9 @@ impl<'de: 'b, 'b> Visitor<'de> for ObjectVisitor<'_, '_, 'b> {
     }
 }
 
-/// Hands the value of member `index` to the object's reader.
+/// Reads a member's value into its field's slot.
 struct MemberSeed<'r> {
-    each: &'r mut dyn FnMut(usize, &mut dyn ValueReader) -> Decoded<()>,
-    index: usize,
+    slot: &'r mut dyn Slot,
 }
 
 impl<'de> DeserializeSeed<'de> for MemberSeed<'_> {
@@ -285,7 +283,7 @@ impl<'de> DeserializeSeed<'de> for MemberSeed<'_> {
             de: Some(de),
             text: PhantomData,
         };
-        (self.each)(self.index, &mut value).map_err(D::Error::custom)
+        self.slot.read(&mut value).map_err(D::Error::custom)
     }
 }
 

@@ -13,50 +13,30 @@ impl Scope<'_> {
     pub(crate) fn object_json(&self, o: &ObjectIr<'_>) -> TokenStream {
         let name = format_ident!("{}", o.name);
         let name_text = &o.name;
-        // One local per field, filled as the reader meets its member (in any order), then
-        // checked once. The reader is the same for the one-pass and the exact read.
+        // One typed local per field, which the reader fills through its slot as it meets the
+        // member (in any order); then checked once. No closure and nothing to infer: that is
+        // what keeps these functions cheap to compile. The same code serves the one-pass read
+        // and the member-by-member one.
         let locals = o.fields.iter().map(|f| {
             let id = ident(&f.ident);
+            let ty = self.field_type(f);
             match f.read {
-                Read::Required | Read::Optional => quote!(let mut #id = None;),
-                Read::List => quote!(let mut #id = Vec::new();),
-                Read::Separated(_) => quote!(let mut #id = SeparatedList::from_items(None);),
+                Read::Required => quote!(let mut #id: Option<#ty> = None;),
+                Read::Optional => quote!(let mut #id: #ty = None;),
+                Read::List => quote!(let mut #id: #ty = Vec::new();),
+                Read::Separated(_) => quote!(let mut #id: #ty = SeparatedList::from_items(None);),
             }
         });
-        let mut arms = o.fields.iter().enumerate().map(|(i, f)| {
+        let slots = o.fields.iter().map(|f| {
             let id = ident(&f.ident);
-            let read = match f.read {
-                Read::Required => quote!(Some(FromJson::read(member)?)),
-                Read::Optional | Read::List => quote!(FromJson::read(member)?),
-                Read::Separated(c) => quote!(SeparatedList::read(member, #c)?),
-            };
-            (proc_macro2::Literal::usize_unsuffixed(i), quote!(#id = #read))
+            match f.read {
+                Read::Required => quote!(&mut Required(&mut #id)),
+                Read::Optional | Read::List => quote!(&mut #id),
+                Read::Separated(c) => quote!(&mut Separated(&mut #id, #c)),
+            }
         });
         let wires = o.fields.iter().map(|f| &f.spec.name);
-        let each = if o.fields.is_empty() {
-            quote!(|_, _| Ok(()))
-        } else if o.fields.len() == 1 {
-            // The reader only hands out indices of `members`: here always 0.
-            let read = arms.next().map(|(_, read)| read);
-            quote! {
-                |_, member| {
-                    #read;
-                    Ok(())
-                }
-            }
-        } else {
-            let arms = arms.map(|(at, read)| quote!(#at => #read,));
-            quote! {
-                |at, member| {
-                    match at {
-                        #(#arms)*
-                        _ => {}
-                    }
-                    Ok(())
-                }
-            }
-        };
-        let object = quote!(json.object(#name_text, &[#(#wires),*], &mut #each)?;);
+        let object = quote!(json.object(#name_text, &[#(#wires),*], &mut [#(#slots),*])?;);
         let object = if o.keep_extra {
             quote!(let extra = #object)
         } else {
@@ -66,7 +46,7 @@ impl Scope<'_> {
             let id = ident(&f.ident);
             let wire = &f.spec.name;
             match f.read {
-                Read::Required => quote!(#id: #id.ok_or_else(|| DecodeError::missing(#wire))?,),
+                Read::Required => quote!(#id: Required::check(#id, #wire)?,),
                 _ => quote!(#id,),
             }
         });

@@ -76,7 +76,7 @@ impl Scope<'_> {
     }
 
     /// A struct field's type: its value type, in `Option` unless required.
-    fn field_type(&self, f: &FieldIr<'_>) -> TokenStream {
+    pub(crate) fn field_type(&self, f: &FieldIr<'_>) -> TokenStream {
         let ty = self.ty(&f.ty);
         if f.spec.required {
             ty

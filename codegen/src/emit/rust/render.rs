@@ -14,6 +14,8 @@ pub(crate) const IMPORTS: &[(&str, &str)] = &[
     ("FromJson", "qywx_runtime::codec::FromJson"),
     ("ToJson", "qywx_runtime::codec::ToJson"),
     ("ValueReader", "qywx_runtime::codec::ValueReader"),
+    ("Required", "qywx_runtime::codec::Required"),
+    ("Separated", "qywx_runtime::codec::Separated"),
     ("DecodeError", "qywx_runtime::codec::DecodeError"),
     ("SeparatedList", "qywx_runtime::lenient::separated::SeparatedList"),
     ("MembersOut", "qywx_runtime::codec::MembersOut"),
@@ -86,8 +88,13 @@ fn used_names(tokens: TokenStream, used: &mut BTreeSet<&'static str>) {
                 let declared = i >= 1
                     && matches!(&trees[i - 1], TokenTree::Ident(k) if ["fn", "struct", "enum", "mod", "let", "const", "static", "type", "trait"].contains(&k.to_string().as_str()));
                 let field_name = punct(i + 1) == Some(':') && punct(i + 2) != Some(':');
-                // `Result(..)` in an enum is a variant of that name; imported types are never called.
-                let variant = text.starts_with(char::is_uppercase)
+                // `Result(..)` starting an enum's variant (after `,`, an attribute or nothing) is
+                // a variant of that name; elsewhere `Required(..)` builds an imported struct.
+                let starts_variant = i == 0
+                    || punct(i - 1) == Some(',')
+                    || matches!(&trees[i - 1], TokenTree::Group(g) if g.delimiter() == proc_macro2::Delimiter::Bracket);
+                let variant = starts_variant
+                    && text.starts_with(char::is_uppercase)
                     && matches!(trees.get(i + 1), Some(TokenTree::Group(g)) if g.delimiter() == proc_macro2::Delimiter::Parenthesis);
                 if !after_path && !after_dot && !declared && !field_name && !variant {
                     used.insert(name);

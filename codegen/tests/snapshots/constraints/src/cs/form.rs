@@ -4,7 +4,7 @@
 //! Every limit (`min_length`/`max_length`, `min_items`/`max_items`), every rule (`one_of`, `one_of` with `when` on a request member, `required_when` with `equals`, `not_equals` and `contains`), every encoding, `format`, `secret` and cursor pagination.
 
 use qywx_runtime::{json_object, wire_enum, LocalDateTime, QueryParams};
-use qywx_runtime::codec::{DecodeError, Decoded, FromJson, MembersOut, ToJson, ValueReader};
+use qywx_runtime::codec::{Decoded, FromJson, MembersOut, Required, Separated, ToJson, ValueReader};
 use qywx_runtime::lenient::StrEnum;
 use qywx_runtime::lenient::separated::SeparatedList;
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
@@ -156,18 +156,10 @@ impl FormParams {
 
 impl FromJson for FormParams {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut op = None;
-        let extra = json
-            .object(
-                "FormParams",
-                &["op"],
-                &mut |_, member| {
-                    op = Some(FromJson::read(member)?);
-                    Ok(())
-                },
-            )?;
+        let mut op: Option<Op> = None;
+        let extra = json.object("FormParams", &["op"], &mut [&mut Required(&mut op)])?;
         Ok(Self {
-            op: op.ok_or_else(|| DecodeError::missing("op"))?,
+            op: Required::check(op, "op")?,
             extra,
         })
     }
@@ -297,33 +289,29 @@ impl Member {
 
 impl FromJson for Member {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut id = None;
-        let mut email = None;
-        let mut phone = None;
-        let mut dept_id = None;
-        let mut dept_name = None;
-        let mut roles = None;
-        let mut admin_pin = None;
+        let mut id: Option<String> = None;
+        let mut email: Option<String> = None;
+        let mut phone: Option<String> = None;
+        let mut dept_id: Option<i64> = None;
+        let mut dept_name: Option<String> = None;
+        let mut roles: Option<Vec<Role>> = None;
+        let mut admin_pin: Option<String> = None;
         let extra = json
             .object(
                 "Member",
                 &["id", "email", "phone", "dept_id", "dept_name", "roles", "admin_pin"],
-                &mut |at, member| {
-                    match at {
-                        0 => id = Some(FromJson::read(member)?),
-                        1 => email = FromJson::read(member)?,
-                        2 => phone = FromJson::read(member)?,
-                        3 => dept_id = FromJson::read(member)?,
-                        4 => dept_name = FromJson::read(member)?,
-                        5 => roles = FromJson::read(member)?,
-                        6 => admin_pin = FromJson::read(member)?,
-                        _ => {}
-                    }
-                    Ok(())
-                },
+                &mut [
+                    &mut Required(&mut id),
+                    &mut email,
+                    &mut phone,
+                    &mut dept_id,
+                    &mut dept_name,
+                    &mut roles,
+                    &mut admin_pin,
+                ],
             )?;
         Ok(Self {
-            id: id.ok_or_else(|| DecodeError::missing("id"))?,
+            id: Required::check(id, "id")?,
             email,
             phone,
             dept_id,
@@ -451,23 +439,16 @@ impl Entry {
 
 impl FromJson for Entry {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut title = None;
-        let mut submitted = None;
+        let mut title: Option<String> = None;
+        let mut submitted: Option<LocalDateTime> = None;
         let extra = json
             .object(
                 "Entry",
                 &["title", "submitted"],
-                &mut |at, member| {
-                    match at {
-                        0 => title = Some(FromJson::read(member)?),
-                        1 => submitted = FromJson::read(member)?,
-                        _ => {}
-                    }
-                    Ok(())
-                },
+                &mut [&mut Required(&mut title), &mut submitted],
             )?;
         Ok(Self {
-            title: title.ok_or_else(|| DecodeError::missing("title"))?,
+            title: Required::check(title, "title")?,
             submitted,
             extra,
         })
@@ -641,17 +622,17 @@ impl SubmitFormRequest {
 
 impl FromJson for SubmitFormRequest {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut params = None;
-        let mut title = None;
-        let mut members = Vec::new();
-        let mut color = None;
-        let mut reason = None;
-        let mut urgent = None;
-        let mut priority = None;
-        let mut due = None;
-        let mut tags = SeparatedList::from_items(None);
-        let mut cc = SeparatedList::from_items(None);
-        let mut password = None;
+        let mut params: Option<FormParams> = None;
+        let mut title: Option<String> = None;
+        let mut members: Vec<Member> = Vec::new();
+        let mut color: Option<Color> = None;
+        let mut reason: Option<String> = None;
+        let mut urgent: Option<bool> = None;
+        let mut priority: Option<i32> = None;
+        let mut due: Option<LocalDateTime> = None;
+        let mut tags: Option<Vec<String>> = SeparatedList::from_items(None);
+        let mut cc: Option<Vec<String>> = SeparatedList::from_items(None);
+        let mut password: Option<String> = None;
         json.object(
             "SubmitFormRequest",
             &[
@@ -667,27 +648,23 @@ impl FromJson for SubmitFormRequest {
                 "cc",
                 "password",
             ],
-            &mut |at, member| {
-                match at {
-                    0 => params = Some(FromJson::read(member)?),
-                    1 => title = Some(FromJson::read(member)?),
-                    2 => members = FromJson::read(member)?,
-                    3 => color = FromJson::read(member)?,
-                    4 => reason = FromJson::read(member)?,
-                    5 => urgent = FromJson::read(member)?,
-                    6 => priority = FromJson::read(member)?,
-                    7 => due = FromJson::read(member)?,
-                    8 => tags = SeparatedList::read(member, '|')?,
-                    9 => cc = SeparatedList::read(member, ',')?,
-                    10 => password = FromJson::read(member)?,
-                    _ => {}
-                }
-                Ok(())
-            },
+            &mut [
+                &mut Required(&mut params),
+                &mut Required(&mut title),
+                &mut members,
+                &mut color,
+                &mut reason,
+                &mut urgent,
+                &mut priority,
+                &mut due,
+                &mut Separated(&mut tags, '|'),
+                &mut Separated(&mut cc, ','),
+                &mut password,
+            ],
         )?;
         Ok(Self {
-            params: params.ok_or_else(|| DecodeError::missing("params"))?,
-            title: title.ok_or_else(|| DecodeError::missing("title"))?,
+            params: Required::check(params, "params")?,
+            title: Required::check(title, "title")?,
             members,
             color,
             reason,
@@ -842,18 +819,15 @@ impl SubmitFormResponse {
 
 impl FromJson for SubmitFormResponse {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut entry_id = None;
+        let mut entry_id: Option<String> = None;
         let extra = json
             .object(
                 "SubmitFormResponse",
                 &["entry_id"],
-                &mut |_, member| {
-                    entry_id = Some(FromJson::read(member)?);
-                    Ok(())
-                },
+                &mut [&mut Required(&mut entry_id)],
             )?;
         Ok(Self {
-            entry_id: entry_id.ok_or_else(|| DecodeError::missing("entry_id"))?,
+            entry_id: Required::check(entry_id, "entry_id")?,
             extra,
         })
     }
@@ -917,19 +891,12 @@ impl ListEntriesRequest {
 
 impl FromJson for ListEntriesRequest {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut cursor = None;
-        let mut limit = None;
+        let mut cursor: Option<String> = None;
+        let mut limit: Option<u32> = None;
         json.object(
             "ListEntriesRequest",
             &["cursor", "limit"],
-            &mut |at, member| {
-                match at {
-                    0 => cursor = FromJson::read(member)?,
-                    1 => limit = FromJson::read(member)?,
-                    _ => {}
-                }
-                Ok(())
-            },
+            &mut [&mut cursor, &mut limit],
         )?;
         Ok(Self { cursor, limit })
     }
@@ -999,20 +966,13 @@ impl ListEntriesResponse {
 
 impl FromJson for ListEntriesResponse {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut next_cursor = None;
-        let mut entries = Vec::new();
+        let mut next_cursor: Option<String> = None;
+        let mut entries: Vec<Entry> = Vec::new();
         let extra = json
             .object(
                 "ListEntriesResponse",
                 &["next_cursor", "entries"],
-                &mut |at, member| {
-                    match at {
-                        0 => next_cursor = FromJson::read(member)?,
-                        1 => entries = FromJson::read(member)?,
-                        _ => {}
-                    }
-                    Ok(())
-                },
+                &mut [&mut next_cursor, &mut entries],
             )?;
         Ok(Self {
             next_cursor,

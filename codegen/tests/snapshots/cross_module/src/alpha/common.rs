@@ -4,7 +4,7 @@
 //! Types the `people` group uses too.
 
 use qywx_runtime::{json_object, wire_enum};
-use qywx_runtime::codec::{DecodeError, Decoded, FromJson, MembersOut, ToJson, ValueReader};
+use qywx_runtime::codec::{Decoded, FromJson, MembersOut, Required, ToJson, ValueReader};
 use qywx_runtime::lenient::IntEnum;
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Validate, Validator};
@@ -46,23 +46,16 @@ impl Address {
 
 impl FromJson for Address {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut city = None;
-        let mut zip = None;
+        let mut city: Option<String> = None;
+        let mut zip: Option<String> = None;
         let extra = json
             .object(
                 "Address",
                 &["city", "zip"],
-                &mut |at, member| {
-                    match at {
-                        0 => city = Some(FromJson::read(member)?),
-                        1 => zip = FromJson::read(member)?,
-                        _ => {}
-                    }
-                    Ok(())
-                },
+                &mut [&mut Required(&mut city), &mut zip],
             )?;
         Ok(Self {
-            city: city.ok_or_else(|| DecodeError::missing("city"))?,
+            city: Required::check(city, "city")?,
             zip,
             extra,
         })
@@ -155,17 +148,14 @@ impl CheckAddressRequest {
 
 impl FromJson for CheckAddressRequest {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut address = None;
+        let mut address: Option<Address> = None;
         json.object(
             "CheckAddressRequest",
             &["address"],
-            &mut |_, member| {
-                address = Some(FromJson::read(member)?);
-                Ok(())
-            },
+            &mut [&mut Required(&mut address)],
         )?;
         Ok(Self {
-            address: address.ok_or_else(|| DecodeError::missing("address"))?,
+            address: Required::check(address, "address")?,
         })
     }
 }
@@ -210,18 +200,15 @@ impl CheckAddressResponse {
 
 impl FromJson for CheckAddressResponse {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut region = None;
+        let mut region: Option<Region> = None;
         let extra = json
             .object(
                 "CheckAddressResponse",
                 &["region"],
-                &mut |_, member| {
-                    region = Some(FromJson::read(member)?);
-                    Ok(())
-                },
+                &mut [&mut Required(&mut region)],
             )?;
         Ok(Self {
-            region: region.ok_or_else(|| DecodeError::missing("region"))?,
+            region: Required::check(region, "region")?,
             extra,
         })
     }

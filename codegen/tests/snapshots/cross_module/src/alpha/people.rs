@@ -4,7 +4,7 @@
 //! Uses `Address` and `Region` from the `common` group: its feature needs `alpha-common`.
 
 use qywx_runtime::{json_object, QueryParams};
-use qywx_runtime::codec::{DecodeError, Decoded, FromJson, MembersOut, ToJson, ValueReader};
+use qywx_runtime::codec::{Decoded, FromJson, MembersOut, Required, ToJson, ValueReader};
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Validate, Validator};
 use serde_json::{Map, Value};
@@ -45,23 +45,16 @@ impl Person {
 
 impl FromJson for Person {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut name = None;
-        let mut home = None;
+        let mut name: Option<String> = None;
+        let mut home: Option<super::common::Address> = None;
         let extra = json
             .object(
                 "Person",
                 &["name", "home"],
-                &mut |at, member| {
-                    match at {
-                        0 => name = Some(FromJson::read(member)?),
-                        1 => home = FromJson::read(member)?,
-                        _ => {}
-                    }
-                    Ok(())
-                },
+                &mut [&mut Required(&mut name), &mut home],
             )?;
         Ok(Self {
-            name: name.ok_or_else(|| DecodeError::missing("name"))?,
+            name: Required::check(name, "name")?,
             home,
             extra,
         })
@@ -128,22 +121,15 @@ impl CreatePersonRequest {
 
 impl FromJson for CreatePersonRequest {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut person = None;
-        let mut region = None;
+        let mut person: Option<Person> = None;
+        let mut region: Option<super::common::Region> = None;
         json.object(
             "CreatePersonRequest",
             &["person", "region"],
-            &mut |at, member| {
-                match at {
-                    0 => person = Some(FromJson::read(member)?),
-                    1 => region = FromJson::read(member)?,
-                    _ => {}
-                }
-                Ok(())
-            },
+            &mut [&mut Required(&mut person), &mut region],
         )?;
         Ok(Self {
-            person: person.ok_or_else(|| DecodeError::missing("person"))?,
+            person: Required::check(person, "person")?,
             region,
         })
     }
@@ -195,18 +181,11 @@ impl CreatePersonResponse {
 
 impl FromJson for CreatePersonResponse {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut id = None;
+        let mut id: Option<u64> = None;
         let extra = json
-            .object(
-                "CreatePersonResponse",
-                &["id"],
-                &mut |_, member| {
-                    id = Some(FromJson::read(member)?);
-                    Ok(())
-                },
-            )?;
+            .object("CreatePersonResponse", &["id"], &mut [&mut Required(&mut id)])?;
         Ok(Self {
-            id: id.ok_or_else(|| DecodeError::missing("id"))?,
+            id: Required::check(id, "id")?,
             extra,
         })
     }
@@ -252,17 +231,10 @@ impl ListAddressesRequest {
 
 impl FromJson for ListAddressesRequest {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut id = None;
-        json.object(
-            "ListAddressesRequest",
-            &["id"],
-            &mut |_, member| {
-                id = Some(FromJson::read(member)?);
-                Ok(())
-            },
-        )?;
+        let mut id: Option<u64> = None;
+        json.object("ListAddressesRequest", &["id"], &mut [&mut Required(&mut id)])?;
         Ok(Self {
-            id: id.ok_or_else(|| DecodeError::missing("id"))?,
+            id: Required::check(id, "id")?,
         })
     }
 }

@@ -4,7 +4,7 @@
 //! The token endpoint of `beta`.
 
 use qywx_runtime::{json_object, QueryParams};
-use qywx_runtime::codec::{DecodeError, Decoded, FromJson, MembersOut, ToJson, ValueReader};
+use qywx_runtime::codec::{Decoded, FromJson, MembersOut, Required, ToJson, ValueReader};
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Validate, Validator};
 use serde_json::{Map, Value};
@@ -47,23 +47,16 @@ impl GetTokenRequest {
 
 impl FromJson for GetTokenRequest {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut app_key = None;
-        let mut app_secret = None;
+        let mut app_key: Option<String> = None;
+        let mut app_secret: Option<String> = None;
         json.object(
             "GetTokenRequest",
             &["appKey", "appSecret"],
-            &mut |at, member| {
-                match at {
-                    0 => app_key = Some(FromJson::read(member)?),
-                    1 => app_secret = Some(FromJson::read(member)?),
-                    _ => {}
-                }
-                Ok(())
-            },
+            &mut [&mut Required(&mut app_key), &mut Required(&mut app_secret)],
         )?;
         Ok(Self {
-            app_key: app_key.ok_or_else(|| DecodeError::missing("appKey"))?,
-            app_secret: app_secret.ok_or_else(|| DecodeError::missing("appSecret"))?,
+            app_key: Required::check(app_key, "appKey")?,
+            app_secret: Required::check(app_secret, "appSecret")?,
         })
     }
 }
@@ -140,23 +133,16 @@ impl GetTokenResponse {
 
 impl FromJson for GetTokenResponse {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut token = None;
-        let mut expire = None;
+        let mut token: Option<String> = None;
+        let mut expire: Option<i64> = None;
         let extra = json
             .object(
                 "GetTokenResponse",
                 &["token", "expire"],
-                &mut |at, member| {
-                    match at {
-                        0 => token = Some(FromJson::read(member)?),
-                        1 => expire = FromJson::read(member)?,
-                        _ => {}
-                    }
-                    Ok(())
-                },
+                &mut [&mut Required(&mut token), &mut expire],
             )?;
         Ok(Self {
-            token: token.ok_or_else(|| DecodeError::missing("token"))?,
+            token: Required::check(token, "token")?,
             expire,
             extra,
         })

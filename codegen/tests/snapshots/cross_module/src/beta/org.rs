@@ -2,7 +2,7 @@
 //! Organisations
 
 use qywx_runtime::{json_object, QueryParams};
-use qywx_runtime::codec::{DecodeError, Decoded, FromJson, MembersOut, ToJson, ValueReader};
+use qywx_runtime::codec::{Decoded, FromJson, MembersOut, Required, ToJson, ValueReader};
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Validate, Validator};
 use serde_json::{Map, Value};
@@ -43,23 +43,16 @@ impl Org {
 
 impl FromJson for Org {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut org_id = None;
-        let mut org_name = None;
+        let mut org_id: Option<String> = None;
+        let mut org_name: Option<String> = None;
         let extra = json
             .object(
                 "Org",
                 &["orgId", "orgName"],
-                &mut |at, member| {
-                    match at {
-                        0 => org_id = Some(FromJson::read(member)?),
-                        1 => org_name = FromJson::read(member)?,
-                        _ => {}
-                    }
-                    Ok(())
-                },
+                &mut [&mut Required(&mut org_id), &mut org_name],
             )?;
         Ok(Self {
-            org_id: org_id.ok_or_else(|| DecodeError::missing("orgId"))?,
+            org_id: Required::check(org_id, "orgId")?,
             org_name,
             extra,
         })
@@ -111,17 +104,10 @@ impl GetOrgRequest {
 
 impl FromJson for GetOrgRequest {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut org_id = None;
-        json.object(
-            "GetOrgRequest",
-            &["orgId"],
-            &mut |_, member| {
-                org_id = Some(FromJson::read(member)?);
-                Ok(())
-            },
-        )?;
+        let mut org_id: Option<String> = None;
+        json.object("GetOrgRequest", &["orgId"], &mut [&mut Required(&mut org_id)])?;
         Ok(Self {
-            org_id: org_id.ok_or_else(|| DecodeError::missing("orgId"))?,
+            org_id: Required::check(org_id, "orgId")?,
         })
     }
 }

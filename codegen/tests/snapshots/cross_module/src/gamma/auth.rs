@@ -4,7 +4,7 @@
 //! The token endpoint of `gamma`.
 
 use qywx_runtime::{json_object, QueryParams};
-use qywx_runtime::codec::{DecodeError, Decoded, FromJson, MembersOut, ToJson, ValueReader};
+use qywx_runtime::codec::{Decoded, FromJson, MembersOut, Required, ToJson, ValueReader};
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Validate, Validator};
 use serde_json::{Map, Value};
@@ -47,24 +47,16 @@ impl GetTokenRequest {
 
 impl FromJson for GetTokenRequest {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut client_id = None;
-        let mut client_secret = None;
+        let mut client_id: Option<String> = None;
+        let mut client_secret: Option<String> = None;
         json.object(
             "GetTokenRequest",
             &["client_id", "client_secret"],
-            &mut |at, member| {
-                match at {
-                    0 => client_id = Some(FromJson::read(member)?),
-                    1 => client_secret = Some(FromJson::read(member)?),
-                    _ => {}
-                }
-                Ok(())
-            },
+            &mut [&mut Required(&mut client_id), &mut Required(&mut client_secret)],
         )?;
         Ok(Self {
-            client_id: client_id.ok_or_else(|| DecodeError::missing("client_id"))?,
-            client_secret: client_secret
-                .ok_or_else(|| DecodeError::missing("client_secret"))?,
+            client_id: Required::check(client_id, "client_id")?,
+            client_secret: Required::check(client_secret, "client_secret")?,
         })
     }
 }
@@ -141,23 +133,16 @@ impl GetTokenResponse {
 
 impl FromJson for GetTokenResponse {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut token = None;
-        let mut ttl = None;
+        let mut token: Option<String> = None;
+        let mut ttl: Option<i64> = None;
         let extra = json
             .object(
                 "GetTokenResponse",
                 &["token", "ttl"],
-                &mut |at, member| {
-                    match at {
-                        0 => token = Some(FromJson::read(member)?),
-                        1 => ttl = FromJson::read(member)?,
-                        _ => {}
-                    }
-                    Ok(())
-                },
+                &mut [&mut Required(&mut token), &mut ttl],
             )?;
         Ok(Self {
-            token: token.ok_or_else(|| DecodeError::missing("token"))?,
+            token: Required::check(token, "token")?,
             ttl,
             extra,
         })

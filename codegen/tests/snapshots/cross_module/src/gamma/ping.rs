@@ -2,7 +2,7 @@
 //! Ping
 
 use qywx_runtime::json_object;
-use qywx_runtime::codec::{DecodeError, Decoded, FromJson, MembersOut, ToJson, ValueReader};
+use qywx_runtime::codec::{Decoded, FromJson, MembersOut, Required, ToJson, ValueReader};
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Validate, Validator};
 use serde_json::{Map, Value};
@@ -34,7 +34,7 @@ impl PingResponse {
 
 impl FromJson for PingResponse {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let extra = json.object("PingResponse", &[], &mut |_, _| Ok(()))?;
+        let extra = json.object("PingResponse", &[], &mut [])?;
         Ok(Self { extra })
     }
 }
@@ -78,17 +78,10 @@ impl EchoRequest {
 
 impl FromJson for EchoRequest {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut text = None;
-        json.object(
-            "EchoRequest",
-            &["text"],
-            &mut |_, member| {
-                text = Some(FromJson::read(member)?);
-                Ok(())
-            },
-        )?;
+        let mut text: Option<String> = None;
+        json.object("EchoRequest", &["text"], &mut [&mut Required(&mut text)])?;
         Ok(Self {
-            text: text.ok_or_else(|| DecodeError::missing("text"))?,
+            text: Required::check(text, "text")?,
         })
     }
 }

@@ -4,7 +4,7 @@
 //! Wire names that are Rust keywords (`type`, `match`, `self`, `async`), camelCase and hyphenated; int and string enums, open and closed.
 
 use qywx_runtime::{json_object, wire_enum, QueryParams};
-use qywx_runtime::codec::{DecodeError, Decoded, FromJson, MembersOut, ToJson, ValueReader};
+use qywx_runtime::codec::{Decoded, FromJson, MembersOut, Required, ToJson, ValueReader};
 use qywx_runtime::lenient::{IntEnum, StrEnum};
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Validate, Validator};
@@ -277,14 +277,14 @@ impl Item {
 
 impl FromJson for Item {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut r#type = None;
-        let mut r#match = None;
-        let mut is_self = None;
-        let mut r#async = None;
-        let mut third_dept_id = None;
-        let mut x_trace = None;
-        let mut user_id = None;
-        let mut channels = None;
+        let mut r#type: Option<Mode> = None;
+        let mut r#match: Option<String> = None;
+        let mut is_self: Option<bool> = None;
+        let mut r#async: Option<bool> = None;
+        let mut third_dept_id: Option<String> = None;
+        let mut x_trace: Option<String> = None;
+        let mut user_id: Option<String> = None;
+        let mut channels: Option<Vec<Channel>> = None;
         let extra = json
             .object(
                 "Item",
@@ -298,29 +298,25 @@ impl FromJson for Item {
                     "uid",
                     "channels",
                 ],
-                &mut |at, member| {
-                    match at {
-                        0 => r#type = Some(FromJson::read(member)?),
-                        1 => r#match = FromJson::read(member)?,
-                        2 => is_self = FromJson::read(member)?,
-                        3 => r#async = FromJson::read(member)?,
-                        4 => third_dept_id = FromJson::read(member)?,
-                        5 => x_trace = FromJson::read(member)?,
-                        6 => user_id = Some(FromJson::read(member)?),
-                        7 => channels = FromJson::read(member)?,
-                        _ => {}
-                    }
-                    Ok(())
-                },
+                &mut [
+                    &mut Required(&mut r#type),
+                    &mut r#match,
+                    &mut is_self,
+                    &mut r#async,
+                    &mut third_dept_id,
+                    &mut x_trace,
+                    &mut Required(&mut user_id),
+                    &mut channels,
+                ],
             )?;
         Ok(Self {
-            r#type: r#type.ok_or_else(|| DecodeError::missing("type"))?,
+            r#type: Required::check(r#type, "type")?,
             r#match,
             is_self,
             r#async,
             third_dept_id,
             x_trace,
-            user_id: user_id.ok_or_else(|| DecodeError::missing("uid"))?,
+            user_id: Required::check(user_id, "uid")?,
             channels,
             extra,
         })
@@ -414,24 +410,16 @@ impl GetItemRequest {
 
 impl FromJson for GetItemRequest {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut r#type = None;
-        let mut x_trace = None;
-        let mut level = None;
+        let mut r#type: Option<Mode> = None;
+        let mut x_trace: Option<String> = None;
+        let mut level: Option<Level> = None;
         json.object(
             "GetItemRequest",
             &["type", "X-Trace", "level"],
-            &mut |at, member| {
-                match at {
-                    0 => r#type = Some(FromJson::read(member)?),
-                    1 => x_trace = FromJson::read(member)?,
-                    2 => level = FromJson::read(member)?,
-                    _ => {}
-                }
-                Ok(())
-            },
+            &mut [&mut Required(&mut r#type), &mut x_trace, &mut level],
         )?;
         Ok(Self {
-            r#type: r#type.ok_or_else(|| DecodeError::missing("type"))?,
+            r#type: Required::check(r#type, "type")?,
             x_trace,
             level,
         })
@@ -532,25 +520,17 @@ impl GetItemResponse {
 
 impl FromJson for GetItemResponse {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut item = None;
-        let mut level = None;
-        let mut flags = None;
+        let mut item: Option<Item> = None;
+        let mut level: Option<Level> = None;
+        let mut flags: Option<Flags> = None;
         let extra = json
             .object(
                 "GetItemResponse",
                 &["item", "level", "flags"],
-                &mut |at, member| {
-                    match at {
-                        0 => item = Some(FromJson::read(member)?),
-                        1 => level = FromJson::read(member)?,
-                        2 => flags = FromJson::read(member)?,
-                        _ => {}
-                    }
-                    Ok(())
-                },
+                &mut [&mut Required(&mut item), &mut level, &mut flags],
             )?;
         Ok(Self {
-            item: item.ok_or_else(|| DecodeError::missing("item"))?,
+            item: Required::check(item, "item")?,
             level,
             flags,
             extra,
@@ -638,26 +618,17 @@ impl PutItemRequest {
 
 impl FromJson for PutItemRequest {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut item = None;
-        let mut r#async = None;
-        let mut flags = None;
-        let mut channel = None;
+        let mut item: Option<Item> = None;
+        let mut r#async: Option<bool> = None;
+        let mut flags: Option<Flags> = None;
+        let mut channel: Option<Channel> = None;
         json.object(
             "PutItemRequest",
             &["item", "async", "flags", "channel"],
-            &mut |at, member| {
-                match at {
-                    0 => item = Some(FromJson::read(member)?),
-                    1 => r#async = FromJson::read(member)?,
-                    2 => flags = FromJson::read(member)?,
-                    3 => channel = FromJson::read(member)?,
-                    _ => {}
-                }
-                Ok(())
-            },
+            &mut [&mut Required(&mut item), &mut r#async, &mut flags, &mut channel],
         )?;
         Ok(Self {
-            item: item.ok_or_else(|| DecodeError::missing("item"))?,
+            item: Required::check(item, "item")?,
             r#async,
             flags,
             channel,
@@ -718,16 +689,9 @@ impl PutItemResponse {
 
 impl FromJson for PutItemResponse {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut third_dept_id = None;
+        let mut third_dept_id: Option<String> = None;
         let extra = json
-            .object(
-                "PutItemResponse",
-                &["thirdDeptId"],
-                &mut |_, member| {
-                    third_dept_id = FromJson::read(member)?;
-                    Ok(())
-                },
-            )?;
+            .object("PutItemResponse", &["thirdDeptId"], &mut [&mut third_dept_id])?;
         Ok(Self { third_dept_id, extra })
     }
 }

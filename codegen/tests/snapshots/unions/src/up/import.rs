@@ -5,7 +5,7 @@
 
 use qywx_runtime::{json_object, wire_enum, QueryParams};
 use qywx_runtime::bulk::{BulkAnswer, ChunkOutcome};
-use qywx_runtime::codec::{first_fit, DecodeError, Decoded, FromJson, MembersOut, ToJson, ValueReader};
+use qywx_runtime::codec::{first_fit, Decoded, FromJson, MembersOut, Required, ToJson, ValueReader};
 use qywx_runtime::lenient::{view_field, IntEnum};
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Validate, Validator};
@@ -52,26 +52,18 @@ impl Row {
 
 impl FromJson for Row {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut row_id = None;
-        let mut name = None;
-        let mut weight = None;
+        let mut row_id: Option<String> = None;
+        let mut name: Option<String> = None;
+        let mut weight: Option<i32> = None;
         let extra = json
             .object(
                 "Row",
                 &["rowId", "name", "weight"],
-                &mut |at, member| {
-                    match at {
-                        0 => row_id = Some(FromJson::read(member)?),
-                        1 => name = Some(FromJson::read(member)?),
-                        2 => weight = FromJson::read(member)?,
-                        _ => {}
-                    }
-                    Ok(())
-                },
+                &mut [&mut Required(&mut row_id), &mut Required(&mut name), &mut weight],
             )?;
         Ok(Self {
-            row_id: row_id.ok_or_else(|| DecodeError::missing("rowId"))?,
-            name: name.ok_or_else(|| DecodeError::missing("name"))?,
+            row_id: Required::check(row_id, "rowId")?,
+            name: Required::check(name, "name")?,
             weight,
             extra,
         })
@@ -257,25 +249,17 @@ impl ImportResult {
 
 impl FromJson for ImportResult {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut status = None;
-        let mut rejected = None;
-        let mut reasons = None;
+        let mut status: Option<ImportStatus> = None;
+        let mut rejected: Option<Vec<RowEcho>> = None;
+        let mut reasons: Option<Vec<String>> = None;
         let extra = json
             .object(
                 "ImportResult",
                 &["status", "rejected", "reasons"],
-                &mut |at, member| {
-                    match at {
-                        0 => status = Some(FromJson::read(member)?),
-                        1 => rejected = FromJson::read(member)?,
-                        2 => reasons = FromJson::read(member)?,
-                        _ => {}
-                    }
-                    Ok(())
-                },
+                &mut [&mut Required(&mut status), &mut rejected, &mut reasons],
             )?;
         Ok(Self {
-            status: status.ok_or_else(|| DecodeError::missing("status"))?,
+            status: Required::check(status, "status")?,
             rejected,
             reasons,
             extra,
@@ -445,15 +429,8 @@ impl ImportRowsRequest {
 
 impl FromJson for ImportRowsRequest {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut rows = Vec::new();
-        json.object(
-            "ImportRowsRequest",
-            &["rows"],
-            &mut |_, member| {
-                rows = FromJson::read(member)?;
-                Ok(())
-            },
-        )?;
+        let mut rows: Vec<Row> = Vec::new();
+        json.object("ImportRowsRequest", &["rows"], &mut [&mut rows])?;
         Ok(Self { rows })
     }
 }
@@ -507,17 +484,14 @@ impl GetImportRequest {
 
 impl FromJson for GetImportRequest {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut batch_id = None;
+        let mut batch_id: Option<String> = None;
         json.object(
             "GetImportRequest",
             &["batchId"],
-            &mut |_, member| {
-                batch_id = Some(FromJson::read(member)?);
-                Ok(())
-            },
+            &mut [&mut Required(&mut batch_id)],
         )?;
         Ok(Self {
-            batch_id: batch_id.ok_or_else(|| DecodeError::missing("batchId"))?,
+            batch_id: Required::check(batch_id, "batchId")?,
         })
     }
 }
