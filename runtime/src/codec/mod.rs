@@ -7,10 +7,10 @@
 //! the generated crate's build time flat as the spec grows. Decoding is lenient in the same way
 //! as [`crate::lenient`] (numbers sent as strings, `null` lists).
 //!
-//! There are two readers. The client reads an answer in one pass over its text
-//! ([`stream`]), each member parsed straight into its field as it comes, with no `Value` tree
-//! and no member split off and parsed again. When that fails for any reason the answer is read
-//! again member by member ([`exact`]), which finds the precise error and its path
+//! There are two readers. The client reads an answer in one pass over its text (the
+//! `stream` module), each member parsed straight into its field as it comes, with no `Value`
+//! tree and no member split off and parsed again. When that fails for any reason the answer is
+//! read again member by member (the `exact` module), which finds the precise error and its path
 //! (`department[1].id`); both readers run the same generated code, so they accept the same
 //! answers. Only members the spec does not model become `Value`s, in `extra`.
 
