@@ -12,7 +12,16 @@ if ! command -v redis-server >/dev/null 2>&1; then
 fi
 
 # generated/ and spec/schema.json must be exactly what spec/ produces (also asserted by tests/drift.rs).
+# This reads nothing outside the repository: citations are checked against spec/sources.json.
 cargo run -q -p qywx-codegen -- --check
+
+# The line-level lint of the citations reads the maintainers' copies of the cited documents,
+# which live beside the repository (../shared), not in it.
+if [ -d ../shared ]; then
+  cargo run -q -p qywx-codegen -- lint-sources --sources ../shared
+else
+  echo "skipped: line-level source lint (qywx-codegen lint-sources): no ../shared beside the repository holds the cited documents"
+fi
 
 # The OpenAPI documents must be valid OpenAPI 3.1 (a real validator, from PyPI, pinned).
 if ! python3 -c 'import importlib.metadata as m; assert m.version("openapi-spec-validator") == "0.9.0"' 2>/dev/null; then

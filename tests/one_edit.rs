@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Command;
 
 use qywx_codegen::{run, Outcome, Paths};
-use qywx_tests::{copy_dir, workspace_paths, workspace_root, TempDir};
+use qywx_tests::{copy_dir, workspace_root, TempDir};
 use serde_json::{json, Value};
 
 const NEW_ID: &str = "department.get_detail";
@@ -69,7 +69,6 @@ fn one_spec_edit_one_command_and_the_suite_names_what_is_left() {
 
     // One command.
     let paths = Paths {
-        sources: workspace_paths().sources,
         ..Paths::for_workspace(&ws)
     };
     let outcome = run(&paths, false).unwrap_or_else(|e| panic!("the generator refuses the edit: {e}"));

@@ -340,7 +340,6 @@ impl Bench {
         .unwrap();
         std::fs::write(ws.join("user/src/main.rs"), USER_PROGRAM).unwrap();
         let paths = Paths {
-            sources: workspace_paths().sources,
             ..Paths::for_workspace(&ws)
         };
         Bench {

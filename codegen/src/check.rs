@@ -2,13 +2,13 @@
 //!
 //! Every item is checked on its own and every fault is reported, not just the first.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::{Path, PathBuf};
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
 use crate::error::{Result, SpecErrors};
 use crate::model::*;
+use crate::provenance::Provenance;
 
 /// Where each named type lives.
 pub struct TypeIndex<'a> {
@@ -40,16 +40,22 @@ fn is_upper_snake(s: &str) -> bool {
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
 }
 
-/// Checks the whole spec; returns the resolved model the emitters use, or every fault found.
-/// `sources_dir` is the directory the spec's file sources are relative to (`../shared`).
-pub fn check<'a>(spec: &'a Spec, sources_dir: &Path) -> Result<crate::ir::Api<'a>, SpecErrors> {
-    let index = check_items(spec, sources_dir)?;
+/// Checks the whole spec, with nothing but the repository (citations against the source
+/// manifest); returns the resolved model the emitters use, or every fault found.
+pub fn check(spec: &Spec) -> Result<crate::ir::Api<'_>, SpecErrors> {
+    let mut errs = SpecErrors::default();
+    let provenance = Provenance::manifest_only(&spec.documents, &mut errs);
+    let index = check_with(spec, &provenance, errs)?;
     crate::ir::build(spec, &index)
 }
 
-fn check_items<'a>(spec: &'a Spec, sources_dir: &Path) -> Result<TypeIndex<'a>, SpecErrors> {
-    let mut errs = SpecErrors::default();
-    let mut provenance = Provenance::new(sources_dir);
+/// Every item of the spec checked, provenance at the depth `provenance` was made for; `errs`
+/// holds what was found before (the manifest's own faults).
+pub(crate) fn check_with<'a>(
+    spec: &'a Spec,
+    provenance: &Provenance<'_>,
+    mut errs: SpecErrors,
+) -> Result<TypeIndex<'a>, SpecErrors> {
     let mut service_ids = BTreeSet::new();
     for s in &spec.services {
         errs.record(check_service(s, &mut service_ids));
@@ -304,193 +310,6 @@ fn check_pagination(e: &Endpoint, p: &Pagination) -> Result<()> {
         ));
     }
     Ok(())
-}
-
-/// Checks that every item says where it comes from, and that what it cites is there.
-struct Provenance {
-    dir: PathBuf,
-    /// Lines of each cited file, read once (`None`: unreadable, already reported).
-    files: HashMap<String, Option<Vec<String>>>,
-}
-
-impl Provenance {
-    fn new(dir: &Path) -> Provenance {
-        Provenance {
-            dir: dir.to_path_buf(),
-            files: HashMap::new(),
-        }
-    }
-
-    fn lines(&mut self, path: &str) -> std::result::Result<&[String], String> {
-        let dir = &self.dir;
-        let entry = self.files.entry(path.to_owned()).or_insert_with(|| {
-            std::fs::read_to_string(dir.join(path))
-                .ok()
-                .map(|t| t.lines().map(str::to_owned).collect())
-        });
-        entry.as_deref().ok_or_else(|| {
-            format!(
-                "cited file `{path}` not found under {} (pass --sources DIR)",
-                dir.display()
-            )
-        })
-    }
-
-    /// The text an item's file sources cite (empty when it cites none), or why it cannot be read.
-    fn cited_text(&mut self, sources: &Sources) -> std::result::Result<String, String> {
-        let mut text = String::new();
-        for s in &sources.0 {
-            if let SourceRef::File { path, first, last } = s {
-                let lines = self.lines(path)?;
-                if *last > lines.len() {
-                    return Err(format!("`{s}` cites past the end of `{path}` ({} lines)", lines.len()));
-                }
-                for line in &lines[first - 1..*last] {
-                    text.push_str(line);
-                    text.push('\n');
-                }
-            }
-        }
-        Ok(text)
-    }
-
-    fn check_item(&mut self, sources: &Sources, origin: &Origin, errs: &mut SpecErrors) {
-        if let Err(m) = self.cited_text(sources) {
-            errs.push(origin.err_at(".source", m));
-        }
-    }
-
-    fn check_schema(&mut self, schema: &ObjectSchema, service: Option<&Service>, errs: &mut SpecErrors) {
-        for f in &schema.fields {
-            self.check_field(f, service, errs);
-        }
-        for c in &schema.constraints {
-            self.check_item(&c.source, &c.origin, errs);
-            if let Some(code) = &c.violation_code {
-                check_code_name(service, code, &c.origin, ".violation_code", errs);
-            }
-        }
-    }
-
-    /// A field's limits must be stated where it cites (or where `limits_source` cites).
-    fn check_field(&mut self, f: &Field, service: Option<&Service>, errs: &mut SpecErrors) {
-        let own = match self.cited_text(&f.source) {
-            Ok(text) => text,
-            Err(m) => return errs.push(f.origin.err_at(".source", m)),
-        };
-        if let Some(code) = &f.violation_code {
-            check_code_name(service, code, &f.origin, ".violation_code", errs);
-        }
-        let (text, sources, key) = match &f.limits_source {
-            Some(ls) => match self.cited_text(ls) {
-                Ok(text) => (text, ls, ".limits_source"),
-                Err(m) => return errs.push(f.origin.err_at(".limits_source", m)),
-            },
-            None => (own, &f.source, ".source"),
-        };
-        if !sources.0.iter().any(|s| matches!(s, SourceRef::File { .. })) {
-            return; // a page read or an inference: nothing here to compare with
-        }
-        let numbers = numbers_in(&text);
-        for (name, limit) in [
-            ("min_length", f.min_length),
-            ("max_length", f.max_length),
-            ("min_items", f.min_items),
-            ("max_items", f.max_items),
-        ] {
-            if let Some(n) = limit {
-                if !numbers.contains(&n) {
-                    errs.push(f.origin.err_at(
-                        &format!(".{name}"),
-                        format!(
-                            "{n} does not appear in the lines `{key}` cites ({}): cite where the limit is stated in `limits_source`, or mark it `inferred: <reason>`",
-                            sources.texts().join(", ")
-                        ),
-                    ));
-                }
-            }
-        }
-    }
-
-    /// `doc_url` and `updated` must be what the endpoint's sources say.
-    fn check_endpoint(&mut self, e: &Endpoint, service: Option<&Service>, errs: &mut SpecErrors) {
-        match self.cited_text(&e.source) {
-            Ok(text) => {
-                let urls: Vec<&str> = e
-                    .source
-                    .0
-                    .iter()
-                    .filter_map(|s| match s {
-                        SourceRef::Url { url, .. } => Some(url.as_str()),
-                        _ => None,
-                    })
-                    .collect();
-                if let Some(doc) = &e.doc_url {
-                    if !text.contains(doc.as_str()) && !urls.contains(&doc.as_str()) {
-                        errs.push(e.origin.err_at(
-                            ".doc_url",
-                            format!("`{doc}` is neither in the lines the endpoint cites nor one of its URL sources: remove it (unknown) or cite where it is named"),
-                        ));
-                    }
-                }
-                if let Some(date) = &e.updated {
-                    if urls.is_empty() && !date_forms(date).iter().any(|d| text.contains(d.as_str())) {
-                        errs.push(e.origin.err_at(
-                            ".updated",
-                            format!("{date} does not appear in the lines the endpoint cites: remove it (unknown) or cite where it is stated"),
-                        ));
-                    }
-                }
-            }
-            Err(m) => errs.push(e.origin.err_at(".source", m)),
-        }
-        if let Some(r) = &e.request {
-            self.check_schema(&r.schema, service, errs);
-        }
-        if let Response::Fields(schema) = &e.response {
-            self.check_schema(schema, service, errs);
-        }
-        for x in &e.examples {
-            self.check_item(&x.source, &x.origin, errs);
-        }
-    }
-}
-
-fn check_code_name(service: Option<&Service>, name: &str, origin: &Origin, key: &str, errs: &mut SpecErrors) {
-    if let Some(s) = service {
-        if !s.error_codes.iter().any(|c| c.name == name) {
-            errs.push(origin.err_at(
-                key,
-                format!(
-                    "dangling reference: `{name}` is not an error code of service `{}`",
-                    s.id
-                ),
-            ));
-        }
-    }
-}
-
-/// Every run of digits in `text`, as numbers.
-fn numbers_in(text: &str) -> BTreeSet<usize> {
-    text.split(|c: char| !c.is_ascii_digit())
-        .filter_map(|run| run.parse().ok())
-        .collect()
-}
-
-/// `2023-11-30` as sources write it: `2023-11-30`, `2023/11/30`, `2023年11月30日` (and unpadded).
-fn date_forms(date: &str) -> Vec<String> {
-    let parts: Vec<&str> = date.split('-').collect();
-    let [y, m, d] = parts[..] else {
-        return vec![date.to_owned()];
-    };
-    let (mu, du) = (m.trim_start_matches('0'), d.trim_start_matches('0'));
-    vec![
-        date.to_owned(),
-        format!("{y}/{m}/{d}"),
-        format!("{y}/{mu}/{du}"),
-        format!("{y}年{m}月{d}日"),
-        format!("{y}年{mu}月{du}日"),
-    ]
 }
 
 fn is_scalar(index: &TypeIndex<'_>, ty: &TypeExpr) -> bool {

@@ -12,6 +12,7 @@ pub mod error;
 mod ir;
 pub mod model;
 mod names;
+pub mod provenance;
 pub mod synth;
 
 use std::path::{Path, PathBuf};
@@ -72,8 +73,6 @@ pub struct Paths {
     pub out: PathBuf,
     /// The CLI crate (`cli/`), which gets the generated `src/commands.rs`.
     pub cli: PathBuf,
-    /// What the spec's file sources are relative to (`../shared`: `seeds/…`, `FACTS.md`).
-    pub sources: PathBuf,
 }
 
 impl Paths {
@@ -83,7 +82,6 @@ impl Paths {
             spec: root.join("spec"),
             out: root.join("generated"),
             cli: root.join("cli"),
-            sources: root.join("..").join("shared"),
         }
     }
 
@@ -96,7 +94,7 @@ impl Paths {
             .map(Paths::for_workspace)
             .ok_or_else(|| {
                 format!(
-                    "no workspace with a spec/ directory at or above {} (run inside the qywx workspace, or pass --spec, --out and --sources)",
+                    "no workspace with a spec/ directory at or above {} (run inside the qywx workspace, or pass --spec and --out)",
                     start.display()
                 )
             })
@@ -142,7 +140,7 @@ pub fn generate(paths: &Paths) -> Result<(Vec<GeneratedFile>, Stats), SpecErrors
     let started = std::time::Instant::now();
     let spec = model::load(&paths.spec)?;
     let loaded = started.elapsed();
-    let api = check::check(&spec, &paths.sources)?;
+    let api = check::check(&spec)?;
     let checked = started.elapsed();
     let (spec, api) = (&spec, &api);
     let mut jobs: Vec<Job<'_>> = vec![

@@ -1,4 +1,5 @@
-//! `cargo run -p qywx-codegen [-- --check] [--stats] [--spec DIR] [--out DIR] [--sources DIR]`
+//! `cargo run -p qywx-codegen [-- --check] [--stats] [--spec DIR] [--out DIR]`, and the
+//! subcommands `diff`, `lint-sources` and `synth`.
 //!
 //! The workspace is found from the current directory (walking up to the directory holding
 //! `spec/` and `Cargo.toml`), never from where the binary was built.
@@ -9,12 +10,22 @@ use std::process::ExitCode;
 use qywx_codegen::{run, Drift, Outcome, Paths};
 
 const FIX: &str = "cargo run -p qywx-codegen";
-const USAGE: &str = "usage: qywx-codegen [--check] [--stats] [--spec DIR] [--out DIR] [--sources DIR]
+const USAGE: &str = "usage: qywx-codegen [--check] [--stats] [--spec DIR] [--out DIR]
+       qywx-codegen diff OLD [NEW] [--changelog]
+       qywx-codegen lint-sources [--sources DIR]
+       qywx-codegen synth N --out DIR
 
 Writes generated/ (and spec/schema.json, cli/src/commands.rs) from spec/; with --check, only reports drift (exit 1).
+Reads nothing outside spec/: citations are checked against the manifest spec/sources.json.
 The workspace is the nearest directory at or above the current one holding spec/ and Cargo.toml;
---spec, --out and --sources (what the spec's `seeds/…` and `FACTS.md` sources are relative to,
-default ../shared beside the workspace) override its parts.";
+--spec and --out override its parts.";
+
+const LINT_USAGE: &str = "usage: qywx-codegen lint-sources [--sources DIR]
+
+The maintainer's line-level lint of the spec's citations: each document of spec/sources.json is read
+from DIR (default ../shared beside the workspace) and must match its recorded SHA-256 and line count;
+each field's cited limits must appear in the lines it cites, and each endpoint's doc_url and updated
+in the lines it cites. Exit 0 when all holds, 1 naming every item that does not, 2 when DIR is missing.";
 
 const DIFF_USAGE: &str = "usage: qywx-codegen diff OLD [NEW] [--changelog]
 
@@ -96,6 +107,55 @@ fn diff_command(args: &[String]) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// `lint-sources [--sources DIR]`: the line-level check of every citation against its document.
+fn lint_command(args: &[String]) -> ExitCode {
+    let paths = match std::env::current_dir()
+        .map_err(|e| format!("cannot read the current directory: {e}"))
+        .and_then(|cwd| Paths::discover(&cwd))
+    {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let dir = match args {
+        [] => paths.spec.join("..").join("..").join("shared"),
+        [flag, dir] if flag == "--sources" => PathBuf::from(dir),
+        [h] if h == "-h" || h == "--help" => {
+            println!("{LINT_USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        _ => {
+            eprintln!("{LINT_USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    if !dir.is_dir() {
+        eprintln!(
+            "error: no source documents at {} (the maintainers' copies of the cited documents; pass --sources DIR)",
+            dir.display()
+        );
+        return ExitCode::from(2);
+    }
+    match qywx_codegen::provenance::lint_sources(&paths.spec, &dir) {
+        Ok(()) => {
+            println!(
+                "every citation of spec/ holds against the documents in {}",
+                dir.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            for line in errors.lines() {
+                eprintln!("error: {line}");
+            }
+            eprintln!("{} fault(s) in the spec's citations", errors.0.len());
+            ExitCode::from(1)
+        }
+    }
+}
+
 /// `synth N --out DIR`: a synthetic spec of N copies of the workspace's groups.
 fn synth_command(args: &[String]) -> ExitCode {
     let (copies, out) = match args {
@@ -144,23 +204,22 @@ fn main() -> ExitCode {
     if all.first().map(String::as_str) == Some("synth") {
         return synth_command(&all[1..]);
     }
+    if all.first().map(String::as_str) == Some("lint-sources") {
+        return lint_command(&all[1..]);
+    }
     let (mut check, mut stats) = (false, false);
-    let (mut spec, mut out, mut sources) = (None, None, None);
+    let (mut spec, mut out) = (None, None);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--check" => check = true,
             "--stats" => stats = true,
-            "--spec" | "--out" | "--sources" => {
+            "--spec" | "--out" => {
                 let Some(value) = args.next() else {
                     eprintln!("error: {arg} needs a directory");
                     return ExitCode::from(2);
                 };
-                let slot = match arg.as_str() {
-                    "--spec" => &mut spec,
-                    "--out" => &mut out,
-                    _ => &mut sources,
-                };
+                let slot = if arg == "--spec" { &mut spec } else { &mut out };
                 *slot = Some(PathBuf::from(value));
             }
             "-h" | "--help" => {
@@ -176,18 +235,16 @@ fn main() -> ExitCode {
     let discovered = std::env::current_dir()
         .map_err(|e| format!("cannot read the current directory: {e}"))
         .and_then(|cwd| Paths::discover(&cwd));
-    let paths = match (discovered, spec, out, sources) {
-        (_, Some(spec), Some(out), Some(sources)) => Paths {
+    let paths = match (discovered, spec, out) {
+        (_, Some(spec), Some(out)) => Paths {
             cli: out.with_file_name("cli"),
             spec,
             out,
-            sources,
         },
-        (Ok(found), spec, out, sources) => Paths {
+        (Ok(found), spec, out) => Paths {
             spec: spec.unwrap_or(found.spec),
             cli: out.as_ref().map_or(found.cli, |o| o.with_file_name("cli")),
             out: out.unwrap_or(found.out),
-            sources: sources.unwrap_or(found.sources),
         },
         (Err(e), ..) => {
             eprintln!("error: {e}");

@@ -24,6 +24,8 @@ pub struct Spec {
     pub services: Vec<Service>,
     /// Group files.
     pub groups: Vec<Group>,
+    /// `sources.json`: the documents the spec cites by lines (none when the file is absent).
+    pub documents: Vec<SourceDocument>,
 }
 
 /// Where an element was read from, for error messages.
@@ -62,9 +64,9 @@ impl Origin {
 /// One place a fact comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SourceRef {
-    /// Lines of a file beside the project (`seeds/001_….txt:12-40`, `FACTS.md:20`), relative to
-    /// the shared directory (`../shared`).
-    File { path: String, first: usize, last: usize },
+    /// Lines of a document of the source manifest (`spec/sources.json`): `<id>:12-40`, the
+    /// document's id and 1-based line numbers of the exact text the manifest hashes.
+    Lines { doc: String, first: usize, last: usize },
     /// A documentation page and the date it was read.
     Url { url: String, read: String },
     /// No source states it; the reason it is believed.
@@ -95,24 +97,25 @@ impl SourceRef {
         }
         let bad = || {
             format!(
-                "`{text}` is not a source: expected `seeds/<file>:<line>[-<line>]` (or `FACTS.md:…`), `<url> (read YYYY-MM-DD)` or `inferred: <reason>`"
+                "`{text}` is not a source: expected `<document id>:<line>[-<line>]` (an id of spec/sources.json), `<url> (read YYYY-MM-DD)` or `inferred: <reason>`"
             )
         };
-        let (path, lines) = text.rsplit_once(':').ok_or_else(bad)?;
+        let (doc, lines) = text.rsplit_once(':').ok_or_else(bad)?;
         let (first, last) = match lines.split_once('-') {
             Some((a, b)) => (a.parse::<usize>(), b.parse::<usize>()),
             None => (lines.parse::<usize>(), lines.parse::<usize>()),
         };
         match (first, last) {
+            // Released specs cite file paths (`seeds/…txt:3`): still read, so `diff` works on them.
             (Ok(first), Ok(last))
                 if first >= 1
                     && first <= last
-                    && !path.is_empty()
-                    && !path.starts_with('/')
-                    && !path.contains(char::is_whitespace) =>
+                    && !doc.is_empty()
+                    && !doc.starts_with('/')
+                    && !doc.contains(char::is_whitespace) =>
             {
-                Ok(SourceRef::File {
-                    path: path.to_owned(),
+                Ok(SourceRef::Lines {
+                    doc: doc.to_owned(),
                     first,
                     last,
                 })
@@ -125,8 +128,8 @@ impl SourceRef {
 impl std::fmt::Display for SourceRef {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            SourceRef::File { path, first, last } if first == last => write!(f, "{path}:{first}"),
-            SourceRef::File { path, first, last } => write!(f, "{path}:{first}-{last}"),
+            SourceRef::Lines { doc, first, last } if first == last => write!(f, "{doc}:{first}"),
+            SourceRef::Lines { doc, first, last } => write!(f, "{doc}:{first}-{last}"),
             SourceRef::Url { url, read } => write!(f, "{url} (read {read})"),
             SourceRef::Inferred(reason) => write!(f, "inferred: {reason}"),
         }
@@ -153,7 +156,7 @@ impl Sources {
 #[serde(untagged)]
 #[allow(dead_code)] // only its schema is used
 enum SourcesFormat {
-    /// `seeds/<file>:<first>-<last>` (or `FACTS.md:…`), relative to the shared directory;
+    /// `<document id>:<first>-<last>` (lines of a document of `spec/sources.json`);
     /// `<url> (read YYYY-MM-DD)`; or `inferred: <reason>`.
     One(String),
     /// Several of those.
@@ -238,6 +241,53 @@ pub struct Release {
     /// Its spec (`services/` and `groups/`), relative to the spec directory (`../release/spec`).
     pub spec: String,
 }
+
+// ---------------------------------------------------------------------------------------------
+// The source manifest
+
+/// `spec/sources.json`: every document the spec cites by lines, so that a citation can be
+/// checked (and followed) with nothing but the repository.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SourcesFile {
+    /// Path of this schema, for editors (`schema.json`).
+    #[serde(rename = "$schema", default)]
+    pub schema: Option<String>,
+    /// The documents; a citation is `<id>:<first>-<last>`.
+    pub documents: Vec<SourceDocument>,
+}
+
+/// One cited document: what it is, where the public can read it, and the exact text the line
+/// numbers of its citations refer to (by hash, so the repository need not hold a copy).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SourceDocument {
+    /// The id citations use (`wecom-contacts-2014`): lower-case letters, digits and `-`.
+    pub id: String,
+    /// What the document is, as the generated docs name it.
+    pub title: String,
+    /// Its public address, when one is known; absent for a provided document with none (the
+    /// docs then say so).
+    #[serde(default)]
+    pub address: Option<String>,
+    /// How the maintainer's copy relates to `address` (a copy, an excerpt, another rendering).
+    #[serde(default)]
+    pub note: Option<String>,
+    /// The maintainer's copy, relative to the directory `qywx-codegen lint-sources --sources DIR`
+    /// reads (`seeds/001_a12b374c837f59b4.txt` under `../shared`). Generation never reads it.
+    pub file: String,
+    /// Lines in that exact text: no citation may go past it.
+    pub lines: usize,
+    /// SHA-256 (lower-case hex) of that exact text, checked by `lint-sources`.
+    pub sha256: String,
+    /// Where it was read from.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub origin: Origin,
+}
+
+/// What the docs say of a document with no public address.
+pub const NO_PUBLIC_ADDRESS: &str = "provided document, no public address known";
 
 // ---------------------------------------------------------------------------------------------
 // Service files
@@ -1293,11 +1343,13 @@ pub fn load(spec_dir: &Path) -> Result<Spec, SpecErrors> {
             groups.push(g);
         }
     }
+    let documents = read_sources(spec_dir, &mut errors);
     match krate {
         Some(krate) => errors.into_result(Spec {
             krate,
             services,
             groups,
+            documents,
         }),
         None => Err(errors),
     }
@@ -1328,11 +1380,13 @@ pub fn load_released(dir: &Path) -> Result<Spec, SpecErrors> {
         krate,
         services,
         groups,
+        documents: Vec::new(),
     })
 }
 
-fn read_crate(spec_dir: &Path, errors: &mut SpecErrors) -> Option<Crate> {
-    let path = spec_dir.join("crate.json");
+/// A JSON file of the spec directory, as a value (`None`: reported in `errors`).
+fn read_json(spec_dir: &Path, name: &str, errors: &mut SpecErrors) -> Option<(PathBuf, Value)> {
+    let path = spec_dir.join(name);
     let shown = display_path(spec_dir, &path);
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
@@ -1341,17 +1395,39 @@ fn read_crate(spec_dir: &Path, errors: &mut SpecErrors) -> Option<Crate> {
             return None;
         }
     };
-    let value: Value = match serde_json::from_str(&text) {
-        Ok(v) => v,
+    match serde_json::from_str(&text) {
+        Ok(v) => Some((shown, v)),
         Err(e) => {
             errors.push(SpecError::new(
                 &shown,
                 format!("line {} column {}", e.line(), e.column()),
                 format!("invalid JSON: {e}"),
             ));
-            return None;
+            None
         }
+    }
+}
+
+/// `sources.json`, when the spec has one (fixture specs that cite only inferences need none).
+fn read_sources(spec_dir: &Path, errors: &mut SpecErrors) -> Vec<SourceDocument> {
+    if !spec_dir.join("sources.json").exists() {
+        return Vec::new();
+    }
+    let Some((shown, value)) = read_json(spec_dir, "sources.json", errors) else {
+        return Vec::new();
     };
+    let Some(file) = typed::<SourcesFile>(&shown, "$", value, errors) else {
+        return Vec::new();
+    };
+    let mut documents = file.documents;
+    for (i, d) in documents.iter_mut().enumerate() {
+        d.origin = Origin::at(&shown, format!("$.documents[{i}]"));
+    }
+    documents
+}
+
+fn read_crate(spec_dir: &Path, errors: &mut SpecErrors) -> Option<Crate> {
+    let (shown, value) = read_json(spec_dir, "crate.json", errors)?;
     let krate = typed::<CrateFile>(&shown, "$", value, errors)?.krate;
     for (key, v) in [
         ("version", &krate.version),
@@ -1590,12 +1666,13 @@ pub fn json_schema() -> String {
     #[derive(JsonSchema)]
     #[serde(untagged)]
     #[allow(dead_code, clippy::large_enum_variant)] // only its schema is used
-    /// A qywx spec file: a service (`spec/services/*.json`), an API group (`spec/groups/*.json`)
-    /// or the crate's versions (`spec/crate.json`).
+    /// A qywx spec file: a service (`spec/services/*.json`), an API group (`spec/groups/*.json`),
+    /// the crate's versions (`spec/crate.json`) or the source manifest (`spec/sources.json`).
     enum SpecFile {
         Service(ServiceFile),
         Group(GroupFile),
         Crate(CrateFile),
+        Sources(SourcesFile),
     }
     let schema = schemars::schema_for!(SpecFile);
     let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();

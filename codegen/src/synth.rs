@@ -10,7 +10,8 @@ use std::path::Path;
 
 use serde_json::Value;
 
-/// Writes the synthetic spec (`services/`, `groups/`, `crate.json`) into `out` from `spec_dir`.
+/// Writes the synthetic spec (`services/`, `groups/`, `crate.json`, `sources.json`) into `out`
+/// from `spec_dir`.
 pub fn synth(spec_dir: &Path, copies: usize, out: &Path) -> Result<usize, String> {
     let io = |p: &Path, e: std::io::Error| format!("{}: {e}", p.display());
     for sub in ["services", "groups"] {
@@ -18,6 +19,10 @@ pub fn synth(spec_dir: &Path, copies: usize, out: &Path) -> Result<usize, String
     }
     let krate = spec_dir.join("crate.json");
     std::fs::copy(&krate, out.join("crate.json")).map_err(|e| io(&krate, e))?;
+    let sources = spec_dir.join("sources.json");
+    if sources.exists() {
+        std::fs::copy(&sources, out.join("sources.json")).map_err(|e| io(&sources, e))?;
+    }
     let read = |p: &Path| -> Result<Value, String> {
         let text = std::fs::read_to_string(p).map_err(|e| io(p, e))?;
         serde_json::from_str(&text).map_err(|e| format!("{}: {e}", p.display()))

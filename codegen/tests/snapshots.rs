@@ -57,8 +57,6 @@ fn generate_dir(spec: &Path) -> Result<BTreeMap<PathBuf, String>, qywx_codegen::
         spec: spec.to_path_buf(),
         out: spec.join("unused-out"),
         cli: spec.join("unused-cli"),
-        // Fixtures cite only `inferred: …` sources, so any existing directory will do.
-        sources: spec.to_path_buf(),
     };
     let (files, _) = generate(&paths)?;
     Ok(files

@@ -202,7 +202,7 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// The workspace's generator paths: `spec/`, `generated/` and `../shared` for sources.
+/// The workspace's generator paths: `spec/`, `generated/` and `cli/`.
 pub fn workspace_paths() -> qywx_codegen::Paths {
     qywx_codegen::Paths::for_workspace(&workspace_root())
 }
@@ -234,14 +234,12 @@ impl TempDir {
         self.0.join("spec")
     }
 
-    /// Generator paths for the copied spec, writing to `<tmp>/generated`, sources from the
-    /// workspace's `../shared`.
+    /// Generator paths for the copied spec, writing to `<tmp>/generated`.
     pub fn paths(&self) -> qywx_codegen::Paths {
         qywx_codegen::Paths {
             spec: self.spec(),
             out: self.0.join("generated"),
             cli: self.0.join("cli"),
-            sources: workspace_paths().sources,
         }
     }
 
