@@ -8,6 +8,7 @@
 use std::fmt::Write;
 use std::time::Duration;
 
+use qywx::wecom::department::ListDepartmentsRequest;
 use qywx::tuzhan::import::{
     DeptImportParams, DeptType, ImportDepartment, ImportDepartmentsRequest, OptType, IMPORT_DEPARTMENTS,
 };
@@ -82,7 +83,7 @@ impl Matrix {
 
     async fn call(&mut self, op: Op) -> Result<(), Error> {
         match op {
-            Op::Read => self.wecom.list_departments().await.map(drop),
+            Op::Read => self.wecom.list_departments(&ListDepartmentsRequest::new()).await.map(drop),
             Op::Create => {
                 self.created += 1;
                 let name = format!("部门{}", self.created);
@@ -269,7 +270,7 @@ async fn fault_matrix() {
         })
         .await;
     assert!(matches!(r, Err(Error::Decode { .. })) && calls == 1);
-    let before = m.wecom.list_departments().await.unwrap().department.len();
+    let before = m.wecom.list_departments(&ListDepartmentsRequest::new()).await.unwrap().department.len();
     let (r, calls) = m
         .run("truncated body x1", Op::Create, |e| {
             e.faults().inject(Fault::truncated(1).on(create));
@@ -277,7 +278,7 @@ async fn fault_matrix() {
         .await;
     assert!(matches!(r, Err(Error::Decode { .. })) && calls == 1, "{r:?} {calls}");
     assert_eq!(
-        m.wecom.list_departments().await.unwrap().department.len(),
+        m.wecom.list_departments(&ListDepartmentsRequest::new()).await.unwrap().department.len(),
         before + 1,
         "executed once, not repeated"
     );
@@ -327,7 +328,7 @@ async fn fault_matrix() {
     )
     .unwrap();
     m.emu.reset_counters();
-    let err = wrong.list_departments().await.unwrap_err();
+    let err = wrong.list_departments(&ListDepartmentsRequest::new()).await.unwrap_err();
     assert!(
         err.is_invalid_credentials() && err.api_code() == Some(wc::INVALID_SECRET),
         "{err}"
@@ -388,7 +389,7 @@ async fn a_transport_error_keeps_its_cause_chain_without_the_url() {
         .max_retries(0);
     let client =
         qywx::wecom::WecomClient::with_options(Credentials::new("corp-id", "the-secret-value"), options).unwrap();
-    let err = client.list_departments().await.expect_err("nobody listens");
+    let err = client.list_departments(&ListDepartmentsRequest::new()).await.expect_err("nobody listens");
     assert!(matches!(err, Error::Transport { timeout: false, .. }), "{err:?}");
     let mut chain = Vec::new();
     let mut cause: Option<&dyn std::error::Error> = Some(&err);
@@ -434,6 +435,6 @@ async fn a_create_is_retried_after_a_connect_failure_and_applied_once() {
         .expect("retried until the server was up");
     let emu = late.await.unwrap();
     assert_eq!(emu.calls(CREATE_DEPARTMENT.path), 1, "applied once");
-    let listed = client.list_departments().await.unwrap();
+    let listed = client.list_departments(&ListDepartmentsRequest::new()).await.unwrap();
     assert_eq!(listed.department.iter().filter(|d| d.id == created.id).count(), 1);
 }

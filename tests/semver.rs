@@ -262,7 +262,7 @@ fn catalogue() -> Vec<(&'static str, Class, Edit)> {
 /// A program written against today's generated API, the way users write it.
 const USER_PROGRAM: &str = r##"
 use qywx::runtime::validate::Validate;
-use qywx::wecom::department::{CreateDepartmentRequest, CreateDepartmentResponse, DeleteDepartmentRequest, UpdateDepartmentRequest};
+use qywx::wecom::department::{CreateDepartmentRequest, CreateDepartmentResponse, DeleteDepartmentRequest, ListDepartmentsRequest, UpdateDepartmentRequest};
 use qywx::wecom::tag::CreateTagRequest;
 use qywx::wecom::user::{CreateUserRequest, Gender};
 use qywx::wecom::{error_codes, WecomClient};
@@ -283,11 +283,11 @@ fn main() {
     let update = UpdateDepartmentRequest::new(2).name("新名字");
     let tag = CreateTagRequest::new("UI");
     let _name: &str = &tag.tagname;
-    let user = CreateUserRequest::new("zhangsan", "张三").mobile("13800000000");
+    let user = CreateUserRequest::new("zhangsan", "张三", vec![1]).mobile("13800000000");
     let _sent = (client.create_department(&create), client.update_department(&update), client.create_tag(&tag));
     let delete = DeleteDepartmentRequest::new(2);
     let _deleted = client.delete_department(&delete);
-    let _listed = client.list_departments();
+    let _listed = client.list_departments(&ListDepartmentsRequest::new());
     let _created = client.create_user(&user);
     let answer: CreateDepartmentResponse = serde_json::from_str(r#"{"id": 2}"#).unwrap();
     let id: i32 = answer.id;

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use qywx::wecom::department::ListDepartmentsRequest;
 use qywx::runtime::{RedisTokenStore, TokenStore};
 use qywx::wecom::WecomClient;
 use qywx::{ClientOptions, Credentials};
@@ -29,7 +30,7 @@ async fn a_thousand_concurrent_cold_calls_fetch_one_token() {
     let calls: Vec<_> = (0..1000)
         .map(|_| {
             let wecom = wecom.clone();
-            tokio::spawn(async move { wecom.list_departments().await })
+            tokio::spawn(async move { wecom.list_departments(&ListDepartmentsRequest::new()).await })
         })
         .collect();
     for call in calls {
@@ -49,7 +50,7 @@ async fn expired_token_is_refreshed_once_and_the_call_retried_once() {
     let wecom = client(&server, "secret", None);
     server.enqueue(LIST, 200, r#"{"errcode":42001,"errmsg":"access_token expired"}"#);
     server.enqueue(LIST, 200, LIST_OK);
-    wecom.list_departments().await.unwrap();
+    wecom.list_departments(&ListDepartmentsRequest::new()).await.unwrap();
     assert_eq!(server.requests_to(TOKEN).len(), 2, "the expired token was replaced");
     assert_eq!(server.requests_to(LIST).len(), 2);
 
@@ -58,7 +59,7 @@ async fn expired_token_is_refreshed_once_and_the_call_retried_once() {
     server.enqueue(LIST, 200, r#"{"errcode":40014,"errmsg":"invalid access_token"}"#);
     server.enqueue(LIST, 200, r#"{"errcode":40014,"errmsg":"invalid access_token"}"#);
     server.enqueue(LIST, 200, LIST_OK);
-    let err = wecom.list_departments().await.unwrap_err();
+    let err = wecom.list_departments(&ListDepartmentsRequest::new()).await.unwrap_err();
     assert_eq!(err.api_code(), Some(qywx::wecom::error_codes::INVALID_ACCESS_TOKEN));
     assert_eq!(server.requests_to(LIST).len(), 2);
     assert_eq!(server.requests_to(TOKEN).len(), 1);
@@ -69,7 +70,7 @@ async fn a_wrong_secret_fails_at_once() {
     let server = CaptureServer::start().await;
     server.answer_always(TOKEN, 200, r#"{"errcode":40001,"errmsg":"invalid credential"}"#);
     let wecom = client(&server, "wrong-secret", None);
-    let err = wecom.list_departments().await.unwrap_err();
+    let err = wecom.list_departments(&ListDepartmentsRequest::new()).await.unwrap_err();
     assert!(err.is_invalid_credentials(), "{err}");
     assert_eq!(err.api_code(), Some(qywx::wecom::error_codes::INVALID_SECRET));
     assert_eq!(
@@ -132,7 +133,7 @@ async fn clients_sharing_redis_fetch_once_per_expiry() {
         let calls: Vec<_> = fleet
             .iter()
             .flat_map(|c| (0..25).map(move |_| c.clone()))
-            .map(|c| tokio::spawn(async move { c.list_departments().await }))
+            .map(|c| tokio::spawn(async move { c.list_departments(&ListDepartmentsRequest::new()).await }))
             .collect();
         for call in calls {
             call.await.unwrap().unwrap();
@@ -193,7 +194,7 @@ async fn a_short_lived_token_is_reused_for_half_its_life() {
     );
     let wecom = client(&server, "secret", None);
     for _ in 0..5 {
-        wecom.list_departments().await.unwrap();
+        wecom.list_departments(&ListDepartmentsRequest::new()).await.unwrap();
     }
     assert_eq!(server.requests_to(TOKEN).len(), 1);
 }
@@ -202,7 +203,7 @@ async fn a_short_lived_token_is_reused_for_half_its_life() {
 async fn an_undocumented_non_numeric_code_is_not_retried() {
     let server = CaptureServer::start().await;
     server.enqueue(LIST, 200, r#"{"errcode":"E_WEIRD","errmsg":"something new"}"#);
-    let err = client(&server, "secret", None).list_departments().await.unwrap_err();
+    let err = client(&server, "secret", None).list_departments(&ListDepartmentsRequest::new()).await.unwrap_err();
     let api = err.api().expect("an API error");
     assert_eq!((api.code, api.code_text.as_str()), (None, "E_WEIRD"));
     assert_eq!(api.handling, qywx::runtime::spec::ErrorHandling::Fail);
@@ -237,7 +238,7 @@ async fn separate_clients_sharing_a_memory_store_fetch_once() {
     let calls: Vec<_> = clients
         .iter()
         .flat_map(|c| (0..50).map(move |_| c.clone()))
-        .map(|c| tokio::spawn(async move { c.list_departments().await }))
+        .map(|c| tokio::spawn(async move { c.list_departments(&ListDepartmentsRequest::new()).await }))
         .collect();
     for call in calls {
         call.await.unwrap().unwrap();

@@ -95,7 +95,7 @@ async fn max_and_min_items() {
 #[tokio::test]
 async fn one_of_group() {
     let (server, wecom, _) = clients().await;
-    let err = wecom.create_user(&CreateUserRequest::new("zhangsan", "张三")).await;
+    let err = wecom.create_user(&CreateUserRequest::new("zhangsan", "张三", vec![1])).await;
     let text = format!("{}", err.as_ref().unwrap_err());
     let v = invalid(&server, "user.create", err);
     assert_eq!(v.len(), 1);
@@ -110,11 +110,11 @@ async fn one_of_group() {
         "{text}"
     );
     // Any one of them is enough; an empty string does not count.
-    assert!(CreateUserRequest::new("zhangsan", "张三")
+    assert!(CreateUserRequest::new("zhangsan", "张三", vec![1])
         .email("z@example.com")
         .violations()
         .is_empty());
-    assert!(CreateUserRequest::new("zhangsan", "张三")
+    assert!(CreateUserRequest::new("zhangsan", "张三", vec![1])
         .email("")
         .violations()
         .iter()

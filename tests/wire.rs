@@ -869,7 +869,7 @@ async fn partial_results_are_kept() {
     );
     let answer = t
         .wecom
-        .add_tag_users(&tag::AddTagUsersRequest::new(1, vec!["usr1".into(), "zhangsan".into()]))
+        .add_tag_users(&tag::AddTagUsersRequest::new(1).userlist(vec!["usr1".to_owned(), "zhangsan".to_owned()]))
         .await
         .unwrap();
     assert_eq!(
@@ -882,7 +882,7 @@ async fn partial_results_are_kept() {
         .enqueue("/cgi-bin/tag/addtagusers", 200, r#"{"errcode":0,"errmsg":"ok"}"#);
     assert!(t
         .wecom
-        .add_tag_users(&tag::AddTagUsersRequest::new(1, vec!["zhangsan".into()]))
+        .add_tag_users(&tag::AddTagUsersRequest::new(1).userlist(vec!["zhangsan".to_owned()]))
         .await
         .unwrap()
         .is_complete());

@@ -658,8 +658,20 @@ pub static SERVICES: &[Service] = &[
                         endpoint: "department.list",
                         about: "获取部门列表: list departments.",
                         long_about: "获取部门列表: list departments.\n\n注：该接口性能较低，建议换用获取子部门ID列表与获取单个部门详情 (today's page: this call is slow; prefer department/simplelist and department/get). 从2022年8月15日10点开始，“企业管理后台 - 管理工具 - 通讯录同步”的新增IP将不能再调用此接口 (since 2022-08-15 new IPs of the contacts-sync assistant may no longer call it: 48009).\n\nGET /cgi-bin/department/list (endpoint department.list).\nPermissions: 2014: 管理员须拥有’获取部门列表’的接口权限,以及对部门的查看权限。Today: 只能拉取token对应的应用的权限范围内的部门列表 (only the departments within the app's scope).\nDocumentation: https://developer.work.weixin.qq.com/document/path/90344",
-                        takes_request: false,
-                        flags: &[],
+                        takes_request: true,
+                        flags: &[
+                            Flag {
+                                long: "id",
+                                path: &["id"],
+                                help: "部门id。获取指定部门及其下的子部门（以及子部门的子部门等等，递归）。如果不填，默认获取全量组织架构. A department id: answers that department and all its sub-departments, recursively; unset, the whole directory.",
+                                kind: Kind::Integer {
+                                    min: i32::MIN as i64,
+                                    max: i32::MAX as i64,
+                                },
+                                list: false,
+                                required: false,
+                            },
+                        ],
                         bulk: None,
                     },
                     Command {
@@ -835,7 +847,7 @@ pub static SERVICES: &[Service] = &[
                                 help: "企业成员ID列表，注意：userlist、partylist不能同时为空，单次请求个数不超过1000. UserIDs, at most 1000 per call; userlist and partylist cannot both be empty.",
                                 kind: Kind::String,
                                 list: true,
-                                required: true,
+                                required: false,
                             },
                             Flag {
                                 long: "partylist",
@@ -875,7 +887,7 @@ pub static SERVICES: &[Service] = &[
                                 help: "企业成员ID列表，注意：userlist、partylist不能同时为空，单次请求长度不超过1000. UserIDs, at most 1000 per call; userlist and partylist cannot both be empty.",
                                 kind: Kind::String,
                                 list: true,
-                                required: true,
+                                required: false,
                             },
                             Flag {
                                 long: "partylist",
@@ -955,7 +967,7 @@ pub static SERVICES: &[Service] = &[
                                     max: i32::MAX as i64,
                                 },
                                 list: true,
-                                required: false,
+                                required: true,
                             },
                             Flag {
                                 long: "order",
@@ -1731,7 +1743,7 @@ pub static SERVICES: &[Service] = &[
             ErrorDoc {
                 code: 60110i64,
                 name: "TOO_MANY_DEPARTMENTS",
-                meaning: "用户所属部门数量超过限制. A member belongs to too many departments (at most 20).",
+                meaning: "用户所属部门数量超过限制. A member belongs to too many departments. The error-code page says at most 20 (用户同时归属部门不超过20个); the member pages allow up to 100 department ids, the limit the client checks and the emulator enforces.",
             },
             ErrorDoc {
                 code: 60112i64,
@@ -1777,6 +1789,21 @@ pub static SERVICES: &[Service] = &[
                 code: 48009i64,
                 name: "CONTACT_SYNC_IP_FORBIDDEN",
                 meaning: "API接口无权限调用，为保障企业数据安全，不再允许通讯录同步助手从新增IP读取通讯录详情. Since 2022-08-15 the contacts-sync assistant may not read directory details (user/get, user/list, user/simplelist, department/list, department/get) from a newly added IP: use user/list_id and department/simplelist.",
+            },
+            ErrorDoc {
+                code: 41019i64,
+                name: "DEPARTMENT_MISSING",
+                meaning: "缺少 department 参数. The department parameter is missing: creating a member requires its departments (创建成员接口，成员所属部门是必填信息).",
+            },
+            ErrorDoc {
+                code: 670002i64,
+                name: "INVALID_CHAIN_ID",
+                meaning: "无效上下游chain_id. Invalid 上下游 chain_id.",
+            },
+            ErrorDoc {
+                code: 670006i64,
+                name: "INVALID_RULE_ID",
+                meaning: "无效上下游规则id. Invalid 上下游 rule id.",
             },
             ErrorDoc {
                 code: 50100i64,
@@ -1883,11 +1910,15 @@ pub async fn call(
             run::answer(client.delete_department(&request).await)
         }
         "department.list" => {
+            let request: qywx::wecom::department::ListDepartmentsRequest = run::request_from(
+                "department.list",
+                body,
+            )?;
             let client = qywx::wecom::WecomClient::with_options(
                 setup.credentials("wecom")?,
                 setup.options(),
             )?;
-            run::answer(client.list_departments().await)
+            run::answer(client.list_departments(&request).await)
         }
         "department.get" => {
             let request: qywx::wecom::department::GetDepartmentRequest = run::request_from(

@@ -721,6 +721,13 @@ fn field(out: &mut Out<'_>, what: &str, a: &Field, b: &Field, side: Side) {
             }
         }
     }
+    // The codes the generated server side answers (the crate's `server` feature).
+    if (&a.violation_code, &a.missing_code) != (&b.violation_code, &b.missing_code) {
+        out.push(
+            Class::Additive,
+            format!("{what}field `{name}`: the error codes the server side answers changed"),
+        );
+    }
     if (
         &a.description,
         &a.source,
@@ -728,6 +735,7 @@ fn field(out: &mut Out<'_>, what: &str, a: &Field, b: &Field, side: Side) {
         &a.note,
         &a.required_note,
         a.example_quirk,
+        &a.formerly,
     ) != (
         &b.description,
         &b.source,
@@ -735,6 +743,7 @@ fn field(out: &mut Out<'_>, what: &str, a: &Field, b: &Field, side: Side) {
         &b.note,
         &b.required_note,
         b.example_quirk,
+        &b.formerly,
     ) {
         out.push(
             Class::DocsOnly,
@@ -782,7 +791,9 @@ fn constraints(out: &mut Out<'_>, o: &[Constraint], n: &[Constraint]) {
                 format!("rule added: {key}: requests that passed may now be refused before sending"),
             ),
             (Some(_), None) => out.push(Class::Additive, format!("rule removed: {key} (loosened)")),
-            (Some(x), Some(y)) if (&x.description, &x.source) != (&y.description, &y.source) => {
+            (Some(x), Some(y))
+                if (&x.description, &x.source, &x.formerly) != (&y.description, &y.source, &y.formerly) =>
+            {
                 out.push(Class::DocsOnly, format!("rule {key}: description or sources changed"))
             }
             _ => {}

@@ -832,6 +832,11 @@ pub struct Field {
     /// breaks its limits; default: the service's `request_errors.invalid_request`.
     #[serde(default)]
     pub violation_code: Option<String>,
+    /// Error code (a name from the service's `error_codes`) a server answers when this required
+    /// field is absent (user/create without `department`: 41019); default: the service's
+    /// `request_errors.invalid_request`.
+    #[serde(default)]
+    pub missing_code: Option<String>,
     /// `string`: sent as a JSON string; `pipe_separated` / `comma_separated`: a `string[]` sent as
     /// one `|`- or `,`-separated string.
     #[serde(default)]
@@ -846,6 +851,10 @@ pub struct Field {
     /// Maintainer note: contradictions in the source and how they were resolved.
     #[serde(default)]
     pub note: Option<String>,
+    /// What an older version of the source said when it differs from today's (a limit, a
+    /// required flag, a rule): the client follows today's; this is shown to users beside it.
+    #[serde(default)]
+    pub formerly: Option<String>,
     /// A credential or token: never shown by `Debug`.
     #[serde(default)]
     pub secret: bool,
@@ -915,6 +924,10 @@ pub struct ConstraintDef {
     /// What the rule says, shown to users.
     #[serde(default)]
     pub description: Option<String>,
+    /// What an older version of the source said when it differs from today's (a limit, a
+    /// required flag, a rule): the client follows today's; this is shown to users beside it.
+    #[serde(default)]
+    pub formerly: Option<String>,
     /// Error code name a server answers when the rule is broken (default: `invalid_request`).
     #[serde(default)]
     pub violation_code: Option<String>,
@@ -927,6 +940,7 @@ pub struct ConstraintDef {
 pub struct Constraint {
     pub origin: Origin,
     pub description: Option<String>,
+    pub formerly: Option<String>,
     pub violation_code: Option<String>,
     pub source: Sources,
     pub rule: Rule,
@@ -1020,6 +1034,7 @@ impl TryFrom<ConstraintDef> for Constraint {
         Ok(Constraint {
             origin: Origin::default(),
             description: c.description,
+            formerly: c.formerly,
             violation_code: c.violation_code,
             source: c.source,
             rule,

@@ -133,6 +133,12 @@ impl<'a> Provenance<'a> {
         if let Some(code) = &f.violation_code {
             check_code_name(service, code, &f.origin, ".violation_code", errs);
         }
+        if let Some(code) = &f.missing_code {
+            check_code_name(service, code, &f.origin, ".missing_code", errs);
+            if !f.required {
+                errs.push(f.origin.err_at(".missing_code", "only a required field can be missing"));
+            }
+        }
         let (text, sources, key) = match &f.limits_source {
             Some(ls) => match self.cited_text(ls) {
                 Ok(text) => (text, ls, ".limits_source"),

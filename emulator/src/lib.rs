@@ -107,7 +107,7 @@ pub(crate) struct Config {
     pub port: u16,
     pub root_department_name: String,
     pub seeded_members: usize,
-    pub max_department_members: usize,
+    pub max_department_nodes: usize,
     pub rule_write_quota: usize,
 }
 
@@ -122,7 +122,7 @@ impl Default for Config {
             port: 0,
             root_department_name: "模拟企业".into(),
             seeded_members: 0,
-            max_department_members: 1000,
+            max_department_nodes: 30_000,
             rule_write_quota: 1000,
         }
     }
@@ -183,9 +183,10 @@ impl EmulatorBuilder {
         self
     }
 
-    /// Most direct members a WeCom department holds (default 1000, as documented); lower it in tests.
-    pub fn max_department_members(mut self, max: usize) -> Self {
-        self.config.max_department_members = max;
+    /// Most nodes (members and sub-departments) directly under a WeCom department (default
+    /// 30,000: error 81001, 部门下的节点数超过限制（3W）); lower it in tests.
+    pub fn max_department_nodes(mut self, max: usize) -> Self {
+        self.config.max_department_nodes = max;
         self
     }
 

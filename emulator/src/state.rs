@@ -8,6 +8,9 @@ use crate::faults::FaultQueue;
 use crate::{tuzhan, wecom, Config, Service};
 
 /// State shared by the server and the handles.
+/// Seeded members are filed 1,000 to a department under the root.
+const SEEDED_PER_DEPARTMENT: usize = 1000;
+
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub config: Config,
@@ -17,7 +20,7 @@ pub(crate) struct Shared {
 impl Shared {
     pub(crate) fn new(config: Config) -> Self {
         let inner = Inner {
-            wecom: wecom::Directory::seeded(&config.root_department_name, config.seeded_members, config.max_department_members),
+            wecom: wecom::Directory::seeded(&config.root_department_name, config.seeded_members, SEEDED_PER_DEPARTMENT),
             tuzhan: tuzhan::Org::default(),
             tokens: Tokens::default(),
             faults: FaultQueue::default(),

@@ -20,7 +20,7 @@ use qywx::tuzhan::TuzhanClient;
 use qywx::wecom::corpgroup_rule::{
     AddRuleRequest, GetRuleInfoRequest, ListRuleIdsRequest, MemberCorpRange, OwnerCorpRange, RuleInfo,
 };
-use qywx::wecom::department::{CreateDepartmentRequest, Department};
+use qywx::wecom::department::{CreateDepartmentRequest, Department, ListDepartmentsRequest};
 use qywx::wecom::tag::{AddTagUsersRequest, CreateTagRequest, GetTagUsersRequest};
 use qywx::wecom::user::{CreateUserRequest, FetchChild, GetUserRequest, ListDepartmentUsersRequest};
 use qywx::wecom::WecomClient;
@@ -189,13 +189,13 @@ pub async fn run(wecom: &WecomClient, tuzhan: &TuzhanClient, config: &StoryConfi
             .await?;
         ids.insert(name, created.id);
     }
-    let departments = parents_first(wecom.list_departments().await?.department);
+    let departments = parents_first(wecom.list_departments(&ListDepartmentsRequest::new()).await?.department);
 
     // Members.
     let mut members = Vec::new();
     for seed in &MEMBERS {
         let department: Vec<i32> = seed.departments.iter().filter_map(|d| ids.get(d).copied()).collect();
-        let mut request = CreateUserRequest::new(seed.userid, seed.name).department(department);
+        let mut request = CreateUserRequest::new(seed.userid, seed.name, department);
         if let Some(mobile) = seed.mobile {
             request = request.mobile(mobile);
         }
@@ -216,7 +216,7 @@ pub async fn run(wecom: &WecomClient, tuzhan: &TuzhanClient, config: &StoryConfi
     // A tag, with one unknown userid: WeCom adds the others and answers it in invalidlist.
     let tag_id = wecom.create_tag(&CreateTagRequest::new(TAG_NAME)).await?.tagid;
     let userlist = vec!["zhangsan".to_owned(), "lisi".to_owned(), UNKNOWN_USER.to_owned()];
-    let tagged = wecom.add_tag_users(&AddTagUsersRequest::new(tag_id, userlist)).await?;
+    let tagged = wecom.add_tag_users(&AddTagUsersRequest::new(tag_id).userlist(userlist)).await?;
     let tag_rejected = tagged.invalidlist.unwrap_or_default();
     let tag_members = wecom
         .get_tag_users(&GetTagUsersRequest::new(tag_id))
@@ -388,7 +388,7 @@ pub async fn run_read_only(
 ) -> Result<ReadOnlySummary, qywx::Error> {
     let wecom_token_chars = wecom.runtime().token().await?.expose().chars().count();
     let tuzhan_token_chars = tuzhan.runtime().token().await?.expose().chars().count();
-    let departments = parents_first(wecom.list_departments().await?.department);
+    let departments = parents_first(wecom.list_departments(&ListDepartmentsRequest::new()).await?.department);
     let root_members = wecom
         .list_department_users(&ListDepartmentUsersRequest::new(1))
         .await?

@@ -13,7 +13,7 @@ use qywx::wecom::corpgroup_rule::{
     ListRuleIdsRequest, ListRuleIdsResponse, ModifyRuleRequest, ModifyRuleResponse, RuleInfo,
 };
 use qywx::wecom::department::{
-    CreateDepartmentRequest, CreateDepartmentResponse, DeleteDepartmentRequest, DeleteDepartmentResponse, Department,
+    CreateDepartmentRequest, CreateDepartmentResponse, DeleteDepartmentRequest, DeleteDepartmentResponse, Department, ListDepartmentsRequest,
     DepartmentBrief, GetDepartmentRequest, GetDepartmentResponse, ListDepartmentIdsRequest, ListDepartmentIdsResponse,
     ListDepartmentsResponse, UpdateDepartmentRequest, UpdateDepartmentResponse,
 };
@@ -38,8 +38,6 @@ use crate::Service;
 
 /// Departments nest at most 15 levels (the description of `codes::DEPARTMENT_TOO_DEEP`).
 const MAX_DEPTH: usize = 15;
-/// A member belongs to at most 20 departments (the description of `codes::TOO_MANY_DEPARTMENTS`).
-const MAX_MEMBER_DEPARTMENTS: usize = 20;
 
 /// A WeCom error answer (the envelope is written by the generated server side).
 fn fail(code: i64, message: impl Display) -> Refusal {
@@ -98,6 +96,7 @@ fn openid_of(userid: &str) -> String {
 struct Tag {
     name: String,
     users: BTreeSet<String>,
+    parties: BTreeSet<i32>,
 }
 
 /// The WeCom contact directory and corpgroup rules.
@@ -209,8 +208,14 @@ impl Directory {
             .any(|(&id, d)| d.parentid == parentid && d.name == name && Some(id) != except)
     }
 
-    /// A member's department list: deduplicated, existing, at most 20, room in each new one.
-    fn member_departments(&self, requested: &[i32], current: &[i32], max_members: usize) -> Result<Vec<i32>, Refusal> {
+    /// Nodes directly under a department: its members and its sub-departments.
+    fn nodes(&self, id: i32) -> usize {
+        self.direct_members(id) + self.depts.values().filter(|d| d.parentid == id).count()
+    }
+
+    /// A member's department list: deduplicated, existing, room in each new one. How many it may
+    /// hold is the spec's rule (`max_items`, answered with 60110 by the generated server side).
+    fn member_departments(&self, requested: &[i32], current: &[i32], max_nodes: usize) -> Result<Vec<i32>, Refusal> {
         let mut list: Vec<i32> = Vec::new();
         for &id in requested {
             if !list.contains(&id) {
@@ -218,13 +223,7 @@ impl Directory {
             }
         }
         if list.is_empty() {
-            list.push(1);
-        }
-        if list.len() > MAX_MEMBER_DEPARTMENTS {
-            return Err(fail(
-                codes::TOO_MANY_DEPARTMENTS,
-                format_args!("a member belongs to at most {MAX_MEMBER_DEPARTMENTS} departments"),
-            ));
+            return Err(fail(codes::DEPARTMENT_MISSING, "department missing: a member belongs to a department"));
         }
         for &id in &list {
             if !self.depts.contains_key(&id) {
@@ -233,14 +232,22 @@ impl Directory {
                     format_args!("department not found: {id}"),
                 ));
             }
-            if !current.contains(&id) && self.direct_members(id) >= max_members {
-                return Err(fail(
-                    codes::DEPARTMENT_FULL,
-                    format_args!("department {id} already has {max_members} direct members"),
-                ));
+            if !current.contains(&id) {
+                self.room_in(id, max_nodes)?;
             }
         }
         Ok(list)
+    }
+
+    /// 81001: a department holds at most `max_nodes` nodes (部门下的节点数超过限制（3W）).
+    fn room_in(&self, id: i32, max_nodes: usize) -> Result<(), Refusal> {
+        if self.nodes(id) >= max_nodes {
+            return Err(fail(
+                codes::DEPARTMENT_FULL,
+                format_args!("department {id} already holds {max_nodes} nodes (members and sub-departments)"),
+            ));
+        }
+        Ok(())
     }
 
     /// Format and uniqueness of a member's contacts; `except` is the member being updated.
@@ -428,6 +435,7 @@ impl WecomHandler for Emu<'_> {
                 "department existed: same name under the same parent",
             ));
         }
+        d.room_in(request.parentid, self.config.max_department_nodes)?;
         let id = d.next_dept;
         d.next_dept += 1;
         d.depts.insert(
@@ -490,11 +498,21 @@ impl WecomHandler for Emu<'_> {
         Ok(DeleteDepartmentResponse::new())
     }
 
-    fn list_departments(&mut self, _call: Call<'_, ()>) -> Result<ListDepartmentsResponse, Refusal> {
-        let departments = self.inner
-            .wecom
+    fn list_departments(&mut self, call: Call<'_, ListDepartmentsRequest>) -> Result<ListDepartmentsResponse, Refusal> {
+        let request = call.request()?;
+        let d = &self.inner.wecom;
+        // With `id`: that department and its sub-departments, recursively (today's page).
+        let within = match request.id {
+            Some(id) if !d.depts.contains_key(&id) => {
+                return Err(fail(codes::DEPARTMENT_NOT_FOUND, format_args!("department not found: {id}")))
+            }
+            Some(id) => Some(d.subtree(id)),
+            None => None,
+        };
+        let departments = d
             .depts
             .iter()
+            .filter(|(id, _)| within.as_ref().is_none_or(|w| w.contains(id)))
             .map(|(&id, d)| department_of(id, d))
             .collect();
         Ok(ListDepartmentsResponse::new(departments))
@@ -513,11 +531,7 @@ impl WecomHandler for Emu<'_> {
             return Err(fail(codes::USERID_EXISTS, "userid existed"));
         }
         refuse_blank(&request.name, codes::MEMBER_NAME_INVALID, "name")?;
-        let department = d.member_departments(
-            request.department.as_deref().unwrap_or_default(),
-            &[],
-            self.config.max_department_members,
-        )?;
+        let department = d.member_departments(&request.department, &[], self.config.max_department_nodes)?;
         let user = User {
             name: request.name,
             department,
@@ -549,7 +563,7 @@ impl WecomHandler for Emu<'_> {
             user.name = name;
         }
         if let Some(list) = request.department.as_deref().filter(|l| !l.is_empty()) {
-            user.department = d.member_departments(list, &current.department, self.config.max_department_members)?;
+            user.department = d.member_departments(list, &current.department, self.config.max_department_nodes)?;
         }
         // Unset fields keep their values; an empty contact clears it.
         if request.mobile.is_some() {
@@ -749,6 +763,7 @@ impl WecomHandler for Emu<'_> {
             Tag {
                 name: request.tagname,
                 users: BTreeSet::new(),
+                parties: BTreeSet::new(),
             },
         );
         // The spec marks the answer's tagid as a string in the seed's example; the generated
@@ -805,6 +820,9 @@ impl WecomHandler for Emu<'_> {
             .collect();
         let mut answer = GetTagUsersResponse::new(userlist);
         answer.tagname = Some(tag.name.clone());
+        if !tag.parties.is_empty() {
+            answer.partylist = Some(tag.parties.iter().copied().collect());
+        }
         Ok(answer)
     }
 
@@ -814,19 +832,24 @@ impl WecomHandler for Emu<'_> {
         if !d.tags.contains_key(&request.tagid) {
             return Err(tag_not_found(request.tagid));
         }
-        let (valid, invalid) = partition_users(d, &request.userlist);
-        if valid.is_empty() {
+        let (valid, invalid) = partition_users(d, request.userlist.as_deref().unwrap_or_default());
+        let (parties, invalid_parties) = partition_parties(d, request.partylist.as_deref().unwrap_or_default());
+        if valid.is_empty() && parties.is_empty() {
             // The seed's message, trailing space included.
             return Err(fail(codes::ALL_ENTRIES_INVALID, "all list invalid "));
         }
         if let Some(tag) = d.tags.get_mut(&request.tagid) {
             tag.users.extend(valid);
+            tag.parties.extend(parties);
         }
-        if invalid.is_empty() {
-            Ok(AddTagUsersResponse::new())
-        } else {
-            Ok(AddTagUsersResponse::new().invalidlist(invalid))
+        let mut answer = AddTagUsersResponse::new();
+        if !invalid.is_empty() {
+            answer = answer.invalidlist(invalid);
         }
+        if !invalid_parties.is_empty() {
+            answer = answer.invalidparty(invalid_parties);
+        }
+        Ok(answer)
     }
 
     fn delete_tag_users(&mut self, call: Call<'_, DeleteTagUsersRequest>) -> Result<DeleteTagUsersResponse, Refusal> {
@@ -835,20 +858,27 @@ impl WecomHandler for Emu<'_> {
         if !d.tags.contains_key(&request.tagid) {
             return Err(tag_not_found(request.tagid));
         }
-        let (valid, invalid) = partition_users(d, &request.userlist);
-        if valid.is_empty() {
+        let (valid, invalid) = partition_users(d, request.userlist.as_deref().unwrap_or_default());
+        let (parties, invalid_parties) = partition_parties(d, request.partylist.as_deref().unwrap_or_default());
+        if valid.is_empty() && parties.is_empty() {
             return Err(fail(codes::INVALID_USERID_LIST, "all list invalid"));
         }
         if let Some(tag) = d.tags.get_mut(&request.tagid) {
             for id in &valid {
                 tag.users.remove(id);
             }
+            for id in &parties {
+                tag.parties.remove(id);
+            }
         }
-        if invalid.is_empty() {
-            Ok(DeleteTagUsersResponse::new())
-        } else {
-            Ok(DeleteTagUsersResponse::new().invalidlist(invalid))
+        let mut answer = DeleteTagUsersResponse::new();
+        if !invalid.is_empty() {
+            answer = answer.invalidlist(invalid);
         }
+        if !invalid_parties.is_empty() {
+            answer = answer.invalidparty(invalid_parties);
+        }
+        Ok(answer)
     }
 
     fn list_rule_ids(&mut self, call: Call<'_, ListRuleIdsRequest>) -> Result<ListRuleIdsResponse, Refusal> {
@@ -970,6 +1000,18 @@ fn partition_users(d: &Directory, userlist: &[String]) -> (Vec<String>, Vec<Stri
         };
         if !bucket.contains(id) {
             bucket.push(id.clone());
+        }
+    }
+    (valid, invalid)
+}
+
+/// Splits a tag call's department list into existing and unknown ids (each once, in order).
+fn partition_parties(d: &Directory, partylist: &[i32]) -> (Vec<i32>, Vec<i32>) {
+    let (mut valid, mut invalid) = (Vec::new(), Vec::new());
+    for &id in partylist {
+        let bucket = if d.depts.contains_key(&id) { &mut valid } else { &mut invalid };
+        if !bucket.contains(&id) {
+            bucket.push(id);
         }
     }
     (valid, invalid)

@@ -3,6 +3,7 @@
 mod common;
 
 use common::*;
+use qywx::wecom::department::ListDepartmentsRequest;
 use qywx::runtime::Credentials;
 use qywx::tuzhan::auth::GetOrgAccessTokenRequest;
 use qywx::tuzhan::error_codes as tc;
@@ -82,7 +83,7 @@ async fn get_token_issues_a_token_and_refuses_a_wrong_secret() {
         env.emu.client_options(Service::Wecom),
     )
     .unwrap();
-    let error = bad.list_departments().await.unwrap_err();
+    let error = bad.list_departments(&ListDepartmentsRequest::new()).await.unwrap_err();
     assert_eq!(error.api_code(), Some(wc::INVALID_SECRET));
     assert!(error.is_invalid_credentials());
     assert_eq!(env.emu.token_fetches(Service::Wecom), 1);
@@ -132,7 +133,7 @@ async fn create_department() {
     let env = start().await;
     let id = dept(&env, "研发中心", 1).await;
     assert_eq!(id, 2);
-    let listed = env.wecom.list_departments().await.unwrap().department;
+    let listed = env.wecom.list_departments(&ListDepartmentsRequest::new()).await.unwrap().department;
     assert!(listed
         .iter()
         .any(|d| d.id == id && d.name.as_deref() == Some("研发中心") && d.parentid == 1));
@@ -151,7 +152,7 @@ async fn update_department() {
         .update_department(&UpdateDepartmentRequest::new(id).name("邮箱产品部"))
         .await
         .unwrap();
-    let listed = env.wecom.list_departments().await.unwrap().department;
+    let listed = env.wecom.list_departments(&ListDepartmentsRequest::new()).await.unwrap().department;
     assert!(listed.iter().any(|d| d.id == id && d.name.as_deref() == Some("邮箱产品部")));
     let unknown = env
         .wecom
@@ -170,7 +171,7 @@ async fn delete_department() {
         .unwrap();
     assert!(env
         .wecom
-        .list_departments()
+        .list_departments(&ListDepartmentsRequest::new())
         .await
         .unwrap()
         .department
@@ -189,7 +190,7 @@ async fn delete_department() {
 #[tokio::test]
 async fn list_departments() {
     let env = start_with(qywx_emulator::Emulator::builder().root_department_name("广州研发中心")).await;
-    let listed = env.wecom.list_departments().await.unwrap().department;
+    let listed = env.wecom.list_departments(&ListDepartmentsRequest::new()).await.unwrap().department;
     assert_eq!(listed.len(), 1);
     assert_eq!(
         (listed[0].id, listed[0].name.as_deref().unwrap_or_default(), listed[0].parentid),
@@ -201,7 +202,7 @@ async fn list_departments() {
         env.emu.client_options(Service::Wecom),
     )
     .unwrap();
-    assert_eq!(code(bad.list_departments().await), 40013, "unknown corpid");
+    assert_eq!(code(bad.list_departments(&ListDepartmentsRequest::new()).await), 40013, "unknown corpid");
 }
 
 // ---- members ----
@@ -210,8 +211,7 @@ async fn list_departments() {
 async fn create_user() {
     let env = start().await;
     let d = dept(&env, "产品部", 1).await;
-    let request = CreateUserRequest::new("zhangsan", "张三")
-        .department(vec![1, d])
+    let request = CreateUserRequest::new("zhangsan", "张三", vec![1, d])
         .position("产品经理")
         .mobile("15913215421")
         .gender(Gender::Female)
@@ -266,7 +266,7 @@ async fn delete_user() {
 async fn get_user() {
     let env = start().await;
     env.wecom
-        .create_user(&CreateUserRequest::new("zhaoliu", "赵六").email("zl@example.com"))
+        .create_user(&CreateUserRequest::new("zhaoliu", "赵六", vec![1]).email("zl@example.com"))
         .await
         .unwrap();
     let user = env.wecom.get_user(&GetUserRequest::new("zhaoliu")).await.unwrap();
@@ -394,7 +394,7 @@ async fn get_tag_users() {
     let id = env.wecom.create_tag(&CreateTagRequest::new("UI")).await.unwrap().tagid;
     let added = env
         .wecom
-        .add_tag_users(&AddTagUsersRequest::new(id, vec!["zhangsan".into()]))
+        .add_tag_users(&AddTagUsersRequest::new(id).userlist(vec!["zhangsan".to_owned()]))
         .await
         .unwrap();
     assert_eq!(added.invalidlist, None);
@@ -422,13 +422,13 @@ async fn add_tag_users() {
     let id = env.wecom.create_tag(&CreateTagRequest::new("UI")).await.unwrap().tagid;
     let answer = env
         .wecom
-        .add_tag_users(&AddTagUsersRequest::new(id, vec!["user1".into(), "user2".into()]))
+        .add_tag_users(&AddTagUsersRequest::new(id).userlist(vec!["user1".to_owned(), "user2".to_owned()]))
         .await
         .unwrap();
     assert_eq!(answer.invalidlist, None);
     let unknown_tag = env
         .wecom
-        .add_tag_users(&AddTagUsersRequest::new(id + 1, vec!["user1".into()]))
+        .add_tag_users(&AddTagUsersRequest::new(id + 1).userlist(vec!["user1".to_owned()]))
         .await;
     assert_eq!(code(unknown_tag), wc::INVALID_TAG_ID);
 }
@@ -440,13 +440,13 @@ async fn delete_tag_users() {
     let id = env.wecom.create_tag(&CreateTagRequest::new("UI")).await.unwrap().tagid;
     let added = env
         .wecom
-        .add_tag_users(&AddTagUsersRequest::new(id, vec!["user1".into()]))
+        .add_tag_users(&AddTagUsersRequest::new(id).userlist(vec!["user1".to_owned()]))
         .await
         .unwrap();
     assert_eq!(added.invalidlist, None);
     let answer = env
         .wecom
-        .delete_tag_users(&DeleteTagUsersRequest::new(id, vec!["user1".into()]))
+        .delete_tag_users(&DeleteTagUsersRequest::new(id).userlist(vec!["user1".to_owned()]))
         .await
         .unwrap();
     assert_eq!(answer.invalidlist, None);
@@ -459,7 +459,7 @@ async fn delete_tag_users() {
         .is_empty());
     let unknown_tag = env
         .wecom
-        .delete_tag_users(&DeleteTagUsersRequest::new(99, vec!["user1".into()]))
+        .delete_tag_users(&DeleteTagUsersRequest::new(99).userlist(vec!["user1".to_owned()]))
         .await;
     assert_eq!(code(unknown_tag), wc::INVALID_TAG_ID);
 }

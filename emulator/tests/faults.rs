@@ -6,6 +6,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
+use qywx::wecom::department::ListDepartmentsRequest;
 use qywx::tuzhan::import::{
     DeptImportParams, DeptType, ImportDepartment, ImportDepartmentsRequest, OptType, IMPORT_DEPARTMENTS,
 };
@@ -18,7 +19,7 @@ use qywx_emulator::{Fault, FaultKind, Service};
 use serde_json::json;
 
 async fn departments(env: &Env) -> usize {
-    env.wecom.list_departments().await.expect("list").department.len()
+    env.wecom.list_departments(&ListDepartmentsRequest::new()).await.expect("list").department.len()
 }
 
 /// Gets the token first, so token fetches do not take part in what a test counts.
@@ -125,7 +126,7 @@ async fn http_502_is_not_retried_for_a_create_but_is_for_a_read() {
 async fn http_500_is_not_retried() {
     let env = warmed().await;
     env.emu.faults().inject(Fault::http_status(500, 1));
-    let error = env.wecom.list_departments().await.unwrap_err();
+    let error = env.wecom.list_departments(&ListDepartmentsRequest::new()).await.unwrap_err();
     assert!(matches!(error, Error::HttpStatus { status: 500, .. }), "{error:?}");
     assert_eq!(env.emu.calls(LIST_DEPARTMENTS.path), 1);
 }
@@ -147,7 +148,7 @@ async fn delay_slows_calls_down_and_can_time_them_out() {
     let options = env.emu.client_options(Service::Wecom).request_timeout(Duration::from_millis(40));
     let impatient = WecomClient::with_options(env.emu.credentials(Service::Wecom), options).unwrap();
     impatient
-        .list_departments()
+        .list_departments(&ListDepartmentsRequest::new())
         .await
         .expect("token fetch and a call without delay");
     env.emu
@@ -214,7 +215,7 @@ async fn truncated_answers_lose_an_executed_call() {
 async fn rate_limited_is_not_hammered() {
     let env = warmed().await;
     env.emu.faults().inject(Fault::rate_limited(5));
-    let error = env.wecom.list_departments().await.unwrap_err();
+    let error = env.wecom.list_departments(&ListDepartmentsRequest::new()).await.unwrap_err();
     assert_eq!(error.api_code(), Some(wc::FREQUENCY_LIMITED));
     assert!(error.is_rate_limited());
     assert_eq!(env.emu.calls(LIST_DEPARTMENTS.path), 1);

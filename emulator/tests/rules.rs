@@ -4,6 +4,7 @@
 mod common;
 
 use common::*;
+use qywx::wecom::department::ListDepartmentsRequest;
 use qywx::tuzhan::import::{
     DeptImportOutcome, DeptImportParams, DeptImportResult, DeptType, EmployeeImportOutcome, EmployeeImportParams,
     EmployeeImportResult, ImportDepartment, ImportDepartmentsRequest, ImportEmployee, ImportEmployeesRequest,
@@ -148,13 +149,13 @@ async fn clients_recover_from_revoked_and_expired_tokens() {
     let first = wecom_token(&env).await;
     assert!(env.emu.faults().revoke_token(&first));
     env.wecom
-        .list_departments()
+        .list_departments(&ListDepartmentsRequest::new())
         .await
         .expect("40014, then a new token and one retry");
     assert_eq!(env.emu.token_fetches(Service::Wecom), 2);
     env.emu.faults().expire_all_tokens();
     env.wecom
-        .list_departments()
+        .list_departments(&ListDepartmentsRequest::new())
         .await
         .expect("42001, then a new token and one retry");
     assert_eq!(env.emu.token_fetches(Service::Wecom), 3);
@@ -227,8 +228,7 @@ async fn unknown_parent_and_unknown_department() {
         code(env.wecom.delete_department(&DeleteDepartmentRequest::new(5)).await),
         wc::DEPARTMENT_NOT_FOUND
     );
-    let in_unknown = CreateUserRequest::new("u1", "n")
-        .department(vec![5])
+    let in_unknown = CreateUserRequest::new("u1", "n", vec![5])
         .mobile("13000000000");
     assert_eq!(code(env.wecom.create_user(&in_unknown).await), wc::DEPARTMENT_NOT_FOUND);
 }
@@ -301,21 +301,21 @@ async fn sibling_names_are_unique_and_depth_is_limited() {
 #[tokio::test]
 async fn duplicate_userid_mobile_email_weixinid() {
     let env = start().await;
-    let first = CreateUserRequest::new("zhangsan", "张三")
+    let first = CreateUserRequest::new("zhangsan", "张三", vec![1])
         .mobile("13800000001")
         .email("zs@example.com")
         .weixinid("zswx");
     env.wecom.create_user(&first).await.unwrap();
-    let again = CreateUserRequest::new("zhangsan", "张三").email("other@example.com");
+    let again = CreateUserRequest::new("zhangsan", "张三", vec![1]).email("other@example.com");
     assert_eq!(code(env.wecom.create_user(&again).await), wc::USERID_EXISTS);
-    let same_mobile = CreateUserRequest::new("lisi", "李四").mobile("13800000001");
+    let same_mobile = CreateUserRequest::new("lisi", "李四", vec![1]).mobile("13800000001");
     assert_eq!(code(env.wecom.create_user(&same_mobile).await), wc::MOBILE_EXISTS);
-    let same_email = CreateUserRequest::new("lisi", "李四").email("zs@example.com");
+    let same_email = CreateUserRequest::new("lisi", "李四", vec![1]).email("zs@example.com");
     assert_eq!(code(env.wecom.create_user(&same_email).await), wc::EMAIL_EXISTS);
-    let same_weixinid = CreateUserRequest::new("lisi", "李四").email("lisi@example.com").weixinid("zswx");
+    let same_weixinid = CreateUserRequest::new("lisi", "李四", vec![1]).email("lisi@example.com").weixinid("zswx");
     assert_eq!(code(env.wecom.create_user(&same_weixinid).await), 60108);
     env.wecom
-        .create_user(&CreateUserRequest::new("lisi", "李四").mobile("13800000002"))
+        .create_user(&CreateUserRequest::new("lisi", "李四", vec![1]).mobile("13800000002"))
         .await
         .unwrap();
     let steal = UpdateUserRequest::new("lisi").email("zs@example.com");
@@ -345,25 +345,25 @@ async fn unknown_userid() {
 #[tokio::test]
 async fn member_fields_are_checked() {
     let env = start().await;
-    let bad_userid = CreateUserRequest::new("has space", "x").mobile("13800000001");
+    let bad_userid = CreateUserRequest::new("has space", "x", vec![1]).mobile("13800000001");
     assert_eq!(code(env.wecom.create_user(&bad_userid).await), 40003);
-    let bad_mobile = CreateUserRequest::new("u1", "x").mobile("call me");
+    let bad_mobile = CreateUserRequest::new("u1", "x", vec![1]).mobile("call me");
     assert_eq!(code(env.wecom.create_user(&bad_mobile).await), wc::MOBILE_INVALID);
-    let bad_email = CreateUserRequest::new("u1", "x").email("not-an-email");
+    let bad_email = CreateUserRequest::new("u1", "x", vec![1]).email("not-an-email");
     assert_eq!(code(env.wecom.create_user(&bad_email).await), wc::EMAIL_INVALID);
     // No mobile, weixinid or email (the client refuses; sent anyway): 60129.
-    let no_contact = raw_wecom::<Value>(&env, &CREATE_USER, json!({"userid": "u1", "name": "x"})).await;
+    let no_contact = raw_wecom::<Value>(&env, &CREATE_USER, json!({"userid": "u1", "name": "x", "department": [1]})).await;
     assert_eq!(code(no_contact), 60129);
     let no_name = raw_wecom::<Value>(
         &env,
         &CREATE_USER,
-        json!({"userid": "u1", "name": "", "mobile": "13800000009"}),
+        json!({"userid": "u1", "name": "", "mobile": "13800000009", "department": [1]}),
     )
     .await;
     assert_eq!(code(no_name), 60112);
     // After an update the member still needs one of them.
     env.wecom
-        .create_user(&CreateUserRequest::new("u2", "x").mobile("13800000002"))
+        .create_user(&CreateUserRequest::new("u2", "x", vec![1]).mobile("13800000002"))
         .await
         .unwrap();
     assert_eq!(
@@ -378,42 +378,29 @@ async fn member_fields_are_checked() {
     assert_eq!((user.mobile, user.email.as_deref()), (None, Some("u2@example.com")));
 }
 
+/// The 2014 article's 1000 direct members is gone: 81001 is today's 30,000-node limit.
 #[tokio::test]
-async fn a_department_holds_at_most_1000_direct_members() {
+async fn a_department_takes_more_than_the_2014_limit_of_1000_members() {
     let env = start().await;
     let d = dept(&env, "大部门", 1).await;
-    for i in 0..1000 {
-        let request = CreateUserRequest::new(format!("u{i:04}"), format!("成员{i}"))
-            .department(vec![d])
+    for i in 0..1001 {
+        let request = CreateUserRequest::new(format!("u{i:04}"), format!("成员{i}"), vec![d])
             .email(format!("u{i}@example.com"));
         env.wecom.create_user(&request).await.unwrap();
     }
-    let one_more = CreateUserRequest::new("u1000", "多一个")
-        .department(vec![d])
-        .email("u1000@example.com");
-    assert_eq!(code(env.wecom.create_user(&one_more).await), 81001);
-    // Elsewhere is fine; moving in is not.
-    env.wecom
-        .create_user(&CreateUserRequest::new("u1000", "多一个").email("u1000@example.com"))
-        .await
-        .unwrap();
-    assert_eq!(
-        code(
-            env.wecom
-                .update_user(&UpdateUserRequest::new("u1000").department(vec![1, d]))
-                .await
-        ),
-        81001
-    );
 }
 
+/// A department holds at most N nodes, members and sub-departments together (81001).
 #[tokio::test]
-async fn the_member_limit_is_configurable() {
-    let env = start_with(Emulator::builder().max_department_members(2)).await;
+async fn the_node_limit_counts_members_and_sub_departments() {
+    let env = start_with(Emulator::builder().max_department_nodes(3)).await;
     member(&env, "a", 1).await;
     member(&env, "b", 1).await;
-    let third = CreateUserRequest::new("c", "c").mobile("13900000003");
-    assert_eq!(code(env.wecom.create_user(&third).await), 81001);
+    dept(&env, "子部门", 1).await;
+    let fourth = CreateUserRequest::new("c", "c", vec![1]).mobile("13900000003");
+    assert_eq!(code(env.wecom.create_user(&fourth).await), 81001);
+    let fourth = CreateDepartmentRequest::new("又一个", 1);
+    assert_eq!(code(env.wecom.create_department(&fourth).await), 81001);
     // Members already in the department do not count against their own update.
     env.wecom
         .update_user(&UpdateUserRequest::new("a").department(vec![1]).name("A"))
@@ -432,7 +419,7 @@ async fn tag_user_lists_partly_succeed() {
     let list = |ids: &[&str]| ids.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     let added = env
         .wecom
-        .add_tag_users(&AddTagUsersRequest::new(tag, list(&["user1", "usr1", "user2", "usr2"])))
+        .add_tag_users(&AddTagUsersRequest::new(tag).userlist(list(&["user1", "usr1", "user2", "usr2"])))
         .await
         .unwrap();
     assert_eq!(added.invalidlist, Some(list(&["usr1", "usr2"])));
@@ -467,18 +454,18 @@ async fn tag_user_lists_partly_succeed() {
     );
     let all_invalid = env
         .wecom
-        .add_tag_users(&AddTagUsersRequest::new(tag, list(&["usr1", "usr2"])))
+        .add_tag_users(&AddTagUsersRequest::new(tag).userlist(list(&["usr1", "usr2"])))
         .await;
     assert_eq!(code(all_invalid), wc::ALL_ENTRIES_INVALID);
     let removed = env
         .wecom
-        .delete_tag_users(&DeleteTagUsersRequest::new(tag, list(&["user1", "usr9"])))
+        .delete_tag_users(&DeleteTagUsersRequest::new(tag).userlist(list(&["user1", "usr9"])))
         .await
         .unwrap();
     assert_eq!(removed.invalidlist, Some(list(&["usr9"])));
     let all_invalid = env
         .wecom
-        .delete_tag_users(&DeleteTagUsersRequest::new(tag, list(&["usr9"])))
+        .delete_tag_users(&DeleteTagUsersRequest::new(tag).userlist(list(&["usr9"])))
         .await;
     assert_eq!(code(all_invalid), wc::INVALID_USERID_LIST);
 }
@@ -522,7 +509,7 @@ async fn a_tag_with_members_cannot_be_deleted() {
     let tag = env.wecom.create_tag(&CreateTagRequest::new("UI")).await.unwrap().tagid;
     let added = env
         .wecom
-        .add_tag_users(&AddTagUsersRequest::new(tag, vec!["user1".into()]))
+        .add_tag_users(&AddTagUsersRequest::new(tag).userlist(vec!["user1".to_owned()]))
         .await
         .unwrap();
     assert_eq!(added.invalidlist, None);
@@ -987,5 +974,5 @@ async fn malformed_requests_get_error_answers() {
     let (_, body) = http("POST", &import, &[("X-Token", &tz)], Some(r#"{"publicParams":{"optType":"merge"},"data":[{"deptType":"outchannel","deptName":"a","thirdDeptId":"A","serialNum":0}]}"#)).await;
     assert_eq!(body["code"].as_str(), Some("400"), "unknown optType");
     // The server still works.
-    env.wecom.list_departments().await.unwrap();
+    env.wecom.list_departments(&ListDepartmentsRequest::new()).await.unwrap();
 }

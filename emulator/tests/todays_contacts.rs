@@ -72,7 +72,7 @@ async fn a_male_member_reads_back_male_in_todays_encoding() {
     let env = start().await;
     env.wecom
         .create_user(
-            &CreateUserRequest::new("wangwu", "王五")
+            &CreateUserRequest::new("wangwu", "王五", vec![1])
                 .mobile("13800000001")
                 .gender(Gender::Male),
         )
@@ -110,7 +110,7 @@ async fn the_endpoints_added_since_2014_work_end_to_end() {
         .unwrap();
     assert!(ids.department_id.iter().any(|d| d.id == dept && d.parentid == 1));
     env.wecom
-        .create_user(&CreateUserRequest::new("lisi", "李四").mobile("13800000002").department(vec![dept]))
+        .create_user(&CreateUserRequest::new("lisi", "李四", vec![dept]).mobile("13800000002"))
         .await
         .unwrap();
     let members = env.wecom.list_users(&ListUsersRequest::new(dept)).await.unwrap();

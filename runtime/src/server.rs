@@ -40,6 +40,10 @@ pub struct Route {
     /// Error code per top-level request field (or constraint target) whose violation the spec
     /// maps to a code of its own; others answer [`ServerSpec::invalid_request`].
     pub violation_codes: &'static [(&'static str, i64)],
+    /// Error code per required top-level request field whose absence the spec maps to a code of
+    /// its own (user/create without `department`: 41019); others answer
+    /// [`ServerSpec::invalid_request`].
+    pub missing_codes: &'static [(&'static str, i64)],
     /// The envelope members of a successful answer (JSON text, from the spec's example).
     pub success_envelope: &'static str,
     /// The envelope members of a partial success, where the spec shows one.
@@ -165,6 +169,13 @@ impl<T: DeserializeOwned + Validate> Call<'_, T> {
         if self.probe {
             return Err(self.invalid("probe: no request"));
         }
+        let malformed = |e: serde_json::Error| match e.classify() {
+            serde_json::error::Category::Data => self.invalid(format_args!("invalid request body: {e}")),
+            _ => Refusal::api(
+                self.server.malformed_body,
+                format_args!("request body is not valid JSON: {e}"),
+            ),
+        };
         let parsed: T = if self.route.in_query {
             let mut params = Map::new();
             for (k, v) in form_urlencoded::parse(self.incoming.query.as_bytes()) {
@@ -172,16 +183,18 @@ impl<T: DeserializeOwned + Validate> Call<'_, T> {
                     return Err(self.invalid(format_args!("query parameter `{k}` given more than once")));
                 }
             }
+            self.check_present(&params)?;
             serde_json::from_value(Value::Object(params))
                 .map_err(|e| self.invalid(format_args!("invalid query string: {e}")))?
+        } else if self.route.missing_codes.is_empty() {
+            serde_json::from_slice(self.incoming.body).map_err(malformed)?
         } else {
-            serde_json::from_slice(self.incoming.body).map_err(|e| match e.classify() {
-                serde_json::error::Category::Data => self.invalid(format_args!("invalid request body: {e}")),
-                _ => Refusal::api(
-                    self.server.malformed_body,
-                    format_args!("request body is not valid JSON: {e}"),
-                ),
-            })?
+            // Read as a value first, so an absent field answers its own code.
+            let value: Value = serde_json::from_slice(self.incoming.body).map_err(malformed)?;
+            if let Value::Object(members) = &value {
+                self.check_present(members)?;
+            }
+            serde_json::from_value(value).map_err(|e| self.invalid(format_args!("invalid request body: {e}")))?
         };
         let rows_prefix = self.route.rows_field.map(|rows| format!("{rows}["));
         let request_level = parsed
@@ -199,6 +212,21 @@ impl<T: DeserializeOwned + Validate> Call<'_, T> {
             return Err(Refusal::api(code, format_args!("{}: {}", v.path, v.rule)));
         }
         Ok(parsed)
+    }
+}
+
+impl<T> Call<'_, T> {
+    /// Refuses a request missing a field the spec answers a code of its own for.
+    fn check_present(&self, members: &Map<String, Value>) -> Result<(), Refusal> {
+        match self
+            .route
+            .missing_codes
+            .iter()
+            .find(|(field, _)| members.get(*field).is_none_or(Value::is_null))
+        {
+            Some((field, code)) => Err(Refusal::api(*code, format_args!("{field} missing"))),
+            None => Ok(()),
+        }
     }
 }
 

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use qywx::wecom::department::ListDepartmentsRequest;
 use qywx::wecom::WecomClient;
 use qywx::{ClientOptions, Credentials};
 use serde::Deserialize;
@@ -127,7 +128,7 @@ async fn round(
         let (c, h, u) = (c.clone(), h.clone(), u.clone());
         async move {
             match side {
-                Side::Generated => c.list_departments().await.unwrap().department.len(),
+                Side::Generated => c.list_departments(&ListDepartmentsRequest::new()).await.unwrap().department.len(),
                 Side::HandWritten => hand_written(&h, &u).await,
             }
         }
@@ -168,7 +169,7 @@ fn main() {
         let wecom = WecomClient::with_options(Credentials::new("corp", "secret"), options).unwrap();
         let url = format!("{base}/cgi-bin/department/list?access_token={TOKEN}");
         // Warm both paths (connections, token) before measuring.
-        wecom.list_departments().await.unwrap();
+        wecom.list_departments(&ListDepartmentsRequest::new()).await.unwrap();
         hand_written(&http, &url).await;
 
         let (mut generated, mut baseline) = (Vec::new(), Vec::new());

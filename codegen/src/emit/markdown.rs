@@ -48,6 +48,9 @@ fn field_rows(out: &mut String, fields: &[Field]) {
         if let Some(n) = &f.required_note {
             let _ = write!(description, " *Required flag: {n}.*");
         }
+        if let Some(old) = &f.formerly {
+            let _ = write!(description, " *Formerly: {old}*");
+        }
         if let Some(n) = &f.note {
             let _ = write!(description, " *Note: {n}*");
         }

@@ -1007,6 +1007,9 @@ fn rule_text(c: &Constraint) -> String {
     if let Some(d) = &c.description {
         let _ = write!(text, " {d}");
     }
+    if let Some(old) = &c.formerly {
+        let _ = write!(text, " (Formerly: {old})");
+    }
     text
 }
 
@@ -1040,6 +1043,9 @@ fn rule_schema(c: &Constraint) -> Option<Value> {
 /// The user-facing text of a field, with what its wire form and role add.
 fn field_description(f: &Field) -> String {
     let mut text = f.description.clone();
+    if let Some(old) = &f.formerly {
+        let _ = write!(text, " (Formerly: {old})");
+    }
     match f.encoding {
         Some(Encoding::String) => text.push_str(" On the wire: a JSON string."),
         Some(Encoding::PipeSeparated) => text.push_str(" On the wire: one string, the items joined with `|` (`a|b`)."),

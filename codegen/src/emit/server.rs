@@ -75,6 +75,16 @@ fn violation_codes(service: &Service, e: &Endpoint) -> Vec<(String, i64)> {
     out
 }
 
+/// `(field, code)` for each required top-level request field with a code for its absence.
+fn missing_codes(service: &Service, e: &Endpoint) -> Vec<(String, i64)> {
+    let Some(r) = &e.request else { return Vec::new() };
+    r.schema
+        .fields
+        .iter()
+        .filter_map(|f| Some((f.name.clone(), code_of(service, f.missing_code.as_deref()?))))
+        .collect()
+}
+
 /// `src/<service>/server.rs`.
 pub(crate) fn server_module(ir: &ServiceIr<'_>) -> String {
     let service = ir.spec;
@@ -148,6 +158,10 @@ pub(crate) fn server_module(ir: &ServiceIr<'_>) -> String {
                 let c = proc_macro2::Literal::i64_unsuffixed(c);
                 quote!((#f, #c))
             });
+            let missing = missing_codes(service, e).into_iter().map(|(f, c)| {
+                let c = proc_macro2::Literal::i64_unsuffixed(c);
+                quote!((#f, #c))
+            });
             let partial = envelope_of(service, e, Outcome::Partial);
             let success = envelope_of(service, e, Outcome::Success)
                 .or_else(|| partial.clone())
@@ -167,6 +181,7 @@ pub(crate) fn server_module(ir: &ServiceIr<'_>) -> String {
                     endpoint: &super::#module::#endpoint_const,
                     in_query: #in_query,
                     violation_codes: &[#(#codes),*],
+                    missing_codes: &[#(#missing),*],
                     success_envelope: #success,
                     partial_envelope: #partial,
                     rows_field: #rows,

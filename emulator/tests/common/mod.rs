@@ -127,8 +127,7 @@ pub async fn member(env: &Env, userid: &str, department: i32) {
         .bytes()
         .fold(7u64, |h, b| h.wrapping_mul(131).wrapping_add(u64::from(b)));
     let mobile = format!("139{:08}", hash % 100_000_000);
-    let request = CreateUserRequest::new(userid, format!("成员{userid}"))
-        .department(vec![department])
+    let request = CreateUserRequest::new(userid, format!("成员{userid}"), vec![department])
         .mobile(mobile);
     env.wecom.create_user(&request).await.expect("create member");
 }

@@ -51,6 +51,7 @@ pub static GET_ORG_ACCESS_TOKEN_ROUTE: Route = Route {
     endpoint: &super::auth::GET_ORG_ACCESS_TOKEN,
     in_query: true,
     violation_codes: &[],
+    missing_codes: &[],
     success_envelope: "{\"code\":\"200\",\"errorCode\":\"0\",\"msg\":\"success\"}",
     partial_envelope: None,
     rows_field: None,
@@ -61,6 +62,7 @@ pub static IMPORT_DEPARTMENTS_ROUTE: Route = Route {
     endpoint: &super::import::IMPORT_DEPARTMENTS,
     in_query: false,
     violation_codes: &[],
+    missing_codes: &[],
     success_envelope: "{\"code\":\"200\",\"errorCode\":\"SUCCESS\",\"msg\":\"ok\"}",
     partial_envelope: Some(
         "{\"code\":\"200\",\"errorCode\":\"SUCCESS\",\"msg\":\"ok\"}",
@@ -73,6 +75,7 @@ pub static IMPORT_EMPLOYEES_ROUTE: Route = Route {
     endpoint: &super::import::IMPORT_EMPLOYEES,
     in_query: false,
     violation_codes: &[],
+    missing_codes: &[],
     success_envelope: "{\"code\":\"200\",\"errorCode\":\"SUCCESS\",\"msg\":\"ok\"}",
     partial_envelope: None,
     rows_field: Some("data"),

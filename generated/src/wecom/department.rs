@@ -647,6 +647,63 @@ pub const LIST_DEPARTMENTS: EndpointSpec = EndpointSpec {
     idempotent: true,
 };
 
+/// Parameters of [`list_departments`](crate::wecom::WecomClient::list_departments) (`GET /cgi-bin/department/list`), sent in the query string.
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct ListDepartmentsRequest {
+    /// 部门id。获取指定部门及其下的子部门（以及子部门的子部门等等，递归）。如果不填，默认获取全量组织架构. A department id: answers that department and all its sub-departments, recursively; unset, the whole directory.
+    ///
+    /// Wire name `id`, type `i32`, optional.
+    /// Formerly: The 2014 article's department/list takes no id: it always answers the whole directory.
+    pub id: Option<i32>,
+}
+
+impl ListDepartmentsRequest {
+    /// A `ListDepartmentsRequest` with every optional field unset.
+    pub fn new() -> Self {
+        Self { id: None }
+    }
+
+    /// Sets `id`: 部门id。
+    #[must_use = "a setter returns the updated value"]
+    pub fn id(mut self, value: impl Into<i32>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+}
+
+impl FromJson for ListDepartmentsRequest {
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut id: Option<i32> = None;
+        json.object("ListDepartmentsRequest", &["id"], &mut [&mut id])?;
+        Ok(Self { id })
+    }
+}
+
+impl ToJson for ListDepartmentsRequest {
+    fn to_json(&self) -> Value {
+        let mut out = MembersOut::new();
+        out.put_some("id", &self.id);
+        out.finish()
+    }
+}
+
+json_object!(ListDepartmentsRequest);
+
+impl Validate for ListDepartmentsRequest {
+    fn validate(&self, _v: &mut Validator) {}
+}
+
+impl QueryParams for ListDepartmentsRequest {
+    fn query_pairs(&self) -> Vec<(&'static str, String)> {
+        let mut pairs = Vec::with_capacity(1);
+        if let Some(value) = &self.id {
+            pairs.push(("id", value.to_string()));
+        }
+        pairs
+    }
+}
+
 /// Answer of [`list_departments`](crate::wecom::WecomClient::list_departments) on success (envelope removed).
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]

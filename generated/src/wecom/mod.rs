@@ -185,7 +185,7 @@ pub mod error_codes {
     /// 缺少secret参数. Secret missing. (handling: fail.)
     pub const SECRET_MISSING: i64 = 41004;
 
-    /// 用户所属部门数量超过限制. A member belongs to too many departments (at most 20). (handling: fail.)
+    /// 用户所属部门数量超过限制. A member belongs to too many departments. The error-code page says at most 20 (用户同时归属部门不超过20个); the member pages allow up to 100 department ids, the limit the client checks and the emulator enforces. (handling: fail.)
     pub const TOO_MANY_DEPARTMENTS: i64 = 60110;
 
     /// 成员name参数不合法. Invalid member name: it must not be empty and is at most 64 characters. (handling: fail.)
@@ -214,6 +214,15 @@ pub mod error_codes {
 
     /// API接口无权限调用，为保障企业数据安全，不再允许通讯录同步助手从新增IP读取通讯录详情. Since 2022-08-15 the contacts-sync assistant may not read directory details (user/get, user/list, user/simplelist, department/list, department/get) from a newly added IP: use user/list_id and department/simplelist. (handling: fail.)
     pub const CONTACT_SYNC_IP_FORBIDDEN: i64 = 48009;
+
+    /// 缺少 department 参数. The department parameter is missing: creating a member requires its departments (创建成员接口，成员所属部门是必填信息). (handling: fail.)
+    pub const DEPARTMENT_MISSING: i64 = 41019;
+
+    /// 无效上下游chain_id. Invalid 上下游 chain_id. (handling: fail.)
+    pub const INVALID_CHAIN_ID: i64 = 670002;
+
+    /// 无效上下游规则id. Invalid 上下游 rule id. (handling: fail.)
+    pub const INVALID_RULE_ID: i64 = 670006;
 
     /// 分页查询的游标无效. Invalid pagination cursor (user/list_id). (handling: fail.)
     pub const INVALID_CURSOR: i64 = 50100;
@@ -456,7 +465,7 @@ pub static SERVICE: ServiceSpec = ServiceSpec {
         ErrorCodeSpec {
             code: error_codes::TOO_MANY_DEPARTMENTS,
             name: "TOO_MANY_DEPARTMENTS",
-            description: "用户所属部门数量超过限制. A member belongs to too many departments (at most 20).",
+            description: "用户所属部门数量超过限制. A member belongs to too many departments. The error-code page says at most 20 (用户同时归属部门不超过20个); the member pages allow up to 100 department ids, the limit the client checks and the emulator enforces.",
             handling: ErrorHandling::Fail,
         },
         ErrorCodeSpec {
@@ -511,6 +520,24 @@ pub static SERVICE: ServiceSpec = ServiceSpec {
             code: error_codes::CONTACT_SYNC_IP_FORBIDDEN,
             name: "CONTACT_SYNC_IP_FORBIDDEN",
             description: "API接口无权限调用，为保障企业数据安全，不再允许通讯录同步助手从新增IP读取通讯录详情. Since 2022-08-15 the contacts-sync assistant may not read directory details (user/get, user/list, user/simplelist, department/list, department/get) from a newly added IP: use user/list_id and department/simplelist.",
+            handling: ErrorHandling::Fail,
+        },
+        ErrorCodeSpec {
+            code: error_codes::DEPARTMENT_MISSING,
+            name: "DEPARTMENT_MISSING",
+            description: "缺少 department 参数. The department parameter is missing: creating a member requires its departments (创建成员接口，成员所属部门是必填信息).",
+            handling: ErrorHandling::Fail,
+        },
+        ErrorCodeSpec {
+            code: error_codes::INVALID_CHAIN_ID,
+            name: "INVALID_CHAIN_ID",
+            description: "无效上下游chain_id. Invalid 上下游 chain_id.",
+            handling: ErrorHandling::Fail,
+        },
+        ErrorCodeSpec {
+            code: error_codes::INVALID_RULE_ID,
+            name: "INVALID_RULE_ID",
+            description: "无效上下游规则id. Invalid 上下游 rule id.",
             handling: ErrorHandling::Fail,
         },
         ErrorCodeSpec {
@@ -861,6 +888,10 @@ impl WecomClient {
     ///
     /// **Safe to repeat:** yes
     ///
+    /// # Parameters (query string)
+    ///
+    /// - `id` (i32, optional): 部门id。获取指定部门及其下的子部门（以及子部门的子部门等等，递归）。如果不填，默认获取全量组织架构. A department id: answers that department and all its sub-departments, recursively; unset, the whole directory.
+    ///
     /// # Returns
     ///
     /// - `department` (Department[]): 部门列表数据. The departments.
@@ -871,8 +902,11 @@ impl WecomClient {
     ///
     /// See <https://developer.work.weixin.qq.com/document/path/90344> (documentation updated 2022-08-05).
     #[cfg(feature = "wecom-department")]
-    pub async fn list_departments(&self) -> Result<department::ListDepartmentsResponse> {
-        self.inner.call(&department::LIST_DEPARTMENTS).await
+    pub async fn list_departments(
+        &self,
+        request: &department::ListDepartmentsRequest,
+    ) -> Result<department::ListDepartmentsResponse> {
+        self.inner.call_query(&department::LIST_DEPARTMENTS, request).await
     }
 
     /// 获取单个部门详情: read one department.
@@ -1074,8 +1108,9 @@ impl WecomClient {
     /// # Parameters (JSON body)
     ///
     /// - `tagid` (i32, required): 标签ID. Tag id.
-    /// - `userlist` (string[], required, at most 1000 items): 企业成员ID列表，注意：userlist、partylist不能同时为空，单次请求个数不超过1000. UserIDs, at most 1000 per call; userlist and partylist cannot both be empty.
+    /// - `userlist` (string[], optional, at most 1000 items): 企业成员ID列表，注意：userlist、partylist不能同时为空，单次请求个数不超过1000. UserIDs, at most 1000 per call; userlist and partylist cannot both be empty.
     /// - `partylist` (i32[], optional, at most 100 items): 企业部门ID列表，注意：userlist、partylist不能同时为空，单次请求个数不超过100. Department ids, at most 100 per call.
+    /// - Rule: one of `userlist`, `partylist` must be given (userlist、partylist不能同时为空. userlist and partylist cannot both be empty.) (formerly: In the 2014 article userlist alone was required.)
     ///
     /// # Returns
     ///
@@ -1109,8 +1144,9 @@ impl WecomClient {
     /// # Parameters (JSON body)
     ///
     /// - `tagid` (i32, required): 标签ID. Tag id.
-    /// - `userlist` (string[], required, at most 1000 items): 企业成员ID列表，注意：userlist、partylist不能同时为空，单次请求长度不超过1000. UserIDs, at most 1000 per call; userlist and partylist cannot both be empty.
+    /// - `userlist` (string[], optional, at most 1000 items): 企业成员ID列表，注意：userlist、partylist不能同时为空，单次请求长度不超过1000. UserIDs, at most 1000 per call; userlist and partylist cannot both be empty.
     /// - `partylist` (i32[], optional, at most 100 items): 企业部门ID列表，注意：userlist、partylist不能同时为空，单次请求长度不超过100. Department ids, at most 100 per call.
+    /// - Rule: one of `userlist`, `partylist` must be given (userlist、partylist不能同时为空. userlist and partylist cannot both be empty.) (formerly: In the 2014 article userlist alone was required.)
     ///
     /// # Returns
     ///
@@ -1169,7 +1205,7 @@ impl WecomClient {
     /// - `name` (string, required, 1 to 64 characters): 成员名称。长度为1~64个utf8字符. Member name, 1 to 64 characters.
     /// - `alias` (string, optional, 1 to 64 characters): 成员别名。长度1~64个utf8字符. Alias, 1 to 64 characters.
     /// - `mobile` (string, optional): 手机号码。企业内必须唯一，mobile/email二者不能同时为空 (2014: mobile/weixinid/email三者不能同时为空). Mobile number, unique in the corp; mobile and email cannot both be empty.
-    /// - `department` (i32[], optional, at most 100 items): 成员所属部门id列表，不超过100个 (2014: 注意,每个部门的直属员工上限为1000个). Ids of the member's departments, at most 100.
+    /// - `department` (i32[], required, at most 100 items): 成员所属部门id列表，不超过100个 (2014: 注意,每个部门的直属员工上限为1000个). Ids of the member's departments, at most 100.
     /// - `order` (u32[], optional): 部门内的排序值，默认为0，成员次序以创建时间从小到大排列。个数必须和参数department的个数一致，数值越大排序越前面。有效的值范围是\[0, 2^32). Order in each department, aligned with department; larger sorts first.
     /// - `position` (string, optional, at most 128 characters): 职务信息。长度为0~128个字符. Job title, at most 128 characters.
     /// - `gender` (Gender, optional): 性别。1表示男性，2表示女性 (2014: gender=0表示男,=1表示女). Gender: "1" male, "2" female.

@@ -96,7 +96,7 @@ pub trait WecomHandler: Authenticate {
     /// `GET /cgi-bin/department/list` (department.list): 获取部门列表: list departments.
     fn list_departments(
         &mut self,
-        call: Call<'_, ()>,
+        call: Call<'_, super::department::ListDepartmentsRequest>,
     ) -> Result<super::department::ListDepartmentsResponse, Refusal> {
         Err(call.not_emulated())
     }
@@ -251,6 +251,7 @@ pub static GET_TOKEN_ROUTE: Route = Route {
     endpoint: &super::auth::GET_TOKEN,
     in_query: true,
     violation_codes: &[],
+    missing_codes: &[],
     success_envelope: "{\"errcode\":0,\"errmsg\":\"ok\"}",
     partial_envelope: None,
     rows_field: None,
@@ -261,6 +262,7 @@ pub static LIST_RULE_IDS_ROUTE: Route = Route {
     endpoint: &super::corpgroup_rule::LIST_RULE_IDS,
     in_query: false,
     violation_codes: &[],
+    missing_codes: &[],
     success_envelope: "{\"errcode\":0,\"errmsg\":\"ok\"}",
     partial_envelope: None,
     rows_field: None,
@@ -271,6 +273,7 @@ pub static DELETE_RULE_ROUTE: Route = Route {
     endpoint: &super::corpgroup_rule::DELETE_RULE,
     in_query: false,
     violation_codes: &[],
+    missing_codes: &[],
     success_envelope: "{\"errcode\":0,\"errmsg\":\"ok\"}",
     partial_envelope: None,
     rows_field: None,
@@ -281,6 +284,7 @@ pub static GET_RULE_INFO_ROUTE: Route = Route {
     endpoint: &super::corpgroup_rule::GET_RULE_INFO,
     in_query: false,
     violation_codes: &[],
+    missing_codes: &[],
     success_envelope: "{\"errcode\":0,\"errmsg\":\"ok\"}",
     partial_envelope: None,
     rows_field: None,
@@ -291,6 +295,7 @@ pub static ADD_RULE_ROUTE: Route = Route {
     endpoint: &super::corpgroup_rule::ADD_RULE,
     in_query: false,
     violation_codes: &[],
+    missing_codes: &[],
     success_envelope: "{\"errcode\":0,\"errmsg\":\"ok\"}",
     partial_envelope: None,
     rows_field: None,
@@ -301,6 +306,7 @@ pub static MODIFY_RULE_ROUTE: Route = Route {
     endpoint: &super::corpgroup_rule::MODIFY_RULE,
     in_query: false,
     violation_codes: &[],
+    missing_codes: &[],
     success_envelope: "{\"errcode\":0,\"errmsg\":\"ok\"}",
     partial_envelope: None,
     rows_field: None,
@@ -311,6 +317,7 @@ pub static CREATE_DEPARTMENT_ROUTE: Route = Route {
     endpoint: &super::department::CREATE_DEPARTMENT,
     in_query: false,
     violation_codes: &[("name", 60001)],
+    missing_codes: &[],
     success_envelope: "{\"errcode\":0,\"errmsg\":\"created\"}",
     partial_envelope: None,
     rows_field: None,
@@ -321,6 +328,7 @@ pub static UPDATE_DEPARTMENT_ROUTE: Route = Route {
     endpoint: &super::department::UPDATE_DEPARTMENT,
     in_query: false,
     violation_codes: &[("name", 60001)],
+    missing_codes: &[],
     success_envelope: "{\"errcode\":0,\"errmsg\":\"updated\"}",
     partial_envelope: None,
     rows_field: None,
@@ -331,6 +339,7 @@ pub static DELETE_DEPARTMENT_ROUTE: Route = Route {
     endpoint: &super::department::DELETE_DEPARTMENT,
     in_query: true,
     violation_codes: &[],
+    missing_codes: &[],
     success_envelope: "{\"errcode\":0,\"errmsg\":\"deleted\"}",
     partial_envelope: None,
     rows_field: None,
@@ -339,8 +348,9 @@ pub static DELETE_DEPARTMENT_ROUTE: Route = Route {
 /// How the server takes `department.list`.
 pub static LIST_DEPARTMENTS_ROUTE: Route = Route {
     endpoint: &super::department::LIST_DEPARTMENTS,
-    in_query: false,
+    in_query: true,
     violation_codes: &[],
+    missing_codes: &[],
     success_envelope: "{\"errcode\":0,\"errmsg\":\"ok\"}",
     partial_envelope: None,
     rows_field: None,
@@ -351,6 +361,7 @@ pub static GET_DEPARTMENT_ROUTE: Route = Route {
     endpoint: &super::department::GET_DEPARTMENT,
     in_query: true,
     violation_codes: &[],
+    missing_codes: &[],
     success_envelope: "{\"errcode\":0,\"errmsg\":\"ok\"}",
     partial_envelope: None,
     rows_field: None,
@@ -361,6 +372,7 @@ pub static LIST_DEPARTMENT_IDS_ROUTE: Route = Route {
     endpoint: &super::department::LIST_DEPARTMENT_IDS,
     in_query: true,
     violation_codes: &[],
+    missing_codes: &[],
     success_envelope: "{\"errcode\":0,\"errmsg\":\"ok\"}",
     partial_envelope: None,
     rows_field: None,
@@ -371,6 +383,7 @@ pub static CREATE_TAG_ROUTE: Route = Route {
     endpoint: &super::tag::CREATE_TAG,
     in_query: false,
     violation_codes: &[("tagname", 40072)],
+    missing_codes: &[],
     success_envelope: "{\"errcode\":0,\"errmsg\":\"created\"}",
     partial_envelope: None,
     rows_field: None,
@@ -381,6 +394,7 @@ pub static UPDATE_TAG_ROUTE: Route = Route {
     endpoint: &super::tag::UPDATE_TAG,
     in_query: false,
     violation_codes: &[("tagname", 40072)],
+    missing_codes: &[],
     success_envelope: "{\"errcode\":0,\"errmsg\":\"updated\"}",
     partial_envelope: None,
     rows_field: None,
@@ -391,6 +405,7 @@ pub static DELETE_TAG_ROUTE: Route = Route {
     endpoint: &super::tag::DELETE_TAG,
     in_query: true,
     violation_codes: &[],
+    missing_codes: &[],
     success_envelope: "{\"errcode\":0,\"errmsg\":\"deleted\"}",
     partial_envelope: None,
     rows_field: None,
@@ -401,6 +416,7 @@ pub static GET_TAG_USERS_ROUTE: Route = Route {
     endpoint: &super::tag::GET_TAG_USERS,
     in_query: true,
     violation_codes: &[],
+    missing_codes: &[],
     success_envelope: "{\"errcode\":0,\"errmsg\":\"ok\"}",
     partial_envelope: None,
     rows_field: None,
@@ -411,6 +427,7 @@ pub static ADD_TAG_USERS_ROUTE: Route = Route {
     endpoint: &super::tag::ADD_TAG_USERS,
     in_query: false,
     violation_codes: &[],
+    missing_codes: &[],
     success_envelope: "{\"errcode\":0,\"errmsg\":\"ok\"}",
     partial_envelope: Some("{\"errcode\":0,\"errmsg\":\"invalid userlist failed\"}"),
     rows_field: None,
@@ -421,6 +438,7 @@ pub static DELETE_TAG_USERS_ROUTE: Route = Route {
     endpoint: &super::tag::DELETE_TAG_USERS,
     in_query: false,
     violation_codes: &[],
+    missing_codes: &[],
     success_envelope: "{\"errcode\":0,\"errmsg\":\"deleted\"}",
     partial_envelope: Some("{\"errcode\":0,\"errmsg\":\"invalid userlist failed\"}"),
     rows_field: None,
@@ -431,6 +449,7 @@ pub static LIST_TAGS_ROUTE: Route = Route {
     endpoint: &super::tag::LIST_TAGS,
     in_query: false,
     violation_codes: &[],
+    missing_codes: &[],
     success_envelope: "{\"errcode\":0,\"errmsg\":\"ok\"}",
     partial_envelope: None,
     rows_field: None,
@@ -440,7 +459,8 @@ pub static LIST_TAGS_ROUTE: Route = Route {
 pub static CREATE_USER_ROUTE: Route = Route {
     endpoint: &super::user::CREATE_USER,
     in_query: false,
-    violation_codes: &[("name", 60112), ("mobile", 60129)],
+    violation_codes: &[("name", 60112), ("department", 60110), ("mobile", 60129)],
+    missing_codes: &[("department", 41019)],
     success_envelope: "{\"errcode\":0,\"errmsg\":\"created\"}",
     partial_envelope: None,
     rows_field: None,
@@ -450,7 +470,8 @@ pub static CREATE_USER_ROUTE: Route = Route {
 pub static UPDATE_USER_ROUTE: Route = Route {
     endpoint: &super::user::UPDATE_USER,
     in_query: false,
-    violation_codes: &[("name", 60112)],
+    violation_codes: &[("name", 60112), ("department", 60110)],
+    missing_codes: &[],
     success_envelope: "{\"errcode\":0,\"errmsg\":\"updated\"}",
     partial_envelope: None,
     rows_field: None,
@@ -461,6 +482,7 @@ pub static DELETE_USER_ROUTE: Route = Route {
     endpoint: &super::user::DELETE_USER,
     in_query: true,
     violation_codes: &[],
+    missing_codes: &[],
     success_envelope: "{\"errcode\":0,\"errmsg\":\"deleted\"}",
     partial_envelope: None,
     rows_field: None,
@@ -471,6 +493,7 @@ pub static GET_USER_ROUTE: Route = Route {
     endpoint: &super::user::GET_USER,
     in_query: true,
     violation_codes: &[],
+    missing_codes: &[],
     success_envelope: "{\"errcode\":0,\"errmsg\":\"ok\"}",
     partial_envelope: None,
     rows_field: None,
@@ -481,6 +504,7 @@ pub static LIST_DEPARTMENT_USERS_ROUTE: Route = Route {
     endpoint: &super::user::LIST_DEPARTMENT_USERS,
     in_query: true,
     violation_codes: &[],
+    missing_codes: &[],
     success_envelope: "{\"errcode\":0,\"errmsg\":\"ok\"}",
     partial_envelope: None,
     rows_field: None,
@@ -491,6 +515,7 @@ pub static LIST_USERS_ROUTE: Route = Route {
     endpoint: &super::user::LIST_USERS,
     in_query: true,
     violation_codes: &[],
+    missing_codes: &[],
     success_envelope: "{\"errcode\":0,\"errmsg\":\"ok\"}",
     partial_envelope: None,
     rows_field: None,
@@ -501,6 +526,7 @@ pub static LIST_USER_IDS_ROUTE: Route = Route {
     endpoint: &super::user::LIST_USER_IDS,
     in_query: false,
     violation_codes: &[],
+    missing_codes: &[],
     success_envelope: "{\"errcode\":0,\"errmsg\":\"ok\"}",
     partial_envelope: None,
     rows_field: None,
@@ -511,6 +537,7 @@ pub static CONVERT_TO_OPENID_ROUTE: Route = Route {
     endpoint: &super::user::CONVERT_TO_OPENID,
     in_query: false,
     violation_codes: &[],
+    missing_codes: &[],
     success_envelope: "{\"errcode\":0,\"errmsg\":\"ok\"}",
     partial_envelope: None,
     rows_field: None,
@@ -521,6 +548,7 @@ pub static CONVERT_TO_USERID_ROUTE: Route = Route {
     endpoint: &super::user::CONVERT_TO_USERID,
     in_query: false,
     violation_codes: &[],
+    missing_codes: &[],
     success_envelope: "{\"errcode\":0,\"errmsg\":\"ok\"}",
     partial_envelope: None,
     rows_field: None,
@@ -812,7 +840,7 @@ pub static CALLS: &[ErasedCall<super::WecomClient>] = &[
     },
     ErasedCall {
         endpoint: &super::department::LIST_DEPARTMENTS,
-        wire: None,
+        wire: Some(wire_query::<super::department::ListDepartmentsRequest>),
         call: call_list_departments,
     },
     ErasedCall {
@@ -994,8 +1022,10 @@ fn call_list_departments(
     request: Value,
 ) -> ErasedFuture<'_> {
     Box::pin(async move {
-        drop(request);
-        erased_response(client.list_departments().await)
+        let request: super::department::ListDepartmentsRequest = erased_request(
+            request,
+        )?;
+        erased_response(client.list_departments(&request).await)
     })
 }
 

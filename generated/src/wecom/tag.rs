@@ -7,7 +7,7 @@ use qywx_runtime::{json_object, QueryParams};
 use qywx_runtime::codec::{Decoded, FromJson, MembersOut, Required, Separated, ToJson, ValueReader};
 use qywx_runtime::lenient::separated::SeparatedList;
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
-use qywx_runtime::validate::{Validate, Validator};
+use qywx_runtime::validate::{Presence, Validate, Validator};
 use serde_json::{Map, Value};
 
 /// One tag of tag/list: its id and name.
@@ -545,9 +545,10 @@ pub struct AddTagUsersRequest {
     pub tagid: i32,
     /// 企业成员ID列表，注意：userlist、partylist不能同时为空，单次请求个数不超过1000. UserIDs, at most 1000 per call; userlist and partylist cannot both be empty.
     ///
-    /// Wire name `userlist`, type `string[]`, required.
+    /// Wire name `userlist`, type `string[]`, optional.
     /// at most 1000 items.
-    pub userlist: Vec<String>,
+    /// Formerly: In the 2014 article userlist is the only list, so a call always named users.
+    pub userlist: Option<Vec<String>>,
     /// 企业部门ID列表，注意：userlist、partylist不能同时为空，单次请求个数不超过100. Department ids, at most 100 per call.
     ///
     /// Wire name `partylist`, type `i32[]`, optional.
@@ -556,13 +557,23 @@ pub struct AddTagUsersRequest {
 }
 
 impl AddTagUsersRequest {
-    /// An `AddTagUsersRequest` from its required fields (`tagid`, `userlist`); optional fields start unset.
-    pub fn new(tagid: i32, userlist: Vec<String>) -> Self {
+    /// An `AddTagUsersRequest` from its required fields (`tagid`); optional fields start unset.
+    pub fn new(tagid: i32) -> Self {
         Self {
             tagid,
-            userlist,
+            userlist: None,
             partylist: None,
         }
+    }
+
+    /// Sets `userlist`: 企业成员ID列表，注意：userlist、partylist不能同时为空，单次请求个数不超过1000.
+    #[must_use = "a setter returns the updated value"]
+    pub fn userlist(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.userlist = Some(value.into_iter().map(Into::into).collect());
+        self
     }
 
     /// Sets `partylist`: 企业部门ID列表，注意：userlist、partylist不能同时为空，单次请求个数不超过100.
@@ -576,7 +587,7 @@ impl AddTagUsersRequest {
 impl FromJson for AddTagUsersRequest {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
         let mut tagid: Option<i32> = None;
-        let mut userlist: Vec<String> = Vec::new();
+        let mut userlist: Option<Vec<String>> = None;
         let mut partylist: Option<Vec<i32>> = None;
         json.object(
             "AddTagUsersRequest",
@@ -595,7 +606,7 @@ impl ToJson for AddTagUsersRequest {
     fn to_json(&self) -> Value {
         let mut out = MembersOut::new();
         out.put("tagid", &self.tagid);
-        out.put("userlist", &self.userlist);
+        out.put_some("userlist", &self.userlist);
         out.put_some("partylist", &self.partylist);
         out.finish()
     }
@@ -605,12 +616,19 @@ json_object!(AddTagUsersRequest);
 
 impl Validate for AddTagUsersRequest {
     fn validate(&self, v: &mut Validator) {
-        {
-            let value = &self.userlist;
+        if let Some(value) = &self.userlist {
             v.items("userlist", value.len(), None, Some(1000));
         }
         if let Some(value) = &self.partylist {
             v.items("partylist", value.len(), None, Some(100));
+        }
+        if !(Presence::is_present(&self.userlist)
+            || Presence::is_present(&self.partylist))
+        {
+            v.report(
+                "userlist",
+                "one of `userlist`, `partylist` must be given (userlist、partylist不能同时为空. userlist and partylist cannot both be empty.)",
+            );
         }
     }
 }
@@ -719,9 +737,10 @@ pub struct DeleteTagUsersRequest {
     pub tagid: i32,
     /// 企业成员ID列表，注意：userlist、partylist不能同时为空，单次请求长度不超过1000. UserIDs, at most 1000 per call; userlist and partylist cannot both be empty.
     ///
-    /// Wire name `userlist`, type `string[]`, required.
+    /// Wire name `userlist`, type `string[]`, optional.
     /// at most 1000 items.
-    pub userlist: Vec<String>,
+    /// Formerly: In the 2014 article userlist is the only list, so a call always named users.
+    pub userlist: Option<Vec<String>>,
     /// 企业部门ID列表，注意：userlist、partylist不能同时为空，单次请求长度不超过100. Department ids, at most 100 per call.
     ///
     /// Wire name `partylist`, type `i32[]`, optional.
@@ -730,13 +749,23 @@ pub struct DeleteTagUsersRequest {
 }
 
 impl DeleteTagUsersRequest {
-    /// A `DeleteTagUsersRequest` from its required fields (`tagid`, `userlist`); optional fields start unset.
-    pub fn new(tagid: i32, userlist: Vec<String>) -> Self {
+    /// A `DeleteTagUsersRequest` from its required fields (`tagid`); optional fields start unset.
+    pub fn new(tagid: i32) -> Self {
         Self {
             tagid,
-            userlist,
+            userlist: None,
             partylist: None,
         }
+    }
+
+    /// Sets `userlist`: 企业成员ID列表，注意：userlist、partylist不能同时为空，单次请求长度不超过1000.
+    #[must_use = "a setter returns the updated value"]
+    pub fn userlist(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.userlist = Some(value.into_iter().map(Into::into).collect());
+        self
     }
 
     /// Sets `partylist`: 企业部门ID列表，注意：userlist、partylist不能同时为空，单次请求长度不超过100.
@@ -750,7 +779,7 @@ impl DeleteTagUsersRequest {
 impl FromJson for DeleteTagUsersRequest {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
         let mut tagid: Option<i32> = None;
-        let mut userlist: Vec<String> = Vec::new();
+        let mut userlist: Option<Vec<String>> = None;
         let mut partylist: Option<Vec<i32>> = None;
         json.object(
             "DeleteTagUsersRequest",
@@ -769,7 +798,7 @@ impl ToJson for DeleteTagUsersRequest {
     fn to_json(&self) -> Value {
         let mut out = MembersOut::new();
         out.put("tagid", &self.tagid);
-        out.put("userlist", &self.userlist);
+        out.put_some("userlist", &self.userlist);
         out.put_some("partylist", &self.partylist);
         out.finish()
     }
@@ -779,12 +808,19 @@ json_object!(DeleteTagUsersRequest);
 
 impl Validate for DeleteTagUsersRequest {
     fn validate(&self, v: &mut Validator) {
-        {
-            let value = &self.userlist;
+        if let Some(value) = &self.userlist {
             v.items("userlist", value.len(), None, Some(1000));
         }
         if let Some(value) = &self.partylist {
             v.items("partylist", value.len(), None, Some(100));
+        }
+        if !(Presence::is_present(&self.userlist)
+            || Presence::is_present(&self.partylist))
+        {
+            v.report(
+                "userlist",
+                "one of `userlist`, `partylist` must be given (userlist、partylist不能同时为空. userlist and partylist cannot both be empty.)",
+            );
         }
     }
 }

@@ -1310,9 +1310,10 @@ pub struct CreateUserRequest {
     pub mobile: Option<String>,
     /// 成员所属部门id列表，不超过100个 (2014: 注意,每个部门的直属员工上限为1000个). Ids of the member's departments, at most 100.
     ///
-    /// Wire name `department`, type `i32[]`, optional.
+    /// Wire name `department`, type `i32[]`, required.
     /// at most 100 items.
-    pub department: Option<Vec<i32>>,
+    /// Formerly: The 2014 article's table lost its 必须 column, and its text names no requirement: a create without department was taken as allowed.
+    pub department: Vec<i32>,
     /// 部门内的排序值，默认为0，成员次序以创建时间从小到大排列。个数必须和参数department的个数一致，数值越大排序越前面。有效的值范围是\[0, 2^32). Order in each department, aligned with department; larger sorts first.
     ///
     /// Wire name `order`, type `u32[]`, optional.
@@ -1390,14 +1391,18 @@ pub struct CreateUserRequest {
 }
 
 impl CreateUserRequest {
-    /// A `CreateUserRequest` from its required fields (`userid`, `name`); optional fields start unset.
-    pub fn new(userid: impl Into<String>, name: impl Into<String>) -> Self {
+    /// A `CreateUserRequest` from its required fields (`userid`, `name`, `department`); optional fields start unset.
+    pub fn new(
+        userid: impl Into<String>,
+        name: impl Into<String>,
+        department: Vec<i32>,
+    ) -> Self {
         Self {
             userid: userid.into(),
             name: name.into(),
             alias: None,
             mobile: None,
-            department: None,
+            department,
             order: None,
             position: None,
             gender: None,
@@ -1429,13 +1434,6 @@ impl CreateUserRequest {
     #[must_use = "a setter returns the updated value"]
     pub fn mobile(mut self, value: impl Into<String>) -> Self {
         self.mobile = Some(value.into());
-        self
-    }
-
-    /// Sets `department`: 成员所属部门id列表，不超过100个 (2014: 注意,每个部门的直属员工上限为1000个).
-    #[must_use = "a setter returns the updated value"]
-    pub fn department(mut self, value: impl Into<Vec<i32>>) -> Self {
-        self.department = Some(value.into());
         self
     }
 
@@ -1568,7 +1566,7 @@ impl FromJson for CreateUserRequest {
         let mut name: Option<String> = None;
         let mut alias: Option<String> = None;
         let mut mobile: Option<String> = None;
-        let mut department: Option<Vec<i32>> = None;
+        let mut department: Vec<i32> = Vec::new();
         let mut order: Option<Vec<u32>> = None;
         let mut position: Option<String> = None;
         let mut gender: Option<Gender> = None;
@@ -1671,7 +1669,7 @@ impl ToJson for CreateUserRequest {
         out.put("name", &self.name);
         out.put_some("alias", &self.alias);
         out.put_some("mobile", &self.mobile);
-        out.put_some("department", &self.department);
+        out.put("department", &self.department);
         out.put_some("order", &self.order);
         out.put_some("position", &self.position);
         out.put_some("gender", &self.gender);
@@ -1708,7 +1706,8 @@ impl Validate for CreateUserRequest {
         if let Some(value) = &self.alias {
             v.length("alias", value, Some(1), Some(64));
         }
-        if let Some(value) = &self.department {
+        {
+            let value = &self.department;
             v.items("department", value.len(), None, Some(100));
         }
         if let Some(value) = &self.position {

@@ -8,6 +8,7 @@ use std::io::BufRead;
 use std::sync::Arc;
 
 use qywx::runtime::{RedisTokenStore, TokenStore};
+use qywx::wecom::department::ListDepartmentsRequest;
 use qywx::wecom::{error_codes as wc, WecomClient};
 use qywx::{ClientOptions, Credentials};
 
@@ -40,7 +41,7 @@ async fn main() {
         let tasks: Vec<_> = (0..calls)
             .map(|_| {
                 let c = client.clone();
-                tokio::spawn(async move { c.list_departments().await })
+                tokio::spawn(async move { c.list_departments(&ListDepartmentsRequest::new()).await })
             })
             .collect();
         let (mut ok, mut token_errors, mut other) = (0, 0, 0);

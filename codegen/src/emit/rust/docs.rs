@@ -74,8 +74,12 @@ pub(crate) fn constraint_text(c: &Constraint) -> String {
         Rule::OneOf(_) => crate::ir::rule_text(&c.rule),
         Rule::RequiredWhen { field, .. } => format!("`{field}` is {}", crate::ir::rule_text(&c.rule)),
     };
-    match &c.description {
+    let rule = match &c.description {
         Some(d) => format!("{rule} ({})", md(d)),
+        None => rule,
+    };
+    match &c.formerly {
+        Some(old) => format!("{rule} (formerly: {})", md(old)),
         None => rule,
     }
 }
@@ -103,6 +107,9 @@ pub(crate) fn field_doc(f: &FieldIr<'_>) -> String {
     }
     if f.format == Some(Format::DateTime) {
         facts.push("On the wire `yyyy-MM-dd HH:mm:ss`; typed, so a malformed time cannot be sent.".into());
+    }
+    if let Some(old) = &f.formerly {
+        facts.push(format!("Formerly: {}", md(old)));
     }
     // Maintainer notes (required_note, example_quirk, note) and sources go to API.md only:
     // users of the crate cannot act on them.

@@ -1,0 +1,126 @@
+//! The truth pass: what the emulator answers is what the sources the spec cites say the real
+//! service answers, so code that passes here does not fail against WeCom (and the other way
+//! round).
+
+mod common;
+
+use common::*;
+use qywx::wecom::department::{CreateDepartmentRequest, ListDepartmentsRequest};
+use qywx::wecom::error_codes as wc;
+use qywx::wecom::tag::{AddTagUsersRequest, CreateTagRequest, DeleteTagUsersRequest, GetTagUsersRequest};
+use qywx::wecom::user::{CreateUserRequest, GetUserRequest, CREATE_USER};
+use serde_json::{json, Value};
+
+/// user/create without `department` is refused with 41019 (缺少 department 参数), as the error
+/// page says and today's page marks it required; the client cannot build such a request.
+#[tokio::test]
+async fn a_member_created_without_department_is_refused_with_41019() {
+    let env = start().await;
+    let without = raw_wecom::<Value>(&env, &CREATE_USER, json!({"userid": "u1", "name": "x", "mobile": "13800000001"})).await;
+    assert_eq!(code(without), wc::DEPARTMENT_MISSING);
+    assert_eq!(wc::DEPARTMENT_MISSING, 41019);
+    let null = raw_wecom::<Value>(
+        &env,
+        &CREATE_USER,
+        json!({"userid": "u1", "name": "x", "mobile": "13800000001", "department": null}),
+    )
+    .await;
+    assert_eq!(code(null), 41019);
+    // Not filed under the root behind the caller's back.
+    assert_eq!(code(env.wecom.get_user(&GetUserRequest::new("u1")).await), wc::USERID_NOT_FOUND);
+}
+
+/// One limit for a member's departments in spec and emulator: today's member pages' 100.
+#[tokio::test]
+async fn a_member_belongs_to_at_most_100_departments() {
+    let env = start().await;
+    let mut ids = Vec::new();
+    for i in 0..101 {
+        let created = env
+            .wecom
+            .create_department(&CreateDepartmentRequest::new(format!("部门{i}"), 1))
+            .await
+            .unwrap();
+        ids.push(created.id);
+    }
+    let hundred = CreateUserRequest::new("u100", "x", ids[..100].to_vec()).mobile("13800000100");
+    env.wecom.create_user(&hundred).await.expect("100 departments are allowed");
+    let read = env.wecom.get_user(&GetUserRequest::new("u100")).await.unwrap();
+    assert_eq!(read.department.len(), 100);
+    // 101 breaks the spec's rule: the client refuses it before sending...
+    let over = CreateUserRequest::new("u101", "x", ids.clone()).mobile("13800000101");
+    assert!(matches!(env.wecom.create_user(&over).await, Err(qywx::Error::InvalidInput { .. })));
+    // ...and the server answers 60110 when it is sent anyway.
+    let raw = raw_wecom::<Value>(
+        &env,
+        &CREATE_USER,
+        json!({"userid": "u101", "name": "x", "mobile": "13800000101", "department": ids}),
+    )
+    .await;
+    assert_eq!(code(raw), wc::TOO_MANY_DEPARTMENTS);
+}
+
+/// department/list takes today's optional `id`: that department and its subtree.
+#[tokio::test]
+async fn department_list_answers_the_subtree_of_id() {
+    let env = start().await;
+    let mk = |name: &'static str, parent: i32| {
+        let wecom = env.wecom.clone();
+        async move {
+            wecom
+                .create_department(&CreateDepartmentRequest::new(name, parent))
+                .await
+                .unwrap()
+                .id
+        }
+    };
+    let research = mk("研发", 1).await;
+    let backend = mk("后端", research).await;
+    let storage = mk("存储", backend).await;
+    let sales = mk("销售", 1).await;
+    let ids = |answer: qywx::Result<qywx::wecom::department::ListDepartmentsResponse>| {
+        let mut ids: Vec<i32> = answer.unwrap().department.iter().map(|d| d.id).collect();
+        ids.sort();
+        ids
+    };
+    let subtree = env.wecom.list_departments(&ListDepartmentsRequest::new().id(research)).await;
+    assert_eq!(ids(subtree), vec![research, backend, storage]);
+    let all = env.wecom.list_departments(&ListDepartmentsRequest::new()).await;
+    assert_eq!(ids(all), vec![1, research, backend, storage, sales]);
+    let unknown = env.wecom.list_departments(&ListDepartmentsRequest::new().id(999)).await;
+    assert_eq!(code(unknown), wc::DEPARTMENT_NOT_FOUND);
+}
+
+/// addtagusers/deltagusers: userlist is optional today; a partylist-only call tags (and
+/// untags) departments, and both lists empty breaks the one-of rule before sending.
+#[tokio::test]
+async fn a_tag_call_may_name_departments_only() {
+    let env = start().await;
+    let dept = env
+        .wecom
+        .create_department(&CreateDepartmentRequest::new("研发", 1))
+        .await
+        .unwrap()
+        .id;
+    let tag = env.wecom.create_tag(&CreateTagRequest::new("UI")).await.unwrap().tagid;
+    let added = env
+        .wecom
+        .add_tag_users(&AddTagUsersRequest::new(tag).partylist(vec![dept, 999]))
+        .await
+        .expect("a partylist-only request is taken");
+    assert_eq!(added.invalidparty, Some(vec![999]));
+    assert!(added.invalidlist.is_none());
+    let read = env.wecom.get_tag_users(&GetTagUsersRequest::new(tag)).await.unwrap();
+    assert_eq!(read.partylist, Some(vec![dept]));
+    env.wecom
+        .delete_tag_users(&DeleteTagUsersRequest::new(tag).partylist(vec![dept]))
+        .await
+        .expect("a partylist-only removal is taken");
+    let read = env.wecom.get_tag_users(&GetTagUsersRequest::new(tag)).await.unwrap();
+    assert!(read.partylist.unwrap_or_default().is_empty());
+    let neither = env.wecom.add_tag_users(&AddTagUsersRequest::new(tag)).await;
+    assert!(
+        matches!(&neither, Err(qywx::Error::InvalidInput { violations, .. }) if violations.iter().any(|v| v.to_string().contains("userlist"))),
+        "{neither:?}"
+    );
+}
