@@ -297,19 +297,10 @@ impl Directory {
                 "owner_corp_range needs departmentids or userids",
             ));
         }
-        for id in departments {
-            if !id.trim().parse::<i32>().is_ok_and(|id| self.depts.contains_key(&id)) {
-                return Err(fail(
-                    codes::INVALID_DEPARTMENT_ID,
-                    format_args!("invalid department id {id:?}"),
-                ));
-            }
-        }
-        if let Some(missing) = userids.iter().find(|u| !self.users.contains_key(u.as_str())) {
-            return Err(fail(
-                codes::USERID_NOT_FOUND,
-                format_args!("userid not found: {missing}"),
-            ));
+        // The ids are the owner corp's as the caller names them; the docs' own example uses
+        // placeholders ("departmentid1", "userid1"), so only blank ids are refused here.
+        if let Some(blank) = departments.iter().chain(userids).find(|id| id.trim().is_empty()) {
+            return Err(fail(codes::INVALID_PARAMETER, format_args!("blank id {blank:?} in owner_corp_range")));
         }
         let member = &rule.member_corp_range;
         if member.groupids.as_deref().unwrap_or_default().is_empty()
@@ -341,14 +332,14 @@ impl Directory {
 
 fn rule_not_found(chain_id: &str, rule_id: i64) -> Refusal {
     fail(
-        codes::RECORD_NOT_FOUND,
+        codes::INVALID_RULE_ID,
         format_args!("rule not found: rule_id {rule_id} in chain {chain_id:?}"),
     )
 }
 
 fn check_chain(chain_id: &str) -> Result<(), Refusal> {
     if chain_id.trim().is_empty() {
-        return Err(fail(codes::INVALID_PARAMETER, "chain_id missing"));
+        return Err(fail(codes::INVALID_CHAIN_ID, "invalid chain_id: blank"));
     }
     Ok(())
 }
@@ -734,7 +725,7 @@ impl WecomHandler for Emu<'_> {
             .openid
             .strip_prefix("o-emu-")
             .filter(|id| self.inner.wecom.users.contains_key(*id))
-            .ok_or_else(|| fail(codes::INVALID_PARAMETER, format_args!("unknown openid {:?}", request.openid)))?;
+            .ok_or_else(|| fail(codes::INVALID_OPENID, format_args!("unknown openid {:?}", request.openid)))?;
         Ok(ConvertToUseridResponse::new(userid))
     }
 
@@ -979,7 +970,7 @@ fn cursor_at(cursor: Option<&str>) -> Result<usize, Refusal> {
         Some(c) => c
             .strip_prefix("emu-")
             .and_then(|n| n.parse().ok())
-            .ok_or_else(|| fail(codes::INVALID_PARAMETER, format_args!("invalid cursor {c:?}"))),
+            .ok_or_else(|| fail(codes::INVALID_CURSOR, format_args!("invalid cursor {c:?}"))),
     }
 }
 

@@ -11,7 +11,7 @@ use qywx::tuzhan::import::{
     ImportStatus, OptType, RoleKey, UserType, IMPORT_DEPARTMENTS,
 };
 use qywx::wecom::corpgroup_rule::{
-    AddRuleRequest, DeleteRuleRequest, GetRuleInfoRequest, MemberCorpRange, ModifyRuleRequest, OwnerCorpRange,
+    AddRuleRequest, DeleteRuleRequest, GetRuleInfoRequest, ListRuleIdsRequest, MemberCorpRange, ModifyRuleRequest, OwnerCorpRange,
     RuleInfo, ADD_RULE,
 };
 use qywx::wecom::department::{
@@ -547,7 +547,7 @@ async fn unknown_rule_ids() {
         let missing = if chain == "Ch1" { id + 1 } else { id };
         assert_eq!(
             code(env.wecom.get_rule_info(&GetRuleInfoRequest::new(chain, missing)).await),
-            60136
+            wc::INVALID_RULE_ID
         );
         assert_eq!(
             code(
@@ -555,38 +555,35 @@ async fn unknown_rule_ids() {
                     .modify_rule(&ModifyRuleRequest::new(chain, missing, rule(&["1"], &[])))
                     .await
             ),
-            60136
+            wc::INVALID_RULE_ID
         );
         assert_eq!(
             code(env.wecom.delete_rule(&DeleteRuleRequest::new(chain, missing)).await),
-            60136
+            wc::INVALID_RULE_ID
         );
     }
 }
 
+/// The docs' own example names placeholder ids ("departmentid1", "userid1"): it is taken, as
+/// the emulator cannot know the ids a real owner corp uses; only the one-of rules are checked.
 #[tokio::test]
-async fn rules_name_existing_departments_and_members() {
+async fn the_seed_example_rule_is_taken() {
     let env = start().await;
-    member(&env, "userid1", 1).await;
-    env.wecom
-        .add_rule(&AddRuleRequest::new("Ch1", rule(&["1"], &["userid1"])))
-        .await
-        .unwrap();
-    // The doc's samples use placeholder ids; a real server wants real ones.
-    let placeholder = env
-        .wecom
-        .add_rule(&AddRuleRequest::new("Ch1", rule(&["departmentid1"], &[])))
-        .await;
-    assert_eq!(code(placeholder), wc::INVALID_DEPARTMENT_ID);
-    let unknown_user = env
-        .wecom
-        .add_rule(&AddRuleRequest::new("Ch1", rule(&[], &["userid2"])))
-        .await;
-    assert_eq!(code(unknown_user), wc::USERID_NOT_FOUND);
+    let example = json!({
+        "chain_id": "Chxxxxxx",
+        "rule_info": {
+            "owner_corp_range": {"departmentids": ["departmentid1", "departmentid2"], "userids": ["userid1", "userid2"]},
+            "member_corp_range": {"groupids": ["groupid1", "groupid2"], "corpids": ["corpid1", "corpid2"]}
+        }
+    });
+    let added = raw_wecom::<Value>(&env, &ADD_RULE, example).await.expect("the seed's example is accepted");
+    assert!(added["rule_id"].as_i64().is_some(), "{added}");
     // Neither departments nor users (the client refuses; sent anyway): 40058.
     let body =
         json!({"chain_id": "Ch1", "rule_info": {"owner_corp_range": {}, "member_corp_range": {"corpids": ["c"]}}});
     assert_eq!(code(raw_wecom::<Value>(&env, &ADD_RULE, body).await), 40058);
+    // A blank chain id is an invalid chain (670002).
+    assert_eq!(code(env.wecom.list_rule_ids(&ListRuleIdsRequest::new(" ")).await), wc::INVALID_CHAIN_ID);
 }
 
 #[tokio::test]

@@ -8,7 +8,8 @@ use common::*;
 use qywx::wecom::department::{CreateDepartmentRequest, ListDepartmentsRequest};
 use qywx::wecom::error_codes as wc;
 use qywx::wecom::tag::{AddTagUsersRequest, CreateTagRequest, DeleteTagUsersRequest, GetTagUsersRequest};
-use qywx::wecom::user::{CreateUserRequest, GetUserRequest, CREATE_USER};
+use qywx::wecom::corpgroup_rule::{GetRuleInfoRequest, ListRuleIdsRequest};
+use qywx::wecom::user::{ConvertToUseridRequest, CreateUserRequest, GetUserRequest, ListUserIdsRequest, CREATE_USER};
 use serde_json::{json, Value};
 
 /// user/create without `department` is refused with 41019 (缺少 department 参数), as the error
@@ -112,10 +113,12 @@ async fn a_tag_call_may_name_departments_only() {
     assert!(added.invalidlist.is_none());
     let read = env.wecom.get_tag_users(&GetTagUsersRequest::new(tag)).await.unwrap();
     assert_eq!(read.partylist, Some(vec![dept]));
-    env.wecom
+    let removed = env
+        .wecom
         .delete_tag_users(&DeleteTagUsersRequest::new(tag).partylist(vec![dept]))
         .await
         .expect("a partylist-only removal is taken");
+    assert!(removed.invalidparty.is_none());
     let read = env.wecom.get_tag_users(&GetTagUsersRequest::new(tag)).await.unwrap();
     assert!(read.partylist.unwrap_or_default().is_empty());
     let neither = env.wecom.add_tag_users(&AddTagUsersRequest::new(tag)).await;
@@ -123,4 +126,19 @@ async fn a_tag_call_may_name_departments_only() {
         matches!(&neither, Err(qywx::Error::InvalidInput { violations, .. }) if violations.iter().any(|v| v.to_string().contains("userlist"))),
         "{neither:?}"
     );
+}
+
+/// The codes the error page gives: unknown openid 40073 (不合法的openid), a bad cursor 50100
+/// (分页查询的游标无效), an unknown 上下游 rule 670006 (无效上下游规则id), a bad chain 670002.
+#[tokio::test]
+async fn lookups_answer_the_documented_codes() {
+    let env = start().await;
+    let openid = env.wecom.convert_to_userid(&ConvertToUseridRequest::new("o-nobody")).await;
+    assert_eq!(code(openid), 40073);
+    let cursor = env.wecom.list_user_ids(&ListUserIdsRequest::new().cursor("not-a-cursor")).await;
+    assert_eq!(code(cursor), 50100);
+    let rule = env.wecom.get_rule_info(&GetRuleInfoRequest::new("Ch1", 12345)).await;
+    assert_eq!(code(rule), 670006);
+    let chain = env.wecom.list_rule_ids(&ListRuleIdsRequest::new("")).await;
+    assert_eq!(code(chain), 670002);
 }
