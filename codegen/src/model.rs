@@ -149,6 +149,18 @@ impl Sources {
     pub fn only_inferred(&self) -> bool {
         self.0.iter().all(|s| matches!(s, SourceRef::Inferred(_)))
     }
+    /// The reasons, when every source is an inference.
+    pub fn inferred_reason(&self) -> Option<String> {
+        let reasons: Vec<&str> = self
+            .0
+            .iter()
+            .map(|s| match s {
+                SourceRef::Inferred(reason) => Some(reason.as_str()),
+                _ => None,
+            })
+            .collect::<Option<_>>()?;
+        (!reasons.is_empty()).then(|| reasons.join("; "))
+    }
 }
 
 /// Provenance as written in a spec file (the schema of `source`).
@@ -482,6 +494,20 @@ pub struct ErrorCode {
     pub handling: Handling,
     /// Where it is documented.
     pub source: Sources,
+}
+
+impl ErrorCode {
+    /// What it means, as users read it: a code no source documents says so, with the reason
+    /// the spec believes in it.
+    pub fn meaning(&self) -> String {
+        match self.source.inferred_reason() {
+            Some(reason) => format!(
+                "{} Not documented by the service: inferred ({reason}).",
+                self.description
+            ),
+            None => self.description.clone(),
+        }
+    }
 }
 
 /// One documented HTTP status and what a client does with it.

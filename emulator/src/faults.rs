@@ -7,12 +7,12 @@
 //!
 //! | JSON | effect |
 //! | --- | --- |
-//! | `{"kind":"busy","times":2}` | the next 2 calls answer "system busy" (WeCom errcode -1, Tuzhan code "-1"), not executed |
+//! | `{"kind":"busy","times":2}` | the next 2 calls answer "system busy" (WeCom errcode -1; Tuzhan code "-1", inferred: Tuzhan documents no busy code), not executed |
 //! | `{"kind":"http_status","status":503,"times":1}` | the next call answers that HTTP status with an HTML body, not executed |
 //! | `{"kind":"delay","ms":50,"times":3}` | the next 3 calls are answered 50 ms late (and otherwise normally) |
 //! | `{"kind":"malformed","times":1}` | the next call answers HTTP 200 with an HTML page (not JSON), not executed |
 //! | `{"kind":"truncated","times":1}` | the next call IS executed, and its JSON answer is cut in half (an answer lost on the way) |
-//! | `{"kind":"rate_limited","times":1}` | the next call answers WeCom 45009 (Tuzhan code "429"), not executed |
+//! | `{"kind":"rate_limited","times":1}` | the next call answers WeCom 45009 (Tuzhan code "429", inferred: Tuzhan documents no rate-limit code), not executed |
 //! | `{"kind":"expire_tokens"}` | every token issued so far expires now (WeCom 42001, Tuzhan 100200) |
 //! | `{"kind":"revoke_token","token":"…"}` | that token becomes unknown (WeCom 40014, Tuzhan 100200) |
 //! | `{"kind":"clear"}` | drops every pending fault |
@@ -35,7 +35,7 @@ use crate::state::Shared;
 /// What an injected fault does to a call.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FaultKind {
-    /// Answer "system busy" (WeCom errcode -1; Tuzhan code "-1") without executing the call.
+    /// Answer "system busy" (WeCom errcode -1; Tuzhan code "-1", an inference: Tuzhan documents none) without executing the call.
     Busy,
     /// Answer this HTTP status (with an HTML body) without executing the call.
     HttpStatus(u16),
@@ -45,7 +45,7 @@ pub enum FaultKind {
     Malformed,
     /// Execute the call and cut its JSON answer in half.
     Truncated,
-    /// Answer "rate limited" (WeCom errcode 45009; Tuzhan code "429") without executing the call.
+    /// Answer "rate limited" (WeCom errcode 45009; Tuzhan code "429", an inference: Tuzhan documents none) without executing the call.
     RateLimited,
 }
 

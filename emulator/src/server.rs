@@ -6,13 +6,13 @@ use std::collections::BTreeMap;
 use std::fmt::Display;
 use std::sync::Arc;
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use qywx::runtime::server::{error_body, Authenticate, Incoming, Refusal, ServerSpec};
+use qywx::runtime::server::{error_body, reply_refusal, Authenticate, Incoming, Refusal, ServerSpec};
 use qywx::runtime::spec::{EndpointSpec, ServiceSpec};
 use serde_json::{json, Value};
 
@@ -86,13 +86,17 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .with_state(shared)
 }
 
+/// The largest request body the emulator reads (no source gives the services' own limit; this is
+/// axum's default).
+const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+
 /// Every call of either service goes through here: count, faults, routing, auth, handler.
 async fn serve_api(
     State(shared): State<Arc<Shared>>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     let Some((service, path)) = split_service(uri.path()) else {
         let message = format!(
@@ -100,6 +104,18 @@ async fn serve_api(
             uri.path()
         );
         return (StatusCode::NOT_FOUND, message).into_response();
+    };
+    // A body the server cannot take (too large, or shorter than its Content-Length) is answered
+    // in the service's envelope with its malformed-body code, like any other bad request.
+    let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(body) => body,
+        Err(e) => {
+            let server = service.server();
+            let message = format!("request body not taken (at most {MAX_BODY_BYTES} bytes, as long as its Content-Length): {e}");
+            let reply = reply_refusal(server, Refusal::api(server.malformed_body, message));
+            let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::BAD_REQUEST);
+            return json_response(status, &reply.body, false);
+        }
     };
     let firing = {
         let mut inner = shared.lock();

@@ -22,8 +22,6 @@ pub(crate) use qywx::tuzhan::error_codes as codes;
 use crate::server::Emu;
 use crate::Service;
 
-/// Most levels of departments (FACTS.md: at most 12).
-const MAX_DEPTH: usize = 12;
 const DEPT_ID_BASE: i64 = 100_000;
 const CHANNEL_ID_BASE: i64 = 1_300_000_000_000_000_000;
 
@@ -234,20 +232,6 @@ impl Org {
         }
     }
 
-    /// Levels from the top (a top-level department is level 1; `None` is level 0).
-    fn depth(&self, id: Option<i64>) -> usize {
-        let mut depth = 0;
-        let mut current = id;
-        while let Some(dept) = current.and_then(|id| self.depts.get(&id)) {
-            depth += 1;
-            if depth > 64 {
-                break;
-            }
-            current = dept.parent_id;
-        }
-        depth
-    }
-
     /// `id` and every department below it.
     fn subtree(&self, id: i64) -> Vec<i64> {
         let mut found = vec![id];
@@ -263,16 +247,6 @@ impl Org {
             i += 1;
         }
         found
-    }
-
-    /// Levels of the subtree below and including `id`.
-    fn height(&self, id: i64) -> usize {
-        let base = self.depth(Some(id));
-        self.subtree(id)
-            .into_iter()
-            .map(|d| self.depth(Some(d)) + 1 - base)
-            .max()
-            .unwrap_or(1)
     }
 
     fn dept_row(&mut self, op: Op, delete_sub: bool, row: &ImportDepartment) -> Result<(), String> {
@@ -297,10 +271,8 @@ impl Org {
                 if found.is_some() {
                     return Err("部门已存在".into());
                 }
+                // No source limits the depth of Tuzhan's tree: none is enforced.
                 let parent = self.resolve_parent(parent_ref(row))?.flatten();
-                if self.depth(parent) + 1 > MAX_DEPTH {
-                    return Err(format!("部门层级不能超过{MAX_DEPTH}级"));
-                }
                 self.dept_seq += 1;
                 let dept_id = DEPT_ID_BASE + self.dept_seq;
                 let dept = TuzhanDepartment {
@@ -322,9 +294,6 @@ impl Org {
                 if let Some(parent) = parent {
                     if parent.is_some_and(|p| self.subtree(id).contains(&p)) {
                         return Err("父部门不能是部门自身或其子部门".into());
-                    }
-                    if self.depth(parent) + self.height(id) > MAX_DEPTH {
-                        return Err(format!("部门层级不能超过{MAX_DEPTH}级"));
                     }
                 }
                 if let Some(mut dept) = self.depts.get(&id).cloned() {
@@ -430,7 +399,8 @@ fn op_of(opt_type: &OptType) -> Op {
     }
 }
 
-/// The seed's result object: status, the failed rows as sent, one reason per failed row.
+/// The seed's result object: status, the failed rows as sent, one reason per failed row. When
+/// each status is answered is an inference: the seed defines −1 failed and 2 partly imported.
 fn import_result<T: Clone>(total: usize, failed: Vec<T>, reasons: Vec<String>) -> ImportResultParts<T> {
     let status = match failed.len() {
         0 => ImportStatus::Success,

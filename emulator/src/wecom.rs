@@ -311,6 +311,8 @@ impl Directory {
         Ok(())
     }
 
+    /// The documented quota of 1,000 rule writes a day. Its breach's code is an inference: the
+    /// seed states the quota only; 45009 is the error page's 接口调用超过限制.
     fn rule_write(&mut self, quota: usize) -> Result<(), Refusal> {
         if self.rule_writes >= quota {
             return Err(fail(

@@ -5,7 +5,8 @@
 mod common;
 
 use common::*;
-use qywx::wecom::department::{CreateDepartmentRequest, ListDepartmentsRequest};
+use qywx::tuzhan::import::IMPORT_DEPARTMENTS;
+use qywx::wecom::department::{CreateDepartmentRequest, ListDepartmentsRequest, CREATE_DEPARTMENT};
 use qywx::wecom::error_codes as wc;
 use qywx::wecom::tag::{AddTagUsersRequest, CreateTagRequest, DeleteTagUsersRequest, GetTagUsersRequest};
 use qywx::wecom::corpgroup_rule::{GetRuleInfoRequest, ListRuleIdsRequest};
@@ -141,4 +142,40 @@ async fn lookups_answer_the_documented_codes() {
     assert_eq!(code(rule), 670006);
     let chain = env.wecom.list_rule_ids(&ListRuleIdsRequest::new("")).await;
     assert_eq!(code(chain), 670002);
+}
+
+/// Bad bytes get the service's envelope, not a plain-text 413/400: a 5 MB body, and a body
+/// shorter than its Content-Length (the client half-closes after sending it).
+#[tokio::test]
+async fn unreadable_bodies_get_the_services_envelope() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let env = start().await;
+    let token = wecom_token(&env).await;
+    let create = format!("{}{}?access_token={token}", env.emu.wecom_url(), CREATE_DEPARTMENT.path);
+    let huge = format!(r#"{{"name": "{}", "parentid": 1}}"#, "x".repeat(5 * 1024 * 1024));
+    let (status, body) = http("POST", &create, &[], Some(&huge)).await;
+    assert_eq!((status, body["errcode"].as_i64()), (200, Some(40058)), "{body}");
+    assert!(body["errmsg"].as_str().is_some_and(|m| m.contains("2097152 bytes")), "{body}");
+
+    let tz = tuzhan_token(&env).await;
+    let import = format!("{}{}", env.emu.tuzhan_url(), IMPORT_DEPARTMENTS.path);
+    let (_, body) = http("POST", &import, &[("X-Token", &tz)], Some(&huge)).await;
+    assert_eq!((body["code"].as_str(), body["data"].is_null()), (Some("400"), true), "{body}");
+
+    // Content-Length 100, 10 bytes sent, then the write side closed.
+    let mut socket = tokio::net::TcpStream::connect(env.emu.addr()).await.unwrap();
+    let path = format!("/wecom{}?access_token={token}", CREATE_DEPARTMENT.path);
+    let head = format!("POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n");
+    socket.write_all(head.as_bytes()).await.unwrap();
+    socket.write_all(br#"{"name": 1"#).await.unwrap();
+    socket.shutdown().await.unwrap();
+    let mut answer = Vec::new();
+    socket.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    let json = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
+    let json: Value = serde_json::from_str(json.trim()).unwrap_or_else(|e| panic!("{e}: {answer}"));
+    assert_eq!(json["errcode"].as_i64(), Some(40058), "{answer}");
+
+    // The server still works.
+    env.wecom.list_departments(&ListDepartmentsRequest::new()).await.unwrap();
 }

@@ -367,7 +367,7 @@ pub(crate) fn api_md(spec: &Spec) -> String {
                 e.code,
                 e.name,
                 e.handling.as_str().replace('_', " "),
-                cell(&e.description)
+                cell(&e.meaning())
             );
         }
         out.push('\n');

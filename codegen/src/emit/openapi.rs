@@ -162,7 +162,7 @@ pub(crate) fn openapi_json(spec: &Spec, service: &Service) -> Result<String> {
                     json!({
                         "code": c.code,
                         "name": c.name,
-                        "description": c.description,
+                        "description": c.meaning(),
                         "handling": c.handling.as_str(),
                     })
                 })
@@ -262,7 +262,7 @@ fn info_description(cx: &Cx) -> String {
 /// The error-code table, the text of the trait tag (a section with no operations) that lists it.
 fn error_codes_text(s: &Service) -> String {
     let mut out = format!(
-        "Every answer whose `{}` is not `{}` is an error (`ErrorEnvelope`). The documented codes, and what the generated client does with each:\n\n| code | name | handling | meaning |\n| --- | --- | --- | --- |\n",
+        "Every answer whose `{}` is not `{}` is an error (`ErrorEnvelope`). The codes (documented, or inferred where the row says so), and what the generated client does with each:\n\n| code | name | handling | meaning |\n| --- | --- | --- | --- |\n",
         s.envelope.code_field, s.envelope.success_code
     );
     for c in &s.error_codes {
@@ -272,7 +272,7 @@ fn error_codes_text(s: &Service) -> String {
             c.code,
             c.name,
             c.handling.as_str(),
-            cell(&c.description)
+            cell(&c.meaning())
         );
     }
     out

@@ -40,7 +40,7 @@ pub static ENDPOINTS: &[&qywx_runtime::spec::EndpointSpec] = &[
     &import::IMPORT_EMPLOYEES,
 ];
 
-/// Documented error codes of Tuzhan (兔展), as answered in `code`.
+/// Error codes of Tuzhan (兔展), as answered in `code`: the ones the service documents, and the ones the spec infers (each says so, and why).
 pub mod error_codes {
     /// Wrong instanceAppid or instanceSecrect. (handling: invalid credentials.)
     pub const INVALID_APP_CREDENTIALS: i64 = 100100;
@@ -48,7 +48,7 @@ pub mod error_codes {
     /// Wrong or expired org access token: fetch a new one and retry once. (handling: refresh token.)
     pub const INVALID_TOKEN: i64 = 100200;
 
-    /// The request cannot be taken (a body that is not JSON, a missing or invalid parameter, too many rows). (handling: fail.)
+    /// The request cannot be taken (a body that is not JSON, a missing or invalid parameter, too many rows). Not documented by the service: inferred (the seed documents no envelope code for a request the server refuses (its status table lists only HTTP statuses 200/201/401/403/404); 400 mirrors HTTP 400 Bad Request and is what the emulator answers). (handling: fail.)
     pub const BAD_REQUEST: i64 = 400;
 }
 

@@ -78,7 +78,7 @@ pub static ENDPOINTS: &[&qywx_runtime::spec::EndpointSpec] = &[
     &user::CONVERT_TO_USERID,
 ];
 
-/// Documented error codes of WeCom (企业微信), as answered in `errcode`.
+/// Error codes of WeCom (企业微信), as answered in `errcode`: the ones the service documents, and the ones the spec infers (each says so, and why).
 pub mod error_codes {
     /// System busy. (handling: retry.)
     pub const SYSTEM_BUSY: i64 = -1;
@@ -203,7 +203,7 @@ pub mod error_codes {
     /// 部门最多15层. Departments nest at most 15 levels. (handling: fail.)
     pub const DEPARTMENT_TOO_DEEP: i64 = 81002;
 
-    /// 微信号已存在. The weixinid is already used by another member. (handling: fail.)
+    /// 微信号已存在. The weixinid is already used by another member. Not documented by the service: inferred (older WeCom error-code lists name 60108 微信号已存在, but no copy read for this spec could be attributed to a source; the emulator answers it for a duplicate weixinid). (handling: fail.)
     pub const WEIXINID_EXISTS: i64 = 60108;
 
     /// 不合法的openid. Invalid openid: it does not exist (user/convert_to_userid). (handling: fail.)

@@ -246,7 +246,7 @@ pub(crate) fn service_module(s: &ServiceIr<'_>) -> String {
             let code = proc_macro2::Literal::i64_unsuffixed(e.code);
             let d = doc(&format!(
                 "{} (handling: {}.)",
-                md(&e.description),
+                md(&e.meaning()),
                 e.handling.as_str().replace('_', " ")
             ));
             quote!(#d pub const #name: i64 = #code;)
@@ -321,7 +321,7 @@ pub(crate) fn service_module(s: &ServiceIr<'_>) -> String {
         }
     }
     let codes_doc = doc(&format!(
-        "Documented error codes of {}, as answered in `{}`.",
+        "Error codes of {}, as answered in `{}`: the ones the service documents, and the ones the spec infers (each says so, and why).",
         md(&spec.title),
         env.code_field
     ));
