@@ -287,7 +287,8 @@ fn main() {
     let _sent = (client.create_department(&create), client.update_department(&update), client.create_tag(&tag));
     let delete = DeleteDepartmentRequest::new(2);
     let _deleted = client.delete_department(&delete);
-    let _listed = client.list_departments(&ListDepartmentsRequest::new());
+    let list = ListDepartmentsRequest::new();
+    let _listed = client.list_departments(&list);
     let _created = client.create_user(&user);
     let answer: CreateDepartmentResponse = serde_json::from_str(r#"{"id": 2}"#).unwrap();
     let id: i32 = answer.id;

@@ -435,6 +435,21 @@ fn endpoint(out: &mut Out<'_>, o: &Endpoint, n: &Endpoint) {
             ),
         );
     }
+    if o.gone_codes.is_empty() != n.gone_codes.is_empty() {
+        out.push(
+            Class::Breaking,
+            format!(
+                "the method's answer {}: a retry answered \"does not exist\" {}",
+                if n.gone_codes.is_empty() { "is no longer wrapped in `Deleted`" } else { "is now `Deleted<_>`" },
+                if n.gone_codes.is_empty() { "is an error again" } else { "reports `Deleted::AlreadyGone`" }
+            ),
+        );
+    } else if o.gone_codes != n.gone_codes {
+        out.push(
+            Class::Additive,
+            format!("already-gone codes: {:?} → {:?}", o.gone_codes, n.gone_codes),
+        );
+    }
     if o.bulk_items() != n.bulk_items() {
         let class = if o.bulk_items().is_some() {
             Class::Breaking

@@ -335,6 +335,8 @@ pub struct EndpointIr<'s> {
     pub response: ResponseIr<'s>,
     pub bulk: Option<BulkIr>,
     pub stream: Option<StreamIr>,
+    /// The codes of `gone_codes`: the method answers `Deleted<_>`.
+    pub gone_codes: Vec<i64>,
 }
 
 impl EndpointIr<'_> {
@@ -1018,6 +1020,30 @@ impl<'s> Builder<'_, 's> {
             Some(p) => Some(self.stream(e, p)?),
             None => None,
         };
+        if !e.gone_codes.is_empty() && (!e.idempotent || e.request.is_none()) {
+            return Err(e.origin.err_at(
+                ".gone_codes",
+                "only a delete that is safe to repeat (idempotent, with parameters) reports already-gone",
+            ));
+        }
+        let gone_codes = e
+            .gone_codes
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                self.service
+                    .error_codes
+                    .iter()
+                    .find(|c| &c.name == name)
+                    .map(|c| c.code)
+                    .ok_or_else(|| {
+                        e.origin.err_at(
+                            &format!(".gone_codes[{i}]"),
+                            format!("dangling reference: `{name}` is not an error code of service `{}`", self.service.id),
+                        )
+                    })
+            })
+            .collect::<Result<Vec<i64>>>()?;
         Ok(EndpointIr {
             spec: e,
             const_name: upper(&e.name),
@@ -1026,6 +1052,7 @@ impl<'s> Builder<'_, 's> {
             response,
             bulk,
             stream,
+            gone_codes,
         })
     }
 

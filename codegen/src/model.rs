@@ -1163,6 +1163,12 @@ pub struct Endpoint {
     /// Why.
     #[serde(default)]
     pub idempotent_note: Option<String>,
+    /// A delete's "does not exist" codes (names from the service's `error_codes`). When a retry
+    /// of the call, after an attempt that may have been applied, is answered one of them, that
+    /// attempt deleted it: the method reports `Deleted::AlreadyGone` instead of an error. Only on
+    /// an idempotent endpoint.
+    #[serde(default)]
+    pub gone_codes: Vec<String>,
     /// Absent when the call takes no parameters.
     #[serde(default)]
     pub request: Option<Request>,

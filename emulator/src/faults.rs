@@ -12,6 +12,7 @@
 //! | `{"kind":"delay","ms":50,"times":3}` | the next 3 calls are answered 50 ms late (and otherwise normally) |
 //! | `{"kind":"malformed","times":1}` | the next call answers HTTP 200 with an HTML page (not JSON), not executed |
 //! | `{"kind":"truncated","times":1}` | the next call IS executed, and its JSON answer is cut in half (an answer lost on the way) |
+//! | `{"kind":"dropped","times":1}` | the next call IS executed, and the connection is cut before its answer's body (a transport failure after the server applied the call) |
 //! | `{"kind":"rate_limited","times":1}` | the next call answers WeCom 45009 (Tuzhan code "429", inferred: Tuzhan documents no rate-limit code), not executed |
 //! | `{"kind":"expire_tokens"}` | every token issued so far expires now (WeCom 42001, Tuzhan 100200) |
 //! | `{"kind":"revoke_token","token":"…"}` | that token becomes unknown (WeCom 40014, Tuzhan 100200) |
@@ -45,6 +46,8 @@ pub enum FaultKind {
     Malformed,
     /// Execute the call and cut its JSON answer in half.
     Truncated,
+    /// Execute the call and cut the connection before the answer's body arrives.
+    Dropped,
     /// Answer "rate limited" (WeCom errcode 45009; Tuzhan code "429", an inference: Tuzhan documents none) without executing the call.
     RateLimited,
 }
@@ -57,6 +60,7 @@ impl FaultKind {
             FaultKind::Delay(_) => "delay",
             FaultKind::Malformed => "malformed",
             FaultKind::Truncated => "truncated",
+            FaultKind::Dropped => "dropped",
             FaultKind::RateLimited => "rate_limited",
         }
     }
@@ -106,6 +110,12 @@ impl Fault {
     /// The next `times` calls are executed and answered with truncated JSON.
     pub fn truncated(times: u32) -> Self {
         Self::new(FaultKind::Truncated, times)
+    }
+
+    /// The next `times` calls are executed and their answers lost: the connection is cut
+    /// before the body (the client sees a transport failure after the call was applied).
+    pub fn dropped(times: u32) -> Self {
+        Self::new(FaultKind::Dropped, times)
     }
 
     /// The next `times` calls answer "rate limited" (WeCom 45009).
@@ -168,6 +178,7 @@ impl Command {
             "busy" => FaultKind::Busy,
             "malformed" => FaultKind::Malformed,
             "truncated" => FaultKind::Truncated,
+            "dropped" => FaultKind::Dropped,
             "rate_limited" => FaultKind::RateLimited,
             "http_status" => {
                 let status = value

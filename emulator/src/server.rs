@@ -125,10 +125,11 @@ async fn serve_api(
     if let Some(delay) = firing.delay {
         tokio::time::sleep(delay).await;
     }
-    let truncate = match firing.kind {
-        Some(FaultKind::Truncated) => true,
+    let (truncate, drop_answer) = match firing.kind {
+        Some(FaultKind::Truncated) => (true, false),
+        Some(FaultKind::Dropped) => (false, true),
         Some(kind) => return fault_response(service, &kind),
-        None => false,
+        None => (false, false),
     };
     let header_pairs: Vec<(&str, &str)> = headers
         .iter()
@@ -153,7 +154,36 @@ async fn serve_api(
         }
     };
     let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if drop_answer {
+        return dropped_response(status);
+    }
     json_response(status, &reply.body, truncate)
+}
+
+/// Headers, then a body that fails: hyper cuts the connection, and the client gets a transport
+/// failure after the call was applied.
+fn dropped_response(status: StatusCode) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json; charset=UTF-8")],
+        Body::from_stream(FailingBody),
+    )
+        .into_response()
+}
+
+/// A response body whose first chunk is an error.
+struct FailingBody;
+
+impl qywx::runtime::Stream for FailingBody {
+    type Item = Result<Bytes, std::io::Error>;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        let cut = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "answer dropped (injected fault)");
+        std::task::Poll::Ready(Some(Err(cut)))
+    }
 }
 
 fn split_service(path: &str) -> Option<(Service, &str)> {
@@ -214,7 +244,9 @@ fn fault_response(service: Service, kind: &FaultKind) -> Response {
         // A proxy's error page where JSON was expected.
         FaultKind::Malformed => html_response(StatusCode::OK, "502 Bad Gateway"),
         // Handled by the caller; answered normally if they get here.
-        FaultKind::Delay(_) | FaultKind::Truncated => json_response(StatusCode::OK, &service.error(0, "ok"), false),
+        FaultKind::Delay(_) | FaultKind::Truncated | FaultKind::Dropped => {
+            json_response(StatusCode::OK, &service.error(0, "ok"), false)
+        }
     }
 }
 

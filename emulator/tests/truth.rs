@@ -179,3 +179,63 @@ async fn unreadable_bodies_get_the_services_envelope() {
     // The server still works.
     env.wecom.list_departments(&ListDepartmentsRequest::new()).await.unwrap();
 }
+
+/// A delete whose answer is lost after the server applied it is retried; the retry's "does not
+/// exist" is the delete's outcome (`Deleted::AlreadyGone`), not an error. A delete of something
+/// that never existed is still an error, and a delete answered normally is `Deleted::Now`.
+#[tokio::test]
+async fn a_retried_delete_that_finds_it_gone_reports_success() {
+    use qywx::runtime::Deleted;
+    use qywx::wecom::department::{DeleteDepartmentRequest, DELETE_DEPARTMENT};
+    use qywx::wecom::tag::{DeleteTagRequest, DELETE_TAG};
+    use qywx::wecom::user::{DeleteUserRequest, DELETE_USER};
+    use qywx_emulator::Fault;
+    let env = start().await;
+    let dept = env
+        .wecom
+        .create_department(&CreateDepartmentRequest::new("临时", 1))
+        .await
+        .unwrap()
+        .id;
+    env.emu.faults().inject(Fault::dropped(1).on(DELETE_DEPARTMENT.path));
+    let deleted = env.wecom.delete_department(&DeleteDepartmentRequest::new(dept)).await.unwrap();
+    assert!(
+        matches!(&deleted, Deleted::AlreadyGone { code: 60003, .. }),
+        "{deleted:?}"
+    );
+    assert_eq!(env.emu.calls(DELETE_DEPARTMENT.path), 2, "applied once, answered on the retry");
+    // It is gone.
+    let again = env.wecom.delete_department(&DeleteDepartmentRequest::new(dept)).await;
+    assert_eq!(code(again), wc::DEPARTMENT_NOT_FOUND, "a first attempt's 60003 is an error");
+
+    // The same for members and tags.
+    env.wecom
+        .create_user(&CreateUserRequest::new("u1", "x", vec![1]).mobile("13800000001"))
+        .await
+        .unwrap();
+    env.emu.faults().inject(Fault::dropped(1).on(DELETE_USER.path));
+    let user = env.wecom.delete_user(&DeleteUserRequest::new("u1")).await.unwrap();
+    assert!(user.already_gone() && user.answer().is_none(), "{user:?}");
+    let tag = env.wecom.create_tag(&CreateTagRequest::new("临时")).await.unwrap().tagid;
+    env.emu.faults().inject(Fault::dropped(1).on(DELETE_TAG.path));
+    let tag = env.wecom.delete_tag(&DeleteTagRequest::new(tag)).await.unwrap();
+    assert!(matches!(tag, Deleted::AlreadyGone { code: 40068, .. }), "{tag:?}");
+
+    // A token refresh before the "does not exist" proves nothing was applied: an error.
+    env.emu.faults().expire_all_tokens();
+    let never = env.wecom.delete_user(&DeleteUserRequest::new("never-existed")).await;
+    assert_eq!(code(never), wc::USERID_NOT_FOUND);
+
+    // Answered normally: the answer.
+    let dept = env
+        .wecom
+        .create_department(&CreateDepartmentRequest::new("临时2", 1))
+        .await
+        .unwrap()
+        .id;
+    let now = env.wecom.delete_department(&DeleteDepartmentRequest::new(dept)).await.unwrap();
+    assert!(matches!(now, Deleted::Now(_)) && !now.already_gone());
+    // What the CLI prints for each.
+    let shown = serde_json::to_value(&Deleted::<Value>::AlreadyGone { code: 60003, message: "x".into() }).unwrap();
+    assert_eq!(shown, json!({"already_gone": true, "code": 60003, "message": "x"}));
+}

@@ -13,7 +13,7 @@ use crate::envelope;
 use crate::spec::{EndpointSpec, ErrorHandling, HttpMethod, ServiceSpec, TokenPlacement};
 use crate::token::{cache_key, now_ms, MemoryTokenStore, StoredToken, TokenCache, TokenStore};
 use crate::validate::Validate;
-use crate::{Credentials, Error, Result, Secret};
+use crate::{Credentials, Deleted, Error, Result, Secret};
 
 /// A request type whose parameters go in the query string (implemented by generated code).
 #[doc(hidden)]
@@ -294,6 +294,31 @@ impl ServiceClient {
         self.execute(endpoint, Payload::Json(&body)).await
     }
 
+    /// Calls a delete whose parameters go in the query string, after validating them; a retry
+    /// answered "does not exist" after an attempt that may have been applied is
+    /// [`Deleted::AlreadyGone`].
+    #[doc(hidden)]
+    pub async fn delete_query<Q, R>(&self, endpoint: &'static EndpointSpec, request: &Q) -> Result<Deleted<R>>
+    where
+        Q: QueryParams + Validate,
+        R: FromJson + Send,
+    {
+        check(endpoint, request)?;
+        self.execute_delete(endpoint, Payload::Query(request.query_pairs())).await
+    }
+
+    /// Calls a delete with a JSON body, after validating it (see [`ServiceClient::delete_query`]).
+    #[doc(hidden)]
+    pub async fn delete_json<B, R>(&self, endpoint: &'static EndpointSpec, request: &B) -> Result<Deleted<R>>
+    where
+        B: ToJson + Validate,
+        R: FromJson + Send,
+    {
+        check(endpoint, request)?;
+        let body = request.to_json().to_string().into_bytes();
+        self.execute_delete(endpoint, Payload::Json(&body)).await
+    }
+
     /// The app's current token, fetching one if none is cached or it is about to expire.
     ///
     /// With a shared store, the fleet fetches once per expiry (the store's lock). When the store
@@ -451,7 +476,7 @@ impl ServiceClient {
             payload = Some(Value::read(answer)?);
             Ok(())
         };
-        Box::pin(self.execute_answer(endpoint, &Payload::Query(pairs), &mut keep)).await?;
+        Box::pin(self.execute_answer(endpoint, &Payload::Query(pairs), &mut keep, false)).await?;
         let payload = payload.unwrap_or_default();
         let decode_error = |message: String| Error::Decode {
             endpoint: endpoint.id,
@@ -487,8 +512,32 @@ impl ServiceClient {
             typed = Some(R::read(answer)?);
             Ok(())
         };
-        self.execute_answer(endpoint, &payload, &mut keep).await?;
+        self.execute_answer(endpoint, &payload, &mut keep, false).await?;
         typed.ok_or_else(|| Error::Config(format!("{}: no answer was kept", endpoint.id)))
+    }
+
+    /// [`ServiceClient::execute`] for a delete: "does not exist" answered to a retry after an
+    /// attempt that may have been applied is the delete's outcome, not an error.
+    async fn execute_delete<R: FromJson + Send>(
+        &self,
+        endpoint: &'static EndpointSpec,
+        payload: Payload<'_>,
+    ) -> Result<Deleted<R>> {
+        let mut typed: Option<R> = None;
+        let mut keep = |answer: &mut dyn ValueReader| {
+            typed = Some(R::read(answer)?);
+            Ok(())
+        };
+        if let Some(gone) = self.execute_answer(endpoint, &payload, &mut keep, true).await? {
+            tracing::debug!(endpoint = endpoint.id, code = gone.code, "a retry found it already deleted");
+            return Ok(Deleted::AlreadyGone {
+                code: gone.code,
+                message: gone.message,
+            });
+        }
+        typed
+            .map(Deleted::Now)
+            .ok_or_else(|| Error::Config(format!("{}: no answer was kept", endpoint.id)))
     }
 
     /// Sends with the retry policy: refresh the token once on 40014-like codes, back off on busy
@@ -501,15 +550,32 @@ impl ServiceClient {
         endpoint: &'static EndpointSpec,
         payload: &Payload<'_>,
         keep: &mut (dyn FnMut(&mut dyn ValueReader) -> Decoded<()> + Send),
-    ) -> Result<()> {
+        report_gone: bool,
+    ) -> Result<Option<Gone>> {
         // Tokens the server rejected during this call (see `may_refresh`).
         let mut rejected_here: Vec<Secret> = Vec::new();
         let mut retries = 0u32;
+        // Whether an earlier attempt failed in a way that may have come after the server applied
+        // it (the request was written and no answer came back, or a gateway gave up on it).
+        let mut maybe_applied = false;
         loop {
             let token = if endpoint.auth { Some(self.token().await?) } else { None };
             let error = match self.send_once(endpoint, payload, token.as_ref(), keep).await {
-                Ok(()) => return Ok(()),
+                Ok(()) => return Ok(None),
                 Err(error) => error,
+            };
+            if let (true, true, Error::Api(api)) = (report_gone, maybe_applied, &error) {
+                if let Some(code) = api.code.filter(|c| endpoint.gone_codes.contains(c)) {
+                    return Ok(Some(Gone {
+                        code,
+                        message: api.message.clone(),
+                    }));
+                }
+            }
+            maybe_applied |= match &error {
+                Error::Transport { source, .. } => !source.is_connect(),
+                Error::HttpStatus { status, .. } => *status >= 500,
+                _ => false,
             };
             let service = self.inner.service;
             let refresh = match &error {
@@ -693,6 +759,12 @@ impl ServiceClient {
         let hidden = self.hidden(token);
         envelope::read_answer(inner.service, endpoint, status.as_u16(), &body, &hidden, keep)
     }
+}
+
+/// A retry's "does not exist" answer, when an earlier attempt may have deleted it.
+struct Gone {
+    code: i64,
+    message: String,
 }
 
 /// Appends `text` percent-encoded for a query string (`application/x-www-form-urlencoded` rules).

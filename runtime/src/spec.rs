@@ -32,6 +32,9 @@ pub struct EndpointSpec {
     pub auth: bool,
     /// Whether repeating the call is safe, so a transport failure may be retried.
     pub idempotent: bool,
+    /// Codes meaning "does not exist": answered to a retry after an attempt that may have been
+    /// applied, they mean that attempt deleted it ([`crate::Deleted::AlreadyGone`]).
+    pub gone_codes: &'static [i64],
 }
 
 /// How a service wraps every response.

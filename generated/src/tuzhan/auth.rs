@@ -18,6 +18,7 @@ pub const GET_ORG_ACCESS_TOKEN: EndpointSpec = EndpointSpec {
     path: "/api/open/app/getOrgAccessToken",
     auth: false,
     idempotent: true,
+    gone_codes: &[],
 };
 
 /// Parameters of [`get_org_access_token`](crate::tuzhan::TuzhanClient::get_org_access_token) (`GET /api/open/app/getOrgAccessToken`), sent in the query string.

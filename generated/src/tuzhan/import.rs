@@ -1892,6 +1892,7 @@ pub const IMPORT_DEPARTMENTS: EndpointSpec = EndpointSpec {
     path: "/api/integrate/dept/batchAdd",
     auth: true,
     idempotent: false,
+    gone_codes: &[],
 };
 
 /// Parameters of [`import_departments`](crate::tuzhan::TuzhanClient::import_departments) (`POST /api/integrate/dept/batchAdd`), sent in the JSON body.
@@ -1965,6 +1966,7 @@ pub const IMPORT_EMPLOYEES: EndpointSpec = EndpointSpec {
     path: "/api/integrate/channel/employee/batchAdd",
     auth: true,
     idempotent: false,
+    gone_codes: &[],
 };
 
 /// Parameters of [`import_employees`](crate::tuzhan::TuzhanClient::import_employees) (`POST /api/integrate/channel/employee/batchAdd`), sent in the JSON body.

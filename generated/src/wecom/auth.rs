@@ -18,6 +18,7 @@ pub const GET_TOKEN: EndpointSpec = EndpointSpec {
     path: "/cgi-bin/gettoken",
     auth: false,
     idempotent: true,
+    gone_codes: &[],
 };
 
 /// Parameters of [`get_token`](crate::wecom::WecomClient::get_token) (`GET /cgi-bin/gettoken`), sent in the query string.

@@ -268,6 +268,7 @@ pub const LIST_RULE_IDS: EndpointSpec = EndpointSpec {
     path: "/cgi-bin/corpgroup/rule/list_ids",
     auth: true,
     idempotent: true,
+    gone_codes: &[],
 };
 
 /// Parameters of [`list_rule_ids`](crate::wecom::WecomClient::list_rule_ids) (`POST /cgi-bin/corpgroup/rule/list_ids`), sent in the JSON body.
@@ -365,6 +366,7 @@ pub const DELETE_RULE: EndpointSpec = EndpointSpec {
     path: "/cgi-bin/corpgroup/rule/delete_rule",
     auth: true,
     idempotent: true,
+    gone_codes: &[670006],
 };
 
 /// Parameters of [`delete_rule`](crate::wecom::WecomClient::delete_rule) (`POST /cgi-bin/corpgroup/rule/delete_rule`), sent in the JSON body.
@@ -462,6 +464,7 @@ pub const GET_RULE_INFO: EndpointSpec = EndpointSpec {
     path: "/cgi-bin/corpgroup/rule/get_rule_info",
     auth: true,
     idempotent: true,
+    gone_codes: &[],
 };
 
 /// Parameters of [`get_rule_info`](crate::wecom::WecomClient::get_rule_info) (`POST /cgi-bin/corpgroup/rule/get_rule_info`), sent in the JSON body.
@@ -576,6 +579,7 @@ pub const ADD_RULE: EndpointSpec = EndpointSpec {
     path: "/cgi-bin/corpgroup/rule/add_rule",
     auth: true,
     idempotent: false,
+    gone_codes: &[],
 };
 
 /// Parameters of [`add_rule`](crate::wecom::WecomClient::add_rule) (`POST /cgi-bin/corpgroup/rule/add_rule`), sent in the JSON body.
@@ -692,6 +696,7 @@ pub const MODIFY_RULE: EndpointSpec = EndpointSpec {
     path: "/cgi-bin/corpgroup/rule/modify_rule",
     auth: true,
     idempotent: true,
+    gone_codes: &[],
 };
 
 /// Parameters of [`modify_rule`](crate::wecom::WecomClient::modify_rule) (`POST /cgi-bin/corpgroup/rule/modify_rule`), sent in the JSON body.

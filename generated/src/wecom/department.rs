@@ -221,6 +221,7 @@ pub const CREATE_DEPARTMENT: EndpointSpec = EndpointSpec {
     path: "/cgi-bin/department/create",
     auth: true,
     idempotent: false,
+    gone_codes: &[],
 };
 
 /// Parameters of [`create_department`](crate::wecom::WecomClient::create_department) (`POST /cgi-bin/department/create`), sent in the JSON body.
@@ -389,6 +390,7 @@ pub const UPDATE_DEPARTMENT: EndpointSpec = EndpointSpec {
     path: "/cgi-bin/department/update",
     auth: true,
     idempotent: true,
+    gone_codes: &[],
 };
 
 /// Parameters of [`update_department`](crate::wecom::WecomClient::update_department) (`POST /cgi-bin/department/update`), sent in the JSON body.
@@ -553,6 +555,7 @@ pub const DELETE_DEPARTMENT: EndpointSpec = EndpointSpec {
     path: "/cgi-bin/department/delete",
     auth: true,
     idempotent: true,
+    gone_codes: &[60003],
 };
 
 /// Parameters of [`delete_department`](crate::wecom::WecomClient::delete_department) (`GET /cgi-bin/department/delete`), sent in the query string.
@@ -645,6 +648,7 @@ pub const LIST_DEPARTMENTS: EndpointSpec = EndpointSpec {
     path: "/cgi-bin/department/list",
     auth: true,
     idempotent: true,
+    gone_codes: &[],
 };
 
 /// Parameters of [`list_departments`](crate::wecom::WecomClient::list_departments) (`GET /cgi-bin/department/list`), sent in the query string.
@@ -754,6 +758,7 @@ pub const GET_DEPARTMENT: EndpointSpec = EndpointSpec {
     path: "/cgi-bin/department/get",
     auth: true,
     idempotent: true,
+    gone_codes: &[],
 };
 
 /// Parameters of [`get_department`](crate::wecom::WecomClient::get_department) (`GET /cgi-bin/department/get`), sent in the query string.
@@ -863,6 +868,7 @@ pub const LIST_DEPARTMENT_IDS: EndpointSpec = EndpointSpec {
     path: "/cgi-bin/department/simplelist",
     auth: true,
     idempotent: true,
+    gone_codes: &[],
 };
 
 /// Parameters of [`list_department_ids`](crate::wecom::WecomClient::list_department_ids) (`GET /cgi-bin/department/simplelist`), sent in the query string.

@@ -659,6 +659,8 @@ impl WecomClient {
     ///
     /// Nothing beyond the envelope (unknown members are kept in `extra`).
     ///
+    /// Wrapped in [`Deleted`](crate::runtime::Deleted): `Deleted::Now` with the answer, or `Deleted::AlreadyGone` when a retry (after an attempt whose answer was lost) is answered [`INVALID_RULE_ID`](error_codes::INVALID_RULE_ID): the earlier attempt deleted it.
+    ///
     /// # Errors
     ///
     /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
@@ -668,8 +670,8 @@ impl WecomClient {
     pub async fn delete_rule(
         &self,
         request: &corpgroup_rule::DeleteRuleRequest,
-    ) -> Result<corpgroup_rule::DeleteRuleResponse> {
-        self.inner.call_json(&corpgroup_rule::DELETE_RULE, request).await
+    ) -> Result<qywx_runtime::Deleted<corpgroup_rule::DeleteRuleResponse>> {
+        self.inner.delete_json(&corpgroup_rule::DELETE_RULE, request).await
     }
 
     /// 获取对接规则详情: read a rule.
@@ -865,6 +867,8 @@ impl WecomClient {
     ///
     /// Nothing beyond the envelope (unknown members are kept in `extra`).
     ///
+    /// Wrapped in [`Deleted`](crate::runtime::Deleted): `Deleted::Now` with the answer, or `Deleted::AlreadyGone` when a retry (after an attempt whose answer was lost) is answered [`DEPARTMENT_NOT_FOUND`](error_codes::DEPARTMENT_NOT_FOUND): the earlier attempt deleted it.
+    ///
     /// # Errors
     ///
     /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
@@ -874,8 +878,8 @@ impl WecomClient {
     pub async fn delete_department(
         &self,
         request: &department::DeleteDepartmentRequest,
-    ) -> Result<department::DeleteDepartmentResponse> {
-        self.inner.call_query(&department::DELETE_DEPARTMENT, request).await
+    ) -> Result<qywx_runtime::Deleted<department::DeleteDepartmentResponse>> {
+        self.inner.delete_query(&department::DELETE_DEPARTMENT, request).await
     }
 
     /// 获取部门列表: list departments.
@@ -1051,6 +1055,8 @@ impl WecomClient {
     ///
     /// Nothing beyond the envelope (unknown members are kept in `extra`).
     ///
+    /// Wrapped in [`Deleted`](crate::runtime::Deleted): `Deleted::Now` with the answer, or `Deleted::AlreadyGone` when a retry (after an attempt whose answer was lost) is answered [`INVALID_TAG_ID`](error_codes::INVALID_TAG_ID): the earlier attempt deleted it.
+    ///
     /// # Errors
     ///
     /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
@@ -1060,8 +1066,8 @@ impl WecomClient {
     pub async fn delete_tag(
         &self,
         request: &tag::DeleteTagRequest,
-    ) -> Result<tag::DeleteTagResponse> {
-        self.inner.call_query(&tag::DELETE_TAG, request).await
+    ) -> Result<qywx_runtime::Deleted<tag::DeleteTagResponse>> {
+        self.inner.delete_query(&tag::DELETE_TAG, request).await
     }
 
     /// 获取标签成员: list a tag's members.
@@ -1310,6 +1316,8 @@ impl WecomClient {
     ///
     /// Nothing beyond the envelope (unknown members are kept in `extra`).
     ///
+    /// Wrapped in [`Deleted`](crate::runtime::Deleted): `Deleted::Now` with the answer, or `Deleted::AlreadyGone` when a retry (after an attempt whose answer was lost) is answered [`USERID_NOT_FOUND`](error_codes::USERID_NOT_FOUND): the earlier attempt deleted it.
+    ///
     /// # Errors
     ///
     /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
@@ -1319,8 +1327,8 @@ impl WecomClient {
     pub async fn delete_user(
         &self,
         request: &user::DeleteUserRequest,
-    ) -> Result<user::DeleteUserResponse> {
-        self.inner.call_query(&user::DELETE_USER, request).await
+    ) -> Result<qywx_runtime::Deleted<user::DeleteUserResponse>> {
+        self.inner.delete_query(&user::DELETE_USER, request).await
     }
 
     /// 获取成员: read a member.

@@ -79,6 +79,7 @@ pub const CREATE_TAG: EndpointSpec = EndpointSpec {
     path: "/cgi-bin/tag/create",
     auth: true,
     idempotent: false,
+    gone_codes: &[],
 };
 
 /// Parameters of [`create_tag`](crate::wecom::WecomClient::create_tag) (`POST /cgi-bin/tag/create`), sent in the JSON body.
@@ -199,6 +200,7 @@ pub const UPDATE_TAG: EndpointSpec = EndpointSpec {
     path: "/cgi-bin/tag/update",
     auth: true,
     idempotent: true,
+    gone_codes: &[],
 };
 
 /// Parameters of [`update_tag`](crate::wecom::WecomClient::update_tag) (`POST /cgi-bin/tag/update`), sent in the JSON body.
@@ -302,6 +304,7 @@ pub const DELETE_TAG: EndpointSpec = EndpointSpec {
     path: "/cgi-bin/tag/delete",
     auth: true,
     idempotent: true,
+    gone_codes: &[40068],
 };
 
 /// Parameters of [`delete_tag`](crate::wecom::WecomClient::delete_tag) (`GET /cgi-bin/tag/delete`), sent in the query string.
@@ -394,6 +397,7 @@ pub const GET_TAG_USERS: EndpointSpec = EndpointSpec {
     path: "/cgi-bin/tag/get",
     auth: true,
     idempotent: true,
+    gone_codes: &[],
 };
 
 /// Parameters of [`get_tag_users`](crate::wecom::WecomClient::get_tag_users) (`GET /cgi-bin/tag/get`), sent in the query string.
@@ -533,6 +537,7 @@ pub const ADD_TAG_USERS: EndpointSpec = EndpointSpec {
     path: "/cgi-bin/tag/addtagusers",
     auth: true,
     idempotent: true,
+    gone_codes: &[],
 };
 
 /// Parameters of [`add_tag_users`](crate::wecom::WecomClient::add_tag_users) (`POST /cgi-bin/tag/addtagusers`), sent in the JSON body.
@@ -725,6 +730,7 @@ pub const DELETE_TAG_USERS: EndpointSpec = EndpointSpec {
     path: "/cgi-bin/tag/deltagusers",
     auth: true,
     idempotent: true,
+    gone_codes: &[],
 };
 
 /// Parameters of [`delete_tag_users`](crate::wecom::WecomClient::delete_tag_users) (`POST /cgi-bin/tag/deltagusers`), sent in the JSON body.
@@ -917,6 +923,7 @@ pub const LIST_TAGS: EndpointSpec = EndpointSpec {
     path: "/cgi-bin/tag/list",
     auth: true,
     idempotent: true,
+    gone_codes: &[],
 };
 
 /// Answer of [`list_tags`](crate::wecom::WecomClient::list_tags) on success (envelope removed).

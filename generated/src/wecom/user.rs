@@ -1283,6 +1283,7 @@ pub const CREATE_USER: EndpointSpec = EndpointSpec {
     path: "/cgi-bin/user/create",
     auth: true,
     idempotent: false,
+    gone_codes: &[],
 };
 
 /// Parameters of [`create_user`](crate::wecom::WecomClient::create_user) (`POST /cgi-bin/user/create`), sent in the JSON body.
@@ -1793,6 +1794,7 @@ pub const UPDATE_USER: EndpointSpec = EndpointSpec {
     path: "/cgi-bin/user/update",
     auth: true,
     idempotent: true,
+    gone_codes: &[],
 };
 
 /// Parameters of [`update_user`](crate::wecom::WecomClient::update_user) (`POST /cgi-bin/user/update`), sent in the JSON body.
@@ -2303,6 +2305,7 @@ pub const DELETE_USER: EndpointSpec = EndpointSpec {
     path: "/cgi-bin/user/delete",
     auth: true,
     idempotent: true,
+    gone_codes: &[60111],
 };
 
 /// Parameters of [`delete_user`](crate::wecom::WecomClient::delete_user) (`GET /cgi-bin/user/delete`), sent in the query string.
@@ -2399,6 +2402,7 @@ pub const GET_USER: EndpointSpec = EndpointSpec {
     path: "/cgi-bin/user/get",
     auth: true,
     idempotent: true,
+    gone_codes: &[],
 };
 
 /// Parameters of [`get_user`](crate::wecom::WecomClient::get_user) (`GET /cgi-bin/user/get`), sent in the query string.
@@ -2913,6 +2917,7 @@ pub const LIST_DEPARTMENT_USERS: EndpointSpec = EndpointSpec {
     path: "/cgi-bin/user/simplelist",
     auth: true,
     idempotent: true,
+    gone_codes: &[],
 };
 
 /// Parameters of [`list_department_users`](crate::wecom::WecomClient::list_department_users) (`GET /cgi-bin/user/simplelist`), sent in the query string.
@@ -3066,6 +3071,7 @@ pub const LIST_USERS: EndpointSpec = EndpointSpec {
     path: "/cgi-bin/user/list",
     auth: true,
     idempotent: true,
+    gone_codes: &[],
 };
 
 /// Parameters of [`list_users`](crate::wecom::WecomClient::list_users) (`GET /cgi-bin/user/list`), sent in the query string.
@@ -3201,6 +3207,7 @@ pub const LIST_USER_IDS: EndpointSpec = EndpointSpec {
     path: "/cgi-bin/user/list_id",
     auth: true,
     idempotent: true,
+    gone_codes: &[],
 };
 
 /// Parameters of [`list_user_ids`](crate::wecom::WecomClient::list_user_ids) (`POST /cgi-bin/user/list_id`), sent in the JSON body.
@@ -3338,6 +3345,7 @@ pub const CONVERT_TO_OPENID: EndpointSpec = EndpointSpec {
     path: "/cgi-bin/user/convert_to_openid",
     auth: true,
     idempotent: true,
+    gone_codes: &[],
 };
 
 /// Parameters of [`convert_to_openid`](crate::wecom::WecomClient::convert_to_openid) (`POST /cgi-bin/user/convert_to_openid`), sent in the JSON body.
@@ -3442,6 +3450,7 @@ pub const CONVERT_TO_USERID: EndpointSpec = EndpointSpec {
     path: "/cgi-bin/user/convert_to_userid",
     auth: true,
     idempotent: true,
+    gone_codes: &[],
 };
 
 /// Parameters of [`convert_to_userid`](crate::wecom::WecomClient::convert_to_userid) (`POST /cgi-bin/user/convert_to_userid`), sent in the JSON body.

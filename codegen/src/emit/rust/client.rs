@@ -18,6 +18,7 @@ impl Scope<'_> {
         let const_name = format_ident!("{}", e.const_name);
         let method = format_ident!("{}", if s.method == Method::Get { "Get" } else { "Post" });
         let (id, path, auth, idempotent) = (&s.id, &s.path, s.auth, s.idempotent);
+        let gone_codes = e.gone_codes.iter().map(|c| proc_macro2::Literal::i64_unsuffixed(*c));
         let const_doc = doc(&format!("Descriptor of `{}`: `{} {}`.", s.id, s.method, s.path));
         let request = e.request.as_ref().map(|r| self.object(r));
         let response = match &e.response {
@@ -33,6 +34,7 @@ impl Scope<'_> {
                 path: #path,
                 auth: #auth,
                 idempotent: #idempotent,
+                gone_codes: &[#(#gone_codes),*],
             };
 
             #request
@@ -60,10 +62,18 @@ impl Scope<'_> {
         let method_doc = doc(&method_doc(service, e));
         let method_name = format_ident!("{}", s.name);
         let request_ty = self.local(module, &e.request_name());
-        let call = match e.call {
-            Call::NoParams => quote!(self.inner.call(&#const_path).await),
-            Call::Query => quote!(self.inner.call_query(&#const_path, request).await),
-            Call::Json => quote!(self.inner.call_json(&#const_path, request).await),
+        let deletes = !e.gone_codes.is_empty();
+        let call = match (e.call, deletes) {
+            (Call::NoParams, _) => quote!(self.inner.call(&#const_path).await),
+            (Call::Query, false) => quote!(self.inner.call_query(&#const_path, request).await),
+            (Call::Json, false) => quote!(self.inner.call_json(&#const_path, request).await),
+            (Call::Query, true) => quote!(self.inner.delete_query(&#const_path, request).await),
+            (Call::Json, true) => quote!(self.inner.delete_json(&#const_path, request).await),
+        };
+        let answer_ty = if deletes {
+            quote!(qywx_runtime::Deleted<#response_ty>)
+        } else {
+            response_ty.clone()
         };
         let args = e.request.as_ref().map(|_| quote!(, request: &#request_ty));
         let stream = e.stream.as_ref().map(|p| self.stream_method(e, p, &request_ty));
@@ -76,7 +86,7 @@ impl Scope<'_> {
         quote! {
             #method_doc
             #cfg
-            pub async fn #method_name(&self #args) -> Result<#response_ty> {
+            pub async fn #method_name(&self #args) -> Result<#answer_ty> {
                 #call
             }
 

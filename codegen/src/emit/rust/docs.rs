@@ -197,6 +197,15 @@ pub(crate) fn method_doc(service: &ServiceIr<'_>, endpoint: &EndpointIr<'_>) -> 
             out.push(format!("`{}`{described}", ty.display()));
         }
     }
+    if !e.gone_codes.is_empty() {
+        out.extend([
+            String::new(),
+            format!(
+                "Wrapped in [`Deleted`](crate::runtime::Deleted): `Deleted::Now` with the answer, or `Deleted::AlreadyGone` when a retry (after an attempt whose answer was lost) is answered {}: the earlier attempt deleted it.",
+                e.gone_codes.iter().map(|c| format!("[`{c}`](error_codes::{c})")).collect::<Vec<_>>().join(" or ")
+            ),
+        ]);
+    }
     out.extend([String::new(), "# Errors".into(), String::new()]);
     if endpoint.request.as_ref().is_some_and(|r| r.can_refuse()) {
         out.push("[`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above; ".into());

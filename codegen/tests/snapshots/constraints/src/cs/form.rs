@@ -479,6 +479,7 @@ pub const SUBMIT_FORM: EndpointSpec = EndpointSpec {
     path: "/form/submit",
     auth: true,
     idempotent: false,
+    gone_codes: &[],
 };
 
 /// Parameters of [`submit_form`](crate::cs::CsClient::submit_form) (`POST /form/submit`), sent in the JSON body.
@@ -852,6 +853,7 @@ pub const LIST_ENTRIES: EndpointSpec = EndpointSpec {
     path: "/form/list",
     auth: true,
     idempotent: true,
+    gone_codes: &[],
 };
 
 /// Parameters of [`list_entries`](crate::cs::CsClient::list_entries) (`GET /form/list`), sent in the query string.

@@ -30,24 +30,24 @@ pub static ENDPOINTS: &[&qywx_runtime::spec::EndpointSpec] = &[
     &form::LIST_ENTRIES,
 ];
 
-/// Documented error codes of Constraints, as answered in `errcode`.
+/// Error codes of Constraints, as answered in `errcode`: the ones the service documents, and the ones the spec infers (each says so, and why).
 pub mod error_codes {
-    /// Wrong secret. (handling: invalid credentials.)
+    /// Wrong secret. Not documented by the service: inferred (test fixture). (handling: invalid credentials.)
     pub const INVALID_SECRET: i64 = 40001;
 
-    /// Bad token: refresh it. (handling: refresh token.)
+    /// Bad token: refresh it. Not documented by the service: inferred (test fixture). (handling: refresh token.)
     pub const INVALID_TOKEN: i64 = 40014;
 
-    /// A parameter is missing or invalid. (handling: fail.)
+    /// A parameter is missing or invalid. Not documented by the service: inferred (test fixture). (handling: fail.)
     pub const INVALID_PARAMETER: i64 = 40035;
 
-    /// The body is not JSON. (handling: fail.)
+    /// The body is not JSON. Not documented by the service: inferred (test fixture). (handling: fail.)
     pub const MALFORMED_BODY: i64 = 40036;
 
-    /// The title is empty or too long. (handling: fail.)
+    /// The title is empty or too long. Not documented by the service: inferred (test fixture). (handling: fail.)
     pub const TITLE_INVALID: i64 = 60001;
 
-    /// A member has neither email nor phone. (handling: fail.)
+    /// A member has neither email nor phone. Not documented by the service: inferred (test fixture). (handling: fail.)
     pub const CONTACT_MISSING: i64 = 60002;
 }
 

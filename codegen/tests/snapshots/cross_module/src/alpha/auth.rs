@@ -18,6 +18,7 @@ pub const GET_TOKEN: EndpointSpec = EndpointSpec {
     path: "/alpha/token",
     auth: false,
     idempotent: true,
+    gone_codes: &[],
 };
 
 /// Parameters of [`get_token`](crate::alpha::AlphaClient::get_token) (`GET /alpha/token`), sent in the query string.

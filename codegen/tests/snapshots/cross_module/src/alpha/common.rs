@@ -127,6 +127,7 @@ pub const CHECK_ADDRESS: EndpointSpec = EndpointSpec {
     path: "/address/check",
     auth: true,
     idempotent: true,
+    gone_codes: &[],
 };
 
 /// Parameters of [`check_address`](crate::alpha::AlphaClient::check_address) (`POST /address/check`), sent in the JSON body.

@@ -89,6 +89,7 @@ pub const CREATE_PERSON: EndpointSpec = EndpointSpec {
     path: "/person/create",
     auth: true,
     idempotent: false,
+    gone_codes: &[],
 };
 
 /// Parameters of [`create_person`](crate::alpha::AlphaClient::create_person) (`POST /person/create`), sent in the JSON body.
@@ -210,6 +211,7 @@ pub const LIST_ADDRESSES: EndpointSpec = EndpointSpec {
     path: "/person/addresses",
     auth: true,
     idempotent: true,
+    gone_codes: &[],
 };
 
 /// Parameters of [`list_addresses`](crate::alpha::AlphaClient::list_addresses) (`GET /person/addresses`), sent in the query string.

@@ -18,6 +18,7 @@ pub const GET_TOKEN: EndpointSpec = EndpointSpec {
     path: "/beta/token",
     auth: false,
     idempotent: true,
+    gone_codes: &[],
 };
 
 /// Parameters of [`get_token`](crate::beta::BetaClient::get_token) (`GET /beta/token`), sent in the query string.

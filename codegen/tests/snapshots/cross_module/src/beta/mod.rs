@@ -26,18 +26,18 @@ pub static ENDPOINTS: &[&qywx_runtime::spec::EndpointSpec] = &[
     &org::GET_ORG,
 ];
 
-/// Documented error codes of Beta, as answered in `code`.
+/// Error codes of Beta, as answered in `code`: the ones the service documents, and the ones the spec infers (each says so, and why).
 pub mod error_codes {
-    /// Wrong appKey or appSecret. (handling: invalid credentials.)
+    /// Wrong appKey or appSecret. Not documented by the service: inferred (test fixture). (handling: invalid credentials.)
     pub const INVALID_APP_CREDENTIALS: i64 = 100100;
 
-    /// Wrong or expired token. (handling: refresh token.)
+    /// Wrong or expired token. Not documented by the service: inferred (test fixture). (handling: refresh token.)
     pub const INVALID_TOKEN: i64 = 100200;
 
-    /// The request cannot be taken. (handling: fail.)
+    /// The request cannot be taken. Not documented by the service: inferred (test fixture). (handling: fail.)
     pub const BAD_REQUEST: i64 = 400;
 
-    /// Too many requests. (handling: rate limited.)
+    /// Too many requests. Not documented by the service: inferred (test fixture). (handling: rate limited.)
     pub const TOO_MANY_REQUESTS: i64 = 429;
 }
 

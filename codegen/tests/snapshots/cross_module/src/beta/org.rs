@@ -83,6 +83,7 @@ pub const GET_ORG: EndpointSpec = EndpointSpec {
     path: "/api/org/get",
     auth: true,
     idempotent: true,
+    gone_codes: &[],
 };
 
 /// Parameters of [`get_org`](crate::beta::BetaClient::get_org) (`GET /api/org/get`), sent in the query string.

@@ -18,6 +18,7 @@ pub const GET_TOKEN: EndpointSpec = EndpointSpec {
     path: "/gamma/token",
     auth: false,
     idempotent: true,
+    gone_codes: &[],
 };
 
 /// Parameters of [`get_token`](crate::gamma::GammaClient::get_token) (`GET /gamma/token`), sent in the query string.

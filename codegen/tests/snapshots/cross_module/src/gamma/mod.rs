@@ -27,12 +27,12 @@ pub static ENDPOINTS: &[&qywx_runtime::spec::EndpointSpec] = &[
     &ping::ECHO,
 ];
 
-/// Documented error codes of Gamma, as answered in `status`.
+/// Error codes of Gamma, as answered in `status`: the ones the service documents, and the ones the spec infers (each says so, and why).
 pub mod error_codes {
-    /// Invalid request. (handling: fail.)
+    /// Invalid request. Not documented by the service: inferred (test fixture). (handling: fail.)
     pub const INVALID: i64 = 1;
 
-    /// Token expired. (handling: refresh token.)
+    /// Token expired. Not documented by the service: inferred (test fixture). (handling: refresh token.)
     pub const EXPIRED: i64 = 2;
 }
 

@@ -15,6 +15,7 @@ pub const PING: EndpointSpec = EndpointSpec {
     path: "/ping",
     auth: true,
     idempotent: true,
+    gone_codes: &[],
 };
 
 /// Answer of [`ping`](crate::gamma::GammaClient::ping) on success (envelope removed).
@@ -57,6 +58,7 @@ pub const ECHO: EndpointSpec = EndpointSpec {
     path: "/echo",
     auth: true,
     idempotent: true,
+    gone_codes: &[],
 };
 
 /// Parameters of [`echo`](crate::gamma::GammaClient::echo) (`POST /echo`), sent in the JSON body.

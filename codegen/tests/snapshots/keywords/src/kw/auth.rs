@@ -18,6 +18,7 @@ pub const GET_TOKEN: EndpointSpec = EndpointSpec {
     path: "/token",
     auth: false,
     idempotent: true,
+    gone_codes: &[],
 };
 
 /// Parameters of [`get_token`](crate::kw::KwClient::get_token) (`GET /token`), sent in the query string.

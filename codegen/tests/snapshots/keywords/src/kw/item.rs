@@ -363,6 +363,7 @@ pub const GET_ITEM: EndpointSpec = EndpointSpec {
     path: "/item/get",
     auth: true,
     idempotent: true,
+    gone_codes: &[],
 };
 
 /// Parameters of [`get_item`](crate::kw::KwClient::get_item) (`GET /item/get`), sent in the query string.
@@ -559,6 +560,7 @@ pub const PUT_ITEM: EndpointSpec = EndpointSpec {
     path: "/item/put",
     auth: true,
     idempotent: false,
+    gone_codes: &[],
 };
 
 /// Parameters of [`put_item`](crate::kw::KwClient::put_item) (`POST /item/put`), sent in the JSON body.

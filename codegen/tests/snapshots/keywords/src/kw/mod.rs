@@ -27,18 +27,18 @@ pub static ENDPOINTS: &[&qywx_runtime::spec::EndpointSpec] = &[
     &item::PUT_ITEM,
 ];
 
-/// Documented error codes of Keywords service, as answered in `errcode`.
+/// Error codes of Keywords service, as answered in `errcode`: the ones the service documents, and the ones the spec infers (each says so, and why).
 pub mod error_codes {
-    /// Busy: retry. (handling: retry.)
+    /// Busy: retry. Not documented by the service: inferred (test fixture). (handling: retry.)
     pub const BUSY: i64 = -1;
 
-    /// Wrong secret. (handling: invalid credentials.)
+    /// Wrong secret. Not documented by the service: inferred (test fixture). (handling: invalid credentials.)
     pub const INVALID_SECRET: i64 = 40001;
 
-    /// Bad token: refresh it. (handling: refresh token.)
+    /// Bad token: refresh it. Not documented by the service: inferred (test fixture). (handling: refresh token.)
     pub const INVALID_TOKEN: i64 = 40014;
 
-    /// A parameter is missing or invalid. (handling: fail.)
+    /// A parameter is missing or invalid. Not documented by the service: inferred (test fixture). (handling: fail.)
     pub const INVALID_PARAMETER: i64 = 40035;
 }
 

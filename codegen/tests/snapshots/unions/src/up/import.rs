@@ -407,6 +407,7 @@ pub const IMPORT_ROWS: EndpointSpec = EndpointSpec {
     path: "/import",
     auth: true,
     idempotent: false,
+    gone_codes: &[],
 };
 
 /// Parameters of [`import_rows`](crate::up::UpClient::import_rows) (`POST /import`), sent in the JSON body.
@@ -463,6 +464,7 @@ pub const GET_IMPORT: EndpointSpec = EndpointSpec {
     path: "/import/get",
     auth: true,
     idempotent: true,
+    gone_codes: &[],
 };
 
 /// Parameters of [`get_import`](crate::up::UpClient::get_import) (`GET /import/get`), sent in the query string.

@@ -36,18 +36,18 @@ pub static ENDPOINTS: &[&qywx_runtime::spec::EndpointSpec] = &[
     &import::GET_IMPORT,
 ];
 
-/// Documented error codes of Uploads, as answered in `code`.
+/// Error codes of Uploads, as answered in `code`: the ones the service documents, and the ones the spec infers (each says so, and why).
 pub mod error_codes {
-    /// Wrong appid or secret. (handling: invalid credentials.)
+    /// Wrong appid or secret. Not documented by the service: inferred (test fixture). (handling: invalid credentials.)
     pub const INVALID_APP_CREDENTIALS: i64 = 100100;
 
-    /// Wrong or expired token. (handling: refresh token.)
+    /// Wrong or expired token. Not documented by the service: inferred (test fixture). (handling: refresh token.)
     pub const INVALID_TOKEN: i64 = 100200;
 
-    /// The request cannot be taken. (handling: fail.)
+    /// The request cannot be taken. Not documented by the service: inferred (test fixture). (handling: fail.)
     pub const BAD_REQUEST: i64 = 400;
 
-    /// Busy: retry. (handling: retry.)
+    /// Busy: retry. Not documented by the service: inferred (test fixture). (handling: retry.)
     pub const BUSY: i64 = 500;
 }
 
