@@ -86,6 +86,14 @@ fn object_fields<'s>(spec: &'s Spec, ty: &TypeExpr) -> Option<&'s [Field]> {
     }
 }
 
+/// The first value of an enum that a request may send (not one only the server answers).
+fn sendable(values: &[qywx_codegen::model::EnumValue]) -> &qywx_codegen::model::EnumValue {
+    values
+        .iter()
+        .find(|v| !v.answer_only)
+        .expect("an enum has a value a request may send")
+}
+
 /// What a seed's example leaves out of a required field is filled with.
 fn quirk_placeholder(spec: &Spec, ty: &TypeExpr) -> Value {
     match ty {
@@ -94,7 +102,7 @@ fn quirk_placeholder(spec: &Spec, ty: &TypeExpr) -> Value {
         TypeExpr::Prim(_) => Value::from(0),
         TypeExpr::Array(_) => Value::Array(Vec::new()),
         TypeExpr::Named(name) => match &named(spec, name).kind {
-            TypeKind::Enum { values, .. } => values[0].value.clone(),
+            TypeKind::Enum { values, .. } => sendable(values).value.clone(),
             _ => Value::Object(Map::new()),
         },
     }
@@ -231,11 +239,7 @@ fn build(spec: &Spec, ty: &TypeExpr, field: Option<&Field>) -> Value {
                 }
                 row
             }
-            TypeKind::Enum { values, .. } => values
-                .first()
-                .unwrap_or_else(|| panic!("enum `{name}` has no values"))
-                .value
-                .clone(),
+            TypeKind::Enum { values, .. } => sendable(values).value.clone(),
             TypeKind::Union(variants) => {
                 let first = variants
                     .first()

@@ -580,6 +580,18 @@ fn named_type(out: &mut Out<'_>, o: &NamedType, n: &NamedType, side: Side) {
                         Class::Breaking,
                         format!("enum value {wire} now means `{}` (was `{}`)", y.name, x.name),
                     ),
+                    (Some(x), Some(y)) if x.answer_only != y.answer_only => out.push(
+                        if y.answer_only { Class::Breaking } else { Class::Additive },
+                        format!(
+                            "enum value {wire} `{}`: {}",
+                            y.name,
+                            if y.answer_only {
+                                "now only answered: requests holding it are refused before sending"
+                            } else {
+                                "may now be sent in requests (loosened)"
+                            }
+                        ),
+                    ),
                     (Some(x), Some(y))
                         if (&x.description, &x.source, &x.formerly) != (&y.description, &y.source, &y.formerly) =>
                     {

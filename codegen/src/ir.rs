@@ -233,10 +233,12 @@ pub enum Check {
         min: Option<usize>,
         max: Option<usize>,
     },
-    /// A closed enum: `Other` values are refused (`each`: a list of them).
+    /// A closed enum: `Other` values are refused (`each`: a list of them), and so are values
+    /// only the server answers (`answer_only`: the enum has some, checked by `is_sendable`).
     Known {
         rule: String,
         each: bool,
+        answer_only: bool,
     },
     /// A nested object (`each`: a list of them).
     Nested {
@@ -607,10 +609,21 @@ impl<'s> Builder<'_, 's> {
             Some(TypeKind::Enum {
                 open: false, values, ..
             }) => {
-                let listed: Vec<String> = values.iter().map(|v| v.value.to_string()).collect();
+                let listed: Vec<String> = values
+                    .iter()
+                    .filter(|v| !v.answer_only)
+                    .map(|v| v.value.to_string())
+                    .collect();
+                let answer_only = values.iter().any(|v| v.answer_only);
+                let what = if answer_only {
+                    "a value only the server answers, or not a documented value"
+                } else {
+                    "not a documented value"
+                };
                 checks.push(Check::Known {
-                    rule: format!("not a documented value (expected one of: {})", listed.join(", ")),
+                    rule: format!("{what} (expected one of: {})", listed.join(", ")),
                     each,
+                    answer_only,
                 });
             }
             Some(TypeKind::Object(_)) => checks.push(Check::Nested { each }),

@@ -676,6 +676,10 @@ pub struct EnumValue {
     /// else (`"1 meant female in the 2014 article"`): shown to users beside today's meaning.
     #[serde(default)]
     pub formerly: Option<String>,
+    /// The server answers this value, but today's request pages do not list it: a request
+    /// holding it fails validation (Gender `"0"`, what a read answers when the field is withheld).
+    #[serde(default)]
+    pub answer_only: bool,
     /// Where it is documented.
     pub source: Sources,
 }

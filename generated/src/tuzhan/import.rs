@@ -69,6 +69,7 @@ pub struct DeptImportParams {
     ///
     /// Wire name `deleteSubDepartmentFlag`, type `bool`, optional.
     /// Sent as a JSON string.
+    /// Formerly: The seed's table marks it 是否必须 true; its own example leaves it out and its text gives the default (默认为否), so it is optional: unset means false.
     pub delete_sub_department_flag: Option<bool>,
     /// Members the server sent that this version of the spec does not model, kept as sent.
     pub extra: Map<String, Value>,

@@ -405,6 +405,7 @@ pub struct UpdateDepartmentRequest {
     ///
     /// Wire name `name`, type `string`, optional.
     /// Length 1 to 64 characters.
+    /// Formerly: The 2014 article allowed 0~64 characters: an empty name was accepted.
     pub name: Option<String>,
     /// 英文名称，需要在管理后台开启多语言支持才能生效。长度限制为1~64个字符，字符不能包括\:\*?"&lt;&gt;|. English name; takes effect only when multi-language support is enabled.
     ///

@@ -1229,7 +1229,7 @@ impl WecomClient {
     /// - `external_position` (string, optional): 对外职务，如果设置了该值，则以此作为对外展示的职务，否则以position来展示. Job title shown to external contacts.
     /// - `tel` (string, optional, at most 64 characters): 办公电话。长度为0~64个字符 (deprecated: today telephone). Office phone, 0 to 64 characters.
     /// - `weixinid` (string, optional): 微信号。企业内必须唯一 (deprecated: not in today's pages). WeChat id, unique in the corp.
-    /// - Rule: one of `mobile`, `email` must be given (mobile/email二者不能同时为空 (2014: mobile/weixinid/email三者不能同时为空). Mobile and email cannot both be empty.)
+    /// - Rule: one of `mobile`, `email` must be given (mobile/email二者不能同时为空 (2014: mobile/weixinid/email三者不能同时为空). Mobile and email cannot both be empty.) (formerly: The 2014 article counted weixinid too: mobile/weixinid/email三者不能同时为空.)
     ///
     /// # Returns
     ///
@@ -1358,7 +1358,7 @@ impl WecomClient {
     /// - `biz_mail` (string): 企业邮箱. Corporate email.
     /// - `is_leader_in_dept` (i32[]): 表示在所在的部门内是否为部门负责人，数量与department一致. 1 where the member leads the department, 0 otherwise; aligned with department.
     /// - `direct_leader` (string[]): 直属上级UserID，返回在应用可见范围内的直属上级列表，最多有五个直属上级. UserIDs of the member's direct leaders visible to the app (at most five).
-    /// - `avatar` (string): 头像url. Avatar URL.
+    /// - `avatar` (string): 头像url。注:如果要获取小图将url最后的"/0"改成"/64"即可. Avatar URL; for a small one, replace its trailing /0 by /64.
     /// - `thumb_avatar` (string): 头像缩略图url. Avatar thumbnail URL.
     /// - `telephone` (string): 座机. Landline.
     /// - `alias` (string): 别名. Alias.

@@ -90,6 +90,7 @@ pub struct CreateTagRequest {
     ///
     /// Wire name `tagname`, type `string`, required.
     /// Length 1 to 32 characters.
+    /// Formerly: The 2014 article allowed 1~64 characters.
     pub tagname: String,
     /// 标签id，非负整型，指定此参数时新增的标签会生成对应的标签id，不指定时则以目前最大的id自增. Id for the new tag; unset: the largest id plus one.
     ///
@@ -215,6 +216,7 @@ pub struct UpdateTagRequest {
     ///
     /// Wire name `tagname`, type `string`, required.
     /// Length at most 32 characters.
+    /// Formerly: The 2014 article allowed at most 64 characters (最长64个字符).
     pub tagname: String,
 }
 

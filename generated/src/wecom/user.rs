@@ -19,6 +19,8 @@ pub enum Gender {
     /// 未定义. Undefined; read endpoints also answer 0 when the app may not read the member's gender (注：不可获取指返回值0). (wire value `"0"`)
     ///
     /// Formerly: In the 2014 article 0 meant male (gender=0表示男), and was the default.
+    ///
+    /// Only answered by the server: today's request pages do not list it, so a request holding it fails validation.
     Unspecified,
     /// 男性. Male. (wire value `"1"`)
     ///
@@ -34,6 +36,12 @@ impl Gender {
     /// Whether this is a value the spec documents (not `Other`).
     pub fn is_known(&self) -> bool {
         !matches!(self, Self::Other(_))
+    }
+
+    /// Whether a request may send this value: documented, and not one only the
+    /// server answers.
+    pub fn is_sendable(&self) -> bool {
+        self.is_known() && !matches!(self, Self::Unspecified)
     }
 }
 
@@ -895,7 +903,7 @@ pub struct Member {
     ///
     /// Wire name `direct_leader`, type `string[]`, optional.
     pub direct_leader: Option<Vec<String>>,
-    /// 头像url. Avatar URL.
+    /// 头像url。注:如果要获取小图将url最后的"/0"改成"/64"即可. Avatar URL; for a small one, replace its trailing /0 by /64.
     ///
     /// Wire name `avatar`, type `string`, optional.
     pub avatar: Option<String>,
@@ -1043,7 +1051,7 @@ impl Member {
         self
     }
 
-    /// Sets `avatar`: 头像url.
+    /// Sets `avatar`: 头像url。
     #[must_use = "a setter returns the updated value"]
     pub fn avatar(mut self, value: impl Into<String>) -> Self {
         self.avatar = Some(value.into());
@@ -1253,10 +1261,10 @@ json_object!(Member);
 impl Validate for Member {
     fn validate(&self, v: &mut Validator) {
         if let Some(value) = &self.gender {
-            if !value.is_known() {
+            if !value.is_sendable() {
                 v.report(
                     "gender",
-                    "not a documented value (expected one of: \"0\", \"1\", \"2\")",
+                    "a value only the server answers, or not a documented value (expected one of: \"1\", \"2\")",
                 );
             }
         }
@@ -1323,6 +1331,7 @@ pub struct CreateUserRequest {
     ///
     /// Wire name `position`, type `string`, optional.
     /// Length at most 128 characters.
+    /// Formerly: The 2014 article allowed 0~64 characters.
     pub position: Option<String>,
     /// 性别。1表示男性，2表示女性 (2014: gender=0表示男,=1表示女). Gender: "1" male, "2" female.
     ///
@@ -1332,6 +1341,7 @@ pub struct CreateUserRequest {
     ///
     /// Wire name `email`, type `string`, optional.
     /// Length 6 to 64 characters.
+    /// Formerly: The 2014 article allowed 0~64 characters (长度为0~64个字符).
     pub email: Option<String>,
     /// 企业邮箱。仅对开通企业邮箱的企业有效。长度6~64个字节，且为有效的企业邮箱格式。企业内必须唯一。未填写则系统会为用户生成默认企业邮箱. Corporate email (corps with WeCom mail), 6 to 64 bytes; generated when unset.
     ///
@@ -1715,10 +1725,10 @@ impl Validate for CreateUserRequest {
             v.length("position", value, None, Some(128));
         }
         if let Some(value) = &self.gender {
-            if !value.is_known() {
+            if !value.is_sendable() {
                 v.report(
                     "gender",
-                    "not a documented value (expected one of: \"0\", \"1\", \"2\")",
+                    "a value only the server answers, or not a documented value (expected one of: \"1\", \"2\")",
                 );
             }
         }
@@ -1813,6 +1823,7 @@ pub struct UpdateUserRequest {
     ///
     /// Wire name `name`, type `string`, optional.
     /// Length 1 to 64 characters.
+    /// Formerly: The 2014 article allowed 0~64 characters: an empty name was accepted.
     pub name: Option<String>,
     /// 别名。长度为1-64个utf8字符. Alias, 1 to 64 characters.
     ///
@@ -1836,6 +1847,7 @@ pub struct UpdateUserRequest {
     ///
     /// Wire name `position`, type `string`, optional.
     /// Length at most 128 characters.
+    /// Formerly: The 2014 article allowed 0~64 characters.
     pub position: Option<String>,
     /// 性别。1表示男性，2表示女性 (2014: gender=0表示男,=1表示女). Gender: "1" male, "2" female.
     ///
@@ -2229,10 +2241,10 @@ impl Validate for UpdateUserRequest {
             v.length("position", value, None, Some(128));
         }
         if let Some(value) = &self.gender {
-            if !value.is_known() {
+            if !value.is_sendable() {
                 v.report(
                     "gender",
-                    "not a documented value (expected one of: \"0\", \"1\", \"2\")",
+                    "a value only the server answers, or not a documented value (expected one of: \"1\", \"2\")",
                 );
             }
         }
@@ -2503,7 +2515,7 @@ pub struct GetUserResponse {
     ///
     /// Wire name `direct_leader`, type `string[]`, optional.
     pub direct_leader: Option<Vec<String>>,
-    /// 头像url. Avatar URL.
+    /// 头像url。注:如果要获取小图将url最后的"/0"改成"/64"即可. Avatar URL; for a small one, replace its trailing /0 by /64.
     ///
     /// Wire name `avatar`, type `string`, optional.
     pub avatar: Option<String>,
@@ -2666,7 +2678,7 @@ impl GetUserResponse {
         self
     }
 
-    /// Sets `avatar`: 头像url.
+    /// Sets `avatar`: 头像url。
     #[must_use = "a setter returns the updated value"]
     pub fn avatar(mut self, value: impl Into<String>) -> Self {
         self.avatar = Some(value.into());

@@ -209,8 +209,28 @@ impl Scope<'_> {
                 .as_deref()
                 .map(|f| format!("\n\nFormerly: {}", md(f)))
                 .unwrap_or_default();
-            let vdoc = doc(&format!("{} (wire value `{}`){formerly}", md(&v.description), v.value));
+            let answer_only = if v.answer_only {
+                "\n\nOnly answered by the server: today's request pages do not list it, so a request holding it fails validation."
+            } else {
+                ""
+            };
+            let vdoc = doc(&format!("{} (wire value `{}`){formerly}{answer_only}", md(&v.description), v.value));
             quote!(#vdoc #id,)
+        });
+        let answer_only: Vec<_> = e
+            .values
+            .iter()
+            .filter(|v| v.answer_only)
+            .map(|v| format_ident!("{}", v.name))
+            .collect();
+        let sendable = (!answer_only.is_empty()).then(|| {
+            quote! {
+                /// Whether a request may send this value: documented, and not one only the
+                /// server answers.
+                pub fn is_sendable(&self) -> bool {
+                    self.is_known() && !matches!(self, #(Self::#answer_only)|*)
+                }
+            }
         });
         let raw = if e.int_repr { quote!(i64) } else { quote!(String) };
         let (from_arms, to_arms): (Vec<_>, Vec<_>) = e
@@ -258,6 +278,8 @@ impl Scope<'_> {
                 pub fn is_known(&self) -> bool {
                     !matches!(self, Self::Other(_))
                 }
+
+                #sendable
             }
 
             impl #trait_name for #name {

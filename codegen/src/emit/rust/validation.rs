@@ -179,8 +179,14 @@ fn field_checks(f: &FieldIr<'_>) -> Option<TokenStream> {
             let (min, max) = (size(*min), size(*max));
             quote!(v.items(#wire, value.len(), #min, #max);)
         }
-        Check::Known { rule, each: true } => quote!(if value.iter().any(|x| !x.is_known()) { v.report(#wire, #rule); }),
-        Check::Known { rule, each: false } => quote!(if !value.is_known() { v.report(#wire, #rule); }),
+        Check::Known { rule, each, answer_only } => {
+            let test = if *answer_only { quote!(is_sendable) } else { quote!(is_known) };
+            if *each {
+                quote!(if value.iter().any(|x| !x.#test()) { v.report(#wire, #rule); })
+            } else {
+                quote!(if !value.#test() { v.report(#wire, #rule); })
+            }
+        }
         Check::Nested { each: false } => quote!(v.nested(#wire, value);),
         Check::Nested { each: true } => quote!(v.each(#wire, value);),
     });
