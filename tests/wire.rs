@@ -961,3 +961,15 @@ async fn modern_server_answers_decode_and_keep_unknown_parts() {
         12
     );
 }
+
+/// Generated enums show their wire value (`as_wire`, `Display`), unknown values included.
+#[test]
+fn enums_show_their_wire_values() {
+    use qywx::tuzhan::import::{ImportStatus, OptType};
+    use qywx::wecom::user::Gender;
+    assert_eq!(Gender::Female.as_wire(), "2");
+    assert_eq!(Gender::Other("9".into()).to_string(), "9");
+    assert_eq!(OptType::Delete.to_string(), "delete");
+    assert_eq!(ImportStatus::Failed.as_wire(), -1);
+    assert_eq!(format!("{}", ImportStatus::Partial), "2");
+}

@@ -685,9 +685,9 @@ impl ServiceClient {
             if !query.is_empty() {
                 query.push('&');
             }
-            encode_query_part(&mut query, name);
+            query.extend(form_urlencoded::byte_serialize(name.as_bytes()));
             query.push('=');
-            encode_query_part(&mut query, value);
+            query.extend(form_urlencoded::byte_serialize(value.as_bytes()));
         };
         if let Some((name, token)) = token {
             append(name, token.expose());
@@ -765,27 +765,6 @@ impl ServiceClient {
 struct Gone {
     code: i64,
     message: String,
-}
-
-/// Appends `text` percent-encoded for a query string (`application/x-www-form-urlencoded` rules).
-fn encode_query_part(out: &mut String, text: &str) {
-    let unreserved = |byte: u8| byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'*');
-    if text.bytes().all(unreserved) {
-        out.push_str(text);
-        return;
-    }
-    for byte in text.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => out.push(byte as char),
-            b' ' => out.push('+'),
-            other => {
-                const HEX: &[u8; 16] = b"0123456789ABCDEF";
-                out.push('%');
-                out.push(HEX[(other >> 4) as usize] as char);
-                out.push(HEX[(other & 15) as usize] as char);
-            }
-        }
-    }
 }
 
 fn check<T: Validate + ?Sized>(endpoint: &'static EndpointSpec, request: &T) -> Result<()> {

@@ -23,7 +23,6 @@ mod redis_store;
 mod secret;
 #[cfg(feature = "server")]
 pub mod server;
-mod sha256;
 #[doc(hidden)]
 pub mod spec;
 mod token;

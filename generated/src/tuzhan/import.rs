@@ -33,6 +33,18 @@ impl OptType {
     pub fn is_known(&self) -> bool {
         !matches!(self, Self::Other(_))
     }
+
+    /// The value as it goes on the wire.
+    pub fn as_wire(&self) -> &str {
+        StrEnum::to_wire(self)
+    }
+}
+
+/// The wire value.
+impl std::fmt::Display for OptType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&self.as_wire(), f)
+    }
 }
 
 impl StrEnum for OptType {
@@ -85,7 +97,7 @@ impl DeptImportParams {
         }
     }
 
-    /// Sets `deleteSubDepartmentFlag`: 删除操作,是否删除子部门(true: 是, false: 否),为否时存在子部门无法删除,默认为否.
+    /// Sets `deleteSubDepartmentFlag`: 删除操作,是否删除子部门(true: 是, false: 否),为否时存在子部门无法删除,默认为否. For delete: whether to delete sub-departments too; when false a department with sub-departments cannot be deleted. Default false.
     #[must_use = "a setter returns the updated value"]
     pub fn delete_sub_department_flag(mut self, value: impl Into<bool>) -> Self {
         self.delete_sub_department_flag = Some(value.into());
@@ -219,6 +231,18 @@ impl DeptType {
     pub fn is_known(&self) -> bool {
         !matches!(self, Self::Other(_))
     }
+
+    /// The value as it goes on the wire.
+    pub fn as_wire(&self) -> &str {
+        StrEnum::to_wire(self)
+    }
+}
+
+/// The wire value.
+impl std::fmt::Display for DeptType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&self.as_wire(), f)
+    }
 }
 
 impl StrEnum for DeptType {
@@ -259,6 +283,18 @@ impl DeptStatus {
     /// Whether this is a value the spec documents (not `Other`).
     pub fn is_known(&self) -> bool {
         !matches!(self, Self::Other(_))
+    }
+
+    /// The value as it goes on the wire.
+    pub fn as_wire(&self) -> i64 {
+        IntEnum::to_wire(self)
+    }
+}
+
+/// The wire value.
+impl std::fmt::Display for DeptStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&self.as_wire(), f)
     }
 }
 
@@ -379,84 +415,84 @@ impl ImportDepartment {
         }
     }
 
-    /// Sets `deptId`: 部门ID.
+    /// Sets `deptId`: 部门ID. Tuzhan department id.
     #[must_use = "a setter returns the updated value"]
     pub fn dept_id(mut self, value: impl Into<i64>) -> Self {
         self.dept_id = Some(value.into());
         self
     }
 
-    /// Sets `parentId`: 父部门ID.
+    /// Sets `parentId`: 父部门ID. Tuzhan parent department id.
     #[must_use = "a setter returns the updated value"]
     pub fn parent_id(mut self, value: impl Into<i64>) -> Self {
         self.parent_id = Some(value.into());
         self
     }
 
-    /// Sets `thirdDeptId`: 第三方部门ID,类型为外部渠道时必填.
+    /// Sets `thirdDeptId`: 第三方部门ID,类型为外部渠道时必填. The department's id in the company's own system; required for outchannel.
     #[must_use = "a setter returns the updated value"]
     pub fn third_dept_id(mut self, value: impl Into<String>) -> Self {
         self.third_dept_id = Some(value.into());
         self
     }
 
-    /// Sets `thirdParentId`: 第三方父部门ID,类型为外部渠道时选填.
+    /// Sets `thirdParentId`: 第三方父部门ID,类型为外部渠道时选填. The parent's id in the company's own system; optional for outchannel.
     #[must_use = "a setter returns the updated value"]
     pub fn third_parent_id(mut self, value: impl Into<String>) -> Self {
         self.third_parent_id = Some(value.into());
         self
     }
 
-    /// Sets `corpid`: 授权方企业微信ID,类型为企业微信时必填.
+    /// Sets `corpid`: 授权方企业微信ID,类型为企业微信时必填. WeCom corp id of the authorising corp; required for qywx.
     #[must_use = "a setter returns the updated value"]
     pub fn corpid(mut self, value: impl Into<String>) -> Self {
         self.corpid = Some(value.into());
         self
     }
 
-    /// Sets `wxDeptId`: 企业微信部门ID,类型为企业微信时必填.
+    /// Sets `wxDeptId`: 企业微信部门ID,类型为企业微信时必填. WeCom department id; required for qywx.
     #[must_use = "a setter returns the updated value"]
     pub fn wx_dept_id(mut self, value: impl Into<i64>) -> Self {
         self.wx_dept_id = Some(value.into());
         self
     }
 
-    /// Sets `wxParentId`: 企业微信父部门ID,类型为企业微信时选填.
+    /// Sets `wxParentId`: 企业微信父部门ID,类型为企业微信时选填. WeCom parent department id; optional for qywx.
     #[must_use = "a setter returns the updated value"]
     pub fn wx_parent_id(mut self, value: impl Into<i64>) -> Self {
         self.wx_parent_id = Some(value.into());
         self
     }
 
-    /// Sets `deptStatus`: 部门状态(1: 有效, 2: 无效).
+    /// Sets `deptStatus`: 部门状态(1: 有效, 2: 无效). Department status: 1 valid, 2 invalid.
     #[must_use = "a setter returns the updated value"]
     pub fn dept_status(mut self, value: impl Into<DeptStatus>) -> Self {
         self.dept_status = Some(value.into());
         self
     }
 
-    /// Sets `createUser`: 创建人.
+    /// Sets `createUser`: 创建人. Created by.
     #[must_use = "a setter returns the updated value"]
     pub fn create_user(mut self, value: impl Into<String>) -> Self {
         self.create_user = Some(value.into());
         self
     }
 
-    /// Sets `createTime`: 创建时间, 格式: yyyy-MM-dd HH:mm:ss.
+    /// Sets `createTime`: 创建时间, 格式: yyyy-MM-dd HH:mm:ss. Creation time, formatted yyyy-MM-dd HH:mm:ss.
     #[must_use = "a setter returns the updated value"]
     pub fn create_time(mut self, value: impl Into<LocalDateTime>) -> Self {
         self.create_time = Some(value.into());
         self
     }
 
-    /// Sets `updateUser`: 修改人.
+    /// Sets `updateUser`: 修改人. Last modified by.
     #[must_use = "a setter returns the updated value"]
     pub fn update_user(mut self, value: impl Into<String>) -> Self {
         self.update_user = Some(value.into());
         self
     }
 
-    /// Sets `updateTime`: 更新时间, 格式: yyyy-MM-dd HH:mm:ss.
+    /// Sets `updateTime`: 更新时间, 格式: yyyy-MM-dd HH:mm:ss. Last update time, formatted yyyy-MM-dd HH:mm:ss.
     #[must_use = "a setter returns the updated value"]
     pub fn update_time(mut self, value: impl Into<LocalDateTime>) -> Self {
         self.update_time = Some(value.into());
@@ -636,6 +672,18 @@ impl UserType {
     pub fn is_known(&self) -> bool {
         !matches!(self, Self::Other(_))
     }
+
+    /// The value as it goes on the wire.
+    pub fn as_wire(&self) -> i64 {
+        IntEnum::to_wire(self)
+    }
+}
+
+/// The wire value.
+impl std::fmt::Display for UserType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&self.as_wire(), f)
+    }
 }
 
 impl IntEnum for UserType {
@@ -678,6 +726,18 @@ impl RoleKey {
     /// Whether this is a value the spec documents (not `Other`).
     pub fn is_known(&self) -> bool {
         !matches!(self, Self::Other(_))
+    }
+
+    /// The value as it goes on the wire.
+    pub fn as_wire(&self) -> &str {
+        StrEnum::to_wire(self)
+    }
+}
+
+/// The wire value.
+impl std::fmt::Display for RoleKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&self.as_wire(), f)
     }
 }
 
@@ -816,119 +876,119 @@ impl ImportEmployee {
         }
     }
 
-    /// Sets `channelId`: 员工渠道ID, 雪花算法生成.
+    /// Sets `channelId`: 员工渠道ID, 雪花算法生成. Employee-channel id (a snowflake id).
     #[must_use = "a setter returns the updated value"]
     pub fn channel_id(mut self, value: impl Into<i64>) -> Self {
         self.channel_id = Some(value.into());
         self
     }
 
-    /// Sets `thirdUserId`: 第三方用户ID.
+    /// Sets `thirdUserId`: 第三方用户ID. The user's id in the company's own system.
     #[must_use = "a setter returns the updated value"]
     pub fn third_user_id(mut self, value: impl Into<String>) -> Self {
         self.third_user_id = Some(value.into());
         self
     }
 
-    /// Sets `userType`: 渠道用户类型(1:公众号用户, 2:企业微信用户).
+    /// Sets `userType`: 渠道用户类型(1:公众号用户, 2:企业微信用户). Channel user kind: 1 official-account user, 2 WeCom user.
     #[must_use = "a setter returns the updated value"]
     pub fn user_type(mut self, value: impl Into<UserType>) -> Self {
         self.user_type = Some(value.into());
         self
     }
 
-    /// Sets `appId`: 微信公众号应用ID,appId与openid填写后免激活.
+    /// Sets `appId`: 微信公众号应用ID,appId与openid填写后免激活. WeChat official-account app id; with openid, the channel needs no activation.
     #[must_use = "a setter returns the updated value"]
     pub fn app_id(mut self, value: impl Into<String>) -> Self {
         self.app_id = Some(value.into());
         self
     }
 
-    /// Sets `openid`: 微信公众号openid,appId与openid填写后免激活.
+    /// Sets `openid`: 微信公众号openid,appId与openid填写后免激活. WeChat official-account openid; with appId, the channel needs no activation.
     #[must_use = "a setter returns the updated value"]
     pub fn openid(mut self, value: impl Into<String>) -> Self {
         self.openid = Some(value.into());
         self
     }
 
-    /// Sets `wxUserid`: 企业微信用户ID,结合企业微信部门免激活,渠道用户类型为企业微信用户时必填.
+    /// Sets `wxUserid`: 企业微信用户ID,结合企业微信部门免激活,渠道用户类型为企业微信用户时必填. WeCom userid; with a WeCom department the channel needs no activation. Required when userType is 2 (WeCom user).
     #[must_use = "a setter returns the updated value"]
     pub fn wx_userid(mut self, value: impl Into<String>) -> Self {
         self.wx_userid = Some(value.into());
         self
     }
 
-    /// Sets `unionid`: 微信unionid.
+    /// Sets `unionid`: 微信unionid. WeChat unionid.
     #[must_use = "a setter returns the updated value"]
     pub fn unionid(mut self, value: impl Into<String>) -> Self {
         self.unionid = Some(value.into());
         self
     }
 
-    /// Sets `channelName`: 员工渠道名称.
+    /// Sets `channelName`: 员工渠道名称. Employee-channel name.
     #[must_use = "a setter returns the updated value"]
     pub fn channel_name(mut self, value: impl Into<String>) -> Self {
         self.channel_name = Some(value.into());
         self
     }
 
-    /// Sets `phone`: 手机号码.
+    /// Sets `phone`: 手机号码. Mobile number.
     #[must_use = "a setter returns the updated value"]
     pub fn phone(mut self, value: impl Into<String>) -> Self {
         self.phone = Some(value.into());
         self
     }
 
-    /// Sets `job`: 职位.
+    /// Sets `job`: 职位. Job title.
     #[must_use = "a setter returns the updated value"]
     pub fn job(mut self, value: impl Into<String>) -> Self {
         self.job = Some(value.into());
         self
     }
 
-    /// Sets `deptId`: 部门ID.
+    /// Sets `deptId`: 部门ID. Tuzhan department id.
     #[must_use = "a setter returns the updated value"]
     pub fn dept_id(mut self, value: impl Into<i64>) -> Self {
         self.dept_id = Some(value.into());
         self
     }
 
-    /// Sets `thirdDeptId`: 第三方部门ID.
+    /// Sets `thirdDeptId`: 第三方部门ID. The department's id in the company's own system.
     #[must_use = "a setter returns the updated value"]
     pub fn third_dept_id(mut self, value: impl Into<String>) -> Self {
         self.third_dept_id = Some(value.into());
         self
     }
 
-    /// Sets `wxDeptId`: 企业微信部门ID.
+    /// Sets `wxDeptId`: 企业微信部门ID. WeCom department id.
     #[must_use = "a setter returns the updated value"]
     pub fn wx_dept_id(mut self, value: impl Into<i64>) -> Self {
         self.wx_dept_id = Some(value.into());
         self
     }
 
-    /// Sets `deptManagerFlag`: 是否为部门管理员,父部门管理员自动拥有子部门管理权限(true: 是, false: 否).
+    /// Sets `deptManagerFlag`: 是否为部门管理员,父部门管理员自动拥有子部门管理权限(true: 是, false: 否). Whether the employee manages the department; a parent department's managers also manage its sub-departments.
     #[must_use = "a setter returns the updated value"]
     pub fn dept_manager_flag(mut self, value: impl Into<bool>) -> Self {
         self.dept_manager_flag = Some(value.into());
         self
     }
 
-    /// Sets `roleKeys`: 角色类型(ADMIN: 企业超管, GENERAL_EMPLOYE: 普通员工).
+    /// Sets `roleKeys`: 角色类型(ADMIN: 企业超管, GENERAL_EMPLOYE: 普通员工). Roles: ADMIN super administrator, GENERAL_EMPLOYE ordinary employee (sic); CUSTOM_ROLE with roleId.
     #[must_use = "a setter returns the updated value"]
     pub fn role_keys(mut self, value: impl Into<Vec<RoleKey>>) -> Self {
         self.role_keys = Some(value.into());
         self
     }
 
-    /// Sets `updateTime`: 更新时间, 格式: yyyy-MM-dd HH:mm:ss.
+    /// Sets `updateTime`: 更新时间, 格式: yyyy-MM-dd HH:mm:ss. Update time, formatted yyyy-MM-dd HH:mm:ss.
     #[must_use = "a setter returns the updated value"]
     pub fn update_time(mut self, value: impl Into<LocalDateTime>) -> Self {
         self.update_time = Some(value.into());
         self
     }
 
-    /// Sets `deputyDeptIds`: 副部门id 第三方应用副部门id 逗号分隔,全量覆盖.
+    /// Sets `deputyDeptIds`: 副部门id 第三方应用副部门id 逗号分隔,全量覆盖. Secondary department ids (the company system's ids), comma-separated; replaces the whole set.
     #[must_use = "a setter returns the updated value"]
     pub fn deputy_dept_ids(
         mut self,
@@ -938,14 +998,14 @@ impl ImportEmployee {
         self
     }
 
-    /// Sets `serialNum`: 排序.
+    /// Sets `serialNum`: 排序. Sort order.
     #[must_use = "a setter returns the updated value"]
     pub fn serial_num(mut self, value: impl Into<i32>) -> Self {
         self.serial_num = Some(value.into());
         self
     }
 
-    /// Sets `roleId`: 角色类型 CUSTOM_ROLE: 自定义角色 当角色类型为自定义角色需要传roleId 目前只支持一个.
+    /// Sets `roleId`: 角色类型 CUSTOM_ROLE: 自定义角色 当角色类型为自定义角色需要传roleId 目前只支持一个. Custom role id: required when roleKeys holds CUSTOM_ROLE; only one is supported.
     #[must_use = "a setter returns the updated value"]
     pub fn role_id(mut self, value: impl Into<i64>) -> Self {
         self.role_id = Some(value.into());
@@ -1455,6 +1515,18 @@ impl ImportStatus {
     pub fn is_known(&self) -> bool {
         !matches!(self, Self::Other(_))
     }
+
+    /// The value as it goes on the wire.
+    pub fn as_wire(&self) -> i64 {
+        IntEnum::to_wire(self)
+    }
+}
+
+/// The wire value.
+impl std::fmt::Display for ImportStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&self.as_wire(), f)
+    }
 }
 
 impl IntEnum for ImportStatus {
@@ -1513,7 +1585,7 @@ impl DeptImportResult {
         }
     }
 
-    /// Sets `errorData`: 导入失败数据.
+    /// Sets `errorData`: 导入失败数据. The rows that failed.
     #[must_use = "a setter returns the updated value"]
     pub fn error_data(mut self, value: impl Into<Vec<ImportDepartmentEcho>>) -> Self {
         self.error_data = Some(value.into());
@@ -1653,7 +1725,7 @@ impl EmployeeImportResult {
         }
     }
 
-    /// Sets `errorData`: 导入失败数据.
+    /// Sets `errorData`: 导入失败数据. The rows that failed.
     #[must_use = "a setter returns the updated value"]
     pub fn error_data(mut self, value: impl Into<Vec<ImportEmployeeEcho>>) -> Self {
         self.error_data = Some(value.into());

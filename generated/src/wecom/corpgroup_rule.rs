@@ -111,7 +111,7 @@ impl OwnerCorpRange {
         }
     }
 
-    /// Sets `departmentids`: 部门id,部门id和用户id两个必选填一个.
+    /// Sets `departmentids`: 部门id,部门id和用户id两个必选填一个. Department ids; departmentids or userids must be set.
     #[must_use = "a setter returns the updated value"]
     pub fn departmentids(
         mut self,
@@ -121,7 +121,7 @@ impl OwnerCorpRange {
         self
     }
 
-    /// Sets `userids`: 用户id,部门id和用户id两个必选填一个.
+    /// Sets `userids`: 用户id,部门id和用户id两个必选填一个. UserIDs; departmentids or userids must be set.
     #[must_use = "a setter returns the updated value"]
     pub fn userids(
         mut self,
@@ -201,7 +201,7 @@ impl MemberCorpRange {
         }
     }
 
-    /// Sets `groupids`: 分组id,分组id和企业id两个必选填一个.
+    /// Sets `groupids`: 分组id,分组id和企业id两个必选填一个. Group ids; groupids or corpids must be set.
     #[must_use = "a setter returns the updated value"]
     pub fn groupids(
         mut self,
@@ -211,7 +211,7 @@ impl MemberCorpRange {
         self
     }
 
-    /// Sets `corpids`: 企业id,分组id和企业id两个必选填一个.
+    /// Sets `corpids`: 企业id,分组id和企业id两个必选填一个. Corp ids; groupids or corpids must be set.
     #[must_use = "a setter returns the updated value"]
     pub fn corpids(
         mut self,

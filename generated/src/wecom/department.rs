@@ -55,21 +55,21 @@ impl Department {
         }
     }
 
-    /// Sets `name`: 部门名称.
+    /// Sets `name`: 部门名称. Department name; 代开发自建应用需要管理员授权才返回 (withheld from service-provider-built apps without the admin's authorization).
     #[must_use = "a setter returns the updated value"]
     pub fn name(mut self, value: impl Into<String>) -> Self {
         self.name = Some(value.into());
         self
     }
 
-    /// Sets `name_en`: 英文名称.
+    /// Sets `name_en`: 英文名称. English name of the department.
     #[must_use = "a setter returns the updated value"]
     pub fn name_en(mut self, value: impl Into<String>) -> Self {
         self.name_en = Some(value.into());
         self
     }
 
-    /// Sets `department_leader`: 部门负责人的UserID，返回在应用可见范围内的部门负责人列表.
+    /// Sets `department_leader`: 部门负责人的UserID，返回在应用可见范围内的部门负责人列表. UserIDs of the department's leaders visible to the app.
     #[must_use = "a setter returns the updated value"]
     pub fn department_leader(
         mut self,
@@ -79,7 +79,7 @@ impl Department {
         self
     }
 
-    /// Sets `order`: 在父部门中的次序值。
+    /// Sets `order`: 在父部门中的次序值。order值大的排序靠前。值范围是\[0, 2^32). Position among the parent's children; larger values sort first.
     #[must_use = "a setter returns the updated value"]
     pub fn order(mut self, value: impl Into<u32>) -> Self {
         self.order = Some(value.into());
@@ -264,21 +264,21 @@ impl CreateDepartmentRequest {
         }
     }
 
-    /// Sets `name_en`: 英文名称。
+    /// Sets `name_en`: 英文名称。同一个层级的部门名称不能重复。需要在管理后台开启多语言支持才能生效。长度限制为1~64个字符，字符不能包括\:\*?"&lt;&gt;|. English name; takes effect only when multi-language support is enabled in the admin console.
     #[must_use = "a setter returns the updated value"]
     pub fn name_en(mut self, value: impl Into<String>) -> Self {
         self.name_en = Some(value.into());
         self
     }
 
-    /// Sets `order`: 在父部门中的次序值。
+    /// Sets `order`: 在父部门中的次序值。order值大的排序靠前。有效的值范围是\[0, 2^32). Position among the parent's children; larger values sort first.
     #[must_use = "a setter returns the updated value"]
     pub fn order(mut self, value: impl Into<u32>) -> Self {
         self.order = Some(value.into());
         self
     }
 
-    /// Sets `id`: 部门id，32位整型，指定时必须大于1。
+    /// Sets `id`: 部门id，32位整型，指定时必须大于1。若不填该参数，将自动生成id. Id for the new department (greater than 1); generated when unset.
     #[must_use = "a setter returns the updated value"]
     pub fn id(mut self, value: impl Into<i32>) -> Self {
         self.id = Some(value.into());
@@ -434,28 +434,28 @@ impl UpdateDepartmentRequest {
         }
     }
 
-    /// Sets `name`: 部门名称。
+    /// Sets `name`: 部门名称。长度限制为1~64个UTF-8字符，字符不能包括\:\*?"&lt;&gt;| (2014: 长度限制为0~64个字符。修改部门名称时指定该参数). New department name, 1 to 64 characters; set it to rename.
     #[must_use = "a setter returns the updated value"]
     pub fn name(mut self, value: impl Into<String>) -> Self {
         self.name = Some(value.into());
         self
     }
 
-    /// Sets `name_en`: 英文名称，需要在管理后台开启多语言支持才能生效。
+    /// Sets `name_en`: 英文名称，需要在管理后台开启多语言支持才能生效。长度限制为1~64个字符，字符不能包括\:\*?"&lt;&gt;|. English name; takes effect only when multi-language support is enabled.
     #[must_use = "a setter returns the updated value"]
     pub fn name_en(mut self, value: impl Into<String>) -> Self {
         self.name_en = Some(value.into());
         self
     }
 
-    /// Sets `parentid`: 父部门id.
+    /// Sets `parentid`: 父部门id. New parent department id (moves the department).
     #[must_use = "a setter returns the updated value"]
     pub fn parentid(mut self, value: impl Into<i32>) -> Self {
         self.parentid = Some(value.into());
         self
     }
 
-    /// Sets `order`: 在父部门中的次序值。
+    /// Sets `order`: 在父部门中的次序值。order值大的排序靠前。有效的值范围是\[0, 2^32). Position among the parent's children; larger values sort first.
     #[must_use = "a setter returns the updated value"]
     pub fn order(mut self, value: impl Into<u32>) -> Self {
         self.order = Some(value.into());
@@ -669,7 +669,7 @@ impl ListDepartmentsRequest {
         Self { id: None }
     }
 
-    /// Sets `id`: 部门id。
+    /// Sets `id`: 部门id。获取指定部门及其下的子部门（以及子部门的子部门等等，递归）。如果不填，默认获取全量组织架构. A department id: answers that department and all its sub-departments, recursively; unset, the whole directory.
     #[must_use = "a setter returns the updated value"]
     pub fn id(mut self, value: impl Into<i32>) -> Self {
         self.id = Some(value.into());
@@ -888,7 +888,7 @@ impl ListDepartmentIdsRequest {
         Self { id: None }
     }
 
-    /// Sets `id`: 部门id。
+    /// Sets `id`: 部门id。获取指定部门及其下的子部门（以及子部门的子部门等等，递归）。如果不填，默认获取全量组织架构. Department id: that department and all below it, recursively; unset: the whole directory.
     #[must_use = "a setter returns the updated value"]
     pub fn id(mut self, value: impl Into<i32>) -> Self {
         self.id = Some(value.into());

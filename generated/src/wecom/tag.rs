@@ -107,7 +107,7 @@ impl CreateTagRequest {
         }
     }
 
-    /// Sets `tagid`: 标签id，非负整型，指定此参数时新增的标签会生成对应的标签id，不指定时则以目前最大的id自增.
+    /// Sets `tagid`: 标签id，非负整型，指定此参数时新增的标签会生成对应的标签id，不指定时则以目前最大的id自增. Id for the new tag; unset: the largest id plus one.
     #[must_use = "a setter returns the updated value"]
     pub fn tagid(mut self, value: impl Into<i32>) -> Self {
         self.tagid = Some(value.into());
@@ -483,14 +483,14 @@ impl GetTagUsersResponse {
         }
     }
 
-    /// Sets `tagname`: 标签名.
+    /// Sets `tagname`: 标签名. Tag name.
     #[must_use = "a setter returns the updated value"]
     pub fn tagname(mut self, value: impl Into<String>) -> Self {
         self.tagname = Some(value.into());
         self
     }
 
-    /// Sets `partylist`: 标签中包含的部门id列表.
+    /// Sets `partylist`: 标签中包含的部门id列表. Ids of the departments in the tag.
     #[must_use = "a setter returns the updated value"]
     pub fn partylist(mut self, value: impl Into<Vec<i32>>) -> Self {
         self.partylist = Some(value.into());
@@ -573,7 +573,7 @@ impl AddTagUsersRequest {
         }
     }
 
-    /// Sets `userlist`: 企业成员ID列表，注意：userlist、partylist不能同时为空，单次请求个数不超过1000.
+    /// Sets `userlist`: 企业成员ID列表，注意：userlist、partylist不能同时为空，单次请求个数不超过1000. UserIDs, at most 1000 per call; userlist and partylist cannot both be empty.
     #[must_use = "a setter returns the updated value"]
     pub fn userlist(
         mut self,
@@ -583,7 +583,7 @@ impl AddTagUsersRequest {
         self
     }
 
-    /// Sets `partylist`: 企业部门ID列表，注意：userlist、partylist不能同时为空，单次请求个数不超过100.
+    /// Sets `partylist`: 企业部门ID列表，注意：userlist、partylist不能同时为空，单次请求个数不超过100. Department ids, at most 100 per call.
     #[must_use = "a setter returns the updated value"]
     pub fn partylist(mut self, value: impl Into<Vec<i32>>) -> Self {
         self.partylist = Some(value.into());
@@ -668,7 +668,7 @@ impl AddTagUsersResponse {
         }
     }
 
-    /// Sets `invalidlist`: 不在权限内的员工ID列表,以“|”分隔.
+    /// Sets `invalidlist`: 不在权限内的员工ID列表,以“|”分隔. UserIDs outside the administrator's scope, as one pipe-separated string ("usr1|usr2|usr"); present on partial success.
     #[must_use = "a setter returns the updated value"]
     pub fn invalidlist(
         mut self,
@@ -678,7 +678,7 @@ impl AddTagUsersResponse {
         self
     }
 
-    /// Sets `invalidparty`: 非法的部门id列表.
+    /// Sets `invalidparty`: 非法的部门id列表. Rejected department ids (modern docs).
     #[must_use = "a setter returns the updated value"]
     pub fn invalidparty(mut self, value: impl Into<Vec<i32>>) -> Self {
         self.invalidparty = Some(value.into());
@@ -766,7 +766,7 @@ impl DeleteTagUsersRequest {
         }
     }
 
-    /// Sets `userlist`: 企业成员ID列表，注意：userlist、partylist不能同时为空，单次请求长度不超过1000.
+    /// Sets `userlist`: 企业成员ID列表，注意：userlist、partylist不能同时为空，单次请求长度不超过1000. UserIDs, at most 1000 per call; userlist and partylist cannot both be empty.
     #[must_use = "a setter returns the updated value"]
     pub fn userlist(
         mut self,
@@ -776,7 +776,7 @@ impl DeleteTagUsersRequest {
         self
     }
 
-    /// Sets `partylist`: 企业部门ID列表，注意：userlist、partylist不能同时为空，单次请求长度不超过100.
+    /// Sets `partylist`: 企业部门ID列表，注意：userlist、partylist不能同时为空，单次请求长度不超过100. Department ids, at most 100 per call.
     #[must_use = "a setter returns the updated value"]
     pub fn partylist(mut self, value: impl Into<Vec<i32>>) -> Self {
         self.partylist = Some(value.into());
@@ -861,7 +861,7 @@ impl DeleteTagUsersResponse {
         }
     }
 
-    /// Sets `invalidlist`: 不在权限内的或者非法的员工ID列表,以“|”分隔.
+    /// Sets `invalidlist`: 不在权限内的或者非法的员工ID列表,以“|”分隔. UserIDs outside the administrator's scope or invalid, as one pipe-separated string ("usr1|usr2|usr"); present on partial success.
     #[must_use = "a setter returns the updated value"]
     pub fn invalidlist(
         mut self,
@@ -871,7 +871,7 @@ impl DeleteTagUsersResponse {
         self
     }
 
-    /// Sets `invalidparty`: 非法的部门id列表.
+    /// Sets `invalidparty`: 非法的部门id列表. Rejected department ids (modern docs).
     #[must_use = "a setter returns the updated value"]
     pub fn invalidparty(mut self, value: impl Into<Vec<i32>>) -> Self {
         self.invalidparty = Some(value.into());

@@ -43,6 +43,18 @@ impl Gender {
     pub fn is_sendable(&self) -> bool {
         self.is_known() && !matches!(self, Self::Unspecified)
     }
+
+    /// The value as it goes on the wire.
+    pub fn as_wire(&self) -> &str {
+        StrEnum::to_wire(self)
+    }
+}
+
+/// The wire value.
+impl std::fmt::Display for Gender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&self.as_wire(), f)
+    }
 }
 
 impl StrEnum for Gender {
@@ -96,6 +108,18 @@ impl MemberStatus {
     pub fn is_known(&self) -> bool {
         !matches!(self, Self::Other(_))
     }
+
+    /// The value as it goes on the wire.
+    pub fn as_wire(&self) -> i64 {
+        IntEnum::to_wire(self)
+    }
+}
+
+/// The wire value.
+impl std::fmt::Display for MemberStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&self.as_wire(), f)
+    }
 }
 
 impl IntEnum for MemberStatus {
@@ -145,6 +169,18 @@ impl SimpleListStatus {
     pub fn is_known(&self) -> bool {
         !matches!(self, Self::Other(_))
     }
+
+    /// The value as it goes on the wire.
+    pub fn as_wire(&self) -> i64 {
+        IntEnum::to_wire(self)
+    }
+}
+
+/// The wire value.
+impl std::fmt::Display for SimpleListStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&self.as_wire(), f)
+    }
 }
 
 impl IntEnum for SimpleListStatus {
@@ -190,6 +226,18 @@ impl FetchChild {
     pub fn is_known(&self) -> bool {
         !matches!(self, Self::Other(_))
     }
+
+    /// The value as it goes on the wire.
+    pub fn as_wire(&self) -> i64 {
+        IntEnum::to_wire(self)
+    }
+}
+
+/// The wire value.
+impl std::fmt::Display for FetchChild {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&self.as_wire(), f)
+    }
 }
 
 impl IntEnum for FetchChild {
@@ -230,6 +278,18 @@ impl EnableFlag {
     /// Whether this is a value the spec documents (not `Other`).
     pub fn is_known(&self) -> bool {
         !matches!(self, Self::Other(_))
+    }
+
+    /// The value as it goes on the wire.
+    pub fn as_wire(&self) -> i64 {
+        IntEnum::to_wire(self)
+    }
+}
+
+/// The wire value.
+impl std::fmt::Display for EnableFlag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&self.as_wire(), f)
     }
 }
 
@@ -289,21 +349,21 @@ impl UserBrief {
         }
     }
 
-    /// Sets `name`: 成员名称.
+    /// Sets `name`: 成员名称. Member name; 代开发自建应用需要管理员授权才返回 (withheld from service-provider-built apps without the admin's authorization).
     #[must_use = "a setter returns the updated value"]
     pub fn name(mut self, value: impl Into<String>) -> Self {
         self.name = Some(value.into());
         self
     }
 
-    /// Sets `department`: 成员所属部门列表。
+    /// Sets `department`: 成员所属部门列表。列表项为部门ID，32位整型. Ids of the member's departments (user/simplelist).
     #[must_use = "a setter returns the updated value"]
     pub fn department(mut self, value: impl Into<Vec<i32>>) -> Self {
         self.department = Some(value.into());
         self
     }
 
-    /// Sets `open_userid`: 全局唯一。
+    /// Sets `open_userid`: 全局唯一。对于同一个服务商，不同应用获取到企业内同一个成员的open_userid是相同的，最多64个字节。仅第三方应用可获取. The member's id for a service provider (third-party apps only).
     #[must_use = "a setter returns the updated value"]
     pub fn open_userid(mut self, value: impl Into<String>) -> Self {
         self.open_userid = Some(value.into());
@@ -376,6 +436,18 @@ impl ExtAttrType {
     /// Whether this is a value the spec documents (not `Other`).
     pub fn is_known(&self) -> bool {
         !matches!(self, Self::Other(_))
+    }
+
+    /// The value as it goes on the wire.
+    pub fn as_wire(&self) -> i64 {
+        IntEnum::to_wire(self)
+    }
+}
+
+/// The wire value.
+impl std::fmt::Display for ExtAttrType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&self.as_wire(), f)
     }
 }
 
@@ -641,21 +713,21 @@ impl ExtAttrItem {
         }
     }
 
-    /// Sets `text`: 文本类型的属性.
+    /// Sets `text`: 文本类型的属性. Set for type 0.
     #[must_use = "a setter returns the updated value"]
     pub fn text(mut self, value: impl Into<ExtAttrText>) -> Self {
         self.text = Some(value.into());
         self
     }
 
-    /// Sets `web`: 网页类型的属性.
+    /// Sets `web`: 网页类型的属性. Set for type 1.
     #[must_use = "a setter returns the updated value"]
     pub fn web(mut self, value: impl Into<ExtAttrWeb>) -> Self {
         self.web = Some(value.into());
         self
     }
 
-    /// Sets `miniprogram`: 小程序类型的属性.
+    /// Sets `miniprogram`: 小程序类型的属性. Set for type 2.
     #[must_use = "a setter returns the updated value"]
     pub fn miniprogram(mut self, value: impl Into<ExtAttrMiniprogram>) -> Self {
         self.miniprogram = Some(value.into());
@@ -985,63 +1057,63 @@ impl Member {
         }
     }
 
-    /// Sets `name`: 成员名称；第三方不可获取，调用时返回userid以代替name；代开发自建应用需要管理员授权才返回.
+    /// Sets `name`: 成员名称；第三方不可获取，调用时返回userid以代替name；代开发自建应用需要管理员授权才返回. Member name; service-provider-built apps need the admin's authorization.
     #[must_use = "a setter returns the updated value"]
     pub fn name(mut self, value: impl Into<String>) -> Self {
         self.name = Some(value.into());
         self
     }
 
-    /// Sets `order`: 部门内的排序值，默认为0。
+    /// Sets `order`: 部门内的排序值，默认为0。数量必须和department一致，数值越大排序越前面。值范围是\[0, 2^32). Order in each department, aligned with department; larger sorts first.
     #[must_use = "a setter returns the updated value"]
     pub fn order(mut self, value: impl Into<Vec<u32>>) -> Self {
         self.order = Some(value.into());
         self
     }
 
-    /// Sets `position`: 职务信息.
+    /// Sets `position`: 职务信息. Job title.
     #[must_use = "a setter returns the updated value"]
     pub fn position(mut self, value: impl Into<String>) -> Self {
         self.position = Some(value.into());
         self
     }
 
-    /// Sets `mobile`: 手机号码.
+    /// Sets `mobile`: 手机号码. Mobile number.
     #[must_use = "a setter returns the updated value"]
     pub fn mobile(mut self, value: impl Into<String>) -> Self {
         self.mobile = Some(value.into());
         self
     }
 
-    /// Sets `gender`: 性别。
+    /// Sets `gender`: 性别。0表示未定义，1表示男性，2表示女性. Gender.
     #[must_use = "a setter returns the updated value"]
     pub fn gender(mut self, value: impl Into<Gender>) -> Self {
         self.gender = Some(value.into());
         self
     }
 
-    /// Sets `email`: 邮箱.
+    /// Sets `email`: 邮箱. Email.
     #[must_use = "a setter returns the updated value"]
     pub fn email(mut self, value: impl Into<String>) -> Self {
         self.email = Some(value.into());
         self
     }
 
-    /// Sets `biz_mail`: 企业邮箱.
+    /// Sets `biz_mail`: 企业邮箱. Corporate email.
     #[must_use = "a setter returns the updated value"]
     pub fn biz_mail(mut self, value: impl Into<String>) -> Self {
         self.biz_mail = Some(value.into());
         self
     }
 
-    /// Sets `is_leader_in_dept`: 表示在所在的部门内是否为部门负责人，数量与department一致.
+    /// Sets `is_leader_in_dept`: 表示在所在的部门内是否为部门负责人，数量与department一致. 1 where the member leads the department, 0 otherwise; aligned with department.
     #[must_use = "a setter returns the updated value"]
     pub fn is_leader_in_dept(mut self, value: impl Into<Vec<i32>>) -> Self {
         self.is_leader_in_dept = Some(value.into());
         self
     }
 
-    /// Sets `direct_leader`: 直属上级UserID，返回在应用可见范围内的直属上级列表，最多有五个直属上级.
+    /// Sets `direct_leader`: 直属上级UserID，返回在应用可见范围内的直属上级列表，最多有五个直属上级. UserIDs of the member's direct leaders visible to the app (at most five).
     #[must_use = "a setter returns the updated value"]
     pub fn direct_leader(
         mut self,
@@ -1051,70 +1123,70 @@ impl Member {
         self
     }
 
-    /// Sets `avatar`: 头像url。
+    /// Sets `avatar`: 头像url。注:如果要获取小图将url最后的"/0"改成"/64"即可. Avatar URL; for a small one, replace its trailing /0 by /64.
     #[must_use = "a setter returns the updated value"]
     pub fn avatar(mut self, value: impl Into<String>) -> Self {
         self.avatar = Some(value.into());
         self
     }
 
-    /// Sets `thumb_avatar`: 头像缩略图url.
+    /// Sets `thumb_avatar`: 头像缩略图url. Avatar thumbnail URL.
     #[must_use = "a setter returns the updated value"]
     pub fn thumb_avatar(mut self, value: impl Into<String>) -> Self {
         self.thumb_avatar = Some(value.into());
         self
     }
 
-    /// Sets `telephone`: 座机.
+    /// Sets `telephone`: 座机. Landline.
     #[must_use = "a setter returns the updated value"]
     pub fn telephone(mut self, value: impl Into<String>) -> Self {
         self.telephone = Some(value.into());
         self
     }
 
-    /// Sets `alias`: 别名.
+    /// Sets `alias`: 别名. Alias.
     #[must_use = "a setter returns the updated value"]
     pub fn alias(mut self, value: impl Into<String>) -> Self {
         self.alias = Some(value.into());
         self
     }
 
-    /// Sets `address`: 地址.
+    /// Sets `address`: 地址. Address.
     #[must_use = "a setter returns the updated value"]
     pub fn address(mut self, value: impl Into<String>) -> Self {
         self.address = Some(value.into());
         self
     }
 
-    /// Sets `open_userid`: 全局唯一。
+    /// Sets `open_userid`: 全局唯一。对于同一个服务商，不同应用获取到企业内同一个成员的open_userid是相同的，最多64个字节。仅第三方应用可获取. The member's id for a service provider (third-party apps only).
     #[must_use = "a setter returns the updated value"]
     pub fn open_userid(mut self, value: impl Into<String>) -> Self {
         self.open_userid = Some(value.into());
         self
     }
 
-    /// Sets `main_department`: 主部门，仅当应用对主部门有查看权限时返回.
+    /// Sets `main_department`: 主部门，仅当应用对主部门有查看权限时返回. Main department.
     #[must_use = "a setter returns the updated value"]
     pub fn main_department(mut self, value: impl Into<i32>) -> Self {
         self.main_department = Some(value.into());
         self
     }
 
-    /// Sets `extattr`: 扩展属性.
+    /// Sets `extattr`: 扩展属性. Custom attributes.
     #[must_use = "a setter returns the updated value"]
     pub fn extattr(mut self, value: impl Into<ExtAttr>) -> Self {
         self.extattr = Some(value.into());
         self
     }
 
-    /// Sets `qr_code`: 员工个人二维码，扫描可添加为外部联系人(注意返回的是一个url，可在浏览器上打开该url以展示二维码).
+    /// Sets `qr_code`: 员工个人二维码，扫描可添加为外部联系人(注意返回的是一个url，可在浏览器上打开该url以展示二维码). URL of the member's QR code (adds them as an external contact).
     #[must_use = "a setter returns the updated value"]
     pub fn qr_code(mut self, value: impl Into<String>) -> Self {
         self.qr_code = Some(value.into());
         self
     }
 
-    /// Sets `external_position`: 对外职务，如果设置了该值，则以此作为对外展示的职务，否则以position来展示.
+    /// Sets `external_position`: 对外职务，如果设置了该值，则以此作为对外展示的职务，否则以position来展示. Job title shown to external contacts (position when unset).
     #[must_use = "a setter returns the updated value"]
     pub fn external_position(mut self, value: impl Into<String>) -> Self {
         self.external_position = Some(value.into());
@@ -1434,63 +1506,63 @@ impl CreateUserRequest {
         }
     }
 
-    /// Sets `alias`: 成员别名。
+    /// Sets `alias`: 成员别名。长度1~64个utf8字符. Alias, 1 to 64 characters.
     #[must_use = "a setter returns the updated value"]
     pub fn alias(mut self, value: impl Into<String>) -> Self {
         self.alias = Some(value.into());
         self
     }
 
-    /// Sets `mobile`: 手机号码。
+    /// Sets `mobile`: 手机号码。企业内必须唯一，mobile/email二者不能同时为空 (2014: mobile/weixinid/email三者不能同时为空). Mobile number, unique in the corp; mobile and email cannot both be empty.
     #[must_use = "a setter returns the updated value"]
     pub fn mobile(mut self, value: impl Into<String>) -> Self {
         self.mobile = Some(value.into());
         self
     }
 
-    /// Sets `order`: 部门内的排序值，默认为0，成员次序以创建时间从小到大排列。
+    /// Sets `order`: 部门内的排序值，默认为0，成员次序以创建时间从小到大排列。个数必须和参数department的个数一致，数值越大排序越前面。有效的值范围是\[0, 2^32). Order in each department, aligned with department; larger sorts first.
     #[must_use = "a setter returns the updated value"]
     pub fn order(mut self, value: impl Into<Vec<u32>>) -> Self {
         self.order = Some(value.into());
         self
     }
 
-    /// Sets `position`: 职务信息。
+    /// Sets `position`: 职务信息。长度为0~128个字符. Job title, at most 128 characters.
     #[must_use = "a setter returns the updated value"]
     pub fn position(mut self, value: impl Into<String>) -> Self {
         self.position = Some(value.into());
         self
     }
 
-    /// Sets `gender`: 性别。
+    /// Sets `gender`: 性别。1表示男性，2表示女性 (2014: gender=0表示男,=1表示女). Gender: "1" male, "2" female.
     #[must_use = "a setter returns the updated value"]
     pub fn gender(mut self, value: impl Into<Gender>) -> Self {
         self.gender = Some(value.into());
         self
     }
 
-    /// Sets `email`: 邮箱。
+    /// Sets `email`: 邮箱。长度6~64个字节，且为有效的email格式。企业内必须唯一，mobile/email二者不能同时为空. Email, 6 to 64 bytes, unique in the corp.
     #[must_use = "a setter returns the updated value"]
     pub fn email(mut self, value: impl Into<String>) -> Self {
         self.email = Some(value.into());
         self
     }
 
-    /// Sets `biz_mail`: 企业邮箱。
+    /// Sets `biz_mail`: 企业邮箱。仅对开通企业邮箱的企业有效。长度6~64个字节，且为有效的企业邮箱格式。企业内必须唯一。未填写则系统会为用户生成默认企业邮箱. Corporate email (corps with WeCom mail), 6 to 64 bytes; generated when unset.
     #[must_use = "a setter returns the updated value"]
     pub fn biz_mail(mut self, value: impl Into<String>) -> Self {
         self.biz_mail = Some(value.into());
         self
     }
 
-    /// Sets `is_leader_in_dept`: 个数必须和参数department的个数一致，表示在所在的部门内是否为部门负责人。
+    /// Sets `is_leader_in_dept`: 个数必须和参数department的个数一致，表示在所在的部门内是否为部门负责人。1表示为部门负责人，0表示非部门负责人. 1 where the member leads the department, 0 otherwise; aligned with department.
     #[must_use = "a setter returns the updated value"]
     pub fn is_leader_in_dept(mut self, value: impl Into<Vec<i32>>) -> Self {
         self.is_leader_in_dept = Some(value.into());
         self
     }
 
-    /// Sets `direct_leader`: 直属上级UserID，设置范围为企业内成员.
+    /// Sets `direct_leader`: 直属上级UserID，设置范围为企业内成员. UserIDs of the member's direct leaders.
     #[must_use = "a setter returns the updated value"]
     pub fn direct_leader(
         mut self,
@@ -1500,70 +1572,70 @@ impl CreateUserRequest {
         self
     }
 
-    /// Sets `enable`: 启用/禁用成员。
+    /// Sets `enable`: 启用/禁用成员。1表示启用成员，0表示禁用成员. 1 enables the member, 0 disables it.
     #[must_use = "a setter returns the updated value"]
     pub fn enable(mut self, value: impl Into<EnableFlag>) -> Self {
         self.enable = Some(value.into());
         self
     }
 
-    /// Sets `avatar_mediaid`: 成员头像的mediaid，通过素材管理接口上传图片获得的mediaid.
+    /// Sets `avatar_mediaid`: 成员头像的mediaid，通过素材管理接口上传图片获得的mediaid. media_id of the avatar uploaded through the media API.
     #[must_use = "a setter returns the updated value"]
     pub fn avatar_mediaid(mut self, value: impl Into<String>) -> Self {
         self.avatar_mediaid = Some(value.into());
         self
     }
 
-    /// Sets `telephone`: 座机。
+    /// Sets `telephone`: 座机。32字节以内，由纯数字、“-”、“+”或“,”组成. Landline, at most 32 bytes of digits, '-', '+' and ','.
     #[must_use = "a setter returns the updated value"]
     pub fn telephone(mut self, value: impl Into<String>) -> Self {
         self.telephone = Some(value.into());
         self
     }
 
-    /// Sets `address`: 地址。
+    /// Sets `address`: 地址。长度最大128个字符. Address, at most 128 characters.
     #[must_use = "a setter returns the updated value"]
     pub fn address(mut self, value: impl Into<String>) -> Self {
         self.address = Some(value.into());
         self
     }
 
-    /// Sets `main_department`: 主部门.
+    /// Sets `main_department`: 主部门. Main department.
     #[must_use = "a setter returns the updated value"]
     pub fn main_department(mut self, value: impl Into<i32>) -> Self {
         self.main_department = Some(value.into());
         self
     }
 
-    /// Sets `extattr`: 自定义字段。
+    /// Sets `extattr`: 自定义字段。自定义字段需要先在WEB管理端添加，见扩展属性添加方法，否则忽略未知属性的赋值. Custom attributes; they must exist in the admin console.
     #[must_use = "a setter returns the updated value"]
     pub fn extattr(mut self, value: impl Into<ExtAttr>) -> Self {
         self.extattr = Some(value.into());
         self
     }
 
-    /// Sets `to_invite`: 是否邀请该成员使用企业微信（将通过微信服务通知或短信或邮件下发邀请，每天自动下发一次，最多持续3个工作日），默认值为true.
+    /// Sets `to_invite`: 是否邀请该成员使用企业微信（将通过微信服务通知或短信或邮件下发邀请，每天自动下发一次，最多持续3个工作日），默认值为true. Whether to invite the member to WeCom (default true).
     #[must_use = "a setter returns the updated value"]
     pub fn to_invite(mut self, value: impl Into<bool>) -> Self {
         self.to_invite = Some(value.into());
         self
     }
 
-    /// Sets `external_position`: 对外职务，如果设置了该值，则以此作为对外展示的职务，否则以position来展示.
+    /// Sets `external_position`: 对外职务，如果设置了该值，则以此作为对外展示的职务，否则以position来展示. Job title shown to external contacts.
     #[must_use = "a setter returns the updated value"]
     pub fn external_position(mut self, value: impl Into<String>) -> Self {
         self.external_position = Some(value.into());
         self
     }
 
-    /// Sets `tel`: 办公电话。
+    /// Sets `tel`: 办公电话。长度为0~64个字符 (deprecated: today telephone). Office phone, 0 to 64 characters.
     #[must_use = "a setter returns the updated value"]
     pub fn tel(mut self, value: impl Into<String>) -> Self {
         self.tel = Some(value.into());
         self
     }
 
-    /// Sets `weixinid`: 微信号。
+    /// Sets `weixinid`: 微信号。企业内必须唯一 (deprecated: not in today's pages). WeChat id, unique in the corp.
     #[must_use = "a setter returns the updated value"]
     pub fn weixinid(mut self, value: impl Into<String>) -> Self {
         self.weixinid = Some(value.into());
@@ -1942,91 +2014,91 @@ impl UpdateUserRequest {
         }
     }
 
-    /// Sets `new_userid`: 特别地，如果userid由系统自动生成，则仅允许修改一次。
+    /// Sets `new_userid`: 特别地，如果userid由系统自动生成，则仅允许修改一次。新值可由new_userid字段指定. New UserID for a system-generated one (allowed once).
     #[must_use = "a setter returns the updated value"]
     pub fn new_userid(mut self, value: impl Into<String>) -> Self {
         self.new_userid = Some(value.into());
         self
     }
 
-    /// Sets `name`: 成员名称。
+    /// Sets `name`: 成员名称。长度为1~64个utf8字符 (2014: 0~64). Member name, 1 to 64 characters.
     #[must_use = "a setter returns the updated value"]
     pub fn name(mut self, value: impl Into<String>) -> Self {
         self.name = Some(value.into());
         self
     }
 
-    /// Sets `alias`: 别名。
+    /// Sets `alias`: 别名。长度为1-64个utf8字符. Alias, 1 to 64 characters.
     #[must_use = "a setter returns the updated value"]
     pub fn alias(mut self, value: impl Into<String>) -> Self {
         self.alias = Some(value.into());
         self
     }
 
-    /// Sets `mobile`: 手机号码。
+    /// Sets `mobile`: 手机号码。企业内必须唯一。若成员已激活企业微信，则需成员自行修改（此情况下该参数被忽略，但不会报错） (2014: 更新后的成员mobile/weixinid/email三者不能同时为空). Mobile number, unique in the corp; ignored for members who activated WeCom (they change it themselves).
     #[must_use = "a setter returns the updated value"]
     pub fn mobile(mut self, value: impl Into<String>) -> Self {
         self.mobile = Some(value.into());
         self
     }
 
-    /// Sets `department`: 成员所属部门id列表，不超过100个.
+    /// Sets `department`: 成员所属部门id列表，不超过100个. Ids of the member's departments, at most 100.
     #[must_use = "a setter returns the updated value"]
     pub fn department(mut self, value: impl Into<Vec<i32>>) -> Self {
         self.department = Some(value.into());
         self
     }
 
-    /// Sets `order`: 部门内的排序值，默认为0。
+    /// Sets `order`: 部门内的排序值，默认为0。当有传入department时有效。数量必须和department一致，数值越大排序越前面。有效的值范围是\[0, 2^32). Order in each department (with department only), aligned with department.
     #[must_use = "a setter returns the updated value"]
     pub fn order(mut self, value: impl Into<Vec<u32>>) -> Self {
         self.order = Some(value.into());
         self
     }
 
-    /// Sets `position`: 职务信息。
+    /// Sets `position`: 职务信息。长度为0~128个字符. Job title, at most 128 characters.
     #[must_use = "a setter returns the updated value"]
     pub fn position(mut self, value: impl Into<String>) -> Self {
         self.position = Some(value.into());
         self
     }
 
-    /// Sets `gender`: 性别。
+    /// Sets `gender`: 性别。1表示男性，2表示女性 (2014: gender=0表示男,=1表示女). Gender: "1" male, "2" female.
     #[must_use = "a setter returns the updated value"]
     pub fn gender(mut self, value: impl Into<Gender>) -> Self {
         self.gender = Some(value.into());
         self
     }
 
-    /// Sets `email`: 邮箱。
+    /// Sets `email`: 邮箱。长度不超过64个字节，且为有效的email格式。企业内必须唯一. Email, at most 64 bytes, unique in the corp.
     #[must_use = "a setter returns the updated value"]
     pub fn email(mut self, value: impl Into<String>) -> Self {
         self.email = Some(value.into());
         self
     }
 
-    /// Sets `biz_mail`: 企业邮箱。
+    /// Sets `biz_mail`: 企业邮箱。仅对开通企业邮箱的企业有效。长度6~64个字节，且为有效的企业邮箱格式。企业内必须唯一. Corporate email, 6 to 64 bytes; a system-assigned one may be changed once.
     #[must_use = "a setter returns the updated value"]
     pub fn biz_mail(mut self, value: impl Into<String>) -> Self {
         self.biz_mail = Some(value.into());
         self
     }
 
-    /// Sets `telephone`: 座机。
+    /// Sets `telephone`: 座机。由1-32位的纯数字、“-”、“+”或“,”组成. Landline, 1 to 32 of digits, '-', '+' and ','.
     #[must_use = "a setter returns the updated value"]
     pub fn telephone(mut self, value: impl Into<String>) -> Self {
         self.telephone = Some(value.into());
         self
     }
 
-    /// Sets `is_leader_in_dept`: 部门负责人字段，个数必须和department一致，表示在所在的部门内是否为负责人.
+    /// Sets `is_leader_in_dept`: 部门负责人字段，个数必须和department一致，表示在所在的部门内是否为负责人. 1 where the member leads the department, 0 otherwise; aligned with department.
     #[must_use = "a setter returns the updated value"]
     pub fn is_leader_in_dept(mut self, value: impl Into<Vec<i32>>) -> Self {
         self.is_leader_in_dept = Some(value.into());
         self
     }
 
-    /// Sets `direct_leader`: 直属上级，可以设置企业范围内成员为直属上级，最多设置5个.
+    /// Sets `direct_leader`: 直属上级，可以设置企业范围内成员为直属上级，最多设置5个. UserIDs of the member's direct leaders, at most 5.
     #[must_use = "a setter returns the updated value"]
     pub fn direct_leader(
         mut self,
@@ -2036,56 +2108,56 @@ impl UpdateUserRequest {
         self
     }
 
-    /// Sets `enable`: 启用/禁用成员。
+    /// Sets `enable`: 启用/禁用成员。1表示启用成员,0表示禁用成员. 1 enables the member, 0 disables it.
     #[must_use = "a setter returns the updated value"]
     pub fn enable(mut self, value: impl Into<EnableFlag>) -> Self {
         self.enable = Some(value.into());
         self
     }
 
-    /// Sets `avatar_mediaid`: 成员头像的mediaid，通过素材管理接口上传图片获得的mediaid.
+    /// Sets `avatar_mediaid`: 成员头像的mediaid，通过素材管理接口上传图片获得的mediaid. media_id of the avatar uploaded through the media API.
     #[must_use = "a setter returns the updated value"]
     pub fn avatar_mediaid(mut self, value: impl Into<String>) -> Self {
         self.avatar_mediaid = Some(value.into());
         self
     }
 
-    /// Sets `address`: 地址。
+    /// Sets `address`: 地址。长度最大128个字符. Address, at most 128 characters.
     #[must_use = "a setter returns the updated value"]
     pub fn address(mut self, value: impl Into<String>) -> Self {
         self.address = Some(value.into());
         self
     }
 
-    /// Sets `main_department`: 主部门.
+    /// Sets `main_department`: 主部门. Main department.
     #[must_use = "a setter returns the updated value"]
     pub fn main_department(mut self, value: impl Into<i32>) -> Self {
         self.main_department = Some(value.into());
         self
     }
 
-    /// Sets `extattr`: 自定义字段。
+    /// Sets `extattr`: 自定义字段。自定义字段需要先在WEB管理端添加，见扩展属性添加方法，否则忽略未知属性的赋值. Custom attributes; they must exist in the admin console.
     #[must_use = "a setter returns the updated value"]
     pub fn extattr(mut self, value: impl Into<ExtAttr>) -> Self {
         self.extattr = Some(value.into());
         self
     }
 
-    /// Sets `external_position`: 对外职务，如果设置了该值，则以此作为对外展示的职务，否则以position来展示.
+    /// Sets `external_position`: 对外职务，如果设置了该值，则以此作为对外展示的职务，否则以position来展示. Job title shown to external contacts.
     #[must_use = "a setter returns the updated value"]
     pub fn external_position(mut self, value: impl Into<String>) -> Self {
         self.external_position = Some(value.into());
         self
     }
 
-    /// Sets `tel`: 办公电话。
+    /// Sets `tel`: 办公电话。长度为0~64个字符。必须企业内唯一 (deprecated: today telephone). Office phone, 0 to 64 characters, unique in the corp.
     #[must_use = "a setter returns the updated value"]
     pub fn tel(mut self, value: impl Into<String>) -> Self {
         self.tel = Some(value.into());
         self
     }
 
-    /// Sets `weixinid`: 微信号。
+    /// Sets `weixinid`: 微信号。企业内必须唯一 (deprecated: not in today's pages). WeChat id, unique in the corp.
     #[must_use = "a setter returns the updated value"]
     pub fn weixinid(mut self, value: impl Into<String>) -> Self {
         self.weixinid = Some(value.into());
@@ -2612,63 +2684,63 @@ impl GetUserResponse {
         }
     }
 
-    /// Sets `name`: 成员名称；第三方不可获取，调用时返回userid以代替name；代开发自建应用需要管理员授权才返回.
+    /// Sets `name`: 成员名称；第三方不可获取，调用时返回userid以代替name；代开发自建应用需要管理员授权才返回. Member name; service-provider-built apps need the admin's authorization.
     #[must_use = "a setter returns the updated value"]
     pub fn name(mut self, value: impl Into<String>) -> Self {
         self.name = Some(value.into());
         self
     }
 
-    /// Sets `order`: 部门内的排序值，默认为0。
+    /// Sets `order`: 部门内的排序值，默认为0。数量必须和department一致，数值越大排序越前面。值范围是\[0, 2^32). Order in each department, aligned with department; larger sorts first.
     #[must_use = "a setter returns the updated value"]
     pub fn order(mut self, value: impl Into<Vec<u32>>) -> Self {
         self.order = Some(value.into());
         self
     }
 
-    /// Sets `position`: 职务信息.
+    /// Sets `position`: 职务信息. Job title.
     #[must_use = "a setter returns the updated value"]
     pub fn position(mut self, value: impl Into<String>) -> Self {
         self.position = Some(value.into());
         self
     }
 
-    /// Sets `mobile`: 手机号码.
+    /// Sets `mobile`: 手机号码. Mobile number.
     #[must_use = "a setter returns the updated value"]
     pub fn mobile(mut self, value: impl Into<String>) -> Self {
         self.mobile = Some(value.into());
         self
     }
 
-    /// Sets `gender`: 性别。
+    /// Sets `gender`: 性别。0表示未定义，1表示男性，2表示女性. Gender.
     #[must_use = "a setter returns the updated value"]
     pub fn gender(mut self, value: impl Into<Gender>) -> Self {
         self.gender = Some(value.into());
         self
     }
 
-    /// Sets `email`: 邮箱.
+    /// Sets `email`: 邮箱. Email.
     #[must_use = "a setter returns the updated value"]
     pub fn email(mut self, value: impl Into<String>) -> Self {
         self.email = Some(value.into());
         self
     }
 
-    /// Sets `biz_mail`: 企业邮箱.
+    /// Sets `biz_mail`: 企业邮箱. Corporate email.
     #[must_use = "a setter returns the updated value"]
     pub fn biz_mail(mut self, value: impl Into<String>) -> Self {
         self.biz_mail = Some(value.into());
         self
     }
 
-    /// Sets `is_leader_in_dept`: 表示在所在的部门内是否为部门负责人，数量与department一致.
+    /// Sets `is_leader_in_dept`: 表示在所在的部门内是否为部门负责人，数量与department一致. 1 where the member leads the department, 0 otherwise; aligned with department.
     #[must_use = "a setter returns the updated value"]
     pub fn is_leader_in_dept(mut self, value: impl Into<Vec<i32>>) -> Self {
         self.is_leader_in_dept = Some(value.into());
         self
     }
 
-    /// Sets `direct_leader`: 直属上级UserID，返回在应用可见范围内的直属上级列表，最多有五个直属上级.
+    /// Sets `direct_leader`: 直属上级UserID，返回在应用可见范围内的直属上级列表，最多有五个直属上级. UserIDs of the member's direct leaders visible to the app (at most five).
     #[must_use = "a setter returns the updated value"]
     pub fn direct_leader(
         mut self,
@@ -2678,91 +2750,91 @@ impl GetUserResponse {
         self
     }
 
-    /// Sets `avatar`: 头像url。
+    /// Sets `avatar`: 头像url。注:如果要获取小图将url最后的"/0"改成"/64"即可. Avatar URL; for a small one, replace its trailing /0 by /64.
     #[must_use = "a setter returns the updated value"]
     pub fn avatar(mut self, value: impl Into<String>) -> Self {
         self.avatar = Some(value.into());
         self
     }
 
-    /// Sets `thumb_avatar`: 头像缩略图url.
+    /// Sets `thumb_avatar`: 头像缩略图url. Avatar thumbnail URL.
     #[must_use = "a setter returns the updated value"]
     pub fn thumb_avatar(mut self, value: impl Into<String>) -> Self {
         self.thumb_avatar = Some(value.into());
         self
     }
 
-    /// Sets `telephone`: 座机.
+    /// Sets `telephone`: 座机. Landline.
     #[must_use = "a setter returns the updated value"]
     pub fn telephone(mut self, value: impl Into<String>) -> Self {
         self.telephone = Some(value.into());
         self
     }
 
-    /// Sets `alias`: 别名.
+    /// Sets `alias`: 别名. Alias.
     #[must_use = "a setter returns the updated value"]
     pub fn alias(mut self, value: impl Into<String>) -> Self {
         self.alias = Some(value.into());
         self
     }
 
-    /// Sets `address`: 地址.
+    /// Sets `address`: 地址. Address.
     #[must_use = "a setter returns the updated value"]
     pub fn address(mut self, value: impl Into<String>) -> Self {
         self.address = Some(value.into());
         self
     }
 
-    /// Sets `open_userid`: 全局唯一。
+    /// Sets `open_userid`: 全局唯一。对于同一个服务商，不同应用获取到企业内同一个成员的open_userid是相同的，最多64个字节。仅第三方应用可获取. The member's id for a service provider (third-party apps only).
     #[must_use = "a setter returns the updated value"]
     pub fn open_userid(mut self, value: impl Into<String>) -> Self {
         self.open_userid = Some(value.into());
         self
     }
 
-    /// Sets `main_department`: 主部门，仅当应用对主部门有查看权限时返回.
+    /// Sets `main_department`: 主部门，仅当应用对主部门有查看权限时返回. Main department.
     #[must_use = "a setter returns the updated value"]
     pub fn main_department(mut self, value: impl Into<i32>) -> Self {
         self.main_department = Some(value.into());
         self
     }
 
-    /// Sets `extattr`: 扩展属性.
+    /// Sets `extattr`: 扩展属性. Custom attributes.
     #[must_use = "a setter returns the updated value"]
     pub fn extattr(mut self, value: impl Into<ExtAttr>) -> Self {
         self.extattr = Some(value.into());
         self
     }
 
-    /// Sets `qr_code`: 员工个人二维码，扫描可添加为外部联系人(注意返回的是一个url，可在浏览器上打开该url以展示二维码).
+    /// Sets `qr_code`: 员工个人二维码，扫描可添加为外部联系人(注意返回的是一个url，可在浏览器上打开该url以展示二维码). URL of the member's QR code (adds them as an external contact).
     #[must_use = "a setter returns the updated value"]
     pub fn qr_code(mut self, value: impl Into<String>) -> Self {
         self.qr_code = Some(value.into());
         self
     }
 
-    /// Sets `external_position`: 对外职务，如果设置了该值，则以此作为对外展示的职务，否则以position来展示.
+    /// Sets `external_position`: 对外职务，如果设置了该值，则以此作为对外展示的职务，否则以position来展示. Job title shown to external contacts (position when unset).
     #[must_use = "a setter returns the updated value"]
     pub fn external_position(mut self, value: impl Into<String>) -> Self {
         self.external_position = Some(value.into());
         self
     }
 
-    /// Sets `tel`: 办公电话 (deprecated: today telephone).
+    /// Sets `tel`: 办公电话 (deprecated: today telephone). Office phone.
     #[must_use = "a setter returns the updated value"]
     pub fn tel(mut self, value: impl Into<String>) -> Self {
         self.tel = Some(value.into());
         self
     }
 
-    /// Sets `weixinid`: 微信号 (deprecated: not in today's pages).
+    /// Sets `weixinid`: 微信号 (deprecated: not in today's pages). WeChat id.
     #[must_use = "a setter returns the updated value"]
     pub fn weixinid(mut self, value: impl Into<String>) -> Self {
         self.weixinid = Some(value.into());
         self
     }
 
-    /// Sets `enable`: 成员启用状态。
+    /// Sets `enable`: 成员启用状态。1表示启用的成员，0表示被禁用. 1 enabled, 0 disabled.
     #[must_use = "a setter returns the updated value"]
     pub fn enable(mut self, value: impl Into<EnableFlag>) -> Self {
         self.enable = Some(value.into());
@@ -2960,14 +3032,14 @@ impl ListDepartmentUsersRequest {
         }
     }
 
-    /// Sets `fetch_child`: 1/0:是否递归获取子部门下面的成员.
+    /// Sets `fetch_child`: 1/0:是否递归获取子部门下面的成员. 1: include sub-departments recursively; 0: direct members only.
     #[must_use = "a setter returns the updated value"]
     pub fn fetch_child(mut self, value: impl Into<FetchChild>) -> Self {
         self.fetch_child = Some(value.into());
         self
     }
 
-    /// Sets `status`: 0获取全部员工,1获取已关注成员列表,2获取禁用成员列表,4获取未关注成员列表。
+    /// Sets `status`: 0获取全部员工,1获取已关注成员列表,2获取禁用成员列表,4获取未关注成员列表。status可叠加. 0 all, 1 followed, 2 disabled, 4 not followed; the values can be combined (a combination is sent as Other).
     #[must_use = "a setter returns the updated value"]
     pub fn status(mut self, value: impl Into<SimpleListStatus>) -> Self {
         self.status = Some(value.into());
@@ -3109,7 +3181,7 @@ impl ListUsersRequest {
         }
     }
 
-    /// Sets `fetch_child`: 1/0：是否递归获取子部门下面的成员 (not in today's page).
+    /// Sets `fetch_child`: 1/0：是否递归获取子部门下面的成员 (not in today's page). 1: include sub-departments recursively; 0: direct members only.
     #[must_use = "a setter returns the updated value"]
     pub fn fetch_child(mut self, value: impl Into<FetchChild>) -> Self {
         self.fetch_child = Some(value.into());
@@ -3242,14 +3314,14 @@ impl ListUserIdsRequest {
         Self { cursor: None, limit: None }
     }
 
-    /// Sets `cursor`: 用于分页查询的游标，字符串类型，由上一次调用返回，首次调用不填.
+    /// Sets `cursor`: 用于分页查询的游标，字符串类型，由上一次调用返回，首次调用不填. Cursor from the previous page's next_cursor; unset for the first page.
     #[must_use = "a setter returns the updated value"]
     pub fn cursor(mut self, value: impl Into<String>) -> Self {
         self.cursor = Some(value.into());
         self
     }
 
-    /// Sets `limit`: 分页，预期请求的数据量，取值范围 1 ~ 10000.
+    /// Sets `limit`: 分页，预期请求的数据量，取值范围 1 ~ 10000. Rows wanted in this page, 1 to 10000.
     #[must_use = "a setter returns the updated value"]
     pub fn limit(mut self, value: impl Into<u32>) -> Self {
         self.limit = Some(value.into());
@@ -3311,7 +3383,7 @@ impl ListUserIdsResponse {
         }
     }
 
-    /// Sets `next_cursor`: 分页游标，下次请求时填写以获取之后分页的记录。
+    /// Sets `next_cursor`: 分页游标，下次请求时填写以获取之后分页的记录。如果该字段返回空则表示已没有更多数据. Cursor of the next page; empty when there is no more.
     #[must_use = "a setter returns the updated value"]
     pub fn next_cursor(mut self, value: impl Into<String>) -> Self {
         self.next_cursor = Some(value.into());

@@ -55,10 +55,6 @@ pub(crate) fn a_or_an(word: &str) -> &'static str {
     }
 }
 
-pub(crate) fn first_sentence(text: &str) -> &str {
-    text.split_inclusive(['.', '。']).next().unwrap_or(text).trim()
-}
-
 pub(crate) fn range_text(min: Option<usize>, max: Option<usize>, unit: &str) -> Option<String> {
     match (min, max) {
         (Some(lo), Some(hi)) => Some(format!("{lo} to {hi} {unit}")),

@@ -117,7 +117,7 @@ pub(crate) fn cargo_toml(api: &Api<'_>) -> String {
          edition = \"2021\"\n\
          rust-version = \"1.85\"\n\
          license = \"MIT OR Apache-2.0\"\n\
-         description = \"{}\"\n\
+         description = {}\n\
          readme = \"API.md\"\n\n\
          [features]\n\
          default = [{}]\n\
@@ -133,11 +133,17 @@ pub(crate) fn cargo_toml(api: &Api<'_>) -> String {
          serde = \"1\"\n\
          serde_json = \"1\"\n",
         krate.version,
-        krate.description.replace('"', "\\\""),
+        toml_string(&krate.description),
         defaults.join(", "),
         services.join(", "),
         features.join("\n")
     )
+}
+
+/// A TOML basic string: JSON's string escapes (`\"`, `\\`, `\n`, `\u0001`) are all TOML escapes
+/// too, so serde_json writes it.
+fn toml_string(text: &str) -> String {
+    serde_json::Value::from(text).to_string()
 }
 
 /// `#[cfg]` for code that needs `all` (or any) of `features`; nothing when there are none.

@@ -3,7 +3,7 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use super::docs::{a_or_an, doc, field_doc, first_sentence, md, view_field_doc};
+use super::docs::{a_or_an, doc, field_doc, md, view_field_doc};
 use super::Scope;
 use crate::ir::*;
 use crate::names::ident;
@@ -105,11 +105,8 @@ impl Scope<'_> {
 
     fn setter(&self, f: &FieldIr<'_>) -> TokenStream {
         let id = ident(&f.ident);
-        let sdoc = doc(&format!(
-            "Sets `{}`: {}",
-            f.spec.name,
-            md(first_sentence(&f.spec.description))
-        ));
+        // The whole description: its Chinese first sentence alone would drop the English gloss.
+        let sdoc = doc(&format!("Sets `{}`: {}", f.spec.name, md(&f.spec.description)));
         // Lists of text take any items that become strings (`["a", "b"]` works).
         if f.is_text_list() {
             return quote! {
@@ -246,6 +243,11 @@ impl Scope<'_> {
                 (quote!(#literal => Self::#id,), quote!(Self::#id => #literal,))
             })
             .unzip();
+        let as_wire_sig = if e.int_repr {
+            quote!(fn as_wire(&self) -> i64)
+        } else {
+            quote!(fn as_wire(&self) -> &str)
+        };
         let (trait_name, from_body, to_sig, to_other, repr) = if e.int_repr {
             (
                 quote!(IntEnum),
@@ -280,6 +282,18 @@ impl Scope<'_> {
                 }
 
                 #sendable
+
+                /// The value as it goes on the wire.
+                pub #as_wire_sig {
+                    #trait_name::to_wire(self)
+                }
+            }
+
+            /// The wire value.
+            impl std::fmt::Display for #name {
+                fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    std::fmt::Display::fmt(&self.as_wire(), f)
+                }
             }
 
             impl #trait_name for #name {

@@ -31,6 +31,18 @@ impl Op {
     pub fn is_known(&self) -> bool {
         !matches!(self, Self::Other(_))
     }
+
+    /// The value as it goes on the wire.
+    pub fn as_wire(&self) -> &str {
+        StrEnum::to_wire(self)
+    }
+}
+
+/// The wire value.
+impl std::fmt::Display for Op {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&self.as_wire(), f)
+    }
 }
 
 impl StrEnum for Op {
@@ -72,6 +84,18 @@ impl Color {
     pub fn is_known(&self) -> bool {
         !matches!(self, Self::Other(_))
     }
+
+    /// The value as it goes on the wire.
+    pub fn as_wire(&self) -> &str {
+        StrEnum::to_wire(self)
+    }
+}
+
+/// The wire value.
+impl std::fmt::Display for Color {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&self.as_wire(), f)
+    }
 }
 
 impl StrEnum for Color {
@@ -112,6 +136,18 @@ impl Role {
     /// Whether this is a value the spec documents (not `Other`).
     pub fn is_known(&self) -> bool {
         !matches!(self, Self::Other(_))
+    }
+
+    /// The value as it goes on the wire.
+    pub fn as_wire(&self) -> &str {
+        StrEnum::to_wire(self)
+    }
+}
+
+/// The wire value.
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&self.as_wire(), f)
     }
 }
 

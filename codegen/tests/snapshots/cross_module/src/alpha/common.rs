@@ -97,6 +97,18 @@ impl Region {
     pub fn is_known(&self) -> bool {
         !matches!(self, Self::Other(_))
     }
+
+    /// The value as it goes on the wire.
+    pub fn as_wire(&self) -> i64 {
+        IntEnum::to_wire(self)
+    }
+}
+
+/// The wire value.
+impl std::fmt::Display for Region {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&self.as_wire(), f)
+    }
 }
 
 impl IntEnum for Region {

@@ -31,6 +31,18 @@ impl Level {
     pub fn is_known(&self) -> bool {
         !matches!(self, Self::Other(_))
     }
+
+    /// The value as it goes on the wire.
+    pub fn as_wire(&self) -> i64 {
+        IntEnum::to_wire(self)
+    }
+}
+
+/// The wire value.
+impl std::fmt::Display for Level {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&self.as_wire(), f)
+    }
 }
 
 impl IntEnum for Level {
@@ -71,6 +83,18 @@ impl Flags {
     /// Whether this is a value the spec documents (not `Other`).
     pub fn is_known(&self) -> bool {
         !matches!(self, Self::Other(_))
+    }
+
+    /// The value as it goes on the wire.
+    pub fn as_wire(&self) -> i64 {
+        IntEnum::to_wire(self)
+    }
+}
+
+/// The wire value.
+impl std::fmt::Display for Flags {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&self.as_wire(), f)
     }
 }
 
@@ -113,6 +137,18 @@ impl Mode {
     pub fn is_known(&self) -> bool {
         !matches!(self, Self::Other(_))
     }
+
+    /// The value as it goes on the wire.
+    pub fn as_wire(&self) -> &str {
+        StrEnum::to_wire(self)
+    }
+}
+
+/// The wire value.
+impl std::fmt::Display for Mode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&self.as_wire(), f)
+    }
 }
 
 impl StrEnum for Mode {
@@ -153,6 +189,18 @@ impl Channel {
     /// Whether this is a value the spec documents (not `Other`).
     pub fn is_known(&self) -> bool {
         !matches!(self, Self::Other(_))
+    }
+
+    /// The value as it goes on the wire.
+    pub fn as_wire(&self) -> &str {
+        StrEnum::to_wire(self)
+    }
+}
+
+/// The wire value.
+impl std::fmt::Display for Channel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&self.as_wire(), f)
     }
 }
 
