@@ -10,7 +10,8 @@ use serde_json::Value;
 
 use crate::codec::{Decoded, FromJson, ToJson, ValueReader};
 use crate::envelope;
-use crate::spec::{EndpointSpec, ErrorHandling, HttpMethod, ServiceSpec, TokenPlacement};
+use crate::spec::{EndpointSpec, HttpMethod, ServiceSpec, TokenPlacement};
+use crate::retry::{decide, CallFacts, Decision, Failure};
 use crate::token::{cache_key, now_ms, MemoryTokenStore, StoredToken, TokenCache, TokenStore};
 use crate::validate::Validate;
 use crate::{Credentials, Deleted, Error, Result, Secret};
@@ -572,21 +573,13 @@ impl ServiceClient {
                     }));
                 }
             }
-            maybe_applied |= match &error {
-                Error::Transport { source, .. } => !source.is_connect(),
-                Error::HttpStatus { status, .. } => *status >= 500,
-                _ => false,
-            };
-            let service = self.inner.service;
-            let refresh = match &error {
-                Error::Api(api) => api.handling == ErrorHandling::RefreshToken,
-                Error::HttpStatus { status, .. } => {
-                    service.handling_of_status(*status) == Some(ErrorHandling::RefreshToken)
-                }
-                _ => false,
-            };
-            if refresh && endpoint.auth {
-                if let Some(token) = token.filter(|t| self.may_refresh(&rejected_here, t)) {
+            let failure = Failure::of(&error, self.inner.service);
+            maybe_applied |= failure.may_have_applied();
+            match decide(failure, CallFacts::of(endpoint, self.inner.options.retry_unsafe_on_503)) {
+                Decision::RefreshToken => {
+                    let Some(token) = token.filter(|t| self.may_refresh(&rejected_here, t)) else {
+                        return Err(error);
+                    };
                     tracing::debug!(
                         endpoint = endpoint.id,
                         error = %error,
@@ -596,22 +589,8 @@ impl ServiceClient {
                     rejected_here.push(token);
                     continue;
                 }
-            }
-            let retry = match &error {
-                Error::Api(api) => api.handling == ErrorHandling::Retry,
-                Error::HttpStatus { status, .. } => match service.handling_of_status(*status) {
-                    Some(handling) => handling == ErrorHandling::Retry,
-                    // A 503 may come after the request was applied (a proxy giving up on an
-                    // answer): unsafe calls repeat it only when the options say so.
-                    None if *status == 503 => endpoint.idempotent || self.inner.options.retry_unsafe_on_503,
-                    None => endpoint.idempotent && matches!(status, 502 | 504),
-                },
-                // Nothing was sent when the connection could not be made: safe for every call.
-                Error::Transport { source, .. } => endpoint.idempotent || source.is_connect(),
-                _ => false,
-            };
-            if !retry || retries >= self.inner.options.max_retries {
-                return Err(error);
+                Decision::Retry if retries < self.inner.options.max_retries => {}
+                Decision::Retry | Decision::Fail => return Err(error),
             }
             retries += 1;
             let delay = self.backoff(retries);

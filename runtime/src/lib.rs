@@ -20,6 +20,7 @@ pub mod lenient;
 pub mod pager;
 #[cfg(feature = "redis")]
 mod redis_store;
+mod retry;
 mod secret;
 #[cfg(feature = "server")]
 pub mod server;
