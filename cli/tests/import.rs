@@ -30,6 +30,17 @@ fn a_100k_row_csv_import_reports_every_row_exactly_once() {
     const ROWS: usize = 100_000;
     let h = Harness::start("100k");
     import_departments(&h);
+    // The employee the rejected rows add again exists before the import starts: chunks are sent
+    // concurrently, so a row inside the import could arrive after its duplicates.
+    let existing = h.path("existing.csv");
+    std::fs::write(
+        &existing,
+        format!("{HEADER}\nexisting,1,老员工,13900000000,GENERAL_EMPLOYE,2025-01-01 09:00:00,D1\n"),
+    )
+    .unwrap();
+    let run = h.qywx(&["tuzhan", "import", "employees", existing.to_str().unwrap(), "--opt-type", "add"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    h.emulator.reset_counters();
     // What each row should come out as: a malformed time and a missing id are invalid (never
     // sent), a second `add` of an existing employee is rejected by the server.
     let expected = |i: usize| match i {
@@ -46,7 +57,7 @@ fn a_100k_row_csv_import_reports_every_row_exactly_once() {
         let line = match expected(i) {
             _ if i % 997 == 0 => format!("u{i},1,员工{i},1380000{i},GENERAL_EMPLOYE,not-a-time,{dept}"),
             _ if i % 1009 == 0 => format!(",1,员工{i},1380000{i},GENERAL_EMPLOYE,2025-01-01 09:00:00,{dept}"),
-            "rejected" => format!("u1,1,员工{i},1380000{i},GENERAL_EMPLOYE,2025-01-01 09:00:00,{dept}"),
+            "rejected" => format!("existing,1,员工{i},1380000{i},GENERAL_EMPLOYE,2025-01-01 09:00:00,{dept}"),
             _ => format!("u{i},1,员工{i},1380000{i},\"GENERAL_EMPLOYE,ADMIN\",2025-01-01 09:00:00,{dept}"),
         };
         let _ = writeln!(csv, "{line}");
