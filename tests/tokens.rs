@@ -245,3 +245,13 @@ async fn separate_clients_sharing_a_memory_store_fetch_once() {
     }
     assert_eq!(server.requests_to(TOKEN).len(), 1);
 }
+
+/// A token store failure keeps the store's own error as its source.
+#[tokio::test]
+async fn a_token_store_error_keeps_its_source() {
+    let error = qywx_runtime::RedisTokenStore::connect("not a redis url").await.unwrap_err();
+    assert!(matches!(error, qywx::Error::TokenStore { .. }), "{error:?}");
+    let source = std::error::Error::source(&error).expect("the Redis error is the source");
+    assert!(!source.to_string().is_empty());
+    assert!(error.to_string().starts_with("token store: "), "{error}");
+}

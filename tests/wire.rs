@@ -973,3 +973,19 @@ fn enums_show_their_wire_values() {
     assert_eq!(ImportStatus::Failed.as_wire(), -1);
     assert_eq!(format!("{}", ImportStatus::Partial), "2");
 }
+
+/// A decoding error names the member that did not fit, as a path of its own, besides the message.
+#[test]
+fn decode_errors_keep_the_path() {
+    use qywx::runtime::decode_answer;
+    use qywx::wecom::department::{ListDepartmentsResponse, LIST_DEPARTMENTS};
+    let body = br#"{"errcode":0,"errmsg":"ok","department":[{"id":1,"name":"a","parentid":0},{"id":"two","name":"b","parentid":1}]}"#;
+    let error = decode_answer::<ListDepartmentsResponse>(&qywx::wecom::SERVICE, &LIST_DEPARTMENTS, 200, body).unwrap_err();
+    match &error {
+        qywx::Error::Decode { path, message, .. } => {
+            assert_eq!(path, "department[1].id");
+            assert!(message.contains("department[1].id"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -481,6 +481,7 @@ impl ServiceClient {
         let payload = payload.unwrap_or_default();
         let decode_error = |message: String| Error::Decode {
             endpoint: endpoint.id,
+            path: String::new(),
             message,
             snippet: "<withheld: token response>".into(),
         };

@@ -89,6 +89,7 @@ fn open<'a>(
 ) -> Result<Payload<'a>, Error> {
     let decode_error = |message: String| Error::Decode {
         endpoint: endpoint.id,
+        path: String::new(),
         message,
         snippet: snippet(body, hidden),
     };
@@ -169,8 +170,8 @@ pub(crate) fn read_answer(
     let payload = open_answer(service, endpoint, status, body, hidden)?;
     let mut reader = payload
         .reader()
-        .map_err(|e| decode_error(endpoint, e.to_string(), body, hidden))?;
-    keep(&mut reader).map_err(|e| decode_error(endpoint, e.to_string(), body, hidden))
+        .map_err(|e| decoded_error(endpoint, &e, body, hidden))?;
+    keep(&mut reader).map_err(|e| decoded_error(endpoint, &e, body, hidden))
 }
 
 /// Whether `body` is a success whose payload `keep` read, in one pass over the text.
@@ -203,9 +204,12 @@ fn open_answer<'a>(
     }
     match open(service, endpoint, body, hidden) {
         // The token endpoint's body may hold a token we do not know yet: keep it out of errors.
-        Err(Error::Decode { endpoint, message, .. }) if endpoint == service.auth.token_endpoint.id => {
+        Err(Error::Decode {
+            endpoint, path, message, ..
+        }) if endpoint == service.auth.token_endpoint.id => {
             Err(Error::Decode {
                 endpoint,
+                path,
                 message,
                 snippet: "<withheld: token response>".into(),
             })
@@ -214,9 +218,15 @@ fn open_answer<'a>(
     }
 }
 
-fn decode_error(endpoint: &'static EndpointSpec, message: String, body: &[u8], hidden: &[&str]) -> Error {
+/// [`Error::Decode`] for a member that did not fit, with its path.
+fn decoded_error(endpoint: &'static EndpointSpec, e: &DecodeError, body: &[u8], hidden: &[&str]) -> Error {
+    decode_error(endpoint, e.path(), e.to_string(), body, hidden)
+}
+
+fn decode_error(endpoint: &'static EndpointSpec, path: String, message: String, body: &[u8], hidden: &[&str]) -> Error {
     Error::Decode {
         endpoint: endpoint.id,
+        path,
         message,
         snippet: if endpoint.auth {
             snippet(body, hidden)
@@ -240,7 +250,7 @@ pub fn decode_response<R: serde::de::DeserializeOwned>(
         Ok(())
     })?;
     let value = value.unwrap_or_default();
-    R::deserialize(value).map_err(|e| decode_error(endpoint, e.to_string(), body, &[]))
+    R::deserialize(value).map_err(|e| decode_error(endpoint, String::new(), e.to_string(), body, &[]))
 }
 
 /// Decodes one answer of `endpoint` into its typed answer `R` exactly as a client call does
@@ -272,6 +282,6 @@ pub fn decode_answer_by_member<R: FromJson>(
     let payload = open_answer(service, endpoint, status, body, &[])?;
     let mut reader = payload
         .reader()
-        .map_err(|e| decode_error(endpoint, e.to_string(), body, &[]))?;
-    R::read(&mut reader).map_err(|e| decode_error(endpoint, e.to_string(), body, &[]))
+        .map_err(|e| decoded_error(endpoint, &e, body, &[]))?;
+    R::read(&mut reader).map_err(|e| decoded_error(endpoint, &e, body, &[]))
 }

@@ -40,7 +40,10 @@ pub enum Error {
     Decode {
         /// Endpoint id.
         endpoint: &'static str,
-        /// Why it could not be decoded.
+        /// The JSON path of the member that did not fit (`department[1].id`); empty when the
+        /// body itself is not an answer.
+        path: String,
+        /// Why it could not be decoded (with the path, when there is one).
         message: String,
         /// The start of the body, redacted.
         snippet: String,
@@ -53,15 +56,24 @@ pub enum Error {
         /// Every rule broken, in field order.
         violations: Vec<Violation>,
     },
-    /// The shared token store (Redis) failed.
-    #[error("token store: {0}")]
-    TokenStore(String),
+    /// The shared token store (Redis) failed; the store's own error is the source.
+    #[error("token store: {source}")]
+    TokenStore {
+        /// The store's error (for Redis, its `RedisError`).
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// The client is misconfigured (for example an unparsable base URL).
     #[error("invalid client configuration: {0}")]
     Config(String),
 }
 
 impl Error {
+    /// A failure of a token store, keeping its error as the source (for custom stores).
+    pub fn token_store(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Error {
+        Error::TokenStore { source: source.into() }
+    }
+
     /// The API error, when the server answered with one.
     pub fn api(&self) -> Option<&ApiError> {
         match self {

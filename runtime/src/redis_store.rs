@@ -43,7 +43,7 @@ impl std::fmt::Debug for RedisTokenStore {
 }
 
 fn store_error(e: redis::RedisError) -> Error {
-    Error::TokenStore(format!("redis: {e}"))
+    Error::token_store(e)
 }
 
 impl RedisTokenStore {
