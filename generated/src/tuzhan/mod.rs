@@ -149,6 +149,7 @@ impl TuzhanClient {
     /// [`Error::Api`](crate::Error::Api) when Tuzhan (兔展) answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://docs.tuzhanai.com/plugins/viewsource/viewpagesrc.action?pageId=986242>.
+    #[doc(hidden)]
     pub async fn get_org_access_token(
         &self,
         request: &auth::GetOrgAccessTokenRequest,

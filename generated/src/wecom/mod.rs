@@ -602,6 +602,7 @@ impl WecomClient {
     /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
     ///
     /// See <https://developer.work.weixin.qq.com/document/path/91039>.
+    #[doc(hidden)]
     pub async fn get_token(
         &self,
         request: &auth::GetTokenRequest,

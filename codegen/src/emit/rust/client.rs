@@ -83,8 +83,11 @@ impl Scope<'_> {
             .map(|b| self.bulk_method(e, b, &request_ty, &response_ty));
         let stream = stream.map(|m| quote!(#cfg #m));
         let bulk = bulk.map(|m| quote!(#cfg #m));
+        // The token endpoint bypasses the client's token cache: callers want `runtime().token()`.
+        let hidden = (service.spec.auth.token_endpoint == s.id).then(|| quote!(#[doc(hidden)]));
         quote! {
             #method_doc
+            #hidden
             #cfg
             pub async fn #method_name(&self #args) -> Result<#answer_ty> {
                 #call

@@ -161,6 +161,7 @@ impl CsClient {
     /// # Errors
     ///
     /// [`Error::Api`](crate::Error::Api) when Constraints answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
+    #[doc(hidden)]
     pub async fn get_token(
         &self,
         request: &auth::GetTokenRequest,

@@ -136,6 +136,7 @@ impl AlphaClient {
     /// # Errors
     ///
     /// [`Error::Api`](crate::Error::Api) when Alpha answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
+    #[doc(hidden)]
     pub async fn get_token(
         &self,
         request: &auth::GetTokenRequest,

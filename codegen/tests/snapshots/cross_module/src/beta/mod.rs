@@ -139,6 +139,7 @@ impl BetaClient {
     /// # Errors
     ///
     /// [`Error::Api`](crate::Error::Api) when Beta answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
+    #[doc(hidden)]
     pub async fn get_token(
         &self,
         request: &auth::GetTokenRequest,

@@ -122,6 +122,7 @@ impl GammaClient {
     /// # Errors
     ///
     /// [`Error::Api`](crate::Error::Api) when Gamma answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
+    #[doc(hidden)]
     pub async fn get_token(
         &self,
         request: &auth::GetTokenRequest,

@@ -140,6 +140,7 @@ impl KwClient {
     /// # Errors
     ///
     /// [`Error::Api`](crate::Error::Api) when Keywords service answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
+    #[doc(hidden)]
     pub async fn get_token(
         &self,
         request: &auth::GetTokenRequest,

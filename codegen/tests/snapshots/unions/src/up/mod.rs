@@ -149,6 +149,7 @@ impl UpClient {
     /// # Errors
     ///
     /// [`Error::Api`](crate::Error::Api) when Uploads answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
+    #[doc(hidden)]
     pub async fn get_token(
         &self,
         request: &auth::GetTokenRequest,
