@@ -319,19 +319,11 @@ fn cell_text(cell: &calamine::Data) -> Result<String, String> {
 
 /// An Excel serial date (days since 1899-12-30, fraction = time of day) as `yyyy-MM-dd HH:mm:ss`.
 fn excel_date_time(serial: f64) -> String {
-    let seconds = (serial * 86_400.0).round() as i64;
-    let (days, secs) = (seconds.div_euclid(86_400) - 25_569, seconds.rem_euclid(86_400)); // days since 1970-01-01
-    // Civil date from days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
+    use qywx::runtime::time::{Duration, OffsetDateTime, PrimitiveDateTime};
+    // Serial 25,569 is 1970-01-01.
+    let seconds = (serial * 86_400.0).round() as i64 - 25_569 * 86_400;
+    let at = OffsetDateTime::UNIX_EPOCH.saturating_add(Duration::seconds(seconds));
+    qywx::LocalDateTime(PrimitiveDateTime::new(at.date(), at.time())).to_string()
 }
 
 // ---------------------------------------------------------------------------------------------
