@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use qywx::runtime::bulk::{BulkOptions, BulkProgress, FromIter};
+use qywx::runtime::bulk::{BulkOptions, BulkProgress, FromIter, RowStatus};
 use qywx::tuzhan::import::{
     DeptImportParams, DeptType, EmployeeImportParams, ImportDepartment, ImportDepartmentsRequest, ImportEmployee,
     OptType, RoleKey, UserType, IMPORT_DEPARTMENTS,
@@ -16,11 +16,14 @@ fn dept_row(i: usize) -> ImportDepartment {
     match i {
         // Every 1000th row breaks a rule (no thirdDeptId for an outchannel department).
         _ if i % 1000 == 999 => row,
-        // Every 997th row repeats an id the server already has.
-        _ if i % 997 == 996 => row.third_dept_id("D0"),
+        // Every 997th row repeats an id the server already has (imported before the bulk run:
+        // chunks go out concurrently, so a row inside the run could land after its repeats).
+        _ if i % 997 == 996 => row.third_dept_id(EXISTING),
         _ => row.third_dept_id(format!("D{i}")),
     }
 }
+
+const EXISTING: &str = "EXISTING";
 
 fn adding() -> DeptImportParams {
     DeptImportParams::new(OptType::Add)
@@ -31,6 +34,10 @@ async fn a_100k_row_import_reports_every_row() {
     const TOTAL: usize = 100_000;
     let emu = Emulator::builder().build().start().await.unwrap();
     let tuzhan = emu.tuzhan_client().unwrap();
+    let existing = ImportDepartment::new(DeptType::Outchannel, "已有部门", 0).third_dept_id(EXISTING);
+    let first = tuzhan.import_departments(&ImportDepartmentsRequest::new(adding(), vec![existing])).await;
+    assert_eq!(first.unwrap().is_complete(), Some(true));
+    emu.reset_counters();
     let expected_invalid = (0..TOTAL).filter(|i| i % 1000 == 999).count();
     let expected_duplicates = (0..TOTAL).filter(|i| i % 1000 != 999 && i % 997 == 996).count();
 
@@ -54,13 +61,25 @@ async fn a_100k_row_import_reports_every_row() {
     assert!(report
         .rejected
         .iter()
-        .all(|r| r.reason.as_deref() == Some("部门已存在") && r.row.third_dept_id.as_deref() == Some("D0")));
+        .all(|r| r.reason.as_deref() == Some("部门已存在") && r.row.third_dept_id.as_deref() == Some(EXISTING)));
+    // Each rejected echo is matched to the row that was sent, by its position in the input.
+    assert!(report.rejected.iter().all(|r| r.index % 997 == 996), "rejected rows are the duplicates");
+    let statuses = report.statuses();
+    assert_eq!(statuses.len(), TOTAL);
+    for (i, status) in statuses.iter().enumerate() {
+        let expected = match i {
+            _ if i % 1000 == 999 => RowStatus::Invalid,
+            _ if i % 997 == 996 => RowStatus::Rejected,
+            _ => RowStatus::Accepted,
+        };
+        assert_eq!(*status, expected, "row {i}");
+    }
     assert!(report.failed.is_empty() && report.pending.is_empty());
     assert_eq!(report.accepted, TOTAL - expected_invalid - expected_duplicates);
     assert_eq!(
         emu.tuzhan_departments().len(),
-        report.accepted,
-        "the server holds exactly the accepted rows"
+        report.accepted + 1,
+        "the server holds exactly the accepted rows, and the one that existed before"
     );
     assert_eq!(emu.calls(IMPORT_DEPARTMENTS.path), 200, "chunks of 500, no retries");
     assert!(!report.is_complete());
@@ -96,6 +115,9 @@ async fn a_failed_chunk_is_reported_not_retried() {
         .await;
     assert_eq!(report.failed.len(), 1);
     assert_eq!(report.failed[0].rows.len(), 100);
+    assert_eq!(report.failed[0].indices, (0..100).collect::<Vec<_>>(), "the first chunk failed");
+    assert!(report.statuses()[..100].iter().all(|s| *s == RowStatus::Failed));
+    assert!(report.statuses()[100..].iter().all(|s| *s == RowStatus::Accepted));
     assert!(matches!(
         report.failed[0].error,
         qywx::Error::HttpStatus { status: 502, .. }
@@ -132,6 +154,10 @@ async fn chunks_answered_with_a_batch_id_are_pending() {
         1200
     );
     assert_eq!(report.accounted(), 1200);
+    let mut pending: Vec<usize> = report.pending.iter().flat_map(|c| c.indices.clone()).collect();
+    pending.sort();
+    assert!(pending.iter().all(|i| report.statuses()[*i] == RowStatus::Pending));
+    assert_eq!(pending.len() + report.invalid.len(), 1200);
     assert!(server
         .requests_to(IMPORT_DEPARTMENTS.path)
         .iter()

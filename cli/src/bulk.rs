@@ -14,11 +14,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use qywx::runtime::bulk::{BulkAnswer, BulkOptions, ChunkOutcome, FromIter};
+use qywx::runtime::bulk::{BulkAnswer, BulkOptions, FromIter, RowStatus};
+use qywx::runtime::codec::ToJson;
 use qywx::runtime::validate::Validate;
 use qywx::Violation;
 use serde::de::DeserializeOwned;
-use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::run::{error_chain, CliError};
@@ -329,34 +329,6 @@ fn excel_date_time(serial: f64) -> String {
 // ---------------------------------------------------------------------------------------------
 // Validating, sending, reporting
 
-/// A row with its row number, as it goes through the runtime's bulk machinery.
-#[derive(Clone)]
-struct Numbered<Row> {
-    number: usize,
-    row: Row,
-}
-
-/// How the runtime's report names a rejected row: by its number. (The report itself is only
-/// counted: the outcomes table, filled as chunks are answered, is what the report file shows.)
-#[derive(Debug)]
-struct RowNumber(#[allow(dead_code)] usize);
-
-impl<Row> From<Numbered<Row>> for RowNumber {
-    fn from(n: Numbered<Row>) -> Self {
-        RowNumber(n.number)
-    }
-}
-
-/// A chunk's answer with its rows already told apart (see `send_numbered`).
-struct Sorted(ChunkOutcome<RowNumber>);
-
-impl<Row> BulkAnswer<Numbered<Row>> for Sorted {
-    type Echo = RowNumber;
-    fn outcome(self) -> ChunkOutcome<RowNumber> {
-        self.0
-    }
-}
-
 /// Every row's outcome, by row number (index = number - 1).
 type Outcomes = Arc<Mutex<Vec<Option<Outcome>>>>;
 
@@ -370,7 +342,7 @@ fn check_rows<Row: DeserializeOwned>(
     args: &ImportArgs,
     command: &Command,
     validate: &impl Fn(&Row) -> Vec<Violation>,
-) -> Result<(Vec<Numbered<Row>>, Outcomes), CliError> {
+) -> Result<(Vec<(usize, Row)>, Outcomes), CliError> {
     let bulk = command.bulk.as_ref().ok_or_else(|| CliError::Usage(format!("`{}` has no rows", command.endpoint)))?;
     let raw = read_rows(&args.file, bulk)?;
     let outcomes: Outcomes = Arc::new(Mutex::new(vec![None; raw.len()]));
@@ -387,7 +359,7 @@ fn check_rows<Row: DeserializeOwned>(
             Ok(row) => {
                 let violations = validate(&row);
                 if violations.is_empty() {
-                    valid.push(Numbered { number, row });
+                    valid.push((number, row));
                 } else {
                     record(&outcomes, number, Outcome::Invalid(violations_text(&violations)));
                 }
@@ -405,8 +377,8 @@ pub fn dry_run<Row: DeserializeOwned>(
 ) -> Result<ImportSummary, CliError> {
     let report_format = args.report.as_deref().map(ReportFormat::of).transpose()?;
     let (valid, outcomes) = check_rows(args, command, &validate)?;
-    for n in &valid {
-        record(&outcomes, n.number, Outcome::Valid);
+    for (number, _) in &valid {
+        record(&outcomes, *number, Outcome::Valid);
     }
     let outcomes = take(outcomes);
     let mut stdout = std::io::stdout().lock();
@@ -439,7 +411,9 @@ fn take(outcomes: Outcomes) -> Vec<Outcome> {
         .collect()
 }
 
-/// Reads, validates and imports every row of `args.file`: `send` sends one chunk of rows.
+/// Reads, validates and imports every row of `args.file`: `send` sends one chunk of rows. The
+/// runtime's report says what happened to each row it was given, by position; the report file
+/// shows it by the row's number in the file.
 pub async fn import<Row, Answer, Fut>(
     args: &ImportArgs,
     command: &Command,
@@ -447,9 +421,9 @@ pub async fn import<Row, Answer, Fut>(
     send: impl Fn(Vec<Row>) -> Fut,
 ) -> Result<ImportSummary, CliError>
 where
-    Row: DeserializeOwned + Serialize + Clone + Send + 'static,
+    Row: DeserializeOwned + ToJson + Clone + Send + 'static,
     Answer: BulkAnswer<Row> + Send + 'static,
-    Answer::Echo: Serialize,
+    Answer::Echo: ToJson,
     Fut: Future<Output = qywx::Result<Answer>> + Send + 'static,
 {
     // A bad report path should fail before anything is sent, not after.
@@ -457,50 +431,51 @@ where
     let max_chunk = command.bulk.as_ref().map_or(usize::MAX, |b| b.max_chunk);
     let (valid, outcomes) = check_rows(args, command, &validate)?;
     let total = outcomes.lock().map(|o| o.len()).unwrap_or_default();
-    let to_send = valid.len();
+    // The runtime's row `i` is the file's row `numbers[i]`.
+    let (numbers, rows): (Vec<usize>, Vec<Row>) = valid.into_iter().unzip();
+    let to_send = rows.len();
     let started = Instant::now();
     let bar = progress_bar(to_send as u64);
     let options = BulkOptions::default()
         .chunk_size(args.chunk_size.unwrap_or(max_chunk))
         .concurrency(args.concurrency);
-    let log = outcomes.clone();
-    let send_numbered = move |chunk: Vec<Numbered<Row>>| {
-        let numbers: Vec<usize> = chunk.iter().map(|n| n.number).collect();
-        let sent: Vec<Value> = chunk.iter().map(|n| serde_json::to_value(&n.row).unwrap_or_default()).collect();
-        let answer = send(chunk.into_iter().map(|n| n.row).collect());
-        let log = log.clone();
-        async move {
-            let answer = answer.await;
-            if let Err(e) = &answer {
-                let reason = error_chain(e);
-                for &n in &numbers {
-                    record(&log, n, Outcome::Failed(reason.clone()));
-                }
-            }
-            answer.map(|a| Sorted(sort_chunk(a.outcome(), &numbers, &sent, &log)))
-        }
-    };
-    let validate_numbered = |n: &Numbered<Row>| validate(&n.row);
-    let report = qywx::runtime::bulk::run(
-        FromIter(valid.into_iter()),
-        max_chunk,
-        options,
-        validate_numbered,
-        send_numbered,
-        |p| {
-            bar.set_position(p.answered as u64);
-            let rate = p.answered as f64 / started.elapsed().as_secs_f64().max(1e-3);
-            bar.set_message(format!(
-                "{rate:.0} rows/s, rejected {}, failed {}, pending {}",
-                p.rejected, p.failed, p.pending
-            ));
-        },
-    )
+    let report = qywx::runtime::bulk::run(FromIter(rows.into_iter()), max_chunk, options, &validate, send, |p| {
+        bar.set_position(p.answered as u64);
+        let rate = p.answered as f64 / started.elapsed().as_secs_f64().max(1e-3);
+        bar.set_message(format!(
+            "{rate:.0} rows/s, rejected {}, failed {}, pending {}",
+            p.rejected, p.failed, p.pending
+        ));
+    })
     .await;
     bar.finish_and_clear();
+    for (i, status) in report.statuses().iter().enumerate() {
+        if *status == RowStatus::Accepted {
+            record(&outcomes, numbers[i], Outcome::Accepted);
+        }
+    }
+    for r in &report.rejected {
+        let reason = r.reason.clone().unwrap_or_else(|| "rejected by the server (no reason given)".to_owned());
+        record(&outcomes, numbers[r.index], Outcome::Rejected(reason));
+    }
+    for chunk in &report.failed {
+        let reason = error_chain(&chunk.error);
+        for &i in &chunk.indices {
+            record(&outcomes, numbers[i], Outcome::Failed(reason.clone()));
+        }
+    }
+    for chunk in &report.pending {
+        let reason = match &chunk.reference {
+            Some(r) => format!("the server is still processing the chunk (batch id {r})"),
+            None => "the server is still processing the chunk".to_owned(),
+        };
+        for &i in &chunk.indices {
+            record(&outcomes, numbers[i], Outcome::Pending(reason.clone()));
+        }
+    }
     // Rows the runtime itself found invalid (none: they were checked above with the same rules).
     for invalid in &report.invalid {
-        record(&outcomes, invalid.row.number, Outcome::Invalid(violations_text(&invalid.violations)));
+        record(&outcomes, numbers[invalid.index], Outcome::Invalid(violations_text(&invalid.violations)));
     }
     let outcomes = take(outcomes);
     let count = |name: &str| outcomes.iter().filter(|o| o.name() == name).count();
@@ -543,68 +518,6 @@ where
         args.report.as_ref().map(|p| format!("; report: {}", p.display())).unwrap_or_default()
     );
     Ok(summary)
-}
-
-/// Tells a chunk's rows apart by number: a rejected row is matched to the sent row its echo
-/// agrees with (the server may leave members out), trying rows in order from the last match, so
-/// an in-order echo costs one comparison; an echo that matches none takes the first row not yet
-/// matched. The rest of the chunk was accepted (or is pending).
-fn sort_chunk<Echo: Serialize>(outcome: ChunkOutcome<Echo>, numbers: &[usize], sent: &[Value], log: &Outcomes) -> ChunkOutcome<RowNumber> {
-    match outcome {
-        ChunkOutcome::Pending { reference } => {
-            let reason = match &reference {
-                Some(r) => format!("the server is still processing the chunk (batch id {r})"),
-                None => "the server is still processing the chunk".to_owned(),
-            };
-            for &n in numbers {
-                record(log, n, Outcome::Pending(reason.clone()));
-            }
-            ChunkOutcome::Pending { reference }
-        }
-        ChunkOutcome::Applied { rejected, all_failed } => {
-            let mut taken = vec![false; numbers.len()];
-            let mut next = 0;
-            let mut rejected_numbers = Vec::new();
-            for (echo, reason) in rejected.into_iter().take(numbers.len()) {
-                let echo = serde_json::to_value(&echo).unwrap_or_default();
-                let order = (next..numbers.len()).chain(0..next);
-                let found = order
-                    .clone()
-                    .find(|&i| !taken[i] && agrees(&echo, &sent[i]))
-                    .or_else(|| (0..numbers.len()).find(|&i| !taken[i]));
-                let Some(i) = found else { break };
-                taken[i] = true;
-                next = i + 1;
-                let reason = reason.unwrap_or_else(|| "rejected by the server (no reason given)".to_owned());
-                record(log, numbers[i], Outcome::Rejected(reason.clone()));
-                rejected_numbers.push((RowNumber(numbers[i]), Some(reason)));
-            }
-            let none_rejected = rejected_numbers.is_empty();
-            for (_, &n) in numbers.iter().enumerate().filter(|(i, _)| !taken[*i]) {
-                if all_failed && none_rejected {
-                    record(log, n, Outcome::Rejected("the server reported the whole chunk as failed".into()));
-                } else {
-                    record(log, n, Outcome::Accepted);
-                }
-            }
-            ChunkOutcome::Applied {
-                rejected: rejected_numbers,
-                all_failed,
-            }
-        }
-    }
-}
-
-/// Whether every member the echo gives (and the row has) has the row's value; `"1"` and `1` agree.
-fn agrees(echo: &Value, row: &Value) -> bool {
-    let (Some(echo), Some(row)) = (echo.as_object(), row.as_object()) else { return false };
-    let text = |v: &Value| match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
-    echo.iter()
-        .filter(|(_, v)| !v.is_null())
-        .all(|(k, v)| row.get(k).is_none_or(|r| r.is_null() || text(r) == text(v)))
 }
 
 fn progress_bar(rows: u64) -> indicatif::ProgressBar {
@@ -672,46 +585,6 @@ mod tests {
     fn excel_serial_dates() {
         assert_eq!(excel_date_time(45_658.5), "2025-01-01 12:00:00");
         assert_eq!(excel_date_time(25_569.0), "1970-01-01 00:00:00");
-    }
-
-    #[test]
-    fn an_echo_agrees_with_the_row_it_leaves_members_of() {
-        let row = serde_json::json!({"thirdUserId": "u1", "userType": 1, "phone": "1"});
-        assert!(agrees(&serde_json::json!({"thirdUserId": "u1", "userType": "1", "deleteFlag": 0}), &row));
-        assert!(!agrees(&serde_json::json!({"thirdUserId": "u2"}), &row));
-    }
-
-    fn log(rows: usize) -> Outcomes {
-        Arc::new(Mutex::new(vec![None; rows]))
-    }
-
-    #[test]
-    fn rejected_echoes_find_their_rows_in_any_order() {
-        let sent: Vec<Value> = (1..=4).map(|i| serde_json::json!({"thirdUserId": format!("u{i}"), "phone": "1"})).collect();
-        let numbers = [7, 8, 9, 10];
-        let outcomes = log(10);
-        // The server echoes rows 10 and 8, in that order, one member each, with reasons.
-        let echoes = vec![
-            (serde_json::json!({"thirdUserId": "u4"}), Some("dup".to_owned())),
-            (serde_json::json!({"thirdUserId": "u2"}), None),
-        ];
-        let sorted = sort_chunk(ChunkOutcome::Applied { rejected: echoes, all_failed: false }, &numbers, &sent, &outcomes);
-        let ChunkOutcome::Applied { rejected, .. } = sorted else { panic!("applied") };
-        assert_eq!(rejected.iter().map(|(n, _)| n.0).collect::<Vec<_>>(), [10, 8]);
-        let names: Vec<Option<&str>> = take(outcomes).iter().map(|o| Some(o.name())).collect();
-        assert_eq!(names[6..], [Some("accepted"), Some("rejected"), Some("accepted"), Some("rejected")]);
-    }
-
-    #[test]
-    fn a_pending_or_wholly_failed_chunk_covers_all_its_rows() {
-        let sent = vec![serde_json::json!({}); 2];
-        let outcomes = log(2);
-        sort_chunk::<Value>(ChunkOutcome::Pending { reference: Some("42".into()) }, &[1, 2], &sent, &outcomes);
-        let all = take(outcomes);
-        assert!(all.iter().all(|o| o.name() == "pending" && o.reason().contains("42")), "{all:?}");
-        let outcomes = log(2);
-        sort_chunk::<Value>(ChunkOutcome::Applied { rejected: Vec::new(), all_failed: true }, &[1, 2], &sent, &outcomes);
-        assert!(take(outcomes).iter().all(|o| o.name() == "rejected"));
     }
 
     #[test]

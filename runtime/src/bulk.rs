@@ -6,8 +6,10 @@
 
 use std::future::Future;
 
+use serde_json::Value;
 use tokio::task::JoinSet;
 
+use crate::codec::ToJson;
 use crate::{Error, Violation};
 
 /// Where rows come from: an iterator ([`FromIter`]) or a channel (`tokio::sync::mpsc::Receiver`).
@@ -94,10 +96,30 @@ impl Default for BulkOptions {
     }
 }
 
+/// What happened to one input row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RowStatus {
+    /// Applied.
+    Accepted,
+    /// The server did not apply it (see [`BulkReport::rejected`]).
+    Rejected,
+    /// It broke a rule and was not sent (see [`BulkReport::invalid`]).
+    Invalid,
+    /// Its chunk's request failed outright (see [`BulkReport::failed`]).
+    Failed,
+    /// The server is still processing its chunk (see [`BulkReport::pending`]).
+    Pending,
+}
+
 /// A row the server did not apply.
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct RejectedRow<Echo> {
+    /// Position in the input, from 0: the row sent that the server's echo agrees with (every
+    /// member the echo gives has the row's value), else the first row of the chunk not yet
+    /// matched.
+    pub index: usize,
     /// The row as the server sent it back (a view in which any member may be missing), or the
     /// row as sent when the server named none.
     pub row: Echo,
@@ -122,6 +144,8 @@ pub struct InvalidRow<Row> {
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct FailedChunk<Row> {
+    /// Positions of the chunk's rows in the input, from 0.
+    pub indices: Vec<usize>,
     /// The rows of the chunk.
     pub rows: Vec<Row>,
     /// Why.
@@ -134,6 +158,8 @@ pub struct FailedChunk<Row> {
 pub struct PendingChunk {
     /// Rows in the chunk.
     pub rows: usize,
+    /// Positions of the chunk's rows in the input, from 0.
+    pub indices: Vec<usize>,
     /// What to look the result up by, when the server gave it.
     pub reference: Option<String>,
 }
@@ -175,9 +201,16 @@ pub struct BulkReport<Row, Echo = Row> {
     pub failed: Vec<FailedChunk<Row>>,
     /// Chunks the server is still processing.
     pub pending: Vec<PendingChunk>,
+    /// Every input row's status, by position.
+    statuses: Vec<RowStatus>,
 }
 
 impl<Row, Echo> BulkReport<Row, Echo> {
+    /// What happened to each input row, by its position from 0 (`statuses().len() == total`).
+    pub fn statuses(&self) -> &[RowStatus] {
+        &self.statuses
+    }
+
     /// Whether every row was applied.
     pub fn is_complete(&self) -> bool {
         self.accepted == self.total
@@ -193,8 +226,9 @@ impl<Row, Echo> BulkReport<Row, Echo> {
     }
 }
 
-/// Runs a bulk import (what the generated `*_bulk` methods call). `send` sends one chunk and answers; it must own what it needs (the
-/// generated methods pass a cloned client) so chunks can be in flight together.
+/// Runs a bulk import (what the generated `*_bulk` methods call). `send` sends one chunk and
+/// answers; it must own what it needs (the generated methods pass a cloned client) so chunks can
+/// be in flight together.
 #[doc(hidden)]
 pub async fn run<Row, Src, Send, Fut, Answer>(
     mut rows: Src,
@@ -205,11 +239,12 @@ pub async fn run<Row, Src, Send, Fut, Answer>(
     mut progress: impl FnMut(&BulkProgress),
 ) -> BulkReport<Row, Answer::Echo>
 where
-    Row: Clone + std::marker::Send + 'static,
+    Row: Clone + ToJson + std::marker::Send + 'static,
     Src: RowSource<Row>,
     Send: Fn(Vec<Row>) -> Fut,
     Fut: Future<Output = Result<Answer, Error>> + std::marker::Send + 'static,
     Answer: BulkAnswer<Row> + std::marker::Send + 'static,
+    Answer::Echo: ToJson,
 {
     let chunk_size = options.chunk_size.clamp(1, max_chunk.max(1));
     let concurrency = options.concurrency.max(1);
@@ -220,10 +255,13 @@ where
         invalid: Vec::new(),
         failed: Vec::new(),
         pending: Vec::new(),
+        statuses: Vec::new(),
     };
     let mut counts = BulkProgress::default();
-    let mut in_flight: JoinSet<(Vec<Row>, Result<Answer, Error>)> = JoinSet::new();
+    type Sent<Row, Answer> = (Vec<usize>, Vec<Row>, Result<Answer, Error>);
+    let mut in_flight: JoinSet<Sent<Row, Answer>> = JoinSet::new();
     let mut chunk = Vec::with_capacity(chunk_size);
+    let mut indices = Vec::with_capacity(chunk_size);
     let mut exhausted = false;
     loop {
         // Fill the pipeline: send full chunks (and the last partial one) while there is room,
@@ -231,8 +269,9 @@ where
         while in_flight.len() < concurrency {
             if chunk.len() == chunk_size || (exhausted && !chunk.is_empty()) {
                 let rows = std::mem::replace(&mut chunk, Vec::with_capacity(chunk_size));
+                let at = std::mem::replace(&mut indices, Vec::with_capacity(chunk_size));
                 let request = send(rows.clone());
-                in_flight.spawn(async move { (rows, request.await) });
+                in_flight.spawn(async move { (at, rows, request.await) });
                 continue;
             }
             if exhausted {
@@ -245,9 +284,12 @@ where
                     let violations = validate(&row);
                     if violations.is_empty() {
                         chunk.push(row);
+                        indices.push(index);
+                        report.statuses.push(RowStatus::Pending);
                     } else {
                         counts.invalid += 1;
                         report.invalid.push(InvalidRow { index, row, violations });
+                        report.statuses.push(RowStatus::Invalid);
                     }
                 }
                 None => exhausted = true,
@@ -256,7 +298,7 @@ where
         let Some(joined) = in_flight.join_next().await else {
             break;
         };
-        let (rows, answer) = match joined {
+        let (at, rows, answer) = match joined {
             Ok(done) => done,
             // A panicking send is a bug in the caller's code; surface it rather than lose rows silently.
             Err(e) => std::panic::resume_unwind(e.into_panic()),
@@ -268,29 +310,44 @@ where
                 let rejected: Vec<RejectedRow<Answer::Echo>> = if all_failed && rejected.is_empty() {
                     let reason = Some("the server reported the whole chunk as failed".to_owned());
                     rows.into_iter()
-                        .map(|row| RejectedRow {
+                        .zip(&at)
+                        .map(|(row, &index)| RejectedRow {
+                            index,
                             row: row.into(),
                             reason: reason.clone(),
                         })
                         .collect()
                 } else {
-                    rejected
-                        .into_iter()
-                        .take(sent)
-                        .map(|(row, reason)| RejectedRow { row, reason })
-                        .collect()
+                    match_echoes(rejected, &rows, &at)
                 };
+                for &index in &at {
+                    report.statuses[index] = RowStatus::Accepted;
+                }
+                for r in &rejected {
+                    report.statuses[r.index] = RowStatus::Rejected;
+                }
                 counts.rejected += rejected.len();
                 counts.accepted += sent - rejected.len();
                 report.rejected.extend(rejected);
             }
             Ok(ChunkOutcome::Pending { reference }) => {
                 counts.pending += sent;
-                report.pending.push(PendingChunk { rows: sent, reference });
+                report.pending.push(PendingChunk {
+                    rows: sent,
+                    indices: at,
+                    reference,
+                });
             }
             Err(error) => {
                 counts.failed += sent;
-                report.failed.push(FailedChunk { rows, error });
+                for &index in &at {
+                    report.statuses[index] = RowStatus::Failed;
+                }
+                report.failed.push(FailedChunk {
+                    indices: at,
+                    rows,
+                    error,
+                });
             }
         }
         progress(&counts);
@@ -298,4 +355,82 @@ where
     report.total = counts.read;
     report.accepted = counts.accepted;
     report
+}
+
+/// Tells which sent row each echo of a rejected row is: the row its echo agrees with (the server
+/// may leave members out), trying rows in order from the last match, so an in-order echo costs
+/// one comparison; an echo that matches none takes the first row not yet matched. At most one
+/// echo per row sent.
+fn match_echoes<Row: ToJson, Echo: ToJson>(
+    rejected: Vec<(Echo, Option<String>)>,
+    rows: &[Row],
+    at: &[usize],
+) -> Vec<RejectedRow<Echo>> {
+    if rejected.is_empty() {
+        return Vec::new();
+    }
+    let sent: Vec<Value> = rows.iter().map(ToJson::to_json).collect();
+    let mut taken = vec![false; rows.len()];
+    let mut next = 0;
+    let mut matched = Vec::with_capacity(rejected.len());
+    for (echo, reason) in rejected.into_iter().take(rows.len()) {
+        let seen = echo.to_json();
+        let found = (next..rows.len())
+            .chain(0..next)
+            .find(|&i| !taken[i] && agrees(&seen, &sent[i]))
+            .or_else(|| (0..rows.len()).find(|&i| !taken[i]));
+        let Some(i) = found else { break };
+        taken[i] = true;
+        next = i + 1;
+        matched.push(RejectedRow {
+            index: at[i],
+            row: echo,
+            reason,
+        });
+    }
+    matched
+}
+
+/// Whether every member the echo gives (and the row has) has the row's value; `"1"` and `1` agree.
+fn agrees(echo: &Value, row: &Value) -> bool {
+    let (Some(echo), Some(row)) = (echo.as_object(), row.as_object()) else {
+        return false;
+    };
+    let text = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    echo.iter()
+        .filter(|(_, v)| !v.is_null())
+        .all(|(k, v)| row.get(k).is_none_or(|r| r.is_null() || text(r) == text(v)))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn an_echo_agrees_with_the_row_it_leaves_members_of() {
+        let row = json!({"thirdUserId": "u1", "userType": 1, "phone": "1"});
+        assert!(agrees(&json!({"thirdUserId": "u1", "userType": "1", "deleteFlag": 0}), &row));
+        assert!(!agrees(&json!({"thirdUserId": "u2"}), &row));
+    }
+
+    #[test]
+    fn rejected_echoes_find_their_rows_in_any_order() {
+        let rows: Vec<Value> = (1..=4).map(|i| json!({"thirdUserId": format!("u{i}"), "phone": "1"})).collect();
+        let at = [6, 7, 8, 9];
+        // The server echoes the 4th and the 2nd row, in that order, one member each.
+        let echoes = vec![(json!({"thirdUserId": "u4"}), Some("dup".to_owned())), (json!({"thirdUserId": "u2"}), None)];
+        let matched = match_echoes(echoes, &rows, &at);
+        assert_eq!(matched.iter().map(|r| r.index).collect::<Vec<_>>(), [9, 7]);
+        assert_eq!(matched[0].reason.as_deref(), Some("dup"));
+        // An echo that agrees with no row takes the first row not yet matched; never more
+        // echoes than rows.
+        let echoes = vec![(json!({"thirdUserId": "zz"}), None), (json!({}), None), (json!({}), None)];
+        let matched = match_echoes(echoes, &rows[..2], &at[..2]);
+        assert_eq!(matched.iter().map(|r| r.index).collect::<Vec<_>>(), [6, 7]);
+    }
 }
