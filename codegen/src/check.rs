@@ -472,12 +472,12 @@ fn check_schema(index: &TypeIndex<'_>, schema: &ObjectSchema, owner: &Origin) ->
             return Err(f.origin.err_at(".name", format!("duplicate field `{}`", f.name)));
         }
         let rust = crate::names::field_ident_text(f);
-        // `extra` is the unmodelled members' field; the others are locals of the decoder.
-        if ["extra", "json", "at", "member"].contains(&rust.as_str()) || !rust_names.insert(rust.clone()) {
+        // `extra` is the unmodelled members' field; `json` is the decoder's reader.
+        if ["extra", "json"].contains(&rust.as_str()) || !rust_names.insert(rust.clone()) {
             return Err(f.origin.err_at(
                 ".name",
                 format!(
-                    "Rust name `{rust}` collides with another field (or one the generated code uses: `extra`, `json`, `at`, `member`); set `rust_name`"
+                    "Rust name `{rust}` collides with another field (or one the generated code uses: `extra`, `json`); set `rust_name`"
                 ),
             ));
         }

@@ -339,6 +339,8 @@ pub struct EndpointIr<'s> {
     pub stream: Option<StreamIr>,
     /// The codes of `gone_codes`: the method answers `Deleted<_>`.
     pub gone_codes: Vec<i64>,
+    /// Its `qywx` CLI command (every endpoint that carries a token), planned after lowering.
+    pub cli: Option<crate::cli_plan::CommandPlan>,
 }
 
 impl EndpointIr<'_> {
@@ -407,10 +409,12 @@ pub fn build<'s>(spec: &'s Spec, index: &TypeIndex<'s>) -> std::result::Result<A
             }
         }
     }
-    errs.into_result(Api {
+    let mut api = errs.into_result(Api {
         krate: &spec.krate,
         services: out,
-    })
+    })?;
+    crate::cli_plan::plan(&mut api)?;
+    Ok(api)
 }
 
 fn service<'s>(
@@ -1066,6 +1070,7 @@ impl<'s> Builder<'_, 's> {
             bulk,
             stream,
             gone_codes,
+            cli: None,
         })
     }
 

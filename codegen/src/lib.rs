@@ -5,6 +5,7 @@
 //! compares them with what is on disk and reports drift.
 
 mod check;
+mod cli_plan;
 pub mod diff;
 pub mod drift;
 mod emit;
@@ -135,6 +136,13 @@ type FileTimes = Vec<(PathBuf, std::time::Duration)>;
 /// One output file to render: independent of the others, so files render on worker threads.
 type Job<'a> = Box<dyn Fn() -> Result<GeneratedFile, SpecErrors> + Send + Sync + 'a>;
 
+/// Loads, checks and lowers the spec in `spec_dir` without rendering anything: every fault a
+/// generation would report is found here (the emitters cannot fail).
+pub fn check_spec(spec_dir: &Path) -> Result<(), SpecErrors> {
+    let spec = model::load(spec_dir)?;
+    check::check(&spec).map(|_| ())
+}
+
 /// Loads and checks the spec in `paths.spec` and renders every output file, in a fixed order.
 pub fn generate(paths: &Paths) -> Result<(Vec<GeneratedFile>, Stats), SpecErrors> {
     let started = std::time::Instant::now();
@@ -177,7 +185,7 @@ pub fn generate(paths: &Paths) -> Result<(Vec<GeneratedFile>, Stats), SpecErrors
         Ok(GeneratedFile {
             base: Base::Cli,
             path: "src/commands.rs".into(),
-            contents: emit::cli::commands_rs(api)?,
+            contents: emit::cli::commands_rs(api),
         })
     }));
     let (files, slowest) = run_jobs(&jobs)?;

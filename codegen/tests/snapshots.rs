@@ -247,3 +247,33 @@ fn a_field_named_self_without_a_rust_name_is_a_spec_error() {
     assert!(errors.0[0].location.ends_with(".name"), "{text}");
     assert!(errors.0[0].message.contains("rust_name"), "{text}");
 }
+
+/// A CLI command name two endpoints would share used to be found while rendering the CLI; it is
+/// found by the check now (`check_spec` renders nothing), with the endpoint's location.
+#[test]
+fn a_cli_name_collision_is_found_by_the_check() {
+    let tmp = std::env::temp_dir().join(format!("qywx-snapshots-cli-name-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    copy_dir(&tests_dir().join("fixtures/keywords"), &tmp);
+    let group = tmp.join("groups/item.json");
+    let mut json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&group).unwrap()).unwrap();
+    // A second endpoint whose id ends like the first one's, and whose method name without the
+    // group's noun is the same too.
+    let endpoints = json["endpoints"].as_array_mut().unwrap();
+    let mut twin = endpoints[0].clone();
+    let id = twin["id"].as_str().unwrap().to_owned();
+    let last = id.rsplit('.').next().unwrap().to_owned();
+    twin["id"] = serde_json::json!(format!("kw.other.{last}"));
+    twin["name"] = serde_json::json!(format!("{}_items", twin["name"].as_str().unwrap()));
+    twin["path"] = serde_json::json!("/other");
+    endpoints.push(twin);
+    std::fs::write(&group, serde_json::to_string_pretty(&json).unwrap()).unwrap();
+    let result = qywx_codegen::check_spec(&tmp);
+    let _ = std::fs::remove_dir_all(&tmp);
+    let errors = result.expect_err("a CLI command name two endpoints share must be refused");
+    let text = errors.to_string();
+    assert!(
+        errors.0.iter().any(|e| e.message.contains("the CLI command name") && e.location.ends_with(".id")),
+        "{text}"
+    );
+}
