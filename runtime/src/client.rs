@@ -10,8 +10,9 @@ use serde_json::Value;
 
 use crate::codec::{Decoded, FromJson, ToJson, ValueReader};
 use crate::envelope;
-use crate::spec::{EndpointSpec, HttpMethod, ServiceSpec, TokenPlacement};
+use crate::spec::{EndpointSpec, ServiceSpec, TokenPlacement};
 use crate::retry::{decide, CallFacts, Decision, Failure};
+use crate::transport::{HttpRequest, ReqwestTransport, Transport};
 use crate::token::{cache_key, now_ms, MemoryTokenStore, StoredToken, TokenCache, TokenStore};
 use crate::validate::Validate;
 use crate::{Credentials, Deleted, Error, Result, Secret};
@@ -54,6 +55,9 @@ pub struct ClientOptions {
     /// request, and repeating a create then creates twice. A connect failure (nothing sent) is
     /// retried for every call either way.
     pub retry_unsafe_on_503: bool,
+    /// What carries the requests; `None`: reqwest (`http_client`, or one built with the
+    /// timeouts above). Wrap it to count or trace calls, or answer in process in tests.
+    pub transport: Option<Arc<dyn Transport>>,
 }
 
 impl ClientOptions {
@@ -121,6 +125,13 @@ impl ClientOptions {
         self
     }
 
+    /// What carries the requests (see the field's docs).
+    #[must_use]
+    pub fn transport(mut self, transport: Arc<dyn Transport>) -> Self {
+        self.transport = Some(transport);
+        self
+    }
+
     /// Also retry creates and imports on HTTP 503 (see the field's docs for why it is off).
     #[must_use]
     pub fn retry_unsafe_on_503(mut self, retry: bool) -> Self {
@@ -143,6 +154,7 @@ impl Default for ClientOptions {
             token_lock_ttl: Duration::from_secs(10),
             token_store: None,
             retry_unsafe_on_503: false,
+            transport: None,
         }
     }
 }
@@ -162,7 +174,7 @@ struct Inner {
     /// first use and kept, so a call only sets its query (the host is not parsed per call).
     base: Url,
     endpoint_urls: std::sync::RwLock<HashMap<&'static str, EndpointUrl>>,
-    http: reqwest::Client,
+    transport: Arc<dyn Transport>,
     credentials: Credentials,
     options: ClientOptions,
     tokens: TokenCache,
@@ -217,13 +229,18 @@ impl ServiceClient {
                 service.id
             )));
         }
-        let http = match &options.http_client {
-            Some(client) => client.clone(),
-            None => reqwest::Client::builder()
-                .connect_timeout(options.connect_timeout)
-                .timeout(options.request_timeout)
-                .build()
-                .map_err(|e| Error::Config(format!("building the HTTP client: {}", e.without_url())))?,
+        let transport: Arc<dyn Transport> = match (&options.transport, &options.http_client) {
+            (Some(transport), _) => transport.clone(),
+            // The built-in client has the timeouts; a caller's client gets them per request.
+            (None, Some(client)) => Arc::new(ReqwestTransport::new(client.clone(), Some(options.request_timeout))),
+            (None, None) => {
+                let client = reqwest::Client::builder()
+                    .connect_timeout(options.connect_timeout)
+                    .timeout(options.request_timeout)
+                    .build()
+                    .map_err(|e| Error::Config(format!("building the HTTP client: {}", e.without_url())))?;
+                Arc::new(ReqwestTransport::new(client, None))
+            }
         };
         let store = options
             .token_store
@@ -236,7 +253,7 @@ impl ServiceClient {
                 base_url,
                 base,
                 endpoint_urls: Default::default(),
-                http,
+                transport,
                 credentials,
                 options,
                 tokens,
@@ -710,34 +727,26 @@ impl ServiceClient {
             Payload::Query(pairs) => pairs.as_slice(),
             Payload::Json(_) => &[],
         };
-        let url = self.call_url(endpoint, token, pairs);
-        let method = match endpoint.method {
-            HttpMethod::Get => reqwest::Method::GET,
-            HttpMethod::Post => reqwest::Method::POST,
+        let request = HttpRequest {
+            method: endpoint.method,
+            url: self.call_url(endpoint, token, pairs),
+            token_header: match (token, placement) {
+                (Some(token), TokenPlacement::Header(name)) => Some((name, token.clone())),
+                _ => None,
+            },
+            json_body: match payload {
+                Payload::Json(body) => Some(body.to_vec()),
+                Payload::Query(_) => None,
+            },
         };
-        let mut request = inner.http.request(method, url);
-        if inner.options.http_client.is_some() {
-            // The built-in client already has the timeouts; a caller's client gets them per request.
-            request = request.timeout(inner.options.request_timeout);
-        }
-        if let (Some(token), TokenPlacement::Header(name)) = (token, placement) {
-            request = request.header(name, token.expose());
-        }
-        if let Payload::Json(body) = payload {
-            request = request
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(body.to_vec());
-        }
-        let transport = |e: reqwest::Error| Error::Transport {
+        let answer = inner.transport.send(request).await.map_err(|source| Error::Transport {
             endpoint: endpoint.id,
-            timeout: e.is_timeout(),
-            source: e.without_url(),
-        };
-        let response = request.send().await.map_err(transport)?;
-        let status = response.status();
-        let body = response.bytes().await.map_err(transport)?;
+            timeout: source.is_timeout(),
+            source,
+        })?;
+        let (status, body) = (answer.status, answer.body);
         let hidden = self.hidden(token);
-        envelope::read_answer(inner.service, endpoint, status.as_u16(), &body, &hidden, keep)
+        envelope::read_answer(inner.service, endpoint, status, &body, &hidden, keep)
     }
 }
 

@@ -11,16 +11,17 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[non_exhaustive]
 pub enum Error {
     /// The request never got an HTTP answer: connect failure, timeout, broken connection. The
-    /// cause is the HTTP client's error, stripped of its URL, with its whole source chain.
+    /// cause is the transport's error (for reqwest, its error stripped of its URL, with its whole
+    /// source chain).
     #[error("{endpoint}: transport error{}", if *.timeout { " (timeout)" } else { "" })]
     Transport {
         /// Endpoint id.
         endpoint: &'static str,
         /// Whether it was a timeout.
         timeout: bool,
-        /// The HTTP client's error (no URL: WeCom URLs carry the token).
+        /// What went wrong, and whether anything was sent ([`TransportError::is_connect`](crate::transport::TransportError::is_connect)).
         #[source]
-        source: reqwest::Error,
+        source: crate::transport::TransportError,
     },
     /// The server answered with a non-success HTTP status.
     #[error("{endpoint}: HTTP status {status}; body starts: {snippet:?}")]

@@ -27,6 +27,7 @@ pub mod server;
 #[doc(hidden)]
 pub mod spec;
 mod token;
+pub mod transport;
 pub mod validate;
 
 pub use client::{ClientOptions, QueryParams, ServiceClient};
