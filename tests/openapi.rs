@@ -340,3 +340,20 @@ fn a_type_named_like_the_error_envelope_is_a_clear_error() {
         "{lines:?}"
     );
 }
+
+/// Two operations on one method and path used to be found while writing the OpenAPI document; the
+/// check finds them now (`check_spec` renders nothing), with the endpoint's location.
+#[test]
+fn two_operations_on_one_method_and_path_are_found_by_the_check() {
+    let tmp = qywx_tests::TempDir::with_spec_copy("openapi-twice");
+    tmp.edit("groups/tag.json", |s| {
+        s.replacen(r#""path": "/cgi-bin/tag/update""#, r#""path": "/cgi-bin/tag/create""#, 1)
+    });
+    let errors = qywx_codegen::check_spec(&tmp.spec()).expect_err("the second operation is refused");
+    let lines: Vec<String> = errors.lines().collect();
+    assert!(
+        lines.iter().any(|l| l.starts_with("spec/groups/tag.json: $.endpoints[")
+            && l.contains("is also `POST /cgi-bin/tag/create`")),
+        "{lines:?}"
+    );
+}

@@ -161,7 +161,39 @@ pub(crate) fn check_with<'a>(
     for s in &spec.services {
         errs.record(check_auth(spec, s, &endpoint_ids));
     }
+    check_export_names(spec, &mut errs);
     errs.into_result(index)
+}
+
+/// What the OpenAPI export needs of a service: one operation per method and path, and no group
+/// or type named like the sections the export adds itself.
+fn check_export_names(spec: &Spec, errs: &mut SpecErrors) {
+    use crate::emit::openapi::{ERROR_CODES_TAG, ERROR_ENVELOPE};
+    for s in &spec.services {
+        let groups: Vec<&Group> = spec.groups.iter().filter(|g| g.service == s.id).collect();
+        let mut operations = BTreeSet::new();
+        for g in &groups {
+            if g.title == ERROR_CODES_TAG {
+                errs.push(g.origin.err_at(
+                    ".group.title",
+                    format!("`{ERROR_CODES_TAG}` is the OpenAPI export's error-code section: retitle the group"),
+                ));
+            }
+            for t in g.types.iter().filter(|t| t.name == ERROR_ENVELOPE) {
+                errs.push(t.origin.err(format!(
+                    "the type name `{ERROR_ENVELOPE}` is taken by the OpenAPI export's error envelope: rename the type"
+                )));
+            }
+            for e in &g.endpoints {
+                if !operations.insert((e.method.as_str(), e.path.as_str())) {
+                    errs.push(e.origin.err(format!(
+                        "another endpoint of service `{}` is also `{} {}`: OpenAPI needs one operation per method and path",
+                        s.id, e.method, e.path
+                    )));
+                }
+            }
+        }
+    }
 }
 
 fn check_service<'a>(s: &'a Service, service_ids: &mut BTreeSet<&'a str>) -> Result<()> {

@@ -23,6 +23,8 @@ fn is_reserved_type_name(name: &str) -> bool {
 /// The whole API.
 pub struct Api<'s> {
     pub krate: &'s Crate,
+    /// The documents the spec cites by lines (`sources.json`).
+    pub documents: &'s [SourceDocument],
     /// Sorted by id.
     pub services: Vec<ServiceIr<'s>>,
 }
@@ -411,6 +413,7 @@ pub fn build<'s>(spec: &'s Spec, index: &TypeIndex<'s>) -> std::result::Result<A
     }
     let mut api = errs.into_result(Api {
         krate: &spec.krate,
+        documents: &spec.documents,
         services: out,
     })?;
     crate::cli_plan::plan(&mut api)?;

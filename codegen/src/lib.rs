@@ -160,7 +160,7 @@ pub fn generate(paths: &Paths) -> Result<(Vec<GeneratedFile>, Stats), SpecErrors
             })
         }),
         generated("Cargo.toml".into(), || emit::rust::cargo_toml(api)),
-        generated("API.md".into(), || emit::markdown::api_md(spec)),
+        generated("API.md".into(), || emit::markdown::api_md(api)),
         generated("src/lib.rs".into(), || emit::rust::lib_rs(api)),
     ];
     for service in &api.services {
