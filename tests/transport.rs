@@ -42,13 +42,33 @@ async fn an_in_process_transport_sees_the_wire_and_answers_typed() {
         })
     });
     let wecom = client(Arc::new(transport));
-    let listed = wecom.list_departments(&ListDepartmentsRequest::new().id(2)).await.unwrap();
+    let listed = wecom
+        .list_departments(&ListDepartmentsRequest::new().id(2))
+        .await
+        .unwrap();
     assert_eq!(listed.department[0].id, 2);
-    let created = wecom.create_department(&CreateDepartmentRequest::new("测试", 1)).await.unwrap();
+    let created = wecom
+        .create_department(&CreateDepartmentRequest::new("测试", 1))
+        .await
+        .unwrap();
     assert_eq!(created.id, 3);
     let seen = seen.lock().unwrap();
-    assert_eq!(seen[0], (HttpMethod::Get, "/cgi-bin/gettoken?corpid=corp&corpsecret=secret".to_owned(), None));
-    assert_eq!(seen[1], (HttpMethod::Get, "/cgi-bin/department/list?access_token=t0k3n&id=2".to_owned(), None));
+    assert_eq!(
+        seen[0],
+        (
+            HttpMethod::Get,
+            "/cgi-bin/gettoken?corpid=corp&corpsecret=secret".to_owned(),
+            None
+        )
+    );
+    assert_eq!(
+        seen[1],
+        (
+            HttpMethod::Get,
+            "/cgi-bin/department/list?access_token=t0k3n&id=2".to_owned(),
+            None
+        )
+    );
     assert_eq!(seen[2].1, "/cgi-bin/department/create?access_token=t0k3n");
     let body: serde_json::Value = serde_json::from_str(seen[2].2.as_deref().unwrap()).unwrap();
     assert_eq!(body, serde_json::json!({"name": "测试", "parentid": 1}));
@@ -80,17 +100,37 @@ impl Transport for Flaky {
 async fn transport_failures_are_retried_only_when_safe() {
     let create = CreateDepartmentRequest::new("测试", 1);
     // Nothing was sent: safe to repeat even a create.
-    let flaky = Arc::new(Flaky { path: "/cgi-bin/department/create", kind: TransportErrorKind::Connect, times: 2, calls: AtomicUsize::new(0) });
+    let flaky = Arc::new(Flaky {
+        path: "/cgi-bin/department/create",
+        kind: TransportErrorKind::Connect,
+        times: 2,
+        calls: AtomicUsize::new(0),
+    });
     assert_eq!(client(flaky.clone()).create_department(&create).await.unwrap().id, 3);
     assert_eq!(flaky.calls.load(Ordering::SeqCst), 3);
     // A timeout may come after the create was applied: not repeated.
-    let flaky = Arc::new(Flaky { path: "/cgi-bin/department/create", kind: TransportErrorKind::Timeout, times: 1, calls: AtomicUsize::new(0) });
+    let flaky = Arc::new(Flaky {
+        path: "/cgi-bin/department/create",
+        kind: TransportErrorKind::Timeout,
+        times: 1,
+        calls: AtomicUsize::new(0),
+    });
     let error = client(flaky.clone()).create_department(&create).await.unwrap_err();
-    assert!(matches!(&error, Error::Transport { timeout: true, source, .. } if !source.is_connect()), "{error:?}");
+    assert!(
+        matches!(&error, Error::Transport { timeout: true, source, .. } if !source.is_connect()),
+        "{error:?}"
+    );
     assert_eq!(flaky.calls.load(Ordering::SeqCst), 1);
     // A read is repeated after a broken exchange.
-    let flaky = Arc::new(Flaky { path: "/cgi-bin/department/list", kind: TransportErrorKind::Other, times: 1, calls: AtomicUsize::new(0) });
-    let listed = client(flaky.clone()).list_departments(&ListDepartmentsRequest::new()).await;
+    let flaky = Arc::new(Flaky {
+        path: "/cgi-bin/department/list",
+        kind: TransportErrorKind::Other,
+        times: 1,
+        calls: AtomicUsize::new(0),
+    });
+    let listed = client(flaky.clone())
+        .list_departments(&ListDepartmentsRequest::new())
+        .await;
     assert!(listed.is_ok(), "{listed:?}");
     assert_eq!(flaky.calls.load(Ordering::SeqCst), 2);
 }
@@ -98,9 +138,14 @@ async fn transport_failures_are_retried_only_when_safe() {
 /// Debug output of a request never shows the token (in the query or a header).
 #[test]
 fn a_request_hides_its_token_in_debug() {
-    let url = "https://qyapi.weixin.qq.com/cgi-bin/user/get?access_token=SECRET-TOKEN&userid=u".parse().unwrap();
+    let url = "https://qyapi.weixin.qq.com/cgi-bin/user/get?access_token=SECRET-TOKEN&userid=u"
+        .parse()
+        .unwrap();
     let mut request = HttpRequest::new(HttpMethod::Get, url);
     request.token_header = Some(("X-Token", qywx::Secret::new("SECRET-TOKEN")));
     let shown = format!("{request:?}");
-    assert!(!shown.contains("SECRET-TOKEN") && shown.contains("/cgi-bin/user/get"), "{shown}");
+    assert!(
+        !shown.contains("SECRET-TOKEN") && shown.contains("/cgi-bin/user/get"),
+        "{shown}"
+    );
 }

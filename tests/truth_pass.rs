@@ -30,13 +30,37 @@ fn has(changes: &[(String, Class, String)], scope: &str, class: Class, what: &st
 fn the_diff_classifies_the_truth_pass() {
     let c = changes();
     let expect = [
-        ("user.create", Class::Breaking, "request field `department` is now required"),
+        (
+            "user.create",
+            Class::Breaking,
+            "request field `department` is now required",
+        ),
         ("department.list", Class::Breaking, "now takes a request"),
-        ("tag.addtagusers", Class::Breaking, "request field `userlist` is now optional"),
-        ("tag.addtagusers", Class::Breaking, "rule added: one_of userlist, partylist"),
-        ("department.delete", Class::Breaking, "the method's answer is now `Deleted<_>`"),
-        ("user.delete", Class::Breaking, "the method's answer is now `Deleted<_>`"),
-        ("tag.create", Class::DocsOnly, "request field `tagname`: description, notes or sources changed"),
+        (
+            "tag.addtagusers",
+            Class::Breaking,
+            "request field `userlist` is now optional",
+        ),
+        (
+            "tag.addtagusers",
+            Class::Breaking,
+            "rule added: one_of userlist, partylist",
+        ),
+        (
+            "department.delete",
+            Class::Breaking,
+            "the method's answer is now `Deleted<_>`",
+        ),
+        (
+            "user.delete",
+            Class::Breaking,
+            "the method's answer is now `Deleted<_>`",
+        ),
+        (
+            "tag.create",
+            Class::DocsOnly,
+            "request field `tagname`: description, notes or sources changed",
+        ),
     ];
     for (scope, class, what) in expect {
         assert!(has(&c, scope, class, what), "{scope}: {class:?} {what:?} in {c:#?}");
@@ -47,7 +71,10 @@ fn the_diff_classifies_the_truth_pass() {
 #[test]
 fn older_values_are_shown_beside_todays() {
     let tag = std::fs::read_to_string(workspace_root().join("generated/src/wecom/tag.rs")).unwrap();
-    assert!(tag.contains("Formerly: The 2014 article allowed 1~64 characters."), "tag name");
+    assert!(
+        tag.contains("Formerly: The 2014 article allowed 1~64 characters."),
+        "tag name"
+    );
     let user = std::fs::read_to_string(workspace_root().join("generated/src/wecom/user.rs")).unwrap();
     for text in [
         "Formerly: The 2014 article allowed 0~64 characters.",
@@ -57,7 +84,10 @@ fn older_values_are_shown_beside_todays() {
     }
     // Rules are listed in the method docs.
     let client = std::fs::read_to_string(workspace_root().join("generated/src/wecom/mod.rs")).unwrap();
-    assert!(client.contains("(formerly: The 2014 article counted weixinid too"), "contact rule");
+    assert!(
+        client.contains("(formerly: The 2014 article counted weixinid too"),
+        "contact rule"
+    );
 }
 
 /// A code no source documents is not rendered as documented.
@@ -65,7 +95,10 @@ fn older_values_are_shown_beside_todays() {
 fn inferred_codes_say_so_where_users_read_them() {
     let wecom = std::fs::read_to_string(workspace_root().join("generated/src/wecom/mod.rs")).unwrap();
     let weixinid = wecom.lines().find(|l| l.contains("微信号已存在")).unwrap_or_default();
-    assert!(weixinid.contains("Not documented by the service: inferred"), "{weixinid}");
+    assert!(
+        weixinid.contains("Not documented by the service: inferred"),
+        "{weixinid}"
+    );
     let tuzhan = std::fs::read_to_string(workspace_root().join("generated/src/tuzhan/mod.rs")).unwrap();
     assert!(tuzhan.contains("too many rows). Not documented by the service: inferred"));
     let api = std::fs::read_to_string(workspace_root().join("generated/API.md")).unwrap();
@@ -84,9 +117,24 @@ fn requests_today_refuses_are_refused_before_sending() {
         .mobile("13800000001")
         .gender(Gender::Unspecified);
     let refused: Vec<String> = unspecified.violations().iter().map(ToString::to_string).collect();
-    assert!(refused.iter().any(|v| v.contains("gender") && v.contains("only the server answers")), "{refused:?}");
-    assert!(UpdateUserRequest::new("u1").gender(Gender::Unspecified).violations().len() == 1);
-    assert!(CreateUserRequest::new("u1", "x", vec![1]).mobile("1").gender(Gender::Female).violations().is_empty());
+    assert!(
+        refused
+            .iter()
+            .any(|v| v.contains("gender") && v.contains("only the server answers")),
+        "{refused:?}"
+    );
+    assert!(
+        UpdateUserRequest::new("u1")
+            .gender(Gender::Unspecified)
+            .violations()
+            .len()
+            == 1
+    );
+    assert!(CreateUserRequest::new("u1", "x", vec![1])
+        .mobile("1")
+        .gender(Gender::Female)
+        .violations()
+        .is_empty());
     assert!(Gender::Male.is_sendable() && !Gender::Unspecified.is_sendable());
     assert_eq!(CreateTagRequest::new("标".repeat(32)).violations().len(), 0);
     assert_eq!(CreateTagRequest::new("标".repeat(33)).violations().len(), 1);
@@ -105,7 +153,10 @@ fn member_list_citations_point_at_the_example_lines() {
     let spec = std::fs::read_to_string(workspace_root().join("spec/groups/user.json")).unwrap();
     let brief = &spec[spec.find("\"UserBrief\": {").unwrap()..];
     let name_field = brief.lines().find(|l| l.contains("{ \"name\": \"name\"")).unwrap();
-    for cited in name_field.split('"').filter_map(|s| s.strip_prefix("wecom-contacts-2014:")) {
+    for cited in name_field
+        .split('"')
+        .filter_map(|s| s.strip_prefix("wecom-contacts-2014:"))
+    {
         let line: usize = cited.parse().unwrap();
         assert!(lines[line - 1].contains("name"), "line {line}: {}", lines[line - 1]);
     }

@@ -75,7 +75,11 @@ pub enum ValueKind {
     /// An integer of this primitive's range.
     Number(Prim),
     /// An enum's wire values, each with its meaning.
-    Enum { int: bool, open: bool, values: Vec<(String, String)> },
+    Enum {
+        int: bool,
+        open: bool,
+        values: Vec<(String, String)>,
+    },
     /// Anything else, given as JSON.
     Json,
 }
@@ -281,7 +285,12 @@ fn command(types: &Types<'_, '_>, endpoint: &EndpointIr<'_>, name: String, error
     }
     let bulk = endpoint.bulk.as_ref().and_then(|b| {
         let (Ty::Named(row), Some(fields)) = (&b.row, types.object_fields(&b.row)) else {
-            errors.push(endpoint.spec.origin.err_at(".bulk.items", "the rows of a bulk endpoint are of an object type"));
+            errors.push(
+                endpoint
+                    .spec
+                    .origin
+                    .err_at(".bulk.items", "the rows of a bulk endpoint are of an object type"),
+            );
             return None;
         };
         let columns = fields

@@ -61,15 +61,9 @@ fn diff_command(args: &[String]) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let paths = match std::env::current_dir()
-        .map_err(|e| format!("cannot read the current directory: {e}"))
-        .and_then(|cwd| Paths::discover(&cwd))
-    {
+    let paths = match discover() {
         Ok(p) => p,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let root = paths.spec.parent().map(PathBuf::from).unwrap_or_default();
     let new_label = new.unwrap_or("spec/");
@@ -107,17 +101,22 @@ fn diff_command(args: &[String]) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// `lint-sources [--sources DIR]`: the line-level check of every citation against its document.
-fn lint_command(args: &[String]) -> ExitCode {
-    let paths = match std::env::current_dir()
+/// The workspace holding the current directory, or the exit code after saying why there is none.
+fn discover() -> Result<Paths, ExitCode> {
+    std::env::current_dir()
         .map_err(|e| format!("cannot read the current directory: {e}"))
         .and_then(|cwd| Paths::discover(&cwd))
-    {
-        Ok(p) => p,
-        Err(e) => {
+        .map_err(|e| {
             eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
+            ExitCode::from(2)
+        })
+}
+
+/// `lint-sources [--sources DIR]`: the line-level check of every citation against its document.
+fn lint_command(args: &[String]) -> ExitCode {
+    let paths = match discover() {
+        Ok(p) => p,
+        Err(code) => return code,
     };
     let dir = match args {
         [] => paths.spec.join("..").join("..").join("shared"),
@@ -171,15 +170,9 @@ fn synth_command(args: &[String]) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let spec = match std::env::current_dir()
-        .map_err(|e| e.to_string())
-        .and_then(|cwd| Paths::discover(&cwd))
-    {
+    let spec = match discover() {
         Ok(p) => p.spec,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     match qywx_codegen::synth::synth(&spec, copies, &out) {
         Ok(endpoints) => {

@@ -236,11 +236,17 @@ fn check_document(d: &SourceDocument, errs: &mut SpecErrors) {
     if !id_ok {
         errs.push(d.origin.err_at(
             ".id",
-            format!("`{}`: an id is lower-case letters, digits and `-`, starting with a letter", d.id),
+            format!(
+                "`{}`: an id is lower-case letters, digits and `-`, starting with a letter",
+                d.id
+            ),
         ));
     }
     if d.sha256.len() != 64 || !d.sha256.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)) {
-        errs.push(d.origin.err_at(".sha256", "64 lower-case hex digits (the SHA-256 of the cited text)"));
+        errs.push(
+            d.origin
+                .err_at(".sha256", "64 lower-case hex digits (the SHA-256 of the cited text)"),
+        );
     }
     if let Some(a) = &d.address {
         if !a.starts_with("https://") && !a.starts_with("http://") {
@@ -260,7 +266,10 @@ fn check_code_name(service: Option<&Service>, name: &str, origin: &Origin, key: 
         if !s.error_codes.iter().any(|c| c.name == name) {
             errs.push(origin.err_at(
                 key,
-                format!("dangling reference: `{name}` is not an error code of service `{}`", s.id),
+                format!(
+                    "dangling reference: `{name}` is not an error code of service `{}`",
+                    s.id
+                ),
             ));
         }
     }

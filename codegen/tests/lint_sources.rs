@@ -2,6 +2,10 @@
 //! checks citations against `sources.json` alone (no document needed), and `lint-sources`
 //! checks them against the document's text.
 
+mod common;
+
+use common::copy_dir;
+
 use std::path::{Path, PathBuf};
 
 use qywx_codegen::provenance::lint_sources;
@@ -95,18 +99,6 @@ impl Drop for Fixture {
     }
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &to.join(entry.file_name()));
-        } else {
-            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
-        }
-    }
-}
-
 fn assert_has(faults: &[String], parts: &[&str]) {
     assert!(
         faults.iter().any(|f| parts.iter().all(|p| f.contains(p))),
@@ -118,7 +110,11 @@ fn assert_has(faults: &[String], parts: &[&str]) {
 fn generation_needs_no_document_and_the_lint_passes_when_they_agree() {
     let f = Fixture::new("agree");
     std::fs::remove_dir_all(f.documents()).unwrap();
-    assert_eq!(f.generate_faults(), Vec::<String>::new(), "generation reads no document");
+    assert_eq!(
+        f.generate_faults(),
+        Vec::<String>::new(),
+        "generation reads no document"
+    );
     f.write_document(MANUAL);
     assert_eq!(f.lint_faults(), Vec::<String>::new());
 }
@@ -129,7 +125,10 @@ fn a_changed_document_names_the_item_whose_limit_is_gone() {
     // The vendor's page now says 64: the line no longer states the spec's 32.
     f.write_document(&MANUAL.replace("1~32", "1~64"));
     let faults = f.lint_faults();
-    assert_has(&faults, &["spec/sources.json: $.documents[0].sha256", "the document changed"]);
+    assert_has(
+        &faults,
+        &["spec/sources.json: $.documents[0].sha256", "the document changed"],
+    );
     assert_has(
         &faults,
         &[
@@ -145,7 +144,10 @@ fn a_changed_document_names_the_item_whose_limit_is_gone() {
 fn a_limit_the_cited_lines_do_not_state_is_found_by_the_lint() {
     let f = Fixture::new("invented");
     f.edit_spec(r#""max_length": 32"#, r#""max_length": 33"#);
-    assert_has(&f.lint_faults(), &["fields[0].max_length", "33 does not appear in the lines"]);
+    assert_has(
+        &f.lint_faults(),
+        &["fields[0].max_length", "33 does not appear in the lines"],
+    );
     // Marked as inferred, with the reason, it is accepted.
     f.edit_spec(
         r#""max_length": 33,"#,
@@ -160,15 +162,21 @@ fn doc_url_and_updated_must_be_in_the_cited_lines() {
     let with = |doc_url: &str, updated: &str| {
         format!(r#""source": "manual:1-4", "doc_url": "{doc_url}", "updated": "{updated}", "method": "GET""#)
     };
-    f.edit_spec(r#""source": "inferred: test fixture",
-      "method": "GET""#, &with("https://kw.example.com/docs/token", "2024-05-01"));
+    f.edit_spec(
+        r#""source": "inferred: test fixture",
+      "method": "GET""#,
+        &with("https://kw.example.com/docs/token", "2024-05-01"),
+    );
     assert_eq!(f.lint_faults(), Vec::<String>::new());
     f.edit_spec(
         &with("https://kw.example.com/docs/token", "2024-05-01"),
         &with("https://kw.example.com/made-up", "2024-06-01"),
     );
     let faults = f.lint_faults();
-    assert_has(&faults, &["$.endpoints[0].doc_url", "neither in the lines the endpoint cites"]);
+    assert_has(
+        &faults,
+        &["$.endpoints[0].doc_url", "neither in the lines the endpoint cites"],
+    );
     assert_has(&faults, &["$.endpoints[0].updated", "2024-06-01 does not appear"]);
 }
 
@@ -176,11 +184,17 @@ fn doc_url_and_updated_must_be_in_the_cited_lines() {
 fn citations_are_checked_against_the_manifest_without_documents() {
     let f = Fixture::new("manifest");
     f.edit_spec(r#""source": "manual:2""#, r#""source": "manual:9-12""#);
-    assert_has(&f.generate_faults(), &["fields[0].source", "cites past the end of `manual` (4 lines)"]);
+    assert_has(
+        &f.generate_faults(),
+        &["fields[0].source", "cites past the end of `manual` (4 lines)"],
+    );
     f.edit_spec(r#""source": "manual:9-12""#, r#""source": "FACTS.md:2""#);
     assert_has(
         &f.generate_faults(),
-        &["fields[0].source", "cites `FACTS.md`, which is not a document of spec/sources.json"],
+        &[
+            "fields[0].source",
+            "cites `FACTS.md`, which is not a document of spec/sources.json",
+        ],
     );
 }
 
@@ -188,14 +202,19 @@ fn citations_are_checked_against_the_manifest_without_documents() {
 fn a_missing_document_is_named_by_the_lint() {
     let f = Fixture::new("missing");
     std::fs::remove_file(f.documents().join("manual.txt")).unwrap();
-    assert_has(&f.lint_faults(), &["spec/sources.json: $.documents[0].file", "cannot read `manual.txt`"]);
+    assert_has(
+        &f.lint_faults(),
+        &["spec/sources.json: $.documents[0].file", "cannot read `manual.txt`"],
+    );
 }
 
 #[test]
 fn a_manifest_entry_is_checked() {
     let f = Fixture::new("entry");
     let path = f.spec().join("sources.json");
-    let text = std::fs::read_to_string(&path).unwrap().replace(r#""id":"manual""#, r#""id":"Manual Copy""#);
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace(r#""id":"manual""#, r#""id":"Manual Copy""#);
     std::fs::write(&path, text.replacen(r#""sha256":""#, r#""sha256":"x"#, 1)).unwrap();
     let faults = f.generate_faults();
     assert_has(&faults, &["$.documents[0].id", "lower-case letters"]);

@@ -9,6 +9,10 @@
 //! git diff codegen/tests/snapshots
 //! ```
 
+mod common;
+
+use common::copy_dir;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -189,17 +193,6 @@ fn every_fixture_is_tested_and_every_snapshot_has_a_fixture() {
     }
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &to.join(entry.file_name()));
-        } else {
-            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
-        }
-    }
-}
 
 /// A type named after something the generated files import (`serde_json::Value`) is refused,
 /// naming the type.

@@ -6,10 +6,10 @@ mod common;
 
 use common::*;
 use qywx::tuzhan::import::IMPORT_DEPARTMENTS;
+use qywx::wecom::corpgroup_rule::{GetRuleInfoRequest, ListRuleIdsRequest};
 use qywx::wecom::department::{CreateDepartmentRequest, ListDepartmentsRequest, CREATE_DEPARTMENT};
 use qywx::wecom::error_codes as wc;
 use qywx::wecom::tag::{AddTagUsersRequest, CreateTagRequest, DeleteTagUsersRequest, GetTagUsersRequest};
-use qywx::wecom::corpgroup_rule::{GetRuleInfoRequest, ListRuleIdsRequest};
 use qywx::wecom::user::{ConvertToUseridRequest, CreateUserRequest, GetUserRequest, ListUserIdsRequest, CREATE_USER};
 use serde_json::{json, Value};
 
@@ -18,7 +18,12 @@ use serde_json::{json, Value};
 #[tokio::test]
 async fn a_member_created_without_department_is_refused_with_41019() {
     let env = start().await;
-    let without = raw_wecom::<Value>(&env, &CREATE_USER, json!({"userid": "u1", "name": "x", "mobile": "13800000001"})).await;
+    let without = raw_wecom::<Value>(
+        &env,
+        &CREATE_USER,
+        json!({"userid": "u1", "name": "x", "mobile": "13800000001"}),
+    )
+    .await;
     assert_eq!(code(without), wc::DEPARTMENT_MISSING);
     assert_eq!(wc::DEPARTMENT_MISSING, 41019);
     let null = raw_wecom::<Value>(
@@ -29,7 +34,10 @@ async fn a_member_created_without_department_is_refused_with_41019() {
     .await;
     assert_eq!(code(null), 41019);
     // Not filed under the root behind the caller's back.
-    assert_eq!(code(env.wecom.get_user(&GetUserRequest::new("u1")).await), wc::USERID_NOT_FOUND);
+    assert_eq!(
+        code(env.wecom.get_user(&GetUserRequest::new("u1")).await),
+        wc::USERID_NOT_FOUND
+    );
 }
 
 /// One limit for a member's departments in spec and emulator: today's member pages' 100.
@@ -46,12 +54,18 @@ async fn a_member_belongs_to_at_most_100_departments() {
         ids.push(created.id);
     }
     let hundred = CreateUserRequest::new("u100", "x", ids[..100].to_vec()).mobile("13800000100");
-    env.wecom.create_user(&hundred).await.expect("100 departments are allowed");
+    env.wecom
+        .create_user(&hundred)
+        .await
+        .expect("100 departments are allowed");
     let read = env.wecom.get_user(&GetUserRequest::new("u100")).await.unwrap();
     assert_eq!(read.department.len(), 100);
     // 101 breaks the spec's rule: the client refuses it before sending...
     let over = CreateUserRequest::new("u101", "x", ids.clone()).mobile("13800000101");
-    assert!(matches!(env.wecom.create_user(&over).await, Err(qywx::Error::InvalidInput { .. })));
+    assert!(matches!(
+        env.wecom.create_user(&over).await,
+        Err(qywx::Error::InvalidInput { .. })
+    ));
     // ...and the server answers 60110 when it is sent anyway.
     let raw = raw_wecom::<Value>(
         &env,
@@ -85,7 +99,10 @@ async fn department_list_answers_the_subtree_of_id() {
         ids.sort();
         ids
     };
-    let subtree = env.wecom.list_departments(&ListDepartmentsRequest::new().id(research)).await;
+    let subtree = env
+        .wecom
+        .list_departments(&ListDepartmentsRequest::new().id(research))
+        .await;
     assert_eq!(ids(subtree), vec![research, backend, storage]);
     let all = env.wecom.list_departments(&ListDepartmentsRequest::new()).await;
     assert_eq!(ids(all), vec![1, research, backend, storage, sales]);
@@ -134,9 +151,15 @@ async fn a_tag_call_may_name_departments_only() {
 #[tokio::test]
 async fn lookups_answer_the_documented_codes() {
     let env = start().await;
-    let openid = env.wecom.convert_to_userid(&ConvertToUseridRequest::new("o-nobody")).await;
+    let openid = env
+        .wecom
+        .convert_to_userid(&ConvertToUseridRequest::new("o-nobody"))
+        .await;
     assert_eq!(code(openid), 40073);
-    let cursor = env.wecom.list_user_ids(&ListUserIdsRequest::new().cursor("not-a-cursor")).await;
+    let cursor = env
+        .wecom
+        .list_user_ids(&ListUserIdsRequest::new().cursor("not-a-cursor"))
+        .await;
     assert_eq!(code(cursor), 50100);
     let rule = env.wecom.get_rule_info(&GetRuleInfoRequest::new("Ch1", 12345)).await;
     assert_eq!(code(rule), 670006);
@@ -155,17 +178,25 @@ async fn unreadable_bodies_get_the_services_envelope() {
     let huge = format!(r#"{{"name": "{}", "parentid": 1}}"#, "x".repeat(5 * 1024 * 1024));
     let (status, body) = http("POST", &create, &[], Some(&huge)).await;
     assert_eq!((status, body["errcode"].as_i64()), (200, Some(40058)), "{body}");
-    assert!(body["errmsg"].as_str().is_some_and(|m| m.contains("2097152 bytes")), "{body}");
+    assert!(
+        body["errmsg"].as_str().is_some_and(|m| m.contains("2097152 bytes")),
+        "{body}"
+    );
 
     let tz = tuzhan_token(&env).await;
     let import = format!("{}{}", env.emu.tuzhan_url(), IMPORT_DEPARTMENTS.path);
     let (_, body) = http("POST", &import, &[("X-Token", &tz)], Some(&huge)).await;
-    assert_eq!((body["code"].as_str(), body["data"].is_null()), (Some("400"), true), "{body}");
+    assert_eq!(
+        (body["code"].as_str(), body["data"].is_null()),
+        (Some("400"), true),
+        "{body}"
+    );
 
     // Content-Length 100, 10 bytes sent, then the write side closed.
     let mut socket = tokio::net::TcpStream::connect(env.emu.addr()).await.unwrap();
     let path = format!("/wecom{}?access_token={token}", CREATE_DEPARTMENT.path);
-    let head = format!("POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n");
+    let head =
+        format!("POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n");
     socket.write_all(head.as_bytes()).await.unwrap();
     socket.write_all(br#"{"name": 1"#).await.unwrap();
     socket.shutdown().await.unwrap();
@@ -177,7 +208,10 @@ async fn unreadable_bodies_get_the_services_envelope() {
     assert_eq!(json["errcode"].as_i64(), Some(40058), "{answer}");
 
     // The server still works.
-    env.wecom.list_departments(&ListDepartmentsRequest::new()).await.unwrap();
+    env.wecom
+        .list_departments(&ListDepartmentsRequest::new())
+        .await
+        .unwrap();
 }
 
 /// A delete whose answer is lost after the server applied it is retried; the retry's "does not
@@ -198,15 +232,27 @@ async fn a_retried_delete_that_finds_it_gone_reports_success() {
         .unwrap()
         .id;
     env.emu.faults().inject(Fault::dropped(1).on(DELETE_DEPARTMENT.path));
-    let deleted = env.wecom.delete_department(&DeleteDepartmentRequest::new(dept)).await.unwrap();
+    let deleted = env
+        .wecom
+        .delete_department(&DeleteDepartmentRequest::new(dept))
+        .await
+        .unwrap();
     assert!(
         matches!(&deleted, Deleted::AlreadyGone { code: 60003, .. }),
         "{deleted:?}"
     );
-    assert_eq!(env.emu.calls(DELETE_DEPARTMENT.path), 2, "applied once, answered on the retry");
+    assert_eq!(
+        env.emu.calls(DELETE_DEPARTMENT.path),
+        2,
+        "applied once, answered on the retry"
+    );
     // It is gone.
     let again = env.wecom.delete_department(&DeleteDepartmentRequest::new(dept)).await;
-    assert_eq!(code(again), wc::DEPARTMENT_NOT_FOUND, "a first attempt's 60003 is an error");
+    assert_eq!(
+        code(again),
+        wc::DEPARTMENT_NOT_FOUND,
+        "a first attempt's 60003 is an error"
+    );
 
     // The same for members and tags.
     env.wecom
@@ -216,7 +262,12 @@ async fn a_retried_delete_that_finds_it_gone_reports_success() {
     env.emu.faults().inject(Fault::dropped(1).on(DELETE_USER.path));
     let user = env.wecom.delete_user(&DeleteUserRequest::new("u1")).await.unwrap();
     assert!(user.already_gone() && user.answer().is_none(), "{user:?}");
-    let tag = env.wecom.create_tag(&CreateTagRequest::new("临时")).await.unwrap().tagid;
+    let tag = env
+        .wecom
+        .create_tag(&CreateTagRequest::new("临时"))
+        .await
+        .unwrap()
+        .tagid;
     env.emu.faults().inject(Fault::dropped(1).on(DELETE_TAG.path));
     let tag = env.wecom.delete_tag(&DeleteTagRequest::new(tag)).await.unwrap();
     assert!(matches!(tag, Deleted::AlreadyGone { code: 40068, .. }), "{tag:?}");
@@ -233,9 +284,17 @@ async fn a_retried_delete_that_finds_it_gone_reports_success() {
         .await
         .unwrap()
         .id;
-    let now = env.wecom.delete_department(&DeleteDepartmentRequest::new(dept)).await.unwrap();
+    let now = env
+        .wecom
+        .delete_department(&DeleteDepartmentRequest::new(dept))
+        .await
+        .unwrap();
     assert!(matches!(now, Deleted::Now(_)) && !now.already_gone());
     // What the CLI prints for each.
-    let shown = serde_json::to_value(&Deleted::<Value>::AlreadyGone { code: 60003, message: "x".into() }).unwrap();
+    let shown = serde_json::to_value(&Deleted::<Value>::AlreadyGone {
+        code: 60003,
+        message: "x".into(),
+    })
+    .unwrap();
     assert_eq!(shown, json!({"already_gone": true, "code": 60003, "message": "x"}));
 }

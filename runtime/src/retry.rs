@@ -10,7 +10,10 @@ pub(crate) enum Failure {
     /// The service answered an error code with this handling.
     Api(ErrorHandling),
     /// An HTTP error status, with the handling the spec gives it (if any).
-    Status { status: u16, handling: Option<ErrorHandling> },
+    Status {
+        status: u16,
+        handling: Option<ErrorHandling>,
+    },
     /// The connection could not be made: nothing was sent.
     Connect,
     /// The request was written (or may have been) and no answer came back.

@@ -2,8 +2,8 @@
 //! and talks to it over real HTTP, through the generated clients wherever they can say it.
 #![allow(dead_code)]
 
-use qywx::runtime::reqwest;
 use qywx::runtime::codec::{FromJson, ToJson};
+use qywx::runtime::reqwest;
 use qywx::runtime::spec::EndpointSpec;
 use qywx::runtime::validate::{Validate, Validator};
 use qywx::tuzhan::TuzhanClient;
@@ -46,11 +46,7 @@ impl Validate for Raw {
     fn validate(&self, _v: &mut Validator) {}
 }
 
-pub async fn raw_wecom<R: FromJson + Send>(
-    env: &Env,
-    endpoint: &'static EndpointSpec,
-    body: Value,
-) -> qywx::Result<R> {
+pub async fn raw_wecom<R: FromJson + Send>(env: &Env, endpoint: &'static EndpointSpec, body: Value) -> qywx::Result<R> {
     env.wecom.runtime().call_json(endpoint, &Raw(body)).await
 }
 
@@ -127,7 +123,6 @@ pub async fn member(env: &Env, userid: &str, department: i32) {
         .bytes()
         .fold(7u64, |h, b| h.wrapping_mul(131).wrapping_add(u64::from(b)));
     let mobile = format!("139{:08}", hash % 100_000_000);
-    let request = CreateUserRequest::new(userid, format!("成员{userid}"), vec![department])
-        .mobile(mobile);
+    let request = CreateUserRequest::new(userid, format!("成员{userid}"), vec![department]).mobile(mobile);
     env.wecom.create_user(&request).await.expect("create member");
 }
