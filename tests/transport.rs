@@ -141,11 +141,47 @@ fn a_request_hides_its_token_in_debug() {
     let url = "https://qyapi.weixin.qq.com/cgi-bin/user/get?access_token=SECRET-TOKEN&userid=u"
         .parse()
         .unwrap();
-    let mut request = HttpRequest::new(HttpMethod::Get, url);
+    let mut request = HttpRequest::new("user.get", HttpMethod::Get, url);
     request.token_header = Some(("X-Token", qywx::Secret::new("SECRET-TOKEN")));
     let shown = format!("{request:?}");
     assert!(
         !shown.contains("SECRET-TOKEN") && shown.contains("/cgi-bin/user/get"),
         "{shown}"
+    );
+}
+
+/// Wraps a transport to count calls per endpoint: the hook for metrics and tracing.
+#[derive(Debug)]
+struct Counting {
+    inner: Arc<dyn Transport>,
+    counts: Mutex<std::collections::BTreeMap<&'static str, usize>>,
+}
+
+impl Transport for Counting {
+    fn send(&self, request: HttpRequest) -> TransportFuture<'_> {
+        *self.counts.lock().unwrap().entry(request.endpoint).or_default() += 1;
+        self.inner.send(request)
+    }
+}
+
+/// Over real HTTP (the default transport, wrapped) against the emulator.
+#[tokio::test]
+async fn a_wrapping_transport_counts_calls_per_endpoint() {
+    use qywx::runtime::transport::ReqwestTransport;
+    let emu = qywx_emulator::Emulator::builder().build().start().await.unwrap();
+    let counting = Arc::new(Counting {
+        inner: Arc::new(ReqwestTransport::new(qywx::runtime::reqwest::Client::new(), None)),
+        counts: Mutex::default(),
+    });
+    let options = emu.client_options(qywx_emulator::Service::Wecom).transport(counting.clone());
+    let wecom = WecomClient::with_options(emu.credentials(qywx_emulator::Service::Wecom), options).unwrap();
+    for _ in 0..3 {
+        wecom.list_departments(&ListDepartmentsRequest::new()).await.unwrap();
+    }
+    wecom.create_department(&CreateDepartmentRequest::new("计数", 1)).await.unwrap();
+    let counts = counting.counts.lock().unwrap().clone();
+    assert_eq!(
+        counts.into_iter().collect::<Vec<_>>(),
+        [("department.create", 1), ("department.list", 3), ("wecom.gettoken", 1)]
     );
 }

@@ -728,6 +728,7 @@ impl ServiceClient {
             Payload::Json(_) => &[],
         };
         let request = HttpRequest {
+            endpoint: endpoint.id,
             method: endpoint.method,
             url: self.call_url(endpoint, token, pairs),
             token_header: match (token, placement) {

@@ -1,6 +1,6 @@
 //! The HTTP seam: the client hands each exchange to a [`Transport`]. [`ReqwestTransport`] is the
 //! default; [`FnTransport`] answers in process (tests, replays), and an application can wrap
-//! either to count, trace or shape calls.
+//! either to count, trace or shape calls (each request names its endpoint).
 
 use std::fmt;
 use std::future::Future;
@@ -15,6 +15,8 @@ use crate::Secret;
 /// One request, as the client built it.
 #[non_exhaustive]
 pub struct HttpRequest {
+    /// The endpoint id (`department.list`): what a wrapping transport counts or traces by.
+    pub endpoint: &'static str,
     /// `GET` or `POST`.
     pub method: HttpMethod,
     /// The whole URL (its query may carry the token: `Debug` shows the path only).
@@ -26,9 +28,11 @@ pub struct HttpRequest {
 }
 
 impl HttpRequest {
-    /// A request of `method` to `url`, with no token header and no body.
-    pub fn new(method: HttpMethod, url: Url) -> Self {
+    /// A request of endpoint `endpoint` (its id), `method` to `url`, with no token header and
+    /// no body.
+    pub fn new(endpoint: &'static str, method: HttpMethod, url: Url) -> Self {
         HttpRequest {
+            endpoint,
             method,
             url,
             token_header: None,
@@ -40,6 +44,7 @@ impl HttpRequest {
 impl fmt::Debug for HttpRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HttpRequest")
+            .field("endpoint", &self.endpoint)
             .field("method", &self.method)
             .field("path", &self.url.path())
             .field("json_body_bytes", &self.json_body.as_ref().map(Vec::len))
