@@ -29,17 +29,7 @@ pub static SERVICES: &[Service] = &[
                                 long: "opt-type",
                                 path: &["publicParams", "optType"],
                                 help: "导入方式(add: 新增, update: 更新, delete: 删除),部门下存在员工渠道时无法删除. Import mode; a department that still has employee channels cannot be deleted.",
-                                kind: Kind::Enum(
-                                    &EnumDoc {
-                                        int: false,
-                                        open: false,
-                                        values: &[
-                                            ("add", "新增. Add the rows."),
-                                            ("update", "更新. Update the rows."),
-                                            ("delete", "删除. Delete the rows."),
-                                        ],
-                                    },
-                                ),
+                                kind: Kind::Enum(&OPT_TYPE_VALUES),
                                 list: false,
                                 required: true,
                             },
@@ -73,19 +63,7 @@ pub static SERVICES: &[Service] = &[
                                 },
                                 Column {
                                     name: "deptType",
-                                    kind: Kind::Enum(
-                                        &EnumDoc {
-                                            int: false,
-                                            open: false,
-                                            values: &[
-                                                ("qywx", "企业微信. A WeCom department."),
-                                                (
-                                                    "outchannel",
-                                                    "外部渠道. An external-channel department (the company's own system).",
-                                                ),
-                                            ],
-                                        },
-                                    ),
+                                    kind: Kind::Enum(&DEPT_TYPE_VALUES),
                                     list: false,
                                 },
                                 Column {
@@ -126,16 +104,7 @@ pub static SERVICES: &[Service] = &[
                                 },
                                 Column {
                                     name: "deptStatus",
-                                    kind: Kind::Enum(
-                                        &EnumDoc {
-                                            int: true,
-                                            open: false,
-                                            values: &[
-                                                ("1", "有效. Valid."),
-                                                ("2", "无效. Invalid."),
-                                            ],
-                                        },
-                                    ),
+                                    kind: Kind::Enum(&DEPT_STATUS_VALUES),
                                     list: false,
                                 },
                                 Column {
@@ -180,17 +149,7 @@ pub static SERVICES: &[Service] = &[
                                 long: "opt-type",
                                 path: &["publicParams", "optType"],
                                 help: "导入方式(add: 新增, update: 更新, delete: 删除). Import mode.",
-                                kind: Kind::Enum(
-                                    &EnumDoc {
-                                        int: false,
-                                        open: false,
-                                        values: &[
-                                            ("add", "新增. Add the rows."),
-                                            ("update", "更新. Update the rows."),
-                                            ("delete", "删除. Delete the rows."),
-                                        ],
-                                    },
-                                ),
+                                kind: Kind::Enum(&OPT_TYPE_VALUES),
                                 list: false,
                                 required: true,
                             },
@@ -213,16 +172,7 @@ pub static SERVICES: &[Service] = &[
                                 },
                                 Column {
                                     name: "userType",
-                                    kind: Kind::Enum(
-                                        &EnumDoc {
-                                            int: true,
-                                            open: false,
-                                            values: &[
-                                                ("1", "公众号用户. A WeChat official-account user."),
-                                                ("2", "企业微信用户. A WeCom user."),
-                                            ],
-                                        },
-                                    ),
+                                    kind: Kind::Enum(&USER_TYPE_VALUES),
                                     list: false,
                                 },
                                 Column {
@@ -288,26 +238,7 @@ pub static SERVICES: &[Service] = &[
                                 },
                                 Column {
                                     name: "roleKeys",
-                                    kind: Kind::Enum(
-                                        &EnumDoc {
-                                            int: false,
-                                            open: false,
-                                            values: &[
-                                                (
-                                                    "ADMIN",
-                                                    "企业超管. Organisation super administrator.",
-                                                ),
-                                                (
-                                                    "GENERAL_EMPLOYE",
-                                                    "普通员工. Ordinary employee (wire spelling GENERAL_EMPLOYE, sic).",
-                                                ),
-                                                (
-                                                    "CUSTOM_ROLE",
-                                                    "自定义角色. Custom role: roleId must be sent too (from the roleId row, not the roleKeys row).",
-                                                ),
-                                            ],
-                                        },
-                                    ),
+                                    kind: Kind::Enum(&ROLE_KEY_VALUES),
                                     list: true,
                                 },
                                 Column {
@@ -376,16 +307,7 @@ pub static SERVICES: &[Service] = &[
                         about: "获取对接规则id列表: list the ids of the chain's rules.",
                         long_about: "获取对接规则id列表: list the ids of the chain's rules.\n\n上下游系统应用可通过该接口获取企业上下游规则id列表. A 上下游 system app lists the chain's rule ids.\n\nPOST /cgi-bin/corpgroup/rule/list_ids (endpoint corpgroup.rule.list_ids).\nPermissions: 调用的应用需要满足如下的权限,仅适用于上下游中创建空间的主企业调用。 应用类型 权限要求 自建应用 配置到「上下游- 可调用接口的应用」中 注: 从2023年12月1日0点起,不再支持通过系统应用secret调用接口,存量企业暂不受影响 查看详情 Only the chain's main corp (the one that created the 上下游 space) may call it, from a self-built app configured under 上下游 > 可调用接口的应用; since 2023-12-01 calls with a system app's secret are no longer accepted (existing corps unaffected for now).\nDocumentation: https://developer.work.weixin.qq.com/document/path/95631",
                         takes_request: true,
-                        flags: &[
-                            Flag {
-                                long: "chain-id",
-                                path: &["chain_id"],
-                                help: "上下游id. Id of the 上下游 chain.",
-                                kind: Kind::String,
-                                list: false,
-                                required: true,
-                            },
-                        ],
+                        flags: &[CHAIN_ID_FLAG],
                         bulk: None,
                     },
                     Command {
@@ -394,27 +316,7 @@ pub static SERVICES: &[Service] = &[
                         about: "删除对接规则: delete a rule.",
                         long_about: "删除对接规则: delete a rule.\n\n上下游系统应用可通过该接口删除企业上下游规则. A 上下游 system app deletes a rule.\n\nPOST /cgi-bin/corpgroup/rule/delete_rule (endpoint corpgroup.rule.delete_rule).\nPermissions: 调用的应用需要满足如下的权限,仅适用于上下游中创建空间的主企业调用。操作的规则对应的企业成员和部门都需要在应用的可见范围内。 应用类型 权限要求 自建应用 配置到「上下游- 可调用接口的应用」中 注: 从2023年12月1日0点起,不再支持通过系统应用secret调用接口,存量企业暂不受影响 查看详情 Only the chain's main corp (the one that created the 上下游 space) may call it, from a self-built app configured under 上下游 > 可调用接口的应用; since 2023-12-01 calls with a system app's secret are no longer accepted (existing corps unaffected for now). The rule's members and departments must be within the app's visibility.\nDocumentation: https://developer.work.weixin.qq.com/document/path/95632",
                         takes_request: true,
-                        flags: &[
-                            Flag {
-                                long: "chain-id",
-                                path: &["chain_id"],
-                                help: "上下游id. Id of the 上下游 chain.",
-                                kind: Kind::String,
-                                list: false,
-                                required: true,
-                            },
-                            Flag {
-                                long: "rule-id",
-                                path: &["rule_id"],
-                                help: "上下游规则id. Rule id.",
-                                kind: Kind::Integer {
-                                    min: i64::MIN,
-                                    max: i64::MAX,
-                                },
-                                list: false,
-                                required: true,
-                            },
-                        ],
+                        flags: &[CHAIN_ID_FLAG, RULE_ID_FLAG],
                         bulk: None,
                     },
                     Command {
@@ -423,27 +325,7 @@ pub static SERVICES: &[Service] = &[
                         about: "获取对接规则详情: read a rule.",
                         long_about: "获取对接规则详情: read a rule.\n\n上下游系统应用可通过该接口获取企业上下游规则详情. A 上下游 system app reads a rule.\n\nPOST /cgi-bin/corpgroup/rule/get_rule_info (endpoint corpgroup.rule.get_rule_info).\nPermissions: 调用的应用需要满足如下的权限,仅适用于上下游中创建空间的主企业调用。操作的规则对应的企业用户和部门都需要在应用的可见范围内。 应用类型 权限要求 自建应用 配置到「上下游- 可调用接口的应用」中 注: 从2023年12月1日0点起,不再支持通过系统应用secret调用接口,存量企业暂不受影响 查看详情 Only the chain's main corp (the one that created the 上下游 space) may call it, from a self-built app configured under 上下游 > 可调用接口的应用; since 2023-12-01 calls with a system app's secret are no longer accepted (existing corps unaffected for now). The rule's users and departments must be within the app's visibility.\nDocumentation: https://developer.work.weixin.qq.com/document/path/95633",
                         takes_request: true,
-                        flags: &[
-                            Flag {
-                                long: "chain-id",
-                                path: &["chain_id"],
-                                help: "上下游id. Id of the 上下游 chain.",
-                                kind: Kind::String,
-                                list: false,
-                                required: true,
-                            },
-                            Flag {
-                                long: "rule-id",
-                                path: &["rule_id"],
-                                help: "上下游规则id. Rule id.",
-                                kind: Kind::Integer {
-                                    min: i64::MIN,
-                                    max: i64::MAX,
-                                },
-                                list: false,
-                                required: true,
-                            },
-                        ],
+                        flags: &[CHAIN_ID_FLAG, RULE_ID_FLAG],
                         bulk: None,
                     },
                     Command {
@@ -452,24 +334,7 @@ pub static SERVICES: &[Service] = &[
                         about: "新增对接规则: add a rule.",
                         long_about: "新增对接规则: add a rule.\n\n上下游系统应用可通过该接口新增一条对接规则。 注意:新增和更新上下游对接规则的接口每天最多调用1000次. A 上下游 system app adds one rule; add_rule and modify_rule together at most 1000 calls a day.\n\nPOST /cgi-bin/corpgroup/rule/add_rule (endpoint corpgroup.rule.add_rule).\nPermissions: 调用的应用需要满足如下的权限,仅适用于上下游中创建空间的主企业调用。操作的规则对应的企业用户和部门都需要在应用的可见范围内。 应用类型 权限要求 自建应用 配置到「上下游- 可调用接口的应用」中 注: 从2023年12月1日0点起,不再支持通过系统应用secret调用接口,存量企业暂不受影响 查看详情 Only the chain's main corp (the one that created the 上下游 space) may call it, from a self-built app configured under 上下游 > 可调用接口的应用; since 2023-12-01 calls with a system app's secret are no longer accepted (existing corps unaffected for now). The rule's users and departments must be within the app's visibility.\nRate limit: 新增和更新上下游对接规则的接口每天最多调用1000次: add_rule and modify_rule together at most 1000 calls a day.\nDocumentation: https://developer.work.weixin.qq.com/document/path/95634",
                         takes_request: true,
-                        flags: &[
-                            Flag {
-                                long: "chain-id",
-                                path: &["chain_id"],
-                                help: "上下游id. Id of the 上下游 chain.",
-                                kind: Kind::String,
-                                list: false,
-                                required: true,
-                            },
-                            Flag {
-                                long: "rule-info",
-                                path: &["rule_info"],
-                                help: "上下游关系规则的详情. The rule.",
-                                kind: Kind::Json,
-                                list: false,
-                                required: true,
-                            },
-                        ],
+                        flags: &[CHAIN_ID_FLAG, RULE_INFO_FLAG],
                         bulk: None,
                     },
                     Command {
@@ -478,35 +343,7 @@ pub static SERVICES: &[Service] = &[
                         about: "更新对接规则: modify a rule.",
                         long_about: "更新对接规则: modify a rule.\n\n上下游系统应用可通过该接口修改一条对接规则。 注意:新增和更新上下游对接规则的接口每天最多调用1000次. A 上下游 system app modifies one rule; add_rule and modify_rule together at most 1000 calls a day.\n\nPOST /cgi-bin/corpgroup/rule/modify_rule (endpoint corpgroup.rule.modify_rule).\nPermissions: 调用的应用需要满足如下的权限,仅适用于上下游中创建空间的主企业调用。操作的规则对应的企业成员和部门都需要在应用的可见范围内。 应用类型 权限要求 自建应用 配置到「上下游- 可调用接口的应用」中 注: 从2023年12月1日0点起,不再支持通过系统应用secret调用接口,存量企业暂不受影响 查看详情 Only the chain's main corp (the one that created the 上下游 space) may call it, from a self-built app configured under 上下游 > 可调用接口的应用; since 2023-12-01 calls with a system app's secret are no longer accepted (existing corps unaffected for now). The rule's members and departments must be within the app's visibility.\nRate limit: 新增和更新上下游对接规则的接口每天最多调用1000次: add_rule and modify_rule together at most 1000 calls a day.\nDocumentation: https://developer.work.weixin.qq.com/document/path/95635",
                         takes_request: true,
-                        flags: &[
-                            Flag {
-                                long: "chain-id",
-                                path: &["chain_id"],
-                                help: "上下游id. Id of the 上下游 chain.",
-                                kind: Kind::String,
-                                list: false,
-                                required: true,
-                            },
-                            Flag {
-                                long: "rule-id",
-                                path: &["rule_id"],
-                                help: "上下游规则id. Rule id.",
-                                kind: Kind::Integer {
-                                    min: i64::MIN,
-                                    max: i64::MAX,
-                                },
-                                list: false,
-                                required: true,
-                            },
-                            Flag {
-                                long: "rule-info",
-                                path: &["rule_info"],
-                                help: "上下游关系规则的详情. The rule.",
-                                kind: Kind::Json,
-                                list: false,
-                                required: true,
-                            },
-                        ],
+                        flags: &[CHAIN_ID_FLAG, RULE_ID_FLAG, RULE_INFO_FLAG],
                         bulk: None,
                     },
                 ],
@@ -550,16 +387,7 @@ pub static SERVICES: &[Service] = &[
                                 list: false,
                                 required: true,
                             },
-                            Flag {
-                                long: "order",
-                                path: &["order"],
-                                help: "在父部门中的次序值。order值大的排序靠前。有效的值范围是[0, 2^32). Position among the parent's children; larger values sort first.",
-                                kind: Kind::Unsigned {
-                                    max: u32::MAX as u64,
-                                },
-                                list: false,
-                                required: false,
-                            },
+                            ORDER_FLAG,
                             Flag {
                                 long: "id",
                                 path: &["id"],
@@ -581,17 +409,7 @@ pub static SERVICES: &[Service] = &[
                         long_about: "更新部门: update a department.\n\n如果非必须的字段未指定,则不更新该字段之前的设置值. Fields left unset are not changed. 注意，部门的最大层级为15层；部门总数不能超过3万个；每个部门下的节点不能超过3万个. Departments nest at most 15 levels; at most 30,000 departments and 30,000 nodes under one department.\n\nPOST /cgi-bin/department/update (endpoint department.update).\nPermissions: 2014: 管理员须拥有“操作通讯录”的接口权限,以及该部门的管理权限。Today: 应用须拥有指定部门的管理权限。如若要移动部门，需要有新父部门的管理权限。第三方仅通讯录应用可以调用。Management rights on the department (and on the new parent to move it).\nDocumentation: https://developer.work.weixin.qq.com/document/90000/90135/90206",
                         takes_request: true,
                         flags: &[
-                            Flag {
-                                long: "id",
-                                path: &["id"],
-                                help: "部门id. Department id.",
-                                kind: Kind::Integer {
-                                    min: i32::MIN as i64,
-                                    max: i32::MAX as i64,
-                                },
-                                list: false,
-                                required: true,
-                            },
+                            ID_FLAG,
                             Flag {
                                 long: "name",
                                 path: &["name"],
@@ -619,16 +437,7 @@ pub static SERVICES: &[Service] = &[
                                 list: false,
                                 required: false,
                             },
-                            Flag {
-                                long: "order",
-                                path: &["order"],
-                                help: "在父部门中的次序值。order值大的排序靠前。有效的值范围是[0, 2^32). Position among the parent's children; larger values sort first.",
-                                kind: Kind::Unsigned {
-                                    max: u32::MAX as u64,
-                                },
-                                list: false,
-                                required: false,
-                            },
+                            ORDER_FLAG,
                         ],
                         bulk: None,
                     },
@@ -680,19 +489,7 @@ pub static SERVICES: &[Service] = &[
                         about: "获取单个部门详情: read one department.",
                         long_about: "获取单个部门详情: read one department.\n\n从2022年8月15日10点开始，“企业管理后台 - 管理工具 - 通讯录同步”的新增IP将不能再调用此接口 (since 2022-08-15 new IPs of the contacts-sync assistant may no longer call it: 48009).\n\nGET /cgi-bin/department/get (endpoint department.get).\nPermissions: 普通自建应用只能拉取token对应的应用的权限范围内的部门详情；通讯录同步助手可获取企业所有部门详情；代开发自建应用 and third-party apps: see the page's table. A self-built app reads the departments within its scope; the contacts-sync assistant reads all.\nDocumentation: https://developer.work.weixin.qq.com/document/36260",
                         takes_request: true,
-                        flags: &[
-                            Flag {
-                                long: "id",
-                                path: &["id"],
-                                help: "部门id. Department id.",
-                                kind: Kind::Integer {
-                                    min: i32::MIN as i64,
-                                    max: i32::MAX as i64,
-                                },
-                                list: false,
-                                required: true,
-                            },
-                        ],
+                        flags: &[ID_FLAG],
                         bulk: None,
                     },
                     Command {
@@ -759,17 +556,7 @@ pub static SERVICES: &[Service] = &[
                         long_about: "更新标签名字: rename a tag.\n\nPOST /cgi-bin/tag/update (endpoint tag.update).\nPermissions: 2014: 管理员必须是指定标签的创建者。Today: 调用的应用必须是指定标签的创建者 (the calling app must have created the tag).\nDocumentation: https://developer.work.weixin.qq.com/document/path/90347",
                         takes_request: true,
                         flags: &[
-                            Flag {
-                                long: "tagid",
-                                path: &["tagid"],
-                                help: "标签ID. Tag id.",
-                                kind: Kind::Integer {
-                                    min: i32::MIN as i64,
-                                    max: i32::MAX as i64,
-                                },
-                                list: false,
-                                required: true,
-                            },
+                            TAGID_FLAG,
                             Flag {
                                 long: "tagname",
                                 path: &["tagname"],
@@ -787,19 +574,7 @@ pub static SERVICES: &[Service] = &[
                         about: "删除标签: delete a tag.",
                         long_about: "删除标签: delete a tag.\n\nGET /cgi-bin/tag/delete (endpoint tag.delete).\nPermissions: 2014: 管理员必须是指定标签的创建者,并且标签的成员列表为空。Today: 调用的应用必须是指定标签的创建者 (the calling app must have created the tag; today's page no longer says the tag must be empty).\nDocumentation: https://developer.work.weixin.qq.com/document/path/90212",
                         takes_request: true,
-                        flags: &[
-                            Flag {
-                                long: "tagid",
-                                path: &["tagid"],
-                                help: "标签ID. Tag id.",
-                                kind: Kind::Integer {
-                                    min: i32::MIN as i64,
-                                    max: i32::MAX as i64,
-                                },
-                                list: false,
-                                required: true,
-                            },
-                        ],
+                        flags: &[TAGID_FLAG],
                         bulk: None,
                     },
                     Command {
@@ -808,19 +583,7 @@ pub static SERVICES: &[Service] = &[
                         about: "获取标签成员: list a tag's members.",
                         long_about: "获取标签成员: list a tag's members.\n\nGET /cgi-bin/tag/get (endpoint tag.get).\nPermissions: 2014: 管理员须拥有“获取标签成员”的接口权限,标签须对管理员可见;返回列表仅包含管理员管辖范围的成员。Today: 无限制，但返回列表仅包含应用可见范围的成员；第三方可获取自己创建的标签及应用可见范围内的标签详情 (no restriction, but only members within the app's visible scope are listed).\nDocumentation: https://developer.work.weixin.qq.com/document/path/90349",
                         takes_request: true,
-                        flags: &[
-                            Flag {
-                                long: "tagid",
-                                path: &["tagid"],
-                                help: "标签ID. Tag id.",
-                                kind: Kind::Integer {
-                                    min: i32::MIN as i64,
-                                    max: i32::MAX as i64,
-                                },
-                                list: false,
-                                required: true,
-                            },
-                        ],
+                        flags: &[TAGID_FLAG],
                         bulk: None,
                     },
                     Command {
@@ -830,17 +593,7 @@ pub static SERVICES: &[Service] = &[
                         long_about: "增加标签成员: add members to a tag.\n\nPartial success: errcode 0 with the rejected user ids in invalidlist (and, today, the rejected department ids in invalidparty). All invalid: errcode 40070.\n\nPOST /cgi-bin/tag/addtagusers (endpoint tag.addtagusers).\nPermissions: 2014: 标签对管理员可见且未加锁,成员属于管理员管辖范围。Today: 调用的应用必须是指定标签的创建者；成员属于应用的可见范围。注意，每个标签下部门数和人员数总和不能超过3万个 (at most 30,000 departments and members per tag). The calling app must have created the tag; the members are within its visible scope.\nDocumentation: https://developer.work.weixin.qq.com/document/90000/90135/90214",
                         takes_request: true,
                         flags: &[
-                            Flag {
-                                long: "tagid",
-                                path: &["tagid"],
-                                help: "标签ID. Tag id.",
-                                kind: Kind::Integer {
-                                    min: i32::MIN as i64,
-                                    max: i32::MAX as i64,
-                                },
-                                list: false,
-                                required: true,
-                            },
+                            TAGID_FLAG,
                             Flag {
                                 long: "userlist",
                                 path: &["userlist"],
@@ -870,17 +623,7 @@ pub static SERVICES: &[Service] = &[
                         long_about: "删除标签成员: remove members from a tag.\n\nPartial success: errcode 0 with the rejected user ids in invalidlist (and, today, the rejected department ids in invalidparty). All invalid: errcode 40031.\n\nPOST /cgi-bin/tag/deltagusers (endpoint tag.deltagusers).\nPermissions: 2014: 标签对管理员可见且未加锁,成员属于管理员管辖范围。Today: 调用的应用必须是指定标签的创建者；成员属于应用的可见范围。 The calling app must have created the tag; the members are within its visible scope.\nDocumentation: https://developer.work.weixin.qq.com/document/path/90215",
                         takes_request: true,
                         flags: &[
-                            Flag {
-                                long: "tagid",
-                                path: &["tagid"],
-                                help: "标签ID. Tag id.",
-                                kind: Kind::Integer {
-                                    min: i32::MIN as i64,
-                                    max: i32::MAX as i64,
-                                },
-                                list: false,
-                                required: true,
-                            },
+                            TAGID_FLAG,
                             Flag {
                                 long: "userlist",
                                 path: &["userlist"],
@@ -979,35 +722,8 @@ pub static SERVICES: &[Service] = &[
                                 list: true,
                                 required: false,
                             },
-                            Flag {
-                                long: "position",
-                                path: &["position"],
-                                help: "职务信息。长度为0~128个字符. Job title, at most 128 characters.",
-                                kind: Kind::String,
-                                list: false,
-                                required: false,
-                            },
-                            Flag {
-                                long: "gender",
-                                path: &["gender"],
-                                help: "性别。1表示男性，2表示女性 (2014: gender=0表示男,=1表示女). Gender: \"1\" male, \"2\" female.",
-                                kind: Kind::Enum(
-                                    &EnumDoc {
-                                        int: false,
-                                        open: false,
-                                        values: &[
-                                            (
-                                                "0",
-                                                "未定义. Undefined; read endpoints also answer 0 when the app may not read the member's gender (注：不可获取指返回值0).",
-                                            ),
-                                            ("1", "男性. Male."),
-                                            ("2", "女性. Female."),
-                                        ],
-                                    },
-                                ),
-                                list: false,
-                                required: false,
-                            },
+                            POSITION_FLAG,
+                            GENDER_FLAG,
                             Flag {
                                 long: "email",
                                 path: &["email"],
@@ -1047,27 +763,11 @@ pub static SERVICES: &[Service] = &[
                                 long: "enable",
                                 path: &["enable"],
                                 help: "启用/禁用成员。1表示启用成员，0表示禁用成员. 1 enables the member, 0 disables it.",
-                                kind: Kind::Enum(
-                                    &EnumDoc {
-                                        int: true,
-                                        open: false,
-                                        values: &[
-                                            ("1", "启用成员. Enable the member."),
-                                            ("0", "禁用成员. Disable the member."),
-                                        ],
-                                    },
-                                ),
+                                kind: Kind::Enum(&ENABLE_FLAG_VALUES),
                                 list: false,
                                 required: false,
                             },
-                            Flag {
-                                long: "avatar-mediaid",
-                                path: &["avatar_mediaid"],
-                                help: "成员头像的mediaid，通过素材管理接口上传图片获得的mediaid. media_id of the avatar uploaded through the media API.",
-                                kind: Kind::String,
-                                list: false,
-                                required: false,
-                            },
+                            AVATAR_MEDIAID_FLAG,
                             Flag {
                                 long: "telephone",
                                 path: &["telephone"],
@@ -1076,33 +776,9 @@ pub static SERVICES: &[Service] = &[
                                 list: false,
                                 required: false,
                             },
-                            Flag {
-                                long: "address",
-                                path: &["address"],
-                                help: "地址。长度最大128个字符. Address, at most 128 characters.",
-                                kind: Kind::String,
-                                list: false,
-                                required: false,
-                            },
-                            Flag {
-                                long: "main-department",
-                                path: &["main_department"],
-                                help: "主部门. Main department.",
-                                kind: Kind::Integer {
-                                    min: i32::MIN as i64,
-                                    max: i32::MAX as i64,
-                                },
-                                list: false,
-                                required: false,
-                            },
-                            Flag {
-                                long: "extattr",
-                                path: &["extattr"],
-                                help: "自定义字段。自定义字段需要先在WEB管理端添加，见扩展属性添加方法，否则忽略未知属性的赋值. Custom attributes; they must exist in the admin console.",
-                                kind: Kind::Json,
-                                list: false,
-                                required: false,
-                            },
+                            ADDRESS_FLAG,
+                            MAIN_DEPARTMENT_FLAG,
+                            EXTATTR_FLAG,
                             Flag {
                                 long: "to-invite",
                                 path: &["to_invite"],
@@ -1111,14 +787,7 @@ pub static SERVICES: &[Service] = &[
                                 list: false,
                                 required: false,
                             },
-                            Flag {
-                                long: "external-position",
-                                path: &["external_position"],
-                                help: "对外职务，如果设置了该值，则以此作为对外展示的职务，否则以position来展示. Job title shown to external contacts.",
-                                kind: Kind::String,
-                                list: false,
-                                required: false,
-                            },
+                            EXTERNAL_POSITION_FLAG,
                             Flag {
                                 long: "tel",
                                 path: &["tel"],
@@ -1127,14 +796,7 @@ pub static SERVICES: &[Service] = &[
                                 list: false,
                                 required: false,
                             },
-                            Flag {
-                                long: "weixinid",
-                                path: &["weixinid"],
-                                help: "微信号。企业内必须唯一 (deprecated: not in today's pages). WeChat id, unique in the corp.",
-                                kind: Kind::String,
-                                list: false,
-                                required: false,
-                            },
+                            WEIXINID_FLAG,
                         ],
                         bulk: None,
                     },
@@ -1145,14 +807,7 @@ pub static SERVICES: &[Service] = &[
                         long_about: "更新成员: update a member.\n\n如果非必须的字段未指定,则不更新该字段之前的设置值. Fields left unset are not changed. 特别地，如果userid由系统自动生成，则仅允许修改一次。新值可由new_userid字段指定 (a system-generated userid may be changed once, through new_userid).\n\nPOST /cgi-bin/user/update (endpoint user.update).\nPermissions: 2014: 管理员须拥有“操作通讯录”的接口权限,以及指定部门、成员的管理权限。Today: 仅通讯录同步助手或第三方通讯录应用可调用。注意，每个部门下的部门、成员总数不能超过3万个。",
                         takes_request: true,
                         flags: &[
-                            Flag {
-                                long: "userid",
-                                path: &["userid"],
-                                help: "成员UserID。对应管理端的账号，企业内必须唯一。不区分大小写，长度为1~64个字节. Member UserID.",
-                                kind: Kind::String,
-                                list: false,
-                                required: true,
-                            },
+                            USERID_FLAG,
                             Flag {
                                 long: "new-userid",
                                 path: &["new_userid"],
@@ -1206,35 +861,8 @@ pub static SERVICES: &[Service] = &[
                                 list: true,
                                 required: false,
                             },
-                            Flag {
-                                long: "position",
-                                path: &["position"],
-                                help: "职务信息。长度为0~128个字符. Job title, at most 128 characters.",
-                                kind: Kind::String,
-                                list: false,
-                                required: false,
-                            },
-                            Flag {
-                                long: "gender",
-                                path: &["gender"],
-                                help: "性别。1表示男性，2表示女性 (2014: gender=0表示男,=1表示女). Gender: \"1\" male, \"2\" female.",
-                                kind: Kind::Enum(
-                                    &EnumDoc {
-                                        int: false,
-                                        open: false,
-                                        values: &[
-                                            (
-                                                "0",
-                                                "未定义. Undefined; read endpoints also answer 0 when the app may not read the member's gender (注：不可获取指返回值0).",
-                                            ),
-                                            ("1", "男性. Male."),
-                                            ("2", "女性. Female."),
-                                        ],
-                                    },
-                                ),
-                                list: false,
-                                required: false,
-                            },
+                            POSITION_FLAG,
+                            GENDER_FLAG,
                             Flag {
                                 long: "email",
                                 path: &["email"],
@@ -1282,62 +910,15 @@ pub static SERVICES: &[Service] = &[
                                 long: "enable",
                                 path: &["enable"],
                                 help: "启用/禁用成员。1表示启用成员,0表示禁用成员. 1 enables the member, 0 disables it.",
-                                kind: Kind::Enum(
-                                    &EnumDoc {
-                                        int: true,
-                                        open: false,
-                                        values: &[
-                                            ("1", "启用成员. Enable the member."),
-                                            ("0", "禁用成员. Disable the member."),
-                                        ],
-                                    },
-                                ),
+                                kind: Kind::Enum(&ENABLE_FLAG_VALUES),
                                 list: false,
                                 required: false,
                             },
-                            Flag {
-                                long: "avatar-mediaid",
-                                path: &["avatar_mediaid"],
-                                help: "成员头像的mediaid，通过素材管理接口上传图片获得的mediaid. media_id of the avatar uploaded through the media API.",
-                                kind: Kind::String,
-                                list: false,
-                                required: false,
-                            },
-                            Flag {
-                                long: "address",
-                                path: &["address"],
-                                help: "地址。长度最大128个字符. Address, at most 128 characters.",
-                                kind: Kind::String,
-                                list: false,
-                                required: false,
-                            },
-                            Flag {
-                                long: "main-department",
-                                path: &["main_department"],
-                                help: "主部门. Main department.",
-                                kind: Kind::Integer {
-                                    min: i32::MIN as i64,
-                                    max: i32::MAX as i64,
-                                },
-                                list: false,
-                                required: false,
-                            },
-                            Flag {
-                                long: "extattr",
-                                path: &["extattr"],
-                                help: "自定义字段。自定义字段需要先在WEB管理端添加，见扩展属性添加方法，否则忽略未知属性的赋值. Custom attributes; they must exist in the admin console.",
-                                kind: Kind::Json,
-                                list: false,
-                                required: false,
-                            },
-                            Flag {
-                                long: "external-position",
-                                path: &["external_position"],
-                                help: "对外职务，如果设置了该值，则以此作为对外展示的职务，否则以position来展示. Job title shown to external contacts.",
-                                kind: Kind::String,
-                                list: false,
-                                required: false,
-                            },
+                            AVATAR_MEDIAID_FLAG,
+                            ADDRESS_FLAG,
+                            MAIN_DEPARTMENT_FLAG,
+                            EXTATTR_FLAG,
+                            EXTERNAL_POSITION_FLAG,
                             Flag {
                                 long: "tel",
                                 path: &["tel"],
@@ -1346,14 +927,7 @@ pub static SERVICES: &[Service] = &[
                                 list: false,
                                 required: false,
                             },
-                            Flag {
-                                long: "weixinid",
-                                path: &["weixinid"],
-                                help: "微信号。企业内必须唯一 (deprecated: not in today's pages). WeChat id, unique in the corp.",
-                                kind: Kind::String,
-                                list: false,
-                                required: false,
-                            },
+                            WEIXINID_FLAG,
                         ],
                         bulk: None,
                     },
@@ -1381,16 +955,7 @@ pub static SERVICES: &[Service] = &[
                         about: "获取成员: read a member.",
                         long_about: "获取成员: read a member.\n\n应用只能获取可见范围内的成员信息，且每种应用获取的字段有所不同. Apps read only members within their visible scope, and which fields they get depends on the kind of app. Since 2022-06-20 20:00 (从2022年6月20号20点开始), basic apps other than the contacts-sync assistant (客户联系、微信客服、会话存档、日程 …) and newly created self-built and 代开发 apps no longer receive 头像、性别、手机、邮箱、企业邮箱、员工个人二维码、地址 (avatar, gender, mobile, email, biz_mail, qr_code, address) from this call; they must obtain them through oauth2 manual authorization by the admin and the member (96255; auth/getuserdetail 96443). 从2022年8月15日10点开始，“企业管理后台 - 管理工具 - 通讯录同步”的新增IP将不能再调用此接口 (new IPs of the contacts-sync assistant may no longer call it: 48009; use user/list_id and department/simplelist).\n\nGET /cgi-bin/user/get (endpoint user.get).\nPermissions: 2014: 管理员须拥有’获取成员’的接口权限,以及成员的查看权限。Today: 应用须拥有指定成员的查看权限。View rights on the member.\nDocumentation: https://developer.work.weixin.qq.com/document/path/96255",
                         takes_request: true,
-                        flags: &[
-                            Flag {
-                                long: "userid",
-                                path: &["userid"],
-                                help: "成员UserID。对应管理端的账号，企业内必须唯一。不区分大小写，长度为1~64个字节. Member UserID.",
-                                kind: Kind::String,
-                                list: false,
-                                required: true,
-                            },
-                        ],
+                        flags: &[USERID_FLAG],
                         bulk: None,
                     },
                     Command {
@@ -1400,34 +965,12 @@ pub static SERVICES: &[Service] = &[
                         long_about: "获取部门成员: list a department's members.\n\n从2022年8月15日10点开始，“企业管理后台 - 管理工具 - 通讯录同步”的新增IP将不能再调用此接口 (new IPs of the contacts-sync assistant may no longer call it: 48009); use user/list_id. 如需获取该部门及其子部门的所有成员，需先获取该部门下的子部门，然后再获取子部门下的部门成员，逐层递归获取 (today: recurse through the sub-departments yourself).\n\nGET /cgi-bin/user/simplelist (endpoint user.simplelist).\nPermissions: 2014: 管理员须拥有’获取部门成员’的接口权限,以及指定部门的查看权限。Today: 应用须拥有指定部门的查看权限。View rights on the department.\nDocumentation: https://developer.work.weixin.qq.com/document/path/96259",
                         takes_request: true,
                         flags: &[
-                            Flag {
-                                long: "department-id",
-                                path: &["department_id"],
-                                help: "获取的部门id. Id of the department to list.",
-                                kind: Kind::Integer {
-                                    min: i32::MIN as i64,
-                                    max: i32::MAX as i64,
-                                },
-                                list: false,
-                                required: true,
-                            },
+                            DEPARTMENT_ID_FLAG,
                             Flag {
                                 long: "fetch-child",
                                 path: &["fetch_child"],
                                 help: "1/0:是否递归获取子部门下面的成员. 1: include sub-departments recursively; 0: direct members only.",
-                                kind: Kind::Enum(
-                                    &EnumDoc {
-                                        int: true,
-                                        open: false,
-                                        values: &[
-                                            (
-                                                "1",
-                                                "递归获取子部门下面的成员. Include sub-departments, recursively.",
-                                            ),
-                                            ("0", "Only the department's direct members."),
-                                        ],
-                                    },
-                                ),
+                                kind: Kind::Enum(&FETCH_CHILD_VALUES),
                                 list: false,
                                 required: false,
                             },
@@ -1435,21 +978,7 @@ pub static SERVICES: &[Service] = &[
                                 long: "status",
                                 path: &["status"],
                                 help: "0获取全部员工,1获取已关注成员列表,2获取禁用成员列表,4获取未关注成员列表。status可叠加. 0 all, 1 followed, 2 disabled, 4 not followed; the values can be combined (a combination is sent as Other).",
-                                kind: Kind::Enum(
-                                    &EnumDoc {
-                                        int: true,
-                                        open: true,
-                                        values: &[
-                                            ("0", "获取全部员工. All members."),
-                                            ("1", "获取已关注成员列表. Followed members."),
-                                            ("2", "获取禁用成员列表. Disabled members."),
-                                            (
-                                                "4",
-                                                "获取未关注成员列表. Members who have not followed.",
-                                            ),
-                                        ],
-                                    },
-                                ),
+                                kind: Kind::Enum(&SIMPLE_LIST_STATUS_VALUES),
                                 list: false,
                                 required: false,
                             },
@@ -1463,34 +992,12 @@ pub static SERVICES: &[Service] = &[
                         long_about: "获取部门成员详情: list a department's members with their details.\n\n应用只能获取可见范围内的成员信息，且每种应用获取的字段有所不同. Since 2022-06-20 20:00 (从2022年6月20号20点开始), basic apps other than the contacts-sync assistant (客户联系、微信客服、会话存档、日程 …) and newly created self-built and 代开发 apps no longer receive 头像、性别、手机、邮箱、企业邮箱、员工个人二维码、地址 (avatar, gender, mobile, email, biz_mail, qr_code, address) from this call; they must obtain them through oauth2 manual authorization by the admin and the member (96260; auth/getuserdetail 96443). 从2022年8月15日10点开始，“企业管理后台 - 管理工具 - 通讯录同步”的新增IP将不能再调用此接口 (48009; use user/list_id). 如需获取该部门及其子部门的所有成员，需先获取该部门下的子部门，然后再获取子部门下的部门成员，逐层递归获取.\n\nGET /cgi-bin/user/list (endpoint user.list).\nPermissions: 应用须拥有指定部门的查看权限。View rights on the department.\nDocumentation: https://developer.work.weixin.qq.com/document/path/96260",
                         takes_request: true,
                         flags: &[
-                            Flag {
-                                long: "department-id",
-                                path: &["department_id"],
-                                help: "获取的部门id. Id of the department to list.",
-                                kind: Kind::Integer {
-                                    min: i32::MIN as i64,
-                                    max: i32::MAX as i64,
-                                },
-                                list: false,
-                                required: true,
-                            },
+                            DEPARTMENT_ID_FLAG,
                             Flag {
                                 long: "fetch-child",
                                 path: &["fetch_child"],
                                 help: "1/0：是否递归获取子部门下面的成员 (not in today's page). 1: include sub-departments recursively; 0: direct members only.",
-                                kind: Kind::Enum(
-                                    &EnumDoc {
-                                        int: true,
-                                        open: false,
-                                        values: &[
-                                            (
-                                                "1",
-                                                "递归获取子部门下面的成员. Include sub-departments, recursively.",
-                                            ),
-                                            ("0", "Only the department's direct members."),
-                                        ],
-                                    },
-                                ),
+                                kind: Kind::Enum(&FETCH_CHILD_VALUES),
                                 list: false,
                                 required: false,
                             },
@@ -1814,308 +1321,299 @@ pub static SERVICES: &[Service] = &[
     },
 ];
 
+/// The values of `DeptStatus` a request may send.
+static DEPT_STATUS_VALUES: EnumDoc = EnumDoc {
+    int: true,
+    open: false,
+    values: &[("1", "有效. Valid."), ("2", "无效. Invalid.")],
+};
+
+/// The values of `DeptType` a request may send.
+static DEPT_TYPE_VALUES: EnumDoc = EnumDoc {
+    int: false,
+    open: false,
+    values: &[
+        ("qywx", "企业微信. A WeCom department."),
+        (
+            "outchannel",
+            "外部渠道. An external-channel department (the company's own system).",
+        ),
+    ],
+};
+
+/// The values of `EnableFlag` a request may send.
+static ENABLE_FLAG_VALUES: EnumDoc = EnumDoc {
+    int: true,
+    open: false,
+    values: &[
+        ("1", "启用成员. Enable the member."),
+        ("0", "禁用成员. Disable the member."),
+    ],
+};
+
+/// The values of `FetchChild` a request may send.
+static FETCH_CHILD_VALUES: EnumDoc = EnumDoc {
+    int: true,
+    open: false,
+    values: &[
+        (
+            "1",
+            "递归获取子部门下面的成员. Include sub-departments, recursively.",
+        ),
+        ("0", "Only the department's direct members."),
+    ],
+};
+
+/// The values of `Gender` a request may send.
+static GENDER_VALUES: EnumDoc = EnumDoc {
+    int: false,
+    open: false,
+    values: &[("1", "男性. Male."), ("2", "女性. Female.")],
+};
+
+/// The values of `OptType` a request may send.
+static OPT_TYPE_VALUES: EnumDoc = EnumDoc {
+    int: false,
+    open: false,
+    values: &[
+        ("add", "新增. Add the rows."),
+        ("update", "更新. Update the rows."),
+        ("delete", "删除. Delete the rows."),
+    ],
+};
+
+/// The values of `RoleKey` a request may send.
+static ROLE_KEY_VALUES: EnumDoc = EnumDoc {
+    int: false,
+    open: false,
+    values: &[
+        ("ADMIN", "企业超管. Organisation super administrator."),
+        (
+            "GENERAL_EMPLOYE",
+            "普通员工. Ordinary employee (wire spelling GENERAL_EMPLOYE, sic).",
+        ),
+        (
+            "CUSTOM_ROLE",
+            "自定义角色. Custom role: roleId must be sent too (from the roleId row, not the roleKeys row).",
+        ),
+    ],
+};
+
+/// The values of `SimpleListStatus` a request may send.
+static SIMPLE_LIST_STATUS_VALUES: EnumDoc = EnumDoc {
+    int: true,
+    open: true,
+    values: &[
+        ("0", "获取全部员工. All members."),
+        ("1", "获取已关注成员列表. Followed members."),
+        ("2", "获取禁用成员列表. Disabled members."),
+        ("4", "获取未关注成员列表. Members who have not followed."),
+    ],
+};
+
+/// The values of `UserType` a request may send.
+static USER_TYPE_VALUES: EnumDoc = EnumDoc {
+    int: true,
+    open: false,
+    values: &[
+        ("1", "公众号用户. A WeChat official-account user."),
+        ("2", "企业微信用户. A WeCom user."),
+    ],
+};
+
+const ADDRESS_FLAG: Flag = Flag {
+    long: "address",
+    path: &["address"],
+    help: "地址。长度最大128个字符. Address, at most 128 characters.",
+    kind: Kind::String,
+    list: false,
+    required: false,
+};
+
+const AVATAR_MEDIAID_FLAG: Flag = Flag {
+    long: "avatar-mediaid",
+    path: &["avatar_mediaid"],
+    help: "成员头像的mediaid，通过素材管理接口上传图片获得的mediaid. media_id of the avatar uploaded through the media API.",
+    kind: Kind::String,
+    list: false,
+    required: false,
+};
+
+const CHAIN_ID_FLAG: Flag = Flag {
+    long: "chain-id",
+    path: &["chain_id"],
+    help: "上下游id. Id of the 上下游 chain.",
+    kind: Kind::String,
+    list: false,
+    required: true,
+};
+
+const DEPARTMENT_ID_FLAG: Flag = Flag {
+    long: "department-id",
+    path: &["department_id"],
+    help: "获取的部门id. Id of the department to list.",
+    kind: Kind::Integer {
+        min: i32::MIN as i64,
+        max: i32::MAX as i64,
+    },
+    list: false,
+    required: true,
+};
+
+const EXTATTR_FLAG: Flag = Flag {
+    long: "extattr",
+    path: &["extattr"],
+    help: "自定义字段。自定义字段需要先在WEB管理端添加，见扩展属性添加方法，否则忽略未知属性的赋值. Custom attributes; they must exist in the admin console.",
+    kind: Kind::Json,
+    list: false,
+    required: false,
+};
+
+const EXTERNAL_POSITION_FLAG: Flag = Flag {
+    long: "external-position",
+    path: &["external_position"],
+    help: "对外职务，如果设置了该值，则以此作为对外展示的职务，否则以position来展示. Job title shown to external contacts.",
+    kind: Kind::String,
+    list: false,
+    required: false,
+};
+
+const GENDER_FLAG: Flag = Flag {
+    long: "gender",
+    path: &["gender"],
+    help: "性别。1表示男性，2表示女性 (2014: gender=0表示男,=1表示女). Gender: \"1\" male, \"2\" female.",
+    kind: Kind::Enum(&GENDER_VALUES),
+    list: false,
+    required: false,
+};
+
+const ID_FLAG: Flag = Flag {
+    long: "id",
+    path: &["id"],
+    help: "部门id. Department id.",
+    kind: Kind::Integer {
+        min: i32::MIN as i64,
+        max: i32::MAX as i64,
+    },
+    list: false,
+    required: true,
+};
+
+const MAIN_DEPARTMENT_FLAG: Flag = Flag {
+    long: "main-department",
+    path: &["main_department"],
+    help: "主部门. Main department.",
+    kind: Kind::Integer {
+        min: i32::MIN as i64,
+        max: i32::MAX as i64,
+    },
+    list: false,
+    required: false,
+};
+
+const ORDER_FLAG: Flag = Flag {
+    long: "order",
+    path: &["order"],
+    help: "在父部门中的次序值。order值大的排序靠前。有效的值范围是[0, 2^32). Position among the parent's children; larger values sort first.",
+    kind: Kind::Unsigned {
+        max: u32::MAX as u64,
+    },
+    list: false,
+    required: false,
+};
+
+const POSITION_FLAG: Flag = Flag {
+    long: "position",
+    path: &["position"],
+    help: "职务信息。长度为0~128个字符. Job title, at most 128 characters.",
+    kind: Kind::String,
+    list: false,
+    required: false,
+};
+
+const RULE_ID_FLAG: Flag = Flag {
+    long: "rule-id",
+    path: &["rule_id"],
+    help: "上下游规则id. Rule id.",
+    kind: Kind::Integer {
+        min: i64::MIN,
+        max: i64::MAX,
+    },
+    list: false,
+    required: true,
+};
+
+const RULE_INFO_FLAG: Flag = Flag {
+    long: "rule-info",
+    path: &["rule_info"],
+    help: "上下游关系规则的详情. The rule.",
+    kind: Kind::Json,
+    list: false,
+    required: true,
+};
+
+const TAGID_FLAG: Flag = Flag {
+    long: "tagid",
+    path: &["tagid"],
+    help: "标签ID. Tag id.",
+    kind: Kind::Integer {
+        min: i32::MIN as i64,
+        max: i32::MAX as i64,
+    },
+    list: false,
+    required: true,
+};
+
+const USERID_FLAG: Flag = Flag {
+    long: "userid",
+    path: &["userid"],
+    help: "成员UserID。对应管理端的账号，企业内必须唯一。不区分大小写，长度为1~64个字节. Member UserID.",
+    kind: Kind::String,
+    list: false,
+    required: true,
+};
+
+const WEIXINID_FLAG: Flag = Flag {
+    long: "weixinid",
+    path: &["weixinid"],
+    help: "微信号。企业内必须唯一 (deprecated: not in today's pages). WeChat id, unique in the corp.",
+    kind: Kind::String,
+    list: false,
+    required: false,
+};
+
 /// Calls `endpoint` with the request `body` (wire names) and answers the response as JSON.
 pub async fn call(
     setup: &Setup,
     endpoint: &str,
     body: Value,
 ) -> Result<Value, CliError> {
-    match endpoint {
-        "corpgroup.rule.list_ids" => {
-            let request: qywx::wecom::corpgroup_rule::ListRuleIdsRequest = run::request_from(
-                "corpgroup.rule.list_ids",
-                body,
-            )?;
-            let client = qywx::wecom::WecomClient::with_options(
-                setup.credentials("wecom")?,
-                setup.options(),
-            )?;
-            run::answer(client.list_rule_ids(&request).await)
-        }
-        "corpgroup.rule.delete_rule" => {
-            let request: qywx::wecom::corpgroup_rule::DeleteRuleRequest = run::request_from(
-                "corpgroup.rule.delete_rule",
-                body,
-            )?;
-            let client = qywx::wecom::WecomClient::with_options(
-                setup.credentials("wecom")?,
-                setup.options(),
-            )?;
-            run::answer(client.delete_rule(&request).await)
-        }
-        "corpgroup.rule.get_rule_info" => {
-            let request: qywx::wecom::corpgroup_rule::GetRuleInfoRequest = run::request_from(
-                "corpgroup.rule.get_rule_info",
-                body,
-            )?;
-            let client = qywx::wecom::WecomClient::with_options(
-                setup.credentials("wecom")?,
-                setup.options(),
-            )?;
-            run::answer(client.get_rule_info(&request).await)
-        }
-        "corpgroup.rule.add_rule" => {
-            let request: qywx::wecom::corpgroup_rule::AddRuleRequest = run::request_from(
-                "corpgroup.rule.add_rule",
-                body,
-            )?;
-            let client = qywx::wecom::WecomClient::with_options(
-                setup.credentials("wecom")?,
-                setup.options(),
-            )?;
-            run::answer(client.add_rule(&request).await)
-        }
-        "corpgroup.rule.modify_rule" => {
-            let request: qywx::wecom::corpgroup_rule::ModifyRuleRequest = run::request_from(
-                "corpgroup.rule.modify_rule",
-                body,
-            )?;
-            let client = qywx::wecom::WecomClient::with_options(
-                setup.credentials("wecom")?,
-                setup.options(),
-            )?;
-            run::answer(client.modify_rule(&request).await)
-        }
-        "department.create" => {
-            let request: qywx::wecom::department::CreateDepartmentRequest = run::request_from(
-                "department.create",
-                body,
-            )?;
-            let client = qywx::wecom::WecomClient::with_options(
-                setup.credentials("wecom")?,
-                setup.options(),
-            )?;
-            run::answer(client.create_department(&request).await)
-        }
-        "department.update" => {
-            let request: qywx::wecom::department::UpdateDepartmentRequest = run::request_from(
-                "department.update",
-                body,
-            )?;
-            let client = qywx::wecom::WecomClient::with_options(
-                setup.credentials("wecom")?,
-                setup.options(),
-            )?;
-            run::answer(client.update_department(&request).await)
-        }
-        "department.delete" => {
-            let request: qywx::wecom::department::DeleteDepartmentRequest = run::request_from(
-                "department.delete",
-                body,
-            )?;
-            let client = qywx::wecom::WecomClient::with_options(
-                setup.credentials("wecom")?,
-                setup.options(),
-            )?;
-            run::answer(client.delete_department(&request).await)
-        }
-        "department.list" => {
-            let request: qywx::wecom::department::ListDepartmentsRequest = run::request_from(
-                "department.list",
-                body,
-            )?;
-            let client = qywx::wecom::WecomClient::with_options(
-                setup.credentials("wecom")?,
-                setup.options(),
-            )?;
-            run::answer(client.list_departments(&request).await)
-        }
-        "department.get" => {
-            let request: qywx::wecom::department::GetDepartmentRequest = run::request_from(
-                "department.get",
-                body,
-            )?;
-            let client = qywx::wecom::WecomClient::with_options(
-                setup.credentials("wecom")?,
-                setup.options(),
-            )?;
-            run::answer(client.get_department(&request).await)
-        }
-        "department.simplelist" => {
-            let request: qywx::wecom::department::ListDepartmentIdsRequest = run::request_from(
-                "department.simplelist",
-                body,
-            )?;
-            let client = qywx::wecom::WecomClient::with_options(
-                setup.credentials("wecom")?,
-                setup.options(),
-            )?;
-            run::answer(client.list_department_ids(&request).await)
-        }
-        "tag.create" => {
-            let request: qywx::wecom::tag::CreateTagRequest = run::request_from(
-                "tag.create",
-                body,
-            )?;
-            let client = qywx::wecom::WecomClient::with_options(
-                setup.credentials("wecom")?,
-                setup.options(),
-            )?;
-            run::answer(client.create_tag(&request).await)
-        }
-        "tag.update" => {
-            let request: qywx::wecom::tag::UpdateTagRequest = run::request_from(
-                "tag.update",
-                body,
-            )?;
-            let client = qywx::wecom::WecomClient::with_options(
-                setup.credentials("wecom")?,
-                setup.options(),
-            )?;
-            run::answer(client.update_tag(&request).await)
-        }
-        "tag.delete" => {
-            let request: qywx::wecom::tag::DeleteTagRequest = run::request_from(
-                "tag.delete",
-                body,
-            )?;
-            let client = qywx::wecom::WecomClient::with_options(
-                setup.credentials("wecom")?,
-                setup.options(),
-            )?;
-            run::answer(client.delete_tag(&request).await)
-        }
-        "tag.get" => {
-            let request: qywx::wecom::tag::GetTagUsersRequest = run::request_from(
-                "tag.get",
-                body,
-            )?;
-            let client = qywx::wecom::WecomClient::with_options(
-                setup.credentials("wecom")?,
-                setup.options(),
-            )?;
-            run::answer(client.get_tag_users(&request).await)
-        }
-        "tag.addtagusers" => {
-            let request: qywx::wecom::tag::AddTagUsersRequest = run::request_from(
-                "tag.addtagusers",
-                body,
-            )?;
-            let client = qywx::wecom::WecomClient::with_options(
-                setup.credentials("wecom")?,
-                setup.options(),
-            )?;
-            run::answer(client.add_tag_users(&request).await)
-        }
-        "tag.deltagusers" => {
-            let request: qywx::wecom::tag::DeleteTagUsersRequest = run::request_from(
-                "tag.deltagusers",
-                body,
-            )?;
-            let client = qywx::wecom::WecomClient::with_options(
-                setup.credentials("wecom")?,
-                setup.options(),
-            )?;
-            run::answer(client.delete_tag_users(&request).await)
-        }
-        "tag.list" => {
-            let client = qywx::wecom::WecomClient::with_options(
-                setup.credentials("wecom")?,
-                setup.options(),
-            )?;
-            run::answer(client.list_tags().await)
-        }
-        "user.create" => {
-            let request: qywx::wecom::user::CreateUserRequest = run::request_from(
-                "user.create",
-                body,
-            )?;
-            let client = qywx::wecom::WecomClient::with_options(
-                setup.credentials("wecom")?,
-                setup.options(),
-            )?;
-            run::answer(client.create_user(&request).await)
-        }
-        "user.update" => {
-            let request: qywx::wecom::user::UpdateUserRequest = run::request_from(
-                "user.update",
-                body,
-            )?;
-            let client = qywx::wecom::WecomClient::with_options(
-                setup.credentials("wecom")?,
-                setup.options(),
-            )?;
-            run::answer(client.update_user(&request).await)
-        }
-        "user.delete" => {
-            let request: qywx::wecom::user::DeleteUserRequest = run::request_from(
-                "user.delete",
-                body,
-            )?;
-            let client = qywx::wecom::WecomClient::with_options(
-                setup.credentials("wecom")?,
-                setup.options(),
-            )?;
-            run::answer(client.delete_user(&request).await)
-        }
-        "user.get" => {
-            let request: qywx::wecom::user::GetUserRequest = run::request_from(
-                "user.get",
-                body,
-            )?;
-            let client = qywx::wecom::WecomClient::with_options(
-                setup.credentials("wecom")?,
-                setup.options(),
-            )?;
-            run::answer(client.get_user(&request).await)
-        }
-        "user.simplelist" => {
-            let request: qywx::wecom::user::ListDepartmentUsersRequest = run::request_from(
-                "user.simplelist",
-                body,
-            )?;
-            let client = qywx::wecom::WecomClient::with_options(
-                setup.credentials("wecom")?,
-                setup.options(),
-            )?;
-            run::answer(client.list_department_users(&request).await)
-        }
-        "user.list" => {
-            let request: qywx::wecom::user::ListUsersRequest = run::request_from(
-                "user.list",
-                body,
-            )?;
-            let client = qywx::wecom::WecomClient::with_options(
-                setup.credentials("wecom")?,
-                setup.options(),
-            )?;
-            run::answer(client.list_users(&request).await)
-        }
-        "user.list_id" => {
-            let request: qywx::wecom::user::ListUserIdsRequest = run::request_from(
-                "user.list_id",
-                body,
-            )?;
-            let client = qywx::wecom::WecomClient::with_options(
-                setup.credentials("wecom")?,
-                setup.options(),
-            )?;
-            run::answer(client.list_user_ids(&request).await)
-        }
-        "user.convert_to_openid" => {
-            let request: qywx::wecom::user::ConvertToOpenidRequest = run::request_from(
-                "user.convert_to_openid",
-                body,
-            )?;
-            let client = qywx::wecom::WecomClient::with_options(
-                setup.credentials("wecom")?,
-                setup.options(),
-            )?;
-            run::answer(client.convert_to_openid(&request).await)
-        }
-        "user.convert_to_userid" => {
-            let request: qywx::wecom::user::ConvertToUseridRequest = run::request_from(
-                "user.convert_to_userid",
-                body,
-            )?;
-            let client = qywx::wecom::WecomClient::with_options(
-                setup.credentials("wecom")?,
-                setup.options(),
-            )?;
-            run::answer(client.convert_to_userid(&request).await)
-        }
-        other => Err(CliError::Usage(format!("no endpoint `{other}`"))),
+    let bulk_endpoints = ["tuzhan.dept.batch_add", "tuzhan.employee.batch_add"];
+    if let Some(entry) = qywx::tuzhan::ENDPOINTS
+        .iter()
+        .find(|entry| {
+            entry.endpoint.id == endpoint && !bulk_endpoints.contains(&endpoint)
+        })
+    {
+        let client = qywx::tuzhan::TuzhanClient::with_options(
+            setup.credentials("tuzhan")?,
+            setup.options(),
+        )?;
+        return run::erased(entry, &client, body).await;
     }
+    if let Some(entry) = qywx::wecom::ENDPOINTS
+        .iter()
+        .find(|entry| {
+            entry.endpoint.id == endpoint && !bulk_endpoints.contains(&endpoint)
+        })
+    {
+        let client = qywx::wecom::WecomClient::with_options(
+            setup.credentials("wecom")?,
+            setup.options(),
+        )?;
+        return run::erased(entry, &client, body).await;
+    }
+    Err(CliError::Usage(format!("no endpoint `{endpoint}`")))
 }
 
 /// Imports the rows of `args.file` through the bulk endpoint `command.endpoint`; `body`

@@ -4,11 +4,9 @@
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
-use qywx::runtime::validate::Validate;
+use qywx::runtime::erased::{ErasedCall, ErasedError};
 use qywx::runtime::{ClientOptions, Credentials};
 use qywx::Violation;
-use serde::de::DeserializeOwned;
-use serde::Serialize;
 use serde_json::Value;
 
 use crate::commands::SERVICES;
@@ -132,25 +130,15 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
     text
 }
 
-/// The typed request of `endpoint` from a JSON body of wire names, checked against the spec's
-/// rules before anything is sent.
-pub fn request_from<T: DeserializeOwned + Validate>(endpoint: &str, body: Value) -> Result<T, CliError> {
-    let request: T = serde_json::from_value(body).map_err(|e| CliError::Usage(format!("{endpoint}: bad request: {e}")))?;
-    let violations = request.violations();
-    if violations.is_empty() {
-        Ok(request)
-    } else {
-        Err(CliError::Invalid {
-            endpoint: endpoint.to_owned(),
-            violations,
-        })
-    }
-}
-
-/// A response as JSON (wire names, as the service sent them).
-pub fn answer<T: Serialize>(result: qywx::Result<T>) -> Result<Value, CliError> {
-    let response = result?;
-    serde_json::to_value(&response).map_err(|e| CliError::Failed(format!("cannot show the response: {e}")))
+/// Calls one endpoint through its entry of the service's endpoint table: the request is built
+/// and validated from `body` (wire names), the answer comes back as JSON (wire names).
+pub async fn erased<C>(entry: &ErasedCall<C>, client: &C, body: Value) -> Result<Value, CliError> {
+    let endpoint = entry.endpoint.id;
+    (entry.call)(client, body).await.map_err(|e| match e {
+        ErasedError::Request(message) => CliError::Usage(format!("{endpoint}: bad request: {message}")),
+        ErasedError::Client(error) => CliError::from(error),
+        ErasedError::Response(message) => CliError::Failed(format!("cannot show the response: {message}")),
+    })
 }
 
 /// `--output`.

@@ -74,8 +74,9 @@ pub enum ValueKind {
     Bool,
     /// An integer of this primitive's range.
     Number(Prim),
-    /// An enum's wire values, each with its meaning.
+    /// An enum (its type name), with the wire values a request may send, each with its meaning.
     Enum {
+        name: String,
         int: bool,
         open: bool,
         values: Vec<(String, String)>,
@@ -136,6 +137,8 @@ impl<'a, 's> Types<'a, 's> {
                     let values = e
                         .values
                         .iter()
+                        // A value only the server answers is not one a flag may give.
+                        .filter(|v| !v.answer_only)
                         .map(|v| {
                             let wire = match &v.value {
                                 Value::String(s) => s.clone(),
@@ -146,6 +149,7 @@ impl<'a, 's> Types<'a, 's> {
                         .collect();
                     Some((
                         ValueKind::Enum {
+                            name: e.spec.name.clone(),
                             int: e.int_repr,
                             open: e.open,
                             values,

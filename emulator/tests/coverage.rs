@@ -52,12 +52,12 @@ fn a_handler_without_behaviour_answers_not_emulated() {
         assert!(text.contains(&format!("not emulated: {id}")), "{text}");
         assert!(text.contains(&code.to_string()), "{text}");
     };
-    for endpoint in qywx::wecom::ENDPOINTS {
+    for endpoint in qywx::wecom::ENDPOINTS.iter().map(|entry| entry.endpoint) {
         let incoming = Incoming { method: endpoint.method.as_str(), path: endpoint.path, query: "", headers: &[], body: b"{}" };
         let code = Value::from(qywx::wecom::error_codes::INVALID_PARAMETER);
         check(qywx::wecom::server::dispatch(&mut Nothing, &incoming), endpoint.id, &code);
     }
-    for endpoint in qywx::tuzhan::ENDPOINTS {
+    for endpoint in qywx::tuzhan::ENDPOINTS.iter().map(|entry| entry.endpoint) {
         let incoming = Incoming { method: endpoint.method.as_str(), path: endpoint.path, query: "", headers: &[], body: b"{}" };
         let code = Value::from(qywx::tuzhan::error_codes::BAD_REQUEST.to_string());
         check(qywx::tuzhan::server::dispatch(&mut Nothing, &incoming), endpoint.id, &code);

@@ -13,6 +13,7 @@ pub mod codec;
 mod datetime;
 mod deleted;
 mod envelope;
+pub mod erased;
 mod error;
 #[doc(hidden)]
 pub mod lenient;

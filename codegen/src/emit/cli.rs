@@ -16,6 +16,43 @@ use crate::ir::Api;
 use crate::model::*;
 use crate::names::ident;
 
+/// The static holding an enum's values for flags and columns (one per enum type).
+fn enum_doc_static(name: &str) -> proc_macro2::Ident {
+    quote::format_ident!("{}_VALUES", crate::names::upper(&crate::names::snake(name)))
+}
+
+/// Every enum the plan's flags and columns use, once each, as statics.
+fn enum_docs(api: &Api<'_>) -> Vec<TokenStream> {
+    let mut seen = std::collections::BTreeMap::new();
+    let plans = api
+        .services
+        .iter()
+        .flat_map(|s| &s.groups)
+        .flat_map(|g| &g.endpoints)
+        .filter_map(|e| e.cli.as_ref());
+    for plan in plans {
+        let kinds = plan
+            .flags
+            .iter()
+            .map(|f| &f.kind)
+            .chain(plan.bulk.iter().flat_map(|b| b.columns.iter().map(|c| &c.kind)));
+        for kind in kinds {
+            if let ValueKind::Enum { name, int, open, values } = kind {
+                seen.entry(name.clone()).or_insert_with(|| {
+                    let id = enum_doc_static(name);
+                    let values = values.iter().map(|(wire, help)| quote!((#wire, #help)));
+                    let doc = format!(" The values of `{name}` a request may send.");
+                    quote! {
+                        #[doc = #doc]
+                        static #id: EnumDoc = EnumDoc { int: #int, open: #open, values: &[#(#values),*] };
+                    }
+                });
+            }
+        }
+    }
+    seen.into_values().collect()
+}
+
 fn kind_tokens(kind: &ValueKind) -> TokenStream {
     match kind {
         ValueKind::String => quote!(Kind::String),
@@ -30,12 +67,46 @@ fn kind_tokens(kind: &ValueKind) -> TokenStream {
             min: i64::MIN,
             max: i64::MAX
         }),
-        ValueKind::Enum { int, open, values } => {
-            let values = values.iter().map(|(wire, help)| quote!((#wire, #help)));
-            quote!(Kind::Enum(&EnumDoc { int: #int, open: #open, values: &[#(#values),*] }))
+        ValueKind::Enum { name, .. } => {
+            let doc = enum_doc_static(name);
+            quote!(Kind::Enum(&#doc))
         }
         ValueKind::Json => quote!(Kind::Json),
     }
+}
+
+/// Flags that several commands share word for word (create and update take the same members),
+/// named once as constants: their token text → the constant's name.
+fn shared_flags(api: &Api<'_>) -> (std::collections::BTreeMap<String, proc_macro2::Ident>, Vec<TokenStream>) {
+    let mut uses: std::collections::BTreeMap<String, (usize, &FlagPlan)> = std::collections::BTreeMap::new();
+    let plans = api
+        .services
+        .iter()
+        .flat_map(|s| &s.groups)
+        .flat_map(|g| &g.endpoints)
+        .filter_map(|e| e.cli.as_ref());
+    for plan in plans {
+        for flag in &plan.flags {
+            uses.entry(flag_tokens(flag).to_string()).or_insert((0, flag)).0 += 1;
+        }
+    }
+    let mut names = std::collections::BTreeMap::new();
+    let mut taken: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    let mut items = Vec::new();
+    for (text, (count, flag)) in uses {
+        if count < 2 {
+            continue;
+        }
+        let base = format!("{}_FLAG", crate::names::upper(&crate::names::snake(&flag.path.join("_"))));
+        let n = taken.entry(base.clone()).or_default();
+        *n += 1;
+        let name = if *n == 1 { base } else { format!("{base}_{n}") };
+        let id = quote::format_ident!("{name}");
+        let tokens = flag_tokens(flag);
+        items.push(quote!(const #id: Flag = #tokens;));
+        names.insert(text, id);
+    }
+    (names, items)
 }
 
 fn flag_tokens(p: &FlagPlan) -> TokenStream {
@@ -75,6 +146,8 @@ pub(crate) fn commands_rs(api: &Api<'_>) -> String {
     let mut tree = Vec::new();
     let mut calls = Vec::new();
     let mut imports = Vec::new();
+    let mut bulk_ids = Vec::new();
+    let (shared, shared_items) = shared_flags(api);
     for service_ir in &api.services {
         let service = service_ir.spec;
         let client = ident(&service_ir.client);
@@ -90,7 +163,13 @@ pub(crate) fn commands_rs(api: &Api<'_>) -> String {
                 let Some(plan) = &endpoint.cli else { continue };
                 let e = endpoint.spec;
                 let name = &plan.name;
-                let flag_tokens = plan.flags.iter().map(flag_tokens);
+                let flag_tokens = plan.flags.iter().map(|f| {
+                    let tokens = flag_tokens(f);
+                    match shared.get(&tokens.to_string()) {
+                        Some(name) => quote!(#name),
+                        None => tokens,
+                    }
+                });
                 let (about, long, id) = (&e.summary, long_about(e), &e.id);
                 let takes_request = e.request.is_some();
                 let method = ident(&e.name);
@@ -109,6 +188,7 @@ pub(crate) fn commands_rs(api: &Api<'_>) -> String {
                         let row_path = quote!(qywx::#row_service::#row_module::#row_name);
                         let items = &items_field.spec.name;
                         let items_ident = ident(&items_field.ident);
+                        bulk_ids.push(id.clone());
                         imports.push(quote! {
                             #id => {
                                 let template: qywx::#service_mod::#module::#request = bulk::template(#id, #items, body)?;
@@ -138,22 +218,6 @@ pub(crate) fn commands_rs(api: &Api<'_>) -> String {
                 command_tokens.push(quote! {
                     Command { name: #name, endpoint: #id, about: #about, long_about: #long, takes_request: #takes_request, flags: &[#(#flag_tokens),*], bulk: #bulk }
                 });
-                if endpoint.bulk.is_some() {
-                    continue; // a bulk command imports a file (`import` below), it makes no single call
-                }
-                let call = if takes_request {
-                    quote! {
-                        let request: qywx::#service_mod::#module::#request = run::request_from(#id, body)?;
-                        let client = #connect;
-                        run::answer(client.#method(&request).await)
-                    }
-                } else {
-                    quote! {
-                        let client = #connect;
-                        run::answer(client.#method().await)
-                    }
-                };
-                calls.push(quote!(#id => { #call }));
             }
             if command_tokens.is_empty() {
                 continue;
@@ -168,6 +232,17 @@ pub(crate) fn commands_rs(api: &Api<'_>) -> String {
                 quote!(Group { name: #name, about: #about, long_about: #long, commands: &[#(#command_tokens),*] }),
             );
         }
+        // Single calls go through the service's endpoint table (`ENDPOINTS`); bulk endpoints
+        // import files (`import` below) instead.
+        calls.push(quote! {
+            if let Some(entry) = qywx::#service_mod::ENDPOINTS
+                .iter()
+                .find(|entry| entry.endpoint.id == endpoint && !bulk_endpoints.contains(&endpoint))
+            {
+                let client = #connect;
+                return run::erased(entry, &client, body).await;
+            }
+        });
         let codes = service.error_codes.iter().map(|c| {
             let (code, name, meaning) = (c.code, &c.name, &c.description);
             quote!(ErrorDoc { code: #code, name: #name, meaning: #meaning })
@@ -177,6 +252,7 @@ pub(crate) fn commands_rs(api: &Api<'_>) -> String {
             Service { name: #service_id, about: #about, long_about: #long, groups: &[#(#group_tokens),*], error_codes: &[#(#codes),*] }
         });
     }
+    let enum_docs = enum_docs(api);
     let tokens = quote! {
         use serde_json::Value;
 
@@ -187,12 +263,15 @@ pub(crate) fn commands_rs(api: &Api<'_>) -> String {
         /// Every service, group and endpoint command, from the spec.
         pub static SERVICES: &[Service] = &[#(#tree),*];
 
+        #(#enum_docs)*
+
+        #(#shared_items)*
+
         /// Calls `endpoint` with the request `body` (wire names) and answers the response as JSON.
         pub async fn call(setup: &Setup, endpoint: &str, body: Value) -> Result<Value, CliError> {
-            match endpoint {
-                #(#calls)*
-                other => Err(CliError::Usage(format!("no endpoint `{other}`"))),
-            }
+            let bulk_endpoints = [#(#bulk_ids),*];
+            #(#calls)*
+            Err(CliError::Usage(format!("no endpoint `{endpoint}`")))
         }
 
         /// Imports the rows of `args.file` through the bulk endpoint `command.endpoint`; `body`

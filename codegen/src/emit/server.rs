@@ -107,9 +107,6 @@ pub(crate) fn server_module(ir: &ServiceIr<'_>) -> String {
     let mut routes = Vec::new();
     let mut arms = Vec::new();
     let mut probes = Vec::new();
-    let mut call_fns = Vec::new();
-    let mut calls = Vec::new();
-    let client = format_ident!("{}Client", pascal(&service.id));
     // Types are named from this module: `super::<group>::<Type>`.
     let scope = Scope {
         service: &service.id,
@@ -191,38 +188,6 @@ pub(crate) fn server_module(ir: &ServiceIr<'_>) -> String {
             arms.push(quote! {
                 #path => serve(&SERVER, &#route_const, incoming, handler, H::#name, #complete),
             });
-            let call_fn = format_ident!("call_{}", e.name);
-            let (wire, typed_call) = match &e.request {
-                Some(r) => {
-                    let wire_fn = if r.in_query {
-                        quote!(wire_query)
-                    } else {
-                        quote!(wire_body)
-                    };
-                    (
-                        quote!(Some(#wire_fn::<#request_ty>)),
-                        quote! {
-                            let request: #request_ty = erased_request(request)?;
-                            erased_response(client.#name(&request).await)
-                        },
-                    )
-                }
-                None => (
-                    quote!(None),
-                    quote! {
-                        drop(request);
-                        erased_response(client.#name().await)
-                    },
-                ),
-            };
-            call_fns.push(quote! {
-                fn #call_fn(client: &super::#client, request: Value) -> ErasedFuture<'_> {
-                    Box::pin(async move { #typed_call })
-                }
-            });
-            calls.push(quote! {
-                ErasedCall { endpoint: &super::#module::#endpoint_const, wire: #wire, call: #call_fn },
-            });
             let id = &e.id;
             probes.push(quote! {
                 (#id, is_emulated(&SERVER, &#route_const, handler, H::#name)),
@@ -235,8 +200,7 @@ pub(crate) fn server_module(ir: &ServiceIr<'_>) -> String {
     );
     let tokens = quote! {
         use qywx_runtime::server::{
-            erased_request, erased_response, is_emulated, no_such_path, serve, wire_body, wire_query, Authenticate, Call,
-            ErasedCall, ErasedFuture, Incoming, Refusal, Route, ServerReply, ServerSpec,
+            is_emulated, no_such_path, serve, Authenticate, Call, Incoming, Refusal, Route, ServerReply, ServerSpec,
         };
 
         /// What the server answers for requests it cannot take, from the spec.
@@ -263,12 +227,6 @@ pub(crate) fn server_module(ir: &ServiceIr<'_>) -> String {
                 _ => no_such_path(&SERVER, incoming),
             }
         }
-
-        /// Every endpoint's request type and client method with JSON in and out, in the order of
-        /// [`ENDPOINTS`](super::ENDPOINTS): for tests that go over every endpoint.
-        pub static CALLS: &[ErasedCall<super::#client>] = &[#(#calls)*];
-
-        #(#call_fns)*
 
         /// Every endpoint id of the service, with whether `handler` implements it.
         pub fn emulated<H: #trait_name + ?Sized>(handler: &mut H) -> Vec<(&'static str, bool)> {

@@ -31,14 +31,67 @@ pub mod import;
 #[cfg(feature = "server")]
 pub mod server;
 
-/// Every endpoint of Tuzhan (兔展), in spec order (groups by module name); with every group's feature on.
+/// Every endpoint of Tuzhan (兔展), in spec order (groups by module name), with every group's feature on: its descriptor, how a request given as JSON goes on the wire, and its client method with JSON in and out. The one endpoint table: the `qywx` CLI calls through it; the emulator's coverage and the wire tests walk it.
 #[doc(hidden)]
 #[cfg(feature = "tuzhan-import")]
-pub static ENDPOINTS: &[&qywx_runtime::spec::EndpointSpec] = &[
-    &auth::GET_ORG_ACCESS_TOKEN,
-    &import::IMPORT_DEPARTMENTS,
-    &import::IMPORT_EMPLOYEES,
+pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<TuzhanClient>] = &[
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &auth::GET_ORG_ACCESS_TOKEN,
+        wire: Some(qywx_runtime::erased::wire_query::<auth::GetOrgAccessTokenRequest>),
+        call: call_get_org_access_token,
+    },
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &import::IMPORT_DEPARTMENTS,
+        wire: Some(qywx_runtime::erased::wire_body::<import::ImportDepartmentsRequest>),
+        call: call_import_departments,
+    },
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &import::IMPORT_EMPLOYEES,
+        wire: Some(qywx_runtime::erased::wire_body::<import::ImportEmployeesRequest>),
+        call: call_import_employees,
+    },
 ];
+
+#[cfg(feature = "tuzhan-import")]
+fn call_get_org_access_token(
+    client: &TuzhanClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: auth::GetOrgAccessTokenRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        qywx_runtime::erased::erased_response(
+            client.get_org_access_token(&request).await,
+        )
+    })
+}
+
+#[cfg(feature = "tuzhan-import")]
+fn call_import_departments(
+    client: &TuzhanClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: import::ImportDepartmentsRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        qywx_runtime::erased::erased_response(client.import_departments(&request).await)
+    })
+}
+
+#[cfg(feature = "tuzhan-import")]
+fn call_import_employees(
+    client: &TuzhanClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: import::ImportEmployeesRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        qywx_runtime::erased::erased_response(client.import_employees(&request).await)
+    })
+}
 
 /// Error codes of Tuzhan (兔展), as answered in `code`: the ones the service documents, and the ones the spec infers (each says so, and why).
 pub mod error_codes {

@@ -4,10 +4,8 @@
 //! Implement [`TuzhanHandler`] (one method per endpoint; each defaults to answering "not emulated: `<endpoint id>`") and [`Authenticate`], then hand each request to [`dispatch`]. Requests are parsed with the generated types and validated by the generated rules; answers are written in the service's envelope.
 
 use qywx_runtime::Result;
-use serde_json::Value;
 use qywx_runtime::server::{
-    erased_request, erased_response, is_emulated, no_such_path, serve, wire_body,
-    wire_query, Authenticate, Call, ErasedCall, ErasedFuture, Incoming, Refusal, Route,
+    is_emulated, no_such_path, serve, Authenticate, Call, Incoming, Refusal, Route,
     ServerReply, ServerSpec,
 };
 
@@ -121,56 +119,6 @@ pub fn dispatch<H: TuzhanHandler + ?Sized>(
         }
         _ => no_such_path(&SERVER, incoming),
     }
-}
-
-/// Every endpoint's request type and client method with JSON in and out, in the order of
-/// [`ENDPOINTS`](super::ENDPOINTS): for tests that go over every endpoint.
-pub static CALLS: &[ErasedCall<super::TuzhanClient>] = &[
-    ErasedCall {
-        endpoint: &super::auth::GET_ORG_ACCESS_TOKEN,
-        wire: Some(wire_query::<super::auth::GetOrgAccessTokenRequest>),
-        call: call_get_org_access_token,
-    },
-    ErasedCall {
-        endpoint: &super::import::IMPORT_DEPARTMENTS,
-        wire: Some(wire_body::<super::import::ImportDepartmentsRequest>),
-        call: call_import_departments,
-    },
-    ErasedCall {
-        endpoint: &super::import::IMPORT_EMPLOYEES,
-        wire: Some(wire_body::<super::import::ImportEmployeesRequest>),
-        call: call_import_employees,
-    },
-];
-
-fn call_get_org_access_token(
-    client: &super::TuzhanClient,
-    request: Value,
-) -> ErasedFuture<'_> {
-    Box::pin(async move {
-        let request: super::auth::GetOrgAccessTokenRequest = erased_request(request)?;
-        erased_response(client.get_org_access_token(&request).await)
-    })
-}
-
-fn call_import_departments(
-    client: &super::TuzhanClient,
-    request: Value,
-) -> ErasedFuture<'_> {
-    Box::pin(async move {
-        let request: super::import::ImportDepartmentsRequest = erased_request(request)?;
-        erased_response(client.import_departments(&request).await)
-    })
-}
-
-fn call_import_employees(
-    client: &super::TuzhanClient,
-    request: Value,
-) -> ErasedFuture<'_> {
-    Box::pin(async move {
-        let request: super::import::ImportEmployeesRequest = erased_request(request)?;
-        erased_response(client.import_employees(&request).await)
-    })
 }
 
 /// Every endpoint id of the service, with whether `handler` implements it.

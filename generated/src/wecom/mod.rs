@@ -37,7 +37,7 @@ pub mod user;
 #[cfg(feature = "server")]
 pub mod server;
 
-/// Every endpoint of WeCom (企业微信), in spec order (groups by module name); with every group's feature on.
+/// Every endpoint of WeCom (企业微信), in spec order (groups by module name), with every group's feature on: its descriptor, how a request given as JSON goes on the wire, and its client method with JSON in and out. The one endpoint table: the `qywx` CLI calls through it; the emulator's coverage and the wire tests walk it.
 #[doc(hidden)]
 #[cfg(
     all(
@@ -47,36 +47,722 @@ pub mod server;
         feature = "wecom-user"
     )
 )]
-pub static ENDPOINTS: &[&qywx_runtime::spec::EndpointSpec] = &[
-    &auth::GET_TOKEN,
-    &corpgroup_rule::LIST_RULE_IDS,
-    &corpgroup_rule::DELETE_RULE,
-    &corpgroup_rule::GET_RULE_INFO,
-    &corpgroup_rule::ADD_RULE,
-    &corpgroup_rule::MODIFY_RULE,
-    &department::CREATE_DEPARTMENT,
-    &department::UPDATE_DEPARTMENT,
-    &department::DELETE_DEPARTMENT,
-    &department::LIST_DEPARTMENTS,
-    &department::GET_DEPARTMENT,
-    &department::LIST_DEPARTMENT_IDS,
-    &tag::CREATE_TAG,
-    &tag::UPDATE_TAG,
-    &tag::DELETE_TAG,
-    &tag::GET_TAG_USERS,
-    &tag::ADD_TAG_USERS,
-    &tag::DELETE_TAG_USERS,
-    &tag::LIST_TAGS,
-    &user::CREATE_USER,
-    &user::UPDATE_USER,
-    &user::DELETE_USER,
-    &user::GET_USER,
-    &user::LIST_DEPARTMENT_USERS,
-    &user::LIST_USERS,
-    &user::LIST_USER_IDS,
-    &user::CONVERT_TO_OPENID,
-    &user::CONVERT_TO_USERID,
+pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<WecomClient>] = &[
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &auth::GET_TOKEN,
+        wire: Some(qywx_runtime::erased::wire_query::<auth::GetTokenRequest>),
+        call: call_get_token,
+    },
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &corpgroup_rule::LIST_RULE_IDS,
+        wire: Some(
+            qywx_runtime::erased::wire_body::<corpgroup_rule::ListRuleIdsRequest>,
+        ),
+        call: call_list_rule_ids,
+    },
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &corpgroup_rule::DELETE_RULE,
+        wire: Some(qywx_runtime::erased::wire_body::<corpgroup_rule::DeleteRuleRequest>),
+        call: call_delete_rule,
+    },
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &corpgroup_rule::GET_RULE_INFO,
+        wire: Some(
+            qywx_runtime::erased::wire_body::<corpgroup_rule::GetRuleInfoRequest>,
+        ),
+        call: call_get_rule_info,
+    },
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &corpgroup_rule::ADD_RULE,
+        wire: Some(qywx_runtime::erased::wire_body::<corpgroup_rule::AddRuleRequest>),
+        call: call_add_rule,
+    },
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &corpgroup_rule::MODIFY_RULE,
+        wire: Some(qywx_runtime::erased::wire_body::<corpgroup_rule::ModifyRuleRequest>),
+        call: call_modify_rule,
+    },
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &department::CREATE_DEPARTMENT,
+        wire: Some(
+            qywx_runtime::erased::wire_body::<department::CreateDepartmentRequest>,
+        ),
+        call: call_create_department,
+    },
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &department::UPDATE_DEPARTMENT,
+        wire: Some(
+            qywx_runtime::erased::wire_body::<department::UpdateDepartmentRequest>,
+        ),
+        call: call_update_department,
+    },
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &department::DELETE_DEPARTMENT,
+        wire: Some(
+            qywx_runtime::erased::wire_query::<department::DeleteDepartmentRequest>,
+        ),
+        call: call_delete_department,
+    },
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &department::LIST_DEPARTMENTS,
+        wire: Some(
+            qywx_runtime::erased::wire_query::<department::ListDepartmentsRequest>,
+        ),
+        call: call_list_departments,
+    },
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &department::GET_DEPARTMENT,
+        wire: Some(qywx_runtime::erased::wire_query::<department::GetDepartmentRequest>),
+        call: call_get_department,
+    },
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &department::LIST_DEPARTMENT_IDS,
+        wire: Some(
+            qywx_runtime::erased::wire_query::<department::ListDepartmentIdsRequest>,
+        ),
+        call: call_list_department_ids,
+    },
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &tag::CREATE_TAG,
+        wire: Some(qywx_runtime::erased::wire_body::<tag::CreateTagRequest>),
+        call: call_create_tag,
+    },
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &tag::UPDATE_TAG,
+        wire: Some(qywx_runtime::erased::wire_body::<tag::UpdateTagRequest>),
+        call: call_update_tag,
+    },
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &tag::DELETE_TAG,
+        wire: Some(qywx_runtime::erased::wire_query::<tag::DeleteTagRequest>),
+        call: call_delete_tag,
+    },
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &tag::GET_TAG_USERS,
+        wire: Some(qywx_runtime::erased::wire_query::<tag::GetTagUsersRequest>),
+        call: call_get_tag_users,
+    },
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &tag::ADD_TAG_USERS,
+        wire: Some(qywx_runtime::erased::wire_body::<tag::AddTagUsersRequest>),
+        call: call_add_tag_users,
+    },
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &tag::DELETE_TAG_USERS,
+        wire: Some(qywx_runtime::erased::wire_body::<tag::DeleteTagUsersRequest>),
+        call: call_delete_tag_users,
+    },
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &tag::LIST_TAGS,
+        wire: None,
+        call: call_list_tags,
+    },
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &user::CREATE_USER,
+        wire: Some(qywx_runtime::erased::wire_body::<user::CreateUserRequest>),
+        call: call_create_user,
+    },
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &user::UPDATE_USER,
+        wire: Some(qywx_runtime::erased::wire_body::<user::UpdateUserRequest>),
+        call: call_update_user,
+    },
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &user::DELETE_USER,
+        wire: Some(qywx_runtime::erased::wire_query::<user::DeleteUserRequest>),
+        call: call_delete_user,
+    },
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &user::GET_USER,
+        wire: Some(qywx_runtime::erased::wire_query::<user::GetUserRequest>),
+        call: call_get_user,
+    },
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &user::LIST_DEPARTMENT_USERS,
+        wire: Some(qywx_runtime::erased::wire_query::<user::ListDepartmentUsersRequest>),
+        call: call_list_department_users,
+    },
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &user::LIST_USERS,
+        wire: Some(qywx_runtime::erased::wire_query::<user::ListUsersRequest>),
+        call: call_list_users,
+    },
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &user::LIST_USER_IDS,
+        wire: Some(qywx_runtime::erased::wire_body::<user::ListUserIdsRequest>),
+        call: call_list_user_ids,
+    },
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &user::CONVERT_TO_OPENID,
+        wire: Some(qywx_runtime::erased::wire_body::<user::ConvertToOpenidRequest>),
+        call: call_convert_to_openid,
+    },
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &user::CONVERT_TO_USERID,
+        wire: Some(qywx_runtime::erased::wire_body::<user::ConvertToUseridRequest>),
+        call: call_convert_to_userid,
+    },
 ];
+
+#[cfg(
+    all(
+        feature = "wecom-corpgroup-rule",
+        feature = "wecom-department",
+        feature = "wecom-tag",
+        feature = "wecom-user"
+    )
+)]
+fn call_get_token(
+    client: &WecomClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: auth::GetTokenRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        qywx_runtime::erased::erased_response(client.get_token(&request).await)
+    })
+}
+
+#[cfg(
+    all(
+        feature = "wecom-corpgroup-rule",
+        feature = "wecom-department",
+        feature = "wecom-tag",
+        feature = "wecom-user"
+    )
+)]
+fn call_list_rule_ids(
+    client: &WecomClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: corpgroup_rule::ListRuleIdsRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        qywx_runtime::erased::erased_response(client.list_rule_ids(&request).await)
+    })
+}
+
+#[cfg(
+    all(
+        feature = "wecom-corpgroup-rule",
+        feature = "wecom-department",
+        feature = "wecom-tag",
+        feature = "wecom-user"
+    )
+)]
+fn call_delete_rule(
+    client: &WecomClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: corpgroup_rule::DeleteRuleRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        qywx_runtime::erased::erased_response(client.delete_rule(&request).await)
+    })
+}
+
+#[cfg(
+    all(
+        feature = "wecom-corpgroup-rule",
+        feature = "wecom-department",
+        feature = "wecom-tag",
+        feature = "wecom-user"
+    )
+)]
+fn call_get_rule_info(
+    client: &WecomClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: corpgroup_rule::GetRuleInfoRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        qywx_runtime::erased::erased_response(client.get_rule_info(&request).await)
+    })
+}
+
+#[cfg(
+    all(
+        feature = "wecom-corpgroup-rule",
+        feature = "wecom-department",
+        feature = "wecom-tag",
+        feature = "wecom-user"
+    )
+)]
+fn call_add_rule(
+    client: &WecomClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: corpgroup_rule::AddRuleRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        qywx_runtime::erased::erased_response(client.add_rule(&request).await)
+    })
+}
+
+#[cfg(
+    all(
+        feature = "wecom-corpgroup-rule",
+        feature = "wecom-department",
+        feature = "wecom-tag",
+        feature = "wecom-user"
+    )
+)]
+fn call_modify_rule(
+    client: &WecomClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: corpgroup_rule::ModifyRuleRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        qywx_runtime::erased::erased_response(client.modify_rule(&request).await)
+    })
+}
+
+#[cfg(
+    all(
+        feature = "wecom-corpgroup-rule",
+        feature = "wecom-department",
+        feature = "wecom-tag",
+        feature = "wecom-user"
+    )
+)]
+fn call_create_department(
+    client: &WecomClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: department::CreateDepartmentRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        qywx_runtime::erased::erased_response(client.create_department(&request).await)
+    })
+}
+
+#[cfg(
+    all(
+        feature = "wecom-corpgroup-rule",
+        feature = "wecom-department",
+        feature = "wecom-tag",
+        feature = "wecom-user"
+    )
+)]
+fn call_update_department(
+    client: &WecomClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: department::UpdateDepartmentRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        qywx_runtime::erased::erased_response(client.update_department(&request).await)
+    })
+}
+
+#[cfg(
+    all(
+        feature = "wecom-corpgroup-rule",
+        feature = "wecom-department",
+        feature = "wecom-tag",
+        feature = "wecom-user"
+    )
+)]
+fn call_delete_department(
+    client: &WecomClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: department::DeleteDepartmentRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        qywx_runtime::erased::erased_response(client.delete_department(&request).await)
+    })
+}
+
+#[cfg(
+    all(
+        feature = "wecom-corpgroup-rule",
+        feature = "wecom-department",
+        feature = "wecom-tag",
+        feature = "wecom-user"
+    )
+)]
+fn call_list_departments(
+    client: &WecomClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: department::ListDepartmentsRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        qywx_runtime::erased::erased_response(client.list_departments(&request).await)
+    })
+}
+
+#[cfg(
+    all(
+        feature = "wecom-corpgroup-rule",
+        feature = "wecom-department",
+        feature = "wecom-tag",
+        feature = "wecom-user"
+    )
+)]
+fn call_get_department(
+    client: &WecomClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: department::GetDepartmentRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        qywx_runtime::erased::erased_response(client.get_department(&request).await)
+    })
+}
+
+#[cfg(
+    all(
+        feature = "wecom-corpgroup-rule",
+        feature = "wecom-department",
+        feature = "wecom-tag",
+        feature = "wecom-user"
+    )
+)]
+fn call_list_department_ids(
+    client: &WecomClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: department::ListDepartmentIdsRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        qywx_runtime::erased::erased_response(client.list_department_ids(&request).await)
+    })
+}
+
+#[cfg(
+    all(
+        feature = "wecom-corpgroup-rule",
+        feature = "wecom-department",
+        feature = "wecom-tag",
+        feature = "wecom-user"
+    )
+)]
+fn call_create_tag(
+    client: &WecomClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: tag::CreateTagRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        qywx_runtime::erased::erased_response(client.create_tag(&request).await)
+    })
+}
+
+#[cfg(
+    all(
+        feature = "wecom-corpgroup-rule",
+        feature = "wecom-department",
+        feature = "wecom-tag",
+        feature = "wecom-user"
+    )
+)]
+fn call_update_tag(
+    client: &WecomClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: tag::UpdateTagRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        qywx_runtime::erased::erased_response(client.update_tag(&request).await)
+    })
+}
+
+#[cfg(
+    all(
+        feature = "wecom-corpgroup-rule",
+        feature = "wecom-department",
+        feature = "wecom-tag",
+        feature = "wecom-user"
+    )
+)]
+fn call_delete_tag(
+    client: &WecomClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: tag::DeleteTagRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        qywx_runtime::erased::erased_response(client.delete_tag(&request).await)
+    })
+}
+
+#[cfg(
+    all(
+        feature = "wecom-corpgroup-rule",
+        feature = "wecom-department",
+        feature = "wecom-tag",
+        feature = "wecom-user"
+    )
+)]
+fn call_get_tag_users(
+    client: &WecomClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: tag::GetTagUsersRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        qywx_runtime::erased::erased_response(client.get_tag_users(&request).await)
+    })
+}
+
+#[cfg(
+    all(
+        feature = "wecom-corpgroup-rule",
+        feature = "wecom-department",
+        feature = "wecom-tag",
+        feature = "wecom-user"
+    )
+)]
+fn call_add_tag_users(
+    client: &WecomClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: tag::AddTagUsersRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        qywx_runtime::erased::erased_response(client.add_tag_users(&request).await)
+    })
+}
+
+#[cfg(
+    all(
+        feature = "wecom-corpgroup-rule",
+        feature = "wecom-department",
+        feature = "wecom-tag",
+        feature = "wecom-user"
+    )
+)]
+fn call_delete_tag_users(
+    client: &WecomClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: tag::DeleteTagUsersRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        qywx_runtime::erased::erased_response(client.delete_tag_users(&request).await)
+    })
+}
+
+#[cfg(
+    all(
+        feature = "wecom-corpgroup-rule",
+        feature = "wecom-department",
+        feature = "wecom-tag",
+        feature = "wecom-user"
+    )
+)]
+fn call_list_tags(
+    client: &WecomClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        drop(request);
+        qywx_runtime::erased::erased_response(client.list_tags().await)
+    })
+}
+
+#[cfg(
+    all(
+        feature = "wecom-corpgroup-rule",
+        feature = "wecom-department",
+        feature = "wecom-tag",
+        feature = "wecom-user"
+    )
+)]
+fn call_create_user(
+    client: &WecomClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: user::CreateUserRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        qywx_runtime::erased::erased_response(client.create_user(&request).await)
+    })
+}
+
+#[cfg(
+    all(
+        feature = "wecom-corpgroup-rule",
+        feature = "wecom-department",
+        feature = "wecom-tag",
+        feature = "wecom-user"
+    )
+)]
+fn call_update_user(
+    client: &WecomClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: user::UpdateUserRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        qywx_runtime::erased::erased_response(client.update_user(&request).await)
+    })
+}
+
+#[cfg(
+    all(
+        feature = "wecom-corpgroup-rule",
+        feature = "wecom-department",
+        feature = "wecom-tag",
+        feature = "wecom-user"
+    )
+)]
+fn call_delete_user(
+    client: &WecomClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: user::DeleteUserRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        qywx_runtime::erased::erased_response(client.delete_user(&request).await)
+    })
+}
+
+#[cfg(
+    all(
+        feature = "wecom-corpgroup-rule",
+        feature = "wecom-department",
+        feature = "wecom-tag",
+        feature = "wecom-user"
+    )
+)]
+fn call_get_user(
+    client: &WecomClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: user::GetUserRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        qywx_runtime::erased::erased_response(client.get_user(&request).await)
+    })
+}
+
+#[cfg(
+    all(
+        feature = "wecom-corpgroup-rule",
+        feature = "wecom-department",
+        feature = "wecom-tag",
+        feature = "wecom-user"
+    )
+)]
+fn call_list_department_users(
+    client: &WecomClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: user::ListDepartmentUsersRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        qywx_runtime::erased::erased_response(
+            client.list_department_users(&request).await,
+        )
+    })
+}
+
+#[cfg(
+    all(
+        feature = "wecom-corpgroup-rule",
+        feature = "wecom-department",
+        feature = "wecom-tag",
+        feature = "wecom-user"
+    )
+)]
+fn call_list_users(
+    client: &WecomClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: user::ListUsersRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        qywx_runtime::erased::erased_response(client.list_users(&request).await)
+    })
+}
+
+#[cfg(
+    all(
+        feature = "wecom-corpgroup-rule",
+        feature = "wecom-department",
+        feature = "wecom-tag",
+        feature = "wecom-user"
+    )
+)]
+fn call_list_user_ids(
+    client: &WecomClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: user::ListUserIdsRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        qywx_runtime::erased::erased_response(client.list_user_ids(&request).await)
+    })
+}
+
+#[cfg(
+    all(
+        feature = "wecom-corpgroup-rule",
+        feature = "wecom-department",
+        feature = "wecom-tag",
+        feature = "wecom-user"
+    )
+)]
+fn call_convert_to_openid(
+    client: &WecomClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: user::ConvertToOpenidRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        qywx_runtime::erased::erased_response(client.convert_to_openid(&request).await)
+    })
+}
+
+#[cfg(
+    all(
+        feature = "wecom-corpgroup-rule",
+        feature = "wecom-department",
+        feature = "wecom-tag",
+        feature = "wecom-user"
+    )
+)]
+fn call_convert_to_userid(
+    client: &WecomClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: user::ConvertToUseridRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        qywx_runtime::erased::erased_response(client.convert_to_userid(&request).await)
+    })
+}
 
 /// Error codes of WeCom (企业微信), as answered in `errcode`: the ones the service documents, and the ones the spec infers (each says so, and why).
 pub mod error_codes {

@@ -229,19 +229,50 @@ pub(crate) fn service_module(s: &ServiceIr<'_>) -> String {
         })
         .collect();
     let every_group = cfg_features(&s.group_features(), true);
-    let endpoints: Vec<TokenStream> = s
-        .groups
-        .iter()
-        .flat_map(|g| {
-            let m = ident(&g.spec.module);
-            g.endpoints.iter().map(move |e| {
-                let c = format_ident!("{}", e.const_name);
-                quote!(&#m::#c,)
-            })
-        })
-        .collect();
+    let client_ident = format_ident!("{}", s.client);
+    let mut endpoints = Vec::new();
+    let mut call_fns = Vec::new();
+    for g in &s.groups {
+        let m = ident(&g.spec.module);
+        // Like the table: only with every group's feature on.
+        let cfg = &every_group;
+        for e in &g.endpoints {
+            let c = format_ident!("{}", e.const_name);
+            let method = format_ident!("{}", e.spec.name);
+            let call_fn = format_ident!("call_{}", e.spec.name);
+            let (wire, typed_call) = match &e.request {
+                Some(_) => {
+                    let request_ty = format_ident!("{}", e.request_name());
+                    let wire_fn = if e.call == Call::Query { quote!(wire_query) } else { quote!(wire_body) };
+                    (
+                        quote!(Some(qywx_runtime::erased::#wire_fn::<#m::#request_ty>)),
+                        quote! {
+                            let request: #m::#request_ty = qywx_runtime::erased::erased_request(request)?;
+                            qywx_runtime::erased::erased_response(client.#method(&request).await)
+                        },
+                    )
+                }
+                None => (
+                    quote!(None),
+                    quote! {
+                        drop(request);
+                        qywx_runtime::erased::erased_response(client.#method().await)
+                    },
+                ),
+            };
+            call_fns.push(quote! {
+                #cfg
+                fn #call_fn(client: &#client_ident, request: serde_json::Value) -> qywx_runtime::erased::ErasedFuture<'_> {
+                    Box::pin(async move { #typed_call })
+                }
+            });
+            endpoints.push(quote! {
+                qywx_runtime::erased::ErasedCall { endpoint: &#m::#c, wire: #wire, call: #call_fn },
+            });
+        }
+    }
     let endpoints_doc = doc(&format!(
-        "Every endpoint of {}, in spec order (groups by module name); with every group's feature on.",
+        "Every endpoint of {}, in spec order (groups by module name), with every group's feature on: its descriptor, how a request given as JSON goes on the wire, and its client method with JSON in and out. The one endpoint table: the `qywx` CLI calls through it; the emulator's coverage and the wire tests walk it.",
         md(&spec.title)
     ));
     let codes: Vec<TokenStream> = spec
@@ -342,7 +373,9 @@ pub(crate) fn service_module(s: &ServiceIr<'_>) -> String {
             #endpoints_doc
             #[doc(hidden)]
             #every_group
-            pub static ENDPOINTS: &[&qywx_runtime::spec::EndpointSpec] = &[#(#endpoints)*];
+            pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<#client_ident>] = &[#(#endpoints)*];
+
+            #(#call_fns)*
 
             #codes_doc
             pub mod error_codes {

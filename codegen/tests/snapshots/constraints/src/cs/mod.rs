@@ -21,14 +21,65 @@ pub mod form;
 #[cfg(feature = "server")]
 pub mod server;
 
-/// Every endpoint of Constraints, in spec order (groups by module name); with every group's feature on.
+/// Every endpoint of Constraints, in spec order (groups by module name), with every group's feature on: its descriptor, how a request given as JSON goes on the wire, and its client method with JSON in and out. The one endpoint table: the `qywx` CLI calls through it; the emulator's coverage and the wire tests walk it.
 #[doc(hidden)]
 #[cfg(feature = "cs-form")]
-pub static ENDPOINTS: &[&qywx_runtime::spec::EndpointSpec] = &[
-    &auth::GET_TOKEN,
-    &form::SUBMIT_FORM,
-    &form::LIST_ENTRIES,
+pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<CsClient>] = &[
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &auth::GET_TOKEN,
+        wire: Some(qywx_runtime::erased::wire_query::<auth::GetTokenRequest>),
+        call: call_get_token,
+    },
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &form::SUBMIT_FORM,
+        wire: Some(qywx_runtime::erased::wire_body::<form::SubmitFormRequest>),
+        call: call_submit_form,
+    },
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &form::LIST_ENTRIES,
+        wire: Some(qywx_runtime::erased::wire_query::<form::ListEntriesRequest>),
+        call: call_list_entries,
+    },
 ];
+
+#[cfg(feature = "cs-form")]
+fn call_get_token(
+    client: &CsClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: auth::GetTokenRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        qywx_runtime::erased::erased_response(client.get_token(&request).await)
+    })
+}
+
+#[cfg(feature = "cs-form")]
+fn call_submit_form(
+    client: &CsClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: form::SubmitFormRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        qywx_runtime::erased::erased_response(client.submit_form(&request).await)
+    })
+}
+
+#[cfg(feature = "cs-form")]
+fn call_list_entries(
+    client: &CsClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: form::ListEntriesRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        qywx_runtime::erased::erased_response(client.list_entries(&request).await)
+    })
+}
 
 /// Error codes of Constraints, as answered in `errcode`: the ones the service documents, and the ones the spec infers (each says so, and why).
 pub mod error_codes {

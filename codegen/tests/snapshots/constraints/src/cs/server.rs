@@ -4,10 +4,8 @@
 //! Implement [`CsHandler`] (one method per endpoint; each defaults to answering "not emulated: `<endpoint id>`") and [`Authenticate`], then hand each request to [`dispatch`]. Requests are parsed with the generated types and validated by the generated rules; answers are written in the service's envelope.
 
 use qywx_runtime::Result;
-use serde_json::Value;
 use qywx_runtime::server::{
-    erased_request, erased_response, is_emulated, no_such_path, serve, wire_body,
-    wire_query, Authenticate, Call, ErasedCall, ErasedFuture, Incoming, Refusal, Route,
+    is_emulated, no_such_path, serve, Authenticate, Call, Incoming, Refusal, Route,
     ServerReply, ServerSpec,
 };
 
@@ -112,47 +110,6 @@ pub fn dispatch<H: CsHandler + ?Sized>(
         }
         _ => no_such_path(&SERVER, incoming),
     }
-}
-
-/// Every endpoint's request type and client method with JSON in and out, in the order of
-/// [`ENDPOINTS`](super::ENDPOINTS): for tests that go over every endpoint.
-pub static CALLS: &[ErasedCall<super::CsClient>] = &[
-    ErasedCall {
-        endpoint: &super::auth::GET_TOKEN,
-        wire: Some(wire_query::<super::auth::GetTokenRequest>),
-        call: call_get_token,
-    },
-    ErasedCall {
-        endpoint: &super::form::SUBMIT_FORM,
-        wire: Some(wire_body::<super::form::SubmitFormRequest>),
-        call: call_submit_form,
-    },
-    ErasedCall {
-        endpoint: &super::form::LIST_ENTRIES,
-        wire: Some(wire_query::<super::form::ListEntriesRequest>),
-        call: call_list_entries,
-    },
-];
-
-fn call_get_token(client: &super::CsClient, request: Value) -> ErasedFuture<'_> {
-    Box::pin(async move {
-        let request: super::auth::GetTokenRequest = erased_request(request)?;
-        erased_response(client.get_token(&request).await)
-    })
-}
-
-fn call_submit_form(client: &super::CsClient, request: Value) -> ErasedFuture<'_> {
-    Box::pin(async move {
-        let request: super::form::SubmitFormRequest = erased_request(request)?;
-        erased_response(client.submit_form(&request).await)
-    })
-}
-
-fn call_list_entries(client: &super::CsClient, request: Value) -> ErasedFuture<'_> {
-    Box::pin(async move {
-        let request: super::form::ListEntriesRequest = erased_request(request)?;
-        erased_response(client.list_entries(&request).await)
-    })
 }
 
 /// Every endpoint id of the service, with whether `handler` implements it.

@@ -22,15 +22,83 @@ pub mod people;
 #[cfg(feature = "server")]
 pub mod server;
 
-/// Every endpoint of Alpha, in spec order (groups by module name); with every group's feature on.
+/// Every endpoint of Alpha, in spec order (groups by module name), with every group's feature on: its descriptor, how a request given as JSON goes on the wire, and its client method with JSON in and out. The one endpoint table: the `qywx` CLI calls through it; the emulator's coverage and the wire tests walk it.
 #[doc(hidden)]
 #[cfg(all(feature = "alpha-common", feature = "alpha-people"))]
-pub static ENDPOINTS: &[&qywx_runtime::spec::EndpointSpec] = &[
-    &auth::GET_TOKEN,
-    &common::CHECK_ADDRESS,
-    &people::CREATE_PERSON,
-    &people::LIST_ADDRESSES,
+pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<AlphaClient>] = &[
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &auth::GET_TOKEN,
+        wire: Some(qywx_runtime::erased::wire_query::<auth::GetTokenRequest>),
+        call: call_get_token,
+    },
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &common::CHECK_ADDRESS,
+        wire: Some(qywx_runtime::erased::wire_body::<common::CheckAddressRequest>),
+        call: call_check_address,
+    },
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &people::CREATE_PERSON,
+        wire: Some(qywx_runtime::erased::wire_body::<people::CreatePersonRequest>),
+        call: call_create_person,
+    },
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &people::LIST_ADDRESSES,
+        wire: Some(qywx_runtime::erased::wire_query::<people::ListAddressesRequest>),
+        call: call_list_addresses,
+    },
 ];
+
+#[cfg(all(feature = "alpha-common", feature = "alpha-people"))]
+fn call_get_token(
+    client: &AlphaClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: auth::GetTokenRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        qywx_runtime::erased::erased_response(client.get_token(&request).await)
+    })
+}
+
+#[cfg(all(feature = "alpha-common", feature = "alpha-people"))]
+fn call_check_address(
+    client: &AlphaClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: common::CheckAddressRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        qywx_runtime::erased::erased_response(client.check_address(&request).await)
+    })
+}
+
+#[cfg(all(feature = "alpha-common", feature = "alpha-people"))]
+fn call_create_person(
+    client: &AlphaClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: people::CreatePersonRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        qywx_runtime::erased::erased_response(client.create_person(&request).await)
+    })
+}
+
+#[cfg(all(feature = "alpha-common", feature = "alpha-people"))]
+fn call_list_addresses(
+    client: &AlphaClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: people::ListAddressesRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        qywx_runtime::erased::erased_response(client.list_addresses(&request).await)
+    })
+}
 
 /// Error codes of Alpha, as answered in `errcode`: the ones the service documents, and the ones the spec infers (each says so, and why).
 pub mod error_codes {

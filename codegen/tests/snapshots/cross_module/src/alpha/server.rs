@@ -4,10 +4,8 @@
 //! Implement [`AlphaHandler`] (one method per endpoint; each defaults to answering "not emulated: `<endpoint id>`") and [`Authenticate`], then hand each request to [`dispatch`]. Requests are parsed with the generated types and validated by the generated rules; answers are written in the service's envelope.
 
 use qywx_runtime::Result;
-use serde_json::Value;
 use qywx_runtime::server::{
-    erased_request, erased_response, is_emulated, no_such_path, serve, wire_body,
-    wire_query, Authenticate, Call, ErasedCall, ErasedFuture, Incoming, Refusal, Route,
+    is_emulated, no_such_path, serve, Authenticate, Call, Incoming, Refusal, Route,
     ServerReply, ServerSpec,
 };
 
@@ -141,59 +139,6 @@ pub fn dispatch<H: AlphaHandler + ?Sized>(
         }
         _ => no_such_path(&SERVER, incoming),
     }
-}
-
-/// Every endpoint's request type and client method with JSON in and out, in the order of
-/// [`ENDPOINTS`](super::ENDPOINTS): for tests that go over every endpoint.
-pub static CALLS: &[ErasedCall<super::AlphaClient>] = &[
-    ErasedCall {
-        endpoint: &super::auth::GET_TOKEN,
-        wire: Some(wire_query::<super::auth::GetTokenRequest>),
-        call: call_get_token,
-    },
-    ErasedCall {
-        endpoint: &super::common::CHECK_ADDRESS,
-        wire: Some(wire_body::<super::common::CheckAddressRequest>),
-        call: call_check_address,
-    },
-    ErasedCall {
-        endpoint: &super::people::CREATE_PERSON,
-        wire: Some(wire_body::<super::people::CreatePersonRequest>),
-        call: call_create_person,
-    },
-    ErasedCall {
-        endpoint: &super::people::LIST_ADDRESSES,
-        wire: Some(wire_query::<super::people::ListAddressesRequest>),
-        call: call_list_addresses,
-    },
-];
-
-fn call_get_token(client: &super::AlphaClient, request: Value) -> ErasedFuture<'_> {
-    Box::pin(async move {
-        let request: super::auth::GetTokenRequest = erased_request(request)?;
-        erased_response(client.get_token(&request).await)
-    })
-}
-
-fn call_check_address(client: &super::AlphaClient, request: Value) -> ErasedFuture<'_> {
-    Box::pin(async move {
-        let request: super::common::CheckAddressRequest = erased_request(request)?;
-        erased_response(client.check_address(&request).await)
-    })
-}
-
-fn call_create_person(client: &super::AlphaClient, request: Value) -> ErasedFuture<'_> {
-    Box::pin(async move {
-        let request: super::people::CreatePersonRequest = erased_request(request)?;
-        erased_response(client.create_person(&request).await)
-    })
-}
-
-fn call_list_addresses(client: &super::AlphaClient, request: Value) -> ErasedFuture<'_> {
-    Box::pin(async move {
-        let request: super::people::ListAddressesRequest = erased_request(request)?;
-        erased_response(client.list_addresses(&request).await)
-    })
 }
 
 /// Every endpoint id of the service, with whether `handler` implements it.

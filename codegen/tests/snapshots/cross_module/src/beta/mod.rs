@@ -18,13 +18,45 @@ pub mod org;
 #[cfg(feature = "server")]
 pub mod server;
 
-/// Every endpoint of Beta, in spec order (groups by module name); with every group's feature on.
+/// Every endpoint of Beta, in spec order (groups by module name), with every group's feature on: its descriptor, how a request given as JSON goes on the wire, and its client method with JSON in and out. The one endpoint table: the `qywx` CLI calls through it; the emulator's coverage and the wire tests walk it.
 #[doc(hidden)]
 #[cfg(feature = "beta-org")]
-pub static ENDPOINTS: &[&qywx_runtime::spec::EndpointSpec] = &[
-    &auth::GET_TOKEN,
-    &org::GET_ORG,
+pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<BetaClient>] = &[
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &auth::GET_TOKEN,
+        wire: Some(qywx_runtime::erased::wire_query::<auth::GetTokenRequest>),
+        call: call_get_token,
+    },
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &org::GET_ORG,
+        wire: Some(qywx_runtime::erased::wire_query::<org::GetOrgRequest>),
+        call: call_get_org,
+    },
 ];
+
+#[cfg(feature = "beta-org")]
+fn call_get_token(
+    client: &BetaClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: auth::GetTokenRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        qywx_runtime::erased::erased_response(client.get_token(&request).await)
+    })
+}
+
+#[cfg(feature = "beta-org")]
+fn call_get_org(
+    client: &BetaClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: org::GetOrgRequest = qywx_runtime::erased::erased_request(request)?;
+        qywx_runtime::erased::erased_response(client.get_org(&request).await)
+    })
+}
 
 /// Error codes of Beta, as answered in `code`: the ones the service documents, and the ones the spec infers (each says so, and why).
 pub mod error_codes {

@@ -18,14 +18,61 @@ pub mod ping;
 #[cfg(feature = "server")]
 pub mod server;
 
-/// Every endpoint of Gamma, in spec order (groups by module name); with every group's feature on.
+/// Every endpoint of Gamma, in spec order (groups by module name), with every group's feature on: its descriptor, how a request given as JSON goes on the wire, and its client method with JSON in and out. The one endpoint table: the `qywx` CLI calls through it; the emulator's coverage and the wire tests walk it.
 #[doc(hidden)]
 #[cfg(feature = "gamma-ping")]
-pub static ENDPOINTS: &[&qywx_runtime::spec::EndpointSpec] = &[
-    &auth::GET_TOKEN,
-    &ping::PING,
-    &ping::ECHO,
+pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<GammaClient>] = &[
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &auth::GET_TOKEN,
+        wire: Some(qywx_runtime::erased::wire_query::<auth::GetTokenRequest>),
+        call: call_get_token,
+    },
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &ping::PING,
+        wire: None,
+        call: call_ping,
+    },
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &ping::ECHO,
+        wire: Some(qywx_runtime::erased::wire_body::<ping::EchoRequest>),
+        call: call_echo,
+    },
 ];
+
+#[cfg(feature = "gamma-ping")]
+fn call_get_token(
+    client: &GammaClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: auth::GetTokenRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        qywx_runtime::erased::erased_response(client.get_token(&request).await)
+    })
+}
+
+#[cfg(feature = "gamma-ping")]
+fn call_ping(
+    client: &GammaClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        drop(request);
+        qywx_runtime::erased::erased_response(client.ping().await)
+    })
+}
+
+#[cfg(feature = "gamma-ping")]
+fn call_echo(
+    client: &GammaClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: ping::EchoRequest = qywx_runtime::erased::erased_request(request)?;
+        qywx_runtime::erased::erased_response(client.echo(&request).await)
+    })
+}
 
 /// Error codes of Gamma, as answered in `status`: the ones the service documents, and the ones the spec infers (each says so, and why).
 pub mod error_codes {

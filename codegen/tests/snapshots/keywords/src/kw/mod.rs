@@ -18,14 +18,65 @@ pub mod item;
 #[cfg(feature = "server")]
 pub mod server;
 
-/// Every endpoint of Keywords service, in spec order (groups by module name); with every group's feature on.
+/// Every endpoint of Keywords service, in spec order (groups by module name), with every group's feature on: its descriptor, how a request given as JSON goes on the wire, and its client method with JSON in and out. The one endpoint table: the `qywx` CLI calls through it; the emulator's coverage and the wire tests walk it.
 #[doc(hidden)]
 #[cfg(feature = "kw-item")]
-pub static ENDPOINTS: &[&qywx_runtime::spec::EndpointSpec] = &[
-    &auth::GET_TOKEN,
-    &item::GET_ITEM,
-    &item::PUT_ITEM,
+pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<KwClient>] = &[
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &auth::GET_TOKEN,
+        wire: Some(qywx_runtime::erased::wire_query::<auth::GetTokenRequest>),
+        call: call_get_token,
+    },
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &item::GET_ITEM,
+        wire: Some(qywx_runtime::erased::wire_query::<item::GetItemRequest>),
+        call: call_get_item,
+    },
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &item::PUT_ITEM,
+        wire: Some(qywx_runtime::erased::wire_body::<item::PutItemRequest>),
+        call: call_put_item,
+    },
 ];
+
+#[cfg(feature = "kw-item")]
+fn call_get_token(
+    client: &KwClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: auth::GetTokenRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        qywx_runtime::erased::erased_response(client.get_token(&request).await)
+    })
+}
+
+#[cfg(feature = "kw-item")]
+fn call_get_item(
+    client: &KwClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: item::GetItemRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        qywx_runtime::erased::erased_response(client.get_item(&request).await)
+    })
+}
+
+#[cfg(feature = "kw-item")]
+fn call_put_item(
+    client: &KwClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: item::PutItemRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        qywx_runtime::erased::erased_response(client.put_item(&request).await)
+    })
+}
 
 /// Error codes of Keywords service, as answered in `errcode`: the ones the service documents, and the ones the spec infers (each says so, and why).
 pub mod error_codes {

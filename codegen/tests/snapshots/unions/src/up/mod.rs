@@ -27,14 +27,65 @@ pub mod import;
 #[cfg(feature = "server")]
 pub mod server;
 
-/// Every endpoint of Uploads, in spec order (groups by module name); with every group's feature on.
+/// Every endpoint of Uploads, in spec order (groups by module name), with every group's feature on: its descriptor, how a request given as JSON goes on the wire, and its client method with JSON in and out. The one endpoint table: the `qywx` CLI calls through it; the emulator's coverage and the wire tests walk it.
 #[doc(hidden)]
 #[cfg(feature = "up-import")]
-pub static ENDPOINTS: &[&qywx_runtime::spec::EndpointSpec] = &[
-    &auth::GET_TOKEN,
-    &import::IMPORT_ROWS,
-    &import::GET_IMPORT,
+pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<UpClient>] = &[
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &auth::GET_TOKEN,
+        wire: Some(qywx_runtime::erased::wire_query::<auth::GetTokenRequest>),
+        call: call_get_token,
+    },
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &import::IMPORT_ROWS,
+        wire: Some(qywx_runtime::erased::wire_body::<import::ImportRowsRequest>),
+        call: call_import_rows,
+    },
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &import::GET_IMPORT,
+        wire: Some(qywx_runtime::erased::wire_query::<import::GetImportRequest>),
+        call: call_get_import,
+    },
 ];
+
+#[cfg(feature = "up-import")]
+fn call_get_token(
+    client: &UpClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: auth::GetTokenRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        qywx_runtime::erased::erased_response(client.get_token(&request).await)
+    })
+}
+
+#[cfg(feature = "up-import")]
+fn call_import_rows(
+    client: &UpClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: import::ImportRowsRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        qywx_runtime::erased::erased_response(client.import_rows(&request).await)
+    })
+}
+
+#[cfg(feature = "up-import")]
+fn call_get_import(
+    client: &UpClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: import::GetImportRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        qywx_runtime::erased::erased_response(client.get_import(&request).await)
+    })
+}
 
 /// Error codes of Uploads, as answered in `code`: the ones the service documents, and the ones the spec infers (each says so, and why).
 pub mod error_codes {

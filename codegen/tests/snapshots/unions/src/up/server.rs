@@ -4,10 +4,8 @@
 //! Implement [`UpHandler`] (one method per endpoint; each defaults to answering "not emulated: `<endpoint id>`") and [`Authenticate`], then hand each request to [`dispatch`]. Requests are parsed with the generated types and validated by the generated rules; answers are written in the service's envelope.
 
 use qywx_runtime::Result;
-use serde_json::Value;
 use qywx_runtime::server::{
-    erased_request, erased_response, is_emulated, no_such_path, serve, wire_body,
-    wire_query, Authenticate, Call, ErasedCall, ErasedFuture, Incoming, Refusal, Route,
+    is_emulated, no_such_path, serve, Authenticate, Call, Incoming, Refusal, Route,
     ServerReply, ServerSpec,
 };
 
@@ -105,47 +103,6 @@ pub fn dispatch<H: UpHandler + ?Sized>(
         }
         _ => no_such_path(&SERVER, incoming),
     }
-}
-
-/// Every endpoint's request type and client method with JSON in and out, in the order of
-/// [`ENDPOINTS`](super::ENDPOINTS): for tests that go over every endpoint.
-pub static CALLS: &[ErasedCall<super::UpClient>] = &[
-    ErasedCall {
-        endpoint: &super::auth::GET_TOKEN,
-        wire: Some(wire_query::<super::auth::GetTokenRequest>),
-        call: call_get_token,
-    },
-    ErasedCall {
-        endpoint: &super::import::IMPORT_ROWS,
-        wire: Some(wire_body::<super::import::ImportRowsRequest>),
-        call: call_import_rows,
-    },
-    ErasedCall {
-        endpoint: &super::import::GET_IMPORT,
-        wire: Some(wire_query::<super::import::GetImportRequest>),
-        call: call_get_import,
-    },
-];
-
-fn call_get_token(client: &super::UpClient, request: Value) -> ErasedFuture<'_> {
-    Box::pin(async move {
-        let request: super::auth::GetTokenRequest = erased_request(request)?;
-        erased_response(client.get_token(&request).await)
-    })
-}
-
-fn call_import_rows(client: &super::UpClient, request: Value) -> ErasedFuture<'_> {
-    Box::pin(async move {
-        let request: super::import::ImportRowsRequest = erased_request(request)?;
-        erased_response(client.import_rows(&request).await)
-    })
-}
-
-fn call_get_import(client: &super::UpClient, request: Value) -> ErasedFuture<'_> {
-    Box::pin(async move {
-        let request: super::import::GetImportRequest = erased_request(request)?;
-        erased_response(client.get_import(&request).await)
-    })
 }
 
 /// Every endpoint id of the service, with whether `handler` implements it.
