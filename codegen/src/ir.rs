@@ -732,7 +732,7 @@ impl<'s> Builder<'_, 's> {
 
     fn rule(&self, schema: &'s ObjectSchema, c: &Constraint) -> Result<RuleIr> {
         let suffix = c.description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default();
-        let text = format!("{}{suffix}", rule_text(&c.rule));
+        let text = format!("{}{suffix}", rule_text(c));
         match &c.rule {
             Rule::OneOf(names) => {
                 let fields = names
@@ -1141,8 +1141,8 @@ enum Role {
 }
 
 /// A rule in words, as the runtime reports a violation of it.
-pub fn rule_text(rule: &Rule) -> String {
-    match rule {
+pub fn rule_text(c: &Constraint) -> String {
+    let text = match &c.rule {
         Rule::OneOf(fields) => {
             let listed: Vec<String> = fields.iter().map(|f| format!("`{f}`")).collect();
             format!("one of {} must be given", listed.join(", "))
@@ -1154,13 +1154,38 @@ pub fn rule_text(rule: &Rule) -> String {
             ..
         } => {
             let (field, op) = match (when_field.strip_prefix('^'), test) {
-                (Some(path), Test::NotEquals) => (format!("the request's `{path}`"), "is not"),
+                (Some(path), Test::NotEquals) => (format!("the request's `{path}`"), "is unset or not"),
                 (Some(path), _) => (format!("the request's `{path}`"), "is"),
-                (None, Test::NotEquals) => (format!("`{when_field}`"), "is not"),
+                (None, Test::NotEquals) => (format!("`{when_field}`"), "is unset or not"),
                 (None, Test::Equals) => (format!("`{when_field}`"), "is"),
                 (None, Test::Contains) => (format!("`{when_field}`"), "contains"),
             };
             format!("required when {field} {op} {value}")
         }
+    };
+    match (&c.rule, &c.guard) {
+        (Rule::OneOf(_), Some((path, value, test))) => format!(
+            "{text}, when the request's `{}` {} {value}",
+            path.trim_start_matches('^'),
+            if *test == Test::NotEquals { "is unset or not" } else { "is" }
+        ),
+        _ => text,
+    }
+}
+
+/// A rule as the docs state it, phrased once for rustdoc, API.md and the OpenAPI export: the
+/// field it makes required, the condition, its own description and its older form.
+pub fn rule_sentence(c: &Constraint) -> String {
+    let rule = match &c.rule {
+        Rule::OneOf(_) => rule_text(c),
+        Rule::RequiredWhen { field, .. } => format!("`{field}` is {}", rule_text(c)),
+    };
+    let rule = match &c.description {
+        Some(d) => format!("{rule} ({d})"),
+        None => rule,
+    };
+    match &c.formerly {
+        Some(old) => format!("{rule} (formerly: {old})"),
+        None => rule,
     }
 }

@@ -890,7 +890,7 @@ fn object_schema(cx: &Cx, description: Option<&str>, o: &ObjectSchema, decoded: 
         if !text.is_empty() {
             text.push_str("\n\n");
         }
-        let _ = write!(text, "Rule: {}", rule_text(c));
+        let _ = write!(text, "Rule: {}.", crate::ir::rule_sentence(c));
         if let Some(rule) = rule_schema(c) {
             all_of.push(rule);
         }
@@ -920,49 +920,6 @@ fn value_text(v: &Value) -> String {
     }
 }
 
-fn rule_text(c: &Constraint) -> String {
-    let mut text = match &c.rule {
-        Rule::OneOf(fields) => {
-            let names: Vec<String> = fields.iter().map(|f| format!("`{f}`")).collect();
-            let mut t = format!("at least one of {} is set and non-empty", names.join(", "));
-            if let Some((path, value, test)) = &c.guard {
-                let _ = write!(
-                    t,
-                    ", when the request's `{}` {} {}",
-                    path.trim_start_matches('^'),
-                    if *test == Test::NotEquals { "is not" } else { "is" },
-                    value_text(value)
-                );
-            }
-            t
-        }
-        Rule::RequiredWhen {
-            field,
-            when_field,
-            value,
-            test,
-        } => {
-            let subject = match when_field.strip_prefix('^') {
-                Some(path) => format!("the request's `{path}`"),
-                None => format!("`{when_field}`"),
-            };
-            let test = match test {
-                Test::Equals => "is",
-                Test::NotEquals => "is unset or not",
-                Test::Contains => "contains",
-            };
-            format!("`{field}` is required when {subject} {test} {}", value_text(value))
-        }
-    };
-    text.push('.');
-    if let Some(d) = &c.description {
-        let _ = write!(text, " {d}");
-    }
-    if let Some(old) = &c.formerly {
-        let _ = write!(text, " (Formerly: {old})");
-    }
-    text
-}
 
 /// The rule as JSON Schema, when it tests members of the same object (a rule on the enclosing
 /// request, `^path`, stays in the description).

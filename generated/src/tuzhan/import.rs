@@ -1154,7 +1154,7 @@ impl Validate for ImportEmployee {
         {
             v.report(
                 "thirdUserId",
-                "required when the request's `publicParams.optType` is not \"delete\" (必传 for add and update rows; a delete row names the employee by a matching id only. Required unless the import deletes.)",
+                "required when the request's `publicParams.optType` is unset or not \"delete\" (必传 for add and update rows; a delete row names the employee by a matching id only. Required unless the import deletes.)",
             );
         }
         if v.context("publicParams.optType") != Some("delete")
@@ -1162,7 +1162,7 @@ impl Validate for ImportEmployee {
         {
             v.report(
                 "userType",
-                "required when the request's `publicParams.optType` is not \"delete\" (必传 for add and update rows; a delete row names the employee by a matching id only. Required unless the import deletes.)",
+                "required when the request's `publicParams.optType` is unset or not \"delete\" (必传 for add and update rows; a delete row names the employee by a matching id only. Required unless the import deletes.)",
             );
         }
         if v.context("publicParams.optType") != Some("delete")
@@ -1170,7 +1170,7 @@ impl Validate for ImportEmployee {
         {
             v.report(
                 "channelName",
-                "required when the request's `publicParams.optType` is not \"delete\" (必传 for add and update rows; a delete row names the employee by a matching id only. Required unless the import deletes.)",
+                "required when the request's `publicParams.optType` is unset or not \"delete\" (必传 for add and update rows; a delete row names the employee by a matching id only. Required unless the import deletes.)",
             );
         }
         if v.context("publicParams.optType") != Some("delete")
@@ -1178,7 +1178,7 @@ impl Validate for ImportEmployee {
         {
             v.report(
                 "phone",
-                "required when the request's `publicParams.optType` is not \"delete\" (必传 for add and update rows; a delete row names the employee by a matching id only. Required unless the import deletes.)",
+                "required when the request's `publicParams.optType` is unset or not \"delete\" (必传 for add and update rows; a delete row names the employee by a matching id only. Required unless the import deletes.)",
             );
         }
         if v.context("publicParams.optType") != Some("delete")
@@ -1186,7 +1186,7 @@ impl Validate for ImportEmployee {
         {
             v.report(
                 "roleKeys",
-                "required when the request's `publicParams.optType` is not \"delete\" (必传 for add and update rows; a delete row names the employee by a matching id only. Required unless the import deletes.)",
+                "required when the request's `publicParams.optType` is unset or not \"delete\" (必传 for add and update rows; a delete row names the employee by a matching id only. Required unless the import deletes.)",
             );
         }
         if v.context("publicParams.optType") != Some("delete")
@@ -1194,7 +1194,7 @@ impl Validate for ImportEmployee {
         {
             v.report(
                 "updateTime",
-                "required when the request's `publicParams.optType` is not \"delete\" (必传 for add and update rows; a delete row names the employee by a matching id only. Required unless the import deletes.)",
+                "required when the request's `publicParams.optType` is unset or not \"delete\" (必传 for add and update rows; a delete row names the employee by a matching id only. Required unless the import deletes.)",
             );
         }
         if !(Presence::is_present(&self.wx_userid)
@@ -1213,7 +1213,7 @@ impl Validate for ImportEmployee {
         {
             v.report(
                 "wxDeptId",
-                "one of `wxDeptId`, `thirdDeptId`, `deptId` must be given (wxDeptId > thirdDeptId > deptId,匹配标识必传一种. At least one department matching id must be sent.)",
+                "one of `wxDeptId`, `thirdDeptId`, `deptId` must be given, when the request's `publicParams.optType` is unset or not \"delete\" (wxDeptId > thirdDeptId > deptId,匹配标识必传一种. At least one department matching id must be sent.)",
             );
         }
         if matches!(self.user_type, Some(UserType::Wecom))

@@ -64,20 +64,9 @@ pub(crate) fn range_text(min: Option<usize>, max: Option<usize>, unit: &str) -> 
     }
 }
 
-/// A constraint in words, for docs.
+/// A constraint in words, for docs (the IR phrases it; rustdoc escapes it).
 pub(crate) fn constraint_text(c: &Constraint) -> String {
-    let rule = match &c.rule {
-        Rule::OneOf(_) => crate::ir::rule_text(&c.rule),
-        Rule::RequiredWhen { field, .. } => format!("`{field}` is {}", crate::ir::rule_text(&c.rule)),
-    };
-    let rule = match &c.description {
-        Some(d) => format!("{rule} ({})", md(d)),
-        None => rule,
-    };
-    match &c.formerly {
-        Some(old) => format!("{rule} (formerly: {})", md(old)),
-        None => rule,
-    }
+    md(&crate::ir::rule_sentence(c))
 }
 
 /// A struct field's docs: its description, then the wire facts.

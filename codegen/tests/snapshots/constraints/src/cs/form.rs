@@ -403,7 +403,7 @@ impl Validate for Member {
         {
             v.report(
                 "dept_id",
-                "one of `dept_id`, `dept_name` must be given (Unless the submission removes members, each names its department.)",
+                "one of `dept_id`, `dept_name` must be given, when the request's `params.op` is unset or not \"remove\" (Unless the submission removes members, each names its department.)",
             );
         }
         if v.context("params.op") == Some("add") && !Presence::is_present(&self.roles) {
@@ -778,7 +778,7 @@ impl Validate for SubmitFormRequest {
         {
             v.report(
                 "reason",
-                "required when `color` is not \"red\" (A form that is not red says why.)",
+                "required when `color` is unset or not \"red\" (A form that is not red says why.)",
             );
         }
         if self.tags.iter().flatten().any(|x| x == "private")

@@ -240,7 +240,7 @@ impl CsClient {
     /// - `cc` (string[], optional): Copies, sent as `a,b`.
     /// - `password` (string, optional): A secret: never shown by Debug.
     /// - Rule: `due` is required when `urgent` is true (An urgent form has a deadline.)
-    /// - Rule: `reason` is required when `color` is not "red" (A form that is not red says why.)
+    /// - Rule: `reason` is required when `color` is unset or not "red" (A form that is not red says why.)
     /// - Rule: `password` is required when `tags` contains "private" (A private form has a password.)
     /// - Rule: one of `tags`, `cc` must be given (A form is tagged or copied to someone.)
     ///
