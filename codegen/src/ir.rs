@@ -41,6 +41,9 @@ pub struct ServiceIr<'s> {
     pub placement: Placement,
     /// The cargo feature that enables every group (`wecom`).
     pub feature: String,
+    /// The codes a server answers for a request it cannot take (`request_errors`), resolved.
+    pub invalid_request_code: i64,
+    pub malformed_body_code: i64,
 }
 
 impl ServiceIr<'_> {
@@ -341,6 +344,10 @@ pub struct EndpointIr<'s> {
     pub stream: Option<StreamIr>,
     /// The codes of `gone_codes`: the method answers `Deleted<_>`.
     pub gone_codes: Vec<i64>,
+    /// What the generated server side answers: `(field, code)` for each top-level request field
+    /// (or rule target) that breaks its rules, and for each required field that is absent.
+    pub violation_codes: Vec<(String, i64)>,
+    pub missing_codes: Vec<(String, i64)>,
     /// Its `qywx` CLI command (every endpoint that carries a token), planned after lowering.
     pub cli: Option<crate::cli_plan::CommandPlan>,
 }
@@ -474,6 +481,23 @@ fn service<'s>(
         TokenIn::Query => Placement::Query(s.auth.send_token.name.clone()),
         TokenIn::Header => Placement::Header(s.auth.send_token.name.clone()),
     };
+    let request_error = |name: &str, key: &str| {
+        s.error_codes.iter().find(|c| c.name == name).map(|c| c.code).ok_or_else(|| {
+            s.origin.err_at(
+                key,
+                format!("dangling reference: `{name}` is not an error code of service `{}`", s.id),
+            )
+        })
+    };
+    let invalid = request_error(&s.request_errors.invalid_request, ".request_errors.invalid_request");
+    let malformed = request_error(&s.request_errors.malformed_body, ".request_errors.malformed_body");
+    let (invalid_request_code, malformed_body_code) = match (invalid, malformed) {
+        (Ok(i), Ok(m)) => (i, m),
+        (i, m) => {
+            errs.0.extend(i.err().into_iter().chain(m.err()));
+            (0, 0)
+        }
+    };
     errs.into_result(ServiceIr {
         spec: s,
         client: format!("{}Client", pascal(&s.id)),
@@ -482,6 +506,8 @@ fn service<'s>(
         token_const,
         placement,
         feature: s.id.clone(),
+        invalid_request_code,
+        malformed_body_code,
     })
 }
 
@@ -1046,24 +1072,48 @@ impl<'s> Builder<'_, 's> {
                 "only a delete that is safe to repeat (idempotent, with parameters) reports already-gone",
             ));
         }
+        let code = |name: &str, origin: &Origin, key: &str| {
+            self.service
+                .error_codes
+                .iter()
+                .find(|c| c.name == name)
+                .map(|c| c.code)
+                .ok_or_else(|| {
+                    origin.err_at(
+                        key,
+                        format!("dangling reference: `{name}` is not an error code of service `{}`", self.service.id),
+                    )
+                })
+        };
         let gone_codes = e
             .gone_codes
             .iter()
             .enumerate()
-            .map(|(i, name)| {
-                self.service
-                    .error_codes
-                    .iter()
-                    .find(|c| &c.name == name)
-                    .map(|c| c.code)
-                    .ok_or_else(|| {
-                        e.origin.err_at(
-                            &format!(".gone_codes[{i}]"),
-                            format!("dangling reference: `{name}` is not an error code of service `{}`", self.service.id),
-                        )
-                    })
-            })
+            .map(|(i, name)| code(name, &e.origin, &format!(".gone_codes[{i}]")))
             .collect::<Result<Vec<i64>>>()?;
+        let (mut violation_codes, mut missing_codes) = (Vec::new(), Vec::new());
+        if let Some(r) = &e.request {
+            for f in &r.schema.fields {
+                if let Some(name) = &f.violation_code {
+                    violation_codes.push((f.name.clone(), code(name, &f.origin, ".violation_code")?));
+                }
+                if let Some(name) = &f.missing_code {
+                    missing_codes.push((f.name.clone(), code(name, &f.origin, ".missing_code")?));
+                }
+            }
+            // A rule's code is answered for its target field (a one_of's first field), unless
+            // the field has a code of its own.
+            for c in &r.schema.constraints {
+                let Some(name) = &c.violation_code else { continue };
+                let target = match &c.rule {
+                    Rule::OneOf(fields) => fields.first().cloned(),
+                    Rule::RequiredWhen { field, .. } => Some(field.clone()),
+                };
+                if let Some(t) = target.filter(|t| !violation_codes.iter().any(|(f, _)| f == t)) {
+                    violation_codes.push((t, code(name, &c.origin, ".violation_code")?));
+                }
+            }
+        }
         Ok(EndpointIr {
             spec: e,
             const_name: upper(&e.name),
@@ -1073,6 +1123,8 @@ impl<'s> Builder<'_, 's> {
             bulk,
             stream,
             gone_codes,
+            violation_codes,
+            missing_codes,
             cli: None,
         })
     }

@@ -6,9 +6,9 @@ use quote::{format_ident, quote};
 use serde_json::{Map, Value};
 
 use crate::emit::rust::{inner_doc, md, render, Scope};
-use crate::ir::{ResponseIr, ServiceIr};
+use crate::ir::{Call, ResponseIr, ServiceIr};
 use crate::model::*;
-use crate::names::{ident, pascal, upper};
+use crate::names::{ident, pascal};
 
 /// The envelope members of the first response example with `outcome`, as JSON text.
 fn envelope_of(service: &Service, e: &Endpoint, outcome: Outcome) -> Option<String> {
@@ -44,47 +44,6 @@ fn code_is_string(service: &Service, groups: &[&Group]) -> bool {
         .is_some_and(Value::is_string)
 }
 
-fn code_of(service: &Service, name: &str) -> i64 {
-    // The checker has made sure every name is one of the service's codes.
-    service
-        .error_codes
-        .iter()
-        .find(|c| c.name == name)
-        .map_or(0, |c| c.code)
-}
-
-/// `(field, code)` for each top-level request field or constraint target with a violation code.
-fn violation_codes(service: &Service, e: &Endpoint) -> Vec<(String, i64)> {
-    let Some(r) = &e.request else { return Vec::new() };
-    let mut out: Vec<(String, i64)> = r
-        .schema
-        .fields
-        .iter()
-        .filter_map(|f| Some((f.name.clone(), code_of(service, f.violation_code.as_deref()?))))
-        .collect();
-    for c in &r.schema.constraints {
-        let Some(name) = &c.violation_code else { continue };
-        let target = match &c.rule {
-            Rule::OneOf(fields) => fields.first().cloned(),
-            Rule::RequiredWhen { field, .. } => Some(field.clone()),
-        };
-        if let Some(t) = target.filter(|t| !out.iter().any(|(f, _)| f == t)) {
-            out.push((t, code_of(service, name)));
-        }
-    }
-    out
-}
-
-/// `(field, code)` for each required top-level request field with a code for its absence.
-fn missing_codes(service: &Service, e: &Endpoint) -> Vec<(String, i64)> {
-    let Some(r) = &e.request else { return Vec::new() };
-    r.schema
-        .fields
-        .iter()
-        .filter_map(|f| Some((f.name.clone(), code_of(service, f.missing_code.as_deref()?))))
-        .collect()
-}
-
 /// `src/<service>/server.rs`.
 pub(crate) fn server_module(ir: &ServiceIr<'_>) -> String {
     let service = ir.spec;
@@ -99,8 +58,8 @@ pub(crate) fn server_module(ir: &ServiceIr<'_>) -> String {
          then hand each request to [`dispatch`]. Requests are parsed with the generated types and \
          validated by the generated rules; answers are written in the service's envelope."
     ));
-    let invalid = proc_macro2::Literal::i64_unsuffixed(code_of(service, &service.request_errors.invalid_request));
-    let malformed = proc_macro2::Literal::i64_unsuffixed(code_of(service, &service.request_errors.malformed_body));
+    let invalid = proc_macro2::Literal::i64_unsuffixed(ir.invalid_request_code);
+    let malformed = proc_macro2::Literal::i64_unsuffixed(ir.malformed_body_code);
     let as_string = code_is_string(service, groups);
 
     let mut methods = Vec::new();
@@ -117,31 +76,26 @@ pub(crate) fn server_module(ir: &ServiceIr<'_>) -> String {
         for endpoint in &g.endpoints {
             let e = endpoint.spec;
             let name = format_ident!("{}", e.name);
-            let endpoint_const = format_ident!("{}", upper(&e.name));
-            let route_const = format_ident!("{}_ROUTE", upper(&e.name));
-            let request_ty = match &e.request {
-                Some(_) => {
-                    let t = format_ident!("{}Request", pascal(&e.name));
+            let endpoint_const = format_ident!("{}", endpoint.const_name);
+            let route_const = format_ident!("{}_ROUTE", endpoint.const_name);
+            let request_ty = match &endpoint.request {
+                Some(r) => {
+                    let t = format_ident!("{}", r.name);
                     quote!(super::#module::#t)
                 }
                 None => quote!(()),
             };
-            let (response_ty, complete) = match &e.response {
-                Response::Fields(schema) => {
-                    let t = format_ident!("{}Response", pascal(&e.name));
-                    let complete = if schema.fields.iter().any(|f| f.rejects) {
+            let (response_ty, complete) = match &endpoint.response {
+                ResponseIr::Object(o) => {
+                    let t = format_ident!("{}", o.name);
+                    let complete = if o.fields.iter().any(|f| f.spec.rejects) {
                         quote!(super::#module::#t::is_complete)
                     } else {
                         quote!(|_| true)
                     };
                     (quote!(super::#module::#t), complete)
                 }
-                Response::Type { .. } => {
-                    let ResponseIr::Type(ty) = &endpoint.response else {
-                        unreachable!("the model keeps the spec's response shape")
-                    };
-                    (scope.ty(ty), quote!(|_| true))
-                }
+                ResponseIr::Type(ty) => (scope.ty(ty), quote!(|_| true)),
             };
             let doc = format!(" `{} {}` ({}): {}", e.method, e.path, e.id, md(&e.summary));
             methods.push(quote! {
@@ -150,15 +104,17 @@ pub(crate) fn server_module(ir: &ServiceIr<'_>) -> String {
                     Err(call.not_emulated())
                 }
             });
-            let in_query = e.request.as_ref().is_some_and(|r| r.in_query);
-            let codes = violation_codes(service, e).into_iter().map(|(f, c)| {
-                let c = proc_macro2::Literal::i64_unsuffixed(c);
-                quote!((#f, #c))
-            });
-            let missing = missing_codes(service, e).into_iter().map(|(f, c)| {
-                let c = proc_macro2::Literal::i64_unsuffixed(c);
-                quote!((#f, #c))
-            });
+            let in_query = endpoint.call == Call::Query;
+            let pairs = |codes: &[(String, i64)]| -> Vec<proc_macro2::TokenStream> {
+                codes
+                    .iter()
+                    .map(|(f, c)| {
+                        let c = proc_macro2::Literal::i64_unsuffixed(*c);
+                        quote!((#f, #c))
+                    })
+                    .collect()
+            };
+            let (codes, missing) = (pairs(&endpoint.violation_codes), pairs(&endpoint.missing_codes));
             let partial = envelope_of(service, e, Outcome::Partial);
             let success = envelope_of(service, e, Outcome::Success)
                 .or_else(|| partial.clone())
