@@ -134,7 +134,8 @@ pub struct Timings {
 type FileTimes = Vec<(PathBuf, std::time::Duration)>;
 
 /// One output file to render: independent of the others, so files render on worker threads.
-type Job<'a> = Box<dyn Fn() -> Result<GeneratedFile, SpecErrors> + Send + Sync + 'a>;
+/// Rendering cannot fail: every fault of the spec is found before (`check`).
+type Job<'a> = Box<dyn Fn() -> GeneratedFile + Send + Sync + 'a>;
 
 /// Loads, checks and lowers the spec in `spec_dir` without rendering anything: every fault a
 /// generation would report is found here (the emitters cannot fail).
@@ -152,12 +153,10 @@ pub fn generate(paths: &Paths) -> Result<(Vec<GeneratedFile>, Stats), SpecErrors
     let checked = started.elapsed();
     let (spec, api) = (&spec, &api);
     let mut jobs: Vec<Job<'_>> = vec![
-        Box::new(|| {
-            Ok(GeneratedFile {
-                base: Base::Spec,
-                path: "schema.json".into(),
-                contents: model::json_schema(),
-            })
+        Box::new(|| GeneratedFile {
+            base: Base::Spec,
+            path: "schema.json".into(),
+            contents: model::json_schema(),
         }),
         generated("Cargo.toml".into(), || emit::rust::cargo_toml(api)),
         generated("API.md".into(), || emit::markdown::api_md(api)),
@@ -166,12 +165,10 @@ pub fn generate(paths: &Paths) -> Result<(Vec<GeneratedFile>, Stats), SpecErrors
     for service in &api.services {
         let dir = PathBuf::from("src").join(&service.spec.id);
         jobs.push(generated(dir.join("mod.rs"), || emit::rust::service_module(service)));
-        jobs.push(Box::new(move || {
-            Ok(GeneratedFile::generated(
-                PathBuf::from("openapi").join(format!("{}.json", service.spec.id)),
-                emit::openapi::openapi_json(spec, service.spec)?,
-            ))
-        }));
+        jobs.push(generated(
+            PathBuf::from("openapi").join(format!("{}.json", service.spec.id)),
+            move || emit::openapi::openapi_json(api, service),
+        ));
         jobs.push(generated(dir.join("server.rs"), || {
             emit::server::server_module(service)
         }));
@@ -181,14 +178,12 @@ pub fn generate(paths: &Paths) -> Result<(Vec<GeneratedFile>, Stats), SpecErrors
             }));
         }
     }
-    jobs.push(Box::new(|| {
-        Ok(GeneratedFile {
-            base: Base::Cli,
-            path: "src/commands.rs".into(),
-            contents: emit::cli::commands_rs(api),
-        })
+    jobs.push(Box::new(|| GeneratedFile {
+        base: Base::Cli,
+        path: "src/commands.rs".into(),
+        contents: emit::cli::commands_rs(api),
     }));
-    let (files, slowest) = run_jobs(&jobs)?;
+    let (files, slowest) = run_jobs(&jobs);
     let mut stats = stats(spec);
     stats.timings = Timings {
         load: loaded,
@@ -199,19 +194,19 @@ pub fn generate(paths: &Paths) -> Result<(Vec<GeneratedFile>, Stats), SpecErrors
     Ok((files, stats))
 }
 
-/// A job writing a file of the generated crate that cannot fail.
+/// A job writing a file of the generated crate.
 fn generated<'a>(path: PathBuf, render: impl Fn() -> String + Send + Sync + 'a) -> Job<'a> {
-    Box::new(move || Ok(GeneratedFile::generated(path.clone(), render())))
+    Box::new(move || GeneratedFile::generated(path.clone(), render()))
 }
 
 /// Runs the jobs on one worker thread per core, answering the files in job order.
 /// Also answers the five slowest files with their times.
-fn run_jobs(jobs: &[Job<'_>]) -> Result<(Vec<GeneratedFile>, FileTimes), SpecErrors> {
+fn run_jobs(jobs: &[Job<'_>]) -> (Vec<GeneratedFile>, FileTimes) {
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(jobs.len().max(1));
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut results: Vec<(usize, Result<GeneratedFile, SpecErrors>, std::time::Duration)> =
+    let mut results: Vec<(usize, GeneratedFile, std::time::Duration)> =
         std::thread::scope(|scope| {
             let handles: Vec<_> = (0..workers)
                 .map(|_| {
@@ -234,21 +229,15 @@ fn run_jobs(jobs: &[Job<'_>]) -> Result<(Vec<GeneratedFile>, FileTimes), SpecErr
                 .collect()
         });
     results.sort_by_key(|(i, ..)| *i);
-    let mut errors = SpecErrors::default();
     let mut files = Vec::with_capacity(results.len());
     let mut times = Vec::with_capacity(results.len());
-    for (_, result, took) in results {
-        match result {
-            Ok(file) => {
-                times.push((file.shown(), took));
-                files.push(file);
-            }
-            Err(e) => errors.0.extend(e.0),
-        }
+    for (_, file, took) in results {
+        times.push((file.shown(), took));
+        files.push(file);
     }
     times.sort_by_key(|(_, took)| std::cmp::Reverse(*took));
     times.truncate(5);
-    errors.into_result((files, times))
+    (files, times)
 }
 
 fn stats(spec: &model::Spec) -> Stats {

@@ -9,12 +9,12 @@
 //! Redoc trait tag) and in the root extension `x-error-codes`. Verbatim examples that depart from
 //! the documented types say so (`x-verbatim-departures`).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
 use serde_json::{json, Map, Value};
 
-use crate::error::Result;
+use crate::ir::{Api, ServiceIr};
 use crate::model::*;
 
 /// JSON has no comments: the generated marker is a root extension member.
@@ -32,40 +32,45 @@ const DATE_TIME_PATTERN: &str = "^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[
 
 /// What the emitter looks things up in.
 struct Cx<'s> {
-    spec: &'s Spec,
+    /// Every named type of the spec, by name (the check resolved every reference to one).
+    types: BTreeMap<&'s str, &'s NamedType>,
     service: &'s Service,
     /// Named types only responses use: only the client decodes them.
     decoded_only: BTreeSet<String>,
 }
 
 impl<'s> Cx<'s> {
-    fn named(&self, name: &str, used_at: &Origin) -> Result<&'s NamedType> {
-        self.spec
-            .groups
-            .iter()
-            .flat_map(|g| &g.types)
-            .find(|t| t.name == name)
-            .ok_or_else(|| used_at.err(format!("type `{name}` is not defined (OpenAPI export)")))
+    /// The named type `name`; every reference was resolved by the check, so a name with no type
+    /// (which cannot reach here) gets no schema of its own.
+    fn named(&self, name: &str) -> Option<&'s NamedType> {
+        self.types.get(name).copied()
     }
 }
 
 /// The OpenAPI document of `service`, pretty-printed JSON.
-pub(crate) fn openapi_json(spec: &Spec, service: &Service) -> Result<String> {
+pub(crate) fn openapi_json(api: &Api<'_>, service_ir: &ServiceIr<'_>) -> String {
+    let service = service_ir.spec;
     let mut cx = Cx {
-        spec,
+        types: api
+            .services
+            .iter()
+            .flat_map(|s| &s.groups)
+            .flat_map(|g| &g.spec.types)
+            .map(|t| (t.name.as_str(), t))
+            .collect(),
         service,
         decoded_only: BTreeSet::new(),
     };
-    let mut groups: Vec<&Group> = spec.groups.iter().filter(|g| g.service == service.id).collect();
-    groups.sort_by(|a, b| a.module.cmp(&b.module));
+    // Groups in module order, as the model keeps them.
+    let groups: Vec<&Group> = service_ir.groups.iter().map(|g| g.spec).collect();
 
-    let (types, decoded_only) = referenced_types(&cx, &groups)?;
+    let (types, decoded_only) = referenced_types(&cx, &groups);
     cx.decoded_only = decoded_only;
     let mut schemas = Map::new();
     // A type named like the error envelope, two operations on one method and path, and a group
     // titled like the error-code section are spec faults the check reports.
     for t in types {
-        schemas.insert(t.name.clone(), named_schema(&cx, t)?);
+        schemas.insert(t.name.clone(), named_schema(&cx, t));
     }
     schemas.insert(ERROR_ENVELOPE.into(), error_envelope(service));
 
@@ -82,7 +87,7 @@ pub(crate) fn openapi_json(spec: &Spec, service: &Service) -> Result<String> {
             };
             let item = &mut items[at].1;
             let method = e.method.as_str().to_ascii_lowercase();
-            item.insert(method, operation(&cx, g, e)?);
+            item.insert(method, operation(&cx, g, e));
         }
     }
     for (path, item) in items {
@@ -97,7 +102,7 @@ pub(crate) fn openapi_json(spec: &Spec, service: &Service) -> Result<String> {
         "info".into(),
         json!({
             "title": service.title,
-            "version": spec.krate.version,
+            "version": api.krate.version,
             "description": info_description(&cx),
         }),
     );
@@ -155,10 +160,10 @@ pub(crate) fn openapi_json(spec: &Spec, service: &Service) -> Result<String> {
                 .collect(),
         ),
     );
-    let mut text = serde_json::to_string_pretty(&Value::Object(doc))
-        .map_err(|e| service.origin.err(format!("cannot write the OpenAPI document: {e}")))?;
+    // A JSON value always writes (its keys are strings).
+    let mut text = serde_json::to_string_pretty(&Value::Object(doc)).unwrap_or_default();
     text.push('\n');
-    Ok(text)
+    text
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -381,7 +386,7 @@ fn success_envelope(env: &Envelope, payload: Value) -> Value {
 // ---------------------------------------------------------------------------------------------
 // Operations
 
-fn operation(cx: &Cx, g: &Group, e: &Endpoint) -> Result<Value> {
+fn operation(cx: &Cx, g: &Group, e: &Endpoint) -> Value {
     let mut op = Map::new();
     op.insert("operationId".into(), json!(e.id));
     op.insert("summary".into(), json!(e.summary));
@@ -400,11 +405,11 @@ fn operation(cx: &Cx, g: &Group, e: &Endpoint) -> Result<Value> {
     }
     if let Some(r) = &e.request {
         if r.in_query {
-            op.insert("parameters".into(), Value::Array(query_parameters(cx, e, r)?));
+            op.insert("parameters".into(), Value::Array(query_parameters(cx, e, r)));
         } else {
             let mut media = Map::new();
-            media.insert("schema".into(), object_schema(cx, None, &r.schema, false)?);
-            let examples = request_examples(cx, &r.schema.fields, e)?;
+            media.insert("schema".into(), object_schema(cx, None, &r.schema, false));
+            let examples = request_examples(cx, &r.schema.fields, e);
             if !examples.is_empty() {
                 media.insert("examples".into(), Value::Object(examples));
             }
@@ -414,8 +419,8 @@ fn operation(cx: &Cx, g: &Group, e: &Endpoint) -> Result<Value> {
             );
         }
     }
-    op.insert("responses".into(), responses(cx, e)?);
-    Ok(Value::Object(op))
+    op.insert("responses".into(), responses(cx, e));
+    Value::Object(op)
 }
 
 fn operation_description(cx: &Cx, e: &Endpoint) -> String {
@@ -452,7 +457,7 @@ fn operation_description(cx: &Cx, e: &Endpoint) -> String {
     parts.join("\n\n")
 }
 
-fn query_parameters(cx: &Cx, e: &Endpoint, r: &Request) -> Result<Vec<Value>> {
+fn query_parameters(cx: &Cx, e: &Endpoint, r: &Request) -> Vec<Value> {
     let url_examples: Vec<(&Example, Vec<(String, String)>)> = e
         .examples
         .iter()
@@ -466,7 +471,7 @@ fn query_parameters(cx: &Cx, e: &Endpoint, r: &Request) -> Result<Vec<Value>> {
         p.insert("in".into(), json!("query"));
         p.insert("required".into(), json!(f.required));
         p.insert("description".into(), json!(field_description(f)));
-        p.insert("schema".into(), wire_schema(cx, f)?);
+        p.insert("schema".into(), wire_schema(cx, f));
         let mut examples = Map::new();
         for (i, (x, pairs)) in url_examples.iter().enumerate() {
             // The first value of a repeated parameter (department/delete's URL repeats `id`).
@@ -481,7 +486,7 @@ fn query_parameters(cx: &Cx, e: &Endpoint, r: &Request) -> Result<Vec<Value>> {
                 "description".into(),
                 json!(format!("From the example URL `{}`.", x.url.as_deref().unwrap_or(""))),
             );
-            example.insert("value".into(), typed_query_value(cx, &f.ty, text, &f.origin)?);
+            example.insert("value".into(), typed_query_value(cx, &f.ty, text));
             examples.insert(format!("url{}", i + 1), Value::Object(example));
         }
         if !examples.is_empty() {
@@ -489,25 +494,25 @@ fn query_parameters(cx: &Cx, e: &Endpoint, r: &Request) -> Result<Vec<Value>> {
         }
         out.push(Value::Object(p));
     }
-    Ok(out)
+    out
 }
 
 /// A query text as the JSON value of its type (`id=2` is the integer 2).
-fn typed_query_value(cx: &Cx, ty: &TypeExpr, text: &str, origin: &Origin) -> Result<Value> {
+fn typed_query_value(cx: &Cx, ty: &TypeExpr, text: &str) -> Value {
     let as_number = || text.parse::<i64>().map(Value::from).unwrap_or_else(|_| json!(text));
-    Ok(match ty {
+    match ty {
         TypeExpr::Prim(p) if p.is_integer() => as_number(),
         TypeExpr::Prim(Prim::Bool) => match text {
             "true" => json!(true),
             "false" => json!(false),
             _ => json!(text),
         },
-        TypeExpr::Named(name) => match &cx.named(name, origin)?.kind {
-            TypeKind::Enum { int_repr: true, .. } => as_number(),
+        TypeExpr::Named(name) => match cx.named(name).map(|t| &t.kind) {
+            Some(TypeKind::Enum { int_repr: true, .. }) => as_number(),
             _ => json!(text),
         },
         _ => json!(text),
-    })
+    }
 }
 
 fn query_pairs(url: &str) -> Vec<(String, String)> {
@@ -515,18 +520,18 @@ fn query_pairs(url: &str) -> Vec<(String, String)> {
     form_urlencoded::parse(query.as_bytes()).into_owned().collect()
 }
 
-fn request_examples(cx: &Cx, fields: &[Field], e: &Endpoint) -> Result<Map<String, Value>> {
+fn request_examples(cx: &Cx, fields: &[Field], e: &Endpoint) -> Map<String, Value> {
     let mut out = Map::new();
     for (i, x) in e.examples.iter().filter(|x| x.is_request()).enumerate() {
         let Some(body) = &x.body else { continue };
         let mut found = Vec::new();
-        departures(cx, fields, body, "", false, &mut found)?;
+        departures(cx, fields, body, "", false, &mut found);
         out.insert(
             format!("request{}", i + 1),
             example_object(x.title.clone(), body, &found),
         );
     }
-    Ok(out)
+    out
 }
 
 /// Where a verbatim example departs from the documented types: `(path, note)` per member. A
@@ -540,8 +545,8 @@ fn departures(
     at: &str,
     decoded: bool,
     out: &mut Vec<(String, String)>,
-) -> Result<()> {
-    let Value::Object(members) = value else { return Ok(()) };
+) {
+    let Value::Object(members) = value else { return };
     for f in fields {
         let path = if at.is_empty() {
             f.name.clone()
@@ -569,7 +574,8 @@ fn departures(
             (_, None) => continue,
         };
         let TypeExpr::Named(name) = inner else { continue };
-        match &cx.named(name, &f.origin)?.kind {
+        let Some(named) = cx.named(name) else { continue };
+        match &named.kind {
             TypeKind::Enum { int_repr: false, .. } if items.iter().any(|v| v.is_number()) => note(format!(
                 "`{path}` is a number here; its documented values are strings, and the client {} the number as the same string",
                 if decoded { "reads" } else { "sends" }
@@ -577,13 +583,12 @@ fn departures(
             TypeKind::Object(o) => {
                 let row_path = if matches!(f.ty, TypeExpr::Array(_)) { format!("{path}[]") } else { path.clone() };
                 for item in items {
-                    departures(cx, &o.fields, item, &row_path, decoded, out)?;
+                    departures(cx, &o.fields, item, &row_path, decoded, out);
                 }
             }
             _ => {}
         }
     }
-    Ok(())
 }
 
 /// An example object: the verbatim value, with its departures from the documented types said in
@@ -611,16 +616,12 @@ fn example_object(summary: Option<String>, value: &Value, departures: &[(String,
     Value::Object(example)
 }
 
-fn responses(cx: &Cx, e: &Endpoint) -> Result<Value> {
+fn responses(cx: &Cx, e: &Endpoint) -> Value {
     let env = &cx.service.envelope;
     let payload = match &e.response {
-        Response::Fields(schema) => object_schema(cx, None, schema, true)?,
-        Response::Type {
-            ty,
-            description,
-            origin,
-        } => {
-            let mut s = type_schema(cx, ty, origin)?;
+        Response::Fields(schema) => object_schema(cx, None, schema, true),
+        Response::Type { ty, description, .. } => {
+            let mut s = type_schema(ty);
             if let (Some(d), Value::Object(m)) = (description, &mut s) {
                 m.insert("description".into(), json!(d));
             }
@@ -639,11 +640,9 @@ fn responses(cx: &Cx, e: &Endpoint) -> Result<Value> {
     let payload_fields: Option<&[Field]> = match &e.response {
         Response::Fields(o) => Some(&o.fields),
         Response::Type {
-            ty: TypeExpr::Named(name),
-            origin,
-            ..
-        } => match &cx.named(name, origin)?.kind {
-            TypeKind::Object(o) => Some(&o.fields),
+            ty: TypeExpr::Named(name), ..
+        } => match cx.named(name).map(|t| &t.kind) {
+            Some(TypeKind::Object(o)) => Some(&o.fields),
             _ => None,
         },
         Response::Type { .. } => None,
@@ -673,7 +672,7 @@ fn responses(cx: &Cx, e: &Endpoint) -> Result<Value> {
             } else {
                 String::new()
             };
-            departures(cx, fields, payload, &at, true, &mut found)?;
+            departures(cx, fields, payload, &at, true, &mut found);
         }
         examples.insert(key, example_object(Some(summary), body, &found));
     }
@@ -701,114 +700,97 @@ fn responses(cx: &Cx, e: &Endpoint) -> Result<Value> {
             );
         }
     }
-    Ok(Value::Object(out))
+    Value::Object(out)
 }
 
 // ---------------------------------------------------------------------------------------------
 // Schemas
 
 /// Named types reachable from `roots`, in the order first met.
-fn reachable<'s>(cx: &Cx<'s>, roots: &[(&TypeExpr, &Origin)]) -> Result<Vec<&'s NamedType>> {
-    fn visit<'s>(
-        cx: &Cx<'s>,
-        ty: &TypeExpr,
-        origin: &Origin,
-        seen: &mut BTreeSet<String>,
-        out: &mut Vec<&'s NamedType>,
-    ) -> Result<()> {
+fn reachable<'s>(cx: &Cx<'s>, roots: &[&TypeExpr]) -> Vec<&'s NamedType> {
+    fn visit<'s>(cx: &Cx<'s>, ty: &TypeExpr, seen: &mut BTreeSet<String>, out: &mut Vec<&'s NamedType>) {
         match ty {
-            TypeExpr::Prim(_) => Ok(()),
-            TypeExpr::Array(inner) => visit(cx, inner, origin, seen, out),
+            TypeExpr::Prim(_) => {}
+            TypeExpr::Array(inner) => visit(cx, inner, seen, out),
             TypeExpr::Named(name) => {
                 if !seen.insert(name.clone()) {
-                    return Ok(());
+                    return;
                 }
-                let t = cx.named(name, origin)?;
+                let Some(t) = cx.named(name) else { return };
                 out.push(t);
                 match &t.kind {
                     TypeKind::Object(o) => fields(cx, &o.fields, seen, out),
                     TypeKind::View { of, extra } => {
-                        fields(cx, &extra.fields, seen, out)?;
-                        let viewed = cx.named(of, &t.origin)?;
-                        match &viewed.kind {
-                            // The view repeats the members' schemas, so their types are needed, not the viewed type itself.
-                            TypeKind::Object(o) => fields(cx, &o.fields, seen, out),
-                            _ => Err(t
-                                .origin
-                                .err(format!("`view_of` names `{of}`, which is not an object type"))),
+                        fields(cx, &extra.fields, seen, out);
+                        // The view repeats the members' schemas, so their types are needed, not
+                        // the viewed type itself (an object type: checked).
+                        if let Some(TypeKind::Object(o)) = cx.named(of).map(|v| &v.kind) {
+                            fields(cx, &o.fields, seen, out);
                         }
                     }
-                    TypeKind::Enum { .. } => Ok(()),
+                    TypeKind::Enum { .. } => {}
                     TypeKind::Union(variants) => {
                         for v in variants {
-                            visit(cx, &v.ty, &v.origin, seen, out)?;
+                            visit(cx, &v.ty, seen, out);
                         }
-                        Ok(())
                     }
                 }
             }
         }
     }
-    fn fields<'s>(
-        cx: &Cx<'s>,
-        fields: &[Field],
-        seen: &mut BTreeSet<String>,
-        out: &mut Vec<&'s NamedType>,
-    ) -> Result<()> {
+    fn fields<'s>(cx: &Cx<'s>, fields: &[Field], seen: &mut BTreeSet<String>, out: &mut Vec<&'s NamedType>) {
         for f in fields {
-            visit(cx, &f.ty, &f.origin, seen, out)?;
+            visit(cx, &f.ty, seen, out);
         }
-        Ok(())
     }
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
-    for (ty, origin) in roots {
-        visit(cx, ty, origin, &mut seen, &mut out)?;
+    for ty in roots {
+        visit(cx, ty, &mut seen, &mut out);
     }
-    Ok(out)
+    out
 }
 
 /// The named types of the service's endpoints (in the order first met), and the names of those
 /// only responses use.
-fn referenced_types<'s>(cx: &Cx<'s>, groups: &[&'s Group]) -> Result<(Vec<&'s NamedType>, BTreeSet<String>)> {
+fn referenced_types<'s>(cx: &Cx<'s>, groups: &[&'s Group]) -> (Vec<&'s NamedType>, BTreeSet<String>) {
     let mut request_roots = Vec::new();
     let mut all_roots = Vec::new();
     for e in groups.iter().flat_map(|g| &g.endpoints) {
         if let Some(r) = &e.request {
             for f in &r.schema.fields {
-                request_roots.push((&f.ty, &f.origin));
-                all_roots.push((&f.ty, &f.origin));
+                request_roots.push(&f.ty);
+                all_roots.push(&f.ty);
             }
         }
         match &e.response {
-            Response::Fields(o) => all_roots.extend(o.fields.iter().map(|f| (&f.ty, &f.origin))),
-            Response::Type { ty, origin, .. } => all_roots.push((ty, origin)),
+            Response::Fields(o) => all_roots.extend(o.fields.iter().map(|f| &f.ty)),
+            Response::Type { ty, .. } => all_roots.push(ty),
         }
     }
-    let sent: BTreeSet<&str> = reachable(cx, &request_roots)?.iter().map(|t| t.name.as_str()).collect();
-    let all = reachable(cx, &all_roots)?;
+    let sent: BTreeSet<&str> = reachable(cx, &request_roots).iter().map(|t| t.name.as_str()).collect();
+    let all = reachable(cx, &all_roots);
     let decoded_only = all
         .iter()
         .filter(|t| !sent.contains(t.name.as_str()))
         .map(|t| t.name.clone())
         .collect();
-    Ok((all, decoded_only))
+    (all, decoded_only)
 }
 
-fn named_schema(cx: &Cx, t: &NamedType) -> Result<Value> {
-    Ok(match &t.kind {
-        TypeKind::Object(o) => object_schema(cx, Some(&t.description), o, cx.decoded_only.contains(&t.name))?,
+fn named_schema(cx: &Cx, t: &NamedType) -> Value {
+    match &t.kind {
+        TypeKind::Object(o) => object_schema(cx, Some(&t.description), o, cx.decoded_only.contains(&t.name)),
         TypeKind::View { of, extra } => {
-            let viewed = cx.named(of, &t.origin)?;
-            let TypeKind::Object(base) = &viewed.kind else {
-                return Err(t
-                    .origin
-                    .err(format!("`view_of` names `{of}`, which is not an object type")));
+            // The viewed type is an object type (checked).
+            let base: &[Field] = match cx.named(of).map(|v| &v.kind) {
+                Some(TypeKind::Object(base)) => &base.fields,
+                _ => &[],
             };
             let mut props = Map::new();
-            for f in base.fields.iter().chain(&extra.fields) {
+            for f in base.iter().chain(&extra.fields) {
                 let mut s = Map::new();
-                s.insert("anyOf".into(), json!([wire_schema(cx, f)?, { "type": "null" }]));
+                s.insert("anyOf".into(), json!([wire_schema(cx, f), { "type": "null" }]));
                 s.insert("description".into(), json!(field_description(f)));
                 props.insert(f.name.clone(), Value::Object(s));
             }
@@ -860,7 +842,7 @@ fn named_schema(cx: &Cx, t: &NamedType) -> Result<Value> {
         TypeKind::Union(variants) => {
             let mut options = Vec::new();
             for v in variants {
-                let mut s = match type_schema(cx, &v.ty, &v.origin)? {
+                let mut s = match type_schema(&v.ty) {
                     Value::Object(m) => m,
                     _ => Map::new(),
                 };
@@ -877,11 +859,11 @@ fn named_schema(cx: &Cx, t: &NamedType) -> Result<Value> {
                 "anyOf": options,
             })
         }
-    })
+    }
 }
 
 /// `decoded`: only the client reads this object (a response), so an optional member may be null.
-fn object_schema(cx: &Cx, description: Option<&str>, o: &ObjectSchema, decoded: bool) -> Result<Value> {
+fn object_schema(cx: &Cx, description: Option<&str>, o: &ObjectSchema, decoded: bool) -> Value {
     let mut s = Map::new();
     s.insert("type".into(), json!("object"));
     let mut text = description.unwrap_or_default().to_owned();
@@ -900,7 +882,7 @@ fn object_schema(cx: &Cx, description: Option<&str>, o: &ObjectSchema, decoded: 
     }
     let mut props = Map::new();
     for f in &o.fields {
-        props.insert(f.name.clone(), field_schema(cx, f, decoded)?);
+        props.insert(f.name.clone(), field_schema(cx, f, decoded));
     }
     s.insert("properties".into(), Value::Object(props));
     let required: Vec<Value> = o.fields.iter().filter(|f| f.required).map(|f| json!(f.name)).collect();
@@ -910,7 +892,7 @@ fn object_schema(cx: &Cx, description: Option<&str>, o: &ObjectSchema, decoded: 
     if !all_of.is_empty() {
         s.insert("allOf".into(), Value::Array(all_of));
     }
-    Ok(Value::Object(s))
+    Value::Object(s)
 }
 
 fn value_text(v: &Value) -> String {
@@ -1006,8 +988,8 @@ fn range_text(min: Option<usize>, max: Option<usize>) -> Option<String> {
 /// A field's property: its wire schema with its description. In an object only the client
 /// decodes, an optional member may be null (it decodes as absent), and a number the source's
 /// example answers as a string may be one (the generated server side answers it so).
-fn field_schema(cx: &Cx, f: &Field, decoded: bool) -> Result<Value> {
-    let mut forms = vec![wire_schema(cx, f)?];
+fn field_schema(cx: &Cx, f: &Field, decoded: bool) -> Value {
+    let mut forms = vec![wire_schema(cx, f)];
     let integer = matches!(&f.ty, TypeExpr::Prim(p) if p.is_integer());
     let mut text = field_description(f);
     if decoded && f.example_quirk == Some(Quirk::String) && integer && f.encoding.is_none() {
@@ -1028,11 +1010,11 @@ fn field_schema(cx: &Cx, f: &Field, decoded: bool) -> Result<Value> {
         m
     };
     s.insert("description".into(), json!(text));
-    Ok(Value::Object(s))
+    Value::Object(s)
 }
 
 /// What a field is on the wire: its type, as encoded, with its limits.
-fn wire_schema(cx: &Cx, f: &Field) -> Result<Value> {
+fn wire_schema(cx: &Cx, f: &Field) -> Value {
     let integer = matches!(&f.ty, TypeExpr::Prim(p) if p.is_integer());
     let mut s = match f.encoding {
         Some(Encoding::String) if f.ty == TypeExpr::Prim(Prim::Bool) => {
@@ -1040,9 +1022,9 @@ fn wire_schema(cx: &Cx, f: &Field) -> Result<Value> {
         }
         Some(Encoding::String) if integer => json!({ "type": "string", "pattern": "^-?[0-9]+$" }),
         Some(_) => json!({ "type": "string" }),
-        None => type_schema(cx, &f.ty, &f.origin)?,
+        None => type_schema(&f.ty),
     };
-    let Value::Object(m) = &mut s else { return Ok(s) };
+    let Value::Object(m) = &mut s else { return s };
     if f.format == Some(Format::DateTime) {
         m.insert("pattern".into(), json!(DATE_TIME_PATTERN));
     }
@@ -1062,21 +1044,18 @@ fn wire_schema(cx: &Cx, f: &Field) -> Result<Value> {
             m.insert("maxItems".into(), json!(n));
         }
     }
-    Ok(s)
+    s
 }
 
-fn type_schema(cx: &Cx, ty: &TypeExpr, origin: &Origin) -> Result<Value> {
-    Ok(match ty {
+fn type_schema(ty: &TypeExpr) -> Value {
+    match ty {
         TypeExpr::Prim(Prim::String) => json!({ "type": "string" }),
         TypeExpr::Prim(Prim::Bool) => json!({ "type": "boolean" }),
         TypeExpr::Prim(Prim::I32) => json!({ "type": "integer", "format": "int32" }),
         TypeExpr::Prim(Prim::I64) => json!({ "type": "integer", "format": "int64" }),
         TypeExpr::Prim(Prim::U32) => json!({ "type": "integer", "minimum": 0, "maximum": u32::MAX }),
         TypeExpr::Prim(Prim::U64) => json!({ "type": "integer", "minimum": 0 }),
-        TypeExpr::Named(name) => {
-            cx.named(name, origin)?;
-            json!({ "$ref": format!("#/components/schemas/{name}") })
-        }
-        TypeExpr::Array(inner) => json!({ "type": "array", "items": type_schema(cx, inner, origin)? }),
-    })
+        TypeExpr::Named(name) => json!({ "$ref": format!("#/components/schemas/{name}") }),
+        TypeExpr::Array(inner) => json!({ "type": "array", "items": type_schema(inner) }),
+    }
 }
