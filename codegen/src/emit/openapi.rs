@@ -408,7 +408,7 @@ fn operation(cx: &Cx, g: &Group, e: &Endpoint) -> Value {
             op.insert("parameters".into(), Value::Array(query_parameters(cx, e, r)));
         } else {
             let mut media = Map::new();
-            media.insert("schema".into(), object_schema(cx, None, &r.schema, false));
+            media.insert("schema".into(), object_schema(None, &r.schema, false));
             let examples = request_examples(cx, &r.schema.fields, e);
             if !examples.is_empty() {
                 media.insert("examples".into(), Value::Object(examples));
@@ -471,7 +471,7 @@ fn query_parameters(cx: &Cx, e: &Endpoint, r: &Request) -> Vec<Value> {
         p.insert("in".into(), json!("query"));
         p.insert("required".into(), json!(f.required));
         p.insert("description".into(), json!(field_description(f)));
-        p.insert("schema".into(), wire_schema(cx, f));
+        p.insert("schema".into(), wire_schema(f));
         let mut examples = Map::new();
         for (i, (x, pairs)) in url_examples.iter().enumerate() {
             // The first value of a repeated parameter (department/delete's URL repeats `id`).
@@ -619,7 +619,7 @@ fn example_object(summary: Option<String>, value: &Value, departures: &[(String,
 fn responses(cx: &Cx, e: &Endpoint) -> Value {
     let env = &cx.service.envelope;
     let payload = match &e.response {
-        Response::Fields(schema) => object_schema(cx, None, schema, true),
+        Response::Fields(schema) => object_schema(None, schema, true),
         Response::Type { ty, description, .. } => {
             let mut s = type_schema(ty);
             if let (Some(d), Value::Object(m)) = (description, &mut s) {
@@ -780,7 +780,7 @@ fn referenced_types<'s>(cx: &Cx<'s>, groups: &[&'s Group]) -> (Vec<&'s NamedType
 
 fn named_schema(cx: &Cx, t: &NamedType) -> Value {
     match &t.kind {
-        TypeKind::Object(o) => object_schema(cx, Some(&t.description), o, cx.decoded_only.contains(&t.name)),
+        TypeKind::Object(o) => object_schema(Some(&t.description), o, cx.decoded_only.contains(&t.name)),
         TypeKind::View { of, extra } => {
             // The viewed type is an object type (checked).
             let base: &[Field] = match cx.named(of).map(|v| &v.kind) {
@@ -790,7 +790,7 @@ fn named_schema(cx: &Cx, t: &NamedType) -> Value {
             let mut props = Map::new();
             for f in base.iter().chain(&extra.fields) {
                 let mut s = Map::new();
-                s.insert("anyOf".into(), json!([wire_schema(cx, f), { "type": "null" }]));
+                s.insert("anyOf".into(), json!([wire_schema(f), { "type": "null" }]));
                 s.insert("description".into(), json!(field_description(f)));
                 props.insert(f.name.clone(), Value::Object(s));
             }
@@ -863,7 +863,7 @@ fn named_schema(cx: &Cx, t: &NamedType) -> Value {
 }
 
 /// `decoded`: only the client reads this object (a response), so an optional member may be null.
-fn object_schema(cx: &Cx, description: Option<&str>, o: &ObjectSchema, decoded: bool) -> Value {
+fn object_schema(description: Option<&str>, o: &ObjectSchema, decoded: bool) -> Value {
     let mut s = Map::new();
     s.insert("type".into(), json!("object"));
     let mut text = description.unwrap_or_default().to_owned();
@@ -882,7 +882,7 @@ fn object_schema(cx: &Cx, description: Option<&str>, o: &ObjectSchema, decoded: 
     }
     let mut props = Map::new();
     for f in &o.fields {
-        props.insert(f.name.clone(), field_schema(cx, f, decoded));
+        props.insert(f.name.clone(), field_schema(f, decoded));
     }
     s.insert("properties".into(), Value::Object(props));
     let required: Vec<Value> = o.fields.iter().filter(|f| f.required).map(|f| json!(f.name)).collect();
@@ -988,8 +988,8 @@ fn range_text(min: Option<usize>, max: Option<usize>) -> Option<String> {
 /// A field's property: its wire schema with its description. In an object only the client
 /// decodes, an optional member may be null (it decodes as absent), and a number the source's
 /// example answers as a string may be one (the generated server side answers it so).
-fn field_schema(cx: &Cx, f: &Field, decoded: bool) -> Value {
-    let mut forms = vec![wire_schema(cx, f)];
+fn field_schema(f: &Field, decoded: bool) -> Value {
+    let mut forms = vec![wire_schema(f)];
     let integer = matches!(&f.ty, TypeExpr::Prim(p) if p.is_integer());
     let mut text = field_description(f);
     if decoded && f.example_quirk == Some(Quirk::String) && integer && f.encoding.is_none() {
@@ -1014,7 +1014,7 @@ fn field_schema(cx: &Cx, f: &Field, decoded: bool) -> Value {
 }
 
 /// What a field is on the wire: its type, as encoded, with its limits.
-fn wire_schema(cx: &Cx, f: &Field) -> Value {
+fn wire_schema(f: &Field) -> Value {
     let integer = matches!(&f.ty, TypeExpr::Prim(p) if p.is_integer());
     let mut s = match f.encoding {
         Some(Encoding::String) if f.ty == TypeExpr::Prim(Prim::Bool) => {
