@@ -1,4 +1,4 @@
-//! Pins the wire format to the spec, endpoint by endpoint, over the generated `CALLS` (no list of
+//! Pins the wire format to the spec, endpoint by endpoint, over the generated endpoint table `ENDPOINTS` (no list of
 //! endpoints is kept here): the generated crate and `spec/` name the same endpoints; every request
 //! example of the seeds, built with the generated types, sends the seed's JSON or query string;
 //! every response example decodes to the outcome the seed documents; and every endpoint, with or
