@@ -1,6 +1,8 @@
 //! The HTTP client every generated service client wraps.
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,6 +15,7 @@ use crate::envelope;
 use crate::spec::{EndpointSpec, ServiceSpec, TokenPlacement};
 use crate::retry::{decide, CallFacts, Decision, Failure};
 use crate::transport::{HttpRequest, ReqwestTransport, Transport};
+use crate::token_provider::{FetchFuture, TokenProvider};
 use crate::token::{cache_key, now_ms, MemoryTokenStore, StoredToken, TokenCache, TokenStore};
 use crate::validate::Validate;
 use crate::{Credentials, Deleted, Error, Result, Secret};
@@ -177,7 +180,7 @@ struct Inner {
     transport: Arc<dyn Transport>,
     credentials: Credentials,
     options: ClientOptions,
-    tokens: TokenCache,
+    tokens: TokenProvider,
 }
 
 /// An endpoint's URL as a client keeps it: without a query, and the URL of a call with no
@@ -195,14 +198,6 @@ impl std::fmt::Debug for EndpointUrl {
             .field("plain", &self.plain.as_str())
             .finish_non_exhaustive()
     }
-}
-
-/// Why a token could not come through the shared store.
-enum Shared {
-    /// The store failed (with the token fetched before it did, if any).
-    Store(Error, Option<StoredToken>),
-    /// The token endpoint failed.
-    Fetch(Error),
 }
 
 /// What went on the wire besides the token.
@@ -246,7 +241,11 @@ impl ServiceClient {
             .token_store
             .clone()
             .unwrap_or_else(|| Arc::new(MemoryTokenStore::default()));
-        let tokens = TokenCache::new(cache_key(service.id, &credentials.app_id, &credentials.secret), store);
+        let tokens = TokenProvider::new(
+            TokenCache::new(cache_key(service.id, &credentials.app_id, &credentials.secret), store),
+            options.refresh_margin,
+            options.token_lock_ttl,
+        );
         Ok(ServiceClient {
             inner: Arc::new(Inner {
                 service,
@@ -279,7 +278,7 @@ impl ServiceClient {
 
     /// The token-store key of this app (service, app id and a digest of the secret).
     pub fn token_key(&self) -> &str {
-        &self.inner.tokens.key
+        self.inner.tokens.key()
     }
 
     /// Calls an endpoint that takes no parameters.
@@ -344,134 +343,16 @@ impl ServiceClient {
     /// warns (at most every 30 s), and goes back to the store when it answers again, adopting the
     /// store's token if the fleet has one. A token a server rejected is never handed out again.
     pub async fn token(&self) -> Result<Secret> {
-        let tokens = &self.inner.tokens;
-        let margin = self.inner.options.refresh_margin;
-        let rejoin_due = || tokens.degraded() && tokens.store_usable();
-        if let Some(token) = tokens.local(margin) {
-            if !rejoin_due() {
-                return Ok(token.value);
-            }
-        }
-        // One fetch in flight per client (and its clones); the others wait here and then find it.
-        let _gate = tokens.fetch_gate.lock().await;
-        if let Some(token) = tokens.local(margin) {
-            return Ok(if rejoin_due() {
-                self.rejoin_store(token).await
-            } else {
-                token.value
-            });
-        }
-        if !tokens.store_usable() {
-            return self.fetch_own_token().await;
-        }
-        match self.shared_token(margin).await {
-            Ok(token) => {
-                tokens.store_answered();
-                tokens.set_local(token.clone());
-                Ok(token.value)
-            }
-            Err(Shared::Store(error, fetched)) => {
-                tokens.store_failed(&error);
-                match fetched {
-                    Some(token) => {
-                        tokens.set_local(token.clone());
-                        Ok(token.value)
-                    }
-                    None => self.fetch_own_token().await,
-                }
-            }
-            Err(Shared::Fetch(error)) => Err(error),
-        }
+        self.token_future().await
     }
 
-    /// A token from the shared store, or fetched under the store's lock and put there.
-    async fn shared_token(&self, margin: Duration) -> std::result::Result<StoredToken, Shared> {
-        let inner = &*self.inner;
-        let tokens = &inner.tokens;
-        let (store, key) = (&tokens.store, tokens.key.as_str());
-        let stored = |t: Option<StoredToken>| t.filter(|t| tokens.usable(t, margin));
-        let owner = format!("{}-{}", std::process::id(), jitter_seed());
-        let deadline = now_ms() + 2 * inner.options.token_lock_ttl.as_millis() as u64;
-        loop {
-            if let Some(token) = stored(store.get(key).await.map_err(|e| Shared::Store(e, None))?) {
-                return Ok(token);
-            }
-            // Past the deadline a stuck lock holder is ignored; its lock has expired by then anyway.
-            let locked = now_ms() > deadline
-                || store
-                    .try_lock(key, &owner, inner.options.token_lock_ttl)
-                    .await
-                    .map_err(|e| Shared::Store(e, None))?;
-            if locked {
-                let outcome = self.fetch_under_lock(key, margin).await;
-                if let Err(e) = store.unlock(key, &owner).await {
-                    tokens.store_failed(&e);
-                }
-                return outcome;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-    }
-
-    /// Holding the store's lock: the token another process stored meanwhile, or a new one.
-    async fn fetch_under_lock(&self, key: &str, margin: Duration) -> std::result::Result<StoredToken, Shared> {
-        let tokens = &self.inner.tokens;
-        let meanwhile = tokens.store.get(key).await.map_err(|e| Shared::Store(e, None))?;
-        if let Some(token) = meanwhile.filter(|t| tokens.usable(t, margin)) {
-            return Ok(token);
-        }
-        let token = self.fetch_token().await.map_err(Shared::Fetch)?;
-        tokens.accept_issued(&token.value);
-        match tokens.store.put(key, &token).await {
-            Ok(()) => Ok(token),
-            Err(e) => Err(Shared::Store(e, Some(token))),
-        }
-    }
-
-    /// Without the store: this client's own token.
-    async fn fetch_own_token(&self) -> Result<Secret> {
-        let tokens = &self.inner.tokens;
-        let token = self.fetch_token().await?;
-        tokens.accept_issued(&token.value);
-        tokens.set_local(token.clone());
-        Ok(token.value)
-    }
-
-    /// Degraded with a good token of its own: if the store answers again, use the fleet's token
-    /// when it has one (so every process holds the one the store hands out), else share ours,
-    /// under the store's lock so the fleet converges on one token.
-    async fn rejoin_store(&self, own: StoredToken) -> Secret {
-        let tokens = &self.inner.tokens;
-        let margin = self.inner.options.refresh_margin;
-        let (store, key) = (&tokens.store, tokens.key.as_str());
-        let owner = format!("{}-{}", std::process::id(), jitter_seed());
-        let attempt = async {
-            if let Some(shared) = store.get(key).await?.filter(|t| tokens.usable(t, margin)) {
-                return Ok(Some(shared));
-            }
-            if !store.try_lock(key, &owner, self.inner.options.token_lock_ttl).await? {
-                return Ok(None); // another process is rejoining or fetching: look again later
-            }
-            let outcome = match store.get(key).await {
-                Ok(Some(shared)) if tokens.usable(&shared, margin) => Ok(Some(shared)),
-                Ok(_) => store.put(key, &own).await.map(|()| Some(own.clone())),
-                Err(e) => Err(e),
-            };
-            store.unlock(key, &owner).await?;
-            outcome
-        };
-        match attempt.await {
-            Ok(Some(shared)) => {
-                tokens.store_answered();
-                tokens.set_local(shared.clone());
-                shared.value
-            }
-            Ok(None) => own.value,
-            Err(e) => {
-                tokens.store_failed(&e);
-                own.value
-            }
-        }
+    /// [`ServiceClient::token`] as a boxed `Send` future: the token fetch goes through the send
+    /// path, which asks for tokens, so the two futures name each other; the box ends the cycle.
+    fn token_future(&self) -> Pin<Box<dyn Future<Output = Result<Secret>> + Send + '_>> {
+        Box::pin(async move {
+            let fetch = || -> FetchFuture<'_> { Box::pin(self.fetch_token()) };
+            self.inner.tokens.token(&fetch).await
+        })
     }
 
     /// Forgets `token` so the next call fetches a new one (here and in a shared store).
@@ -578,7 +459,7 @@ impl ServiceClient {
         // it (the request was written and no answer came back, or a gateway gave up on it).
         let mut maybe_applied = false;
         loop {
-            let token = if endpoint.auth { Some(self.token().await?) } else { None };
+            let token = if endpoint.auth { Some(self.token_future().await?) } else { None };
             let error = match self.send_once(endpoint, payload, token.as_ref(), keep).await {
                 Ok(()) => return Ok(None),
                 Err(error) => error,
@@ -783,7 +664,7 @@ fn expiry_ms(value: Option<u64>, default_ttl_seconds: u64) -> u64 {
 }
 
 /// Cheap per-call randomness for jitter and lock owners: no cryptographic need here.
-fn jitter_seed() -> u64 {
+pub(crate) fn jitter_seed() -> u64 {
     static COUNTER: AtomicU64 = AtomicU64::new(0x9E37_79B9_7F4A_7C15);
     let mut x =
         COUNTER.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed) ^ now_ms().wrapping_mul(0xBF58_476D_1CE4_E5B9);

@@ -28,6 +28,7 @@ pub mod server;
 #[doc(hidden)]
 pub mod spec;
 mod token;
+mod token_provider;
 pub mod transport;
 pub mod validate;
 
