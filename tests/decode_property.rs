@@ -1,12 +1,13 @@
 //! Decoding never panics, whatever the body: every seed response example, truncated at every
 //! byte, mutated byte by byte, and with every member swapped for values of other types, goes
 //! through the same decode path as a real call. Errors stay short (a bounded snippet). The
-//! client's one-pass read and the member-by-member read it falls back to agree on every body:
-//! the same value, or the same error.
+//! client's read of the answer's text accepts every body the serde `Deserialize` path accepts
+//! (which goes through a `Value`, so a repeated member may differ: the text read keeps the
+//! first, a `Value` the last).
 
 use qywx::runtime::codec::FromJson;
 use qywx::runtime::spec::{EndpointSpec, ServiceSpec};
-use qywx::runtime::{decode_answer, decode_answer_by_member, decode_response};
+use qywx::runtime::{decode_answer, decode_response};
 use qywx_codegen::model;
 use qywx_tests::workspace_root;
 use serde::de::DeserializeOwned;
@@ -86,7 +87,9 @@ fn decode_all<R: DeserializeOwned + FromJson + PartialEq + std::fmt::Debug>(
     let mut check = |body: &[u8]| {
         decoded += 1;
         for status in [200, 500] {
-            if let Err(err) = decode_response::<R>(service, endpoint, status, body) {
+            let through_serde = decode_response::<R>(service, endpoint, status, body);
+            let read = decode_answer::<R>(service, endpoint, status, body);
+            for err in [through_serde.as_ref().err(), read.as_ref().err()].into_iter().flatten() {
                 let text = err.to_string();
                 assert!(
                     text.chars().count() < 800,
@@ -95,14 +98,12 @@ fn decode_all<R: DeserializeOwned + FromJson + PartialEq + std::fmt::Debug>(
                     text.len()
                 );
             }
-            let one_pass = decode_answer::<R>(service, endpoint, status, body).map_err(|e| e.to_string());
-            let by_member = decode_answer_by_member::<R>(service, endpoint, status, body).map_err(|e| e.to_string());
-            assert_eq!(
-                one_pass,
-                by_member,
-                "{}: the two reads disagree on {:?}",
+            assert!(
+                through_serde.is_err() || read.is_ok(),
+                "{}: the serde path reads {:?} but the text read fails: {:?}",
                 endpoint.id,
-                String::from_utf8_lossy(body)
+                String::from_utf8_lossy(body),
+                read.err()
             );
         }
     };
@@ -191,13 +192,11 @@ fn seed_examples_decode_unmutated() {
 #[test]
 fn member_order_and_repeats_read_alike() {
     // Members in any order; a repeated member: the first counts and the repeat is kept in
-    // `extra`, as with the member-by-member read.
+    // `extra`.
     let body = br#"{"department":[{"parentid":0,"x":[1],"name":"a","id":1,"id":9}],"errmsg":"ok","errcode":0}"#;
     let service = &qywx::wecom::SERVICE;
     let endpoint = &department::LIST_DEPARTMENTS;
     let one_pass: department::ListDepartmentsResponse = decode_answer(service, endpoint, 200, body).unwrap();
-    let by_member: department::ListDepartmentsResponse = decode_answer_by_member(service, endpoint, 200, body).unwrap();
-    assert_eq!(one_pass, by_member);
     let dept = &one_pass.department[0];
     assert_eq!((dept.id, dept.parentid, dept.name.as_deref()), (1, 0, Some("a")));
     assert_eq!(Value::Object(dept.extra.clone()), json!({"x": [1], "id": 9}));

@@ -982,4 +982,21 @@ fn decode_errors_keep_the_path() {
         }
         other => panic!("{other:?}"),
     }
+    // A required member missing, and a value of the wrong kind under an unmodelled-order object:
+    // each error names where it happened.
+    for (body, expected) in [
+        (
+            &br#"{"errcode":0,"errmsg":"ok","department":[{"id":1,"parentid":0},{"id":2,"name":"b"}]}"#[..],
+            "department[1]",
+        ),
+        (
+            &br#"{"department":[{"id":1,"parentid":0,"department_leader":["a",{}]}],"errcode":0}"#[..],
+            "department[0].department_leader[1]",
+        ),
+    ] {
+        match decode_answer::<ListDepartmentsResponse>(&qywx::wecom::SERVICE, &LIST_DEPARTMENTS, 200, body) {
+            Err(qywx::Error::Decode { path, .. }) => assert_eq!(path, expected),
+            other => panic!("{other:?}"),
+        }
+    }
 }

@@ -3,9 +3,7 @@
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use crate::codec::{
-    kind_of_text, read_flat, read_wrapped, DecodeError, Decoded, Exact, FromJson, Members, ValueReader,
-};
+use crate::codec::{read_flat, read_wrapped, scan_object, DecodeError, Decoded, FromJson, ValueReader};
 
 use crate::spec::{EndpointSpec, ServiceSpec};
 use crate::{ApiError, Error};
@@ -58,88 +56,25 @@ fn code_text(raw: Option<&RawValue>) -> Option<String> {
     }
 }
 
-/// A success payload, still unparsed: the data member of a wrapped envelope (`None` when
-/// absent), or the members beside a flat envelope's code and message.
-enum Payload<'a> {
-    Member(Option<&'a RawValue>),
-    Members(Members<'a>),
-}
-
-impl<'a> Payload<'a> {
-    /// The payload to read member by member.
-    fn reader(self) -> Result<Exact<'a>, DecodeError> {
-        Ok(match self {
-            Payload::Member(Some(raw)) => Exact::Raw(raw),
-            Payload::Member(None) => {
-                Exact::Joined(RawValue::from_string("null".to_owned()).map_err(|e| DecodeError::new(e.to_string()))?)
-            }
-            Payload::Members(members) => Exact::Members(members),
-        })
-    }
-}
-
-/// Opens the envelope of a successful HTTP answer: the payload on success, [`Error::Api`] for an
-/// error code, [`Error::Decode`] when the body is not an envelope at all. Only the envelope's
-/// own members are parsed here; the payload is typed later, straight from the body's text.
-fn open<'a>(
-    service: &'static ServiceSpec,
-    endpoint: &'static EndpointSpec,
-    body: &'a [u8],
-    hidden: &[&str],
-) -> Result<Payload<'a>, Error> {
-    let decode_error = |message: String| Error::Decode {
-        endpoint: endpoint.id,
-        path: String::new(),
-        message,
-        snippet: snippet(body, hidden),
+/// Whether the envelope's code is `code` (sent as a number or a string), without allocating:
+/// every answer is checked.
+fn is_code(raw: Option<&RawValue>, code: &str) -> bool {
+    let Some(raw) = raw else {
+        return false;
     };
-    let text = std::str::from_utf8(body).map_err(|e| decode_error(format!("invalid JSON: not UTF-8 ({e})")))?;
-    let Some(members) = Members::of_text(text) else {
-        return Err(decode_error(
-            match serde_json::from_str::<serde::de::IgnoredAny>(text) {
-                Ok(_) => format!("expected a JSON object, got {}", kind_of_text(text)),
-                Err(e) => format!("invalid JSON: {e}"),
-            },
-        ));
-    };
-    open_members(service, endpoint, members).map_err(|e| e.unwrap_or_else(|| decode_error(missing_code(service))))
+    let text = raw.get().trim();
+    text == code || (text.starts_with('"') && code_text(Some(raw)).is_some_and(|c| c == code))
 }
 
-fn missing_code(service: &ServiceSpec) -> String {
-    format!("the envelope has no `{}`", service.envelope.code_field)
-}
-
-/// The envelope step on the body's members: the payload, or `Err(Some(Error::Api))` for an
-/// error code, `Err(None)` when there is no code at all.
-fn open_members<'a>(
-    service: &'static ServiceSpec,
-    endpoint: &'static EndpointSpec,
-    mut members: Members<'a>,
-) -> Result<Payload<'a>, Option<Error>> {
-    let envelope = &service.envelope;
-    let Some(code) = code_text(members.peek(envelope.code_field)) else {
-        return Err(None);
-    };
-    if code != envelope.success_code {
-        let numeric = code.parse::<i64>().ok();
-        return Err(Some(Error::Api(Box::new(ApiError {
-            service: service.id,
-            endpoint: endpoint.id,
-            code: numeric,
-            message: text_of(members.peek(envelope.message_field)).unwrap_or_default(),
-            detail_code: envelope.detail_code_field.and_then(|f| text_of(members.peek(f))),
-            // An undocumented, non-numeric code is never mistaken for a retryable one.
-            handling: numeric.map_or(crate::spec::ErrorHandling::Fail, |n| service.handling_of(n)),
-            code_text: code,
-        }))));
-    }
-    match envelope.data_field {
-        Some(data) if envelope.wrapped => Ok(Payload::Member(members.take(data))),
-        _ => {
-            members.skip(envelope.code_field);
-            members.skip(envelope.message_field);
-            Ok(Payload::Members(members))
-        }
+/// What kind of JSON value `text` is, from its first character, for messages.
+fn kind_of_text(text: &str) -> &'static str {
+    match text.trim_start().chars().next() {
+        Some('{') => "an object",
+        Some('[') => "an array",
+        Some('"') => "a string",
+        Some('t' | 'f') => "a boolean",
+        Some('n') => "null",
+        _ => "a number",
     }
 }
 
@@ -148,11 +83,12 @@ pub(crate) type Keep<'k> = dyn FnMut(&mut dyn ValueReader) -> Decoded<()> + 'k;
 
 /// Opens and types one HTTP answer of `endpoint`: `keep` types the success payload; otherwise
 /// the precise error (HTTP status, API error code, a body that is not an envelope, or the
-/// member that did not decode).
+/// member that did not decode, with its path).
 ///
-/// The answer is read in one pass over its text first. If that fails for any reason (an
-/// error code included) it is read again member by member, which finds the precise error: a
-/// failed first pass never shows, and both reads run the same typing code.
+/// The answer is read in one pass over its text: the envelope's code and message are kept
+/// aside as they pass and the payload is typed as it comes. Only when that does not end in a
+/// success are the envelope's own members looked at again, to tell an error code (or a body
+/// that is no envelope) from a payload that did not fit.
 pub(crate) fn read_answer(
     service: &'static ServiceSpec,
     endpoint: &'static EndpointSpec,
@@ -161,40 +97,6 @@ pub(crate) fn read_answer(
     hidden: &[&str],
     keep: &mut Keep<'_>,
 ) -> Result<(), Error> {
-    // Checking UTF-8 once up front is cheaper than string by string while reading.
-    if let (true, Ok(text)) = ((200..300).contains(&status), std::str::from_utf8(body)) {
-        if read_in_one_pass(service, text, keep) {
-            return Ok(());
-        }
-    }
-    let payload = open_answer(service, endpoint, status, body, hidden)?;
-    let mut reader = payload
-        .reader()
-        .map_err(|e| decoded_error(endpoint, &e, body, hidden))?;
-    keep(&mut reader).map_err(|e| decoded_error(endpoint, &e, body, hidden))
-}
-
-/// Whether `body` is a success whose payload `keep` read, in one pass over the text.
-fn read_in_one_pass(service: &ServiceSpec, body: &str, keep: &mut Keep<'_>) -> bool {
-    let envelope = &service.envelope;
-    let mut capture = [(envelope.code_field, None), (envelope.message_field, None)];
-    let read = match envelope.data_field {
-        Some(data) if envelope.wrapped => read_wrapped(body, data, &mut capture[..1], keep),
-        _ => read_flat(body, &mut capture, keep),
-    };
-    read && code_text(capture[0].1).is_some_and(|code| code == envelope.success_code)
-}
-
-/// Opens one HTTP answer of `endpoint`: the success payload, or the precise error (HTTP
-/// status, API error code, or a body that is not an envelope). Not generic over the answer's
-/// type, so the call path is compiled once for every endpoint.
-fn open_answer<'a>(
-    service: &'static ServiceSpec,
-    endpoint: &'static EndpointSpec,
-    status: u16,
-    body: &'a [u8],
-    hidden: &[&str],
-) -> Result<Payload<'a>, Error> {
     if !(200..300).contains(&status) {
         return Err(Error::HttpStatus {
             endpoint: endpoint.id,
@@ -202,20 +104,79 @@ fn open_answer<'a>(
             snippet: snippet(body, hidden),
         });
     }
-    match open(service, endpoint, body, hidden) {
-        // The token endpoint's body may hold a token we do not know yet: keep it out of errors.
-        Err(Error::Decode {
-            endpoint, path, message, ..
-        }) if endpoint == service.auth.token_endpoint.id => {
-            Err(Error::Decode {
-                endpoint,
-                path,
-                message,
-                snippet: "<withheld: token response>".into(),
-            })
-        }
-        other => other,
+    let envelope = &service.envelope;
+    // Checking UTF-8 once up front is cheaper than string by string while reading.
+    let text = std::str::from_utf8(body).unwrap_or_default();
+    let mut capture = [(envelope.code_field, None), (envelope.message_field, None)];
+    let read = match envelope.data_field {
+        Some(data) if envelope.wrapped => read_wrapped(text, data, &mut capture[..1], keep),
+        _ => read_flat(text, &mut capture, keep).map(|()| true),
+    };
+    if matches!(read, Ok(true)) && is_code(capture[0].1, envelope.success_code) {
+        return Ok(());
     }
+    open(service, endpoint, body, hidden)?;
+    match read {
+        // A success without its `data`: the payload is `null`.
+        Ok(_) => from_null(keep),
+        Err(e) => Err(e),
+    }
+    .map_err(|e| decoded_error(endpoint, &e, body, hidden))
+}
+
+/// The payload of a wrapped success that has no data member.
+fn from_null(keep: &mut Keep<'_>) -> Decoded<()> {
+    crate::codec::read_text("null", keep)
+}
+
+/// The envelope of an answer that did not read as a success: [`Error::Api`] for an error code,
+/// [`Error::Decode`] when the body is not an envelope at all, `Ok` for a success code.
+fn open(service: &'static ServiceSpec, endpoint: &'static EndpointSpec, body: &[u8], hidden: &[&str]) -> Result<(), Error> {
+    let envelope = &service.envelope;
+    let decode_error = |message: String| {
+        // The token endpoint's body may hold a token we do not know yet: keep it out of errors.
+        let snippet = if endpoint.id == service.auth.token_endpoint.id {
+            "<withheld: token response>".into()
+        } else {
+            snippet(body, hidden)
+        };
+        Error::Decode {
+            endpoint: endpoint.id,
+            path: String::new(),
+            message,
+            snippet,
+        }
+    };
+    let text = std::str::from_utf8(body).map_err(|e| decode_error(format!("invalid JSON: not UTF-8 ({e})")))?;
+    let mut capture = [
+        (envelope.code_field, None),
+        (envelope.message_field, None),
+        (envelope.detail_code_field.unwrap_or(envelope.code_field), None),
+    ];
+    let scanned = if envelope.detail_code_field.is_some() { 3 } else { 2 };
+    if scan_object(text, &mut capture[..scanned]).is_err() {
+        return Err(decode_error(match serde_json::from_str::<serde::de::IgnoredAny>(text) {
+            Ok(_) => format!("expected a JSON object, got {}", kind_of_text(text)),
+            Err(e) => format!("invalid JSON: {e}"),
+        }));
+    }
+    let Some(code) = code_text(capture[0].1) else {
+        return Err(decode_error(format!("the envelope has no `{}`", envelope.code_field)));
+    };
+    if code == envelope.success_code {
+        return Ok(());
+    }
+    let numeric = code.parse::<i64>().ok();
+    Err(Error::Api(Box::new(ApiError {
+        service: service.id,
+        endpoint: endpoint.id,
+        code: numeric,
+        message: text_of(capture[1].1).unwrap_or_default(),
+        detail_code: envelope.detail_code_field.and_then(|_| text_of(capture[2].1)),
+        // An undocumented, non-numeric code is never mistaken for a retryable one.
+        handling: numeric.map_or(crate::spec::ErrorHandling::Fail, |n| service.handling_of(n)),
+        code_text: code,
+    })))
 }
 
 /// [`Error::Decode`] for a member that did not fit, with its path.
@@ -268,20 +229,4 @@ pub fn decode_answer<R: FromJson>(
         Ok(())
     })?;
     answer.ok_or_else(|| Error::Config(format!("{}: no answer was kept", endpoint.id)))
-}
-
-/// [`decode_answer`] member by member only (no first pass): what a failed first pass falls
-/// back to, for checking that both reads agree.
-#[doc(hidden)]
-pub fn decode_answer_by_member<R: FromJson>(
-    service: &'static ServiceSpec,
-    endpoint: &'static EndpointSpec,
-    status: u16,
-    body: &[u8],
-) -> Result<R, Error> {
-    let payload = open_answer(service, endpoint, status, body, &[])?;
-    let mut reader = payload
-        .reader()
-        .map_err(|e| decoded_error(endpoint, &e, body, &[]))?;
-    R::read(&mut reader).map_err(|e| decoded_error(endpoint, &e, body, &[]))
 }

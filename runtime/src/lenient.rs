@@ -15,6 +15,55 @@ use serde::Deserialize;
 pub trait Lenient: Sized {
     /// Decodes `Self`, accepting the sloppy forms.
     fn deserialize_lenient<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error>;
+
+    /// Decodes `Self` or `null` (`None`).
+    fn deserialize_lenient_or_null<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Self>, D::Error> {
+        struct Visit<T>(PhantomData<T>);
+        impl<'de, T: Lenient> Visitor<'de> for Visit<T> {
+            type Value = Option<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a value or null")
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Option<T>, E> {
+                Ok(None)
+            }
+            fn visit_some<D: Deserializer<'de>>(self, de: D) -> Result<Option<T>, D::Error> {
+                T::deserialize_lenient(de).map(Some)
+            }
+        }
+        deserializer.deserialize_option(Visit(PhantomData))
+    }
+}
+
+/// A scalar's lenient visitor that also takes `null` (as `None`): one look at the value
+/// instead of a look for `null` and another for the value.
+struct OrNull<V>(V);
+
+macro_rules! forward_scalars {
+    ($($visit:ident: $t:ty),*) => {$(
+        fn $visit<E: de::Error>(self, v: $t) -> Result<Self::Value, E> {
+            self.0.$visit(v).map(Some)
+        }
+    )*};
+}
+
+impl<'de, V: Visitor<'de>> Visitor<'de> for OrNull<V> {
+    type Value = Option<V::Value>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.expecting(f)?;
+        f.write_str(" or null")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    forward_scalars!(visit_bool: bool, visit_i64: i64, visit_u64: u64, visit_f64: f64, visit_str: &str, visit_string: String);
+
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        self.0.visit_borrowed_str(v).map(Some)
+    }
 }
 
 struct IntVisitor<T>(PhantomData<T>);
@@ -68,6 +117,10 @@ macro_rules! lenient_int {
             fn deserialize_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
                 d.deserialize_any(IntVisitor::<$t>(PhantomData))
             }
+
+            fn deserialize_lenient_or_null<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Self>, D::Error> {
+                d.deserialize_any(OrNull(IntVisitor::<$t>(PhantomData)))
+            }
         }
     )*};
 }
@@ -111,6 +164,10 @@ impl Lenient for bool {
     fn deserialize_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_any(BoolVisitor)
     }
+
+    fn deserialize_lenient_or_null<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Self>, D::Error> {
+        d.deserialize_any(OrNull(BoolVisitor))
+    }
 }
 
 struct StringVisitor;
@@ -150,6 +207,10 @@ impl Visitor<'_> for StringVisitor {
 impl Lenient for String {
     fn deserialize_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_any(StringVisitor)
+    }
+
+    fn deserialize_lenient_or_null<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Self>, D::Error> {
+        d.deserialize_any(OrNull(StringVisitor))
     }
 }
 

@@ -35,7 +35,7 @@ pub mod validate;
 pub use client::{ClientOptions, QueryParams, ServiceClient};
 pub use datetime::{DateTimeError, LocalDateTime};
 pub use deleted::Deleted;
-pub use envelope::{decode_answer, decode_answer_by_member, decode_response};
+pub use envelope::{decode_answer, decode_response};
 pub use error::{ApiError, Error, Result, Violation};
 /// What the `*_stream` methods return, and the extension trait to consume it (`next().await`).
 pub use futures_util::stream::{Stream, StreamExt};

@@ -7,12 +7,10 @@
 //! the generated crate's build time flat as the spec grows. Decoding is lenient in the same way
 //! as [`crate::lenient`] (numbers sent as strings, `null` lists).
 //!
-//! There are two readers. The client reads an answer in one pass over its text (the
-//! `stream` module), each member parsed straight into its field as it comes, with no `Value`
-//! tree and no member split off and parsed again. When that fails for any reason the answer is
-//! read again member by member (the `exact` module), which finds the precise error and its path
-//! (`department[1].id`); both readers run the same generated code, so they accept the same
-//! answers. Only members the spec does not model become `Value`s, in `extra`.
+//! One reader (the `read` module) reads an answer in one pass over its text, each member
+//! parsed straight into its field as it comes, with no `Value` tree and no member split off and
+//! parsed again; it tracks the member path, so a failure names where it happened
+//! (`department[1].id`). Only members the spec does not model become `Value`s, in `extra`.
 
 use std::fmt;
 
@@ -53,15 +51,19 @@ macro_rules! lenient_primitives {
     )*};
 }
 
-mod exact;
-mod stream;
+mod read;
 
-pub(crate) use exact::{kind_of_text, Exact, Members};
-pub(crate) use stream::{read_flat, read_wrapped};
+pub(crate) use read::{read_flat, read_text, read_wrapped, scan_object};
 
 /// Why a JSON value did not decode, with the member path where it happened (`department[1].id`).
+///
+/// Boxed: every read answers a `Result` of it, and a small error keeps the success path's
+/// values small.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DecodeError {
+pub struct DecodeError(Box<Failure>);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Failure {
     /// Path segments, innermost first (reversed on display).
     path: Vec<String>,
     message: String,
@@ -69,14 +71,16 @@ pub struct DecodeError {
 
 impl DecodeError {
     /// An error at the current value.
+    #[cold]
     pub fn new(message: impl Into<String>) -> Self {
-        DecodeError {
+        DecodeError(Box::new(Failure {
             path: Vec::new(),
             message: message.into(),
-        }
+        }))
     }
 
     /// A required member `wire` is missing.
+    #[cold]
     pub fn missing(wire: &str) -> Self {
         DecodeError::new(format!("missing member `{wire}`"))
     }
@@ -86,14 +90,14 @@ impl DecodeError {
     }
 
     fn within(mut self, segment: String) -> Self {
-        self.path.push(segment);
+        self.0.path.push(segment);
         self
     }
 
     /// The path of the member that failed (`""` for the value itself).
     pub fn path(&self) -> String {
         let mut out = String::new();
-        for segment in self.path.iter().rev() {
+        for segment in self.0.path.iter().rev() {
             if !segment.starts_with('[') && !out.is_empty() {
                 out.push('.');
             }
@@ -106,8 +110,8 @@ impl DecodeError {
 impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.path() {
-            path if path.is_empty() => f.write_str(&self.message),
-            path => write!(f, "`{path}`: {}", self.message),
+            path if path.is_empty() => f.write_str(&self.0.message),
+            path => write!(f, "`{path}`: {}", self.0.message),
         }
     }
 }
@@ -179,7 +183,7 @@ pub trait FromJson: Sized {
 
     /// Decodes `raw`, with the precise member path of what does not fit.
     fn from_json(raw: &RawValue) -> Decoded<Self> {
-        Self::read(&mut Exact::Raw(raw))
+        from_text(raw.get())
     }
 }
 
@@ -428,6 +432,16 @@ impl MembersOut {
 pub fn deserialize<'de, D: serde::Deserializer<'de>, T: FromJson>(deserializer: D) -> Result<T, D::Error> {
     let value = <Value as serde::Deserialize>::deserialize(deserializer)?;
     from_value(&value).map_err(serde::de::Error::custom)
+}
+
+/// Types the JSON text `text` (all of it).
+pub(crate) fn from_text<T: FromJson>(text: &str) -> Decoded<T> {
+    let mut out = None;
+    read::read_text(text, &mut |value| {
+        out = Some(T::read(value)?);
+        Ok(())
+    })?;
+    out.ok_or_else(|| DecodeError::new("the value was not read"))
 }
 
 /// Types a JSON value.
