@@ -163,7 +163,7 @@ decoders! {
     create_user: qywx::wecom::SERVICE, user::CREATE_USER => user::CreateUserResponse;
     update_user: qywx::wecom::SERVICE, user::UPDATE_USER => user::UpdateUserResponse;
     delete_user: qywx::wecom::SERVICE, user::DELETE_USER => user::DeleteUserResponse;
-    get_user: qywx::wecom::SERVICE, user::GET_USER => user::GetUserResponse;
+    get_user: qywx::wecom::SERVICE, user::GET_USER => user::Member;
     list_department_users: qywx::wecom::SERVICE, user::LIST_DEPARTMENT_USERS => user::ListDepartmentUsersResponse;
     create_tag: qywx::wecom::SERVICE, tag::CREATE_TAG => tag::CreateTagResponse;
     update_tag: qywx::wecom::SERVICE, tag::UPDATE_TAG => tag::UpdateTagResponse;

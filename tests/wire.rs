@@ -1000,3 +1000,13 @@ fn decode_errors_keep_the_path() {
         }
     }
 }
+
+/// `user/get` answers a `Member` (the type `user/list` entries have); its earlier response name
+/// still names the same type.
+#[test]
+fn get_user_answers_a_member_under_both_names() {
+    use qywx::wecom::user::{GetUserResponse, Member};
+    let member = Member::new("zhangsan", vec![1], qywx::wecom::user::MemberStatus::Active);
+    let same: GetUserResponse = member.clone();
+    assert_eq!(same, member);
+}

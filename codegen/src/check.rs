@@ -246,6 +246,23 @@ fn check_service<'a>(s: &'a Service, service_ids: &mut BTreeSet<&'a str>) -> Res
     Ok(())
 }
 
+/// An earlier response type name kept as an alias: a type name no declared type has.
+fn check_alias(index: &TypeIndex<'_>, name: &str, origin: &Origin) -> Result<()> {
+    if !is_pascal(name) {
+        return Err(origin.err_at(
+            ".formerly",
+            format!("`{name}` must be an UpperCamelCase type name (it stays as a Rust type alias)"),
+        ));
+    }
+    if index.types.contains_key(name) {
+        return Err(origin.err_at(
+            ".formerly",
+            format!("`{name}` is declared in `types`: an alias of the response type cannot have its name"),
+        ));
+    }
+    Ok(())
+}
+
 fn check_endpoint(index: &TypeIndex<'_>, e: &Endpoint) -> Result<()> {
     if !is_snake(&e.name) {
         return Err(e.origin.err_at(
@@ -285,7 +302,14 @@ fn check_endpoint(index: &TypeIndex<'_>, e: &Endpoint) -> Result<()> {
     }
     match &e.response {
         Response::Fields(schema) => check_schema(index, schema, &e.origin)?,
-        Response::Type { origin, ty, .. } => check_type_expr(index, ty, origin, ".type")?,
+        Response::Type {
+            origin, ty, formerly, ..
+        } => {
+            check_type_expr(index, ty, origin, ".type")?;
+            if let Some(name) = formerly {
+                check_alias(index, name, origin)?;
+            }
+        }
     }
     for x in &e.examples {
         match (x.is_request(), &x.body, &x.url, &x.outcome) {

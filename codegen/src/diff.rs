@@ -526,6 +526,14 @@ fn endpoint(out: &mut Out<'_>, o: &Endpoint, n: &Endpoint) {
             }
             docs_if_changed(out, "response description", da, db);
         }
+        (Response::Fields(_), Response::Type { ty, formerly: Some(alias), .. }) => out.push(
+            Class::Breaking,
+            format!(
+                "response `{alias}` is now `{}`, kept under its old name as an alias: code naming it still \
+                 compiles, a trait implemented for both types now conflicts",
+                ty.display()
+            ),
+        ),
         _ => out.push(Class::Breaking, "response shape changed (fields ↔ type)"),
     }
 }

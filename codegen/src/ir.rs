@@ -338,6 +338,8 @@ pub struct EndpointIr<'s> {
     /// Descriptor constant (`CREATE_DEPARTMENT`).
     pub const_name: String,
     pub call: Call,
+    /// An earlier name of the response type, kept as an alias of it (`formerly`).
+    pub response_alias: Option<String>,
     pub request: Option<ObjectIr<'s>>,
     pub response: ResponseIr<'s>,
     pub bulk: Option<BulkIr>,
@@ -1117,6 +1119,10 @@ impl<'s> Builder<'_, 's> {
         Ok(EndpointIr {
             spec: e,
             const_name: upper(&e.name),
+            response_alias: match &e.response {
+                Response::Type { formerly, .. } => formerly.clone(),
+                Response::Fields(_) => None,
+            },
             call,
             request,
             response,

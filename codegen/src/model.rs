@@ -1276,6 +1276,11 @@ pub struct ResponseDef {
     /// With `type`: what the payload is.
     #[serde(default)]
     pub description: Option<String>,
+    /// With `type`: the name the response type had when the spec listed its fields
+    /// (`GetUserResponse`); the crate keeps it as an alias of `type`, so code naming it still
+    /// compiles.
+    #[serde(default)]
+    pub formerly: Option<String>,
 }
 
 /// An endpoint's payload on success.
@@ -1286,6 +1291,7 @@ pub enum Response {
         origin: Origin,
         ty: TypeExpr,
         description: Option<String>,
+        formerly: Option<String>,
     },
 }
 
@@ -1294,6 +1300,9 @@ impl<'de> Deserialize<'de> for Response {
         let r = ResponseDef::deserialize(d)?;
         match (r.fields, r.ty) {
             (Some(_), Some(_)) => Err(serde::de::Error::custom("a response has `fields` or `type`, not both")),
+            (_, None) if r.formerly.is_some() => Err(serde::de::Error::custom(
+                "`formerly` names a response type's earlier name: it goes with `type`",
+            )),
             (fields, None) => Ok(Response::Fields(ObjectSchema {
                 fields: fields.unwrap_or_default(),
                 constraints: r.constraints,
@@ -1302,6 +1311,7 @@ impl<'de> Deserialize<'de> for Response {
                 origin: Origin::default(),
                 ty,
                 description: r.description,
+                formerly: r.formerly,
             }),
         }
     }

@@ -270,3 +270,24 @@ fn a_cli_name_collision_is_found_by_the_check() {
         "{text}"
     );
 }
+
+/// A response type's earlier name stays as an alias (`formerly`); a name a declared type has is
+/// refused by the check, at the response.
+#[test]
+fn a_response_alias_may_not_shadow_a_declared_type() {
+    let tmp = std::env::temp_dir().join(format!("qywx-snapshots-alias-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    copy_dir(&tests_dir().join("../../spec"), &tmp);
+    let group = tmp.join("groups/user.json");
+    let text = std::fs::read_to_string(&group).unwrap();
+    assert!(text.contains(r#""formerly": "GetUserResponse""#), "the spec keeps user/get's old name");
+    std::fs::write(&group, text.replace(r#""formerly": "GetUserResponse""#, r#""formerly": "UserBrief""#)).unwrap();
+    let result = qywx_codegen::check_spec(&tmp);
+    let _ = std::fs::remove_dir_all(&tmp);
+    let errors = result.expect_err("an alias named like a declared type must be refused");
+    let text = errors.to_string();
+    assert!(
+        errors.0.iter().any(|e| e.location.ends_with(".response.formerly") && e.message.contains("UserBrief")),
+        "{text}"
+    );
+}

@@ -26,7 +26,7 @@ use qywx::wecom::tag::{
 use qywx::wecom::user::{
     ConvertToOpenidRequest, ConvertToOpenidResponse, ConvertToUseridRequest, ConvertToUseridResponse,
     CreateUserRequest, CreateUserResponse, DeleteUserRequest, DeleteUserResponse, DeptUser, FetchChild, Gender,
-    GetUserRequest, GetUserResponse, ListDepartmentUsersRequest, ListDepartmentUsersResponse, ListUserIdsRequest,
+    GetUserRequest, ListDepartmentUsersRequest, ListDepartmentUsersResponse, ListUserIdsRequest,
     ListUserIdsResponse, ListUsersRequest, ListUsersResponse, Member, MemberStatus, UpdateUserRequest,
     UpdateUserResponse, UserBrief,
 };
@@ -74,15 +74,18 @@ impl User {
         }
     }
 
-    /// The member as `user/list` answers it.
+    /// The member as `user/get` answers it, and each entry of `user/list`.
     fn member(&self, userid: &str) -> Member {
         let mut m = Member::new(userid, self.department.clone(), self.status());
         m.name = Some(self.name.clone());
         m.position = self.position.clone();
         m.mobile = self.mobile.clone();
+        // Today's encoding: "0" unspecified, "1" male, "2" female.
         m.gender = Some(self.gender.clone().unwrap_or(Gender::Unspecified));
         m.email = self.email.clone();
         m.main_department = self.department.first().copied();
+        m.tel = self.tel.clone();
+        m.weixinid = self.weixinid.clone();
         m
     }
 }
@@ -598,7 +601,7 @@ impl WecomHandler for Emu<'_> {
         Ok(DeleteUserResponse::new())
     }
 
-    fn get_user(&mut self, call: Call<'_, GetUserRequest>) -> Result<GetUserResponse, Refusal> {
+    fn get_user(&mut self, call: Call<'_, GetUserRequest>) -> Result<Member, Refusal> {
         let request = call.request()?;
         let Some(user) = self.inner.wecom.users.get(&request.userid) else {
             return Err(fail(
@@ -606,17 +609,7 @@ impl WecomHandler for Emu<'_> {
                 format_args!("userid not found: {}", request.userid),
             ));
         };
-        let mut answer = GetUserResponse::new(request.userid.clone(), user.department.clone(), user.status());
-        answer.name = Some(user.name.clone());
-        answer.position = user.position.clone();
-        answer.mobile = user.mobile.clone();
-        // Today's encoding: "0" unspecified, "1" male, "2" female.
-        answer.gender = Some(user.gender.clone().unwrap_or(Gender::Unspecified));
-        answer.main_department = user.department.first().copied();
-        answer.tel = user.tel.clone();
-        answer.email = user.email.clone();
-        answer.weixinid = user.weixinid.clone();
-        Ok(answer)
+        Ok(user.member(&request.userid))
     }
 
     fn list_department_users(&mut self, call: Call<'_, ListDepartmentUsersRequest>) -> Result<ListDepartmentUsersResponse, Refusal> {

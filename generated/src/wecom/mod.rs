@@ -2034,31 +2034,7 @@ impl WecomClient {
     ///
     /// # Returns
     ///
-    /// - `userid` (string): 成员UserID。对应管理端的账号，企业内必须唯一。不区分大小写，长度为1~64个字节. Member UserID.
-    /// - `name` (string): 成员名称；第三方不可获取，调用时返回userid以代替name；代开发自建应用需要管理员授权才返回. Member name; service-provider-built apps need the admin's authorization.
-    /// - `department` (i32[]): 成员所属部门id列表，仅返回该应用有查看权限的部门id. Ids of the member's departments the app may see.
-    /// - `order` (u32[]): 部门内的排序值，默认为0。数量必须和department一致，数值越大排序越前面。值范围是\[0, 2^32). Order in each department, aligned with department; larger sorts first.
-    /// - `position` (string): 职务信息. Job title.
-    /// - `mobile` (string): 手机号码. Mobile number.
-    /// - `gender` (Gender): 性别。0表示未定义，1表示男性，2表示女性. Gender.
-    /// - `email` (string): 邮箱. Email.
-    /// - `biz_mail` (string): 企业邮箱. Corporate email.
-    /// - `is_leader_in_dept` (i32[]): 表示在所在的部门内是否为部门负责人，数量与department一致. 1 where the member leads the department, 0 otherwise; aligned with department.
-    /// - `direct_leader` (string[]): 直属上级UserID，返回在应用可见范围内的直属上级列表，最多有五个直属上级. UserIDs of the member's direct leaders visible to the app (at most five).
-    /// - `avatar` (string): 头像url。注:如果要获取小图将url最后的"/0"改成"/64"即可. Avatar URL; for a small one, replace its trailing /0 by /64.
-    /// - `thumb_avatar` (string): 头像缩略图url. Avatar thumbnail URL.
-    /// - `telephone` (string): 座机. Landline.
-    /// - `alias` (string): 别名. Alias.
-    /// - `address` (string): 地址. Address.
-    /// - `open_userid` (string): 全局唯一。对于同一个服务商，不同应用获取到企业内同一个成员的open_userid是相同的，最多64个字节。仅第三方应用可获取. The member's id for a service provider (third-party apps only).
-    /// - `main_department` (i32): 主部门，仅当应用对主部门有查看权限时返回. Main department.
-    /// - `extattr` (ExtAttr): 扩展属性. Custom attributes.
-    /// - `status` (MemberStatus): 激活状态: 1=已激活，2=已禁用，4=未激活，5=退出企业. Activation status (2014: 关注状态 1 followed, 2 frozen, 4 not followed).
-    /// - `qr_code` (string): 员工个人二维码，扫描可添加为外部联系人(注意返回的是一个url，可在浏览器上打开该url以展示二维码). URL of the member's QR code (adds them as an external contact).
-    /// - `external_position` (string): 对外职务，如果设置了该值，则以此作为对外展示的职务，否则以position来展示. Job title shown to external contacts (position when unset).
-    /// - `tel` (string): 办公电话 (deprecated: today telephone). Office phone.
-    /// - `weixinid` (string): 微信号 (deprecated: not in today's pages). WeChat id.
-    /// - `enable` (EnableFlag): 成员启用状态。1表示启用的成员，0表示被禁用. 1 enabled, 0 disabled.
+    /// `Member`: The member's details (成员详情): the same fields as an entry of user/list.
     ///
     /// # Errors
     ///
@@ -2069,7 +2045,7 @@ impl WecomClient {
     pub async fn get_user(
         &self,
         request: &user::GetUserRequest,
-    ) -> Result<user::GetUserResponse> {
+    ) -> Result<user::Member> {
         self.inner.call_query(&user::GET_USER, request).await
     }
 

@@ -199,7 +199,7 @@ pub trait WecomHandler: Authenticate {
     fn get_user(
         &mut self,
         call: Call<'_, super::user::GetUserRequest>,
-    ) -> Result<super::user::GetUserResponse, Refusal> {
+    ) -> Result<super::user::Member, Refusal> {
         Err(call.not_emulated())
     }
 

@@ -927,7 +927,7 @@ impl Validate for DeptUser {
     fn validate(&self, _v: &mut Validator) {}
 }
 
-/// One member with today's details, as user/list answers it (the same fields as user/get). external_profile (成员对外属性) is not modelled: it is kept with the other unknown members.
+/// One member with today's details, as user/get answers it and as each entry of user/list does (the two answer the same fields). external_profile (成员对外属性) is not modelled: it is kept with the other unknown members.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct Member {
@@ -1019,6 +1019,18 @@ pub struct Member {
     ///
     /// Wire name `external_position`, type `string`, optional.
     pub external_position: Option<String>,
+    /// 办公电话 (deprecated: today telephone). Office phone.
+    ///
+    /// Wire name `tel`, type `string`, optional.
+    pub tel: Option<String>,
+    /// 微信号 (deprecated: not in today's pages). WeChat id.
+    ///
+    /// Wire name `weixinid`, type `string`, optional.
+    pub weixinid: Option<String>,
+    /// 成员启用状态。1表示启用的成员，0表示被禁用. 1 enabled, 0 disabled.
+    ///
+    /// Wire name `enable`, type `EnableFlag`, optional.
+    pub enable: Option<EnableFlag>,
     /// Members the server sent that this version of the spec does not model, kept as sent.
     pub extra: Map<String, Value>,
 }
@@ -1053,6 +1065,9 @@ impl Member {
             status,
             qr_code: None,
             external_position: None,
+            tel: None,
+            weixinid: None,
+            enable: None,
             extra: Map::new(),
         }
     }
@@ -1192,6 +1207,27 @@ impl Member {
         self.external_position = Some(value.into());
         self
     }
+
+    /// Sets `tel`: 办公电话 (deprecated: today telephone). Office phone.
+    #[must_use = "a setter returns the updated value"]
+    pub fn tel(mut self, value: impl Into<String>) -> Self {
+        self.tel = Some(value.into());
+        self
+    }
+
+    /// Sets `weixinid`: 微信号 (deprecated: not in today's pages). WeChat id.
+    #[must_use = "a setter returns the updated value"]
+    pub fn weixinid(mut self, value: impl Into<String>) -> Self {
+        self.weixinid = Some(value.into());
+        self
+    }
+
+    /// Sets `enable`: 成员启用状态。1表示启用的成员，0表示被禁用. 1 enabled, 0 disabled.
+    #[must_use = "a setter returns the updated value"]
+    pub fn enable(mut self, value: impl Into<EnableFlag>) -> Self {
+        self.enable = Some(value.into());
+        self
+    }
 }
 
 impl FromJson for Member {
@@ -1218,6 +1254,9 @@ impl FromJson for Member {
         let mut status: Option<MemberStatus> = None;
         let mut qr_code: Option<String> = None;
         let mut external_position: Option<String> = None;
+        let mut tel: Option<String> = None;
+        let mut weixinid: Option<String> = None;
+        let mut enable: Option<EnableFlag> = None;
         let extra = json
             .object(
                 "Member",
@@ -1244,6 +1283,9 @@ impl FromJson for Member {
                     "status",
                     "qr_code",
                     "external_position",
+                    "tel",
+                    "weixinid",
+                    "enable",
                 ],
                 &mut [
                     &mut Required(&mut userid),
@@ -1268,6 +1310,9 @@ impl FromJson for Member {
                     &mut Required(&mut status),
                     &mut qr_code,
                     &mut external_position,
+                    &mut tel,
+                    &mut weixinid,
+                    &mut enable,
                 ],
             )?;
         Ok(Self {
@@ -1293,6 +1338,9 @@ impl FromJson for Member {
             status: Required::check(status, "status")?,
             qr_code,
             external_position,
+            tel,
+            weixinid,
+            enable,
             extra,
         })
     }
@@ -1323,6 +1371,9 @@ impl ToJson for Member {
         out.put("status", &self.status);
         out.put_some("qr_code", &self.qr_code);
         out.put_some("external_position", &self.external_position);
+        out.put_some("tel", &self.tel);
+        out.put_some("weixinid", &self.weixinid);
+        out.put_some("enable", &self.enable);
         out.put_extra(&self.extra);
         out.finish()
     }
@@ -1350,6 +1401,11 @@ impl Validate for Member {
                     "status",
                     "not a documented value (expected one of: 1, 2, 4, 5)",
                 );
+            }
+        }
+        if let Some(value) = &self.enable {
+            if !value.is_known() {
+                v.report("enable", "not a documented value (expected one of: 1, 0)");
             }
         }
     }
@@ -2539,459 +2595,8 @@ impl QueryParams for GetUserRequest {
     }
 }
 
-/// Answer of [`get_user`](crate::wecom::WecomClient::get_user) on success (envelope removed).
-#[derive(Clone, Debug, PartialEq)]
-#[non_exhaustive]
-pub struct GetUserResponse {
-    /// 成员UserID。对应管理端的账号，企业内必须唯一。不区分大小写，长度为1~64个字节. Member UserID.
-    ///
-    /// Wire name `userid`, type `string`, required.
-    pub userid: String,
-    /// 成员名称；第三方不可获取，调用时返回userid以代替name；代开发自建应用需要管理员授权才返回. Member name; service-provider-built apps need the admin's authorization.
-    ///
-    /// Wire name `name`, type `string`, optional.
-    pub name: Option<String>,
-    /// 成员所属部门id列表，仅返回该应用有查看权限的部门id. Ids of the member's departments the app may see.
-    ///
-    /// Wire name `department`, type `i32[]`, required.
-    pub department: Vec<i32>,
-    /// 部门内的排序值，默认为0。数量必须和department一致，数值越大排序越前面。值范围是\[0, 2^32). Order in each department, aligned with department; larger sorts first.
-    ///
-    /// Wire name `order`, type `u32[]`, optional.
-    pub order: Option<Vec<u32>>,
-    /// 职务信息. Job title.
-    ///
-    /// Wire name `position`, type `string`, optional.
-    pub position: Option<String>,
-    /// 手机号码. Mobile number.
-    ///
-    /// Wire name `mobile`, type `string`, optional.
-    pub mobile: Option<String>,
-    /// 性别。0表示未定义，1表示男性，2表示女性. Gender.
-    ///
-    /// Wire name `gender`, type `Gender`, optional.
-    pub gender: Option<Gender>,
-    /// 邮箱. Email.
-    ///
-    /// Wire name `email`, type `string`, optional.
-    pub email: Option<String>,
-    /// 企业邮箱. Corporate email.
-    ///
-    /// Wire name `biz_mail`, type `string`, optional.
-    pub biz_mail: Option<String>,
-    /// 表示在所在的部门内是否为部门负责人，数量与department一致. 1 where the member leads the department, 0 otherwise; aligned with department.
-    ///
-    /// Wire name `is_leader_in_dept`, type `i32[]`, optional.
-    pub is_leader_in_dept: Option<Vec<i32>>,
-    /// 直属上级UserID，返回在应用可见范围内的直属上级列表，最多有五个直属上级. UserIDs of the member's direct leaders visible to the app (at most five).
-    ///
-    /// Wire name `direct_leader`, type `string[]`, optional.
-    pub direct_leader: Option<Vec<String>>,
-    /// 头像url。注:如果要获取小图将url最后的"/0"改成"/64"即可. Avatar URL; for a small one, replace its trailing /0 by /64.
-    ///
-    /// Wire name `avatar`, type `string`, optional.
-    pub avatar: Option<String>,
-    /// 头像缩略图url. Avatar thumbnail URL.
-    ///
-    /// Wire name `thumb_avatar`, type `string`, optional.
-    pub thumb_avatar: Option<String>,
-    /// 座机. Landline.
-    ///
-    /// Wire name `telephone`, type `string`, optional.
-    pub telephone: Option<String>,
-    /// 别名. Alias.
-    ///
-    /// Wire name `alias`, type `string`, optional.
-    pub alias: Option<String>,
-    /// 地址. Address.
-    ///
-    /// Wire name `address`, type `string`, optional.
-    pub address: Option<String>,
-    /// 全局唯一。对于同一个服务商，不同应用获取到企业内同一个成员的open_userid是相同的，最多64个字节。仅第三方应用可获取. The member's id for a service provider (third-party apps only).
-    ///
-    /// Wire name `open_userid`, type `string`, optional.
-    pub open_userid: Option<String>,
-    /// 主部门，仅当应用对主部门有查看权限时返回. Main department.
-    ///
-    /// Wire name `main_department`, type `i32`, optional.
-    pub main_department: Option<i32>,
-    /// 扩展属性. Custom attributes.
-    ///
-    /// Wire name `extattr`, type `ExtAttr`, optional.
-    pub extattr: Option<ExtAttr>,
-    /// 激活状态: 1=已激活，2=已禁用，4=未激活，5=退出企业. Activation status (2014: 关注状态 1 followed, 2 frozen, 4 not followed).
-    ///
-    /// Wire name `status`, type `MemberStatus`, required.
-    pub status: MemberStatus,
-    /// 员工个人二维码，扫描可添加为外部联系人(注意返回的是一个url，可在浏览器上打开该url以展示二维码). URL of the member's QR code (adds them as an external contact).
-    ///
-    /// Wire name `qr_code`, type `string`, optional.
-    pub qr_code: Option<String>,
-    /// 对外职务，如果设置了该值，则以此作为对外展示的职务，否则以position来展示. Job title shown to external contacts (position when unset).
-    ///
-    /// Wire name `external_position`, type `string`, optional.
-    pub external_position: Option<String>,
-    /// 办公电话 (deprecated: today telephone). Office phone.
-    ///
-    /// Wire name `tel`, type `string`, optional.
-    pub tel: Option<String>,
-    /// 微信号 (deprecated: not in today's pages). WeChat id.
-    ///
-    /// Wire name `weixinid`, type `string`, optional.
-    pub weixinid: Option<String>,
-    /// 成员启用状态。1表示启用的成员，0表示被禁用. 1 enabled, 0 disabled.
-    ///
-    /// Wire name `enable`, type `EnableFlag`, optional.
-    pub enable: Option<EnableFlag>,
-    /// Members the server sent that this version of the spec does not model, kept as sent.
-    pub extra: Map<String, Value>,
-}
-
-impl GetUserResponse {
-    /// A `GetUserResponse` from its required fields (`userid`, `department`, `status`); optional fields start unset.
-    pub fn new(
-        userid: impl Into<String>,
-        department: Vec<i32>,
-        status: MemberStatus,
-    ) -> Self {
-        Self {
-            userid: userid.into(),
-            name: None,
-            department,
-            order: None,
-            position: None,
-            mobile: None,
-            gender: None,
-            email: None,
-            biz_mail: None,
-            is_leader_in_dept: None,
-            direct_leader: None,
-            avatar: None,
-            thumb_avatar: None,
-            telephone: None,
-            alias: None,
-            address: None,
-            open_userid: None,
-            main_department: None,
-            extattr: None,
-            status,
-            qr_code: None,
-            external_position: None,
-            tel: None,
-            weixinid: None,
-            enable: None,
-            extra: Map::new(),
-        }
-    }
-
-    /// Sets `name`: 成员名称；第三方不可获取，调用时返回userid以代替name；代开发自建应用需要管理员授权才返回. Member name; service-provider-built apps need the admin's authorization.
-    #[must_use = "a setter returns the updated value"]
-    pub fn name(mut self, value: impl Into<String>) -> Self {
-        self.name = Some(value.into());
-        self
-    }
-
-    /// Sets `order`: 部门内的排序值，默认为0。数量必须和department一致，数值越大排序越前面。值范围是\[0, 2^32). Order in each department, aligned with department; larger sorts first.
-    #[must_use = "a setter returns the updated value"]
-    pub fn order(mut self, value: impl Into<Vec<u32>>) -> Self {
-        self.order = Some(value.into());
-        self
-    }
-
-    /// Sets `position`: 职务信息. Job title.
-    #[must_use = "a setter returns the updated value"]
-    pub fn position(mut self, value: impl Into<String>) -> Self {
-        self.position = Some(value.into());
-        self
-    }
-
-    /// Sets `mobile`: 手机号码. Mobile number.
-    #[must_use = "a setter returns the updated value"]
-    pub fn mobile(mut self, value: impl Into<String>) -> Self {
-        self.mobile = Some(value.into());
-        self
-    }
-
-    /// Sets `gender`: 性别。0表示未定义，1表示男性，2表示女性. Gender.
-    #[must_use = "a setter returns the updated value"]
-    pub fn gender(mut self, value: impl Into<Gender>) -> Self {
-        self.gender = Some(value.into());
-        self
-    }
-
-    /// Sets `email`: 邮箱. Email.
-    #[must_use = "a setter returns the updated value"]
-    pub fn email(mut self, value: impl Into<String>) -> Self {
-        self.email = Some(value.into());
-        self
-    }
-
-    /// Sets `biz_mail`: 企业邮箱. Corporate email.
-    #[must_use = "a setter returns the updated value"]
-    pub fn biz_mail(mut self, value: impl Into<String>) -> Self {
-        self.biz_mail = Some(value.into());
-        self
-    }
-
-    /// Sets `is_leader_in_dept`: 表示在所在的部门内是否为部门负责人，数量与department一致. 1 where the member leads the department, 0 otherwise; aligned with department.
-    #[must_use = "a setter returns the updated value"]
-    pub fn is_leader_in_dept(mut self, value: impl Into<Vec<i32>>) -> Self {
-        self.is_leader_in_dept = Some(value.into());
-        self
-    }
-
-    /// Sets `direct_leader`: 直属上级UserID，返回在应用可见范围内的直属上级列表，最多有五个直属上级. UserIDs of the member's direct leaders visible to the app (at most five).
-    #[must_use = "a setter returns the updated value"]
-    pub fn direct_leader(
-        mut self,
-        value: impl IntoIterator<Item = impl Into<String>>,
-    ) -> Self {
-        self.direct_leader = Some(value.into_iter().map(Into::into).collect());
-        self
-    }
-
-    /// Sets `avatar`: 头像url。注:如果要获取小图将url最后的"/0"改成"/64"即可. Avatar URL; for a small one, replace its trailing /0 by /64.
-    #[must_use = "a setter returns the updated value"]
-    pub fn avatar(mut self, value: impl Into<String>) -> Self {
-        self.avatar = Some(value.into());
-        self
-    }
-
-    /// Sets `thumb_avatar`: 头像缩略图url. Avatar thumbnail URL.
-    #[must_use = "a setter returns the updated value"]
-    pub fn thumb_avatar(mut self, value: impl Into<String>) -> Self {
-        self.thumb_avatar = Some(value.into());
-        self
-    }
-
-    /// Sets `telephone`: 座机. Landline.
-    #[must_use = "a setter returns the updated value"]
-    pub fn telephone(mut self, value: impl Into<String>) -> Self {
-        self.telephone = Some(value.into());
-        self
-    }
-
-    /// Sets `alias`: 别名. Alias.
-    #[must_use = "a setter returns the updated value"]
-    pub fn alias(mut self, value: impl Into<String>) -> Self {
-        self.alias = Some(value.into());
-        self
-    }
-
-    /// Sets `address`: 地址. Address.
-    #[must_use = "a setter returns the updated value"]
-    pub fn address(mut self, value: impl Into<String>) -> Self {
-        self.address = Some(value.into());
-        self
-    }
-
-    /// Sets `open_userid`: 全局唯一。对于同一个服务商，不同应用获取到企业内同一个成员的open_userid是相同的，最多64个字节。仅第三方应用可获取. The member's id for a service provider (third-party apps only).
-    #[must_use = "a setter returns the updated value"]
-    pub fn open_userid(mut self, value: impl Into<String>) -> Self {
-        self.open_userid = Some(value.into());
-        self
-    }
-
-    /// Sets `main_department`: 主部门，仅当应用对主部门有查看权限时返回. Main department.
-    #[must_use = "a setter returns the updated value"]
-    pub fn main_department(mut self, value: impl Into<i32>) -> Self {
-        self.main_department = Some(value.into());
-        self
-    }
-
-    /// Sets `extattr`: 扩展属性. Custom attributes.
-    #[must_use = "a setter returns the updated value"]
-    pub fn extattr(mut self, value: impl Into<ExtAttr>) -> Self {
-        self.extattr = Some(value.into());
-        self
-    }
-
-    /// Sets `qr_code`: 员工个人二维码，扫描可添加为外部联系人(注意返回的是一个url，可在浏览器上打开该url以展示二维码). URL of the member's QR code (adds them as an external contact).
-    #[must_use = "a setter returns the updated value"]
-    pub fn qr_code(mut self, value: impl Into<String>) -> Self {
-        self.qr_code = Some(value.into());
-        self
-    }
-
-    /// Sets `external_position`: 对外职务，如果设置了该值，则以此作为对外展示的职务，否则以position来展示. Job title shown to external contacts (position when unset).
-    #[must_use = "a setter returns the updated value"]
-    pub fn external_position(mut self, value: impl Into<String>) -> Self {
-        self.external_position = Some(value.into());
-        self
-    }
-
-    /// Sets `tel`: 办公电话 (deprecated: today telephone). Office phone.
-    #[must_use = "a setter returns the updated value"]
-    pub fn tel(mut self, value: impl Into<String>) -> Self {
-        self.tel = Some(value.into());
-        self
-    }
-
-    /// Sets `weixinid`: 微信号 (deprecated: not in today's pages). WeChat id.
-    #[must_use = "a setter returns the updated value"]
-    pub fn weixinid(mut self, value: impl Into<String>) -> Self {
-        self.weixinid = Some(value.into());
-        self
-    }
-
-    /// Sets `enable`: 成员启用状态。1表示启用的成员，0表示被禁用. 1 enabled, 0 disabled.
-    #[must_use = "a setter returns the updated value"]
-    pub fn enable(mut self, value: impl Into<EnableFlag>) -> Self {
-        self.enable = Some(value.into());
-        self
-    }
-}
-
-impl FromJson for GetUserResponse {
-    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut userid: Option<String> = None;
-        let mut name: Option<String> = None;
-        let mut department: Vec<i32> = Vec::new();
-        let mut order: Option<Vec<u32>> = None;
-        let mut position: Option<String> = None;
-        let mut mobile: Option<String> = None;
-        let mut gender: Option<Gender> = None;
-        let mut email: Option<String> = None;
-        let mut biz_mail: Option<String> = None;
-        let mut is_leader_in_dept: Option<Vec<i32>> = None;
-        let mut direct_leader: Option<Vec<String>> = None;
-        let mut avatar: Option<String> = None;
-        let mut thumb_avatar: Option<String> = None;
-        let mut telephone: Option<String> = None;
-        let mut alias: Option<String> = None;
-        let mut address: Option<String> = None;
-        let mut open_userid: Option<String> = None;
-        let mut main_department: Option<i32> = None;
-        let mut extattr: Option<ExtAttr> = None;
-        let mut status: Option<MemberStatus> = None;
-        let mut qr_code: Option<String> = None;
-        let mut external_position: Option<String> = None;
-        let mut tel: Option<String> = None;
-        let mut weixinid: Option<String> = None;
-        let mut enable: Option<EnableFlag> = None;
-        let extra = json
-            .object(
-                "GetUserResponse",
-                &[
-                    "userid",
-                    "name",
-                    "department",
-                    "order",
-                    "position",
-                    "mobile",
-                    "gender",
-                    "email",
-                    "biz_mail",
-                    "is_leader_in_dept",
-                    "direct_leader",
-                    "avatar",
-                    "thumb_avatar",
-                    "telephone",
-                    "alias",
-                    "address",
-                    "open_userid",
-                    "main_department",
-                    "extattr",
-                    "status",
-                    "qr_code",
-                    "external_position",
-                    "tel",
-                    "weixinid",
-                    "enable",
-                ],
-                &mut [
-                    &mut Required(&mut userid),
-                    &mut name,
-                    &mut department,
-                    &mut order,
-                    &mut position,
-                    &mut mobile,
-                    &mut gender,
-                    &mut email,
-                    &mut biz_mail,
-                    &mut is_leader_in_dept,
-                    &mut direct_leader,
-                    &mut avatar,
-                    &mut thumb_avatar,
-                    &mut telephone,
-                    &mut alias,
-                    &mut address,
-                    &mut open_userid,
-                    &mut main_department,
-                    &mut extattr,
-                    &mut Required(&mut status),
-                    &mut qr_code,
-                    &mut external_position,
-                    &mut tel,
-                    &mut weixinid,
-                    &mut enable,
-                ],
-            )?;
-        Ok(Self {
-            userid: Required::check(userid, "userid")?,
-            name,
-            department,
-            order,
-            position,
-            mobile,
-            gender,
-            email,
-            biz_mail,
-            is_leader_in_dept,
-            direct_leader,
-            avatar,
-            thumb_avatar,
-            telephone,
-            alias,
-            address,
-            open_userid,
-            main_department,
-            extattr,
-            status: Required::check(status, "status")?,
-            qr_code,
-            external_position,
-            tel,
-            weixinid,
-            enable,
-            extra,
-        })
-    }
-}
-
-impl ToJson for GetUserResponse {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
-        out.put("userid", &self.userid);
-        out.put_some("name", &self.name);
-        out.put("department", &self.department);
-        out.put_some("order", &self.order);
-        out.put_some("position", &self.position);
-        out.put_some("mobile", &self.mobile);
-        out.put_some("gender", &self.gender);
-        out.put_some("email", &self.email);
-        out.put_some("biz_mail", &self.biz_mail);
-        out.put_some("is_leader_in_dept", &self.is_leader_in_dept);
-        out.put_some("direct_leader", &self.direct_leader);
-        out.put_some("avatar", &self.avatar);
-        out.put_some("thumb_avatar", &self.thumb_avatar);
-        out.put_some("telephone", &self.telephone);
-        out.put_some("alias", &self.alias);
-        out.put_some("address", &self.address);
-        out.put_some("open_userid", &self.open_userid);
-        out.put_some("main_department", &self.main_department);
-        out.put_some("extattr", &self.extattr);
-        out.put("status", &self.status);
-        out.put_some("qr_code", &self.qr_code);
-        out.put_some("external_position", &self.external_position);
-        out.put_some("tel", &self.tel);
-        out.put_some("weixinid", &self.weixinid);
-        out.put_some("enable", &self.enable);
-        out.put_extra(&self.extra);
-        out.finish()
-    }
-}
-
-json_object!(GetUserResponse);
+/// The answer of `get_user` under its earlier name: the same type as [`Member`].
+pub type GetUserResponse = Member;
 
 /// Descriptor of `user.simplelist`: `GET /cgi-bin/user/simplelist`.
 #[doc(hidden)]

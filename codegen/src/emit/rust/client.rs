@@ -21,9 +21,22 @@ impl Scope<'_> {
         let gone_codes = e.gone_codes.iter().map(|c| proc_macro2::Literal::i64_unsuffixed(*c));
         let const_doc = doc(&format!("Descriptor of `{}`: `{} {}`.", s.id, s.method, s.path));
         let request = e.request.as_ref().map(|r| self.object(r));
-        let response = match &e.response {
-            ResponseIr::Object(o) => Some(self.object(o)),
-            ResponseIr::Type(_) => None,
+        let response = match (&e.response, &e.response_alias) {
+            (ResponseIr::Object(o), _) => Some(self.object(o)),
+            (ResponseIr::Type(ty), Some(alias)) => {
+                let alias_doc = doc(&format!(
+                    "The answer of `{}` under its earlier name: the same type as [`{}`].",
+                    s.name,
+                    self.ty(ty)
+                ));
+                let alias = format_ident!("{alias}");
+                let ty = self.ty(ty);
+                Some(quote! {
+                    #alias_doc
+                    pub type #alias = #ty;
+                })
+            }
+            (ResponseIr::Type(_), None) => None,
         };
         quote! {
             #const_doc
