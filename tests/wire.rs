@@ -676,6 +676,7 @@ impl<C: 'static> Checker<'_, C> {
             ),
             ErasedError::Client(err) => panic!("{id}: the success answer {body} built from the spec does not decode: {err}"),
             ErasedError::Response(message) => panic!("{id}: the decoded answer cannot be written as JSON: {message}"),
+            ErasedError::Invalid(violations) => panic!("{id}: request {input} breaks rules: {violations:?}"),
         });
         self.check_sent(e, wire, 1);
 

@@ -1,27 +1,25 @@
 //! Bulk imports from files: `qywx tuzhan import employees rows.csv|rows.jsonl|rows.xlsx`.
 //!
 //! Every row is read and validated first (a file that cannot be read, or has an unknown column,
-//! stops everything before anything is sent); the valid rows then go through the runtime's bulk
-//! machinery (`qywx::runtime::bulk::run`: chunks, bounded concurrency). Each row carries its row
+//! stops everything before anything is sent); the valid rows then go through the bulk endpoint's
+//! entry in the service's endpoint table (`qywx::runtime::erased::ErasedBulk`, which runs
+//! `qywx::runtime::bulk::run`: chunks, bounded concurrency). Each row carries its row
 //! number through it, so the report gives every input row exactly one outcome: accepted,
 //! rejected (with the server's reason), invalid (with the broken rule), failed (with the error)
 //! or pending (the server is still processing it). Row N is the N-th data row of the file (a
 //! header is not a row).
 
-use std::future::Future;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use qywx::runtime::bulk::{BulkAnswer, BulkOptions, FromIter, RowStatus};
-use qywx::runtime::codec::ToJson;
-use qywx::runtime::validate::Validate;
+use qywx::runtime::bulk::{BulkOptions, BulkProgress, RowStatus};
+use qywx::runtime::erased::PreparedBulk;
 use qywx::Violation;
-use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use crate::run::{error_chain, CliError};
+use crate::run::{erased_error, error_chain, CliError, ServiceTable, Setup};
 use crate::tree::{json_value, Bulk, Column, Command};
 
 /// The command line of an import.
@@ -96,45 +94,6 @@ fn violations_text(violations: &[Violation]) -> String {
         .join("; ")
 }
 
-/// The request of a bulk endpoint without its rows, from the other members (flags); its own
-/// members are checked here, once.
-pub fn template<T: DeserializeOwned + Validate>(endpoint: &str, items: &str, mut body: Value) -> Result<T, CliError> {
-    if let Value::Object(map) = &mut body {
-        map.insert(items.to_owned(), Value::Array(Vec::new()));
-    }
-    let request: T =
-        serde_json::from_value(body).map_err(|e| CliError::Usage(format!("{endpoint}: bad parameters: {e}")))?;
-    let violations: Vec<Violation> = request.violations().into_iter().filter(|v| !is_row_path(&v.path, items)).collect();
-    if violations.is_empty() {
-        Ok(request)
-    } else {
-        Err(CliError::Invalid {
-            endpoint: endpoint.to_owned(),
-            violations,
-        })
-    }
-}
-
-fn is_row_path(path: &str, items: &str) -> bool {
-    path.strip_prefix(items)
-        .is_some_and(|rest| rest.is_empty() || rest.starts_with('[') || rest.starts_with('.'))
-}
-
-/// The violations of a request holding one row, as paths within that row (rules that depend on
-/// the request's other members, such as what a delete row needs, apply).
-pub fn row_violations<T: Validate>(request: &T, items: &str) -> Vec<Violation> {
-    let prefix = format!("{items}[0]");
-    request
-        .violations()
-        .into_iter()
-        .filter_map(|mut v| {
-            let rest = v.path.strip_prefix(&prefix)?;
-            v.path = rest.trim_start_matches('.').to_owned();
-            Some(v)
-        })
-        .collect()
-}
-
 // ---------------------------------------------------------------------------------------------
 // Reading rows
 
@@ -168,7 +127,7 @@ fn header_columns<'a>(path: &Path, bulk: &'a Bulk, headers: &[String], at: &str)
     for (i, name) in headers.iter().enumerate() {
         let name = name.trim().trim_start_matches('\u{feff}');
         let column = bulk.column(name).ok_or_else(|| {
-            let known: Vec<&str> = bulk.columns.iter().map(|c| c.name).collect();
+            let known: Vec<&str> = bulk.columns.iter().map(|c| c.name.as_str()).collect();
             unreadable(
                 path,
                 format!("{at}, column {}: unknown column `{name}` (the columns are the wire names: {})", i + 1, known.join(", ")),
@@ -337,47 +296,38 @@ fn record(outcomes: &Outcomes, number: usize, outcome: Outcome) {
     all[number - 1] = Some(outcome);
 }
 
-/// Parses and validates every row; answers the valid ones and records the others as invalid.
-fn check_rows<Row: DeserializeOwned>(
+/// Types and validates every row into `prepared` (which keeps the valid ones to send); answers
+/// the file row number of each kept row, and records the others as invalid.
+fn check_rows<C>(
     args: &ImportArgs,
     command: &Command,
-    validate: &impl Fn(&Row) -> Vec<Violation>,
-) -> Result<(Vec<(usize, Row)>, Outcomes), CliError> {
-    let bulk = command.bulk.as_ref().ok_or_else(|| CliError::Usage(format!("`{}` has no rows", command.endpoint)))?;
+    prepared: &mut dyn PreparedBulk<C>,
+) -> Result<(Vec<usize>, Outcomes), CliError> {
+    let bulk = command
+        .bulk
+        .as_ref()
+        .ok_or_else(|| CliError::Usage(format!("`{}` has no rows", command.endpoint)))?;
     let raw = read_rows(&args.file, bulk)?;
     let outcomes: Outcomes = Arc::new(Mutex::new(vec![None; raw.len()]));
-    let mut valid = Vec::with_capacity(raw.len());
+    let mut kept = Vec::with_capacity(raw.len());
     for RawRow { number, members } in raw {
-        let row = members.and_then(|m| {
-            serde_path_to_error::deserialize::<_, Row>(Value::Object(m)).map_err(|e| match e.path().to_string() {
-                path if path == "." => e.into_inner().to_string(),
-                path => format!("{path}: {}", e.into_inner()),
-            })
-        });
-        match row {
+        match members.and_then(|m| prepared.add_row(Value::Object(m))) {
             Err(reason) => record(&outcomes, number, Outcome::Invalid(reason)),
-            Ok(row) => {
-                let violations = validate(&row);
-                if violations.is_empty() {
-                    valid.push((number, row));
-                } else {
-                    record(&outcomes, number, Outcome::Invalid(violations_text(&violations)));
-                }
-            }
+            Ok(violations) if violations.is_empty() => kept.push(number),
+            Ok(violations) => record(&outcomes, number, Outcome::Invalid(violations_text(&violations))),
         }
     }
-    Ok((valid, outcomes))
+    Ok((kept, outcomes))
 }
 
-/// `--dry-run`: reads and validates every row, prints the invalid ones, sends nothing.
-pub fn dry_run<Row: DeserializeOwned>(
+/// `--dry-run`: the rows were read and validated; prints the invalid ones, sends nothing.
+fn dry_run(
     args: &ImportArgs,
-    command: &Command,
-    validate: impl Fn(&Row) -> Vec<Violation>,
+    report_format: Option<ReportFormat>,
+    kept: &[usize],
+    outcomes: Outcomes,
 ) -> Result<ImportSummary, CliError> {
-    let report_format = args.report.as_deref().map(ReportFormat::of).transpose()?;
-    let (valid, outcomes) = check_rows(args, command, &validate)?;
-    for (number, _) in &valid {
+    for number in kept {
         record(&outcomes, *number, Outcome::Valid);
     }
     let outcomes = take(outcomes);
@@ -389,13 +339,13 @@ pub fn dry_run<Row: DeserializeOwned>(
     }
     let summary = ImportSummary {
         total: outcomes.len(),
-        invalid: outcomes.len() - valid.len(),
+        invalid: outcomes.len() - kept.len(),
         ..ImportSummary::default()
     };
     eprintln!(
         "dry run: {} rows, {} valid, {} invalid; nothing was sent",
         summary.total,
-        valid.len(),
+        kept.len(),
         summary.invalid
     );
     if let (Some(path), Some(format)) = (&args.report, report_format) {
@@ -411,43 +361,51 @@ fn take(outcomes: Outcomes) -> Vec<Outcome> {
         .collect()
 }
 
-/// Reads, validates and imports every row of `args.file`: `send` sends one chunk of rows. The
-/// runtime's report says what happened to each row it was given, by position; the report file
-/// shows it by the row's number in the file.
-pub async fn import<Row, Answer, Fut>(
-    args: &ImportArgs,
+/// Reads, validates and imports every row of `args.file` through the bulk endpoint of
+/// `command` in the service's endpoint table; `body` holds the request's other members (from
+/// flags). The runtime's report says what happened to each row it was given, by position; the
+/// report file shows it by the row's number in the file.
+pub async fn import<C: Send + Sync + 'static>(
+    table: &ServiceTable<C>,
+    setup: &Setup,
     command: &Command,
-    validate: impl Fn(&Row) -> Vec<Violation>,
-    send: impl Fn(Vec<Row>) -> Fut,
-) -> Result<ImportSummary, CliError>
-where
-    Row: DeserializeOwned + ToJson + Clone + Send + 'static,
-    Answer: BulkAnswer<Row> + Send + 'static,
-    Answer::Echo: ToJson,
-    Fut: Future<Output = qywx::Result<Answer>> + Send + 'static,
-{
+    body: Value,
+    args: &ImportArgs,
+) -> Result<ImportSummary, CliError> {
+    let endpoint = command.endpoint.as_str();
+    let bulk = table
+        .endpoints
+        .iter()
+        .find(|entry| entry.endpoint.id == endpoint)
+        .and_then(|entry| entry.bulk.as_ref())
+        .ok_or_else(|| CliError::Usage(format!("`{endpoint}` is not a bulk endpoint")))?;
+    // The request's own members are checked once, before any row is read.
+    let mut prepared = (bulk.prepare)(body).map_err(|e| erased_error(endpoint, e))?;
     // A bad report path should fail before anything is sent, not after.
     let report_format = args.report.as_deref().map(ReportFormat::of).transpose()?;
-    let max_chunk = command.bulk.as_ref().map_or(usize::MAX, |b| b.max_chunk);
-    let (valid, outcomes) = check_rows(args, command, &validate)?;
-    let total = outcomes.lock().map(|o| o.len()).unwrap_or_default();
     // The runtime's row `i` is the file's row `numbers[i]`.
-    let (numbers, rows): (Vec<usize>, Vec<Row>) = valid.into_iter().unzip();
-    let to_send = rows.len();
+    let (numbers, outcomes) = check_rows(args, command, &mut *prepared)?;
+    if args.dry_run {
+        return dry_run(args, report_format, &numbers, outcomes);
+    }
+    let client = (table.connect)(setup.credentials(table.name)?, setup.options())?;
+    let total = outcomes.lock().map(|o| o.len()).unwrap_or_default();
+    let to_send = numbers.len();
     let started = Instant::now();
     let bar = progress_bar(to_send as u64);
     let options = BulkOptions::default()
-        .chunk_size(args.chunk_size.unwrap_or(max_chunk))
+        .chunk_size(args.chunk_size.unwrap_or(bulk.max_chunk))
         .concurrency(args.concurrency);
-    let report = qywx::runtime::bulk::run(FromIter(rows.into_iter()), max_chunk, options, &validate, send, |p| {
-        bar.set_position(p.answered as u64);
+    let shown = bar.clone();
+    let progress = Box::new(move |p: &BulkProgress| {
+        shown.set_position(p.answered as u64);
         let rate = p.answered as f64 / started.elapsed().as_secs_f64().max(1e-3);
-        bar.set_message(format!(
+        shown.set_message(format!(
             "{rate:.0} rows/s, rejected {}, failed {}, pending {}",
             p.rejected, p.failed, p.pending
         ));
-    })
-    .await;
+    });
+    let report = prepared.run(&client, options, progress).await;
     bar.finish_and_clear();
     for (i, status) in report.statuses().iter().enumerate() {
         if *status == RowStatus::Accepted {
@@ -585,12 +543,5 @@ mod tests {
     fn excel_serial_dates() {
         assert_eq!(excel_date_time(45_658.5), "2025-01-01 12:00:00");
         assert_eq!(excel_date_time(25_569.0), "1970-01-01 00:00:00");
-    }
-
-    #[test]
-    fn row_paths() {
-        assert!(is_row_path("data", "data"));
-        assert!(is_row_path("data[3].x", "data"));
-        assert!(!is_row_path("dataset", "data"));
     }
 }

@@ -1,7 +1,8 @@
 //! `qywx`: every endpoint of the spec as `qywx <service> <group> <command> [--flag value …]`,
 //! bulk imports from CSV, JSONL and xlsx files, and shell completions.
 //!
-//! The command tree and the dispatch are generated from the spec (`commands.rs`); this file and
+//! The command tree is generated from the spec (`commands.json`, data) and every call goes
+//! through the services' endpoint tables (`commands.rs` names them); this file and
 //! the other modules hold what is not per endpoint. Exit codes: 0 success, 1 the service
 //! answered an error (or a row was rejected or lost), 2 bad input (nothing was sent).
 
@@ -18,9 +19,8 @@ use clap::{value_parser, Arg, ArgAction, ArgMatches};
 use serde_json::{Map, Value};
 
 use crate::bulk::ImportArgs;
-use crate::commands::SERVICES;
 use crate::run::{render, CliError, Output, Setup};
-use crate::tree::{apply_flags, flag_arg, Command};
+use crate::tree::{apply_flags, flag_arg, services, Command};
 
 const ABOUT: &str = "WeCom (企业微信) contacts and Tuzhan (兔展) org import from the command line";
 const LONG_ABOUT: &str = "WeCom (企业微信) contacts and Tuzhan (兔展) org import from the command line.
@@ -77,19 +77,19 @@ fn command_tree() -> clap::Command {
                         .value_parser(value_parser!(clap_complete::Shell)),
                 ),
         );
-    for service in SERVICES {
-        let mut s = clap::Command::new(service.name)
-            .about(service.about)
-            .long_about(service.long_about)
+    for service in services() {
+        let mut s = clap::Command::new(service.name.as_str())
+            .about(service.about.as_str())
+            .long_about(service.long_about.as_str())
             .subcommand_required(true)
             .arg_required_else_help(true);
-        for group in service.groups {
-            let mut g = clap::Command::new(group.name)
-                .about(group.about)
-                .long_about(group.long_about)
+        for group in &service.groups {
+            let mut g = clap::Command::new(group.name.as_str())
+                .about(group.about.as_str())
+                .long_about(group.long_about.as_str())
                 .subcommand_required(true)
                 .arg_required_else_help(true);
-            for command in group.commands {
+            for command in &group.commands {
                 g = g.subcommand(endpoint_command(command));
             }
             s = s.subcommand(g);
@@ -99,10 +99,10 @@ fn command_tree() -> clap::Command {
     root
 }
 
-fn endpoint_command(command: &Command) -> clap::Command {
-    let mut c = clap::Command::new(command.name)
-        .about(command.about)
-        .long_about(command.long_about);
+fn endpoint_command(command: &'static Command) -> clap::Command {
+    let mut c = clap::Command::new(command.name.as_str())
+        .about(command.about.as_str())
+        .long_about(command.long_about.as_str());
     if command.bulk.is_some() {
         c = c
             .after_long_help(IMPORT_HELP)
@@ -141,7 +141,7 @@ fn endpoint_command(command: &Command) -> clap::Command {
                     .value_parser(value_parser!(u32).range(1..))
                     .help("Rows per request (at most, and by default, the endpoint's maximum)"),
             );
-        for flag in command.flags {
+        for flag in &command.flags {
             c = c.arg(flag_arg(flag, None));
         }
         return c;
@@ -154,7 +154,7 @@ fn endpoint_command(command: &Command) -> clap::Command {
                 .help("The whole request body as JSON (wire names), from FILE or - for stdin"),
         );
     }
-    for flag in command.flags {
+    for flag in &command.flags {
         c = c.arg(flag_arg(flag, Some("json")));
     }
     c
@@ -179,19 +179,19 @@ fn request_body(command: &Command, matches: &ArgMatches) -> Result<Value, CliErr
             Err(e) => return Err(CliError::Usage(format!("--json {source}: not JSON: {e}"))),
         }
     }
-    apply_flags(command.flags, matches, &mut body)?;
+    apply_flags(&command.flags, matches, &mut body)?;
     Ok(Value::Object(body))
 }
 
 /// Finds the endpoint command `qywx <service> <group> <command>` names.
-fn chosen(matches: &ArgMatches) -> Option<(&'static Command, &ArgMatches)> {
+fn chosen(matches: &ArgMatches) -> Option<(&'static str, &'static Command, &ArgMatches)> {
     let (service_name, service_matches) = matches.subcommand()?;
     let (group_name, group_matches) = service_matches.subcommand()?;
     let (command_name, command_matches) = group_matches.subcommand()?;
-    let service = SERVICES.iter().find(|s| s.name == service_name)?;
+    let service = services().iter().find(|s| s.name == service_name)?;
     let group = service.groups.iter().find(|g| g.name == group_name)?;
     let command = group.commands.iter().find(|c| c.name == command_name)?;
-    Some((command, command_matches))
+    Some((service.name.as_str(), command, command_matches))
 }
 
 async fn execute(matches: &ArgMatches) -> Result<ExitCode, CliError> {
@@ -199,7 +199,9 @@ async fn execute(matches: &ArgMatches) -> Result<ExitCode, CliError> {
         base_url: matches.get_one::<String>("base-url").cloned(),
     };
     let output = Output::parse(matches.get_one::<String>("output").map_or("json", String::as_str));
-    let (command, args) = chosen(matches).ok_or_else(|| CliError::Usage("no such command (try qywx --help)".into()))?;
+    let (service, command, args) =
+        chosen(matches).ok_or_else(|| CliError::Usage("no such command (try qywx --help)".into()))?;
+    let calls = commands::service(service).ok_or_else(|| CliError::Usage(format!("no service `{service}`")))?;
     let body = request_body(command, args)?;
     if command.bulk.is_some() {
         let import = ImportArgs {
@@ -209,10 +211,10 @@ async fn execute(matches: &ArgMatches) -> Result<ExitCode, CliError> {
             concurrency: args.get_one::<u16>("concurrency").map_or(4, |n| usize::from(*n)),
             chunk_size: args.get_one::<u32>("chunk-size").map(|n| *n as usize),
         };
-        let summary = commands::import(&setup, command, body, &import).await?;
+        let summary = calls.import(&setup, command, body, &import).await?;
         return Ok(summary.exit_code());
     }
-    let response = commands::call(&setup, command.endpoint, body).await?;
+    let response = calls.call(&setup, &command.endpoint, body).await?;
     print!("{}", render(&response, output));
     Ok(ExitCode::SUCCESS)
 }

@@ -4,12 +4,16 @@
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
+use std::future::Future;
+use std::pin::Pin;
+
 use qywx::runtime::erased::{ErasedCall, ErasedError};
 use qywx::runtime::{ClientOptions, Credentials};
 use qywx::Violation;
 use serde_json::Value;
 
-use crate::commands::SERVICES;
+use crate::bulk::{ImportArgs, ImportSummary};
+use crate::tree::{services, Command};
 
 /// Where credentials and the base URL come from.
 pub struct Setup {
@@ -91,7 +95,7 @@ impl std::fmt::Display for CliError {
             }
             CliError::Api(e) => {
                 write!(f, "{e}")?;
-                let meaning = SERVICES
+                let meaning = services()
                     .iter()
                     .find(|s| s.name == e.service)
                     .and_then(|s| s.error_codes.iter().find(|c| Some(c.code) == e.code));
@@ -132,13 +136,80 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
 
 /// Calls one endpoint through its entry of the service's endpoint table: the request is built
 /// and validated from `body` (wire names), the answer comes back as JSON (wire names).
-pub async fn erased<C>(entry: &ErasedCall<C>, client: &C, body: Value) -> Result<Value, CliError> {
-    let endpoint = entry.endpoint.id;
-    (entry.call)(client, body).await.map_err(|e| match e {
+/// What the CLI makes of a failed call through the endpoint table.
+pub fn erased_error(endpoint: &str, e: ErasedError) -> CliError {
+    match e {
         ErasedError::Request(message) => CliError::Usage(format!("{endpoint}: bad request: {message}")),
+        ErasedError::Invalid(violations) => CliError::Invalid {
+            endpoint: endpoint.to_owned(),
+            violations,
+        },
         ErasedError::Client(error) => CliError::from(error),
         ErasedError::Response(message) => CliError::Failed(format!("cannot show the response: {message}")),
+    }
+}
+
+/// A service as the CLI calls it: its endpoint table and how its client is made.
+pub struct ServiceTable<C: 'static> {
+    /// The service id (`wecom`), which names its credentials.
+    pub name: &'static str,
+    pub endpoints: &'static [ErasedCall<C>],
+    pub connect: fn(Credentials, ClientOptions) -> qywx::Result<C>,
+}
+
+/// The future of a [`Calls`] method.
+pub type CallFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, CliError>> + Send + 'a>>;
+
+/// Every service alike, whatever its client type.
+pub trait Calls: Send + Sync {
+    /// Calls `endpoint` with the request `body` (wire names) and answers the response as JSON.
+    fn call<'a>(&'a self, setup: &'a Setup, endpoint: &'a str, body: Value) -> CallFuture<'a, Value>;
+    /// Imports the rows of `args.file` through the bulk endpoint of `command`; `body` holds the
+    /// request's other members.
+    fn import<'a>(
+        &'a self,
+        setup: &'a Setup,
+        command: &'a Command,
+        body: Value,
+        args: &'a ImportArgs,
+    ) -> CallFuture<'a, ImportSummary>;
+}
+
+/// A service's [`Calls`] (what the generated `commands::service` answers).
+pub fn service_calls<C: Send + Sync + 'static>(
+    name: &'static str,
+    endpoints: &'static [ErasedCall<C>],
+    connect: fn(Credentials, ClientOptions) -> qywx::Result<C>,
+) -> Box<dyn Calls> {
+    Box::new(ServiceTable {
+        name,
+        endpoints,
+        connect,
     })
+}
+
+impl<C: Send + Sync + 'static> Calls for ServiceTable<C> {
+    fn call<'a>(&'a self, setup: &'a Setup, endpoint: &'a str, body: Value) -> CallFuture<'a, Value> {
+        Box::pin(async move {
+            let entry = self
+                .endpoints
+                .iter()
+                .find(|entry| entry.endpoint.id == endpoint && entry.bulk.is_none())
+                .ok_or_else(|| CliError::Usage(format!("no endpoint `{endpoint}`")))?;
+            let client = (self.connect)(setup.credentials(self.name)?, setup.options())?;
+            (entry.call)(&client, body).await.map_err(|e| erased_error(endpoint, e))
+        })
+    }
+
+    fn import<'a>(
+        &'a self,
+        setup: &'a Setup,
+        command: &'a Command,
+        body: Value,
+        args: &'a ImportArgs,
+    ) -> CallFuture<'a, ImportSummary> {
+        Box::pin(crate::bulk::import(self, setup, command, body, args))
+    }
 }
 
 /// `--output`.

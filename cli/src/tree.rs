@@ -1,58 +1,84 @@
-//! The types the generated command tree (`commands.rs`) is made of, and how they become `clap`
-//! commands and request bodies. Nothing here knows an endpoint.
+//! The types the generated command tree (`commands.json`) is made of, how it is loaded, and
+//! how it becomes `clap` commands and request bodies. Nothing here knows an endpoint.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use clap::builder::{PossibleValue, PossibleValuesParser, RangedI64ValueParser, RangedU64ValueParser};
 use clap::{Arg, ArgAction, ArgMatches};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::run::CliError;
 
+/// Every service, group and endpoint command, from the spec (`commands.json`: generated, checked
+/// for drift, and loaded by a test, so it always parses).
+pub fn services() -> &'static [Service] {
+    static SERVICES: OnceLock<Vec<Service>> = OnceLock::new();
+    SERVICES.get_or_init(|| {
+        /// The file: each enum's values once, by type name, and the services whose flags name them.
+        #[derive(Deserialize)]
+        struct File {
+            enums: BTreeMap<String, EnumDoc>,
+            services: Value,
+        }
+        let file: File = serde_json::from_str(crate::commands::TREE).expect("the generated commands.json parses");
+        let _ = ENUMS.set(file.enums);
+        Vec::<Service>::deserialize(file.services).expect("the generated commands.json's services parse")
+    })
+}
+
 /// A service: `qywx <service> …`.
+#[derive(Deserialize)]
 pub struct Service {
-    pub name: &'static str,
-    pub about: &'static str,
-    pub long_about: &'static str,
-    pub groups: &'static [Group],
+    pub name: String,
+    pub about: String,
+    pub long_about: String,
+    pub groups: Vec<Group>,
     /// The documented error codes, for explaining an API error.
-    pub error_codes: &'static [ErrorDoc],
+    pub error_codes: Vec<ErrorDoc>,
 }
 
 /// A documented error code.
+#[derive(Deserialize)]
 pub struct ErrorDoc {
     pub code: i64,
-    pub name: &'static str,
-    pub meaning: &'static str,
+    pub name: String,
+    pub meaning: String,
 }
 
 /// An API group: `qywx <service> <group> …`.
+#[derive(Deserialize)]
 pub struct Group {
-    pub name: &'static str,
-    pub about: &'static str,
-    pub long_about: &'static str,
-    pub commands: &'static [Command],
+    pub name: String,
+    pub about: String,
+    pub long_about: String,
+    pub commands: Vec<Command>,
 }
 
 /// An endpoint: `qywx <service> <group> <command> [--flag value …]`.
+#[derive(Deserialize)]
 pub struct Command {
-    pub name: &'static str,
+    pub name: String,
     /// The spec's endpoint id.
-    pub endpoint: &'static str,
-    pub about: &'static str,
-    pub long_about: &'static str,
+    pub endpoint: String,
+    pub about: String,
+    pub long_about: String,
     /// Whether the endpoint takes parameters at all (`--json` is offered only then).
     pub takes_request: bool,
-    pub flags: &'static [Flag],
+    pub flags: Vec<Flag>,
     /// Set for a bulk endpoint: the command imports rows from a file.
     pub bulk: Option<Bulk>,
 }
 
 /// A request member given on the command line.
+#[derive(Deserialize)]
 pub struct Flag {
     /// `--<long>`.
-    pub long: &'static str,
+    pub long: String,
     /// Wire names from the request root (`["publicParams", "optType"]`).
-    pub path: &'static [&'static str],
-    pub help: &'static str,
+    pub path: Vec<String>,
+    pub help: String,
     pub kind: Kind,
     /// Repeated flags or a comma list.
     pub list: bool,
@@ -60,36 +86,51 @@ pub struct Flag {
 }
 
 /// What a flag or a file cell holds.
-#[derive(Clone, Copy)]
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
 pub enum Kind {
     String,
     Bool,
     Integer { min: i64, max: i64 },
     Unsigned { max: u64 },
-    Enum(&'static EnumDoc),
+    /// An enum's values (named by type in the file).
+    Enum(#[serde(deserialize_with = "enum_doc")] &'static EnumDoc),
     /// Anything nested: given as JSON text.
     Json,
 }
 
+/// An enum flag names its type; the file holds its values once.
+fn enum_doc<'de, D: serde::Deserializer<'de>>(d: D) -> Result<&'static EnumDoc, D::Error> {
+    let name = String::deserialize(d)?;
+    ENUMS
+        .get()
+        .and_then(|enums| enums.get(&name))
+        .ok_or_else(|| serde::de::Error::custom(format!("no enum `{name}` in the tree")))
+}
+
+/// The enums, loaded before the commands that name them.
+static ENUMS: OnceLock<BTreeMap<String, EnumDoc>> = OnceLock::new();
+
 /// An enum's documented wire values, each with its meaning.
+#[derive(Deserialize)]
 pub struct EnumDoc {
     pub int: bool,
     /// Values outside the list are legal too.
     pub open: bool,
-    pub values: &'static [(&'static str, &'static str)],
+    pub values: Vec<(String, String)>,
 }
 
 /// The rows of a bulk endpoint.
+#[derive(Deserialize)]
 pub struct Bulk {
-    /// Rows per request at most.
-    pub max_chunk: usize,
     /// The row's members: the file's columns (CSV/xlsx headers, JSONL keys).
-    pub columns: &'static [Column],
+    pub columns: Vec<Column>,
 }
 
 /// A member of a bulk row.
+#[derive(Deserialize)]
 pub struct Column {
-    pub name: &'static str,
+    pub name: String,
     pub kind: Kind,
     pub list: bool,
 }
@@ -120,7 +161,7 @@ pub fn flag_arg(flag: &Flag, required_unless: Option<&'static str>) -> Arg {
             help.push_str(&format!(" Documented values (others are legal too): {}", values.join("; ")));
         }
     }
-    let mut arg = Arg::new(flag_id(flag)).long(flag.long).help(help);
+    let mut arg = Arg::new(flag_id(flag)).long(flag.long.clone()).help(help);
     arg = match flag.kind {
         Kind::String => arg.value_name("TEXT"),
         Kind::Json => arg.value_name("JSON"),
@@ -130,7 +171,9 @@ pub fn flag_arg(flag: &Flag, required_unless: Option<&'static str>) -> Arg {
         Kind::Enum(e) if e.open => arg.value_name("VALUE"),
         Kind::Enum(e) => arg
             .value_name("VALUE")
-            .value_parser(PossibleValuesParser::new(e.values.iter().map(|(v, d)| PossibleValue::new(*v).help(*d)))),
+            .value_parser(PossibleValuesParser::new(
+                e.values.iter().map(|(v, d)| PossibleValue::new(v.clone()).help(d.clone())),
+            )),
     };
     if flag.list {
         arg = arg.action(ArgAction::Append).value_delimiter(',');
@@ -167,8 +210,8 @@ pub fn json_value(kind: Kind, text: &str) -> Result<Value, String> {
         },
         Kind::Enum(e) => {
             let text = text.trim();
-            if !e.open && !e.values.iter().any(|(v, _)| *v == text) {
-                let known: Vec<&str> = e.values.iter().map(|(v, _)| *v).collect();
+            if !e.open && !e.values.iter().any(|(v, _)| v == text) {
+                let known: Vec<&str> = e.values.iter().map(|(v, _)| v.as_str()).collect();
                 return Err(format!("`{text}` is not one of {}", known.join(", ")));
             }
             if e.int {
@@ -184,17 +227,17 @@ pub fn json_value(kind: Kind, text: &str) -> Result<Value, String> {
 }
 
 /// Sets `value` at `path` in `body`, creating objects on the way.
-pub fn set_path(body: &mut Map<String, Value>, path: &[&str], value: Value) {
+pub fn set_path(body: &mut Map<String, Value>, path: &[String], value: Value) {
     let Some((last, parents)) = path.split_last() else { return };
     let mut at = body;
     for p in parents {
-        let slot = at.entry((*p).to_owned()).or_insert_with(|| Value::Object(Map::new()));
+        let slot = at.entry(p.clone()).or_insert_with(|| Value::Object(Map::new()));
         if !slot.is_object() {
             *slot = Value::Object(Map::new());
         }
         at = slot.as_object_mut().expect("made an object above");
     }
-    at.insert((*last).to_owned(), value);
+    at.insert(last.clone(), value);
 }
 
 /// Writes the flags given in `matches` into `body` (over what `--json` gave).
@@ -216,7 +259,7 @@ pub fn apply_flags(flags: &[Flag], matches: &ArgMatches, body: &mut Map<String, 
         } else {
             convert(&texts[0])?
         };
-        set_path(body, flag.path, value);
+        set_path(body, &flag.path, value);
     }
     Ok(())
 }

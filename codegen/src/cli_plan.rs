@@ -39,8 +39,6 @@ pub struct CommandPlan {
 /// The rows of a bulk command's file.
 #[derive(Debug, Clone)]
 pub struct BulkPlan {
-    /// The row type: service, module and name (`qywx::<service>::<module>::<Name>`).
-    pub row: (String, String, String),
     /// The columns (the file's headers), one per member of the row type.
     pub columns: Vec<ColumnPlan>,
 }
@@ -288,7 +286,7 @@ fn command(types: &Types<'_, '_>, endpoint: &EndpointIr<'_>, name: String, error
         }
     }
     let bulk = endpoint.bulk.as_ref().and_then(|b| {
-        let (Ty::Named(row), Some(fields)) = (&b.row, types.object_fields(&b.row)) else {
+        let (Ty::Named(_), Some(fields)) = (&b.row, types.object_fields(&b.row)) else {
             errors.push(
                 endpoint
                     .spec
@@ -310,7 +308,6 @@ fn command(types: &Types<'_, '_>, endpoint: &EndpointIr<'_>, name: String, error
             })
             .collect();
         Some(BulkPlan {
-            row: (row.home.0.clone(), row.home.1.clone(), row.name.clone()),
             columns,
         })
     });

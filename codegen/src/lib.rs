@@ -1,5 +1,5 @@
 //! qywx-codegen: reads `spec/`, checks it, and writes the `qywx` crate, `API.md` and the `qywx`
-//! CLI's command tree (`cli/src/commands.rs`).
+//! CLI's command tree (`cli/src/commands.json`, embedded by `cli/src/commands.rs`).
 //!
 //! [`generate`] is pure: spec directory in, files out. [`run`] writes them or, in check mode,
 //! compares them with what is on disk and reports drift.
@@ -31,7 +31,7 @@ pub enum Base {
     Generated,
     /// The spec directory: only `schema.json`, generated from the spec format's types.
     Spec,
-    /// The CLI crate (`cli/`): only its generated `src/commands.rs`; the rest is hand-written.
+    /// The CLI crate (`cli/`): only its generated `src/commands.json` and `src/commands.rs`; the rest is hand-written.
     Cli,
 }
 
@@ -72,7 +72,7 @@ pub struct Paths {
     pub spec: PathBuf,
     /// The generated crate (`generated/`).
     pub out: PathBuf,
-    /// The CLI crate (`cli/`), which gets the generated `src/commands.rs`.
+    /// The CLI crate (`cli/`), which gets the generated `src/commands.json` and `src/commands.rs`.
     pub cli: PathBuf,
 }
 
@@ -182,6 +182,11 @@ pub fn generate(paths: &Paths) -> Result<(Vec<GeneratedFile>, Stats), SpecErrors
         base: Base::Cli,
         path: "src/commands.rs".into(),
         contents: emit::cli::commands_rs(api),
+    }));
+    jobs.push(Box::new(|| GeneratedFile {
+        base: Base::Cli,
+        path: "src/commands.json".into(),
+        contents: emit::cli::commands_json(api),
     }));
     let (files, slowest) = run_jobs(&jobs);
     let mut stats = stats(spec);

@@ -15,7 +15,7 @@ const USAGE: &str = "usage: qywx-codegen [--check] [--stats] [--spec DIR] [--out
        qywx-codegen lint-sources [--sources DIR]
        qywx-codegen synth N --out DIR
 
-Writes generated/ (and spec/schema.json, cli/src/commands.rs) from spec/; with --check, only reports drift (exit 1).
+Writes generated/ (and spec/schema.json, cli/src/commands.json and commands.rs) from spec/; with --check, only reports drift (exit 1).
 Reads nothing outside spec/: citations are checked against the manifest spec/sources.json.
 The workspace is the nearest directory at or above the current one holding spec/ and Cargo.toml;
 --spec and --out override its parts.";

@@ -226,6 +226,45 @@ impl<Row, Echo> BulkReport<Row, Echo> {
     }
 }
 
+impl<Row: ToJson, Echo: ToJson> BulkReport<Row, Echo> {
+    /// The same report with its rows and echoes as JSON (what the endpoint table answers).
+    pub fn to_json(self) -> BulkReport<Value, Value> {
+        BulkReport {
+            total: self.total,
+            accepted: self.accepted,
+            rejected: self
+                .rejected
+                .into_iter()
+                .map(|r| RejectedRow {
+                    index: r.index,
+                    row: r.row.to_json(),
+                    reason: r.reason,
+                })
+                .collect(),
+            invalid: self
+                .invalid
+                .into_iter()
+                .map(|r| InvalidRow {
+                    index: r.index,
+                    row: r.row.to_json(),
+                    violations: r.violations,
+                })
+                .collect(),
+            failed: self
+                .failed
+                .into_iter()
+                .map(|c| FailedChunk {
+                    indices: c.indices,
+                    rows: c.rows.iter().map(ToJson::to_json).collect(),
+                    error: c.error,
+                })
+                .collect(),
+            pending: self.pending,
+            statuses: self.statuses,
+        }
+    }
+}
+
 /// Runs a bulk import (what the generated `*_bulk` methods call). `send` sends one chunk and
 /// answers; it must own what it needs (the generated methods pass a cloned client) so chunks can
 /// be in flight together.

@@ -10,8 +10,11 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::bulk::{BulkAnswer, BulkOptions, BulkProgress, BulkReport, FromIter};
+use crate::codec::{FromJson, ToJson};
 use crate::spec::EndpointSpec;
-
+use crate::validate::Validate;
+use crate::Violation;
 
 /// The future of an [`ErasedCall`].
 pub type ErasedFuture<'a> = Pin<Box<dyn Future<Output = Result<Value, ErasedError>> + Send + 'a>>;
@@ -25,6 +28,8 @@ pub enum ErasedError {
     Client(crate::Error),
     /// The typed answer could not be written as JSON.
     Response(String),
+    /// The request's own members break the spec's rules.
+    Invalid(Vec<Violation>),
 }
 
 /// One endpoint's descriptor, generated request type and client method, with JSON in and out.
@@ -36,6 +41,8 @@ pub struct ErasedCall<C: 'static> {
     pub wire: Option<fn(Value) -> Result<Value, String>>,
     /// Builds the request from JSON, calls the client method, answers the response as JSON.
     pub call: for<'a> fn(&'a C, Value) -> ErasedFuture<'a>,
+    /// Set for a bulk endpoint: its rows sent in chunks.
+    pub bulk: Option<ErasedBulk<C>>,
 }
 
 /// [`ErasedCall::wire`] of a JSON-body endpoint.
@@ -65,4 +72,165 @@ pub fn erased_request<T: DeserializeOwned>(request: Value) -> Result<T, ErasedEr
 pub fn erased_response<R: Serialize>(answer: crate::Result<R>) -> Result<Value, ErasedError> {
     let answer = answer.map_err(ErasedError::Client)?;
     serde_json::to_value(&answer).map_err(|e| ErasedError::Response(e.to_string()))
+}
+
+/// A request a bulk endpoint sends its rows in, chunk by chunk.
+pub trait BulkRequest: DeserializeOwned + Validate + Clone + Send + Sync + 'static {
+    /// One row.
+    type Row: FromJson + ToJson + Clone + Send + 'static;
+    /// The request member that holds the rows.
+    const ITEMS: &'static str;
+    /// The rows.
+    fn rows_mut(&mut self) -> &mut Vec<Self::Row>;
+}
+
+/// The future of a bulk run through the table.
+pub type ErasedBulkFuture<'a> = Pin<Box<dyn Future<Output = BulkReport<Value, Value>> + Send + 'a>>;
+
+/// Sends one chunk: the client (cloned per chunk, so chunks can be in flight together) and the
+/// request holding the chunk's rows.
+pub type ChunkSender<C, R, A> = fn(C, R) -> Pin<Box<dyn Future<Output = crate::Result<A>> + Send>>;
+
+/// A bulk endpoint in the table, its rows given as JSON: what the CLI imports files through.
+pub struct ErasedBulk<C: 'static> {
+    /// Rows per request at most.
+    pub max_chunk: usize,
+    /// The request member that holds the rows.
+    pub items: &'static str,
+    /// The request without its rows, from JSON (its own members are checked here, once),
+    /// ready to take rows.
+    pub prepare: fn(Value) -> Prepare<C>,
+}
+
+/// What [`ErasedBulk::prepare`] answers.
+pub type Prepare<C> = Result<Box<dyn PreparedBulk<C>>, ErasedError>;
+
+/// A bulk request being filled with rows given as JSON.
+pub trait PreparedBulk<C>: Send {
+    /// Types `row` and checks it inside the request (rules that look at the request's other
+    /// members apply). `Err` with the reason when it does not type; otherwise its violations,
+    /// and the row is kept to send when there are none.
+    fn add_row(&mut self, row: Value) -> Result<Vec<Violation>, String>;
+
+    /// Sends the kept rows in chunks; the report's positions are the kept rows', in order.
+    fn run<'a>(
+        self: Box<Self>,
+        client: &'a C,
+        options: BulkOptions,
+        progress: Box<dyn FnMut(&BulkProgress) + Send + 'a>,
+    ) -> ErasedBulkFuture<'a>;
+}
+
+/// [`ErasedBulk::prepare`] of request type `R`, answered by `A`, sent by `send` in chunks of at
+/// most `max_chunk` rows.
+pub fn prepare_bulk<R, C, A>(request: Value, max_chunk: usize, send: ChunkSender<C, R, A>) -> Prepare<C>
+where
+    R: BulkRequest,
+    C: Clone + Send + Sync + 'static,
+    A: BulkAnswer<R::Row> + Send + 'static,
+    A::Echo: ToJson + Send,
+{
+    let mut request = request;
+    if let Value::Object(members) = &mut request {
+        members.insert(R::ITEMS.to_owned(), Value::Array(Vec::new()));
+    }
+    let template: R = erased_request(request)?;
+    let violations: Vec<Violation> = template
+        .violations()
+        .into_iter()
+        .filter(|v| !is_row_path(&v.path, R::ITEMS))
+        .collect();
+    if !violations.is_empty() {
+        return Err(ErasedError::Invalid(violations));
+    }
+    Ok(Box::new(Prepared {
+        template,
+        rows: Vec::new(),
+        max_chunk,
+        send,
+    }))
+}
+
+fn is_row_path(path: &str, items: &str) -> bool {
+    path.strip_prefix(items)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('[') || rest.starts_with('.'))
+}
+
+/// The violations of `row` inside `template` (alone in it), as paths within the row.
+fn row_violations<R: BulkRequest>(template: &R, row: &R::Row) -> Vec<Violation> {
+    let mut request = template.clone();
+    *request.rows_mut() = vec![row.clone()];
+    let prefix = format!("{}[0]", R::ITEMS);
+    request
+        .violations()
+        .into_iter()
+        .filter_map(|mut v| {
+            let rest = v.path.strip_prefix(&prefix)?;
+            v.path = rest.trim_start_matches('.').to_owned();
+            Some(v)
+        })
+        .collect()
+}
+
+struct Prepared<R: BulkRequest, C, A> {
+    template: R,
+    rows: Vec<R::Row>,
+    max_chunk: usize,
+    send: ChunkSender<C, R, A>,
+}
+
+impl<R, C, A> PreparedBulk<C> for Prepared<R, C, A>
+where
+    R: BulkRequest,
+    C: Clone + Send + Sync + 'static,
+    A: BulkAnswer<R::Row> + Send + 'static,
+    A::Echo: ToJson + Send,
+{
+    fn add_row(&mut self, row: Value) -> Result<Vec<Violation>, String> {
+        let row: R::Row = crate::codec::from_value(&row).map_err(|e| e.to_string())?;
+        let violations = row_violations(&self.template, &row);
+        if violations.is_empty() {
+            self.rows.push(row);
+        }
+        Ok(violations)
+    }
+
+    fn run<'a>(
+        self: Box<Self>,
+        client: &'a C,
+        options: BulkOptions,
+        progress: Box<dyn FnMut(&BulkProgress) + Send + 'a>,
+    ) -> ErasedBulkFuture<'a> {
+        let Prepared {
+            template,
+            rows,
+            max_chunk,
+            send,
+        } = *self;
+        Box::pin(async move {
+            let check = template.clone();
+            let validate = move |row: &R::Row| row_violations(&check, row);
+            let client = client.clone();
+            let chunk = move |rows: Vec<R::Row>| {
+                let mut request = template.clone();
+                *request.rows_mut() = rows;
+                send(client.clone(), request)
+            };
+            crate::bulk::run(FromIter(rows.into_iter()), max_chunk, options, validate, chunk, progress)
+                .await
+                .to_json()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_row_path;
+
+    #[test]
+    fn row_paths() {
+        assert!(is_row_path("data", "data"));
+        assert!(is_row_path("data[3].x", "data"));
+        assert!(!is_row_path("dataset", "data"));
+    }
 }

@@ -2031,6 +2031,16 @@ impl Validate for ImportDepartmentsRequest {
     }
 }
 
+impl qywx_runtime::erased::BulkRequest for ImportDepartmentsRequest {
+    type Row = ImportDepartment;
+
+    const ITEMS: &'static str = "data";
+
+    fn rows_mut(&mut self) -> &mut Vec<ImportDepartment> {
+        &mut self.data
+    }
+}
+
 /// Descriptor of `tuzhan.employee.batch_add`: `POST /api/integrate/channel/employee/batchAdd`.
 #[doc(hidden)]
 pub const IMPORT_EMPLOYEES: EndpointSpec = EndpointSpec {
@@ -2124,5 +2134,15 @@ impl ImportEmployeesRequest {
             .into_iter()
             .filter_map(|(k, v): (&'static str, Option<String>)| Some((k, v?)))
             .collect()
+    }
+}
+
+impl qywx_runtime::erased::BulkRequest for ImportEmployeesRequest {
+    type Row = ImportEmployee;
+
+    const ITEMS: &'static str = "data";
+
+    fn rows_mut(&mut self) -> &mut Vec<ImportEmployee> {
+        &mut self.data
     }
 }

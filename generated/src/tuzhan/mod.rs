@@ -39,16 +39,27 @@ pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<TuzhanClient>] = &[
         endpoint: &auth::GET_ORG_ACCESS_TOKEN,
         wire: Some(qywx_runtime::erased::wire_query::<auth::GetOrgAccessTokenRequest>),
         call: call_get_org_access_token,
+        bulk: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &import::IMPORT_DEPARTMENTS,
         wire: Some(qywx_runtime::erased::wire_body::<import::ImportDepartmentsRequest>),
         call: call_import_departments,
+        bulk: Some(qywx_runtime::erased::ErasedBulk {
+            max_chunk: 500,
+            items: <import::ImportDepartmentsRequest as qywx_runtime::erased::BulkRequest>::ITEMS,
+            prepare: prepare_import_departments,
+        }),
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &import::IMPORT_EMPLOYEES,
         wire: Some(qywx_runtime::erased::wire_body::<import::ImportEmployeesRequest>),
         call: call_import_employees,
+        bulk: Some(qywx_runtime::erased::ErasedBulk {
+            max_chunk: 500,
+            items: <import::ImportEmployeesRequest as qywx_runtime::erased::BulkRequest>::ITEMS,
+            prepare: prepare_import_employees,
+        }),
     },
 ];
 
@@ -81,6 +92,23 @@ fn call_import_departments(
 }
 
 #[cfg(feature = "tuzhan-import")]
+fn prepare_import_departments(
+    request: serde_json::Value,
+) -> qywx_runtime::erased::Prepare<TuzhanClient> {
+    qywx_runtime::erased::prepare_bulk::<
+        import::ImportDepartmentsRequest,
+        TuzhanClient,
+        import::DeptImportOutcome,
+    >(
+        request,
+        500,
+        |client, request| Box::pin(async move {
+            client.import_departments(&request).await
+        }),
+    )
+}
+
+#[cfg(feature = "tuzhan-import")]
 fn call_import_employees(
     client: &TuzhanClient,
     request: serde_json::Value,
@@ -91,6 +119,23 @@ fn call_import_employees(
         )?;
         qywx_runtime::erased::erased_response(client.import_employees(&request).await)
     })
+}
+
+#[cfg(feature = "tuzhan-import")]
+fn prepare_import_employees(
+    request: serde_json::Value,
+) -> qywx_runtime::erased::Prepare<TuzhanClient> {
+    qywx_runtime::erased::prepare_bulk::<
+        import::ImportEmployeesRequest,
+        TuzhanClient,
+        import::EmployeeImportOutcome,
+    >(
+        request,
+        500,
+        |client, request| Box::pin(async move {
+            client.import_employees(&request).await
+        }),
+    )
 }
 
 /// Error codes of Tuzhan (兔展), as answered in `code`: the ones the service documents, and the ones the spec infers (each says so, and why).

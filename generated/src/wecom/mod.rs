@@ -52,6 +52,7 @@ pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<WecomClient>] = &[
         endpoint: &auth::GET_TOKEN,
         wire: Some(qywx_runtime::erased::wire_query::<auth::GetTokenRequest>),
         call: call_get_token,
+        bulk: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &corpgroup_rule::LIST_RULE_IDS,
@@ -59,11 +60,13 @@ pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<WecomClient>] = &[
             qywx_runtime::erased::wire_body::<corpgroup_rule::ListRuleIdsRequest>,
         ),
         call: call_list_rule_ids,
+        bulk: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &corpgroup_rule::DELETE_RULE,
         wire: Some(qywx_runtime::erased::wire_body::<corpgroup_rule::DeleteRuleRequest>),
         call: call_delete_rule,
+        bulk: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &corpgroup_rule::GET_RULE_INFO,
@@ -71,16 +74,19 @@ pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<WecomClient>] = &[
             qywx_runtime::erased::wire_body::<corpgroup_rule::GetRuleInfoRequest>,
         ),
         call: call_get_rule_info,
+        bulk: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &corpgroup_rule::ADD_RULE,
         wire: Some(qywx_runtime::erased::wire_body::<corpgroup_rule::AddRuleRequest>),
         call: call_add_rule,
+        bulk: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &corpgroup_rule::MODIFY_RULE,
         wire: Some(qywx_runtime::erased::wire_body::<corpgroup_rule::ModifyRuleRequest>),
         call: call_modify_rule,
+        bulk: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &department::CREATE_DEPARTMENT,
@@ -88,6 +94,7 @@ pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<WecomClient>] = &[
             qywx_runtime::erased::wire_body::<department::CreateDepartmentRequest>,
         ),
         call: call_create_department,
+        bulk: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &department::UPDATE_DEPARTMENT,
@@ -95,6 +102,7 @@ pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<WecomClient>] = &[
             qywx_runtime::erased::wire_body::<department::UpdateDepartmentRequest>,
         ),
         call: call_update_department,
+        bulk: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &department::DELETE_DEPARTMENT,
@@ -102,6 +110,7 @@ pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<WecomClient>] = &[
             qywx_runtime::erased::wire_query::<department::DeleteDepartmentRequest>,
         ),
         call: call_delete_department,
+        bulk: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &department::LIST_DEPARTMENTS,
@@ -109,11 +118,13 @@ pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<WecomClient>] = &[
             qywx_runtime::erased::wire_query::<department::ListDepartmentsRequest>,
         ),
         call: call_list_departments,
+        bulk: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &department::GET_DEPARTMENT,
         wire: Some(qywx_runtime::erased::wire_query::<department::GetDepartmentRequest>),
         call: call_get_department,
+        bulk: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &department::LIST_DEPARTMENT_IDS,
@@ -121,86 +132,103 @@ pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<WecomClient>] = &[
             qywx_runtime::erased::wire_query::<department::ListDepartmentIdsRequest>,
         ),
         call: call_list_department_ids,
+        bulk: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &tag::CREATE_TAG,
         wire: Some(qywx_runtime::erased::wire_body::<tag::CreateTagRequest>),
         call: call_create_tag,
+        bulk: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &tag::UPDATE_TAG,
         wire: Some(qywx_runtime::erased::wire_body::<tag::UpdateTagRequest>),
         call: call_update_tag,
+        bulk: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &tag::DELETE_TAG,
         wire: Some(qywx_runtime::erased::wire_query::<tag::DeleteTagRequest>),
         call: call_delete_tag,
+        bulk: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &tag::GET_TAG_USERS,
         wire: Some(qywx_runtime::erased::wire_query::<tag::GetTagUsersRequest>),
         call: call_get_tag_users,
+        bulk: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &tag::ADD_TAG_USERS,
         wire: Some(qywx_runtime::erased::wire_body::<tag::AddTagUsersRequest>),
         call: call_add_tag_users,
+        bulk: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &tag::DELETE_TAG_USERS,
         wire: Some(qywx_runtime::erased::wire_body::<tag::DeleteTagUsersRequest>),
         call: call_delete_tag_users,
+        bulk: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &tag::LIST_TAGS,
         wire: None,
         call: call_list_tags,
+        bulk: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &user::CREATE_USER,
         wire: Some(qywx_runtime::erased::wire_body::<user::CreateUserRequest>),
         call: call_create_user,
+        bulk: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &user::UPDATE_USER,
         wire: Some(qywx_runtime::erased::wire_body::<user::UpdateUserRequest>),
         call: call_update_user,
+        bulk: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &user::DELETE_USER,
         wire: Some(qywx_runtime::erased::wire_query::<user::DeleteUserRequest>),
         call: call_delete_user,
+        bulk: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &user::GET_USER,
         wire: Some(qywx_runtime::erased::wire_query::<user::GetUserRequest>),
         call: call_get_user,
+        bulk: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &user::LIST_DEPARTMENT_USERS,
         wire: Some(qywx_runtime::erased::wire_query::<user::ListDepartmentUsersRequest>),
         call: call_list_department_users,
+        bulk: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &user::LIST_USERS,
         wire: Some(qywx_runtime::erased::wire_query::<user::ListUsersRequest>),
         call: call_list_users,
+        bulk: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &user::LIST_USER_IDS,
         wire: Some(qywx_runtime::erased::wire_body::<user::ListUserIdsRequest>),
         call: call_list_user_ids,
+        bulk: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &user::CONVERT_TO_OPENID,
         wire: Some(qywx_runtime::erased::wire_body::<user::ConvertToOpenidRequest>),
         call: call_convert_to_openid,
+        bulk: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &user::CONVERT_TO_USERID,
         wire: Some(qywx_runtime::erased::wire_body::<user::ConvertToUseridRequest>),
         call: call_convert_to_userid,
+        bulk: None,
     },
 ];
 

@@ -38,6 +38,24 @@ impl Scope<'_> {
             }
             (ResponseIr::Type(_), None) => None,
         };
+        let bulk_request = match (&e.bulk, &e.request) {
+            (Some(b), Some(request)) => {
+                let request_ty = format_ident!("{}", e.request_name());
+                let items = &request.fields[b.items];
+                let (items_id, items_wire) = (ident(&items.ident), &items.spec.name);
+                let row_ty = self.ty(&b.row);
+                Some(quote! {
+                    impl qywx_runtime::erased::BulkRequest for #request_ty {
+                        type Row = #row_ty;
+                        const ITEMS: &'static str = #items_wire;
+                        fn rows_mut(&mut self) -> &mut Vec<#row_ty> {
+                            &mut self.#items_id
+                        }
+                    }
+                })
+            }
+            _ => None,
+        };
         quote! {
             #const_doc
             #[doc(hidden)]
@@ -51,6 +69,7 @@ impl Scope<'_> {
             };
 
             #request
+            #bulk_request
             #response
         }
     }

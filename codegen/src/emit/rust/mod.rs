@@ -266,8 +266,46 @@ pub(crate) fn service_module(s: &ServiceIr<'_>) -> String {
                     Box::pin(async move { #typed_call })
                 }
             });
+            let bulk = match (&e.bulk, &e.response) {
+                (Some(b), response) => {
+                    let prepare_fn = format_ident!("prepare_{}", e.spec.name);
+                    let request_ty = format_ident!("{}", e.request_name());
+                    let response_ty = match response {
+                        ResponseIr::Object(o) => {
+                            let name = format_ident!("{}", o.name);
+                            quote!(#m::#name)
+                        }
+                        ResponseIr::Type(ty) => Scope {
+                            service: &spec.id,
+                            module: "",
+                        }
+                        .ty(ty),
+                    };
+                    let max = proc_macro2::Literal::usize_unsuffixed(b.max);
+                    call_fns.push(quote! {
+                        #cfg
+                        fn #prepare_fn(
+                            request: serde_json::Value,
+                        ) -> qywx_runtime::erased::Prepare<#client_ident> {
+                            qywx_runtime::erased::prepare_bulk::<#m::#request_ty, #client_ident, #response_ty>(
+                                request,
+                                #max,
+                                |client, request| Box::pin(async move { client.#method(&request).await }),
+                            )
+                        }
+                    });
+                    quote! {
+                        Some(qywx_runtime::erased::ErasedBulk {
+                            max_chunk: #max,
+                            items: <#m::#request_ty as qywx_runtime::erased::BulkRequest>::ITEMS,
+                            prepare: #prepare_fn,
+                        })
+                    }
+                }
+                (None, _) => quote!(None),
+            };
             endpoints.push(quote! {
-                qywx_runtime::erased::ErasedCall { endpoint: &#m::#c, wire: #wire, call: #call_fn },
+                qywx_runtime::erased::ErasedCall { endpoint: &#m::#c, wire: #wire, call: #call_fn, bulk: #bulk },
             });
         }
     }

@@ -26,16 +26,19 @@ pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<GammaClient>] = &[
         endpoint: &auth::GET_TOKEN,
         wire: Some(qywx_runtime::erased::wire_query::<auth::GetTokenRequest>),
         call: call_get_token,
+        bulk: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &ping::PING,
         wire: None,
         call: call_ping,
+        bulk: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &ping::ECHO,
         wire: Some(qywx_runtime::erased::wire_body::<ping::EchoRequest>),
         call: call_echo,
+        bulk: None,
     },
 ];
 

@@ -26,16 +26,19 @@ pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<KwClient>] = &[
         endpoint: &auth::GET_TOKEN,
         wire: Some(qywx_runtime::erased::wire_query::<auth::GetTokenRequest>),
         call: call_get_token,
+        bulk: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &item::GET_ITEM,
         wire: Some(qywx_runtime::erased::wire_query::<item::GetItemRequest>),
         call: call_get_item,
+        bulk: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &item::PUT_ITEM,
         wire: Some(qywx_runtime::erased::wire_body::<item::PutItemRequest>),
         call: call_put_item,
+        bulk: None,
     },
 ];
 

@@ -468,6 +468,16 @@ impl Validate for ImportRowsRequest {
     }
 }
 
+impl qywx_runtime::erased::BulkRequest for ImportRowsRequest {
+    type Row = Row;
+
+    const ITEMS: &'static str = "rows";
+
+    fn rows_mut(&mut self) -> &mut Vec<Row> {
+        &mut self.rows
+    }
+}
+
 /// Descriptor of `up.import.get`: `GET /import/get`.
 #[doc(hidden)]
 pub const GET_IMPORT: EndpointSpec = EndpointSpec {

@@ -35,16 +35,23 @@ pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<UpClient>] = &[
         endpoint: &auth::GET_TOKEN,
         wire: Some(qywx_runtime::erased::wire_query::<auth::GetTokenRequest>),
         call: call_get_token,
+        bulk: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &import::IMPORT_ROWS,
         wire: Some(qywx_runtime::erased::wire_body::<import::ImportRowsRequest>),
         call: call_import_rows,
+        bulk: Some(qywx_runtime::erased::ErasedBulk {
+            max_chunk: 100,
+            items: <import::ImportRowsRequest as qywx_runtime::erased::BulkRequest>::ITEMS,
+            prepare: prepare_import_rows,
+        }),
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &import::GET_IMPORT,
         wire: Some(qywx_runtime::erased::wire_query::<import::GetImportRequest>),
         call: call_get_import,
+        bulk: None,
     },
 ];
 
@@ -72,6 +79,21 @@ fn call_import_rows(
         )?;
         qywx_runtime::erased::erased_response(client.import_rows(&request).await)
     })
+}
+
+#[cfg(feature = "up-import")]
+fn prepare_import_rows(
+    request: serde_json::Value,
+) -> qywx_runtime::erased::Prepare<UpClient> {
+    qywx_runtime::erased::prepare_bulk::<
+        import::ImportRowsRequest,
+        UpClient,
+        import::ImportOutcome,
+    >(
+        request,
+        100,
+        |client, request| Box::pin(async move { client.import_rows(&request).await }),
+    )
 }
 
 #[cfg(feature = "up-import")]
