@@ -31,7 +31,6 @@
 pub mod faults;
 mod server;
 mod state;
-pub mod story;
 mod tuzhan;
 mod wecom;
 

@@ -1,14 +1,17 @@
 //! The quickstart story as a test: its summary, and what it left in the emulator.
 
 mod common;
+// The quickstart's story, compiled here as well: it is the example's, not the emulator's API.
+#[path = "../examples/quickstart/story.rs"]
+mod story;
 
 use common::*;
 use qywx::tuzhan::import::IMPORT_DEPARTMENTS;
 use qywx::tuzhan::import::{DeptType, ImportStatus, RoleKey, UserType};
 use qywx::wecom::auth::GET_TOKEN;
 use qywx::wecom::department::CREATE_DEPARTMENT;
-use qywx_emulator::story::{self, StoryConfig};
 use qywx_emulator::{Fault, Service, DEFAULT_CHAIN_ID};
+use story::StoryConfig;
 
 fn config(env: &Env) -> StoryConfig {
     StoryConfig {

@@ -10,13 +10,15 @@
 //! and `QYWX_TUZHAN_BASE_URL` point at): tokens, the department list, department 1's members and,
 //! with `QYWX_WECOM_CHAIN_ID`, the chain's rule ids.
 
+mod story;
+
 use std::process::ExitCode;
 
 use qywx::runtime::{ClientOptions, Credentials};
 use qywx::tuzhan::TuzhanClient;
 use qywx::wecom::WecomClient;
-use qywx_emulator::story::{self, StoryConfig};
 use qywx_emulator::{Emulator, Service, DEFAULT_CHAIN_ID};
+use story::StoryConfig;
 
 const CREDENTIAL_VARS: [&str; 4] = [
     "QYWX_WECOM_CORPID",
