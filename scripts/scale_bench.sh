@@ -22,7 +22,7 @@ for n in "$@"; do
   cp Cargo.lock "$ws/Cargo.lock"
   deps=$(sed -n '/^\[workspace.dependencies\]/,/^\[profile/p' Cargo.toml | sed '/^\[profile/d')
   printf '[workspace]\nresolver = "2"\nmembers = ["generated", "runtime"]\n\n[workspace.package]\nedition = "2021"\nlicense = "MIT OR Apache-2.0"\nrust-version = "1.85"\n\n%s\n\n[profile.dev]\ndebug = "line-tables-only"\n\n[profile.dev.package."*"]\ndebug = false\n' "$deps" > "$ws/Cargo.toml"
-  regen=$( { /usr/bin/time -f '%e' "$codegen" --spec "$ws/spec" --out "$ws/generated" --sources "$root/../shared" >/dev/null; } 2>&1 )
+  regen=$( { /usr/bin/time -f '%e' "$codegen" --spec "$ws/spec" --out "$ws/generated" >/dev/null; } 2>&1 )
   endpoints=$(grep -ho '"id": "[^"]*"' "$ws"/spec/groups/*.json | wc -l)
   lines=$(cat "$ws"/generated/src/*.rs "$ws"/generated/src/*/*.rs | wc -l)
   if [ "$n" -gt "${SCALE_BUILD_MAX:-50}" ]; then

@@ -112,7 +112,7 @@ impl<'a, 's> Types<'a, 's> {
     }
 
     /// The fields of an object type.
-    fn object_fields(&self, ty: &Ty) -> Option<&'a [FieldIr<'s>]> {
+    fn object_fields(&self, ty: &Ty) -> Option<&'a [FieldIr]> {
         let Ty::Named(n) = ty else { return None };
         match self.0.get(n.name.as_str())? {
             TypeIr::Object(o) => Some(&o.fields),
@@ -161,7 +161,7 @@ impl<'a, 's> Types<'a, 's> {
     }
 
     /// The members of an object type all of whose members are plain (flags of their own).
-    fn flat_object(&self, ty: &Ty) -> Option<Vec<(&'a FieldIr<'s>, ValueKind, bool)>> {
+    fn flat_object(&self, ty: &Ty) -> Option<Vec<(&'a FieldIr, ValueKind, bool)>> {
         self.object_fields(ty)?
             .iter()
             .map(|f| self.kind(&f.ty).map(|(kind, list)| (f, kind, list)))
@@ -267,7 +267,7 @@ fn name_faults(group: &Group, names: &[Option<String>]) -> Vec<SpecError> {
 
 /// One command: its flags (each checked for a collision) and, for a bulk endpoint, its columns.
 fn command(types: &Types<'_, '_>, endpoint: &EndpointIr<'_>, name: String, errors: &mut SpecErrors) -> CommandPlan {
-    let fields: &[FieldIr<'_>] = endpoint.request.as_ref().map_or(&[], |r| &r.fields);
+    let fields: &[FieldIr] = endpoint.request.as_ref().map_or(&[], |r| &r.fields);
     let (flags, origins) = flags(types, fields, endpoint.bulk.as_ref().map(|b| b.items));
     let reserved = if endpoint.bulk.is_some() {
         RESERVED_BULK_FLAGS
@@ -301,7 +301,7 @@ fn command(types: &Types<'_, '_>, endpoint: &EndpointIr<'_>, name: String, error
                 // A column that is not plain text, a number or an enum is JSON in its cell.
                 let (kind, list) = types.kind(&c.ty).unwrap_or((ValueKind::Json, false));
                 ColumnPlan {
-                    name: c.spec.name.clone(),
+                    name: c.wire.clone(),
                     kind,
                     list,
                 }
@@ -316,28 +316,27 @@ fn command(types: &Types<'_, '_>, endpoint: &EndpointIr<'_>, name: String, error
 
 /// The flags of a request's fields (all but `skip`, the rows of a bulk endpoint), with the
 /// location of each one's field.
-fn flags(types: &Types<'_, '_>, fields: &[FieldIr<'_>], skip: Option<usize>) -> (Vec<FlagPlan>, Vec<Origin>) {
+fn flags(types: &Types<'_, '_>, fields: &[FieldIr], skip: Option<usize>) -> (Vec<FlagPlan>, Vec<Origin>) {
     let mut out = Vec::new();
     let mut origins = Vec::new();
     for (_, field) in fields.iter().enumerate().filter(|(i, _)| Some(*i) != skip) {
-        let f = field.spec;
+        let f = field;
         if let Some((kind, list)) = types.kind(&field.ty) {
             origins.push(f.origin.clone());
             out.push(FlagPlan {
-                long: kebab(&f.name),
-                path: vec![f.name.clone()],
+                long: kebab(&f.wire),
+                path: vec![f.wire.clone()],
                 help: f.description.clone(),
                 kind,
                 list,
                 required: f.required,
             });
         } else if let Some(members) = types.flat_object(&field.ty) {
-            for (member, kind, list) in members {
-                let m = member.spec;
+            for (m, kind, list) in members {
                 origins.push(m.origin.clone());
                 out.push(FlagPlan {
-                    long: kebab(&m.name),
-                    path: vec![f.name.clone(), m.name.clone()],
+                    long: kebab(&m.wire),
+                    path: vec![f.wire.clone(), m.wire.clone()],
                     help: m.description.clone(),
                     kind,
                     list,
@@ -348,8 +347,8 @@ fn flags(types: &Types<'_, '_>, fields: &[FieldIr<'_>], skip: Option<usize>) -> 
             // Nested rows, unions, objects of objects: one flag taking JSON.
             origins.push(f.origin.clone());
             out.push(FlagPlan {
-                long: kebab(&f.name),
-                path: vec![f.name.clone()],
+                long: kebab(&f.wire),
+                path: vec![f.wire.clone()],
                 help: f.description.clone(),
                 kind: ValueKind::Json,
                 list: false,

@@ -114,7 +114,7 @@ impl Ty {
 }
 
 pub enum TypeIr<'s> {
-    Object(Box<ObjectIr<'s>>),
+    Object(Box<ObjectIr>),
     Enum(EnumIr<'s>),
     Union(UnionIr<'s>),
     View(ViewIr<'s>),
@@ -156,14 +156,14 @@ pub struct ViewIr<'s> {
     pub spec: &'s NamedType,
     /// The object type it views.
     pub of: NamedRef,
-    pub fields: Vec<FieldIr<'s>>,
+    pub fields: Vec<FieldIr>,
 }
 
 /// A struct: a named object type, a request or a response.
-pub struct ObjectIr<'s> {
+pub struct ObjectIr {
     pub name: String,
     pub doc: String,
-    pub fields: Vec<FieldIr<'s>>,
+    pub fields: Vec<FieldIr>,
     /// Responses and named objects keep unmodelled members in `extra`.
     pub keep_extra: bool,
     /// Requests and named objects are validated before sending; responses are not.
@@ -176,30 +176,83 @@ pub struct ObjectIr<'s> {
     pub partial: Option<PartialIr>,
 }
 
-impl ObjectIr<'_> {
-    pub fn required(&self) -> impl Iterator<Item = &FieldIr<'_>> {
-        self.fields.iter().filter(|f| f.spec.required)
+impl ObjectIr {
+    pub fn required(&self) -> impl Iterator<Item = &FieldIr> {
+        self.fields.iter().filter(|f| f.required)
     }
     /// Whether validation can refuse a value: a field has a check or the object a rule.
     pub fn can_refuse(&self) -> bool {
         !self.rules.is_empty() || self.fields.iter().any(|f| !f.checks.is_empty())
     }
     pub fn has_secret(&self) -> bool {
-        self.fields.iter().any(|f| f.spec.secret)
+        self.fields.iter().any(|f| f.secret)
     }
 }
 
-pub struct FieldIr<'s> {
-    pub spec: &'s Field,
+/// A field, with every fact the emitters state about it.
+pub struct FieldIr {
+    /// Wire name.
+    pub wire: String,
     /// Rust name, as text (`r#` added by the emitter for keywords).
     pub ident: String,
     pub ty: Ty,
+    /// The type as the spec writes it (`string[]`, `Gender`), for docs.
+    pub ty_text: String,
+    pub required: bool,
+    /// A credential or token: `Debug` redacts it.
+    pub secret: bool,
+    /// A response list of the items the server did not apply (partial success).
+    pub rejects: bool,
+    pub description: String,
+    /// The wire facts the docs state, in order (type and presence, length, items, encoding,
+    /// time format), each a sentence with code in backticks.
+    pub facts: Vec<String>,
+    /// What the field was in the older documents (`formerly`).
+    pub formerly: Option<String>,
+    /// Where the spec declares it (for faults found while planning the CLI).
+    pub origin: Origin,
     pub read: Read,
     pub write: Write,
     pub checks: Vec<Check>,
 }
 
-impl FieldIr<'_> {
+/// `lo to hi unit`, `at least lo unit` or `at most hi unit`.
+pub fn range_text(min: Option<usize>, max: Option<usize>, unit: &str) -> Option<String> {
+    match (min, max) {
+        (Some(lo), Some(hi)) => Some(format!("{lo} to {hi} {unit}")),
+        (Some(lo), None) => Some(format!("at least {lo} {unit}")),
+        (None, Some(hi)) => Some(format!("at most {hi} {unit}")),
+        (None, None) => None,
+    }
+}
+
+/// The wire facts of a field, as its docs state them.
+fn field_facts(f: &Field) -> Vec<String> {
+    let mut facts = vec![format!(
+        "Wire name `{}`, type `{}`, {}.",
+        f.name,
+        f.ty.display(),
+        if f.required { "required" } else { "optional" }
+    )];
+    if let Some(range) = range_text(f.min_length, f.max_length, "characters") {
+        facts.push(format!("Length {range}."));
+    }
+    if let Some(range) = range_text(f.min_items, f.max_items, "items") {
+        facts.push(format!("{range}."));
+    }
+    match f.encoding {
+        Some(Encoding::String) => facts.push("Sent as a JSON string.".into()),
+        Some(Encoding::PipeSeparated) => facts.push("On the wire one `|`-separated string.".into()),
+        Some(Encoding::CommaSeparated) => facts.push("On the wire one `,`-separated string.".into()),
+        None => {}
+    }
+    if f.format == Some(Format::DateTime) {
+        facts.push("On the wire `yyyy-MM-dd HH:mm:ss`; typed, so a malformed time cannot be sent.".into());
+    }
+    facts
+}
+
+impl FieldIr {
     /// Constructors and setters take `impl Into<String>`.
     pub fn takes_text(&self) -> bool {
         self.ty.is_string()
@@ -340,8 +393,8 @@ pub struct EndpointIr<'s> {
     pub call: Call,
     /// An earlier name of the response type, kept as an alias of it (`formerly`).
     pub response_alias: Option<String>,
-    pub request: Option<ObjectIr<'s>>,
-    pub response: ResponseIr<'s>,
+    pub request: Option<ObjectIr>,
+    pub response: ResponseIr,
     pub bulk: Option<BulkIr>,
     pub stream: Option<StreamIr>,
     /// The codes of `gone_codes`: the method answers `Deleted<_>`.
@@ -367,8 +420,8 @@ pub enum Call {
     Json,
 }
 
-pub enum ResponseIr<'s> {
-    Object(Box<ObjectIr<'s>>),
+pub enum ResponseIr {
+    Object(Box<ObjectIr>),
     Type(Ty),
 }
 
@@ -521,7 +574,7 @@ fn needs(g: &GroupIr<'_>, token_module: &str) -> Vec<String> {
             used.push(n.home.clone());
         }
     };
-    let object_types = |o: &ObjectIr<'_>, note: &mut dyn FnMut(&Ty)| {
+    let object_types = |o: &ObjectIr, note: &mut dyn FnMut(&Ty)| {
         for f in &o.fields {
             note(&f.ty);
         }
@@ -595,7 +648,7 @@ impl<'s> Builder<'_, 's> {
         }
     }
 
-    fn field(&self, f: &'s Field, answer: bool) -> Result<FieldIr<'s>> {
+    fn field(&self, f: &'s Field, answer: bool) -> Result<FieldIr> {
         let rust_name = field_ident_text(f);
         if crate::names::NOT_RAW.contains(&rust_name.as_str()) || rust_name.is_empty() {
             let key = if f.rust_name.is_some() { ".rust_name" } else { ".name" };
@@ -665,16 +718,24 @@ impl<'s> Builder<'_, 's> {
             _ => {}
         }
         Ok(FieldIr {
-            spec: f,
+            wire: f.name.clone(),
             ident: rust_name,
             ty,
+            ty_text: f.ty.display(),
+            required: f.required,
+            secret: f.secret,
+            rejects: f.rejects,
+            description: f.description.clone(),
+            facts: field_facts(f),
+            formerly: f.formerly.clone(),
+            origin: f.origin.clone(),
             read,
             write,
             checks,
         })
     }
 
-    fn fields(&self, schema: &'s ObjectSchema, answer: bool) -> Result<Vec<FieldIr<'s>>> {
+    fn fields(&self, schema: &'s ObjectSchema, answer: bool) -> Result<Vec<FieldIr>> {
         schema.fields.iter().map(|f| self.field(f, answer)).collect()
     }
 
@@ -685,7 +746,7 @@ impl<'s> Builder<'_, 's> {
         schema: &'s ObjectSchema,
         role: Role,
         origin: &Origin,
-    ) -> Result<ObjectIr<'s>> {
+    ) -> Result<ObjectIr> {
         let answer = role == Role::Response;
         let fields = self.fields(schema, answer)?;
         let rules = schema
@@ -1135,23 +1196,27 @@ impl<'s> Builder<'_, 's> {
         })
     }
 
-    fn bulk(&self, e: &Endpoint, items: &str, request: &ObjectIr<'_>) -> Result<BulkIr> {
+    fn bulk(&self, e: &Endpoint, items: &str, request: &ObjectIr) -> Result<BulkIr> {
         let err = |m: &str| e.origin.err_at(".bulk.items", m.to_owned());
         let at = request
             .fields
             .iter()
-            .position(|f| f.spec.name == items)
+            .position(|f| f.wire == items)
             .ok_or_else(|| err("no such request field"))?;
         let field = &request.fields[at];
         let Ty::Array(row) = &field.ty else {
             return Err(err("not a list"));
         };
         let max = field
-            .spec
-            .max_items
+            .checks
+            .iter()
+            .find_map(|c| match c {
+                Check::Items { max, .. } => *max,
+                _ => None,
+            })
             .ok_or_else(|| err("a bulk list needs `max_items`"))?;
         let others = (0..request.fields.len())
-            .filter(|&i| i != at && request.fields[i].spec.required)
+            .filter(|&i| i != at && request.fields[i].required)
             .collect();
         Ok(BulkIr {
             items: at,

@@ -88,7 +88,7 @@ pub(crate) fn server_module(ir: &ServiceIr<'_>) -> String {
             let (response_ty, complete) = match &endpoint.response {
                 ResponseIr::Object(o) => {
                     let t = format_ident!("{}", o.name);
-                    let complete = if o.fields.iter().any(|f| f.spec.rejects) {
+                    let complete = if o.fields.iter().any(|f| f.rejects) {
                         quote!(super::#module::#t::is_complete)
                     } else {
                         quote!(|_| true)

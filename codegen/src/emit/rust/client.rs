@@ -42,7 +42,7 @@ impl Scope<'_> {
             (Some(b), Some(request)) => {
                 let request_ty = format_ident!("{}", e.request_name());
                 let items = &request.fields[b.items];
-                let (items_id, items_wire) = (ident(&items.ident), &items.spec.name);
+                let (items_id, items_wire) = (ident(&items.ident), &items.wire);
                 let row_ty = self.ty(&b.row);
                 Some(quote! {
                     impl qywx_runtime::erased::BulkRequest for #request_ty {
@@ -142,12 +142,12 @@ impl Scope<'_> {
         );
         let item_ty = self.ty(&p.item);
         let (cursor_id, next_id, items_id) = (ident(&cursor.ident), ident(&next.ident), ident(&items.ident));
-        let take_items = if items.spec.required {
+        let take_items = if items.required {
             quote!(page.#items_id)
         } else {
             quote!(page.#items_id.unwrap_or_default())
         };
-        let take_next = if next.spec.required {
+        let take_next = if next.required {
             quote!(Some(page.#next_id))
         } else {
             quote!(page.#next_id)
@@ -160,7 +160,7 @@ impl Scope<'_> {
              previous one have been consumed (`use qywx::runtime::StreamExt; while let Some(item) = stream.next().await {{ .. }}`).\n\n\
              The stream starts at `request`'s `{}` (unset: the first page), follows `{}` and ends after the last page. \
              A failed page is yielded as one `Err` after every item before it, and ends the stream.",
-            items.spec.name, cursor.spec.name, next.spec.name
+            items.wire, cursor.wire, next.wire
         ));
         quote! {
             #stream_doc
@@ -194,7 +194,7 @@ impl Scope<'_> {
         };
         let row_ty = self.ty(&b.row);
         let echo_ty = quote!(<#response_ty as BulkAnswer<#row_ty>>::Echo);
-        let others: Vec<&FieldIr<'_>> = b.others.iter().map(|&i| &request.fields[i]).collect();
+        let others: Vec<&FieldIr> = b.others.iter().map(|&i| &request.fields[i]).collect();
         let params = others.iter().map(|f| {
             let id = ident(&f.ident);
             let ty = self.ty(&f.ty);
@@ -213,7 +213,7 @@ impl Scope<'_> {
         let items_id = ident(&items.ident);
         let method = format_ident!("{}", e.spec.name);
         let bulk_name = format_ident!("{}_bulk", e.spec.name);
-        let (name, rows, max) = (&e.spec.name, &items.spec.name, b.max);
+        let (name, rows, max) = (&e.spec.name, &items.wire, b.max);
         let context = if b.has_context {
             quote!(template.row_context())
         } else {

@@ -55,14 +55,7 @@ pub(crate) fn a_or_an(word: &str) -> &'static str {
     }
 }
 
-pub(crate) fn range_text(min: Option<usize>, max: Option<usize>, unit: &str) -> Option<String> {
-    match (min, max) {
-        (Some(lo), Some(hi)) => Some(format!("{lo} to {hi} {unit}")),
-        (Some(lo), None) => Some(format!("at least {lo} {unit}")),
-        (None, Some(hi)) => Some(format!("at most {hi} {unit}")),
-        (None, None) => None,
-    }
-}
+pub(crate) use crate::ir::range_text;
 
 /// A constraint in words, for docs (the IR phrases it; rustdoc escapes it).
 pub(crate) fn constraint_text(c: &Constraint) -> String {
@@ -70,29 +63,8 @@ pub(crate) fn constraint_text(c: &Constraint) -> String {
 }
 
 /// A struct field's docs: its description, then the wire facts.
-pub(crate) fn field_doc(f: &FieldIr<'_>) -> String {
-    let f = f.spec;
-    let mut facts = vec![format!(
-        "Wire name `{}`, type `{}`, {}.",
-        f.name,
-        f.ty.display(),
-        if f.required { "required" } else { "optional" }
-    )];
-    if let Some(range) = range_text(f.min_length, f.max_length, "characters") {
-        facts.push(format!("Length {range}."));
-    }
-    if let Some(range) = range_text(f.min_items, f.max_items, "items") {
-        facts.push(format!("{range}."));
-    }
-    match f.encoding {
-        Some(Encoding::String) => facts.push("Sent as a JSON string.".into()),
-        Some(Encoding::PipeSeparated) => facts.push("On the wire one `|`-separated string.".into()),
-        Some(Encoding::CommaSeparated) => facts.push("On the wire one `,`-separated string.".into()),
-        None => {}
-    }
-    if f.format == Some(Format::DateTime) {
-        facts.push("On the wire `yyyy-MM-dd HH:mm:ss`; typed, so a malformed time cannot be sent.".into());
-    }
+pub(crate) fn field_doc(f: &FieldIr) -> String {
+    let mut facts = f.facts.clone();
     if let Some(old) = &f.formerly {
         facts.push(format!("Formerly: {}", md(old)));
     }
@@ -105,13 +77,13 @@ pub(crate) fn field_doc(f: &FieldIr<'_>) -> String {
 }
 
 /// A view member's docs: it may be missing for any reason.
-pub(crate) fn view_field_doc(f: &FieldIr<'_>) -> String {
-    let ty = f.spec.ty.display();
+pub(crate) fn view_field_doc(f: &FieldIr) -> String {
+    let ty = &f.ty_text;
     format!(
         "{}\n\nWire name `{}`; `None` when the server left it out, sent null, or sent something that is not {} `{ty}`.",
-        md(&f.spec.description),
-        f.spec.name,
-        a_or_an(&ty).to_lowercase(),
+        md(&f.description),
+        f.wire,
+        a_or_an(ty).to_lowercase(),
     )
 }
 

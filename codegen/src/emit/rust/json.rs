@@ -10,7 +10,7 @@ use crate::ir::*;
 use crate::names::ident;
 
 impl Scope<'_> {
-    pub(crate) fn object_json(&self, o: &ObjectIr<'_>) -> TokenStream {
+    pub(crate) fn object_json(&self, o: &ObjectIr) -> TokenStream {
         let name = format_ident!("{}", o.name);
         let name_text = &o.name;
         // One typed local per field, which the reader fills through its slot as it meets the
@@ -35,7 +35,7 @@ impl Scope<'_> {
                 Read::Separated(c) => quote!(&mut Separated(&mut #id, #c)),
             }
         });
-        let wires = o.fields.iter().map(|f| &f.spec.name);
+        let wires = o.fields.iter().map(|f| &f.wire);
         let object = quote!(json.object(#name_text, &[#(#wires),*], &mut [#(#slots),*])?;);
         let object = if o.keep_extra {
             quote!(let extra = #object)
@@ -44,7 +44,7 @@ impl Scope<'_> {
         };
         let fields = o.fields.iter().map(|f| {
             let id = ident(&f.ident);
-            let wire = &f.spec.name;
+            let wire = &f.wire;
             match f.read {
                 Read::Required => quote!(#id: Required::check(#id, #wire)?,),
                 _ => quote!(#id,),
@@ -53,8 +53,8 @@ impl Scope<'_> {
         let extra = o.keep_extra.then(|| quote!(extra));
         let writes = o.fields.iter().map(|f| {
             let id = ident(&f.ident);
-            let wire = &f.spec.name;
-            match (f.write, f.spec.required) {
+            let wire = &f.wire;
+            match (f.write, f.required) {
                 (Write::Plain, true) => quote!(out.put(#wire, &self.#id);),
                 (Write::Plain, false) => quote!(out.put_some(#wire, &self.#id);),
                 (Write::Text, _) => quote!(out.put_text(#wire, &self.#id);),

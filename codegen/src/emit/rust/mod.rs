@@ -76,9 +76,9 @@ impl Scope<'_> {
     }
 
     /// A struct field's type: its value type, in `Option` unless required.
-    pub(crate) fn field_type(&self, f: &FieldIr<'_>) -> TokenStream {
+    pub(crate) fn field_type(&self, f: &FieldIr) -> TokenStream {
         let ty = self.ty(&f.ty);
-        if f.spec.required {
+        if f.required {
             ty
         } else {
             quote!(Option<#ty>)

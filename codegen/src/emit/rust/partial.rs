@@ -9,13 +9,13 @@ use crate::ir::*;
 use crate::names::ident;
 
 impl Scope<'_> {
-    pub(crate) fn partial_impl(&self, o: &ObjectIr<'_>, p: &PartialIr) -> TokenStream {
+    pub(crate) fn partial_impl(&self, o: &ObjectIr, p: &PartialIr) -> TokenStream {
         let name = format_ident!("{}", o.name);
         let mut complete: Vec<TokenStream> = p.complete_status.iter().map(|any| self.any_of(o, any)).collect();
         complete.extend(p.rejects.iter().map(|&at| {
             let f = &o.fields[at];
             let id = ident(&f.ident);
-            if f.spec.required {
+            if f.required {
                 quote!(self.#id.is_empty())
             } else {
                 quote!(self.#id.as_ref().is_none_or(Vec::is_empty))
@@ -26,19 +26,19 @@ impl Scope<'_> {
             let (rows_id, reasons_id) = (ident(&rows.ident), ident(&reasons.ident));
             let method = format_ident!("{}_with_reasons", rows.ident);
             let item = self.ty(&w.item);
-            let iter = if rows.spec.required {
+            let iter = if rows.required {
                 quote!(self.#rows_id.iter())
             } else {
                 quote!(self.#rows_id.iter().flatten())
             };
-            let reasons_slice = if reasons.spec.required {
+            let reasons_slice = if reasons.required {
                 quote!(self.#reasons_id.as_slice())
             } else {
                 quote!(self.#reasons_id.as_deref().unwrap_or_default())
             };
             let mdoc = format!(
                 " Each rejected `{}` item with its reason from `{}` (paired by position).",
-                rows.spec.name, reasons.spec.name
+                rows.wire, reasons.wire
             );
             quote! {
                 #[doc = #mdoc]
@@ -64,7 +64,7 @@ impl Scope<'_> {
         }
     }
 
-    fn object_bulk_answer(&self, o: &ObjectIr<'_>, b: &ObjectBulkAnswer) -> TokenStream {
+    fn object_bulk_answer(&self, o: &ObjectIr, b: &ObjectBulkAnswer) -> TokenStream {
         let name = format_ident!("{}", o.name);
         let (row, echo) = (self.ty(&b.row), self.ty(&b.echo));
         let (rows, reasons) = (&o.fields[b.rows], &o.fields[b.reasons]);
@@ -81,12 +81,12 @@ impl Scope<'_> {
             Some(any) => self.any_of(o, any),
             None => quote!(false),
         };
-        let take_rows = if rows.spec.required {
+        let take_rows = if rows.required {
             quote!(self.#rows_id.into_iter())
         } else {
             quote!(self.#rows_id.into_iter().flatten())
         };
-        let take_reasons = if reasons.spec.required {
+        let take_reasons = if reasons.required {
             quote!(self.#reasons_id)
         } else {
             quote!(self.#reasons_id.unwrap_or_default())

@@ -10,7 +10,7 @@ use crate::names::ident;
 
 impl Scope<'_> {
     /// A struct with its constructor, setters, JSON, validation and partial-result helpers.
-    pub(crate) fn object(&self, o: &ObjectIr<'_>) -> TokenStream {
+    pub(crate) fn object(&self, o: &ObjectIr) -> TokenStream {
         let name = format_ident!("{}", o.name);
         let struct_doc = doc(&o.doc);
         let fields = o.fields.iter().map(|f| {
@@ -26,7 +26,7 @@ impl Scope<'_> {
             }
         });
         let constructor = self.constructor(o);
-        let setters = o.fields.iter().filter(|f| !f.spec.required).map(|f| self.setter(f));
+        let setters = o.fields.iter().filter(|f| !f.required).map(|f| self.setter(f));
         let partial = o.partial.as_ref().map(|p| self.partial_impl(o, p));
         let must_use = o.partial.as_ref().map(
             |_| quote!(#[must_use = "the server may have applied only part of the request: check `is_complete()`"]),
@@ -60,8 +60,8 @@ impl Scope<'_> {
         }
     }
 
-    fn constructor(&self, o: &ObjectIr<'_>) -> TokenStream {
-        let required: Vec<&FieldIr<'_>> = o.required().collect();
+    fn constructor(&self, o: &ObjectIr) -> TokenStream {
+        let required: Vec<&FieldIr> = o.required().collect();
         let params = required.iter().map(|f| {
             let id = ident(&f.ident);
             if f.takes_text() {
@@ -73,7 +73,7 @@ impl Scope<'_> {
         });
         let inits = o.fields.iter().map(|f| {
             let id = ident(&f.ident);
-            match (f.spec.required, f.takes_text()) {
+            match (f.required, f.takes_text()) {
                 (true, true) => quote!(#id: #id.into()),
                 (true, false) => quote!(#id),
                 (false, _) => quote!(#id: None),
@@ -85,7 +85,7 @@ impl Scope<'_> {
         let new_doc = if required.is_empty() {
             format!("{article} `{name}` with every optional field unset.")
         } else {
-            let names: Vec<String> = required.iter().map(|f| format!("`{}`", f.spec.name)).collect();
+            let names: Vec<String> = required.iter().map(|f| format!("`{}`", f.wire)).collect();
             format!(
                 "{article} `{name}` from its required fields ({}); optional fields start unset.",
                 names.join(", ")
@@ -103,10 +103,10 @@ impl Scope<'_> {
         }
     }
 
-    fn setter(&self, f: &FieldIr<'_>) -> TokenStream {
+    fn setter(&self, f: &FieldIr) -> TokenStream {
         let id = ident(&f.ident);
         // The whole description: its Chinese first sentence alone would drop the English gloss.
-        let sdoc = doc(&format!("Sets `{}`: {}", f.spec.name, md(&f.spec.description)));
+        let sdoc = doc(&format!("Sets `{}`: {}", f.wire, md(&f.description)));
         // Lists of text take any items that become strings (`["a", "b"]` works).
         if f.is_text_list() {
             return quote! {
@@ -130,13 +130,13 @@ impl Scope<'_> {
     }
 
     /// `Debug` that prints `<redacted>` for the fields the spec marks `secret`.
-    fn redacted_debug(&self, o: &ObjectIr<'_>) -> TokenStream {
+    fn redacted_debug(&self, o: &ObjectIr) -> TokenStream {
         let name = format_ident!("{}", o.name);
         let name_text = &o.name;
         let fields = o.fields.iter().map(|f| {
             let id = ident(&f.ident);
             let label = &f.ident;
-            match (f.spec.secret, f.spec.required) {
+            match (f.secret, f.required) {
                 (false, _) => quote!(.field(#label, &self.#id)),
                 (true, true) => quote!(.field(#label, &"<redacted>")),
                 (true, false) => quote!(.field(#label, &self.#id.as_ref().map(|_| "<redacted>"))),
@@ -153,11 +153,11 @@ impl Scope<'_> {
     }
 
     /// `QueryParams`: the request's fields as query-string pairs.
-    fn query_impl(&self, o: &ObjectIr<'_>) -> TokenStream {
+    fn query_impl(&self, o: &ObjectIr) -> TokenStream {
         let name = format_ident!("{}", o.name);
         let pushes = o.fields.iter().map(|f| {
             let id = ident(&f.ident);
-            let wire = &f.spec.name;
+            let wire = &f.wire;
             let text = match &f.ty {
                 Ty::Named(NamedRef {
                     kind: NamedKind::Enum { int_repr: true, .. },
@@ -169,7 +169,7 @@ impl Scope<'_> {
                 }) => quote!(StrEnum::to_wire(value).to_owned()),
                 _ => quote!(value.to_string()),
             };
-            if f.spec.required {
+            if f.required {
                 quote! { let value = &self.#id; pairs.push((#wire, #text)); }
             } else {
                 quote! { if let Some(value) = &self.#id { pairs.push((#wire, #text)); } }
@@ -376,7 +376,7 @@ impl Scope<'_> {
         });
         let reads = v.fields.iter().map(|f| {
             let id = ident(&f.ident);
-            let wire = &f.spec.name;
+            let wire = &f.wire;
             quote!(#id: view_field(row, #wire),)
         });
         let tdoc = doc(&format!(

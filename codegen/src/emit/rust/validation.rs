@@ -8,7 +8,7 @@ use crate::ir::*;
 use crate::names::ident;
 
 impl Scope<'_> {
-    pub(crate) fn validate_impl(&self, o: &ObjectIr<'_>) -> TokenStream {
+    pub(crate) fn validate_impl(&self, o: &ObjectIr) -> TokenStream {
         let name = format_ident!("{}", o.name);
         let mut checks: Vec<TokenStream> = o.fields.iter().filter_map(field_checks).collect();
         checks.extend(o.rules.iter().map(|rule| self.rule_check(o, rule)));
@@ -53,7 +53,7 @@ impl Scope<'_> {
         }
     }
 
-    fn rule_check(&self, o: &ObjectIr<'_>, rule: &RuleIr) -> TokenStream {
+    fn rule_check(&self, o: &ObjectIr, rule: &RuleIr) -> TokenStream {
         match rule {
             RuleIr::OneOf {
                 fields,
@@ -100,12 +100,12 @@ impl Scope<'_> {
     }
 
     /// A boolean expression: the field equals (or, for `contains`, holds) the literal.
-    pub(crate) fn condition(&self, o: &ObjectIr<'_>, c: &Condition) -> TokenStream {
+    pub(crate) fn condition(&self, o: &ObjectIr, c: &Condition) -> TokenStream {
         let field = &o.fields[c.field];
         let id = ident(&field.ident);
         let pattern = self.literal(&c.literal);
         let is_string = matches!(c.literal, Literal::Str(_));
-        match (c.contains, field.spec.required, is_string) {
+        match (c.contains, field.required, is_string) {
             (true, true, false) => quote!(self.#id.iter().any(|x| matches!(x, #pattern))),
             (true, false, false) => quote!(self.#id.iter().flatten().any(|x| matches!(x, #pattern))),
             (true, true, true) => quote!(self.#id.iter().any(|x| x == #pattern)),
@@ -134,7 +134,7 @@ impl Scope<'_> {
     }
 
     /// "The status field equals one of these values".
-    pub(crate) fn any_of(&self, o: &ObjectIr<'_>, any: &AnyOf) -> TokenStream {
+    pub(crate) fn any_of(&self, o: &ObjectIr, any: &AnyOf) -> TokenStream {
         let tests: Vec<TokenStream> = any
             .literals
             .iter()
@@ -157,12 +157,12 @@ impl Scope<'_> {
 }
 
 /// The checks on one field's value, `None` when it has none.
-fn field_checks(f: &FieldIr<'_>) -> Option<TokenStream> {
+fn field_checks(f: &FieldIr) -> Option<TokenStream> {
     if f.checks.is_empty() {
         return None;
     }
     let id = ident(&f.ident);
-    let wire = &f.spec.name;
+    let wire = &f.wire;
     let size = |n: Option<usize>| match n {
         Some(n) => {
             let n = proc_macro2::Literal::usize_unsuffixed(n);
@@ -190,7 +190,7 @@ fn field_checks(f: &FieldIr<'_>) -> Option<TokenStream> {
         Check::Nested { each: false } => quote!(v.nested(#wire, value);),
         Check::Nested { each: true } => quote!(v.each(#wire, value);),
     });
-    Some(if f.spec.required {
+    Some(if f.required {
         quote! { { let value = &self.#id; #(#inner)* } }
     } else {
         quote! { if let Some(value) = &self.#id { #(#inner)* } }
