@@ -89,16 +89,16 @@ pub fn kebab(text: &str) -> String {
 }
 
 /// Every named type of the model, by name.
-struct Types<'a, 's>(BTreeMap<&'a str, &'a TypeIr<'s>>);
+struct Types<'a>(BTreeMap<&'a str, &'a TypeIr>);
 
-impl<'a, 's> Types<'a, 's> {
-    fn new(api: &'a Api<'s>) -> Self {
-        let name = |t: &'a TypeIr<'s>| -> &'a str {
+impl<'a> Types<'a> {
+    fn new(api: &'a Api<'_>) -> Self {
+        let name = |t: &'a TypeIr| -> &'a str {
             match t {
                 TypeIr::Object(o) => &o.name,
-                TypeIr::Enum(e) => &e.spec.name,
-                TypeIr::Union(u) => &u.spec.name,
-                TypeIr::View(v) => &v.spec.name,
+                TypeIr::Enum(e) => &e.name,
+                TypeIr::Union(u) => &u.name,
+                TypeIr::View(v) => &v.name,
             }
         };
         Types(
@@ -147,7 +147,7 @@ impl<'a, 's> Types<'a, 's> {
                         .collect();
                     Some((
                         ValueKind::Enum {
-                            name: e.spec.name.clone(),
+                            name: e.name.clone(),
                             int: e.int_repr,
                             open: e.open,
                             values,
@@ -266,7 +266,7 @@ fn name_faults(group: &Group, names: &[Option<String>]) -> Vec<SpecError> {
 }
 
 /// One command: its flags (each checked for a collision) and, for a bulk endpoint, its columns.
-fn command(types: &Types<'_, '_>, endpoint: &EndpointIr<'_>, name: String, errors: &mut SpecErrors) -> CommandPlan {
+fn command(types: &Types<'_>, endpoint: &EndpointIr<'_>, name: String, errors: &mut SpecErrors) -> CommandPlan {
     let fields: &[FieldIr] = endpoint.request.as_ref().map_or(&[], |r| &r.fields);
     let (flags, origins) = flags(types, fields, endpoint.bulk.as_ref().map(|b| b.items));
     let reserved = if endpoint.bulk.is_some() {
@@ -316,7 +316,7 @@ fn command(types: &Types<'_, '_>, endpoint: &EndpointIr<'_>, name: String, error
 
 /// The flags of a request's fields (all but `skip`, the rows of a bulk endpoint), with the
 /// location of each one's field.
-fn flags(types: &Types<'_, '_>, fields: &[FieldIr], skip: Option<usize>) -> (Vec<FlagPlan>, Vec<Origin>) {
+fn flags(types: &Types<'_>, fields: &[FieldIr], skip: Option<usize>) -> (Vec<FlagPlan>, Vec<Origin>) {
     let mut out = Vec::new();
     let mut origins = Vec::new();
     for (_, field) in fields.iter().enumerate().filter(|(i, _)| Some(*i) != skip) {

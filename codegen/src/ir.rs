@@ -66,7 +66,7 @@ pub struct GroupIr<'s> {
     pub feature: Option<String>,
     /// Features of the other groups whose types this one uses.
     pub needs: Vec<String>,
-    pub types: Vec<TypeIr<'s>>,
+    pub types: Vec<TypeIr>,
     pub endpoints: Vec<EndpointIr<'s>>,
 }
 
@@ -113,18 +113,19 @@ impl Ty {
     }
 }
 
-pub enum TypeIr<'s> {
+pub enum TypeIr {
     Object(Box<ObjectIr>),
-    Enum(EnumIr<'s>),
-    Union(UnionIr<'s>),
-    View(ViewIr<'s>),
+    Enum(EnumIr),
+    Union(UnionIr),
+    View(ViewIr),
 }
 
-pub struct EnumIr<'s> {
-    pub spec: &'s NamedType,
+pub struct EnumIr {
+    pub name: String,
+    pub description: String,
     pub int_repr: bool,
     pub open: bool,
-    pub values: &'s [EnumValue],
+    pub values: Vec<EnumValueIr>,
     /// Each value's wire form, in the enum's representation.
     pub wire: Vec<WireValue>,
 }
@@ -136,24 +137,43 @@ pub enum WireValue {
     Str(String),
 }
 
-pub struct UnionIr<'s> {
-    pub spec: &'s NamedType,
-    pub variants: Vec<VariantIr<'s>>,
+/// One documented value of an enum.
+pub struct EnumValueIr {
+    /// The Rust variant's name.
+    pub name: String,
+    /// The value as the spec writes it.
+    pub value: Value,
+    pub description: String,
+    /// What it meant in the older documents (`formerly`).
+    pub formerly: Option<String>,
+    /// Only the server answers it: a request may not send it.
+    pub answer_only: bool,
+}
+
+pub struct UnionIr {
+    pub name: String,
+    pub description: String,
+    pub variants: Vec<VariantIr>,
     /// Some variant reports partial success, so the union has `is_complete()`.
     pub partial: bool,
     /// `(row, echo)` when the union answers bulk chunks.
     pub bulk: Option<(Ty, Ty)>,
 }
 
-pub struct VariantIr<'s> {
-    pub spec: &'s UnionVariant,
+pub struct VariantIr {
+    /// The Rust variant's name.
+    pub name: String,
+    pub description: String,
+    /// It answers a reference to look the result up by later (a pending chunk).
+    pub pending_reference: bool,
     pub ty: Ty,
     /// Its type reports partial success (`is_complete()`).
     pub reports: bool,
 }
 
-pub struct ViewIr<'s> {
-    pub spec: &'s NamedType,
+pub struct ViewIr {
+    pub name: String,
+    pub description: String,
     /// The object type it views.
     pub of: NamedRef,
     pub fields: Vec<FieldIr>,
@@ -990,7 +1010,7 @@ impl<'s> Builder<'_, 's> {
         }))
     }
 
-    fn named_type(&self, t: &'s NamedType) -> Result<TypeIr<'s>> {
+    fn named_type(&self, t: &'s NamedType) -> Result<TypeIr> {
         Ok(match &t.kind {
             TypeKind::Object(schema) => TypeIr::Object(Box::new(self.object(
                 t.name.clone(),
@@ -1011,8 +1031,19 @@ impl<'s> Builder<'_, 's> {
                         )),
                     })
                     .collect::<Result<Vec<_>>>()?;
+                let values = values
+                    .iter()
+                    .map(|v| EnumValueIr {
+                        name: v.name.clone(),
+                        value: v.value.clone(),
+                        description: v.description.clone(),
+                        formerly: v.formerly.clone(),
+                        answer_only: v.answer_only,
+                    })
+                    .collect();
                 TypeIr::Enum(EnumIr {
-                    spec: t,
+                    name: t.name.clone(),
+                    description: t.description.clone(),
                     int_repr: *int_repr,
                     open: *open,
                     values,
@@ -1026,7 +1057,9 @@ impl<'s> Builder<'_, 's> {
                         let reports = matches!(self.kind_of(&v.ty), Some(TypeKind::Object(o))
                             if o.fields.iter().any(|f| f.rejects || !f.complete_when.is_empty()));
                         Ok(VariantIr {
-                            spec: v,
+                            name: v.name.clone(),
+                            description: v.description.clone(),
+                            pending_reference: v.pending_reference,
                             ty: self.ty(&v.ty, &v.origin)?,
                             reports,
                         })
@@ -1035,7 +1068,8 @@ impl<'s> Builder<'_, 's> {
                 let partial = variants.iter().any(|v| v.reports);
                 let bulk = self.union_bulk(t)?;
                 TypeIr::Union(UnionIr {
-                    spec: t,
+                    name: t.name.clone(),
+                    description: t.description.clone(),
                     variants,
                     partial,
                     bulk,
@@ -1051,7 +1085,12 @@ impl<'s> Builder<'_, 's> {
                 let Ty::Named(of) = self.ty(&of_expr, &t.origin)? else {
                     unreachable!("a named type expression resolves to a named type")
                 };
-                TypeIr::View(ViewIr { spec: t, of, fields })
+                TypeIr::View(ViewIr {
+                    name: t.name.clone(),
+                    description: t.description.clone(),
+                    of,
+                    fields,
+                })
             }
         })
     }

@@ -89,16 +89,16 @@ impl Scope<'_> {
         }
     }
 
-    pub(crate) fn union_json(&self, u: &UnionIr<'_>) -> TokenStream {
-        let name = format_ident!("{}", u.spec.name);
-        let name_text = &u.spec.name;
+    pub(crate) fn union_json(&self, u: &UnionIr) -> TokenStream {
+        let name = format_ident!("{}", u.name);
+        let name_text = &u.name;
         let tries = u.variants.iter().map(|v| {
-            let id = format_ident!("{}", v.spec.name);
+            let id = format_ident!("{}", v.name);
             let ty = self.ty(&v.ty);
             quote!(|raw| <#ty>::from_json(raw).map(Self::#id),)
         });
         let writes = u.variants.iter().map(|v| {
-            let id = format_ident!("{}", v.spec.name);
+            let id = format_ident!("{}", v.name);
             quote!(Self::#id(value) => value.to_json(),)
         });
         quote! {

@@ -106,12 +106,12 @@ impl Scope<'_> {
         }
     }
 
-    pub(crate) fn union_bulk_answer(&self, u: &UnionIr<'_>, row: &Ty, echo: &Ty) -> TokenStream {
-        let name = format_ident!("{}", u.spec.name);
+    pub(crate) fn union_bulk_answer(&self, u: &UnionIr, row: &Ty, echo: &Ty) -> TokenStream {
+        let name = format_ident!("{}", u.name);
         let (row, echo) = (self.ty(row), self.ty(echo));
         let arms = u.variants.iter().map(|v| {
-            let id = format_ident!("{}", v.spec.name);
-            if v.spec.pending_reference {
+            let id = format_ident!("{}", v.name);
+            if v.pending_reference {
                 quote!(Self::#id(reference) => ChunkOutcome::Pending { reference: Some(reference.to_string()) },)
             } else {
                 quote!(Self::#id(answer) => BulkAnswer::outcome(answer),)

@@ -187,8 +187,8 @@ impl Scope<'_> {
         }
     }
 
-    pub(crate) fn enum_type(&self, e: &EnumIr<'_>) -> TokenStream {
-        let t = e.spec;
+    pub(crate) fn enum_type(&self, e: &EnumIr) -> TokenStream {
+        let t = e;
         let name = format_ident!("{}", t.name);
         let open_note = if e.open {
             "Values outside this list are legal on the wire: send them as `Other`."
@@ -310,22 +310,22 @@ impl Scope<'_> {
         }
     }
 
-    pub(crate) fn union_type(&self, u: &UnionIr<'_>) -> TokenStream {
-        let t = u.spec;
+    pub(crate) fn union_type(&self, u: &UnionIr) -> TokenStream {
+        let t = u;
         let name = format_ident!("{}", t.name);
         let tdoc = doc(&format!(
             "{}\n\nDecodes as the first variant that fits, in this order.",
             md(&t.description)
         ));
         let variants = u.variants.iter().map(|v| {
-            let id = format_ident!("{}", v.spec.name);
+            let id = format_ident!("{}", v.name);
             let ty = self.ty(&v.ty);
-            let vdoc = doc(&md(&v.spec.description));
+            let vdoc = doc(&md(&v.description));
             quote!(#vdoc #id(#ty),)
         });
         let partial = u.partial.then(|| {
             let arms = u.variants.iter().map(|v| {
-                let id = format_ident!("{}", v.spec.name);
+                let id = format_ident!("{}", v.name);
                 if v.reports {
                     quote!(Self::#id(v) => Some(v.is_complete()),)
                 } else {
@@ -363,8 +363,8 @@ impl Scope<'_> {
 
     /// A response view of an object type: every member optional and decoded on its own, the
     /// row kept as sent.
-    pub(crate) fn view_type(&self, v: &ViewIr<'_>) -> TokenStream {
-        let t = v.spec;
+    pub(crate) fn view_type(&self, v: &ViewIr) -> TokenStream {
+        let t = v;
         let name = format_ident!("{}", t.name);
         let of_ty = self.ty(&Ty::Named(v.of.clone()));
         let of_name = &v.of.name;
