@@ -42,7 +42,7 @@ fn is_upper_snake(s: &str) -> bool {
 
 /// Checks the whole spec, with nothing but the repository (citations against the source
 /// manifest); returns the resolved model the emitters use, or every fault found.
-pub fn check(spec: &Spec) -> Result<crate::ir::Api<'_>, SpecErrors> {
+pub fn check(spec: &Spec) -> Result<crate::ir::Api, SpecErrors> {
     let mut errs = SpecErrors::default();
     let provenance = Provenance::manifest_only(&spec.documents, &mut errs);
     let index = check_with(spec, &provenance, errs)?;

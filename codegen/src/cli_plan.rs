@@ -92,7 +92,7 @@ pub fn kebab(text: &str) -> String {
 struct Types<'a>(BTreeMap<&'a str, &'a TypeIr>);
 
 impl<'a> Types<'a> {
-    fn new(api: &'a Api<'_>) -> Self {
+    fn new(api: &'a Api) -> Self {
         let name = |t: &'a TypeIr| -> &'a str {
             match t {
                 TypeIr::Object(o) => &o.name,
@@ -179,7 +179,7 @@ fn prim_kind(p: Prim) -> ValueKind {
 
 /// Plans every command of `api` into its endpoints (`EndpointIr::cli`), or reports every name
 /// that collides.
-pub(crate) fn plan(api: &mut Api<'_>) -> Result<(), SpecErrors> {
+pub(crate) fn plan(api: &mut Api) -> Result<(), SpecErrors> {
     let mut errors = SpecErrors::default();
     let mut plans: Vec<Vec<Vec<Option<CommandPlan>>>> = Vec::new();
     {
@@ -187,8 +187,8 @@ pub(crate) fn plan(api: &mut Api<'_>) -> Result<(), SpecErrors> {
         for service in &api.services {
             let mut groups = Vec::new();
             for group in &service.groups {
-                let names = command_names(group.spec);
-                errors.0.extend(name_faults(group.spec, &names));
+                let names = command_names(&group.spec);
+                errors.0.extend(name_faults(&group.spec, &names));
                 let commands = group
                     .endpoints
                     .iter()
@@ -266,7 +266,7 @@ fn name_faults(group: &Group, names: &[Option<String>]) -> Vec<SpecError> {
 }
 
 /// One command: its flags (each checked for a collision) and, for a bulk endpoint, its columns.
-fn command(types: &Types<'_>, endpoint: &EndpointIr<'_>, name: String, errors: &mut SpecErrors) -> CommandPlan {
+fn command(types: &Types<'_>, endpoint: &EndpointIr, name: String, errors: &mut SpecErrors) -> CommandPlan {
     let fields: &[FieldIr] = endpoint.request.as_ref().map_or(&[], |r| &r.fields);
     let (flags, origins) = flags(types, fields, endpoint.bulk.as_ref().map(|b| b.items));
     let reserved = if endpoint.bulk.is_some() {

@@ -21,20 +21,20 @@ fn is_reserved_type_name(name: &str) -> bool {
 }
 
 /// The whole API.
-pub struct Api<'s> {
-    pub krate: &'s Crate,
+pub struct Api {
+    pub krate: Crate,
     /// The documents the spec cites by lines (`sources.json`).
-    pub documents: &'s [SourceDocument],
+    pub documents: Vec<SourceDocument>,
     /// Sorted by id.
-    pub services: Vec<ServiceIr<'s>>,
+    pub services: Vec<ServiceIr>,
 }
 
-pub struct ServiceIr<'s> {
-    pub spec: &'s Service,
+pub struct ServiceIr {
+    pub spec: Service,
     /// `WecomClient`.
     pub client: String,
     /// Sorted by module name.
-    pub groups: Vec<GroupIr<'s>>,
+    pub groups: Vec<GroupIr>,
     /// Module and descriptor constant of the token endpoint.
     pub token_module: String,
     pub token_const: String,
@@ -46,7 +46,7 @@ pub struct ServiceIr<'s> {
     pub malformed_body_code: i64,
 }
 
-impl ServiceIr<'_> {
+impl ServiceIr {
     /// The features of the groups that can be switched off.
     pub fn group_features(&self) -> Vec<&str> {
         self.groups.iter().filter_map(|g| g.feature.as_deref()).collect()
@@ -59,15 +59,15 @@ pub enum Placement {
     Header(String),
 }
 
-pub struct GroupIr<'s> {
-    pub spec: &'s Group,
+pub struct GroupIr {
+    pub spec: Group,
     /// Its cargo feature (`wecom-department`); `None` for the group of the token endpoint, which
     /// every client needs.
     pub feature: Option<String>,
     /// Features of the other groups whose types this one uses.
     pub needs: Vec<String>,
     pub types: Vec<TypeIr>,
-    pub endpoints: Vec<EndpointIr<'s>>,
+    pub endpoints: Vec<EndpointIr>,
 }
 
 /// A resolved type (the value type of a field, before `Option`).
@@ -406,8 +406,8 @@ pub struct ObjectBulkAnswer {
     pub failed: Option<AnyOf>,
 }
 
-pub struct EndpointIr<'s> {
-    pub spec: &'s Endpoint,
+pub struct EndpointIr {
+    pub spec: Endpoint,
     /// Descriptor constant (`CREATE_DEPARTMENT`).
     pub const_name: String,
     pub call: Call,
@@ -427,7 +427,7 @@ pub struct EndpointIr<'s> {
     pub cli: Option<crate::cli_plan::CommandPlan>,
 }
 
-impl EndpointIr<'_> {
+impl EndpointIr {
     pub fn request_name(&self) -> String {
         format!("{}Request", pascal(&self.spec.name))
     }
@@ -472,7 +472,7 @@ pub fn group_feature(service: &str, module: &str) -> String {
 }
 
 /// Builds the model of a checked spec; faults the checks cannot see are reported here.
-pub fn build<'s>(spec: &'s Spec, index: &TypeIndex<'s>) -> std::result::Result<Api<'s>, SpecErrors> {
+pub fn build<'s>(spec: &'s Spec, index: &TypeIndex<'s>) -> std::result::Result<Api, SpecErrors> {
     let mut errs = SpecErrors::default();
     let mut services: Vec<&Service> = spec.services.iter().collect();
     services.sort_by(|a, b| a.id.cmp(&b.id));
@@ -494,8 +494,8 @@ pub fn build<'s>(spec: &'s Spec, index: &TypeIndex<'s>) -> std::result::Result<A
         }
     }
     let mut api = errs.into_result(Api {
-        krate: &spec.krate,
-        documents: &spec.documents,
+        krate: spec.krate.clone(),
+        documents: spec.documents.clone(),
         services: out,
     })?;
     crate::cli_plan::plan(&mut api)?;
@@ -506,7 +506,7 @@ fn service<'s>(
     spec: &'s Spec,
     index: &TypeIndex<'s>,
     s: &'s Service,
-) -> std::result::Result<ServiceIr<'s>, SpecErrors> {
+) -> std::result::Result<ServiceIr, SpecErrors> {
     let mut errs = SpecErrors::default();
     let mut groups: Vec<&Group> = spec.groups.iter().filter(|g| g.service == s.id).collect();
     groups.sort_by(|a, b| a.module.cmp(&b.module));
@@ -543,7 +543,7 @@ fn service<'s>(
         }
         let feature = (g.module != token_module).then(|| group_feature(&s.id, &g.module));
         let mut ir = GroupIr {
-            spec: g,
+            spec: g.clone(),
             feature,
             needs: Vec::new(),
             types,
@@ -574,7 +574,7 @@ fn service<'s>(
         }
     };
     errs.into_result(ServiceIr {
-        spec: s,
+        spec: s.clone(),
         client: format!("{}Client", pascal(&s.id)),
         groups: out,
         token_module,
@@ -587,7 +587,7 @@ fn service<'s>(
 }
 
 /// The features of the other groups whose types `g` uses (the token group is always there).
-fn needs(g: &GroupIr<'_>, token_module: &str) -> Vec<String> {
+fn needs(g: &GroupIr, token_module: &str) -> Vec<String> {
     let mut used: Vec<(String, String)> = Vec::new();
     let mut note = |ty: &Ty| {
         if let Some(n) = ty.named_item() {
@@ -1120,7 +1120,7 @@ impl<'s> Builder<'_, 's> {
         Ok(Some((self.ty(&row, &t.origin)?, self.ty(&echo, &t.origin)?)))
     }
 
-    fn endpoint(&self, e: &'s Endpoint) -> Result<EndpointIr<'s>> {
+    fn endpoint(&self, e: &'s Endpoint) -> Result<EndpointIr> {
         let pascal_name = pascal(&e.name);
         let method = format!(
             "[`{}`](crate::{}::{}Client::{})",
@@ -1217,7 +1217,7 @@ impl<'s> Builder<'_, 's> {
             }
         }
         Ok(EndpointIr {
-            spec: e,
+            spec: e.clone(),
             const_name: upper(&e.name),
             response_alias: match &e.response {
                 Response::Type { formerly, .. } => formerly.clone(),

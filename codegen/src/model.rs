@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 use crate::error::{Result, SpecError, SpecErrors};
 
 /// The whole spec: the crate's versions, services and API groups (in file-name order).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Spec {
     /// `crate.json`.
     pub krate: Crate,
@@ -214,7 +214,7 @@ impl JsonSchema for Sources {
 // The crate file
 
 /// `spec/crate.json`: the generated crate's version and the last release.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CrateFile {
     /// Path of this schema, for editors (`schema.json`).
@@ -259,7 +259,7 @@ pub struct Release {
 
 /// `spec/sources.json`: every document the spec cites by lines, so that a citation can be
 /// checked (and followed) with nothing but the repository.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SourcesFile {
     /// Path of this schema, for editors (`schema.json`).
@@ -305,7 +305,7 @@ pub const NO_PUBLIC_ADDRESS: &str = "provided document, no public address known"
 // Service files
 
 /// `spec/services/<service>.json`.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceFile {
     /// Path of this schema, for editors (`../schema.json`).
@@ -316,7 +316,7 @@ pub struct ServiceFile {
 }
 
 /// One service: base URL, envelope, auth, error codes.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Service {
     #[serde(skip)]
@@ -354,7 +354,7 @@ pub struct Service {
 }
 
 /// Error codes for requests a server rejects before any endpoint logic.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RequestErrors {
     /// A missing, ill-typed or out-of-range parameter.
@@ -372,7 +372,7 @@ pub enum EnvelopeKind {
 }
 
 /// How every response of the service is wrapped.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Envelope {
     /// `flat` or `wrapped`.
@@ -409,7 +409,7 @@ pub enum TokenIn {
 }
 
 /// Where each authenticated call carries the token, and under which name.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SendToken {
     /// `query` or `header`.
@@ -420,7 +420,7 @@ pub struct SendToken {
 }
 
 /// How a token is obtained and sent.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Auth {
     #[serde(skip)]
@@ -476,7 +476,7 @@ impl Handling {
 }
 
 /// One documented error code.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ErrorCode {
     #[serde(skip)]
@@ -511,7 +511,7 @@ impl ErrorCode {
 }
 
 /// One documented HTTP status and what a client does with it.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HttpStatus {
     #[serde(skip)]
@@ -538,7 +538,7 @@ fn integer_text<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<i64, D::
 // Group files
 
 /// `spec/groups/<group>.json`: one API group, a Rust module of one service.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GroupFile {
     /// Path of this schema, for editors (`../schema.json`).
@@ -555,7 +555,7 @@ pub struct GroupFile {
 }
 
 /// The group's header.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GroupHeader {
     /// Id of the service (a `services/*.json`).
@@ -572,7 +572,7 @@ pub struct GroupHeader {
 }
 
 /// One group, as the generator works with it.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Group {
     pub origin: Origin,
     pub service: String,
@@ -585,7 +585,7 @@ pub struct Group {
 }
 
 /// A named type as written: exactly one of `fields` (object), `enum` or `union`.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TypeDef {
     /// What it is.
@@ -613,7 +613,7 @@ pub struct TypeDef {
 }
 
 /// A named type.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct NamedType {
     pub origin: Origin,
     pub name: String,
@@ -622,7 +622,7 @@ pub struct NamedType {
     pub kind: TypeKind,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum TypeKind {
     Object(ObjectSchema),
     /// A response view of the object type `of`, with `extra` members of its own.
@@ -647,7 +647,7 @@ pub enum EnumRepr {
 }
 
 /// An enum.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EnumDef {
     /// `int` or `string`.
@@ -660,7 +660,7 @@ pub struct EnumDef {
 }
 
 /// One enum value.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EnumValue {
     #[serde(skip)]
@@ -685,7 +685,7 @@ pub struct EnumValue {
 }
 
 /// One variant of a union.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UnionVariant {
     #[serde(skip)]
@@ -707,7 +707,7 @@ pub struct UnionVariant {
 }
 
 /// An object's fields and the rules across them.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct ObjectSchema {
     pub fields: Vec<Field>,
     pub constraints: Vec<Constraint>,
@@ -821,7 +821,7 @@ pub enum Format {
 }
 
 /// A field of a request, response or object type.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Field {
     #[serde(skip)]
@@ -909,7 +909,7 @@ pub struct Field {
 
 /// The condition of a `required_when` constraint: exactly one of `equals`, `not_equals` or
 /// `contains`.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct When {
     /// The field (wire name) tested. `^publicParams.optType` tests a member of the request the
@@ -937,7 +937,7 @@ pub enum ConstraintKind {
 }
 
 /// A rule across the fields of a request or object type (wire names).
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConstraintDef {
     /// `one_of` or `required_when`.
@@ -966,7 +966,7 @@ pub struct ConstraintDef {
 }
 
 /// A checked constraint.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Constraint {
     pub origin: Origin,
     pub description: Option<String>,
@@ -979,7 +979,7 @@ pub struct Constraint {
     pub guard: Option<(String, Value, Test)>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Rule {
     OneOf(Vec<String>),
     RequiredWhen {
@@ -1107,7 +1107,7 @@ impl Method {
 }
 
 /// A bulk endpoint: `<name>_bulk` sends any number of rows of a required array field in chunks.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Bulk {
     /// The request field holding the rows.
@@ -1116,7 +1116,7 @@ pub struct Bulk {
 
 /// How a cursor-paginated endpoint pages: the request field carrying the cursor, the response
 /// field answering the next one (empty or absent on the last page), the response list of items.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Pagination {
     /// Request field (optional, string) carrying the cursor; unset for the first page.
@@ -1128,7 +1128,7 @@ pub struct Pagination {
 }
 
 /// One endpoint.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Endpoint {
     #[serde(skip)]
@@ -1214,7 +1214,7 @@ pub enum ParamIn {
 }
 
 /// The request as written.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RequestDef {
     /// `query` or `body` (JSON).
@@ -1229,7 +1229,7 @@ pub struct RequestDef {
 }
 
 /// An endpoint's parameters.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Request {
     pub origin: Origin,
     pub in_query: bool,
@@ -1260,7 +1260,7 @@ impl JsonSchema for Request {
 }
 
 /// The response as written: `fields` (the payload's members), or `type` (a named or primitive payload).
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResponseDef {
     /// The payload's fields (for a `wrapped` envelope, the fields of `data`).
@@ -1284,7 +1284,7 @@ pub struct ResponseDef {
 }
 
 /// An endpoint's payload on success.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Response {
     Fields(ObjectSchema),
     Type {

@@ -74,18 +74,18 @@ fn long_about(e: &Endpoint) -> String {
 
 /// Renders `cli/src/commands.json`, the command tree, from the planned commands
 /// (`EndpointIr::cli`).
-pub(crate) fn commands_json(api: &Api<'_>) -> String {
+pub(crate) fn commands_json(api: &Api) -> String {
     let mut enums = BTreeMap::new();
     let mut services = Vec::new();
     for service_ir in &api.services {
-        let service = service_ir.spec;
+        let service = &service_ir.spec;
         let mut groups = Vec::new();
         for group_ir in &service_ir.groups {
-            let group = group_ir.spec;
+            let group = &group_ir.spec;
             let mut commands = Vec::new();
             for endpoint in &group_ir.endpoints {
                 let Some(plan) = &endpoint.cli else { continue };
-                let e = endpoint.spec;
+                let e = &endpoint.spec;
                 for kind in plan.flags.iter().map(|f| &f.kind) {
                     note_enum(&mut enums, kind);
                 }
@@ -146,7 +146,7 @@ pub(crate) fn commands_json(api: &Api<'_>) -> String {
 
 /// Renders `cli/src/commands.rs`: the tree embedded, and each service's endpoint table and
 /// client.
-pub(crate) fn commands_rs(api: &Api<'_>) -> String {
+pub(crate) fn commands_rs(api: &Api) -> String {
     let services = api.services.iter().map(|s| {
         let id = &s.spec.id;
         let module = ident(id);

@@ -279,7 +279,7 @@ fn sources(out: &mut String, documents: &[SourceDocument]) {
 }
 
 /// The whole reference.
-pub(crate) fn api_md(api: &Api<'_>) -> String {
+pub(crate) fn api_md(api: &Api) -> String {
     let mut out = String::new();
     let endpoints: usize = api
         .services
@@ -303,9 +303,9 @@ pub(crate) fn api_md(api: &Api<'_>) -> String {
     );
     out.push_str("## Contents\n\n");
     for service in &api.services {
-        let s = service.spec;
+        let s = &service.spec;
         let _ = writeln!(out, "- [{}](#service-{})", s.title, anchor(&s.id));
-        for g in service.groups.iter().map(|g| g.spec) {
+        for g in service.groups.iter().map(|g| &g.spec) {
             let _ = writeln!(out, "  - {} (`qywx::{}::{}`)", g.title, s.id, g.module);
             for e in &g.endpoints {
                 let _ = writeln!(
@@ -324,7 +324,7 @@ pub(crate) fn api_md(api: &Api<'_>) -> String {
     }
     out.push('\n');
     for service in &api.services {
-        let s = service.spec;
+        let s = &service.spec;
         let _ = writeln!(
             out,
             "<a id=\"service-{}\"></a>\n## {}\n\n{}\n",
@@ -392,7 +392,7 @@ pub(crate) fn api_md(api: &Api<'_>) -> String {
             }
             out.push('\n');
         }
-        for g in service.groups.iter().map(|g| g.spec) {
+        for g in service.groups.iter().map(|g| &g.spec) {
             let _ = writeln!(
                 out,
                 "## {} (`qywx::{}::{}`)\n\n{}\n\nSource: `{}`.\n",
@@ -413,7 +413,7 @@ pub(crate) fn api_md(api: &Api<'_>) -> String {
             }
         }
     }
-    sources(&mut out, api.documents);
+    sources(&mut out, &api.documents);
     // One trailing newline, whatever the last section wrote.
     while out.ends_with("\n\n") {
         out.pop();

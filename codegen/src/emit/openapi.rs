@@ -48,8 +48,8 @@ impl<'s> Cx<'s> {
 }
 
 /// The OpenAPI document of `service`, pretty-printed JSON.
-pub(crate) fn openapi_json(api: &Api<'_>, service_ir: &ServiceIr<'_>) -> String {
-    let service = service_ir.spec;
+pub(crate) fn openapi_json(api: &Api, service_ir: &ServiceIr) -> String {
+    let service = &service_ir.spec;
     let mut cx = Cx {
         types: api
             .services
@@ -62,7 +62,7 @@ pub(crate) fn openapi_json(api: &Api<'_>, service_ir: &ServiceIr<'_>) -> String 
         decoded_only: BTreeSet::new(),
     };
     // Groups in module order, as the model keeps them.
-    let groups: Vec<&Group> = service_ir.groups.iter().map(|g| g.spec).collect();
+    let groups: Vec<&Group> = service_ir.groups.iter().map(|g| &g.spec).collect();
 
     let (types, decoded_only) = referenced_types(&cx, &groups);
     cx.decoded_only = decoded_only;

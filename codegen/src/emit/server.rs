@@ -45,9 +45,9 @@ fn code_is_string(service: &Service, groups: &[&Group]) -> bool {
 }
 
 /// `src/<service>/server.rs`.
-pub(crate) fn server_module(ir: &ServiceIr<'_>) -> String {
-    let service = ir.spec;
-    let groups: Vec<&Group> = ir.groups.iter().map(|g| g.spec).collect();
+pub(crate) fn server_module(ir: &ServiceIr) -> String {
+    let service = &ir.spec;
+    let groups: Vec<&Group> = ir.groups.iter().map(|g| &g.spec).collect();
     let groups = groups.as_slice();
     let title = md(&service.title);
     let trait_name = format_ident!("{}Handler", pascal(&service.id));
@@ -74,7 +74,7 @@ pub(crate) fn server_module(ir: &ServiceIr<'_>) -> String {
     for g in &ir.groups {
         let module = ident(&g.spec.module);
         for endpoint in &g.endpoints {
-            let e = endpoint.spec;
+            let e = &endpoint.spec;
             let name = format_ident!("{}", e.name);
             let endpoint_const = format_ident!("{}", endpoint.const_name);
             let route_const = format_ident!("{}_ROUTE", endpoint.const_name);

@@ -13,8 +13,8 @@ use crate::names::ident;
 impl Scope<'_> {
     /// The items of one endpoint in its group's module: the descriptor and the request and
     /// response types.
-    pub(crate) fn endpoint_items(&self, e: &EndpointIr<'_>) -> TokenStream {
-        let s = e.spec;
+    pub(crate) fn endpoint_items(&self, e: &EndpointIr) -> TokenStream {
+        let s = &e.spec;
         let const_name = format_ident!("{}", e.const_name);
         let method = format_ident!("{}", if s.method == Method::Get { "Get" } else { "Post" });
         let (id, path, auth, idempotent) = (&s.id, &s.path, s.auth, s.idempotent);
@@ -80,12 +80,12 @@ impl Scope<'_> {
     /// feature gate, put on each method.
     pub(crate) fn endpoint_methods(
         &self,
-        service: &ServiceIr<'_>,
+        service: &ServiceIr,
         module: &str,
-        e: &EndpointIr<'_>,
+        e: &EndpointIr,
         cfg: &Option<TokenStream>,
     ) -> TokenStream {
-        let s = e.spec;
+        let s = &e.spec;
         let const_path = self.local(module, &e.const_name);
         let response_ty = match &e.response {
             ResponseIr::Object(o) => self.local(module, &o.name),
@@ -131,7 +131,7 @@ impl Scope<'_> {
     }
 
     /// `<name>_stream`: every item of a cursor-paginated endpoint, pages fetched lazily.
-    fn stream_method(&self, e: &EndpointIr<'_>, p: &StreamIr, request_name: &TokenStream) -> TokenStream {
+    fn stream_method(&self, e: &EndpointIr, p: &StreamIr, request_name: &TokenStream) -> TokenStream {
         let (Some(request), ResponseIr::Object(response)) = (&e.request, &e.response) else {
             unreachable!("the model gives a paginated endpoint a request and response fields")
         };
@@ -184,7 +184,7 @@ impl Scope<'_> {
     /// `<name>_bulk`: any number of rows through a chunked endpoint.
     fn bulk_method(
         &self,
-        e: &EndpointIr<'_>,
+        e: &EndpointIr,
         b: &BulkIr,
         request_name: &TokenStream,
         response_ty: &TokenStream,

@@ -88,8 +88,8 @@ pub(crate) fn view_field_doc(f: &FieldIr) -> String {
 }
 
 /// A client method's docs: summary, wire, permissions, limits, parameters, answer, errors, link.
-pub(crate) fn method_doc(service: &ServiceIr<'_>, endpoint: &EndpointIr<'_>) -> String {
-    let e = endpoint.spec;
+pub(crate) fn method_doc(service: &ServiceIr, endpoint: &EndpointIr) -> String {
+    let e = &endpoint.spec;
     let mut out = vec![
         md(&e.summary),
         String::new(),

@@ -87,8 +87,8 @@ impl Scope<'_> {
 }
 
 /// `generated/Cargo.toml`: the crate's metadata from the spec, a feature per service and group.
-pub(crate) fn cargo_toml(api: &Api<'_>) -> String {
-    let krate = api.krate;
+pub(crate) fn cargo_toml(api: &Api) -> String {
+    let krate = &api.krate;
     let mut features = Vec::new();
     let mut defaults = vec!["\"rustls\"".to_owned()];
     let mut services = Vec::new();
@@ -157,13 +157,13 @@ fn cfg_features(features: &[&str], all: bool) -> Option<TokenStream> {
 }
 
 /// `cfg` for code that needs any group of `s` (the service module itself).
-fn any_group(s: &ServiceIr<'_>) -> Option<TokenStream> {
+fn any_group(s: &ServiceIr) -> Option<TokenStream> {
     let features: Vec<&str> = std::iter::once(s.feature.as_str()).chain(s.group_features()).collect();
     cfg_features(&features, false)
 }
 
 /// The crate root.
-pub(crate) fn lib_rs(api: &Api<'_>) -> String {
+pub(crate) fn lib_rs(api: &Api) -> String {
     let mods = api.services.iter().map(|s| {
         let m = ident(&s.spec.id);
         let d = doc(&md(&s.spec.title));
@@ -175,7 +175,7 @@ pub(crate) fn lib_rs(api: &Api<'_>) -> String {
         .iter()
         .map(|s| format!("- [`{}`]: {} (feature `{}`)", s.spec.id, md(&s.spec.title), s.feature))
         .collect();
-    let krate = api.krate;
+    let krate = &api.krate;
     let root_doc = inner_doc(&format!(
         "{}\n\n{}\n\n```no_run\n{}\n```",
         krate.documentation.join("\n"),
@@ -198,8 +198,8 @@ pub(crate) fn lib_rs(api: &Api<'_>) -> String {
 }
 
 /// A service's `mod.rs`: the client type, the service descriptor, error codes, group modules.
-pub(crate) fn service_module(s: &ServiceIr<'_>) -> String {
-    let spec = s.spec;
+pub(crate) fn service_module(s: &ServiceIr) -> String {
+    let spec = &s.spec;
     let client = format_ident!("{}", s.client);
     let mut module_doc = format!(
         "{}\n\n{}\n\nDefault base URL `{}`, overridden by the `{}` environment variable or [`ClientOptions::base_url`](crate::ClientOptions::base_url).",
@@ -490,7 +490,7 @@ fn opt_str(v: Option<&str>) -> TokenStream {
 }
 
 /// One group's module file.
-pub(crate) fn group_module(service: &ServiceIr<'_>, g: &GroupIr<'_>) -> String {
+pub(crate) fn group_module(service: &ServiceIr, g: &GroupIr) -> String {
     let scope = Scope {
         service: &service.spec.id,
         module: &g.spec.module,
