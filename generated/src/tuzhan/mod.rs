@@ -33,7 +33,7 @@ pub mod server;
 
 /// Every endpoint of Tuzhan (兔展), in spec order (groups by module name), with every group's feature on: its descriptor, how a request given as JSON goes on the wire, and its client method with JSON in and out. The one endpoint table: the `qywx` CLI calls through it; the emulator's coverage and the wire tests walk it.
 #[doc(hidden)]
-#[cfg(feature = "tuzhan-import")]
+#[cfg(all(feature = "endpoint-table", feature = "tuzhan-import"))]
 pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<TuzhanClient>] = &[
     qywx_runtime::erased::ErasedCall {
         endpoint: &auth::GET_ORG_ACCESS_TOKEN,
@@ -63,7 +63,7 @@ pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<TuzhanClient>] = &[
     },
 ];
 
-#[cfg(feature = "tuzhan-import")]
+#[cfg(all(feature = "endpoint-table", feature = "tuzhan-import"))]
 fn call_get_org_access_token(
     client: &TuzhanClient,
     request: serde_json::Value,
@@ -78,7 +78,7 @@ fn call_get_org_access_token(
     })
 }
 
-#[cfg(feature = "tuzhan-import")]
+#[cfg(all(feature = "endpoint-table", feature = "tuzhan-import"))]
 fn call_import_departments(
     client: &TuzhanClient,
     request: serde_json::Value,
@@ -91,7 +91,7 @@ fn call_import_departments(
     })
 }
 
-#[cfg(feature = "tuzhan-import")]
+#[cfg(all(feature = "endpoint-table", feature = "tuzhan-import"))]
 fn prepare_import_departments(
     request: serde_json::Value,
 ) -> qywx_runtime::erased::Prepare<TuzhanClient> {
@@ -108,7 +108,7 @@ fn prepare_import_departments(
     )
 }
 
-#[cfg(feature = "tuzhan-import")]
+#[cfg(all(feature = "endpoint-table", feature = "tuzhan-import"))]
 fn call_import_employees(
     client: &TuzhanClient,
     request: serde_json::Value,
@@ -121,7 +121,7 @@ fn call_import_employees(
     })
 }
 
-#[cfg(feature = "tuzhan-import")]
+#[cfg(all(feature = "endpoint-table", feature = "tuzhan-import"))]
 fn prepare_import_employees(
     request: serde_json::Value,
 ) -> qywx_runtime::erased::Prepare<TuzhanClient> {

@@ -41,6 +41,7 @@ pub mod server;
 #[doc(hidden)]
 #[cfg(
     all(
+        feature = "endpoint-table",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
         feature = "wecom-tag",
@@ -234,6 +235,7 @@ pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<WecomClient>] = &[
 
 #[cfg(
     all(
+        feature = "endpoint-table",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
         feature = "wecom-tag",
@@ -254,6 +256,7 @@ fn call_get_token(
 
 #[cfg(
     all(
+        feature = "endpoint-table",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
         feature = "wecom-tag",
@@ -274,6 +277,7 @@ fn call_list_rule_ids(
 
 #[cfg(
     all(
+        feature = "endpoint-table",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
         feature = "wecom-tag",
@@ -294,6 +298,7 @@ fn call_delete_rule(
 
 #[cfg(
     all(
+        feature = "endpoint-table",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
         feature = "wecom-tag",
@@ -314,6 +319,7 @@ fn call_get_rule_info(
 
 #[cfg(
     all(
+        feature = "endpoint-table",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
         feature = "wecom-tag",
@@ -334,6 +340,7 @@ fn call_add_rule(
 
 #[cfg(
     all(
+        feature = "endpoint-table",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
         feature = "wecom-tag",
@@ -354,6 +361,7 @@ fn call_modify_rule(
 
 #[cfg(
     all(
+        feature = "endpoint-table",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
         feature = "wecom-tag",
@@ -374,6 +382,7 @@ fn call_create_department(
 
 #[cfg(
     all(
+        feature = "endpoint-table",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
         feature = "wecom-tag",
@@ -394,6 +403,7 @@ fn call_update_department(
 
 #[cfg(
     all(
+        feature = "endpoint-table",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
         feature = "wecom-tag",
@@ -414,6 +424,7 @@ fn call_delete_department(
 
 #[cfg(
     all(
+        feature = "endpoint-table",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
         feature = "wecom-tag",
@@ -434,6 +445,7 @@ fn call_list_departments(
 
 #[cfg(
     all(
+        feature = "endpoint-table",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
         feature = "wecom-tag",
@@ -454,6 +466,7 @@ fn call_get_department(
 
 #[cfg(
     all(
+        feature = "endpoint-table",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
         feature = "wecom-tag",
@@ -474,6 +487,7 @@ fn call_list_department_ids(
 
 #[cfg(
     all(
+        feature = "endpoint-table",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
         feature = "wecom-tag",
@@ -494,6 +508,7 @@ fn call_create_tag(
 
 #[cfg(
     all(
+        feature = "endpoint-table",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
         feature = "wecom-tag",
@@ -514,6 +529,7 @@ fn call_update_tag(
 
 #[cfg(
     all(
+        feature = "endpoint-table",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
         feature = "wecom-tag",
@@ -534,6 +550,7 @@ fn call_delete_tag(
 
 #[cfg(
     all(
+        feature = "endpoint-table",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
         feature = "wecom-tag",
@@ -554,6 +571,7 @@ fn call_get_tag_users(
 
 #[cfg(
     all(
+        feature = "endpoint-table",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
         feature = "wecom-tag",
@@ -574,6 +592,7 @@ fn call_add_tag_users(
 
 #[cfg(
     all(
+        feature = "endpoint-table",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
         feature = "wecom-tag",
@@ -594,6 +613,7 @@ fn call_delete_tag_users(
 
 #[cfg(
     all(
+        feature = "endpoint-table",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
         feature = "wecom-tag",
@@ -612,6 +632,7 @@ fn call_list_tags(
 
 #[cfg(
     all(
+        feature = "endpoint-table",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
         feature = "wecom-tag",
@@ -632,6 +653,7 @@ fn call_create_user(
 
 #[cfg(
     all(
+        feature = "endpoint-table",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
         feature = "wecom-tag",
@@ -652,6 +674,7 @@ fn call_update_user(
 
 #[cfg(
     all(
+        feature = "endpoint-table",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
         feature = "wecom-tag",
@@ -672,6 +695,7 @@ fn call_delete_user(
 
 #[cfg(
     all(
+        feature = "endpoint-table",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
         feature = "wecom-tag",
@@ -692,6 +716,7 @@ fn call_get_user(
 
 #[cfg(
     all(
+        feature = "endpoint-table",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
         feature = "wecom-tag",
@@ -714,6 +739,7 @@ fn call_list_department_users(
 
 #[cfg(
     all(
+        feature = "endpoint-table",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
         feature = "wecom-tag",
@@ -734,6 +760,7 @@ fn call_list_users(
 
 #[cfg(
     all(
+        feature = "endpoint-table",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
         feature = "wecom-tag",
@@ -754,6 +781,7 @@ fn call_list_user_ids(
 
 #[cfg(
     all(
+        feature = "endpoint-table",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
         feature = "wecom-tag",
@@ -774,6 +802,7 @@ fn call_convert_to_openid(
 
 #[cfg(
     all(
+        feature = "endpoint-table",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
         feature = "wecom-tag",

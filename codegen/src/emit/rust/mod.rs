@@ -86,6 +86,9 @@ impl Scope<'_> {
     }
 }
 
+/// The feature that compiles each service's endpoint table (`ENDPOINTS`).
+const ENDPOINT_TABLE: &str = "endpoint-table";
+
 /// `generated/Cargo.toml`: the crate's metadata from the spec, a feature per service and group.
 pub(crate) fn cargo_toml(api: &Api) -> String {
     let krate = &api.krate;
@@ -125,6 +128,9 @@ pub(crate) fn cargo_toml(api: &Api) -> String {
          rustls = [\"qywx-runtime/rustls\"]\n\
          # The server side of each service (handler traits, dispatch, envelopes), for emulators and tests: every group.\n\
          server = [\"qywx-runtime/server\", {}]\n\
+         # The type-erased endpoint table of each service (`<service>::ENDPOINTS`): every endpoint with JSON in\n\
+         # and out, for command lines, emulators and tests: every group.\n\
+         {ENDPOINT_TABLE} = [{}]\n\
          # A Redis-backed token store, so many processes share one token per app.\n\
          redis = [\"qywx-runtime/redis\"]\n\
          {}\n\n\
@@ -135,6 +141,7 @@ pub(crate) fn cargo_toml(api: &Api) -> String {
         krate.version,
         toml_string(&krate.description),
         defaults.join(", "),
+        services.join(", "),
         services.join(", "),
         features.join("\n")
     )
@@ -228,7 +235,10 @@ pub(crate) fn service_module(s: &ServiceIr) -> String {
             quote!(#d #cfg pub mod #m;)
         })
         .collect();
-    let every_group = cfg_features(&s.group_features(), true);
+    // The table is opt-in (feature `endpoint-table`): a crate that only calls methods does not
+    // compile an erased entry per endpoint.
+    let table_features: Vec<&str> = std::iter::once(ENDPOINT_TABLE).chain(s.group_features()).collect();
+    let every_group = cfg_features(&table_features, true);
     let client_ident = format_ident!("{}", s.client);
     let mut endpoints = Vec::new();
     let mut call_fns = Vec::new();

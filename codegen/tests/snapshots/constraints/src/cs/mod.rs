@@ -23,7 +23,7 @@ pub mod server;
 
 /// Every endpoint of Constraints, in spec order (groups by module name), with every group's feature on: its descriptor, how a request given as JSON goes on the wire, and its client method with JSON in and out. The one endpoint table: the `qywx` CLI calls through it; the emulator's coverage and the wire tests walk it.
 #[doc(hidden)]
-#[cfg(feature = "cs-form")]
+#[cfg(all(feature = "endpoint-table", feature = "cs-form"))]
 pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<CsClient>] = &[
     qywx_runtime::erased::ErasedCall {
         endpoint: &auth::GET_TOKEN,
@@ -45,7 +45,7 @@ pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<CsClient>] = &[
     },
 ];
 
-#[cfg(feature = "cs-form")]
+#[cfg(all(feature = "endpoint-table", feature = "cs-form"))]
 fn call_get_token(
     client: &CsClient,
     request: serde_json::Value,
@@ -58,7 +58,7 @@ fn call_get_token(
     })
 }
 
-#[cfg(feature = "cs-form")]
+#[cfg(all(feature = "endpoint-table", feature = "cs-form"))]
 fn call_submit_form(
     client: &CsClient,
     request: serde_json::Value,
@@ -71,7 +71,7 @@ fn call_submit_form(
     })
 }
 
-#[cfg(feature = "cs-form")]
+#[cfg(all(feature = "endpoint-table", feature = "cs-form"))]
 fn call_list_entries(
     client: &CsClient,
     request: serde_json::Value,

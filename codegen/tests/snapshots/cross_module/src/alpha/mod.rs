@@ -24,7 +24,9 @@ pub mod server;
 
 /// Every endpoint of Alpha, in spec order (groups by module name), with every group's feature on: its descriptor, how a request given as JSON goes on the wire, and its client method with JSON in and out. The one endpoint table: the `qywx` CLI calls through it; the emulator's coverage and the wire tests walk it.
 #[doc(hidden)]
-#[cfg(all(feature = "alpha-common", feature = "alpha-people"))]
+#[cfg(
+    all(feature = "endpoint-table", feature = "alpha-common", feature = "alpha-people")
+)]
 pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<AlphaClient>] = &[
     qywx_runtime::erased::ErasedCall {
         endpoint: &auth::GET_TOKEN,
@@ -52,7 +54,9 @@ pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<AlphaClient>] = &[
     },
 ];
 
-#[cfg(all(feature = "alpha-common", feature = "alpha-people"))]
+#[cfg(
+    all(feature = "endpoint-table", feature = "alpha-common", feature = "alpha-people")
+)]
 fn call_get_token(
     client: &AlphaClient,
     request: serde_json::Value,
@@ -65,7 +69,9 @@ fn call_get_token(
     })
 }
 
-#[cfg(all(feature = "alpha-common", feature = "alpha-people"))]
+#[cfg(
+    all(feature = "endpoint-table", feature = "alpha-common", feature = "alpha-people")
+)]
 fn call_check_address(
     client: &AlphaClient,
     request: serde_json::Value,
@@ -78,7 +84,9 @@ fn call_check_address(
     })
 }
 
-#[cfg(all(feature = "alpha-common", feature = "alpha-people"))]
+#[cfg(
+    all(feature = "endpoint-table", feature = "alpha-common", feature = "alpha-people")
+)]
 fn call_create_person(
     client: &AlphaClient,
     request: serde_json::Value,
@@ -91,7 +99,9 @@ fn call_create_person(
     })
 }
 
-#[cfg(all(feature = "alpha-common", feature = "alpha-people"))]
+#[cfg(
+    all(feature = "endpoint-table", feature = "alpha-common", feature = "alpha-people")
+)]
 fn call_list_addresses(
     client: &AlphaClient,
     request: serde_json::Value,

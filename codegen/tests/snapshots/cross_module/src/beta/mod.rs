@@ -20,7 +20,7 @@ pub mod server;
 
 /// Every endpoint of Beta, in spec order (groups by module name), with every group's feature on: its descriptor, how a request given as JSON goes on the wire, and its client method with JSON in and out. The one endpoint table: the `qywx` CLI calls through it; the emulator's coverage and the wire tests walk it.
 #[doc(hidden)]
-#[cfg(feature = "beta-org")]
+#[cfg(all(feature = "endpoint-table", feature = "beta-org"))]
 pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<BetaClient>] = &[
     qywx_runtime::erased::ErasedCall {
         endpoint: &auth::GET_TOKEN,
@@ -36,7 +36,7 @@ pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<BetaClient>] = &[
     },
 ];
 
-#[cfg(feature = "beta-org")]
+#[cfg(all(feature = "endpoint-table", feature = "beta-org"))]
 fn call_get_token(
     client: &BetaClient,
     request: serde_json::Value,
@@ -49,7 +49,7 @@ fn call_get_token(
     })
 }
 
-#[cfg(feature = "beta-org")]
+#[cfg(all(feature = "endpoint-table", feature = "beta-org"))]
 fn call_get_org(
     client: &BetaClient,
     request: serde_json::Value,

@@ -20,7 +20,7 @@ pub mod server;
 
 /// Every endpoint of Gamma, in spec order (groups by module name), with every group's feature on: its descriptor, how a request given as JSON goes on the wire, and its client method with JSON in and out. The one endpoint table: the `qywx` CLI calls through it; the emulator's coverage and the wire tests walk it.
 #[doc(hidden)]
-#[cfg(feature = "gamma-ping")]
+#[cfg(all(feature = "endpoint-table", feature = "gamma-ping"))]
 pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<GammaClient>] = &[
     qywx_runtime::erased::ErasedCall {
         endpoint: &auth::GET_TOKEN,
@@ -42,7 +42,7 @@ pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<GammaClient>] = &[
     },
 ];
 
-#[cfg(feature = "gamma-ping")]
+#[cfg(all(feature = "endpoint-table", feature = "gamma-ping"))]
 fn call_get_token(
     client: &GammaClient,
     request: serde_json::Value,
@@ -55,7 +55,7 @@ fn call_get_token(
     })
 }
 
-#[cfg(feature = "gamma-ping")]
+#[cfg(all(feature = "endpoint-table", feature = "gamma-ping"))]
 fn call_ping(
     client: &GammaClient,
     request: serde_json::Value,
@@ -66,7 +66,7 @@ fn call_ping(
     })
 }
 
-#[cfg(feature = "gamma-ping")]
+#[cfg(all(feature = "endpoint-table", feature = "gamma-ping"))]
 fn call_echo(
     client: &GammaClient,
     request: serde_json::Value,

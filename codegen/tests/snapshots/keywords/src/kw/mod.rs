@@ -20,7 +20,7 @@ pub mod server;
 
 /// Every endpoint of Keywords service, in spec order (groups by module name), with every group's feature on: its descriptor, how a request given as JSON goes on the wire, and its client method with JSON in and out. The one endpoint table: the `qywx` CLI calls through it; the emulator's coverage and the wire tests walk it.
 #[doc(hidden)]
-#[cfg(feature = "kw-item")]
+#[cfg(all(feature = "endpoint-table", feature = "kw-item"))]
 pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<KwClient>] = &[
     qywx_runtime::erased::ErasedCall {
         endpoint: &auth::GET_TOKEN,
@@ -42,7 +42,7 @@ pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<KwClient>] = &[
     },
 ];
 
-#[cfg(feature = "kw-item")]
+#[cfg(all(feature = "endpoint-table", feature = "kw-item"))]
 fn call_get_token(
     client: &KwClient,
     request: serde_json::Value,
@@ -55,7 +55,7 @@ fn call_get_token(
     })
 }
 
-#[cfg(feature = "kw-item")]
+#[cfg(all(feature = "endpoint-table", feature = "kw-item"))]
 fn call_get_item(
     client: &KwClient,
     request: serde_json::Value,
@@ -68,7 +68,7 @@ fn call_get_item(
     })
 }
 
-#[cfg(feature = "kw-item")]
+#[cfg(all(feature = "endpoint-table", feature = "kw-item"))]
 fn call_put_item(
     client: &KwClient,
     request: serde_json::Value,

@@ -29,7 +29,7 @@ pub mod server;
 
 /// Every endpoint of Uploads, in spec order (groups by module name), with every group's feature on: its descriptor, how a request given as JSON goes on the wire, and its client method with JSON in and out. The one endpoint table: the `qywx` CLI calls through it; the emulator's coverage and the wire tests walk it.
 #[doc(hidden)]
-#[cfg(feature = "up-import")]
+#[cfg(all(feature = "endpoint-table", feature = "up-import"))]
 pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<UpClient>] = &[
     qywx_runtime::erased::ErasedCall {
         endpoint: &auth::GET_TOKEN,
@@ -55,7 +55,7 @@ pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<UpClient>] = &[
     },
 ];
 
-#[cfg(feature = "up-import")]
+#[cfg(all(feature = "endpoint-table", feature = "up-import"))]
 fn call_get_token(
     client: &UpClient,
     request: serde_json::Value,
@@ -68,7 +68,7 @@ fn call_get_token(
     })
 }
 
-#[cfg(feature = "up-import")]
+#[cfg(all(feature = "endpoint-table", feature = "up-import"))]
 fn call_import_rows(
     client: &UpClient,
     request: serde_json::Value,
@@ -81,7 +81,7 @@ fn call_import_rows(
     })
 }
 
-#[cfg(feature = "up-import")]
+#[cfg(all(feature = "endpoint-table", feature = "up-import"))]
 fn prepare_import_rows(
     request: serde_json::Value,
 ) -> qywx_runtime::erased::Prepare<UpClient> {
@@ -96,7 +96,7 @@ fn prepare_import_rows(
     )
 }
 
-#[cfg(feature = "up-import")]
+#[cfg(all(feature = "endpoint-table", feature = "up-import"))]
 fn call_get_import(
     client: &UpClient,
     request: serde_json::Value,
