@@ -215,7 +215,7 @@ pub fn decode_response<R: serde::de::DeserializeOwned>(
 }
 
 /// Decodes one answer of `endpoint` into its typed answer `R` exactly as a client call does
-/// (one pass over the text, the member-by-member read on failure), without sending anything.
+/// (one pass over the text; an error names the member path), without sending anything.
 #[doc(hidden)]
 pub fn decode_answer<R: FromJson>(
     service: &'static ServiceSpec,

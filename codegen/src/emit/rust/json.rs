@@ -15,8 +15,8 @@ impl Scope<'_> {
         let name_text = &o.name;
         // One typed local per field, which the reader fills through its slot as it meets the
         // member (in any order); then checked once. No closure and nothing to infer: that is
-        // what keeps these functions cheap to compile. The same code serves the one-pass read
-        // and the member-by-member one.
+        // what keeps these functions cheap to compile. The reader behind `dyn ValueReader` is
+        // compiled once for the whole crate.
         let locals = o.fields.iter().map(|f| {
             let id = ident(&f.ident);
             let ty = self.field_type(f);
