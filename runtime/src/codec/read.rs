@@ -243,9 +243,10 @@ impl<'de, D: Deserializer<'de>> ValueReader for OneValue<'_, 'de, D> {
 
     fn list(&mut self, each: Each<'_>) -> Decoded<()> {
         let de = self.take()?;
-        let visitor = ListVisitor {
+        let visitor = NullOr {
             each,
             failure: &mut *self.failure,
+            list: true,
         };
         let result = de.deserialize_option(visitor);
         result.map_err(|e| self.failed(e))
@@ -253,9 +254,10 @@ impl<'de, D: Deserializer<'de>> ValueReader for OneValue<'_, 'de, D> {
 
     fn option(&mut self, each: Each<'_>) -> Decoded<()> {
         let de = self.take()?;
-        let visitor = OptionVisitor {
+        let visitor = NullOr {
             each,
             failure: &mut *self.failure,
+            list: false,
         };
         let result = de.deserialize_option(visitor);
         result.map_err(|e| self.failed(e))
@@ -363,17 +365,19 @@ impl<'de> DeserializeSeed<'de> for ValueSeed<'_> {
     }
 }
 
-/// `null` is no items; anything else must be an array.
-struct ListVisitor<'r> {
+/// `null`, or else a value for the reader: an array whose items it reads (`list`), or any
+/// value it reads whole.
+struct NullOr<'r> {
     each: Each<'r>,
     failure: &'r mut Option<DecodeError>,
+    list: bool,
 }
 
-impl<'de> Visitor<'de> for ListVisitor<'_> {
+impl<'de> Visitor<'de> for NullOr<'_> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an array or null")
+        f.write_str(if self.list { "an array or null" } else { "a value or null" })
     }
 
     fn visit_none<E: serde::de::Error>(self) -> Result<(), E> {
@@ -381,7 +385,15 @@ impl<'de> Visitor<'de> for ListVisitor<'_> {
     }
 
     fn visit_some<D: Deserializer<'de>>(self, de: D) -> Result<(), D::Error> {
-        de.deserialize_seq(self)
+        if self.list {
+            de.deserialize_seq(self)
+        } else {
+            ValueSeed {
+                each: self.each,
+                failure: self.failure,
+            }
+            .deserialize(de)
+        }
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
@@ -401,32 +413,6 @@ impl<'de> Visitor<'de> for ListVisitor<'_> {
                 }
             }
         }
-    }
-}
-
-/// `null` is `None`; anything else goes to the reader.
-struct OptionVisitor<'r> {
-    each: Each<'r>,
-    failure: &'r mut Option<DecodeError>,
-}
-
-impl<'de> Visitor<'de> for OptionVisitor<'_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a value or null")
-    }
-
-    fn visit_none<E: serde::de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_some<D: Deserializer<'de>>(self, de: D) -> Result<(), D::Error> {
-        ValueSeed {
-            each: self.each,
-            failure: self.failure,
-        }
-        .deserialize(de)
     }
 }
 
