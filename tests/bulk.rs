@@ -1,4 +1,4 @@
-//! Bulk import through the generated `*_bulk` helpers: every input row ends up in exactly one
+//! Bulk import through the generated `*_bulk` helpers (and the endpoint table): every input row ends up in exactly one
 //! bucket (accepted + rejected + invalid + failed + pending = input), with the server's reasons.
 
 use std::sync::{Arc, Mutex};
@@ -255,4 +255,53 @@ async fn bulk_updates_and_deletes_name_rows_as_the_docs_say() {
     let deleted = run(OptType::Delete, ids.iter().map(bare).collect()).await;
     assert_eq!((deleted.accepted, deleted.invalid.len(), deleted.total), (20, 0, 20));
     assert!(emu.tuzhan_employees().is_empty());
+}
+
+/// A bulk endpoint through the endpoint table, rows given as JSON (what the CLI imports files
+/// through): the request's own members are checked once, each row is typed and checked inside
+/// the request as it is added, and the report's positions are the kept rows'.
+#[tokio::test]
+async fn the_endpoint_table_imports_rows_given_as_json() {
+    use serde_json::json;
+    let emu = Emulator::builder().build().start().await.unwrap();
+    let tuzhan = emu.tuzhan_client().unwrap();
+    let entry = qywx::tuzhan::ENDPOINTS
+        .iter()
+        .find(|e| e.endpoint.id == IMPORT_DEPARTMENTS.id)
+        .expect("the table has the department import");
+    let bulk = entry.bulk.as_ref().expect("the department import is a bulk endpoint");
+    assert_eq!((bulk.items, bulk.max_chunk), ("data", 500));
+
+    // The request's own members: an import mode the docs do not list is refused before any row.
+    let refused = (bulk.prepare)(json!({"publicParams": {"optType": "merge"}}));
+    assert!(
+        matches!(refused, Err(qywx::runtime::erased::ErasedError::Invalid(ref v)) if v[0].path == "publicParams.optType"),
+        "{:?}",
+        refused.err()
+    );
+
+    let mut prepared = (bulk.prepare)(json!({"publicParams": {"optType": "add"}})).expect("a valid request");
+    // Rows as a file would give them: the wire form of typed rows.
+    let wire = |row: ImportDepartment| serde_json::to_value(row).unwrap();
+    let row = |id: &str| wire(ImportDepartment::new(DeptType::Outchannel, format!("部门{id}"), 0).third_dept_id(id));
+    assert_eq!(prepared.add_row(row("J1")), Ok(vec![]));
+    // Breaks a rule: an outchannel department needs its thirdDeptId.
+    let broken = prepared.add_row(wire(ImportDepartment::new(DeptType::Outchannel, "无编号", 0))).unwrap();
+    assert_eq!(broken[0].path, "thirdDeptId");
+    // Does not type: the error names the member.
+    let mut untyped = row("J3");
+    untyped["serialNum"] = json!("zero");
+    let untyped = prepared.add_row(untyped);
+    assert!(untyped.as_ref().is_err_and(|e| e.contains("serialNum")), "{untyped:?}");
+    assert_eq!(prepared.add_row(row("J2")), Ok(vec![]));
+
+    let answered = Arc::new(Mutex::new(0));
+    let seen = answered.clone();
+    let report = prepared
+        .run(&tuzhan, BulkOptions::default(), Box::new(move |p| *seen.lock().unwrap() = p.answered))
+        .await;
+    assert_eq!((report.total, report.accepted), (2, 2), "{report:?}");
+    assert_eq!(report.statuses(), [RowStatus::Accepted, RowStatus::Accepted]);
+    assert_eq!(*answered.lock().unwrap(), 2);
+    assert_eq!(emu.calls(IMPORT_DEPARTMENTS.path), 1, "one chunk");
 }
