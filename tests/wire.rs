@@ -1011,3 +1011,24 @@ fn get_user_answers_a_member_under_both_names() {
     let same: GetUserResponse = member.clone();
     assert_eq!(same, member);
 }
+
+/// A request is written as text straight from its fields: members in the spec's order, unset
+/// ones left out, strings escaped as JSON; an object read from an answer writes back the members
+/// it kept unmodelled, and a member the server repeated is written once, from its field.
+#[test]
+fn bodies_are_written_in_field_order_with_kept_members() {
+    use qywx::runtime::codec::{to_text, ToJson};
+    use qywx::runtime::decode_answer;
+    use qywx::wecom::department::{CreateDepartmentRequest, ListDepartmentsResponse, LIST_DEPARTMENTS};
+    let request = CreateDepartmentRequest::new("研发 \"一部\"\n", 1).order(7u32);
+    let text = String::from_utf8(to_text(&request)).unwrap();
+    assert_eq!(text, r#"{"name":"研发 \"一部\"\n","parentid":1,"order":7}"#);
+    assert_eq!(request.to_json(), serde_json::from_str::<Value>(&text).unwrap());
+
+    let body = br#"{"errcode":0,"errmsg":"ok","department":[{"x":{"k":[1,null]},"parentid":0,"id":1,"id":9,"name":"a"}]}"#;
+    let answer = decode_answer::<ListDepartmentsResponse>(&qywx::wecom::SERVICE, &LIST_DEPARTMENTS, 200, body).unwrap();
+    let written = String::from_utf8(to_text(&answer.department[0])).unwrap();
+    assert_eq!(written, r#"{"id":1,"name":"a","parentid":0,"x":{"k":[1,null]}}"#);
+    // The serde path writes the same text.
+    assert_eq!(serde_json::to_string(&answer.department[0]).unwrap(), written);
+}

@@ -10,7 +10,7 @@ use std::time::Duration;
 use reqwest::Url;
 use serde_json::Value;
 
-use crate::codec::{Decoded, FromJson, ToJson, ValueReader};
+use crate::codec::{to_text, Decoded, FromJson, ToJson, ValueReader};
 use crate::envelope;
 use crate::spec::{EndpointSpec, ServiceSpec, TokenPlacement};
 use crate::retry::{decide, CallFacts, Decision, Failure};
@@ -306,8 +306,7 @@ impl ServiceClient {
         R: FromJson + Send,
     {
         check(endpoint, request)?;
-        // Writing a `Value` cannot fail (its keys are strings).
-        let body = request.to_json().to_string().into_bytes();
+        let body = to_text(request);
         self.execute(endpoint, Payload::Json(&body)).await
     }
 
@@ -332,7 +331,7 @@ impl ServiceClient {
         R: FromJson + Send,
     {
         check(endpoint, request)?;
-        let body = request.to_json().to_string().into_bytes();
+        let body = to_text(request);
         self.execute_delete(endpoint, Payload::Json(&body)).await
     }
 

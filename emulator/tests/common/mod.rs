@@ -2,7 +2,7 @@
 //! and talks to it over real HTTP, through the generated clients wherever they can say it.
 #![allow(dead_code)]
 
-use qywx::runtime::codec::{FromJson, ToJson};
+use qywx::runtime::codec::{FromJson, JsonOut, ToJson};
 use qywx::runtime::reqwest;
 use qywx::runtime::spec::EndpointSpec;
 use qywx::runtime::validate::{Validate, Validator};
@@ -37,8 +37,8 @@ pub async fn start_with(builder: EmulatorBuilder) -> Env {
 pub struct Raw(pub Value);
 
 impl ToJson for Raw {
-    fn to_json(&self) -> Value {
-        self.0.clone()
+    fn write_json(&self, out: &mut JsonOut) {
+        out.value(&self.0);
     }
 }
 

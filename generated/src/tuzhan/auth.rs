@@ -4,7 +4,7 @@
 //! The Tuzhan token endpoint. The org access token it issues is sent as the `X-Token` header on the integration endpoints and lasts 7200 s.
 
 use qywx_runtime::{json_object, QueryParams};
-use qywx_runtime::codec::{Decoded, FromJson, MembersOut, Required, ToJson, ValueReader};
+use qywx_runtime::codec::{Decoded, FromJson, JsonOut, MembersOut, Required, ToJson, ValueReader};
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Validate, Validator};
 use serde_json::{Map, Value};
@@ -69,11 +69,11 @@ impl FromJson for GetOrgAccessTokenRequest {
 }
 
 impl ToJson for GetOrgAccessTokenRequest {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("instanceAppid", &self.instance_appid);
         out.put("instanceSecrect", &self.instance_secrect);
-        out.finish()
+        out.finish();
     }
 }
 
@@ -176,13 +176,13 @@ impl FromJson for GetOrgAccessTokenResponse {
 }
 
 impl ToJson for GetOrgAccessTokenResponse {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("orgAccessToken", &self.org_access_token);
         out.put_some("orgRefreshToken", &self.org_refresh_token);
         out.put_some("expire", &self.expire);
-        out.put_extra(&self.extra);
-        out.finish()
+        out.put_extra(&self.extra, &["orgAccessToken", "orgRefreshToken", "expire"]);
+        out.finish();
     }
 }
 

@@ -5,7 +5,7 @@
 
 use qywx_runtime::{json_object, wire_enum, LocalDateTime};
 use qywx_runtime::bulk::{BulkAnswer, ChunkOutcome};
-use qywx_runtime::codec::{first_fit, Decoded, FromJson, MembersOut, Required, Separated, ToJson, ValueReader};
+use qywx_runtime::codec::{first_fit, Decoded, FromJson, JsonOut, MembersOut, Required, Separated, ToJson, ValueReader};
 use qywx_runtime::lenient::{view_field, IntEnum, StrEnum};
 use qywx_runtime::lenient::separated::SeparatedList;
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
@@ -124,12 +124,12 @@ impl FromJson for DeptImportParams {
 }
 
 impl ToJson for DeptImportParams {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("optType", &self.opt_type);
         out.put_text("deleteSubDepartmentFlag", &self.delete_sub_department_flag);
-        out.put_extra(&self.extra);
-        out.finish()
+        out.put_extra(&self.extra, &["optType", "deleteSubDepartmentFlag"]);
+        out.finish();
     }
 }
 
@@ -188,11 +188,11 @@ impl FromJson for EmployeeImportParams {
 }
 
 impl ToJson for EmployeeImportParams {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("optType", &self.opt_type);
-        out.put_extra(&self.extra);
-        out.finish()
+        out.put_extra(&self.extra, &["optType"]);
+        out.finish();
     }
 }
 
@@ -577,8 +577,8 @@ impl FromJson for ImportDepartment {
 }
 
 impl ToJson for ImportDepartment {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put_some("deptId", &self.dept_id);
         out.put_some("parentId", &self.parent_id);
         out.put("deptType", &self.dept_type);
@@ -594,8 +594,27 @@ impl ToJson for ImportDepartment {
         out.put_some("createTime", &self.create_time);
         out.put_some("updateUser", &self.update_user);
         out.put_some("updateTime", &self.update_time);
-        out.put_extra(&self.extra);
-        out.finish()
+        out.put_extra(
+            &self.extra,
+            &[
+                "deptId",
+                "parentId",
+                "deptType",
+                "deptName",
+                "thirdDeptId",
+                "thirdParentId",
+                "corpid",
+                "wxDeptId",
+                "wxParentId",
+                "deptStatus",
+                "serialNum",
+                "createUser",
+                "createTime",
+                "updateUser",
+                "updateTime",
+            ],
+        );
+        out.finish();
     }
 }
 
@@ -1106,8 +1125,8 @@ impl FromJson for ImportEmployee {
 }
 
 impl ToJson for ImportEmployee {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put_some("channelId", &self.channel_id);
         out.put_some("thirdUserId", &self.third_user_id);
         out.put_some("userType", &self.user_type);
@@ -1127,8 +1146,31 @@ impl ToJson for ImportEmployee {
         out.put_separated("deputyDeptIds", &self.deputy_dept_ids, ',');
         out.put_some("serialNum", &self.serial_num);
         out.put_some("roleId", &self.role_id);
-        out.put_extra(&self.extra);
-        out.finish()
+        out.put_extra(
+            &self.extra,
+            &[
+                "channelId",
+                "thirdUserId",
+                "userType",
+                "appId",
+                "openid",
+                "wxUserid",
+                "unionid",
+                "channelName",
+                "phone",
+                "job",
+                "deptId",
+                "thirdDeptId",
+                "wxDeptId",
+                "deptManagerFlag",
+                "roleKeys",
+                "updateTime",
+                "deputyDeptIds",
+                "serialNum",
+                "roleId",
+            ],
+        );
+        out.finish();
     }
 }
 
@@ -1349,6 +1391,10 @@ impl FromJson for ImportDepartmentEcho {
 }
 
 impl ToJson for ImportDepartmentEcho {
+    fn write_json(&self, json: &mut JsonOut) {
+        json.value(&self.raw);
+    }
+
     fn to_json(&self) -> Value {
         self.raw.clone()
     }
@@ -1485,6 +1531,10 @@ impl FromJson for ImportEmployeeEcho {
 }
 
 impl ToJson for ImportEmployeeEcho {
+    fn write_json(&self, json: &mut JsonOut) {
+        json.value(&self.raw);
+    }
+
     fn to_json(&self) -> Value {
         self.raw.clone()
     }
@@ -1624,13 +1674,13 @@ impl FromJson for DeptImportResult {
 }
 
 impl ToJson for DeptImportResult {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("status", &self.status);
         out.put_some("errorData", &self.error_data);
         out.put_some("errorMsg", &self.error_msg);
-        out.put_extra(&self.extra);
-        out.finish()
+        out.put_extra(&self.extra, &["status", "errorData", "errorMsg"]);
+        out.finish();
     }
 }
 
@@ -1764,13 +1814,13 @@ impl FromJson for EmployeeImportResult {
 }
 
 impl ToJson for EmployeeImportResult {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("status", &self.status);
         out.put_some("errorData", &self.error_data);
         out.put_some("errorMsg", &self.error_msg);
-        out.put_extra(&self.extra);
-        out.finish()
+        out.put_extra(&self.extra, &["status", "errorData", "errorMsg"]);
+        out.finish();
     }
 }
 
@@ -1860,10 +1910,10 @@ impl FromJson for DeptImportOutcome {
 }
 
 impl ToJson for DeptImportOutcome {
-    fn to_json(&self) -> Value {
+    fn write_json(&self, json: &mut JsonOut) {
         match self {
-            Self::Result(value) => value.to_json(),
-            Self::BatchId(value) => value.to_json(),
+            Self::Result(value) => value.write_json(json),
+            Self::BatchId(value) => value.write_json(json),
         }
     }
 }
@@ -1922,10 +1972,10 @@ impl FromJson for EmployeeImportOutcome {
 }
 
 impl ToJson for EmployeeImportOutcome {
-    fn to_json(&self) -> Value {
+    fn write_json(&self, json: &mut JsonOut) {
         match self {
-            Self::Result(value) => value.to_json(),
-            Self::BatchId(value) => value.to_json(),
+            Self::Result(value) => value.write_json(json),
+            Self::BatchId(value) => value.write_json(json),
         }
     }
 }
@@ -2007,11 +2057,11 @@ impl FromJson for ImportDepartmentsRequest {
 }
 
 impl ToJson for ImportDepartmentsRequest {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("publicParams", &self.public_params);
         out.put("data", &self.data);
-        out.finish()
+        out.finish();
     }
 }
 
@@ -2091,11 +2141,11 @@ impl FromJson for ImportEmployeesRequest {
 }
 
 impl ToJson for ImportEmployeesRequest {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("publicParams", &self.public_params);
         out.put("data", &self.data);
-        out.finish()
+        out.finish();
     }
 }
 

@@ -4,7 +4,7 @@
 //! 对接规则 of a WeCom 上下游 chain: which of the main corp's members or departments (owner_corp_range) the downstream corps or groups (member_corp_range) can see and contact. List, read, add, modify and delete rules.
 
 use qywx_runtime::json_object;
-use qywx_runtime::codec::{Decoded, FromJson, MembersOut, Required, ToJson, ValueReader};
+use qywx_runtime::codec::{Decoded, FromJson, JsonOut, MembersOut, Required, ToJson, ValueReader};
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Presence, Validate, Validator};
 use serde_json::{Map, Value};
@@ -61,12 +61,12 @@ impl FromJson for RuleInfo {
 }
 
 impl ToJson for RuleInfo {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("owner_corp_range", &self.owner_corp_range);
         out.put("member_corp_range", &self.member_corp_range);
-        out.put_extra(&self.extra);
-        out.finish()
+        out.put_extra(&self.extra, &["owner_corp_range", "member_corp_range"]);
+        out.finish();
     }
 }
 
@@ -151,12 +151,12 @@ impl FromJson for OwnerCorpRange {
 }
 
 impl ToJson for OwnerCorpRange {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put_some("departmentids", &self.departmentids);
         out.put_some("userids", &self.userids);
-        out.put_extra(&self.extra);
-        out.finish()
+        out.put_extra(&self.extra, &["departmentids", "userids"]);
+        out.finish();
     }
 }
 
@@ -237,12 +237,12 @@ impl FromJson for MemberCorpRange {
 }
 
 impl ToJson for MemberCorpRange {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put_some("groupids", &self.groupids);
         out.put_some("corpids", &self.corpids);
-        out.put_extra(&self.extra);
-        out.finish()
+        out.put_extra(&self.extra, &["groupids", "corpids"]);
+        out.finish();
     }
 }
 
@@ -303,10 +303,10 @@ impl FromJson for ListRuleIdsRequest {
 }
 
 impl ToJson for ListRuleIdsRequest {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("chain_id", &self.chain_id);
-        out.finish()
+        out.finish();
     }
 }
 
@@ -348,11 +348,11 @@ impl FromJson for ListRuleIdsResponse {
 }
 
 impl ToJson for ListRuleIdsResponse {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("rule_ids", &self.rule_ids);
-        out.put_extra(&self.extra);
-        out.finish()
+        out.put_extra(&self.extra, &["rule_ids"]);
+        out.finish();
     }
 }
 
@@ -410,11 +410,11 @@ impl FromJson for DeleteRuleRequest {
 }
 
 impl ToJson for DeleteRuleRequest {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("chain_id", &self.chain_id);
         out.put("rule_id", &self.rule_id);
-        out.finish()
+        out.finish();
     }
 }
 
@@ -447,10 +447,10 @@ impl FromJson for DeleteRuleResponse {
 }
 
 impl ToJson for DeleteRuleResponse {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
-        out.put_extra(&self.extra);
-        out.finish()
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
+        out.put_extra(&self.extra, &[]);
+        out.finish();
     }
 }
 
@@ -508,11 +508,11 @@ impl FromJson for GetRuleInfoRequest {
 }
 
 impl ToJson for GetRuleInfoRequest {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("chain_id", &self.chain_id);
         out.put("rule_id", &self.rule_id);
-        out.finish()
+        out.finish();
     }
 }
 
@@ -561,11 +561,11 @@ impl FromJson for GetRuleInfoResponse {
 }
 
 impl ToJson for GetRuleInfoResponse {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("rule_info", &self.rule_info);
-        out.put_extra(&self.extra);
-        out.finish()
+        out.put_extra(&self.extra, &["rule_info"]);
+        out.finish();
     }
 }
 
@@ -623,11 +623,11 @@ impl FromJson for AddRuleRequest {
 }
 
 impl ToJson for AddRuleRequest {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("chain_id", &self.chain_id);
         out.put("rule_info", &self.rule_info);
-        out.finish()
+        out.finish();
     }
 }
 
@@ -678,11 +678,11 @@ impl FromJson for AddRuleResponse {
 }
 
 impl ToJson for AddRuleResponse {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("rule_id", &self.rule_id);
-        out.put_extra(&self.extra);
-        out.finish()
+        out.put_extra(&self.extra, &["rule_id"]);
+        out.finish();
     }
 }
 
@@ -751,12 +751,12 @@ impl FromJson for ModifyRuleRequest {
 }
 
 impl ToJson for ModifyRuleRequest {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("chain_id", &self.chain_id);
         out.put("rule_id", &self.rule_id);
         out.put("rule_info", &self.rule_info);
-        out.finish()
+        out.finish();
     }
 }
 
@@ -794,10 +794,10 @@ impl FromJson for ModifyRuleResponse {
 }
 
 impl ToJson for ModifyRuleResponse {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
-        out.put_extra(&self.extra);
-        out.finish()
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
+        out.put_extra(&self.extra, &[]);
+        out.finish();
     }
 }
 

@@ -4,7 +4,7 @@
 //! Create, update, delete, read and list departments of the WeCom contact directory. The 2014 article said each department holds at most 1000 direct members; today's pages say departments nest at most 15 levels, a corp has at most 30,000 departments and a department at most 30,000 nodes. department/list is documented as slow today: department/simplelist (ids only) and department/get (one department) are the recommended replacements.
 
 use qywx_runtime::{json_object, QueryParams};
-use qywx_runtime::codec::{Decoded, FromJson, MembersOut, Required, ToJson, ValueReader};
+use qywx_runtime::codec::{Decoded, FromJson, JsonOut, MembersOut, Required, ToJson, ValueReader};
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Validate, Validator};
 use serde_json::{Map, Value};
@@ -121,16 +121,19 @@ impl FromJson for Department {
 }
 
 impl ToJson for Department {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("id", &self.id);
         out.put_some("name", &self.name);
         out.put_some("name_en", &self.name_en);
         out.put_some("department_leader", &self.department_leader);
         out.put("parentid", &self.parentid);
         out.put_some("order", &self.order);
-        out.put_extra(&self.extra);
-        out.finish()
+        out.put_extra(
+            &self.extra,
+            &["id", "name", "name_en", "department_leader", "parentid", "order"],
+        );
+        out.finish();
     }
 }
 
@@ -197,13 +200,13 @@ impl FromJson for DepartmentBrief {
 }
 
 impl ToJson for DepartmentBrief {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("id", &self.id);
         out.put("parentid", &self.parentid);
         out.put("order", &self.order);
-        out.put_extra(&self.extra);
-        out.finish()
+        out.put_extra(&self.extra, &["id", "parentid", "order"]);
+        out.finish();
     }
 }
 
@@ -315,14 +318,14 @@ impl FromJson for CreateDepartmentRequest {
 }
 
 impl ToJson for CreateDepartmentRequest {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("name", &self.name);
         out.put_some("name_en", &self.name_en);
         out.put("parentid", &self.parentid);
         out.put_some("order", &self.order);
         out.put_some("id", &self.id);
-        out.finish()
+        out.finish();
     }
 }
 
@@ -372,11 +375,11 @@ impl FromJson for CreateDepartmentResponse {
 }
 
 impl ToJson for CreateDepartmentResponse {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("id", &self.id);
-        out.put_extra(&self.extra);
-        out.finish()
+        out.put_extra(&self.extra, &["id"]);
+        out.finish();
     }
 }
 
@@ -492,14 +495,14 @@ impl FromJson for UpdateDepartmentRequest {
 }
 
 impl ToJson for UpdateDepartmentRequest {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("id", &self.id);
         out.put_some("name", &self.name);
         out.put_some("name_en", &self.name_en);
         out.put_some("parentid", &self.parentid);
         out.put_some("order", &self.order);
-        out.finish()
+        out.finish();
     }
 }
 
@@ -539,10 +542,10 @@ impl FromJson for UpdateDepartmentResponse {
 }
 
 impl ToJson for UpdateDepartmentResponse {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
-        out.put_extra(&self.extra);
-        out.finish()
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
+        out.put_extra(&self.extra, &[]);
+        out.finish();
     }
 }
 
@@ -587,10 +590,10 @@ impl FromJson for DeleteDepartmentRequest {
 }
 
 impl ToJson for DeleteDepartmentRequest {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("id", &self.id);
-        out.finish()
+        out.finish();
     }
 }
 
@@ -632,10 +635,10 @@ impl FromJson for DeleteDepartmentResponse {
 }
 
 impl ToJson for DeleteDepartmentResponse {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
-        out.put_extra(&self.extra);
-        out.finish()
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
+        out.put_extra(&self.extra, &[]);
+        out.finish();
     }
 }
 
@@ -686,10 +689,10 @@ impl FromJson for ListDepartmentsRequest {
 }
 
 impl ToJson for ListDepartmentsRequest {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put_some("id", &self.id);
-        out.finish()
+        out.finish();
     }
 }
 
@@ -741,11 +744,11 @@ impl FromJson for ListDepartmentsResponse {
 }
 
 impl ToJson for ListDepartmentsResponse {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("department", &self.department);
-        out.put_extra(&self.extra);
-        out.finish()
+        out.put_extra(&self.extra, &["department"]);
+        out.finish();
     }
 }
 
@@ -790,10 +793,10 @@ impl FromJson for GetDepartmentRequest {
 }
 
 impl ToJson for GetDepartmentRequest {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("id", &self.id);
-        out.finish()
+        out.finish();
     }
 }
 
@@ -851,11 +854,11 @@ impl FromJson for GetDepartmentResponse {
 }
 
 impl ToJson for GetDepartmentResponse {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("department", &self.department);
-        out.put_extra(&self.extra);
-        out.finish()
+        out.put_extra(&self.extra, &["department"]);
+        out.finish();
     }
 }
 
@@ -905,10 +908,10 @@ impl FromJson for ListDepartmentIdsRequest {
 }
 
 impl ToJson for ListDepartmentIdsRequest {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put_some("id", &self.id);
-        out.finish()
+        out.finish();
     }
 }
 
@@ -964,11 +967,11 @@ impl FromJson for ListDepartmentIdsResponse {
 }
 
 impl ToJson for ListDepartmentIdsResponse {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("department_id", &self.department_id);
-        out.put_extra(&self.extra);
-        out.finish()
+        out.put_extra(&self.extra, &["department_id"]);
+        out.finish();
     }
 }
 

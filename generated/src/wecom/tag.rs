@@ -4,7 +4,7 @@
 //! Create, rename, delete and list tags, list a tag's members, and add or remove members and departments. Adding and removing can partly succeed: errcode 0 with the rejected user ids in `invalidlist` and (today) the rejected department ids in `invalidparty`. Today tag names are at most 32 characters and a corp has at most 3000 tags.
 
 use qywx_runtime::{json_object, QueryParams};
-use qywx_runtime::codec::{Decoded, FromJson, MembersOut, Required, Separated, ToJson, ValueReader};
+use qywx_runtime::codec::{Decoded, FromJson, JsonOut, MembersOut, Required, Separated, ToJson, ValueReader};
 use qywx_runtime::lenient::separated::SeparatedList;
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Presence, Validate, Validator};
@@ -56,12 +56,12 @@ impl FromJson for Tag {
 }
 
 impl ToJson for Tag {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("tagid", &self.tagid);
         out.put("tagname", &self.tagname);
-        out.put_extra(&self.extra);
-        out.finish()
+        out.put_extra(&self.extra, &["tagid", "tagname"]);
+        out.finish();
     }
 }
 
@@ -132,11 +132,11 @@ impl FromJson for CreateTagRequest {
 }
 
 impl ToJson for CreateTagRequest {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("tagname", &self.tagname);
         out.put_some("tagid", &self.tagid);
-        out.finish()
+        out.finish();
     }
 }
 
@@ -183,11 +183,11 @@ impl FromJson for CreateTagResponse {
 }
 
 impl ToJson for CreateTagResponse {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put_text("tagid", &self.tagid);
-        out.put_extra(&self.extra);
-        out.finish()
+        out.put_extra(&self.extra, &["tagid"]);
+        out.finish();
     }
 }
 
@@ -247,11 +247,11 @@ impl FromJson for UpdateTagRequest {
 }
 
 impl ToJson for UpdateTagRequest {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("tagid", &self.tagid);
         out.put("tagname", &self.tagname);
-        out.finish()
+        out.finish();
     }
 }
 
@@ -289,10 +289,10 @@ impl FromJson for UpdateTagResponse {
 }
 
 impl ToJson for UpdateTagResponse {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
-        out.put_extra(&self.extra);
-        out.finish()
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
+        out.put_extra(&self.extra, &[]);
+        out.finish();
     }
 }
 
@@ -337,10 +337,10 @@ impl FromJson for DeleteTagRequest {
 }
 
 impl ToJson for DeleteTagRequest {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("tagid", &self.tagid);
-        out.finish()
+        out.finish();
     }
 }
 
@@ -382,10 +382,10 @@ impl FromJson for DeleteTagResponse {
 }
 
 impl ToJson for DeleteTagResponse {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
-        out.put_extra(&self.extra);
-        out.finish()
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
+        out.put_extra(&self.extra, &[]);
+        out.finish();
     }
 }
 
@@ -430,10 +430,10 @@ impl FromJson for GetTagUsersRequest {
 }
 
 impl ToJson for GetTagUsersRequest {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("tagid", &self.tagid);
-        out.finish()
+        out.finish();
     }
 }
 
@@ -519,13 +519,13 @@ impl FromJson for GetTagUsersResponse {
 }
 
 impl ToJson for GetTagUsersResponse {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put_some("tagname", &self.tagname);
         out.put("userlist", &self.userlist);
         out.put_some("partylist", &self.partylist);
-        out.put_extra(&self.extra);
-        out.finish()
+        out.put_extra(&self.extra, &["tagname", "userlist", "partylist"]);
+        out.finish();
     }
 }
 
@@ -610,12 +610,12 @@ impl FromJson for AddTagUsersRequest {
 }
 
 impl ToJson for AddTagUsersRequest {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("tagid", &self.tagid);
         out.put_some("userlist", &self.userlist);
         out.put_some("partylist", &self.partylist);
-        out.finish()
+        out.finish();
     }
 }
 
@@ -705,12 +705,12 @@ impl FromJson for AddTagUsersResponse {
 }
 
 impl ToJson for AddTagUsersResponse {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put_separated("invalidlist", &self.invalidlist, '|');
         out.put_some("invalidparty", &self.invalidparty);
-        out.put_extra(&self.extra);
-        out.finish()
+        out.put_extra(&self.extra, &["invalidlist", "invalidparty"]);
+        out.finish();
     }
 }
 
@@ -803,12 +803,12 @@ impl FromJson for DeleteTagUsersRequest {
 }
 
 impl ToJson for DeleteTagUsersRequest {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("tagid", &self.tagid);
         out.put_some("userlist", &self.userlist);
         out.put_some("partylist", &self.partylist);
-        out.finish()
+        out.finish();
     }
 }
 
@@ -898,12 +898,12 @@ impl FromJson for DeleteTagUsersResponse {
 }
 
 impl ToJson for DeleteTagUsersResponse {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put_separated("invalidlist", &self.invalidlist, '|');
         out.put_some("invalidparty", &self.invalidparty);
-        out.put_extra(&self.extra);
-        out.finish()
+        out.put_extra(&self.extra, &["invalidlist", "invalidparty"]);
+        out.finish();
     }
 }
 
@@ -956,11 +956,11 @@ impl FromJson for ListTagsResponse {
 }
 
 impl ToJson for ListTagsResponse {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("taglist", &self.taglist);
-        out.put_extra(&self.extra);
-        out.finish()
+        out.put_extra(&self.extra, &["taglist"]);
+        out.finish();
     }
 }
 

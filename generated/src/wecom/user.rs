@@ -4,7 +4,7 @@
 //! Create, update, delete and read members of the WeCom contact directory, list a department's members (briefly or with details), page through all members' ids, and convert between UserID and openid. The 2014 article said each department holds at most 1000 direct members. Today's servers withhold sensitive member fields (avatar, gender, mobile, email, biz_mail, qr_code, address) from apps created after 2022-06-20 without the member's authorization, and refuse new contacts-sync IPs on the detail reads since 2022-08-15.
 
 use qywx_runtime::{json_object, wire_enum, QueryParams};
-use qywx_runtime::codec::{Decoded, FromJson, MembersOut, Required, ToJson, ValueReader};
+use qywx_runtime::codec::{Decoded, FromJson, JsonOut, MembersOut, Required, ToJson, ValueReader};
 use qywx_runtime::lenient::{IntEnum, StrEnum};
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Presence, Validate, Validator};
@@ -399,14 +399,14 @@ impl FromJson for UserBrief {
 }
 
 impl ToJson for UserBrief {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("userid", &self.userid);
         out.put_some("name", &self.name);
         out.put_some("department", &self.department);
         out.put_some("open_userid", &self.open_userid);
-        out.put_extra(&self.extra);
-        out.finish()
+        out.put_extra(&self.extra, &["userid", "name", "department", "open_userid"]);
+        out.finish();
     }
 }
 
@@ -509,11 +509,11 @@ impl FromJson for ExtAttrText {
 }
 
 impl ToJson for ExtAttrText {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("value", &self.value);
-        out.put_extra(&self.extra);
-        out.finish()
+        out.put_extra(&self.extra, &["value"]);
+        out.finish();
     }
 }
 
@@ -575,12 +575,12 @@ impl FromJson for ExtAttrWeb {
 }
 
 impl ToJson for ExtAttrWeb {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("url", &self.url);
         out.put("title", &self.title);
-        out.put_extra(&self.extra);
-        out.finish()
+        out.put_extra(&self.extra, &["url", "title"]);
+        out.finish();
     }
 }
 
@@ -656,13 +656,13 @@ impl FromJson for ExtAttrMiniprogram {
 }
 
 impl ToJson for ExtAttrMiniprogram {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("appid", &self.appid);
         out.put("pagepath", &self.pagepath);
         out.put("title", &self.title);
-        out.put_extra(&self.extra);
-        out.finish()
+        out.put_extra(&self.extra, &["appid", "pagepath", "title"]);
+        out.finish();
     }
 }
 
@@ -766,15 +766,15 @@ impl FromJson for ExtAttrItem {
 }
 
 impl ToJson for ExtAttrItem {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("type", &self.r#type);
         out.put("name", &self.name);
         out.put_some("text", &self.text);
         out.put_some("web", &self.web);
         out.put_some("miniprogram", &self.miniprogram);
-        out.put_extra(&self.extra);
-        out.finish()
+        out.put_extra(&self.extra, &["type", "name", "text", "web", "miniprogram"]);
+        out.finish();
     }
 }
 
@@ -828,11 +828,11 @@ impl FromJson for ExtAttr {
 }
 
 impl ToJson for ExtAttr {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("attrs", &self.attrs);
-        out.put_extra(&self.extra);
-        out.finish()
+        out.put_extra(&self.extra, &["attrs"]);
+        out.finish();
     }
 }
 
@@ -911,13 +911,13 @@ impl FromJson for DeptUser {
 }
 
 impl ToJson for DeptUser {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("userid", &self.userid);
         out.put_some("open_userid", &self.open_userid);
         out.put("department", &self.department);
-        out.put_extra(&self.extra);
-        out.finish()
+        out.put_extra(&self.extra, &["userid", "open_userid", "department"]);
+        out.finish();
     }
 }
 
@@ -1347,8 +1347,8 @@ impl FromJson for Member {
 }
 
 impl ToJson for Member {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("userid", &self.userid);
         out.put_some("name", &self.name);
         out.put("department", &self.department);
@@ -1374,8 +1374,37 @@ impl ToJson for Member {
         out.put_some("tel", &self.tel);
         out.put_some("weixinid", &self.weixinid);
         out.put_some("enable", &self.enable);
-        out.put_extra(&self.extra);
-        out.finish()
+        out.put_extra(
+            &self.extra,
+            &[
+                "userid",
+                "name",
+                "department",
+                "order",
+                "position",
+                "mobile",
+                "gender",
+                "email",
+                "biz_mail",
+                "is_leader_in_dept",
+                "direct_leader",
+                "avatar",
+                "thumb_avatar",
+                "telephone",
+                "alias",
+                "address",
+                "open_userid",
+                "main_department",
+                "extattr",
+                "status",
+                "qr_code",
+                "external_position",
+                "tel",
+                "weixinid",
+                "enable",
+            ],
+        );
+        out.finish();
     }
 }
 
@@ -1802,8 +1831,8 @@ impl FromJson for CreateUserRequest {
 }
 
 impl ToJson for CreateUserRequest {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("userid", &self.userid);
         out.put("name", &self.name);
         out.put_some("alias", &self.alias);
@@ -1826,7 +1855,7 @@ impl ToJson for CreateUserRequest {
         out.put_some("external_position", &self.external_position);
         out.put_some("tel", &self.tel);
         out.put_some("weixinid", &self.weixinid);
-        out.finish()
+        out.finish();
     }
 }
 
@@ -1915,10 +1944,10 @@ impl FromJson for CreateUserResponse {
 }
 
 impl ToJson for CreateUserResponse {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
-        out.put_extra(&self.extra);
-        out.finish()
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
+        out.put_extra(&self.extra, &[]);
+        out.finish();
     }
 }
 
@@ -2324,8 +2353,8 @@ impl FromJson for UpdateUserRequest {
 }
 
 impl ToJson for UpdateUserRequest {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("userid", &self.userid);
         out.put_some("new_userid", &self.new_userid);
         out.put_some("name", &self.name);
@@ -2348,7 +2377,7 @@ impl ToJson for UpdateUserRequest {
         out.put_some("external_position", &self.external_position);
         out.put_some("tel", &self.tel);
         out.put_some("weixinid", &self.weixinid);
-        out.finish()
+        out.finish();
     }
 }
 
@@ -2428,10 +2457,10 @@ impl FromJson for UpdateUserResponse {
 }
 
 impl ToJson for UpdateUserResponse {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
-        out.put_extra(&self.extra);
-        out.finish()
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
+        out.put_extra(&self.extra, &[]);
+        out.finish();
     }
 }
 
@@ -2480,10 +2509,10 @@ impl FromJson for DeleteUserRequest {
 }
 
 impl ToJson for DeleteUserRequest {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("userid", &self.userid);
-        out.finish()
+        out.finish();
     }
 }
 
@@ -2525,10 +2554,10 @@ impl FromJson for DeleteUserResponse {
 }
 
 impl ToJson for DeleteUserResponse {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
-        out.put_extra(&self.extra);
-        out.finish()
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
+        out.put_extra(&self.extra, &[]);
+        out.finish();
     }
 }
 
@@ -2573,10 +2602,10 @@ impl FromJson for GetUserRequest {
 }
 
 impl ToJson for GetUserRequest {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("userid", &self.userid);
-        out.finish()
+        out.finish();
     }
 }
 
@@ -2671,12 +2700,12 @@ impl FromJson for ListDepartmentUsersRequest {
 }
 
 impl ToJson for ListDepartmentUsersRequest {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("department_id", &self.department_id);
         out.put_some("fetch_child", &self.fetch_child);
         out.put_some("status", &self.status);
-        out.finish()
+        out.finish();
     }
 }
 
@@ -2742,11 +2771,11 @@ impl FromJson for ListDepartmentUsersResponse {
 }
 
 impl ToJson for ListDepartmentUsersResponse {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("userlist", &self.userlist);
-        out.put_extra(&self.extra);
-        out.finish()
+        out.put_extra(&self.extra, &["userlist"]);
+        out.finish();
     }
 }
 
@@ -2811,11 +2840,11 @@ impl FromJson for ListUsersRequest {
 }
 
 impl ToJson for ListUsersRequest {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("department_id", &self.department_id);
         out.put_some("fetch_child", &self.fetch_child);
-        out.finish()
+        out.finish();
     }
 }
 
@@ -2878,11 +2907,11 @@ impl FromJson for ListUsersResponse {
 }
 
 impl ToJson for ListUsersResponse {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("userlist", &self.userlist);
-        out.put_extra(&self.extra);
-        out.finish()
+        out.put_extra(&self.extra, &["userlist"]);
+        out.finish();
     }
 }
 
@@ -2948,11 +2977,11 @@ impl FromJson for ListUserIdsRequest {
 }
 
 impl ToJson for ListUserIdsRequest {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put_some("cursor", &self.cursor);
         out.put_some("limit", &self.limit);
-        out.finish()
+        out.finish();
     }
 }
 
@@ -3015,12 +3044,12 @@ impl FromJson for ListUserIdsResponse {
 }
 
 impl ToJson for ListUserIdsResponse {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put_some("next_cursor", &self.next_cursor);
         out.put("dept_user", &self.dept_user);
-        out.put_extra(&self.extra);
-        out.finish()
+        out.put_extra(&self.extra, &["next_cursor", "dept_user"]);
+        out.finish();
     }
 }
 
@@ -3069,10 +3098,10 @@ impl FromJson for ConvertToOpenidRequest {
 }
 
 impl ToJson for ConvertToOpenidRequest {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("userid", &self.userid);
-        out.finish()
+        out.finish();
     }
 }
 
@@ -3121,11 +3150,11 @@ impl FromJson for ConvertToOpenidResponse {
 }
 
 impl ToJson for ConvertToOpenidResponse {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("openid", &self.openid);
-        out.put_extra(&self.extra);
-        out.finish()
+        out.put_extra(&self.extra, &["openid"]);
+        out.finish();
     }
 }
 
@@ -3174,10 +3203,10 @@ impl FromJson for ConvertToUseridRequest {
 }
 
 impl ToJson for ConvertToUseridRequest {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("openid", &self.openid);
-        out.finish()
+        out.finish();
     }
 }
 
@@ -3226,11 +3255,11 @@ impl FromJson for ConvertToUseridResponse {
 }
 
 impl ToJson for ConvertToUseridResponse {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("userid", &self.userid);
-        out.put_extra(&self.extra);
-        out.finish()
+        out.put_extra(&self.extra, &["userid"]);
+        out.finish();
     }
 }
 

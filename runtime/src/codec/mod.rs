@@ -18,7 +18,7 @@ pub use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::lenient::separated::SeparatedList;
-use crate::lenient::{AsWireString, IntEnum, StrEnum};
+use crate::lenient::{IntEnum, StrEnum};
 
 /// A reader's reads of primitives or `null`, each through its `lenient_or_null` method.
 macro_rules! lenient_or_null_primitives {
@@ -52,8 +52,10 @@ macro_rules! lenient_primitives {
 }
 
 mod read;
+mod write;
 
 pub(crate) use read::{read_flat, read_text, read_wrapped, scan_object};
+pub use write::{to_text, JsonOut, MembersOut};
 
 /// Why a JSON value did not decode, with the member path where it happened (`department[1].id`).
 ///
@@ -237,10 +239,20 @@ impl<T: SeparatedList> Slot for Separated<'_, T> {
     }
 }
 
-/// A type written as a JSON value.
+/// A type written as JSON.
 pub trait ToJson {
-    /// The value sent on the wire.
-    fn to_json(&self) -> Value;
+    /// Writes the value's JSON text, as sent on the wire.
+    fn write_json(&self, out: &mut JsonOut);
+
+    /// The value as a `Value` tree (for reports and tables that hold values; a request's body
+    /// is written with [`ToJson::write_json`]).
+    fn to_json(&self) -> Value {
+        // The writer writes valid JSON; `null` stands in should a bug ever make it not.
+        let text = to_text(self);
+        let parsed = serde_json::from_slice(&text);
+        debug_assert!(parsed.is_ok(), "written JSON did not parse");
+        parsed.unwrap_or(Value::Null)
+    }
 }
 
 /// Primitives decode through their lenient visitors (`"1"` for 1, `"true"` for true).
@@ -256,11 +268,6 @@ macro_rules! primitive {
             }
         }
 
-        impl ToJson for $t {
-            fn to_json(&self) -> Value {
-                Value::from(self.clone())
-            }
-        }
     )*};
 }
 primitive!(
@@ -272,6 +279,30 @@ primitive!(
     String: string, string_or_null
 );
 
+/// Primitives write through the writer's methods.
+macro_rules! write_primitive {
+    ($($t:ty: $write:ident as $as:ty),*) => {$(
+        impl ToJson for $t {
+            fn write_json(&self, out: &mut JsonOut) {
+                out.$write(<$as>::from(*self));
+            }
+        }
+    )*};
+}
+write_primitive!(bool: bool as bool, i32: i64 as i64, i64: i64 as i64, u32: u64 as u64, u64: u64 as u64);
+
+impl ToJson for String {
+    fn write_json(&self, out: &mut JsonOut) {
+        out.str(self);
+    }
+}
+
+impl ToJson for str {
+    fn write_json(&self, out: &mut JsonOut) {
+        out.str(self);
+    }
+}
+
 impl FromJson for Value {
     fn read(value: &mut dyn ValueReader) -> Decoded<Self> {
         value.value()
@@ -279,6 +310,10 @@ impl FromJson for Value {
 }
 
 impl ToJson for Value {
+    fn write_json(&self, out: &mut JsonOut) {
+        out.value(self);
+    }
+
     fn to_json(&self) -> Value {
         self.clone()
     }
@@ -291,8 +326,8 @@ impl FromJson for crate::LocalDateTime {
 }
 
 impl ToJson for crate::LocalDateTime {
-    fn to_json(&self) -> Value {
-        Value::String(self.to_string())
+    fn write_json(&self, out: &mut JsonOut) {
+        out.str(&self.to_string());
     }
 }
 
@@ -304,8 +339,11 @@ impl<T: FromJson> FromJson for Option<T> {
 }
 
 impl<T: ToJson> ToJson for Option<T> {
-    fn to_json(&self) -> Value {
-        self.as_ref().map_or(Value::Null, ToJson::to_json)
+    fn write_json(&self, out: &mut JsonOut) {
+        match self {
+            Some(value) => value.write_json(out),
+            None => out.null(),
+        }
     }
 }
 
@@ -322,12 +360,8 @@ impl<T: FromJson> FromJson for Vec<T> {
 }
 
 impl<T: ToJson> ToJson for Vec<T> {
-    fn to_json(&self) -> Value {
-        let mut items = Vec::with_capacity(self.len());
-        for item in self {
-            items.push(item.to_json());
-        }
-        Value::Array(items)
+    fn write_json(&self, out: &mut JsonOut) {
+        out.list(self);
     }
 }
 
@@ -371,59 +405,6 @@ impl Seen {
             std::mem::replace(&mut self.large[index], true)
         };
         (!read).then_some(index)
-    }
-}
-
-/// A JSON object being written from a generated struct, in field order.
-#[derive(Default)]
-pub struct MembersOut {
-    map: Map<String, Value>,
-}
-
-impl MembersOut {
-    /// An empty object.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Writes a member.
-    pub fn put<T: ToJson>(&mut self, wire: &str, value: &T) {
-        self.map.insert(wire.to_owned(), value.to_json());
-    }
-
-    /// Writes a member when it is set.
-    pub fn put_some<T: ToJson>(&mut self, wire: &str, value: &Option<T>) {
-        if let Some(value) = value {
-            self.put(wire, value);
-        }
-    }
-
-    /// Writes a member as a JSON string (`"encoding": "string"`, or an answer the source shows
-    /// with a string); skipped when unset.
-    pub fn put_text<T: AsWireString>(&mut self, wire: &str, value: &T) {
-        if let Some(text) = value.wire_string() {
-            self.map.insert(wire.to_owned(), Value::String(text));
-        }
-    }
-
-    /// Writes a list as one `separator`-separated string; skipped when unset.
-    pub fn put_separated<T: SeparatedList>(&mut self, wire: &str, value: &T, separator: char) {
-        if let Some(items) = value.items() {
-            self.map
-                .insert(wire.to_owned(), Value::String(items.join(&separator.to_string())));
-        }
-    }
-
-    /// Writes the members a struct kept without modelling them.
-    pub fn put_extra(&mut self, extra: &Map<String, Value>) {
-        for (key, value) in extra {
-            self.map.insert(key.clone(), value.clone());
-        }
-    }
-
-    /// The object.
-    pub fn finish(self) -> Value {
-        Value::Object(self.map)
     }
 }
 
@@ -512,8 +493,8 @@ macro_rules! wire_enum {
     (int $name:ident) => {
         $crate::wire_enum!(@common $name, $crate::codec::int_enum);
         impl $crate::codec::ToJson for $name {
-            fn to_json(&self) -> ::serde_json::Value {
-                ::serde_json::Value::from($crate::lenient::IntEnum::to_wire(self))
+            fn write_json(&self, out: &mut $crate::codec::JsonOut) {
+                out.i64($crate::lenient::IntEnum::to_wire(self));
             }
         }
         impl $crate::validate::WireText for $name {
@@ -525,8 +506,8 @@ macro_rules! wire_enum {
     (str $name:ident) => {
         $crate::wire_enum!(@common $name, $crate::codec::str_enum);
         impl $crate::codec::ToJson for $name {
-            fn to_json(&self) -> ::serde_json::Value {
-                ::serde_json::Value::from($crate::lenient::StrEnum::to_wire(self))
+            fn write_json(&self, out: &mut $crate::codec::JsonOut) {
+                out.str($crate::lenient::StrEnum::to_wire(self));
             }
         }
         impl $crate::validate::WireText for $name {

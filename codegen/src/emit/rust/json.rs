@@ -61,7 +61,8 @@ impl Scope<'_> {
                 (Write::Separated(c), _) => quote!(out.put_separated(#wire, &self.#id, #c);),
             }
         });
-        let extra_write = o.keep_extra.then(|| quote!(out.put_extra(&self.extra);));
+        let modelled = o.fields.iter().map(|f| &f.wire);
+        let extra_write = o.keep_extra.then(|| quote!(out.put_extra(&self.extra, &[#(#modelled),*]);));
         let out_binding = if o.keep_extra || !o.fields.is_empty() {
             quote!(mut out)
         } else {
@@ -77,11 +78,11 @@ impl Scope<'_> {
             }
 
             impl ToJson for #name {
-                fn to_json(&self) -> Value {
-                    let #out_binding = MembersOut::new();
+                fn write_json(&self, json: &mut JsonOut) {
+                    let #out_binding = MembersOut::new(json);
                     #(#writes)*
                     #extra_write
-                    out.finish()
+                    out.finish();
                 }
             }
 
@@ -99,7 +100,7 @@ impl Scope<'_> {
         });
         let writes = u.variants.iter().map(|v| {
             let id = format_ident!("{}", v.name);
-            quote!(Self::#id(value) => value.to_json(),)
+            quote!(Self::#id(value) => value.write_json(json),)
         });
         quote! {
             impl FromJson for #name {
@@ -109,7 +110,7 @@ impl Scope<'_> {
             }
 
             impl ToJson for #name {
-                fn to_json(&self) -> Value {
+                fn write_json(&self, json: &mut JsonOut) {
                     match self { #(#writes)* }
                 }
             }

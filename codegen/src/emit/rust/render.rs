@@ -19,6 +19,7 @@ pub(crate) const IMPORTS: &[(&str, &str)] = &[
     ("DecodeError", "qywx_runtime::codec::DecodeError"),
     ("SeparatedList", "qywx_runtime::lenient::separated::SeparatedList"),
     ("MembersOut", "qywx_runtime::codec::MembersOut"),
+    ("JsonOut", "qywx_runtime::codec::JsonOut"),
     ("Decoded", "qywx_runtime::codec::Decoded"),
     ("first_fit", "qywx_runtime::codec::first_fit"),
     ("RawValue", "qywx_runtime::codec::RawValue"),

@@ -415,6 +415,10 @@ impl Scope<'_> {
             }
 
             impl ToJson for #name {
+                fn write_json(&self, json: &mut JsonOut) {
+                    json.value(&self.raw);
+                }
+
                 fn to_json(&self) -> Value {
                     self.raw.clone()
                 }

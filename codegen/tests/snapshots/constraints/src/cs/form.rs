@@ -4,7 +4,7 @@
 //! Every limit (`min_length`/`max_length`, `min_items`/`max_items`), every rule (`one_of`, `one_of` with `when` on a request member, `required_when` with `equals`, `not_equals` and `contains`), every encoding, `format`, `secret` and cursor pagination.
 
 use qywx_runtime::{json_object, wire_enum, LocalDateTime, QueryParams};
-use qywx_runtime::codec::{Decoded, FromJson, MembersOut, Required, Separated, ToJson, ValueReader};
+use qywx_runtime::codec::{Decoded, FromJson, JsonOut, MembersOut, Required, Separated, ToJson, ValueReader};
 use qywx_runtime::lenient::StrEnum;
 use qywx_runtime::lenient::separated::SeparatedList;
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
@@ -202,11 +202,11 @@ impl FromJson for FormParams {
 }
 
 impl ToJson for FormParams {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("op", &self.op);
-        out.put_extra(&self.extra);
-        out.finish()
+        out.put_extra(&self.extra, &["op"]);
+        out.finish();
     }
 }
 
@@ -360,8 +360,8 @@ impl FromJson for Member {
 }
 
 impl ToJson for Member {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("id", &self.id);
         out.put_some("email", &self.email);
         out.put_some("phone", &self.phone);
@@ -369,8 +369,11 @@ impl ToJson for Member {
         out.put_some("dept_name", &self.dept_name);
         out.put_some("roles", &self.roles);
         out.put_some("admin_pin", &self.admin_pin);
-        out.put_extra(&self.extra);
-        out.finish()
+        out.put_extra(
+            &self.extra,
+            &["id", "email", "phone", "dept_id", "dept_name", "roles", "admin_pin"],
+        );
+        out.finish();
     }
 }
 
@@ -492,12 +495,12 @@ impl FromJson for Entry {
 }
 
 impl ToJson for Entry {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("title", &self.title);
         out.put_some("submitted", &self.submitted);
-        out.put_extra(&self.extra);
-        out.finish()
+        out.put_extra(&self.extra, &["title", "submitted"]);
+        out.finish();
     }
 }
 
@@ -716,8 +719,8 @@ impl FromJson for SubmitFormRequest {
 }
 
 impl ToJson for SubmitFormRequest {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("params", &self.params);
         out.put("title", &self.title);
         out.put("members", &self.members);
@@ -729,7 +732,7 @@ impl ToJson for SubmitFormRequest {
         out.put_separated("tags", &self.tags, '|');
         out.put_separated("cc", &self.cc, ',');
         out.put_some("password", &self.password);
-        out.finish()
+        out.finish();
     }
 }
 
@@ -871,11 +874,11 @@ impl FromJson for SubmitFormResponse {
 }
 
 impl ToJson for SubmitFormResponse {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("entry_id", &self.entry_id);
-        out.put_extra(&self.extra);
-        out.finish()
+        out.put_extra(&self.extra, &["entry_id"]);
+        out.finish();
     }
 }
 
@@ -941,11 +944,11 @@ impl FromJson for ListEntriesRequest {
 }
 
 impl ToJson for ListEntriesRequest {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put_some("cursor", &self.cursor);
         out.put_some("limit", &self.limit);
-        out.finish()
+        out.finish();
     }
 }
 
@@ -1021,12 +1024,12 @@ impl FromJson for ListEntriesResponse {
 }
 
 impl ToJson for ListEntriesResponse {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put_some("next_cursor", &self.next_cursor);
         out.put("entries", &self.entries);
-        out.put_extra(&self.extra);
-        out.finish()
+        out.put_extra(&self.extra, &["next_cursor", "entries"]);
+        out.finish();
     }
 }
 

@@ -4,7 +4,7 @@
 //! Types the `people` group uses too.
 
 use qywx_runtime::{json_object, wire_enum};
-use qywx_runtime::codec::{Decoded, FromJson, MembersOut, Required, ToJson, ValueReader};
+use qywx_runtime::codec::{Decoded, FromJson, JsonOut, MembersOut, Required, ToJson, ValueReader};
 use qywx_runtime::lenient::IntEnum;
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Validate, Validator};
@@ -63,12 +63,12 @@ impl FromJson for Address {
 }
 
 impl ToJson for Address {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("city", &self.city);
         out.put_some("zip", &self.zip);
-        out.put_extra(&self.extra);
-        out.finish()
+        out.put_extra(&self.extra, &["city", "zip"]);
+        out.finish();
     }
 }
 
@@ -174,10 +174,10 @@ impl FromJson for CheckAddressRequest {
 }
 
 impl ToJson for CheckAddressRequest {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("address", &self.address);
-        out.finish()
+        out.finish();
     }
 }
 
@@ -228,11 +228,11 @@ impl FromJson for CheckAddressResponse {
 }
 
 impl ToJson for CheckAddressResponse {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("region", &self.region);
-        out.put_extra(&self.extra);
-        out.finish()
+        out.put_extra(&self.extra, &["region"]);
+        out.finish();
     }
 }
 

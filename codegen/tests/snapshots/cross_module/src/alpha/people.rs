@@ -4,7 +4,7 @@
 //! Uses `Address` and `Region` from the `common` group: its feature needs `alpha-common`.
 
 use qywx_runtime::{json_object, QueryParams};
-use qywx_runtime::codec::{Decoded, FromJson, MembersOut, Required, ToJson, ValueReader};
+use qywx_runtime::codec::{Decoded, FromJson, JsonOut, MembersOut, Required, ToJson, ValueReader};
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Validate, Validator};
 use serde_json::{Map, Value};
@@ -62,12 +62,12 @@ impl FromJson for Person {
 }
 
 impl ToJson for Person {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("name", &self.name);
         out.put_some("home", &self.home);
-        out.put_extra(&self.extra);
-        out.finish()
+        out.put_extra(&self.extra, &["name", "home"]);
+        out.finish();
     }
 }
 
@@ -137,11 +137,11 @@ impl FromJson for CreatePersonRequest {
 }
 
 impl ToJson for CreatePersonRequest {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("person", &self.person);
         out.put_some("region", &self.region);
-        out.finish()
+        out.finish();
     }
 }
 
@@ -193,11 +193,11 @@ impl FromJson for CreatePersonResponse {
 }
 
 impl ToJson for CreatePersonResponse {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("id", &self.id);
-        out.put_extra(&self.extra);
-        out.finish()
+        out.put_extra(&self.extra, &["id"]);
+        out.finish();
     }
 }
 
@@ -242,10 +242,10 @@ impl FromJson for ListAddressesRequest {
 }
 
 impl ToJson for ListAddressesRequest {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("id", &self.id);
-        out.finish()
+        out.finish();
     }
 }
 

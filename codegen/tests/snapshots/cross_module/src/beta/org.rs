@@ -2,7 +2,7 @@
 //! Organisations
 
 use qywx_runtime::{json_object, QueryParams};
-use qywx_runtime::codec::{Decoded, FromJson, MembersOut, Required, ToJson, ValueReader};
+use qywx_runtime::codec::{Decoded, FromJson, JsonOut, MembersOut, Required, ToJson, ValueReader};
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Validate, Validator};
 use serde_json::{Map, Value};
@@ -60,12 +60,12 @@ impl FromJson for Org {
 }
 
 impl ToJson for Org {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("orgId", &self.org_id);
         out.put_some("orgName", &self.org_name);
-        out.put_extra(&self.extra);
-        out.finish()
+        out.put_extra(&self.extra, &["orgId", "orgName"]);
+        out.finish();
     }
 }
 
@@ -114,10 +114,10 @@ impl FromJson for GetOrgRequest {
 }
 
 impl ToJson for GetOrgRequest {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("orgId", &self.org_id);
-        out.finish()
+        out.finish();
     }
 }
 

@@ -2,7 +2,7 @@
 //! Ping
 
 use qywx_runtime::json_object;
-use qywx_runtime::codec::{Decoded, FromJson, MembersOut, Required, ToJson, ValueReader};
+use qywx_runtime::codec::{Decoded, FromJson, JsonOut, MembersOut, Required, ToJson, ValueReader};
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Validate, Validator};
 use serde_json::{Map, Value};
@@ -41,10 +41,10 @@ impl FromJson for PingResponse {
 }
 
 impl ToJson for PingResponse {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
-        out.put_extra(&self.extra);
-        out.finish()
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
+        out.put_extra(&self.extra, &[]);
+        out.finish();
     }
 }
 
@@ -89,10 +89,10 @@ impl FromJson for EchoRequest {
 }
 
 impl ToJson for EchoRequest {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("text", &self.text);
-        out.finish()
+        out.finish();
     }
 }
 

@@ -4,7 +4,7 @@
 //! The token endpoint.
 
 use qywx_runtime::{json_object, QueryParams};
-use qywx_runtime::codec::{Decoded, FromJson, MembersOut, Required, ToJson, ValueReader};
+use qywx_runtime::codec::{Decoded, FromJson, JsonOut, MembersOut, Required, ToJson, ValueReader};
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Validate, Validator};
 use serde_json::{Map, Value};
@@ -63,11 +63,11 @@ impl FromJson for GetTokenRequest {
 }
 
 impl ToJson for GetTokenRequest {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("appid", &self.appid);
         out.put("secret", &self.secret);
-        out.finish()
+        out.finish();
     }
 }
 
@@ -144,12 +144,12 @@ impl FromJson for GetTokenResponse {
 }
 
 impl ToJson for GetTokenResponse {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("access_token", &self.access_token);
         out.put("expires_in", &self.expires_in);
-        out.put_extra(&self.extra);
-        out.finish()
+        out.put_extra(&self.extra, &["access_token", "expires_in"]);
+        out.finish();
     }
 }
 

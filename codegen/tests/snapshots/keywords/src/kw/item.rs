@@ -4,7 +4,7 @@
 //! Wire names that are Rust keywords (`type`, `match`, `self`, `async`), camelCase and hyphenated; int and string enums, open and closed.
 
 use qywx_runtime::{json_object, wire_enum, QueryParams};
-use qywx_runtime::codec::{Decoded, FromJson, MembersOut, Required, ToJson, ValueReader};
+use qywx_runtime::codec::{Decoded, FromJson, JsonOut, MembersOut, Required, ToJson, ValueReader};
 use qywx_runtime::lenient::{IntEnum, StrEnum};
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Validate, Validator};
@@ -372,8 +372,8 @@ impl FromJson for Item {
 }
 
 impl ToJson for Item {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("type", &self.r#type);
         out.put_some("match", &self.r#match);
         out.put_some("self", &self.is_self);
@@ -382,8 +382,20 @@ impl ToJson for Item {
         out.put_some("X-Trace", &self.x_trace);
         out.put("uid", &self.user_id);
         out.put_some("channels", &self.channels);
-        out.put_extra(&self.extra);
-        out.finish()
+        out.put_extra(
+            &self.extra,
+            &[
+                "type",
+                "match",
+                "self",
+                "async",
+                "thirdDeptId",
+                "X-Trace",
+                "uid",
+                "channels",
+            ],
+        );
+        out.finish();
     }
 }
 
@@ -476,12 +488,12 @@ impl FromJson for GetItemRequest {
 }
 
 impl ToJson for GetItemRequest {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("type", &self.r#type);
         out.put_some("X-Trace", &self.x_trace);
         out.put_some("level", &self.level);
-        out.finish()
+        out.finish();
     }
 }
 
@@ -588,13 +600,13 @@ impl FromJson for GetItemResponse {
 }
 
 impl ToJson for GetItemResponse {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("item", &self.item);
         out.put_some("level", &self.level);
         out.put_some("flags", &self.flags);
-        out.put_extra(&self.extra);
-        out.finish()
+        out.put_extra(&self.extra, &["item", "level", "flags"]);
+        out.finish();
     }
 }
 
@@ -687,13 +699,13 @@ impl FromJson for PutItemRequest {
 }
 
 impl ToJson for PutItemRequest {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("item", &self.item);
         out.put_some("async", &self.r#async);
         out.put_some("flags", &self.flags);
         out.put_some("channel", &self.channel);
-        out.finish()
+        out.finish();
     }
 }
 
@@ -747,11 +759,11 @@ impl FromJson for PutItemResponse {
 }
 
 impl ToJson for PutItemResponse {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put_some("thirdDeptId", &self.third_dept_id);
-        out.put_extra(&self.extra);
-        out.finish()
+        out.put_extra(&self.extra, &["thirdDeptId"]);
+        out.finish();
     }
 }
 

@@ -4,7 +4,7 @@
 //! The token endpoint.
 
 use qywx_runtime::{json_object, QueryParams};
-use qywx_runtime::codec::{Decoded, FromJson, MembersOut, Required, ToJson, ValueReader};
+use qywx_runtime::codec::{Decoded, FromJson, JsonOut, MembersOut, Required, ToJson, ValueReader};
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Validate, Validator};
 use serde_json::{Map, Value};
@@ -63,11 +63,11 @@ impl FromJson for GetTokenRequest {
 }
 
 impl ToJson for GetTokenRequest {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("appid", &self.appid);
         out.put("secret", &self.secret);
-        out.finish()
+        out.finish();
     }
 }
 
@@ -151,12 +151,12 @@ impl FromJson for GetTokenResponse {
 }
 
 impl ToJson for GetTokenResponse {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("token", &self.token);
         out.put_some("expire", &self.expire);
-        out.put_extra(&self.extra);
-        out.finish()
+        out.put_extra(&self.extra, &["token", "expire"]);
+        out.finish();
     }
 }
 

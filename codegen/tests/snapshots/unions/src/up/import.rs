@@ -5,7 +5,7 @@
 
 use qywx_runtime::{json_object, wire_enum, QueryParams};
 use qywx_runtime::bulk::{BulkAnswer, ChunkOutcome};
-use qywx_runtime::codec::{first_fit, Decoded, FromJson, MembersOut, Required, ToJson, ValueReader};
+use qywx_runtime::codec::{first_fit, Decoded, FromJson, JsonOut, MembersOut, Required, ToJson, ValueReader};
 use qywx_runtime::lenient::{view_field, IntEnum};
 use qywx_runtime::spec::{EndpointSpec, HttpMethod};
 use qywx_runtime::validate::{Validate, Validator};
@@ -71,13 +71,13 @@ impl FromJson for Row {
 }
 
 impl ToJson for Row {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("rowId", &self.row_id);
         out.put("name", &self.name);
         out.put_some("weight", &self.weight);
-        out.put_extra(&self.extra);
-        out.finish()
+        out.put_extra(&self.extra, &["rowId", "name", "weight"]);
+        out.finish();
     }
 }
 
@@ -141,6 +141,10 @@ impl FromJson for RowEcho {
 }
 
 impl ToJson for RowEcho {
+    fn write_json(&self, json: &mut JsonOut) {
+        json.value(&self.raw);
+    }
+
     fn to_json(&self) -> Value {
         self.raw.clone()
     }
@@ -280,13 +284,13 @@ impl FromJson for ImportResult {
 }
 
 impl ToJson for ImportResult {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("status", &self.status);
         out.put_some("rejected", &self.rejected);
         out.put_some("reasons", &self.reasons);
-        out.put_extra(&self.extra);
-        out.finish()
+        out.put_extra(&self.extra, &["status", "rejected", "reasons"]);
+        out.finish();
     }
 }
 
@@ -376,10 +380,10 @@ impl FromJson for ImportOutcome {
 }
 
 impl ToJson for ImportOutcome {
-    fn to_json(&self) -> Value {
+    fn write_json(&self, json: &mut JsonOut) {
         match self {
-            Self::Result(value) => value.to_json(),
-            Self::BatchId(value) => value.to_json(),
+            Self::Result(value) => value.write_json(json),
+            Self::BatchId(value) => value.write_json(json),
         }
     }
 }
@@ -449,10 +453,10 @@ impl FromJson for ImportRowsRequest {
 }
 
 impl ToJson for ImportRowsRequest {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("rows", &self.rows);
-        out.finish()
+        out.finish();
     }
 }
 
@@ -521,10 +525,10 @@ impl FromJson for GetImportRequest {
 }
 
 impl ToJson for GetImportRequest {
-    fn to_json(&self) -> Value {
-        let mut out = MembersOut::new();
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
         out.put("batchId", &self.batch_id);
-        out.finish()
+        out.finish();
     }
 }
 
