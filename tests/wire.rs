@@ -18,6 +18,9 @@ use qywx_codegen::model::{
 use qywx_tests::{workspace_root, CaptureServer, Captured, TUZHAN_TOKEN, WECOM_TOKEN};
 use serde_json::{Map, Value};
 
+use base64::Engine as _;
+const BASE64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
 use qywx::tuzhan::import;
 use qywx::wecom::{tag, user};
 
@@ -221,6 +224,12 @@ fn build(spec: &Spec, ty: &TypeExpr, field: Option<&Field>) -> Value {
     match ty {
         TypeExpr::Prim(Prim::String) => Value::from(placeholder_text(field)),
         TypeExpr::Prim(Prim::Bool) => Value::from(false),
+        TypeExpr::Prim(Prim::File) => {
+            // The file's JSON form: "placeholder" bytes, padded to the field's smallest size.
+            let mut bytes = placeholder_text(None).into_bytes();
+            bytes.resize(bytes.len().max(field.and_then(|f| f.min_length).unwrap_or(0)), b'x');
+            serde_json::json!({"filename": "placeholder.csv", "content_type": "text/csv", "base64": BASE64.encode(&bytes)})
+        }
         TypeExpr::Prim(p) => {
             assert!(p.is_integer(), "no value for primitive `{}`", p.name());
             Value::from(1)
@@ -304,6 +313,9 @@ fn diff(expected: &Value, got: &Value, at: &str) -> Option<String> {
 enum Wire {
     /// A JSON body.
     Body(Value),
+    /// A multipart/form-data body of one file part (the file in its JSON form), and query
+    /// parameters as JSON strings.
+    Multipart(Map<String, Value>, String, Value),
     /// Query parameters (besides the token), as JSON strings.
     Query(Map<String, Value>),
     /// No parameters.
@@ -374,7 +386,7 @@ impl<C: 'static> Checker<'_, C> {
         if e.auth && send_token.location == TokenIn::Query {
             expected_query.insert(send_token.name.as_str(), token);
         }
-        if let Wire::Query(params) = expected {
+        if let Wire::Query(params) | Wire::Multipart(params, ..) = expected {
             for (k, v) in params {
                 let v = v
                     .as_str()
@@ -419,6 +431,16 @@ impl<C: 'static> Checker<'_, C> {
                     "{id}: content-type"
                 );
                 assert_eq!(&sent.json(), body, "{id}: the body on the wire");
+            }
+            Wire::Multipart(_, part, file) => {
+                let content_type = sent.headers.get("content-type").map(String::as_str).unwrap_or_default();
+                assert!(content_type.starts_with("multipart/form-data; boundary="), "{id}: content-type {content_type}");
+                let parts = qywx::runtime::multipart::parse(content_type, &sent.body)
+                    .unwrap_or_else(|e| panic!("{id}: the multipart body does not parse: {e}"));
+                assert_eq!(parts.len(), 1, "{id}: one part, the file");
+                assert_eq!(&parts[0].name, part, "{id}: the file part's name");
+                let sent_file = parts[0].file.as_ref().unwrap_or_else(|| panic!("{id}: the part carries a file name"));
+                assert_eq!(&qywx::runtime::codec::ToJson::to_json(sent_file), file, "{id}: the file part (name, content type, bytes)");
             }
             Wire::Query(_) | Wire::Nothing => {
                 assert!(sent.body.is_empty(), "{id}: a call with no JSON body sends no body");
@@ -475,7 +497,13 @@ impl<C: 'static> Checker<'_, C> {
             return (Value::Null, Wire::Nothing);
         };
         let request = build_object(&self.t.spec, &r.schema.fields);
-        if r.in_query {
+        if r.multipart {
+            let mut params = request.as_object().expect("an object").clone();
+            let file = r.schema.fields.iter().find(|f| f.ty == TypeExpr::Prim(Prim::File)).expect("a multipart request has a file");
+            let part = params.remove(&file.name).expect("built");
+            let params = params.iter().map(|(k, v)| (k.clone(), Value::from(query_text(&e.id, k, v)))).collect();
+            (request, Wire::Multipart(params, file.name.clone(), part))
+        } else if r.in_query {
             let params = request
                 .as_object()
                 .expect("an object")
@@ -528,7 +556,8 @@ impl<C: 'static> Checker<'_, C> {
         let (wire, expected) = match (call.wire, expected) {
             (None, Wire::Nothing) => return,
             (Some(wire), Wire::Body(v)) => (wire, v.clone()),
-            (Some(wire), Wire::Query(params)) => (wire, Value::Object(params.clone())),
+            // A multipart request's `wire` is its query; its file part is checked on the wire.
+            (Some(wire), Wire::Query(params) | Wire::Multipart(params, ..)) => (wire, Value::Object(params.clone())),
             (wire, expected) => panic!(
                 "{id}: the generated crate {} a request type; the spec says {expected:?}",
                 if wire.is_some() { "has" } else { "has no" }

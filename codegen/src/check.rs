@@ -118,6 +118,7 @@ pub(crate) fn check_with<'a>(
         let service = spec.services.iter().find(|s| s.id == g.service);
         for t in &g.types {
             errs.record(check_type(&index, t));
+            errs.record(crate::check_jobs::check_csv(&index, t));
             provenance.check_item(&t.source, &t.origin, &mut errs);
             match &t.kind {
                 TypeKind::Object(schema) | TypeKind::View { extra: schema, .. } => {
@@ -153,9 +154,24 @@ pub(crate) fn check_with<'a>(
                     format!("duplicate method name `{}` in service `{}`", e.name, g.service),
                 ));
             }
+            if let Some(job) = &e.job {
+                if !method_names.insert((g.service.as_str(), job.method.as_str())) {
+                    errs.push(e.origin.err_at(
+                        ".job.method",
+                        format!("duplicate method name `{}` in service `{}`", job.method, g.service),
+                    ));
+                }
+            }
             errs.record(check_endpoint(&index, e));
+            errs.record(crate::check_jobs::check_job_result(&index, e));
             provenance.check_endpoint(e, service, &mut errs);
         }
+    }
+    for e in endpoint_ids.values() {
+        errs.record(crate::check_jobs::check_job(&index, e, &endpoint_ids));
+    }
+    for e in crate::check_jobs::check_files(spec) {
+        errs.push(e);
     }
 
     for s in &spec.services {
@@ -539,11 +555,14 @@ fn check_schema(index: &TypeIndex<'_>, schema: &ObjectSchema, owner: &Origin) ->
         }
         check_type_expr(index, &f.ty, &f.origin, ".type")?;
         let is_string = f.ty == TypeExpr::Prim(Prim::String);
+        // A file's length range is its size in bytes.
+        let has_length = matches!(f.ty, TypeExpr::Prim(Prim::String | Prim::File));
         let is_array = matches!(f.ty, TypeExpr::Array(_));
-        if (f.min_length.is_some() || f.max_length.is_some()) && !is_string {
-            return Err(f
-                .origin
-                .err_at(".min_length", "length ranges apply to `string` fields only"));
+        if (f.min_length.is_some() || f.max_length.is_some()) && !has_length {
+            return Err(f.origin.err_at(
+                ".min_length",
+                "length ranges apply to `string` fields (characters) and `file` fields (bytes) only",
+            ));
         }
         if (f.min_items.is_some() || f.max_items.is_some()) && !is_array {
             return Err(f.origin.err_at(".min_items", "item ranges apply to array fields only"));

@@ -194,6 +194,15 @@ pub struct ObjectIr {
     /// Members of this request that rules of its rows test (`publicParams.optType`).
     pub row_context: Vec<ContextPath>,
     pub partial: Option<PartialIr>,
+    /// A row type's CSV form.
+    pub csv: Option<CsvIr>,
+}
+
+/// The CSV form of a row type: its columns, each a header and a field.
+pub struct CsvIr {
+    pub columns: Vec<(String, usize)>,
+    /// What joins a list's items in a cell.
+    pub separator: String,
 }
 
 impl ObjectIr {
@@ -254,8 +263,9 @@ fn field_facts(f: &Field) -> Vec<String> {
         f.ty.display(),
         if f.required { "required" } else { "optional" }
     )];
-    if let Some(range) = range_text(f.min_length, f.max_length, "characters") {
-        facts.push(format!("Length {range}."));
+    let file = f.ty == TypeExpr::Prim(Prim::File);
+    if let Some(range) = range_text(f.min_length, f.max_length, if file { "bytes" } else { "characters" }) {
+        facts.push(format!("{} {range}.", if file { "Size" } else { "Length" }));
     }
     if let Some(range) = range_text(f.min_items, f.max_items, "items") {
         facts.push(format!("{range}."));
@@ -304,6 +314,11 @@ pub enum Write {
 /// A check on one field's value, before sending.
 pub enum Check {
     Length {
+        min: Option<usize>,
+        max: Option<usize>,
+    },
+    /// A file's size in bytes.
+    Bytes {
         min: Option<usize>,
         max: Option<usize>,
     },
@@ -425,6 +440,46 @@ pub struct EndpointIr {
     pub missing_codes: Vec<(String, i64)>,
     /// Its `qywx` CLI command (every endpoint that carries a token), planned after lowering.
     pub cli: Option<crate::cli_plan::CommandPlan>,
+    /// The job method of a job starter (`replace_users(rows)`).
+    pub job: Option<JobIr>,
+}
+
+/// Another endpoint a generated method calls: its group module, method and request type.
+pub struct EndpointRef {
+    pub module: String,
+    pub method: String,
+    pub request: String,
+}
+
+/// A job method: rows → CSV file → upload → start → a handle that polls the result endpoint.
+pub struct JobIr {
+    pub method: String,
+    pub summary: String,
+    /// The row type (an object type with a CSV form) and its key field (Rust name).
+    pub row: Ty,
+    pub row_key: String,
+    pub upload: EndpointRef,
+    /// The upload request's constructor arguments (its required fields, in order): `None` for
+    /// the file, else the value the spec gives.
+    pub upload_args: Vec<Option<Literal>>,
+    /// The field (Rust name) of the upload's answer and of the starter's request with the
+    /// uploaded file's id.
+    pub file_id: String,
+    pub result: EndpointRef,
+    /// The field (Rust name) of the starter's answer and of the result request with the job id.
+    pub job_id: String,
+    /// The result answer's fields (Rust name, required): state, progress, total, rows.
+    pub status: String,
+    pub finished: Vec<Literal>,
+    pub progress: Option<(String, bool)>,
+    pub total: Option<(String, bool)>,
+    pub rows: (String, bool),
+    /// The result row type of this job, and the union variant that holds it when the rows are
+    /// a union.
+    pub outcome: Ty,
+    pub variant: Option<(Ty, String)>,
+    /// The result row's key field (Rust name, required).
+    pub outcome_key: (String, bool),
 }
 
 impl EndpointIr {
@@ -438,6 +493,9 @@ pub enum Call {
     NoParams,
     Query,
     Json,
+    /// multipart/form-data: the request's field `file` is the file part, the others go in the
+    /// query string.
+    Multipart { file: usize },
 }
 
 pub enum ResponseIr {
@@ -526,7 +584,7 @@ fn service<'s>(
     };
     let mut out = Vec::new();
     for g in groups {
-        let b = Builder { index, service: s };
+        let b = Builder { index, service: s, spec };
         let mut types = Vec::new();
         for t in &g.types {
             match b.named_type(t) {
@@ -589,6 +647,7 @@ fn service<'s>(
 /// The features of the other groups whose types `g` uses (the token group is always there).
 fn needs(g: &GroupIr, token_module: &str) -> Vec<String> {
     let mut used: Vec<(String, String)> = Vec::new();
+    let mut called: Vec<(String, String)> = Vec::new();
     let mut note = |ty: &Ty| {
         if let Some(n) = ty.named_item() {
             used.push(n.home.clone());
@@ -614,11 +673,17 @@ fn needs(g: &GroupIr, token_module: &str) -> Vec<String> {
         if let Some(r) = &e.request {
             object_types(r, &mut note);
         }
+        if let Some(j) = &e.job {
+            // The job method calls the upload and result endpoints' methods.
+            called.push((g.spec.service.clone(), j.upload.module.clone()));
+            called.push((g.spec.service.clone(), j.result.module.clone()));
+        }
         match &e.response {
             ResponseIr::Object(o) => object_types(o, &mut note),
             ResponseIr::Type(ty) => note(ty),
         }
     }
+    used.extend(called);
     let mut out: Vec<String> = used
         .into_iter()
         .filter(|(service, module)| *service != g.spec.service || (*module != g.spec.module && module != token_module))
@@ -632,6 +697,7 @@ fn needs(g: &GroupIr, token_module: &str) -> Vec<String> {
 struct Builder<'a, 's> {
     index: &'a TypeIndex<'s>,
     service: &'s Service,
+    spec: &'s Spec,
 }
 
 impl<'s> Builder<'_, 's> {
@@ -696,7 +762,16 @@ impl<'s> Builder<'_, 's> {
             None => Write::Plain,
         };
         let mut checks = Vec::new();
-        if f.min_length.is_some() || f.max_length.is_some() {
+        if f.ty == TypeExpr::Prim(Prim::File) {
+            // A file is checked as a file part (its content type and name) and by its size.
+            checks.push(Check::Nested { each: false });
+            if f.min_length.is_some() || f.max_length.is_some() {
+                checks.push(Check::Bytes {
+                    min: f.min_length,
+                    max: f.max_length,
+                });
+            }
+        } else if f.min_length.is_some() || f.max_length.is_some() {
             checks.push(Check::Length {
                 min: f.min_length,
                 max: f.max_length,
@@ -786,6 +861,7 @@ impl<'s> Builder<'_, 's> {
             rules,
             row_context,
             partial,
+            csv: None,
         })
     }
 
@@ -1012,13 +1088,21 @@ impl<'s> Builder<'_, 's> {
 
     fn named_type(&self, t: &'s NamedType) -> Result<TypeIr> {
         Ok(match &t.kind {
-            TypeKind::Object(schema) => TypeIr::Object(Box::new(self.object(
-                t.name.clone(),
-                md(&t.description),
-                schema,
-                Role::Named,
-                &t.origin,
-            )?)),
+            TypeKind::Object(schema) => {
+                let mut object = self.object(t.name.clone(), md(&t.description), schema, Role::Named, &t.origin)?;
+                object.csv = match &t.csv {
+                    Some(csv) => Some(CsvIr {
+                        columns: csv
+                            .columns
+                            .iter()
+                            .map(|c| Ok((c.header.clone(), self.position(schema, &c.field, &t.origin)?)))
+                            .collect::<Result<Vec<_>>>()?,
+                        separator: csv.list_separator.clone(),
+                    }),
+                    None => None,
+                };
+                TypeIr::Object(Box::new(object))
+            }
             TypeKind::Enum { int_repr, open, values } => {
                 let wire = values
                     .iter()
@@ -1131,7 +1215,9 @@ impl<'s> Builder<'_, 's> {
         );
         let request = match &e.request {
             Some(r) => {
-                let (role, place) = if r.in_query {
+                let (role, place) = if r.multipart {
+                    (Role::QueryRequest, "query string, the file as a multipart/form-data part")
+                } else if r.in_query {
                     (Role::QueryRequest, "query string")
                 } else {
                     (Role::Request, "JSON body")
@@ -1144,10 +1230,17 @@ impl<'s> Builder<'_, 's> {
             }
             None => None,
         };
-        let call = match &e.request {
-            None => Call::NoParams,
-            Some(r) if r.in_query => Call::Query,
-            Some(_) => Call::Json,
+        let call = match (&e.request, &request) {
+            (Some(r), Some(lowered)) if r.multipart => Call::Multipart {
+                file: lowered
+                    .fields
+                    .iter()
+                    .position(|f| f.ty == Ty::Prim(Prim::File))
+                    .ok_or_else(|| r.origin.err("a multipart request has a `file` field"))?,
+            },
+            (None, _) => Call::NoParams,
+            (Some(r), _) if r.in_query => Call::Query,
+            (Some(_), _) => Call::Json,
         };
         let response = match &e.response {
             Response::Fields(schema) => ResponseIr::Object(Box::new(self.object(
@@ -1166,6 +1259,10 @@ impl<'s> Builder<'_, 's> {
         };
         let stream = match &e.pagination {
             Some(p) => Some(self.stream(e, p)?),
+            None => None,
+        };
+        let job = match &e.job {
+            Some(j) => Some(self.job(e, j)?),
             None => None,
         };
         if !e.gone_codes.is_empty() && (!e.idempotent || e.request.is_none()) {
@@ -1232,6 +1329,115 @@ impl<'s> Builder<'_, 's> {
             violation_codes,
             missing_codes,
             cli: None,
+            job,
+        })
+    }
+
+    /// The spec's endpoint `id` (checked to exist), with its group.
+    fn endpoint_by_id(&self, id: &str, origin: &Origin) -> Result<(&'s Group, &'s Endpoint)> {
+        self.spec
+            .groups
+            .iter()
+            .find_map(|g| g.endpoints.iter().find(|e| e.id == id).map(|e| (g, e)))
+            .ok_or_else(|| origin.err(format!("unknown endpoint `{id}`")))
+    }
+
+    fn endpoint_ref(g: &Group, e: &Endpoint) -> EndpointRef {
+        EndpointRef {
+            module: g.module.clone(),
+            method: e.name.clone(),
+            request: format!("{}Request", pascal(&e.name)),
+        }
+    }
+
+    /// The fields of `e`'s answer (its `fields`, or its object type's).
+    fn answer_schema(&self, e: &'s Endpoint) -> Option<&'s ObjectSchema> {
+        match &e.response {
+            Response::Fields(schema) => Some(schema),
+            Response::Type { ty, .. } => match self.kind_of(ty) {
+                Some(TypeKind::Object(schema)) => Some(schema),
+                _ => None,
+            },
+        }
+    }
+
+    /// A job method (the model checked every reference; see `check_jobs`).
+    fn job(&self, e: &'s Endpoint, j: &'s JobDef) -> Result<JobIr> {
+        let at = e.origin.child(".job");
+        let rust = |schema: &ObjectSchema, wire: &str| -> Result<(String, bool)> {
+            let f = &schema.fields[self.position(schema, wire, &at)?];
+            Ok((field_ident_text(f), f.required))
+        };
+        let row_ty = TypeExpr::Named(j.row.clone());
+        let Some(TypeKind::Object(row_schema)) = self.kind_of(&row_ty) else {
+            return Err(at.err_at(".row", format!("`{}` is not an object type", j.row)));
+        };
+        let (upload_group, upload) = self.endpoint_by_id(&j.upload, &at)?;
+        let Some(upload_request) = &upload.request else {
+            return Err(at.err_at(".upload", "the upload endpoint takes a request"));
+        };
+        let upload_args = upload_request
+            .schema
+            .fields
+            .iter()
+            .filter(|f| f.required)
+            .map(|f| match j.upload_with.get(&f.name) {
+                _ if f.ty == TypeExpr::Prim(Prim::File) => Ok(None),
+                Some(value) => self.literal(&f.ty, value, &at).map(Some),
+                None => Err(at.err_at(".upload_with", format!("`{}` needs a value", f.name))),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let Some(upload_answer) = self.answer_schema(upload) else {
+            return Err(at.err_at(".upload", "the upload's answer is an object"));
+        };
+        let (result_group, result) = self.endpoint_by_id(&j.result, &at)?;
+        let (Some(jr), Some(result_answer)) = (&result.job_result, self.answer_schema(result)) else {
+            return Err(at.err_at(".result", "the result endpoint has `job_result` and an object answer"));
+        };
+        let status_at = self.position(result_answer, &jr.status, &at)?;
+        let status = &result_answer.fields[status_at];
+        let finished = status
+            .complete_when
+            .iter()
+            .map(|v| self.literal(&status.ty, v, &status.origin))
+            .collect::<Result<Vec<_>>>()?;
+        let rows_at = self.position(result_answer, &jr.rows, &at)?;
+        let outcome = TypeExpr::Named(j.outcome.clone());
+        let variant = match &result_answer.fields[rows_at].ty {
+            TypeExpr::Array(item) if **item != outcome => match self.kind_of(item) {
+                Some(TypeKind::Union(variants)) => variants
+                    .iter()
+                    .find(|v| v.ty == outcome)
+                    .map(|v| Ok((self.ty(item, &at)?, v.name.clone())))
+                    .transpose()?,
+                _ => None,
+            },
+            _ => None,
+        };
+        let Some(TypeKind::Object(outcome_schema)) = self.kind_of(&outcome) else {
+            return Err(at.err_at(".outcome", format!("`{}` is not an object type", j.outcome)));
+        };
+        Ok(JobIr {
+            method: j.method.clone(),
+            summary: j.summary.clone(),
+            row: self.ty(&row_ty, &at)?,
+            row_key: rust(row_schema, &j.key.row)?.0,
+            upload: Self::endpoint_ref(upload_group, upload),
+            upload_args,
+            file_id: rust(upload_answer, &j.file_id)?.0,
+            result: Self::endpoint_ref(result_group, result),
+            job_id: match &result.request {
+                Some(r) => rust(&r.schema, &jr.id)?.0,
+                None => return Err(at.err_at(".result", "the result endpoint takes the job id")),
+            },
+            status: rust(result_answer, &jr.status)?.0,
+            finished,
+            progress: jr.progress.as_deref().map(|p| rust(result_answer, p)).transpose()?,
+            total: jr.total.as_deref().map(|t| rust(result_answer, t)).transpose()?,
+            rows: rust(result_answer, &jr.rows)?,
+            outcome: self.ty(&outcome, &at)?,
+            variant,
+            outcome_key: rust(outcome_schema, &j.key.outcome)?,
         })
     }
 

@@ -610,6 +610,34 @@ pub struct TypeDef {
     /// kept as sent.
     #[serde(default)]
     pub view_of: Option<String>,
+    /// Object: its CSV form (a row of an import file).
+    #[serde(default)]
+    pub csv: Option<CsvFormat>,
+}
+
+/// The CSV form of an object type: one row per object, a header row first, UTF-8.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CsvFormat {
+    /// The columns, in file order.
+    pub columns: Vec<CsvColumn>,
+    /// What joins a list field's items in its cell (`;`).
+    pub list_separator: String,
+    /// Maintainer note: where the header row and its order come from.
+    #[serde(default)]
+    pub note: Option<String>,
+    /// Where the file format is documented.
+    pub source: Sources,
+}
+
+/// One column of a CSV form.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CsvColumn {
+    /// The header cell.
+    pub header: String,
+    /// The field (wire name) the column holds.
+    pub field: String,
 }
 
 /// A named type.
@@ -620,6 +648,8 @@ pub struct NamedType {
     pub description: String,
     pub source: Sources,
     pub kind: TypeKind,
+    /// An object type's CSV form.
+    pub csv: Option<CsvFormat>,
 }
 
 #[derive(Debug, Clone)]
@@ -729,6 +759,8 @@ pub enum Prim {
     I64,
     U32,
     U64,
+    /// A file: a multipart request's file part (name, content type, bytes).
+    File,
 }
 
 impl Prim {
@@ -740,6 +772,7 @@ impl Prim {
             Prim::I64 => "i64",
             Prim::U32 => "u32",
             Prim::U64 => "u64",
+            Prim::File => "file",
         }
     }
     pub fn is_integer(self) -> bool {
@@ -759,6 +792,7 @@ impl TypeExpr {
             "i64" => Prim::I64,
             "u32" => Prim::U32,
             "u64" => Prim::U64,
+            "file" => Prim::File,
             _ => {
                 let mut chars = text.chars();
                 let ok =
@@ -1127,6 +1161,66 @@ pub struct Pagination {
     pub items: String,
 }
 
+/// A job started from a file of rows (see [`Endpoint::job`]).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JobDef {
+    /// The job method's name (lower snake case).
+    pub method: String,
+    /// What the job method does, in a sentence or two (its doc).
+    pub summary: String,
+    /// The row type: an object type with a CSV form.
+    pub row: String,
+    /// The upload endpoint (id) that takes the file: a multipart request with one file field;
+    /// its other required fields take `upload_with`'s values.
+    pub upload: String,
+    /// Values (wire) of the upload request's other fields (`{"type": "file"}`).
+    #[serde(default)]
+    pub upload_with: std::collections::BTreeMap<String, Value>,
+    /// The field of the upload's answer and of this endpoint's request that carries the
+    /// uploaded file's id (`media_id`).
+    pub file_id: String,
+    /// The result endpoint (id); it has `job_result`.
+    pub result: String,
+    /// The result row type of this job (an object type; the result endpoint's rows are of this
+    /// type or a union with a variant of it).
+    pub outcome: String,
+    /// How a result names its row: the row's field and the result's field with the same value.
+    pub key: JobKey,
+    /// Where the job's behaviour is documented.
+    pub source: Sources,
+}
+
+/// The fields that match a job's result to its row.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JobKey {
+    /// The row type's field (wire name).
+    pub row: String,
+    /// The result type's field (wire name).
+    pub outcome: String,
+}
+
+/// The fields of a job result endpoint's answer (see [`Endpoint::job_result`]).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JobResultDef {
+    /// The field of the job starter's answer and of this endpoint's request with the job id.
+    pub id: String,
+    /// The state field: an enum field with `complete_when` (finished) values.
+    pub status: String,
+    /// The progress field (0–100), when the answer has one.
+    #[serde(default)]
+    pub progress: Option<String>,
+    /// The field with how many rows the job takes on, when the answer has one.
+    #[serde(default)]
+    pub total: Option<String>,
+    /// The list field of result rows.
+    pub rows: String,
+    /// Where it is documented.
+    pub source: Sources,
+}
+
 /// One endpoint.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -1190,6 +1284,15 @@ pub struct Endpoint {
     /// A cursor-paginated endpoint: generate `<name>_stream`, which fetches pages lazily.
     #[serde(default)]
     pub pagination: Option<Pagination>,
+    /// An endpoint that starts an asynchronous job over a file of rows: generate the job
+    /// method (`replace_users(rows)`), which writes the file, uploads it, starts the job and
+    /// answers a handle that waits for every row's result.
+    #[serde(default)]
+    pub job: Option<JobDef>,
+    /// The result endpoint of asynchronous jobs: which of its answer's fields say the job's
+    /// state, progress and result rows.
+    #[serde(default)]
+    pub job_result: Option<JobResultDef>,
     /// Where the endpoint is documented.
     pub source: Sources,
 }
@@ -1211,13 +1314,16 @@ impl Endpoint {
 pub enum ParamIn {
     Query,
     Body,
+    /// multipart/form-data: each `file` field is a file part; the other fields travel in the
+    /// query string (WeCom's `media/upload` takes `type` there).
+    Multipart,
 }
 
 /// The request as written.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RequestDef {
-    /// `query` or `body` (JSON).
+    /// `query`, `body` (JSON) or `multipart` (a file part; the other fields in the query).
     #[serde(rename = "in")]
     pub location: ParamIn,
     /// Parameters.
@@ -1232,7 +1338,10 @@ pub struct RequestDef {
 #[derive(Debug, Clone)]
 pub struct Request {
     pub origin: Origin,
+    /// The non-file parameters travel in the query string (`query` and `multipart`).
     pub in_query: bool,
+    /// A multipart/form-data request: its `file` fields are file parts.
+    pub multipart: bool,
     pub schema: ObjectSchema,
 }
 
@@ -1241,7 +1350,8 @@ impl<'de> Deserialize<'de> for Request {
         let r = RequestDef::deserialize(d)?;
         Ok(Request {
             origin: Origin::default(),
-            in_query: r.location == ParamIn::Query,
+            in_query: matches!(r.location, ParamIn::Query | ParamIn::Multipart),
+            multipart: r.location == ParamIn::Multipart,
             schema: ObjectSchema {
                 fields: r.fields,
                 constraints: r.constraints,
@@ -1645,6 +1755,10 @@ fn named_type(origin: Origin, name: String, def: TypeDef) -> Result<NamedType> {
     if !def.constraints.is_empty() && (def.fields.is_none() || def.view_of.is_some()) {
         return Err(origin.err_at(".constraints", "only object types (`fields`) take constraints"));
     }
+    if def.csv.is_some() && (def.fields.is_none() || def.view_of.is_some()) {
+        return Err(origin.err_at(".csv", "only object types (`fields`) have a CSV form"));
+    }
+    let csv = def.csv;
     let kind = if let Some(of) = def.view_of {
         let mut extra = ObjectSchema {
             fields: def.fields.unwrap_or_default(),
@@ -1681,6 +1795,7 @@ fn named_type(origin: Origin, name: String, def: TypeDef) -> Result<NamedType> {
         description: def.description,
         source: def.source,
         kind,
+        csv,
     })
 }
 

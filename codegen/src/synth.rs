@@ -103,6 +103,20 @@ fn rename(g: &mut Value, k: usize, types: &BTreeSet<String>) {
                     e[key] = Value::from(format!("{v}{sep}k{k}"));
                 }
             }
+            // A job names its method and the endpoints it calls (copied alongside it); its row
+            // and result types are type names.
+            if let Some(job) = e["job"].as_object_mut() {
+                for (key, sep) in [("method", "_"), ("upload", "."), ("result", ".")] {
+                    if let Some(v) = job.get(key).and_then(Value::as_str) {
+                        job.insert(key.to_owned(), Value::from(format!("{v}{sep}k{k}")));
+                    }
+                }
+                for key in ["row", "outcome"] {
+                    if let Some(v) = job.get(key).and_then(Value::as_str) {
+                        job.insert(key.to_owned(), Value::from(suffix_type(v, k, types)));
+                    }
+                }
+            }
         }
     }
     retype(g, k, types);

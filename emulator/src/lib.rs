@@ -108,6 +108,8 @@ pub(crate) struct Config {
     pub seeded_members: usize,
     pub max_department_nodes: usize,
     pub rule_write_quota: usize,
+    pub media_ttl: Duration,
+    pub job_duration: Duration,
 }
 
 impl Default for Config {
@@ -123,6 +125,8 @@ impl Default for Config {
             seeded_members: 0,
             max_department_nodes: 30_000,
             rule_write_quota: 1000,
+            media_ttl: Duration::from_secs(3 * 24 * 3600),
+            job_duration: Duration::from_secs(2),
         }
     }
 }
@@ -193,6 +197,20 @@ impl EmulatorBuilder {
     /// counted over the emulator's lifetime); lower it in tests.
     pub fn rule_write_quota(mut self, quota: usize) -> Self {
         self.config.rule_write_quota = quota;
+        self
+    }
+
+    /// How long an uploaded file's media_id stays valid (default three days: 该media_id仅三天内
+    /// 有效); shorten it to test an expired media_id (40007).
+    pub fn media_ttl(mut self, ttl: Duration) -> Self {
+        self.config.media_ttl = ttl;
+        self
+    }
+
+    /// How long an import job takes to reach 100% (default 2 s; zero finishes at once). Its
+    /// changes are applied when it starts.
+    pub fn job_duration(mut self, duration: Duration) -> Self {
+        self.config.job_duration = duration;
         self
     }
 

@@ -86,9 +86,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .with_state(shared)
 }
 
-/// The largest request body the emulator reads (no source gives the services' own limit; this is
-/// axum's default).
-const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+/// The largest request body the emulator reads: the largest upload (media/upload: 普通文件(file)
+/// 20MB) with room for its multipart framing. No source gives the services' own limit for JSON
+/// bodies.
+const MAX_BODY_BYTES: usize = (20 << 20) + (64 << 10);
 
 /// Every call of either service goes through here: count, faults, routing, auth, handler.
 async fn serve_api(

@@ -21,6 +21,7 @@ impl Shared {
     pub(crate) fn new(config: Config) -> Self {
         let inner = Inner {
             wecom: wecom::Directory::seeded(&config.root_department_name, config.seeded_members, SEEDED_PER_DEPARTMENT),
+            imports: wecom::Imports::default(),
             tuzhan: tuzhan::Org::default(),
             tokens: Tokens::default(),
             faults: FaultQueue::default(),
@@ -42,6 +43,7 @@ impl Shared {
 #[derive(Debug)]
 pub(crate) struct Inner {
     pub wecom: wecom::Directory,
+    pub imports: wecom::Imports,
     pub tuzhan: tuzhan::Org,
     pub tokens: Tokens,
     pub faults: FaultQueue,

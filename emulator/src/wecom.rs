@@ -8,6 +8,11 @@ use std::fmt::Display;
 use qywx::runtime::lenient::IntEnum;
 use qywx::runtime::server::{Call, Refusal};
 use qywx::wecom::auth::{GetTokenRequest, GetTokenResponse};
+use qywx::wecom::batch::{
+    GetJobResultRequest, GetJobResultResponse, JobStarted, StartReplaceDepartmentsRequest, StartReplaceUsersRequest,
+    StartSyncUsersRequest,
+};
+use qywx::wecom::media::{UploadMediaRequest, UploadMediaResponse};
 use qywx::wecom::corpgroup_rule::{
     AddRuleRequest, AddRuleResponse, DeleteRuleRequest, DeleteRuleResponse, GetRuleInfoRequest, GetRuleInfoResponse,
     ListRuleIdsRequest, ListRuleIdsResponse, ModifyRuleRequest, ModifyRuleResponse, RuleInfo,
@@ -33,6 +38,9 @@ use qywx::wecom::user::{
 
 pub(crate) use qywx::wecom::error_codes as codes;
 
+mod batch;
+pub(crate) use batch::Imports;
+
 use crate::server::Emu;
 use crate::Service;
 
@@ -48,6 +56,17 @@ fn fail(code: i64, message: impl Display) -> Refusal {
 struct Dept {
     name: String,
     parentid: i32,
+    order: u32,
+}
+
+impl Dept {
+    fn new(name: &str, parentid: i32) -> Self {
+        Dept {
+            name: name.to_owned(),
+            parentid,
+            order: 0,
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -60,6 +79,8 @@ struct User {
     tel: Option<String>,
     email: Option<String>,
     weixinid: Option<String>,
+    alias: Option<String>,
+    address: Option<String>,
     enabled: bool,
 }
 
@@ -86,6 +107,8 @@ impl User {
         m.main_department = self.department.first().copied();
         m.tel = self.tel.clone();
         m.weixinid = self.weixinid.clone();
+        m.alias = self.alias.clone();
+        m.address = self.address.clone();
         m
     }
 }
@@ -123,6 +146,7 @@ impl Directory {
             Dept {
                 name: root_name.to_owned(),
                 parentid: 0,
+                order: 0,
             },
         );
         Directory {
@@ -149,6 +173,7 @@ impl Directory {
                     Dept {
                         name: format!("部门{id}"),
                         parentid: 1,
+                        order: 0,
                     },
                 );
             }
@@ -164,6 +189,8 @@ impl Directory {
                     tel: None,
                     email: None,
                     weixinid: None,
+                    alias: None,
+                    address: None,
                     enabled: true,
                 },
             );
@@ -439,6 +466,7 @@ impl WecomHandler for Emu<'_> {
             Dept {
                 name: request.name,
                 parentid: request.parentid,
+                order: 0,
             },
         );
         Ok(CreateDepartmentResponse::new(id))
@@ -537,6 +565,8 @@ impl WecomHandler for Emu<'_> {
             tel: request.tel,
             email: contact(&request.email),
             weixinid: contact(&request.weixinid),
+            alias: None,
+            address: None,
             enabled: true,
         };
         d.check_contacts(None, &user)?;
@@ -915,6 +945,26 @@ impl WecomHandler for Emu<'_> {
         Ok(ModifyRuleResponse::new())
     }
 
+    fn upload_media(&mut self, call: Call<'_, UploadMediaRequest>) -> Result<UploadMediaResponse, Refusal> {
+        batch::upload(self, call)
+    }
+
+    fn start_sync_users(&mut self, call: Call<'_, StartSyncUsersRequest>) -> Result<JobStarted, Refusal> {
+        batch::sync_users(self, call)
+    }
+
+    fn start_replace_users(&mut self, call: Call<'_, StartReplaceUsersRequest>) -> Result<JobStarted, Refusal> {
+        batch::replace_users(self, call)
+    }
+
+    fn start_replace_departments(&mut self, call: Call<'_, StartReplaceDepartmentsRequest>) -> Result<JobStarted, Refusal> {
+        batch::replace_departments(self, call)
+    }
+
+    fn get_job_result(&mut self, call: Call<'_, GetJobResultRequest>) -> Result<GetJobResultResponse, Refusal> {
+        batch::result(self, call)
+    }
+
     fn delete_rule(&mut self, call: Call<'_, DeleteRuleRequest>) -> Result<DeleteRuleResponse, Refusal> {
         let request = call.request()?;
         check_chain(&request.chain_id)?;
@@ -933,7 +983,7 @@ impl WecomHandler for Emu<'_> {
 fn department_of(id: i32, d: &Dept) -> Department {
     let mut department = Department::new(id, d.parentid);
     department.name = Some(d.name.clone());
-    department.order = Some(0);
+    department.order = Some(d.order);
     department
 }
 
@@ -1029,6 +1079,7 @@ mod tests {
             Dept {
                 name: "a".into(),
                 parentid: 1,
+                order: 0,
             },
         );
         d.depts.insert(
@@ -1036,6 +1087,7 @@ mod tests {
             Dept {
                 name: "b".into(),
                 parentid: 2,
+                order: 0,
             },
         );
         assert_eq!(d.depth(1), 1);

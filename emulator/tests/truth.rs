@@ -167,7 +167,8 @@ async fn lookups_answer_the_documented_codes() {
     assert_eq!(code(chain), 670002);
 }
 
-/// Bad bytes get the service's envelope, not a plain-text 413/400: a 5 MB body, and a body
+/// Bad bytes get the service's envelope, not a plain-text 413/400: a body over the limit (the
+/// largest upload and its framing: 20 MiB and 64 KiB), and a body
 /// shorter than its Content-Length (the client half-closes after sending it).
 #[tokio::test]
 async fn unreadable_bodies_get_the_services_envelope() {
@@ -175,11 +176,11 @@ async fn unreadable_bodies_get_the_services_envelope() {
     let env = start().await;
     let token = wecom_token(&env).await;
     let create = format!("{}{}?access_token={token}", env.emu.wecom_url(), CREATE_DEPARTMENT.path);
-    let huge = format!(r#"{{"name": "{}", "parentid": 1}}"#, "x".repeat(5 * 1024 * 1024));
+    let huge = format!(r#"{{"name": "{}", "parentid": 1}}"#, "x".repeat(21 * 1024 * 1024));
     let (status, body) = http("POST", &create, &[], Some(&huge)).await;
     assert_eq!((status, body["errcode"].as_i64()), (200, Some(40058)), "{body}");
     assert!(
-        body["errmsg"].as_str().is_some_and(|m| m.contains("2097152 bytes")),
+        body["errmsg"].as_str().is_some_and(|m| m.contains("21037056 bytes")),
         "{body}"
     );
 

@@ -32,8 +32,10 @@ pub mod tuzhan;
 #[cfg(
     any(
         feature = "wecom",
+        feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
     )

@@ -27,6 +27,16 @@ pub trait QueryParams {
     fn query_pairs(&self) -> Vec<(&'static str, String)>;
 }
 
+/// A request sent as multipart/form-data: its file is the body's one part; its other
+/// parameters go in the query string ([`QueryParams`]). Implemented by generated code.
+#[doc(hidden)]
+pub trait MultipartRequest {
+    /// The file part's name (`media`).
+    const PART: &'static str;
+    /// The file.
+    fn file(&self) -> &crate::FilePart;
+}
+
 /// Knobs of a client. `Default` gives sensible production values; change them with the
 /// builder methods (`ClientOptions::default().base_url("http://127.0.0.1:8080").max_retries(0)`).
 #[derive(Clone, Debug)]
@@ -204,6 +214,8 @@ impl std::fmt::Debug for EndpointUrl {
 enum Payload<'a> {
     Query(Vec<(&'static str, String)>),
     Json(&'a [u8]),
+    /// Query parameters and one file part.
+    Multipart(Vec<(&'static str, String)>, &'static str, &'a crate::FilePart),
 }
 
 impl ServiceClient {
@@ -308,6 +320,19 @@ impl ServiceClient {
         check(endpoint, request)?;
         let body = to_text(request);
         self.execute(endpoint, Payload::Json(&body)).await
+    }
+
+    /// Calls an endpoint that takes a file (multipart/form-data), after validating the request
+    /// (the file's size limits included).
+    #[doc(hidden)]
+    pub async fn call_multipart<Q, R>(&self, endpoint: &'static EndpointSpec, request: &Q) -> Result<R>
+    where
+        Q: QueryParams + MultipartRequest + Validate,
+        R: FromJson + Send,
+    {
+        check(endpoint, request)?;
+        self.execute(endpoint, Payload::Multipart(request.query_pairs(), Q::PART, request.file()))
+            .await
     }
 
     /// Calls a delete whose parameters go in the query string, after validating them; a retry
@@ -604,7 +629,7 @@ impl ServiceClient {
         let inner = &*self.inner;
         let placement = inner.service.auth.placement;
         let pairs = match payload {
-            Payload::Query(pairs) => pairs.as_slice(),
+            Payload::Query(pairs) | Payload::Multipart(pairs, ..) => pairs.as_slice(),
             Payload::Json(_) => &[],
         };
         let request = HttpRequest {
@@ -617,7 +642,11 @@ impl ServiceClient {
             },
             json_body: match payload {
                 Payload::Json(body) => Some(body.to_vec()),
-                Payload::Query(_) => None,
+                Payload::Query(_) | Payload::Multipart(..) => None,
+            },
+            file_part: match payload {
+                Payload::Multipart(_, part, file) => Some((*part, (*file).clone())),
+                Payload::Query(_) | Payload::Json(_) => None,
             },
         };
         let answer = inner.transport.send(request).await.map_err(|source| Error::Transport {

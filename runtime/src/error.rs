@@ -64,6 +64,19 @@ pub enum Error {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// An asynchronous job had not finished when the wait gave up (the job may still finish:
+    /// its id polls on).
+    #[error("{endpoint}: job {job_id} not finished after {waited:?} ({percentage}% done)")]
+    JobTimeout {
+        /// The endpoint that started the job.
+        endpoint: &'static str,
+        /// The job id.
+        job_id: String,
+        /// How long the wait lasted.
+        waited: std::time::Duration,
+        /// The progress last reported.
+        percentage: u32,
+    },
     /// The client is misconfigured (for example an unparsable base URL).
     #[error("invalid client configuration: {0}")]
     Config(String),

@@ -13,10 +13,14 @@ pub mod codec;
 mod datetime;
 mod deleted;
 mod envelope;
+pub mod csv_file;
 pub mod erased;
 mod error;
 #[doc(hidden)]
+pub mod job;
 pub mod lenient;
+#[cfg(feature = "server")]
+pub mod multipart;
 #[doc(hidden)]
 pub mod pager;
 #[cfg(feature = "redis")]
@@ -29,10 +33,12 @@ pub mod server;
 pub mod spec;
 mod token;
 mod token_provider;
+mod upload;
 pub mod transport;
 pub mod validate;
 
-pub use client::{ClientOptions, QueryParams, ServiceClient};
+pub use client::{ClientOptions, MultipartRequest, QueryParams, ServiceClient};
+pub use upload::FilePart;
 pub use datetime::{DateTimeError, LocalDateTime};
 pub use deleted::Deleted;
 pub use envelope::{decode_answer, decode_response};

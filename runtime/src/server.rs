@@ -35,6 +35,9 @@ pub struct Route {
     pub endpoint: &'static EndpointSpec,
     /// Parameters travel in the query string (else in a JSON body).
     pub in_query: bool,
+    /// A multipart/form-data request: its file parts are read from the body, its other
+    /// parameters from the query string.
+    pub multipart: bool,
     /// Error code per top-level request field (or constraint target) whose violation the spec
     /// maps to a code of its own; others answer [`ServerSpec::invalid_request`].
     pub violation_codes: &'static [(&'static str, i64)],
@@ -181,6 +184,9 @@ impl<T: DeserializeOwned + Validate> Call<'_, T> {
                     return Err(self.invalid(format_args!("query parameter `{k}` given more than once")));
                 }
             }
+            if self.route.multipart {
+                self.read_parts(&mut params)?;
+            }
             self.check_present(&params)?;
             serde_json::from_value(Value::Object(params))
                 .map_err(|e| self.invalid(format_args!("invalid query string: {e}")))?
@@ -214,6 +220,23 @@ impl<T: DeserializeOwned + Validate> Call<'_, T> {
 }
 
 impl<T> Call<'_, T> {
+    /// Adds the multipart body's parts to `params`: a file as its JSON form
+    /// ([`FilePart`](crate::FilePart)), a plain field as its text.
+    fn read_parts(&self, params: &mut Map<String, Value>) -> Result<(), Refusal> {
+        let content_type = self.incoming.header("content-type").unwrap_or_default();
+        let parts = crate::multipart::parse(content_type, self.incoming.body).map_err(|e| self.invalid(e))?;
+        for part in parts {
+            let value = match (part.file, part.text) {
+                (Some(file), _) => crate::codec::ToJson::to_json(&file),
+                (None, text) => Value::String(text.unwrap_or_default()),
+            };
+            if params.insert(part.name.clone(), value).is_some() {
+                return Err(self.invalid(format_args!("parameter `{}` given more than once", part.name)));
+            }
+        }
+        Ok(())
+    }
+
     /// Refuses a request missing a field the spec answers a code of its own for.
     fn check_present(&self, members: &Map<String, Value>) -> Result<(), Refusal> {
         match self

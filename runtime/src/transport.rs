@@ -10,6 +10,7 @@ use std::time::Duration;
 use reqwest::Url;
 
 use crate::spec::HttpMethod;
+use crate::upload::FilePart;
 use crate::Secret;
 
 /// One request, as the client built it.
@@ -25,6 +26,8 @@ pub struct HttpRequest {
     pub token_header: Option<(&'static str, Secret)>,
     /// A JSON body.
     pub json_body: Option<Vec<u8>>,
+    /// A multipart/form-data body of one file: the part's name and the file.
+    pub file_part: Option<(&'static str, FilePart)>,
 }
 
 impl HttpRequest {
@@ -37,6 +40,7 @@ impl HttpRequest {
             url,
             token_header: None,
             json_body: None,
+            file_part: None,
         }
     }
 }
@@ -48,6 +52,7 @@ impl fmt::Debug for HttpRequest {
             .field("method", &self.method)
             .field("path", &self.url.path())
             .field("json_body_bytes", &self.json_body.as_ref().map(Vec::len))
+            .field("file_part", &self.file_part)
             .finish_non_exhaustive()
     }
 }
@@ -174,6 +179,14 @@ impl Transport for ReqwestTransport {
                 builder = builder
                     .header(reqwest::header::CONTENT_TYPE, "application/json")
                     .body(body);
+            }
+            if let Some((name, file)) = request.file_part {
+                let (filename, content_type, bytes) = file.into_parts();
+                let part = reqwest::multipart::Part::bytes(bytes)
+                    .file_name(filename)
+                    .mime_str(&content_type)
+                    .map_err(|e| TransportError::new(TransportErrorKind::Other, e))?;
+                builder = builder.multipart(reqwest::multipart::Form::new().part(name, part));
             }
             let response = builder.send().await.map_err(reqwest_error)?;
             let status = response.status().as_u16();

@@ -97,6 +97,13 @@ impl Validator {
         }
     }
 
+    /// Checks a file's size in bytes against `min..=max`.
+    pub fn bytes(&mut self, field: &str, size: usize, min: Option<usize>, max: Option<usize>) {
+        if min.is_some_and(|m| size < m) || max.is_some_and(|m| size > m) {
+            self.report(field, format!("size {size} bytes is outside {} bytes", range_text(min, max)));
+        }
+    }
+
     /// Checks an array's item count against `min..=max`.
     pub fn items(&mut self, field: &str, count: usize, min: Option<usize>, max: Option<usize>) {
         if min.is_some_and(|m| count < m) || max.is_some_and(|m| count > m) {

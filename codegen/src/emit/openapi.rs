@@ -1055,6 +1055,7 @@ fn type_schema(ty: &TypeExpr) -> Value {
         TypeExpr::Prim(Prim::I64) => json!({ "type": "integer", "format": "int64" }),
         TypeExpr::Prim(Prim::U32) => json!({ "type": "integer", "minimum": 0, "maximum": u32::MAX }),
         TypeExpr::Prim(Prim::U64) => json!({ "type": "integer", "minimum": 0 }),
+        TypeExpr::Prim(Prim::File) => json!({ "type": "string", "format": "binary" }),
         TypeExpr::Named(name) => json!({ "$ref": format!("#/components/schemas/{name}") }),
         TypeExpr::Array(inner) => json!({ "type": "array", "items": type_schema(inner) }),
     }

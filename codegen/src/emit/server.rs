@@ -104,7 +104,8 @@ pub(crate) fn server_module(ir: &ServiceIr) -> String {
                     Err(call.not_emulated())
                 }
             });
-            let in_query = endpoint.call == Call::Query;
+            let in_query = matches!(endpoint.call, Call::Query | Call::Multipart { .. });
+            let multipart = matches!(endpoint.call, Call::Multipart { .. });
             let pairs = |codes: &[(String, i64)]| -> Vec<proc_macro2::TokenStream> {
                 codes
                     .iter()
@@ -133,6 +134,7 @@ pub(crate) fn server_module(ir: &ServiceIr) -> String {
                 pub static #route_const: Route = Route {
                     endpoint: &super::#module::#endpoint_const,
                     in_query: #in_query,
+                    multipart: #multipart,
                     violation_codes: &[#(#codes),*],
                     missing_codes: &[#(#missing),*],
                     success_envelope: #success,

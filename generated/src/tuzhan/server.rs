@@ -48,6 +48,7 @@ pub trait TuzhanHandler: Authenticate {
 pub static GET_ORG_ACCESS_TOKEN_ROUTE: Route = Route {
     endpoint: &super::auth::GET_ORG_ACCESS_TOKEN,
     in_query: true,
+    multipart: false,
     violation_codes: &[],
     missing_codes: &[],
     success_envelope: "{\"code\":\"200\",\"errorCode\":\"0\",\"msg\":\"success\"}",
@@ -59,6 +60,7 @@ pub static GET_ORG_ACCESS_TOKEN_ROUTE: Route = Route {
 pub static IMPORT_DEPARTMENTS_ROUTE: Route = Route {
     endpoint: &super::import::IMPORT_DEPARTMENTS,
     in_query: false,
+    multipart: false,
     violation_codes: &[],
     missing_codes: &[],
     success_envelope: "{\"code\":\"200\",\"errorCode\":\"SUCCESS\",\"msg\":\"ok\"}",
@@ -72,6 +74,7 @@ pub static IMPORT_DEPARTMENTS_ROUTE: Route = Route {
 pub static IMPORT_EMPLOYEES_ROUTE: Route = Route {
     endpoint: &super::import::IMPORT_EMPLOYEES,
     in_query: false,
+    multipart: false,
     violation_codes: &[],
     missing_codes: &[],
     success_envelope: "{\"code\":\"200\",\"errorCode\":\"SUCCESS\",\"msg\":\"ok\"}",

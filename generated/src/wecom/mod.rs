@@ -12,11 +12,27 @@
 use qywx_runtime::{ClientOptions, Credentials, Result, Secret, ServiceClient};
 use qywx_runtime::spec::{AuthSpec, EnvelopeSpec, ErrorCodeSpec, ErrorHandling, ServiceSpec, TokenPlacement};
 
+#[cfg(any(feature = "wecom-batch", feature = "wecom-batch", feature = "wecom-batch"))]
+use qywx_runtime::FilePart;
+
+#[cfg(any(feature = "wecom-batch", feature = "wecom-batch", feature = "wecom-batch"))]
+use qywx_runtime::codec::ToJson;
+
+#[cfg(any(feature = "wecom-batch", feature = "wecom-batch", feature = "wecom-batch"))]
+use qywx_runtime::job::Job;
+
+#[cfg(any(feature = "wecom-batch", feature = "wecom-batch", feature = "wecom-batch"))]
+use qywx_runtime::validate::WireText;
+
 #[cfg(feature = "wecom-user")]
 use qywx_runtime::{pager, Stream};
 
 /// Access token (获取access_token)
 pub mod auth;
+
+/// Batch import (异步批量接口)
+#[cfg(feature = "wecom-batch")]
+pub mod batch;
 
 /// 上下游规则 (corpgroup rules)
 #[cfg(feature = "wecom-corpgroup-rule")]
@@ -25,6 +41,10 @@ pub mod corpgroup_rule;
 /// Departments (部门管理)
 #[cfg(feature = "wecom-department")]
 pub mod department;
+
+/// Media (素材管理)
+#[cfg(feature = "wecom-media")]
+pub mod media;
 
 /// Tags (管理标签)
 #[cfg(feature = "wecom-tag")]
@@ -42,8 +62,10 @@ pub mod server;
 #[cfg(
     all(
         feature = "endpoint-table",
+        feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
     )
@@ -53,6 +75,32 @@ pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<WecomClient>] = &[
         endpoint: &auth::GET_TOKEN,
         wire: Some(qywx_runtime::erased::wire_query::<auth::GetTokenRequest>),
         call: call_get_token,
+        bulk: None,
+    },
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &batch::START_SYNC_USERS,
+        wire: Some(qywx_runtime::erased::wire_body::<batch::StartSyncUsersRequest>),
+        call: call_start_sync_users,
+        bulk: None,
+    },
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &batch::START_REPLACE_USERS,
+        wire: Some(qywx_runtime::erased::wire_body::<batch::StartReplaceUsersRequest>),
+        call: call_start_replace_users,
+        bulk: None,
+    },
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &batch::START_REPLACE_DEPARTMENTS,
+        wire: Some(
+            qywx_runtime::erased::wire_body::<batch::StartReplaceDepartmentsRequest>,
+        ),
+        call: call_start_replace_departments,
+        bulk: None,
+    },
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &batch::GET_JOB_RESULT,
+        wire: Some(qywx_runtime::erased::wire_query::<batch::GetJobResultRequest>),
+        call: call_get_job_result,
         bulk: None,
     },
     qywx_runtime::erased::ErasedCall {
@@ -133,6 +181,12 @@ pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<WecomClient>] = &[
             qywx_runtime::erased::wire_query::<department::ListDepartmentIdsRequest>,
         ),
         call: call_list_department_ids,
+        bulk: None,
+    },
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &media::UPLOAD_MEDIA,
+        wire: Some(qywx_runtime::erased::wire_query::<media::UploadMediaRequest>),
+        call: call_upload_media,
         bulk: None,
     },
     qywx_runtime::erased::ErasedCall {
@@ -236,8 +290,10 @@ pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<WecomClient>] = &[
 #[cfg(
     all(
         feature = "endpoint-table",
+        feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
     )
@@ -257,8 +313,104 @@ fn call_get_token(
 #[cfg(
     all(
         feature = "endpoint-table",
+        feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-media",
+        feature = "wecom-tag",
+        feature = "wecom-user"
+    )
+)]
+fn call_start_sync_users(
+    client: &WecomClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: batch::StartSyncUsersRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        qywx_runtime::erased::erased_response(client.start_sync_users(&request).await)
+    })
+}
+
+#[cfg(
+    all(
+        feature = "endpoint-table",
+        feature = "wecom-batch",
+        feature = "wecom-corpgroup-rule",
+        feature = "wecom-department",
+        feature = "wecom-media",
+        feature = "wecom-tag",
+        feature = "wecom-user"
+    )
+)]
+fn call_start_replace_users(
+    client: &WecomClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: batch::StartReplaceUsersRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        qywx_runtime::erased::erased_response(client.start_replace_users(&request).await)
+    })
+}
+
+#[cfg(
+    all(
+        feature = "endpoint-table",
+        feature = "wecom-batch",
+        feature = "wecom-corpgroup-rule",
+        feature = "wecom-department",
+        feature = "wecom-media",
+        feature = "wecom-tag",
+        feature = "wecom-user"
+    )
+)]
+fn call_start_replace_departments(
+    client: &WecomClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: batch::StartReplaceDepartmentsRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        qywx_runtime::erased::erased_response(
+            client.start_replace_departments(&request).await,
+        )
+    })
+}
+
+#[cfg(
+    all(
+        feature = "endpoint-table",
+        feature = "wecom-batch",
+        feature = "wecom-corpgroup-rule",
+        feature = "wecom-department",
+        feature = "wecom-media",
+        feature = "wecom-tag",
+        feature = "wecom-user"
+    )
+)]
+fn call_get_job_result(
+    client: &WecomClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: batch::GetJobResultRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        qywx_runtime::erased::erased_response(client.get_job_result(&request).await)
+    })
+}
+
+#[cfg(
+    all(
+        feature = "endpoint-table",
+        feature = "wecom-batch",
+        feature = "wecom-corpgroup-rule",
+        feature = "wecom-department",
+        feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
     )
@@ -278,8 +430,10 @@ fn call_list_rule_ids(
 #[cfg(
     all(
         feature = "endpoint-table",
+        feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
     )
@@ -299,8 +453,10 @@ fn call_delete_rule(
 #[cfg(
     all(
         feature = "endpoint-table",
+        feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
     )
@@ -320,8 +476,10 @@ fn call_get_rule_info(
 #[cfg(
     all(
         feature = "endpoint-table",
+        feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
     )
@@ -341,8 +499,10 @@ fn call_add_rule(
 #[cfg(
     all(
         feature = "endpoint-table",
+        feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
     )
@@ -362,8 +522,10 @@ fn call_modify_rule(
 #[cfg(
     all(
         feature = "endpoint-table",
+        feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
     )
@@ -383,8 +545,10 @@ fn call_create_department(
 #[cfg(
     all(
         feature = "endpoint-table",
+        feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
     )
@@ -404,8 +568,10 @@ fn call_update_department(
 #[cfg(
     all(
         feature = "endpoint-table",
+        feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
     )
@@ -425,8 +591,10 @@ fn call_delete_department(
 #[cfg(
     all(
         feature = "endpoint-table",
+        feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
     )
@@ -446,8 +614,10 @@ fn call_list_departments(
 #[cfg(
     all(
         feature = "endpoint-table",
+        feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
     )
@@ -467,8 +637,10 @@ fn call_get_department(
 #[cfg(
     all(
         feature = "endpoint-table",
+        feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
     )
@@ -488,8 +660,33 @@ fn call_list_department_ids(
 #[cfg(
     all(
         feature = "endpoint-table",
+        feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-media",
+        feature = "wecom-tag",
+        feature = "wecom-user"
+    )
+)]
+fn call_upload_media(
+    client: &WecomClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: media::UploadMediaRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        qywx_runtime::erased::erased_response(client.upload_media(&request).await)
+    })
+}
+
+#[cfg(
+    all(
+        feature = "endpoint-table",
+        feature = "wecom-batch",
+        feature = "wecom-corpgroup-rule",
+        feature = "wecom-department",
+        feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
     )
@@ -509,8 +706,10 @@ fn call_create_tag(
 #[cfg(
     all(
         feature = "endpoint-table",
+        feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
     )
@@ -530,8 +729,10 @@ fn call_update_tag(
 #[cfg(
     all(
         feature = "endpoint-table",
+        feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
     )
@@ -551,8 +752,10 @@ fn call_delete_tag(
 #[cfg(
     all(
         feature = "endpoint-table",
+        feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
     )
@@ -572,8 +775,10 @@ fn call_get_tag_users(
 #[cfg(
     all(
         feature = "endpoint-table",
+        feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
     )
@@ -593,8 +798,10 @@ fn call_add_tag_users(
 #[cfg(
     all(
         feature = "endpoint-table",
+        feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
     )
@@ -614,8 +821,10 @@ fn call_delete_tag_users(
 #[cfg(
     all(
         feature = "endpoint-table",
+        feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
     )
@@ -633,8 +842,10 @@ fn call_list_tags(
 #[cfg(
     all(
         feature = "endpoint-table",
+        feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
     )
@@ -654,8 +865,10 @@ fn call_create_user(
 #[cfg(
     all(
         feature = "endpoint-table",
+        feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
     )
@@ -675,8 +888,10 @@ fn call_update_user(
 #[cfg(
     all(
         feature = "endpoint-table",
+        feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
     )
@@ -696,8 +911,10 @@ fn call_delete_user(
 #[cfg(
     all(
         feature = "endpoint-table",
+        feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
     )
@@ -717,8 +934,10 @@ fn call_get_user(
 #[cfg(
     all(
         feature = "endpoint-table",
+        feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
     )
@@ -740,8 +959,10 @@ fn call_list_department_users(
 #[cfg(
     all(
         feature = "endpoint-table",
+        feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
     )
@@ -761,8 +982,10 @@ fn call_list_users(
 #[cfg(
     all(
         feature = "endpoint-table",
+        feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
     )
@@ -782,8 +1005,10 @@ fn call_list_user_ids(
 #[cfg(
     all(
         feature = "endpoint-table",
+        feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
     )
@@ -803,8 +1028,10 @@ fn call_convert_to_openid(
 #[cfg(
     all(
         feature = "endpoint-table",
+        feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
     )
@@ -969,6 +1196,33 @@ pub mod error_codes {
 
     /// 分页查询的游标无效. Invalid pagination cursor (user/list_id). (handling: fail.)
     pub const INVALID_CURSOR: i64 = 50100;
+
+    /// 不合法的媒体文件类型. The file's kind is not one media/upload takes (its format does not match `type`). (handling: fail.)
+    pub const INVALID_MEDIA_TYPE: i64 = 40004;
+
+    /// 不合法的type参数. `type` is not image, voice, video or file. (handling: fail.)
+    pub const INVALID_MEDIA_TYPE_PARAM: i64 = 40005;
+
+    /// 不合法的文件大小. The file's size is not allowed (every file is larger than 5 bytes). (handling: fail.)
+    pub const INVALID_FILE_SIZE: i64 = 40006;
+
+    /// 不合法的media_id参数. Unknown or expired media_id (a media_id lives three days). (handling: fail.)
+    pub const INVALID_MEDIA_ID: i64 = 40007;
+
+    /// 多媒体文件为空. The uploaded file is empty. (handling: fail.)
+    pub const EMPTY_MEDIA: i64 = 44001;
+
+    /// 多媒体文件大小超过限制. The file is larger than its kind allows. (handling: fail.)
+    pub const MEDIA_TOO_LARGE: i64 = 45001;
+
+    /// jobid不存在. No job has this id. (handling: fail.)
+    pub const JOB_NOT_FOUND: i64 = 40088;
+
+    /// 批量任务的结果已清理: 系统仅保存最近5次批量任务的结果 (only the last 5 jobs' results are kept). (handling: fail.)
+    pub const JOB_RESULT_CLEARED: i64 = 40089;
+
+    /// 导入文件存在不合法的内容: an empty file, or rows missing a required column (手机/邮箱, 姓名, UserID or 部门). (handling: fail.)
+    pub const INVALID_IMPORT_FILE: i64 = 40092;
 }
 
 /// The service descriptor the runtime works from: base URL, envelope, auth, error codes.
@@ -1289,6 +1543,60 @@ pub static SERVICE: ServiceSpec = ServiceSpec {
             description: "分页查询的游标无效. Invalid pagination cursor (user/list_id).",
             handling: ErrorHandling::Fail,
         },
+        ErrorCodeSpec {
+            code: error_codes::INVALID_MEDIA_TYPE,
+            name: "INVALID_MEDIA_TYPE",
+            description: "不合法的媒体文件类型. The file's kind is not one media/upload takes (its format does not match `type`).",
+            handling: ErrorHandling::Fail,
+        },
+        ErrorCodeSpec {
+            code: error_codes::INVALID_MEDIA_TYPE_PARAM,
+            name: "INVALID_MEDIA_TYPE_PARAM",
+            description: "不合法的type参数. `type` is not image, voice, video or file.",
+            handling: ErrorHandling::Fail,
+        },
+        ErrorCodeSpec {
+            code: error_codes::INVALID_FILE_SIZE,
+            name: "INVALID_FILE_SIZE",
+            description: "不合法的文件大小. The file's size is not allowed (every file is larger than 5 bytes).",
+            handling: ErrorHandling::Fail,
+        },
+        ErrorCodeSpec {
+            code: error_codes::INVALID_MEDIA_ID,
+            name: "INVALID_MEDIA_ID",
+            description: "不合法的media_id参数. Unknown or expired media_id (a media_id lives three days).",
+            handling: ErrorHandling::Fail,
+        },
+        ErrorCodeSpec {
+            code: error_codes::EMPTY_MEDIA,
+            name: "EMPTY_MEDIA",
+            description: "多媒体文件为空. The uploaded file is empty.",
+            handling: ErrorHandling::Fail,
+        },
+        ErrorCodeSpec {
+            code: error_codes::MEDIA_TOO_LARGE,
+            name: "MEDIA_TOO_LARGE",
+            description: "多媒体文件大小超过限制. The file is larger than its kind allows.",
+            handling: ErrorHandling::Fail,
+        },
+        ErrorCodeSpec {
+            code: error_codes::JOB_NOT_FOUND,
+            name: "JOB_NOT_FOUND",
+            description: "jobid不存在. No job has this id.",
+            handling: ErrorHandling::Fail,
+        },
+        ErrorCodeSpec {
+            code: error_codes::JOB_RESULT_CLEARED,
+            name: "JOB_RESULT_CLEARED",
+            description: "批量任务的结果已清理: 系统仅保存最近5次批量任务的结果 (only the last 5 jobs' results are kept).",
+            handling: ErrorHandling::Fail,
+        },
+        ErrorCodeSpec {
+            code: error_codes::INVALID_IMPORT_FILE,
+            name: "INVALID_IMPORT_FILE",
+            description: "导入文件存在不合法的内容: an empty file, or rows missing a required column (手机/邮箱, 姓名, UserID or 部门).",
+            handling: ErrorHandling::Fail,
+        },
     ],
     http_statuses: &[],
 };
@@ -1351,6 +1659,377 @@ impl WecomClient {
         request: &auth::GetTokenRequest,
     ) -> Result<auth::GetTokenResponse> {
         self.inner.call_query(&auth::GET_TOKEN, request).await
+    }
+
+    /// 增量更新成员: start a job that creates and updates members from a CSV file.
+    ///
+    /// Sends `POST /cgi-bin/batch/syncuser` (endpoint id `batch.sync_user`).
+    ///
+    /// 本接口以userid为主键，增量更新企业微信通讯录成员. Members in the file and the directory: the file's columns are updated (文件中没指定的字段，不更新); in the file only: created; in the directory only: unchanged.
+    ///
+    /// **Permissions:** 须拥有通讯录的写权限. Write permission on the contacts.
+    ///
+    /// **Safe to repeat:** no; a failed attempt is not retried after the request may have reached the server. Each call starts a new job over the directory; a repeat runs the import again.
+    ///
+    /// # Parameters (JSON body)
+    ///
+    /// - `media_id` (string, required): 上传的csv文件的media_id. The media_id of the uploaded CSV file (media/upload, type file).
+    /// - `to_invite` (bool, optional): 是否邀请新建的成员使用企业微信（将通过微信服务通知或短信或邮件下发邀请，每天自动下发一次，最多持续3个工作日），默认值为true. Invite newly created members (a notice once a day for at most 3 working days); default true.
+    /// - `callback` (JobCallback, optional): 回调信息。如填写该项则任务完成后，通过callback推送事件给企业. Where to push the job's completion event (batch_job_result); the event itself comes with the callbacks support.
+    ///
+    /// # Returns
+    ///
+    /// `JobStarted`
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
+    ///
+    /// See <https://developer.work.weixin.qq.com/document/path/91130> (documentation updated 2024-05-15).
+    #[cfg(feature = "wecom-batch")]
+    pub async fn start_sync_users(
+        &self,
+        request: &batch::StartSyncUsersRequest,
+    ) -> Result<batch::JobStarted> {
+        self.inner.call_json(&batch::START_SYNC_USERS, request).await
+    }
+
+    /// Creates and updates members from `rows` (增量更新成员): members not in `rows` stay as they are, and columns a row leaves empty are not changed.
+    ///
+    /// Writes `rows` as the job's CSV file (UTF-8, the header row first), uploads it with [`upload_media`](Self::upload_media), starts the job with [`start_sync_users`](Self::start_sync_users) and answers it at once: [`Job::wait`](qywx_runtime::job::Job::wait) polls [`get_job_result`](Self::get_job_result) until it has finished and gives each row its result (matched by key; results that match no row are kept). The file's size limits are checked before anything is sent. To set the starter's other parameters, use [`sync_users_with`](Self::sync_users_with).
+    #[cfg(feature = "wecom-batch")]
+    pub async fn sync_users(
+        &self,
+        rows: Vec<batch::MemberImportRow>,
+    ) -> Result<Job<Self, batch::MemberImportRow, batch::MemberJobResult>> {
+        self.sync_users_with(rows, |request| request).await
+    }
+
+    /// [`sync_users`](Self::sync_users), with `configure` setting the other parameters of [`start_sync_users`](Self::start_sync_users) (such as its callback).
+    #[cfg(feature = "wecom-batch")]
+    pub async fn sync_users_with(
+        &self,
+        rows: Vec<batch::MemberImportRow>,
+        configure: impl FnOnce(
+            batch::StartSyncUsersRequest,
+        ) -> batch::StartSyncUsersRequest,
+    ) -> Result<Job<Self, batch::MemberImportRow, batch::MemberJobResult>> {
+        let file = FilePart::new(
+                "sync_users.csv",
+                qywx_runtime::csv_file::write_csv(&rows),
+            )
+            .content_type("text/csv");
+        let uploaded = self
+            .upload_media(&media::UploadMediaRequest::new(media::MediaType::File, file))
+            .await?;
+        let started = self
+            .start_sync_users(
+                &configure(batch::StartSyncUsersRequest::new(uploaded.media_id)),
+            )
+            .await?;
+        let keys = qywx_runtime::job::Keys {
+            row: |row: &batch::MemberImportRow| WireText::wire_text(&row.userid),
+            outcome: |outcome: &batch::MemberJobResult| Some(
+                WireText::wire_text(&outcome.userid),
+            ),
+        };
+        Ok(
+            Job::new(
+                self.clone(),
+                batch::START_SYNC_USERS.id,
+                started.jobid,
+                rows,
+                Self::poll_sync_users,
+                keys,
+            ),
+        )
+    }
+
+    #[cfg(feature = "wecom-batch")]
+    fn poll_sync_users<'a>(
+        client: &'a Self,
+        id: &'a str,
+    ) -> qywx_runtime::job::PollFuture<'a, batch::MemberJobResult> {
+        Box::pin(async move {
+            let answer = client
+                .get_job_result(&batch::GetJobResultRequest::new(id))
+                .await?;
+            let finished = matches!(answer.status, batch::JobStatus::Finished);
+            let (mut rows, mut foreign) = (Vec::new(), Vec::new());
+            for row in answer.result.unwrap_or_default() {
+                match row {
+                    batch::JobResultRow::Member(row) => rows.push(row),
+                    other => foreign.push(ToJson::to_json(&other)),
+                }
+            }
+            let state = qywx_runtime::job::JobState::new(
+                finished,
+                qywx_runtime::job::Count::count(answer.percentage),
+                qywx_runtime::job::Count::count(answer.total),
+                rows,
+            );
+            Ok(state.with_foreign(foreign))
+        })
+    }
+
+    /// 全量覆盖成员: start a job that makes the directory's members those of a CSV file.
+    ///
+    /// Sends `POST /cgi-bin/batch/replaceuser` (endpoint id `batch.replace_user`).
+    ///
+    /// 本接口以userid为主键，全量覆盖企业的通讯录成员. In both: the file wins (完全以文件为准); in the file only: created; in the directory only: deleted. 出于安全考虑，下面两种情形系统将中止导入并返回相应的错误码: 需要删除的成员多于50人，且多于现有人数的20%以上; 需要删除的成员少于50人，且多于现有人数的80%以上 (the job aborts when it would delete more than 50 members and more than 20% of them, or fewer than 50 and more than 80%).
+    ///
+    /// **Permissions:** 须拥有通讯录的写权限. Write permission on the contacts.
+    ///
+    /// **Safe to repeat:** no; a failed attempt is not retried after the request may have reached the server. Each call starts a new job over the directory; a repeat runs the import again.
+    ///
+    /// # Parameters (JSON body)
+    ///
+    /// - `media_id` (string, required): 上传的csv文件的media_id. The media_id of the uploaded CSV file (media/upload, type file).
+    /// - `to_invite` (bool, optional): 是否邀请新建的成员使用企业微信（将通过微信服务通知或短信或邮件下发邀请，每天自动下发一次，最多持续3个工作日），默认值为true. Invite newly created members (a notice once a day for at most 3 working days); default true.
+    /// - `callback` (JobCallback, optional): 回调信息。如填写该项则任务完成后，通过callback推送事件给企业. Where to push the job's completion event (batch_job_result); the event itself comes with the callbacks support.
+    ///
+    /// # Returns
+    ///
+    /// `JobStarted`
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
+    ///
+    /// See <https://developer.work.weixin.qq.com/document/path/91131> (documentation updated 2024-05-15).
+    #[cfg(feature = "wecom-batch")]
+    pub async fn start_replace_users(
+        &self,
+        request: &batch::StartReplaceUsersRequest,
+    ) -> Result<batch::JobStarted> {
+        self.inner.call_json(&batch::START_REPLACE_USERS, request).await
+    }
+
+    /// Makes the directory's members exactly `rows` (全量覆盖成员): members not in `rows` are deleted, unless that is more than 50 and 20% of the members, or fewer than 50 and 80% (the job then aborts).
+    ///
+    /// Writes `rows` as the job's CSV file (UTF-8, the header row first), uploads it with [`upload_media`](Self::upload_media), starts the job with [`start_replace_users`](Self::start_replace_users) and answers it at once: [`Job::wait`](qywx_runtime::job::Job::wait) polls [`get_job_result`](Self::get_job_result) until it has finished and gives each row its result (matched by key; results that match no row are kept). The file's size limits are checked before anything is sent. To set the starter's other parameters, use [`replace_users_with`](Self::replace_users_with).
+    #[cfg(feature = "wecom-batch")]
+    pub async fn replace_users(
+        &self,
+        rows: Vec<batch::MemberImportRow>,
+    ) -> Result<Job<Self, batch::MemberImportRow, batch::MemberJobResult>> {
+        self.replace_users_with(rows, |request| request).await
+    }
+
+    /// [`replace_users`](Self::replace_users), with `configure` setting the other parameters of [`start_replace_users`](Self::start_replace_users) (such as its callback).
+    #[cfg(feature = "wecom-batch")]
+    pub async fn replace_users_with(
+        &self,
+        rows: Vec<batch::MemberImportRow>,
+        configure: impl FnOnce(
+            batch::StartReplaceUsersRequest,
+        ) -> batch::StartReplaceUsersRequest,
+    ) -> Result<Job<Self, batch::MemberImportRow, batch::MemberJobResult>> {
+        let file = FilePart::new(
+                "replace_users.csv",
+                qywx_runtime::csv_file::write_csv(&rows),
+            )
+            .content_type("text/csv");
+        let uploaded = self
+            .upload_media(&media::UploadMediaRequest::new(media::MediaType::File, file))
+            .await?;
+        let started = self
+            .start_replace_users(
+                &configure(batch::StartReplaceUsersRequest::new(uploaded.media_id)),
+            )
+            .await?;
+        let keys = qywx_runtime::job::Keys {
+            row: |row: &batch::MemberImportRow| WireText::wire_text(&row.userid),
+            outcome: |outcome: &batch::MemberJobResult| Some(
+                WireText::wire_text(&outcome.userid),
+            ),
+        };
+        Ok(
+            Job::new(
+                self.clone(),
+                batch::START_REPLACE_USERS.id,
+                started.jobid,
+                rows,
+                Self::poll_replace_users,
+                keys,
+            ),
+        )
+    }
+
+    #[cfg(feature = "wecom-batch")]
+    fn poll_replace_users<'a>(
+        client: &'a Self,
+        id: &'a str,
+    ) -> qywx_runtime::job::PollFuture<'a, batch::MemberJobResult> {
+        Box::pin(async move {
+            let answer = client
+                .get_job_result(&batch::GetJobResultRequest::new(id))
+                .await?;
+            let finished = matches!(answer.status, batch::JobStatus::Finished);
+            let (mut rows, mut foreign) = (Vec::new(), Vec::new());
+            for row in answer.result.unwrap_or_default() {
+                match row {
+                    batch::JobResultRow::Member(row) => rows.push(row),
+                    other => foreign.push(ToJson::to_json(&other)),
+                }
+            }
+            let state = qywx_runtime::job::JobState::new(
+                finished,
+                qywx_runtime::job::Count::count(answer.percentage),
+                qywx_runtime::job::Count::count(answer.total),
+                rows,
+            );
+            Ok(state.with_foreign(foreign))
+        })
+    }
+
+    /// 全量覆盖部门: start a job that makes the directory's departments those of a CSV file.
+    ///
+    /// Sends `POST /cgi-bin/batch/replaceparty` (endpoint id `batch.replace_party`).
+    ///
+    /// 本接口以partyid为键，全量覆盖企业的通讯录组织架构. In both: modified; in the file only: added; in the directory only: deleted when it has no members or sub-departments (当部门下没有任何成员或子部门时，执行删除操作), else kept until a later member import empties it. 如果需要全量覆盖通讯录，请先调用replaceparty，再调用replaceuser (replace departments first, then members).
+    ///
+    /// **Permissions:** 须拥有通讯录的写权限. Write permission on the contacts.
+    ///
+    /// **Safe to repeat:** no; a failed attempt is not retried after the request may have reached the server. Each call starts a new job over the directory; a repeat runs the import again.
+    ///
+    /// # Parameters (JSON body)
+    ///
+    /// - `media_id` (string, required): 上传的csv文件的media_id. The media_id of the uploaded CSV file (media/upload, type file).
+    /// - `callback` (JobCallback, optional): 回调信息。如填写该项则任务完成后，通过callback推送事件给企业. Where to push the job's completion event (batch_job_result); the event itself comes with the callbacks support.
+    ///
+    /// # Returns
+    ///
+    /// `JobStarted`
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
+    ///
+    /// See <https://developer.work.weixin.qq.com/document/path/91132> (documentation updated 2018-10-24).
+    #[cfg(feature = "wecom-batch")]
+    pub async fn start_replace_departments(
+        &self,
+        request: &batch::StartReplaceDepartmentsRequest,
+    ) -> Result<batch::JobStarted> {
+        self.inner.call_json(&batch::START_REPLACE_DEPARTMENTS, request).await
+    }
+
+    /// Makes the directory's departments exactly `rows` (全量覆盖部门): departments not in `rows` are deleted when they have no members and no sub-departments. Replace departments before members.
+    ///
+    /// Writes `rows` as the job's CSV file (UTF-8, the header row first), uploads it with [`upload_media`](Self::upload_media), starts the job with [`start_replace_departments`](Self::start_replace_departments) and answers it at once: [`Job::wait`](qywx_runtime::job::Job::wait) polls [`get_job_result`](Self::get_job_result) until it has finished and gives each row its result (matched by key; results that match no row are kept). The file's size limits are checked before anything is sent. To set the starter's other parameters, use [`replace_departments_with`](Self::replace_departments_with).
+    #[cfg(feature = "wecom-batch")]
+    pub async fn replace_departments(
+        &self,
+        rows: Vec<batch::DepartmentImportRow>,
+    ) -> Result<Job<Self, batch::DepartmentImportRow, batch::DepartmentJobResult>> {
+        self.replace_departments_with(rows, |request| request).await
+    }
+
+    /// [`replace_departments`](Self::replace_departments), with `configure` setting the other parameters of [`start_replace_departments`](Self::start_replace_departments) (such as its callback).
+    #[cfg(feature = "wecom-batch")]
+    pub async fn replace_departments_with(
+        &self,
+        rows: Vec<batch::DepartmentImportRow>,
+        configure: impl FnOnce(
+            batch::StartReplaceDepartmentsRequest,
+        ) -> batch::StartReplaceDepartmentsRequest,
+    ) -> Result<Job<Self, batch::DepartmentImportRow, batch::DepartmentJobResult>> {
+        let file = FilePart::new(
+                "replace_departments.csv",
+                qywx_runtime::csv_file::write_csv(&rows),
+            )
+            .content_type("text/csv");
+        let uploaded = self
+            .upload_media(&media::UploadMediaRequest::new(media::MediaType::File, file))
+            .await?;
+        let started = self
+            .start_replace_departments(
+                &configure(batch::StartReplaceDepartmentsRequest::new(uploaded.media_id)),
+            )
+            .await?;
+        let keys = qywx_runtime::job::Keys {
+            row: |row: &batch::DepartmentImportRow| WireText::wire_text(&row.id),
+            outcome: |outcome: &batch::DepartmentJobResult| Some(
+                WireText::wire_text(&outcome.partyid),
+            ),
+        };
+        Ok(
+            Job::new(
+                self.clone(),
+                batch::START_REPLACE_DEPARTMENTS.id,
+                started.jobid,
+                rows,
+                Self::poll_replace_departments,
+                keys,
+            ),
+        )
+    }
+
+    #[cfg(feature = "wecom-batch")]
+    fn poll_replace_departments<'a>(
+        client: &'a Self,
+        id: &'a str,
+    ) -> qywx_runtime::job::PollFuture<'a, batch::DepartmentJobResult> {
+        Box::pin(async move {
+            let answer = client
+                .get_job_result(&batch::GetJobResultRequest::new(id))
+                .await?;
+            let finished = matches!(answer.status, batch::JobStatus::Finished);
+            let (mut rows, mut foreign) = (Vec::new(), Vec::new());
+            for row in answer.result.unwrap_or_default() {
+                match row {
+                    batch::JobResultRow::Department(row) => rows.push(row),
+                    other => foreign.push(ToJson::to_json(&other)),
+                }
+            }
+            let state = qywx_runtime::job::JobState::new(
+                finished,
+                qywx_runtime::job::Count::count(answer.percentage),
+                qywx_runtime::job::Count::count(answer.total),
+                rows,
+            );
+            Ok(state.with_foreign(foreign))
+        })
+    }
+
+    /// 获取异步任务结果: read an import job's progress and, once finished, its result.
+    ///
+    /// Sends `GET /cgi-bin/batch/getresult` (endpoint id `batch.get_result`).
+    ///
+    /// 只能查询已经提交过的历史任务. Only jobs already submitted can be read; 系统仅保存最近5次批量任务的结果 (only the last 5 jobs' results are kept: 40089 after that).
+    ///
+    /// **Permissions:** 须拥有通讯录的写权限 (the jobs' own permission).
+    ///
+    /// **Safe to repeat:** yes
+    ///
+    /// # Parameters (query string)
+    ///
+    /// - `jobid` (string, required, at most 64 characters): 异步任务id，最大长度为64字节. The job id.
+    ///
+    /// # Returns
+    ///
+    /// - `status` (JobStatus): 任务状态，整型，1表示任务开始，2表示任务进行中，3表示任务已完成. The job's state.
+    /// - `type` (JobType): 操作类型. What the job does.
+    /// - `total` (u64): 任务运行总条数. How many rows the job takes on.
+    /// - `percentage` (u32): 目前运行百分比，当任务完成时为100. Progress, 100 when finished.
+    /// - `result` (JobResultRow[]): 详细的处理结果，具体格式参考下面说明。当任务完成后此字段有效. One result per row, once the job has finished.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
+    ///
+    /// See <https://developer.work.weixin.qq.com/document/path/91133> (documentation updated 2018-10-24).
+    #[cfg(feature = "wecom-batch")]
+    pub async fn get_job_result(
+        &self,
+        request: &batch::GetJobResultRequest,
+    ) -> Result<batch::GetJobResultResponse> {
+        self.inner.call_query(&batch::GET_JOB_RESULT, request).await
     }
 
     /// 获取对接规则id列表: list the ids of the chain's rules.
@@ -1717,6 +2396,39 @@ impl WecomClient {
         request: &department::ListDepartmentIdsRequest,
     ) -> Result<department::ListDepartmentIdsResponse> {
         self.inner.call_query(&department::LIST_DEPARTMENT_IDS, request).await
+    }
+
+    /// 上传临时素材: upload a temporary file and get its media_id.
+    ///
+    /// Sends `POST /cgi-bin/media/upload` (endpoint id `media.upload`).
+    ///
+    /// 使用multipart/form-data POST上传文件, 文件标识名为"media". The file goes as the multipart part `media` with its file name and content type. 素材上传得到media_id，该media_id仅三天内有效; media_id在同一企业内应用之间可以共享 (valid three days, shared among the corp's apps). 所有文件size必须大于5个字节 (every file is larger than 5 bytes).
+    ///
+    /// **Safe to repeat:** no; a failed attempt is not retried after the request may have reached the server. Each upload answers a new media_id; a repeat stores the file again (harmless, but not the same answer).
+    ///
+    /// # Parameters (query string)
+    ///
+    /// - `type` (MediaType, required): 媒体文件类型，分别有图片（image）、语音（voice）、视频（video），普通文件（file）. The kind of file; sent in the query string.
+    /// - `media` (file, required, 6 to 20971520 characters): form-data中媒体文件标识，有filename、filelength、content-type等信息. The file: its name (the name shown), its content type and its bytes. The part carries filename and content-type; the official example's filelength parameter is not sent (reqwest does not write it, like the requests and HttpClient uploads of wechatpy and WxJava).
+    ///
+    /// # Returns
+    ///
+    /// - `type` (MediaType): 媒体文件类型. The kind of file, as uploaded.
+    /// - `media_id` (string): 媒体文件上传后获取的唯一标识，3天内有效. The file's id, valid three days.
+    /// - `created_at` (string): 媒体文件上传时间戳. Upload time, a Unix timestamp in a string.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
+    ///
+    /// See <https://developer.work.weixin.qq.com/document/path/96484> (documentation updated 2024-07-22).
+    #[cfg(feature = "wecom-media")]
+    pub async fn upload_media(
+        &self,
+        request: &media::UploadMediaRequest,
+    ) -> Result<media::UploadMediaResponse> {
+        self.inner.call_multipart(&media::UPLOAD_MEDIA, request).await
     }
 
     /// 创建标签: create a tag.

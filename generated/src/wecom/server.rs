@@ -27,6 +27,38 @@ pub trait WecomHandler: Authenticate {
         Err(call.not_emulated())
     }
 
+    /// `POST /cgi-bin/batch/syncuser` (batch.sync_user): 增量更新成员: start a job that creates and updates members from a CSV file.
+    fn start_sync_users(
+        &mut self,
+        call: Call<'_, super::batch::StartSyncUsersRequest>,
+    ) -> Result<super::batch::JobStarted, Refusal> {
+        Err(call.not_emulated())
+    }
+
+    /// `POST /cgi-bin/batch/replaceuser` (batch.replace_user): 全量覆盖成员: start a job that makes the directory's members those of a CSV file.
+    fn start_replace_users(
+        &mut self,
+        call: Call<'_, super::batch::StartReplaceUsersRequest>,
+    ) -> Result<super::batch::JobStarted, Refusal> {
+        Err(call.not_emulated())
+    }
+
+    /// `POST /cgi-bin/batch/replaceparty` (batch.replace_party): 全量覆盖部门: start a job that makes the directory's departments those of a CSV file.
+    fn start_replace_departments(
+        &mut self,
+        call: Call<'_, super::batch::StartReplaceDepartmentsRequest>,
+    ) -> Result<super::batch::JobStarted, Refusal> {
+        Err(call.not_emulated())
+    }
+
+    /// `GET /cgi-bin/batch/getresult` (batch.get_result): 获取异步任务结果: read an import job's progress and, once finished, its result.
+    fn get_job_result(
+        &mut self,
+        call: Call<'_, super::batch::GetJobResultRequest>,
+    ) -> Result<super::batch::GetJobResultResponse, Refusal> {
+        Err(call.not_emulated())
+    }
+
     /// `POST /cgi-bin/corpgroup/rule/list_ids` (corpgroup.rule.list_ids): 获取对接规则id列表: list the ids of the chain's rules.
     fn list_rule_ids(
         &mut self,
@@ -112,6 +144,14 @@ pub trait WecomHandler: Authenticate {
         &mut self,
         call: Call<'_, super::department::ListDepartmentIdsRequest>,
     ) -> Result<super::department::ListDepartmentIdsResponse, Refusal> {
+        Err(call.not_emulated())
+    }
+
+    /// `POST /cgi-bin/media/upload` (media.upload): 上传临时素材: upload a temporary file and get its media_id.
+    fn upload_media(
+        &mut self,
+        call: Call<'_, super::media::UploadMediaRequest>,
+    ) -> Result<super::media::UploadMediaResponse, Refusal> {
         Err(call.not_emulated())
     }
 
@@ -248,6 +288,55 @@ pub trait WecomHandler: Authenticate {
 pub static GET_TOKEN_ROUTE: Route = Route {
     endpoint: &super::auth::GET_TOKEN,
     in_query: true,
+    multipart: false,
+    violation_codes: &[],
+    missing_codes: &[],
+    success_envelope: "{\"errcode\":0,\"errmsg\":\"ok\"}",
+    partial_envelope: None,
+    rows_field: None,
+};
+
+/// How the server takes `batch.sync_user`.
+pub static START_SYNC_USERS_ROUTE: Route = Route {
+    endpoint: &super::batch::START_SYNC_USERS,
+    in_query: false,
+    multipart: false,
+    violation_codes: &[],
+    missing_codes: &[],
+    success_envelope: "{\"errcode\":0,\"errmsg\":\"ok\"}",
+    partial_envelope: None,
+    rows_field: None,
+};
+
+/// How the server takes `batch.replace_user`.
+pub static START_REPLACE_USERS_ROUTE: Route = Route {
+    endpoint: &super::batch::START_REPLACE_USERS,
+    in_query: false,
+    multipart: false,
+    violation_codes: &[],
+    missing_codes: &[],
+    success_envelope: "{\"errcode\":0,\"errmsg\":\"ok\"}",
+    partial_envelope: None,
+    rows_field: None,
+};
+
+/// How the server takes `batch.replace_party`.
+pub static START_REPLACE_DEPARTMENTS_ROUTE: Route = Route {
+    endpoint: &super::batch::START_REPLACE_DEPARTMENTS,
+    in_query: false,
+    multipart: false,
+    violation_codes: &[],
+    missing_codes: &[],
+    success_envelope: "{\"errcode\":0,\"errmsg\":\"ok\"}",
+    partial_envelope: None,
+    rows_field: None,
+};
+
+/// How the server takes `batch.get_result`.
+pub static GET_JOB_RESULT_ROUTE: Route = Route {
+    endpoint: &super::batch::GET_JOB_RESULT,
+    in_query: true,
+    multipart: false,
     violation_codes: &[],
     missing_codes: &[],
     success_envelope: "{\"errcode\":0,\"errmsg\":\"ok\"}",
@@ -259,6 +348,7 @@ pub static GET_TOKEN_ROUTE: Route = Route {
 pub static LIST_RULE_IDS_ROUTE: Route = Route {
     endpoint: &super::corpgroup_rule::LIST_RULE_IDS,
     in_query: false,
+    multipart: false,
     violation_codes: &[],
     missing_codes: &[],
     success_envelope: "{\"errcode\":0,\"errmsg\":\"ok\"}",
@@ -270,6 +360,7 @@ pub static LIST_RULE_IDS_ROUTE: Route = Route {
 pub static DELETE_RULE_ROUTE: Route = Route {
     endpoint: &super::corpgroup_rule::DELETE_RULE,
     in_query: false,
+    multipart: false,
     violation_codes: &[],
     missing_codes: &[],
     success_envelope: "{\"errcode\":0,\"errmsg\":\"ok\"}",
@@ -281,6 +372,7 @@ pub static DELETE_RULE_ROUTE: Route = Route {
 pub static GET_RULE_INFO_ROUTE: Route = Route {
     endpoint: &super::corpgroup_rule::GET_RULE_INFO,
     in_query: false,
+    multipart: false,
     violation_codes: &[],
     missing_codes: &[],
     success_envelope: "{\"errcode\":0,\"errmsg\":\"ok\"}",
@@ -292,6 +384,7 @@ pub static GET_RULE_INFO_ROUTE: Route = Route {
 pub static ADD_RULE_ROUTE: Route = Route {
     endpoint: &super::corpgroup_rule::ADD_RULE,
     in_query: false,
+    multipart: false,
     violation_codes: &[],
     missing_codes: &[],
     success_envelope: "{\"errcode\":0,\"errmsg\":\"ok\"}",
@@ -303,6 +396,7 @@ pub static ADD_RULE_ROUTE: Route = Route {
 pub static MODIFY_RULE_ROUTE: Route = Route {
     endpoint: &super::corpgroup_rule::MODIFY_RULE,
     in_query: false,
+    multipart: false,
     violation_codes: &[],
     missing_codes: &[],
     success_envelope: "{\"errcode\":0,\"errmsg\":\"ok\"}",
@@ -314,6 +408,7 @@ pub static MODIFY_RULE_ROUTE: Route = Route {
 pub static CREATE_DEPARTMENT_ROUTE: Route = Route {
     endpoint: &super::department::CREATE_DEPARTMENT,
     in_query: false,
+    multipart: false,
     violation_codes: &[("name", 60001)],
     missing_codes: &[],
     success_envelope: "{\"errcode\":0,\"errmsg\":\"created\"}",
@@ -325,6 +420,7 @@ pub static CREATE_DEPARTMENT_ROUTE: Route = Route {
 pub static UPDATE_DEPARTMENT_ROUTE: Route = Route {
     endpoint: &super::department::UPDATE_DEPARTMENT,
     in_query: false,
+    multipart: false,
     violation_codes: &[("name", 60001)],
     missing_codes: &[],
     success_envelope: "{\"errcode\":0,\"errmsg\":\"updated\"}",
@@ -336,6 +432,7 @@ pub static UPDATE_DEPARTMENT_ROUTE: Route = Route {
 pub static DELETE_DEPARTMENT_ROUTE: Route = Route {
     endpoint: &super::department::DELETE_DEPARTMENT,
     in_query: true,
+    multipart: false,
     violation_codes: &[],
     missing_codes: &[],
     success_envelope: "{\"errcode\":0,\"errmsg\":\"deleted\"}",
@@ -347,6 +444,7 @@ pub static DELETE_DEPARTMENT_ROUTE: Route = Route {
 pub static LIST_DEPARTMENTS_ROUTE: Route = Route {
     endpoint: &super::department::LIST_DEPARTMENTS,
     in_query: true,
+    multipart: false,
     violation_codes: &[],
     missing_codes: &[],
     success_envelope: "{\"errcode\":0,\"errmsg\":\"ok\"}",
@@ -358,6 +456,7 @@ pub static LIST_DEPARTMENTS_ROUTE: Route = Route {
 pub static GET_DEPARTMENT_ROUTE: Route = Route {
     endpoint: &super::department::GET_DEPARTMENT,
     in_query: true,
+    multipart: false,
     violation_codes: &[],
     missing_codes: &[],
     success_envelope: "{\"errcode\":0,\"errmsg\":\"ok\"}",
@@ -369,9 +468,22 @@ pub static GET_DEPARTMENT_ROUTE: Route = Route {
 pub static LIST_DEPARTMENT_IDS_ROUTE: Route = Route {
     endpoint: &super::department::LIST_DEPARTMENT_IDS,
     in_query: true,
+    multipart: false,
     violation_codes: &[],
     missing_codes: &[],
     success_envelope: "{\"errcode\":0,\"errmsg\":\"ok\"}",
+    partial_envelope: None,
+    rows_field: None,
+};
+
+/// How the server takes `media.upload`.
+pub static UPLOAD_MEDIA_ROUTE: Route = Route {
+    endpoint: &super::media::UPLOAD_MEDIA,
+    in_query: true,
+    multipart: true,
+    violation_codes: &[],
+    missing_codes: &[],
+    success_envelope: "{\"errcode\":0,\"errmsg\":\"\"}",
     partial_envelope: None,
     rows_field: None,
 };
@@ -380,6 +492,7 @@ pub static LIST_DEPARTMENT_IDS_ROUTE: Route = Route {
 pub static CREATE_TAG_ROUTE: Route = Route {
     endpoint: &super::tag::CREATE_TAG,
     in_query: false,
+    multipart: false,
     violation_codes: &[("tagname", 40072)],
     missing_codes: &[],
     success_envelope: "{\"errcode\":0,\"errmsg\":\"created\"}",
@@ -391,6 +504,7 @@ pub static CREATE_TAG_ROUTE: Route = Route {
 pub static UPDATE_TAG_ROUTE: Route = Route {
     endpoint: &super::tag::UPDATE_TAG,
     in_query: false,
+    multipart: false,
     violation_codes: &[("tagname", 40072)],
     missing_codes: &[],
     success_envelope: "{\"errcode\":0,\"errmsg\":\"updated\"}",
@@ -402,6 +516,7 @@ pub static UPDATE_TAG_ROUTE: Route = Route {
 pub static DELETE_TAG_ROUTE: Route = Route {
     endpoint: &super::tag::DELETE_TAG,
     in_query: true,
+    multipart: false,
     violation_codes: &[],
     missing_codes: &[],
     success_envelope: "{\"errcode\":0,\"errmsg\":\"deleted\"}",
@@ -413,6 +528,7 @@ pub static DELETE_TAG_ROUTE: Route = Route {
 pub static GET_TAG_USERS_ROUTE: Route = Route {
     endpoint: &super::tag::GET_TAG_USERS,
     in_query: true,
+    multipart: false,
     violation_codes: &[],
     missing_codes: &[],
     success_envelope: "{\"errcode\":0,\"errmsg\":\"ok\"}",
@@ -424,6 +540,7 @@ pub static GET_TAG_USERS_ROUTE: Route = Route {
 pub static ADD_TAG_USERS_ROUTE: Route = Route {
     endpoint: &super::tag::ADD_TAG_USERS,
     in_query: false,
+    multipart: false,
     violation_codes: &[],
     missing_codes: &[],
     success_envelope: "{\"errcode\":0,\"errmsg\":\"ok\"}",
@@ -435,6 +552,7 @@ pub static ADD_TAG_USERS_ROUTE: Route = Route {
 pub static DELETE_TAG_USERS_ROUTE: Route = Route {
     endpoint: &super::tag::DELETE_TAG_USERS,
     in_query: false,
+    multipart: false,
     violation_codes: &[],
     missing_codes: &[],
     success_envelope: "{\"errcode\":0,\"errmsg\":\"deleted\"}",
@@ -446,6 +564,7 @@ pub static DELETE_TAG_USERS_ROUTE: Route = Route {
 pub static LIST_TAGS_ROUTE: Route = Route {
     endpoint: &super::tag::LIST_TAGS,
     in_query: false,
+    multipart: false,
     violation_codes: &[],
     missing_codes: &[],
     success_envelope: "{\"errcode\":0,\"errmsg\":\"ok\"}",
@@ -457,6 +576,7 @@ pub static LIST_TAGS_ROUTE: Route = Route {
 pub static CREATE_USER_ROUTE: Route = Route {
     endpoint: &super::user::CREATE_USER,
     in_query: false,
+    multipart: false,
     violation_codes: &[("name", 60112), ("department", 60110), ("mobile", 60129)],
     missing_codes: &[("department", 41019)],
     success_envelope: "{\"errcode\":0,\"errmsg\":\"created\"}",
@@ -468,6 +588,7 @@ pub static CREATE_USER_ROUTE: Route = Route {
 pub static UPDATE_USER_ROUTE: Route = Route {
     endpoint: &super::user::UPDATE_USER,
     in_query: false,
+    multipart: false,
     violation_codes: &[("name", 60112), ("department", 60110)],
     missing_codes: &[],
     success_envelope: "{\"errcode\":0,\"errmsg\":\"updated\"}",
@@ -479,6 +600,7 @@ pub static UPDATE_USER_ROUTE: Route = Route {
 pub static DELETE_USER_ROUTE: Route = Route {
     endpoint: &super::user::DELETE_USER,
     in_query: true,
+    multipart: false,
     violation_codes: &[],
     missing_codes: &[],
     success_envelope: "{\"errcode\":0,\"errmsg\":\"deleted\"}",
@@ -490,6 +612,7 @@ pub static DELETE_USER_ROUTE: Route = Route {
 pub static GET_USER_ROUTE: Route = Route {
     endpoint: &super::user::GET_USER,
     in_query: true,
+    multipart: false,
     violation_codes: &[],
     missing_codes: &[],
     success_envelope: "{\"errcode\":0,\"errmsg\":\"ok\"}",
@@ -501,6 +624,7 @@ pub static GET_USER_ROUTE: Route = Route {
 pub static LIST_DEPARTMENT_USERS_ROUTE: Route = Route {
     endpoint: &super::user::LIST_DEPARTMENT_USERS,
     in_query: true,
+    multipart: false,
     violation_codes: &[],
     missing_codes: &[],
     success_envelope: "{\"errcode\":0,\"errmsg\":\"ok\"}",
@@ -512,6 +636,7 @@ pub static LIST_DEPARTMENT_USERS_ROUTE: Route = Route {
 pub static LIST_USERS_ROUTE: Route = Route {
     endpoint: &super::user::LIST_USERS,
     in_query: true,
+    multipart: false,
     violation_codes: &[],
     missing_codes: &[],
     success_envelope: "{\"errcode\":0,\"errmsg\":\"ok\"}",
@@ -523,6 +648,7 @@ pub static LIST_USERS_ROUTE: Route = Route {
 pub static LIST_USER_IDS_ROUTE: Route = Route {
     endpoint: &super::user::LIST_USER_IDS,
     in_query: false,
+    multipart: false,
     violation_codes: &[],
     missing_codes: &[],
     success_envelope: "{\"errcode\":0,\"errmsg\":\"ok\"}",
@@ -534,6 +660,7 @@ pub static LIST_USER_IDS_ROUTE: Route = Route {
 pub static CONVERT_TO_OPENID_ROUTE: Route = Route {
     endpoint: &super::user::CONVERT_TO_OPENID,
     in_query: false,
+    multipart: false,
     violation_codes: &[],
     missing_codes: &[],
     success_envelope: "{\"errcode\":0,\"errmsg\":\"ok\"}",
@@ -545,6 +672,7 @@ pub static CONVERT_TO_OPENID_ROUTE: Route = Route {
 pub static CONVERT_TO_USERID_ROUTE: Route = Route {
     endpoint: &super::user::CONVERT_TO_USERID,
     in_query: false,
+    multipart: false,
     violation_codes: &[],
     missing_codes: &[],
     success_envelope: "{\"errcode\":0,\"errmsg\":\"ok\"}",
@@ -562,6 +690,46 @@ pub fn dispatch<H: WecomHandler + ?Sized>(
     match incoming.path {
         "/cgi-bin/gettoken" => {
             serve(&SERVER, &GET_TOKEN_ROUTE, incoming, handler, H::get_token, |_| true)
+        }
+        "/cgi-bin/batch/syncuser" => {
+            serve(
+                &SERVER,
+                &START_SYNC_USERS_ROUTE,
+                incoming,
+                handler,
+                H::start_sync_users,
+                |_| true,
+            )
+        }
+        "/cgi-bin/batch/replaceuser" => {
+            serve(
+                &SERVER,
+                &START_REPLACE_USERS_ROUTE,
+                incoming,
+                handler,
+                H::start_replace_users,
+                |_| true,
+            )
+        }
+        "/cgi-bin/batch/replaceparty" => {
+            serve(
+                &SERVER,
+                &START_REPLACE_DEPARTMENTS_ROUTE,
+                incoming,
+                handler,
+                H::start_replace_departments,
+                |_| true,
+            )
+        }
+        "/cgi-bin/batch/getresult" => {
+            serve(
+                &SERVER,
+                &GET_JOB_RESULT_ROUTE,
+                incoming,
+                handler,
+                H::get_job_result,
+                |_| true,
+            )
         }
         "/cgi-bin/corpgroup/rule/list_ids" => {
             serve(
@@ -663,6 +831,16 @@ pub fn dispatch<H: WecomHandler + ?Sized>(
                 incoming,
                 handler,
                 H::list_department_ids,
+                |_| true,
+            )
+        }
+        "/cgi-bin/media/upload" => {
+            serve(
+                &SERVER,
+                &UPLOAD_MEDIA_ROUTE,
+                incoming,
+                handler,
+                H::upload_media,
                 |_| true,
             )
         }
@@ -792,7 +970,13 @@ pub fn dispatch<H: WecomHandler + ?Sized>(
 pub fn emulated<H: WecomHandler + ?Sized>(handler: &mut H) -> Vec<(&'static str, bool)> {
     vec![
         ("wecom.gettoken", is_emulated(& SERVER, & GET_TOKEN_ROUTE, handler,
-        H::get_token)), ("corpgroup.rule.list_ids", is_emulated(& SERVER, &
+        H::get_token)), ("batch.sync_user", is_emulated(& SERVER, &
+        START_SYNC_USERS_ROUTE, handler, H::start_sync_users)), ("batch.replace_user",
+        is_emulated(& SERVER, & START_REPLACE_USERS_ROUTE, handler,
+        H::start_replace_users)), ("batch.replace_party", is_emulated(& SERVER, &
+        START_REPLACE_DEPARTMENTS_ROUTE, handler, H::start_replace_departments)),
+        ("batch.get_result", is_emulated(& SERVER, & GET_JOB_RESULT_ROUTE, handler,
+        H::get_job_result)), ("corpgroup.rule.list_ids", is_emulated(& SERVER, &
         LIST_RULE_IDS_ROUTE, handler, H::list_rule_ids)), ("corpgroup.rule.delete_rule",
         is_emulated(& SERVER, & DELETE_RULE_ROUTE, handler, H::delete_rule)),
         ("corpgroup.rule.get_rule_info", is_emulated(& SERVER, & GET_RULE_INFO_ROUTE,
@@ -807,25 +991,27 @@ pub fn emulated<H: WecomHandler + ?Sized>(handler: &mut H) -> Vec<(&'static str,
         H::list_departments)), ("department.get", is_emulated(& SERVER, &
         GET_DEPARTMENT_ROUTE, handler, H::get_department)), ("department.simplelist",
         is_emulated(& SERVER, & LIST_DEPARTMENT_IDS_ROUTE, handler,
-        H::list_department_ids)), ("tag.create", is_emulated(& SERVER, &
-        CREATE_TAG_ROUTE, handler, H::create_tag)), ("tag.update", is_emulated(& SERVER,
-        & UPDATE_TAG_ROUTE, handler, H::update_tag)), ("tag.delete", is_emulated(&
-        SERVER, & DELETE_TAG_ROUTE, handler, H::delete_tag)), ("tag.get", is_emulated(&
-        SERVER, & GET_TAG_USERS_ROUTE, handler, H::get_tag_users)), ("tag.addtagusers",
-        is_emulated(& SERVER, & ADD_TAG_USERS_ROUTE, handler, H::add_tag_users)),
-        ("tag.deltagusers", is_emulated(& SERVER, & DELETE_TAG_USERS_ROUTE, handler,
-        H::delete_tag_users)), ("tag.list", is_emulated(& SERVER, & LIST_TAGS_ROUTE,
-        handler, H::list_tags)), ("user.create", is_emulated(& SERVER, &
-        CREATE_USER_ROUTE, handler, H::create_user)), ("user.update", is_emulated(&
-        SERVER, & UPDATE_USER_ROUTE, handler, H::update_user)), ("user.delete",
-        is_emulated(& SERVER, & DELETE_USER_ROUTE, handler, H::delete_user)),
-        ("user.get", is_emulated(& SERVER, & GET_USER_ROUTE, handler, H::get_user)),
-        ("user.simplelist", is_emulated(& SERVER, & LIST_DEPARTMENT_USERS_ROUTE, handler,
-        H::list_department_users)), ("user.list", is_emulated(& SERVER, &
-        LIST_USERS_ROUTE, handler, H::list_users)), ("user.list_id", is_emulated(&
-        SERVER, & LIST_USER_IDS_ROUTE, handler, H::list_user_ids)),
-        ("user.convert_to_openid", is_emulated(& SERVER, & CONVERT_TO_OPENID_ROUTE,
-        handler, H::convert_to_openid)), ("user.convert_to_userid", is_emulated(& SERVER,
-        & CONVERT_TO_USERID_ROUTE, handler, H::convert_to_userid)),
+        H::list_department_ids)), ("media.upload", is_emulated(& SERVER, &
+        UPLOAD_MEDIA_ROUTE, handler, H::upload_media)), ("tag.create", is_emulated(&
+        SERVER, & CREATE_TAG_ROUTE, handler, H::create_tag)), ("tag.update",
+        is_emulated(& SERVER, & UPDATE_TAG_ROUTE, handler, H::update_tag)),
+        ("tag.delete", is_emulated(& SERVER, & DELETE_TAG_ROUTE, handler,
+        H::delete_tag)), ("tag.get", is_emulated(& SERVER, & GET_TAG_USERS_ROUTE,
+        handler, H::get_tag_users)), ("tag.addtagusers", is_emulated(& SERVER, &
+        ADD_TAG_USERS_ROUTE, handler, H::add_tag_users)), ("tag.deltagusers",
+        is_emulated(& SERVER, & DELETE_TAG_USERS_ROUTE, handler, H::delete_tag_users)),
+        ("tag.list", is_emulated(& SERVER, & LIST_TAGS_ROUTE, handler, H::list_tags)),
+        ("user.create", is_emulated(& SERVER, & CREATE_USER_ROUTE, handler,
+        H::create_user)), ("user.update", is_emulated(& SERVER, & UPDATE_USER_ROUTE,
+        handler, H::update_user)), ("user.delete", is_emulated(& SERVER, &
+        DELETE_USER_ROUTE, handler, H::delete_user)), ("user.get", is_emulated(& SERVER,
+        & GET_USER_ROUTE, handler, H::get_user)), ("user.simplelist", is_emulated(&
+        SERVER, & LIST_DEPARTMENT_USERS_ROUTE, handler, H::list_department_users)),
+        ("user.list", is_emulated(& SERVER, & LIST_USERS_ROUTE, handler, H::list_users)),
+        ("user.list_id", is_emulated(& SERVER, & LIST_USER_IDS_ROUTE, handler,
+        H::list_user_ids)), ("user.convert_to_openid", is_emulated(& SERVER, &
+        CONVERT_TO_OPENID_ROUTE, handler, H::convert_to_openid)),
+        ("user.convert_to_userid", is_emulated(& SERVER, & CONVERT_TO_USERID_ROUTE,
+        handler, H::convert_to_userid)),
     ]
 }

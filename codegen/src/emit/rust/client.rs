@@ -101,6 +101,7 @@ impl Scope<'_> {
             (Call::Json, false) => quote!(self.inner.call_json(&#const_path, request).await),
             (Call::Query, true) => quote!(self.inner.delete_query(&#const_path, request).await),
             (Call::Json, true) => quote!(self.inner.delete_json(&#const_path, request).await),
+            (Call::Multipart { .. }, _) => quote!(self.inner.call_multipart(&#const_path, request).await),
         };
         let answer_ty = if deletes {
             quote!(qywx_runtime::Deleted<#response_ty>)
@@ -115,6 +116,7 @@ impl Scope<'_> {
             .map(|b| self.bulk_method(e, b, &request_ty, &response_ty));
         let stream = stream.map(|m| quote!(#cfg #m));
         let bulk = bulk.map(|m| quote!(#cfg #m));
+        let job = e.job.as_ref().map(|j| self.job_methods(module, e, j, cfg));
         // The token endpoint bypasses the client's token cache: callers want `runtime().token()`.
         let hidden = (service.spec.auth.token_endpoint == s.id).then(|| quote!(#[doc(hidden)]));
         quote! {
@@ -127,6 +129,7 @@ impl Scope<'_> {
 
             #stream
             #bulk
+            #job
         }
     }
 

@@ -3,7 +3,9 @@
 //! Tokens are built with `quote` and printed by prettyplease ([`render`]).
 
 mod client;
+mod csv;
 mod docs;
+mod job;
 mod json;
 mod partial;
 mod render;
@@ -44,6 +46,7 @@ impl Scope<'_> {
                 Prim::I64 => quote!(i64),
                 Prim::U32 => quote!(u32),
                 Prim::U64 => quote!(u64),
+                Prim::File => quote!(FilePart),
             },
             Ty::DateTime => quote!(LocalDateTime),
             Ty::Array(inner) => {
@@ -228,7 +231,10 @@ pub(crate) fn service_module(s: &ServiceIr) -> String {
             let (wire, typed_call) = match &e.request {
                 Some(_) => {
                     let request_ty = format_ident!("{}", e.request_name());
-                    let wire_fn = if e.call == Call::Query { quote!(wire_query) } else { quote!(wire_body) };
+                    let wire_fn = match e.call {
+                        Call::Query | Call::Multipart { .. } => quote!(wire_query),
+                        _ => quote!(wire_body),
+                    };
                     (
                         quote!(Some(qywx_runtime::erased::#wire_fn::<#m::#request_ty>)),
                         quote! {

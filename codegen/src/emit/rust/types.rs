@@ -6,6 +6,7 @@ use quote::{format_ident, quote};
 use super::docs::{a_or_an, doc, field_doc, md, view_field_doc};
 use super::Scope;
 use crate::ir::*;
+use crate::model::Prim;
 use crate::names::ident;
 
 impl Scope<'_> {
@@ -37,6 +38,7 @@ impl Scope<'_> {
         let json = self.object_json(o);
         let validate = o.validated.then(|| self.validate_impl(o));
         let query = o.query.then(|| self.query_impl(o));
+        let csv = o.csv.as_ref().map(|c| self.csv_impl(o, c));
         quote! {
             #struct_doc
             #must_use
@@ -55,6 +57,7 @@ impl Scope<'_> {
             #json
             #validate
             #query
+            #csv
             #partial
             #redacted_debug
         }
@@ -155,7 +158,20 @@ impl Scope<'_> {
     /// `QueryParams`: the request's fields as query-string pairs.
     fn query_impl(&self, o: &ObjectIr) -> TokenStream {
         let name = format_ident!("{}", o.name);
-        let pushes = o.fields.iter().map(|f| {
+        // A multipart request's file is its body, not a query parameter.
+        let file = o.fields.iter().find(|f| f.ty == Ty::Prim(Prim::File));
+        let multipart = file.map(|f| {
+            let (id, wire) = (ident(&f.ident), &f.wire);
+            quote! {
+                impl qywx_runtime::MultipartRequest for #name {
+                    const PART: &'static str = #wire;
+                    fn file(&self) -> &FilePart {
+                        &self.#id
+                    }
+                }
+            }
+        });
+        let pushes = o.fields.iter().filter(|f| f.ty != Ty::Prim(Prim::File)).map(|f| {
             let id = ident(&f.ident);
             let wire = &f.wire;
             let text = match &f.ty {
@@ -184,6 +200,8 @@ impl Scope<'_> {
                     pairs
                 }
             }
+
+            #multipart
         }
     }
 

@@ -179,6 +179,10 @@ fn field_checks(f: &FieldIr) -> Option<TokenStream> {
             let (min, max) = (size(*min), size(*max));
             quote!(v.items(#wire, value.len(), #min, #max);)
         }
+        Check::Bytes { min, max } => {
+            let (min, max) = (size(*min), size(*max));
+            quote!(v.bytes(#wire, value.len(), #min, #max);)
+        }
         Check::Known { rule, each, answer_only } => {
             let test = if *answer_only { quote!(is_sendable) } else { quote!(is_known) };
             if *each {

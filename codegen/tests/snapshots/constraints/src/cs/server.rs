@@ -48,6 +48,7 @@ pub trait CsHandler: Authenticate {
 pub static GET_TOKEN_ROUTE: Route = Route {
     endpoint: &super::auth::GET_TOKEN,
     in_query: true,
+    multipart: false,
     violation_codes: &[],
     missing_codes: &[],
     success_envelope: "",
@@ -59,6 +60,7 @@ pub static GET_TOKEN_ROUTE: Route = Route {
 pub static SUBMIT_FORM_ROUTE: Route = Route {
     endpoint: &super::form::SUBMIT_FORM,
     in_query: false,
+    multipart: false,
     violation_codes: &[("title", 60001)],
     missing_codes: &[],
     success_envelope: "",
@@ -70,6 +72,7 @@ pub static SUBMIT_FORM_ROUTE: Route = Route {
 pub static LIST_ENTRIES_ROUTE: Route = Route {
     endpoint: &super::form::LIST_ENTRIES,
     in_query: true,
+    multipart: false,
     violation_codes: &[],
     missing_codes: &[],
     success_envelope: "",

@@ -56,6 +56,7 @@ pub trait AlphaHandler: Authenticate {
 pub static GET_TOKEN_ROUTE: Route = Route {
     endpoint: &super::auth::GET_TOKEN,
     in_query: true,
+    multipart: false,
     violation_codes: &[],
     missing_codes: &[],
     success_envelope: "{\"errcode\":0,\"errmsg\":\"ok\"}",
@@ -67,6 +68,7 @@ pub static GET_TOKEN_ROUTE: Route = Route {
 pub static CHECK_ADDRESS_ROUTE: Route = Route {
     endpoint: &super::common::CHECK_ADDRESS,
     in_query: false,
+    multipart: false,
     violation_codes: &[],
     missing_codes: &[],
     success_envelope: "",
@@ -78,6 +80,7 @@ pub static CHECK_ADDRESS_ROUTE: Route = Route {
 pub static CREATE_PERSON_ROUTE: Route = Route {
     endpoint: &super::people::CREATE_PERSON,
     in_query: false,
+    multipart: false,
     violation_codes: &[],
     missing_codes: &[],
     success_envelope: "",
@@ -89,6 +92,7 @@ pub static CREATE_PERSON_ROUTE: Route = Route {
 pub static LIST_ADDRESSES_ROUTE: Route = Route {
     endpoint: &super::people::LIST_ADDRESSES,
     in_query: true,
+    multipart: false,
     violation_codes: &[],
     missing_codes: &[],
     success_envelope: "",

@@ -40,6 +40,7 @@ pub trait BetaHandler: Authenticate {
 pub static GET_TOKEN_ROUTE: Route = Route {
     endpoint: &super::auth::GET_TOKEN,
     in_query: true,
+    multipart: false,
     violation_codes: &[],
     missing_codes: &[],
     success_envelope: "{\"code\":\"200\",\"errorCode\":\"SUCCESS\",\"msg\":\"ok\"}",
@@ -51,6 +52,7 @@ pub static GET_TOKEN_ROUTE: Route = Route {
 pub static GET_ORG_ROUTE: Route = Route {
     endpoint: &super::org::GET_ORG,
     in_query: true,
+    multipart: false,
     violation_codes: &[],
     missing_codes: &[],
     success_envelope: "{\"code\":\"200\",\"errorCode\":\"SUCCESS\",\"msg\":\"ok\"}",

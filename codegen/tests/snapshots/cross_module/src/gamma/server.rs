@@ -48,6 +48,7 @@ pub trait GammaHandler: Authenticate {
 pub static GET_TOKEN_ROUTE: Route = Route {
     endpoint: &super::auth::GET_TOKEN,
     in_query: true,
+    multipart: false,
     violation_codes: &[],
     missing_codes: &[],
     success_envelope: "{\"status\":0,\"message\":\"ok\"}",
@@ -59,6 +60,7 @@ pub static GET_TOKEN_ROUTE: Route = Route {
 pub static PING_ROUTE: Route = Route {
     endpoint: &super::ping::PING,
     in_query: false,
+    multipart: false,
     violation_codes: &[],
     missing_codes: &[],
     success_envelope: "",
@@ -70,6 +72,7 @@ pub static PING_ROUTE: Route = Route {
 pub static ECHO_ROUTE: Route = Route {
     endpoint: &super::ping::ECHO,
     in_query: false,
+    multipart: false,
     violation_codes: &[],
     missing_codes: &[],
     success_envelope: "",

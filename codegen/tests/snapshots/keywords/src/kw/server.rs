@@ -48,6 +48,7 @@ pub trait KwHandler: Authenticate {
 pub static GET_TOKEN_ROUTE: Route = Route {
     endpoint: &super::auth::GET_TOKEN,
     in_query: true,
+    multipart: false,
     violation_codes: &[],
     missing_codes: &[],
     success_envelope: "{\"errcode\":0,\"errmsg\":\"ok\"}",
@@ -59,6 +60,7 @@ pub static GET_TOKEN_ROUTE: Route = Route {
 pub static GET_ITEM_ROUTE: Route = Route {
     endpoint: &super::item::GET_ITEM,
     in_query: true,
+    multipart: false,
     violation_codes: &[],
     missing_codes: &[],
     success_envelope: "{\"errcode\":0,\"errmsg\":\"ok\"}",
@@ -70,6 +72,7 @@ pub static GET_ITEM_ROUTE: Route = Route {
 pub static PUT_ITEM_ROUTE: Route = Route {
     endpoint: &super::item::PUT_ITEM,
     in_query: false,
+    multipart: false,
     violation_codes: &[],
     missing_codes: &[],
     success_envelope: "",

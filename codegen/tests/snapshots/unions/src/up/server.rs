@@ -48,6 +48,7 @@ pub trait UpHandler: Authenticate {
 pub static GET_TOKEN_ROUTE: Route = Route {
     endpoint: &super::auth::GET_TOKEN,
     in_query: true,
+    multipart: false,
     violation_codes: &[],
     missing_codes: &[],
     success_envelope: "{\"code\":\"200\",\"msg\":\"ok\"}",
@@ -59,6 +60,7 @@ pub static GET_TOKEN_ROUTE: Route = Route {
 pub static IMPORT_ROWS_ROUTE: Route = Route {
     endpoint: &super::import::IMPORT_ROWS,
     in_query: false,
+    multipart: false,
     violation_codes: &[],
     missing_codes: &[],
     success_envelope: "{\"code\":\"200\",\"msg\":\"ok\"}",
@@ -70,6 +72,7 @@ pub static IMPORT_ROWS_ROUTE: Route = Route {
 pub static GET_IMPORT_ROUTE: Route = Route {
     endpoint: &super::import::GET_IMPORT,
     in_query: true,
+    multipart: false,
     violation_codes: &[],
     missing_codes: &[],
     success_envelope: "",
