@@ -97,6 +97,8 @@ pub enum Kind {
     Enum(#[serde(deserialize_with = "enum_doc")] &'static EnumDoc),
     /// Anything nested: given as JSON text.
     Json,
+    /// A file to upload, given as its path.
+    File,
 }
 
 /// An enum flag names its type; the file holds its values once.
@@ -165,6 +167,7 @@ pub fn flag_arg(flag: &Flag, required_unless: Option<&'static str>) -> Arg {
     arg = match flag.kind {
         Kind::String => arg.value_name("TEXT"),
         Kind::Json => arg.value_name("JSON"),
+        Kind::File => arg.value_name("PATH"),
         Kind::Bool => arg.value_name("BOOL").value_parser(["true", "false"]),
         Kind::Integer { min, max } => arg.value_name("INT").value_parser(RangedI64ValueParser::<i64>::new().range(min..=max)),
         Kind::Unsigned { max } => arg.value_name("INT").value_parser(RangedU64ValueParser::<u64>::new().range(0..=max)),
@@ -192,6 +195,12 @@ pub fn flag_arg(flag: &Flag, required_unless: Option<&'static str>) -> Arg {
 /// The JSON value of one flag or cell text.
 pub fn json_value(kind: Kind, text: &str) -> Result<Value, String> {
     match kind {
+        Kind::File => {
+            let path = std::path::Path::new(text);
+            let bytes = std::fs::read(path).map_err(|e| format!("cannot read {text}: {e}"))?;
+            let name = path.file_name().map_or_else(|| text.to_owned(), |n| n.to_string_lossy().into_owned());
+            Ok(qywx::runtime::codec::ToJson::to_json(&qywx::runtime::FilePart::new(name, bytes)))
+        }
         Kind::String => Ok(Value::String(text.to_owned())),
         Kind::Bool => match text.trim().to_ascii_lowercase().as_str() {
             "true" | "1" => Ok(Value::Bool(true)),

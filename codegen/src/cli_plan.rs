@@ -79,6 +79,8 @@ pub enum ValueKind {
         open: bool,
         values: Vec<(String, String)>,
     },
+    /// A file, given as its path.
+    File,
     /// Anything else, given as JSON.
     Json,
 }
@@ -173,6 +175,7 @@ fn prim_kind(p: Prim) -> ValueKind {
     match p {
         Prim::String => ValueKind::String,
         Prim::Bool => ValueKind::Bool,
+        Prim::File => ValueKind::File,
         number => ValueKind::Number(number),
     }
 }

@@ -30,6 +30,7 @@ fn kind_json(kind: &ValueKind) -> Value {
         ValueKind::Number(_) => json!({"integer": {"min": i64::MIN, "max": i64::MAX}}),
         ValueKind::Enum { name, .. } => json!({ "enum": name }),
         ValueKind::Json => json!("json"),
+        ValueKind::File => json!("file"),
     }
 }
 

@@ -404,7 +404,21 @@ fn operation(cx: &Cx, g: &Group, e: &Endpoint) -> Value {
         op.insert("security".into(), json!([]));
     }
     if let Some(r) = &e.request {
-        if r.in_query {
+        if r.multipart {
+            // The file fields are the body's parts; the others are query parameters.
+            let is_file = |f: &Field| f.ty == TypeExpr::Prim(Prim::File);
+            op.insert("parameters".into(), Value::Array(query_parameters(cx, e, r)));
+            let parts = ObjectSchema {
+                fields: r.schema.fields.iter().filter(|f| is_file(f)).cloned().collect(),
+                constraints: Vec::new(),
+            };
+            let mut media = Map::new();
+            media.insert("schema".into(), object_schema(None, &parts, false));
+            op.insert(
+                "requestBody".into(),
+                json!({ "required": true, "content": { "multipart/form-data": media } }),
+            );
+        } else if r.in_query {
             op.insert("parameters".into(), Value::Array(query_parameters(cx, e, r)));
         } else {
             let mut media = Map::new();
@@ -465,7 +479,7 @@ fn query_parameters(cx: &Cx, e: &Endpoint, r: &Request) -> Vec<Value> {
         .filter_map(|x| x.url.as_deref().map(|url| (x, query_pairs(url))))
         .collect();
     let mut out = Vec::new();
-    for f in &r.schema.fields {
+    for f in r.schema.fields.iter().filter(|f| f.ty != TypeExpr::Prim(Prim::File)) {
         let mut p = Map::new();
         p.insert("name".into(), json!(f.name));
         p.insert("in".into(), json!("query"));
