@@ -3,6 +3,7 @@
 //! ```text
 //! cargo run -p qywx-emulator -- [--port N] [--wecom-corpid ID --wecom-secret S]
 //!                               [--tuzhan-appid ID --tuzhan-secret S] [--token-ttl SECONDS]
+//!                               [--job-duration-ms MS]
 //! cargo run -p qywx-emulator -- --not-emulated   # lists spec endpoints with no behaviour yet
 //! ```
 
@@ -13,7 +14,7 @@ use qywx_emulator::{
     Emulator, DEFAULT_CHAIN_ID, DEFAULT_TUZHAN_APPID, DEFAULT_TUZHAN_SECRET, DEFAULT_WECOM_CORPID, DEFAULT_WECOM_SECRET,
 };
 
-const USAGE: &str = "usage: qywx-emulator [--port N] [--wecom-corpid ID] [--wecom-secret S] [--tuzhan-appid ID] [--tuzhan-secret S] [--token-ttl SECONDS]\n       qywx-emulator --not-emulated   (lists the spec endpoints with no emulator behaviour yet; exit 1 if any)";
+const USAGE: &str = "usage: qywx-emulator [--port N] [--wecom-corpid ID] [--wecom-secret S] [--tuzhan-appid ID] [--tuzhan-secret S] [--token-ttl SECONDS] [--job-duration-ms MS]\n       qywx-emulator --not-emulated   (lists the spec endpoints with no emulator behaviour yet; exit 1 if any)";
 
 #[derive(Default)]
 struct Args {
@@ -23,6 +24,7 @@ struct Args {
     tuzhan_appid: Option<String>,
     tuzhan_secret: Option<String>,
     token_ttl: Option<u64>,
+    job_duration_ms: Option<u64>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -32,13 +34,14 @@ fn parse_args() -> Result<Args, String> {
         if flag == "-h" || flag == "--help" {
             return Err(USAGE.to_owned());
         }
-        const FLAGS: [&str; 6] = [
+        const FLAGS: [&str; 7] = [
             "--port",
             "--wecom-corpid",
             "--wecom-secret",
             "--tuzhan-appid",
             "--tuzhan-secret",
             "--token-ttl",
+            "--job-duration-ms",
         ];
         if !FLAGS.contains(&flag.as_str()) {
             return Err(format!("unknown argument {flag:?}\n{USAGE}"));
@@ -55,6 +58,13 @@ fn parse_args() -> Result<Args, String> {
                     value
                         .parse()
                         .map_err(|_| format!("--token-ttl: not a number of seconds: {value:?}"))?,
+                )
+            }
+            "--job-duration-ms" => {
+                args.job_duration_ms = Some(
+                    value
+                        .parse()
+                        .map_err(|_| format!("--job-duration-ms: not a number of milliseconds: {value:?}"))?,
                 )
             }
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
@@ -89,6 +99,9 @@ async fn main() -> ExitCode {
         .tuzhan_credentials(&appid, &tuzhan_secret);
     if let Some(ttl) = args.token_ttl {
         builder = builder.token_ttl(Duration::from_secs(ttl));
+    }
+    if let Some(ms) = args.job_duration_ms {
+        builder = builder.job_duration(Duration::from_millis(ms));
     }
     let running = match builder.build().start().await {
         Ok(running) => running,
