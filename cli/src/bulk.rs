@@ -89,7 +89,13 @@ impl Outcome {
 fn violations_text(violations: &[Violation]) -> String {
     violations
         .iter()
-        .map(|v| if v.path.is_empty() { v.rule.clone() } else { format!("{}: {}", v.path, v.rule) })
+        .map(|v| {
+            if v.path.is_empty() {
+                v.rule.clone()
+            } else {
+                format!("{}: {}", v.path, v.rule)
+            }
+        })
         .collect::<Vec<_>>()
         .join("; ")
 }
@@ -127,22 +133,31 @@ fn header_columns<'a>(path: &Path, bulk: &'a Bulk, headers: &[String], at: &str)
     for (i, name) in headers.iter().enumerate() {
         let name = name.trim().trim_start_matches('\u{feff}');
         let column = bulk.column(name).ok_or_else(|| {
-            let known: Vec<&str> = bulk.columns.iter().map(|c| c.name.as_str()).collect();
+            let known: Vec<&str> = bulk
+                .columns
+                .iter()
+                .map(|c| c.name.as_str())
+                .chain(bulk.columns.iter().filter_map(|c| c.header.as_deref()))
+                .collect();
             unreadable(
                 path,
-                format!("{at}, column {}: unknown column `{name}` (the columns are the wire names: {})", i + 1, known.join(", ")),
+                format!("{at}, column {}: unknown column `{name}` (the columns are the wire names, or the CSV template's headers: {})", i + 1, known.join(", ")),
             )
         })?;
         if columns.iter().any(|c| c.name == column.name) {
-            return Err(unreadable(path, format!("{at}, column {}: column `{name}` appears twice", i + 1)));
+            return Err(unreadable(
+                path,
+                format!("{at}, column {}: column `{name}` appears twice", i + 1),
+            ));
         }
         columns.push(column);
     }
     Ok(columns)
 }
 
-/// A row's members from its cells (text): empty cells are left out; lists are comma-separated.
-fn members_from_cells(columns: &[&Column], cells: &[String]) -> Result<Map<String, Value>, String> {
+/// A row's members from its cells (text): empty cells are left out; a list's items are joined
+/// by `separator`.
+fn members_from_cells(columns: &[&Column], cells: &[String], separator: &str) -> Result<Map<String, Value>, String> {
     let mut members = Map::new();
     let mut problems = Vec::new();
     for (column, text) in columns.iter().zip(cells) {
@@ -151,7 +166,7 @@ fn members_from_cells(columns: &[&Column], cells: &[String]) -> Result<Map<Strin
             continue;
         }
         let value = if column.list {
-            text.split(',')
+            text.split(separator)
                 .map(str::trim)
                 .filter(|t| !t.is_empty())
                 .map(|t| json_value(column.kind, t))
@@ -193,7 +208,7 @@ fn read_csv(path: &Path, bulk: &Bulk) -> Result<Vec<RawRow>, CliError> {
         let cells: Vec<String> = record.iter().map(str::to_owned).collect();
         rows.push(RawRow {
             number: i + 1,
-            members: members_from_cells(&columns, &cells),
+            members: members_from_cells(&columns, &cells, &bulk.list_separator),
         });
     }
     Ok(rows)
@@ -238,11 +253,23 @@ fn read_jsonl(path: &Path, bulk: &Bulk) -> Result<Vec<RawRow>, CliError> {
 fn read_xlsx(path: &Path, bulk: &Bulk) -> Result<Vec<RawRow>, CliError> {
     use calamine::Reader;
     let mut workbook: calamine::Xlsx<_> = calamine::open_workbook(path).map_err(|e| unreadable(path, e))?;
-    let sheet = workbook.sheet_names().first().cloned().ok_or_else(|| unreadable(path, "the workbook has no sheet"))?;
-    let range = workbook.worksheet_range(&sheet).map_err(|e| unreadable(path, format!("sheet `{sheet}`: {e}")))?;
+    let sheet = workbook
+        .sheet_names()
+        .first()
+        .cloned()
+        .ok_or_else(|| unreadable(path, "the workbook has no sheet"))?;
+    let range = workbook
+        .worksheet_range(&sheet)
+        .map_err(|e| unreadable(path, format!("sheet `{sheet}`: {e}")))?;
     let mut lines = range.rows();
-    let Some(header) = lines.next() else { return Ok(Vec::new()) };
-    let headers: Vec<String> = header.iter().map(cell_text).collect::<Result<_, _>>().map_err(|e| unreadable(path, e))?;
+    let Some(header) = lines.next() else {
+        return Ok(Vec::new());
+    };
+    let headers: Vec<String> = header
+        .iter()
+        .map(cell_text)
+        .collect::<Result<_, _>>()
+        .map_err(|e| unreadable(path, e))?;
     // Trailing empty header cells are formatting, not columns.
     let used = headers.iter().rposition(|h| !h.trim().is_empty()).map_or(0, |i| i + 1);
     let columns = header_columns(path, bulk, &headers[..used], &format!("sheet `{sheet}` row 1"))?;
@@ -254,7 +281,7 @@ fn read_xlsx(path: &Path, bulk: &Bulk) -> Result<Vec<RawRow>, CliError> {
         }
         rows.push(RawRow {
             number: rows.len() + 1,
-            members: cells.and_then(|c| members_from_cells(&columns, &c)),
+            members: cells.and_then(|c| members_from_cells(&columns, &c, &bulk.list_separator)),
         });
     }
     Ok(rows)
@@ -413,7 +440,10 @@ pub async fn import<C: Send + Sync + 'static>(
         }
     }
     for r in &report.rejected {
-        let reason = r.reason.clone().unwrap_or_else(|| "rejected by the server (no reason given)".to_owned());
+        let reason = r
+            .reason
+            .clone()
+            .unwrap_or_else(|| "rejected by the server (no reason given)".to_owned());
         record(&outcomes, numbers[r.index], Outcome::Rejected(reason));
     }
     for chunk in &report.failed {
@@ -433,7 +463,11 @@ pub async fn import<C: Send + Sync + 'static>(
     }
     // Rows the runtime itself found invalid (none: they were checked above with the same rules).
     for invalid in &report.invalid {
-        record(&outcomes, numbers[invalid.index], Outcome::Invalid(violations_text(&invalid.violations)));
+        record(
+            &outcomes,
+            numbers[invalid.index],
+            Outcome::Invalid(violations_text(&invalid.violations)),
+        );
     }
     let outcomes = take(outcomes);
     let count = |name: &str| outcomes.iter().filter(|o| o.name() == name).count();
@@ -459,7 +493,11 @@ pub async fn import<C: Send + Sync + 'static>(
         _ => {
             // No report file: the rows that need attention go to stdout.
             let mut stdout = std::io::stdout().lock();
-            for (i, o) in outcomes.iter().enumerate().filter(|(_, o)| !matches!(o, Outcome::Accepted)) {
+            for (i, o) in outcomes
+                .iter()
+                .enumerate()
+                .filter(|(_, o)| !matches!(o, Outcome::Accepted))
+            {
                 let _ = writeln!(stdout, "row {}: {}: {}", i + 1, o.name(), o.reason());
             }
         }
@@ -473,7 +511,10 @@ pub async fn import<C: Send + Sync + 'static>(
         summary.failed,
         summary.pending,
         to_send as f64 / seconds.max(1e-9),
-        args.report.as_ref().map(|p| format!("; report: {}", p.display())).unwrap_or_default()
+        args.report
+            .as_ref()
+            .map(|p| format!("; report: {}", p.display()))
+            .unwrap_or_default()
     );
     Ok(summary)
 }
@@ -483,9 +524,7 @@ fn progress_bar(rows: u64) -> indicatif::ProgressBar {
         return indicatif::ProgressBar::hidden();
     }
     let bar = indicatif::ProgressBar::with_draw_target(Some(rows), indicatif::ProgressDrawTarget::stderr());
-    if let Ok(style) =
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} rows, {elapsed}, {msg}")
-    {
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} rows, {elapsed}, {msg}") {
         bar.set_style(style);
     }
     bar
@@ -499,7 +538,12 @@ enum ReportFormat {
 
 impl ReportFormat {
     fn of(path: &Path) -> Result<ReportFormat, CliError> {
-        match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+        match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
             Some("csv") => Ok(ReportFormat::Csv),
             Some("jsonl" | "ndjson") => Ok(ReportFormat::Jsonl),
             _ => Err(CliError::Usage(format!(
@@ -520,7 +564,8 @@ fn write_report(path: &Path, format: ReportFormat, outcomes: &[Outcome]) -> Resu
             let mut w = csv::Writer::from_writer(out);
             w.write_record(["row", "outcome", "reason"]).map_err(|e| failed(&e))?;
             for (i, o) in outcomes.iter().enumerate() {
-                w.write_record([(i + 1).to_string().as_str(), o.name(), o.reason()]).map_err(|e| failed(&e))?;
+                w.write_record([(i + 1).to_string().as_str(), o.name(), o.reason()])
+                    .map_err(|e| failed(&e))?;
             }
             w.flush().map_err(|e| failed(&e))?;
         }

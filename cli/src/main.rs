@@ -43,6 +43,16 @@ it the rows that were not accepted are printed): accepted, rejected (with the se
 invalid (with the broken rule), failed (with the error) or pending (still being processed).
 Row N is the N-th data row (a header is not a row). List cells are comma-separated.";
 
+const JOB_HELP: &str = "Imports every row of FILE through WeCom's asynchronous import (.csv or .xlsx whose headers are
+the wire names or the official template's, such as 姓名,帐号,手机号; or .jsonl with one object per
+line). Every row is validated first; a file that cannot be read or has an unknown column stops
+everything before anything is sent. The valid rows are written as the job's CSV file, uploaded
+(media/upload), the job is started and waited for (a progress bar shows its percentage). Every
+row gets one outcome in the report (--report FILE.csv|FILE.jsonl; without it the rows that were
+not accepted are printed): accepted, rejected (the job's code and message for the row), invalid
+(with the broken rule) or failed (the job could not start or finish). Row N is the N-th data row.
+List cells are joined with ';', as in the template.";
+
 fn command_tree() -> clap::Command {
     let mut root = clap::Command::new("qywx")
         .about(ABOUT)
@@ -104,8 +114,9 @@ fn endpoint_command(command: &'static Command) -> clap::Command {
         .about(command.about.as_str())
         .long_about(command.long_about.as_str());
     if command.bulk.is_some() {
+        let job = command.bulk.as_ref().is_some_and(|b| b.job);
         c = c
-            .after_long_help(IMPORT_HELP)
+            .after_long_help(if job { JOB_HELP } else { IMPORT_HELP })
             .arg(
                 Arg::new("file")
                     .required(true)
@@ -125,22 +136,25 @@ fn endpoint_command(command: &'static Command) -> clap::Command {
                     .long("dry-run")
                     .action(ArgAction::SetTrue)
                     .help("Only reads and validates the rows, and prints the invalid ones; sends nothing"),
-            )
-            .arg(
-                Arg::new("concurrency")
-                    .long("concurrency")
-                    .value_name("N")
-                    .value_parser(value_parser!(u16).range(1..))
-                    .default_value("4")
-                    .help("Requests in flight at once"),
-            )
-            .arg(
-                Arg::new("chunk-size")
-                    .long("chunk-size")
-                    .value_name("ROWS")
-                    .value_parser(value_parser!(u32).range(1..))
-                    .help("Rows per request (at most, and by default, the endpoint's maximum)"),
             );
+        if command.bulk.as_ref().is_some_and(|b| !b.job) {
+            c = c
+                .arg(
+                    Arg::new("concurrency")
+                        .long("concurrency")
+                        .value_name("N")
+                        .value_parser(value_parser!(u16).range(1..))
+                        .default_value("4")
+                        .help("Requests in flight at once"),
+                )
+                .arg(
+                    Arg::new("chunk-size")
+                        .long("chunk-size")
+                        .value_name("ROWS")
+                        .value_parser(value_parser!(u32).range(1..))
+                        .help("Rows per request (at most, and by default, the endpoint's maximum)"),
+                );
+        }
         for flag in &command.flags {
             c = c.arg(flag_arg(flag, None));
         }
@@ -175,7 +189,11 @@ fn request_body(command: &Command, matches: &ArgMatches) -> Result<Value, CliErr
         };
         match serde_json::from_str(&text) {
             Ok(Value::Object(map)) => body = map,
-            Ok(_) => return Err(CliError::Usage(format!("--json {source}: the request body is a JSON object"))),
+            Ok(_) => {
+                return Err(CliError::Usage(format!(
+                    "--json {source}: the request body is a JSON object"
+                )))
+            }
             Err(e) => return Err(CliError::Usage(format!("--json {source}: not JSON: {e}"))),
         }
     }
@@ -208,8 +226,17 @@ async fn execute(matches: &ArgMatches) -> Result<ExitCode, CliError> {
             file: args.get_one::<PathBuf>("file").cloned().unwrap_or_default(),
             report: args.get_one::<PathBuf>("report").cloned(),
             dry_run: args.get_flag("dry-run"),
-            concurrency: args.get_one::<u16>("concurrency").map_or(4, |n| usize::from(*n)),
-            chunk_size: args.get_one::<u32>("chunk-size").map(|n| *n as usize),
+            // A job's command has neither: its rows go in one job.
+            concurrency: args
+                .try_get_one::<u16>("concurrency")
+                .ok()
+                .flatten()
+                .map_or(4, |n| usize::from(*n)),
+            chunk_size: args
+                .try_get_one::<u32>("chunk-size")
+                .ok()
+                .flatten()
+                .map(|n| *n as usize),
         };
         let summary = calls.import(&setup, command, body, &import).await?;
         return Ok(summary.exit_code());

@@ -64,7 +64,10 @@ pub enum CliError {
     /// Bad command line or input file (exit 2).
     Usage(String),
     /// The request breaks rules of the spec; nothing was sent (exit 2).
-    Invalid { endpoint: String, violations: Vec<Violation> },
+    Invalid {
+        endpoint: String,
+        violations: Vec<Violation>,
+    },
     /// Missing credentials or a bad base URL (exit 2).
     Config(String),
     /// The service answered an error code (exit 1).
@@ -101,7 +104,11 @@ impl std::fmt::Display for CliError {
                     .and_then(|s| s.error_codes.iter().find(|c| Some(c.code) == e.code));
                 match meaning {
                     Some(doc) => write!(f, "\n  code {} ({}): {}", e.code_text, doc.name, doc.meaning),
-                    None => write!(f, "\n  code {}: not a documented error code of {}", e.code_text, e.service),
+                    None => write!(
+                        f,
+                        "\n  code {}: not a documented error code of {}",
+                        e.code_text, e.service
+                    ),
                 }
             }
         }
@@ -246,8 +253,11 @@ fn the_list(value: &Value) -> Option<&Vec<Value>> {
         Value::Array(items) => Some(items),
         Value::Object(map) => {
             let lists: Vec<&Vec<Value>> = map.values().filter_map(Value::as_array).collect();
-            let of_objects: Vec<&Vec<Value>> =
-                lists.iter().copied().filter(|l| !l.is_empty() && l.iter().all(Value::is_object)).collect();
+            let of_objects: Vec<&Vec<Value>> = lists
+                .iter()
+                .copied()
+                .filter(|l| !l.is_empty() && l.iter().all(Value::is_object))
+                .collect();
             only(of_objects).or_else(|| only(lists))
         }
         _ => None,
@@ -279,7 +289,13 @@ fn cell(value: &Value) -> String {
 fn width(text: &str) -> usize {
     text.chars()
         .map(|c| match c as u32 {
-            0x1100..=0x115F | 0x2E80..=0xA4CF | 0xAC00..=0xD7A3 | 0xF900..=0xFAFF | 0xFE30..=0xFE4F | 0xFF00..=0xFF60 | 0xFFE0..=0xFFE6 => 2,
+            0x1100..=0x115F
+            | 0x2E80..=0xA4CF
+            | 0xAC00..=0xD7A3
+            | 0xF900..=0xFAFF
+            | 0xFE30..=0xFE4F
+            | 0xFF00..=0xFF60
+            | 0xFFE0..=0xFFE6 => 2,
             _ => 1,
         })
         .sum()
@@ -297,7 +313,12 @@ fn table(items: &[Value]) -> String {
     }
     let rows: Vec<Vec<String>> = items
         .iter()
-        .map(|item| columns.iter().map(|c| item.get(*c).map(cell).unwrap_or_default()).collect())
+        .map(|item| {
+            columns
+                .iter()
+                .map(|c| item.get(*c).map(cell).unwrap_or_default())
+                .collect()
+        })
         .collect();
     let widths: Vec<usize> = columns
         .iter()
@@ -331,7 +352,10 @@ mod tests {
     #[test]
     fn a_list_response_renders_as_lines_and_a_table() {
         let v = json!({"department": [{"id": 1, "name": "研发"}, {"id": 2, "name": "a", "parentid": 1}]});
-        assert_eq!(render(&v, Output::Jsonl), "{\"id\":1,\"name\":\"研发\"}\n{\"id\":2,\"name\":\"a\",\"parentid\":1}\n");
+        assert_eq!(
+            render(&v, Output::Jsonl),
+            "{\"id\":1,\"name\":\"研发\"}\n{\"id\":2,\"name\":\"a\",\"parentid\":1}\n"
+        );
         assert_eq!(render(&v, Output::Table), "id  name  parentid\n1   研发\n2   a     1\n");
     }
 
@@ -341,12 +365,21 @@ mod tests {
         assert_eq!(render(&v, Output::Jsonl), "{\"userid\":\"a\"}\n");
         let v = json!({"rule_ids": [1, 2]});
         assert_eq!(render(&v, Output::Jsonl), "1\n2\n");
-        assert_eq!(render(&v, Output::Table), "{\n  \"rule_ids\": [\n    1,\n    2\n  ]\n}\n");
+        assert_eq!(
+            render(&v, Output::Table),
+            "{\n  \"rule_ids\": [\n    1,\n    2\n  ]\n}\n"
+        );
     }
 
     #[test]
     fn credential_variables_are_the_quickstarts() {
-        assert_eq!(credential_vars("wecom"), ("QYWX_WECOM_CORPID".into(), "QYWX_WECOM_SECRET".into()));
-        assert_eq!(credential_vars("tuzhan"), ("QYWX_TUZHAN_APPID".into(), "QYWX_TUZHAN_SECRET".into()));
+        assert_eq!(
+            credential_vars("wecom"),
+            ("QYWX_WECOM_CORPID".into(), "QYWX_WECOM_SECRET".into())
+        );
+        assert_eq!(
+            credential_vars("tuzhan"),
+            ("QYWX_TUZHAN_APPID".into(), "QYWX_TUZHAN_SECRET".into())
+        );
     }
 }

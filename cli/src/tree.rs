@@ -91,8 +91,13 @@ pub struct Flag {
 pub enum Kind {
     String,
     Bool,
-    Integer { min: i64, max: i64 },
-    Unsigned { max: u64 },
+    Integer {
+        min: i64,
+        max: i64,
+    },
+    Unsigned {
+        max: u64,
+    },
     /// An enum's values (named by type in the file).
     Enum(#[serde(deserialize_with = "enum_doc")] &'static EnumDoc),
     /// Anything nested: given as JSON text.
@@ -127,19 +132,35 @@ pub struct EnumDoc {
 pub struct Bulk {
     /// The row's members: the file's columns (CSV/xlsx headers, JSONL keys).
     pub columns: Vec<Column>,
+    /// The rows go in one asynchronous job, not in chunks.
+    #[serde(default)]
+    pub job: bool,
+    /// What joins a list's items in a cell.
+    #[serde(default = "comma")]
+    pub list_separator: String,
+}
+
+fn comma() -> String {
+    ",".to_owned()
 }
 
 /// A member of a bulk row.
 #[derive(Deserialize)]
 pub struct Column {
     pub name: String,
+    /// The header the row type's CSV form gives the column (a job's file may use it).
+    #[serde(default)]
+    pub header: Option<String>,
     pub kind: Kind,
     pub list: bool,
 }
 
 impl Bulk {
+    /// The column a file's header names: its wire name, or its CSV form's header.
     pub fn column(&self, name: &str) -> Option<&Column> {
-        self.columns.iter().find(|c| c.name == name)
+        self.columns
+            .iter()
+            .find(|c| c.name == name || c.header.as_deref() == Some(name))
     }
 }
 
@@ -160,7 +181,10 @@ pub fn flag_arg(flag: &Flag, required_unless: Option<&'static str>) -> Arg {
     if let Kind::Enum(e) = flag.kind {
         if e.open {
             let values: Vec<String> = e.values.iter().map(|(v, d)| format!("{v}: {d}")).collect();
-            help.push_str(&format!(" Documented values (others are legal too): {}", values.join("; ")));
+            help.push_str(&format!(
+                " Documented values (others are legal too): {}",
+                values.join("; ")
+            ));
         }
     }
     let mut arg = Arg::new(flag_id(flag)).long(flag.long.clone()).help(help);
@@ -169,14 +193,18 @@ pub fn flag_arg(flag: &Flag, required_unless: Option<&'static str>) -> Arg {
         Kind::Json => arg.value_name("JSON"),
         Kind::File => arg.value_name("PATH"),
         Kind::Bool => arg.value_name("BOOL").value_parser(["true", "false"]),
-        Kind::Integer { min, max } => arg.value_name("INT").value_parser(RangedI64ValueParser::<i64>::new().range(min..=max)),
-        Kind::Unsigned { max } => arg.value_name("INT").value_parser(RangedU64ValueParser::<u64>::new().range(0..=max)),
+        Kind::Integer { min, max } => arg
+            .value_name("INT")
+            .value_parser(RangedI64ValueParser::<i64>::new().range(min..=max)),
+        Kind::Unsigned { max } => arg
+            .value_name("INT")
+            .value_parser(RangedU64ValueParser::<u64>::new().range(0..=max)),
         Kind::Enum(e) if e.open => arg.value_name("VALUE"),
-        Kind::Enum(e) => arg
-            .value_name("VALUE")
-            .value_parser(PossibleValuesParser::new(
-                e.values.iter().map(|(v, d)| PossibleValue::new(v.clone()).help(d.clone())),
-            )),
+        Kind::Enum(e) => arg.value_name("VALUE").value_parser(PossibleValuesParser::new(
+            e.values
+                .iter()
+                .map(|(v, d)| PossibleValue::new(v.clone()).help(d.clone())),
+        )),
     };
     if flag.list {
         arg = arg.action(ArgAction::Append).value_delimiter(',');
@@ -198,8 +226,12 @@ pub fn json_value(kind: Kind, text: &str) -> Result<Value, String> {
         Kind::File => {
             let path = std::path::Path::new(text);
             let bytes = std::fs::read(path).map_err(|e| format!("cannot read {text}: {e}"))?;
-            let name = path.file_name().map_or_else(|| text.to_owned(), |n| n.to_string_lossy().into_owned());
-            Ok(qywx::runtime::codec::ToJson::to_json(&qywx::runtime::FilePart::new(name, bytes)))
+            let name = path
+                .file_name()
+                .map_or_else(|| text.to_owned(), |n| n.to_string_lossy().into_owned());
+            Ok(qywx::runtime::codec::ToJson::to_json(&qywx::runtime::FilePart::new(
+                name, bytes,
+            )))
         }
         Kind::String => Ok(Value::String(text.to_owned())),
         Kind::Bool => match text.trim().to_ascii_lowercase().as_str() {
@@ -237,7 +269,9 @@ pub fn json_value(kind: Kind, text: &str) -> Result<Value, String> {
 
 /// Sets `value` at `path` in `body`, creating objects on the way.
 pub fn set_path(body: &mut Map<String, Value>, path: &[String], value: Value) {
-    let Some((last, parents)) = path.split_last() else { return };
+    let Some((last, parents)) = path.split_last() else {
+        return;
+    };
     let mut at = body;
     for p in parents {
         let slot = at.entry(p.clone()).or_insert_with(|| Value::Object(Map::new()));
@@ -255,14 +289,25 @@ pub fn apply_flags(flags: &[Flag], matches: &ArgMatches, body: &mut Map<String, 
         let id = flag_id(flag);
         // Typed parsers store i64/u64; everything else is text.
         let texts: Vec<String> = match flag.kind {
-            Kind::Integer { .. } => matches.get_many::<i64>(&id).into_iter().flatten().map(ToString::to_string).collect(),
-            Kind::Unsigned { .. } => matches.get_many::<u64>(&id).into_iter().flatten().map(ToString::to_string).collect(),
+            Kind::Integer { .. } => matches
+                .get_many::<i64>(&id)
+                .into_iter()
+                .flatten()
+                .map(ToString::to_string)
+                .collect(),
+            Kind::Unsigned { .. } => matches
+                .get_many::<u64>(&id)
+                .into_iter()
+                .flatten()
+                .map(ToString::to_string)
+                .collect(),
             _ => matches.get_many::<String>(&id).into_iter().flatten().cloned().collect(),
         };
         if texts.is_empty() {
             continue;
         }
-        let convert = |t: &String| json_value(flag.kind, t).map_err(|e| CliError::Usage(format!("--{}: {e}", flag.long)));
+        let convert =
+            |t: &String| json_value(flag.kind, t).map_err(|e| CliError::Usage(format!("--{}: {e}", flag.long)));
         let value = if flag.list {
             Value::Array(texts.iter().map(convert).collect::<Result<_, _>>()?)
         } else {

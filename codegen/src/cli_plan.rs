@@ -41,6 +41,10 @@ pub struct CommandPlan {
 pub struct BulkPlan {
     /// The columns (the file's headers), one per member of the row type.
     pub columns: Vec<ColumnPlan>,
+    /// The rows go in one asynchronous job (a job starter's command), not in chunks.
+    pub job: bool,
+    /// What joins a list's items in a cell (`,`; a job's row type's CSV form says its own).
+    pub list_separator: String,
 }
 
 /// One flag.
@@ -61,6 +65,8 @@ pub struct FlagPlan {
 pub struct ColumnPlan {
     /// The header: the row's wire name.
     pub name: String,
+    /// The header the row type's CSV form gives the column, which a file may use instead.
+    pub header: Option<String>,
     pub kind: ValueKind,
     pub list: bool,
 }
@@ -115,9 +121,13 @@ impl<'a> Types<'a> {
 
     /// The fields of an object type.
     fn object_fields(&self, ty: &Ty) -> Option<&'a [FieldIr]> {
+        self.object(ty).map(|o| o.fields.as_slice())
+    }
+
+    fn object(&self, ty: &Ty) -> Option<&'a crate::ir::ObjectIr> {
         let Ty::Named(n) = ty else { return None };
         match self.0.get(n.name.as_str())? {
-            TypeIr::Object(o) => Some(&o.fields),
+            TypeIr::Object(o) => Some(o),
             _ => None,
         }
     }
@@ -271,8 +281,13 @@ fn name_faults(group: &Group, names: &[Option<String>]) -> Vec<SpecError> {
 /// One command: its flags (each checked for a collision) and, for a bulk endpoint, its columns.
 fn command(types: &Types<'_>, endpoint: &EndpointIr, name: String, errors: &mut SpecErrors) -> CommandPlan {
     let fields: &[FieldIr] = endpoint.request.as_ref().map_or(&[], |r| &r.fields);
-    let (flags, origins) = flags(types, fields, endpoint.bulk.as_ref().map(|b| b.items));
-    let reserved = if endpoint.bulk.is_some() {
+    // A job starter's command takes the rows: the file id is the upload's, not a flag.
+    let job_file = endpoint
+        .job
+        .as_ref()
+        .and_then(|j| fields.iter().position(|f| f.ident == j.file_id));
+    let (flags, origins) = flags(types, fields, endpoint.bulk.as_ref().map(|b| b.items).or(job_file));
+    let reserved = if endpoint.bulk.is_some() || endpoint.job.is_some() {
         RESERVED_BULK_FLAGS
     } else {
         RESERVED_FLAGS
@@ -305,6 +320,7 @@ fn command(types: &Types<'_>, endpoint: &EndpointIr, name: String, errors: &mut 
                 let (kind, list) = types.kind(&c.ty).unwrap_or((ValueKind::Json, false));
                 ColumnPlan {
                     name: c.wire.clone(),
+                    header: None,
                     kind,
                     list,
                 }
@@ -312,9 +328,43 @@ fn command(types: &Types<'_>, endpoint: &EndpointIr, name: String, errors: &mut 
             .collect();
         Some(BulkPlan {
             columns,
+            job: false,
+            list_separator: ",".to_owned(),
         })
     });
-    CommandPlan { name, flags, bulk }
+    let job = endpoint.job.as_ref().and_then(|j| {
+        let row = types.object(&j.row)?;
+        let columns = row
+            .fields
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let (kind, list) = types.kind(&c.ty).unwrap_or((ValueKind::Json, false));
+                let header = row
+                    .csv
+                    .as_ref()
+                    .and_then(|csv| csv.columns.iter().find(|(_, at)| *at == i))
+                    .map(|(header, _)| header.clone());
+                ColumnPlan {
+                    name: c.wire.clone(),
+                    header,
+                    kind,
+                    list,
+                }
+            })
+            .collect();
+        let list_separator = row.csv.as_ref().map_or_else(|| ",".to_owned(), |csv| csv.separator.clone());
+        Some(BulkPlan {
+            columns,
+            job: true,
+            list_separator,
+        })
+    });
+    CommandPlan {
+        name,
+        flags,
+        bulk: bulk.or(job),
+    }
 }
 
 /// The flags of a request's fields (all but `skip`, the rows of a bulk endpoint), with the

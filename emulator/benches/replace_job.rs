@@ -79,6 +79,7 @@ async fn main() {
     let ok = report.rows.iter().filter(|r| r.outcome.as_ref().is_some_and(|o| o.errcode == 0)).count();
     assert_eq!(ok, members, "every row imported");
     let _ = emulator.kill();
+    let _ = emulator.wait();
     println!(
         "replace_departments: {departments} rows in {:.2} s; replace_users: {members} rows in {:.2} s \
          (CSV written, uploaded and started in {:.2} s; job time on the emulator 0.5 s); \

@@ -226,6 +226,50 @@ impl<Row, Echo> BulkReport<Row, Echo> {
     }
 }
 
+impl BulkReport<Value, Value> {
+    /// The report of rows sent together as one asynchronous job: `outcomes[i]` is row `i`'s
+    /// (`Ok` applied, `Err` rejected with its row as JSON and the reason); when the job itself
+    /// failed (`error`) every row failed with it.
+    pub(crate) fn of_job(outcomes: Vec<Result<(), (Value, String)>>, rows: Vec<Value>, error: Option<Error>) -> Self {
+        let total = outcomes.len().max(rows.len());
+        let mut report = BulkReport {
+            total,
+            accepted: 0,
+            rejected: Vec::new(),
+            invalid: Vec::new(),
+            failed: Vec::new(),
+            pending: Vec::new(),
+            statuses: Vec::with_capacity(total),
+        };
+        if let Some(error) = error {
+            report.statuses = vec![RowStatus::Failed; rows.len()];
+            report.failed.push(FailedChunk {
+                indices: (0..rows.len()).collect(),
+                rows,
+                error,
+            });
+            return report;
+        }
+        for (index, outcome) in outcomes.into_iter().enumerate() {
+            match outcome {
+                Ok(()) => {
+                    report.accepted += 1;
+                    report.statuses.push(RowStatus::Accepted);
+                }
+                Err((row, reason)) => {
+                    report.rejected.push(RejectedRow {
+                        index,
+                        row,
+                        reason: Some(reason),
+                    });
+                    report.statuses.push(RowStatus::Rejected);
+                }
+            }
+        }
+        report
+    }
+}
+
 impl<Row: ToJson, Echo: ToJson> BulkReport<Row, Echo> {
     /// The same report with its rows and echoes as JSON (what the endpoint table answers).
     pub fn to_json(self) -> BulkReport<Value, Value> {

@@ -93,9 +93,9 @@ pub type ChunkSender<C, R, A> = fn(C, R) -> Pin<Box<dyn Future<Output = crate::R
 
 /// A bulk endpoint in the table, its rows given as JSON: what the CLI imports files through.
 pub struct ErasedBulk<C: 'static> {
-    /// Rows per request at most.
+    /// Rows per request at most (0 for a job starter: every row goes in one job).
     pub max_chunk: usize,
-    /// The request member that holds the rows.
+    /// The request member that holds the rows (empty for a job starter: the rows go in a file).
     pub items: &'static str,
     /// The request without its rows, from JSON (its own members are checked here, once),
     /// ready to take rows.
@@ -219,6 +219,129 @@ where
             crate::bulk::run(FromIter(rows.into_iter()), max_chunk, options, validate, chunk, progress)
                 .await
                 .to_json()
+        })
+    }
+}
+
+/// Starts a job from typed rows and the starter's request (its file id still a placeholder):
+/// the generated job method, erased.
+pub type JobStarter<C, Req, Row, O> =
+    for<'a> fn(&'a C, Vec<Row>, Req) -> Pin<Box<dyn Future<Output = crate::Result<crate::job::Job<C, Row, O>>> + Send + 'a>>;
+
+/// A job method in the table, as a bulk import of rows given as JSON (what the CLI imports
+/// files through): the starter's own members (`request`, without `file_id`) are checked once;
+/// each row is typed and checked as it is added; `run` starts one job with every kept row,
+/// waits for it (reporting its percentage), and reports each row accepted (its result's code is
+/// the service's success code, as in its envelope) or rejected with `code: message`, a row
+/// without a result rejected too.
+pub fn prepare_job<Req, Row, O, C>(
+    service: &'static crate::spec::ServiceSpec,
+    request: Value,
+    file_id: &'static str,
+    start: JobStarter<C, Req, Row, O>,
+) -> Prepare<C>
+where
+    Req: serde::de::DeserializeOwned + Validate + Send + 'static,
+    Row: FromJson + ToJson + Validate + Send + 'static,
+    O: ToJson + Send + 'static,
+    C: Send + Sync + 'static,
+{
+    let mut request = request;
+    if let Value::Object(members) = &mut request {
+        members.insert(file_id.to_owned(), Value::String(String::new()));
+    }
+    let template: Req = erased_request(request)?;
+    let violations: Vec<Violation> = template.violations().into_iter().filter(|v| v.path != file_id).collect();
+    if !violations.is_empty() {
+        return Err(ErasedError::Invalid(violations));
+    }
+    Ok(Box::new(PreparedJob {
+        service,
+        template,
+        rows: Vec::new(),
+        start,
+    }))
+}
+
+struct PreparedJob<C: 'static, Req, Row, O> {
+    service: &'static crate::spec::ServiceSpec,
+    template: Req,
+    rows: Vec<Row>,
+    start: JobStarter<C, Req, Row, O>,
+}
+
+impl<C, Req, Row, O> PreparedBulk<C> for PreparedJob<C, Req, Row, O>
+where
+    Req: Send + 'static,
+    Row: FromJson + ToJson + Validate + Send + 'static,
+    O: ToJson + Send + 'static,
+    C: Send + Sync + 'static,
+{
+    fn add_row(&mut self, row: Value) -> Result<Vec<Violation>, String> {
+        let row: Row = crate::codec::from_value(&row).map_err(|e| e.to_string())?;
+        let violations = row.violations();
+        if violations.is_empty() {
+            self.rows.push(row);
+        }
+        Ok(violations)
+    }
+
+    fn run<'a>(
+        self: Box<Self>,
+        client: &'a C,
+        _options: BulkOptions,
+        mut progress: Box<dyn FnMut(&BulkProgress) + Send + 'a>,
+    ) -> ErasedBulkFuture<'a> {
+        let PreparedJob {
+            service,
+            template,
+            rows,
+            start,
+        } = *self;
+        Box::pin(async move {
+            let total = rows.len();
+            let sent: Vec<Value> = rows.iter().map(ToJson::to_json).collect();
+            let job = match start(client, rows, template).await {
+                Ok(job) => job,
+                Err(e) => return BulkReport::of_job(Vec::new(), sent, Some(e)),
+            };
+            let shown = |percentage: u32| {
+                let answered = total * percentage as usize / 100;
+                BulkProgress {
+                    read: total,
+                    answered,
+                    ..BulkProgress::default()
+                }
+            };
+            let waited = job
+                .wait(&crate::job::WaitOptions::default(), |p| progress(&shown(p.percentage)))
+                .await;
+            let report = match waited {
+                Ok(report) => report,
+                Err(e) => return BulkReport::of_job(Vec::new(), sent, Some(e)),
+            };
+            let envelope = &service.envelope;
+            let outcomes = report
+                .rows
+                .into_iter()
+                .map(|r| {
+                    let Some(outcome) = r.outcome else {
+                        return Err((r.row.to_json(), "the job's result names no row with this key".to_owned()));
+                    };
+                    let json = outcome.to_json();
+                    let code = match &json[envelope.code_field] {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    if code == envelope.success_code {
+                        Ok(())
+                    } else {
+                        let message = json[envelope.message_field].as_str().unwrap_or_default();
+                        Err((json.clone(), format!("{code}: {message}")))
+                    }
+                })
+                .collect();
+            BulkReport::of_job(outcomes, sent, None)
         })
     }
 }

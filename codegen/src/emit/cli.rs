@@ -96,10 +96,10 @@ pub(crate) fn commands_json(api: &Api) -> String {
                         .iter()
                         .map(|c| {
                             note_enum(&mut enums, &c.kind);
-                            json!({ "name": c.name, "kind": kind_json(&c.kind), "list": c.list })
+                            json!({ "name": c.name, "header": c.header, "kind": kind_json(&c.kind), "list": c.list })
                         })
                         .collect();
-                    json!({ "columns": columns })
+                    json!({ "columns": columns, "job": file.job, "list_separator": file.list_separator })
                 });
                 commands.push(json!({
                     "name": plan.name,

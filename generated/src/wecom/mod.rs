@@ -81,13 +81,21 @@ pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<WecomClient>] = &[
         endpoint: &batch::START_SYNC_USERS,
         wire: Some(qywx_runtime::erased::wire_body::<batch::StartSyncUsersRequest>),
         call: call_start_sync_users,
-        bulk: None,
+        bulk: Some(qywx_runtime::erased::ErasedBulk {
+            max_chunk: 0,
+            items: "",
+            prepare: prepare_sync_users,
+        }),
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &batch::START_REPLACE_USERS,
         wire: Some(qywx_runtime::erased::wire_body::<batch::StartReplaceUsersRequest>),
         call: call_start_replace_users,
-        bulk: None,
+        bulk: Some(qywx_runtime::erased::ErasedBulk {
+            max_chunk: 0,
+            items: "",
+            prepare: prepare_replace_users,
+        }),
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &batch::START_REPLACE_DEPARTMENTS,
@@ -95,7 +103,11 @@ pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<WecomClient>] = &[
             qywx_runtime::erased::wire_body::<batch::StartReplaceDepartmentsRequest>,
         ),
         call: call_start_replace_departments,
-        bulk: None,
+        bulk: Some(qywx_runtime::erased::ErasedBulk {
+            max_chunk: 0,
+            items: "",
+            prepare: prepare_replace_departments,
+        }),
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &batch::GET_JOB_RESULT,
@@ -344,6 +356,45 @@ fn call_start_sync_users(
         feature = "wecom-user"
     )
 )]
+fn prepare_sync_users(
+    request: serde_json::Value,
+) -> qywx_runtime::erased::Prepare<WecomClient> {
+    qywx_runtime::erased::prepare_job::<
+        batch::StartSyncUsersRequest,
+        batch::MemberImportRow,
+        batch::MemberJobResult,
+        WecomClient,
+    >(
+        &SERVICE,
+        request,
+        "media_id",
+        |client, rows, template| {
+            Box::pin(async move {
+                client
+                    .sync_users_with(
+                        rows,
+                        move |started| batch::StartSyncUsersRequest {
+                            media_id: started.media_id,
+                            ..template
+                        },
+                    )
+                    .await
+            })
+        },
+    )
+}
+
+#[cfg(
+    all(
+        feature = "endpoint-table",
+        feature = "wecom-batch",
+        feature = "wecom-corpgroup-rule",
+        feature = "wecom-department",
+        feature = "wecom-media",
+        feature = "wecom-tag",
+        feature = "wecom-user"
+    )
+)]
 fn call_start_replace_users(
     client: &WecomClient,
     request: serde_json::Value,
@@ -354,6 +405,45 @@ fn call_start_replace_users(
         )?;
         qywx_runtime::erased::erased_response(client.start_replace_users(&request).await)
     })
+}
+
+#[cfg(
+    all(
+        feature = "endpoint-table",
+        feature = "wecom-batch",
+        feature = "wecom-corpgroup-rule",
+        feature = "wecom-department",
+        feature = "wecom-media",
+        feature = "wecom-tag",
+        feature = "wecom-user"
+    )
+)]
+fn prepare_replace_users(
+    request: serde_json::Value,
+) -> qywx_runtime::erased::Prepare<WecomClient> {
+    qywx_runtime::erased::prepare_job::<
+        batch::StartReplaceUsersRequest,
+        batch::MemberImportRow,
+        batch::MemberJobResult,
+        WecomClient,
+    >(
+        &SERVICE,
+        request,
+        "media_id",
+        |client, rows, template| {
+            Box::pin(async move {
+                client
+                    .replace_users_with(
+                        rows,
+                        move |started| batch::StartReplaceUsersRequest {
+                            media_id: started.media_id,
+                            ..template
+                        },
+                    )
+                    .await
+            })
+        },
+    )
 }
 
 #[cfg(
@@ -379,6 +469,45 @@ fn call_start_replace_departments(
             client.start_replace_departments(&request).await,
         )
     })
+}
+
+#[cfg(
+    all(
+        feature = "endpoint-table",
+        feature = "wecom-batch",
+        feature = "wecom-corpgroup-rule",
+        feature = "wecom-department",
+        feature = "wecom-media",
+        feature = "wecom-tag",
+        feature = "wecom-user"
+    )
+)]
+fn prepare_replace_departments(
+    request: serde_json::Value,
+) -> qywx_runtime::erased::Prepare<WecomClient> {
+    qywx_runtime::erased::prepare_job::<
+        batch::StartReplaceDepartmentsRequest,
+        batch::DepartmentImportRow,
+        batch::DepartmentJobResult,
+        WecomClient,
+    >(
+        &SERVICE,
+        request,
+        "media_id",
+        |client, rows, template| {
+            Box::pin(async move {
+                client
+                    .replace_departments_with(
+                        rows,
+                        move |started| batch::StartReplaceDepartmentsRequest {
+                            media_id: started.media_id,
+                            ..template
+                        },
+                    )
+                    .await
+            })
+        },
+    )
 }
 
 #[cfg(

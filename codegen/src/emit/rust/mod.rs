@@ -293,7 +293,42 @@ pub(crate) fn service_module(s: &ServiceIr) -> String {
                         })
                     }
                 }
-                (None, _) => quote!(None),
+                (None, _) => match (&e.job, &e.request) {
+                    (Some(j), Some(_)) => {
+                        // A job starter's entry imports rows through its job method.
+                        let prepare_fn = format_ident!("prepare_{}", j.method);
+                        let with = format_ident!("{}_with", j.method);
+                        let request_ty = format_ident!("{}", e.request_name());
+                        let scope = Scope {
+                            service: &spec.id,
+                            module: "",
+                        };
+                        let (row, outcome) = (scope.ty(&j.row), scope.ty(&j.outcome));
+                        let file_id = ident(&j.file_id);
+                        let file_wire = &j.file_id;
+                        call_fns.push(quote! {
+                            #cfg
+                            fn #prepare_fn(request: serde_json::Value) -> qywx_runtime::erased::Prepare<#client_ident> {
+                                qywx_runtime::erased::prepare_job::<#m::#request_ty, #row, #outcome, #client_ident>(
+                                    &SERVICE,
+                                    request,
+                                    #file_wire,
+                                    |client, rows, template| {
+                                        Box::pin(async move {
+                                            client
+                                                .#with(rows, move |started| #m::#request_ty { #file_id: started.#file_id, ..template })
+                                                .await
+                                        })
+                                    },
+                                )
+                            }
+                        });
+                        quote! {
+                            Some(qywx_runtime::erased::ErasedBulk { max_chunk: 0, items: "", prepare: #prepare_fn })
+                        }
+                    }
+                    _ => quote!(None),
+                },
             };
             endpoints.push(quote! {
                 qywx_runtime::erased::ErasedCall { endpoint: &#m::#c, wire: #wire, call: #call_fn, bulk: #bulk },
