@@ -168,7 +168,13 @@ pub fn diff(old: &Spec, new: &Spec) -> Vec<Change> {
                 (Some(o), Some(n)) => endpoint(&mut out, o, n),
                 (None, Some(n)) => out.push(
                     Class::Additive,
-                    format!("endpoint added: `{}` (`{} {}`)", n.name, n.method, n.path),
+                    format!(
+                        "endpoint added: `{}` (`{} {}`){}",
+                        n.name,
+                        n.method,
+                        n.path,
+                        n.job.as_ref().map(|j| format!(", with job method `{}`", j.method)).unwrap_or_default()
+                    ),
                 ),
                 (Some(o), None) => out.push(Class::Breaking, format!("endpoint removed: `{}`", o.name)),
                 (None, None) => {}
@@ -461,6 +467,28 @@ fn endpoint(out: &mut Out<'_>, o: &Endpoint, n: &Endpoint) {
             format!("bulk method: {:?} → {:?}", o.bulk_items(), n.bulk_items()),
         );
     }
+    match (&o.job, &n.job) {
+        (None, Some(j)) => out.push(Class::Additive, format!("job method `{}` added", j.method)),
+        (Some(j), None) => out.push(Class::Breaking, format!("job method `{}` removed", j.method)),
+        (Some(a), Some(b)) => {
+            if a.method != b.method {
+                out.push(Class::Breaking, format!("job method renamed `{}` → `{}`", a.method, b.method));
+            }
+            if (&a.row, &a.outcome) != (&b.row, &b.outcome) {
+                out.push(
+                    Class::Breaking,
+                    format!("job rows `{}` → `{}`, results `{}` → `{}`", a.row, b.row, a.outcome, b.outcome),
+                );
+            }
+            if (&a.key.row, &a.key.outcome, &a.upload, &a.result, &a.file_id, &a.upload_with)
+                != (&b.key.row, &b.key.outcome, &b.upload, &b.result, &b.file_id, &b.upload_with)
+            {
+                out.push(Class::Additive, "how the job is uploaded, started, polled or matched changed: same Rust API");
+            }
+            docs_if_changed(out, "job summary", &a.summary, &b.summary);
+        }
+        (None, None) => {}
+    }
     docs_if_changed(out, "summary", &o.summary, &n.summary);
     docs_if_changed(out, "description", &o.description, &n.description);
     docs_if_changed(
@@ -499,6 +527,9 @@ fn endpoint(out: &mut Out<'_>, o: &Endpoint, n: &Endpoint) {
             "no longer takes a request (the method loses its argument)",
         ),
         (Some(a), Some(b)) => {
+            if a.multipart != b.multipart {
+                out.push(Class::Breaking, "the request now is (or no longer is) a file upload (multipart)");
+            }
             if a.in_query != b.in_query {
                 out.push(
                     Class::Additive,
@@ -541,6 +572,30 @@ fn endpoint(out: &mut Out<'_>, o: &Endpoint, n: &Endpoint) {
 fn named_type(out: &mut Out<'_>, o: &NamedType, n: &NamedType, side: Side) {
     docs_if_changed(out, "description", &o.description, &n.description);
     docs_if_changed(out, "sources", &o.source, &n.source);
+    let columns = |t: &NamedType| -> Option<(Vec<(String, String)>, String)> {
+        let csv = t.csv.as_ref()?;
+        Some((
+            csv.columns.iter().map(|c| (c.header.clone(), c.field.clone())).collect(),
+            csv.list_separator.clone(),
+        ))
+    };
+    if columns(o) != columns(n) {
+        // The file the client writes changes; users' code does not, unless `CsvRow` goes.
+        let class = if n.csv.is_none() { Class::Breaking } else { Class::Additive };
+        out.push(
+            class,
+            match (columns(o), columns(n)) {
+                (None, Some(_)) => "now has a CSV form (`CsvRow`)".to_owned(),
+                (Some(_), None) => "no longer has a CSV form".to_owned(),
+                (Some((a, sa)), Some((b, sb))) => format!(
+                    "CSV form: columns {} → {}, lists joined with `{sa}` → `{sb}`",
+                    a.iter().map(|(h, _)| h.as_str()).collect::<Vec<_>>().join(","),
+                    b.iter().map(|(h, _)| h.as_str()).collect::<Vec<_>>().join(",")
+                ),
+                (None, None) => String::new(),
+            },
+        );
+    }
     match (&o.kind, &n.kind) {
         (TypeKind::Object(a), TypeKind::Object(b)) => object(out, "", a, b, side),
         (TypeKind::View { of: a_of, extra: a }, TypeKind::View { of: b_of, extra: b }) => {

@@ -103,6 +103,9 @@ fn named_type(out: &mut String, t: &NamedType) {
         TypeKind::Object(schema) => {
             field_rows(out, &schema.fields);
             rules(out, &schema.constraints);
+            if let Some(csv) = &t.csv {
+                csv_form(out, csv);
+            }
         }
         TypeKind::View { of, extra } => {
             let _ = writeln!(
@@ -147,6 +150,23 @@ fn named_type(out: &mut String, t: &NamedType) {
             out.push('\n');
         }
     }
+}
+
+/// A row type's file form: the header row in order, and where it comes from.
+fn csv_form(out: &mut String, csv: &CsvFormat) {
+    let _ = writeln!(
+        out,
+        "**CSV form** (one row per line, the header row first, UTF-8; a list's items joined with `{}`):\n\n| column | header | field |\n| --- | --- | --- |",
+        csv.list_separator
+    );
+    for (i, c) in csv.columns.iter().enumerate() {
+        let _ = writeln!(out, "| {} | {} | `{}` |", i + 1, cell(&c.header), c.field);
+    }
+    out.push('\n');
+    if let Some(n) = &csv.note {
+        let _ = writeln!(out, "*Note: {n}*\n");
+    }
+    let _ = writeln!(out, "*Source: {}.*\n", csv.source.texts().join("; "));
 }
 
 fn endpoint(out: &mut String, e: &Endpoint) {
@@ -197,6 +217,33 @@ fn endpoint(out: &mut String, e: &Endpoint) {
             e.name
         );
     }
+    if let Some(j) = &e.job {
+        let _ = writeln!(
+            out,
+            "- **Job:** `{}(rows)` (and `{}_with(rows, configure)`): {} The rows ([`{}`](#type-{})) are written as the job's CSV file, uploaded with `{}`, the job started here and answered as a `Job`; `wait` polls `{}` until it has finished and gives each row its result ([`{}`](#type-{}), matched by `{}` = `{}`).",
+            j.method,
+            j.method,
+            j.summary,
+            j.row,
+            anchor(&j.row),
+            j.upload,
+            j.result,
+            j.outcome,
+            anchor(&j.outcome),
+            j.key.row,
+            j.key.outcome
+        );
+    }
+    if let Some(j) = &e.job_result {
+        let _ = writeln!(
+            out,
+            "- **Job result:** `{}` is the job's state (finished at its `complete_when` values){}{}; `{}` holds the result rows once it has finished.",
+            j.status,
+            j.progress.as_deref().map(|p| format!(", `{p}` its progress (0-100)")).unwrap_or_default(),
+            j.total.as_deref().map(|t| format!(", `{t}` its row count")).unwrap_or_default(),
+            j.rows
+        );
+    }
     if let Some(p) = &e.permissions {
         let _ = writeln!(out, "- **Permissions:** {p}");
     }
@@ -225,7 +272,13 @@ fn endpoint(out: &mut String, e: &Endpoint) {
             let _ = writeln!(
                 out,
                 "**Parameters** ({}):\n",
-                if r.in_query { "query string" } else { "JSON body" }
+                if r.multipart {
+                    "multipart/form-data: each `file` is a file part, the others go in the query string"
+                } else if r.in_query {
+                    "query string"
+                } else {
+                    "JSON body"
+                }
             );
             field_rows(out, &r.schema.fields);
             rules(out, &r.schema.constraints);

@@ -13,7 +13,18 @@ impl Scope<'_> {
     /// A struct with its constructor, setters, JSON, validation and partial-result helpers.
     pub(crate) fn object(&self, o: &ObjectIr) -> TokenStream {
         let name = format_ident!("{}", o.name);
-        let struct_doc = doc(&o.doc);
+        let struct_doc = match &o.csv {
+            Some(csv) => {
+                let headers: Vec<&str> = csv.columns.iter().map(|(h, _)| h.as_str()).collect();
+                doc(&format!(
+                    "{}\n\nIts CSV form ([`CsvRow`](qywx_runtime::csv_file::CsvRow)): the header row `{}`, then one line per row, UTF-8; a list's items are joined with `{}`.",
+                    o.doc,
+                    headers.join(","),
+                    csv.separator
+                ))
+            }
+            None => doc(&o.doc),
+        };
         let fields = o.fields.iter().map(|f| {
             let fdoc = doc(&field_doc(f));
             let id = ident(&f.ident);
