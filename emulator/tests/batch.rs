@@ -217,3 +217,16 @@ async fn upload_limits_are_checked_before_anything_is_sent() {
     assert!(!answer.media_id.is_empty());
     assert_eq!(env.emu.calls("/cgi-bin/media/upload"), 1);
 }
+
+#[tokio::test]
+async fn an_existing_csv_file_goes_as_it_is_and_its_results_are_kept() {
+    let env = common::start_with(Emulator::builder().job_duration(Duration::ZERO)).await;
+    // WeCom's own template, with a BOM as the 2016 sample files had.
+    let file = "\u{feff}姓名,帐号,手机号,所在部门\n张三,zhangsan,13800000001,1\n李四,lisi,13800000002,1\n";
+    let job = env.wecom.sync_users_csv(FilePart::new("members.csv", file.as_bytes()), |r| r).await.unwrap();
+    let report = job.wait(&fast(), |_| {}).await.unwrap();
+    assert!(report.rows.is_empty(), "no rows were given");
+    let results: Vec<(String, i64)> = report.unmatched.iter().map(|o| (o.userid.clone(), o.errcode)).collect();
+    assert_eq!(results, [("zhangsan".to_owned(), 0), ("lisi".to_owned(), 0)]);
+    assert_eq!(members_read_back(&env).await.keys().collect::<Vec<_>>(), ["lisi", "zhangsan"]);
+}

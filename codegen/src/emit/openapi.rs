@@ -433,6 +433,22 @@ fn operation(cx: &Cx, g: &Group, e: &Endpoint) -> Value {
             );
         }
     }
+    if let Some(j) = &e.job {
+        // The client's job method over this starter, which OpenAPI cannot say.
+        op.insert(
+            "x-qywx-job".into(),
+            json!({
+                "method": j.method,
+                "rows": { "$ref": format!("#/components/schemas/{}", j.row) },
+                "upload": j.upload,
+                "upload_with": j.upload_with,
+                "file_id": j.file_id,
+                "result": j.result,
+                "outcome": { "$ref": format!("#/components/schemas/{}", j.outcome) },
+                "key": { "row": j.key.row, "outcome": j.key.outcome },
+            }),
+        );
+    }
     op.insert("responses".into(), responses(cx, e));
     Value::Object(op)
 }
@@ -794,7 +810,18 @@ fn referenced_types<'s>(cx: &Cx<'s>, groups: &[&'s Group]) -> (Vec<&'s NamedType
 
 fn named_schema(cx: &Cx, t: &NamedType) -> Value {
     match &t.kind {
-        TypeKind::Object(o) => object_schema(Some(&t.description), o, cx.decoded_only.contains(&t.name)),
+        TypeKind::Object(o) => {
+            let mut schema = object_schema(Some(&t.description), o, cx.decoded_only.contains(&t.name));
+            if let (Some(csv), Value::Object(m)) = (&t.csv, &mut schema) {
+                // The row type's file form, which OpenAPI cannot say: header row in order.
+                let columns: Vec<Value> = csv.columns.iter().map(|c| json!({ "header": c.header, "field": c.field })).collect();
+                m.insert(
+                    "x-qywx-csv".into(),
+                    json!({ "columns": columns, "list_separator": csv.list_separator, "encoding": "utf-8" }),
+                );
+            }
+            schema
+        }
         TypeKind::View { of, extra } => {
             // The viewed type is an object type (checked).
             let base: &[Field] = match cx.named(of).map(|v| &v.kind) {

@@ -158,7 +158,7 @@ impl Validate for JobStarted {
 
 /// One member of a member import file (batch/syncuser, batch/replaceuser): one line of the CSV file the job reads.
 ///
-/// Its CSV form ([`CsvRow`](qywx_runtime::csv_file::CsvRow)): the header row `姓名,帐号,手机号,邮箱,所在部门,职位,性别,是否部门内领导,排序,别名,地址,座机,禁用`, then one line per row, UTF-8; a list's items are joined with `;`.
+/// Its CSV form ([`CsvRow`]): the header row `姓名,帐号,手机号,邮箱,所在部门,职位,性别,是否部门内领导,排序,别名,地址,座机,禁用`, then one line per row, UTF-8; a list's items are joined with `;`.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct MemberImportRow {
@@ -471,7 +471,7 @@ impl CsvRow for MemberImportRow {
 
 /// One department of a department import file (batch/replaceparty): one line of the CSV file the job reads.
 ///
-/// Its CSV form ([`CsvRow`](qywx_runtime::csv_file::CsvRow)): the header row `部门名称,部门ID,父部门ID,排序`, then one line per row, UTF-8; a list's items are joined with `;`.
+/// Its CSV form ([`CsvRow`]): the header row `部门名称,部门ID,父部门ID,排序`, then one line per row, UTF-8; a list's items are joined with `;`.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct DepartmentImportRow {

@@ -1849,6 +1849,30 @@ impl WecomClient {
                 qywx_runtime::csv_file::write_csv(&rows),
             )
             .content_type("text/csv");
+        self.sync_users_from_file(file, rows, configure).await
+    }
+
+    /// [`sync_users`](Self::sync_users) from a CSV file you already have (the job's template: header row first, UTF-8), uploaded as it is. Its results cannot be matched to rows the client never read: every one is in the report's `unmatched`. `configure` sets the other parameters of [`start_sync_users`](Self::start_sync_users).
+    #[cfg(feature = "wecom-batch")]
+    pub async fn sync_users_csv(
+        &self,
+        file: FilePart,
+        configure: impl FnOnce(
+            batch::StartSyncUsersRequest,
+        ) -> batch::StartSyncUsersRequest,
+    ) -> Result<Job<Self, batch::MemberImportRow, batch::MemberJobResult>> {
+        self.sync_users_from_file(file, Vec::new(), configure).await
+    }
+
+    #[cfg(feature = "wecom-batch")]
+    async fn sync_users_from_file(
+        &self,
+        file: FilePart,
+        rows: Vec<batch::MemberImportRow>,
+        configure: impl FnOnce(
+            batch::StartSyncUsersRequest,
+        ) -> batch::StartSyncUsersRequest,
+    ) -> Result<Job<Self, batch::MemberImportRow, batch::MemberJobResult>> {
         let uploaded = self
             .upload_media(&media::UploadMediaRequest::new(media::MediaType::File, file))
             .await?;
@@ -1961,6 +1985,30 @@ impl WecomClient {
                 qywx_runtime::csv_file::write_csv(&rows),
             )
             .content_type("text/csv");
+        self.replace_users_from_file(file, rows, configure).await
+    }
+
+    /// [`replace_users`](Self::replace_users) from a CSV file you already have (the job's template: header row first, UTF-8), uploaded as it is. Its results cannot be matched to rows the client never read: every one is in the report's `unmatched`. `configure` sets the other parameters of [`start_replace_users`](Self::start_replace_users).
+    #[cfg(feature = "wecom-batch")]
+    pub async fn replace_users_csv(
+        &self,
+        file: FilePart,
+        configure: impl FnOnce(
+            batch::StartReplaceUsersRequest,
+        ) -> batch::StartReplaceUsersRequest,
+    ) -> Result<Job<Self, batch::MemberImportRow, batch::MemberJobResult>> {
+        self.replace_users_from_file(file, Vec::new(), configure).await
+    }
+
+    #[cfg(feature = "wecom-batch")]
+    async fn replace_users_from_file(
+        &self,
+        file: FilePart,
+        rows: Vec<batch::MemberImportRow>,
+        configure: impl FnOnce(
+            batch::StartReplaceUsersRequest,
+        ) -> batch::StartReplaceUsersRequest,
+    ) -> Result<Job<Self, batch::MemberImportRow, batch::MemberJobResult>> {
         let uploaded = self
             .upload_media(&media::UploadMediaRequest::new(media::MediaType::File, file))
             .await?;
@@ -2072,6 +2120,30 @@ impl WecomClient {
                 qywx_runtime::csv_file::write_csv(&rows),
             )
             .content_type("text/csv");
+        self.replace_departments_from_file(file, rows, configure).await
+    }
+
+    /// [`replace_departments`](Self::replace_departments) from a CSV file you already have (the job's template: header row first, UTF-8), uploaded as it is. Its results cannot be matched to rows the client never read: every one is in the report's `unmatched`. `configure` sets the other parameters of [`start_replace_departments`](Self::start_replace_departments).
+    #[cfg(feature = "wecom-batch")]
+    pub async fn replace_departments_csv(
+        &self,
+        file: FilePart,
+        configure: impl FnOnce(
+            batch::StartReplaceDepartmentsRequest,
+        ) -> batch::StartReplaceDepartmentsRequest,
+    ) -> Result<Job<Self, batch::DepartmentImportRow, batch::DepartmentJobResult>> {
+        self.replace_departments_from_file(file, Vec::new(), configure).await
+    }
+
+    #[cfg(feature = "wecom-batch")]
+    async fn replace_departments_from_file(
+        &self,
+        file: FilePart,
+        rows: Vec<batch::DepartmentImportRow>,
+        configure: impl FnOnce(
+            batch::StartReplaceDepartmentsRequest,
+        ) -> batch::StartReplaceDepartmentsRequest,
+    ) -> Result<Job<Self, batch::DepartmentImportRow, batch::DepartmentJobResult>> {
         let uploaded = self
             .upload_media(&media::UploadMediaRequest::new(media::MediaType::File, file))
             .await?;

@@ -14,6 +14,8 @@ impl Scope<'_> {
     pub(crate) fn job_methods(&self, module: &str, e: &EndpointIr, j: &JobIr, cfg: &Option<TokenStream>) -> TokenStream {
         let (method, with) = (format_ident!("{}", j.method), format_ident!("{}_with", j.method));
         let poll = format_ident!("poll_{}", j.method);
+        let csv = format_ident!("{}_csv", j.method);
+        let from_file = format_ident!("{}_from_file", j.method);
         let starter = format_ident!("{}", e.spec.name);
         let starter_const = self.local(module, &e.const_name);
         let starter_request = self.local(module, &e.request_name());
@@ -78,6 +80,12 @@ impl Scope<'_> {
             result = j.result.method,
             with = with,
         ));
+        let csv_doc = doc(&format!(
+            "[`{}`](Self::{}) from a CSV file you already have (the job's template: header row first, UTF-8), uploaded as it is. \
+             Its results cannot be matched to rows the client never read: every one is in the report's `unmatched`. \
+             `configure` sets the other parameters of [`{}`](Self::{}).",
+            j.method, j.method, e.spec.name, e.spec.name
+        ));
         let with_doc = doc(&format!(
             "[`{}`](Self::{}), with `configure` setting the other parameters of [`{}`](Self::{}) (such as its callback).",
             j.method, j.method, e.spec.name, e.spec.name
@@ -97,6 +105,26 @@ impl Scope<'_> {
                 configure: impl FnOnce(#starter_request) -> #starter_request,
             ) -> Result<#job_ty> {
                 let file = FilePart::new(#filename, qywx_runtime::csv_file::write_csv(&rows)).content_type("text/csv");
+                self.#from_file(file, rows, configure).await
+            }
+
+            #csv_doc
+            #cfg
+            pub async fn #csv(
+                &self,
+                file: FilePart,
+                configure: impl FnOnce(#starter_request) -> #starter_request,
+            ) -> Result<#job_ty> {
+                self.#from_file(file, Vec::new(), configure).await
+            }
+
+            #cfg
+            async fn #from_file(
+                &self,
+                file: FilePart,
+                rows: Vec<#row>,
+                configure: impl FnOnce(#starter_request) -> #starter_request,
+            ) -> Result<#job_ty> {
                 let uploaded = self.#upload(&#upload_request::new(#(#upload_args),*)).await?;
                 let started = self.#starter(&configure(#starter_request::new(uploaded.#file_id))).await?;
                 let keys = qywx_runtime::job::Keys {

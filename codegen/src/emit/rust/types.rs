@@ -17,7 +17,7 @@ impl Scope<'_> {
             Some(csv) => {
                 let headers: Vec<&str> = csv.columns.iter().map(|(h, _)| h.as_str()).collect();
                 doc(&format!(
-                    "{}\n\nIts CSV form ([`CsvRow`](qywx_runtime::csv_file::CsvRow)): the header row `{}`, then one line per row, UTF-8; a list's items are joined with `{}`.",
+                    "{}\n\nIts CSV form ([`CsvRow`]): the header row `{}`, then one line per row, UTF-8; a list's items are joined with `{}`.",
                     o.doc,
                     headers.join(","),
                     csv.separator
