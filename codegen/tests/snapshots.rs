@@ -291,3 +291,31 @@ fn a_response_alias_may_not_shadow_a_declared_type() {
         "{text}"
     );
 }
+
+/// The file shapes are checked before anything is emitted: each broken tie of a job, a CSV
+/// form or a file field is reported where the spec says it.
+#[test]
+fn broken_job_csv_and_file_shapes_are_reported_at_their_place() {
+    let tmp = std::env::temp_dir().join(format!("qywx-snapshots-jobs-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    copy_dir(&tests_dir().join("../../spec"), &tmp);
+    let edit = |file: &str, from: &str, to: &str| {
+        let path = tmp.join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(from), "{file} has {from}");
+        std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+    };
+    // A job whose result endpoint does not exist; a CSV column naming no field; a file field
+    // in a JSON request (a job starter's callback).
+    edit("groups/batch.json", r#""result": "batch.get_result""#, r#""result": "batch.no_such""#);
+    edit("groups/batch.json", r#""field": "telephone""#, r#""field": "phone""#);
+    edit("groups/batch.json", r#""type": "JobCallback""#, r#""type": "file""#);
+    let result = qywx_codegen::check_spec(&tmp);
+    let _ = std::fs::remove_dir_all(&tmp);
+    let errors = result.expect_err("the broken shapes are refused");
+    let text = errors.to_string();
+    let reported = |at: &str, what: &str| errors.0.iter().any(|e| e.location.ends_with(at) && e.message.contains(what));
+    assert!(reported(".job.result", "batch.no_such"), "{text}");
+    assert!(reported(".csv.columns[11]", "`phone` is not a field"), "{text}");
+    assert!(reported(".type", "a `file` is only a field of a multipart request"), "{text}");
+}
