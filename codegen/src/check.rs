@@ -384,7 +384,7 @@ fn check_pagination(e: &Endpoint, p: &Pagination) -> Result<()> {
     Ok(())
 }
 
-fn is_scalar(index: &TypeIndex<'_>, ty: &TypeExpr) -> bool {
+pub(crate) fn is_scalar(index: &TypeIndex<'_>, ty: &TypeExpr) -> bool {
     match ty {
         TypeExpr::Prim(_) => true,
         TypeExpr::Named(n) => matches!(index.get(n).map(|t| &t.kind), Some(TypeKind::Enum { .. })),

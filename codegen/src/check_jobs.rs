@@ -111,12 +111,9 @@ pub(crate) fn check_csv(index: &TypeIndex<'_>, t: &NamedType) -> Result<()> {
     Ok(())
 }
 
+/// A value a cell holds: a scalar other than a file.
 fn is_cell(index: &TypeIndex<'_>, ty: &TypeExpr) -> bool {
-    match ty {
-        TypeExpr::Prim(p) => *p != Prim::File,
-        TypeExpr::Named(n) => matches!(index.get(n).map(|t| &t.kind), Some(TypeKind::Enum { .. })),
-        TypeExpr::Array(_) => false,
-    }
+    *ty != TypeExpr::Prim(Prim::File) && crate::check::is_scalar(index, ty)
 }
 
 /// The fields of an endpoint's answer (its `fields`, or the fields of its object type).

@@ -172,6 +172,16 @@ fn row_violations<R: BulkRequest>(template: &R, row: &R::Row) -> Vec<Violation> 
         .collect()
 }
 
+/// Types `row` and keeps it in `rows` when `check` finds no violation; answers them.
+fn keep_row<Row: FromJson>(rows: &mut Vec<Row>, row: Value, check: impl FnOnce(&Row) -> Vec<Violation>) -> Result<Vec<Violation>, String> {
+    let row: Row = crate::codec::from_value(&row).map_err(|e| e.to_string())?;
+    let violations = check(&row);
+    if violations.is_empty() {
+        rows.push(row);
+    }
+    Ok(violations)
+}
+
 struct Prepared<R: BulkRequest, C, A> {
     template: R,
     rows: Vec<R::Row>,
@@ -187,12 +197,8 @@ where
     A::Echo: ToJson + Send,
 {
     fn add_row(&mut self, row: Value) -> Result<Vec<Violation>, String> {
-        let row: R::Row = crate::codec::from_value(&row).map_err(|e| e.to_string())?;
-        let violations = row_violations(&self.template, &row);
-        if violations.is_empty() {
-            self.rows.push(row);
-        }
-        Ok(violations)
+        let template = &self.template;
+        keep_row(&mut self.rows, row, |row| row_violations(template, row))
     }
 
     fn run<'a>(
@@ -278,12 +284,7 @@ where
     C: Send + Sync + 'static,
 {
     fn add_row(&mut self, row: Value) -> Result<Vec<Violation>, String> {
-        let row: Row = crate::codec::from_value(&row).map_err(|e| e.to_string())?;
-        let violations = row.violations();
-        if violations.is_empty() {
-            self.rows.push(row);
-        }
-        Ok(violations)
+        keep_row(&mut self.rows, row, Validate::violations)
     }
 
     fn run<'a>(
