@@ -7,6 +7,8 @@
 #![deny(missing_docs)]
 
 pub mod bulk;
+#[cfg(feature = "callback")]
+pub mod callback;
 mod client;
 #[doc(hidden)]
 pub mod codec;
