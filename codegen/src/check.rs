@@ -173,6 +173,14 @@ pub(crate) fn check_with<'a>(
     for e in crate::check_jobs::check_files(spec) {
         errs.push(e);
     }
+    crate::check_events::check_events(spec, &index, &mut errs);
+    for g in &spec.groups {
+        let service = spec.services.iter().find(|s| s.id == g.service);
+        for e in &g.events {
+            provenance.check_item(&e.source, &e.origin, &mut errs);
+            provenance.check_schema(&crate::check_events::schema_of(e), service, &mut errs);
+        }
+    }
 
     for s in &spec.services {
         errs.record(check_auth(spec, s, &endpoint_ids));
@@ -536,7 +544,7 @@ fn check_type_expr(index: &TypeIndex<'_>, ty: &TypeExpr, origin: &Origin, suffix
     }
 }
 
-fn check_schema(index: &TypeIndex<'_>, schema: &ObjectSchema, owner: &Origin) -> Result<()> {
+pub(crate) fn check_schema(index: &TypeIndex<'_>, schema: &ObjectSchema, owner: &Origin) -> Result<()> {
     let mut names = BTreeSet::new();
     let mut rust_names = BTreeSet::new();
     for f in &schema.fields {

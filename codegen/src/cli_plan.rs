@@ -440,6 +440,7 @@ mod tests {
             source: Sources::default(),
             types: Vec::new(),
             endpoints,
+            events: Vec::new(),
         }
     }
 

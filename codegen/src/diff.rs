@@ -180,6 +180,28 @@ pub fn diff(old: &Spec, new: &Spec) -> Vec<Change> {
                 (None, None) => {}
             }
         }
+        let (oe, ne) = (events_of(old, id), events_of(new, id));
+        for name in oe.keys().chain(ne.keys()).collect::<BTreeSet<_>>() {
+            out.scope = format!("event {name}");
+            match (oe.get(name), ne.get(name)) {
+                (None, Some(_)) => out.push(Class::Additive, format!("event `{name}` added (a variant of `Event`, which is non-exhaustive)")),
+                (Some(_), None) => out.push(Class::Breaking, format!("event `{name}` removed")),
+                (Some(o), Some(n)) => {
+                    if (&o.event, &o.change_type) != (&n.event, &n.change_type) {
+                        out.push(Class::Additive, format!("now `{}` {:?} (was `{}` {:?}): same Rust API", n.event, n.change_type, o.event, o.change_type));
+                    }
+                    docs_if_changed(&mut out, "summary", &o.summary, &n.summary);
+                    object(
+                        &mut out,
+                        "member ",
+                        &crate::check_events::schema_of(o),
+                        &crate::check_events::schema_of(n),
+                        Side::Response,
+                    );
+                }
+                (None, None) => {}
+            }
+        }
         all.extend(out.changes);
     }
     all
@@ -195,6 +217,15 @@ fn types_of<'a>(spec: &'a Spec, service: &str) -> BTreeMap<String, (&'a NamedTyp
             let side = sides.get(t.name.as_str()).copied().unwrap_or(Side::Both);
             (t.name.clone(), (t, side))
         })
+        .collect()
+}
+
+fn events_of<'a>(spec: &'a Spec, service: &str) -> BTreeMap<String, &'a EventDef> {
+    spec.groups
+        .iter()
+        .filter(|g| g.service == service)
+        .flat_map(|g| &g.events)
+        .map(|e| (e.name.clone(), e))
         .collect()
 }
 

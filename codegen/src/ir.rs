@@ -68,6 +68,17 @@ pub struct GroupIr {
     pub needs: Vec<String>,
     pub types: Vec<TypeIr>,
     pub endpoints: Vec<EndpointIr>,
+    pub events: Vec<EventIr>,
+}
+
+/// A message the service pushes to a callback: its `Event`/`ChangeType` and its payload.
+pub struct EventIr {
+    /// The variant's name; the payload type is `object.name`.
+    pub name: String,
+    pub event: String,
+    pub change_type: Option<String>,
+    pub summary: String,
+    pub object: ObjectIr,
 }
 
 /// A resolved type (the value type of a field, before `Option`).
@@ -599,6 +610,13 @@ fn service<'s>(
                 Err(e) => errs.push(e),
             }
         }
+        let mut events = Vec::new();
+        for e in &g.events {
+            match b.event(e) {
+                Ok(ir) => events.push(ir),
+                Err(e) => errs.push(e),
+            }
+        }
         let feature = (g.module != token_module).then(|| group_feature(&s.id, &g.module));
         let mut ir = GroupIr {
             spec: g.clone(),
@@ -606,6 +624,7 @@ fn service<'s>(
             needs: Vec::new(),
             types,
             endpoints,
+            events,
         };
         ir.needs = needs(&ir, &token_module);
         out.push(ir);
@@ -682,6 +701,9 @@ fn needs(g: &GroupIr, token_module: &str) -> Vec<String> {
             ResponseIr::Object(o) => object_types(o, &mut note),
             ResponseIr::Type(ty) => note(ty),
         }
+    }
+    for e in &g.events {
+        object_types(&e.object, &mut note);
     }
     used.extend(called);
     let mut out: Vec<String> = used
@@ -1330,6 +1352,27 @@ impl<'s> Builder<'_, 's> {
             missing_codes,
             cli: None,
             job,
+        })
+    }
+
+    /// An event's payload: an object read like an answer (unmodelled members kept, nothing
+    /// validated), its members the message's XML elements.
+    fn event(&self, e: &'s EventDef) -> Result<EventIr> {
+        let schema = crate::check_events::schema_of(e);
+        let which = match &e.change_type {
+            Some(change) => format!("`Event` {} with `ChangeType` {change}", e.event),
+            None => format!("`Event` {}", e.event),
+        };
+        let doc = format!("{}\n\nThe members of a pushed message whose {which}.", md(&e.summary));
+        let mut object = self.object(format!("{}Event", e.name), doc, &schema, Role::Response, &e.origin)?;
+        // The schema is a temporary: the payload owns everything it needs.
+        object.partial = None;
+        Ok(EventIr {
+            name: e.name.clone(),
+            event: e.event.clone(),
+            change_type: e.change_type.clone(),
+            summary: e.summary.clone(),
+            object,
         })
     }
 

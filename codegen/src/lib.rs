@@ -5,6 +5,7 @@
 //! compares them with what is on disk and reports drift.
 
 mod check;
+mod check_events;
 mod check_jobs;
 mod cli_plan;
 pub mod diff;

@@ -552,9 +552,37 @@ pub struct GroupFile {
     /// Endpoints.
     #[serde(default)]
     pub endpoints: Vec<Endpoint>,
+    /// Messages the service pushes to the application's callback URL.
+    #[serde(default)]
+    pub events: Vec<EventDef>,
 }
 
-/// The group's header.
+/// A message a service pushes to a callback (WeCom's 通讯录回调通知): its `Event` (and
+/// `ChangeType`) and its members, each an XML element of the message.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EventDef {
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub origin: Origin,
+    /// The Rust variant's name (PascalCase); its payload type is `<name>Event`.
+    pub name: String,
+    /// The message's `Event` value.
+    pub event: String,
+    /// Its `ChangeType` value, for a change event.
+    #[serde(default)]
+    pub change_type: Option<String>,
+    /// One line.
+    pub summary: String,
+    /// More text.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The members besides `ToUserName`, `FromUserName`, `CreateTime`, `MsgType`, `Event` and
+    /// `ChangeType`, by XML element name.
+    pub fields: Vec<Field>,
+    /// Where it is documented.
+    pub source: Sources,
+}
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GroupHeader {
@@ -582,6 +610,7 @@ pub struct Group {
     pub source: Sources,
     pub types: Vec<NamedType>,
     pub endpoints: Vec<Endpoint>,
+    pub events: Vec<EventDef>,
 }
 
 /// A named type as written: exactly one of `fields` (object), `enum` or `union`.
@@ -1708,6 +1737,8 @@ fn parse_group(file: &Path, value: Value, errors: &mut SpecErrors) -> Option<Gro
         types: Map<String, Value>,
         #[serde(default)]
         endpoints: Vec<Value>,
+        #[serde(default)]
+        events: Vec<Value>,
     }
     let top = typed::<Loose>(file, "$", value, errors)?;
     let header = typed::<GroupHeader>(file, "$.group", top.group, errors);
@@ -1729,6 +1760,17 @@ fn parse_group(file: &Path, value: Value, errors: &mut SpecErrors) -> Option<Gro
             endpoints.push(e);
         }
     }
+    let mut events = Vec::new();
+    for (i, value) in top.events.into_iter().enumerate() {
+        let path = format!("$.events[{i}]");
+        if let Some(mut e) = typed::<EventDef>(file, &path, value, errors) {
+            e.origin = Origin::at(file, path);
+            for (j, f) in e.fields.iter_mut().enumerate() {
+                f.origin = e.origin.child(format_args!(".fields[{j}]"));
+            }
+            events.push(e);
+        }
+    }
     let header = header?;
     Some(Group {
         origin: Origin::at(file, "$"),
@@ -1739,6 +1781,7 @@ fn parse_group(file: &Path, value: Value, errors: &mut SpecErrors) -> Option<Gro
         source: header.source,
         types,
         endpoints,
+        events,
     })
 }
 

@@ -89,14 +89,14 @@ fn rename(g: &mut Value, k: usize, types: &BTreeSet<String>) {
     if let Some(m) = g["group"]["module"].as_str() {
         g["group"]["module"] = Value::from(format!("{m}_k{k}"));
     }
-    if let Some(map) = g["types"].as_object_mut() {
+    if let Some(map) = g.get_mut("types").and_then(Value::as_object_mut) {
         let renamed: serde_json::Map<String, Value> = std::mem::take(map)
             .into_iter()
             .map(|(n, v)| (format!("{n}K{k}"), v))
             .collect();
         *map = renamed;
     }
-    if let Some(es) = g["endpoints"].as_array_mut() {
+    if let Some(es) = g.get_mut("endpoints").and_then(Value::as_array_mut) {
         for e in es {
             for (key, sep) in [("id", "."), ("name", "_"), ("path", "_")] {
                 if let Some(v) = e[key].as_str() {
@@ -116,6 +116,20 @@ fn rename(g: &mut Value, k: usize, types: &BTreeSet<String>) {
                         job.insert(key.to_owned(), Value::from(suffix_type(v, k, types)));
                     }
                 }
+            }
+        }
+    }
+    // Events: another variant name and change type per copy (a service tells its events apart
+    // by them).
+    if let Some(es) = g.get_mut("events").and_then(Value::as_array_mut) {
+        for e in es {
+            if let Some(v) = e["name"].as_str() {
+                e["name"] = Value::from(format!("{v}K{k}"));
+            }
+            let change = e["change_type"].as_str().map(|c| format!("{c}_k{k}"));
+            match change {
+                Some(c) => e["change_type"] = Value::from(c),
+                None => e["change_type"] = Value::from(format!("k{k}")),
             }
         }
     }

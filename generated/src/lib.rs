@@ -35,6 +35,7 @@ pub mod tuzhan;
         feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-events",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"

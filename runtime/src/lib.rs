@@ -17,6 +17,7 @@ mod deleted;
 mod envelope;
 pub mod csv_file;
 pub mod erased;
+pub mod events;
 mod error;
 #[doc(hidden)]
 pub mod job;

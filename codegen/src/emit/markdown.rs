@@ -314,6 +314,25 @@ fn endpoint(out: &mut String, e: &Endpoint) {
     }
 }
 
+fn event(out: &mut String, e: &EventDef) {
+    let which = match &e.change_type {
+        Some(change) => format!("`Event` `{}`, `ChangeType` `{change}`", e.event),
+        None => format!("`Event` `{}`", e.event),
+    };
+    let _ = writeln!(
+        out,
+        "#### Event `{}` ({which})\n\n{}\n\n- **Source:** {}\n",
+        e.name,
+        e.summary,
+        e.source.texts().join("; ")
+    );
+    if let Some(d) = &e.description {
+        let _ = writeln!(out, "{d}\n");
+    }
+    out.push_str("**Members** (XML elements, besides ToUserName, FromUserName, CreateTime, MsgType, Event and ChangeType):\n\n");
+    field_rows(out, &e.fields);
+}
+
 /// The documents cited by lines: what each is and where the public can read it.
 fn sources(out: &mut String, documents: &[SourceDocument]) {
     if documents.is_empty() {
@@ -457,6 +476,16 @@ pub(crate) fn api_md(api: &Api) -> String {
             );
             for e in &g.endpoints {
                 endpoint(&mut out, e);
+            }
+            if !g.events.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "### Events of {}\n\nPushed to the callback URL; decode a decrypted message with `qywx::{}::{}::Event::decode` (any other message is `Event::Unknown`).\n",
+                    g.title, s.id, g.module
+                );
+                for e in &g.events {
+                    event(&mut out, e);
+                }
             }
             if !g.types.is_empty() {
                 let _ = writeln!(out, "### Types of {}\n", g.title);

@@ -136,6 +136,32 @@ pub(crate) fn openapi_json(api: &Api, service_ir: &ServiceIr) -> String {
     tags.push(json!({ "name": ERROR_CODES_TAG, "description": error_codes_text(service), "x-traitTag": true }));
     doc.insert("tags".into(), Value::Array(tags));
     doc.insert("paths".into(), Value::Object(paths));
+    // Pushed messages (3.1 webhooks): each event's decrypted XML members.
+    let webhooks: Map<String, Value> = groups
+        .iter()
+        .flat_map(|g| g.events.iter().map(move |e| (g, e)))
+        .map(|(g, e)| {
+            let which = match &e.change_type {
+                Some(change) => format!("Event {}, ChangeType {change}", e.event),
+                None => format!("Event {}", e.event),
+            };
+            let description = format!("{} ({which}; AES-encrypted and signed, WXBizMsgCrypt)", e.summary);
+            let schema = object_schema(Some(&description), &crate::check_events::schema_of(e), false);
+            (
+                e.name.clone(),
+                json!({ "post": {
+                    "operationId": format!("event.{}", e.name),
+                    "summary": e.summary,
+                    "tags": [g.title],
+                    "requestBody": { "required": true, "content": { "application/xml": { "schema": schema } } },
+                    "responses": { "200": { "description": "Received (answered at once: WeCom retries after 5 s)." } }
+                }}),
+            )
+        })
+        .collect();
+    if !webhooks.is_empty() {
+        doc.insert("webhooks".into(), Value::Object(webhooks));
+    }
     doc.insert(
         "components".into(),
         json!({

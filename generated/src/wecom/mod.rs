@@ -42,6 +42,10 @@ pub mod corpgroup_rule;
 #[cfg(feature = "wecom-department")]
 pub mod department;
 
+/// Callback events (通讯录回调通知)
+#[cfg(feature = "wecom-events")]
+pub mod events;
+
 /// Media (素材管理)
 #[cfg(feature = "wecom-media")]
 pub mod media;
@@ -65,6 +69,7 @@ pub mod server;
         feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-events",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -305,6 +310,7 @@ pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<WecomClient>] = &[
         feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-events",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -328,6 +334,7 @@ fn call_get_token(
         feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-events",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -351,6 +358,7 @@ fn call_start_sync_users(
         feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-events",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -390,6 +398,7 @@ fn prepare_sync_users(
         feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-events",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -413,6 +422,7 @@ fn call_start_replace_users(
         feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-events",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -452,6 +462,7 @@ fn prepare_replace_users(
         feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-events",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -477,6 +488,7 @@ fn call_start_replace_departments(
         feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-events",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -516,6 +528,7 @@ fn prepare_replace_departments(
         feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-events",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -539,6 +552,7 @@ fn call_get_job_result(
         feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-events",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -562,6 +576,7 @@ fn call_list_rule_ids(
         feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-events",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -585,6 +600,7 @@ fn call_delete_rule(
         feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-events",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -608,6 +624,7 @@ fn call_get_rule_info(
         feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-events",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -631,6 +648,7 @@ fn call_add_rule(
         feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-events",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -654,6 +672,7 @@ fn call_modify_rule(
         feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-events",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -677,6 +696,7 @@ fn call_create_department(
         feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-events",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -700,6 +720,7 @@ fn call_update_department(
         feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-events",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -723,6 +744,7 @@ fn call_delete_department(
         feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-events",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -746,6 +768,7 @@ fn call_list_departments(
         feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-events",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -769,6 +792,7 @@ fn call_get_department(
         feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-events",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -792,6 +816,7 @@ fn call_list_department_ids(
         feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-events",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -815,6 +840,7 @@ fn call_upload_media(
         feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-events",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -838,6 +864,7 @@ fn call_create_tag(
         feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-events",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -861,6 +888,7 @@ fn call_update_tag(
         feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-events",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -884,6 +912,7 @@ fn call_delete_tag(
         feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-events",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -907,6 +936,7 @@ fn call_get_tag_users(
         feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-events",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -930,6 +960,7 @@ fn call_add_tag_users(
         feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-events",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -953,6 +984,7 @@ fn call_delete_tag_users(
         feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-events",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -974,6 +1006,7 @@ fn call_list_tags(
         feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-events",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -997,6 +1030,7 @@ fn call_create_user(
         feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-events",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -1020,6 +1054,7 @@ fn call_update_user(
         feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-events",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -1043,6 +1078,7 @@ fn call_delete_user(
         feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-events",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -1066,6 +1102,7 @@ fn call_get_user(
         feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-events",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -1091,6 +1128,7 @@ fn call_list_department_users(
         feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-events",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -1114,6 +1152,7 @@ fn call_list_users(
         feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-events",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -1137,6 +1176,7 @@ fn call_list_user_ids(
         feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-events",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -1160,6 +1200,7 @@ fn call_convert_to_openid(
         feature = "wecom-batch",
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
+        feature = "wecom-events",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"

@@ -4,6 +4,7 @@
 
 mod client;
 mod csv;
+mod events;
 mod docs;
 mod job;
 mod json;
@@ -533,9 +534,11 @@ pub(crate) fn group_module(service: &ServiceIr, g: &GroupIr) -> String {
         TypeIr::View(v) => scope.view_type(v),
     });
     let items = g.endpoints.iter().map(|e| scope.endpoint_items(e));
+    let events = scope.events(&g.events);
     let tokens = quote! {
         #(#types)*
         #(#items)*
+        #events
     };
     render(module_doc, tokens, &g.spec.origin.file.display().to_string())
 }

@@ -1,0 +1,176 @@
+//! Messages a service pushes to a callback URL, once decrypted (see `callback`): their XML
+//! read into members, the common header taken out, and the payload typed by the generated
+//! event types (`qywx::wecom::events::Event::decode`). A message no event of the spec
+//! describes is kept as [`UnknownEvent`], its XML as it came.
+
+use quick_xml::events::Event as XmlEvent;
+use serde_json::{Map, Value};
+
+use crate::codec::{DecodeError, Decoded};
+
+/// A pushed message: who it is for and from, when, and what it says.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Pushed<E> {
+    /// `ToUserName`: the corp id.
+    pub to_user_name: Option<String>,
+    /// `FromUserName` (`sys` for contact changes).
+    pub from_user_name: Option<String>,
+    /// `CreateTime`, a Unix timestamp.
+    pub create_time: Option<i64>,
+    /// `MsgType` (`event`).
+    pub msg_type: Option<String>,
+    /// The event, typed.
+    pub event: E,
+}
+
+/// A message no event of the spec describes (a change type added after this version, or
+/// another kind of message), kept as it came.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UnknownEvent {
+    /// `Event`.
+    pub event: Option<String>,
+    /// `ChangeType`.
+    pub change_type: Option<String>,
+    /// The message's XML.
+    pub xml: String,
+}
+
+/// The members of a message: each child of the root element by name; an element holding text
+/// (plain or CDATA) is a string, one holding elements an object, and a name that repeats a
+/// list.
+pub fn xml_members(xml: &str) -> Decoded<Map<String, Value>> {
+    let mut reader = quick_xml::Reader::from_str(xml);
+    // The open elements: (name, members so far, text so far).
+    let mut stack: Vec<(String, Map<String, Value>, String)> = Vec::new();
+    let bad = |e: &dyn std::fmt::Display| DecodeError::new(format!("not XML: {e}"));
+    loop {
+        match reader.read_event().map_err(|e| bad(&e))? {
+            XmlEvent::Start(e) => {
+                stack.push((String::from_utf8_lossy(e.name().as_ref()).into_owned(), Map::new(), String::new()));
+            }
+            XmlEvent::Empty(e) => {
+                if let Some((_, members, _)) = stack.last_mut() {
+                    add(members, String::from_utf8_lossy(e.name().as_ref()).into_owned(), Value::String(String::new()));
+                }
+            }
+            XmlEvent::Text(t) => {
+                if let Some((_, _, text)) = stack.last_mut() {
+                    text.push_str(&t.decode().map_err(|e| bad(&e))?);
+                }
+            }
+            XmlEvent::CData(t) => {
+                if let Some((_, _, text)) = stack.last_mut() {
+                    text.push_str(&String::from_utf8_lossy(&t));
+                }
+            }
+            XmlEvent::GeneralRef(r) => {
+                // An entity in text (`&amp;`): its character.
+                if let Some((_, _, text)) = stack.last_mut() {
+                    let name = String::from_utf8_lossy(&r);
+                    let resolved = quick_xml::escape::resolve_xml_entity(&name)
+                        .map(str::to_owned)
+                        .or_else(|| r.resolve_char_ref().ok().flatten().map(String::from));
+                    text.push_str(&resolved.unwrap_or_default());
+                }
+            }
+            XmlEvent::End(_) => {
+                let Some((name, members, text)) = stack.pop() else {
+                    return Err(bad(&"an end tag without its start"));
+                };
+                let value = if members.is_empty() {
+                    Value::String(text.trim().to_owned())
+                } else {
+                    Value::Object(members)
+                };
+                match stack.last_mut() {
+                    Some((_, parent, _)) => add(parent, name, value),
+                    None => {
+                        return match value {
+                            Value::Object(members) => Ok(members),
+                            _ => Ok(Map::new()),
+                        }
+                    }
+                }
+            }
+            XmlEvent::Eof => return Err(bad(&"the message ends before its root element does")),
+            _ => {}
+        }
+    }
+}
+
+/// Adds a member; a name that repeats becomes a list.
+fn add(members: &mut Map<String, Value>, name: String, value: Value) {
+    match members.get_mut(&name) {
+        Some(Value::Array(items)) => items.push(value),
+        Some(first) => {
+            let first = std::mem::take(first);
+            members.insert(name, Value::Array(vec![first, value]));
+        }
+        None => {
+            members.insert(name, value);
+        }
+    }
+}
+
+fn take_text(members: &mut Map<String, Value>, name: &str) -> Option<String> {
+    match members.remove(name)? {
+        Value::String(s) => Some(s),
+        other => Some(other.to_string()),
+    }
+}
+
+/// Decodes the message `xml`: its header, then its payload by `known` (the generated match on
+/// `Event` and `ChangeType`, `None` for a message it does not know), else `unknown`.
+pub fn decode<E>(
+    xml: &str,
+    known: impl FnOnce(&str, Option<&str>, &Value) -> Option<Decoded<E>>,
+    unknown: impl FnOnce(UnknownEvent) -> E,
+) -> Decoded<Pushed<E>> {
+    let mut members = xml_members(xml)?;
+    let to_user_name = take_text(&mut members, "ToUserName");
+    let from_user_name = take_text(&mut members, "FromUserName");
+    let create_time = take_text(&mut members, "CreateTime").and_then(|t| t.trim().parse().ok());
+    let msg_type = take_text(&mut members, "MsgType");
+    let event_name = take_text(&mut members, "Event");
+    let change_type = take_text(&mut members, "ChangeType");
+    let payload = Value::Object(members);
+    let event = match event_name
+        .as_deref()
+        .and_then(|e| known(e, change_type.as_deref(), &payload))
+    {
+        Some(decoded) => decoded?,
+        None => unknown(UnknownEvent {
+            event: event_name,
+            change_type,
+            xml: xml.to_owned(),
+        }),
+    };
+    Ok(Pushed {
+        to_user_name,
+        from_user_name,
+        create_time,
+        msg_type,
+        event,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn members_are_text_objects_and_repeats_lists() {
+        let xml = "<xml><ToUserName><![CDATA[toUser]]></ToUserName><ChangeType>update_user</ChangeType>\
+                   <Name>A &amp; B</Name><Empty/><ExtAttr><Item><Name>爱好</Name></Item><Item><Name>x</Name></Item></ExtAttr></xml>";
+        let members = xml_members(xml).unwrap();
+        assert_eq!(members["ToUserName"], "toUser");
+        assert_eq!(members["ChangeType"], "update_user");
+        assert_eq!(members["Name"], "A & B");
+        assert_eq!(members["Empty"], "");
+        assert_eq!(members["ExtAttr"]["Item"][1]["Name"], "x");
+        assert!(xml_members("<xml><a>").is_err());
+        assert!(xml_members("not xml at all <").is_err());
+    }
+}
