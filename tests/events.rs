@@ -51,3 +51,15 @@ fn the_minimal_form_unknown_members_and_unknown_changes_are_kept() {
     assert!(error.to_string().contains("Id"), "{error}");
     assert!(Event::decode("<xml><broken").is_err());
 }
+
+/// 90973's example of 异步任务完成通知.
+#[test]
+fn a_finished_job_is_reported_by_its_event() {
+    let xml = "<xml><ToUserName><![CDATA[wx28dbb14e3720FAKE]]></ToUserName>\n<FromUserName><![CDATA[FromUser]]></FromUserName>\n<CreateTime>1425284517</CreateTime>\n<MsgType><![CDATA[event]]></MsgType>\n<Event><![CDATA[batch_job_result]]></Event>\n<BatchJob><JobId><![CDATA[S0MrnndvRG5fadSlLwiBqiDDbM143UqTmKP3152FZk4]]></JobId>\n<JobType><![CDATA[sync_user]]></JobType>\n<ErrCode>0</ErrCode>\n<ErrMsg><![CDATA[ok]]></ErrMsg>\n</BatchJob>\n</xml>";
+    let pushed = Event::decode(xml).unwrap();
+    assert_eq!(pushed.from_user_name.as_deref(), Some("FromUser"));
+    let Event::BatchJobResult(job) = pushed.event else { panic!("{:?}", pushed.event) };
+    assert_eq!(job.batch_job.jobid, "S0MrnndvRG5fadSlLwiBqiDDbM143UqTmKP3152FZk4");
+    assert_eq!((job.batch_job.job_type.as_str(), job.batch_job.errcode), ("sync_user", 0));
+    assert_eq!(job.batch_job.errmsg.as_deref(), Some("ok"));
+}

@@ -6,7 +6,101 @@
 use qywx_runtime::{json_object, Result};
 use qywx_runtime::codec::{DecodeError, Decoded, FromJson, JsonOut, MembersOut, Required, Separated, ToJson, ValueReader};
 use qywx_runtime::lenient::separated::SeparatedList;
+use qywx_runtime::validate::{Validate, Validator};
 use serde_json::{Map, Value};
+
+/// The job a batch_job_result event reports.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct BatchJobInfo {
+    /// 异步任务id，最大长度为64字符. The job id.
+    ///
+    /// Wire name `JobId`, type `string`, required.
+    pub jobid: String,
+    /// 操作类型，字符串，目前分别有：sync_user(增量更新成员)、 replace_user(全量覆盖成员)、invite_user(邀请成员关注)、replace_party(全量覆盖部门). What the job did; text, since invite_user is not one of getresult's types.
+    ///
+    /// Wire name `JobType`, type `string`, required.
+    pub job_type: String,
+    /// 返回码. The job's code; 0 is success.
+    ///
+    /// Wire name `ErrCode`, type `i64`, required.
+    pub errcode: i64,
+    /// 对返回码的文本描述内容. The code's text.
+    ///
+    /// Wire name `ErrMsg`, type `string`, optional.
+    pub errmsg: Option<String>,
+    /// Members the server sent that this version of the spec does not model, kept as sent.
+    pub extra: Map<String, Value>,
+}
+
+impl BatchJobInfo {
+    /// A `BatchJobInfo` from its required fields (`JobId`, `JobType`, `ErrCode`); optional fields start unset.
+    pub fn new(
+        jobid: impl Into<String>,
+        job_type: impl Into<String>,
+        errcode: i64,
+    ) -> Self {
+        Self {
+            jobid: jobid.into(),
+            job_type: job_type.into(),
+            errcode,
+            errmsg: None,
+            extra: Map::new(),
+        }
+    }
+
+    /// Sets `ErrMsg`: 对返回码的文本描述内容. The code's text.
+    #[must_use = "a setter returns the updated value"]
+    pub fn errmsg(mut self, value: impl Into<String>) -> Self {
+        self.errmsg = Some(value.into());
+        self
+    }
+}
+
+impl FromJson for BatchJobInfo {
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut jobid: Option<String> = None;
+        let mut job_type: Option<String> = None;
+        let mut errcode: Option<i64> = None;
+        let mut errmsg: Option<String> = None;
+        let extra = json
+            .object(
+                "BatchJobInfo",
+                &["JobId", "JobType", "ErrCode", "ErrMsg"],
+                &mut [
+                    &mut Required(&mut jobid),
+                    &mut Required(&mut job_type),
+                    &mut Required(&mut errcode),
+                    &mut errmsg,
+                ],
+            )?;
+        Ok(Self {
+            jobid: Required::check(jobid, "JobId")?,
+            job_type: Required::check(job_type, "JobType")?,
+            errcode: Required::check(errcode, "ErrCode")?,
+            errmsg,
+            extra,
+        })
+    }
+}
+
+impl ToJson for BatchJobInfo {
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
+        out.put("JobId", &self.jobid);
+        out.put("JobType", &self.job_type);
+        out.put("ErrCode", &self.errcode);
+        out.put_some("ErrMsg", &self.errmsg);
+        out.put_extra(&self.extra, &["JobId", "JobType", "ErrCode", "ErrMsg"]);
+        out.finish();
+    }
+}
+
+json_object!(BatchJobInfo);
+
+impl Validate for BatchJobInfo {
+    fn validate(&self, _v: &mut Validator) {}
+}
 
 /// 新增成员事件: a member was created.
 ///
@@ -1102,7 +1196,58 @@ impl ToJson for UpdateTagEvent {
 
 json_object!(UpdateTagEvent);
 
-/// A message pushed to the callback URL, by its `Event` and `ChangeType`: `change_contact`/`create_user`, `change_contact`/`update_user`, `change_contact`/`delete_user`, `change_contact`/`create_party`, `change_contact`/`update_party`, `change_contact`/`delete_party`, `change_contact`/`update_tag`. Any other message is `Unknown`, its XML kept.
+/// 异步任务完成通知: an asynchronous job (batch/syncuser, replaceuser, replaceparty, invite) has finished.
+///
+/// The members of a pushed message whose `Event` batch_job_result.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct BatchJobResultEvent {
+    /// The job: its id, kind and outcome.
+    ///
+    /// Wire name `BatchJob`, type `BatchJobInfo`, required.
+    pub batch_job: BatchJobInfo,
+    /// Members the server sent that this version of the spec does not model, kept as sent.
+    pub extra: Map<String, Value>,
+}
+
+impl BatchJobResultEvent {
+    /// A `BatchJobResultEvent` from its required fields (`BatchJob`); optional fields start unset.
+    pub fn new(batch_job: BatchJobInfo) -> Self {
+        Self {
+            batch_job,
+            extra: Map::new(),
+        }
+    }
+}
+
+impl FromJson for BatchJobResultEvent {
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut batch_job: Option<BatchJobInfo> = None;
+        let extra = json
+            .object(
+                "BatchJobResultEvent",
+                &["BatchJob"],
+                &mut [&mut Required(&mut batch_job)],
+            )?;
+        Ok(Self {
+            batch_job: Required::check(batch_job, "BatchJob")?,
+            extra,
+        })
+    }
+}
+
+impl ToJson for BatchJobResultEvent {
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
+        out.put("BatchJob", &self.batch_job);
+        out.put_extra(&self.extra, &["BatchJob"]);
+        out.finish();
+    }
+}
+
+json_object!(BatchJobResultEvent);
+
+/// A message pushed to the callback URL, by its `Event` and `ChangeType`: `change_contact`/`create_user`, `change_contact`/`update_user`, `change_contact`/`delete_user`, `change_contact`/`create_party`, `change_contact`/`update_party`, `change_contact`/`delete_party`, `change_contact`/`update_tag`, `batch_job_result`. Any other message is `Unknown`, its XML kept.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum Event {
@@ -1120,6 +1265,8 @@ pub enum Event {
     DeleteParty(DeletePartyEvent),
     /// 标签成员变更事件: members or departments were added to or removed from a tag.
     UpdateTag(UpdateTagEvent),
+    /// 异步任务完成通知: an asynchronous job (batch/syncuser, replaceuser, replaceparty, invite) has finished.
+    BatchJobResult(BatchJobResultEvent),
     /// A message no event of this version describes, kept as it came.
     Unknown(qywx_runtime::events::UnknownEvent),
 }
@@ -1172,6 +1319,12 @@ impl Event {
                     Some(
                         qywx_runtime::codec::from_value::<UpdateTagEvent>(payload)
                             .map(Self::UpdateTag),
+                    )
+                }
+                ("batch_job_result", None) => {
+                    Some(
+                        qywx_runtime::codec::from_value::<BatchJobResultEvent>(payload)
+                            .map(Self::BatchJobResult),
                     )
                 }
                 _ => None,
