@@ -19,8 +19,9 @@ fn the_official_examples_decode_into_their_events() {
     let Event::CreateUser(user) = pushed.event else { panic!("{:?}", pushed.event) };
     assert_eq!(user.userid, "zhangsan");
     assert_eq!(user.name.as_deref(), Some("张三"));
-    assert_eq!(user.department.as_deref(), Some(&["1".to_owned(), "2".to_owned(), "3".to_owned()][..]));
-    assert_eq!(user.is_leader_in_dept.as_deref().map(<[String]>::len), Some(3));
+    assert_eq!(user.department, Some(vec![1, 2, 3]));
+    assert_eq!(user.is_leader_in_dept, Some(vec![1, 0, 0]));
+    assert_eq!(user.direct_leader, Some(vec!["lisi".to_owned(), "wangwu".to_owned()]));
     assert_eq!(user.main_department, Some(1));
     assert_eq!(user.mobile.as_deref(), Some("13800000000"));
     assert!(user.extra.is_empty(), "every member is modelled: {:?}", user.extra);
@@ -28,7 +29,7 @@ fn the_official_examples_decode_into_their_events() {
     let Event::UpdateTag(tag) = Event::decode(UPDATE_TAG).unwrap().event else { panic!() };
     assert_eq!(tag.tag_id, 1);
     assert_eq!(tag.add_user_items, Some(vec!["zhangsan".to_owned(), "lisi".to_owned()]));
-    assert_eq!(tag.del_party_items, Some(vec!["3".to_owned(), "4".to_owned()]));
+    assert_eq!(tag.del_party_items, Some(vec![3, 4]));
 }
 
 #[test]
@@ -38,12 +39,24 @@ fn the_minimal_form_unknown_members_and_unknown_changes_are_kept() {
     let minimal = "<xml><ToUserName><![CDATA[ww1]]></ToUserName><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[change_contact]]></Event><ChangeType>update_user</ChangeType><UserID><![CDATA[lisi]]></UserID><Department><![CDATA[2]]></Department><NewUserID><![CDATA[lisi2]]></NewUserID></xml>";
     let Event::UpdateUser(user) = Event::decode(minimal).unwrap().event else { panic!() };
     assert_eq!((user.userid.as_str(), user.name.as_deref()), ("lisi", None));
-    assert_eq!(user.extra["NewUserID"], "lisi2");
+    assert_eq!(user.new_userid.as_deref(), Some("lisi2"));
+    assert_eq!(user.department, Some(vec![2]));
+    assert!(user.extra.is_empty());
 
     let unknown = "<xml><ToUserName><![CDATA[ww1]]></ToUserName><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[change_contact]]></Event><ChangeType><![CDATA[something_new]]></ChangeType><X>1</X></xml>";
     let Event::Unknown(kept) = Event::decode(unknown).unwrap().event else { panic!() };
     assert_eq!((kept.event.as_deref(), kept.change_type.as_deref()), (Some("change_contact"), Some("something_new")));
     assert_eq!(kept.xml, unknown);
+
+    // A member this version does not model is kept in `extra`.
+    let extended = "<xml><Event>change_contact</Event><ChangeType>delete_user</ChangeType><UserID>u</UserID><Since>2026</Since></xml>";
+    let Event::DeleteUser(user) = Event::decode(extended).unwrap().event else { panic!() };
+    assert_eq!(user.extra["Since"], "2026");
+
+    // A list item that is not an id is an error naming its place.
+    let bad_list = "<xml><Event>change_contact</Event><ChangeType>update_user</ChangeType><UserID>u</UserID><Department>1,x</Department></xml>";
+    let error = Event::decode(bad_list).unwrap_err();
+    assert_eq!(error.path(), "Department[1]", "{error}");
 
     // A known change without its identifier is an error naming it, not a panic.
     let broken = "<xml><Event>change_contact</Event><ChangeType>delete_party</ChangeType></xml>";
@@ -62,4 +75,21 @@ fn a_finished_job_is_reported_by_its_event() {
     assert_eq!(job.batch_job.jobid, "S0MrnndvRG5fadSlLwiBqiDDbM143UqTmKP3152FZk4");
     assert_eq!((job.batch_job.job_type.as_str(), job.batch_job.errcode), ("sync_user", 0));
     assert_eq!(job.batch_job.errmsg.as_deref(), Some("ok"));
+}
+
+/// The official update_user example, whole (as go-workwx's test carries it, @3887053b
+/// rx_msg_test.go:99): the new UserID and both kinds of extended attribute.
+#[test]
+fn an_update_carries_the_new_userid_and_typed_extended_attributes() {
+    let xml = " <xml><ToUserName><![CDATA[toUser]]></ToUserName><FromUserName><![CDATA[sys]]></FromUserName> <CreateTime>1403610513</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[change_contact]]></Event><ChangeType>update_user</ChangeType><UserID><![CDATA[zhangsan]]></UserID><NewUserID><![CDATA[zhangsan001]]></NewUserID><Name><![CDATA[张三]]></Name><Department><![CDATA[1,2,3]]></Department><MainDepartment>1</MainDepartment><IsLeaderInDept><![CDATA[1,0,0]]></IsLeaderInDept><Position><![CDATA[产品经理]]></Position><Mobile>13800000000</Mobile><Gender>1</Gender><Email><![CDATA[zhangsan@gzdev.com]]></Email><Status>1</Status><Avatar><![CDATA[http://wx.qlogo.cn/mmopen/ajNVdqHZLLA3WJ6DSZUfiakYe37PKnQhBIeOQBO4czqrnZDS79FH5Wm5m4X69TBicnHFlhiafvDwklOpZeXYQQ2icg/0]]></Avatar><Alias><![CDATA[zhangsan]]></Alias><Telephone><![CDATA[020-123456]]></Telephone><Address><![CDATA[广州市]]></Address><ExtAttr><Item><Name><![CDATA[爱好]]></Name><Type>0</Type><Text><Value><![CDATA[旅游]]></Value></Text></Item><Item><Name><![CDATA[卡号]]></Name><Type>1</Type><Web><Title><![CDATA[企业微信]]></Title><Url><![CDATA[https://work.weixin.qq.com]]></Url></Web></Item></ExtAttr></xml>";
+    let Event::UpdateUser(user) = Event::decode(xml).unwrap().event else { panic!() };
+    assert_eq!((user.userid.as_str(), user.new_userid.as_deref()), ("zhangsan", Some("zhangsan001")));
+    assert_eq!(user.status, Some(1));
+    let items = user.ext_attr.unwrap().items.unwrap();
+    assert_eq!(items.len(), 2);
+    assert_eq!((items[0].name.as_str(), items[0].attr_type), ("爱好", Some(0)));
+    assert_eq!(items[0].text.as_ref().and_then(|t| t.value.as_deref()), Some("旅游"));
+    let web = items[1].web.as_ref().unwrap();
+    assert_eq!((web.title.as_deref(), web.url.as_deref()), (Some("企业微信"), Some("https://work.weixin.qq.com")));
+    assert!(user.extra.is_empty(), "every member is modelled: {:?}", user.extra);
 }

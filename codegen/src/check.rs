@@ -592,11 +592,11 @@ pub(crate) fn check_schema(index: &TypeIndex<'_>, schema: &ObjectSchema, owner: 
                     .err_at(".encoding", "`string` encoding applies to bool and integer fields"));
             }
             Some(Encoding::PipeSeparated | Encoding::CommaSeparated)
-                if f.ty != TypeExpr::Array(Box::new(TypeExpr::Prim(Prim::String))) =>
+                if !matches!(&f.ty, TypeExpr::Array(item) if matches!(**item, TypeExpr::Prim(Prim::String | Prim::I64))) =>
             {
                 return Err(f
                     .origin
-                    .err_at(".encoding", "separated encodings apply to `string[]` fields"));
+                    .err_at(".encoding", "separated encodings apply to `string[]` and `i64[]` fields"));
             }
             _ => {}
         }

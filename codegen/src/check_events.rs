@@ -15,11 +15,21 @@ pub(crate) fn schema_of(e: &EventDef) -> ObjectSchema {
     }
 }
 
-/// Every event of `spec`: its name, its payload type's name, and the (event, change type) pair
-/// unique within its service.
+/// Every event of `spec`: its name, its payload type's name, the (event, change type) pair
+/// unique within its service, and one group per service holding them (its `Event` is what the
+/// service's callback receiver decodes).
 pub(crate) fn check_events(spec: &Spec, index: &TypeIndex<'_>, errs: &mut SpecErrors) {
     let mut seen: BTreeMap<(&str, &str, Option<&str>), &EventDef> = BTreeMap::new();
+    let mut events_group: BTreeMap<&str, &str> = BTreeMap::new();
     for g in &spec.groups {
+        if let Some(first) = g.events.first() {
+            if let Some(other) = events_group.insert(g.service.as_str(), g.module.as_str()) {
+                errs.push(first.origin.err_at(
+                    "",
+                    format!("service `{}` already has its events in group `{other}`: a service's events live in one group", g.service),
+                ));
+            }
+        }
         for e in &g.events {
             let pascal = e.name.chars().next().is_some_and(|c| c.is_ascii_uppercase())
                 && e.name.chars().all(|c| c.is_ascii_alphanumeric());

@@ -174,6 +174,11 @@ pub fn generate(paths: &Paths) -> Result<(Vec<GeneratedFile>, Stats), SpecErrors
         jobs.push(generated(dir.join("server.rs"), || {
             emit::server::server_module(service)
         }));
+        if let Some(group) = emit::rust::events_group(service) {
+            jobs.push(generated(dir.join(format!("{}.rs", emit::rust::CALLBACK_MODULE)), move || {
+                emit::rust::callback_module(service, group)
+            }));
+        }
         for group in &service.groups {
             jobs.push(generated(dir.join(format!("{}.rs", group.spec.module)), || {
                 emit::rust::group_module(service, group)

@@ -930,8 +930,8 @@ pub struct Field {
     /// `request_errors.invalid_request`.
     #[serde(default)]
     pub missing_code: Option<String>,
-    /// `string`: sent as a JSON string; `pipe_separated` / `comma_separated`: a `string[]` sent as
-    /// one `|`- or `,`-separated string.
+    /// `string`: sent as a JSON string; `pipe_separated` / `comma_separated`: a `string[]` or
+    /// `i64[]` sent as one `|`- or `,`-separated string.
     #[serde(default)]
     pub encoding: Option<Encoding>,
     /// The documented text format of a `string` field (`date_time`): typed in Rust, so a

@@ -38,8 +38,8 @@ pub struct UnknownEvent {
 }
 
 /// The members of a message: each child of the root element by name; an element holding text
-/// (plain or CDATA) is a string, one holding elements an object, and a name that repeats a
-/// list.
+/// (plain or CDATA) is a string, one holding elements an object, and a name that repeats (or
+/// `Item`) a list. A DTD is skipped, never expanded.
 pub fn xml_members(xml: &str) -> Decoded<Map<String, Value>> {
     let mut reader = quick_xml::Reader::from_str(xml);
     // The open elements: (name, members so far, text so far).
@@ -72,7 +72,9 @@ pub fn xml_members(xml: &str) -> Decoded<Map<String, Value>> {
                     let resolved = quick_xml::escape::resolve_xml_entity(&name)
                         .map(str::to_owned)
                         .or_else(|| r.resolve_char_ref().ok().flatten().map(String::from));
-                    text.push_str(&resolved.unwrap_or_default());
+                    // No entity is declared in a message (a DTD's are never expanded): an
+                    // unknown one is an error, not an empty string.
+                    text.push_str(&resolved.ok_or_else(|| bad(&"an undeclared entity"))?);
                 }
             }
             XmlEvent::End(_) => {
@@ -100,13 +102,17 @@ pub fn xml_members(xml: &str) -> Decoded<Map<String, Value>> {
     }
 }
 
-/// Adds a member; a name that repeats becomes a list.
+/// Adds a member; a name that repeats becomes a list, and so does `Item` (WeCom's element for
+/// the entries of a list, as in `ExtAttr`) when it comes once.
 fn add(members: &mut Map<String, Value>, name: String, value: Value) {
     match members.get_mut(&name) {
         Some(Value::Array(items)) => items.push(value),
         Some(first) => {
             let first = std::mem::take(first);
             members.insert(name, Value::Array(vec![first, value]));
+        }
+        None if name.eq_ignore_ascii_case("item") => {
+            members.insert(name, Value::Array(vec![value]));
         }
         None => {
             members.insert(name, value);
@@ -170,6 +176,11 @@ mod tests {
         assert_eq!(members["Name"], "A & B");
         assert_eq!(members["Empty"], "");
         assert_eq!(members["ExtAttr"]["Item"][1]["Name"], "x");
+        let one = xml_members("<xml><ExtAttr><Item><Name>a</Name></Item></ExtAttr></xml>").unwrap();
+        assert_eq!(one["ExtAttr"]["Item"][0]["Name"], "a", "one Item is a list of one");
+        // A billion laughs: the DTD's entities are never expanded; their use is an error.
+        let bomb = "<?xml version=\"1.0\"?><!DOCTYPE xml [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;\">]><xml><Name>&b;</Name></xml>";
+        assert!(xml_members(bomb).is_err());
         assert!(xml_members("<xml><a>").is_err());
         assert!(xml_members("not xml at all <").is_err());
     }

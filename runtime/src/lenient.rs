@@ -244,37 +244,90 @@ impl<T: AsWireString> AsWireString for Option<T> {
 }
 
 /// Lists the spec says go on the wire as one separated string (`pipe_separated`: WeCom's
-/// `invalidlist`, `"usr1|usr2"`; `comma_separated`: Tuzhan's `deputyDeptIds`, `"D1,D2"`); the
-/// codec reads and writes them.
+/// `invalidlist`, `"usr1|usr2"`; `comma_separated`: Tuzhan's `deputyDeptIds`, `"D1,D2"`, and
+/// the callback events' `Department`, `"1,2,3"`); the codec reads and writes them.
 pub mod separated {
-    /// A `Vec<String>` or `Option<Vec<String>>` field.
+    use crate::codec::{DecodeError, Decoded};
+
+    /// An item of a separated list: text, or an integer written in decimal.
+    pub trait SeparatedItem: Sized {
+        /// The item of one piece of the string; `None` when it is not one.
+        fn parse_item(text: &str) -> Option<Self>;
+        /// The item's text on the wire.
+        fn item_text(&self) -> String;
+        /// What an item is, for errors.
+        const KIND: &'static str;
+    }
+
+    impl SeparatedItem for String {
+        fn parse_item(text: &str) -> Option<Self> {
+            Some(text.to_owned())
+        }
+        fn item_text(&self) -> String {
+            self.clone()
+        }
+        const KIND: &'static str = "text";
+    }
+
+    impl SeparatedItem for i64 {
+        fn parse_item(text: &str) -> Option<Self> {
+            text.parse().ok()
+        }
+        fn item_text(&self) -> String {
+            self.to_string()
+        }
+        const KIND: &'static str = "an integer";
+    }
+
+    /// A `Vec<T>` or `Option<Vec<T>>` field of separated items.
     pub trait SeparatedList: Sized {
-        /// From the decoded items (`None` when the member was absent or null).
-        fn from_items(items: Option<Vec<String>>) -> Self;
-        /// The items to send.
-        fn items(&self) -> Option<&[String]>;
+        /// The value of an absent member.
+        fn absent() -> Self;
+        /// From the pieces read (`None` when the member was absent or null); `Err` names the
+        /// first piece that is not an item.
+        fn from_pieces(pieces: Option<Vec<String>>) -> Decoded<Self>;
+        /// The items' texts to send; `None` when unset.
+        fn pieces(&self) -> Option<Vec<String>>;
 
         /// Reads the list from one `separator`-separated string or an array of strings.
-        fn read_separated(value: &mut dyn crate::codec::ValueReader, separator: char) -> crate::codec::Decoded<Self> {
-            value.separated(separator).map(Self::from_items)
+        fn read_separated(value: &mut dyn crate::codec::ValueReader, separator: char) -> Decoded<Self> {
+            value.separated(separator).and_then(Self::from_pieces)
         }
     }
 
-    impl SeparatedList for Vec<String> {
-        fn from_items(items: Option<Vec<String>>) -> Self {
-            items.unwrap_or_default()
+    fn items<T: SeparatedItem>(pieces: Vec<String>) -> Decoded<Vec<T>> {
+        pieces
+            .into_iter()
+            .enumerate()
+            .map(|(index, piece)| {
+                T::parse_item(&piece).ok_or_else(|| {
+                    DecodeError::new(format!("`{piece}` is not {}", T::KIND)).at_index(index)
+                })
+            })
+            .collect()
+    }
+
+    impl<T: SeparatedItem> SeparatedList for Vec<T> {
+        fn absent() -> Self {
+            Vec::new()
         }
-        fn items(&self) -> Option<&[String]> {
-            Some(self)
+        fn from_pieces(pieces: Option<Vec<String>>) -> Decoded<Self> {
+            items(pieces.unwrap_or_default())
+        }
+        fn pieces(&self) -> Option<Vec<String>> {
+            Some(self.iter().map(T::item_text).collect())
         }
     }
 
-    impl SeparatedList for Option<Vec<String>> {
-        fn from_items(items: Option<Vec<String>>) -> Self {
-            items
+    impl<T: SeparatedItem> SeparatedList for Option<Vec<T>> {
+        fn absent() -> Self {
+            None
         }
-        fn items(&self) -> Option<&[String]> {
-            self.as_deref()
+        fn from_pieces(pieces: Option<Vec<String>>) -> Decoded<Self> {
+            pieces.map(items).transpose()
+        }
+        fn pieces(&self) -> Option<Vec<String>> {
+            self.as_ref().map(|items| items.iter().map(T::item_text).collect())
         }
     }
 }

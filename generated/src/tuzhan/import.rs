@@ -1050,7 +1050,7 @@ impl FromJson for ImportEmployee {
         let mut dept_manager_flag: Option<bool> = None;
         let mut role_keys: Option<Vec<RoleKey>> = None;
         let mut update_time: Option<LocalDateTime> = None;
-        let mut deputy_dept_ids: Option<Vec<String>> = SeparatedList::from_items(None);
+        let mut deputy_dept_ids: Option<Vec<String>> = SeparatedList::absent();
         let mut serial_num: Option<i32> = None;
         let mut role_id: Option<i64> = None;
         let extra = json

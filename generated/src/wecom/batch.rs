@@ -918,7 +918,7 @@ pub struct StartSyncUsersRequest {
     ///
     /// Wire name `to_invite`, type `bool`, optional.
     pub to_invite: Option<bool>,
-    /// 回调信息。如填写该项则任务完成后，通过callback推送事件给企业. Where to push the job's completion event (batch_job_result); the event itself comes with the callbacks support.
+    /// 回调信息。如填写该项则任务完成后，通过callback推送事件给企业. Where to push the job's completion event (batch_job_result): `events::Event::BatchJobResult`, received through `callback`.
     ///
     /// Wire name `callback`, type `JobCallback`, optional.
     pub callback: Option<JobCallback>,
@@ -941,7 +941,7 @@ impl StartSyncUsersRequest {
         self
     }
 
-    /// Sets `callback`: 回调信息。如填写该项则任务完成后，通过callback推送事件给企业. Where to push the job's completion event (batch_job_result); the event itself comes with the callbacks support.
+    /// Sets `callback`: 回调信息。如填写该项则任务完成后，通过callback推送事件给企业. Where to push the job's completion event (batch_job_result): `events::Event::BatchJobResult`, received through `callback`.
     #[must_use = "a setter returns the updated value"]
     pub fn callback(mut self, value: impl Into<JobCallback>) -> Self {
         self.callback = Some(value.into());
@@ -1010,7 +1010,7 @@ pub struct StartReplaceUsersRequest {
     ///
     /// Wire name `to_invite`, type `bool`, optional.
     pub to_invite: Option<bool>,
-    /// 回调信息。如填写该项则任务完成后，通过callback推送事件给企业. Where to push the job's completion event (batch_job_result); the event itself comes with the callbacks support.
+    /// 回调信息。如填写该项则任务完成后，通过callback推送事件给企业. Where to push the job's completion event (batch_job_result): `events::Event::BatchJobResult`, received through `callback`.
     ///
     /// Wire name `callback`, type `JobCallback`, optional.
     pub callback: Option<JobCallback>,
@@ -1033,7 +1033,7 @@ impl StartReplaceUsersRequest {
         self
     }
 
-    /// Sets `callback`: 回调信息。如填写该项则任务完成后，通过callback推送事件给企业. Where to push the job's completion event (batch_job_result); the event itself comes with the callbacks support.
+    /// Sets `callback`: 回调信息。如填写该项则任务完成后，通过callback推送事件给企业. Where to push the job's completion event (batch_job_result): `events::Event::BatchJobResult`, received through `callback`.
     #[must_use = "a setter returns the updated value"]
     pub fn callback(mut self, value: impl Into<JobCallback>) -> Self {
         self.callback = Some(value.into());
@@ -1098,7 +1098,7 @@ pub struct StartReplaceDepartmentsRequest {
     ///
     /// Wire name `media_id`, type `string`, required.
     pub media_id: String,
-    /// 回调信息。如填写该项则任务完成后，通过callback推送事件给企业. Where to push the job's completion event (batch_job_result); the event itself comes with the callbacks support.
+    /// 回调信息。如填写该项则任务完成后，通过callback推送事件给企业. Where to push the job's completion event (batch_job_result): `events::Event::BatchJobResult`, received through `callback`.
     ///
     /// Wire name `callback`, type `JobCallback`, optional.
     pub callback: Option<JobCallback>,
@@ -1113,7 +1113,7 @@ impl StartReplaceDepartmentsRequest {
         }
     }
 
-    /// Sets `callback`: 回调信息。如填写该项则任务完成后，通过callback推送事件给企业. Where to push the job's completion event (batch_job_result); the event itself comes with the callbacks support.
+    /// Sets `callback`: 回调信息。如填写该项则任务完成后，通过callback推送事件给企业. Where to push the job's completion event (batch_job_result): `events::Event::BatchJobResult`, received through `callback`.
     #[must_use = "a setter returns the updated value"]
     pub fn callback(mut self, value: impl Into<JobCallback>) -> Self {
         self.callback = Some(value.into());

@@ -102,6 +102,286 @@ impl Validate for BatchJobInfo {
     fn validate(&self, _v: &mut Validator) {}
 }
 
+/// 成员扩展属性: the member's extended attributes as the event sends them (`&lt;ExtAttr&gt;&lt;Item&gt;…&lt;/Item&gt;…&lt;/ExtAttr&gt;`).
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct EventExtAttr {
+    /// One entry per attribute.
+    ///
+    /// Wire name `Item`, type `EventExtAttrItem[]`, optional.
+    pub items: Option<Vec<EventExtAttrItem>>,
+    /// Members the server sent that this version of the spec does not model, kept as sent.
+    pub extra: Map<String, Value>,
+}
+
+impl EventExtAttr {
+    /// An `EventExtAttr` with every optional field unset.
+    pub fn new() -> Self {
+        Self {
+            items: None,
+            extra: Map::new(),
+        }
+    }
+
+    /// Sets `Item`: One entry per attribute.
+    #[must_use = "a setter returns the updated value"]
+    pub fn items(mut self, value: impl Into<Vec<EventExtAttrItem>>) -> Self {
+        self.items = Some(value.into());
+        self
+    }
+}
+
+impl FromJson for EventExtAttr {
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut items: Option<Vec<EventExtAttrItem>> = None;
+        let extra = json.object("EventExtAttr", &["Item"], &mut [&mut items])?;
+        Ok(Self { items, extra })
+    }
+}
+
+impl ToJson for EventExtAttr {
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
+        out.put_some("Item", &self.items);
+        out.put_extra(&self.extra, &["Item"]);
+        out.finish();
+    }
+}
+
+json_object!(EventExtAttr);
+
+impl Validate for EventExtAttr {
+    fn validate(&self, v: &mut Validator) {
+        if let Some(value) = &self.items {
+            v.each("Item", value);
+        }
+    }
+}
+
+/// One extended attribute: its name, its type, and its text or web value.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct EventExtAttrItem {
+    /// 属性名称. The attribute's name.
+    ///
+    /// Wire name `Name`, type `string`, required.
+    pub name: String,
+    /// 属性类型: 0-文本 1-网页. 0 text (see `Text`), 1 web (see `Web`).
+    ///
+    /// Wire name `Type`, type `i64`, optional.
+    pub attr_type: Option<i64>,
+    /// The text value.
+    ///
+    /// Wire name `Text`, type `EventExtAttrText`, optional.
+    pub text: Option<EventExtAttrText>,
+    /// The web value.
+    ///
+    /// Wire name `Web`, type `EventExtAttrWeb`, optional.
+    pub web: Option<EventExtAttrWeb>,
+    /// Members the server sent that this version of the spec does not model, kept as sent.
+    pub extra: Map<String, Value>,
+}
+
+impl EventExtAttrItem {
+    /// An `EventExtAttrItem` from its required fields (`Name`); optional fields start unset.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            attr_type: None,
+            text: None,
+            web: None,
+            extra: Map::new(),
+        }
+    }
+
+    /// Sets `Type`: 属性类型: 0-文本 1-网页. 0 text (see `Text`), 1 web (see `Web`).
+    #[must_use = "a setter returns the updated value"]
+    pub fn attr_type(mut self, value: impl Into<i64>) -> Self {
+        self.attr_type = Some(value.into());
+        self
+    }
+
+    /// Sets `Text`: The text value.
+    #[must_use = "a setter returns the updated value"]
+    pub fn text(mut self, value: impl Into<EventExtAttrText>) -> Self {
+        self.text = Some(value.into());
+        self
+    }
+
+    /// Sets `Web`: The web value.
+    #[must_use = "a setter returns the updated value"]
+    pub fn web(mut self, value: impl Into<EventExtAttrWeb>) -> Self {
+        self.web = Some(value.into());
+        self
+    }
+}
+
+impl FromJson for EventExtAttrItem {
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut name: Option<String> = None;
+        let mut attr_type: Option<i64> = None;
+        let mut text: Option<EventExtAttrText> = None;
+        let mut web: Option<EventExtAttrWeb> = None;
+        let extra = json
+            .object(
+                "EventExtAttrItem",
+                &["Name", "Type", "Text", "Web"],
+                &mut [&mut Required(&mut name), &mut attr_type, &mut text, &mut web],
+            )?;
+        Ok(Self {
+            name: Required::check(name, "Name")?,
+            attr_type,
+            text,
+            web,
+            extra,
+        })
+    }
+}
+
+impl ToJson for EventExtAttrItem {
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
+        out.put("Name", &self.name);
+        out.put_some("Type", &self.attr_type);
+        out.put_some("Text", &self.text);
+        out.put_some("Web", &self.web);
+        out.put_extra(&self.extra, &["Name", "Type", "Text", "Web"]);
+        out.finish();
+    }
+}
+
+json_object!(EventExtAttrItem);
+
+impl Validate for EventExtAttrItem {
+    fn validate(&self, v: &mut Validator) {
+        if let Some(value) = &self.text {
+            v.nested("Text", value);
+        }
+        if let Some(value) = &self.web {
+            v.nested("Web", value);
+        }
+    }
+}
+
+/// A text attribute's value.
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct EventExtAttrText {
+    /// 文本属性内容. The text.
+    ///
+    /// Wire name `Value`, type `string`, optional.
+    pub value: Option<String>,
+    /// Members the server sent that this version of the spec does not model, kept as sent.
+    pub extra: Map<String, Value>,
+}
+
+impl EventExtAttrText {
+    /// An `EventExtAttrText` with every optional field unset.
+    pub fn new() -> Self {
+        Self {
+            value: None,
+            extra: Map::new(),
+        }
+    }
+
+    /// Sets `Value`: 文本属性内容. The text.
+    #[must_use = "a setter returns the updated value"]
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+}
+
+impl FromJson for EventExtAttrText {
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut value: Option<String> = None;
+        let extra = json.object("EventExtAttrText", &["Value"], &mut [&mut value])?;
+        Ok(Self { value, extra })
+    }
+}
+
+impl ToJson for EventExtAttrText {
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
+        out.put_some("Value", &self.value);
+        out.put_extra(&self.extra, &["Value"]);
+        out.finish();
+    }
+}
+
+json_object!(EventExtAttrText);
+
+impl Validate for EventExtAttrText {
+    fn validate(&self, _v: &mut Validator) {}
+}
+
+/// A web attribute's value.
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct EventExtAttrWeb {
+    /// 网页的展示标题. The title shown.
+    ///
+    /// Wire name `Title`, type `string`, optional.
+    pub title: Option<String>,
+    /// 网页的url. The URL.
+    ///
+    /// Wire name `Url`, type `string`, optional.
+    pub url: Option<String>,
+    /// Members the server sent that this version of the spec does not model, kept as sent.
+    pub extra: Map<String, Value>,
+}
+
+impl EventExtAttrWeb {
+    /// An `EventExtAttrWeb` with every optional field unset.
+    pub fn new() -> Self {
+        Self {
+            title: None,
+            url: None,
+            extra: Map::new(),
+        }
+    }
+
+    /// Sets `Title`: 网页的展示标题. The title shown.
+    #[must_use = "a setter returns the updated value"]
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+
+    /// Sets `Url`: 网页的url. The URL.
+    #[must_use = "a setter returns the updated value"]
+    pub fn url(mut self, value: impl Into<String>) -> Self {
+        self.url = Some(value.into());
+        self
+    }
+}
+
+impl FromJson for EventExtAttrWeb {
+    fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
+        let mut title: Option<String> = None;
+        let mut url: Option<String> = None;
+        let extra = json
+            .object("EventExtAttrWeb", &["Title", "Url"], &mut [&mut title, &mut url])?;
+        Ok(Self { title, url, extra })
+    }
+}
+
+impl ToJson for EventExtAttrWeb {
+    fn write_json(&self, json: &mut JsonOut) {
+        let mut out = MembersOut::new(json);
+        out.put_some("Title", &self.title);
+        out.put_some("Url", &self.url);
+        out.put_extra(&self.extra, &["Title", "Url"]);
+        out.finish();
+    }
+}
+
+json_object!(EventExtAttrWeb);
+
+impl Validate for EventExtAttrWeb {
+    fn validate(&self, _v: &mut Validator) {}
+}
+
 /// 新增成员事件: a member was created.
 ///
 /// The members of a pushed message whose `Event` change_contact with `ChangeType` create_user.
@@ -116,20 +396,20 @@ pub struct CreateUserEvent {
     ///
     /// Wire name `Name`, type `string`, optional.
     pub name: Option<String>,
-    /// 成员部门列表，用逗号分隔 ("1,2,3"). Department ids, sent comma-separated; kept as text.
+    /// 成员部门列表，用逗号分隔 ("1,2,3"). Department ids, sent comma-separated.
     ///
-    /// Wire name `Department`, type `string[]`, optional.
+    /// Wire name `Department`, type `i64[]`, optional.
     /// On the wire one `,`-separated string.
-    pub department: Option<Vec<String>>,
+    pub department: Option<Vec<i64>>,
     /// 主部门. Main department id.
     ///
     /// Wire name `MainDepartment`, type `i64`, optional.
     pub main_department: Option<i64>,
-    /// 表示所在部门是否为部门负责人，0-否，1-是，顺序与Department字段的部门逐一对应 ("1,0,0"). Leader flag per department, comma-separated.
+    /// 表示所在部门是否为部门负责人，0-否，1-是，顺序与Department字段的部门逐一对应 ("1,0,0"). Leader flag (1 leader, 0 not) per department of `Department`, in its order.
     ///
-    /// Wire name `IsLeaderInDept`, type `string[]`, optional.
+    /// Wire name `IsLeaderInDept`, type `i64[]`, optional.
     /// On the wire one `,`-separated string.
-    pub is_leader_in_dept: Option<Vec<String>>,
+    pub is_leader_in_dept: Option<Vec<i64>>,
     /// 直属上级UserID，用逗号分隔 ("lisi,wangwu"). Direct leaders' UserIDs.
     ///
     /// Wire name `DirectLeader`, type `string[]`, optional.
@@ -155,7 +435,7 @@ pub struct CreateUserEvent {
     ///
     /// Wire name `BizMail`, type `string`, optional.
     pub biz_mail: Option<String>,
-    /// 激活状态：1=已激活 2=已禁用 4=未激活. Status (1 active, 2 disabled, 4 not activated).
+    /// 激活状态: 1=已激活 2=已禁用 4=未激活 5=成员退出. 1 active, 2 disabled, 4 not yet active, 5 left the company; other values may come.
     ///
     /// Wire name `Status`, type `i64`, optional.
     pub status: Option<i64>,
@@ -175,6 +455,10 @@ pub struct CreateUserEvent {
     ///
     /// Wire name `Address`, type `string`, optional.
     pub address: Option<String>,
+    /// 扩展属性. Extended attributes.
+    ///
+    /// Wire name `ExtAttr`, type `EventExtAttr`, optional.
+    pub ext_attr: Option<EventExtAttr>,
     /// Members the server sent that this version of the spec does not model, kept as sent.
     pub extra: Map<String, Value>,
 }
@@ -199,6 +483,7 @@ impl CreateUserEvent {
             alias: None,
             telephone: None,
             address: None,
+            ext_attr: None,
             extra: Map::new(),
         }
     }
@@ -210,13 +495,10 @@ impl CreateUserEvent {
         self
     }
 
-    /// Sets `Department`: 成员部门列表，用逗号分隔 ("1,2,3"). Department ids, sent comma-separated; kept as text.
+    /// Sets `Department`: 成员部门列表，用逗号分隔 ("1,2,3"). Department ids, sent comma-separated.
     #[must_use = "a setter returns the updated value"]
-    pub fn department(
-        mut self,
-        value: impl IntoIterator<Item = impl Into<String>>,
-    ) -> Self {
-        self.department = Some(value.into_iter().map(Into::into).collect());
+    pub fn department(mut self, value: impl Into<Vec<i64>>) -> Self {
+        self.department = Some(value.into());
         self
     }
 
@@ -227,13 +509,10 @@ impl CreateUserEvent {
         self
     }
 
-    /// Sets `IsLeaderInDept`: 表示所在部门是否为部门负责人，0-否，1-是，顺序与Department字段的部门逐一对应 ("1,0,0"). Leader flag per department, comma-separated.
+    /// Sets `IsLeaderInDept`: 表示所在部门是否为部门负责人，0-否，1-是，顺序与Department字段的部门逐一对应 ("1,0,0"). Leader flag (1 leader, 0 not) per department of `Department`, in its order.
     #[must_use = "a setter returns the updated value"]
-    pub fn is_leader_in_dept(
-        mut self,
-        value: impl IntoIterator<Item = impl Into<String>>,
-    ) -> Self {
-        self.is_leader_in_dept = Some(value.into_iter().map(Into::into).collect());
+    pub fn is_leader_in_dept(mut self, value: impl Into<Vec<i64>>) -> Self {
+        self.is_leader_in_dept = Some(value.into());
         self
     }
 
@@ -282,7 +561,7 @@ impl CreateUserEvent {
         self
     }
 
-    /// Sets `Status`: 激活状态：1=已激活 2=已禁用 4=未激活. Status (1 active, 2 disabled, 4 not activated).
+    /// Sets `Status`: 激活状态: 1=已激活 2=已禁用 4=未激活 5=成员退出. 1 active, 2 disabled, 4 not yet active, 5 left the company; other values may come.
     #[must_use = "a setter returns the updated value"]
     pub fn status(mut self, value: impl Into<i64>) -> Self {
         self.status = Some(value.into());
@@ -316,16 +595,23 @@ impl CreateUserEvent {
         self.address = Some(value.into());
         self
     }
+
+    /// Sets `ExtAttr`: 扩展属性. Extended attributes.
+    #[must_use = "a setter returns the updated value"]
+    pub fn ext_attr(mut self, value: impl Into<EventExtAttr>) -> Self {
+        self.ext_attr = Some(value.into());
+        self
+    }
 }
 
 impl FromJson for CreateUserEvent {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
         let mut userid: Option<String> = None;
         let mut name: Option<String> = None;
-        let mut department: Option<Vec<String>> = SeparatedList::from_items(None);
+        let mut department: Option<Vec<i64>> = SeparatedList::absent();
         let mut main_department: Option<i64> = None;
-        let mut is_leader_in_dept: Option<Vec<String>> = SeparatedList::from_items(None);
-        let mut direct_leader: Option<Vec<String>> = SeparatedList::from_items(None);
+        let mut is_leader_in_dept: Option<Vec<i64>> = SeparatedList::absent();
+        let mut direct_leader: Option<Vec<String>> = SeparatedList::absent();
         let mut position: Option<String> = None;
         let mut mobile: Option<String> = None;
         let mut gender: Option<String> = None;
@@ -336,6 +622,7 @@ impl FromJson for CreateUserEvent {
         let mut alias: Option<String> = None;
         let mut telephone: Option<String> = None;
         let mut address: Option<String> = None;
+        let mut ext_attr: Option<EventExtAttr> = None;
         let extra = json
             .object(
                 "CreateUserEvent",
@@ -356,6 +643,7 @@ impl FromJson for CreateUserEvent {
                     "Alias",
                     "Telephone",
                     "Address",
+                    "ExtAttr",
                 ],
                 &mut [
                     &mut Required(&mut userid),
@@ -374,6 +662,7 @@ impl FromJson for CreateUserEvent {
                     &mut alias,
                     &mut telephone,
                     &mut address,
+                    &mut ext_attr,
                 ],
             )?;
         Ok(Self {
@@ -393,6 +682,7 @@ impl FromJson for CreateUserEvent {
             alias,
             telephone,
             address,
+            ext_attr,
             extra,
         })
     }
@@ -417,6 +707,7 @@ impl ToJson for CreateUserEvent {
         out.put_some("Alias", &self.alias);
         out.put_some("Telephone", &self.telephone);
         out.put_some("Address", &self.address);
+        out.put_some("ExtAttr", &self.ext_attr);
         out.put_extra(
             &self.extra,
             &[
@@ -436,6 +727,7 @@ impl ToJson for CreateUserEvent {
                 "Alias",
                 "Telephone",
                 "Address",
+                "ExtAttr",
             ],
         );
         out.finish();
@@ -454,24 +746,28 @@ pub struct UpdateUserEvent {
     ///
     /// Wire name `UserID`, type `string`, required.
     pub userid: String,
+    /// 新的UserID，变更时推送（userid由系统生成时可更改一次）. The member's new UserID, when it changed (a system-made UserID may be changed once); `UserID` is the old one. Sent under the 2022-08-15 restriction too.
+    ///
+    /// Wire name `NewUserID`, type `string`, optional.
+    pub new_userid: Option<String>,
     /// 成员名称;代开发自建应用需要管理员授权才返回. Name.
     ///
     /// Wire name `Name`, type `string`, optional.
     pub name: Option<String>,
-    /// 成员部门列表，用逗号分隔 ("1,2,3"). Department ids, sent comma-separated; kept as text.
+    /// 成员部门列表，用逗号分隔 ("1,2,3"). Department ids, sent comma-separated.
     ///
-    /// Wire name `Department`, type `string[]`, optional.
+    /// Wire name `Department`, type `i64[]`, optional.
     /// On the wire one `,`-separated string.
-    pub department: Option<Vec<String>>,
+    pub department: Option<Vec<i64>>,
     /// 主部门. Main department id.
     ///
     /// Wire name `MainDepartment`, type `i64`, optional.
     pub main_department: Option<i64>,
-    /// 表示所在部门是否为部门负责人，0-否，1-是，顺序与Department字段的部门逐一对应 ("1,0,0"). Leader flag per department, comma-separated.
+    /// 表示所在部门是否为部门负责人，0-否，1-是，顺序与Department字段的部门逐一对应 ("1,0,0"). Leader flag (1 leader, 0 not) per department of `Department`, in its order.
     ///
-    /// Wire name `IsLeaderInDept`, type `string[]`, optional.
+    /// Wire name `IsLeaderInDept`, type `i64[]`, optional.
     /// On the wire one `,`-separated string.
-    pub is_leader_in_dept: Option<Vec<String>>,
+    pub is_leader_in_dept: Option<Vec<i64>>,
     /// 直属上级UserID，用逗号分隔 ("lisi,wangwu"). Direct leaders' UserIDs.
     ///
     /// Wire name `DirectLeader`, type `string[]`, optional.
@@ -497,7 +793,7 @@ pub struct UpdateUserEvent {
     ///
     /// Wire name `BizMail`, type `string`, optional.
     pub biz_mail: Option<String>,
-    /// 激活状态：1=已激活 2=已禁用 4=未激活. Status (1 active, 2 disabled, 4 not activated).
+    /// 激活状态: 1=已激活 2=已禁用 4=未激活 5=成员退出. 1 active, 2 disabled, 4 not yet active, 5 left the company; other values may come.
     ///
     /// Wire name `Status`, type `i64`, optional.
     pub status: Option<i64>,
@@ -517,6 +813,10 @@ pub struct UpdateUserEvent {
     ///
     /// Wire name `Address`, type `string`, optional.
     pub address: Option<String>,
+    /// 扩展属性. Extended attributes.
+    ///
+    /// Wire name `ExtAttr`, type `EventExtAttr`, optional.
+    pub ext_attr: Option<EventExtAttr>,
     /// Members the server sent that this version of the spec does not model, kept as sent.
     pub extra: Map<String, Value>,
 }
@@ -526,6 +826,7 @@ impl UpdateUserEvent {
     pub fn new(userid: impl Into<String>) -> Self {
         Self {
             userid: userid.into(),
+            new_userid: None,
             name: None,
             department: None,
             main_department: None,
@@ -541,8 +842,16 @@ impl UpdateUserEvent {
             alias: None,
             telephone: None,
             address: None,
+            ext_attr: None,
             extra: Map::new(),
         }
+    }
+
+    /// Sets `NewUserID`: 新的UserID，变更时推送（userid由系统生成时可更改一次）. The member's new UserID, when it changed (a system-made UserID may be changed once); `UserID` is the old one. Sent under the 2022-08-15 restriction too.
+    #[must_use = "a setter returns the updated value"]
+    pub fn new_userid(mut self, value: impl Into<String>) -> Self {
+        self.new_userid = Some(value.into());
+        self
     }
 
     /// Sets `Name`: 成员名称;代开发自建应用需要管理员授权才返回. Name.
@@ -552,13 +861,10 @@ impl UpdateUserEvent {
         self
     }
 
-    /// Sets `Department`: 成员部门列表，用逗号分隔 ("1,2,3"). Department ids, sent comma-separated; kept as text.
+    /// Sets `Department`: 成员部门列表，用逗号分隔 ("1,2,3"). Department ids, sent comma-separated.
     #[must_use = "a setter returns the updated value"]
-    pub fn department(
-        mut self,
-        value: impl IntoIterator<Item = impl Into<String>>,
-    ) -> Self {
-        self.department = Some(value.into_iter().map(Into::into).collect());
+    pub fn department(mut self, value: impl Into<Vec<i64>>) -> Self {
+        self.department = Some(value.into());
         self
     }
 
@@ -569,13 +875,10 @@ impl UpdateUserEvent {
         self
     }
 
-    /// Sets `IsLeaderInDept`: 表示所在部门是否为部门负责人，0-否，1-是，顺序与Department字段的部门逐一对应 ("1,0,0"). Leader flag per department, comma-separated.
+    /// Sets `IsLeaderInDept`: 表示所在部门是否为部门负责人，0-否，1-是，顺序与Department字段的部门逐一对应 ("1,0,0"). Leader flag (1 leader, 0 not) per department of `Department`, in its order.
     #[must_use = "a setter returns the updated value"]
-    pub fn is_leader_in_dept(
-        mut self,
-        value: impl IntoIterator<Item = impl Into<String>>,
-    ) -> Self {
-        self.is_leader_in_dept = Some(value.into_iter().map(Into::into).collect());
+    pub fn is_leader_in_dept(mut self, value: impl Into<Vec<i64>>) -> Self {
+        self.is_leader_in_dept = Some(value.into());
         self
     }
 
@@ -624,7 +927,7 @@ impl UpdateUserEvent {
         self
     }
 
-    /// Sets `Status`: 激活状态：1=已激活 2=已禁用 4=未激活. Status (1 active, 2 disabled, 4 not activated).
+    /// Sets `Status`: 激活状态: 1=已激活 2=已禁用 4=未激活 5=成员退出. 1 active, 2 disabled, 4 not yet active, 5 left the company; other values may come.
     #[must_use = "a setter returns the updated value"]
     pub fn status(mut self, value: impl Into<i64>) -> Self {
         self.status = Some(value.into());
@@ -658,16 +961,24 @@ impl UpdateUserEvent {
         self.address = Some(value.into());
         self
     }
+
+    /// Sets `ExtAttr`: 扩展属性. Extended attributes.
+    #[must_use = "a setter returns the updated value"]
+    pub fn ext_attr(mut self, value: impl Into<EventExtAttr>) -> Self {
+        self.ext_attr = Some(value.into());
+        self
+    }
 }
 
 impl FromJson for UpdateUserEvent {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
         let mut userid: Option<String> = None;
+        let mut new_userid: Option<String> = None;
         let mut name: Option<String> = None;
-        let mut department: Option<Vec<String>> = SeparatedList::from_items(None);
+        let mut department: Option<Vec<i64>> = SeparatedList::absent();
         let mut main_department: Option<i64> = None;
-        let mut is_leader_in_dept: Option<Vec<String>> = SeparatedList::from_items(None);
-        let mut direct_leader: Option<Vec<String>> = SeparatedList::from_items(None);
+        let mut is_leader_in_dept: Option<Vec<i64>> = SeparatedList::absent();
+        let mut direct_leader: Option<Vec<String>> = SeparatedList::absent();
         let mut position: Option<String> = None;
         let mut mobile: Option<String> = None;
         let mut gender: Option<String> = None;
@@ -678,11 +989,13 @@ impl FromJson for UpdateUserEvent {
         let mut alias: Option<String> = None;
         let mut telephone: Option<String> = None;
         let mut address: Option<String> = None;
+        let mut ext_attr: Option<EventExtAttr> = None;
         let extra = json
             .object(
                 "UpdateUserEvent",
                 &[
                     "UserID",
+                    "NewUserID",
                     "Name",
                     "Department",
                     "MainDepartment",
@@ -698,9 +1011,11 @@ impl FromJson for UpdateUserEvent {
                     "Alias",
                     "Telephone",
                     "Address",
+                    "ExtAttr",
                 ],
                 &mut [
                     &mut Required(&mut userid),
+                    &mut new_userid,
                     &mut name,
                     &mut Separated(&mut department, ','),
                     &mut main_department,
@@ -716,10 +1031,12 @@ impl FromJson for UpdateUserEvent {
                     &mut alias,
                     &mut telephone,
                     &mut address,
+                    &mut ext_attr,
                 ],
             )?;
         Ok(Self {
             userid: Required::check(userid, "UserID")?,
+            new_userid,
             name,
             department,
             main_department,
@@ -735,6 +1052,7 @@ impl FromJson for UpdateUserEvent {
             alias,
             telephone,
             address,
+            ext_attr,
             extra,
         })
     }
@@ -744,6 +1062,7 @@ impl ToJson for UpdateUserEvent {
     fn write_json(&self, json: &mut JsonOut) {
         let mut out = MembersOut::new(json);
         out.put("UserID", &self.userid);
+        out.put_some("NewUserID", &self.new_userid);
         out.put_some("Name", &self.name);
         out.put_separated("Department", &self.department, ',');
         out.put_some("MainDepartment", &self.main_department);
@@ -759,10 +1078,12 @@ impl ToJson for UpdateUserEvent {
         out.put_some("Alias", &self.alias);
         out.put_some("Telephone", &self.telephone);
         out.put_some("Address", &self.address);
+        out.put_some("ExtAttr", &self.ext_attr);
         out.put_extra(
             &self.extra,
             &[
                 "UserID",
+                "NewUserID",
                 "Name",
                 "Department",
                 "MainDepartment",
@@ -778,6 +1099,7 @@ impl ToJson for UpdateUserEvent {
                 "Alias",
                 "Telephone",
                 "Address",
+                "ExtAttr",
             ],
         );
         out.finish();
@@ -1076,14 +1398,14 @@ pub struct UpdateTagEvent {
     pub del_user_items: Option<Vec<String>>,
     /// 标签中新增的部门id列表，用逗号分隔. Department ids added.
     ///
-    /// Wire name `AddPartyItems`, type `string[]`, optional.
+    /// Wire name `AddPartyItems`, type `i64[]`, optional.
     /// On the wire one `,`-separated string.
-    pub add_party_items: Option<Vec<String>>,
+    pub add_party_items: Option<Vec<i64>>,
     /// 标签中删除的部门id列表，用逗号分隔. Department ids removed.
     ///
-    /// Wire name `DelPartyItems`, type `string[]`, optional.
+    /// Wire name `DelPartyItems`, type `i64[]`, optional.
     /// On the wire one `,`-separated string.
-    pub del_party_items: Option<Vec<String>>,
+    pub del_party_items: Option<Vec<i64>>,
     /// Members the server sent that this version of the spec does not model, kept as sent.
     pub extra: Map<String, Value>,
 }
@@ -1123,21 +1445,15 @@ impl UpdateTagEvent {
 
     /// Sets `AddPartyItems`: 标签中新增的部门id列表，用逗号分隔. Department ids added.
     #[must_use = "a setter returns the updated value"]
-    pub fn add_party_items(
-        mut self,
-        value: impl IntoIterator<Item = impl Into<String>>,
-    ) -> Self {
-        self.add_party_items = Some(value.into_iter().map(Into::into).collect());
+    pub fn add_party_items(mut self, value: impl Into<Vec<i64>>) -> Self {
+        self.add_party_items = Some(value.into());
         self
     }
 
     /// Sets `DelPartyItems`: 标签中删除的部门id列表，用逗号分隔. Department ids removed.
     #[must_use = "a setter returns the updated value"]
-    pub fn del_party_items(
-        mut self,
-        value: impl IntoIterator<Item = impl Into<String>>,
-    ) -> Self {
-        self.del_party_items = Some(value.into_iter().map(Into::into).collect());
+    pub fn del_party_items(mut self, value: impl Into<Vec<i64>>) -> Self {
+        self.del_party_items = Some(value.into());
         self
     }
 }
@@ -1145,10 +1461,10 @@ impl UpdateTagEvent {
 impl FromJson for UpdateTagEvent {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
         let mut tag_id: Option<i32> = None;
-        let mut add_user_items: Option<Vec<String>> = SeparatedList::from_items(None);
-        let mut del_user_items: Option<Vec<String>> = SeparatedList::from_items(None);
-        let mut add_party_items: Option<Vec<String>> = SeparatedList::from_items(None);
-        let mut del_party_items: Option<Vec<String>> = SeparatedList::from_items(None);
+        let mut add_user_items: Option<Vec<String>> = SeparatedList::absent();
+        let mut del_user_items: Option<Vec<String>> = SeparatedList::absent();
+        let mut add_party_items: Option<Vec<i64>> = SeparatedList::absent();
+        let mut del_party_items: Option<Vec<i64>> = SeparatedList::absent();
         let extra = json
             .object(
                 "UpdateTagEvent",

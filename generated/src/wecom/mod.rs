@@ -58,6 +58,10 @@ pub mod tag;
 #[cfg(feature = "wecom-user")]
 pub mod user;
 
+/// Receiving WeCom (企业微信)'s callbacks: the typed events, decrypted and checked.
+#[cfg(all(feature = "callback", feature = "wecom-events"))]
+pub mod callback;
+
 #[cfg(feature = "server")]
 pub mod server;
 
@@ -1845,7 +1849,7 @@ impl WecomClient {
     ///
     /// - `media_id` (string, required): 上传的csv文件的media_id. The media_id of the uploaded CSV file (media/upload, type file).
     /// - `to_invite` (bool, optional): 是否邀请新建的成员使用企业微信（将通过微信服务通知或短信或邮件下发邀请，每天自动下发一次，最多持续3个工作日），默认值为true. Invite newly created members (a notice once a day for at most 3 working days); default true.
-    /// - `callback` (JobCallback, optional): 回调信息。如填写该项则任务完成后，通过callback推送事件给企业. Where to push the job's completion event (batch_job_result); the event itself comes with the callbacks support.
+    /// - `callback` (JobCallback, optional): 回调信息。如填写该项则任务完成后，通过callback推送事件给企业. Where to push the job's completion event (batch_job_result): `events::Event::BatchJobResult`, received through `callback`.
     ///
     /// # Returns
     ///
@@ -1981,7 +1985,7 @@ impl WecomClient {
     ///
     /// - `media_id` (string, required): 上传的csv文件的media_id. The media_id of the uploaded CSV file (media/upload, type file).
     /// - `to_invite` (bool, optional): 是否邀请新建的成员使用企业微信（将通过微信服务通知或短信或邮件下发邀请，每天自动下发一次，最多持续3个工作日），默认值为true. Invite newly created members (a notice once a day for at most 3 working days); default true.
-    /// - `callback` (JobCallback, optional): 回调信息。如填写该项则任务完成后，通过callback推送事件给企业. Where to push the job's completion event (batch_job_result); the event itself comes with the callbacks support.
+    /// - `callback` (JobCallback, optional): 回调信息。如填写该项则任务完成后，通过callback推送事件给企业. Where to push the job's completion event (batch_job_result): `events::Event::BatchJobResult`, received through `callback`.
     ///
     /// # Returns
     ///
@@ -2116,7 +2120,7 @@ impl WecomClient {
     /// # Parameters (JSON body)
     ///
     /// - `media_id` (string, required): 上传的csv文件的media_id. The media_id of the uploaded CSV file (media/upload, type file).
-    /// - `callback` (JobCallback, optional): 回调信息。如填写该项则任务完成后，通过callback推送事件给企业. Where to push the job's completion event (batch_job_result); the event itself comes with the callbacks support.
+    /// - `callback` (JobCallback, optional): 回调信息。如填写该项则任务完成后，通过callback推送事件给企业. Where to push the job's completion event (batch_job_result): `events::Event::BatchJobResult`, received through `callback`.
     ///
     /// # Returns
     ///

@@ -688,7 +688,7 @@ impl AddTagUsersResponse {
 
 impl FromJson for AddTagUsersResponse {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut invalidlist: Option<Vec<String>> = SeparatedList::from_items(None);
+        let mut invalidlist: Option<Vec<String>> = SeparatedList::absent();
         let mut invalidparty: Option<Vec<i32>> = None;
         let extra = json
             .object(
@@ -881,7 +881,7 @@ impl DeleteTagUsersResponse {
 
 impl FromJson for DeleteTagUsersResponse {
     fn read(json: &mut dyn ValueReader) -> Decoded<Self> {
-        let mut invalidlist: Option<Vec<String>> = SeparatedList::from_items(None);
+        let mut invalidlist: Option<Vec<String>> = SeparatedList::absent();
         let mut invalidparty: Option<Vec<i32>> = None;
         let extra = json
             .object(

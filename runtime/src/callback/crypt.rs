@@ -50,9 +50,14 @@ pub enum CryptError {
     /// The message is not UTF-8.
     #[error("the decrypted message is not UTF-8")]
     NotUtf8,
-    /// The request body is not the documented XML (`<xml><Encrypt>…</Encrypt>…</xml>`).
+    /// The request body is not the documented XML (`<xml><Encrypt>…</Encrypt>…</xml>`), or
+    /// the decrypted message is not XML.
     #[error("the callback body is not the documented XML: {0}")]
     BadXml(String),
+    /// The message decrypted but does not read as the event it says it is (a member missing
+    /// or of another type): the member is named, its content is not shown.
+    #[error("the callback's event does not read: {0}")]
+    BadEvent(String),
 }
 
 /// A callback receiver's secrets: the token, the AES key and the receive id.

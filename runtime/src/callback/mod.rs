@@ -5,4 +5,4 @@ pub mod crypt;
 mod receiver;
 
 pub use crypt::{CryptError, MsgCrypt};
-pub use receiver::{CallbackMessage, Receiver};
+pub use receiver::{CallbackMessage, Events, Receiver, MAX_BODY};

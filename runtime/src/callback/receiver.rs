@@ -14,15 +14,20 @@
 //! ```
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
-use axum::extract::{Query, State};
+use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use quick_xml::events::Event;
 
+use tokio::sync::mpsc;
+
 use super::crypt::{CryptError, MsgCrypt};
+use crate::codec::Decoded;
 
 /// Deliveries remembered to drop their retries.
 const REMEMBERED: usize = 4096;
@@ -58,8 +63,14 @@ impl CallbackMessage {
 fn top_members(xml: &str) -> Result<HashMap<String, String>, CryptError> {
     let mut reader = quick_xml::Reader::from_str(xml);
     let (mut depth, mut current, mut members) = (0, None::<String>, HashMap::new());
+    // The position only: the decrypted text's content stays out of errors and logs.
+    let malformed = |reader: &quick_xml::Reader<&[u8]>| CryptError::BadXml(format!("the message is malformed at byte {}", reader.error_position()));
     loop {
-        match reader.read_event().map_err(|e| CryptError::BadXml(e.to_string()))? {
+        let event = match reader.read_event() {
+            Ok(event) => event,
+            Err(_) => return Err(malformed(&reader)),
+        };
+        match event {
             Event::Start(e) => {
                 depth += 1;
                 current = (depth == 2).then(|| String::from_utf8_lossy(e.name().as_ref()).into_owned());
@@ -75,7 +86,7 @@ fn top_members(xml: &str) -> Result<HashMap<String, String>, CryptError> {
             }
             Event::Text(text) => {
                 if let Some(name) = &current {
-                    let text = text.decode().map_err(|e| CryptError::BadXml(e.to_string()))?;
+                    let Ok(text) = text.decode() else { return Err(malformed(&reader)) };
                     if !text.trim().is_empty() {
                         members.insert(name.clone(), text.trim().to_owned());
                     }
@@ -87,17 +98,28 @@ fn top_members(xml: &str) -> Result<HashMap<String, String>, CryptError> {
     }
 }
 
-type Handler = dyn Fn(CallbackMessage) + Send + Sync;
+/// Turns a decrypted message into what the application is handed.
+type Decode<T> = dyn Fn(String) -> Result<T, CryptError> + Send + Sync;
+/// Hands a message on; the future ends when it is taken (a channel's send).
+type Deliver<T> = dyn Fn(T) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync;
 
-/// The receiver (see the module docs).
-#[derive(Clone)]
-pub struct Receiver {
-    inner: Arc<Inner>,
+/// The receiver (see the module docs), handing on `T`: [`CallbackMessage`] for
+/// [`Receiver::new`], a typed event for [`Receiver::with_decoder`] (what
+/// `qywx::wecom::callback` builds).
+pub struct Receiver<T = CallbackMessage> {
+    inner: Arc<Inner<T>>,
 }
 
-struct Inner {
+impl<T> Clone for Receiver<T> {
+    fn clone(&self) -> Self {
+        Receiver { inner: self.inner.clone() }
+    }
+}
+
+struct Inner<T> {
     crypt: MsgCrypt,
-    handler: Box<Handler>,
+    decode: Box<Decode<T>>,
+    deliver: Box<Deliver<T>>,
     seen: Mutex<Seen>,
 }
 
@@ -124,25 +146,80 @@ impl Seen {
     }
 }
 
-impl Receiver {
-    /// A receiver that checks and decrypts with `crypt` and hands each message to `handler`
-    /// (called on the request's task: hand long work to a channel or a task of your own).
+/// The application's end of [`Receiver::channel`]: `recv().await` answers the next message.
+pub type Events<T> = mpsc::Receiver<T>;
+
+/// The largest request body taken: pushed messages are a few KiB; anything far larger is not
+/// WeCom's and is refused (413) before it is read whole.
+pub const MAX_BODY: usize = 256 * 1024;
+
+impl Receiver<CallbackMessage> {
+    /// A receiver that checks and decrypts with `crypt` and hands each message, untyped, to
+    /// `handler` (called on the request's task: hand long work to a channel or a task).
     pub fn new(crypt: MsgCrypt, handler: impl Fn(CallbackMessage) + Send + Sync + 'static) -> Self {
+        Receiver::build(crypt, Box::new(CallbackMessage::parse), sync_handler(handler))
+    }
+}
+
+/// A synchronous handler as a delivery that is done at once.
+fn sync_handler<T: 'static>(handler: impl Fn(T) + Send + Sync + 'static) -> Box<Deliver<T>> {
+    Box::new(move |message| {
+        handler(message);
+        Box::pin(std::future::ready(()))
+    })
+}
+
+impl<T: Send + 'static> Receiver<T> {
+    /// A receiver that decodes each decrypted message with `decode` (a generated
+    /// `Event::decode`) and hands it to `handler`. A message that decrypts but does not decode
+    /// is refused (400, logged without its content).
+    pub fn with_decoder(
+        crypt: MsgCrypt,
+        decode: fn(&str) -> Decoded<T>,
+        handler: impl Fn(T) + Send + Sync + 'static,
+    ) -> Self {
+        Receiver::build(crypt, typed(decode), sync_handler(handler))
+    }
+
+    /// A receiver that decodes with `decode` and sends each message to the channel it answers
+    /// (holding up to `capacity`; when it is full, the request waits, and WeCom's retry of a
+    /// delivery already taken is answered 200 at once).
+    pub fn channel(crypt: MsgCrypt, decode: fn(&str) -> Decoded<T>, capacity: usize) -> (Self, Events<T>) {
+        let (sender, events) = mpsc::channel(capacity.max(1));
+        let deliver: Box<Deliver<T>> = Box::new(move |message| {
+            let sender = sender.clone();
+            Box::pin(async move {
+                // The application dropped its end: nothing is waiting for messages any more.
+                let _ = sender.send(message).await;
+            })
+        });
+        (Receiver::build(crypt, typed(decode), deliver), events)
+    }
+
+    fn build(crypt: MsgCrypt, decode: Box<Decode<T>>, deliver: Box<Deliver<T>>) -> Self {
         Receiver {
             inner: Arc::new(Inner {
                 crypt,
-                handler: Box::new(handler),
+                decode,
+                deliver,
                 seen: Mutex::new(Seen::default()),
             }),
         }
     }
 
-    /// The routes: `GET /` answers the URL verification, `POST /` takes messages.
+    /// The routes: `GET /` answers the URL verification, `POST /` takes messages (bodies up to
+    /// [`MAX_BODY`]).
     pub fn router(&self) -> axum::Router {
         axum::Router::new()
-            .route("/", get(verify).post(receive))
+            .route("/", get(verify::<T>).post(receive::<T>))
+            .layer(DefaultBodyLimit::max(MAX_BODY))
             .with_state(self.inner.clone())
     }
+}
+
+/// A decoder of the decrypted XML; its error names the member, never its content.
+fn typed<T: 'static>(decode: fn(&str) -> Decoded<T>) -> Box<Decode<T>> {
+    Box::new(move |xml: String| decode(&xml).map_err(|e| CryptError::BadEvent(e.redacted())))
 }
 
 type Params = Query<HashMap<String, String>>;
@@ -162,7 +239,7 @@ fn refuse(e: &CryptError) -> Response {
     (status, e.to_string()).into_response()
 }
 
-async fn verify(State(inner): State<Arc<Inner>>, Query(params): Params) -> Response {
+async fn verify<T>(State(inner): State<Arc<Inner<T>>>, Query(params): Params) -> Response {
     let p = |name| param(&params, name);
     match inner.crypt.verify_url(p("msg_signature"), p("timestamp"), p("nonce"), p("echostr")) {
         // The plaintext alone: no quotes, no BOM, no newline.
@@ -171,12 +248,12 @@ async fn verify(State(inner): State<Arc<Inner>>, Query(params): Params) -> Respo
     }
 }
 
-async fn receive(State(inner): State<Arc<Inner>>, Query(params): Params, body: String) -> Response {
+async fn receive<T>(State(inner): State<Arc<Inner<T>>>, Query(params): Params, body: String) -> Response {
     let p = |name| param(&params, name);
     let decrypted = inner
         .crypt
         .decrypt_message(p("msg_signature"), p("timestamp"), p("nonce"), &body)
-        .and_then(CallbackMessage::parse);
+        .and_then(|xml| (inner.decode)(xml));
     let message = match decrypted {
         Ok(message) => message,
         Err(e) => return refuse(&e),
@@ -185,7 +262,7 @@ async fn receive(State(inner): State<Arc<Inner>>, Query(params): Params, body: S
     let key = format!("{}/{}/{}", p("msg_signature"), p("timestamp"), p("nonce"));
     let first = inner.seen.lock().map(|mut seen| seen.first(&key)).unwrap_or(true);
     if first {
-        (inner.handler)(message);
+        (inner.deliver)(message).await;
     }
     StatusCode::OK.into_response()
 }

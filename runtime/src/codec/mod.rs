@@ -87,13 +87,25 @@ impl DecodeError {
         DecodeError::new(format!("missing member `{wire}`"))
     }
 
-    fn at_index(self, index: usize) -> Self {
+    pub(crate) fn at_index(self, index: usize) -> Self {
         self.within(format!("[{index}]"))
     }
 
     fn within(mut self, segment: String) -> Self {
         self.0.path.push(segment);
         self
+    }
+
+    /// The error without the values it met (for errors that must not show a message's
+    /// content, like a callback's): where it happened, and which member is missing.
+    pub fn redacted(&self) -> String {
+        if self.0.message.starts_with("missing member") {
+            return self.to_string();
+        }
+        match self.path() {
+            path if path.is_empty() => "the message is not what its event says".into(),
+            path => format!("`{path}` is not what its event says"),
+        }
     }
 
     /// The path of the member that failed (`""` for the value itself).

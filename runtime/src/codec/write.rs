@@ -128,7 +128,7 @@ impl<'o> MembersOut<'o> {
 
     /// Writes a list as one `separator`-separated string; skipped when unset.
     pub fn put_separated<T: SeparatedList>(&mut self, wire: &str, value: &T, separator: char) {
-        if let Some(items) = value.items() {
+        if let Some(items) = value.pieces() {
             self.key(wire).str(&items.join(&separator.to_string()));
         }
     }

@@ -4,9 +4,54 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use super::docs::doc;
-use super::Scope;
+use super::docs::{doc, inner_doc, md};
+use super::render::render;
+use super::{ident, Scope};
 use crate::ir::*;
+
+/// The module path of a service's callback receiver (`qywx::wecom::callback`).
+pub(crate) const CALLBACK_MODULE: &str = "callback";
+/// The feature that compiles the callback receivers.
+pub(crate) const CALLBACK_FEATURE: &str = "callback";
+
+/// The group holding a service's events (one at most: the spec checks it).
+pub(crate) fn events_group(s: &ServiceIr) -> Option<&GroupIr> {
+    s.groups.iter().find(|g| !g.events.is_empty())
+}
+
+/// `src/<service>/callback.rs`: the service's callback receiver, decoding into its `Event`.
+pub(crate) fn callback_module(s: &ServiceIr, g: &GroupIr) -> String {
+    let service = &s.spec.id;
+    let events = ident(&g.spec.module);
+    let module_doc = inner_doc(&format!(
+        "Receiving {title}'s callbacks (feature `{CALLBACK_FEATURE}`): a receiver to nest in an axum `Router` that answers the URL verification, checks and decrypts each pushed message (WXBizMsgCrypt), answers 200 at once, drops a retried delivery it already took, and hands on the typed [`Event`]. Malformed, forged or oversized requests get a 4xx and a typed [`CryptError`] in the log, never the message's content.\n\n```no_run\n# async fn run() -> Result<(), qywx::{service}::{CALLBACK_MODULE}::CryptError> {{\nuse qywx::{service}::{CALLBACK_MODULE};\n\nlet crypt = {CALLBACK_MODULE}::MsgCrypt::new(\"Token\", \"EncodingAESKey, 43 characters, as configured\", \"the corp id\")?;\nlet (receiver, mut events) = {CALLBACK_MODULE}::channel(crypt, 1024);\nlet routes = receiver.router(); // axum::Router::new().nest_service(\"/callback\", routes)\nwhile let Some(pushed) = events.recv().await {{\n    println!(\"{{:?}}\", pushed.event);\n}}\n# Ok(()) }}\n```",
+        title = md(&s.spec.title),
+    ));
+    let tokens = quote! {
+        pub use qywx_runtime::callback::{CryptError, Events, MsgCrypt, MAX_BODY};
+        pub use super::#events::Event;
+
+        /// A pushed message: its header and its typed [`Event`].
+        pub type Pushed = qywx_runtime::events::Pushed<Event>;
+
+        /// The receiver: [`Receiver::router`] gives the routes to nest (`GET` verifies the URL,
+        /// `POST` takes messages).
+        pub type Receiver = qywx_runtime::callback::Receiver<Pushed>;
+
+        /// A receiver handing each message to `handler`, once, on the request's task (hand long
+        /// work to a task or a channel: WeCom retries a delivery not answered within 5 s).
+        pub fn receiver(crypt: MsgCrypt, handler: impl Fn(Pushed) + Send + Sync + 'static) -> Receiver {
+            Receiver::with_decoder(crypt, Event::decode, handler)
+        }
+
+        /// A receiver sending each message, once, to the channel it answers (holding up to
+        /// `capacity` messages; when it is full, the delivery waits).
+        pub fn channel(crypt: MsgCrypt, capacity: usize) -> (Receiver, Events<Pushed>) {
+            Receiver::channel(crypt, Event::decode, capacity)
+        }
+    };
+    render(module_doc, tokens, &g.spec.origin.file.display().to_string())
+}
 
 impl Scope<'_> {
     pub(crate) fn events(&self, events: &[EventIr]) -> TokenStream {

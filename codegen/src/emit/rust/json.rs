@@ -24,7 +24,7 @@ impl Scope<'_> {
                 Read::Required => quote!(let mut #id: Option<#ty> = None;),
                 Read::Optional => quote!(let mut #id: #ty = None;),
                 Read::List => quote!(let mut #id: #ty = Vec::new();),
-                Read::Separated(_) => quote!(let mut #id: #ty = SeparatedList::from_items(None);),
+                Read::Separated(_) => quote!(let mut #id: #ty = SeparatedList::absent();),
             }
         });
         let slots = o.fields.iter().map(|f| {

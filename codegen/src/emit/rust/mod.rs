@@ -5,6 +5,7 @@
 mod client;
 mod csv;
 mod events;
+pub(crate) use events::{callback_module, events_group, CALLBACK_MODULE};
 mod docs;
 mod job;
 mod json;
@@ -112,6 +113,12 @@ pub(crate) fn cargo_toml(api: &Api) -> String {
             }
         }
     }
+    // The callback receivers, with the events they decode.
+    if let Some(list) = features.get_mut(events::CALLBACK_FEATURE).and_then(|f| f.as_array_mut()) {
+        for g in api.services.iter().filter_map(events_group) {
+            list.extend(g.feature.as_deref());
+        }
+    }
     for s in &api.services {
         let title = format!("Every group of {}.", s.spec.title);
         feature(features, &s.feature, s.group_features(), &title);
@@ -214,6 +221,13 @@ pub(crate) fn service_module(s: &ServiceIr) -> String {
             quote!(#d #cfg pub mod #m;)
         })
         .collect();
+    let callback_mod = events_group(s).map(|g| {
+        let m = ident(CALLBACK_MODULE);
+        let gate = std::iter::once(events::CALLBACK_FEATURE).chain(g.feature.as_deref());
+        let d = doc(&format!("Receiving {}'s callbacks: the typed events, decrypted and checked.", md(&spec.title)));
+        let cfg = cfg_features(&gate.collect::<Vec<_>>(), true);
+        quote!(#d #cfg pub mod #m;)
+    });
     // The table is opt-in (feature `endpoint-table`): a crate that only calls methods does not
     // compile an erased entry per endpoint.
     let table_features: Vec<&str> = std::iter::once(ENDPOINT_TABLE).chain(s.group_features()).collect();
@@ -430,6 +444,8 @@ pub(crate) fn service_module(s: &ServiceIr) -> String {
     let items = |methods: &[TokenStream]| {
         quote! {
             #(#mods)*
+
+            #callback_mod
 
             #[cfg(feature = "server")]
             pub mod server;

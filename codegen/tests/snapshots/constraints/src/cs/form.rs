@@ -670,8 +670,8 @@ impl FromJson for SubmitFormRequest {
         let mut urgent: Option<bool> = None;
         let mut priority: Option<i32> = None;
         let mut due: Option<LocalDateTime> = None;
-        let mut tags: Option<Vec<String>> = SeparatedList::from_items(None);
-        let mut cc: Option<Vec<String>> = SeparatedList::from_items(None);
+        let mut tags: Option<Vec<String>> = SeparatedList::absent();
+        let mut cc: Option<Vec<String>> = SeparatedList::absent();
         let mut password: Option<String> = None;
         json.object(
             "SubmitFormRequest",
