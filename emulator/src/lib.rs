@@ -28,6 +28,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod callbacks;
 pub mod faults;
 mod server;
 mod state;
@@ -41,6 +42,7 @@ use std::time::Duration;
 
 use qywx::runtime::{ClientOptions, Credentials};
 use qywx::tuzhan::TuzhanClient;
+use qywx::wecom::callback::MsgCrypt;
 use qywx::wecom::WecomClient;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -110,6 +112,18 @@ pub(crate) struct Config {
     pub rule_write_quota: usize,
     pub media_ttl: Duration,
     pub job_duration: Duration,
+    pub callback: Option<CallbackSettings>,
+    pub callback_minimal: bool,
+    pub callback_timeout: Duration,
+    pub callback_retries: u32,
+}
+
+/// The app's callback URL and secrets, as configured in the admin console.
+#[derive(Clone, Debug)]
+pub(crate) struct CallbackSettings {
+    pub url: String,
+    pub token: String,
+    pub aes_key: String,
 }
 
 impl Default for Config {
@@ -127,6 +141,10 @@ impl Default for Config {
             rule_write_quota: 1000,
             media_ttl: Duration::from_secs(3 * 24 * 3600),
             job_duration: Duration::from_secs(2),
+            callback: None,
+            callback_minimal: false,
+            callback_timeout: Duration::from_secs(5),
+            callback_retries: 3,
         }
     }
 }
@@ -214,6 +232,36 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Calls back like WeCom (通讯录回调通知): every change made through the admin console
+    /// ([`RunningEmulator::console_client`], `/__emulator/console/…`) is pushed to `url` as a
+    /// signed, encrypted event, with `token` and `aes_key` (the 43-character EncodingAESKey) and
+    /// the corp id as the receive id. Changes the app makes through the API itself are not
+    /// called back to it, as WeCom documents for the contacts-sync app. Off by default.
+    pub fn callback(mut self, url: impl Into<String>, token: impl Into<String>, aes_key: impl Into<String>) -> Self {
+        self.config.callback = Some(CallbackSettings {
+            url: url.into(),
+            token: token.into(),
+            aes_key: aes_key.into(),
+        });
+        self
+    }
+
+    /// Member and department events carry the identifiers only (the 2022-08-15 restriction on
+    /// callback URLs set after that date: members UserID and Department, departments Id and
+    /// ParentId) when `minimal`; default: every attribute.
+    pub fn callback_minimal_fields(mut self, minimal: bool) -> Self {
+        self.config.callback_minimal = minimal;
+        self
+    }
+
+    /// How long a receiver has to answer 200 before the delivery is retried (default 5 s, as
+    /// WeCom), and how many retries follow the first attempt (default 3).
+    pub fn callback_retry(mut self, timeout: Duration, retries: u32) -> Self {
+        self.config.callback_timeout = timeout;
+        self.config.callback_retries = retries;
+        self
+    }
+
     /// The configured emulator.
     pub fn build(self) -> Emulator {
         Emulator { config: self.config }
@@ -244,9 +292,24 @@ impl Emulator {
     /// Binds `127.0.0.1` (on the configured port, or a free one) and serves until
     /// [`RunningEmulator::shutdown`] or until the handle is dropped.
     pub async fn start(self) -> io::Result<RunningEmulator> {
+        let callback = match &self.config.callback {
+            Some(settings) => Some(callbacks::Target {
+                url: settings.url.clone(),
+                crypt: MsgCrypt::new(settings.token.clone(), &settings.aes_key, self.config.wecom_corpid.clone())
+                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("callback: {e}")))?,
+            }),
+            None => None,
+        };
         let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, self.config.port)).await?;
         let addr = listener.local_addr()?;
-        let shared = Arc::new(Shared::new(self.config));
+        let retry = callbacks::Retry {
+            timeout: self.config.callback_timeout,
+            retries: self.config.callback_retries,
+        };
+        let mut shared = Shared::new(self.config);
+        shared.callback = callback;
+        shared.pusher = Some(callbacks::Pusher::start(retry, Arc::clone(&shared.pushed)));
+        let shared = Arc::new(shared);
         let app = server::router(Arc::clone(&shared));
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -289,6 +352,27 @@ impl RunningEmulator {
     /// Base URL of the emulated Tuzhan, for `ClientOptions::base_url` or `QYWX_TUZHAN_BASE_URL`.
     pub fn tuzhan_url(&self) -> String {
         format!("http://{}{}", self.addr, Service::Tuzhan.prefix())
+    }
+
+    /// Base URL of the admin console: the WeCom API as the company's administrator uses it.
+    /// Its changes are called back (see [`EmulatorBuilder::callback`]); the app's own are not.
+    pub fn console_url(&self) -> String {
+        format!("http://{}{}", self.addr, server::CONSOLE_PREFIX)
+    }
+
+    /// A WeCom client acting as the admin console ([`RunningEmulator::console_url`]): what it
+    /// changes is called back, as an administrator's edits are.
+    pub fn console_client(&self) -> qywx::Result<WecomClient> {
+        let options = self.client_options(Service::Wecom).base_url(self.console_url());
+        WecomClient::with_options(self.credentials(Service::Wecom), options)
+    }
+
+    /// Callbacks pushed so far: (messages answered 200, requests sent including retries,
+    /// messages given up on after every retry).
+    pub fn callbacks_pushed(&self) -> (usize, usize, usize) {
+        use std::sync::atomic::Ordering::SeqCst;
+        let c = &self.shared.pushed;
+        (c.delivered.load(SeqCst), c.attempts.load(SeqCst), c.abandoned.load(SeqCst))
     }
 
     /// Base URL of the control endpoints (`/__emulator/faults`, `/__emulator/stats`).

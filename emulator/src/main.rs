@@ -4,6 +4,8 @@
 //! cargo run -p qywx-emulator -- [--port N] [--wecom-corpid ID --wecom-secret S]
 //!                               [--tuzhan-appid ID --tuzhan-secret S] [--token-ttl SECONDS]
 //!                               [--job-duration-ms MS]
+//!                               [--callback-url URL --callback-token T --callback-aes-key K]
+//!                               [--callback-minimal] [--callback-timeout-ms MS]
 //! cargo run -p qywx-emulator -- --not-emulated   # lists spec endpoints with no behaviour yet
 //! ```
 
@@ -14,7 +16,7 @@ use qywx_emulator::{
     Emulator, DEFAULT_CHAIN_ID, DEFAULT_TUZHAN_APPID, DEFAULT_TUZHAN_SECRET, DEFAULT_WECOM_CORPID, DEFAULT_WECOM_SECRET,
 };
 
-const USAGE: &str = "usage: qywx-emulator [--port N] [--wecom-corpid ID] [--wecom-secret S] [--tuzhan-appid ID] [--tuzhan-secret S] [--token-ttl SECONDS] [--job-duration-ms MS]\n       qywx-emulator --not-emulated   (lists the spec endpoints with no emulator behaviour yet; exit 1 if any)";
+const USAGE: &str = "usage: qywx-emulator [--port N] [--wecom-corpid ID] [--wecom-secret S] [--tuzhan-appid ID] [--tuzhan-secret S] [--token-ttl SECONDS] [--job-duration-ms MS] [--callback-url URL --callback-token T --callback-aes-key K] [--callback-minimal] [--callback-timeout-ms MS]\n       qywx-emulator --not-emulated   (lists the spec endpoints with no emulator behaviour yet; exit 1 if any)";
 
 #[derive(Default)]
 struct Args {
@@ -25,6 +27,11 @@ struct Args {
     tuzhan_secret: Option<String>,
     token_ttl: Option<u64>,
     job_duration_ms: Option<u64>,
+    callback_url: Option<String>,
+    callback_token: Option<String>,
+    callback_aes_key: Option<String>,
+    callback_minimal: bool,
+    callback_timeout_ms: Option<u64>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -34,7 +41,11 @@ fn parse_args() -> Result<Args, String> {
         if flag == "-h" || flag == "--help" {
             return Err(USAGE.to_owned());
         }
-        const FLAGS: [&str; 7] = [
+        if flag == "--callback-minimal" {
+            args.callback_minimal = true;
+            continue;
+        }
+        const FLAGS: [&str; 11] = [
             "--port",
             "--wecom-corpid",
             "--wecom-secret",
@@ -42,6 +53,10 @@ fn parse_args() -> Result<Args, String> {
             "--tuzhan-secret",
             "--token-ttl",
             "--job-duration-ms",
+            "--callback-url",
+            "--callback-token",
+            "--callback-aes-key",
+            "--callback-timeout-ms",
         ];
         if !FLAGS.contains(&flag.as_str()) {
             return Err(format!("unknown argument {flag:?}\n{USAGE}"));
@@ -67,8 +82,22 @@ fn parse_args() -> Result<Args, String> {
                         .map_err(|_| format!("--job-duration-ms: not a number of milliseconds: {value:?}"))?,
                 )
             }
+            "--callback-url" => args.callback_url = Some(value),
+            "--callback-token" => args.callback_token = Some(value),
+            "--callback-aes-key" => args.callback_aes_key = Some(value),
+            "--callback-timeout-ms" => {
+                args.callback_timeout_ms = Some(
+                    value
+                        .parse()
+                        .map_err(|_| format!("--callback-timeout-ms: not a number of milliseconds: {value:?}"))?,
+                )
+            }
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
         }
+    }
+    let callback = [&args.callback_url, &args.callback_token, &args.callback_aes_key];
+    if callback.iter().any(|v| v.is_some()) && !callback.iter().all(|v| v.is_some()) {
+        return Err(format!("--callback-url, --callback-token and --callback-aes-key go together\n{USAGE}"));
     }
     Ok(args)
 }
@@ -103,10 +132,16 @@ async fn main() -> ExitCode {
     if let Some(ms) = args.job_duration_ms {
         builder = builder.job_duration(Duration::from_millis(ms));
     }
+    if let (Some(url), Some(token), Some(key)) = (&args.callback_url, &args.callback_token, &args.callback_aes_key) {
+        builder = builder.callback(url, token, key).callback_minimal_fields(args.callback_minimal);
+    }
+    if let Some(ms) = args.callback_timeout_ms {
+        builder = builder.callback_retry(Duration::from_millis(ms), 3);
+    }
     let running = match builder.build().start().await {
         Ok(running) => running,
         Err(error) => {
-            eprintln!("qywx-emulator: cannot listen on 127.0.0.1:{}: {error}", args.port);
+            eprintln!("qywx-emulator: cannot start on 127.0.0.1:{}: {error}", args.port);
             return ExitCode::FAILURE;
         }
     };
@@ -125,6 +160,11 @@ async fn main() -> ExitCode {
         running.control_url(),
         running.control_url()
     );
+    println!("  console {}   (the admin console: its changes are called back)", running.console_url());
+    if let Some(url) = &args.callback_url {
+        let form = if args.callback_minimal { "identifiers only (2022-08-15)" } else { "every attribute" };
+        println!("  callbacks to {url}, {form}");
+    }
     println!();
     println!("For the quickstart's read-only mode against this emulator:");
     println!(

@@ -143,17 +143,36 @@ async fn serve_api(
         headers: &header_pairs,
         body: &body,
     };
-    let reply = {
+    let console = uri.path().starts_with(CONSOLE_PREFIX);
+    let (reply, outbox) = {
         let mut inner = shared.lock();
+        // An administrator's change is called back: compare the directory before and after.
+        let before = (console && shared.callback.is_some()).then(|| inner.wecom.snapshot());
         let mut emu = Emu {
             inner: &mut inner,
             config: &shared.config,
         };
-        match service {
+        let reply = match service {
             Service::Wecom => qywx::wecom::server::dispatch(&mut emu, &incoming),
             Service::Tuzhan => qywx::tuzhan::server::dispatch(&mut emu, &incoming),
+        };
+        if let (Some(before), Some(target)) = (before, &shared.callback) {
+            let changes = inner.wecom.changes_since(&before, shared.config.callback_minimal);
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64);
+            let corpid = &shared.config.wecom_corpid;
+            inner.outbox.extend(changes.into_iter().map(|event| crate::callbacks::Push {
+                target: target.clone(),
+                xml: event.encode(corpid, "sys", now),
+                after: std::time::Duration::ZERO,
+            }));
         }
+        (reply, std::mem::take(&mut inner.outbox))
     };
+    if let Some(pusher) = &shared.pusher {
+        outbox.into_iter().for_each(|push| pusher.send(push));
+    }
     let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     if drop_answer {
         return dropped_response(status);
@@ -187,7 +206,13 @@ impl qywx::runtime::Stream for FailingBody {
     }
 }
 
+/// The admin console: WeCom's API under this prefix, its changes called back.
+pub(crate) const CONSOLE_PREFIX: &str = "/__emulator/console";
+
 fn split_service(path: &str) -> Option<(Service, &str)> {
+    if let Some(rest) = path.strip_prefix(CONSOLE_PREFIX) {
+        return rest.starts_with('/').then_some((Service::Wecom, rest));
+    }
     [Service::Wecom, Service::Tuzhan].into_iter().find_map(|service| {
         let rest = path.strip_prefix(service.prefix())?;
         rest.starts_with('/').then_some((service, rest))

@@ -1,11 +1,11 @@
 //! Everything the emulator keeps, behind one mutex: directories, tokens, faults, counters.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::faults::FaultQueue;
-use crate::{tuzhan, wecom, Config, Service};
+use crate::{callbacks, tuzhan, wecom, Config, Service};
 
 /// State shared by the server and the handles.
 /// Seeded members are filed 1,000 to a department under the root.
@@ -15,6 +15,11 @@ const SEEDED_PER_DEPARTMENT: usize = 1000;
 pub(crate) struct Shared {
     pub config: Config,
     inner: Mutex<Inner>,
+    /// The admin console's change events go here (when a callback is configured).
+    pub callback: Option<callbacks::Target>,
+    /// Sends what handlers leave in `Inner::outbox` (set once the server runs).
+    pub pusher: Option<callbacks::Pusher>,
+    pub pushed: Arc<callbacks::Counters>,
 }
 
 impl Shared {
@@ -26,10 +31,14 @@ impl Shared {
             tokens: Tokens::default(),
             faults: FaultQueue::default(),
             calls: HashMap::new(),
+            outbox: Vec::new(),
         };
         Shared {
             config,
             inner: Mutex::new(inner),
+            callback: None,
+            pusher: None,
+            pushed: Arc::default(),
         }
     }
 
@@ -48,6 +57,8 @@ pub(crate) struct Inner {
     pub tokens: Tokens,
     pub faults: FaultQueue,
     pub calls: HashMap<String, usize>,
+    /// Messages to push once the call is answered (batch jobs' completion events).
+    pub outbox: Vec<callbacks::Push>,
 }
 
 impl Inner {

@@ -39,6 +39,7 @@ use qywx::wecom::user::{
 pub(crate) use qywx::wecom::error_codes as codes;
 
 mod batch;
+mod changes;
 pub(crate) use batch::Imports;
 
 use crate::server::Emu;

@@ -12,15 +12,20 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::time::Instant;
 
 use qywx::runtime::server::{Call, Refusal};
+use qywx::runtime::codec::ToJson;
 use qywx::wecom::batch::{
-    DepartmentJobResult, GetJobResultRequest, GetJobResultResponse, JobResultRow, JobStarted, JobStatus, JobType,
-    MemberJobResult, StartReplaceDepartmentsRequest, StartReplaceUsersRequest, StartSyncUsersRequest,
+    DepartmentJobResult, GetJobResultRequest, GetJobResultResponse, JobCallback, JobResultRow, JobStarted, JobStatus,
+    JobType, MemberJobResult, StartReplaceDepartmentsRequest, StartReplaceUsersRequest, StartSyncUsersRequest,
 };
+use qywx::wecom::callback::MsgCrypt;
+use qywx::wecom::events::{BatchJobInfo, BatchJobResultEvent, Event};
 use qywx::wecom::media::{MediaType, UploadMediaRequest, UploadMediaResponse};
 use qywx::wecom::user::Gender;
 
 use super::{codes, fail, valid_email, valid_mobile, valid_userid, Dept, Directory, User};
+use crate::callbacks::{Push, Target};
 use crate::server::Emu;
+use crate::Config;
 
 /// Results kept: 系统仅保存最近5次批量任务的结果 (40089 after that).
 const KEPT_RESULTS: usize = 5;
@@ -155,11 +160,22 @@ fn rows_of(emu: &Emu<'_>, media_id: &str, required: &[&str]) -> Result<Vec<BTree
     Ok(rows)
 }
 
-/// Starts job `kind` with `result`, dropping the oldest kept result past the last 5.
-fn start(emu: &mut Emu<'_>, kind: JobType, total: usize, result: Vec<JobResultRow>) -> JobStarted {
+/// Starts job `kind` with `result`, dropping the oldest kept result past the last 5; with a
+/// `callback`, its completion event (batch_job_result) is pushed there when it finishes.
+fn start(
+    emu: &mut Emu<'_>,
+    kind: JobType,
+    total: usize,
+    result: Vec<JobResultRow>,
+    callback: Option<&JobCallback>,
+) -> JobStarted {
     let imports = &mut emu.inner.imports;
     imports.issued += 1;
     let id = format!("job-emu-{:06}", imports.issued);
+    if let Some(push) = callback.and_then(|c| completion(emu.config, c, &id, &kind)) {
+        emu.inner.outbox.push(push);
+    }
+    let imports = &mut emu.inner.imports;
     imports.jobs.push_back(Job {
         id: id.clone(),
         kind,
@@ -171,6 +187,31 @@ fn start(emu: &mut Emu<'_>, kind: JobType, total: usize, result: Vec<JobResultRo
         imports.jobs.pop_front();
     }
     JobStarted::new(id)
+}
+
+/// The batch_job_result push for job `id`, when `callback` names a URL, a token and a valid
+/// key (the job runs either way; a callback it cannot use is reported on stderr).
+fn completion(config: &Config, callback: &JobCallback, id: &str, kind: &JobType) -> Option<Push> {
+    let (url, token, key) = (callback.url.as_ref()?, callback.token.as_deref()?, callback.encodingaeskey.as_deref()?);
+    let crypt = match MsgCrypt::new(token, key, config.wecom_corpid.clone()) {
+        Ok(crypt) => crypt,
+        Err(e) => {
+            eprintln!("qywx-emulator: job {id}: callback not usable: {e}");
+            return None;
+        }
+    };
+    let kind = kind.to_json().as_str().map(str::to_owned).unwrap_or_default();
+    let mut job = BatchJobInfo::new(id, kind, 0);
+    job.errmsg = Some("ok".into());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let event = Event::BatchJobResult(BatchJobResultEvent::new(job));
+    Some(Push {
+        target: Target { url: url.clone(), crypt },
+        xml: event.encode(&config.wecom_corpid, "sys", now),
+        after: config.job_duration,
+    })
 }
 
 pub(crate) fn result(emu: &mut Emu<'_>, call: Call<'_, GetJobResultRequest>) -> Result<GetJobResultResponse, Refusal> {
@@ -238,7 +279,7 @@ pub(crate) fn sync_users(emu: &mut Emu<'_>, call: Call<'_, StartSyncUsersRequest
     let rows = rows_of(emu, &request.media_id, &MEMBER_COLUMNS)?;
     let total = rows.len();
     let result = import_members(&mut emu.inner.wecom, rows, MemberMode::Sync)?;
-    Ok(start(emu, JobType::SyncUser, total, result))
+    Ok(start(emu, JobType::SyncUser, total, result, request.callback.as_ref()))
 }
 
 pub(crate) fn replace_users(emu: &mut Emu<'_>, call: Call<'_, StartReplaceUsersRequest>) -> Result<JobStarted, Refusal> {
@@ -246,7 +287,7 @@ pub(crate) fn replace_users(emu: &mut Emu<'_>, call: Call<'_, StartReplaceUsersR
     let rows = rows_of(emu, &request.media_id, &MEMBER_COLUMNS)?;
     let total = rows.len();
     let result = import_members(&mut emu.inner.wecom, rows, MemberMode::Replace)?;
-    Ok(start(emu, JobType::ReplaceUser, total, result))
+    Ok(start(emu, JobType::ReplaceUser, total, result, request.callback.as_ref()))
 }
 
 /// Whether deleting `deleting` of `current` members trips the safety abort: more than 50 and
@@ -529,7 +570,7 @@ pub(crate) fn replace_departments(
         }
     }
     let result = outcome.into_iter().flatten().collect();
-    Ok(start(emu, JobType::ReplaceParty, total, result))
+    Ok(start(emu, JobType::ReplaceParty, total, result, request.callback.as_ref()))
 }
 
 #[cfg(test)]

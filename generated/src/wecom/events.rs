@@ -1648,4 +1648,49 @@ impl Event {
             Self::Unknown,
         )
     }
+
+    /// The message's XML (before encryption) for this event, with its header: what
+    /// the service pushes, for emulators and tests. `Unknown` answers its XML as it came.
+    pub fn encode(
+        &self,
+        to_user_name: &str,
+        from_user_name: &str,
+        create_time: i64,
+    ) -> String {
+        let (event, change, payload) = match self {
+            Self::CreateUser(payload) => {
+                ("change_contact", Some("create_user"), payload.to_json())
+            }
+            Self::UpdateUser(payload) => {
+                ("change_contact", Some("update_user"), payload.to_json())
+            }
+            Self::DeleteUser(payload) => {
+                ("change_contact", Some("delete_user"), payload.to_json())
+            }
+            Self::CreateParty(payload) => {
+                ("change_contact", Some("create_party"), payload.to_json())
+            }
+            Self::UpdateParty(payload) => {
+                ("change_contact", Some("update_party"), payload.to_json())
+            }
+            Self::DeleteParty(payload) => {
+                ("change_contact", Some("delete_party"), payload.to_json())
+            }
+            Self::UpdateTag(payload) => {
+                ("change_contact", Some("update_tag"), payload.to_json())
+            }
+            Self::BatchJobResult(payload) => {
+                ("batch_job_result", None, payload.to_json())
+            }
+            Self::Unknown(unknown) => return unknown.xml.clone(),
+        };
+        qywx_runtime::events::encode(
+            to_user_name,
+            from_user_name,
+            create_time,
+            event,
+            change,
+            &payload,
+        )
+    }
 }

@@ -101,6 +101,11 @@ impl MsgCrypt {
         })
     }
 
+    /// The receive id messages must carry (the corp id for a self-built app).
+    pub fn receive_id(&self) -> &str {
+        &self.receive_id
+    }
+
     /// The signature of `encrypted` sent at `timestamp` with `nonce`: lowercase hex SHA-1 of the
     /// four values sorted and joined.
     pub fn signature(&self, timestamp: &str, nonce: &str, encrypted: &str) -> String {

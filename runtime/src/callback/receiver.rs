@@ -1,7 +1,8 @@
 //! A callback receiver to mount in an axum `Router`: it answers WeCom's URL verification,
 //! checks and decrypts every pushed message, answers 200 at once (WeCom waits 5 s, then retries
-//! up to 3 times), drops a retried delivery it has already handed on, and hands each message
-//! to the application's handler.
+//! up to 3 times), drops a retried delivery it has already handed on (the same decrypted
+//! message: WeCom advises telling events apart by FromUserName and CreateTime), and hands each
+//! message to the application's handler.
 //!
 //! ```no_run
 //! # use qywx_runtime::callback::{MsgCrypt, Receiver};
@@ -24,6 +25,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use quick_xml::events::Event;
 
+use sha1::Digest as _;
 use tokio::sync::mpsc;
 
 use super::crypt::{CryptError, MsgCrypt};
@@ -99,7 +101,7 @@ fn top_members(xml: &str) -> Result<HashMap<String, String>, CryptError> {
 }
 
 /// Turns a decrypted message into what the application is handed.
-type Decode<T> = dyn Fn(String) -> Result<T, CryptError> + Send + Sync;
+type Decode<T> = dyn Fn(&str) -> Result<T, CryptError> + Send + Sync;
 /// Hands a message on; the future ends when it is taken (a channel's send).
 type Deliver<T> = dyn Fn(T) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync;
 
@@ -157,7 +159,7 @@ impl Receiver<CallbackMessage> {
     /// A receiver that checks and decrypts with `crypt` and hands each message, untyped, to
     /// `handler` (called on the request's task: hand long work to a channel or a task).
     pub fn new(crypt: MsgCrypt, handler: impl Fn(CallbackMessage) + Send + Sync + 'static) -> Self {
-        Receiver::build(crypt, Box::new(CallbackMessage::parse), sync_handler(handler))
+        Receiver::build(crypt, Box::new(|xml: &str| CallbackMessage::parse(xml.to_owned())), sync_handler(handler))
     }
 }
 
@@ -219,7 +221,7 @@ impl<T: Send + 'static> Receiver<T> {
 
 /// A decoder of the decrypted XML; its error names the member, never its content.
 fn typed<T: 'static>(decode: fn(&str) -> Decoded<T>) -> Box<Decode<T>> {
-    Box::new(move |xml: String| decode(&xml).map_err(|e| CryptError::BadEvent(e.redacted())))
+    Box::new(move |xml: &str| decode(xml).map_err(|e| CryptError::BadEvent(e.redacted())))
 }
 
 type Params = Query<HashMap<String, String>>;
@@ -253,13 +255,14 @@ async fn receive<T>(State(inner): State<Arc<Inner<T>>>, Query(params): Params, b
     let decrypted = inner
         .crypt
         .decrypt_message(p("msg_signature"), p("timestamp"), p("nonce"), &body)
-        .and_then(|xml| (inner.decode)(xml));
-    let message = match decrypted {
-        Ok(message) => message,
+        .and_then(|xml| Ok(((inner.decode)(&xml)?, xml)));
+    let (message, xml) = match decrypted {
+        Ok(decoded) => decoded,
         Err(e) => return refuse(&e),
     };
-    // A retry of a delivery carries the same signed request: hand it on once.
-    let key = format!("{}/{}/{}", p("msg_signature"), p("timestamp"), p("nonce"));
+    // A retry carries the same message (its CreateTime included), signed again or not: hand it
+    // on once. Two messages alike to the second are one delivery.
+    let key: String = sha1::Sha1::digest(xml.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
     let first = inner.seen.lock().map(|mut seen| seen.first(&key)).unwrap_or(true);
     if first {
         (inner.deliver)(message).await;

@@ -73,6 +73,15 @@ impl Scope<'_> {
             };
             quote!((#event, #change) => Some(qywx_runtime::codec::from_value::<#payload>(payload).map(Self::#variant)),)
         });
+        let encode_arms = events.iter().map(|e| {
+            let variant = format_ident!("{}", e.name);
+            let event = &e.event;
+            let change = match &e.change_type {
+                Some(c) => quote!(Some(#c)),
+                None => quote!(None),
+            };
+            quote!(Self::#variant(payload) => (#event, #change, payload.to_json()),)
+        });
         let list: Vec<String> = events
             .iter()
             .map(|e| match &e.change_type {
@@ -109,6 +118,16 @@ impl Scope<'_> {
                         },
                         Self::Unknown,
                     )
+                }
+
+                /// The message's XML (before encryption) for this event, with its header: what
+                /// the service pushes, for emulators and tests. `Unknown` answers its XML as it came.
+                pub fn encode(&self, to_user_name: &str, from_user_name: &str, create_time: i64) -> String {
+                    let (event, change, payload) = match self {
+                        #(#encode_arms)*
+                        Self::Unknown(unknown) => return unknown.xml.clone(),
+                    };
+                    qywx_runtime::events::encode(to_user_name, from_user_name, create_time, event, change, &payload)
                 }
             }
         }

@@ -1,0 +1,1 @@
+//! The emulator calls back and the crate's receiver hands on typed events.
