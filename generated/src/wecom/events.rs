@@ -1649,6 +1649,46 @@ impl Event {
         )
     }
 
+    /// The event's `Event`, its `ChangeType`, and its payload's members as its type
+    /// writes them (for `Unknown`, the members of its XML, header included).
+    pub fn parts(&self) -> (Option<&str>, Option<&str>, Value) {
+        match self {
+            Self::CreateUser(payload) => {
+                (Some("change_contact"), Some("create_user"), payload.to_json())
+            }
+            Self::UpdateUser(payload) => {
+                (Some("change_contact"), Some("update_user"), payload.to_json())
+            }
+            Self::DeleteUser(payload) => {
+                (Some("change_contact"), Some("delete_user"), payload.to_json())
+            }
+            Self::CreateParty(payload) => {
+                (Some("change_contact"), Some("create_party"), payload.to_json())
+            }
+            Self::UpdateParty(payload) => {
+                (Some("change_contact"), Some("update_party"), payload.to_json())
+            }
+            Self::DeleteParty(payload) => {
+                (Some("change_contact"), Some("delete_party"), payload.to_json())
+            }
+            Self::UpdateTag(payload) => {
+                (Some("change_contact"), Some("update_tag"), payload.to_json())
+            }
+            Self::BatchJobResult(payload) => {
+                (Some("batch_job_result"), None, payload.to_json())
+            }
+            Self::Unknown(unknown) => {
+                (
+                    unknown.event.as_deref(),
+                    unknown.change_type.as_deref(),
+                    qywx_runtime::events::xml_members(&unknown.xml)
+                        .map(Value::Object)
+                        .unwrap_or_default(),
+                )
+            }
+        }
+    }
+
     /// The message's XML (before encryption) for this event, with its header: what
     /// the service pushes, for emulators and tests. `Unknown` answers its XML as it came.
     pub fn encode(
@@ -1657,40 +1697,18 @@ impl Event {
         from_user_name: &str,
         create_time: i64,
     ) -> String {
-        let (event, change, payload) = match self {
-            Self::CreateUser(payload) => {
-                ("change_contact", Some("create_user"), payload.to_json())
+        match (self, self.parts()) {
+            (Self::Unknown(unknown), _) => unknown.xml.clone(),
+            (_, (event, change, payload)) => {
+                qywx_runtime::events::encode(
+                    to_user_name,
+                    from_user_name,
+                    create_time,
+                    event.unwrap_or_default(),
+                    change,
+                    &payload,
+                )
             }
-            Self::UpdateUser(payload) => {
-                ("change_contact", Some("update_user"), payload.to_json())
-            }
-            Self::DeleteUser(payload) => {
-                ("change_contact", Some("delete_user"), payload.to_json())
-            }
-            Self::CreateParty(payload) => {
-                ("change_contact", Some("create_party"), payload.to_json())
-            }
-            Self::UpdateParty(payload) => {
-                ("change_contact", Some("update_party"), payload.to_json())
-            }
-            Self::DeleteParty(payload) => {
-                ("change_contact", Some("delete_party"), payload.to_json())
-            }
-            Self::UpdateTag(payload) => {
-                ("change_contact", Some("update_tag"), payload.to_json())
-            }
-            Self::BatchJobResult(payload) => {
-                ("batch_job_result", None, payload.to_json())
-            }
-            Self::Unknown(unknown) => return unknown.xml.clone(),
-        };
-        qywx_runtime::events::encode(
-            to_user_name,
-            from_user_name,
-            create_time,
-            event,
-            change,
-            &payload,
-        )
+        }
     }
 }

@@ -80,7 +80,7 @@ impl Scope<'_> {
                 Some(c) => quote!(Some(#c)),
                 None => quote!(None),
             };
-            quote!(Self::#variant(payload) => (#event, #change, payload.to_json()),)
+            quote!(Self::#variant(payload) => (Some(#event), #change, payload.to_json()),)
         });
         let list: Vec<String> = events
             .iter()
@@ -120,14 +120,28 @@ impl Scope<'_> {
                     )
                 }
 
+                /// The event's `Event`, its `ChangeType`, and its payload's members as its type
+                /// writes them (for `Unknown`, the members of its XML, header included).
+                pub fn parts(&self) -> (Option<&str>, Option<&str>, Value) {
+                    match self {
+                        #(#encode_arms)*
+                        Self::Unknown(unknown) => (
+                            unknown.event.as_deref(),
+                            unknown.change_type.as_deref(),
+                            qywx_runtime::events::xml_members(&unknown.xml).map(Value::Object).unwrap_or_default(),
+                        ),
+                    }
+                }
+
                 /// The message's XML (before encryption) for this event, with its header: what
                 /// the service pushes, for emulators and tests. `Unknown` answers its XML as it came.
                 pub fn encode(&self, to_user_name: &str, from_user_name: &str, create_time: i64) -> String {
-                    let (event, change, payload) = match self {
-                        #(#encode_arms)*
-                        Self::Unknown(unknown) => return unknown.xml.clone(),
-                    };
-                    qywx_runtime::events::encode(to_user_name, from_user_name, create_time, event, change, &payload)
+                    match (self, self.parts()) {
+                        (Self::Unknown(unknown), _) => unknown.xml.clone(),
+                        (_, (event, change, payload)) => qywx_runtime::events::encode(
+                            to_user_name, from_user_name, create_time, event.unwrap_or_default(), change, &payload,
+                        ),
+                    }
                 }
             }
         }
