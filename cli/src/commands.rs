@@ -23,3 +23,17 @@ pub fn service(name: &str) -> Option<Box<dyn Calls>> {
         _ => None,
     }
 }
+
+/// The decoder of the messages service `name` pushes to a callback URL, each into its
+/// JSON line; `None` for a service that pushes none.
+pub fn event_decoder(name: &str) -> Option<crate::listen::Decoder> {
+    match name {
+        "wecom" => {
+            Some(|xml| {
+                wecom::events::Event::decode(xml)
+                    .map(|pushed| crate::listen::line(&pushed, pushed.event.parts()))
+            })
+        }
+        _ => None,
+    }
+}

@@ -8,6 +8,7 @@
 
 mod bulk;
 mod commands;
+mod listen;
 mod run;
 mod tree;
 
@@ -19,6 +20,7 @@ use clap::{value_parser, Arg, ArgAction, ArgMatches};
 use serde_json::{Map, Value};
 
 use crate::bulk::ImportArgs;
+use crate::listen::ListenArgs;
 use crate::run::{render, CliError, Output, Setup};
 use crate::tree::{apply_flags, flag_arg, services, Command};
 
@@ -104,9 +106,32 @@ fn command_tree() -> clap::Command {
             }
             s = s.subcommand(g);
         }
+        if commands::event_decoder(&service.name).is_some() {
+            s = s.subcommand(callback_command());
+        }
         root = root.subcommand(s);
     }
     root
+}
+
+/// `qywx <service> callback listen`, for a service that pushes events.
+fn callback_command() -> clap::Command {
+    let required = |name: &'static str, value: &'static str, help: &'static str| {
+        Arg::new(name).long(name).required(true).value_name(value).help(help)
+    };
+    let listen = clap::Command::new("listen")
+        .about("Receives callbacks on an address and prints each message as one JSON line")
+        .long_about("Receives callbacks on an address: answers the URL verification, checks and decrypts each pushed message, drops retried deliveries, and prints each message as one JSON line on stdout (its header and members by their XML names). Refused requests are logged on stderr without their content. For a real callback URL behind a tunnel, and for piping.")
+        .arg(required("addr", "HOST:PORT", "The address to listen on (127.0.0.1:8080; port 0 picks a free one)").value_parser(value_parser!(std::net::SocketAddr)))
+        .arg(required("token", "TOKEN", "The callback's Token, as configured in the admin console"))
+        .arg(required("aes-key", "KEY", "The callback's EncodingAESKey (43 characters)"))
+        .arg(required("receive-id", "CORPID", "The receive id messages must carry (the corp id for a self-built app)"))
+        .arg(Arg::new("path").long("path").value_name("PATH").default_value("/").help("The URL path the callback is served on"));
+    clap::Command::new("callback")
+        .about("Receiving the service's callbacks")
+        .subcommand_required(true)
+        .arg_required_else_help(true)
+        .subcommand(listen)
 }
 
 fn endpoint_command(command: &'static Command) -> clap::Command {
@@ -212,7 +237,30 @@ fn chosen(matches: &ArgMatches) -> Option<(&'static str, &'static Command, &ArgM
     Some((service.name.as_str(), command, command_matches))
 }
 
+/// `qywx <service> callback listen …`, when that is the command given.
+fn listen_args(matches: &ArgMatches) -> Option<(&str, ListenArgs)> {
+    let (service, service_matches) = matches.subcommand()?;
+    let ("callback", callback) = service_matches.subcommand()? else { return None };
+    let ("listen", args) = callback.subcommand()? else { return None };
+    let text = |name: &str| args.get_one::<String>(name).cloned().unwrap_or_default();
+    let path = text("path");
+    Some((
+        service,
+        ListenArgs {
+            addr: *args.get_one::<std::net::SocketAddr>("addr")?,
+            path: if path.starts_with('/') { path } else { format!("/{path}") },
+            token: text("token"),
+            aes_key: text("aes-key"),
+            receive_id: text("receive-id"),
+        },
+    ))
+}
+
 async fn execute(matches: &ArgMatches) -> Result<ExitCode, CliError> {
+    if let Some((service, args)) = listen_args(matches) {
+        let decoder = commands::event_decoder(service).ok_or_else(|| CliError::Usage(format!("{service} pushes no events")))?;
+        return listen::listen(decoder, args).await;
+    }
     let setup = Setup {
         base_url: matches.get_one::<String>("base-url").cloned(),
     };

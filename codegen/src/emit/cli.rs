@@ -158,6 +158,12 @@ pub(crate) fn commands_rs(api: &Api) -> String {
         let (module, client) = (ident(&s.spec.id), format_ident!("{}", s.client));
         quote!(#module::{self, #client})
     });
+    // Services that push events: the callback listener decodes with their `Event`.
+    let decoders = api.services.iter().filter_map(|s| {
+        let g = crate::emit::rust::events_group(s)?;
+        let (id, module, events) = (&s.spec.id, ident(&s.spec.id), ident(&g.spec.module));
+        Some(quote!(#id => Some(|xml| #module::#events::Event::decode(xml).map(|pushed| crate::listen::line(&pushed, pushed.event.parts()))),))
+    });
     let tokens = quote! {
         use qywx::{#(#modules),*};
 
@@ -170,6 +176,15 @@ pub(crate) fn commands_rs(api: &Api) -> String {
         pub fn service(name: &str) -> Option<Box<dyn Calls>> {
             match name {
                 #(#services)*
+                _ => None,
+            }
+        }
+
+        /// The decoder of the messages service `name` pushes to a callback URL, each into its
+        /// JSON line; `None` for a service that pushes none.
+        pub fn event_decoder(name: &str) -> Option<crate::listen::Decoder> {
+            match name {
+                #(#decoders)*
                 _ => None,
             }
         }
