@@ -15,7 +15,11 @@ const TS: &str = "1409659813";
 const NONCE: &str = "1372623149";
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 /// A contact event that decodes: its `zhangsan` is the plaintext no refusal may echo.
-const CREATE_USER: &str = "<xml><ToUserName><![CDATA[wx5823bf96d3bd56c7]]></ToUserName><FromUserName><![CDATA[sys]]></FromUserName><CreateTime>1403610513</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[change_contact]]></Event><ChangeType>create_user</ChangeType><UserID><![CDATA[zhangsan]]></UserID></xml>";
+const CREATE_USER: &str = concat!(
+    "<xml><ToUserName><![CDATA[wx5823bf96d3bd56c7]]></ToUserName><FromUserName><![CDATA[sys]]></FromUserName>",
+    "<CreateTime>1403610513</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[change_contact]]></Event>",
+    "<ChangeType>create_user</ChangeType><UserID><![CDATA[zhangsan]]></UserID></xml>"
+);
 
 #[test]
 fn random_messages_of_every_length_round_trip() {
@@ -28,7 +32,8 @@ fn random_messages_of_every_length_round_trip() {
         let encrypted = crypt.encrypt(&message, random);
         let signature = crypt.signature(&ts, &nonce, &encrypted);
         assert!(body.contains(&format!("<MsgSignature><![CDATA[{signature}]]>")), "length {n}");
-        assert_eq!(crypt.decrypt_message(&signature, &ts, &nonce, &body).as_deref(), Ok(message.as_str()), "length {n}");
+        let opened = crypt.decrypt_message(&signature, &ts, &nonce, &body);
+        assert_eq!(opened.as_deref(), Ok(message.as_str()), "length {n}");
         // 16 random bytes, 4 of length, the message and the corp id, PKCS#7 to 32 (1..=32 bytes).
         let raw = B64.decode(&encrypted).unwrap();
         assert_eq!(raw.len() % 32, 0, "length {n}");
@@ -172,6 +177,12 @@ fn post(name: &'static str, (params, body): (Vec<(&'static str, String)>, String
     Row { name, get: false, params, body, status }
 }
 
+fn get(name: &'static str, signature: String, echostr: &str, status: &'static [u16]) -> Row {
+    let mut params = vec![("msg_signature", signature), ("timestamp", TS.into()), ("nonce", NONCE.into())];
+    params.push(("echostr", echostr.into()));
+    Row { name, get: true, params, body: String::new(), status }
+}
+
 fn matrix() -> Vec<Row> {
     let right = official();
     let other_key = MsgCrypt::new(TOKEN, "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG", CORP).unwrap();
@@ -184,15 +195,22 @@ fn matrix() -> Vec<Row> {
     let last = raw.len() - 1;
     raw[last] ^= 0x40;
     let bad_padding = B64.encode(&raw);
-    let no_id = "<xml><ToUserName><![CDATA[wx5823bf96d3bd56c7]]></ToUserName><MsgType>event</MsgType><Event>change_contact</Event><ChangeType>delete_party</ChangeType></xml>";
-    let id_of_wrong_type = "<xml><MsgType>event</MsgType><Event>change_contact</Event><ChangeType>delete_party</ChangeType><Id>zhangsan</Id></xml>";
-    let inner_bomb = format!("{}<xml><MsgType>event</MsgType><Event>change_contact</Event><ChangeType>create_user</ChangeType><UserID>&j;</UserID></xml>", bomb_dtd());
+    let no_id = concat!(
+        "<xml><ToUserName><![CDATA[wx5823bf96d3bd56c7]]></ToUserName><MsgType>event</MsgType>",
+        "<Event>change_contact</Event><ChangeType>delete_party</ChangeType></xml>"
+    );
+    let id_of_wrong_type = concat!(
+        "<xml><MsgType>event</MsgType><Event>change_contact</Event>",
+        "<ChangeType>delete_party</ChangeType><Id>zhangsan</Id></xml>"
+    );
+    let inner_bomb = format!(
+        "{}<xml><MsgType>event</MsgType><Event>change_contact</Event><ChangeType>create_user</ChangeType>{}",
+        bomb_dtd(),
+        "<UserID>&j;</UserID></xml>"
+    );
     let outer_bomb = format!("{}<xml><ToUserName>&j;</ToUserName><Encrypt>&j;</Encrypt></xml>", bomb_dtd());
     let (good_params, good_body) = signed(&right, &good);
     let echostr = right.encrypt("1616140317555161061", [2; 16]);
-    let verify = |signature: String, echostr: &str| {
-        vec![("msg_signature", signature), ("timestamp", TS.into()), ("nonce", NONCE.into()), ("echostr", echostr.into())]
-    };
     vec![
         post("wrong key", signed(&right, &other_key.encrypt(CREATE_USER, [3; 16])), &[400]),
         post("wrong token", signed(&other_token, &other_token.encrypt(CREATE_USER, [4; 16])), &[403]),
@@ -210,8 +228,8 @@ fn matrix() -> Vec<Row> {
         post("missing query", (Vec::new(), good_body), &[403]),
         post("event without its id", signed(&right, &right.encrypt(no_id, [7; 16])), &[400]),
         post("id of the wrong type", signed(&right, &right.encrypt(id_of_wrong_type, [8; 16])), &[400]),
-        Row { name: "GET bad echostr", get: true, params: verify(right.signature(TS, NONCE, &echostr), "Z2FyYmFnZQ=="), body: String::new(), status: &[400, 403] },
-        Row { name: "GET garbage echostr", get: true, params: verify(right.signature(TS, NONCE, "garbage!"), "garbage!"), body: String::new(), status: &[400] },
+        get("GET bad echostr", right.signature(TS, NONCE, &echostr), "Z2FyYmFnZQ==", &[400, 403]),
+        get("GET garbage echostr", right.signature(TS, NONCE, "garbage!"), "garbage!", &[400]),
     ]
 }
 
@@ -227,13 +245,14 @@ fn direct(crypt: &MsgCrypt, row: &Row) -> Result<(), CryptError> {
 
 /// The query and POST body for `encrypted`, signed with `signer`'s token.
 fn signed(signer: &MsgCrypt, encrypted: &str) -> (Vec<(&'static str, String)>, String) {
-    let params = vec![("msg_signature", signer.signature(TS, NONCE, encrypted)), ("timestamp", TS.into()), ("nonce", NONCE.into())];
-    (params, envelope(encrypted))
+    let signature = signer.signature(TS, NONCE, encrypted);
+    (vec![("msg_signature", signature), ("timestamp", TS.into()), ("nonce", NONCE.into())], envelope(encrypted))
 }
 
 /// The envelope WeCom posts.
 fn envelope(encrypted: &str) -> String {
-    format!("<xml><ToUserName><![CDATA[{CORP}]]></ToUserName><Encrypt><![CDATA[{encrypted}]]></Encrypt><AgentID><![CDATA[218]]></AgentID></xml>")
+    let agent = "<AgentID><![CDATA[218]]></AgentID>";
+    format!("<xml><ToUserName><![CDATA[{CORP}]]></ToUserName><Encrypt><![CDATA[{encrypted}]]></Encrypt>{agent}</xml>")
 }
 
 /// Billion laughs: `&j;` would expand to 10^9 `a`s.
@@ -247,11 +266,11 @@ fn bomb_dtd() -> String {
 
 /// Percent-encodes every byte but the unreserved ones (base64's `+` is not a space).
 fn query(pairs: &[(&str, String)]) -> String {
-    let encode = |v: &str| -> String {
-        v.bytes()
-            .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { char::from(b).to_string() } else { format!("%{b:02X}") })
-            .collect()
+    let byte = |b: u8| match b {
+        b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => char::from(b).to_string(),
+        _ => format!("%{b:02X}"),
     };
+    let encode = |v: &str| v.bytes().map(byte).collect::<String>();
     pairs.iter().map(|(k, v)| format!("{k}={}", encode(v))).collect::<Vec<_>>().join("&")
 }
 
@@ -277,7 +296,8 @@ impl Rng {
         while text.len() < len {
             let r = self.next();
             let pick = (r >> 8) as u32;
-            let c = if len - text.len() >= 3 && r.is_multiple_of(3) { 0x4E00 + pick % 0x51A5 } else { 0x20 + pick % 0x5F };
+            let cjk = len - text.len() >= 3 && r.is_multiple_of(3);
+            let c = if cjk { 0x4E00 + pick % 0x51A5 } else { 0x20 + pick % 0x5F };
             text.push(char::from_u32(c).unwrap());
         }
         text

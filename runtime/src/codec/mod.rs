@@ -102,6 +102,10 @@ impl DecodeError {
         if self.0.message.starts_with("missing member") {
             return self.to_string();
         }
+        if self.0.message.starts_with("not XML") {
+            // The markup's own error may quote the content.
+            return "the message is not well-formed XML".into();
+        }
         match self.path() {
             path if path.is_empty() => "the message is not what its event says".into(),
             path => format!("`{path}` is not what its event says"),
