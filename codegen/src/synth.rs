@@ -119,19 +119,10 @@ fn rename(g: &mut Value, k: usize, types: &BTreeSet<String>) {
             }
         }
     }
-    // Events: another variant name and change type per copy (a service tells its events apart
-    // by them).
-    if let Some(es) = g.get_mut("events").and_then(Value::as_array_mut) {
-        for e in es {
-            if let Some(v) = e["name"].as_str() {
-                e["name"] = Value::from(format!("{v}K{k}"));
-            }
-            let change = e["change_type"].as_str().map(|c| format!("{c}_k{k}"));
-            match change {
-                Some(c) => e["change_type"] = Value::from(c),
-                None => e["change_type"] = Value::from(format!("k{k}")),
-            }
-        }
+    // Events: a service's events live in one group (its callback receiver decodes them), so
+    // copies leave them out; their types are still copied.
+    if let Some(map) = g.as_object_mut() {
+        map.remove("events");
     }
     retype(g, k, types);
 }

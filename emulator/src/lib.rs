@@ -11,6 +11,9 @@
 //!
 //! WeCom lives under `/wecom`, Tuzhan under `/tuzhan` ([`RunningEmulator::wecom_url`],
 //! [`RunningEmulator::tuzhan_url`]); the control endpoints under `/__emulator` (see [`faults`]).
+//! The admin console is WeCom's API under `/__emulator/console` ([`RunningEmulator::console_client`]):
+//! with [`EmulatorBuilder::callback`], its changes are pushed to the app's callback URL as WeCom
+//! pushes them (signed, encrypted, retried), while the app's own API changes are not.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {

@@ -324,8 +324,15 @@ async fn clear_faults(State(shared): State<Arc<Shared>>) -> Json<Value> {
     Json(json!({ "ok": true, "pending": [] }))
 }
 
-/// `GET /__emulator/stats`: token fetches per service and calls per path.
+/// `GET /__emulator/stats`: token fetches per service, calls per path, and callbacks pushed.
 async fn stats(State(shared): State<Arc<Shared>>) -> Json<Value> {
+    use std::sync::atomic::Ordering::SeqCst;
+    let pushed = &shared.pushed;
+    let callbacks = json!({
+        "delivered": pushed.delivered.load(SeqCst),
+        "attempts": pushed.attempts.load(SeqCst),
+        "abandoned": pushed.abandoned.load(SeqCst),
+    });
     let inner = shared.lock();
     let calls: BTreeMap<&str, usize> = inner.calls.iter().map(|(path, n)| (path.as_str(), *n)).collect();
     Json(json!({
@@ -335,6 +342,7 @@ async fn stats(State(shared): State<Arc<Shared>>) -> Json<Value> {
             Service::Tuzhan.id(): inner.tokens.issued(Service::Tuzhan),
         },
         "calls": calls,
+        "callbacks": callbacks,
     }))
 }
 
