@@ -169,6 +169,7 @@ pub(crate) fn check_with<'a>(
     }
     for e in endpoint_ids.values() {
         errs.record(crate::check_jobs::check_job(&index, e, &endpoint_ids));
+        errs.record(crate::check_jobs::check_export(&index, e, &endpoint_ids));
     }
     for e in crate::check_jobs::check_files(spec) {
         errs.push(e);

@@ -174,8 +174,79 @@ pub(crate) fn check_job_result(index: &TypeIndex<'_>, e: &Endpoint) -> Result<()
             }
         }
     }
-    if !field(answer, &j.rows).is_some_and(|f| matches!(f.ty, TypeExpr::Array(_))) {
-        return Err(e.origin.err_at(&at("rows"), format!("`{}` must be a list answer field", j.rows)));
+    match (&j.rows, &j.files) {
+        (Some(rows), None) => {
+            if !field(answer, rows).is_some_and(|f| matches!(f.ty, TypeExpr::Array(_))) {
+                return Err(e.origin.err_at(&at("rows"), format!("`{rows}` must be a list answer field")));
+            }
+        }
+        (None, Some(files)) => check_files_list(index, e, answer, files)?,
+        _ => return Err(e.origin.err_at(".job_result", "a job result lists `rows` (an import's) or `files` (an export's)")),
+    }
+    Ok(())
+}
+
+/// An export's files: a list of objects with a string URL, and an integer size and string MD5
+/// when named.
+fn check_files_list(index: &TypeIndex<'_>, e: &Endpoint, answer: &[Field], files: &JobFilesDef) -> Result<()> {
+    let at = |part: &str| format!(".job_result.files.{part}");
+    let item = match field(answer, &files.list).map(|f| &f.ty) {
+        Some(TypeExpr::Array(item)) => match item.as_ref() {
+            TypeExpr::Named(n) => object_fields(index, n),
+            _ => None,
+        },
+        _ => None,
+    };
+    let Some(item) = item else {
+        return Err(e.origin.err_at(&at("list"), format!("`{}` must be a list of objects in the answer", files.list)));
+    };
+    if !field(item, &files.url).is_some_and(|f| f.required && f.ty == TypeExpr::Prim(Prim::String)) {
+        return Err(e.origin.err_at(&at("url"), format!("`{}` must be a required string field of a file", files.url)));
+    }
+    if let Some(size) = &files.size {
+        if !field(item, size).is_some_and(|f| is_integer(index, f)) {
+            return Err(e.origin.err_at(&at("size"), format!("`{size}` must be an integer field of a file")));
+        }
+    }
+    if let Some(md5) = &files.md5 {
+        if !is_string(field(item, md5)) {
+            return Err(e.origin.err_at(&at("md5"), format!("`{md5}` must be a string field of a file")));
+        }
+    }
+    Ok(())
+}
+
+/// An export starter's `export` names its key request field, its result endpoint (which lists
+/// files) and its row type.
+pub(crate) fn check_export(index: &TypeIndex<'_>, e: &Endpoint, endpoints: &BTreeMap<&str, &Endpoint>) -> Result<()> {
+    let Some(x) = &e.export else { return Ok(()) };
+    let err = |part: &str, message: String| Err(e.origin.err_at(&format!(".export.{part}"), message));
+    if !x.method.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+        || !x.method.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    {
+        return err("method", format!("`{}` must be lower snake case", x.method));
+    }
+    let request = e.request.as_ref().filter(|r| !r.in_query && !r.multipart);
+    let Some(request) = request else {
+        return err("key", "an export starter takes a JSON body".to_owned());
+    };
+    if !field(&request.schema.fields, &x.key).is_some_and(|f| f.required && f.ty == TypeExpr::Prim(Prim::String)) {
+        return err("key", format!("`{}` must be a required string request field", x.key));
+    }
+    let Some(result) = endpoints.get(x.result.as_str()) else {
+        return err("result", format!("unknown endpoint `{}`", x.result));
+    };
+    let Some(job_result) = result.job_result.as_ref().filter(|j| j.files.is_some()) else {
+        return err("result", format!("`{}` has no `job_result` with `files`", x.result));
+    };
+    if !is_string(answer_fields(index, e).and_then(|a| field(a, &job_result.id))) {
+        return err("result", format!("the answer needs the job id field `{}` (a string)", job_result.id));
+    }
+    if x.list.trim().is_empty() {
+        return err("list", "the member listing the rows is named".to_owned());
+    }
+    if object_fields(index, &x.row).is_none() {
+        return err("row", format!("`{}` must be an object type", x.row));
     }
     Ok(())
 }
@@ -246,7 +317,10 @@ pub(crate) fn check_job(index: &TypeIndex<'_>, e: &Endpoint, endpoints: &BTreeMa
     let Some(outcome) = object_fields(index, &j.outcome) else {
         return err("outcome", format!("`{}` must be an object type", j.outcome));
     };
-    let rows = answer_fields(index, result).and_then(|a| field(a, &job_result.rows));
+    let Some(rows_field) = &job_result.rows else {
+        return err("result", format!("`{}` lists files, not result rows", j.result));
+    };
+    let rows = answer_fields(index, result).and_then(|a| field(a, rows_field));
     let outcome_ty = TypeExpr::Named(j.outcome.clone());
     let holds_outcome = match rows.map(|f| &f.ty) {
         Some(TypeExpr::Array(item)) if **item == outcome_ty => true,
@@ -262,7 +336,7 @@ pub(crate) fn check_job(index: &TypeIndex<'_>, e: &Endpoint, endpoints: &BTreeMa
     if !holds_outcome {
         return err(
             "outcome",
-            format!("`{}`'s `{}` holds neither `{}` nor a union with it", j.result, job_result.rows, j.outcome),
+            format!("`{}`'s `{rows_field}` holds neither `{}` nor a union with it", j.result, j.outcome),
         );
     }
     let row_fields = object_fields(index, &j.row).unwrap_or_default();

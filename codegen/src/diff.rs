@@ -173,7 +173,11 @@ pub fn diff(old: &Spec, new: &Spec) -> Vec<Change> {
                         n.name,
                         n.method,
                         n.path,
-                        n.job.as_ref().map(|j| format!(", with job method `{}`", j.method)).unwrap_or_default()
+                        n.job
+                            .as_ref()
+                            .map(|j| format!(", with job method `{}`", j.method))
+                            .or_else(|| n.export.as_ref().map(|x| format!(", with export method `{}`", x.method)))
+                            .unwrap_or_default()
                     ),
                 ),
                 (Some(o), None) => out.push(Class::Breaking, format!("endpoint removed: `{}`", o.name)),
@@ -517,6 +521,23 @@ fn endpoint(out: &mut Out<'_>, o: &Endpoint, n: &Endpoint) {
                 out.push(Class::Additive, "how the job is uploaded, started, polled or matched changed: same Rust API");
             }
             docs_if_changed(out, "job summary", &a.summary, &b.summary);
+        }
+        (None, None) => {}
+    }
+    match (&o.export, &n.export) {
+        (None, Some(x)) => out.push(Class::Additive, format!("export method `{}` added", x.method)),
+        (Some(x), None) => out.push(Class::Breaking, format!("export method `{}` removed", x.method)),
+        (Some(a), Some(b)) => {
+            if (&a.method, &a.row) != (&b.method, &b.row) {
+                out.push(
+                    Class::Breaking,
+                    format!("export method `{}` of `{}` → `{}` of `{}`", a.method, a.row, b.method, b.row),
+                );
+            }
+            if (&a.key, &a.result, &a.list) != (&b.key, &b.result, &b.list) {
+                out.push(Class::Additive, "how the export is started, polled or read changed: same Rust API");
+            }
+            docs_if_changed(out, "export summary", &a.summary, &b.summary);
         }
         (None, None) => {}
     }

@@ -453,6 +453,37 @@ pub struct EndpointIr {
     pub cli: Option<crate::cli_plan::CommandPlan>,
     /// The job method of a job starter (`replace_users(rows)`).
     pub job: Option<JobIr>,
+    /// The export method of an export starter (`export_users(request)`).
+    pub export: Option<ExportIr>,
+    /// The poll of a result endpoint that lists an export's files (`poll_<method>`).
+    pub export_poll: Option<ExportPollIr>,
+}
+
+/// An export method: start → a handle that polls the result endpoint, then streams the rows of
+/// its files.
+pub struct ExportIr {
+    pub method: String,
+    pub summary: String,
+    pub result: EndpointRef,
+    /// The field (Rust name) of the starter's answer with the job id.
+    pub job_id: String,
+    /// The request field (Rust name) with the files' key.
+    pub key: String,
+    /// The files' JSON member listing the rows (wire name), and the row type.
+    pub list: String,
+    pub row: Ty,
+}
+
+/// How a result endpoint's answer says an export is done, failed, and where its files are
+/// (fields by Rust name, with whether they are required).
+pub struct ExportPollIr {
+    pub status: String,
+    pub finished: Vec<Literal>,
+    pub failed: Vec<Literal>,
+    pub files: (String, bool),
+    pub url: String,
+    pub size: Option<(String, bool)>,
+    pub md5: Option<(String, bool)>,
 }
 
 /// Another endpoint a generated method calls: its group module, method and request type.
@@ -696,6 +727,10 @@ fn needs(g: &GroupIr, token_module: &str) -> Vec<String> {
             // The job method calls the upload and result endpoints' methods.
             called.push((g.spec.service.clone(), j.upload.module.clone()));
             called.push((g.spec.service.clone(), j.result.module.clone()));
+        }
+        if let Some(x) = &e.export {
+            called.push((g.spec.service.clone(), x.result.module.clone()));
+            note(&x.row);
         }
         match &e.response {
             ResponseIr::Object(o) => object_types(o, &mut note),
@@ -1287,6 +1322,14 @@ impl<'s> Builder<'_, 's> {
             Some(j) => Some(self.job(e, j)?),
             None => None,
         };
+        let export = match &e.export {
+            Some(x) => Some(self.export(e, x)?),
+            None => None,
+        };
+        let export_poll = match &e.job_result {
+            Some(jr) => jr.files.as_ref().map(|files| self.export_poll(e, jr, files)).transpose()?,
+            None => None,
+        };
         if !e.gone_codes.is_empty() && (!e.idempotent || e.request.is_none()) {
             return Err(e.origin.err_at(
                 ".gone_codes",
@@ -1352,6 +1395,61 @@ impl<'s> Builder<'_, 's> {
             missing_codes,
             cli: None,
             job,
+            export,
+            export_poll,
+        })
+    }
+
+    /// An export method (the model checked every reference; see `check_jobs`).
+    fn export(&self, e: &'s Endpoint, x: &'s ExportDef) -> Result<ExportIr> {
+        let at = e.origin.child(".export");
+        let rust = |schema: &ObjectSchema, wire: &str| -> Result<String> {
+            Ok(field_ident_text(&schema.fields[self.position(schema, wire, &at)?]))
+        };
+        let (result_group, result) = self.endpoint_by_id(&x.result, &at)?;
+        let (Some(jr), Some(answer), Some(request)) = (&result.job_result, self.answer_schema(e), &e.request) else {
+            return Err(at.err_at(".result", "the result endpoint has `job_result`, the starter a request and an object answer"));
+        };
+        Ok(ExportIr {
+            method: x.method.clone(),
+            summary: x.summary.clone(),
+            result: Self::endpoint_ref(result_group, result),
+            job_id: rust(answer, &jr.id)?,
+            key: rust(&request.schema, &x.key)?,
+            list: x.list.clone(),
+            row: self.ty(&TypeExpr::Named(x.row.clone()), &at)?,
+        })
+    }
+
+    /// The export poll of a result endpoint listing files.
+    fn export_poll(&self, e: &'s Endpoint, jr: &'s JobResultDef, files: &'s JobFilesDef) -> Result<ExportPollIr> {
+        let at = e.origin.child(".job_result");
+        let Some(answer) = self.answer_schema(e) else {
+            return Err(at.err("a job result's answer is an object"));
+        };
+        let rust = |schema: &ObjectSchema, wire: &str| -> Result<(String, bool)> {
+            let f = &schema.fields[self.position(schema, wire, &at)?];
+            Ok((field_ident_text(f), f.required))
+        };
+        let status = &answer.fields[self.position(answer, &jr.status, &at)?];
+        let literals = |values: &[Value]| -> Result<Vec<Literal>> {
+            values.iter().map(|v| self.literal(&status.ty, v, &status.origin)).collect()
+        };
+        let list = &answer.fields[self.position(answer, &files.list, &at)?];
+        let Some(TypeKind::Object(file)) = (match &list.ty {
+            TypeExpr::Array(item) => self.kind_of(item),
+            _ => None,
+        }) else {
+            return Err(at.err_at(".files.list", "a list of objects"));
+        };
+        Ok(ExportPollIr {
+            status: rust(answer, &jr.status)?.0,
+            finished: literals(&status.complete_when)?,
+            failed: literals(&status.failed_when)?,
+            files: rust(answer, &files.list)?,
+            url: rust(file, &files.url)?.0,
+            size: files.size.as_deref().map(|s| rust(file, s)).transpose()?,
+            md5: files.md5.as_deref().map(|m| rust(file, m)).transpose()?,
         })
     }
 
@@ -1444,7 +1542,10 @@ impl<'s> Builder<'_, 's> {
             .iter()
             .map(|v| self.literal(&status.ty, v, &status.origin))
             .collect::<Result<Vec<_>>>()?;
-        let rows_at = self.position(result_answer, &jr.rows, &at)?;
+        let Some(rows_wire) = &jr.rows else {
+            return Err(at.err_at(".result", "the result endpoint lists result rows"));
+        };
+        let rows_at = self.position(result_answer, rows_wire, &at)?;
         let outcome = TypeExpr::Named(j.outcome.clone());
         let variant = match &result_answer.fields[rows_at].ty {
             TypeExpr::Array(item) if **item != outcome => match self.kind_of(item) {
@@ -1477,7 +1578,7 @@ impl<'s> Builder<'_, 's> {
             finished,
             progress: jr.progress.as_deref().map(|p| rust(result_answer, p)).transpose()?,
             total: jr.total.as_deref().map(|t| rust(result_answer, t)).transpose()?,
-            rows: rust(result_answer, &jr.rows)?,
+            rows: rust(result_answer, rows_wire)?,
             outcome: self.ty(&outcome, &at)?,
             variant,
             outcome_key: rust(outcome_schema, &j.key.outcome)?,

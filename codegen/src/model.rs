@@ -1244,9 +1244,49 @@ pub struct JobResultDef {
     /// The field with how many rows the job takes on, when the answer has one.
     #[serde(default)]
     pub total: Option<String>,
-    /// The list field of result rows.
-    pub rows: String,
+    /// The list field of result rows (an import's results); or `files`.
+    #[serde(default)]
+    pub rows: Option<String>,
+    /// The list field of result files (an export's); or `rows`.
+    #[serde(default)]
+    pub files: Option<JobFilesDef>,
     /// Where it is documented.
+    pub source: Sources,
+}
+
+/// Where a job result lists its files: the list field, and each file's URL, size and MD5.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JobFilesDef {
+    /// The answer's list field (`data_list`), of an object type.
+    pub list: String,
+    /// The file's download URL (a string field).
+    pub url: String,
+    /// The file's size in bytes (an integer field), when listed.
+    #[serde(default)]
+    pub size: Option<String>,
+    /// The file's MD5, lowercase hex (a string field), when listed.
+    #[serde(default)]
+    pub md5: Option<String>,
+}
+
+/// An export started by this endpoint (see [`Endpoint::export`]).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExportDef {
+    /// The export method's name (lower snake case).
+    pub method: String,
+    /// What the export method does, in a sentence or two (its doc).
+    pub summary: String,
+    /// The result endpoint (id); its `job_result` lists `files`.
+    pub result: String,
+    /// The request field with the key the files are encrypted with (`encoding_aeskey`).
+    pub key: String,
+    /// The member of each file's JSON that lists the rows (`userlist`).
+    pub list: String,
+    /// The row type.
+    pub row: String,
+    /// Where the export's files are documented.
     pub source: Sources,
 }
 
@@ -1322,6 +1362,10 @@ pub struct Endpoint {
     /// state, progress and result rows.
     #[serde(default)]
     pub job_result: Option<JobResultDef>,
+    /// An endpoint that starts an export: generate the export method (`export_users(request)`),
+    /// which starts it and answers a handle that waits for its files and streams their rows.
+    #[serde(default)]
+    pub export: Option<ExportDef>,
     /// Where the endpoint is documented.
     pub source: Sources,
 }

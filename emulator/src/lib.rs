@@ -32,6 +32,7 @@
 #![deny(missing_docs)]
 
 mod callbacks;
+mod downloads;
 pub mod faults;
 mod server;
 mod state;
@@ -119,6 +120,7 @@ pub(crate) struct Config {
     pub callback_minimal: bool,
     pub callback_timeout: Duration,
     pub callback_retries: u32,
+    pub export_form: qywx::runtime::export::FileForm,
 }
 
 /// The app's callback URL and secrets, as configured in the admin console.
@@ -148,6 +150,7 @@ impl Default for Config {
             callback_minimal: false,
             callback_timeout: Duration::from_secs(5),
             callback_retries: 3,
+            export_form: Default::default(),
         }
     }
 }
@@ -265,6 +268,13 @@ impl EmulatorBuilder {
         self
     }
 
+    /// The form of the export files (default: the raw ciphertext of the bare JSON, the most
+    /// likely form; see the `export` module of the runtime): to test a client on the others.
+    pub fn export_file_form(mut self, form: qywx::runtime::export::FileForm) -> Self {
+        self.config.export_form = form;
+        self
+    }
+
     /// The configured emulator.
     pub fn build(self) -> Emulator {
         Emulator { config: self.config }
@@ -312,6 +322,11 @@ impl Emulator {
         let mut shared = Shared::new(self.config);
         shared.callback = callback;
         shared.pusher = Some(callbacks::Pusher::start(retry, Arc::clone(&shared.pushed)));
+        {
+            let mut inner = shared.lock();
+            inner.exports.files_url = format!("http://{addr}{}", server::FILES_PREFIX);
+            inner.exports.form = shared.config.export_form;
+        }
         let shared = Arc::new(shared);
         let app = server::router(Arc::clone(&shared));
         let (stop, stopped) = oneshot::channel::<()>();

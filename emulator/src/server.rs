@@ -82,6 +82,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             get(list_faults).post(post_faults).delete(clear_faults),
         )
         .route("/__emulator/stats", get(stats).delete(reset_stats))
+        .route(&format!("{FILES_PREFIX}/{{name}}"), get(crate::downloads::download))
         .fallback(serve_api)
         .with_state(shared)
 }
@@ -205,6 +206,9 @@ impl qywx::runtime::Stream for FailingBody {
         std::task::Poll::Ready(Some(Err(cut)))
     }
 }
+
+/// Where the export files are served.
+pub(crate) const FILES_PREFIX: &str = "/__emulator/files";
 
 /// The admin console: WeCom's API under this prefix, its changes called back.
 pub(crate) const CONSOLE_PREFIX: &str = "/__emulator/console";

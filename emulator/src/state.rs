@@ -27,6 +27,7 @@ impl Shared {
         let inner = Inner {
             wecom: wecom::Directory::seeded(&config.root_department_name, config.seeded_members, SEEDED_PER_DEPARTMENT),
             imports: wecom::Imports::default(),
+            exports: wecom::Exports::default(),
             tuzhan: tuzhan::Org::default(),
             tokens: Tokens::default(),
             faults: FaultQueue::default(),
@@ -53,6 +54,7 @@ impl Shared {
 pub(crate) struct Inner {
     pub wecom: wecom::Directory,
     pub imports: wecom::Imports,
+    pub exports: wecom::Exports,
     pub tuzhan: tuzhan::Org,
     pub tokens: Tokens,
     pub faults: FaultQueue,

@@ -12,6 +12,10 @@ use qywx::wecom::batch::{
     GetJobResultRequest, GetJobResultResponse, JobStarted, StartReplaceDepartmentsRequest, StartReplaceUsersRequest,
     StartSyncUsersRequest,
 };
+use qywx::wecom::export::{
+    ExportStarted, GetExportResultRequest, GetExportResultResponse, StartExportDepartmentsRequest,
+    StartExportSimpleUsersRequest, StartExportTagUsersRequest, StartExportUsersRequest,
+};
 use qywx::wecom::media::{UploadMediaRequest, UploadMediaResponse};
 use qywx::wecom::corpgroup_rule::{
     AddRuleRequest, AddRuleResponse, DeleteRuleRequest, DeleteRuleResponse, GetRuleInfoRequest, GetRuleInfoResponse,
@@ -39,8 +43,11 @@ use qywx::wecom::user::{
 pub(crate) use qywx::wecom::error_codes as codes;
 
 mod batch;
+mod members;
 mod changes;
+mod export;
 pub(crate) use batch::Imports;
+pub(crate) use export::Exports;
 
 use crate::server::Emu;
 use crate::Service;
@@ -966,6 +973,26 @@ impl WecomHandler for Emu<'_> {
         batch::result(self, call)
     }
 
+    fn start_export_simple_users(&mut self, call: Call<'_, StartExportSimpleUsersRequest>) -> Result<ExportStarted, Refusal> {
+        export::simple_users(self, call)
+    }
+
+    fn start_export_users(&mut self, call: Call<'_, StartExportUsersRequest>) -> Result<ExportStarted, Refusal> {
+        export::users(self, call)
+    }
+
+    fn start_export_departments(&mut self, call: Call<'_, StartExportDepartmentsRequest>) -> Result<ExportStarted, Refusal> {
+        export::departments(self, call)
+    }
+
+    fn start_export_tag_users(&mut self, call: Call<'_, StartExportTagUsersRequest>) -> Result<ExportStarted, Refusal> {
+        export::tag_users(self, call)
+    }
+
+    fn get_export_result(&mut self, call: Call<'_, GetExportResultRequest>) -> Result<GetExportResultResponse, Refusal> {
+        export::result(self, call)
+    }
+
     fn delete_rule(&mut self, call: Call<'_, DeleteRuleRequest>) -> Result<DeleteRuleResponse, Refusal> {
         let request = call.request()?;
         check_chain(&request.chain_id)?;
@@ -979,6 +1006,14 @@ impl WecomHandler for Emu<'_> {
         }
         Ok(DeleteRuleResponse::new())
     }
+
+    fn batch_delete_users(&mut self, call: Call<'_, qywx::wecom::user::BatchDeleteUsersRequest>) -> Result<qywx::wecom::user::BatchDeleteUsersResponse, Refusal> { members::batch_delete(self, call) }
+    fn confirm_user_verified(&mut self, call: Call<'_, qywx::wecom::user::ConfirmUserVerifiedRequest>) -> Result<qywx::wecom::user::ConfirmUserVerifiedResponse, Refusal> { members::confirm_verified(self, call) }
+    fn invite_members(&mut self, call: Call<'_, qywx::wecom::batch::InviteMembersRequest>) -> Result<qywx::wecom::batch::InviteMembersResponse, Refusal> { members::invite(self, call) }
+    fn get_join_qrcode(&mut self, call: Call<'_, qywx::wecom::user::GetJoinQrcodeRequest>) -> Result<qywx::wecom::user::GetJoinQrcodeResponse, Refusal> { members::join_qrcode(self, call) }
+    fn get_userid_by_mobile(&mut self, call: Call<'_, qywx::wecom::user::GetUseridByMobileRequest>) -> Result<qywx::wecom::user::GetUseridByMobileResponse, Refusal> { members::userid_by_mobile(self, call) }
+    fn get_userid_by_email(&mut self, call: Call<'_, qywx::wecom::user::GetUseridByEmailRequest>) -> Result<qywx::wecom::user::GetUseridByEmailResponse, Refusal> { members::userid_by_email(self, call) }
+    fn get_active_stat(&mut self, call: Call<'_, qywx::wecom::user::GetActiveStatRequest>) -> Result<qywx::wecom::user::GetActiveStatResponse, Refusal> { members::active_stat(self, call) }
 }
 
 fn department_of(id: i32, d: &Dept) -> Department {

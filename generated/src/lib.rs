@@ -36,6 +36,7 @@ pub mod tuzhan;
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
         feature = "wecom-events",
+        feature = "wecom-export",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"

@@ -272,6 +272,21 @@ impl ServiceClient {
         })
     }
 
+    /// The HTTP client for downloads (an export's files): the caller's `http_client` when
+    /// given, else one with the connect timeout and the request timeout as the longest wait
+    /// for each read (a large file takes longer than a call as a whole).
+    #[doc(hidden)]
+    pub fn download_client(&self) -> reqwest::Client {
+        let options = &self.inner.options;
+        options.http_client.clone().unwrap_or_else(|| {
+            reqwest::Client::builder()
+                .connect_timeout(options.connect_timeout)
+                .read_timeout(options.request_timeout)
+                .build()
+                .unwrap_or_default()
+        })
+    }
+
     /// The service this client talks to.
     #[doc(hidden)]
     pub fn service(&self) -> &'static ServiceSpec {

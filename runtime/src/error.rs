@@ -77,6 +77,24 @@ pub enum Error {
         /// The progress last reported.
         percentage: u32,
     },
+    /// An export job failed on the server (its result endpoint reported a failure).
+    #[error("{endpoint}: export job {job_id} failed on the server")]
+    ExportFailed {
+        /// The endpoint that started the export.
+        endpoint: &'static str,
+        /// The job id.
+        job_id: String,
+    },
+    /// An export's file (or its key, or one of its rows) could not be taken.
+    #[error("export job {job_id}{}: {problem}", .file.map(|f| format!(", file {f}")).unwrap_or_default())]
+    Export {
+        /// The job id.
+        job_id: String,
+        /// The file's index in the result's list, when one file is at fault.
+        file: Option<usize>,
+        /// What went wrong.
+        problem: crate::export::ExportProblem,
+    },
     /// The client is misconfigured (for example an unparsable base URL).
     #[error("invalid client configuration: {0}")]
     Config(String),

@@ -18,6 +18,7 @@ mod envelope;
 pub mod csv_file;
 pub mod erased;
 pub mod events;
+pub mod export;
 mod error;
 #[doc(hidden)]
 pub mod job;

@@ -235,13 +235,36 @@ fn endpoint(out: &mut String, e: &Endpoint) {
         );
     }
     if let Some(j) = &e.job_result {
+        let holds = match (&j.rows, &j.files) {
+            (Some(rows), _) => format!("`{rows}` holds the result rows"),
+            (None, Some(files)) => format!(
+                "`{}` lists the result files (`{}`{}{})",
+                files.list,
+                files.url,
+                files.size.as_deref().map(|s| format!(", `{s}` bytes")).unwrap_or_default(),
+                files.md5.as_deref().map(|m| format!(", `{m}` their MD5")).unwrap_or_default()
+            ),
+            (None, None) => String::new(),
+        };
         let _ = writeln!(
             out,
-            "- **Job result:** `{}` is the job's state (finished at its `complete_when` values){}{}; `{}` holds the result rows once it has finished.",
+            "- **Job result:** `{}` is the job's state (finished at its `complete_when` values){}{}; {holds} once it has finished.",
             j.status,
             j.progress.as_deref().map(|p| format!(", `{p}` its progress (0-100)")).unwrap_or_default(),
             j.total.as_deref().map(|t| format!(", `{t}` its row count")).unwrap_or_default(),
-            j.rows
+        );
+    }
+    if let Some(x) = &e.export {
+        let _ = writeln!(
+            out,
+            "- **Export:** `{}(request)`: {} Starts the export with the request's `{}` (see `qywx::runtime::export::new_aes_key`) and answers an `Export`; `wait` polls `{}` until its files are listed, and `rows()` streams the rows of their `{}` lists ([`{}`](#type-{})): each file downloaded (resumed with `Range`), its size and MD5 checked, decrypted and read a row at a time.",
+            x.method,
+            x.summary,
+            x.key,
+            x.result,
+            x.list,
+            x.row,
+            x.row.to_lowercase()
         );
     }
     if let Some(p) = &e.permissions {

@@ -475,6 +475,19 @@ fn operation(cx: &Cx, g: &Group, e: &Endpoint) -> Value {
             }),
         );
     }
+    if let Some(x) = &e.export {
+        // The client's export method: the files' rows, which OpenAPI cannot say.
+        op.insert(
+            "x-qywx-export".into(),
+            json!({
+                "method": x.method,
+                "key": x.key,
+                "result": x.result,
+                "list": x.list,
+                "rows": { "$ref": format!("#/components/schemas/{}", x.row) },
+            }),
+        );
+    }
     op.insert("responses".into(), responses(cx, e));
     Value::Object(op)
 }

@@ -46,6 +46,10 @@ pub mod department;
 #[cfg(feature = "wecom-events")]
 pub mod events;
 
+/// Export (异步导出接口)
+#[cfg(feature = "wecom-export")]
+pub mod export;
+
 /// Media (素材管理)
 #[cfg(feature = "wecom-media")]
 pub mod media;
@@ -74,6 +78,7 @@ pub mod server;
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
         feature = "wecom-events",
+        feature = "wecom-export",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -122,6 +127,12 @@ pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<WecomClient>] = &[
         endpoint: &batch::GET_JOB_RESULT,
         wire: Some(qywx_runtime::erased::wire_query::<batch::GetJobResultRequest>),
         call: call_get_job_result,
+        bulk: None,
+    },
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &batch::INVITE_MEMBERS,
+        wire: Some(qywx_runtime::erased::wire_body::<batch::InviteMembersRequest>),
+        call: call_invite_members,
         bulk: None,
     },
     qywx_runtime::erased::ErasedCall {
@@ -202,6 +213,42 @@ pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<WecomClient>] = &[
             qywx_runtime::erased::wire_query::<department::ListDepartmentIdsRequest>,
         ),
         call: call_list_department_ids,
+        bulk: None,
+    },
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &export::START_EXPORT_SIMPLE_USERS,
+        wire: Some(
+            qywx_runtime::erased::wire_body::<export::StartExportSimpleUsersRequest>,
+        ),
+        call: call_start_export_simple_users,
+        bulk: None,
+    },
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &export::START_EXPORT_USERS,
+        wire: Some(qywx_runtime::erased::wire_body::<export::StartExportUsersRequest>),
+        call: call_start_export_users,
+        bulk: None,
+    },
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &export::START_EXPORT_DEPARTMENTS,
+        wire: Some(
+            qywx_runtime::erased::wire_body::<export::StartExportDepartmentsRequest>,
+        ),
+        call: call_start_export_departments,
+        bulk: None,
+    },
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &export::START_EXPORT_TAG_USERS,
+        wire: Some(
+            qywx_runtime::erased::wire_body::<export::StartExportTagUsersRequest>,
+        ),
+        call: call_start_export_tag_users,
+        bulk: None,
+    },
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &export::GET_EXPORT_RESULT,
+        wire: Some(qywx_runtime::erased::wire_query::<export::GetExportResultRequest>),
+        call: call_get_export_result,
         bulk: None,
     },
     qywx_runtime::erased::ErasedCall {
@@ -306,6 +353,42 @@ pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<WecomClient>] = &[
         call: call_convert_to_userid,
         bulk: None,
     },
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &user::BATCH_DELETE_USERS,
+        wire: Some(qywx_runtime::erased::wire_body::<user::BatchDeleteUsersRequest>),
+        call: call_batch_delete_users,
+        bulk: None,
+    },
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &user::CONFIRM_USER_VERIFIED,
+        wire: Some(qywx_runtime::erased::wire_query::<user::ConfirmUserVerifiedRequest>),
+        call: call_confirm_user_verified,
+        bulk: None,
+    },
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &user::GET_JOIN_QRCODE,
+        wire: Some(qywx_runtime::erased::wire_query::<user::GetJoinQrcodeRequest>),
+        call: call_get_join_qrcode,
+        bulk: None,
+    },
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &user::GET_USERID_BY_MOBILE,
+        wire: Some(qywx_runtime::erased::wire_body::<user::GetUseridByMobileRequest>),
+        call: call_get_userid_by_mobile,
+        bulk: None,
+    },
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &user::GET_USERID_BY_EMAIL,
+        wire: Some(qywx_runtime::erased::wire_body::<user::GetUseridByEmailRequest>),
+        call: call_get_userid_by_email,
+        bulk: None,
+    },
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &user::GET_ACTIVE_STAT,
+        wire: Some(qywx_runtime::erased::wire_body::<user::GetActiveStatRequest>),
+        call: call_get_active_stat,
+        bulk: None,
+    },
 ];
 
 #[cfg(
@@ -315,6 +398,7 @@ pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<WecomClient>] = &[
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
         feature = "wecom-events",
+        feature = "wecom-export",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -339,6 +423,7 @@ fn call_get_token(
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
         feature = "wecom-events",
+        feature = "wecom-export",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -363,6 +448,7 @@ fn call_start_sync_users(
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
         feature = "wecom-events",
+        feature = "wecom-export",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -403,6 +489,7 @@ fn prepare_sync_users(
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
         feature = "wecom-events",
+        feature = "wecom-export",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -427,6 +514,7 @@ fn call_start_replace_users(
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
         feature = "wecom-events",
+        feature = "wecom-export",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -467,6 +555,7 @@ fn prepare_replace_users(
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
         feature = "wecom-events",
+        feature = "wecom-export",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -493,6 +582,7 @@ fn call_start_replace_departments(
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
         feature = "wecom-events",
+        feature = "wecom-export",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -533,6 +623,7 @@ fn prepare_replace_departments(
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
         feature = "wecom-events",
+        feature = "wecom-export",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -557,6 +648,32 @@ fn call_get_job_result(
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
         feature = "wecom-events",
+        feature = "wecom-export",
+        feature = "wecom-media",
+        feature = "wecom-tag",
+        feature = "wecom-user"
+    )
+)]
+fn call_invite_members(
+    client: &WecomClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: batch::InviteMembersRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        qywx_runtime::erased::erased_response(client.invite_members(&request).await)
+    })
+}
+
+#[cfg(
+    all(
+        feature = "endpoint-table",
+        feature = "wecom-batch",
+        feature = "wecom-corpgroup-rule",
+        feature = "wecom-department",
+        feature = "wecom-events",
+        feature = "wecom-export",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -581,6 +698,7 @@ fn call_list_rule_ids(
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
         feature = "wecom-events",
+        feature = "wecom-export",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -605,6 +723,7 @@ fn call_delete_rule(
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
         feature = "wecom-events",
+        feature = "wecom-export",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -629,6 +748,7 @@ fn call_get_rule_info(
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
         feature = "wecom-events",
+        feature = "wecom-export",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -653,6 +773,7 @@ fn call_add_rule(
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
         feature = "wecom-events",
+        feature = "wecom-export",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -677,6 +798,7 @@ fn call_modify_rule(
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
         feature = "wecom-events",
+        feature = "wecom-export",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -701,6 +823,7 @@ fn call_create_department(
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
         feature = "wecom-events",
+        feature = "wecom-export",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -725,6 +848,7 @@ fn call_update_department(
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
         feature = "wecom-events",
+        feature = "wecom-export",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -749,6 +873,7 @@ fn call_delete_department(
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
         feature = "wecom-events",
+        feature = "wecom-export",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -773,6 +898,7 @@ fn call_list_departments(
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
         feature = "wecom-events",
+        feature = "wecom-export",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -797,6 +923,7 @@ fn call_get_department(
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
         feature = "wecom-events",
+        feature = "wecom-export",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -821,6 +948,138 @@ fn call_list_department_ids(
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
         feature = "wecom-events",
+        feature = "wecom-export",
+        feature = "wecom-media",
+        feature = "wecom-tag",
+        feature = "wecom-user"
+    )
+)]
+fn call_start_export_simple_users(
+    client: &WecomClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: export::StartExportSimpleUsersRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        qywx_runtime::erased::erased_response(
+            client.start_export_simple_users(&request).await,
+        )
+    })
+}
+
+#[cfg(
+    all(
+        feature = "endpoint-table",
+        feature = "wecom-batch",
+        feature = "wecom-corpgroup-rule",
+        feature = "wecom-department",
+        feature = "wecom-events",
+        feature = "wecom-export",
+        feature = "wecom-media",
+        feature = "wecom-tag",
+        feature = "wecom-user"
+    )
+)]
+fn call_start_export_users(
+    client: &WecomClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: export::StartExportUsersRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        qywx_runtime::erased::erased_response(client.start_export_users(&request).await)
+    })
+}
+
+#[cfg(
+    all(
+        feature = "endpoint-table",
+        feature = "wecom-batch",
+        feature = "wecom-corpgroup-rule",
+        feature = "wecom-department",
+        feature = "wecom-events",
+        feature = "wecom-export",
+        feature = "wecom-media",
+        feature = "wecom-tag",
+        feature = "wecom-user"
+    )
+)]
+fn call_start_export_departments(
+    client: &WecomClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: export::StartExportDepartmentsRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        qywx_runtime::erased::erased_response(
+            client.start_export_departments(&request).await,
+        )
+    })
+}
+
+#[cfg(
+    all(
+        feature = "endpoint-table",
+        feature = "wecom-batch",
+        feature = "wecom-corpgroup-rule",
+        feature = "wecom-department",
+        feature = "wecom-events",
+        feature = "wecom-export",
+        feature = "wecom-media",
+        feature = "wecom-tag",
+        feature = "wecom-user"
+    )
+)]
+fn call_start_export_tag_users(
+    client: &WecomClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: export::StartExportTagUsersRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        qywx_runtime::erased::erased_response(
+            client.start_export_tag_users(&request).await,
+        )
+    })
+}
+
+#[cfg(
+    all(
+        feature = "endpoint-table",
+        feature = "wecom-batch",
+        feature = "wecom-corpgroup-rule",
+        feature = "wecom-department",
+        feature = "wecom-events",
+        feature = "wecom-export",
+        feature = "wecom-media",
+        feature = "wecom-tag",
+        feature = "wecom-user"
+    )
+)]
+fn call_get_export_result(
+    client: &WecomClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: export::GetExportResultRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        qywx_runtime::erased::erased_response(client.get_export_result(&request).await)
+    })
+}
+
+#[cfg(
+    all(
+        feature = "endpoint-table",
+        feature = "wecom-batch",
+        feature = "wecom-corpgroup-rule",
+        feature = "wecom-department",
+        feature = "wecom-events",
+        feature = "wecom-export",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -845,6 +1104,7 @@ fn call_upload_media(
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
         feature = "wecom-events",
+        feature = "wecom-export",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -869,6 +1129,7 @@ fn call_create_tag(
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
         feature = "wecom-events",
+        feature = "wecom-export",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -893,6 +1154,7 @@ fn call_update_tag(
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
         feature = "wecom-events",
+        feature = "wecom-export",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -917,6 +1179,7 @@ fn call_delete_tag(
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
         feature = "wecom-events",
+        feature = "wecom-export",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -941,6 +1204,7 @@ fn call_get_tag_users(
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
         feature = "wecom-events",
+        feature = "wecom-export",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -965,6 +1229,7 @@ fn call_add_tag_users(
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
         feature = "wecom-events",
+        feature = "wecom-export",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -989,6 +1254,7 @@ fn call_delete_tag_users(
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
         feature = "wecom-events",
+        feature = "wecom-export",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -1011,6 +1277,7 @@ fn call_list_tags(
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
         feature = "wecom-events",
+        feature = "wecom-export",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -1035,6 +1302,7 @@ fn call_create_user(
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
         feature = "wecom-events",
+        feature = "wecom-export",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -1059,6 +1327,7 @@ fn call_update_user(
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
         feature = "wecom-events",
+        feature = "wecom-export",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -1083,6 +1352,7 @@ fn call_delete_user(
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
         feature = "wecom-events",
+        feature = "wecom-export",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -1107,6 +1377,7 @@ fn call_get_user(
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
         feature = "wecom-events",
+        feature = "wecom-export",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -1133,6 +1404,7 @@ fn call_list_department_users(
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
         feature = "wecom-events",
+        feature = "wecom-export",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -1157,6 +1429,7 @@ fn call_list_users(
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
         feature = "wecom-events",
+        feature = "wecom-export",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -1181,6 +1454,7 @@ fn call_list_user_ids(
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
         feature = "wecom-events",
+        feature = "wecom-export",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -1205,6 +1479,7 @@ fn call_convert_to_openid(
         feature = "wecom-corpgroup-rule",
         feature = "wecom-department",
         feature = "wecom-events",
+        feature = "wecom-export",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -1219,6 +1494,160 @@ fn call_convert_to_userid(
             request,
         )?;
         qywx_runtime::erased::erased_response(client.convert_to_userid(&request).await)
+    })
+}
+
+#[cfg(
+    all(
+        feature = "endpoint-table",
+        feature = "wecom-batch",
+        feature = "wecom-corpgroup-rule",
+        feature = "wecom-department",
+        feature = "wecom-events",
+        feature = "wecom-export",
+        feature = "wecom-media",
+        feature = "wecom-tag",
+        feature = "wecom-user"
+    )
+)]
+fn call_batch_delete_users(
+    client: &WecomClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: user::BatchDeleteUsersRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        qywx_runtime::erased::erased_response(client.batch_delete_users(&request).await)
+    })
+}
+
+#[cfg(
+    all(
+        feature = "endpoint-table",
+        feature = "wecom-batch",
+        feature = "wecom-corpgroup-rule",
+        feature = "wecom-department",
+        feature = "wecom-events",
+        feature = "wecom-export",
+        feature = "wecom-media",
+        feature = "wecom-tag",
+        feature = "wecom-user"
+    )
+)]
+fn call_confirm_user_verified(
+    client: &WecomClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: user::ConfirmUserVerifiedRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        qywx_runtime::erased::erased_response(
+            client.confirm_user_verified(&request).await,
+        )
+    })
+}
+
+#[cfg(
+    all(
+        feature = "endpoint-table",
+        feature = "wecom-batch",
+        feature = "wecom-corpgroup-rule",
+        feature = "wecom-department",
+        feature = "wecom-events",
+        feature = "wecom-export",
+        feature = "wecom-media",
+        feature = "wecom-tag",
+        feature = "wecom-user"
+    )
+)]
+fn call_get_join_qrcode(
+    client: &WecomClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: user::GetJoinQrcodeRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        qywx_runtime::erased::erased_response(client.get_join_qrcode(&request).await)
+    })
+}
+
+#[cfg(
+    all(
+        feature = "endpoint-table",
+        feature = "wecom-batch",
+        feature = "wecom-corpgroup-rule",
+        feature = "wecom-department",
+        feature = "wecom-events",
+        feature = "wecom-export",
+        feature = "wecom-media",
+        feature = "wecom-tag",
+        feature = "wecom-user"
+    )
+)]
+fn call_get_userid_by_mobile(
+    client: &WecomClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: user::GetUseridByMobileRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        qywx_runtime::erased::erased_response(
+            client.get_userid_by_mobile(&request).await,
+        )
+    })
+}
+
+#[cfg(
+    all(
+        feature = "endpoint-table",
+        feature = "wecom-batch",
+        feature = "wecom-corpgroup-rule",
+        feature = "wecom-department",
+        feature = "wecom-events",
+        feature = "wecom-export",
+        feature = "wecom-media",
+        feature = "wecom-tag",
+        feature = "wecom-user"
+    )
+)]
+fn call_get_userid_by_email(
+    client: &WecomClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: user::GetUseridByEmailRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        qywx_runtime::erased::erased_response(client.get_userid_by_email(&request).await)
+    })
+}
+
+#[cfg(
+    all(
+        feature = "endpoint-table",
+        feature = "wecom-batch",
+        feature = "wecom-corpgroup-rule",
+        feature = "wecom-department",
+        feature = "wecom-events",
+        feature = "wecom-export",
+        feature = "wecom-media",
+        feature = "wecom-tag",
+        feature = "wecom-user"
+    )
+)]
+fn call_get_active_stat(
+    client: &WecomClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: user::GetActiveStatRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        qywx_runtime::erased::erased_response(client.get_active_stat(&request).await)
     })
 }
 
@@ -1397,6 +1826,9 @@ pub mod error_codes {
 
     /// 导入文件存在不合法的内容: an empty file, or rows missing a required column (手机/邮箱, 姓名, UserID or 部门). (handling: fail.)
     pub const INVALID_IMPORT_FILE: i64 = 40092;
+
+    /// 指定的用户不存在. No such member: the userid is misspelt, or the mobile or email of a look-up (user/getuserid, user/get_userid_by_email) is not in the directory or outside the app's scope (根据手机号或邮箱地址查userid时，传入的手机号或邮箱不存在企业通讯录中，或者不在应用的可见范围之内). (handling: fail.)
+    pub const NO_SUCH_USER: i64 = 46004;
 }
 
 /// The service descriptor the runtime works from: base URL, envelope, auth, error codes.
@@ -1769,6 +2201,12 @@ pub static SERVICE: ServiceSpec = ServiceSpec {
             code: error_codes::INVALID_IMPORT_FILE,
             name: "INVALID_IMPORT_FILE",
             description: "导入文件存在不合法的内容: an empty file, or rows missing a required column (手机/邮箱, 姓名, UserID or 部门).",
+            handling: ErrorHandling::Fail,
+        },
+        ErrorCodeSpec {
+            code: error_codes::NO_SUCH_USER,
+            name: "NO_SUCH_USER",
+            description: "指定的用户不存在. No such member: the userid is misspelt, or the mobile or email of a look-up (user/getuserid, user/get_userid_by_email) is not in the directory or outside the app's scope (根据手机号或邮箱地址查userid时，传入的手机号或邮箱不存在企业通讯录中，或者不在应用的可见范围之内).",
             handling: ErrorHandling::Fail,
         },
     ],
@@ -2278,6 +2716,43 @@ impl WecomClient {
         self.inner.call_query(&batch::GET_JOB_RESULT, request).await
     }
 
+    /// 邀请成员: invite members, departments or tags to start using WeCom.
+    ///
+    /// Sends `POST /cgi-bin/batch/invite` (endpoint id `batch.invite`).
+    ///
+    /// 企业可通过接口批量邀请成员使用企业微信，邀请后将通过微信或邮件下发通知. user, party, tag三者不能同时为空. 如果部分接收人无权限或不存在，邀请仍然执行，但会返回无效的部分（即invaliduser或invalidparty或invalidtag）: recipients that do not exist or are out of scope do not fail the call; they come back in the invalid lists. 同一用户只须邀请一次，被邀请的用户如果未安装企业微信，在3天内每天会收到一次通知，最多持续3天。因为邀请频率是异步检查的，所以调用接口返回成功，并不代表接收者一定能收到邀请消息 (success does not mean the invitation arrives). 境外成员可用企业录入的邮箱登录企业微信.
+    ///
+    /// **Permissions:** 须拥有指定成员、部门或标签的查看权限。第三方仅通讯录应用可调用。View rights on the members, departments or tags; of third-party apps, only the contacts app.
+    ///
+    /// **Safe to repeat:** no; a failed attempt is not retried after the request may have reached the server. Each call sends invitations (同一用户只须邀请一次): a retried call may notify the recipients again.
+    ///
+    /// # Parameters (JSON body)
+    ///
+    /// - `user` (string[], optional, at most 1000 items): 成员ID列表, 最多支持1000个. UserIDs to invite, at most 1000.
+    /// - `party` (i32[], optional, at most 100 items): 部门ID列表，最多支持100个. Department ids whose members are invited, at most 100.
+    /// - `tag` (i32[], optional, at most 100 items): 标签ID列表，最多支持100个. Tag ids whose members are invited, at most 100.
+    /// - Rule: one of `user`, `party`, `tag` must be given (user, party, tag三者不能同时为空. user, party and tag cannot all be empty.)
+    ///
+    /// # Returns
+    ///
+    /// - `invaliduser` (string[]): 非法成员列表. UserIDs not invited (unknown, or without permission).
+    /// - `invalidparty` (i32[]): 非法部门列表. Department ids not invited.
+    /// - `invalidtag` (i32[]): 非法标签列表. Tag ids not invited.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
+    ///
+    /// See <https://developer.work.weixin.qq.com/document/90000/90135/90975> (documentation updated 2025-10-28).
+    #[cfg(feature = "wecom-batch")]
+    pub async fn invite_members(
+        &self,
+        request: &batch::InviteMembersRequest,
+    ) -> Result<batch::InviteMembersResponse> {
+        self.inner.call_json(&batch::INVITE_MEMBERS, request).await
+    }
+
     /// 获取对接规则id列表: list the ids of the chain's rules.
     ///
     /// Sends `POST /cgi-bin/corpgroup/rule/list_ids` (endpoint id `corpgroup.rule.list_ids`).
@@ -2642,6 +3117,279 @@ impl WecomClient {
         request: &department::ListDepartmentIdsRequest,
     ) -> Result<department::ListDepartmentIdsResponse> {
         self.inner.call_query(&department::LIST_DEPARTMENT_IDS, request).await
+    }
+
+    /// 导出成员: start an export of the members (userid, name, departments).
+    ///
+    /// Sends `POST /cgi-bin/export/simple_user` (endpoint id `export.simple_user`).
+    ///
+    /// 仅会返回有权限的人员列表 (only the members the app may see). Each file's JSON is `{"userlist": \[...\]}`, the items as user/simplelist answers them.
+    ///
+    /// **Permissions:** 仅会返回有权限的人员列表. Only the members the app may see.
+    ///
+    /// **Safe to repeat:** no; a failed attempt is not retried after the request may have reached the server. Each call starts a new export job.
+    ///
+    /// # Parameters (JSON body)
+    ///
+    /// - `encoding_aeskey` (string, required, 43 to 43 characters): Base64编码后的加密密钥。长度固定为43，从a-z, A-Z, 0-9共62个字符中选取，是AESKey的Base64编码。解码后即为32字节长的AESKey。加密方式采用AES-256-CBC方式，数据采用PKCS#7填充至32字节的倍数；IV初始向量大小为16字节，取AESKey前16字节. The key the export's files are encrypted with: 43 characters of \[a-zA-Z0-9\], the base64 of a 32-byte AES key (AES-256-CBC, PKCS#7 to 32-byte blocks, IV the key's first 16 bytes). `qywx::runtime::export::new_aes_key()` makes one; keep it until the files are read.
+    /// - `block_size` (u32, optional): 每块数据的人员数，支持范围\[10^4,10^6\]，默认值为10^6. How many members each file holds: 10,000 to 1,000,000 (default 1,000,000). The page renders the exponents flat (\[104,106\]).
+    ///
+    /// # Returns
+    ///
+    /// `ExportStarted`
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
+    ///
+    /// See <https://developer.work.weixin.qq.com/document/path/94849> (documentation updated 2022-08-22).
+    #[cfg(feature = "wecom-export")]
+    pub async fn start_export_simple_users(
+        &self,
+        request: &export::StartExportSimpleUsersRequest,
+    ) -> Result<export::ExportStarted> {
+        self.inner.call_json(&export::START_EXPORT_SIMPLE_USERS, request).await
+    }
+
+    /// Exports every member the app may see (userid, name, departments, open_userid), a row per member.
+    ///
+    /// Starts the export with [`start_export_simple_users`](Self::start_export_simple_users) and answers it at once: [`Export::wait`](qywx_runtime::export::Export::wait) polls [`get_export_result`](Self::get_export_result) until its files are listed, and [`ExportFiles::rows`](qywx_runtime::export::ExportFiles::rows) streams the rows of their `userlist` lists: each file downloaded (a broken download resumed with `Range`), its size and MD5 checked before it is read, decrypted with the request's `encoding_aeskey` and read a row at a time. [`new_aes_key`](qywx_runtime::export::new_aes_key) makes a key.
+    #[cfg(feature = "wecom-export")]
+    pub async fn export_simple_users(
+        &self,
+        request: &export::StartExportSimpleUsersRequest,
+    ) -> Result<qywx_runtime::export::Export<Self, user::UserBrief>> {
+        let started = self.start_export_simple_users(request).await?;
+        qywx_runtime::export::Export::new(qywx_runtime::export::ExportStart {
+            client: self.clone(),
+            endpoint: export::START_EXPORT_SIMPLE_USERS.id,
+            id: started.jobid,
+            aeskey: request.encoding_aeskey.clone(),
+            list: "userlist",
+            poll: Self::poll_get_export_result,
+            http: self.inner.download_client(),
+        })
+    }
+
+    /// 导出成员详情: start an export of the members with their details.
+    ///
+    /// Sends `POST /cgi-bin/export/user` (endpoint id `export.user`).
+    ///
+    /// Each file's JSON is `{"userlist": \[...\]}`, the items as user/list answers them (成员详情: userlist内容与获取部门成员详情接口一致). The page of this endpoint itself (94851; its third-party twin 94951) was not in the stored docs; its path and body are those of the sibling exports (94849's 下一篇 is 导出成员详情) and PowerWeChat's client.
+    ///
+    /// **Permissions:** 仅会返回有权限的人员列表 (as 导出成员). Only the members the app may see.
+    ///
+    /// **Safe to repeat:** no; a failed attempt is not retried after the request may have reached the server. Each call starts a new export job.
+    ///
+    /// # Parameters (JSON body)
+    ///
+    /// - `encoding_aeskey` (string, required, 43 to 43 characters): Base64编码后的加密密钥。长度固定为43，从a-z, A-Z, 0-9共62个字符中选取，是AESKey的Base64编码。解码后即为32字节长的AESKey。加密方式采用AES-256-CBC方式，数据采用PKCS#7填充至32字节的倍数；IV初始向量大小为16字节，取AESKey前16字节. The key the export's files are encrypted with: 43 characters of \[a-zA-Z0-9\], the base64 of a 32-byte AES key (AES-256-CBC, PKCS#7 to 32-byte blocks, IV the key's first 16 bytes). `qywx::runtime::export::new_aes_key()` makes one; keep it until the files are read.
+    /// - `block_size` (u32, optional): 每块数据的人员数，支持范围\[10^4,10^6\]，默认值为10^6. How many members each file holds: 10,000 to 1,000,000 (default 1,000,000). The page renders the exponents flat (\[104,106\]).
+    ///
+    /// # Returns
+    ///
+    /// `ExportStarted`
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
+    #[cfg(feature = "wecom-export")]
+    pub async fn start_export_users(
+        &self,
+        request: &export::StartExportUsersRequest,
+    ) -> Result<export::ExportStarted> {
+        self.inner.call_json(&export::START_EXPORT_USERS, request).await
+    }
+
+    /// Exports every member the app may see with the details user/list answers, a row per member.
+    ///
+    /// Starts the export with [`start_export_users`](Self::start_export_users) and answers it at once: [`Export::wait`](qywx_runtime::export::Export::wait) polls [`get_export_result`](Self::get_export_result) until its files are listed, and [`ExportFiles::rows`](qywx_runtime::export::ExportFiles::rows) streams the rows of their `userlist` lists: each file downloaded (a broken download resumed with `Range`), its size and MD5 checked before it is read, decrypted with the request's `encoding_aeskey` and read a row at a time. [`new_aes_key`](qywx_runtime::export::new_aes_key) makes a key.
+    #[cfg(feature = "wecom-export")]
+    pub async fn export_users(
+        &self,
+        request: &export::StartExportUsersRequest,
+    ) -> Result<qywx_runtime::export::Export<Self, user::Member>> {
+        let started = self.start_export_users(request).await?;
+        qywx_runtime::export::Export::new(qywx_runtime::export::ExportStart {
+            client: self.clone(),
+            endpoint: export::START_EXPORT_USERS.id,
+            id: started.jobid,
+            aeskey: request.encoding_aeskey.clone(),
+            list: "userlist",
+            poll: Self::poll_get_export_result,
+            http: self.inner.download_client(),
+        })
+    }
+
+    /// 导出部门: start an export of the departments.
+    ///
+    /// Sends `POST /cgi-bin/export/department` (endpoint id `export.department`).
+    ///
+    /// 仅返回有权限的部门列表 (only the departments the app may see). Each file's JSON is `{"department": \[...\]}`, the items as department/list answers them. This is the third-party page (94952) of the endpoint; the self-built page (94852) was not in the stored docs.
+    ///
+    /// **Permissions:** 仅返回有权限的部门列表. Only the departments the app may see.
+    ///
+    /// **Safe to repeat:** no; a failed attempt is not retried after the request may have reached the server. Each call starts a new export job.
+    ///
+    /// # Parameters (JSON body)
+    ///
+    /// - `encoding_aeskey` (string, required, 43 to 43 characters): Base64编码后的加密密钥。长度固定为43，从a-z, A-Z, 0-9共62个字符中选取，是AESKey的Base64编码。解码后即为32字节长的AESKey。加密方式采用AES-256-CBC方式，数据采用PKCS#7填充至32字节的倍数；IV初始向量大小为16字节，取AESKey前16字节. The key the export's files are encrypted with: 43 characters of \[a-zA-Z0-9\], the base64 of a 32-byte AES key (AES-256-CBC, PKCS#7 to 32-byte blocks, IV the key's first 16 bytes). `qywx::runtime::export::new_aes_key()` makes one; keep it until the files are read.
+    /// - `block_size` (u32, optional): 每块数据的部门数，支持范围\[10^4,10^6\]，默认值为10^6. How many departments each file holds: 10,000 to 1,000,000 (default 1,000,000). The page renders the exponents flat (\[104,106\]).
+    ///
+    /// # Returns
+    ///
+    /// `ExportStarted`
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
+    ///
+    /// See <https://developer.work.weixin.qq.com/document/path/94952> (documentation updated 2022-08-22).
+    #[cfg(feature = "wecom-export")]
+    pub async fn start_export_departments(
+        &self,
+        request: &export::StartExportDepartmentsRequest,
+    ) -> Result<export::ExportStarted> {
+        self.inner.call_json(&export::START_EXPORT_DEPARTMENTS, request).await
+    }
+
+    /// Exports every department the app may see, a row per department.
+    ///
+    /// Starts the export with [`start_export_departments`](Self::start_export_departments) and answers it at once: [`Export::wait`](qywx_runtime::export::Export::wait) polls [`get_export_result`](Self::get_export_result) until its files are listed, and [`ExportFiles::rows`](qywx_runtime::export::ExportFiles::rows) streams the rows of their `department` lists: each file downloaded (a broken download resumed with `Range`), its size and MD5 checked before it is read, decrypted with the request's `encoding_aeskey` and read a row at a time. [`new_aes_key`](qywx_runtime::export::new_aes_key) makes a key.
+    #[cfg(feature = "wecom-export")]
+    pub async fn export_departments(
+        &self,
+        request: &export::StartExportDepartmentsRequest,
+    ) -> Result<qywx_runtime::export::Export<Self, department::Department>> {
+        let started = self.start_export_departments(request).await?;
+        qywx_runtime::export::Export::new(qywx_runtime::export::ExportStart {
+            client: self.clone(),
+            endpoint: export::START_EXPORT_DEPARTMENTS.id,
+            id: started.jobid,
+            aeskey: request.encoding_aeskey.clone(),
+            list: "department",
+            poll: Self::poll_get_export_result,
+            http: self.inner.download_client(),
+        })
+    }
+
+    /// 导出标签成员: start an export of a tag's members and departments.
+    ///
+    /// Sends `POST /cgi-bin/export/taguser` (endpoint id `export.taguser`).
+    ///
+    /// 要求对标签有读取权限 (read permission on the tag). Each file's JSON is `{"tagname": …, "userlist": \[...\], "partylist": \[...\]}` as tag/get answers it: the rows are `userlist`'s; `tagname` and `partylist` are kept beside them (`ExportRows::other_members`). This is the third-party page (94953); the self-built page (94853) was not in the stored docs.
+    ///
+    /// **Permissions:** 要求对标签有读取权限. Read permission on the tag.
+    ///
+    /// **Safe to repeat:** no; a failed attempt is not retried after the request may have reached the server. Each call starts a new export job.
+    ///
+    /// # Parameters (JSON body)
+    ///
+    /// - `tagid` (i32, required): 需要导出的标签. The tag whose members and departments are exported.
+    /// - `encoding_aeskey` (string, required, 43 to 43 characters): Base64编码后的加密密钥。长度固定为43，从a-z, A-Z, 0-9共62个字符中选取，是AESKey的Base64编码。解码后即为32字节长的AESKey。加密方式采用AES-256-CBC方式，数据采用PKCS#7填充至32字节的倍数；IV初始向量大小为16字节，取AESKey前16字节. The key the export's files are encrypted with: 43 characters of \[a-zA-Z0-9\], the base64 of a 32-byte AES key (AES-256-CBC, PKCS#7 to 32-byte blocks, IV the key's first 16 bytes). `qywx::runtime::export::new_aes_key()` makes one; keep it until the files are read.
+    /// - `block_size` (u32, optional): 每块数据的人员数和部门数之和，支持范围\[10^4,10^6\]，默认值为10^6. How many members and departments each file holds: 10,000 to 1,000,000 (default 1,000,000). The page renders the exponents flat (\[104,106\]).
+    ///
+    /// # Returns
+    ///
+    /// `ExportStarted`
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
+    ///
+    /// See <https://developer.work.weixin.qq.com/document/path/94953> (documentation updated 2022-08-17).
+    #[cfg(feature = "wecom-export")]
+    pub async fn start_export_tag_users(
+        &self,
+        request: &export::StartExportTagUsersRequest,
+    ) -> Result<export::ExportStarted> {
+        self.inner.call_json(&export::START_EXPORT_TAG_USERS, request).await
+    }
+
+    /// Exports a tag's members (a row per member); its departments (`partylist`) and name come with each file's other members.
+    ///
+    /// Starts the export with [`start_export_tag_users`](Self::start_export_tag_users) and answers it at once: [`Export::wait`](qywx_runtime::export::Export::wait) polls [`get_export_result`](Self::get_export_result) until its files are listed, and [`ExportFiles::rows`](qywx_runtime::export::ExportFiles::rows) streams the rows of their `userlist` lists: each file downloaded (a broken download resumed with `Range`), its size and MD5 checked before it is read, decrypted with the request's `encoding_aeskey` and read a row at a time. [`new_aes_key`](qywx_runtime::export::new_aes_key) makes a key.
+    #[cfg(feature = "wecom-export")]
+    pub async fn export_tag_users(
+        &self,
+        request: &export::StartExportTagUsersRequest,
+    ) -> Result<qywx_runtime::export::Export<Self, user::UserBrief>> {
+        let started = self.start_export_tag_users(request).await?;
+        qywx_runtime::export::Export::new(qywx_runtime::export::ExportStart {
+            client: self.clone(),
+            endpoint: export::START_EXPORT_TAG_USERS.id,
+            id: started.jobid,
+            aeskey: request.encoding_aeskey.clone(),
+            list: "userlist",
+            poll: Self::poll_get_export_result,
+            http: self.inner.download_client(),
+        })
+    }
+
+    /// 获取导出结果: read an export job's state and, once done, its files.
+    ///
+    /// Sends `GET /cgi-bin/export/get_result` (endpoint id `export.get_result`).
+    ///
+    /// 获取任务结果的调用身份需要与提交任务的一致 (the caller must be the app that started the export). Each file is the export's JSON, encrypted with the job's encoding_aeskey; its URL supports Range and is valid for 2 hours; `size` and `md5` are the ciphertext's.
+    ///
+    /// **Permissions:** 获取任务结果的调用身份需要与提交任务的一致. Only the app that started the export.
+    ///
+    /// **Safe to repeat:** yes
+    ///
+    /// # Parameters (query string)
+    ///
+    /// - `jobid` (string, required): 导出任务接口成功后返回. The export's job id.
+    ///
+    /// # Returns
+    ///
+    /// - `status` (ExportStatus): 任务状态：0-未处理，1-处理中，2-完成，3-异常失败. The export's state.
+    /// - `data_list` (ExportFileInfo[]): 数据文件列表. The files, once the export is done.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
+    ///
+    /// See <https://developer.work.weixin.qq.com/document/path/94954> (documentation updated 2021-08-11).
+    #[cfg(feature = "wecom-export")]
+    pub async fn get_export_result(
+        &self,
+        request: &export::GetExportResultRequest,
+    ) -> Result<export::GetExportResultResponse> {
+        self.inner.call_query(&export::GET_EXPORT_RESULT, request).await
+    }
+
+    #[cfg(feature = "wecom-export")]
+    fn poll_get_export_result<'a>(
+        client: &'a Self,
+        id: &'a str,
+    ) -> qywx_runtime::export::ExportPollFuture<'a> {
+        Box::pin(async move {
+            use qywx_runtime::export::{ExportFile, ExportState};
+            let answer = client
+                .get_export_result(&export::GetExportResultRequest::new(id))
+                .await?;
+            if matches!(answer.status, export::ExportStatus::Done) {
+                let files = answer
+                    .data_list
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|file| ExportFile::new(
+                        file.url,
+                        qywx_runtime::job::Count::count(file.size),
+                        file.md5,
+                    ))
+                    .collect();
+                Ok(ExportState::Finished(files))
+            } else if matches!(answer.status, export::ExportStatus::Failed) {
+                Ok(ExportState::Failed)
+            } else {
+                Ok(ExportState::Pending)
+            }
+        })
     }
 
     /// 上传临时素材: upload a temporary file and get its media_id.
@@ -3245,5 +3993,198 @@ impl WecomClient {
         request: &user::ConvertToUseridRequest,
     ) -> Result<user::ConvertToUseridResponse> {
         self.inner.call_json(&user::CONVERT_TO_USERID, request).await
+    }
+
+    /// 批量删除成员: delete up to 200 members in one call, all or nothing.
+    ///
+    /// Sends `POST /cgi-bin/user/batchdelete` (endpoint id `user.batchdelete`).
+    ///
+    /// 成员UserID列表，最多支持200个。若存在无效UserID，直接返回错误: one invalid UserID fails the whole call and no member is deleted (all or nothing); check the ids first or delete one by one when some may already be gone.
+    ///
+    /// **Permissions:** 仅通讯录同步助手或第三方通讯录应用可调用。Only the contacts-sync assistant or a third-party contacts app.
+    ///
+    /// **Safe to repeat:** yes. Deleting the same members twice leaves the same state. A retry answered 60111 after an attempt that may have been applied means that attempt deleted them all (inferred: the page names no code for an invalid UserID; 60111 UserID不存在 is the error page's code for a userid not in the directory).
+    ///
+    /// # Parameters (JSON body)
+    ///
+    /// - `useridlist` (string[], required, at most 200 items): 成员UserID列表。对应管理端的账号。最多支持200个。若存在无效UserID，直接返回错误. UserIDs to delete, at most 200; one invalid UserID fails the whole call.
+    ///
+    /// # Returns
+    ///
+    /// Nothing beyond the envelope (unknown members are kept in `extra`).
+    ///
+    /// Wrapped in [`Deleted`](crate::runtime::Deleted): `Deleted::Now` with the answer, or `Deleted::AlreadyGone` when a retry (after an attempt whose answer was lost) is answered [`USERID_NOT_FOUND`](error_codes::USERID_NOT_FOUND): the earlier attempt deleted it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
+    ///
+    /// See <https://developer.work.weixin.qq.com/document/path/90199> (documentation updated 2019-06-13).
+    #[cfg(feature = "wecom-user")]
+    pub async fn batch_delete_users(
+        &self,
+        request: &user::BatchDeleteUsersRequest,
+    ) -> Result<qywx_runtime::Deleted<user::BatchDeleteUsersResponse>> {
+        self.inner.delete_json(&user::BATCH_DELETE_USERS, request).await
+    }
+
+    /// 登录二次验证: let a member who passed the corp's own verification join.
+    ///
+    /// Sends `GET /cgi-bin/user/authsucc` (endpoint id `user.authsucc`).
+    ///
+    /// 此接口可以满足安全性要求高的企业进行成员验证。开启二次验证后，当且仅当成员登录时，需跳转至企业自定义的页面进行验证。如果成员是首次加入企业，企业获取到userid，并验证了成员信息后，调用如下接口即可让成员成功加入企业. With login verification on, WeCom sends a joining member to the corp's page with a code; the corp turns the code into a userid (根据code获取成员信息, with the contacts-sync assistant), checks the member, then calls this so the member can join. An unknown userid answers 60111.
+    ///
+    /// **Safe to repeat:** yes. inferred: confirming the same member again leaves them joined; the page does not say what a second call answers.
+    ///
+    /// # Parameters (query string)
+    ///
+    /// - `userid` (string, required): 成员UserID。对应管理端的账号. The member's UserID.
+    ///
+    /// # Returns
+    ///
+    /// Nothing beyond the envelope (unknown members are kept in `extra`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
+    ///
+    /// See <https://developer.work.weixin.qq.com/document/path/99521> (documentation updated 2023-11-15).
+    #[cfg(feature = "wecom-user")]
+    pub async fn confirm_user_verified(
+        &self,
+        request: &user::ConfirmUserVerifiedRequest,
+    ) -> Result<user::ConfirmUserVerifiedResponse> {
+        self.inner.call_query(&user::CONFIRM_USER_VERIFIED, request).await
+    }
+
+    /// 获取加入企业二维码: get a QR code link for joining the corp.
+    ///
+    /// Sends `GET /cgi-bin/corp/get_join_qrcode` (endpoint id `corp.get_join_qrcode`).
+    ///
+    /// 支持企业用户获取实时成员加入二维码. The answer is a link to the QR code image (二维码链接), valid for 7 days (有效期7天).
+    ///
+    /// **Permissions:** 须拥有通讯录的管理权限，使用通讯录同步的Secret。Contacts management rights: call with the contacts-sync secret.
+    ///
+    /// **Safe to repeat:** yes. A read; it changes nothing.
+    ///
+    /// # Parameters (query string)
+    ///
+    /// - `size_type` (JoinQrcodeSize, optional): qrcode尺寸类型，1: 171 x 171; 2: 399 x 399; 3: 741 x 741; 4: 2052 x 2052. Size of the QR code.
+    ///
+    /// # Returns
+    ///
+    /// - `join_qrcode` (string): 二维码链接，有效期7天. Link to the QR code, valid for 7 days.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
+    ///
+    /// See <https://developer.work.weixin.qq.com/document/path/91714> (documentation updated 2019-11-30).
+    #[cfg(feature = "wecom-user")]
+    pub async fn get_join_qrcode(
+        &self,
+        request: &user::GetJoinQrcodeRequest,
+    ) -> Result<user::GetJoinQrcodeResponse> {
+        self.inner.call_query(&user::GET_JOIN_QRCODE, request).await
+    }
+
+    /// 手机号获取userid: look a member's UserID up by mobile number.
+    ///
+    /// Sends `POST /cgi-bin/user/getuserid` (endpoint id `user.getuserid`).
+    ///
+    /// 通过手机号获取其所对应的userid. 请确保手机号的正确性，若出错的次数超出企业人数上限的20%，会导致1天不可调用: every failed look-up counts, and once the failures exceed 20% of the corp's headcount cap the call is blocked for a day (45009, which the error page names for 手机号换userid). A mobile not in the directory (or outside the app's scope) answers 46004. Read from the 代开发 (service-provider-built app) version of the page, 96267; the 自建 page (95402, per the metacpan copy) was not available.
+    ///
+    /// **Permissions:** 应用须拥有指定成员的查看权限。View rights on the member.
+    ///
+    /// **Rate limit:** 若出错的次数超出企业人数上限的20%，会导致1天不可调用: once failed look-ups exceed 20% of the corp's headcount cap, the call answers 45009 for a day.
+    ///
+    /// **Safe to repeat:** yes. A look-up; it changes nothing (a failed one counts toward the 20% block).
+    ///
+    /// # Parameters (JSON body)
+    ///
+    /// - `mobile` (string, required, 5 to 32 characters): 用户在企业微信通讯录中的手机号码。长度为5~32个字节. The member's mobile as the directory has it, 5 to 32 bytes.
+    ///
+    /// # Returns
+    ///
+    /// - `userid` (string): 成员UserID。对应管理端的账号，企业内必须唯一。不区分大小写，长度为1~64个字节。注意：第三方应用获取的值是密文的userid. The member's UserID (third-party apps get the encrypted userid).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
+    ///
+    /// See <https://developer.work.weixin.qq.com/document/path/96267> (documentation updated 2025-08-29).
+    #[cfg(feature = "wecom-user")]
+    pub async fn get_userid_by_mobile(
+        &self,
+        request: &user::GetUseridByMobileRequest,
+    ) -> Result<user::GetUseridByMobileResponse> {
+        self.inner.call_json(&user::GET_USERID_BY_MOBILE, request).await
+    }
+
+    /// 邮箱获取userid: look a member's UserID up by email address.
+    ///
+    /// Sends `POST /cgi-bin/user/get_userid_by_email` (endpoint id `user.get_userid_by_email`).
+    ///
+    /// 通过邮箱获取其所对应的userid. 请确保邮箱的正确性，若出错的次数超过企业人数上限的20%，会导致1天不可调用: failed look-ups beyond 20% of the corp's headcount cap block the call for a day (no source names the code that answers). An address not in the directory (or outside the app's scope) answers 46004. Read from the 代开发 (service-provider-built app) version of the page, 96268; the 自建 page was not available.
+    ///
+    /// **Permissions:** 应用须拥有指定成员的查看权限。View rights on the member.
+    ///
+    /// **Rate limit:** 若出错的次数超过企业人数上限的20%，会导致1天不可调用: once failed look-ups exceed 20% of the corp's headcount cap, the call is blocked for a day.
+    ///
+    /// **Safe to repeat:** yes. A look-up; it changes nothing (a failed one counts toward the 20% block).
+    ///
+    /// # Parameters (JSON body)
+    ///
+    /// - `email` (string, required): 邮箱. The address to look up.
+    /// - `email_type` (EmailType, optional): 邮箱类型：1-企业邮箱（默认）；2-个人邮箱. Which address to match: 1 the corporate mailbox (the default), 2 the personal address.
+    ///
+    /// # Returns
+    ///
+    /// - `userid` (string): 成员UserID。注意：已升级openid的代开发或第三方，获取的是密文userid. The member's UserID (encrypted for service-provider and third-party apps that upgraded their ids).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
+    ///
+    /// See <https://developer.work.weixin.qq.com/document/path/96268> (documentation updated 2025-08-29).
+    #[cfg(feature = "wecom-user")]
+    pub async fn get_userid_by_email(
+        &self,
+        request: &user::GetUseridByEmailRequest,
+    ) -> Result<user::GetUseridByEmailResponse> {
+        self.inner.call_json(&user::GET_USERID_BY_EMAIL, request).await
+    }
+
+    /// 获取企业活跃成员数: how many members were active on a given day.
+    ///
+    /// Sends `POST /cgi-bin/user/get_active_stat` (endpoint id `user.get_active_stat`).
+    ///
+    /// 具体某天的活跃人数，最长支持获取30天前数据: the number of members active on `date` (YYYY-MM-DD), at most 30 days back. Follows the metacpan copy of the 企业内部开发 page; the official page was not available.
+    ///
+    /// **Permissions:** 仅通讯录同步助手可调用。Only the contacts-sync assistant.
+    ///
+    /// **Safe to repeat:** yes. A read; it changes nothing.
+    ///
+    /// # Parameters (JSON body)
+    ///
+    /// - `date` (string, required): 具体某天的活跃人数，最长支持获取30天前数据. The day, as YYYY-MM-DD (the example's form), at most 30 days back.
+    ///
+    /// # Returns
+    ///
+    /// - `active_cnt` (u32): 活跃成员数. Members active that day.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
+    #[cfg(feature = "wecom-user")]
+    pub async fn get_active_stat(
+        &self,
+        request: &user::GetActiveStatRequest,
+    ) -> Result<user::GetActiveStatResponse> {
+        self.inner.call_json(&user::GET_ACTIVE_STAT, request).await
     }
 }

@@ -59,6 +59,14 @@ pub trait WecomHandler: Authenticate {
         Err(call.not_emulated())
     }
 
+    /// `POST /cgi-bin/batch/invite` (batch.invite): 邀请成员: invite members, departments or tags to start using WeCom.
+    fn invite_members(
+        &mut self,
+        call: Call<'_, super::batch::InviteMembersRequest>,
+    ) -> Result<super::batch::InviteMembersResponse, Refusal> {
+        Err(call.not_emulated())
+    }
+
     /// `POST /cgi-bin/corpgroup/rule/list_ids` (corpgroup.rule.list_ids): 获取对接规则id列表: list the ids of the chain's rules.
     fn list_rule_ids(
         &mut self,
@@ -144,6 +152,46 @@ pub trait WecomHandler: Authenticate {
         &mut self,
         call: Call<'_, super::department::ListDepartmentIdsRequest>,
     ) -> Result<super::department::ListDepartmentIdsResponse, Refusal> {
+        Err(call.not_emulated())
+    }
+
+    /// `POST /cgi-bin/export/simple_user` (export.simple_user): 导出成员: start an export of the members (userid, name, departments).
+    fn start_export_simple_users(
+        &mut self,
+        call: Call<'_, super::export::StartExportSimpleUsersRequest>,
+    ) -> Result<super::export::ExportStarted, Refusal> {
+        Err(call.not_emulated())
+    }
+
+    /// `POST /cgi-bin/export/user` (export.user): 导出成员详情: start an export of the members with their details.
+    fn start_export_users(
+        &mut self,
+        call: Call<'_, super::export::StartExportUsersRequest>,
+    ) -> Result<super::export::ExportStarted, Refusal> {
+        Err(call.not_emulated())
+    }
+
+    /// `POST /cgi-bin/export/department` (export.department): 导出部门: start an export of the departments.
+    fn start_export_departments(
+        &mut self,
+        call: Call<'_, super::export::StartExportDepartmentsRequest>,
+    ) -> Result<super::export::ExportStarted, Refusal> {
+        Err(call.not_emulated())
+    }
+
+    /// `POST /cgi-bin/export/taguser` (export.taguser): 导出标签成员: start an export of a tag's members and departments.
+    fn start_export_tag_users(
+        &mut self,
+        call: Call<'_, super::export::StartExportTagUsersRequest>,
+    ) -> Result<super::export::ExportStarted, Refusal> {
+        Err(call.not_emulated())
+    }
+
+    /// `GET /cgi-bin/export/get_result` (export.get_result): 获取导出结果: read an export job's state and, once done, its files.
+    fn get_export_result(
+        &mut self,
+        call: Call<'_, super::export::GetExportResultRequest>,
+    ) -> Result<super::export::GetExportResultResponse, Refusal> {
         Err(call.not_emulated())
     }
 
@@ -282,6 +330,54 @@ pub trait WecomHandler: Authenticate {
     ) -> Result<super::user::ConvertToUseridResponse, Refusal> {
         Err(call.not_emulated())
     }
+
+    /// `POST /cgi-bin/user/batchdelete` (user.batchdelete): 批量删除成员: delete up to 200 members in one call, all or nothing.
+    fn batch_delete_users(
+        &mut self,
+        call: Call<'_, super::user::BatchDeleteUsersRequest>,
+    ) -> Result<super::user::BatchDeleteUsersResponse, Refusal> {
+        Err(call.not_emulated())
+    }
+
+    /// `GET /cgi-bin/user/authsucc` (user.authsucc): 登录二次验证: let a member who passed the corp's own verification join.
+    fn confirm_user_verified(
+        &mut self,
+        call: Call<'_, super::user::ConfirmUserVerifiedRequest>,
+    ) -> Result<super::user::ConfirmUserVerifiedResponse, Refusal> {
+        Err(call.not_emulated())
+    }
+
+    /// `GET /cgi-bin/corp/get_join_qrcode` (corp.get_join_qrcode): 获取加入企业二维码: get a QR code link for joining the corp.
+    fn get_join_qrcode(
+        &mut self,
+        call: Call<'_, super::user::GetJoinQrcodeRequest>,
+    ) -> Result<super::user::GetJoinQrcodeResponse, Refusal> {
+        Err(call.not_emulated())
+    }
+
+    /// `POST /cgi-bin/user/getuserid` (user.getuserid): 手机号获取userid: look a member's UserID up by mobile number.
+    fn get_userid_by_mobile(
+        &mut self,
+        call: Call<'_, super::user::GetUseridByMobileRequest>,
+    ) -> Result<super::user::GetUseridByMobileResponse, Refusal> {
+        Err(call.not_emulated())
+    }
+
+    /// `POST /cgi-bin/user/get_userid_by_email` (user.get_userid_by_email): 邮箱获取userid: look a member's UserID up by email address.
+    fn get_userid_by_email(
+        &mut self,
+        call: Call<'_, super::user::GetUseridByEmailRequest>,
+    ) -> Result<super::user::GetUseridByEmailResponse, Refusal> {
+        Err(call.not_emulated())
+    }
+
+    /// `POST /cgi-bin/user/get_active_stat` (user.get_active_stat): 获取企业活跃成员数: how many members were active on a given day.
+    fn get_active_stat(
+        &mut self,
+        call: Call<'_, super::user::GetActiveStatRequest>,
+    ) -> Result<super::user::GetActiveStatResponse, Refusal> {
+        Err(call.not_emulated())
+    }
 }
 
 /// How the server takes `wecom.gettoken`.
@@ -341,6 +437,18 @@ pub static GET_JOB_RESULT_ROUTE: Route = Route {
     missing_codes: &[],
     success_envelope: "{\"errcode\":0,\"errmsg\":\"ok\"}",
     partial_envelope: None,
+    rows_field: None,
+};
+
+/// How the server takes `batch.invite`.
+pub static INVITE_MEMBERS_ROUTE: Route = Route {
+    endpoint: &super::batch::INVITE_MEMBERS,
+    in_query: false,
+    multipart: false,
+    violation_codes: &[],
+    missing_codes: &[],
+    success_envelope: "{\"errcode\":0,\"errmsg\":\"ok\"}",
+    partial_envelope: Some("{\"errcode\":0,\"errmsg\":\"ok\"}"),
     rows_field: None,
 };
 
@@ -467,6 +575,66 @@ pub static GET_DEPARTMENT_ROUTE: Route = Route {
 /// How the server takes `department.simplelist`.
 pub static LIST_DEPARTMENT_IDS_ROUTE: Route = Route {
     endpoint: &super::department::LIST_DEPARTMENT_IDS,
+    in_query: true,
+    multipart: false,
+    violation_codes: &[],
+    missing_codes: &[],
+    success_envelope: "{\"errcode\":0,\"errmsg\":\"ok\"}",
+    partial_envelope: None,
+    rows_field: None,
+};
+
+/// How the server takes `export.simple_user`.
+pub static START_EXPORT_SIMPLE_USERS_ROUTE: Route = Route {
+    endpoint: &super::export::START_EXPORT_SIMPLE_USERS,
+    in_query: false,
+    multipart: false,
+    violation_codes: &[],
+    missing_codes: &[],
+    success_envelope: "{\"errcode\":0,\"errmsg\":\"ok\"}",
+    partial_envelope: None,
+    rows_field: None,
+};
+
+/// How the server takes `export.user`.
+pub static START_EXPORT_USERS_ROUTE: Route = Route {
+    endpoint: &super::export::START_EXPORT_USERS,
+    in_query: false,
+    multipart: false,
+    violation_codes: &[],
+    missing_codes: &[],
+    success_envelope: "",
+    partial_envelope: None,
+    rows_field: None,
+};
+
+/// How the server takes `export.department`.
+pub static START_EXPORT_DEPARTMENTS_ROUTE: Route = Route {
+    endpoint: &super::export::START_EXPORT_DEPARTMENTS,
+    in_query: false,
+    multipart: false,
+    violation_codes: &[],
+    missing_codes: &[],
+    success_envelope: "{\"errcode\":0,\"errmsg\":\"ok\"}",
+    partial_envelope: None,
+    rows_field: None,
+};
+
+/// How the server takes `export.taguser`.
+pub static START_EXPORT_TAG_USERS_ROUTE: Route = Route {
+    endpoint: &super::export::START_EXPORT_TAG_USERS,
+    in_query: false,
+    multipart: false,
+    violation_codes: &[],
+    missing_codes: &[],
+    success_envelope: "{\"errcode\":0,\"errmsg\":\"ok\"}",
+    partial_envelope: None,
+    rows_field: None,
+};
+
+/// How the server takes `export.get_result`.
+pub static GET_EXPORT_RESULT_ROUTE: Route = Route {
+    endpoint: &super::export::GET_EXPORT_RESULT,
     in_query: true,
     multipart: false,
     violation_codes: &[],
@@ -680,6 +848,78 @@ pub static CONVERT_TO_USERID_ROUTE: Route = Route {
     rows_field: None,
 };
 
+/// How the server takes `user.batchdelete`.
+pub static BATCH_DELETE_USERS_ROUTE: Route = Route {
+    endpoint: &super::user::BATCH_DELETE_USERS,
+    in_query: false,
+    multipart: false,
+    violation_codes: &[("useridlist", 40032)],
+    missing_codes: &[],
+    success_envelope: "{\"errcode\":0,\"errmsg\":\"deleted\"}",
+    partial_envelope: None,
+    rows_field: None,
+};
+
+/// How the server takes `user.authsucc`.
+pub static CONFIRM_USER_VERIFIED_ROUTE: Route = Route {
+    endpoint: &super::user::CONFIRM_USER_VERIFIED,
+    in_query: true,
+    multipart: false,
+    violation_codes: &[],
+    missing_codes: &[],
+    success_envelope: "{\"errcode\":0,\"errmsg\":\"ok\"}",
+    partial_envelope: None,
+    rows_field: None,
+};
+
+/// How the server takes `corp.get_join_qrcode`.
+pub static GET_JOIN_QRCODE_ROUTE: Route = Route {
+    endpoint: &super::user::GET_JOIN_QRCODE,
+    in_query: true,
+    multipart: false,
+    violation_codes: &[],
+    missing_codes: &[],
+    success_envelope: "{\"errcode\":0,\"errmsg\":\"ok\"}",
+    partial_envelope: None,
+    rows_field: None,
+};
+
+/// How the server takes `user.getuserid`.
+pub static GET_USERID_BY_MOBILE_ROUTE: Route = Route {
+    endpoint: &super::user::GET_USERID_BY_MOBILE,
+    in_query: false,
+    multipart: false,
+    violation_codes: &[],
+    missing_codes: &[],
+    success_envelope: "{\"errcode\":0,\"errmsg\":\"ok\"}",
+    partial_envelope: None,
+    rows_field: None,
+};
+
+/// How the server takes `user.get_userid_by_email`.
+pub static GET_USERID_BY_EMAIL_ROUTE: Route = Route {
+    endpoint: &super::user::GET_USERID_BY_EMAIL,
+    in_query: false,
+    multipart: false,
+    violation_codes: &[],
+    missing_codes: &[],
+    success_envelope: "{\"errcode\":0,\"errmsg\":\"ok\"}",
+    partial_envelope: None,
+    rows_field: None,
+};
+
+/// How the server takes `user.get_active_stat`.
+pub static GET_ACTIVE_STAT_ROUTE: Route = Route {
+    endpoint: &super::user::GET_ACTIVE_STAT,
+    in_query: false,
+    multipart: false,
+    violation_codes: &[],
+    missing_codes: &[],
+    success_envelope: "{\"errcode\":0,\"errmsg\":\"ok\"}",
+    partial_envelope: None,
+    rows_field: None,
+};
+
 /// Serves one request: routes method + path to the handler method, checks the token where
 /// the spec says it travels, and writes the answer in the service's envelope. An unknown
 /// path answers 404 in the envelope.
@@ -729,6 +969,16 @@ pub fn dispatch<H: WecomHandler + ?Sized>(
                 handler,
                 H::get_job_result,
                 |_| true,
+            )
+        }
+        "/cgi-bin/batch/invite" => {
+            serve(
+                &SERVER,
+                &INVITE_MEMBERS_ROUTE,
+                incoming,
+                handler,
+                H::invite_members,
+                super::batch::InviteMembersResponse::is_complete,
             )
         }
         "/cgi-bin/corpgroup/rule/list_ids" => {
@@ -831,6 +1081,56 @@ pub fn dispatch<H: WecomHandler + ?Sized>(
                 incoming,
                 handler,
                 H::list_department_ids,
+                |_| true,
+            )
+        }
+        "/cgi-bin/export/simple_user" => {
+            serve(
+                &SERVER,
+                &START_EXPORT_SIMPLE_USERS_ROUTE,
+                incoming,
+                handler,
+                H::start_export_simple_users,
+                |_| true,
+            )
+        }
+        "/cgi-bin/export/user" => {
+            serve(
+                &SERVER,
+                &START_EXPORT_USERS_ROUTE,
+                incoming,
+                handler,
+                H::start_export_users,
+                |_| true,
+            )
+        }
+        "/cgi-bin/export/department" => {
+            serve(
+                &SERVER,
+                &START_EXPORT_DEPARTMENTS_ROUTE,
+                incoming,
+                handler,
+                H::start_export_departments,
+                |_| true,
+            )
+        }
+        "/cgi-bin/export/taguser" => {
+            serve(
+                &SERVER,
+                &START_EXPORT_TAG_USERS_ROUTE,
+                incoming,
+                handler,
+                H::start_export_tag_users,
+                |_| true,
+            )
+        }
+        "/cgi-bin/export/get_result" => {
+            serve(
+                &SERVER,
+                &GET_EXPORT_RESULT_ROUTE,
+                incoming,
+                handler,
+                H::get_export_result,
                 |_| true,
             )
         }
@@ -962,6 +1262,66 @@ pub fn dispatch<H: WecomHandler + ?Sized>(
                 |_| true,
             )
         }
+        "/cgi-bin/user/batchdelete" => {
+            serve(
+                &SERVER,
+                &BATCH_DELETE_USERS_ROUTE,
+                incoming,
+                handler,
+                H::batch_delete_users,
+                |_| true,
+            )
+        }
+        "/cgi-bin/user/authsucc" => {
+            serve(
+                &SERVER,
+                &CONFIRM_USER_VERIFIED_ROUTE,
+                incoming,
+                handler,
+                H::confirm_user_verified,
+                |_| true,
+            )
+        }
+        "/cgi-bin/corp/get_join_qrcode" => {
+            serve(
+                &SERVER,
+                &GET_JOIN_QRCODE_ROUTE,
+                incoming,
+                handler,
+                H::get_join_qrcode,
+                |_| true,
+            )
+        }
+        "/cgi-bin/user/getuserid" => {
+            serve(
+                &SERVER,
+                &GET_USERID_BY_MOBILE_ROUTE,
+                incoming,
+                handler,
+                H::get_userid_by_mobile,
+                |_| true,
+            )
+        }
+        "/cgi-bin/user/get_userid_by_email" => {
+            serve(
+                &SERVER,
+                &GET_USERID_BY_EMAIL_ROUTE,
+                incoming,
+                handler,
+                H::get_userid_by_email,
+                |_| true,
+            )
+        }
+        "/cgi-bin/user/get_active_stat" => {
+            serve(
+                &SERVER,
+                &GET_ACTIVE_STAT_ROUTE,
+                incoming,
+                handler,
+                H::get_active_stat,
+                |_| true,
+            )
+        }
         _ => no_such_path(&SERVER, incoming),
     }
 }
@@ -976,42 +1336,59 @@ pub fn emulated<H: WecomHandler + ?Sized>(handler: &mut H) -> Vec<(&'static str,
         H::start_replace_users)), ("batch.replace_party", is_emulated(& SERVER, &
         START_REPLACE_DEPARTMENTS_ROUTE, handler, H::start_replace_departments)),
         ("batch.get_result", is_emulated(& SERVER, & GET_JOB_RESULT_ROUTE, handler,
-        H::get_job_result)), ("corpgroup.rule.list_ids", is_emulated(& SERVER, &
-        LIST_RULE_IDS_ROUTE, handler, H::list_rule_ids)), ("corpgroup.rule.delete_rule",
-        is_emulated(& SERVER, & DELETE_RULE_ROUTE, handler, H::delete_rule)),
-        ("corpgroup.rule.get_rule_info", is_emulated(& SERVER, & GET_RULE_INFO_ROUTE,
-        handler, H::get_rule_info)), ("corpgroup.rule.add_rule", is_emulated(& SERVER, &
-        ADD_RULE_ROUTE, handler, H::add_rule)), ("corpgroup.rule.modify_rule",
-        is_emulated(& SERVER, & MODIFY_RULE_ROUTE, handler, H::modify_rule)),
-        ("department.create", is_emulated(& SERVER, & CREATE_DEPARTMENT_ROUTE, handler,
-        H::create_department)), ("department.update", is_emulated(& SERVER, &
-        UPDATE_DEPARTMENT_ROUTE, handler, H::update_department)), ("department.delete",
-        is_emulated(& SERVER, & DELETE_DEPARTMENT_ROUTE, handler, H::delete_department)),
-        ("department.list", is_emulated(& SERVER, & LIST_DEPARTMENTS_ROUTE, handler,
-        H::list_departments)), ("department.get", is_emulated(& SERVER, &
-        GET_DEPARTMENT_ROUTE, handler, H::get_department)), ("department.simplelist",
-        is_emulated(& SERVER, & LIST_DEPARTMENT_IDS_ROUTE, handler,
-        H::list_department_ids)), ("media.upload", is_emulated(& SERVER, &
-        UPLOAD_MEDIA_ROUTE, handler, H::upload_media)), ("tag.create", is_emulated(&
-        SERVER, & CREATE_TAG_ROUTE, handler, H::create_tag)), ("tag.update",
-        is_emulated(& SERVER, & UPDATE_TAG_ROUTE, handler, H::update_tag)),
-        ("tag.delete", is_emulated(& SERVER, & DELETE_TAG_ROUTE, handler,
-        H::delete_tag)), ("tag.get", is_emulated(& SERVER, & GET_TAG_USERS_ROUTE,
-        handler, H::get_tag_users)), ("tag.addtagusers", is_emulated(& SERVER, &
-        ADD_TAG_USERS_ROUTE, handler, H::add_tag_users)), ("tag.deltagusers",
-        is_emulated(& SERVER, & DELETE_TAG_USERS_ROUTE, handler, H::delete_tag_users)),
-        ("tag.list", is_emulated(& SERVER, & LIST_TAGS_ROUTE, handler, H::list_tags)),
-        ("user.create", is_emulated(& SERVER, & CREATE_USER_ROUTE, handler,
-        H::create_user)), ("user.update", is_emulated(& SERVER, & UPDATE_USER_ROUTE,
-        handler, H::update_user)), ("user.delete", is_emulated(& SERVER, &
-        DELETE_USER_ROUTE, handler, H::delete_user)), ("user.get", is_emulated(& SERVER,
-        & GET_USER_ROUTE, handler, H::get_user)), ("user.simplelist", is_emulated(&
-        SERVER, & LIST_DEPARTMENT_USERS_ROUTE, handler, H::list_department_users)),
-        ("user.list", is_emulated(& SERVER, & LIST_USERS_ROUTE, handler, H::list_users)),
-        ("user.list_id", is_emulated(& SERVER, & LIST_USER_IDS_ROUTE, handler,
-        H::list_user_ids)), ("user.convert_to_openid", is_emulated(& SERVER, &
-        CONVERT_TO_OPENID_ROUTE, handler, H::convert_to_openid)),
-        ("user.convert_to_userid", is_emulated(& SERVER, & CONVERT_TO_USERID_ROUTE,
-        handler, H::convert_to_userid)),
+        H::get_job_result)), ("batch.invite", is_emulated(& SERVER, &
+        INVITE_MEMBERS_ROUTE, handler, H::invite_members)), ("corpgroup.rule.list_ids",
+        is_emulated(& SERVER, & LIST_RULE_IDS_ROUTE, handler, H::list_rule_ids)),
+        ("corpgroup.rule.delete_rule", is_emulated(& SERVER, & DELETE_RULE_ROUTE,
+        handler, H::delete_rule)), ("corpgroup.rule.get_rule_info", is_emulated(& SERVER,
+        & GET_RULE_INFO_ROUTE, handler, H::get_rule_info)), ("corpgroup.rule.add_rule",
+        is_emulated(& SERVER, & ADD_RULE_ROUTE, handler, H::add_rule)),
+        ("corpgroup.rule.modify_rule", is_emulated(& SERVER, & MODIFY_RULE_ROUTE,
+        handler, H::modify_rule)), ("department.create", is_emulated(& SERVER, &
+        CREATE_DEPARTMENT_ROUTE, handler, H::create_department)), ("department.update",
+        is_emulated(& SERVER, & UPDATE_DEPARTMENT_ROUTE, handler, H::update_department)),
+        ("department.delete", is_emulated(& SERVER, & DELETE_DEPARTMENT_ROUTE, handler,
+        H::delete_department)), ("department.list", is_emulated(& SERVER, &
+        LIST_DEPARTMENTS_ROUTE, handler, H::list_departments)), ("department.get",
+        is_emulated(& SERVER, & GET_DEPARTMENT_ROUTE, handler, H::get_department)),
+        ("department.simplelist", is_emulated(& SERVER, & LIST_DEPARTMENT_IDS_ROUTE,
+        handler, H::list_department_ids)), ("export.simple_user", is_emulated(& SERVER, &
+        START_EXPORT_SIMPLE_USERS_ROUTE, handler, H::start_export_simple_users)),
+        ("export.user", is_emulated(& SERVER, & START_EXPORT_USERS_ROUTE, handler,
+        H::start_export_users)), ("export.department", is_emulated(& SERVER, &
+        START_EXPORT_DEPARTMENTS_ROUTE, handler, H::start_export_departments)),
+        ("export.taguser", is_emulated(& SERVER, & START_EXPORT_TAG_USERS_ROUTE, handler,
+        H::start_export_tag_users)), ("export.get_result", is_emulated(& SERVER, &
+        GET_EXPORT_RESULT_ROUTE, handler, H::get_export_result)), ("media.upload",
+        is_emulated(& SERVER, & UPLOAD_MEDIA_ROUTE, handler, H::upload_media)),
+        ("tag.create", is_emulated(& SERVER, & CREATE_TAG_ROUTE, handler,
+        H::create_tag)), ("tag.update", is_emulated(& SERVER, & UPDATE_TAG_ROUTE,
+        handler, H::update_tag)), ("tag.delete", is_emulated(& SERVER, &
+        DELETE_TAG_ROUTE, handler, H::delete_tag)), ("tag.get", is_emulated(& SERVER, &
+        GET_TAG_USERS_ROUTE, handler, H::get_tag_users)), ("tag.addtagusers",
+        is_emulated(& SERVER, & ADD_TAG_USERS_ROUTE, handler, H::add_tag_users)),
+        ("tag.deltagusers", is_emulated(& SERVER, & DELETE_TAG_USERS_ROUTE, handler,
+        H::delete_tag_users)), ("tag.list", is_emulated(& SERVER, & LIST_TAGS_ROUTE,
+        handler, H::list_tags)), ("user.create", is_emulated(& SERVER, &
+        CREATE_USER_ROUTE, handler, H::create_user)), ("user.update", is_emulated(&
+        SERVER, & UPDATE_USER_ROUTE, handler, H::update_user)), ("user.delete",
+        is_emulated(& SERVER, & DELETE_USER_ROUTE, handler, H::delete_user)),
+        ("user.get", is_emulated(& SERVER, & GET_USER_ROUTE, handler, H::get_user)),
+        ("user.simplelist", is_emulated(& SERVER, & LIST_DEPARTMENT_USERS_ROUTE, handler,
+        H::list_department_users)), ("user.list", is_emulated(& SERVER, &
+        LIST_USERS_ROUTE, handler, H::list_users)), ("user.list_id", is_emulated(&
+        SERVER, & LIST_USER_IDS_ROUTE, handler, H::list_user_ids)),
+        ("user.convert_to_openid", is_emulated(& SERVER, & CONVERT_TO_OPENID_ROUTE,
+        handler, H::convert_to_openid)), ("user.convert_to_userid", is_emulated(& SERVER,
+        & CONVERT_TO_USERID_ROUTE, handler, H::convert_to_userid)), ("user.batchdelete",
+        is_emulated(& SERVER, & BATCH_DELETE_USERS_ROUTE, handler,
+        H::batch_delete_users)), ("user.authsucc", is_emulated(& SERVER, &
+        CONFIRM_USER_VERIFIED_ROUTE, handler, H::confirm_user_verified)),
+        ("corp.get_join_qrcode", is_emulated(& SERVER, & GET_JOIN_QRCODE_ROUTE, handler,
+        H::get_join_qrcode)), ("user.getuserid", is_emulated(& SERVER, &
+        GET_USERID_BY_MOBILE_ROUTE, handler, H::get_userid_by_mobile)),
+        ("user.get_userid_by_email", is_emulated(& SERVER, & GET_USERID_BY_EMAIL_ROUTE,
+        handler, H::get_userid_by_email)), ("user.get_active_stat", is_emulated(& SERVER,
+        & GET_ACTIVE_STAT_ROUTE, handler, H::get_active_stat)),
     ]
 }

@@ -117,6 +117,8 @@ impl Scope<'_> {
         let stream = stream.map(|m| quote!(#cfg #m));
         let bulk = bulk.map(|m| quote!(#cfg #m));
         let job = e.job.as_ref().map(|j| self.job_methods(module, e, j, cfg));
+        let export = e.export.as_ref().map(|x| self.export_method(module, e, x, cfg));
+        let export_poll = e.export_poll.as_ref().map(|p| self.export_poll(module, e, p, cfg));
         // The token endpoint bypasses the client's token cache: callers want `runtime().token()`.
         let hidden = (service.spec.auth.token_endpoint == s.id).then(|| quote!(#[doc(hidden)]));
         quote! {
@@ -130,6 +132,8 @@ impl Scope<'_> {
             #stream
             #bulk
             #job
+            #export
+            #export_poll
         }
     }
 

@@ -5,6 +5,7 @@
 mod client;
 mod csv;
 mod events;
+mod export;
 pub(crate) use events::{callback_module, events_group, CALLBACK_MODULE};
 mod docs;
 mod job;
