@@ -3,7 +3,7 @@
 //! ```text
 //! cargo run -p qywx-emulator -- [--port N] [--wecom-corpid ID --wecom-secret S]
 //!                               [--tuzhan-appid ID --tuzhan-secret S] [--token-ttl SECONDS]
-//!                               [--job-duration-ms MS]
+//!                               [--job-duration-ms MS] [--members N]
 //!                               [--callback-url URL --callback-token T --callback-aes-key K]
 //!                               [--callback-minimal] [--callback-timeout-ms MS]
 //! cargo run -p qywx-emulator -- --not-emulated   # lists spec endpoints with no behaviour yet
@@ -16,7 +16,7 @@ use qywx_emulator::{
     Emulator, DEFAULT_CHAIN_ID, DEFAULT_TUZHAN_APPID, DEFAULT_TUZHAN_SECRET, DEFAULT_WECOM_CORPID, DEFAULT_WECOM_SECRET,
 };
 
-const USAGE: &str = "usage: qywx-emulator [--port N] [--wecom-corpid ID] [--wecom-secret S] [--tuzhan-appid ID] [--tuzhan-secret S] [--token-ttl SECONDS] [--job-duration-ms MS] [--callback-url URL --callback-token T --callback-aes-key K] [--callback-minimal] [--callback-timeout-ms MS]\n       qywx-emulator --not-emulated   (lists the spec endpoints with no emulator behaviour yet; exit 1 if any)";
+const USAGE: &str = "usage: qywx-emulator [--port N] [--wecom-corpid ID] [--wecom-secret S] [--tuzhan-appid ID] [--tuzhan-secret S] [--token-ttl SECONDS] [--job-duration-ms MS] [--members N] [--callback-url URL --callback-token T --callback-aes-key K] [--callback-minimal] [--callback-timeout-ms MS]\n       qywx-emulator --not-emulated   (lists the spec endpoints with no emulator behaviour yet; exit 1 if any)";
 
 #[derive(Default)]
 struct Args {
@@ -27,6 +27,7 @@ struct Args {
     tuzhan_secret: Option<String>,
     token_ttl: Option<u64>,
     job_duration_ms: Option<u64>,
+    members: Option<usize>,
     callback_url: Option<String>,
     callback_token: Option<String>,
     callback_aes_key: Option<String>,
@@ -45,7 +46,8 @@ fn parse_args() -> Result<Args, String> {
             args.callback_minimal = true;
             continue;
         }
-        const FLAGS: [&str; 11] = [
+        const FLAGS: [&str; 12] = [
+            "--members",
             "--port",
             "--wecom-corpid",
             "--wecom-secret",
@@ -81,6 +83,9 @@ fn parse_args() -> Result<Args, String> {
                         .parse()
                         .map_err(|_| format!("--job-duration-ms: not a number of milliseconds: {value:?}"))?,
                 )
+            }
+            "--members" => {
+                args.members = Some(value.parse().map_err(|_| format!("--members: not a number: {value:?}"))?)
             }
             "--callback-url" => args.callback_url = Some(value),
             "--callback-token" => args.callback_token = Some(value),
@@ -131,6 +136,9 @@ async fn main() -> ExitCode {
     }
     if let Some(ms) = args.job_duration_ms {
         builder = builder.job_duration(Duration::from_millis(ms));
+    }
+    if let Some(members) = args.members {
+        builder = builder.members(members);
     }
     if let (Some(url), Some(token), Some(key)) = (&args.callback_url, &args.callback_token, &args.callback_aes_key) {
         builder = builder.callback(url, token, key).callback_minimal_fields(args.callback_minimal);
