@@ -8,6 +8,7 @@
 
 mod bulk;
 mod commands;
+mod export;
 mod listen;
 mod run;
 mod tree;
@@ -22,7 +23,7 @@ use serde_json::{Map, Value};
 use crate::bulk::ImportArgs;
 use crate::listen::ListenArgs;
 use crate::run::{render, CliError, Output, Setup};
-use crate::tree::{apply_flags, flag_arg, services, Command};
+use crate::tree::{apply_flags, flag_arg, optional_flag_arg, services, Command};
 
 const ABOUT: &str = "WeCom (企业微信) contacts and Tuzhan (兔展) org import from the command line";
 const LONG_ABOUT: &str = "WeCom (企业微信) contacts and Tuzhan (兔展) org import from the command line.
@@ -185,6 +186,26 @@ fn endpoint_command(command: &'static Command) -> clap::Command {
         }
         return c;
     }
+    if let Some(export) = &command.export {
+        c = c.arg(
+            Arg::new("out")
+                .long("out")
+                .value_name("FILE")
+                .value_parser(value_parser!(PathBuf))
+                .help("Writes the rows to FILE: CSV for .csv, else one JSON object per line (default: stdout)"),
+        );
+        for flag in &command.flags {
+            // The key is made when not given.
+            let is_key = export.key.as_ref().is_some_and(|k| flag.path.len() == 1 && flag.path[0] == *k);
+            c = c.arg(if is_key { optional_flag_arg(flag) } else { flag_arg(flag, Some("json")) });
+        }
+        return c.arg(
+            Arg::new("json")
+                .long("json")
+                .value_name("FILE")
+                .help("The whole request body as JSON (wire names), from FILE or - for stdin"),
+        );
+    }
     if command.takes_request {
         c = c.arg(
             Arg::new("json")
@@ -288,6 +309,10 @@ async fn execute(matches: &ArgMatches) -> Result<ExitCode, CliError> {
         };
         let summary = calls.import(&setup, command, body, &import).await?;
         return Ok(summary.exit_code());
+    }
+    if command.export.is_some() {
+        let out = args.get_one::<PathBuf>("out").cloned();
+        return calls.export(&setup, command, body, out).await;
     }
     let response = calls.call(&setup, &command.endpoint, body).await?;
     print!("{}", render(&response, output));

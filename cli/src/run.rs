@@ -180,6 +180,15 @@ pub trait Calls: Send + Sync {
         body: Value,
         args: &'a ImportArgs,
     ) -> CallFuture<'a, ImportSummary>;
+    /// Starts the export of `command` with `body` and writes its rows to `out` (stdout when
+    /// absent).
+    fn export<'a>(
+        &'a self,
+        setup: &'a Setup,
+        command: &'a Command,
+        body: Value,
+        out: Option<std::path::PathBuf>,
+    ) -> CallFuture<'a, ExitCode>;
 }
 
 /// A service's [`Calls`] (what the generated `commands::service` answers).
@@ -216,6 +225,16 @@ impl<C: Send + Sync + 'static> Calls for ServiceTable<C> {
         args: &'a ImportArgs,
     ) -> CallFuture<'a, ImportSummary> {
         Box::pin(crate::bulk::import(self, setup, command, body, args))
+    }
+
+    fn export<'a>(
+        &'a self,
+        setup: &'a Setup,
+        command: &'a Command,
+        body: Value,
+        out: Option<std::path::PathBuf>,
+    ) -> CallFuture<'a, ExitCode> {
+        Box::pin(crate::export::export(self, setup, command, body, out))
     }
 }
 

@@ -69,6 +69,16 @@ pub struct Command {
     pub flags: Vec<Flag>,
     /// Set for a bulk endpoint: the command imports rows from a file.
     pub bulk: Option<Bulk>,
+    /// Set for an export starter: the command writes the export's rows.
+    #[serde(default)]
+    pub export: Option<ExportCommand>,
+}
+
+/// An export starter's command.
+#[derive(Deserialize)]
+pub struct ExportCommand {
+    /// The request member with the files' key (made when not given).
+    pub key: Option<String>,
 }
 
 /// A request member given on the command line.
@@ -171,8 +181,17 @@ fn flag_id(flag: &Flag) -> String {
 
 /// The `clap` argument of a flag: value parser and possible values from its kind.
 pub fn flag_arg(flag: &Flag, required_unless: Option<&'static str>) -> Arg {
+    flag_arg_with(flag, flag.required, required_unless)
+}
+
+/// [`flag_arg`], optional whatever the request says (a value the command makes when absent).
+pub fn optional_flag_arg(flag: &Flag) -> Arg {
+    flag_arg_with(flag, false, None)
+}
+
+fn flag_arg_with(flag: &Flag, required: bool, required_unless: Option<&'static str>) -> Arg {
     let mut help = flag.help.to_owned();
-    if flag.required {
+    if required {
         help.push_str(" [required]");
     }
     if flag.list {
@@ -211,7 +230,7 @@ pub fn flag_arg(flag: &Flag, required_unless: Option<&'static str>) -> Arg {
     } else {
         arg = arg.action(ArgAction::Set);
     }
-    if flag.required {
+    if required {
         arg = match required_unless {
             Some(other) => arg.required_unless_present(other),
             None => arg.required(true),

@@ -43,7 +43,14 @@ pub struct ErasedCall<C: 'static> {
     pub call: for<'a> fn(&'a C, Value) -> ErasedFuture<'a>,
     /// Set for a bulk endpoint: its rows sent in chunks.
     pub bulk: Option<ErasedBulk<C>>,
+    /// Set for an export starter: starts the export from a request given as JSON; its rows
+    /// come as JSON.
+    pub export: Option<for<'a> fn(&'a C, Value) -> ErasedExportFuture<'a, C>>,
 }
+
+/// The future of an erased export start.
+pub type ErasedExportFuture<'a, C> =
+    Pin<Box<dyn Future<Output = Result<crate::export::Export<C, Value>, ErasedError>> + Send + 'a>>;
 
 /// [`ErasedCall::wire`] of a JSON-body endpoint.
 pub fn wire_body<T: DeserializeOwned + Serialize>(request: Value) -> Result<Value, String> {

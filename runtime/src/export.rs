@@ -249,6 +249,21 @@ impl<C, R> Export<C, R> {
         &self.id
     }
 
+    /// The same export, its rows read as `R2` (JSON `Value`s, for a tool that handles every
+    /// export alike).
+    pub fn rows_as<R2>(self) -> Export<C, R2> {
+        Export {
+            client: self.client,
+            endpoint: self.endpoint,
+            id: self.id,
+            key: self.key,
+            list: self.list,
+            poll: self.poll,
+            http: self.http,
+            _rows: std::marker::PhantomData,
+        }
+    }
+
     /// Polls until the export is done (see [`WaitOptions`]), calling `progress` after each poll
     /// (the result endpoint reports no percentage: 0 until done, then 100), and answers its
     /// files; [`Error::ExportFailed`] when the server reports a failure.

@@ -32,13 +32,18 @@ impl Run {
 
 impl Harness {
     pub fn start(label: &str) -> Harness {
+        Harness::start_with(label, Emulator::builder())
+    }
+
+    /// A harness on an emulator built from `builder`.
+    pub fn start_with(label: &str, builder: qywx_emulator::EmulatorBuilder) -> Harness {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .expect("a runtime");
         let emulator = runtime
-            .block_on(Emulator::builder().build().start())
+            .block_on(builder.build().start())
             .expect("the emulator starts");
         let dir = std::env::temp_dir().join(format!("qywx-cli-{label}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);

@@ -109,6 +109,7 @@ pub(crate) fn commands_json(api: &Api) -> String {
                     "takes_request": e.request.is_some(),
                     "flags": plan.flags.iter().map(flag_json).collect::<Vec<_>>(),
                     "bulk": bulk,
+                    "export": endpoint.export.as_ref().map(|x| json!({ "key": e.export.as_ref().map(|d| d.key.clone()), "list": x.list })),
                 }));
             }
             if commands.is_empty() {

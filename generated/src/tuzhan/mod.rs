@@ -40,6 +40,7 @@ pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<TuzhanClient>] = &[
         wire: Some(qywx_runtime::erased::wire_query::<auth::GetOrgAccessTokenRequest>),
         call: call_get_org_access_token,
         bulk: None,
+        export: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &import::IMPORT_DEPARTMENTS,
@@ -50,6 +51,7 @@ pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<TuzhanClient>] = &[
             items: <import::ImportDepartmentsRequest as qywx_runtime::erased::BulkRequest>::ITEMS,
             prepare: prepare_import_departments,
         }),
+        export: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &import::IMPORT_EMPLOYEES,
@@ -60,6 +62,7 @@ pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<TuzhanClient>] = &[
             items: <import::ImportEmployeesRequest as qywx_runtime::erased::BulkRequest>::ITEMS,
             prepare: prepare_import_employees,
         }),
+        export: None,
     },
 ];
 

@@ -90,6 +90,7 @@ pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<WecomClient>] = &[
         wire: Some(qywx_runtime::erased::wire_query::<auth::GetTokenRequest>),
         call: call_get_token,
         bulk: None,
+        export: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &batch::START_SYNC_USERS,
@@ -100,6 +101,7 @@ pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<WecomClient>] = &[
             items: "",
             prepare: prepare_sync_users,
         }),
+        export: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &batch::START_REPLACE_USERS,
@@ -110,6 +112,7 @@ pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<WecomClient>] = &[
             items: "",
             prepare: prepare_replace_users,
         }),
+        export: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &batch::START_REPLACE_DEPARTMENTS,
@@ -122,18 +125,21 @@ pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<WecomClient>] = &[
             items: "",
             prepare: prepare_replace_departments,
         }),
+        export: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &batch::GET_JOB_RESULT,
         wire: Some(qywx_runtime::erased::wire_query::<batch::GetJobResultRequest>),
         call: call_get_job_result,
         bulk: None,
+        export: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &batch::INVITE_MEMBERS,
         wire: Some(qywx_runtime::erased::wire_body::<batch::InviteMembersRequest>),
         call: call_invite_members,
         bulk: None,
+        export: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &corpgroup_rule::LIST_RULE_IDS,
@@ -142,12 +148,14 @@ pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<WecomClient>] = &[
         ),
         call: call_list_rule_ids,
         bulk: None,
+        export: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &corpgroup_rule::DELETE_RULE,
         wire: Some(qywx_runtime::erased::wire_body::<corpgroup_rule::DeleteRuleRequest>),
         call: call_delete_rule,
         bulk: None,
+        export: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &corpgroup_rule::GET_RULE_INFO,
@@ -156,18 +164,21 @@ pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<WecomClient>] = &[
         ),
         call: call_get_rule_info,
         bulk: None,
+        export: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &corpgroup_rule::ADD_RULE,
         wire: Some(qywx_runtime::erased::wire_body::<corpgroup_rule::AddRuleRequest>),
         call: call_add_rule,
         bulk: None,
+        export: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &corpgroup_rule::MODIFY_RULE,
         wire: Some(qywx_runtime::erased::wire_body::<corpgroup_rule::ModifyRuleRequest>),
         call: call_modify_rule,
         bulk: None,
+        export: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &department::CREATE_DEPARTMENT,
@@ -176,6 +187,7 @@ pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<WecomClient>] = &[
         ),
         call: call_create_department,
         bulk: None,
+        export: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &department::UPDATE_DEPARTMENT,
@@ -184,6 +196,7 @@ pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<WecomClient>] = &[
         ),
         call: call_update_department,
         bulk: None,
+        export: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &department::DELETE_DEPARTMENT,
@@ -192,6 +205,7 @@ pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<WecomClient>] = &[
         ),
         call: call_delete_department,
         bulk: None,
+        export: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &department::LIST_DEPARTMENTS,
@@ -200,12 +214,14 @@ pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<WecomClient>] = &[
         ),
         call: call_list_departments,
         bulk: None,
+        export: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &department::GET_DEPARTMENT,
         wire: Some(qywx_runtime::erased::wire_query::<department::GetDepartmentRequest>),
         call: call_get_department,
         bulk: None,
+        export: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &department::LIST_DEPARTMENT_IDS,
@@ -214,6 +230,7 @@ pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<WecomClient>] = &[
         ),
         call: call_list_department_ids,
         bulk: None,
+        export: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &export::START_EXPORT_SIMPLE_USERS,
@@ -222,12 +239,14 @@ pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<WecomClient>] = &[
         ),
         call: call_start_export_simple_users,
         bulk: None,
+        export: Some(erased_export_simple_users),
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &export::START_EXPORT_USERS,
         wire: Some(qywx_runtime::erased::wire_body::<export::StartExportUsersRequest>),
         call: call_start_export_users,
         bulk: None,
+        export: Some(erased_export_users),
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &export::START_EXPORT_DEPARTMENTS,
@@ -236,6 +255,7 @@ pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<WecomClient>] = &[
         ),
         call: call_start_export_departments,
         bulk: None,
+        export: Some(erased_export_departments),
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &export::START_EXPORT_TAG_USERS,
@@ -244,150 +264,175 @@ pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<WecomClient>] = &[
         ),
         call: call_start_export_tag_users,
         bulk: None,
+        export: Some(erased_export_tag_users),
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &export::GET_EXPORT_RESULT,
         wire: Some(qywx_runtime::erased::wire_query::<export::GetExportResultRequest>),
         call: call_get_export_result,
         bulk: None,
+        export: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &media::UPLOAD_MEDIA,
         wire: Some(qywx_runtime::erased::wire_query::<media::UploadMediaRequest>),
         call: call_upload_media,
         bulk: None,
+        export: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &tag::CREATE_TAG,
         wire: Some(qywx_runtime::erased::wire_body::<tag::CreateTagRequest>),
         call: call_create_tag,
         bulk: None,
+        export: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &tag::UPDATE_TAG,
         wire: Some(qywx_runtime::erased::wire_body::<tag::UpdateTagRequest>),
         call: call_update_tag,
         bulk: None,
+        export: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &tag::DELETE_TAG,
         wire: Some(qywx_runtime::erased::wire_query::<tag::DeleteTagRequest>),
         call: call_delete_tag,
         bulk: None,
+        export: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &tag::GET_TAG_USERS,
         wire: Some(qywx_runtime::erased::wire_query::<tag::GetTagUsersRequest>),
         call: call_get_tag_users,
         bulk: None,
+        export: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &tag::ADD_TAG_USERS,
         wire: Some(qywx_runtime::erased::wire_body::<tag::AddTagUsersRequest>),
         call: call_add_tag_users,
         bulk: None,
+        export: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &tag::DELETE_TAG_USERS,
         wire: Some(qywx_runtime::erased::wire_body::<tag::DeleteTagUsersRequest>),
         call: call_delete_tag_users,
         bulk: None,
+        export: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &tag::LIST_TAGS,
         wire: None,
         call: call_list_tags,
         bulk: None,
+        export: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &user::CREATE_USER,
         wire: Some(qywx_runtime::erased::wire_body::<user::CreateUserRequest>),
         call: call_create_user,
         bulk: None,
+        export: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &user::UPDATE_USER,
         wire: Some(qywx_runtime::erased::wire_body::<user::UpdateUserRequest>),
         call: call_update_user,
         bulk: None,
+        export: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &user::DELETE_USER,
         wire: Some(qywx_runtime::erased::wire_query::<user::DeleteUserRequest>),
         call: call_delete_user,
         bulk: None,
+        export: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &user::GET_USER,
         wire: Some(qywx_runtime::erased::wire_query::<user::GetUserRequest>),
         call: call_get_user,
         bulk: None,
+        export: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &user::LIST_DEPARTMENT_USERS,
         wire: Some(qywx_runtime::erased::wire_query::<user::ListDepartmentUsersRequest>),
         call: call_list_department_users,
         bulk: None,
+        export: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &user::LIST_USERS,
         wire: Some(qywx_runtime::erased::wire_query::<user::ListUsersRequest>),
         call: call_list_users,
         bulk: None,
+        export: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &user::LIST_USER_IDS,
         wire: Some(qywx_runtime::erased::wire_body::<user::ListUserIdsRequest>),
         call: call_list_user_ids,
         bulk: None,
+        export: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &user::CONVERT_TO_OPENID,
         wire: Some(qywx_runtime::erased::wire_body::<user::ConvertToOpenidRequest>),
         call: call_convert_to_openid,
         bulk: None,
+        export: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &user::CONVERT_TO_USERID,
         wire: Some(qywx_runtime::erased::wire_body::<user::ConvertToUseridRequest>),
         call: call_convert_to_userid,
         bulk: None,
+        export: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &user::BATCH_DELETE_USERS,
         wire: Some(qywx_runtime::erased::wire_body::<user::BatchDeleteUsersRequest>),
         call: call_batch_delete_users,
         bulk: None,
+        export: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &user::CONFIRM_USER_VERIFIED,
         wire: Some(qywx_runtime::erased::wire_query::<user::ConfirmUserVerifiedRequest>),
         call: call_confirm_user_verified,
         bulk: None,
+        export: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &user::GET_JOIN_QRCODE,
         wire: Some(qywx_runtime::erased::wire_query::<user::GetJoinQrcodeRequest>),
         call: call_get_join_qrcode,
         bulk: None,
+        export: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &user::GET_USERID_BY_MOBILE,
         wire: Some(qywx_runtime::erased::wire_body::<user::GetUseridByMobileRequest>),
         call: call_get_userid_by_mobile,
         bulk: None,
+        export: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &user::GET_USERID_BY_EMAIL,
         wire: Some(qywx_runtime::erased::wire_body::<user::GetUseridByEmailRequest>),
         call: call_get_userid_by_email,
         bulk: None,
+        export: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &user::GET_ACTIVE_STAT,
         wire: Some(qywx_runtime::erased::wire_body::<user::GetActiveStatRequest>),
         call: call_get_active_stat,
         bulk: None,
+        export: None,
     },
 ];
 
@@ -981,6 +1026,34 @@ fn call_start_export_simple_users(
         feature = "wecom-user"
     )
 )]
+fn erased_export_simple_users(
+    client: &WecomClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedExportFuture<'_, WecomClient> {
+    Box::pin(async move {
+        let request: export::StartExportSimpleUsersRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        let export = client.export_simple_users(&request).await;
+        export
+            .map(qywx_runtime::export::Export::rows_as)
+            .map_err(qywx_runtime::erased::ErasedError::Client)
+    })
+}
+
+#[cfg(
+    all(
+        feature = "endpoint-table",
+        feature = "wecom-batch",
+        feature = "wecom-corpgroup-rule",
+        feature = "wecom-department",
+        feature = "wecom-events",
+        feature = "wecom-export",
+        feature = "wecom-media",
+        feature = "wecom-tag",
+        feature = "wecom-user"
+    )
+)]
 fn call_start_export_users(
     client: &WecomClient,
     request: serde_json::Value,
@@ -990,6 +1063,34 @@ fn call_start_export_users(
             request,
         )?;
         qywx_runtime::erased::erased_response(client.start_export_users(&request).await)
+    })
+}
+
+#[cfg(
+    all(
+        feature = "endpoint-table",
+        feature = "wecom-batch",
+        feature = "wecom-corpgroup-rule",
+        feature = "wecom-department",
+        feature = "wecom-events",
+        feature = "wecom-export",
+        feature = "wecom-media",
+        feature = "wecom-tag",
+        feature = "wecom-user"
+    )
+)]
+fn erased_export_users(
+    client: &WecomClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedExportFuture<'_, WecomClient> {
+    Box::pin(async move {
+        let request: export::StartExportUsersRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        let export = client.export_users(&request).await;
+        export
+            .map(qywx_runtime::export::Export::rows_as)
+            .map_err(qywx_runtime::erased::ErasedError::Client)
     })
 }
 
@@ -1033,6 +1134,34 @@ fn call_start_export_departments(
         feature = "wecom-user"
     )
 )]
+fn erased_export_departments(
+    client: &WecomClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedExportFuture<'_, WecomClient> {
+    Box::pin(async move {
+        let request: export::StartExportDepartmentsRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        let export = client.export_departments(&request).await;
+        export
+            .map(qywx_runtime::export::Export::rows_as)
+            .map_err(qywx_runtime::erased::ErasedError::Client)
+    })
+}
+
+#[cfg(
+    all(
+        feature = "endpoint-table",
+        feature = "wecom-batch",
+        feature = "wecom-corpgroup-rule",
+        feature = "wecom-department",
+        feature = "wecom-events",
+        feature = "wecom-export",
+        feature = "wecom-media",
+        feature = "wecom-tag",
+        feature = "wecom-user"
+    )
+)]
 fn call_start_export_tag_users(
     client: &WecomClient,
     request: serde_json::Value,
@@ -1044,6 +1173,34 @@ fn call_start_export_tag_users(
         qywx_runtime::erased::erased_response(
             client.start_export_tag_users(&request).await,
         )
+    })
+}
+
+#[cfg(
+    all(
+        feature = "endpoint-table",
+        feature = "wecom-batch",
+        feature = "wecom-corpgroup-rule",
+        feature = "wecom-department",
+        feature = "wecom-events",
+        feature = "wecom-export",
+        feature = "wecom-media",
+        feature = "wecom-tag",
+        feature = "wecom-user"
+    )
+)]
+fn erased_export_tag_users(
+    client: &WecomClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedExportFuture<'_, WecomClient> {
+    Box::pin(async move {
+        let request: export::StartExportTagUsersRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        let export = client.export_tag_users(&request).await;
+        export
+            .map(qywx_runtime::export::Export::rows_as)
+            .map_err(qywx_runtime::erased::ErasedError::Client)
     })
 }
 

@@ -346,8 +346,30 @@ pub(crate) fn service_module(s: &ServiceIr) -> String {
                     _ => quote!(None),
                 },
             };
+            let export = match &e.export {
+                Some(x) => {
+                    let export_fn = format_ident!("erased_{}", x.method);
+                    let method = format_ident!("{}", x.method);
+                    let request_ty = format_ident!("{}", e.request_name());
+                    call_fns.push(quote! {
+                        #cfg
+                        fn #export_fn(
+                            client: &#client_ident,
+                            request: serde_json::Value,
+                        ) -> qywx_runtime::erased::ErasedExportFuture<'_, #client_ident> {
+                            Box::pin(async move {
+                                let request: #m::#request_ty = qywx_runtime::erased::erased_request(request)?;
+                                let export = client.#method(&request).await;
+                                export.map(qywx_runtime::export::Export::rows_as).map_err(qywx_runtime::erased::ErasedError::Client)
+                            })
+                        }
+                    });
+                    quote!(Some(#export_fn))
+                }
+                None => quote!(None),
+            };
             endpoints.push(quote! {
-                qywx_runtime::erased::ErasedCall { endpoint: &#m::#c, wire: #wire, call: #call_fn, bulk: #bulk },
+                qywx_runtime::erased::ErasedCall { endpoint: &#m::#c, wire: #wire, call: #call_fn, bulk: #bulk, export: #export },
             });
         }
     }
