@@ -20,7 +20,8 @@ use crate::tree::Command;
 enum Sink {
     Jsonl(Box<dyn Write + Send>),
     Csv {
-        writer: csv::Writer<Box<dyn Write + Send>>,
+        // Boxed: the CSV writer holds its buffer state inline.
+        writer: Box<csv::Writer<Box<dyn Write + Send>>>,
         columns: Option<Vec<String>>,
     },
 }
@@ -36,7 +37,7 @@ impl Sink {
         let csv = out.is_some_and(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")));
         Ok(if csv {
             Sink::Csv {
-                writer: csv::Writer::from_writer(writer),
+                writer: Box::new(csv::Writer::from_writer(writer)),
                 columns: None,
             }
         } else {

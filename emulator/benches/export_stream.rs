@@ -68,6 +68,7 @@ async fn main() {
     }
     let elapsed = started.elapsed();
     let _ = emulator.kill();
+    let _ = emulator.wait();
     assert_eq!(count, members, "every member streamed");
     assert!(departments >= members);
     println!(

@@ -144,6 +144,8 @@ pub(crate) struct Directory {
     chains: BTreeMap<String, BTreeMap<i64, RuleInfo>>,
     next_rule: i64,
     rule_writes: usize,
+    /// `user/getuserid` look-ups that found no member (its 20% block).
+    failed_mobile_lookups: usize,
 }
 
 impl Directory {
@@ -166,6 +168,7 @@ impl Directory {
             chains: BTreeMap::new(),
             next_rule: 1,
             rule_writes: 0,
+            failed_mobile_lookups: 0,
         }
     }
 

@@ -27,15 +27,8 @@
 //!   days ago (China time, UTC+8) to today, and 40058 (`INVALID_PARAMETER`) for a malformed,
 //!   future or older day: no source names that code, an inference.
 //!
-//! The failed mobile look-ups are counted outside the directory: this module may not add a field
-//! to `Directory` while `wecom.rs` is shared, so the count lives in a process-wide table keyed by
-//! the directory's address. An emulator started later at a freed address is told apart by the
-//! access tokens its predecessor's callers used, which the new emulator does not know; revoking
-//! every token an emulator's callers used therefore also forgets its failed look-ups.
+//! The failed mobile look-ups are counted in the directory, for the emulator's lifetime.
 
-use std::collections::BTreeMap;
-use std::sync::{Mutex, PoisonError};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use qywx::runtime::server::{Call, Refusal};
 use qywx::wecom::batch::{InviteMembersRequest, InviteMembersResponse};
@@ -47,15 +40,11 @@ use qywx::wecom::user::{
 
 use super::{codes, fail, partition_parties, partition_users, Directory};
 use crate::server::Emu;
-use crate::state::{TokenCheck, Tokens};
-use crate::Service;
 
 /// 最长支持获取30天前数据: the oldest day `get_active_stat` answers, in days before today.
 const ACTIVE_STAT_DAYS: i64 = 30;
 /// WeCom's days are China's (UTC+8).
-const CHINA_OFFSET_SECS: i64 = 8 * 3600;
-/// Access tokens remembered per directory to tell a later emulator at the same address apart.
-const REMEMBERED_TOKENS: usize = 16;
+const CHINA_OFFSET_HOURS: i8 = 8;
 
 pub(crate) fn batch_delete(
     emu: &mut Emu<'_>,
@@ -129,7 +118,8 @@ pub(crate) fn join_qrcode(
 ) -> Result<GetJoinQrcodeResponse, Refusal> {
     let request = call.request()?;
     let corpid = &emu.config.wecom_corpid;
-    let vcode = format!("{:016x}{:016x}", fnv1a(corpid.as_bytes()), fnv1a(format!("join:{corpid}").as_bytes()));
+    // Stable per corp: the same link for every call.
+    let vcode = qywx::runtime::export::md5_hex(format!("join:{corpid}").as_bytes());
     let mut link = format!("https://work.weixin.qq.com/wework_admin/genqrcode?action=join&vcode={vcode}&r=hb_share_api_mjoin");
     if let Some(size) = &request.size_type {
         if !size.is_known() {
@@ -143,31 +133,20 @@ pub(crate) fn join_qrcode(
     Ok(GetJoinQrcodeResponse::new(link))
 }
 
-/// FNV-1a, 64 bits: a stable fake `vcode`.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes
-        .iter()
-        .fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
-}
-
 pub(crate) fn userid_by_mobile(
     emu: &mut Emu<'_>,
     call: Call<'_, GetUseridByMobileRequest>,
 ) -> Result<GetUseridByMobileResponse, Refusal> {
     let request = call.request()?;
-    let token = call.incoming().query_param("access_token");
-    let d = &emu.inner.wecom;
+    let d = &mut emu.inner.wecom;
     // 出错的次数超出企业人数上限的20%: the members stand for the headcount cap.
     let allowed = (d.users.len() / 5).max(1);
-    let mut table = FAILED_LOOKUPS.lock().unwrap_or_else(PoisonError::into_inner);
-    let failed = table.entry(std::ptr::from_ref(d) as usize).or_default();
-    failed.belongs_to(&emu.inner.tokens, token);
-    if failed.count > allowed {
+    if d.failed_mobile_lookups > allowed {
         return Err(fail(
             codes::FREQUENCY_LIMITED,
             format_args!(
                 "user/getuserid blocked: {} failed look-ups exceed 20% of the corp's {} members (会导致1天不可调用)",
-                failed.count,
+                d.failed_mobile_lookups,
                 d.users.len()
             ),
         ));
@@ -175,7 +154,7 @@ pub(crate) fn userid_by_mobile(
     match d.users.iter().find(|(_, u)| u.mobile.as_deref() == Some(request.mobile.as_str())) {
         Some((userid, _)) => Ok(GetUseridByMobileResponse::new(userid.clone())),
         None => {
-            failed.count += 1;
+            d.failed_mobile_lookups += 1;
             Err(fail(codes::NO_SUCH_USER, format_args!("no member has mobile {:?}", request.mobile)))
         }
     }
@@ -226,70 +205,19 @@ pub(crate) fn active_stat(
 
 /// Today in China, as days since 1970-01-01.
 fn today() -> i64 {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 2));
-    (secs + CHINA_OFFSET_SECS).div_euclid(86_400)
+    let offset = time::UtcOffset::from_hms(CHINA_OFFSET_HOURS, 0, 0).unwrap_or(time::UtcOffset::UTC);
+    day_of(time::OffsetDateTime::now_utc().to_offset(offset).date())
+}
+
+fn day_of(date: time::Date) -> i64 {
+    i64::from(date.to_julian_day()) - i64::from(time::macros::date!(1970 - 01 - 01).to_julian_day())
 }
 
 /// A `YYYY-MM-DD` day as days since 1970-01-01; `None` when it is not a calendar day.
 fn day_number(text: &str) -> Option<i64> {
-    let bytes = text.as_bytes();
-    let digits = |range: std::ops::Range<usize>| -> Option<i64> {
-        let part = text.get(range)?;
-        part.bytes().all(|b| b.is_ascii_digit()).then(|| part.parse().ok())?
-    };
-    if bytes.len() != 10 || bytes[4] != b'-' || bytes[7] != b'-' {
-        return None;
-    }
-    let (year, month, day) = (digits(0..4)?, digits(5..7)?, digits(8..10)?);
-    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    let days_in_month = match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return None,
-    };
-    if day < 1 || day > days_in_month {
-        return None;
-    }
-    // Days from civil (Howard Hinnant's algorithm).
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    Some(era * 146_097 + doe - 719_468)
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(text, format).ok().map(day_of)
 }
-
-/// Failed `user/getuserid` look-ups of one directory, and the access tokens its callers used.
-#[derive(Default)]
-struct FailedLookups {
-    count: usize,
-    tokens: Vec<String>,
-}
-
-impl FailedLookups {
-    /// Forgets the count when it was another emulator's (one that lived at the same address):
-    /// none of the tokens its callers used is known to this one. Then remembers `token`.
-    fn belongs_to(&mut self, tokens: &Tokens, token: Option<String>) {
-        let ours = |t: &String| tokens.check(Service::Wecom, Some(t)) != TokenCheck::Unknown;
-        if !self.tokens.is_empty() && !self.tokens.iter().any(ours) {
-            *self = FailedLookups::default();
-        }
-        if let Some(token) = token.filter(|t| !self.tokens.contains(t)) {
-            if self.tokens.len() == REMEMBERED_TOKENS {
-                self.tokens.remove(0);
-            }
-            self.tokens.push(token);
-        }
-    }
-}
-
-/// Failed mobile look-ups per directory (by address): see the module documentation.
-static FAILED_LOOKUPS: Mutex<BTreeMap<usize, FailedLookups>> = Mutex::new(BTreeMap::new());
 
 #[cfg(test)]
 mod tests {
@@ -305,11 +233,5 @@ mod tests {
             assert_eq!(day_number(bad), None, "{bad}");
         }
         assert!(today() > day_number("2024-01-01").unwrap_or(i64::MAX));
-    }
-
-    #[test]
-    fn vcode_is_stable() {
-        assert_eq!(fnv1a(b"ww-emulator-corp"), fnv1a(b"ww-emulator-corp"));
-        assert_ne!(fnv1a(b"a"), fnv1a(b"b"));
     }
 }
