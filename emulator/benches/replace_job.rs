@@ -6,49 +6,21 @@
 //! `cargo bench -p qywx-emulator --bench replace_job` (env: BENCH_MEMBERS, default 100000;
 //! BENCH_DEPARTMENTS, default 500)
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+mod common;
+
 use std::time::{Duration, Instant};
 
+use common::{env_or, rss_mib, EmulatorProcess};
 use qywx::runtime::job::WaitOptions;
 use qywx::wecom::batch::{DepartmentImportRow, MemberImportRow};
 use qywx::wecom::user::Gender;
-use qywx::wecom::WecomClient;
-use qywx::{ClientOptions, Credentials};
-use qywx_emulator::{DEFAULT_WECOM_CORPID, DEFAULT_WECOM_SECRET};
-
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-/// This process's peak resident memory (VmHWM), in MiB.
-fn peak_rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(f64::NAN, |kb| kb / 1024.0)
-}
 
 #[tokio::main]
 async fn main() {
     let members = env_or("BENCH_MEMBERS", 100_000);
     let departments = env_or("BENCH_DEPARTMENTS", 500).max(2) as i32;
-    let mut emulator = Command::new(env!("CARGO_BIN_EXE_qywx-emulator"))
-        .args(["--port", "0", "--job-duration-ms", "500"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("the emulator starts");
-    let mut line = String::new();
-    let mut stdout = BufReader::new(emulator.stdout.take().expect("piped"));
-    stdout.read_line(&mut line).expect("the emulator says where it listens");
-    // The emulator goes on writing: keep its pipe open and drained.
-    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-    let addr = line.trim().rsplit(' ').next().expect("an address").to_owned();
-    let options = ClientOptions::default().base_url(format!("http://{addr}/wecom"));
-    let wecom = WecomClient::with_options(Credentials::new(DEFAULT_WECOM_CORPID, DEFAULT_WECOM_SECRET), options)
-        .expect("a client");
+    let emulator = EmulatorProcess::start(&["--job-duration-ms", "500"]);
+    let wecom = &emulator.wecom;
     let wait = WaitOptions::default()
         .first_delay(Duration::from_millis(250))
         .max_delay(Duration::from_secs(1));
@@ -70,7 +42,7 @@ async fn main() {
                 .gender(if i % 2 == 0 { Gender::Male } else { Gender::Female })
         })
         .collect();
-    let before = peak_rss_mib();
+    let before = rss_mib("VmHWM:");
     let started = Instant::now();
     let job = wecom.replace_users(rows).await.expect("started");
     let uploaded = started.elapsed();
@@ -78,8 +50,7 @@ async fn main() {
     let members_time = started.elapsed();
     let ok = report.rows.iter().filter(|r| r.outcome.as_ref().is_some_and(|o| o.errcode == 0)).count();
     assert_eq!(ok, members, "every row imported");
-    let _ = emulator.kill();
-    let _ = emulator.wait();
+    drop(emulator);
     println!(
         "replace_departments: {departments} rows in {:.2} s; replace_users: {members} rows in {:.2} s \
          (CSV written, uploaded and started in {:.2} s; job time on the emulator 0.5 s); \
@@ -87,7 +58,7 @@ async fn main() {
         departments_time.as_secs_f64(),
         members_time.as_secs_f64(),
         uploaded.as_secs_f64(),
-        peak_rss_mib(),
+        rss_mib("VmHWM:"),
         before
     );
 }

@@ -18,7 +18,7 @@ use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::task::{Context, Poll as TaskPoll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aes::cipher::{BlockDecryptMut, BlockEncryptMut, KeyIvInit};
 use base64::Engine as _;
@@ -31,7 +31,7 @@ use tokio::sync::mpsc;
 use crate::codec::FromJson;
 use serde_json::value::RawValue;
 use crate::error::{Error, Result};
-use crate::job::{JobProgress, WaitOptions};
+use crate::job::{Backoff, JobProgress, WaitOptions};
 
 type Decryptor = cbc::Decryptor<aes::Aes256>;
 type Encryptor = cbc::Encryptor<aes::Aes256>;
@@ -268,21 +268,10 @@ impl<C, R> Export<C, R> {
     /// (the result endpoint reports no percentage: 0 until done, then 100), and answers its
     /// files; [`Error::ExportFailed`] when the server reports a failure.
     pub async fn wait(self, options: &WaitOptions, mut progress: impl FnMut(JobProgress)) -> Result<ExportFiles<R>> {
-        let started = Instant::now();
-        let mut delay = options.first_delay;
+        let mut backoff = Backoff::new(options);
         let mut polls = 0;
         loop {
-            let remaining = options.timeout.saturating_sub(started.elapsed());
-            if remaining.is_zero() {
-                return Err(Error::JobTimeout {
-                    endpoint: self.endpoint,
-                    job_id: self.id,
-                    waited: started.elapsed(),
-                    percentage: 0,
-                });
-            }
-            tokio::time::sleep(delay.min(remaining)).await;
-            delay = (delay * 2).min(options.max_delay);
+            backoff.pause(self.endpoint, &self.id, 0).await?;
             let state = (self.poll)(&self.client, &self.id).await?;
             polls += 1;
             let done = !matches!(state, ExportState::Pending);

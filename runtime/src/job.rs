@@ -125,6 +125,40 @@ impl WaitOptions {
     }
 }
 
+/// The waits between polls: doubling from `first_delay` up to `max_delay`, until `timeout`.
+pub(crate) struct Backoff<'o> {
+    options: &'o WaitOptions,
+    started: Instant,
+    delay: Duration,
+}
+
+impl<'o> Backoff<'o> {
+    pub(crate) fn new(options: &'o WaitOptions) -> Self {
+        Backoff {
+            options,
+            started: Instant::now(),
+            delay: options.first_delay,
+        }
+    }
+
+    /// Waits before the next poll; `Err(JobTimeout)` for `job_id` of `endpoint` (last at
+    /// `percentage`) when the time is up.
+    pub(crate) async fn pause(&mut self, endpoint: &'static str, job_id: &str, percentage: u32) -> Result<()> {
+        let remaining = self.options.timeout.saturating_sub(self.started.elapsed());
+        if remaining.is_zero() {
+            return Err(Error::JobTimeout {
+                endpoint,
+                job_id: job_id.to_owned(),
+                waited: self.started.elapsed(),
+                percentage,
+            });
+        }
+        tokio::time::sleep(self.delay.min(remaining)).await;
+        self.delay = (self.delay * 2).min(self.options.max_delay);
+        Ok(())
+    }
+}
+
 /// What [`Job::wait`] reports after each poll.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -236,22 +270,11 @@ impl<C, Row, Outcome> Job<C, Row, Outcome> {
     /// Polls until the job has finished (see [`WaitOptions`]), calling `progress` after each
     /// poll, and answers every row with its result.
     pub async fn wait(self, options: &WaitOptions, mut progress: impl FnMut(JobProgress)) -> Result<JobReport<Row, Outcome>> {
-        let started = Instant::now();
-        let mut delay = options.first_delay;
+        let mut backoff = Backoff::new(options);
         let mut polls = 0;
         let mut percentage = 0;
         loop {
-            let remaining = options.timeout.saturating_sub(started.elapsed());
-            if remaining.is_zero() {
-                return Err(Error::JobTimeout {
-                    endpoint: self.endpoint,
-                    job_id: self.id,
-                    waited: started.elapsed(),
-                    percentage,
-                });
-            }
-            tokio::time::sleep(delay.min(remaining)).await;
-            delay = (delay * 2).min(options.max_delay);
+            backoff.pause(self.endpoint, &self.id, percentage).await?;
             let state = (self.poll)(&self.client, &self.id).await?;
             polls += 1;
             percentage = state.percentage.unwrap_or(if state.finished { 100 } else { percentage });
