@@ -175,6 +175,7 @@ pub(crate) fn check_with<'a>(
         errs.push(e);
     }
     crate::check_events::check_events(spec, &index, &mut errs);
+    crate::coverage::check(spec, &mut errs);
     for g in &spec.groups {
         let service = spec.services.iter().find(|s| s.id == g.service);
         for e in &g.events {

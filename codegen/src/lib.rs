@@ -8,6 +8,7 @@ mod check;
 mod check_events;
 mod check_jobs;
 mod cli_plan;
+mod coverage;
 pub mod diff;
 pub mod drift;
 mod emit;
@@ -35,6 +36,8 @@ pub enum Base {
     Spec,
     /// The CLI crate (`cli/`): only its generated `src/commands.json` and `src/commands.rs`; the rest is hand-written.
     Cli,
+    /// The workspace root: only the coverage table in `README.md`, between its markers.
+    Root,
 }
 
 /// One output file.
@@ -62,6 +65,7 @@ impl GeneratedFile {
             Base::Generated => "generated",
             Base::Spec => "spec",
             Base::Cli => "cli",
+            Base::Root => "",
         };
         Path::new(dir).join(&self.path)
     }
@@ -184,6 +188,23 @@ pub fn generate(paths: &Paths) -> Result<(Vec<GeneratedFile>, Stats), SpecErrors
                 emit::rust::group_module(service, group)
             }));
         }
+    }
+    // The coverage table, when the README next to the spec has its markers.
+    let readme = paths.spec.parent().map(|root| root.join("README.md"));
+    let readme = readme.and_then(|path| std::fs::read_to_string(path).ok());
+    let client = spec
+        .coverage
+        .as_ref()
+        .and_then(|c| api.services.iter().find(|s| s.spec.id == c.service))
+        .map(|s| s.client.clone())
+        .unwrap_or_default();
+    let table = coverage::table(spec, &client);
+    if let Some(contents) = readme.zip(table).and_then(|(text, table)| coverage::splice(&text, &table)) {
+        jobs.push(Box::new(move || GeneratedFile {
+            base: Base::Root,
+            path: "README.md".into(),
+            contents: contents.clone(),
+        }));
     }
     jobs.push(Box::new(|| GeneratedFile {
         base: Base::Cli,
@@ -311,10 +332,12 @@ impl std::error::Error for RunError {}
 /// compares instead. Drift paths are shown from the workspace root (`generated/…`, `spec/…`).
 pub fn run(paths: &Paths, check: bool) -> Result<Outcome, RunError> {
     let (files, _) = generate(paths).map_err(RunError::Spec)?;
+    let root = paths.spec.parent().map(Path::to_path_buf).unwrap_or_default();
     let dir_of = |base: Base| match base {
         Base::Generated => &paths.out,
         Base::Spec => &paths.spec,
         Base::Cli => &paths.cli,
+        Base::Root => &root,
     };
     let on_disk = drift::list_files(&paths.out).map_err(|e| RunError::Io(paths.out.clone(), e))?;
     let stale: Vec<PathBuf> = on_disk

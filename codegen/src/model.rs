@@ -26,6 +26,48 @@ pub struct Spec {
     pub groups: Vec<Group>,
     /// `sources.json`: the documents the spec cites by lines (none when the file is absent).
     pub documents: Vec<SourceDocument>,
+    /// `coverage.json`: a vendor area's endpoints the spec does not cover (none when absent).
+    pub coverage: Option<Coverage>,
+}
+
+/// `coverage.json`: which endpoints of a vendor's documented area the crate covers. The covered
+/// ones are the spec's own (its `groups`' endpoints and events); this file lists the others,
+/// each with why, so the generated table cannot drift from the spec.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Coverage {
+    /// JSON Schema reference, for editors.
+    #[serde(rename = "$schema", default)]
+    pub schema: Option<String>,
+    /// The service (`wecom`).
+    pub service: String,
+    /// The area (`通讯录管理 (contacts)`).
+    pub area: String,
+    /// The groups whose endpoints and events make up the covered part, in table order.
+    pub groups: Vec<String>,
+    /// The endpoints of the area the spec does not have.
+    pub not_covered: Vec<NotCovered>,
+    /// Where the area's contents are listed.
+    pub source: Sources,
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub origin: Origin,
+}
+
+/// An endpoint of the area the spec does not have.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NotCovered {
+    /// The section of the area's contents (`互联企业`).
+    pub section: String,
+    /// The endpoint's title (`获取互联企业部门列表`).
+    pub title: String,
+    /// Its path (`/cgi-bin/linkedcorp/department/list`).
+    pub path: String,
+    /// Why the crate does not cover it (yet).
+    pub reason: String,
+    /// Where it is documented.
+    pub source: Sources,
 }
 
 /// Where an element was read from, for error messages.
@@ -1588,12 +1630,14 @@ pub fn load(spec_dir: &Path) -> Result<Spec, SpecErrors> {
         }
     }
     let documents = read_sources(spec_dir, &mut errors);
+    let coverage = read_coverage(spec_dir, &mut errors);
     match krate {
         Some(krate) => errors.into_result(Spec {
             krate,
             services,
             groups,
             documents,
+            coverage,
         }),
         None => Err(errors),
     }
@@ -1625,7 +1669,19 @@ pub fn load_released(dir: &Path) -> Result<Spec, SpecErrors> {
         services,
         groups,
         documents: Vec::new(),
+        coverage: None,
     })
+}
+
+/// `coverage.json`, when the spec has one.
+fn read_coverage(spec_dir: &Path, errors: &mut SpecErrors) -> Option<Coverage> {
+    if !spec_dir.join("coverage.json").exists() {
+        return None;
+    }
+    let (shown, value) = read_json(spec_dir, "coverage.json", errors)?;
+    let mut coverage = typed::<Coverage>(&shown, "$", value, errors)?;
+    coverage.origin = Origin::at(&shown, "$");
+    Some(coverage)
 }
 
 /// A JSON file of the spec directory, as a value (`None`: reported in `errors`).
@@ -1930,12 +1986,14 @@ pub fn json_schema() -> String {
     #[serde(untagged)]
     #[allow(dead_code, clippy::large_enum_variant)] // only its schema is used
     /// A qywx spec file: a service (`spec/services/*.json`), an API group (`spec/groups/*.json`),
-    /// the crate's versions (`spec/crate.json`) or the source manifest (`spec/sources.json`).
+    /// the crate's versions (`spec/crate.json`), the source manifest (`spec/sources.json`) or
+    /// a vendor area's coverage (`spec/coverage.json`).
     enum SpecFile {
         Service(ServiceFile),
         Group(GroupFile),
         Crate(CrateFile),
         Sources(SourcesFile),
+        Coverage(Coverage),
     }
     let schema = schemars::schema_for!(SpecFile);
     let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();

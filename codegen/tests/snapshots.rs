@@ -319,3 +319,31 @@ fn broken_job_csv_and_file_shapes_are_reported_at_their_place() {
     assert!(reported(".csv.columns[11]", "`phone` is not a field"), "{text}");
     assert!(reported(".type", "a `file` is only a field of a multipart request"), "{text}");
 }
+
+#[test]
+fn broken_export_and_coverage_files_are_reported_at_their_place() {
+    let tmp = std::env::temp_dir().join(format!("qywx-snapshots-exports-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    copy_dir(&tests_dir().join("../../spec"), &tmp);
+    let edit = |file: &str, from: &str, to: &str| {
+        let path = tmp.join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(from), "{file} has {from}");
+        std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+    };
+    // An export keyed by a field its request lacks; a result listing files of no URL; the
+    // coverage file listing as missing an endpoint the spec has, and a group it lacks.
+    edit("groups/export.json", r#""key": "encoding_aeskey""#, r#""key": "aeskey""#);
+    edit("groups/export.json", r#""url": "url","#, r#""url": "link","#);
+    edit("coverage.json", r#""path": "/cgi-bin/linkedcorp/agent/get_perm_list""#, r#""path": "/cgi-bin/user/create""#);
+    edit("coverage.json", r#""events""#, r#""no_such_group""#);
+    let result = qywx_codegen::check_spec(&tmp);
+    let _ = std::fs::remove_dir_all(&tmp);
+    let errors = result.expect_err("the broken shapes are refused");
+    let text = errors.to_string();
+    let reported = |at: &str, what: &str| errors.0.iter().any(|e| e.location.ends_with(at) && e.message.contains(what));
+    assert!(reported(".export.key", "`aeskey` must be a required string request field"), "{text}");
+    assert!(reported(".job_result.files.url", "`link`"), "{text}");
+    assert!(reported(".not_covered[0].path", "the spec covers `/cgi-bin/user/create` now"), "{text}");
+    assert!(reported(".groups[5]", "no group `no_such_group`"), "{text}");
+}

@@ -30,18 +30,21 @@ pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<CsClient>] = &[
         wire: Some(qywx_runtime::erased::wire_query::<auth::GetTokenRequest>),
         call: call_get_token,
         bulk: None,
+        export: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &form::SUBMIT_FORM,
         wire: Some(qywx_runtime::erased::wire_body::<form::SubmitFormRequest>),
         call: call_submit_form,
         bulk: None,
+        export: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &form::LIST_ENTRIES,
         wire: Some(qywx_runtime::erased::wire_query::<form::ListEntriesRequest>),
         call: call_list_entries,
         bulk: None,
+        export: None,
     },
 ];
 

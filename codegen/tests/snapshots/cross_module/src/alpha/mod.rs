@@ -33,24 +33,28 @@ pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<AlphaClient>] = &[
         wire: Some(qywx_runtime::erased::wire_query::<auth::GetTokenRequest>),
         call: call_get_token,
         bulk: None,
+        export: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &common::CHECK_ADDRESS,
         wire: Some(qywx_runtime::erased::wire_body::<common::CheckAddressRequest>),
         call: call_check_address,
         bulk: None,
+        export: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &people::CREATE_PERSON,
         wire: Some(qywx_runtime::erased::wire_body::<people::CreatePersonRequest>),
         call: call_create_person,
         bulk: None,
+        export: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &people::LIST_ADDRESSES,
         wire: Some(qywx_runtime::erased::wire_query::<people::ListAddressesRequest>),
         call: call_list_addresses,
         bulk: None,
+        export: None,
     },
 ];
 

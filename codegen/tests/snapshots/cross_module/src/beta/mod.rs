@@ -27,12 +27,14 @@ pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<BetaClient>] = &[
         wire: Some(qywx_runtime::erased::wire_query::<auth::GetTokenRequest>),
         call: call_get_token,
         bulk: None,
+        export: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &org::GET_ORG,
         wire: Some(qywx_runtime::erased::wire_query::<org::GetOrgRequest>),
         call: call_get_org,
         bulk: None,
+        export: None,
     },
 ];
 

@@ -27,18 +27,21 @@ pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<GammaClient>] = &[
         wire: Some(qywx_runtime::erased::wire_query::<auth::GetTokenRequest>),
         call: call_get_token,
         bulk: None,
+        export: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &ping::PING,
         wire: None,
         call: call_ping,
         bulk: None,
+        export: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &ping::ECHO,
         wire: Some(qywx_runtime::erased::wire_body::<ping::EchoRequest>),
         call: call_echo,
         bulk: None,
+        export: None,
     },
 ];
 

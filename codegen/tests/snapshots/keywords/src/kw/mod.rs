@@ -27,18 +27,21 @@ pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<KwClient>] = &[
         wire: Some(qywx_runtime::erased::wire_query::<auth::GetTokenRequest>),
         call: call_get_token,
         bulk: None,
+        export: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &item::GET_ITEM,
         wire: Some(qywx_runtime::erased::wire_query::<item::GetItemRequest>),
         call: call_get_item,
         bulk: None,
+        export: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &item::PUT_ITEM,
         wire: Some(qywx_runtime::erased::wire_body::<item::PutItemRequest>),
         call: call_put_item,
         bulk: None,
+        export: None,
     },
 ];
 

@@ -36,6 +36,7 @@ pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<UpClient>] = &[
         wire: Some(qywx_runtime::erased::wire_query::<auth::GetTokenRequest>),
         call: call_get_token,
         bulk: None,
+        export: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &import::IMPORT_ROWS,
@@ -46,12 +47,14 @@ pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<UpClient>] = &[
             items: <import::ImportRowsRequest as qywx_runtime::erased::BulkRequest>::ITEMS,
             prepare: prepare_import_rows,
         }),
+        export: None,
     },
     qywx_runtime::erased::ErasedCall {
         endpoint: &import::GET_IMPORT,
         wire: Some(qywx_runtime::erased::wire_query::<import::GetImportRequest>),
         call: call_get_import,
         bulk: None,
+        export: None,
     },
 ];
 
