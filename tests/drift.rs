@@ -40,7 +40,9 @@ fn generation_is_deterministic() {
                 // JSON has no comments: the OpenAPI documents carry the marker as a root extension.
                 || f.contents.starts_with("{\n  \"openapi\": \"3.1.0\",\n  \"x-generated\": \"@generated")
                 || f.contents.starts_with("{\n  \"x-generated\": \"@generated")
-                || f.path == Path::new("schema.json"),
+                || f.path == Path::new("schema.json")
+                // The README is hand-written but for its generated coverage table.
+                || f.base == qywx_codegen::Base::Root,
             "{} lacks the generated header",
             f.path.display()
         );

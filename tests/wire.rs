@@ -249,6 +249,8 @@ fn build(spec: &Spec, ty: &TypeExpr, field: Option<&Field>) -> Value {
                 row
             }
             TypeKind::Enum { values, .. } => sendable(values).value.clone(),
+            // A compound id: each part a placeholder.
+            TypeKind::Id(id) => Value::from(vec![placeholder_text(None); id.parts.len()].join(&id.separator)),
             TypeKind::Union(variants) => {
                 let first = variants
                     .first()

@@ -129,6 +129,7 @@ pub(crate) fn check_with<'a>(
                         provenance.check_item(&v.source, &v.origin, &mut errs);
                     }
                 }
+                TypeKind::Id(_) => {}
                 TypeKind::Union(variants) => {
                     for v in variants {
                         provenance.check_item(&v.source, &v.origin, &mut errs);
@@ -397,7 +398,7 @@ fn check_pagination(e: &Endpoint, p: &Pagination) -> Result<()> {
 pub(crate) fn is_scalar(index: &TypeIndex<'_>, ty: &TypeExpr) -> bool {
     match ty {
         TypeExpr::Prim(_) => true,
-        TypeExpr::Named(n) => matches!(index.get(n).map(|t| &t.kind), Some(TypeKind::Enum { .. })),
+        TypeExpr::Named(n) => matches!(index.get(n).map(|t| &t.kind), Some(TypeKind::Enum { .. } | TypeKind::Id(_))),
         TypeExpr::Array(_) => false,
     }
 }
@@ -457,6 +458,23 @@ fn check_auth(spec: &Spec, s: &Service, endpoints: &BTreeMap<&str, &Endpoint>) -
 fn check_type(index: &TypeIndex<'_>, t: &NamedType) -> Result<()> {
     match &t.kind {
         TypeKind::Object(schema) => check_schema(index, schema, &t.origin),
+        TypeKind::Id(id) => {
+            let snake = |p: &String| {
+                p.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+                    && p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            };
+            if id.parts.len() < 2 || !id.parts.iter().all(snake) {
+                return Err(t.origin.err_at(".id.parts", "two or more part names, lower snake case"));
+            }
+            let mut names = std::collections::BTreeSet::new();
+            if let Some(repeated) = id.parts.iter().find(|p| !names.insert(p.as_str())) {
+                return Err(t.origin.err_at(".id.parts", format!("`{repeated}` is named twice")));
+            }
+            if id.separator.chars().count() != 1 || id.separator.chars().any(char::is_alphanumeric) {
+                return Err(t.origin.err_at(".id.separator", "one character that is not a letter or digit"));
+            }
+            Ok(())
+        }
         TypeKind::View { of, extra } => {
             let Some(TypeKind::Object(viewed)) = index.get(of).map(|v| &v.kind) else {
                 return Err(t

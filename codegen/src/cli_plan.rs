@@ -107,6 +107,7 @@ impl<'a> Types<'a> {
                 TypeIr::Enum(e) => &e.name,
                 TypeIr::Union(u) => &u.name,
                 TypeIr::View(v) => &v.name,
+                TypeIr::Id(i) => &i.name,
             }
         };
         Types(
@@ -167,6 +168,8 @@ impl<'a> Types<'a> {
                         false,
                     ))
                 }
+                // A compound id is given as its text.
+                TypeIr::Id(_) => Some((ValueKind::String, false)),
                 _ => None,
             },
         }

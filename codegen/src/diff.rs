@@ -281,7 +281,7 @@ fn type_sides<'a>(spec: &'a Spec, service: &str) -> BTreeMap<&'a str, Side> {
                         extra.fields.iter().for_each(|f| mark(&f.ty, side, types, sides));
                     }
                     TypeKind::Union(vs) => vs.iter().for_each(|v| mark(&v.ty, side, types, sides)),
-                    TypeKind::Enum { .. } => {}
+                    TypeKind::Enum { .. } | TypeKind::Id(_) => {}
                 }
             }
         }
@@ -739,7 +739,15 @@ fn named_type(out: &mut Out<'_>, o: &NamedType, n: &NamedType, side: Side) {
                 }
             }
         }
-        _ => out.push(Class::Breaking, "kind changed (object, enum or union)"),
+        (TypeKind::Id(a), TypeKind::Id(b)) => {
+            if (&a.parts, &a.separator) != (&b.parts, &b.separator) {
+                out.push(
+                    Class::Breaking,
+                    format!("compound id `{}` → `{}`", a.parts.join(&a.separator), b.parts.join(&b.separator)),
+                );
+            }
+        }
+        _ => out.push(Class::Breaking, "kind changed (object, enum, union or compound id)"),
     }
 }
 

@@ -105,6 +105,7 @@ pub enum NamedKind {
     Enum { int_repr: bool, open: bool },
     Union,
     View,
+    Id,
 }
 
 impl Ty {
@@ -129,6 +130,15 @@ pub enum TypeIr {
     Enum(EnumIr),
     Union(UnionIr),
     View(ViewIr),
+    Id(IdIr),
+}
+
+/// A compound id: a string of parts joined by a separator, a type of its own.
+pub struct IdIr {
+    pub name: String,
+    pub description: String,
+    pub parts: Vec<String>,
+    pub separator: char,
 }
 
 pub struct EnumIr {
@@ -716,7 +726,7 @@ fn needs(g: &GroupIr, token_module: &str) -> Vec<String> {
                 v.fields.iter().for_each(|f| note(&f.ty));
             }
             TypeIr::Union(u) => u.variants.iter().for_each(|v| note(&v.ty)),
-            TypeIr::Enum(_) => {}
+            TypeIr::Enum(_) | TypeIr::Id(_) => {}
         }
     }
     for e in &g.endpoints {
@@ -770,6 +780,7 @@ impl<'s> Builder<'_, 's> {
                     TypeKind::Object(_) => NamedKind::Object,
                     TypeKind::View { .. } => NamedKind::View,
                     TypeKind::Union(_) => NamedKind::Union,
+                    TypeKind::Id(_) => NamedKind::Id,
                     TypeKind::Enum { int_repr, open, .. } => NamedKind::Enum {
                         int_repr: *int_repr,
                         open: *open,
@@ -1145,6 +1156,12 @@ impl<'s> Builder<'_, 's> {
 
     fn named_type(&self, t: &'s NamedType) -> Result<TypeIr> {
         Ok(match &t.kind {
+            TypeKind::Id(id) => TypeIr::Id(IdIr {
+                name: t.name.clone(),
+                description: md(&t.description),
+                parts: id.parts.clone(),
+                separator: id.separator.chars().next().unwrap_or('/'),
+            }),
             TypeKind::Object(schema) => {
                 let mut object = self.object(t.name.clone(), md(&t.description), schema, Role::Named, &t.origin)?;
                 object.csv = match &t.csv {

@@ -684,6 +684,20 @@ pub struct TypeDef {
     /// Object: its CSV form (a row of an import file).
     #[serde(default)]
     pub csv: Option<CsvFormat>,
+    /// A compound id sent as one string of parts (`CORPID/USERID`): its own type, so it cannot be
+    /// mixed up with a plain id or another kind of compound one.
+    #[serde(default)]
+    pub id: Option<IdDef>,
+}
+
+/// A compound id: its parts, in order, and what joins them.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IdDef {
+    /// The parts' names (lower snake case), in wire order (`["corpid", "userid"]`).
+    pub parts: Vec<String>,
+    /// What joins them (`/`). The last part takes the rest of the text, separators included.
+    pub separator: String,
 }
 
 /// The CSV form of an object type: one row per object, a header row first, UTF-8.
@@ -737,6 +751,8 @@ pub enum TypeKind {
         values: Vec<EnumValue>,
     },
     Union(Vec<UnionVariant>),
+    /// A compound id (see [`IdDef`]).
+    Id(IdDef),
 }
 
 /// Wire representation of an enum.
@@ -1891,9 +1907,10 @@ fn named_type(origin: Origin, name: String, def: TypeDef) -> Result<NamedType> {
         def.enumeration.is_some(),
         def.union.is_some(),
         def.view_of.is_some(),
+        def.id.is_some(),
     ];
     if shapes.iter().filter(|s| **s).count() != 1 {
-        return Err(origin.err("a type needs exactly one of `fields` (object), `enum`, `union` or `view_of`"));
+        return Err(origin.err("a type needs exactly one of `fields` (object), `enum`, `union`, `view_of` or `id`"));
     }
     if !def.constraints.is_empty() && (def.fields.is_none() || def.view_of.is_some()) {
         return Err(origin.err_at(".constraints", "only object types (`fields`) take constraints"));
@@ -1916,6 +1933,8 @@ fn named_type(origin: Origin, name: String, def: TypeDef) -> Result<NamedType> {
         };
         locate_schema(&mut schema, &origin);
         TypeKind::Object(schema)
+    } else if let Some(id) = def.id {
+        TypeKind::Id(id)
     } else if let Some(mut e) = def.enumeration {
         for (i, v) in e.values.iter_mut().enumerate() {
             v.origin = origin.child(format_args!(".enum.values[{i}]"));

@@ -16,6 +16,11 @@ use qywx::wecom::export::{
     ExportStarted, GetExportResultRequest, GetExportResultResponse, StartExportDepartmentsRequest,
     StartExportSimpleUsersRequest, StartExportTagUsersRequest, StartExportUsersRequest,
 };
+use qywx::wecom::linkedcorp::{
+    GetLinkedPermListResponse, GetLinkedUserRequest, GetLinkedUserResponse, ListLinkedDepartmentUsersRequest,
+    ListLinkedDepartmentUsersResponse, ListLinkedDepartmentsRequest, ListLinkedDepartmentsResponse,
+    ListLinkedUsersRequest, ListLinkedUsersResponse,
+};
 use qywx::wecom::media::{UploadMediaRequest, UploadMediaResponse};
 use qywx::wecom::corpgroup_rule::{
     AddRuleRequest, AddRuleResponse, DeleteRuleRequest, DeleteRuleResponse, GetRuleInfoRequest, GetRuleInfoResponse,
@@ -46,6 +51,7 @@ mod batch;
 mod members;
 mod changes;
 mod export;
+mod linkedcorp;
 pub(crate) use batch::Imports;
 pub(crate) use export::Exports;
 
@@ -994,6 +1000,32 @@ impl WecomHandler for Emu<'_> {
 
     fn get_export_result(&mut self, call: Call<'_, GetExportResultRequest>) -> Result<GetExportResultResponse, Refusal> {
         export::result(self, call)
+    }
+
+    fn get_linked_perm_list(&mut self, call: Call<'_, ()>) -> Result<GetLinkedPermListResponse, Refusal> {
+        linkedcorp::perm_list(self, call)
+    }
+
+    fn get_linked_user(&mut self, call: Call<'_, GetLinkedUserRequest>) -> Result<GetLinkedUserResponse, Refusal> {
+        linkedcorp::user(self, call)
+    }
+
+    fn list_linked_department_users(
+        &mut self,
+        call: Call<'_, ListLinkedDepartmentUsersRequest>,
+    ) -> Result<ListLinkedDepartmentUsersResponse, Refusal> {
+        linkedcorp::simple_list(self, call)
+    }
+
+    fn list_linked_users(&mut self, call: Call<'_, ListLinkedUsersRequest>) -> Result<ListLinkedUsersResponse, Refusal> {
+        linkedcorp::list(self, call)
+    }
+
+    fn list_linked_departments(
+        &mut self,
+        call: Call<'_, ListLinkedDepartmentsRequest>,
+    ) -> Result<ListLinkedDepartmentsResponse, Refusal> {
+        linkedcorp::departments(self, call)
     }
 
     fn delete_rule(&mut self, call: Call<'_, DeleteRuleRequest>) -> Result<DeleteRuleResponse, Refusal> {

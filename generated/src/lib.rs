@@ -37,6 +37,7 @@ pub mod tuzhan;
         feature = "wecom-department",
         feature = "wecom-events",
         feature = "wecom-export",
+        feature = "wecom-linkedcorp",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"

@@ -100,6 +100,14 @@ fn named_type(out: &mut String, t: &NamedType) {
         t.description
     );
     match &t.kind {
+        TypeKind::Id(id) => {
+            let _ = writeln!(
+                out,
+                "A compound id: one string of its parts `{}` joined with `{}` (its own type: not a plain id).\n",
+                id.parts.join(&id.separator),
+                id.separator
+            );
+        }
         TypeKind::Object(schema) => {
             field_rows(out, &schema.fields);
             rules(out, &schema.constraints);

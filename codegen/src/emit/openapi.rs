@@ -797,7 +797,7 @@ fn reachable<'s>(cx: &Cx<'s>, roots: &[&TypeExpr]) -> Vec<&'s NamedType> {
                             fields(cx, &o.fields, seen, out);
                         }
                     }
-                    TypeKind::Enum { .. } => {}
+                    TypeKind::Enum { .. } | TypeKind::Id(_) => {}
                     TypeKind::Union(variants) => {
                         for v in variants {
                             visit(cx, &v.ty, seen, out);
@@ -849,6 +849,16 @@ fn referenced_types<'s>(cx: &Cx<'s>, groups: &[&'s Group]) -> (Vec<&'s NamedType
 
 fn named_schema(cx: &Cx, t: &NamedType) -> Value {
     match &t.kind {
+        TypeKind::Id(id) => {
+            // Every part but the last is free of the separator; the last takes the rest.
+            let sep = regex_escape(&id.separator);
+            let pattern = format!("^([^{sep}]+{sep}){{{}}}.+$", id.parts.len() - 1);
+            json!({
+                "type": "string",
+                "description": format!("{} A compound id: `{}`.", t.description, id.parts.join(&id.separator)),
+                "pattern": pattern,
+            })
+        }
         TypeKind::Object(o) => {
             let mut schema = object_schema(Some(&t.description), o, cx.decoded_only.contains(&t.name));
             if let (Some(csv), Value::Object(m)) = (&t.csv, &mut schema) {
@@ -1139,4 +1149,14 @@ fn type_schema(ty: &TypeExpr) -> Value {
         TypeExpr::Named(name) => json!({ "$ref": format!("#/components/schemas/{name}") }),
         TypeExpr::Array(inner) => json!({ "type": "array", "items": type_schema(inner) }),
     }
+}
+
+/// `text` with the characters a regular expression gives a meaning escaped.
+fn regex_escape(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let special = "\\^$.|?*+()[]{}/-".contains(c);
+            special.then_some('\\').into_iter().chain(std::iter::once(c))
+        })
+        .collect()
 }

@@ -50,6 +50,10 @@ pub mod events;
 #[cfg(feature = "wecom-export")]
 pub mod export;
 
+/// Linked corps (互联企业)
+#[cfg(feature = "wecom-linkedcorp")]
+pub mod linkedcorp;
+
 /// Media (素材管理)
 #[cfg(feature = "wecom-media")]
 pub mod media;
@@ -79,6 +83,7 @@ pub mod server;
         feature = "wecom-department",
         feature = "wecom-events",
         feature = "wecom-export",
+        feature = "wecom-linkedcorp",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -274,6 +279,49 @@ pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<WecomClient>] = &[
         export: None,
     },
     qywx_runtime::erased::ErasedCall {
+        endpoint: &linkedcorp::GET_LINKED_PERM_LIST,
+        wire: None,
+        call: call_get_linked_perm_list,
+        bulk: None,
+        export: None,
+    },
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &linkedcorp::GET_LINKED_USER,
+        wire: Some(qywx_runtime::erased::wire_body::<linkedcorp::GetLinkedUserRequest>),
+        call: call_get_linked_user,
+        bulk: None,
+        export: None,
+    },
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &linkedcorp::LIST_LINKED_DEPARTMENT_USERS,
+        wire: Some(
+            qywx_runtime::erased::wire_body::<
+                linkedcorp::ListLinkedDepartmentUsersRequest,
+            >,
+        ),
+        call: call_list_linked_department_users,
+        bulk: None,
+        export: None,
+    },
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &linkedcorp::LIST_LINKED_USERS,
+        wire: Some(
+            qywx_runtime::erased::wire_body::<linkedcorp::ListLinkedUsersRequest>,
+        ),
+        call: call_list_linked_users,
+        bulk: None,
+        export: None,
+    },
+    qywx_runtime::erased::ErasedCall {
+        endpoint: &linkedcorp::LIST_LINKED_DEPARTMENTS,
+        wire: Some(
+            qywx_runtime::erased::wire_body::<linkedcorp::ListLinkedDepartmentsRequest>,
+        ),
+        call: call_list_linked_departments,
+        bulk: None,
+        export: None,
+    },
+    qywx_runtime::erased::ErasedCall {
         endpoint: &media::UPLOAD_MEDIA,
         wire: Some(qywx_runtime::erased::wire_query::<media::UploadMediaRequest>),
         call: call_upload_media,
@@ -444,6 +492,7 @@ pub static ENDPOINTS: &[qywx_runtime::erased::ErasedCall<WecomClient>] = &[
         feature = "wecom-department",
         feature = "wecom-events",
         feature = "wecom-export",
+        feature = "wecom-linkedcorp",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -469,6 +518,7 @@ fn call_get_token(
         feature = "wecom-department",
         feature = "wecom-events",
         feature = "wecom-export",
+        feature = "wecom-linkedcorp",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -494,6 +544,7 @@ fn call_start_sync_users(
         feature = "wecom-department",
         feature = "wecom-events",
         feature = "wecom-export",
+        feature = "wecom-linkedcorp",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -535,6 +586,7 @@ fn prepare_sync_users(
         feature = "wecom-department",
         feature = "wecom-events",
         feature = "wecom-export",
+        feature = "wecom-linkedcorp",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -560,6 +612,7 @@ fn call_start_replace_users(
         feature = "wecom-department",
         feature = "wecom-events",
         feature = "wecom-export",
+        feature = "wecom-linkedcorp",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -601,6 +654,7 @@ fn prepare_replace_users(
         feature = "wecom-department",
         feature = "wecom-events",
         feature = "wecom-export",
+        feature = "wecom-linkedcorp",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -628,6 +682,7 @@ fn call_start_replace_departments(
         feature = "wecom-department",
         feature = "wecom-events",
         feature = "wecom-export",
+        feature = "wecom-linkedcorp",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -669,6 +724,7 @@ fn prepare_replace_departments(
         feature = "wecom-department",
         feature = "wecom-events",
         feature = "wecom-export",
+        feature = "wecom-linkedcorp",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -694,6 +750,7 @@ fn call_get_job_result(
         feature = "wecom-department",
         feature = "wecom-events",
         feature = "wecom-export",
+        feature = "wecom-linkedcorp",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -719,6 +776,7 @@ fn call_invite_members(
         feature = "wecom-department",
         feature = "wecom-events",
         feature = "wecom-export",
+        feature = "wecom-linkedcorp",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -744,6 +802,7 @@ fn call_list_rule_ids(
         feature = "wecom-department",
         feature = "wecom-events",
         feature = "wecom-export",
+        feature = "wecom-linkedcorp",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -769,6 +828,7 @@ fn call_delete_rule(
         feature = "wecom-department",
         feature = "wecom-events",
         feature = "wecom-export",
+        feature = "wecom-linkedcorp",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -794,6 +854,7 @@ fn call_get_rule_info(
         feature = "wecom-department",
         feature = "wecom-events",
         feature = "wecom-export",
+        feature = "wecom-linkedcorp",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -819,6 +880,7 @@ fn call_add_rule(
         feature = "wecom-department",
         feature = "wecom-events",
         feature = "wecom-export",
+        feature = "wecom-linkedcorp",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -844,6 +906,7 @@ fn call_modify_rule(
         feature = "wecom-department",
         feature = "wecom-events",
         feature = "wecom-export",
+        feature = "wecom-linkedcorp",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -869,6 +932,7 @@ fn call_create_department(
         feature = "wecom-department",
         feature = "wecom-events",
         feature = "wecom-export",
+        feature = "wecom-linkedcorp",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -894,6 +958,7 @@ fn call_update_department(
         feature = "wecom-department",
         feature = "wecom-events",
         feature = "wecom-export",
+        feature = "wecom-linkedcorp",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -919,6 +984,7 @@ fn call_delete_department(
         feature = "wecom-department",
         feature = "wecom-events",
         feature = "wecom-export",
+        feature = "wecom-linkedcorp",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -944,6 +1010,7 @@ fn call_list_departments(
         feature = "wecom-department",
         feature = "wecom-events",
         feature = "wecom-export",
+        feature = "wecom-linkedcorp",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -969,6 +1036,7 @@ fn call_get_department(
         feature = "wecom-department",
         feature = "wecom-events",
         feature = "wecom-export",
+        feature = "wecom-linkedcorp",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -994,6 +1062,7 @@ fn call_list_department_ids(
         feature = "wecom-department",
         feature = "wecom-events",
         feature = "wecom-export",
+        feature = "wecom-linkedcorp",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -1021,6 +1090,7 @@ fn call_start_export_simple_users(
         feature = "wecom-department",
         feature = "wecom-events",
         feature = "wecom-export",
+        feature = "wecom-linkedcorp",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -1049,6 +1119,7 @@ fn erased_export_simple_users(
         feature = "wecom-department",
         feature = "wecom-events",
         feature = "wecom-export",
+        feature = "wecom-linkedcorp",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -1074,6 +1145,7 @@ fn call_start_export_users(
         feature = "wecom-department",
         feature = "wecom-events",
         feature = "wecom-export",
+        feature = "wecom-linkedcorp",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -1102,6 +1174,7 @@ fn erased_export_users(
         feature = "wecom-department",
         feature = "wecom-events",
         feature = "wecom-export",
+        feature = "wecom-linkedcorp",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -1129,6 +1202,7 @@ fn call_start_export_departments(
         feature = "wecom-department",
         feature = "wecom-events",
         feature = "wecom-export",
+        feature = "wecom-linkedcorp",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -1157,6 +1231,7 @@ fn erased_export_departments(
         feature = "wecom-department",
         feature = "wecom-events",
         feature = "wecom-export",
+        feature = "wecom-linkedcorp",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -1184,6 +1259,7 @@ fn call_start_export_tag_users(
         feature = "wecom-department",
         feature = "wecom-events",
         feature = "wecom-export",
+        feature = "wecom-linkedcorp",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -1212,6 +1288,7 @@ fn erased_export_tag_users(
         feature = "wecom-department",
         feature = "wecom-events",
         feature = "wecom-export",
+        feature = "wecom-linkedcorp",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -1237,6 +1314,139 @@ fn call_get_export_result(
         feature = "wecom-department",
         feature = "wecom-events",
         feature = "wecom-export",
+        feature = "wecom-linkedcorp",
+        feature = "wecom-media",
+        feature = "wecom-tag",
+        feature = "wecom-user"
+    )
+)]
+fn call_get_linked_perm_list(
+    client: &WecomClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        drop(request);
+        qywx_runtime::erased::erased_response(client.get_linked_perm_list().await)
+    })
+}
+
+#[cfg(
+    all(
+        feature = "endpoint-table",
+        feature = "wecom-batch",
+        feature = "wecom-corpgroup-rule",
+        feature = "wecom-department",
+        feature = "wecom-events",
+        feature = "wecom-export",
+        feature = "wecom-linkedcorp",
+        feature = "wecom-media",
+        feature = "wecom-tag",
+        feature = "wecom-user"
+    )
+)]
+fn call_get_linked_user(
+    client: &WecomClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: linkedcorp::GetLinkedUserRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        qywx_runtime::erased::erased_response(client.get_linked_user(&request).await)
+    })
+}
+
+#[cfg(
+    all(
+        feature = "endpoint-table",
+        feature = "wecom-batch",
+        feature = "wecom-corpgroup-rule",
+        feature = "wecom-department",
+        feature = "wecom-events",
+        feature = "wecom-export",
+        feature = "wecom-linkedcorp",
+        feature = "wecom-media",
+        feature = "wecom-tag",
+        feature = "wecom-user"
+    )
+)]
+fn call_list_linked_department_users(
+    client: &WecomClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: linkedcorp::ListLinkedDepartmentUsersRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        qywx_runtime::erased::erased_response(
+            client.list_linked_department_users(&request).await,
+        )
+    })
+}
+
+#[cfg(
+    all(
+        feature = "endpoint-table",
+        feature = "wecom-batch",
+        feature = "wecom-corpgroup-rule",
+        feature = "wecom-department",
+        feature = "wecom-events",
+        feature = "wecom-export",
+        feature = "wecom-linkedcorp",
+        feature = "wecom-media",
+        feature = "wecom-tag",
+        feature = "wecom-user"
+    )
+)]
+fn call_list_linked_users(
+    client: &WecomClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: linkedcorp::ListLinkedUsersRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        qywx_runtime::erased::erased_response(client.list_linked_users(&request).await)
+    })
+}
+
+#[cfg(
+    all(
+        feature = "endpoint-table",
+        feature = "wecom-batch",
+        feature = "wecom-corpgroup-rule",
+        feature = "wecom-department",
+        feature = "wecom-events",
+        feature = "wecom-export",
+        feature = "wecom-linkedcorp",
+        feature = "wecom-media",
+        feature = "wecom-tag",
+        feature = "wecom-user"
+    )
+)]
+fn call_list_linked_departments(
+    client: &WecomClient,
+    request: serde_json::Value,
+) -> qywx_runtime::erased::ErasedFuture<'_> {
+    Box::pin(async move {
+        let request: linkedcorp::ListLinkedDepartmentsRequest = qywx_runtime::erased::erased_request(
+            request,
+        )?;
+        qywx_runtime::erased::erased_response(
+            client.list_linked_departments(&request).await,
+        )
+    })
+}
+
+#[cfg(
+    all(
+        feature = "endpoint-table",
+        feature = "wecom-batch",
+        feature = "wecom-corpgroup-rule",
+        feature = "wecom-department",
+        feature = "wecom-events",
+        feature = "wecom-export",
+        feature = "wecom-linkedcorp",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -1262,6 +1472,7 @@ fn call_upload_media(
         feature = "wecom-department",
         feature = "wecom-events",
         feature = "wecom-export",
+        feature = "wecom-linkedcorp",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -1287,6 +1498,7 @@ fn call_create_tag(
         feature = "wecom-department",
         feature = "wecom-events",
         feature = "wecom-export",
+        feature = "wecom-linkedcorp",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -1312,6 +1524,7 @@ fn call_update_tag(
         feature = "wecom-department",
         feature = "wecom-events",
         feature = "wecom-export",
+        feature = "wecom-linkedcorp",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -1337,6 +1550,7 @@ fn call_delete_tag(
         feature = "wecom-department",
         feature = "wecom-events",
         feature = "wecom-export",
+        feature = "wecom-linkedcorp",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -1362,6 +1576,7 @@ fn call_get_tag_users(
         feature = "wecom-department",
         feature = "wecom-events",
         feature = "wecom-export",
+        feature = "wecom-linkedcorp",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -1387,6 +1602,7 @@ fn call_add_tag_users(
         feature = "wecom-department",
         feature = "wecom-events",
         feature = "wecom-export",
+        feature = "wecom-linkedcorp",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -1412,6 +1628,7 @@ fn call_delete_tag_users(
         feature = "wecom-department",
         feature = "wecom-events",
         feature = "wecom-export",
+        feature = "wecom-linkedcorp",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -1435,6 +1652,7 @@ fn call_list_tags(
         feature = "wecom-department",
         feature = "wecom-events",
         feature = "wecom-export",
+        feature = "wecom-linkedcorp",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -1460,6 +1678,7 @@ fn call_create_user(
         feature = "wecom-department",
         feature = "wecom-events",
         feature = "wecom-export",
+        feature = "wecom-linkedcorp",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -1485,6 +1704,7 @@ fn call_update_user(
         feature = "wecom-department",
         feature = "wecom-events",
         feature = "wecom-export",
+        feature = "wecom-linkedcorp",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -1510,6 +1730,7 @@ fn call_delete_user(
         feature = "wecom-department",
         feature = "wecom-events",
         feature = "wecom-export",
+        feature = "wecom-linkedcorp",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -1535,6 +1756,7 @@ fn call_get_user(
         feature = "wecom-department",
         feature = "wecom-events",
         feature = "wecom-export",
+        feature = "wecom-linkedcorp",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -1562,6 +1784,7 @@ fn call_list_department_users(
         feature = "wecom-department",
         feature = "wecom-events",
         feature = "wecom-export",
+        feature = "wecom-linkedcorp",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -1587,6 +1810,7 @@ fn call_list_users(
         feature = "wecom-department",
         feature = "wecom-events",
         feature = "wecom-export",
+        feature = "wecom-linkedcorp",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -1612,6 +1836,7 @@ fn call_list_user_ids(
         feature = "wecom-department",
         feature = "wecom-events",
         feature = "wecom-export",
+        feature = "wecom-linkedcorp",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -1637,6 +1862,7 @@ fn call_convert_to_openid(
         feature = "wecom-department",
         feature = "wecom-events",
         feature = "wecom-export",
+        feature = "wecom-linkedcorp",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -1662,6 +1888,7 @@ fn call_convert_to_userid(
         feature = "wecom-department",
         feature = "wecom-events",
         feature = "wecom-export",
+        feature = "wecom-linkedcorp",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -1687,6 +1914,7 @@ fn call_batch_delete_users(
         feature = "wecom-department",
         feature = "wecom-events",
         feature = "wecom-export",
+        feature = "wecom-linkedcorp",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -1714,6 +1942,7 @@ fn call_confirm_user_verified(
         feature = "wecom-department",
         feature = "wecom-events",
         feature = "wecom-export",
+        feature = "wecom-linkedcorp",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -1739,6 +1968,7 @@ fn call_get_join_qrcode(
         feature = "wecom-department",
         feature = "wecom-events",
         feature = "wecom-export",
+        feature = "wecom-linkedcorp",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -1766,6 +1996,7 @@ fn call_get_userid_by_mobile(
         feature = "wecom-department",
         feature = "wecom-events",
         feature = "wecom-export",
+        feature = "wecom-linkedcorp",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -1791,6 +2022,7 @@ fn call_get_userid_by_email(
         feature = "wecom-department",
         feature = "wecom-events",
         feature = "wecom-export",
+        feature = "wecom-linkedcorp",
         feature = "wecom-media",
         feature = "wecom-tag",
         feature = "wecom-user"
@@ -3547,6 +3779,141 @@ impl WecomClient {
                 Ok(ExportState::Pending)
             }
         })
+    }
+
+    /// 获取应用的可见范围: the members and departments of linked corps the app may see.
+    ///
+    /// Sends `POST /cgi-bin/linkedcorp/agent/get_perm_list` (endpoint id `linkedcorp.get_perm_list`).
+    ///
+    /// 本接口只返回互联企业中非本企业内的成员和部门的信息，如果要获取本企业的可见范围，请调用“获取应用”接口. Only other corps' members and departments; the app's own scope comes from agent/get. Unconfirmed: the official pages (93168–93172) were not in the stored docs; from go-wecom's client, generated from the pages' text, and PowerWeChat's.
+    ///
+    /// **Safe to repeat:** yes
+    ///
+    /// # Returns
+    ///
+    /// - `userids` (LinkedUserId[]): 可见的userids，是用 CorpId + '/' + USERID 拼成的字符串. Members the app may see.
+    /// - `department_ids` (LinkedDepartmentId[]): 可见的department_ids，是用 linkedid + '/' + department_id 拼成的字符串. Departments the app may see.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
+    #[cfg(feature = "wecom-linkedcorp")]
+    pub async fn get_linked_perm_list(
+        &self,
+    ) -> Result<linkedcorp::GetLinkedPermListResponse> {
+        self.inner.call(&linkedcorp::GET_LINKED_PERM_LIST).await
+    }
+
+    /// 获取互联企业成员详细信息: one member of a linked corp.
+    ///
+    /// Sends `POST /cgi-bin/linkedcorp/user/get` (endpoint id `linkedcorp.user.get`).
+    ///
+    /// The attributes returned are those the admin console lets the app read. Unconfirmed: the official pages (93168–93172) were not in the stored docs; from go-wecom's client, generated from the pages' text, and PowerWeChat's.
+    ///
+    /// **Safe to repeat:** yes
+    ///
+    /// # Parameters (JSON body)
+    ///
+    /// - `userid` (LinkedUserId, required): 该字段用的是互联应用可见范围接口返回的userids参数，用的是 CorpId + '/' + USERID 拼成的字符串. A member from get_linked_perm_list's userids.
+    ///
+    /// # Returns
+    ///
+    /// - `user_info` (LinkedUser): 成员的详细信息. The member.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
+    #[cfg(feature = "wecom-linkedcorp")]
+    pub async fn get_linked_user(
+        &self,
+        request: &linkedcorp::GetLinkedUserRequest,
+    ) -> Result<linkedcorp::GetLinkedUserResponse> {
+        self.inner.call_json(&linkedcorp::GET_LINKED_USER, request).await
+    }
+
+    /// 获取互联企业部门成员: a linked corp department's members, briefly.
+    ///
+    /// Sends `POST /cgi-bin/linkedcorp/user/simplelist` (endpoint id `linkedcorp.user.simplelist`).
+    ///
+    /// Each member's department lists only the departments of the linked corp the requested department belongs to. Unconfirmed: the official pages (93168–93172) were not in the stored docs; from go-wecom's client, generated from the pages' text, and PowerWeChat's.
+    ///
+    /// **Safe to repeat:** yes
+    ///
+    /// # Parameters (JSON body)
+    ///
+    /// - `department_id` (LinkedDepartmentId, required): 该字段用的是互联应用可见范围接口返回的department_ids参数，用的是 linkedid + '/' + department_id 拼成的字符串. A department from get_linked_perm_list's department_ids.
+    /// - `fetch_child` (FetchChild, optional): 是否递归获取子部门下面的成员：1-递归获取，0-只获取本部门，不传默认只获取本部门成员. Include sub-departments' members.
+    ///
+    /// # Returns
+    ///
+    /// - `userlist` (LinkedUserBrief[]): 成员列表. The members.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
+    #[cfg(feature = "wecom-linkedcorp")]
+    pub async fn list_linked_department_users(
+        &self,
+        request: &linkedcorp::ListLinkedDepartmentUsersRequest,
+    ) -> Result<linkedcorp::ListLinkedDepartmentUsersResponse> {
+        self.inner.call_json(&linkedcorp::LIST_LINKED_DEPARTMENT_USERS, request).await
+    }
+
+    /// 获取互联企业部门成员详情: a linked corp department's members with their attributes.
+    ///
+    /// Sends `POST /cgi-bin/linkedcorp/user/list` (endpoint id `linkedcorp.user.list`).
+    ///
+    /// user包含的属性可在管理端配置 (the attributes are those the admin console lets the app read). Unconfirmed: the official pages (93168–93172) were not in the stored docs; from go-wecom's client, generated from the pages' text, and PowerWeChat's.
+    ///
+    /// **Safe to repeat:** yes
+    ///
+    /// # Parameters (JSON body)
+    ///
+    /// - `department_id` (LinkedDepartmentId, required): 该字段用的是互联应用可见范围接口返回的department_ids参数，用的是 linkedid + '/' + department_id 拼成的字符串. A department from get_linked_perm_list's department_ids.
+    /// - `fetch_child` (FetchChild, optional): 是否递归获取子部门下面的成员：1-递归获取，0-只获取本部门，不传默认只获取本部门成员. Include sub-departments' members.
+    ///
+    /// # Returns
+    ///
+    /// - `userlist` (LinkedUser[]): 成员列表. The members.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) before anything is sent when a parameter breaks a rule above;
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
+    #[cfg(feature = "wecom-linkedcorp")]
+    pub async fn list_linked_users(
+        &self,
+        request: &linkedcorp::ListLinkedUsersRequest,
+    ) -> Result<linkedcorp::ListLinkedUsersResponse> {
+        self.inner.call_json(&linkedcorp::LIST_LINKED_USERS, request).await
+    }
+
+    /// 获取互联企业部门列表: a linked corp department and its sub-departments.
+    ///
+    /// Sends `POST /cgi-bin/linkedcorp/department/list` (endpoint id `linkedcorp.department.list`).
+    ///
+    /// department_id and parentid come back as strings. Unconfirmed: the official pages (93168–93172) were not in the stored docs; from go-wecom's client, generated from the pages' text, and PowerWeChat's.
+    ///
+    /// **Safe to repeat:** yes
+    ///
+    /// # Parameters (JSON body)
+    ///
+    /// - `department_id` (LinkedDepartmentId, required): 该字段用的是互联应用可见范围接口返回的department_ids参数，用的是 linkedid + '/' + department_id 拼成的字符串. A department from get_linked_perm_list's department_ids.
+    ///
+    /// # Returns
+    ///
+    /// - `department_list` (LinkedDepartment[]): 部门列表. The departments.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`](crate::Error::Api) when WeCom (企业微信) answers an error code (see [`error_codes`]); transport, HTTP status and decoding errors otherwise.
+    #[cfg(feature = "wecom-linkedcorp")]
+    pub async fn list_linked_departments(
+        &self,
+        request: &linkedcorp::ListLinkedDepartmentsRequest,
+    ) -> Result<linkedcorp::ListLinkedDepartmentsResponse> {
+        self.inner.call_json(&linkedcorp::LIST_LINKED_DEPARTMENTS, request).await
     }
 
     /// 上传临时素材: upload a temporary file and get its media_id.

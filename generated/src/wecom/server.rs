@@ -195,6 +195,46 @@ pub trait WecomHandler: Authenticate {
         Err(call.not_emulated())
     }
 
+    /// `POST /cgi-bin/linkedcorp/agent/get_perm_list` (linkedcorp.get_perm_list): 获取应用的可见范围: the members and departments of linked corps the app may see.
+    fn get_linked_perm_list(
+        &mut self,
+        call: Call<'_, ()>,
+    ) -> Result<super::linkedcorp::GetLinkedPermListResponse, Refusal> {
+        Err(call.not_emulated())
+    }
+
+    /// `POST /cgi-bin/linkedcorp/user/get` (linkedcorp.user.get): 获取互联企业成员详细信息: one member of a linked corp.
+    fn get_linked_user(
+        &mut self,
+        call: Call<'_, super::linkedcorp::GetLinkedUserRequest>,
+    ) -> Result<super::linkedcorp::GetLinkedUserResponse, Refusal> {
+        Err(call.not_emulated())
+    }
+
+    /// `POST /cgi-bin/linkedcorp/user/simplelist` (linkedcorp.user.simplelist): 获取互联企业部门成员: a linked corp department's members, briefly.
+    fn list_linked_department_users(
+        &mut self,
+        call: Call<'_, super::linkedcorp::ListLinkedDepartmentUsersRequest>,
+    ) -> Result<super::linkedcorp::ListLinkedDepartmentUsersResponse, Refusal> {
+        Err(call.not_emulated())
+    }
+
+    /// `POST /cgi-bin/linkedcorp/user/list` (linkedcorp.user.list): 获取互联企业部门成员详情: a linked corp department's members with their attributes.
+    fn list_linked_users(
+        &mut self,
+        call: Call<'_, super::linkedcorp::ListLinkedUsersRequest>,
+    ) -> Result<super::linkedcorp::ListLinkedUsersResponse, Refusal> {
+        Err(call.not_emulated())
+    }
+
+    /// `POST /cgi-bin/linkedcorp/department/list` (linkedcorp.department.list): 获取互联企业部门列表: a linked corp department and its sub-departments.
+    fn list_linked_departments(
+        &mut self,
+        call: Call<'_, super::linkedcorp::ListLinkedDepartmentsRequest>,
+    ) -> Result<super::linkedcorp::ListLinkedDepartmentsResponse, Refusal> {
+        Err(call.not_emulated())
+    }
+
     /// `POST /cgi-bin/media/upload` (media.upload): 上传临时素材: upload a temporary file and get its media_id.
     fn upload_media(
         &mut self,
@@ -640,6 +680,66 @@ pub static GET_EXPORT_RESULT_ROUTE: Route = Route {
     violation_codes: &[],
     missing_codes: &[],
     success_envelope: "{\"errcode\":0,\"errmsg\":\"ok\"}",
+    partial_envelope: None,
+    rows_field: None,
+};
+
+/// How the server takes `linkedcorp.get_perm_list`.
+pub static GET_LINKED_PERM_LIST_ROUTE: Route = Route {
+    endpoint: &super::linkedcorp::GET_LINKED_PERM_LIST,
+    in_query: false,
+    multipart: false,
+    violation_codes: &[],
+    missing_codes: &[],
+    success_envelope: "",
+    partial_envelope: None,
+    rows_field: None,
+};
+
+/// How the server takes `linkedcorp.user.get`.
+pub static GET_LINKED_USER_ROUTE: Route = Route {
+    endpoint: &super::linkedcorp::GET_LINKED_USER,
+    in_query: false,
+    multipart: false,
+    violation_codes: &[],
+    missing_codes: &[],
+    success_envelope: "",
+    partial_envelope: None,
+    rows_field: None,
+};
+
+/// How the server takes `linkedcorp.user.simplelist`.
+pub static LIST_LINKED_DEPARTMENT_USERS_ROUTE: Route = Route {
+    endpoint: &super::linkedcorp::LIST_LINKED_DEPARTMENT_USERS,
+    in_query: false,
+    multipart: false,
+    violation_codes: &[],
+    missing_codes: &[],
+    success_envelope: "",
+    partial_envelope: None,
+    rows_field: None,
+};
+
+/// How the server takes `linkedcorp.user.list`.
+pub static LIST_LINKED_USERS_ROUTE: Route = Route {
+    endpoint: &super::linkedcorp::LIST_LINKED_USERS,
+    in_query: false,
+    multipart: false,
+    violation_codes: &[],
+    missing_codes: &[],
+    success_envelope: "",
+    partial_envelope: None,
+    rows_field: None,
+};
+
+/// How the server takes `linkedcorp.department.list`.
+pub static LIST_LINKED_DEPARTMENTS_ROUTE: Route = Route {
+    endpoint: &super::linkedcorp::LIST_LINKED_DEPARTMENTS,
+    in_query: false,
+    multipart: false,
+    violation_codes: &[],
+    missing_codes: &[],
+    success_envelope: "",
     partial_envelope: None,
     rows_field: None,
 };
@@ -1134,6 +1234,56 @@ pub fn dispatch<H: WecomHandler + ?Sized>(
                 |_| true,
             )
         }
+        "/cgi-bin/linkedcorp/agent/get_perm_list" => {
+            serve(
+                &SERVER,
+                &GET_LINKED_PERM_LIST_ROUTE,
+                incoming,
+                handler,
+                H::get_linked_perm_list,
+                |_| true,
+            )
+        }
+        "/cgi-bin/linkedcorp/user/get" => {
+            serve(
+                &SERVER,
+                &GET_LINKED_USER_ROUTE,
+                incoming,
+                handler,
+                H::get_linked_user,
+                |_| true,
+            )
+        }
+        "/cgi-bin/linkedcorp/user/simplelist" => {
+            serve(
+                &SERVER,
+                &LIST_LINKED_DEPARTMENT_USERS_ROUTE,
+                incoming,
+                handler,
+                H::list_linked_department_users,
+                |_| true,
+            )
+        }
+        "/cgi-bin/linkedcorp/user/list" => {
+            serve(
+                &SERVER,
+                &LIST_LINKED_USERS_ROUTE,
+                incoming,
+                handler,
+                H::list_linked_users,
+                |_| true,
+            )
+        }
+        "/cgi-bin/linkedcorp/department/list" => {
+            serve(
+                &SERVER,
+                &LIST_LINKED_DEPARTMENTS_ROUTE,
+                incoming,
+                handler,
+                H::list_linked_departments,
+                |_| true,
+            )
+        }
         "/cgi-bin/media/upload" => {
             serve(
                 &SERVER,
@@ -1359,12 +1509,20 @@ pub fn emulated<H: WecomHandler + ?Sized>(handler: &mut H) -> Vec<(&'static str,
         START_EXPORT_DEPARTMENTS_ROUTE, handler, H::start_export_departments)),
         ("export.taguser", is_emulated(& SERVER, & START_EXPORT_TAG_USERS_ROUTE, handler,
         H::start_export_tag_users)), ("export.get_result", is_emulated(& SERVER, &
-        GET_EXPORT_RESULT_ROUTE, handler, H::get_export_result)), ("media.upload",
-        is_emulated(& SERVER, & UPLOAD_MEDIA_ROUTE, handler, H::upload_media)),
-        ("tag.create", is_emulated(& SERVER, & CREATE_TAG_ROUTE, handler,
-        H::create_tag)), ("tag.update", is_emulated(& SERVER, & UPDATE_TAG_ROUTE,
-        handler, H::update_tag)), ("tag.delete", is_emulated(& SERVER, &
-        DELETE_TAG_ROUTE, handler, H::delete_tag)), ("tag.get", is_emulated(& SERVER, &
+        GET_EXPORT_RESULT_ROUTE, handler, H::get_export_result)),
+        ("linkedcorp.get_perm_list", is_emulated(& SERVER, & GET_LINKED_PERM_LIST_ROUTE,
+        handler, H::get_linked_perm_list)), ("linkedcorp.user.get", is_emulated(& SERVER,
+        & GET_LINKED_USER_ROUTE, handler, H::get_linked_user)),
+        ("linkedcorp.user.simplelist", is_emulated(& SERVER, &
+        LIST_LINKED_DEPARTMENT_USERS_ROUTE, handler, H::list_linked_department_users)),
+        ("linkedcorp.user.list", is_emulated(& SERVER, & LIST_LINKED_USERS_ROUTE,
+        handler, H::list_linked_users)), ("linkedcorp.department.list", is_emulated(&
+        SERVER, & LIST_LINKED_DEPARTMENTS_ROUTE, handler, H::list_linked_departments)),
+        ("media.upload", is_emulated(& SERVER, & UPLOAD_MEDIA_ROUTE, handler,
+        H::upload_media)), ("tag.create", is_emulated(& SERVER, & CREATE_TAG_ROUTE,
+        handler, H::create_tag)), ("tag.update", is_emulated(& SERVER, &
+        UPDATE_TAG_ROUTE, handler, H::update_tag)), ("tag.delete", is_emulated(& SERVER,
+        & DELETE_TAG_ROUTE, handler, H::delete_tag)), ("tag.get", is_emulated(& SERVER, &
         GET_TAG_USERS_ROUTE, handler, H::get_tag_users)), ("tag.addtagusers",
         is_emulated(& SERVER, & ADD_TAG_USERS_ROUTE, handler, H::add_tag_users)),
         ("tag.deltagusers", is_emulated(& SERVER, & DELETE_TAG_USERS_ROUTE, handler,

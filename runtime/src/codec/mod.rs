@@ -501,6 +501,51 @@ macro_rules! json_object {
     )*};
 }
 
+/// Part `index` of a compound id of `count` parts joined by `separator` (the last part takes
+/// the rest); empty when the text lacks it.
+pub fn id_part(text: &str, separator: char, count: usize, index: usize) -> &str {
+    text.splitn(count, separator).nth(index).unwrap_or("")
+}
+
+/// Whether `text` has all `count` parts of a compound id, none empty.
+pub fn id_is_whole(text: &str, separator: char, count: usize) -> bool {
+    let parts: Vec<&str> = text.splitn(count, separator).collect();
+    parts.len() == count && parts.iter().all(|p| !p.is_empty())
+}
+
+/// Everything a generated compound id (a newtype over its text) needs: JSON as a string,
+/// validation text, display, presence.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! wire_id {
+    ($name:ident) => {
+        impl $crate::codec::FromJson for $name {
+            fn read(
+                value: &mut dyn $crate::codec::ValueReader,
+            ) -> ::std::result::Result<Self, $crate::codec::DecodeError> {
+                // As the server sends it: a reader asks for the parts it needs.
+                value.string().map($name)
+            }
+        }
+        impl $crate::codec::ToJson for $name {
+            fn write_json(&self, out: &mut $crate::codec::JsonOut) {
+                out.str(&self.0);
+            }
+        }
+        impl $crate::validate::WireText for $name {
+            fn wire_text(&self) -> String {
+                self.0.clone()
+            }
+        }
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+        $crate::json_object!($name);
+    };
+}
+
 /// Everything a generated enum needs beyond its variants and wire values: JSON, validation
 /// text, presence. `int` enums have [`IntEnum`] wire values, `str` enums [`StrEnum`] ones.
 #[macro_export]

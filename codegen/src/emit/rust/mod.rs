@@ -571,6 +571,7 @@ pub(crate) fn group_module(service: &ServiceIr, g: &GroupIr) -> String {
         TypeIr::Enum(e) => scope.enum_type(e),
         TypeIr::Union(u) => scope.union_type(u),
         TypeIr::View(v) => scope.view_type(v),
+        TypeIr::Id(i) => scope.id_type(i),
     });
     let items = g.endpoints.iter().map(|e| scope.endpoint_items(e));
     let events = scope.events(&g.events);

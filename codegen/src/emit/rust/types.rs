@@ -339,6 +339,65 @@ impl Scope<'_> {
         }
     }
 
+    /// A compound id: a newtype over its text, made from its parts and read back into them.
+    pub(crate) fn id_type(&self, t: &IdIr) -> TokenStream {
+        let name = format_ident!("{}", t.name);
+        let sep = t.separator;
+        let shape = t.parts.join(&sep.to_string());
+        let tdoc = doc(&format!(
+            "{}\n\nA compound id, `{shape}` on the wire: a type of its own, so it is not mixed up with a plain id.",
+            md(&t.description)
+        ));
+        let count = proc_macro2::Literal::usize_unsuffixed(t.parts.len());
+        let params = t.parts.iter().map(|p| {
+            let id = ident(p);
+            quote!(#id: impl AsRef<str>)
+        });
+        let pieces = t.parts.iter().map(|p| {
+            let id = ident(p);
+            quote!(#id.as_ref())
+        });
+        let accessors = t.parts.iter().enumerate().map(|(i, p)| {
+            let id = ident(p);
+            let index = proc_macro2::Literal::usize_unsuffixed(i);
+            let adoc = doc(&format!("Its `{p}` part (empty when the text lacks it)."));
+            quote! {
+                #adoc
+                pub fn #id(&self) -> &str {
+                    qywx_runtime::codec::id_part(&self.0, #sep, #count, #index)
+                }
+            }
+        });
+        let new_doc = doc(&format!("The id of its parts: `{shape}`."));
+        quote! {
+            #tdoc
+            #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+            pub struct #name(String);
+
+            impl #name {
+                #new_doc
+                pub fn new(#(#params),*) -> Self {
+                    Self([#(#pieces),*].join(&#sep.to_string()))
+                }
+
+                /// The id of its text; `None` unless it has every part.
+                pub fn parse(text: impl Into<String>) -> Option<Self> {
+                    let text = text.into();
+                    qywx_runtime::codec::id_is_whole(&text, #sep, #count).then_some(Self(text))
+                }
+
+                /// The id as it goes on the wire.
+                pub fn as_str(&self) -> &str {
+                    &self.0
+                }
+
+                #(#accessors)*
+            }
+
+            qywx_runtime::wire_id!(#name);
+        }
+    }
+
     pub(crate) fn union_type(&self, u: &UnionIr) -> TokenStream {
         let t = u;
         let name = format_ident!("{}", t.name);
