@@ -12,7 +12,9 @@
 //! the IV its first 16 bytes, the padding PKCS#7 to 32-byte blocks. Whether the file is the raw
 //! ciphertext or its base64 text, and whether the plaintext is the JSON alone or framed like a
 //! callback message (16 random bytes, a 4-byte length, the JSON, the receive id), is not said:
-//! every one of the four forms is told apart and read (see [`FileForm`]).
+//! every one of the four forms is told apart and read (see [`FileForm`]). None of the four is
+//! confirmed by a published source or a live export; the emulator serves the raw ciphertext of
+//! the bare JSON, the likeliest (its `export` module gives the reasons).
 
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
