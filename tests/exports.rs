@@ -60,6 +60,25 @@ async fn a_directory_streams_out_as_typed_rows_across_files() {
 }
 
 #[tokio::test]
+async fn an_empty_key_gets_a_fresh_one() {
+    let (_running, client) = emulator(5, FileForm::default()).await;
+    let files = client
+        .export_simple_users(&qywx::wecom::export::StartExportSimpleUsersRequest::new(""))
+        .await
+        .unwrap()
+        .wait(&quick(), |_| {})
+        .await
+        .unwrap();
+    let mut rows = files.rows();
+    let mut count = 0;
+    while let Some(row) = rows.next_row().await {
+        row.unwrap();
+        count += 1;
+    }
+    assert_eq!(count, 5);
+}
+
+#[tokio::test]
 async fn every_file_form_reads() {
     for base64 in [false, true] {
         for framed in [false, true] {

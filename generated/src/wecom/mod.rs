@@ -3543,18 +3543,22 @@ impl WecomClient {
 
     /// Exports every member the app may see (userid, name, departments, open_userid), a row per member.
     ///
-    /// Starts the export with [`start_export_simple_users`](Self::start_export_simple_users) and answers it at once: [`Export::wait`](qywx_runtime::export::Export::wait) polls [`get_export_result`](Self::get_export_result) until its files are listed, and [`ExportFiles::rows`](qywx_runtime::export::ExportFiles::rows) streams the rows of their `userlist` lists: each file downloaded (a broken download resumed with `Range`), its size and MD5 checked before it is read, decrypted with the request's `encoding_aeskey` and read a row at a time. [`new_aes_key`](qywx_runtime::export::new_aes_key) makes a key.
+    /// Starts the export with [`start_export_simple_users`](Self::start_export_simple_users) and answers it at once: [`Export::wait`](qywx_runtime::export::Export::wait) polls [`get_export_result`](Self::get_export_result) until its files are listed, and [`ExportFiles::rows`](qywx_runtime::export::ExportFiles::rows) streams the rows of their `userlist` lists: each file downloaded (a broken download resumed with `Range`), its size and MD5 checked before it is read, decrypted with the request's `encoding_aeskey` and read a row at a time. An empty `encoding_aeskey` gets a fresh one ([`new_aes_key`](qywx_runtime::export::new_aes_key)), kept by the export.
     #[cfg(feature = "wecom-export")]
     pub async fn export_simple_users(
         &self,
         request: &export::StartExportSimpleUsersRequest,
     ) -> Result<qywx_runtime::export::Export<Self, user::UserBrief>> {
-        let started = self.start_export_simple_users(request).await?;
+        let mut request = request.clone();
+        if request.encoding_aeskey.is_empty() {
+            request.encoding_aeskey = qywx_runtime::export::new_aes_key();
+        }
+        let started = self.start_export_simple_users(&request).await?;
         qywx_runtime::export::Export::new(qywx_runtime::export::ExportStart {
             client: self.clone(),
             endpoint: export::START_EXPORT_SIMPLE_USERS.id,
             id: started.jobid,
-            aeskey: request.encoding_aeskey.clone(),
+            aeskey: request.encoding_aeskey,
             list: "userlist",
             poll: Self::poll_get_export_result,
             http: self.inner.download_client(),
@@ -3594,18 +3598,22 @@ impl WecomClient {
 
     /// Exports every member the app may see with the details user/list answers, a row per member.
     ///
-    /// Starts the export with [`start_export_users`](Self::start_export_users) and answers it at once: [`Export::wait`](qywx_runtime::export::Export::wait) polls [`get_export_result`](Self::get_export_result) until its files are listed, and [`ExportFiles::rows`](qywx_runtime::export::ExportFiles::rows) streams the rows of their `userlist` lists: each file downloaded (a broken download resumed with `Range`), its size and MD5 checked before it is read, decrypted with the request's `encoding_aeskey` and read a row at a time. [`new_aes_key`](qywx_runtime::export::new_aes_key) makes a key.
+    /// Starts the export with [`start_export_users`](Self::start_export_users) and answers it at once: [`Export::wait`](qywx_runtime::export::Export::wait) polls [`get_export_result`](Self::get_export_result) until its files are listed, and [`ExportFiles::rows`](qywx_runtime::export::ExportFiles::rows) streams the rows of their `userlist` lists: each file downloaded (a broken download resumed with `Range`), its size and MD5 checked before it is read, decrypted with the request's `encoding_aeskey` and read a row at a time. An empty `encoding_aeskey` gets a fresh one ([`new_aes_key`](qywx_runtime::export::new_aes_key)), kept by the export.
     #[cfg(feature = "wecom-export")]
     pub async fn export_users(
         &self,
         request: &export::StartExportUsersRequest,
     ) -> Result<qywx_runtime::export::Export<Self, user::Member>> {
-        let started = self.start_export_users(request).await?;
+        let mut request = request.clone();
+        if request.encoding_aeskey.is_empty() {
+            request.encoding_aeskey = qywx_runtime::export::new_aes_key();
+        }
+        let started = self.start_export_users(&request).await?;
         qywx_runtime::export::Export::new(qywx_runtime::export::ExportStart {
             client: self.clone(),
             endpoint: export::START_EXPORT_USERS.id,
             id: started.jobid,
-            aeskey: request.encoding_aeskey.clone(),
+            aeskey: request.encoding_aeskey,
             list: "userlist",
             poll: Self::poll_get_export_result,
             http: self.inner.download_client(),
@@ -3647,18 +3655,22 @@ impl WecomClient {
 
     /// Exports every department the app may see, a row per department.
     ///
-    /// Starts the export with [`start_export_departments`](Self::start_export_departments) and answers it at once: [`Export::wait`](qywx_runtime::export::Export::wait) polls [`get_export_result`](Self::get_export_result) until its files are listed, and [`ExportFiles::rows`](qywx_runtime::export::ExportFiles::rows) streams the rows of their `department` lists: each file downloaded (a broken download resumed with `Range`), its size and MD5 checked before it is read, decrypted with the request's `encoding_aeskey` and read a row at a time. [`new_aes_key`](qywx_runtime::export::new_aes_key) makes a key.
+    /// Starts the export with [`start_export_departments`](Self::start_export_departments) and answers it at once: [`Export::wait`](qywx_runtime::export::Export::wait) polls [`get_export_result`](Self::get_export_result) until its files are listed, and [`ExportFiles::rows`](qywx_runtime::export::ExportFiles::rows) streams the rows of their `department` lists: each file downloaded (a broken download resumed with `Range`), its size and MD5 checked before it is read, decrypted with the request's `encoding_aeskey` and read a row at a time. An empty `encoding_aeskey` gets a fresh one ([`new_aes_key`](qywx_runtime::export::new_aes_key)), kept by the export.
     #[cfg(feature = "wecom-export")]
     pub async fn export_departments(
         &self,
         request: &export::StartExportDepartmentsRequest,
     ) -> Result<qywx_runtime::export::Export<Self, department::Department>> {
-        let started = self.start_export_departments(request).await?;
+        let mut request = request.clone();
+        if request.encoding_aeskey.is_empty() {
+            request.encoding_aeskey = qywx_runtime::export::new_aes_key();
+        }
+        let started = self.start_export_departments(&request).await?;
         qywx_runtime::export::Export::new(qywx_runtime::export::ExportStart {
             client: self.clone(),
             endpoint: export::START_EXPORT_DEPARTMENTS.id,
             id: started.jobid,
-            aeskey: request.encoding_aeskey.clone(),
+            aeskey: request.encoding_aeskey,
             list: "department",
             poll: Self::poll_get_export_result,
             http: self.inner.download_client(),
@@ -3701,18 +3713,22 @@ impl WecomClient {
 
     /// Exports a tag's members (a row per member); its departments (`partylist`) and name come with each file's other members.
     ///
-    /// Starts the export with [`start_export_tag_users`](Self::start_export_tag_users) and answers it at once: [`Export::wait`](qywx_runtime::export::Export::wait) polls [`get_export_result`](Self::get_export_result) until its files are listed, and [`ExportFiles::rows`](qywx_runtime::export::ExportFiles::rows) streams the rows of their `userlist` lists: each file downloaded (a broken download resumed with `Range`), its size and MD5 checked before it is read, decrypted with the request's `encoding_aeskey` and read a row at a time. [`new_aes_key`](qywx_runtime::export::new_aes_key) makes a key.
+    /// Starts the export with [`start_export_tag_users`](Self::start_export_tag_users) and answers it at once: [`Export::wait`](qywx_runtime::export::Export::wait) polls [`get_export_result`](Self::get_export_result) until its files are listed, and [`ExportFiles::rows`](qywx_runtime::export::ExportFiles::rows) streams the rows of their `userlist` lists: each file downloaded (a broken download resumed with `Range`), its size and MD5 checked before it is read, decrypted with the request's `encoding_aeskey` and read a row at a time. An empty `encoding_aeskey` gets a fresh one ([`new_aes_key`](qywx_runtime::export::new_aes_key)), kept by the export.
     #[cfg(feature = "wecom-export")]
     pub async fn export_tag_users(
         &self,
         request: &export::StartExportTagUsersRequest,
     ) -> Result<qywx_runtime::export::Export<Self, user::UserBrief>> {
-        let started = self.start_export_tag_users(request).await?;
+        let mut request = request.clone();
+        if request.encoding_aeskey.is_empty() {
+            request.encoding_aeskey = qywx_runtime::export::new_aes_key();
+        }
+        let started = self.start_export_tag_users(&request).await?;
         qywx_runtime::export::Export::new(qywx_runtime::export::ExportStart {
             client: self.clone(),
             endpoint: export::START_EXPORT_TAG_USERS.id,
             id: started.jobid,
-            aeskey: request.encoding_aeskey.clone(),
+            aeskey: request.encoding_aeskey,
             list: "userlist",
             poll: Self::poll_get_export_result,
             http: self.inner.download_client(),

@@ -31,7 +31,7 @@ impl Scope<'_> {
              and [`ExportFiles::rows`](qywx_runtime::export::ExportFiles::rows) streams the rows of their `{list}` lists: \
              each file downloaded (a broken download resumed with `Range`), its size and MD5 checked before it is read, \
              decrypted with the request's `{key}` and read a row at a time. \
-             [`new_aes_key`](qywx_runtime::export::new_aes_key) makes a key.",
+             An empty `{key}` gets a fresh one ([`new_aes_key`](qywx_runtime::export::new_aes_key)), kept by the export.",
             x.summary,
             starter = e.spec.name,
             result = x.result.method,
@@ -41,12 +41,16 @@ impl Scope<'_> {
             #method_doc
             #cfg
             pub async fn #method(&self, request: &#starter_request) -> Result<qywx_runtime::export::Export<Self, #row>> {
-                let started = self.#starter(request).await?;
+                let mut request = request.clone();
+                if request.#key.is_empty() {
+                    request.#key = qywx_runtime::export::new_aes_key();
+                }
+                let started = self.#starter(&request).await?;
                 qywx_runtime::export::Export::new(qywx_runtime::export::ExportStart {
                     client: self.clone(),
                     endpoint: #starter_const.id,
                     id: started.#job_id,
-                    aeskey: request.#key.clone(),
+                    aeskey: request.#key,
                     list: #list,
                     poll: Self::#poll,
                     http: self.inner.download_client(),
