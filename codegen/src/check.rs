@@ -64,6 +64,15 @@ pub(crate) fn check_with<'a>(
         for e in &s.error_codes {
             provenance.check_item(&e.source, &e.origin, &mut errs);
         }
+        if let Some(r) = &s.rate_limits {
+            provenance.check_item(&r.source, &s.origin, &mut errs);
+            if !s.error_codes.iter().any(|c| c.name == r.code) {
+                errs.push(s.origin.err_at(".rate_limits.code", format!("`{}` is not one of the service's error codes", r.code)));
+            }
+            if r.per_app.iter().chain(&r.per_ip).any(|w| w.calls == 0 || w.seconds == 0) {
+                errs.push(s.origin.err_at(".rate_limits", "a window allows at least one call in at least one second"));
+            }
+        }
         for h in &s.http_statuses {
             provenance.check_item(&h.source, &h.origin, &mut errs);
             if !(400..600).contains(&h.status) {

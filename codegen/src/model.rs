@@ -389,10 +389,37 @@ pub struct Service {
     /// What a client does with documented HTTP statuses (Tuzhan 401: the token is bad).
     #[serde(default)]
     pub http_statuses: Vec<HttpStatus>,
+    /// The documented call limits per API, which the client keeps before sending.
+    #[serde(default)]
+    pub rate_limits: Option<RateLimitsDef>,
     /// Codes a server answers for requests it cannot take (names from `error_codes`). The
     /// generated server side (emulator) uses them; a field's or constraint's `violation_code`
     /// overrides `invalid_request` for its own violations.
     pub request_errors: RequestErrors,
+}
+
+/// A service's call limits per API (WeCom's 访问频率限制).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitsDef {
+    /// The code a call over a limit answers (a name from `error_codes`).
+    pub code: String,
+    /// Per app (WeCom: per company) and API.
+    pub per_app: Vec<RateWindowDef>,
+    /// Per source address and API.
+    #[serde(default)]
+    pub per_ip: Vec<RateWindowDef>,
+    /// Where they are documented.
+    pub source: Sources,
+}
+
+/// At most `calls` per `seconds`; one more blocks the API for `blocked_seconds`.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RateWindowDef {
+    pub calls: u64,
+    pub seconds: u64,
+    pub blocked_seconds: u64,
 }
 
 /// Error codes for requests a server rejects before any endpoint logic.

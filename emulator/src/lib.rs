@@ -34,6 +34,7 @@
 mod callbacks;
 mod downloads;
 pub mod faults;
+mod quota;
 mod server;
 mod state;
 mod tuzhan;
@@ -52,6 +53,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use faults::{Fault, FaultHandle, FaultKind};
+pub use quota::RateLimit;
 pub use tuzhan::{TuzhanDepartment, TuzhanEmployee};
 
 use state::Shared;
@@ -121,6 +123,7 @@ pub(crate) struct Config {
     pub callback_timeout: Duration,
     pub callback_retries: u32,
     pub export_form: qywx::runtime::export::FileForm,
+    pub rate_limit: Option<quota::RateLimit>,
 }
 
 /// The app's callback URL and secrets, as configured in the admin console.
@@ -151,6 +154,7 @@ impl Default for Config {
             callback_timeout: Duration::from_secs(5),
             callback_retries: 3,
             export_form: Default::default(),
+            rate_limit: None,
         }
     }
 }
@@ -275,6 +279,14 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Enforces `limit` per API for the company and for each source address, answering 45009
+    /// and blocking the API for the window like WeCom (default: no limit). WeCom's own are
+    /// 10,000 calls a minute per company and 20,000 per address; a test uses a small one.
+    pub fn rate_limit(mut self, limit: RateLimit) -> Self {
+        self.config.rate_limit = Some(limit);
+        self
+    }
+
     /// The configured emulator.
     pub fn build(self) -> Emulator {
         Emulator { config: self.config }
@@ -331,6 +343,7 @@ impl Emulator {
         let app = server::router(Arc::clone(&shared));
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
+            let app = app.into_make_service_with_connect_info::<SocketAddr>();
             let serve = axum::serve(listener, app).with_graceful_shutdown(async {
                 let _ = stopped.await;
             });
@@ -447,6 +460,11 @@ impl RunningEmulator {
     /// their outcome, injected faults included.
     pub fn calls(&self, path: &str) -> usize {
         self.shared.lock().calls.get(path).copied().unwrap_or(0)
+    }
+
+    /// Calls answered 45009 by the rate limit (see [`EmulatorBuilder::rate_limit`]).
+    pub fn rate_limited_calls(&self) -> usize {
+        self.shared.lock().quotas.refused
     }
 
     /// Requests received for any endpoint of either service.

@@ -3,7 +3,7 @@
 //! ```text
 //! cargo run -p qywx-emulator -- [--port N] [--wecom-corpid ID --wecom-secret S]
 //!                               [--tuzhan-appid ID --tuzhan-secret S] [--token-ttl SECONDS]
-//!                               [--job-duration-ms MS] [--members N]
+//!                               [--job-duration-ms MS] [--members N] [--rate-limit CALLS/WINDOW]
 //!                               [--callback-url URL --callback-token T --callback-aes-key K]
 //!                               [--callback-minimal] [--callback-timeout-ms MS]
 //! cargo run -p qywx-emulator -- --not-emulated   # lists spec endpoints with no behaviour yet
@@ -16,7 +16,7 @@ use qywx_emulator::{
     Emulator, DEFAULT_CHAIN_ID, DEFAULT_TUZHAN_APPID, DEFAULT_TUZHAN_SECRET, DEFAULT_WECOM_CORPID, DEFAULT_WECOM_SECRET,
 };
 
-const USAGE: &str = "usage: qywx-emulator [--port N] [--wecom-corpid ID] [--wecom-secret S] [--tuzhan-appid ID] [--tuzhan-secret S] [--token-ttl SECONDS] [--job-duration-ms MS] [--members N] [--callback-url URL --callback-token T --callback-aes-key K] [--callback-minimal] [--callback-timeout-ms MS]\n       qywx-emulator --not-emulated   (lists the spec endpoints with no emulator behaviour yet; exit 1 if any)";
+const USAGE: &str = "usage: qywx-emulator [--port N] [--wecom-corpid ID] [--wecom-secret S] [--tuzhan-appid ID] [--tuzhan-secret S] [--token-ttl SECONDS] [--job-duration-ms MS] [--members N] [--rate-limit CALLS/WINDOW (600/10s)] [--callback-url URL --callback-token T --callback-aes-key K] [--callback-minimal] [--callback-timeout-ms MS]\n       qywx-emulator --not-emulated   (lists the spec endpoints with no emulator behaviour yet; exit 1 if any)";
 
 #[derive(Default)]
 struct Args {
@@ -28,6 +28,7 @@ struct Args {
     token_ttl: Option<u64>,
     job_duration_ms: Option<u64>,
     members: Option<usize>,
+    rate_limit: Option<qywx_emulator::RateLimit>,
     callback_url: Option<String>,
     callback_token: Option<String>,
     callback_aes_key: Option<String>,
@@ -46,8 +47,9 @@ fn parse_args() -> Result<Args, String> {
             args.callback_minimal = true;
             continue;
         }
-        const FLAGS: [&str; 12] = [
+        const FLAGS: [&str; 13] = [
             "--members",
+            "--rate-limit",
             "--port",
             "--wecom-corpid",
             "--wecom-secret",
@@ -82,6 +84,12 @@ fn parse_args() -> Result<Args, String> {
                     value
                         .parse()
                         .map_err(|_| format!("--job-duration-ms: not a number of milliseconds: {value:?}"))?,
+                )
+            }
+            "--rate-limit" => {
+                args.rate_limit = Some(
+                    qywx_emulator::RateLimit::parse(&value)
+                        .ok_or_else(|| format!("--rate-limit: not CALLS/WINDOW (600/10s, 10000/1m): {value:?}"))?,
                 )
             }
             "--members" => {
@@ -139,6 +147,9 @@ async fn main() -> ExitCode {
     }
     if let Some(members) = args.members {
         builder = builder.members(members);
+    }
+    if let Some(limit) = args.rate_limit {
+        builder = builder.rate_limit(limit);
     }
     if let (Some(url), Some(token), Some(key)) = (&args.callback_url, &args.callback_token, &args.callback_aes_key) {
         builder = builder.callback(url, token, key).callback_minimal_fields(args.callback_minimal);

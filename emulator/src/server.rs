@@ -4,10 +4,11 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Display;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -95,6 +96,7 @@ const MAX_BODY_BYTES: usize = (20 << 20) + (64 << 10);
 /// Every call of either service goes through here: count, faults, routing, auth, handler.
 async fn serve_api(
     State(shared): State<Arc<Shared>>,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
@@ -119,11 +121,19 @@ async fn serve_api(
             return json_response(status, &reply.body, false);
         }
     };
-    let firing = {
+    let (firing, admitted) = {
         let mut inner = shared.lock();
         *inner.calls.entry(path.to_owned()).or_default() += 1;
-        inner.faults.fire(path)
+        let is_token = path == service_token_path(service);
+        let admitted = match shared.config.rate_limit {
+            Some(limit) if !is_token => inner.quotas.admit(limit, path, Some(from.ip())),
+            _ => true,
+        };
+        (inner.faults.fire(path), admitted)
     };
+    if !admitted {
+        return fault_response(service, &FaultKind::RateLimited);
+    }
     if let Some(delay) = firing.delay {
         tokio::time::sleep(delay).await;
     }
@@ -204,6 +214,14 @@ impl qywx::runtime::Stream for FailingBody {
     ) -> std::task::Poll<Option<Self::Item>> {
         let cut = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "answer dropped (injected fault)");
         std::task::Poll::Ready(Some(Err(cut)))
+    }
+}
+
+/// The token endpoint's path of `service` (not counted by the rate limit).
+fn service_token_path(service: Service) -> &'static str {
+    match service {
+        Service::Wecom => qywx::wecom::SERVICE.auth.token_endpoint.path,
+        Service::Tuzhan => qywx::tuzhan::SERVICE.auth.token_endpoint.path,
     }
 }
 

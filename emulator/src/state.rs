@@ -33,6 +33,7 @@ impl Shared {
             faults: FaultQueue::default(),
             calls: HashMap::new(),
             outbox: Vec::new(),
+            quotas: Default::default(),
         };
         Shared {
             config,
@@ -61,6 +62,8 @@ pub(crate) struct Inner {
     pub calls: HashMap<String, usize>,
     /// Messages to push once the call is answered (batch jobs' completion events).
     pub outbox: Vec<callbacks::Push>,
+    /// The rate limit's budgets.
+    pub quotas: crate::quota::Quotas,
 }
 
 impl Inner {

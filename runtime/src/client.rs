@@ -10,6 +10,7 @@ use std::time::Duration;
 use reqwest::Url;
 use serde_json::Value;
 
+use crate::rate_limit::RateLimits;
 use crate::codec::{to_text, Decoded, FromJson, ToJson, ValueReader};
 use crate::envelope;
 use crate::spec::{EndpointSpec, ServiceSpec, TokenPlacement};
@@ -71,6 +72,11 @@ pub struct ClientOptions {
     /// What carries the requests; `None`: reqwest (`http_client`, or one built with the
     /// timeouts above). Wrap it to count or trace calls, or answer in process in tests.
     pub transport: Option<Arc<dyn Transport>>,
+    /// The call budgets kept before sending (see [`crate::rate_limit`]); `None`: the spec's.
+    pub rate_limits: Option<RateLimits>,
+    /// How long a call may wait for room in its budgets; `None`: it fails at once with
+    /// [`Error::RateLimited`] instead.
+    pub rate_limit_wait: Option<Duration>,
 }
 
 impl ClientOptions {
@@ -151,6 +157,19 @@ impl ClientOptions {
         self.retry_unsafe_on_503 = retry;
         self
     }
+
+    /// Keeps these budgets instead of the spec's (`RateLimits::none()` to keep none).
+    pub fn rate_limits(mut self, limits: RateLimits) -> Self {
+        self.rate_limits = Some(limits);
+        self
+    }
+
+    /// Waits at most `wait` for room in a budget (`None`: fail at once with
+    /// [`Error::RateLimited`]). Default 60 s, the block a minute's limit would cost.
+    pub fn rate_limit_wait(mut self, wait: Option<Duration>) -> Self {
+        self.rate_limit_wait = wait;
+        self
+    }
 }
 
 impl Default for ClientOptions {
@@ -168,6 +187,8 @@ impl Default for ClientOptions {
             token_store: None,
             retry_unsafe_on_503: false,
             transport: None,
+            rate_limits: None,
+            rate_limit_wait: Some(Duration::from_secs(60)),
         }
     }
 }
@@ -191,6 +212,8 @@ struct Inner {
     credentials: Credentials,
     options: ClientOptions,
     tokens: TokenProvider,
+    /// The budgets kept: the caller's, else the spec's.
+    limits: RateLimits,
 }
 
 /// An endpoint's URL as a client keeps it: without a query, and the URL of a call with no
@@ -258,8 +281,13 @@ impl ServiceClient {
             options.refresh_margin,
             options.token_lock_ttl,
         );
+        let limits = options.rate_limits.clone().unwrap_or_else(|| match service.rate_limits {
+            Some(spec) => RateLimits::new(spec.per_app.to_vec(), spec.per_ip.to_vec()),
+            None => RateLimits::none(),
+        });
         Ok(ServiceClient {
             inner: Arc::new(Inner {
+                limits,
                 service,
                 base_url,
                 base,
@@ -499,6 +527,9 @@ impl ServiceClient {
         let mut maybe_applied = false;
         loop {
             let token = if endpoint.auth { Some(self.token_future().await?) } else { None };
+            if endpoint.auth {
+                self.take_place(endpoint).await?;
+            }
             let error = match self.send_once(endpoint, payload, token.as_ref(), keep).await {
                 Ok(()) => return Ok(None),
                 Err(error) => error,
@@ -511,6 +542,7 @@ impl ServiceClient {
                     }));
                 }
             }
+            self.note_rate_limited(endpoint, &error);
             let failure = Failure::of(&error, self.inner.service);
             maybe_applied |= failure.may_have_applied();
             match decide(failure, CallFacts::of(endpoint, self.inner.options.retry_unsafe_on_503)) {
@@ -535,6 +567,48 @@ impl ServiceClient {
             tracing::debug!(endpoint = endpoint.id, retry = retries, delay_ms = delay.as_millis() as u64, error = %error, "retrying");
             tokio::time::sleep(delay).await;
         }
+    }
+
+    /// Takes a place in the call's budgets, waiting for room up to the client's bound.
+    async fn take_place(&self, endpoint: &'static EndpointSpec) -> Result<()> {
+        let options = &self.inner.options;
+        let limits = &self.inner.limits;
+        if limits.per_app.is_empty() && limits.per_ip.is_empty() && self.inner.service.rate_limits.is_none() {
+            return Ok(());
+        }
+        let started = std::time::Instant::now();
+        loop {
+            match crate::rate_limit::shared().try_acquire(self.token_key(), endpoint.id, limits) {
+                Ok(()) => return Ok(()),
+                Err(wait) => {
+                    let waited = started.elapsed();
+                    match options.rate_limit_wait {
+                        Some(bound) if waited + wait <= bound => {
+                            tracing::debug!(endpoint = endpoint.id, wait_ms = wait.as_millis() as u64, "waiting for room in a rate limit");
+                            tokio::time::sleep(wait).await;
+                        }
+                        _ => {
+                            return Err(Error::RateLimited {
+                                endpoint: endpoint.id,
+                                retry_after: wait,
+                            })
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The service answered its rate-limit code: pause the API for the shortest block.
+    fn note_rate_limited(&self, endpoint: &'static EndpointSpec, error: &Error) {
+        let Some(spec) = self.inner.service.rate_limits else { return };
+        if error.api_code() != Some(spec.code) {
+            return;
+        }
+        let windows = if self.inner.limits.per_app.is_empty() { spec.per_app } else { &self.inner.limits.per_app };
+        let block = windows.iter().map(|w| w.blocked_seconds).min().unwrap_or(60);
+        tracing::warn!(endpoint = endpoint.id, block_s = block, "the service answered its rate-limit code: pausing the API");
+        crate::rate_limit::shared().pause(self.token_key(), endpoint.id, Duration::from_secs(block));
     }
 
     /// Whether a call whose `token` was just rejected may get a new one: the first time, and a

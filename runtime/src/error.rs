@@ -77,6 +77,16 @@ pub enum Error {
         /// The progress last reported.
         percentage: u32,
     },
+    /// The call would go over a rate limit of the service (or the API is paused after the
+    /// service answered its rate-limit code); nothing was sent. `retry_after` is how long until
+    /// it fits, when the client's wait (`ClientOptions::rate_limit_wait`) was shorter.
+    #[error("{endpoint}: over the rate limit; room again in {retry_after:?} (nothing sent)")]
+    RateLimited {
+        /// Endpoint id.
+        endpoint: &'static str,
+        /// How long until the call fits.
+        retry_after: std::time::Duration,
+    },
     /// An export job failed on the server (its result endpoint reported a failure).
     #[error("{endpoint}: export job {job_id} failed on the server")]
     ExportFailed {
@@ -119,9 +129,10 @@ impl Error {
         self.api().and_then(|e| e.code)
     }
 
-    /// Whether the server refused the call for exceeding a rate or concurrency limit.
+    /// Whether the call was refused for exceeding a rate or concurrency limit, by the server or
+    /// before it was sent.
     pub fn is_rate_limited(&self) -> bool {
-        self.api().is_some_and(|e| e.handling == ErrorHandling::RateLimited)
+        matches!(self, Error::RateLimited { .. }) || self.api().is_some_and(|e| e.handling == ErrorHandling::RateLimited)
     }
 
     /// Whether the app id or secret is wrong (WeCom 40001, Tuzhan 100100).

@@ -27,6 +27,7 @@ pub mod lenient;
 pub mod multipart;
 #[doc(hidden)]
 pub mod pager;
+pub mod rate_limit;
 #[cfg(feature = "redis")]
 mod redis_store;
 mod retry;

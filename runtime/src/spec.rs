@@ -127,6 +127,41 @@ pub struct ServiceSpec {
     pub error_codes: &'static [ErrorCodeSpec],
     /// Documented HTTP statuses with a handling of their own (Tuzhan 401: refresh the token).
     pub http_statuses: &'static [(u16, ErrorHandling)],
+    /// The documented call limits, when the service has any.
+    pub rate_limits: Option<RateLimitSpec>,
+}
+
+/// A service's documented call limits, per API.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimitSpec {
+    /// The code a call over a limit answers (WeCom 45009).
+    pub code: i64,
+    /// Per app (WeCom: per company) and API.
+    pub per_app: &'static [RateWindow],
+    /// Per source address and API.
+    pub per_ip: &'static [RateWindow],
+}
+
+/// At most `calls` calls per `seconds`; one more blocks the API for `blocked_seconds`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RateWindow {
+    /// Calls allowed in a window.
+    pub calls: u64,
+    /// The window's length.
+    pub seconds: u64,
+    /// How long the API is blocked after a call over the limit.
+    pub blocked_seconds: u64,
+}
+
+impl RateWindow {
+    /// `calls` per `seconds`, blocking for `blocked_seconds` when exceeded.
+    pub const fn new(calls: u64, seconds: u64, blocked_seconds: u64) -> Self {
+        RateWindow {
+            calls,
+            seconds,
+            blocked_seconds,
+        }
+    }
 }
 
 impl ServiceSpec {

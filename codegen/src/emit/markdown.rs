@@ -482,6 +482,19 @@ pub(crate) fn api_md(api: &Api) -> String {
             );
         }
         out.push('\n');
+        if let Some(r) = &s.rate_limits {
+            let window = |w: &crate::model::RateWindowDef| {
+                format!("{} calls per {} s (then blocked {} s)", w.calls, w.seconds, w.blocked_seconds)
+            };
+            let list = |ws: &[crate::model::RateWindowDef]| ws.iter().map(window).collect::<Vec<_>>().join(", ");
+            let _ = writeln!(
+                out,
+                "**Rate limits** (per API; the client keeps them before sending, and pauses an API that answers `{}`): per app {}; per source address {}.\n",
+                r.code,
+                list(&r.per_app),
+                if r.per_ip.is_empty() { "none".to_owned() } else { list(&r.per_ip) }
+            );
+        }
         if !s.http_statuses.is_empty() {
             out.push_str("**HTTP statuses:**\n\n| status | handling | meaning |\n| --- | --- | --- |\n");
             for h in &s.http_statuses {

@@ -197,6 +197,7 @@ pub static SERVICE: ServiceSpec = ServiceSpec {
         },
     ],
     http_statuses: &[(401, ErrorHandling::RefreshToken), (403, ErrorHandling::Fail)],
+    rate_limits: None,
 };
 
 /// Client of Tuzhan (兔展) for one app. Cheap to clone: clones share the token cache.

@@ -2600,6 +2600,17 @@ pub static SERVICE: ServiceSpec = ServiceSpec {
         },
     ],
     http_statuses: &[],
+    rate_limits: Some(qywx_runtime::spec::RateLimitSpec {
+        code: error_codes::FREQUENCY_LIMITED,
+        per_app: &[
+            qywx_runtime::spec::RateWindow::new(10000u64, 60u64, 60u64),
+            qywx_runtime::spec::RateWindow::new(150000u64, 3600u64, 3600u64),
+        ],
+        per_ip: &[
+            qywx_runtime::spec::RateWindow::new(20000u64, 60u64, 60u64),
+            qywx_runtime::spec::RateWindow::new(600000u64, 3600u64, 3600u64),
+        ],
+    }),
 };
 
 /// Client of WeCom (企业微信) for one app. Cheap to clone: clones share the token cache.

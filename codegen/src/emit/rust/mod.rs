@@ -23,7 +23,7 @@ pub(crate) use docs::{constraint_text, doc, inner_doc, md, range_text};
 pub(crate) use render::{render, render_gated, render_plain};
 
 use crate::ir::*;
-use crate::model::Prim;
+use crate::model::{Prim, RateWindowDef};
 use crate::names::ident;
 
 /// The names the generated files import, which spec types may not take.
@@ -432,6 +432,26 @@ pub(crate) fn service_module(s: &ServiceIr) -> String {
         Placement::Header(name) => quote!(Header(#name)),
         Placement::Query(name) => quote!(Query(#name)),
     };
+    let rate_limits = match &spec.rate_limits {
+        Some(r) => {
+            let windows = |ws: &[RateWindowDef]| -> Vec<TokenStream> {
+                ws.iter()
+                    .map(|w| {
+                        let (calls, seconds, blocked) = (w.calls, w.seconds, w.blocked_seconds);
+                        quote!(qywx_runtime::spec::RateWindow::new(#calls, #seconds, #blocked),)
+                    })
+                    .collect()
+            };
+            let (per_app, per_ip) = (windows(&r.per_app), windows(&r.per_ip));
+            let code = format_ident!("{}", r.code);
+            quote!(Some(qywx_runtime::spec::RateLimitSpec {
+                code: error_codes::#code,
+                per_app: &[#(#per_app)*],
+                per_ip: &[#(#per_ip)*],
+            }))
+        }
+        None => quote!(None),
+    };
     let (id, base_url, base_url_env) = (&spec.id, &spec.base_url, &spec.base_url_env);
     let client_doc = doc(&format!(
         "Client of {} for one app. Cheap to clone: clones share the token cache.\n\nEvery endpoint of the service is a method; its parameters and answer are types of the endpoint's group module.",
@@ -511,6 +531,7 @@ pub(crate) fn service_module(s: &ServiceIr) -> String {
                 },
                 error_codes: &[#(#table)*],
                 http_statuses: &[#(#statuses)*],
+                rate_limits: #rate_limits,
             };
 
             #client_doc
