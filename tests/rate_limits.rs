@@ -65,7 +65,8 @@ async fn without_a_budget_the_service_blocks_the_api() {
 #[tokio::test]
 async fn a_caller_that_will_not_wait_gets_the_wait_and_nothing_is_sent() {
     let running = emulator(100).await;
-    let wecom = client(&running, budget(2), None);
+    // 50 a second lets a burst of 2 through at once (4%).
+    let wecom = client(&running, budget(50), None);
     for _ in 0..2 {
         wecom.get_user(&GetUserRequest::new("member000001")).await.unwrap();
     }

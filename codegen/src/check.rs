@@ -173,6 +173,9 @@ pub(crate) fn check_with<'a>(
                 }
             }
             errs.record(check_endpoint(&index, e));
+            if let Some(r) = &e.rate_limits {
+                provenance.check_item(&r.source, &e.origin, &mut errs);
+            }
             errs.record(crate::check_jobs::check_job_result(&index, e));
             provenance.check_endpoint(e, service, &mut errs);
         }
@@ -197,8 +200,41 @@ pub(crate) fn check_with<'a>(
     for s in &spec.services {
         errs.record(check_auth(spec, s, &endpoint_ids));
     }
+    check_endpoint_budgets(spec, &mut errs);
     check_export_names(spec, &mut errs);
     errs.into_result(index)
+}
+
+/// Endpoints' own budgets: at least one window, each allowing a call, and the endpoints that
+/// share a budget giving it the same windows (one budget cannot have two sizes).
+fn check_endpoint_budgets(spec: &Spec, errs: &mut SpecErrors) {
+    let mut budgets: BTreeMap<(&str, &str), &Endpoint> = BTreeMap::new();
+    for g in &spec.groups {
+        for e in &g.endpoints {
+            let Some(r) = &e.rate_limits else { continue };
+            if r.per_app.is_empty() && r.per_ip.is_empty() {
+                errs.push(e.origin.err_at(".rate_limits", "give at least one window (per_app or per_ip)"));
+            }
+            if r.per_app.iter().chain(&r.per_ip).any(|w| w.calls == 0 || w.seconds == 0) {
+                errs.push(e.origin.err_at(".rate_limits", "a window allows at least one call in at least one second"));
+            }
+            let name = r.budget.as_deref().unwrap_or(&e.id);
+            match budgets.get(&(g.service.as_str(), name)) {
+                Some(first) => {
+                    let windows = |e: &Endpoint| e.rate_limits.as_ref().map(|r| (r.per_app.clone(), r.per_ip.clone()));
+                    if windows(first) != windows(e) {
+                        errs.push(e.origin.err_at(
+                            ".rate_limits",
+                            format!("budget `{name}` has other windows at endpoint `{}`: endpoints sharing a budget give the same windows", first.id),
+                        ));
+                    }
+                }
+                None => {
+                    budgets.insert((g.service.as_str(), name), e);
+                }
+            }
+        }
+    }
 }
 
 /// What the OpenAPI export needs of a service: one operation per method and path, and no group

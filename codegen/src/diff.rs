@@ -555,6 +555,8 @@ fn endpoint(out: &mut Out<'_>, o: &Endpoint, n: &Endpoint) {
         &(&o.permissions, &o.rate_limit),
         &(&n.permissions, &n.rate_limit),
     );
+    let budget = |e: &Endpoint| e.rate_limits.as_ref().map(|r| r.describe(&e.id));
+    docs_if_changed(out, "rate budget kept by the client", &budget(o), &budget(n));
     docs_if_changed(
         out,
         "notes",

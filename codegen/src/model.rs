@@ -413,13 +413,66 @@ pub struct RateLimitsDef {
     pub source: Sources,
 }
 
+/// An endpoint's own call limits, kept besides the service's: e.g. WeCom's add_rule and
+/// modify_rule, 1000 calls a day together.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointRateLimitsDef {
+    /// The budget's name: endpoints naming the same one count against one budget (and must
+    /// give the same windows). Absent: the endpoint's id, a budget of its own.
+    #[serde(default)]
+    pub budget: Option<String>,
+    /// Per app (WeCom: per company).
+    #[serde(default)]
+    pub per_app: Vec<RateWindowDef>,
+    /// Per source address.
+    #[serde(default)]
+    pub per_ip: Vec<RateWindowDef>,
+    /// What the numbers leave out (a block "for the rest of the day" kept as its longest).
+    #[serde(default)]
+    pub note: Option<String>,
+    /// Where they are documented.
+    pub source: Sources,
+}
+
+impl EndpointRateLimitsDef {
+    /// One sentence for the docs of endpoint `id`.
+    pub fn describe(&self, id: &str) -> String {
+        let mut parts = Vec::new();
+        if !self.per_app.is_empty() {
+            parts.push(format!("per app {}", RateWindowDef::list(&self.per_app)));
+        }
+        if !self.per_ip.is_empty() {
+            parts.push(format!("per source address {}", RateWindowDef::list(&self.per_ip)));
+        }
+        let budget = match &self.budget {
+            Some(name) => format!("budget `{name}`, shared by every endpoint that names it"),
+            None => format!("budget `{id}`"),
+        };
+        let note = self.note.as_deref().map(|n| format!(" {n}")).unwrap_or_default();
+        format!("kept by the client besides the service's: {} ({budget}).{note}", parts.join("; "))
+    }
+}
+
 /// At most `calls` per `seconds`; one more blocks the API for `blocked_seconds`.
-#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RateWindowDef {
     pub calls: u64,
     pub seconds: u64,
     pub blocked_seconds: u64,
+}
+
+impl RateWindowDef {
+    /// `1000 calls per 86400 s (then blocked 86400 s)`.
+    pub fn describe(&self) -> String {
+        format!("{} calls per {} s (then blocked {} s)", self.calls, self.seconds, self.blocked_seconds)
+    }
+
+    /// Windows described, comma-separated.
+    pub fn list(windows: &[RateWindowDef]) -> String {
+        windows.iter().map(RateWindowDef::describe).collect::<Vec<_>>().join(", ")
+    }
 }
 
 /// Error codes for requests a server rejects before any endpoint logic.
@@ -1410,6 +1463,9 @@ pub struct Endpoint {
     /// Documented limits, free text.
     #[serde(default)]
     pub rate_limit: Option<String>,
+    /// Budgets of this endpoint the client keeps besides the service's (`rate_limits`).
+    #[serde(default)]
+    pub rate_limits: Option<EndpointRateLimitsDef>,
     /// Repeating the call is safe: a transport failure is retried only then.
     pub idempotent: bool,
     /// Why.

@@ -10,12 +10,13 @@ use std::time::Duration;
 use reqwest::Url;
 use serde_json::Value;
 
-use crate::rate_limit::RateLimits;
+use crate::rate_limit::{Budgets, CallBudgets, RateLimitStore, RateLimits};
 use crate::codec::{to_text, Decoded, FromJson, ToJson, ValueReader};
 use crate::envelope;
 use crate::spec::{EndpointSpec, ServiceSpec, TokenPlacement};
 use crate::retry::{decide, CallFacts, Decision, Failure};
-use crate::transport::{HttpRequest, ReqwestTransport, Transport};
+use crate::call_options::{redacted, CallOptions, RawAnswer};
+use crate::transport::{HttpRequest, ReqwestTransport, Transport, TransportLayer};
 use crate::token_provider::{FetchFuture, TokenProvider};
 use crate::token::{cache_key, now_ms, MemoryTokenStore, StoredToken, TokenCache, TokenStore};
 use crate::validate::Validate;
@@ -77,6 +78,21 @@ pub struct ClientOptions {
     /// How long a call may wait for room in its budgets; `None`: it fails at once with
     /// [`Error::RateLimited`] instead.
     pub rate_limit_wait: Option<Duration>,
+    /// Where the budgets are counted; `None`: in this process. A Redis store
+    /// (`RedisTokenStore`) shares them with every process that uses it.
+    pub rate_limit_store: Option<Arc<dyn RateLimitStore>>,
+    /// Layers around the transport (see [`ClientOptions::layer`]).
+    layers: TransportLayers,
+}
+
+/// The layers of a client's transport, innermost first.
+#[derive(Clone, Default)]
+struct TransportLayers(Vec<Arc<dyn TransportLayer>>);
+
+impl std::fmt::Debug for TransportLayers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} layer(s)", self.0.len())
+    }
 }
 
 impl ClientOptions {
@@ -170,6 +186,22 @@ impl ClientOptions {
         self.rate_limit_wait = wait;
         self
     }
+
+    /// Counts the budgets in `store`, shared with every process that uses it (see
+    /// [`crate::rate_limit`] for what happens while it is down).
+    #[must_use]
+    pub fn rate_limit_store(mut self, store: Arc<dyn RateLimitStore>) -> Self {
+        self.rate_limit_store = Some(store);
+        self
+    }
+
+    /// Wraps the client's transport (whichever it is) in `layer`: count, time or trace every
+    /// exchange by endpoint. Each layer added wraps the ones before it.
+    #[must_use]
+    pub fn layer(mut self, layer: impl TransportLayer + 'static) -> Self {
+        self.layers.0.push(Arc::new(layer));
+        self
+    }
 }
 
 impl Default for ClientOptions {
@@ -189,6 +221,8 @@ impl Default for ClientOptions {
             transport: None,
             rate_limits: None,
             rate_limit_wait: Some(Duration::from_secs(60)),
+            rate_limit_store: None,
+            layers: TransportLayers::default(),
         }
     }
 }
@@ -198,6 +232,8 @@ impl Default for ClientOptions {
 #[derive(Clone, Debug)]
 pub struct ServiceClient {
     inner: Arc<Inner>,
+    /// This view's own options (see [`ServiceClient::with_call_options`]).
+    call: Option<Arc<CallOptions>>,
 }
 
 #[derive(Debug)]
@@ -214,6 +250,10 @@ struct Inner {
     tokens: TokenProvider,
     /// The budgets kept: the caller's, else the spec's.
     limits: RateLimits,
+    /// Where they are counted.
+    budgets: Budgets,
+    /// Each endpoint's budgets, made on first use.
+    call_budgets: std::sync::RwLock<HashMap<&'static str, Arc<CallBudgets>>>,
 }
 
 /// An endpoint's URL as a client keeps it: without a query, and the URL of a call with no
@@ -272,6 +312,7 @@ impl ServiceClient {
                 Arc::new(ReqwestTransport::new(client, None))
             }
         };
+        let transport = options.layers.0.iter().fold(transport, |inner, layer| layer.layer(inner));
         let store = options
             .token_store
             .clone()
@@ -287,6 +328,8 @@ impl ServiceClient {
         });
         Ok(ServiceClient {
             inner: Arc::new(Inner {
+                budgets: Budgets::new(options.rate_limit_store.clone()),
+                call_budgets: Default::default(),
                 limits,
                 service,
                 base_url,
@@ -297,7 +340,22 @@ impl ServiceClient {
                 options,
                 tokens,
             }),
+            call: None,
         })
+    }
+
+    /// The same client with `options` for the calls made through the copy returned: it shares
+    /// the token, the budgets and the connections, and costs a reference count.
+    pub fn with_call_options(&self, options: CallOptions) -> ServiceClient {
+        ServiceClient {
+            inner: self.inner.clone(),
+            call: Some(Arc::new(options)),
+        }
+    }
+
+    /// Retries after the first attempt: this view's, else the client's.
+    fn max_retries(&self) -> u32 {
+        self.call.as_ref().and_then(|c| c.max_retries).unwrap_or(self.inner.options.max_retries)
     }
 
     /// The HTTP client for downloads (an export's files): the caller's `http_client` when
@@ -542,7 +600,7 @@ impl ServiceClient {
                     }));
                 }
             }
-            self.note_rate_limited(endpoint, &error);
+            self.note_rate_limited(endpoint, &error).await;
             let failure = Failure::of(&error, self.inner.service);
             maybe_applied |= failure.may_have_applied();
             match decide(failure, CallFacts::of(endpoint, self.inner.options.retry_unsafe_on_503)) {
@@ -559,7 +617,7 @@ impl ServiceClient {
                     rejected_here.push(token);
                     continue;
                 }
-                Decision::Retry if retries < self.inner.options.max_retries => {}
+                Decision::Retry if retries < self.max_retries() => {}
                 Decision::Retry | Decision::Fail => return Err(error),
             }
             retries += 1;
@@ -571,36 +629,55 @@ impl ServiceClient {
 
     /// Takes a place in the call's budgets, waiting for room up to the client's bound.
     async fn take_place(&self, endpoint: &'static EndpointSpec) -> Result<()> {
-        let options = &self.inner.options;
-        let limits = &self.inner.limits;
-        if limits.per_app.is_empty() && limits.per_ip.is_empty() && self.inner.service.rate_limits.is_none() {
+        // Without budgets a call may still meet a pause (a 45009 came all the same).
+        let own = endpoint.rate_limits.is_some() && self.inner.options.rate_limits.is_none();
+        if self.inner.limits.is_empty() && self.inner.service.rate_limits.is_none() && !own {
             return Ok(());
         }
+        let call = self.call_budgets(endpoint);
+        let bound = match self.call.as_ref().and_then(|c| c.rate_limit_wait) {
+            Some(wait) => wait,
+            None => self.inner.options.rate_limit_wait,
+        };
         let started = std::time::Instant::now();
         loop {
-            match crate::rate_limit::shared().try_acquire(self.token_key(), endpoint.id, limits) {
-                Ok(()) => return Ok(()),
-                Err(wait) => {
-                    let waited = started.elapsed();
-                    match options.rate_limit_wait {
-                        Some(bound) if waited + wait <= bound => {
-                            tracing::debug!(endpoint = endpoint.id, wait_ms = wait.as_millis() as u64, "waiting for room in a rate limit");
-                            tokio::time::sleep(wait).await;
-                        }
-                        _ => {
-                            return Err(Error::RateLimited {
-                                endpoint: endpoint.id,
-                                retry_after: wait,
-                            })
-                        }
-                    }
+            let Err(wait) = self.inner.budgets.acquire(&call).await else { return Ok(()) };
+            match bound {
+                Some(bound) if started.elapsed() + wait <= bound => {
+                    tracing::debug!(endpoint = endpoint.id, wait_ms = wait.as_millis() as u64, "waiting for room in a rate limit");
+                    tokio::time::sleep(wait).await;
+                }
+                _ => {
+                    return Err(Error::RateLimited {
+                        endpoint: endpoint.id,
+                        retry_after: wait,
+                    })
                 }
             }
         }
     }
 
+    /// The budgets of `endpoint` for this client's company.
+    fn call_budgets(&self, endpoint: &'static EndpointSpec) -> Arc<CallBudgets> {
+        let inner = &*self.inner;
+        if let Some(known) = inner.call_budgets.read().unwrap_or_else(|e| e.into_inner()).get(endpoint.id) {
+            return known.clone();
+        }
+        let made = Arc::new(CallBudgets::new(
+            inner.service.id,
+            &inner.base_url,
+            self.app_id(),
+            endpoint.id,
+            &inner.limits,
+            // The caller's budgets replace the spec's, the endpoint's own included.
+            endpoint.rate_limits.as_ref().filter(|_| inner.options.rate_limits.is_none()),
+        ));
+        let mut all = inner.call_budgets.write().unwrap_or_else(|e| e.into_inner());
+        all.entry(endpoint.id).or_insert(made).clone()
+    }
+
     /// The service answered its rate-limit code: pause the API for the shortest block.
-    fn note_rate_limited(&self, endpoint: &'static EndpointSpec, error: &Error) {
+    async fn note_rate_limited(&self, endpoint: &'static EndpointSpec, error: &Error) {
         let Some(spec) = self.inner.service.rate_limits else { return };
         if error.api_code() != Some(spec.code) {
             return;
@@ -608,7 +685,8 @@ impl ServiceClient {
         let windows = if self.inner.limits.per_app.is_empty() { spec.per_app } else { &self.inner.limits.per_app };
         let block = windows.iter().map(|w| w.blocked_seconds).min().unwrap_or(60);
         tracing::warn!(endpoint = endpoint.id, block_s = block, "the service answered its rate-limit code: pausing the API");
-        crate::rate_limit::shared().pause(self.token_key(), endpoint.id, Duration::from_secs(block));
+        let call = self.call_budgets(endpoint);
+        self.inner.budgets.pause(&call, Duration::from_secs(block)).await;
     }
 
     /// Whether a call whose `token` was just rejected may get a new one: the first time, and a
@@ -737,6 +815,7 @@ impl ServiceClient {
                 Payload::Multipart(_, part, file) => Some((*part, (*file).clone())),
                 Payload::Query(_) | Payload::Json(_) => None,
             },
+            timeout: self.call.as_ref().and_then(|c| c.timeout),
         };
         let answer = inner.transport.send(request).await.map_err(|source| Error::Transport {
             endpoint: endpoint.id,
@@ -745,6 +824,16 @@ impl ServiceClient {
         })?;
         let (status, body) = (answer.status, answer.body);
         let hidden = self.hidden(token);
+        if let Some(slot) = self.call.as_ref().and_then(|c| c.raw.as_ref()) {
+            let auth = &inner.service.auth;
+            let token_field = (endpoint.id == auth.token_endpoint.id).then_some(auth.token_field);
+            slot.keep(RawAnswer {
+                endpoint: endpoint.id,
+                status,
+                headers: answer.headers,
+                body: redacted(&body, &hidden, token_field),
+            });
+        }
         envelope::read_answer(inner.service, endpoint, status, &body, &hidden, keep)
     }
 }

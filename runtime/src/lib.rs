@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 
 pub mod bulk;
+mod call_options;
 #[cfg(feature = "callback")]
 pub mod callback;
 mod client;
@@ -29,6 +30,8 @@ pub mod multipart;
 pub mod pager;
 pub mod rate_limit;
 #[cfg(feature = "redis")]
+mod redis_rate_limit;
+#[cfg(feature = "redis")]
 mod redis_store;
 mod retry;
 mod secret;
@@ -42,6 +45,7 @@ mod upload;
 pub mod transport;
 pub mod validate;
 
+pub use call_options::{CallOptions, RawAnswer, RawAnswerSlot};
 pub use client::{ClientOptions, MultipartRequest, QueryParams, ServiceClient};
 pub use upload::FilePart;
 pub use datetime::{DateTimeError, LocalDateTime};

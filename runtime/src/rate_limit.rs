@@ -1,21 +1,44 @@
 //! Staying under a service's call limits (WeCom's 访问频率限制): each call takes a place in
 //! every budget that covers it, before it is sent. A budget is a number of calls per window
-//! for one API, either per app (WeCom counts per company) or per source address (per IP); a
-//! call over budget waits for room, up to the caller's bound, or fails at once with
+//! for one API, either per company (the app's id) or per source address; a call over budget
+//! waits for room, up to the caller's bound, or fails at once with
 //! [`Error::RateLimited`](crate::Error::RateLimited) and the wait it would need.
 //!
-//! Budgets are counted in this process, shared by every client of the same app (per app) or
-//! of any app (per IP): a sliding window estimated from the current and the previous fixed
-//! window (the previous one weighted by how much of it still overlaps), which never lets a
-//! window's calls exceed the budget when calls arrive evenly, and lets bursts through up to
-//! the budget. When the service answers its rate-limit code all the same (another system
-//! shares the company's quota), the API is paused for the shortest documented block.
+//! ## How a budget is kept
+//! Each budget is paced with the generic cell rate algorithm (GCRA): one stored instant per
+//! budget, the theoretical arrival time of the next call. A budget of `calls` per `window`
+//! lets a burst of 4% of `calls` (at least one) through at once, then spaces calls evenly so
+//! that no window of that length, wherever it starts, holds more than `calls` calls even when
+//! calls arrive up to 2% of the window late (network jitter, clock drift): the window is
+//! stretched by 2%. A steady load therefore gets about 94% of a budget, and never a 45009 from
+//! a service that counts fixed or sliding windows.
+//!
+//! ## Where budgets are counted
+//! In this process by default (every client of the same company shares the per-company
+//! budgets; every client shares the per-address ones). With a [`RateLimitStore`] (Redis:
+//! `RedisTokenStore`), the whole fleet shares them: one atomic script per call checks and
+//! takes every budget at the store's clock. While the store cannot be reached, each process
+//! falls back to a local budget of the shared one divided by the number of processes seen
+//! sharing the store in the last minute (the store counts them on every call), and goes back
+//! to the store a second later.
+//!
+//! ## When the service answers its rate-limit code all the same
+//! Another system may share the company's quota. The API is then paused for the shortest
+//! documented block (WeCom: 60 s), in this process and, with a store, in the whole fleet.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use crate::spec::RateWindow;
+use crate::spec::{EndpointRateLimits, RateWindow};
+use crate::token::{now_ms, StoreFuture};
+
+/// The share of a budget let through at once.
+const BURST_PERCENT: u64 = 4;
+/// How much late arrival a budget absorbs, as a share of its window.
+const SLACK: f64 = 0.02;
 
 /// The budgets a client works with: the spec's, or the caller's own.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,138 +63,265 @@ impl RateLimits {
             per_ip: Vec::new(),
         }
     }
-}
 
-/// Whose budget a count is.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-enum Scope {
-    /// One app (its token cache key: service, app id and secret digest).
-    App(String),
-    /// This process's address.
-    Ip,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-struct Key {
-    scope: Scope,
-    endpoint: &'static str,
-    window: RateWindow,
-}
-
-/// Calls in the current fixed window and in the one before it.
-#[derive(Debug)]
-struct Count {
-    start: Instant,
-    current: u64,
-    previous: u64,
-}
-
-impl Count {
-    /// Moves the windows on to `now`.
-    fn roll(&mut self, now: Instant, length: Duration) {
-        let elapsed = now.saturating_duration_since(self.start);
-        if elapsed >= length * 2 {
-            *self = Count {
-                start: now,
-                current: 0,
-                previous: 0,
-            };
-        } else if elapsed >= length {
-            self.previous = self.current;
-            self.current = 0;
-            self.start += length;
-        }
+    /// Whether there is no budget to keep.
+    pub fn is_empty(&self) -> bool {
+        self.per_app.is_empty() && self.per_ip.is_empty()
     }
+}
 
-    /// The calls estimated in the sliding window ending `now`.
-    fn estimate(&self, now: Instant, length: Duration) -> f64 {
-        let into = now.saturating_duration_since(self.start).as_secs_f64() / length.as_secs_f64();
-        self.previous as f64 * (1.0 - into).max(0.0) + self.current as f64
-    }
+/// One budget of one call: where it is counted and its window.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Budget {
+    /// The store key (`qywx:rate:…`): whose budget, which API, which window.
+    pub key: String,
+    /// The window.
+    pub window: RateWindow,
+}
 
-    /// How long until one more call fits under `calls` (zero when it fits now).
-    fn wait(&self, now: Instant, length: Duration, calls: u64) -> Duration {
-        let limit = calls as f64;
-        if self.estimate(now, length) + 1.0 <= limit {
-            return Duration::ZERO;
-        }
-        let into = now.saturating_duration_since(self.start).as_secs_f64() / length.as_secs_f64();
-        let room = limit - 1.0 - self.current as f64;
-        let secs = if room < 0.0 || self.previous == 0 {
-            // Full this window already: the next one starts with this one as its previous.
-            let next_room = limit - 1.0;
-            let weight_needed = if self.current == 0 { 0.0 } else { 1.0 - next_room / self.current as f64 };
-            (1.0 - into + weight_needed.max(0.0)) * length.as_secs_f64()
+/// How a budget is paced (GCRA): the spacing of calls, and how far ahead of it a call may be.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Pace {
+    /// The time one call costs.
+    pub interval: Duration,
+    /// How much earlier than its turn a call may go (the burst, less the first call).
+    pub tolerance: Duration,
+}
+
+impl Pace {
+    /// The pace of `window` when `share` processes split it evenly (1: not split).
+    pub fn of(window: &RateWindow, share: u64) -> Pace {
+        let burst_of = |calls: u64| (calls.saturating_mul(BURST_PERCENT) / 100).max(1);
+        let whole = window.calls.max(1);
+        let (calls, burst) = if share <= 1 {
+            (whole, burst_of(whole))
         } else {
-            // The previous window's weight must fall to `room / previous`.
-            (1.0 - room / self.previous as f64 - into).max(0.0) * length.as_secs_f64()
+            // A share leaves room for the whole budget's burst (the fleet going back to the
+            // store) and has none of its own.
+            ((whole.saturating_sub(burst_of(whole)) / share).max(1), 1)
         };
-        Duration::from_secs_f64(secs.max(0.001))
+        let stretched = window.seconds.max(1) as f64 * (1.0 + SLACK);
+        // Rounded up: a window must never fit one call more.
+        let interval = Duration::from_nanos((stretched * 1e9 / (calls - burst + 1) as f64).ceil() as u64);
+        Pace {
+            interval,
+            tolerance: interval.saturating_mul(u32::try_from(burst - 1).unwrap_or(u32::MAX)),
+        }
     }
 }
 
-/// The process's budgets and paused APIs.
+/// What a store answered to a call asking for room.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Acquired {
+    /// Zero when the call took its place in every budget; else how long until it fits.
+    pub wait: Duration,
+    /// How many processes used the store in the last minute (sizes the local fallback).
+    pub sharing: u64,
+}
+
+/// Where a fleet counts its budgets. Implemented for Redis by `RedisTokenStore` (feature
+/// `redis`); each method is one atomic step at the store's clock.
+pub trait RateLimitStore: Send + Sync + fmt::Debug {
+    /// Unless `pause` is set, takes a place in every one of `budgets` (all or none), paced
+    /// as [`Pace::of`] says; `member` names the calling process (counted in
+    /// [`Acquired::sharing`]).
+    fn acquire<'a>(&'a self, pause: &'a str, budgets: &'a [Budget], member: &'a str) -> StoreFuture<'a, Acquired>;
+    /// Sets `pause` for `block`: no call of its API is let through until then.
+    fn pause<'a>(&'a self, pause: &'a str, block: Duration) -> StoreFuture<'a, ()>;
+}
+
+/// The budgets of one endpoint for one client, and its pause key.
+#[derive(Debug)]
+pub(crate) struct CallBudgets {
+    pause: String,
+    budgets: Vec<Budget>,
+}
+
+impl CallBudgets {
+    /// The budgets of `endpoint` of `service` at `server` for the company `app_id` under
+    /// `limits` (two servers, an emulator and production say, are two quotas).
+    /// With `own`, the endpoint's own budget too (see [`EndpointRateLimits`]).
+    pub(crate) fn new(
+        service: &str,
+        server: &str,
+        app_id: &str,
+        endpoint: &str,
+        limits: &RateLimits,
+        own: Option<&EndpointRateLimits>,
+    ) -> Self {
+        let app = format!("qywx:rate:{service}@{server}:app:{app_id}");
+        // Processes behind different addresses that share a store share the per-address
+        // budget too: stricter than needed, never over.
+        let ip = format!("qywx:rate:{service}@{server}:ip");
+        let mut budgets = Vec::new();
+        let mut add = |scope: &str, api: &str, windows: &[RateWindow]| {
+            budgets.extend(windows.iter().map(|w| Budget {
+                key: format!("{scope}:{api}:{}/{}", w.calls, w.seconds),
+                window: *w,
+            }));
+        };
+        add(&app, endpoint, &limits.per_app);
+        add(&ip, endpoint, &limits.per_ip);
+        if let Some(own) = own {
+            add(&app, own.budget, own.per_app);
+            add(&ip, own.budget, own.per_ip);
+        }
+        CallBudgets {
+            pause: format!("{app}:{endpoint}:paused"),
+            budgets,
+        }
+    }
+}
+
+/// A client's way to its budgets: the fleet's store when it has one and it answers, else
+/// this process's.
+#[derive(Debug)]
+pub(crate) struct Budgets {
+    store: Option<Arc<dyn RateLimitStore>>,
+    /// While the store is unreachable: when to try it again (epoch ms); 0 when it is fine.
+    store_retry_at_ms: AtomicU64,
+    /// When the last "store unreachable" warning was logged (epoch ms).
+    last_warning_ms: AtomicU64,
+    /// How many processes shared the store when it last answered.
+    sharing: AtomicU64,
+}
+
+/// While the store is unreachable, how long until it is tried again.
+const STORE_RETRY_MS: u64 = 1_000;
+/// At most one "store unreachable" warning per client this often.
+const WARNING_EVERY_MS: u64 = 30_000;
+
+impl Budgets {
+    pub(crate) fn new(store: Option<Arc<dyn RateLimitStore>>) -> Self {
+        Budgets {
+            store,
+            store_retry_at_ms: AtomicU64::new(0),
+            last_warning_ms: AtomicU64::new(0),
+            sharing: AtomicU64::new(1),
+        }
+    }
+
+    /// Takes a place for a call in every budget of `call`: `Err` with the wait when one is full.
+    pub(crate) async fn acquire(&self, call: &CallBudgets) -> Result<(), Duration> {
+        if let Some(store) = self.usable_store() {
+            match store.acquire(&call.pause, &call.budgets, process_member()).await {
+                Ok(acquired) => {
+                    self.store_answered(acquired.sharing);
+                    return if acquired.wait.is_zero() { Ok(()) } else { Err(acquired.wait) };
+                }
+                Err(error) => self.store_failed(&error),
+            }
+        }
+        let share = if self.store.is_some() { self.sharing.load(Ordering::Relaxed) } else { 1 };
+        local().try_acquire(call, share, Instant::now())
+    }
+
+    /// The service answered its rate-limit code: no call of this API for `block`, here and
+    /// (when it answers) in the fleet.
+    pub(crate) async fn pause(&self, call: &CallBudgets, block: Duration) {
+        local().pause(&call.pause, block);
+        if let Some(store) = self.usable_store() {
+            if let Err(error) = store.pause(&call.pause, block).await {
+                self.store_failed(&error);
+            }
+        }
+    }
+
+    fn usable_store(&self) -> Option<&Arc<dyn RateLimitStore>> {
+        self.store
+            .as_ref()
+            .filter(|_| self.store_retry_at_ms.load(Ordering::Relaxed) <= now_ms())
+    }
+
+    fn store_answered(&self, sharing: u64) {
+        self.sharing.store(sharing.max(1), Ordering::Relaxed);
+        if self.store_retry_at_ms.swap(0, Ordering::Relaxed) != 0 {
+            tracing::info!("rate-limit store reachable again: sharing the fleet's budgets");
+        }
+    }
+
+    fn store_failed(&self, error: &crate::Error) {
+        let now = now_ms();
+        self.store_retry_at_ms.store(now + STORE_RETRY_MS, Ordering::Relaxed);
+        let last = self.last_warning_ms.load(Ordering::Relaxed);
+        if now.saturating_sub(last) >= WARNING_EVERY_MS
+            && self
+                .last_warning_ms
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            tracing::warn!(
+                error = %error,
+                processes = self.sharing.load(Ordering::Relaxed),
+                "rate-limit store unreachable: keeping a local share of the budgets until it answers again"
+            );
+        }
+    }
+}
+
+/// This process's name in a store's count of processes.
+fn process_member() -> &'static str {
+    static MEMBER: OnceLock<String> = OnceLock::new();
+    MEMBER.get_or_init(|| format!("{}-{:x}", std::process::id(), crate::client::jitter_seed()))
+}
+
+/// The budgets counted in this process: the theoretical arrival time of each budget's next
+/// call, and the paused APIs.
 #[derive(Debug, Default)]
 pub(crate) struct Limiter {
-    counts: Mutex<HashMap<Key, Count>>,
-    paused: Mutex<HashMap<(Scope, &'static str), Instant>>,
+    next: Mutex<HashMap<String, Instant>>,
+    paused: Mutex<HashMap<String, Instant>>,
 }
 
-/// The limiter every client of this process shares (the per-IP budgets are the process's).
-pub(crate) fn shared() -> &'static Limiter {
+/// The limiter every client of this process shares.
+fn local() -> &'static Limiter {
     static LIMITER: OnceLock<Limiter> = OnceLock::new();
     LIMITER.get_or_init(Limiter::default)
 }
 
 impl Limiter {
-    /// Takes a place for a call of `endpoint` by `app` in every budget of `limits`; `Err` with
-    /// the wait it would need when one of them is full (nothing is taken then).
-    pub(crate) fn try_acquire(&self, app: &str, endpoint: &'static str, limits: &RateLimits) -> Result<(), Duration> {
-        let now = Instant::now();
-        let app_scope = Scope::App(app.to_owned());
-        if let Some(until) = self.paused_until(&app_scope, endpoint, now) {
+    /// Takes a place at `now` in every budget of `call` (each split `share` ways); `Err` with
+    /// the wait when one of them is full (nothing is taken then).
+    pub(crate) fn try_acquire(&self, call: &CallBudgets, share: u64, now: Instant) -> Result<(), Duration> {
+        if let Some(until) = self.paused_until(&call.pause, now) {
             return Err(until - now);
         }
-        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
-        let keys: Vec<Key> = limits
-            .per_app
-            .iter()
-            .map(|w| (Scope::App(app.to_owned()), *w))
-            .chain(limits.per_ip.iter().map(|w| (Scope::Ip, *w)))
-            .map(|(scope, window)| Key { scope, endpoint, window })
-            .collect();
+        let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
         let mut wait = Duration::ZERO;
-        for key in &keys {
-            let length = Duration::from_secs(key.window.seconds.max(1));
-            let count = counts.entry(key.clone()).or_insert(Count {
-                start: now,
-                current: 0,
-                previous: 0,
-            });
-            count.roll(now, length);
-            wait = wait.max(count.wait(now, length, key.window.calls));
+        let mut turns = Vec::with_capacity(call.budgets.len());
+        for budget in &call.budgets {
+            let pace = Pace::of(&budget.window, share);
+            let theoretical = match next.get(&budget.key) {
+                Some(&turn) if turn >= now => turn,
+                // A share of a fleet's budget (the store is down) starts a turn later: the
+                // fleet's last calls were counted in the store, not here. Kept even if the call
+                // is refused, so the turn comes.
+                _ if share > 1 => *next.entry(budget.key.clone()).insert_entry(now + pace.interval).get(),
+                _ => now,
+            };
+            // The call conforms when its turn is at most `tolerance` away.
+            let allowed_at = theoretical.checked_sub(pace.tolerance).unwrap_or(now);
+            wait = wait.max(allowed_at.saturating_duration_since(now));
+            turns.push(theoretical + pace.interval);
         }
         if !wait.is_zero() {
             return Err(wait);
         }
-        for key in &keys {
-            if let Some(count) = counts.get_mut(key) {
-                count.current += 1;
-            }
+        for (budget, turn) in call.budgets.iter().zip(turns) {
+            next.insert(budget.key.clone(), turn);
         }
         Ok(())
     }
 
-    fn paused_until(&self, scope: &Scope, endpoint: &'static str, now: Instant) -> Option<Instant> {
+    fn paused_until(&self, pause: &str, now: Instant) -> Option<Instant> {
         let paused = self.paused.lock().unwrap_or_else(|e| e.into_inner());
-        paused.get(&(scope.clone(), endpoint)).copied().filter(|until| *until > now)
+        paused.get(pause).copied().filter(|until| *until > now)
     }
 
-    /// The service answered its rate-limit code for `endpoint`: no call of `app` goes to it for
-    /// `block`.
-    pub(crate) fn pause(&self, app: &str, endpoint: &'static str, block: Duration) {
+    /// No call of the API `pause` names goes out for `block`.
+    pub(crate) fn pause(&self, pause: &str, block: Duration) {
         let mut paused = self.paused.lock().unwrap_or_else(|e| e.into_inner());
-        paused.insert((Scope::App(app.to_owned()), endpoint), Instant::now() + block);
+        paused.insert(pause.to_owned(), Instant::now() + block);
     }
 }
 
@@ -179,48 +329,109 @@ impl Limiter {
 mod tests {
     use super::*;
 
-    fn limits(calls: u64, seconds: u64) -> RateLimits {
-        RateLimits::new(vec![RateWindow::new(calls, seconds, seconds)], Vec::new())
+    fn call(app: &str, endpoint: &str, calls: u64, seconds: u64) -> CallBudgets {
+        let limits = RateLimits::new(vec![RateWindow::new(calls, seconds, seconds)], Vec::new());
+        CallBudgets::new("wecom", "http://server", app, endpoint, &limits, None)
     }
 
-    #[test]
-    fn a_budget_lets_a_burst_through_then_holds_calls_back() {
-        let limiter = Limiter::default();
-        let budget = limits(5, 60);
-        for _ in 0..5 {
-            limiter.try_acquire("app", "user.get", &budget).unwrap();
-        }
-        let wait = limiter.try_acquire("app", "user.get", &budget).unwrap_err();
-        assert!(wait > Duration::from_secs(55) && wait <= Duration::from_secs(120), "{wait:?}");
-        // Another API and another app have budgets of their own.
-        limiter.try_acquire("app", "user.list", &budget).unwrap();
-        limiter.try_acquire("other", "user.get", &budget).unwrap();
-    }
-
-    #[test]
-    fn the_window_slides() {
-        let length = Duration::from_secs(10);
+    /// Calls admitted by a client that calls whenever it may, over `span`.
+    fn admitted_times(limiter: &Limiter, call: &CallBudgets, span: Duration) -> Vec<Duration> {
         let start = Instant::now();
-        let count = Count {
-            start,
-            current: 0,
-            previous: 10,
-        };
-        // Half-way into the window, half of the previous one still counts: 5 of 10.
-        let half = start + length / 2;
-        assert!((count.estimate(half, length) - 5.0).abs() < 1e-9);
-        assert_eq!(count.wait(half, length, 10), Duration::ZERO);
-        // Just after it began, the previous window's 10 nearly all count.
-        let wait = count.wait(start, length, 10);
-        assert!(wait > Duration::ZERO && wait <= Duration::from_millis(1_100), "{wait:?}");
+        let mut now = start;
+        let mut times = Vec::new();
+        while now < start + span {
+            match limiter.try_acquire(call, 1, now) {
+                Ok(()) => times.push(now - start),
+                Err(wait) => now += wait,
+            }
+        }
+        times
+    }
+
+    #[test]
+    fn no_window_anywhere_holds_more_than_the_budget_even_with_late_arrivals() {
+        for (calls, seconds) in [(600, 10), (20, 1), (2, 1), (10_000, 60)] {
+            let limiter = Limiter::default();
+            let budget = call("app", "user.get", calls, seconds);
+            let times = admitted_times(&limiter, &budget, Duration::from_secs(seconds * 5));
+            let window = Duration::from_secs(seconds);
+            let late = window.mul_f64(SLACK);
+            // Any call may arrive up to `late` later than sent: the worst case puts a window's
+            // first call late and the following ones on time.
+            let mut end = 0;
+            for (i, first) in times.iter().enumerate() {
+                while end < times.len() && times[end] < *first + late + window {
+                    end += 1;
+                }
+                let in_window = end - i;
+                assert!(in_window as u64 <= calls, "{calls}/{seconds}s: {in_window} calls in a window");
+            }
+            // …and a steady caller still gets more than 90% of the budget.
+            let used = times.len() as f64 / (calls * 5) as f64;
+            assert!(used > 0.9, "{calls}/{seconds}s: {used:.3} of the budget used");
+        }
+    }
+
+    #[test]
+    fn a_burst_goes_through_at_once_then_calls_wait_their_turn() {
+        let limiter = Limiter::default();
+        let budget = call("app", "user.get", 600, 10);
+        let now = Instant::now();
+        for _ in 0..24 {
+            limiter.try_acquire(&budget, 1, now).unwrap();
+        }
+        let wait = limiter.try_acquire(&budget, 1, now).unwrap_err();
+        assert!(wait > Duration::ZERO && wait < Duration::from_millis(50), "{wait:?}");
+        // Another API and another company have budgets of their own.
+        limiter.try_acquire(&call("app", "user.list", 600, 10), 1, now).unwrap();
+        limiter.try_acquire(&call("other", "user.get", 600, 10), 1, now).unwrap();
+    }
+
+    #[test]
+    fn a_split_budget_paces_each_share() {
+        let window = RateWindow::new(600, 10, 10);
+        let whole = Pace::of(&window, 1);
+        let eighth = Pace::of(&window, 8);
+        assert!(eighth.interval > whole.interval * 7, "{eighth:?} vs {whole:?}");
+        // A share never drops below one call a window.
+        assert!(Pace::of(&RateWindow::new(2, 1, 1), 8).interval >= Duration::from_secs(1));
+        // A share gets no burst and starts a turn late: the fleet's last calls are not here.
+        let limiter = Limiter::default();
+        let budget = call("app", "user.get", 600, 10);
+        let now = Instant::now();
+        let wait = limiter.try_acquire(&budget, 8, now).unwrap_err();
+        assert_eq!(wait, eighth.interval);
+        limiter.try_acquire(&budget, 8, now + wait).unwrap();
+        assert_eq!(limiter.try_acquire(&budget, 8, now + wait).unwrap_err(), eighth.interval);
+    }
+
+    #[test]
+    fn endpoints_that_share_a_budget_count_together() {
+        const DAILY: &[RateWindow] = &[RateWindow::new(2, 86_400, 86_400)];
+        let own = EndpointRateLimits { budget: "rule.write", per_app: DAILY, per_ip: &[] };
+        let limiter = Limiter::default();
+        let limits = RateLimits::new(vec![RateWindow::new(600, 60, 60)], Vec::new());
+        let add = CallBudgets::new("wecom", "http://server", "app", "rule.add", &limits, Some(&own));
+        let modify = CallBudgets::new("wecom", "http://server", "app", "rule.modify", &limits, Some(&own));
+        let now = Instant::now();
+        limiter.try_acquire(&add, 1, now).unwrap();
+        // 2 a day: one burst call, then the second after half a day (stretched by the slack).
+        let wait = limiter.try_acquire(&modify, 1, now).unwrap_err();
+        assert!(wait > Duration::from_secs(40_000), "{wait:?}");
+        // The service's own budget of another endpoint is untouched.
+        let plain = CallBudgets::new("wecom", "http://server", "app", "rule.list", &limits, None);
+        limiter.try_acquire(&plain, 1, now).unwrap();
     }
 
     #[test]
     fn a_paused_api_waits_out_its_block() {
         let limiter = Limiter::default();
-        limiter.pause("app", "user.get", Duration::from_secs(60));
-        let wait = limiter.try_acquire("app", "user.get", &RateLimits::none()).unwrap_err();
+        let limits = RateLimits::none();
+        let paused = CallBudgets::new("wecom", "http://server", "app", "user.get", &limits, None);
+        limiter.pause(&paused.pause, Duration::from_secs(60));
+        let wait = limiter.try_acquire(&paused, 1, Instant::now()).unwrap_err();
         assert!(wait > Duration::from_secs(59), "{wait:?}");
-        limiter.try_acquire("other", "user.get", &RateLimits::none()).unwrap();
+        let other = CallBudgets::new("wecom", "http://server", "other", "user.get", &limits, None);
+        limiter.try_acquire(&other, 1, Instant::now()).unwrap();
     }
 }

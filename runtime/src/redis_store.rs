@@ -33,7 +33,7 @@ return 0";
 /// to fetching its own token (see `ClientOptions`).
 #[derive(Clone)]
 pub struct RedisTokenStore {
-    connection: ConnectionManager,
+    pub(crate) connection: ConnectionManager,
 }
 
 impl std::fmt::Debug for RedisTokenStore {

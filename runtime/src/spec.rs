@@ -35,6 +35,20 @@ pub struct EndpointSpec {
     /// Codes meaning "does not exist": answered to a retry after an attempt that may have been
     /// applied, they mean that attempt deleted it ([`crate::Deleted::AlreadyGone`]).
     pub gone_codes: &'static [i64],
+    /// The endpoint's own budgets, kept besides the service's.
+    pub rate_limits: Option<EndpointRateLimits>,
+}
+
+/// An endpoint's own call limits: a budget, possibly shared with other endpoints (WeCom's
+/// add_rule and modify_rule: 1000 calls a day together).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EndpointRateLimits {
+    /// The budget's name: endpoints with the same one count together.
+    pub budget: &'static str,
+    /// Per app (WeCom: per company).
+    pub per_app: &'static [RateWindow],
+    /// Per source address.
+    pub per_ip: &'static [RateWindow],
 }
 
 /// How a service wraps every response.

@@ -5,6 +5,7 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::Url;
@@ -28,6 +29,8 @@ pub struct HttpRequest {
     pub json_body: Option<Vec<u8>>,
     /// A multipart/form-data body of one file: the part's name and the file.
     pub file_part: Option<(&'static str, FilePart)>,
+    /// This call's own timeout (`CallOptions::timeout`), over the transport's.
+    pub timeout: Option<Duration>,
 }
 
 impl HttpRequest {
@@ -41,6 +44,7 @@ impl HttpRequest {
             token_header: None,
             json_body: None,
             file_part: None,
+            timeout: None,
         }
     }
 }
@@ -57,12 +61,14 @@ impl fmt::Debug for HttpRequest {
     }
 }
 
-/// One answer: the HTTP status and the whole body.
+/// One answer: the HTTP status, the headers and the whole body.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct HttpResponse {
     /// The status code.
     pub status: u16,
+    /// The headers (moved out of the HTTP answer, not copied).
+    pub headers: reqwest::header::HeaderMap,
     /// The body.
     pub body: Vec<u8>,
 }
@@ -72,8 +78,16 @@ impl HttpResponse {
     pub fn new(status: u16, body: impl Into<Vec<u8>>) -> Self {
         HttpResponse {
             status,
+            headers: reqwest::header::HeaderMap::new(),
             body: body.into(),
         }
+    }
+
+    /// The same answer with `headers`.
+    #[must_use]
+    pub fn with_headers(mut self, headers: reqwest::header::HeaderMap) -> Self {
+        self.headers = headers;
+        self
     }
 }
 
@@ -142,6 +156,24 @@ pub trait Transport: Send + Sync + fmt::Debug {
     fn send(&self, request: HttpRequest) -> TransportFuture<'_>;
 }
 
+/// Wraps the transport a client builds (the built-in reqwest one, or the caller's), for
+/// metrics, tracing or shaping calls without giving up the client's own HTTP setup
+/// (`ClientOptions::layer`). Layers given in turn wrap each other: the last is outermost.
+/// Any `Fn(Arc<dyn Transport>) -> Arc<dyn Transport>` is one.
+pub trait TransportLayer: Send + Sync {
+    /// The transport that carries requests to `inner`.
+    fn layer(&self, inner: Arc<dyn Transport>) -> Arc<dyn Transport>;
+}
+
+impl<F> TransportLayer for F
+where
+    F: Fn(Arc<dyn Transport>) -> Arc<dyn Transport> + Send + Sync,
+{
+    fn layer(&self, inner: Arc<dyn Transport>) -> Arc<dyn Transport> {
+        self(inner)
+    }
+}
+
 /// The default transport: a `reqwest` client.
 #[derive(Clone, Debug)]
 pub struct ReqwestTransport {
@@ -169,7 +201,7 @@ impl Transport for ReqwestTransport {
                 HttpMethod::Post => reqwest::Method::POST,
             };
             let mut builder = self.client.request(method, request.url);
-            if let Some(timeout) = self.per_request_timeout {
+            if let Some(timeout) = request.timeout.or(self.per_request_timeout) {
                 builder = builder.timeout(timeout);
             }
             if let Some((name, token)) = &request.token_header {
@@ -188,11 +220,13 @@ impl Transport for ReqwestTransport {
                     .map_err(|e| TransportError::new(TransportErrorKind::Other, e))?;
                 builder = builder.multipart(reqwest::multipart::Form::new().part(name, part));
             }
-            let response = builder.send().await.map_err(reqwest_error)?;
+            let mut response = builder.send().await.map_err(reqwest_error)?;
             let status = response.status().as_u16();
+            let headers = std::mem::take(response.headers_mut());
             let body = response.bytes().await.map_err(reqwest_error)?;
             Ok(HttpResponse {
                 status,
+                headers,
                 // Takes the buffer over when reqwest holds the only reference (no copy).
                 body: Vec::from(body),
             })

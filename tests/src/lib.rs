@@ -1,6 +1,8 @@
 //! Test support: a loopback HTTP server that records every request byte for byte and answers
 //! from a queue, so tests see exactly what the generated client puts on the wire.
 
+pub mod quota_fleet;
+
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -67,6 +67,9 @@ fn long_about(e: &Endpoint) -> String {
     if let Some(r) = &e.rate_limit {
         text.push_str(&format!("\nRate limit: {r}"));
     }
+    if let Some(r) = &e.rate_limits {
+        text.push_str(&format!("\nBudget: {}", r.describe(&e.id)));
+    }
     if let Some(url) = &e.doc_url {
         text.push_str(&format!("\nDocumentation: {url}"));
     }

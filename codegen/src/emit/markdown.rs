@@ -281,6 +281,9 @@ fn endpoint(out: &mut String, e: &Endpoint) {
     if let Some(r) = &e.rate_limit {
         let _ = writeln!(out, "- **Rate limit:** {r}");
     }
+    if let Some(r) = &e.rate_limits {
+        let _ = writeln!(out, "- **Budget:** {}", r.describe(&e.id));
+    }
     let _ = writeln!(
         out,
         "- **Safe to repeat:** {}{}",
@@ -483,10 +486,7 @@ pub(crate) fn api_md(api: &Api) -> String {
         }
         out.push('\n');
         if let Some(r) = &s.rate_limits {
-            let window = |w: &crate::model::RateWindowDef| {
-                format!("{} calls per {} s (then blocked {} s)", w.calls, w.seconds, w.blocked_seconds)
-            };
-            let list = |ws: &[crate::model::RateWindowDef]| ws.iter().map(window).collect::<Vec<_>>().join(", ");
+            let list = crate::model::RateWindowDef::list;
             let _ = writeln!(
                 out,
                 "**Rate limits** (per API; the client keeps them before sending, and pauses an API that answers `{}`): per app {}; per source address {}.\n",

@@ -509,6 +509,9 @@ fn operation_description(cx: &Cx, e: &Endpoint) -> String {
     if let Some(r) = &e.rate_limit {
         parts.push(format!("**Rate limit:** {r}"));
     }
+    if let Some(r) = &e.rate_limits {
+        parts.push(format!("**Budget:** {}", r.describe(&e.id)));
+    }
     let mut repeat = format!("**Safe to repeat:** {}", if e.idempotent { "yes" } else { "no" });
     if let Some(n) = &e.idempotent_note {
         let _ = write!(repeat, " ({n})");

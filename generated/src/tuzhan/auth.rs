@@ -19,6 +19,7 @@ pub const GET_ORG_ACCESS_TOKEN: EndpointSpec = EndpointSpec {
     auth: false,
     idempotent: true,
     gone_codes: &[],
+    rate_limits: None,
 };
 
 /// Parameters of [`get_org_access_token`](crate::tuzhan::TuzhanClient::get_org_access_token) (`GET /api/open/app/getOrgAccessToken`), sent in the query string.

@@ -2016,6 +2016,7 @@ pub const IMPORT_DEPARTMENTS: EndpointSpec = EndpointSpec {
     auth: true,
     idempotent: false,
     gone_codes: &[],
+    rate_limits: None,
 };
 
 /// Parameters of [`import_departments`](crate::tuzhan::TuzhanClient::import_departments) (`POST /api/integrate/dept/batchAdd`), sent in the JSON body.
@@ -2100,6 +2101,7 @@ pub const IMPORT_EMPLOYEES: EndpointSpec = EndpointSpec {
     auth: true,
     idempotent: false,
     gone_codes: &[],
+    rate_limits: None,
 };
 
 /// Parameters of [`import_employees`](crate::tuzhan::TuzhanClient::import_employees) (`POST /api/integrate/channel/employee/batchAdd`), sent in the JSON body.

@@ -227,6 +227,13 @@ impl TuzhanClient {
         &self.inner
     }
 
+    /// The same client with `options` (timeout, retries, rate-limit wait, the raw answer) for the calls made through the copy returned; it shares the token, the rate budgets and the connections.
+    pub fn with_call_options(&self, options: qywx_runtime::CallOptions) -> Self {
+        Self {
+            inner: self.inner.with_call_options(options),
+        }
+    }
+
     /// Fetch an org access token for one app instance.
     ///
     /// Sends `GET /api/open/app/getOrgAccessToken` (endpoint id `tuzhan.get_org_access_token`).

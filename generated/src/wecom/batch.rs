@@ -904,6 +904,7 @@ pub const START_SYNC_USERS: EndpointSpec = EndpointSpec {
     auth: true,
     idempotent: false,
     gone_codes: &[],
+    rate_limits: None,
 };
 
 /// Parameters of [`start_sync_users`](crate::wecom::WecomClient::start_sync_users) (`POST /cgi-bin/batch/syncuser`), sent in the JSON body.
@@ -996,6 +997,7 @@ pub const START_REPLACE_USERS: EndpointSpec = EndpointSpec {
     auth: true,
     idempotent: false,
     gone_codes: &[],
+    rate_limits: None,
 };
 
 /// Parameters of [`start_replace_users`](crate::wecom::WecomClient::start_replace_users) (`POST /cgi-bin/batch/replaceuser`), sent in the JSON body.
@@ -1088,6 +1090,7 @@ pub const START_REPLACE_DEPARTMENTS: EndpointSpec = EndpointSpec {
     auth: true,
     idempotent: false,
     gone_codes: &[],
+    rate_limits: None,
 };
 
 /// Parameters of [`start_replace_departments`](crate::wecom::WecomClient::start_replace_departments) (`POST /cgi-bin/batch/replaceparty`), sent in the JSON body.
@@ -1165,6 +1168,7 @@ pub const GET_JOB_RESULT: EndpointSpec = EndpointSpec {
     auth: true,
     idempotent: true,
     gone_codes: &[],
+    rate_limits: None,
 };
 
 /// Parameters of [`get_job_result`](crate::wecom::WecomClient::get_job_result) (`GET /cgi-bin/batch/getresult`), sent in the query string.
@@ -1352,6 +1356,7 @@ pub const INVITE_MEMBERS: EndpointSpec = EndpointSpec {
     auth: true,
     idempotent: false,
     gone_codes: &[],
+    rate_limits: None,
 };
 
 /// Parameters of [`invite_members`](crate::wecom::WecomClient::invite_members) (`POST /cgi-bin/batch/invite`), sent in the JSON body.

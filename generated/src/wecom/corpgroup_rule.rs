@@ -269,6 +269,7 @@ pub const LIST_RULE_IDS: EndpointSpec = EndpointSpec {
     auth: true,
     idempotent: true,
     gone_codes: &[],
+    rate_limits: None,
 };
 
 /// Parameters of [`list_rule_ids`](crate::wecom::WecomClient::list_rule_ids) (`POST /cgi-bin/corpgroup/rule/list_ids`), sent in the JSON body.
@@ -367,6 +368,7 @@ pub const DELETE_RULE: EndpointSpec = EndpointSpec {
     auth: true,
     idempotent: true,
     gone_codes: &[670006],
+    rate_limits: None,
 };
 
 /// Parameters of [`delete_rule`](crate::wecom::WecomClient::delete_rule) (`POST /cgi-bin/corpgroup/rule/delete_rule`), sent in the JSON body.
@@ -465,6 +467,7 @@ pub const GET_RULE_INFO: EndpointSpec = EndpointSpec {
     auth: true,
     idempotent: true,
     gone_codes: &[],
+    rate_limits: None,
 };
 
 /// Parameters of [`get_rule_info`](crate::wecom::WecomClient::get_rule_info) (`POST /cgi-bin/corpgroup/rule/get_rule_info`), sent in the JSON body.
@@ -580,6 +583,11 @@ pub const ADD_RULE: EndpointSpec = EndpointSpec {
     auth: true,
     idempotent: false,
     gone_codes: &[],
+    rate_limits: Some(qywx_runtime::spec::EndpointRateLimits {
+        budget: "corpgroup.rule.write",
+        per_app: &[qywx_runtime::spec::RateWindow::new(1000u64, 86400u64, 86400u64)],
+        per_ip: &[],
+    }),
 };
 
 /// Parameters of [`add_rule`](crate::wecom::WecomClient::add_rule) (`POST /cgi-bin/corpgroup/rule/add_rule`), sent in the JSON body.
@@ -697,6 +705,11 @@ pub const MODIFY_RULE: EndpointSpec = EndpointSpec {
     auth: true,
     idempotent: true,
     gone_codes: &[],
+    rate_limits: Some(qywx_runtime::spec::EndpointRateLimits {
+        budget: "corpgroup.rule.write",
+        per_app: &[qywx_runtime::spec::RateWindow::new(1000u64, 86400u64, 86400u64)],
+        per_ip: &[],
+    }),
 };
 
 /// Parameters of [`modify_rule`](crate::wecom::WecomClient::modify_rule) (`POST /cgi-bin/corpgroup/rule/modify_rule`), sent in the JSON body.

@@ -225,6 +225,7 @@ pub const CREATE_DEPARTMENT: EndpointSpec = EndpointSpec {
     auth: true,
     idempotent: false,
     gone_codes: &[],
+    rate_limits: None,
 };
 
 /// Parameters of [`create_department`](crate::wecom::WecomClient::create_department) (`POST /cgi-bin/department/create`), sent in the JSON body.
@@ -394,6 +395,7 @@ pub const UPDATE_DEPARTMENT: EndpointSpec = EndpointSpec {
     auth: true,
     idempotent: true,
     gone_codes: &[],
+    rate_limits: None,
 };
 
 /// Parameters of [`update_department`](crate::wecom::WecomClient::update_department) (`POST /cgi-bin/department/update`), sent in the JSON body.
@@ -560,6 +562,7 @@ pub const DELETE_DEPARTMENT: EndpointSpec = EndpointSpec {
     auth: true,
     idempotent: true,
     gone_codes: &[60003],
+    rate_limits: None,
 };
 
 /// Parameters of [`delete_department`](crate::wecom::WecomClient::delete_department) (`GET /cgi-bin/department/delete`), sent in the query string.
@@ -653,6 +656,7 @@ pub const LIST_DEPARTMENTS: EndpointSpec = EndpointSpec {
     auth: true,
     idempotent: true,
     gone_codes: &[],
+    rate_limits: None,
 };
 
 /// Parameters of [`list_departments`](crate::wecom::WecomClient::list_departments) (`GET /cgi-bin/department/list`), sent in the query string.
@@ -763,6 +767,7 @@ pub const GET_DEPARTMENT: EndpointSpec = EndpointSpec {
     auth: true,
     idempotent: true,
     gone_codes: &[],
+    rate_limits: None,
 };
 
 /// Parameters of [`get_department`](crate::wecom::WecomClient::get_department) (`GET /cgi-bin/department/get`), sent in the query string.
@@ -873,6 +878,7 @@ pub const LIST_DEPARTMENT_IDS: EndpointSpec = EndpointSpec {
     auth: true,
     idempotent: true,
     gone_codes: &[],
+    rate_limits: None,
 };
 
 /// Parameters of [`list_department_ids`](crate::wecom::WecomClient::list_department_ids) (`GET /cgi-bin/department/simplelist`), sent in the query string.

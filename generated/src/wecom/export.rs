@@ -212,6 +212,7 @@ pub const START_EXPORT_SIMPLE_USERS: EndpointSpec = EndpointSpec {
     auth: true,
     idempotent: false,
     gone_codes: &[],
+    rate_limits: None,
 };
 
 /// Parameters of [`start_export_simple_users`](crate::wecom::WecomClient::start_export_simple_users) (`POST /cgi-bin/export/simple_user`), sent in the JSON body.
@@ -291,6 +292,7 @@ pub const START_EXPORT_USERS: EndpointSpec = EndpointSpec {
     auth: true,
     idempotent: false,
     gone_codes: &[],
+    rate_limits: None,
 };
 
 /// Parameters of [`start_export_users`](crate::wecom::WecomClient::start_export_users) (`POST /cgi-bin/export/user`), sent in the JSON body.
@@ -370,6 +372,7 @@ pub const START_EXPORT_DEPARTMENTS: EndpointSpec = EndpointSpec {
     auth: true,
     idempotent: false,
     gone_codes: &[],
+    rate_limits: None,
 };
 
 /// Parameters of [`start_export_departments`](crate::wecom::WecomClient::start_export_departments) (`POST /cgi-bin/export/department`), sent in the JSON body.
@@ -449,6 +452,7 @@ pub const START_EXPORT_TAG_USERS: EndpointSpec = EndpointSpec {
     auth: true,
     idempotent: false,
     gone_codes: &[],
+    rate_limits: None,
 };
 
 /// Parameters of [`start_export_tag_users`](crate::wecom::WecomClient::start_export_tag_users) (`POST /cgi-bin/export/taguser`), sent in the JSON body.
@@ -540,6 +544,7 @@ pub const GET_EXPORT_RESULT: EndpointSpec = EndpointSpec {
     auth: true,
     idempotent: true,
     gone_codes: &[],
+    rate_limits: None,
 };
 
 /// Parameters of [`get_export_result`](crate::wecom::WecomClient::get_export_result) (`GET /cgi-bin/export/get_result`), sent in the query string.

@@ -509,6 +509,7 @@ pub const GET_LINKED_PERM_LIST: EndpointSpec = EndpointSpec {
     auth: true,
     idempotent: true,
     gone_codes: &[],
+    rate_limits: None,
 };
 
 /// Answer of [`get_linked_perm_list`](crate::wecom::WecomClient::get_linked_perm_list) on success (envelope removed).
@@ -591,6 +592,7 @@ pub const GET_LINKED_USER: EndpointSpec = EndpointSpec {
     auth: true,
     idempotent: true,
     gone_codes: &[],
+    rate_limits: None,
 };
 
 /// Parameters of [`get_linked_user`](crate::wecom::WecomClient::get_linked_user) (`POST /cgi-bin/linkedcorp/user/get`), sent in the JSON body.
@@ -696,6 +698,7 @@ pub const LIST_LINKED_DEPARTMENT_USERS: EndpointSpec = EndpointSpec {
     auth: true,
     idempotent: true,
     gone_codes: &[],
+    rate_limits: None,
 };
 
 /// Parameters of [`list_linked_department_users`](crate::wecom::WecomClient::list_linked_department_users) (`POST /cgi-bin/linkedcorp/user/simplelist`), sent in the JSON body.
@@ -831,6 +834,7 @@ pub const LIST_LINKED_USERS: EndpointSpec = EndpointSpec {
     auth: true,
     idempotent: true,
     gone_codes: &[],
+    rate_limits: None,
 };
 
 /// Parameters of [`list_linked_users`](crate::wecom::WecomClient::list_linked_users) (`POST /cgi-bin/linkedcorp/user/list`), sent in the JSON body.
@@ -962,6 +966,7 @@ pub const LIST_LINKED_DEPARTMENTS: EndpointSpec = EndpointSpec {
     auth: true,
     idempotent: true,
     gone_codes: &[],
+    rate_limits: None,
 };
 
 /// Parameters of [`list_linked_departments`](crate::wecom::WecomClient::list_linked_departments) (`POST /cgi-bin/linkedcorp/department/list`), sent in the JSON body.

@@ -80,6 +80,7 @@ pub const UPLOAD_MEDIA: EndpointSpec = EndpointSpec {
     auth: true,
     idempotent: false,
     gone_codes: &[],
+    rate_limits: None,
 };
 
 /// Parameters of [`upload_media`](crate::wecom::WecomClient::upload_media) (`POST /cgi-bin/media/upload`), sent in the query string, the file as a multipart/form-data part.

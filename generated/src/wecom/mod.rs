@@ -2640,6 +2640,13 @@ impl WecomClient {
         &self.inner
     }
 
+    /// The same client with `options` (timeout, retries, rate-limit wait, the raw answer) for the calls made through the copy returned; it shares the token, the rate budgets and the connections.
+    pub fn with_call_options(&self, options: qywx_runtime::CallOptions) -> Self {
+        Self {
+            inner: self.inner.with_call_options(options),
+        }
+    }
+
     /// 获取access_token: fetch an access token for one app (corpid + secret).
     ///
     /// Sends `GET /cgi-bin/gettoken` (endpoint id `wecom.gettoken`).
@@ -3260,6 +3267,8 @@ impl WecomClient {
     ///
     /// **Rate limit:** 新增和更新上下游对接规则的接口每天最多调用1000次: add_rule and modify_rule together at most 1000 calls a day.
     ///
+    /// **Budget:** kept by the client besides the service's: per app 1000 calls per 86400 s (then blocked 86400 s) (budget `corpgroup.rule.write`, shared by every endpoint that names it). A daily limit blocks for the rest of the natural day (90454); 86400 s is the longest that can be, and the client's day is a sliding one, not the calendar's.
+    ///
     /// **Safe to repeat:** no; a failed attempt is not retried after the request may have reached the server. Each call adds a new rule.
     ///
     /// # Parameters (JSON body)
@@ -3294,6 +3303,8 @@ impl WecomClient {
     /// **Permissions:** 调用的应用需要满足如下的权限,仅适用于上下游中创建空间的主企业调用。操作的规则对应的企业成员和部门都需要在应用的可见范围内。 应用类型 权限要求 自建应用 配置到「上下游- 可调用接口的应用」中 注: 从2023年12月1日0点起,不再支持通过系统应用secret调用接口,存量企业暂不受影响 查看详情 Only the chain's main corp (the one that created the 上下游 space) may call it, from a self-built app configured under 上下游 &gt; 可调用接口的应用; since 2023-12-01 calls with a system app's secret are no longer accepted (existing corps unaffected for now). The rule's members and departments must be within the app's visibility.
     ///
     /// **Rate limit:** 新增和更新上下游对接规则的接口每天最多调用1000次: add_rule and modify_rule together at most 1000 calls a day.
+    ///
+    /// **Budget:** kept by the client besides the service's: per app 1000 calls per 86400 s (then blocked 86400 s) (budget `corpgroup.rule.write`, shared by every endpoint that names it). A daily limit blocks for the rest of the natural day (90454); 86400 s is the longest that can be, and the client's day is a sliding one, not the calendar's.
     ///
     /// **Safe to repeat:** yes. Setting the same rule twice leaves the same state (each call still counts against the 1000 a day).
     ///

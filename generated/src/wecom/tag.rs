@@ -80,6 +80,7 @@ pub const CREATE_TAG: EndpointSpec = EndpointSpec {
     auth: true,
     idempotent: false,
     gone_codes: &[],
+    rate_limits: None,
 };
 
 /// Parameters of [`create_tag`](crate::wecom::WecomClient::create_tag) (`POST /cgi-bin/tag/create`), sent in the JSON body.
@@ -202,6 +203,7 @@ pub const UPDATE_TAG: EndpointSpec = EndpointSpec {
     auth: true,
     idempotent: true,
     gone_codes: &[],
+    rate_limits: None,
 };
 
 /// Parameters of [`update_tag`](crate::wecom::WecomClient::update_tag) (`POST /cgi-bin/tag/update`), sent in the JSON body.
@@ -307,6 +309,7 @@ pub const DELETE_TAG: EndpointSpec = EndpointSpec {
     auth: true,
     idempotent: true,
     gone_codes: &[40068],
+    rate_limits: None,
 };
 
 /// Parameters of [`delete_tag`](crate::wecom::WecomClient::delete_tag) (`GET /cgi-bin/tag/delete`), sent in the query string.
@@ -400,6 +403,7 @@ pub const GET_TAG_USERS: EndpointSpec = EndpointSpec {
     auth: true,
     idempotent: true,
     gone_codes: &[],
+    rate_limits: None,
 };
 
 /// Parameters of [`get_tag_users`](crate::wecom::WecomClient::get_tag_users) (`GET /cgi-bin/tag/get`), sent in the query string.
@@ -540,6 +544,7 @@ pub const ADD_TAG_USERS: EndpointSpec = EndpointSpec {
     auth: true,
     idempotent: true,
     gone_codes: &[],
+    rate_limits: None,
 };
 
 /// Parameters of [`add_tag_users`](crate::wecom::WecomClient::add_tag_users) (`POST /cgi-bin/tag/addtagusers`), sent in the JSON body.
@@ -733,6 +738,7 @@ pub const DELETE_TAG_USERS: EndpointSpec = EndpointSpec {
     auth: true,
     idempotent: true,
     gone_codes: &[],
+    rate_limits: None,
 };
 
 /// Parameters of [`delete_tag_users`](crate::wecom::WecomClient::delete_tag_users) (`POST /cgi-bin/tag/deltagusers`), sent in the JSON body.
@@ -926,6 +932,7 @@ pub const LIST_TAGS: EndpointSpec = EndpointSpec {
     auth: true,
     idempotent: true,
     gone_codes: &[],
+    rate_limits: None,
 };
 
 /// Answer of [`list_tags`](crate::wecom::WecomClient::list_tags) on success (envelope removed).

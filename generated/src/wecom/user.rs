@@ -1563,6 +1563,7 @@ pub const CREATE_USER: EndpointSpec = EndpointSpec {
     auth: true,
     idempotent: false,
     gone_codes: &[],
+    rate_limits: None,
 };
 
 /// Parameters of [`create_user`](crate::wecom::WecomClient::create_user) (`POST /cgi-bin/user/create`), sent in the JSON body.
@@ -2076,6 +2077,7 @@ pub const UPDATE_USER: EndpointSpec = EndpointSpec {
     auth: true,
     idempotent: true,
     gone_codes: &[],
+    rate_limits: None,
 };
 
 /// Parameters of [`update_user`](crate::wecom::WecomClient::update_user) (`POST /cgi-bin/user/update`), sent in the JSON body.
@@ -2589,6 +2591,7 @@ pub const DELETE_USER: EndpointSpec = EndpointSpec {
     auth: true,
     idempotent: true,
     gone_codes: &[60111],
+    rate_limits: None,
 };
 
 /// Parameters of [`delete_user`](crate::wecom::WecomClient::delete_user) (`GET /cgi-bin/user/delete`), sent in the query string.
@@ -2686,6 +2689,7 @@ pub const GET_USER: EndpointSpec = EndpointSpec {
     auth: true,
     idempotent: true,
     gone_codes: &[],
+    rate_limits: None,
 };
 
 /// Parameters of [`get_user`](crate::wecom::WecomClient::get_user) (`GET /cgi-bin/user/get`), sent in the query string.
@@ -2750,6 +2754,7 @@ pub const LIST_DEPARTMENT_USERS: EndpointSpec = EndpointSpec {
     auth: true,
     idempotent: true,
     gone_codes: &[],
+    rate_limits: None,
 };
 
 /// Parameters of [`list_department_users`](crate::wecom::WecomClient::list_department_users) (`GET /cgi-bin/user/simplelist`), sent in the query string.
@@ -2904,6 +2909,7 @@ pub const LIST_USERS: EndpointSpec = EndpointSpec {
     auth: true,
     idempotent: true,
     gone_codes: &[],
+    rate_limits: None,
 };
 
 /// Parameters of [`list_users`](crate::wecom::WecomClient::list_users) (`GET /cgi-bin/user/list`), sent in the query string.
@@ -3040,6 +3046,7 @@ pub const LIST_USER_IDS: EndpointSpec = EndpointSpec {
     auth: true,
     idempotent: true,
     gone_codes: &[],
+    rate_limits: None,
 };
 
 /// Parameters of [`list_user_ids`](crate::wecom::WecomClient::list_user_ids) (`POST /cgi-bin/user/list_id`), sent in the JSON body.
@@ -3178,6 +3185,7 @@ pub const CONVERT_TO_OPENID: EndpointSpec = EndpointSpec {
     auth: true,
     idempotent: true,
     gone_codes: &[],
+    rate_limits: None,
 };
 
 /// Parameters of [`convert_to_openid`](crate::wecom::WecomClient::convert_to_openid) (`POST /cgi-bin/user/convert_to_openid`), sent in the JSON body.
@@ -3283,6 +3291,7 @@ pub const CONVERT_TO_USERID: EndpointSpec = EndpointSpec {
     auth: true,
     idempotent: true,
     gone_codes: &[],
+    rate_limits: None,
 };
 
 /// Parameters of [`convert_to_userid`](crate::wecom::WecomClient::convert_to_userid) (`POST /cgi-bin/user/convert_to_userid`), sent in the JSON body.
@@ -3388,6 +3397,7 @@ pub const BATCH_DELETE_USERS: EndpointSpec = EndpointSpec {
     auth: true,
     idempotent: true,
     gone_codes: &[60111],
+    rate_limits: None,
 };
 
 /// Parameters of [`batch_delete_users`](crate::wecom::WecomClient::batch_delete_users) (`POST /cgi-bin/user/batchdelete`), sent in the JSON body.
@@ -3476,6 +3486,7 @@ pub const CONFIRM_USER_VERIFIED: EndpointSpec = EndpointSpec {
     auth: true,
     idempotent: true,
     gone_codes: &[],
+    rate_limits: None,
 };
 
 /// Parameters of [`confirm_user_verified`](crate::wecom::WecomClient::confirm_user_verified) (`GET /cgi-bin/user/authsucc`), sent in the query string.
@@ -3573,6 +3584,7 @@ pub const GET_JOIN_QRCODE: EndpointSpec = EndpointSpec {
     auth: true,
     idempotent: true,
     gone_codes: &[],
+    rate_limits: None,
 };
 
 /// Parameters of [`get_join_qrcode`](crate::wecom::WecomClient::get_join_qrcode) (`GET /cgi-bin/corp/get_join_qrcode`), sent in the query string.
@@ -3698,6 +3710,7 @@ pub const GET_USERID_BY_MOBILE: EndpointSpec = EndpointSpec {
     auth: true,
     idempotent: true,
     gone_codes: &[],
+    rate_limits: None,
 };
 
 /// Parameters of [`get_userid_by_mobile`](crate::wecom::WecomClient::get_userid_by_mobile) (`POST /cgi-bin/user/getuserid`), sent in the JSON body.
@@ -3809,6 +3822,7 @@ pub const GET_USERID_BY_EMAIL: EndpointSpec = EndpointSpec {
     auth: true,
     idempotent: true,
     gone_codes: &[],
+    rate_limits: None,
 };
 
 /// Parameters of [`get_userid_by_email`](crate::wecom::WecomClient::get_userid_by_email) (`POST /cgi-bin/user/get_userid_by_email`), sent in the JSON body.
@@ -3937,6 +3951,7 @@ pub const GET_ACTIVE_STAT: EndpointSpec = EndpointSpec {
     auth: true,
     idempotent: true,
     gone_codes: &[],
+    rate_limits: None,
 };
 
 /// Parameters of [`get_active_stat`](crate::wecom::WecomClient::get_active_stat) (`POST /cgi-bin/user/get_active_stat`), sent in the JSON body.

@@ -19,6 +19,18 @@ impl Scope<'_> {
         let method = format_ident!("{}", if s.method == Method::Get { "Get" } else { "Post" });
         let (id, path, auth, idempotent) = (&s.id, &s.path, s.auth, s.idempotent);
         let gone_codes = e.gone_codes.iter().map(|c| proc_macro2::Literal::i64_unsuffixed(*c));
+        let rate_limits = match &s.rate_limits {
+            Some(r) => {
+                let budget = r.budget.as_deref().unwrap_or(&s.id);
+                let (per_app, per_ip) = (super::rate_windows(&r.per_app), super::rate_windows(&r.per_ip));
+                quote!(Some(qywx_runtime::spec::EndpointRateLimits {
+                    budget: #budget,
+                    per_app: &[#(#per_app)*],
+                    per_ip: &[#(#per_ip)*],
+                }))
+            }
+            None => quote!(None),
+        };
         let const_doc = doc(&format!("Descriptor of `{}`: `{} {}`.", s.id, s.method, s.path));
         let request = e.request.as_ref().map(|r| self.object(r));
         let response = match (&e.response, &e.response_alias) {
@@ -66,6 +78,7 @@ impl Scope<'_> {
                 auth: #auth,
                 idempotent: #idempotent,
                 gone_codes: &[#(#gone_codes),*],
+                rate_limits: #rate_limits,
             };
 
             #request

@@ -105,6 +105,9 @@ pub(crate) fn method_doc(service: &ServiceIr, endpoint: &EndpointIr) -> String {
     if let Some(r) = &e.rate_limit {
         out.extend([format!("**Rate limit:** {}", md(r)), String::new()]);
     }
+    if let Some(r) = &e.rate_limits {
+        out.extend([format!("**Budget:** {}", md(&r.describe(&e.id))), String::new()]);
+    }
     let repeat = if e.idempotent {
         "yes"
     } else {

@@ -184,7 +184,7 @@ pub(crate) fn lib_rs(api: &Api) -> String {
     let items = quote! {
         #(#mods)*
 
-        pub use qywx_runtime::{ApiError, ClientOptions, Credentials, Error, LocalDateTime, Result, Secret, Violation};
+        pub use qywx_runtime::{ApiError, CallOptions, ClientOptions, Credentials, Error, LocalDateTime, RawAnswer, RawAnswerSlot, Result, Secret, Violation};
         pub use qywx_runtime::bulk::{BulkOptions, BulkProgress, BulkReport, FromIter};
         pub use qywx_runtime as runtime;
     };
@@ -434,15 +434,7 @@ pub(crate) fn service_module(s: &ServiceIr) -> String {
     };
     let rate_limits = match &spec.rate_limits {
         Some(r) => {
-            let windows = |ws: &[RateWindowDef]| -> Vec<TokenStream> {
-                ws.iter()
-                    .map(|w| {
-                        let (calls, seconds, blocked) = (w.calls, w.seconds, w.blocked_seconds);
-                        quote!(qywx_runtime::spec::RateWindow::new(#calls, #seconds, #blocked),)
-                    })
-                    .collect()
-            };
-            let (per_app, per_ip) = (windows(&r.per_app), windows(&r.per_ip));
+            let (per_app, per_ip) = (rate_windows(&r.per_app), rate_windows(&r.per_ip));
             let code = format_ident!("{}", r.code);
             quote!(Some(qywx_runtime::spec::RateLimitSpec {
                 code: error_codes::#code,
@@ -556,6 +548,11 @@ pub(crate) fn service_module(s: &ServiceIr) -> String {
                     &self.inner
                 }
 
+                /// The same client with `options` (timeout, retries, rate-limit wait, the raw answer) for the calls made through the copy returned; it shares the token, the rate budgets and the connections.
+                pub fn with_call_options(&self, options: qywx_runtime::CallOptions) -> Self {
+                    Self { inner: self.inner.with_call_options(options) }
+                }
+
                 #(#methods)*
             }
         }
@@ -567,6 +564,17 @@ pub(crate) fn service_module(s: &ServiceIr) -> String {
         &gated,
         &spec.origin.file.display().to_string(),
     )
+}
+
+/// The runtime's `RateWindow`s of `windows`, each followed by a comma.
+pub(crate) fn rate_windows(windows: &[RateWindowDef]) -> Vec<TokenStream> {
+    windows
+        .iter()
+        .map(|w| {
+            let (calls, seconds, blocked) = (w.calls, w.seconds, w.blocked_seconds);
+            quote!(qywx_runtime::spec::RateWindow::new(#calls, #seconds, #blocked),)
+        })
+        .collect()
 }
 
 fn opt_str(v: Option<&str>) -> TokenStream {

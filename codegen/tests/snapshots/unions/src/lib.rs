@@ -16,7 +16,8 @@
 pub mod up;
 
 pub use qywx_runtime::{
-    ApiError, ClientOptions, Credentials, Error, LocalDateTime, Result, Secret, Violation,
+    ApiError, CallOptions, ClientOptions, Credentials, Error, LocalDateTime, RawAnswer,
+    RawAnswerSlot, Result, Secret, Violation,
 };
 
 pub use qywx_runtime::bulk::{BulkOptions, BulkProgress, BulkReport, FromIter};

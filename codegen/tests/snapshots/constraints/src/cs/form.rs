@@ -519,6 +519,7 @@ pub const SUBMIT_FORM: EndpointSpec = EndpointSpec {
     auth: true,
     idempotent: false,
     gone_codes: &[],
+    rate_limits: None,
 };
 
 /// Parameters of [`submit_form`](crate::cs::CsClient::submit_form) (`POST /form/submit`), sent in the JSON body.
@@ -893,6 +894,7 @@ pub const LIST_ENTRIES: EndpointSpec = EndpointSpec {
     auth: true,
     idempotent: true,
     gone_codes: &[],
+    rate_limits: None,
 };
 
 /// Parameters of [`list_entries`](crate::cs::CsClient::list_entries) (`GET /form/list`), sent in the query string.

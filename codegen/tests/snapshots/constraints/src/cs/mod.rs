@@ -170,6 +170,7 @@ pub static SERVICE: ServiceSpec = ServiceSpec {
         },
     ],
     http_statuses: &[],
+    rate_limits: None,
 };
 
 /// Client of Constraints for one app. Cheap to clone: clones share the token cache.
@@ -197,6 +198,13 @@ impl CsClient {
     /// The runtime client underneath: token access, base URL, token-store key.
     pub fn runtime(&self) -> &ServiceClient {
         &self.inner
+    }
+
+    /// The same client with `options` (timeout, retries, rate-limit wait, the raw answer) for the calls made through the copy returned; it shares the token, the rate budgets and the connections.
+    pub fn with_call_options(&self, options: qywx_runtime::CallOptions) -> Self {
+        Self {
+            inner: self.inner.with_call_options(options),
+        }
     }
 
     /// Fetch an access token.

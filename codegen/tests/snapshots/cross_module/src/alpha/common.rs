@@ -140,6 +140,7 @@ pub const CHECK_ADDRESS: EndpointSpec = EndpointSpec {
     auth: true,
     idempotent: true,
     gone_codes: &[],
+    rate_limits: None,
 };
 
 /// Parameters of [`check_address`](crate::alpha::AlphaClient::check_address) (`POST /address/check`), sent in the JSON body.

@@ -90,6 +90,7 @@ pub const CREATE_PERSON: EndpointSpec = EndpointSpec {
     auth: true,
     idempotent: false,
     gone_codes: &[],
+    rate_limits: None,
 };
 
 /// Parameters of [`create_person`](crate::alpha::AlphaClient::create_person) (`POST /person/create`), sent in the JSON body.
@@ -212,6 +213,7 @@ pub const LIST_ADDRESSES: EndpointSpec = EndpointSpec {
     auth: true,
     idempotent: true,
     gone_codes: &[],
+    rate_limits: None,
 };
 
 /// Parameters of [`list_addresses`](crate::alpha::AlphaClient::list_addresses) (`GET /person/addresses`), sent in the query string.

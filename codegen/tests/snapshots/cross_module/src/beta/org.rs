@@ -84,6 +84,7 @@ pub const GET_ORG: EndpointSpec = EndpointSpec {
     auth: true,
     idempotent: true,
     gone_codes: &[],
+    rate_limits: None,
 };
 
 /// Parameters of [`get_org`](crate::beta::BetaClient::get_org) (`GET /api/org/get`), sent in the query string.

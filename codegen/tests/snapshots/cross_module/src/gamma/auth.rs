@@ -19,6 +19,7 @@ pub const GET_TOKEN: EndpointSpec = EndpointSpec {
     auth: false,
     idempotent: true,
     gone_codes: &[],
+    rate_limits: None,
 };
 
 /// Parameters of [`get_token`](crate::gamma::GammaClient::get_token) (`GET /gamma/token`), sent in the query string.

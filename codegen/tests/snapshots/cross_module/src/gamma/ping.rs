@@ -16,6 +16,7 @@ pub const PING: EndpointSpec = EndpointSpec {
     auth: true,
     idempotent: true,
     gone_codes: &[],
+    rate_limits: None,
 };
 
 /// Answer of [`ping`](crate::gamma::GammaClient::ping) on success (envelope removed).
@@ -59,6 +60,7 @@ pub const ECHO: EndpointSpec = EndpointSpec {
     auth: true,
     idempotent: true,
     gone_codes: &[],
+    rate_limits: None,
 };
 
 /// Parameters of [`echo`](crate::gamma::GammaClient::echo) (`POST /echo`), sent in the JSON body.

@@ -424,6 +424,7 @@ pub const GET_ITEM: EndpointSpec = EndpointSpec {
     auth: true,
     idempotent: true,
     gone_codes: &[],
+    rate_limits: None,
 };
 
 /// Parameters of [`get_item`](crate::kw::KwClient::get_item) (`GET /item/get`), sent in the query string.
@@ -621,6 +622,7 @@ pub const PUT_ITEM: EndpointSpec = EndpointSpec {
     auth: true,
     idempotent: false,
     gone_codes: &[],
+    rate_limits: None,
 };
 
 /// Parameters of [`put_item`](crate::kw::KwClient::put_item) (`POST /item/put`), sent in the JSON body.

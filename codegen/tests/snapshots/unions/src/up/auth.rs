@@ -19,6 +19,7 @@ pub const GET_TOKEN: EndpointSpec = EndpointSpec {
     auth: false,
     idempotent: true,
     gone_codes: &[],
+    rate_limits: None,
 };
 
 /// Parameters of [`get_token`](crate::up::UpClient::get_token) (`GET /token`), sent in the query string.

@@ -424,6 +424,7 @@ pub const IMPORT_ROWS: EndpointSpec = EndpointSpec {
     auth: true,
     idempotent: false,
     gone_codes: &[],
+    rate_limits: None,
 };
 
 /// Parameters of [`import_rows`](crate::up::UpClient::import_rows) (`POST /import`), sent in the JSON body.
@@ -491,6 +492,7 @@ pub const GET_IMPORT: EndpointSpec = EndpointSpec {
     auth: true,
     idempotent: true,
     gone_codes: &[],
+    rate_limits: None,
 };
 
 /// Parameters of [`get_import`](crate::up::UpClient::get_import) (`GET /import/get`), sent in the query string.

@@ -177,6 +177,7 @@ pub static SERVICE: ServiceSpec = ServiceSpec {
         },
     ],
     http_statuses: &[],
+    rate_limits: None,
 };
 
 /// Client of Uploads for one app. Cheap to clone: clones share the token cache.
@@ -204,6 +205,13 @@ impl UpClient {
     /// The runtime client underneath: token access, base URL, token-store key.
     pub fn runtime(&self) -> &ServiceClient {
         &self.inner
+    }
+
+    /// The same client with `options` (timeout, retries, rate-limit wait, the raw answer) for the calls made through the copy returned; it shares the token, the rate budgets and the connections.
+    pub fn with_call_options(&self, options: qywx_runtime::CallOptions) -> Self {
+        Self {
+            inner: self.inner.with_call_options(options),
+        }
     }
 
     /// Fetch a token.
