@@ -10,7 +10,7 @@ use std::time::Duration;
 use reqwest::Url;
 use serde_json::Value;
 
-use crate::rate_limit::{Budgets, CallBudgets, RateLimitStore, RateLimits};
+use crate::rate_limit::{Budgets, CallBudgets, Company, RateLimitStore, RateLimits};
 use crate::codec::{to_text, Decoded, FromJson, ToJson, ValueReader};
 use crate::envelope;
 use crate::spec::{EndpointSpec, ServiceSpec, TokenPlacement};
@@ -663,15 +663,14 @@ impl ServiceClient {
         if let Some(known) = inner.call_budgets.read().unwrap_or_else(|e| e.into_inner()).get(endpoint.id) {
             return known.clone();
         }
-        let made = Arc::new(CallBudgets::new(
-            inner.service.id,
-            &inner.base_url,
-            self.app_id(),
-            endpoint.id,
-            &inner.limits,
-            // The caller's budgets replace the spec's, the endpoint's own included.
-            endpoint.rate_limits.as_ref().filter(|_| inner.options.rate_limits.is_none()),
-        ));
+        let company = Company {
+            service: inner.service.id,
+            server: &inner.base_url,
+            app_id: self.app_id(),
+        };
+        // The caller's budgets replace the spec's, the endpoint's own included.
+        let own = endpoint.rate_limits.as_ref().filter(|_| inner.options.rate_limits.is_none());
+        let made = Arc::new(crate::rate_limit::local().call_budgets(company, endpoint.id, &inner.limits, own));
         let mut all = inner.call_budgets.write().unwrap_or_else(|e| e.into_inner());
         all.entry(endpoint.id).or_insert(made).clone()
     }

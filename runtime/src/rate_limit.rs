@@ -130,47 +130,31 @@ pub trait RateLimitStore: Send + Sync + fmt::Debug {
     fn pause<'a>(&'a self, pause: &'a str, block: Duration) -> StoreFuture<'a, ()>;
 }
 
-/// The budgets of one endpoint for one client, and its pause key.
+/// Whose budgets: a company (an app id) of a service at a server (two servers, an emulator
+/// and production say, are two quotas).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Company<'a> {
+    pub(crate) service: &'a str,
+    pub(crate) server: &'a str,
+    pub(crate) app_id: &'a str,
+}
+
+/// The budgets of one endpoint for one client and its pause, each with its count in this
+/// process (resolved once, so a call hashes no key).
 #[derive(Debug)]
 pub(crate) struct CallBudgets {
     pause: String,
     budgets: Vec<Budget>,
+    /// The theoretical arrival time of each budget's next call here (see [`Limiter`]).
+    turns: Vec<Arc<AtomicU64>>,
+    /// Until when the API is paused here.
+    paused_until: Arc<AtomicU64>,
 }
 
-impl CallBudgets {
-    /// The budgets of `endpoint` of `service` at `server` for the company `app_id` under
-    /// `limits` (two servers, an emulator and production say, are two quotas).
-    /// With `own`, the endpoint's own budget too (see [`EndpointRateLimits`]).
-    pub(crate) fn new(
-        service: &str,
-        server: &str,
-        app_id: &str,
-        endpoint: &str,
-        limits: &RateLimits,
-        own: Option<&EndpointRateLimits>,
-    ) -> Self {
-        let app = format!("qywx:rate:{service}@{server}:app:{app_id}");
-        // Processes behind different addresses that share a store share the per-address
-        // budget too: stricter than needed, never over.
-        let ip = format!("qywx:rate:{service}@{server}:ip");
-        let mut budgets = Vec::new();
-        let mut add = |scope: &str, api: &str, windows: &[RateWindow]| {
-            budgets.extend(windows.iter().map(|w| Budget {
-                key: format!("{scope}:{api}:{}/{}", w.calls, w.seconds),
-                window: *w,
-            }));
-        };
-        add(&app, endpoint, &limits.per_app);
-        add(&ip, endpoint, &limits.per_ip);
-        if let Some(own) = own {
-            add(&app, own.budget, own.per_app);
-            add(&ip, own.budget, own.per_ip);
-        }
-        CallBudgets {
-            pause: format!("{app}:{endpoint}:paused"),
-            budgets,
-        }
-    }
+/// This process's name in a store's count of processes.
+fn process_member() -> &'static str {
+    static MEMBER: OnceLock<String> = OnceLock::new();
+    MEMBER.get_or_init(|| format!("{}-{:x}", std::process::id(), crate::client::jitter_seed()))
 }
 
 /// A client's way to its budgets: the fleet's store when it has one and it answers, else
@@ -219,7 +203,7 @@ impl Budgets {
     /// The service answered its rate-limit code: no call of this API for `block`, here and
     /// (when it answers) in the fleet.
     pub(crate) async fn pause(&self, call: &CallBudgets, block: Duration) {
-        local().pause(&call.pause, block);
+        local().pause(call, block);
         if let Some(store) = self.usable_store() {
             if let Err(error) = store.pause(&call.pause, block).await {
                 self.store_failed(&error);
@@ -259,69 +243,120 @@ impl Budgets {
     }
 }
 
-/// This process's name in a store's count of processes.
-fn process_member() -> &'static str {
-    static MEMBER: OnceLock<String> = OnceLock::new();
-    MEMBER.get_or_init(|| format!("{}-{:x}", std::process::id(), crate::client::jitter_seed()))
+/// The budgets counted in this process: for each budget key, the theoretical arrival time of
+/// its next call, and for each API, until when it is paused (nanoseconds since the limiter's
+/// epoch; 0: never).
+#[derive(Debug)]
+pub(crate) struct Limiter {
+    epoch: Instant,
+    /// Check-and-take over all of a call's budgets is one step (all or none).
+    serial: Mutex<()>,
+    counts: Mutex<HashMap<String, Arc<AtomicU64>>>,
 }
 
-/// The budgets counted in this process: the theoretical arrival time of each budget's next
-/// call, and the paused APIs.
-#[derive(Debug, Default)]
-pub(crate) struct Limiter {
-    next: Mutex<HashMap<String, Instant>>,
-    paused: Mutex<HashMap<String, Instant>>,
+impl Default for Limiter {
+    fn default() -> Self {
+        Limiter {
+            epoch: Instant::now(),
+            serial: Mutex::new(()),
+            counts: Mutex::default(),
+        }
+    }
 }
 
 /// The limiter every client of this process shares.
-fn local() -> &'static Limiter {
+pub(crate) fn local() -> &'static Limiter {
     static LIMITER: OnceLock<Limiter> = OnceLock::new();
     LIMITER.get_or_init(Limiter::default)
 }
 
 impl Limiter {
+    /// The budgets of `endpoint` for `company` under `limits`, and with `own`, the endpoint's
+    /// own budget too (see [`EndpointRateLimits`]).
+    pub(crate) fn call_budgets(
+        &self,
+        company: Company<'_>,
+        endpoint: &str,
+        limits: &RateLimits,
+        own: Option<&EndpointRateLimits>,
+    ) -> CallBudgets {
+        let Company { service, server, app_id } = company;
+        let app = format!("qywx:rate:{service}@{server}:app:{app_id}");
+        // Processes behind different addresses that share a store share the per-address
+        // budget too: stricter than needed, never over.
+        let ip = format!("qywx:rate:{service}@{server}:ip");
+        let mut budgets = Vec::new();
+        let mut add = |scope: &str, api: &str, windows: &[RateWindow]| {
+            budgets.extend(windows.iter().map(|w| Budget {
+                key: format!("{scope}:{api}:{}/{}", w.calls, w.seconds),
+                window: *w,
+            }));
+        };
+        add(&app, endpoint, &limits.per_app);
+        add(&ip, endpoint, &limits.per_ip);
+        if let Some(own) = own {
+            add(&app, own.budget, own.per_app);
+            add(&ip, own.budget, own.per_ip);
+        }
+        let pause = format!("{app}:{endpoint}:paused");
+        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        let mut count = |key: &str| counts.entry(key.to_owned()).or_default().clone();
+        CallBudgets {
+            turns: budgets.iter().map(|b| count(&b.key)).collect(),
+            paused_until: count(&pause),
+            pause,
+            budgets,
+        }
+    }
+
+    /// `at` in nanoseconds since the epoch, never 0 (0 means "never").
+    fn nanos(&self, at: Instant) -> u64 {
+        at.saturating_duration_since(self.epoch).as_nanos() as u64 + 1
+    }
+
     /// Takes a place at `now` in every budget of `call` (each split `share` ways); `Err` with
     /// the wait when one of them is full (nothing is taken then).
     pub(crate) fn try_acquire(&self, call: &CallBudgets, share: u64, now: Instant) -> Result<(), Duration> {
-        if let Some(until) = self.paused_until(&call.pause, now) {
-            return Err(until - now);
+        let now = self.nanos(now);
+        let paused = call.paused_until.load(Ordering::Relaxed);
+        if paused > now {
+            return Err(Duration::from_nanos(paused - now));
         }
-        let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
-        let mut wait = Duration::ZERO;
-        let mut turns = Vec::with_capacity(call.budgets.len());
-        for budget in &call.budgets {
+        let _serial = self.serial.lock().unwrap_or_else(|e| e.into_inner());
+        // The turn of each budget's next call (GCRA's theoretical arrival time).
+        let turn = |stored: &AtomicU64, pace: &Pace| match stored.load(Ordering::Relaxed) {
+            turn if turn >= now => turn,
+            // A share of a fleet's budget (the store is down) starts a turn later: the
+            // fleet's last calls were counted in the store, not here. Kept even if the call
+            // is refused, so the turn comes.
+            _ if share > 1 => {
+                let first = now + pace.interval.as_nanos() as u64;
+                stored.store(first, Ordering::Relaxed);
+                first
+            }
+            _ => now,
+        };
+        let mut wait = 0;
+        for (budget, stored) in call.budgets.iter().zip(&call.turns) {
             let pace = Pace::of(&budget.window, share);
-            let theoretical = match next.get(&budget.key) {
-                Some(&turn) if turn >= now => turn,
-                // A share of a fleet's budget (the store is down) starts a turn later: the
-                // fleet's last calls were counted in the store, not here. Kept even if the call
-                // is refused, so the turn comes.
-                _ if share > 1 => *next.entry(budget.key.clone()).insert_entry(now + pace.interval).get(),
-                _ => now,
-            };
             // The call conforms when its turn is at most `tolerance` away.
-            let allowed_at = theoretical.checked_sub(pace.tolerance).unwrap_or(now);
-            wait = wait.max(allowed_at.saturating_duration_since(now));
-            turns.push(theoretical + pace.interval);
+            let allowed_at = turn(stored, &pace).saturating_sub(pace.tolerance.as_nanos() as u64);
+            wait = wait.max(allowed_at.saturating_sub(now));
         }
-        if !wait.is_zero() {
-            return Err(wait);
+        if wait > 0 {
+            return Err(Duration::from_nanos(wait));
         }
-        for (budget, turn) in call.budgets.iter().zip(turns) {
-            next.insert(budget.key.clone(), turn);
+        for (budget, stored) in call.budgets.iter().zip(&call.turns) {
+            let pace = Pace::of(&budget.window, share);
+            stored.store(turn(stored, &pace) + pace.interval.as_nanos() as u64, Ordering::Relaxed);
         }
         Ok(())
     }
 
-    fn paused_until(&self, pause: &str, now: Instant) -> Option<Instant> {
-        let paused = self.paused.lock().unwrap_or_else(|e| e.into_inner());
-        paused.get(pause).copied().filter(|until| *until > now)
-    }
-
-    /// No call of the API `pause` names goes out for `block`.
-    pub(crate) fn pause(&self, pause: &str, block: Duration) {
-        let mut paused = self.paused.lock().unwrap_or_else(|e| e.into_inner());
-        paused.insert(pause.to_owned(), Instant::now() + block);
+    /// No call of `call`'s API goes out for `block`.
+    pub(crate) fn pause(&self, call: &CallBudgets, block: Duration) {
+        let until = self.nanos(Instant::now() + block);
+        call.paused_until.fetch_max(until, Ordering::Relaxed);
     }
 }
 
@@ -329,9 +364,13 @@ impl Limiter {
 mod tests {
     use super::*;
 
-    fn call(app: &str, endpoint: &str, calls: u64, seconds: u64) -> CallBudgets {
+    fn company(app_id: &str) -> Company<'_> {
+        Company { service: "wecom", server: "http://server", app_id }
+    }
+
+    fn call(limiter: &Limiter, app: &str, endpoint: &str, calls: u64, seconds: u64) -> CallBudgets {
         let limits = RateLimits::new(vec![RateWindow::new(calls, seconds, seconds)], Vec::new());
-        CallBudgets::new("wecom", "http://server", app, endpoint, &limits, None)
+        limiter.call_budgets(company(app), endpoint, &limits, None)
     }
 
     /// Calls admitted by a client that calls whenever it may, over `span`.
@@ -352,7 +391,7 @@ mod tests {
     fn no_window_anywhere_holds_more_than_the_budget_even_with_late_arrivals() {
         for (calls, seconds) in [(600, 10), (20, 1), (2, 1), (10_000, 60)] {
             let limiter = Limiter::default();
-            let budget = call("app", "user.get", calls, seconds);
+            let budget = call(&limiter, "app", "user.get", calls, seconds);
             let times = admitted_times(&limiter, &budget, Duration::from_secs(seconds * 5));
             let window = Duration::from_secs(seconds);
             let late = window.mul_f64(SLACK);
@@ -375,7 +414,7 @@ mod tests {
     #[test]
     fn a_burst_goes_through_at_once_then_calls_wait_their_turn() {
         let limiter = Limiter::default();
-        let budget = call("app", "user.get", 600, 10);
+        let budget = call(&limiter, "app", "user.get", 600, 10);
         let now = Instant::now();
         for _ in 0..24 {
             limiter.try_acquire(&budget, 1, now).unwrap();
@@ -383,8 +422,8 @@ mod tests {
         let wait = limiter.try_acquire(&budget, 1, now).unwrap_err();
         assert!(wait > Duration::ZERO && wait < Duration::from_millis(50), "{wait:?}");
         // Another API and another company have budgets of their own.
-        limiter.try_acquire(&call("app", "user.list", 600, 10), 1, now).unwrap();
-        limiter.try_acquire(&call("other", "user.get", 600, 10), 1, now).unwrap();
+        limiter.try_acquire(&call(&limiter, "app", "user.list", 600, 10), 1, now).unwrap();
+        limiter.try_acquire(&call(&limiter, "other", "user.get", 600, 10), 1, now).unwrap();
     }
 
     #[test]
@@ -397,7 +436,7 @@ mod tests {
         assert!(Pace::of(&RateWindow::new(2, 1, 1), 8).interval >= Duration::from_secs(1));
         // A share gets no burst and starts a turn late: the fleet's last calls are not here.
         let limiter = Limiter::default();
-        let budget = call("app", "user.get", 600, 10);
+        let budget = call(&limiter, "app", "user.get", 600, 10);
         let now = Instant::now();
         let wait = limiter.try_acquire(&budget, 8, now).unwrap_err();
         assert_eq!(wait, eighth.interval);
@@ -411,15 +450,15 @@ mod tests {
         let own = EndpointRateLimits { budget: "rule.write", per_app: DAILY, per_ip: &[] };
         let limiter = Limiter::default();
         let limits = RateLimits::new(vec![RateWindow::new(600, 60, 60)], Vec::new());
-        let add = CallBudgets::new("wecom", "http://server", "app", "rule.add", &limits, Some(&own));
-        let modify = CallBudgets::new("wecom", "http://server", "app", "rule.modify", &limits, Some(&own));
+        let add = limiter.call_budgets(company("app"), "rule.add", &limits, Some(&own));
+        let modify = limiter.call_budgets(company("app"), "rule.modify", &limits, Some(&own));
         let now = Instant::now();
         limiter.try_acquire(&add, 1, now).unwrap();
         // 2 a day: one burst call, then the second after half a day (stretched by the slack).
         let wait = limiter.try_acquire(&modify, 1, now).unwrap_err();
         assert!(wait > Duration::from_secs(40_000), "{wait:?}");
         // The service's own budget of another endpoint is untouched.
-        let plain = CallBudgets::new("wecom", "http://server", "app", "rule.list", &limits, None);
+        let plain = limiter.call_budgets(company("app"), "rule.list", &limits, None);
         limiter.try_acquire(&plain, 1, now).unwrap();
     }
 
@@ -427,11 +466,11 @@ mod tests {
     fn a_paused_api_waits_out_its_block() {
         let limiter = Limiter::default();
         let limits = RateLimits::none();
-        let paused = CallBudgets::new("wecom", "http://server", "app", "user.get", &limits, None);
-        limiter.pause(&paused.pause, Duration::from_secs(60));
+        let paused = limiter.call_budgets(company("app"), "user.get", &limits, None);
+        limiter.pause(&paused, Duration::from_secs(60));
         let wait = limiter.try_acquire(&paused, 1, Instant::now()).unwrap_err();
         assert!(wait > Duration::from_secs(59), "{wait:?}");
-        let other = CallBudgets::new("wecom", "http://server", "other", "user.get", &limits, None);
+        let other = limiter.call_budgets(company("other"), "user.get", &limits, None);
         limiter.try_acquire(&other, 1, Instant::now()).unwrap();
     }
 }
