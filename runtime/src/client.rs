@@ -463,10 +463,12 @@ impl ServiceClient {
 
     /// The app's current token, fetching one if none is cached or it is about to expire.
     ///
-    /// With a shared store, the fleet fetches once per expiry (the store's lock). When the store
-    /// cannot be reached, this client fetches its own token (once, under its in-process gate),
-    /// warns (at most every 30 s), and goes back to the store when it answers again, adopting the
-    /// store's token if the fleet has one. A token a server rejected is never handed out again.
+    /// With a shared store, the fleet fetches once per expiry (the store's lock). A failing store
+    /// command is tried again for about a second (a restart is over by then); when the store
+    /// still cannot be reached, this client fetches its own token (once, under its in-process
+    /// gate), warns (at most every 30 s), and goes back to the store when it answers again,
+    /// adopting the store's token when it is at least as new as its own. A token a server
+    /// rejected is never handed out again.
     pub async fn token(&self) -> Result<Secret> {
         self.token_future().await
     }

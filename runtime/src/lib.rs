@@ -35,6 +35,7 @@ mod redis_rate_limit;
 mod redis_store;
 mod retry;
 mod secret;
+mod store_health;
 #[cfg(feature = "server")]
 pub mod server;
 #[doc(hidden)]

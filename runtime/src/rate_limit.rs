@@ -33,7 +33,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::spec::{EndpointRateLimits, RateWindow};
-use crate::token::{now_ms, StoreFuture};
+use crate::store_health::StoreHealth;
+use crate::token::StoreFuture;
 
 /// The share of a budget let through at once.
 const BURST_PERCENT: u64 = 4;
@@ -162,25 +163,16 @@ fn process_member() -> &'static str {
 #[derive(Debug)]
 pub(crate) struct Budgets {
     store: Option<Arc<dyn RateLimitStore>>,
-    /// While the store is unreachable: when to try it again (epoch ms); 0 when it is fine.
-    store_retry_at_ms: AtomicU64,
-    /// When the last "store unreachable" warning was logged (epoch ms).
-    last_warning_ms: AtomicU64,
+    health: StoreHealth,
     /// How many processes shared the store when it last answered.
     sharing: AtomicU64,
 }
-
-/// While the store is unreachable, how long until it is tried again.
-const STORE_RETRY_MS: u64 = 1_000;
-/// At most one "store unreachable" warning per client this often.
-const WARNING_EVERY_MS: u64 = 30_000;
 
 impl Budgets {
     pub(crate) fn new(store: Option<Arc<dyn RateLimitStore>>) -> Self {
         Budgets {
             store,
-            store_retry_at_ms: AtomicU64::new(0),
-            last_warning_ms: AtomicU64::new(0),
+            health: StoreHealth::default(),
             sharing: AtomicU64::new(1),
         }
     }
@@ -212,28 +204,18 @@ impl Budgets {
     }
 
     fn usable_store(&self) -> Option<&Arc<dyn RateLimitStore>> {
-        self.store
-            .as_ref()
-            .filter(|_| self.store_retry_at_ms.load(Ordering::Relaxed) <= now_ms())
+        self.store.as_ref().filter(|_| self.health.usable())
     }
 
     fn store_answered(&self, sharing: u64) {
         self.sharing.store(sharing.max(1), Ordering::Relaxed);
-        if self.store_retry_at_ms.swap(0, Ordering::Relaxed) != 0 {
+        if self.health.answered() {
             tracing::info!("rate-limit store reachable again: sharing the fleet's budgets");
         }
     }
 
     fn store_failed(&self, error: &crate::Error) {
-        let now = now_ms();
-        self.store_retry_at_ms.store(now + STORE_RETRY_MS, Ordering::Relaxed);
-        let last = self.last_warning_ms.load(Ordering::Relaxed);
-        if now.saturating_sub(last) >= WARNING_EVERY_MS
-            && self
-                .last_warning_ms
-                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-                .is_ok()
-        {
+        if self.health.failed() {
             tracing::warn!(
                 error = %error,
                 processes = self.sharing.load(Ordering::Relaxed),

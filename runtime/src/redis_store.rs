@@ -17,6 +17,18 @@ if v and string.sub(v, 1, string.len(ARGV[1]) + 1) == ARGV[1] .. '\n' then
 end
 return 0";
 
+/// Takes the lock, or renews it for an owner that holds it already: the token layer tries a
+/// command again when its answer was lost, and the first attempt may have taken the lock.
+const LOCK: &str = r"
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return 1
+end
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0";
+
 /// Releases the lock only if this owner still holds it (it may have expired and been retaken).
 const UNLOCK: &str = r"
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -28,9 +40,10 @@ return 0";
 /// the secret); values are `token\nobtained-ms\nexpiry-ms` with a matching Redis expiry.
 ///
 /// The connection reconnects by itself (`redis::aio::ConnectionManager`): after a Redis restart
-/// the next commands reconnect, and scripts are loaded again when Redis has forgotten them. While
-/// Redis cannot be reached, each command fails within about a second and the client falls back
-/// to fetching its own token (see `ClientOptions`).
+/// the first command on the old connection fails and starts a new one, and scripts are loaded
+/// again when Redis has forgotten them. The client tries a failing command again for about a
+/// second (a restart is over by then; the lock is safe to take again), then falls back to
+/// fetching its own token until Redis answers (see `ClientOptions`).
 #[derive(Clone)]
 pub struct RedisTokenStore {
     pub(crate) connection: ConnectionManager,
@@ -127,16 +140,14 @@ impl TokenStore for RedisTokenStore {
     fn try_lock<'a>(&'a self, key: &'a str, owner: &'a str, ttl: Duration) -> StoreFuture<'a, bool> {
         let mut connection = self.connection.clone();
         Box::pin(async move {
-            let taken: Option<String> = redis::cmd("SET")
-                .arg(format!("{key}:lock"))
+            let taken: i64 = redis::Script::new(LOCK)
+                .key(format!("{key}:lock"))
                 .arg(owner)
-                .arg("NX")
-                .arg("PX")
                 .arg(ttl.as_millis().max(1) as u64)
-                .query_async(&mut connection)
+                .invoke_async(&mut connection)
                 .await
                 .map_err(store_error)?;
-            Ok(taken.is_some())
+            Ok(taken == 1)
         })
     }
 

@@ -8,6 +8,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::store_health::StoreHealth;
 use crate::{Result, Secret};
 
 /// Boxed future returned by [`TokenStore`] methods (keeps the trait object-safe without macros).
@@ -51,7 +52,8 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
     fn put<'a>(&'a self, key: &'a str, token: &'a StoredToken) -> StoreFuture<'a, ()>;
     /// Removes the token under `key` if it is still `value` (another process may have refreshed it).
     fn invalidate<'a>(&'a self, key: &'a str, value: &'a str) -> StoreFuture<'a, ()>;
-    /// Tries to take the fetch lock for `key` as `owner` for at most `ttl`; `true` when taken.
+    /// Tries to take the fetch lock for `key` as `owner` for at most `ttl`; `true` when taken, or
+    /// already held by `owner` (a command tried again after its answer was lost).
     fn try_lock<'a>(&'a self, key: &'a str, owner: &'a str, ttl: Duration) -> StoreFuture<'a, bool>;
     /// Releases the fetch lock for `key` if `owner` still holds it.
     fn unlock<'a>(&'a self, key: &'a str, owner: &'a str) -> StoreFuture<'a, ()>;
@@ -90,7 +92,9 @@ impl TokenStore for MemoryTokenStore {
     fn try_lock<'a>(&'a self, key: &'a str, owner: &'a str, ttl: Duration) -> StoreFuture<'a, bool> {
         let now = now_ms();
         let mut locks = self.locks.lock().unwrap_or_else(|e| e.into_inner());
-        let free = locks.get(key).is_none_or(|(_, until)| *until <= now);
+        let free = locks
+            .get(key)
+            .is_none_or(|(holder, until)| *until <= now || holder == owner);
         if free {
             locks.insert(key.to_owned(), (owner.to_owned(), now + ttl.as_millis() as u64));
         }
@@ -120,12 +124,16 @@ pub(crate) struct TokenCache {
     /// Token values a server answered "invalid/expired" for: never handed out again, whichever
     /// layer (local copy, shared store) still holds them.
     rejected: Mutex<std::collections::VecDeque<String>>,
-    /// While the store is unreachable: when to try it again (epoch ms); 0 when it is fine.
-    store_retry_at_ms: std::sync::atomic::AtomicU64,
-    /// When the last "store unreachable" warning was logged (epoch ms), to rate-limit it.
-    last_warning_ms: std::sync::atomic::AtomicU64,
+    /// Whether the store is to be used, and the warnings while it is not.
+    health: StoreHealth,
     /// The last token this client got from the token endpoint itself (not from the store).
     fetched_here: Mutex<Option<String>>,
+    /// Store commands that failed so far: a change tells a watcher the store may have restarted
+    /// (and lost what it held) meanwhile.
+    store_failures: std::sync::atomic::AtomicU64,
+    /// When a store command last failed (epoch ms): the store may have restarted empty, locks
+    /// included, so for a moment a missing lock does not mean nobody is fetching.
+    store_failed_at_ms: std::sync::atomic::AtomicU64,
 }
 
 impl fmt::Debug for TokenCache {
@@ -144,9 +152,10 @@ impl TokenCache {
             local: std::sync::RwLock::new(None),
             fetch_gate: tokio::sync::Mutex::new(()),
             rejected: Mutex::new(std::collections::VecDeque::new()),
-            store_retry_at_ms: std::sync::atomic::AtomicU64::new(0),
-            last_warning_ms: std::sync::atomic::AtomicU64::new(0),
+            health: StoreHealth::default(),
             fetched_here: Mutex::new(None),
+            store_failures: std::sync::atomic::AtomicU64::new(0),
+            store_failed_at_ms: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -164,6 +173,12 @@ impl TokenCache {
 
     pub(crate) fn set_local(&self, token: StoredToken) {
         *self.local.write().unwrap_or_else(|e| e.into_inner()) = Some(token);
+    }
+
+    /// Whether the local copy is a token other than `value` (this client has moved on from it).
+    pub(crate) fn local_is_other_than(&self, value: &Secret) -> bool {
+        let guard = self.local.read().unwrap_or_else(|e| e.into_inner());
+        guard.as_ref().is_some_and(|t| &t.value != value)
     }
 
     /// Fresh and not rejected: what any layer may hand out.
@@ -197,7 +212,14 @@ impl TokenCache {
                 rejected.push_back(value.expose().to_owned());
             }
         }
-        let stored = self.store.invalidate(&self.key, value.expose()).await;
+        // While the store is known to be down, the call does not wait for it again: the token is
+        // remembered as rejected here, and other processes find out on their own.
+        let stored = if self.store_usable() {
+            self.patiently(|| self.store.invalidate(&self.key, value.expose()))
+                .await
+        } else {
+            Ok(())
+        };
         {
             let mut guard = self.local.write().unwrap_or_else(|e| e.into_inner());
             if guard.as_ref().is_some_and(|t| &t.value == value) {
@@ -212,26 +234,17 @@ impl TokenCache {
 
     /// Whether the store is to be used now: it is fine, or its retry time has come.
     pub(crate) fn store_usable(&self) -> bool {
-        self.store_retry_at_ms.load(std::sync::atomic::Ordering::Relaxed) <= now_ms()
+        self.health.usable()
     }
 
     /// Whether the client is working without the store (it failed and has not answered since).
     pub(crate) fn degraded(&self) -> bool {
-        self.store_retry_at_ms.load(std::sync::atomic::Ordering::Relaxed) != 0
+        self.health.degraded()
     }
 
     /// The store failed: work without it for a second, and say so (at most every 30 s).
     pub(crate) fn store_failed(&self, error: &crate::Error) {
-        use std::sync::atomic::Ordering;
-        let now = now_ms();
-        self.store_retry_at_ms.store(now + STORE_RETRY_MS, Ordering::Relaxed);
-        let last = self.last_warning_ms.load(Ordering::Relaxed);
-        if now.saturating_sub(last) >= WARNING_EVERY_MS
-            && self
-                .last_warning_ms
-                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-                .is_ok()
-        {
+        if self.health.failed() {
             tracing::warn!(
                 key = %self.key,
                 error = %error,
@@ -240,19 +253,75 @@ impl TokenCache {
         }
     }
 
+    /// Runs a store command, trying it again while the store fails: a restarted Redis fails the
+    /// first command on each old connection and refuses new ones until it listens, and giving up
+    /// at once sent every process of a fleet to fetch its own token. Bounded by STORE_PATIENCE,
+    /// so a store that is really down costs about a second; an attempt gets half of it at most,
+    /// since a command caught on a connection as it dies can hang until the response timeout.
+    pub(crate) async fn patiently<'s, T>(&self, command: impl Fn() -> StoreFuture<'s, T>) -> Result<T> {
+        use tokio::time::{sleep, timeout_at, Instant};
+        let deadline = Instant::now() + STORE_PATIENCE;
+        loop {
+            let attempt_deadline = deadline.min(Instant::now() + STORE_PATIENCE / 2);
+            let error = match timeout_at(attempt_deadline, command()).await {
+                Ok(Ok(answer)) => return Ok(answer),
+                Ok(Err(error)) => error,
+                Err(_) => crate::Error::token_store("the token store did not answer in time"),
+            };
+            self.note_store_failure();
+            if Instant::now() + STORE_RETRY_PAUSE >= deadline {
+                return Err(error);
+            }
+            sleep(STORE_RETRY_PAUSE).await;
+        }
+    }
+
+    /// A store command failed.
+    pub(crate) fn note_store_failure(&self) {
+        use std::sync::atomic::Ordering;
+        self.store_failures.fetch_add(1, Ordering::Relaxed);
+        self.store_failed_at_ms.store(now_ms(), Ordering::Relaxed);
+    }
+
+    /// Store commands that failed so far (see [`TokenCache::patiently`]).
+    pub(crate) fn store_failures(&self) -> u64 {
+        self.store_failures.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Whether a store command failed less than LOCK_GRACE ago (in any task of this client:
+    /// the first command on a dead connection fails, and the next ones, on the new connection,
+    /// succeed): if the store restarted, a process that held the fetch lock may still be
+    /// fetching, its lock gone with the rest.
+    pub(crate) fn store_just_failed(&self) -> bool {
+        let at = self.store_failed_at_ms.load(std::sync::atomic::Ordering::Relaxed);
+        at != 0 && now_ms() < at.saturating_add(LOCK_GRACE.as_millis() as u64)
+    }
+
+    /// Degraded, with the store due to be tried again (as a second after a failure).
+    #[cfg(test)]
+    pub(crate) fn store_failed_and_due_again(&self) {
+        self.health.due_again();
+    }
+
     /// The store answered: leave degraded mode.
     pub(crate) fn store_answered(&self) {
-        use std::sync::atomic::Ordering;
-        if self.store_retry_at_ms.swap(0, Ordering::Relaxed) != 0 {
+        if self.health.answered() {
             tracing::info!(key = %self.key, "token store reachable again: sharing tokens through it");
         }
     }
 }
 
-/// While the store is unreachable, how long until it is tried again.
-const STORE_RETRY_MS: u64 = 1_000;
-/// At most one "store unreachable" warning per client this often.
-const WARNING_EVERY_MS: u64 = 30_000;
+/// How long a failing store command is tried again before the client works without the store
+/// (see [`TokenCache::patiently`]): a restart is over well within it, and a store that is down
+/// must cost a call about a second, never the HTTP timeout.
+pub(crate) const STORE_PATIENCE: Duration = Duration::from_secs(1);
+/// Pause between two attempts of a failing store command.
+const STORE_RETRY_PAUSE: Duration = Duration::from_millis(25);
+/// After a store failure, how long a process waits for the token on the store before it takes
+/// the lock, which a restart may have dropped: long enough for a process that was fetching
+/// during the restart to put its token (its gettoken answered by then), or to put back the one
+/// the restart lost, even on a loaded machine; it delays only the first refresh after a restart.
+const LOCK_GRACE: Duration = Duration::from_secs(1);
 
 /// Cache key for one app of one service: the app id and a digest of the secret, never the
 /// secret itself.
