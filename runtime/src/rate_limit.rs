@@ -148,6 +148,8 @@ pub(crate) struct CallBudgets {
     budgets: Vec<Budget>,
     /// The theoretical arrival time of each budget's next call here (see [`Limiter`]).
     turns: Vec<Arc<AtomicU64>>,
+    /// Each budget's pace when not split (worked out once: a call does no float arithmetic).
+    paces: Vec<Pace>,
     /// Until when the API is paused here.
     paused_until: Arc<AtomicU64>,
 }
@@ -285,6 +287,7 @@ impl Limiter {
         let mut count = |key: &str| counts.entry(key.to_owned()).or_default().clone();
         CallBudgets {
             turns: budgets.iter().map(|b| count(&b.key)).collect(),
+            paces: budgets.iter().map(|b| Pace::of(&b.window, 1)).collect(),
             paused_until: count(&pause),
             pause,
             budgets,
@@ -318,9 +321,10 @@ impl Limiter {
             }
             _ => now,
         };
+        let pace_of = |i: usize| if share > 1 { Pace::of(&call.budgets[i].window, share) } else { call.paces[i] };
         let mut wait = 0;
-        for (budget, stored) in call.budgets.iter().zip(&call.turns) {
-            let pace = Pace::of(&budget.window, share);
+        for (i, stored) in call.turns.iter().enumerate() {
+            let pace = pace_of(i);
             // The call conforms when its turn is at most `tolerance` away.
             let allowed_at = turn(stored, &pace).saturating_sub(pace.tolerance.as_nanos() as u64);
             wait = wait.max(allowed_at.saturating_sub(now));
@@ -328,8 +332,8 @@ impl Limiter {
         if wait > 0 {
             return Err(Duration::from_nanos(wait));
         }
-        for (budget, stored) in call.budgets.iter().zip(&call.turns) {
-            let pace = Pace::of(&budget.window, share);
+        for (i, stored) in call.turns.iter().enumerate() {
+            let pace = pace_of(i);
             stored.store(turn(stored, &pace) + pace.interval.as_nanos() as u64, Ordering::Relaxed);
         }
         Ok(())
