@@ -393,6 +393,21 @@ fn service(out: &mut Out<'_>, o: &Service, n: &Service) {
             "server side: request error codes changed (feature `server`)",
         );
     }
+    // The budgets the client keeps before sending: a behaviour change, not an API one.
+    let limits = |s: &Service| {
+        s.rate_limits
+            .as_ref()
+            .map(|r| (r.code.clone(), RateWindowDef::list(&r.per_app), RateWindowDef::list(&r.per_ip)))
+    };
+    match (limits(o), limits(n)) {
+        (None, Some((_, app, ip))) => out.push(
+            Class::Additive,
+            format!("rate limits now kept by the client: per app {app}; per source address {ip}"),
+        ),
+        (Some(_), None) => out.push(Class::Additive, "rate limits no longer kept by the client"),
+        (a, b) if a != b => out.push(Class::Additive, "rate limits kept by the client changed"),
+        _ => {}
+    }
     let statuses = |s: &Service| -> BTreeMap<u16, (Handling, String)> {
         s.http_statuses
             .iter()
